@@ -1,0 +1,164 @@
+/* units.h — raw per-domain samples and the units contract.
+ *
+ * One table (augur_stat_info) names every raw field augurd collects: its
+ * libvirt domstats key, its SQL column, and whether it is a counter.  The
+ * stats parser, the store and `virt-augur history` all walk this table, so a
+ * field is added in exactly one place.
+ *
+ * THE UNITS CONTRACT (used by every module: store, features, forecasts,
+ * policy, replay; README "Units" repeats it for operators)
+ *   mem_used_kib    live: balloon.available - balloon.usable, i.e. guest
+ *                   MemTotal - MemAvailable.  NULL when either is missing.
+ *                   Disk caches the guest could drop are *not* used.  With
+ *                   autodeflate on, MemTotal stays at <memory> max and the
+ *                   ballooned pages count as used (TEST-GUEST.md), so
+ *                   mem_used_kib over-reads by (max - balloon.current); we
+ *                   subtract that difference when MemTotal is nearer the
+ *                   maximum than the balloon size (units.c).
+ *   cpu_cores_used  Δcpu.time / Δt / 1e9 (cores); NULL over a counter reset
+ *                   (cpu.time went backwards: the domain restarted) or a gap.
+ *   cpu_pct         100 × cores used ÷ vCPUs online (vcpus_current).
+ *   mem_prov_kib    live: balloon.current (the current balloon size).
+ *   mem_pct         100 × mem_used_kib ÷ mem_prov_kib.
+ *   *_kibps         Δbytes / Δt / 1024, summed over devices.
+ *   vcpus_current   vCPUs online as libvirt reports them (vcpu.current).
+ * Missing is missing: a field libvirt did not report is NULL, never 0.
+ */
+#pragma once
+
+#include <glib.h>
+#include "series.h"
+
+typedef enum {
+        AUGUR_STAT_STATE = 0,
+        AUGUR_STAT_BALLOON_CURRENT_KIB,
+        AUGUR_STAT_BALLOON_MAXIMUM_KIB,
+        AUGUR_STAT_BALLOON_SWAP_IN_KIB,
+        AUGUR_STAT_BALLOON_SWAP_OUT_KIB,
+        AUGUR_STAT_BALLOON_MAJOR_FAULT,
+        AUGUR_STAT_BALLOON_MINOR_FAULT,
+        AUGUR_STAT_BALLOON_UNUSED_KIB,
+        AUGUR_STAT_BALLOON_AVAILABLE_KIB,
+        AUGUR_STAT_BALLOON_USABLE_KIB,
+        AUGUR_STAT_BALLOON_DISK_CACHES_KIB,
+        AUGUR_STAT_BALLOON_RSS_KIB,
+        AUGUR_STAT_BALLOON_LAST_UPDATE_S,
+        AUGUR_STAT_CPU_TIME_NS,
+        AUGUR_STAT_CPU_USER_NS,
+        AUGUR_STAT_CPU_SYSTEM_NS,
+        AUGUR_STAT_VCPU_CURRENT,
+        AUGUR_STAT_VCPU_MAXIMUM,
+        AUGUR_STAT_BLOCK_RD_BYTES,
+        AUGUR_STAT_BLOCK_WR_BYTES,
+        AUGUR_STAT_NET_RX_BYTES,
+        AUGUR_STAT_NET_TX_BYTES,
+        AUGUR_STAT_N,
+} AugurStat;
+
+typedef enum {
+        AUGUR_STAT_GAUGE,        /* a level: store as is                      */
+        AUGUR_STAT_COUNTER,      /* monotonic until reset: rates from deltas  */
+} AugurStatKind;
+
+typedef struct {
+        const char *column;      /* SQL column and JSON key                   */
+        const char *vir_field;   /* domstats key; for devices the suffix      */
+        AugurStatKind kind;
+        gboolean per_device;     /* summed over block.N / net.N               */
+} AugurStatInfo;
+
+extern const AugurStatInfo augur_stat_info[AUGUR_STAT_N];
+
+#define AUGUR_UUID_STRLEN 37     /* 36 chars + NUL                            */
+
+/* One domain at one tick, raw.  v[i] is meaningful only when bit i of
+ * present is set. */
+typedef struct {
+        char uuid[AUGUR_UUID_STRLEN];
+        char *name;              /* owned                                     */
+        int id;                  /* libvirt id, -1 when not running           */
+        guint64 present;         /* bit AugurStat set = field present         */
+        gint64 v[AUGUR_STAT_N];
+} AugurDomainSample;
+
+G_STATIC_ASSERT (AUGUR_STAT_N <= 64);
+
+static inline gboolean
+augur_sample_has (const AugurDomainSample *s, AugurStat f)
+{
+        return (s->present >> f) & 1;
+}
+
+static inline void
+augur_sample_set (AugurDomainSample *s, AugurStat f, gint64 v)
+{
+        s->v[f] = v;
+        s->present |= G_GUINT64_CONSTANT (1) << f;
+}
+
+void augur_domain_sample_clear (AugurDomainSample *s);
+
+/* Derived values of one sample, in trace units (series.h).  NAN = unknown. */
+typedef struct {
+        double mem_used_kib;
+        double mem_prov_kib;
+        double cpu_cores_used;
+        double cpu_pct;
+        double disk_rd_kibps;
+        double disk_wr_kibps;
+        double net_rx_kibps;
+        double net_tx_kibps;
+        double vcpus;            /* vCPUs online                              */
+} AugurDerived;
+
+/* Deltas of every counter between two samples; NAN over a reset or when
+ * either side lacks the field. */
+typedef struct {
+        double d[AUGUR_STAT_N];
+} AugurDeltas;
+
+/* Largest gap between two samples over which rates are still derived, s.
+ * Beyond it the interval is a gap (daemon down, domain off): rates unknown. */
+#define AUGUR_MAX_RATE_GAP_S 600.0
+
+/* Derive trace-unit values of cur, using prev (may be NULL) for rates.
+ * dt_s is the time between them.  Pure; handles counter resets and gaps. */
+void augur_units_derive (const AugurDomainSample *prev,
+                         const AugurDomainSample *cur,
+                         double dt_s,
+                         AugurDerived *ret,
+                         AugurDeltas *ret_deltas);
+
+/* Host context at one tick (/proc/meminfo, /proc/pressure/{cpu,memory,io}, /proc/loadavg).
+ * A field is meaningful only when its bit is set in present. */
+typedef enum {
+        AUGUR_HOST_MEM_TOTAL_KIB = 0,
+        AUGUR_HOST_MEM_FREE_KIB,
+        AUGUR_HOST_MEM_AVAILABLE_KIB,
+        AUGUR_HOST_SWAP_TOTAL_KIB,
+        AUGUR_HOST_SWAP_FREE_KIB,
+        AUGUR_HOST_LOAD1,
+        AUGUR_HOST_LOAD5,
+        AUGUR_HOST_LOAD15,
+        AUGUR_HOST_PSI_CPU_SOME_AVG10,
+        AUGUR_HOST_PSI_MEM_SOME_AVG10,
+        AUGUR_HOST_PSI_MEM_FULL_AVG10,
+        AUGUR_HOST_PSI_IO_SOME_AVG10,
+        AUGUR_HOST_PSI_IO_FULL_AVG10,
+        AUGUR_HOST_N,
+} AugurHostField;
+
+/* SQL column names of AugurHostField, in order. */
+extern const char *const augur_host_field_column[AUGUR_HOST_N];
+
+typedef struct {
+        guint32 present;         /* bit AugurHostField set = field present    */
+        double v[AUGUR_HOST_N];  /* KiB for memory, plain for load, % for PSI */
+} AugurHostSample;
+
+static inline void
+augur_host_set (AugurHostSample *h, AugurHostField f, double v)
+{
+        h->v[f] = v;
+        h->present |= 1u << f;
+}

@@ -1,0 +1,1480 @@
+/* trace.c — trace readers (Bitbrains, Azure, augur CSV, PlanetLab, Alibaba)
+ * and the augur trace CSV writer.  See trace.h for the cleaning rules.
+ *
+ * What it is not: a resampler.  Readers keep the source's own timestamps;
+ * model/dataset.c puts series on a step grid.
+ *
+ * INPUT LAYER
+ *   Every file goes through zlib's gzopen()/gzgets(), which reads plain
+ *   files transparently, so "x.csv" and "x.csv.gz" take the same path.
+ *   Lines of any length are assembled in a GString (gzgets() in 64 KiB
+ *   pieces).  PlanetLab tarballs are walked with a minimal ustar reader
+ *   (512-byte headers, octal size, GNU 'L' long names) on top of gzread();
+ *   no libarchive dependency for one format.
+ *
+ * PER-FORMAT NOTES
+ *   Bitbrains  separator ";\t" (we split on ';' and trim blanks); columns
+ *              found by header name; "Timestamp [ms]" is unix seconds.
+ *              VM name "bb-<file id>" (file name up to the first '.').
+ *   Azure      "step,<vmid>,...": ts = start_s + 300 s * (step - 1).
+ *   augur      RFC 4180: quoted fields may hold ',', '""' and newlines;
+ *              columns by header name, unknown ones ignored; "vm", "ts" and
+ *              one of cpu_pct / mem_used_kib are required.
+ *   PlanetLab  one member per VM-day, 288 lines of integer CPU %, 300 s
+ *              apart; the day is the YYYYMMDD found in the member's
+ *              directory or the archive name (UTC midnight), shifted so the
+ *              earliest day starts at start_s when start_set.  Members with
+ *              the same name on several days form one series.
+ *   Alibaba    machine_usage v2018, no header: machine_id, time_stamp
+ *              (trace-relative s, + start_s), cpu %, mem %, mem_gps, mkpi,
+ *              net_in, net_out, disk_io_percent.  Memory is a percentage
+ *              only, so it is carried as mem_prov_kib = ALIBABA_MEM_KIB
+ *              (a nominal 100 MiB) and mem_used_kib = pct * 1024, which
+ *              keeps mem_pct exact.  Net and disk are normalised 0-100
+ *              scores, not KiB/s, so they are not mapped.
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+G_DEFINE_QUARK (augur-trace-error-quark, augur_trace_error)
+
+#define ALIBABA_MEM_KIB     102400.0f  /* nominal capacity: 100 MiB, so used = pct * 1024 */
+#define AZURE_STEP_S        300        /* DataCenterSim doc: 300 s between rows          */
+#define PLANETLAB_STEP_S    300        /* CoMon: one value per 5 min                      */
+#define PLANETLAB_DAY_ROWS  288        /* 24 h / 5 min                                    */
+#define MAX_TS_S            G_GINT64_CONSTANT (4294967295)  /* R1: 2106-02-07 */
+
+const AugurTraceStatInfo augur_trace_stat_info[] = {
+        { "files", "files or archive members read", offsetof (AugurTraceStats, files) },
+        { "rows_read", "data rows seen", offsetof (AugurTraceStats, rows_read) },
+        { "rows_kept", "rows stored in a series", offsetof (AugurTraceStats, rows_kept) },
+        { "rows_garbage", "R1 unparsable row or timestamp: row dropped", offsetof (AugurTraceStats, rows_garbage) },
+        { "values_nan", "R2 non-numeric/NaN/Inf value: missing", offsetof (AugurTraceStats, values_nan) },
+        { "values_negative", "R3 negative value: missing", offsetof (AugurTraceStats, values_negative) },
+        { "values_absurd", "R4 value above physical bound: missing", offsetof (AugurTraceStats, values_absurd) },
+        { "mem_capacity_zero", "R5 memory capacity 0: memory missing", offsetof (AugurTraceStats, mem_capacity_zero) },
+        { "mem_over_capacity", "R6 memory used > capacity: used missing", offsetof (AugurTraceStats, mem_over_capacity) },
+        { "rows_duplicate_ts", "R7 duplicate (vm, ts): later row wins", offsetof (AugurTraceStats, rows_duplicate_ts) },
+        { "rows_unordered", "R8 row older than the previous one: sorted", offsetof (AugurTraceStats, rows_unordered) },
+        { "series_too_short", "R9 series below min rows: dropped", offsetof (AugurTraceStats, series_too_short) },
+        { "series", "series returned", offsetof (AugurTraceStats, series) },
+        { NULL, NULL, 0 },
+};
+
+static const char *const format_names[] = {
+        [AUGUR_TRACE_FORMAT_AUTO] = "auto",
+        [AUGUR_TRACE_FORMAT_AUGUR] = "augur",
+        [AUGUR_TRACE_FORMAT_BITBRAINS] = "bitbrains",
+        [AUGUR_TRACE_FORMAT_AZURE] = "azure",
+        [AUGUR_TRACE_FORMAT_PLANETLAB] = "planetlab",
+        [AUGUR_TRACE_FORMAT_ALIBABA] = "alibaba",
+};
+
+gboolean
+augur_trace_format_from_name (const char *name, AugurTraceFormat *ret_fmt, GError **error)
+{
+        if (name == NULL) {
+                *ret_fmt = AUGUR_TRACE_FORMAT_AUTO;
+                return TRUE;
+        }
+        for (guint i = 0; i < G_N_ELEMENTS (format_names); i++) {
+                if (g_ascii_strcasecmp (name, format_names[i]) == 0) {
+                        *ret_fmt = (AugurTraceFormat) i;
+                        return TRUE;
+                }
+        }
+        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_INVAL,
+                     "unknown trace format '%s' (expected auto, augur, bitbrains, azure, planetlab or alibaba)",
+                     name);
+        return FALSE;
+}
+
+const char *
+augur_trace_format_name (AugurTraceFormat fmt)
+{
+        g_return_val_if_fail ((guint) fmt < G_N_ELEMENTS (format_names), NULL);
+        return format_names[fmt];
+}
+
+char *
+augur_trace_stats_format (const AugurTraceStats *st)
+{
+        GString *s = g_string_new (NULL);
+
+        for (const AugurTraceStatInfo *i = augur_trace_stat_info; i->name; i++) {
+                guint64 v = augur_trace_stats_get (st, i);
+
+                if (v == 0)
+                        continue;
+                g_string_append_printf (s, "  %-18s %10" G_GUINT64_FORMAT "  (%s)\n",
+                                        i->name, v, i->rule);
+        }
+        return g_string_free (s, FALSE);
+}
+
+/* ---------------------------------------------------------------- input */
+
+typedef struct {
+        gzFile gz;
+        char *path;
+} TraceFile;
+
+static void
+trace_file_close (TraceFile *f)
+{
+        if (!f)
+                return;
+        if (f->gz)
+                gzclose (f->gz);
+        g_free (f->path);
+        g_free (f);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TraceFile, trace_file_close)
+
+static TraceFile *
+trace_file_open (const char *path, GError **error)
+{
+        g_autoptr (TraceFile) f = g_new0 (TraceFile, 1);
+
+        f->path = g_strdup (path);
+        f->gz = gzopen (path, "rb");
+        if (!f->gz) {
+                int errsv = errno;
+
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
+                             "cannot open '%s': %s", path, g_strerror (errsv ? errsv : ENOMEM));
+                return NULL;
+        }
+        gzbuffer (f->gz, 256 * 1024);
+        return g_steal_pointer (&f);
+}
+
+/* Read one line (without the line end, "\r\n" or "\n") into line.
+ * Returns FALSE at end of file; sets error on a read error. */
+static gboolean
+trace_file_read_line (TraceFile *f, GString *line, GError **error)
+{
+        char buf[65536];
+
+        g_string_truncate (line, 0);
+        for (;;) {
+                gsize len;
+
+                if (!gzgets (f->gz, buf, sizeof buf)) {
+                        int zerr = Z_OK;
+                        const char *msg = gzerror (f->gz, &zerr);
+
+                        if (zerr != Z_OK && zerr != Z_STREAM_END) {
+                                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
+                                             "cannot read '%s': %s", f->path, msg);
+                                return FALSE;
+                        }
+                        if (line->len == 0)
+                                return FALSE;
+                        break;
+                }
+                len = strlen (buf);
+                g_string_append_len (line, buf, len);
+                if (len > 0 && buf[len - 1] == '\n')
+                        break;
+        }
+        if (line->len > 0 && line->str[line->len - 1] == '\n')
+                g_string_truncate (line, line->len - 1);
+        if (line->len > 0 && line->str[line->len - 1] == '\r')
+                g_string_truncate (line, line->len - 1);
+        return TRUE;
+}
+
+static gboolean
+line_is_blank (const char *s)
+{
+        for (; *s; s++)
+                if (!g_ascii_isspace (*s))
+                        return FALSE;
+        return TRUE;
+}
+
+/* Split s in place on sep; fields are trimmed of blanks.  Returns the
+ * number of fields stored in fields (at most max). */
+static guint
+split_simple (char *s, char sep, char **fields, guint max)
+{
+        guint n = 0;
+
+        for (;;) {
+                char *end = strchr (s, sep);
+
+                if (end)
+                        *end = '\0';
+                if (n < max)
+                        fields[n] = g_strstrip (s);
+                n++;
+                if (!end)
+                        break;
+                s = end + 1;
+        }
+        return n;
+}
+
+/* ------------------------------------------------------------ cleaning */
+
+static double
+col_bound (AugurCol c)
+{
+        switch (c) {
+        case AUGUR_COL_CPU_PCT:
+                return AUGUR_TRACE_MAX_CPU_PCT;
+        case AUGUR_COL_CPU_CORES:
+                return AUGUR_TRACE_MAX_CPU_CORES;
+        case AUGUR_COL_MEM_PROV_KIB:
+        case AUGUR_COL_MEM_USED_KIB:
+                return AUGUR_TRACE_MAX_MEM_KIB;
+        case AUGUR_COL_DISK_RD_KIBPS:
+        case AUGUR_COL_DISK_WR_KIBPS:
+        case AUGUR_COL_NET_RX_KIBPS:
+        case AUGUR_COL_NET_TX_KIBPS:
+                return AUGUR_TRACE_MAX_IO_KIBPS;
+        case AUGUR_COL_HOST_PSI_CPU:
+        case AUGUR_COL_HOST_PSI_MEM:
+        case AUGUR_COL_HOST_PSI_IO:
+                return 100.0;
+        default:
+                return AUGUR_TRACE_MAX_PER_MIN;
+        }
+}
+
+/* Rules R2-R4 on one value; returns the cleaned value or NAN. */
+static float
+clean_number (AugurCol c, double v, AugurTraceStats *st)
+{
+        if (isnan (v) || isinf (v)) {
+                st->values_nan++;
+                return NAN;
+        }
+        if (v < 0) {
+                st->values_negative++;
+                return NAN;
+        }
+        if (v > col_bound (c)) {
+                st->values_absurd++;
+                return NAN;
+        }
+        return (float) v;
+}
+
+/* Parse and clean a cell; an empty cell is missing (not counted). */
+static float
+clean_cell (AugurCol c, const char *cell, AugurTraceStats *st)
+{
+        char *end = NULL;
+        double v;
+
+        while (g_ascii_isspace (*cell))
+                cell++;
+        if (*cell == '\0')
+                return NAN;
+        v = g_ascii_strtod (cell, &end);
+        while (end && g_ascii_isspace (*end))
+                end++;
+        if (end == cell || (end && *end != '\0')) {
+                st->values_nan++;
+                return NAN;
+        }
+        return clean_number (c, v, st);
+}
+
+static gboolean
+parse_ts (const char *cell, gint64 *ret_ts)
+{
+        char *end = NULL;
+        double v;
+
+        while (g_ascii_isspace (*cell))
+                cell++;
+        if (*cell == '\0')
+                return FALSE;
+        v = g_ascii_strtod (cell, &end);
+        while (end && g_ascii_isspace (*end))
+                end++;
+        if (end == cell || *end != '\0' || isnan (v) || v < 0 || v > (double) MAX_TS_S)
+                return FALSE;
+        *ret_ts = (gint64) llround (v);
+        return TRUE;
+}
+
+/* One parsed row before it is stored. */
+typedef struct {
+        float v[AUGUR_COL_N];
+        gboolean has[AUGUR_COL_N];
+} Row;
+
+static void
+row_reset (Row *r)
+{
+        for (int c = 0; c < AUGUR_COL_N; c++) {
+                r->v[c] = NAN;
+                r->has[c] = FALSE;
+        }
+}
+
+/* Rules R5 and R6. */
+static void
+row_clean_memory (Row *r, AugurTraceStats *st)
+{
+        float prov = r->v[AUGUR_COL_MEM_PROV_KIB];
+        float used = r->v[AUGUR_COL_MEM_USED_KIB];
+
+        if (!r->has[AUGUR_COL_MEM_PROV_KIB] || isnan (prov))
+                return;
+        if (prov == 0.0f) {
+                st->mem_capacity_zero++;
+                r->v[AUGUR_COL_MEM_PROV_KIB] = NAN;
+                r->v[AUGUR_COL_MEM_USED_KIB] = NAN;
+                return;
+        }
+        if (!isnan (used) && used > prov) {
+                st->mem_over_capacity++;
+                r->v[AUGUR_COL_MEM_USED_KIB] = NAN;
+        }
+}
+
+/* Collects series by VM name; tracks ordering for R8. */
+typedef struct {
+        GHashTable *by_name;   /* vm → AugurSeries* (owned)      */
+        GHashTable *last_ts;   /* vm → gint64* last ts appended  */
+} SeriesSet;
+
+static void
+series_set_init (SeriesSet *set)
+{
+        set->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                              (GDestroyNotify) augur_series_free);
+        set->last_ts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void
+series_set_clear (SeriesSet *set)
+{
+        g_clear_pointer (&set->by_name, g_hash_table_unref);
+        g_clear_pointer (&set->last_ts, g_hash_table_unref);
+}
+
+static AugurSeries *
+series_set_get (SeriesSet *set, const char *vm)
+{
+        AugurSeries *s = g_hash_table_lookup (set->by_name, vm);
+
+        if (!s) {
+                s = augur_series_new (vm);
+                g_hash_table_insert (set->by_name, s->vm, s);
+        }
+        return s;
+}
+
+static void
+series_set_add_row (SeriesSet *set, const char *vm, gint64 ts, const Row *r, AugurTraceStats *st)
+{
+        AugurSeries *s = series_set_get (set, vm);
+        gint64 *last = g_hash_table_lookup (set->last_ts, vm);
+        gsize i;
+
+        if (!last) {
+                last = g_new (gint64, 1);
+                *last = G_MININT64;
+                g_hash_table_insert (set->last_ts, g_strdup (vm), last);
+        }
+        if (ts < *last)
+                st->rows_unordered++;
+        else
+                *last = ts;
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                if (r->has[c])
+                        augur_series_ensure_col (s, (AugurCol) c);
+        i = augur_series_append (s, ts);
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                if (r->has[c])
+                        s->col[c][i] = r->v[c];
+        st->rows_kept++;
+}
+
+/* Sort, merge duplicates (R7) and hand the series over. */
+static GPtrArray *
+series_set_finish (SeriesSet *set, AugurTraceStats *st)
+{
+        GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        GHashTableIter it;
+        gpointer value;
+
+        g_hash_table_iter_init (&it, set->by_name);
+        while (g_hash_table_iter_next (&it, NULL, &value)) {
+                AugurSeries *s = value;
+                gsize before = s->n;
+
+                g_hash_table_iter_steal (&it);
+                augur_series_sort_dedup (s);
+                st->rows_duplicate_ts += before - s->n;
+                g_ptr_array_add (out, s);
+        }
+        series_set_clear (set);
+        return out;
+}
+
+/* ------------------------------------------------------------ bitbrains */
+
+typedef struct {
+        const char *header;
+        AugurCol col;
+} HeaderMap;
+
+static const HeaderMap bitbrains_map[] = {
+        { "CPU cores", AUGUR_COL_CPU_CORES },
+        { "CPU usage [%]", AUGUR_COL_CPU_PCT },
+        { "Memory capacity provisioned [KB]", AUGUR_COL_MEM_PROV_KIB },
+        { "Memory usage [KB]", AUGUR_COL_MEM_USED_KIB },
+        { "Disk read throughput [KB/s]", AUGUR_COL_DISK_RD_KIBPS },
+        { "Disk write throughput [KB/s]", AUGUR_COL_DISK_WR_KIBPS },
+        { "Network received throughput [KB/s]", AUGUR_COL_NET_RX_KIBPS },
+        { "Network transmitted throughput [KB/s]", AUGUR_COL_NET_TX_KIBPS },
+};
+
+#define MAX_FIELDS 64
+
+static char *
+file_id (const char *path)
+{
+        g_autofree char *base = g_path_get_basename (path);
+        char *dot = strchr (base, '.');
+
+        if (dot && dot != base)
+                *dot = '\0';
+        return g_steal_pointer (&base);
+}
+
+static gboolean
+read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
+{
+        g_autoptr (TraceFile) f = NULL;
+        g_autoptr (GString) line = g_string_new (NULL);
+        g_autofree char *id = file_id (path);
+        g_autofree char *vm = g_strdup_printf ("bb-%s", id);
+        char *fields[MAX_FIELDS];
+        int map[MAX_FIELDS];
+        int ts_field = -1;
+        guint nhdr;
+        GError *local = NULL;
+
+        f = trace_file_open (path, error);
+        if (!f)
+                return FALSE;
+        st->files++;
+        if (!trace_file_read_line (f, line, &local)) {
+                if (local) {
+                        g_propagate_error (error, local);
+                        return FALSE;
+                }
+                return TRUE;  /* empty file: nothing to add */
+        }
+        nhdr = split_simple (line->str, ';', fields, MAX_FIELDS);
+        if (nhdr > MAX_FIELDS) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                             "%s: too many columns (%u)", path, nhdr);
+                return FALSE;
+        }
+        for (guint i = 0; i < nhdr; i++) {
+                map[i] = -1;
+                if (g_str_has_prefix (fields[i], "Timestamp"))
+                        ts_field = (int) i;
+                for (guint k = 0; k < G_N_ELEMENTS (bitbrains_map); k++)
+                        if (g_ascii_strcasecmp (fields[i], bitbrains_map[k].header) == 0)
+                                map[i] = (int) bitbrains_map[k].col;
+        }
+        if (ts_field < 0) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                             "%s: not a Bitbrains file (no \"Timestamp\" column in the header)", path);
+                return FALSE;
+        }
+
+        for (;;) {
+                Row r;
+                gint64 ts;
+                guint n;
+
+                if (!trace_file_read_line (f, line, &local))
+                        break;
+                if (line_is_blank (line->str))
+                        continue;
+                st->rows_read++;
+                n = split_simple (line->str, ';', fields, MAX_FIELDS);
+                /* A trailing ';' would add one empty field; accept it. */
+                if (n == nhdr + 1 && fields[nhdr][0] == '\0')
+                        n = nhdr;
+                if (n != nhdr || !parse_ts (fields[ts_field], &ts)) {
+                        st->rows_garbage++;
+                        continue;
+                }
+                row_reset (&r);
+                for (guint i = 0; i < nhdr; i++) {
+                        if (map[i] < 0)
+                                continue;
+                        r.has[map[i]] = TRUE;
+                        r.v[map[i]] = clean_cell ((AugurCol) map[i], fields[i], st);
+                }
+                row_clean_memory (&r, st);
+                series_set_add_row (set, vm, ts, &r, st);
+        }
+        if (local) {
+                g_propagate_error (error, local);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* ---------------------------------------------------------------- azure */
+
+static gboolean
+read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
+                 AugurTraceStats *st, GError **error)
+{
+        g_autoptr (TraceFile) f = NULL;
+        g_autoptr (GString) line = g_string_new (NULL);
+        g_auto (GStrv) names = NULL;
+        guint nvm;
+        GError *local = NULL;
+
+        f = trace_file_open (path, error);
+        if (!f)
+                return FALSE;
+        st->files++;
+        if (!trace_file_read_line (f, line, &local)) {
+                if (local) {
+                        g_propagate_error (error, local);
+                        return FALSE;
+                }
+                return TRUE;
+        }
+        names = g_strsplit (line->str, ",", -1);
+        nvm = g_strv_length (names);
+        if (nvm < 2 || g_strcmp0 (g_strstrip (names[0]), "step") != 0) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                             "%s: not an Azure matrix CSV (header must start with \"step,\")", path);
+                return FALSE;
+        }
+        for (guint i = 1; i < nvm; i++) {
+                g_strstrip (names[i]);
+                if (names[i][0] == '\0') {
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                                     "%s: empty VM id in header column %u", path, i + 1);
+                        return FALSE;
+                }
+                augur_series_ensure_col (series_set_get (set, names[i]), AUGUR_COL_CPU_PCT);
+        }
+
+        for (;;) {
+                char *cells[MAX_FIELDS];
+                g_autofree char **big = NULL;
+                char **cv = cells;
+                gint64 step;
+                guint n;
+
+                if (!trace_file_read_line (f, line, &local))
+                        break;
+                if (line_is_blank (line->str))
+                        continue;
+                st->rows_read++;
+                if (nvm > MAX_FIELDS) {
+                        big = g_new (char *, nvm);
+                        cv = big;
+                }
+                n = split_simple (line->str, ',', cv, nvm);
+                if (n != nvm || !parse_ts (cv[0], &step) || step < 1) {
+                        st->rows_garbage++;
+                        continue;
+                }
+                for (guint i = 1; i < nvm; i++) {
+                        Row r;
+
+                        row_reset (&r);
+                        r.has[AUGUR_COL_CPU_PCT] = TRUE;
+                        r.v[AUGUR_COL_CPU_PCT] = clean_cell (AUGUR_COL_CPU_PCT, cv[i], st);
+                        series_set_add_row (set, names[i],
+                                            opts->start_s + AZURE_STEP_S * (step - 1), &r, st);
+                }
+                /* rows_kept counts matrix rows, not cells. */
+                st->rows_kept -= nvm - 2;
+        }
+        if (local) {
+                g_propagate_error (error, local);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* ---------------------------------------------------------------- augur */
+
+/* Read one RFC 4180 record into fields (GPtrArray of owned char*).
+ * Quoted fields may contain separators, doubled quotes and line breaks.
+ * Returns FALSE at end of input (or on error, with error set). */
+static gboolean
+read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_bad, GError **error)
+{
+        g_autoptr (GString) cell = g_string_new (NULL);
+        gboolean in_quotes = FALSE;
+        gboolean was_quoted = FALSE;
+        const char *p;
+
+        g_ptr_array_set_size (fields, 0);
+        *ret_bad = FALSE;
+        do {
+                if (!trace_file_read_line (f, line, error))
+                        return FALSE;
+        } while (!in_quotes && line_is_blank (line->str));
+
+        p = line->str;
+        for (;;) {
+                char ch = *p;
+
+                if (in_quotes) {
+                        if (ch == '\0') {
+                                /* The quoted field continues on the next line. */
+                                g_string_append_c (cell, '\n');
+                                if (!trace_file_read_line (f, line, error)) {
+                                        if (error && *error)
+                                                return FALSE;
+                                        *ret_bad = TRUE;   /* unterminated quote at EOF */
+                                        break;
+                                }
+                                p = line->str;
+                                continue;
+                        }
+                        if (ch == '"') {
+                                if (p[1] == '"') {
+                                        g_string_append_c (cell, '"');
+                                        p += 2;
+                                        continue;
+                                }
+                                in_quotes = FALSE;
+                                p++;
+                                continue;
+                        }
+                        g_string_append_c (cell, ch);
+                        p++;
+                        continue;
+                }
+                if (ch == '"') {
+                        if (cell->len > 0 && !line_is_blank (cell->str))
+                                *ret_bad = TRUE;   /* quote inside an unquoted field */
+                        g_string_truncate (cell, 0);
+                        in_quotes = TRUE;
+                        was_quoted = TRUE;
+                        p++;
+                        continue;
+                }
+                if (ch == ',' || ch == '\0') {
+                        char *v = g_strdup (cell->str);
+
+                        if (!was_quoted)
+                                g_strstrip (v);
+                        g_ptr_array_add (fields, v);
+                        g_string_truncate (cell, 0);
+                        was_quoted = FALSE;
+                        if (ch == '\0')
+                                break;
+                        p++;
+                        continue;
+                }
+                if (was_quoted && !g_ascii_isspace (ch))
+                        *ret_bad = TRUE;           /* text after a closing quote */
+                if (!was_quoted)
+                        g_string_append_c (cell, ch);
+                p++;
+        }
+        return TRUE;
+}
+
+static gboolean
+read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
+{
+        g_autoptr (TraceFile) f = NULL;
+        g_autoptr (GString) line = g_string_new (NULL);
+        g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+        g_autofree int *map = NULL;
+        int vm_field = -1, ts_field = -1;
+        gboolean has_target = FALSE;
+        gboolean bad = FALSE;
+        guint nhdr;
+        GError *local = NULL;
+
+        f = trace_file_open (path, error);
+        if (!f)
+                return FALSE;
+        st->files++;
+        if (!read_csv_record (f, line, fields, &bad, &local)) {
+                if (local) {
+                        g_propagate_error (error, local);
+                        return FALSE;
+                }
+                return TRUE;
+        }
+        nhdr = fields->len;
+        map = g_new (int, nhdr);
+        for (guint i = 0; i < nhdr; i++) {
+                const char *name = g_ptr_array_index (fields, i);
+
+                map[i] = -1;
+                if (g_strcmp0 (name, "vm") == 0)
+                        vm_field = (int) i;
+                else if (g_strcmp0 (name, "ts") == 0)
+                        ts_field = (int) i;
+                else
+                        map[i] = augur_col_from_name (name);
+                if (map[i] == AUGUR_COL_CPU_PCT || map[i] == AUGUR_COL_MEM_USED_KIB)
+                        has_target = TRUE;
+        }
+        if (vm_field < 0 || ts_field < 0 || !has_target) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                             "%s: augur trace CSV header needs \"vm\", \"ts\" and one of "
+                             "\"cpu_pct\" or \"mem_used_kib\"", path);
+                return FALSE;
+        }
+
+        for (;;) {
+                Row r;
+                gint64 ts;
+                const char *vm;
+
+                if (!read_csv_record (f, line, fields, &bad, &local))
+                        break;
+                st->rows_read++;
+                if (bad || fields->len != nhdr) {
+                        st->rows_garbage++;
+                        continue;
+                }
+                vm = g_ptr_array_index (fields, vm_field);
+                if (vm[0] == '\0' || !parse_ts (g_ptr_array_index (fields, ts_field), &ts)) {
+                        st->rows_garbage++;
+                        continue;
+                }
+                row_reset (&r);
+                for (guint i = 0; i < nhdr; i++) {
+                        if (map[i] < 0)
+                                continue;
+                        r.has[map[i]] = TRUE;
+                        r.v[map[i]] = clean_cell ((AugurCol) map[i], g_ptr_array_index (fields, i), st);
+                }
+                row_clean_memory (&r, st);
+                series_set_add_row (set, vm, ts, &r, st);
+        }
+        if (local) {
+                g_propagate_error (error, local);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* -------------------------------------------------------------- alibaba */
+
+static gboolean
+read_alibaba_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
+                   AugurTraceStats *st, GError **error)
+{
+        g_autoptr (TraceFile) f = NULL;
+        g_autoptr (GString) line = g_string_new (NULL);
+        GError *local = NULL;
+
+        f = trace_file_open (path, error);
+        if (!f)
+                return FALSE;
+        st->files++;
+        for (;;) {
+                char *fld[MAX_FIELDS];
+                Row r;
+                gint64 t;
+                float pct;
+                guint n;
+
+                if (!trace_file_read_line (f, line, &local))
+                        break;
+                if (line_is_blank (line->str))
+                        continue;
+                st->rows_read++;
+                n = split_simple (line->str, ',', fld, MAX_FIELDS);
+                if (n != 9 || fld[0][0] == '\0' || !parse_ts (fld[1], &t)) {
+                        st->rows_garbage++;
+                        continue;
+                }
+                row_reset (&r);
+                r.has[AUGUR_COL_CPU_PCT] = TRUE;
+                r.v[AUGUR_COL_CPU_PCT] = clean_cell (AUGUR_COL_CPU_PCT, fld[2], st);
+                pct = clean_cell (AUGUR_COL_CPU_PCT, fld[3], st);
+                r.has[AUGUR_COL_MEM_PROV_KIB] = TRUE;
+                r.has[AUGUR_COL_MEM_USED_KIB] = TRUE;
+                r.v[AUGUR_COL_MEM_PROV_KIB] = ALIBABA_MEM_KIB;
+                r.v[AUGUR_COL_MEM_USED_KIB] = isnan (pct) ? NAN : pct * 1024.0f;
+                row_clean_memory (&r, st);
+                series_set_add_row (set, fld[0], opts->start_s + t, &r, st);
+        }
+        if (local) {
+                g_propagate_error (error, local);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* ------------------------------------------------------------ planetlab */
+
+/* UTC midnight of the first "YYYYMMDD" (8 digits, 1970..2105) in s, or -1. */
+static gint64
+find_day_s (const char *s)
+{
+        for (const char *p = s; *p; p++) {
+                int y, m, d;
+                g_autoptr (GDateTime) dt = NULL;
+                gboolean ok = TRUE;
+
+                for (int k = 0; k < 8; k++)
+                        if (!g_ascii_isdigit (p[k])) {
+                                ok = FALSE;
+                                break;
+                        }
+                if (!ok || g_ascii_isdigit (p[8]) || (p > s && g_ascii_isdigit (p[-1])))
+                        continue;
+                y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+                m = (p[4] - '0') * 10 + (p[5] - '0');
+                d = (p[6] - '0') * 10 + (p[7] - '0');
+                if (y < 1970 || y > 2105 || m < 1 || m > 12 || d < 1 || d > 31)
+                        continue;
+                dt = g_date_time_new_utc (y, m, d, 0, 0, 0);
+                if (dt)
+                        return g_date_time_to_unix (dt);
+        }
+        return -1;
+}
+
+/* One PlanetLab VM-day in memory, collected before the days are placed. */
+typedef struct {
+        char *vm;
+        gint64 day_s;          /* -1 = unknown */
+        float v[PLANETLAB_DAY_ROWS];
+        guint n;
+} PlDay;
+
+static void
+pl_day_free (PlDay *d)
+{
+        g_free (d->vm);
+        g_free (d);
+}
+
+static void
+pl_parse_day (const char *name, const char *data, gsize len, gint64 day_s,
+              GPtrArray *days, AugurTraceStats *st)
+{
+        PlDay *d = g_new0 (PlDay, 1);
+        const char *p = data, *end = data + len;
+
+        d->vm = g_path_get_basename (name);
+        d->day_s = day_s;
+        st->files++;
+        while (p < end) {
+                const char *nl = memchr (p, '\n', (gsize) (end - p));
+                g_autofree char *cell = g_strndup (p, (gsize) ((nl ? nl : end) - p));
+
+                p = nl ? nl + 1 : end;
+                if (line_is_blank (cell))
+                        continue;
+                st->rows_read++;
+                if (d->n >= PLANETLAB_DAY_ROWS) {
+                        st->rows_garbage++;   /* more than one day of rows */
+                        continue;
+                }
+                d->v[d->n++] = clean_cell (AUGUR_COL_CPU_PCT, cell, st);
+        }
+        g_ptr_array_add (days, d);
+}
+
+static guint64
+tar_octal (const char *p, gsize len)
+{
+        guint64 v = 0;
+
+        for (gsize i = 0; i < len && p[i]; i++) {
+                if (p[i] == ' ')
+                        continue;
+                if (p[i] < '0' || p[i] > '7')
+                        break;
+                v = v * 8 + (guint64) (p[i] - '0');
+        }
+        return v;
+}
+
+static gboolean
+gz_read_exact (gzFile gz, void *buf, gsize len)
+{
+        return gzread (gz, buf, (unsigned) len) == (int) len;
+}
+
+static gboolean
+read_planetlab_tar (const char *path, GPtrArray *days, AugurTraceStats *st, GError **error)
+{
+        g_autoptr (TraceFile) f = NULL;
+        g_autofree char *longname = NULL;
+        gint64 archive_day = find_day_s (path);
+        unsigned char hdr[512];
+
+        f = trace_file_open (path, error);
+        if (!f)
+                return FALSE;
+        for (;;) {
+                g_autofree char *data = NULL;
+                g_autofree char *name = NULL;
+                guint64 size, padded;
+                char type;
+                gboolean all_zero = TRUE;
+
+                if (!gz_read_exact (f->gz, hdr, sizeof hdr))
+                        break;   /* end of archive without trailer: accept */
+                for (gsize i = 0; i < sizeof hdr; i++)
+                        if (hdr[i]) {
+                                all_zero = FALSE;
+                                break;
+                        }
+                if (all_zero)
+                        break;
+                if (memcmp (hdr + 257, "ustar", 5) != 0 && hdr[156] != '0' && hdr[156] != '\0'
+                    && hdr[156] != '5' && hdr[156] != 'L' && hdr[156] != 'x' && hdr[156] != 'g') {
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                                     "%s: not a tar archive", path);
+                        return FALSE;
+                }
+                size = tar_octal ((const char *) hdr + 124, 12);
+                type = (char) hdr[156];
+                padded = (size + 511) / 512 * 512;
+                if (size > 64 * 1024 * 1024) {
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                                     "%s: tar member of %" G_GUINT64_FORMAT " bytes is too big for a day file",
+                                     path, size);
+                        return FALSE;
+                }
+                data = g_malloc (padded + 1);
+                if (padded > 0 && !gz_read_exact (f->gz, data, padded)) {
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
+                                     "%s: truncated tar archive", path);
+                        return FALSE;
+                }
+                data[size] = '\0';
+                if (type == 'L') {
+                        g_free (longname);
+                        longname = g_strndup (data, size);
+                        continue;
+                }
+                if (type != '0' && type != '\0')
+                        continue;   /* directories, pax headers, links */
+                if (longname) {
+                        name = g_steal_pointer (&longname);
+                } else if (memcmp (hdr + 257, "ustar", 5) == 0 && hdr[345]) {
+                        g_autofree char *prefix = g_strndup ((const char *) hdr + 345, 155);
+                        g_autofree char *base = g_strndup ((const char *) hdr, 100);
+
+                        name = g_strconcat (prefix, "/", base, NULL);
+                } else {
+                        name = g_strndup ((const char *) hdr, 100);
+                }
+                {
+                        gint64 day = find_day_s (name);
+
+                        pl_parse_day (name, data, size, day >= 0 ? day : archive_day, days, st);
+                }
+        }
+        return TRUE;
+}
+
+static gboolean
+read_planetlab_plain (const char *path, GPtrArray *days, AugurTraceStats *st, GError **error)
+{
+        g_autofree char *contents = NULL;
+        gsize len = 0;
+        g_autoptr (TraceFile) f = trace_file_open (path, error);
+        g_autoptr (GString) all = g_string_new (NULL);
+        g_autoptr (GString) line = g_string_new (NULL);
+        GError *local = NULL;
+
+        if (!f)
+                return FALSE;
+        while (trace_file_read_line (f, line, &local)) {
+                g_string_append_len (all, line->str, line->len);
+                g_string_append_c (all, '\n');
+        }
+        if (local) {
+                g_propagate_error (error, local);
+                return FALSE;
+        }
+        len = all->len;
+        contents = g_string_free (g_steal_pointer (&all), FALSE);
+        pl_parse_day (path, contents, len, find_day_s (path), days, st);
+        return TRUE;
+}
+
+static gboolean
+is_tar_name (const char *path)
+{
+        return g_str_has_suffix (path, ".tar.gz") || g_str_has_suffix (path, ".tgz")
+               || g_str_has_suffix (path, ".tar");
+}
+
+static int
+cmp_pl_day (gconstpointer a, gconstpointer b)
+{
+        const PlDay *x = *(PlDay *const *) a, *y = *(PlDay *const *) b;
+        int c = g_strcmp0 (x->vm, y->vm);
+
+        if (c != 0)
+                return c;
+        return (x->day_s > y->day_s) - (x->day_s < y->day_s);
+}
+
+/* Place collected PlanetLab days on the time axis (see the header). */
+static void
+planetlab_place_days (GPtrArray *days, const AugurTraceOpts *opts, SeriesSet *set,
+                      AugurTraceStats *st)
+{
+        gint64 first_day = G_MAXINT64;
+        gint64 shift;
+
+        for (guint i = 0; i < days->len; i++) {
+                const PlDay *d = g_ptr_array_index (days, i);
+
+                if (d->day_s >= 0)
+                        first_day = MIN (first_day, d->day_s);
+        }
+        if (first_day == G_MAXINT64)
+                first_day = 0;
+        shift = opts->start_set ? opts->start_s - first_day : 0;
+        g_ptr_array_sort (days, cmp_pl_day);
+        for (guint i = 0; i < days->len; i++) {
+                const PlDay *d = g_ptr_array_index (days, i);
+                gint64 t0 = (d->day_s >= 0 ? d->day_s + shift : opts->start_s);
+
+                for (guint k = 0; k < d->n; k++) {
+                        Row r;
+
+                        row_reset (&r);
+                        r.has[AUGUR_COL_CPU_PCT] = TRUE;
+                        r.v[AUGUR_COL_CPU_PCT] = d->v[k];
+                        series_set_add_row (set, d->vm, t0 + (gint64) k * PLANETLAB_STEP_S, &r, st);
+                }
+        }
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static int
+cmp_str_ptr (gconstpointer a, gconstpointer b)
+{
+        return g_strcmp0 (*(char *const *) a, *(char *const *) b);
+}
+
+/* Regular files of a directory in name order (transfer full), or of the
+ * single file path. */
+static GPtrArray *
+list_inputs (const char *path, GError **error)
+{
+        g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr (GDir) dir = NULL;
+        const char *name;
+
+        if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
+                             "'%s': no such file or directory", path);
+                return NULL;
+        }
+        if (!g_file_test (path, G_FILE_TEST_IS_DIR)) {
+                g_ptr_array_add (files, g_strdup (path));
+                return g_steal_pointer (&files);
+        }
+        dir = g_dir_open (path, 0, error);
+        if (!dir) {
+                g_prefix_error (error, "cannot list '%s': ", path);
+                if (error && *error) {
+                        (*error)->domain = AUGUR_TRACE_ERROR;
+                        (*error)->code = AUGUR_TRACE_ERROR_IO;
+                }
+                return NULL;
+        }
+        while ((name = g_dir_read_name (dir))) {
+                char *full;
+
+                if (name[0] == '.' || g_str_has_suffix (name, ".md") || g_str_has_suffix (name, ".txt"))
+                        continue;   /* PROVENANCE.md, README.txt, dot files */
+                full = g_build_filename (path, name, NULL);
+                if (!g_file_test (full, G_FILE_TEST_IS_REGULAR)) {
+                        g_free (full);
+                        continue;
+                }
+                g_ptr_array_add (files, full);
+        }
+        g_ptr_array_sort (files, cmp_str_ptr);
+        return g_steal_pointer (&files);
+}
+
+typedef gboolean (*FileReader) (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
+                                AugurTraceStats *st, GError **error);
+
+static gboolean
+reader_bitbrains (const char *p, const AugurTraceOpts *o, SeriesSet *s, AugurTraceStats *st, GError **e)
+{
+        return read_bitbrains_file (p, s, st, e);
+}
+
+static gboolean
+reader_augur (const char *p, const AugurTraceOpts *o, SeriesSet *s, AugurTraceStats *st, GError **e)
+{
+        return read_augur_file (p, s, st, e);
+}
+
+static GPtrArray *
+read_files_with (const char *path, FileReader reader, const AugurTraceOpts *opts,
+                 AugurTraceStats *st, GError **error)
+{
+        g_autoptr (GPtrArray) files = list_inputs (path, error);
+        SeriesSet set;
+
+        if (!files)
+                return NULL;
+        series_set_init (&set);
+        for (guint i = 0; i < files->len; i++) {
+                if (opts->max_series && g_hash_table_size (set.by_name) >= opts->max_series)
+                        break;
+                if (!reader (g_ptr_array_index (files, i), opts, &set, st, error)) {
+                        series_set_clear (&set);
+                        return NULL;
+                }
+        }
+        return series_set_finish (&set, st);
+}
+
+static const AugurTraceOpts default_opts = { 0, FALSE, 0, 0 };
+
+GPtrArray *
+augur_trace_read_bitbrains (const char *path, const AugurTraceOpts *opts,
+                            AugurTraceStats *stats, GError **error)
+{
+        return read_files_with (path, reader_bitbrains, opts ? opts : &default_opts, stats, error);
+}
+
+GPtrArray *
+augur_trace_read_augur (const char *path, const AugurTraceOpts *opts,
+                        AugurTraceStats *stats, GError **error)
+{
+        return read_files_with (path, reader_augur, opts ? opts : &default_opts, stats, error);
+}
+
+GPtrArray *
+augur_trace_read_azure (const char *path, const AugurTraceOpts *opts,
+                        AugurTraceStats *stats, GError **error)
+{
+        return read_files_with (path, read_azure_file, opts ? opts : &default_opts, stats, error);
+}
+
+GPtrArray *
+augur_trace_read_alibaba (const char *path, const AugurTraceOpts *opts,
+                          AugurTraceStats *stats, GError **error)
+{
+        return read_files_with (path, read_alibaba_file, opts ? opts : &default_opts, stats, error);
+}
+
+GPtrArray *
+augur_trace_read_planetlab (const char *path, const AugurTraceOpts *opts,
+                            AugurTraceStats *stats, GError **error)
+{
+        g_autoptr (GPtrArray) files = list_inputs (path, error);
+        g_autoptr (GPtrArray) days = NULL;
+        SeriesSet set;
+
+        if (!opts)
+                opts = &default_opts;
+        if (!files)
+                return NULL;
+        days = g_ptr_array_new_with_free_func ((GDestroyNotify) pl_day_free);
+        for (guint i = 0; i < files->len; i++) {
+                const char *f = g_ptr_array_index (files, i);
+                gboolean ok;
+
+                if (is_tar_name (f))
+                        ok = read_planetlab_tar (f, days, stats, error);
+                else
+                        ok = read_planetlab_plain (f, days, stats, error);
+                if (!ok)
+                        return NULL;
+        }
+        series_set_init (&set);
+        planetlab_place_days (days, opts, &set, stats);
+        return series_set_finish (&set, stats);
+}
+
+/* Guess the format from the first file's name and first line. */
+static gboolean
+guess_format (const char *path, AugurTraceFormat *ret_fmt, GError **error)
+{
+        g_autoptr (GPtrArray) files = list_inputs (path, error);
+        g_autoptr (TraceFile) f = NULL;
+        g_autoptr (GString) line = g_string_new (NULL);
+        const char *first;
+        GError *local = NULL;
+
+        if (!files)
+                return FALSE;
+        if (files->len == 0) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_EMPTY,
+                             "'%s': directory holds no trace files", path);
+                return FALSE;
+        }
+        first = g_ptr_array_index (files, 0);
+        if (is_tar_name (first)) {
+                *ret_fmt = AUGUR_TRACE_FORMAT_PLANETLAB;
+                return TRUE;
+        }
+        f = trace_file_open (first, error);
+        if (!f)
+                return FALSE;
+        if (!trace_file_read_line (f, line, &local)) {
+                if (local) {
+                        g_propagate_error (error, local);
+                        return FALSE;
+                }
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_EMPTY, "'%s' is empty", first);
+                return FALSE;
+        }
+        if (g_str_has_prefix (line->str, "Timestamp")) {
+                *ret_fmt = AUGUR_TRACE_FORMAT_BITBRAINS;
+        } else if (g_str_has_prefix (line->str, "step,")) {
+                *ret_fmt = AUGUR_TRACE_FORMAT_AZURE;
+        } else if (g_str_has_prefix (line->str, "m_")) {
+                *ret_fmt = AUGUR_TRACE_FORMAT_ALIBABA;
+        } else if (strstr (line->str, "vm") && strstr (line->str, "ts")) {
+                *ret_fmt = AUGUR_TRACE_FORMAT_AUGUR;
+        } else {
+                char *end = NULL;
+
+                g_ascii_strtoll (line->str, &end, 10);
+                if (end != line->str && *end == '\0') {
+                        *ret_fmt = AUGUR_TRACE_FORMAT_PLANETLAB;
+                        return TRUE;
+                }
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
+                             "cannot tell the format of '%s'; pass --format", first);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gsize
+count_target_rows (const AugurSeries *s)
+{
+        gsize n = 0;
+
+        for (gsize i = 0; i < s->n; i++) {
+                gboolean cpu = s->col[AUGUR_COL_CPU_PCT] && !isnan (s->col[AUGUR_COL_CPU_PCT][i]);
+                gboolean mem = s->col[AUGUR_COL_MEM_USED_KIB] && !isnan (s->col[AUGUR_COL_MEM_USED_KIB][i]);
+
+                if (cpu || mem)
+                        n++;
+        }
+        return n;
+}
+
+static int
+cmp_series_name (gconstpointer a, gconstpointer b)
+{
+        const AugurSeries *x = *(AugurSeries *const *) a, *y = *(AugurSeries *const *) b;
+
+        return g_strcmp0 (x->vm, y->vm);
+}
+
+GPtrArray *
+augur_trace_read (const char *path, AugurTraceFormat fmt, const AugurTraceOpts *opts,
+                  AugurTraceStats *ret_stats, GError **error)
+{
+        AugurTraceStats st = { 0 };
+        g_autoptr (GPtrArray) out = NULL;
+        gsize min_rows;
+
+        g_return_val_if_fail (path != NULL, NULL);
+        if (!opts)
+                opts = &default_opts;
+        min_rows = opts->min_rows ? opts->min_rows : AUGUR_TRACE_DEFAULT_MIN_ROWS;
+
+        if (fmt == AUGUR_TRACE_FORMAT_AUTO && !guess_format (path, &fmt, error)) {
+                if (ret_stats)
+                        *ret_stats = st;
+                return NULL;
+        }
+        switch (fmt) {
+        case AUGUR_TRACE_FORMAT_AUGUR:
+                out = augur_trace_read_augur (path, opts, &st, error);
+                break;
+        case AUGUR_TRACE_FORMAT_BITBRAINS:
+                out = augur_trace_read_bitbrains (path, opts, &st, error);
+                break;
+        case AUGUR_TRACE_FORMAT_AZURE:
+                out = augur_trace_read_azure (path, opts, &st, error);
+                break;
+        case AUGUR_TRACE_FORMAT_PLANETLAB:
+                out = augur_trace_read_planetlab (path, opts, &st, error);
+                break;
+        case AUGUR_TRACE_FORMAT_ALIBABA:
+                out = augur_trace_read_alibaba (path, opts, &st, error);
+                break;
+        case AUGUR_TRACE_FORMAT_AUTO:
+        default:
+                g_assert_not_reached ();
+        }
+        if (!out) {
+                if (ret_stats)
+                        *ret_stats = st;
+                return NULL;
+        }
+
+        /* R9 */
+        for (guint i = out->len; i-- > 0;) {
+                const AugurSeries *s = g_ptr_array_index (out, i);
+
+                if (count_target_rows (s) < min_rows) {
+                        st.series_too_short++;
+                        g_ptr_array_remove_index_fast (out, i);
+                }
+        }
+        g_ptr_array_sort (out, cmp_series_name);
+        if (opts->max_series && out->len > opts->max_series)
+                g_ptr_array_set_size (out, opts->max_series);
+        st.series = out->len;
+        if (ret_stats)
+                *ret_stats = st;
+        if (out->len == 0) {
+                if (st.rows_kept == 0)
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_EMPTY,
+                                     "'%s': no usable data rows (%" G_GUINT64_FORMAT " read, %"
+                                     G_GUINT64_FORMAT " garbage)", path, st.rows_read, st.rows_garbage);
+                else
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_SHORT,
+                                     "'%s': every series has fewer than %" G_GSIZE_FORMAT
+                                     " rows with cpu_pct or mem_used_kib (%" G_GUINT64_FORMAT
+                                     " series dropped)", path, min_rows, st.series_too_short);
+                return NULL;
+        }
+        return g_steal_pointer (&out);
+}
+
+/* --------------------------------------------------------------- writer */
+
+/* Shortest decimal that reads back as the same float. */
+static void
+append_float (GString *out, float v)
+{
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+        for (int prec = 6; prec <= 9; prec++) {
+                char fmt[8];
+
+                g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
+                g_ascii_formatd (buf, sizeof buf, fmt, v);
+                if ((float) g_ascii_strtod (buf, NULL) == v)
+                        break;
+        }
+        g_string_append (out, buf);
+}
+
+static void
+append_csv_field (GString *out, const char *s)
+{
+        if (!strpbrk (s, ",\"\r\n") && !(s[0] == ' ' || (s[0] && s[strlen (s) - 1] == ' '))) {
+                g_string_append (out, s);
+                return;
+        }
+        g_string_append_c (out, '"');
+        for (; *s; s++) {
+                if (*s == '"')
+                        g_string_append_c (out, '"');
+                g_string_append_c (out, *s);
+        }
+        g_string_append_c (out, '"');
+}
+
+gboolean
+augur_trace_write_augur_csv (const GPtrArray *series, const char *path, GError **error)
+{
+        gboolean present[AUGUR_COL_N_TRACE] = { FALSE };
+        g_autoptr (GString) buf = g_string_new (NULL);
+        g_autoptr (GPtrArray) sorted = NULL;
+        gzFile gz;
+        gboolean ok = TRUE;
+
+        g_return_val_if_fail (series != NULL && path != NULL, FALSE);
+        if (g_strcmp0 (path, "-") == 0)
+                gz = gzdopen (dup (fileno (stdout)), "wT");
+        else if (g_str_has_suffix (path, ".gz"))
+                gz = gzopen (path, "wb6");
+        else
+                gz = gzopen (path, "wT");
+        if (!gz) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
+                             "cannot create '%s': %s", path, g_strerror (errno ? errno : ENOMEM));
+                return FALSE;
+        }
+        sorted = g_ptr_array_new ();
+        for (guint i = 0; i < series->len; i++) {
+                const AugurSeries *s = g_ptr_array_index (series, i);
+
+                g_ptr_array_add (sorted, (gpointer) s);
+                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                        if (s->col[c])
+                                present[c] = TRUE;
+        }
+        g_ptr_array_sort (sorted, cmp_series_name);
+
+        g_string_append (buf, "vm,ts");
+        for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                if (present[c])
+                        g_string_append_printf (buf, ",%s", augur_col_name ((AugurCol) c));
+        g_string_append_c (buf, '\n');
+
+        for (guint i = 0; i < sorted->len && ok; i++) {
+                const AugurSeries *s = g_ptr_array_index (sorted, i);
+
+                for (gsize r = 0; r < s->n; r++) {
+                        append_csv_field (buf, s->vm);
+                        g_string_append_printf (buf, ",%" G_GINT64_FORMAT, s->ts[r]);
+                        for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
+                                if (!present[c])
+                                        continue;
+                                g_string_append_c (buf, ',');
+                                if (s->col[c] && !isnan (s->col[c][r]))
+                                        append_float (buf, s->col[c][r]);
+                        }
+                        g_string_append_c (buf, '\n');
+                        if (buf->len > 1 << 20) {
+                                if (gzwrite (gz, buf->str, (unsigned) buf->len) != (int) buf->len)
+                                        ok = FALSE;
+                                g_string_truncate (buf, 0);
+                                if (!ok)
+                                        break;
+                        }
+                }
+        }
+        if (ok && buf->len > 0 && gzwrite (gz, buf->str, (unsigned) buf->len) != (int) buf->len)
+                ok = FALSE;
+        if (gzclose (gz) != Z_OK)
+                ok = FALSE;
+        if (!ok) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
+                             "cannot write '%s'", path);
+                return FALSE;
+        }
+        return TRUE;
+}

@@ -1,0 +1,251 @@
+/* augur-config.c — see augur-config.h. */
+#include "config.h"
+
+#include "augur-config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+
+G_DEFINE_QUARK (augur-config-error-quark, augur_config_error)
+
+static const char *const mode_names[] = {
+        [AUGUR_MODE_AUTO] = "auto",
+        [AUGUR_MODE_OBSERVE] = "observe",
+        [AUGUR_MODE_RECOMMEND] = "recommend",
+        [AUGUR_MODE_ACT] = "act",
+};
+static const char *const policy_names[] = {
+        [AUGUR_POLICY_AUGUR] = "augur",
+        [AUGUR_POLICY_REACTIVE] = "reactive",
+};
+
+gboolean
+augur_mode_from_string (const char *s, AugurMode *ret)
+{
+        for (gsize i = 0; i < G_N_ELEMENTS (mode_names); i++)
+                if (g_strcmp0 (s, mode_names[i]) == 0) {
+                        *ret = i;
+                        return TRUE;
+                }
+        return FALSE;
+}
+
+const char *
+augur_mode_to_string (AugurMode m)
+{
+        return m < G_N_ELEMENTS (mode_names) ? mode_names[m] : "?";
+}
+
+gboolean
+augur_policy_from_string (const char *s, AugurPolicyKind *ret)
+{
+        for (gsize i = 0; i < G_N_ELEMENTS (policy_names); i++)
+                if (g_strcmp0 (s, policy_names[i]) == 0) {
+                        *ret = i;
+                        return TRUE;
+                }
+        return FALSE;
+}
+
+const char *
+augur_policy_to_string (AugurPolicyKind p)
+{
+        return p < G_N_ELEMENTS (policy_names) ? policy_names[p] : "?";
+}
+
+AugurConfig *
+augur_config_new_default (void)
+{
+        AugurConfig *c = g_new0 (AugurConfig, 1);
+
+        c->uri = g_strdup (AUGUR_DEFAULT_URI);
+        c->db_path = g_strdup (AUGUR_DEFAULT_DB);
+        c->socket_path = g_strdup (AUGUR_DEFAULT_SOCKET);
+        c->proc_root = g_strdup ("/proc");
+        c->tick_s = 5.0;
+        c->balloon_period_s = 1;
+        c->keepalive_interval_s = 5;
+        c->keepalive_count = 3;
+        c->raw_keep_s = 48 * 3600;
+        c->rollup_keep_s = 90 * 86400;
+        c->mode = AUGUR_MODE_AUTO;
+        c->policy = AUGUR_POLICY_AUGUR;
+        return c;
+}
+
+void
+augur_config_free (AugurConfig *c)
+{
+        if (!c)
+                return;
+        g_free (c->uri);
+        g_free (c->db_path);
+        g_free (c->socket_path);
+        g_free (c->model_path);
+        g_free (c->proc_root);
+        g_free (c);
+}
+
+AugurConfig *
+augur_config_copy (const AugurConfig *c)
+{
+        AugurConfig *n = g_memdup2 (c, sizeof *c);
+
+        n->uri = g_strdup (c->uri);
+        n->db_path = g_strdup (c->db_path);
+        n->socket_path = g_strdup (c->socket_path);
+        n->model_path = g_strdup (c->model_path);
+        n->proc_root = g_strdup (c->proc_root);
+        return n;
+}
+
+static gboolean
+range_error (GError **error, const char *origin, const char *key,
+             const char *value, const char *allowed)
+{
+        g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_RANGE,
+                     "%s: %s = %s is out of range (allowed: %s)",
+                     origin, key, value, allowed);
+        return FALSE;
+}
+
+gboolean
+augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
+{
+        g_autofree char *v = NULL;
+
+        if (!(c->tick_s >= 0.5 && c->tick_s <= 3600))
+                return range_error (error, origin, "daemon.tick_seconds",
+                                    (v = g_strdup_printf ("%g", c->tick_s)), "0.5 to 3600 seconds");
+        if (c->balloon_period_s < 1 || c->balloon_period_s > 3600)
+                return range_error (error, origin, "daemon.balloon_period_seconds",
+                                    (v = g_strdup_printf ("%d", c->balloon_period_s)), "1 to 3600 seconds");
+        if (c->keepalive_interval_s < 1 || c->keepalive_interval_s > 600)
+                return range_error (error, origin, "daemon.keepalive_interval_seconds",
+                                    (v = g_strdup_printf ("%d", c->keepalive_interval_s)), "1 to 600 seconds");
+        if (c->keepalive_count < 1 || c->keepalive_count > 100)
+                return range_error (error, origin, "daemon.keepalive_count",
+                                    (v = g_strdup_printf ("%d", c->keepalive_count)), "1 to 100");
+        if (c->raw_keep_s < 600 || c->raw_keep_s > 366 * 86400)
+                return range_error (error, origin, "store.raw_retention",
+                                    (v = g_strdup_printf ("%" G_GINT64_FORMAT "s", c->raw_keep_s)), "10m to 366d");
+        if (c->rollup_keep_s < c->raw_keep_s || c->rollup_keep_s > 10 * 366 * 86400LL)
+                return range_error (error, origin, "store.rollup_retention",
+                                    (v = g_strdup_printf ("%" G_GINT64_FORMAT "s", c->rollup_keep_s)),
+                                    "at least store.raw_retention, at most 10 years");
+        if (!c->uri || !*c->uri)
+                return range_error (error, origin, "daemon.uri", "\"\"", "a libvirt URI");
+        if (!c->db_path || !*c->db_path)
+                return range_error (error, origin, "store.db", "\"\"", "a file path");
+        return TRUE;
+}
+
+/* Read key as a string if present; FALSE only on a real parse error. */
+static gboolean
+get_string (GKeyFile *kf, const char *group, const char *key, char **inout,
+            const char *path, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        g_autofree char *v = g_key_file_get_string (kf, group, key, &local);
+
+        if (!v) {
+                if (g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND) ||
+                    g_error_matches (local, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_GROUP_NOT_FOUND))
+                        return TRUE;
+                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                             "%s: %s.%s: %s", path, group, key, local->message);
+                return FALSE;
+        }
+        g_free (*inout);
+        *inout = g_steal_pointer (&v);
+        return TRUE;
+}
+
+static gboolean
+get_duration (GKeyFile *kf, const char *group, const char *key, double *inout,
+              const char *path, GError **error)
+{
+        g_autofree char *v = NULL;
+        g_autoptr(GError) local = NULL;
+
+        if (!get_string (kf, group, key, &v, path, error))
+                return FALSE;
+        if (!v)
+                return TRUE;
+        if (!augur_parse_duration_s (v, inout, &local)) {
+                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                             "%s: %s.%s: %s", path, group, key, local->message);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+get_int (GKeyFile *kf, const char *group, const char *key, int *inout,
+         const char *path, GError **error)
+{
+        g_autofree char *v = NULL;
+        char *end = NULL;
+        gint64 x;
+
+        if (!get_string (kf, group, key, &v, path, error))
+                return FALSE;
+        if (!v)
+                return TRUE;
+        errno = 0;
+        x = g_ascii_strtoll (v, &end, 10);
+        if (errno || end == v || *end || x < G_MININT || x > G_MAXINT) {
+                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                             "%s: %s.%s = %s is not an integer", path, group, key, v);
+                return FALSE;
+        }
+        *inout = (int) x;
+        return TRUE;
+}
+
+AugurConfig *
+augur_config_load (const AugurConfig *base, const char *path,
+                   gboolean missing_ok, GError **error)
+{
+        g_autoptr(AugurConfig) c = augur_config_copy (base);
+        g_autoptr(GKeyFile) kf = g_key_file_new ();
+        g_autoptr(GError) local = NULL;
+        g_autofree char *mode = NULL, *policy = NULL;
+        double tick = c->tick_s, raw = c->raw_keep_s, roll = c->rollup_keep_s;
+        double bperiod = c->balloon_period_s;
+
+        if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local)) {
+                if (missing_ok && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+                        g_debug ("config %s not found, using defaults", path);
+                        return g_steal_pointer (&c);
+                }
+                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                             "%s: %s", path, local->message);
+                return NULL;
+        }
+        if (!get_string (kf, "daemon", "uri", &c->uri, path, error) ||
+            !get_duration (kf, "daemon", "tick_seconds", &tick, path, error) ||
+            !get_string (kf, "daemon", "mode", &mode, path, error) ||
+            !get_string (kf, "daemon", "policy", &policy, path, error) ||
+            !get_string (kf, "daemon", "socket", &c->socket_path, path, error) ||
+            !get_string (kf, "daemon", "model", &c->model_path, path, error) ||
+            !get_duration (kf, "daemon", "balloon_period_seconds", &bperiod, path, error) ||
+            !get_int (kf, "daemon", "keepalive_interval_seconds", &c->keepalive_interval_s, path, error) ||
+            !get_int (kf, "daemon", "keepalive_count", &c->keepalive_count, path, error) ||
+            !get_string (kf, "store", "db", &c->db_path, path, error) ||
+            !get_duration (kf, "store", "raw_retention", &raw, path, error) ||
+            !get_duration (kf, "store", "rollup_retention", &roll, path, error))
+                return NULL;
+        if (mode && !augur_mode_from_string (mode, &c->mode))
+                return range_error (error, path, "daemon.mode", mode, "auto, observe, recommend, act"), NULL;
+        if (policy && !augur_policy_from_string (policy, &c->policy))
+                return range_error (error, path, "daemon.policy", policy, "augur, reactive"), NULL;
+        c->tick_s = tick;
+        c->balloon_period_s = (int) bperiod;
+        c->raw_keep_s = (gint64) raw;
+        c->rollup_keep_s = (gint64) roll;
+        if (!augur_config_validate (c, path, error))
+                return NULL;
+        return g_steal_pointer (&c);
+}

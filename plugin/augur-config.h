@@ -1,0 +1,68 @@
+/* augur-config.h — augurd's configuration: compiled-in defaults, the GKeyFile
+ * (/etc/augur/augur.conf, one section per module), then command-line
+ * options, in that order of precedence (last wins).
+ *
+ * A config is parsed into a new struct, validated as a whole, and only then
+ * swapped in; a bad file (at start or on SIGHUP) never leaves a half-applied
+ * config behind.  Errors name the file, the key and the allowed range. */
+#pragma once
+
+#include <glib.h>
+
+#define AUGUR_CONFIG_ERROR (augur_config_error_quark ())
+GQuark augur_config_error_quark (void);
+
+typedef enum {
+        AUGUR_CONFIG_ERROR_PARSE,
+        AUGUR_CONFIG_ERROR_RANGE,
+} AugurConfigError;
+
+typedef enum {
+        AUGUR_MODE_AUTO = 0,
+        AUGUR_MODE_OBSERVE,
+        AUGUR_MODE_RECOMMEND,
+        AUGUR_MODE_ACT,
+} AugurMode;
+
+typedef enum {
+        AUGUR_POLICY_AUGUR = 0,
+        AUGUR_POLICY_REACTIVE,
+} AugurPolicyKind;
+
+typedef struct {
+        char *uri;                    /* libvirt URI                          */
+        char *db_path;                /* SQLite history                       */
+        char *socket_path;            /* local API socket                     */
+        char *model_path;             /* model file, NULL = built-in default  */
+        char *proc_root;              /* /proc, injectable for tests          */
+        double tick_s;                /* tick period, s (>= 0.5)              */
+        int balloon_period_s;         /* guest balloon stats period, s        */
+        int keepalive_interval_s;     /* libvirt keepalive, s                 */
+        int keepalive_count;          /* missed keepalives before drop        */
+        gint64 raw_keep_s;            /* raw samples retention, s             */
+        gint64 rollup_keep_s;         /* rollups retention, s                 */
+        AugurMode mode;
+        AugurPolicyKind policy;
+} AugurConfig;
+
+#define AUGUR_DEFAULT_URI "qemu:///system"
+#define AUGUR_DEFAULT_DB LOCALSTATEDIR "/lib/augur/augur.db"
+#define AUGUR_DEFAULT_SOCKET RUNSTATEDIR "/augur/augurd.sock"
+#define AUGUR_DEFAULT_CONFIG SYSCONFDIR "/augur/augur.conf"
+
+AugurConfig *augur_config_new_default (void);
+void augur_config_free (AugurConfig *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurConfig, augur_config_free)
+AugurConfig *augur_config_copy (const AugurConfig *c);
+
+/* Load path over a copy of base.  A missing file is not an error when
+ * missing_ok (the packaged default path); any other problem is. */
+AugurConfig *augur_config_load (const AugurConfig *base, const char *path,
+                                gboolean missing_ok, GError **error);
+/* Check ranges of a complete config (also after command-line overrides). */
+gboolean augur_config_validate (const AugurConfig *c, const char *origin, GError **error);
+
+gboolean augur_mode_from_string (const char *s, AugurMode *ret);
+const char *augur_mode_to_string (AugurMode m);
+gboolean augur_policy_from_string (const char *s, AugurPolicyKind *ret);
+const char *augur_policy_to_string (AugurPolicyKind p);

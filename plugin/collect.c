@@ -1,0 +1,219 @@
+/* collect.c — see collect.h.  The only caller of virConnectGetAllDomainStats. */
+#include "config.h"
+
+#include "collect.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK (augur-collect-error-quark, augur_collect_error)
+
+static gboolean
+param_int64 (const virTypedParameter *p, gint64 *ret)
+{
+        switch (p->type) {
+        case VIR_TYPED_PARAM_INT: *ret = p->value.i; return TRUE;
+        case VIR_TYPED_PARAM_UINT: *ret = p->value.ui; return TRUE;
+        case VIR_TYPED_PARAM_LLONG: *ret = p->value.l; return TRUE;
+        case VIR_TYPED_PARAM_ULLONG:
+                if (p->value.ul > G_MAXINT64)
+                        return FALSE;
+                *ret = (gint64) p->value.ul;
+                return TRUE;
+        default:
+                return FALSE;
+        }
+}
+
+/* "block.3.rd.bytes" -> TRUE with suffix "rd.bytes" when prefix is "block". */
+static const char *
+device_suffix (const char *field, const char *prefix)
+{
+        gsize plen = strlen (prefix);
+        const char *p;
+
+        if (strncmp (field, prefix, plen) != 0 || field[plen] != '.')
+                return NULL;
+        p = field + plen + 1;
+        if (!g_ascii_isdigit (*p))
+                return NULL;
+        while (g_ascii_isdigit (*p))
+                p++;
+        return *p == '.' ? p + 1 : NULL;
+}
+
+void
+augur_collect_parse_params (const virTypedParameter *params, int nparams,
+                            AugurDomainSample *out, guint *ret_rejected)
+{
+        guint rejected = 0;
+
+        out->present = 0;
+        for (int i = 0; i < nparams; i++) {
+                const virTypedParameter *p = &params[i];
+                const char *suffix;
+                gint64 v;
+
+                for (int f = 0; f < AUGUR_STAT_N; f++) {
+                        const AugurStatInfo *info = &augur_stat_info[f];
+                        gboolean match;
+
+                        if (info->per_device) {
+                                const char *dev = (f == AUGUR_STAT_BLOCK_RD_BYTES ||
+                                                   f == AUGUR_STAT_BLOCK_WR_BYTES) ? "block" : "net";
+
+                                suffix = device_suffix (p->field, dev);
+                                match = suffix && strcmp (suffix, info->vir_field) == 0;
+                        } else {
+                                match = strcmp (p->field, info->vir_field) == 0;
+                        }
+                        if (!match)
+                                continue;
+                        if (!param_int64 (p, &v) || v < 0) {
+                                rejected++;
+                                break;
+                        }
+                        if (info->per_device && augur_sample_has (out, f)) {
+                                if (v > G_MAXINT64 - out->v[f]) {
+                                        rejected++;
+                                        break;
+                                }
+                                v += out->v[f];
+                        }
+                        augur_sample_set (out, f, v);
+                        break;
+                }
+        }
+        if (ret_rejected)
+                *ret_rejected = rejected;
+}
+
+static void
+sample_clear_func (gpointer p)
+{
+        augur_domain_sample_clear (p);
+}
+
+GArray *
+augur_collect_sample_array_new (guint reserve)
+{
+        GArray *a = g_array_sized_new (FALSE, TRUE, sizeof (AugurDomainSample), reserve);
+
+        g_array_set_clear_func (a, sample_clear_func);
+        return a;
+}
+
+static void
+set_libvirt_error (GError **error, const char *what)
+{
+        virErrorPtr e = virGetLastError ();
+        AugurCollectError code = AUGUR_COLLECT_ERROR_TRANSIENT;
+
+        if (e && (e->code == VIR_ERR_SYSTEM_ERROR || e->code == VIR_ERR_RPC ||
+                  e->code == VIR_ERR_NO_CONNECT || e->code == VIR_ERR_INVALID_CONN ||
+                  e->code == VIR_ERR_AUTH_FAILED))
+                code = AUGUR_COLLECT_ERROR_FATAL;
+        g_set_error (error, AUGUR_COLLECT_ERROR, code, "%s: %s", what,
+                     e && e->message ? e->message : "unknown libvirt error");
+        virResetLastError ();
+}
+
+gboolean
+augur_collect_domains (virConnectPtr conn, GArray **ret_samples, GError **error)
+{
+        virDomainStatsRecordPtr *records = NULL;
+        g_autoptr(GArray) out = NULL;
+        int n;
+
+        n = virConnectGetAllDomainStats (conn, AUGUR_COLLECT_STATS, &records,
+                                         AUGUR_COLLECT_FLAGS);
+        if (n < 0) {
+                set_libvirt_error (error, "virConnectGetAllDomainStats");
+                return FALSE;
+        }
+        out = augur_collect_sample_array_new (n);
+        for (int i = 0; i < n; i++) {
+                AugurDomainSample s = { 0 };
+                unsigned char raw[VIR_UUID_BUFLEN];
+                char uuid[VIR_UUID_STRING_BUFLEN];
+                const char *name;
+                guint rejected = 0;
+
+                /* These read the record's cached domain object: no RPC, so a
+                 * domain that vanished after the stats call cannot fail here. */
+                name = virDomainGetName (records[i]->dom);
+                if (virDomainGetUUIDString (records[i]->dom, uuid) < 0 ||
+                    virDomainGetUUID (records[i]->dom, raw) < 0 || !name) {
+                        virResetLastError ();
+                        continue;
+                }
+                g_strlcpy (s.uuid, uuid, sizeof s.uuid);
+                s.name = g_strdup (name);
+                s.id = (int) virDomainGetID (records[i]->dom);
+                augur_collect_parse_params (records[i]->params, records[i]->nparams,
+                                            &s, &rejected);
+                if (rejected)
+                        g_debug ("domain %s: %u malformed stats fields dropped", name, rejected);
+                g_array_append_val (out, s);
+        }
+        virDomainStatsRecordListFree (records);
+        *ret_samples = g_steal_pointer (&out);
+        return TRUE;
+}
+
+GArray *
+augur_collect_parse_domstats_text (const char *text, GError **error)
+{
+        g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+        g_autoptr(GArray) out = augur_collect_sample_array_new (4);
+        g_autoptr(GArray) params = g_array_new (FALSE, TRUE, sizeof (virTypedParameter));
+        g_autofree char *name = NULL;
+
+        for (int i = 0;; i++) {
+                const char *l = lines[i];
+
+                if (!l || g_str_has_prefix (l, "Domain: ")) {
+                        if (name) {
+                                AugurDomainSample s = { 0 };
+
+                                augur_uuid_v5_from_name (name, s.uuid);
+                                s.name = g_steal_pointer (&name);
+                                s.id = -1;
+                                augur_collect_parse_params ((virTypedParameter *) params->data,
+                                                            params->len, &s, NULL);
+                                g_array_append_val (out, s);
+                                g_array_set_size (params, 0);
+                        }
+                        if (!l)
+                                break;
+                        name = g_strdup (l + strlen ("Domain: "));
+                        g_strstrip (name);
+                        if (name[0] == '\'' && strlen (name) >= 2) {
+                                memmove (name, name + 1, strlen (name));
+                                name[strlen (name) - 1] = '\0';
+                        }
+                        continue;
+                }
+                g_autofree char *t = g_strstrip (g_strdup (l));
+                char *eq = strchr (t, '=');
+                virTypedParameter p = { 0 };
+                char *end = NULL;
+
+                if (!*t)
+                        continue;
+                if (!eq || !name) {
+                        g_set_error (error, AUGUR_COLLECT_ERROR, AUGUR_COLLECT_ERROR_TRANSIENT,
+                                     "line %d: not 'key=value' inside a Domain block: %s", i + 1, t);
+                        return NULL;
+                }
+                *eq = '\0';
+                g_strlcpy (p.field, t, sizeof p.field);
+                p.type = VIR_TYPED_PARAM_LLONG;
+                p.value.l = g_ascii_strtoll (eq + 1, &end, 10);
+                if (end == eq + 1 || *end)
+                        continue;          /* strings (names, paths) are not stats */
+                g_array_append_val (params, p);
+        }
+        return g_steal_pointer (&out);
+}

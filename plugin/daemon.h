@@ -1,0 +1,65 @@
+/* daemon.h — augurd's app struct and its tick.
+ *
+ * One AugurDaemon owns everything long-lived: the config, the libvirt
+ * connection and its event callbacks, the store and the tick timer.  It is
+ * passed around explicitly; there are no globals.
+ *
+ * THE TICK (every config->tick_s seconds; oomd-manager's order)
+ *   1. reconnect if the connection was lost (the close callback only
+ *      records the fact; the tick does the work)
+ *   2. collect: ONE virConnectGetAllDomainStats call, NOWAIT
+ *   3. host: /proc/meminfo, /proc/loadavg, /proc/pressure/<*>
+ *   4. store: one SQLite transaction for all of it
+ *   5. housekeeping: retention once an hour
+ *   Later stages (features, forecast, policy, actuate, audit) plug in
+ *   after 4 and arrive with the forecaster and resizing work.
+ *
+ * FAILURE MODES
+ *   libvirtd down at start or mid-run: logged once, ticks keep running
+ *   without domain samples, reconnect is tried every tick with backoff.
+ *   Store write fails (disk full, locked): logged once per streak, the tick
+ *   is dropped whole; nothing already stored is touched.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "augur-config.h"
+#include "store.h"
+
+typedef struct {
+        AugurConfig *config;          /* owned; replaced whole on reload      */
+        char *config_path;            /* file to reload on SIGHUP, or NULL    */
+        AugurConfig *cmdline;         /* owned: options given on the command  */
+        guint32 cmdline_set;          /* bitmask of options given (main.c)    */
+        GMainLoop *loop;
+        virConnectPtr conn;
+        gboolean conn_lost;           /* set by the close callback            */
+        int cb_ids[4];                /* domain event callback ids, -1 = none */
+        AugurStore *store;
+        guint tick_source;
+        gint64 ticks;                 /* ticks run since start                */
+        gint64 ticks_stored;
+        gint64 next_connect_us;       /* monotonic time of next reconnect try */
+        double connect_backoff_s;
+        gboolean warned_connect;      /* warn once per outage                 */
+        gboolean warned_store;        /* warn once per store failure streak   */
+        gint64 last_retention_us;
+        int exit_code;
+} AugurDaemon;
+
+AugurDaemon *augur_daemon_new (AugurConfig *config);
+void augur_daemon_free (AugurDaemon *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurDaemon, augur_daemon_free)
+
+/* Open the store and start the tick timer.  libvirt may be unreachable:
+ * that is not fatal (the tick reconnects).  An unusable store is. */
+gboolean augur_daemon_start (AugurDaemon *d, GError **error);
+
+/* Run one tick now (tests and the timer). */
+void augur_daemon_tick (AugurDaemon *d);
+
+/* Apply a new config (SIGHUP); the tick period is re-armed if it changed. */
+void augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config);

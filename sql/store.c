@@ -1,0 +1,1200 @@
+/* store.c — augur's history store: the only code that speaks SQL.
+ *
+ * What it is: open/migrate, the per-tick write transaction, events, meta,
+ * retention, import of series, and the read queries the CLI and the model
+ * use.  The table design is in schema.sql (compiled in as schema_sql).
+ * What it is not: a place for policy or feature logic.
+ *
+ * Statements used on the hot path (one tick) are prepared once at open.
+ * A tick costs one INSERT per domain plus two rollup UPSERTs; the domain
+ * id lookup is a hash table in memory, so steady state runs no SELECTs.
+ */
+#include "config.h"
+
+#include "store.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "schema.inc"     /* static const char schema_sql[] */
+
+#define SCHEMA_VERSION 1
+
+G_DEFINE_QUARK (augur-store-error-quark, augur_store_error)
+
+/* Migrations from version N-1 to N, in order (none yet; see migrations/). */
+static const struct {
+        int version;
+        const char *sql;
+} migrations[] = {
+        { 0, NULL },
+};
+
+/* Derived columns of samples (trace units) — the order of AugurCol for the
+ * trace columns.  cpu_cores is the provisioned core count. */
+static const char *const derived_cols[AUGUR_COL_N_TRACE] = {
+        [AUGUR_COL_CPU_CORES] = "cpu_cores",
+        [AUGUR_COL_CPU_PCT] = "cpu_pct",
+        [AUGUR_COL_MEM_PROV_KIB] = "mem_prov_kib",
+        [AUGUR_COL_MEM_USED_KIB] = "mem_used_kib",
+        [AUGUR_COL_DISK_RD_KIBPS] = "disk_rd_kibps",
+        [AUGUR_COL_DISK_WR_KIBPS] = "disk_wr_kibps",
+        [AUGUR_COL_NET_RX_KIBPS] = "net_rx_kibps",
+        [AUGUR_COL_NET_TX_KIBPS] = "net_tx_kibps",
+        [AUGUR_COL_INPUT_EVENTS_PER_MIN] = "input_events_per_min",
+        [AUGUR_COL_SESSIONS] = "sessions",
+        [AUGUR_COL_PROC_STARTS_PER_MIN] = "proc_starts_per_min",
+};
+
+/* Rollup gauges and counters: must match the rollups table (test-store). */
+static const char *const rollup_gauges[] = {
+        "mem_actual_kib", "mem_unused_kib", "mem_usable_kib", "mem_available_kib",
+        "vcpus_current", "vcpus_max",
+        "cpu_cores", "cpu_pct", "cpu_cores_used", "mem_prov_kib", "mem_used_kib",
+        "disk_rd_kibps", "disk_wr_kibps", "net_rx_kibps", "net_tx_kibps",
+        "input_events_per_min", "sessions", "proc_starts_per_min",
+};
+#define N_ROLLUP_GAUGES G_N_ELEMENTS (rollup_gauges)
+static const AugurStat rollup_counters[] = {
+        AUGUR_STAT_CPU_TIME_NS, AUGUR_STAT_BLOCK_RD_BYTES, AUGUR_STAT_BLOCK_WR_BYTES,
+        AUGUR_STAT_NET_RX_BYTES, AUGUR_STAT_NET_TX_BYTES,
+};
+#define N_ROLLUP_COUNTERS G_N_ELEMENTS (rollup_counters)
+static const AugurResolution rollup_res[] = { AUGUR_RES_1M, AUGUR_RES_5M };
+
+const AugurHistColInfo augur_hist_col_info[AUGUR_HIST_N] = {
+        [AUGUR_HIST_MEM_ACTUAL_KIB] = { "mem_actual_kib", TRUE, FALSE },
+        [AUGUR_HIST_MEM_UNUSED_KIB] = { "mem_unused_kib", TRUE, FALSE },
+        [AUGUR_HIST_MEM_USABLE_KIB] = { "mem_usable_kib", TRUE, FALSE },
+        [AUGUR_HIST_MEM_AVAILABLE_KIB] = { "mem_available_kib", TRUE, FALSE },
+        [AUGUR_HIST_MEM_USED_KIB] = { "mem_used_kib", TRUE, FALSE },
+        [AUGUR_HIST_CPU_TIME_NS] = { "cpu_time_ns", TRUE, TRUE },
+        [AUGUR_HIST_CPU_CORES_USED] = { "cpu_cores_used", FALSE, FALSE },
+        [AUGUR_HIST_VCPUS_CURRENT] = { "vcpus_current", TRUE, FALSE },
+        [AUGUR_HIST_VCPUS_MAX] = { "vcpus_max", TRUE, FALSE },
+        [AUGUR_HIST_BLOCK_RD_BYTES] = { "block_rd_bytes", TRUE, TRUE },
+        [AUGUR_HIST_BLOCK_WR_BYTES] = { "block_wr_bytes", TRUE, TRUE },
+        [AUGUR_HIST_NET_RX_BYTES] = { "net_rx_bytes", TRUE, TRUE },
+        [AUGUR_HIST_NET_TX_BYTES] = { "net_tx_bytes", TRUE, TRUE },
+        [AUGUR_HIST_CPU_PCT] = { "cpu_pct", FALSE, FALSE },
+        [AUGUR_HIST_MEM_PROV_KIB] = { "mem_prov_kib", TRUE, FALSE },
+};
+
+typedef struct {
+        gint64 id;                 /* store id                                */
+        char *name;                /* last name written                       */
+        gint64 libvirt_id;
+        gboolean have_prev;
+        AugurDomainSample prev;    /* raw sample of the last committed tick   */
+        gint64 prev_ms;
+} DomainCache;
+
+struct AugurStore {
+        sqlite3 *db;
+        char *path;
+        AugurStoreMode mode;
+        AugurRetention retention;
+        GHashTable *by_uuid;       /* uuid -> DomainCache*                    */
+        sqlite3_stmt *ins_tick;
+        sqlite3_stmt *ins_host;
+        sqlite3_stmt *ins_sample;
+        sqlite3_stmt *upsert_rollup;
+        sqlite3_stmt *find_domain;
+        sqlite3_stmt *ins_domain;
+        sqlite3_stmt *upd_domain;
+        sqlite3_stmt *ins_name;
+        sqlite3_stmt *ins_event;
+};
+
+static void
+domain_cache_free (gpointer p)
+{
+        DomainCache *d = p;
+
+        g_free (d->name);
+        augur_domain_sample_clear (&d->prev);
+        g_free (d);
+}
+
+/* Convert the connection's last error into a GError, once, here. */
+static void
+set_sql_error (AugurStore *st, int rc, GError **error, const char *what)
+{
+        AugurStoreError code = AUGUR_STORE_ERROR_FAILED;
+        int primary = rc & 0xff;
+
+        if (primary == SQLITE_FULL)
+                code = AUGUR_STORE_ERROR_FULL;
+        else if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+                code = AUGUR_STORE_ERROR_CORRUPT;
+        else if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+                code = AUGUR_STORE_ERROR_BUSY;
+        else if (primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY ||
+                 primary == SQLITE_PERM || primary == SQLITE_IOERR)
+                code = AUGUR_STORE_ERROR_OPEN;
+        g_set_error (error, AUGUR_STORE_ERROR, code, "%s: %s: %s (code %d)",
+                     st->path, what,
+                     st->db ? sqlite3_errmsg (st->db) : sqlite3_errstr (rc), rc);
+}
+
+static gboolean
+exec (AugurStore *st, const char *sql, GError **error)
+{
+        int rc = sqlite3_exec (st->db, sql, NULL, NULL, NULL);
+
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, sqlite3_extended_errcode (st->db), error, "exec");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static sqlite3_stmt *
+prepare (AugurStore *st, const char *sql, GError **error)
+{
+        sqlite3_stmt *stmt = NULL;
+        int rc = sqlite3_prepare_v3 (st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                     &stmt, NULL);
+
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "prepare");
+                return NULL;
+        }
+        return stmt;
+}
+
+static int
+step_done (sqlite3_stmt *stmt)
+{
+        int rc = sqlite3_step (stmt);
+
+        sqlite3_reset (stmt);
+        return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static void
+bind_double_or_null (sqlite3_stmt *stmt, int idx, double v)
+{
+        if (isnan (v))
+                sqlite3_bind_null (stmt, idx);
+        else
+                sqlite3_bind_double (stmt, idx, v);
+}
+
+static double
+column_double_or_nan (sqlite3_stmt *stmt, int idx)
+{
+        if (sqlite3_column_type (stmt, idx) == SQLITE_NULL)
+                return NAN;
+        return sqlite3_column_double (stmt, idx);
+}
+
+int
+augur_store_schema_version (void)
+{
+        return SCHEMA_VERSION;
+}
+
+static int
+user_version (AugurStore *st)
+{
+        sqlite3_stmt *stmt = NULL;
+        int v = -1;
+
+        if (sqlite3_prepare_v2 (st->db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+                return -1;
+        if (sqlite3_step (stmt) == SQLITE_ROW)
+                v = sqlite3_column_int (stmt, 0);
+        sqlite3_finalize (stmt);
+        return v;
+}
+
+static gboolean
+migrate (AugurStore *st, GError **error)
+{
+        int v = user_version (st);
+
+        if (v < 0) {
+                /* The header read failed: not a database or damaged. */
+                set_sql_error (st, sqlite3_extended_errcode (st->db), error,
+                               "cannot read schema version");
+                return FALSE;
+        }
+        if (v > SCHEMA_VERSION) {
+                g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_NEWER,
+                             "%s: database schema version %d is newer than this "
+                             "augur (%d); upgrade augur or use another --db. "
+                             "The file was not modified",
+                             st->path, v, SCHEMA_VERSION);
+                return FALSE;
+        }
+        if (v == SCHEMA_VERSION)
+                return TRUE;
+        if (st->mode == AUGUR_STORE_READ_ONLY) {
+                g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN,
+                             "%s: database schema version %d is older than %d "
+                             "and it is opened read-only; run augurd once to migrate",
+                             st->path, v, SCHEMA_VERSION);
+                return FALSE;
+        }
+        if (v == 0) {
+                g_autofree char *sql = g_strdup_printf ("BEGIN IMMEDIATE;%s;PRAGMA user_version = %d;COMMIT;",
+                                                        schema_sql, SCHEMA_VERSION);
+
+                if (!exec (st, sql, error)) {
+                        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                        g_prefix_error (error, "creating schema: ");
+                        return FALSE;
+                }
+                return TRUE;
+        }
+        for (gsize i = 0; i < G_N_ELEMENTS (migrations); i++) {
+                g_autofree char *sql = NULL;
+
+                if (!migrations[i].sql || migrations[i].version <= v)
+                        continue;
+                sql = g_strdup_printf ("BEGIN IMMEDIATE;%s;PRAGMA user_version = %d;COMMIT;",
+                                       migrations[i].sql, migrations[i].version);
+                if (!exec (st, sql, error)) {
+                        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                        g_prefix_error (error, "migrating to version %d: ", migrations[i].version);
+                        return FALSE;
+                }
+        }
+        return TRUE;
+}
+
+static gboolean
+prepare_statements (AugurStore *st, GError **error)
+{
+        g_autoptr(GString) sql = g_string_new (NULL);
+        g_autoptr(GString) vals = g_string_new (NULL);
+
+        /* samples: tick_id, raw fields, derived fields */
+        g_string_append (sql, "INSERT OR REPLACE INTO samples (domain_id, ts_ms, tick_id");
+        g_string_append (vals, "?,?,?");
+        for (int f = 0; f < AUGUR_STAT_N; f++) {
+                g_string_append_printf (sql, ", %s", augur_stat_info[f].column);
+                g_string_append (vals, ",?");
+        }
+        g_string_append (sql, ", cpu_cores_used");
+        g_string_append (vals, ",?");
+        for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
+                g_string_append_printf (sql, ", %s", derived_cols[c]);
+                g_string_append (vals, ",?");
+        }
+        g_string_append_printf (sql, ") VALUES (%s)", vals->str);
+        if (!(st->ins_sample = prepare (st, sql->str, error)))
+                return FALSE;
+
+        /* rollups: incremental upsert.  NULL-safe: a NULL side leaves the
+         * other as it is (SQLite's scalar min/max return NULL on NULL). */
+        g_string_assign (sql, "INSERT INTO rollups (domain_id, res_s, bucket_s, n");
+        g_string_assign (vals, "?,?,?,1");
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
+                g_string_append_printf (sql, ", %1$s_n, %1$s_sum, %1$s_min, %1$s_max", rollup_gauges[g]);
+                g_string_append (vals, ",?,?,?,?");
+        }
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++) {
+                g_string_append_printf (sql, ", %s_delta", augur_stat_info[rollup_counters[c]].column);
+                g_string_append (vals, ",?");
+        }
+        g_string_append_printf (sql, ") VALUES (%s) ON CONFLICT (domain_id, res_s, bucket_s) DO UPDATE SET n = n + 1", vals->str);
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
+                const char *x = rollup_gauges[g];
+
+                g_string_append_printf (sql,
+                        ", %1$s_n = coalesce(%1$s_n, 0) + excluded.%1$s_n"
+                        ", %1$s_sum = coalesce(%1$s_sum + excluded.%1$s_sum, %1$s_sum, excluded.%1$s_sum)"
+                        ", %1$s_min = coalesce(min(%1$s_min, excluded.%1$s_min), %1$s_min, excluded.%1$s_min)"
+                        ", %1$s_max = coalesce(max(%1$s_max, excluded.%1$s_max), %1$s_max, excluded.%1$s_max)", x);
+        }
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                g_string_append_printf (sql,
+                        ", %1$s_delta = coalesce(%1$s_delta + excluded.%1$s_delta, %1$s_delta, excluded.%1$s_delta)",
+                        augur_stat_info[rollup_counters[c]].column);
+        if (!(st->upsert_rollup = prepare (st, sql->str, error)))
+                return FALSE;
+
+        g_string_assign (sql, "INSERT INTO host_samples (tick_id, ts_ms");
+        g_string_assign (vals, "?,?");
+        for (int f = 0; f < AUGUR_HOST_N; f++) {
+                g_string_append_printf (sql, ", %s", augur_host_field_column[f]);
+                g_string_append (vals, ",?");
+        }
+        g_string_append_printf (sql, ") VALUES (%s)", vals->str);
+        if (!(st->ins_host = prepare (st, sql->str, error)))
+                return FALSE;
+
+        if (!(st->ins_tick = prepare (st, "INSERT INTO ticks (ts_ms, n_domains, collect_usec) VALUES (?,?,?)", error)) ||
+            !(st->find_domain = prepare (st, "SELECT id, name, libvirt_id FROM domains WHERE uuid = ?", error)) ||
+            !(st->ins_domain = prepare (st, "INSERT INTO domains (uuid, name, source, libvirt_id, first_ms) VALUES (?,?,?,?,?)", error)) ||
+            !(st->upd_domain = prepare (st, "UPDATE domains SET name = ?, libvirt_id = ? WHERE id = ?", error)) ||
+            !(st->ins_name = prepare (st, "INSERT OR IGNORE INTO domain_names (domain_id, name, first_ms) VALUES (?,?,?)", error)) ||
+            !(st->ins_event = prepare (st, "INSERT INTO events (ts_ms, domain_id, kind, event, detail, info) VALUES (?,?,?,?,?,?)", error)))
+                return FALSE;
+        return TRUE;
+}
+
+AugurStore *
+augur_store_open (const char *path, AugurStoreMode mode, GError **error)
+{
+        g_autoptr(AugurStore) st = g_new0 (AugurStore, 1);
+        int flags = mode == AUGUR_STORE_READ_ONLY
+                    ? SQLITE_OPEN_READONLY
+                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        int rc;
+
+        g_return_val_if_fail (path != NULL, NULL);
+        st->path = g_strdup (path);
+        st->mode = mode;
+        st->retention.raw_keep_s = 48 * 3600;
+        st->retention.rollup_keep_s = 90 * 86400;
+        st->by_uuid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, domain_cache_free);
+
+        if (mode == AUGUR_STORE_READ_ONLY && !g_file_test (path, G_FILE_TEST_EXISTS)) {
+                g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN,
+                             "%s: no such database (is augurd running with this --db?)", path);
+                return NULL;
+        }
+        rc = sqlite3_open_v2 (path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "cannot open database");
+                return NULL;
+        }
+        sqlite3_extended_result_codes (st->db, 1);
+        sqlite3_busy_timeout (st->db, 2000);
+        if (mode == AUGUR_STORE_READ_WRITE) {
+                /* WAL: readers never block the writer.  synchronous=NORMAL is
+                 * durable against process crashes (kill -9) and keeps every
+                 * commit atomic; a power loss may drop the last ticks. */
+                if (!exec (st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                               "PRAGMA foreign_keys = OFF;", error))
+                        return NULL;
+        }
+        if (!migrate (st, error))
+                return NULL;
+        if (mode == AUGUR_STORE_READ_WRITE && !prepare_statements (st, error))
+                return NULL;
+        return g_steal_pointer (&st);
+}
+
+void
+augur_store_close (AugurStore *st)
+{
+        if (!st)
+                return;
+        sqlite3_finalize (st->ins_tick);
+        sqlite3_finalize (st->ins_host);
+        sqlite3_finalize (st->ins_sample);
+        sqlite3_finalize (st->upsert_rollup);
+        sqlite3_finalize (st->find_domain);
+        sqlite3_finalize (st->ins_domain);
+        sqlite3_finalize (st->upd_domain);
+        sqlite3_finalize (st->ins_name);
+        sqlite3_finalize (st->ins_event);
+        if (st->db)
+                sqlite3_close_v2 (st->db);
+        g_clear_pointer (&st->by_uuid, g_hash_table_unref);
+        g_free (st->path);
+        g_free (st);
+}
+
+void
+augur_store_set_retention (AugurStore *st, const AugurRetention *r)
+{
+        st->retention = *r;
+}
+
+/* Load the newest raw sample of a domain as "previous", so rates keep
+ * flowing across a daemon restart. */
+static void
+load_prev (AugurStore *st, DomainCache *dc)
+{
+        g_autoptr(GString) sql = g_string_new ("SELECT ts_ms");
+        sqlite3_stmt *stmt = NULL;
+
+        for (int f = 0; f < AUGUR_STAT_N; f++)
+                g_string_append_printf (sql, ", %s", augur_stat_info[f].column);
+        g_string_append (sql, " FROM samples WHERE domain_id = ? AND tick_id IS NOT NULL "
+                              "ORDER BY ts_ms DESC LIMIT 1");
+        if (sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL) != SQLITE_OK)
+                return;
+        sqlite3_bind_int64 (stmt, 1, dc->id);
+        if (sqlite3_step (stmt) == SQLITE_ROW) {
+                dc->prev_ms = sqlite3_column_int64 (stmt, 0);
+                for (int f = 0; f < AUGUR_STAT_N; f++)
+                        if (sqlite3_column_type (stmt, f + 1) != SQLITE_NULL)
+                                augur_sample_set (&dc->prev, f, sqlite3_column_int64 (stmt, f + 1));
+                dc->have_prev = TRUE;
+        }
+        sqlite3_finalize (stmt);
+}
+
+/* Find or create the domain row for uuid; record a new name if it changed.
+ * Runs inside the caller's transaction.  The cache entry is returned even
+ * before commit; on rollback the caller drops the whole cache entry. */
+static DomainCache *
+resolve_domain (AugurStore *st, const char *uuid, const char *name,
+                const char *source, gint64 libvirt_id, gint64 ts_ms,
+                gboolean *ret_created, GError **error)
+{
+        DomainCache *dc = g_hash_table_lookup (st->by_uuid, uuid);
+        int rc;
+
+        *ret_created = FALSE;
+        if (!dc) {
+                dc = g_new0 (DomainCache, 1);
+                dc->libvirt_id = -2;   /* unknown: forces an update below */
+                sqlite3_bind_text (st->find_domain, 1, uuid, -1, SQLITE_STATIC);
+                rc = sqlite3_step (st->find_domain);
+                if (rc == SQLITE_ROW) {
+                        dc->id = sqlite3_column_int64 (st->find_domain, 0);
+                        dc->name = g_strdup ((const char *) sqlite3_column_text (st->find_domain, 1));
+                        dc->libvirt_id = sqlite3_column_type (st->find_domain, 2) == SQLITE_NULL
+                                         ? -1 : sqlite3_column_int64 (st->find_domain, 2);
+                }
+                sqlite3_reset (st->find_domain);
+                if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+                        set_sql_error (st, rc, error, "looking up domain");
+                        domain_cache_free (dc);
+                        return NULL;
+                }
+                if (rc == SQLITE_DONE) {
+                        sqlite3_bind_text (st->ins_domain, 1, uuid, -1, SQLITE_STATIC);
+                        sqlite3_bind_text (st->ins_domain, 2, name, -1, SQLITE_STATIC);
+                        sqlite3_bind_text (st->ins_domain, 3, source, -1, SQLITE_STATIC);
+                        if (libvirt_id >= 0)
+                                sqlite3_bind_int64 (st->ins_domain, 4, libvirt_id);
+                        else
+                                sqlite3_bind_null (st->ins_domain, 4);
+                        sqlite3_bind_int64 (st->ins_domain, 5, ts_ms);
+                        rc = step_done (st->ins_domain);
+                        if (rc != SQLITE_OK) {
+                                set_sql_error (st, rc, error, "adding domain");
+                                domain_cache_free (dc);
+                                return NULL;
+                        }
+                        dc->id = sqlite3_last_insert_rowid (st->db);
+                        dc->name = g_strdup (name);
+                        dc->libvirt_id = libvirt_id;
+                        *ret_created = TRUE;
+                        sqlite3_bind_int64 (st->ins_name, 1, dc->id);
+                        sqlite3_bind_text (st->ins_name, 2, name, -1, SQLITE_STATIC);
+                        sqlite3_bind_int64 (st->ins_name, 3, ts_ms);
+                        rc = step_done (st->ins_name);
+                        if (rc != SQLITE_OK) {
+                                set_sql_error (st, rc, error, "recording name");
+                                domain_cache_free (dc);
+                                return NULL;
+                        }
+                } else {
+                        load_prev (st, dc);
+                }
+                g_hash_table_insert (st->by_uuid, g_strdup (uuid), dc);
+        }
+        if (g_strcmp0 (dc->name, name) != 0 || dc->libvirt_id != libvirt_id) {
+                sqlite3_bind_text (st->upd_domain, 1, name, -1, SQLITE_STATIC);
+                if (libvirt_id >= 0)
+                        sqlite3_bind_int64 (st->upd_domain, 2, libvirt_id);
+                else
+                        sqlite3_bind_null (st->upd_domain, 2);
+                sqlite3_bind_int64 (st->upd_domain, 3, dc->id);
+                rc = step_done (st->upd_domain);
+                if (rc == SQLITE_OK && g_strcmp0 (dc->name, name) != 0) {
+                        sqlite3_bind_int64 (st->ins_name, 1, dc->id);
+                        sqlite3_bind_text (st->ins_name, 2, name, -1, SQLITE_STATIC);
+                        sqlite3_bind_int64 (st->ins_name, 3, ts_ms);
+                        rc = step_done (st->ins_name);
+                }
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "renaming domain");
+                        return NULL;
+                }
+                g_free (dc->name);
+                dc->name = g_strdup (name);
+                dc->libvirt_id = libvirt_id;
+        }
+        return dc;
+}
+
+static int
+write_rollups (AugurStore *st, gint64 domain_id, gint64 ts_ms,
+               const double *gauges, const AugurDeltas *deltas)
+{
+        for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
+                sqlite3_stmt *u = st->upsert_rollup;
+                gint64 res = rollup_res[r];
+                int i = 1, rc;
+
+                sqlite3_bind_int64 (u, i++, domain_id);
+                sqlite3_bind_int64 (u, i++, res);
+                sqlite3_bind_int64 (u, i++, (ts_ms / 1000) / res * res);
+                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
+                        sqlite3_bind_int64 (u, i++, isnan (gauges[g]) ? 0 : 1);
+                        for (int k = 0; k < 3; k++)
+                                bind_double_or_null (u, i++, gauges[g]);
+                }
+                for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                        bind_double_or_null (u, i++, deltas ? deltas->d[rollup_counters[c]] : NAN);
+                rc = step_done (u);
+                if (rc != SQLITE_OK)
+                        return rc;
+        }
+        return SQLITE_OK;
+}
+
+static double
+sample_gauge (const AugurDomainSample *s, AugurStat f)
+{
+        return augur_sample_has (s, f) ? (double) s->v[f] : NAN;
+}
+
+/* Values of rollup_gauges[] for one live sample. */
+static void
+live_gauges (const AugurDomainSample *s, const AugurDerived *d, double *out)
+{
+        double vals[] = {
+                sample_gauge (s, AUGUR_STAT_BALLOON_CURRENT_KIB),
+                sample_gauge (s, AUGUR_STAT_BALLOON_UNUSED_KIB),
+                sample_gauge (s, AUGUR_STAT_BALLOON_USABLE_KIB),
+                sample_gauge (s, AUGUR_STAT_BALLOON_AVAILABLE_KIB),
+                sample_gauge (s, AUGUR_STAT_VCPU_CURRENT),
+                sample_gauge (s, AUGUR_STAT_VCPU_MAXIMUM),
+                d->vcpus, d->cpu_pct, d->cpu_cores_used, d->mem_prov_kib, d->mem_used_kib,
+                d->disk_rd_kibps, d->disk_wr_kibps, d->net_rx_kibps, d->net_tx_kibps,
+                NAN, NAN, NAN,
+        };
+        G_STATIC_ASSERT (G_N_ELEMENTS (vals) == N_ROLLUP_GAUGES);
+        memcpy (out, vals, sizeof vals);
+}
+
+static gboolean
+rollback (AugurStore *st)
+{
+        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+        return FALSE;
+}
+
+gboolean
+augur_store_write_tick (AugurStore *st, gint64 ts_ms,
+                        const AugurDomainSample *samples, gsize n,
+                        const AugurHostSample *host, gint64 collect_usec,
+                        gint64 *ret_tick_id, GError **error)
+{
+        g_autofree AugurDerived *derived = g_new0 (AugurDerived, MAX (n, 1));
+        g_autofree DomainCache **dcs = g_new0 (DomainCache *, MAX (n, 1));
+        g_autofree gboolean *created = g_new0 (gboolean, MAX (n, 1));
+        gint64 tick_id;
+        int rc;
+
+        g_return_val_if_fail (st->mode == AUGUR_STORE_READ_WRITE, FALSE);
+        if (!exec (st, "BEGIN IMMEDIATE", error))
+                return FALSE;
+
+        sqlite3_bind_int64 (st->ins_tick, 1, ts_ms);
+        sqlite3_bind_int64 (st->ins_tick, 2, (gint64) n);
+        sqlite3_bind_int64 (st->ins_tick, 3, collect_usec);
+        rc = step_done (st->ins_tick);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "writing tick");
+                return rollback (st);
+        }
+        tick_id = sqlite3_last_insert_rowid (st->db);
+
+        if (host) {
+                sqlite3_bind_int64 (st->ins_host, 1, tick_id);
+                sqlite3_bind_int64 (st->ins_host, 2, ts_ms);
+                for (int f = 0; f < AUGUR_HOST_N; f++)
+                        bind_double_or_null (st->ins_host, 3 + f,
+                                             (host->present >> f) & 1 ? host->v[f] : NAN);
+                rc = step_done (st->ins_host);
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "writing host sample");
+                        return rollback (st);
+                }
+        }
+
+        for (gsize i = 0; i < n; i++) {
+                const AugurDomainSample *s = &samples[i];
+                AugurDerived *d = &derived[i];
+                AugurDeltas deltas;
+                DomainCache *dc;
+                double gauges[N_ROLLUP_GAUGES];
+                double trace_vals[AUGUR_COL_N_TRACE];
+                int k = 1;
+
+                dc = resolve_domain (st, s->uuid, s->name ? s->name : s->uuid, "libvirt",
+                                     s->id, ts_ms, &created[i], error);
+                if (!dc)
+                        goto fail;
+                dcs[i] = dc;
+                augur_units_derive (dc->have_prev ? &dc->prev : NULL, s,
+                                    (ts_ms - dc->prev_ms) / 1000.0, d, &deltas);
+
+                sqlite3_bind_int64 (st->ins_sample, k++, dc->id);
+                sqlite3_bind_int64 (st->ins_sample, k++, ts_ms);
+                sqlite3_bind_int64 (st->ins_sample, k++, tick_id);
+                for (int f = 0; f < AUGUR_STAT_N; f++, k++) {
+                        if (augur_sample_has (s, f))
+                                sqlite3_bind_int64 (st->ins_sample, k, s->v[f]);
+                        else
+                                sqlite3_bind_null (st->ins_sample, k);
+                }
+                bind_double_or_null (st->ins_sample, k++, d->cpu_cores_used);
+                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                        trace_vals[c] = NAN;
+                trace_vals[AUGUR_COL_CPU_CORES] = d->vcpus;
+                trace_vals[AUGUR_COL_CPU_PCT] = d->cpu_pct;
+                trace_vals[AUGUR_COL_MEM_PROV_KIB] = d->mem_prov_kib;
+                trace_vals[AUGUR_COL_MEM_USED_KIB] = d->mem_used_kib;
+                trace_vals[AUGUR_COL_DISK_RD_KIBPS] = d->disk_rd_kibps;
+                trace_vals[AUGUR_COL_DISK_WR_KIBPS] = d->disk_wr_kibps;
+                trace_vals[AUGUR_COL_NET_RX_KIBPS] = d->net_rx_kibps;
+                trace_vals[AUGUR_COL_NET_TX_KIBPS] = d->net_tx_kibps;
+                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                        bind_double_or_null (st->ins_sample, k++, trace_vals[c]);
+                rc = step_done (st->ins_sample);
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "writing sample");
+                        goto fail;
+                }
+                live_gauges (s, d, gauges);
+                rc = write_rollups (st, dc->id, ts_ms, gauges, &deltas);
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "updating rollups");
+                        goto fail;
+                }
+        }
+
+        rc = sqlite3_exec (st->db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, sqlite3_extended_errcode (st->db), error, "committing tick");
+                goto fail;
+        }
+
+        /* Committed: only now does "previous sample" move forward. */
+        for (gsize i = 0; i < n; i++) {
+                DomainCache *dc = dcs[i];
+
+                augur_domain_sample_clear (&dc->prev);
+                dc->prev = samples[i];
+                dc->prev.name = NULL;
+                dc->prev_ms = ts_ms;
+                dc->have_prev = TRUE;
+        }
+        if (ret_tick_id)
+                *ret_tick_id = tick_id;
+        return TRUE;
+
+fail:
+        rollback (st);
+        /* Domains created inside the rolled-back transaction do not exist:
+         * forget them, and forget renames too (re-read on next use). */
+        for (gsize i = 0; i < n; i++)
+                if (dcs[i] && created[i])
+                        g_hash_table_remove (st->by_uuid, samples[i].uuid);
+        return FALSE;
+}
+
+gboolean
+augur_store_write_event (AugurStore *st, gint64 ts_ms, const char *uuid,
+                         const char *name, const char *kind, int event,
+                         int detail, const char *info, GError **error)
+{
+        DomainCache *dc = NULL;
+        gboolean created;
+        int rc;
+
+        if (!exec (st, "BEGIN IMMEDIATE", error))
+                return FALSE;
+        if (uuid) {
+                dc = resolve_domain (st, uuid, name ? name : uuid, "libvirt",
+                                     g_hash_table_contains (st->by_uuid, uuid)
+                                     ? ((DomainCache *) g_hash_table_lookup (st->by_uuid, uuid))->libvirt_id
+                                     : -1,
+                                     ts_ms, &created, error);
+                if (!dc)
+                        return rollback (st);
+        }
+        sqlite3_bind_int64 (st->ins_event, 1, ts_ms);
+        if (dc)
+                sqlite3_bind_int64 (st->ins_event, 2, dc->id);
+        else
+                sqlite3_bind_null (st->ins_event, 2);
+        sqlite3_bind_text (st->ins_event, 3, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_int (st->ins_event, 4, event);
+        sqlite3_bind_int (st->ins_event, 5, detail);
+        sqlite3_bind_text (st->ins_event, 6, info, -1, SQLITE_STATIC);
+        rc = step_done (st->ins_event);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "writing event");
+                rollback (st);
+                if (dc && created)
+                        g_hash_table_remove (st->by_uuid, uuid);
+                return FALSE;
+        }
+        if (!exec (st, "COMMIT", error)) {
+                rollback (st);
+                if (dc && created)
+                        g_hash_table_remove (st->by_uuid, uuid);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+gboolean
+augur_store_set_meta (AugurStore *st, const char *key, const char *value,
+                      GError **error)
+{
+        sqlite3_stmt *stmt = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2 (st->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                 -1, &stmt, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+                sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
+                rc = step_done (stmt);
+        }
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "writing meta");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+char *
+augur_store_get_meta (AugurStore *st, const char *key)
+{
+        sqlite3_stmt *stmt = NULL;
+        char *v = NULL;
+
+        if (sqlite3_prepare_v2 (st->db, "SELECT value FROM meta WHERE key = ?", -1, &stmt, NULL) != SQLITE_OK)
+                return NULL;
+        sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+                v = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+        sqlite3_finalize (stmt);
+        return v;
+}
+
+gint64
+augur_store_apply_retention (AugurStore *st, GError **error)
+{
+        g_autofree char *sql = NULL;
+        gint64 before = sqlite3_total_changes64 (st->db);
+
+        /* Age counts back from each domain's newest sample (not from now), so
+         * imported history is never deleted for being old.  Ticks and host
+         * samples age from the newest tick. */
+        sql = g_strdup_printf (
+                "BEGIN IMMEDIATE;"
+                "DELETE FROM samples WHERE "
+                "  ts_ms < (SELECT max(s2.ts_ms) FROM samples s2 WHERE s2.domain_id = samples.domain_id) - %" G_GINT64_FORMAT ";"
+                "DELETE FROM rollups WHERE "
+                "  bucket_s < (SELECT max(r2.bucket_s) FROM rollups r2 WHERE r2.domain_id = rollups.domain_id AND r2.res_s = rollups.res_s) - %" G_GINT64_FORMAT ";"
+                "DELETE FROM host_samples WHERE ts_ms < (SELECT max(ts_ms) FROM host_samples) - %" G_GINT64_FORMAT ";"
+                "DELETE FROM ticks WHERE ts_ms < (SELECT max(ts_ms) FROM ticks) - %" G_GINT64_FORMAT ";"
+                "DELETE FROM events WHERE ts_ms < (SELECT max(ts_ms) FROM events) - %" G_GINT64_FORMAT ";"
+                "COMMIT;",
+                st->retention.raw_keep_s * 1000, st->retention.rollup_keep_s,
+                st->retention.raw_keep_s * 1000, st->retention.raw_keep_s * 1000,
+                st->retention.rollup_keep_s * 1000);
+        if (!exec (st, sql, error)) {
+                rollback (st);
+                return -1;
+        }
+        return sqlite3_total_changes64 (st->db) - before;
+}
+
+/* ---------------------------------------------------------------- import */
+
+static gboolean
+recompute_rollups (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms,
+                   GError **error)
+{
+        for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
+                g_autoptr(GString) sql = g_string_new (NULL);
+                gint64 res = rollup_res[r];
+                gint64 b0 = (from_ms / 1000) / res * res, b1 = (to_ms / 1000) / res * res;
+
+                g_string_append_printf (sql,
+                        "DELETE FROM rollups WHERE domain_id = %" G_GINT64_FORMAT
+                        " AND res_s = %" G_GINT64_FORMAT " AND bucket_s BETWEEN %" G_GINT64_FORMAT
+                        " AND %" G_GINT64_FORMAT ";",
+                        domain_id, res, b0, b1);
+                g_string_append (sql, "INSERT INTO rollups (domain_id, res_s, bucket_s, n");
+                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                        g_string_append_printf (sql, ", %1$s_n, %1$s_sum, %1$s_min, %1$s_max", rollup_gauges[g]);
+                g_string_append_printf (sql, ") SELECT domain_id, %" G_GINT64_FORMAT ", (ts_ms / 1000) / %"
+                                        G_GINT64_FORMAT " * %" G_GINT64_FORMAT " AS b, count(*)",
+                                        res, res, res);
+                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                        g_string_append_printf (sql, ", count(%1$s), sum(%1$s), min(%1$s), max(%1$s)", rollup_gauges[g]);
+                g_string_append_printf (sql, " FROM samples WHERE domain_id = %" G_GINT64_FORMAT
+                                        " AND ts_ms BETWEEN %" G_GINT64_FORMAT " AND %" G_GINT64_FORMAT
+                                        " GROUP BY b;",
+                                        domain_id, b0 * 1000, (b1 + res) * 1000 - 1);
+                if (!exec (st, sql->str, error))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+gboolean
+augur_store_import_series (AugurStore *st, const AugurSeries *s,
+                           const char *source, gsize *ret_rows, GError **error)
+{
+        g_autoptr(GString) sql = g_string_new ("INSERT INTO samples (domain_id, ts_ms");
+        g_autoptr(GString) upd = g_string_new (NULL);
+        sqlite3_stmt *stmt = NULL;
+        char uuid[AUGUR_UUID_STRLEN];
+        DomainCache *dc;
+        gboolean created;
+        gsize rows = 0;
+        int rc;
+
+        if (s->n == 0) {
+                g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_FAILED,
+                             "series '%s' is empty", s->vm);
+                return FALSE;
+        }
+        if (s->uuid && augur_is_uuid (s->uuid))
+                g_strlcpy (uuid, s->uuid, sizeof uuid);
+        else
+                augur_uuid_v5_from_name (s->vm, uuid);
+
+        /* Upsert: re-importing (vm, ts) updates the columns this source has
+         * and leaves the others (e.g. live raw counters) alone. */
+        for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
+                g_string_append_printf (sql, ", %s", derived_cols[c]);
+                if (s->col[c])
+                        g_string_append_printf (upd, "%s%s = excluded.%s",
+                                                upd->len ? ", " : "", derived_cols[c], derived_cols[c]);
+        }
+        g_string_append (sql, ") VALUES (?,?");
+        for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                g_string_append (sql, ",?");
+        g_string_append (sql, ") ON CONFLICT (domain_id, ts_ms) DO ");
+        if (upd->len)
+                g_string_append_printf (sql, "UPDATE SET %s", upd->str);
+        else
+                g_string_append (sql, "NOTHING");
+
+        if (!exec (st, "BEGIN IMMEDIATE", error))
+                return FALSE;
+        dc = resolve_domain (st, uuid, s->vm, source, -1, s->ts[0] * 1000, &created, error);
+        if (!dc)
+                return rollback (st);
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "preparing import");
+                goto fail;
+        }
+        for (gsize i = 0; i < s->n; i++) {
+                sqlite3_bind_int64 (stmt, 1, dc->id);
+                sqlite3_bind_int64 (stmt, 2, s->ts[i] * 1000);
+                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                        bind_double_or_null (stmt, 3 + c, s->col[c] ? s->col[c][i] : NAN);
+                rc = step_done (stmt);
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "importing row");
+                        goto fail;
+                }
+                rows++;
+        }
+        sqlite3_finalize (g_steal_pointer (&stmt));
+        if (!recompute_rollups (st, dc->id, s->ts[0] * 1000, s->ts[s->n - 1] * 1000, error))
+                goto fail;
+        if (!exec (st, "COMMIT", error))
+                goto fail;
+        if (ret_rows)
+                *ret_rows = rows;
+        return TRUE;
+fail:
+        sqlite3_finalize (stmt);
+        rollback (st);
+        if (created)
+                g_hash_table_remove (st->by_uuid, uuid);
+        return FALSE;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+void
+augur_domain_info_free (AugurDomainInfo *d)
+{
+        if (!d)
+                return;
+        g_free (d->uuid);
+        g_free (d->name);
+        g_free (d->source);
+        g_free (d);
+}
+
+#define DOMAIN_INFO_SELECT \
+        "SELECT d.id, d.uuid, d.name, d.source, d.libvirt_id, " \
+        "  (SELECT min(ts_ms) FROM samples s WHERE s.domain_id = d.id), " \
+        "  (SELECT max(ts_ms) FROM samples s WHERE s.domain_id = d.id), " \
+        "  (SELECT count(*) FROM samples s WHERE s.domain_id = d.id) " \
+        "FROM domains d "
+
+static AugurDomainInfo *
+domain_info_from_row (sqlite3_stmt *stmt)
+{
+        AugurDomainInfo *d = g_new0 (AugurDomainInfo, 1);
+
+        d->id = sqlite3_column_int64 (stmt, 0);
+        d->uuid = g_strdup ((const char *) sqlite3_column_text (stmt, 1));
+        d->name = g_strdup ((const char *) sqlite3_column_text (stmt, 2));
+        d->source = g_strdup ((const char *) sqlite3_column_text (stmt, 3));
+        d->libvirt_id = sqlite3_column_type (stmt, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 4);
+        d->first_ms = sqlite3_column_type (stmt, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 5);
+        d->last_ms = sqlite3_column_type (stmt, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64 (stmt, 6);
+        d->n_samples = sqlite3_column_int64 (stmt, 7);
+        return d;
+}
+
+GPtrArray *
+augur_store_list_domains (AugurStore *st, GError **error)
+{
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_domain_info_free);
+        sqlite3_stmt *stmt = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2 (st->db, DOMAIN_INFO_SELECT "ORDER BY d.name", -1, &stmt, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "listing domains");
+                return NULL;
+        }
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+                g_ptr_array_add (out, domain_info_from_row (stmt));
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_DONE) {
+                set_sql_error (st, rc, error, "listing domains");
+                return NULL;
+        }
+        return g_steal_pointer (&out);
+}
+
+char **
+augur_store_list_domain_names (AugurStore *st, GError **error)
+{
+        g_autoptr(GPtrArray) doms = augur_store_list_domains (st, error);
+        GPtrArray *names;
+
+        if (!doms)
+                return NULL;
+        names = g_ptr_array_new ();
+        for (guint i = 0; i < doms->len; i++)
+                g_ptr_array_add (names, g_strdup (((AugurDomainInfo *) doms->pdata[i])->name));
+        g_ptr_array_add (names, NULL);
+        return (char **) g_ptr_array_free (names, FALSE);
+}
+
+AugurDomainInfo *
+augur_store_find_domain (AugurStore *st, const char *spec, GError **error)
+{
+        static const char *const where[] = {
+                "WHERE d.name = ?1",
+                "WHERE d.uuid = lower(?1)",
+                "WHERE d.libvirt_id = CAST(?1 AS INTEGER) AND ?1 GLOB '[0-9]*'",
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (where); i++) {
+                g_autofree char *sql = g_strdup_printf (DOMAIN_INFO_SELECT "%s ORDER BY d.id DESC LIMIT 1", where[i]);
+                sqlite3_stmt *stmt = NULL;
+                AugurDomainInfo *d = NULL;
+                int rc;
+
+                rc = sqlite3_prepare_v2 (st->db, sql, -1, &stmt, NULL);
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "finding domain");
+                        return NULL;
+                }
+                sqlite3_bind_text (stmt, 1, spec, -1, SQLITE_STATIC);
+                rc = sqlite3_step (stmt);
+                if (rc == SQLITE_ROW)
+                        d = domain_info_from_row (stmt);
+                sqlite3_finalize (stmt);
+                if (d)
+                        return d;
+                if (rc != SQLITE_DONE) {
+                        set_sql_error (st, rc, error, "finding domain");
+                        return NULL;
+                }
+        }
+        g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_NOT_FOUND,
+                     "failed to get domain '%s': no such domain in %s", spec, st->path);
+        return NULL;
+}
+
+void
+augur_store_status_clear (AugurStoreStatus *s)
+{
+        g_clear_pointer (&s->connected, g_free);
+        g_clear_pointer (&s->uri, g_free);
+        g_clear_pointer (&s->pid, g_free);
+}
+
+static gint64
+query_int (AugurStore *st, const char *sql, gint64 dflt)
+{
+        sqlite3_stmt *stmt = NULL;
+        gint64 v = dflt;
+
+        if (sqlite3_prepare_v2 (st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+                return dflt;
+        if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+                v = sqlite3_column_int64 (stmt, 0);
+        sqlite3_finalize (stmt);
+        return v;
+}
+
+gboolean
+augur_store_status (AugurStore *st, AugurStoreStatus *ret, GError **error)
+{
+        struct stat sb;
+
+        memset (ret, 0, sizeof *ret);
+        ret->last_tick_ms = query_int (st, "SELECT max(ts_ms) FROM ticks", -1);
+        ret->last_tick_domains = query_int (st, "SELECT n_domains FROM ticks ORDER BY id DESC LIMIT 1", 0);
+        ret->n_ticks = query_int (st, "SELECT count(*) FROM ticks", 0);
+        ret->n_domains = query_int (st, "SELECT count(*) FROM domains", 0);
+        ret->db_bytes = query_int (st, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", 0);
+        {
+                g_autofree char *wal = g_strconcat (st->path, "-wal", NULL);
+
+                if (stat (wal, &sb) == 0)
+                        ret->db_bytes += sb.st_size;
+        }
+        ret->connected = augur_store_get_meta (st, "daemon.connected");
+        ret->uri = augur_store_get_meta (st, "daemon.uri");
+        ret->pid = augur_store_get_meta (st, "daemon.pid");
+        return TRUE;
+}
+
+/* SQL expression for a history column at a resolution. */
+static char *
+hist_expr (AugurHistCol c, AugurResolution res)
+{
+        const char *name = augur_hist_col_info[c].name;
+
+        if (res == AUGUR_RES_RAW)
+                return g_strdup (name);
+        if (augur_hist_col_info[c].counter)
+                return g_strdup_printf ("%s_delta", name);
+        return g_strdup_printf ("%1$s_sum / nullif(%1$s_n, 0)", name);
+}
+
+GArray *
+augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
+                     gint64 to_ms, AugurResolution res, GError **error)
+{
+        g_autoptr(GString) sql = g_string_new ("SELECT ");
+        g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurHistRow));
+        sqlite3_stmt *stmt = NULL;
+        int rc;
+
+        g_string_append (sql, res == AUGUR_RES_RAW ? "ts_ms / 1000" : "bucket_s");
+        for (int c = 0; c < AUGUR_HIST_N; c++) {
+                g_autofree char *e = hist_expr (c, res);
+
+                g_string_append_printf (sql, ", %s", e);
+        }
+        if (res == AUGUR_RES_RAW)
+                g_string_append (sql, " FROM samples WHERE domain_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms");
+        else
+                g_string_append_printf (sql, " FROM rollups WHERE domain_id = ?1 AND res_s = %d "
+                                        "AND bucket_s BETWEEN ?2 / 1000 AND ?3 / 1000 ORDER BY bucket_s",
+                                        (int) res);
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "reading history");
+                return NULL;
+        }
+        sqlite3_bind_int64 (stmt, 1, domain_id);
+        sqlite3_bind_int64 (stmt, 2, from_ms);
+        sqlite3_bind_int64 (stmt, 3, to_ms);
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+                AugurHistRow r;
+
+                r.ts_s = sqlite3_column_int64 (stmt, 0);
+                for (int c = 0; c < AUGUR_HIST_N; c++)
+                        r.v[c] = column_double_or_nan (stmt, c + 1);
+                g_array_append_val (rows, r);
+        }
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_DONE) {
+                set_sql_error (st, rc, error, "reading history");
+                return NULL;
+        }
+        return g_steal_pointer (&rows);
+}
+
+AugurSeries *
+augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
+                         gint64 to_s, AugurResolution res, GError **error)
+{
+        g_autoptr(AugurDomainInfo) d = augur_store_find_domain (st, domain, error);
+        g_autoptr(AugurSeries) s = NULL;
+        g_autoptr(GString) sql = g_string_new ("SELECT ");
+        sqlite3_stmt *stmt = NULL;
+        gint64 from_ms, to_ms;
+        int rc;
+
+        if (!d)
+                return NULL;
+        from_ms = from_s <= G_MININT64 / 1000 ? G_MININT64 : from_s * 1000;
+        to_ms = to_s >= G_MAXINT64 / 1000 ? G_MAXINT64 : to_s * 1000 + 999;
+        /* Host context joins through the tick (live samples only). */
+        if (res == AUGUR_RES_RAW) {
+                g_string_append (sql, "s.ts_ms / 1000");
+                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                        g_string_append_printf (sql, ", s.%s", derived_cols[c]);
+                g_string_append (sql, ", h.load1, h.psi_cpu_some_avg10, h.psi_mem_some_avg10, h.psi_io_some_avg10"
+                                      " FROM samples s LEFT JOIN host_samples h ON h.tick_id = s.tick_id"
+                                      " WHERE s.domain_id = ?1 AND s.ts_ms BETWEEN ?2 AND ?3 ORDER BY s.ts_ms");
+        } else {
+                g_string_append (sql, "bucket_s");
+                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                        g_string_append_printf (sql, ", %1$s_sum / nullif(%1$s_n, 0)", derived_cols[c]);
+                g_string_append_printf (sql, ", NULL, NULL, NULL, NULL FROM rollups WHERE domain_id = ?1 AND res_s = %d"
+                                        " AND bucket_s BETWEEN ?2 / 1000 AND ?3 / 1000 ORDER BY bucket_s",
+                                        (int) res);
+        }
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "loading series");
+                return NULL;
+        }
+        sqlite3_bind_int64 (stmt, 1, d->id);
+        sqlite3_bind_int64 (stmt, 2, from_ms);
+        sqlite3_bind_int64 (stmt, 3, to_ms);
+        s = augur_series_new (d->name);
+        s->uuid = g_strdup (d->uuid);
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+                gsize i = augur_series_append (s, sqlite3_column_int64 (stmt, 0));
+
+                for (int c = 0; c < AUGUR_COL_N; c++) {
+                        double v = column_double_or_nan (stmt, c + 1);
+
+                        if (isnan (v))
+                                continue;
+                        augur_series_ensure_col (s, c);
+                        s->col[c][i] = (float) v;
+                }
+        }
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_DONE) {
+                set_sql_error (st, rc, error, "loading series");
+                return NULL;
+        }
+        return g_steal_pointer (&s);
+}

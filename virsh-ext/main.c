@@ -1,0 +1,148 @@
+/* main.c — virt-augur's dispatcher: global options, then one command.
+ *
+ *   virt-augur [-c URI] [--db PATH] [--json] COMMAND [ARGS…]
+ *
+ * Global options are accepted before or after the command (so
+ * `virt-augur history vm1 --db x.db` works, as the data-path issue asks).
+ * Commands live in cmd-*.c tables; this file only routes. */
+#include "config.h"
+
+#include "virt-augur.h"
+
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define AUGUR_DEFAULT_DB LOCALSTATEDIR "/lib/augur/augur.db"
+
+static const AugurCmdInfo *const groups[] = {
+        augur_cmds_history,
+        augur_cmds_trace,
+        augur_cmds_model,
+};
+
+int
+augur_cli_error (const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs ("error: ", stderr);
+        va_start (ap, fmt);
+        vfprintf (stderr, fmt, ap);
+        va_end (ap);
+        fputc ('\n', stderr);
+        return 1;
+}
+
+int
+augur_cli_usage (const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs ("error: ", stderr);
+        va_start (ap, fmt);
+        vfprintf (stderr, fmt, ap);
+        va_end (ap);
+        fputs ("\n(see 'virt-augur help')\n", stderr);
+        return 2;
+}
+
+const char *
+augur_cli_db_path (const AugurCliGlobal *g)
+{
+        const char *env = g_getenv ("AUGUR_DB");
+
+        if (g->db_path)
+                return g->db_path;
+        if (env && *env)
+                return env;
+        return AUGUR_DEFAULT_DB;
+}
+
+static int
+cmd_help (void)
+{
+        g_print ("Usage: virt-augur [-c URI] [--db PATH] [--json] COMMAND [ARGS...]\n\n"
+                 "Commands:\n");
+        for (gsize i = 0; i < G_N_ELEMENTS (groups); i++)
+                for (const AugurCmdInfo *c = groups[i]; c->name; c++)
+                        g_print ("  %-10s %s\n", c->name, c->synopsis);
+        g_print ("\nA domain is named by name, UUID or numeric id.  --db defaults to $AUGUR_DB,\n"
+                 "then " AUGUR_DEFAULT_DB ".\n");
+        return 0;
+}
+
+/* Take a global option at argv[*i] (with its value), or return FALSE. */
+static gboolean
+take_global (AugurCliGlobal *g, int argc, char **argv, int *i, int *ret_exit)
+{
+        const char *a = argv[*i];
+        const char **slot = NULL;
+        const char *opt = NULL;
+
+        if (strcmp (a, "--json") == 0) {
+                g->json = TRUE;
+                return TRUE;
+        }
+        if (strcmp (a, "-c") == 0 || strcmp (a, "--connect") == 0)
+                slot = &g->uri, opt = a;
+        else if (strcmp (a, "--db") == 0)
+                slot = &g->db_path, opt = a;
+        else if (strcmp (a, "--socket") == 0)
+                slot = &g->socket_path, opt = a;
+        else if (g_str_has_prefix (a, "--connect=")) {
+                g->uri = a + strlen ("--connect=");
+                return TRUE;
+        } else if (g_str_has_prefix (a, "--db=")) {
+                g->db_path = a + strlen ("--db=");
+                return TRUE;
+        } else if (g_str_has_prefix (a, "--socket=")) {
+                g->socket_path = a + strlen ("--socket=");
+                return TRUE;
+        }
+        if (!slot)
+                return FALSE;
+        if (*i + 1 >= argc) {
+                *ret_exit = augur_cli_usage ("option %s needs a value", opt);
+                return TRUE;
+        }
+        *slot = argv[++*i];
+        return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+        AugurCliGlobal g = { 0 };
+        g_autoptr(GPtrArray) rest = g_ptr_array_new ();
+        int exit_code = -1;
+
+        setlocale (LC_ALL, "");
+        for (int i = 1; i < argc; i++) {
+                if (strcmp (argv[i], "--") == 0) {
+                        for (i++; i < argc; i++)
+                                g_ptr_array_add (rest, argv[i]);
+                        break;
+                }
+                if (take_global (&g, argc, argv, &i, &exit_code)) {
+                        if (exit_code >= 0)
+                                return exit_code;
+                        continue;
+                }
+                g_ptr_array_add (rest, argv[i]);
+        }
+        if (rest->len == 0 || strcmp (rest->pdata[0], "help") == 0 ||
+            strcmp (rest->pdata[0], "--help") == 0 || strcmp (rest->pdata[0], "-h") == 0)
+                return cmd_help ();
+        if (strcmp (rest->pdata[0], "--version") == 0 || strcmp (rest->pdata[0], "version") == 0) {
+                g_print ("virt-augur %s\n", PACKAGE_VERSION);
+                return 0;
+        }
+        g_ptr_array_add (rest, NULL);
+        for (gsize i = 0; i < G_N_ELEMENTS (groups); i++)
+                for (const AugurCmdInfo *c = groups[i]; c->name; c++)
+                        if (strcmp (c->name, rest->pdata[0]) == 0)
+                                return c->func (&g, (int) rest->len - 1, (char **) rest->pdata);
+        return augur_cli_usage ("unknown command: '%s'", (char *) rest->pdata[0]);
+}

@@ -1,0 +1,40 @@
+/* virt-augur.h — the contract between virt-augur's dispatcher (main.c) and
+ * its command groups (cmd-*.c).
+ *
+ * Conventions (virsh's idiom): errors go to stderr prefixed "error: ", the
+ * exit code is 0 on success, 1 on a runtime error, 2 on bad usage; tables
+ * are aligned by default and every command takes --json.  A domain is named
+ * by exact name first, then UUID, then numeric id.
+ */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+        const char *uri;          /* -c/--connect, NULL = default            */
+        const char *db_path;      /* --db, NULL = default state path         */
+        const char *socket_path;  /* --socket, NULL = default                */
+        gboolean json;            /* --json given anywhere on the line       */
+} AugurCliGlobal;
+
+/* A command handler.  argv[0] is the command name; global options have
+ * already been removed.  Returns the process exit code. */
+typedef int (*AugurCmdFunc) (const AugurCliGlobal *g, int argc, char **argv);
+
+typedef struct {
+        const char *name;
+        AugurCmdFunc func;
+        const char *synopsis;     /* one line for `virt-augur help`          */
+} AugurCmdInfo;
+
+/* Report an error virsh-style ("error: ...") and return exit code 1. */
+int augur_cli_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+/* Same for usage errors; returns 2. */
+int augur_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+/* The database path to use: --db, else $AUGUR_DB, else the default. */
+const char *augur_cli_db_path (const AugurCliGlobal *g);
+
+/* Command groups: each cmd-*.c exports its table, terminated by {NULL}. */
+extern const AugurCmdInfo augur_cmds_history[];   /* list status history      */
+extern const AugurCmdInfo augur_cmds_trace[];     /* import export            */
+extern const AugurCmdInfo augur_cmds_model[];     /* train eval (model owner) */
