@@ -173,6 +173,8 @@ augur_collect_parse_domstats_text (const char *text, GError **error)
         for (int i = 0;; i++) {
                 const char *l = lines[i];
 
+                if (l && l[0] == '#')
+                        continue;                       /* fixture comments */
                 if (!l || g_str_has_prefix (l, "Domain: ")) {
                         if (name) {
                                 AugurDomainSample s = { 0 };

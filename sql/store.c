@@ -368,6 +368,12 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
         }
         sqlite3_extended_result_codes (st->db, 1);
         sqlite3_busy_timeout (st->db, 2000);
+        /* The version check comes first: a file we refuse (newer schema,
+         * not a database) must not be touched, not even switched to WAL. */
+        if (user_version (st) > SCHEMA_VERSION || user_version (st) < 0) {
+                migrate (st, error);
+                return NULL;
+        }
         if (mode == AUGUR_STORE_READ_WRITE) {
                 /* WAL: readers never block the writer.  synchronous=NORMAL is
                  * durable against process crashes (kill -9) and keeps every
@@ -1197,4 +1203,12 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                 return NULL;
         }
         return g_steal_pointer (&s);
+}
+
+void
+augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages)
+{
+        g_autofree char *sql = g_strdup_printf ("PRAGMA max_page_count = %" G_GINT64_FORMAT, max_pages);
+
+        sqlite3_exec (st->db, sql, NULL, NULL, NULL);
 }

@@ -167,3 +167,8 @@ typedef struct {
 GArray *augur_store_history (AugurStore *st, gint64 domain_id,
                              gint64 from_ms, gint64 to_ms,
                              AugurResolution res, GError **error);
+
+/* Test hook: cap the database at max_pages pages (PRAGMA max_page_count on
+ * the store's own connection), so tests can make SQLite hit SQLITE_FULL
+ * exactly as on a full disk. */
+void augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages);

@@ -1,0 +1,50 @@
+# tests/integration/augurd-lib.sh: helpers to run the real augurd and read
+# its history through the real virt-augur, on top of lib.sh.
+#
+# Sourced after lib.sh.  Uses the build tree (AUGUR_TOP_BUILDDIR, set by
+# `make check`; falls back to the source tree for a manual run).
+
+AUGUR_IT_BUILDDIR=${AUGUR_TOP_BUILDDIR:-$AUGUR_IT_SRCDIR}
+AUGURD=$AUGUR_IT_BUILDDIR/plugin/augurd
+VIRT_AUGUR=$AUGUR_IT_BUILDDIR/virsh-ext/virt-augur
+AUGURD_PID=
+AUGUR_DB=
+
+augur_it_require_augur() {
+    [[ -x $AUGURD && -x $VIRT_AUGUR ]] || augur_it_skip "augurd/virt-augur not built in $AUGUR_IT_BUILDDIR"
+    command -v sqlite3 >/dev/null 2>&1 || augur_it_skip "no sqlite3 CLI (apt-get install sqlite3)"
+}
+
+# augur_it_start_augurd [augurd options...]: runs augurd in the foreground
+# (as a background job) against the private libvirtd, logging to
+# $AUGUR_IT_DIR/augurd.log.  Stopped by augur_it_stop_augurd or at exit.
+augur_it_start_augurd() {
+    AUGUR_DB=${AUGUR_DB:-$AUGUR_IT_DIR/augur.db}
+    : >>"$AUGUR_IT_DIR/augur.conf"     # empty: compiled-in defaults only
+    "$AUGURD" --foreground --verbose --connect "$AUGUR_IT_URI" --db "$AUGUR_DB" \
+        --config "$AUGUR_IT_DIR/augur.conf" "$@" >>"$AUGUR_IT_DIR/augurd.log" 2>&1 &
+    AUGURD_PID=$!
+    augur_it_log "augurd pid $AUGURD_PID ($*)"
+}
+
+augur_it_stop_augurd() {
+    [[ -n $AUGURD_PID ]] || return 0
+    kill -TERM "$AUGURD_PID" 2>/dev/null || true
+    wait "$AUGURD_PID" 2>/dev/null || true
+    AUGURD_PID=
+}
+
+# sql QUERY: one value from the history DB (read-only).
+augur_it_sql() { sqlite3 -readonly -batch -noheader "$AUGUR_DB" "$1"; }
+
+augur_it__ticks_at_least() {
+    [[ -z $AUGURD_PID ]] || kill -0 "$AUGURD_PID" 2>/dev/null ||
+        augur_it_fail "augurd exited: $(tail -n 3 "$AUGUR_IT_DIR/augurd.log")"
+    (($(augur_it_sql "SELECT count(*) FROM ticks" 2>/dev/null || echo 0) >= $1))
+}
+# augur_it_wait_ticks N TIMEOUT: until at least N ticks are stored.
+augur_it_wait_ticks() { augur_it__poll "$2" augur_it__ticks_at_least "$1"; }
+
+augur_it__log_has() { (($(grep -c -- "$1" "$AUGUR_IT_DIR/augurd.log" 2>/dev/null || echo 0) >= $2)); }
+# augur_it_wait_log TEXT COUNT TIMEOUT: until augurd.log has COUNT lines with TEXT.
+augur_it_wait_log() { augur_it__poll "$3" augur_it__log_has "$1" "$2"; }

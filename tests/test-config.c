@@ -1,0 +1,129 @@
+/* test-config.c — config parsing and validation (plugin/augur-config.c):
+ * defaults, every key, and errors that name the file, key and range. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "augur-config.h"
+
+static char *
+write_conf (const char *text)
+{
+        g_autoptr(GError) error = NULL;
+        char *path = NULL;
+        int fd = g_file_open_tmp ("augur-conf-XXXXXX.conf", &path, &error);
+
+        g_assert_no_error (error);
+        close (fd);
+        g_assert_true (g_file_set_contents (path, text, -1, NULL));
+        return path;
+}
+
+static void
+test_defaults (void)
+{
+        g_autoptr(AugurConfig) c = augur_config_new_default ();
+
+        g_assert_cmpstr (c->uri, ==, "qemu:///system");
+        g_assert_cmpfloat (c->tick_s, ==, 5.0);
+        g_assert_cmpint (c->mode, ==, AUGUR_MODE_AUTO);
+        g_assert_cmpint (c->raw_keep_s, ==, 48 * 3600);
+        g_assert_cmpint (c->rollup_keep_s, ==, 90 * 86400);
+        g_assert_true (augur_config_validate (c, "defaults", NULL));
+}
+
+static void
+test_full_file (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        g_autofree char *path = write_conf (
+                "[daemon]\nuri = qemu:///session\ntick_seconds = 0.5\nmode = observe\n"
+                "policy = reactive\nballoon_period_seconds = 2\n"
+                "[store]\ndb = /tmp/x.db\nraw_retention = 1d\nrollup_retention = 30d\n");
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+
+        g_assert_no_error (error);
+        g_assert_cmpstr (c->uri, ==, "qemu:///session");
+        g_assert_cmpfloat (c->tick_s, ==, 0.5);
+        g_assert_cmpint (c->mode, ==, AUGUR_MODE_OBSERVE);
+        g_assert_cmpint (c->policy, ==, AUGUR_POLICY_REACTIVE);
+        g_assert_cmpint (c->balloon_period_s, ==, 2);
+        g_assert_cmpstr (c->db_path, ==, "/tmp/x.db");
+        g_assert_cmpint (c->raw_keep_s, ==, 86400);
+        g_assert_cmpint (c->rollup_keep_s, ==, 30 * 86400);
+        g_unlink (path);
+}
+
+static void
+test_bad_values (void)
+{
+        static const struct {
+                const char *text;
+                const char *key;      /* must appear in the message */
+        } rows[] = {
+                { "[daemon]\ntick_seconds = 0.4\n", "daemon.tick_seconds" },   /* N-1 */
+                { "[daemon]\ntick_seconds = soon\n", "daemon.tick_seconds" },
+                { "[daemon]\nmode = yolo\n", "daemon.mode" },
+                { "[daemon]\npolicy = magic\n", "daemon.policy" },
+                { "[daemon]\nkeepalive_count = 0\n", "daemon.keepalive_count" },
+                { "[daemon]\nkeepalive_count = 3x\n", "daemon.keepalive_count" },
+                { "[store]\nraw_retention = 1m\n", "store.raw_retention" },
+                { "[store]\nraw_retention = 3d\nrollup_retention = 2d\n", "store.rollup_retention" },
+                { "this is not an ini file\n", "" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(AugurConfig) base = augur_config_new_default ();
+                g_autofree char *path = write_conf (rows[i].text);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+
+                g_test_message ("row %zu: %s", i, error ? error->message : "(no error)");
+                g_assert_null (c);
+                g_assert_nonnull (error);
+                g_assert_nonnull (strstr (error->message, path));
+                g_assert_nonnull (strstr (error->message, rows[i].key));
+                g_unlink (path);
+        }
+}
+
+static void
+test_boundaries (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        g_autofree char *path = write_conf ("[daemon]\ntick_seconds = 0.5\n");
+        g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, NULL);
+
+        g_assert_nonnull (c);                       /* N: the minimum is allowed */
+        g_unlink (path);
+}
+
+static void
+test_missing_file (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurConfig) ok = augur_config_load (base, "/nonexistent/augur.conf", TRUE, &error);
+        g_autoptr(AugurConfig) bad = NULL;
+
+        g_assert_no_error (error);
+        g_assert_nonnull (ok);
+        bad = augur_config_load (base, "/nonexistent/augur.conf", FALSE, &error);
+        g_assert_null (bad);
+        g_assert_nonnull (strstr (error->message, "/nonexistent/augur.conf"));
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/config/defaults", test_defaults);
+        g_test_add_func ("/config/full-file", test_full_file);
+        g_test_add_func ("/config/bad-values", test_bad_values);
+        g_test_add_func ("/config/boundaries", test_boundaries);
+        g_test_add_func ("/config/missing-file", test_missing_file);
+        return g_test_run ();
+}

@@ -1,0 +1,384 @@
+/* test-store.c — the history store (sql/store.c): schema and migrations,
+ * the per-tick transaction, rollups and counter resets, retention, imports,
+ * domain lookup, and failure paths (newer schema, corrupt file, full disk). */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "store.h"
+#include "util.h"
+
+typedef struct {
+        char *dir;
+        char *path;
+} Fixture;
+
+static void
+setup (Fixture *f, gconstpointer data)
+{
+        f->dir = g_dir_make_tmp ("augur-store-XXXXXX", NULL);
+        g_assert_nonnull (f->dir);
+        f->path = g_build_filename (f->dir, "augur.db", NULL);
+}
+
+static void
+teardown (Fixture *f, gconstpointer data)
+{
+        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", f->dir);
+
+        g_assert_cmpint (system (cmd), ==, 0);
+        g_free (f->dir);
+        g_free (f->path);
+}
+
+/* A raw live sample of domain "vm<k>". */
+static AugurDomainSample
+live (int k, gint64 cpu_ns, gint64 unused_kib)
+{
+        AugurDomainSample s = { 0 };
+
+        g_snprintf (s.uuid, sizeof s.uuid, "00000000-0000-4000-8000-%012d", k);
+        s.name = g_strdup_printf ("vm%d", k);
+        s.id = k;
+        augur_sample_set (&s, AUGUR_STAT_STATE, 1);
+        augur_sample_set (&s, AUGUR_STAT_CPU_TIME_NS, cpu_ns);
+        augur_sample_set (&s, AUGUR_STAT_VCPU_CURRENT, 2);
+        augur_sample_set (&s, AUGUR_STAT_BALLOON_CURRENT_KIB, 1048576);
+        augur_sample_set (&s, AUGUR_STAT_BALLOON_AVAILABLE_KIB, 1000000);
+        augur_sample_set (&s, AUGUR_STAT_BALLOON_USABLE_KIB, unused_kib + 100000);
+        if (unused_kib >= 0)
+                augur_sample_set (&s, AUGUR_STAT_BALLOON_UNUSED_KIB, unused_kib);
+        return s;
+}
+
+static gint64
+count (const char *path, const char *sql)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        gint64 v = -1;
+
+        g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &st, NULL), ==, SQLITE_OK);
+        if (sqlite3_step (st) == SQLITE_ROW)
+                v = sqlite3_column_int64 (st, 0);
+        sqlite3_finalize (st);
+        sqlite3_close (db);
+        return v;
+}
+
+static void
+write_one (AugurStore *st, gint64 ts_ms, AugurDomainSample *s, gsize n)
+{
+        g_autoptr(GError) error = NULL;
+        AugurHostSample h = { 0 };
+
+        augur_host_set (&h, AUGUR_HOST_LOAD1, 0.5);
+        g_assert_true (augur_store_write_tick (st, ts_ms, s, n, &h, 10, NULL, &error));
+        g_assert_no_error (error);
+        for (gsize i = 0; i < n; i++)
+                augur_domain_sample_clear (&s[i]);
+}
+
+static void
+test_create_and_version (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        AugurStore *st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+
+        g_assert_no_error (error);
+        augur_store_close (st);
+        g_assert_cmpint (count (f->path, "PRAGMA user_version"), ==, augur_store_schema_version ());
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), ==, 1);
+        /* Reopening an up-to-date file changes nothing. */
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_assert_no_error (error);
+        augur_store_close (st);
+}
+
+static void
+test_newer_schema_refused (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *before = NULL, *after = NULL;
+        gsize n1, n2;
+        AugurStore *st;
+        sqlite3 *db;
+
+        g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, "CREATE TABLE precious (x); INSERT INTO precious VALUES (42);"
+                                           "PRAGMA user_version = 99;", NULL, NULL, NULL), ==, SQLITE_OK);
+        sqlite3_close (db);
+        g_assert_true (g_file_get_contents (f->path, &before, &n1, NULL));
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_assert_null (st);
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_NEWER);
+        g_assert_nonnull (strstr (error->message, "newer"));
+        /* Refused means untouched. */
+        g_assert_true (g_file_get_contents (f->path, &after, &n2, NULL));
+        g_assert_cmpmem (before, n1, after, n2);
+}
+
+static void
+test_corrupt_refused (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        AugurStore *st;
+
+        g_assert_true (g_file_set_contents (f->path, "this is not a database, just text that is long enough "
+                                            "to fill a header of a hundred bytes or so ...........", -1, NULL));
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_assert_null (st);
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_CORRUPT);
+        g_test_message ("%s", error->message);
+}
+
+static void
+test_unwritable_refused (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *p = g_build_filename (f->dir, "no", "such", "dir", "augur.db", NULL);
+        AugurStore *st = augur_store_open (p, AUGUR_STORE_READ_WRITE, &error);
+
+        g_assert_null (st);
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
+        g_assert_nonnull (strstr (error->message, p));
+        g_clear_error (&error);
+        st = augur_store_open (p, AUGUR_STORE_READ_ONLY, &error);
+        g_assert_null (st);
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
+}
+
+static void
+test_tick_and_history (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_autoptr(AugurDomainInfo) d = NULL;
+        g_autoptr(GArray) raw = NULL, m1 = NULL;
+        AugurDomainSample s[2];
+        const gint64 t0 = 1800000000000;   /* aligned to a minute */
+
+        /* Three ticks 10 s apart; vm2 lacks balloon.unused in the second
+         * one; vm1's cpu.time resets (domain restart) in the third. */
+        s[0] = live (1, 10000000000, 500000);
+        s[1] = live (2, 0, 600000);
+        write_one (st, t0, s, 2);
+        s[0] = live (1, 15000000000, 400000);
+        s[1] = live (2, 20000000000, -1);
+        write_one (st, t0 + 10000, s, 2);
+        s[0] = live (1, 1000000000, 300000);
+        s[1] = live (2, 30000000000, 600000);
+        write_one (st, t0 + 20000, s, 2);
+
+        d = augur_store_find_domain (st, "vm1", &error);
+        g_assert_no_error (error);
+        raw = augur_store_history (st, d->id, G_MININT64, G_MAXINT64, AUGUR_RES_RAW, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (raw->len, ==, 3);
+        g_assert_cmpint (g_array_index (raw, AugurHistRow, 0).ts_s, ==, t0 / 1000);
+        g_assert_cmpfloat (g_array_index (raw, AugurHistRow, 1).v[AUGUR_HIST_CPU_TIME_NS], ==, 15e9);
+        /* 5 s of CPU in 10 s = 0.5 cores; the first row has no rate. */
+        g_assert_true (isnan (g_array_index (raw, AugurHistRow, 0).v[AUGUR_HIST_CPU_CORES_USED]));
+        g_assert_cmpfloat_with_epsilon (g_array_index (raw, AugurHistRow, 1).v[AUGUR_HIST_CPU_CORES_USED], 0.5, 1e-9);
+        /* Reset: no rate rather than a negative one. */
+        g_assert_true (isnan (g_array_index (raw, AugurHistRow, 2).v[AUGUR_HIST_CPU_CORES_USED]));
+        g_assert_cmpfloat (g_array_index (raw, AugurHistRow, 2).v[AUGUR_HIST_MEM_UNUSED_KIB], ==, 300000);
+
+        /* Missing stays missing (NULL), never 0. */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples s JOIN domains d ON d.id = s.domain_id "
+                                         "WHERE d.name = 'vm2' AND s.mem_unused_kib IS NULL"), ==, 1);
+
+        /* 1-min rollup: one bucket; mean/min of unused over 3 samples; the
+         * cpu delta sums only the good interval (reset excluded). */
+        m1 = augur_store_history (st, d->id, G_MININT64, G_MAXINT64, AUGUR_RES_1M, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (m1->len, ==, 1);
+        g_assert_cmpfloat_with_epsilon (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_MEM_UNUSED_KIB], 400000, 1e-6);
+        g_assert_cmpfloat_with_epsilon (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_CPU_TIME_NS], 5e9, 1);
+        g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_min FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 300000);
+        g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_n FROM rollups r JOIN domains d ON d.id = r.domain_id "
+                                         "WHERE res_s = 300 AND d.name = 'vm2'"), ==, 2);
+
+        /* Every tick whole: n_domains samples per tick. */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks t WHERE t.n_domains != "
+                                         "(SELECT count(*) FROM samples s WHERE s.tick_id = t.id)"), ==, 0);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM host_samples"), ==, 3);
+}
+
+static void
+test_rates_survive_reopen (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        AugurDomainSample s[1];
+        AugurStore *st;
+
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        s[0] = live (1, 10000000000, 500000);
+        write_one (st, 1800000000000, s, 1);
+        augur_store_close (st);
+        /* A restarted daemon derives the first rate from the stored sample. */
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        s[0] = live (1, 12000000000, 500000);
+        write_one (st, 1800000004000, s, 1);
+        augur_store_close (st);
+        g_assert_cmpint (count (f->path, "SELECT CAST(cpu_cores_used * 1000 AS INTEGER) FROM samples "
+                                         "WHERE ts_ms = 1800000004000"), ==, 500);
+}
+
+static void
+test_rename_keeps_history (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_autoptr(AugurDomainInfo) by_uuid = NULL, by_id = NULL;
+        AugurDomainSample s[1];
+
+        s[0] = live (7, 1, 1);
+        write_one (st, 1800000000000, s, 1);
+        s[0] = live (7, 2, 1);
+        g_free (s[0].name);
+        s[0].name = g_strdup ("renamed");
+        write_one (st, 1800000005000, s, 1);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM domain_names WHERE domain_id = 1"), ==, 2);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples WHERE domain_id = 1"), ==, 2);
+        by_uuid = augur_store_find_domain (st, "00000000-0000-4000-8000-000000000007", &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (by_uuid->name, ==, "renamed");
+        by_id = augur_store_find_domain (st, "7", &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (by_id->id, ==, by_uuid->id);
+        g_assert_null (augur_store_find_domain (st, "vm7", &error));
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_NOT_FOUND);
+}
+
+static AugurSeries *
+trace_series (const char *vm, gint64 t0, gsize n, gint64 step_s, float base)
+{
+        AugurSeries *s = augur_series_new (vm);
+
+        augur_series_ensure_col (s, AUGUR_COL_CPU_PCT);
+        augur_series_ensure_col (s, AUGUR_COL_MEM_USED_KIB);
+        for (gsize i = 0; i < n; i++) {
+                gsize r = augur_series_append (s, t0 + (gint64) i * step_s);
+
+                s->col[AUGUR_COL_CPU_PCT][r] = base + (float) (i % 10);
+                s->col[AUGUR_COL_MEM_USED_KIB][r] = (i % 7 == 3) ? NAN : 1000.0f * (float) i;
+        }
+        return s;
+}
+
+static void
+test_import_upsert_and_retention (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        /* 2013: 4 days at 5 min = 1152 rows, far older than "now". */
+        g_autoptr(AugurSeries) old = trace_series ("bb-1", 1372629804, 1152, 300, 1);
+        g_autoptr(AugurSeries) again = trace_series ("bb-1", 1372629804, 10, 300, 50);
+        g_autoptr(AugurSeries) back = NULL;
+        AugurRetention r = { 48 * 3600, 90 * 86400 };
+        gsize rows = 0;
+        char uuid[37];
+
+        g_assert_true (augur_store_import_series (st, old, "import:augur", &rows, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (rows, ==, 1152);
+        augur_uuid_v5_from_name ("bb-1", uuid);
+        {
+                g_autofree char *q = g_strdup_printf ("SELECT count(*) FROM domains WHERE uuid = '%s' AND name = 'bb-1'", uuid);
+
+                g_assert_cmpint (count (f->path, q), ==, 1);
+        }
+        /* The same (vm, ts) again updates, not duplicates. */
+        g_assert_true (augur_store_import_series (st, again, "import:augur", &rows, &error));
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 1152);
+        g_assert_cmpint (count (f->path, "SELECT cpu_pct FROM samples WHERE ts_ms = 1372629804000"), ==, 50);
+        /* Missing cells stay NULL. */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples WHERE mem_used_kib IS NULL"), ==, 1152 / 7 + 1);
+        /* 5-min rollups exist for every step after recompute. */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 1152);
+
+        /* Retention counts back from the domain's newest sample: 48 h of
+         * 5-min rows (577 rows, both ends inclusive) survive although
+         * every row is 13 years old. */
+        augur_store_set_retention (st, &r);
+        g_assert_cmpint (augur_store_apply_retention (st, &error), >, 0);
+        g_assert_no_error (error);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 48 * 12 + 1);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 1152);
+
+        back = augur_store_load_series (st, "bb-1", G_MININT64, G_MAXINT64, AUGUR_RES_RAW, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (back->n, ==, 577);
+        g_assert_nonnull (back->col[AUGUR_COL_CPU_PCT]);
+        g_assert_null (back->col[AUGUR_COL_NET_RX_KIBPS]);
+        g_assert_true (isnan (back->col[AUGUR_COL_MEM_USED_KIB][back->n - 1]));   /* 1151 % 7 == 3 */
+        g_assert_cmpfloat (back->col[AUGUR_COL_MEM_USED_KIB][back->n - 2], ==, 1000.0f * 1150);
+}
+
+static void
+test_disk_full_keeps_data (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        AugurDomainSample s[64];
+        gint64 pages;
+        int committed = 0;
+        gboolean failed = FALSE;
+
+        for (int t = 0; t < 3; t++, committed++) {
+                for (int k = 0; k < 64; k++)
+                        s[k] = live (k, t * 1000000000LL, 500000);
+                write_one (st, 1800000000000 + t * 1000, s, 64);
+        }
+        /* Cap the file at its current size, as a full disk would: the
+         * next tick that needs a new page fails with SQLITE_FULL. */
+        pages = count (f->path, "PRAGMA page_count");
+        augur_store_test_set_max_pages (st, pages);
+        for (int t = 3; t < 40 && !failed; t++) {
+                AugurHostSample h = { 0 };
+
+                for (int k = 0; k < 64; k++)
+                        s[k] = live (k, t * 1000000000LL, 500000);
+                if (augur_store_write_tick (st, 1800000000000 + t * 1000, s, 64, &h, 0, NULL, &error))
+                        committed++;
+                else
+                        failed = TRUE;
+                for (int k = 0; k < 64; k++)
+                        augur_domain_sample_clear (&s[k]);
+        }
+        g_assert_true (failed);
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_FULL);
+        g_test_message ("%s", error->message);
+        g_clear_error (&error);
+        /* Nothing committed before is lost, and no partial tick exists. */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, committed);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, committed * 64);
+        /* Space comes back: the next tick works, with rates intact. */
+        augur_store_test_set_max_pages (st, 1 << 30);
+        for (int k = 0; k < 64; k++)
+                s[k] = live (k, 100 * 1000000000LL, 500000);
+        write_one (st, 1800000100000, s, 64);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, committed + 1);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
+        ADD ("/store/create-and-version", test_create_and_version);
+        ADD ("/store/newer-schema-refused", test_newer_schema_refused);
+        ADD ("/store/corrupt-refused", test_corrupt_refused);
+        ADD ("/store/unwritable-refused", test_unwritable_refused);
+        ADD ("/store/tick-and-history", test_tick_and_history);
+        ADD ("/store/rates-survive-reopen", test_rates_survive_reopen);
+        ADD ("/store/rename-keeps-history", test_rename_keeps_history);
+        ADD ("/store/import-upsert-and-retention", test_import_upsert_and_retention);
+        ADD ("/store/disk-full-keeps-data", test_disk_full_keeps_data);
+        return g_test_run ();
+}
