@@ -45,6 +45,10 @@ augur_it__ticks_at_least() {
 # augur_it_wait_ticks N TIMEOUT: until at least N ticks are stored.
 augur_it_wait_ticks() { augur_it__poll "$2" augur_it__ticks_at_least "$1"; }
 
-augur_it__log_has() { (($(grep -c -- "$1" "$AUGUR_IT_DIR/augurd.log" 2>/dev/null || echo 0) >= $2)); }
+augur_it__log_has() {
+    local n
+    n=$(grep -c -- "$1" "$AUGUR_IT_DIR/augurd.log" 2>/dev/null) || n=0
+    ((n >= $2))
+}
 # augur_it_wait_log TEXT COUNT TIMEOUT: until augurd.log has COUNT lines with TEXT.
 augur_it_wait_log() { augur_it__poll "$3" augur_it__log_has "$1" "$2"; }
