@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "store.h"
+#include "store-private.h"
 #include "util.h"
 
 #include <errno.h>
@@ -82,32 +83,6 @@ const AugurHistColInfo augur_hist_col_info[AUGUR_HIST_N] = {
         [AUGUR_HIST_NET_TX_BYTES] = { "net_tx_bytes", TRUE, TRUE },
         [AUGUR_HIST_CPU_PCT] = { "cpu_pct", FALSE, FALSE },
         [AUGUR_HIST_MEM_PROV_KIB] = { "mem_prov_kib", TRUE, FALSE },
-};
-
-typedef struct {
-        gint64 id;                 /* store id                                */
-        char *name;                /* last name written                       */
-        gint64 libvirt_id;
-        gboolean have_prev;
-        AugurDomainSample prev;    /* raw sample of the last committed tick   */
-        gint64 prev_ms;
-} DomainCache;
-
-struct AugurStore {
-        sqlite3 *db;
-        char *path;
-        AugurStoreMode mode;
-        AugurRetention retention;
-        GHashTable *by_uuid;       /* uuid -> DomainCache*                    */
-        sqlite3_stmt *ins_tick;
-        sqlite3_stmt *ins_host;
-        sqlite3_stmt *ins_sample;
-        sqlite3_stmt *upsert_rollup;
-        sqlite3_stmt *find_domain;
-        sqlite3_stmt *ins_domain;
-        sqlite3_stmt *upd_domain;
-        sqlite3_stmt *ins_name;
-        sqlite3_stmt *ins_event;
 };
 
 static void
@@ -1211,4 +1186,24 @@ augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages)
         g_autofree char *sql = g_strdup_printf ("PRAGMA max_page_count = %" G_GINT64_FORMAT, max_pages);
 
         sqlite3_exec (st->db, sql, NULL, NULL, NULL);
+}
+
+void
+augur_store_set_sql_error (AugurStore *st, int rc, GError **error, const char *what)
+{
+        set_sql_error (st, rc, error, what);
+}
+
+gboolean
+augur_store_exec (AugurStore *st, const char *sql, GError **error)
+{
+        return exec (st, sql, error);
+}
+
+DomainCache *
+augur_store_resolve_domain (AugurStore *st, const char *uuid, const char *name,
+                            const char *source, gint64 libvirt_id, gint64 ts_ms,
+                            gboolean *ret_created, GError **error)
+{
+        return resolve_domain (st, uuid, name, source, libvirt_id, ts_ms, ret_created, error);
 }
