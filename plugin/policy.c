@@ -1,0 +1,286 @@
+/* policy.c — the resize policy.  Design: policy.h. */
+#include "config.h"
+
+#include "policy.h"
+
+#include <math.h>
+
+static const char *const reason_names[AUGUR_REASON_N] = {
+        [AUGUR_REASON_NONE] = "none",
+        [AUGUR_REASON_FORECAST_GROW] = "forecast-grow",
+        [AUGUR_REASON_FORECAST_SHRINK] = "forecast-shrink",
+        [AUGUR_REASON_CENSORED] = "censored",
+        [AUGUR_REASON_PRESSURE] = "pressure",
+        [AUGUR_REASON_FLOOR] = "floor",
+        [AUGUR_REASON_CEILING] = "ceiling",
+        [AUGUR_REASON_REACTIVE] = "reactive",
+};
+static const char *const veto_names[AUGUR_VETO_N] = {
+        [AUGUR_VETO_NONE] = "none",
+        [AUGUR_VETO_STALE] = "stale-stats",
+        [AUGUR_VETO_PRESSURE] = "pressure",
+        [AUGUR_VETO_COOLDOWN] = "cooldown",
+        [AUGUR_VETO_SUSTAIN] = "not-sustained",
+        [AUGUR_VETO_DEADBAND] = "deadband",
+        [AUGUR_VETO_NO_AGENT] = "no-agent",
+        [AUGUR_VETO_NO_FORECAST] = "no-forecast",
+};
+
+const char *
+augur_reason_name (AugurReason r)
+{
+        return r < AUGUR_REASON_N ? reason_names[r] : "?";
+}
+
+const char *
+augur_veto_name (AugurVeto v)
+{
+        return v < AUGUR_VETO_N ? veto_names[v] : "?";
+}
+
+void
+augur_policy_config_init (AugurPolicyConfig *c)
+{
+        c->headroom_kib = 32 * 1024;        /* page cache a guest needs to run well */
+        c->reserve_kib = 64 * 1024;         /* never leave a guest less than this free */
+        c->buffer = 1.0;
+        c->lead_s = 10;                     /* replaced by the measured latency */
+        c->deadband_frac = 0.05;            /* mom's balloon.rules ignore < 5 % too */
+        c->shrink_step_kib = 64 * 1024;
+        c->shrink_sustain_s = 60;
+        c->shrink_cooldown_s = 30;
+        c->pin_frac = 0.03;
+        c->censored_grow_frac = 0.25;
+        c->target_util = 0.7;
+        c->saturated_util = 0.95;
+}
+
+void
+augur_policy_state_init (AugurPolicyState *s)
+{
+        s->last_mem_change_s = -1e18;
+        s->mem_shrink_since_s = -1;
+        s->last_cpu_change_s = -1e18;
+        s->cpu_shrink_since_s = -1;
+}
+
+/* Horizons that fall inside the lead window: at least one step. */
+static guint
+lead_steps (const AugurForecast *f, const AugurPolicyConfig *cfg)
+{
+        guint n = f->step_s > 0 ? (guint) ceil (cfg->lead_s / f->step_s) : 1;
+
+        return CLAMP (n, 1, f->H);
+}
+
+/* Max over the lead window of p50 + buffer × (upper − p50); NAN if none. */
+static double
+window_upper (const float *p50, const float *upper, guint n, double buffer)
+{
+        double best = NAN;
+
+        for (guint h = 0; h < n; h++) {
+                double v;
+
+                if (isnan (upper[h]))
+                        continue;
+                v = isnan (p50[h]) ? upper[h] : p50[h] + buffer * (upper[h] - p50[h]);
+                if (isnan (best) || v > best)
+                        best = v;
+        }
+        return best;
+}
+
+static void
+plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
+             const AugurPolicyConfig *cfg, double now, AugurPlan *p)
+{
+        double alloc = in->mem_alloc_kib, want = NAN, lo, hi;
+        AugurReason reason = AUGUR_REASON_NONE;
+
+        p->mem_target_kib = alloc;
+        hi = isnan (in->mem_max_kib) ? alloc : in->mem_max_kib;
+        lo = isnan (in->mem_min_kib) ? 0 : in->mem_min_kib;
+        if (!isnan (in->mem_used_kib))
+                lo = MAX (lo, in->mem_used_kib + cfg->reserve_kib);
+        lo = MIN (lo, hi);
+
+        if (f && f->H > 0) {
+                want = window_upper (f->mem_p50_kib, f->mem_upper_kib, lead_steps (f, cfg), cfg->buffer);
+                if (!isnan (want)) {
+                        want += cfg->headroom_kib;
+                        reason = want > alloc ? AUGUR_REASON_FORECAST_GROW : AUGUR_REASON_FORECAST_SHRINK;
+                }
+        }
+        /* Censored demand: pinned at the allocation means "more than shown". */
+        if (!isnan (in->mem_used_kib) && !isnan (alloc) &&
+            in->mem_used_kib >= (1 - cfg->pin_frac) * alloc) {
+                double c = alloc * (1 + cfg->censored_grow_frac);
+
+                if (isnan (want) || c > want) {
+                        want = c;
+                        reason = AUGUR_REASON_CENSORED;
+                }
+        }
+        if (in->mem_pressure) {
+                double c = alloc * (1 + cfg->censored_grow_frac);
+
+                if (isnan (want) || c > want)
+                        want = c;
+                reason = AUGUR_REASON_PRESSURE;
+        }
+        if (isnan (want)) {
+                /* No forecast: hold, unless below the floor. */
+                if (!isnan (alloc) && alloc < lo) {
+                        want = lo;
+                        reason = AUGUR_REASON_FLOOR;
+                } else {
+                        p->mem_veto = AUGUR_VETO_NO_FORECAST;
+                        p->mem_wanted_kib = alloc;
+                        return;
+                }
+        }
+        if (want < lo) {
+                want = lo;
+                if (lo > alloc)
+                        reason = AUGUR_REASON_FLOOR;
+        }
+        if (want > hi) {
+                want = hi;
+                if (reason == AUGUR_REASON_FORECAST_GROW && hi <= alloc)
+                        reason = AUGUR_REASON_CEILING;
+        }
+        p->mem_wanted_kib = want;
+
+        if (isnan (alloc) || want > alloc) {
+                /* Grow fast: straight to the target, never rate-limited. */
+                p->mem_target_kib = want;
+                p->mem_reason = reason;
+                p->state.mem_shrink_since_s = -1;
+                p->state.last_mem_change_s = now;
+                return;
+        }
+        /* Shrink slowly. */
+        if (alloc - want <= cfg->deadband_frac * alloc) {
+                p->mem_veto = AUGUR_VETO_DEADBAND;
+                p->state.mem_shrink_since_s = -1;
+                return;
+        }
+        if (in->mem_pressure) {
+                p->mem_veto = AUGUR_VETO_PRESSURE;
+                p->state.mem_shrink_since_s = -1;
+                return;
+        }
+        if (!in->mem_stats_fresh || isnan (in->mem_used_kib)) {
+                p->mem_veto = AUGUR_VETO_STALE;
+                p->state.mem_shrink_since_s = -1;
+                return;
+        }
+        if (p->state.mem_shrink_since_s < 0)
+                p->state.mem_shrink_since_s = now;
+        if (now - p->state.mem_shrink_since_s < cfg->shrink_sustain_s) {
+                p->mem_veto = AUGUR_VETO_SUSTAIN;
+                return;
+        }
+        if (now - p->state.last_mem_change_s < cfg->shrink_cooldown_s) {
+                p->mem_veto = AUGUR_VETO_COOLDOWN;
+                return;
+        }
+        p->mem_target_kib = MAX (want, alloc - cfg->shrink_step_kib);
+        p->mem_reason = reason == AUGUR_REASON_FLOOR ? AUGUR_REASON_FORECAST_SHRINK : reason;
+        p->state.last_mem_change_s = now;
+}
+
+static void
+plan_vcpus (const AugurPolicyInput *in, const AugurForecast *f,
+            const AugurPolicyConfig *cfg, double now, AugurPlan *p)
+{
+        int cur = in->vcpus_online, lo = MAX (1, in->vcpus_min), hi = in->vcpus_max;
+        double demand = NAN;
+        int want;
+        AugurReason reason = AUGUR_REASON_NONE;
+
+        p->vcpus_target = cur;
+        p->vcpus_wanted = cur;
+        if (cur <= 0 || hi <= 0)
+                return;
+        hi = MAX (hi, lo);
+        if (f && f->H > 0)
+                demand = window_upper (f->cpu_p50_cores, f->cpu_upper_cores, lead_steps (f, cfg), cfg->buffer);
+        if (isnan (demand)) {
+                p->cpu_veto = AUGUR_VETO_NO_FORECAST;
+                want = cur;
+        } else {
+                want = (int) ceil (demand / cfg->target_util - 1e-9);
+                reason = want > cur ? AUGUR_REASON_FORECAST_GROW : AUGUR_REASON_FORECAST_SHRINK;
+        }
+        if (!isnan (in->cpu_cores_used) && in->cpu_cores_used >= cfg->saturated_util * cur &&
+            want <= cur) {
+                want = cur + 1;
+                reason = AUGUR_REASON_CENSORED;
+        }
+        want = CLAMP (want, lo, hi);
+        p->vcpus_wanted = want;
+        if (want > cur) {
+                if (!in->can_add_vcpus)
+                        return;
+                p->vcpus_target = want;
+                p->cpu_reason = reason;
+                p->state.last_cpu_change_s = now;
+                p->state.cpu_shrink_since_s = -1;
+                return;
+        }
+        if (want == cur) {
+                p->state.cpu_shrink_since_s = -1;
+                return;
+        }
+        if (!in->can_offline_vcpus) {
+                p->cpu_veto = AUGUR_VETO_NO_AGENT;
+                return;
+        }
+        if (p->state.cpu_shrink_since_s < 0)
+                p->state.cpu_shrink_since_s = now;
+        if (now - p->state.cpu_shrink_since_s < cfg->shrink_sustain_s) {
+                p->cpu_veto = AUGUR_VETO_SUSTAIN;
+                return;
+        }
+        if (now - p->state.last_cpu_change_s < cfg->shrink_cooldown_s) {
+                p->cpu_veto = AUGUR_VETO_COOLDOWN;
+                return;
+        }
+        p->vcpus_target = cur - 1;        /* one vCPU per decision */
+        p->cpu_reason = AUGUR_REASON_FORECAST_SHRINK;
+        p->state.last_cpu_change_s = now;
+}
+
+void
+augur_policy_plan (const AugurPolicyInput *in, const AugurForecast *forecast,
+                   const AugurPolicyConfig *cfg, const AugurPolicyState *state,
+                   double now_s, AugurPlan *ret)
+{
+        *ret = (AugurPlan) { 0 };
+        ret->state = *state;
+        plan_memory (in, forecast, cfg, now_s, ret);
+        plan_vcpus (in, forecast, cfg, now_s, ret);
+}
+
+void
+augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyConfig *cfg,
+                            double now_s, AugurPlan *ret)
+{
+        double hi = isnan (in->mem_max_kib) ? in->mem_alloc_kib : in->mem_max_kib;
+        double lo = isnan (in->mem_min_kib) ? 0 : in->mem_min_kib;
+
+        *ret = (AugurPlan) { 0 };
+        ret->mem_target_kib = in->mem_alloc_kib;
+        ret->vcpus_target = in->vcpus_online;
+        ret->vcpus_wanted = in->vcpus_online;
+        if (isnan (in->mem_used_kib)) {
+                ret->mem_veto = AUGUR_VETO_STALE;
+                return;
+        }
+        ret->mem_wanted_kib = CLAMP (in->mem_used_kib * (1 + cfg->buffer), MIN (lo, hi), hi);
+        ret->mem_target_kib = ret->mem_wanted_kib;
+        ret->mem_reason = AUGUR_REASON_REACTIVE;
+        ret->state.last_mem_change_s = now_s;
+}

@@ -1,0 +1,149 @@
+/* policy.h — stage "plan" of the tick: turn a snapshot of one VM and its
+ * forecast into a memory target and a vCPU target, with the reason.
+ *
+ * The policy is a PURE function of (snapshot, forecast, config, state, now):
+ * no I/O, no clock, no libvirt.  augurd and `virt-augur replay` call the
+ * same augur_policy_plan(), so a replay is the daemon's behaviour.  The
+ * per-VM state it needs (cooldowns, how long shrink evidence has held) is
+ * passed in and a new state is returned in the plan: the caller keeps it.
+ *
+ * MEMORY (balloon)
+ *   target  = max over the lead window of the calibrated upper forecast of
+ *             *used* memory (units.h: MemTotal − MemAvailable) + headroom,
+ *             where the lead window covers the measured actuation latency
+ *             plus a margin and is at least one forecast step.
+ *   floor   = observed used + reserve (never below what the guest uses now),
+ *             and the per-VM minimum; ceiling = <memory> maximum.
+ *   grow    fast: straight to the target in one step.
+ *   shrink  slowly: only when the target stays below the allocation by more
+ *           than the deadband for shrink_sustain_s (a sudden drop is not yet
+ *           evidence — Scryer's lesson), not within shrink_cooldown_s of the
+ *           last change, by at most shrink_step_kib per decision.
+ *   censored demand: a guest cannot show more than it is given.  A guest
+ *           whose used memory is pinned near its allocation (≥ 1 − pin_frac)
+ *           demands more than it shows: grow by censored_grow_frac.
+ *   vetoes: never shrink while the guest shows pressure (swap-in, rising
+ *           major faults, low usable) or while its stats are stale; under
+ *           pressure grow at once whatever the forecast says (not
+ *           rate-limited).
+ *
+ * vCPUs
+ *   target = ceil(upper CPU demand in cores / target utilisation), clamped
+ *   to [vcpus_min, vcpus_max]; a VM whose online vCPUs are saturated
+ *   (≥ 95 %) is censored and gets one more.  Scale up at once; scale down
+ *   one vCPU per decision after the same sustain + cooldown rule, and only
+ *   when the guest agent can offline CPUs (live unplug is broken on QEMU
+ *   7.2/TCG and leaves libvirt's count wrong).
+ *
+ * FEEDBACK LOOP named: ballooning changes the very stats we forecast from
+ * (a shrunk guest drops caches, its MemAvailable falls).  "Used" excludes
+ * caches, so the loop is weak; the floor on observed used + reserve and the
+ * slow shrink keep it stable.
+ */
+#pragma once
+
+#include <glib.h>
+
+#define AUGUR_POLICY_MAX_H 48
+
+typedef enum {
+        AUGUR_REASON_NONE = 0,          /* no change                           */
+        AUGUR_REASON_FORECAST_GROW,     /* forecast upper bound above alloc    */
+        AUGUR_REASON_FORECAST_SHRINK,   /* sustained forecast below alloc      */
+        AUGUR_REASON_CENSORED,          /* pinned at its limit / saturated     */
+        AUGUR_REASON_PRESSURE,          /* guest under memory pressure         */
+        AUGUR_REASON_FLOOR,             /* below observed used + reserve / min */
+        AUGUR_REASON_CEILING,           /* above <memory>/<vcpu> maximum       */
+        AUGUR_REASON_REACTIVE,          /* reference reactive policy           */
+        AUGUR_REASON_N,
+} AugurReason;
+
+typedef enum {
+        AUGUR_VETO_NONE = 0,
+        AUGUR_VETO_STALE,               /* stats not advancing / missing       */
+        AUGUR_VETO_PRESSURE,            /* no shrink under pressure            */
+        AUGUR_VETO_COOLDOWN,            /* changed too recently                */
+        AUGUR_VETO_SUSTAIN,             /* evidence not held long enough       */
+        AUGUR_VETO_DEADBAND,            /* change too small                    */
+        AUGUR_VETO_NO_AGENT,            /* vCPU scale-down needs the agent     */
+        AUGUR_VETO_NO_FORECAST,         /* no forecast and nothing observed    */
+        AUGUR_VETO_N,
+} AugurVeto;
+
+const char *augur_reason_name (AugurReason r);
+const char *augur_veto_name (AugurVeto v);
+
+/* What the policy sees of one VM now.  NAN = unknown. */
+typedef struct {
+        double mem_used_kib;            /* observed used (units.h)             */
+        double mem_alloc_kib;           /* balloon size in force               */
+        double mem_max_kib;             /* <memory>                            */
+        double mem_min_kib;             /* per-VM floor (policy metadata)      */
+        gboolean mem_stats_fresh;       /* all fields present, last-update moving */
+        gboolean mem_pressure;          /* swap-in / major faults / low usable */
+        double cpu_cores_used;          /* observed cores used                 */
+        int vcpus_online;               /* online in the guest                 */
+        int vcpus_min, vcpus_max;       /* per-VM bounds (<vcpu> max)          */
+        gboolean can_offline_vcpus;     /* guest agent present                 */
+        gboolean can_add_vcpus;         /* hotplug or agent onlining possible  */
+} AugurPolicyInput;
+
+/* Forecast of one VM from one origin: horizons 1..H steps of step_s. */
+typedef struct {
+        guint H;
+        double step_s;
+        float mem_p50_kib[AUGUR_POLICY_MAX_H];
+        float mem_upper_kib[AUGUR_POLICY_MAX_H];
+        float cpu_p50_cores[AUGUR_POLICY_MAX_H];
+        float cpu_upper_cores[AUGUR_POLICY_MAX_H];
+        const char *model;              /* serving model name (static string)  */
+} AugurForecast;
+
+typedef struct {
+        double headroom_kib;            /* added to the upper forecast, KiB    */
+        double reserve_kib;             /* floor above observed used, KiB      */
+        double buffer;                  /* the one tuning knob: scales the gap
+                                         * upper − p50 (1 = as calibrated)     */
+        double lead_s;                  /* measured actuation latency + margin */
+        double deadband_frac;           /* ignore shrinks smaller than this    */
+        double shrink_step_kib;         /* max shrink per decision             */
+        double shrink_sustain_s;        /* evidence must hold this long        */
+        double shrink_cooldown_s;       /* no shrink this soon after a change  */
+        double pin_frac;                /* used ≥ (1 − pin_frac) × alloc: pinned */
+        double censored_grow_frac;      /* grow a pinned VM by this fraction   */
+        double target_util;             /* vCPU target utilisation (0, 1]      */
+        double saturated_util;          /* ≥ this utilisation = censored       */
+} AugurPolicyConfig;
+
+void augur_policy_config_init (AugurPolicyConfig *c);
+
+/* Per-VM state carried between decisions (owned by the caller). */
+typedef struct {
+        double last_mem_change_s;       /* time of the last memory change      */
+        double mem_shrink_since_s;      /* shrink evidence holds since (or -1) */
+        double last_cpu_change_s;
+        double cpu_shrink_since_s;
+} AugurPolicyState;
+
+void augur_policy_state_init (AugurPolicyState *s);
+
+typedef struct {
+        double mem_target_kib;          /* allocation to be in force next      */
+        int vcpus_target;
+        AugurReason mem_reason, cpu_reason;
+        AugurVeto mem_veto, cpu_veto;   /* what stopped a change, if anything  */
+        double mem_wanted_kib;          /* before vetoes and step limits       */
+        int vcpus_wanted;
+        AugurPolicyState state;         /* the state to keep                   */
+} AugurPlan;
+
+/* Plan one VM.  forecast may be NULL (no model, no baseline yet): the
+ * policy then holds, except on pressure or a floor violation.  Pure. */
+void augur_policy_plan (const AugurPolicyInput *in, const AugurForecast *forecast,
+                        const AugurPolicyConfig *cfg, const AugurPolicyState *state,
+                        double now_s, AugurPlan *ret);
+
+/* The reference reactive policy (Proxmox-like): alloc = last used × (1 + h),
+ * clamped like augur's; knob h = cfg->buffer. */
+void augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyConfig *cfg,
+                                 double now_s, AugurPlan *ret);

@@ -1,0 +1,268 @@
+/* test-policy.c — the resize policy (plugin/policy.c): one case per rule of
+ * the design in policy.h, each driven through augur_policy_plan(). */
+#include "config.h"
+
+#include <math.h>
+
+#include "policy.h"
+
+#define MIB 1024.0
+
+static AugurPolicyInput
+vm (double used_mib, double alloc_mib)
+{
+        AugurPolicyInput in = {
+                .mem_used_kib = used_mib * MIB, .mem_alloc_kib = alloc_mib * MIB,
+                .mem_max_kib = 2048 * MIB, .mem_min_kib = 128 * MIB,
+                .mem_stats_fresh = TRUE, .mem_pressure = FALSE,
+                .cpu_cores_used = 0.2, .vcpus_online = 2, .vcpus_min = 1, .vcpus_max = 4,
+                .can_offline_vcpus = TRUE, .can_add_vcpus = TRUE,
+        };
+        return in;
+}
+
+/* A flat forecast: p50 and upper (MiB, cores) at every horizon. */
+static AugurForecast
+flat (double p50_mib, double upper_mib, double cpu_upper)
+{
+        AugurForecast f = { .H = 12, .step_s = 5, .model = "test" };
+
+        for (guint h = 0; h < f.H; h++) {
+                f.mem_p50_kib[h] = p50_mib * MIB;
+                f.mem_upper_kib[h] = upper_mib * MIB;
+                f.cpu_p50_cores[h] = cpu_upper / 2;
+                f.cpu_upper_cores[h] = cpu_upper;
+        }
+        return f;
+}
+
+static void
+test_grow_fast (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (300, 400);
+        AugurForecast f = flat (350, 900, 1);
+        AugurPlan p;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        augur_policy_plan (&in, &f, &c, &s, 1000, &p);
+        /* Straight to upper + headroom in one step. */
+        g_assert_cmpfloat_with_epsilon (p.mem_target_kib, 900 * MIB + c.headroom_kib, 1e-6);
+        g_assert_cmpint (p.mem_reason, ==, AUGUR_REASON_FORECAST_GROW);
+}
+
+static void
+test_lead_window (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (300, 600);
+        AugurForecast f = flat (300, 400, 1);
+        AugurPlan p;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        /* A spike at h = 3 (15 s): seen with a 15 s lead, not with 10 s. */
+        f.mem_upper_kib[2] = 1000 * MIB;
+        c.lead_s = 10;
+        augur_policy_plan (&in, &f, &c, &s, 0, &p);
+        g_assert_cmpfloat (p.mem_target_kib, <=, 600 * MIB);
+        c.lead_s = 15;
+        augur_policy_plan (&in, &f, &c, &s, 0, &p);
+        g_assert_cmpfloat_with_epsilon (p.mem_target_kib, 1000 * MIB + c.headroom_kib, 1e-6);
+}
+
+static void
+test_shrink_slow (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (200, 1000);
+        AugurForecast f = flat (200, 300, 1);
+        AugurPlan p;
+        double t;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        /* Evidence must hold for shrink_sustain_s: nothing before. */
+        for (t = 0; t < c.shrink_sustain_s; t += 5) {
+                augur_policy_plan (&in, &f, &c, &s, t, &p);
+                g_assert_cmpfloat (p.mem_target_kib, ==, in.mem_alloc_kib);
+                g_assert_cmpint (p.mem_veto, ==, AUGUR_VETO_SUSTAIN);
+                s = p.state;
+        }
+        augur_policy_plan (&in, &f, &c, &s, t, &p);
+        /* Then one bounded step. */
+        g_assert_cmpfloat_with_epsilon (p.mem_target_kib, in.mem_alloc_kib - c.shrink_step_kib, 1e-6);
+        g_assert_cmpint (p.mem_reason, ==, AUGUR_REASON_FORECAST_SHRINK);
+        s = p.state;
+        in.mem_alloc_kib = p.mem_target_kib;
+        /* Cooldown before the next step. */
+        augur_policy_plan (&in, &f, &c, &s, t + 5, &p);
+        g_assert_cmpint (p.mem_veto, ==, AUGUR_VETO_COOLDOWN);
+        augur_policy_plan (&in, &f, &c, &s, t + c.shrink_cooldown_s, &p);
+        g_assert_cmpfloat (p.mem_target_kib, <, in.mem_alloc_kib);
+}
+
+static void
+test_sudden_drop_is_not_evidence (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (200, 1000);
+        AugurForecast low = flat (200, 300, 1), high = flat (800, 950, 1);
+        AugurPlan p;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        augur_policy_plan (&in, &low, &c, &s, 0, &p);
+        s = p.state;
+        /* The demand comes back before the evidence held: reset. */
+        augur_policy_plan (&in, &high, &c, &s, 30, &p);
+        s = p.state;
+        g_assert_cmpfloat (s.mem_shrink_since_s, <, 0);
+        augur_policy_plan (&in, &low, &c, &s, c.shrink_sustain_s + 1, &p);
+        g_assert_cmpint (p.mem_veto, ==, AUGUR_VETO_SUSTAIN);
+}
+
+static void
+test_vetoes (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurForecast f = flat (200, 300, 1);
+        AugurPolicyInput stale = vm (200, 1000), pressure = vm (200, 1000), tiny = vm (900, 1000);
+        AugurPlan p;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        stale.mem_stats_fresh = FALSE;
+        augur_policy_plan (&stale, &f, &c, &s, 1000, &p);
+        g_assert_cmpint (p.mem_veto, ==, AUGUR_VETO_STALE);
+        g_assert_cmpfloat (p.mem_target_kib, ==, stale.mem_alloc_kib);
+        stale.mem_stats_fresh = TRUE;
+        stale.mem_used_kib = NAN;                 /* missing field: stale too */
+        augur_policy_plan (&stale, &f, &c, &s, 1000, &p);
+        g_assert_cmpfloat (p.mem_target_kib, >=, stale.mem_alloc_kib);
+
+        /* Pressure: grow at once whatever the forecast says. */
+        pressure.mem_pressure = TRUE;
+        augur_policy_plan (&pressure, &f, &c, &s, 1000, &p);
+        g_assert_cmpfloat (p.mem_target_kib, >, pressure.mem_alloc_kib);
+        g_assert_cmpint (p.mem_reason, ==, AUGUR_REASON_PRESSURE);
+
+        /* Never below observed used + reserve, whatever the forecast. */
+        tiny.mem_alloc_kib = 2000 * MIB;
+        s.mem_shrink_since_s = 0;
+        augur_policy_plan (&tiny, &f, &c, &s, 1000, &p);
+        g_assert_cmpfloat (p.mem_wanted_kib, >=, tiny.mem_used_kib + c.reserve_kib);
+        g_assert_cmpfloat (p.mem_target_kib, >=, tiny.mem_used_kib + c.reserve_kib);
+}
+
+static void
+test_limits_and_censored (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (500, 510);
+        AugurForecast f = flat (500, 505, 1);
+        AugurPlan p;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        /* Pinned at the allocation: demand is censored, grow. */
+        augur_policy_plan (&in, &f, &c, &s, 0, &p);
+        g_assert_cmpint (p.mem_reason, ==, AUGUR_REASON_CENSORED);
+        g_assert_cmpfloat_with_epsilon (p.mem_target_kib, 510 * MIB * (1 + c.censored_grow_frac), 1e-6);
+        /* Never above <memory>. */
+        f = flat (500, 5000, 1);
+        augur_policy_plan (&in, &f, &c, &s, 0, &p);
+        g_assert_cmpfloat (p.mem_target_kib, ==, in.mem_max_kib);
+}
+
+static void
+test_vcpus (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (200, 1000);
+        AugurForecast up = flat (200, 300, 2.0), down = flat (200, 300, 0.3);
+        AugurPlan p;
+        double t;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        /* 2.0 cores / 0.7 = 2.86 -> 3 vCPUs, at once. */
+        augur_policy_plan (&in, &up, &c, &s, 0, &p);
+        g_assert_cmpint (p.vcpus_target, ==, 3);
+        /* Saturated online vCPUs are censored: one more. */
+        in.cpu_cores_used = 1.98;
+        augur_policy_plan (&in, &down, &c, &s, 0, &p);
+        g_assert_cmpint (p.vcpus_target, ==, 3);
+        g_assert_cmpint (p.cpu_reason, ==, AUGUR_REASON_CENSORED);
+        /* Down: one at a time, after sustain, only with the agent. */
+        in.cpu_cores_used = 0.1;
+        in.vcpus_online = 4;
+        in.can_offline_vcpus = FALSE;
+        for (t = 0; t <= c.shrink_sustain_s + c.shrink_cooldown_s; t += 5) {
+                augur_policy_plan (&in, &down, &c, &s, t, &p);
+                g_assert_cmpint (p.vcpus_target, ==, 4);
+                g_assert_cmpint (p.cpu_veto, ==, AUGUR_VETO_NO_AGENT);
+        }
+        in.can_offline_vcpus = TRUE;
+        augur_policy_state_init (&s);
+        for (t = 0; t < c.shrink_sustain_s; t += 5) {
+                augur_policy_plan (&in, &down, &c, &s, t, &p);
+                g_assert_cmpint (p.vcpus_target, ==, 4);
+                s = p.state;
+        }
+        augur_policy_plan (&in, &down, &c, &s, t, &p);
+        g_assert_cmpint (p.vcpus_target, ==, 3);
+}
+
+static void
+test_no_forecast_holds (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (200, 1000);
+        AugurPlan p;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        augur_policy_plan (&in, NULL, &c, &s, 0, &p);
+        g_assert_cmpfloat (p.mem_target_kib, ==, in.mem_alloc_kib);
+        g_assert_cmpint (p.mem_veto, ==, AUGUR_VETO_NO_FORECAST);
+        g_assert_cmpint (p.vcpus_target, ==, in.vcpus_online);
+}
+
+static void
+test_reactive (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyInput in = vm (400, 1000);
+        AugurPlan p;
+
+        augur_policy_config_init (&c);
+        c.buffer = 0.2;
+        augur_policy_plan_reactive (&in, &c, 0, &p);
+        g_assert_cmpfloat_with_epsilon (p.mem_target_kib, 480 * MIB, 1e-6);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/policy/memory/grow-fast", test_grow_fast);
+        g_test_add_func ("/policy/memory/lead-window", test_lead_window);
+        g_test_add_func ("/policy/memory/shrink-slow", test_shrink_slow);
+        g_test_add_func ("/policy/memory/sudden-drop-is-not-evidence", test_sudden_drop_is_not_evidence);
+        g_test_add_func ("/policy/memory/vetoes", test_vetoes);
+        g_test_add_func ("/policy/memory/limits-and-censored", test_limits_and_censored);
+        g_test_add_func ("/policy/vcpus", test_vcpus);
+        g_test_add_func ("/policy/no-forecast-holds", test_no_forecast_holds);
+        g_test_add_func ("/policy/reactive", test_reactive);
+        return g_test_run ();
+}
