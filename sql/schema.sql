@@ -1,4 +1,4 @@
--- schema.sql — augur's history store, schema version 1 (the latest).
+-- schema.sql — augur's history store, the version-1 base.
 --
 -- DESIGN
 --   One SQLite file in WAL mode, written by augurd (one writer) and read by
@@ -21,10 +21,11 @@
 --              the wall clock: imported history is not deleted for being old.
 --
 -- MIGRATIONS
---   PRAGMA user_version holds the version.  A new file gets this whole
---   script.  An older file is brought up step by step by
---   sql/migrations/NNN-*.sql (NNN = the version it produces).  A file with a
---   version newer than the binary is refused, never touched.
+--   PRAGMA user_version holds the version.  A new file gets this script
+--   (version 1) and then every sql/migrations/NNN-*.sql in order (NNN = the
+--   version it produces), exactly like an old file being upgraded, so the
+--   migration path is the one every database takes.  A file with a version
+--   newer than the binary is refused, never touched.
 
 CREATE TABLE meta (
         key             TEXT PRIMARY KEY,

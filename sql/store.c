@@ -21,19 +21,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "schema.inc"     /* static const char schema_sql[] */
+#include "schema.inc"     /* static const char schema_sql[]: version 1 */
+#include "migrations.inc" /* migrations[]: { N, "sql of N-1 -> N" }, ... */
 
-#define SCHEMA_VERSION 1
+/* The version a fully migrated file has: the last migration's. */
+#define SCHEMA_VERSION (migrations[G_N_ELEMENTS (migrations) - 1].version)
 
 G_DEFINE_QUARK (augur-store-error-quark, augur_store_error)
-
-/* Migrations from version N-1 to N, in order (none yet; see migrations/). */
-static const struct {
-        int version;
-        const char *sql;
-} migrations[] = {
-        { 0, NULL },
-};
 
 /* Derived columns of samples (trace units) — the order of AugurCol for the
  * trace columns.  cpu_cores is the provisioned core count. */
@@ -217,15 +211,17 @@ migrate (AugurStore *st, GError **error)
                 return FALSE;
         }
         if (v == 0) {
-                g_autofree char *sql = g_strdup_printf ("BEGIN IMMEDIATE;%s;PRAGMA user_version = %d;COMMIT;",
-                                                        schema_sql, SCHEMA_VERSION);
+                /* A new file: the version-1 base, then every migration, so the
+                 * migration path is the one code path every database takes. */
+                g_autofree char *sql = g_strdup_printf ("BEGIN IMMEDIATE;%s;PRAGMA user_version = 1;COMMIT;",
+                                                        schema_sql);
 
                 if (!exec (st, sql, error)) {
                         sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
                         g_prefix_error (error, "creating schema: ");
                         return FALSE;
                 }
-                return TRUE;
+                v = 1;
         }
         for (gsize i = 0; i < G_N_ELEMENTS (migrations); i++) {
                 g_autofree char *sql = NULL;

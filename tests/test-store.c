@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store-decisions.h"
 #include "util.h"
 
 typedef struct {
@@ -366,6 +367,83 @@ test_disk_full_keeps_data (Fixture *f, gconstpointer data)
         g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, committed + 1);
 }
 
+static void
+test_migrate_v1 (Fixture *f, gconstpointer data)
+{
+        g_autofree char *schema_path = g_test_build_filename (G_TEST_DIST, "..", "sql", "schema.sql", NULL);
+        g_autofree char *schema = NULL;
+        g_autoptr(GError) error = NULL;
+        AugurStore *st;
+        sqlite3 *db;
+
+        /* A version-1 file with history in it, as an older augur left it. */
+        g_assert_true (g_file_get_contents (schema_path, &schema, NULL, NULL));
+        g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, schema, NULL, NULL, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, "PRAGMA user_version = 1;"
+                                           "INSERT INTO domains (uuid, name, source, first_ms) VALUES ('u', 'old', 'libvirt', 1);"
+                                           "INSERT INTO samples (domain_id, ts_ms, cpu_pct) VALUES (1, 1000, 42);",
+                                       NULL, NULL, NULL), ==, SQLITE_OK);
+        sqlite3_close (db);
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_assert_no_error (error);
+        augur_store_close (st);
+        g_assert_cmpint (count (f->path, "PRAGMA user_version"), ==, augur_store_schema_version ());
+        g_assert_cmpint (augur_store_schema_version (), >=, 2);
+        g_assert_cmpint (count (f->path, "SELECT cpu_pct FROM samples WHERE ts_ms = 1000"), ==, 42);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        /* Read-only openers never migrate: a v1 file is refused by them. */
+        g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (db, "PRAGMA user_version = 1", NULL, NULL, NULL), ==, SQLITE_OK);
+        sqlite3_close (db);
+        st = augur_store_open (f->path, AUGUR_STORE_READ_ONLY, &error);
+        g_assert_null (st);
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
+}
+
+static void
+test_decisions_roundtrip (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_autoptr(GArray) back = NULL;
+        AugurDecisionRow r[3] = { 0 };
+        gint64 act;
+
+        for (int i = 0; i < 3; i++) {
+                r[i].ts_ms = 1000 * (i + 1);
+                g_snprintf (r[i].uuid, sizeof r[i].uuid, "00000000-0000-4000-8000-%012d", i % 2);
+                g_snprintf (r[i].name, sizeof r[i].name, "vm%d", i % 2);
+                r[i].mode = "act";
+                r[i].policy = "augur";
+                r[i].model = i == 2 ? NULL : "lstm_int";
+                r[i].mem_used_kib = 1000 + i;
+                r[i].mem_alloc_kib = NAN;
+                r[i].vcpus_online = i == 1 ? -1 : 2;
+                r[i].mem_target_kib = 4096;
+                r[i].vcpus_target = 2;
+                r[i].mem_action = "grow";
+                r[i].mem_reason = "forecast-grow";
+                r[i].cpu_veto = "no-agent";
+        }
+        g_assert_true (augur_store_write_decisions (st, r, 3, &error));
+        g_assert_no_error (error);
+        back = augur_store_decisions (st, -1, G_MININT64, G_MAXINT64, 2, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (back->len, ==, 2);      /* the newest two, oldest first */
+        g_assert_cmpint (g_array_index (back, AugurDecisionRow, 0).ts_ms, ==, 2000);
+        g_assert_cmpint (g_array_index (back, AugurDecisionRow, 0).vcpus_online, ==, -1);
+        g_assert_true (isnan (g_array_index (back, AugurDecisionRow, 0).mem_alloc_kib));
+        g_assert_null (g_array_index (back, AugurDecisionRow, 1).model);
+        g_assert_cmpstr (g_array_index (back, AugurDecisionRow, 1).mem_reason, ==, "forecast-grow");
+        g_assert_cmpstr (g_array_index (back, AugurDecisionRow, 1).cpu_action, ==, "none");
+        g_assert_cmpstr (g_array_index (back, AugurDecisionRow, 1).name, ==, "vm0");
+        act = augur_store_write_actuation (st, 5000, r[0].uuid, "vm0", "balloon", 1000, 2000, &error);
+        g_assert_cmpint (act, >, 0);
+        g_assert_true (augur_store_set_actuation_latency (st, act, 1500, &error));
+        g_assert_cmpint (count (f->path, "SELECT latency_ms FROM actuations"), ==, 1500);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -380,5 +458,7 @@ main (int argc, char **argv)
         ADD ("/store/rename-keeps-history", test_rename_keeps_history);
         ADD ("/store/import-upsert-and-retention", test_import_upsert_and_retention);
         ADD ("/store/disk-full-keeps-data", test_disk_full_keeps_data);
+        ADD ("/store/migrate-v1", test_migrate_v1);
+        ADD ("/store/decisions-roundtrip", test_decisions_roundtrip);
         return g_test_run ();
 }

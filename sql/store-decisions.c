@@ -1,0 +1,242 @@
+/* store-decisions.c — decisions and actuations (see store-decisions.h). */
+#include "config.h"
+
+#include "store-decisions.h"
+#include "store-private.h"
+
+#include <math.h>
+#include <string.h>
+
+static void
+bind_d (sqlite3_stmt *s, int i, double v)
+{
+        if (isnan (v))
+                sqlite3_bind_null (s, i);
+        else
+                sqlite3_bind_double (s, i, v);
+}
+
+static void
+bind_i (sqlite3_stmt *s, int i, int v)
+{
+        if (v < 0)
+                sqlite3_bind_null (s, i);
+        else
+                sqlite3_bind_int (s, i, v);
+}
+
+static void
+bind_t (sqlite3_stmt *s, int i, const char *v)
+{
+        if (v)
+                sqlite3_bind_text (s, i, v, -1, SQLITE_STATIC);
+        else
+                sqlite3_bind_null (s, i);
+}
+
+gboolean
+augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize n,
+                             GError **error)
+{
+        static const char sql[] =
+                "INSERT INTO decisions (ts_ms, domain_id, mode, policy, model, mem_used_kib, "
+                "mem_alloc_kib, cpu_cores_used, vcpus_online, horizon_s, mem_p50_kib, mem_upper_kib, "
+                "cpu_p50_cores, cpu_upper_cores, mem_target_kib, vcpus_target, mem_action, cpu_action, "
+                "mem_reason, cpu_reason, mem_veto, cpu_veto, note) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        sqlite3_stmt *s = NULL;
+        int rc;
+
+        if (n == 0)
+                return TRUE;
+        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error))
+                return FALSE;
+        rc = sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL);
+        for (gsize k = 0; rc == SQLITE_OK && k < n; k++) {
+                const AugurDecisionRow *r = &rows[k];
+                gboolean created;
+                DomainCache *dc = augur_store_resolve_domain (st, r->uuid, r->name, "libvirt",
+                                                              -1, r->ts_ms, &created, error);
+                int i = 1;
+
+                if (!dc) {
+                        sqlite3_finalize (s);
+                        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                        return FALSE;
+                }
+                sqlite3_bind_int64 (s, i++, r->ts_ms);
+                sqlite3_bind_int64 (s, i++, dc->id);
+                bind_t (s, i++, r->mode);
+                bind_t (s, i++, r->policy);
+                bind_t (s, i++, r->model);
+                bind_d (s, i++, r->mem_used_kib);
+                bind_d (s, i++, r->mem_alloc_kib);
+                bind_d (s, i++, r->cpu_cores_used);
+                bind_i (s, i++, r->vcpus_online);
+                bind_d (s, i++, r->horizon_s);
+                bind_d (s, i++, r->mem_p50_kib);
+                bind_d (s, i++, r->mem_upper_kib);
+                bind_d (s, i++, r->cpu_p50_cores);
+                bind_d (s, i++, r->cpu_upper_cores);
+                bind_d (s, i++, r->mem_target_kib);
+                bind_i (s, i++, r->vcpus_target);
+                bind_t (s, i++, r->mem_action ? r->mem_action : "none");
+                bind_t (s, i++, r->cpu_action ? r->cpu_action : "none");
+                bind_t (s, i++, r->mem_reason ? r->mem_reason : "none");
+                bind_t (s, i++, r->cpu_reason ? r->cpu_reason : "none");
+                bind_t (s, i++, r->mem_veto ? r->mem_veto : "none");
+                bind_t (s, i++, r->cpu_veto ? r->cpu_veto : "none");
+                bind_t (s, i++, r->note[0] ? r->note : NULL);
+                rc = sqlite3_step (s);
+                sqlite3_reset (s);
+                rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        }
+        sqlite3_finalize (s);
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "writing decisions");
+                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                return FALSE;
+        }
+        if (!augur_store_exec (st, "COMMIT", error)) {
+                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+gint64
+augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
+                             const char *name, const char *kind, double from_value,
+                             double to_value, GError **error)
+{
+        sqlite3_stmt *s = NULL;
+        DomainCache *dc;
+        gboolean created;
+        gint64 id = -1;
+        int rc;
+
+        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error))
+                return -1;
+        dc = augur_store_resolve_domain (st, uuid, name, "libvirt", -1, ts_ms, &created, error);
+        if (!dc) {
+                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                return -1;
+        }
+        rc = sqlite3_prepare_v2 (st->db, "INSERT INTO actuations (ts_ms, domain_id, kind, from_value, to_value) "
+                                 "VALUES (?,?,?,?,?)", -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_int64 (s, 1, ts_ms);
+                sqlite3_bind_int64 (s, 2, dc->id);
+                sqlite3_bind_text (s, 3, kind, -1, SQLITE_STATIC);
+                bind_d (s, 4, from_value);
+                bind_d (s, 5, to_value);
+                rc = sqlite3_step (s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (st->db);
+        }
+        sqlite3_finalize (s);
+        if (rc == SQLITE_OK)
+                id = sqlite3_last_insert_rowid (st->db);
+        if (rc != SQLITE_OK || !augur_store_exec (st, "COMMIT", error)) {
+                if (rc != SQLITE_OK)
+                        augur_store_set_sql_error (st, rc, error, "writing actuation");
+                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                return -1;
+        }
+        return id;
+}
+
+gboolean
+augur_store_set_actuation_latency (AugurStore *st, gint64 id, gint64 latency_ms,
+                                   GError **error)
+{
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2 (st->db, "UPDATE actuations SET latency_ms = ? WHERE id = ?",
+                                     -1, &s, NULL);
+
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_int64 (s, 1, latency_ms);
+                sqlite3_bind_int64 (s, 2, id);
+                rc = sqlite3_step (s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (st->db);
+        }
+        sqlite3_finalize (s);
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "recording latency");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static const char *
+intern_col (sqlite3_stmt *s, int i)
+{
+        const char *t = (const char *) sqlite3_column_text (s, i);
+
+        return t ? g_intern_string (t) : NULL;
+}
+
+GArray *
+augur_store_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms,
+                       guint limit, GError **error)
+{
+        static const char sql[] =
+                "SELECT * FROM (SELECT x.ts_ms, x.domain_id, d.uuid, d.name, x.mode, x.policy, x.model, "
+                "x.mem_used_kib, x.mem_alloc_kib, x.cpu_cores_used, x.vcpus_online, x.horizon_s, "
+                "x.mem_p50_kib, x.mem_upper_kib, x.cpu_p50_cores, x.cpu_upper_cores, x.mem_target_kib, "
+                "x.vcpus_target, x.mem_action, x.cpu_action, x.mem_reason, x.cpu_reason, x.mem_veto, "
+                "x.cpu_veto, x.note, x.id FROM decisions x JOIN domains d ON d.id = x.domain_id "
+                "WHERE (?1 < 0 OR x.domain_id = ?1) AND x.ts_ms BETWEEN ?2 AND ?3 "
+                "ORDER BY x.id DESC LIMIT ?4) ORDER BY id";
+        g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL);
+
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "reading decisions");
+                return NULL;
+        }
+        sqlite3_bind_int64 (s, 1, domain_id);
+        sqlite3_bind_int64 (s, 2, from_ms);
+        sqlite3_bind_int64 (s, 3, to_ms);
+        sqlite3_bind_int64 (s, 4, limit ? (gint64) limit : -1);
+        while ((rc = sqlite3_step (s)) == SQLITE_ROW) {
+                AugurDecisionRow r = { 0 };
+                int i = 0;
+
+#define D() (sqlite3_column_type (s, i) == SQLITE_NULL ? (i++, NAN) : sqlite3_column_double (s, i++))
+#define I() (sqlite3_column_type (s, i) == SQLITE_NULL ? (i++, -1) : sqlite3_column_int (s, i++))
+                r.ts_ms = sqlite3_column_int64 (s, i++);
+                r.domain_id = sqlite3_column_int64 (s, i++);
+                g_strlcpy (r.uuid, (const char *) sqlite3_column_text (s, i++), sizeof r.uuid);
+                g_strlcpy (r.name, (const char *) sqlite3_column_text (s, i++), sizeof r.name);
+                r.mode = intern_col (s, i++);
+                r.policy = intern_col (s, i++);
+                r.model = intern_col (s, i++);
+                r.mem_used_kib = D ();
+                r.mem_alloc_kib = D ();
+                r.cpu_cores_used = D ();
+                r.vcpus_online = I ();
+                r.horizon_s = D ();
+                r.mem_p50_kib = D ();
+                r.mem_upper_kib = D ();
+                r.cpu_p50_cores = D ();
+                r.cpu_upper_cores = D ();
+                r.mem_target_kib = D ();
+                r.vcpus_target = I ();
+                r.mem_action = intern_col (s, i++);
+                r.cpu_action = intern_col (s, i++);
+                r.mem_reason = intern_col (s, i++);
+                r.cpu_reason = intern_col (s, i++);
+                r.mem_veto = intern_col (s, i++);
+                r.cpu_veto = intern_col (s, i++);
+                if (sqlite3_column_type (s, i) != SQLITE_NULL)
+                        g_strlcpy (r.note, (const char *) sqlite3_column_text (s, i), sizeof r.note);
+#undef D
+#undef I
+                g_array_append_val (out, r);
+        }
+        sqlite3_finalize (s);
+        if (rc != SQLITE_DONE) {
+                augur_store_set_sql_error (st, rc, error, "reading decisions");
+                return NULL;
+        }
+        return g_steal_pointer (&out);
+}

@@ -1,0 +1,43 @@
+/* store-decisions.h — the audit trail: decisions and actuations
+ * (migrations/003-decisions.sql has the table design). */
+#pragma once
+
+#include "store.h"
+
+/* One decision row.  Strings are static names (policy.h, augur-config.h).
+ * NAN / -1 = unknown. */
+typedef struct {
+        gint64 ts_ms;
+        gint64 domain_id;               /* ignored on write: uuid is used      */
+        char uuid[AUGUR_UUID_STRLEN];
+        char name[256];
+        const char *mode, *policy, *model;
+        double mem_used_kib, mem_alloc_kib, cpu_cores_used;
+        int vcpus_online;
+        double horizon_s;
+        double mem_p50_kib, mem_upper_kib, cpu_p50_cores, cpu_upper_cores;
+        double mem_target_kib;
+        int vcpus_target;
+        const char *mem_action, *cpu_action;
+        const char *mem_reason, *cpu_reason, *mem_veto, *cpu_veto;
+        char note[256];
+} AugurDecisionRow;
+
+/* Write rows in one transaction. */
+gboolean augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows,
+                                      gsize n, GError **error);
+
+/* Record an actuation; returns its id (> 0) or -1. */
+gint64 augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
+                                    const char *name, const char *kind,
+                                    double from_value, double to_value, GError **error);
+/* Fill in the measured latency of actuation id. */
+gboolean augur_store_set_actuation_latency (AugurStore *st, gint64 id,
+                                            gint64 latency_ms, GError **error);
+
+/* Decisions of domain_id (or every domain when < 0) between from_ms and
+ * to_ms, oldest first, the newest `limit` of them (0 = all).  Strings in
+ * the rows are interned (g_intern_string): they live forever, free the
+ * GArray of AugurDecisionRow with g_array_unref only. */
+GArray *augur_store_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms,
+                               gint64 to_ms, guint limit, GError **error);
