@@ -284,3 +284,55 @@ augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyConfig 
         ret->mem_reason = AUGUR_REASON_REACTIVE;
         ret->state.last_mem_change_s = now_s;
 }
+
+gboolean
+augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
+{
+        double sum_want = 0, left = budget_kib;
+        gboolean active = TRUE;
+
+        for (gsize i = 0; i < n; i++) {
+                AugurArbItem *it = &items[i];
+
+                it->floor_kib = MIN (it->floor_kib, it->want_kib);
+                it->granted_kib = it->floor_kib;
+                it->lost = FALSE;
+                sum_want += it->want_kib;
+                left -= it->floor_kib;
+        }
+        if (sum_want <= budget_kib) {
+                for (gsize i = 0; i < n; i++)
+                        items[i].granted_kib = items[i].want_kib;
+                return TRUE;
+        }
+        if (left < 0) {
+                for (gsize i = 0; i < n; i++)
+                        items[i].lost = items[i].granted_kib < items[i].want_kib;
+                return FALSE;
+        }
+        /* Water-filling by shares: repeat while budget is left and some VM
+         * is below its want; each round hands out the remainder in
+         * proportion to priority, capped at each want.  At most n rounds. */
+        for (gsize round = 0; round < n && left > 1e-6 && active; round++) {
+                double shares = 0, given = 0;
+
+                for (gsize i = 0; i < n; i++)
+                        if (items[i].granted_kib < items[i].want_kib)
+                                shares += MAX (items[i].priority, 1);
+                active = shares > 0;
+                for (gsize i = 0; i < n && active; i++) {
+                        AugurArbItem *it = &items[i];
+                        double give;
+
+                        if (it->granted_kib >= it->want_kib)
+                                continue;
+                        give = MIN (left * MAX (it->priority, 1) / shares, it->want_kib - it->granted_kib);
+                        it->granted_kib += give;
+                        given += give;
+                }
+                left -= given;
+        }
+        for (gsize i = 0; i < n; i++)
+                items[i].lost = items[i].granted_kib < items[i].want_kib - 1;
+        return TRUE;
+}

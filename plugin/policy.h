@@ -147,3 +147,23 @@ void augur_policy_plan (const AugurPolicyInput *in, const AugurForecast *forecas
  * clamped like augur's; knob h = cfg->buffer. */
 void augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyConfig *cfg,
                                  double now_s, AugurPlan *ret);
+
+/* HOST ARBITRATION
+ * Keep the sum of memory targets within the host budget.  Every VM first
+ * gets its floor (observed used + reserve, its minimum: never less, even
+ * when the floors alone exceed the budget — that is reported); the rest of
+ * the budget goes to the wants above the floors in proportion to priority
+ * (shares), each VM capped at its want.  Because wants are forecasts over
+ * the lead window, a guest predicted idle wants little and is shrunk
+ * *ahead* of the crunch, leaving room for the one predicted to spike.  A VM
+ * granted less than it wanted is a loser, with the reason in note. */
+typedef struct {
+        double want_kib;        /* plan target (in)                           */
+        double floor_kib;       /* never below (in)                           */
+        int priority;           /* shares (in), default 1000                  */
+        double granted_kib;     /* out                                        */
+        gboolean lost;          /* out: granted < want                        */
+} AugurArbItem;
+
+/* Returns TRUE when the floors alone fit in the budget. */
+gboolean augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib);

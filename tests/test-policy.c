@@ -251,6 +251,37 @@ test_reactive (void)
         g_assert_cmpfloat_with_epsilon (p.mem_target_kib, 480 * MIB, 1e-6);
 }
 
+static void
+test_arbitrate (void)
+{
+        /* Budget 3000: A wants 2000 (floor 500, priority 3000), B wants 2000
+         * (floor 500, priority 1000).  Floors take 1000; 2000 left split 3:1. */
+        AugurArbItem it[2] = {
+                { .want_kib = 2000, .floor_kib = 500, .priority = 3000 },
+                { .want_kib = 2000, .floor_kib = 500, .priority = 1000 },
+        };
+
+        g_assert_true (augur_policy_arbitrate (it, 2, 3000));
+        g_assert_cmpfloat_with_epsilon (it[0].granted_kib, 2000, 1e-6);   /* capped at want */
+        g_assert_cmpfloat_with_epsilon (it[1].granted_kib, 1000, 1e-6);   /* the rest */
+        g_assert_false (it[0].lost);
+        g_assert_true (it[1].lost);
+        g_assert_cmpfloat_with_epsilon (it[0].granted_kib + it[1].granted_kib, 3000, 1e-6);
+
+        /* Everything fits: everyone gets the want. */
+        it[0].want_kib = 1000;
+        it[1].want_kib = 1000;
+        g_assert_true (augur_policy_arbitrate (it, 2, 3000));
+        g_assert_cmpfloat (it[1].granted_kib, ==, 1000);
+
+        /* Floors alone exceed the budget: floors kept, reported. */
+        it[0].want_kib = it[1].want_kib = 2000;
+        it[0].floor_kib = it[1].floor_kib = 1800;
+        g_assert_false (augur_policy_arbitrate (it, 2, 3000));
+        g_assert_cmpfloat (it[0].granted_kib, ==, 1800);
+        g_assert_cmpfloat (it[1].granted_kib, ==, 1800);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -264,5 +295,6 @@ main (int argc, char **argv)
         g_test_add_func ("/policy/vcpus", test_vcpus);
         g_test_add_func ("/policy/no-forecast-holds", test_no_forecast_holds);
         g_test_add_func ("/policy/reactive", test_reactive);
+        g_test_add_func ("/policy/arbitrate", test_arbitrate);
         return g_test_run ();
 }
