@@ -71,6 +71,15 @@ augur_config_new_default (void)
         c->rollup_keep_s = 90 * 86400;
         c->mode = AUGUR_MODE_AUTO;
         c->policy = AUGUR_POLICY_AUGUR;
+        c->headroom_kib = 32 * 1024;
+        c->reserve_kib = 64 * 1024;
+        c->shrink_step_kib = 64 * 1024;
+        c->shrink_sustain_s = 60;
+        c->shrink_cooldown_s = 30;
+        c->lead_margin_s = 5;
+        c->target_util = 0.7;
+        c->host_budget_kib = 0;
+        c->host_reserve_kib = 1024 * 1024;
         return c;
 }
 
@@ -134,6 +143,29 @@ augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
                 return range_error (error, origin, "store.rollup_retention",
                                     (v = g_strdup_printf ("%" G_GINT64_FORMAT "s", c->rollup_keep_s)),
                                     "at least store.raw_retention, at most 10 years");
+        if (!(c->headroom_kib >= 0 && c->headroom_kib <= 1024.0 * 1024 * 1024))
+                return range_error (error, origin, "policy.headroom_mib",
+                                    (v = g_strdup_printf ("%.0f", c->headroom_kib / 1024)), "0 to 1048576 MiB");
+        if (!(c->reserve_kib >= 0 && c->reserve_kib <= 1024.0 * 1024 * 1024))
+                return range_error (error, origin, "policy.reserve_mib",
+                                    (v = g_strdup_printf ("%.0f", c->reserve_kib / 1024)), "0 to 1048576 MiB");
+        if (!(c->shrink_step_kib >= 1024 && c->shrink_step_kib <= 1024.0 * 1024 * 1024))
+                return range_error (error, origin, "policy.shrink_step_mib",
+                                    (v = g_strdup_printf ("%.0f", c->shrink_step_kib / 1024)), "1 to 1048576 MiB");
+        if (!(c->shrink_sustain_s >= 0 && c->shrink_sustain_s <= 86400))
+                return range_error (error, origin, "policy.shrink_sustain",
+                                    (v = g_strdup_printf ("%gs", c->shrink_sustain_s)), "0 to 1d");
+        if (!(c->shrink_cooldown_s >= 0 && c->shrink_cooldown_s <= 86400))
+                return range_error (error, origin, "policy.shrink_cooldown",
+                                    (v = g_strdup_printf ("%gs", c->shrink_cooldown_s)), "0 to 1d");
+        if (!(c->lead_margin_s >= 0 && c->lead_margin_s <= 3600))
+                return range_error (error, origin, "policy.lead_margin",
+                                    (v = g_strdup_printf ("%gs", c->lead_margin_s)), "0 to 1h");
+        if (!(c->target_util >= 0.1 && c->target_util <= 1))
+                return range_error (error, origin, "policy.target_util_pct",
+                                    (v = g_strdup_printf ("%.0f", c->target_util * 100)), "10 to 100");
+        if (!(c->host_budget_kib >= 0 && c->host_reserve_kib >= 0))
+                return range_error (error, origin, "host.mem_budget_mib", "negative", "0 (auto) or more");
         if (!c->uri || !*c->uri)
                 return range_error (error, origin, "daemon.uri", "\"\"", "a libvirt URI");
         if (!c->db_path || !*c->db_path)
@@ -204,6 +236,29 @@ get_int (GKeyFile *kf, const char *group, const char *key, int *inout,
         return TRUE;
 }
 
+static gboolean
+get_number (GKeyFile *kf, const char *group, const char *key, double *inout,
+            const char *path, GError **error)
+{
+        g_autofree char *v = NULL;
+        char *end = NULL;
+        double x;
+
+        if (!get_string (kf, group, key, &v, path, error))
+                return FALSE;
+        if (!v)
+                return TRUE;
+        errno = 0;
+        x = g_ascii_strtod (v, &end);
+        if (errno || end == v || *end || !isfinite (x)) {
+                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                             "%s: %s.%s = %s is not a number", path, group, key, v);
+                return FALSE;
+        }
+        *inout = x;
+        return TRUE;
+}
+
 AugurConfig *
 augur_config_load (const AugurConfig *base, const char *path,
                    gboolean missing_ok, GError **error)
@@ -214,6 +269,9 @@ augur_config_load (const AugurConfig *base, const char *path,
         g_autofree char *mode = NULL, *policy = NULL;
         double tick = c->tick_s, raw = c->raw_keep_s, roll = c->rollup_keep_s;
         double bperiod = c->balloon_period_s;
+        double headroom = c->headroom_kib / 1024, reserve = c->reserve_kib / 1024;
+        double step = c->shrink_step_kib / 1024, util = c->target_util * 100;
+        double budget = c->host_budget_kib / 1024, hreserve = c->host_reserve_kib / 1024;
 
         if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local)) {
                 if (missing_ok && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
@@ -235,8 +293,23 @@ augur_config_load (const AugurConfig *base, const char *path,
             !get_int (kf, "daemon", "keepalive_count", &c->keepalive_count, path, error) ||
             !get_string (kf, "store", "db", &c->db_path, path, error) ||
             !get_duration (kf, "store", "raw_retention", &raw, path, error) ||
-            !get_duration (kf, "store", "rollup_retention", &roll, path, error))
+            !get_duration (kf, "store", "rollup_retention", &roll, path, error) ||
+            !get_number (kf, "policy", "headroom_mib", &headroom, path, error) ||
+            !get_number (kf, "policy", "reserve_mib", &reserve, path, error) ||
+            !get_number (kf, "policy", "shrink_step_mib", &step, path, error) ||
+            !get_duration (kf, "policy", "shrink_sustain", &c->shrink_sustain_s, path, error) ||
+            !get_duration (kf, "policy", "shrink_cooldown", &c->shrink_cooldown_s, path, error) ||
+            !get_duration (kf, "policy", "lead_margin", &c->lead_margin_s, path, error) ||
+            !get_number (kf, "policy", "target_util_pct", &util, path, error) ||
+            !get_number (kf, "host", "mem_budget_mib", &budget, path, error) ||
+            !get_number (kf, "host", "reserve_mib", &hreserve, path, error))
                 return NULL;
+        c->headroom_kib = headroom * 1024;
+        c->reserve_kib = reserve * 1024;
+        c->shrink_step_kib = step * 1024;
+        c->target_util = util / 100;
+        c->host_budget_kib = budget * 1024;
+        c->host_reserve_kib = hreserve * 1024;
         if (mode && !augur_mode_from_string (mode, &c->mode))
                 return range_error (error, path, "daemon.mode", mode, "auto, observe, recommend, act"), NULL;
         if (policy && !augur_policy_from_string (policy, &c->policy))

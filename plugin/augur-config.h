@@ -43,6 +43,18 @@ typedef struct {
         gint64 rollup_keep_s;         /* rollups retention, s                 */
         AugurMode mode;
         AugurPolicyKind policy;
+        /* [policy]: defaults of the resize policy (per-VM metadata overrides
+         * bounds, target utilisation and quantile) */
+        double headroom_kib;          /* added to the upper forecast          */
+        double reserve_kib;           /* floor above observed used memory     */
+        double shrink_step_kib;       /* largest shrink per decision          */
+        double shrink_sustain_s;      /* shrink evidence must hold this long  */
+        double shrink_cooldown_s;     /* no shrink this soon after a change   */
+        double lead_margin_s;         /* added to the measured latency        */
+        double target_util;           /* vCPU target utilisation (0, 1]       */
+        /* [host] */
+        double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
+        double host_reserve_kib;      /* kept for the host when budget is 0   */
 } AugurConfig;
 
 #define AUGUR_DEFAULT_URI "qemu:///system"

@@ -41,7 +41,9 @@ test_full_file (void)
         g_autofree char *path = write_conf (
                 "[daemon]\nuri = qemu:///session\ntick_seconds = 0.5\nmode = observe\n"
                 "policy = reactive\nballoon_period_seconds = 2\n"
-                "[store]\ndb = /tmp/x.db\nraw_retention = 1d\nrollup_retention = 30d\n");
+                "[store]\ndb = /tmp/x.db\nraw_retention = 1d\nrollup_retention = 30d\n"
+                "[policy]\nheadroom_mib = 48\nshrink_sustain = 2m\ntarget_util_pct = 80\n"
+                "[host]\nmem_budget_mib = 1536\n");
         g_autoptr(GError) error = NULL;
         g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
 
@@ -54,6 +56,10 @@ test_full_file (void)
         g_assert_cmpstr (c->db_path, ==, "/tmp/x.db");
         g_assert_cmpint (c->raw_keep_s, ==, 86400);
         g_assert_cmpint (c->rollup_keep_s, ==, 30 * 86400);
+        g_assert_cmpfloat (c->headroom_kib, ==, 48 * 1024);
+        g_assert_cmpfloat (c->shrink_sustain_s, ==, 120);
+        g_assert_cmpfloat_with_epsilon (c->target_util, 0.8, 1e-9);
+        g_assert_cmpfloat (c->host_budget_kib, ==, 1536 * 1024);
         g_unlink (path);
 }
 
@@ -72,6 +78,10 @@ test_bad_values (void)
                 { "[daemon]\nkeepalive_count = 3x\n", "daemon.keepalive_count" },
                 { "[store]\nraw_retention = 1m\n", "store.raw_retention" },
                 { "[store]\nraw_retention = 3d\nrollup_retention = 2d\n", "store.rollup_retention" },
+                { "[policy]\nheadroom_mib = -1\n", "policy.headroom_mib" },
+                { "[policy]\ntarget_util_pct = 5\n", "policy.target_util_pct" },
+                { "[policy]\nshrink_sustain = forever\n", "policy.shrink_sustain" },
+                { "[host]\nmem_budget_mib = many\n", "host.mem_budget_mib" },
                 { "this is not an ini file\n", "" },
         };
 
