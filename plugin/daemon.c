@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include "daemon.h"
+#include "augur-log.h"
 #include "collect.h"
 #include "host.h"
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -18,12 +20,6 @@
 /* Retention runs at start and then at most once per this period. */
 #define RETENTION_PERIOD_US ((gint64) G_USEC_PER_SEC * 3600)
 
-/* Structured log with augur's own journal fields. */
-#define augur_log(level, guest, action, ...) \
-        g_log_structured (G_LOG_DOMAIN, level, \
-                          "AUGUR_GUEST", "%s", (guest) ? (guest) : "", \
-                          "AUGUR_ACTION", "%s", (action), \
-                          "MESSAGE", __VA_ARGS__)
 
 static void
 store_event (AugurDaemon *d, virDomainPtr dom, const char *kind, int event,
@@ -89,11 +85,16 @@ on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail, void 
         AugurDaemon *d = opaque;
         g_autofree char *info = g_strdup_printf ("lifecycle event=%d detail=%d", event, detail);
 
-        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "lifecycle",
+        char uuid[VIR_UUID_STRING_BUFLEN];
+
+        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "lifecycle", NULL, NAN, NAN,
                    "domain %s lifecycle event %d detail %d", virDomainGetName (dom), event, detail);
         store_event (d, dom, "lifecycle", event, detail, info);
         if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
                 set_stats_period (d, dom);
+        if (event == VIR_DOMAIN_EVENT_STOPPED && virDomainGetUUIDString (dom, uuid) == 0)
+                augur_resize_forget (d->resize, uuid);
+        virResetLastError ();
         return 0;
 }
 
@@ -101,10 +102,15 @@ static int
 on_balloon_change (virConnectPtr conn, virDomainPtr dom, unsigned long long actual_kib,
                    void *opaque)
 {
+        AugurDaemon *d = opaque;
         g_autofree char *info = g_strdup_printf ("actual=%llu KiB", actual_kib);
+        char uuid[VIR_UUID_STRING_BUFLEN];
 
         g_debug ("domain %s balloon now %llu KiB", virDomainGetName (dom), actual_kib);
-        store_event (opaque, dom, "balloon-change", 0, 0, info);
+        store_event (d, dom, "balloon-change", 0, 0, info);
+        if (virDomainGetUUIDString (dom, uuid) == 0)
+                augur_resize_balloon_changed (d->resize, d->store, uuid, actual_kib, augur_now_ms ());
+        virResetLastError ();
         return 0;
 }
 
@@ -116,9 +122,16 @@ on_agent_lifecycle (virConnectPtr conn, virDomainPtr dom, int state, int reason,
                                                  state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED
                                                  ? "connected" : "disconnected", reason);
 
-        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "agent", "domain %s: %s",
+        AugurDaemon *d = opaque;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+
+        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "agent", NULL, NAN, NAN, "domain %s: %s",
                    virDomainGetName (dom), info);
-        store_event (opaque, dom, "agent-lifecycle", state, reason, info);
+        store_event (d, dom, "agent-lifecycle", state, reason, info);
+        if (virDomainGetUUIDString (dom, uuid) == 0)
+                augur_resize_agent_changed (d->resize, uuid,
+                                            state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED);
+        virResetLastError ();
         return 0;
 }
 
@@ -126,9 +139,14 @@ static int
 on_metadata_change (virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri,
                     void *opaque)
 {
+        AugurDaemon *d = opaque;
         g_autofree char *info = g_strdup_printf ("metadata type=%d ns=%s", type, nsuri ? nsuri : "");
+        char uuid[VIR_UUID_STRING_BUFLEN];
 
-        store_event (opaque, dom, "metadata-change", type, 0, info);
+        store_event (d, dom, "metadata-change", type, 0, info);
+        if (virDomainGetUUIDString (dom, uuid) == 0)
+                augur_resize_metadata_changed (d->resize, uuid);
+        virResetLastError ();
         return 0;
 }
 
@@ -211,7 +229,7 @@ ensure_connected (AugurDaemon *d)
         gint64 now = g_get_monotonic_time ();
 
         if (d->conn && (d->conn_lost || virConnectIsAlive (d->conn) != 1)) {
-                augur_log (G_LOG_LEVEL_WARNING, NULL, "disconnect",
+                augur_log (G_LOG_LEVEL_WARNING, NULL, "disconnect", NULL, NAN, NAN,
                            "lost connection to %s; will reconnect", d->config->uri);
                 store_event (d, NULL, "disconnect", 0, 0, d->config->uri);
                 disconnect (d);
@@ -224,7 +242,7 @@ ensure_connected (AugurDaemon *d)
                 return FALSE;
         if (!connect_libvirt (d, &error)) {
                 if (!d->warned_connect)
-                        augur_log (G_LOG_LEVEL_WARNING, NULL, "connect",
+                        augur_log (G_LOG_LEVEL_WARNING, NULL, "connect", NULL, NAN, NAN,
                                    "%s; retrying, ignoring", error->message);
                 else
                         g_debug ("%s", error->message);
@@ -234,8 +252,10 @@ ensure_connected (AugurDaemon *d)
                 d->next_connect_us = now + (gint64) (d->connect_backoff_s * G_USEC_PER_SEC);
                 return FALSE;
         }
-        augur_log (G_LOG_LEVEL_MESSAGE, NULL, "connect", "connected to %s", d->config->uri);
+        augur_log (G_LOG_LEVEL_MESSAGE, NULL, "connect", NULL, NAN, NAN, "connected to %s", d->config->uri);
         store_event (d, NULL, "connect", 0, 0, d->config->uri);
+        /* Whatever we knew may be stale now: fresh samples before any action. */
+        augur_resize_reconnected (d->resize);
         d->warned_connect = FALSE;
         d->connect_backoff_s = 0;
         return TRUE;
@@ -283,6 +303,9 @@ augur_daemon_tick (AugurDaemon *d)
         g_debug ("tick %" G_GINT64_FORMAT ": %u domains, stats call %" G_GINT64_FORMAT " us",
                  d->ticks, samples->len, collect_usec);
 
+        augur_resize_tick (d->resize, d->conn, d->store, d->config,
+                           (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
+
         if (g_get_monotonic_time () - d->last_retention_us > RETENTION_PERIOD_US) {
                 gint64 deleted = augur_store_apply_retention (d->store, &error);
 
@@ -316,6 +339,7 @@ augur_daemon_new (AugurConfig *config)
 
         d->config = config;
         d->loop = g_main_loop_new (NULL, FALSE);
+        d->resize = augur_resize_new (NULL);
         for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
                 d->cb_ids[i] = -1;
         return d;
@@ -331,6 +355,7 @@ augur_daemon_free (AugurDaemon *d)
         disconnect (d);
         if (d->store)
                 augur_store_set_meta (d->store, "daemon.pid", NULL, NULL);
+        g_clear_pointer (&d->resize, augur_resize_free);
         g_clear_pointer (&d->store, augur_store_close);
         g_clear_pointer (&d->loop, g_main_loop_unref);
         g_clear_pointer (&d->config, augur_config_free);
@@ -358,9 +383,6 @@ augur_daemon_start (AugurDaemon *d, GError **error)
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);
-        if (d->config->mode != AUGUR_MODE_OBSERVE)
-                g_message ("mode %s: planning and actuation are not built yet; observing only",
-                           augur_mode_to_string (d->config->mode));
         arm_timer (d);
         /* First tick right away: connects, sets balloon periods, stores. */
         augur_daemon_tick (d);

@@ -10,9 +10,9 @@
  *   2. collect: ONE virConnectGetAllDomainStats call, NOWAIT
  *   3. host: /proc/meminfo, /proc/loadavg, /proc/pressure/<*>
  *   4. store: one SQLite transaction for all of it
- *   5. housekeeping: retention once an hour
- *   Later stages (features, forecast, policy, actuate, audit) plug in
- *   after 4 and arrive with the forecaster and resizing work.
+ *   5. forecast → plan → arbitrate → actuate → audit (resize.c), unless
+ *      the VM is in observe mode
+ *   6. housekeeping: retention once an hour
  *
  * FAILURE MODES
  *   libvirtd down at start or mid-run: logged once, ticks keep running
@@ -27,6 +27,7 @@
 #include <libvirt/virterror.h>
 
 #include "augur-config.h"
+#include "resize.h"
 #include "store.h"
 
 typedef struct {
@@ -39,6 +40,7 @@ typedef struct {
         gboolean conn_lost;           /* set by the close callback            */
         int cb_ids[4];                /* domain event callback ids, -1 = none */
         AugurStore *store;
+        AugurResize *resize;          /* plan → actuate → audit stages        */
         guint tick_source;
         gint64 ticks;                 /* ticks run since start                */
         gint64 ticks_stored;

@@ -75,7 +75,9 @@ const char *augur_veto_name (AugurVeto v);
 
 /* What the policy sees of one VM now.  NAN = unknown. */
 typedef struct {
-        double mem_used_kib;            /* observed used (units.h)             */
+        double mem_used_kib;            /* observed used in balloon terms:
+                                         * units.h used + the guest kernel's
+                                         * reservation (balloon − MemTotal)    */
         double mem_alloc_kib;           /* balloon size in force               */
         double mem_max_kib;             /* <memory>                            */
         double mem_min_kib;             /* per-VM floor (policy metadata)      */

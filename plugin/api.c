@@ -1,0 +1,1018 @@
+/* api.c — augurd's local API socket.  See api.h for the wire format, the
+ * calls and who may make them.
+ *
+ * What it is: a GLib-main-loop server for JSON lines on a unix stream
+ * socket.  One listening GSocket, one GSource per client (watching for
+ * input, or for output while a response is pending), one idle timer per
+ * client.  Everything runs on the thread-default main context the API was
+ * created on; there are no threads.
+ *
+ * What it is not: the meaning of the calls (the daemon's AugurApiOps), nor
+ * a general RPC framework.  The dispatch is one static table; a new call is
+ * one function and one row.
+ *
+ * Why not GSocketService + GDataInputStream: read_line has no length
+ * limit, and we want an explicit bound per client before json-glib sees a
+ * byte.  Nonblocking GSocket reads into our own buffer give us that.
+ */
+#include "config.h"
+
+#include "api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK (augur-api-error-quark, augur_api_error)
+
+/* Bytes read per receive call. */
+#define READ_CHUNK_BYTES 4096
+/* Refused and busy connections are logged at message level at most once
+ * per this period, then at debug, so a misbehaving client cannot flood
+ * the journal. */
+#define QUIET_PERIOD_US ((gint64) 60 * G_USEC_PER_SEC)
+
+/* libvirt's virHookQemuOpType and virHookSubopType, in enum order (the
+ * index is the code passed on to the daemon). */
+static const char *const hook_ops[] = {
+        "start", "stopped", "prepare", "release", "migrate",
+        "started", "reconnect", "attach", "restore",
+};
+static const char *const hook_sub_ops[] = { "-", "begin", "end" };
+
+struct AugurApi {
+        char *path;                   /* socket path, NULL: no socket         */
+        const AugurApiOps *ops;       /* borrowed                             */
+        gpointer daemon;              /* borrowed, passed to ops              */
+        GMainContext *context;        /* where sources are attached           */
+        GSocket *listener;
+        GSource *accept_source;
+        char *group;                  /* API group name, NULL: root only      */
+        gid_t gid;                    /* its gid when group != NULL           */
+        int mode;                     /* socket file mode                     */
+        gsize max_line;               /* bytes, without "\n"                  */
+        guint max_clients;
+        guint client_timeout_ms;
+        dev_t dev;                    /* identity of the socket file we made: */
+        ino_t ino;                    /* unlinked at free only if unchanged   */
+        GList *clients;               /* of Client, owned                     */
+        guint n_clients;
+        gint64 loud_after_us;         /* next refused/busy log at message     */
+};
+
+typedef struct {
+        AugurApi *api;
+        GList *link;                  /* in api->clients                      */
+        GSocket *sock;
+        GSource *io_source;           /* G_IO_IN, or G_IO_OUT while writing   */
+        GIOCondition io_cond;         /* what io_source watches               */
+        GSource *timeout_source;
+        AugurApiPeer peer;
+        GByteArray *in;               /* unprocessed input                    */
+        GByteArray *out;              /* pending output                       */
+        gsize out_off;                /* bytes of out already sent            */
+        gboolean eof;                 /* peer shut down its side              */
+        gboolean close_after_write;   /* too-large: answer, then hang up      */
+        gboolean logged_refusal;      /* one refusal message per connection   */
+} Client;
+
+/* ------------------------------------------------------------------ access */
+
+gboolean
+augur_api_peer_allowed (const AugurApiPeer *peer, AugurApiAccess access)
+{
+        g_return_val_if_fail (peer != NULL, FALSE);
+
+        switch (access) {
+        case AUGUR_API_ACCESS_READ:
+        case AUGUR_API_ACCESS_HOOK:
+                return peer->admin || peer->in_group;
+        case AUGUR_API_ACCESS_ADMIN:
+                return peer->admin;
+        }
+        return FALSE;
+}
+
+static const char *
+access_name (AugurApiAccess access)
+{
+        switch (access) {
+        case AUGUR_API_ACCESS_READ:
+                return "read";
+        case AUGUR_API_ACCESS_HOOK:
+                return "hook";
+        case AUGUR_API_ACCESS_ADMIN:
+                return "admin";
+        }
+        return "?";
+}
+
+/* ------------------------------------------------------------------- calls */
+
+typedef gboolean (*CallFunc) (AugurApi *api, const AugurApiPeer *peer,
+                              JsonObject *args, JsonBuilder *result,
+                              GError **error);
+
+static gboolean
+unsupported (const char *call, GError **error)
+{
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                     "this augurd does not implement '%s'", call);
+        return FALSE;
+}
+
+static gboolean
+call_status (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
+             JsonBuilder *result, GError **error)
+{
+        g_autofree char *mode = g_strdup_printf ("%04o", (unsigned) api->mode);
+
+        if (!api->ops->status)
+                return unsupported ("status", error);
+        api->ops->status (api->daemon, result);
+        json_builder_set_member_name (result, "api");
+        json_builder_begin_object (result);
+        json_builder_set_member_name (result, "socket");
+        if (api->path)
+                json_builder_add_string_value (result, api->path);
+        else
+                json_builder_add_null_value (result);
+        json_builder_set_member_name (result, "group");
+        if (api->group)
+                json_builder_add_string_value (result, api->group);
+        else
+                json_builder_add_null_value (result);
+        json_builder_set_member_name (result, "mode");
+        json_builder_add_string_value (result, mode);
+        json_builder_set_member_name (result, "clients");
+        json_builder_add_int_value (result, api->n_clients);
+        json_builder_end_object (result);
+        return TRUE;
+}
+
+static gboolean
+call_domains (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
+              JsonBuilder *result, GError **error)
+{
+        if (!api->ops->domains)
+                return unsupported ("domains", error);
+        api->ops->domains (api->daemon, result);
+        return TRUE;
+}
+
+/* A string member of args, or NULL (and an error) when absent or not a
+ * string and required. */
+static const char *
+get_string_arg (JsonObject *args, const char *name, gboolean required, GError **error)
+{
+        JsonNode *n = args ? json_object_get_member (args, name) : NULL;
+
+        if (!n || JSON_NODE_HOLDS_NULL (n)) {
+                if (required)
+                        g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS,
+                                     "missing argument '%s'", name);
+                return NULL;
+        }
+        if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS,
+                             "argument '%s' must be a string", name);
+                return NULL;
+        }
+        return json_node_get_string (n);
+}
+
+static int
+index_of (const char *const *names, gsize n, const char *s)
+{
+        for (gsize i = 0; i < n; i++)
+                if (strcmp (names[i], s) == 0)
+                        return (int) i;
+        return -1;
+}
+
+static gboolean
+call_notify (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
+             JsonBuilder *result, GError **error)
+{
+        AugurApiNotify n = { 0 };
+        GError *local = NULL;
+        const char *op, *sub, *domain;
+        int op_code, sub_code = 0;
+
+        if (!api->ops->notify)
+                return unsupported ("notify", error);
+        if (!(op = get_string_arg (args, "op", TRUE, error)))
+                return FALSE;
+        sub = get_string_arg (args, "sub", FALSE, &local);
+        if (local) {
+                g_propagate_error (error, local);
+                return FALSE;
+        }
+        if (!(domain = get_string_arg (args, "domain", TRUE, error)))
+                return FALSE;
+        op_code = index_of (hook_ops, G_N_ELEMENTS (hook_ops), op);
+        if (op_code < 0) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS,
+                             "unknown hook operation (expected one of libvirt's qemu hook operations)");
+                return FALSE;
+        }
+        if (sub) {
+                sub_code = index_of (hook_sub_ops, G_N_ELEMENTS (hook_sub_ops), sub);
+                if (sub_code < 0) {
+                        g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS,
+                                     "unknown hook sub-operation (expected begin, end or -)");
+                        return FALSE;
+                }
+        }
+        if (!*domain || strlen (domain) > AUGUR_API_MAX_DOMAIN_BYTES) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS,
+                             "domain must be 1 to %d bytes", AUGUR_API_MAX_DOMAIN_BYTES);
+                return FALSE;
+        }
+        n.op = hook_ops[op_code];
+        n.op_code = op_code;
+        n.sub_op = hook_sub_ops[sub_code];
+        n.sub_op_code = sub_code;
+        n.domain = domain;
+        n.peer = peer;
+        return api->ops->notify (api->daemon, &n, error);
+}
+
+static gboolean
+call_reload (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
+             JsonBuilder *result, GError **error)
+{
+        if (!api->ops->reload)
+                return unsupported ("reload", error);
+        g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                          "AUGUR_ACTION", "reload",
+                          "AUGUR_PEER_UID", "%" G_GINT64_FORMAT, peer->uid,
+                          "AUGUR_PEER_PID", "%" G_GINT64_FORMAT, peer->pid,
+                          "MESSAGE", "reload requested through the API by uid %" G_GINT64_FORMAT
+                          " (pid %" G_GINT64_FORMAT ")", peer->uid, peer->pid);
+        return api->ops->reload (api->daemon, error);
+}
+
+/* THE DISPATCH TABLE.  Later calls (forecast, actions, policy) add a row. */
+static const struct {
+        const char *name;
+        AugurApiAccess access;
+        CallFunc func;
+} calls[] = {
+        { "status", AUGUR_API_ACCESS_READ, call_status },
+        { "domains", AUGUR_API_ACCESS_READ, call_domains },
+        { "notify", AUGUR_API_ACCESS_HOOK, call_notify },
+        { "reload", AUGUR_API_ACCESS_ADMIN, call_reload },
+};
+
+/* --------------------------------------------------------------- responses */
+
+static char *
+builder_to_line (JsonBuilder *b)
+{
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autoptr(JsonNode) root = json_builder_get_root (b);
+
+        /* Not pretty: the generator escapes control characters, so the
+         * response is exactly one line whatever the strings contain. */
+        json_generator_set_root (gen, root);
+        return json_generator_to_data (gen, NULL);
+}
+
+static void
+add_id (JsonBuilder *b, JsonNode *id)
+{
+        if (!id)
+                return;
+        json_builder_set_member_name (b, "id");
+        json_builder_add_value (b, json_node_copy (id));
+}
+
+static char *
+reply_error (JsonNode *id, const char *code, const char *message)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "ok");
+        json_builder_add_boolean_value (b, FALSE);
+        json_builder_set_member_name (b, "error");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "code");
+        json_builder_add_string_value (b, code);
+        json_builder_set_member_name (b, "message");
+        json_builder_add_string_value (b, message);
+        json_builder_end_object (b);
+        add_id (b, id);
+        json_builder_end_object (b);
+        return builder_to_line (b);
+}
+
+static const char *
+error_code_of (const GError *error)
+{
+        if (g_error_matches (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS))
+                return "invalid-args";
+        if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+                return "unsupported";
+        return "failed";
+}
+
+static char *
+handle_line (AugurApi *api, const AugurApiPeer *peer, const char *line, gsize len,
+             gboolean *ret_refused)
+{
+        g_autoptr(JsonParser) parser = NULL;
+        g_autoptr(JsonBuilder) b = NULL;
+        g_autoptr(GError) error = NULL;
+        JsonNode *root, *id = NULL, *call_node, *args_node;
+        JsonObject *req, *args = NULL;
+        const char *call;
+
+        /* json-glib would stop at a NUL or choke on bad UTF-8 with a less
+         * clear message; check both before it sees the line. */
+        if (memchr (line, '\0', len) || !g_utf8_validate (line, (gssize) len, NULL))
+                return reply_error (NULL, "parse-error", "request is not NUL-free UTF-8");
+        parser = json_parser_new_immutable ();
+        if (!json_parser_load_from_data (parser, line, (gssize) len, &error))
+                return reply_error (NULL, "parse-error", error->message);
+        root = json_parser_get_root (parser);
+        if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+                return reply_error (NULL, "invalid-request", "a request is a JSON object");
+        req = json_node_get_object (root);
+        id = json_object_get_member (req, "id");
+        call_node = json_object_get_member (req, "call");
+        if (!call_node || !JSON_NODE_HOLDS_VALUE (call_node) ||
+            json_node_get_value_type (call_node) != G_TYPE_STRING)
+                return reply_error (id, "invalid-request", "\"call\" must be a string");
+        call = json_node_get_string (call_node);
+        args_node = json_object_get_member (req, "args");
+        if (args_node && !JSON_NODE_HOLDS_NULL (args_node)) {
+                if (!JSON_NODE_HOLDS_OBJECT (args_node))
+                        return reply_error (id, "invalid-request", "\"args\" must be an object");
+                args = json_node_get_object (args_node);
+        }
+
+        for (gsize i = 0; i < G_N_ELEMENTS (calls); i++) {
+                if (strcmp (calls[i].name, call) != 0)
+                        continue;
+                if (!augur_api_peer_allowed (peer, calls[i].access)) {
+                        g_autofree char *msg = g_strdup_printf (
+                                "'%s' needs %s access; uid %" G_GINT64_FORMAT " has %s",
+                                calls[i].name,
+                                calls[i].access == AUGUR_API_ACCESS_ADMIN ? "root" : "root or API group",
+                                peer->uid, peer->admin ? "root" : peer->in_group ? "group" : "none");
+
+                        g_debug ("api: refused %s (%s) for uid %" G_GINT64_FORMAT " pid %" G_GINT64_FORMAT,
+                                 calls[i].name, access_name (calls[i].access), peer->uid, peer->pid);
+                        *ret_refused = TRUE;
+                        return reply_error (id, "permission-denied", msg);
+                }
+                b = json_builder_new ();
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "ok");
+                json_builder_add_boolean_value (b, TRUE);
+                json_builder_set_member_name (b, "result");
+                json_builder_begin_object (b);
+                if (!calls[i].func (api, peer, args, b, &error))
+                        return reply_error (id, error_code_of (error), error->message);
+                json_builder_end_object (b);
+                add_id (b, id);
+                json_builder_end_object (b);
+                return builder_to_line (b);
+        }
+        return reply_error (id, "unknown-call", "no such call");
+}
+
+char *
+augur_api_handle_line (AugurApi *api, const AugurApiPeer *peer,
+                       const char *line, gsize len)
+{
+        gboolean refused = FALSE;
+
+        g_return_val_if_fail (api != NULL && peer != NULL, NULL);
+        g_return_val_if_fail (line != NULL || len == 0, NULL);
+        return handle_line (api, peer, line ? line : "", len, &refused);
+}
+
+/* ----------------------------------------------------------------- clients */
+
+static gboolean client_watch (Client *c, GIOCondition cond);
+
+static void
+client_free (Client *c)
+{
+        AugurApi *api = c->api;
+
+        if (c->io_source) {
+                g_source_destroy (c->io_source);
+                g_source_unref (c->io_source);
+        }
+        if (c->timeout_source) {
+                g_source_destroy (c->timeout_source);
+                g_source_unref (c->timeout_source);
+        }
+        if (c->link) {
+                api->clients = g_list_delete_link (api->clients, c->link);
+                api->n_clients--;
+        }
+        g_socket_close (c->sock, NULL);
+        g_object_unref (c->sock);
+        g_byte_array_unref (c->in);
+        g_byte_array_unref (c->out);
+        g_free (c);
+}
+
+static void
+client_close (Client *c, const char *why)
+{
+        g_debug ("api: closing client pid %" G_GINT64_FORMAT " uid %" G_GINT64_FORMAT ": %s",
+                 c->peer.pid, c->peer.uid, why);
+        client_free (c);
+}
+
+static gboolean
+on_client_timeout (gpointer data)
+{
+        Client *c = data;
+
+        /* The source is destroyed by client_free; drop our reference first
+         * so it is not destroyed twice. */
+        g_source_unref (c->timeout_source);
+        c->timeout_source = NULL;
+        client_close (c, "idle timeout");
+        return G_SOURCE_REMOVE;
+}
+
+static void
+client_arm_timeout (Client *c)
+{
+        if (c->timeout_source) {
+                g_source_destroy (c->timeout_source);
+                g_source_unref (c->timeout_source);
+        }
+        c->timeout_source = g_timeout_source_new (c->api->client_timeout_ms);
+        g_source_set_callback (c->timeout_source, on_client_timeout, c, NULL);
+        g_source_attach (c->timeout_source, c->api->context);
+}
+
+/* Send what is pending.  FALSE when the peer is gone. */
+static gboolean
+client_flush (Client *c)
+{
+        while (c->out_off < c->out->len) {
+                g_autoptr(GError) error = NULL;
+                gssize n = g_socket_send_with_blocking (c->sock, (const char *) c->out->data + c->out_off,
+                                                        c->out->len - c->out_off, FALSE, NULL, &error);
+
+                if (n < 0) {
+                        if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                                return TRUE;
+                        g_debug ("api: write to client failed: %s", error->message);
+                        return FALSE;
+                }
+                c->out_off += (gsize) n;
+        }
+        g_byte_array_set_size (c->out, 0);
+        c->out_off = 0;
+        return TRUE;
+}
+
+static void
+client_queue (Client *c, const char *line)
+{
+        g_byte_array_append (c->out, (const guint8 *) line, strlen (line));
+        g_byte_array_append (c->out, (const guint8 *) "\n", 1);
+}
+
+/* Serve at most one complete line from c->in (an empty line is skipped).
+ * TRUE if a line was consumed. */
+static gboolean
+client_serve_one (Client *c)
+{
+        guint8 *nl = memchr (c->in->data, '\n', c->in->len);
+        gsize len, consumed;
+        g_autofree char *reply = NULL;
+
+        if (nl) {
+                len = (gsize) (nl - c->in->data);
+                consumed = len + 1;
+        } else if (c->eof && c->in->len > 0) {
+                len = c->in->len;             /* last line without "\n" */
+                consumed = len;
+        } else {
+                return FALSE;
+        }
+        if (len > c->api->max_line) {
+                /* Only reachable when a newline arrived in the same read as
+                 * the excess; the no-newline case is caught in client_io. */
+                reply = reply_error (NULL, "too-large", "request line too long");
+                client_queue (c, reply);
+                c->close_after_write = TRUE;
+                return TRUE;
+        }
+        if (len > 0 && c->in->data[len - 1] == '\r')
+                len--;
+        if (len > 0) {
+                gboolean refused = FALSE;
+
+                reply = handle_line (c->api, &c->peer, (const char *) c->in->data, len, &refused);
+                if (refused) {
+                        if (!c->logged_refusal && g_get_monotonic_time () >= c->api->loud_after_us) {
+                                g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                                                  "AUGUR_ACTION", "api-refused",
+                                                  "AUGUR_PEER_UID", "%" G_GINT64_FORMAT, c->peer.uid,
+                                                  "AUGUR_PEER_PID", "%" G_GINT64_FORMAT, c->peer.pid,
+                                                  "MESSAGE", "api: refused a call from uid %" G_GINT64_FORMAT
+                                                  " gid %" G_GINT64_FORMAT " pid %" G_GINT64_FORMAT
+                                                  " (not root and not in the API group)",
+                                                  c->peer.uid, c->peer.gid, c->peer.pid);
+                                c->api->loud_after_us = g_get_monotonic_time () + QUIET_PERIOD_US;
+                        }
+                        c->logged_refusal = TRUE;
+                }
+                client_queue (c, reply);
+        }
+        g_byte_array_remove_range (c->in, 0, (guint) consumed);
+        client_arm_timeout (c);
+        return TRUE;
+}
+
+/* Read what is available.  Returns FALSE on a read error. */
+static gboolean
+client_read (Client *c)
+{
+        guint8 buf[READ_CHUNK_BYTES];
+        g_autoptr(GError) error = NULL;
+        gssize n = g_socket_receive_with_blocking (c->sock, (char *) buf, sizeof buf, FALSE, NULL, &error);
+
+        if (n < 0) {
+                if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                        return TRUE;
+                g_debug ("api: read from client failed: %s", error->message);
+                return FALSE;
+        }
+        if (n == 0)
+                c->eof = TRUE;
+        else
+                g_byte_array_append (c->in, buf, (guint) n);
+        return TRUE;
+}
+
+/* The client's state machine, run on every wakeup:
+ *   writing  flush; when done, either hang up (too-large) or go on
+ *   reading  read, then serve complete lines one at a time, each one's
+ *            response flushed before the next line is looked at
+ *   A partial line longer than the limit is answered "too-large" and the
+ *   connection closed: we never buffer more than max_line + one chunk. */
+static gboolean
+client_io (GSocket *sock, GIOCondition cond, gpointer data)
+{
+        Client *c = data;
+
+        if (c->out->len > 0) {
+                if (!client_flush (c)) {
+                        client_close (c, "peer gone");
+                        return G_SOURCE_REMOVE;
+                }
+                if (c->out->len > 0)
+                        return G_SOURCE_CONTINUE;     /* still writing */
+                if (c->close_after_write) {
+                        client_close (c, "closed after error");
+                        return G_SOURCE_REMOVE;
+                }
+        } else if (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)) {
+                if (!client_read (c)) {
+                        client_close (c, "read error");
+                        return G_SOURCE_REMOVE;
+                }
+        }
+
+        while (c->out->len == 0 && !c->close_after_write) {
+                if (!client_serve_one (c))
+                        break;
+                if (!client_flush (c)) {
+                        client_close (c, "peer gone");
+                        return G_SOURCE_REMOVE;
+                }
+        }
+        if (c->out->len == 0 && !c->close_after_write &&
+            c->in->len > c->api->max_line && !memchr (c->in->data, '\n', c->in->len)) {
+                g_autofree char *reply = reply_error (NULL, "too-large", "request line too long");
+
+                client_queue (c, reply);
+                c->close_after_write = TRUE;
+                if (!client_flush (c)) {
+                        client_close (c, "peer gone");
+                        return G_SOURCE_REMOVE;
+                }
+        }
+        if (c->out->len > 0)
+                return client_watch (c, G_IO_OUT | G_IO_HUP | G_IO_ERR);
+        if (c->close_after_write) {
+                client_close (c, "closed after error");
+                return G_SOURCE_REMOVE;
+        }
+        if (c->eof && c->in->len == 0) {
+                client_close (c, "end of input");
+                return G_SOURCE_REMOVE;
+        }
+        return client_watch (c, G_IO_IN | G_IO_HUP | G_IO_ERR);
+}
+
+/* Make the client's source watch cond, replacing it if it watched
+ * something else.  Returns what client_io must return: G_SOURCE_CONTINUE
+ * when the running source stays, G_SOURCE_REMOVE when it was replaced. */
+static gboolean
+client_watch (Client *c, GIOCondition cond)
+{
+        if (c->io_source && c->io_cond == cond)
+                return G_SOURCE_CONTINUE;
+        if (c->io_source) {
+                g_source_destroy (c->io_source);
+                g_source_unref (c->io_source);
+        }
+        c->io_source = g_socket_create_source (c->sock, cond, NULL);
+        c->io_cond = cond;
+        g_source_set_callback (c->io_source, G_SOURCE_FUNC (client_io), c, NULL);
+        g_source_attach (c->io_source, c->api->context);
+        return G_SOURCE_REMOVE;
+}
+
+/* Is the peer in the API group?  Its primary gid from SO_PEERCRED, then its
+ * supplementary groups from SO_PEERGROUPS (Linux 4.13): both are what the
+ * kernel recorded at connect time, so a peer cannot change them later. */
+static gboolean
+peer_in_group (int fd, gid_t primary, gid_t group)
+{
+        if (primary == group)
+                return TRUE;
+#ifdef SO_PEERGROUPS
+        {
+                gid_t small[64];
+                g_autofree gid_t *big = NULL;
+                gid_t *groups = small;
+                socklen_t len = sizeof small;
+
+                if (getsockopt (fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+                        if (errno != ERANGE || len == 0)
+                                return FALSE;
+                        groups = big = g_malloc (len);
+                        if (getsockopt (fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                                return FALSE;
+                }
+                for (gsize i = 0; i < len / sizeof (gid_t); i++)
+                        if (groups[i] == group)
+                                return TRUE;
+        }
+#endif
+        return FALSE;
+}
+
+static void
+read_peer (AugurApi *api, GSocket *sock, AugurApiPeer *ret)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GCredentials) creds = g_socket_get_credentials (sock, &error);
+
+        ret->pid = ret->uid = ret->gid = -1;
+        ret->admin = ret->in_group = FALSE;
+        if (!creds) {
+                /* Defensive: Linux always has SO_PEERCRED on unix sockets.
+                 * An unknown peer gets no access at all. */
+                g_debug ("api: no peer credentials: %s", error->message);
+                return;
+        }
+#ifdef __linux__
+        {
+                const struct ucred *uc = g_credentials_get_native (creds, G_CREDENTIALS_TYPE_LINUX_UCRED);
+
+                if (uc) {
+                        ret->pid = uc->pid;
+                        ret->uid = uc->uid;
+                        ret->gid = uc->gid;
+                }
+        }
+#endif
+        if (ret->uid < 0)
+                return;
+        ret->admin = ret->uid == 0 || (uid_t) ret->uid == geteuid ();
+        ret->in_group = api->group && peer_in_group (g_socket_get_fd (sock), (gid_t) ret->gid, api->gid);
+}
+
+static void
+accept_one (AugurApi *api, GSocket *sock)
+{
+        Client *c;
+
+        if (api->n_clients >= api->max_clients) {
+                g_autofree char *reply = reply_error (NULL, "busy", "too many clients, try again");
+                g_autofree char *line = g_strconcat (reply, "\n", NULL);
+
+                /* Best effort, nonblocking: a fresh socket's buffer is empty. */
+                g_socket_set_blocking (sock, FALSE);
+                g_socket_send (sock, line, strlen (line), NULL, NULL);
+                if (g_get_monotonic_time () >= api->loud_after_us) {
+                        g_message ("api: %u clients connected, refusing more, ignoring", api->n_clients);
+                        api->loud_after_us = g_get_monotonic_time () + QUIET_PERIOD_US;
+                } else {
+                        g_debug ("api: %u clients connected, refusing more", api->n_clients);
+                }
+                g_socket_close (sock, NULL);
+                return;
+        }
+        c = g_new0 (Client, 1);
+        c->api = api;
+        c->sock = g_object_ref (sock);
+        c->in = g_byte_array_new ();
+        c->out = g_byte_array_new ();
+        g_socket_set_blocking (sock, FALSE);
+        read_peer (api, sock, &c->peer);
+        api->clients = g_list_prepend (api->clients, c);
+        c->link = api->clients;
+        api->n_clients++;
+        g_debug ("api: client pid %" G_GINT64_FORMAT " uid %" G_GINT64_FORMAT " gid %" G_GINT64_FORMAT
+                 " connected (%s)", c->peer.pid, c->peer.uid, c->peer.gid,
+                 c->peer.admin ? "admin" : c->peer.in_group ? "group" : "no access");
+        client_arm_timeout (c);
+        client_watch (c, G_IO_IN | G_IO_HUP | G_IO_ERR);
+}
+
+static gboolean
+on_accept (GSocket *listener, GIOCondition cond, gpointer data)
+{
+        AugurApi *api = data;
+
+        /* Drain the backlog: one wakeup may stand for several connects. */
+        for (;;) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GSocket) sock = g_socket_accept (listener, NULL, &error);
+
+                if (!sock) {
+                        if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                                g_debug ("api: accept failed: %s, ignoring", error->message);
+                        break;
+                }
+                accept_one (api, sock);
+        }
+        return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------------ socket */
+
+/* Is a process serving the socket at path?  TRUE (in use), FALSE (stale:
+ * nobody listens) or FALSE with error (cannot tell). */
+static gboolean
+socket_in_use (const char *path, GError **error)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int rc, err;
+
+        if (fd < 0) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "socket(): %s", g_strerror (errno));
+                return FALSE;
+        }
+        g_strlcpy (sa.sun_path, path, sizeof sa.sun_path);
+        rc = connect (fd, (struct sockaddr *) &sa, sizeof sa);
+        err = errno;
+        close (fd);
+        if (rc == 0 || err == EAGAIN || err == EINPROGRESS)
+                return TRUE;                  /* answered, or backlog full */
+        if (err == ECONNREFUSED)
+                return FALSE;
+        g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                     "cannot probe existing %s: %s", path, g_strerror (err));
+        return FALSE;
+}
+
+static gboolean
+resolve_group (AugurApi *api, const char *wanted, GError **error)
+{
+        struct group gr, *res = NULL;
+        g_autofree char *buf = NULL;
+        gsize size = 4096;
+        const char *name = wanted ? wanted : "libvirt";
+        int rc;
+
+        if (wanted && !*wanted)
+                return TRUE;                  /* explicitly root-only */
+        /* A group with many members needs a bigger buffer (ERANGE). */
+        do {
+                g_free (buf);
+                buf = g_malloc (size);
+                rc = getgrnam_r (name, &gr, buf, size, &res);
+                size *= 2;
+        } while (rc == ERANGE && size <= 4 * 1024 * 1024);
+        if (rc != 0 || !res) {
+                if (!wanted)
+                        return TRUE;          /* default group absent: root-only */
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_CONFIG,
+                             "api.group = %s: no such group", name);
+                return FALSE;
+        }
+        api->group = g_strdup (name);
+        api->gid = res->gr_gid;
+        return TRUE;
+}
+
+static gboolean
+create_socket (AugurApi *api, GError **error)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        g_autofree char *dir = g_path_get_dirname (api->path);
+        g_autoptr(GError) local = NULL;
+        struct stat st;
+        mode_t old_umask;
+        int fd, rc, err;
+
+        if (strlen (api->path) >= sizeof sa.sun_path) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_CONFIG,
+                             "socket path %s is longer than %zu bytes", api->path,
+                             sizeof sa.sun_path - 1);
+                return FALSE;
+        }
+        if (g_mkdir_with_parents (dir, 0755) < 0) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "cannot create %s: %s", dir, g_strerror (errno));
+                return FALSE;
+        }
+        if (lstat (api->path, &st) == 0) {
+                if (!S_ISSOCK (st.st_mode)) {
+                        g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                                     "%s exists and is not a socket; not replacing it", api->path);
+                        return FALSE;
+                }
+                if (socket_in_use (api->path, &local)) {
+                        g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_IN_USE,
+                                     "%s is in use by another process (another augurd?)", api->path);
+                        return FALSE;
+                }
+                if (local) {
+                        g_propagate_error (error, g_steal_pointer (&local));
+                        return FALSE;
+                }
+                g_debug ("api: removing stale socket %s", api->path);
+                if (unlink (api->path) < 0 && errno != ENOENT) {
+                        g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                                     "cannot remove stale socket %s: %s", api->path, g_strerror (errno));
+                        return FALSE;
+                }
+        }
+
+        fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "socket(): %s", g_strerror (errno));
+                return FALSE;
+        }
+        g_strlcpy (sa.sun_path, api->path, sizeof sa.sun_path);
+        /* Bind under a tight umask so the file is never wider than 0600,
+         * even for the moment before chmod below.  (The umask is
+         * process-wide; augurd is single-threaded here.) */
+        old_umask = umask (0177);
+        rc = bind (fd, (struct sockaddr *) &sa, sizeof sa);
+        err = errno;
+        umask (old_umask);
+        if (rc < 0) {
+                close (fd);
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "cannot bind %s: %s", api->path, g_strerror (err));
+                return FALSE;
+        }
+        if ((api->group && chown (api->path, (uid_t) -1, api->gid) < 0) ||
+            chmod (api->path, (mode_t) api->mode) < 0 ||
+            listen (fd, (int) MIN (api->max_clients * 2, 128)) < 0 ||
+            stat (api->path, &st) < 0) {
+                err = errno;
+                close (fd);
+                unlink (api->path);
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "cannot set up %s (group %s, mode %04o): %s", api->path,
+                             api->group ? api->group : "-", (unsigned) api->mode, g_strerror (err));
+                return FALSE;
+        }
+        api->dev = st.st_dev;
+        api->ino = st.st_ino;
+        api->listener = g_socket_new_from_fd (fd, &local);
+        if (!api->listener) {
+                close (fd);
+                unlink (api->path);
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "%s: %s", api->path, local->message);
+                return FALSE;
+        }
+        g_socket_set_blocking (api->listener, FALSE);
+        api->accept_source = g_socket_create_source (api->listener, G_IO_IN, NULL);
+        g_source_set_callback (api->accept_source, G_SOURCE_FUNC (on_accept), api, NULL);
+        g_source_attach (api->accept_source, api->context);
+        return TRUE;
+}
+
+AugurApi *
+augur_api_new_full (const char *path, const AugurApiOptions *options,
+                    const AugurApiOps *ops, gpointer daemon, GError **error)
+{
+        static const AugurApiOptions defaults = { 0 };
+        g_autoptr(AugurApi) api = NULL;
+        const AugurApiOptions *o = options ? options : &defaults;
+
+        g_return_val_if_fail (ops != NULL, NULL);
+        g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+        api = g_new0 (AugurApi, 1);
+        api->ops = ops;
+        api->daemon = daemon;
+        api->context = g_main_context_ref_thread_default ();
+        api->max_line = o->max_line_bytes ? o->max_line_bytes : AUGUR_API_MAX_LINE_BYTES;
+        api->max_clients = o->max_clients ? o->max_clients : AUGUR_API_MAX_CLIENTS;
+        api->client_timeout_ms = o->client_timeout_ms ? o->client_timeout_ms : AUGUR_API_CLIENT_TIMEOUT_MS;
+        if (!resolve_group (api, o->group, error))
+                return NULL;
+        api->mode = o->mode ? o->mode : api->group ? 0660 : 0600;
+        /* Owner read-write is needed (augurd itself), execute bits mean
+         * nothing on a socket, and anything wider than 0666 is a typo. */
+        if ((api->mode & ~0666) || (api->mode & 0600) != 0600) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_CONFIG,
+                             "api.mode = %04o: expected 0600 to 0666 with owner read-write",
+                             (unsigned) api->mode);
+                return NULL;
+        }
+        if (path) {
+                api->path = g_strdup (path);
+                if (!create_socket (api, error)) {
+                        g_clear_pointer (&api->path, g_free);   /* not ours: keep it */
+                        return NULL;
+                }
+                g_debug ("api: listening on %s (group %s, mode %04o)", api->path,
+                         api->group ? api->group : "none", (unsigned) api->mode);
+        }
+        return g_steal_pointer (&api);
+}
+
+AugurApi *
+augur_api_new (const char *path, const AugurApiOps *ops, gpointer daemon, GError **error)
+{
+        return augur_api_new_full (path, NULL, ops, daemon, error);
+}
+
+void
+augur_api_free (AugurApi *api)
+{
+        struct stat st;
+
+        if (!api)
+                return;
+        while (api->clients)
+                client_free (api->clients->data);
+        if (api->accept_source) {
+                g_source_destroy (api->accept_source);
+                g_source_unref (api->accept_source);
+        }
+        if (api->listener) {
+                g_socket_close (api->listener, NULL);
+                g_object_unref (api->listener);
+                /* Remove the file only if it is still ours: a successor
+                 * that replaced a socket it thought stale keeps its own. */
+                if (api->path && lstat (api->path, &st) == 0 &&
+                    st.st_dev == api->dev && st.st_ino == api->ino)
+                        unlink (api->path);
+        }
+        g_main_context_unref (api->context);
+        g_free (api->group);
+        g_free (api->path);
+        g_free (api);
+}
+
+const char *
+augur_api_get_path (const AugurApi *api)
+{
+        return api->path;
+}
+
+const char *
+augur_api_get_group (const AugurApi *api)
+{
+        return api->group;
+}
+
+int
+augur_api_get_mode (const AugurApi *api)
+{
+        return api->mode;
+}
+
+guint
+augur_api_get_n_clients (const AugurApi *api)
+{
+        return api->n_clients;
+}

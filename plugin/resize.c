@@ -1,0 +1,548 @@
+/* resize.c — forecast → plan → arbitrate → actuate → audit.  See resize.h. */
+#include "config.h"
+
+#include "resize.h"
+#include "actuate.h"
+#include "augur-log.h"
+#include "store-decisions.h"
+#include "vm.h"
+
+#include <libvirt/virterror.h>
+#include <math.h>
+#include <string.h>
+
+/* Guest-agent calls block the loop for at most this, s. */
+#define AGENT_TIMEOUT_S 1
+/* vCPU capabilities (an agent round trip) are re-probed at most this often. */
+#define VCPU_PROBE_PERIOD_MS 5000
+/* Samples a VM must show after start or reconnect before any action:
+ * two, so that rates (and so CPU demand) exist. */
+#define FRESH_SAMPLES_NEEDED 2
+/* Latency EWMA weight of a new measurement, and the start value, s. */
+#define LATENCY_ALPHA 0.3
+#define LATENCY_INITIAL_S 2.0
+/* Pressure: a major-fault rate above this (faults/s) is pressure. */
+#define PRESSURE_MAJOR_FAULTS_PER_S 100.0
+/* Pressure: usable memory below this fraction of the balloon is pressure. */
+#define PRESSURE_USABLE_FRAC 0.03
+/* A change smaller than this is not worth an actuation, KiB. */
+#define MIN_CHANGE_KIB 1024.0
+
+typedef struct {
+        char uuid[AUGUR_UUID_STRLEN];
+        char *name;
+        AugurVmPolicy meta;
+        gboolean meta_loaded;
+        char *meta_warning;             /* last warning logged (log once)     */
+        AugurPolicyState pstate;
+        AugurDomainSample prev;
+        gboolean have_prev;
+        gint64 prev_ms;
+        gint64 last_update_value;       /* balloon.last-update               */
+        gint64 last_update_seen_ms;     /* when it last advanced              */
+        int fresh_samples;
+        gboolean agent_event;           /* AGENT_LIFECYCLE says connected     */
+        gboolean agent_timeout_set;
+        gint64 caps_probe_ms;
+        AugurVcpuCaps caps;
+        double mem_latency_s;           /* EWMA balloon latency               */
+        double mem_pending_kib;         /* target set, not yet seen (0 = none) */
+        gint64 mem_pending_since_ms;
+        gint64 mem_pending_id;
+        double vcpu_latency_s;
+        int vcpu_pending;               /* 0 = none                           */
+        gint64 vcpu_pending_since_ms;
+        gint64 vcpu_pending_id;
+} ResizeVm;
+
+struct AugurResize {
+        AugurForecastHooks hooks;
+        GHashTable *vms;                /* uuid -> ResizeVm*                  */
+};
+
+
+static void
+resize_vm_free (gpointer p)
+{
+        ResizeVm *vm = p;
+
+        g_free (vm->name);
+        g_free (vm->meta_warning);
+        augur_domain_sample_clear (&vm->prev);
+        g_free (vm);
+}
+
+AugurResize *
+augur_resize_new (const AugurForecastHooks *hooks)
+{
+        AugurResize *r = g_new0 (AugurResize, 1);
+
+        if (hooks)
+                r->hooks = *hooks;
+        r->vms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, resize_vm_free);
+        return r;
+}
+
+void
+augur_resize_free (AugurResize *r)
+{
+        if (!r)
+                return;
+        g_hash_table_unref (r->vms);
+        g_free (r);
+}
+
+static ResizeVm *
+get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
+{
+        ResizeVm *vm = g_hash_table_lookup (r->vms, s->uuid);
+
+        if (!vm) {
+                vm = g_new0 (ResizeVm, 1);
+                g_strlcpy (vm->uuid, s->uuid, sizeof vm->uuid);
+                augur_vm_policy_init (&vm->meta);
+                augur_policy_state_init (&vm->pstate);
+                vm->mem_latency_s = LATENCY_INITIAL_S;
+                vm->vcpu_latency_s = LATENCY_INITIAL_S;
+                vm->caps.plugged = vm->caps.online = vm->caps.maximum = -1;
+                vm->last_update_seen_ms = now_ms;
+                g_hash_table_insert (r->vms, vm->uuid, vm);
+        }
+        if (g_strcmp0 (vm->name, s->name) != 0) {
+                g_free (vm->name);
+                vm->name = g_strdup (s->name);
+        }
+        return vm;
+}
+
+static void
+load_metadata (ResizeVm *vm, virDomainPtr dom)
+{
+        g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT,
+                                                     AUGUR_POLICY_NS_URI, VIR_DOMAIN_AFFECT_LIVE);
+        g_autofree char *warn = NULL;
+
+        vm->meta_loaded = TRUE;
+        if (!xml) {
+                /* VIR_ERR_NO_DOMAIN_METADATA: no per-VM policy, defaults. */
+                virResetLastError ();
+                augur_vm_policy_init (&vm->meta);
+                return;
+        }
+        augur_vm_policy_parse (xml, &vm->meta, &warn);
+        if (warn && g_strcmp0 (warn, vm->meta_warning) != 0) {
+                g_warning ("guest %s: per-VM policy metadata: %s; using defaults for those keys, ignoring",
+                           vm->name, warn);
+                g_free (vm->meta_warning);
+                vm->meta_warning = g_steal_pointer (&warn);
+        }
+}
+
+static double
+gauge (const AugurDomainSample *s, AugurStat f)
+{
+        return augur_sample_has (s, f) ? (double) s->v[f] : NAN;
+}
+
+static AugurMode
+effective_mode (AugurResize *r, const ResizeVm *vm, const AugurConfig *config)
+{
+        AugurMode m = vm->meta.mode_set ? vm->meta.mode : config->mode;
+
+        if (m != AUGUR_MODE_AUTO)
+                return m;
+        if (r->hooks.model_trusted && r->hooks.model_trusted (r->hooks.ctx, vm->uuid))
+                return AUGUR_MODE_ACT;
+        return AUGUR_MODE_RECOMMEND;
+}
+
+/* What the policy sees, with staleness and pressure judged here. */
+static void
+build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
+             const AugurConfig *config, double dt_s, gint64 now_ms, AugurPolicyInput *in)
+{
+        double maxmem = gauge (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB);
+        double usable = gauge (s, AUGUR_STAT_BALLOON_USABLE_KIB);
+        double alloc = gauge (s, AUGUR_STAT_BALLOON_CURRENT_KIB);
+        gint64 stale_after_ms = (gint64) (MAX (3.0 * config->balloon_period_s, 3.0 * config->tick_s) * 1000);
+        int vmax;
+
+        double avail = gauge (s, AUGUR_STAT_BALLOON_AVAILABLE_KIB);
+        double overhead = 0;
+
+        memset (in, 0, sizeof *in);
+        /* The policy compares used memory with the balloon size, so used is
+         * put in balloon terms: the guest's MemTotal (balloon.available) is
+         * smaller than the balloon by what the guest kernel reserved (about
+         * 55 MiB of a 512 MiB TCG guest), and a guest squeezed to its own
+         * "used" would be out of memory.  With autodeflate MemTotal stays
+         * near the maximum instead (units.h). */
+        if (!isnan (avail) && !isnan (alloc))
+                overhead = avail <= alloc ? alloc - avail
+                           : (!isnan (maxmem) && avail <= maxmem ? maxmem - avail : 0);
+        in->mem_used_kib = d->mem_used_kib + overhead;
+        in->mem_alloc_kib = alloc;
+        in->mem_max_kib = maxmem;
+        if (!isnan (vm->meta.mem_max_kib))
+                in->mem_max_kib = isnan (maxmem) ? vm->meta.mem_max_kib : MIN (maxmem, vm->meta.mem_max_kib);
+        in->mem_min_kib = vm->meta.mem_min_kib;
+
+        if (augur_sample_has (s, AUGUR_STAT_BALLOON_LAST_UPDATE_S) &&
+            s->v[AUGUR_STAT_BALLOON_LAST_UPDATE_S] != vm->last_update_value) {
+                vm->last_update_value = s->v[AUGUR_STAT_BALLOON_LAST_UPDATE_S];
+                vm->last_update_seen_ms = now_ms;
+        }
+        in->mem_stats_fresh = vm->fresh_samples >= FRESH_SAMPLES_NEEDED &&
+                              !isnan (d->mem_used_kib) && !isnan (alloc) &&
+                              augur_sample_has (s, AUGUR_STAT_BALLOON_LAST_UPDATE_S) &&
+                              now_ms - vm->last_update_seen_ms <= stale_after_ms;
+
+        if (vm->have_prev && dt_s > 0) {
+                if (augur_sample_has (s, AUGUR_STAT_BALLOON_SWAP_IN_KIB) &&
+                    augur_sample_has (&vm->prev, AUGUR_STAT_BALLOON_SWAP_IN_KIB) &&
+                    s->v[AUGUR_STAT_BALLOON_SWAP_IN_KIB] > vm->prev.v[AUGUR_STAT_BALLOON_SWAP_IN_KIB])
+                        in->mem_pressure = TRUE;
+                if (augur_sample_has (s, AUGUR_STAT_BALLOON_MAJOR_FAULT) &&
+                    augur_sample_has (&vm->prev, AUGUR_STAT_BALLOON_MAJOR_FAULT) &&
+                    (s->v[AUGUR_STAT_BALLOON_MAJOR_FAULT] - vm->prev.v[AUGUR_STAT_BALLOON_MAJOR_FAULT]) / dt_s >
+                    PRESSURE_MAJOR_FAULTS_PER_S)
+                        in->mem_pressure = TRUE;
+        }
+        if (!isnan (usable) && !isnan (alloc) && usable < PRESSURE_USABLE_FRAC * alloc)
+                in->mem_pressure = TRUE;
+
+        in->cpu_cores_used = d->cpu_cores_used;
+        in->vcpus_online = vm->caps.online > 0 ? vm->caps.online : (int) gauge (s, AUGUR_STAT_VCPU_CURRENT);
+        vmax = vm->caps.maximum > 0 ? vm->caps.maximum : (int) gauge (s, AUGUR_STAT_VCPU_MAXIMUM);
+        in->vcpus_max = vm->meta.vcpus_max > 0 ? MIN (vm->meta.vcpus_max, vmax) : vmax;
+        in->vcpus_min = vm->meta.vcpus_min > 0 ? vm->meta.vcpus_min : 1;
+        in->can_offline_vcpus = vm->caps.agent;
+        in->can_add_vcpus = in->vcpus_online > 0 && in->vcpus_online < vmax;
+}
+
+static void
+policy_config (const ResizeVm *vm, const AugurConfig *config, AugurPolicyConfig *pc)
+{
+        augur_policy_config_init (pc);
+        pc->headroom_kib = config->headroom_kib;
+        pc->reserve_kib = config->reserve_kib;
+        pc->shrink_step_kib = config->shrink_step_kib;
+        pc->shrink_sustain_s = config->shrink_sustain_s;
+        pc->shrink_cooldown_s = config->shrink_cooldown_s;
+        pc->target_util = isnan (vm->meta.target_util) ? config->target_util : vm->meta.target_util;
+        pc->lead_s = MAX (vm->mem_latency_s, vm->vcpu_latency_s) + config->lead_margin_s;
+        pc->buffer = 1.0;
+}
+
+typedef struct {
+        ResizeVm *vm;
+        AugurMode mode;
+        AugurPolicyInput in;
+        AugurForecast f;
+        gboolean have_f;
+        AugurPlan plan;
+        double horizon_s;
+        AugurDecisionRow row;
+} Work;
+
+/* Max over the lead window of a forecast series, for the audit row. */
+static double
+window_max (const float *v, const AugurForecast *f, double lead_s)
+{
+        guint n = f->step_s > 0 ? (guint) ceil (lead_s / f->step_s) : 1;
+        double best = NAN;
+
+        n = CLAMP (n, 1, f->H);
+        for (guint h = 0; h < n; h++)
+                if (!isnan (v[h]) && (isnan (best) || v[h] > best))
+                        best = v[h];
+        return best;
+}
+
+static void
+act_memory (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
+{
+        ResizeVm *vm = w->vm;
+        double from = w->in.mem_alloc_kib, to = w->plan.mem_target_kib;
+        const char *action = to > from ? "grow" : "shrink";
+        g_autoptr(GError) error = NULL;
+
+        if (isnan (from) || isnan (to) || fabs (to - from) < MIN_CHANGE_KIB) {
+                w->row.mem_action = "none";
+                return;
+        }
+        if (w->mode != AUGUR_MODE_ACT || !dom) {
+                w->row.mem_action = to > from ? "recommend-grow" : "recommend-shrink";
+                return;
+        }
+        if (!augur_actuate_memory (dom, (guint64) to, &error)) {
+                w->row.mem_action = "failed";
+                g_snprintf (w->row.note, sizeof w->row.note, "%s", error->message);
+                g_warning ("guest %s: balloon %.0f -> %.0f KiB failed: %s, ignoring",
+                           vm->name, from, to, error->message);
+                return;
+        }
+        w->row.mem_action = action;
+        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, action, augur_reason_name (w->plan.mem_reason),
+                          from, to, "guest %s: balloon %s %.0f -> %.0f MiB (%s; used %.0f MiB, upper %.0f MiB over %.0f s)",
+                          vm->name, action, from / 1024, to / 1024, augur_reason_name (w->plan.mem_reason),
+                          w->in.mem_used_kib / 1024, w->row.mem_upper_kib / 1024, w->horizon_s);
+        vm->mem_pending_kib = to;
+        vm->mem_pending_since_ms = now_ms;
+        vm->mem_pending_id = augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "balloon",
+                                                          from, to, NULL);
+}
+
+static void
+act_vcpus (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
+{
+        ResizeVm *vm = w->vm;
+        int from = w->in.vcpus_online, to = w->plan.vcpus_target;
+        const char *action = to > from ? "vcpu-up" : "vcpu-down";
+        g_autoptr(GError) error = NULL;
+
+        if (to == from || from <= 0) {
+                w->row.cpu_action = "none";
+                return;
+        }
+        if (w->mode != AUGUR_MODE_ACT || !dom) {
+                w->row.cpu_action = to > from ? "recommend-up" : "recommend-down";
+                return;
+        }
+        if (!augur_actuate_vcpus (dom, to, &vm->caps, &error)) {
+                w->row.cpu_action = "failed";
+                g_snprintf (w->row.note, sizeof w->row.note, "%s", error->message);
+                g_warning ("guest %s: vCPUs %d -> %d failed: %s, ignoring", vm->name, from, to, error->message);
+                return;
+        }
+        w->row.cpu_action = action;
+        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, action, augur_reason_name (w->plan.cpu_reason),
+                          from, to, "guest %s: vCPUs %d -> %d (%s; cores used %.2f)",
+                          vm->name, from, to, augur_reason_name (w->plan.cpu_reason), w->in.cpu_cores_used);
+        vm->vcpu_pending = to;
+        vm->vcpu_pending_since_ms = now_ms;
+        vm->vcpu_pending_id = augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "vcpus",
+                                                           from, to, NULL);
+        vm->caps_probe_ms = 0;          /* re-probe next tick */
+}
+
+static void
+record_latency (AugurStore *store, gint64 id, double *ewma, gint64 since_ms, gint64 now_ms)
+{
+        double s = (now_ms - since_ms) / 1000.0;
+
+        *ewma = (1 - LATENCY_ALPHA) * *ewma + LATENCY_ALPHA * s;
+        if (id > 0)
+                augur_store_set_actuation_latency (store, id, now_ms - since_ms, NULL);
+}
+
+void
+augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
+                   const AugurConfig *config, const AugurDomainSample *samples, gsize n,
+                   const AugurHostSample *host, gint64 now_ms)
+{
+        g_autofree Work *work = g_new0 (Work, MAX (n, 1));
+        g_autofree AugurArbItem *arb = g_new0 (AugurArbItem, MAX (n, 1));
+        g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
+        g_autoptr(GError) error = NULL;
+        double now_s = now_ms / 1000.0, budget;
+        gsize n_arb = 0;
+
+        for (gsize i = 0; i < n; i++) {
+                const AugurDomainSample *s = &samples[i];
+                Work *w = &work[i];
+                ResizeVm *vm = get_vm (r, s, now_ms);
+                double dt_s = vm->have_prev ? (now_ms - vm->prev_ms) / 1000.0 : 0;
+                AugurPolicyConfig pc;
+                AugurDerived d;
+
+                w->vm = vm;
+                augur_units_derive (vm->have_prev ? &vm->prev : NULL, s, dt_s, &d, NULL);
+                vm->fresh_samples++;
+                if (!vm->meta_loaded || !vm->agent_timeout_set || now_ms - vm->caps_probe_ms > VCPU_PROBE_PERIOD_MS) {
+                        virDomainPtr dom = conn ? virDomainLookupByUUIDString (conn, s->uuid) : NULL;
+
+                        if (dom) {
+                                if (!vm->meta_loaded)
+                                        load_metadata (vm, dom);
+                                if (!vm->agent_timeout_set) {
+                                        augur_actuate_set_agent_timeout (dom, AGENT_TIMEOUT_S);
+                                        vm->agent_timeout_set = TRUE;
+                                }
+                                augur_actuate_probe_vcpus (dom, &vm->caps);
+                                vm->caps_probe_ms = now_ms;
+                                virDomainFree (dom);
+                        } else {
+                                virResetLastError ();   /* vanished since the stats call */
+                        }
+                }
+                if (vm->vcpu_pending > 0 && vm->caps.online == vm->vcpu_pending) {
+                        record_latency (store, vm->vcpu_pending_id, &vm->vcpu_latency_s,
+                                        vm->vcpu_pending_since_ms, now_ms);
+                        vm->vcpu_pending = 0;
+                }
+
+                w->have_f = r->hooks.forecast &&
+                            r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &d, host, now_s, &w->f);
+                w->mode = effective_mode (r, vm, config);
+                build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
+
+                augur_domain_sample_clear (&vm->prev);
+                vm->prev = *s;
+                vm->prev.name = NULL;
+                vm->prev_ms = now_ms;
+                vm->have_prev = TRUE;
+                if (w->mode == AUGUR_MODE_OBSERVE)
+                        continue;
+
+                policy_config (vm, config, &pc);
+                w->horizon_s = pc.lead_s;
+                if (config->policy == AUGUR_POLICY_REACTIVE) {
+                        pc.buffer = 0.2;
+                        augur_policy_plan_reactive (&w->in, &pc, now_s, &w->plan);
+                        if (!w->in.mem_stats_fresh && w->plan.mem_target_kib < w->in.mem_alloc_kib) {
+                                /* Even the reference policy never shrinks on stale data. */
+                                w->plan.mem_target_kib = w->in.mem_alloc_kib;
+                                w->plan.mem_veto = AUGUR_VETO_STALE;
+                        }
+                } else {
+                        augur_policy_plan (&w->in, w->have_f ? &w->f : NULL, &pc, &vm->pstate, now_s, &w->plan);
+                }
+                if (vm->fresh_samples < FRESH_SAMPLES_NEEDED) {
+                        /* Just (re)connected: no action until fresh samples arrive. */
+                        w->plan.mem_target_kib = w->in.mem_alloc_kib;
+                        w->plan.vcpus_target = w->in.vcpus_online;
+                        w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_STALE;
+                }
+                arb[n_arb].want_kib = isnan (w->plan.mem_target_kib) ? 0 : w->plan.mem_target_kib;
+                arb[n_arb].floor_kib = w->in.mem_stats_fresh && !isnan (w->in.mem_used_kib)
+                                       ? w->in.mem_used_kib + config->reserve_kib
+                                       : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
+                arb[n_arb].priority = vm->meta.priority;
+                n_arb++;
+        }
+
+        /* Host arbitration over the VMs that plan. */
+        budget = config->host_budget_kib > 0 ? config->host_budget_kib
+                 : ((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1)
+                   ? host->v[AUGUR_HOST_MEM_TOTAL_KIB] - config->host_reserve_kib : G_MAXDOUBLE;
+        augur_policy_arbitrate (arb, n_arb, budget);
+
+        for (gsize i = 0, k = 0; i < n; i++) {
+                Work *w = &work[i];
+                ResizeVm *vm = w->vm;
+                AugurDecisionRow *row = &w->row;
+                virDomainPtr dom = NULL;
+
+                if (w->mode == AUGUR_MODE_OBSERVE)
+                        continue;
+                if (arb[k].lost && arb[k].granted_kib < w->plan.mem_target_kib) {
+                        g_snprintf (row->note, sizeof row->note,
+                                    "arbitration: granted %.0f of %.0f MiB (priority %d, host budget %.0f MiB)",
+                                    arb[k].granted_kib / 1024, w->plan.mem_target_kib / 1024,
+                                    vm->meta.priority, budget / 1024);
+                        w->plan.mem_target_kib = arb[k].granted_kib;
+                        g_message ("guest %s: %s", vm->name, row->note);
+                }
+                k++;
+                row->ts_ms = now_ms;
+                g_strlcpy (row->uuid, vm->uuid, sizeof row->uuid);
+                g_strlcpy (row->name, vm->name ? vm->name : vm->uuid, sizeof row->name);
+                row->mode = augur_mode_to_string (w->mode);
+                row->policy = augur_policy_to_string (config->policy);
+                row->model = w->have_f ? w->f.model : NULL;
+                row->mem_used_kib = w->in.mem_used_kib;
+                row->mem_alloc_kib = w->in.mem_alloc_kib;
+                row->cpu_cores_used = w->in.cpu_cores_used;
+                row->vcpus_online = w->in.vcpus_online;
+                row->horizon_s = w->horizon_s;
+                row->mem_p50_kib = w->have_f ? window_max (w->f.mem_p50_kib, &w->f, w->horizon_s) : NAN;
+                row->mem_upper_kib = w->have_f ? window_max (w->f.mem_upper_kib, &w->f, w->horizon_s) : NAN;
+                row->cpu_p50_cores = w->have_f ? window_max (w->f.cpu_p50_cores, &w->f, w->horizon_s) : NAN;
+                row->cpu_upper_cores = w->have_f ? window_max (w->f.cpu_upper_cores, &w->f, w->horizon_s) : NAN;
+                row->mem_target_kib = w->plan.mem_target_kib;
+                row->vcpus_target = w->plan.vcpus_target;
+                row->mem_reason = augur_reason_name (w->plan.mem_reason);
+                row->cpu_reason = augur_reason_name (w->plan.cpu_reason);
+                row->mem_veto = augur_veto_name (w->plan.mem_veto);
+                row->cpu_veto = augur_veto_name (w->plan.cpu_veto);
+
+                if (w->mode == AUGUR_MODE_ACT && conn)
+                        dom = virDomainLookupByUUIDString (conn, vm->uuid);
+                if (w->mode == AUGUR_MODE_ACT && !dom)
+                        virResetLastError ();
+                /* State moves on only with what was decided. */
+                vm->pstate = w->plan.state;
+                act_memory (w, dom, store, now_ms);
+                act_vcpus (w, dom, store, now_ms);
+                if (dom)
+                        virDomainFree (dom);
+                g_array_append_val (rows, *row);
+        }
+        if (!augur_store_write_decisions (store, (AugurDecisionRow *) rows->data, rows->len, &error))
+                g_warning ("writing %u decisions failed: %s, ignoring", rows->len, error->message);
+}
+
+void
+augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uuid,
+                              guint64 actual_kib, gint64 now_ms)
+{
+        ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
+
+        if (!vm || vm->mem_pending_kib <= 0)
+                return;
+        if (fabs ((double) actual_kib - vm->mem_pending_kib) <= MAX (1024.0, 0.01 * vm->mem_pending_kib)) {
+                record_latency (store, vm->mem_pending_id, &vm->mem_latency_s, vm->mem_pending_since_ms, now_ms);
+                g_debug ("guest %s: balloon reached %" G_GUINT64_FORMAT " KiB after %" G_GINT64_FORMAT " ms",
+                         vm->name, actual_kib, now_ms - vm->mem_pending_since_ms);
+                vm->mem_pending_kib = 0;
+        }
+}
+
+void
+augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected)
+{
+        ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
+
+        if (!vm)
+                return;
+        vm->agent_event = connected;
+        vm->caps_probe_ms = 0;          /* re-probe at the next tick */
+        if (!connected)
+                vm->caps.agent = FALSE;
+}
+
+void
+augur_resize_metadata_changed (AugurResize *r, const char *uuid)
+{
+        ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
+
+        if (vm)
+                vm->meta_loaded = FALSE;
+}
+
+void
+augur_resize_forget (AugurResize *r, const char *uuid)
+{
+        if (r->hooks.forget)
+                r->hooks.forget (r->hooks.ctx, uuid);
+        g_hash_table_remove (r->vms, uuid);
+}
+
+void
+augur_resize_reconnected (AugurResize *r)
+{
+        GHashTableIter it;
+        gpointer v;
+
+        g_hash_table_iter_init (&it, r->vms);
+        while (g_hash_table_iter_next (&it, NULL, &v)) {
+                ResizeVm *vm = v;
+
+                vm->fresh_samples = 0;
+                vm->have_prev = FALSE;
+                vm->agent_timeout_set = FALSE;
+                vm->meta_loaded = FALSE;
+                vm->caps_probe_ms = 0;
+        }
+}

@@ -1,0 +1,63 @@
+/* resize.h — the daemon's resize loop after "store": for every running VM,
+ * forecast → plan (policy.c) → host arbitration → actuate (actuate.c) →
+ * one audit row (store-decisions.h).
+ *
+ * Modes (per VM): observe = collect only (no plan, no row); recommend =
+ * plan and audit, never actuate; act = actuate one bounded step; auto =
+ * recommend until the forecaster says this VM's model has beaten the
+ * baselines on its own history, then act.  Precedence: per-VM metadata,
+ * then --mode / the config file, then the auto gate.
+ *
+ * Lead time: each actuation is timed until it is seen in effect (balloon:
+ * the BALLOON_CHANGE event reports the target; vCPUs: the online count
+ * reaches the target) and the per-VM EWMA of that latency, plus the
+ * configured margin, is the policy's look-ahead.  Latencies are recorded
+ * in the actuations table.
+ *
+ * Safety: a VM whose stats are stale (balloon.last-update not advancing,
+ * fields missing) or that has no sample after a reconnect is never shrunk;
+ * the policy's vetoes do that, and this file feeds them honestly.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "augur-config.h"
+#include "policy.h"
+#include "store.h"
+#include "units.h"
+
+/* The forecaster as the resize loop sees it (model/predictor via the
+ * daemon).  Every hook may be NULL. */
+typedef struct {
+        /* Feed this tick's observation and get the forecast; FALSE = none. */
+        gboolean (*forecast) (gpointer ctx, const char *uuid, const char *name,
+                              const AugurDerived *d, const AugurHostSample *host,
+                              double now_s, AugurForecast *ret);
+        /* Auto gate: has the model beaten the baselines on this VM? */
+        gboolean (*model_trusted) (gpointer ctx, const char *uuid);
+        /* The VM is gone: drop its state. */
+        void (*forget) (gpointer ctx, const char *uuid);
+        gpointer ctx;
+} AugurForecastHooks;
+
+typedef struct AugurResize AugurResize;
+
+AugurResize *augur_resize_new (const AugurForecastHooks *hooks);
+void augur_resize_free (AugurResize *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurResize, augur_resize_free)
+
+/* Run the loop for one tick's samples (already stored). */
+void augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
+                        const AugurConfig *config, const AugurDomainSample *samples,
+                        gsize n, const AugurHostSample *host, gint64 now_ms);
+
+/* Events from daemon.c. */
+void augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uuid,
+                                   guint64 actual_kib, gint64 now_ms);
+void augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected);
+void augur_resize_metadata_changed (AugurResize *r, const char *uuid);
+void augur_resize_forget (AugurResize *r, const char *uuid);
+/* After a reconnect: every VM must show fresh samples before any action. */
+void augur_resize_reconnected (AugurResize *r);
