@@ -38,3 +38,4 @@ const char *augur_cli_db_path (const AugurCliGlobal *g);
 extern const AugurCmdInfo augur_cmds_history[];   /* list status history      */
 extern const AugurCmdInfo augur_cmds_trace[];     /* import export            */
 extern const AugurCmdInfo augur_cmds_model[];     /* train eval (model owner) */
+extern const AugurCmdInfo augur_cmds_resize[];    /* actions explain          */

@@ -1,0 +1,282 @@
+/* cmd-resize.c — virt-augur actions / explain: the audit trail of the
+ * resize loop, read from the history store (read-only). */
+#include "config.h"
+
+#include "virt-augur.h"
+#include "store.h"
+#include "store-decisions.h"
+#include "util.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+static char *
+fmt_time (gint64 ms)
+{
+        g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (ms / 1000);
+
+        return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+}
+
+static char *
+fmt_mib (double kib)
+{
+        return isnan (kib) ? g_strdup ("?") : g_strdup_printf ("%.0f MiB", kib / 1024);
+}
+
+static void
+json_num (JsonBuilder *b, const char *key, double v)
+{
+        json_builder_set_member_name (b, key);
+        if (isnan (v))
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_double_value (b, v);
+}
+
+static void
+json_str (JsonBuilder *b, const char *key, const char *v)
+{
+        json_builder_set_member_name (b, key);
+        if (v)
+                json_builder_add_string_value (b, v);
+        else
+                json_builder_add_null_value (b);
+}
+
+static void
+row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
+{
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "ts");
+        json_builder_add_int_value (b, r->ts_ms / 1000);
+        json_str (b, "domain", r->name);
+        json_str (b, "uuid", r->uuid);
+        json_str (b, "mode", r->mode);
+        json_str (b, "policy", r->policy);
+        json_str (b, "model", r->model);
+        json_num (b, "mem_used_kib", r->mem_used_kib);
+        json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
+        json_num (b, "mem_p50_kib", r->mem_p50_kib);
+        json_num (b, "mem_upper_kib", r->mem_upper_kib);
+        json_num (b, "mem_target_kib", r->mem_target_kib);
+        json_num (b, "cpu_cores_used", r->cpu_cores_used);
+        json_num (b, "cpu_p50_cores", r->cpu_p50_cores);
+        json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
+        json_num (b, "vcpus_online", r->vcpus_online < 0 ? NAN : r->vcpus_online);
+        json_num (b, "vcpus_target", r->vcpus_target < 0 ? NAN : r->vcpus_target);
+        json_num (b, "horizon_s", r->horizon_s);
+        json_str (b, "mem_action", r->mem_action);
+        json_str (b, "mem_reason", r->mem_reason);
+        json_str (b, "mem_veto", r->mem_veto);
+        json_str (b, "cpu_action", r->cpu_action);
+        json_str (b, "cpu_reason", r->cpu_reason);
+        json_str (b, "cpu_veto", r->cpu_veto);
+        json_str (b, "note", r->note[0] ? r->note : NULL);
+        json_builder_end_object (b);
+}
+
+static void
+print_builder (JsonBuilder *b)
+{
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autoptr(JsonNode) root = json_builder_get_root (b);
+        g_autofree char *text = NULL;
+
+        json_generator_set_root (gen, root);
+        json_generator_set_pretty (gen, TRUE);
+        text = json_generator_to_data (gen, NULL);
+        g_print ("%s\n", text);
+}
+
+static gboolean
+is_change (const char *action)
+{
+        return action && strcmp (action, "none") != 0;
+}
+
+static int
+cmd_actions (const AugurCliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(AugurDomainInfo) d = NULL;
+        g_autoptr(GArray) rows = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *domain = NULL, *since = NULL;
+        gboolean all = FALSE;
+        gint64 from_ms = G_MININT64;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp (argv[i], "--since") == 0 && i + 1 < argc)
+                        since = argv[++i];
+                else if (strcmp (argv[i], "--all") == 0)
+                        all = TRUE;
+                else if (argv[i][0] == '-')
+                        return augur_cli_usage ("actions: unknown option or missing value '%s'", argv[i]);
+                else if (!domain)
+                        domain = argv[i];
+                else
+                        return augur_cli_usage ("actions: unexpected argument '%s'", argv[i]);
+        }
+        st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
+        if (!st)
+                return augur_cli_error ("%s", error->message);
+        if (domain && !(d = augur_store_find_domain (st, domain, &error)))
+                return augur_cli_error ("%s", error->message);
+        if (since) {
+                double s;
+
+                if (!augur_parse_duration_s (since, &s, &error))
+                        return augur_cli_usage ("actions: --since: %s", error->message);
+                from_ms = augur_now_ms () - (gint64) (s * 1000);
+        }
+        rows = augur_store_decisions (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
+        if (!rows)
+                return augur_cli_error ("%s", error->message);
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                json_builder_begin_array (b);
+                for (guint i = 0; i < rows->len; i++) {
+                        const AugurDecisionRow *r = &g_array_index (rows, AugurDecisionRow, i);
+
+                        if (all || is_change (r->mem_action) || is_change (r->cpu_action))
+                                row_to_json (b, r);
+                }
+                json_builder_end_array (b);
+                print_builder (b);
+                return 0;
+        }
+        g_print (" %-19s  %-12s  %-9s  %-16s  %-22s  %-16s  %s\n", "Time (UTC)", "Domain", "Mode",
+                 "Memory", "Action (reason)", "vCPUs", "Action (reason)");
+        g_print ("%s\n", "-----------------------------------------------------------------------------------------------------------------");
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurDecisionRow *r = &g_array_index (rows, AugurDecisionRow, i);
+                g_autofree char *t = NULL, *from = NULL, *to = NULL, *mem = NULL, *mact = NULL;
+                g_autofree char *cpu = NULL, *cact = NULL;
+
+                if (!all && !is_change (r->mem_action) && !is_change (r->cpu_action))
+                        continue;
+                t = fmt_time (r->ts_ms);
+                from = fmt_mib (r->mem_alloc_kib);
+                to = fmt_mib (r->mem_target_kib);
+                mem = g_strdup_printf ("%s -> %s", from, to);
+                mact = g_strdup_printf ("%s (%s)", r->mem_action, strcmp (r->mem_veto, "none") ? r->mem_veto : r->mem_reason);
+                cpu = g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target);
+                cact = g_strdup_printf ("%s (%s)", r->cpu_action, strcmp (r->cpu_veto, "none") ? r->cpu_veto : r->cpu_reason);
+                g_print (" %-19s  %-12s  %-9s  %-16s  %-22s  %-16s  %s\n", t, r->name, r->mode, mem, mact, cpu, cact);
+        }
+        return 0;
+}
+
+static const char *
+veto_words (const char *veto)
+{
+        static const struct { const char *v, *w; } words[] = {
+                { "stale-stats", "its memory stats are stale or incomplete, and augur never shrinks on stale data" },
+                { "pressure", "the guest shows memory pressure" },
+                { "cooldown", "it was resized too recently (cooldown)" },
+                { "not-sustained", "the lower demand has not held long enough yet (a sudden drop is not evidence)" },
+                { "deadband", "the change would be too small to be worth it" },
+                { "no-agent", "scaling vCPUs down needs the guest agent, which is not connected" },
+                { "no-forecast", "there is no forecast for it yet" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
+                if (g_strcmp0 (veto, words[i].v) == 0)
+                        return words[i].w;
+        return veto;
+}
+
+static const char *
+reason_words (const char *reason)
+{
+        static const struct { const char *r, *w; } words[] = {
+                { "forecast-grow", "the forecast's upper bound over the lead time is above the allocation" },
+                { "forecast-shrink", "the forecast has stayed well below the allocation" },
+                { "censored", "the guest is pinned at its limit, so it may need more than it shows" },
+                { "pressure", "the guest is under memory pressure" },
+                { "floor", "the allocation is below what the guest uses plus the reserve" },
+                { "ceiling", "the forecast is above the configured maximum" },
+                { "reactive", "the reference reactive policy follows the last used value" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
+                if (g_strcmp0 (reason, words[i].r) == 0)
+                        return words[i].w;
+        return reason;
+}
+
+static int
+cmd_explain (const AugurCliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(AugurDomainInfo) d = NULL;
+        g_autoptr(GArray) rows = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *t = NULL, *used = NULL, *alloc = NULL, *target = NULL, *p50 = NULL, *upper = NULL;
+        const AugurDecisionRow *r;
+
+        if (argc != 2)
+                return augur_cli_usage ("explain: usage: explain DOMAIN");
+        st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
+        if (!st)
+                return augur_cli_error ("%s", error->message);
+        if (!(d = augur_store_find_domain (st, argv[1], &error)))
+                return augur_cli_error ("%s", error->message);
+        rows = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, &error);
+        if (!rows)
+                return augur_cli_error ("%s", error->message);
+        if (rows->len == 0)
+                return augur_cli_error ("no decision recorded for '%s' yet (is it in observe mode?)", d->name);
+        r = &g_array_index (rows, AugurDecisionRow, 0);
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                row_to_json (b, r);
+                print_builder (b);
+                return 0;
+        }
+        t = fmt_time (r->ts_ms);
+        used = fmt_mib (r->mem_used_kib);
+        alloc = fmt_mib (r->mem_alloc_kib);
+        target = fmt_mib (r->mem_target_kib);
+        p50 = fmt_mib (r->mem_p50_kib);
+        upper = fmt_mib (r->mem_upper_kib);
+        g_print ("At %s UTC, %s was in %s mode under the %s policy%s%s%s.\n", t, r->name, r->mode, r->policy,
+                 r->model ? ", forecast by " : "", r->model ? r->model : "", r->model ? "" : " with no forecast");
+        g_print ("Memory: the guest used %s of %s. ", used, alloc);
+        if (!isnan (r->mem_upper_kib))
+                g_print ("Over the next %.0f s (the measured actuation latency plus a margin) the forecast was %s, "
+                         "at most %s. ", r->horizon_s, p50, upper);
+        if (strcmp (r->mem_action, "none") == 0 && strcmp (r->mem_veto, "none") != 0)
+                g_print ("augur kept it at %s because %s.\n", alloc, veto_words (r->mem_veto));
+        else if (strcmp (r->mem_action, "none") == 0)
+                g_print ("No change was needed.\n");
+        else if (g_str_has_prefix (r->mem_action, "recommend"))
+                g_print ("augur recommends %s because %s (not applied: %s mode).\n", target,
+                         reason_words (r->mem_reason), r->mode);
+        else if (strcmp (r->mem_action, "failed") == 0)
+                g_print ("augur tried to set %s but libvirt refused.\n", target);
+        else
+                g_print ("augur set the balloon to %s because %s.\n", target, reason_words (r->mem_reason));
+        g_print ("vCPUs: %d online", r->vcpus_online);
+        if (!isnan (r->cpu_upper_cores))
+                g_print (", forecast demand at most %.2f cores", r->cpu_upper_cores);
+        if (strcmp (r->cpu_action, "none") == 0 && strcmp (r->cpu_veto, "none") != 0)
+                g_print ("; kept because %s.\n", veto_words (r->cpu_veto));
+        else if (strcmp (r->cpu_action, "none") == 0)
+                g_print ("; no change needed.\n");
+        else
+                g_print ("; %s to %d because %s.\n", r->cpu_action, r->vcpus_target, reason_words (r->cpu_reason));
+        if (r->note[0])
+                g_print ("Note: %s\n", r->note);
+        return 0;
+}
+
+const AugurCmdInfo augur_cmds_resize[] = {
+        { "actions", cmd_actions, "[DOMAIN] [--since 1h] [--all] [--json]: resize actions taken or recommended" },
+        { "explain", cmd_explain, "DOMAIN [--json]: the latest decision in plain words" },
+        { NULL },
+};
