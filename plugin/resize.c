@@ -25,6 +25,8 @@
 #define PRESSURE_MAJOR_FAULTS_PER_S 100.0
 /* Pressure: usable memory below this fraction of the balloon is pressure. */
 #define PRESSURE_USABLE_FRAC 0.03
+/* The newest forecast is stored at most this often per VM, ms. */
+#define FORECAST_WRITE_PERIOD_MS 5000
 /* A change smaller than this is not worth an actuation, KiB. */
 #define MIN_CHANGE_KIB 1024.0
 
@@ -51,6 +53,7 @@ typedef struct {
         gint64 mem_pending_id;
         double vcpu_latency_s;
         int vcpu_pending;               /* 0 = none                           */
+        gint64 forecast_written_ms;     /* last forecasts-table write         */
         gint64 vcpu_pending_since_ms;
         gint64 vcpu_pending_id;
 } ResizeVm;
@@ -327,6 +330,36 @@ act_vcpus (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
 }
 
 static void
+json_num (GString *j, const char *key, double v)
+{
+        if (isnan (v))
+                g_string_append_printf (j, ",\"%s\":null", key);
+        else
+                g_string_append_printf (j, ",\"%s\":%.3f", key, v);
+}
+
+/* Store the newest forecast for `virt-augur forecast`. */
+static void
+write_forecast (AugurStore *store, ResizeVm *vm, const AugurForecast *f, gint64 now_ms)
+{
+        g_autoptr(GString) j = g_string_new ("[");
+
+        if (now_ms - vm->forecast_written_ms < FORECAST_WRITE_PERIOD_MS)
+                return;
+        vm->forecast_written_ms = now_ms;
+        for (guint h = 0; h < f->H; h++) {
+                g_string_append_printf (j, "%s{\"h\":%u,\"s\":%.1f", h ? "," : "", h + 1, (h + 1) * f->step_s);
+                json_num (j, "mem_p50_kib", f->mem_p50_kib[h]);
+                json_num (j, "mem_upper_kib", f->mem_upper_kib[h]);
+                json_num (j, "cpu_p50_cores", f->cpu_p50_cores[h]);
+                json_num (j, "cpu_upper_cores", f->cpu_upper_cores[h]);
+                g_string_append_c (j, '}');
+        }
+        g_string_append_c (j, ']');
+        augur_store_write_forecast (store, now_ms, vm->uuid, vm->name, f->model, f->step_s, j->str, NULL);
+}
+
+static void
 record_latency (AugurStore *store, gint64 id, double *ewma, gint64 since_ms, gint64 now_ms)
 {
         double s = (now_ms - since_ms) / 1000.0;
@@ -385,6 +418,8 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 w->have_f = r->hooks.forecast &&
                             r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &d, host, now_s, &w->f);
                 w->mode = effective_mode (r, vm, config);
+                if (w->have_f)
+                        write_forecast (store, vm, &w->f, now_ms);
                 build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
 
                 augur_domain_sample_clear (&vm->prev);

@@ -240,3 +240,69 @@ augur_store_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 
         }
         return g_steal_pointer (&out);
 }
+
+gboolean
+augur_store_write_forecast (AugurStore *st, gint64 ts_ms, const char *uuid, const char *name,
+                            const char *model, double step_s, const char *horizons_json,
+                            GError **error)
+{
+        sqlite3_stmt *s = NULL;
+        DomainCache *dc;
+        gboolean created;
+        int rc;
+
+        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error))
+                return FALSE;
+        dc = augur_store_resolve_domain (st, uuid, name, "libvirt", -1, ts_ms, &created, error);
+        if (!dc) {
+                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                return FALSE;
+        }
+        rc = sqlite3_prepare_v2 (st->db, "INSERT OR REPLACE INTO forecasts (domain_id, ts_ms, model, step_s, horizons) "
+                                 "VALUES (?,?,?,?,?)", -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_int64 (s, 1, dc->id);
+                sqlite3_bind_int64 (s, 2, ts_ms);
+                bind_t (s, 3, model);
+                sqlite3_bind_double (s, 4, step_s);
+                sqlite3_bind_text (s, 5, horizons_json, -1, SQLITE_STATIC);
+                rc = sqlite3_step (s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (st->db);
+        }
+        sqlite3_finalize (s);
+        if (rc != SQLITE_OK || !augur_store_exec (st, "COMMIT", error)) {
+                if (rc != SQLITE_OK)
+                        augur_store_set_sql_error (st, rc, error, "writing forecast");
+                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+gboolean
+augur_store_read_forecast (AugurStore *st, gint64 domain_id, gint64 *ret_ts_ms,
+                           char **ret_model, double *ret_step_s, char **ret_horizons_json,
+                           GError **error)
+{
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2 (st->db, "SELECT ts_ms, model, step_s, horizons FROM forecasts WHERE domain_id = ?",
+                                     -1, &s, NULL);
+
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "reading forecast");
+                return FALSE;
+        }
+        sqlite3_bind_int64 (s, 1, domain_id);
+        rc = sqlite3_step (s);
+        if (rc != SQLITE_ROW) {
+                sqlite3_finalize (s);
+                g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_NOT_FOUND,
+                             "no forecast recorded for this domain yet");
+                return FALSE;
+        }
+        *ret_ts_ms = sqlite3_column_int64 (s, 0);
+        *ret_model = g_strdup ((const char *) sqlite3_column_text (s, 1));
+        *ret_step_s = sqlite3_column_double (s, 2);
+        *ret_horizons_json = g_strdup ((const char *) sqlite3_column_text (s, 3));
+        sqlite3_finalize (s);
+        return TRUE;
+}

@@ -41,3 +41,14 @@ gboolean augur_store_set_actuation_latency (AugurStore *st, gint64 id,
  * GArray of AugurDecisionRow with g_array_unref only. */
 GArray *augur_store_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms,
                                gint64 to_ms, guint limit, GError **error);
+
+/* Replace the newest forecast of a domain (horizons as a JSON array text,
+ * built by the caller). */
+gboolean augur_store_write_forecast (AugurStore *st, gint64 ts_ms, const char *uuid,
+                                     const char *name, const char *model, double step_s,
+                                     const char *horizons_json, GError **error);
+/* The newest forecast of domain_id: FALSE with NOT_FOUND when none.
+ * Out-strings are transfer full. */
+gboolean augur_store_read_forecast (AugurStore *st, gint64 domain_id, gint64 *ret_ts_ms,
+                                    char **ret_model, double *ret_step_s,
+                                    char **ret_horizons_json, GError **error);

@@ -275,7 +275,60 @@ cmd_explain (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
+static int
+cmd_forecast (const AugurCliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(AugurDomainInfo) d = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonParser) parser = json_parser_new ();
+        g_autofree char *model = NULL, *horizons = NULL, *t = NULL;
+        double step_s;
+        gint64 ts_ms;
+        JsonArray *arr;
+
+        if (argc != 2)
+                return augur_cli_usage ("forecast: usage: forecast DOMAIN [--json]");
+        st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
+        if (!st)
+                return augur_cli_error ("%s", error->message);
+        if (!(d = augur_store_find_domain (st, argv[1], &error)))
+                return augur_cli_error ("%s", error->message);
+        if (!augur_store_read_forecast (st, d->id, &ts_ms, &model, &step_s, &horizons, &error))
+                return augur_cli_error ("%s: %s", d->name, error->message);
+        if (!json_parser_load_from_data (parser, horizons, -1, &error) ||
+            !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+                return augur_cli_error ("%s: stored forecast is not readable", d->name);
+        arr = json_node_get_array (json_parser_get_root (parser));
+        if (g->json) {
+                g_print ("{\"domain\":\"%s\",\"ts\":%" G_GINT64_FORMAT ",\"model\":\"%s\",\"step_s\":%.1f,\"horizons\":%s}\n",
+                         d->uuid, ts_ms / 1000, model ? model : "", step_s, horizons);
+                return 0;
+        }
+        t = fmt_time (ts_ms);
+        g_print ("Forecast for %s at %s UTC, served by %s, step %.0f s\n\n", d->name, t,
+                 model ? model : "?", step_s);
+        g_print (" %8s  %14s  %14s  %12s  %12s\n", "Horizon", "Mem p50", "Mem upper", "CPU p50", "CPU upper");
+        g_print ("-----------------------------------------------------------------------\n");
+        for (guint i = 0; i < json_array_get_length (arr); i++) {
+                JsonObject *o = json_array_get_object_element (arr, i);
+                const char *keys[] = { "mem_p50_kib", "mem_upper_kib", "cpu_p50_cores", "cpu_upper_cores" };
+                double v[4];
+
+                for (int k = 0; k < 4; k++) {
+                        JsonNode *n = o ? json_object_get_member (o, keys[k]) : NULL;
+
+                        v[k] = n && !JSON_NODE_HOLDS_NULL (n) ? json_node_get_double (n) : NAN;
+                }
+                g_print (" %7.0fs  %10.0f MiB  %10.0f MiB  %6.2f cores  %6.2f cores\n",
+                         o ? json_object_get_double_member_with_default (o, "s", 0) : 0,
+                         v[0] / 1024, v[1] / 1024, v[2], v[3]);
+        }
+        return 0;
+}
+
 const AugurCmdInfo augur_cmds_resize[] = {
+        { "forecast", cmd_forecast, "DOMAIN [--json]: p50 and upper bound per horizon, and the serving model" },
         { "actions", cmd_actions, "[DOMAIN] [--since 1h] [--all] [--json]: resize actions taken or recommended" },
         { "explain", cmd_explain, "DOMAIN [--json]: the latest decision in plain words" },
         { NULL },

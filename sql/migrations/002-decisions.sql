@@ -39,3 +39,13 @@ CREATE TABLE actuations (
         latency_ms      INTEGER                    -- until seen in effect, NULL = not yet
 );
 CREATE INDEX actuations_by_domain ON actuations (domain_id, ts_ms);
+
+-- The newest forecast of each domain, per horizon (what `virt-augur
+-- forecast` shows).  One row per domain, replaced every decision.
+CREATE TABLE forecasts (
+        domain_id       INTEGER PRIMARY KEY,
+        ts_ms           INTEGER NOT NULL,
+        model           TEXT,
+        step_s          REAL NOT NULL,
+        horizons        TEXT NOT NULL              -- JSON: [{"h":1,"mem_p50_kib":…,…}, …]
+);
