@@ -15,6 +15,10 @@
  * limit, and we want an explicit bound per client before json-glib sees a
  * byte.  Nonblocking GSocket reads into our own buffer give us that.
  */
+/* struct ucred (SO_PEERCRED's payload) is a GNU extension in glibc. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
 #include "config.h"
 
 #include "api.h"
@@ -35,6 +39,10 @@ G_DEFINE_QUARK (augur-api-error-quark, augur_api_error)
 
 /* Bytes read per receive call. */
 #define READ_CHUNK_BYTES 4096
+/* Deepest nesting of arrays and objects accepted in a request.  Requests
+ * are flat; json-glib's parser recurses once per level, and at 64 KiB a
+ * line could otherwise nest 32 768 deep and eat the stack. */
+#define MAX_NESTING 32
 /* Refused and busy connections are logged at message level at most once
  * per this period, then at debug, so a misbehaving client cannot flood
  * the journal. */
@@ -113,6 +121,25 @@ access_name (AugurApiAccess access)
                 return "admin";
         }
         return "?";
+}
+
+/* Log message with the peer in journal fields and in the text.  (In
+ * g_log_structured only MESSAGE is a format; other values are strings.) */
+static void
+log_peer (GLogLevelFlags level, const char *action, const AugurApiPeer *peer,
+          const char *message)
+{
+        char uid[32], gid[32], pid[32];
+
+        g_snprintf (uid, sizeof uid, "%" G_GINT64_FORMAT, peer->uid);
+        g_snprintf (gid, sizeof gid, "%" G_GINT64_FORMAT, peer->gid);
+        g_snprintf (pid, sizeof pid, "%" G_GINT64_FORMAT, peer->pid);
+        g_log_structured (G_LOG_DOMAIN, level,
+                          "AUGUR_ACTION", action,
+                          "AUGUR_PEER_UID", uid,
+                          "AUGUR_PEER_GID", gid,
+                          "AUGUR_PEER_PID", pid,
+                          "MESSAGE", "%s (uid %s gid %s pid %s)", message, uid, gid, pid);
 }
 
 /* ------------------------------------------------------------------- calls */
@@ -252,12 +279,7 @@ call_reload (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
 {
         if (!api->ops->reload)
                 return unsupported ("reload", error);
-        g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                          "AUGUR_ACTION", "reload",
-                          "AUGUR_PEER_UID", "%" G_GINT64_FORMAT, peer->uid,
-                          "AUGUR_PEER_PID", "%" G_GINT64_FORMAT, peer->pid,
-                          "MESSAGE", "reload requested through the API by uid %" G_GINT64_FORMAT
-                          " (pid %" G_GINT64_FORMAT ")", peer->uid, peer->pid);
+        log_peer (G_LOG_LEVEL_MESSAGE, "api-reload", peer, "reload requested through the API");
         return api->ops->reload (api->daemon, error);
 }
 
@@ -326,6 +348,48 @@ error_code_of (const GError *error)
         return "failed";
 }
 
+/* What a pre-scan of the request text found. */
+typedef enum {
+        SCAN_OK,
+        SCAN_TOO_DEEP,                /* arrays/objects nested deeper than max */
+        SCAN_TRAILING,                /* more text after the first value       */
+} ScanResult;
+
+/* A scan that skips strings (and their escapes) and validates nothing
+ * else: json-glib does that.  It catches what json-glib would accept or
+ * suffer from: nesting deep enough to eat the stack, and a second value
+ * after the first ({...}{...} parses, and only one would be served). */
+static ScanResult
+scan_request (const char *s, gsize len, int max)
+{
+        gboolean in_string = FALSE, closed = FALSE;
+        int depth = 0;
+
+        for (gsize i = 0; i < len; i++) {
+                char ch = s[i];
+
+                if (in_string) {
+                        if (ch == '\\')
+                                i++;
+                        else if (ch == '"')
+                                in_string = FALSE;
+                        continue;
+                }
+                if (closed && !g_ascii_isspace (ch))
+                        return SCAN_TRAILING;
+                if (ch == '"') {
+                        in_string = TRUE;
+                } else if (ch == '[' || ch == '{') {
+                        if (++depth > max)
+                                return SCAN_TOO_DEEP;
+                } else if (ch == ']' || ch == '}') {
+                        if (--depth == 0)
+                                closed = TRUE;
+                }
+        }
+        return SCAN_OK;
+}
+
 static char *
 handle_line (AugurApi *api, const AugurApiPeer *peer, const char *line, gsize len,
              gboolean *ret_refused)
@@ -341,11 +405,21 @@ handle_line (AugurApi *api, const AugurApiPeer *peer, const char *line, gsize le
          * clear message; check both before it sees the line. */
         if (memchr (line, '\0', len) || !g_utf8_validate (line, (gssize) len, NULL))
                 return reply_error (NULL, "parse-error", "request is not NUL-free UTF-8");
+        switch (scan_request (line, len, MAX_NESTING)) {
+        case SCAN_TOO_DEEP:
+                return reply_error (NULL, "invalid-request", "request nests too deep");
+        case SCAN_TRAILING:
+                return reply_error (NULL, "parse-error", "text after the request object");
+        case SCAN_OK:
+                break;
+        }
         parser = json_parser_new_immutable ();
         if (!json_parser_load_from_data (parser, line, (gssize) len, &error))
                 return reply_error (NULL, "parse-error", error->message);
         root = json_parser_get_root (parser);
-        if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+        if (!root)
+                return reply_error (NULL, "parse-error", "empty request");
+        if (!JSON_NODE_HOLDS_OBJECT (root))
                 return reply_error (NULL, "invalid-request", "a request is a JSON object");
         req = json_node_get_object (root);
         id = json_object_get_member (req, "id");
@@ -527,14 +601,8 @@ client_serve_one (Client *c)
                 reply = handle_line (c->api, &c->peer, (const char *) c->in->data, len, &refused);
                 if (refused) {
                         if (!c->logged_refusal && g_get_monotonic_time () >= c->api->loud_after_us) {
-                                g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                                                  "AUGUR_ACTION", "api-refused",
-                                                  "AUGUR_PEER_UID", "%" G_GINT64_FORMAT, c->peer.uid,
-                                                  "AUGUR_PEER_PID", "%" G_GINT64_FORMAT, c->peer.pid,
-                                                  "MESSAGE", "api: refused a call from uid %" G_GINT64_FORMAT
-                                                  " gid %" G_GINT64_FORMAT " pid %" G_GINT64_FORMAT
-                                                  " (not root and not in the API group)",
-                                                  c->peer.uid, c->peer.gid, c->peer.pid);
+                                log_peer (G_LOG_LEVEL_MESSAGE, "api-refused", &c->peer,
+                                          "api: refused a call (peer is not root and not in the API group)");
                                 c->api->loud_after_us = g_get_monotonic_time () + QUIET_PERIOD_US;
                         }
                         c->logged_refusal = TRUE;

@@ -93,6 +93,7 @@ augur_config_free (AugurConfig *c)
         g_free (c->socket_path);
         g_free (c->model_path);
         g_free (c->proc_root);
+        g_free (c->api_group);
         g_free (c);
 }
 
@@ -106,6 +107,7 @@ augur_config_copy (const AugurConfig *c)
         n->socket_path = g_strdup (c->socket_path);
         n->model_path = g_strdup (c->model_path);
         n->proc_root = g_strdup (c->proc_root);
+        n->api_group = g_strdup (c->api_group);
         return n;
 }
 
@@ -170,6 +172,12 @@ augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
                 return range_error (error, origin, "daemon.uri", "\"\"", "a libvirt URI");
         if (!c->db_path || !*c->db_path)
                 return range_error (error, origin, "store.db", "\"\"", "a file path");
+        /* The socket needs owner read-write (augurd), execute bits mean
+         * nothing on a socket, and wider than 0666 is a typo. */
+        if (c->api_mode != 0 && ((c->api_mode & ~0666) || (c->api_mode & 0600) != 0600))
+                return range_error (error, origin, "api.mode",
+                                    (v = g_strdup_printf ("%04o", (unsigned) c->api_mode)),
+                                    "0600 to 0666 (octal), with owner read-write");
         return TRUE;
 }
 
@@ -259,6 +267,30 @@ get_number (GKeyFile *kf, const char *group, const char *key, double *inout,
         return TRUE;
 }
 
+/* An octal file mode such as 0660. */
+static gboolean
+get_mode (GKeyFile *kf, const char *group, const char *key, int *inout,
+          const char *path, GError **error)
+{
+        g_autofree char *v = NULL;
+        char *end = NULL;
+        gint64 x;
+
+        if (!get_string (kf, group, key, &v, path, error))
+                return FALSE;
+        if (!v)
+                return TRUE;
+        errno = 0;
+        x = g_ascii_strtoll (v, &end, 8);
+        if (errno || end == v || *end || x < 0 || x > 07777) {
+                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                             "%s: %s.%s = %s is not an octal file mode", path, group, key, v);
+                return FALSE;
+        }
+        *inout = (int) x;
+        return TRUE;
+}
+
 AugurConfig *
 augur_config_load (const AugurConfig *base, const char *path,
                    gboolean missing_ok, GError **error)
@@ -302,7 +334,9 @@ augur_config_load (const AugurConfig *base, const char *path,
             !get_duration (kf, "policy", "lead_margin", &c->lead_margin_s, path, error) ||
             !get_number (kf, "policy", "target_util_pct", &util, path, error) ||
             !get_number (kf, "host", "mem_budget_mib", &budget, path, error) ||
-            !get_number (kf, "host", "reserve_mib", &hreserve, path, error))
+            !get_number (kf, "host", "reserve_mib", &hreserve, path, error) ||
+            !get_string (kf, "api", "group", &c->api_group, path, error) ||
+            !get_mode (kf, "api", "mode", &c->api_mode, path, error))
                 return NULL;
         c->headroom_kib = headroom * 1024;
         c->reserve_kib = reserve * 1024;

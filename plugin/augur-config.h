@@ -55,6 +55,11 @@ typedef struct {
         /* [host] */
         double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
         double host_reserve_kib;      /* kept for the host when budget is 0   */
+        /* [api] */
+        char *api_group;              /* [api] group; NULL = "libvirt" if it
+                                       * exists, "" = root only              */
+        int api_mode;                 /* [api] mode of the socket file, 0 =
+                                       * 0660 with a group, 0600 without     */
 } AugurConfig;
 
 #define AUGUR_DEFAULT_URI "qemu:///system"

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <math.h>
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,12 @@
 #define RECONNECT_BACKOFF_MAX_S 30.0
 /* Retention runs at start and then at most once per this period. */
 #define RETENTION_PERIOD_US ((gint64) G_USEC_PER_SEC * 3600)
+/* After a "started" hook, sample once this much later, ms: libvirtd runs the
+ * hook before it resumes the guest's vCPUs, and a second is enough for the
+ * start to finish, yet well before the next regular tick (5 s by default).
+ * At most one such tick is pending, so a storm of starts costs at most one
+ * extra tick per this period. */
+#define EARLY_TICK_DELAY_MS 1000
 
 
 static void
@@ -300,6 +307,9 @@ augur_daemon_tick (AugurDaemon *d)
                 g_message ("storing ticks works again");
         d->warned_store = FALSE;
         d->ticks_stored++;
+        d->last_tick_ms = ts_ms;
+        g_clear_pointer (&d->last_samples, g_array_unref);
+        d->last_samples = g_array_ref (samples);
         g_debug ("tick %" G_GINT64_FORMAT ": %u domains, stats call %" G_GINT64_FORMAT " us",
                  d->ticks, samples->len, collect_usec);
 
@@ -315,6 +325,272 @@ augur_daemon_tick (AugurDaemon *d)
                         g_debug ("retention deleted %" G_GINT64_FORMAT " rows", deleted);
                 d->last_retention_us = g_get_monotonic_time ();
         }
+}
+
+/* ---- the local API's callbacks (api.h): answered from memory ---- */
+
+static const char *
+state_name (gint64 state)
+{
+        static const char *const names[] = {
+                [VIR_DOMAIN_NOSTATE] = "nostate",
+                [VIR_DOMAIN_RUNNING] = "running",
+                [VIR_DOMAIN_BLOCKED] = "blocked",
+                [VIR_DOMAIN_PAUSED] = "paused",
+                [VIR_DOMAIN_SHUTDOWN] = "shutdown",
+                [VIR_DOMAIN_SHUTOFF] = "shutoff",
+                [VIR_DOMAIN_CRASHED] = "crashed",
+                [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+        };
+
+        if (state >= 0 && state < (gint64) G_N_ELEMENTS (names) && names[state])
+                return names[state];
+        return "unknown";
+}
+
+static void
+add_ts_or_null (JsonBuilder *b, const char *member, gint64 ms)
+{
+        json_builder_set_member_name (b, member);
+        if (ms >= 0)
+                json_builder_add_int_value (b, ms / 1000);
+        else
+                json_builder_add_null_value (b);
+}
+
+static void
+api_status (gpointer data, JsonBuilder *b)
+{
+        AugurDaemon *d = data;
+        gint64 now_ms = augur_now_ms ();
+
+        json_builder_set_member_name (b, "version");
+        json_builder_add_string_value (b, PACKAGE_VERSION);
+        json_builder_set_member_name (b, "pid");
+        json_builder_add_int_value (b, getpid ());
+        json_builder_set_member_name (b, "uptime_s");
+        json_builder_add_int_value (b, (g_get_monotonic_time () - d->started_us) / G_USEC_PER_SEC);
+        json_builder_set_member_name (b, "uri");
+        json_builder_add_string_value (b, d->config->uri);
+        json_builder_set_member_name (b, "connected");
+        json_builder_add_boolean_value (b, d->conn && !d->conn_lost);
+        json_builder_set_member_name (b, "mode");
+        json_builder_add_string_value (b, augur_mode_to_string (d->config->mode));
+        json_builder_set_member_name (b, "policy");
+        json_builder_add_string_value (b, augur_policy_to_string (d->config->policy));
+        json_builder_set_member_name (b, "tick_seconds");
+        json_builder_add_double_value (b, d->config->tick_s);
+        json_builder_set_member_name (b, "ticks");
+        json_builder_add_int_value (b, d->ticks);
+        json_builder_set_member_name (b, "ticks_stored");
+        json_builder_add_int_value (b, d->ticks_stored);
+        add_ts_or_null (b, "last_tick_ts", d->last_tick_ms);
+        json_builder_set_member_name (b, "last_tick_age_s");
+        if (d->last_tick_ms >= 0)
+                json_builder_add_int_value (b, (now_ms - d->last_tick_ms) / 1000);
+        else
+                json_builder_add_null_value (b);
+        json_builder_set_member_name (b, "domains_watched");
+        json_builder_add_int_value (b, d->last_samples ? d->last_samples->len : 0);
+        json_builder_set_member_name (b, "db");
+        json_builder_add_string_value (b, d->config->db_path);
+        json_builder_set_member_name (b, "notifications");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "count");
+        json_builder_add_int_value (b, d->n_notify);
+        json_builder_set_member_name (b, "last");
+        if (d->last_notify_ms >= 0) {
+                json_builder_begin_object (b);
+                add_ts_or_null (b, "ts", d->last_notify_ms);
+                json_builder_set_member_name (b, "op");
+                json_builder_add_string_value (b, d->last_notify_op);
+                json_builder_set_member_name (b, "sub");
+                json_builder_add_string_value (b, d->last_notify_sub);
+                json_builder_set_member_name (b, "domain");
+                json_builder_add_string_value (b, d->last_notify_domain);
+                json_builder_end_object (b);
+        } else {
+                json_builder_add_null_value (b);
+        }
+        json_builder_end_object (b);
+}
+
+static void
+api_domains (gpointer data, JsonBuilder *b)
+{
+        AugurDaemon *d = data;
+
+        add_ts_or_null (b, "as_of_ts", d->last_tick_ms);
+        json_builder_set_member_name (b, "domains");
+        json_builder_begin_array (b);
+        for (guint i = 0; d->last_samples && i < d->last_samples->len; i++) {
+                const AugurDomainSample *s = &g_array_index (d->last_samples, AugurDomainSample, i);
+
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "uuid");
+                json_builder_add_string_value (b, s->uuid);
+                json_builder_set_member_name (b, "name");
+                json_builder_add_string_value (b, s->name);
+                json_builder_set_member_name (b, "id");
+                if (s->id >= 0)
+                        json_builder_add_int_value (b, s->id);
+                else
+                        json_builder_add_null_value (b);
+                json_builder_set_member_name (b, "state");
+                json_builder_add_string_value (b, augur_sample_has (s, AUGUR_STAT_STATE)
+                                               ? state_name (s->v[AUGUR_STAT_STATE]) : "unknown");
+                json_builder_end_object (b);
+        }
+        json_builder_end_array (b);
+}
+
+/* A hook event to record once the reply has gone out. */
+typedef struct {
+        AugurDaemon *d;
+        gint64 ts_ms;
+        char *uuid;                   /* from the last tick, or NULL          */
+        char *name;
+        int op_code;
+        int sub_op_code;
+        char *info;
+} HookEvent;
+
+static void
+hook_event_free (gpointer data)
+{
+        HookEvent *e = data;
+
+        g_free (e->uuid);
+        g_free (e->name);
+        g_free (e->info);
+        g_free (e);
+}
+
+static gboolean
+record_hook_event (gpointer data)
+{
+        HookEvent *e = data;
+        g_autoptr(GError) error = NULL;
+
+        if (e->d->store &&
+            !augur_store_write_event (e->d->store, e->ts_ms, e->uuid, e->name, "hook",
+                                      e->op_code, e->sub_op_code, e->info, &error))
+                g_warning ("recording hook event failed: %s, ignoring", error->message);
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean
+early_tick_cb (gpointer data)
+{
+        AugurDaemon *d = data;
+
+        d->early_tick_source = 0;
+        g_debug ("early tick after a started hook");
+        augur_daemon_tick (d);
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean
+api_notify (gpointer data, const AugurApiNotify *n, GError **error)
+{
+        AugurDaemon *d = data;
+        g_autofree char *shown = g_strescape (n->domain, NULL);
+        HookEvent *e = g_new0 (HookEvent, 1);
+
+        /* The name is untrusted: escaped in the message, raw (it is just
+         * bytes to journald) in AUGUR_GUEST, a bound parameter in SQL. */
+        g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                          "AUGUR_GUEST", n->domain,
+                          "AUGUR_ACTION", "hook",
+                          "AUGUR_HOOK_OP", n->op,
+                          "AUGUR_HOOK_SUB_OP", n->sub_op,
+                          "MESSAGE", "hook: domain \"%s\" %s %s", shown, n->op, n->sub_op);
+        d->n_notify++;
+        d->last_notify_ms = augur_now_ms ();
+        g_free (d->last_notify_op);
+        d->last_notify_op = g_strdup (n->op);
+        g_free (d->last_notify_sub);
+        d->last_notify_sub = g_strdup (n->sub_op);
+        g_free (d->last_notify_domain);
+        d->last_notify_domain = g_strdup (n->domain);
+
+        e->d = d;
+        e->ts_ms = d->last_notify_ms;
+        e->name = g_strdup (n->domain);
+        e->op_code = n->op_code;
+        e->sub_op_code = n->sub_op_code;
+        e->info = g_strdup_printf ("%s %s domain=\"%s\"", n->op, n->sub_op, shown);
+        for (guint i = 0; d->last_samples && i < d->last_samples->len; i++) {
+                const AugurDomainSample *s = &g_array_index (d->last_samples, AugurDomainSample, i);
+
+                if (g_strcmp0 (s->name, n->domain) == 0) {
+                        e->uuid = g_strdup (s->uuid);
+                        break;
+                }
+        }
+        /* After the reply: a store write may wait on a lock, and libvirtd
+         * is waiting for the hook.  Idle sources run once this client's
+         * dispatch (which sends the reply) has returned. */
+        g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, record_hook_event, e, hook_event_free);
+        if (strcmp (n->op, "started") == 0 && !d->early_tick_source)
+                d->early_tick_source = g_timeout_add (EARLY_TICK_DELAY_MS, early_tick_cb, d);
+        return TRUE;
+}
+
+static gboolean
+api_reload (gpointer data, GError **error)
+{
+        AugurDaemon *d = data;
+
+        if (!d->reload) {
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                             "this augurd cannot reload its configuration");
+                return FALSE;
+        }
+        if (!d->reload (d, error)) {
+                g_warning ("reload failed, keeping the running configuration: %s, ignoring",
+                           (*error)->message);
+                g_prefix_error (error, "reload failed, the running configuration is kept: ");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static const AugurApiOps daemon_api_ops = {
+        .status = api_status,
+        .domains = api_domains,
+        .notify = api_notify,
+        .reload = api_reload,
+};
+
+static gboolean
+start_api (AugurDaemon *d, GError **error)
+{
+        AugurApiOptions o = { .group = d->config->api_group, .mode = d->config->api_mode };
+        g_autoptr(GError) local = NULL;
+
+        if (!d->config->socket_path || !*d->config->socket_path) {
+                g_message ("local API disabled (daemon.socket is empty)");
+                return TRUE;
+        }
+        d->api = augur_api_new_full (d->config->socket_path, &o, &daemon_api_ops, d, &local);
+        if (d->api) {
+                g_message ("local API on %s (group %s, mode %04o)", augur_api_get_path (d->api),
+                           augur_api_get_group (d->api) ? augur_api_get_group (d->api) : "none, root only",
+                           (unsigned) augur_api_get_mode (d->api));
+                return TRUE;
+        }
+        /* A config mistake must be fixed; a socket we cannot bind (another
+         * augurd, a read-only /run) only costs the operator surfaces:
+         * history collection goes on. */
+        if (g_error_matches (local, AUGUR_API_ERROR, AUGUR_API_ERROR_CONFIG)) {
+                g_propagate_error (error, g_steal_pointer (&local));
+                return FALSE;
+        }
+        augur_log (G_LOG_LEVEL_WARNING, NULL, "api", NULL, NAN, NAN,
+                   "local API not started: %s; the hook and `virt-augur status` "
+                   "will not reach this augurd, ignoring", local->message);
+        return TRUE;
 }
 
 static gboolean
@@ -342,6 +618,8 @@ augur_daemon_new (AugurConfig *config)
         d->resize = augur_resize_new (NULL);
         for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
                 d->cb_ids[i] = -1;
+        d->last_tick_ms = -1;
+        d->last_notify_ms = -1;
         return d;
 }
 
@@ -352,6 +630,9 @@ augur_daemon_free (AugurDaemon *d)
                 return;
         if (d->tick_source)
                 g_source_remove (d->tick_source);
+        if (d->early_tick_source)
+                g_source_remove (d->early_tick_source);
+        g_clear_pointer (&d->api, augur_api_free);
         disconnect (d);
         if (d->store)
                 augur_store_set_meta (d->store, "daemon.pid", NULL, NULL);
@@ -360,6 +641,10 @@ augur_daemon_free (AugurDaemon *d)
         g_clear_pointer (&d->loop, g_main_loop_unref);
         g_clear_pointer (&d->config, augur_config_free);
         g_clear_pointer (&d->cmdline, augur_config_free);
+        g_clear_pointer (&d->last_samples, g_array_unref);
+        g_free (d->last_notify_op);
+        g_free (d->last_notify_sub);
+        g_free (d->last_notify_domain);
         g_free (d->config_path);
         g_free (d);
 }
@@ -383,6 +668,9 @@ augur_daemon_start (AugurDaemon *d, GError **error)
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);
+        d->started_us = g_get_monotonic_time ();
+        if (!start_api (d, error))
+                return FALSE;
         arm_timer (d);
         /* First tick right away: connects, sets balloon periods, stores. */
         augur_daemon_tick (d);
@@ -398,6 +686,11 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
 
         if (g_strcmp0 (config->db_path, d->config->db_path) != 0)
                 g_warning ("store.db changed in the config; it takes effect at restart, ignoring");
+        if (g_strcmp0 (config->socket_path, d->config->socket_path) != 0 ||
+            g_strcmp0 (config->api_group, d->config->api_group) != 0 ||
+            config->api_mode != d->config->api_mode)
+                g_warning ("daemon.socket, api.group or api.mode changed in the config; "
+                           "they take effect at restart, ignoring");
         g_free (config->db_path);
         config->db_path = g_strdup (d->config->db_path);
         augur_config_free (d->config);

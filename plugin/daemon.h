@@ -14,6 +14,16 @@
  *      the VM is in observe mode
  *   6. housekeeping: retention once an hour
  *
+ * THE LOCAL API (api.h)
+ *   augurd serves status, domains, notify and reload on its socket through
+ *   the AugurApiOps in daemon.c.  Answers come from memory (the last stored
+ *   tick), never from a libvirt call, so a client cannot stall the loop.
+ *   A hook notification is answered at once; what it triggers (recording
+ *   the event, an early tick after "started") runs after the reply,
+ *   because libvirtd is waiting for the hook and the hook for the reply:
+ *   calling libvirt before replying could wait on the very domain whose
+ *   start is in progress.
+ *
  * FAILURE MODES
  *   libvirtd down at start or mid-run: logged once, ticks keep running
  *   without domain samples, reconnect is tried every tick with backoff.
@@ -26,11 +36,14 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "api.h"
 #include "augur-config.h"
 #include "resize.h"
 #include "store.h"
 
-typedef struct {
+typedef struct AugurDaemon AugurDaemon;
+
+struct AugurDaemon {
         AugurConfig *config;          /* owned; replaced whole on reload      */
         char *config_path;            /* file to reload on SIGHUP, or NULL    */
         AugurConfig *cmdline;         /* owned: options given on the command  */
@@ -50,7 +63,21 @@ typedef struct {
         gboolean warned_store;        /* warn once per store failure streak   */
         gint64 last_retention_us;
         int exit_code;
-} AugurDaemon;
+        AugurApi *api;                /* local API, NULL when not serving     */
+        gboolean (*reload) (AugurDaemon *d, GError **error);
+                                      /* re-read the config (main.c); the
+                                       * API's reload and SIGHUP both use it */
+        gint64 started_us;            /* monotonic time of augur_daemon_start */
+        gint64 last_tick_ms;          /* wall time of the last stored tick,
+                                       * -1 before the first                  */
+        GArray *last_samples;         /* AugurDomainSample of that tick, owned */
+        gint64 n_notify;              /* hook notifications received          */
+        gint64 last_notify_ms;        /* wall time of the last one, -1 = none */
+        char *last_notify_op;         /* its op, sub-op and domain name       */
+        char *last_notify_sub;
+        char *last_notify_domain;
+        guint early_tick_source;      /* pending tick after a "started" hook  */
+};
 
 AugurDaemon *augur_daemon_new (AugurConfig *config);
 void augur_daemon_free (AugurDaemon *d);

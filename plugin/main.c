@@ -39,7 +39,7 @@ static GOptionEntry entries[] = {
         { "mode", 0, 0, G_OPTION_ARG_STRING, &opts.mode, "auto|observe|recommend|act (default auto)", "MODE" },
         { "policy", 0, 0, G_OPTION_ARG_STRING, &opts.policy, "augur|reactive (default augur)", "POLICY" },
         { "model", 0, 0, G_OPTION_ARG_FILENAME, &opts.model, "model file (default: built-in)", "FILE" },
-        { "socket", 0, 0, G_OPTION_ARG_FILENAME, &opts.socket, "local API socket", "PATH" },
+        { "socket", 0, 0, G_OPTION_ARG_FILENAME, &opts.socket, "local API socket (default " AUGUR_DEFAULT_SOCKET "; empty: no API)", "PATH" },
         { "config", 0, 0, G_OPTION_ARG_FILENAME, &opts.config, "config file (default " AUGUR_DEFAULT_CONFIG ")", "FILE" },
         { "foreground", 'f', 0, G_OPTION_ARG_NONE, &opts.foreground, "stay in the foreground", NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, "debug logging", NULL },
@@ -126,19 +126,27 @@ quiet_libvirt_errors (void *opaque, virErrorPtr err)
 {
 }
 
+/* Re-read the config file and re-apply the command line: SIGHUP and the
+ * local API's "reload" call.  On failure the running config is kept. */
+static gboolean
+reload_config (AugurDaemon *d, GError **error)
+{
+        AugurConfig *c = load_config (error);
+
+        if (!c)
+                return FALSE;
+        augur_daemon_apply_config (d, c);
+        return TRUE;
+}
+
 static gboolean
 on_sighup (gpointer user_data)
 {
-        AugurDaemon *d = user_data;
         g_autoptr(GError) error = NULL;
-        AugurConfig *c = load_config (&error);
 
-        if (!c) {
+        if (!reload_config (user_data, &error))
                 g_warning ("reload failed, keeping the running configuration: %s, ignoring",
                            error->message);
-                return G_SOURCE_CONTINUE;
-        }
-        augur_daemon_apply_config (d, c);
         return G_SOURCE_CONTINUE;
 }
 
@@ -198,6 +206,7 @@ main (int argc, char **argv)
         }
 
         d = augur_daemon_new (config);
+        d->reload = reload_config;
         g_unix_signal_add (SIGHUP, on_sighup, d);
         g_unix_signal_add (SIGTERM, on_quit, d);
         g_unix_signal_add (SIGINT, on_quit, d);

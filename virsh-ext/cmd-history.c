@@ -1,15 +1,17 @@
-/* cmd-history.c — virt-augur list / status / history: offline views of the
- * history store, opened read-only (WAL lets them run beside augurd).
- * Live questions go to augurd's socket once the local API exists. */
+/* cmd-history.c — virt-augur list / status / history: views of the history
+ * store, opened read-only (WAL lets them run beside augurd).  `status`
+ * asks augurd's socket first (live state) and falls back to the store. */
 #include "config.h"
 
 #include "virt-augur.h"
+#include "client.h"
 #include "store.h"
 #include "util.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static AugurStore *
 open_ro (const AugurCliGlobal *g, int *ret_exit)
@@ -155,70 +157,231 @@ cmd_list (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
+/* Do a and b name the same file?  By inode when both exist, else by name. */
+static gboolean
+same_file (const char *a, const char *b)
+{
+        struct stat sa, sb;
+
+        if (!a || !b)
+                return FALSE;
+        if (stat (a, &sa) == 0 && stat (b, &sb) == 0)
+                return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+        return strcmp (a, b) == 0;
+}
+
+/* augurd's live status from its socket: (transfer full) the result object,
+ * or NULL with *ret_why saying why the database is used instead. */
+static JsonNode *
+status_from_socket (const AugurCliGlobal *g, char **ret_path, char **ret_why)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) res = NULL;
+        const char *daemon_db;
+
+        *ret_path = augur_client_socket_path (g->socket_path);
+        res = augur_client_call_result (*ret_path, "{\"call\":\"status\"}",
+                                        AUGUR_CLIENT_TIMEOUT_MS, &error);
+        if (!res) {
+                *ret_why = g_strdup (error->message);
+                return NULL;
+        }
+        /* An explicit --db or $AUGUR_DB names a database.  When the augurd
+         * on the socket writes another one, it speaks for someone else. */
+        daemon_db = json_object_get_string_member_with_default (json_node_get_object (res), "db", NULL);
+        if ((g->db_path || (g_getenv ("AUGUR_DB") && *g_getenv ("AUGUR_DB"))) &&
+            !same_file (daemon_db, augur_cli_db_path (g))) {
+                *ret_why = g_strdup_printf ("the augurd on %s writes %s, not %s", *ret_path,
+                                            daemon_db ? daemon_db : "?", augur_cli_db_path (g));
+                return NULL;
+        }
+        return g_steal_pointer (&res);
+}
+
+static char *
+format_age (gint64 s)
+{
+        if (s < 0)
+                return g_strdup ("-");
+        if (s < 120)
+                return g_strdup_printf ("%" G_GINT64_FORMAT " s", s);
+        if (s < 7200)
+                return g_strdup_printf ("%" G_GINT64_FORMAT " min", s / 60);
+        if (s < 172800)
+                return g_strdup_printf ("%" G_GINT64_FORMAT " h %" G_GINT64_FORMAT " min", s / 3600, s / 60 % 60);
+        return g_strdup_printf ("%" G_GINT64_FORMAT " d %" G_GINT64_FORMAT " h", s / 86400, s / 3600 % 24);
+}
+
+static gint64
+int_member (JsonObject *o, const char *name)
+{
+        JsonNode *n = o ? json_object_get_member (o, name) : NULL;
+
+        if (!n || !JSON_NODE_HOLDS_VALUE (n))
+                return -1;
+        return json_node_get_int (n);
+}
+
+static void
+add_int_or_null (JsonBuilder *b, const char *member, gint64 v)
+{
+        json_builder_set_member_name (b, member);
+        if (v >= 0)
+                json_builder_add_int_value (b, v);
+        else
+                json_builder_add_null_value (b);
+}
+
 static int
 cmd_status (const AugurCliGlobal *g, int argc, char **argv)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GError) error = NULL;
-        AugurStoreStatus s;
-        g_autofree char *last = NULL;
-        gboolean connected;
-        gint64 age_s;
+        g_autoptr(JsonNode) live = NULL;
+        g_autofree char *sock = NULL, *why = NULL, *last = NULL, *db_error = NULL;
+        AugurStoreStatus s = { .last_tick_ms = -1 };
+        JsonObject *o = NULL, *notes = NULL, *lastn = NULL;
+        const char *db, *uri;
+        gboolean connected, have_db = FALSE;
+        gint64 pid, last_tick_ms, age_s, watched;
         int rc = 0;
 
         if (argc > 1)
                 return augur_cli_usage ("status takes no arguments");
-        if (!(st = open_ro (g, &rc)))
-                return rc;
-        augur_store_status (st, &s, &error);
-        connected = g_strcmp0 (s.connected, "1") == 0;
-        age_s = s.last_tick_ms >= 0 ? (augur_now_ms () - s.last_tick_ms) / 1000 : -1;
-        last = format_ts_ms (s.last_tick_ms);
+
+        live = status_from_socket (g, &sock, &why);
+        if (live) {
+                o = json_node_get_object (live);
+                db = json_object_get_string_member_with_default (o, "db", augur_cli_db_path (g));
+        } else {
+                db = augur_cli_db_path (g);
+        }
+        st = augur_store_open (db, AUGUR_STORE_READ_ONLY, &error);
+        if (st) {
+                have_db = augur_store_status (st, &s, &error);
+                if (!have_db)
+                        db_error = g_strdup (error->message);
+        } else {
+                db_error = g_strdup (error->message);
+        }
+        if (!live && !have_db) {
+                augur_store_status_clear (&s);
+                return augur_cli_error ("augurd does not answer (%s) and %s", why, db_error);
+        }
+
+        if (live) {
+                JsonNode *n = json_object_get_member (o, "notifications");
+
+                if (n && JSON_NODE_HOLDS_OBJECT (n)) {
+                        notes = json_node_get_object (n);
+                        n = json_object_get_member (notes, "last");
+                        if (n && JSON_NODE_HOLDS_OBJECT (n))
+                                lastn = json_node_get_object (n);
+                }
+                connected = json_object_get_boolean_member_with_default (o, "connected", FALSE);
+                uri = json_object_get_string_member_with_default (o, "uri", "");
+                pid = int_member (o, "pid");
+                last_tick_ms = int_member (o, "last_tick_ts");
+                if (last_tick_ms >= 0)
+                        last_tick_ms *= 1000;
+                watched = int_member (o, "domains_watched");
+        } else {
+                connected = g_strcmp0 (s.connected, "1") == 0;
+                uri = s.uri ? s.uri : "";
+                pid = s.pid ? g_ascii_strtoll (s.pid, NULL, 10) : -1;
+                last_tick_ms = s.last_tick_ms;
+                watched = s.last_tick_domains;
+        }
+        age_s = last_tick_ms >= 0 ? (augur_now_ms () - last_tick_ms) / 1000 : -1;
+        last = format_ts_ms (last_tick_ms);
+
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
                 json_builder_begin_object (b);
+                json_builder_set_member_name (b, "source");
+                json_builder_add_string_value (b, live ? "socket" : "database");
+                json_builder_set_member_name (b, "socket");
+                json_builder_add_string_value (b, sock);
+                if (!live) {
+                        json_builder_set_member_name (b, "socket_error");
+                        json_builder_add_string_value (b, why);
+                }
                 json_builder_set_member_name (b, "db");
-                json_builder_add_string_value (b, augur_cli_db_path (g));
+                json_builder_add_string_value (b, db);
                 json_builder_set_member_name (b, "connected");
                 json_builder_add_boolean_value (b, connected);
                 json_builder_set_member_name (b, "uri");
-                json_builder_add_string_value (b, s.uri ? s.uri : "");
-                json_builder_set_member_name (b, "daemon_pid");
-                if (s.pid)
-                        json_builder_add_int_value (b, g_ascii_strtoll (s.pid, NULL, 10));
-                else
-                        json_builder_add_null_value (b);
-                json_builder_set_member_name (b, "last_tick_ts");
-                if (s.last_tick_ms >= 0)
-                        json_builder_add_int_value (b, s.last_tick_ms / 1000);
-                else
-                        json_builder_add_null_value (b);
+                json_builder_add_string_value (b, uri);
+                add_int_or_null (b, "daemon_pid", pid);
+                add_int_or_null (b, "last_tick_ts", last_tick_ms >= 0 ? last_tick_ms / 1000 : -1);
                 json_builder_set_member_name (b, "last_tick_age_s");
                 json_builder_add_int_value (b, age_s);
                 json_builder_set_member_name (b, "domains_watched");
-                json_builder_add_int_value (b, s.last_tick_domains);
-                json_builder_set_member_name (b, "domains_known");
-                json_builder_add_int_value (b, s.n_domains);
-                json_builder_set_member_name (b, "ticks");
-                json_builder_add_int_value (b, s.n_ticks);
-                json_builder_set_member_name (b, "db_bytes");
-                json_builder_add_int_value (b, s.db_bytes);
+                json_builder_add_int_value (b, MAX (watched, 0));
+                /* From the database (null when it cannot be read). */
+                add_int_or_null (b, "domains_known", have_db ? s.n_domains : -1);
+                add_int_or_null (b, "ticks", have_db ? s.n_ticks : -1);
+                add_int_or_null (b, "db_bytes", have_db ? s.db_bytes : -1);
+                if (live) {
+                        json_builder_set_member_name (b, "daemon");
+                        json_builder_add_value (b, json_node_copy (live));
+                }
                 json_builder_end_object (b);
                 print_json (b);
         } else {
-                g_print ("%-18s %s\n", "Database:", augur_cli_db_path (g));
-                g_print ("%-18s %s\n", "Daemon:", s.pid ? s.pid : "not running");
+                g_autofree char *age = format_age (age_s);
+
+                if (live)
+                        g_print ("%-18s augurd socket %s\n", "Source:", sock);
+                else
+                        g_print ("%-18s database (augurd socket: %s)\n", "Source:", why);
+                g_print ("%-18s %s\n", "Database:", db);
+                if (live) {
+                        g_autofree char *up = format_age (int_member (o, "uptime_s"));
+
+                        g_print ("%-18s pid %" G_GINT64_FORMAT ", augurd %s, up %s\n", "Daemon:", pid,
+                                 json_object_get_string_member_with_default (o, "version", "?"), up);
+                        g_print ("%-18s %s (policy %s), tick %g s\n", "Mode:",
+                                 json_object_get_string_member_with_default (o, "mode", "?"),
+                                 json_object_get_string_member_with_default (o, "policy", "?"),
+                                 json_object_get_double_member_with_default (o, "tick_seconds", 0));
+                } else if (pid >= 0) {
+                        g_print ("%-18s pid %" G_GINT64_FORMAT " according to the database\n", "Daemon:", pid);
+                } else {
+                        g_print ("%-18s %s\n", "Daemon:", "not running");
+                }
                 g_print ("%-18s %s%s%s\n", "libvirt:", connected ? "connected" : "not connected",
-                         s.uri ? " to " : "", s.uri ? s.uri : "");
-                g_print ("%-18s %s UTC (%" G_GINT64_FORMAT " s ago)\n", "Last tick:", last, age_s);
-                g_print ("%-18s %" G_GINT64_FORMAT "\n", "Domains watched:", s.last_tick_domains);
-                g_print ("%-18s %" G_GINT64_FORMAT "\n", "Domains known:", s.n_domains);
-                g_print ("%-18s %" G_GINT64_FORMAT "\n", "Ticks stored:", s.n_ticks);
-                g_print ("%-18s %.1f MiB\n", "DB size:", s.db_bytes / 1048576.0);
+                         *uri ? " to " : "", uri);
+                if (last_tick_ms >= 0)
+                        g_print ("%-18s %s UTC (%s ago)\n", "Last tick:", last, age);
+                else
+                        g_print ("%-18s %s\n", "Last tick:", "none yet");
+                g_print ("%-18s %" G_GINT64_FORMAT "\n", "Domains watched:", MAX (watched, 0));
+                if (live && notes) {
+                        if (lastn) {
+                                g_autofree char *name = g_strescape (
+                                        json_object_get_string_member_with_default (lastn, "domain", ""), NULL);
+                                g_autofree char *ago = format_age (augur_now_ms () / 1000 - int_member (lastn, "ts"));
+
+                                g_print ("%-18s %" G_GINT64_FORMAT ", last: \"%s\" %s %s (%s ago)\n",
+                                         "Hook events:", int_member (notes, "count"), name,
+                                         json_object_get_string_member_with_default (lastn, "op", "?"),
+                                         json_object_get_string_member_with_default (lastn, "sub", "?"), ago);
+                        } else {
+                                g_print ("%-18s %s\n", "Hook events:", "none received");
+                        }
+                }
+                if (have_db) {
+                        g_print ("%-18s %" G_GINT64_FORMAT "\n", "Domains known:", s.n_domains);
+                        g_print ("%-18s %" G_GINT64_FORMAT "\n", "Ticks stored:", s.n_ticks);
+                        g_print ("%-18s %.1f MiB\n", "DB size:", s.db_bytes / 1048576.0);
+                } else {
+                        g_print ("%-18s %s\n", "DB:", db_error);
+                }
         }
         augur_store_status_clear (&s);
-        return 0;
+        return rc;
 }
 
 static void

@@ -21,8 +21,13 @@ augur_it_require_augur() {
 augur_it_start_augurd() {
     AUGUR_DB=${AUGUR_DB:-$AUGUR_IT_DIR/augur.db}
     : >>"$AUGUR_IT_DIR/augur.conf"     # empty: compiled-in defaults only
+    # A private API socket: several test augurds run side by side, and the
+    # system's default socket is not theirs.  virt-augur finds it through
+    # AUGUR_SOCKET.
+    export AUGUR_SOCKET=$AUGUR_IT_DIR/augurd.sock
     "$AUGURD" --foreground --verbose --connect "$AUGUR_IT_URI" --db "$AUGUR_DB" \
-        --config "$AUGUR_IT_DIR/augur.conf" "$@" >>"$AUGUR_IT_DIR/augurd.log" 2>&1 &
+        --config "$AUGUR_IT_DIR/augur.conf" --socket "$AUGUR_SOCKET" "$@" \
+        >>"$AUGUR_IT_DIR/augurd.log" 2>&1 &
     AUGURD_PID=$!
     augur_it_log "augurd pid $AUGURD_PID ($*)"
 }

@@ -19,7 +19,7 @@ G=dp
 augur_it_require_root_tools
 augur_it_require_augur
 augur_it_setup
-trap 'rc=$?; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
+trap 'rc=$?; set +e; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
 
 augur_it_start_guest "$G" --max-mib 512 --cur-mib 448 --vcpus-max 2 --vcpus 1
 augur_it_wait_console "$G" '^AUGUR-GUEST-READY' 120 >/dev/null || augur_it_fail "guest did not boot"

@@ -21,7 +21,7 @@ set -euo pipefail
 augur_it_require_root_tools
 augur_it_require_augur
 augur_it_setup
-trap 'rc=$?; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
+trap 'rc=$?; set +e; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
 LV=$AUGUR_IT_DIR/lv
 
 conf() {   # fast time constants for a test; extra lines from "$@"

@@ -26,7 +26,7 @@ MEASURED=4
 augur_it_require_root_tools
 augur_it_require_augur
 augur_it_setup
-trap 'rc=$?; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
+trap 'rc=$?; set +e; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
 
 # Policy time constants scaled to a 40 s period (the defaults are for
 # production: minutes).  Written to the config file augurd reads.

@@ -21,7 +21,7 @@ MEASURED=3
 augur_it_require_root_tools
 augur_it_require_augur
 augur_it_setup
-trap 'rc=$?; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
+trap 'rc=$?; set +e; augur_it_stop_augurd; (exit $rc); augur_it__cleanup' EXIT
 
 cat >"$AUGUR_IT_DIR/augur.conf" <<EOF
 [policy]
