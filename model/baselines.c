@@ -224,7 +224,7 @@ augur_baseline_fit (AugurBaselineParams *p, const AugurBaselineSeries *series,
         double best_mse = INFINITY;
         float best_alpha = p->ewma_alpha;
         float best_lambda = NAN;
-        float best_w[AUGUR_BL_MAX_H][AUGUR_RIDGE_P];
+        float best_w[AUGUR_BL_MAX_H][AUGUR_RIDGE_P] = { { 0 } };
         gboolean any_solved = FALSE;
         g_autoptr (GPtrArray) helds = g_ptr_array_new_with_free_func (g_free);
 
@@ -306,7 +306,7 @@ augur_baseline_fit (AugurBaselineParams *p, const AugurBaselineSeries *series,
                 }
 
         for (guint l = 0; l < G_N_ELEMENTS (lambda_grid); l++) {
-                float w[AUGUR_BL_MAX_H][AUGUR_RIDGE_P];
+                float w[AUGUR_BL_MAX_H][AUGUR_RIDGE_P] = { { 0 } };
                 gboolean ok = TRUE;
                 double sse = 0;
                 guint64 m = 0;

@@ -35,7 +35,8 @@
  * of the float weights at the best epoch.
  *
  * TRAINING: per epoch a random sample of windows_per_epoch training windows
- * (xoshiro-free splitmix64 seeded from cfg->seed, so runs repeat), Adam via
+ * (shuffled with a splitmix64 stream seeded from cfg->seed, so runs
+ * repeat; the NN seeds its own generator from the same seed), Adam via
  * augur_nn_train_batch(); validation loss on a fixed sample; keep the best
  * weights; stop after `patience` epochs without improvement or at the time
  * budget.  Cost per epoch ~ windows * 3*T*G*H*(F+H) MACs (nn.h).
@@ -53,6 +54,10 @@
  *      mean of the scored targets), coverage of base + margin.
  *   Upper bound: NN = upper head + conformal margin (CQR); baselines =
  *   point + conformal margin of their own residuals.
+ *
+ * RUNTIME: augur_net_forecaster_vm_step() (end of this file) is the daemon's
+ * per-step path; tests/test-forecast.c checks that it forecasts exactly
+ * what evaluation computes from the batch features.
  *
  * MODEL FILE METADATA (blob user section 0x100, "augur-meta")
  *   UTF-8 JSON, one object, version 1:
@@ -88,17 +93,20 @@ void
 augur_train_config_init (AugurTrainConfig *cfg)
 {
         memset (cfg, 0, sizeof *cfg);
-        cfg->arch = AUGUR_ARCH_LSTM;
-        cfg->hidden = 32;
+        /* Tuned on the validation splits of Bitbrains Rnd and Azure
+         * (BENCHMARKS-model.md): GRU matched LSTM at 3/4 of the cost, a
+         * 1 h window matched 2 h at half the cost, hidden 48 beat 32. */
+        cfg->arch = AUGUR_ARCH_GRU;
+        cfg->hidden = 48;
         cfg->H = 12;
-        cfg->T = 24;
+        cfg->T = 12;
         cfg->step_s = AUGUR_FEAT_DEFAULT_STEP_S;
-        cfg->epochs = 12;
+        cfg->epochs = 24;
         cfg->patience = 3;
         cfg->batch = 128;
         cfg->windows_per_epoch = 32768;
         cfg->val_windows = 16384;
-        cfg->lr = 2e-3f;
+        cfg->lr = 3e-3f;
         cfg->quantile = 0.95f;
         cfg->coverage = AUGUR_CALIB_DEFAULT_COVERAGE;
         cfg->point_loss = AUGUR_POINT_LOSS_MSE;
@@ -113,7 +121,7 @@ augur_eval_config_init (AugurEvalConfig *cfg)
 {
         cfg->coverage = AUGUR_CALIB_DEFAULT_COVERAGE;
         cfg->online_calib = TRUE;
-        cfg->T = 24;
+        cfg->T = 12;
         cfg->H = 12;
         cfg->on_validation = FALSE;
 }
@@ -1275,4 +1283,206 @@ augur_model_load (const char *path, GError **error)
                 return NULL;
         }
         return g_steal_pointer (&m);
+}
+
+/* ------------------------------------------------------------ runtime */
+
+/* RUNTIME (daemon) PATH
+ *   features: augur_features_update() (same code as training);
+ *   window:   ring of the last T vectors, copied in time order into a
+ *             scratch (T, F) block and run through augur_nnq_forecast_window()
+ *             (reset + T steps: what training saw, nn-q.h);
+ *   margins:  an AugurCalib per target seeded with the model's global
+ *             margins; each forecast's upper base is remembered for H steps
+ *             and scored against the value that arrives h steps later, so
+ *             the VM's own ring takes over after min_n scores;
+ *   baselines: online AugurBaselineState per target, upper = point + the
+ *             model's global margin for that baseline. */
+struct AugurNetForecasterVm {
+        const AugurModel *m;
+        char *vm;
+        AugurFeatState *feat;
+        AugurNNQState *q;
+        float *ring;                 /* (T, F) feature vectors, ring by pos */
+        float *window;               /* (T, F) scratch in time order        */
+        float *out;                  /* (O) net output                      */
+        guint pos, filled;           /* ring write slot, vectors held       */
+        guint seg;                   /* feature segment of the ring         */
+        AugurCalib *calib[AUGUR_TARGET_N];
+        AugurBaselineState bl[AUGUR_TARGET_N];
+        /* Pending upper bases for online calibration: slot by step index. */
+        gint64 *pend_step;           /* (H + 1) step index of the origin, -1 */
+        float *pend_upper;           /* (H + 1, TARGET_N, H)                 */
+        gint64 t0;                   /* ts of step index 0                   */
+        gboolean have_t0;
+        gint64 last_ts;              /* ts of the last sample fed            */
+};
+
+void
+augur_net_forecaster_vm_free (AugurNetForecasterVm *v)
+{
+        if (!v)
+                return;
+        g_free (v->vm);
+        augur_features_state_free (v->feat);
+        augur_nnq_state_free (v->q);
+        g_free (v->ring);
+        g_free (v->window);
+        g_free (v->out);
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                augur_calib_free (v->calib[t]);
+        g_free (v->pend_step);
+        g_free (v->pend_upper);
+        g_free (v);
+}
+
+AugurNetForecasterVm *
+augur_net_forecaster_vm_new (const AugurModel *m, const char *vm)
+{
+        AugurNetForecasterVm *v;
+
+        g_return_val_if_fail (m != NULL && m->nnq != NULL, NULL);
+        v = g_new0 (AugurNetForecasterVm, 1);
+        v->m = m;
+        v->vm = g_strdup (vm);
+        v->feat = augur_features_state_new (&m->feat);
+        v->q = augur_nnq_state_new (m->nnq);
+        v->ring = g_new0 (float, (gsize) m->T * m->F);
+        v->window = g_new0 (float, (gsize) m->T * m->F);
+        v->out = g_new0 (float, m->nnq->n_out);
+        for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                v->calib[t] = augur_calib_new (m->H, m->coverage, 0, 0);
+                augur_calib_set_global_margins (v->calib[t], m->nn_margin[1][t]);
+                augur_baseline_state_init (&v->bl[t], &m->bl[t]);
+        }
+        v->pend_step = g_new (gint64, m->H + 1);
+        for (guint i = 0; i <= m->H; i++)
+                v->pend_step[i] = -1;
+        v->pend_upper = g_new (float, (gsize) (m->H + 1) * AUGUR_TARGET_N * m->H);
+        return v;
+}
+
+/* Push a feature vector into the window ring (restarting it on a new
+ * segment). */
+static void
+forecaster_push (AugurNetForecasterVm *v, const float *vec)
+{
+        guint F = v->m->F, T = v->m->T;
+
+        if (augur_features_state_segment (v->feat) != v->seg || augur_features_state_age (v->feat) == 0) {
+                v->seg = augur_features_state_segment (v->feat);
+                v->filled = 0;
+        }
+        memcpy (v->ring + (gsize) v->pos * F, vec, F * sizeof *vec);
+        v->pos = (v->pos + 1) % T;
+        v->filled = MIN (v->filled + 1, T);
+}
+
+gboolean
+augur_net_forecaster_vm_step (AugurNetForecasterVm *v, const AugurFeatSample *x, AugurNetForecast *ret)
+{
+        const AugurModel *m = v->m;
+        guint H = m->H, F = m->F, T = m->T;
+        float vec[AUGUR_FEAT_MAX];
+        float *pend;
+        gint64 step;
+        gboolean ok;
+
+        g_return_val_if_fail (v != NULL && x != NULL && ret != NULL, FALSE);
+        if (v->have_t0) {
+                gint64 k = (x->ts - v->last_ts + m->feat.step_s / 2) / m->feat.step_s;
+
+                if (k <= 0)
+                        return FALSE;   /* not later than the last sample: ignored */
+                /* Skipped ticks become explicit missing steps, so the window
+                 * holds the same held vectors as in training (features.c GAP
+                 * RULE); past max_fill + 1 the state is in a gap anyway. */
+                for (gint64 j = 1; j < k && j <= (gint64) m->feat.max_fill_steps + 1; j++) {
+                        AugurFeatSample miss;
+
+                        miss.ts = v->last_ts + j * m->feat.step_s;
+                        for (int c = 0; c < AUGUR_COL_N; c++)
+                                miss.v[c] = NAN;
+                        if (augur_features_update (v->feat, &miss, vec))
+                                forecaster_push (v, vec);
+                }
+        }
+        v->last_ts = x->ts;
+        ok = augur_features_update (v->feat, x, vec);
+        if (!v->have_t0) {
+                v->t0 = x->ts;
+                v->have_t0 = TRUE;
+        }
+        step = (x->ts - v->t0 + m->feat.step_s / 2) / m->feat.step_s;
+
+        /* Baselines see every sample, gaps included (their own hold rule). */
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                augur_baseline_state_update (&v->bl[t], x->ts,
+                                             augur_features_signal (x, augur_target_sig ((AugurTarget) t)));
+        /* Online calibration: this sample is the target of earlier origins. */
+        for (guint h = 1; h <= H; h++) {
+                guint slot = (guint) ((step - h) % (H + 1));
+
+                if (step - (gint64) h < 0 || v->pend_step[slot] != step - (gint64) h)
+                        continue;
+                for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                        float y = augur_features_signal (x, augur_target_sig ((AugurTarget) t));
+                        float base = v->pend_upper[((gsize) slot * AUGUR_TARGET_N + t) * H + h - 1];
+
+                        if (!isnan (y) && !isnan (base))
+                                augur_calib_add (v->calib[t], v->vm, h, y - base, TRUE);
+                }
+        }
+        if (!ok)
+                return FALSE;
+
+        memset (ret, 0, sizeof *ret);
+        ret->ts = x->ts;
+        ret->H = H;
+        forecaster_push (v, vec);
+        ret->nn_ok = v->filled == T;
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                for (guint h = 0; h < H; h++) {
+                        ret->point[t][h] = NAN;
+                        ret->upper[t][h] = NAN;
+                }
+        pend = v->pend_upper + (gsize) (step % (H + 1)) * AUGUR_TARGET_N * H;
+        v->pend_step[step % (H + 1)] = ret->nn_ok ? step : -1;
+        for (guint i = 0; i < AUGUR_TARGET_N * H; i++)
+                pend[i] = NAN;
+        if (ret->nn_ok) {
+                /* Oldest first: the ring's write slot holds the oldest. */
+                for (guint i = 0; i < T; i++)
+                        memcpy (v->window + (gsize) i * F, v->ring + (gsize) ((v->pos + i) % T) * F,
+                                F * sizeof (float));
+                augur_nnq_forecast_window (m->nnq, v->q, v->window, T, v->out);
+                for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                        AugurSig sig = augur_target_sig ((AugurTarget) t);
+                        float base = tgt_u ((AugurTarget) t, augur_features_state_held (v->feat, sig));
+                        float scale = m->target_scale[t];
+
+                        if (isnan (base))
+                                continue;
+                        for (guint h = 1; h <= H; h++) {
+                                float yp = v->out[augur_model_out_index (H, (AugurTarget) t, 0, h)];
+                                float yq = v->out[augur_model_out_index (H, (AugurTarget) t, 1, h)];
+                                float ub = tgt_u_inv ((AugurTarget) t, base + scale * yq);
+
+                                ret->point[t][h - 1] = tgt_u_inv ((AugurTarget) t, base + scale * yp);
+                                ret->upper[t][h - 1] = ub + augur_calib_margin (v->calib[t], v->vm, h);
+                                pend[t * H + h - 1] = ub;   /* scored when y[k+h] arrives */
+                        }
+                }
+        }
+        for (int b = 0; b < AUGUR_BL_N; b++)
+                for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                        float f[AUGUR_BL_MAX_H];
+
+                        augur_baseline_state_forecast (&v->bl[t], (AugurBaselineKind) b, f);
+                        for (guint h = 0; h < H; h++) {
+                                ret->bl_point[b][t][h] = f[h];
+                                ret->bl_upper[b][t][h] = f[h] + m->bl_margin[t][b][h];
+                        }
+                }
+        return TRUE;
 }

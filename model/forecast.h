@@ -34,17 +34,17 @@ typedef enum {
 #define AUGUR_FORECAST_MAX_H AUGUR_BL_MAX_H
 
 typedef struct {
-        AugurArch arch;              /* lstm (default) | gru                 */
-        guint hidden;                /* hidden units (default 32)            */
+        AugurArch arch;              /* gru (default) | lstm                 */
+        guint hidden;                /* hidden units (default 48)            */
         guint H;                     /* horizons 1..H (default 12)           */
-        guint T;                     /* window length, steps (default 24)    */
+        guint T;                     /* window length, steps (default 12)    */
         gint64 step_s;               /* grid step, s (default 300)           */
-        guint epochs;                /* max epochs (default 12)              */
+        guint epochs;                /* max epochs (default 24)              */
         guint patience;              /* early stop after N worse epochs (3)  */
         guint batch;                 /* minibatch size (default 128)         */
         guint windows_per_epoch;     /* train windows sampled per epoch (0 = all) */
         guint val_windows;           /* val windows for early stopping (0 = all) */
-        float lr;                    /* Adam learning rate                   */
+        float lr;                    /* Adam learning rate (default 0.003)   */
         float quantile;              /* upper head quantile (default 0.95)   */
         float coverage;              /* conformal target coverage (0.95)     */
         AugurPointLoss point_loss;   /* point head loss (default MSE)        */
@@ -140,7 +140,7 @@ typedef struct {
         float coverage;                 /* target coverage (0.95)           */
         gboolean online_calib;          /* add test scores as targets arrive */
         guint T;                        /* window for the common point set
-                                         * when no model (default 24)       */
+                                         * when no model (default 12)       */
         guint H;                        /* horizons when no model (12)       */
         gboolean on_validation;         /* score the validation split instead
                                          * (for tuning; calibrates on the
@@ -154,3 +154,37 @@ void augur_eval_config_init (AugurEvalConfig *cfg);
  * AugurEvalRow for every target with data, every horizon 1..H, every model. */
 GArray *augur_forecast_eval (const AugurModel *model, const AugurDataset *ds,
                              const AugurEvalConfig *cfg, GError **error);
+
+/* ------------------------------------------------------------ runtime */
+
+/* The daemon side: one AugurNetForecasterVm per guest, fed one sample per
+ * step (the step mean, on the model's step_s grid; a missed tick is simply
+ * not fed).  Per step it updates the features, runs the fixed-point net
+ * over the last T vectors, adds the conformal margin (global from the
+ * model file, then the VM's own as its targets arrive), and keeps the
+ * online baselines (served instead of the net when the caller decides the
+ * net underperforms).  No allocation after augur_net_forecaster_vm_new(). */
+typedef struct {
+        gint64 ts;                                             /* origin, unix s        */
+        gboolean nn_ok;                                        /* net forecast valid    */
+        guint H;
+        float point[AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H];     /* net, NAN = unknown    */
+        float upper[AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H];     /* net + conformal margin */
+        float bl_point[AUGUR_BL_N][AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H]; /* baselines */
+        float bl_upper[AUGUR_BL_N][AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H]; /* + global margin */
+} AugurNetForecast;
+
+typedef struct AugurNetForecasterVm AugurNetForecasterVm;
+
+/* (transfer full); m must outlive the returned state. */
+AugurNetForecasterVm *augur_net_forecaster_vm_new (const AugurModel *m, const char *vm);
+void augur_net_forecaster_vm_free (AugurNetForecasterVm *v);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurNetForecasterVm, augur_net_forecaster_vm_free)
+
+/* Feed the sample of one step and forecast from it.  Returns FALSE (and
+ * leaves *ret untouched) when the sample is ignored (not later than the
+ * previous one) or the VM sits in a gap; TRUE otherwise, with nn_ok FALSE
+ * while fewer than T steps of the current segment exist (baselines are
+ * still filled where they can be). */
+gboolean augur_net_forecaster_vm_step (AugurNetForecasterVm *v, const AugurFeatSample *x,
+                                   AugurNetForecast *ret);

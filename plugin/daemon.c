@@ -615,7 +615,20 @@ augur_daemon_new (AugurConfig *config)
 
         d->config = config;
         d->loop = g_main_loop_new (NULL, FALSE);
-        d->resize = augur_resize_new (NULL);
+        {
+                g_autoptr(GError) error = NULL;
+                AugurForecastHooks hooks = { 0 };
+
+                /* A bad model file falls back to the baselines inside;
+                 * only an invalid predictor config fails, and then the
+                 * loop runs without forecasts (it holds, never guesses). */
+                d->forecaster = augur_forecaster_new (config->model_path, config->tick_s, &error);
+                if (d->forecaster)
+                        augur_forecaster_hooks (d->forecaster, &hooks);
+                else
+                        g_warning ("forecaster unavailable: %s; no forecasts, ignoring", error->message);
+                d->resize = augur_resize_new (&hooks);
+        }
         for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
                 d->cb_ids[i] = -1;
         d->last_tick_ms = -1;
@@ -637,6 +650,7 @@ augur_daemon_free (AugurDaemon *d)
         if (d->store)
                 augur_store_set_meta (d->store, "daemon.pid", NULL, NULL);
         g_clear_pointer (&d->resize, augur_resize_free);
+        g_clear_pointer (&d->forecaster, augur_forecaster_free);
         g_clear_pointer (&d->store, augur_store_close);
         g_clear_pointer (&d->loop, g_main_loop_unref);
         g_clear_pointer (&d->config, augur_config_free);

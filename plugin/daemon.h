@@ -38,6 +38,7 @@
 
 #include "api.h"
 #include "augur-config.h"
+#include "forecaster.h"
 #include "resize.h"
 #include "store.h"
 
@@ -54,6 +55,7 @@ struct AugurDaemon {
         int cb_ids[4];                /* domain event callback ids, -1 = none */
         AugurStore *store;
         AugurResize *resize;          /* plan → actuate → audit stages        */
+        AugurForecaster *forecaster;  /* forecast stage (model + baselines)   */
         guint tick_source;
         gint64 ticks;                 /* ticks run since start                */
         gint64 ticks_stored;

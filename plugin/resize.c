@@ -387,7 +387,7 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 ResizeVm *vm = get_vm (r, s, now_ms);
                 double dt_s = vm->have_prev ? (now_ms - vm->prev_ms) / 1000.0 : 0;
                 AugurPolicyConfig pc;
-                AugurDerived d;
+                AugurDerived d, fd;
 
                 w->vm = vm;
                 augur_units_derive (vm->have_prev ? &vm->prev : NULL, s, dt_s, &d, NULL);
@@ -415,12 +415,19 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                         vm->vcpu_pending = 0;
                 }
 
-                w->have_f = r->hooks.forecast &&
-                            r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &d, host, now_s, &w->f);
                 w->mode = effective_mode (r, vm, config);
+                build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
+                /* The forecaster sees used memory in balloon terms against
+                 * stable capacities (<memory> max, <vcpu> max): a moving
+                 * balloon must not move the signal it forecasts. */
+                fd = d;
+                fd.mem_used_kib = w->in.mem_used_kib;
+                fd.mem_prov_kib = gauge (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB);
+                fd.vcpus = gauge (s, AUGUR_STAT_VCPU_MAXIMUM);
+                w->have_f = r->hooks.forecast &&
+                            r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &fd, host, now_s, &w->f);
                 if (w->have_f)
                         write_forecast (store, vm, &w->f, now_ms);
-                build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
 
                 augur_domain_sample_clear (&vm->prev);
                 vm->prev = *s;

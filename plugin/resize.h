@@ -31,7 +31,10 @@
 /* The forecaster as the resize loop sees it (model/predictor via the
  * daemon).  Every hook may be NULL. */
 typedef struct {
-        /* Feed this tick's observation and get the forecast; FALSE = none. */
+        /* Feed this tick's observation and get the forecast; FALSE = none.
+         * d holds the tick's derived values with mem_used_kib in balloon
+         * terms (policy.h), mem_prov_kib = <memory> maximum and vcpus =
+         * <vcpu> maximum: stable capacities. */
         gboolean (*forecast) (gpointer ctx, const char *uuid, const char *name,
                               const AugurDerived *d, const AugurHostSample *host,
                               double now_s, AugurForecast *ret);

@@ -1,0 +1,1184 @@
+/* predictor.c — the online per-VM forecaster.  API: predictor.h.
+ *
+ * What it is: one step per call, for one VM, of everything between a sample
+ * and the forecast the policy consumes.  What it is not: the policy, the
+ * trainer, or the evaluation harness (forecast.c scores the same sources
+ * in batch; this file is their online twin).
+ *
+ * TWO PATHS
+ * =========
+ *   slow path   at the model's step (step_s, 300 s): features -> int NN
+ *               window forecast, the online baselines, per-VM conformal
+ *               calibration, accuracy trackers, the champion.  Horizons
+ *               1..H slow steps (12 = 1 h).
+ *   fast path   at the call's tick (tick_s: the daemon's 1-5 s tick, or
+ *               the trace step in a replay): last value at tick
+ *               resolution and a period detector, each with an online
+ *               quantile tracker.  Horizons 1..fast_H ticks.
+ * The 5-minute model cannot see a 2-minute job; the fast path can.  The
+ * slow path cannot react inside a 5-minute bucket; the fast path can.
+ *
+ * MODES
+ *   tick mode      tick_s < step_s (augurd).  Ticks are averaged into slow
+ *                  buckets (bucket id = floor((ts - phase) / step_s), mean of
+ *                  each column's present values, sample ts = bucket start);
+ *                  a bucket is closed — and the slow path steps — at the
+ *                  first tick of a later bucket, i.e. one tick late.  A
+ *                  bucket forecast is a forecast of that bucket's mean.
+ *                  With cfg->stagger each VM's buckets are offset by a hash
+ *                  of its name (phase in [0, step_s)), so 1000 VMs do not
+ *                  all run the NN in the same tick.
+ *   same-res mode  tick_s >= step_s (replay at the trace step).  Every call
+ *                  is one slow step and one fast tick.
+ *
+ * HOW THE PATHS COMBINE (the output, horizons j = 1..Hout)
+ *   tick mode:     Hout = fast_H ticks of tick_s.  Slow horizon of tick j:
+ *                  hs = bucket(ts + j tick) - origin bucket (>= 1).
+ *   same-res mode: Hout = H steps; j = hs.
+ *   p50_j   = max(slow champion p50[hs], fast p50_j)
+ *   upper_j = max(slow champion upper[hs], fast upper_j)
+ *   where the fast terms are the period forecast when a period is detected
+ *   and, in tick mode only, the tick-resolution last value (in same-res
+ *   mode the slow path already has last_value as a candidate).  Taking the
+ *   max of the upper bounds means the policy's lead window (the max over
+ *   its horizons) covers the worse of the two views; the cost is slack,
+ *   which the buffer knob trades back.
+ *
+ * SLOW PATH, ONE STEP (origin k)
+ *   1. mature: for h = 1..H the forecasts made at k - h for step k meet
+ *      their target y[k]: score = y - base goes into the source's
+ *      AugurCalib (ring per VM and horizon, calib.h), and the trackers
+ *      get |y - point| and the pinball loss of the calibrated upper.
+ *   2. baselines: augur_baseline_state_update() then _forecast() per kind.
+ *   3. model: augur_features_update(); when the origin is observed and the
+ *      segment is at least T steps old, reset the int state and replay the
+ *      last T vectors (the window the model was trained on; nn-q.h:
+ *      carrying the state is "outside what training saw").  Output ->
+ *      forecast as in forecast.c: u(held) + g_sd * out, u = identity for
+ *      cpu and mem.  Skipped steps (k jumps by more than 1) are fed to the
+ *      features as empty samples so the window holds exactly the vectors
+ *      the batch path (augur_features_batch) computes.
+ *   4. calibrated upper = base + margin(source, VM, h), base = the upper
+ *      head for the NN (CQR) and the point for a baseline.  With a model
+ *      file the global fallback margins are the file's (validation), and
+ *      each VM's own quantile takes over after calib_min_n scores.
+ *   5. champion per resource (below).
+ *
+ * ACCURACY AND THE CHAMPION
+ *   Per VM, source and resource: EW sums (half-life acc_halflife_s, decay
+ *   applied every slow step) of the mean over matured horizons of
+ *   |y - point| and of the pinball loss at q = coverage of the calibrated
+ *   upper bound:  q (y - u) if y >= u, else (1 - q) (u - y).  The
+ *   champion metric defaults to the pinball loss because the policy acts
+ *   on the upper bound, not the point (a source with a good point and a
+ *   badly calibrated band would otherwise win).  Rules:
+ *     with a model: the model serves unless it is warm and its loss exceeds
+ *       the best warm baseline's by more than the hysteresis; a demoted
+ *       model serves again once its loss is at or below that baseline's.
+ *     among baselines: change only when the best is better than the
+ *       serving one by more than the hysteresis.
+ *     cold (no warm tracker): the model if loaded, else cold_source.
+ *     A champion without a forecast at this origin falls back to the next
+ *     best source that has one.
+ *
+ * FAST PATH, ONE TICK
+ *   ring of the last fast_len ticks of cpu_pct and mem_pct (NAN = missing).
+ *   Period detector, every period_every ticks per resource: centre the ring
+ *   (missing -> mean), r(L) = (sum x_i x_i+L / (n - L)) / (sum x_i^2 / n)
+ *   for L in [period_min, min(period_max, n / 2)]; among local maxima the
+ *   smallest L within 90 % of the best r is the period (so a multiple of
+ *   the true period does not win); kept when r >= period_min_acf.  Cost
+ *   O(n * Lmax) every period_every ticks (1024 x 341 MACs / 64 ticks).
+ *   Period forecast of tick t + j: the same phase t + j - m P in the last
+ *   period_k periods that lie in the past: p50 = their mean, upper base =
+ *   the max over a window of +-P/16 ticks around each (a periodic job
+ *   drifts by a few ticks).  Last value: p50 = upper base = held value.
+ *   Calibration: per resource, fast source and horizon, an online quantile
+ *   tracker of score = y - upper base (stochastic approximation:
+ *   q += eta (1[s > q] - (1 - coverage)), eta = 0.1 * EW mean |s - q|;
+ *   the max score until 20 scores are seen).  A ring per horizon as on the
+ *   slow path would cost 24 x 1024 floats per VM for a tick-level signal;
+ *   the tracker is O(1) and follows drift.
+ *
+ * COST (1 VM, LSTM 32 hidden, F = 42, T = 24, H = 12, 5 sources): a slow
+ * step is dominated by the T-step NN replay (~T x 1.3 us) and ~120
+ * calibration inserts; a fast tick is O(fast_H * period_k) plus the
+ * detector amortised.  scripts/bench-tick.c measures the whole tick.
+ *
+ * MEMORY per VM: ~60 KiB of state plus the calibration rings, 2 resources
+ * x sources x H x calib_ring x 8 B (5 x 2 x 12 x 288 x 8 = 276 KiB).
+ */
+#include "predictor.h"
+#include "calib.h"
+#include "nn-q.h"
+
+#include <math.h>
+#include <string.h>
+
+#define N_RES      AUGUR_PRED_N
+#define N_SRC      AUGUR_PRED_SRC_N
+#define FAST_LAST   0
+#define FAST_PERIOD 1
+#define N_FAST     2
+#define NONE_STEP  G_MAXUINT64
+#define QT_WARM    20        /* fast tracker: max score until this many      */
+#define QT_GAIN    0.1f      /* fast tracker step, in units of EW |s - q|    */
+#define QT_SCALE_A 0.05f     /* EW weight of the scale                       */
+#define PERIOD_NEAR 0.9f     /* a period within 90 % of the best r wins if shorter */
+
+/* Static names: [arch or baseline][suffix none, +period, +tick]. */
+static const char *const model_names[AUGUR_ARCH_N][3] = {
+        [AUGUR_ARCH_LSTM] = { "lstm_int", "lstm_int+period", "lstm_int+tick" },
+        [AUGUR_ARCH_GRU] = { "gru_int", "gru_int+period", "gru_int+tick" },
+};
+static const char *const bl_names[AUGUR_BL_N][3] = {
+        [AUGUR_BL_LAST_VALUE] = { "last_value", "last_value+period", "last_value+tick" },
+        [AUGUR_BL_EWMA] = { "ewma", "ewma+period", "ewma+tick" },
+        [AUGUR_BL_SEASONAL_NAIVE] = { "seasonal_naive", "seasonal_naive+period", "seasonal_naive+tick" },
+        [AUGUR_BL_MEAN_1H] = { "mean_1h", "mean_1h+period", "mean_1h+tick" },
+        [AUGUR_BL_RIDGE_AR] = { "ridge_ar", "ridge_ar+period", "ridge_ar+tick" },
+};
+static const char *const only_fast_names[3] = { "none", "period", "tick" };
+
+static const AugurSig res_sig[N_RES] = { AUGUR_SIG_CPU, AUGUR_SIG_MEM };
+
+struct AugurPredictor {
+        AugurPredictorConfig cfg;
+        const AugurModel *model;             /* borrowed, may be NULL         */
+        AugurBaselineParams bl[N_RES];       /* per resource                  */
+        AugurCalib *calib[N_SRC][N_RES];     /* NULL for a source not run     */
+        guint F, T, O;                       /* model shapes (0 without)      */
+        double acc_decay;                    /* tracker decay per slow step   */
+        gboolean tick_mode;                  /* tick_s < step_s               */
+        float *scratch;                      /* (2 fast_len + 2) detector     */
+};
+
+/* Online quantile tracker of the fast path. */
+typedef struct {
+        float q;                             /* current quantile estimate     */
+        float scale;                         /* EW mean |s - q|               */
+        guint32 n;                           /* scores seen (saturates)       */
+} QTrack;
+
+struct AugurPredictorVm {
+        AugurPredictor *p;                   /* borrowed                      */
+        char *name;
+        gint64 phase_s;                      /* bucket offset (tick mode), s  */
+
+        /* slow path */
+        gboolean slow_started;
+        gint64 slow_last_ts;                 /* ts of the newest slow sample  */
+        guint64 slow_step;                   /* index of the newest slow step */
+        AugurFeatState *feat;                /* NULL without a model          */
+        AugurNNQState *nnq;
+        float *win;                          /* (T, F) vectors, slot = step % T */
+        gboolean feat_ok;                    /* newest step produced a vector */
+        float *nn_out;                       /* (O)                           */
+        AugurBaselineState bl[N_RES];
+        float *cur;                          /* (N_SRC, N_RES, 3, H) newest
+                                              * point, upper, base            */
+        guint8 cur_ok[N_SRC][N_RES];
+        float *pend;                         /* (H+1, N_SRC, N_RES, 3, H)     */
+        guint64 *pend_origin;                /* (H+1) origin step of a slot   */
+        guint8 *pend_ok;                     /* (H+1, N_SRC, N_RES)           */
+        double acc_w[N_SRC][N_RES];          /* EW count of matured steps     */
+        double acc_ae[N_SRC][N_RES];         /* EW sum of mean |y - point|    */
+        double acc_pin[N_SRC][N_RES];        /* EW sum of mean pinball        */
+        AugurPredSource champion[N_RES];
+        gboolean have_slow;                  /* a slow forecast exists        */
+        gint64 slow_origin_bucket;           /* tick mode: its bucket id      */
+
+        /* tick-mode bucket being filled */
+        gboolean bucket_open;
+        gint64 bucket_id;
+        double bsum[AUGUR_COL_N];
+        guint32 bcnt[AUGUR_COL_N];
+
+        /* capacities for the unit conversion (newest observed) */
+        float prov_kib;
+        float cores;
+
+        /* fast path */
+        gboolean fast_started;
+        gint64 fast_last_ts;
+        guint64 tick;                        /* ticks pushed                  */
+        float *ring;                         /* (N_RES, fast_len)             */
+        float held[N_RES];                   /* newest present value          */
+        guint64 held_tick[N_RES];
+        gboolean held_any[N_RES];
+        guint period[N_RES];
+        float period_acf[N_RES];
+        guint64 next_detect;
+        float *fpend;                        /* (fast_H+1, N_RES, N_FAST, fast_H) upper base */
+        guint64 *fpend_origin;               /* (fast_H+1)                    */
+        QTrack *qt;                          /* (N_RES, N_FAST, fast_H)       */
+        float *fcur;                         /* (N_RES, N_FAST, 2, fast_H) p50, upper */
+        guint8 fcur_ok[N_RES][N_FAST];
+};
+
+/* ------------------------------------------------------------ config */
+
+void
+augur_predictor_config_init (AugurPredictorConfig *cfg)
+{
+        memset (cfg, 0, sizeof *cfg);
+        cfg->tick_s = AUGUR_FEAT_DEFAULT_STEP_S;  /* replay at 5 min           */
+        cfg->step_s = AUGUR_FEAT_DEFAULT_STEP_S;  /* the model's grid          */
+        cfg->H = 12;                              /* 1 h at 5 min (train default) */
+        cfg->fast_H = 24;                         /* 2 min at a 5 s tick       */
+        cfg->fast_len = 1024;                     /* 17 min at 1 s, 3.5 d at 5 min */
+        cfg->period_min = 4;                      /* shorter is noise          */
+        cfg->period_max = 0;                      /* fast_len / 3: 3 periods seen */
+        cfg->period_every = 64;                   /* amortises the O(n L) ACF  */
+        cfg->period_min_acf = 0.5f;               /* Bitbrains' daily ACF median
+                                                   * is 0.15: rarely fires there */
+        cfg->period_k = 3;
+        cfg->fast_last_value = TRUE;
+        cfg->coverage = AUGUR_CALIB_DEFAULT_COVERAGE;
+        cfg->calib_ring = 288;                    /* 1 day at 5 min            */
+        cfg->calib_min_n = 48;                    /* 4 h of a VM's own scores  */
+        cfg->acc_halflife_s = 86400;              /* "the last day"            */
+        cfg->champion_warm = 24;                  /* 2 h of matured steps      */
+        cfg->champion_hysteresis = 0.05;
+        cfg->champion_metric = AUGUR_PRED_CHAMPION_PINBALL;
+        /* seasonal_naive loses everywhere in BASELINES.md; the period
+         * detector covers real periodicity. */
+        cfg->sources = ((1u << AUGUR_PRED_SRC_N) - 1) & ~(1u << AUGUR_PRED_SRC_SEASONAL_NAIVE);
+        cfg->cold_source = AUGUR_PRED_SRC_EWMA;
+        cfg->stagger = TRUE;
+}
+
+static gboolean
+src_on (const AugurPredictor *p, AugurPredSource s)
+{
+        if (s == AUGUR_PRED_SRC_MODEL && !p->model)
+                return FALSE;
+        return (p->cfg.sources >> s) & 1;
+}
+
+AugurPredictor *
+augur_predictor_new (const AugurModel *model, const AugurPredictorConfig *cfg, GError **error)
+{
+        g_autoptr (AugurPredictor) p = g_new0 (AugurPredictor, 1);
+        AugurPredictorConfig *c = &p->cfg;
+
+        g_return_val_if_fail (cfg != NULL, NULL);
+        *c = *cfg;
+        p->model = model;
+        if (model) {
+                c->step_s = model->feat.step_s;
+                c->H = model->H;
+                p->F = model->F;
+                p->T = model->T;
+                p->O = model->nnq->n_out;
+        }
+        if (c->period_max == 0)
+                c->period_max = c->fast_len / 3;
+        if (!(c->tick_s > 0) || c->step_s <= 0 || c->H < 1 || c->H > AUGUR_PREDICTOR_MAX_H
+            || c->fast_H < 1 || c->fast_H > AUGUR_PREDICTOR_MAX_H || c->fast_len < 16
+            || c->period_min < 2 || c->period_every < 1 || c->period_k < 1
+            || !(c->coverage > 0 && c->coverage < 1) || !(c->acc_halflife_s > 0)
+            || c->cold_source >= AUGUR_PRED_SRC_N) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL,
+                             "predictor: configuration out of range (tick %g s, step %" G_GINT64_FORMAT
+                             " s, H %u, fast_H %u, fast_len %u)", c->tick_s, c->step_s, c->H,
+                             c->fast_H, c->fast_len);
+                return NULL;
+        }
+        p->tick_mode = c->tick_s < (double) c->step_s;
+        p->acc_decay = pow (0.5, (double) c->step_s / c->acc_halflife_s);
+        for (int r = 0; r < N_RES; r++) {
+                if (model)
+                        p->bl[r] = model->bl[r];
+                else
+                        augur_baseline_params_init (&p->bl[r], c->H, c->step_s);
+                p->bl[r].H = c->H;
+                p->bl[r].step_s = c->step_s;
+        }
+        for (int s = 0; s < N_SRC; s++) {
+                for (int r = 0; r < N_RES; r++) {
+                        if (!src_on (p, (AugurPredSource) s))
+                                continue;
+                        p->calib[s][r] = augur_calib_new (c->H, c->coverage, c->calib_ring, c->calib_min_n);
+                        if (!model)
+                                continue;
+                        /* Global fallback margins from the model file. */
+                        if (s == AUGUR_PRED_SRC_MODEL)
+                                augur_calib_set_global_margins (p->calib[s][r], model->nn_margin[1][r]);
+                        else
+                                augur_calib_set_global_margins (p->calib[s][r], model->bl_margin[r][s - 1]);
+                }
+        }
+        p->scratch = g_new (float, (gsize) 2 * c->fast_len + 2);   /* ring copy, then acf */
+        return g_steal_pointer (&p);
+}
+
+void
+augur_predictor_free (AugurPredictor *p)
+{
+        if (!p)
+                return;
+        for (int s = 0; s < N_SRC; s++)
+                for (int r = 0; r < N_RES; r++)
+                        augur_calib_free (p->calib[s][r]);
+        g_free (p->scratch);
+        g_free (p);
+}
+
+const AugurPredictorConfig *
+augur_predictor_config (const AugurPredictor *p)
+{
+        return &p->cfg;
+}
+
+static const char *
+source_name_sfx (const AugurPredictor *p, AugurPredSource s, guint sfx)
+{
+        if (s == AUGUR_PRED_SRC_MODEL && p->model)
+                return model_names[p->model->nn->cfg.arch][sfx];
+        if (s >= AUGUR_PRED_SRC_LAST_VALUE && s < AUGUR_PRED_SRC_N)
+                return bl_names[s - 1][sfx];
+        return only_fast_names[sfx];
+}
+
+const char *
+augur_predictor_source_name (const AugurPredictor *p, AugurPredSource s)
+{
+        return source_name_sfx (p, s, 0);
+}
+
+/* --------------------------------------------------------------- VM */
+
+static guint32
+fnv1a (const char *s)
+{
+        guint32 h = 2166136261u;
+
+        for (; *s; s++) {
+                h ^= (guint8) *s;
+                h *= 16777619u;
+        }
+        return h;
+}
+
+static inline float *
+cur_at (const AugurPredictor *p, const AugurPredictorVm *v, int s, int r, int what)
+{
+        return v->cur + (((gsize) s * N_RES + r) * 3 + what) * p->cfg.H;
+}
+
+static inline float *
+pend_at (const AugurPredictor *p, const AugurPredictorVm *v, guint slot, int s, int r, int what)
+{
+        return v->pend + ((((gsize) slot * N_SRC + s) * N_RES + r) * 3 + what) * p->cfg.H;
+}
+
+static inline float *
+fpend_at (const AugurPredictor *p, const AugurPredictorVm *v, guint slot, int r, int f)
+{
+        return v->fpend + (((gsize) slot * N_RES + r) * N_FAST + f) * p->cfg.fast_H;
+}
+
+static inline float *
+fcur_at (const AugurPredictor *p, const AugurPredictorVm *v, int r, int f, int what)
+{
+        return v->fcur + (((gsize) r * N_FAST + f) * 2 + what) * p->cfg.fast_H;
+}
+
+static inline QTrack *
+qt_at (const AugurPredictor *p, const AugurPredictorVm *v, int r, int f, guint j)
+{
+        return &v->qt[((gsize) r * N_FAST + f) * p->cfg.fast_H + j];
+}
+
+AugurPredictorVm *
+augur_predictor_vm_new (AugurPredictor *p, const char *vm)
+{
+        const AugurPredictorConfig *c;
+        AugurPredictorVm *v;
+        guint H;
+
+        g_return_val_if_fail (p != NULL && vm != NULL, NULL);
+        c = &p->cfg;
+        H = c->H;
+        v = g_new0 (AugurPredictorVm, 1);
+        v->p = p;
+        v->name = g_strdup (vm);
+        v->phase_s = (p->tick_mode && c->stagger) ? (gint64) (fnv1a (vm) % (guint32) c->step_s) : 0;
+        if (p->model) {
+                v->feat = augur_features_state_new (&p->model->feat);
+                v->nnq = augur_nnq_state_new (p->model->nnq);
+                v->win = g_new0 (float, (gsize) p->T * p->F);
+                v->nn_out = g_new0 (float, p->O);
+        }
+        for (int r = 0; r < N_RES; r++) {
+                augur_baseline_state_init (&v->bl[r], &p->bl[r]);
+                v->champion[r] = p->model ? AUGUR_PRED_SRC_MODEL : c->cold_source;
+        }
+        v->cur = g_new (float, (gsize) N_SRC * N_RES * 3 * H);
+        v->pend = g_new (float, (gsize) (H + 1) * N_SRC * N_RES * 3 * H);
+        v->pend_origin = g_new (guint64, H + 1);
+        v->pend_ok = g_new0 (guint8, (gsize) (H + 1) * N_SRC * N_RES);
+        for (guint i = 0; i <= H; i++)
+                v->pend_origin[i] = NONE_STEP;
+        v->prov_kib = NAN;
+        v->cores = NAN;
+
+        v->ring = g_new (float, (gsize) N_RES * c->fast_len);
+        for (gsize i = 0; i < (gsize) N_RES * c->fast_len; i++)
+                v->ring[i] = NAN;
+        v->fpend = g_new (float, (gsize) (c->fast_H + 1) * N_RES * N_FAST * c->fast_H);
+        v->fpend_origin = g_new (guint64, c->fast_H + 1);
+        for (guint i = 0; i <= c->fast_H; i++)
+                v->fpend_origin[i] = NONE_STEP;
+        v->qt = g_new0 (QTrack, (gsize) N_RES * N_FAST * c->fast_H);
+        v->fcur = g_new (float, (gsize) N_RES * N_FAST * 2 * c->fast_H);
+        /* Stagger the detector too. */
+        v->next_detect = c->period_every > 1 ? fnv1a (vm) % c->period_every : 0;
+        return v;
+}
+
+void
+augur_predictor_vm_free (AugurPredictorVm *v)
+{
+        if (!v)
+                return;
+        g_free (v->name);
+        augur_features_state_free (v->feat);
+        augur_nnq_state_free (v->nnq);
+        g_free (v->win);
+        g_free (v->nn_out);
+        g_free (v->cur);
+        g_free (v->pend);
+        g_free (v->pend_origin);
+        g_free (v->pend_ok);
+        g_free (v->ring);
+        g_free (v->fpend);
+        g_free (v->fpend_origin);
+        g_free (v->qt);
+        g_free (v->fcur);
+        g_free (v);
+}
+
+/* -------------------------------------------------------- slow path */
+
+static float
+pinball (float q, float y, float u)
+{
+        return y >= u ? q * (y - u) : (1.0f - q) * (u - y);
+}
+
+/* Step 1: forecasts made for step `step` meet their targets y. */
+static void
+slow_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 step, const float *y)
+{
+        const guint H = p->cfg.H;
+        const float q = p->cfg.coverage;
+        double ae[N_SRC][N_RES] = { { 0 } }, pin[N_SRC][N_RES] = { { 0 } };
+        guint cnt[N_SRC][N_RES] = { { 0 } };
+
+        for (guint h = 1; h <= H && h <= step; h++) {
+                guint64 origin = step - h;
+                guint slot = (guint) (origin % (H + 1));
+
+                if (v->pend_origin[slot] != origin)
+                        continue;
+                for (int s = 0; s < N_SRC; s++) {
+                        for (int r = 0; r < N_RES; r++) {
+                                float pt, up, base;
+
+                                if (isnan (y[r]) || !v->pend_ok[((gsize) slot * N_SRC + s) * N_RES + r])
+                                        continue;
+                                pt = pend_at (p, v, slot, s, r, 0)[h - 1];
+                                up = pend_at (p, v, slot, s, r, 1)[h - 1];
+                                base = pend_at (p, v, slot, s, r, 2)[h - 1];
+                                if (isnan (base) || isnan (pt))
+                                        continue;
+                                augur_calib_add (p->calib[s][r], v->name, h, y[r] - base, FALSE);
+                                ae[s][r] += fabsf (y[r] - pt);
+                                pin[s][r] += pinball (q, y[r], up);
+                                cnt[s][r]++;
+                        }
+                }
+        }
+        for (int s = 0; s < N_SRC; s++) {
+                for (int r = 0; r < N_RES; r++) {
+                        v->acc_w[s][r] *= p->acc_decay;
+                        v->acc_ae[s][r] *= p->acc_decay;
+                        v->acc_pin[s][r] *= p->acc_decay;
+                        if (cnt[s][r] == 0)
+                                continue;
+                        v->acc_w[s][r] += 1.0;
+                        v->acc_ae[s][r] += ae[s][r] / cnt[s][r];
+                        v->acc_pin[s][r] += pin[s][r] / cnt[s][r];
+                }
+        }
+}
+
+/* Step 3: the int NN on the last T vectors.  FALSE when the window is not
+ * usable (same rule as augur_vm_data_window_ok: observed origin, one
+ * segment of at least T steps). */
+static gboolean
+slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean observed)
+{
+        const AugurModel *m = p->model;
+        const guint T = p->T, F = p->F, H = p->cfg.H;
+
+        if (!v->feat_ok || !observed || augur_features_state_age (v->feat) + 1 < T)
+                return FALSE;
+        augur_nnq_reset_state (v->nnq);
+        for (guint i = 0; i < T; i++) {
+                guint64 k = step + 1 - T + i;
+
+                augur_nnq_step (m->nnq, v->nnq, v->win + (gsize) (k % T) * F);
+        }
+        augur_nnq_output (m->nnq, v->nnq, v->nn_out);
+        for (int r = 0; r < N_RES; r++) {
+                AugurSig sig = res_sig[r];
+                float held = augur_features_state_held (v->feat, sig);
+                float scale = m->feat.norm.sd[sig];
+                float *pt = cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 0);
+                float *base = cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 2);
+
+                if (isnan (held))
+                        continue;
+                for (guint h = 1; h <= H; h++) {
+                        pt[h - 1] = held + scale * v->nn_out[augur_model_out_index (H, (AugurTarget) r, 0, h)];
+                        base[h - 1] = held + scale * v->nn_out[augur_model_out_index (H, (AugurTarget) r, 1, h)];
+                }
+                v->cur_ok[AUGUR_PRED_SRC_MODEL][r] = 1;
+        }
+        return TRUE;
+}
+
+static double
+acc_loss (const AugurPredictor *p, const AugurPredictorVm *v, int s, int r)
+{
+        if (v->acc_w[s][r] <= 0)
+                return INFINITY;
+        if (p->cfg.champion_metric == AUGUR_PRED_CHAMPION_MAE)
+                return v->acc_ae[s][r] / v->acc_w[s][r];
+        return v->acc_pin[s][r] / v->acc_w[s][r];
+}
+
+static gboolean
+warm (const AugurPredictor *p, const AugurPredictorVm *v, int s, int r)
+{
+        return src_on (p, (AugurPredSource) s) && v->acc_w[s][r] >= p->cfg.champion_warm;
+}
+
+/* Best warm baseline with a forecast now, or NONE. */
+static AugurPredSource
+best_baseline (const AugurPredictor *p, const AugurPredictorVm *v, int r)
+{
+        AugurPredSource best = AUGUR_PRED_SRC_NONE;
+        double bl = INFINITY;
+
+        for (int s = AUGUR_PRED_SRC_LAST_VALUE; s < N_SRC; s++) {
+                double l;
+
+                if (!warm (p, v, s, r) || !v->cur_ok[s][r])
+                        continue;
+                l = acc_loss (p, v, s, r);
+                if (l < bl) {
+                        bl = l;
+                        best = (AugurPredSource) s;
+                }
+        }
+        return best;
+}
+
+/* Step 5: update the champion of resource r; returns the source serving
+ * now (which has a forecast), or NONE. */
+static AugurPredSource
+slow_champion (AugurPredictor *p, AugurPredictorVm *v, int r)
+{
+        const double hy = p->cfg.champion_hysteresis;
+        AugurPredSource cur = v->champion[r];
+        AugurPredSource best = best_baseline (p, v, r);
+
+        if (p->model && src_on (p, AUGUR_PRED_SRC_MODEL)) {
+                if (!warm (p, v, AUGUR_PRED_SRC_MODEL, r) || best == AUGUR_PRED_SRC_NONE) {
+                        cur = AUGUR_PRED_SRC_MODEL;
+                } else if (cur == AUGUR_PRED_SRC_MODEL) {
+                        if (acc_loss (p, v, AUGUR_PRED_SRC_MODEL, r) > (1 + hy) * acc_loss (p, v, best, r))
+                                cur = best;
+                } else if (acc_loss (p, v, AUGUR_PRED_SRC_MODEL, r) <= acc_loss (p, v, best, r)) {
+                        cur = AUGUR_PRED_SRC_MODEL;
+                } else if (cur != best && (!warm (p, v, cur, r) || !v->cur_ok[cur][r]
+                                           || acc_loss (p, v, best, r) < (1 - hy) * acc_loss (p, v, cur, r))) {
+                        cur = best;
+                }
+        } else if (best != AUGUR_PRED_SRC_NONE && cur != best) {
+                if (!warm (p, v, cur, r) || !v->cur_ok[cur][r]
+                    || acc_loss (p, v, best, r) < (1 - hy) * acc_loss (p, v, cur, r))
+                        cur = best;
+        }
+        v->champion[r] = cur;
+
+        /* Serve: the champion, else the best baseline, the cold source,
+         * then anything with a forecast. */
+        if (v->cur_ok[cur][r])
+                return cur;
+        if (best != AUGUR_PRED_SRC_NONE)
+                return best;
+        if (v->cur_ok[p->cfg.cold_source][r])
+                return p->cfg.cold_source;
+        for (int s = 0; s < N_SRC; s++)
+                if (v->cur_ok[s][r])
+                        return (AugurPredSource) s;
+        return AUGUR_PRED_SRC_NONE;
+}
+
+/* Feed one empty sample at ts to the features (a skipped slow step), so the
+ * window holds what the batch path computes. */
+static void
+slow_feed_missing (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gint64 ts)
+{
+        AugurFeatSample e;
+
+        e.ts = ts;
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                e.v[c] = NAN;
+        augur_features_update (v->feat, &e, v->win + (gsize) (step % p->T) * p->F);
+}
+
+/* One slow step with sample x; ret_served (N_RES) gets the serving source.
+ * FALSE when x is not later than the previous slow sample. */
+static gboolean
+slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
+           AugurPredSource *ret_served)
+{
+        const guint H = p->cfg.H;
+        const gint64 st = p->cfg.step_s;
+        float y[N_RES];
+        guint64 step = 0;
+        gint64 k = 1;
+        gboolean observed;
+        guint slot;
+
+        if (v->slow_started) {
+                k = (x->ts - v->slow_last_ts + st / 2) / st;
+                if (k <= 0)
+                        return FALSE;
+                step = v->slow_step + (guint64) k;
+        }
+        for (int r = 0; r < N_RES; r++)
+                y[r] = augur_features_signal (x, res_sig[r]);
+        observed = !isnan (y[AUGUR_PRED_CPU]) || !isnan (y[AUGUR_PRED_MEM]);
+
+        slow_mature (p, v, step, y);
+        for (int r = 0; r < N_RES; r++)
+                augur_baseline_state_update (&v->bl[r], x->ts, y[r]);
+
+        memset (v->cur_ok, 0, sizeof v->cur_ok);
+        if (v->feat) {
+                /* Skipped steps: at most max_fill + 1 of them matter (then
+                 * the features are in a gap and reset anyway). */
+                gint64 fill = MIN (k - 1, (gint64) p->model->feat.max_fill_steps + 1);
+
+                for (gint64 j = 1; j <= fill; j++)
+                        slow_feed_missing (p, v, step - (guint64) (k - j), v->slow_last_ts + j * st);
+                v->feat_ok = augur_features_update (v->feat, x, v->win + (gsize) (step % p->T) * p->F);
+                if (src_on (p, AUGUR_PRED_SRC_MODEL))
+                        slow_model (p, v, step, observed);
+        }
+        for (int s = AUGUR_PRED_SRC_LAST_VALUE; s < N_SRC; s++) {
+                if (!src_on (p, (AugurPredSource) s))
+                        continue;
+                for (int r = 0; r < N_RES; r++) {
+                        float *pt = cur_at (p, v, s, r, 0);
+
+                        if (!augur_baseline_state_forecast (&v->bl[r], (AugurBaselineKind) (s - 1), pt))
+                                continue;
+                        memcpy (cur_at (p, v, s, r, 2), pt, H * sizeof *pt);
+                        v->cur_ok[s][r] = 1;
+                }
+        }
+        /* Calibrated upper bounds, then remember everything for step 1. */
+        slot = (guint) (step % (H + 1));
+        v->pend_origin[slot] = step;
+        for (int s = 0; s < N_SRC; s++) {
+                for (int r = 0; r < N_RES; r++) {
+                        float *base = cur_at (p, v, s, r, 2), *up = cur_at (p, v, s, r, 1);
+
+                        v->pend_ok[((gsize) slot * N_SRC + s) * N_RES + r] = v->cur_ok[s][r];
+                        if (!v->cur_ok[s][r])
+                                continue;
+                        for (guint h = 1; h <= H; h++)
+                                up[h - 1] = base[h - 1] + augur_calib_margin (p->calib[s][r], v->name, h);
+                        for (int w = 0; w < 3; w++)
+                                memcpy (pend_at (p, v, slot, s, r, w), cur_at (p, v, s, r, w), H * sizeof (float));
+                }
+        }
+        for (int r = 0; r < N_RES; r++)
+                ret_served[r] = slow_champion (p, v, r);
+        v->slow_started = TRUE;
+        v->slow_last_ts = x->ts;
+        v->slow_step = step;
+        return TRUE;
+}
+
+/* -------------------------------------------------------- fast path */
+
+static void
+qt_update (QTrack *t, float s, float coverage)
+{
+        if (t->n < QT_WARM) {
+                t->q = t->n == 0 ? s : MAX (t->q, s);
+                t->scale = t->n == 0 ? fabsf (s) : t->scale + QT_SCALE_A * (fabsf (s - t->q) - t->scale);
+                t->n++;
+                return;
+        }
+        t->scale += QT_SCALE_A * (fabsf (s - t->q) - t->scale);
+        t->q += QT_GAIN * MAX (t->scale, 1e-3f) * ((s > t->q ? 1.0f : 0.0f) - (1.0f - coverage));
+}
+
+static inline float
+ring_val (const AugurPredictor *p, const AugurPredictorVm *v, int r, guint64 i)
+{
+        return v->ring[(gsize) r * p->cfg.fast_len + i % p->cfg.fast_len];
+}
+
+/* Period of resource r over the ring (0 = none). */
+static void
+fast_detect (AugurPredictor *p, AugurPredictorVm *v, int r)
+{
+        const AugurPredictorConfig *c = &p->cfg;
+        guint n = (guint) MIN (v->tick, (guint64) c->fast_len);
+        guint lmax = MIN (c->period_max, n / 2);
+        float *x = p->scratch, *acf = p->scratch + c->fast_len;
+        double mean = 0, var = 0;
+        float best = -INFINITY;
+        guint m = 0;
+
+        v->period[r] = 0;
+        v->period_acf[r] = 0;
+        if (lmax < c->period_min + 1)
+                return;
+        for (guint i = 0; i < n; i++) {
+                float val = ring_val (p, v, r, v->tick - n + i);
+
+                x[i] = val;
+                if (!isnan (val)) {
+                        mean += val;
+                        m++;
+                }
+        }
+        if (m < n / 2)
+                return;
+        mean /= m;
+        for (guint i = 0; i < n; i++) {
+                x[i] = isnan (x[i]) ? 0.0f : (float) (x[i] - mean);
+                var += (double) x[i] * x[i];
+        }
+        var /= n;
+        if (var < 1e-6)
+                return;   /* flat: nothing periodic to see */
+        /* acf[l] for l in [period_min - 1, lmax + 1]. */
+        for (guint l = c->period_min - 1; l <= lmax + 1; l++) {
+                float a[8] = { 0 };
+                guint i = 0;
+
+                /* Eight partial sums so the compiler may vectorise (a
+                 * single float sum may not be reordered). */
+                for (; i + 8 + l <= n; i += 8)
+                        for (guint u = 0; u < 8; u++)
+                                a[u] += x[i + u] * x[i + u + l];
+                for (; i + l < n; i++)
+                        a[0] += x[i] * x[i + l];
+                acf[l] = (float) (((double) a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7])
+                                  / (n - l) / var);
+        }
+        for (guint l = c->period_min; l <= lmax; l++)
+                if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1])
+                        best = MAX (best, acf[l]);
+        if (best < c->period_min_acf)
+                return;
+        /* The shortest local maximum near the best: a multiple of the
+         * true period scores about as well and must not win. */
+        for (guint l = c->period_min; l <= lmax; l++) {
+                if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] && acf[l] >= PERIOD_NEAR * best) {
+                        v->period[r] = l;
+                        v->period_acf[r] = acf[l];
+                        return;
+                }
+        }
+}
+
+/* Push y (N_RES) at tick `tick`. */
+static void
+fast_push (AugurPredictor *p, AugurPredictorVm *v, const float *y)
+{
+        for (int r = 0; r < N_RES; r++) {
+                v->ring[(gsize) r * p->cfg.fast_len + v->tick % p->cfg.fast_len] = y[r];
+                if (!isnan (y[r])) {
+                        v->held[r] = y[r];
+                        v->held_tick[r] = v->tick;
+                        v->held_any[r] = TRUE;
+                }
+        }
+        v->tick++;
+}
+
+static void
+fast_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 t, const float *y)
+{
+        const guint FH = p->cfg.fast_H;
+
+        for (guint j = 1; j <= FH && j <= t; j++) {
+                guint64 origin = t - j;
+                guint slot = (guint) (origin % (FH + 1));
+
+                if (v->fpend_origin[slot] != origin)
+                        continue;
+                for (int r = 0; r < N_RES; r++) {
+                        if (isnan (y[r]))
+                                continue;
+                        for (int f = 0; f < N_FAST; f++) {
+                                float base = fpend_at (p, v, slot, r, f)[j - 1];
+
+                                if (!isnan (base))
+                                        qt_update (qt_at (p, v, r, f, j - 1), y[r] - base, p->cfg.coverage);
+                        }
+                }
+        }
+}
+
+/* Forecasts of the fast sources from the newest tick t = v->tick - 1. */
+static void
+fast_forecast (AugurPredictor *p, AugurPredictorVm *v)
+{
+        const AugurPredictorConfig *c = &p->cfg;
+        const guint FH = c->fast_H;
+        guint64 t = v->tick - 1;
+        guint slot = (guint) (t % (FH + 1));
+
+        v->fpend_origin[slot] = t;
+        for (int r = 0; r < N_RES; r++) {
+                gboolean held_ok = v->held_any[r] && t - v->held_tick[r] < c->fast_len;
+                guint P = v->period[r];
+                float *lp50 = fcur_at (p, v, r, FAST_LAST, 0), *lup = fcur_at (p, v, r, FAST_LAST, 1);
+                float *pp50 = fcur_at (p, v, r, FAST_PERIOD, 0), *pup = fcur_at (p, v, r, FAST_PERIOD, 1);
+                float *lbase = fpend_at (p, v, slot, r, FAST_LAST);
+                float *pbase = fpend_at (p, v, slot, r, FAST_PERIOD);
+                gboolean any_p = FALSE;
+
+                for (guint j = 1; j <= FH; j++) {
+                        float base = held_ok ? v->held[r] : NAN;
+                        const QTrack *q = qt_at (p, v, r, FAST_LAST, j - 1);
+
+                        lbase[j - 1] = base;
+                        lp50[j - 1] = base;
+                        lup[j - 1] = isnan (base) || q->n == 0 ? NAN : base + q->q;
+                }
+                v->fcur_ok[r][FAST_LAST] = held_ok;
+
+                for (guint j = 1; j <= FH; j++) {
+                        double sum = 0;
+                        guint ns = 0;
+                        float mx = NAN;
+                        const QTrack *q = qt_at (p, v, r, FAST_PERIOD, j - 1);
+
+                        pbase[j - 1] = NAN;
+                        pp50[j - 1] = NAN;
+                        pup[j - 1] = NAN;
+                        if (P == 0)
+                                continue;
+                        for (guint m0 = (j + P - 1) / P, m = m0; m < m0 + c->period_k; m++) {
+                                guint w = P / 16;
+                                gint64 centre = (gint64) t + j - (gint64) m * P;
+                                float val;
+
+                                if (centre < 0 || t - (guint64) centre >= c->fast_len)
+                                        break;
+                                val = ring_val (p, v, r, (guint64) centre);
+                                if (!isnan (val)) {
+                                        sum += val;
+                                        ns++;
+                                }
+                                for (gint64 i = centre - w; i <= centre + (gint64) w; i++) {
+                                        if (i < 0 || (guint64) i > t || t - (guint64) i >= c->fast_len)
+                                                continue;
+                                        val = ring_val (p, v, r, (guint64) i);
+                                        if (!isnan (val) && (isnan (mx) || val > mx))
+                                                mx = val;
+                                }
+                        }
+                        if (ns == 0 || isnan (mx))
+                                continue;
+                        pbase[j - 1] = mx;
+                        pp50[j - 1] = (float) (sum / ns);
+                        pup[j - 1] = q->n == 0 ? NAN : mx + q->q;
+                        any_p = TRUE;
+                }
+                v->fcur_ok[r][FAST_PERIOD] = any_p;
+        }
+}
+
+/* One fast tick with y (N_RES) at ts.  FALSE when ts is not later. */
+static gboolean
+fast_step (AugurPredictor *p, AugurPredictorVm *v, gint64 ts, const float *y)
+{
+        const AugurPredictorConfig *c = &p->cfg;
+        gint64 k = 1;
+
+        if (v->fast_started) {
+                double dt = (double) (ts - v->fast_last_ts);
+
+                k = (gint64) floor (dt / c->tick_s + 0.5);
+                if (k <= 0)
+                        return FALSE;
+                if (k - 1 >= (gint64) c->fast_len) {
+                        /* Everything in the ring is older than its length. */
+                        for (gsize i = 0; i < (gsize) N_RES * c->fast_len; i++)
+                                v->ring[i] = NAN;
+                        v->tick += (guint64) (k - 1);
+                } else {
+                        float nan2[N_RES] = { NAN, NAN };
+
+                        for (gint64 j = 1; j < k; j++)
+                                fast_push (p, v, nan2);
+                }
+        }
+        fast_mature (p, v, v->tick, y);
+        fast_push (p, v, y);
+        if (v->tick >= v->next_detect) {
+                for (int r = 0; r < N_RES; r++)
+                        fast_detect (p, v, r);
+                v->next_detect = v->tick + c->period_every;
+        }
+        fast_forecast (p, v);
+        v->fast_started = TRUE;
+        v->fast_last_ts = ts;
+        return TRUE;
+}
+
+/* ------------------------------------------------------------ output */
+
+static float
+nanmax (float a, float b)
+{
+        if (isnan (a))
+                return b;
+        if (isnan (b))
+                return a;
+        return MAX (a, b);
+}
+
+static void
+assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *served,
+          gint64 ts, AugurPredictorOut *out)
+{
+        const AugurPredictorConfig *c = &p->cfg;
+        guint Hout = p->tick_mode ? c->fast_H : c->H;
+        gboolean any = FALSE;
+
+        out->ts = ts;
+        out->step_s = p->tick_mode ? c->tick_s : (double) c->step_s;
+        for (int r = 0; r < N_RES; r++) {
+                AugurPredSource s = served->source[r];
+                guint sfx = 0;
+                float conv = r == AUGUR_PRED_MEM ? v->prov_kib / 100.0f : v->cores / 100.0f;
+                float *op50 = r == AUGUR_PRED_MEM ? out->mem_p50_kib : out->cpu_p50_cores;
+                float *oup = r == AUGUR_PRED_MEM ? out->mem_upper_kib : out->cpu_upper_cores;
+
+                out->source[r] = s;
+                out->period[r] = v->period[r];
+                out->period_acf[r] = v->period_acf[r];
+                for (guint j = 1; j <= Hout; j++) {
+                        float sp = NAN, su = NAN, fp = NAN, fu = NAN;
+                        guint hs = j;
+
+                        if (p->tick_mode) {
+                                gint64 b = (gint64) floor (((double) ts + j * c->tick_s - v->phase_s) / c->step_s);
+
+                                hs = (guint) CLAMP (b - v->slow_origin_bucket, 1, (gint64) c->H + 1);
+                        }
+                        if (v->have_slow && s != AUGUR_PRED_SRC_NONE && hs <= c->H) {
+                                sp = cur_at (p, v, s, r, 0)[hs - 1];
+                                su = cur_at (p, v, s, r, 1)[hs - 1];
+                        }
+                        if (j <= c->fast_H) {
+                                if (v->fcur_ok[r][FAST_PERIOD]) {
+                                        fp = fcur_at (p, v, r, FAST_PERIOD, 0)[j - 1];
+                                        fu = fcur_at (p, v, r, FAST_PERIOD, 1)[j - 1];
+                                        if (!isnan (fu) && (isnan (su) || fu > su))
+                                                sfx = 1;
+                                }
+                                if (p->tick_mode && c->fast_last_value && v->fcur_ok[r][FAST_LAST]) {
+                                        float lp = fcur_at (p, v, r, FAST_LAST, 0)[j - 1];
+                                        float lu = fcur_at (p, v, r, FAST_LAST, 1)[j - 1];
+
+                                        if (!isnan (lu) && (isnan (nanmax (su, fu)) || lu > nanmax (su, fu)) && sfx == 0)
+                                                sfx = 2;
+                                        fp = nanmax (fp, lp);
+                                        fu = nanmax (fu, lu);
+                                }
+                        }
+                        op50[j - 1] = nanmax (sp, fp) * conv;
+                        oup[j - 1] = nanmax (su, fu) * conv;
+                        if (!isnan (oup[j - 1]))
+                                any = TRUE;
+                }
+                for (guint j = Hout; j < AUGUR_PREDICTOR_MAX_H; j++) {
+                        op50[j] = NAN;
+                        oup[j] = NAN;
+                }
+                out->model[r] = source_name_sfx (p, s, sfx);
+        }
+        out->H = any ? Hout : 0;
+}
+
+static void
+capacities (AugurPredictorVm *v, const AugurFeatSample *x)
+{
+        float prov = x->v[AUGUR_COL_MEM_PROV_KIB], cores = x->v[AUGUR_COL_CPU_CORES];
+
+        if (!isnan (prov) && prov > 0)
+                v->prov_kib = prov;
+        if (!isnan (cores) && cores > 0)
+                v->cores = cores;
+}
+
+/* Close the open bucket into a slow sample. */
+static void
+bucket_close (AugurPredictor *p, AugurPredictorVm *v, AugurPredSource *served)
+{
+        AugurFeatSample s;
+
+        s.ts = v->bucket_id * p->cfg.step_s + v->phase_s;
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                s.v[c] = v->bcnt[c] ? (float) (v->bsum[c] / v->bcnt[c]) : NAN;
+        if (slow_step (p, v, &s, served)) {
+                v->have_slow = TRUE;
+                v->slow_origin_bucket = v->bucket_id;
+        }
+        v->bucket_open = FALSE;
+}
+
+gboolean
+augur_predictor_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
+                      AugurPredictorOut *out)
+{
+        float y[N_RES];
+        gboolean slow = FALSE;
+
+        g_return_val_if_fail (p != NULL && v != NULL && x != NULL && out != NULL, FALSE);
+        g_return_val_if_fail (v->p == p, FALSE);
+
+        out->H = 0;
+        if (v->fast_started && x->ts <= v->fast_last_ts)
+                return FALSE;
+        for (int r = 0; r < N_RES; r++)
+                y[r] = augur_features_signal (x, res_sig[r]);
+        capacities (v, x);
+
+        if (!p->tick_mode) {
+                AugurPredSource served[N_RES];
+
+                if (slow_step (p, v, x, served)) {
+                        v->have_slow = TRUE;
+                        for (int r = 0; r < N_RES; r++)
+                                out->source[r] = served[r];
+                        slow = TRUE;
+                }
+        } else {
+                gint64 b = (gint64) floor ((double) (x->ts - v->phase_s) / (double) p->cfg.step_s);
+
+                if (v->bucket_open && b > v->bucket_id) {
+                        AugurPredSource served[N_RES];
+
+                        served[0] = served[1] = AUGUR_PRED_SRC_NONE;
+                        bucket_close (p, v, served);
+                        for (int r = 0; r < N_RES; r++)
+                                out->source[r] = served[r];
+                        slow = TRUE;
+                }
+                if (!v->bucket_open) {
+                        v->bucket_open = TRUE;
+                        v->bucket_id = b;
+                        memset (v->bsum, 0, sizeof v->bsum);
+                        memset (v->bcnt, 0, sizeof v->bcnt);
+                }
+                for (int c = 0; c < AUGUR_COL_N; c++) {
+                        if (isnan (x->v[c]))
+                                continue;
+                        v->bsum[c] += x->v[c];
+                        v->bcnt[c]++;
+                }
+        }
+        if (!slow) {
+                /* Serve the champion of the last slow step. */
+                for (int r = 0; r < N_RES; r++)
+                        out->source[r] = v->have_slow && v->cur_ok[v->champion[r]][r]
+                                         ? v->champion[r] : AUGUR_PRED_SRC_NONE;
+                if (v->have_slow)
+                        for (int r = 0; r < N_RES; r++)
+                                if (out->source[r] == AUGUR_PRED_SRC_NONE)
+                                        for (int s = 0; s < N_SRC; s++)
+                                                if (v->cur_ok[s][r]) {
+                                                        out->source[r] = (AugurPredSource) s;
+                                                        break;
+                                                }
+        }
+        fast_step (p, v, x->ts, y);
+        {
+                AugurPredictorOut served = *out;
+
+                assemble (p, v, &served, x->ts, out);
+        }
+        out->slow_updated = slow;
+        return out->H > 0;
+}
+
+/* ----------------------------------------------------- introspection */
+
+gboolean
+augur_predictor_vm_accuracy (const AugurPredictorVm *v, AugurPredResource r, AugurPredSource s,
+                             double *ret_mae, double *ret_pinball, double *ret_weight)
+{
+        g_return_val_if_fail (r < N_RES && s < N_SRC, FALSE);
+        if (v->acc_w[s][r] <= 0)
+                return FALSE;
+        if (ret_mae)
+                *ret_mae = v->acc_ae[s][r] / v->acc_w[s][r];
+        if (ret_pinball)
+                *ret_pinball = v->acc_pin[s][r] / v->acc_w[s][r];
+        if (ret_weight)
+                *ret_weight = v->acc_w[s][r];
+        return TRUE;
+}
+
+AugurPredSource
+augur_predictor_vm_champion (const AugurPredictorVm *v, AugurPredResource r)
+{
+        g_return_val_if_fail (r < N_RES, AUGUR_PRED_SRC_NONE);
+        return v->champion[r];
+}
+
+const float *
+augur_predictor_vm_features (const AugurPredictorVm *v, guint *ret_F)
+{
+        if (!v->feat || !v->feat_ok || !v->slow_started)
+                return NULL;
+        if (ret_F)
+                *ret_F = v->p->F;
+        return v->win + (gsize) (v->slow_step % v->p->T) * v->p->F;
+}
+
+gboolean
+augur_predictor_vm_slow_forecast (const AugurPredictorVm *v, AugurPredResource r, AugurPredSource s,
+                                  float *ret_point, float *ret_upper)
+{
+        const AugurPredictor *p = v->p;
+
+        g_return_val_if_fail (r < N_RES && s < N_SRC, FALSE);
+        if (!v->have_slow || !v->cur_ok[s][r])
+                return FALSE;
+        if (ret_point)
+                memcpy (ret_point, cur_at (p, v, s, r, 0), p->cfg.H * sizeof (float));
+        if (ret_upper)
+                memcpy (ret_upper, cur_at (p, v, s, r, 1), p->cfg.H * sizeof (float));
+        return TRUE;
+}

@@ -1,0 +1,176 @@
+/* forecaster.c — the predictor behind the resize loop's hooks.  See
+ * forecaster.h. */
+#include "config.h"
+
+#include "forecaster.h"
+#include "predictor.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Where the packaged default model lives (make install). */
+#ifndef AUGUR_DEFAULT_MODEL
+#define AUGUR_DEFAULT_MODEL DATADIR "/augur/default.augur"
+#endif
+
+typedef struct {
+        AugurPredictorVm *state;
+        gint64 last_ts;                 /* unix s of the last step              */
+        AugurPredictorOut last;         /* reused when two ticks share a second */
+        gboolean have_last;
+} FcVm;
+
+struct AugurForecaster {
+        AugurModel *model;              /* owned, NULL = baselines only        */
+        AugurPredictor *pred;
+        GHashTable *vms;                /* uuid -> FcVm*                       */
+        char name[64];
+};
+
+static void
+fc_vm_free (gpointer p)
+{
+        FcVm *v = p;
+
+        augur_predictor_vm_free (v->state);
+        g_free (v);
+}
+
+AugurForecaster *
+augur_forecaster_new (const char *model_path, double tick_s, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        AugurPredictorConfig cfg;
+        AugurForecaster *f = g_new0 (AugurForecaster, 1);
+        const char *path = model_path;
+
+        if (!path && g_file_test (AUGUR_DEFAULT_MODEL, G_FILE_TEST_EXISTS))
+                path = AUGUR_DEFAULT_MODEL;
+        if (path) {
+                f->model = augur_model_load (path, &local);
+                if (!f->model)
+                        g_warning ("model %s cannot be used: %s; forecasting with the baselines only, ignoring",
+                                   path, local->message);
+                else
+                        g_message ("model %s loaded", path);
+        }
+        augur_predictor_config_init (&cfg);
+        cfg.tick_s = tick_s;
+        f->pred = augur_predictor_new (f->model, &cfg, error);
+        if (!f->pred) {
+                augur_forecaster_free (f);
+                return NULL;
+        }
+        f->vms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, fc_vm_free);
+        g_strlcpy (f->name, f->model ? augur_predictor_source_name (f->pred, AUGUR_PRED_SRC_MODEL) : "baselines",
+                   sizeof f->name);
+        return f;
+}
+
+void
+augur_forecaster_free (AugurForecaster *f)
+{
+        if (!f)
+                return;
+        g_clear_pointer (&f->vms, g_hash_table_unref);
+        g_clear_pointer (&f->pred, augur_predictor_free);
+        g_clear_pointer (&f->model, augur_model_free);
+        g_free (f);
+}
+
+const char *
+augur_forecaster_model_name (const AugurForecaster *f)
+{
+        return f->name;
+}
+
+static float
+hostv (const AugurHostSample *h, AugurHostField k)
+{
+        return h && ((h->present >> k) & 1) ? (float) h->v[k] : NAN;
+}
+
+static gboolean
+fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerived *d,
+             const AugurHostSample *host, double now_s, AugurForecast *ret)
+{
+        AugurForecaster *f = ctx;
+        FcVm *v = g_hash_table_lookup (f->vms, uuid);
+        AugurFeatSample x;
+        gint64 ts = (gint64) floor (now_s);
+        const AugurPredictorOut *o;
+        AugurPredictorOut out;
+
+        if (!v) {
+                v = g_new0 (FcVm, 1);
+                /* The calibration key: the UUID, unique where names may not be. */
+                v->state = augur_predictor_vm_new (f->pred, uuid);
+                g_hash_table_insert (f->vms, g_strdup (uuid), v);
+        }
+        if (ts <= v->last_ts) {
+                /* Two ticks in one second (tick < 1 s): serve the last one. */
+                o = v->have_last ? &v->last : NULL;
+        } else {
+                for (int c = 0; c < AUGUR_COL_N; c++)
+                        x.v[c] = NAN;
+                x.ts = ts;
+                /* Capacities are the stable maxima (predictor.h: a moving
+                 * balloon must not move the signal we forecast). */
+                x.v[AUGUR_COL_CPU_CORES] = d->vcpus;
+                x.v[AUGUR_COL_CPU_PCT] = d->vcpus > 0 ? 100.0 * d->cpu_cores_used / d->vcpus : NAN;
+                x.v[AUGUR_COL_MEM_PROV_KIB] = d->mem_prov_kib;
+                x.v[AUGUR_COL_MEM_USED_KIB] = d->mem_used_kib;
+                x.v[AUGUR_COL_DISK_RD_KIBPS] = d->disk_rd_kibps;
+                x.v[AUGUR_COL_DISK_WR_KIBPS] = d->disk_wr_kibps;
+                x.v[AUGUR_COL_NET_RX_KIBPS] = d->net_rx_kibps;
+                x.v[AUGUR_COL_NET_TX_KIBPS] = d->net_tx_kibps;
+                x.v[AUGUR_COL_HOST_LOAD1] = hostv (host, AUGUR_HOST_LOAD1);
+                x.v[AUGUR_COL_HOST_PSI_CPU] = hostv (host, AUGUR_HOST_PSI_CPU_SOME_AVG10);
+                x.v[AUGUR_COL_HOST_PSI_MEM] = hostv (host, AUGUR_HOST_PSI_MEM_SOME_AVG10);
+                x.v[AUGUR_COL_HOST_PSI_IO] = hostv (host, AUGUR_HOST_PSI_IO_SOME_AVG10);
+                v->last_ts = ts;
+                v->have_last = augur_predictor_step (f->pred, v->state, &x, &out);
+                if (v->have_last)
+                        v->last = out;
+                o = v->have_last ? &v->last : NULL;
+        }
+        if (!o || o->H == 0)
+                return FALSE;
+        memset (ret, 0, sizeof *ret);
+        ret->H = MIN (o->H, AUGUR_POLICY_MAX_H);
+        ret->step_s = o->step_s;
+        for (guint h = 0; h < ret->H; h++) {
+                ret->mem_p50_kib[h] = o->mem_p50_kib[h];
+                ret->mem_upper_kib[h] = o->mem_upper_kib[h];
+                ret->cpu_p50_cores[h] = o->cpu_p50_cores[h];
+                ret->cpu_upper_cores[h] = o->cpu_upper_cores[h];
+        }
+        ret->model = o->model[AUGUR_PRED_MEM];
+        return TRUE;
+}
+
+static gboolean
+fc_model_trusted (gpointer ctx, const char *uuid)
+{
+        AugurForecaster *f = ctx;
+        FcVm *v = g_hash_table_lookup (f->vms, uuid);
+
+        return f->model && v && augur_predictor_vm_champion (v->state, AUGUR_PRED_MEM) == AUGUR_PRED_SRC_MODEL;
+}
+
+static void
+fc_forget (gpointer ctx, const char *uuid)
+{
+        AugurForecaster *f = ctx;
+
+        g_hash_table_remove (f->vms, uuid);
+}
+
+void
+augur_forecaster_hooks (AugurForecaster *f, AugurForecastHooks *ret)
+{
+        ret->forecast = fc_forecast;
+        ret->model_trusted = fc_model_trusted;
+        ret->forget = fc_forget;
+        ret->ctx = f;
+}

@@ -1,0 +1,377 @@
+/* test-features.c — the feature vector (model/features.c).
+ *
+ *   /features/golden            batch features of a synthetic series against
+ *                               tests/data/features-golden.txt (rebuild with
+ *                               AUGUR_TEST_REGENERATE=1; a mismatch prints the
+ *                               first differing row and feature)
+ *   /features/batch-incremental the daemon path (one update per received
+ *                               sample, missing ticks simply absent) gives
+ *                               bit-identical vectors to the batch path
+ *   /features/gap-rule          holes <= max_fill are held, longer ones cut
+ *                               a segment (no vector inside the gap)
+ *   /features/absent-groups     a series without activity / host columns
+ *                               yields zeros and availability 0; a feature set
+ *                               without the activity group is smaller
+ *   /features/names             names unique, count consistent per mask
+ *   /features/new-vm-norm       a VM's first vector uses the global norm
+ */
+#include "augur-features.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_STEPS 720
+#define T0      1372629600   /* 2013-06-30 22:00:00 UTC */
+
+/* Deterministic synthetic VM: daily cpu wave with bursts, noisy memory,
+ * I/O, activity and host context; a 2-step hole (held) at 100-101, a
+ * 5-step gap (segment cut) at 400-404, memory missing at 250-259. */
+static AugurSeries *
+make_series (gboolean with_activity, gboolean with_host)
+{
+        AugurSeries *s = augur_series_new ("synthetic");
+        guint32 rng = 12345;
+
+        for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                if (with_activity || (c != AUGUR_COL_INPUT_EVENTS_PER_MIN && c != AUGUR_COL_SESSIONS
+                                      && c != AUGUR_COL_PROC_STARTS_PER_MIN))
+                        augur_series_ensure_col (s, (AugurCol) c);
+        if (with_host)
+                for (int c = AUGUR_COL_HOST_LOAD1; c <= AUGUR_COL_HOST_PSI_IO; c++)
+                        augur_series_ensure_col (s, (AugurCol) c);
+        for (int k = 0; k < N_STEPS; k++) {
+                gsize i = augur_series_append (s, T0 + (gint64) k * 300);
+                double noise;
+                gboolean hole = (k >= 100 && k <= 101) || (k >= 400 && k <= 404);
+
+                rng = rng * 1103515245u + 12345u;
+                noise = ((rng >> 8) & 0xffff) / 65536.0 - 0.5;
+                if (hole)
+                        continue;
+                s->col[AUGUR_COL_CPU_CORES][i] = 2;
+                s->col[AUGUR_COL_CPU_PCT][i] = (float) (20 + 10 * sin (2 * G_PI * k / 288.0) + 4 * noise
+                                                        + ((k % 97) < 3 ? 50 : 0));
+                s->col[AUGUR_COL_MEM_PROV_KIB][i] = 4194304;
+                if (k < 250 || k >= 260)
+                        s->col[AUGUR_COL_MEM_USED_KIB][i] = (float) (1048576 * (1.5 + 0.5 * noise + 0.001 * k));
+                s->col[AUGUR_COL_DISK_RD_KIBPS][i] = (float) (100 + 90 * noise);
+                s->col[AUGUR_COL_DISK_WR_KIBPS][i] = (k % 50) < 5 ? 5000 : 10;
+                s->col[AUGUR_COL_NET_RX_KIBPS][i] = (float) (20 + 10 * noise);
+                s->col[AUGUR_COL_NET_TX_KIBPS][i] = 5;
+                if (with_activity) {
+                        s->col[AUGUR_COL_INPUT_EVENTS_PER_MIN][i] = (k % 120) < 10 ? 60 : 0;
+                        s->col[AUGUR_COL_SESSIONS][i] = (k % 240) < 120 ? 1 : 2;
+                        s->col[AUGUR_COL_PROC_STARTS_PER_MIN][i] = (k % 33) == 0 ? 12 : 1;
+                }
+                if (with_host) {
+                        s->col[AUGUR_COL_HOST_LOAD1][i] = (float) (1.0 + noise);
+                        s->col[AUGUR_COL_HOST_PSI_CPU][i] = 3;
+                        s->col[AUGUR_COL_HOST_PSI_MEM][i] = 0.5f;
+                        s->col[AUGUR_COL_HOST_PSI_IO][i] = 1;
+                }
+        }
+        return s;
+}
+
+static void
+make_config (AugurFeatConfig *cfg, guint groups)
+{
+        static const float mean[AUGUR_SIG_N] = { 10, 30, 4, 3, 1, 0.5f, 0.7f, 0.6f, 2, 1, 1 };
+        static const float sd[AUGUR_SIG_N] = { 15, 12, 2, 1.5f, 1.5f, 0.4f, 0.8f, 0.3f, 3, 2, 2 };
+
+        augur_features_config_init (cfg);
+        cfg->groups = groups;
+        memcpy (cfg->norm.mean, mean, sizeof mean);
+        memcpy (cfg->norm.sd, sd, sizeof sd);
+}
+
+/* ------------------------------------------------------------- golden */
+
+static GString *
+golden_text (const AugurSeries *s, const AugurFeatConfig *cfg)
+{
+        guint F = augur_features_count (cfg->groups);
+        g_autofree float *feat = g_new (float, s->n * F);
+        g_autofree guint8 *valid = g_new (guint8, s->n);
+        g_autofree guint32 *seg = g_new (guint32, s->n);
+        GString *out = g_string_new ("# k valid seg");
+
+        augur_features_batch (cfg, s, feat, valid, seg, NULL);
+        for (guint j = 0; j < F; j++)
+                g_string_append_printf (out, " %s", augur_features_name (cfg->groups, j));
+        g_string_append_c (out, '\n');
+        for (gsize k = 0; k < s->n; k++) {
+                /* Every 19th row, plus the rows around the holes and the day mark. */
+                gboolean pick = (k % 19 == 0) || (k >= 98 && k <= 104) || (k >= 248 && k <= 262)
+                                || (k >= 398 && k <= 408) || (k >= 286 && k <= 290);
+
+                if (!pick)
+                        continue;
+                g_string_append_printf (out, "%" G_GSIZE_FORMAT " %u %u", k, valid[k], seg[k]);
+                for (guint j = 0; j < F; j++) {
+                        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+                        g_string_append_c (out, ' ');
+                        g_string_append (out, g_ascii_formatd (buf, sizeof buf, "%.6g", feat[k * F + j]));
+                }
+                g_string_append_c (out, '\n');
+        }
+        return out;
+}
+
+/* Compare two golden texts number by number (tolerance 1e-4 absolute or
+ * relative: libm's sin/log may differ in the last bits between hosts). */
+static gboolean
+golden_equal (const char *want, const char *got, GString *why)
+{
+        g_auto (GStrv) a = g_strsplit (want, "\n", -1);
+        g_auto (GStrv) b = g_strsplit (got, "\n", -1);
+
+        if (g_strv_length (a) != g_strv_length (b)) {
+                g_string_printf (why, "line count %u != %u", g_strv_length (a), g_strv_length (b));
+                return FALSE;
+        }
+        for (guint i = 0; a[i]; i++) {
+                g_auto (GStrv) x = g_strsplit (a[i], " ", -1);
+                g_auto (GStrv) y = g_strsplit (b[i], " ", -1);
+
+                if (a[i][0] == '#') {
+                        if (strcmp (a[i], b[i]) != 0) {
+                                g_string_printf (why, "header differs:\n  want %s\n  got  %s", a[i], b[i]);
+                                return FALSE;
+                        }
+                        continue;
+                }
+                if (g_strv_length (x) != g_strv_length (y)) {
+                        g_string_printf (why, "line %u: field count differs", i + 1);
+                        return FALSE;
+                }
+                for (guint j = 0; x[j]; j++) {
+                        double u = g_ascii_strtod (x[j], NULL), v = g_ascii_strtod (y[j], NULL);
+
+                        if (fabs (u - v) > 1e-4 * MAX (1.0, fabs (u))) {
+                                g_string_printf (why, "line %u (step %s), field %u: want %s, got %s",
+                                                 i + 1, x[0], j, x[j], y[j]);
+                                return FALSE;
+                        }
+                }
+        }
+        return TRUE;
+}
+
+static void
+test_features_golden (void)
+{
+        g_autoptr (AugurSeries) s = make_series (TRUE, TRUE);
+        g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "features-golden.txt", NULL);
+        g_autofree char *want = NULL;
+        g_autoptr (GString) got = NULL;
+        g_autoptr (GString) why = g_string_new (NULL);
+        g_autoptr (GError) error = NULL;
+        AugurFeatConfig cfg;
+
+        make_config (&cfg, AUGUR_FEAT_GROUPS_ALL);
+        got = golden_text (s, &cfg);
+        if (g_getenv ("AUGUR_TEST_REGENERATE")) {
+                g_assert_true (g_file_set_contents (path, got->str, (gssize) got->len, &error));
+                g_test_message ("regenerated %s", path);
+                return;
+        }
+        if (!g_file_get_contents (path, &want, NULL, &error)) {
+                g_test_message ("%s: %s (run with AUGUR_TEST_REGENERATE=1 to create it)", path, error->message);
+                g_test_fail ();
+                return;
+        }
+        if (!golden_equal (want, got->str, why)) {
+                g_test_message ("features differ from %s: %s\n(if the change is intended, rerun with "
+                                "AUGUR_TEST_REGENERATE=1 and review the diff)", path, why->str);
+                g_test_fail ();
+        }
+}
+
+/* ------------------------------------------------- batch == incremental */
+
+static void
+test_features_batch_incremental (void)
+{
+        static const guint masks[] = {
+                AUGUR_FEAT_GROUPS_ALL,
+                AUGUR_FEAT_GROUP_CORE,
+                AUGUR_FEAT_GROUP_CORE | AUGUR_FEAT_GROUP_TIME | AUGUR_FEAT_GROUP_IO,
+        };
+
+        for (guint m = 0; m < G_N_ELEMENTS (masks); m++) {
+                g_autoptr (AugurSeries) s = make_series (TRUE, TRUE);
+                AugurFeatConfig cfg;
+                guint F;
+                g_autofree float *feat = NULL;
+                g_autofree guint8 *valid = NULL;
+                g_autoptr (AugurFeatState) st = NULL;
+                guint compared = 0;
+
+                make_config (&cfg, masks[m]);
+                F = augur_features_count (cfg.groups);
+                feat = g_new (float, s->n * F);
+                valid = g_new (guint8, s->n);
+                augur_features_batch (&cfg, s, feat, valid, NULL, NULL);
+
+                st = augur_features_state_new (&cfg);
+                for (gsize k = 0; k < s->n; k++) {
+                        AugurFeatSample x;
+                        float vec[AUGUR_FEAT_MAX];
+                        gboolean ok;
+
+                        augur_features_sample_from_series (&x, s, k);
+                        /* The daemon gets no sample at all for a missed tick. */
+                        if (isnan (x.v[AUGUR_COL_CPU_PCT]) && isnan (x.v[AUGUR_COL_MEM_USED_KIB]))
+                                continue;
+                        ok = augur_features_update (st, &x, vec);
+                        if (ok != valid[k] || (ok && memcmp (vec, feat + k * F, F * sizeof (float)) != 0))
+                                g_test_message ("mask %x: first mismatch at step %" G_GSIZE_FORMAT, masks[m], k);
+                        g_assert_cmpint (ok, ==, valid[k]);
+                        if (ok) {
+                                g_assert_cmpmem (vec, F * sizeof (float), feat + k * F, F * sizeof (float));
+                                compared++;
+                        }
+                }
+                g_assert_cmpuint (compared, >, N_STEPS - 20);
+        }
+}
+
+/* ------------------------------------------------------------ gap rule */
+
+static void
+test_features_gap_rule (void)
+{
+        g_autoptr (AugurSeries) s = make_series (FALSE, FALSE);
+        AugurFeatConfig cfg;
+        guint F;
+        g_autofree float *feat = NULL;
+        g_autofree guint8 *valid = NULL;
+        g_autofree guint32 *seg = NULL;
+        guint avail;
+
+        make_config (&cfg, AUGUR_FEAT_GROUPS_ALL);
+        F = augur_features_count (cfg.groups);
+        feat = g_new (float, s->n * F);
+        valid = g_new (guint8, s->n);
+        seg = g_new (guint32, s->n);
+        augur_features_batch (&cfg, s, feat, valid, seg, NULL);
+        /* Boundaries in threes: 99 observed, 100-101 held (max_fill = 2). */
+        g_assert_true (valid[99] && valid[100] && valid[101] && valid[102]);
+        g_assert_cmpuint (seg[99], ==, seg[102]);
+        avail = 0;   /* cpu_avail is feature 0 */
+        g_assert_cmpfloat (feat[99 * F + avail], ==, 1.0f);
+        g_assert_cmpfloat (feat[100 * F + avail], ==, 0.0f);
+        g_assert_cmpfloat (feat[102 * F + avail], ==, 1.0f);
+        /* 400-404: the first two held, then a gap; 405 starts a new segment. */
+        g_assert_true (valid[400] && valid[401]);
+        g_assert_false (valid[402] || valid[403] || valid[404]);
+        g_assert_true (valid[405]);
+        g_assert_cmpuint (seg[405], ==, seg[399] + 1);
+        /* The new segment has no history: rate of change 0, no yesterday. */
+        g_assert_cmpfloat (feat[405 * F + 5], ==, 0.0f);   /* cpu_d1 */
+}
+
+/* ------------------------------------------------------ absent groups */
+
+static void
+test_features_absent_groups (void)
+{
+        g_autoptr (AugurSeries) s = make_series (FALSE, FALSE);
+        AugurFeatConfig cfg;
+        guint F, F_noact, act0 = G_MAXUINT, host0 = G_MAXUINT;
+        g_autofree float *feat = NULL;
+        g_autofree guint8 *valid = NULL;
+
+        make_config (&cfg, AUGUR_FEAT_GROUPS_ALL);
+        F = augur_features_count (cfg.groups);
+        F_noact = augur_features_count (cfg.groups & ~(guint) AUGUR_FEAT_GROUP_ACTIVITY);
+        g_assert_cmpuint (F_noact, ==, F - 5);
+        for (guint j = 0; j < F; j++) {
+                if (g_strcmp0 (augur_features_name (cfg.groups, j), "act_avail") == 0)
+                        act0 = j;
+                if (g_strcmp0 (augur_features_name (cfg.groups, j), "host_avail") == 0)
+                        host0 = j;
+        }
+        g_assert_cmpuint (act0, <, F);
+        g_assert_cmpuint (host0, <, F);
+        feat = g_new (float, s->n * F);
+        valid = g_new (guint8, s->n);
+        augur_features_batch (&cfg, s, feat, valid, NULL, NULL);
+        for (gsize k = 0; k < s->n; k += 13) {
+                if (!valid[k])
+                        continue;   /* inside the gap: no vector */
+                for (guint j = 0; j < 4; j++)   /* act_avail, input, sessions, proc */
+                        g_assert_cmpfloat (feat[k * F + act0 + j], ==, 0.0f);
+                g_assert_cmpfloat (feat[k * F + act0 + 4], ==, 1.0f);   /* no burst seen */
+                for (guint j = 0; j < 5; j++)
+                        g_assert_cmpfloat (feat[k * F + host0 + j], ==, 0.0f);
+        }
+}
+
+static void
+test_features_names (void)
+{
+        static const guint masks[] = {
+                AUGUR_FEAT_GROUP_CORE, AUGUR_FEAT_GROUPS_ALL,
+                AUGUR_FEAT_GROUP_CORE | AUGUR_FEAT_GROUP_ACTIVITY, 0,
+        };
+
+        for (guint m = 0; m < G_N_ELEMENTS (masks); m++) {
+                g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+                guint F = augur_features_count (masks[m]);
+
+                g_assert_cmpuint (F, <=, AUGUR_FEAT_MAX);
+                for (guint j = 0; j < F; j++) {
+                        const char *n = augur_features_name (masks[m], j);
+
+                        g_assert_nonnull (n);
+                        g_assert_false (g_hash_table_contains (seen, n));
+                        g_hash_table_add (seen, (gpointer) n);
+                }
+                g_assert_null (augur_features_name (masks[m], F));
+        }
+        /* CORE is always on. */
+        g_assert_cmpuint (augur_features_count (0), ==, augur_features_count (AUGUR_FEAT_GROUP_CORE));
+}
+
+static void
+test_features_new_vm_norm (void)
+{
+        AugurFeatConfig cfg;
+        g_autoptr (AugurFeatState) st = NULL;
+        AugurFeatSample x;
+        float vec[AUGUR_FEAT_MAX];
+
+        make_config (&cfg, AUGUR_FEAT_GROUP_CORE);
+        st = augur_features_state_new (&cfg);
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                x.v[c] = NAN;
+        x.ts = T0;
+        x.v[AUGUR_COL_CPU_PCT] = 40;     /* (40 - 10) / 15 = 2 */
+        g_assert_true (augur_features_update (st, &x, vec));
+        g_assert_cmpfloat_with_epsilon (vec[1], 2.0, 1e-6);        /* cpu_lvl */
+        g_assert_cmpfloat (vec[3], >, 0.0f);                       /* vm mean moved up ... */
+        g_assert_cmpfloat (vec[3], <, 0.1f);                       /* ... by one sample's weight */
+        g_assert_cmpuint (augur_features_state_age (st), ==, 0);
+        g_assert_cmpfloat (augur_features_state_held (st, AUGUR_SIG_CPU), ==, 40.0f);
+        g_assert_true (isnan (augur_features_state_held (st, AUGUR_SIG_MEM)));
+        /* A sample that is not later is ignored. */
+        g_assert_false (augur_features_update (st, &x, vec));
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/features/golden", test_features_golden);
+        g_test_add_func ("/features/batch-incremental", test_features_batch_incremental);
+        g_test_add_func ("/features/gap-rule", test_features_gap_rule);
+        g_test_add_func ("/features/absent-groups", test_features_absent_groups);
+        g_test_add_func ("/features/names", test_features_names);
+        g_test_add_func ("/features/new-vm-norm", test_features_new_vm_norm);
+        return g_test_run ();
+}
