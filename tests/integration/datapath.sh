@@ -74,8 +74,12 @@ busy() {
     ((c >= 3))
 }
 augur_it__poll 30 busy || augur_it_fail "cpu_cores_used never exceeded 0.5 during the CPU job"
-rate=$(augur_it_sql "SELECT CAST((max(cpu_time_ns) - min(cpu_time_ns)) / ((max(ts_ms) - min(ts_ms)) * 1e6) * 1000 AS INTEGER)
-                     FROM samples WHERE ts_ms >= $t_cpu * 1000 + 2000 AND ts_ms <= $t_cpu * 1000 + 7000")
+# cpu_time_ns over the busiest stretch of the job: the delta between the
+# first and last sample with a rate above 0.5 cores, per second.  (A window
+# fixed in wall time can hold a single sample when the host is loaded.)
+rate=$(augur_it_sql "SELECT CAST((max(cpu_time_ns) - min(cpu_time_ns)) / nullif((max(ts_ms) - min(ts_ms)) * 1e6, 0) * 1000 AS INTEGER)
+                     FROM samples WHERE ts_ms >= $t_cpu * 1000 AND ts_ms <= ($t_cpu + 12) * 1000 AND cpu_cores_used > 0.5")
+rate=${rate:-0}
 idle_rate=$(augur_it_sql "SELECT CAST(avg(cpu_cores_used) * 1000 AS INTEGER) FROM samples
                           WHERE ts_ms < $t_cpu * 1000 AND ts_ms > ($t_cpu - 8) * 1000")
 augur_it_log "cpu_time_ns rate during job: $rate ms/s (idle: $idle_rate ms/s)"
