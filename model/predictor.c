@@ -88,7 +88,7 @@
  *   for L in [period_min, min(period_max, n / 2)]; among local maxima the
  *   smallest L within 90 % of the best r is the period (so a multiple of
  *   the true period does not win); kept when r >= period_min_acf.  Cost
- *   O(n * Lmax) every period_every ticks (1024 x 341 MACs / 64 ticks).
+ *   O(n * Lmax) every period_every ticks (1024 x 341 MACs / 128 ticks).
  *   Period forecast of tick t + j: the same phase t + j - m P in the last
  *   period_k periods that lie in the past: p50 = their mean, upper base =
  *   the max over a window of +-P/16 ticks around each (a periodic job
@@ -186,6 +186,18 @@ struct AugurPredictorVm {
         double acc_pin[N_SRC][N_RES];        /* EW sum of mean pinball        */
         AugurPredSource champion[N_RES];
         gboolean have_slow;                  /* a slow forecast exists        */
+        /* cost-aware memory margins (price_per_gib > 0), per source and
+         * horizon: the newest calib_ring scores, in arrival order and sorted */
+        float *cost_ring;                    /* (N_SRC, H, calib_ring)        */
+        float *cost_sorted;                  /* (N_SRC, H, calib_ring)        */
+        guint *cost_n;                       /* (N_SRC, H) scores held        */
+        guint *cost_pos;                     /* (N_SRC, H) next write slot    */
+        float *cost_up;                      /* (H) served memory upper, pct  */
+        float *pend_cu;                      /* (H+1, N_SRC) cost-aware memory
+                                              * upper at h = 1, for the tracker */
+        double acc_cost[N_SRC];              /* EW sum of the cost at h = 1   */
+        double acc_cost_w[N_SRC];
+        gboolean cost_ok;                    /* cost_up holds a bound         */
         gint64 slow_origin_bucket;           /* tick mode: its bucket id      */
 
         /* tick-mode bucket being filled */
@@ -209,11 +221,23 @@ struct AugurPredictorVm {
         guint period[N_RES];
         float period_acf[N_RES];
         guint64 next_detect;
-        float *fpend;                        /* (fast_H+1, N_RES, N_FAST, fast_H) upper base */
+        float *fpend;                        /* (fast_H+1, N_RES, N_FAST, fast_H)
+                                              * period upper base (FAST_PERIOD
+                                              * rows only; written when a
+                                              * period was active)            */
+        float *fpend_held;                   /* (fast_H+1, N_RES) last-value base:
+                                              * the same at every horizon     */
+        guint8 *fpend_per;                   /* (fast_H+1) period rows written */
         guint64 *fpend_origin;               /* (fast_H+1)                    */
         QTrack *qt;                          /* (N_RES, N_FAST, fast_H)       */
         float *fcur;                         /* (N_RES, N_FAST, 2, fast_H) p50, upper */
         guint8 fcur_ok[N_RES][N_FAST];
+        /* period gate: did raising the bound with the period forecast pay
+         * off at horizon 1?  EW losses of the slow bound alone and of the
+         * max with the period bound, and the bounds of the last tick. */
+        guint64 gate_tick;                   /* origin tick of gate_s/gate_p  */
+        float gate_s[N_RES], gate_p[N_RES];  /* pct                           */
+        double gate_w[N_RES], gate_alone[N_RES], gate_comb[N_RES];
 };
 
 /* ------------------------------------------------------------ config */
@@ -229,7 +253,8 @@ augur_predictor_config_init (AugurPredictorConfig *cfg)
         cfg->fast_len = 1024;                     /* 17 min at 1 s, 3.5 d at 5 min */
         cfg->period_min = 4;                      /* shorter is noise          */
         cfg->period_max = 0;                      /* fast_len / 3: 3 periods seen */
-        cfg->period_every = 64;                   /* amortises the O(n L) ACF  */
+        cfg->period_every = 128;                  /* amortises the O(n L) ACF:
+                                                   * ~2.5 k MACs per tick     */
         cfg->period_min_acf = 0.5f;               /* Bitbrains' daily ACF median
                                                    * is 0.15: rarely fires there */
         cfg->period_k = 3;
@@ -246,6 +271,9 @@ augur_predictor_config_init (AugurPredictorConfig *cfg)
         cfg->sources = ((1u << AUGUR_PRED_SRC_N) - 1) & ~(1u << AUGUR_PRED_SRC_SEASONAL_NAIVE);
         cfg->cold_source = AUGUR_PRED_SRC_EWMA;
         cfg->stagger = TRUE;
+        cfg->floor_held = TRUE;
+        cfg->price_per_gib = 0;                   /* coverage mode             */
+        cfg->champion_knob = 1.0;                 /* the policy's default buffer */
 }
 
 static gboolean
@@ -423,12 +451,24 @@ augur_predictor_vm_new (AugurPredictor *p, const char *vm)
                 v->pend_origin[i] = NONE_STEP;
         v->prov_kib = NAN;
         v->cores = NAN;
+        if (c->price_per_gib > 0) {
+                gsize len = (gsize) N_SRC * H * c->calib_ring;
+
+                v->cost_ring = g_new (float, len);
+                v->cost_sorted = g_new (float, len);
+                v->cost_n = g_new0 (guint, (gsize) N_SRC * H);
+                v->cost_pos = g_new0 (guint, (gsize) N_SRC * H);
+                v->cost_up = g_new (float, H);
+                v->pend_cu = g_new (float, (gsize) (H + 1) * N_SRC);
+        }
 
         v->ring = g_new (float, (gsize) N_RES * c->fast_len);
         for (gsize i = 0; i < (gsize) N_RES * c->fast_len; i++)
                 v->ring[i] = NAN;
         v->fpend = g_new (float, (gsize) (c->fast_H + 1) * N_RES * N_FAST * c->fast_H);
         v->fpend_origin = g_new (guint64, c->fast_H + 1);
+        v->fpend_held = g_new (float, (gsize) (c->fast_H + 1) * N_RES);
+        v->fpend_per = g_new0 (guint8, c->fast_H + 1);
         for (guint i = 0; i <= c->fast_H; i++)
                 v->fpend_origin[i] = NONE_STEP;
         v->qt = g_new0 (QTrack, (gsize) N_RES * N_FAST * c->fast_H);
@@ -452,9 +492,17 @@ augur_predictor_vm_free (AugurPredictorVm *v)
         g_free (v->pend);
         g_free (v->pend_origin);
         g_free (v->pend_ok);
+        g_free (v->cost_ring);
+        g_free (v->cost_sorted);
+        g_free (v->cost_n);
+        g_free (v->cost_pos);
+        g_free (v->cost_up);
+        g_free (v->pend_cu);
         g_free (v->ring);
         g_free (v->fpend);
         g_free (v->fpend_origin);
+        g_free (v->fpend_held);
+        g_free (v->fpend_per);
         g_free (v->qt);
         g_free (v->fcur);
         g_free (v);
@@ -468,6 +516,101 @@ pinball (float q, float y, float u)
         return y >= u ? q * (y - u) : (1.0f - q) * (u - y);
 }
 
+/* Index of the first element >= x in a[0..n). */
+static guint
+lower_bound_f (const float *a, guint n, float x)
+{
+        guint lo = 0, hi = n;
+
+        while (lo < hi) {
+                guint mid = lo + (hi - lo) / 2;
+
+                if (a[mid] < x)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+/* Add a memory score of source s at horizon h to the cost rings. */
+static void
+cost_add (const AugurPredictor *p, AugurPredictorVm *v, int s, guint h, float score)
+{
+        const guint R = p->cfg.calib_ring;
+        gsize k = (gsize) s * p->cfg.H + h - 1;
+        float *ring = v->cost_ring + k * R, *sorted = v->cost_sorted + k * R;
+        guint n = v->cost_n[k], i;
+
+        if (n == R) {
+                i = lower_bound_f (sorted, n, ring[v->cost_pos[k]]);
+                memmove (sorted + i, sorted + i + 1, (n - i - 1) * sizeof *sorted);
+                n--;
+        }
+        i = lower_bound_f (sorted, n, score);
+        memmove (sorted + i + 1, sorted + i, (n - i) * sizeof *sorted);
+        sorted[i] = score;
+        v->cost_n[k] = n + 1;
+        ring[v->cost_pos[k]] = score;
+        v->cost_pos[k] = (v->cost_pos[k] + 1) % R;
+}
+
+/* The cost-aware margin over sorted scores a[0..n): argmin over b in
+ * {0} U {a_j > 0} of  P(score > b) + lam * b  (lam per percent point). */
+static float
+cost_margin (const float *a, guint n, double lam)
+{
+        guint j = lower_bound_f (a, n, 0.0f);
+        double best;
+        float b = 0;
+
+        /* b = 0: every positive score is a shortfall */
+        while (j < n && a[j] <= 0)
+                j++;
+        best = (double) (n - j) / n;
+        for (; j < n; j++) {
+                double c;
+
+                if (j + 1 < n && a[j + 1] == a[j])
+                        continue;   /* the last of equal scores counts them all */
+                c = (double) (n - 1 - j) / n + lam * a[j];
+                if (c < best) {
+                        best = c;
+                        b = a[j];
+                }
+        }
+        return b;
+}
+
+/* The price per percent point of this VM's memory capacity. */
+static double
+cost_lambda (const AugurPredictor *p, const AugurPredictorVm *v)
+{
+        return p->cfg.price_per_gib * (v->prov_kib / 100.0) / (1024.0 * 1024.0);
+}
+
+/* Cost-aware memory upper of the served source s (pct), from its rings;
+ * FALSE while a horizon has fewer than calib_min_n scores. */
+static gboolean
+cost_upper (const AugurPredictor *p, AugurPredictorVm *v, AugurPredSource s)
+{
+        const guint H = p->cfg.H, R = p->cfg.calib_ring;
+        double lam;
+
+        if (s == AUGUR_PRED_SRC_NONE || !v->cur_ok[s][AUGUR_PRED_MEM] || isnan (v->prov_kib))
+                return FALSE;
+        lam = cost_lambda (p, v);
+        for (guint h = 1; h <= H; h++) {
+                gsize k = (gsize) s * H + h - 1;
+
+                if (v->cost_n[k] < p->cfg.calib_min_n)
+                        return FALSE;
+                v->cost_up[h - 1] = cur_at (p, v, s, AUGUR_PRED_MEM, 2)[h - 1]
+                                    + cost_margin (v->cost_sorted + k * R, v->cost_n[k], lam);
+        }
+        return TRUE;
+}
+
 /* Step 1: forecasts made for step `step` meet their targets y. */
 static void
 slow_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 step, const float *y)
@@ -476,6 +619,10 @@ slow_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 step, const float *
         const float q = p->cfg.coverage;
         double ae[N_SRC][N_RES] = { { 0 } }, pin[N_SRC][N_RES] = { { 0 } };
         guint cnt[N_SRC][N_RES] = { { 0 } };
+        double cost_loss[N_SRC];
+
+        for (int s = 0; s < N_SRC; s++)
+                cost_loss[s] = NAN;
 
         for (guint h = 1; h <= H && h <= step; h++) {
                 guint64 origin = step - h;
@@ -495,6 +642,17 @@ slow_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 step, const float *
                                 if (isnan (base) || isnan (pt))
                                         continue;
                                 augur_calib_add (p->calib[s][r], v->name, h, y[r] - base, FALSE);
+                                if (r == AUGUR_PRED_MEM && v->cost_ring) {
+                                        float cu = v->pend_cu[(gsize) slot * N_SRC + s];
+
+                                        cost_add (p, v, s, h, y[r] - base);
+                                        if (h == 1 && !isnan (cu) && !isnan (v->prov_kib)) {
+                                                /* what the policy allocates from it */
+                                                cu = pt + (float) p->cfg.champion_knob * (cu - pt);
+                                                cost_loss[s] = (y[r] > cu ? 1.0 : 0.0)
+                                                               + cost_lambda (p, v) * (cu - y[r]);
+                                        }
+                                }
                                 ae[s][r] += fabsf (y[r] - pt);
                                 pin[s][r] += pinball (q, y[r], up);
                                 cnt[s][r]++;
@@ -502,6 +660,12 @@ slow_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 step, const float *
                 }
         }
         for (int s = 0; s < N_SRC; s++) {
+                v->acc_cost_w[s] *= p->acc_decay;
+                v->acc_cost[s] *= p->acc_decay;
+                if (!isnan (cost_loss[s])) {
+                        v->acc_cost_w[s] += 1.0;
+                        v->acc_cost[s] += cost_loss[s];
+                }
                 for (int r = 0; r < N_RES; r++) {
                         v->acc_w[s][r] *= p->acc_decay;
                         v->acc_ae[s][r] *= p->acc_decay;
@@ -554,6 +718,8 @@ slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean obser
 static double
 acc_loss (const AugurPredictor *p, const AugurPredictorVm *v, int s, int r)
 {
+        if (p->cfg.champion_metric == AUGUR_PRED_CHAMPION_COST && r == AUGUR_PRED_MEM && v->cost_ring)
+                return v->acc_cost_w[s] > 0 ? v->acc_cost[s] / v->acc_cost_w[s] : INFINITY;
         if (v->acc_w[s][r] <= 0)
                 return INFINITY;
         if (p->cfg.champion_metric == AUGUR_PRED_CHAMPION_MAE)
@@ -564,6 +730,8 @@ acc_loss (const AugurPredictor *p, const AugurPredictorVm *v, int s, int r)
 static gboolean
 warm (const AugurPredictor *p, const AugurPredictorVm *v, int s, int r)
 {
+        if (p->cfg.champion_metric == AUGUR_PRED_CHAMPION_COST && r == AUGUR_PRED_MEM && v->cost_ring)
+                return src_on (p, (AugurPredSource) s) && v->acc_cost_w[s] >= p->cfg.champion_warm;
         return src_on (p, (AugurPredSource) s) && v->acc_w[s][r] >= p->cfg.champion_warm;
 }
 
@@ -628,6 +796,17 @@ slow_champion (AugurPredictor *p, AugurPredictorVm *v, int r)
                 if (v->cur_ok[s][r])
                         return (AugurPredSource) s;
         return AUGUR_PRED_SRC_NONE;
+}
+
+/* Held (newest observed) value of resource r at the newest slow step. */
+static float
+bl_held (const AugurPredictorVm *v, int r)
+{
+        const AugurBaselineState *b = &v->bl[r];
+
+        if (b->steps == 0)
+                return NAN;
+        return b->held[(b->steps - 1) % AUGUR_BL_HIST];
 }
 
 /* Feed one empty sample at ts to the features (a skipped slow step), so the
@@ -695,6 +874,24 @@ slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
                         v->cur_ok[s][r] = 1;
                 }
         }
+        if (p->cfg.floor_held) {
+                for (int r = 0; r < N_RES; r++) {
+                        float held = bl_held (v, r);
+
+                        if (isnan (held))
+                                continue;
+                        for (int s = 0; s < N_SRC; s++) {
+                                float *pt = cur_at (p, v, s, r, 0), *base = cur_at (p, v, s, r, 2);
+
+                                if (!v->cur_ok[s][r])
+                                        continue;
+                                for (guint h = 0; h < H; h++) {
+                                        pt[h] = MAX (pt[h], held);
+                                        base[h] = MAX (base[h], held);
+                                }
+                        }
+                }
+        }
         /* Calibrated upper bounds, then remember everything for step 1. */
         slot = (guint) (step % (H + 1));
         v->pend_origin[slot] = step;
@@ -711,8 +908,23 @@ slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
                                 memcpy (pend_at (p, v, slot, s, r, w), cur_at (p, v, s, r, w), H * sizeof (float));
                 }
         }
+        if (v->cost_ring) {
+                double lam = cost_lambda (p, v);
+
+                for (int s = 0; s < N_SRC; s++) {
+                        const guint R = p->cfg.calib_ring;
+                        gsize k1 = (gsize) s * H;   /* horizon 1 */
+                        float cu = NAN;
+
+                        if (v->cur_ok[s][AUGUR_PRED_MEM] && v->cost_n[k1] >= p->cfg.calib_min_n && !isnan (lam))
+                                cu = cur_at (p, v, s, AUGUR_PRED_MEM, 2)[0]
+                                     + cost_margin (v->cost_sorted + k1 * R, v->cost_n[k1], lam);
+                        v->pend_cu[(gsize) slot * N_SRC + s] = cu;
+                }
+        }
         for (int r = 0; r < N_RES; r++)
                 ret_served[r] = slow_champion (p, v, r);
+        v->cost_ok = v->cost_ring && cost_upper (p, v, ret_served[AUGUR_PRED_MEM]);
         v->slow_started = TRUE;
         v->slow_last_ts = x->ts;
         v->slow_step = step;
@@ -738,6 +950,35 @@ static inline float
 ring_val (const AugurPredictor *p, const AugurPredictorVm *v, int r, guint64 i)
 {
         return v->ring[(gsize) r * p->cfg.fast_len + i % p->cfg.fast_len];
+}
+
+/* acf[l] = sum_i x[i] x[i + l] for l in [l0, l1] (l1 < n), as one axpy
+ * per i over contiguous lags (no float reduction to reorder), four lanes
+ * at a time with GCC vector extensions (SSE2 on x86-64, NEON on arm64).
+ * Cost (n - l0) * (l1 - l0) multiply-adds. */
+typedef float AugurV4 __attribute__ ((vector_size (16)));
+
+static void
+acf_lags (const float *restrict x, gsize n, gsize l0, gsize l1, float *restrict acf)
+{
+        for (gsize l = l0; l <= l1; l++)
+                acf[l] = 0;
+        for (gsize i = 0; i + l0 < n; i++) {
+                const float xi = x[i];
+                const AugurV4 xv = { xi, xi, xi, xi };
+                gsize hi = MIN (l1, n - 1 - i), l = l0;
+
+                for (; l + 3 <= hi; l += 4) {
+                        AugurV4 a, b;
+
+                        memcpy (&a, acf + l, sizeof a);
+                        memcpy (&b, x + i + l, sizeof b);
+                        a += xv * b;
+                        memcpy (acf + l, &a, sizeof a);
+                }
+                for (; l <= hi; l++)
+                        acf[l] += xi * x[i + l];
+        }
 }
 
 /* Period of resource r over the ring (0 = none). */
@@ -775,21 +1016,13 @@ fast_detect (AugurPredictor *p, AugurPredictorVm *v, int r)
         var /= n;
         if (var < 1e-6)
                 return;   /* flat: nothing periodic to see */
-        /* acf[l] for l in [period_min - 1, lmax + 1]. */
-        for (guint l = c->period_min - 1; l <= lmax + 1; l++) {
-                float a[8] = { 0 };
-                guint i = 0;
-
-                /* Eight partial sums so the compiler may vectorise (a
-                 * single float sum may not be reordered). */
-                for (; i + 8 + l <= n; i += 8)
-                        for (guint u = 0; u < 8; u++)
-                                a[u] += x[i + u] * x[i + u + l];
-                for (; i + l < n; i++)
-                        a[0] += x[i] * x[i + l];
-                acf[l] = (float) (((double) a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7])
-                                  / (n - l) / var);
-        }
+        /* acf[l] for l in [period_min - 1, lmax + 1], accumulated as one
+         * axpy per i (acf[l] += x[i] x[i + l] over l): contiguous, no
+         * reduction, so the compiler vectorises it without reordering a
+         * float sum. */
+        acf_lags (x, n, c->period_min - 1, lmax + 1, acf);
+        for (guint l = c->period_min - 1; l <= lmax + 1; l++)
+                acf[l] = (float) ((double) acf[l] / (n - l) / var);
         for (guint l = c->period_min; l <= lmax; l++)
                 if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1])
                         best = MAX (best, acf[l]);
@@ -833,14 +1066,17 @@ fast_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 t, const float *y)
                 if (v->fpend_origin[slot] != origin)
                         continue;
                 for (int r = 0; r < N_RES; r++) {
+                        float base = v->fpend_held[(gsize) slot * N_RES + r];
+
                         if (isnan (y[r]))
                                 continue;
-                        for (int f = 0; f < N_FAST; f++) {
-                                float base = fpend_at (p, v, slot, r, f)[j - 1];
-
-                                if (!isnan (base))
-                                        qt_update (qt_at (p, v, r, f, j - 1), y[r] - base, p->cfg.coverage);
-                        }
+                        if (!isnan (base))
+                                qt_update (qt_at (p, v, r, FAST_LAST, j - 1), y[r] - base, p->cfg.coverage);
+                        if (!v->fpend_per[slot])
+                                continue;
+                        base = fpend_at (p, v, slot, r, FAST_PERIOD)[j - 1];
+                        if (!isnan (base))
+                                qt_update (qt_at (p, v, r, FAST_PERIOD, j - 1), y[r] - base, p->cfg.coverage);
                 }
         }
 }
@@ -855,20 +1091,20 @@ fast_forecast (AugurPredictor *p, AugurPredictorVm *v)
         guint slot = (guint) (t % (FH + 1));
 
         v->fpend_origin[slot] = t;
+        v->fpend_per[slot] = v->period[0] || v->period[1];
         for (int r = 0; r < N_RES; r++) {
                 gboolean held_ok = v->held_any[r] && t - v->held_tick[r] < c->fast_len;
                 guint P = v->period[r];
                 float *lp50 = fcur_at (p, v, r, FAST_LAST, 0), *lup = fcur_at (p, v, r, FAST_LAST, 1);
                 float *pp50 = fcur_at (p, v, r, FAST_PERIOD, 0), *pup = fcur_at (p, v, r, FAST_PERIOD, 1);
-                float *lbase = fpend_at (p, v, slot, r, FAST_LAST);
                 float *pbase = fpend_at (p, v, slot, r, FAST_PERIOD);
                 gboolean any_p = FALSE;
 
+                v->fpend_held[(gsize) slot * N_RES + r] = held_ok ? v->held[r] : NAN;
                 for (guint j = 1; j <= FH; j++) {
                         float base = held_ok ? v->held[r] : NAN;
                         const QTrack *q = qt_at (p, v, r, FAST_LAST, j - 1);
 
-                        lbase[j - 1] = base;
                         lp50[j - 1] = base;
                         lup[j - 1] = isnan (base) || q->n == 0 ? NAN : base + q->q;
                 }
@@ -880,9 +1116,11 @@ fast_forecast (AugurPredictor *p, AugurPredictorVm *v)
                         float mx = NAN;
                         const QTrack *q = qt_at (p, v, r, FAST_PERIOD, j - 1);
 
-                        pbase[j - 1] = NAN;
                         pp50[j - 1] = NAN;
                         pup[j - 1] = NAN;
+                        if (P == 0 && !v->fpend_per[slot])
+                                continue;
+                        pbase[j - 1] = NAN;
                         if (P == 0)
                                 continue;
                         for (guint m0 = (j + P - 1) / P, m = m0; m < m0 + c->period_k; m++) {
@@ -916,6 +1154,43 @@ fast_forecast (AugurPredictor *p, AugurPredictorVm *v)
         }
 }
 
+/* Loss of an upper bound u for the outcome y, in the units the champion
+ * uses: the cost (shortfall + price x slack) with a price, else the
+ * pinball loss at the coverage. */
+static double
+bound_loss (const AugurPredictor *p, const AugurPredictorVm *v, int r, float y, float u)
+{
+        if (p->cfg.price_per_gib > 0 && r == AUGUR_PRED_MEM && !isnan (v->prov_kib))
+                return (y > u ? 1.0 : 0.0) + cost_lambda (p, v) * (u - y);
+        return pinball (p->cfg.coverage, y, u);
+}
+
+/* The sample y of tick v->tick meets the bounds given one tick before. */
+static void
+gate_update (AugurPredictor *p, AugurPredictorVm *v, const float *y)
+{
+        double d = pow (0.5, p->cfg.tick_s / p->cfg.acc_halflife_s);
+
+        if (!v->fast_started || v->tick != v->gate_tick + 1)
+                return;
+        for (int r = 0; r < N_RES; r++) {
+                if (isnan (y[r]) || isnan (v->gate_s[r]) || isnan (v->gate_p[r]))
+                        continue;
+                v->gate_w[r] = d * v->gate_w[r] + 1;
+                v->gate_alone[r] = d * v->gate_alone[r] + bound_loss (p, v, r, y[r], v->gate_s[r]);
+                v->gate_comb[r] = d * v->gate_comb[r]
+                                  + bound_loss (p, v, r, y[r], MAX (v->gate_s[r], v->gate_p[r]));
+        }
+}
+
+/* May the period forecast raise resource r's bound?  Yes until the gate
+ * is warm, then only while it has paid off. */
+static gboolean
+gate_open (const AugurPredictor *p, const AugurPredictorVm *v, int r)
+{
+        return v->gate_w[r] < p->cfg.champion_warm || v->gate_comb[r] <= v->gate_alone[r];
+}
+
 /* One fast tick with y (N_RES) at ts.  FALSE when ts is not later. */
 static gboolean
 fast_step (AugurPredictor *p, AugurPredictorVm *v, gint64 ts, const float *y)
@@ -942,8 +1217,9 @@ fast_step (AugurPredictor *p, AugurPredictorVm *v, gint64 ts, const float *y)
                 }
         }
         fast_mature (p, v, v->tick, y);
+        gate_update (p, v, y);
         fast_push (p, v, y);
-        if (v->tick >= v->next_detect) {
+        if (v->tick >= v->next_detect && isfinite (c->period_min_acf)) {
                 for (int r = 0; r < N_RES; r++)
                         fast_detect (p, v, r);
                 v->next_detect = v->tick + c->period_every;
@@ -998,9 +1274,18 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
                         if (v->have_slow && s != AUGUR_PRED_SRC_NONE && hs <= c->H) {
                                 sp = cur_at (p, v, s, r, 0)[hs - 1];
                                 su = cur_at (p, v, s, r, 1)[hs - 1];
+                                if (r == AUGUR_PRED_MEM && v->cost_ok)
+                                        su = v->cost_up[hs - 1];
                         }
                         if (j <= c->fast_H) {
-                                if (v->fcur_ok[r][FAST_PERIOD]) {
+                                if (j == 1) {
+                                        /* remembered for gate_update() */
+                                        v->gate_tick = v->tick - 1;
+                                        v->gate_s[r] = su;
+                                        v->gate_p[r] = v->fcur_ok[r][FAST_PERIOD]
+                                                       ? fcur_at (p, v, r, FAST_PERIOD, 1)[0] : NAN;
+                                }
+                                if (v->fcur_ok[r][FAST_PERIOD] && gate_open (p, v, r)) {
                                         fp = fcur_at (p, v, r, FAST_PERIOD, 0)[j - 1];
                                         fu = fcur_at (p, v, r, FAST_PERIOD, 1)[j - 1];
                                         if (!isnan (fu) && (isnan (su) || fu > su))

@@ -61,6 +61,10 @@ typedef enum {
         AUGUR_PRED_CHAMPION_PINBALL = 0,    /* pinball loss of the calibrated
                                              * upper bound (what the policy uses) */
         AUGUR_PRED_CHAMPION_MAE,            /* absolute error of the point     */
+        AUGUR_PRED_CHAMPION_COST,           /* memory: shortfall + price x slack
+                                             * of the cost-aware bound at h = 1
+                                             * (needs price_per_gib > 0; CPU
+                                             * falls back to pinball)         */
 } AugurPredChampionMetric;
 
 typedef struct {
@@ -90,11 +94,22 @@ typedef struct {
                                      * (the model when loaded)               */
         gboolean stagger;           /* tick mode: offset each VM's slow-step
                                      * buckets by a hash of its name         */
+        gboolean floor_held;        /* slow forecasts never below the newest
+                                     * observed value (the policy floors its
+                                     * allocation there anyway)              */
+        double price_per_gib;       /* > 0: memory upper bounds are
+                                     * cost-aware (predictor.c COST-AWARE
+                                     * MARGIN): one GiB-step of buffer is
+                                     * worth this many shortfall steps; 0 =
+                                     * the conformal quantile at coverage   */
+        double champion_knob;       /* the policy's buffer (policy.h): the
+                                     * cost champion judges p50 + knob x
+                                     * (upper - p50), what will be allocated */
 } AugurPredictorConfig;
 
 /* Defaults (predictor.c DEFAULTS explains each): tick 300 s, step 300 s,
  * H 12, fast_H 24, fast_len 1024, periods 4..fast_len/3 re-detected every
- * 64 ticks at ACF >= 0.5 over 3 periods, coverage 0.95, ring 288, min_n 48,
+ * 128 ticks at ACF >= 0.5 over 3 periods, coverage 0.95, ring 288, min_n 48,
  * half-life 1 day, warm 24 steps, hysteresis 0.05, pinball, every source
  * but seasonal_naive, cold source ewma. */
 void augur_predictor_config_init (AugurPredictorConfig *cfg);

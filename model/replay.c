@@ -109,6 +109,10 @@ augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint
         cfg->pcfg.reserve_kib = 0;
         /* The daemon may shrink shrink_step_kib per 5 s tick: keep the rate. */
         cfg->pcfg.shrink_step_kib *= MAX (1.0, (double) step_s / DAEMON_TICK_S);
+        /* One replay sample already spans step_s of evidence: the policy
+         * counts sustain from the first decision that saw it, so what is
+         * left to wait is sustain - step (0 at 5 min for the 60 s default). */
+        cfg->pcfg.shrink_sustain_s = MAX (0.0, cfg->pcfg.shrink_sustain_s - (double) step_s);
         switch (policy) {
         case AUGUR_REPLAY_AUGUR:
                 cfg->knob = 1.0;

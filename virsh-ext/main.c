@@ -21,6 +21,7 @@ static const AugurCmdInfo *const groups[] = {
         augur_cmds_trace,
         augur_cmds_model,
         augur_cmds_resize,
+        augur_cmds_replay,
 };
 
 int

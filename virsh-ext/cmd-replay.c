@@ -1,0 +1,648 @@
+/* cmd-replay.c — virt-augur replay: a trace through the daemon's policy.
+ *
+ * What it is: option parsing, trace loading, the replay (model/replay.h)
+ * with the real augur_policy_plan() (plugin/policy.h), and printing.
+ * What it is not: the forecaster or the metrics, which live in model/.
+ *
+ *   virt-augur replay --traces PATH [--format F] [--start T] [--max-series N]
+ *                     [--policy augur|reactive|vpa|static] [--model MODEL]
+ *                     [--slack-target S [--slack-tol T]] [--knob K]
+ *                     [--curve FROM:TO:STEP] [--score-from F] [--score-to F]
+ *                     [--step SEC] [--spikes FILE] [--out ALLOC.csv] [--json]
+ *                     [--allow-train-overlap] [--no-pressure]
+ *   forecaster (augur): [--price P | --price 0 [--coverage C]] [--fixed-price]
+ *                     [--passes N] [--sources model,last_value,...]
+ *                     [--champion cost|pinball|mae] [--champion-knob K]
+ *                     [--no-period] [--no-floor-held]
+ *   policy (studies): [--policy-set KEY=VALUE]...
+ *
+ * --slack-target tunes the policy's knob (augur: the policy's buffer;
+ * reactive, vpa: h) by bisection until the pooled slack is within
+ * --slack-tol (0.005) of S; --knob sets it instead; without either the
+ * replay defaults apply (augur 1, vpa 0.15, reactive 0.2).  --curve runs
+ * the tuning for every target FROM, FROM+STEP, ..., TO and prints one CSV
+ * row each (forecasts computed once, price fixed).  --score-to exists to
+ * evaluate design choices on a validation window (e.g. --score-from 0.6
+ * --score-to 0.8) without touching the test part.
+ *
+ * The forecaster's memory bound is cost-aware by default here (--price 2
+ * shortfall steps per GiB-step of buffer, predictor.c COST-AWARE MARGIN;
+ * chosen on Bitbrains' validation window, BENCHMARKS-replay.md).  With
+ * --slack-target the price is then corrected (price / knob^2) and the
+ * forecasts redone until the tuned buffer lies in [0.8, 1.25], at most
+ * --passes (4) times; --fixed-price keeps it.  --price 0 gives the plain
+ * conformal bound at --coverage (the daemon's default).
+ *
+ * A model must not have been trained on the scored steps: a model trained
+ * with --split vm is refused when a replayed VM is in its training split;
+ * with --split time (training = the first 60 % of each VM's grid, then
+ * 20 % validation) --score-from must be >= 0.6 unless
+ * --allow-train-overlap says the traces are not the training traces.
+ */
+#include "config.h"
+
+#include "virt-augur.h"
+#include "trace.h"
+#include "dataset.h"
+#include "predictor.h"
+#include "replay.h"
+#include "policy.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+        const char *traces, *format, *start, *model_path, *out_path, *spikes_path, *curve;
+        guint max_series;
+        AugurReplayPolicy policy;
+        double slack_target, slack_tol, knob, score_from, score_to;
+        gboolean have_target, have_knob, no_pressure, no_period, allow_overlap, no_floor_held;
+        double coverage;                 /* 0 = the model's, else 0.95     */
+        double price;                    /* --price, shortfall steps per GiB */
+        double champion_knob;            /* --champion-knob (1)            */
+        guint passes;                    /* --passes (4)                   */
+        gboolean fixed_price;            /* --fixed-price: no price passes */
+        gboolean have_champion;
+        const char *sources;             /* comma list of source names     */
+        GPtrArray *policy_set;           /* "key=value" policy overrides   */
+        gint64 step_s;
+        AugurPredChampionMetric champion;
+} ReplayOpts;
+
+static gboolean
+parse_num (const char *opt, const char *text, double lo, double hi, double *ret, int *ret_exit)
+{
+        char *end = NULL;
+        double v = g_ascii_strtod (text, &end);
+
+        if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
+                *ret_exit = augur_cli_usage ("replay: %s: expected a number in [%g, %g], got '%s'",
+                                             opt, lo, hi, text);
+                return FALSE;
+        }
+        *ret = v;
+        return TRUE;
+}
+
+static int
+parse_opts (ReplayOpts *o, int argc, char **argv)
+{
+        int ex = -1;
+        double d;
+
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+                g_autoptr (GError) error = NULL;
+
+                if (strcmp (a, "--no-pressure") == 0) {
+                        o->no_pressure = TRUE;
+                        continue;
+                }
+                if (strcmp (a, "--no-period") == 0) {
+                        o->no_period = TRUE;
+                        continue;
+                }
+                if (strcmp (a, "--fixed-price") == 0) {
+                        o->fixed_price = TRUE;
+                        continue;
+                }
+                if (strcmp (a, "--no-floor-held") == 0) {
+                        o->no_floor_held = TRUE;
+                        continue;
+                }
+                if (strcmp (a, "--allow-train-overlap") == 0) {
+                        o->allow_overlap = TRUE;
+                        continue;
+                }
+                if (!val)
+                        return augur_cli_usage ("replay: unknown option or missing value '%s'", a);
+                i++;
+                if (strcmp (a, "--traces") == 0) {
+                        o->traces = val;
+                } else if (strcmp (a, "--format") == 0) {
+                        o->format = val;
+                } else if (strcmp (a, "--start") == 0) {
+                        o->start = val;
+                } else if (strcmp (a, "--model") == 0) {
+                        o->model_path = val;
+                } else if (strcmp (a, "--out") == 0 || strcmp (a, "-o") == 0) {
+                        o->out_path = val;
+                } else if (strcmp (a, "--spikes") == 0) {
+                        o->spikes_path = val;
+                } else if (strcmp (a, "--curve") == 0) {
+                        o->curve = val;
+                } else if (strcmp (a, "--policy") == 0) {
+                        if (!augur_replay_policy_from_name (val, &o->policy, &error))
+                                return augur_cli_usage ("replay: --policy: %s", error->message);
+                } else if (strcmp (a, "--max-series") == 0) {
+                        if (!parse_num (a, val, 0, G_MAXUINT, &d, &ex))
+                                return ex;
+                        o->max_series = (guint) d;
+                } else if (strcmp (a, "--slack-target") == 0) {
+                        if (!parse_num (a, val, -0.5, 100, &o->slack_target, &ex))
+                                return ex;
+                        o->have_target = TRUE;
+                } else if (strcmp (a, "--slack-tol") == 0) {
+                        if (!parse_num (a, val, 1e-6, 1, &o->slack_tol, &ex))
+                                return ex;
+                } else if (strcmp (a, "--knob") == 0) {
+                        if (!parse_num (a, val, -0.99, 1e6, &o->knob, &ex))
+                                return ex;
+                        o->have_knob = TRUE;
+                } else if (strcmp (a, "--score-from") == 0) {
+                        if (!parse_num (a, val, 0, 1, &o->score_from, &ex))
+                                return ex;
+                } else if (strcmp (a, "--score-to") == 0) {
+                        if (!parse_num (a, val, 0, 1, &o->score_to, &ex))
+                                return ex;
+                } else if (strcmp (a, "--step") == 0) {
+                        if (!parse_num (a, val, 1, 86400, &d, &ex))
+                                return ex;
+                        o->step_s = (gint64) d;
+                } else if (strcmp (a, "--coverage") == 0) {
+                        if (!parse_num (a, val, 0.01, 0.999, &o->coverage, &ex))
+                                return ex;
+                } else if (strcmp (a, "--champion-knob") == 0) {
+                        if (!parse_num (a, val, 0, 1e6, &o->champion_knob, &ex))
+                                return ex;
+                } else if (strcmp (a, "--passes") == 0) {
+                        if (!parse_num (a, val, 1, 10, &d, &ex))
+                                return ex;
+                        o->passes = (guint) d;
+                } else if (strcmp (a, "--price") == 0) {
+                        if (!parse_num (a, val, 0, 1e6, &o->price, &ex))
+                                return ex;
+                } else if (strcmp (a, "--sources") == 0) {
+                        o->sources = val;
+                } else if (strcmp (a, "--policy-set") == 0) {
+                        g_ptr_array_add (o->policy_set, (gpointer) val);
+                } else if (strcmp (a, "--champion") == 0) {
+                        if (strcmp (val, "pinball") == 0)
+                                o->champion = AUGUR_PRED_CHAMPION_PINBALL;
+                        else if (strcmp (val, "mae") == 0)
+                                o->champion = AUGUR_PRED_CHAMPION_MAE;
+                        else if (strcmp (val, "cost") == 0)
+                                o->champion = AUGUR_PRED_CHAMPION_COST;
+                        else
+                                return augur_cli_usage ("replay: --champion must be cost, pinball or mae");
+                        o->have_champion = TRUE;
+                } else {
+                        return augur_cli_usage ("replay: unknown option '%s'", a);
+                }
+        }
+        if (!o->traces)
+                return augur_cli_usage ("replay: missing --traces PATH");
+        if (o->score_to <= o->score_from)
+                return augur_cli_usage ("replay: --score-to must be above --score-from");
+        if (o->model_path && o->policy != AUGUR_REPLAY_AUGUR)
+                return augur_cli_usage ("replay: --model only makes sense with --policy augur");
+        if ((o->have_target || o->curve) && o->policy == AUGUR_REPLAY_STATIC)
+                return augur_cli_usage ("replay: the static policy has no knob to tune");
+        return -1;
+}
+
+/* --policy-set KEY=VALUE: the policy.h config fields a replay may change
+ * (for studies; the defaults are augur_replay_config_init()'s). */
+static const struct {
+        const char *key;
+        gsize offset;
+} policy_keys[] = {
+        { "headroom_kib", G_STRUCT_OFFSET (AugurPolicyConfig, headroom_kib) },
+        { "reserve_kib", G_STRUCT_OFFSET (AugurPolicyConfig, reserve_kib) },
+        { "lead_s", G_STRUCT_OFFSET (AugurPolicyConfig, lead_s) },
+        { "deadband_frac", G_STRUCT_OFFSET (AugurPolicyConfig, deadband_frac) },
+        { "shrink_step_kib", G_STRUCT_OFFSET (AugurPolicyConfig, shrink_step_kib) },
+        { "shrink_sustain_s", G_STRUCT_OFFSET (AugurPolicyConfig, shrink_sustain_s) },
+        { "shrink_cooldown_s", G_STRUCT_OFFSET (AugurPolicyConfig, shrink_cooldown_s) },
+        { "pin_frac", G_STRUCT_OFFSET (AugurPolicyConfig, pin_frac) },
+        { "censored_grow_frac", G_STRUCT_OFFSET (AugurPolicyConfig, censored_grow_frac) },
+        { "target_util", G_STRUCT_OFFSET (AugurPolicyConfig, target_util) },
+        { "saturated_util", G_STRUCT_OFFSET (AugurPolicyConfig, saturated_util) },
+};
+
+static int
+apply_policy_set (AugurPolicyConfig *pc, const GPtrArray *sets)
+{
+        for (guint i = 0; i < sets->len; i++) {
+                const char *kv = g_ptr_array_index (sets, i);
+                const char *eq = strchr (kv, '=');
+                gboolean found = FALSE;
+                char *end = NULL;
+                double v;
+
+                if (!eq)
+                        return augur_cli_usage ("replay: --policy-set expects KEY=VALUE, got '%s'", kv);
+                v = g_ascii_strtod (eq + 1, &end);
+                if (end == eq + 1 || *end != '\0' || !isfinite (v))
+                        return augur_cli_usage ("replay: --policy-set %s: not a number", kv);
+                for (gsize k = 0; k < G_N_ELEMENTS (policy_keys); k++) {
+                        if (strlen (policy_keys[k].key) == (gsize) (eq - kv)
+                            && strncmp (policy_keys[k].key, kv, eq - kv) == 0) {
+                                G_STRUCT_MEMBER (double, pc, policy_keys[k].offset) = v;
+                                found = TRUE;
+                        }
+                }
+                if (!found)
+                        return augur_cli_usage ("replay: --policy-set: unknown key in '%s'", kv);
+        }
+        return -1;
+}
+
+/* --sources model,last_value,...: the slow-path sources to run. */
+static int
+parse_sources (const char *list, guint *ret_mask)
+{
+        g_auto (GStrv) names = g_strsplit (list, ",", -1);
+        guint mask = 0;
+
+        for (guint i = 0; names[i]; i++) {
+                gboolean found = FALSE;
+
+                if (strcmp (names[i], "model") == 0) {
+                        mask |= 1u << AUGUR_PRED_SRC_MODEL;
+                        continue;
+                }
+                for (int b = 0; b < AUGUR_BL_N; b++)
+                        if (strcmp (names[i], augur_baseline_name ((AugurBaselineKind) b)) == 0) {
+                                mask |= 1u << (b + 1);
+                                found = TRUE;
+                        }
+                if (!found)
+                        return augur_cli_usage ("replay: --sources: unknown source '%s' (model, last_value, "
+                                                "ewma, seasonal_naive, mean_1h, ridge_ar)", names[i]);
+        }
+        *ret_mask = mask;
+        return -1;
+}
+
+static int
+cmp_i64 (gconstpointer a, gconstpointer b)
+{
+        gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* Median spacing of the rows of every series, s (300 for Bitbrains). */
+static gint64
+median_step (const GPtrArray *series)
+{
+        g_autoptr (GArray) dt = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+        for (guint i = 0; i < series->len; i++) {
+                const AugurSeries *s = g_ptr_array_index (series, i);
+
+                for (gsize k = 1; k < s->n; k++) {
+                        gint64 d = s->ts[k] - s->ts[k - 1];
+
+                        g_array_append_val (dt, d);
+                }
+        }
+        if (dt->len == 0)
+                return AUGUR_FEAT_DEFAULT_STEP_S;
+        g_array_sort (dt, cmp_i64);
+        return MAX (1, g_array_index (dt, gint64, dt->len / 2));
+}
+
+static void
+write_row (const char *vm, gint64 ts, double mem_alloc_kib, int vcpus, gpointer user_data)
+{
+        FILE *f = user_data;
+        gboolean quote = strpbrk (vm, ",\"\n\r") != NULL;
+
+        if (quote) {
+                fputc ('"', f);
+                for (const char *c = vm; *c; c++) {
+                        if (*c == '"')
+                                fputc ('"', f);
+                        fputc (*c, f);
+                }
+                fputc ('"', f);
+        } else {
+                fputs (vm, f);
+        }
+        if (isnan (mem_alloc_kib))
+                fprintf (f, ",%" G_GINT64_FORMAT ",,%d\n", ts, vcpus);
+        else
+                fprintf (f, ",%" G_GINT64_FORMAT ",%.0f,%d\n", ts, mem_alloc_kib, vcpus);
+}
+
+static void
+json_num (GString *s, const char *key, double v)
+{
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+        g_string_append_printf (s, ",\"%s\":", key);
+        if (!isfinite (v))
+                g_string_append (s, "null");
+        else
+                g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6g", v));
+}
+
+static void
+print_result_inner (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step_s,
+                    const char *model, AugurPredictor *pred, gboolean spikes, double price)
+{
+        if (g->json) {
+                g_autoptr (GString) s = g_string_new (NULL);
+                gboolean first = TRUE;
+
+                g_string_append_printf (s, "{\"policy\":\"%s\",\"steps\":%" G_GUINT64_FORMAT,
+                                        augur_replay_policy_name (res->policy), res->steps);
+                json_num (s, "slack", res->slack);
+                json_num (s, "shortfall_frac", res->shortfall_frac);
+                json_num (s, "shortfall_volume", res->shortfall_volume);
+                json_num (s, "cpu_shortfall_frac", res->cpu_shortfall_frac);
+                g_string_append_printf (s, ",\"actions\":%" G_GUINT64_FORMAT, res->actions);
+                json_num (s, "knob", res->knob);
+                g_string_append_printf (s, ",\"mem_actions\":%" G_GUINT64_FORMAT ",\"cpu_actions\":%"
+                                        G_GUINT64_FORMAT ",\"vms\":%" G_GUINT64_FORMAT ",\"step_s\":%"
+                                        G_GINT64_FORMAT, res->mem_actions, res->cpu_actions, res->vms, step_s);
+                if (model)
+                        g_string_append_printf (s, ",\"model\":\"%s\"", model);
+                if (pred) {
+                        json_num (s, "price", price);
+                        g_string_append (s, ",\"served\":{");
+                        for (int k = 0; k <= AUGUR_PRED_SRC_N; k++) {
+                                if (!res->served[k])
+                                        continue;
+                                g_string_append_printf (s, "%s\"%s\":%" G_GUINT64_FORMAT, first ? "" : ",",
+                                                        k < AUGUR_PRED_SRC_N
+                                                        ? augur_predictor_source_name (pred, (AugurPredSource) k)
+                                                        : "none", res->served[k]);
+                                first = FALSE;
+                        }
+                        g_string_append_printf (s, "},\"fast_raised\":%" G_GUINT64_FORMAT, res->fast_raised);
+                }
+                if (spikes) {
+                        g_string_append_printf (s, ",\"spikes\":%" G_GUINT64_FORMAT ",\"spikes_preprovisioned\":%"
+                                                G_GUINT64_FORMAT, res->spikes, res->spikes_ok);
+                        json_num (s, "spikes_preprovisioned_frac",
+                                  res->spikes ? (double) res->spikes_ok / res->spikes : NAN);
+                        g_string_append_printf (s, ",\"spikes_precursor\":%" G_GUINT64_FORMAT
+                                                ",\"spikes_precursor_preprovisioned\":%" G_GUINT64_FORMAT
+                                                ",\"spikes_cpu_preprovisioned\":%" G_GUINT64_FORMAT,
+                                                res->spikes_precursor, res->spikes_precursor_ok, res->spikes_cpu_ok);
+                }
+                g_string_append (s, "}\n");
+                fputs (s->str, stdout);
+                return;
+        }
+        g_print ("policy %s, knob %g, %" G_GUINT64_FORMAT " VMs, %" G_GUINT64_FORMAT
+                 " scored steps of %" G_GINT64_FORMAT " s%s%s\n",
+                 augur_replay_policy_name (res->policy), res->knob, res->vms, res->steps, step_s,
+                 model ? ", model " : "", model ? model : "");
+        g_print ("  slack               %8.4f\n", res->slack);
+        g_print ("  shortfall fraction  %8.4f\n", res->shortfall_frac);
+        g_print ("  shortfall volume    %8.4f\n", res->shortfall_volume);
+        g_print ("  CPU shortfall       %8.4f  (%" G_GUINT64_FORMAT " steps)\n", res->cpu_shortfall_frac,
+                 res->cpu_steps);
+        g_print ("  actions             %8" G_GUINT64_FORMAT "  (memory %" G_GUINT64_FORMAT ", vCPUs %"
+                 G_GUINT64_FORMAT ")\n", res->actions, res->mem_actions, res->cpu_actions);
+        if (pred) {
+                g_print ("  price               %8.4g  (shortfall steps per GiB-step of buffer)\n", price);
+                g_print ("  served (memory)    ");
+                for (int k = 0; k <= AUGUR_PRED_SRC_N; k++)
+                        if (res->served[k])
+                                g_print (" %s %" G_GUINT64_FORMAT, k < AUGUR_PRED_SRC_N
+                                         ? augur_predictor_source_name (pred, (AugurPredSource) k) : "none",
+                                         res->served[k]);
+                g_print ("; fast path raised the bound on %" G_GUINT64_FORMAT "\n", res->fast_raised);
+        }
+        if (spikes)
+                g_print ("  spikes pre-provisioned %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.1f %%); "
+                         "with precursor %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "; CPU %" G_GUINT64_FORMAT "\n",
+                         res->spikes_ok, res->spikes, res->spikes ? 100.0 * res->spikes_ok / res->spikes : 0.0,
+                         res->spikes_precursor_ok, res->spikes_precursor, res->spikes_cpu_ok);
+}
+
+static void
+print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step_s,
+              const char *model, AugurPredictor *pred, gboolean spikes)
+{
+        double price = pred ? augur_predictor_config (pred)->price_per_gib : NAN;
+
+        print_result_inner (g, res, step_s, model, pred, spikes, price);
+}
+
+/* Refuse a model that saw the scored steps (see the header comment). */
+static int
+check_overlap (const ReplayOpts *o, const AugurModel *m, const GPtrArray *series)
+{
+        if (o->allow_overlap)
+                return -1;
+        if (m->split == AUGUR_SPLIT_BY_VM) {
+                for (guint i = 0; i < series->len; i++) {
+                        const AugurSeries *s = g_ptr_array_index (series, i);
+
+                        if (augur_dataset_vm_split (s->vm) == AUGUR_SPLIT_TRAIN)
+                                return augur_cli_error ("replay: %s was trained with --split vm and VM '%s' is in "
+                                                        "its training split (use --allow-train-overlap if these "
+                                                        "are not the training traces)", o->model_path, s->vm);
+                }
+                return -1;
+        }
+        if (o->score_from < 1.0 - AUGUR_SPLIT_TEST_FRAC - AUGUR_SPLIT_VAL_FRAC - 1e-9)
+                return augur_cli_error ("replay: %s was trained on the first %.0f %% of each VM (--split time): "
+                                        "--score-from must be >= %.2f (use --allow-train-overlap if these are "
+                                        "not the training traces)", o->model_path,
+                                        100 * (1.0 - AUGUR_SPLIT_TEST_FRAC - AUGUR_SPLIT_VAL_FRAC),
+                                        1.0 - AUGUR_SPLIT_TEST_FRAC - AUGUR_SPLIT_VAL_FRAC);
+        return -1;
+}
+
+static int
+run_curve (const AugurCliGlobal *g, const ReplayOpts *o, AugurReplay *r, AugurReplayConfig *cfg)
+{
+        g_auto (GStrv) parts = g_strsplit (o->curve, ":", -1);
+        double from, to, step;
+        int ex = -1;
+
+        if (g_strv_length (parts) != 3 || !parse_num ("--curve", parts[0], -0.5, 100, &from, &ex)
+            || !parse_num ("--curve", parts[1], -0.5, 100, &to, &ex)
+            || !parse_num ("--curve", parts[2], 1e-4, 100, &step, &ex))
+                return ex >= 0 ? ex : augur_cli_usage ("replay: --curve FROM:TO:STEP");
+        g_print ("policy,slack_target,knob,slack,shortfall_frac,shortfall_volume,cpu_shortfall_frac,actions,steps,reached\n");
+        for (int k = 0; from + k * step <= to + 1e-9; k++) {
+                double target = from + k * step;
+                AugurReplayResult res;
+                g_autoptr (GError) error = NULL;
+                gboolean ok = augur_replay_tune (r, cfg, target, o->slack_tol, &res, &error);
+
+                if (!ok && !g_error_matches (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_TARGET))
+                        return augur_cli_error ("%s", error->message);
+                g_print ("%s,%.4f,%.6g,%.6f,%.6f,%.6f,%.6f,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%s\n",
+                         augur_replay_policy_name (cfg->policy), target, res.knob, res.slack, res.shortfall_frac,
+                         res.shortfall_volume, res.cpu_shortfall_frac, res.actions, res.steps, ok ? "yes" : "no");
+        }
+        return 0;
+}
+
+static int
+cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
+{
+        ReplayOpts o = { 0 };
+        AugurTraceFormat fmt;
+        AugurTraceOpts topts = { 0 };
+        AugurTraceStats stats = { 0 };
+        AugurReplayConfig cfg;
+        AugurReplayResult res;
+        AugurPredictorConfig pcfg;
+        g_autoptr (GPtrArray) series = NULL;
+        g_autoptr (AugurModel) model = NULL;
+        g_autoptr (AugurPredictor) pred = NULL;
+        g_autoptr (AugurReplay) r = NULL;
+        g_autoptr (GError) error = NULL;
+        g_autoptr (GTimer) timer = g_timer_new ();
+        g_autoptr (GPtrArray) policy_set = g_ptr_array_new ();
+        gint64 step_s;
+        int ex;
+
+        o.policy = AUGUR_REPLAY_AUGUR;
+        o.slack_tol = 0.005;
+        o.score_from = 0.8;
+        o.score_to = 1.0;
+        o.champion = AUGUR_PRED_CHAMPION_PINBALL;
+        o.policy_set = policy_set;
+        o.price = 2.0;
+        o.champion_knob = 1.0;
+        o.passes = 4;
+        ex = parse_opts (&o, argc, argv);
+        if (ex >= 0)
+                return ex;
+
+        if (!augur_trace_format_from_name (o.format, &fmt, &error))
+                return augur_cli_usage ("replay: %s", error->message);
+        if (o.start) {
+                if (!augur_parse_time_s (o.start, &topts.start_s, &error))
+                        return augur_cli_usage ("replay: --start: %s", error->message);
+                topts.start_set = TRUE;
+        }
+        topts.max_series = o.max_series;
+        series = augur_trace_read (o.traces, fmt, &topts, &stats, &error);
+        if (!series)
+                return augur_cli_error ("%s", error->message);
+        step_s = o.step_s ? o.step_s : median_step (series);
+
+        if (o.model_path) {
+                model = augur_model_load (o.model_path, &error);
+                if (!model)
+                        return augur_cli_error ("%s", error->message);
+                ex = check_overlap (&o, model, series);
+                if (ex >= 0)
+                        return ex;
+        }
+        augur_predictor_config_init (&pcfg);
+        if (o.policy == AUGUR_REPLAY_AUGUR) {
+                pcfg.tick_s = (double) step_s;
+                pcfg.champion_metric = o.champion;
+                if (o.no_period)
+                        pcfg.period_min_acf = INFINITY;
+                if (model)
+                        pcfg.coverage = model->coverage;
+                if (o.coverage > 0)
+                        pcfg.coverage = (float) o.coverage;
+                pcfg.floor_held = !o.no_floor_held;
+                pcfg.price_per_gib = o.price;
+                if (!o.have_champion && o.price > 0)
+                        pcfg.champion_metric = AUGUR_PRED_CHAMPION_COST;
+                if (o.sources) {
+                        guint mask = 0;
+
+                        ex = parse_sources (o.sources, &mask);
+                        if (ex >= 0)
+                                return ex;
+                        pcfg.sources = mask;
+                        if (!((mask >> pcfg.cold_source) & 1))
+                                pcfg.cold_source = (AugurPredSource) (g_bit_nth_lsf (mask & ~1u, -1) > 0
+                                                                      ? g_bit_nth_lsf (mask & ~1u, -1)
+                                                                      : AUGUR_PRED_SRC_LAST_VALUE);
+                }
+                pcfg.champion_knob = o.have_knob ? o.knob : o.champion_knob;
+        }
+        augur_replay_config_init (&cfg, o.policy, step_s, augur_policy_config_init);
+        cfg.plan = augur_policy_plan;
+        cfg.plan_reactive = augur_policy_plan_reactive;
+        cfg.score_from = o.score_from;
+        cfg.score_to = o.score_to;
+        cfg.simulate_pressure = !o.no_pressure;
+        if (o.have_knob)
+                cfg.knob = o.knob;
+        ex = apply_policy_set (&cfg.pcfg, o.policy_set);
+        if (ex >= 0)
+                return ex;
+
+        /* With a price (cost-aware bounds and the cost champion), the
+         * forecaster's bound is already the trade-off between shortfall and
+         * slack at that price; the knob that hits the target slack then
+         * says how wrong the price was (knob > 1: memory is cheaper than
+         * priced).  So after tuning, the price is corrected by knob^-2 and
+         * the forecasts are redone, at most `passes` times, until the knob
+         * lies in [0.8, 1.25].  The champion's cost is judged at knob 1
+         * (the policy's default buffer), the price carrying the trade-off. */
+        for (guint pass = 0; pass < MAX (1u, o.passes); pass++) {
+                g_clear_pointer (&r, augur_replay_free);
+                g_clear_pointer (&pred, augur_predictor_free);
+                if (o.policy == AUGUR_REPLAY_AUGUR) {
+                        pred = augur_predictor_new (model, &pcfg, &error);
+                        if (!pred)
+                                return augur_cli_error ("%s", error->message);
+                }
+                r = augur_replay_new (series, step_s, pred, &error);
+                if (!r)
+                        return augur_cli_error ("%s", error->message);
+                if (!g->json)
+                        g_printerr ("Replaying %u VMs at a %" G_GINT64_FORMAT " s step (forecasts: %.1f s, "
+                                    "price %g)\n", augur_replay_n_vms (r), step_s,
+                                    g_timer_elapsed (timer, NULL), pcfg.price_per_gib);
+                if (o.spikes_path) {
+                        guint ignored = 0;
+
+                        if (!augur_replay_load_spikes (r, o.spikes_path, &ignored, &error))
+                                return augur_cli_error ("%s", error->message);
+                        if (ignored && !g->json && pass == 0)
+                                g_printerr ("%u spike onsets name no replayed step, ignored\n", ignored);
+                }
+                if (o.curve)
+                        return run_curve (g, &o, r, &cfg);
+                if (!o.have_target)
+                        break;
+                g_clear_error (&error);
+                if (!augur_replay_tune (r, &cfg, o.slack_target, o.slack_tol, &res, &error)) {
+                        if (!g_error_matches (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_TARGET))
+                                return augur_cli_error ("%s", error->message);
+                        g_printerr ("warning: %s; reporting the closest knob\n", error->message);
+                }
+                if (o.policy != AUGUR_REPLAY_AUGUR || pcfg.price_per_gib <= 0 || o.fixed_price
+                    || (cfg.knob >= 0.8 && cfg.knob <= 1.25) || pass + 1 >= o.passes)
+                        break;
+                pcfg.price_per_gib /= CLAMP (cfg.knob * cfg.knob, 1.0 / 30, 30.0);
+                pcfg.price_per_gib = CLAMP (pcfg.price_per_gib, 1e-4, 1e4);
+        }
+        if (o.out_path) {
+                FILE *f = strcmp (o.out_path, "-") == 0 ? stdout : fopen (o.out_path, "w");
+
+                if (!f)
+                        return augur_cli_error ("%s: %s", o.out_path, g_strerror (errno));
+                fputs ("vm,ts,mem_alloc_kib,vcpus\n", f);
+                augur_replay_run (r, &cfg, &res, write_row, f);
+                if ((f != stdout && fclose (f) != 0) || (f == stdout && fflush (f) != 0))
+                        return augur_cli_error ("%s: write failed: %s", o.out_path, g_strerror (errno));
+        } else {
+                augur_replay_run (r, &cfg, &res, NULL, NULL);
+        }
+        print_result (g, &res, step_s, o.model_path, pred, o.spikes_path != NULL);
+        return 0;
+}
+
+const AugurCmdInfo augur_cmds_replay[] = {
+        { "replay", cmd_replay,
+          "--traces PATH [--format F] --policy augur|reactive|vpa|static [--model MODEL] "
+          "[--slack-target 0.20] [--score-from 0.8] [--spikes FILE] [--out ALLOC.csv] [--json]" },
+        { NULL },
+};
