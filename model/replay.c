@@ -465,10 +465,21 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                         continue;
                 split_csv_line (lines[l], f);
                 if ((int) f->len <= MAX (c_vm, c_ts)
+                    || !*(const char *) g_ptr_array_index (f, c_vm)
                     || !g_ascii_string_to_signed (g_ptr_array_index (f, c_ts), 10, 0, G_MAXINT64, &ts, NULL)) {
                         g_set_error (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_IO,
-                                     "%s:%u: expected vm,onset_ts", path, l + 1);
+                                     "%s:%u: expected a VM name and onset_ts in unix seconds", path, l + 1);
                         return FALSE;
+                }
+                if (c_pre >= 0) {
+                        const char *pre = (int) f->len > c_pre ? g_ptr_array_index (f, c_pre) : "";
+
+                        if (strcmp (pre, "0") != 0 && strcmp (pre, "1") != 0) {
+                                g_set_error (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_IO,
+                                             "%s:%u: precursor must be 0 or 1, got '%s'", path, l + 1, pre);
+                                return FALSE;
+                        }
+                        sp.precursor = pre[0] == '1';
                 }
                 v = g_hash_table_lookup (by_name, g_ptr_array_index (f, c_vm));
                 if (!v || v->n == 0) {
@@ -492,8 +503,6 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                         continue;
                 }
                 sp.idx = lo;
-                sp.precursor = c_pre >= 0 && (int) f->len > c_pre
-                               && strcmp (g_ptr_array_index (f, c_pre), "1") == 0;
                 g_array_append_val (v->spikes, sp);
         }
         if (ret_ignored)

@@ -119,8 +119,13 @@ gint64 augur_replay_step_s (const AugurReplay *r);
 guint augur_replay_n_vms (const AugurReplay *r);
 
 /* Ground-truth spike onsets: CSV with a header naming at least `vm` and
- * `onset_ts` (unix s), optionally `precursor` (0/1).  Onsets of VMs not in
- * the replay are ignored (counted in *ret_ignored when not NULL). */
+ * `onset_ts` (unix s), optionally `precursor` (0/1); other columns are
+ * ignored.  Onsets of VMs not in the replay, or after a VM's last step,
+ * are ignored (counted in *ret_ignored when not NULL).  Fails with
+ * AUGUR_REPLAY_ERROR_IO (and loads nothing usable) on an unreadable or
+ * empty file, a header without vm/onset_ts, a row with a missing field, an
+ * onset_ts that is not a non-negative integer, or a precursor other than
+ * 0/1. */
 gboolean augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored,
                                    GError **error);
 

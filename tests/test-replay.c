@@ -14,6 +14,11 @@
  *        target slack.
  *   /replay/spikes              onsets are read, matched to grid steps and
  *        judged on the onset and the two steps after.
+ *   /replay/spikes/bad          a table of malformed spikes files: each is
+ *        refused with AUGUR_REPLAY_ERROR_IO, naming the file.
+ *   /replay/tune/unreachable    a target below what the smallest knob gives
+ *        fails with AUGUR_REPLAY_ERROR_TARGET and reports the closest end;
+ *        the static policy has no knob (AUGUR_REPLAY_ERROR_INVAL).
  */
 #include "config.h"
 
@@ -362,6 +367,77 @@ test_spikes (void)
         g_unlink (path);
 }
 
+static void
+test_spikes_bad (void)
+{
+        static const struct {
+                const char *what, *csv;
+        } bad[] = {
+                { "empty file", "" },
+                { "no onset_ts column", "vm,ts,precursor\nhand,1700000600,1\n" },
+                { "no vm column", "name,onset_ts\nhand,1700000600\n" },
+                { "onset not a number", "vm,onset_ts\nhand,soon\n" },
+                { "onset with junk", "vm,onset_ts\nhand,1700000600x\n" },
+                { "negative onset", "vm,onset_ts\nhand,-5\n" },
+                { "missing field", "vm,kind,onset_ts\nhand,login\n" },
+                { "empty vm", "vm,onset_ts\n,1700000600\n" },
+                { "precursor not 0/1", "vm,onset_ts,precursor\nhand,1700000600,yes\n" },
+                { "precursor missing", "vm,onset_ts,precursor\nhand,1700000600\n" },
+                { "bad row of an unknown VM", "vm,onset_ts,precursor\nghost,1700000600,2\n" },
+        };
+        g_autoptr (AugurReplay) r = hand_replay (NULL);
+
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_autoptr (GError) error = NULL;
+                g_autofree char *path = NULL;
+                int fd;
+
+                g_test_message ("case %zu: %s", i, bad[i].what);
+                fd = g_file_open_tmp ("augur-spikes-XXXXXX.csv", &path, &error);
+                g_assert_no_error (error);
+                close (fd);
+                g_assert_true (g_file_set_contents (path, bad[i].csv, -1, &error));
+                g_assert_false (augur_replay_load_spikes (r, path, NULL, &error));
+                g_assert_error (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_IO);
+                g_assert_nonnull (strstr (error->message, path));
+                g_unlink (path);
+        }
+        /* A file that does not exist: a GFileError, prefixed. */
+        {
+                g_autoptr (GError) error = NULL;
+
+                g_assert_false (augur_replay_load_spikes (r, "/nonexistent/spikes.csv", NULL, &error));
+                g_assert_nonnull (error);
+        }
+}
+
+static void
+test_tune_unreachable (void)
+{
+        g_autoptr (AugurReplay) r = hand_replay (NULL);
+        g_autoptr (GError) error = NULL;
+        AugurReplayConfig cfg;
+        AugurReplayResult res, at_lo;
+
+        /* Reactive with h >= -0.9 allocates at least 0.1 x the last usage:
+         * slack -0.95 is out of reach. */
+        config (&cfg, AUGUR_REPLAY_REACTIVE);
+        cfg.score_from = 0;
+        g_assert_false (augur_replay_tune (r, &cfg, -0.95, 0.005, &res, &error));
+        g_assert_error (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_TARGET);
+        g_test_message ("%s", error->message);
+        /* ... and the result is the closest end, the smallest knob. */
+        g_assert_cmpfloat (cfg.knob, ==, -0.9);
+        augur_replay_run (r, &cfg, &at_lo, NULL, NULL);
+        g_assert_cmpfloat (res.slack, ==, at_lo.slack);
+        g_assert_cmpfloat (res.slack, >, -0.95 + 0.005);
+        g_clear_error (&error);
+
+        config (&cfg, AUGUR_REPLAY_STATIC);
+        g_assert_false (augur_replay_tune (r, &cfg, 0.2, 0.005, &res, &error));
+        g_assert_error (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_INVAL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -374,5 +450,7 @@ main (int argc, char **argv)
         g_test_add_func ("/replay/tune/augur", test_tune_augur);
         g_test_add_func ("/replay/tune/vpa", test_tune_vpa);
         g_test_add_func ("/replay/spikes", test_spikes);
+        g_test_add_func ("/replay/spikes/bad", test_spikes_bad);
+        g_test_add_func ("/replay/tune/unreachable", test_tune_unreachable);
         return g_test_run ();
 }
