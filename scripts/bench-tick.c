@@ -4,10 +4,15 @@
  * (AugurDecisionRow filled and its note formatted), per VM and tick.
  *
  * Usage: bench-tick [--vms 1000] [--tick 5] [--hours 1] [--warm-hours 2]
- *                   [--model MODEL] [--no-stagger]
+ *                   [--model MODEL] [--no-stagger] [--db PATH]
  * Without --model a model with the production shapes (LSTM, 32 hidden,
  * every feature group, T 24, H 12) and random weights is built: the cost
  * does not depend on the weights.  Samples are synthetic random walks.
+ *
+ * With --db the tick's audit rows are also written to a new SQLite store
+ * at PATH (augur_store_write_decisions(), one transaction per tick, as the
+ * daemon does); without it the row is only filled and formatted, and the
+ * store's cost is what scripts/bench-store measures.
  *
  * Prints µs per VM per tick: the mean over all ticks (what a 1000-VM host
  * pays on average), the worst tick, and the mean over VM-ticks that ran a
@@ -29,7 +34,7 @@
 
 static guint opt_vms = 1000, opt_hours = 1, opt_warm_hours = 2;
 static double opt_tick = 5;
-static const char *opt_model;
+static const char *opt_model, *opt_db;
 static gboolean opt_no_stagger;
 
 static guint64 rng = 88172645463325252ull;
@@ -87,7 +92,9 @@ main (int argc, char **argv)
         guint warm_ticks, ticks;
         double sum_us = 0, worst_us = 0, slow_us = 0, fast_us = 0;
         guint64 n_slow = 0, n_fast = 0;
-        AugurDecisionRow row;
+        AugurDecisionRow *rows;
+        g_autoptr (AugurStore) store = NULL;
+        double store_us = 0;
 
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -111,6 +118,8 @@ main (int argc, char **argv)
                         opt_warm_hours = (guint) atoi (v);
                 else if (strcmp (a, "--model") == 0)
                         opt_model = v;
+                else if (strcmp (a, "--db") == 0)
+                        opt_db = v;
                 else {
                         fprintf (stderr, "error: bench-tick: unknown option '%s'\n", a);
                         return 2;
@@ -139,6 +148,18 @@ main (int argc, char **argv)
                 return 1;
         }
         augur_policy_config_init (&cfg);
+        if (opt_db) {
+                if (g_file_test (opt_db, G_FILE_TEST_EXISTS)) {
+                        fprintf (stderr, "error: bench-tick: %s exists; give a new file\n", opt_db);
+                        return 2;
+                }
+                store = augur_store_open (opt_db, AUGUR_STORE_READ_WRITE, &error);
+                if (!store) {
+                        fprintf (stderr, "error: %s\n", error->message);
+                        return 1;
+                }
+        }
+        rows = g_new0 (AugurDecisionRow, opt_vms);
         vms = g_new0 (Vm, opt_vms);
         for (guint i = 0; i < opt_vms; i++) {
                 g_snprintf (vms[i].name, sizeof vms[i].name, "vm-%04u", i);
@@ -152,9 +173,11 @@ main (int argc, char **argv)
         }
         warm_ticks = (guint) (opt_warm_hours * 3600 / opt_tick);
         ticks = (guint) (opt_hours * 3600 / opt_tick);
-        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), %s, warm %u ticks, measured %u ticks\n",
+        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), %s, warm %u ticks, measured %u ticks, "
+                "audit rows %s\n",
                 opt_vms, opt_tick, opt_model ? opt_model : "random LSTM 32", m->F, m->T, m->H,
-                pcfg.stagger ? "staggered slow steps" : "aligned slow steps", warm_ticks, ticks);
+                pcfg.stagger ? "staggered slow steps" : "aligned slow steps", warm_ticks, ticks,
+                store ? "written to SQLite" : "filled, not stored");
 
         for (guint t = 0; t < warm_ticks + ticks; t++) {
                 gint64 ts = 1700000000 + (gint64) llround (t * opt_tick);
@@ -168,6 +191,7 @@ main (int argc, char **argv)
                         AugurForecast f;
                         AugurPolicyInput in = { 0 };
                         AugurPlan plan;
+                        AugurDecisionRow *row = &rows[i];
                         gint64 v0 = 0;
 
                         /* the tick's sample (made before the clock in a real
@@ -215,31 +239,31 @@ main (int argc, char **argv)
                         v->vcpus = plan.vcpus_target;
 
                         /* the audit row (store-decisions.h), formatted */
-                        memset (&row, 0, sizeof row);
-                        row.ts_ms = ts * 1000;
-                        memcpy (row.uuid, v->uuid, sizeof row.uuid);
-                        g_strlcpy (row.name, v->name, sizeof row.name);
-                        row.mode = "act";
-                        row.policy = "augur";
-                        row.model = f.model;
-                        row.mem_used_kib = in.mem_used_kib;
-                        row.mem_alloc_kib = in.mem_alloc_kib;
-                        row.cpu_cores_used = in.cpu_cores_used;
-                        row.vcpus_online = in.vcpus_online;
-                        row.horizon_s = cfg.lead_s;
-                        row.mem_p50_kib = out.H ? out.mem_p50_kib[0] : NAN;
-                        row.mem_upper_kib = out.H ? out.mem_upper_kib[0] : NAN;
-                        row.cpu_p50_cores = out.H ? out.cpu_p50_cores[0] : NAN;
-                        row.cpu_upper_cores = out.H ? out.cpu_upper_cores[0] : NAN;
-                        row.mem_target_kib = plan.mem_target_kib;
-                        row.vcpus_target = plan.vcpus_target;
-                        row.mem_action = plan.mem_target_kib != in.mem_alloc_kib ? "grow" : "none";
-                        row.cpu_action = plan.vcpus_target != in.vcpus_online ? "grow" : "none";
-                        row.mem_reason = augur_reason_name (plan.mem_reason);
-                        row.cpu_reason = augur_reason_name (plan.cpu_reason);
-                        row.mem_veto = augur_veto_name (plan.mem_veto);
-                        row.cpu_veto = augur_veto_name (plan.cpu_veto);
-                        g_snprintf (row.note, sizeof row.note, "wanted %.0f KiB / %d vCPUs, period %u",
+                        memset (row, 0, sizeof *row);
+                        row->ts_ms = ts * 1000;
+                        memcpy (row->uuid, v->uuid, sizeof row->uuid);
+                        g_strlcpy (row->name, v->name, sizeof row->name);
+                        row->mode = "act";
+                        row->policy = "augur";
+                        row->model = f.model;
+                        row->mem_used_kib = in.mem_used_kib;
+                        row->mem_alloc_kib = in.mem_alloc_kib;
+                        row->cpu_cores_used = in.cpu_cores_used;
+                        row->vcpus_online = in.vcpus_online;
+                        row->horizon_s = cfg.lead_s;
+                        row->mem_p50_kib = out.H ? out.mem_p50_kib[0] : NAN;
+                        row->mem_upper_kib = out.H ? out.mem_upper_kib[0] : NAN;
+                        row->cpu_p50_cores = out.H ? out.cpu_p50_cores[0] : NAN;
+                        row->cpu_upper_cores = out.H ? out.cpu_upper_cores[0] : NAN;
+                        row->mem_target_kib = plan.mem_target_kib;
+                        row->vcpus_target = plan.vcpus_target;
+                        row->mem_action = plan.mem_target_kib != in.mem_alloc_kib ? "grow" : "none";
+                        row->cpu_action = plan.vcpus_target != in.vcpus_online ? "grow" : "none";
+                        row->mem_reason = augur_reason_name (plan.mem_reason);
+                        row->cpu_reason = augur_reason_name (plan.cpu_reason);
+                        row->mem_veto = augur_veto_name (plan.mem_veto);
+                        row->cpu_veto = augur_veto_name (plan.cpu_veto);
+                        g_snprintf (row->note, sizeof row->note, "wanted %.0f KiB / %d vCPUs, period %u",
                                     plan.mem_wanted_kib, plan.vcpus_wanted, out.period[AUGUR_PRED_MEM]);
 
                         if (t >= warm_ticks) {
@@ -254,6 +278,16 @@ main (int argc, char **argv)
                                 }
                         }
                 }
+                if (store) {
+                        gint64 s0 = g_get_monotonic_time ();
+
+                        if (!augur_store_write_decisions (store, rows, opt_vms, &error)) {
+                                fprintf (stderr, "error: %s\n", error->message);
+                                return 1;
+                        }
+                        if (t >= warm_ticks)
+                                store_us += (double) (g_get_monotonic_time () - s0) / opt_vms;
+                }
                 if (t < warm_ticks)
                         continue;
                 tick_us = (double) (g_get_monotonic_time () - t0) / opt_vms;
@@ -265,8 +299,11 @@ main (int argc, char **argv)
         printf ("worst tick %.2f us per VM\n", worst_us);
         printf ("VM-ticks with a slow step: %.2f us each (%" G_GUINT64_FORMAT "); without: %.2f us each (%"
                 G_GUINT64_FORMAT ")\n", n_slow ? slow_us / n_slow : 0, n_slow, n_fast ? fast_us / n_fast : 0, n_fast);
+        if (store)
+                printf ("of which the audit rows' SQLite write: %.2f us per VM per tick\n", store_us / ticks);
         for (guint i = 0; i < opt_vms; i++)
                 augur_predictor_vm_free (vms[i].pv);
+        g_free (rows);
         g_free (vms);
         return 0;
 }
