@@ -33,7 +33,8 @@
  *   actions            memory and vCPU changes in force at a scored step
  *   spikes_ok          onsets (--spikes) whose allocation covers the usage
  *                      at the onset and the 2 steps after (a missing usage
- *                      at +1/+2 does not count against it)
+ *                      at +1/+2 does not count against it); also per
+ *                      precursor flag and per kind label
  *
  * REFERENCE POLICIES (one knob h each)
  *   reactive  augur_policy_plan_reactive(): alloc = used[t] x (1 + h)
@@ -141,6 +142,7 @@ augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint
 typedef struct {
         gsize idx;                      /* grid step of the onset            */
         gboolean precursor;
+        const char *kind;               /* interned label, NULL = none       */
 } Spike;
 
 typedef struct {
@@ -420,7 +422,7 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
         g_auto (GStrv) lines = NULL;
         g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
         g_autoptr (GPtrArray) f = g_ptr_array_new_with_free_func (g_free);
-        int c_vm = -1, c_ts = -1, c_pre = -1;
+        int c_vm = -1, c_ts = -1, c_pre = -1, c_kind = -1;
         guint ignored = 0;
 
         if (!g_file_get_contents (path, &text, NULL, error)) {
@@ -441,6 +443,8 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                         c_ts = (int) i;
                 else if (strcmp (h, "precursor") == 0)
                         c_pre = (int) i;
+                else if (strcmp (h, "kind") == 0)
+                        c_kind = (int) i;
         }
         if (c_vm < 0 || c_ts < 0) {
                 g_set_error (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_IO,
@@ -480,6 +484,19 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                                 return FALSE;
                         }
                         sp.precursor = pre[0] == '1';
+                }
+                if (c_kind >= 0 && (int) f->len > c_kind && *(const char *) g_ptr_array_index (f, c_kind)) {
+                        const char *kind = g_ptr_array_index (f, c_kind);
+
+                        /* a label, printed as is in JSON and text */
+                        if (strlen (kind) > 32 || kind[strspn (kind, "abcdefghijklmnopqrstuvwxyz"
+                                                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")]) {
+                                g_set_error (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_IO,
+                                             "%s:%u: kind must be at most 32 letters, digits, '_' or '-'",
+                                             path, l + 1);
+                                return FALSE;
+                        }
+                        sp.kind = g_intern_string (kind);
                 }
                 v = g_hash_table_lookup (by_name, g_ptr_array_index (f, c_vm));
                 if (!v || v->n == 0) {
@@ -767,6 +784,27 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                 if (sp->precursor) {
                         res->spikes_precursor++;
                         res->spikes_precursor_ok += ok;
+                }
+                if (sp->kind) {
+                        const char *kind = sp->kind;
+                        guint k;
+
+                        for (k = 0; k < res->n_kinds && res->kinds[k].name != kind; k++)
+                                ;
+                        if (k == res->n_kinds) {
+                                if (k == AUGUR_REPLAY_MAX_KINDS - 1) {
+                                        /* the last slot collects the rest */
+                                        kind = g_intern_static_string ("other");
+                                        for (k = 0; k < res->n_kinds && res->kinds[k].name != kind; k++)
+                                                ;
+                                }
+                                if (k == res->n_kinds) {
+                                        res->kinds[k].name = kind;
+                                        res->n_kinds++;
+                                }
+                        }
+                        res->kinds[k].spikes++;
+                        res->kinds[k].ok += ok;
                 }
         }
         if (cfg->policy == AUGUR_REPLAY_VPA) {

@@ -77,6 +77,9 @@ typedef struct {
 void augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint64 step_s,
                                AugurReplayConfigInitFunc init);
 
+#define AUGUR_REPLAY_MAX_KINDS 8       /* spike kinds counted apart; the rest
+                                         * count as "other"                  */
+
 typedef struct {
         AugurReplayPolicy policy;
         double knob;
@@ -95,6 +98,12 @@ typedef struct {
         guint64 spikes_ok;              /* alloc >= used at onset, +1, +2    */
         guint64 spikes_precursor, spikes_precursor_ok;  /* flagged ones      */
         guint64 spikes_cpu_ok;          /* vcpus >= cores used, same steps   */
+        /* per `kind` of the spikes file, in order of first appearance */
+        guint n_kinds;
+        struct {
+                const char *name;       /* interned                          */
+                guint64 spikes, ok;
+        } kinds[AUGUR_REPLAY_MAX_KINDS];
         /* augur: scored steps served by each slow-path source (memory),
          * and how often the fast path raised the memory upper bound. */
         guint64 served[AUGUR_PRED_SRC_N + 1];
@@ -119,13 +128,14 @@ gint64 augur_replay_step_s (const AugurReplay *r);
 guint augur_replay_n_vms (const AugurReplay *r);
 
 /* Ground-truth spike onsets: CSV with a header naming at least `vm` and
- * `onset_ts` (unix s), optionally `precursor` (0/1); other columns are
- * ignored.  Onsets of VMs not in the replay, or after a VM's last step,
+ * `onset_ts` (unix s), optionally `precursor` (0/1) and `kind` (a label:
+ * results are also counted per kind, the first AUGUR_REPLAY_MAX_KINDS - 1
+ * labels apart and the rest as "other"); other columns are ignored.  Onsets of VMs not in the replay, or after a VM's last step,
  * are ignored (counted in *ret_ignored when not NULL).  Fails with
  * AUGUR_REPLAY_ERROR_IO (and loads nothing usable) on an unreadable or
  * empty file, a header without vm/onset_ts, a row with a missing field, an
- * onset_ts that is not a non-negative integer, or a precursor other than
- * 0/1. */
+ * onset_ts that is not a non-negative integer, a precursor other than
+ * 0/1, or a kind that is not a label ([A-Za-z0-9_-], at most 32). */
 gboolean augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored,
                                    GError **error);
 

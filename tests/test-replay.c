@@ -364,6 +364,14 @@ test_spikes (void)
         g_assert_cmpuint (res.spikes_precursor, ==, 1);
         g_assert_cmpuint (res.spikes_precursor_ok, ==, 1);
         g_assert_cmpuint (res.spikes_cpu_ok, ==, 0);
+        /* per kind, in order of first appearance (ghost's is not counted) */
+        g_assert_cmpuint (res.n_kinds, ==, 2);
+        g_assert_cmpstr (res.kinds[0].name, ==, "login");
+        g_assert_cmpuint (res.kinds[0].spikes, ==, 1);
+        g_assert_cmpuint (res.kinds[0].ok, ==, 1);
+        g_assert_cmpstr (res.kinds[1].name, ==, "compile");
+        g_assert_cmpuint (res.kinds[1].spikes, ==, 1);
+        g_assert_cmpuint (res.kinds[1].ok, ==, 0);
         g_unlink (path);
 }
 
@@ -384,6 +392,7 @@ test_spikes_bad (void)
                 { "precursor not 0/1", "vm,onset_ts,precursor\nhand,1700000600,yes\n" },
                 { "precursor missing", "vm,onset_ts,precursor\nhand,1700000600\n" },
                 { "bad row of an unknown VM", "vm,onset_ts,precursor\nghost,1700000600,2\n" },
+                { "kind not a label", "vm,onset_ts,kind\nhand,1700000600,\"x\n" },
         };
         g_autoptr (AugurReplay) r = hand_replay (NULL);
 

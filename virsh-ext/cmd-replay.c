@@ -388,6 +388,13 @@ print_result_inner (const AugurCliGlobal *g, const AugurReplayResult *res, gint6
                                                 ",\"spikes_precursor_preprovisioned\":%" G_GUINT64_FORMAT
                                                 ",\"spikes_cpu_preprovisioned\":%" G_GUINT64_FORMAT,
                                                 res->spikes_precursor, res->spikes_precursor_ok, res->spikes_cpu_ok);
+                        g_string_append (s, ",\"spikes_by_kind\":{");
+                        for (guint k = 0; k < res->n_kinds; k++)
+                                g_string_append_printf (s, "%s\"%s\":{\"spikes\":%" G_GUINT64_FORMAT
+                                                        ",\"preprovisioned\":%" G_GUINT64_FORMAT "}",
+                                                        k ? "," : "", res->kinds[k].name, res->kinds[k].spikes,
+                                                        res->kinds[k].ok);
+                        g_string_append_c (s, '}');
                 }
                 g_string_append (s, "}\n");
                 fputs (s->str, stdout);
@@ -419,6 +426,9 @@ print_result_inner (const AugurCliGlobal *g, const AugurReplayResult *res, gint6
                          "with precursor %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "; CPU %" G_GUINT64_FORMAT "\n",
                          res->spikes_ok, res->spikes, res->spikes ? 100.0 * res->spikes_ok / res->spikes : 0.0,
                          res->spikes_precursor_ok, res->spikes_precursor, res->spikes_cpu_ok);
+        for (guint k = 0; spikes && k < res->n_kinds; k++)
+                g_print ("    %-16s %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "\n", res->kinds[k].name,
+                         res->kinds[k].ok, res->kinds[k].spikes);
 }
 
 static void

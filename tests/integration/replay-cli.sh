@@ -30,8 +30,10 @@ fails=0
 
 fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok () { echo "ok: $*"; }
-# Value of a top-level numeric (or null) member of a one-line JSON object.
-get () { sed -n "s/.*\"$1\":\([-0-9.eE+]*\|null\)[,}].*/\1/p" "$2"; }
+# Value of a numeric (or null) member of a one-line JSON object: its first
+# occurrence, which is the top-level one (nested objects such as
+# spikes_by_kind come after the top-level members they repeat).
+get () { grep -o "\"$1\":\([-0-9.eE+]*\|null\)" "$2" | head -n 1 | cut -d: -f2; }
 # awk-evaluated condition over named values: check NAME 'expr' a=1 b=2
 check () {
         name=$1 expr=$2
@@ -58,7 +60,7 @@ for pol in reactive vpa augur static; do
                 || { fail "$pol: exit $? ($(cat "$dir/$pol.err"))"; continue; }
         j=$dir/$pol.json
         for k in policy steps slack shortfall_frac shortfall_volume cpu_shortfall_frac actions knob \
-                 spikes spikes_preprovisioned; do
+                 spikes spikes_preprovisioned spikes_by_kind; do
                 grep -q "\"$k\":" "$j" || fail "$pol: no \"$k\" in $(cat "$j")"
         done
         grep -q "\"policy\":\"$pol\"" "$j" || fail "$pol: policy member"
