@@ -100,6 +100,39 @@
  *   slow path would cost 24 x 1024 floats per VM for a tick-level signal;
  *   the tracker is O(1) and follows drift.
  *
+ * FLOOR AT THE HELD VALUE (cfg->floor_held, default on)
+ *   Slow p50 and calibrated upper are raised to the newest observed value
+ *   of the resource.  The policy floors its allocation at observed used
+ *   anyway, so a band below it only misleads the champion and the cost.
+ *
+ * COST-AWARE MARGIN (cfg->price_per_gib > 0; `virt-augur replay`'s
+ *   default, price 2; augurd still runs the coverage mode, price 0)
+ *   The conformal margin at a fixed coverage spends the same quantile on
+ *   every VM, whatever a shortfall or a GiB of buffer costs there.  With a
+ *   price, each VM's memory margin at horizon h is instead
+ *       b* = argmin_b  P(score > b) + lam * b,   b in {0} U {scores > 0}
+ *   over the newest calib_ring scores (y - base) of that VM, source and
+ *   horizon, kept sorted (insert/delete by binary search + memmove, O(R)),
+ *   where lam = price_per_gib * prov / 100 / GiB is the price of one
+ *   percent point of this VM's capacity.  So one GiB held as buffer for
+ *   one step costs as much as `price` shortfall steps: VMs whose scores
+ *   have a long thin tail get no margin for it, VMs with a short tail get
+ *   it covered.  Until a
+ *   horizon holds calib_min_n scores the conformal bound serves.
+ *   The matching champion metric (AUGUR_PRED_CHAMPION_COST) judges each
+ *   source by the same cost at h = 1 of what the policy would allocate,
+ *   p50 + champion_knob x (upper - p50).  The price is a second knob next
+ *   to the policy's buffer: replay tunes it on the slack it produces (see
+ *   virsh-ext/cmd-replay.c), never on the shortfall.
+ *
+ * PERIOD GATE (fast path)
+ *   The period forecast may only raise the slow bound while doing so has
+ *   paid off: EW losses (half-life acc_halflife_s, in ticks) of the slow
+ *   upper alone and of max(slow, period) at horizon 1, pinball at the
+ *   coverage or the cost above; after champion_warm ticks the period
+ *   raises the bound only while the max is not worse.  A detected period
+ *   that does not repeat exactly otherwise buys slack for nothing.
+ *
  * COST (1 VM, LSTM 32 hidden, F = 42, T = 24, H = 12, 5 sources): a slow
  * step is dominated by the T-step NN replay (~T x 1.3 us) and ~120
  * calibration inserts; a fast tick is O(fast_H * period_k) plus the
