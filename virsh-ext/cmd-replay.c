@@ -606,10 +606,13 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
                 r = augur_replay_new (series, step_s, pred, &error);
                 if (!r)
                         return augur_cli_error ("%s", error->message);
-                if (!g->json)
+                if (!g->json && pred)
                         g_printerr ("Replaying %u VMs at a %" G_GINT64_FORMAT " s step (forecasts: %.1f s, "
                                     "price %g)\n", augur_replay_n_vms (r), step_s,
                                     g_timer_elapsed (timer, NULL), pcfg.price_per_gib);
+                else if (!g->json)
+                        g_printerr ("Replaying %u VMs at a %" G_GINT64_FORMAT " s step\n",
+                                    augur_replay_n_vms (r), step_s);
                 if (o.spikes_path) {
                         guint ignored = 0;
 
