@@ -125,6 +125,15 @@
  *   to the policy's buffer: replay tunes it on the slack it produces (see
  *   virsh-ext/cmd-replay.c), never on the shortfall.
  *
+ * MODEL FLOOR (cfg->model_floor, default off; `replay --model-floor`)
+ *   The champion is judged on every step's loss, and spikes are rare: on
+ *   the scenario traces it demotes the model almost everywhere, although
+ *   the model is the only source that sees the precursors of a spike
+ *   (BENCHMARKS-replay.md).  With the floor, a baseline champion's p50 and
+ *   calibrated upper are raised to the model's, so a forecast spike is
+ *   never hidden by the champion; the slack this costs is traded back by
+ *   the policy's buffer.
+ *
  * PERIOD GATE (fast path)
  *   The period forecast may only raise the slow bound while doing so has
  *   paid off: EW losses (half-life acc_halflife_s, in ticks) of the slow
@@ -307,6 +316,7 @@ augur_predictor_config_init (AugurPredictorConfig *cfg)
         cfg->floor_held = TRUE;
         cfg->price_per_gib = 0;                   /* coverage mode             */
         cfg->champion_knob = 1.0;                 /* the policy's default buffer */
+        cfg->model_floor = FALSE;                 /* BENCHMARKS-replay.md */
 }
 
 static gboolean
@@ -1309,6 +1319,11 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
                                 su = cur_at (p, v, s, r, 1)[hs - 1];
                                 if (r == AUGUR_PRED_MEM && v->cost_ok)
                                         su = v->cost_up[hs - 1];
+                                if (c->model_floor && s != AUGUR_PRED_SRC_MODEL
+                                    && v->cur_ok[AUGUR_PRED_SRC_MODEL][r]) {
+                                        sp = nanmax (sp, cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 0)[hs - 1]);
+                                        su = nanmax (su, cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 1)[hs - 1]);
+                                }
                         }
                         if (j <= c->fast_H) {
                                 if (j == 1) {

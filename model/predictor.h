@@ -105,6 +105,9 @@ typedef struct {
         double champion_knob;       /* the policy's buffer (policy.h): the
                                      * cost champion judges p50 + knob x
                                      * (upper - p50), what will be allocated */
+        gboolean model_floor;       /* a baseline champion's p50 and upper
+                                     * are raised to the model's (predictor.c
+                                     * MODEL FLOOR); default off          */
 } AugurPredictorConfig;
 
 /* Defaults (predictor.c DEFAULTS explains each): tick 300 s, step 300 s,

@@ -7,6 +7,9 @@
  *        empty rows left out (skipped timestamps).
  *   /predictor/champion/bad-model    a model that always forecasts a jump
  *        loses the champion to a baseline once the trackers are warm.
+ *   /predictor/champion/model-floor  with cfg.model_floor, while that bad
+ *        model is demoted the served p50 and upper are never below the
+ *        model's own (and are above the champion's on some steps).
  *   /predictor/champion/good-model   a model that forecasts "no change" ties
  *        last_value and keeps serving (ties go to the model).
  *   /predictor/calibration/coverage  on iid noise the horizon-1 upper bound
@@ -266,6 +269,52 @@ test_champion_bad (void)
         g_assert_cmpint (run_champion (m, 400, FALSE, AUGUR_PRED_CHAMPION_MAE), !=, AUGUR_PRED_SRC_MODEL);
 }
 
+/* MODEL FLOOR: a demoted model still raises the served bounds to its own. */
+static void
+test_model_floor (void)
+{
+        g_autoptr (AugurModel) m = make_model (NAN, 30.0f);
+        g_autoptr (AugurSeries) g = make_grid (400, NULL, 0, 2.0);
+        g_autoptr (AugurPredictor) p = NULL;
+        g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurPredictorConfig cfg;
+        guint demoted = 0, raised = 0;
+
+        augur_predictor_config_init (&cfg);
+        cfg.model_floor = TRUE;
+        p = augur_predictor_new (m, &cfg, &error);
+        g_assert_no_error (error);
+        v = augur_predictor_vm_new (p, "vm-a");
+        for (gsize i = 0; i < g->n; i++) {
+                AugurFeatSample x;
+                AugurPredictorOut po = { 0 };
+                float mp[AUGUR_PREDICTOR_MAX_H], mu[AUGUR_PREDICTOR_MAX_H];
+                float cp[AUGUR_PREDICTOR_MAX_H], cu[AUGUR_PREDICTOR_MAX_H];
+                AugurPredSource champ;
+
+                augur_features_sample_from_series (&x, g, i);
+                if (!augur_predictor_step (p, v, &x, &po) || po.H == 0)
+                        continue;
+                champ = po.source[AUGUR_PRED_MEM];
+                if (champ == AUGUR_PRED_SRC_MODEL
+                    || !augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, mp, mu)
+                    || !augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, champ, cp, cu))
+                        continue;
+                demoted++;
+                for (guint h = 0; h < po.H; h++) {
+                        g_assert_cmpfloat (po.mem_upper_kib[h], >=, mu[h] * PROV_KIB / 100 * (1 - 1e-5f));
+                        g_assert_cmpfloat (po.mem_p50_kib[h], >=, mp[h] * PROV_KIB / 100 * (1 - 1e-5f));
+                }
+                raised += mu[0] > cu[0];
+        }
+        g_test_message ("steps with a baseline serving: %u, of which the model raised h=1: %u", demoted, raised);
+        /* the test means something: the model was demoted, and above the
+         * champion some of the time */
+        g_assert_cmpuint (demoted, >, 100);
+        g_assert_cmpuint (raised, >, 0);
+}
+
 static void
 test_champion_good (void)
 {
@@ -400,6 +449,7 @@ main (int argc, char **argv)
         g_test_add_func ("/predictor/online-batch", test_online_batch);
         g_test_add_func ("/predictor/online-batch/skipped-steps", test_online_batch_skip);
         g_test_add_func ("/predictor/champion/bad-model", test_champion_bad);
+        g_test_add_func ("/predictor/champion/model-floor", test_model_floor);
         g_test_add_func ("/predictor/champion/good-model", test_champion_good);
         g_test_add_func ("/predictor/calibration/coverage", test_coverage);
         g_test_add_func ("/predictor/fast/period", test_period);

@@ -13,7 +13,7 @@
  *   forecaster (augur): [--price P | --price 0 [--coverage C]] [--fixed-price]
  *                     [--passes N] [--sources model,last_value,...]
  *                     [--champion cost|pinball|mae] [--champion-knob K]
- *                     [--no-period] [--no-floor-held]
+ *                     [--no-period] [--no-floor-held] [--model-floor]
  *   policy (studies): [--policy-set KEY=VALUE]...
  *
  * --slack-target tunes the policy's knob (augur: the policy's buffer;
@@ -60,7 +60,7 @@ typedef struct {
         guint max_series;
         AugurReplayPolicy policy;
         double slack_target, slack_tol, knob, score_from, score_to;
-        gboolean have_target, have_knob, no_pressure, no_period, allow_overlap, no_floor_held;
+        gboolean have_target, have_knob, no_pressure, no_period, allow_overlap, no_floor_held, model_floor;
         double coverage;                 /* 0 = the model's, else 0.95     */
         double price;                    /* --price, shortfall steps per GiB */
         double champion_knob;            /* --champion-knob (1)            */
@@ -113,6 +113,10 @@ parse_opts (ReplayOpts *o, int argc, char **argv)
                 }
                 if (strcmp (a, "--no-floor-held") == 0) {
                         o->no_floor_held = TRUE;
+                        continue;
+                }
+                if (strcmp (a, "--model-floor") == 0) {
+                        o->model_floor = TRUE;
                         continue;
                 }
                 if (strcmp (a, "--allow-train-overlap") == 0) {
@@ -558,6 +562,7 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
                 if (o.coverage > 0)
                         pcfg.coverage = (float) o.coverage;
                 pcfg.floor_held = !o.no_floor_held;
+                pcfg.model_floor = o.model_floor;
                 pcfg.price_per_gib = o.price;
                 if (!o.have_champion && o.price > 0)
                         pcfg.champion_metric = AUGUR_PRED_CHAMPION_COST;
