@@ -506,7 +506,8 @@ cmd_history (const AugurCliGlobal *g, int argc, char **argv)
                 static const AugurHistCol shown[] = {
                         AUGUR_HIST_MEM_ACTUAL_KIB, AUGUR_HIST_MEM_USED_KIB, AUGUR_HIST_MEM_UNUSED_KIB,
                         AUGUR_HIST_MEM_USABLE_KIB, AUGUR_HIST_CPU_CORES_USED, AUGUR_HIST_CPU_PCT,
-                        AUGUR_HIST_VCPUS_CURRENT,
+                        AUGUR_HIST_VCPUS_CURRENT, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
+                        AUGUR_HIST_SESSIONS, AUGUR_HIST_PROC_STARTS_PER_MIN,
                 };
                 Table t = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev),
                             G_N_ELEMENTS (shown) + 1 };
