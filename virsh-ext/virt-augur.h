@@ -39,3 +39,6 @@ extern const AugurCmdInfo augur_cmds_history[];   /* list status history      */
 extern const AugurCmdInfo augur_cmds_trace[];     /* import export            */
 extern const AugurCmdInfo augur_cmds_model[];     /* train eval (model owner) */
 extern const AugurCmdInfo augur_cmds_resize[];    /* actions explain          */
+extern const AugurCmdInfo augur_cmds_policy[];    /* policy (libvirt metadata) */
+extern const AugurCmdInfo augur_cmds_plot[];      /* plot                     */
+extern const AugurCmdInfo augur_cmds_top[];       /* top                      */
