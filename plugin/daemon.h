@@ -39,6 +39,7 @@
 #include "api.h"
 #include "augur-config.h"
 #include "forecaster.h"
+#include "metrics.h"
 #include "resize.h"
 #include "store.h"
 
@@ -79,6 +80,10 @@ struct AugurDaemon {
         char *last_notify_sub;
         char *last_notify_domain;
         guint early_tick_source;      /* pending tick after a "started" hook  */
+        AugurMetrics *metrics;        /* Prometheus registry, always there;
+                                       * served when [metrics] port > 0.
+                                       * activity.c counts dropped guest
+                                       * reports here (metrics.h)            */
 };
 
 AugurDaemon *augur_daemon_new (AugurConfig *config);
