@@ -33,7 +33,9 @@ add_history (AugurPlotData *pd, const GArray *rows)
                 const AugurHistRow *r = &g_array_index (rows, AugurHistRow, i);
                 AugurPlotPoint p = {
                         .t_s = r->ts_s,
-                        .mem_used_mib = r->v[AUGUR_HIST_MEM_USED_KIB] / 1024,
+                        .mem_used_mib = augur_cli_used_balloon_kib (r->v[AUGUR_HIST_MEM_USED_KIB],
+                                                                    r->v[AUGUR_HIST_MEM_ACTUAL_KIB],
+                                                                    r->v[AUGUR_HIST_MEM_AVAILABLE_KIB]) / 1024,
                         .mem_alloc_mib = r->v[AUGUR_HIST_MEM_ACTUAL_KIB] / 1024,
                         .cpu_cores = r->v[AUGUR_HIST_CPU_CORES_USED],
                         .vcpus = r->v[AUGUR_HIST_VCPUS_CURRENT],

@@ -127,7 +127,9 @@ draw_axes (cairo_t *cr, const Panel *p, const char *unit, gboolean time_labels)
                                             : g_strdup ("?");
 
                 cairo_text_extents (cr, label, &ext);
-                cairo_move_to (cr, px (p, t) - ext.width / 2, p->y0 + p->h + 14);
+                /* centred under its tick, but inside the panel's width */
+                cairo_move_to (cr, CLAMP (px (p, t) - ext.width / 2, p->x0 - 8, p->x0 + p->w - ext.width),
+                               p->y0 + p->h + 14);
                 cairo_show_text (cr, label);
         }
 }
@@ -344,7 +346,7 @@ augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double heigh
         }
 
         cairo_set_font_size (cr, 10);
-        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_USED, 1, "used");
+        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_USED, 1, "used (balloon terms)");
         legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_ALLOC, 1, "allocation");
         legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_BAND, 0.35, "forecast p50..upper");
         legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_GROW, 1, "grow");

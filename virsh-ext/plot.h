@@ -7,7 +7,8 @@
  * no libvirt connection, so the tests draw on a recording surface.
  *
  * THE PICTURE (two panels sharing the time axis)
- *   memory, MiB:  used (blue line), allocation = balloon (black step line),
+ *   memory, MiB:  used (blue line; in balloon terms, virt-augur.h),
+ *                 allocation = balloon (black step line),
  *                 forecast band p50..upper over the lead window (orange
  *                 fill, p50 dashed), balloon actions (green ▲ grow, red ▼
  *                 shrink, grey ◆ failed or recommended) on the allocation.

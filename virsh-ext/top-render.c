@@ -1,7 +1,8 @@
 /* top-render.c — text of one `virt-augur top` refresh (see top-render.h).
  *
  * Columns: NAME STATE MODE USED ALLOC FCAST↑ CPU VCPU CPU↑ AGE LAST ACTION.
- * USED/ALLOC/FCAST↑ in MiB, CPU in cores; FCAST↑ and CPU↑ are the upper
+ * USED/ALLOC/FCAST↑ in MiB (USED in balloon terms, like the other two:
+ * virt-augur.h), CPU in cores; FCAST↑ and CPU↑ are the upper
  * bounds the last decision planned with; AGE is how old the newest sample
  * is (a large age means augurd is not sampling this guest); LAST ACTION
  * is the newest actuation and how long ago it was.  Unknown is "-".
