@@ -10,12 +10,15 @@
 #      XML (virsh metadata), is read back by name, UUID and id, and augurd
 #      picks it up on METADATA_CHANGE: mode=observe stops its decision rows;
 #      a bad value is refused (exit 1, stderr) and nothing is written;
+#      mode=act then makes augurd shrink the idle guest's balloon;
 #   2. curl of /metrics shows the guest's series with the 0.0.4 content
-#      type, and promtool (when installed) accepts the exposition;
-#   3. plot writes an SVG that parses as XML and holds the history layers
-#      (and the forecast band / markers when the store has them), and a PNG;
-#   4. top --once lists the guest, through augurd's socket and from the
-#      database alone.
+#      type, the shrink in augur_actions_total, and promtool (when
+#      installed) accepts the exposition;
+#   3. plot writes an SVG that parses as XML and holds the history layers,
+#      the shrink markers (and the forecast band when a decision had one),
+#      and a PNG of the asked size;
+#   4. top --once lists the guest with its last action, through augurd's
+#      socket and from the database alone.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,7 +48,10 @@ augur_it_wait_console "$G" '^AUGUR-GUEST-READY' 120 >/dev/null || augur_it_fail 
 PORT=
 for try in 1 2 3; do
     p=$((20000 + (RANDOM % 20000)))
-    printf '[metrics]\nport=%d\n' "$p" >"$AUGUR_IT_DIR/augur.conf"
+    # Short shrink evidence and cooldown, so that mode=act (set through
+    # policy below) shrinks the idle guest within seconds.
+    printf '[metrics]\nport=%d\n[policy]\nshrink_sustain=3s\nshrink_cooldown=3s\n' "$p" \
+        >"$AUGUR_IT_DIR/augur.conf"
     augur_it_start_augurd --tick 1 --mode recommend
     if augur_it_wait_log "metrics on http://127.0.0.1:$p/metrics" 1 10; then
         PORT=$p
@@ -103,13 +109,15 @@ rc=0
 "$VIRT_AUGUR" -c "$AUGUR_IT_URI" policy no-such-guest 2>/dev/null || rc=$?
 ((rc == 1)) || augur_it_fail "unknown domain: exit $rc, want 1"
 
-# Back to recommend, so the loop writes decisions and forecasts again.
-"$VIRT_AUGUR" -c "$AUGUR_IT_URI" policy "$G" --set mode=recommend --set mem_max_mib= >/dev/null ||
-    augur_it_fail "policy --set mode=recommend failed"
+# Now act: the idle guest (384 MiB, ~100 MiB used) is shrunk in steps, so
+# the store gets actuations for plot's markers and top's last action.
+"$VIRT_AUGUR" -c "$AUGUR_IT_URI" policy "$G" --set mode=act --set mem_max_mib= >/dev/null ||
+    augur_it_fail "policy --set mode=act failed"
 grep -q 'mem_max_mib' <<<"$(augur_it_virsh metadata "$G" "$NS" --live)" &&
     augur_it_fail "mem_max_mib= did not remove the key"
-more_decisions() { (($(decisions) >= n2 + 3)); }
-augur_it__poll 30 more_decisions || augur_it_fail "no decisions after mode=recommend"
+shrunk() { (($(augur_it_sql "SELECT count(*) FROM actuations WHERE kind = 'balloon' AND to_value < from_value") >= 1)); }
+augur_it__poll 60 shrunk || augur_it_fail "no balloon shrink after mode=act: $(augur_it_sql "SELECT mem_action, mem_veto, mem_target_kib FROM decisions ORDER BY id DESC LIMIT 3")"
+augur_it_log "after mode=act: $(augur_it_sql "SELECT count(*) FROM actuations") actuations, balloon now $(augur_it_virsh dommemstat "$G" | awk '/^actual/ { print $2 / 1024 }') MiB"
 
 # ---- 2. metrics -------------------------------------------------------------
 scrape=$AUGUR_IT_DIR/metrics.txt
@@ -125,8 +133,8 @@ done
 grep -qE '^augur_tick_duration_seconds_count [1-9]' "$scrape" || augur_it_fail "no tick durations"
 grep -qE "^augur_guest_memory_forecast_bytes\\{domain=\"$G\"" "$scrape" &&
     augur_it_log "forecast series present" || augur_it_log "no forecast series yet (baselines still warming up)"
-grep -qE "^augur_actions_total\\{domain=\"$G\"" "$scrape" &&
-    augur_it_log "actions: $(grep -c "^augur_actions_total{domain=\"$G\"" "$scrape") label sets"
+grep -qE "^augur_actions_total\\{domain=\"$G\",uuid=\"$uuid\",resource=\"memory\",action=\"shrink\",reason=\"[a-z-]+\"\\} [1-9]" "$scrape" ||
+    augur_it_fail "no shrink in augur_actions_total: $(grep '^augur_actions_total' "$scrape")"
 if command -v promtool >/dev/null 2>&1; then
     promtool check metrics <"$scrape" || augur_it_fail "promtool rejects the exposition"
     augur_it_log "promtool check metrics: ok"
@@ -157,6 +165,7 @@ EOF
 c_used='rgb(12.156863%,46.666667%,70.588235%)'
 c_band='rgb(100%,54.901961%,0%)'
 c_other='rgb(49.803922%,49.803922%,49.803922%)'
+c_shrink='rgb(83.921569%,15.294118%,15.686275%)'
 uses=$(grep -o -- "$c_used" "$svg" | wc -l)
 ((uses >= 2)) || augur_it_fail "the history lines are not in the SVG ($uses)"
 nband=$(augur_it_sql "SELECT count(*) FROM decisions WHERE mem_upper_kib IS NOT NULL")
@@ -169,6 +178,8 @@ if ((nrec > 0)); then
     (($(grep -o -- "$c_other" "$svg" | wc -l) >= 2)) || augur_it_fail "$nrec recommendations stored but no marker in the SVG"
     augur_it_log "plot: $nrec recommendation markers"
 fi
+# the legend has one red swatch; each shrink adds a marker
+(($(grep -o -- "$c_shrink" "$svg" | wc -l) >= 2)) || augur_it_fail "no shrink marker in the SVG"
 augur_it_log "plot: $(stat -c %s "$svg") bytes SVG, $(stat -c %s "$png") bytes PNG"
 rc=0
 "$VIRT_AUGUR" --db "$AUGUR_DB" plot "$G" --out "$AUGUR_IT_DIR/x.gif" 2>/dev/null || rc=$?
@@ -178,7 +189,8 @@ rc=0
 top=$("$VIRT_AUGUR" --db "$AUGUR_DB" top --once) || augur_it_fail "top --once failed"
 printf '%s\n' "$top"
 grep -q "augurd pid $AUGURD_PID" <<<"$top" || augur_it_fail "top did not use augurd's socket"
-grep -qE "^$G +running +recommend +[0-9]+ +[0-9]+ " <<<"$top" || augur_it_fail "top does not list $G with numbers"
+grep -qE "^$G +running +act +[0-9]+ +[0-9]+ .* shrink [0-9]+->[0-9]+ MiB \\([0-9]+s ago\\)\$" <<<"$top" ||
+    augur_it_fail "top does not list $G with numbers and its last action"
 top=$(AUGUR_SOCKET=$AUGUR_IT_DIR/nobody.sock "$VIRT_AUGUR" --db "$AUGUR_DB" top -n 2 --delay 0.2) ||
     augur_it_fail "top without augurd failed"
 (($(grep -c '^virt-augur top' <<<"$top") == 2)) || augur_it_fail "top -n 2 did not refresh twice"
