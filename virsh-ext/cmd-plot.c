@@ -225,9 +225,27 @@ cmd_plot (const AugurCliGlobal *g, int argc, char **argv)
         add_actuations (pd, actuations);
         if (!augur_plot_write (pd, out, (int) width, (int) height, &error))
                 return augur_cli_error ("%s", error->message);
-        if (g->json)
-                g_print ("{\"out\":\"%s\",\"points\":%u,\"forecasts\":%u,\"markers\":%u}\n",
-                         out, pd->points->len, pd->band->len, pd->markers->len);
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+                g_autoptr(JsonGenerator) gen = json_generator_new ();
+                g_autoptr(JsonNode) root = NULL;
+                g_autofree char *text = NULL;
+
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "out");
+                json_builder_add_string_value (b, out);
+                json_builder_set_member_name (b, "points");
+                json_builder_add_int_value (b, pd->points->len);
+                json_builder_set_member_name (b, "forecasts");
+                json_builder_add_int_value (b, pd->band->len);
+                json_builder_set_member_name (b, "markers");
+                json_builder_add_int_value (b, pd->markers->len);
+                json_builder_end_object (b);
+                root = json_builder_get_root (b);
+                json_generator_set_root (gen, root);
+                text = json_generator_to_data (gen, NULL);
+                g_print ("%s\n", text);
+        }
         return 0;
 }
 
