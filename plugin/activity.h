@@ -19,10 +19,11 @@
  *     bytes; an overlong line is discarded up to its newline without being
  *     buffered; at most AUGUR_ACTIVITY_PENDING_MAX reports wait for the
  *     store;
- *   - CPU per domain is bounded: at most AUGUR_ACTIVITY_READ_BUDGET bytes are
- *     read per main-loop wakeup; when the budget runs out, reading pauses for
- *     AUGUR_ACTIVITY_THROTTLE_MS (the guest then blocks on a full queue: the
- *     backpressure lands on the guest, not on augurd), and a token bucket
+ *   - CPU per domain is bounded: at most AUGUR_ACTIVITY_READ_BUDGET_BYTES
+ *     bytes are read per main-loop wakeup; when the budget runs out, reading
+ *     pauses for AUGUR_ACTIVITY_THROTTLE_MS (the guest's port queue then
+ *     fills and augur-guest drops reports: the backpressure lands on the
+ *     guest, not on augurd), and a token bucket
  *     (burst AUGUR_ACTIVITY_RATE_BURST, AUGUR_ACTIVITY_RATE_PER_S per second)
  *     drops excess lines *before* they are parsed;
  *   - the parser is strict RFC 8259 plus the schema (REPORT-SCHEMA.md):
@@ -39,8 +40,8 @@
  * small and fixed, so augur_activity_parse_line() is a bounded single-pass
  * parser over at most 1024 bytes.  json-glib stays as the reference: the
  * unit tests and the fuzzer check that every line we accept is also valid
- * JSON to json-glib and carries the same values (a differential oracle),
- * and top_programs is serialised with JsonGenerator for the store.
+ * JSON to json-glib and carries the same values (a differential oracle).
+ * Measured: scripts/bench-activity.c, BENCHMARKS-activity.md.
  */
 #pragma once
 
@@ -68,7 +69,7 @@
 /* Bytes read per domain per main-loop wakeup, and the pause once that
  * budget is used up: at most 8 KiB / 50 ms = 160 KiB/s per domain, ~160
  * times what a legitimate guest sends. */
-#define AUGUR_ACTIVITY_READ_BUDGET 8192      /* bytes                             */
+#define AUGUR_ACTIVITY_READ_BUDGET_BYTES 8192 /* bytes                          */
 #define AUGUR_ACTIVITY_THROTTLE_MS 50        /* ms                                */
 /* Accepted reports waiting for the next tick's store flush, per domain. */
 #define AUGUR_ACTIVITY_PENDING_MAX 64

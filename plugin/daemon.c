@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "augur-log.h"
 #include "collect.h"
+#include "store-activity.h"
 #include "host.h"
 #include "util.h"
 
@@ -101,6 +102,8 @@ on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail, void 
                 set_stats_period (d, dom);
         if (event == VIR_DOMAIN_EVENT_STOPPED && virDomainGetUUIDString (dom, uuid) == 0)
                 augur_resize_forget (d->resize, uuid);
+        if (event == VIR_DOMAIN_EVENT_STOPPED)
+                augur_activity_domain_stopped (d->activity, dom);
         virResetLastError ();
         return 0;
 }
@@ -138,6 +141,8 @@ on_agent_lifecycle (virConnectPtr conn, virDomainPtr dom, int state, int reason,
         if (virDomainGetUUIDString (dom, uuid) == 0)
                 augur_resize_agent_changed (d->resize, uuid,
                                             state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED);
+        augur_activity_agent_changed (d->activity, dom,
+                                      state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED);
         virResetLastError ();
         return 0;
 }
@@ -277,8 +282,11 @@ augur_daemon_tick (AugurDaemon *d)
         gint64 t0, collect_usec, ts_ms;
 
         d->ticks++;
-        if (!ensure_connected (d))
+        if (!ensure_connected (d)) {
+                /* The channels are QEMU's sockets: they work without libvirtd. */
+                augur_activity_sync (d->activity, NULL);
                 return;
+        }
 
         t0 = g_get_monotonic_time ();
         ts_ms = augur_now_ms ();
@@ -313,12 +321,20 @@ augur_daemon_tick (AugurDaemon *d)
         g_debug ("tick %" G_GINT64_FORMAT ": %u domains, stats call %" G_GINT64_FORMAT " us",
                  d->ticks, samples->len, collect_usec);
 
+        /* After the samples (reports fill the newest one), before the
+         * forecaster reads them. */
+        augur_activity_sync (d->activity, d->conn);
         augur_resize_tick (d->resize, d->conn, d->store, d->config,
                            (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
 
         if (g_get_monotonic_time () - d->last_retention_us > RETENTION_PERIOD_US) {
                 gint64 deleted = augur_store_apply_retention (d->store, &error);
 
+                if (deleted >= 0) {
+                        gint64 more = augur_store_activity_apply_retention (d->store, &error);
+
+                        deleted = more < 0 ? -1 : deleted + more;
+                }
                 if (deleted < 0)
                         g_warning ("retention failed: %s, ignoring", error->message);
                 else if (deleted > 0)
@@ -667,6 +683,8 @@ augur_daemon_free (AugurDaemon *d)
         if (d->early_tick_source)
                 g_source_remove (d->early_tick_source);
         g_clear_pointer (&d->api, augur_api_free);
+        /* Before the store closes: it stores what already arrived. */
+        g_clear_pointer (&d->activity, augur_activity_free);
         disconnect (d);
         if (d->store)
                 augur_store_set_meta (d->store, "daemon.pid", NULL, NULL);
@@ -701,6 +719,7 @@ augur_daemon_start (AugurDaemon *d, GError **error)
         if (!d->store)
                 return FALSE;
         augur_store_set_retention (d->store, &r);
+        d->activity = augur_activity_new (d->store);
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);

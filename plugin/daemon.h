@@ -39,6 +39,7 @@
 #include "api.h"
 #include "augur-config.h"
 #include "forecaster.h"
+#include "activity.h"
 #include "metrics.h"
 #include "resize.h"
 #include "store.h"
@@ -56,6 +57,7 @@ struct AugurDaemon {
         int cb_ids[4];                /* domain event callback ids, -1 = none */
         AugurStore *store;
         AugurResize *resize;          /* plan → actuate → audit stages        */
+        AugurActivity *activity;      /* in-guest activity channels           */
         AugurForecaster *forecaster;  /* forecast stage (model + baselines)   */
         guint tick_source;
         gint64 ticks;                 /* ticks run since start                */

@@ -1,0 +1,333 @@
+/* store-activity.c — the activity tables of the store (schema v3).  See
+ * store-activity.h for the contract and migrations/003-activity.sql for the
+ * tables.
+ *
+ * What it is: one write transaction per flush (augurd calls it once per
+ * tick with the reports accepted since the last tick) and the retention of
+ * the activity rows.  What it is not: a reader for the model; the model
+ * reads samples (whose activity columns this file fills) like any other
+ * history.
+ *
+ * Statements are prepared per flush: a flush happens at most once per tick
+ * and only when reports arrived, so the few prepares (~tens of µs) do not
+ * matter next to the commit, and store.c's struct stays as it is.
+ */
+#include "config.h"
+
+#include "store-activity.h"
+#include "store-private.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *const augur_activity_col_name[AUGUR_ACTCOL_N] = {
+        [AUGUR_ACTCOL_SEQ] = "seq",
+        [AUGUR_ACTCOL_INTERVAL_MS] = "interval_ms",
+        [AUGUR_ACTCOL_GUEST_DROPPED] = "guest_dropped",
+        [AUGUR_ACTCOL_INPUT_EVENTS_PER_MIN] = "input_events_per_min",
+        [AUGUR_ACTCOL_SESSIONS] = "sessions",
+        [AUGUR_ACTCOL_USERS] = "users",
+        [AUGUR_ACTCOL_PROC_STARTS_PER_MIN] = "proc_starts_per_min",
+        [AUGUR_ACTCOL_NET_RX_BYTES] = "net_rx_bytes",
+        [AUGUR_ACTCOL_NET_TX_BYTES] = "net_tx_bytes",
+        [AUGUR_ACTCOL_LOAD1] = "load1",
+        [AUGUR_ACTCOL_PSI_CPU] = "psi_cpu",
+        [AUGUR_ACTCOL_PSI_MEM] = "psi_mem",
+        [AUGUR_ACTCOL_PSI_IO] = "psi_io",
+};
+
+/* Columns stored as INTEGER (the rest are REAL). */
+static const gboolean col_is_integer[AUGUR_ACTCOL_N] = {
+        [AUGUR_ACTCOL_SEQ] = TRUE,
+        [AUGUR_ACTCOL_INTERVAL_MS] = TRUE,
+        [AUGUR_ACTCOL_GUEST_DROPPED] = TRUE,
+        [AUGUR_ACTCOL_SESSIONS] = TRUE,
+        [AUGUR_ACTCOL_USERS] = TRUE,
+        [AUGUR_ACTCOL_NET_RX_BYTES] = TRUE,
+        [AUGUR_ACTCOL_NET_TX_BYTES] = TRUE,
+};
+
+/* The samples columns a channel report fills, and their rollup gauges
+ * (store.c rollup_gauges[] has the same names). */
+static const AugurActivityCol sample_cols[] = {
+        AUGUR_ACTCOL_INPUT_EVENTS_PER_MIN,
+        AUGUR_ACTCOL_SESSIONS,
+        AUGUR_ACTCOL_PROC_STARTS_PER_MIN,
+};
+static const gint64 rollup_res_s[] = { 60, 300 };   /* store.c rollup_res[] */
+
+typedef struct {
+        sqlite3_stmt *ins;
+        sqlite3_stmt *fill;
+        sqlite3_stmt *rollup;
+        sqlite3_stmt *drops;
+} Stmts;
+
+static void
+stmts_clear (Stmts *s)
+{
+        sqlite3_finalize (s->ins);
+        sqlite3_finalize (s->fill);
+        sqlite3_finalize (s->rollup);
+        sqlite3_finalize (s->drops);
+        memset (s, 0, sizeof *s);
+}
+
+static gboolean
+prepare (AugurStore *st, const char *sql, sqlite3_stmt **ret, GError **error)
+{
+        int rc = sqlite3_prepare_v2 (st->db, sql, -1, ret, NULL);
+
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "preparing activity statement");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+prepare_all (AugurStore *st, Stmts *s, GError **error)
+{
+        g_autoptr(GString) sql = g_string_new ("INSERT OR REPLACE INTO activity (domain_id, ts_ms, source");
+        g_autoptr(GString) vals = g_string_new ("?,?,?");
+
+        for (int c = 0; c < AUGUR_ACTCOL_N; c++) {
+                g_string_append_printf (sql, ", %s", augur_activity_col_name[c]);
+                g_string_append (vals, ",?");
+        }
+        g_string_append_printf (sql, ", input_src, top_programs) VALUES (%s,?,?)", vals->str);
+        if (!prepare (st, sql->str, &s->ins, error))
+                return FALSE;
+
+        /* ?1..?3 the three values (NULL = unknown), ?4 domain, ?5 report ts. */
+        g_string_printf (sql,
+                "UPDATE samples SET input_events_per_min = ?1, sessions = ?2, proc_starts_per_min = ?3"
+                " WHERE domain_id = ?4"
+                " AND ts_ms = (SELECT max(ts_ms) FROM samples WHERE domain_id = ?4)"
+                " AND ts_ms BETWEEN ?5 - %d AND ?5 + %d"
+                " AND input_events_per_min IS NULL AND sessions IS NULL AND proc_starts_per_min IS NULL"
+                " RETURNING ts_ms",
+                AUGUR_ACTIVITY_SAMPLE_WINDOW_MS, AUGUR_ACTIVITY_SAMPLE_WINDOW_MS);
+        if (!prepare (st, sql->str, &s->fill, error))
+                return FALSE;
+
+        /* Same NULL-safe arithmetic as store.c's rollup upsert. */
+        g_string_assign (sql, "UPDATE rollups SET n = n");
+        for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
+                g_string_append_printf (sql,
+                        ", %1$s_n = coalesce(%1$s_n, 0) + (?%2$zu IS NOT NULL)"
+                        ", %1$s_sum = coalesce(%1$s_sum + ?%2$zu, %1$s_sum, ?%2$zu)"
+                        ", %1$s_min = coalesce(min(%1$s_min, ?%2$zu), %1$s_min, ?%2$zu)"
+                        ", %1$s_max = coalesce(max(%1$s_max, ?%2$zu), %1$s_max, ?%2$zu)",
+                        augur_activity_col_name[sample_cols[i]], i + 1);
+        g_string_append (sql, " WHERE domain_id = ?4 AND res_s = ?5 AND bucket_s = ?6");
+        if (!prepare (st, sql->str, &s->rollup, error))
+                return FALSE;
+
+        return prepare (st,
+                "INSERT INTO activity_drops (domain_id, updated_ms, bytes_read, lines, accepted,"
+                " dropped_malformed, dropped_oversize, dropped_rate, dropped_range, connects)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (domain_id) DO UPDATE SET"
+                " updated_ms = excluded.updated_ms,"
+                " bytes_read = bytes_read + excluded.bytes_read,"
+                " lines = lines + excluded.lines,"
+                " accepted = accepted + excluded.accepted,"
+                " dropped_malformed = dropped_malformed + excluded.dropped_malformed,"
+                " dropped_oversize = dropped_oversize + excluded.dropped_oversize,"
+                " dropped_rate = dropped_rate + excluded.dropped_rate,"
+                " dropped_range = dropped_range + excluded.dropped_range,"
+                " connects = connects + excluded.connects",
+                &s->drops, error);
+}
+
+static int
+step_reset (sqlite3_stmt *stmt)
+{
+        int rc = sqlite3_step (stmt);
+
+        sqlite3_reset (stmt);
+        sqlite3_clear_bindings (stmt);
+        return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static void
+bind_col (sqlite3_stmt *stmt, int idx, const AugurActivityRow *r, AugurActivityCol c)
+{
+        if (!((r->present >> c) & 1) || !isfinite (r->v[c]))
+                sqlite3_bind_null (stmt, idx);
+        else if (col_is_integer[c])
+                sqlite3_bind_int64 (stmt, idx, (gint64) r->v[c]);
+        else
+                sqlite3_bind_double (stmt, idx, r->v[c]);
+}
+
+/* Fill the newest sample from a channel row, and its rollups.  Returns an
+ * SQLite code; *ret_filled += 1 when a sample was filled. */
+static int
+fill_sample (AugurStore *st, Stmts *s, gint64 domain_id, const AugurActivityRow *r,
+             gsize *ret_filled)
+{
+        gboolean any = FALSE;
+        gint64 sample_ms = -1;
+        int rc;
+
+        for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
+                if ((r->present >> sample_cols[i]) & 1)
+                        any = TRUE;
+        if (!any)
+                return SQLITE_OK;
+        for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
+                bind_col (s->fill, (int) i + 1, r, sample_cols[i]);
+        sqlite3_bind_int64 (s->fill, 4, domain_id);
+        sqlite3_bind_int64 (s->fill, 5, r->ts_ms);
+        rc = sqlite3_step (s->fill);
+        if (rc == SQLITE_ROW) {
+                sample_ms = sqlite3_column_int64 (s->fill, 0);
+                rc = sqlite3_step (s->fill);
+        }
+        sqlite3_reset (s->fill);
+        sqlite3_clear_bindings (s->fill);
+        if (rc != SQLITE_DONE)
+                return rc;
+        if (sample_ms < 0)
+                return SQLITE_OK;      /* no recent sample, or already filled */
+        (*ret_filled)++;
+        for (gsize k = 0; k < G_N_ELEMENTS (rollup_res_s); k++) {
+                gint64 res = rollup_res_s[k];
+
+                for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
+                        bind_col (s->rollup, (int) i + 1, r, sample_cols[i]);
+                sqlite3_bind_int64 (s->rollup, 4, domain_id);
+                sqlite3_bind_int64 (s->rollup, 5, res);
+                sqlite3_bind_int64 (s->rollup, 6, (sample_ms / 1000) / res * res);
+                rc = step_reset (s->rollup);
+                if (rc != SQLITE_OK)
+                        return rc;
+        }
+        return SQLITE_OK;
+}
+
+static DomainCache *
+resolve (AugurStore *st, const char *uuid, const char *name, gint64 libvirt_id,
+         gint64 ts_ms, GPtrArray *created, GError **error)
+{
+        gboolean was_created = FALSE;
+        DomainCache *dc = augur_store_resolve_domain (st, uuid, name ? name : uuid, "libvirt",
+                                                      libvirt_id, ts_ms, &was_created, error);
+
+        if (dc && was_created)
+                g_ptr_array_add (created, g_strdup (uuid));
+        return dc;
+}
+
+gboolean
+augur_store_write_activity (AugurStore *st,
+                            const AugurActivityRow *rows, gsize n_rows,
+                            const AugurActivityDropsDelta *drops, gsize n_drops,
+                            gsize *ret_filled, GError **error)
+{
+        g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+        Stmts s = { NULL, };
+        gint64 now_ms = g_get_real_time () / 1000;
+        gsize filled = 0;
+        int rc = SQLITE_OK;
+
+        g_return_val_if_fail (st != NULL, FALSE);
+        g_return_val_if_fail (st->mode == AUGUR_STORE_READ_WRITE, FALSE);
+        if (n_rows == 0 && n_drops == 0) {
+                if (ret_filled)
+                        *ret_filled = 0;
+                return TRUE;
+        }
+        if (!prepare_all (st, &s, error)) {
+                stmts_clear (&s);
+                return FALSE;
+        }
+        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error)) {
+                stmts_clear (&s);
+                return FALSE;
+        }
+        for (gsize i = 0; i < n_rows; i++) {
+                const AugurActivityRow *r = &rows[i];
+                DomainCache *dc = resolve (st, r->uuid, r->name, r->libvirt_id, r->ts_ms,
+                                           created, error);
+                int k = 1;
+
+                if (!dc)
+                        goto fail_gerror;
+                sqlite3_bind_int64 (s.ins, k++, dc->id);
+                sqlite3_bind_int64 (s.ins, k++, r->ts_ms);
+                sqlite3_bind_int (s.ins, k++, (int) r->source);
+                for (int c = 0; c < AUGUR_ACTCOL_N; c++)
+                        bind_col (s.ins, k++, r, c);
+                if (r->input_src)
+                        sqlite3_bind_text (s.ins, k, r->input_src, -1, SQLITE_STATIC);
+                k++;
+                if (r->top_programs)
+                        sqlite3_bind_text (s.ins, k, r->top_programs, -1, SQLITE_STATIC);
+                rc = step_reset (s.ins);
+                if (rc != SQLITE_OK)
+                        goto fail_sql;
+                if (r->source == AUGUR_ACTIVITY_SOURCE_CHANNEL) {
+                        rc = fill_sample (st, &s, dc->id, r, &filled);
+                        if (rc != SQLITE_OK)
+                                goto fail_sql;
+                }
+        }
+        for (gsize i = 0; i < n_drops; i++) {
+                const AugurActivityDropsDelta *d = &drops[i];
+                DomainCache *dc = resolve (st, d->uuid, d->name, d->libvirt_id, now_ms,
+                                           created, error);
+                const gint64 vals[] = {
+                        d->bytes_read, d->lines, d->accepted, d->dropped_malformed,
+                        d->dropped_oversize, d->dropped_rate, d->dropped_range, d->connects,
+                };
+
+                if (!dc)
+                        goto fail_gerror;
+                sqlite3_bind_int64 (s.drops, 1, dc->id);
+                sqlite3_bind_int64 (s.drops, 2, now_ms);
+                for (gsize k = 0; k < G_N_ELEMENTS (vals); k++)
+                        sqlite3_bind_int64 (s.drops, 3 + (int) k, vals[k]);
+                rc = step_reset (s.drops);
+                if (rc != SQLITE_OK)
+                        goto fail_sql;
+        }
+        stmts_clear (&s);
+        if (!augur_store_exec (st, "COMMIT", error))
+                goto fail_gerror;
+        if (ret_filled)
+                *ret_filled = filled;
+        return TRUE;
+
+fail_sql:
+        augur_store_set_sql_error (st, rc, error, "writing activity");
+fail_gerror:
+        stmts_clear (&s);
+        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+        /* Domains created inside the rolled-back transaction do not exist. */
+        for (guint i = 0; i < created->len; i++)
+                g_hash_table_remove (st->by_uuid, created->pdata[i]);
+        return FALSE;
+}
+
+gint64
+augur_store_activity_apply_retention (AugurStore *st, GError **error)
+{
+        g_autofree char *sql = NULL;
+        gint64 before;
+
+        g_return_val_if_fail (st != NULL, -1);
+        before = sqlite3_total_changes64 (st->db);
+        sql = g_strdup_printf (
+                "BEGIN IMMEDIATE;"
+                "DELETE FROM activity WHERE ts_ms < (SELECT max(a2.ts_ms) FROM activity a2"
+                "  WHERE a2.domain_id = activity.domain_id) - %" G_GINT64_FORMAT ";"
+                "COMMIT;",
+                st->retention.raw_keep_s * 1000);
+        if (!augur_store_exec (st, sql, error)) {
+                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                return -1;
+        }
+        return sqlite3_total_changes64 (st->db) - before;
+}

@@ -1,0 +1,289 @@
+/* fuzz-activity.c — libFuzzer target for the activity report parser and the
+ * line reader, and a plain fallback that runs it over files.
+ *
+ * Each input goes (1) whole through augur_activity_parse_line() and (2) as a
+ * byte stream through an AugurActivityReader (framing, token bucket, parse).
+ * Checked on every input:
+ *   - no crash, no sanitizer report, no error outside AUGUR_ACTIVITY_ERROR;
+ *   - DIFFERENTIAL: whatever the parser accepts, json-glib parses too and
+ *     reads the same values (json-glib is more lenient, never stricter);
+ *   - the reader's partial-line buffer never exceeds its cap.
+ *
+ * With libFuzzer (tests/run-fuzz-activity.sh does exactly this, bounded):
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DAUGUR_FUZZ_LIBFUZZER \
+ *     -I. -Iplugin -Isql -Icommon tests/fuzz-activity.c plugin/activity.c \
+ *     sql/libaugur-store.a common/libaugur-common.a \
+ *     $(pkg-config --cflags --libs glib-2.0 gio-unix-2.0 json-glib-1.0 libvirt sqlite3) \
+ *     -lm -o fuzz-activity
+ *   ./fuzz-activity -max_total_time=60 corpus/ tests/data/activity-corpus/
+ *
+ * Without libFuzzer (the automake build): a GTest program.
+ *   fuzz-activity [FILE...]   runs each FILE (e.g. a crash reproducer); with
+ *                             no FILE, every seed of tests/data/activity-corpus
+ *                             and a deterministic set of mutations of each.
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "activity.h"
+
+static void
+die_mismatch (const char *what)
+{
+        g_printerr ("fuzz-activity: accepted line disagrees with json-glib: %s\n", what);
+        abort ();
+}
+
+static JsonObject *
+oracle_root (JsonParser *p, const guint8 *data, gsize size)
+{
+        JsonNode *root;
+
+        if (!json_parser_load_from_data (p, (const char *) data, (gssize) size, NULL))
+                die_mismatch ("json-glib refuses it");
+        root = json_parser_get_root (p);
+        if (!root || !JSON_NODE_HOLDS_OBJECT (root))
+                die_mismatch ("not an object to json-glib");
+        return json_node_get_object (root);
+}
+
+static void
+oracle_int (JsonObject *o, const char *key, gboolean has, gint64 v)
+{
+        JsonNode *n = json_object_get_member (o, key);
+
+        if (!has) {
+                if (n && !JSON_NODE_HOLDS_NULL (n))
+                        die_mismatch (key);
+                return;
+        }
+        if (!n || json_node_get_value_type (n) != G_TYPE_INT64 || json_node_get_int (n) != v)
+                die_mismatch (key);
+}
+
+static void
+oracle_num (JsonObject *o, const char *key, gboolean has, double v)
+{
+        JsonNode *n = json_object_get_member (o, key);
+
+        if (!has) {
+                if (n && !JSON_NODE_HOLDS_NULL (n))
+                        die_mismatch (key);
+                return;
+        }
+        if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_double (n) != v)
+                die_mismatch (key);
+}
+
+static void
+oracle (const guint8 *data, gsize size, const AugurActivityReport *r)
+{
+        g_autoptr(JsonParser) p = json_parser_new ();
+        JsonObject *o = oracle_root (p, data, size);
+        JsonNode *top;
+
+#define HAS(f) augur_activity_report_has (r, AUGUR_ACTIVITY_F_##f)
+        oracle_int (o, "v", TRUE, r->version);
+        oracle_int (o, "seq", TRUE, r->seq);
+        oracle_int (o, "interval_ms", TRUE, r->interval_ms);
+        oracle_int (o, "dropped", HAS (DROPPED), r->dropped);
+        oracle_num (o, "input_events_per_min", HAS (INPUT_EVENTS), r->input_events_per_min);
+        oracle_int (o, "sessions", HAS (SESSIONS), r->sessions);
+        oracle_int (o, "users", HAS (USERS), r->users);
+        oracle_num (o, "proc_starts_per_min", HAS (PROC_STARTS), r->proc_starts_per_min);
+        oracle_int (o, "net_rx_bytes", HAS (NET_RX), r->net_rx_bytes);
+        oracle_int (o, "net_tx_bytes", HAS (NET_TX), r->net_tx_bytes);
+        oracle_num (o, "load1", HAS (LOAD1), r->load1);
+        oracle_num (o, "psi_cpu", HAS (PSI_CPU), r->psi_cpu);
+        oracle_num (o, "psi_mem", HAS (PSI_MEM), r->psi_mem);
+        oracle_num (o, "psi_io", HAS (PSI_IO), r->psi_io);
+        top = json_object_get_member (o, "top");
+        if (HAS (TOP)) {
+                JsonArray *a;
+
+                if (!top || !JSON_NODE_HOLDS_ARRAY (top))
+                        die_mismatch ("top");
+                a = json_node_get_array (top);
+                if (json_array_get_length (a) != r->n_top)
+                        die_mismatch ("top length");
+                for (guint i = 0; i < r->n_top; i++) {
+                        JsonObject *e = json_array_get_object_element (a, i);
+
+                        if (g_strcmp0 (json_object_get_string_member (e, "comm"), r->top[i].comm) != 0 ||
+                            json_object_get_double_member (e, "cpu_pct") != r->top[i].cpu_pct)
+                                die_mismatch ("top entry");
+                }
+        } else if (top && !JSON_NODE_HOLDS_NULL (top)) {
+                die_mismatch ("top present but unknown");
+        }
+#undef HAS
+}
+
+static void
+on_report (const AugurActivityReport *r, gint64 now_us, gpointer user_data)
+{
+        (*(guint *) user_data)++;
+}
+
+static void
+run_one (const guint8 *data, gsize size)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurActivityReader) rd = NULL;
+        AugurActivityReport r;
+        guint reports = 0;
+        gsize off = 0, chunk = 1;
+        gint64 now = 0;
+
+        if (augur_activity_parse_line ((const char *) data, size, &r, &error)) {
+                if (r.n_top > AUGUR_ACTIVITY_TOP_MAX || r.version != AUGUR_ACTIVITY_VERSION ||
+                    (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_LOAD1) && !isfinite (r.load1)))
+                        abort ();
+                for (guint i = 0; i < r.n_top; i++)
+                        if (strlen (r.top[i].comm) == 0 || strlen (r.top[i].comm) > AUGUR_ACTIVITY_COMM_MAX)
+                                abort ();
+                oracle (data, size, &r);
+        } else if (!error || error->domain != AUGUR_ACTIVITY_ERROR ||
+                   error->code < AUGUR_ACTIVITY_ERROR_MALFORMED ||
+                   error->code > AUGUR_ACTIVITY_ERROR_VERSION) {
+                abort ();
+        }
+
+        /* The same bytes as a stream, in growing chunks, time advancing. */
+        rd = augur_activity_reader_new ("fuzz", on_report, &reports);
+        while (off < size) {
+                gsize n = MIN (chunk, size - off);
+
+                augur_activity_reader_feed (rd, (const char *) data + off, n, now);
+                if (augur_activity_reader_buffered (rd) > AUGUR_ACTIVITY_LINE_MAX - 1)
+                        abort ();
+                off += n;
+                chunk = chunk * 2 + 1;
+                now += 300000;
+        }
+        {
+                const AugurActivityCounters *c = augur_activity_reader_counters (rd);
+
+                if (c->accepted != reports || c->bytes_read != size ||
+                    c->accepted + c->dropped_malformed + c->dropped_oversize +
+                    c->dropped_rate + c->dropped_range != c->lines)
+                        abort ();
+        }
+}
+
+#ifdef AUGUR_FUZZ_LIBFUZZER
+
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+        /* The reader warns once per domain; a fuzzer needs no logs. */
+        g_log_set_writer_func (g_log_writer_default, NULL, NULL);
+        g_setenv ("G_MESSAGES_DEBUG", "", TRUE);
+        g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+        return 0;
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
+{
+        run_one (data, size);
+        return 0;
+}
+
+#else /* !AUGUR_FUZZ_LIBFUZZER */
+
+static char **file_args;
+
+static GLogWriterOutput
+quiet_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+        if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+                return g_log_writer_standard_streams (level, fields, n_fields, data);
+        return G_LOG_WRITER_HANDLED;
+}
+
+static void
+run_file (const char *path, guint mutations)
+{
+        g_autofree char *contents = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GRand) rand = g_rand_new_with_seed (g_str_hash (path));
+        gsize len;
+
+        if (!g_file_get_contents (path, &contents, &len, &error))
+                g_error ("%s: %s", path, error->message);
+        run_one ((const guint8 *) contents, len);
+        for (guint i = 0; i < mutations; i++) {
+                g_autofree guint8 *m = g_malloc (len + 8);
+                gsize mlen = len;
+
+                memcpy (m, contents, len);
+                for (int k = g_rand_int_range (rand, 1, 5); k > 0 && mlen > 0; k--) {
+                        gsize at = (gsize) g_rand_int_range (rand, 0, (gint32) mlen);
+
+                        switch (g_rand_int_range (rand, 0, 4)) {
+                        case 0: m[at] = (guint8) g_rand_int_range (rand, 0, 256); break;
+                        case 1: m[at] = (guint8) "{}[],:\"\\-0e.nu\n"[g_rand_int_range (rand, 0, 15)]; break;
+                        case 2: mlen = at; break;
+                        default:
+                                memmove (m + at + 1, m + at, mlen - at);
+                                m[at] = (guint8) "0123456789\"\\"[g_rand_int_range (rand, 0, 12)];
+                                mlen++;
+                                break;
+                        }
+                        if (mlen >= len + 8)
+                                break;
+                }
+                run_one (m, mlen);
+        }
+}
+
+static void
+test_files (void)
+{
+        for (char **f = file_args; f && *f; f++)
+                run_file (*f, 0);
+}
+
+static void
+test_seeds (void)
+{
+        g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "activity-corpus", NULL);
+        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+        const char *n;
+        guint files = 0;
+
+        g_assert_nonnull (d);
+        while ((n = g_dir_read_name (d))) {
+                g_autofree char *path = g_build_filename (dir, n, NULL);
+
+                run_file (path, 2000);
+                files++;
+        }
+        g_test_message ("%u seeds, 2000 mutations each", files);
+        g_assert_cmpuint (files, >, 0);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+        g_log_set_writer_func (quiet_writer, NULL, NULL);
+        if (argc > 1) {
+                file_args = argv + 1;
+                g_test_add_func ("/fuzz-activity/files", test_files);
+        } else {
+                g_test_add_func ("/fuzz-activity/seeds", test_seeds);
+        }
+        return g_test_run ();
+}
+
+#endif
