@@ -273,6 +273,23 @@ ensure_connected (AugurDaemon *d)
         return TRUE;
 }
 
+/* The activity readers' drop counts, for the metrics. */
+static void
+export_activity_drops (AugurDaemon *d, const GArray *samples)
+{
+        for (guint i = 0; i < samples->len; i++) {
+                const AugurDomainSample *s = &g_array_index (samples, AugurDomainSample, i);
+                AugurActivityCounters c;
+
+                if (!augur_activity_get_counters (d->activity, s->uuid, &c))
+                        continue;
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "malformed", c.dropped_malformed);
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "oversize", c.dropped_oversize);
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "rate", c.dropped_rate);
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "range", c.dropped_range);
+        }
+}
+
 void
 augur_daemon_tick (AugurDaemon *d)
 {
@@ -326,6 +343,7 @@ augur_daemon_tick (AugurDaemon *d)
         augur_activity_sync (d->activity, d->conn);
         augur_resize_tick (d->resize, d->conn, d->store, d->config,
                            (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
+        export_activity_drops (d, samples);
 
         if (g_get_monotonic_time () - d->last_retention_us > RETENTION_PERIOD_US) {
                 gint64 deleted = augur_store_apply_retention (d->store, &error);

@@ -83,9 +83,7 @@ struct AugurDaemon {
         char *last_notify_domain;
         guint early_tick_source;      /* pending tick after a "started" hook  */
         AugurMetrics *metrics;        /* Prometheus registry, always there;
-                                       * served when [metrics] port > 0.
-                                       * activity.c counts dropped guest
-                                       * reports here (metrics.h)            */
+                                       * served when [metrics] port > 0      */
 };
 
 AugurDaemon *augur_daemon_new (AugurConfig *config);

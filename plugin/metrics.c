@@ -138,34 +138,34 @@ augur_metrics_set_error (AugurMetrics *m, const char *uuid, const char *resource
         g->err_pct[r][1] = best_baseline_pct;
 }
 
-static void
-count (GArray *a, const char *x, const char *y, const char *z, guint64 n)
+/* The count of a label set, created at 0. */
+static guint64 *
+count (GArray *a, const char *x, const char *y, const char *z)
 {
-        MetricsCount c = { g_intern_string (x), g_intern_string (y), g_intern_string (z), n };
+        MetricsCount c = { g_intern_string (x), g_intern_string (y), g_intern_string (z), 0 };
 
         for (guint i = 0; i < a->len; i++) {
                 MetricsCount *e = &g_array_index (a, MetricsCount, i);
 
-                if (e->a == c.a && e->b == c.b && e->c == c.c) {
-                        e->n += n;
-                        return;
-                }
+                if (e->a == c.a && e->b == c.b && e->c == c.c)
+                        return &e->n;
         }
         g_array_append_val (a, c);
+        return &g_array_index (a, MetricsCount, a->len - 1).n;
 }
 
 void
 augur_metrics_count_action (AugurMetrics *m, const char *uuid, const char *name,
                             const char *resource, const char *action, const char *reason)
 {
-        count (get_guest (m, uuid, name)->actions, resource, action, reason ? reason : "none", 1);
+        (*count (get_guest (m, uuid, name)->actions, resource, action, reason ? reason : "none"))++;
 }
 
 void
-augur_metrics_count_dropped_reports (AugurMetrics *m, const char *uuid, const char *name,
-                                     const char *reason, guint64 n)
+augur_metrics_set_dropped_reports (AugurMetrics *m, const char *uuid, const char *name,
+                                   const char *reason, guint64 total)
 {
-        count (get_guest (m, uuid, name)->drops, reason, NULL, NULL, n);
+        *count (get_guest (m, uuid, name)->drops, reason, NULL, NULL) = total;
 }
 
 void

@@ -24,7 +24,9 @@
  *                                                              or recommended a change
  *   augur_guest_reports_dropped_total{domain,uuid,reason}
  *                                                       counter guest activity reports dropped
- *                                                              (plugin/activity.c counts them)
+ *                                                              (plugin/activity.c counts them;
+ *                                                              reason = malformed | oversize |
+ *                                                              rate | range)
  *   augur_tick_duration_seconds                         histogram one stored tick, collect to audit
  *   augur_ticks_total                                   counter ticks stored
  * A guest's series disappear when augurd forgets it (stopped): counters
@@ -63,9 +65,11 @@ void augur_metrics_set_error (AugurMetrics *m, const char *uuid, const char *res
 /* resource "memory" or "vcpus"; action and reason as in the audit trail. */
 void augur_metrics_count_action (AugurMetrics *m, const char *uuid, const char *name,
                                  const char *resource, const char *action, const char *reason);
-/* n guest reports dropped for reason (e.g. "rate", "too-long", "invalid"). */
-void augur_metrics_count_dropped_reports (AugurMetrics *m, const char *uuid, const char *name,
-                                          const char *reason, guint64 n);
+/* The guest's activity reports dropped so far for reason ("malformed",
+ * "oversize", "rate", "range"): activity.c keeps the cumulative counts
+ * (AugurActivityCounters) and the tick copies them here. */
+void augur_metrics_set_dropped_reports (AugurMetrics *m, const char *uuid, const char *name,
+                                        const char *reason, guint64 total);
 void augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec);
 /* The guest is gone: drop all its series. */
 void augur_metrics_forget (AugurMetrics *m, const char *uuid);

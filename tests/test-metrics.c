@@ -58,7 +58,8 @@ sample_registry (void)
                                     "forecast-grow");
         augur_metrics_count_action (m, "22222222-0000-0000-0000-000000000000", NULL, "vcpus", "recommend-up",
                                     NULL);
-        augur_metrics_count_dropped_reports (m, "11111111-0000-0000-0000-000000000000", "db", "rate", 7);
+        augur_metrics_set_dropped_reports (m, "11111111-0000-0000-0000-000000000000", "db", "rate", 5);
+        augur_metrics_set_dropped_reports (m, "11111111-0000-0000-0000-000000000000", "db", "rate", 7);
         augur_metrics_set_error (m, "11111111-0000-0000-0000-000000000000", "memory", NAN, 3.5);
         augur_metrics_set_error (m, "11111111-0000-0000-0000-000000000000", "cpu", 2.25, 4);
         augur_metrics_observe_tick (m, 3000);       /* 3 ms  */
@@ -132,7 +133,7 @@ test_format (void)
         g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"60\",bound=\"upper\"} 1536000\n"));
         g_assert_null (strstr (s->str, ",horizon_seconds=\"120\",bound=\"upper\"} NaN"));
         g_assert_nonnull (strstr (s->str, "augur_guest_cpu_forecast_cores{domain=\"web"));
-        /* counters accumulate by label set */
+        /* counters accumulate by label set; dropped reports are totals */
         g_assert_nonnull (strstr (s->str, ",resource=\"memory\",action=\"grow\",reason=\"forecast-grow\"} 2\n"));
         g_assert_nonnull (strstr (s->str, ",resource=\"vcpus\",action=\"recommend-up\",reason=\"none\"} 1\n"));
         g_assert_nonnull (strstr (s->str, "augur_guest_reports_dropped_total{domain=\"db\","

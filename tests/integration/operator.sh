@@ -131,6 +131,11 @@ for m in augur_guest_memory_used_bytes augur_guest_memory_allocation_bytes augur
         augur_it_fail "no $m for $G: $(grep "^$m" "$scrape" | head -n 3)"
 done
 grep -qE '^augur_tick_duration_seconds_count [1-9]' "$scrape" || augur_it_fail "no tick durations"
+if grep -qE "^augur_guest_reports_dropped_total\\{domain=\"$G\",uuid=\"$uuid\",reason=\"rate\"\\} [0-9]+\$" "$scrape"; then
+    augur_it_log "activity drop counters exported"
+else
+    augur_it_log "no activity drop counters for $G (no activity channel attached)"
+fi
 grep -qE "^augur_guest_memory_forecast_bytes\\{domain=\"$G\"" "$scrape" &&
     augur_it_log "forecast series present" || augur_it_log "no forecast series yet (baselines still warming up)"
 grep -qE "^augur_actions_total\\{domain=\"$G\",uuid=\"$uuid\",resource=\"memory\",action=\"shrink\",reason=\"[a-z-]+\"\\} [1-9]" "$scrape" ||
