@@ -431,6 +431,11 @@ api_status (gpointer data, JsonBuilder *b)
         json_builder_add_int_value (b, d->last_samples ? d->last_samples->len : 0);
         json_builder_set_member_name (b, "db");
         json_builder_add_string_value (b, d->config->db_path);
+        json_builder_set_member_name (b, "metrics_port");
+        if (augur_metrics_get_port (d->metrics) > 0)
+                json_builder_add_int_value (b, augur_metrics_get_port (d->metrics));
+        else
+                json_builder_add_null_value (b);
         json_builder_set_member_name (b, "notifications");
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "count");

@@ -346,6 +346,11 @@ cmd_status (const AugurCliGlobal *g, int argc, char **argv)
                                  json_object_get_string_member_with_default (o, "mode", "?"),
                                  json_object_get_string_member_with_default (o, "policy", "?"),
                                  json_object_get_double_member_with_default (o, "tick_seconds", 0));
+                        if (int_member (o, "metrics_port") > 0)
+                                g_print ("%-18s http://127.0.0.1:%" G_GINT64_FORMAT "/metrics\n", "Metrics:",
+                                         int_member (o, "metrics_port"));
+                        else
+                                g_print ("%-18s %s\n", "Metrics:", "off ([metrics] port)");
                 } else if (pid >= 0) {
                         g_print ("%-18s pid %" G_GINT64_FORMAT " according to the database\n", "Daemon:", pid);
                 } else {

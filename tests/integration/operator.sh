@@ -149,6 +149,9 @@ fi
 code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nothing-here")
 [[ $code == 404 ]] || augur_it_fail "GET /nothing-here: $code, want 404"
 
+st=$("$VIRT_AUGUR" --db "$AUGUR_DB" status) || augur_it_fail "status failed"
+grep -qE "^Metrics: +http://127\.0\.0\.1:$PORT/metrics\$" <<<"$st" || augur_it_fail "status does not show the metrics endpoint: $st"
+
 # ---- 3. plot ----------------------------------------------------------------
 svg=$AUGUR_IT_DIR/$G.svg
 png=$AUGUR_IT_DIR/$G.png
