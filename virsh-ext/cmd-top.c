@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <sys/select.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* In database-only mode, guests without a sample for this long are not
@@ -51,18 +50,6 @@ top_domain_free (gpointer p)
         g_free (t);
 }
 
-static gboolean
-same_file (const char *a, const char *b)
-{
-        struct stat sa, sb;
-
-        if (!a || !b)
-                return FALSE;
-        if (stat (a, &sa) == 0 && stat (b, &sb) == 0)
-                return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-        return strcmp (a, b) == 0;
-}
-
 /* The guests augurd watches, or NULL with *ret_why. */
 static GPtrArray *
 domains_from_socket (const AugurCliGlobal *g, char **ret_source, char **ret_why)
@@ -81,7 +68,7 @@ domains_from_socket (const AugurCliGlobal *g, char **ret_source, char **ret_why)
         }
         daemon_db = json_object_get_string_member_with_default (json_node_get_object (status), "db", NULL);
         if ((g->db_path || (g_getenv ("AUGUR_DB") && *g_getenv ("AUGUR_DB"))) &&
-            !same_file (daemon_db, augur_cli_db_path (g))) {
+            !augur_client_same_file (daemon_db, augur_cli_db_path (g))) {
                 *ret_why = g_strdup_printf ("the augurd on %s writes %s, not %s", path,
                                             daemon_db ? daemon_db : "?", augur_cli_db_path (g));
                 return NULL;
