@@ -4,6 +4,7 @@
 
 #include "forecaster.h"
 #include "predictor.h"
+#include "metrics.h"
 
 #include <math.h>
 #include <string.h>
@@ -173,4 +174,33 @@ augur_forecaster_hooks (AugurForecaster *f, AugurForecastHooks *ret)
         ret->model_trusted = fc_model_trusted;
         ret->forget = fc_forget;
         ret->ctx = f;
+}
+
+void
+augur_forecaster_export_errors (AugurForecaster *f, AugurMetrics *m)
+{
+        static const struct { AugurPredResource r; const char *name; } res[] = {
+                { AUGUR_PRED_MEM, "memory" },
+                { AUGUR_PRED_CPU, "cpu" },
+        };
+        GHashTableIter it;
+        gpointer key, value;
+
+        g_hash_table_iter_init (&it, f->vms);
+        while (g_hash_table_iter_next (&it, &key, &value)) {
+                const FcVm *v = value;
+
+                for (gsize k = 0; k < G_N_ELEMENTS (res); k++) {
+                        double model = NAN, best = NAN, mae, pinball, weight;
+
+                        if (f->model && augur_predictor_vm_accuracy (v->state, res[k].r, AUGUR_PRED_SRC_MODEL,
+                                                                     &mae, &pinball, &weight))
+                                model = mae;
+                        for (int s = AUGUR_PRED_SRC_MODEL + 1; s < AUGUR_PRED_SRC_N; s++)
+                                if (augur_predictor_vm_accuracy (v->state, res[k].r, s, &mae, &pinball, &weight) &&
+                                    (isnan (best) || mae < best))
+                                        best = mae;
+                        augur_metrics_set_error (m, key, res[k].name, model, best);
+                }
+        }
 }
