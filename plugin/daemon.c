@@ -743,6 +743,8 @@ augur_daemon_start (AugurDaemon *d, GError **error)
                 return FALSE;
         augur_store_set_retention (d->store, &r);
         d->activity = augur_activity_new (d->store);
+        if (d->forecaster)
+                augur_forecaster_set_activity (d->forecaster, d->activity);
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);

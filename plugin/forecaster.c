@@ -26,7 +26,19 @@ struct AugurForecaster {
         AugurPredictor *pred;
         GHashTable *vms;                /* uuid -> FcVm*                       */
         char name[64];
+        AugurActivity *activity;        /* borrowed, NULL = no activity inputs */
 };
+
+/* A report older than this is not "now" any more: the reporter stopped or
+ * its channel is gone, and the inputs read as missing.  Three of
+ * augur-guest's default 5 s intervals. */
+#define ACTIVITY_MAX_AGE_MS 15000
+
+void
+augur_forecaster_set_activity (AugurForecaster *f, AugurActivity *act)
+{
+        f->activity = act;
+}
 
 static void
 fc_vm_free (gpointer p)
@@ -125,6 +137,16 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 x.v[AUGUR_COL_DISK_WR_KIBPS] = d->disk_wr_kibps;
                 x.v[AUGUR_COL_NET_RX_KIBPS] = d->net_rx_kibps;
                 x.v[AUGUR_COL_NET_TX_KIBPS] = d->net_tx_kibps;
+                {
+                        AugurActivityLatest a;
+
+                        if (augur_activity_latest (f->activity, uuid, (gint64) (now_s * 1000),
+                                                   ACTIVITY_MAX_AGE_MS, &a)) {
+                                x.v[AUGUR_COL_INPUT_EVENTS_PER_MIN] = a.input_events_per_min;
+                                x.v[AUGUR_COL_SESSIONS] = a.sessions;
+                                x.v[AUGUR_COL_PROC_STARTS_PER_MIN] = a.proc_starts_per_min;
+                        }
+                }
                 x.v[AUGUR_COL_HOST_LOAD1] = hostv (host, AUGUR_HOST_LOAD1);
                 x.v[AUGUR_COL_HOST_PSI_CPU] = hostv (host, AUGUR_HOST_PSI_CPU_SOME_AVG10);
                 x.v[AUGUR_COL_HOST_PSI_MEM] = hostv (host, AUGUR_HOST_PSI_MEM_SOME_AVG10);

@@ -12,6 +12,8 @@
  * champion for memory on this VM's matured forecasts. */
 #pragma once
 
+#include "activity.h"
+
 #include <glib.h>
 #include "resize.h"
 
@@ -36,3 +38,6 @@ void augur_forecaster_export_errors (AugurForecaster *f, AugurMetrics *m);
 /* Name of what serves when there is no model ("baselines") or the model's
  * architecture, for status output. */
 const char *augur_forecaster_model_name (const AugurForecaster *f);
+/* Read each VM's newest in-guest activity report (borrowed; NULL = none):
+ * the model's activity inputs, NAN where a guest reports none. */
+void augur_forecaster_set_activity (AugurForecaster *f, AugurActivity *act);

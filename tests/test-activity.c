@@ -1199,6 +1199,19 @@ test_daemon (Fixture *f, gconstpointer data)
         g_assert_true (augur_activity_get_counters (act, uuid, &c));
         g_assert_cmpuint (c.dropped_range, ==, 1);
         g_assert_cmpuint (c.connects, ==, 1);
+        /* the forecaster's view: the newest accepted report only (seq 3:
+         * sessions, nothing else), and only while it is fresh */
+        {
+                AugurActivityLatest a;
+                gint64 now_ms = g_get_real_time () / 1000;
+
+                g_assert_true (augur_activity_latest (act, uuid, now_ms, 15000, &a));
+                g_assert_cmpfloat (a.sessions, ==, 1);
+                g_assert_true (isnan (a.proc_starts_per_min));
+                g_assert_true (isnan (a.input_events_per_min));
+                g_assert_false (augur_activity_latest (act, uuid, now_ms + 16000, 15000, &a));
+                g_assert_false (augur_activity_latest (act, "00000000-0000-0000-0000-000000000000", now_ms, 15000, &a));
+        }
 
         augur_activity_sync (act, conn);       /* flush */
         sql = g_strdup_printf ("SELECT count(*) FROM activity a JOIN domains d ON d.id = a.domain_id "
