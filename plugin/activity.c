@@ -1198,6 +1198,8 @@ typedef struct {
         GArray *pending;               /* PendingRow                         */
         guint64 queue_drops;           /* pending was full (counted as rate) */
         gint64 last_ts_ms[2];          /* per AugurActivitySource            */
+        AugurActivityLatest latest;    /* newest channel report's values ... */
+        gint64 latest_ms;              /* ... received then; -1 = none       */
         AugurActivityCounters flushed; /* counters already in activity_drops */
         AgentState agent;
         gint64 next_agent_us;
@@ -1292,7 +1294,16 @@ queue_row (ActDomain *ad, AugurActivitySource src, const AugurActivityReport *r)
 static void
 on_report (const AugurActivityReport *report, gint64 now_us, gpointer user_data)
 {
-        queue_row (user_data, AUGUR_ACTIVITY_SOURCE_CHANNEL, report);
+        ActDomain *ad = user_data;
+
+        ad->latest.input_events_per_min = augur_activity_report_has (report, AUGUR_ACTIVITY_F_INPUT_EVENTS)
+                                          ? report->input_events_per_min : NAN;
+        ad->latest.sessions = augur_activity_report_has (report, AUGUR_ACTIVITY_F_SESSIONS)
+                              ? (double) report->sessions : NAN;
+        ad->latest.proc_starts_per_min = augur_activity_report_has (report, AUGUR_ACTIVITY_F_PROC_STARTS)
+                                         ? report->proc_starts_per_min : NAN;
+        ad->latest_ms = g_get_real_time () / 1000;
+        queue_row (ad, AUGUR_ACTIVITY_SOURCE_CHANNEL, report);
 }
 
 static void watch_start (ActDomain *ad);
@@ -1441,6 +1452,7 @@ attach (AugurActivity *act, virDomainPtr dom, const char *uuid)
 
         if (!ad) {
                 ad = g_new0 (ActDomain, 1);
+                ad->latest_ms = -1;
                 ad->act = act;
                 g_strlcpy (ad->uuid, uuid, sizeof ad->uuid);
                 ad->name = g_strdup (name ? name : uuid);
@@ -1925,4 +1937,16 @@ augur_activity_get_stats (AugurActivity *act, guint *ret_domains, guint *ret_con
                 *ret_domains = n;
         if (ret_connected)
                 *ret_connected = c;
+}
+
+gboolean
+augur_activity_latest (AugurActivity *act, const char *uuid, gint64 now_ms,
+                       gint64 max_age_ms, AugurActivityLatest *ret)
+{
+        ActDomain *ad = act ? g_hash_table_lookup (act->doms, uuid) : NULL;
+
+        if (!ad || ad->latest_ms < 0 || now_ms - ad->latest_ms > max_age_ms)
+                return FALSE;
+        *ret = ad->latest;
+        return TRUE;
 }

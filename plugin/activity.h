@@ -280,6 +280,18 @@ void augur_activity_agent_changed (AugurActivity *act, virDomainPtr dom,
 /* Counters of one domain (by UUID string) as of now; FALSE if unknown. */
 gboolean augur_activity_get_counters (AugurActivity *act, const char *uuid,
                                       AugurActivityCounters *ret);
+/* The newest channel report of a domain (by UUID string) if it arrived
+ * at most max_age_ms before now_ms (both g_get_real_time () / 1000): the
+ * activity values of the trace format, NAN where the report had none.
+ * FALSE: no report that fresh (no channel, reporter stopped, unknown). */
+typedef struct {
+        double input_events_per_min;
+        double sessions;
+        double proc_starts_per_min;
+} AugurActivityLatest;
+gboolean augur_activity_latest (AugurActivity *act, const char *uuid, gint64 now_ms,
+                                gint64 max_age_ms, AugurActivityLatest *ret);
+
 /* Domains watched, and how many have a connected channel. */
 void augur_activity_get_stats (AugurActivity *act, guint *ret_domains,
                                guint *ret_connected);

@@ -174,6 +174,9 @@ augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
                 return range_error (error, origin, "store.db", "\"\"", "a file path");
         /* The socket needs owner read-write (augurd), execute bits mean
          * nothing on a socket, and wider than 0666 is a typo. */
+        if (c->metrics_port < 0 || c->metrics_port > 65535)
+                return range_error (error, origin, "metrics.port",
+                                    (v = g_strdup_printf ("%d", c->metrics_port)), "0 (off) or 1 to 65535");
         if (c->api_mode != 0 && ((c->api_mode & ~0666) || (c->api_mode & 0600) != 0600))
                 return range_error (error, origin, "api.mode",
                                     (v = g_strdup_printf ("%04o", (unsigned) c->api_mode)),
@@ -336,7 +339,8 @@ augur_config_load (const AugurConfig *base, const char *path,
             !get_number (kf, "host", "mem_budget_mib", &budget, path, error) ||
             !get_number (kf, "host", "reserve_mib", &hreserve, path, error) ||
             !get_string (kf, "api", "group", &c->api_group, path, error) ||
-            !get_mode (kf, "api", "mode", &c->api_mode, path, error))
+            !get_mode (kf, "api", "mode", &c->api_mode, path, error) ||
+            !get_int (kf, "metrics", "port", &c->metrics_port, path, error))
                 return NULL;
         c->headroom_kib = headroom * 1024;
         c->reserve_kib = reserve * 1024;

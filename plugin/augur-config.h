@@ -60,6 +60,8 @@ typedef struct {
                                        * exists, "" = root only              */
         int api_mode;                 /* [api] mode of the socket file, 0 =
                                        * 0660 with a group, 0600 without     */
+        /* [metrics] */
+        int metrics_port;             /* Prometheus on 127.0.0.1:port, 0 = off */
 } AugurConfig;
 
 #define AUGUR_DEFAULT_URI "qemu:///system"

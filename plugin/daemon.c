@@ -273,6 +273,23 @@ ensure_connected (AugurDaemon *d)
         return TRUE;
 }
 
+/* The activity readers' drop counts, for the metrics. */
+static void
+export_activity_drops (AugurDaemon *d, const GArray *samples)
+{
+        for (guint i = 0; i < samples->len; i++) {
+                const AugurDomainSample *s = &g_array_index (samples, AugurDomainSample, i);
+                AugurActivityCounters c;
+
+                if (!augur_activity_get_counters (d->activity, s->uuid, &c))
+                        continue;
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "malformed", c.dropped_malformed);
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "oversize", c.dropped_oversize);
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "rate", c.dropped_rate);
+                augur_metrics_set_dropped_reports (d->metrics, s->uuid, s->name, "range", c.dropped_range);
+        }
+}
+
 void
 augur_daemon_tick (AugurDaemon *d)
 {
@@ -326,6 +343,7 @@ augur_daemon_tick (AugurDaemon *d)
         augur_activity_sync (d->activity, d->conn);
         augur_resize_tick (d->resize, d->conn, d->store, d->config,
                            (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
+        export_activity_drops (d, samples);
 
         if (g_get_monotonic_time () - d->last_retention_us > RETENTION_PERIOD_US) {
                 gint64 deleted = augur_store_apply_retention (d->store, &error);
@@ -341,6 +359,9 @@ augur_daemon_tick (AugurDaemon *d)
                         g_debug ("retention deleted %" G_GINT64_FORMAT " rows", deleted);
                 d->last_retention_us = g_get_monotonic_time ();
         }
+        if (d->forecaster)
+                augur_forecaster_export_errors (d->forecaster, d->metrics);
+        augur_metrics_observe_tick (d->metrics, g_get_monotonic_time () - t0);
 }
 
 /* ---- the local API's callbacks (api.h): answered from memory ---- */
@@ -410,6 +431,11 @@ api_status (gpointer data, JsonBuilder *b)
         json_builder_add_int_value (b, d->last_samples ? d->last_samples->len : 0);
         json_builder_set_member_name (b, "db");
         json_builder_add_string_value (b, d->config->db_path);
+        json_builder_set_member_name (b, "metrics_port");
+        if (augur_metrics_get_port (d->metrics) > 0)
+                json_builder_add_int_value (b, augur_metrics_get_port (d->metrics));
+        else
+                json_builder_add_null_value (b);
         json_builder_set_member_name (b, "notifications");
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "count");
@@ -609,6 +635,22 @@ start_api (AugurDaemon *d, GError **error)
         return TRUE;
 }
 
+/* Like the API: a port we cannot bind costs the dashboards, not the
+ * history. */
+static void
+start_metrics (AugurDaemon *d)
+{
+        g_autoptr(GError) error = NULL;
+
+        if (d->config->metrics_port <= 0)
+                return;
+        if (augur_metrics_serve (d->metrics, (guint) d->config->metrics_port, &error))
+                g_message ("metrics on http://127.0.0.1:%u/metrics", augur_metrics_get_port (d->metrics));
+        else
+                augur_log (G_LOG_LEVEL_WARNING, NULL, "metrics", NULL, NAN, NAN,
+                           "metrics not served: %s, ignoring", error->message);
+}
+
 static gboolean
 tick_cb (gpointer user_data)
 {
@@ -645,6 +687,8 @@ augur_daemon_new (AugurConfig *config)
                         g_warning ("forecaster unavailable: %s; no forecasts, ignoring", error->message);
                 d->resize = augur_resize_new (&hooks);
         }
+        d->metrics = augur_metrics_new ();
+        augur_resize_set_metrics (d->resize, d->metrics);
         for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
                 d->cb_ids[i] = -1;
         d->last_tick_ms = -1;
@@ -669,6 +713,7 @@ augur_daemon_free (AugurDaemon *d)
                 augur_store_set_meta (d->store, "daemon.pid", NULL, NULL);
         g_clear_pointer (&d->resize, augur_resize_free);
         g_clear_pointer (&d->forecaster, augur_forecaster_free);
+        g_clear_pointer (&d->metrics, augur_metrics_free);
         g_clear_pointer (&d->store, augur_store_close);
         g_clear_pointer (&d->loop, g_main_loop_unref);
         g_clear_pointer (&d->config, augur_config_free);
@@ -698,12 +743,15 @@ augur_daemon_start (AugurDaemon *d, GError **error)
                 return FALSE;
         augur_store_set_retention (d->store, &r);
         d->activity = augur_activity_new (d->store);
+        if (d->forecaster)
+                augur_forecaster_set_activity (d->forecaster, d->activity);
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);
         d->started_us = g_get_monotonic_time ();
         if (!start_api (d, error))
                 return FALSE;
+        start_metrics (d);
         arm_timer (d);
         /* First tick right away: connects, sets balloon periods, stores. */
         augur_daemon_tick (d);
@@ -724,6 +772,8 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
             config->api_mode != d->config->api_mode)
                 g_warning ("daemon.socket, api.group or api.mode changed in the config; "
                            "they take effect at restart, ignoring");
+        if (config->metrics_port != d->config->metrics_port)
+                g_warning ("metrics.port changed in the config; it takes effect at restart, ignoring");
         g_free (config->db_path);
         config->db_path = g_strdup (d->config->db_path);
         augur_config_free (d->config);

@@ -40,6 +40,7 @@
 #include "augur-config.h"
 #include "forecaster.h"
 #include "activity.h"
+#include "metrics.h"
 #include "resize.h"
 #include "store.h"
 
@@ -81,6 +82,8 @@ struct AugurDaemon {
         char *last_notify_sub;
         char *last_notify_domain;
         guint early_tick_source;      /* pending tick after a "started" hook  */
+        AugurMetrics *metrics;        /* Prometheus registry, always there;
+                                       * served when [metrics] port > 0      */
 };
 
 AugurDaemon *augur_daemon_new (AugurConfig *config);

@@ -4,6 +4,7 @@
 
 #include "forecaster.h"
 #include "predictor.h"
+#include "metrics.h"
 
 #include <math.h>
 #include <string.h>
@@ -25,7 +26,19 @@ struct AugurForecaster {
         AugurPredictor *pred;
         GHashTable *vms;                /* uuid -> FcVm*                       */
         char name[64];
+        AugurActivity *activity;        /* borrowed, NULL = no activity inputs */
 };
+
+/* A report older than this is not "now" any more: the reporter stopped or
+ * its channel is gone, and the inputs read as missing.  Three of
+ * augur-guest's default 5 s intervals. */
+#define ACTIVITY_MAX_AGE_MS 15000
+
+void
+augur_forecaster_set_activity (AugurForecaster *f, AugurActivity *act)
+{
+        f->activity = act;
+}
 
 static void
 fc_vm_free (gpointer p)
@@ -124,6 +137,16 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 x.v[AUGUR_COL_DISK_WR_KIBPS] = d->disk_wr_kibps;
                 x.v[AUGUR_COL_NET_RX_KIBPS] = d->net_rx_kibps;
                 x.v[AUGUR_COL_NET_TX_KIBPS] = d->net_tx_kibps;
+                {
+                        AugurActivityLatest a;
+
+                        if (augur_activity_latest (f->activity, uuid, (gint64) (now_s * 1000),
+                                                   ACTIVITY_MAX_AGE_MS, &a)) {
+                                x.v[AUGUR_COL_INPUT_EVENTS_PER_MIN] = a.input_events_per_min;
+                                x.v[AUGUR_COL_SESSIONS] = a.sessions;
+                                x.v[AUGUR_COL_PROC_STARTS_PER_MIN] = a.proc_starts_per_min;
+                        }
+                }
                 x.v[AUGUR_COL_HOST_LOAD1] = hostv (host, AUGUR_HOST_LOAD1);
                 x.v[AUGUR_COL_HOST_PSI_CPU] = hostv (host, AUGUR_HOST_PSI_CPU_SOME_AVG10);
                 x.v[AUGUR_COL_HOST_PSI_MEM] = hostv (host, AUGUR_HOST_PSI_MEM_SOME_AVG10);
@@ -173,4 +196,33 @@ augur_forecaster_hooks (AugurForecaster *f, AugurForecastHooks *ret)
         ret->model_trusted = fc_model_trusted;
         ret->forget = fc_forget;
         ret->ctx = f;
+}
+
+void
+augur_forecaster_export_errors (AugurForecaster *f, AugurMetrics *m)
+{
+        static const struct { AugurPredResource r; const char *name; } res[] = {
+                { AUGUR_PRED_MEM, "memory" },
+                { AUGUR_PRED_CPU, "cpu" },
+        };
+        GHashTableIter it;
+        gpointer key, value;
+
+        g_hash_table_iter_init (&it, f->vms);
+        while (g_hash_table_iter_next (&it, &key, &value)) {
+                const FcVm *v = value;
+
+                for (gsize k = 0; k < G_N_ELEMENTS (res); k++) {
+                        double model = NAN, best = NAN, mae, pinball, weight;
+
+                        if (f->model && augur_predictor_vm_accuracy (v->state, res[k].r, AUGUR_PRED_SRC_MODEL,
+                                                                     &mae, &pinball, &weight))
+                                model = mae;
+                        for (int s = AUGUR_PRED_SRC_MODEL + 1; s < AUGUR_PRED_SRC_N; s++)
+                                if (augur_predictor_vm_accuracy (v->state, res[k].r, s, &mae, &pinball, &weight) &&
+                                    (isnan (best) || mae < best))
+                                        best = mae;
+                        augur_metrics_set_error (m, key, res[k].name, model, best);
+                }
+        }
 }

@@ -12,6 +12,8 @@
  * champion for memory on this VM's matured forecasts. */
 #pragma once
 
+#include "activity.h"
+
 #include <glib.h>
 #include "resize.h"
 
@@ -27,6 +29,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurForecaster, augur_forecaster_free)
 /* The hooks for augur_resize_new(); ctx is f (borrowed). */
 void augur_forecaster_hooks (AugurForecaster *f, AugurForecastHooks *ret);
 
+/* Export each VM's recent point-forecast error (memory and CPU, % of
+ * capacity) of the model and of the best baseline to m (metrics.h): the
+ * evidence behind the auto gate, for dashboards. */
+typedef struct AugurMetrics AugurMetrics;
+void augur_forecaster_export_errors (AugurForecaster *f, AugurMetrics *m);
+
 /* Name of what serves when there is no model ("baselines") or the model's
  * architecture, for status output. */
 const char *augur_forecaster_model_name (const AugurForecaster *f);
+/* Read each VM's newest in-guest activity report (borrowed; NULL = none):
+ * the model's activity inputs, NAN where a guest reports none. */
+void augur_forecaster_set_activity (AugurForecaster *f, AugurActivity *act);

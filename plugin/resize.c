@@ -4,6 +4,7 @@
 #include "resize.h"
 #include "actuate.h"
 #include "augur-log.h"
+#include "metrics.h"
 #include "store-decisions.h"
 #include "vm.h"
 
@@ -61,6 +62,7 @@ typedef struct {
 struct AugurResize {
         AugurForecastHooks hooks;
         GHashTable *vms;                /* uuid -> ResizeVm*                  */
+        AugurMetrics *metrics;          /* borrowed, NULL = none (metrics.h)  */
 };
 
 
@@ -428,6 +430,12 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                             r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &fd, host, now_s, &w->f);
                 if (w->have_f)
                         write_forecast (store, vm, &w->f, now_ms);
+                if (r->metrics) {
+                        augur_metrics_set_guest (r->metrics, vm->uuid, vm->name, d.mem_used_kib,
+                                                 w->in.mem_alloc_kib, d.cpu_cores_used,
+                                                 w->in.vcpus_online > 0 ? w->in.vcpus_online : NAN);
+                        augur_metrics_set_forecast (r->metrics, vm->uuid, w->have_f ? &w->f : NULL);
+                }
 
                 augur_domain_sample_clear (&vm->prev);
                 vm->prev = *s;
@@ -517,12 +525,24 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 vm->pstate = w->plan.state;
                 act_memory (w, dom, store, now_ms);
                 act_vcpus (w, dom, store, now_ms);
+                if (r->metrics && strcmp (row->mem_action, "none") != 0)
+                        augur_metrics_count_action (r->metrics, vm->uuid, vm->name, "memory",
+                                                    row->mem_action, row->mem_reason);
+                if (r->metrics && strcmp (row->cpu_action, "none") != 0)
+                        augur_metrics_count_action (r->metrics, vm->uuid, vm->name, "vcpus",
+                                                    row->cpu_action, row->cpu_reason);
                 if (dom)
                         virDomainFree (dom);
                 g_array_append_val (rows, *row);
         }
         if (!augur_store_write_decisions (store, (AugurDecisionRow *) rows->data, rows->len, &error))
                 g_warning ("writing %u decisions failed: %s, ignoring", rows->len, error->message);
+}
+
+void
+augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics)
+{
+        r->metrics = metrics;
 }
 
 void
@@ -568,6 +588,8 @@ augur_resize_forget (AugurResize *r, const char *uuid)
 {
         if (r->hooks.forget)
                 r->hooks.forget (r->hooks.ctx, uuid);
+        if (r->metrics)
+                augur_metrics_forget (r->metrics, uuid);
         g_hash_table_remove (r->vms, uuid);
 }
 

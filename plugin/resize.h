@@ -51,6 +51,11 @@ AugurResize *augur_resize_new (const AugurForecastHooks *hooks);
 void augur_resize_free (AugurResize *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurResize, augur_resize_free)
 
+/* Export per-guest values, forecasts and action counts to metrics
+ * (borrowed; it must outlive r, NULL = none). */
+typedef struct AugurMetrics AugurMetrics;
+void augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics);
+
 /* Run the loop for one tick's samples (already stored). */
 void augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                         const AugurConfig *config, const AugurDomainSample *samples,

@@ -556,7 +556,7 @@ bench_bytes (const Options *o, BytesResult *ret, GError **error)
         ret->n_samples = sql_int (db, "SELECT count(*) FROM samples");
         ret->n_rollups = sql_int (db, "SELECT count(*) FROM rollups");
         ret->n_ticks = sql_int (db, "SELECT count(*) FROM ticks");
-        ret->samples_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name IN ('samples', 'samples_by_tick')");
+        ret->samples_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name IN ('samples_main', 'samples_by_tick', 'samples_recent', 'samples_recent_by_domain')");
         ret->have_dbstat = ret->samples_bytes > 0;
         ret->rollups_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name = 'rollups'");
         ret->ticks_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name IN "

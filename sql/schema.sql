@@ -14,8 +14,11 @@
 --              traces fill only the derived columns (tick_id NULL).
 --   rollups    1-min and 5-min buckets per domain: for gauges n/sum/min/max
 --              (mean = sum/n), for counters the sum of per-interval deltas
---              (resets excluded).  Updated incrementally each tick by an
---              upsert, and recomputed from samples after an import.
+--              (resets excluded).  Summed in memory while a bucket is
+--              open and written once when it closes; recomputed from the
+--              samples after an import or a crash (store.c, ROLLUPS FROM
+--              SAMPLES).  Since version 4, `samples` is a view over
+--              samples_main and samples_recent (004-samples-recent.sql).
 --   retention  raw samples for 48 h, rollups for 90 days (configurable),
 --              measured back from each domain's NEWEST sample, never from
 --              the wall clock: imported history is not deleted for being old.

@@ -58,7 +58,8 @@ static const gint64 rollup_res_s[] = { 60, 300 };   /* store.c rollup_res[] */
 
 typedef struct {
         sqlite3_stmt *ins;
-        sqlite3_stmt *fill;
+        sqlite3_stmt *fill;          /* the newest sample, in samples_recent */
+        sqlite3_stmt *fill_main;     /* ... or in samples_main             */
         sqlite3_stmt *rollup;
         sqlite3_stmt *drops;
 } Stmts;
@@ -68,6 +69,7 @@ stmts_clear (Stmts *s)
 {
         sqlite3_finalize (s->ins);
         sqlite3_finalize (s->fill);
+        sqlite3_finalize (s->fill_main);
         sqlite3_finalize (s->rollup);
         sqlite3_finalize (s->drops);
         memset (s, 0, sizeof *s);
@@ -99,17 +101,26 @@ prepare_all (AugurStore *st, Stmts *s, GError **error)
         if (!prepare (st, sql->str, &s->ins, error))
                 return FALSE;
 
-        /* ?1..?3 the three values (NULL = unknown), ?4 domain, ?5 report ts. */
+        /* ?1..?3 the three values (NULL = unknown), ?4 domain, ?5 report ts.
+         * The newest sample is in samples_recent, or in samples_main just
+         * after the minute's move: fill_main is tried when fill finds none. */
+        for (int t = 0; t < 2; t++) {
         g_string_printf (sql,
-                "UPDATE samples SET input_events_per_min = ?1, sessions = ?2, proc_starts_per_min = ?3"
+                "UPDATE %s SET input_events_per_min = ?1, sessions = ?2, proc_starts_per_min = ?3"
                 " WHERE domain_id = ?4"
-                " AND ts_ms = (SELECT max(ts_ms) FROM samples WHERE domain_id = ?4)"
+                " AND ts_ms = (SELECT max(ts_ms) FROM %s WHERE domain_id = ?4)"
+                "%s"
                 " AND ts_ms BETWEEN ?5 - %d AND ?5 + %d"
                 " AND input_events_per_min IS NULL AND sessions IS NULL AND proc_starts_per_min IS NULL"
                 " RETURNING ts_ms",
+                t ? "samples_main" : "samples_recent",
+                t ? "samples_main" : "samples_recent",
+                /* samples_main holds the newest only when recent has none */
+                t ? " AND NOT EXISTS (SELECT 1 FROM samples_recent WHERE domain_id = ?4)" : "",
                 AUGUR_ACTIVITY_SAMPLE_WINDOW_MS, AUGUR_ACTIVITY_SAMPLE_WINDOW_MS);
-        if (!prepare (st, sql->str, &s->fill, error))
+        if (!prepare (st, sql->str, t ? &s->fill_main : &s->fill, error))
                 return FALSE;
+        }
 
         /* Same NULL-safe arithmetic as store.c's rollup upsert. */
         g_string_assign (sql, "UPDATE rollups SET n = n");
@@ -163,10 +174,20 @@ bind_col (sqlite3_stmt *stmt, int idx, const AugurActivityRow *r, AugurActivityC
 
 /* Fill the newest sample from a channel row, and its rollups.  Returns an
  * SQLite code; *ret_filled += 1 when a sample was filled. */
+/* A filled sample whose rollup bucket is still open in memory (store.c):
+ * its values join that bucket once the transaction commits. */
+typedef struct {
+        DomainCache *dc;
+        gsize res_index;
+        gint64 sample_ms;
+        const AugurActivityRow *row;
+} OpenFill;
+
 static int
-fill_sample (AugurStore *st, Stmts *s, gint64 domain_id, const AugurActivityRow *r,
-             gsize *ret_filled)
+fill_sample (AugurStore *st, Stmts *s, DomainCache *dc, const AugurActivityRow *r,
+             GArray *open_fills, gsize *ret_filled)
 {
+        const gint64 domain_id = dc->id;
         gboolean any = FALSE;
         gint64 sample_ms = -1;
         int rc;
@@ -176,25 +197,34 @@ fill_sample (AugurStore *st, Stmts *s, gint64 domain_id, const AugurActivityRow 
                         any = TRUE;
         if (!any)
                 return SQLITE_OK;
-        for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
-                bind_col (s->fill, (int) i + 1, r, sample_cols[i]);
-        sqlite3_bind_int64 (s->fill, 4, domain_id);
-        sqlite3_bind_int64 (s->fill, 5, r->ts_ms);
-        rc = sqlite3_step (s->fill);
-        if (rc == SQLITE_ROW) {
-                sample_ms = sqlite3_column_int64 (s->fill, 0);
-                rc = sqlite3_step (s->fill);
+        for (int t = 0; t < 2 && sample_ms < 0; t++) {
+                sqlite3_stmt *fill = t ? s->fill_main : s->fill;
+
+                for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
+                        bind_col (fill, (int) i + 1, r, sample_cols[i]);
+                sqlite3_bind_int64 (fill, 4, domain_id);
+                sqlite3_bind_int64 (fill, 5, r->ts_ms);
+                rc = sqlite3_step (fill);
+                if (rc == SQLITE_ROW) {
+                        sample_ms = sqlite3_column_int64 (fill, 0);
+                        rc = sqlite3_step (fill);
+                }
+                sqlite3_reset (fill);
+                sqlite3_clear_bindings (fill);
+                if (rc != SQLITE_DONE)
+                        return rc;
         }
-        sqlite3_reset (s->fill);
-        sqlite3_clear_bindings (s->fill);
-        if (rc != SQLITE_DONE)
-                return rc;
         if (sample_ms < 0)
                 return SQLITE_OK;      /* no recent sample, or already filled */
         (*ret_filled)++;
         for (gsize k = 0; k < G_N_ELEMENTS (rollup_res_s); k++) {
                 gint64 res = rollup_res_s[k];
 
+                if (augur_store_rollup_is_open (dc, k, sample_ms)) {
+                        g_array_append_vals (open_fills, &(OpenFill) { dc, k, sample_ms, r }, 1);
+                        continue;
+                }
+                /* the bucket was written already: add to its row */
                 for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
                         bind_col (s->rollup, (int) i + 1, r, sample_cols[i]);
                 sqlite3_bind_int64 (s->rollup, 4, domain_id);
@@ -227,6 +257,7 @@ augur_store_write_activity (AugurStore *st,
                             gsize *ret_filled, GError **error)
 {
         g_autoptr(GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr(GArray) open_fills = g_array_new (FALSE, FALSE, sizeof (OpenFill));
         Stmts s = { NULL, };
         gint64 now_ms = g_get_real_time () / 1000;
         gsize filled = 0;
@@ -269,7 +300,7 @@ augur_store_write_activity (AugurStore *st,
                 if (rc != SQLITE_OK)
                         goto fail_sql;
                 if (r->source == AUGUR_ACTIVITY_SOURCE_CHANNEL) {
-                        rc = fill_sample (st, &s, dc->id, r, &filled);
+                        rc = fill_sample (st, &s, dc, r, open_fills, &filled);
                         if (rc != SQLITE_OK)
                                 goto fail_sql;
                 }
@@ -296,6 +327,17 @@ augur_store_write_activity (AugurStore *st,
         stmts_clear (&s);
         if (!augur_store_exec (st, "COMMIT", error))
                 goto fail_gerror;
+        for (guint j = 0; j < open_fills->len; j++) {
+                const OpenFill *o = &g_array_index (open_fills, OpenFill, j);
+
+                for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++) {
+                        AugurActivityCol c = sample_cols[i];
+
+                        if (((o->row->present >> c) & 1) && isfinite (o->row->v[c]))
+                                augur_store_rollup_add_gauge (o->dc, o->res_index, o->sample_ms,
+                                                              augur_activity_col_name[c], o->row->v[c]);
+                }
+        }
         if (ret_filled)
                 *ret_filled = filled;
         return TRUE;

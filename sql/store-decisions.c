@@ -306,3 +306,42 @@ augur_store_read_forecast (AugurStore *st, gint64 domain_id, gint64 *ret_ts_ms,
         sqlite3_finalize (s);
         return TRUE;
 }
+
+GArray *
+augur_store_actuations (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms,
+                        guint limit, GError **error)
+{
+        static const char sql[] =
+                "SELECT * FROM (SELECT ts_ms, domain_id, kind, from_value, to_value, latency_ms, id "
+                "FROM actuations WHERE (?1 < 0 OR domain_id = ?1) AND ts_ms BETWEEN ?2 AND ?3 "
+                "ORDER BY id DESC LIMIT ?4) ORDER BY id";
+        g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (AugurActuationRow));
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL);
+
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "reading actuations");
+                return NULL;
+        }
+        sqlite3_bind_int64 (s, 1, domain_id);
+        sqlite3_bind_int64 (s, 2, from_ms);
+        sqlite3_bind_int64 (s, 3, to_ms);
+        sqlite3_bind_int64 (s, 4, limit ? (gint64) limit : -1);
+        while ((rc = sqlite3_step (s)) == SQLITE_ROW) {
+                AugurActuationRow r = { 0 };
+
+                r.ts_ms = sqlite3_column_int64 (s, 0);
+                r.domain_id = sqlite3_column_int64 (s, 1);
+                r.kind = intern_col (s, 2);
+                r.from_value = sqlite3_column_type (s, 3) == SQLITE_NULL ? NAN : sqlite3_column_double (s, 3);
+                r.to_value = sqlite3_column_type (s, 4) == SQLITE_NULL ? NAN : sqlite3_column_double (s, 4);
+                r.latency_ms = sqlite3_column_type (s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64 (s, 5);
+                g_array_append_val (out, r);
+        }
+        sqlite3_finalize (s);
+        if (rc != SQLITE_DONE) {
+                augur_store_set_sql_error (st, rc, error, "reading actuations");
+                return NULL;
+        }
+        return g_steal_pointer (&out);
+}

@@ -52,3 +52,20 @@ gboolean augur_store_write_forecast (AugurStore *st, gint64 ts_ms, const char *u
 gboolean augur_store_read_forecast (AugurStore *st, gint64 domain_id, gint64 *ret_ts_ms,
                                     char **ret_model, double *ret_step_s,
                                     char **ret_horizons_json, GError **error);
+
+/* One actuation (virt-augur plot / top).  kind is interned ("balloon" or
+ * "vcpus"); NAN = unknown value, latency_ms -1 = not seen in effect yet. */
+typedef struct {
+        gint64 ts_ms;
+        gint64 domain_id;
+        const char *kind;
+        double from_value;              /* KiB for balloon, count for vcpus   */
+        double to_value;
+        gint64 latency_ms;
+} AugurActuationRow;
+
+/* Actuations of domain_id (or every domain when < 0) between from_ms and
+ * to_ms, oldest first, the newest `limit` of them (0 = all).  GArray of
+ * AugurActuationRow; free with g_array_unref. */
+GArray *augur_store_actuations (AugurStore *st, gint64 domain_id, gint64 from_ms,
+                                gint64 to_ms, guint limit, GError **error);

@@ -6,6 +6,26 @@
 #include <sqlite3.h>
 #include "store.h"
 
+/* Ticks append samples to samples_recent; the first tick of each period
+ * of this many seconds moves them to samples_main (004-samples-recent.sql). */
+#define AUGUR_STORE_RECENT_S 60
+
+/* One open rollup bucket of one domain: the columns of its rollups row
+ * (schema.sql), in the order of store.c rollup_gauges[] and
+ * rollup_counters[]. */
+#define AUGUR_ROLLUP_N_RES 2
+#define AUGUR_ROLLUP_N_GAUGES 18
+#define AUGUR_ROLLUP_N_COUNTERS 5
+typedef struct {
+        gint64 bucket_s;                            /* start, unix s; -1 = none */
+        gint64 n;                                   /* samples                  */
+        gint64 g_n[AUGUR_ROLLUP_N_GAUGES];          /* present values           */
+        double g_sum[AUGUR_ROLLUP_N_GAUGES];
+        double g_min[AUGUR_ROLLUP_N_GAUGES];
+        double g_max[AUGUR_ROLLUP_N_GAUGES];
+        double c_delta[AUGUR_ROLLUP_N_COUNTERS];    /* NAN = no usable delta    */
+} AugurRollupAcc;
+
 typedef struct {
         gint64 id;                 /* store id                                */
         char *name;                /* last name written                       */
@@ -13,6 +33,9 @@ typedef struct {
         gboolean have_prev;
         AugurDomainSample prev;    /* raw sample of the last committed tick   */
         gint64 prev_ms;
+        /* The open rollup bucket per resolution (store.c rollup_res[]):
+         * summed in memory, written once when it closes. */
+        AugurRollupAcc acc[AUGUR_ROLLUP_N_RES];
 } DomainCache;
 
 struct AugurStore {
@@ -23,8 +46,13 @@ struct AugurStore {
         GHashTable *by_uuid;       /* uuid -> DomainCache*                    */
         sqlite3_stmt *ins_tick;
         sqlite3_stmt *ins_host;
-        sqlite3_stmt *ins_sample;
-        sqlite3_stmt *upsert_rollup;
+        sqlite3_stmt *ins_sample;         /* into samples_recent                 */
+        sqlite3_stmt *move_recent;        /* samples_recent -> samples_main      */
+        sqlite3_stmt *clear_recent;
+        gint64 recent_period;             /* ts / AUGUR_STORE_RECENT_S of the last
+                                           * committed tick; -1 = none yet      */
+        sqlite3_stmt *upsert_rollup;     /* merge an AugurRollupAcc into its row    */
+        sqlite3_stmt *rebuild_rollups[AUGUR_ROLLUP_N_RES]; /* rows from the samples */
         sqlite3_stmt *find_domain;
         sqlite3_stmt *ins_domain;
         sqlite3_stmt *upd_domain;
@@ -39,3 +67,11 @@ gboolean augur_store_exec (AugurStore *st, const char *sql, GError **error);
 DomainCache *augur_store_resolve_domain (AugurStore *st, const char *uuid, const char *name,
                                          const char *source, gint64 libvirt_id, gint64 ts_ms,
                                          gboolean *ret_created, GError **error);
+
+/* Add value to gauge (by rollups column name prefix, e.g. "sessions") of
+ * the bucket of dc holding ts_ms, when that bucket is open in memory:
+ * TRUE.  FALSE: the bucket is not open (its row, if any, is in the table).
+ * Call only after the transaction that filled the sample committed. */
+gboolean augur_store_rollup_add_gauge (DomainCache *dc, gsize res_index, gint64 ts_ms,
+                                       const char *gauge, double value);
+gboolean augur_store_rollup_is_open (const DomainCache *dc, gsize res_index, gint64 ts_ms);

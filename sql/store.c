@@ -6,8 +6,12 @@
  * What it is not: a place for policy or feature logic.
  *
  * Statements used on the hot path (one tick) are prepared once at open.
- * A tick costs one INSERT per domain plus two rollup UPSERTs; the domain
- * id lookup is a hash table in memory, so steady state runs no SELECTs.
+ * A tick appends one row per domain to samples_recent (moved to
+ * samples_main once a minute, 004-samples-recent.sql) and adds the sample
+ * to its domain's open 1-min and 5-min buckets in memory; a bucket's
+ * rollups row is written once, when it closes (ROLLUPS FROM SAMPLES
+ * below).  The domain id lookup is a hash table in memory, so steady state
+ * runs no SELECTs.  Measured: scripts/bench-store, BENCHMARKS-store.md.
  */
 #include "config.h"
 
@@ -77,6 +81,9 @@ const AugurHistColInfo augur_hist_col_info[AUGUR_HIST_N] = {
         [AUGUR_HIST_NET_TX_BYTES] = { "net_tx_bytes", TRUE, TRUE },
         [AUGUR_HIST_CPU_PCT] = { "cpu_pct", FALSE, FALSE },
         [AUGUR_HIST_MEM_PROV_KIB] = { "mem_prov_kib", TRUE, FALSE },
+        [AUGUR_HIST_INPUT_EVENTS_PER_MIN] = { "input_events_per_min", FALSE, FALSE },
+        [AUGUR_HIST_SESSIONS] = { "sessions", FALSE, FALSE },
+        [AUGUR_HIST_PROC_STARTS_PER_MIN] = { "proc_starts_per_min", FALSE, FALSE },
 };
 
 static void
@@ -240,13 +247,200 @@ migrate (AugurStore *st, GError **error)
 }
 
 static gboolean
+rollback (AugurStore *st)
+{
+        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+        return FALSE;
+}
+
+/* ROLLUPS FROM SAMPLES
+ *
+ * A rollup row is a function of the samples in its bucket (and, for
+ * counter deltas, of the sample just before it).  Live, the store sums
+ * each domain's open 1-min and 5-min buckets in memory (AugurRollupAcc in
+ * DomainCache) and writes the row ONCE, when the bucket closes (a later
+ * sample arrives, the bucket's end passes, or the store closes), merging
+ * into a row a clean stop may have written partly.  Rewriting two rollup
+ * rows per domain every tick cost two B-tree leaf pages of WAL per VM per
+ * tick.  The in-memory sums change only after the tick's transaction
+ * commits, so a failed tick leaves them as they were.
+ *
+ * The same rows can be computed in SQL from the samples: after an import,
+ * after a crash (recover_open_buckets() at open: the rows of buckets that
+ * were open when the process died), and by readers for the still-open
+ * bucket (prepare_rollup_rows()), so history is complete to the last tick.
+ *
+ * CTE appended by append_rollup_cte(), parameters ?1 domain id, ?2 first
+ * bucket start (unix s, a multiple of res), ?3 end (unix s, exclusive):
+ *   w   the bucket range's samples plus the one before ?2, with, per
+ *       counter, the delta to the previous sample (lag over ts_ms);
+ *   a   per bucket, columns named and ordered exactly as the rollups
+ *       table: n, per gauge count/sum/min/max (NULLs ignored: count is the
+ *       number of present values), per counter the sum of deltas that are
+ *       usable — the same rule as counter_delta() in common/units.c: not
+ *       after a gap over AUGUR_MAX_RATE_GAP_S, not negative (a reset).  */
+static void
+append_rollup_cte (GString *sql, gint64 res)
+{
+        g_string_append (sql, "WITH w AS (SELECT ts_ms");
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                g_string_append_printf (sql, ", %s", rollup_gauges[g]);
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                g_string_append_printf (sql, ", %1$s - lag(%1$s) OVER o AS %1$s_d",
+                                        augur_stat_info[rollup_counters[c]].column);
+        g_string_append (sql,
+                ", ts_ms - lag(ts_ms) OVER o AS dt_ms FROM samples"
+                " WHERE domain_id = ?1 AND ts_ms < ?3 * 1000 AND ts_ms >= coalesce("
+                "(SELECT ts_ms FROM samples WHERE domain_id = ?1 AND ts_ms < ?2 * 1000 ORDER BY ts_ms DESC LIMIT 1),"
+                " ?2 * 1000)"
+                " WINDOW o AS (ORDER BY ts_ms)), ");
+        g_string_append_printf (sql,
+                "a AS (SELECT ?1 AS domain_id, %1$" G_GINT64_FORMAT " AS res_s,"
+                " ts_ms / %2$" G_GINT64_FORMAT " * %1$" G_GINT64_FORMAT " AS bucket_s, count(*) AS n",
+                res, res * 1000);
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                g_string_append_printf (sql, ", count(%1$s) AS %1$s_n, sum(%1$s) AS %1$s_sum,"
+                                        " min(%1$s) AS %1$s_min, max(%1$s) AS %1$s_max",
+                                        rollup_gauges[g]);
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                g_string_append_printf (sql,
+                        ", sum(CASE WHEN dt_ms > 0 AND dt_ms <= %2$.0f AND %1$s_d >= 0 THEN %1$s_d END)"
+                        " AS %1$s_delta",
+                        augur_stat_info[rollup_counters[c]].column, AUGUR_MAX_RATE_GAP_S * 1000);
+        g_string_append (sql, " FROM w WHERE ts_ms >= ?2 * 1000 GROUP BY 3)");
+}
+
+/* (Re)write domain_id's rollups at rollup_res[r] for the buckets that
+ * start in [from_s, to_s), from its samples.  Runs inside the caller's
+ * transaction; SQLite result code. */
+static int
+rollups_from_samples (AugurStore *st, gint64 domain_id, gsize r, gint64 from_s, gint64 to_s)
+{
+        sqlite3_stmt *stmt = st->rebuild_rollups[r];
+        gint64 res = rollup_res[r];
+
+        sqlite3_bind_int64 (stmt, 1, domain_id);
+        sqlite3_bind_int64 (stmt, 2, from_s / res * res);
+        sqlite3_bind_int64 (stmt, 3, to_s);
+        return step_done (stmt);
+}
+
+static void
+acc_reset (AugurRollupAcc *acc, gint64 bucket_s)
+{
+        acc->bucket_s = bucket_s;
+        acc->n = 0;
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
+                acc->g_n[g] = 0;
+                acc->g_sum[g] = 0;
+                acc->g_min[g] = INFINITY;
+                acc->g_max[g] = -INFINITY;
+        }
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                acc->c_delta[c] = NAN;
+}
+
+static void
+acc_add_gauge (AugurRollupAcc *acc, gsize g, double v)
+{
+        if (isnan (v))
+                return;
+        acc->g_n[g]++;
+        acc->g_sum[g] += v;
+        acc->g_min[g] = MIN (acc->g_min[g], v);
+        acc->g_max[g] = MAX (acc->g_max[g], v);
+}
+
+/* One sample: its gauges (rollup_gauges[] order, NAN = missing) and its
+ * counter deltas to the previous sample (AugurDeltas, NULL = none). */
+static void
+acc_add (AugurRollupAcc *acc, const double *gauges, const AugurDeltas *deltas)
+{
+        acc->n++;
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                acc_add_gauge (acc, g, gauges[g]);
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS && deltas; c++) {
+                double d = deltas->d[rollup_counters[c]];
+
+                if (!isnan (d))
+                        acc->c_delta[c] = isnan (acc->c_delta[c]) ? d : acc->c_delta[c] + d;
+        }
+}
+
+/* Merge acc into its row (a row may exist: written partly at a clean stop
+ * before the daemon came back inside the same bucket).  Inside the
+ * caller's transaction; SQLite result code. */
+static int
+acc_flush (AugurStore *st, gint64 domain_id, gsize r, const AugurRollupAcc *acc)
+{
+        sqlite3_stmt *u = st->upsert_rollup;
+        int i = 1;
+
+        if (acc->bucket_s < 0 || acc->n == 0)
+                return SQLITE_OK;
+        sqlite3_bind_int64 (u, i++, domain_id);
+        sqlite3_bind_int64 (u, i++, rollup_res[r]);
+        sqlite3_bind_int64 (u, i++, acc->bucket_s);
+        sqlite3_bind_int64 (u, i++, acc->n);
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
+                gboolean any = acc->g_n[g] > 0;
+
+                sqlite3_bind_int64 (u, i++, acc->g_n[g]);
+                bind_double_or_null (u, i++, any ? acc->g_sum[g] : NAN);
+                bind_double_or_null (u, i++, any ? acc->g_min[g] : NAN);
+                bind_double_or_null (u, i++, any ? acc->g_max[g] : NAN);
+        }
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                bind_double_or_null (u, i++, acc->c_delta[c]);
+        return step_done (u);
+}
+
+static gsize
+gauge_index (const char *name)
+{
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                if (strcmp (rollup_gauges[g], name) == 0)
+                        return g;
+        g_return_val_if_reached (0);
+}
+
+gboolean
+augur_store_rollup_is_open (const DomainCache *dc, gsize r, gint64 ts_ms)
+{
+        g_return_val_if_fail (r < G_N_ELEMENTS (rollup_res), FALSE);
+        return dc->acc[r].bucket_s >= 0 &&
+               dc->acc[r].bucket_s == (ts_ms / 1000) / rollup_res[r] * rollup_res[r];
+}
+
+gboolean
+augur_store_rollup_add_gauge (DomainCache *dc, gsize r, gint64 ts_ms,
+                              const char *gauge, double value)
+{
+        if (!augur_store_rollup_is_open (dc, r, ts_ms))
+                return FALSE;
+        acc_add_gauge (&dc->acc[r], gauge_index (gauge), value);
+        return TRUE;
+}
+
+/* Move the ticks' samples from samples_recent into samples_main, each
+ * domain's rows together (004-samples-recent.sql).  Inside the caller's
+ * transaction; SQLite result code. */
+static int
+move_recent_samples (AugurStore *st)
+{
+        int rc = step_done (st->move_recent);
+
+        return rc == SQLITE_OK ? step_done (st->clear_recent) : rc;
+}
+
+static gboolean
 prepare_statements (AugurStore *st, GError **error)
 {
         g_autoptr(GString) sql = g_string_new (NULL);
         g_autoptr(GString) vals = g_string_new (NULL);
 
         /* samples: tick_id, raw fields, derived fields */
-        g_string_append (sql, "INSERT OR REPLACE INTO samples (domain_id, ts_ms, tick_id");
+        g_string_append (sql, "INSERT INTO samples_recent (domain_id, ts_ms, tick_id");
         g_string_append (vals, "?,?,?");
         for (int f = 0; f < AUGUR_STAT_N; f++) {
                 g_string_append_printf (sql, ", %s", augur_stat_info[f].column);
@@ -262,10 +456,11 @@ prepare_statements (AugurStore *st, GError **error)
         if (!(st->ins_sample = prepare (st, sql->str, error)))
                 return FALSE;
 
-        /* rollups: incremental upsert.  NULL-safe: a NULL side leaves the
-         * other as it is (SQLite's scalar min/max return NULL on NULL). */
+        /* rollups: merge an in-memory bucket into its row.  NULL-safe: a
+         * NULL side leaves the other as it is (SQLite's scalar min/max
+         * return NULL on NULL). */
         g_string_assign (sql, "INSERT INTO rollups (domain_id, res_s, bucket_s, n");
-        g_string_assign (vals, "?,?,?,1");
+        g_string_assign (vals, "?,?,?,?");
         for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
                 g_string_append_printf (sql, ", %1$s_n, %1$s_sum, %1$s_min, %1$s_max", rollup_gauges[g]);
                 g_string_append (vals, ",?,?,?,?");
@@ -274,7 +469,7 @@ prepare_statements (AugurStore *st, GError **error)
                 g_string_append_printf (sql, ", %s_delta", augur_stat_info[rollup_counters[c]].column);
                 g_string_append (vals, ",?");
         }
-        g_string_append_printf (sql, ") VALUES (%s) ON CONFLICT (domain_id, res_s, bucket_s) DO UPDATE SET n = n + 1", vals->str);
+        g_string_append_printf (sql, ") VALUES (%s) ON CONFLICT (domain_id, res_s, bucket_s) DO UPDATE SET n = n + excluded.n", vals->str);
         for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
                 const char *x = rollup_gauges[g];
 
@@ -291,6 +486,20 @@ prepare_statements (AugurStore *st, GError **error)
         if (!(st->upsert_rollup = prepare (st, sql->str, error)))
                 return FALSE;
 
+        /* rollups: rebuilt from the samples (import, crash recovery) */
+        for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
+                g_string_truncate (sql, 0);
+                append_rollup_cte (sql, rollup_res[r]);
+                g_string_append (sql, " INSERT OR REPLACE INTO rollups (domain_id, res_s, bucket_s, n");
+                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                        g_string_append_printf (sql, ", %1$s_n, %1$s_sum, %1$s_min, %1$s_max", rollup_gauges[g]);
+                for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                        g_string_append_printf (sql, ", %s_delta", augur_stat_info[rollup_counters[c]].column);
+                g_string_append (sql, ") SELECT * FROM a");
+                if (!(st->rebuild_rollups[r] = prepare (st, sql->str, error)))
+                        return FALSE;
+        }
+
         g_string_assign (sql, "INSERT INTO host_samples (tick_id, ts_ms");
         g_string_assign (vals, "?,?");
         for (int f = 0; f < AUGUR_HOST_N; f++) {
@@ -301,6 +510,12 @@ prepare_statements (AugurStore *st, GError **error)
         if (!(st->ins_host = prepare (st, sql->str, error)))
                 return FALSE;
 
+        /* samples_recent -> samples_main, sorted (004-samples-recent.sql) */
+        if (!(st->move_recent = prepare (st, "INSERT OR REPLACE INTO samples_main "
+                                             "SELECT * FROM samples_recent ORDER BY domain_id, ts_ms", error)) ||
+            !(st->clear_recent = prepare (st, "DELETE FROM samples_recent", error)))
+                return FALSE;
+
         if (!(st->ins_tick = prepare (st, "INSERT INTO ticks (ts_ms, n_domains, collect_usec) VALUES (?,?,?)", error)) ||
             !(st->find_domain = prepare (st, "SELECT id, name, libvirt_id FROM domains WHERE uuid = ?", error)) ||
             !(st->ins_domain = prepare (st, "INSERT INTO domains (uuid, name, source, libvirt_id, first_ms) VALUES (?,?,?,?,?)", error)) ||
@@ -309,6 +524,80 @@ prepare_statements (AugurStore *st, GError **error)
             !(st->ins_event = prepare (st, "INSERT INTO events (ts_ms, domain_id, kind, event, detail, info) VALUES (?,?,?,?,?,?)", error)))
                 return FALSE;
         return TRUE;
+}
+
+/* At close: write every bucket still open, so a clean stop leaves no
+ * sample outside the rollups.  Best effort: what fails here is rebuilt by
+ * recover_open_buckets() at the next open. */
+static void
+flush_open_buckets (AugurStore *st)
+{
+        GHashTableIter it;
+        gpointer v;
+        int rc = SQLITE_OK;
+
+        if (sqlite3_exec (st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+                return;
+        g_hash_table_iter_init (&it, st->by_uuid);
+        while (rc == SQLITE_OK && g_hash_table_iter_next (&it, NULL, &v))
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res) && rc == SQLITE_OK; r++)
+                        rc = acc_flush (st, ((DomainCache *) v)->id, r, &((DomainCache *) v)->acc[r]);
+        if (rc != SQLITE_OK || sqlite3_exec (st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+                g_warning ("%s: writing the open rollup buckets at close: %s (rebuilt at next open)",
+                           st->path, sqlite3_errmsg (st->db));
+                rollback (st);
+        }
+}
+
+/* After a crash (kill -9, power loss) the bucket holding each domain's
+ * newest sample may have no row, or a partial one (written at a clean stop,
+ * then more samples before the crash): its n then differs from the count
+ * of its samples.  Rewrite such buckets from the samples.  A few index
+ * lookups per domain when nothing is missing. */
+static gboolean
+recover_open_buckets (AugurStore *st, GError **error)
+{
+        sqlite3_stmt *stmt = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2 (st->db,
+                "WITH l AS (SELECT d.id AS id, coalesce("
+                "             max((SELECT max(ts_ms) FROM samples_main s WHERE s.domain_id = d.id),"
+                "                 (SELECT max(ts_ms) FROM samples_recent s WHERE s.domain_id = d.id)),"
+                "             (SELECT max(ts_ms) FROM samples_main s WHERE s.domain_id = d.id),"
+                "             (SELECT max(ts_ms) FROM samples_recent s WHERE s.domain_id = d.id)) AS last_ms"
+                "           FROM domains d),"
+                " b AS (SELECT id, last_ms, res, last_ms / 1000 / res * res AS b FROM l, (SELECT ?1 AS res UNION ALL SELECT ?2)"
+                "       WHERE last_ms IS NOT NULL)"
+                " SELECT DISTINCT id, last_ms FROM b WHERE"
+                "  coalesce((SELECT n FROM rollups r WHERE r.domain_id = b.id AND r.res_s = b.res AND r.bucket_s = b.b), -1)"
+                "  != (SELECT count(*) FROM samples_main s WHERE s.domain_id = b.id AND s.ts_ms >= b.b * 1000 AND s.ts_ms <= b.last_ms)"
+                "   + (SELECT count(*) FROM samples_recent s WHERE s.domain_id = b.id AND s.ts_ms >= b.b * 1000 AND s.ts_ms <= b.last_ms)",
+                -1, &stmt, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "looking for open rollup buckets");
+                return FALSE;
+        }
+        sqlite3_bind_int64 (stmt, 1, rollup_res[0]);
+        sqlite3_bind_int64 (stmt, 2, rollup_res[1]);
+        if (!exec (st, "BEGIN IMMEDIATE", error)) {
+                sqlite3_finalize (stmt);
+                return FALSE;
+        }
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+                gint64 id = sqlite3_column_int64 (stmt, 0);
+                gint64 last_s = sqlite3_column_int64 (stmt, 1) / 1000;
+
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res) && rc == SQLITE_ROW; r++)
+                        if (rollups_from_samples (st, id, r, last_s, last_s + 1) != SQLITE_OK)
+                                rc = sqlite3_extended_errcode (st->db);
+        }
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_DONE) {
+                set_sql_error (st, rc, error, "rebuilding open rollup buckets");
+                return rollback (st);
+        }
+        return exec (st, "COMMIT", error) || rollback (st);
 }
 
 AugurStore *
@@ -325,6 +614,7 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
         st->mode = mode;
         st->retention.raw_keep_s = 48 * 3600;
         st->retention.rollup_keep_s = 90 * 86400;
+        st->recent_period = -1;
         st->by_uuid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, domain_cache_free);
 
         if (mode == AUGUR_STORE_READ_ONLY && !g_file_test (path, G_FILE_TEST_EXISTS)) {
@@ -355,7 +645,8 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
         }
         if (!migrate (st, error))
                 return NULL;
-        if (mode == AUGUR_STORE_READ_WRITE && !prepare_statements (st, error))
+        if (mode == AUGUR_STORE_READ_WRITE &&
+            (!prepare_statements (st, error) || !recover_open_buckets (st, error)))
                 return NULL;
         return g_steal_pointer (&st);
 }
@@ -365,10 +656,15 @@ augur_store_close (AugurStore *st)
 {
         if (!st)
                 return;
+        if (st->mode == AUGUR_STORE_READ_WRITE && st->upsert_rollup)
+                flush_open_buckets (st);
         sqlite3_finalize (st->ins_tick);
         sqlite3_finalize (st->ins_host);
         sqlite3_finalize (st->ins_sample);
-        sqlite3_finalize (st->upsert_rollup);
+        sqlite3_finalize (st->move_recent);
+        sqlite3_finalize (st->clear_recent);
+        for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
+                sqlite3_finalize (st->rebuild_rollups[r]);
         sqlite3_finalize (st->find_domain);
         sqlite3_finalize (st->ins_domain);
         sqlite3_finalize (st->upd_domain);
@@ -427,6 +723,8 @@ resolve_domain (AugurStore *st, const char *uuid, const char *name,
         if (!dc) {
                 dc = g_new0 (DomainCache, 1);
                 dc->libvirt_id = -2;   /* unknown: forces an update below */
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
+                        acc_reset (&dc->acc[r], -1);
                 sqlite3_bind_text (st->find_domain, 1, uuid, -1, SQLITE_STATIC);
                 rc = sqlite3_step (st->find_domain);
                 if (rc == SQLITE_ROW) {
@@ -499,39 +797,14 @@ resolve_domain (AugurStore *st, const char *uuid, const char *name,
         return dc;
 }
 
-static int
-write_rollups (AugurStore *st, gint64 domain_id, gint64 ts_ms,
-               const double *gauges, const AugurDeltas *deltas)
-{
-        for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
-                sqlite3_stmt *u = st->upsert_rollup;
-                gint64 res = rollup_res[r];
-                int i = 1, rc;
-
-                sqlite3_bind_int64 (u, i++, domain_id);
-                sqlite3_bind_int64 (u, i++, res);
-                sqlite3_bind_int64 (u, i++, (ts_ms / 1000) / res * res);
-                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
-                        sqlite3_bind_int64 (u, i++, isnan (gauges[g]) ? 0 : 1);
-                        for (int k = 0; k < 3; k++)
-                                bind_double_or_null (u, i++, gauges[g]);
-                }
-                for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
-                        bind_double_or_null (u, i++, deltas ? deltas->d[rollup_counters[c]] : NAN);
-                rc = step_done (u);
-                if (rc != SQLITE_OK)
-                        return rc;
-        }
-        return SQLITE_OK;
-}
-
 static double
 sample_gauge (const AugurDomainSample *s, AugurStat f)
 {
         return augur_sample_has (s, f) ? (double) s->v[f] : NAN;
 }
 
-/* Values of rollup_gauges[] for one live sample. */
+/* Values of rollup_gauges[] for one live sample (the activity columns are
+ * filled later, by store-activity.c, through augur_store_rollup_add_gauge). */
 static void
 live_gauges (const AugurDomainSample *s, const AugurDerived *d, double *out)
 {
@@ -550,13 +823,6 @@ live_gauges (const AugurDomainSample *s, const AugurDerived *d, double *out)
         memcpy (out, vals, sizeof vals);
 }
 
-static gboolean
-rollback (AugurStore *st)
-{
-        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
-        return FALSE;
-}
-
 gboolean
 augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                         const AugurDomainSample *samples, gsize n,
@@ -566,6 +832,12 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
         g_autofree AugurDerived *derived = g_new0 (AugurDerived, MAX (n, 1));
         g_autofree DomainCache **dcs = g_new0 (DomainCache *, MAX (n, 1));
         g_autofree gboolean *created = g_new0 (gboolean, MAX (n, 1));
+        g_autofree AugurDeltas *deltas = g_new0 (AugurDeltas, MAX (n, 1));
+        /* the buckets written in this transaction, emptied once it commits */
+        g_autoptr(GPtrArray) closed = g_ptr_array_new ();
+        const gint64 now_s = ts_ms / 1000;
+        GHashTableIter it;
+        gpointer v;
         gint64 tick_id;
         int rc;
 
@@ -583,6 +855,14 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
         }
         tick_id = sqlite3_last_insert_rowid (st->db);
 
+        if (now_s / AUGUR_STORE_RECENT_S != st->recent_period) {
+                rc = move_recent_samples (st);
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "moving recent samples");
+                        return rollback (st);
+                }
+        }
+
         if (host) {
                 sqlite3_bind_int64 (st->ins_host, 1, tick_id);
                 sqlite3_bind_int64 (st->ins_host, 2, ts_ms);
@@ -599,9 +879,7 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
         for (gsize i = 0; i < n; i++) {
                 const AugurDomainSample *s = &samples[i];
                 AugurDerived *d = &derived[i];
-                AugurDeltas deltas;
                 DomainCache *dc;
-                double gauges[N_ROLLUP_GAUGES];
                 double trace_vals[AUGUR_COL_N_TRACE];
                 int k = 1;
 
@@ -611,7 +889,7 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                         goto fail;
                 dcs[i] = dc;
                 augur_units_derive (dc->have_prev ? &dc->prev : NULL, s,
-                                    (ts_ms - dc->prev_ms) / 1000.0, d, &deltas);
+                                    (ts_ms - dc->prev_ms) / 1000.0, d, &deltas[i]);
 
                 sqlite3_bind_int64 (st->ins_sample, k++, dc->id);
                 sqlite3_bind_int64 (st->ins_sample, k++, ts_ms);
@@ -640,11 +918,27 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                         set_sql_error (st, rc, error, "writing sample");
                         goto fail;
                 }
-                live_gauges (s, d, gauges);
-                rc = write_rollups (st, dc->id, ts_ms, gauges, &deltas);
-                if (rc != SQLITE_OK) {
-                        set_sql_error (st, rc, error, "updating rollups");
-                        goto fail;
+        }
+
+        /* Buckets that ended by now (a sample of a later bucket arrived,
+         * or the domain stopped reporting), or lie ahead of now (the clock
+         * went back): written once, here. */
+        g_hash_table_iter_init (&it, st->by_uuid);
+        while (g_hash_table_iter_next (&it, NULL, &v)) {
+                DomainCache *dc = v;
+
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
+                        AugurRollupAcc *acc = &dc->acc[r];
+
+                        if (acc->bucket_s < 0 ||
+                            (acc->bucket_s + rollup_res[r] > now_s && acc->bucket_s <= now_s))
+                                continue;
+                        rc = acc_flush (st, dc->id, r, acc);
+                        if (rc != SQLITE_OK) {
+                                set_sql_error (st, rc, error, "writing rollups");
+                                goto fail;
+                        }
+                        g_ptr_array_add (closed, acc);
                 }
         }
 
@@ -654,9 +948,23 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                 goto fail;
         }
 
-        /* Committed: only now does "previous sample" move forward. */
+        /* Committed: only now do the open buckets and the "previous
+         * sample" move forward. */
+        st->recent_period = now_s / AUGUR_STORE_RECENT_S;
+        for (guint j = 0; j < closed->len; j++)
+                acc_reset (closed->pdata[j], -1);
         for (gsize i = 0; i < n; i++) {
                 DomainCache *dc = dcs[i];
+                double gauges[N_ROLLUP_GAUGES];
+
+                live_gauges (&samples[i], &derived[i], gauges);
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
+                        gint64 b = now_s / rollup_res[r] * rollup_res[r];
+
+                        if (dc->acc[r].bucket_s != b)
+                                acc_reset (&dc->acc[r], b);
+                        acc_add (&dc->acc[r], gauges, &deltas[i]);
+                }
 
                 augur_domain_sample_clear (&dc->prev);
                 dc->prev = samples[i];
@@ -772,8 +1080,8 @@ augur_store_apply_retention (AugurStore *st, GError **error)
          * samples age from the newest tick. */
         sql = g_strdup_printf (
                 "BEGIN IMMEDIATE;"
-                "DELETE FROM samples WHERE "
-                "  ts_ms < (SELECT max(s2.ts_ms) FROM samples s2 WHERE s2.domain_id = samples.domain_id) - %" G_GINT64_FORMAT ";"
+                "DELETE FROM samples_main WHERE "
+                "  ts_ms < (SELECT max(s2.ts_ms) FROM samples_main s2 WHERE s2.domain_id = samples_main.domain_id) - %" G_GINT64_FORMAT ";"
                 "DELETE FROM rollups WHERE "
                 "  bucket_s < (SELECT max(r2.bucket_s) FROM rollups r2 WHERE r2.domain_id = rollups.domain_id AND r2.res_s = rollups.res_s) - %" G_GINT64_FORMAT ";"
                 "DELETE FROM host_samples WHERE ts_ms < (SELECT max(ts_ms) FROM host_samples) - %" G_GINT64_FORMAT ";"
@@ -792,43 +1100,11 @@ augur_store_apply_retention (AugurStore *st, GError **error)
 
 /* ---------------------------------------------------------------- import */
 
-static gboolean
-recompute_rollups (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms,
-                   GError **error)
-{
-        for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
-                g_autoptr(GString) sql = g_string_new (NULL);
-                gint64 res = rollup_res[r];
-                gint64 b0 = (from_ms / 1000) / res * res, b1 = (to_ms / 1000) / res * res;
-
-                g_string_append_printf (sql,
-                        "DELETE FROM rollups WHERE domain_id = %" G_GINT64_FORMAT
-                        " AND res_s = %" G_GINT64_FORMAT " AND bucket_s BETWEEN %" G_GINT64_FORMAT
-                        " AND %" G_GINT64_FORMAT ";",
-                        domain_id, res, b0, b1);
-                g_string_append (sql, "INSERT INTO rollups (domain_id, res_s, bucket_s, n");
-                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
-                        g_string_append_printf (sql, ", %1$s_n, %1$s_sum, %1$s_min, %1$s_max", rollup_gauges[g]);
-                g_string_append_printf (sql, ") SELECT domain_id, %" G_GINT64_FORMAT ", (ts_ms / 1000) / %"
-                                        G_GINT64_FORMAT " * %" G_GINT64_FORMAT " AS b, count(*)",
-                                        res, res, res);
-                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
-                        g_string_append_printf (sql, ", count(%1$s), sum(%1$s), min(%1$s), max(%1$s)", rollup_gauges[g]);
-                g_string_append_printf (sql, " FROM samples WHERE domain_id = %" G_GINT64_FORMAT
-                                        " AND ts_ms BETWEEN %" G_GINT64_FORMAT " AND %" G_GINT64_FORMAT
-                                        " GROUP BY b;",
-                                        domain_id, b0 * 1000, (b1 + res) * 1000 - 1);
-                if (!exec (st, sql->str, error))
-                        return FALSE;
-        }
-        return TRUE;
-}
-
 gboolean
 augur_store_import_series (AugurStore *st, const AugurSeries *s,
                            const char *source, gsize *ret_rows, GError **error)
 {
-        g_autoptr(GString) sql = g_string_new ("INSERT INTO samples (domain_id, ts_ms");
+        g_autoptr(GString) sql = g_string_new ("INSERT INTO samples_main (domain_id, ts_ms");
         g_autoptr(GString) upd = g_string_new (NULL);
         sqlite3_stmt *stmt = NULL;
         char uuid[AUGUR_UUID_STRLEN];
@@ -887,8 +1163,13 @@ augur_store_import_series (AugurStore *st, const AugurSeries *s,
                 rows++;
         }
         sqlite3_finalize (g_steal_pointer (&stmt));
-        if (!recompute_rollups (st, dc->id, s->ts[0] * 1000, s->ts[s->n - 1] * 1000, error))
-                goto fail;
+        for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
+                rc = rollups_from_samples (st, dc->id, r, s->ts[0], s->ts[s->n - 1] + 1);
+                if (rc != SQLITE_OK) {
+                        set_sql_error (st, rc, error, "computing rollups");
+                        goto fail;
+                }
+        }
         if (!exec (st, "COMMIT", error))
                 goto fail;
         if (ret_rows)
@@ -915,11 +1196,18 @@ augur_domain_info_free (AugurDomainInfo *d)
         g_free (d);
 }
 
+/* The correlated subqueries name samples_main and samples_recent, not
+ * the `samples` view: SQLite does not push a correlated constraint into a
+ * UNION ALL view, it would scan the whole view for each domain. */
+#define SAMPLES_MAIN(agg) "(SELECT " agg "(ts_ms) FROM samples_main s WHERE s.domain_id = d.id)"
+#define SAMPLES_RECENT(agg) "(SELECT " agg "(ts_ms) FROM samples_recent s WHERE s.domain_id = d.id)"
 #define DOMAIN_INFO_SELECT \
         "SELECT d.id, d.uuid, d.name, d.source, d.libvirt_id, " \
-        "  (SELECT min(ts_ms) FROM samples s WHERE s.domain_id = d.id), " \
-        "  (SELECT max(ts_ms) FROM samples s WHERE s.domain_id = d.id), " \
-        "  (SELECT count(*) FROM samples s WHERE s.domain_id = d.id) " \
+        "  coalesce (min (" SAMPLES_MAIN ("min") ", " SAMPLES_RECENT ("min") "), " \
+        "            " SAMPLES_MAIN ("min") ", " SAMPLES_RECENT ("min") "), " \
+        "  coalesce (max (" SAMPLES_MAIN ("max") ", " SAMPLES_RECENT ("max") "), " \
+        "            " SAMPLES_MAIN ("max") ", " SAMPLES_RECENT ("max") "), " \
+        "  " SAMPLES_MAIN ("count") " + " SAMPLES_RECENT ("count") " " \
         "FROM domains d "
 
 static AugurDomainInfo *
@@ -1070,14 +1358,87 @@ hist_expr (AugurHistCol c, AugurResolution res)
         return g_strdup_printf ("%1$s_sum / nullif(%1$s_n, 0)", name);
 }
 
+/* Prepare "SELECT <projection>" over domain_id's rollups at res for the
+ * buckets starting in [from_ms, to_ms], as two statements run one after
+ * the other (each in bucket order, no sort): ret[0] the buckets written to
+ * the table, ret[1] the newer ones (the open bucket, or more after a crash
+ * not yet recovered) aggregated from the samples by the CTE that writes
+ * them.  projection's first column must be bucket_s; it may name any
+ * rollups column.  On error nothing is left prepared. */
+static int
+prepare_rollup_rows (AugurStore *st, gint64 domain_id, AugurResolution res,
+                     const char *projection, gint64 from_ms, gint64 to_ms,
+                     sqlite3_stmt *ret[2])
+{
+        g_autoptr(GString) sql = g_string_new (NULL);
+        sqlite3_stmt *stmt = NULL;
+        gint64 from_s = from_ms / 1000, to_s = MIN (to_ms / 1000, G_MAXINT64 / 1000 - 2 * (gint64) res);
+        gint64 tail_s = from_s;
+        int rc;
+
+        /* the first bucket not in the table */
+        rc = sqlite3_prepare_v2 (st->db, "SELECT max(bucket_s) FROM rollups WHERE domain_id = ?1 AND res_s = ?2",
+                                 -1, &stmt, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        sqlite3_bind_int64 (stmt, 1, domain_id);
+        sqlite3_bind_int64 (stmt, 2, res);
+        rc = sqlite3_step (stmt);
+        if (rc == SQLITE_ROW && sqlite3_column_type (stmt, 0) != SQLITE_NULL)
+                tail_s = MAX (tail_s, sqlite3_column_int64 (stmt, 0) + (gint64) res);
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_ROW)
+                return rc;
+        tail_s = tail_s / res * res;
+
+        g_string_printf (sql, "SELECT %s FROM rollups WHERE domain_id = ?1 AND res_s = %d"
+                         " AND bucket_s BETWEEN ?2 AND ?3 AND bucket_s < ?4 ORDER BY bucket_s",
+                         projection, (int) res);
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &ret[0], NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        sqlite3_bind_int64 (ret[0], 1, domain_id);
+        sqlite3_bind_int64 (ret[0], 2, from_s);
+        sqlite3_bind_int64 (ret[0], 3, to_s);
+        sqlite3_bind_int64 (ret[0], 4, tail_s);
+
+        g_string_truncate (sql, 0);
+        append_rollup_cte (sql, res);
+        g_string_append_printf (sql, " SELECT %s FROM a WHERE bucket_s <= ?4 ORDER BY bucket_s", projection);
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &ret[1], NULL);
+        if (rc != SQLITE_OK) {
+                g_clear_pointer (&ret[0], sqlite3_finalize);
+                return rc;
+        }
+        sqlite3_bind_int64 (ret[1], 1, domain_id);
+        sqlite3_bind_int64 (ret[1], 2, tail_s);
+        sqlite3_bind_int64 (ret[1], 3, to_s / res * res + res);
+        sqlite3_bind_int64 (ret[1], 4, to_s);
+        return SQLITE_OK;
+}
+
+/* Step through stmts[0], then stmts[1] (NULL: none): SQLITE_ROW with the
+ * row in stmts[*q], SQLITE_DONE at the end, or an error. */
+static int
+step_rows (sqlite3_stmt *stmts[2], int *q)
+{
+        for (; *q < 2 && stmts[*q]; (*q)++) {
+                int rc = sqlite3_step (stmts[*q]);
+
+                if (rc != SQLITE_DONE)
+                        return rc;
+        }
+        return SQLITE_DONE;
+}
+
 GArray *
 augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
                      gint64 to_ms, AugurResolution res, GError **error)
 {
         g_autoptr(GString) sql = g_string_new ("SELECT ");
         g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurHistRow));
-        sqlite3_stmt *stmt = NULL;
-        int rc;
+        sqlite3_stmt *stmts[2] = { NULL, NULL };
+        int rc, q = 0;
 
         g_string_append (sql, res == AUGUR_RES_RAW ? "ts_ms / 1000" : "bucket_s");
         for (int c = 0; c < AUGUR_HIST_N; c++) {
@@ -1085,21 +1446,24 @@ augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
 
                 g_string_append_printf (sql, ", %s", e);
         }
-        if (res == AUGUR_RES_RAW)
+        if (res == AUGUR_RES_RAW) {
                 g_string_append (sql, " FROM samples WHERE domain_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms");
-        else
-                g_string_append_printf (sql, " FROM rollups WHERE domain_id = ?1 AND res_s = %d "
-                                        "AND bucket_s BETWEEN ?2 / 1000 AND ?3 / 1000 ORDER BY bucket_s",
-                                        (int) res);
-        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
+                rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmts[0], NULL);
+                if (rc == SQLITE_OK) {
+                        sqlite3_bind_int64 (stmts[0], 1, domain_id);
+                        sqlite3_bind_int64 (stmts[0], 2, from_ms);
+                        sqlite3_bind_int64 (stmts[0], 3, to_ms);
+                }
+        } else {
+                rc = prepare_rollup_rows (st, domain_id, res, sql->str + strlen ("SELECT "),
+                                          from_ms, to_ms, stmts);
+        }
         if (rc != SQLITE_OK) {
                 set_sql_error (st, rc, error, "reading history");
                 return NULL;
         }
-        sqlite3_bind_int64 (stmt, 1, domain_id);
-        sqlite3_bind_int64 (stmt, 2, from_ms);
-        sqlite3_bind_int64 (stmt, 3, to_ms);
-        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        while ((rc = step_rows (stmts, &q)) == SQLITE_ROW) {
+                sqlite3_stmt *stmt = stmts[q];
                 AugurHistRow r;
 
                 r.ts_s = sqlite3_column_int64 (stmt, 0);
@@ -1107,7 +1471,8 @@ augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
                         r.v[c] = column_double_or_nan (stmt, c + 1);
                 g_array_append_val (rows, r);
         }
-        sqlite3_finalize (stmt);
+        sqlite3_finalize (stmts[0]);
+        sqlite3_finalize (stmts[1]);
         if (rc != SQLITE_DONE) {
                 set_sql_error (st, rc, error, "reading history");
                 return NULL;
@@ -1122,9 +1487,9 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
         g_autoptr(AugurDomainInfo) d = augur_store_find_domain (st, domain, error);
         g_autoptr(AugurSeries) s = NULL;
         g_autoptr(GString) sql = g_string_new ("SELECT ");
-        sqlite3_stmt *stmt = NULL;
+        sqlite3_stmt *stmts[2] = { NULL, NULL };
         gint64 from_ms, to_ms;
-        int rc;
+        int rc, q = 0;
 
         if (!d)
                 return NULL;
@@ -1138,25 +1503,28 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                 g_string_append (sql, ", h.load1, h.psi_cpu_some_avg10, h.psi_mem_some_avg10, h.psi_io_some_avg10"
                                       " FROM samples s LEFT JOIN host_samples h ON h.tick_id = s.tick_id"
                                       " WHERE s.domain_id = ?1 AND s.ts_ms BETWEEN ?2 AND ?3 ORDER BY s.ts_ms");
+                rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmts[0], NULL);
+                if (rc == SQLITE_OK) {
+                        sqlite3_bind_int64 (stmts[0], 1, d->id);
+                        sqlite3_bind_int64 (stmts[0], 2, from_ms);
+                        sqlite3_bind_int64 (stmts[0], 3, to_ms);
+                }
         } else {
                 g_string_append (sql, "bucket_s");
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
                         g_string_append_printf (sql, ", %1$s_sum / nullif(%1$s_n, 0)", derived_cols[c]);
-                g_string_append_printf (sql, ", NULL, NULL, NULL, NULL FROM rollups WHERE domain_id = ?1 AND res_s = %d"
-                                        " AND bucket_s BETWEEN ?2 / 1000 AND ?3 / 1000 ORDER BY bucket_s",
-                                        (int) res);
+                g_string_append (sql, ", NULL, NULL, NULL, NULL");
+                rc = prepare_rollup_rows (st, d->id, res, sql->str + strlen ("SELECT "),
+                                          from_ms, to_ms, stmts);
         }
-        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
         if (rc != SQLITE_OK) {
                 set_sql_error (st, rc, error, "loading series");
                 return NULL;
         }
-        sqlite3_bind_int64 (stmt, 1, d->id);
-        sqlite3_bind_int64 (stmt, 2, from_ms);
-        sqlite3_bind_int64 (stmt, 3, to_ms);
         s = augur_series_new (d->name);
         s->uuid = g_strdup (d->uuid);
-        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        while ((rc = step_rows (stmts, &q)) == SQLITE_ROW) {
+                sqlite3_stmt *stmt = stmts[q];
                 gsize i = augur_series_append (s, sqlite3_column_int64 (stmt, 0));
 
                 for (int c = 0; c < AUGUR_COL_N; c++) {
@@ -1168,7 +1536,8 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                         s->col[c][i] = (float) v;
                 }
         }
-        sqlite3_finalize (stmt);
+        sqlite3_finalize (stmts[0]);
+        sqlite3_finalize (stmts[1]);
         if (rc != SQLITE_DONE) {
                 set_sql_error (st, rc, error, "loading series");
                 return NULL;

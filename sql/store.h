@@ -145,6 +145,9 @@ typedef enum {
         AUGUR_HIST_NET_TX_BYTES,
         AUGUR_HIST_CPU_PCT,
         AUGUR_HIST_MEM_PROV_KIB,
+        AUGUR_HIST_INPUT_EVENTS_PER_MIN,   /* in-guest activity (augur-guest) */
+        AUGUR_HIST_SESSIONS,
+        AUGUR_HIST_PROC_STARTS_PER_MIN,
         AUGUR_HIST_N,
 } AugurHistCol;
 

@@ -994,7 +994,10 @@ test_store_rows (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (query (f->path, "SELECT sessions FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 2);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 120);
         g_assert_true (isnan (query (f->path, "SELECT sessions FROM samples ORDER BY ts_ms LIMIT 1")));
-        /* rollups counted it once */
+        /* rollups counted it once (the open buckets are written at close) */
+        g_clear_pointer (&st, augur_store_close);
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, NULL);
+        g_assert_nonnull (st);
         g_assert_cmpfloat (query (f->path, "SELECT sessions_n FROM rollups WHERE res_s = 60"), ==, 1);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min_sum FROM rollups WHERE res_s = 300"), ==, 120);
         g_assert_cmpfloat (query (f->path, "SELECT input_events_per_min_max FROM rollups WHERE res_s = 60"), ==, 30);
@@ -1196,6 +1199,19 @@ test_daemon (Fixture *f, gconstpointer data)
         g_assert_true (augur_activity_get_counters (act, uuid, &c));
         g_assert_cmpuint (c.dropped_range, ==, 1);
         g_assert_cmpuint (c.connects, ==, 1);
+        /* the forecaster's view: the newest accepted report only (seq 3:
+         * sessions, nothing else), and only while it is fresh */
+        {
+                AugurActivityLatest a;
+                gint64 now_ms = g_get_real_time () / 1000;
+
+                g_assert_true (augur_activity_latest (act, uuid, now_ms, 15000, &a));
+                g_assert_cmpfloat (a.sessions, ==, 1);
+                g_assert_true (isnan (a.proc_starts_per_min));
+                g_assert_true (isnan (a.input_events_per_min));
+                g_assert_false (augur_activity_latest (act, uuid, now_ms + 16000, 15000, &a));
+                g_assert_false (augur_activity_latest (act, "00000000-0000-0000-0000-000000000000", now_ms, 15000, &a));
+        }
 
         augur_activity_sync (act, conn);       /* flush */
         sql = g_strdup_printf ("SELECT count(*) FROM activity a JOIN domains d ON d.id = a.domain_id "

@@ -82,6 +82,9 @@ test_bad_values (void)
                 { "[policy]\ntarget_util_pct = 5\n", "policy.target_util_pct" },
                 { "[policy]\nshrink_sustain = forever\n", "policy.shrink_sustain" },
                 { "[host]\nmem_budget_mib = many\n", "host.mem_budget_mib" },
+                { "[metrics]\nport = -1\n", "metrics.port" },                 /* N-1 */
+                { "[metrics]\nport = 65536\n", "metrics.port" },              /* N+1 */
+                { "[metrics]\nport = http\n", "metrics.port" },
                 { "this is not an ini file\n", "" },
         };
 
@@ -109,6 +112,15 @@ test_boundaries (void)
 
         g_assert_nonnull (c);                       /* N: the minimum is allowed */
         g_unlink (path);
+        for (int port = 0; port <= 65535; port += 65535) {
+                g_autofree char *text = g_strdup_printf ("[metrics]\nport = %d\n", port);
+                g_autofree char *p = write_conf (text);
+                g_autoptr(AugurConfig) m = augur_config_load (base, p, FALSE, NULL);
+
+                g_assert_nonnull (m);               /* 0 = off and 65535 are allowed */
+                g_assert_cmpint (m->metrics_port, ==, port);
+                g_unlink (p);
+        }
 }
 
 static void

@@ -200,6 +200,11 @@ test_tick_and_history (Fixture *f, gconstpointer data)
         g_assert_cmpuint (m1->len, ==, 1);
         g_assert_cmpfloat_with_epsilon (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_MEM_UNUSED_KIB], 400000, 1e-6);
         g_assert_cmpfloat_with_epsilon (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_CPU_TIME_NS], 5e9, 1);
+        /* That bucket is still open (read from the samples); closing the
+         * store writes it, with the same values. */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups"), ==, 0);
+        g_clear_pointer (&st, augur_store_close);
+        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 5000000000);
         g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_min FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 300000);
         g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_n FROM rollups r JOIN domains d ON d.id = r.domain_id "
                                          "WHERE res_s = 300 AND d.name = 'vm2'"), ==, 2);
@@ -444,6 +449,97 @@ test_decisions_roundtrip (Fixture *f, gconstpointer data)
         g_assert_cmpint (count (f->path, "SELECT latency_ms FROM actuations"), ==, 1500);
 }
 
+/* The rows of rollups as one comparable string. */
+static char *
+dump_rollups (const char *path)
+{
+        sqlite3 *db = NULL;
+        sqlite3_stmt *st = NULL;
+        char *v = NULL;
+
+        g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_prepare_v2 (db,
+                "SELECT group_concat(domain_id || ',' || res_s || ',' || bucket_s || ',' || n || ','"
+                " || ifnull(cpu_time_ns_delta, '-') || ',' || ifnull(mem_unused_kib_sum, '-') || ','"
+                " || ifnull(mem_unused_kib_min, '-') || ',' || ifnull(cpu_cores_used_max, '-'), ';')"
+                " FROM (SELECT * FROM rollups ORDER BY domain_id, res_s, bucket_s)", -1, &st, NULL), ==, SQLITE_OK);
+        if (sqlite3_step (st) == SQLITE_ROW)
+                v = g_strdup ((const char *) sqlite3_column_text (st, 0));
+        sqlite3_finalize (st);
+        sqlite3_close (db);
+        return v;
+}
+
+/* What a kill -9 leaves: the database and its WAL, copied while open. */
+static char *
+crash_copy (Fixture *f, const char *name)
+{
+        char *copy = g_build_filename (f->dir, name, NULL);
+
+        for (int k = 0; k < 2; k++) {
+                g_autofree char *from = g_strconcat (f->path, k ? "-wal" : "", NULL);
+                g_autofree char *to = g_strconcat (copy, k ? "-wal" : "", NULL);
+                g_autofree char *data = NULL;
+                gsize len;
+
+                g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+                g_assert_true (g_file_set_contents (to, data, len, NULL));
+        }
+        return copy;
+}
+
+static void
+test_rollups_once_and_recovery (Fixture *f, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, NULL);
+        g_autofree char *crash1 = NULL, *crash2 = NULL;
+        g_autofree char *clean = NULL, *recovered = NULL;
+        const gint64 t0 = 1800000000000;   /* a 5-min boundary */
+        AugurDomainSample s[2];
+
+        /* vm1 every 10 s for 2 min, cpu +1 s each; vm2 for 30 s, then gone */
+        for (int k = 0; k <= 12; k++) {
+                s[0] = live (1, 1000000000LL * k, 100000 + 1000 * k);
+                s[1] = live (2, 2000000000LL * k, 200000);
+                write_one (st, t0 + 10000 * k, s, k <= 3 ? 2 : 1);
+        }
+        /* Written so far, once each: the 1-min buckets that ended. */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 60"), ==, 3);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 0);
+        g_assert_cmpint (count (f->path, "SELECT n FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000000"), ==, 6);
+        /* the first sample has no delta, the next five 1 s each */
+        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000000"), ==, 5000000000);
+        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000060"), ==, 6000000000);
+        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 2"), ==, 6000000000);
+
+        /* kill -9 now: the next open rebuilds the open buckets from the
+         * samples, to the same rows a clean close writes. */
+        crash1 = crash_copy (f, "crash1.db");
+        augur_store_close (augur_store_open (crash1, AUGUR_STORE_READ_WRITE, NULL));
+        g_clear_pointer (&st, augur_store_close);
+        clean = dump_rollups (f->path);
+        recovered = dump_rollups (crash1);
+        g_assert_cmpstr (recovered, ==, clean);
+        g_assert_cmpint (count (crash1, "SELECT n FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 13);
+        g_assert_cmpint (count (crash1, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 12000000000);
+
+        /* A partial row (written at that clean close), one more sample in
+         * its bucket, then kill -9: the recovery sees n disagree. */
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, NULL);
+        s[0] = live (1, 13000000000LL, 120000);
+        write_one (st, t0 + 125000, s, 1);
+        crash2 = crash_copy (f, "crash2.db");
+        augur_store_close (augur_store_open (crash2, AUGUR_STORE_READ_WRITE, NULL));
+        g_clear_pointer (&st, augur_store_close);
+        g_free (clean);
+        g_free (recovered);
+        clean = dump_rollups (f->path);
+        recovered = dump_rollups (crash2);
+        g_assert_cmpstr (recovered, ==, clean);
+        g_assert_cmpint (count (f->path, "SELECT n FROM rollups WHERE domain_id = 1 AND res_s = 60 AND bucket_s = 1800000120"), ==, 2);
+        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 13000000000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -455,6 +551,7 @@ main (int argc, char **argv)
         ADD ("/store/unwritable-refused", test_unwritable_refused);
         ADD ("/store/tick-and-history", test_tick_and_history);
         ADD ("/store/rates-survive-reopen", test_rates_survive_reopen);
+        ADD ("/store/rollups-once-and-recovery", test_rollups_once_and_recovery);
         ADD ("/store/rename-keeps-history", test_rename_keeps_history);
         ADD ("/store/import-upsert-and-retention", test_import_upsert_and_retention);
         ADD ("/store/disk-full-keeps-data", test_disk_full_keeps_data);

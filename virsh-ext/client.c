@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -220,4 +221,16 @@ augur_client_call_result (const char *socket_path, const char *request_json,
                      ? AUGUR_CLIENT_ERROR_PERMISSION : AUGUR_CLIENT_ERROR_REMOTE,
                      "augurd: %s: %s", code, message);
         return NULL;
+}
+
+gboolean
+augur_client_same_file (const char *a, const char *b)
+{
+        struct stat sa, sb;
+
+        if (!a || !b)
+                return FALSE;
+        if (stat (a, &sa) == 0 && stat (b, &sb) == 0)
+                return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+        return strcmp (a, b) == 0;
 }

@@ -52,3 +52,7 @@ char *augur_client_call (const char *socket_path, const char *request_json,
  * augurd's code and message. */
 JsonNode *augur_client_call_result (const char *socket_path, const char *request_json,
                                     int timeout_ms, GError **error);
+
+/* Do a and b name the same file?  By inode when both exist, else by name.
+ * (Does the augurd on the socket write the database the user named?) */
+gboolean augur_client_same_file (const char *a, const char *b);

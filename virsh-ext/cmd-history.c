@@ -11,7 +11,6 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static AugurStore *
 open_ro (const AugurCliGlobal *g, int *ret_exit)
@@ -157,18 +156,6 @@ cmd_list (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-/* Do a and b name the same file?  By inode when both exist, else by name. */
-static gboolean
-same_file (const char *a, const char *b)
-{
-        struct stat sa, sb;
-
-        if (!a || !b)
-                return FALSE;
-        if (stat (a, &sa) == 0 && stat (b, &sb) == 0)
-                return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-        return strcmp (a, b) == 0;
-}
 
 /* augurd's live status from its socket: (transfer full) the result object,
  * or NULL with *ret_why saying why the database is used instead. */
@@ -190,7 +177,7 @@ status_from_socket (const AugurCliGlobal *g, char **ret_path, char **ret_why)
          * on the socket writes another one, it speaks for someone else. */
         daemon_db = json_object_get_string_member_with_default (json_node_get_object (res), "db", NULL);
         if ((g->db_path || (g_getenv ("AUGUR_DB") && *g_getenv ("AUGUR_DB"))) &&
-            !same_file (daemon_db, augur_cli_db_path (g))) {
+            !augur_client_same_file (daemon_db, augur_cli_db_path (g))) {
                 *ret_why = g_strdup_printf ("the augurd on %s writes %s, not %s", *ret_path,
                                             daemon_db ? daemon_db : "?", augur_cli_db_path (g));
                 return NULL;
@@ -346,6 +333,11 @@ cmd_status (const AugurCliGlobal *g, int argc, char **argv)
                                  json_object_get_string_member_with_default (o, "mode", "?"),
                                  json_object_get_string_member_with_default (o, "policy", "?"),
                                  json_object_get_double_member_with_default (o, "tick_seconds", 0));
+                        if (int_member (o, "metrics_port") > 0)
+                                g_print ("%-18s http://127.0.0.1:%" G_GINT64_FORMAT "/metrics\n", "Metrics:",
+                                         int_member (o, "metrics_port"));
+                        else
+                                g_print ("%-18s %s\n", "Metrics:", "off ([metrics] port)");
                 } else if (pid >= 0) {
                         g_print ("%-18s pid %" G_GINT64_FORMAT " according to the database\n", "Daemon:", pid);
                 } else {
@@ -506,7 +498,8 @@ cmd_history (const AugurCliGlobal *g, int argc, char **argv)
                 static const AugurHistCol shown[] = {
                         AUGUR_HIST_MEM_ACTUAL_KIB, AUGUR_HIST_MEM_USED_KIB, AUGUR_HIST_MEM_UNUSED_KIB,
                         AUGUR_HIST_MEM_USABLE_KIB, AUGUR_HIST_CPU_CORES_USED, AUGUR_HIST_CPU_PCT,
-                        AUGUR_HIST_VCPUS_CURRENT,
+                        AUGUR_HIST_VCPUS_CURRENT, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
+                        AUGUR_HIST_SESSIONS, AUGUR_HIST_PROC_STARTS_PER_MIN,
                 };
                 Table t = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev),
                             G_N_ELEMENTS (shown) + 1 };

@@ -21,6 +21,9 @@ static const AugurCmdInfo *const groups[] = {
         augur_cmds_trace,
         augur_cmds_model,
         augur_cmds_resize,
+        augur_cmds_policy,
+        augur_cmds_plot,
+        augur_cmds_top,
         augur_cmds_replay,
 };
 

@@ -34,9 +34,27 @@ int augur_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 /* The database path to use: --db, else $AUGUR_DB, else the default. */
 const char *augur_cli_db_path (const AugurCliGlobal *g);
 
+/* Used memory in balloon terms, as the resize loop compares it with the
+ * balloon (plugin/policy.h, AugurPolicyInput.mem_used_kib): the guest's
+ * MemTotal − MemAvailable plus what its kernel reserves (balloon size −
+ * MemTotal).  plot and top show it next to the allocation and the forecast,
+ * which are in the same terms.  With autodeflate (MemTotal above the
+ * balloon) the history's used is already corrected: nothing is added.
+ * NAN in, NAN out. */
+static inline double
+augur_cli_used_balloon_kib (double used_kib, double balloon_kib, double memtotal_kib)
+{
+        if (memtotal_kib <= balloon_kib)
+                return used_kib + (balloon_kib - memtotal_kib);
+        return used_kib;
+}
+
 /* Command groups: each cmd-*.c exports its table, terminated by {NULL}. */
 extern const AugurCmdInfo augur_cmds_history[];   /* list status history      */
 extern const AugurCmdInfo augur_cmds_trace[];     /* import export            */
 extern const AugurCmdInfo augur_cmds_model[];     /* train eval (model owner) */
 extern const AugurCmdInfo augur_cmds_resize[];    /* actions explain          */
+extern const AugurCmdInfo augur_cmds_policy[];    /* policy (libvirt metadata) */
+extern const AugurCmdInfo augur_cmds_plot[];      /* plot                     */
+extern const AugurCmdInfo augur_cmds_top[];       /* top                      */
 extern const AugurCmdInfo augur_cmds_replay[];    /* replay                   */

@@ -119,7 +119,7 @@ for p in ./usr/sbin/augurd ./usr/bin/virt-augur ./usr/libexec/augur/augur-hook \
          ./etc/augur/augur.conf ./lib/systemd/system/augurd.service \
          ./usr/share/bash-completion/completions/virt-augur \
          ./usr/share/man/man8/augurd.8.gz ./usr/share/man/man1/virt-augur.1.gz \
-         ./usr/share/man/man5/augur.conf.5.gz; do
+         ./usr/share/man/man5/augur.conf.5.gz ./usr/share/augur/grafana-dashboard.json; do
     grep -qE " $p\$" <<<"$contents" || augur_it_fail "the package lacks $p"
 done
 grep -qE ' \./etc/libvirt/hooks/qemu\.d/augur -> /usr/libexec/augur/augur-hook$' <<<"$contents" ||

@@ -1,0 +1,362 @@
+/* test-cli-ops.c — the pure parts of virt-augur's operator commands:
+ * policy key=value edits (virsh-ext/policy-edit.c, on vm.c's rules), the
+ * plot drawing (virsh-ext/plot.c) on recording, SVG and PNG surfaces, and
+ * the top screen (virsh-ext/top-render.c). */
+#include "config.h"
+
+#include <cairo.h>
+#include <cairo-svg.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "plot.h"
+#include "policy-edit.h"
+#include "top-render.h"
+
+/* ---- policy ---- */
+
+static void
+test_policy_apply (void)
+{
+        AugurVmPolicy p;
+        g_autoptr(GError) error = NULL;
+        char *set[] = { "mode=act", "mem_min_mib=256", "mem_max_mib = 1024", "vcpus_max=2",
+                        "target_util_pct=60", "quantile=0.9", NULL };
+        char *unset[] = { "mode=", "mem_min_mib=", NULL };
+        g_autofree char *xml = NULL;
+        AugurVmPolicy back;
+
+        augur_vm_policy_init (&p);
+        g_assert_true (augur_cli_policy_apply (&p, set, 2048 * 1024, 4, &error));
+        g_assert_no_error (error);
+        g_assert_true (p.mode_set);
+        g_assert_cmpint (p.mode, ==, AUGUR_MODE_ACT);
+        g_assert_cmpfloat (p.mem_min_kib, ==, 256 * 1024);
+        g_assert_cmpfloat (p.mem_max_kib, ==, 1024 * 1024);
+        g_assert_cmpint (p.vcpus_max, ==, 2);
+        g_assert_cmpfloat_with_epsilon (p.target_util, 0.6, 1e-9);
+        /* what is stored parses back to the same policy (augurd's reader) */
+        xml = augur_vm_policy_to_xml (&p);
+        g_assert_true (augur_vm_policy_parse (xml, &back, NULL));
+        for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
+                g_autofree char *a = augur_cli_policy_value (&p, augur_policy_keys[i]);
+                g_autofree char *b = augur_cli_policy_value (&back, augur_policy_keys[i]);
+
+                g_assert_cmpstr (a, ==, b);
+        }
+        g_assert_true (augur_cli_policy_apply (&p, unset, 0, 0, &error));
+        g_assert_false (p.mode_set);
+        g_assert_true (isnan (p.mem_min_kib));
+        g_assert_cmpfloat (p.mem_max_kib, ==, 1024 * 1024);
+        {
+                g_autofree char *v = augur_cli_policy_value (&p, "mode");
+
+                g_assert_null (v);
+        }
+}
+
+static void
+test_policy_refused (void)
+{
+        static const struct {
+                const char *set[3];
+                const char *message_part;
+        } rows[] = {
+                { { "mode=fast" }, "auto, observe, recommend, act" },
+                { { "mem_min_mib=15" }, "16 to 16777216 MiB" },             /* N-1 */
+                { { "vcpus_max=0" }, "an integer from 1 to 4096" },
+                { { "vcpus_max=1.5" }, "an integer from 1 to 4096" },
+                { { "quantile=1" }, "0.5 to 0.999" },
+                { { "target_util_pct=9" }, "10 to 100" },
+                { { "priority=-1" }, "an integer from 1 to 1000000" },
+                { { "colour=blue" }, "unknown policy key 'colour'" },
+                { { "colour=" }, "unknown policy key 'colour'" },
+                { { "mode" }, "is not key=value" },
+                { { "=act" }, "is not key=value" },
+                { { "mem_min_mib=512", "mem_max_mib=256" }, "mem_min_mib (512) is above mem_max_mib (256)" },
+                { { "vcpus_min=3", "vcpus_max=2" }, "vcpus_min (3) is above vcpus_max (2)" },
+                { { "vcpus_min=5" }, "above the domain's <vcpu> (4)" },            /* N+1 */
+                { { "mem_min_mib=2049" }, "above the domain's <memory> (2048 MiB)" },
+                { { "mode=act", "quantile=2" }, "0.5 to 0.999" },           /* all or nothing */
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                AugurVmPolicy p;
+                g_autoptr(GError) error = NULL;
+
+                g_test_message ("row %zu: %s %s", i, rows[i].set[0], rows[i].set[1] ? rows[i].set[1] : "");
+                augur_vm_policy_init (&p);
+                g_assert_false (augur_cli_policy_apply (&p, (char **) rows[i].set, 2048 * 1024, 4, &error));
+                g_assert_nonnull (error);
+                g_test_message ("  -> %s", error->message);
+                g_assert_nonnull (strstr (error->message, rows[i].message_part));
+                /* p is untouched on failure */
+                g_assert_false (p.mode_set);
+                g_assert_true (isnan (p.quantile));
+        }
+}
+
+static void
+test_policy_limits_edges (void)
+{
+        AugurVmPolicy p;
+        g_autoptr(GError) error = NULL;
+        char *at[] = { "vcpus_min=4", "mem_min_mib=2048", NULL };   /* N: accepted */
+        char *max_above[] = { "vcpus_max=64", "mem_max_mib=65536", NULL };
+
+        augur_vm_policy_init (&p);
+        g_assert_true (augur_cli_policy_apply (&p, at, 2048 * 1024, 4, &error));
+        g_assert_no_error (error);
+        /* maxima above the domain's are harmless: augurd takes the smaller */
+        g_assert_true (augur_cli_policy_apply (&p, max_above, 2048 * 1024, 4, &error));
+        g_assert_no_error (error);
+}
+
+/* ---- plot ---- */
+
+static AugurPlotData *
+plot_data (void)
+{
+        AugurPlotData *d = augur_plot_data_new ("vm1 test");
+        double t0 = 1700000000;
+
+        for (int i = 0; i < 120; i++) {
+                AugurPlotPoint p = { t0 + 5 * i, 200 + 100 * sin (i / 10.0), i < 60 ? 512 : 768,
+                                     0.2 + 0.1 * (i % 7), i < 90 ? 1 : 2 };
+
+                if (i == 30)
+                        p.mem_used_mib = NAN;          /* a gap */
+                g_array_append_val (d->points, p);
+        }
+        for (int i = 10; i < 120; i++) {
+                AugurPlotBand b = { t0 + 5 * i, 250, 400, 0.4, 0.9 };
+
+                g_array_append_val (d->band, b);
+        }
+        for (int h = 1; h <= 12; h++) {
+                AugurPlotBand b = { t0 + 600 + 5 * h, 260, 420 + h, 0.5, 1.0 };
+
+                g_array_append_val (d->band, b);
+        }
+        {
+                AugurPlotMarker grow = { t0 + 300, FALSE, AUGUR_PLOT_MARK_GROW, 768 };
+                AugurPlotMarker shrink = { t0 + 500, FALSE, AUGUR_PLOT_MARK_SHRINK, 640 };
+                AugurPlotMarker up = { t0 + 450, TRUE, AUGUR_PLOT_MARK_GROW, 2 };
+                AugurPlotMarker rec = { t0 + 200, FALSE, AUGUR_PLOT_MARK_OTHER, 700 };
+
+                g_array_append_val (d->markers, grow);
+                g_array_append_val (d->markers, shrink);
+                g_array_append_val (d->markers, up);
+                g_array_append_val (d->markers, rec);
+        }
+        return d;
+}
+
+static cairo_status_t
+to_gstring (void *closure, const unsigned char *data, unsigned int length)
+{
+        g_string_append_len (closure, (const char *) data, length);
+        return CAIRO_STATUS_SUCCESS;
+}
+
+/* cairo's SVG surface writes a solid colour as rgb(R%,G%,B%) with up to six
+ * decimals, trailing zeros trimmed. */
+static char *
+svg_colour (int r, int g, int b)
+{
+        char parts[3][32];
+        int v[3] = { r, g, b };
+
+        for (int i = 0; i < 3; i++) {
+                char *dot;
+
+                g_snprintf (parts[i], sizeof parts[i], "%f", v[i] * 100.0 / 255.0);
+                dot = strchr (parts[i], '.');
+                if (dot) {
+                        char *end = parts[i] + strlen (parts[i]) - 1;
+
+                        while (end > dot && *end == '0')
+                                *end-- = '\0';
+                        if (end == dot)
+                                *end = '\0';
+                }
+        }
+        return g_strdup_printf ("rgb(%s%%,%s%%,%s%%)", parts[0], parts[1], parts[2]);
+}
+
+static void
+test_plot_recording (void)
+{
+        g_autoptr(AugurPlotData) d = plot_data ();
+        g_autoptr(AugurPlotData) empty = augur_plot_data_new (NULL);
+        cairo_rectangle_t extents = { 0, 0, 800, 500 };
+        cairo_surface_t *rec = cairo_recording_surface_create (CAIRO_CONTENT_COLOR_ALPHA, &extents);
+        cairo_t *cr = cairo_create (rec);
+        double x, y, w, h;
+
+        augur_plot_draw (cr, d, 800, 500);
+        g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+        cairo_destroy (cr);
+        cairo_recording_surface_ink_extents (rec, &x, &y, &w, &h);
+        g_assert_cmpfloat (w, >, 700);
+        g_assert_cmpfloat (h, >, 400);
+        cairo_surface_destroy (rec);
+
+        /* empty data: empty axes, no error, no NaN geometry */
+        rec = cairo_recording_surface_create (CAIRO_CONTENT_COLOR_ALPHA, &extents);
+        cr = cairo_create (rec);
+        augur_plot_draw (cr, empty, 800, 500);
+        g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+        cairo_destroy (cr);
+        cairo_surface_destroy (rec);
+}
+
+static void
+test_plot_svg_layers (void)
+{
+        g_autoptr(AugurPlotData) d = plot_data ();
+        g_autoptr(GString) svg = g_string_new (NULL);
+        cairo_surface_t *s = cairo_svg_surface_create_for_stream (to_gstring, svg, 800, 500);
+        cairo_t *cr = cairo_create (s);
+        g_autofree char *used = svg_colour (AUGUR_PLOT_RGB_USED);
+        g_autofree char *band = svg_colour (AUGUR_PLOT_RGB_BAND);
+        g_autofree char *grow = svg_colour (AUGUR_PLOT_RGB_GROW);
+        g_autofree char *shrink = svg_colour (AUGUR_PLOT_RGB_SHRINK);
+        g_autofree char *other = svg_colour (AUGUR_PLOT_RGB_OTHER);
+        g_autoptr(AugurPlotData) no_markers = plot_data ();
+        g_autoptr(GString) svg2 = g_string_new (NULL);
+
+        augur_plot_draw (cr, d, 800, 500);
+        cairo_destroy (cr);
+        cairo_surface_finish (s);
+        g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+        cairo_surface_destroy (s);
+        g_assert_true (g_str_has_prefix (svg->str, "<?xml"));
+        g_assert_nonnull (strstr (svg->str, "<svg"));
+        g_test_message ("looking for %s %s %s %s %s", used, band, grow, shrink, other);
+        g_assert_nonnull (strstr (svg->str, used));
+        g_assert_nonnull (strstr (svg->str, band));
+        g_assert_nonnull (strstr (svg->str, grow));
+        g_assert_nonnull (strstr (svg->str, shrink));
+        g_assert_nonnull (strstr (svg->str, other));
+
+        /* Without markers and band, only the legend shows their colours:
+         * each appears exactly once (so the checks above saw the data). */
+        g_array_set_size (no_markers->markers, 0);
+        g_array_set_size (no_markers->band, 0);
+        s = cairo_svg_surface_create_for_stream (to_gstring, svg2, 800, 500);
+        cr = cairo_create (s);
+        augur_plot_draw (cr, no_markers, 800, 500);
+        cairo_destroy (cr);
+        cairo_surface_destroy (s);
+        {
+                const char *first = strstr (svg2->str, grow);
+
+                g_assert_nonnull (first);
+                g_assert_null (strstr (first + 1, grow));
+                first = strstr (svg->str, grow);
+                g_assert_nonnull (strstr (first + 1, grow));
+        }
+}
+
+static void
+test_plot_write (void)
+{
+        g_autoptr(AugurPlotData) d = plot_data ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-plot-XXXXXX", NULL);
+        g_autofree char *png = g_build_filename (dir, "vm1.PNG", NULL);
+        g_autofree char *svg = g_build_filename (dir, "vm1.svg", NULL);
+        g_autofree char *bad = g_build_filename (dir, "vm1.gif", NULL);
+        g_autofree char *nodir = g_build_filename (dir, "missing", "vm1.png", NULL);
+        g_autofree char *data = NULL;
+        gsize len;
+
+        g_assert_true (augur_plot_write (d, png, 640, 400, &error));
+        g_assert_no_error (error);
+        g_assert_true (g_file_get_contents (png, &data, &len, NULL));
+        g_assert_cmpuint (len, >, 1000);
+        g_assert_cmpmem (data, 8, "\x89PNG\r\n\x1a\n", 8);
+        g_clear_pointer (&data, g_free);
+        g_assert_true (augur_plot_write (d, svg, 640, 400, &error));
+        g_assert_true (g_file_get_contents (svg, &data, &len, NULL));
+        g_assert_nonnull (strstr (data, "<svg"));
+        g_assert_false (augur_plot_write (d, bad, 640, 400, &error));
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+        g_clear_error (&error);
+        g_assert_false (augur_plot_write (d, nodir, 640, 400, &error));
+        g_assert_nonnull (error);
+        g_clear_error (&error);
+        g_unlink (png);
+        g_unlink (svg);
+        g_rmdir (dir);
+}
+
+/* ---- top ---- */
+
+static void
+test_top_render (void)
+{
+        g_autoptr(GString) out = g_string_new (NULL);
+        gint64 now_ms = 1700000000000;
+        AugurTopRow rows[3] = {
+                { .name = g_strdup ("web1"), .state = g_strdup ("running"), .sample_ms = now_ms - 3000,
+                  .mem_used_kib = 300 * 1024, .mem_alloc_kib = 512 * 1024, .mem_upper_kib = 420 * 1024,
+                  .cpu_cores = 0.5, .cpu_upper_cores = 0.9, .vcpus = 2, .mode = g_strdup ("act"),
+                  .last_action = g_strdup ("grow 384->512 MiB"), .last_action_ms = now_ms - 600000 },
+                { .name = g_strdup ("a-very-long-guest-name-that-goes-on-and-on"), .sample_ms = -1,
+                  .mem_used_kib = NAN, .mem_alloc_kib = NAN, .mem_upper_kib = NAN, .cpu_cores = NAN,
+                  .cpu_upper_cores = NAN, .vcpus = -1, .last_action_ms = -1 },
+                { .name = g_strdup ("db"), .state = g_strdup ("paused"), .sample_ms = now_ms - 7200 * 1000,
+                  .mem_used_kib = 1024, .mem_alloc_kib = 2048, .mem_upper_kib = NAN, .cpu_cores = 0,
+                  .cpu_upper_cores = NAN, .vcpus = 1, .last_action_ms = -1 },
+        };
+        g_auto(GStrv) lines = NULL;
+
+        augur_top_render (out, rows, 3, now_ms, "augurd pid 42");
+        g_test_message ("\n%s", out->str);
+        lines = g_strsplit (out->str, "\n", -1);
+        g_assert_cmpstr (lines[0], ==, "virt-augur top - 2023-11-14 22:13:20 UTC - 3 guests - augurd pid 42");
+        g_assert_cmpstr (lines[1], ==, "");
+        g_assert_true (g_str_has_prefix (lines[2], "NAME "));
+        /* names are cut at 32 columns, so every column stays aligned */
+        g_assert_cmpuint (strlen (lines[3]), >, 0);
+        g_assert_cmpstr (lines[3], ==,
+                         "web1                             running  act           300     512     420  0.50    2  0.90    3s  grow 384->512 MiB (10m ago)");
+        g_assert_cmpstr (lines[4], ==,
+                         "a-very-long-guest-name-that-goes -        -               -       -       -     -    -     -     -  -");
+        g_assert_cmpstr (lines[5], ==,
+                         "db                               paused   -               1       2       -  0.00    1     -    2h  -");
+        g_assert_cmpstr (lines[6], ==, "");
+        for (int i = 0; i < 3; i++)
+                augur_top_row_clear (&rows[i]);
+        g_assert_null (rows[0].name);
+}
+
+static void
+test_top_empty (void)
+{
+        g_autoptr(GString) out = g_string_new (NULL);
+
+        augur_top_render (out, NULL, 0, 0, "database only: augurd not running");
+        g_assert_cmpstr (out->str, ==,
+                         "virt-augur top - 1970-01-01 00:00:00 UTC - 0 guests - database only: augurd not running\n\n"
+                         "NAME STATE    MODE         USED   ALLOC  FCAST^   CPU VCPU  CPU^   AGE  LAST ACTION\n");
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/cli/policy/apply", test_policy_apply);
+        g_test_add_func ("/cli/policy/refused", test_policy_refused);
+        g_test_add_func ("/cli/policy/limit-edges", test_policy_limits_edges);
+        g_test_add_func ("/cli/plot/recording", test_plot_recording);
+        g_test_add_func ("/cli/plot/svg-layers", test_plot_svg_layers);
+        g_test_add_func ("/cli/plot/write", test_plot_write);
+        g_test_add_func ("/cli/top/render", test_top_render);
+        g_test_add_func ("/cli/top/empty", test_top_empty);
+        return g_test_run ();
+}

@@ -1,0 +1,255 @@
+/* cmd-plot.c — virt-augur plot: one guest's picture from the store.
+ *
+ *   virt-augur plot DOMAIN [--since 1h] [--from T] [--to T] --out FILE.svg|.png
+ *                   [--width 1000] [--height 600]
+ *
+ * Reads (read-only, beside augurd) the history, the decisions (past
+ * forecast band and recommendations), the actuations (what was done) and
+ * the newest forecast (the band into the future), turns them into an
+ * AugurPlotData and hands it to plot.c.  --since counts back from the
+ * domain's newest sample, as `history` does.  Windows longer than
+ * RAW_SPAN_MAX_S are read from the 1-minute rollups.
+ */
+#include "config.h"
+
+#include "virt-augur.h"
+#include "plot.h"
+#include "store.h"
+#include "store-decisions.h"
+#include "util.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+/* Above six hours of raw samples (4320 at a 5 s tick) a line is denser
+ * than the pixels; the 1-minute rollups draw the same picture. */
+#define RAW_SPAN_MAX_S (6 * 3600)
+
+static void
+add_history (AugurPlotData *pd, const GArray *rows)
+{
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurHistRow *r = &g_array_index (rows, AugurHistRow, i);
+                AugurPlotPoint p = {
+                        .t_s = r->ts_s,
+                        .mem_used_mib = augur_cli_used_balloon_kib (r->v[AUGUR_HIST_MEM_USED_KIB],
+                                                                    r->v[AUGUR_HIST_MEM_ACTUAL_KIB],
+                                                                    r->v[AUGUR_HIST_MEM_AVAILABLE_KIB]) / 1024,
+                        .mem_alloc_mib = r->v[AUGUR_HIST_MEM_ACTUAL_KIB] / 1024,
+                        .cpu_cores = r->v[AUGUR_HIST_CPU_CORES_USED],
+                        .vcpus = r->v[AUGUR_HIST_VCPUS_CURRENT],
+                };
+
+                g_array_append_val (pd->points, p);
+        }
+}
+
+static void
+add_decisions (AugurPlotData *pd, const GArray *rows)
+{
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurDecisionRow *r = &g_array_index (rows, AugurDecisionRow, i);
+                AugurPlotBand b = {
+                        .t_s = r->ts_ms / 1000.0,
+                        .mem_p50_mib = r->mem_p50_kib / 1024,
+                        .mem_upper_mib = r->mem_upper_kib / 1024,
+                        .cpu_p50_cores = r->cpu_p50_cores,
+                        .cpu_upper_cores = r->cpu_upper_cores,
+                };
+
+                g_array_append_val (pd->band, b);
+                /* What was done is drawn from the actuations; here only
+                 * what was recommended or failed. */
+                if (r->mem_action && (g_str_has_prefix (r->mem_action, "recommend") ||
+                                      strcmp (r->mem_action, "failed") == 0)) {
+                        AugurPlotMarker m = { b.t_s, FALSE, AUGUR_PLOT_MARK_OTHER, r->mem_target_kib / 1024 };
+
+                        g_array_append_val (pd->markers, m);
+                }
+                if (r->cpu_action && (g_str_has_prefix (r->cpu_action, "recommend") ||
+                                      strcmp (r->cpu_action, "failed") == 0)) {
+                        AugurPlotMarker m = { b.t_s, TRUE, AUGUR_PLOT_MARK_OTHER,
+                                              r->vcpus_target < 0 ? NAN : r->vcpus_target };
+
+                        g_array_append_val (pd->markers, m);
+                }
+        }
+}
+
+static void
+add_actuations (AugurPlotData *pd, const GArray *rows)
+{
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurActuationRow *r = &g_array_index (rows, AugurActuationRow, i);
+                gboolean cpu = g_strcmp0 (r->kind, "vcpus") == 0;
+                AugurPlotMarker m = {
+                        .t_s = r->ts_ms / 1000.0,
+                        .cpu = cpu,
+                        .kind = r->to_value > r->from_value ? AUGUR_PLOT_MARK_GROW : AUGUR_PLOT_MARK_SHRINK,
+                        .value = cpu ? r->to_value : r->to_value / 1024,
+                };
+
+                g_array_append_val (pd->markers, m);
+        }
+}
+
+static double
+member_or_nan (JsonObject *o, const char *key)
+{
+        JsonNode *n = o ? json_object_get_member (o, key) : NULL;
+
+        return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}
+
+/* The newest forecast, if it starts inside the window: the band's future. */
+static void
+add_forecast (AugurPlotData *pd, AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms)
+{
+        g_autoptr(JsonParser) parser = json_parser_new ();
+        g_autofree char *model = NULL, *horizons = NULL;
+        double step_s;
+        gint64 ts_ms;
+        JsonArray *arr;
+
+        if (!augur_store_read_forecast (st, domain_id, &ts_ms, &model, &step_s, &horizons, NULL) ||
+            ts_ms < from_ms || ts_ms > to_ms ||
+            !json_parser_load_from_data (parser, horizons, -1, NULL) ||
+            !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+                return;
+        arr = json_node_get_array (json_parser_get_root (parser));
+        for (guint i = 0; i < json_array_get_length (arr); i++) {
+                JsonObject *o = json_array_get_object_element (arr, i);
+                AugurPlotBand b = {
+                        .t_s = ts_ms / 1000.0 + member_or_nan (o, "s"),
+                        .mem_p50_mib = member_or_nan (o, "mem_p50_kib") / 1024,
+                        .mem_upper_mib = member_or_nan (o, "mem_upper_kib") / 1024,
+                        .cpu_p50_cores = member_or_nan (o, "cpu_p50_cores"),
+                        .cpu_upper_cores = member_or_nan (o, "cpu_upper_cores"),
+                };
+
+                if (!isnan (b.t_s))
+                        g_array_append_val (pd->band, b);
+        }
+}
+
+static int
+cmd_plot (const AugurCliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(AugurDomainInfo) d = NULL;
+        g_autoptr(AugurPlotData) pd = NULL;
+        g_autoptr(GArray) hist = NULL, decisions = NULL, actuations = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *title = NULL;
+        const char *domain = NULL, *since = "1h", *from = NULL, *to = NULL, *out = NULL;
+        const char *width_s = "1000", *height_s = "600";
+        gint64 from_ms = G_MININT64, to_ms = G_MAXINT64, width, height;
+
+        for (int i = 1; i < argc; i++) {
+                const char **slot = NULL;
+
+                if (strcmp (argv[i], "--since") == 0)
+                        slot = &since;
+                else if (strcmp (argv[i], "--from") == 0)
+                        slot = &from;
+                else if (strcmp (argv[i], "--to") == 0)
+                        slot = &to;
+                else if (strcmp (argv[i], "--out") == 0 || strcmp (argv[i], "-o") == 0)
+                        slot = &out;
+                else if (strcmp (argv[i], "--width") == 0)
+                        slot = &width_s;
+                else if (strcmp (argv[i], "--height") == 0)
+                        slot = &height_s;
+                else if (argv[i][0] == '-')
+                        return augur_cli_usage ("plot: unknown option '%s'", argv[i]);
+                else if (!domain) {
+                        domain = argv[i];
+                        continue;
+                } else
+                        return augur_cli_usage ("plot: unexpected argument '%s'", argv[i]);
+                if (i + 1 >= argc)
+                        return augur_cli_usage ("plot: %s needs a value", argv[i]);
+                *slot = argv[++i];
+        }
+        if (!domain || !out)
+                return augur_cli_usage ("plot: usage: plot DOMAIN [--since 1h] [--from T] [--to T] --out FILE.svg|.png");
+        if (!g_ascii_string_to_signed (width_s, 10, 200, 10000, &width, &error) ||
+            !g_ascii_string_to_signed (height_s, 10, 200, 10000, &height, &error))
+                return augur_cli_usage ("plot: --width/--height: %s (200 to 10000)", error->message);
+
+        st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
+        if (!st)
+                return augur_cli_error ("%s", error->message);
+        if (!(d = augur_store_find_domain (st, domain, &error)))
+                return augur_cli_error ("%s", error->message);
+        if (from) {
+                gint64 t;
+
+                if (!augur_parse_time_s (from, &t, &error))
+                        return augur_cli_usage ("plot: --from: %s", error->message);
+                from_ms = t * 1000;
+        } else {
+                double s;
+
+                if (!augur_parse_duration_s (since, &s, &error))
+                        return augur_cli_usage ("plot: --since: %s", error->message);
+                from_ms = d->last_ms >= 0 ? d->last_ms - (gint64) (s * 1000) : G_MININT64;
+        }
+        if (to) {
+                gint64 t;
+
+                if (!augur_parse_time_s (to, &t, &error))
+                        return augur_cli_usage ("plot: --to: %s", error->message);
+                to_ms = t * 1000 + 999;
+        }
+
+        hist = augur_store_history (st, d->id, from_ms, to_ms, AUGUR_RES_RAW, &error);
+        if (hist && hist->len > 1 &&
+            g_array_index (hist, AugurHistRow, hist->len - 1).ts_s - g_array_index (hist, AugurHistRow, 0).ts_s > RAW_SPAN_MAX_S) {
+                g_clear_pointer (&hist, g_array_unref);
+                hist = augur_store_history (st, d->id, from_ms, to_ms, AUGUR_RES_1M, &error);
+        }
+        if (!hist ||
+            !(decisions = augur_store_decisions (st, d->id, from_ms, to_ms, 0, &error)) ||
+            !(actuations = augur_store_actuations (st, d->id, from_ms, to_ms, 0, &error)))
+                return augur_cli_error ("%s", error->message);
+        if (hist->len == 0 && decisions->len == 0)
+                return augur_cli_error ("%s: no history in that window", d->name);
+
+        title = g_strdup_printf ("%s — memory and CPU, forecast band and actions (augur)", d->name);
+        pd = augur_plot_data_new (title);
+        add_history (pd, hist);
+        add_decisions (pd, decisions);
+        add_forecast (pd, st, d->id, from_ms, to_ms);
+        add_actuations (pd, actuations);
+        if (!augur_plot_write (pd, out, (int) width, (int) height, &error))
+                return augur_cli_error ("%s", error->message);
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+                g_autoptr(JsonGenerator) gen = json_generator_new ();
+                g_autoptr(JsonNode) root = NULL;
+                g_autofree char *text = NULL;
+
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "out");
+                json_builder_add_string_value (b, out);
+                json_builder_set_member_name (b, "points");
+                json_builder_add_int_value (b, pd->points->len);
+                json_builder_set_member_name (b, "forecasts");
+                json_builder_add_int_value (b, pd->band->len);
+                json_builder_set_member_name (b, "markers");
+                json_builder_add_int_value (b, pd->markers->len);
+                json_builder_end_object (b);
+                root = json_builder_get_root (b);
+                json_generator_set_root (gen, root);
+                text = json_generator_to_data (gen, NULL);
+                g_print ("%s\n", text);
+        }
+        return 0;
+}
+
+const AugurCmdInfo augur_cmds_plot[] = {
+        { "plot", cmd_plot, "DOMAIN [--since 1h] [--from T] [--to T] --out FILE.svg|.png: history, forecast band, actions" },
+        { NULL },
+};

@@ -1,0 +1,194 @@
+/* cmd-policy.c — virt-augur policy: read and write the per-VM policy that
+ * lives in the domain's <metadata> (urn:augur:policy:1, see plugin/vm.h).
+ *
+ *   virt-augur [-c URI] policy DOMAIN [--set key=value ...] [--json]
+ *
+ * It talks to libvirt, not to augurd: the metadata is the single source of
+ * truth, it travels with the guest on migration, and augurd re-reads it on
+ * METADATA_CHANGE.  Keys and values are checked by the same code augurd
+ * parses them with (augur_vm_policy_set), plus the cross-key rules the
+ * parser would otherwise drop with a warning (min ≤ max) and the domain's
+ * own limits (mem_max_mib ≤ <memory>, vcpus_max ≤ <vcpu>): a value augurd
+ * would ignore is refused here instead.  "key=" (empty) removes the key.
+ *
+ * A write goes to the live domain when it runs and to the persistent
+ * config when it has one (LIVE+CONFIG for a running persistent domain), so
+ * the policy survives a restart and takes effect now.
+ *
+ * What it is not: a policy engine.  It never plans or resizes anything.
+ */
+#include "config.h"
+
+#include "virt-augur.h"
+#include "policy-edit.h"
+#include "vm.h"
+
+#include <json-glib/json-glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <math.h>
+#include <string.h>
+
+typedef virConnect AugurVirConn;
+typedef virDomain AugurVirDomain;
+static void vir_conn_close (AugurVirConn *c) { virConnectClose (c); }
+static void vir_domain_free (AugurVirDomain *d) { virDomainFree (d); }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurVirConn, vir_conn_close)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurVirDomain, vir_domain_free)
+
+/* libvirt prints every error to stderr by default; we report once. */
+static void
+vir_quiet (void *opaque, virErrorPtr e)
+{
+}
+
+static const char *
+vir_message (void)
+{
+        const char *m = virGetLastErrorMessage ();
+
+        return m ? m : "unknown libvirt error";
+}
+
+/* Name, then UUID, then numeric id (virsh's order). */
+static AugurVirDomain *
+lookup_domain (virConnectPtr conn, const char *spec)
+{
+        virDomainPtr dom = virDomainLookupByName (conn, spec);
+        char *end = NULL;
+        gint64 id;
+
+        if (dom)
+                return dom;
+        virResetLastError ();
+        if ((dom = virDomainLookupByUUIDString (conn, spec)))
+                return dom;
+        virResetLastError ();
+        id = g_ascii_strtoll (spec, &end, 10);
+        if (end != spec && !*end && id >= 0 && id <= G_MAXINT && (dom = virDomainLookupByID (conn, (int) id)))
+                return dom;
+        virResetLastError ();
+        return NULL;
+}
+
+static void
+print_policy (const char *name, const AugurVmPolicy *p, gboolean json)
+{
+        if (json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+                g_autoptr(JsonGenerator) gen = json_generator_new ();
+                g_autoptr(JsonNode) root = NULL;
+                g_autofree char *text = NULL;
+
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "domain");
+                json_builder_add_string_value (b, name);
+                for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
+                        g_autofree char *v = augur_cli_policy_value (p, augur_policy_keys[i]);
+
+                        json_builder_set_member_name (b, augur_policy_keys[i]);
+                        if (!v)
+                                json_builder_add_null_value (b);
+                        else if (strcmp (augur_policy_keys[i], "mode") == 0)
+                                json_builder_add_string_value (b, v);
+                        else
+                                json_builder_add_double_value (b, g_ascii_strtod (v, NULL));
+                }
+                json_builder_end_object (b);
+                root = json_builder_get_root (b);
+                json_generator_set_root (gen, root);
+                json_generator_set_pretty (gen, TRUE);
+                text = json_generator_to_data (gen, NULL);
+                g_print ("%s\n", text);
+                return;
+        }
+        g_print ("Policy of %s (%s)\n\n", name, AUGUR_POLICY_NS_URI);
+        for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
+                g_autofree char *v = augur_cli_policy_value (p, augur_policy_keys[i]);
+
+                g_print (" %-16s %s\n", augur_policy_keys[i], v ? v : "- (augurd's default)");
+        }
+}
+
+static int
+cmd_policy (const AugurCliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(GPtrArray) sets = g_ptr_array_new ();
+        g_autoptr(AugurVirConn) conn = NULL;
+        g_autoptr(AugurVirDomain) dom = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *xml = NULL, *warn = NULL, *new_xml = NULL;
+        const char *domain = NULL, *name;
+        AugurVmPolicy p;
+        unsigned int flags = 0;
+        int active, persistent;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp (argv[i], "--set") == 0 && i + 1 < argc)
+                        g_ptr_array_add (sets, argv[++i]);
+                else if (g_str_has_prefix (argv[i], "--set="))
+                        g_ptr_array_add (sets, argv[i] + strlen ("--set="));
+                else if (argv[i][0] == '-')
+                        return augur_cli_usage ("policy: unknown option or missing value '%s'", argv[i]);
+                else if (!domain)
+                        domain = argv[i];
+                else
+                        return augur_cli_usage ("policy: unexpected argument '%s'", argv[i]);
+        }
+        if (!domain)
+                return augur_cli_usage ("policy: usage: policy DOMAIN [--set key=value ...] [--json]");
+        g_ptr_array_add (sets, NULL);
+
+        virSetErrorFunc (NULL, vir_quiet);
+        if (!(conn = virConnectOpen (g->uri)))
+                return augur_cli_error ("cannot connect to %s: %s", g->uri ? g->uri : "the default hypervisor",
+                                        vir_message ());
+        if (!(dom = lookup_domain (conn, domain)))
+                return augur_cli_error ("failed to get domain '%s'", domain);
+        name = virDomainGetName (dom);
+        active = virDomainIsActive (dom);
+        persistent = virDomainIsPersistent (dom);
+        if (active < 0 || persistent < 0)
+                return augur_cli_error ("%s: %s", name, vir_message ());
+
+        /* Read what is in effect now: the live definition of a running
+         * domain, else the persistent one. */
+        xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, AUGUR_POLICY_NS_URI,
+                                    VIR_DOMAIN_AFFECT_CURRENT);
+        if (!xml) {
+                virErrorPtr e = virGetLastError ();
+
+                if (!e || e->code != VIR_ERR_NO_DOMAIN_METADATA)
+                        return augur_cli_error ("%s: reading metadata: %s", name, vir_message ());
+                virResetLastError ();
+                augur_vm_policy_init (&p);
+        } else if (!augur_vm_policy_parse (xml, &p, &warn) || warn) {
+                /* Show it; a --set rewrites only the valid keys. */
+                g_printerr ("warning: %s: %s\n", name, warn);
+        }
+
+        if (sets->len > 1) {
+                unsigned long mem_limit_kib = virDomainGetMaxMemory (dom);
+                int vcpu_limit = virDomainGetVcpusFlags (dom, VIR_DOMAIN_AFFECT_CURRENT | VIR_DOMAIN_VCPU_MAXIMUM);
+
+                virResetLastError ();
+                if (!augur_cli_policy_apply (&p, (char **) sets->pdata, (double) mem_limit_kib,
+                                             vcpu_limit, &error))
+                        return augur_cli_error ("%s: %s", name, error->message);
+                if (active)
+                        flags |= VIR_DOMAIN_AFFECT_LIVE;
+                if (persistent)
+                        flags |= VIR_DOMAIN_AFFECT_CONFIG;
+                new_xml = augur_vm_policy_to_xml (&p);
+                if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, new_xml,
+                                          AUGUR_POLICY_NS_PREFIX, AUGUR_POLICY_NS_URI, flags) < 0)
+                        return augur_cli_error ("%s: writing metadata: %s", name, vir_message ());
+        }
+        print_policy (name, &p, g->json);
+        return 0;
+}
+
+const AugurCmdInfo augur_cmds_policy[] = {
+        { "policy", cmd_policy, "DOMAIN [--set key=value ...] [--json]: per-VM policy in the domain's <metadata>" },
+        { NULL },
+};

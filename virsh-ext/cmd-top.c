@@ -1,0 +1,320 @@
+/* cmd-top.c — virt-augur top: a live, refreshing view of every guest, in
+ * the spirit of virt-top.
+ *
+ *   virt-augur top [--once | -n N] [-d|--delay SECONDS] [--json]
+ *
+ * Each refresh asks augurd's socket which guests it watches now (status +
+ * domains, answered from memory), and reads the numbers from the store
+ * (read-only, WAL): the newest sample, the newest decision (mode, forecast
+ * upper bounds) and the newest actuation.  When augurd does not answer, or
+ * writes another database than the one asked for, the store alone lists
+ * the libvirt guests it has seen, and the header says why (as `status`
+ * does).  On a terminal each refresh clears the screen; otherwise (a pipe,
+ * a test) refreshes follow one another.  q + Enter or Ctrl-C ends it.
+ *
+ * What it is not: an interactive tool (no sorting keys, no curses) and not
+ * a second collector: it never calls libvirt.
+ */
+#include "config.h"
+
+#include "virt-augur.h"
+#include "client.h"
+#include "store.h"
+#include "store-decisions.h"
+#include "top-render.h"
+#include "util.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/select.h>
+#include <string.h>
+#include <unistd.h>
+
+/* In database-only mode, guests without a sample for this long are not
+ * shown: they are stopped or gone (ms). */
+#define DB_ONLY_RECENT_MS (10 * 60 * 1000)
+
+typedef struct {
+        char *uuid, *name, *state;
+} TopDomain;
+
+static void
+top_domain_free (gpointer p)
+{
+        TopDomain *t = p;
+
+        g_free (t->uuid);
+        g_free (t->name);
+        g_free (t->state);
+        g_free (t);
+}
+
+/* The guests augurd watches, or NULL with *ret_why. */
+static GPtrArray *
+domains_from_socket (const AugurCliGlobal *g, char **ret_source, char **ret_why)
+{
+        g_autofree char *path = augur_client_socket_path (g->socket_path);
+        g_autoptr(JsonNode) status = NULL, doms = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (top_domain_free);
+        const char *daemon_db;
+        JsonArray *arr;
+
+        status = augur_client_call_result (path, "{\"call\":\"status\"}", AUGUR_CLIENT_TIMEOUT_MS, &error);
+        if (!status) {
+                *ret_why = g_strdup (error->message);
+                return NULL;
+        }
+        daemon_db = json_object_get_string_member_with_default (json_node_get_object (status), "db", NULL);
+        if ((g->db_path || (g_getenv ("AUGUR_DB") && *g_getenv ("AUGUR_DB"))) &&
+            !augur_client_same_file (daemon_db, augur_cli_db_path (g))) {
+                *ret_why = g_strdup_printf ("the augurd on %s writes %s, not %s", path,
+                                            daemon_db ? daemon_db : "?", augur_cli_db_path (g));
+                return NULL;
+        }
+        doms = augur_client_call_result (path, "{\"call\":\"domains\"}", AUGUR_CLIENT_TIMEOUT_MS, &error);
+        if (!doms || !JSON_NODE_HOLDS_OBJECT (doms) ||
+            !json_object_has_member (json_node_get_object (doms), "domains")) {
+                *ret_why = g_strdup (error ? error->message : "augurd's domain list is not readable");
+                return NULL;
+        }
+        arr = json_object_get_array_member (json_node_get_object (doms), "domains");
+        for (guint i = 0; arr && i < json_array_get_length (arr); i++) {
+                JsonObject *o = json_array_get_object_element (arr, i);
+                TopDomain *t;
+
+                if (!o)
+                        continue;
+                t = g_new0 (TopDomain, 1);
+                t->uuid = g_strdup (json_object_get_string_member_with_default (o, "uuid", NULL));
+                t->name = g_strdup (json_object_get_string_member_with_default (o, "name", "?"));
+                t->state = g_strdup (json_object_get_string_member_with_default (o, "state", NULL));
+                g_ptr_array_add (out, t);
+        }
+        *ret_source = g_strdup_printf ("augurd pid %" G_GINT64_FORMAT ", mode %s",
+                                       json_object_get_int_member_with_default (json_node_get_object (status), "pid", -1),
+                                       json_object_get_string_member_with_default (json_node_get_object (status), "mode", "?"));
+        return g_steal_pointer (&out);
+}
+
+static GPtrArray *
+domains_from_store (AugurStore *st, gint64 now_ms, GError **error)
+{
+        g_autoptr(GPtrArray) all = augur_store_list_domains (st, error);
+        g_autoptr(GPtrArray) out = NULL;
+
+        if (!all)
+                return NULL;
+        out = g_ptr_array_new_with_free_func (top_domain_free);
+        for (guint i = 0; i < all->len; i++) {
+                const AugurDomainInfo *d = all->pdata[i];
+                TopDomain *t;
+
+                /* Imported traces are history, not guests. */
+                if (g_strcmp0 (d->source, "libvirt") != 0 || d->last_ms < now_ms - DB_ONLY_RECENT_MS)
+                        continue;
+                t = g_new0 (TopDomain, 1);
+                t->uuid = g_strdup (d->uuid);
+                t->name = g_strdup (d->name);
+                g_ptr_array_add (out, t);
+        }
+        return g_steal_pointer (&out);
+}
+
+static void
+fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
+{
+        g_autoptr(AugurDomainInfo) d = NULL;
+        g_autoptr(GArray) hist = NULL, dec = NULL, act = NULL;
+
+        r->name = g_strdup (t->name);
+        r->state = g_strdup (t->state);
+        r->sample_ms = r->last_action_ms = -1;
+        r->mem_used_kib = r->mem_alloc_kib = r->mem_upper_kib = NAN;
+        r->cpu_cores = r->cpu_upper_cores = NAN;
+        r->vcpus = -1;
+        if (!t->uuid || !(d = augur_store_find_domain (st, t->uuid, NULL)))
+                return;
+        if (d->last_ms >= 0 && (hist = augur_store_history (st, d->id, d->last_ms, d->last_ms, AUGUR_RES_RAW, NULL)) &&
+            hist->len > 0) {
+                const AugurHistRow *h = &g_array_index (hist, AugurHistRow, hist->len - 1);
+
+                r->sample_ms = h->ts_s * 1000;
+                r->mem_used_kib = augur_cli_used_balloon_kib (h->v[AUGUR_HIST_MEM_USED_KIB],
+                                                              h->v[AUGUR_HIST_MEM_ACTUAL_KIB],
+                                                              h->v[AUGUR_HIST_MEM_AVAILABLE_KIB]);
+                r->mem_alloc_kib = h->v[AUGUR_HIST_MEM_ACTUAL_KIB];
+                r->cpu_cores = h->v[AUGUR_HIST_CPU_CORES_USED];
+                r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_CURRENT]) ? -1 : (int) h->v[AUGUR_HIST_VCPUS_CURRENT];
+        }
+        if ((dec = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, NULL)) && dec->len > 0) {
+                const AugurDecisionRow *x = &g_array_index (dec, AugurDecisionRow, 0);
+
+                r->mode = g_strdup (x->mode);
+                r->mem_upper_kib = x->mem_upper_kib;
+                r->cpu_upper_cores = x->cpu_upper_cores;
+        }
+        if ((act = augur_store_actuations (st, d->id, G_MININT64, G_MAXINT64, 1, NULL)) && act->len > 0) {
+                const AugurActuationRow *a = &g_array_index (act, AugurActuationRow, 0);
+
+                r->last_action_ms = a->ts_ms;
+                if (g_strcmp0 (a->kind, "vcpus") == 0)
+                        r->last_action = g_strdup_printf ("vcpus %.0f->%.0f", a->from_value, a->to_value);
+                else
+                        r->last_action = g_strdup_printf ("%s %.0f->%.0f MiB",
+                                                          a->to_value > a->from_value ? "grow" : "shrink",
+                                                          a->from_value / 1024, a->to_value / 1024);
+        }
+}
+
+static void
+json_num (JsonBuilder *b, const char *key, double v)
+{
+        json_builder_set_member_name (b, key);
+        if (isnan (v))
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_double_value (b, v);
+}
+
+static void
+print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *text = NULL;
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "ts");
+        json_builder_add_int_value (b, now_ms / 1000);
+        json_builder_set_member_name (b, "source");
+        json_builder_add_string_value (b, source);
+        json_builder_set_member_name (b, "guests");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < n; i++) {
+                const AugurTopRow *r = &rows[i];
+
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "name");
+                json_builder_add_string_value (b, r->name);
+                json_builder_set_member_name (b, "state");
+                json_builder_add_string_value (b, r->state);
+                json_builder_set_member_name (b, "mode");
+                json_builder_add_string_value (b, r->mode);
+                json_num (b, "mem_used_kib", r->mem_used_kib);
+                json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
+                json_num (b, "mem_upper_kib", r->mem_upper_kib);
+                json_num (b, "cpu_cores_used", r->cpu_cores);
+                json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
+                json_num (b, "vcpus", r->vcpus < 0 ? NAN : r->vcpus);
+                json_num (b, "sample_ts", r->sample_ms < 0 ? NAN : r->sample_ms / 1000);
+                json_builder_set_member_name (b, "last_action");
+                json_builder_add_string_value (b, r->last_action);
+                json_num (b, "last_action_ts", r->last_action_ms < 0 ? NAN : r->last_action_ms / 1000);
+                json_builder_end_object (b);
+        }
+        json_builder_end_array (b);
+        json_builder_end_object (b);
+        root = json_builder_get_root (b);
+        json_generator_set_root (gen, root);
+        text = json_generator_to_data (gen, NULL);
+        g_print ("%s\n", text);
+}
+
+/* One refresh; FALSE with error when the store cannot be read at all. */
+static gboolean
+refresh (const AugurCliGlobal *g, AugurStore *st, gboolean clear, GError **error)
+{
+        g_autoptr(GPtrArray) doms = NULL;
+        g_autoptr(GString) screen = g_string_new (NULL);
+        g_autofree char *source = NULL, *why = NULL;
+        g_autofree AugurTopRow *rows = NULL;
+        gint64 now_ms = augur_now_ms ();
+
+        doms = domains_from_socket (g, &source, &why);
+        if (!doms) {
+                if (!(doms = domains_from_store (st, now_ms, error)))
+                        return FALSE;
+                source = g_strdup_printf ("database only: %s", why);
+        }
+        rows = g_new0 (AugurTopRow, MAX (doms->len, 1));
+        for (guint i = 0; i < doms->len; i++)
+                fill_row (st, doms->pdata[i], &rows[i]);
+        if (g->json) {
+                print_json (rows, doms->len, now_ms, source);
+        } else {
+                if (clear)
+                        g_string_append (screen, "\033[H\033[2J");
+                augur_top_render (screen, rows, doms->len, now_ms, source);
+                fputs (screen->str, stdout);
+                if (!clear)
+                        fputc ('\n', stdout);
+                fflush (stdout);
+        }
+        for (guint i = 0; i < doms->len; i++)
+                augur_top_row_clear (&rows[i]);
+        return TRUE;
+}
+
+/* Sleep delay_s, or less when 'q' arrives on a terminal stdin. */
+static gboolean
+wait_or_quit (double delay_s)
+{
+        struct timeval tv = { (time_t) delay_s, (suseconds_t) ((delay_s - floor (delay_s)) * 1e6) };
+        fd_set fds;
+        char c;
+
+        if (!isatty (STDIN_FILENO)) {
+                g_usleep ((gulong) (delay_s * G_USEC_PER_SEC));
+                return TRUE;
+        }
+        FD_ZERO (&fds);
+        FD_SET (STDIN_FILENO, &fds);
+        if (select (STDIN_FILENO + 1, &fds, NULL, NULL, &tv) > 0 && read (STDIN_FILENO, &c, 1) == 1 &&
+            (c == 'q' || c == 'Q'))
+                return FALSE;
+        return TRUE;
+}
+
+static int
+cmd_top (const AugurCliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(GError) error = NULL;
+        gint64 iterations = 0;        /* 0 = until q / Ctrl-C */
+        double delay_s = 2.0;
+        gboolean clear;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp (argv[i], "--once") == 0)
+                        iterations = 1;
+                else if ((strcmp (argv[i], "-n") == 0 || strcmp (argv[i], "--iterations") == 0) && i + 1 < argc) {
+                        if (!g_ascii_string_to_signed (argv[++i], 10, 1, G_MAXINT, &iterations, &error))
+                                return augur_cli_usage ("top: -n: %s", error->message);
+                } else if ((strcmp (argv[i], "-d") == 0 || strcmp (argv[i], "--delay") == 0) && i + 1 < argc) {
+                        if (!augur_parse_duration_s (argv[++i], &delay_s, &error) || delay_s < 0.1)
+                                return augur_cli_usage ("top: --delay: %s",
+                                                        error ? error->message : "at least 0.1 s");
+                } else {
+                        return augur_cli_usage ("top: unknown option or missing value '%s'", argv[i]);
+                }
+        }
+        st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
+        if (!st)
+                return augur_cli_error ("%s", error->message);
+        clear = !g->json && isatty (STDOUT_FILENO);
+        for (gint64 k = 0; iterations == 0 || k < iterations; k++) {
+                if (k > 0 && !wait_or_quit (delay_s))
+                        break;
+                if (!refresh (g, st, clear, &error))
+                        return augur_cli_error ("%s", error->message);
+        }
+        return 0;
+}
+
+const AugurCmdInfo augur_cmds_top[] = {
+        { "top", cmd_top, "[--once | -n N] [--delay 2s] [--json]: live view of every guest" },
+        { NULL },
+};

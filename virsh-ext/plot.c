@@ -1,0 +1,393 @@
+/* plot.c — draws one guest's history, forecast band, allocation and
+ * actions with cairo (see plot.h for the picture and the colour contract).
+ *
+ * Scales are linear: time from the first to the last point (or band entry,
+ * the future forecast included), values from 0 to 1.1 × the largest value
+ * drawn in the panel, so the allocation and the upper bound always fit.
+ * A NAN breaks a line (a gap in the history is shown as a gap, not
+ * interpolated).  Tick labels: 5 "nice" value steps (1, 2, 5 × 10^k) and
+ * about 6 time labels in UTC.
+ */
+#include "config.h"
+
+#include "plot.h"
+
+#include <cairo-svg.h>
+#include <gio/gio.h>
+#include <math.h>
+#include <string.h>
+
+#define MARGIN_LEFT 64.0        /* room for value labels, user units          */
+#define MARGIN_RIGHT 16.0
+#define MARGIN_TOP 36.0         /* title                                      */
+#define MARGIN_BOTTOM 28.0      /* time labels                                */
+#define PANEL_GAP 34.0          /* between the two panels (legend line)       */
+#define MARKER_SIZE 5.0
+
+AugurPlotData *
+augur_plot_data_new (const char *title)
+{
+        AugurPlotData *d = g_new0 (AugurPlotData, 1);
+
+        d->title = g_strdup (title);
+        d->points = g_array_new (FALSE, TRUE, sizeof (AugurPlotPoint));
+        d->band = g_array_new (FALSE, TRUE, sizeof (AugurPlotBand));
+        d->markers = g_array_new (FALSE, TRUE, sizeof (AugurPlotMarker));
+        return d;
+}
+
+void
+augur_plot_data_free (AugurPlotData *d)
+{
+        if (!d)
+                return;
+        g_free (d->title);
+        g_array_unref (d->points);
+        g_array_unref (d->band);
+        g_array_unref (d->markers);
+        g_free (d);
+}
+
+typedef struct {
+        double x0, y0, w, h;            /* panel rectangle, user units        */
+        double t0, t1;                  /* time range, unix s                 */
+        double vmax;                    /* value at the top                   */
+} Panel;
+
+static void
+rgb (cairo_t *cr, int r, int g, int b, double alpha)
+{
+        cairo_set_source_rgba (cr, r / 255.0, g / 255.0, b / 255.0, alpha);
+}
+
+static double
+px (const Panel *p, double t)
+{
+        return p->x0 + (p->t1 > p->t0 ? (t - p->t0) / (p->t1 - p->t0) : 0.5) * p->w;
+}
+
+static double
+py (const Panel *p, double v)
+{
+        return p->y0 + p->h - (p->vmax > 0 ? v / p->vmax : 0) * p->h;
+}
+
+/* 1, 2 or 5 × 10^k, at least raw. */
+static double
+nice_step (double raw)
+{
+        double e = pow (10, floor (log10 (raw)));
+
+        if (raw <= e)
+                return e;
+        if (raw <= 2 * e)
+                return 2 * e;
+        if (raw <= 5 * e)
+                return 5 * e;
+        return 10 * e;
+}
+
+static void
+draw_axes (cairo_t *cr, const Panel *p, const char *unit, gboolean time_labels)
+{
+        double step = nice_step (MAX (p->vmax, 1e-6) / 5);
+        cairo_text_extents_t ext;
+        char buf[64];
+
+        cairo_set_line_width (cr, 1);
+        cairo_set_source_rgb (cr, 0.85, 0.85, 0.85);
+        for (double v = step; v < p->vmax; v += step) {
+                cairo_move_to (cr, p->x0, py (p, v));
+                cairo_line_to (cr, p->x0 + p->w, py (p, v));
+        }
+        cairo_stroke (cr);
+        cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+        cairo_rectangle (cr, p->x0, p->y0, p->w, p->h);
+        cairo_stroke (cr);
+        cairo_set_font_size (cr, 10);
+        for (double v = 0; v <= p->vmax; v += step) {
+                g_snprintf (buf, sizeof buf, step >= 1 ? "%.0f" : "%.1f", v);
+                cairo_text_extents (cr, buf, &ext);
+                cairo_move_to (cr, p->x0 - ext.x_advance - 4, py (p, v) + 3);
+                cairo_show_text (cr, buf);
+        }
+        cairo_save (cr);
+        cairo_move_to (cr, 12, p->y0 + p->h / 2);
+        cairo_rotate (cr, -G_PI / 2);
+        cairo_text_extents (cr, unit, &ext);
+        cairo_rel_move_to (cr, -ext.width / 2, 0);
+        cairo_show_text (cr, unit);
+        cairo_restore (cr);
+        if (!time_labels || p->t1 <= p->t0)
+                return;
+        for (int i = 0; i <= 5; i++) {
+                double t = p->t0 + (p->t1 - p->t0) * i / 5;
+                g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc ((gint64) t);
+                g_autofree char *label = dt ? g_date_time_format (dt, p->t1 - p->t0 > 86400 ? "%m-%d %H:%M" : "%H:%M:%S")
+                                            : g_strdup ("?");
+
+                cairo_text_extents (cr, label, &ext);
+                /* centred under its tick, but inside the panel's width */
+                cairo_move_to (cr, CLAMP (px (p, t) - ext.width / 2, p->x0 - 8, p->x0 + p->w - ext.width),
+                               p->y0 + p->h + 14);
+                cairo_show_text (cr, label);
+        }
+}
+
+/* A line through the values at offset `field` of each element; NAN breaks it. */
+static void
+draw_series (cairo_t *cr, const Panel *p, const GArray *a, gsize field, gboolean step)
+{
+        gboolean pen_down = FALSE;
+        double last_y = 0;
+
+        for (guint i = 0; i < a->len; i++) {
+                const char *e = a->data + (gsize) i * g_array_get_element_size ((GArray *) a);
+                double t = *(const double *) e;           /* t_s is the first field */
+                double v = *(const double *) (e + field);
+
+                if (isnan (v)) {
+                        pen_down = FALSE;
+                        continue;
+                }
+                if (!pen_down)
+                        cairo_move_to (cr, px (p, t), py (p, v));
+                else if (step) {
+                        cairo_line_to (cr, px (p, t), last_y);
+                        cairo_line_to (cr, px (p, t), py (p, v));
+                } else
+                        cairo_line_to (cr, px (p, t), py (p, v));
+                pen_down = TRUE;
+                last_y = py (p, v);
+        }
+        cairo_stroke (cr);
+}
+
+/* Fill between lo and hi over runs where both are known. */
+static void
+draw_band (cairo_t *cr, const Panel *p, const GArray *band, gsize lo, gsize hi)
+{
+        const AugurPlotBand *b = (const AugurPlotBand *) band->data;
+        guint i = 0;
+
+        while (i < band->len) {
+                guint j;
+
+#define V(k, f) (*(const double *) ((const char *) &b[k] + (f)))
+                if (isnan (V (i, lo)) || isnan (V (i, hi))) {
+                        i++;
+                        continue;
+                }
+                for (j = i; j < band->len && !isnan (V (j, lo)) && !isnan (V (j, hi)); j++)
+                        ;
+                /* run i .. j-1: up along hi, back along lo */
+                cairo_move_to (cr, px (p, b[i].t_s), py (p, V (i, hi)));
+                for (guint k = i + 1; k < j; k++)
+                        cairo_line_to (cr, px (p, b[k].t_s), py (p, V (k, hi)));
+                for (guint k = j; k-- > i;)
+                        cairo_line_to (cr, px (p, b[k].t_s), py (p, V (k, lo)));
+                cairo_close_path (cr);
+                if (j == i + 1) {         /* a single forecast: a short bar */
+                        cairo_new_path (cr);
+                        cairo_rectangle (cr, px (p, b[i].t_s) - 1, py (p, V (i, hi)), 2,
+                                         py (p, V (i, lo)) - py (p, V (i, hi)));
+                }
+                cairo_fill (cr);
+                i = j;
+#undef V
+        }
+}
+
+static void
+draw_markers (cairo_t *cr, const Panel *p, const GArray *markers, gboolean cpu)
+{
+        for (guint i = 0; i < markers->len; i++) {
+                const AugurPlotMarker *m = &g_array_index (markers, AugurPlotMarker, i);
+                double x, y, s = MARKER_SIZE;
+
+                if (m->cpu != cpu || isnan (m->value))
+                        continue;
+                x = px (p, m->t_s);
+                y = py (p, m->value);
+                if (m->kind == AUGUR_PLOT_MARK_GROW) {
+                        rgb (cr, AUGUR_PLOT_RGB_GROW, 1);
+                        cairo_move_to (cr, x, y - s);
+                        cairo_line_to (cr, x + s, y + s);
+                        cairo_line_to (cr, x - s, y + s);
+                } else if (m->kind == AUGUR_PLOT_MARK_SHRINK) {
+                        rgb (cr, AUGUR_PLOT_RGB_SHRINK, 1);
+                        cairo_move_to (cr, x, y + s);
+                        cairo_line_to (cr, x + s, y - s);
+                        cairo_line_to (cr, x - s, y - s);
+                } else {
+                        rgb (cr, AUGUR_PLOT_RGB_OTHER, 1);
+                        cairo_move_to (cr, x, y - s);
+                        cairo_line_to (cr, x + s, y);
+                        cairo_line_to (cr, x, y + s);
+                        cairo_line_to (cr, x - s, y);
+                }
+                cairo_close_path (cr);
+                cairo_fill (cr);
+        }
+}
+
+static void
+legend_item (cairo_t *cr, double *x, double y, int r, int g, int b, double alpha, const char *label)
+{
+        cairo_text_extents_t ext;
+
+        rgb (cr, r, g, b, alpha);
+        cairo_rectangle (cr, *x, y - 8, 14, 8);
+        cairo_fill (cr);
+        cairo_set_source_rgb (cr, 0.2, 0.2, 0.2);
+        cairo_move_to (cr, *x + 18, y);
+        cairo_show_text (cr, label);
+        cairo_text_extents (cr, label, &ext);
+        *x += 18 + ext.x_advance + 14;
+}
+
+/* Largest finite value at offset field over an array, or 0. */
+static double
+array_max (const GArray *a, gsize field, double m)
+{
+        gsize es = g_array_get_element_size ((GArray *) a);
+
+        for (guint i = 0; i < a->len; i++) {
+                double v = *(const double *) (a->data + i * es + field);
+
+                if (isfinite (v) && v > m)
+                        m = v;
+        }
+        return m;
+}
+
+static void
+panel_range (const AugurPlotData *d, Panel *p)
+{
+        p->t0 = G_MAXDOUBLE;
+        p->t1 = -G_MAXDOUBLE;
+        for (guint i = 0; i < d->points->len; i++) {
+                double t = g_array_index (d->points, AugurPlotPoint, i).t_s;
+
+                p->t0 = MIN (p->t0, t);
+                p->t1 = MAX (p->t1, t);
+        }
+        for (guint i = 0; i < d->band->len; i++) {
+                double t = g_array_index (d->band, AugurPlotBand, i).t_s;
+
+                p->t0 = MIN (p->t0, t);
+                p->t1 = MAX (p->t1, t);
+        }
+        if (p->t0 > p->t1)
+                p->t0 = p->t1 = 0;
+}
+
+void
+augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double height)
+{
+        double ph = MAX ((height - MARGIN_TOP - MARGIN_BOTTOM - PANEL_GAP) / 2, 10);
+        Panel mem = { MARGIN_LEFT, MARGIN_TOP, MAX (width - MARGIN_LEFT - MARGIN_RIGHT, 10), ph };
+        Panel cpu = mem;
+        double lx = MARGIN_LEFT, vmax;
+
+        panel_range (d, &mem);
+        cpu.t0 = mem.t0;
+        cpu.t1 = mem.t1;
+        cpu.y0 = MARGIN_TOP + ph + PANEL_GAP;
+
+        vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, mem_used_mib), 0);
+        vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, mem_alloc_mib), vmax);
+        vmax = array_max (d->band, G_STRUCT_OFFSET (AugurPlotBand, mem_upper_mib), vmax);
+        mem.vmax = vmax > 0 ? vmax * 1.1 : 1;
+        vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, cpu_cores), 0);
+        vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, vcpus), vmax);
+        vmax = array_max (d->band, G_STRUCT_OFFSET (AugurPlotBand, cpu_upper_cores), vmax);
+        cpu.vmax = vmax > 0 ? vmax * 1.1 : 1;
+
+        cairo_save (cr);
+        cairo_set_source_rgb (cr, 1, 1, 1);
+        cairo_rectangle (cr, 0, 0, width, height);
+        cairo_fill (cr);
+        cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+        cairo_set_source_rgb (cr, 0, 0, 0);
+        cairo_set_font_size (cr, 14);
+        cairo_move_to (cr, MARGIN_LEFT, 20);
+        cairo_show_text (cr, d->title ? d->title : "");
+
+        draw_axes (cr, &mem, "memory, MiB", FALSE);
+        draw_axes (cr, &cpu, "CPU, cores", TRUE);
+
+        /* Everything inside a panel is clipped to it. */
+        for (int k = 0; k < 2; k++) {
+                const Panel *p = k == 0 ? &mem : &cpu;
+                gsize lo = k == 0 ? G_STRUCT_OFFSET (AugurPlotBand, mem_p50_mib) : G_STRUCT_OFFSET (AugurPlotBand, cpu_p50_cores);
+                gsize hi = k == 0 ? G_STRUCT_OFFSET (AugurPlotBand, mem_upper_mib) : G_STRUCT_OFFSET (AugurPlotBand, cpu_upper_cores);
+                gsize used = k == 0 ? G_STRUCT_OFFSET (AugurPlotPoint, mem_used_mib) : G_STRUCT_OFFSET (AugurPlotPoint, cpu_cores);
+                gsize alloc = k == 0 ? G_STRUCT_OFFSET (AugurPlotPoint, mem_alloc_mib) : G_STRUCT_OFFSET (AugurPlotPoint, vcpus);
+                static const double dash[] = { 4, 3 };
+
+                cairo_save (cr);
+                cairo_rectangle (cr, p->x0, p->y0 - MARKER_SIZE, p->w, p->h + MARKER_SIZE);
+                cairo_clip (cr);
+                rgb (cr, AUGUR_PLOT_RGB_BAND, 0.35);
+                draw_band (cr, p, d->band, lo, hi);
+                rgb (cr, AUGUR_PLOT_RGB_BAND, 1);
+                cairo_set_line_width (cr, 1);
+                cairo_set_dash (cr, dash, G_N_ELEMENTS (dash), 0);
+                draw_series (cr, p, d->band, lo, FALSE);
+                cairo_set_dash (cr, NULL, 0, 0);
+                cairo_set_line_width (cr, 1.5);
+                rgb (cr, AUGUR_PLOT_RGB_ALLOC, 1);
+                draw_series (cr, p, d->points, alloc, TRUE);
+                rgb (cr, AUGUR_PLOT_RGB_USED, 1);
+                draw_series (cr, p, d->points, used, FALSE);
+                draw_markers (cr, p, d->markers, k == 1);
+                cairo_restore (cr);
+        }
+
+        cairo_set_font_size (cr, 10);
+        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_USED, 1, "used (balloon terms)");
+        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_ALLOC, 1, "allocation");
+        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_BAND, 0.35, "forecast p50..upper");
+        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_GROW, 1, "grow");
+        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_SHRINK, 1, "shrink");
+        legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_OTHER, 1, "recommended/failed");
+        cairo_restore (cr);
+}
+
+gboolean
+augur_plot_write (const AugurPlotData *d, const char *path, int width, int height, GError **error)
+{
+        g_autofree char *lower = g_ascii_strdown (path, -1);
+        gboolean svg = g_str_has_suffix (lower, ".svg");
+        cairo_surface_t *surface;
+        cairo_status_t status;
+        cairo_t *cr;
+
+        if (!svg && !g_str_has_suffix (lower, ".png")) {
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                             "%s: the file name must end in .svg or .png", path);
+                return FALSE;
+        }
+        if (svg)
+                surface = cairo_svg_surface_create (path, width, height);
+        else
+                surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, width, height);
+        cr = cairo_create (surface);
+        augur_plot_draw (cr, d, width, height);
+        status = cairo_status (cr);
+        cairo_destroy (cr);
+        if (status == CAIRO_STATUS_SUCCESS && !svg)
+                status = cairo_surface_write_to_png (surface, path);
+        cairo_surface_finish (surface);
+        if (status == CAIRO_STATUS_SUCCESS)
+                status = cairo_surface_status (surface);
+        cairo_surface_destroy (surface);
+        if (status != CAIRO_STATUS_SUCCESS) {
+                g_set_error (error, G_IO_ERROR,
+                             status == CAIRO_STATUS_WRITE_ERROR ? G_IO_ERROR_FAILED : G_IO_ERROR_INVALID_DATA,
+                             "%s: %s", path, cairo_status_to_string (status));
+                return FALSE;
+        }
+        return TRUE;
+}

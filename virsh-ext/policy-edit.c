@@ -1,0 +1,115 @@
+/* policy-edit.c — "key=value" edits of a per-VM policy (see policy-edit.h).
+ * The value rules are vm.c's; this file adds only what a single key cannot
+ * check: removal, min ≤ max across keys, and the domain's own limits. */
+#include "config.h"
+
+#include "policy-edit.h"
+
+#include <math.h>
+#include <string.h>
+
+const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS] = {
+        "mode", "mem_min_mib", "mem_max_mib", "vcpus_min", "vcpus_max",
+        "priority", "target_util_pct", "quantile",
+};
+
+char *
+augur_cli_policy_value (const AugurVmPolicy *p, const char *key)
+{
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+        if (strcmp (key, "mode") == 0)
+                return p->mode_set ? g_strdup (augur_mode_to_string (p->mode)) : NULL;
+        if (strcmp (key, "mem_min_mib") == 0)
+                return isnan (p->mem_min_kib) ? NULL : g_strdup_printf ("%.0f", p->mem_min_kib / 1024);
+        if (strcmp (key, "mem_max_mib") == 0)
+                return isnan (p->mem_max_kib) ? NULL : g_strdup_printf ("%.0f", p->mem_max_kib / 1024);
+        if (strcmp (key, "vcpus_min") == 0)
+                return p->vcpus_min > 0 ? g_strdup_printf ("%d", p->vcpus_min) : NULL;
+        if (strcmp (key, "vcpus_max") == 0)
+                return p->vcpus_max > 0 ? g_strdup_printf ("%d", p->vcpus_max) : NULL;
+        if (strcmp (key, "priority") == 0)
+                return p->priority != 1000 ? g_strdup_printf ("%d", p->priority) : NULL;
+        if (strcmp (key, "target_util_pct") == 0)
+                return isnan (p->target_util) ? NULL : g_strdup_printf ("%.0f", p->target_util * 100);
+        if (strcmp (key, "quantile") == 0)
+                return isnan (p->quantile) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%.3f", p->quantile));
+        g_assert_not_reached ();
+}
+
+/* Remove one key (back to augurd's default). */
+static gboolean
+unset_key (AugurVmPolicy *p, const char *key, GError **error)
+{
+        AugurVmPolicy def;
+
+        augur_vm_policy_init (&def);
+        if (strcmp (key, "mode") == 0)
+                p->mode_set = FALSE, p->mode = def.mode;
+        else if (strcmp (key, "mem_min_mib") == 0)
+                p->mem_min_kib = def.mem_min_kib;
+        else if (strcmp (key, "mem_max_mib") == 0)
+                p->mem_max_kib = def.mem_max_kib;
+        else if (strcmp (key, "vcpus_min") == 0)
+                p->vcpus_min = def.vcpus_min;
+        else if (strcmp (key, "vcpus_max") == 0)
+                p->vcpus_max = def.vcpus_max;
+        else if (strcmp (key, "priority") == 0)
+                p->priority = def.priority;
+        else if (strcmp (key, "target_util_pct") == 0)
+                p->target_util = def.target_util;
+        else if (strcmp (key, "quantile") == 0)
+                p->quantile = def.quantile;
+        else
+                return augur_vm_policy_set (p, key, "", error);  /* names the known keys */
+        return TRUE;
+}
+
+gboolean
+augur_cli_policy_apply (AugurVmPolicy *p, char **assignments, double mem_limit_kib,
+                        int vcpu_limit, GError **error)
+{
+        AugurVmPolicy next = *p;
+
+        for (char **a = assignments; a && *a; a++) {
+                const char *eq = strchr (*a, '=');
+                g_autofree char *key = NULL;
+
+                if (!eq || eq == *a) {
+                        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                     "'%s' is not key=value", *a);
+                        return FALSE;
+                }
+                key = g_strstrip (g_strndup (*a, eq - *a));
+                if (eq[1] == '\0' ? !unset_key (&next, key, error)
+                                  : !augur_vm_policy_set (&next, key, eq + 1, error))
+                        return FALSE;
+        }
+        if (!isnan (next.mem_min_kib) && !isnan (next.mem_max_kib) && next.mem_min_kib > next.mem_max_kib) {
+                g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                             "mem_min_mib (%.0f) is above mem_max_mib (%.0f)",
+                             next.mem_min_kib / 1024, next.mem_max_kib / 1024);
+                return FALSE;
+        }
+        if (next.vcpus_min > 0 && next.vcpus_max > 0 && next.vcpus_min > next.vcpus_max) {
+                g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                             "vcpus_min (%d) is above vcpus_max (%d)", next.vcpus_min, next.vcpus_max);
+                return FALSE;
+        }
+        if (mem_limit_kib > 0 && !isnan (next.mem_min_kib) && next.mem_min_kib > mem_limit_kib) {
+                g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                             "mem_min_mib (%.0f) is above the domain's <memory> (%.0f MiB)",
+                             next.mem_min_kib / 1024, mem_limit_kib / 1024);
+                return FALSE;
+        }
+        if (vcpu_limit > 0 && next.vcpus_min > vcpu_limit) {
+                g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                             "vcpus_min (%d) is above the domain's <vcpu> (%d)", next.vcpus_min, vcpu_limit);
+                return FALSE;
+        }
+        /* mem_max_mib / vcpus_max above the domain's maximum are harmless
+         * (augurd takes the smaller), so they are accepted. */
+        *p = next;
+        return TRUE;
+}
+
