@@ -348,10 +348,28 @@ json_num (GString *s, const char *key, double v)
                 g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6g", v));
 }
 
+/* ,"key":"text" with the JSON string escapes (a path may hold anything). */
 static void
-print_result_inner (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step_s,
-                    const char *model, AugurPredictor *pred, gboolean spikes, double price)
+json_str (GString *s, const char *key, const char *text)
 {
+        g_string_append_printf (s, ",\"%s\":\"", key);
+        for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                        g_string_append_printf (s, "\\%c", *c);
+                else if (*c < 0x20)
+                        g_string_append_printf (s, "\\u%04x", *c);
+                else
+                        g_string_append_c (s, (char) *c);
+        }
+        g_string_append_c (s, '"');
+}
+
+static void
+print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step_s,
+              const char *model, AugurPredictor *pred, gboolean spikes)
+{
+        double price = pred ? augur_predictor_config (pred)->price_per_gib : NAN;
+
         if (g->json) {
                 g_autoptr (GString) s = g_string_new (NULL);
                 gboolean first = TRUE;
@@ -368,7 +386,7 @@ print_result_inner (const AugurCliGlobal *g, const AugurReplayResult *res, gint6
                                         G_GUINT64_FORMAT ",\"vms\":%" G_GUINT64_FORMAT ",\"step_s\":%"
                                         G_GINT64_FORMAT, res->mem_actions, res->cpu_actions, res->vms, step_s);
                 if (model)
-                        g_string_append_printf (s, ",\"model\":\"%s\"", model);
+                        json_str (s, "model", model);
                 if (pred) {
                         json_num (s, "price", price);
                         g_string_append (s, ",\"served\":{");
@@ -435,14 +453,6 @@ print_result_inner (const AugurCliGlobal *g, const AugurReplayResult *res, gint6
                          res->kinds[k].ok, res->kinds[k].spikes);
 }
 
-static void
-print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step_s,
-              const char *model, AugurPredictor *pred, gboolean spikes)
-{
-        double price = pred ? augur_predictor_config (pred)->price_per_gib : NAN;
-
-        print_result_inner (g, res, step_s, model, pred, spikes, price);
-}
 
 /* Refuse a model that saw the scored steps (see the header comment). */
 static int
