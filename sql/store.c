@@ -424,14 +424,18 @@ augur_store_rollup_add_gauge (DomainCache *dc, gsize r, gint64 ts_ms,
 }
 
 /* Move the ticks' samples from samples_recent into samples_main, each
- * domain's rows together (004-samples-recent.sql).  Inside the caller's
+ * domain's rows together, and the decisions likewise (004-samples-recent.sql).  Inside the caller's
  * transaction; SQLite result code. */
 static int
 move_recent_samples (AugurStore *st)
 {
-        int rc = step_done (st->move_recent);
+        sqlite3_stmt *steps[] = { st->move_recent, st->clear_recent,
+                                  st->move_decisions, st->clear_decisions };
+        int rc = SQLITE_OK;
 
-        return rc == SQLITE_OK ? step_done (st->clear_recent) : rc;
+        for (gsize i = 0; i < G_N_ELEMENTS (steps) && rc == SQLITE_OK; i++)
+                rc = step_done (steps[i]);
+        return rc;
 }
 
 static gboolean
@@ -514,8 +518,21 @@ prepare_statements (AugurStore *st, GError **error)
         /* samples_recent -> samples_main, sorted (004-samples-recent.sql) */
         if (!(st->move_recent = prepare (st, "INSERT OR REPLACE INTO samples_main "
                                              "SELECT * FROM samples_recent ORDER BY domain_id, ts_ms", error)) ||
-            !(st->clear_recent = prepare (st, "DELETE FROM samples_recent", error)))
+            !(st->clear_recent = prepare (st, "DELETE FROM samples_recent", error)) ||
+            !(st->move_decisions = prepare (st, "INSERT INTO decisions_main "
+                                                "SELECT * FROM decisions_recent ORDER BY id", error)) ||
+            !(st->clear_decisions = prepare (st, "DELETE FROM decisions_recent", error)))
                 return FALSE;
+        {
+                sqlite3_stmt *stmt = prepare (st, "SELECT max(coalesce((SELECT max(id) FROM decisions_main), 0),"
+                                                  " coalesce((SELECT max(id) FROM decisions_recent), 0))", error);
+
+                if (!stmt)
+                        return FALSE;
+                if (sqlite3_step (stmt) == SQLITE_ROW)
+                        st->next_decision_id = sqlite3_column_int64 (stmt, 0) + 1;
+                sqlite3_finalize (stmt);
+        }
 
         if (!(st->ins_tick = prepare (st, "INSERT INTO ticks (ts_ms, n_domains, collect_usec) VALUES (?,?,?)", error)) ||
             !(st->find_domain = prepare (st, "SELECT id, name, libvirt_id FROM domains WHERE uuid = ?", error)) ||
@@ -664,6 +681,8 @@ augur_store_close (AugurStore *st)
         sqlite3_finalize (st->ins_sample);
         sqlite3_finalize (st->move_recent);
         sqlite3_finalize (st->clear_recent);
+        sqlite3_finalize (st->move_decisions);
+        sqlite3_finalize (st->clear_decisions);
         for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
                 sqlite3_finalize (st->rebuild_rollups[r]);
         sqlite3_finalize (st->find_domain);

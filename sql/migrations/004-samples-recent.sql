@@ -1,5 +1,5 @@
--- 004-samples-recent.sql — schema version 4: the samples a tick writes go
--- to a small append-only table first.
+-- 004-samples-recent.sql — schema version 4: what a tick writes for every
+-- VM (its sample, its decision) goes to small append-only tables first.
 --
 -- WHY
 --   Version 1's `samples` was a WITHOUT ROWID B-tree clustered by
@@ -14,6 +14,10 @@
 --   B-tree, and each VM's dozen entries land on its leaf of the unique
 --   (domain_id, ts_ms) index together, one index page per VM per minute
 --   instead of a leaf per VM per tick.  Measured: scripts/bench-store.
+--
+--   The decisions (002-decisions.sql: one audit row per VM per tick) take
+--   the same path: decisions_recent, moved into decisions_main with the
+--   samples.  Their ids stay unique across both: store.c assigns them.
 --
 -- READERS see the view `samples`, the union of both, so every query that
 --   read the table reads the view unchanged.  Writers name the tables:
@@ -119,3 +123,38 @@ CREATE VIEW samples AS
         SELECT * FROM samples_main
         UNION ALL
         SELECT * FROM samples_recent;
+
+ALTER TABLE decisions RENAME TO decisions_main;
+
+CREATE TABLE decisions_recent (
+        id              INTEGER PRIMARY KEY,       -- store.c assigns it
+        ts_ms           INTEGER NOT NULL,
+        domain_id       INTEGER NOT NULL,
+        mode            TEXT NOT NULL,             -- observe|recommend|act
+        policy          TEXT NOT NULL,             -- augur|reactive
+        model           TEXT,                      -- serving forecaster
+        mem_used_kib    REAL,                      -- inputs, in short
+        mem_alloc_kib   REAL,
+        cpu_cores_used  REAL,
+        vcpus_online    INTEGER,
+        horizon_s       REAL,                      -- lead window used
+        mem_p50_kib     REAL,                      -- forecast over the window
+        mem_upper_kib   REAL,
+        cpu_p50_cores   REAL,
+        cpu_upper_cores REAL,
+        mem_target_kib  REAL,                      -- plan
+        vcpus_target    INTEGER,
+        mem_action      TEXT NOT NULL,             -- none|grow|shrink|recommend-*|failed
+        cpu_action      TEXT NOT NULL,
+        mem_reason      TEXT NOT NULL,
+        cpu_reason      TEXT NOT NULL,
+        mem_veto        TEXT NOT NULL,
+        cpu_veto        TEXT NOT NULL,
+        note            TEXT                       -- arbitration, errors
+);
+CREATE INDEX decisions_recent_by_domain ON decisions_recent (domain_id, ts_ms);
+
+CREATE VIEW decisions AS
+        SELECT * FROM decisions_main
+        UNION ALL
+        SELECT * FROM decisions_recent;
