@@ -43,6 +43,44 @@ device_suffix (const char *field, const char *prefix)
         return *p == '.' ? p + 1 : NULL;
 }
 
+/* Which stat a typed-parameter field is: AUGUR_STAT_N when none.  A
+ * record has ~25-60 fields and the table ~25 stats, so the whole-name
+ * fields are found through a hash table built once, and the per-device
+ * ones ("block.N.rd.bytes", "net.N.rx.bytes") by their prefix. */
+static AugurStat
+field_stat (const char *field)
+{
+        static GHashTable *whole;     /* vir_field -> AugurStat + 1 */
+        static gsize once;
+        const char *dev = NULL, *suffix;
+        gpointer hit;
+
+        if (g_once_init_enter (&once)) {
+                whole = g_hash_table_new (g_str_hash, g_str_equal);
+                for (int f = 0; f < AUGUR_STAT_N; f++)
+                        if (!augur_stat_info[f].per_device)
+                                g_hash_table_insert (whole, (gpointer) augur_stat_info[f].vir_field,
+                                                     GINT_TO_POINTER (f + 1));
+                g_once_init_leave (&once, 1);
+        }
+        if (field[0] == 'b')
+                dev = "block";
+        else if (field[0] == 'n')
+                dev = "net";
+        if (dev && (suffix = device_suffix (field, dev))) {
+                for (int f = 0; f < AUGUR_STAT_N; f++) {
+                        gboolean is_block = f == AUGUR_STAT_BLOCK_RD_BYTES || f == AUGUR_STAT_BLOCK_WR_BYTES;
+
+                        if (augur_stat_info[f].per_device && is_block == (dev[0] == 'b') &&
+                            strcmp (suffix, augur_stat_info[f].vir_field) == 0)
+                                return f;
+                }
+                return AUGUR_STAT_N;
+        }
+        hit = g_hash_table_lookup (whole, field);
+        return hit ? (AugurStat) (GPOINTER_TO_INT (hit) - 1) : AUGUR_STAT_N;
+}
+
 void
 augur_collect_parse_params (const virTypedParameter *params, int nparams,
                             AugurDomainSample *out, guint *ret_rejected)
@@ -52,38 +90,23 @@ augur_collect_parse_params (const virTypedParameter *params, int nparams,
         out->present = 0;
         for (int i = 0; i < nparams; i++) {
                 const virTypedParameter *p = &params[i];
-                const char *suffix;
+                AugurStat f = field_stat (p->field);
                 gint64 v;
 
-                for (int f = 0; f < AUGUR_STAT_N; f++) {
-                        const AugurStatInfo *info = &augur_stat_info[f];
-                        gboolean match;
-
-                        if (info->per_device) {
-                                const char *dev = (f == AUGUR_STAT_BLOCK_RD_BYTES ||
-                                                   f == AUGUR_STAT_BLOCK_WR_BYTES) ? "block" : "net";
-
-                                suffix = device_suffix (p->field, dev);
-                                match = suffix && strcmp (suffix, info->vir_field) == 0;
-                        } else {
-                                match = strcmp (p->field, info->vir_field) == 0;
-                        }
-                        if (!match)
-                                continue;
-                        if (!param_int64 (p, &v) || v < 0) {
-                                rejected++;
-                                break;
-                        }
-                        if (info->per_device && augur_sample_has (out, f)) {
-                                if (v > G_MAXINT64 - out->v[f]) {
-                                        rejected++;
-                                        break;
-                                }
-                                v += out->v[f];
-                        }
-                        augur_sample_set (out, f, v);
-                        break;
+                if (f == AUGUR_STAT_N)
+                        continue;
+                if (!param_int64 (p, &v) || v < 0) {
+                        rejected++;
+                        continue;
                 }
+                if (augur_stat_info[f].per_device && augur_sample_has (out, f)) {
+                        if (v > G_MAXINT64 - out->v[f]) {
+                                rejected++;
+                                continue;
+                        }
+                        v += out->v[f];
+                }
+                augur_sample_set (out, f, v);
         }
         if (ret_rejected)
                 *ret_rejected = rejected;

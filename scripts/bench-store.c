@@ -504,7 +504,7 @@ typedef struct {
         gint64 empty_bytes;             /* a store with the schema only          */
         gint64 page_size;
         gint64 n_samples, n_rollups, n_ticks;
-        gint64 samples_bytes;           /* samples + samples_by_tick, pages      */
+        gint64 samples_bytes;           /* samples_* tables and indexes, pages   */
         gint64 rollups_bytes;
         gint64 ticks_bytes;             /* ticks, host_samples and their indexes */
         gboolean have_dbstat;
@@ -556,7 +556,7 @@ bench_bytes (const Options *o, BytesResult *ret, GError **error)
         ret->n_samples = sql_int (db, "SELECT count(*) FROM samples");
         ret->n_rollups = sql_int (db, "SELECT count(*) FROM rollups");
         ret->n_ticks = sql_int (db, "SELECT count(*) FROM ticks");
-        ret->samples_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name IN ('samples_main', 'samples_by_tick', 'samples_recent', 'samples_recent_by_domain')");
+        ret->samples_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'samples%'");
         ret->have_dbstat = ret->samples_bytes > 0;
         ret->rollups_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name = 'rollups'");
         ret->ticks_bytes = sql_int (db, "SELECT sum(pgsize) FROM dbstat WHERE name IN "

@@ -39,12 +39,13 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                              GError **error)
 {
         static const char sql[] =
-                "INSERT INTO decisions (ts_ms, domain_id, mode, policy, model, mem_used_kib, "
+                "INSERT INTO decisions_recent (id, ts_ms, domain_id, mode, policy, model, mem_used_kib, "
                 "mem_alloc_kib, cpu_cores_used, vcpus_online, horizon_s, mem_p50_kib, mem_upper_kib, "
                 "cpu_p50_cores, cpu_upper_cores, mem_target_kib, vcpus_target, mem_action, cpu_action, "
                 "mem_reason, cpu_reason, mem_veto, cpu_veto, note) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
         sqlite3_stmt *s = NULL;
+        gint64 id = st->next_decision_id;
         int rc;
 
         if (n == 0)
@@ -64,6 +65,7 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                         sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
                         return FALSE;
                 }
+                sqlite3_bind_int64 (s, i++, id++);
                 sqlite3_bind_int64 (s, i++, r->ts_ms);
                 sqlite3_bind_int64 (s, i++, dc->id);
                 bind_t (s, i++, r->mode);
@@ -101,6 +103,7 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                 sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
                 return FALSE;
         }
+        st->next_decision_id = id;
         return TRUE;
 }
 
@@ -177,15 +180,18 @@ GArray *
 augur_store_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms,
                        guint limit, GError **error)
 {
-        static const char sql[] =
+        /* One domain: "x.domain_id = ?1" reaches each table's index through
+         * the view; "?1 < 0 OR ..." would scan them. */
+        static const char sql_fmt[] =
                 "SELECT * FROM (SELECT x.ts_ms, x.domain_id, d.uuid, d.name, x.mode, x.policy, x.model, "
                 "x.mem_used_kib, x.mem_alloc_kib, x.cpu_cores_used, x.vcpus_online, x.horizon_s, "
                 "x.mem_p50_kib, x.mem_upper_kib, x.cpu_p50_cores, x.cpu_upper_cores, x.mem_target_kib, "
                 "x.vcpus_target, x.mem_action, x.cpu_action, x.mem_reason, x.cpu_reason, x.mem_veto, "
                 "x.cpu_veto, x.note, x.id FROM decisions x JOIN domains d ON d.id = x.domain_id "
-                "WHERE (?1 < 0 OR x.domain_id = ?1) AND x.ts_ms BETWEEN ?2 AND ?3 "
+                "WHERE %s x.ts_ms BETWEEN ?2 AND ?3 "
                 "ORDER BY x.id DESC LIMIT ?4) ORDER BY id";
         g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
+        g_autofree char *sql = g_strdup_printf (sql_fmt, domain_id >= 0 ? "x.domain_id = ?1 AND" : "");
         sqlite3_stmt *s = NULL;
         int rc = sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL);
 

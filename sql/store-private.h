@@ -49,6 +49,9 @@ struct AugurStore {
         sqlite3_stmt *ins_sample;         /* into samples_recent                 */
         sqlite3_stmt *move_recent;        /* samples_recent -> samples_main      */
         sqlite3_stmt *clear_recent;
+        sqlite3_stmt *move_decisions;     /* decisions_recent -> decisions_main  */
+        sqlite3_stmt *clear_decisions;
+        gint64 next_decision_id;          /* ids of decisions_recent rows        */
         gint64 recent_period;             /* ts / AUGUR_STORE_RECENT_S of the last
                                            * committed tick; -1 = none yet      */
         sqlite3_stmt *upsert_rollup;     /* merge an AugurRollupAcc into its row    */

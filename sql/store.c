@@ -265,10 +265,11 @@ rollback (AugurStore *st)
  * tick.  The in-memory sums change only after the tick's transaction
  * commits, so a failed tick leaves them as they were.
  *
- * The same rows can be computed in SQL from the samples: after an import,
- * after a crash (recover_open_buckets() at open: the rows of buckets that
- * were open when the process died), and by readers for the still-open
- * bucket (prepare_rollup_rows()), so history is complete to the last tick.
+ * The same rows are computed in SQL from the samples after an import and
+ * after a crash (recover_open_buckets() at open: the buckets that were
+ * open when the process died); readers sum the still-open bucket from the
+ * samples with acc_add() itself (prepare_rollup_rows()), so history is
+ * complete to the last tick.
  *
  * CTE appended by append_rollup_cte(), parameters ?1 domain id, ?2 first
  * bucket start (unix s, a multiple of res), ?3 end (unix s, exclusive):
@@ -423,14 +424,18 @@ augur_store_rollup_add_gauge (DomainCache *dc, gsize r, gint64 ts_ms,
 }
 
 /* Move the ticks' samples from samples_recent into samples_main, each
- * domain's rows together (004-samples-recent.sql).  Inside the caller's
+ * domain's rows together, and the decisions likewise (004-samples-recent.sql).  Inside the caller's
  * transaction; SQLite result code. */
 static int
 move_recent_samples (AugurStore *st)
 {
-        int rc = step_done (st->move_recent);
+        sqlite3_stmt *steps[] = { st->move_recent, st->clear_recent,
+                                  st->move_decisions, st->clear_decisions };
+        int rc = SQLITE_OK;
 
-        return rc == SQLITE_OK ? step_done (st->clear_recent) : rc;
+        for (gsize i = 0; i < G_N_ELEMENTS (steps) && rc == SQLITE_OK; i++)
+                rc = step_done (steps[i]);
+        return rc;
 }
 
 static gboolean
@@ -513,8 +518,21 @@ prepare_statements (AugurStore *st, GError **error)
         /* samples_recent -> samples_main, sorted (004-samples-recent.sql) */
         if (!(st->move_recent = prepare (st, "INSERT OR REPLACE INTO samples_main "
                                              "SELECT * FROM samples_recent ORDER BY domain_id, ts_ms", error)) ||
-            !(st->clear_recent = prepare (st, "DELETE FROM samples_recent", error)))
+            !(st->clear_recent = prepare (st, "DELETE FROM samples_recent", error)) ||
+            !(st->move_decisions = prepare (st, "INSERT INTO decisions_main "
+                                                "SELECT * FROM decisions_recent ORDER BY id", error)) ||
+            !(st->clear_decisions = prepare (st, "DELETE FROM decisions_recent", error)))
                 return FALSE;
+        {
+                sqlite3_stmt *stmt = prepare (st, "SELECT max(coalesce((SELECT max(id) FROM decisions_main), 0),"
+                                                  " coalesce((SELECT max(id) FROM decisions_recent), 0))", error);
+
+                if (!stmt)
+                        return FALSE;
+                if (sqlite3_step (stmt) == SQLITE_ROW)
+                        st->next_decision_id = sqlite3_column_int64 (stmt, 0) + 1;
+                sqlite3_finalize (stmt);
+        }
 
         if (!(st->ins_tick = prepare (st, "INSERT INTO ticks (ts_ms, n_domains, collect_usec) VALUES (?,?,?)", error)) ||
             !(st->find_domain = prepare (st, "SELECT id, name, libvirt_id FROM domains WHERE uuid = ?", error)) ||
@@ -663,6 +681,8 @@ augur_store_close (AugurStore *st)
         sqlite3_finalize (st->ins_sample);
         sqlite3_finalize (st->move_recent);
         sqlite3_finalize (st->clear_recent);
+        sqlite3_finalize (st->move_decisions);
+        sqlite3_finalize (st->clear_decisions);
         for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
                 sqlite3_finalize (st->rebuild_rollups[r]);
         sqlite3_finalize (st->find_domain);
@@ -1358,17 +1378,95 @@ hist_expr (AugurHistCol c, AugurResolution res)
         return g_strdup_printf ("%1$s_sum / nullif(%1$s_n, 0)", name);
 }
 
+/* The open buckets of domain_id at res from tail_s (a bucket start) up to
+ * to_s, summed from its samples by the live path's own acc_add(): the
+ * counter deltas follow counter_delta()'s rule (common/units.c).  Appends
+ * AugurRollupAcc to accs; SQLite result code. */
+static int
+tail_buckets (AugurStore *st, gint64 domain_id, gint64 res, gint64 tail_s, gint64 to_s,
+              GArray *accs)
+{
+        g_autoptr(GString) sql = g_string_new ("SELECT ts_ms");
+        sqlite3_stmt *stmt = NULL;
+        gint64 prev_ms = 0, prev_c[N_ROLLUP_COUNTERS];
+        gboolean have_prev = FALSE, prev_has[N_ROLLUP_COUNTERS];
+        int rc;
+
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                g_string_append_printf (sql, ", %s", rollup_gauges[g]);
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                g_string_append_printf (sql, ", %s", augur_stat_info[rollup_counters[c]].column);
+        g_string_append (sql, " FROM samples WHERE domain_id = ?1 AND ts_ms < ?3 * 1000 AND ts_ms >= coalesce("
+                              "(SELECT ts_ms FROM samples WHERE domain_id = ?1 AND ts_ms < ?2 * 1000"
+                              " ORDER BY ts_ms DESC LIMIT 1), ?2 * 1000) ORDER BY ts_ms");
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        sqlite3_bind_int64 (stmt, 1, domain_id);
+        sqlite3_bind_int64 (stmt, 2, tail_s);
+        sqlite3_bind_int64 (stmt, 3, to_s / res * res + res);
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+                gint64 ts_ms = sqlite3_column_int64 (stmt, 0);
+                double gauges[N_ROLLUP_GAUGES];
+                AugurDeltas deltas;
+                int k = 1;
+
+                for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                        gauges[g] = column_double_or_nan (stmt, k++);
+                for (int f = 0; f < AUGUR_STAT_N; f++)
+                        deltas.d[f] = NAN;
+                for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++, k++) {
+                        gboolean has = sqlite3_column_type (stmt, k) != SQLITE_NULL;
+                        gint64 v = sqlite3_column_int64 (stmt, k);
+                        gint64 dt_ms = ts_ms - prev_ms;
+
+                        if (have_prev && has && prev_has[c] && dt_ms > 0 &&
+                            dt_ms <= AUGUR_MAX_RATE_GAP_S * 1000 && v >= prev_c[c])
+                                deltas.d[rollup_counters[c]] = (double) (v - prev_c[c]);
+                        prev_has[c] = has;
+                        prev_c[c] = v;
+                }
+                have_prev = TRUE;
+                prev_ms = ts_ms;
+                if (ts_ms < tail_s * 1000)
+                        continue;        /* the sample before: deltas only */
+                if (accs->len == 0 ||
+                    g_array_index (accs, AugurRollupAcc, accs->len - 1).bucket_s != (ts_ms / 1000) / res * res) {
+                        AugurRollupAcc acc;
+
+                        acc_reset (&acc, (ts_ms / 1000) / res * res);
+                        g_array_append_val (accs, acc);
+                }
+                acc_add (&g_array_index (accs, AugurRollupAcc, accs->len - 1), gauges, &deltas);
+        }
+        sqlite3_finalize (stmt);
+        return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* A rollups column of an open bucket: a gauge's mean or a counter's delta,
+ * by the samples column name; NAN when it has none. */
+static double
+acc_value (const AugurRollupAcc *acc, const char *column)
+{
+        for (gsize g = 0; g < N_ROLLUP_GAUGES; g++)
+                if (strcmp (rollup_gauges[g], column) == 0)
+                        return acc->g_n[g] > 0 ? acc->g_sum[g] / acc->g_n[g] : NAN;
+        for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
+                if (strcmp (augur_stat_info[rollup_counters[c]].column, column) == 0)
+                        return acc->c_delta[c];
+        return NAN;
+}
+
 /* Prepare "SELECT <projection>" over domain_id's rollups at res for the
- * buckets starting in [from_ms, to_ms], as two statements run one after
- * the other (each in bucket order, no sort): ret[0] the buckets written to
- * the table, ret[1] the newer ones (the open bucket, or more after a crash
- * not yet recovered) aggregated from the samples by the CTE that writes
- * them.  projection's first column must be bucket_s; it may name any
- * rollups column.  On error nothing is left prepared. */
+ * buckets starting in [from_ms, to_ms] that are written to the table
+ * (*ret, bucket order), and sum the newer ones — the open bucket, or more
+ * after a crash not yet recovered — from the samples into tail
+ * (AugurRollupAcc, bucket order), so history reaches the last tick.
+ * projection's first column must be bucket_s. */
 static int
 prepare_rollup_rows (AugurStore *st, gint64 domain_id, AugurResolution res,
                      const char *projection, gint64 from_ms, gint64 to_ms,
-                     sqlite3_stmt *ret[2])
+                     sqlite3_stmt **ret, GArray *tail)
 {
         g_autoptr(GString) sql = g_string_new (NULL);
         sqlite3_stmt *stmt = NULL;
@@ -1391,44 +1489,22 @@ prepare_rollup_rows (AugurStore *st, gint64 domain_id, AugurResolution res,
                 return rc;
         tail_s = tail_s / res * res;
 
+        if (tail_s <= to_s) {
+                rc = tail_buckets (st, domain_id, res, tail_s, to_s, tail);
+                if (rc != SQLITE_OK)
+                        return rc;
+        }
         g_string_printf (sql, "SELECT %s FROM rollups WHERE domain_id = ?1 AND res_s = %d"
                          " AND bucket_s BETWEEN ?2 AND ?3 AND bucket_s < ?4 ORDER BY bucket_s",
                          projection, (int) res);
-        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &ret[0], NULL);
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, ret, NULL);
         if (rc != SQLITE_OK)
                 return rc;
-        sqlite3_bind_int64 (ret[0], 1, domain_id);
-        sqlite3_bind_int64 (ret[0], 2, from_s);
-        sqlite3_bind_int64 (ret[0], 3, to_s);
-        sqlite3_bind_int64 (ret[0], 4, tail_s);
-
-        g_string_truncate (sql, 0);
-        append_rollup_cte (sql, res);
-        g_string_append_printf (sql, " SELECT %s FROM a WHERE bucket_s <= ?4 ORDER BY bucket_s", projection);
-        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &ret[1], NULL);
-        if (rc != SQLITE_OK) {
-                g_clear_pointer (&ret[0], sqlite3_finalize);
-                return rc;
-        }
-        sqlite3_bind_int64 (ret[1], 1, domain_id);
-        sqlite3_bind_int64 (ret[1], 2, tail_s);
-        sqlite3_bind_int64 (ret[1], 3, to_s / res * res + res);
-        sqlite3_bind_int64 (ret[1], 4, to_s);
+        sqlite3_bind_int64 (*ret, 1, domain_id);
+        sqlite3_bind_int64 (*ret, 2, from_s);
+        sqlite3_bind_int64 (*ret, 3, to_s);
+        sqlite3_bind_int64 (*ret, 4, tail_s);
         return SQLITE_OK;
-}
-
-/* Step through stmts[0], then stmts[1] (NULL: none): SQLITE_ROW with the
- * row in stmts[*q], SQLITE_DONE at the end, or an error. */
-static int
-step_rows (sqlite3_stmt *stmts[2], int *q)
-{
-        for (; *q < 2 && stmts[*q]; (*q)++) {
-                int rc = sqlite3_step (stmts[*q]);
-
-                if (rc != SQLITE_DONE)
-                        return rc;
-        }
-        return SQLITE_DONE;
 }
 
 GArray *
@@ -1437,8 +1513,9 @@ augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
 {
         g_autoptr(GString) sql = g_string_new ("SELECT ");
         g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurHistRow));
-        sqlite3_stmt *stmts[2] = { NULL, NULL };
-        int rc, q = 0;
+        g_autoptr(GArray) tail = g_array_new (FALSE, FALSE, sizeof (AugurRollupAcc));
+        sqlite3_stmt *stmt = NULL;
+        int rc;
 
         g_string_append (sql, res == AUGUR_RES_RAW ? "ts_ms / 1000" : "bucket_s");
         for (int c = 0; c < AUGUR_HIST_N; c++) {
@@ -1448,22 +1525,21 @@ augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
         }
         if (res == AUGUR_RES_RAW) {
                 g_string_append (sql, " FROM samples WHERE domain_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 ORDER BY ts_ms");
-                rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmts[0], NULL);
+                rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
                 if (rc == SQLITE_OK) {
-                        sqlite3_bind_int64 (stmts[0], 1, domain_id);
-                        sqlite3_bind_int64 (stmts[0], 2, from_ms);
-                        sqlite3_bind_int64 (stmts[0], 3, to_ms);
+                        sqlite3_bind_int64 (stmt, 1, domain_id);
+                        sqlite3_bind_int64 (stmt, 2, from_ms);
+                        sqlite3_bind_int64 (stmt, 3, to_ms);
                 }
         } else {
                 rc = prepare_rollup_rows (st, domain_id, res, sql->str + strlen ("SELECT "),
-                                          from_ms, to_ms, stmts);
+                                          from_ms, to_ms, &stmt, tail);
         }
         if (rc != SQLITE_OK) {
                 set_sql_error (st, rc, error, "reading history");
                 return NULL;
         }
-        while ((rc = step_rows (stmts, &q)) == SQLITE_ROW) {
-                sqlite3_stmt *stmt = stmts[q];
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
                 AugurHistRow r;
 
                 r.ts_s = sqlite3_column_int64 (stmt, 0);
@@ -1471,11 +1547,19 @@ augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
                         r.v[c] = column_double_or_nan (stmt, c + 1);
                 g_array_append_val (rows, r);
         }
-        sqlite3_finalize (stmts[0]);
-        sqlite3_finalize (stmts[1]);
+        sqlite3_finalize (stmt);
         if (rc != SQLITE_DONE) {
                 set_sql_error (st, rc, error, "reading history");
                 return NULL;
+        }
+        for (guint j = 0; j < tail->len; j++) {
+                const AugurRollupAcc *acc = &g_array_index (tail, AugurRollupAcc, j);
+                AugurHistRow r;
+
+                r.ts_s = acc->bucket_s;
+                for (int c = 0; c < AUGUR_HIST_N; c++)
+                        r.v[c] = acc_value (acc, augur_hist_col_info[c].name);
+                g_array_append_val (rows, r);
         }
         return g_steal_pointer (&rows);
 }
@@ -1487,9 +1571,10 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
         g_autoptr(AugurDomainInfo) d = augur_store_find_domain (st, domain, error);
         g_autoptr(AugurSeries) s = NULL;
         g_autoptr(GString) sql = g_string_new ("SELECT ");
-        sqlite3_stmt *stmts[2] = { NULL, NULL };
+        g_autoptr(GArray) tail = g_array_new (FALSE, FALSE, sizeof (AugurRollupAcc));
+        sqlite3_stmt *stmt = NULL;
         gint64 from_ms, to_ms;
-        int rc, q = 0;
+        int rc;
 
         if (!d)
                 return NULL;
@@ -1503,11 +1588,11 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                 g_string_append (sql, ", h.load1, h.psi_cpu_some_avg10, h.psi_mem_some_avg10, h.psi_io_some_avg10"
                                       " FROM samples s LEFT JOIN host_samples h ON h.tick_id = s.tick_id"
                                       " WHERE s.domain_id = ?1 AND s.ts_ms BETWEEN ?2 AND ?3 ORDER BY s.ts_ms");
-                rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmts[0], NULL);
+                rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
                 if (rc == SQLITE_OK) {
-                        sqlite3_bind_int64 (stmts[0], 1, d->id);
-                        sqlite3_bind_int64 (stmts[0], 2, from_ms);
-                        sqlite3_bind_int64 (stmts[0], 3, to_ms);
+                        sqlite3_bind_int64 (stmt, 1, d->id);
+                        sqlite3_bind_int64 (stmt, 2, from_ms);
+                        sqlite3_bind_int64 (stmt, 3, to_ms);
                 }
         } else {
                 g_string_append (sql, "bucket_s");
@@ -1515,7 +1600,7 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                         g_string_append_printf (sql, ", %1$s_sum / nullif(%1$s_n, 0)", derived_cols[c]);
                 g_string_append (sql, ", NULL, NULL, NULL, NULL");
                 rc = prepare_rollup_rows (st, d->id, res, sql->str + strlen ("SELECT "),
-                                          from_ms, to_ms, stmts);
+                                          from_ms, to_ms, &stmt, tail);
         }
         if (rc != SQLITE_OK) {
                 set_sql_error (st, rc, error, "loading series");
@@ -1523,8 +1608,7 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
         }
         s = augur_series_new (d->name);
         s->uuid = g_strdup (d->uuid);
-        while ((rc = step_rows (stmts, &q)) == SQLITE_ROW) {
-                sqlite3_stmt *stmt = stmts[q];
+        while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
                 gsize i = augur_series_append (s, sqlite3_column_int64 (stmt, 0));
 
                 for (int c = 0; c < AUGUR_COL_N; c++) {
@@ -1536,11 +1620,23 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                         s->col[c][i] = (float) v;
                 }
         }
-        sqlite3_finalize (stmts[0]);
-        sqlite3_finalize (stmts[1]);
+        sqlite3_finalize (stmt);
         if (rc != SQLITE_DONE) {
                 set_sql_error (st, rc, error, "loading series");
                 return NULL;
+        }
+        for (guint j = 0; j < tail->len; j++) {
+                const AugurRollupAcc *acc = &g_array_index (tail, AugurRollupAcc, j);
+                gsize i = augur_series_append (s, acc->bucket_s);
+
+                for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
+                        double v = acc_value (acc, derived_cols[c]);
+
+                        if (isnan (v))
+                                continue;
+                        augur_series_ensure_col (s, c);
+                        s->col[c][i] = (float) v;
+                }
         }
         return g_steal_pointer (&s);
 }

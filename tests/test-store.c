@@ -443,6 +443,26 @@ test_decisions_roundtrip (Fixture *f, gconstpointer data)
         g_assert_cmpstr (g_array_index (back, AugurDecisionRow, 1).mem_reason, ==, "forecast-grow");
         g_assert_cmpstr (g_array_index (back, AugurDecisionRow, 1).cpu_action, ==, "none");
         g_assert_cmpstr (g_array_index (back, AugurDecisionRow, 1).name, ==, "vm0");
+        /* A tick in a later minute moves them to decisions_main; more
+         * decisions after it get new ids, and per-domain reads see both
+         * tables, in order. */
+        {
+                AugurDomainSample smp = live (0, 1, 1000);
+
+                write_one (st, 120000, &smp, 1);
+        }
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions_main"), ==, 3);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions_recent"), ==, 0);
+        for (int i = 0; i < 3; i++)
+                r[i].ts_ms += 130000;
+        g_assert_true (augur_store_write_decisions (st, r, 3, &error));
+        g_assert_cmpint (count (f->path, "SELECT count(DISTINCT id) FROM decisions"), ==, 6);
+        g_clear_pointer (&back, g_array_unref);
+        back = augur_store_decisions (st, 1, G_MININT64, G_MAXINT64, 0, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (back->len, ==, 4);      /* vm0: two moved, two recent */
+        g_assert_cmpint (g_array_index (back, AugurDecisionRow, 1).ts_ms, ==, 3000);
+        g_assert_cmpint (g_array_index (back, AugurDecisionRow, 2).ts_ms, ==, 131000);
         act = augur_store_write_actuation (st, 5000, r[0].uuid, "vm0", "balloon", 1000, 2000, &error);
         g_assert_cmpint (act, >, 0);
         g_assert_true (augur_store_set_actuation_latency (st, act, 1500, &error));
