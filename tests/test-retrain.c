@@ -9,6 +9,7 @@
  *                               rollback when the serving file is damaged
  *   /retrain/run/promote        a sabotaged serving model is replaced by
  *                               the candidate; the record and the swap
+ *   /retrain/gate               the auto gate from held-out verdicts
  *   /retrain/run/no-history     min_history above every VM: skipped
  *   /retrain/run/cancel         the cancel flag stops the run
  *
@@ -386,6 +387,57 @@ test_run_promote (Fixture *f, gconstpointer data)
         g_assert_cmpstr (augur_forecaster_model_path (fc), ==, res->run.model_path);
 }
 
+/* The auto gate: a held-out verdict decides where one exists, never
+ * without a model, and a swap clears it (it judged another model). */
+static void
+test_gate (Fixture *f, gconstpointer data)
+{
+        static const char u1[] = "11111111-1111-1111-1111-111111111111";
+        static const char u2[] = "22222222-2222-2222-2222-222222222222";
+        static const char u3[] = "33333333-3333-3333-3333-333333333333";
+        g_autoptr(AugurModel) m = tiny_model ();
+        g_autofree char *path = g_build_filename (f->dir, "m.augur", NULL);
+        g_autofree char *junk = g_build_filename (f->dir, "junk.augur", NULL);
+        g_autoptr(AugurForecaster) fc = NULL;
+        g_autoptr(AugurForecaster) none = NULL;
+        g_autoptr(GError) error = NULL;
+        AugurForecastHooks hooks = { 0 }, hooks_none = { 0 };
+        GHashTable *gate;
+
+        g_assert_true (augur_model_save (m, path, &error));
+        fc = augur_forecaster_new (path, 5.0, &error);
+        g_assert_no_error (error);
+        augur_forecaster_hooks (fc, &hooks);
+        g_assert_false (hooks.model_trusted (hooks.ctx, u1));   /* no evidence yet */
+
+        gate = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert (gate, g_strdup (u1), GINT_TO_POINTER (1));
+        g_hash_table_insert (gate, g_strdup (u2), GINT_TO_POINTER (0));
+        augur_forecaster_set_gate (fc, gate);
+        g_assert_true (hooks.model_trusted (hooks.ctx, u1));
+        g_assert_false (hooks.model_trusted (hooks.ctx, u2));
+        g_assert_false (hooks.model_trusted (hooks.ctx, u3));   /* online champion: none yet */
+
+        g_assert_true (augur_forecaster_swap_model (fc, augur_model_load (path, NULL), path, 7, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (augur_forecaster_model_version (fc), ==, 7);
+        g_assert_false (hooks.model_trusted (hooks.ctx, u1));   /* the verdict was for the old model */
+
+        /* baselines only: never trusted, whatever a gate says */
+        g_assert_true (g_file_set_contents (junk, "not a model", -1, NULL));
+        n_warnings = 0;
+        none = augur_forecaster_new (junk, 5.0, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (n_warnings, ==, 1);                    /* "cannot be used" */
+        g_assert_cmpint (augur_forecaster_model_version (none), ==, -1);
+        g_assert_null (augur_forecaster_model_path (none));
+        gate = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert (gate, g_strdup (u1), GINT_TO_POINTER (1));
+        augur_forecaster_set_gate (none, gate);
+        augur_forecaster_hooks (none, &hooks_none);
+        g_assert_false (hooks_none.model_trusted (hooks_none.ctx, u1));
+}
+
 static void
 test_run_no_history (Fixture *f, gconstpointer data)
 {
@@ -435,6 +487,7 @@ main (int argc, char **argv)
         g_test_add_func ("/retrain/decide", test_decide);
         g_test_add ("/retrain/files/promote", Fixture, NULL, fixture_setup, test_files, fixture_teardown);
         g_test_add ("/retrain/run/promote", Fixture, NULL, fixture_setup, test_run_promote, fixture_teardown);
+        g_test_add ("/retrain/gate", Fixture, NULL, fixture_setup, test_gate, fixture_teardown);
         g_test_add ("/retrain/run/no-history", Fixture, NULL, fixture_setup, test_run_no_history, fixture_teardown);
         g_test_add ("/retrain/run/cancel", Fixture, NULL, fixture_setup, test_run_cancel, fixture_teardown);
         return g_test_run ();
