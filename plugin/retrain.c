@@ -439,10 +439,8 @@ series_head (const AugurSeries *s, gint64 cut_s)
         return h;
 }
 
-/* First second of the held-out slice of s: the first step of the test
- * split of s on the model grid (what augur_forecast_eval scores). */
-static gint64
-holdout_start_s (const AugurSeries *s)
+gint64
+augur_retrain_holdout_start_s (const AugurSeries *s)
 {
         g_autoptr(AugurSeries) grid = augur_dataset_resample (s, RETRAIN_STEP_S, NULL);
         gsize val_start, test_start;
@@ -549,7 +547,7 @@ augur_retrain_run (const AugurRetrainParams *p, const gint *cancel)
         for (guint i = 0; i < series->len; i++) {
                 const AugurSeries *s = g_ptr_array_index (series, i);
 
-                g_ptr_array_add (train_series, series_head (s, holdout_start_s (s)));
+                g_ptr_array_add (train_series, series_head (s, augur_retrain_holdout_start_s (s)));
         }
         /* 4. train */
         tcfg.step_s = RETRAIN_STEP_S;
@@ -636,16 +634,16 @@ augur_retrain_run (const AugurRetrainParams *p, const gint *cancel)
                 g_strlcpy (r->run.baseline, augur_baseline_name ((AugurBaselineKind) best_bl),
                            sizeof r->run.baseline);
 
-        /* 6. decide */
+        /* 6. decide.  The per-VM verdicts are the serving model's until a
+         * promotion succeeds. */
         reason = augur_retrain_decide (r->run.candidate_mae, r->run.serving_mae, r->run.baseline_mae,
                                        p->min_gain);
-        if (strcmp (augur_retrain_reason_outcome (reason), "promoted") != 0) {
-                for (guint i = 0; i < r->vms->len; i++) {
-                        AugurRetrainVmRow *vm = &g_array_index (r->vms, AugurRetrainVmRow, i);
+        for (guint i = 0; i < r->vms->len; i++) {
+                AugurRetrainVmRow *vm = &g_array_index (r->vms, AugurRetrainVmRow, i);
 
-                        vm->model_beats_baselines = isfinite (r->run.serving_mae) &&
-                                                    vm->serving_mae < vm->baseline_mae;
-                }
+                vm->model_beats_baselines = isfinite (r->run.serving_mae) && vm->serving_mae < vm->baseline_mae;
+        }
+        if (strcmp (augur_retrain_reason_outcome (reason), "promoted") != 0) {
                 return result_end (g_steal_pointer (&r), reason,
                                    "candidate MAE %.4f vs serving %.4f and best baseline (%s) %.4f "
                                    "on %" G_GINT64_FORMAT " held-out points of %d VMs; min gain %.1f %%",

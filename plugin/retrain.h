@@ -98,6 +98,12 @@ AugurModel *augur_retrain_promote_file (const char *dir, const char *path, int v
 
 /* ---- one run (the worker's body; tests call it directly) ---------------- */
 
+/* First second of the held-out slice of s: the first step of the test
+ * split of s on the 300 s model grid, i.e. what augur_forecast_eval scores
+ * (augur_dataset_time_split).  The candidate trains on samples strictly
+ * before it.  G_MAXINT64 for an empty series. */
+gint64 augur_retrain_holdout_start_s (const AugurSeries *s);
+
 typedef struct {
         const char *db_path;          /* store, opened read-only here          */
         const char *model_dir;        /* versioned model files                 */

@@ -9,6 +9,7 @@
  *                               rollback when the serving file is damaged
  *   /retrain/run/promote        a sabotaged serving model is replaced by
  *                               the candidate; the record and the swap
+ *   /retrain/holdout            no peeking: the training cut is eval's test split
  *   /retrain/gate               the auto gate from held-out verdicts
  *   /retrain/run/no-history     min_history above every VM: skipped
  *   /retrain/run/cancel         the cancel flag stops the run
@@ -438,6 +439,39 @@ test_gate (Fixture *f, gconstpointer data)
         g_assert_false (hooks_none.model_trusted (hooks_none.ctx, u1));
 }
 
+/* No peeking: the held-out slice starts exactly at the test split that
+ * augur_forecast_eval scores, so training on the samples before it never
+ * sees a scored target. */
+static void
+test_holdout (void)
+{
+        g_autoptr(GPtrArray) series = read_trace (2);
+
+        for (guint i = 0; i < series->len; i++) {
+                AugurSeries *s = g_ptr_array_index (series, i);
+                g_autoptr(GPtrArray) one = g_ptr_array_new ();
+                g_autoptr(AugurDataset) ds = NULL;
+                const AugurVmData *d;
+                AugurFeatConfig feat;
+                gint64 cut = augur_retrain_holdout_start_s (s);
+                gsize before = 0;
+
+                augur_features_config_init (&feat);
+                g_ptr_array_add (one, s);
+                ds = augur_dataset_prepare (one, &feat, AUGUR_SPLIT_BY_TIME, TRUE);
+                d = g_ptr_array_index (ds->vms, 0);
+                g_test_message ("%s: cut %" G_GINT64_FORMAT ", test split from step %zu of %zu", s->vm, cut,
+                                d->split_start[AUGUR_SPLIT_TEST], d->n);
+                g_assert_cmpuint (d->split_start[AUGUR_SPLIT_TEST], <, d->n);
+                g_assert_cmpint (d->grid->ts[d->split_start[AUGUR_SPLIT_TEST]], ==, cut);
+                /* the cut falls inside the series: some rows before, some after */
+                while (before < s->n && s->ts[before] < cut)
+                        before++;
+                g_assert_cmpuint (before, >, s->n / 2);
+                g_assert_cmpuint (before, <, s->n);
+        }
+}
+
 static void
 test_run_no_history (Fixture *f, gconstpointer data)
 {
@@ -487,6 +521,7 @@ main (int argc, char **argv)
         g_test_add_func ("/retrain/decide", test_decide);
         g_test_add ("/retrain/files/promote", Fixture, NULL, fixture_setup, test_files, fixture_teardown);
         g_test_add ("/retrain/run/promote", Fixture, NULL, fixture_setup, test_run_promote, fixture_teardown);
+        g_test_add_func ("/retrain/holdout", test_holdout);
         g_test_add ("/retrain/gate", Fixture, NULL, fixture_setup, test_gate, fixture_teardown);
         g_test_add ("/retrain/run/no-history", Fixture, NULL, fixture_setup, test_run_no_history, fixture_teardown);
         g_test_add ("/retrain/run/cancel", Fixture, NULL, fixture_setup, test_run_cancel, fixture_teardown);
