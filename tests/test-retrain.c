@@ -10,6 +10,7 @@
  *   /retrain/run/promote        a sabotaged serving model is replaced by
  *                               the candidate; the record and the swap
  *   /retrain/holdout            no peeking: the training cut is eval's test split
+ *   /retrain/store              the run record round-trips (NULL = -1 / NAN)
  *   /retrain/gate               the auto gate from held-out verdicts
  *   /retrain/run/no-history     min_history above every VM: skipped
  *   /retrain/run/cancel         the cancel flag stops the run
@@ -472,6 +473,80 @@ test_holdout (void)
         }
 }
 
+/* The record: NULL versions and scores round-trip as -1 and NAN, runs
+ * come newest first, VM rows belong to their run. */
+static void
+test_store (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->db, AUGUR_STORE_READ_WRITE, &error);
+        g_autoptr(GArray) runs = NULL;
+        g_autoptr(GArray) vms = NULL;
+        AugurRetrainRunRow a = { 0 }, b = { 0 };
+        AugurRetrainVmRow v[2] = { { { 0 } } };
+        gint64 id_a = 0, id_b = 0;
+
+        g_assert_no_error (error);
+        a.started_ms = 1000;
+        a.finished_ms = 2000;
+        g_strlcpy (a.outcome, "failed", sizeof a.outcome);
+        g_strlcpy (a.reason, "train_failed", sizeof a.reason);
+        g_strlcpy (a.detail, "reading the history: disk on fire", sizeof a.detail);
+        a.serving_version = a.candidate_version = a.gate_version = -1;
+        a.train_seconds = a.candidate_mae = a.serving_mae = a.baseline_mae = NAN;
+        g_assert_true (augur_store_write_retrain_run (st, &a, NULL, 0, &id_a, &error));
+        g_assert_no_error (error);
+
+        b = a;
+        b.started_ms = 3000;
+        b.finished_ms = 4000;
+        g_strlcpy (b.outcome, "promoted", sizeof b.outcome);
+        g_strlcpy (b.reason, "beats_serving", sizeof b.reason);
+        b.serving_version = 0;
+        b.candidate_version = b.gate_version = 1;
+        b.candidate_mae = 1.5;
+        b.serving_mae = 2.5;
+        b.baseline_mae = 2.0;
+        g_strlcpy (b.baseline, "ewma", sizeof b.baseline);
+        g_strlcpy (v[0].name, "vm-b", sizeof v[0].name);
+        g_strlcpy (v[1].name, "vm-a", sizeof v[1].name);
+        g_strlcpy (v[1].uuid, "11111111-1111-1111-1111-111111111111", sizeof v[1].uuid);
+        v[0].candidate_mae = v[1].candidate_mae = 1.0;
+        v[0].serving_mae = v[0].baseline_mae = NAN;
+        v[1].serving_mae = 3.0;
+        v[1].baseline_mae = 2.0;
+        v[1].model_beats_baselines = TRUE;
+        g_assert_true (augur_store_write_retrain_run (st, &b, v, 2, &id_b, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (id_b, >, id_a);
+
+        runs = augur_store_retrain_runs (st, 0, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (runs->len, ==, 2);
+        g_assert_cmpint (g_array_index (runs, AugurRetrainRunRow, 0).id, ==, id_b);
+        g_assert_cmpint (g_array_index (runs, AugurRetrainRunRow, 0).serving_version, ==, 0);
+        g_assert_cmpint (g_array_index (runs, AugurRetrainRunRow, 0).candidate_version, ==, 1);
+        g_assert_cmpstr (g_array_index (runs, AugurRetrainRunRow, 0).baseline, ==, "ewma");
+        g_assert_cmpint (g_array_index (runs, AugurRetrainRunRow, 1).serving_version, ==, -1);
+        g_assert_cmpint (g_array_index (runs, AugurRetrainRunRow, 1).gate_version, ==, -1);
+        g_assert_true (isnan (g_array_index (runs, AugurRetrainRunRow, 1).candidate_mae));
+        g_assert_cmpstr (g_array_index (runs, AugurRetrainRunRow, 1).detail, ==, a.detail);
+        g_clear_pointer (&runs, g_array_unref);
+        runs = augur_store_retrain_runs (st, 1, &error);
+        g_assert_cmpuint (runs->len, ==, 1);
+
+        vms = augur_store_retrain_vms (st, id_b, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (vms->len, ==, 2);
+        g_assert_cmpstr (g_array_index (vms, AugurRetrainVmRow, 0).name, ==, "vm-a");   /* by name */
+        g_assert_true (g_array_index (vms, AugurRetrainVmRow, 0).model_beats_baselines);
+        g_assert_cmpstr (g_array_index (vms, AugurRetrainVmRow, 1).uuid, ==, "");
+        g_assert_true (isnan (g_array_index (vms, AugurRetrainVmRow, 1).serving_mae));
+        g_clear_pointer (&vms, g_array_unref);
+        vms = augur_store_retrain_vms (st, id_a, &error);
+        g_assert_cmpuint (vms->len, ==, 0);
+}
+
 static void
 test_run_no_history (Fixture *f, gconstpointer data)
 {
@@ -522,6 +597,7 @@ main (int argc, char **argv)
         g_test_add ("/retrain/files/promote", Fixture, NULL, fixture_setup, test_files, fixture_teardown);
         g_test_add ("/retrain/run/promote", Fixture, NULL, fixture_setup, test_run_promote, fixture_teardown);
         g_test_add_func ("/retrain/holdout", test_holdout);
+        g_test_add ("/retrain/store", Fixture, NULL, fixture_setup, test_store, fixture_teardown);
         g_test_add ("/retrain/gate", Fixture, NULL, fixture_setup, test_gate, fixture_teardown);
         g_test_add ("/retrain/run/no-history", Fixture, NULL, fixture_setup, test_run_no_history, fixture_teardown);
         g_test_add ("/retrain/run/cancel", Fixture, NULL, fixture_setup, test_run_cancel, fixture_teardown);
