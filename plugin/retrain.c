@@ -769,6 +769,8 @@ augur_retrain_new (AugurStore *st, AugurForecaster *fc, const char *db_path)
                 }
         }
         set_serving_meta (r);
+        /* A run of a previous augurd that died mid-run is not running. */
+        augur_store_set_meta (st, "retrain.running", NULL, NULL);
         return r;
 }
 
