@@ -56,8 +56,9 @@
  * Join the thread, record the run (one transaction), hot-swap a promoted
  * model into the forecaster (a fresh predictor: VM states restart), and
  * install the per-VM gate: `auto` acts on a VM once the serving model beat
- * the best baseline on that VM's held-out history.  Where no evaluation
- * exists for a VM the online champion decides, as before.
+ * the best baseline on that VM's held-out history (RETRAIN_GATE_MIN_POINTS
+ * scored points at least).  Where no such evaluation exists for a VM the
+ * online champion decides, as before.
  *
  * FAILURE MODES
  *   Reading, training or writing fails: the run is recorded as failed with
@@ -94,6 +95,11 @@
 /* Nice value of the worker: training yields the CPU to the tick and to the
  * guests. */
 #define RETRAIN_NICE 10
+/* A VM's held-out verdict decides its auto gate only on at least this many
+ * scored points (2 targets x 12 horizons x 24 origins = two hours of
+ * origins): fewer say little, and the online champion decides instead.
+ * min_history = 2 d gives ~115 origins, i.e. ~2700 points. */
+#define RETRAIN_GATE_MIN_POINTS 576
 
 static const char *const reason_names[AUGUR_RETRAIN_REASON_N] = {
         [AUGUR_RETRAIN_BEATS_SERVING] = "beats_serving",
@@ -730,7 +736,7 @@ gate_from_rows (const GArray *vms)
         for (guint i = 0; i < vms->len; i++) {
                 const AugurRetrainVmRow *vm = &g_array_index (vms, AugurRetrainVmRow, i);
 
-                if (vm->uuid[0])
+                if (vm->uuid[0] && vm->n_points >= RETRAIN_GATE_MIN_POINTS)
                         g_hash_table_insert (gate, g_strdup (vm->uuid),
                                              GINT_TO_POINTER (vm->model_beats_baselines ? 1 : 0));
         }

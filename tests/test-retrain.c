@@ -12,6 +12,8 @@
  *   /retrain/holdout            no peeking: the training cut is eval's test split
  *   /retrain/store              the run record round-trips (NULL = -1 / NAN)
  *   /retrain/gate               the auto gate from held-out verdicts
+ *   /retrain/gate/from-store    at start: the newest run's verdicts, enough
+ *                               points only, for the serving version only
  *   /retrain/run/no-history     min_history above every VM: skipped
  *   /retrain/run/cancel         the cancel flag stops the run
  *
@@ -547,6 +549,65 @@ test_store (Fixture *f, gconstpointer data)
         g_assert_cmpuint (vms->len, ==, 0);
 }
 
+/* At start augurd installs the newest run's verdicts when that run's gate
+ * version is the one serving, and only for VMs scored on enough points. */
+static void
+test_gate_from_store (Fixture *f, gconstpointer data)
+{
+        static const char big[] = "11111111-1111-1111-1111-111111111111";
+        static const char small[] = "22222222-2222-2222-2222-222222222222";
+        g_autoptr(AugurModel) m = tiny_model ();
+        g_autofree char *path = g_build_filename (f->dir, "m.augur", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->db, AUGUR_STORE_READ_WRITE, &error);
+        g_autoptr(AugurForecaster) fc = NULL;
+        g_autoptr(AugurRetrain) r = NULL;
+        g_autofree char *running = NULL;
+        g_autofree char *version = NULL;
+        AugurForecastHooks hooks = { 0 };
+        AugurRetrainRunRow run = { 0 };
+        AugurRetrainVmRow vms[2] = { { { 0 } } };
+
+        g_assert_no_error (error);
+        g_assert_true (augur_model_save (m, path, &error));
+        run.started_ms = run.finished_ms = 1000;
+        g_strlcpy (run.outcome, "rejected", sizeof run.outcome);
+        g_strlcpy (run.reason, "not_better", sizeof run.reason);
+        run.serving_version = run.gate_version = 0;
+        run.candidate_version = -1;
+        g_strlcpy (vms[0].uuid, big, sizeof vms[0].uuid);
+        g_strlcpy (vms[0].name, "big", sizeof vms[0].name);
+        vms[0].n_points = 576;                         /* N: enough */
+        vms[0].model_beats_baselines = TRUE;
+        g_strlcpy (vms[1].uuid, small, sizeof vms[1].uuid);
+        g_strlcpy (vms[1].name, "small", sizeof vms[1].name);
+        vms[1].n_points = 575;                         /* N-1 */
+        vms[1].model_beats_baselines = TRUE;
+        g_assert_true (augur_store_write_retrain_run (st, &run, vms, 2, NULL, &error));
+        g_assert_true (augur_store_set_meta (st, "retrain.running", "123", &error));
+
+        fc = augur_forecaster_new (path, 5.0, &error);
+        g_assert_no_error (error);
+        augur_forecaster_hooks (fc, &hooks);
+        r = augur_retrain_new (st, fc, f->db);
+        g_assert_true (hooks.model_trusted (hooks.ctx, big));
+        g_assert_false (hooks.model_trusted (hooks.ctx, small));    /* champion: none yet */
+        g_assert_false (augur_retrain_running (r));
+        running = augur_store_get_meta (st, "retrain.running");
+        g_assert_null (running);                                   /* stale mark cleared */
+        version = augur_store_get_meta (st, "model.serving_version");
+        g_assert_cmpstr (version, ==, "0");
+        g_clear_pointer (&r, augur_retrain_free);
+
+        /* a run that judged another version installs nothing */
+        augur_forecaster_set_gate (fc, NULL);
+        run.started_ms = run.finished_ms = 2000;
+        run.gate_version = 5;
+        g_assert_true (augur_store_write_retrain_run (st, &run, vms, 2, NULL, &error));
+        r = augur_retrain_new (st, fc, f->db);
+        g_assert_false (hooks.model_trusted (hooks.ctx, big));
+}
+
 static void
 test_run_no_history (Fixture *f, gconstpointer data)
 {
@@ -599,6 +660,7 @@ main (int argc, char **argv)
         g_test_add_func ("/retrain/holdout", test_holdout);
         g_test_add ("/retrain/store", Fixture, NULL, fixture_setup, test_store, fixture_teardown);
         g_test_add ("/retrain/gate", Fixture, NULL, fixture_setup, test_gate, fixture_teardown);
+        g_test_add ("/retrain/gate/from-store", Fixture, NULL, fixture_setup, test_gate_from_store, fixture_teardown);
         g_test_add ("/retrain/run/no-history", Fixture, NULL, fixture_setup, test_run_no_history, fixture_teardown);
         g_test_add ("/retrain/run/cancel", Fixture, NULL, fixture_setup, test_run_cancel, fixture_teardown);
         return g_test_run ();

@@ -16,7 +16,8 @@
 --               horizons 1..H, pooled over VMs by points (retrain.c EVAL).
 -- retrain_vm    the same scores per VM; model_beats_baselines says whether
 --               the gate_version model beat the best baseline on that VM's
---               held-out history: the `auto` mode gate reads it.
+--               held-out history: the `auto` mode gate reads it (for VMs
+--               with at least 576 scored points, retrain.c).
 CREATE TABLE retrain_runs (
         id              INTEGER PRIMARY KEY,
         started_ms      INTEGER NOT NULL,          -- wall time, ms
