@@ -946,6 +946,8 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
                         break;
                 if (cfg->time_budget_s > 0 && el + el / e > cfg->time_budget_s)
                         break;
+                if (cfg->cancel && g_atomic_int_get (cfg->cancel))
+                        break;
         }
         if (best) {
                 augur_nn_free (m->nn);

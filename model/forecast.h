@@ -52,6 +52,9 @@ typedef struct {
         AugurSplitMode split;        /* time (default) | vm                  */
         gboolean no_activity;        /* drop the activity feature group      */
         double time_budget_s;        /* stop training after this (0 = none)  */
+        const gint *cancel;          /* stop after the epoch when *cancel != 0
+                                      * (read atomically; NULL = never): the
+                                      * daemon's retrain worker at shutdown  */
 } AugurTrainConfig;
 
 void augur_train_config_init (AugurTrainConfig *cfg);

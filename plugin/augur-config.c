@@ -80,6 +80,13 @@ augur_config_new_default (void)
         c->target_util = 0.7;
         c->host_budget_kib = 0;
         c->host_reserve_kib = 1024 * 1024;
+        /* Retrain once a day on at least two days of a VM's history (a
+         * daily pattern seen twice), within ten minutes of training at
+         * nice 10: the default config's full run takes ~1 min on 2 cores. */
+        c->retrain_interval_s = 86400;
+        c->retrain_min_history_s = 2 * 86400;
+        c->retrain_budget_s = 600;
+        c->retrain_min_gain = 0.01;
         return c;
 }
 
@@ -177,6 +184,18 @@ augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
         if (c->metrics_port < 0 || c->metrics_port > 65535)
                 return range_error (error, origin, "metrics.port",
                                     (v = g_strdup_printf ("%d", c->metrics_port)), "0 (off) or 1 to 65535");
+        if (!(c->retrain_interval_s == 0 || (c->retrain_interval_s >= 1 && c->retrain_interval_s <= 366 * 86400.0)))
+                return range_error (error, origin, "retrain.interval",
+                                    (v = g_strdup_printf ("%gs", c->retrain_interval_s)), "0 (off) or 1s to 366d");
+        if (!(c->retrain_min_history_s >= 3600 && c->retrain_min_history_s <= 366 * 86400.0))
+                return range_error (error, origin, "retrain.min_history",
+                                    (v = g_strdup_printf ("%gs", c->retrain_min_history_s)), "1h to 366d");
+        if (!(c->retrain_budget_s >= 1 && c->retrain_budget_s <= 86400))
+                return range_error (error, origin, "retrain.time_budget",
+                                    (v = g_strdup_printf ("%gs", c->retrain_budget_s)), "1s to 1d");
+        if (!(c->retrain_min_gain >= 0 && c->retrain_min_gain <= 0.5))
+                return range_error (error, origin, "retrain.min_gain_pct",
+                                    (v = g_strdup_printf ("%g", c->retrain_min_gain * 100)), "0 to 50");
         if (c->api_mode != 0 && ((c->api_mode & ~0666) || (c->api_mode & 0600) != 0600))
                 return range_error (error, origin, "api.mode",
                                     (v = g_strdup_printf ("%04o", (unsigned) c->api_mode)),
@@ -307,6 +326,7 @@ augur_config_load (const AugurConfig *base, const char *path,
         double headroom = c->headroom_kib / 1024, reserve = c->reserve_kib / 1024;
         double step = c->shrink_step_kib / 1024, util = c->target_util * 100;
         double budget = c->host_budget_kib / 1024, hreserve = c->host_reserve_kib / 1024;
+        double gain = c->retrain_min_gain * 100;
 
         if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local)) {
                 if (missing_ok && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
@@ -340,8 +360,13 @@ augur_config_load (const AugurConfig *base, const char *path,
             !get_number (kf, "host", "reserve_mib", &hreserve, path, error) ||
             !get_string (kf, "api", "group", &c->api_group, path, error) ||
             !get_mode (kf, "api", "mode", &c->api_mode, path, error) ||
-            !get_int (kf, "metrics", "port", &c->metrics_port, path, error))
+            !get_int (kf, "metrics", "port", &c->metrics_port, path, error) ||
+            !get_duration (kf, "retrain", "interval", &c->retrain_interval_s, path, error) ||
+            !get_duration (kf, "retrain", "min_history", &c->retrain_min_history_s, path, error) ||
+            !get_duration (kf, "retrain", "time_budget", &c->retrain_budget_s, path, error) ||
+            !get_number (kf, "retrain", "min_gain_pct", &gain, path, error))
                 return NULL;
+        c->retrain_min_gain = gain / 100;
         c->headroom_kib = headroom * 1024;
         c->reserve_kib = reserve * 1024;
         c->shrink_step_kib = step * 1024;

@@ -62,6 +62,11 @@ typedef struct {
                                        * 0660 with a group, 0600 without     */
         /* [metrics] */
         int metrics_port;             /* Prometheus on 127.0.0.1:port, 0 = off */
+        /* [retrain]: periodic retraining off the main loop (retrain.h) */
+        double retrain_interval_s;    /* between runs, s; 0 = off             */
+        double retrain_min_history_s; /* a VM needs this much history, s      */
+        double retrain_budget_s;      /* training time budget per run, s      */
+        double retrain_min_gain;      /* relative MAE gain to promote [0, 0.5] */
 } AugurConfig;
 
 #define AUGUR_DEFAULT_URI "qemu:///system"

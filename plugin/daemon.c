@@ -299,6 +299,8 @@ augur_daemon_tick (AugurDaemon *d)
         gint64 t0, collect_usec, ts_ms;
 
         d->ticks++;
+        if (d->retrain)
+                augur_retrain_tick (d->retrain, d->config, augur_now_ms ());
         if (!ensure_connected (d)) {
                 /* The channels are QEMU's sockets: they work without libvirtd. */
                 augur_activity_sync (d->activity, NULL);
@@ -680,7 +682,17 @@ augur_daemon_new (AugurConfig *config)
                 /* A bad model file falls back to the baselines inside;
                  * only an invalid predictor config fails, and then the
                  * loop runs without forecasts (it holds, never guesses). */
-                d->forecaster = augur_forecaster_new (config->model_path, config->tick_s, &error);
+                g_autofree char *dir = augur_retrain_model_dir (config->db_path);
+                g_autofree char *promoted = NULL;
+                int version = 0;
+
+                /* With retraining on, a model it promoted serves (retrain.h). */
+                if (config->retrain_interval_s > 0)
+                        promoted = augur_retrain_find_serving (dir, &version);
+                d->forecaster = augur_forecaster_new (promoted ? promoted : config->model_path,
+                                                      config->tick_s, &error);
+                if (d->forecaster && promoted)
+                        augur_forecaster_set_model_version (d->forecaster, version);
                 if (d->forecaster)
                         augur_forecaster_hooks (d->forecaster, &hooks);
                 else
@@ -711,6 +723,7 @@ augur_daemon_free (AugurDaemon *d)
         disconnect (d);
         if (d->store)
                 augur_store_set_meta (d->store, "daemon.pid", NULL, NULL);
+        g_clear_pointer (&d->retrain, augur_retrain_free);
         g_clear_pointer (&d->resize, augur_resize_free);
         g_clear_pointer (&d->forecaster, augur_forecaster_free);
         g_clear_pointer (&d->metrics, augur_metrics_free);
@@ -743,8 +756,10 @@ augur_daemon_start (AugurDaemon *d, GError **error)
                 return FALSE;
         augur_store_set_retention (d->store, &r);
         d->activity = augur_activity_new (d->store);
-        if (d->forecaster)
+        if (d->forecaster) {
                 augur_forecaster_set_activity (d->forecaster, d->activity);
+                d->retrain = augur_retrain_new (d->store, d->forecaster, d->config->db_path);
+        }
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);

@@ -12,7 +12,9 @@
  *   4. store: one SQLite transaction for all of it
  *   5. forecast → plan → arbitrate → actuate → audit (resize.c), unless
  *      the VM is in observe mode
- *   6. housekeeping: retention once an hour
+ *   6. housekeeping: retention once an hour; start a retraining run in a
+ *      worker thread when [retrain] interval has passed (retrain.h; the
+ *      tick never waits for it, the result arrives on the main loop)
  *
  * THE LOCAL API (api.h)
  *   augurd serves status, domains, notify and reload on its socket through
@@ -42,6 +44,7 @@
 #include "activity.h"
 #include "metrics.h"
 #include "resize.h"
+#include "retrain.h"
 #include "store.h"
 
 typedef struct AugurDaemon AugurDaemon;
@@ -84,6 +87,8 @@ struct AugurDaemon {
         guint early_tick_source;      /* pending tick after a "started" hook  */
         AugurMetrics *metrics;        /* Prometheus registry, always there;
                                        * served when [metrics] port > 0      */
+        AugurRetrain *retrain;        /* periodic retraining (retrain.h), set
+                                       * once the store is open               */
 };
 
 AugurDaemon *augur_daemon_new (AugurConfig *config);

@@ -27,6 +27,9 @@ struct AugurForecaster {
         GHashTable *vms;                /* uuid -> FcVm*                       */
         char name[64];
         AugurActivity *activity;        /* borrowed, NULL = no activity inputs */
+        char *path;                     /* model file serving, NULL = none     */
+        int version;                    /* retrain.h versions, -1 = none       */
+        GHashTable *gate;               /* uuid -> beaten (retrain.h), or NULL */
 };
 
 /* A report older than this is not "now" any more: the reporter stopped or
@@ -67,6 +70,8 @@ augur_forecaster_new (const char *model_path, double tick_s, GError **error)
                 else
                         g_message ("model %s loaded", path);
         }
+        f->path = f->model ? g_strdup (path) : NULL;
+        f->version = f->model ? 0 : -1;
         augur_predictor_config_init (&cfg);
         cfg.tick_s = tick_s;
         f->pred = augur_predictor_new (f->model, &cfg, error);
@@ -88,6 +93,8 @@ augur_forecaster_free (AugurForecaster *f)
         g_clear_pointer (&f->vms, g_hash_table_unref);
         g_clear_pointer (&f->pred, augur_predictor_free);
         g_clear_pointer (&f->model, augur_model_free);
+        g_clear_pointer (&f->gate, g_hash_table_unref);
+        g_free (f->path);
         g_free (f);
 }
 
@@ -177,7 +184,12 @@ fc_model_trusted (gpointer ctx, const char *uuid)
 {
         AugurForecaster *f = ctx;
         FcVm *v = g_hash_table_lookup (f->vms, uuid);
+        gpointer beaten;
 
+        /* A held-out evaluation of the serving model on this VM's own
+         * history (retrain.c) decides where one exists. */
+        if (f->model && f->gate && g_hash_table_lookup_extended (f->gate, uuid, NULL, &beaten))
+                return GPOINTER_TO_INT (beaten) != 0;
         return f->model && v && augur_predictor_vm_champion (v->state, AUGUR_PRED_MEM) == AUGUR_PRED_SRC_MODEL;
 }
 
@@ -225,4 +237,53 @@ augur_forecaster_export_errors (AugurForecaster *f, AugurMetrics *m)
                         augur_metrics_set_error (m, key, res[k].name, model, best);
                 }
         }
+}
+
+const char *
+augur_forecaster_model_path (const AugurForecaster *f)
+{
+        return f->path;
+}
+
+int
+augur_forecaster_model_version (const AugurForecaster *f)
+{
+        return f->version;
+}
+
+void
+augur_forecaster_set_model_version (AugurForecaster *f, int version)
+{
+        f->version = f->model ? version : -1;
+}
+
+gboolean
+augur_forecaster_swap_model (AugurForecaster *f, AugurModel *m, const char *path, int version,
+                             GError **error)
+{
+        g_autoptr(AugurModel) model = m;
+        AugurPredictorConfig cfg = *augur_predictor_config (f->pred);
+        AugurPredictor *pred = augur_predictor_new (model, &cfg, error);
+
+        if (!pred)
+                return FALSE;
+        /* The VM states point into the old predictor: drop them first. */
+        g_hash_table_remove_all (f->vms);
+        g_clear_pointer (&f->gate, g_hash_table_unref);
+        augur_predictor_free (f->pred);
+        augur_model_free (f->model);
+        f->pred = pred;
+        f->model = g_steal_pointer (&model);
+        g_free (f->path);
+        f->path = g_strdup (path);
+        f->version = version;
+        g_strlcpy (f->name, augur_predictor_source_name (f->pred, AUGUR_PRED_SRC_MODEL), sizeof f->name);
+        return TRUE;
+}
+
+void
+augur_forecaster_set_gate (AugurForecaster *f, GHashTable *gate)
+{
+        g_clear_pointer (&f->gate, g_hash_table_unref);
+        f->gate = gate;
 }

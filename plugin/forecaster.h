@@ -16,6 +16,7 @@
 
 #include <glib.h>
 #include "resize.h"
+#include "forecast.h"
 
 typedef struct AugurForecaster AugurForecaster;
 
@@ -41,3 +42,25 @@ const char *augur_forecaster_model_name (const AugurForecaster *f);
 /* Read each VM's newest in-guest activity report (borrowed; NULL = none):
  * the model's activity inputs, NAN where a guest reports none. */
 void augur_forecaster_set_activity (AugurForecaster *f, AugurActivity *act);
+
+/* ---- retraining (retrain.h): the serving model's identity, hot swap and
+ * the per-VM gate from held-out evaluations ---- */
+
+/* Path of the model file serving (NULL = baselines only) and its version
+ * (retrain.h: 0 = the one augurd started with, N = promoted, -1 = none). */
+const char *augur_forecaster_model_path (const AugurForecaster *f);
+int augur_forecaster_model_version (const AugurForecaster *f);
+void augur_forecaster_set_model_version (AugurForecaster *f, int version);
+
+/* Serve m (transfer full) from now on.  A new predictor is built for it and
+ * every VM's online state starts afresh (the calibration and accuracy of
+ * the old model say nothing about the new one).  On failure (an invalid
+ * predictor config) the serving model stays, m is freed and FALSE returned. */
+gboolean augur_forecaster_swap_model (AugurForecaster *f, AugurModel *m, const char *path,
+                                      int version, GError **error);
+
+/* The auto gate from a retraining run: uuid -> GINT_TO_POINTER (model beat
+ * the baselines on the VM's held-out history), transfer full, NULL = none.
+ * Where a VM has an entry it decides the gate; elsewhere the online
+ * champion does (forecaster.c fc_model_trusted). */
+void augur_forecaster_set_gate (AugurForecaster *f, GHashTable *gate);

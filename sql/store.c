@@ -686,6 +686,7 @@ augur_store_close (AugurStore *st)
         sqlite3_finalize (st->clear_recent);
         sqlite3_finalize (st->move_decisions);
         sqlite3_finalize (st->clear_decisions);
+        sqlite3_finalize (st->upsert_rollup);
         for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
                 sqlite3_finalize (st->rebuild_rollups[r]);
         sqlite3_finalize (st->find_domain);

@@ -85,6 +85,14 @@ test_bad_values (void)
                 { "[metrics]\nport = -1\n", "metrics.port" },                 /* N-1 */
                 { "[metrics]\nport = 65536\n", "metrics.port" },              /* N+1 */
                 { "[metrics]\nport = http\n", "metrics.port" },
+                { "[retrain]\ninterval = 0.5s\n", "retrain.interval" },        /* below 1s, not 0 */
+                { "[retrain]\ninterval = 367d\n", "retrain.interval" },
+                { "[retrain]\ninterval = daily\n", "retrain.interval" },
+                { "[retrain]\nmin_history = 59m\n", "retrain.min_history" },   /* N-1 */
+                { "[retrain]\ntime_budget = 0\n", "retrain.time_budget" },
+                { "[retrain]\ntime_budget = 1d1s\n", "retrain.time_budget" },
+                { "[retrain]\nmin_gain_pct = 50.1\n", "retrain.min_gain_pct" }, /* N+1 */
+                { "[retrain]\nmin_gain_pct = -1\n", "retrain.min_gain_pct" },
                 { "this is not an ini file\n", "" },
         };
 
@@ -123,6 +131,40 @@ test_boundaries (void)
         }
 }
 
+/* [retrain]: defaults, every key, and the edges of each range (N). */
+static void
+test_retrain_keys (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        static const struct {
+                const char *text;
+                double interval_s, min_history_s, budget_s, min_gain;
+        } rows[] = {
+                { "", 86400, 2 * 86400, 600, 0.01 },
+                { "[retrain]\ninterval = 0\n", 0, 2 * 86400, 600, 0.01 },      /* off */
+                { "[retrain]\ninterval = 1s\nmin_history = 1h\ntime_budget = 1s\nmin_gain_pct = 0\n",
+                  1, 3600, 1, 0 },
+                { "[retrain]\ninterval = 366d\nmin_history = 366d\ntime_budget = 1d\nmin_gain_pct = 50\n",
+                  366 * 86400.0, 366 * 86400.0, 86400, 0.5 },
+                { "[retrain]\ninterval = 6h\nmin_history = 3d\ntime_budget = 2m\nmin_gain_pct = 2.5\n",
+                  6 * 3600, 3 * 86400, 120, 0.025 },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autofree char *path = write_conf (rows[i].text);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+
+                g_test_message ("row %zu", i);
+                g_assert_no_error (error);
+                g_assert_cmpfloat_with_epsilon (c->retrain_interval_s, rows[i].interval_s, 1e-9);
+                g_assert_cmpfloat_with_epsilon (c->retrain_min_history_s, rows[i].min_history_s, 1e-9);
+                g_assert_cmpfloat_with_epsilon (c->retrain_budget_s, rows[i].budget_s, 1e-9);
+                g_assert_cmpfloat_with_epsilon (c->retrain_min_gain, rows[i].min_gain, 1e-9);
+                g_unlink (path);
+        }
+}
+
 static void
 test_missing_file (void)
 {
@@ -147,5 +189,6 @@ main (int argc, char **argv)
         g_test_add_func ("/config/bad-values", test_bad_values);
         g_test_add_func ("/config/boundaries", test_boundaries);
         g_test_add_func ("/config/missing-file", test_missing_file);
+        g_test_add_func ("/config/retrain-keys", test_retrain_keys);
         return g_test_run ();
 }

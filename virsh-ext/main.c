@@ -20,6 +20,7 @@ static const AugurCmdInfo *const groups[] = {
         augur_cmds_history,
         augur_cmds_trace,
         augur_cmds_model,
+        augur_cmds_retrain,
         augur_cmds_resize,
         augur_cmds_policy,
         augur_cmds_plot,

@@ -53,6 +53,7 @@ augur_cli_used_balloon_kib (double used_kib, double balloon_kib, double memtotal
 extern const AugurCmdInfo augur_cmds_history[];   /* list status history      */
 extern const AugurCmdInfo augur_cmds_trace[];     /* import export            */
 extern const AugurCmdInfo augur_cmds_model[];     /* train eval (model owner) */
+extern const AugurCmdInfo augur_cmds_retrain[];   /* model status (retraining) */
 extern const AugurCmdInfo augur_cmds_resize[];    /* actions explain          */
 extern const AugurCmdInfo augur_cmds_policy[];    /* policy (libvirt metadata) */
 extern const AugurCmdInfo augur_cmds_plot[];      /* plot                     */

@@ -1,0 +1,262 @@
+/* cmd-retrain.c — virt-augur model status: what augurd's periodic
+ * retraining (plugin/retrain.h) did, read from the history store
+ * (read-only, beside a running augurd).
+ *
+ *   virt-augur model status [--runs N] [--json]
+ *
+ * Shows the model serving (version, file, architecture, as augurd last
+ * recorded it), whether a run is in progress, the newest N runs (default
+ * 5: time, outcome, reason, scores, and the sentence saying why), and the
+ * per-VM held-out scores of the newest run with the `auto` gate verdict.
+ * Exit codes: 0 ok, 1 runtime error, 2 bad usage. */
+#include "config.h"
+
+#include "virt-augur.h"
+#include "store.h"
+#include "store-retrain.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *
+fmt_time (gint64 ms)
+{
+        g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (ms / 1000);
+
+        return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
+}
+
+static char *
+fmt_mae (double v)
+{
+        return isnan (v) ? g_strdup ("-") : g_strdup_printf ("%.4f", v);
+}
+
+static char *
+fmt_version (int v)
+{
+        return v < 0 ? g_strdup ("none") : g_strdup_printf ("%d", v);
+}
+
+static void
+json_num (JsonBuilder *b, const char *key, double v)
+{
+        json_builder_set_member_name (b, key);
+        if (isnan (v))
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_double_value (b, v);
+}
+
+static void
+json_ver (JsonBuilder *b, const char *key, int v)
+{
+        json_builder_set_member_name (b, key);
+        if (v < 0)
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_int_value (b, v);
+}
+
+static void
+json_str (JsonBuilder *b, const char *key, const char *v)
+{
+        json_builder_set_member_name (b, key);
+        if (v && *v)
+                json_builder_add_string_value (b, v);
+        else
+                json_builder_add_null_value (b);
+}
+
+static void
+print_json (AugurStore *st, const GArray *runs, const GArray *vms)
+{
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *version = augur_store_get_meta (st, "model.serving_version");
+        g_autofree char *path = augur_store_get_meta (st, "model.serving_path");
+        g_autofree char *name = augur_store_get_meta (st, "model.serving_name");
+        g_autofree char *running = augur_store_get_meta (st, "retrain.running");
+        g_autofree char *text = NULL;
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "serving");
+        json_builder_begin_object (b);
+        json_ver (b, "version", version ? atoi (version) : -1);
+        json_str (b, "path", path);
+        json_str (b, "model", name);
+        json_builder_end_object (b);
+        json_builder_set_member_name (b, "running_since");
+        if (running)
+                json_builder_add_int_value (b, g_ascii_strtoll (running, NULL, 10) / 1000);
+        else
+                json_builder_add_null_value (b);
+        json_builder_set_member_name (b, "runs");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < runs->len; i++) {
+                const AugurRetrainRunRow *r = &g_array_index (runs, AugurRetrainRunRow, i);
+
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "started");
+                json_builder_add_int_value (b, r->started_ms / 1000);
+                json_builder_set_member_name (b, "finished");
+                json_builder_add_int_value (b, r->finished_ms / 1000);
+                json_str (b, "outcome", r->outcome);
+                json_str (b, "reason", r->reason);
+                json_str (b, "detail", r->detail);
+                json_ver (b, "serving_version", r->serving_version);
+                json_ver (b, "candidate_version", r->candidate_version);
+                json_ver (b, "gate_version", r->gate_version);
+                json_str (b, "model_path", r->model_path);
+                json_builder_set_member_name (b, "vms");
+                json_builder_add_int_value (b, r->n_vms);
+                json_builder_set_member_name (b, "points");
+                json_builder_add_int_value (b, r->n_points);
+                json_num (b, "train_seconds", r->train_seconds);
+                json_builder_set_member_name (b, "epochs");
+                json_builder_add_int_value (b, r->epochs);
+                json_num (b, "candidate_mae", r->candidate_mae);
+                json_num (b, "serving_mae", r->serving_mae);
+                json_num (b, "baseline_mae", r->baseline_mae);
+                json_str (b, "baseline", r->baseline);
+                if (i == 0 && vms) {
+                        json_builder_set_member_name (b, "per_vm");
+                        json_builder_begin_array (b);
+                        for (guint k = 0; k < vms->len; k++) {
+                                const AugurRetrainVmRow *v = &g_array_index (vms, AugurRetrainVmRow, k);
+
+                                json_builder_begin_object (b);
+                                json_str (b, "domain", v->name);
+                                json_str (b, "uuid", v->uuid);
+                                json_builder_set_member_name (b, "points");
+                                json_builder_add_int_value (b, v->n_points);
+                                json_num (b, "candidate_mae", v->candidate_mae);
+                                json_num (b, "serving_mae", v->serving_mae);
+                                json_num (b, "baseline_mae", v->baseline_mae);
+                                json_str (b, "baseline", v->baseline);
+                                json_builder_set_member_name (b, "model_beats_baselines");
+                                json_builder_add_boolean_value (b, v->model_beats_baselines);
+                                json_builder_end_object (b);
+                        }
+                        json_builder_end_array (b);
+                }
+                json_builder_end_object (b);
+        }
+        json_builder_end_array (b);
+        json_builder_end_object (b);
+        root = json_builder_get_root (b);
+        json_generator_set_root (gen, root);
+        json_generator_set_pretty (gen, TRUE);
+        text = json_generator_to_data (gen, NULL);
+        g_print ("%s\n", text);
+}
+
+static void
+print_text (AugurStore *st, const GArray *runs, const GArray *vms)
+{
+        g_autofree char *version = augur_store_get_meta (st, "model.serving_version");
+        g_autofree char *path = augur_store_get_meta (st, "model.serving_path");
+        g_autofree char *name = augur_store_get_meta (st, "model.serving_name");
+        g_autofree char *running = augur_store_get_meta (st, "retrain.running");
+
+        if (version && atoi (version) >= 0)
+                g_print ("Serving:        %s, version %s%s (%s)\n", name ? name : "?", version,
+                         atoi (version) == 0 ? " (the model augurd started with)" : "",
+                         path ? path : "?");
+        else if (version)
+                g_print ("Serving:        baselines only (no model)\n");
+        else
+                g_print ("Serving:        unknown (augurd has not recorded it; retraining off or never started)\n");
+        if (running) {
+                g_autofree char *t = fmt_time (g_ascii_strtoll (running, NULL, 10));
+
+                g_print ("Retraining:     running since %s UTC\n", t);
+        }
+        if (runs->len == 0) {
+                g_print ("Last retrain:   never\n");
+                return;
+        }
+        {
+                const AugurRetrainRunRow *r = &g_array_index (runs, AugurRetrainRunRow, 0);
+                g_autofree char *t = fmt_time (r->finished_ms);
+
+                g_print ("Last retrain:   %s UTC, %s (%s)\n", t, r->outcome, r->reason);
+                g_print ("  why:          %s\n", r->detail);
+        }
+        g_print ("\n%-19s %-9s %-17s %7s %7s %7s %9s %9s %9s %s\n", "finished (UTC)", "outcome", "reason",
+                 "serving", "cand", "VMs", "cand MAE", "serv MAE", "base MAE", "baseline");
+        for (guint i = 0; i < runs->len; i++) {
+                const AugurRetrainRunRow *r = &g_array_index (runs, AugurRetrainRunRow, i);
+                g_autofree char *t = fmt_time (r->finished_ms);
+                g_autofree char *sv = fmt_version (r->serving_version);
+                g_autofree char *cv = fmt_version (r->candidate_version);
+                g_autofree char *cm = fmt_mae (r->candidate_mae);
+                g_autofree char *sm = fmt_mae (r->serving_mae);
+                g_autofree char *bm = fmt_mae (r->baseline_mae);
+
+                g_print ("%-19s %-9s %-17s %7s %7s %7d %9s %9s %9s %s\n", t, r->outcome, r->reason, sv, cv,
+                         r->n_vms, cm, sm, bm, r->baseline[0] ? r->baseline : "-");
+        }
+        if (vms && vms->len) {
+                g_print ("\nHeld-out scores of the last run (MAE, percentage points; auto acts where the "
+                         "model beats the baselines):\n");
+                g_print ("%-24s %9s %9s %9s %9s %-15s %s\n", "domain", "points", "cand", "serving", "baseline",
+                         "best baseline", "model beats baselines");
+                for (guint k = 0; k < vms->len; k++) {
+                        const AugurRetrainVmRow *v = &g_array_index (vms, AugurRetrainVmRow, k);
+                        g_autofree char *cm = fmt_mae (v->candidate_mae);
+                        g_autofree char *sm = fmt_mae (v->serving_mae);
+                        g_autofree char *bm = fmt_mae (v->baseline_mae);
+
+                        g_print ("%-24s %9" G_GINT64_FORMAT " %9s %9s %9s %-15s %s\n", v->name, v->n_points,
+                                 cm, sm, bm, v->baseline[0] ? v->baseline : "-",
+                                 v->model_beats_baselines ? "yes" : "no");
+                }
+        }
+}
+
+static int
+cmd_model (const AugurCliGlobal *g, int argc, char **argv)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(GArray) runs = NULL;
+        g_autoptr(GArray) vms = NULL;
+        g_autoptr(GError) error = NULL;
+        guint64 limit = 5;
+
+        if (argc < 2 || strcmp (argv[1], "status") != 0)
+                return augur_cli_usage ("model: expected 'model status [--runs N]'");
+        for (int i = 2; i < argc; i++) {
+                if (strcmp (argv[i], "--runs") == 0 && i + 1 < argc) {
+                        if (!g_ascii_string_to_unsigned (argv[++i], 10, 1, 1000, &limit, NULL))
+                                return augur_cli_usage ("model status: --runs expects 1 to 1000, got '%s'", argv[i]);
+                } else {
+                        return augur_cli_usage ("model status: unknown option '%s'", argv[i]);
+                }
+        }
+        st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
+        if (!st)
+                return augur_cli_error ("%s", error->message);
+        runs = augur_store_retrain_runs (st, (guint) limit, &error);
+        if (!runs)
+                return augur_cli_error ("%s", error->message);
+        if (runs->len) {
+                vms = augur_store_retrain_vms (st, g_array_index (runs, AugurRetrainRunRow, 0).id, &error);
+                if (!vms)
+                        return augur_cli_error ("%s", error->message);
+        }
+        if (g->json)
+                print_json (st, runs, vms);
+        else
+                print_text (st, runs, vms);
+        return 0;
+}
+
+const AugurCmdInfo augur_cmds_retrain[] = {
+        { "model", cmd_model,
+          "status [--runs N] [--json]   serving model, retraining runs, held-out scores" },
+        { NULL },
+};
