@@ -24,6 +24,7 @@ static const char *const veto_names[AUGUR_VETO_N] = {
         [AUGUR_VETO_DEADBAND] = "deadband",
         [AUGUR_VETO_NO_AGENT] = "no-agent",
         [AUGUR_VETO_NO_FORECAST] = "no-forecast",
+        [AUGUR_VETO_BUSY] = "observed-busy",
 };
 
 const char *
@@ -231,6 +232,12 @@ plan_vcpus (const AugurPolicyInput *in, const AugurForecast *f,
                 return;
         }
         if (want == cur) {
+                p->state.cpu_shrink_since_s = -1;
+                return;
+        }
+        /* Give back only when the demand is seen gone too (policy.h). */
+        if (!isnan (in->cpu_cores_used) && in->cpu_cores_used > (cur - 1) * cfg->target_util) {
+                p->cpu_veto = AUGUR_VETO_BUSY;
                 p->state.cpu_shrink_since_s = -1;
                 return;
         }

@@ -181,6 +181,7 @@ veto_words (const char *veto)
                 { "deadband", "the change would be too small to be worth it" },
                 { "no-agent", "scaling vCPUs down needs the guest agent, which is not connected" },
                 { "no-forecast", "there is no forecast for it yet" },
+                { "observed-busy", "the guest still uses more CPU than one vCPU less would carry at the target utilisation" },
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
