@@ -16,7 +16,7 @@
 #     unplug.
 # Case "noagent": the same guest booted without the org.qemu.guest_agent.0
 # channel (augur-guest-xml --no-agent-channel; its /init then starts no
-# qemu-ga).  Over 2 cycles:
+# qemu-ga).  Over 5 cycles (the forecast wants 1 vCPU in the late gaps):
 #   - vCPUs still grow, by hotplug (a vcpus actuation 1 -> 2);
 #   - they are never shrunk (no vcpu-down row, online count never below
 #     the maximum reached);
@@ -35,7 +35,7 @@ PERIOD=${AUGUR_IT_PERIOD:-40}
 HOLD=${AUGUR_IT_HOLD:-10}
 WARMUP=3
 MEASURED=3
-NOAGENT_CYCLES=2
+NOAGENT_CYCLES=5     # the period is found by the 4th cycle; then a gap
 
 augur_it_require_root_tools
 augur_it_require_augur
@@ -61,10 +61,12 @@ boot_and_run() {
     augur_it_wait_console "$name" '^AUGUR-GUEST-READY' 120 >/dev/null || augur_it_fail "$name did not boot"
 }
 
-wait_bursts() {
+# wait_cycles NAME N: until burst N + 1 starts, so the gap after burst N is
+# whole in the history.
+wait_cycles() {
     local name=$1 n=$2
-    augur_it_wait_console "$name" '^AUGUR-JOB-END' $((15 + n * PERIOD + 60)) "$n" >/dev/null ||
-        augur_it_fail "$name: only $(grep -ac '^AUGUR-JOB-END' "$AUGUR_IT_CHANDIR/$name.console.log") bursts ended"
+    augur_it_wait_console "$name" '^AUGUR-JOB-START' $((15 + n * PERIOD + 60)) "$((n + 1))" >/dev/null ||
+        augur_it_fail "$name: only $(grep -ac '^AUGUR-JOB-START' "$AUGUR_IT_CHANDIR/$name.console.log") bursts started"
 }
 
 # ------------------------------------------------------------ with the agent
@@ -72,7 +74,7 @@ boot_and_run cpu
 augur_it_wait_agent cpu 60 || augur_it_fail "no guest agent"
 augur_it_start_augurd --tick 1 --mode act
 total=$((WARMUP + MEASURED))
-wait_bursts cpu "$total"
+wait_cycles cpu "$total"
 augur_it_stop_augurd
 
 mapfile -t starts < <(grep -a '^AUGUR-JOB-START' "$AUGUR_IT_CHANDIR/cpu.console.log" | awk '{print $2}')
@@ -105,9 +107,7 @@ grep -aq 'no org.qemu.guest_agent.0 port, not starting qemu-ga' "$AUGUR_IT_CHAND
 augur_it__agent_ready noagent && augur_it_fail "noagent: a guest agent answers"
 log_from=$(wc -l <"$AUGUR_IT_DIR/augurd.log")
 augur_it_start_augurd --tick 1 --mode act
-wait_bursts noagent "$NOAGENT_CYCLES"
-# Let the last gap run for a while: a shrink would come after sustain + cooldown.
-sleep $((HOLD + 12))
+wait_cycles noagent "$NOAGENT_CYCLES"
 augur_it_stop_augurd
 
 ups=$(augur_it_sql "SELECT count(*) FROM actuations WHERE kind = 'vcpus' AND from_value = 1 AND to_value = 2")
