@@ -300,6 +300,58 @@ test_vcpus_busy_tick_restarts_sustain (void)
         g_assert_cmpstr (augur_veto_name (AUGUR_VETO_BUSY), ==, "observed-busy");
 }
 
+/* A burst forecast beyond the lead window but within lead + cooldown: the
+ * vCPU is not given back (it would be plugged back within the cooldown);
+ * a burst beyond that window does not stop the give-back.  Boundary in
+ * threes around the window's last step. */
+static void
+test_vcpus_regrow_soon (void)
+{
+        static const struct {
+                guint burst_step;       /* first horizon (1-based) of the burst */
+                gboolean down;
+        } rows[] = {
+                { 7, FALSE }, { 8, FALSE }, { 9, TRUE }, { 3, FALSE }, { 20, TRUE },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                AugurPolicyConfig c;
+                AugurPolicyState s;
+                AugurPolicyInput in = vm (200, 1000);
+                AugurForecast f = flat (200, 300, 0.05);
+                AugurPlan p = { 0 };
+                gboolean went_down = FALSE;
+
+                g_test_message ("row %zu: burst from horizon %u", i, rows[i].burst_step);
+                augur_policy_config_init (&c);
+                c.lead_s = 5;                   /* 5 steps of 1 s */
+                c.shrink_sustain_s = 6;
+                c.shrink_cooldown_s = 3;        /* give-back window: 8 steps */
+                f.step_s = 1;
+                f.H = 24;
+                for (guint h = 0; h < f.H; h++) {
+                        double cores = h + 1 >= rows[i].burst_step && h + 1 < rows[i].burst_step + 10 ? 1.9 : 0.05;
+
+                        f.cpu_p50_cores[h] = cores;
+                        f.cpu_upper_cores[h] = cores;
+                }
+                augur_policy_state_init (&s);
+                in.vcpus_online = 2;
+                in.cpu_cores_used = 0.02;
+                for (double t = 0; t <= 3 * c.shrink_sustain_s; t += 1) {
+                        augur_policy_plan (&in, &f, &c, &s, t, &p);
+                        s = p.state;
+                        if (p.vcpus_target < in.vcpus_online) {
+                                went_down = TRUE;
+                                break;
+                        }
+                        if (!rows[i].down && rows[i].burst_step > 5)
+                                g_assert_cmpint (p.cpu_veto, ==, AUGUR_VETO_REGROW);
+                }
+                g_assert_cmpint (went_down, ==, rows[i].down);
+        }
+}
+
 /* Agent absent, a periodic burst forecast: vCPUs still grow (hotplug) before
  * each burst, are never shrunk, and every tick that wanted fewer says why. */
 static void
@@ -447,6 +499,7 @@ main (int argc, char **argv)
         g_test_add_func ("/policy/vcpus", test_vcpus);
         g_test_add_func ("/policy/vcpus/give-back-needs-observed", test_vcpus_give_back_needs_observed);
         g_test_add_func ("/policy/vcpus/busy-tick-restarts-sustain", test_vcpus_busy_tick_restarts_sustain);
+        g_test_add_func ("/policy/vcpus/regrow-soon", test_vcpus_regrow_soon);
         g_test_add_func ("/policy/vcpus/no-agent-periodic", test_vcpus_no_agent_periodic);
         g_test_add_func ("/policy/vcpus/periodic-give-back", test_vcpus_periodic_give_back);
         g_test_add_func ("/policy/no-forecast-holds", test_no_forecast_holds);
