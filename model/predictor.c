@@ -44,6 +44,31 @@
  *   its horizons) covers the worse of the two views; the cost is slack,
  *   which the buffer knob trades back.
  *
+ * PERIOD-RESOLVED CPU (tick mode, resource cpu only)
+ *   The max above has two phase-blind terms.  The tick last value's
+ *   tracker learns the 95 % quantile of y[t+j] - y[t] over all phases; for
+ *   a periodic burst that is the onset jump, and held + that quantile says
+ *   "a burst may start any second" at every phase.  The slow bound is the
+ *   upper of a bucket *mean*; with a period shorter than a slow step the
+ *   bucket averages whole periods, and its value (the first, partial
+ *   bucket's mean can be the burst itself) says nothing about which ticks
+ *   are busy.  Both hold the upper at the burst level between bursts, so a
+ *   vCPU could never be given back (tests/integration/resize-vcpu.sh: the
+ *   upper stayed 0.8-1.7 cores between 2-core bursts, target 2 vCPUs).
+ *   So for cpu, at a horizon where the period forecast has a calibrated
+ *   upper and the period is shorter than a slow step, the output is
+ *       p50_j = max(period p50_j, held),  upper_j = max(period upper_j, held)
+ *   The period source is phase-aware and has its own tracker at each
+ *   horizon, so an onset is covered at its phase (the +-P/16 window takes
+ *   drift); held keeps the current level (busy now, busy next tick).  When
+ *   the workload stops repeating, the detector drops the period (r below
+ *   period_min_acf at the next detection), or the period gate closes
+ *   (the period forecast stopped paying off), and the full max serves
+ *   again.
+ *   Memory keeps the full max: a memory shortfall is an OOM kill, a cpu
+ *   shortfall costs one hotplug (~1 s) and the policy's saturation rule
+ *   adds a vCPU at once.
+ *
  * SLOW PATH, ONE STEP (origin k)
  *   1. mature: for h = 1..H the forecasts made at k - h for step k meet
  *      their target y[k]: score = y - base goes into the source's
@@ -1285,6 +1310,19 @@ nanmax (float a, float b)
         return MAX (a, b);
 }
 
+/* PERIOD-RESOLVED CPU (header): does the period forecast alone resolve
+ * tick horizon j of resource r? */
+static gboolean
+period_resolves (const AugurPredictor *p, const AugurPredictorVm *v, int r, guint j)
+{
+        const AugurPredictorConfig *c = &p->cfg;
+
+        return p->tick_mode && j <= c->fast_H && v->period[r] > 0
+               && v->period[r] * c->tick_s < (double) c->step_s
+               && v->fcur_ok[r][FAST_PERIOD] && gate_open (p, v, r)
+               && !isnan (fcur_at (p, v, r, FAST_PERIOD, 1)[j - 1]);
+}
+
 static void
 assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *served,
           gint64 ts, AugurPredictorOut *out)
@@ -1348,6 +1386,14 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
                                         fp = nanmax (fp, lp);
                                         fu = nanmax (fu, lu);
                                 }
+                        }
+                        if (r == AUGUR_PRED_CPU && period_resolves (p, v, r, j)) {
+                                float held = v->fcur_ok[r][FAST_LAST] ? fcur_at (p, v, r, FAST_LAST, 0)[j - 1] : NAN;
+
+                                sp = su = NAN;
+                                fp = nanmax (fcur_at (p, v, r, FAST_PERIOD, 0)[j - 1], held);
+                                fu = nanmax (fcur_at (p, v, r, FAST_PERIOD, 1)[j - 1], held);
+                                sfx = 1;
                         }
                         op50[j - 1] = nanmax (sp, fp) * conv;
                         oup[j - 1] = nanmax (su, fu) * conv;

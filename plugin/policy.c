@@ -24,6 +24,8 @@ static const char *const veto_names[AUGUR_VETO_N] = {
         [AUGUR_VETO_DEADBAND] = "deadband",
         [AUGUR_VETO_NO_AGENT] = "no-agent",
         [AUGUR_VETO_NO_FORECAST] = "no-forecast",
+        [AUGUR_VETO_BUSY] = "observed-busy",
+        [AUGUR_VETO_REGROW] = "regrow-soon",
 };
 
 const char *
@@ -69,6 +71,16 @@ static guint
 lead_steps (const AugurForecast *f, const AugurPolicyConfig *cfg)
 {
         guint n = f->step_s > 0 ? (guint) ceil (cfg->lead_s / f->step_s) : 1;
+
+        return CLAMP (n, 1, f->H);
+}
+
+/* Horizons within the lead time plus the shrink cooldown: the window a
+ * vCPU give-back must hold for (policy.h "not gone if it comes back"). */
+static guint
+giveback_steps (const AugurForecast *f, const AugurPolicyConfig *cfg)
+{
+        guint n = f->step_s > 0 ? (guint) ceil ((cfg->lead_s + cfg->shrink_cooldown_s) / f->step_s) : 1;
 
         return CLAMP (n, 1, f->H);
 }
@@ -231,6 +243,23 @@ plan_vcpus (const AugurPolicyInput *in, const AugurForecast *f,
                 return;
         }
         if (want == cur) {
+                p->state.cpu_shrink_since_s = -1;
+                return;
+        }
+        /* Not gone if the forecast wants it back within the cooldown. */
+        if (f && f->H > 0) {
+                double later = window_upper (f->cpu_p50_cores, f->cpu_upper_cores,
+                                             giveback_steps (f, cfg), cfg->buffer);
+
+                if (!isnan (later) && (int) ceil (later / cfg->target_util - 1e-9) >= cur) {
+                        p->cpu_veto = AUGUR_VETO_REGROW;
+                        p->state.cpu_shrink_since_s = -1;
+                        return;
+                }
+        }
+        /* Give back only when the demand is seen gone too (policy.h). */
+        if (!isnan (in->cpu_cores_used) && in->cpu_cores_used > (cur - 1) * cfg->target_util) {
+                p->cpu_veto = AUGUR_VETO_BUSY;
                 p->state.cpu_shrink_since_s = -1;
                 return;
         }

@@ -34,6 +34,25 @@
  *   one vCPU per decision after the same sustain + cooldown rule, and only
  *   when the guest agent can offline CPUs (live unplug is broken on QEMU
  *   7.2/TCG and leaves libvirt's count wrong).
+ *   give back only when the evidence says the demand is gone: the forecast
+ *           wants fewer vCPUs AND the observed cores fit in one vCPU less
+ *           at the target utilisation (cores used ≤ (online − 1) × util).
+ *           A forecast that drops while the guest is still busy (a band
+ *           that lags, a replay's forecast without the held value) is not
+ *           yet evidence; such a tick vetoes with observed-busy and
+ *           restarts the sustain clock, as a memory shrink does under
+ *           pressure.  Without this a down step would land the guest at
+ *           ≥ target utilisation and the saturation rule would take the
+ *           vCPU back next tick: a flap.
+ *   not gone if it comes back within the cooldown: a down step also needs
+ *           the forecast to fit in one vCPU less over a longer window, the
+ *           lead time plus shrink_cooldown_s (a vCPU given back now could
+ *           not be given back again sooner anyway).  Otherwise the vCPU
+ *           would be offlined and plugged back within seconds — churn for
+ *           nothing (seen on a real guest: down 4 s before the burst's
+ *           pre-provisioning took it back).  Veto regrow-soon.  Scale-up
+ *           keeps the plain lead window: grow just in time, shrink only
+ *           for a while.
  *
  * FEEDBACK LOOP named: ballooning changes the very stats we forecast from
  * (a shrunk guest drops caches, its MemAvailable falls).  "Used" excludes
@@ -67,6 +86,10 @@ typedef enum {
         AUGUR_VETO_DEADBAND,            /* change too small                    */
         AUGUR_VETO_NO_AGENT,            /* vCPU scale-down needs the agent     */
         AUGUR_VETO_NO_FORECAST,         /* no forecast and nothing observed    */
+        AUGUR_VETO_BUSY,                /* vCPU down: observed cores do not fit
+                                         * in one vCPU less                   */
+        AUGUR_VETO_REGROW,              /* vCPU down: the forecast wants it
+                                         * back within the cooldown           */
         AUGUR_VETO_N,
 } AugurVeto;
 

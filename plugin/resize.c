@@ -57,6 +57,7 @@ typedef struct {
         gint64 forecast_written_ms;     /* last forecasts-table write         */
         gint64 vcpu_pending_since_ms;
         gint64 vcpu_pending_id;
+        gboolean no_agent_logged;       /* said once why vCPUs stay up        */
 } ResizeVm;
 
 struct AugurResize {
@@ -525,6 +526,18 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 vm->pstate = w->plan.state;
                 act_memory (w, dom, store, now_ms);
                 act_vcpus (w, dom, store, now_ms);
+                if (w->plan.cpu_veto == AUGUR_VETO_NO_AGENT && !vm->no_agent_logged) {
+                        /* The row says no-agent every tick; the log says it
+                         * once per episode, with what was wanted. */
+                        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "vcpu-hold", augur_veto_name (w->plan.cpu_veto),
+                                   w->in.vcpus_online, w->plan.vcpus_wanted,
+                                   "guest %s: %d vCPUs would do, %d online; giving vCPUs back needs the guest agent, "
+                                   "which is absent: holding (never a live unplug)",
+                                   vm->name, w->plan.vcpus_wanted, w->in.vcpus_online);
+                        vm->no_agent_logged = TRUE;
+                } else if (vm->caps.agent) {
+                        vm->no_agent_logged = FALSE;
+                }
                 if (r->metrics && strcmp (row->mem_action, "none") != 0)
                         augur_metrics_count_action (r->metrics, vm->uuid, vm->name, "memory",
                                                     row->mem_action, row->mem_reason);

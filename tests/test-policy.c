@@ -222,6 +222,210 @@ test_vcpus (void)
         g_assert_cmpint (p.vcpus_target, ==, 3);
 }
 
+/* Give back only on evidence: the forecast wants fewer vCPUs AND the
+ * observed cores fit in one vCPU less at the target utilisation
+ * (policy.h).  Boundary in threes around (online - 1) x util. */
+static void
+test_vcpus_give_back_needs_observed (void)
+{
+        static const struct {
+                double used;            /* observed cores, 2 online, util 0.7 */
+                gboolean down;          /* one vCPU given back after sustain  */
+        } rows[] = {
+                { 0.69, TRUE }, { 0.70, TRUE }, { 0.71, FALSE }, { 0.05, TRUE }, { NAN, TRUE },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                AugurPolicyConfig c;
+                AugurPolicyState s;
+                AugurPolicyInput in = vm (200, 1000);
+                AugurForecast low = flat (200, 300, 0.3);   /* wants 1 vCPU */
+                AugurPlan p = { 0 };
+                gboolean went_down = FALSE;
+
+                g_test_message ("row %zu: observed %.2f cores", i, rows[i].used);
+                augur_policy_config_init (&c);
+                augur_policy_state_init (&s);
+                in.vcpus_online = 2;
+                in.cpu_cores_used = rows[i].used;
+                for (double t = 0; t <= 2 * (c.shrink_sustain_s + c.shrink_cooldown_s); t += 1) {
+                        augur_policy_plan (&in, &low, &c, &s, t, &p);
+                        s = p.state;
+                        g_assert_cmpint (p.vcpus_target, >=, 1);
+                        if (p.vcpus_target < in.vcpus_online) {
+                                went_down = TRUE;
+                                g_assert_cmpint (p.cpu_reason, ==, AUGUR_REASON_FORECAST_SHRINK);
+                                break;
+                        }
+                        if (!rows[i].down)
+                                g_assert_cmpint (p.cpu_veto, ==, AUGUR_VETO_BUSY);
+                }
+                g_assert_cmpint (went_down, ==, rows[i].down);
+        }
+}
+
+/* A busy tick inside the sustain window restarts the clock: the evidence
+ * must hold for shrink_sustain_s without a break. */
+static void
+test_vcpus_busy_tick_restarts_sustain (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (200, 1000);
+        AugurForecast low = flat (200, 300, 0.3);
+        AugurPlan p;
+        double t, busy_at;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        in.vcpus_online = 2;
+        in.cpu_cores_used = 0.05;
+        for (t = 0; t < c.shrink_sustain_s - 1; t += 1) {
+                augur_policy_plan (&in, &low, &c, &s, t, &p);
+                s = p.state;
+        }
+        busy_at = t;
+        in.cpu_cores_used = 1.2;
+        augur_policy_plan (&in, &low, &c, &s, t, &p);
+        s = p.state;
+        g_assert_cmpint (p.cpu_veto, ==, AUGUR_VETO_BUSY);
+        in.cpu_cores_used = 0.05;
+        for (t += 1; t < busy_at + 1 + c.shrink_sustain_s; t += 1) {
+                augur_policy_plan (&in, &low, &c, &s, t, &p);
+                s = p.state;
+                g_assert_cmpint (p.vcpus_target, ==, 2);
+        }
+        augur_policy_plan (&in, &low, &c, &s, t, &p);
+        g_assert_cmpint (p.vcpus_target, ==, 1);
+        g_assert_cmpstr (augur_veto_name (AUGUR_VETO_BUSY), ==, "observed-busy");
+}
+
+/* A burst forecast beyond the lead window but within lead + cooldown: the
+ * vCPU is not given back (it would be plugged back within the cooldown);
+ * a burst beyond that window does not stop the give-back.  Boundary in
+ * threes around the window's last step. */
+static void
+test_vcpus_regrow_soon (void)
+{
+        static const struct {
+                guint burst_step;       /* first horizon (1-based) of the burst */
+                gboolean down;
+        } rows[] = {
+                { 7, FALSE }, { 8, FALSE }, { 9, TRUE }, { 3, FALSE }, { 20, TRUE },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                AugurPolicyConfig c;
+                AugurPolicyState s;
+                AugurPolicyInput in = vm (200, 1000);
+                AugurForecast f = flat (200, 300, 0.05);
+                AugurPlan p = { 0 };
+                gboolean went_down = FALSE;
+
+                g_test_message ("row %zu: burst from horizon %u", i, rows[i].burst_step);
+                augur_policy_config_init (&c);
+                c.lead_s = 5;                   /* 5 steps of 1 s */
+                c.shrink_sustain_s = 6;
+                c.shrink_cooldown_s = 3;        /* give-back window: 8 steps */
+                f.step_s = 1;
+                f.H = 24;
+                for (guint h = 0; h < f.H; h++) {
+                        double cores = h + 1 >= rows[i].burst_step && h + 1 < rows[i].burst_step + 10 ? 1.9 : 0.05;
+
+                        f.cpu_p50_cores[h] = cores;
+                        f.cpu_upper_cores[h] = cores;
+                }
+                augur_policy_state_init (&s);
+                in.vcpus_online = 2;
+                in.cpu_cores_used = 0.02;
+                for (double t = 0; t <= 3 * c.shrink_sustain_s; t += 1) {
+                        augur_policy_plan (&in, &f, &c, &s, t, &p);
+                        s = p.state;
+                        if (p.vcpus_target < in.vcpus_online) {
+                                went_down = TRUE;
+                                break;
+                        }
+                        if (!rows[i].down && rows[i].burst_step > 5)
+                                g_assert_cmpint (p.cpu_veto, ==, AUGUR_VETO_REGROW);
+                }
+                g_assert_cmpint (went_down, ==, rows[i].down);
+        }
+}
+
+/* Agent absent, a periodic burst forecast: vCPUs still grow (hotplug) before
+ * each burst, are never shrunk, and every tick that wanted fewer says why. */
+static void
+test_vcpus_no_agent_periodic (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (200, 1000);
+        AugurForecast burst = flat (200, 300, 1.9), idle = flat (200, 300, 0.05);
+        AugurPlan p;
+        guint grows = 0, vetoed = 0;
+
+        augur_policy_config_init (&c);
+        augur_policy_state_init (&s);
+        in.vcpus_online = 1;
+        in.vcpus_max = 2;
+        in.can_offline_vcpus = FALSE;
+        for (int t = 0; t < 400; t++) {
+                gboolean pre_burst = t % 40 >= 35 || t % 40 < 10;
+
+                in.cpu_cores_used = t % 40 < 10 ? 1.9 : 0.02;
+                in.can_add_vcpus = in.vcpus_online < in.vcpus_max;
+                augur_policy_plan (&in, pre_burst ? &burst : &idle, &c, &s, t, &p);
+                s = p.state;
+                g_assert_cmpint (p.vcpus_target, >=, in.vcpus_online);
+                if (p.vcpus_target > in.vcpus_online)
+                        grows++;
+                if (p.vcpus_wanted < in.vcpus_online) {
+                        g_assert_cmpint (p.cpu_veto, ==, AUGUR_VETO_NO_AGENT);
+                        vetoed++;
+                }
+                in.vcpus_online = p.vcpus_target;
+        }
+        g_assert_cmpuint (grows, ==, 1);        /* once up, it stays up */
+        g_assert_cmpuint (vetoed, >, 0);
+        g_assert_cmpint (in.vcpus_online, ==, 2);
+}
+
+/* With the agent, the same periodic forecast: up before each burst, back to
+ * one vCPU in each gap after sustain + cooldown (test-scale constants). */
+static void
+test_vcpus_periodic_give_back (void)
+{
+        AugurPolicyConfig c;
+        AugurPolicyState s;
+        AugurPolicyInput in = vm (200, 1000);
+        AugurForecast burst = flat (200, 300, 1.9), idle = flat (200, 300, 0.05);
+        AugurPlan p;
+        guint ready = 0, back = 0;
+
+        augur_policy_config_init (&c);
+        c.shrink_sustain_s = 6;
+        c.shrink_cooldown_s = 3;
+        augur_policy_state_init (&s);
+        in.vcpus_online = 1;
+        in.vcpus_max = 2;
+        for (int t = 0; t < 400; t++) {
+                int phase = t % 40;
+                gboolean pre_burst = phase >= 35 || phase < 10;
+
+                if (phase == 0 && in.vcpus_online == 2)
+                        ready++;
+                in.cpu_cores_used = phase < 10 ? MIN (1.9, in.vcpus_online) : 0.02;
+                in.can_add_vcpus = in.vcpus_online < in.vcpus_max;
+                augur_policy_plan (&in, pre_burst ? &burst : &idle, &c, &s, t, &p);
+                s = p.state;
+                in.vcpus_online = p.vcpus_target;
+                if (phase == 30 && in.vcpus_online == 1)
+                        back++;
+        }
+        g_assert_cmpuint (ready, >=, 9);        /* every burst but the first */
+        g_assert_cmpuint (back, ==, 10);        /* every gap */
+}
+
 static void
 test_no_forecast_holds (void)
 {
@@ -293,6 +497,11 @@ main (int argc, char **argv)
         g_test_add_func ("/policy/memory/vetoes", test_vetoes);
         g_test_add_func ("/policy/memory/limits-and-censored", test_limits_and_censored);
         g_test_add_func ("/policy/vcpus", test_vcpus);
+        g_test_add_func ("/policy/vcpus/give-back-needs-observed", test_vcpus_give_back_needs_observed);
+        g_test_add_func ("/policy/vcpus/busy-tick-restarts-sustain", test_vcpus_busy_tick_restarts_sustain);
+        g_test_add_func ("/policy/vcpus/regrow-soon", test_vcpus_regrow_soon);
+        g_test_add_func ("/policy/vcpus/no-agent-periodic", test_vcpus_no_agent_periodic);
+        g_test_add_func ("/policy/vcpus/periodic-give-back", test_vcpus_periodic_give_back);
         g_test_add_func ("/policy/no-forecast-holds", test_no_forecast_holds);
         g_test_add_func ("/policy/reactive", test_reactive);
         g_test_add_func ("/policy/arbitrate", test_arbitrate);

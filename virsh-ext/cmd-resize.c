@@ -181,6 +181,8 @@ veto_words (const char *veto)
                 { "deadband", "the change would be too small to be worth it" },
                 { "no-agent", "scaling vCPUs down needs the guest agent, which is not connected" },
                 { "no-forecast", "there is no forecast for it yet" },
+                { "observed-busy", "the guest still uses more CPU than one vCPU less would carry at the target utilisation" },
+                { "regrow-soon", "the forecast wants that vCPU back within the cooldown, so giving it back now would only churn" },
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
