@@ -10,8 +10,11 @@
 #     of that job, in balloon terms, as augurd recorded it);
 #   - between jobs augur gives at least 100 MiB back;
 #   - the guest console shows no OOM kill.
-# Then the same run under `augurd --policy reactive` is late: in at most 1 of
-# its measured cycles is the balloon large enough before the job starts.
+# Then the same run under `augurd --policy reactive` is late: augur has the
+# balloon large enough before the job in at least 2 more of the measured
+# cycles than reactive.  (Reactive is not always 0: it shrinks hard after a
+# job, the guest shows pressure, and the immediate deflate on pressure can
+# land just before the next job — seen in 2 of 4 cycles on a loaded host.)
 # Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -88,5 +91,5 @@ augur_it_log "reactive: ready before the job in $r_ok/$MEASURED cycles, OOM kill
 ((a_ok >= 3)) || augur_it_fail "augur was ready before the job in only $a_ok of $MEASURED cycles"
 ((a_give >= 3)) || augur_it_fail "augur gave >= 100 MiB back in only $a_give of $MEASURED gaps"
 ((a_oom == 0)) || augur_it_fail "the guest OOM-killed under augur"
-((r_ok <= 1)) || augur_it_fail "reactive was ready before the job in $r_ok cycles: the test does not separate"
+((a_ok - r_ok >= 2)) || augur_it_fail "reactive was ready before the job in $r_ok cycles, augur in $a_ok: the test does not separate"
 augur_it_log "PASS"
