@@ -10,7 +10,9 @@
  * writes another database than the one asked for, the store alone lists
  * the libvirt guests it has seen, and the header says why (as `status`
  * does).  On a terminal each refresh clears the screen; otherwise (a pipe,
- * a test) refreshes follow one another.  q + Enter or Ctrl-C ends it.
+ * a test) refreshes follow one another.  q or Ctrl-C ends it: on a
+ * terminal stdin the line discipline is switched to single keys (no echo)
+ * for the run, and restored on the way out, also on SIGINT/SIGTERM.
  *
  * What it is not: an interactive tool (no sorting keys, no curses) and not
  * a second collector: it never calls libvirt.
@@ -27,7 +29,9 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/select.h>
+#include <termios.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -258,6 +262,47 @@ refresh (const AugurCliGlobal *g, AugurStore *st, gboolean clear, GError **error
         return TRUE;
 }
 
+/* The terminal's settings before top took single keys; restored at exit
+ * and by the signal handler (tcsetattr is async-signal-safe). */
+static struct termios saved_tty;
+static volatile sig_atomic_t tty_raw;
+
+static void
+tty_restore (void)
+{
+        if (tty_raw) {
+                tcsetattr (STDIN_FILENO, TCSANOW, &saved_tty);
+                tty_raw = 0;
+        }
+}
+
+static void
+tty_restore_and_die (int sig)
+{
+        tty_restore ();
+        signal (sig, SIG_DFL);
+        raise (sig);
+}
+
+/* Single keys without echo on a terminal stdin, so 'q' needs no Enter. */
+static void
+tty_single_keys (void)
+{
+        struct termios t;
+
+        if (!isatty (STDIN_FILENO) || tcgetattr (STDIN_FILENO, &saved_tty) != 0)
+                return;
+        t = saved_tty;
+        t.c_lflag &= ~(tcflag_t) (ICANON | ECHO);
+        t.c_cc[VMIN] = 1;
+        t.c_cc[VTIME] = 0;
+        signal (SIGINT, tty_restore_and_die);
+        signal (SIGTERM, tty_restore_and_die);
+        signal (SIGHUP, tty_restore_and_die);
+        if (tcsetattr (STDIN_FILENO, TCSANOW, &t) == 0)
+                tty_raw = 1;
+}
+
 /* Sleep delay_s, or less when 'q' arrives on a terminal stdin. */
 static gboolean
 wait_or_quit (double delay_s)
@@ -305,12 +350,17 @@ cmd_top (const AugurCliGlobal *g, int argc, char **argv)
         if (!st)
                 return augur_cli_error ("%s", error->message);
         clear = !g->json && isatty (STDOUT_FILENO);
+        if (iterations != 1)
+                tty_single_keys ();
         for (gint64 k = 0; iterations == 0 || k < iterations; k++) {
                 if (k > 0 && !wait_or_quit (delay_s))
                         break;
-                if (!refresh (g, st, clear, &error))
+                if (!refresh (g, st, clear, &error)) {
+                        tty_restore ();
                         return augur_cli_error ("%s", error->message);
+                }
         }
+        tty_restore ();
         return 0;
 }
 

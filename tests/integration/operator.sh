@@ -18,7 +18,7 @@
 #      the shrink markers (and the forecast band when a decision had one),
 #      and a PNG of the asked size;
 #   4. top --once lists the guest with its last action, through augurd's
-#      socket and from the database alone.
+#      socket and from the database alone; on a terminal q alone ends it.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -204,5 +204,35 @@ top=$(AUGUR_SOCKET=$AUGUR_IT_DIR/nobody.sock "$VIRT_AUGUR" --db "$AUGUR_DB" top 
 (($(grep -c '^virt-augur top' <<<"$top") == 2)) || augur_it_fail "top -n 2 did not refresh twice"
 grep -q 'database only' <<<"$top" || augur_it_fail "top without augurd does not say so"
 grep -qE "^$G " <<<"$top" || augur_it_fail "top from the database does not list $G"
+# On a terminal a single q ends it (no Enter), and the terminal gets its
+# line mode back afterwards.
+python3 - "$VIRT_AUGUR" "$AUGUR_DB" <<'EOF' || augur_it_fail "top on a terminal does not end on q, or leaves the terminal raw"
+import os, pty, select, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "--db", sys.argv[2], "top", "--delay", "1"])
+time.sleep(1.5)
+if termios.tcgetattr(fd)[3] & termios.ICANON:
+    sys.exit("top did not switch the terminal to single keys")
+os.write(fd, b"q")
+deadline = time.time() + 5
+while True:
+    if time.time() > deadline:
+        os.kill(pid, 9)
+        sys.exit("top still runs 5 s after q")
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            os.read(fd, 65536)
+        except OSError:
+            pass
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+if status != 0:
+    sys.exit("top exited with status %d" % status)
+if not termios.tcgetattr(fd)[3] & termios.ICANON:
+    sys.exit("top left the terminal without line mode")
+EOF
 
 augur_it_log "PASS"
