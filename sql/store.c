@@ -1386,7 +1386,7 @@ hist_expr (AugurHistCol c, AugurResolution res)
                 return g_strdup (name);
         if (augur_hist_col_info[c].counter)
                 return g_strdup_printf ("%s_delta", name);
-        return g_strdup_printf ("%1$s_sum / nullif(%1$s_n, 0)", name);
+        return g_strdup_printf ("%1$s_sum / %1$s_n", name);   /* x / 0 and x / NULL are NULL */
 }
 
 /* The open buckets of domain_id at res from tail_s (a bucket start) up to
@@ -1399,7 +1399,7 @@ tail_buckets (AugurStore *st, gint64 domain_id, gint64 res, gint64 tail_s, gint6
 {
         g_autoptr(GString) sql = g_string_new ("SELECT ts_ms");
         sqlite3_stmt *stmt = NULL;
-        gint64 prev_ms = 0, prev_c[N_ROLLUP_COUNTERS];
+        gint64 prev_ms = 0, prev_c[N_ROLLUP_COUNTERS], from_ms;
         gboolean have_prev = FALSE, prev_has[N_ROLLUP_COUNTERS];
         int rc;
 
@@ -1407,14 +1407,27 @@ tail_buckets (AugurStore *st, gint64 domain_id, gint64 res, gint64 tail_s, gint6
                 g_string_append_printf (sql, ", %s", rollup_gauges[g]);
         for (gsize c = 0; c < N_ROLLUP_COUNTERS; c++)
                 g_string_append_printf (sql, ", %s", augur_stat_info[rollup_counters[c]].column);
-        g_string_append (sql, " FROM samples WHERE domain_id = ?1 AND ts_ms < ?3 * 1000 AND ts_ms >= coalesce("
-                              "(SELECT ts_ms FROM samples WHERE domain_id = ?1 AND ts_ms < ?2 * 1000"
-                              " ORDER BY ts_ms DESC LIMIT 1), ?2 * 1000) ORDER BY ts_ms");
-        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
+        g_string_append (sql, " FROM samples WHERE domain_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 * 1000 ORDER BY ts_ms");
+        /* The sample before the first bucket gives its first deltas.  Found
+         * on its own: as a subquery bound of the query below, SQLite
+         * evaluated it against the view for every row scanned (8 ms). */
+        rc = sqlite3_prepare_v2 (st->db, "SELECT ts_ms FROM samples WHERE domain_id = ?1 AND ts_ms < ?2 * 1000"
+                                         " ORDER BY ts_ms DESC LIMIT 1", -1, &stmt, NULL);
         if (rc != SQLITE_OK)
                 return rc;
         sqlite3_bind_int64 (stmt, 1, domain_id);
         sqlite3_bind_int64 (stmt, 2, tail_s);
+        rc = sqlite3_step (stmt);
+        from_ms = rc == SQLITE_ROW ? sqlite3_column_int64 (stmt, 0) : tail_s * 1000;
+        sqlite3_finalize (stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return rc;
+
+        rc = sqlite3_prepare_v2 (st->db, sql->str, -1, &stmt, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        sqlite3_bind_int64 (stmt, 1, domain_id);
+        sqlite3_bind_int64 (stmt, 2, from_ms);
         sqlite3_bind_int64 (stmt, 3, to_s / res * res + res);
         while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
                 gint64 ts_ms = sqlite3_column_int64 (stmt, 0);
@@ -1608,7 +1621,7 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
         } else {
                 g_string_append (sql, "bucket_s");
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                        g_string_append_printf (sql, ", %1$s_sum / nullif(%1$s_n, 0)", derived_cols[c]);
+                        g_string_append_printf (sql, ", %1$s_sum / %1$s_n", derived_cols[c]);
                 g_string_append (sql, ", NULL, NULL, NULL, NULL");
                 rc = prepare_rollup_rows (st, d->id, res, sql->str + strlen ("SELECT "),
                                           from_ms, to_ms, &stmt, tail);

@@ -208,6 +208,18 @@ test_tick_and_history (Fixture *f, gconstpointer data)
         g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_min FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 300000);
         g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_n FROM rollups r JOIN domains d ON d.id = r.domain_id "
                                          "WHERE res_s = 300 AND d.name = 'vm2'"), ==, 2);
+        /* Read back from the table: the same values as from the open
+         * bucket, and a column with no sample (n = 0) is unknown, not 0. */
+        st = augur_store_open (f->path, AUGUR_STORE_READ_ONLY, &error);
+        g_assert_no_error (error);
+        g_clear_pointer (&m1, g_array_unref);
+        m1 = augur_store_history (st, d->id, G_MININT64, G_MAXINT64, AUGUR_RES_1M, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (m1->len, ==, 1);
+        g_assert_cmpfloat_with_epsilon (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_MEM_UNUSED_KIB], 400000, 1e-6);
+        g_assert_cmpfloat_with_epsilon (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_CPU_TIME_NS], 5e9, 1);
+        g_assert_true (isnan (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_INPUT_EVENTS_PER_MIN]));
+        g_clear_pointer (&st, augur_store_close);
 
         /* Every tick whole: n_domains samples per tick. */
         g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks t WHERE t.n_domains != "
