@@ -708,7 +708,7 @@ augur_daemon_new (AugurConfig *config)
                 if (config->retrain_interval_s > 0)
                         promoted = augur_retrain_find_serving (dir, &version);
                 d->forecaster = augur_forecaster_new (promoted ? promoted : config->model_path,
-                                                      config->tick_s, &error);
+                                                      config->tick_s, config->price_per_gib, &error);
                 if (d->forecaster && promoted)
                         augur_forecaster_set_model_version (d->forecaster, version);
                 if (d->forecaster)
@@ -807,6 +807,9 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
                            "they take effect at restart, ignoring");
         if (config->metrics_port != d->config->metrics_port)
                 g_warning ("metrics.port changed in the config; it takes effect at restart, ignoring");
+        if (config->price_per_gib != d->config->price_per_gib)
+                g_warning ("forecast.memory_price_per_gib changed in the config; it takes effect at "
+                           "restart, ignoring");
         g_free (config->db_path);
         config->db_path = g_strdup (d->config->db_path);
         augur_config_free (d->config);

@@ -37,6 +37,8 @@
 #include "predictor.h"
 #include "policy.h"
 #include "resize.h"
+#include "augur-config.h"
+#include "forecaster.h"
 #include "store-decisions.h"
 
 static guint opt_vms = 1000, opt_hours = 1, opt_warm_hours = 2;
@@ -147,8 +149,12 @@ main (int argc, char **argv)
                 owned = random_model ();
         }
         m = owned;
-        augur_predictor_config_init (&pcfg);
-        pcfg.tick_s = opt_tick;
+        /* augurd's predictor: its default config file's price */
+        {
+                g_autoptr(AugurConfig) dflt = augur_config_new_default ();
+
+                augur_forecaster_predictor_config (opt_tick, dflt->price_per_gib, &pcfg);
+        }
         pcfg.stagger = !opt_no_stagger;
         p = augur_predictor_new (m, &pcfg, &error);
         if (!p) {
@@ -181,9 +187,9 @@ main (int argc, char **argv)
         }
         warm_ticks = (guint) (opt_warm_hours * 3600 / opt_tick);
         ticks = (guint) (opt_hours * 3600 / opt_tick);
-        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), %s, warm %u ticks, measured %u ticks, "
-                "audit rows %s\n",
-                opt_vms, opt_tick, opt_model ? opt_model : "random LSTM 32", m->F, m->T, m->H,
+        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), price %g, %s, warm %u ticks, "
+                "measured %u ticks, audit rows %s\n",
+                opt_vms, opt_tick, opt_model ? opt_model : "random LSTM 32", m->F, m->T, m->H, pcfg.price_per_gib,
                 pcfg.stagger ? "staggered slow steps" : "aligned slow steps", warm_ticks, ticks,
                 store ? "written to SQLite" : "filled, not stored");
 
