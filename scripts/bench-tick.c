@@ -4,7 +4,10 @@
  * (AugurDecisionRow filled as plugin/resize.c fills it), per VM and tick.
  *
  * Usage: bench-tick [--vms 1000] [--tick 5] [--hours 1] [--warm-hours 2]
- *                   [--model MODEL] [--no-stagger] [--db PATH]
+ *                   [--model MODEL] [--no-stagger] [--db PATH] [--price P]
+ * The predictor runs with augurd's configuration (plugin/forecaster.c) at
+ * augurd's default [forecast] memory_price_per_gib, or at --price P (0 =
+ * coverage mode).
  * Without --model a model with the production shapes (LSTM, 32 hidden,
  * every feature group, T 24, H 12) and random weights is built: the cost
  * does not depend on the weights.  Samples are synthetic random walks.
@@ -44,6 +47,7 @@
 static guint opt_vms = 1000, opt_hours = 1, opt_warm_hours = 2;
 static double opt_tick = 5;
 static const char *opt_model, *opt_db;
+static double opt_price = NAN;          /* NAN: augurd's default */
 static gboolean opt_no_stagger;
 
 static guint64 rng = 88172645463325252ull;
@@ -130,6 +134,8 @@ main (int argc, char **argv)
                         opt_model = v;
                 else if (strcmp (a, "--db") == 0)
                         opt_db = v;
+                else if (strcmp (a, "--price") == 0)
+                        opt_price = g_ascii_strtod (v, NULL);
                 else {
                         fprintf (stderr, "error: bench-tick: unknown option '%s'\n", a);
                         return 2;
@@ -153,7 +159,8 @@ main (int argc, char **argv)
         {
                 g_autoptr(AugurConfig) dflt = augur_config_new_default ();
 
-                augur_forecaster_predictor_config (opt_tick, dflt->price_per_gib, &pcfg);
+                augur_forecaster_predictor_config (opt_tick, isnan (opt_price) ? dflt->price_per_gib : opt_price,
+                                                   &pcfg);
         }
         pcfg.stagger = !opt_no_stagger;
         p = augur_predictor_new (m, &pcfg, &error);
