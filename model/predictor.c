@@ -131,7 +131,8 @@
  *   anyway, so a band below it only misleads the champion and the cost.
  *
  * COST-AWARE MARGIN (cfg->price_per_gib > 0; `virt-augur replay`'s
- *   default, price 2; augurd still runs the coverage mode, price 0)
+ *   default, price 2, and augurd's: augur.conf [forecast]
+ *   memory_price_per_gib)
  *   The conformal margin at a fixed coverage spends the same quantile on
  *   every VM, whatever a shortfall or a GiB of buffer costs there.  With a
  *   price, each VM's memory margin at horizon h is instead

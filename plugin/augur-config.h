@@ -52,6 +52,11 @@ typedef struct {
         double shrink_cooldown_s;     /* no shrink this soon after a change   */
         double lead_margin_s;         /* added to the measured latency        */
         double target_util;           /* vCPU target utilisation (0, 1]       */
+        /* [forecast] */
+        double price_per_gib;         /* memory_price_per_gib: > 0 = cost-aware
+                                       * memory bounds (model/predictor.h), one
+                                       * GiB-step of buffer worth this many
+                                       * shortfall steps; 0 = coverage mode   */
         /* [host] */
         double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
         double host_reserve_kib;      /* kept for the host when budget is 0   */

@@ -290,6 +290,18 @@ export_activity_drops (AugurDaemon *d, const GArray *samples)
         }
 }
 
+/* A failed tick write: warn once per failure episode. */
+static void
+warn_store (AugurDaemon *d, const GError *error)
+{
+        if (!d->warned_store)
+                g_warning ("storing tick failed: %s; tick dropped, nothing stored "
+                           "before was touched, ignoring", error->message);
+        else
+                g_debug ("storing tick failed: %s", error->message);
+        d->warned_store = TRUE;
+}
+
 void
 augur_daemon_tick (AugurDaemon *d)
 {
@@ -320,14 +332,26 @@ augur_daemon_tick (AugurDaemon *d)
         collect_usec = g_get_monotonic_time () - t0;
         augur_host_read (d->config->proc_root, &host);
 
-        if (!augur_store_write_tick (d->store, ts_ms, (AugurDomainSample *) samples->data,
+        /* One transaction per tick (store.h augur_store_tick_begin()): the
+         * samples, then the activity reports, forecasts, actuations and
+         * audit rows written below join it, and it commits once.  It stays
+         * open across the resize loop's libvirt calls; only augurd writes
+         * this file, and readers (WAL) are never blocked. */
+        if (!augur_store_tick_begin (d->store, ts_ms, (AugurDomainSample *) samples->data,
                                      samples->len, &host, collect_usec, NULL, &error)) {
-                if (!d->warned_store)
-                        g_warning ("storing tick failed: %s; tick dropped, nothing stored "
-                                   "before was touched, ignoring", error->message);
-                else
-                        g_debug ("storing tick failed: %s", error->message);
-                d->warned_store = TRUE;
+                warn_store (d, error);
+                return;
+        }
+
+        /* After the samples (reports fill the newest one), before the
+         * forecaster reads them. */
+        augur_activity_sync (d->activity, d->conn);
+        augur_resize_tick (d->resize, d->conn, d->store, d->config,
+                           (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
+        if (!augur_store_tick_commit (d->store, &error)) {
+                /* The resize loop ran (and may have acted): only the
+                 * record of this tick is lost. */
+                warn_store (d, error);
                 return;
         }
         if (d->warned_store)
@@ -339,12 +363,6 @@ augur_daemon_tick (AugurDaemon *d)
         d->last_samples = g_array_ref (samples);
         g_debug ("tick %" G_GINT64_FORMAT ": %u domains, stats call %" G_GINT64_FORMAT " us",
                  d->ticks, samples->len, collect_usec);
-
-        /* After the samples (reports fill the newest one), before the
-         * forecaster reads them. */
-        augur_activity_sync (d->activity, d->conn);
-        augur_resize_tick (d->resize, d->conn, d->store, d->config,
-                           (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
         export_activity_drops (d, samples);
 
         if (g_get_monotonic_time () - d->last_retention_us > RETENTION_PERIOD_US) {
@@ -690,7 +708,7 @@ augur_daemon_new (AugurConfig *config)
                 if (config->retrain_interval_s > 0)
                         promoted = augur_retrain_find_serving (dir, &version);
                 d->forecaster = augur_forecaster_new (promoted ? promoted : config->model_path,
-                                                      config->tick_s, &error);
+                                                      config->tick_s, config->price_per_gib, &error);
                 if (d->forecaster && promoted)
                         augur_forecaster_set_model_version (d->forecaster, version);
                 if (d->forecaster)
@@ -789,6 +807,9 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
                            "they take effect at restart, ignoring");
         if (config->metrics_port != d->config->metrics_port)
                 g_warning ("metrics.port changed in the config; it takes effect at restart, ignoring");
+        if (config->price_per_gib != d->config->price_per_gib)
+                g_warning ("forecast.memory_price_per_gib changed in the config; it takes effect at "
+                           "restart, ignoring");
         g_free (config->db_path);
         config->db_path = g_strdup (d->config->db_path);
         augur_config_free (d->config);

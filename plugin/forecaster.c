@@ -52,8 +52,20 @@ fc_vm_free (gpointer p)
         g_free (v);
 }
 
+void
+augur_forecaster_predictor_config (double tick_s, double price_per_gib, AugurPredictorConfig *ret)
+{
+        augur_predictor_config_init (ret);
+        ret->tick_s = tick_s;
+        /* As `virt-augur replay` does with a price: cost-aware bounds and
+         * the champion judged by the same cost. */
+        ret->price_per_gib = price_per_gib;
+        if (price_per_gib > 0)
+                ret->champion_metric = AUGUR_PRED_CHAMPION_COST;
+}
+
 AugurForecaster *
-augur_forecaster_new (const char *model_path, double tick_s, GError **error)
+augur_forecaster_new (const char *model_path, double tick_s, double price_per_gib, GError **error)
 {
         g_autoptr(GError) local = NULL;
         AugurPredictorConfig cfg;
@@ -72,8 +84,7 @@ augur_forecaster_new (const char *model_path, double tick_s, GError **error)
         }
         f->path = f->model ? g_strdup (path) : NULL;
         f->version = f->model ? 0 : -1;
-        augur_predictor_config_init (&cfg);
-        cfg.tick_s = tick_s;
+        augur_forecaster_predictor_config (tick_s, price_per_gib, &cfg);
         f->pred = augur_predictor_new (f->model, &cfg, error);
         if (!f->pred) {
                 augur_forecaster_free (f);

@@ -26,10 +26,11 @@
 #define PRESSURE_MAJOR_FAULTS_PER_S 100.0
 /* Pressure: usable memory below this fraction of the balloon is pressure. */
 #define PRESSURE_USABLE_FRAC 0.03
-/* The newest forecast is stored at most this often per VM, ms. */
-#define FORECAST_WRITE_PERIOD_MS 5000
 /* A change smaller than this is not worth an actuation, KiB. */
 #define MIN_CHANGE_KIB 1024.0
+
+/* Every horizon of a forecast fits the forecasts table. */
+G_STATIC_ASSERT (AUGUR_POLICY_MAX_H <= AUGUR_STORE_FORECAST_MAX_H);
 
 typedef struct {
         char uuid[AUGUR_UUID_STRLEN];
@@ -332,34 +333,16 @@ act_vcpus (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
         vm->caps_probe_ms = 0;          /* re-probe next tick */
 }
 
-static void
-json_num (GString *j, const char *key, double v)
-{
-        if (isnan (v))
-                g_string_append_printf (j, ",\"%s\":null", key);
-        else
-                g_string_append_printf (j, ",\"%s\":%.3f", key, v);
-}
-
-/* Store the newest forecast for `virt-augur forecast`. */
+/* Store the newest forecast for `virt-augur forecast` (as float32: the
+ * store prints the JSON when it is read, not every tick). */
 static void
 write_forecast (AugurStore *store, ResizeVm *vm, const AugurForecast *f, gint64 now_ms)
 {
-        g_autoptr(GString) j = g_string_new ("[");
-
-        if (now_ms - vm->forecast_written_ms < FORECAST_WRITE_PERIOD_MS)
+        if (!augur_resize_forecast_due (&vm->forecast_written_ms, vm->uuid, now_ms))
                 return;
-        vm->forecast_written_ms = now_ms;
-        for (guint h = 0; h < f->H; h++) {
-                g_string_append_printf (j, "%s{\"h\":%u,\"s\":%.1f", h ? "," : "", h + 1, (h + 1) * f->step_s);
-                json_num (j, "mem_p50_kib", f->mem_p50_kib[h]);
-                json_num (j, "mem_upper_kib", f->mem_upper_kib[h]);
-                json_num (j, "cpu_p50_cores", f->cpu_p50_cores[h]);
-                json_num (j, "cpu_upper_cores", f->cpu_upper_cores[h]);
-                g_string_append_c (j, '}');
-        }
-        g_string_append_c (j, ']');
-        augur_store_write_forecast (store, now_ms, vm->uuid, vm->name, f->model, f->step_s, j->str, NULL);
+        augur_store_write_forecast (store, now_ms, vm->uuid, vm->name, f->model, f->step_s,
+                                    MIN (f->H, AUGUR_STORE_FORECAST_MAX_H), f->mem_p50_kib,
+                                    f->mem_upper_kib, f->cpu_p50_cores, f->cpu_upper_cores, NULL);
 }
 
 static void

@@ -1,20 +1,27 @@
 /* bench-tick.c — the daemon's per-tick cost for N VMs, without libvirt:
  * predictor step (features, int NN window, baselines, calibration, fast
  * path) + AugurForecast + augur_policy_plan() + one audit row
- * (AugurDecisionRow filled and its note formatted), per VM and tick.
+ * (AugurDecisionRow filled as plugin/resize.c fills it), per VM and tick.
  *
  * Usage: bench-tick [--vms 1000] [--tick 5] [--hours 1] [--warm-hours 2]
- *                   [--model MODEL] [--no-stagger] [--db PATH]
+ *                   [--model MODEL] [--no-stagger] [--db PATH] [--price P]
+ * The predictor runs with augurd's configuration (plugin/forecaster.c) at
+ * augurd's default [forecast] memory_price_per_gib, or at --price P (0 =
+ * coverage mode).
  * Without --model a model with the production shapes (LSTM, 32 hidden,
  * every feature group, T 24, H 12) and random weights is built: the cost
  * does not depend on the weights.  Samples are synthetic random walks.
  *
- * With --db the tick's audit rows are also written to a new SQLite store
- * at PATH (an empty augur_store_write_tick(), whose transaction moves the
- * minute's decisions into decisions_main, then augur_store_write_decisions(),
- * one transaction per tick, as the
- * daemon does); without it the row is only filled and formatted, and the
- * store's cost is what scripts/bench-store measures.
+ * With --db the tick is also written to a new SQLite store at PATH as
+ * augurd writes it (plugin/daemon.c, plugin/resize.c): one transaction per
+ * tick, opened by augur_store_tick_begin() (here without samples:
+ * scripts/bench-store measures those; at each new minute it moves the
+ * decisions into decisions_main), each VM's newest forecast
+ * (augur_store_write_forecast(), as resize.c writes it every tick at a 5 s
+ * tick), the audit rows (augur_store_write_decisions()), then
+ * augur_store_tick_commit().  Without --db the row is only filled.
+ * The note of a row is empty, as in augurd unless arbitration cut the VM
+ * or an actuation failed.
  *
  * Prints µs per VM per tick: the mean over all ticks (what a 1000-VM host
  * pays on average), the worst tick, and the mean over VM-ticks that ran a
@@ -32,11 +39,15 @@
 
 #include "predictor.h"
 #include "policy.h"
+#include "resize.h"
+#include "augur-config.h"
+#include "forecaster.h"
 #include "store-decisions.h"
 
 static guint opt_vms = 1000, opt_hours = 1, opt_warm_hours = 2;
 static double opt_tick = 5;
 static const char *opt_model, *opt_db;
+static double opt_price = NAN;          /* NAN: augurd's default */
 static gboolean opt_no_stagger;
 
 static guint64 rng = 88172645463325252ull;
@@ -79,6 +90,7 @@ typedef struct {
         char uuid[AUGUR_UUID_STRLEN];
         double used, cpu, alloc;
         int vcpus;
+        gint64 forecast_written_ms;
 } Vm;
 
 int
@@ -96,7 +108,7 @@ main (int argc, char **argv)
         guint64 n_slow = 0, n_fast = 0;
         AugurDecisionRow *rows;
         g_autoptr (AugurStore) store = NULL;
-        double store_us = 0;
+        double begin_us = 0, forecast_us = 0, rows_us = 0, commit_us = 0;
 
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -122,6 +134,8 @@ main (int argc, char **argv)
                         opt_model = v;
                 else if (strcmp (a, "--db") == 0)
                         opt_db = v;
+                else if (strcmp (a, "--price") == 0)
+                        opt_price = g_ascii_strtod (v, NULL);
                 else {
                         fprintf (stderr, "error: bench-tick: unknown option '%s'\n", a);
                         return 2;
@@ -141,8 +155,13 @@ main (int argc, char **argv)
                 owned = random_model ();
         }
         m = owned;
-        augur_predictor_config_init (&pcfg);
-        pcfg.tick_s = opt_tick;
+        /* augurd's predictor: its default config file's price */
+        {
+                g_autoptr(AugurConfig) dflt = augur_config_new_default ();
+
+                augur_forecaster_predictor_config (opt_tick, isnan (opt_price) ? dflt->price_per_gib : opt_price,
+                                                   &pcfg);
+        }
         pcfg.stagger = !opt_no_stagger;
         p = augur_predictor_new (m, &pcfg, &error);
         if (!p) {
@@ -175,9 +194,9 @@ main (int argc, char **argv)
         }
         warm_ticks = (guint) (opt_warm_hours * 3600 / opt_tick);
         ticks = (guint) (opt_hours * 3600 / opt_tick);
-        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), %s, warm %u ticks, measured %u ticks, "
-                "audit rows %s\n",
-                opt_vms, opt_tick, opt_model ? opt_model : "random LSTM 32", m->F, m->T, m->H,
+        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), price %g, %s, warm %u ticks, "
+                "measured %u ticks, audit rows %s\n",
+                opt_vms, opt_tick, opt_model ? opt_model : "random LSTM 32", m->F, m->T, m->H, pcfg.price_per_gib,
                 pcfg.stagger ? "staggered slow steps" : "aligned slow steps", warm_ticks, ticks,
                 store ? "written to SQLite" : "filled, not stored");
 
@@ -185,6 +204,16 @@ main (int argc, char **argv)
                 gint64 ts = 1700000000 + (gint64) llround (t * opt_tick);
                 gint64 t0 = g_get_monotonic_time ();
                 double tick_us;
+
+                /* The daemon's tick transaction comes first (here without
+                 * samples); at each new minute it moves decisions_recent
+                 * into decisions_main (004-samples-recent.sql). */
+                if (store && !augur_store_tick_begin (store, ts * 1000, NULL, 0, NULL, 0, NULL, &error)) {
+                        fprintf (stderr, "error: %s\n", error->message);
+                        return 1;
+                }
+                if (store && t >= warm_ticks)
+                        begin_us += (double) (g_get_monotonic_time () - t0) / opt_vms;
 
                 for (guint i = 0; i < opt_vms; i++) {
                         Vm *v = &vms[i];
@@ -265,8 +294,20 @@ main (int argc, char **argv)
                         row->cpu_reason = augur_reason_name (plan.cpu_reason);
                         row->mem_veto = augur_veto_name (plan.mem_veto);
                         row->cpu_veto = augur_veto_name (plan.cpu_veto);
-                        g_snprintf (row->note, sizeof row->note, "wanted %.0f KiB / %d vCPUs, period %u",
-                                    plan.mem_wanted_kib, plan.vcpus_wanted, out.period[AUGUR_PRED_MEM]);
+
+                        /* the newest forecast, as resize.c stores it */
+                        if (store && out.H && augur_resize_forecast_due (&v->forecast_written_ms, v->uuid, ts * 1000)) {
+                                gint64 f0 = g_get_monotonic_time ();
+
+                                if (!augur_store_write_forecast (store, ts * 1000, v->uuid, v->name, f.model,
+                                                                 f.step_s, f.H, f.mem_p50_kib, f.mem_upper_kib,
+                                                                 f.cpu_p50_cores, f.cpu_upper_cores, &error)) {
+                                        fprintf (stderr, "error: %s\n", error->message);
+                                        return 1;
+                                }
+                                if (t >= warm_ticks)
+                                        forecast_us += (double) (g_get_monotonic_time () - f0) / opt_vms;
+                        }
 
                         if (t >= warm_ticks) {
                                 double us = (double) (g_get_monotonic_time () - v0);
@@ -281,19 +322,21 @@ main (int argc, char **argv)
                         }
                 }
                 if (store) {
-                        gint64 s0 = g_get_monotonic_time ();
+                        gint64 s0 = g_get_monotonic_time (), s1;
 
-                        /* The daemon's tick transaction comes first (here
-                         * without samples: bench-store measures those); at
-                         * each new minute it moves decisions_recent into
-                         * decisions_main (004-samples-recent.sql). */
-                        if (!augur_store_write_tick (store, rows[0].ts_ms, NULL, 0, NULL, 0, NULL, &error) ||
-                            !augur_store_write_decisions (store, rows, opt_vms, &error)) {
+                        if (!augur_store_write_decisions (store, rows, opt_vms, &error)) {
                                 fprintf (stderr, "error: %s\n", error->message);
                                 return 1;
                         }
-                        if (t >= warm_ticks)
-                                store_us += (double) (g_get_monotonic_time () - s0) / opt_vms;
+                        s1 = g_get_monotonic_time ();
+                        if (!augur_store_tick_commit (store, &error)) {
+                                fprintf (stderr, "error: %s\n", error->message);
+                                return 1;
+                        }
+                        if (t >= warm_ticks) {
+                                rows_us += (double) (s1 - s0) / opt_vms;
+                                commit_us += (double) (g_get_monotonic_time () - s1) / opt_vms;
+                        }
                 }
                 if (t < warm_ticks)
                         continue;
@@ -307,7 +350,10 @@ main (int argc, char **argv)
         printf ("VM-ticks with a slow step: %.2f us each (%" G_GUINT64_FORMAT "); without: %.2f us each (%"
                 G_GUINT64_FORMAT ")\n", n_slow ? slow_us / n_slow : 0, n_slow, n_fast ? fast_us / n_fast : 0, n_fast);
         if (store)
-                printf ("of which the audit rows' SQLite write: %.2f us per VM per tick\n", store_us / ticks);
+                printf ("of which the SQLite writes: %.2f us per VM per tick (tick begin with the minute's move %.2f, "
+                        "forecasts %.2f, audit rows %.2f, commit %.2f)\n",
+                        (begin_us + forecast_us + rows_us + commit_us) / ticks, begin_us / ticks,
+                        forecast_us / ticks, rows_us / ticks, commit_us / ticks);
         for (guint i = 0; i < opt_vms; i++)
                 augur_predictor_vm_free (vms[i].pv);
         g_free (rows);

@@ -274,7 +274,7 @@ augur_store_write_activity (AugurStore *st,
                 stmts_clear (&s);
                 return FALSE;
         }
-        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error)) {
+        if (!augur_store_txn_begin (st, error)) {
                 stmts_clear (&s);
                 return FALSE;
         }
@@ -325,8 +325,8 @@ augur_store_write_activity (AugurStore *st,
                         goto fail_sql;
         }
         stmts_clear (&s);
-        if (!augur_store_exec (st, "COMMIT", error))
-                goto fail_gerror;
+        if (!augur_store_txn_commit (st, error))
+                goto fail_rolled_back;
         for (guint j = 0; j < open_fills->len; j++) {
                 const OpenFill *o = &g_array_index (open_fills, OpenFill, j);
 
@@ -334,8 +334,9 @@ augur_store_write_activity (AugurStore *st,
                         AugurActivityCol c = sample_cols[i];
 
                         if (((o->row->present >> c) & 1) && isfinite (o->row->v[c]))
-                                augur_store_rollup_add_gauge (o->dc, o->res_index, o->sample_ms,
-                                                              augur_activity_col_name[c], o->row->v[c]);
+                                augur_store_rollup_add_gauge_committed (st, o->dc, o->res_index, o->sample_ms,
+                                                                        augur_activity_col_name[c],
+                                                                        o->row->v[c]);
                 }
         }
         if (ret_filled)
@@ -346,7 +347,8 @@ fail_sql:
         augur_store_set_sql_error (st, rc, error, "writing activity");
 fail_gerror:
         stmts_clear (&s);
-        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+        augur_store_txn_rollback (st);
+fail_rolled_back:
         /* Domains created inside the rolled-back transaction do not exist. */
         for (guint i = 0; i < created->len; i++)
                 g_hash_table_remove (st->by_uuid, created->pdata[i]);
@@ -360,6 +362,7 @@ augur_store_activity_apply_retention (AugurStore *st, GError **error)
         gint64 before;
 
         g_return_val_if_fail (st != NULL, -1);
+        g_return_val_if_fail (!st->tick_open, -1);
         before = sqlite3_total_changes64 (st->db);
         sql = g_strdup_printf (
                 "BEGIN IMMEDIATE;"

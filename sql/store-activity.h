@@ -71,7 +71,9 @@ typedef struct {
  * describe the same moment. */
 #define AUGUR_ACTIVITY_SAMPLE_WINDOW_MS 60000
 
-/* Write rows and drop counters in ONE transaction (nothing on failure).
+/* Write rows and drop counters in ONE transaction (nothing on failure);
+ * inside an open tick (store.h augur_store_tick_begin()) they join it and
+ * are stored when it commits.
  *
  * For each channel row carrying input_events_per_min, sessions or
  * proc_starts_per_min, the domain's newest sample within

@@ -16,6 +16,18 @@ bind_d (sqlite3_stmt *s, int i, double v)
                 sqlite3_bind_double (s, i, v);
 }
 
+/* A KiB value as whole KiB: an integral value takes 1-4 bytes of the row
+ * instead of a REAL's 8 (SQLite stores integral values of REAL columns as
+ * integers), and fractions of a KiB mean nothing in the audit. */
+static void
+bind_kib (sqlite3_stmt *s, int i, double v)
+{
+        if (isnan (v))
+                sqlite3_bind_null (s, i);
+        else
+                sqlite3_bind_int64 (s, i, llround (v));
+}
+
 static void
 bind_i (sqlite3_stmt *s, int i, int v)
 {
@@ -34,6 +46,16 @@ bind_t (sqlite3_stmt *s, int i, const char *v)
                 sqlite3_bind_null (s, i);
 }
 
+/* A statement of the hot path, prepared once per store (finalized by
+ * augur_store_close()); SQLite result code. */
+static int
+prepare_once (AugurStore *st, sqlite3_stmt **stmt, const char *sql)
+{
+        if (*stmt)
+                return SQLITE_OK;
+        return sqlite3_prepare_v3 (st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL);
+}
+
 gboolean
 augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize n,
                              GError **error)
@@ -44,15 +66,20 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                 "cpu_p50_cores, cpu_upper_cores, mem_target_kib, vcpus_target, mem_action, cpu_action, "
                 "mem_reason, cpu_reason, mem_veto, cpu_veto, note) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-        sqlite3_stmt *s = NULL;
+        sqlite3_stmt *s;
         gint64 id = st->next_decision_id;
         int rc;
 
         if (n == 0)
                 return TRUE;
-        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error))
+        rc = prepare_once (st, &st->ins_decision, sql);
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "preparing decisions");
                 return FALSE;
-        rc = sqlite3_prepare_v2 (st->db, sql, -1, &s, NULL);
+        }
+        s = st->ins_decision;
+        if (!augur_store_txn_begin (st, error))
+                return FALSE;
         for (gsize k = 0; rc == SQLITE_OK && k < n; k++) {
                 const AugurDecisionRow *r = &rows[k];
                 gboolean created;
@@ -61,8 +88,7 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                 int i = 1;
 
                 if (!dc) {
-                        sqlite3_finalize (s);
-                        sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                        augur_store_txn_rollback (st);
                         return FALSE;
                 }
                 sqlite3_bind_int64 (s, i++, id++);
@@ -71,16 +97,16 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                 bind_t (s, i++, r->mode);
                 bind_t (s, i++, r->policy);
                 bind_t (s, i++, r->model);
-                bind_d (s, i++, r->mem_used_kib);
-                bind_d (s, i++, r->mem_alloc_kib);
+                bind_kib (s, i++, r->mem_used_kib);
+                bind_kib (s, i++, r->mem_alloc_kib);
                 bind_d (s, i++, r->cpu_cores_used);
                 bind_i (s, i++, r->vcpus_online);
                 bind_d (s, i++, r->horizon_s);
-                bind_d (s, i++, r->mem_p50_kib);
-                bind_d (s, i++, r->mem_upper_kib);
+                bind_kib (s, i++, r->mem_p50_kib);
+                bind_kib (s, i++, r->mem_upper_kib);
                 bind_d (s, i++, r->cpu_p50_cores);
                 bind_d (s, i++, r->cpu_upper_cores);
-                bind_d (s, i++, r->mem_target_kib);
+                bind_kib (s, i++, r->mem_target_kib);
                 bind_i (s, i++, r->vcpus_target);
                 bind_t (s, i++, r->mem_action ? r->mem_action : "none");
                 bind_t (s, i++, r->cpu_action ? r->cpu_action : "none");
@@ -93,16 +119,15 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                 sqlite3_reset (s);
                 rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
         }
-        sqlite3_finalize (s);
         if (rc != SQLITE_OK) {
                 augur_store_set_sql_error (st, rc, error, "writing decisions");
-                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                augur_store_txn_rollback (st);
                 return FALSE;
         }
-        if (!augur_store_exec (st, "COMMIT", error)) {
-                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!augur_store_txn_commit (st, error))
                 return FALSE;
-        }
+        /* Inside an open tick that may still roll back: the ids are then
+         * skipped, never reused (ids only need to be unique and ordered). */
         st->next_decision_id = id;
         return TRUE;
 }
@@ -118,11 +143,11 @@ augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
         gint64 id = -1;
         int rc;
 
-        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error))
+        if (!augur_store_txn_begin (st, error))
                 return -1;
         dc = augur_store_resolve_domain (st, uuid, name, "libvirt", -1, ts_ms, &created, error);
         if (!dc) {
-                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                augur_store_txn_rollback (st);
                 return -1;
         }
         rc = sqlite3_prepare_v2 (st->db, "INSERT INTO actuations (ts_ms, domain_id, kind, from_value, to_value) "
@@ -136,14 +161,14 @@ augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
                 rc = sqlite3_step (s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (st->db);
         }
         sqlite3_finalize (s);
-        if (rc == SQLITE_OK)
-                id = sqlite3_last_insert_rowid (st->db);
-        if (rc != SQLITE_OK || !augur_store_exec (st, "COMMIT", error)) {
-                if (rc != SQLITE_OK)
-                        augur_store_set_sql_error (st, rc, error, "writing actuation");
-                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "writing actuation");
+                augur_store_txn_rollback (st);
                 return -1;
         }
+        id = sqlite3_last_insert_rowid (st->db);
+        if (!augur_store_txn_commit (st, error))
+                return -1;
         return id;
 }
 
@@ -247,41 +272,66 @@ augur_store_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 
         return g_steal_pointer (&out);
 }
 
+/* FORECASTS ROW FORMAT (migrations/006-tick-audit.sql): horizons is a
+ * BLOB of 4 x H float32, little-endian, series after series in the order
+ * below (NaN = none); H = its length / 16.  It was JSON text before: about
+ * 120 bytes per horizon printed with four %.3f per VM and tick, 1.4 KiB
+ * rows rewritten for every VM every tick, the largest write of a tick. */
+#define FORECAST_SERIES 4
+static const char *const forecast_series[FORECAST_SERIES] = {
+        "mem_p50_kib", "mem_upper_kib", "cpu_p50_cores", "cpu_upper_cores",
+};
+
 gboolean
 augur_store_write_forecast (AugurStore *st, gint64 ts_ms, const char *uuid, const char *name,
-                            const char *model, double step_s, const char *horizons_json,
+                            const char *model, double step_s, guint H,
+                            const float *mem_p50_kib, const float *mem_upper_kib,
+                            const float *cpu_p50_cores, const float *cpu_upper_cores,
                             GError **error)
 {
-        sqlite3_stmt *s = NULL;
+        const float *series[FORECAST_SERIES] = { mem_p50_kib, mem_upper_kib, cpu_p50_cores, cpu_upper_cores };
+        guint32 blob[FORECAST_SERIES * AUGUR_STORE_FORECAST_MAX_H];
+        sqlite3_stmt *s;
         DomainCache *dc;
         gboolean created;
         int rc;
 
-        if (!augur_store_exec (st, "BEGIN IMMEDIATE", error))
+        g_return_val_if_fail (H <= AUGUR_STORE_FORECAST_MAX_H, FALSE);
+        for (guint k = 0; k < FORECAST_SERIES; k++)
+                for (guint h = 0; h < H; h++) {
+                        guint32 bits;
+
+                        memcpy (&bits, &series[k][h], sizeof bits);
+                        blob[k * H + h] = GUINT32_TO_LE (bits);
+                }
+        rc = prepare_once (st, &st->upsert_forecast,
+                           "INSERT OR REPLACE INTO forecasts (domain_id, ts_ms, model, step_s, horizons) "
+                           "VALUES (?,?,?,?,?)");
+        if (rc != SQLITE_OK) {
+                augur_store_set_sql_error (st, rc, error, "preparing forecast");
+                return FALSE;
+        }
+        s = st->upsert_forecast;
+        if (!augur_store_txn_begin (st, error))
                 return FALSE;
         dc = augur_store_resolve_domain (st, uuid, name, "libvirt", -1, ts_ms, &created, error);
         if (!dc) {
-                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+                augur_store_txn_rollback (st);
                 return FALSE;
         }
-        rc = sqlite3_prepare_v2 (st->db, "INSERT OR REPLACE INTO forecasts (domain_id, ts_ms, model, step_s, horizons) "
-                                 "VALUES (?,?,?,?,?)", -1, &s, NULL);
-        if (rc == SQLITE_OK) {
-                sqlite3_bind_int64 (s, 1, dc->id);
-                sqlite3_bind_int64 (s, 2, ts_ms);
-                bind_t (s, 3, model);
-                sqlite3_bind_double (s, 4, step_s);
-                sqlite3_bind_text (s, 5, horizons_json, -1, SQLITE_STATIC);
-                rc = sqlite3_step (s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (st->db);
-        }
-        sqlite3_finalize (s);
-        if (rc != SQLITE_OK || !augur_store_exec (st, "COMMIT", error)) {
-                if (rc != SQLITE_OK)
-                        augur_store_set_sql_error (st, rc, error, "writing forecast");
-                sqlite3_exec (st->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_bind_int64 (s, 1, dc->id);
+        sqlite3_bind_int64 (s, 2, ts_ms);
+        bind_t (s, 3, model);
+        sqlite3_bind_double (s, 4, step_s);
+        sqlite3_bind_blob (s, 5, blob, (int) (FORECAST_SERIES * H * sizeof blob[0]), SQLITE_STATIC);
+        rc = sqlite3_step (s);
+        sqlite3_reset (s);
+        if (rc != SQLITE_DONE) {
+                augur_store_set_sql_error (st, rc, error, "writing forecast");
+                augur_store_txn_rollback (st);
                 return FALSE;
         }
-        return TRUE;
+        return augur_store_txn_commit (st, error);
 }
 
 gboolean
@@ -305,10 +355,34 @@ augur_store_read_forecast (AugurStore *st, gint64 domain_id, gint64 *ret_ts_ms,
                              "no forecast recorded for this domain yet");
                 return FALSE;
         }
-        *ret_ts_ms = sqlite3_column_int64 (s, 0);
-        *ret_model = g_strdup ((const char *) sqlite3_column_text (s, 1));
-        *ret_step_s = sqlite3_column_double (s, 2);
-        *ret_horizons_json = g_strdup ((const char *) sqlite3_column_text (s, 3));
+        {
+                const guint32 *blob = sqlite3_column_blob (s, 3);
+                guint H = (guint) sqlite3_column_bytes (s, 3) / (FORECAST_SERIES * sizeof (guint32));
+                double step_s = sqlite3_column_double (s, 2);
+                g_autoptr(GString) j = g_string_new ("[");
+
+                for (guint h = 0; h < H; h++) {
+                        g_string_append_printf (j, "%s{\"h\":%u,\"s\":%.1f", h ? "," : "", h + 1, (h + 1) * step_s);
+                        for (guint k = 0; k < FORECAST_SERIES; k++) {
+                                guint32 bits;
+                                float v;
+
+                                memcpy (&bits, &blob[k * H + h], sizeof bits);
+                                bits = GUINT32_FROM_LE (bits);
+                                memcpy (&v, &bits, sizeof v);
+                                if (isnan (v))
+                                        g_string_append_printf (j, ",\"%s\":null", forecast_series[k]);
+                                else
+                                        g_string_append_printf (j, ",\"%s\":%.3f", forecast_series[k], v);
+                        }
+                        g_string_append_c (j, '}');
+                }
+                g_string_append_c (j, ']');
+                *ret_ts_ms = sqlite3_column_int64 (s, 0);
+                *ret_model = g_strdup ((const char *) sqlite3_column_text (s, 1));
+                *ret_step_s = step_s;
+                *ret_horizons_json = g_string_free (g_steal_pointer (&j), FALSE);
+        }
         sqlite3_finalize (s);
         return TRUE;
 }

@@ -23,7 +23,9 @@ typedef struct {
         char note[256];
 } AugurDecisionRow;
 
-/* Write rows in one transaction. */
+/* Write rows in one transaction, or inside the open tick (store.h
+ * augur_store_tick_begin()) as part of it.  Actuations, latencies and
+ * forecasts below join an open tick likewise. */
 gboolean augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows,
                                       gsize n, GError **error);
 
@@ -42,13 +44,21 @@ gboolean augur_store_set_actuation_latency (AugurStore *st, gint64 id,
 GArray *augur_store_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms,
                                gint64 to_ms, guint limit, GError **error);
 
-/* Replace the newest forecast of a domain (horizons as a JSON array text,
- * built by the caller). */
+/* Horizons a stored forecast may have (policy.h AUGUR_POLICY_MAX_H). */
+#define AUGUR_STORE_FORECAST_MAX_H 48
+
+/* Replace the newest forecast of a domain: horizons 1..H (H at most
+ * AUGUR_STORE_FORECAST_MAX_H) of step_s, each series H values, NAN = none.
+ * Stored as float32 (store-decisions.c, FORECASTS ROW FORMAT). */
 gboolean augur_store_write_forecast (AugurStore *st, gint64 ts_ms, const char *uuid,
                                      const char *name, const char *model, double step_s,
-                                     const char *horizons_json, GError **error);
+                                     guint H, const float *mem_p50_kib,
+                                     const float *mem_upper_kib, const float *cpu_p50_cores,
+                                     const float *cpu_upper_cores, GError **error);
 /* The newest forecast of domain_id: FALSE with NOT_FOUND when none.
- * Out-strings are transfer full. */
+ * Out-strings are transfer full; *ret_horizons_json is a JSON array, one
+ * object per horizon: {"h":1,"s":<s ahead>,"mem_p50_kib":…,"mem_upper_kib":…,
+ * "cpu_p50_cores":…,"cpu_upper_cores":…} (null = none). */
 gboolean augur_store_read_forecast (AugurStore *st, gint64 domain_id, gint64 *ret_ts_ms,
                                     char **ret_model, double *ret_step_s,
                                     char **ret_horizons_json, GError **error);

@@ -24,6 +24,8 @@ typedef struct {
         double g_min[AUGUR_ROLLUP_N_GAUGES];
         double g_max[AUGUR_ROLLUP_N_GAUGES];
         double c_delta[AUGUR_ROLLUP_N_COUNTERS];    /* NAN = no usable delta    */
+        gboolean closing;                           /* written by the open tick:
+                                                     * reset when it commits    */
 } AugurRollupAcc;
 
 typedef struct {
@@ -36,6 +38,10 @@ typedef struct {
         /* The open rollup bucket per resolution (store.c rollup_res[]):
          * summed in memory, written once when it closes. */
         AugurRollupAcc acc[AUGUR_ROLLUP_N_RES];
+        /* The bucket (start, unix s) per resolution that the open tick's
+         * sample of this domain lands in once the tick commits; -1 = the
+         * domain has no sample in the open tick. */
+        gint64 tick_bucket_s[AUGUR_ROLLUP_N_RES];
 } DomainCache;
 
 struct AugurStore {
@@ -61,20 +67,41 @@ struct AugurStore {
         sqlite3_stmt *upd_domain;
         sqlite3_stmt *ins_name;
         sqlite3_stmt *ins_event;
+        sqlite3_stmt *ins_decision;       /* store-decisions.c, prepared at first use */
+        sqlite3_stmt *upsert_forecast;    /* store-decisions.c, likewise          */
+        /* The open tick (augur_store_tick_begin() .. _commit()): what moves
+         * into memory only once its transaction commits. */
+        gboolean tick_open;
+        gint64 tick_ms;
+        GArray *tick_samples;             /* TickSample (store.c), in sample order */
+        GPtrArray *tick_closed;           /* AugurRollupAcc* written by the tick   */
+        GPtrArray *tick_created;          /* uuids (owned) of domains created      */
+        GArray *tick_gauges;              /* TickGauge (store.c): activity values
+                                           * for buckets open after the commit   */
 };
 
 /* Helpers of store.c for the other sql/ files. */
 void augur_store_set_sql_error (AugurStore *st, int rc, GError **error, const char *what);
 gboolean augur_store_exec (AugurStore *st, const char *sql, GError **error);
+/* A writer's own transaction: BEGIN IMMEDIATE .. COMMIT, or inside an open
+ * tick a savepoint, so that a writer's failure undoes its own rows only and
+ * the tick's samples still commit (and a failure of the tick's COMMIT
+ * undoes the writer's rows with the tick's).  _commit rolls back on
+ * failure; the caller still undoes its in-memory changes. */
+gboolean augur_store_txn_begin (AugurStore *st, GError **error);
+gboolean augur_store_txn_commit (AugurStore *st, GError **error);
+void augur_store_txn_rollback (AugurStore *st);
 /* Find or create the domain row for uuid inside the caller's transaction. */
 DomainCache *augur_store_resolve_domain (AugurStore *st, const char *uuid, const char *name,
                                          const char *source, gint64 libvirt_id, gint64 ts_ms,
                                          gboolean *ret_created, GError **error);
 
-/* Add value to gauge (by rollups column name prefix, e.g. "sessions") of
- * the bucket of dc holding ts_ms, when that bucket is open in memory:
- * TRUE.  FALSE: the bucket is not open (its row, if any, is in the table).
- * Call only after the transaction that filled the sample committed. */
-gboolean augur_store_rollup_add_gauge (DomainCache *dc, gsize res_index, gint64 ts_ms,
-                                       const char *gauge, double value);
+/* Is the bucket of dc holding ts_ms open in memory (its row is not in the
+ * table), as it will be once the open tick, if any, commits? */
 gboolean augur_store_rollup_is_open (const DomainCache *dc, gsize res_index, gint64 ts_ms);
+/* Add value to gauge (by rollups column name prefix, e.g. "sessions") of
+ * the bucket of dc holding ts_ms, an open bucket (is_open above).  Call
+ * after the writer's transaction committed: inside an open tick the value
+ * is kept and added when the tick commits (dropped if it rolls back). */
+void augur_store_rollup_add_gauge_committed (AugurStore *st, DomainCache *dc, gsize res_index,
+                                             gint64 ts_ms, const char *gauge, double value);

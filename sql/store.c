@@ -330,6 +330,7 @@ static void
 acc_reset (AugurRollupAcc *acc, gint64 bucket_s)
 {
         acc->bucket_s = bucket_s;
+        acc->closing = FALSE;
         acc->n = 0;
         for (gsize g = 0; g < N_ROLLUP_GAUGES; g++) {
                 acc->g_n[g] = 0;
@@ -408,19 +409,52 @@ gauge_index (const char *name)
 gboolean
 augur_store_rollup_is_open (const DomainCache *dc, gsize r, gint64 ts_ms)
 {
+        gint64 b;
+
         g_return_val_if_fail (r < G_N_ELEMENTS (rollup_res), FALSE);
-        return dc->acc[r].bucket_s >= 0 &&
-               dc->acc[r].bucket_s == (ts_ms / 1000) / rollup_res[r] * rollup_res[r];
+        b = (ts_ms / 1000) / rollup_res[r] * rollup_res[r];
+        /* In the open tick: the bucket its sample leaves open. */
+        if (dc->tick_bucket_s[r] >= 0)
+                return dc->tick_bucket_s[r] == b;
+        return dc->acc[r].bucket_s >= 0 && !dc->acc[r].closing && dc->acc[r].bucket_s == b;
 }
 
-gboolean
-augur_store_rollup_add_gauge (DomainCache *dc, gsize r, gint64 ts_ms,
-                              const char *gauge, double value)
+/* A sample of the open tick: what its commit moves into memory. */
+typedef struct {
+        DomainCache *dc;
+        AugurDomainSample sample;      /* the next "previous"; name NULL   */
+        double gauges[N_ROLLUP_GAUGES];
+        AugurDeltas deltas;
+} TickSample;
+
+/* An activity value waiting for the open tick's commit (store-activity.c). */
+typedef struct {
+        DomainCache *dc;
+        gsize r;
+        gint64 ts_ms;
+        gsize gauge;
+        double value;
+} TickGauge;
+
+static void
+rollup_add_gauge (DomainCache *dc, gsize r, gint64 ts_ms, gsize gauge, double value)
 {
-        if (!augur_store_rollup_is_open (dc, r, ts_ms))
-                return FALSE;
-        acc_add_gauge (&dc->acc[r], gauge_index (gauge), value);
-        return TRUE;
+        if (augur_store_rollup_is_open (dc, r, ts_ms))
+                acc_add_gauge (&dc->acc[r], gauge, value);
+}
+
+void
+augur_store_rollup_add_gauge_committed (AugurStore *st, DomainCache *dc, gsize r, gint64 ts_ms,
+                                        const char *gauge, double value)
+{
+        g_return_if_fail (r < G_N_ELEMENTS (rollup_res));
+        if (st->tick_open) {
+                TickGauge g = { dc, r, ts_ms, gauge_index (gauge), value };
+
+                g_array_append_val (st->tick_gauges, g);
+                return;
+        }
+        rollup_add_gauge (dc, r, ts_ms, gauge_index (gauge), value);
 }
 
 /* Move the ticks' samples from samples_recent into samples_main, each
@@ -634,6 +668,10 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
         st->retention.rollup_keep_s = 90 * 86400;
         st->recent_period = -1;
         st->by_uuid = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, domain_cache_free);
+        st->tick_samples = g_array_new (FALSE, FALSE, sizeof (TickSample));
+        st->tick_closed = g_ptr_array_new ();
+        st->tick_created = g_ptr_array_new_with_free_func (g_free);
+        st->tick_gauges = g_array_new (FALSE, FALSE, sizeof (TickGauge));
 
         if (mode == AUGUR_STORE_READ_ONLY && !g_file_test (path, G_FILE_TEST_EXISTS)) {
                 g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN,
@@ -680,6 +718,8 @@ augur_store_close (AugurStore *st)
 {
         if (!st)
                 return;
+        /* Defensive: a tick left open is not committed by a close. */
+        augur_store_tick_rollback (st);
         if (st->mode == AUGUR_STORE_READ_WRITE && st->upsert_rollup)
                 flush_open_buckets (st);
         sqlite3_finalize (st->ins_tick);
@@ -697,9 +737,15 @@ augur_store_close (AugurStore *st)
         sqlite3_finalize (st->upd_domain);
         sqlite3_finalize (st->ins_name);
         sqlite3_finalize (st->ins_event);
+        sqlite3_finalize (st->ins_decision);
+        sqlite3_finalize (st->upsert_forecast);
         if (st->db)
                 sqlite3_close_v2 (st->db);
         g_clear_pointer (&st->by_uuid, g_hash_table_unref);
+        g_clear_pointer (&st->tick_samples, g_array_unref);
+        g_clear_pointer (&st->tick_closed, g_ptr_array_unref);
+        g_clear_pointer (&st->tick_created, g_ptr_array_unref);
+        g_clear_pointer (&st->tick_gauges, g_array_unref);
         g_free (st->path);
         g_free (st);
 }
@@ -750,8 +796,10 @@ resolve_domain (AugurStore *st, const char *uuid, const char *name,
         if (!dc) {
                 dc = g_new0 (DomainCache, 1);
                 dc->libvirt_id = -2;   /* unknown: forces an update below */
-                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
                         acc_reset (&dc->acc[r], -1);
+                        dc->tick_bucket_s[r] = -1;
+                }
                 sqlite3_bind_text (st->find_domain, 1, uuid, -1, SQLITE_STATIC);
                 rc = sqlite3_step (st->find_domain);
                 if (rc == SQLITE_ROW) {
@@ -785,6 +833,9 @@ resolve_domain (AugurStore *st, const char *uuid, const char *name,
                         dc->name = g_strdup (name);
                         dc->libvirt_id = libvirt_id;
                         *ret_created = TRUE;
+                        /* forgotten again if the open tick rolls back */
+                        if (st->tick_open)
+                                g_ptr_array_add (st->tick_created, g_strdup (uuid));
                         sqlite3_bind_int64 (st->ins_name, 1, dc->id);
                         sqlite3_bind_text (st->ins_name, 2, name, -1, SQLITE_STATIC);
                         sqlite3_bind_int64 (st->ins_name, 3, ts_ms);
@@ -835,7 +886,8 @@ sample_gauge (const AugurDomainSample *s, AugurStat f)
 }
 
 /* Values of rollup_gauges[] for one live sample (the activity columns are
- * filled later, by store-activity.c, through augur_store_rollup_add_gauge). */
+ * filled later, by store-activity.c, through
+ * augur_store_rollup_add_gauge_committed()). */
 static void
 live_gauges (const AugurDomainSample *s, const AugurDerived *d, double *out)
 {
@@ -854,18 +906,47 @@ live_gauges (const AugurDomainSample *s, const AugurDerived *d, double *out)
         memcpy (out, vals, sizeof vals);
 }
 
+/* THE TICK'S TRANSACTION
+ *
+ * augur_store_tick_begin() opens it (BEGIN IMMEDIATE) and writes the tick
+ * row, the host sample, the samples, the minute's move of the *_recent
+ * tables and the rollup rows of buckets that closed; the daemon's other
+ * writers (activity, forecasts, actuations, decisions) then join it, each
+ * inside a savepoint (augur_store_txn_begin()), and
+ * augur_store_tick_commit() commits all of it at once.  Why: one commit
+ * per tick instead of one per writer; each commit writes the pages it
+ * dirtied to the WAL, so pages shared by two writers were written twice.
+ *
+ * Crash safety: the tick is one transaction, so after a kill -9 it is in
+ * the file whole or not at all, with its audit rows.  A writer that fails
+ * inside the tick rolls back its savepoint only: the samples still commit
+ * (unless SQLite rolled back the whole transaction itself, as it may on a
+ * full disk or an I/O error: then the tick is lost whole, later writers
+ * fail and augur_store_tick_commit() reports it).  A failed COMMIT rolls
+ * back the tick and nothing committed before is touched.  The in-memory state (previous samples, open rollup buckets,
+ * domains created) moves forward only after the COMMIT; what the tick
+ * would change is kept in st->tick_* until then. */
+
+/* SQLite rolls the whole transaction back by itself on some errors
+ * (SQLITE_FULL, _IOERR, _BUSY, _NOMEM: "Response To Errors Within A
+ * Transaction"): then the open tick is lost, and a SAVEPOINT would start
+ * a new transaction that commits on its own. */
+static gboolean
+tick_lost (AugurStore *st, GError **error)
+{
+        if (!st->tick_open || !sqlite3_get_autocommit (st->db))
+                return FALSE;
+        g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_FAILED,
+                     "%s: the tick's transaction was rolled back after an earlier error", st->path);
+        return TRUE;
+}
+
 gboolean
-augur_store_write_tick (AugurStore *st, gint64 ts_ms,
+augur_store_tick_begin (AugurStore *st, gint64 ts_ms,
                         const AugurDomainSample *samples, gsize n,
                         const AugurHostSample *host, gint64 collect_usec,
                         gint64 *ret_tick_id, GError **error)
 {
-        g_autofree AugurDerived *derived = g_new0 (AugurDerived, MAX (n, 1));
-        g_autofree DomainCache **dcs = g_new0 (DomainCache *, MAX (n, 1));
-        g_autofree gboolean *created = g_new0 (gboolean, MAX (n, 1));
-        g_autofree AugurDeltas *deltas = g_new0 (AugurDeltas, MAX (n, 1));
-        /* the buckets written in this transaction, emptied once it commits */
-        g_autoptr(GPtrArray) closed = g_ptr_array_new ();
         const gint64 now_s = ts_ms / 1000;
         GHashTableIter it;
         gpointer v;
@@ -873,8 +954,11 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
         int rc;
 
         g_return_val_if_fail (st->mode == AUGUR_STORE_READ_WRITE, FALSE);
+        g_return_val_if_fail (!st->tick_open, FALSE);
         if (!exec (st, "BEGIN IMMEDIATE", error))
                 return FALSE;
+        st->tick_open = TRUE;
+        st->tick_ms = ts_ms;
 
         sqlite3_bind_int64 (st->ins_tick, 1, ts_ms);
         sqlite3_bind_int64 (st->ins_tick, 2, (gint64) n);
@@ -882,7 +966,7 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
         rc = step_done (st->ins_tick);
         if (rc != SQLITE_OK) {
                 set_sql_error (st, rc, error, "writing tick");
-                return rollback (st);
+                goto fail;
         }
         tick_id = sqlite3_last_insert_rowid (st->db);
 
@@ -890,7 +974,7 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                 rc = move_recent_samples (st);
                 if (rc != SQLITE_OK) {
                         set_sql_error (st, rc, error, "moving recent samples");
-                        return rollback (st);
+                        goto fail;
                 }
         }
 
@@ -903,24 +987,25 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                 rc = step_done (st->ins_host);
                 if (rc != SQLITE_OK) {
                         set_sql_error (st, rc, error, "writing host sample");
-                        return rollback (st);
+                        goto fail;
                 }
         }
 
         for (gsize i = 0; i < n; i++) {
                 const AugurDomainSample *s = &samples[i];
-                AugurDerived *d = &derived[i];
+                TickSample ts = { 0 };
+                AugurDerived d;
                 DomainCache *dc;
+                gboolean created;
                 double trace_vals[AUGUR_COL_N_TRACE];
                 int k = 1;
 
                 dc = resolve_domain (st, s->uuid, s->name ? s->name : s->uuid, "libvirt",
-                                     s->id, ts_ms, &created[i], error);
+                                     s->id, ts_ms, &created, error);
                 if (!dc)
                         goto fail;
-                dcs[i] = dc;
                 augur_units_derive (dc->have_prev ? &dc->prev : NULL, s,
-                                    (ts_ms - dc->prev_ms) / 1000.0, d, &deltas[i]);
+                                    (ts_ms - dc->prev_ms) / 1000.0, &d, &ts.deltas);
 
                 sqlite3_bind_int64 (st->ins_sample, k++, dc->id);
                 sqlite3_bind_int64 (st->ins_sample, k++, ts_ms);
@@ -931,17 +1016,17 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                         else
                                 sqlite3_bind_null (st->ins_sample, k);
                 }
-                bind_double_or_null (st->ins_sample, k++, d->cpu_cores_used);
+                bind_double_or_null (st->ins_sample, k++, d.cpu_cores_used);
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
                         trace_vals[c] = NAN;
-                trace_vals[AUGUR_COL_CPU_CORES] = d->vcpus;
-                trace_vals[AUGUR_COL_CPU_PCT] = d->cpu_pct;
-                trace_vals[AUGUR_COL_MEM_PROV_KIB] = d->mem_prov_kib;
-                trace_vals[AUGUR_COL_MEM_USED_KIB] = d->mem_used_kib;
-                trace_vals[AUGUR_COL_DISK_RD_KIBPS] = d->disk_rd_kibps;
-                trace_vals[AUGUR_COL_DISK_WR_KIBPS] = d->disk_wr_kibps;
-                trace_vals[AUGUR_COL_NET_RX_KIBPS] = d->net_rx_kibps;
-                trace_vals[AUGUR_COL_NET_TX_KIBPS] = d->net_tx_kibps;
+                trace_vals[AUGUR_COL_CPU_CORES] = d.vcpus;
+                trace_vals[AUGUR_COL_CPU_PCT] = d.cpu_pct;
+                trace_vals[AUGUR_COL_MEM_PROV_KIB] = d.mem_prov_kib;
+                trace_vals[AUGUR_COL_MEM_USED_KIB] = d.mem_used_kib;
+                trace_vals[AUGUR_COL_DISK_RD_KIBPS] = d.disk_rd_kibps;
+                trace_vals[AUGUR_COL_DISK_WR_KIBPS] = d.disk_wr_kibps;
+                trace_vals[AUGUR_COL_NET_RX_KIBPS] = d.net_rx_kibps;
+                trace_vals[AUGUR_COL_NET_TX_KIBPS] = d.net_tx_kibps;
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
                         bind_double_or_null (st->ins_sample, k++, trace_vals[c]);
                 rc = step_done (st->ins_sample);
@@ -949,6 +1034,13 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                         set_sql_error (st, rc, error, "writing sample");
                         goto fail;
                 }
+                ts.dc = dc;
+                ts.sample = *s;
+                ts.sample.name = NULL;
+                live_gauges (s, &d, ts.gauges);
+                g_array_append_val (st->tick_samples, ts);
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
+                        dc->tick_bucket_s[r] = now_s / rollup_res[r] * rollup_res[r];
         }
 
         /* Buckets that ended by now (a sample of a later bucket arrived,
@@ -969,52 +1061,137 @@ augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                                 set_sql_error (st, rc, error, "writing rollups");
                                 goto fail;
                         }
-                        g_ptr_array_add (closed, acc);
+                        acc->closing = TRUE;
+                        g_ptr_array_add (st->tick_closed, acc);
                 }
-        }
-
-        rc = sqlite3_exec (st->db, "COMMIT", NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-                set_sql_error (st, sqlite3_extended_errcode (st->db), error, "committing tick");
-                goto fail;
-        }
-
-        /* Committed: only now do the open buckets and the "previous
-         * sample" move forward. */
-        st->recent_period = now_s / AUGUR_STORE_RECENT_S;
-        for (guint j = 0; j < closed->len; j++)
-                acc_reset (closed->pdata[j], -1);
-        for (gsize i = 0; i < n; i++) {
-                DomainCache *dc = dcs[i];
-                double gauges[N_ROLLUP_GAUGES];
-
-                live_gauges (&samples[i], &derived[i], gauges);
-                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
-                        gint64 b = now_s / rollup_res[r] * rollup_res[r];
-
-                        if (dc->acc[r].bucket_s != b)
-                                acc_reset (&dc->acc[r], b);
-                        acc_add (&dc->acc[r], gauges, &deltas[i]);
-                }
-
-                augur_domain_sample_clear (&dc->prev);
-                dc->prev = samples[i];
-                dc->prev.name = NULL;
-                dc->prev_ms = ts_ms;
-                dc->have_prev = TRUE;
         }
         if (ret_tick_id)
                 *ret_tick_id = tick_id;
         return TRUE;
 
 fail:
-        rollback (st);
-        /* Domains created inside the rolled-back transaction do not exist:
-         * forget them, and forget renames too (re-read on next use). */
-        for (gsize i = 0; i < n; i++)
-                if (dcs[i] && created[i])
-                        g_hash_table_remove (st->by_uuid, samples[i].uuid);
+        augur_store_tick_rollback (st);
         return FALSE;
+}
+
+/* End the open tick in memory (after its commit or rollback). */
+static void
+tick_clear (AugurStore *st)
+{
+        g_array_set_size (st->tick_samples, 0);
+        g_ptr_array_set_size (st->tick_closed, 0);
+        g_ptr_array_set_size (st->tick_created, 0);
+        g_array_set_size (st->tick_gauges, 0);
+        st->tick_open = FALSE;
+}
+
+gboolean
+augur_store_tick_commit (AugurStore *st, GError **error)
+{
+        const gint64 now_s = st->tick_ms / 1000;
+        int rc;
+
+        g_return_val_if_fail (st->tick_open, FALSE);
+        if (tick_lost (st, error)) {
+                augur_store_tick_rollback (st);
+                return FALSE;
+        }
+        rc = sqlite3_exec (st->db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, sqlite3_extended_errcode (st->db), error, "committing tick");
+                augur_store_tick_rollback (st);
+                return FALSE;
+        }
+
+        /* Committed: only now do the open buckets and the "previous
+         * sample" move forward, then the activity values join them. */
+        st->recent_period = now_s / AUGUR_STORE_RECENT_S;
+        for (guint j = 0; j < st->tick_closed->len; j++)
+                acc_reset (st->tick_closed->pdata[j], -1);
+        for (guint j = 0; j < st->tick_samples->len; j++) {
+                TickSample *ts = &g_array_index (st->tick_samples, TickSample, j);
+                DomainCache *dc = ts->dc;
+
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++) {
+                        gint64 b = now_s / rollup_res[r] * rollup_res[r];
+
+                        if (dc->acc[r].bucket_s != b)
+                                acc_reset (&dc->acc[r], b);
+                        acc_add (&dc->acc[r], ts->gauges, &ts->deltas);
+                        dc->tick_bucket_s[r] = -1;
+                }
+                augur_domain_sample_clear (&dc->prev);
+                dc->prev = ts->sample;
+                dc->prev_ms = st->tick_ms;
+                dc->have_prev = TRUE;
+        }
+        for (guint j = 0; j < st->tick_gauges->len; j++) {
+                const TickGauge *g = &g_array_index (st->tick_gauges, TickGauge, j);
+
+                rollup_add_gauge (g->dc, g->r, g->ts_ms, g->gauge, g->value);
+        }
+        tick_clear (st);
+        return TRUE;
+}
+
+void
+augur_store_tick_rollback (AugurStore *st)
+{
+        if (!st->tick_open)
+                return;
+        rollback (st);
+        for (guint j = 0; j < st->tick_closed->len; j++)
+                ((AugurRollupAcc *) st->tick_closed->pdata[j])->closing = FALSE;
+        /* tick_bucket_s first: the entries of created domains go next.
+         * Domains created inside the rolled-back transaction do not exist:
+         * forget them (renames are re-read on next use). */
+        for (guint j = 0; j < st->tick_samples->len; j++) {
+                DomainCache *dc = g_array_index (st->tick_samples, TickSample, j).dc;
+
+                for (gsize r = 0; r < G_N_ELEMENTS (rollup_res); r++)
+                        dc->tick_bucket_s[r] = -1;
+        }
+        for (guint j = 0; j < st->tick_created->len; j++)
+                g_hash_table_remove (st->by_uuid, st->tick_created->pdata[j]);
+        tick_clear (st);
+}
+
+gboolean
+augur_store_write_tick (AugurStore *st, gint64 ts_ms,
+                        const AugurDomainSample *samples, gsize n,
+                        const AugurHostSample *host, gint64 collect_usec,
+                        gint64 *ret_tick_id, GError **error)
+{
+        return augur_store_tick_begin (st, ts_ms, samples, n, host, collect_usec, ret_tick_id, error) &&
+               augur_store_tick_commit (st, error);
+}
+
+gboolean
+augur_store_txn_begin (AugurStore *st, GError **error)
+{
+        if (tick_lost (st, error))
+                return FALSE;
+        return exec (st, st->tick_open ? "SAVEPOINT augur_part" : "BEGIN IMMEDIATE", error);
+}
+
+gboolean
+augur_store_txn_commit (AugurStore *st, GError **error)
+{
+        if (exec (st, st->tick_open ? "RELEASE augur_part" : "COMMIT", error))
+                return TRUE;
+        augur_store_txn_rollback (st);
+        return FALSE;
+}
+
+void
+augur_store_txn_rollback (AugurStore *st)
+{
+        if (st->tick_open && sqlite3_get_autocommit (st->db))
+                return;         /* SQLite rolled back the whole tick */
+        if (st->tick_open)
+                sqlite3_exec (st->db, "ROLLBACK TO augur_part; RELEASE augur_part", NULL, NULL, NULL);
+        else
+                rollback (st);
 }
 
 gboolean
@@ -1026,7 +1203,7 @@ augur_store_write_event (AugurStore *st, gint64 ts_ms, const char *uuid,
         gboolean created;
         int rc;
 
-        if (!exec (st, "BEGIN IMMEDIATE", error))
+        if (!augur_store_txn_begin (st, error))
                 return FALSE;
         if (uuid) {
                 dc = resolve_domain (st, uuid, name ? name : uuid, "libvirt",
@@ -1034,8 +1211,10 @@ augur_store_write_event (AugurStore *st, gint64 ts_ms, const char *uuid,
                                      ? ((DomainCache *) g_hash_table_lookup (st->by_uuid, uuid))->libvirt_id
                                      : -1,
                                      ts_ms, &created, error);
-                if (!dc)
-                        return rollback (st);
+                if (!dc) {
+                        augur_store_txn_rollback (st);
+                        return FALSE;
+                }
         }
         sqlite3_bind_int64 (st->ins_event, 1, ts_ms);
         if (dc)
@@ -1049,13 +1228,12 @@ augur_store_write_event (AugurStore *st, gint64 ts_ms, const char *uuid,
         rc = step_done (st->ins_event);
         if (rc != SQLITE_OK) {
                 set_sql_error (st, rc, error, "writing event");
-                rollback (st);
+                augur_store_txn_rollback (st);
                 if (dc && created)
                         g_hash_table_remove (st->by_uuid, uuid);
                 return FALSE;
         }
-        if (!exec (st, "COMMIT", error)) {
-                rollback (st);
+        if (!augur_store_txn_commit (st, error)) {
                 if (dc && created)
                         g_hash_table_remove (st->by_uuid, uuid);
                 return FALSE;
@@ -1106,6 +1284,7 @@ augur_store_apply_retention (AugurStore *st, GError **error)
         g_autofree char *sql = NULL;
         gint64 before = sqlite3_total_changes64 (st->db);
 
+        g_return_val_if_fail (!st->tick_open, -1);
         /* Age counts back from each domain's newest sample (not from now), so
          * imported history is never deleted for being old.  Ticks and host
          * samples age from the newest tick. */
@@ -1171,6 +1350,7 @@ augur_store_import_series (AugurStore *st, const AugurSeries *s,
         else
                 g_string_append (sql, "NOTHING");
 
+        g_return_val_if_fail (!st->tick_open, FALSE);
         if (!exec (st, "BEGIN IMMEDIATE", error))
                 return FALSE;
         dc = resolve_domain (st, uuid, s->vm, source, -1, s->ts[0] * 1000, &created, error);

@@ -63,12 +63,39 @@ void augur_store_set_retention (AugurStore *st, const AugurRetention *r);
  * NULL), one sample per domain (derived values computed against each
  * domain's previous sample) and the rollup updates.  On failure nothing of
  * the tick is written and the previous-sample memory is unchanged, so the
- * next tick derives rates as if this one never happened. */
+ * next tick derives rates as if this one never happened.
+ * = augur_store_tick_begin() + augur_store_tick_commit(). */
 gboolean augur_store_write_tick (AugurStore *st, gint64 ts_ms,
                                  const AugurDomainSample *samples, gsize n,
                                  const AugurHostSample *host,
                                  gint64 collect_usec,
                                  gint64 *ret_tick_id, GError **error);
+
+/* The same tick, left open so that the tick's other rows (activity,
+ * forecasts, actuations, decisions, events: every writer of this store)
+ * join its transaction; then one commit (store.c, THE TICK'S
+ * TRANSACTION).  A writer failing inside the open tick undoes only its own
+ * rows, except where SQLite rolls back the whole transaction (disk full,
+ * I/O error): then the whole tick is lost and tick_commit fails.  samples
+ * are copied: they may be freed after tick_begin.
+ *
+ *   tick_begin     TRUE: the tick is open (and *ret_tick_id set); FALSE:
+ *                  *error set, nothing written, no tick open.
+ *   tick_commit    TRUE: the tick and everything written since begin are
+ *                  in the file, the in-memory state moved on; FALSE: *error
+ *                  set, all of it rolled back, nothing committed before is
+ *                  touched, no tick open.
+ *   tick_rollback  undo an open tick (no-op when none is open).
+ *
+ * Retention and import refuse to run inside an open tick; closing the
+ * store rolls an open tick back. */
+gboolean augur_store_tick_begin (AugurStore *st, gint64 ts_ms,
+                                 const AugurDomainSample *samples, gsize n,
+                                 const AugurHostSample *host,
+                                 gint64 collect_usec,
+                                 gint64 *ret_tick_id, GError **error);
+gboolean augur_store_tick_commit (AugurStore *st, GError **error);
+void augur_store_tick_rollback (AugurStore *st);
 
 /* Record one libvirt event.  uuid may be NULL for host-wide events. */
 gboolean augur_store_write_event (AugurStore *st, gint64 ts_ms,

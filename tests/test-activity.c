@@ -41,6 +41,7 @@
 #include "activity.h"
 #include "store.h"
 #include "store-activity.h"
+#include "store-decisions.h"
 
 #define HDR "{\"v\":1,\"seq\":7,\"interval_ms\":5000"
 
@@ -1025,6 +1026,67 @@ test_store_rows (Fixture *f, gconstpointer data)
         g_assert_cmpuint (filled, ==, 0);
 }
 
+/* Inside the tick's open transaction (store.h augur_store_tick_begin()):
+ * a report filling the tick's own sample, which opens a new rollup bucket,
+ * is counted in that bucket once the tick commits; a rolled-back tick
+ * leaves neither its sample, nor the report, nor its audit rows. */
+static void
+test_store_in_tick (Fixture *f, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, NULL);
+        g_autoptr(GError) error = NULL;
+        const gint64 t0 = 1700000100000;      /* a 1-min and 5-min bucket start */
+        AugurDomainSample s = { 0 };
+        AugurActivityRow row;
+        AugurDecisionRow dec = { 0 };
+        gsize filled = 0;
+
+        g_assert_nonnull (st);
+        write_tick (st, t0 - 5000);             /* the bucket before */
+        g_strlcpy (s.uuid, UUID1, sizeof s.uuid);
+        s.name = g_strdup ("vm1");
+        s.id = 1;
+        augur_sample_set (&s, AUGUR_STAT_STATE, 1);
+        g_assert_true (augur_store_tick_begin (st, t0, &s, 1, NULL, 10, NULL, &error));
+        row = channel_row (t0 + 1000, 30, 2, 120);
+        g_assert_true (augur_store_write_activity (st, &row, 1, NULL, 0, &filled, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (filled, ==, 1);
+        /* nothing of the tick is visible before its commit */
+        g_assert_cmpfloat (query (f->path, "SELECT count(*) FROM activity"), ==, 0);
+        g_assert_true (augur_store_tick_commit (st, &error));
+        g_assert_cmpfloat (query (f->path, "SELECT sessions FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 2);
+
+        /* rolled back: sample, report and audit row all go */
+        g_assert_true (augur_store_tick_begin (st, t0 + 5000, &s, 1, NULL, 10, NULL, &error));
+        row = channel_row (t0 + 6000, 60, 3, 240);
+        g_assert_true (augur_store_write_activity (st, &row, 1, NULL, 0, &filled, &error));
+        dec.ts_ms = t0 + 5000;
+        g_strlcpy (dec.uuid, UUID1, sizeof dec.uuid);
+        g_strlcpy (dec.name, "vm1", sizeof dec.name);
+        dec.mode = "act";
+        dec.policy = "augur";
+        dec.mem_used_kib = dec.mem_alloc_kib = dec.mem_target_kib = NAN;
+        dec.mem_p50_kib = dec.mem_upper_kib = dec.cpu_p50_cores = dec.cpu_upper_cores = NAN;
+        dec.cpu_cores_used = dec.horizon_s = NAN;
+        g_assert_true (augur_store_write_decisions (st, &dec, 1, &error));
+        augur_store_tick_rollback (st);
+        g_assert_cmpfloat (query (f->path, "SELECT count(*) FROM activity"), ==, 1);
+        g_assert_cmpfloat (query (f->path, "SELECT count(*) FROM samples"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        /* and the store goes on as if it never happened */
+        g_assert_true (augur_store_write_tick (st, t0 + 10000, &s, 1, NULL, 10, NULL, &error));
+        g_assert_true (augur_store_write_decisions (st, &dec, 1, &error));
+        g_assert_cmpfloat (query (f->path, "SELECT count(*) FROM decisions"), ==, 1);
+        augur_domain_sample_clear (&s);
+
+        g_clear_pointer (&st, augur_store_close);      /* writes the open buckets */
+        g_assert_cmpfloat (query (f->path, "SELECT n FROM rollups WHERE res_s = 60 AND bucket_s = 1700000100"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT sessions_n FROM rollups WHERE res_s = 60 AND bucket_s = 1700000100"), ==, 1);
+        g_assert_cmpfloat (query (f->path, "SELECT sessions_sum FROM rollups WHERE res_s = 300 AND bucket_s = 1700000100"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT sessions_n FROM rollups WHERE res_s = 60 AND bucket_s = 1700000040"), ==, 0);
+}
+
 static void
 test_store_full_disk (Fixture *f, gconstpointer data)
 {
@@ -1284,6 +1346,7 @@ main (int argc, char **argv)
         g_test_add_func ("/activity/reader/endless-line", test_reader_endless_line);
         g_test_add_func ("/activity/xml/channel-path", test_xml);
         g_test_add ("/activity/store/rows", Fixture, NULL, setup, test_store_rows, teardown);
+        g_test_add ("/activity/store/in-tick", Fixture, NULL, setup, test_store_in_tick, teardown);
         g_test_add ("/activity/store/full-disk", Fixture, NULL, setup, test_store_full_disk, teardown);
         g_test_add ("/activity/store/retention", Fixture, NULL, setup, test_store_retention, teardown);
         g_test_add ("/activity/daemon/test-driver", Fixture, NULL, setup, test_daemon, teardown);

@@ -31,6 +31,7 @@ test_defaults (void)
         g_assert_cmpint (c->mode, ==, AUGUR_MODE_AUTO);
         g_assert_cmpint (c->raw_keep_s, ==, 48 * 3600);
         g_assert_cmpint (c->rollup_keep_s, ==, 90 * 86400);
+        g_assert_cmpfloat (c->price_per_gib, ==, 2.0);   /* replay's default */
         g_assert_true (augur_config_validate (c, "defaults", NULL));
 }
 
@@ -93,6 +94,10 @@ test_bad_values (void)
                 { "[retrain]\ntime_budget = 1d1s\n", "retrain.time_budget" },
                 { "[retrain]\nmin_gain_pct = 50.1\n", "retrain.min_gain_pct" }, /* N+1 */
                 { "[retrain]\nmin_gain_pct = -1\n", "retrain.min_gain_pct" },
+                { "[forecast]\nmemory_price_per_gib = -1\n", "forecast.memory_price_per_gib" },
+                { "[forecast]\nmemory_price_per_gib = 0.00009\n", "forecast.memory_price_per_gib" }, /* N-1 */
+                { "[forecast]\nmemory_price_per_gib = 10000.01\n", "forecast.memory_price_per_gib" }, /* N+1 */
+                { "[forecast]\nmemory_price_per_gib = cheap\n", "forecast.memory_price_per_gib" },
                 { "this is not an ini file\n", "" },
         };
 
@@ -165,6 +170,35 @@ test_retrain_keys (void)
         }
 }
 
+/* [forecast] memory_price_per_gib: the default, 0 (coverage mode) and the
+ * edges of the range (N); the out-of-range rows are in test_bad_values. */
+static void
+test_forecast_price (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        static const struct {
+                const char *text;
+                double price;
+        } rows[] = {
+                { "", 2 },
+                { "[forecast]\nmemory_price_per_gib = 0\n", 0 },
+                { "[forecast]\nmemory_price_per_gib = 0.0001\n", 0.0001 },
+                { "[forecast]\nmemory_price_per_gib = 10000\n", 10000 },
+                { "[forecast]\nmemory_price_per_gib = 0.5\n", 0.5 },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autofree char *path = write_conf (rows[i].text);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+
+                g_test_message ("row %zu", i);
+                g_assert_no_error (error);
+                g_assert_cmpfloat_with_epsilon (c->price_per_gib, rows[i].price, 1e-12);
+                g_unlink (path);
+        }
+}
+
 static void
 test_missing_file (void)
 {
@@ -190,5 +224,6 @@ main (int argc, char **argv)
         g_test_add_func ("/config/boundaries", test_boundaries);
         g_test_add_func ("/config/missing-file", test_missing_file);
         g_test_add_func ("/config/retrain-keys", test_retrain_keys);
+        g_test_add_func ("/config/forecast-price", test_forecast_price);
         return g_test_run ();
 }

@@ -572,6 +572,83 @@ test_rollups_once_and_recovery (Fixture *f, gconstpointer data)
         g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 13000000000);
 }
 
+/* A writer failing inside the open tick undoes its own rows only, and
+ * the tick's samples commit; but on a full disk SQLite rolls back the whole
+ * transaction itself: then the tick is lost whole (samples, forecast,
+ * audit rows), its commit says so, and the next tick derives its rates
+ * from the tick before, as if this one never happened. */
+static void
+test_tick_writer_fails (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_autofree AugurDecisionRow *r = g_new0 (AugurDecisionRow, 2000);
+        AugurDomainSample smp = live (0, 1000000000, 1000);
+        const float band[2] = { 1000, 2000 };
+        g_autofree char *model = NULL, *json = NULL;
+        gint64 ts_ms;
+        double step_s;
+
+        write_one (st, 60000, &smp, 1);
+        for (int i = 0; i < 2000; i++) {
+                r[i].ts_ms = 65000;
+                g_strlcpy (r[i].uuid, "00000000-0000-4000-8000-000000000000", sizeof r[i].uuid);
+                g_strlcpy (r[i].name, "vm0", sizeof r[i].name);
+                r[i].mode = "act";
+                r[i].policy = "augur";
+                g_strlcpy (r[i].note, "a long note, so that 2000 rows need many pages", sizeof r[i].note);
+                r[i].mem_used_kib = r[i].mem_alloc_kib = r[i].mem_target_kib = NAN;
+                r[i].mem_p50_kib = r[i].mem_upper_kib = r[i].cpu_p50_cores = r[i].cpu_upper_cores = NAN;
+                r[i].cpu_cores_used = r[i].horizon_s = NAN;
+        }
+
+        /* an ordinary failure: a row the schema refuses (mode NOT NULL) */
+        smp = live (0, 2000000000, 1000);
+        g_assert_true (augur_store_tick_begin (st, 65000, &smp, 1, NULL, 10, NULL, &error));
+        augur_domain_sample_clear (&smp);
+        g_assert_true (augur_store_write_forecast (st, 65000, "00000000-0000-4000-8000-000000000000", "vm0",
+                                                   "lstm_int", 5, 2, band, band, band, band, &error));
+        r[1].mode = NULL;
+        g_assert_false (augur_store_write_decisions (st, r, 2, &error));
+        g_clear_error (&error);
+        r[1].mode = "act";
+        g_assert_true (augur_store_tick_commit (st, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 2);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        g_assert_true (augur_store_read_forecast (st, 1, &ts_ms, &model, &step_s, &json, &error));
+        g_assert_cmpint (ts_ms, ==, 65000);
+        g_assert_cmpstr (json, ==, "[{\"h\":1,\"s\":5.0,\"mem_p50_kib\":1000.000,\"mem_upper_kib\":1000.000,"
+                                   "\"cpu_p50_cores\":1000.000,\"cpu_upper_cores\":1000.000},"
+                                   "{\"h\":2,\"s\":10.0,\"mem_p50_kib\":2000.000,\"mem_upper_kib\":2000.000,"
+                                   "\"cpu_p50_cores\":2000.000,\"cpu_upper_cores\":2000.000}]");
+
+        /* a full disk: the whole tick goes */
+        smp = live (0, 10000000000, 1000);
+        g_assert_true (augur_store_tick_begin (st, 70000, &smp, 1, NULL, 10, NULL, &error));
+        augur_domain_sample_clear (&smp);
+        g_assert_true (augur_store_write_forecast (st, 70000, "00000000-0000-4000-8000-000000000000", "vm0",
+                                                   "lstm_int", 5, 2, band, band, band, band, &error));
+        augur_store_test_set_max_pages (st, count (f->path, "PRAGMA page_count") + 4);
+        g_assert_false (augur_store_write_decisions (st, r, 2000, &error));
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_FULL);
+        g_clear_error (&error);
+        g_assert_false (augur_store_write_decisions (st, r, 1, &error));     /* no new transaction */
+        g_clear_error (&error);
+        g_assert_false (augur_store_tick_commit (st, &error));
+        g_clear_error (&error);
+        augur_store_test_set_max_pages (st, 1 << 30);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 2);
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        g_assert_cmpint (count (f->path, "SELECT ts_ms FROM forecasts"), ==, 65000);
+        smp = live (0, 12000000000, 1000);
+        write_one (st, 75000, &smp, 1);
+        /* derived from the tick at 65 s: 10 s of CPU over 10 s, 1 core
+         * (from the lost one it would be 2 s over 5 s) */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples WHERE ts_ms = 75000 "
+                                         "AND abs(cpu_cores_used - 1.0) < 1e-9"), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -589,5 +666,6 @@ main (int argc, char **argv)
         ADD ("/store/disk-full-keeps-data", test_disk_full_keeps_data);
         ADD ("/store/migrate-v1", test_migrate_v1);
         ADD ("/store/decisions-roundtrip", test_decisions_roundtrip);
+        ADD ("/store/tick-writer-fails", test_tick_writer_fails);
         return g_test_run ();
 }
