@@ -11,8 +11,9 @@
 --                 channel report like the other activity columns
 --                 (store-activity.c); NULL = the report did not carry them.
 -- rollups         n/sum/min/max of each, like every gauge.
--- activity        user_buckets: the report's "user_sessions" as a JSON
---                 array of 4 integers (source 0), NULL when absent.
+-- activity        the same 12 columns for each channel report (source 0):
+--                 prog_bK from its "top", user_bK from its "user_sessions"
+--                 (guest/REPORT-SCHEMA.md); NULL when the report has none.
 --
 -- ALTER TABLE ADD COLUMN appends, so the two samples tables keep the same
 -- column order (004-samples-recent.sql); the view is recreated so that its
@@ -90,7 +91,18 @@ ALTER TABLE rollups ADD COLUMN user_b3_n INTEGER;
 ALTER TABLE rollups ADD COLUMN user_b3_sum REAL;
 ALTER TABLE rollups ADD COLUMN user_b3_min REAL;
 ALTER TABLE rollups ADD COLUMN user_b3_max REAL;
-ALTER TABLE activity ADD COLUMN user_buckets TEXT;
+ALTER TABLE activity ADD COLUMN prog_b0 REAL;
+ALTER TABLE activity ADD COLUMN prog_b1 REAL;
+ALTER TABLE activity ADD COLUMN prog_b2 REAL;
+ALTER TABLE activity ADD COLUMN prog_b3 REAL;
+ALTER TABLE activity ADD COLUMN prog_b4 REAL;
+ALTER TABLE activity ADD COLUMN prog_b5 REAL;
+ALTER TABLE activity ADD COLUMN prog_b6 REAL;
+ALTER TABLE activity ADD COLUMN prog_b7 REAL;
+ALTER TABLE activity ADD COLUMN user_b0 INTEGER;
+ALTER TABLE activity ADD COLUMN user_b1 INTEGER;
+ALTER TABLE activity ADD COLUMN user_b2 INTEGER;
+ALTER TABLE activity ADD COLUMN user_b3 INTEGER;
 
 DROP VIEW samples;
 CREATE VIEW samples AS
