@@ -17,7 +17,8 @@
  *   /forecast/runtime          the daemon path (augur_net_forecaster_vm_step fed
  *                              only the samples that exist, skipped ticks
  *                              included) forecasts exactly what evaluation
- *                              computes from the batch features
+ *                              computes from the batch features; again with
+ *                              the bucket feature group (/forecast/runtime-buckets)
  */
 #include "forecast.h"
 #include "blob.h"
@@ -244,6 +245,25 @@ test_forecast_no_metadata (void)
         g_rmdir (dir);
 }
 
+/* Program / user bucket columns for every VM of a fleet: its cpu in one
+ * program bucket, a session in one user bucket during part of each day. */
+static void
+add_buckets (GPtrArray *fleet)
+{
+        for (guint v = 0; v < fleet->len; v++) {
+                AugurSeries *s = g_ptr_array_index (fleet, v);
+
+                for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
+                        augur_series_ensure_col (s, (AugurCol) c);
+                for (gsize i = 0; i < s->n; i++) {
+                        for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
+                                s->col[c][i] = 0;
+                        s->col[AUGUR_COL_PROG_B0 + v % 8][i] = s->col[AUGUR_COL_CPU_PCT][i];
+                        s->col[AUGUR_COL_USER_B0 + v % 4][i] = (i % 288) < 120 ? 1 : 0;
+                }
+        }
+}
+
 /* Rewrite the metadata's "version" digit in a saved model (same length). */
 static void
 rewrite_meta_version (const char *path, char version)
@@ -299,19 +319,7 @@ test_forecast_model_versions (void)
 
         /* 2. Bucket columns in the history: the group is on, and the file
          * round-trips. */
-        for (guint v = 0; v < fleet->len; v++) {
-                AugurSeries *s = g_ptr_array_index (fleet, v);
-
-                for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
-                        augur_series_ensure_col (s, (AugurCol) c);
-                for (gsize i = 0; i < s->n; i++) {
-                        for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
-                                s->col[c][i] = 0;
-                        s->col[AUGUR_COL_PROG_B0 + v % 8][i] = isnan (s->col[AUGUR_COL_CPU_PCT][i])
-                                                               ? NAN : s->col[AUGUR_COL_CPU_PCT][i];
-                        s->col[AUGUR_COL_USER_B0 + v % 4][i] = (i % 288) < 120 ? 1 : 0;
-                }
-        }
+        add_buckets (fleet);
         ds = make_dataset (fleet);
         g_assert_true (ds->feat.groups & AUGUR_FEAT_GROUP_BUCKETS);
         small_config (&cfg);
@@ -367,20 +375,26 @@ test_forecast_window_rule (void)
 }
 
 static void
-test_forecast_runtime (void)
+test_forecast_runtime (gconstpointer data)
 {
+        gboolean with_buckets = GPOINTER_TO_INT (data);
         g_autoptr (GPtrArray) fleet = make_fleet ();
-        g_autoptr (AugurDataset) ds = make_dataset (fleet);
+        g_autoptr (AugurDataset) ds = NULL;
         g_autoptr (AugurModel) m = NULL;
         g_autoptr (AugurNetForecasterVm) v = NULL;
         g_autoptr (AugurNNQState) q = NULL;
         g_autofree float *out = NULL;
-        const AugurVmData *d = g_ptr_array_index (ds->vms, 0);
+        const AugurVmData *d;
         const AugurSeries *raw = g_ptr_array_index (fleet, 0);
         AugurTrainConfig cfg;
         guint compared = 0, nn_ok = 0;
         gsize r = 0;
 
+        if (with_buckets)
+                add_buckets (fleet);
+        ds = make_dataset (fleet);
+        d = g_ptr_array_index (ds->vms, 0);
+        g_assert_cmpint (!!(ds->feat.groups & AUGUR_FEAT_GROUP_BUCKETS), ==, with_buckets);
         small_config (&cfg);
         cfg.epochs = 1;
         cfg.arch = AUGUR_ARCH_GRU;
@@ -435,6 +449,7 @@ main (int argc, char **argv)
         g_test_add_func ("/forecast/no-metadata", test_forecast_no_metadata);
         g_test_add_func ("/forecast/model-versions", test_forecast_model_versions);
         g_test_add_func ("/forecast/window-rule", test_forecast_window_rule);
-        g_test_add_func ("/forecast/runtime", test_forecast_runtime);
+        g_test_add_data_func ("/forecast/runtime", GINT_TO_POINTER (FALSE), test_forecast_runtime);
+        g_test_add_data_func ("/forecast/runtime-buckets", GINT_TO_POINTER (TRUE), test_forecast_runtime);
         return g_test_run ();
 }
