@@ -71,12 +71,14 @@
  *
  * Build: gcc -static -Os -Wall -o augur-guest augur-guest.c
  * Usage: augur-guest [-i SECONDS] [-p PORT] [-n TOPN] [-P PIDFILE] [-c COUNT]
- *                    [-E] [-o]
+ *                    [-u UTMP] [-E] [-o]
  *   -i  report interval, 1..3600 s (default 5)
  *   -p  port path (default /dev/virtio-ports/org.augur.activity.0)
  *   -n  top programs per report, 0..5 (default 5)
  *   -P  write our pid to PIDFILE
  *   -c  exit after COUNT reports (default: run forever)
+ *   -u  read sessions from UTMP instead of _PATH_UTMP (a guest that keeps
+ *       it elsewhere; tests/test-activity.c feeds it a file it wrote)
  *   -E  do not read /dev/input (interrupt counts only)
  *   -o  write reports to stdout instead of the port (testing)
  * Exit: 0 after -c COUNT reports; 2 bad arguments.
@@ -145,6 +147,7 @@ typedef struct {
 
 typedef struct {
     const char *port_path;
+    const char *utmp_path;                 /* _PATH_UTMP unless -u            */
     int interval_s;
     int top_n;
     int use_evdev;
@@ -385,7 +388,7 @@ fnv1a(const char *p, size_t n)
 }
 
 static void
-sample_sessions(Snapshot *s)
+sample_sessions(const char *utmp_path, Snapshot *s)
 {
     char users[MAX_USERS][sizeof(((struct utmpx *)0)->ut_user) + 1];
     long n_users = 0, sessions = 0;
@@ -395,7 +398,9 @@ sample_sessions(Snapshot *s)
     memset(s->user_sessions, 0, sizeof s->user_sessions);
     /* No utmp file: nobody records logins here, so the count is unknown
      * (getutxent would just report nothing). */
-    if (access(_PATH_UTMP, R_OK) != 0)
+    if (access(utmp_path, R_OK) != 0)
+        return;
+    if (utmpxname(utmp_path) != 0)
         return;
     setutxent();
     while ((u = getutxent()) != NULL) {
@@ -628,7 +633,7 @@ take_snapshot(Reporter *r, Snapshot *s)
     sample_stat(s);
     sample_net(s);
     sample_load_psi(s);
-    sample_sessions(s);
+    sample_sessions(r->utmp_path, s);
     if (r->top_n > 0) {
         r->cur ^= 1;
         scan_procs(r, &r->procs[r->cur ^ 1], &r->procs[r->cur]);
@@ -925,7 +930,7 @@ build_report(Reporter *r, const Snapshot *a, const Snapshot *b,
 static void
 usage(void)
 {
-    fputs("usage: augur-guest [-i SECONDS] [-p PORT] [-n TOPN] [-P PIDFILE] [-c COUNT] [-E] [-o]\n",
+    fputs("usage: augur-guest [-i SECONDS] [-p PORT] [-n TOPN] [-P PIDFILE] [-c COUNT] [-u UTMP] [-E] [-o]\n",
           stderr);
     exit(2);
 }
@@ -942,6 +947,7 @@ main(int argc, char **argv)
     int opt;
 
     r.port_path = DEFAULT_PORT;
+    r.utmp_path = _PATH_UTMP;
     r.interval_s = 5;
     r.top_n = TOP_MAX;
     r.use_evdev = 1;
@@ -949,7 +955,7 @@ main(int argc, char **argv)
     r.proc_dirfd = -1;
     r.backoff_s = BACKOFF_MIN_S;
     r.host_connected = 1;   /* log the first disconnect we see */
-    while ((opt = getopt(argc, argv, "i:p:n:P:c:Eo")) != -1) {
+    while ((opt = getopt(argc, argv, "i:p:n:P:c:u:Eo")) != -1) {
         char *end;
         long v;
 
@@ -978,6 +984,9 @@ main(int argc, char **argv)
             break;
         case 'P':
             pidfile = optarg;
+            break;
+        case 'u':
+            r.utmp_path = optarg;
             break;
         case 'E':
             r.use_evdev = 0;

@@ -18,6 +18,10 @@
  *                           socketpair: the line buffer never exceeds its
  *                           cap and the drop counts add up (not a speed test);
  *   /activity/xml/...       finding the channel socket in live domain XML;
+ *   /activity/guest/...     the real augur-guest binary (host build) on a utmp
+ *                           file written here: its user_sessions are the
+ *                           sessions folded by common/buckets.h's hash, so
+ *                           the guest's copy of FNV-1a matches the host's;
  *   /activity/store/...     the activity tables, sample filling (once),
  *                           rollups, drop counters, retention;
  *   /activity/daemon/...    AugurActivity end to end against libvirt's
@@ -25,6 +29,7 @@
  *                           connect, store, reconnect after the peer goes,
  *                           a domain without a channel, a stopped domain.
  */
+#define _GNU_SOURCE    /* utmpxname(), _PATH_UTMPX */
 #include "config.h"
 
 #include <errno.h>
@@ -38,6 +43,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <utmpx.h>
 
 #include "activity.h"
 #include "store.h"
@@ -463,6 +469,73 @@ static const Case cases[] = {
         /* precedence: broken after an absurd value is still malformed */
         { "range-then-broken", "{\"v\":1,\"seq\":-1,\"interval_ms\":5000,", E_MALFORMED },
 };
+
+/* augur-guest reads a utmp file we wrote (-u) and prints one report (-o):
+ * root twice, alice, bob, and a LOGIN_PROCESS entry that is not a session.
+ * root and alice hash to different buckets than bob (buckets.h vectors). */
+static void
+test_guest_user_sessions (void)
+{
+        static const struct {
+                const char *user;
+                short type;
+        } ents[] = {
+                { "root", USER_PROCESS }, { "root", USER_PROCESS }, { "alice", USER_PROCESS },
+                { "bob", USER_PROCESS }, { "LOGIN", LOGIN_PROCESS },
+        };
+        g_autofree char *guest = g_test_build_filename (G_TEST_BUILT, "..", "guest", "augur-guest", NULL);
+        g_autofree char *dir = g_dir_make_tmp ("augur-utmp-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "utmp", NULL);
+        g_autofree char *out = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *argv[] = { guest, "-o", "-c", "1", "-i", "1", "-n", "0", "-E", "-u", path, NULL };
+        gint64 want[AUGUR_USER_BUCKETS] = { 0 };
+        double prog[AUGUR_PROG_BUCKETS], user[AUGUR_USER_BUCKETS];
+        AugurActivityReport r;
+        int status;
+
+        if (!g_file_test (guest, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("guest/augur-guest not built");
+                return;
+        }
+        g_assert_true (g_file_set_contents (path, "", 0, NULL));
+        g_assert_cmpint (utmpxname (path), ==, 0);
+        setutxent ();
+        for (gsize i = 0; i < G_N_ELEMENTS (ents); i++) {
+                struct utmpx u;
+
+                memset (&u, 0, sizeof u);
+                u.ut_type = ents[i].type;
+                u.ut_pid = 1000 + (pid_t) i;
+                g_strlcpy (u.ut_user, ents[i].user, sizeof u.ut_user);
+                g_snprintf (u.ut_line, sizeof u.ut_line, "pts/%" G_GSIZE_FORMAT, i);
+                g_snprintf (u.ut_id, sizeof u.ut_id, "t%" G_GSIZE_FORMAT, i);
+                g_assert_nonnull (pututxline (&u));
+                if (ents[i].type == USER_PROCESS)
+                        want[augur_bucket_of (ents[i].user, AUGUR_USER_BUCKETS)]++;
+        }
+        endutxent ();
+        utmpxname (_PATH_UTMPX);
+
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                     &out, NULL, &status, &error));
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));
+        g_test_message ("augur-guest: %s", out);
+        g_assert_true (g_str_has_suffix (out, "\n"));
+        g_assert_true (augur_activity_parse_line (out, strlen (out) - 1, &r, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (r.sessions, ==, 4);
+        g_assert_cmpint (r.users, ==, 3);
+        g_assert_true (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_USER_SESSIONS));
+        for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
+                g_assert_cmpint (r.user_sessions[b], ==, want[b]);
+        g_assert_cmpint (want[1], ==, 2);   /* root: 0x20fd0e45 mod 4 */
+        augur_activity_report_buckets (&r, prog, user);
+        g_assert_cmpfloat (user[1], ==, 2);
+        g_unlink (path);
+        g_rmdir (dir);
+}
 
 /* A report without "top" and "user_sessions" (an older augur-guest, or
  * -n 0 with no utmp) has no buckets: NAN, never 0. */
@@ -1401,6 +1474,7 @@ main (int argc, char **argv)
         g_test_add_func ("/activity/reader/flood", test_reader_flood);
         g_test_add_func ("/activity/reader/endless-line", test_reader_endless_line);
         g_test_add_func ("/activity/xml/channel-path", test_xml);
+        g_test_add_func ("/activity/guest/user-sessions", test_guest_user_sessions);
         g_test_add ("/activity/store/rows", Fixture, NULL, setup, test_store_rows, teardown);
         g_test_add ("/activity/store/full-disk", Fixture, NULL, setup, test_store_full_disk, teardown);
         g_test_add ("/activity/store/retention", Fixture, NULL, setup, test_store_retention, teardown);
