@@ -30,6 +30,12 @@ typedef enum {
         AUGUR_COL_INPUT_EVENTS_PER_MIN,   /* input events / min (counts only)     */
         AUGUR_COL_SESSIONS,               /* logged-in sessions, count            */
         AUGUR_COL_PROC_STARTS_PER_MIN,    /* process starts / min                 */
+        /* Hashed program and user buckets (common/buckets.h): prog_b0..7 in
+         * percent of one CPU, user_b0..3 in sessions. */
+        AUGUR_COL_PROG_B0,
+        AUGUR_COL_PROG_B7 = AUGUR_COL_PROG_B0 + 7,
+        AUGUR_COL_USER_B0,
+        AUGUR_COL_USER_B3 = AUGUR_COL_USER_B0 + 3,
         /* Columns below exist only in the daemon's own history (host context). */
         AUGUR_COL_HOST_LOAD1,             /* host /proc/loadavg 1-min             */
         AUGUR_COL_HOST_PSI_CPU,           /* host PSI cpu some avg10, percent     */
@@ -40,7 +46,7 @@ typedef enum {
 
 /* Number of columns that belong to the augur trace CSV format (the rest are
  * host context that only the daemon's history carries). */
-#define AUGUR_COL_N_TRACE (AUGUR_COL_PROC_STARTS_PER_MIN + 1)
+#define AUGUR_COL_N_TRACE (AUGUR_COL_USER_B3 + 1)
 
 typedef struct {
         char *vm;                 /* VM name as given by the source          */

@@ -10,7 +10,9 @@
  *
  * What it is not: a monitoring agent or a keylogger.  PRIVACY BY DESIGN: it
  * sends counts only.  It never reads or sends keystroke content, window
- * titles, command lines, file names, user names, addresses or host names.
+ * titles, command lines, file names, user names, addresses or host names
+ * (a user name is folded into one of 4 buckets here, in the guest, and
+ * only the 4 session counts leave it).
  * Input devices (/dev/input/event*) are read only to count event frames;
  * each event is discarded the moment it is counted.  Program names are the
  * kernel's 15-byte `comm` (/proc/PID/stat), never argv.
@@ -28,6 +30,12 @@
  *                            keyboard / mouse / HID interrupts; per minute
  *     "sessions"             logged-in sessions (utmp USER_PROCESS entries)
  *     "users"                distinct user names among them (count only)
+ *     "user_sessions"        [n0,n1,n2,n3]: the sessions, split by the bucket
+ *                            of their user: FNV-1a 32 of ut_user mod 4
+ *                            (common/buckets.h; vectors in REPORT-SCHEMA.md).
+ *                            4 buckets cannot name anyone: they only tell the
+ *                            host that the same or another user class is
+ *                            active.  Sums to "sessions".
  *     "proc_starts_per_min"  /proc/stat "processes" delta per minute (forks,
  *                            threads included)
  *     "net_rx_bytes"         bytes received since boot, all interfaces but lo
@@ -63,12 +71,14 @@
  *
  * Build: gcc -static -Os -Wall -o augur-guest augur-guest.c
  * Usage: augur-guest [-i SECONDS] [-p PORT] [-n TOPN] [-P PIDFILE] [-c COUNT]
- *                    [-E] [-o]
+ *                    [-u UTMP] [-E] [-o]
  *   -i  report interval, 1..3600 s (default 5)
  *   -p  port path (default /dev/virtio-ports/org.augur.activity.0)
  *   -n  top programs per report, 0..5 (default 5)
  *   -P  write our pid to PIDFILE
  *   -c  exit after COUNT reports (default: run forever)
+ *   -u  read sessions from UTMP instead of _PATH_UTMP (a guest that keeps
+ *       it elsewhere; tests/test-activity.c feeds it a file it wrote)
  *   -E  do not read /dev/input (interrupt counts only)
  *   -o  write reports to stdout instead of the port (testing)
  * Exit: 0 after -c COUNT reports; 2 bad arguments.
@@ -98,6 +108,7 @@
 #define MAX_PROCS 65536           /* /proc entries tracked at most          */
 #define MAX_STAT_FDS 768          /* /proc/PID/stat files kept open at most */
 #define MAX_USERS 64              /* distinct user names tracked at most    */
+#define USER_BUCKETS 4            /* "user_sessions" length (common/buckets.h) */
 #define BACKOFF_MIN_S 1           /* port reopen backoff, doubling ...      */
 #define BACKOFF_MAX_S 60          /* ... up to this                         */
 #define DEFAULT_PORT "/dev/virtio-ports/org.augur.activity.0"
@@ -131,10 +142,12 @@ typedef struct {
     double psi[3];                         /* cpu, memory, io               */
     int has_sessions;
     long sessions, users;
+    long user_sessions[USER_BUCKETS];      /* sessions by user-name bucket  */
 } Snapshot;
 
 typedef struct {
     const char *port_path;
+    const char *utmp_path;                 /* _PATH_UTMP unless -u            */
     int interval_s;
     int top_n;
     int use_evdev;
@@ -358,17 +371,36 @@ sample_load_psi(Snapshot *s)
     }
 }
 
+/* FNV-1a 32 (offset basis 2166136261, prime 16777619) of n bytes: the
+ * same function as augur_bucket_hash() in common/buckets.c, which this
+ * static, libc-only program cannot link.  Test vectors: "" 0x811c9dc5,
+ * "root" 0x20fd0e45 (REPORT-SCHEMA.md). */
+static uint32_t
+fnv1a(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
 static void
-sample_sessions(Snapshot *s)
+sample_sessions(const char *utmp_path, Snapshot *s)
 {
     char users[MAX_USERS][sizeof(((struct utmpx *)0)->ut_user) + 1];
     long n_users = 0, sessions = 0;
     struct utmpx *u;
 
     s->has_sessions = 0;
+    memset(s->user_sessions, 0, sizeof s->user_sessions);
     /* No utmp file: nobody records logins here, so the count is unknown
      * (getutxent would just report nothing). */
-    if (access(_PATH_UTMP, R_OK) != 0)
+    if (access(utmp_path, R_OK) != 0)
+        return;
+    if (utmpxname(utmp_path) != 0)
         return;
     setutxent();
     while ((u = getutxent()) != NULL) {
@@ -380,6 +412,7 @@ sample_sessions(Snapshot *s)
         sessions++;
         memcpy(name, u->ut_user, sizeof u->ut_user);
         name[sizeof u->ut_user] = '\0';
+        s->user_sessions[fnv1a(name, strlen(name)) % USER_BUCKETS]++;
         for (i = 0; i < n_users; i++)
             if (strcmp(users[i], name) == 0)
                 break;
@@ -600,7 +633,7 @@ take_snapshot(Reporter *r, Snapshot *s)
     sample_stat(s);
     sample_net(s);
     sample_load_psi(s);
-    sample_sessions(s);
+    sample_sessions(r->utmp_path, s);
     if (r->top_n > 0) {
         r->cur ^= 1;
         scan_procs(r, &r->procs[r->cur ^ 1], &r->procs[r->cur]);
@@ -858,6 +891,11 @@ build_report(Reporter *r, const Snapshot *a, const Snapshot *b,
         out_num(&o, "input_events_per_min", has_input, input, "%.1f");
         out_u64(&o, "sessions", b->has_sessions, (unsigned long long)b->sessions);
         out_u64(&o, "users", b->has_sessions, (unsigned long long)b->users);
+        if (b->has_sessions)
+            out_printf(&o, ",\"user_sessions\":[%ld,%ld,%ld,%ld]", b->user_sessions[0],
+                       b->user_sessions[1], b->user_sessions[2], b->user_sessions[3]);
+        else
+            out_printf(&o, ",\"user_sessions\":null");
         out_num(&o, "proc_starts_per_min", a->has_forks && b->has_forks && b->forks >= a->forks,
                 (double)(b->forks - a->forks) * per_min, "%.1f");
         out_u64(&o, "net_rx_bytes", b->has_net, b->rx);
@@ -892,7 +930,7 @@ build_report(Reporter *r, const Snapshot *a, const Snapshot *b,
 static void
 usage(void)
 {
-    fputs("usage: augur-guest [-i SECONDS] [-p PORT] [-n TOPN] [-P PIDFILE] [-c COUNT] [-E] [-o]\n",
+    fputs("usage: augur-guest [-i SECONDS] [-p PORT] [-n TOPN] [-P PIDFILE] [-c COUNT] [-u UTMP] [-E] [-o]\n",
           stderr);
     exit(2);
 }
@@ -909,6 +947,7 @@ main(int argc, char **argv)
     int opt;
 
     r.port_path = DEFAULT_PORT;
+    r.utmp_path = _PATH_UTMP;
     r.interval_s = 5;
     r.top_n = TOP_MAX;
     r.use_evdev = 1;
@@ -916,7 +955,7 @@ main(int argc, char **argv)
     r.proc_dirfd = -1;
     r.backoff_s = BACKOFF_MIN_S;
     r.host_connected = 1;   /* log the first disconnect we see */
-    while ((opt = getopt(argc, argv, "i:p:n:P:c:Eo")) != -1) {
+    while ((opt = getopt(argc, argv, "i:p:n:P:c:u:Eo")) != -1) {
         char *end;
         long v;
 
@@ -945,6 +984,9 @@ main(int argc, char **argv)
             break;
         case 'P':
             pidfile = optarg;
+            break;
+        case 'u':
+            r.utmp_path = optarg;
             break;
         case 'E':
             r.use_evdev = 0;

@@ -3,7 +3,8 @@
  * paths run the same update code, so they produce the same bits.
  *
  * What it is: signal derivation (mem_pct, disk/net sums), normalisation,
- * rolling windows, calendar terms, activity recency.  The full design
+ * rolling windows, calendar terms, activity recency, hashed program / user
+ * buckets (common/buckets.h).  The full design
  * (feature list, windows, units, normalisation, gap rule) is the comment at
  * the top of features.c.  What it is not: a resampler (dataset.h puts the
  * series on the step grid first) or a model.
@@ -39,8 +40,9 @@ typedef enum {
         AUGUR_FEAT_GROUP_IO       = 1 << 2,  /* disk, net                       */
         AUGUR_FEAT_GROUP_HOST     = 1 << 3,  /* host load1, PSI                 */
         AUGUR_FEAT_GROUP_ACTIVITY = 1 << 4,  /* input events, sessions, procs   */
+        AUGUR_FEAT_GROUP_BUCKETS  = 1 << 5,  /* hashed program / user buckets   */
 } AugurFeatGroup;
-#define AUGUR_FEAT_GROUPS_ALL 0x1fu
+#define AUGUR_FEAT_GROUPS_ALL 0x3fu
 
 /* Global normalisation, computed on the training split and stored in the
  * model file.  mean/sd are in the transformed space (see AugurSig). */
@@ -59,7 +61,7 @@ typedef struct {
 
 #define AUGUR_FEAT_DEFAULT_STEP_S     300
 #define AUGUR_FEAT_DEFAULT_MAX_FILL   2    /* 10 min at 300 s: longer = gap */
-#define AUGUR_FEAT_MAX               64    /* upper bound on F              */
+#define AUGUR_FEAT_MAX               80    /* upper bound on F (69 today)   */
 
 /* Defaults: step 300 s, all groups, max fill 2, norm mean 0 / sd 1. */
 void augur_features_config_init (AugurFeatConfig *cfg);

@@ -40,6 +40,17 @@
  *            act_since_burst = min(ln(1+steps since burst)/ln(1+2016), 1);
  *            a burst is input >= 30 events/min, proc starts >= 10/min or a
  *            rise in sessions; 1 = none seen in this segment.
+ *  BUCKETS   bkt_avail               1 if any bucket column observed this step
+ *   (13)     prog_b0..prog_b7        log1p(held cpu_pct) / log1p(100): one
+ *                                    busy CPU = 1 (column units: percent of
+ *                                    one CPU, common/buckets.h)
+ *            user_b0..user_b3        log1p(held sessions) / ln 2: 1 session = 1
+ *            Fixed scales, not the global norm: the buckets are not AugurSigs
+ *            (no per-signal norm in the model file, which stays compatible),
+ *            and their values are already bounded and comparable across VMs.
+ *            Held and reset like the activity signals: a bucket never seen in
+ *            the segment is 0, as is every bucket of a history without the
+ *            columns (bkt_avail = 0 tells the net which zero it is).
  * Every feature is clamped to [-16, 16] (the fixed-point kernel's Q10 input
  * saturates at +-32; this leaves headroom).
  *
@@ -76,6 +87,7 @@
  * 3 KiB); no allocation after augur_features_state_new().
  */
 #include "augur-features.h"
+#include "buckets.h"
 
 #include <math.h>
 #include <string.h>
@@ -91,6 +103,7 @@
 #define BURST_INPUT_PER_MIN  30.0f /* an active user types/clicks this much */
 #define BURST_PROC_PER_MIN   10.0f /* a job or login starts this many procs  */
 #define SINCE_BURST_CAP   2016.0   /* 1 week of steps                       */
+#define BKT_PROG_SCALE_PCT 100.0f  /* prog bucket: one busy CPU -> 1         */
 
 static const char *const sig_names[AUGUR_SIG_N] = {
         "cpu", "mem", "disk", "net", "input", "sessions", "proc",
@@ -141,7 +154,9 @@ enum { IO_AVAIL, IO_LVL, IO_D1, IO_MEAN12, IO_N };
 #define F_IO0     (F_TIME0 + 4)
 #define F_HOST0   (F_IO0 + 2 * IO_N)
 #define F_ACT0    (F_HOST0 + 5)
-#define F_FULL    (F_ACT0 + 5)
+#define F_BKT0    (F_ACT0 + 5)
+#define N_BKT     (AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS)
+#define F_FULL    (F_BKT0 + 1 + N_BKT)
 
 G_STATIC_ASSERT (F_FULL <= AUGUR_FEAT_MAX);
 
@@ -178,7 +193,16 @@ static const FeatInfo feat_info[F_FULL] = {
         { "act_avail", AUGUR_FEAT_GROUP_ACTIVITY }, { "input_lvl", AUGUR_FEAT_GROUP_ACTIVITY },
         { "sessions_lvl", AUGUR_FEAT_GROUP_ACTIVITY }, { "proc_lvl", AUGUR_FEAT_GROUP_ACTIVITY },
         { "act_since_burst", AUGUR_FEAT_GROUP_ACTIVITY },
+        { "bkt_avail", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b0", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b1", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b2", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b3", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b4", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b5", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b6", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b7", AUGUR_FEAT_GROUP_BUCKETS },
+        { "user_b0", AUGUR_FEAT_GROUP_BUCKETS }, { "user_b1", AUGUR_FEAT_GROUP_BUCKETS },
+        { "user_b2", AUGUR_FEAT_GROUP_BUCKETS }, { "user_b3", AUGUR_FEAT_GROUP_BUCKETS },
 };
+G_STATIC_ASSERT (AUGUR_COL_USER_B0 == AUGUR_COL_PROG_B0 + AUGUR_PROG_BUCKETS);
+G_STATIC_ASSERT (AUGUR_COL_USER_B3 + 1 == AUGUR_COL_PROG_B0 + N_BKT);
 
 guint
 augur_features_count (guint groups)
@@ -298,6 +322,8 @@ struct AugurFeatState {
         double s2[AUGUR_SIG_N];          /* decayed sum of u^2              */
         guint since_burst;               /* steps since activity burst      */
         gboolean burst_seen;
+        float bkt_held[N_BKT];           /* last observed bucket values     */
+        gboolean bkt_obs;                /* any bucket observed this step   */
         float full[F_FULL];              /* scratch: every feature          */
 };
 
@@ -319,6 +345,9 @@ state_segment_reset (AugurFeatState *st)
         }
         st->since_burst = 0;
         st->burst_seen = FALSE;
+        for (int b = 0; b < N_BKT; b++)
+                st->bkt_held[b] = NAN;
+        st->bkt_obs = FALSE;
 }
 
 void
@@ -539,10 +568,11 @@ fill_io (AugurFeatState *st, int k, AugurSig s, float *f)
         f[IO_MEAN12] = (m12 - u) / st->cfg.norm.sd[s];
 }
 
-/* Advance by one step whose signal values are in vals (NAN = missing);
- * observed says whether the step counts as observed. */
+/* Advance by one step whose signal values are in vals (NAN = missing) and
+ * bucket values in bkt (N_BKT, NAN = missing); observed says whether the
+ * step counts as observed. */
 static void
-state_advance (AugurFeatState *st, const float *vals, gboolean observed)
+state_advance (AugurFeatState *st, const float *vals, const float *bkt, gboolean observed)
 {
         static const AugurSig core[2] = { AUGUR_SIG_CPU, AUGUR_SIG_MEM };
         static const AugurSig io[2] = { AUGUR_SIG_DISK, AUGUR_SIG_NET };
@@ -569,6 +599,13 @@ state_advance (AugurFeatState *st, const float *vals, gboolean observed)
                         st->s1[s] = NORM_DECAY * st->s1[s] + u;
                         st->s2[s] = NORM_DECAY * st->s2[s] + u * u;
                 }
+        }
+        st->bkt_obs = FALSE;
+        for (int b = 0; b < N_BKT; b++) {
+                if (isnan (bkt[b]))
+                        continue;
+                st->bkt_held[b] = bkt[b];
+                st->bkt_obs = TRUE;
         }
         for (int k = 0; k < 2; k++) {
                 st->core_hist[k][st->age % HIST_LEN] = sig_transform (core[k], st->held[core[k]]);
@@ -632,6 +669,18 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
         else
                 f[F_ACT0 + 4] = 1.0f;
 
+        f[F_BKT0] = st->bkt_obs ? 1.0f : 0.0f;
+        for (int b = 0; b < N_BKT; b++) {
+                float v = st->bkt_held[b];
+
+                if (isnan (v) || v <= 0.0f)
+                        f[F_BKT0 + 1 + b] = 0.0f;
+                else if (b < AUGUR_PROG_BUCKETS)
+                        f[F_BKT0 + 1 + b] = log1pf (v) / log1pf (BKT_PROG_SCALE_PCT);
+                else
+                        f[F_BKT0 + 1 + b] = log1pf (v) / (float) G_LN2;
+        }
+
         for (guint k = 0; k < F_FULL; k++)
                 if (st->sel[k])
                         ret_vec[o++] = clampf (f[k], -FEAT_CLAMP, FEAT_CLAMP);
@@ -641,7 +690,7 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
 static void
 state_missing (AugurFeatState *st)
 {
-        float vals[AUGUR_SIG_N];
+        float vals[AUGUR_SIG_N], bkt[N_BKT];
 
         if (!st->started || st->in_gap)
                 return;
@@ -652,7 +701,9 @@ state_missing (AugurFeatState *st)
         }
         for (int s = 0; s < AUGUR_SIG_N; s++)
                 vals[s] = NAN;
-        state_advance (st, vals, FALSE);
+        for (int b = 0; b < N_BKT; b++)
+                bkt[b] = NAN;
+        state_advance (st, vals, bkt, FALSE);
 }
 
 gboolean
@@ -688,7 +739,7 @@ augur_features_update (AugurFeatState *st, const AugurFeatSample *x, float *ret_
                 return TRUE;
         }
         st->last_ts = x->ts;
-        state_advance (st, vals, TRUE);
+        state_advance (st, vals, x->v + AUGUR_COL_PROG_B0, TRUE);
         state_emit (st, x->ts, ret_vec);
         return TRUE;
 }

@@ -60,8 +60,8 @@
  * what evaluation computes from the batch features.
  *
  * MODEL FILE METADATA (blob user section 0x100, "augur-meta")
- *   UTF-8 JSON, one object, version 1:
- *   { "version":1, "features":[names...], "groups":mask, "step_s":300,
+ *   UTF-8 JSON, one object, version 2:
+ *   { "version":2, "features":[names...], "groups":mask, "step_s":300,
  *     "max_fill_steps":2, "norm":{"mean":[11], "sd":[11]} (AugurSig order),
  *     "targets":["cpu_pct","mem_pct","disk_kibps","net_kibps"],
  *     "horizons":H, "window":T, "quantile":q, "coverage":c,
@@ -74,6 +74,11 @@
  *   with `strings`; floats are written with 17 digits and read back
  *   exactly.  The loader checks the feature names against this build's
  *   table and refuses a model whose features it does not compute.
+ *   Version 2 added the BUCKETS feature group (bit 0x20, features appended
+ *   after the activity ones), nothing else: a version-1 file (mask <= 0x1f)
+ *   loads unchanged, and a version-1 file claiming bit 0x20 is refused.  The
+ *   bump makes an older augur refuse a version-2 file by its version, with
+ *   a message that says so, instead of by its mask.
  */
 #include "forecast.h"
 #include "blob.h"
@@ -86,7 +91,8 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      1
+#define META_VERSION      2
+#define META_VERSION_MIN  1   /* still loaded: no BUCKETS group */
 #define PREDICT_CHUNK     1024   /* windows per augur_nn_predict call */
 
 void
@@ -239,6 +245,13 @@ augur_dataset_prepare (const GPtrArray *series, AugurFeatConfig *feat,
                 AUGUR_COL_INPUT_EVENTS_PER_MIN, AUGUR_COL_SESSIONS,
                 AUGUR_COL_PROC_STARTS_PER_MIN,
         };
+        static const AugurCol bkt_cols[] = {
+                AUGUR_COL_PROG_B0, AUGUR_COL_PROG_B0 + 1, AUGUR_COL_PROG_B0 + 2,
+                AUGUR_COL_PROG_B0 + 3, AUGUR_COL_PROG_B0 + 4, AUGUR_COL_PROG_B0 + 5,
+                AUGUR_COL_PROG_B0 + 6, AUGUR_COL_PROG_B7,
+                AUGUR_COL_USER_B0, AUGUR_COL_USER_B0 + 1, AUGUR_COL_USER_B0 + 2,
+                AUGUR_COL_USER_B3,
+        };
         g_autoptr (AugurDataset) ds = g_new0 (AugurDataset, 1);
         g_autoptr (GPtrArray) grids = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
 
@@ -255,6 +268,8 @@ augur_dataset_prepare (const GPtrArray *series, AugurFeatConfig *feat,
                         feat->groups &= ~(guint) AUGUR_FEAT_GROUP_HOST;
                 if (!any_col (series, act_cols, G_N_ELEMENTS (act_cols)))
                         feat->groups &= ~(guint) AUGUR_FEAT_GROUP_ACTIVITY;
+                if (!any_col (series, bkt_cols, G_N_ELEMENTS (bkt_cols)))
+                        feat->groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
                 for (guint i = 0; i < grids->len; i++) {
                         const AugurSeries *g = g_ptr_array_index (grids, i);
                         gsize a, b;
@@ -1145,6 +1160,7 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
         JsonObject *o, *norm, *calib, *bls;
         JsonArray *names;
         gboolean ok = TRUE;
+        gint64 version;
 
         if (!json_parser_load_from_data (parser, json, (gssize) len, error)) {
                 g_prefix_error (error, "metadata: ");
@@ -1156,10 +1172,16 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
                 return FALSE;
         }
         o = json_node_get_object (json_parser_get_root (parser));
-        if (read_int (o, "version", 1, META_VERSION, &ok, error) < 1 || !ok)
+        version = read_int (o, "version", META_VERSION_MIN, META_VERSION, &ok, error);
+        if (!ok)
                 return FALSE;
         augur_features_config_init (&m->feat);
         m->feat.groups = (guint) read_int (o, "groups", 1, AUGUR_FEAT_GROUPS_ALL, &ok, error);
+        if (ok && version < 2 && (m->feat.groups & AUGUR_FEAT_GROUP_BUCKETS)) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: version 1 cannot have the bucket feature group");
+                return FALSE;
+        }
         m->feat.step_s = read_int (o, "step_s", 1, 86400, &ok, error);
         m->feat.max_fill_steps = (guint) read_int (o, "max_fill_steps", 0, 1000, &ok, error);
         m->H = (guint) read_int (o, "horizons", 1, AUGUR_FORECAST_MAX_H, &ok, error);

@@ -50,7 +50,8 @@ typedef struct {
         AugurPointLoss point_loss;   /* point head loss (default MSE)        */
         guint64 seed;                /* everything random derives from it    */
         AugurSplitMode split;        /* time (default) | vm                  */
-        gboolean no_activity;        /* drop the activity feature group      */
+        gboolean no_activity;        /* drop the activity and bucket groups  */
+        gboolean no_buckets;         /* drop the bucket group only           */
         double time_budget_s;        /* stop training after this (0 = none)  */
         const gint *cancel;          /* stop after the epoch when *cancel != 0
                                       * (read atomically; NULL = never): the

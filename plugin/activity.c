@@ -78,10 +78,10 @@ typedef struct {
 typedef enum {
         K_V = 0, K_SEQ, K_INTERVAL, K_DROPPED, K_INPUT_SRC, K_INPUT, K_SESSIONS,
         K_USERS, K_PROC, K_RX, K_TX, K_LOAD1, K_PSI_CPU, K_PSI_MEM, K_PSI_IO,
-        K_TOP, K_N,
+        K_TOP, K_USER_SESSIONS, K_N,
 } Key;
 
-typedef enum { T_INT, T_NUM, T_STR, T_TOP } KeyType;
+typedef enum { T_INT, T_NUM, T_STR, T_TOP, T_UBKT } KeyType;
 
 static const struct {
         const char *name;
@@ -105,6 +105,7 @@ static const struct {
         [K_PSI_MEM] = { "psi_mem", T_NUM, FALSE, AUGUR_ACTIVITY_F_PSI_MEM },
         [K_PSI_IO] = { "psi_io", T_NUM, FALSE, AUGUR_ACTIVITY_F_PSI_IO },
         [K_TOP] = { "top", T_TOP, FALSE, AUGUR_ACTIVITY_F_TOP },
+        [K_USER_SESSIONS] = { "user_sessions", T_UBKT, FALSE, AUGUR_ACTIVITY_F_USER_SESSIONS },
 };
 
 /* Upper bound of net byte counters: doubles carry them exactly up to 2^53
@@ -561,6 +562,28 @@ int_in (gint64 v, gint64 lo, gint64 hi)
         return v >= lo && v <= hi;
 }
 
+/* "user_sessions": exactly AUGUR_ACTIVITY_USER_BUCKETS integers.  Another
+ * length or element type is the grammar (MALFORMED); values are checked
+ * with the others (check_ranges). */
+static gboolean
+parse_user_sessions (Lex *lx, AugurActivityReport *r)
+{
+        if (!expect (lx, '[', "user_sessions must be an array"))
+                return FALSE;
+        for (guint b = 0; b < AUGUR_ACTIVITY_USER_BUCKETS; b++) {
+                skip_ws (lx);
+                if (b > 0) {
+                        if (!expect (lx, ',', "user_sessions must have 4 integers"))
+                                return FALSE;
+                        skip_ws (lx);
+                }
+                if (!parse_int (lx, &r->user_sessions[b]))
+                        return FALSE;
+        }
+        skip_ws (lx);
+        return expect (lx, ']', "user_sessions must have 4 integers");
+}
+
 static gboolean
 num_in (double v, double lo, double hi)
 {
@@ -608,6 +631,23 @@ check_ranges (Lex *lx, const AugurActivityReport *r)
         if (augur_activity_report_has (r, AUGUR_ACTIVITY_F_PSI_IO) &&
             !num_in (r->psi_io, 0, AUGUR_ACTIVITY_MAX_PSI))
                 range_problem (lx, "psi_io out of range");
+        if (augur_activity_report_has (r, AUGUR_ACTIVITY_F_USER_SESSIONS)) {
+                gint64 sum = 0;
+                gboolean each_ok = TRUE;
+
+                for (guint b = 0; b < AUGUR_ACTIVITY_USER_BUCKETS; b++) {
+                        if (!int_in (r->user_sessions[b], 0, AUGUR_ACTIVITY_MAX_SESSIONS))
+                                each_ok = FALSE;
+                        else
+                                sum += r->user_sessions[b];   /* <= 4e5: no overflow */
+                }
+                if (!each_ok)
+                        range_problem (lx, "user_sessions out of range");
+                else if (!augur_activity_report_has (r, AUGUR_ACTIVITY_F_SESSIONS))
+                        range_problem (lx, "user_sessions without sessions");
+                else if (sum != r->sessions)
+                        range_problem (lx, "user_sessions do not add up to sessions");
+        }
 }
 
 static gboolean
@@ -647,6 +687,10 @@ parse_member_value (Lex *lx, Key k, AugurActivityReport *r)
                 if (!parse_top (lx, r))
                         return FALSE;
                 break;
+        case T_UBKT:
+                if (!parse_user_sessions (lx, r))
+                        return FALSE;
+                break;
         }
         switch (k) {
         case K_V:
@@ -667,7 +711,7 @@ parse_member_value (Lex *lx, Key k, AugurActivityReport *r)
         case K_PSI_CPU: r->psi_cpu = dv; break;
         case K_PSI_MEM: r->psi_mem = dv; break;
         case K_PSI_IO: r->psi_io = dv; break;
-        case K_INPUT_SRC: case K_TOP: case K_N: break;
+        case K_INPUT_SRC: case K_TOP: case K_USER_SESSIONS: case K_N: break;
         }
         if (keys[k].field >= 0)
                 r->present |= 1u << keys[k].field;
@@ -813,6 +857,22 @@ append_double (GString *out, double v)
         if (g_ascii_strtod (buf, NULL) != v)
                 g_ascii_formatd (buf, sizeof buf, "%.17g", v);
         g_string_append (out, buf);
+}
+
+void
+augur_activity_report_buckets (const AugurActivityReport *r, double *ret_prog_pct,
+                               double *ret_user_sessions)
+{
+        float prog[AUGUR_PROG_BUCKETS] = { 0 };
+        gboolean has_top = augur_activity_report_has (r, AUGUR_ACTIVITY_F_TOP);
+        gboolean has_users = augur_activity_report_has (r, AUGUR_ACTIVITY_F_USER_SESSIONS);
+
+        for (guint i = 0; has_top && i < r->n_top; i++)
+                augur_buckets_add_program (prog, r->top[i].comm, (float) r->top[i].cpu_pct);
+        for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                ret_prog_pct[b] = has_top ? prog[b] : NAN;
+        for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
+                ret_user_sessions[b] = has_users ? (double) r->user_sessions[b] : NAN;
 }
 
 char *
@@ -1302,6 +1362,7 @@ on_report (const AugurActivityReport *report, gint64 now_us, gpointer user_data)
                               ? (double) report->sessions : NAN;
         ad->latest.proc_starts_per_min = augur_activity_report_has (report, AUGUR_ACTIVITY_F_PROC_STARTS)
                                          ? report->proc_starts_per_min : NAN;
+        augur_activity_report_buckets (report, ad->latest.prog_pct, ad->latest.user_sessions);
         ad->latest_ms = g_get_real_time () / 1000;
         queue_row (ad, AUGUR_ACTIVITY_SOURCE_CHANNEL, report);
 }
@@ -1695,6 +1756,16 @@ fill_row (AugurActivityRow *row, const ActDomain *ad, const PendingRow *p)
                         row->v[map[i].c] = vals[map[i].f];
                         row->present |= 1u << map[i].c;
                 }
+        if (p->source == AUGUR_ACTIVITY_SOURCE_CHANNEL) {
+                double bkt[AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS];
+
+                augur_activity_report_buckets (r, bkt, bkt + AUGUR_PROG_BUCKETS);
+                for (guint b = 0; b < G_N_ELEMENTS (bkt); b++)
+                        if (!isnan (bkt[b])) {
+                                row->v[AUGUR_ACTCOL_PROG_B0 + b] = bkt[b];
+                                row->present |= 1u << (AUGUR_ACTCOL_PROG_B0 + b);
+                        }
+        }
         if (p->source == AUGUR_ACTIVITY_SOURCE_CHANNEL) {
                 row->v[AUGUR_ACTCOL_SEQ] = (double) r->seq;
                 row->v[AUGUR_ACTCOL_INTERVAL_MS] = (double) r->interval_ms;

@@ -49,6 +49,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "buckets.h"
 #include "store.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -61,6 +62,7 @@
 #define AUGUR_ACTIVITY_DEPTH_MAX 3           /* root object, "top", its objects   */
 #define AUGUR_ACTIVITY_NUMBER_MAX 40         /* chars of one number literal       */
 #define AUGUR_ACTIVITY_UNKNOWN_KEYS_MAX 8    /* ignored keys per report           */
+#define AUGUR_ACTIVITY_USER_BUCKETS AUGUR_USER_BUCKETS /* "user_sessions" length (4) */
 
 /* Token bucket per domain: a legitimate guest sends one line per interval
  * (>= 1 s); a burst of 4 absorbs a reconnect or a late scheduling. */
@@ -124,6 +126,7 @@ typedef enum {
         AUGUR_ACTIVITY_F_PSI_MEM,
         AUGUR_ACTIVITY_F_PSI_IO,
         AUGUR_ACTIVITY_F_TOP,
+        AUGUR_ACTIVITY_F_USER_SESSIONS,
         AUGUR_ACTIVITY_F_N,
 } AugurActivityField;
 
@@ -159,6 +162,9 @@ typedef struct {
         double psi_io;
         guint n_top;                     /* entries of top[] (0..5)           */
         AugurActivityProgram top[AUGUR_ACTIVITY_TOP_MAX];
+        gint64 user_sessions[AUGUR_ACTIVITY_USER_BUCKETS]; /* sessions per user
+                                          * bucket (common/buckets.h), summing
+                                          * to sessions                       */
 } AugurActivityReport;
 
 static inline gboolean
@@ -178,6 +184,17 @@ augur_activity_report_has (const AugurActivityReport *r, AugurActivityField f)
  * Cost: one pass, O(len), len <= AUGUR_ACTIVITY_LINE_MAX - 1. */
 gboolean augur_activity_parse_line (const char *buf, gsize len,
                                     AugurActivityReport *ret, GError **error);
+
+/* The report's program and user buckets in trace units (common/buckets.h):
+ *   ret_prog_pct       (AUGUR_PROG_BUCKETS) summed cpu_pct of the "top"
+ *                      programs hashing to each bucket; all NAN when the
+ *                      report has no "top"
+ *   ret_user_sessions  (AUGUR_USER_BUCKETS) "user_sessions"; all NAN when
+ *                      the report has none (an older augur-guest)
+ * The one conversion used for the store's samples and for the live
+ * forecaster, so both see the units an imported trace has. */
+void augur_activity_report_buckets (const AugurActivityReport *r, double *ret_prog_pct,
+                                    double *ret_user_sessions);
 
 /* top[] as a JSON array text ('[{"comm":"x","cpu_pct":1.5},...]'), or NULL
  * when the report has no "top".  (transfer full) */
@@ -288,6 +305,8 @@ typedef struct {
         double input_events_per_min;
         double sessions;
         double proc_starts_per_min;
+        double prog_pct[AUGUR_PROG_BUCKETS];       /* augur_activity_report_buckets */
+        double user_sessions[AUGUR_USER_BUCKETS];
 } AugurActivityLatest;
 gboolean augur_activity_latest (AugurActivity *act, const char *uuid, gint64 now_ms,
                                 gint64 max_age_ms, AugurActivityLatest *ret);

@@ -163,6 +163,10 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                                 x.v[AUGUR_COL_INPUT_EVENTS_PER_MIN] = a.input_events_per_min;
                                 x.v[AUGUR_COL_SESSIONS] = a.sessions;
                                 x.v[AUGUR_COL_PROC_STARTS_PER_MIN] = a.proc_starts_per_min;
+                                for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                                        x.v[AUGUR_COL_PROG_B0 + b] = a.prog_pct[b];
+                                for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
+                                        x.v[AUGUR_COL_USER_B0 + b] = a.user_sessions[b];
                         }
                 }
                 x.v[AUGUR_COL_HOST_LOAD1] = hostv (host, AUGUR_HOST_LOAD1);

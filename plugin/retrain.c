@@ -562,7 +562,9 @@ augur_retrain_run (const AugurRetrainParams *p, const gint *cancel)
         augur_features_config_init (&feat);
         feat.step_s = tcfg.step_s;
         if (tcfg.no_activity)
-                feat.groups &= ~(guint) AUGUR_FEAT_GROUP_ACTIVITY;
+                feat.groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_BUCKETS);
+        if (tcfg.no_buckets)
+                feat.groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
         ds = augur_dataset_prepare (train_series, &feat, tcfg.split, TRUE);
         cand = augur_forecast_train (ds, &tcfg, NULL, NULL, &error);
         g_clear_pointer (&ds, augur_dataset_free);

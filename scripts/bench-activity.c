@@ -34,7 +34,8 @@
 
 static const char *const full =
         "{\"v\":1,\"seq\":12345,\"interval_ms\":5000,\"dropped\":0,\"input_src\":\"irq\","
-        "\"input_events_per_min\":12.5,\"sessions\":2,\"users\":1,\"proc_starts_per_min\":36.0,"
+        "\"input_events_per_min\":12.5,\"sessions\":2,\"users\":1,\"user_sessions\":[0,2,0,0],"
+        "\"proc_starts_per_min\":36.0,"
         "\"net_rx_bytes\":123456789,\"net_tx_bytes\":98765432,\"load1\":0.25,\"psi_cpu\":1.50,"
         "\"psi_mem\":0.00,\"psi_io\":0.30,\"top\":[{\"comm\":\"firefox-esr\",\"cpu_pct\":45.2},"
         "{\"comm\":\"Xorg\",\"cpu_pct\":12.1},{\"comm\":\"pulseaudio\",\"cpu_pct\":3.3},"

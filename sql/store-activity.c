@@ -34,6 +34,12 @@ const char *const augur_activity_col_name[AUGUR_ACTCOL_N] = {
         [AUGUR_ACTCOL_PSI_CPU] = "psi_cpu",
         [AUGUR_ACTCOL_PSI_MEM] = "psi_mem",
         [AUGUR_ACTCOL_PSI_IO] = "psi_io",
+        [AUGUR_ACTCOL_PROG_B0 + 0] = "prog_b0", [AUGUR_ACTCOL_PROG_B0 + 1] = "prog_b1",
+        [AUGUR_ACTCOL_PROG_B0 + 2] = "prog_b2", [AUGUR_ACTCOL_PROG_B0 + 3] = "prog_b3",
+        [AUGUR_ACTCOL_PROG_B0 + 4] = "prog_b4", [AUGUR_ACTCOL_PROG_B0 + 5] = "prog_b5",
+        [AUGUR_ACTCOL_PROG_B0 + 6] = "prog_b6", [AUGUR_ACTCOL_PROG_B0 + 7] = "prog_b7",
+        [AUGUR_ACTCOL_USER_B0 + 0] = "user_b0", [AUGUR_ACTCOL_USER_B0 + 1] = "user_b1",
+        [AUGUR_ACTCOL_USER_B0 + 2] = "user_b2", [AUGUR_ACTCOL_USER_B0 + 3] = "user_b3",
 };
 
 /* Columns stored as INTEGER (the rest are REAL). */
@@ -45,6 +51,8 @@ static const gboolean col_is_integer[AUGUR_ACTCOL_N] = {
         [AUGUR_ACTCOL_USERS] = TRUE,
         [AUGUR_ACTCOL_NET_RX_BYTES] = TRUE,
         [AUGUR_ACTCOL_NET_TX_BYTES] = TRUE,
+        [AUGUR_ACTCOL_USER_B0 + 0] = TRUE, [AUGUR_ACTCOL_USER_B0 + 1] = TRUE,
+        [AUGUR_ACTCOL_USER_B0 + 2] = TRUE, [AUGUR_ACTCOL_USER_B0 + 3] = TRUE,
 };
 
 /* The samples columns a channel report fills, and their rollup gauges
@@ -53,7 +61,17 @@ static const AugurActivityCol sample_cols[] = {
         AUGUR_ACTCOL_INPUT_EVENTS_PER_MIN,
         AUGUR_ACTCOL_SESSIONS,
         AUGUR_ACTCOL_PROC_STARTS_PER_MIN,
+        AUGUR_ACTCOL_PROG_B0 + 0, AUGUR_ACTCOL_PROG_B0 + 1, AUGUR_ACTCOL_PROG_B0 + 2,
+        AUGUR_ACTCOL_PROG_B0 + 3, AUGUR_ACTCOL_PROG_B0 + 4, AUGUR_ACTCOL_PROG_B0 + 5,
+        AUGUR_ACTCOL_PROG_B0 + 6, AUGUR_ACTCOL_PROG_B0 + 7,
+        AUGUR_ACTCOL_USER_B0 + 0, AUGUR_ACTCOL_USER_B0 + 1, AUGUR_ACTCOL_USER_B0 + 2,
+        AUGUR_ACTCOL_USER_B0 + 3,
 };
+#define N_SAMPLE_COLS ((int) G_N_ELEMENTS (sample_cols))
+/* Parameters of the fill and rollup statements after the column values. */
+#define P_DOMAIN   (N_SAMPLE_COLS + 1)
+#define P_TS       (N_SAMPLE_COLS + 2)   /* fill: report ts; rollup: res_s */
+#define P_BUCKET   (N_SAMPLE_COLS + 3)   /* rollup: bucket_s                */
 static const gint64 rollup_res_s[] = { 60, 300 };   /* store.c rollup_res[] */
 
 typedef struct {
@@ -101,25 +119,37 @@ prepare_all (AugurStore *st, Stmts *s, GError **error)
         if (!prepare (st, sql->str, &s->ins, error))
                 return FALSE;
 
-        /* ?1..?3 the three values (NULL = unknown), ?4 domain, ?5 report ts.
-         * The newest sample is in samples_recent, or in samples_main just
-         * after the minute's move: fill_main is tried when fill finds none. */
+        /* ?1..?N the sample_cols values (NULL = unknown), ?N+1 domain, ?N+2
+         * report ts.  A sample is filled once: only while none of these
+         * columns is set.  The newest sample is in samples_recent, or in
+         * samples_main just after the minute's move: fill_main is tried
+         * when fill finds none. */
         for (int t = 0; t < 2; t++) {
-        g_string_printf (sql,
-                "UPDATE %s SET input_events_per_min = ?1, sessions = ?2, proc_starts_per_min = ?3"
-                " WHERE domain_id = ?4"
-                " AND ts_ms = (SELECT max(ts_ms) FROM %s WHERE domain_id = ?4)"
-                "%s"
-                " AND ts_ms BETWEEN ?5 - %d AND ?5 + %d"
-                " AND input_events_per_min IS NULL AND sessions IS NULL AND proc_starts_per_min IS NULL"
-                " RETURNING ts_ms",
-                t ? "samples_main" : "samples_recent",
-                t ? "samples_main" : "samples_recent",
+                g_autoptr(GString) set = g_string_new (NULL);
+                g_autoptr(GString) unset = g_string_new (NULL);
                 /* samples_main holds the newest only when recent has none */
-                t ? " AND NOT EXISTS (SELECT 1 FROM samples_recent WHERE domain_id = ?4)" : "",
-                AUGUR_ACTIVITY_SAMPLE_WINDOW_MS, AUGUR_ACTIVITY_SAMPLE_WINDOW_MS);
-        if (!prepare (st, sql->str, t ? &s->fill_main : &s->fill, error))
-                return FALSE;
+                g_autofree char *only_main = t ? g_strdup_printf (
+                        " AND NOT EXISTS (SELECT 1 FROM samples_recent WHERE domain_id = ?%d)",
+                        P_DOMAIN) : g_strdup ("");
+
+                for (int i = 0; i < N_SAMPLE_COLS; i++) {
+                        g_string_append_printf (set, "%s%s = ?%d", i ? ", " : "",
+                                                augur_activity_col_name[sample_cols[i]], i + 1);
+                        g_string_append_printf (unset, " AND %s IS NULL",
+                                                augur_activity_col_name[sample_cols[i]]);
+                }
+                g_string_printf (sql,
+                        "UPDATE %1$s SET %2$s"
+                        " WHERE domain_id = ?%3$d"
+                        " AND ts_ms = (SELECT max(ts_ms) FROM %1$s WHERE domain_id = ?%3$d)"
+                        "%4$s"
+                        " AND ts_ms BETWEEN ?%5$d - %6$d AND ?%5$d + %6$d"
+                        "%7$s"
+                        " RETURNING ts_ms",
+                        t ? "samples_main" : "samples_recent", set->str, P_DOMAIN, only_main,
+                        P_TS, AUGUR_ACTIVITY_SAMPLE_WINDOW_MS, unset->str);
+                if (!prepare (st, sql->str, t ? &s->fill_main : &s->fill, error))
+                        return FALSE;
         }
 
         /* Same NULL-safe arithmetic as store.c's rollup upsert. */
@@ -131,7 +161,8 @@ prepare_all (AugurStore *st, Stmts *s, GError **error)
                         ", %1$s_min = coalesce(min(%1$s_min, ?%2$zu), %1$s_min, ?%2$zu)"
                         ", %1$s_max = coalesce(max(%1$s_max, ?%2$zu), %1$s_max, ?%2$zu)",
                         augur_activity_col_name[sample_cols[i]], i + 1);
-        g_string_append (sql, " WHERE domain_id = ?4 AND res_s = ?5 AND bucket_s = ?6");
+        g_string_append_printf (sql, " WHERE domain_id = ?%d AND res_s = ?%d AND bucket_s = ?%d",
+                                P_DOMAIN, P_TS, P_BUCKET);
         if (!prepare (st, sql->str, &s->rollup, error))
                 return FALSE;
 
@@ -172,8 +203,6 @@ bind_col (sqlite3_stmt *stmt, int idx, const AugurActivityRow *r, AugurActivityC
                 sqlite3_bind_double (stmt, idx, r->v[c]);
 }
 
-/* Fill the newest sample from a channel row, and its rollups.  Returns an
- * SQLite code; *ret_filled += 1 when a sample was filled. */
 /* A filled sample whose rollup bucket is still open in memory (store.c):
  * its values join that bucket once the transaction commits. */
 typedef struct {
@@ -183,6 +212,8 @@ typedef struct {
         const AugurActivityRow *row;
 } OpenFill;
 
+/* Fill the newest sample from a channel row, and its rollups.  Returns an
+ * SQLite code; *ret_filled += 1 when a sample was filled. */
 static int
 fill_sample (AugurStore *st, Stmts *s, DomainCache *dc, const AugurActivityRow *r,
              GArray *open_fills, gsize *ret_filled)
@@ -202,8 +233,8 @@ fill_sample (AugurStore *st, Stmts *s, DomainCache *dc, const AugurActivityRow *
 
                 for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
                         bind_col (fill, (int) i + 1, r, sample_cols[i]);
-                sqlite3_bind_int64 (fill, 4, domain_id);
-                sqlite3_bind_int64 (fill, 5, r->ts_ms);
+                sqlite3_bind_int64 (fill, P_DOMAIN, domain_id);
+                sqlite3_bind_int64 (fill, P_TS, r->ts_ms);
                 rc = sqlite3_step (fill);
                 if (rc == SQLITE_ROW) {
                         sample_ms = sqlite3_column_int64 (fill, 0);
@@ -227,9 +258,9 @@ fill_sample (AugurStore *st, Stmts *s, DomainCache *dc, const AugurActivityRow *
                 /* the bucket was written already: add to its row */
                 for (gsize i = 0; i < G_N_ELEMENTS (sample_cols); i++)
                         bind_col (s->rollup, (int) i + 1, r, sample_cols[i]);
-                sqlite3_bind_int64 (s->rollup, 4, domain_id);
-                sqlite3_bind_int64 (s->rollup, 5, res);
-                sqlite3_bind_int64 (s->rollup, 6, (sample_ms / 1000) / res * res);
+                sqlite3_bind_int64 (s->rollup, P_DOMAIN, domain_id);
+                sqlite3_bind_int64 (s->rollup, P_TS, res);
+                sqlite3_bind_int64 (s->rollup, P_BUCKET, (sample_ms / 1000) / res * res);
                 rc = step_reset (s->rollup);
                 if (rc != SQLITE_OK)
                         return rc;

@@ -31,7 +31,10 @@ typedef enum {
         AUGUR_ACTCOL_PSI_CPU,
         AUGUR_ACTCOL_PSI_MEM,
         AUGUR_ACTCOL_PSI_IO,
-        AUGUR_ACTCOL_N,
+        /* 007-activity-buckets.sql: trace units, common/buckets.h */
+        AUGUR_ACTCOL_PROG_B0,                 /* .. + 7: percent of one CPU     */
+        AUGUR_ACTCOL_USER_B0 = AUGUR_ACTCOL_PROG_B0 + 8, /* .. + 3: sessions    */
+        AUGUR_ACTCOL_N = AUGUR_ACTCOL_USER_B0 + 4,
 } AugurActivityCol;
 
 /* SQL column names of AugurActivityCol, in order. */
@@ -75,12 +78,12 @@ typedef struct {
  * inside an open tick (store.h augur_store_tick_begin()) they join it and
  * are stored when it commits.
  *
- * For each channel row carrying input_events_per_min, sessions or
- * proc_starts_per_min, the domain's newest sample within
- * AUGUR_ACTIVITY_SAMPLE_WINDOW_MS of the row gets those three columns (in
- * trace units, as the augur trace format imports them) and its 1-min and
- * 5-min rollup buckets are updated to match, but only if the sample has none
- * of the three yet: the first report after a tick fills it, later ones
+ * For each channel row carrying input_events_per_min, sessions,
+ * proc_starts_per_min or a bucket column (prog_b0..7, user_b0..3), the
+ * domain's newest sample within AUGUR_ACTIVITY_SAMPLE_WINDOW_MS of the row
+ * gets those columns (in trace units, as the augur trace format imports
+ * them) and its 1-min and 5-min rollup buckets are updated to match, but
+ * only if the sample has none of them yet: the first report after a tick fills it, later ones
  * before the next tick are kept in activity only.  So a sample is counted
  * into the rollups once.
  *

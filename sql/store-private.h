@@ -14,7 +14,7 @@
  * (schema.sql), in the order of store.c rollup_gauges[] and
  * rollup_counters[]. */
 #define AUGUR_ROLLUP_N_RES 2
-#define AUGUR_ROLLUP_N_GAUGES 18
+#define AUGUR_ROLLUP_N_GAUGES 30
 #define AUGUR_ROLLUP_N_COUNTERS 5
 typedef struct {
         gint64 bucket_s;                            /* start, unix s; -1 = none */

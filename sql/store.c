@@ -47,6 +47,12 @@ static const char *const derived_cols[AUGUR_COL_N_TRACE] = {
         [AUGUR_COL_INPUT_EVENTS_PER_MIN] = "input_events_per_min",
         [AUGUR_COL_SESSIONS] = "sessions",
         [AUGUR_COL_PROC_STARTS_PER_MIN] = "proc_starts_per_min",
+        [AUGUR_COL_PROG_B0 + 0] = "prog_b0", [AUGUR_COL_PROG_B0 + 1] = "prog_b1",
+        [AUGUR_COL_PROG_B0 + 2] = "prog_b2", [AUGUR_COL_PROG_B0 + 3] = "prog_b3",
+        [AUGUR_COL_PROG_B0 + 4] = "prog_b4", [AUGUR_COL_PROG_B0 + 5] = "prog_b5",
+        [AUGUR_COL_PROG_B0 + 6] = "prog_b6", [AUGUR_COL_PROG_B0 + 7] = "prog_b7",
+        [AUGUR_COL_USER_B0 + 0] = "user_b0", [AUGUR_COL_USER_B0 + 1] = "user_b1",
+        [AUGUR_COL_USER_B0 + 2] = "user_b2", [AUGUR_COL_USER_B0 + 3] = "user_b3",
 };
 
 /* Rollup gauges and counters: must match the rollups table (test-store). */
@@ -56,6 +62,9 @@ static const char *const rollup_gauges[] = {
         "cpu_cores", "cpu_pct", "cpu_cores_used", "mem_prov_kib", "mem_used_kib",
         "disk_rd_kibps", "disk_wr_kibps", "net_rx_kibps", "net_tx_kibps",
         "input_events_per_min", "sessions", "proc_starts_per_min",
+        /* 007-activity-buckets.sql */
+        "prog_b0", "prog_b1", "prog_b2", "prog_b3", "prog_b4", "prog_b5", "prog_b6", "prog_b7",
+        "user_b0", "user_b1", "user_b2", "user_b3",
 };
 #define N_ROLLUP_GAUGES G_N_ELEMENTS (rollup_gauges)
 static const AugurStat rollup_counters[] = {
@@ -900,7 +909,9 @@ live_gauges (const AugurDomainSample *s, const AugurDerived *d, double *out)
                 sample_gauge (s, AUGUR_STAT_VCPU_MAXIMUM),
                 d->vcpus, d->cpu_pct, d->cpu_cores_used, d->mem_prov_kib, d->mem_used_kib,
                 d->disk_rd_kibps, d->disk_wr_kibps, d->net_rx_kibps, d->net_tx_kibps,
-                NAN, NAN, NAN,
+                NAN, NAN, NAN,                       /* activity */
+                NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, /* prog_b0..7 */
+                NAN, NAN, NAN, NAN,                  /* user_b0..3 */
         };
         G_STATIC_ASSERT (G_N_ELEMENTS (vals) == N_ROLLUP_GAUGES);
         memcpy (out, vals, sizeof vals);

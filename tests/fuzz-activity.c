@@ -101,6 +101,29 @@ oracle (const guint8 *data, gsize size, const AugurActivityReport *r)
         oracle_num (o, "psi_cpu", HAS (PSI_CPU), r->psi_cpu);
         oracle_num (o, "psi_mem", HAS (PSI_MEM), r->psi_mem);
         oracle_num (o, "psi_io", HAS (PSI_IO), r->psi_io);
+        {
+                JsonNode *us = json_object_get_member (o, "user_sessions");
+
+                if (HAS (USER_SESSIONS)) {
+                        JsonArray *a;
+                        gint64 sum = 0;
+
+                        if (!us || !JSON_NODE_HOLDS_ARRAY (us))
+                                die_mismatch ("user_sessions");
+                        a = json_node_get_array (us);
+                        if (json_array_get_length (a) != AUGUR_ACTIVITY_USER_BUCKETS)
+                                die_mismatch ("user_sessions length");
+                        for (guint b = 0; b < AUGUR_ACTIVITY_USER_BUCKETS; b++) {
+                                if (json_array_get_int_element (a, b) != r->user_sessions[b])
+                                        die_mismatch ("user_sessions entry");
+                                sum += r->user_sessions[b];
+                        }
+                        if (!HAS (SESSIONS) || sum != r->sessions)
+                                die_mismatch ("user_sessions do not add up");
+                } else if (us && !JSON_NODE_HOLDS_NULL (us)) {
+                        die_mismatch ("user_sessions present but unknown");
+                }
+        }
         top = json_object_get_member (o, "top");
         if (HAS (TOP)) {
                 JsonArray *a;

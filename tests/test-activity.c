@@ -2,7 +2,8 @@
  * (plugin/activity.c, sql/store-activity.c).
  *
  * What it proves:
- *   /activity/parse/...     the parser accepts what augur-guest writes and
+ *   /activity/parse/...     the parser accepts what augur-guest writes (and
+ *                           turns its "top" / "user_sessions" into buckets)
  *                           refuses a hostile corpus with the documented
  *                           error code (activity.c "ERROR PRECEDENCE"),
  *                           boundaries tested in threes (N-1, N, N+1);
@@ -17,6 +18,10 @@
  *                           socketpair: the line buffer never exceeds its
  *                           cap and the drop counts add up (not a speed test);
  *   /activity/xml/...       finding the channel socket in live domain XML;
+ *   /activity/guest/...     the real augur-guest binary (host build) on a utmp
+ *                           file written here: its user_sessions are the
+ *                           sessions folded by common/buckets.h's hash, so
+ *                           the guest's copy of FNV-1a matches the host's;
  *   /activity/store/...     the activity tables, sample filling (once),
  *                           rollups, drop counters, retention;
  *   /activity/daemon/...    AugurActivity end to end against libvirt's
@@ -24,6 +29,7 @@
  *                           connect, store, reconnect after the peer goes,
  *                           a domain without a channel, a stopped domain.
  */
+#define _GNU_SOURCE    /* utmpxname(), _PATH_UTMPX */
 #include "config.h"
 
 #include <errno.h>
@@ -37,6 +43,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <utmpx.h>
 
 #include "activity.h"
 #include "store.h"
@@ -62,7 +69,8 @@ count_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpo
 /* What augur-guest printed in a real run (top trimmed to three). */
 static const char *const guest_line =
         "{\"v\":1,\"seq\":0,\"interval_ms\":1002,\"dropped\":0,\"input_src\":\"irq\","
-        "\"input_events_per_min\":12.0,\"sessions\":2,\"users\":1,\"proc_starts_per_min\":958.5,"
+        "\"input_events_per_min\":12.0,\"sessions\":2,\"users\":1,\"user_sessions\":[0,2,0,0],"
+        "\"proc_starts_per_min\":958.5,"
         "\"net_rx_bytes\":450636816,\"net_tx_bytes\":276076,\"load1\":3.86,\"psi_cpu\":30.30,"
         "\"psi_mem\":0.00,\"psi_io\":8.44,\"top\":[{\"comm\":\"gzip\",\"cpu_pct\":92.9},"
         "{\"comm\":\"kworker/1:0H-kb\",\"cpu_pct\":7.0},{\"comm\":\"a\\\"b\\\\c\",\"cpu_pct\":1.0}]}";
@@ -125,6 +133,19 @@ oracle_check (const char *buf, gsize len, const AugurActivityReport *r)
         expect_num_member (o, "psi_cpu", HAS (PSI_CPU), r->psi_cpu);
         expect_num_member (o, "psi_mem", HAS (PSI_MEM), r->psi_mem);
         expect_num_member (o, "psi_io", HAS (PSI_IO), r->psi_io);
+        {
+                JsonNode *us = json_object_get_member (o, "user_sessions");
+
+                if (!HAS (USER_SESSIONS)) {
+                        g_assert_true (us == NULL || JSON_NODE_HOLDS_NULL (us));
+                } else {
+                        JsonArray *a = json_node_get_array (us);
+
+                        g_assert_cmpuint (json_array_get_length (a), ==, AUGUR_ACTIVITY_USER_BUCKETS);
+                        for (guint b = 0; b < AUGUR_ACTIVITY_USER_BUCKETS; b++)
+                                g_assert_cmpint (json_array_get_int_element (a, b), ==, r->user_sessions[b]);
+                }
+        }
         top = json_object_get_member (o, "top");
         if (!HAS (TOP)) {
                 g_assert_true (top == NULL || JSON_NODE_HOLDS_NULL (top));
@@ -195,7 +216,26 @@ test_parse_guest_line (void)
         g_assert_cmpstr (r.top[0].comm, ==, "gzip");
         g_assert_cmpstr (r.top[1].comm, ==, "kworker/1:0H-kb");
         g_assert_cmpstr (r.top[2].comm, ==, "a\"b\\c");
+        g_assert_cmpint (r.user_sessions[1], ==, 2);
         g_assert_cmpuint (r.present, ==, (1u << AUGUR_ACTIVITY_F_N) - 1);
+        /* Buckets in trace units: the top programs' cpu_pct summed by
+         * FNV-1a(comm) mod 8, the user buckets as sent. */
+        {
+                double prog[AUGUR_PROG_BUCKETS], user[AUGUR_USER_BUCKETS];
+                double want[AUGUR_PROG_BUCKETS] = { 0 };
+
+                augur_activity_report_buckets (&r, prog, user);
+                for (guint i = 0; i < r.n_top; i++)
+                        want[augur_bucket_of (r.top[i].comm, AUGUR_PROG_BUCKETS)] += (float) r.top[i].cpu_pct;
+                for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                        g_assert_cmpfloat_with_epsilon (prog[b], want[b], 1e-4);
+                /* gzip and a"b\c share bucket 5: 92.9 + 1.0 */
+                g_assert_cmpuint (augur_bucket_of ("gzip", AUGUR_PROG_BUCKETS), ==, 5);
+                g_assert_cmpuint (augur_bucket_of ("a\"b\\c", AUGUR_PROG_BUCKETS), ==, 5);
+                g_assert_cmpfloat_with_epsilon (prog[5], 93.9, 1e-4);
+                g_assert_cmpfloat (user[0], ==, 0);
+                g_assert_cmpfloat (user[1], ==, 2);
+        }
         oracle_check (guest_line, strlen (guest_line), &r);
 
         /* top_programs for the store: JSON that json-glib reads back. */
@@ -401,9 +441,119 @@ static const Case cases[] = {
         { "top-not-array", HDR ",\"top\":{\"comm\":\"a\",\"cpu_pct\":1}}", E_MALFORMED },
         { "top-neg-pct", HDR ",\"top\":[{\"comm\":\"a\",\"cpu_pct\":-1}]}", E_RANGE },
         { "top-huge-pct", HDR ",\"top\":[{\"comm\":\"a\",\"cpu_pct\":1e300}]}", E_RANGE },
+        /* user_sessions: exactly 4 integers in 0..100000 that add up to
+         * sessions (sum boundaries in threes: 2, 3, 4 against 3) */
+        { "usess-ok", HDR ",\"sessions\":3,\"user_sessions\":[1,0,2,0]}", E_OK },
+        { "usess-null", HDR ",\"sessions\":3,\"user_sessions\":null}", E_OK },
+        { "usess-sum-2", HDR ",\"sessions\":3,\"user_sessions\":[1,0,1,0]}", E_RANGE },
+        { "usess-sum-4", HDR ",\"sessions\":3,\"user_sessions\":[1,1,1,1]}", E_RANGE },
+        { "usess-before-sessions", HDR ",\"user_sessions\":[0,0,3,0],\"sessions\":3}", E_OK },
+        { "usess-no-sessions", HDR ",\"user_sessions\":[0,0,0,0]}", E_RANGE },
+        { "usess-null-sessions", HDR ",\"sessions\":null,\"user_sessions\":[0,0,0,0]}", E_RANGE },
+        { "usess-3", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0]}", E_MALFORMED },
+        { "usess-5", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0,0,0]}", E_MALFORMED },
+        { "usess-empty", HDR ",\"sessions\":0,\"user_sessions\":[]}", E_MALFORMED },
+        { "usess-float", HDR ",\"sessions\":1,\"user_sessions\":[1.0,0,0,0]}", E_MALFORMED },
+        { "usess-nested", HDR ",\"sessions\":1,\"user_sessions\":[[1],0,0,0]}", E_MALFORMED },
+        { "usess-string", HDR ",\"sessions\":1,\"user_sessions\":\"1,0,0,0\"}", E_MALFORMED },
+        { "usess-object", HDR ",\"sessions\":1,\"user_sessions\":{\"a\":1}}", E_MALFORMED },
+        { "usess-names", HDR ",\"sessions\":1,\"user_sessions\":[\"root\",0,0,0]}", E_MALFORMED },
+        { "usess-neg", HDR ",\"sessions\":0,\"user_sessions\":[-1,1,0,0]}", E_RANGE },
+        { "usess-99999", HDR ",\"sessions\":99999,\"user_sessions\":[0,0,0,99999]}", E_OK },
+        { "usess-100000", HDR ",\"sessions\":100000,\"user_sessions\":[0,0,0,100000]}", E_OK },
+        { "usess-100001", HDR ",\"sessions\":100001,\"user_sessions\":[0,0,0,100001]}", E_RANGE },
+        { "usess-overflow", HDR ",\"sessions\":2,\"user_sessions\":[9223372036854775807,"
+          "9223372036854775807,2,-9223372036854775807]}", E_RANGE },
+        { "usess-dup", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0,0],\"user_sessions\":[0,0,0,0]}", E_MALFORMED },
+        { "usess-trailing-comma", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0,0,]}", E_MALFORMED },
+        { "usess-unterminated", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0,0", E_MALFORMED },
         /* precedence: broken after an absurd value is still malformed */
         { "range-then-broken", "{\"v\":1,\"seq\":-1,\"interval_ms\":5000,", E_MALFORMED },
 };
+
+/* augur-guest reads a utmp file we wrote (-u) and prints one report (-o):
+ * root twice, alice, bob, and a LOGIN_PROCESS entry that is not a session.
+ * root and alice hash to different buckets than bob (buckets.h vectors). */
+static void
+test_guest_user_sessions (void)
+{
+        static const struct {
+                const char *user;
+                short type;
+        } ents[] = {
+                { "root", USER_PROCESS }, { "root", USER_PROCESS }, { "alice", USER_PROCESS },
+                { "bob", USER_PROCESS }, { "LOGIN", LOGIN_PROCESS },
+        };
+        g_autofree char *guest = g_test_build_filename (G_TEST_BUILT, "..", "guest", "augur-guest", NULL);
+        g_autofree char *dir = g_dir_make_tmp ("augur-utmp-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "utmp", NULL);
+        g_autofree char *out = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *argv[] = { guest, "-o", "-c", "1", "-i", "1", "-n", "0", "-E", "-u", path, NULL };
+        gint64 want[AUGUR_USER_BUCKETS] = { 0 };
+        double prog[AUGUR_PROG_BUCKETS], user[AUGUR_USER_BUCKETS];
+        AugurActivityReport r;
+        int status;
+
+        if (!g_file_test (guest, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("guest/augur-guest not built");
+                return;
+        }
+        g_assert_true (g_file_set_contents (path, "", 0, NULL));
+        g_assert_cmpint (utmpxname (path), ==, 0);
+        setutxent ();
+        for (gsize i = 0; i < G_N_ELEMENTS (ents); i++) {
+                struct utmpx u;
+
+                memset (&u, 0, sizeof u);
+                u.ut_type = ents[i].type;
+                u.ut_pid = 1000 + (pid_t) i;
+                g_strlcpy (u.ut_user, ents[i].user, sizeof u.ut_user);
+                g_snprintf (u.ut_line, sizeof u.ut_line, "pts/%" G_GSIZE_FORMAT, i);
+                g_snprintf (u.ut_id, sizeof u.ut_id, "t%" G_GSIZE_FORMAT, i);
+                g_assert_nonnull (pututxline (&u));
+                if (ents[i].type == USER_PROCESS)
+                        want[augur_bucket_of (ents[i].user, AUGUR_USER_BUCKETS)]++;
+        }
+        endutxent ();
+        utmpxname (_PATH_UTMPX);
+
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                     &out, NULL, &status, &error));
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));
+        g_test_message ("augur-guest: %s", out);
+        g_assert_true (g_str_has_suffix (out, "\n"));
+        g_assert_true (augur_activity_parse_line (out, strlen (out) - 1, &r, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (r.sessions, ==, 4);
+        g_assert_cmpint (r.users, ==, 3);
+        g_assert_true (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_USER_SESSIONS));
+        for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
+                g_assert_cmpint (r.user_sessions[b], ==, want[b]);
+        g_assert_cmpint (want[1], ==, 2);   /* root: 0x20fd0e45 mod 4 */
+        augur_activity_report_buckets (&r, prog, user);
+        g_assert_cmpfloat (user[1], ==, 2);
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
+/* A report without "top" and "user_sessions" (an older augur-guest, or
+ * -n 0 with no utmp) has no buckets: NAN, never 0. */
+static void
+test_parse_no_buckets (void)
+{
+        static const char line[] = HDR ",\"sessions\":1}";
+        AugurActivityReport r;
+        double prog[AUGUR_PROG_BUCKETS], user[AUGUR_USER_BUCKETS];
+
+        g_assert_true (augur_activity_parse_line (line, strlen (line), &r, NULL));
+        augur_activity_report_buckets (&r, prog, user);
+        for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                g_assert_true (isnan (prog[b]));
+        for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
+                g_assert_true (isnan (user[b]));
+}
 
 static void
 test_parse_hostile (void)
@@ -970,6 +1120,15 @@ test_store_rows (Fixture *f, gconstpointer data)
          * sample, the second is kept in activity only. */
         rows[0] = channel_row (t0 + 6000, 30, 2, 120);
         rows[1] = channel_row (t0 + 7000, 60, 3, 240);
+        /* the first carries buckets (prog_b6 = cc1 at 97 %, 2 sessions of
+         * a user in bucket 1); the other bucket columns are 0 as the
+         * daemon writes them for a report with a "top" */
+        for (guint b = 0; b < AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS; b++) {
+                rows[0].v[AUGUR_ACTCOL_PROG_B0 + b] = 0;
+                rows[0].present |= 1u << (AUGUR_ACTCOL_PROG_B0 + b);
+        }
+        rows[0].v[AUGUR_ACTCOL_PROG_B0 + 6] = 97;
+        rows[0].v[AUGUR_ACTCOL_USER_B0 + 1] = 2;
         memset (&d, 0, sizeof d);
         g_strlcpy (d.uuid, UUID1, sizeof d.uuid);
         d.name = "vm1";
@@ -995,6 +1154,27 @@ test_store_rows (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (query (f->path, "SELECT sessions FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 2);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 120);
         g_assert_true (isnan (query (f->path, "SELECT sessions FROM samples ORDER BY ts_ms LIMIT 1")));
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b6 FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 97);
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b0 FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 0);
+        g_assert_cmpfloat (query (f->path, "SELECT user_b1 FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT user_b1 FROM activity ORDER BY ts_ms LIMIT 1"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT typeof(user_b1) = 'integer' FROM activity ORDER BY ts_ms LIMIT 1"), ==, 1);
+        g_assert_true (isnan (query (f->path, "SELECT prog_b6 FROM activity ORDER BY ts_ms DESC LIMIT 1")));
+        /* the model reads them back in trace units, raw and 5-min */
+        {
+                g_autoptr(AugurSeries) raw = augur_store_load_series (st, UUID1, G_MININT64, G_MAXINT64,
+                                                                      AUGUR_RES_RAW, &error);
+                g_autoptr(AugurSeries) m5 = augur_store_load_series (st, UUID1, G_MININT64, G_MAXINT64,
+                                                                     AUGUR_RES_5M, &error);
+
+                g_assert_no_error (error);
+                g_assert_nonnull (raw->col[AUGUR_COL_PROG_B0 + 6]);
+                g_assert_cmpfloat (raw->col[AUGUR_COL_PROG_B0 + 6][raw->n - 1], ==, 97);
+                g_assert_cmpfloat (raw->col[AUGUR_COL_USER_B0 + 1][raw->n - 1], ==, 2);
+                g_assert_true (isnan (raw->col[AUGUR_COL_PROG_B0 + 6][0]));
+                g_assert_nonnull (m5->col[AUGUR_COL_PROG_B0 + 6]);
+                g_assert_cmpfloat (m5->col[AUGUR_COL_PROG_B0 + 6][m5->n - 1], ==, 97);
+        }
         /* rollups counted it once (the open buckets are written at close) */
         g_clear_pointer (&st, augur_store_close);
         st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, NULL);
@@ -1002,6 +1182,8 @@ test_store_rows (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (query (f->path, "SELECT sessions_n FROM rollups WHERE res_s = 60"), ==, 1);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min_sum FROM rollups WHERE res_s = 300"), ==, 120);
         g_assert_cmpfloat (query (f->path, "SELECT input_events_per_min_max FROM rollups WHERE res_s = 60"), ==, 30);
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b6_sum FROM rollups WHERE res_s = 300"), ==, 97);
+        g_assert_cmpfloat (query (f->path, "SELECT user_b1_n FROM rollups WHERE res_s = 60"), ==, 1);
         /* drop counters add up across writes */
         g_assert_true (augur_store_write_activity (st, NULL, 0, &d, 1, NULL, &error));
         g_assert_cmpfloat (query (f->path, "SELECT dropped_malformed FROM activity_drops"), ==, 6);
@@ -1255,14 +1437,15 @@ test_daemon (Fixture *f, gconstpointer data)
         }
         write_all (cfd, "{\"v\":1,\"seq\":1,\"interval_ms\":5000,\"proc_starts_per_min\":600,\"top\":[]}\n"
                         "{\"v\":9,\"seq\":2,\"interval_ms\":5000}\n"
-                        "{\"v\":1,\"seq\":3,\"interval_ms\":5000,\"sessions\":1}\n");
+                        "{\"v\":1,\"seq\":3,\"interval_ms\":5000,\"sessions\":1,\"user_sessions\":[0,1,0,0],"
+                        "\"top\":[{\"comm\":\"cc1\",\"cpu_pct\":50}]}\n");
         w.accepted = 2;
         iterate_until (accepted_reached, &w, 5000);
         g_assert_true (augur_activity_get_counters (act, uuid, &c));
         g_assert_cmpuint (c.dropped_range, ==, 1);
         g_assert_cmpuint (c.connects, ==, 1);
         /* the forecaster's view: the newest accepted report only (seq 3:
-         * sessions, nothing else), and only while it is fresh */
+         * sessions and buckets, nothing else), and only while it is fresh */
         {
                 AugurActivityLatest a;
                 gint64 now_ms = g_get_real_time () / 1000;
@@ -1271,6 +1454,9 @@ test_daemon (Fixture *f, gconstpointer data)
                 g_assert_cmpfloat (a.sessions, ==, 1);
                 g_assert_true (isnan (a.proc_starts_per_min));
                 g_assert_true (isnan (a.input_events_per_min));
+                g_assert_cmpfloat (a.prog_pct[6], ==, 50);          /* cc1 */
+                g_assert_cmpfloat (a.prog_pct[0], ==, 0);
+                g_assert_cmpfloat (a.user_sessions[1], ==, 1);
                 g_assert_false (augur_activity_latest (act, uuid, now_ms + 16000, 15000, &a));
                 g_assert_false (augur_activity_latest (act, "00000000-0000-0000-0000-000000000000", now_ms, 15000, &a));
         }
@@ -1280,6 +1466,10 @@ test_daemon (Fixture *f, gconstpointer data)
                                "WHERE d.uuid = '%s' AND a.source = 0", uuid);
         g_assert_cmpfloat (query (f->path, sql), ==, 2);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min FROM samples"), ==, 600);
+        /* seq 1 filled it: its empty "top" is 0 in every program bucket,
+         * and it had no user_sessions */
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b6 FROM samples"), ==, 0);
+        g_assert_true (isnan (query (f->path, "SELECT user_b1 FROM samples")));
         g_assert_cmpfloat (query (f->path, "SELECT dropped_range FROM activity_drops"), ==, 1);
         g_assert_cmpfloat (query (f->path, "SELECT accepted FROM activity_drops"), ==, 2);
 
@@ -1335,6 +1525,7 @@ main (int argc, char **argv)
         g_test_add_func ("/activity/parse/guest-line", test_parse_guest_line);
         g_test_add_func ("/activity/parse/minimal", test_parse_minimal);
         g_test_add_func ("/activity/parse/hostile", test_parse_hostile);
+        g_test_add_func ("/activity/parse/no-buckets", test_parse_no_buckets);
         g_test_add_func ("/activity/parse/nul", test_parse_nul);
         g_test_add_func ("/activity/parse/oversize", test_parse_oversize);
         g_test_add_func ("/activity/parse/numbers", test_parse_numbers);
@@ -1345,6 +1536,7 @@ main (int argc, char **argv)
         g_test_add_func ("/activity/reader/flood", test_reader_flood);
         g_test_add_func ("/activity/reader/endless-line", test_reader_endless_line);
         g_test_add_func ("/activity/xml/channel-path", test_xml);
+        g_test_add_func ("/activity/guest/user-sessions", test_guest_user_sessions);
         g_test_add ("/activity/store/rows", Fixture, NULL, setup, test_store_rows, teardown);
         g_test_add ("/activity/store/in-tick", Fixture, NULL, setup, test_store_in_tick, teardown);
         g_test_add ("/activity/store/full-disk", Fixture, NULL, setup, test_store_full_disk, teardown);

@@ -8,11 +8,17 @@
  *                              baselines, margins) gives identical forecasts
  *   /forecast/deterministic    same seed, same weights (bit for bit)
  *   /forecast/no-metadata      a blob without the metadata section is refused
+ *   /forecast/model-versions   the shipped version-1 model (no bucket group)
+ *                              still loads; a model trained with bucket
+ *                              columns is version 2 and round-trips; a
+ *                              version-1 file claiming the bucket group is
+ *                              refused
  *   /forecast/window-rule      no window spans a gap
  *   /forecast/runtime          the daemon path (augur_net_forecaster_vm_step fed
  *                              only the samples that exist, skipped ticks
  *                              included) forecasts exactly what evaluation
- *                              computes from the batch features
+ *                              computes from the batch features; again with
+ *                              the bucket feature group (/forecast/runtime-buckets)
  */
 #include "forecast.h"
 #include "blob.h"
@@ -239,6 +245,113 @@ test_forecast_no_metadata (void)
         g_rmdir (dir);
 }
 
+/* Program / user bucket columns for every VM of a fleet: its cpu in one
+ * program bucket, a session in one user bucket during part of each day. */
+static void
+add_buckets (GPtrArray *fleet)
+{
+        for (guint v = 0; v < fleet->len; v++) {
+                AugurSeries *s = g_ptr_array_index (fleet, v);
+
+                for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
+                        augur_series_ensure_col (s, (AugurCol) c);
+                for (gsize i = 0; i < s->n; i++) {
+                        for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
+                                s->col[c][i] = 0;
+                        s->col[AUGUR_COL_PROG_B0 + v % 8][i] = s->col[AUGUR_COL_CPU_PCT][i];
+                        s->col[AUGUR_COL_USER_B0 + v % 4][i] = (i % 288) < 120 ? 1 : 0;
+                }
+        }
+}
+
+/* Rewrite the metadata's "version" digit in a saved model (same length). */
+static void
+rewrite_meta_version (const char *path, char version)
+{
+        g_autoptr (AugurNN) nn = NULL;
+        g_autoptr (AugurNNQ) q = NULL;
+        g_autoptr (GHashTable) extra = NULL;
+        g_autoptr (GError) error = NULL;
+        g_autofree char *meta = NULL;
+        GBytes *b;
+        AugurBlobSection sec;
+        char *v;
+
+        g_assert_true (augur_blob_load (path, &nn, &q, &extra, &error));
+        g_assert_no_error (error);
+        b = g_hash_table_lookup (extra, GUINT_TO_POINTER (AUGUR_BLOB_SECTION_USER));
+        g_assert_nonnull (b);
+        meta = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
+        v = strstr (meta, "\"version\"");
+        g_assert_nonnull (v);
+        v = strpbrk (v, "0123456789");
+        g_assert_nonnull (v);
+        *v = version;
+        sec.id = AUGUR_BLOB_SECTION_USER;
+        sec.data = meta;
+        sec.len = strlen (meta);
+        g_assert_true (augur_blob_save (path, nn, q, &sec, 1, &error));
+        g_assert_no_error (error);
+}
+
+static void
+test_forecast_model_versions (void)
+{
+        g_autofree char *shipped = g_test_build_filename (G_TEST_DIST, "..", "model", "default.augur", NULL);
+        g_autoptr (GPtrArray) fleet = make_fleet ();
+        g_autoptr (AugurDataset) ds = NULL;
+        g_autoptr (AugurModel) old = NULL;
+        g_autoptr (AugurModel) m = NULL;
+        g_autoptr (AugurModel) l = NULL;
+        g_autoptr (AugurModel) bad = NULL;
+        g_autoptr (GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-forecast-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "bkt.augur", NULL);
+        AugurTrainConfig cfg;
+
+        /* 1. model/default.augur was written before the bucket group
+         * (metadata version 1). */
+        old = augur_model_load (shipped, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (old);
+        g_assert_false (old->feat.groups & AUGUR_FEAT_GROUP_BUCKETS);
+        g_assert_cmpuint (old->F, ==, augur_features_count (old->feat.groups));
+
+        /* 2. Bucket columns in the history: the group is on, and the file
+         * round-trips. */
+        add_buckets (fleet);
+        ds = make_dataset (fleet);
+        g_assert_true (ds->feat.groups & AUGUR_FEAT_GROUP_BUCKETS);
+        small_config (&cfg);
+        cfg.epochs = 1;
+        m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (augur_model_save (m, path, &error));
+        g_assert_no_error (error);
+        l = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (l->feat.groups, ==, m->feat.groups);
+        g_assert_cmpuint (l->F, ==, m->F);
+        g_assert_cmpuint (l->F, ==, augur_features_count (m->feat.groups));
+
+        /* 3. A version-1 file cannot carry the bucket group. */
+        rewrite_meta_version (path, '1');
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("version 1 with buckets: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "bucket"));
+        g_clear_error (&error);
+        /* ... and version 3 is newer than this build. */
+        rewrite_meta_version (path, '3');
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("version 3: %s", error->message);
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
 static void
 test_forecast_window_rule (void)
 {
@@ -262,20 +375,26 @@ test_forecast_window_rule (void)
 }
 
 static void
-test_forecast_runtime (void)
+test_forecast_runtime (gconstpointer data)
 {
+        gboolean with_buckets = GPOINTER_TO_INT (data);
         g_autoptr (GPtrArray) fleet = make_fleet ();
-        g_autoptr (AugurDataset) ds = make_dataset (fleet);
+        g_autoptr (AugurDataset) ds = NULL;
         g_autoptr (AugurModel) m = NULL;
         g_autoptr (AugurNetForecasterVm) v = NULL;
         g_autoptr (AugurNNQState) q = NULL;
         g_autofree float *out = NULL;
-        const AugurVmData *d = g_ptr_array_index (ds->vms, 0);
+        const AugurVmData *d;
         const AugurSeries *raw = g_ptr_array_index (fleet, 0);
         AugurTrainConfig cfg;
         guint compared = 0, nn_ok = 0;
         gsize r = 0;
 
+        if (with_buckets)
+                add_buckets (fleet);
+        ds = make_dataset (fleet);
+        d = g_ptr_array_index (ds->vms, 0);
+        g_assert_cmpint (!!(ds->feat.groups & AUGUR_FEAT_GROUP_BUCKETS), ==, with_buckets);
         small_config (&cfg);
         cfg.epochs = 1;
         cfg.arch = AUGUR_ARCH_GRU;
@@ -328,7 +447,9 @@ main (int argc, char **argv)
         g_test_add_func ("/forecast/save-load", test_forecast_save_load);
         g_test_add_func ("/forecast/deterministic", test_forecast_deterministic);
         g_test_add_func ("/forecast/no-metadata", test_forecast_no_metadata);
+        g_test_add_func ("/forecast/model-versions", test_forecast_model_versions);
         g_test_add_func ("/forecast/window-rule", test_forecast_window_rule);
-        g_test_add_func ("/forecast/runtime", test_forecast_runtime);
+        g_test_add_data_func ("/forecast/runtime", GINT_TO_POINTER (FALSE), test_forecast_runtime);
+        g_test_add_data_func ("/forecast/runtime-buckets", GINT_TO_POINTER (TRUE), test_forecast_runtime);
         return g_test_run ();
 }

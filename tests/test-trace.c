@@ -257,6 +257,50 @@ test_trace_empty (void)
         g_rmdir (dir);
 }
 
+/* Optional bucket columns (prog_b0..7, user_b0..3) are matched by name in
+ * any order; empty cells are missing; an unknown prog_b9 is ignored; a
+ * bucket the file lacks stays absent.  They survive the writer. */
+static void
+check_buckets (GPtrArray *a)
+{
+        AugurSeries *s = find (a, "dev");
+
+        g_assert_cmpuint (s->n, ==, 3);
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_PROG_B0 + 6][0], 150.5, 1e-4);
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_PROG_B0 + 7][0], 2.5, 1e-6);
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_USER_B0 + 3][0], 1, 1e-6);
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_USER_B0 + 1][1], 1, 1e-6);
+        g_assert_true (isnan (s->col[AUGUR_COL_PROG_B0 + 6][1]));    /* empty cell */
+        g_assert_true (isnan (s->col[AUGUR_COL_USER_B0 + 3][1]));
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_PROG_B0][1], 0.2, 1e-6);
+        g_assert_null (s->col[AUGUR_COL_PROG_B0 + 1]);                /* not in the file */
+        g_assert_null (s->col[AUGUR_COL_USER_B0]);
+}
+
+static void
+test_trace_buckets (void)
+{
+        g_autofree char *src = g_test_build_filename (G_TEST_DIST, "data", "trace-augur-buckets.csv", NULL);
+        g_autofree char *dir = g_dir_make_tmp ("augur-trace-XXXXXX", NULL);
+        g_autofree char *out = g_build_filename (dir, "rt.csv", NULL);
+        g_autoptr (GPtrArray) a = NULL;
+        g_autoptr (GPtrArray) b = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurTraceOpts opts = { 0 };
+
+        opts.min_rows = 1;
+        a = augur_trace_read (src, AUGUR_TRACE_FORMAT_AUGUR, &opts, NULL, &error);
+        g_assert_no_error (error);
+        check_buckets (a);
+        g_assert_true (augur_trace_write_augur_csv (a, out, &error));
+        g_assert_no_error (error);
+        b = augur_trace_read (out, AUGUR_TRACE_FORMAT_AUGUR, &opts, NULL, &error);
+        g_assert_no_error (error);
+        check_buckets (b);
+        g_unlink (out);
+        g_rmdir (dir);
+}
+
 static void
 test_trace_format_names (void)
 {
@@ -389,6 +433,7 @@ main (int argc, char **argv)
         }
         g_test_add_func ("/trace/error/empty", test_trace_empty);
         g_test_add_func ("/trace/format-names", test_trace_format_names);
+        g_test_add_func ("/trace/augur/buckets", test_trace_buckets);
         g_test_add_func ("/trace/write/roundtrip", test_trace_write_roundtrip);
         g_test_add_func ("/trace/real/bitbrains", test_trace_real_bitbrains);
         return g_test_run ();

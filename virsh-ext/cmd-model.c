@@ -8,7 +8,7 @@
  *   virt-augur train (--traces PATH [--format F] [--start T] | --db DB)
  *                    --out MODEL [--arch lstm|gru] [--hidden N] [--horizon H]
  *                    [--window T] [--step SEC] [--epochs N] [--seed N]
- *                    [--split time|vm] [--no-activity] [--point-loss mse|mae]
+ *                    [--split time|vm] [--no-activity] [--no-buckets] [--point-loss mse|mae]
  *                    [--quantile Q] [--lr LR] [--batch B]
  *                    [--windows-per-epoch N] [--time-budget SEC]
  *                    [--max-series N]
@@ -199,6 +199,10 @@ cmd_train (const AugurCliGlobal *g, int argc, char **argv)
                         cfg.no_activity = TRUE;
                         continue;
                 }
+                if (strcmp (a, "--no-buckets") == 0) {
+                        cfg.no_buckets = TRUE;
+                        continue;
+                }
                 if (!val)
                         return augur_cli_usage ("train: unknown option or missing value '%s'", a);
                 i++;
@@ -286,7 +290,9 @@ cmd_train (const AugurCliGlobal *g, int argc, char **argv)
         augur_features_config_init (&feat);
         feat.step_s = cfg.step_s;
         if (cfg.no_activity)
-                feat.groups &= ~(guint) AUGUR_FEAT_GROUP_ACTIVITY;
+                feat.groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_BUCKETS);
+        if (cfg.no_buckets)
+                feat.groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
         ds = augur_dataset_prepare (series, &feat, cfg.split, TRUE);
         if (!g->json)
                 g_printerr ("Dataset: %u series on a %" G_GINT64_FORMAT " s grid, %u features, "
@@ -458,7 +464,7 @@ cmd_eval (const AugurCliGlobal *g, int argc, char **argv)
 const AugurCmdInfo augur_cmds_model[] = {
         { "train", cmd_train,
           "(--traces PATH [--format F] | --db DB) --out MODEL [--arch lstm|gru] [--hidden N] "
-          "[--horizon H] [--step SEC] [--epochs N] [--seed N] [--split time|vm] [--no-activity]" },
+          "[--horizon H] [--step SEC] [--epochs N] [--seed N] [--split time|vm] [--no-activity] [--no-buckets]" },
         { "eval", cmd_eval,
           "--model MODEL (--traces PATH [--format F] | --db DB) [--json] [--horizons all|1,3,12]" },
         { NULL },
