@@ -160,15 +160,15 @@
  *   the policy's buffer.
  *
  * MODEL GATE (cfg->model_gate, default on; `replay --no-model-gate`)
- *   What the model alone knows is when a rise is coming: at a precursor
- *   it forecasts what the baselines' band calls a rare event.  The
+ *   What the model alone knows is when a rise may come: at a precursor
+ *   its band reaches where the baselines' band calls a rare event.  The
  *   champion cannot keep that (spikes are a few steps a day: scenario
  *   traces, 6.7 % of spikes pre-provisioned with a baseline serving vs
  *   79.6 % with the model always serving), and the floor above keeps it
  *   by widening the band on every calm step.  So a demoted model raises
  *   a baseline champion's bound at an alarm only, by a margin learned on
  *   past alarms, and only on a VM where that has paid off:
- *     alarm at slow horizon h   model p50[h] > champion's conformal upper[h]
+ *     alarm at slow horizon h   model upper[h] > champion's conformal upper[h]
  *     raised p50[h]    = max(champion p50[h], model p50[h])
  *     raised upper[h]  = max(champion upper[h], model p50[h] + b),
  *     b = max(champion upper[h] - champion p50[h],  c x (model upper[h] - model p50[h]))
@@ -180,7 +180,10 @@
  *   narrow elsewhere, so the raise follows the model's own uncertainty;
  *   raising to that upper head as it is (up to 2x the capacity at a login
  *   precursor) never paid off, and the champion's band alone (b without
- *   the c term) caught fewer spikes (BENCHMARKS-replay.md).
+ *   the c term) caught fewer spikes.  The conformal upper, not the served
+ *   one, is the reference because a priced (cost-aware) bound can sit on
+ *   the point, and then nearly every step alarms; alarming on the model's
+ *   p50 instead of its upper caught fewer spikes (BENCHMARKS-replay.md).
  *   Judge: at every slow step the served upper at h = 1 and the raised one
  *   are remembered, gate open or not; when y arrives both get the loss the
  *   champion uses (bound_loss(): the cost with a price, else the pinball
@@ -959,8 +962,8 @@ nanmax (float a, float b)
 }
 
 /* MODEL GATE: does the model alarm at slow horizon hs (1-based) of
- * resource r: is its p50 above champion s's conformal upper bound?  Says
- * nothing about whether the gate is open. */
+ * resource r: is its upper bound above champion s's conformal upper
+ * bound?  Says nothing about whether the gate is open. */
 static gboolean
 mg_alarm (const AugurPredictor *p, const AugurPredictorVm *v, int r, AugurPredSource s, guint hs)
 {
@@ -968,7 +971,7 @@ mg_alarm (const AugurPredictor *p, const AugurPredictorVm *v, int r, AugurPredSo
             || s == AUGUR_PRED_SRC_MODEL || s == AUGUR_PRED_SRC_NONE
             || !v->cur_ok[AUGUR_PRED_SRC_MODEL][r] || !v->cur_ok[s][r])
                 return FALSE;
-        return cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 0)[hs - 1] > cur_at (p, v, s, r, 1)[hs - 1];
+        return cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 1)[hs - 1] > cur_at (p, v, s, r, 1)[hs - 1];
 }
 
 /* MODEL GATE: the raised upper at slow horizon hs of an alarm, over the
