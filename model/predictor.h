@@ -108,13 +108,17 @@ typedef struct {
         gboolean model_floor;       /* a baseline champion's p50 and upper
                                      * are raised to the model's (predictor.c
                                      * MODEL FLOOR); default off          */
+        gboolean model_gate;        /* a demoted model raises the champion's
+                                     * bound at its alarms, once that has
+                                     * paid off (predictor.c MODEL GATE);
+                                     * default on                         */
 } AugurPredictorConfig;
 
 /* Defaults (predictor.c DEFAULTS explains each): tick 300 s, step 300 s,
  * H 12, fast_H 24, fast_len 1024, periods 4..fast_len/3 re-detected every
  * 128 ticks at ACF >= 0.5 over 3 periods, coverage 0.95, ring 288, min_n 48,
  * half-life 1 day, warm 24 steps, hysteresis 0.05, pinball, every source
- * but seasonal_naive, cold source ewma. */
+ * but seasonal_naive, cold source ewma, model gate on. */
 void augur_predictor_config_init (AugurPredictorConfig *cfg);
 
 /* One forecast, horizons 1..H of step_s from the sample's ts. */
@@ -131,6 +135,8 @@ typedef struct {
                                                      * "+period"/"+tick" when the
                                                      * fast path raised the upper */
         gboolean slow_updated;                      /* this call ran a slow step */
+        gboolean model_raised[AUGUR_PRED_N];        /* the gated model raised the
+                                                     * champion's bound (MODEL GATE) */
         guint period[AUGUR_PRED_N];                 /* detected period, ticks (0) */
         float period_acf[AUGUR_PRED_N];
 } AugurPredictorOut;
@@ -176,6 +182,12 @@ gboolean augur_predictor_step (AugurPredictor *p, AugurPredictorVm *v,
 gboolean augur_predictor_vm_accuracy (const AugurPredictorVm *v, AugurPredResource r,
                                       AugurPredSource s, double *ret_mae,
                                       double *ret_pinball, double *ret_weight);
+/* MODEL GATE of resource r (predictor.c): EW count of scored alarm steps
+ * and EW loss sums of the champion's h = 1 upper alone and raised by the
+ * model over them.  TRUE when the gate is open (the model may raise).
+ * The out-params are always written. */
+gboolean augur_predictor_vm_model_gate (const AugurPredictorVm *v, AugurPredResource r,
+                                        double *ret_weight, double *ret_alone, double *ret_raised);
 /* Champion currently serving resource r. */
 AugurPredSource augur_predictor_vm_champion (const AugurPredictorVm *v, AugurPredResource r);
 /* Feature vector of the newest slow step (F floats, read-only) or NULL

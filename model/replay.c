@@ -157,7 +157,9 @@ typedef struct {
                                          * cpu p50, cpu upper                */
         guint8 *fc_h;                   /* (n) horizons stored, 0 = none     */
         guint8 *fc_src;                 /* (n) memory source serving         */
-        guint8 *fc_fast;                /* (n) fast path raised memory upper */
+        guint8 *fc_fast;                /* (n) bit 0: the fast path raised the
+                                         * memory upper; bit 1: the gated model
+                                         * did (predictor.c MODEL GATE)      */
         GArray *spikes;                 /* Spike                             */
 } ReplayVm;
 
@@ -360,7 +362,8 @@ forecast_all (AugurReplay *r, const GPtrArray *grids, AugurPredictor *pred)
                         }
                         v->fc_h[i] = (guint8) L;
                         v->fc_src[i] = (guint8) out.source[AUGUR_PRED_MEM];
-                        v->fc_fast[i] = strchr (out.model[AUGUR_PRED_MEM], '+') != NULL;
+                        v->fc_fast[i] = (strchr (out.model[AUGUR_PRED_MEM], '+') != NULL)
+                                        | (out.model_raised[AUGUR_PRED_MEM] ? 2 : 0);
                         if (!r->fc_model)
                                 r->fc_model = out.model[AUGUR_PRED_MEM];
                 }
@@ -679,8 +682,10 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                                 if (cfg->policy == AUGUR_REPLAY_AUGUR) {
                                         res->served[MIN (v->fc_src ? v->fc_src[i] : AUGUR_PRED_SRC_NONE,
                                                          AUGUR_PRED_SRC_N)]++;
-                                        if (v->fc_fast && v->fc_fast[i])
+                                        if (v->fc_fast && (v->fc_fast[i] & 1))
                                                 res->fast_raised++;
+                                        if (v->fc_fast && (v->fc_fast[i] & 2))
+                                                res->model_raised++;
                                 }
                         }
                         if (!isnan (cu) && vcpus > 0) {

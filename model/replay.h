@@ -105,9 +105,11 @@ typedef struct {
                 guint64 spikes, ok;
         } kinds[AUGUR_REPLAY_MAX_KINDS];
         /* augur: scored steps served by each slow-path source (memory),
-         * and how often the fast path raised the memory upper bound. */
+         * and how often the fast path / the gated model (predictor.c
+         * MODEL GATE) raised the memory bound. */
         guint64 served[AUGUR_PRED_SRC_N + 1];
         guint64 fast_raised;
+        guint64 model_raised;
 } AugurReplayResult;
 
 typedef struct AugurReplay AugurReplay;

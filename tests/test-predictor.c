@@ -10,6 +10,14 @@
  *   /predictor/champion/model-floor  with cfg.model_floor, while that bad
  *        model is demoted the served p50 and upper are never below the
  *        model's own (and are above the champion's on some steps).
+ *   /predictor/model-gate/announced-spike  a hand-made model that reads
+ *        the sessions feature forecasts a rare spike one step after its
+ *        precursor and is noisy otherwise: the champion (default sources)
+ *        demotes it, and with the default gate the bound served at the
+ *        precursor covers the spike anyway; with the gate off it does not.
+ *   /predictor/model-gate/useless-model  the noisy model of bad-model
+ *        alarms (its upper above the champion's) but is wrong: the gate
+ *        never opens and the bound is never raised.
  *   /predictor/champion/good-model   a model that forecasts "no change" ties
  *        last_value and keeps serving (ties go to the model).
  *   /predictor/calibration/coverage  on iid noise the horizon-1 upper bound
@@ -315,6 +323,217 @@ test_model_floor (void)
         g_assert_cmpuint (raised, >, 0);
 }
 
+/* MODEL GATE fixtures: memory flat at MG_BASE % with noise 1, cpu iid
+ * noise; every MG_EVERY steps (jittered) one step of 20 sessions, then
+ * memory at MG_SPIKE % for 3 steps.  Spikes hold ~2 % of the steps. */
+#define MG_BASE  30.0
+#define MG_SPIKE 70.0
+#define MG_EVERY 150
+
+static AugurSeries *
+make_announced (gsize n, guint8 *ret_precursor)
+{
+        AugurSeries *s = augur_series_new ("vm-s");
+        gsize next = 40;
+
+        augur_series_ensure_col (s, AUGUR_COL_CPU_PCT);
+        augur_series_ensure_col (s, AUGUR_COL_CPU_CORES);
+        augur_series_ensure_col (s, AUGUR_COL_MEM_PROV_KIB);
+        augur_series_ensure_col (s, AUGUR_COL_MEM_USED_KIB);
+        augur_series_ensure_col (s, AUGUR_COL_SESSIONS);
+        for (gsize i = 0; i < n; i++) {
+                gsize r = augur_series_append (s, 1700000100 + (gint64) i * 300);
+                gboolean spike = i > next && i <= next + 3;
+
+                ret_precursor[i] = i == next;
+                s->col[AUGUR_COL_CPU_PCT][r] = (float) (20 + 10 * nrand ());
+                s->col[AUGUR_COL_CPU_CORES][r] = 4;
+                s->col[AUGUR_COL_MEM_PROV_KIB][r] = PROV_KIB;
+                s->col[AUGUR_COL_MEM_USED_KIB][r] = (float) (PROV_KIB / 100 * ((spike ? MG_SPIKE : MG_BASE)
+                                                                                + nrand ()));
+                s->col[AUGUR_COL_SESSIONS][r] = i == next ? 20 : 0;
+                if (i == next + 3)
+                        next += MG_EVERY + (gsize) (urand () * 40) - 20;
+        }
+        return s;
+}
+
+/* A hand-made LSTM (core + activity features) with two live units: unit 0
+ * copies the sessions level of the newest step (biases: input and output
+ * gates open, forget gate shut), unit 1 the cpu level.  Memory p50 and
+ * upper heads at horizons 1-3 add +4 sd (40 points) times unit 0, and
+ * the memory upper heads add cpu noise through unit 1: the spike is
+ * announced, and the rest of the time the model's band is wider and
+ * noisier than last_value's (its p50 is last value). */
+static AugurModel *
+make_announcing_model (void)
+{
+        g_autoptr (GError) error = NULL;
+        AugurModel *m = g_new0 (AugurModel, 1);
+        AugurNNConfig nc;
+        const guint O = AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * H_OUT, Hd = 4;
+        guint I, k_sess = G_MAXUINT, k_cpu = G_MAXUINT;
+        AugurNNParams *w;
+
+        augur_features_config_init (&m->feat);
+        m->feat.groups = AUGUR_FEAT_GROUP_CORE | AUGUR_FEAT_GROUP_ACTIVITY;
+        for (int sig = 0; sig < AUGUR_SIG_N; sig++) {
+                m->feat.norm.mean[sig] = 0;
+                m->feat.norm.sd[sig] = 1;
+        }
+        m->feat.norm.mean[AUGUR_SIG_MEM] = 50;
+        m->feat.norm.sd[AUGUR_SIG_MEM] = 10;
+        m->feat.norm.mean[AUGUR_SIG_CPU] = 20;
+        m->feat.norm.sd[AUGUR_SIG_CPU] = 10;
+        I = m->F = augur_features_count (m->feat.groups);
+        for (guint k = 0; k < I; k++) {
+                if (strcmp (augur_features_name (m->feat.groups, k), "sessions_lvl") == 0)
+                        k_sess = k;
+                if (strcmp (augur_features_name (m->feat.groups, k), "cpu_lvl") == 0)
+                        k_cpu = k;
+        }
+        g_assert_cmpuint (k_sess, <, I);
+        g_assert_cmpuint (k_cpu, <, I);
+        m->H = H_OUT;
+        m->T = T_WIN;
+        m->quantile = 0.95f;
+        m->coverage = 0.95f;
+        augur_nn_config_init (&nc, I, Hd, O, AUGUR_ARCH_LSTM);
+        m->nn = augur_nn_new (&nc, 3, &error);
+        g_assert_no_error (error);
+        w = &m->nn->params;
+        memset (w->wx, 0, (gsize) 4 * Hd * I * sizeof (float));
+        memset (w->wh, 0, (gsize) 4 * Hd * Hd * sizeof (float));
+        memset (w->wy, 0, (gsize) O * Hd * sizeof (float));
+        memset (w->by, 0, O * sizeof (float));
+        for (guint u = 0; u < Hd; u++) {
+                w->b[0 * Hd + u] = 8;                   /* i: open          */
+                w->b[1 * Hd + u] = -8;                  /* f: shut          */
+                w->b[2 * Hd + u] = 0;
+                w->b[3 * Hd + u] = 8;                   /* o: open          */
+        }
+        w->wx[(gsize) (2 * Hd + 0) * I + k_sess] = 1;   /* g0 = tanh(sessions_lvl) */
+        w->wx[(gsize) (2 * Hd + 1) * I + k_cpu] = 1;    /* g1 = tanh(cpu_lvl)      */
+        for (guint h = 1; h <= H_OUT; h++) {
+                for (guint head = 0; head < 2; head++) {
+                        guint o = augur_model_out_index (H_OUT, AUGUR_TARGET_MEM_PCT, head, h);
+
+                        /* h0 = tanh(tanh(log1p(20))) = 0.76 at a precursor */
+                        if (h <= 3)
+                                w->wy[(gsize) o * Hd + 0] = 4.0f / 0.76f;
+                        if (head == 1)
+                                w->wy[(gsize) o * Hd + 1] = 3.0f;   /* +-2.3 sd of noise */
+                }
+        }
+        m->nnq = augur_nnq_from_float (m->nn);
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                augur_baseline_params_init (&m->bl[t], H_OUT, m->feat.step_s);
+        return m;
+}
+
+/* Run the announced-spike series with the given gate; returns the spikes
+ * (precursor steps in the second half) whose h = 1 upper bound covered
+ * the spike; *ret_demoted = how many of them a baseline served. */
+static guint
+run_announced (gboolean gate, guint *ret_n, guint *ret_demoted)
+{
+        const gsize n = 3000;
+        g_autofree guint8 *pre = g_new0 (guint8, n);
+        g_autoptr (AugurModel) m = make_announcing_model ();
+        g_autoptr (AugurSeries) g = NULL;
+        g_autoptr (AugurPredictor) p = NULL;
+        g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurPredictorConfig cfg;
+        guint covered = 0;
+
+        rng_state = 11;
+        g = make_announced (n, pre);
+        augur_predictor_config_init (&cfg);
+        cfg.model_gate = gate;
+        p = augur_predictor_new (m, &cfg, &error);
+        g_assert_no_error (error);
+        v = augur_predictor_vm_new (p, "vm-s");
+        *ret_n = *ret_demoted = 0;
+        for (gsize i = 0; i < n; i++) {
+                AugurFeatSample x;
+                AugurPredictorOut po = { 0 };
+
+                augur_features_sample_from_series (&x, g, i);
+                if (!augur_predictor_step (p, v, &x, &po) || !pre[i] || i < n / 2)
+                        continue;
+                (*ret_n)++;
+                *ret_demoted += po.source[AUGUR_PRED_MEM] != AUGUR_PRED_SRC_MODEL;
+                covered += po.mem_upper_kib[0] >= (MG_SPIKE - 2) * PROV_KIB / 100;
+                g_assert_true (gate || !po.model_raised[AUGUR_PRED_MEM]);
+        }
+        return covered;
+}
+
+static void
+test_gate_announced (void)
+{
+        guint n_off, demoted_off, cov_off, n_on, demoted_on, cov_on;
+
+        cov_off = run_announced (FALSE, &n_off, &demoted_off);
+        cov_on = run_announced (TRUE, &n_on, &demoted_on);
+        g_test_message ("spikes %u: gate off %u covered (%u with a baseline serving), gate on %u (%u)",
+                        n_off, cov_off, demoted_off, cov_on, demoted_on);
+        g_assert_cmpuint (n_on, ==, n_off);
+        g_assert_cmpuint (n_on, >=, 8);
+        /* the champion demotes the model at (nearly) every spike: */
+        g_assert_cmpuint (demoted_on, >=, n_on - 1);
+        /* without the gate the champion misses them, with it they are covered */
+        g_assert_cmpuint (cov_off, <=, n_off / 4);
+        g_assert_cmpuint (cov_on, >=, n_on - 1);
+}
+
+/* The noisy model of bad-model: its upper is above the champion's
+ * often enough, and wrongly; the gate must never let it raise. */
+static void
+test_gate_useless (void)
+{
+        g_autoptr (AugurModel) m = make_model (NAN, 30.0f);
+        g_autoptr (AugurSeries) g = make_grid (1500, NULL, 0, 2.0);
+        g_autoptr (AugurPredictor) p = NULL;
+        g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurPredictorConfig cfg;
+        guint alarms = 0;
+        double w = 0, alone = 0, raised = 0;
+        gboolean open;
+
+        augur_predictor_config_init (&cfg);
+        g_assert_true (cfg.model_gate);
+        p = augur_predictor_new (m, &cfg, &error);
+        g_assert_no_error (error);
+        v = augur_predictor_vm_new (p, "vm-a");
+        for (gsize i = 0; i < g->n; i++) {
+                AugurFeatSample x;
+                AugurPredictorOut po = { 0 };
+                float mp[AUGUR_PREDICTOR_MAX_H], mu[AUGUR_PREDICTOR_MAX_H];
+                float cp[AUGUR_PREDICTOR_MAX_H], cu[AUGUR_PREDICTOR_MAX_H];
+                AugurPredSource champ;
+
+                augur_features_sample_from_series (&x, g, i);
+                if (!augur_predictor_step (p, v, &x, &po) || po.H == 0)
+                        continue;
+                g_assert_false (po.model_raised[AUGUR_PRED_MEM]);
+                g_assert_false (po.model_raised[AUGUR_PRED_CPU]);
+                champ = po.source[AUGUR_PRED_MEM];
+                if (champ != AUGUR_PRED_SRC_MODEL
+                    && augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, mp, mu)
+                    && augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, champ, cp, cu))
+                        alarms += mu[0] > cu[0];
+        }
+        open = augur_predictor_vm_model_gate (v, AUGUR_PRED_MEM, &w, &alone, &raised);
+        g_test_message ("steps where the demoted model alarmed at h=1: %u; gate %s, EW alarms %g, "
+                        "pinball alone %g, raised %g", alarms, open ? "open" : "closed", w, alone, raised);
+        g_assert_cmpuint (alarms, >=, 20);   /* the gate had something to refuse */
+        g_assert_false (open);
+        g_assert_cmpfloat (raised, >, alone);
+}
+
 static void
 test_champion_good (void)
 {
@@ -450,6 +669,8 @@ main (int argc, char **argv)
         g_test_add_func ("/predictor/online-batch/skipped-steps", test_online_batch_skip);
         g_test_add_func ("/predictor/champion/bad-model", test_champion_bad);
         g_test_add_func ("/predictor/champion/model-floor", test_model_floor);
+        g_test_add_func ("/predictor/model-gate/announced-spike", test_gate_announced);
+        g_test_add_func ("/predictor/model-gate/useless-model", test_gate_useless);
         g_test_add_func ("/predictor/champion/good-model", test_champion_good);
         g_test_add_func ("/predictor/calibration/coverage", test_coverage);
         g_test_add_func ("/predictor/fast/period", test_period);

@@ -14,6 +14,7 @@
  *                     [--passes N] [--sources model,last_value,...]
  *                     [--champion cost|pinball|mae] [--champion-knob K]
  *                     [--no-period] [--no-floor-held] [--model-floor]
+ *                     [--no-model-gate]
  *   policy (studies): [--policy-set KEY=VALUE]...
  *
  * --slack-target tunes the policy's knob (augur: the policy's buffer;
@@ -61,6 +62,7 @@ typedef struct {
         AugurReplayPolicy policy;
         double slack_target, slack_tol, knob, score_from, score_to;
         gboolean have_target, have_knob, no_pressure, no_period, allow_overlap, no_floor_held, model_floor;
+        gboolean no_model_gate;          /* --no-model-gate                */
         double coverage;                 /* 0 = the model's, else 0.95     */
         double price;                    /* --price, shortfall steps per GiB */
         double champion_knob;            /* --champion-knob (1)            */
@@ -117,6 +119,10 @@ parse_opts (ReplayOpts *o, int argc, char **argv)
                 }
                 if (strcmp (a, "--model-floor") == 0) {
                         o->model_floor = TRUE;
+                        continue;
+                }
+                if (strcmp (a, "--no-model-gate") == 0) {
+                        o->no_model_gate = TRUE;
                         continue;
                 }
                 if (strcmp (a, "--allow-train-overlap") == 0) {
@@ -399,7 +405,8 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                                                         : "none", res->served[k]);
                                 first = FALSE;
                         }
-                        g_string_append_printf (s, "},\"fast_raised\":%" G_GUINT64_FORMAT, res->fast_raised);
+                        g_string_append_printf (s, "},\"fast_raised\":%" G_GUINT64_FORMAT ",\"model_raised\":%"
+                                                G_GUINT64_FORMAT, res->fast_raised, res->model_raised);
                 }
                 if (spikes) {
                         g_string_append_printf (s, ",\"spikes\":%" G_GUINT64_FORMAT ",\"spikes_preprovisioned\":%"
@@ -441,7 +448,8 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                                 g_print (" %s %" G_GUINT64_FORMAT, k < AUGUR_PRED_SRC_N
                                          ? augur_predictor_source_name (pred, (AugurPredSource) k) : "none",
                                          res->served[k]);
-                g_print ("; fast path raised the bound on %" G_GUINT64_FORMAT "\n", res->fast_raised);
+                g_print ("; fast path raised the bound on %" G_GUINT64_FORMAT ", the gated model on %"
+                         G_GUINT64_FORMAT "\n", res->fast_raised, res->model_raised);
         }
         if (spikes)
                 g_print ("  spikes pre-provisioned %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.1f %%); "
@@ -573,6 +581,7 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
                         pcfg.coverage = (float) o.coverage;
                 pcfg.floor_held = !o.no_floor_held;
                 pcfg.model_floor = o.model_floor;
+                pcfg.model_gate = !o.no_model_gate;
                 pcfg.price_per_gib = o.price;
                 if (!o.have_champion && o.price > 0)
                         pcfg.champion_metric = AUGUR_PRED_CHAMPION_COST;
