@@ -61,7 +61,7 @@ done
 if ! missing=$(cd -- "$SRCDIR" && dpkg-checkbuilddeps 2>&1); then
     augur_it_skip "build dependencies missing: ${missing#*: }"
 fi
-if dpkg-query -W -f='${Status}' augur 2>/dev/null | grep -q 'installed'; then
+if dpkg-query -W -f='${Status}' augur 2>/dev/null | grep 'installed' >/dev/null; then
     augur_it_skip "the augur package is installed on this machine; not touching it"
 fi
 for f in /usr/sbin/augurd /usr/bin/virt-augur /usr/libexec/augur/augur-hook \
@@ -137,9 +137,9 @@ augur_it_log "$(grep -E '^ (Version|Depends|Recommends):' <<<"$info" | tr -s ' '
 printf '[daemon]\nsocket=%s\n' "$WORK/s.sock" >"$WORK/none.conf"
 INSTALLED=1
 dpkg_locked -i "$DEB" >"$WORK/install.log" || { cat "$WORK/install.log"; augur_it_fail "dpkg -i failed"; }
-dpkg-query -W -f='${Status}\n' augur | grep -q 'install ok installed' || augur_it_fail "not installed after dpkg -i"
-augurd --version | grep -q '^augurd ' || augur_it_fail "installed augurd does not run"
-virt-augur help | grep -q '^Commands:' || augur_it_fail "installed virt-augur does not run"
+dpkg-query -W -f='${Status}\n' augur | grep 'install ok installed' >/dev/null || augur_it_fail "not installed after dpkg -i"
+augurd --version | grep '^augurd ' >/dev/null || augur_it_fail "installed augurd does not run"
+virt-augur help | grep '^Commands:' >/dev/null || augur_it_fail "installed virt-augur does not run"
 [[ -x /etc/libvirt/hooks/qemu.d/augur ]] || augur_it_fail "the hook link does not resolve to an executable"
 t0=$EPOCHREALTIME
 AUGUR_HOOK_CONFIG=$WORK/none.conf /etc/libvirt/hooks/qemu.d/augur vm started begin - </dev/null ||
@@ -178,7 +178,7 @@ done
 [[ ! -e /etc/libvirt/hooks/qemu.d/augur && ! -L /etc/libvirt/hooks/qemu.d/augur ]] ||
     augur_it_fail "the hook link is still there after dpkg -r"
 [[ -f /etc/augur/augur.conf ]] || augur_it_fail "dpkg -r removed the (edited) conffile"
-dpkg-query -W -f='${Status}\n' augur | grep -q 'config-files' || augur_it_fail "not in config-files state after dpkg -r"
+dpkg-query -W -f='${Status}\n' augur | grep 'config-files' >/dev/null || augur_it_fail "not in config-files state after dpkg -r"
 augur_it_log "removed: programs, hook and unit gone, conffile kept"
 
 # ---- 5. purge ------------------------------------------------------------------
@@ -186,7 +186,7 @@ dpkg_locked -P augur >"$WORK/purge.log" || { cat "$WORK/purge.log"; augur_it_fai
 INSTALLED=0
 [[ ! -e /etc/augur/augur.conf ]] || augur_it_fail "/etc/augur/augur.conf still there after dpkg -P"
 [[ ! -e /var/lib/augur ]] || augur_it_fail "/var/lib/augur still there after dpkg -P"
-if dpkg-query -W augur >/dev/null 2>&1 && ! dpkg-query -W -f='${Status}' augur | grep -q 'not-installed'; then
+if dpkg-query -W augur >/dev/null 2>&1 && ! dpkg-query -W -f='${Status}' augur | grep 'not-installed' >/dev/null; then
     augur_it_fail "dpkg still knows augur after dpkg -P"
 fi
 augur_it_log "purged: conffile and history gone"

@@ -119,7 +119,7 @@ EOF
 chmod 644 -- "$AUGUR_IT_DIR/augur.conf"
 
 status_json() { "$VIRT_AUGUR" --socket "$SOCK" --db "$AUGUR_DB" --json status 2>/dev/null; }
-api_up() { status_json | grep -q '"source" : "socket"'; }
+api_up() { status_json | grep '"source" : "socket"' >/dev/null; }
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F; }
 hook_events() {  # hook_events OP SUB NAME: how many such events augurd recorded
     # Compared as hex, so no name can break out of the SQL literal.  augurd
@@ -129,7 +129,7 @@ hook_events() {  # hook_events OP SUB NAME: how many such events augurd recorded
                   AND hex(info) = '$(hex "$1 $2 domain=\"$3\"")'" 2>/dev/null || echo 0
 }
 have_event() { (($(hook_events "$1" "$2" "$3") >= 1)); }
-status_has() { status_json | grep -qF -- "$1"; }
+status_has() { status_json | grep -F -- "$1" >/dev/null; }
 calls_have() { grep -qx -- "$1" "$CALLS"; }
 
 # A minimal domain for names augur-guest-xml refuses: direct kernel boot,
@@ -183,7 +183,7 @@ for ev in "prepare begin" "started begin"; do
     calls_have "$ev" || augur_it_fail "libvirt never ran the hook for '$ev'"
     have_event $ev "$G" || augur_it_fail "augurd did not record '$ev' for $G"
 done
-status_json | grep -q '"op" : "started"' || augur_it_fail "virt-augur status does not show the started notification"
+status_json | grep '"op" : "started"' >/dev/null || augur_it_fail "virt-augur status does not show the started notification"
 augur_it_log "start reached augurd: $(grep -c . "$CALLS") hook calls so far"
 augur_it_virsh destroy "$G" >/dev/null
 augur_it__poll 20 have_event release end "$G" || augur_it_fail "no 'release end' notification for $G"
@@ -195,7 +195,7 @@ augur_it_stop_augurd
 [[ ! -e $SOCK ]] || augur_it_fail "augurd left its socket behind"
 n0=$(grep -c . "$CALLS")
 ms=$(elapsed_ms augur_it_start_guest hk-down --max-mib 256 --cur-mib 256 --vcpus-max 1 --vcpus 1)
-augur_it_virsh domstate hk-down 2>/dev/null | grep -q running || augur_it_fail "start failed with augurd stopped"
+augur_it_virsh domstate hk-down 2>/dev/null | grep running >/dev/null || augur_it_fail "start failed with augurd stopped"
 (($(grep -c . "$CALLS") > n0)) || augur_it_fail "the hook did not run for hk-down"
 augur_it_log "start with augurd stopped: ok (virsh create ${ms} ms)"
 hms=$(elapsed_ms env AUGUR_HOOK_CONFIG="$AUGUR_IT_DIR/augur.conf" "$HOOK_BIN" hk-down started begin -)
@@ -210,7 +210,7 @@ hms=$(elapsed_ms env AUGUR_HOOK_CONFIG="$AUGUR_IT_DIR/augur.conf" "$HOOK_BIN" hk
 augur_it_log "hook with augurd frozen (accepts, never answers): ${hms} ms"
 ((hms >= 80 && hms < 1000)) || augur_it_fail "hook took ${hms} ms against a frozen augurd (budget 100 ms)"
 ms=$(elapsed_ms augur_it_start_guest hk-frozen --max-mib 256 --cur-mib 256 --vcpus-max 1 --vcpus 1)
-augur_it_virsh domstate hk-frozen 2>/dev/null | grep -q running || augur_it_fail "start failed with augurd frozen"
+augur_it_virsh domstate hk-frozen 2>/dev/null | grep running >/dev/null || augur_it_fail "start failed with augurd frozen"
 augur_it_log "start with augurd frozen: ok (virsh create ${ms} ms)"
 kill -CONT "$AUGURD_PID"
 # What the hook sent while augurd was frozen was queued, not lost.

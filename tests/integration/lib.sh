@@ -207,7 +207,7 @@ augur_it_wait_console() {
 }
 
 augur_it__balloon_ready() {
-    augur_it_virsh domstats --balloon -- "$1" 2>/dev/null | grep -q 'balloon\.usable='
+    augur_it_virsh domstats --balloon -- "$1" 2>/dev/null | grep 'balloon\.usable=' >/dev/null
 }
 # augur_it_wait_balloon NAME TIMEOUT_S: until the guest's balloon driver has
 # reported stats (before that the balloon.* fields are absent).

@@ -150,7 +150,7 @@ check_decision "$DB"
 cat "$T/status.txt"
 grep -q "^Serving: .*version 0" "$T/status.txt" || fail "model status shows no serving model"
 grep -q "^Last retrain: " "$T/status.txt" || fail "model status shows no run"
-"$VA" --db "$DB" --json model status | grep -q '"outcome"' || fail "model status --json"
+"$VA" --db "$DB" --json model status | grep '"outcome"' >/dev/null || fail "model status --json"
 
 # ---- phase 2: a known-bad model serves: the candidate replaces it --------
 DB=$T/p2/augur.db
@@ -173,7 +173,7 @@ awk -v s="$(q "$DB" "SELECT serving_mae FROM retrain_runs")" -v b="$(q "$DB" "SE
         [ -f "$T/p2/augur-model-1.augur" ] || fail "promoted, but no model file / link"
 grep -q "model version 1 promoted and serving" "$T/augurd.log" || fail "no hot swap logged"
 [ "$(q "$DB" "SELECT value FROM meta WHERE key = 'model.serving_version'")" = 1 ] || fail "serving version not recorded"
-"$VA" --db "$DB" model status | grep -q "^Serving: .*version 1 " || fail "model status does not show version 1"
+"$VA" --db "$DB" model status | grep "^Serving: .*version 1 " >/dev/null || fail "model status does not show version 1"
 log "phase 2: promoted and hot-swapped"
 
 # ---- phase 3: restarts --------------------------------------------------
