@@ -44,8 +44,16 @@ typedef struct {
         gint64 tick_bucket_s[AUGUR_ROLLUP_N_RES];
 } DomainCache;
 
+/* checkpointer.c: WAL checkpoints on a thread of their own. */
+typedef struct AugurCheckpointer AugurCheckpointer;
+AugurCheckpointer *augur_store_checkpointer_start (sqlite3 *db, const char *path);
+void augur_store_checkpointer_stop (AugurCheckpointer *ck, sqlite3 *db);
+void augur_store_checkpointer_get_runs (AugurCheckpointer *ck, gint *ret_thread, gint *ret_inline);
+void augur_store_checkpointer_set_pages (AugurCheckpointer *ck, int soft_pages);
+
 struct AugurStore {
         sqlite3 *db;
+        AugurCheckpointer *ckpt;          /* read-write stores only              */
         char *path;
         AugurStoreMode mode;
         AugurRetention retention;

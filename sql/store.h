@@ -202,3 +202,6 @@ GArray *augur_store_history (AugurStore *st, gint64 domain_id,
  * the store's own connection), so tests can make SQLite hit SQLITE_FULL
  * exactly as on a full disk. */
 void augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages);
+/* Tests: checkpoint from soft_pages WAL frames on (> 0; 0 keeps it), and
+ * the checkpoints run so far by the thread and by the writer's fallback. */
+void augur_store_test_checkpoints (AugurStore *st, int soft_pages, int *ret_thread_runs, int *ret_inline_runs);
