@@ -47,20 +47,21 @@ format_ts_ms (gint64 ms)
         return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
 }
 
-/* An aligned table: collect rows of strings, then print with widths. */
-typedef struct {
-        GPtrArray *rows;     /* of GStrv */
-        guint ncols;
-} Table;
+void
+augur_cli_table_init (AugurCliTable *t, guint ncols)
+{
+        t->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+        t->ncols = ncols;
+}
 
-static void
-table_add (Table *t, char **cells)
+void
+augur_cli_table_add (AugurCliTable *t, char **cells)
 {
         g_ptr_array_add (t->rows, cells);
 }
 
-static void
-table_print (Table *t)
+void
+augur_cli_table_print (AugurCliTable *t)
 {
         g_autofree int *w = g_new0 (int, t->ncols);
 
@@ -136,10 +137,11 @@ cmd_list (const AugurCliGlobal *g, int argc, char **argv)
                 print_json (b);
                 return 0;
         }
-        Table t = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev), 6 };
+        AugurCliTable t;
         char *hdr[] = { "Id", "Name", "UUID", "Source", "Samples", "Newest (UTC)", NULL };
 
-        table_add (&t, g_strdupv (hdr));
+        augur_cli_table_init (&t, 6);
+        augur_cli_table_add (&t, g_strdupv (hdr));
         for (guint i = 0; i < doms->len; i++) {
                 AugurDomainInfo *d = doms->pdata[i];
                 char **row = g_new0 (char *, 7);
@@ -150,9 +152,9 @@ cmd_list (const AugurCliGlobal *g, int argc, char **argv)
                 row[3] = g_strdup (d->source);
                 row[4] = g_strdup_printf ("%" G_GINT64_FORMAT, d->n_samples);
                 row[5] = format_ts_ms (d->last_ms);
-                table_add (&t, row);
+                augur_cli_table_add (&t, row);
         }
-        table_print (&t);
+        augur_cli_table_print (&t);
         return 0;
 }
 
@@ -501,14 +503,15 @@ cmd_history (const AugurCliGlobal *g, int argc, char **argv)
                         AUGUR_HIST_VCPUS_CURRENT, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
                         AUGUR_HIST_SESSIONS, AUGUR_HIST_PROC_STARTS_PER_MIN,
                 };
-                Table t = { g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev),
-                            G_N_ELEMENTS (shown) + 1 };
-                char **hdr = g_new0 (char *, t.ncols + 1);
+                AugurCliTable t;
+                char **hdr;
 
+                augur_cli_table_init (&t, G_N_ELEMENTS (shown) + 1);
+                hdr = g_new0 (char *, t.ncols + 1);
                 hdr[0] = g_strdup ("Time (UTC)");
                 for (gsize c = 0; c < G_N_ELEMENTS (shown); c++)
                         hdr[c + 1] = g_strdup (augur_hist_col_info[shown[c]].name);
-                table_add (&t, hdr);
+                augur_cli_table_add (&t, hdr);
                 for (guint r = 0; r < rows->len; r++) {
                         const AugurHistRow *row = &g_array_index (rows, AugurHistRow, r);
                         char **cells = g_new0 (char *, t.ncols + 1);
@@ -516,9 +519,9 @@ cmd_history (const AugurCliGlobal *g, int argc, char **argv)
                         cells[0] = format_ts_ms (row->ts_s * 1000);
                         for (gsize c = 0; c < G_N_ELEMENTS (shown); c++)
                                 cells[c + 1] = format_value (row->v[shown[c]], augur_hist_col_info[shown[c]].integer);
-                        table_add (&t, cells);
+                        augur_cli_table_add (&t, cells);
                 }
-                table_print (&t);
+                augur_cli_table_print (&t);
         }
         return 0;
 }

@@ -148,25 +148,31 @@ cmd_actions (const AugurCliGlobal *g, int argc, char **argv)
                 print_builder (b);
                 return 0;
         }
-        g_print (" %-19s  %-12s  %-9s  %-16s  %-22s  %-16s  %s\n", "Time (UTC)", "Domain", "Mode",
-                 "Memory", "Action (reason)", "vCPUs", "Action (reason)");
-        g_print ("%s\n", "-----------------------------------------------------------------------------------------------------------------");
+        AugurCliTable t;
+        char *hdr[] = { "Time (UTC)", "Domain", "Mode", "Memory", "Action (reason)", "vCPUs", "Action (reason)", NULL };
+
+        augur_cli_table_init (&t, 7);
+        augur_cli_table_add (&t, g_strdupv (hdr));
         for (guint i = 0; i < rows->len; i++) {
                 const AugurDecisionRow *r = &g_array_index (rows, AugurDecisionRow, i);
-                g_autofree char *t = NULL, *from = NULL, *to = NULL, *mem = NULL, *mact = NULL;
-                g_autofree char *cpu = NULL, *cact = NULL;
+                g_autofree char *from = NULL, *to = NULL;
+                char **cells;
 
                 if (!all && !is_change (r->mem_action) && !is_change (r->cpu_action))
                         continue;
-                t = fmt_time (r->ts_ms);
                 from = fmt_mib (r->mem_alloc_kib);
                 to = fmt_mib (r->mem_target_kib);
-                mem = g_strdup_printf ("%s -> %s", from, to);
-                mact = g_strdup_printf ("%s (%s)", r->mem_action, strcmp (r->mem_veto, "none") ? r->mem_veto : r->mem_reason);
-                cpu = g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target);
-                cact = g_strdup_printf ("%s (%s)", r->cpu_action, strcmp (r->cpu_veto, "none") ? r->cpu_veto : r->cpu_reason);
-                g_print (" %-19s  %-12s  %-9s  %-16s  %-22s  %-16s  %s\n", t, r->name, r->mode, mem, mact, cpu, cact);
+                cells = g_new0 (char *, 8);
+                cells[0] = fmt_time (r->ts_ms);
+                cells[1] = g_strdup (r->name);
+                cells[2] = g_strdup (r->mode);
+                cells[3] = g_strdup_printf ("%s -> %s", from, to);
+                cells[4] = g_strdup_printf ("%s (%s)", r->mem_action, strcmp (r->mem_veto, "none") ? r->mem_veto : r->mem_reason);
+                cells[5] = g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target);
+                cells[6] = g_strdup_printf ("%s (%s)", r->cpu_action, strcmp (r->cpu_veto, "none") ? r->cpu_veto : r->cpu_reason);
+                augur_cli_table_add (&t, cells);
         }
+        augur_cli_table_print (&t);
         return 0;
 }
 

@@ -49,6 +49,18 @@ augur_cli_used_balloon_kib (double used_kib, double balloon_kib, double memtotal
         return used_kib;
 }
 
+/* An aligned table (cmd-history.c): add rows of cells (owned GStrv, the
+ * first row is the header), then print with each column as wide as its
+ * widest cell and a rule under the header; print frees the rows. */
+typedef struct {
+        GPtrArray *rows;     /* of GStrv */
+        guint ncols;
+} AugurCliTable;
+
+void augur_cli_table_init (AugurCliTable *t, guint ncols);
+void augur_cli_table_add (AugurCliTable *t, char **cells);
+void augur_cli_table_print (AugurCliTable *t);
+
 /* Command groups: each cmd-*.c exports its table, terminated by {NULL}. */
 extern const AugurCmdInfo augur_cmds_history[];   /* list status history      */
 extern const AugurCmdInfo augur_cmds_trace[];     /* import export            */
