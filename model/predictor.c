@@ -224,6 +224,7 @@
  * x sources x H x calib_ring x 8 B (5 x 2 x 12 x 288 x 8 = 276 KiB).
  */
 #include "predictor.h"
+#include "precursor.h"
 #include "calib.h"
 #include "nn-q.h"
 
@@ -291,6 +292,8 @@ struct AugurPredictorVm {
         gint64 phase_s;                      /* bucket offset (tick mode), s  */
 
         /* slow path */
+        AugurPrecursor prec;                 /* precursor.c                   */
+        float prec_bound;                    /* mem bound, h 1..W; NAN = none */
         gboolean slow_started;
         gint64 slow_last_ts;                 /* ts of the newest slow sample  */
         guint64 slow_step;                   /* index of the newest slow step */
@@ -416,6 +419,7 @@ augur_predictor_config_init (AugurPredictorConfig *cfg)
         cfg->model_floor = FALSE;                 /* BENCHMARKS-replay.md */
         cfg->model_gate = TRUE;                   /* chosen on scenario seed 202,
                                                    * BENCHMARKS-replay.md */
+        cfg->precursor_bound = TRUE;
 }
 
 static gboolean
@@ -575,6 +579,8 @@ augur_predictor_vm_new (AugurPredictor *p, const char *vm)
         v->p = p;
         v->name = g_strdup (vm);
         v->phase_s = (p->tick_mode && c->stagger) ? (gint64) (fnv1a (vm) % (guint32) c->step_s) : 0;
+        augur_precursor_init (&v->prec);
+        v->prec_bound = NAN;
         if (p->model) {
                 v->feat = augur_features_state_new (&p->model->feat);
                 v->nnq = augur_nnq_state_new (p->model->nnq);
@@ -1081,6 +1087,11 @@ slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
 
         slow_mature (p, v, step, y);
         mg_score (p, v, step, y);
+        v->prec_bound = p->cfg.precursor_bound
+                        ? augur_precursor_step (&v->prec, step, augur_features_signal (x, AUGUR_SIG_INPUT),
+                                                augur_features_signal (x, AUGUR_SIG_SESSIONS),
+                                                x->v[AUGUR_COL_DISK_WR_KIBPS], y[AUGUR_PRED_MEM])
+                        : NAN;
         for (int r = 0; r < N_RES; r++)
                 augur_baseline_state_update (&v->bl[r], x->ts, y[r]);
 
@@ -1525,6 +1536,8 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
                                         sp = nanmax (sp, cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 0)[hs - 1]);
                                         out->model_raised[r] = TRUE;
                                 }
+                                if (r == AUGUR_PRED_MEM && hs <= AUGUR_PREC_WINDOW)
+                                        su = nanmax (su, v->prec_bound);
                         }
                         if (j <= c->fast_H) {
                                 if (j == 1) {

@@ -112,6 +112,9 @@ typedef struct {
                                      * bound at its alarms, once that has
                                      * paid off (predictor.c MODEL GATE);
                                      * default on                         */
+        gboolean precursor_bound;   /* while an activity precursor is active
+                                     * the memory upper covers what followed
+                                     * it before on this VM (precursor.c)   */
 } AugurPredictorConfig;
 
 /* Defaults (predictor.c DEFAULTS explains each): tick 300 s, step 300 s,

@@ -18,6 +18,11 @@
  *   /predictor/model-gate/useless-model  the noisy model of bad-model
  *        alarms (its upper above the champion's) but is wrong: the gate
  *        never opens and the bound is never raised.
+ *   /predictor/precursor/announced-spike  no model, the same series: the
+ *        precursor bound (precursor.c) covers the spikes at their precursor,
+ *        the baselines alone do not; a bound never lowers the upper.
+ *   /predictor/precursor/useless-precursor  the spikes removed: the bound
+ *        raises nothing to spike level (at most noise).
  *   /predictor/champion/good-model   a model that forecasts "no change" ties
  *        last_value and keeps serving (ties go to the model).
  *   /predictor/calibration/coverage  on iid noise the horizon-1 upper bound
@@ -451,6 +456,7 @@ run_announced (gboolean gate, guint *ret_n, guint *ret_demoted)
         g = make_announced (n, pre);
         augur_predictor_config_init (&cfg);
         cfg.model_gate = gate;
+        cfg.precursor_bound = FALSE;     /* the gate alone (the bound: test_precursor_*) */
         p = augur_predictor_new (m, &cfg, &error);
         g_assert_no_error (error);
         v = augur_predictor_vm_new (p, "vm-s");
@@ -661,6 +667,95 @@ test_no_model (void)
         g_assert_null (augur_predictor_vm_features (v, NULL));
 }
 
+/* The announced-spike series without a model: the baselines serve, and
+ * only the precursor bound (precursor.c) can see the sessions.  With
+ * useless = TRUE the spikes are flattened: the precursor announces
+ * nothing.  Returns the precursor steps (second half) whose h = 1 upper
+ * covered MG_SPIKE - 2; upper[] gets every step's h = 1 upper in mem
+ * points, and where upper_off (the run without the bound) is given each
+ * step is checked not to be below it. */
+static guint
+run_precursor (gboolean bound, gboolean useless, const float *upper_off, float *upper,
+               guint *ret_n)
+{
+        const gsize n = 3000;
+        g_autofree guint8 *pre = g_new0 (guint8, n);
+        g_autoptr (AugurSeries) g = NULL;
+        g_autoptr (AugurPredictor) p = NULL;
+        g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurPredictorConfig cfg;
+        guint covered = 0;
+
+        rng_state = 11;
+        g = make_announced (n, pre);
+        if (useless)
+                for (gsize i = 0; i < n; i++)
+                        if (pre[i])
+                                for (gsize j = i + 1; j <= i + 3 && j < n; j++)
+                                        g->col[AUGUR_COL_MEM_USED_KIB][j] = (float) (PROV_KIB / 100 * (MG_BASE + nrand ()));
+        augur_predictor_config_init (&cfg);
+        cfg.precursor_bound = bound;
+        p = augur_predictor_new (NULL, &cfg, &error);
+        g_assert_no_error (error);
+        v = augur_predictor_vm_new (p, "vm-s");
+        *ret_n = 0;
+        for (gsize i = 0; i < n; i++) {
+                AugurFeatSample x;
+                AugurPredictorOut po = { 0 };
+
+                augur_features_sample_from_series (&x, g, i);
+                upper[i] = NAN;
+                if (!augur_predictor_step (p, v, &x, &po))
+                        continue;
+                upper[i] = po.mem_upper_kib[0] / (PROV_KIB / 100);
+                if (upper_off && !isnan (upper_off[i]))
+                        g_assert_cmpfloat (upper[i], >=, upper_off[i] - 1e-3f);  /* a bound never lowers */
+                if (!pre[i] || i < n / 2)
+                        continue;
+                (*ret_n)++;
+                covered += upper[i] >= MG_SPIKE - 2;
+        }
+        return covered;
+}
+
+/* A precursor that announced every spike so far: while it is active the
+ * upper covers the next spike, where the baselines alone do not. */
+static void
+test_precursor_announced (void)
+{
+        g_autofree float *up_off = g_new (float, 3000), *up_on = g_new (float, 3000);
+        guint n_off, n_on, cov_off, cov_on;
+
+        cov_off = run_precursor (FALSE, FALSE, NULL, up_off, &n_off);
+        cov_on = run_precursor (TRUE, FALSE, up_off, up_on, &n_on);
+        g_test_message ("spikes %u: bound off %u covered, on %u", n_off, cov_off, cov_on);
+        g_assert_cmpuint (n_on, ==, n_off);
+        g_assert_cmpuint (n_on, >=, 8);
+        g_assert_cmpuint (cov_off, <=, n_off / 4);
+        g_assert_cmpuint (cov_on, >=, n_on - 1);
+}
+
+/* A precursor followed by nothing: the bound raises nothing to spike
+ * level (at most the noise: its jumps are no bigger than any step's). */
+static void
+test_precursor_useless (void)
+{
+        g_autofree float *up_off = g_new (float, 3000), *up_on = g_new (float, 3000);
+        guint n_off, n_on, cov_on;
+        float raise = 0;
+
+        run_precursor (FALSE, TRUE, NULL, up_off, &n_off);
+        cov_on = run_precursor (TRUE, TRUE, up_off, up_on, &n_on);
+        for (gsize i = 0; i < 3000; i++)
+                if (!isnan (up_on[i]) && !isnan (up_off[i]))
+                        raise = MAX (raise, up_on[i] - up_off[i]);
+        g_test_message ("useless precursor: %u of %u covered at spike level, largest raise %.2f points",
+                        cov_on, n_on, raise);
+        g_assert_cmpuint (cov_on, ==, 0);
+        g_assert_cmpfloat (raise, <, 5.0f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -671,6 +766,8 @@ main (int argc, char **argv)
         g_test_add_func ("/predictor/champion/model-floor", test_model_floor);
         g_test_add_func ("/predictor/model-gate/announced-spike", test_gate_announced);
         g_test_add_func ("/predictor/model-gate/useless-model", test_gate_useless);
+        g_test_add_func ("/predictor/precursor/announced-spike", test_precursor_announced);
+        g_test_add_func ("/predictor/precursor/useless-precursor", test_precursor_useless);
         g_test_add_func ("/predictor/champion/good-model", test_champion_good);
         g_test_add_func ("/predictor/calibration/coverage", test_coverage);
         g_test_add_func ("/predictor/fast/period", test_period);

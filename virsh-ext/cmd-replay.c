@@ -14,7 +14,7 @@
  *                     [--passes N] [--sources model,last_value,...]
  *                     [--champion cost|pinball|mae] [--champion-knob K]
  *                     [--no-period] [--no-floor-held] [--model-floor]
- *                     [--no-model-gate]
+ *                     [--no-model-gate] [--no-precursor-bound]
  *   policy (studies): [--policy-set KEY=VALUE]...
  *
  * --slack-target tunes the policy's knob (augur: the policy's buffer;
@@ -63,6 +63,7 @@ typedef struct {
         double slack_target, slack_tol, knob, score_from, score_to;
         gboolean have_target, have_knob, no_pressure, no_period, allow_overlap, no_floor_held, model_floor;
         gboolean no_model_gate;          /* --no-model-gate                */
+        gboolean no_precursor_bound;     /* --no-precursor-bound           */
         double coverage;                 /* 0 = the model's, else 0.95     */
         double price;                    /* --price, shortfall steps per GiB */
         double champion_knob;            /* --champion-knob (1)            */
@@ -123,6 +124,10 @@ parse_opts (ReplayOpts *o, int argc, char **argv)
                 }
                 if (strcmp (a, "--no-model-gate") == 0) {
                         o->no_model_gate = TRUE;
+                        continue;
+                }
+                if (strcmp (a, "--no-precursor-bound") == 0) {
+                        o->no_precursor_bound = TRUE;
                         continue;
                 }
                 if (strcmp (a, "--allow-train-overlap") == 0) {
@@ -582,6 +587,7 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
                 pcfg.floor_held = !o.no_floor_held;
                 pcfg.model_floor = o.model_floor;
                 pcfg.model_gate = !o.no_model_gate;
+                pcfg.precursor_bound = !o.no_precursor_bound;
                 pcfg.price_per_gib = o.price;
                 if (!o.have_champion && o.price > 0)
                         pcfg.champion_metric = AUGUR_PRED_CHAMPION_COST;

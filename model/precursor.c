@@ -1,0 +1,190 @@
+/* precursor.c — the precursor bound.  API: precursor.h.
+ *
+ * Why.  A demand spike that an activity precursor announces (typing before
+ * a build, logins before the day's applications, data staging before a
+ * nightly job) is rare: a few steps a day.  The model sees the precursor in
+ * its features, but its upper head is trained on every step and scored, by
+ * the champion and the calibration, mostly on the quiet ones; what it
+ * learns there is a blend of "nothing follows" (false precursors, and the
+ * early steps of a long precursor) and "the spike follows".  The policy
+ * needs the other question answered: given this precursor on this VM, how
+ * high has memory gone within the lead window in the past?
+ *
+ * What.  Per VM and context c (typing, login, staging) a ring of the last
+ * AUGUR_PREC_RING jumps J = max(y[k+1 .. k+W]) - y[k] over the origins k
+ * where c was active, W = AUGUR_PREC_WINDOW steps.  While c is active the
+ * memory upper bound for horizons 1..W is at least
+ *     y[k] + max(0, Q90(J_c))
+ * — the 90th percentile of what followed this precursor on this VM — but
+ * only while that exceeds the 90th percentile of the jumps after *every*
+ * step of the VM (a ring of the last AUGUR_PREC_REF): a precursor is worth
+ * a bound only when more follows it than follows any step, so a context
+ * that announces nothing on a VM (disk bursts on a file server, say)
+ * bounds nothing there.  False precursors cost slack in proportion to how
+ * often they fire, and the replay's buffer knob trades it back.  Causal (a jump
+ * enters the ring only once its W steps are seen), O(ring) per active step.
+ *
+ * Contexts (step signals, natural units):
+ *   typing    input events per minute >= max(30, 3 x the EW mean of quiet
+ *             steps): a burst of input; active in the burst's step and the
+ *             W - 1 steps after (typing ends 0-2 steps before a build).
+ *   login     sessions above the previous step's.
+ *   staging   disk writes, KiB/s >= max(1024, 10 x the EW mean of quiet
+ *             steps): data written ahead of the job that reads it.
+ * The EW means (alpha 1/64) learn each VM's quiet level from the steps
+ * where the context did not fire, so a busy VM needs a bigger burst.
+ *
+ * What it is not: a forecast of when or how much.  It is a bound, applied
+ * as max() over the served upper (predictor.c, assemble()), never a lower
+ * p50, never lower than what the other sources say. */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "precursor.h"
+
+#define EW_ALPHA (1.0f / 64.0f)
+#define INPUT_MIN_PER_MIN 30.0f
+#define INPUT_FACTOR 3.0f
+#define DISK_MIN_KIBPS 1024.0f
+#define DISK_FACTOR 10.0f
+#define QUANTILE 0.9
+
+void
+augur_precursor_init (AugurPrecursor *pc)
+{
+        memset (pc, 0, sizeof *pc);
+        pc->ew_input = pc->ew_disk = NAN;
+        pc->last_sessions = NAN;
+        for (int c = 0; c < AUGUR_PREC_N; c++)
+                pc->since[c] = G_MAXUINT64;
+}
+
+static void
+ring_push (AugurPrecursor *pc, int c, float j)
+{
+        pc->ring[c][pc->ring_pos[c]] = j;
+        pc->ring_pos[c] = (pc->ring_pos[c] + 1) % AUGUR_PREC_RING;
+        if (pc->ring_n[c] < AUGUR_PREC_RING)
+                pc->ring_n[c]++;
+}
+
+static int
+cmp_float (const void *a, const void *b)
+{
+        float x = *(const float *) a, y = *(const float *) b;
+
+        return (x > y) - (x < y);
+}
+
+static float
+quantile (const float *a, guint n)
+{
+        float s[MAX (AUGUR_PREC_RING, AUGUR_PREC_REF)];
+
+        memcpy (s, a, n * sizeof *s);
+        qsort (s, n, sizeof *s, cmp_float);
+        return s[(guint) MIN ((double) n - 1, floor (QUANTILE * n))];
+}
+
+/* An episode is over: its jump, when it saw any memory, joins the
+ * reference ring and the rings of the contexts active at its origin. */
+static void
+episode_close (AugurPrecursor *pc, AugurPrecEpisode *e)
+{
+        if (!isnan (e->max)) {
+                float j = e->max - e->level;
+
+                pc->ref[pc->ref_pos] = j;
+                pc->ref_pos = (pc->ref_pos + 1) % AUGUR_PREC_REF;
+                if (pc->ref_n < AUGUR_PREC_REF)
+                        pc->ref_n++;
+                for (int c = 0; c < AUGUR_PREC_N; c++)
+                        if (e->mask & (1u << c))
+                                ring_push (pc, c, j);
+        }
+        e->open = FALSE;
+}
+
+/* Does the value fire against the EW mean of quiet steps?  Updates the
+ * mean on quiet steps. */
+static gboolean
+burst (float x, float *ew, float floor_v, float factor)
+{
+        gboolean fired;
+
+        if (isnan (x))
+                return FALSE;
+        fired = x >= floor_v && (isnan (*ew) || x >= factor * *ew);
+        if (!fired)
+                *ew = isnan (*ew) ? x : *ew + EW_ALPHA * (x - *ew);
+        return fired;
+}
+
+float
+augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
+                      float sessions, float disk_wr, float mem)
+{
+        guint64 k = pc->started ? step - pc->last_step : 1;
+        gboolean fired[AUGUR_PREC_N];
+        float bound = NAN, ref_q;
+
+        if (pc->started && step <= pc->last_step)
+                return NAN;
+        /* 1. mature: this step's memory counts for the origins within W. */
+        for (guint i = 0; i < G_N_ELEMENTS (pc->ep); i++) {
+                AugurPrecEpisode *e = &pc->ep[i];
+
+                if (!e->open)
+                        continue;
+                if (step - e->step <= AUGUR_PREC_WINDOW && !isnan (mem))
+                        e->max = isnan (e->max) ? mem : MAX (e->max, mem);
+                if (step - e->step >= AUGUR_PREC_WINDOW)
+                        episode_close (pc, e);
+        }
+        /* 2. contexts */
+        fired[AUGUR_PREC_INPUT] = burst (input, &pc->ew_input, INPUT_MIN_PER_MIN, INPUT_FACTOR);
+        fired[AUGUR_PREC_SESSIONS] = !isnan (sessions) && !isnan (pc->last_sessions) && sessions > pc->last_sessions;
+        fired[AUGUR_PREC_DISK] = burst (disk_wr, &pc->ew_disk, DISK_MIN_KIBPS, DISK_FACTOR);
+        if (!isnan (sessions))
+                pc->last_sessions = sessions;
+        pc->active = 0;
+        for (int c = 0; c < AUGUR_PREC_N; c++) {
+                if (fired[c])
+                        pc->since[c] = 0;
+                else if (pc->since[c] != G_MAXUINT64)
+                        pc->since[c] = pc->since[c] > G_MAXUINT64 - k ? G_MAXUINT64 : pc->since[c] + k;
+                if (pc->since[c] < AUGUR_PREC_WINDOW)
+                        pc->active |= (guint8) (1u << c);
+        }
+        pc->started = TRUE;
+        pc->last_step = step;
+        if (isnan (mem))
+                return NAN;
+        /* 3. every step is an origin (for the reference); its slot is free:
+         * the older ones closed above */
+        for (guint i = 0; i < G_N_ELEMENTS (pc->ep); i++) {
+                AugurPrecEpisode *e = &pc->ep[i];
+
+                if (e->open)
+                        continue;
+                *e = (AugurPrecEpisode) { step, mem, NAN, pc->active, TRUE };
+                break;
+        }
+        if (!pc->active || pc->ref_n < AUGUR_PREC_MIN_N)
+                return NAN;
+        /* 4. the bound: informative contexts only */
+        ref_q = quantile (pc->ref, pc->ref_n);
+        for (int c = 0; c < AUGUR_PREC_N; c++) {
+                float q;
+
+                if (!(pc->active & (1u << c)) || pc->ring_n[c] < AUGUR_PREC_MIN_N)
+                        continue;
+                q = quantile (pc->ring[c], pc->ring_n[c]);
+                if (q > 0 && q > ref_q && (isnan (bound) || mem + q > bound))
+                        bound = mem + q;
+        }
+        return bound;
+}
