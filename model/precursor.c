@@ -59,16 +59,17 @@ augur_precursor_init (AugurPrecursor *pc)
         pc->ew_input = pc->ew_disk = NAN;
         pc->last_sessions = NAN;
         for (int c = 0; c < AUGUR_PREC_N; c++)
-                pc->since[c] = G_MAXUINT64;
+                pc->since[c] = AUGUR_PREC_WINDOW;   /* never fired: inactive */
 }
 
+/* Append v to a ring of cap floats holding *n, next slot *pos. */
 static void
-ring_push (AugurPrecursor *pc, int c, float j)
+ring_push (float *ring, guint cap, guint *n, guint *pos, float v)
 {
-        pc->ring[c][pc->ring_pos[c]] = j;
-        pc->ring_pos[c] = (pc->ring_pos[c] + 1) % AUGUR_PREC_RING;
-        if (pc->ring_n[c] < AUGUR_PREC_RING)
-                pc->ring_n[c]++;
+        ring[*pos] = v;
+        *pos = (*pos + 1) % cap;
+        if (*n < cap)
+                (*n)++;
 }
 
 static int
@@ -97,13 +98,10 @@ episode_close (AugurPrecursor *pc, AugurPrecEpisode *e)
         if (!isnan (e->max)) {
                 float j = e->max - e->level;
 
-                pc->ref[pc->ref_pos] = j;
-                pc->ref_pos = (pc->ref_pos + 1) % AUGUR_PREC_REF;
-                if (pc->ref_n < AUGUR_PREC_REF)
-                        pc->ref_n++;
+                ring_push (pc->ref, AUGUR_PREC_REF, &pc->ref_n, &pc->ref_pos, j);
                 for (int c = 0; c < AUGUR_PREC_N; c++)
                         if (e->mask & (1u << c))
-                                ring_push (pc, c, j);
+                                ring_push (pc->ring[c], AUGUR_PREC_RING, &pc->ring_n[c], &pc->ring_pos[c], j);
         }
         e->open = FALSE;
 }
@@ -129,6 +127,7 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
 {
         guint64 k = pc->started ? step - pc->last_step : 1;
         gboolean fired[AUGUR_PREC_N];
+        guint8 active = 0;
         float bound = NAN, ref_q;
 
         if (pc->started && step <= pc->last_step)
@@ -150,14 +149,11 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
         fired[AUGUR_PREC_DISK] = burst (disk_wr, &pc->ew_disk, DISK_MIN_KIBPS, DISK_FACTOR);
         if (!isnan (sessions))
                 pc->last_sessions = sessions;
-        pc->active = 0;
         for (int c = 0; c < AUGUR_PREC_N; c++) {
-                if (fired[c])
-                        pc->since[c] = 0;
-                else if (pc->since[c] != G_MAXUINT64)
-                        pc->since[c] = pc->since[c] > G_MAXUINT64 - k ? G_MAXUINT64 : pc->since[c] + k;
+                /* counted up to the window only: past it, inactive */
+                pc->since[c] = fired[c] ? 0 : MIN (pc->since[c] + k, AUGUR_PREC_WINDOW);
                 if (pc->since[c] < AUGUR_PREC_WINDOW)
-                        pc->active |= (guint8) (1u << c);
+                        active |= (guint8) (1u << c);
         }
         pc->started = TRUE;
         pc->last_step = step;
@@ -170,17 +166,17 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
 
                 if (e->open)
                         continue;
-                *e = (AugurPrecEpisode) { step, mem, NAN, pc->active, TRUE };
+                *e = (AugurPrecEpisode) { step, mem, NAN, active, TRUE };
                 break;
         }
-        if (!pc->active || pc->ref_n < AUGUR_PREC_MIN_N)
+        if (!active || pc->ref_n < AUGUR_PREC_MIN_N)
                 return NAN;
         /* 4. the bound: informative contexts only */
         ref_q = quantile (pc->ref, pc->ref_n);
         for (int c = 0; c < AUGUR_PREC_N; c++) {
                 float q;
 
-                if (!(pc->active & (1u << c)) || pc->ring_n[c] < AUGUR_PREC_MIN_N)
+                if (!(active & (1u << c)) || pc->ring_n[c] < AUGUR_PREC_MIN_N)
                         continue;
                 q = quantile (pc->ring[c], pc->ring_n[c]);
                 if (q > 0 && q > ref_q && (isnan (bound) || mem + q > bound))

@@ -36,13 +36,13 @@ typedef struct {
         guint64 last_step;
         float ew_input, ew_disk;            /* baselines of quiet steps, NAN = none */
         float last_sessions;
-        guint64 since[AUGUR_PREC_N];        /* steps since it fired; G_MAXUINT64 = never */
+        guint64 since[AUGUR_PREC_N];        /* steps since it fired, at most
+                                             * AUGUR_PREC_WINDOW (= inactive) */
         AugurPrecEpisode ep[AUGUR_PREC_WINDOW + 1];
         float ring[AUGUR_PREC_N][AUGUR_PREC_RING];
         guint ring_n[AUGUR_PREC_N], ring_pos[AUGUR_PREC_N];
         float ref[AUGUR_PREC_REF];          /* jumps after every origin     */
         guint ref_n, ref_pos;
-        guint8 active;                      /* contexts active at the last step */
 } AugurPrecursor;
 
 void augur_precursor_init (AugurPrecursor *pc);

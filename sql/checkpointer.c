@@ -130,13 +130,13 @@ augur_store_checkpointer_start (sqlite3 *db, const char *path)
         g_mutex_init (&ck->lock);
         g_cond_init (&ck->wake);
         ck->thread = g_thread_try_new ("augur-ckpt", checkpointer_main, ck, &error);
-        if (!ck->thread)
+        if (!ck->thread) {
+                /* The hook's fallback is then the only checkpoint, at the
+                 * soft threshold instead of the hard one. */
                 g_warning ("%s: no checkpoint thread (%s); the writer checkpoints itself", path, error->message);
-        /* Replaces wal_autocheckpoint: the two share SQLite's hook slot.
-         * Without a thread the hook's fallback is the only checkpoint, at
-         * the soft threshold instead of the hard one. */
-        if (!ck->thread)
                 ck->hard_pages = ck->soft_pages;
+        }
+        /* Replaces wal_autocheckpoint: the two share SQLite's hook slot. */
         sqlite3_wal_hook (db, wal_hook, ck);
         return ck;
 }
