@@ -7,11 +7,13 @@
 #include <glib.h>
 
 /* The contexts: typing (an input-event burst), a login (sessions rising),
- * data staging (a disk burst). */
+ * data staging (a disk burst), and a schedule (the next step is due on a
+ * wall-clock period at which memory rose the last times). */
 enum {
         AUGUR_PREC_INPUT = 0,
         AUGUR_PREC_SESSIONS,
         AUGUR_PREC_DISK,
+        AUGUR_PREC_SCHEDULE,
         AUGUR_PREC_N,
 };
 
@@ -22,6 +24,8 @@ enum {
 #define AUGUR_PREC_RING 32      /* newest jumps kept per context            */
 #define AUGUR_PREC_MIN_N 4      /* jumps seen before a context bounds        */
 #define AUGUR_PREC_REF 128      /* newest jumps after any step (reference)   */
+#define AUGUR_PREC_ONSET_BITS 2048 /* steps of onset history (7 d at 5 min)  */
+#define AUGUR_PREC_MAX_PERIODS 8   /* schedule periods tried                 */
 
 typedef struct {
         guint64 step;            /* origin (slow step index)                 */
@@ -34,6 +38,11 @@ typedef struct {
 typedef struct {
         gboolean started;
         guint64 last_step;
+        float last_mem;                     /* memory of the previous step, NAN */
+        guint periods[AUGUR_PREC_MAX_PERIODS];   /* schedule periods, steps  */
+        guint n_periods;
+        guint64 onset[AUGUR_PREC_ONSET_BITS / 64]; /* bit step % BITS: memory
+                                             * rose at that step (onset)   */
         float ew_input, ew_disk;            /* baselines of quiet steps, NAN = none */
         float last_sessions;
         guint64 since[AUGUR_PREC_N];        /* steps since it fired, at most
@@ -45,7 +54,9 @@ typedef struct {
         guint ref_n, ref_pos;
 } AugurPrecursor;
 
-void augur_precursor_init (AugurPrecursor *pc);
+/* step_s: the slow step, s; it sets which wall-clock periods the
+ * schedule context can see (those that are whole numbers of steps). */
+void augur_precursor_init (AugurPrecursor *pc, gint64 step_s);
 
 /* One slow step: the step's input events per minute, sessions, disk
  * writes in KiB/s and memory signal (mem_pct); NAN = missing.  Matures the

@@ -579,7 +579,7 @@ augur_predictor_vm_new (AugurPredictor *p, const char *vm)
         v->p = p;
         v->name = g_strdup (vm);
         v->phase_s = (p->tick_mode && c->stagger) ? (gint64) (fnv1a (vm) % (guint32) c->step_s) : 0;
-        augur_precursor_init (&v->prec);
+        augur_precursor_init (&v->prec, c->step_s);
         v->prec_bound = NAN;
         if (p->model) {
                 v->feat = augur_features_state_new (&p->model->feat);

@@ -23,6 +23,14 @@
  *        the baselines alone do not; a bound never lowers the upper.
  *   /predictor/precursor/useless-precursor  the spikes removed: the bound
  *        raises nothing to spike level (at most noise).
+ *   /predictor/precursor/schedule  precursor.c alone, a 6-hourly job
+ *        (cron: the same 5-min step each time) on a noisy flat level with
+ *        unannounced spikes between: once the schedule has fired 4 times,
+ *        the bound at the step before each onset covers the job; it never
+ *        does before the third repeat, and rarely at a step not due.
+ *   /predictor/precursor/schedule-not-cron  the same jobs with the onset
+ *        jittered by up to 2 steps, or every 4 h 10 min (not a cron
+ *        period): the schedule never bounds at job level.
  *   /predictor/champion/good-model   a model that forecasts "no change" ties
  *        last_value and keeps serving (ties go to the model).
  *   /predictor/calibration/coverage  on iid noise the horizon-1 upper bound
@@ -40,6 +48,7 @@
 #include <glib.h>
 
 #include "predictor.h"
+#include "precursor.h"
 #include "forecast.h"
 #include "nn-q.h"
 
@@ -756,6 +765,87 @@ test_precursor_useless (void)
         g_assert_cmpfloat (raise, <, 5.0f);
 }
 
+/* SCHEDULE fixture: memory (percent) 30 + noise 0.5, a job of +15 for 4
+ * steps every `every` steps (first onset at step 20), its onset moved by
+ * up to `jitter` steps each time, and an unannounced +15 spike of 3 steps
+ * at random between jobs.  The schedule fires from the fourth job (three
+ * onsets one period apart) and bounds once its ring holds
+ * AUGUR_PREC_MIN_N jumps: from job SCHED_FIRST_BOUND + 1 on.  Returns the
+ * jobs from there covered at the step before their onset (bound >= the
+ * job's level; *ret_due of them), the steps with a bound at job level
+ * that are not the step before an onset (*ret_stray: a random spike half
+ * a period after a job makes a 3-hourly chain), and the first three jobs
+ * covered (*ret_early; none can be). */
+#define SCHED_FIRST_BOUND (3 + AUGUR_PREC_MIN_N)
+static guint
+run_schedule (guint every, guint jitter, guint *ret_due, guint *ret_stray, guint *ret_early)
+{
+        const guint n = 4000;
+        g_autofree float *mem = g_new (float, n);
+        g_autofree guint8 *onset = g_new0 (guint8, n + 1);
+        AugurPrecursor pc;
+        guint covered = 0, job = 0;
+
+        *ret_due = *ret_stray = *ret_early = 0;
+        rng_state = 11;
+        for (guint i = 0; i < n; i++)
+                mem[i] = (float) (30 + 0.5 * nrand ());
+        for (guint s0 = 20; s0 + every < n; s0 += every) {
+                guint s = s0 + (jitter ? (guint) (urand () * (2 * jitter + 1)) : 0);
+                guint r = s + 8 + (guint) (urand () * (every - 20));
+
+                onset[s] = 1;
+                for (guint i = s; i < s + 4 && i < n; i++)
+                        mem[i] += 15;
+                for (guint i = r; i < r + 3 && i < n && r + 3 < s0 + every; i++)
+                        mem[i] += 15;
+        }
+        augur_precursor_init (&pc, 300);
+        for (guint k = 0; k < n; k++) {
+                float b = augur_precursor_step (&pc, k, NAN, NAN, NAN, mem[k]);
+                gboolean at_level = !isnan (b) && b >= 44;
+
+                if (onset[k + 1]) {
+                        job++;
+                        if (job > SCHED_FIRST_BOUND) {
+                                (*ret_due)++;
+                                covered += at_level;
+                        } else if (job <= 3 && at_level) {
+                                (*ret_early)++;
+                        }
+                } else if (at_level) {
+                        (*ret_stray)++;
+                }
+        }
+        return covered;
+}
+
+static void
+test_precursor_schedule (void)
+{
+        guint due, stray, early, covered = run_schedule (72, 0, &due, &stray, &early);
+
+        g_test_message ("6-hourly job: %u of %u covered, %u early, %u stray", covered, due, early, stray);
+        g_assert_cmpuint (due, >=, 40);
+        g_assert_cmpuint (covered, >=, due - 1);
+        g_assert_cmpuint (early, ==, 0);
+        g_assert_cmpuint (stray, <=, due / 10);
+}
+
+static void
+test_precursor_schedule_not_cron (void)
+{
+        guint due, stray, early, covered;
+
+        covered = run_schedule (72, 2, &due, &stray, &early);
+        g_test_message ("jittered job: %u of %u covered, %u early, %u stray", covered, due, early, stray);
+        g_assert_cmpuint (due, >=, 40);
+        g_assert_cmpuint (covered + early + stray, <=, due / 10);
+        covered = run_schedule (50, 0, &due, &stray, &early);
+        g_test_message ("every 4 h 10 min: %u of %u covered, %u early, %u stray", covered, due, early, stray);
+        g_assert_cmpuint (covered + early + stray, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -768,6 +858,8 @@ main (int argc, char **argv)
         g_test_add_func ("/predictor/model-gate/useless-model", test_gate_useless);
         g_test_add_func ("/predictor/precursor/announced-spike", test_precursor_announced);
         g_test_add_func ("/predictor/precursor/useless-precursor", test_precursor_useless);
+        g_test_add_func ("/predictor/precursor/schedule", test_precursor_schedule);
+        g_test_add_func ("/predictor/precursor/schedule-not-cron", test_precursor_schedule_not_cron);
         g_test_add_func ("/predictor/champion/good-model", test_champion_good);
         g_test_add_func ("/predictor/calibration/coverage", test_coverage);
         g_test_add_func ("/predictor/fast/period", test_period);
