@@ -82,6 +82,9 @@ augur_config_new_default (void)
          * figure of BENCHMARKS-replay.md was measured with; coverage mode
          * (0) missed that goal there. */
         c->price_per_gib = 2.0;
+        /* What the scenario results of BENCHMARKS-replay.md were measured
+         * with (section 2, "Precursor bound" and "Schedule context"). */
+        c->precursor_bound = TRUE;
         c->host_budget_kib = 0;
         c->host_reserve_kib = 1024 * 1024;
         /* Retrain once a day on at least two days of a VM's history (a
@@ -274,6 +277,29 @@ get_int (GKeyFile *kf, const char *group, const char *key, int *inout,
         return TRUE;
 }
 
+/* true/false (also yes/no, on/off, 1/0), as systemd unit files take them */
+static gboolean
+get_bool (GKeyFile *kf, const char *group, const char *key, gboolean *inout,
+          const char *path, GError **error)
+{
+        static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+        g_autofree char *v = NULL;
+
+        if (!get_string (kf, group, key, &v, path, error))
+                return FALSE;
+        if (!v)
+                return TRUE;
+        for (gsize i = 0; i < G_N_ELEMENTS (yes); i++) {
+                if (g_ascii_strcasecmp (v, yes[i]) == 0 || g_ascii_strcasecmp (v, no[i]) == 0) {
+                        *inout = g_ascii_strcasecmp (v, yes[i]) == 0;
+                        return TRUE;
+                }
+        }
+        g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                     "%s: %s.%s = %s is not true or false", path, group, key, v);
+        return FALSE;
+}
+
 static gboolean
 get_number (GKeyFile *kf, const char *group, const char *key, double *inout,
             const char *path, GError **error)
@@ -365,6 +391,7 @@ augur_config_load (const AugurConfig *base, const char *path,
             !get_duration (kf, "policy", "lead_margin", &c->lead_margin_s, path, error) ||
             !get_number (kf, "policy", "target_util_pct", &util, path, error) ||
             !get_number (kf, "forecast", "memory_price_per_gib", &c->price_per_gib, path, error) ||
+            !get_bool (kf, "forecast", "precursor_bound", &c->precursor_bound, path, error) ||
             !get_number (kf, "host", "mem_budget_mib", &budget, path, error) ||
             !get_number (kf, "host", "reserve_mib", &hreserve, path, error) ||
             !get_string (kf, "api", "group", &c->api_group, path, error) ||

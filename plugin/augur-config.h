@@ -57,6 +57,9 @@ typedef struct {
                                        * memory bounds (model/predictor.h), one
                                        * GiB-step of buffer worth this many
                                        * shortfall steps; 0 = coverage mode   */
+        gboolean precursor_bound;     /* precursor_bound: the memory bound
+                                       * after typing, logins, staging and
+                                       * schedules (model/precursor.c)      */
         /* [host] */
         double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
         double host_reserve_kib;      /* kept for the host when budget is 0   */

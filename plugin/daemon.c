@@ -708,7 +708,8 @@ augur_daemon_new (AugurConfig *config)
                 if (config->retrain_interval_s > 0)
                         promoted = augur_retrain_find_serving (dir, &version);
                 d->forecaster = augur_forecaster_new (promoted ? promoted : config->model_path,
-                                                      config->tick_s, config->price_per_gib, &error);
+                                                      config->tick_s, config->price_per_gib,
+                                                      config->precursor_bound, &error);
                 if (d->forecaster && promoted)
                         augur_forecaster_set_model_version (d->forecaster, version);
                 if (d->forecaster)

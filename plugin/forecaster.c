@@ -53,10 +53,12 @@ fc_vm_free (gpointer p)
 }
 
 void
-augur_forecaster_predictor_config (double tick_s, double price_per_gib, AugurPredictorConfig *ret)
+augur_forecaster_predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
+                                   AugurPredictorConfig *ret)
 {
         augur_predictor_config_init (ret);
         ret->tick_s = tick_s;
+        ret->precursor_bound = precursor_bound;
         /* As `virt-augur replay` does with a price: cost-aware bounds and
          * the champion judged by the same cost. */
         ret->price_per_gib = price_per_gib;
@@ -65,7 +67,8 @@ augur_forecaster_predictor_config (double tick_s, double price_per_gib, AugurPre
 }
 
 AugurForecaster *
-augur_forecaster_new (const char *model_path, double tick_s, double price_per_gib, GError **error)
+augur_forecaster_new (const char *model_path, double tick_s, double price_per_gib, gboolean precursor_bound,
+                      GError **error)
 {
         g_autoptr(GError) local = NULL;
         AugurPredictorConfig cfg;
@@ -84,7 +87,7 @@ augur_forecaster_new (const char *model_path, double tick_s, double price_per_gi
         }
         f->path = f->model ? g_strdup (path) : NULL;
         f->version = f->model ? 0 : -1;
-        augur_forecaster_predictor_config (tick_s, price_per_gib, &cfg);
+        augur_forecaster_predictor_config (tick_s, price_per_gib, precursor_bound, &cfg);
         f->pred = augur_predictor_new (f->model, &cfg, error);
         if (!f->pred) {
                 augur_forecaster_free (f);

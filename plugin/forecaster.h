@@ -24,13 +24,14 @@ typedef struct AugurForecaster AugurForecaster;
 /* model_path NULL = the default model if installed, else baselines only.
  * price_per_gib: the config's forecast.memory_price_per_gib (> 0: cost-aware
  * memory bounds and the cost champion, as `virt-augur replay --price`; 0:
- * coverage mode).  Never fails for a bad model file (falls back, with a
- * warning); fails only for an invalid predictor configuration. */
+ * coverage mode).  precursor_bound: forecast.precursor_bound
+ * (model/precursor.c).  Never fails for a bad model file (falls back, with
+ * a warning); fails only for an invalid predictor configuration. */
 AugurForecaster *augur_forecaster_new (const char *model_path, double tick_s, double price_per_gib,
-                                       GError **error);
+                                       gboolean precursor_bound, GError **error);
 /* The predictor configuration augur_forecaster_new() uses (also for
  * scripts/bench-tick, which runs the predictor as augurd does). */
-void augur_forecaster_predictor_config (double tick_s, double price_per_gib,
+void augur_forecaster_predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
                                         AugurPredictorConfig *ret);
 void augur_forecaster_free (AugurForecaster *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurForecaster, augur_forecaster_free)

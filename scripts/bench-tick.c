@@ -160,7 +160,7 @@ main (int argc, char **argv)
                 g_autoptr(AugurConfig) dflt = augur_config_new_default ();
 
                 augur_forecaster_predictor_config (opt_tick, isnan (opt_price) ? dflt->price_per_gib : opt_price,
-                                                   &pcfg);
+                                                   dflt->precursor_bound, &pcfg);
         }
         pcfg.stagger = !opt_no_stagger;
         p = augur_predictor_new (m, &pcfg, &error);

@@ -32,6 +32,7 @@ test_defaults (void)
         g_assert_cmpint (c->raw_keep_s, ==, 48 * 3600);
         g_assert_cmpint (c->rollup_keep_s, ==, 90 * 86400);
         g_assert_cmpfloat (c->price_per_gib, ==, 2.0);   /* replay's default */
+        g_assert_true (c->precursor_bound);
         g_assert_true (augur_config_validate (c, "defaults", NULL));
 }
 
@@ -98,6 +99,8 @@ test_bad_values (void)
                 { "[forecast]\nmemory_price_per_gib = 0.00009\n", "forecast.memory_price_per_gib" }, /* N-1 */
                 { "[forecast]\nmemory_price_per_gib = 10000.01\n", "forecast.memory_price_per_gib" }, /* N+1 */
                 { "[forecast]\nmemory_price_per_gib = cheap\n", "forecast.memory_price_per_gib" },
+                { "[forecast]\nprecursor_bound = maybe\n", "forecast.precursor_bound" },
+                { "[forecast]\nprecursor_bound = 2\n", "forecast.precursor_bound" },
                 { "this is not an ini file\n", "" },
         };
 
@@ -199,6 +202,36 @@ test_forecast_price (void)
         }
 }
 
+/* [forecast] precursor_bound: the default, and the spellings of off and on. */
+static void
+test_forecast_precursor (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        static const struct {
+                const char *text;
+                gboolean on;
+        } rows[] = {
+                { "", TRUE },
+                { "[forecast]\nprecursor_bound = false\n", FALSE },
+                { "[forecast]\nprecursor_bound = No\n", FALSE },
+                { "[forecast]\nprecursor_bound = 0\n", FALSE },
+                { "[forecast]\nprecursor_bound = off\n", FALSE },
+                { "[forecast]\nprecursor_bound = true\n", TRUE },
+                { "[forecast]\nprecursor_bound = yes\n", TRUE },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autofree char *path = write_conf (rows[i].text);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+
+                g_test_message ("row %zu", i);
+                g_assert_no_error (error);
+                g_assert_cmpint (c->precursor_bound, ==, rows[i].on);
+                g_unlink (path);
+        }
+}
+
 static void
 test_missing_file (void)
 {
@@ -225,5 +258,6 @@ main (int argc, char **argv)
         g_test_add_func ("/config/missing-file", test_missing_file);
         g_test_add_func ("/config/retrain-keys", test_retrain_keys);
         g_test_add_func ("/config/forecast-price", test_forecast_price);
+        g_test_add_func ("/config/forecast-precursor", test_forecast_precursor);
         return g_test_run ();
 }
