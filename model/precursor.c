@@ -36,13 +36,20 @@
  *   login     sessions above the previous step's.
  *   staging   disk writes, KiB/s >= max(1024, 10 x the EW mean of quiet
  *             steps): data written ahead of the job that reads it.
- *   schedule  the next step is due on a wall-clock period P at which
- *             memory rose the last SCHED_REPEATS times: onsets at
- *             k + 1 - P, k + 1 - 2P and k + 1 - 3P, exactly.  An onset is a
- *             one-step rise of at least max(ONSET_MIN_PCT, the reference
- *             Q90).  P is one of cron's usual periods (1, 2, 3, 4, 6, 8, 12,
- *             24 h) that is a whole number of steps and whose repeats fit
- *             the AUGUR_PREC_ONSET_BITS steps of onset history.  It is
+ *   schedule  the next step is due on a schedule: a wall-clock period P
+ *             and a phase at which memory rose SCHED_REPEATS times in a
+ *             row (onsets at s - 2P, s - P and s, exactly), until
+ *             SCHED_DROP of its last SCHED_WINDOW due steps showed no onset
+ *             (a job that skips a run, or whose onset a spike already
+ *             running hid, is not forgotten; a 3 h chain that a random
+ *             spike half-way between two runs of a 6 h job made is, though
+ *             every other due step of it is a hit).  An onset is a one-step rise of at least
+ *             max(ONSET_MIN_PCT, the reference Q90).  P is one of cron's
+ *             usual periods (1, 2, 3, 4, 6, 8, 12, 24 h) that is a whole
+ *             number of steps and whose repeats fit the
+ *             AUGUR_PREC_ONSET_BITS steps of onset history; a schedule a
+ *             held one already covers (a 12 h chain of a 6 h job) is not
+ *             added, and at most AUGUR_PREC_MAX_SCHED are held.  It is
  *             active in the step it fires only (the onset is due at k + 1,
  *             not somewhere in the next W steps as after typing), so a
  *             scheduled job costs one step of buffer, not W.  Why these
@@ -76,7 +83,10 @@
 #define REF_QUANTILE 0.9        /* of the jumps after any step: what a context
                                  * must beat, and what an onset must rise by  */
 #define ONSET_MIN_PCT 2.0f      /* an onset rises >= 2 % of capacity in a step */
-#define SCHED_REPEATS 3         /* onsets one period apart before it fires     */
+#define SCHED_REPEATS 3         /* onsets one period apart make a schedule     */
+#define SCHED_WINDOW 4          /* a schedule's latest due steps looked at     */
+#define SCHED_DROP 2            /* ... of which this many without an onset
+                                 * unmake it                                   */
 
 /* Steps during which a context counts as active after it fired. */
 static const guint active_steps[AUGUR_PREC_N] = {
@@ -171,23 +181,74 @@ onset_at (const AugurPrecursor *pc, guint64 step)
         return (pc->onset[b / 64] >> (b % 64)) & 1;
 }
 
-/* Is step + 1 due on a schedule: onsets at step + 1 - m P, m = 1..REPEATS,
- * for one of the periods?  The onset bits of step and the steps before it
- * are current (periods[] keep them within the history). */
+static guint
+miss_count (const AugurPrecSchedule *s)
+{
+        return (guint) __builtin_popcount (s->misses);
+}
+
+/* Does a held schedule already fire at every step = phase mod P? */
+static gboolean
+schedule_covered (const AugurPrecursor *pc, guint P, guint phase)
+{
+        for (guint i = 0; i < pc->n_sched; i++) {
+                const AugurPrecSchedule *s = &pc->sched[i];
+
+                if (P % s->period == 0 && phase % s->period == s->phase)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* The schedules after step's onset bit is set: a due step without an
+ * onset is a miss (SCHED_DROP in the last SCHED_WINDOW drop it); an onset
+ * that ends SCHED_REPEATS onsets one period apart makes a schedule, in
+ * place of the one that missed most when all slots are held. */
+static void
+schedule_update (AugurPrecursor *pc, guint64 step, gboolean onset)
+{
+        for (guint i = 0; i < pc->n_sched; i++) {
+                AugurPrecSchedule *s = &pc->sched[i];
+
+                if (step % s->period != s->phase)
+                        continue;
+                s->misses = ((s->misses << 1) | !onset) & ((1u << SCHED_WINDOW) - 1);
+                if (miss_count (s) >= SCHED_DROP)
+                        pc->sched[i--] = pc->sched[--pc->n_sched];
+        }
+        if (!onset)
+                return;
+        for (guint i = 0; i < pc->n_periods; i++) {
+                guint P = pc->periods[i], phase = (guint) (step % P), slot = pc->n_sched, m;
+
+                if (step < (guint64) (SCHED_REPEATS - 1) * P || schedule_covered (pc, P, phase))
+                        continue;
+                for (m = 1; m < SCHED_REPEATS && onset_at (pc, step - (guint64) m * P); m++)
+                        ;
+                if (m < SCHED_REPEATS)
+                        continue;
+                if (slot == AUGUR_PREC_MAX_SCHED) {
+                        for (guint j = 0; j < pc->n_sched; j++)
+                                if (miss_count (&pc->sched[j]) > 0
+                                    && (slot == AUGUR_PREC_MAX_SCHED
+                                        || miss_count (&pc->sched[j]) > miss_count (&pc->sched[slot])))
+                                        slot = j;
+                        if (slot == AUGUR_PREC_MAX_SCHED)
+                                continue;   /* all held and showing up */
+                } else {
+                        pc->n_sched++;
+                }
+                pc->sched[slot] = (AugurPrecSchedule) { P, phase, 0 };
+        }
+}
+
+/* Is step + 1 due on a held schedule? */
 static gboolean
 schedule_due (const AugurPrecursor *pc, guint64 step)
 {
-        for (guint i = 0; i < pc->n_periods; i++) {
-                guint64 P = pc->periods[i];
-                guint m;
-
-                if (step + 1 < SCHED_REPEATS * P)
-                        continue;
-                for (m = 1; m <= SCHED_REPEATS && onset_at (pc, step + 1 - m * P); m++)
-                        ;
-                if (m > SCHED_REPEATS)
+        for (guint i = 0; i < pc->n_sched; i++)
+                if ((step + 1) % pc->sched[i].period == pc->sched[i].phase)
                         return TRUE;
-        }
         return FALSE;
 }
 
@@ -238,6 +299,7 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
                 for (guint64 i = 1; pc->started && i < k && i <= AUGUR_PREC_ONSET_BITS; i++)
                         onset_set (pc, step - i, FALSE);
                 onset_set (pc, step, onset);
+                schedule_update (pc, step, onset);
         }
         pc->last_mem = mem;
         /* 3. contexts */

@@ -26,6 +26,15 @@ enum {
 #define AUGUR_PREC_REF 128      /* newest jumps after any step (reference)   */
 #define AUGUR_PREC_ONSET_BITS 2048 /* steps of onset history (7 d at 5 min)  */
 #define AUGUR_PREC_MAX_PERIODS 8   /* schedule periods tried                 */
+#define AUGUR_PREC_MAX_SCHED 4     /* schedules held per VM                  */
+
+/* A schedule found in the onsets: due at the steps = phase mod period. */
+typedef struct {
+        guint period;            /* steps                                    */
+        guint phase;             /* step % period of its onsets              */
+        guint misses;            /* bit i: the i-th latest due step had no
+                                  * onset (the last SCHED_WINDOW)           */
+} AugurPrecSchedule;
 
 typedef struct {
         guint64 step;            /* origin (slow step index)                 */
@@ -43,6 +52,8 @@ typedef struct {
         guint n_periods;
         guint64 onset[AUGUR_PREC_ONSET_BITS / 64]; /* bit step % BITS: memory
                                              * rose at that step (onset)   */
+        AugurPrecSchedule sched[AUGUR_PREC_MAX_SCHED];
+        guint n_sched;
         float ew_input, ew_disk;            /* baselines of quiet steps, NAN = none */
         float last_sessions;
         guint64 since[AUGUR_PREC_N];        /* steps since it fired, at most
