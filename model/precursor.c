@@ -107,6 +107,7 @@ augur_precursor_init (AugurPrecursor *pc, gint64 step_s)
         pc->ew_input = pc->ew_disk = NAN;
         pc->last_sessions = NAN;
         pc->last_mem = NAN;
+        pc->bound_context = -1;
         for (int c = 0; c < AUGUR_PREC_N; c++)
                 pc->since[c] = AUGUR_PREC_WINDOW;   /* never fired: inactive */
         for (guint i = 0; step_s > 0 && i < G_N_ELEMENTS (sched_period_s); i++) {
@@ -279,6 +280,7 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
 
         if (pc->started && step <= pc->last_step)
                 return NAN;
+        pc->bound_context = -1;
         /* 1. mature: this step's memory counts for the origins within W. */
         for (guint i = 0; i < G_N_ELEMENTS (pc->ep); i++) {
                 AugurPrecEpisode *e = &pc->ep[i];
@@ -339,8 +341,23 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
                 if (!(active & (1u << c)) || pc->ring_n[c] < AUGUR_PREC_MIN_N)
                         continue;
                 q = quantile (pc->ring[c], pc->ring_n[c], BOUND_QUANTILE);
-                if (q > 0 && q > ref_q && (isnan (bound) || mem + q > bound))
+                if (q > 0 && q > ref_q && (isnan (bound) || mem + q > bound)) {
                         bound = mem + q;
+                        pc->bound_context = c;
+                }
         }
         return bound;
+}
+
+const char *
+augur_precursor_context_name (int c)
+{
+        static const char *const names[AUGUR_PREC_N] = {
+                [AUGUR_PREC_INPUT] = "typing",
+                [AUGUR_PREC_SESSIONS] = "login",
+                [AUGUR_PREC_DISK] = "staging",
+                [AUGUR_PREC_SCHEDULE] = "schedule",
+        };
+
+        return c >= 0 && c < AUGUR_PREC_N ? names[c] : NULL;
 }

@@ -62,6 +62,8 @@ typedef struct {
         float ring[AUGUR_PREC_N][AUGUR_PREC_RING];
         guint ring_n[AUGUR_PREC_N], ring_pos[AUGUR_PREC_N];
         float ref[AUGUR_PREC_REF];          /* jumps after every origin     */
+        int bound_context;                  /* the context that set the newest
+                                             * bound, -1 = none             */
         guint ref_n, ref_pos;
 } AugurPrecursor;
 
@@ -76,3 +78,5 @@ void augur_precursor_init (AugurPrecursor *pc, gint64 step_s);
  * or NAN when no active context has AUGUR_PREC_MIN_N jumps yet. */
 float augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
                             float sessions, float disk_wr, float mem);
+/* Static name of context c ("typing", "login", "staging", "schedule"). */
+const char *augur_precursor_context_name (int c);

@@ -1501,6 +1501,7 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
 
         out->ts = ts;
         out->step_s = p->tick_mode ? c->tick_s : (double) c->step_s;
+        out->precursor = NULL;
         for (int r = 0; r < N_RES; r++) {
                 AugurPredSource s = served->source[r];
                 guint sfx = 0;
@@ -1536,8 +1537,11 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
                                         sp = nanmax (sp, cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 0)[hs - 1]);
                                         out->model_raised[r] = TRUE;
                                 }
-                                if (r == AUGUR_PRED_MEM && hs <= AUGUR_PREC_WINDOW)
-                                        su = nanmax (su, v->prec_bound);
+                                if (r == AUGUR_PRED_MEM && hs <= AUGUR_PREC_WINDOW
+                                    && v->prec_bound > nanmax (su, -INFINITY)) {
+                                        su = v->prec_bound;
+                                        out->precursor = augur_precursor_context_name (v->prec.bound_context);
+                                }
                         }
                         if (j <= c->fast_H) {
                                 if (j == 1) {
@@ -1623,6 +1627,7 @@ augur_predictor_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSam
         g_return_val_if_fail (v->p == p, FALSE);
 
         out->H = 0;
+        out->precursor = NULL;
         if (v->fast_started && x->ts <= v->fast_last_ts)
                 return FALSE;
         for (int r = 0; r < N_RES; r++)

@@ -140,6 +140,11 @@ typedef struct {
         gboolean slow_updated;                      /* this call ran a slow step */
         gboolean model_raised[AUGUR_PRED_N];        /* the gated model raised the
                                                      * champion's bound (MODEL GATE) */
+        const char *precursor;                      /* the precursor whose bound
+                                                     * raised the memory upper at
+                                                     * some horizon (precursor.c:
+                                                     * "typing", "schedule", ...;
+                                                     * static), NULL = none      */
         guint period[AUGUR_PRED_N];                 /* detected period, ticks (0) */
         float period_acf[AUGUR_PRED_N];
 } AugurPredictorOut;

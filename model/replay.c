@@ -159,7 +159,9 @@ typedef struct {
         guint8 *fc_src;                 /* (n) memory source serving         */
         guint8 *fc_fast;                /* (n) bit 0: the fast path raised the
                                          * memory upper; bit 1: the gated model
-                                         * did (predictor.c MODEL GATE)      */
+                                         * did (predictor.c MODEL GATE); bits
+                                         * 2-4: 1 + the precursor context that
+                                         * did (precursor.c), 0 = none       */
         GArray *spikes;                 /* Spike                             */
 } ReplayVm;
 
@@ -364,6 +366,9 @@ forecast_all (AugurReplay *r, const GPtrArray *grids, AugurPredictor *pred)
                         v->fc_src[i] = (guint8) out.source[AUGUR_PRED_MEM];
                         v->fc_fast[i] = (strchr (out.model[AUGUR_PRED_MEM], '+') != NULL)
                                         | (out.model_raised[AUGUR_PRED_MEM] ? 2 : 0);
+                        for (int c = 0; out.precursor && c < AUGUR_PREC_N; c++)
+                                if (out.precursor == augur_precursor_context_name (c))
+                                        v->fc_fast[i] |= (guint8) ((c + 1) << 2);
                         if (!r->fc_model)
                                 r->fc_model = out.model[AUGUR_PRED_MEM];
                 }
@@ -686,6 +691,8 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                                                 res->fast_raised++;
                                         if (v->fc_fast && (v->fc_fast[i] & 2))
                                                 res->model_raised++;
+                                        if (v->fc_fast && (v->fc_fast[i] >> 2))
+                                                res->precursor_raised[(v->fc_fast[i] >> 2) - 1]++;
                                 }
                         }
                         if (!isnan (cu) && vcpus > 0) {

@@ -17,6 +17,7 @@
 
 #include <glib.h>
 #include "predictor.h"
+#include "precursor.h"
 #include "../plugin/policy.h"
 
 #define AUGUR_REPLAY_ERROR (augur_replay_error_quark ())
@@ -110,6 +111,7 @@ typedef struct {
         guint64 served[AUGUR_PRED_SRC_N + 1];
         guint64 fast_raised;
         guint64 model_raised;
+        guint64 precursor_raised[AUGUR_PREC_N]; /* by each context (precursor.c) */
 } AugurReplayResult;
 
 typedef struct AugurReplay AugurReplay;

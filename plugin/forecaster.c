@@ -194,6 +194,7 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 ret->cpu_upper_cores[h] = o->cpu_upper_cores[h];
         }
         ret->model = o->model[AUGUR_PRED_MEM];
+        ret->precursor = o->precursor;
         return TRUE;
 }
 

@@ -122,6 +122,9 @@ typedef struct {
         float cpu_p50_cores[AUGUR_POLICY_MAX_H];
         float cpu_upper_cores[AUGUR_POLICY_MAX_H];
         const char *model;              /* serving model name (static string)  */
+        const char *precursor;          /* the precursor that raised the memory
+                                         * upper ("schedule", ...; static), or
+                                         * NULL (model/predictor.h)            */
 } AugurForecast;
 
 typedef struct {

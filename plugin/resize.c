@@ -478,6 +478,13 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                         w->plan.mem_target_kib = arb[k].granted_kib;
                         g_message ("guest %s: %s", vm->name, row->note);
                 }
+                if (w->have_f && w->f.precursor) {
+                        gsize len = strlen (row->note);
+
+                        g_snprintf (row->note + len, sizeof row->note - len,
+                                    "%sprecursor %s: the memory bound covers how far memory rose after it "
+                                    "before on this guest", len ? "; " : "", w->f.precursor);
+                }
                 k++;
                 row->ts_ms = now_ms;
                 g_strlcpy (row->uuid, vm->uuid, sizeof row->uuid);

@@ -727,6 +727,13 @@ run_precursor (gboolean bound, gboolean useless, const float *upper_off, float *
                         continue;
                 (*ret_n)++;
                 covered += upper[i] >= MG_SPIKE - 2;
+                /* the forecast names the precursor that raised it (for
+                 * the audit note and `virt-augur explain`) */
+                if (bound && !useless && upper[i] >= MG_SPIKE - 2 && !isnan (upper_off[i])
+                    && upper_off[i] < MG_SPIKE - 2)
+                        g_assert_cmpstr (po.precursor, ==, "login");
+                if (!bound)
+                        g_assert_null (po.precursor);
         }
         return covered;
 }

@@ -411,7 +411,12 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                                 first = FALSE;
                         }
                         g_string_append_printf (s, "},\"fast_raised\":%" G_GUINT64_FORMAT ",\"model_raised\":%"
-                                                G_GUINT64_FORMAT, res->fast_raised, res->model_raised);
+                                                G_GUINT64_FORMAT ",\"precursor_raised\":{", res->fast_raised,
+                                                res->model_raised);
+                        for (int c = 0; c < AUGUR_PREC_N; c++)
+                                g_string_append_printf (s, "%s\"%s\":%" G_GUINT64_FORMAT, c ? "," : "",
+                                                        augur_precursor_context_name (c), res->precursor_raised[c]);
+                        g_string_append_c (s, '}');
                 }
                 if (spikes) {
                         g_string_append_printf (s, ",\"spikes\":%" G_GUINT64_FORMAT ",\"spikes_preprovisioned\":%"
@@ -454,7 +459,11 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                                          ? augur_predictor_source_name (pred, (AugurPredSource) k) : "none",
                                          res->served[k]);
                 g_print ("; fast path raised the bound on %" G_GUINT64_FORMAT ", the gated model on %"
-                         G_GUINT64_FORMAT "\n", res->fast_raised, res->model_raised);
+                         G_GUINT64_FORMAT, res->fast_raised, res->model_raised);
+                for (int c = 0; c < AUGUR_PREC_N; c++)
+                        g_print (", %s on %" G_GUINT64_FORMAT, augur_precursor_context_name (c),
+                                 res->precursor_raised[c]);
+                g_print ("\n");
         }
         if (spikes)
                 g_print ("  spikes pre-provisioned %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (%.1f %%); "
