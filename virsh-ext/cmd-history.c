@@ -36,8 +36,8 @@ print_json (JsonBuilder *b)
         g_print ("%s\n", text);
 }
 
-static char *
-format_ts_ms (gint64 ms)
+char *
+augur_cli_format_ms (gint64 ms)
 {
         g_autoptr(GDateTime) dt = NULL;
 
@@ -151,7 +151,7 @@ cmd_list (const AugurCliGlobal *g, int argc, char **argv)
                 row[2] = g_strdup (d->uuid);
                 row[3] = g_strdup (d->source);
                 row[4] = g_strdup_printf ("%" G_GINT64_FORMAT, d->n_samples);
-                row[5] = format_ts_ms (d->last_ms);
+                row[5] = augur_cli_format_ms (d->last_ms);
                 augur_cli_table_add (&t, row);
         }
         augur_cli_table_print (&t);
@@ -282,7 +282,7 @@ cmd_status (const AugurCliGlobal *g, int argc, char **argv)
                 watched = s.last_tick_domains;
         }
         age_s = last_tick_ms >= 0 ? (augur_now_ms () - last_tick_ms) / 1000 : -1;
-        last = format_ts_ms (last_tick_ms);
+        last = augur_cli_format_ms (last_tick_ms);
 
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -516,7 +516,7 @@ cmd_history (const AugurCliGlobal *g, int argc, char **argv)
                         const AugurHistRow *row = &g_array_index (rows, AugurHistRow, r);
                         char **cells = g_new0 (char *, t.ncols + 1);
 
-                        cells[0] = format_ts_ms (row->ts_s * 1000);
+                        cells[0] = augur_cli_format_ms (row->ts_s * 1000);
                         for (gsize c = 0; c < G_N_ELEMENTS (shown); c++)
                                 cells[c + 1] = format_value (row->v[shown[c]], augur_hist_col_info[shown[c]].integer);
                         augur_cli_table_add (&t, cells);

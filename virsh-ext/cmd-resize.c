@@ -12,14 +12,6 @@
 #include <string.h>
 
 static char *
-fmt_time (gint64 ms)
-{
-        g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (ms / 1000);
-
-        return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
-}
-
-static char *
 fmt_mib (double kib)
 {
         return isnan (kib) ? g_strdup ("?") : g_strdup_printf ("%.0f MiB", kib / 1024);
@@ -163,7 +155,7 @@ cmd_actions (const AugurCliGlobal *g, int argc, char **argv)
                 from = fmt_mib (r->mem_alloc_kib);
                 to = fmt_mib (r->mem_target_kib);
                 cells = g_new0 (char *, 8);
-                cells[0] = fmt_time (r->ts_ms);
+                cells[0] = augur_cli_format_ms (r->ts_ms);
                 cells[1] = g_strdup (r->name);
                 cells[2] = g_strdup (r->mode);
                 cells[3] = g_strdup_printf ("%s -> %s", from, to);
@@ -246,7 +238,7 @@ cmd_explain (const AugurCliGlobal *g, int argc, char **argv)
                 print_builder (b);
                 return 0;
         }
-        t = fmt_time (r->ts_ms);
+        t = augur_cli_format_ms (r->ts_ms);
         used = fmt_mib (r->mem_used_kib);
         alloc = fmt_mib (r->mem_alloc_kib);
         target = fmt_mib (r->mem_target_kib);
@@ -313,7 +305,7 @@ cmd_forecast (const AugurCliGlobal *g, int argc, char **argv)
                          d->uuid, ts_ms / 1000, model ? model : "", step_s, horizons);
                 return 0;
         }
-        t = fmt_time (ts_ms);
+        t = augur_cli_format_ms (ts_ms);
         g_print ("Forecast for %s at %s UTC, served by %s, step %.0f s\n\n", d->name, t,
                  model ? model : "?", step_s);
         g_print (" %8s  %14s  %14s  %12s  %12s\n", "Horizon", "Mem p50", "Mem upper", "CPU p50", "CPU upper");

@@ -21,14 +21,6 @@
 #include <string.h>
 
 static char *
-fmt_time (gint64 ms)
-{
-        g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc (ms / 1000);
-
-        return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
-}
-
-static char *
 fmt_mae (double v)
 {
         return isnan (v) ? g_strdup ("-") : g_strdup_printf ("%.4f", v);
@@ -171,7 +163,7 @@ print_text (AugurStore *st, const GArray *runs, const GArray *vms)
         else
                 g_print ("Serving:        unknown (augurd has not recorded it; retraining off or never started)\n");
         if (running) {
-                g_autofree char *t = fmt_time (g_ascii_strtoll (running, NULL, 10));
+                g_autofree char *t = augur_cli_format_ms (g_ascii_strtoll (running, NULL, 10));
 
                 g_print ("Retraining:     running since %s UTC\n", t);
         }
@@ -181,7 +173,7 @@ print_text (AugurStore *st, const GArray *runs, const GArray *vms)
         }
         {
                 const AugurRetrainRunRow *r = &g_array_index (runs, AugurRetrainRunRow, 0);
-                g_autofree char *t = fmt_time (r->finished_ms);
+                g_autofree char *t = augur_cli_format_ms (r->finished_ms);
 
                 g_print ("Last retrain:   %s UTC, %s (%s)\n", t, r->outcome, r->reason);
                 g_print ("  why:          %s\n", r->detail);
@@ -190,7 +182,7 @@ print_text (AugurStore *st, const GArray *runs, const GArray *vms)
                  "serving", "cand", "VMs", "cand MAE", "serv MAE", "base MAE", "baseline");
         for (guint i = 0; i < runs->len; i++) {
                 const AugurRetrainRunRow *r = &g_array_index (runs, AugurRetrainRunRow, i);
-                g_autofree char *t = fmt_time (r->finished_ms);
+                g_autofree char *t = augur_cli_format_ms (r->finished_ms);
                 g_autofree char *sv = fmt_version (r->serving_version);
                 g_autofree char *cv = fmt_version (r->candidate_version);
                 g_autofree char *cm = fmt_mae (r->candidate_mae);

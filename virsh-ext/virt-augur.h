@@ -58,6 +58,9 @@ typedef struct {
 } AugurCliTable;
 
 void augur_cli_table_init (AugurCliTable *t, guint ncols);
+/* (transfer full) unix ms as "YYYY-MM-DD HH:MM:SS" UTC; "-" when negative
+ * (never), "?" when out of range. */
+char *augur_cli_format_ms (gint64 ms);
 void augur_cli_table_add (AugurCliTable *t, char **cells);
 void augur_cli_table_print (AugurCliTable *t);
 
