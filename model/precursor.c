@@ -2,13 +2,14 @@
  *
  * Why.  A demand spike that a precursor announces (typing before a build,
  * logins before the day's applications, data staging before a nightly job,
- * the clock before a cron job) is rare: a few steps a day.  The model sees the precursor in
- * its features, but its upper head is trained on every step and scored, by
- * the champion and the calibration, mostly on the quiet ones; what it
- * learns there is a blend of "nothing follows" (false precursors, and the
- * early steps of a long precursor) and "the spike follows".  The policy
- * needs the other question answered: given this precursor on this VM, how
- * high has memory gone within the lead window in the past?
+ * the clock before a cron job) is rare: a few steps a day.  The model sees
+ * the precursor in its features, but its upper head is trained on every
+ * step and scored, by the champion and the calibration, mostly on the
+ * quiet ones; what it learns there is a blend of "nothing follows" (false
+ * precursors, and the early steps of a long precursor) and "the spike
+ * follows".  The policy needs the other question answered: given this
+ * precursor on this VM, how high has memory gone within the lead window in
+ * the past?
  *
  * What.  Per VM and context c (typing, login, staging, schedule) a ring of
  * the last AUGUR_PREC_RING jumps J = max(y[k+1 .. k+W]) - y[k] over the
@@ -43,7 +44,9 @@
  *             (a job that skips a run, or whose onset a spike already
  *             running hid, is not forgotten; a 3 h chain that a random
  *             spike half-way between two runs of a 6 h job made is, though
- *             every other due step of it is a hit).  An onset is a one-step rise of at least
+ *             every other due step of it is a hit).  A due step that could
+ *             not show an onset (a missing sample, or none before it) is
+ *             not counted.  An onset is a one-step rise of at least
  *             max(ONSET_MIN_PCT, the reference Q90).  P is one of cron's
  *             usual periods (1, 2, 3, 4, 6, 8, 12, 24 h) that is a whole
  *             number of steps and whose repeats fit the
@@ -202,13 +205,14 @@ schedule_covered (const AugurPrecursor *pc, guint P, guint phase)
 }
 
 /* The schedules after step's onset bit is set: a due step without an
- * onset is a miss (SCHED_DROP in the last SCHED_WINDOW drop it); an onset
- * that ends SCHED_REPEATS onsets one period apart makes a schedule, in
- * place of the one that missed most when all slots are held. */
+ * onset is a miss (SCHED_DROP in the last SCHED_WINDOW drop it) when it
+ * could have shown one (seen); an onset that ends SCHED_REPEATS onsets
+ * one period apart makes a schedule, in place of the one that missed most
+ * when all slots are held. */
 static void
-schedule_update (AugurPrecursor *pc, guint64 step, gboolean onset)
+schedule_update (AugurPrecursor *pc, guint64 step, gboolean seen, gboolean onset)
 {
-        for (guint i = 0; i < pc->n_sched; i++) {
+        for (guint i = 0; seen && i < pc->n_sched; i++) {
                 AugurPrecSchedule *s = &pc->sched[i];
 
                 if (step % s->period != s->phase)
@@ -294,14 +298,15 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
         }
         /* 2. onsets: this step's bit, and the skipped steps' cleared */
         if (pc->n_periods > 0) {
-                if (pc->started && k == 1 && !isnan (mem) && !isnan (pc->last_mem)
-                    && mem - pc->last_mem >= ONSET_MIN_PCT && pc->ref_n >= AUGUR_PREC_MIN_N) {
+                gboolean seen = pc->started && k == 1 && !isnan (mem) && !isnan (pc->last_mem)
+                                && pc->ref_n >= AUGUR_PREC_MIN_N;
+
+                if (seen && mem - pc->last_mem >= ONSET_MIN_PCT)
                         onset = mem - pc->last_mem >= quantile (pc->ref, pc->ref_n, REF_QUANTILE);
-                }
                 for (guint64 i = 1; pc->started && i < k && i <= AUGUR_PREC_ONSET_BITS; i++)
                         onset_set (pc, step - i, FALSE);
                 onset_set (pc, step, onset);
-                schedule_update (pc, step, onset);
+                schedule_update (pc, step, seen, onset);
         }
         pc->last_mem = mem;
         /* 3. contexts */
