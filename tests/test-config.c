@@ -21,6 +21,20 @@ write_conf (const char *text)
         return path;
 }
 
+/* Row i of a table test: text must load over base without an error. */
+static AugurConfig *
+load_ok (AugurConfig *base, const char *text, gsize i)
+{
+        g_autofree char *path = write_conf (text);
+        g_autoptr(GError) error = NULL;
+        AugurConfig *c = augur_config_load (base, path, FALSE, &error);
+
+        g_test_message ("row %zu", i);
+        g_assert_no_error (error);
+        g_unlink (path);
+        return c;
+}
+
 static void
 test_defaults (void)
 {
@@ -159,17 +173,12 @@ test_retrain_keys (void)
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
-                g_autofree char *path = write_conf (rows[i].text);
-                g_autoptr(GError) error = NULL;
-                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+                g_autoptr(AugurConfig) c = load_ok (base, rows[i].text, i);
 
-                g_test_message ("row %zu", i);
-                g_assert_no_error (error);
                 g_assert_cmpfloat_with_epsilon (c->retrain_interval_s, rows[i].interval_s, 1e-9);
                 g_assert_cmpfloat_with_epsilon (c->retrain_min_history_s, rows[i].min_history_s, 1e-9);
                 g_assert_cmpfloat_with_epsilon (c->retrain_budget_s, rows[i].budget_s, 1e-9);
                 g_assert_cmpfloat_with_epsilon (c->retrain_min_gain, rows[i].min_gain, 1e-9);
-                g_unlink (path);
         }
 }
 
@@ -191,14 +200,9 @@ test_forecast_price (void)
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
-                g_autofree char *path = write_conf (rows[i].text);
-                g_autoptr(GError) error = NULL;
-                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+                g_autoptr(AugurConfig) c = load_ok (base, rows[i].text, i);
 
-                g_test_message ("row %zu", i);
-                g_assert_no_error (error);
                 g_assert_cmpfloat_with_epsilon (c->price_per_gib, rows[i].price, 1e-12);
-                g_unlink (path);
         }
 }
 
@@ -221,14 +225,9 @@ test_forecast_precursor (void)
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
-                g_autofree char *path = write_conf (rows[i].text);
-                g_autoptr(GError) error = NULL;
-                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+                g_autoptr(AugurConfig) c = load_ok (base, rows[i].text, i);
 
-                g_test_message ("row %zu", i);
-                g_assert_no_error (error);
                 g_assert_cmpint (c->precursor_bound, ==, rows[i].on);
-                g_unlink (path);
         }
 }
 
