@@ -6,15 +6,21 @@
 # just above idle.  augurd runs in act mode at a 1 s tick.  After a warm-up,
 # over the last 4 cycles:
 #   - in at least 3 the balloon is already large enough BEFORE the job
-#     starts (allocation in force at the job's start ≥ the peak used memory
-#     of that job, in balloon terms, as augurd recorded it);
+#     starts: the allocation in force during each of the READY_S seconds
+#     before the job's start (the smallest sample there) ≥ the peak used
+#     memory of that job, in balloon terms, as augurd recorded it;
 #   - between jobs augur gives at least 100 MiB back;
 #   - the guest console shows no OOM kill.
 # Then the same run under `augurd --policy reactive` is late: augur has the
 # balloon large enough before the job in at least 2 more of the measured
-# cycles than reactive.  (Reactive is not always 0: it shrinks hard after a
-# job, the guest shows pressure, and the immediate deflate on pressure can
-# land just before the next job — seen in 2 of 4 cycles on a loaded host.)
+# cycles than reactive.  Why the smallest allocation over READY_S seconds
+# and not the newest sample: reactive at a 1 s tick thrashes (it sets
+# used x (1 + h) every tick, and used read while the balloon moves jumps by
+# hundreds of MiB: 182 -> 684 -> 226 MiB in three ticks in a CI run), so a
+# single sample before the job was large enough by chance in 3 of 4 cycles
+# there and 0 of 4 in another run.  Ready for READY_S seconds is what
+# "provisioned before the spike" means; a thrash that happens to be high at
+# the job's start is not.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,6 +30,7 @@ PERIOD=${AUGUR_IT_PERIOD:-40}
 SIZE_MIB=${AUGUR_IT_SIZE_MIB:-160}
 HOLD=${AUGUR_IT_HOLD:-12}
 WARMUP_CYCLES=${AUGUR_IT_WARMUP:-3}
+READY_S=3
 MEASURED=4
 
 augur_it_require_root_tools
@@ -63,8 +70,10 @@ run_case() {
     mapfile -t starts < <(grep -a '^AUGUR-JOB-START' "$AUGUR_IT_CHANDIR/$name.console.log" | awk '{print $2}')
     for ((n = WARMUP_CYCLES; n < total; n++)); do
         local t0=${starts[n]} alloc peak low
-        # Allocation in force just before the job (newest sample before t0).
-        alloc=$(augur_it_sql "SELECT mem_actual_kib FROM samples WHERE ts_ms < $t0 * 1000 ORDER BY ts_ms DESC LIMIT 1")
+        # Allocation in force before the job: the smallest sample of the
+        # READY_S seconds before t0 (none: not ready).
+        alloc=$(augur_it_sql "SELECT coalesce(min(mem_actual_kib), 0) FROM samples
+                              WHERE ts_ms >= ($t0 - $READY_S) * 1000 AND ts_ms < $t0 * 1000")
         # Peak used in balloon terms (used + guest kernel reservation) during the job.
         peak=$(augur_it_sql "SELECT CAST(max(mem_used_kib + (mem_actual_kib - mem_available_kib)) AS INTEGER)
                              FROM samples WHERE ts_ms BETWEEN $t0 * 1000 AND ($t0 + $HOLD) * 1000")
