@@ -237,7 +237,8 @@
 #define FAST_PERIOD 1
 #define N_FAST     2
 #define NONE_STEP  G_MAXUINT64
-#define QT_WARM    20        /* fast tracker: max score until this many      */
+#define QT_WARM    20        /* fast tracker: max score until this many, then
+                              * the second largest (their 95th percentile)   */
 #define QT_GAIN    0.1f      /* fast tracker step, in units of EW |s - q|    */
 #define QT_SCALE_A 0.05f     /* EW weight of the scale                       */
 #define PERIOD_NEAR 0.9f     /* a period within 90 % of the best r wins if shorter */
@@ -280,6 +281,7 @@ struct AugurPredictor {
 typedef struct {
         float q;                             /* current quantile estimate     */
         float scale;                         /* EW mean |s - q|               */
+        float second;                        /* warm-up: second largest score */
         guint32 n;                           /* scores seen (saturates)       */
 } QTrack;
 
@@ -1183,9 +1185,22 @@ static void
 qt_update (QTrack *t, float s, float coverage)
 {
         if (t->n < QT_WARM) {
-                t->q = t->n == 0 ? s : MAX (t->q, s);
+                if (t->n == 0) {
+                        t->q = s;
+                        t->second = -INFINITY;
+                } else if (s > t->q) {
+                        t->second = t->q;
+                        t->q = s;
+                } else if (s > t->second) {
+                        t->second = s;
+                }
                 t->scale = t->n == 0 ? fabsf (s) : t->scale + QT_SCALE_A * (fabsf (s - t->q) - t->scale);
-                t->n++;
+                /* Leaving warm-up: the second largest of QT_WARM scores is
+                 * their 95th percentile; the largest alone (one burst onset
+                 * the window missed) held the band high for a minute on a
+                 * real guest while the tracker came down (resize-vcpu.sh). */
+                if (++t->n == QT_WARM)
+                        t->q = t->second;
                 return;
         }
         t->scale += QT_SCALE_A * (fabsf (s - t->q) - t->scale);
