@@ -279,7 +279,8 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
         guint64 k = pc->started ? step - pc->last_step : 1;
         gboolean fired[AUGUR_PREC_N];
         guint8 active = 0;
-        float bound = NAN, ref_q;
+        float bound = NAN, ref_q = NAN;   /* the reference's Q90, computed once:
+                                           * the ring changes in step 1 only */
         gboolean onset = FALSE;
 
         if (pc->started && step <= pc->last_step)
@@ -301,8 +302,10 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
                 gboolean seen = pc->started && k == 1 && !isnan (mem) && !isnan (pc->last_mem)
                                 && pc->ref_n >= AUGUR_PREC_MIN_N;
 
-                if (seen && mem - pc->last_mem >= ONSET_MIN_PCT)
-                        onset = mem - pc->last_mem >= quantile (pc->ref, pc->ref_n, REF_QUANTILE);
+                if (seen && mem - pc->last_mem >= ONSET_MIN_PCT) {
+                        ref_q = quantile (pc->ref, pc->ref_n, REF_QUANTILE);
+                        onset = mem - pc->last_mem >= ref_q;
+                }
                 for (guint64 i = 1; pc->started && i < k && i <= AUGUR_PREC_ONSET_BITS; i++)
                         onset_set (pc, step - i, FALSE);
                 onset_set (pc, step, onset);
@@ -339,7 +342,8 @@ augur_precursor_step (AugurPrecursor *pc, guint64 step, float input,
         if (!active || pc->ref_n < AUGUR_PREC_MIN_N)
                 return NAN;
         /* 5. the bound: informative contexts only */
-        ref_q = quantile (pc->ref, pc->ref_n, REF_QUANTILE);
+        if (isnan (ref_q))
+                ref_q = quantile (pc->ref, pc->ref_n, REF_QUANTILE);
         for (int c = 0; c < AUGUR_PREC_N; c++) {
                 float q;
 

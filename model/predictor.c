@@ -1516,7 +1516,7 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
 
         out->ts = ts;
         out->step_s = p->tick_mode ? c->tick_s : (double) c->step_s;
-        out->precursor = NULL;
+        out->precursor = -1;
         for (int r = 0; r < N_RES; r++) {
                 AugurPredSource s = served->source[r];
                 guint sfx = 0;
@@ -1555,7 +1555,7 @@ assemble (AugurPredictor *p, AugurPredictorVm *v, const AugurPredictorOut *serve
                                 if (r == AUGUR_PRED_MEM && hs <= AUGUR_PREC_WINDOW
                                     && v->prec_bound > nanmax (su, -INFINITY)) {
                                         su = v->prec_bound;
-                                        out->precursor = augur_precursor_context_name (v->prec.bound_context);
+                                        out->precursor = v->prec.bound_context;
                                 }
                         }
                         if (j <= c->fast_H) {
@@ -1642,7 +1642,7 @@ augur_predictor_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSam
         g_return_val_if_fail (v->p == p, FALSE);
 
         out->H = 0;
-        out->precursor = NULL;
+        out->precursor = -1;
         if (v->fast_started && x->ts <= v->fast_last_ts)
                 return FALSE;
         for (int r = 0; r < N_RES; r++)

@@ -140,11 +140,12 @@ typedef struct {
         gboolean slow_updated;                      /* this call ran a slow step */
         gboolean model_raised[AUGUR_PRED_N];        /* the gated model raised the
                                                      * champion's bound (MODEL GATE) */
-        const char *precursor;                      /* the precursor whose bound
+        int precursor;                              /* the precursor context
+                                                     * (AUGUR_PREC_*) whose bound
                                                      * raised the memory upper at
-                                                     * some horizon (precursor.c:
-                                                     * "typing", "schedule", ...;
-                                                     * static), NULL = none      */
+                                                     * some horizon, -1 = none;
+                                                     * augur_precursor_context_name()
+                                                     * names it                  */
         guint period[AUGUR_PRED_N];                 /* detected period, ticks (0) */
         float period_acf[AUGUR_PRED_N];
 } AugurPredictorOut;

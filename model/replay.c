@@ -366,9 +366,8 @@ forecast_all (AugurReplay *r, const GPtrArray *grids, AugurPredictor *pred)
                         v->fc_src[i] = (guint8) out.source[AUGUR_PRED_MEM];
                         v->fc_fast[i] = (strchr (out.model[AUGUR_PRED_MEM], '+') != NULL)
                                         | (out.model_raised[AUGUR_PRED_MEM] ? 2 : 0);
-                        for (int c = 0; out.precursor && c < AUGUR_PREC_N; c++)
-                                if (out.precursor == augur_precursor_context_name (c))
-                                        v->fc_fast[i] |= (guint8) ((c + 1) << 2);
+                        if (out.precursor >= 0)
+                                v->fc_fast[i] |= (guint8) ((out.precursor + 1) << 2);
                         if (!r->fc_model)
                                 r->fc_model = out.model[AUGUR_PRED_MEM];
                 }

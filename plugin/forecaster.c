@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "forecaster.h"
+#include "precursor.h"
 #include "predictor.h"
 #include "metrics.h"
 
@@ -194,7 +195,7 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 ret->cpu_upper_cores[h] = o->cpu_upper_cores[h];
         }
         ret->model = o->model[AUGUR_PRED_MEM];
-        ret->precursor = o->precursor;
+        ret->precursor = augur_precursor_context_name (o->precursor);
         return TRUE;
 }
 

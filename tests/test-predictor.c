@@ -731,9 +731,9 @@ run_precursor (gboolean bound, gboolean useless, const float *upper_off, float *
                  * the audit note and `virt-augur explain`) */
                 if (bound && !useless && upper[i] >= MG_SPIKE - 2 && !isnan (upper_off[i])
                     && upper_off[i] < MG_SPIKE - 2)
-                        g_assert_cmpstr (po.precursor, ==, "login");
+                        g_assert_cmpint (po.precursor, ==, AUGUR_PREC_SESSIONS);
                 if (!bound)
-                        g_assert_null (po.precursor);
+                        g_assert_cmpint (po.precursor, ==, -1);
         }
         return covered;
 }
