@@ -7,7 +7,7 @@
  * conformal calibration (calib.h) updated as targets arrive, accuracy
  * trackers and the champion choice, plus a fast path at tick resolution
  * (online last value + a period detector).  The design is the comment at
- * the top of predictor.c.  What it is not: the policy (plugin/policy.h),
+ * the top of predictor.c.  What it is not: the policy (policy/policy.h),
  * training (forecast.h) or I/O; nothing here logs above debug.
  *
  * Units: the predictor forecasts the model's targets — mem_pct and cpu_pct

@@ -5,7 +5,7 @@
  * What it is: simulated actuation over recorded usage.  The trace does not
  * react to the allocation (a short guest in a trace does not swap), so the
  * forecasts are computed once per trace and only the policy is re-run when
- * a knob changes.  What it is not: the policy (plugin/policy.c, reached
+ * a knob changes.  What it is not: the policy (policy/policy.c, reached
  * through function pointers so model/ does not link plugin/) or the
  * forecaster (predictor.h).
  *
@@ -18,7 +18,7 @@
 #include <glib.h>
 #include "predictor.h"
 #include "precursor.h"
-#include "../plugin/policy.h"
+#include "../policy/policy.h"
 
 #define AUGUR_REPLAY_ERROR (augur_replay_error_quark ())
 GQuark augur_replay_error_quark (void);
@@ -40,7 +40,7 @@ typedef enum {
 const char *augur_replay_policy_name (AugurReplayPolicy p);
 gboolean augur_replay_policy_from_name (const char *name, AugurReplayPolicy *ret, GError **error);
 
-/* The policy entry points (plugin/policy.h); pointers keep libaugur-model
+/* The policy entry points (policy/policy.h); pointers keep libaugur-model
  * free of plugin/ at link time. */
 typedef void (*AugurReplayPlanFunc) (const AugurPolicyInput *in, const AugurForecast *forecast,
                                      const AugurPolicyConfig *cfg, const AugurPolicyState *state,

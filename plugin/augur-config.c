@@ -87,6 +87,12 @@ augur_config_new_default (void)
         c->precursor_bound = TRUE;
         c->host_budget_kib = 0;
         c->host_reserve_kib = 1024 * 1024;
+        /* Proxmox balloons only past 80 % host RAM used, MoM's default
+         * pressure threshold is 20 % free: a guest keeps its generous
+         * cushion while 30 % of the host is forecast free, and is
+         * squeezed to its burst envelope as that falls to 10 %. */
+        c->cushion_free_low = 0.10;
+        c->cushion_free_high = 0.30;
         /* Retrain once a day on at least two days of a VM's history (a
          * daily pattern seen twice), within ten minutes of training at
          * nice 10: the default config's full run takes ~1 min on 2 cores. */
@@ -186,6 +192,12 @@ augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
                                     "0 (coverage mode) or 0.0001 to 10000 shortfall steps per GiB-step");
         if (!(c->host_budget_kib >= 0 && c->host_reserve_kib >= 0))
                 return range_error (error, origin, "host.mem_budget_mib", "negative", "0 (auto) or more");
+        if (!(c->cushion_free_low >= 0 && c->cushion_free_low < c->cushion_free_high &&
+              c->cushion_free_high <= 1))
+                return range_error (error, origin, "host.cushion_free_low_pct",
+                                    (v = g_strdup_printf ("%.0f and %.0f", c->cushion_free_low * 100,
+                                                          c->cushion_free_high * 100)),
+                                    "0 <= low < high <= 100");
         if (!c->uri || !*c->uri)
                 return range_error (error, origin, "daemon.uri", "\"\"", "a libvirt URI");
         if (!c->db_path || !*c->db_path)
@@ -361,6 +373,7 @@ augur_config_load (const AugurConfig *base, const char *path,
         double step = c->shrink_step_kib / 1024, util = c->target_util * 100;
         double budget = c->host_budget_kib / 1024, hreserve = c->host_reserve_kib / 1024;
         double gain = c->retrain_min_gain * 100;
+        double free_low = c->cushion_free_low * 100, free_high = c->cushion_free_high * 100;
 
         if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local)) {
                 if (missing_ok && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
@@ -394,6 +407,8 @@ augur_config_load (const AugurConfig *base, const char *path,
             !get_bool (kf, "forecast", "precursor_bound", &c->precursor_bound, path, error) ||
             !get_number (kf, "host", "mem_budget_mib", &budget, path, error) ||
             !get_number (kf, "host", "reserve_mib", &hreserve, path, error) ||
+            !get_number (kf, "host", "cushion_free_low_pct", &free_low, path, error) ||
+            !get_number (kf, "host", "cushion_free_high_pct", &free_high, path, error) ||
             !get_string (kf, "api", "group", &c->api_group, path, error) ||
             !get_mode (kf, "api", "mode", &c->api_mode, path, error) ||
             !get_int (kf, "metrics", "port", &c->metrics_port, path, error) ||
@@ -409,6 +424,8 @@ augur_config_load (const AugurConfig *base, const char *path,
         c->target_util = util / 100;
         c->host_budget_kib = budget * 1024;
         c->host_reserve_kib = hreserve * 1024;
+        c->cushion_free_low = free_low / 100;
+        c->cushion_free_high = free_high / 100;
         if (mode && !augur_mode_from_string (mode, &c->mode))
                 return range_error (error, path, "daemon.mode", mode, "auto, observe, recommend, act"), NULL;
         if (policy && !augur_policy_from_string (policy, &c->policy))

@@ -63,6 +63,12 @@ typedef struct {
         /* [host] */
         double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
         double host_reserve_kib;      /* kept for the host when budget is 0   */
+        double cushion_free_low;      /* [host] cushion_free_{low,high}_pct: the
+                                       * forecast free fraction of host memory
+                                       * (or budget) at which the guard's
+                                       * cushion is tightest / most generous
+                                       * (policy/mem-guard.h rule 3)         */
+        double cushion_free_high;
         /* [api] */
         char *api_group;              /* [api] group; NULL = "libvirt" if it
                                        * exists, "" = root only              */

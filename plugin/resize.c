@@ -4,6 +4,7 @@
 #include "resize.h"
 #include "actuate.h"
 #include "augur-log.h"
+#include "mem-guard.h"
 #include "metrics.h"
 #include "store-decisions.h"
 #include "vm.h"
@@ -59,12 +60,16 @@ typedef struct {
         gint64 vcpu_pending_since_ms;
         gint64 vcpu_pending_id;
         gboolean no_agent_logged;       /* said once why vCPUs stay up        */
+        AugurGuardState guard;          /* policy/mem-guard.h                  */
+        double set_target_kib;          /* last balloon target set, NAN = none */
 } ResizeVm;
 
 struct AugurResize {
         AugurForecastHooks hooks;
         GHashTable *vms;                /* uuid -> ResizeVm*                  */
         AugurMetrics *metrics;          /* borrowed, NULL = none (metrics.h)  */
+        AugurGuestReportFunc guest_report;      /* NULL = none                 */
+        gpointer guest_report_ctx;
 };
 
 
@@ -109,6 +114,8 @@ get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
                 g_strlcpy (vm->uuid, s->uuid, sizeof vm->uuid);
                 augur_vm_policy_init (&vm->meta);
                 augur_policy_state_init (&vm->pstate);
+                augur_guard_init (&vm->guard);
+                vm->set_target_kib = NAN;
                 vm->mem_latency_s = LATENCY_INITIAL_S;
                 vm->vcpu_latency_s = LATENCY_INITIAL_S;
                 vm->caps.plugged = vm->caps.online = vm->caps.maximum = -1;
@@ -248,6 +255,9 @@ typedef struct {
         AugurForecast f;
         gboolean have_f;
         AugurPlan plan;
+        AugurPolicyConfig pc;
+        AugurGuardOut guard;
+        double need_kib;                /* forecast need for the host slack   */
         double horizon_s;
         AugurDecisionRow row;
 } Work;
@@ -290,6 +300,7 @@ act_memory (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
                 return;
         }
         w->row.mem_action = action;
+        vm->set_target_kib = to;
         augur_log (G_LOG_LEVEL_MESSAGE, vm->name, action, augur_reason_name (w->plan.mem_reason),
                           from, to, "guest %s: balloon %s %.0f -> %.0f MiB (%s; used %.0f MiB, upper %.0f MiB over %.0f s)",
                           vm->name, action, from / 1024, to / 1024, augur_reason_name (w->plan.mem_reason),
@@ -355,6 +366,102 @@ record_latency (AugurStore *store, gint64 id, double *ewma, gint64 since_ms, gin
                 augur_store_set_actuation_latency (store, id, now_ms - since_ms, NULL);
 }
 
+/* Feed the memory guard this tick's view of the VM (mem-guard.h). */
+static void
+observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
+{
+        ResizeVm *vm = w->vm;
+        double fc = w->have_f ? augur_policy_mem_forecast_want (&w->f, &w->pc) : NAN;
+        double used = w->in.mem_used_kib;
+        AugurGuardInput gi = {
+                .now_s = now_s, .tick_s = config->tick_s,
+                /* "within one actuation lead": measured latency + a tick */
+                .lead_s = vm->mem_latency_s + config->tick_s,
+                .used_kib = used, .alloc_kib = w->in.mem_alloc_kib,
+                .max_kib = w->in.mem_max_kib, .target_kib = vm->set_target_kib,
+                .reserve_kib = config->reserve_kib, .forecast_kib = fc,
+                .fresh = w->in.mem_stats_fresh && vm->fresh_samples >= FRESH_SAMPLES_NEEDED,
+                .oom_kills = NAN, .psi_mem_pct = NAN,
+        };
+
+        if (r->guest_report)
+                r->guest_report (r->guest_report_ctx, vm->uuid, (gint64) (now_s * 1000),
+                                 &gi.oom_kills, &gi.psi_mem_pct);
+        augur_guard_observe (&vm->guard, &gi, &w->guard);
+        /* What this guest may need soon: its forecast, and what its own
+         * history says it can grab within a lead (the envelope). */
+        if (isnan (used))
+                used = w->in.mem_alloc_kib;
+        w->need_kib = used + MAX (config->reserve_kib, w->guard.envelope_kib);
+        if (!isnan (fc))
+                w->need_kib = MAX (w->need_kib, fc);
+        if (!isnan (w->guard.hold_kib))
+                w->need_kib = MAX (w->need_kib, w->guard.hold_kib);
+        if (w->guard.event != AUGUR_GUARD_EVENT_NONE)
+                augur_log (G_LOG_LEVEL_WARNING, vm->name, "out-of-memory", augur_guard_event_name (w->guard.event),
+                           w->in.mem_alloc_kib, w->guard.hold_kib,
+                           "guest %s ran out of memory (%s) at a balloon of %.0f MiB, used %.0f MiB: "
+                           "growing at once to %.0f MiB and holding at least that for %.0f h",
+                           vm->name, augur_guard_event_name (w->guard.event), w->in.mem_alloc_kib / 1024,
+                           w->in.mem_used_kib / 1024, w->guard.hold_kib / 1024,
+                           (w->guard.hold_until_s - now_s) / 3600);
+}
+
+/* Host slack g in [0, 1] (mem-guard.h rule 3): the share of the budget,
+ * or of the host's memory, left once every guest has its forecast need. */
+static double
+host_slack (const Work *work, gsize n, const AugurConfig *config, const AugurHostSample *host)
+{
+        double cap, free_kib;
+
+        if (config->host_budget_kib > 0) {
+                cap = free_kib = config->host_budget_kib;
+                for (gsize i = 0; i < n; i++)
+                        free_kib -= work[i].need_kib;
+        } else if (((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1) &&
+                   ((host->present >> AUGUR_HOST_MEM_AVAILABLE_KIB) & 1)) {
+                /* MemAvailable already counts what the guests use now:
+                 * take off what they may grow by. */
+                cap = host->v[AUGUR_HOST_MEM_TOTAL_KIB];
+                free_kib = host->v[AUGUR_HOST_MEM_AVAILABLE_KIB] - config->host_reserve_kib;
+                for (gsize i = 0; i < n; i++) {
+                        double used = work[i].in.mem_used_kib;
+
+                        if (!isnan (used))
+                                free_kib -= MAX (0, work[i].need_kib - used);
+                }
+        } else {
+                return 0;       /* unknown: assume the host is tight */
+        }
+        return cap > 0 ? augur_guard_host_slack (free_kib / cap, config->cushion_free_low,
+                                                 config->cushion_free_high) : 0;
+}
+
+/* The audit note of a VM that ran out of memory or is held after it. */
+static void
+note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o, double now_s)
+{
+        gsize len = strlen (row->note);
+        g_autoptr(GDateTime) at = NULL, until = NULL;
+        g_autofree char *at_s = NULL, *until_s = NULL;
+
+        if (isnan (o->hold_kib))
+                return;
+        at = g_date_time_new_from_unix_local ((gint64) vm->guard.last_event_s);
+        until = g_date_time_new_from_unix_local ((gint64) o->hold_until_s);
+        at_s = at ? g_date_time_format (at, "%F %T") : g_strdup ("?");
+        until_s = until ? g_date_time_format (until, "%F %T") : g_strdup ("?");
+        g_snprintf (row->note + len, sizeof row->note - len,
+                    "%sthe guest ran out of memory at %s (%s%s) with a balloon of %.0f MiB; "
+                    "%s, and no shrink below %.0f MiB until %s",
+                    len ? "; " : "", at_s, augur_guard_event_name (vm->guard.last_event),
+                    vm->guard.last_event == AUGUR_GUARD_EVENT_DEFLATED ? ": the guest deflated its balloon itself" : "",
+                    vm->guard.last_event_alloc_kib / 1024,
+                    o->event != AUGUR_GUARD_EVENT_NONE ? "emergency grow" : "holding",
+                    o->hold_kib / 1024, until_s);
+        (void) now_s;
+}
+
 void
 augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                    const AugurConfig *config, const AugurDomainSample *samples, gsize n,
@@ -364,7 +471,7 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
         g_autofree AugurArbItem *arb = g_new0 (AugurArbItem, MAX (n, 1));
         g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
         g_autoptr(GError) error = NULL;
-        double now_s = now_ms / 1000.0, budget;
+        double now_s = now_ms / 1000.0, budget, g;
         gsize n_arb = 0;
 
         for (gsize i = 0; i < n; i++) {
@@ -372,7 +479,6 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 Work *w = &work[i];
                 ResizeVm *vm = get_vm (r, s, now_ms);
                 double dt_s = vm->have_prev ? (now_ms - vm->prev_ms) / 1000.0 : 0;
-                AugurPolicyConfig pc;
                 AugurDerived d, fd;
 
                 w->vm = vm;
@@ -426,29 +532,47 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 vm->prev.name = NULL;
                 vm->prev_ms = now_ms;
                 vm->have_prev = TRUE;
+                policy_config (vm, config, &w->pc);
+                w->horizon_s = w->pc.lead_s;
+                observe_guard (r, w, config, now_s);
+        }
+
+        /* Rule 3 of mem-guard.h: how much the host can spare, forecast. */
+        g = host_slack (work, n, config, host);
+        budget = config->host_budget_kib > 0 ? config->host_budget_kib
+                 : ((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1)
+                   ? host->v[AUGUR_HOST_MEM_TOTAL_KIB] - config->host_reserve_kib : G_MAXDOUBLE;
+
+        for (gsize i = 0; i < n; i++) {
+                Work *w = &work[i];
+                ResizeVm *vm = w->vm;
+
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
-
-                policy_config (vm, config, &pc);
-                w->horizon_s = pc.lead_s;
                 if (config->policy == AUGUR_POLICY_REACTIVE) {
-                        pc.buffer = 0.2;
-                        augur_policy_plan_reactive (&w->in, &pc, now_s, &w->plan);
+                        w->pc.buffer = 0.2;
+                        augur_policy_plan_reactive (&w->in, &w->pc, now_s, &w->plan);
                         if (!w->in.mem_stats_fresh && w->plan.mem_target_kib < w->in.mem_alloc_kib) {
                                 /* Even the reference policy never shrinks on stale data. */
                                 w->plan.mem_target_kib = w->in.mem_alloc_kib;
                                 w->plan.mem_veto = AUGUR_VETO_STALE;
                         }
                 } else {
-                        augur_policy_plan (&w->in, w->have_f ? &w->f : NULL, &pc, &vm->pstate, now_s, &w->plan);
+                        w->in.mem_cushion_kib = augur_guard_cushion (&w->guard, w->in.mem_max_kib,
+                                                                     config->reserve_kib, g);
+                        w->in.mem_hold_kib = w->guard.hold_kib;
+                        augur_policy_plan (&w->in, w->have_f ? &w->f : NULL, &w->pc, &vm->pstate, now_s, &w->plan);
                 }
                 if (vm->fresh_samples < FRESH_SAMPLES_NEEDED) {
                         /* Just (re)connected: no action until fresh samples arrive. */
                         w->plan.mem_target_kib = w->in.mem_alloc_kib;
+                        w->plan.mem_extra_kib = 0;
                         w->plan.vcpus_target = w->in.vcpus_online;
                         w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_STALE;
                 }
-                arb[n_arb].want_kib = isnan (w->plan.mem_target_kib) ? 0 : w->plan.mem_target_kib;
+                arb[n_arb].want_kib = isnan (w->plan.mem_target_kib) ? 0
+                                      : w->plan.mem_target_kib - w->plan.mem_extra_kib;
+                arb[n_arb].extra_kib = w->plan.mem_extra_kib;
                 arb[n_arb].floor_kib = w->in.mem_stats_fresh && !isnan (w->in.mem_used_kib)
                                        ? w->in.mem_used_kib + config->reserve_kib
                                        : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
@@ -457,9 +581,6 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
         }
 
         /* Host arbitration over the VMs that plan. */
-        budget = config->host_budget_kib > 0 ? config->host_budget_kib
-                 : ((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1)
-                   ? host->v[AUGUR_HOST_MEM_TOTAL_KIB] - config->host_reserve_kib : G_MAXDOUBLE;
         augur_policy_arbitrate (arb, n_arb, budget);
 
         for (gsize i = 0, k = 0; i < n; i++) {
@@ -478,6 +599,7 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                         w->plan.mem_target_kib = arb[k].granted_kib;
                         g_message ("guest %s: %s", vm->name, row->note);
                 }
+                note_guard (row, vm, &w->guard, now_s);
                 if (w->have_f && w->f.precursor) {
                         gsize len = strlen (row->note);
 
@@ -546,6 +668,13 @@ void
 augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics)
 {
         r->metrics = metrics;
+}
+
+void
+augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx)
+{
+        r->guest_report = func;
+        r->guest_report_ctx = ctx;
 }
 
 void

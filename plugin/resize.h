@@ -47,6 +47,13 @@ typedef struct {
 
 typedef struct AugurResize AugurResize;
 
+/* What a guest says about itself (augur-guest, plugin/activity.h): its
+ * oom_kill count and memory PSI (some avg10, %), each left NAN when
+ * unknown.  Hostile input: the memory guard (policy/mem-guard.h) lets it
+ * keep memory for that guest only. */
+typedef void (*AugurGuestReportFunc) (gpointer ctx, const char *uuid, gint64 now_ms,
+                                      double *ret_oom_kills, double *ret_psi_mem_pct);
+
 AugurResize *augur_resize_new (const AugurForecastHooks *hooks);
 void augur_resize_free (AugurResize *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurResize, augur_resize_free)
@@ -55,6 +62,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurResize, augur_resize_free)
  * (borrowed; it must outlive r, NULL = none). */
 typedef struct AugurMetrics AugurMetrics;
 void augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics);
+
+void augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx);
 
 /* Run the loop for one tick's samples (written by augur_store_tick_begin():
  * its rows join the open tick, store.h). */

@@ -1,4 +1,4 @@
-/* test-policy.c — the resize policy (plugin/policy.c): one case per rule of
+/* test-policy.c — the resize policy (policy/policy.c): one case per rule of
  * the design in policy.h, each driven through augur_policy_plan(). */
 #include "config.h"
 

@@ -1,5 +1,5 @@
 /* test-replay.c — the trace replay (model/replay.c) with the daemon's
- * policy (plugin/policy.c).
+ * policy (policy/policy.c).
  *
  *   /replay/t-plus-1/reactive   a 6-step hand-made trace: the allocation
  *        decided at t is in force at t + 1, and slack, shortfall fraction,

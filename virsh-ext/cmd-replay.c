@@ -1,7 +1,7 @@
 /* cmd-replay.c — virt-augur replay: a trace through the daemon's policy.
  *
  * What it is: option parsing, trace loading, the replay (model/replay.h)
- * with the real augur_policy_plan() (plugin/policy.h), and printing.
+ * with the real augur_policy_plan() (policy/policy.h), and printing.
  * What it is not: the forecaster or the metrics, which live in model/.
  *
  *   virt-augur replay --traces PATH [--format F] [--start T] [--max-series N]

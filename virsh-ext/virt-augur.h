@@ -35,7 +35,7 @@ int augur_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 const char *augur_cli_db_path (const AugurCliGlobal *g);
 
 /* Used memory in balloon terms, as the resize loop compares it with the
- * balloon (plugin/policy.h, AugurPolicyInput.mem_used_kib): the guest's
+ * balloon (policy/policy.h, AugurPolicyInput.mem_used_kib): the guest's
  * MemTotal − MemAvailable plus what its kernel reserves (balloon size −
  * MemTotal).  plot and top show it next to the allocation and the forecast,
  * which are in the same terms.  With autodeflate (MemTotal above the

@@ -14,6 +14,8 @@ static const char *const reason_names[AUGUR_REASON_N] = {
         [AUGUR_REASON_FLOOR] = "floor",
         [AUGUR_REASON_CEILING] = "ceiling",
         [AUGUR_REASON_REACTIVE] = "reactive",
+        [AUGUR_REASON_CUSHION] = "cushion",
+        [AUGUR_REASON_OUT_OF_MEMORY] = "out-of-memory",
 };
 static const char *const veto_names[AUGUR_VETO_N] = {
         [AUGUR_VETO_NONE] = "none",
@@ -103,12 +105,24 @@ window_upper (const float *p50, const float *upper, guint n, double buffer)
         return best;
 }
 
+double
+augur_policy_mem_forecast_want (const AugurForecast *f, const AugurPolicyConfig *cfg)
+{
+        double want;
+
+        if (!f || f->H == 0)
+                return NAN;
+        want = window_upper (f->mem_p50_kib, f->mem_upper_kib, lead_steps (f, cfg), cfg->buffer);
+        return isnan (want) ? NAN : want + cfg->headroom_kib;
+}
+
 static void
 plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
              const AugurPolicyConfig *cfg, double now, AugurPlan *p)
 {
-        double alloc = in->mem_alloc_kib, want = NAN, lo, hi;
+        double alloc = in->mem_alloc_kib, want = NAN, lo, hi, base;
         AugurReason reason = AUGUR_REASON_NONE;
+        gboolean have_forecast, held = in->mem_hold_kib > 0;   /* NAN, 0: none */
 
         p->mem_target_kib = alloc;
         hi = isnan (in->mem_max_kib) ? alloc : in->mem_max_kib;
@@ -117,13 +131,10 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
                 lo = MAX (lo, in->mem_used_kib + cfg->reserve_kib);
         lo = MIN (lo, hi);
 
-        if (f && f->H > 0) {
-                want = window_upper (f->mem_p50_kib, f->mem_upper_kib, lead_steps (f, cfg), cfg->buffer);
-                if (!isnan (want)) {
-                        want += cfg->headroom_kib;
-                        reason = want > alloc ? AUGUR_REASON_FORECAST_GROW : AUGUR_REASON_FORECAST_SHRINK;
-                }
-        }
+        want = augur_policy_mem_forecast_want (f, cfg);
+        if (!isnan (want))
+                reason = want > alloc ? AUGUR_REASON_FORECAST_GROW : AUGUR_REASON_FORECAST_SHRINK;
+        have_forecast = !isnan (want);
         /* Censored demand: pinned at the allocation means "more than shown". */
         if (!isnan (in->mem_used_kib) && !isnan (alloc) &&
             in->mem_used_kib >= (1 - cfg->pin_frac) * alloc) {
@@ -141,7 +152,20 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
                         want = c;
                 reason = AUGUR_REASON_PRESSURE;
         }
-        if (isnan (want)) {
+        /* The guard's cushion: never squeezed below used + cushion. */
+        if (!isnan (in->mem_used_kib) && in->mem_cushion_kib > 0) {
+                double c = MIN (in->mem_used_kib + in->mem_cushion_kib, hi);
+
+                if (isnan (want) || c > want) {
+                        want = c;
+                        if (isnan (alloc) || c > alloc)
+                                reason = AUGUR_REASON_CUSHION;
+                }
+        }
+        if (isnan (want) && held)
+                want = alloc;
+        if (isnan (want) || (!have_forecast && !(want > alloc) && !(alloc < lo) &&
+                             !(held && in->mem_hold_kib > alloc))) {
                 /* No forecast: hold, unless below the floor. */
                 if (!isnan (alloc) && alloc < lo) {
                         want = lo;
@@ -162,11 +186,20 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
                 if (reason == AUGUR_REASON_FORECAST_GROW && hi <= alloc)
                         reason = AUGUR_REASON_CEILING;
         }
+        /* The hold after the guest ran out of memory (mem-guard.h): an
+         * emergency grow, never delayed; arbitration sees it apart. */
+        base = want;
+        if (held && MIN (in->mem_hold_kib, hi) > want) {
+                want = MIN (in->mem_hold_kib, hi);
+                if (isnan (alloc) || want > alloc)
+                        reason = AUGUR_REASON_OUT_OF_MEMORY;
+        }
         p->mem_wanted_kib = want;
 
         if (isnan (alloc) || want > alloc) {
                 /* Grow fast: straight to the target, never rate-limited. */
                 p->mem_target_kib = want;
+                p->mem_extra_kib = MAX (0, want - base);
                 p->mem_reason = reason;
                 p->state.mem_shrink_since_s = -1;
                 p->state.last_mem_change_s = now;
@@ -199,6 +232,7 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
                 return;
         }
         p->mem_target_kib = MAX (want, alloc - cfg->shrink_step_kib);
+        p->mem_extra_kib = MAX (0, p->mem_target_kib - MAX (base, alloc - cfg->shrink_step_kib));
         p->mem_reason = reason == AUGUR_REASON_FLOOR ? AUGUR_REASON_FORECAST_SHRINK : reason;
         p->state.last_mem_change_s = now;
 }
@@ -314,54 +348,62 @@ augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyConfig 
         ret->state.last_mem_change_s = now_s;
 }
 
-gboolean
-augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
+/* Water-filling by shares: repeat while budget is left and some item is
+ * below its cap; each round hands out the remainder in proportion to
+ * priority, capped.  At most n rounds.  Returns what is left. */
+static double
+water_fill (AugurArbItem *items, const double *cap, gsize n, double left)
 {
-        double sum_want = 0, left = budget_kib;
         gboolean active = TRUE;
 
-        for (gsize i = 0; i < n; i++) {
-                AugurArbItem *it = &items[i];
-
-                it->floor_kib = MIN (it->floor_kib, it->want_kib);
-                it->granted_kib = it->floor_kib;
-                it->lost = FALSE;
-                sum_want += it->want_kib;
-                left -= it->floor_kib;
-        }
-        if (sum_want <= budget_kib) {
-                for (gsize i = 0; i < n; i++)
-                        items[i].granted_kib = items[i].want_kib;
-                return TRUE;
-        }
-        if (left < 0) {
-                for (gsize i = 0; i < n; i++)
-                        items[i].lost = items[i].granted_kib < items[i].want_kib;
-                return FALSE;
-        }
-        /* Water-filling by shares: repeat while budget is left and some VM
-         * is below its want; each round hands out the remainder in
-         * proportion to priority, capped at each want.  At most n rounds. */
         for (gsize round = 0; round < n && left > 1e-6 && active; round++) {
                 double shares = 0, given = 0;
 
                 for (gsize i = 0; i < n; i++)
-                        if (items[i].granted_kib < items[i].want_kib)
+                        if (items[i].granted_kib < cap[i])
                                 shares += MAX (items[i].priority, 1);
                 active = shares > 0;
                 for (gsize i = 0; i < n && active; i++) {
                         AugurArbItem *it = &items[i];
                         double give;
 
-                        if (it->granted_kib >= it->want_kib)
+                        if (it->granted_kib >= cap[i])
                                 continue;
-                        give = MIN (left * MAX (it->priority, 1) / shares, it->want_kib - it->granted_kib);
+                        give = MIN (left * MAX (it->priority, 1) / shares, cap[i] - it->granted_kib);
                         it->granted_kib += give;
                         given += give;
                 }
                 left -= given;
         }
+        return left;
+}
+
+gboolean
+augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
+{
+        g_autofree double *cap = g_new (double, MAX (n, 1));
+        double left = budget_kib;
+        gboolean fits;
+
+        for (gsize i = 0; i < n; i++) {
+                AugurArbItem *it = &items[i];
+
+                it->extra_kib = isnan (it->extra_kib) ? 0 : MAX (it->extra_kib, 0);
+                it->floor_kib = MIN (it->floor_kib, it->want_kib);
+                it->granted_kib = it->floor_kib;
+                it->lost = FALSE;
+                left -= it->floor_kib;
+                cap[i] = it->want_kib;
+        }
+        fits = left >= 0;
+        /* The wants first, then the extras from what is left. */
+        if (fits)
+                left = water_fill (items, cap, n, left);
         for (gsize i = 0; i < n; i++)
-                items[i].lost = items[i].granted_kib < items[i].want_kib - 1;
-        return TRUE;
+                cap[i] = items[i].want_kib + items[i].extra_kib;
+        if (fits)
+                water_fill (items, cap, n, left);
+        for (gsize i = 0; i < n; i++)
+                items[i].lost = items[i].granted_kib < cap[i] - 1;
+        return fits;
 }

@@ -22,6 +22,16 @@
  *   censored demand: a guest cannot show more than it is given.  A guest
  *           whose used memory is pinned near its allocation (≥ 1 − pin_frac)
  *           demands more than it shows: grow by censored_grow_frac.
+ *   guard (mem-guard.h): the caller passes the cushion a shrink must
+ *           leave above used (the burst envelope, widened when the host
+ *           has memory to spare) and the hold level after the guest ran
+ *           out of memory.  The target is at least used + cushion (grown
+ *           to at once, like a forecast grow); under a hold it is at least
+ *           the hold level — an emergency grow that no cooldown delays.
+ *           The hold is reported apart (mem_extra_kib) so that host
+ *           arbitration grants it only from what is left: a guest's own
+ *           report of an OOM kill can keep memory for it, never take
+ *           memory from another guest.
  *   vetoes: never shrink while the guest shows pressure (swap-in, rising
  *           major faults, low usable) or while its stats are stale; under
  *           pressure grow at once whatever the forecast says (not
@@ -74,6 +84,8 @@ typedef enum {
         AUGUR_REASON_FLOOR,             /* below observed used + reserve / min */
         AUGUR_REASON_CEILING,           /* above <memory>/<vcpu> maximum       */
         AUGUR_REASON_REACTIVE,          /* reference reactive policy           */
+        AUGUR_REASON_CUSHION,           /* below used + the guard's cushion    */
+        AUGUR_REASON_OUT_OF_MEMORY,     /* the guest ran out: emergency / hold */
         AUGUR_REASON_N,
 } AugurReason;
 
@@ -106,6 +118,10 @@ typedef struct {
         double mem_min_kib;             /* per-VM floor (policy metadata)      */
         gboolean mem_stats_fresh;       /* all fields present, last-update moving */
         gboolean mem_pressure;          /* swap-in / major faults / low usable */
+        double mem_cushion_kib;         /* mem-guard.h: a shrink leaves at least
+                                         * used + this; NAN = the reserve     */
+        double mem_hold_kib;            /* mem-guard.h: hold level after the
+                                         * guest ran out, NAN = none          */
         double cpu_cores_used;          /* observed cores used                 */
         int vcpus_online;               /* online in the guest                 */
         int vcpus_min, vcpus_max;       /* per-VM bounds (<vcpu> max)          */
@@ -161,9 +177,17 @@ typedef struct {
         AugurReason mem_reason, cpu_reason;
         AugurVeto mem_veto, cpu_veto;   /* what stopped a change, if anything  */
         double mem_wanted_kib;          /* before vetoes and step limits       */
+        double mem_extra_kib;           /* part of mem_target_kib that only the
+                                         * hold asks for (arbitration grants it
+                                         * from what is left), 0 = none       */
         int vcpus_wanted;
         AugurPolicyState state;         /* the state to keep                   */
 } AugurPlan;
+
+/* The memory the forecast asks for over the lead window: max of p50 +
+ * buffer × (upper − p50) + headroom; NAN without a forecast.  What the
+ * memory guard scores bursts against (mem-guard.h). */
+double augur_policy_mem_forecast_want (const AugurForecast *f, const AugurPolicyConfig *cfg);
 
 /* Plan one VM.  forecast may be NULL (no model, no baseline yet): the
  * policy then holds, except on pressure or a floor violation.  Pure. */
@@ -184,9 +208,14 @@ void augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyCo
  * (shares), each VM capped at its want.  Because wants are forecasts over
  * the lead window, a guest predicted idle wants little and is shrunk
  * *ahead* of the crunch, leaving room for the one predicted to spike.  A VM
- * granted less than it wanted is a loser, with the reason in note. */
+ * granted less than it wanted is a loser, with the reason in note.  The
+ * extras (a guest's hold after it reported an OOM kill: its own word) go
+ * last, from what is left, by shares: a lying guest gets spare memory,
+ * never another guest's. */
 typedef struct {
-        double want_kib;        /* plan target (in)                           */
+        double want_kib;        /* plan target without the extra (in)         */
+        double extra_kib;       /* granted only from what is left once every
+                                 * want is served (in, 0 = none)              */
         double floor_kib;       /* never below (in)                           */
         int priority;           /* shares (in), default 1000                  */
         double granted_kib;     /* out                                        */
