@@ -42,6 +42,13 @@
  *     "net_tx_bytes"         bytes sent since boot, all interfaces but lo
  *     "load1"                /proc/loadavg 1-minute load
  *     "psi_cpu" "psi_mem" "psi_io"   /proc/pressure/<*> "some avg10", percent
+ *     "oom_kill"             processes the OOM killer killed since guest boot
+ *                            (/proc/vmstat "oom_kill": cumulative, so a
+ *                            dropped report loses no kill).  The one key left
+ *                            out rather than null when unknown (kernels
+ *                            before 4.13 have no such counter): augurd reads
+ *                            a missing key as unknown, and an augurd older
+ *                            than schema revision 3 ignores the key anyway
  *     "top"                  at most 5 objects {"comm":NAME,"cpu_pct":P}: the
  *                            programs (comm, <= 15 bytes, printable ASCII, other
  *                            bytes sent as '?') that used the most CPU over
@@ -109,6 +116,7 @@
 #define MAX_STAT_FDS 768          /* /proc/PID/stat files kept open at most */
 #define MAX_USERS 64              /* distinct user names tracked at most    */
 #define USER_BUCKETS 4            /* "user_sessions" length (common/buckets.h) */
+#define OOM_KILL_MAX 9007199254740992ULL /* 2^53: augurd's bound on "oom_kill" */
 #define BACKOFF_MIN_S 1           /* port reopen backoff, doubling ...      */
 #define BACKOFF_MAX_S 60          /* ... up to this                         */
 #define DEFAULT_PORT "/dev/virtio-ports/org.augur.activity.0"
@@ -140,6 +148,8 @@ typedef struct {
     double load1;
     int has_psi[3];
     double psi[3];                         /* cpu, memory, io               */
+    int has_oom_kill;
+    unsigned long long oom_kill;           /* /proc/vmstat oom_kill         */
     int has_sessions;
     long sessions, users;
     long user_sessions[USER_BUCKETS];      /* sessions by user-name bucket  */
@@ -369,6 +379,30 @@ sample_load_psi(Snapshot *s)
         s->has_psi[i] = read_small(psi_path[i], buf, sizeof buf) > 0 &&
                         sscanf(buf, "some avg10=%lf", &s->psi[i]) == 1;
     }
+}
+
+/* /proc/vmstat "oom_kill N" (Linux >= 4.13; absent before: unknown).  The
+ * file is ~5 KB of "name value" lines on current kernels; a buffer that
+ * cut it short could cut our line too, so the number must end in '\n' to
+ * count. */
+static void
+sample_vmstat(Snapshot *s)
+{
+    char buf[16384];
+    char *p, *end;
+
+    s->has_oom_kill = 0;
+    if (read_small("/proc/vmstat", buf, sizeof buf) <= 0)
+        return;
+    p = strstr(buf, "\noom_kill ");
+    if (!p)
+        return;
+    p += 10;
+    if (!isdigit((unsigned char)*p))
+        return;
+    errno = 0;
+    s->oom_kill = strtoull(p, &end, 10);
+    s->has_oom_kill = errno == 0 && *end == '\n';
 }
 
 /* FNV-1a 32 (offset basis 2166136261, prime 16777619) of n bytes: the
@@ -633,6 +667,7 @@ take_snapshot(Reporter *r, Snapshot *s)
     sample_stat(s);
     sample_net(s);
     sample_load_psi(s);
+    sample_vmstat(s);
     sample_sessions(r->utmp_path, s);
     if (r->top_n > 0) {
         r->cur ^= 1;
@@ -904,6 +939,10 @@ build_report(Reporter *r, const Snapshot *a, const Snapshot *b,
         out_num(&o, "psi_cpu", b->has_psi[0], b->psi[0], "%.2f");
         out_num(&o, "psi_mem", b->has_psi[1], b->psi[1], "%.2f");
         out_num(&o, "psi_io", b->has_psi[2], b->psi[2], "%.2f");
+        /* Above augurd's bound (2^53) it would drop the whole report; no
+         * guest gets there, but the rest of the report is worth more. */
+        if (b->has_oom_kill && b->oom_kill <= OOM_KILL_MAX)
+            out_printf(&o, ",\"oom_kill\":%llu", b->oom_kill);
         out_printf(&o, ",\"top\":[");
         for (int i = 0; i < n_top; i++) {
             double pct = dt > 0 ? 100.0 * (double)top[i].ticks / (double)r->clk_tck / dt : 0;

@@ -78,8 +78,13 @@ typedef struct {
 typedef enum {
         K_V = 0, K_SEQ, K_INTERVAL, K_DROPPED, K_INPUT_SRC, K_INPUT, K_SESSIONS,
         K_USERS, K_PROC, K_RX, K_TX, K_LOAD1, K_PSI_CPU, K_PSI_MEM, K_PSI_IO,
-        K_TOP, K_USER_SESSIONS, K_N,
+        K_TOP, K_USER_SESSIONS, K_OOM_KILL, K_N,
 } Key;
+
+/* parse_report() tracks the keys seen, and a report its present fields, in
+ * one guint32 each. */
+G_STATIC_ASSERT (K_N <= 32);
+G_STATIC_ASSERT (AUGUR_ACTIVITY_F_N <= 32);
 
 typedef enum { T_INT, T_NUM, T_STR, T_TOP, T_UBKT } KeyType;
 
@@ -106,6 +111,7 @@ static const struct {
         [K_PSI_IO] = { "psi_io", T_NUM, FALSE, AUGUR_ACTIVITY_F_PSI_IO },
         [K_TOP] = { "top", T_TOP, FALSE, AUGUR_ACTIVITY_F_TOP },
         [K_USER_SESSIONS] = { "user_sessions", T_UBKT, FALSE, AUGUR_ACTIVITY_F_USER_SESSIONS },
+        [K_OOM_KILL] = { "oom_kill", T_INT, FALSE, AUGUR_ACTIVITY_F_OOM_KILL },
 };
 
 /* Upper bound of net byte counters: doubles carry them exactly up to 2^53
@@ -631,6 +637,9 @@ check_ranges (Lex *lx, const AugurActivityReport *r)
         if (augur_activity_report_has (r, AUGUR_ACTIVITY_F_PSI_IO) &&
             !num_in (r->psi_io, 0, AUGUR_ACTIVITY_MAX_PSI))
                 range_problem (lx, "psi_io out of range");
+        if (augur_activity_report_has (r, AUGUR_ACTIVITY_F_OOM_KILL) &&
+            !int_in (r->oom_kill, 0, AUGUR_ACTIVITY_MAX_OOM_KILL))
+                range_problem (lx, "oom_kill out of range");
         if (augur_activity_report_has (r, AUGUR_ACTIVITY_F_USER_SESSIONS)) {
                 gint64 sum = 0;
                 gboolean each_ok = TRUE;
@@ -711,6 +720,7 @@ parse_member_value (Lex *lx, Key k, AugurActivityReport *r)
         case K_PSI_CPU: r->psi_cpu = dv; break;
         case K_PSI_MEM: r->psi_mem = dv; break;
         case K_PSI_IO: r->psi_io = dv; break;
+        case K_OOM_KILL: r->oom_kill = iv; break;
         case K_INPUT_SRC: case K_TOP: case K_USER_SESSIONS: case K_N: break;
         }
         if (keys[k].field >= 0)
@@ -1363,6 +1373,10 @@ on_report (const AugurActivityReport *report, gint64 now_us, gpointer user_data)
         ad->latest.proc_starts_per_min = augur_activity_report_has (report, AUGUR_ACTIVITY_F_PROC_STARTS)
                                          ? report->proc_starts_per_min : NAN;
         augur_activity_report_buckets (report, ad->latest.prog_pct, ad->latest.user_sessions);
+        ad->latest.psi_mem = augur_activity_report_has (report, AUGUR_ACTIVITY_F_PSI_MEM)
+                             ? report->psi_mem : NAN;
+        ad->latest.oom_kill = augur_activity_report_has (report, AUGUR_ACTIVITY_F_OOM_KILL)
+                              ? (double) report->oom_kill : NAN;
         ad->latest_ms = g_get_real_time () / 1000;
         queue_row (ad, AUGUR_ACTIVITY_SOURCE_CHANNEL, report);
 }
@@ -1731,6 +1745,7 @@ fill_row (AugurActivityRow *row, const ActDomain *ad, const PendingRow *p)
                 { AUGUR_ACTIVITY_F_PSI_CPU, AUGUR_ACTCOL_PSI_CPU },
                 { AUGUR_ACTIVITY_F_PSI_MEM, AUGUR_ACTCOL_PSI_MEM },
                 { AUGUR_ACTIVITY_F_PSI_IO, AUGUR_ACTCOL_PSI_IO },
+                { AUGUR_ACTIVITY_F_OOM_KILL, AUGUR_ACTCOL_OOM_KILL },
         };
         double vals[AUGUR_ACTIVITY_F_N] = { 0 };
 
@@ -1751,6 +1766,7 @@ fill_row (AugurActivityRow *row, const ActDomain *ad, const PendingRow *p)
         vals[AUGUR_ACTIVITY_F_PSI_CPU] = r->psi_cpu;
         vals[AUGUR_ACTIVITY_F_PSI_MEM] = r->psi_mem;
         vals[AUGUR_ACTIVITY_F_PSI_IO] = r->psi_io;
+        vals[AUGUR_ACTIVITY_F_OOM_KILL] = (double) r->oom_kill;   /* <= 2^53: exact */
         for (gsize i = 0; i < G_N_ELEMENTS (map); i++)
                 if (augur_activity_report_has (r, map[i].f)) {
                         row->v[map[i].c] = vals[map[i].f];

@@ -93,6 +93,10 @@
 #define AUGUR_ACTIVITY_MAX_LOAD         1e6
 #define AUGUR_ACTIVITY_MAX_PSI          100.0         /* percent                   */
 #define AUGUR_ACTIVITY_MAX_CPU_PCT      1e5           /* 1000 CPUs busy            */
+/* OOM kills since guest boot: a counter, so any finite count is possible;
+ * 2^53 is where a double (AugurActivityLatest, the store's row values)
+ * stops carrying it exactly. */
+#define AUGUR_ACTIVITY_MAX_OOM_KILL     G_GINT64_CONSTANT (9007199254740992) /* 2^53 */
 
 /* ---------------------------------------------------------------- errors */
 
@@ -127,6 +131,7 @@ typedef enum {
         AUGUR_ACTIVITY_F_PSI_IO,
         AUGUR_ACTIVITY_F_TOP,
         AUGUR_ACTIVITY_F_USER_SESSIONS,
+        AUGUR_ACTIVITY_F_OOM_KILL,
         AUGUR_ACTIVITY_F_N,
 } AugurActivityField;
 
@@ -160,6 +165,9 @@ typedef struct {
         double psi_cpu;                  /* guest PSI "some avg10", percent   */
         double psi_mem;
         double psi_io;
+        gint64 oom_kill;                 /* processes the guest's OOM killer
+                                          * killed since guest boot
+                                          * (/proc/vmstat oom_kill)           */
         guint n_top;                     /* entries of top[] (0..5)           */
         AugurActivityProgram top[AUGUR_ACTIVITY_TOP_MAX];
         gint64 user_sessions[AUGUR_ACTIVITY_USER_BUCKETS]; /* sessions per user
@@ -299,14 +307,23 @@ gboolean augur_activity_get_counters (AugurActivity *act, const char *uuid,
                                       AugurActivityCounters *ret);
 /* The newest channel report of a domain (by UUID string) if it arrived
  * at most max_age_ms before now_ms (both g_get_real_time () / 1000): the
- * activity values of the trace format, NAN where the report had none.
- * FALSE: no report that fresh (no channel, reporter stopped, unknown). */
+ * activity values of the trace format, and the guest's own memory
+ * distress for the resize loop; NAN where the report had none.
+ * FALSE: no report that fresh (no channel, reporter stopped, unknown).
+ *
+ * oom_kill is the guest's cumulative counter, not a per-report delta, so a
+ * report dropped on the way (rate limit, a full port queue in the guest)
+ * loses no kill: the next one still counts it.  It restarts at 0 when the
+ * guest reboots (the domain keeps running), so a reader that takes
+ * differences must treat a decrease as a restart, not as negative kills. */
 typedef struct {
         double input_events_per_min;
         double sessions;
         double proc_starts_per_min;
         double prog_pct[AUGUR_PROG_BUCKETS];       /* augur_activity_report_buckets */
         double user_sessions[AUGUR_USER_BUCKETS];
+        double psi_mem;                  /* guest PSI memory "some avg10", %  */
+        double oom_kill;                 /* guest OOM kills since guest boot  */
 } AugurActivityLatest;
 gboolean augur_activity_latest (AugurActivity *act, const char *uuid, gint64 now_ms,
                                 gint64 max_age_ms, AugurActivityLatest *ret);

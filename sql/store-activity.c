@@ -40,7 +40,10 @@ const char *const augur_activity_col_name[AUGUR_ACTCOL_N] = {
         [AUGUR_ACTCOL_PROG_B0 + 6] = "prog_b6", [AUGUR_ACTCOL_PROG_B0 + 7] = "prog_b7",
         [AUGUR_ACTCOL_USER_B0 + 0] = "user_b0", [AUGUR_ACTCOL_USER_B0 + 1] = "user_b1",
         [AUGUR_ACTCOL_USER_B0 + 2] = "user_b2", [AUGUR_ACTCOL_USER_B0 + 3] = "user_b3",
+        [AUGUR_ACTCOL_OOM_KILL] = "oom_kill",
 };
+/* AugurActivityRow.present holds one bit per column. */
+G_STATIC_ASSERT (AUGUR_ACTCOL_N <= 32);
 
 /* Columns stored as INTEGER (the rest are REAL). */
 static const gboolean col_is_integer[AUGUR_ACTCOL_N] = {
@@ -53,6 +56,7 @@ static const gboolean col_is_integer[AUGUR_ACTCOL_N] = {
         [AUGUR_ACTCOL_NET_TX_BYTES] = TRUE,
         [AUGUR_ACTCOL_USER_B0 + 0] = TRUE, [AUGUR_ACTCOL_USER_B0 + 1] = TRUE,
         [AUGUR_ACTCOL_USER_B0 + 2] = TRUE, [AUGUR_ACTCOL_USER_B0 + 3] = TRUE,
+        [AUGUR_ACTCOL_OOM_KILL] = TRUE,
 };
 
 /* The samples columns a channel report fills, and their rollup gauges

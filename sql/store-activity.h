@@ -34,7 +34,9 @@ typedef enum {
         /* 007-activity-buckets.sql: trace units, common/buckets.h */
         AUGUR_ACTCOL_PROG_B0,                 /* .. + 7: percent of one CPU     */
         AUGUR_ACTCOL_USER_B0 = AUGUR_ACTCOL_PROG_B0 + 8, /* .. + 3: sessions    */
-        AUGUR_ACTCOL_N = AUGUR_ACTCOL_USER_B0 + 4,
+        /* 008-activity-oom-kill.sql: guest OOM kills since guest boot */
+        AUGUR_ACTCOL_OOM_KILL = AUGUR_ACTCOL_USER_B0 + 4,
+        AUGUR_ACTCOL_N,
 } AugurActivityCol;
 
 /* SQL column names of AugurActivityCol, in order. */

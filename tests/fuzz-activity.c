@@ -101,6 +101,7 @@ oracle (const guint8 *data, gsize size, const AugurActivityReport *r)
         oracle_num (o, "psi_cpu", HAS (PSI_CPU), r->psi_cpu);
         oracle_num (o, "psi_mem", HAS (PSI_MEM), r->psi_mem);
         oracle_num (o, "psi_io", HAS (PSI_IO), r->psi_io);
+        oracle_int (o, "oom_kill", HAS (OOM_KILL), r->oom_kill);
         {
                 JsonNode *us = json_object_get_member (o, "user_sessions");
 
@@ -164,7 +165,9 @@ run_one (const guint8 *data, gsize size)
 
         if (augur_activity_parse_line ((const char *) data, size, &r, &error)) {
                 if (r.n_top > AUGUR_ACTIVITY_TOP_MAX || r.version != AUGUR_ACTIVITY_VERSION ||
-                    (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_LOAD1) && !isfinite (r.load1)))
+                    (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_LOAD1) && !isfinite (r.load1)) ||
+                    (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_OOM_KILL) &&
+                     (r.oom_kill < 0 || r.oom_kill > AUGUR_ACTIVITY_MAX_OOM_KILL)))
                         abort ();
                 for (guint i = 0; i < r.n_top; i++)
                         if (strlen (r.top[i].comm) == 0 || strlen (r.top[i].comm) > AUGUR_ACTIVITY_COMM_MAX)

@@ -22,6 +22,7 @@
  *                           file written here: its user_sessions are the
  *                           sessions folded by common/buckets.h's hash, so
  *                           the guest's copy of FNV-1a matches the host's;
+ *                           its oom_kill is this kernel's /proc/vmstat one;
  *   /activity/store/...     the activity tables, sample filling (once),
  *                           rollups, drop counters, retention;
  *   /activity/daemon/...    AugurActivity end to end against libvirt's
@@ -66,13 +67,15 @@ count_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpo
         return G_LOG_WRITER_HANDLED;
 }
 
-/* What augur-guest printed in a real run (top trimmed to three). */
+/* What augur-guest printed in a real run (top trimmed to three), with the
+ * "oom_kill" a revision-3 augur-guest adds after "psi_io" (value made up:
+ * that run had none). */
 static const char *const guest_line =
         "{\"v\":1,\"seq\":0,\"interval_ms\":1002,\"dropped\":0,\"input_src\":\"irq\","
         "\"input_events_per_min\":12.0,\"sessions\":2,\"users\":1,\"user_sessions\":[0,2,0,0],"
         "\"proc_starts_per_min\":958.5,"
         "\"net_rx_bytes\":450636816,\"net_tx_bytes\":276076,\"load1\":3.86,\"psi_cpu\":30.30,"
-        "\"psi_mem\":0.00,\"psi_io\":8.44,\"top\":[{\"comm\":\"gzip\",\"cpu_pct\":92.9},"
+        "\"psi_mem\":0.00,\"psi_io\":8.44,\"oom_kill\":3,\"top\":[{\"comm\":\"gzip\",\"cpu_pct\":92.9},"
         "{\"comm\":\"kworker/1:0H-kb\",\"cpu_pct\":7.0},{\"comm\":\"a\\\"b\\\\c\",\"cpu_pct\":1.0}]}";
 
 /* ------------------------------------------------------ json-glib oracle */
@@ -133,6 +136,7 @@ oracle_check (const char *buf, gsize len, const AugurActivityReport *r)
         expect_num_member (o, "psi_cpu", HAS (PSI_CPU), r->psi_cpu);
         expect_num_member (o, "psi_mem", HAS (PSI_MEM), r->psi_mem);
         expect_num_member (o, "psi_io", HAS (PSI_IO), r->psi_io);
+        expect_int_member (o, "oom_kill", HAS (OOM_KILL), r->oom_kill);
         {
                 JsonNode *us = json_object_get_member (o, "user_sessions");
 
@@ -212,6 +216,7 @@ test_parse_guest_line (void)
         g_assert_cmpfloat (r.proc_starts_per_min, ==, 958.5);
         g_assert_cmpint (r.net_rx_bytes, ==, 450636816);
         g_assert_cmpfloat (r.psi_io, ==, 8.44);
+        g_assert_cmpint (r.oom_kill, ==, 3);
         g_assert_cmpuint (r.n_top, ==, 3);
         g_assert_cmpstr (r.top[0].comm, ==, "gzip");
         g_assert_cmpstr (r.top[1].comm, ==, "kworker/1:0H-kb");
@@ -267,7 +272,7 @@ test_parse_minimal (void)
         const char *all_null = HDR ",\"dropped\":null,\"input_src\":null,\"input_events_per_min\":null,"
                 "\"sessions\":null,\"users\":null,\"proc_starts_per_min\":null,\"net_rx_bytes\":null,"
                 "\"net_tx_bytes\":null,\"load1\":null,\"psi_cpu\":null,\"psi_mem\":null,\"psi_io\":null,"
-                "\"top\":null}";
+                "\"oom_kill\":null,\"top\":null}";
 
         g_assert_true (augur_activity_parse_line (HDR "}", strlen (HDR "}"), &r, &error));
         g_assert_cmpuint (r.present, ==, 0);
@@ -467,6 +472,34 @@ static const Case cases[] = {
         { "usess-dup", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0,0],\"user_sessions\":[0,0,0,0]}", E_MALFORMED },
         { "usess-trailing-comma", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0,0,]}", E_MALFORMED },
         { "usess-unterminated", HDR ",\"sessions\":0,\"user_sessions\":[0,0,0,0", E_MALFORMED },
+        /* oom_kill: an optional integer 0 .. 2^53 (bounds in threes); a
+         * fraction, an exponent or another type is the grammar (MALFORMED),
+         * a well-formed integer outside the bounds is RANGE */
+        { "oom-kill-0", HDR ",\"oom_kill\":0}", E_OK },
+        { "oom-kill-1", HDR ",\"oom_kill\":1}", E_OK },
+        { "oom-kill-null", HDR ",\"oom_kill\":null}", E_OK },
+        { "oom-kill-minus-zero", HDR ",\"oom_kill\":-0}", E_OK },
+        { "oom-kill-neg", HDR ",\"oom_kill\":-1}", E_RANGE },
+        { "oom-kill-neg-int64-min", HDR ",\"oom_kill\":-9223372036854775808}", E_RANGE },
+        { "oom-kill-2^53-1", HDR ",\"oom_kill\":9007199254740991}", E_OK },
+        { "oom-kill-2^53", HDR ",\"oom_kill\":9007199254740992}", E_OK },
+        { "oom-kill-2^53+1", HDR ",\"oom_kill\":9007199254740993}", E_RANGE },
+        { "oom-kill-int64-max", HDR ",\"oom_kill\":9223372036854775807}", E_RANGE },
+        { "oom-kill-uint64-max", HDR ",\"oom_kill\":18446744073709551615}", E_RANGE },
+        { "oom-kill-40-digits", HDR ",\"oom_kill\":1234567890123456789012345678901234567890}", E_RANGE },
+        { "oom-kill-41-digits", HDR ",\"oom_kill\":12345678901234567890123456789012345678901}", E_MALFORMED },
+        { "oom-kill-float", HDR ",\"oom_kill\":1.5}", E_MALFORMED },
+        { "oom-kill-float-integral", HDR ",\"oom_kill\":1.0}", E_MALFORMED },
+        { "oom-kill-exp", HDR ",\"oom_kill\":1e3}", E_MALFORMED },
+        { "oom-kill-inf", HDR ",\"oom_kill\":1e999}", E_MALFORMED },
+        { "oom-kill-nan", HDR ",\"oom_kill\":NaN}", E_MALFORMED },
+        { "oom-kill-string", HDR ",\"oom_kill\":\"3\"}", E_MALFORMED },
+        { "oom-kill-bool", HDR ",\"oom_kill\":true}", E_MALFORMED },
+        { "oom-kill-array", HDR ",\"oom_kill\":[3]}", E_MALFORMED },
+        { "oom-kill-object", HDR ",\"oom_kill\":{\"n\":3}}", E_MALFORMED },
+        { "oom-kill-hex", HDR ",\"oom_kill\":0x3}", E_MALFORMED },
+        { "oom-kill-dup", HDR ",\"oom_kill\":1,\"oom_kill\":1}", E_MALFORMED },
+        { "oom-kill-neg-then-broken", HDR ",\"oom_kill\":-1,", E_MALFORMED },
         /* precedence: broken after an absurd value is still malformed */
         { "range-then-broken", "{\"v\":1,\"seq\":-1,\"interval_ms\":5000,", E_MALFORMED },
 };
@@ -536,6 +569,122 @@ test_guest_user_sessions (void)
         g_assert_cmpfloat (user[1], ==, 2);
         g_unlink (path);
         g_rmdir (dir);
+}
+
+/* "oom_kill" (revision 3): parsed when sent; absent (an older augur-guest
+ * or guest kernel) or null, it is unknown, never 0; an out-of-range count
+ * drops the report with a RANGE error that names the key; and any bytes
+ * in its place either parse to a count within the bounds or fail with one
+ * of the documented codes. */
+static void
+test_parse_oom_kill (void)
+{
+        static const char with[] = HDR ",\"psi_mem\":12.5,\"oom_kill\":42}";
+        static const char without[] = HDR ",\"psi_mem\":12.5}";
+        static const char null[] = HDR ",\"oom_kill\":null}";
+        static const char neg[] = HDR ",\"oom_kill\":-1}";
+        static const char alphabet[] = "0123456789-+.eE \"n[]{},:\\x";
+        g_autoptr(GRand) rand = g_rand_new_with_seed (4130);
+        g_autoptr(GError) error = NULL;
+        AugurActivityReport r;
+        guint accepted = 0;
+
+        g_assert_true (augur_activity_parse_line (with, strlen (with), &r, &error));
+        g_assert_no_error (error);
+        g_assert_true (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_OOM_KILL));
+        g_assert_cmpint (r.oom_kill, ==, 42);
+        g_assert_cmpfloat (r.psi_mem, ==, 12.5);
+        g_assert_true (augur_activity_parse_line (without, strlen (without), &r, &error));
+        g_assert_false (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_OOM_KILL));
+        g_assert_true (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_PSI_MEM));
+        g_assert_true (augur_activity_parse_line (null, strlen (null), &r, &error));
+        g_assert_false (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_OOM_KILL));
+        g_assert_false (augur_activity_parse_line (neg, strlen (neg), &r, &error));
+        g_assert_error (error, AUGUR_ACTIVITY_ERROR, AUGUR_ACTIVITY_ERROR_RANGE);
+        g_assert_true (g_str_has_prefix (error->message, "oom_kill out of range"));
+
+        for (int i = 0; i < 50000; i++) {
+                g_autoptr(GError) e = NULL;
+                g_autoptr(GString) line = g_string_new (HDR ",\"oom_kill\":");
+                int n = g_rand_int_range (rand, 0, 48);
+
+                for (int k = 0; k < n; k++) {
+                        if (g_rand_int_range (rand, 0, 4) == 0)
+                                g_string_append_c (line, (char) g_rand_int_range (rand, 1, 256));
+                        else
+                                g_string_append_c (line, alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)]);
+                }
+                g_string_append_c (line, '}');
+                memset (&r, 0xa5, sizeof r);
+                if (augur_activity_parse_line (line->str, line->len, &r, &e)) {
+                        accepted++;
+                        if (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_OOM_KILL)) {
+                                g_assert_cmpint (r.oom_kill, >=, 0);
+                                g_assert_cmpint (r.oom_kill, <=, AUGUR_ACTIVITY_MAX_OOM_KILL);
+                        }
+                        oracle_check (line->str, line->len, &r);
+                } else {
+                        g_assert_true (e->domain == AUGUR_ACTIVITY_ERROR);
+                        g_assert_cmpint (e->code, >=, AUGUR_ACTIVITY_ERROR_MALFORMED);
+                        g_assert_cmpint (e->code, <=, AUGUR_ACTIVITY_ERROR_VERSION);
+                }
+        }
+        g_test_message ("%u of 50000 random oom_kill values accepted (all checked by json-glib)", accepted);
+}
+
+/* The guest's /proc/vmstat "oom_kill" counter, or -1 when it has none. */
+static gint64
+read_vmstat_oom_kill (void)
+{
+        g_autofree char *vmstat = NULL;
+        const char *p;
+
+        if (!g_file_get_contents ("/proc/vmstat", &vmstat, NULL, NULL))
+                return -1;
+        p = strstr (vmstat, "\noom_kill ");
+        return p ? g_ascii_strtoll (p + 10, NULL, 10) : -1;
+}
+
+/* The real augur-guest binary on this machine: it sends /proc/vmstat's
+ * oom_kill as "oom_kill" (between the counts read before and after it
+ * ran), or leaves the key out when the kernel has no such counter. */
+static void
+test_guest_oom_kill (void)
+{
+        g_autofree char *guest = g_test_build_filename (G_TEST_BUILT, "..", "guest", "augur-guest", NULL);
+        g_autofree char *out = NULL;
+        g_autoptr(GError) error = NULL;
+        const char *argv[] = { guest, "-o", "-c", "1", "-i", "1", "-n", "0", "-E", NULL };
+        AugurActivityReport r;
+        gint64 before, after;
+        int status;
+
+        if (!g_file_test (guest, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("guest/augur-guest not built");
+                return;
+        }
+        before = read_vmstat_oom_kill ();
+        g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                                     &out, NULL, &status, &error));
+        after = read_vmstat_oom_kill ();
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));
+        g_test_message ("augur-guest: %s", out);
+        g_assert_true (g_str_has_suffix (out, "\n"));
+        g_assert_true (augur_activity_parse_line (out, strlen (out) - 1, &r, &error));
+        g_assert_no_error (error);
+        if (before < 0 && after < 0) {
+                g_assert_false (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_OOM_KILL));
+                g_assert_null (strstr (out, "oom_kill"));
+                return;
+        }
+        g_assert_true (augur_activity_report_has (&r, AUGUR_ACTIVITY_F_OOM_KILL));
+        g_assert_cmpint (r.oom_kill, >=, before);
+        g_assert_cmpint (r.oom_kill, <=, after);
+        /* next to the PSI keys, in the documented order */
+        g_assert_nonnull (strstr (out, "\"psi_io\":"));
+        g_assert_true (strstr (out, "\"oom_kill\":") > strstr (out, "\"psi_io\":"));
+        g_assert_true (strstr (out, "\"oom_kill\":") < strstr (out, "\"top\":"));
 }
 
 /* A report without "top" and "user_sessions" (an older augur-guest, or
@@ -1129,6 +1278,10 @@ test_store_rows (Fixture *f, gconstpointer data)
         }
         rows[0].v[AUGUR_ACTCOL_PROG_B0 + 6] = 97;
         rows[0].v[AUGUR_ACTCOL_USER_B0 + 1] = 2;
+        /* the first carries oom_kill at its bound (2^53, exact in a
+         * double), the second none */
+        rows[0].v[AUGUR_ACTCOL_OOM_KILL] = 9007199254740992.0;
+        rows[0].present |= 1u << AUGUR_ACTCOL_OOM_KILL;
         memset (&d, 0, sizeof d);
         g_strlcpy (d.uuid, UUID1, sizeof d.uuid);
         d.name = "vm1";
@@ -1160,6 +1313,9 @@ test_store_rows (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (query (f->path, "SELECT user_b1 FROM activity ORDER BY ts_ms LIMIT 1"), ==, 2);
         g_assert_cmpfloat (query (f->path, "SELECT typeof(user_b1) = 'integer' FROM activity ORDER BY ts_ms LIMIT 1"), ==, 1);
         g_assert_true (isnan (query (f->path, "SELECT prog_b6 FROM activity ORDER BY ts_ms DESC LIMIT 1")));
+        g_assert_cmpfloat (query (f->path, "SELECT oom_kill = 9007199254740992 AND typeof(oom_kill) = 'integer'"
+                                           " FROM activity ORDER BY ts_ms LIMIT 1"), ==, 1);
+        g_assert_cmpfloat (query (f->path, "SELECT oom_kill IS NULL FROM activity ORDER BY ts_ms DESC LIMIT 1"), ==, 1);
         /* the model reads them back in trace units, raw and 5-min */
         {
                 g_autoptr(AugurSeries) raw = augur_store_load_series (st, UUID1, G_MININT64, G_MAXINT64,
@@ -1438,14 +1594,15 @@ test_daemon (Fixture *f, gconstpointer data)
         write_all (cfd, "{\"v\":1,\"seq\":1,\"interval_ms\":5000,\"proc_starts_per_min\":600,\"top\":[]}\n"
                         "{\"v\":9,\"seq\":2,\"interval_ms\":5000}\n"
                         "{\"v\":1,\"seq\":3,\"interval_ms\":5000,\"sessions\":1,\"user_sessions\":[0,1,0,0],"
-                        "\"top\":[{\"comm\":\"cc1\",\"cpu_pct\":50}]}\n");
+                        "\"psi_mem\":12.5,\"oom_kill\":2,\"top\":[{\"comm\":\"cc1\",\"cpu_pct\":50}]}\n");
         w.accepted = 2;
         iterate_until (accepted_reached, &w, 5000);
         g_assert_true (augur_activity_get_counters (act, uuid, &c));
         g_assert_cmpuint (c.dropped_range, ==, 1);
         g_assert_cmpuint (c.connects, ==, 1);
-        /* the forecaster's view: the newest accepted report only (seq 3:
-         * sessions and buckets, nothing else), and only while it is fresh */
+        /* the forecaster's and the resize loop's view: the newest accepted
+         * report only (seq 3: sessions, buckets, psi_mem and oom_kill,
+         * nothing else), and only while it is fresh */
         {
                 AugurActivityLatest a;
                 gint64 now_ms = g_get_real_time () / 1000;
@@ -1457,6 +1614,8 @@ test_daemon (Fixture *f, gconstpointer data)
                 g_assert_cmpfloat (a.prog_pct[6], ==, 50);          /* cc1 */
                 g_assert_cmpfloat (a.prog_pct[0], ==, 0);
                 g_assert_cmpfloat (a.user_sessions[1], ==, 1);
+                g_assert_cmpfloat (a.psi_mem, ==, 12.5);
+                g_assert_cmpfloat (a.oom_kill, ==, 2);
                 g_assert_false (augur_activity_latest (act, uuid, now_ms + 16000, 15000, &a));
                 g_assert_false (augur_activity_latest (act, "00000000-0000-0000-0000-000000000000", now_ms, 15000, &a));
         }
@@ -1472,6 +1631,9 @@ test_daemon (Fixture *f, gconstpointer data)
         g_assert_true (isnan (query (f->path, "SELECT user_b1 FROM samples")));
         g_assert_cmpfloat (query (f->path, "SELECT dropped_range FROM activity_drops"), ==, 1);
         g_assert_cmpfloat (query (f->path, "SELECT accepted FROM activity_drops"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT oom_kill FROM activity WHERE seq = 3"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT psi_mem FROM activity WHERE seq = 3"), ==, 12.5);
+        g_assert_true (isnan (query (f->path, "SELECT oom_kill FROM activity WHERE seq = 1")));
 
         /* the peer goes away (QEMU restarted the chardev): EOF, reconnect */
         close (cfd);
@@ -1492,6 +1654,15 @@ test_daemon (Fixture *f, gconstpointer data)
         iterate_until (accepted_reached, &w, 5000);
         g_assert_true (augur_activity_get_counters (act, uuid, &c));
         g_assert_cmpuint (c.connects, ==, 2);
+        /* seq 4 has neither: unknown (NAN), not the older report's values
+         * and not 0 */
+        {
+                AugurActivityLatest a;
+
+                g_assert_true (augur_activity_latest (act, uuid, g_get_real_time () / 1000, 15000, &a));
+                g_assert_true (isnan (a.psi_mem));
+                g_assert_true (isnan (a.oom_kill));
+        }
 
         /* the domain stops: channel closed, dropped at the next sync after
          * its reports and counters are stored */
@@ -1526,6 +1697,7 @@ main (int argc, char **argv)
         g_test_add_func ("/activity/parse/minimal", test_parse_minimal);
         g_test_add_func ("/activity/parse/hostile", test_parse_hostile);
         g_test_add_func ("/activity/parse/no-buckets", test_parse_no_buckets);
+        g_test_add_func ("/activity/parse/oom-kill", test_parse_oom_kill);
         g_test_add_func ("/activity/parse/nul", test_parse_nul);
         g_test_add_func ("/activity/parse/oversize", test_parse_oversize);
         g_test_add_func ("/activity/parse/numbers", test_parse_numbers);
@@ -1537,6 +1709,7 @@ main (int argc, char **argv)
         g_test_add_func ("/activity/reader/endless-line", test_reader_endless_line);
         g_test_add_func ("/activity/xml/channel-path", test_xml);
         g_test_add_func ("/activity/guest/user-sessions", test_guest_user_sessions);
+        g_test_add_func ("/activity/guest/oom-kill", test_guest_oom_kill);
         g_test_add ("/activity/store/rows", Fixture, NULL, setup, test_store_rows, teardown);
         g_test_add ("/activity/store/in-tick", Fixture, NULL, setup, test_store_in_tick, teardown);
         g_test_add ("/activity/store/full-disk", Fixture, NULL, setup, test_store_full_disk, teardown);

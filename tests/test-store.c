@@ -409,6 +409,9 @@ test_migrate_v1 (Fixture *f, gconstpointer data)
         g_assert_cmpint (augur_store_schema_version (), >=, 2);
         g_assert_cmpint (count (f->path, "SELECT cpu_pct FROM samples WHERE ts_ms = 1000"), ==, 42);
         g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        /* 008: the activity table gained the nullable oom_kill column */
+        g_assert_cmpint (count (f->path, "SELECT count(*) FROM pragma_table_info('activity')"
+                                         " WHERE name = 'oom_kill' AND type = 'INTEGER' AND \"notnull\" = 0"), ==, 1);
         /* Read-only openers never migrate: a v1 file is refused by them. */
         g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
         g_assert_cmpint (sqlite3_exec (db, "PRAGMA user_version = 1", NULL, NULL, NULL), ==, SQLITE_OK);

@@ -1,0 +1,14 @@
+-- 008-activity-oom-kill.sql — schema version 8: the guest's OOM-kill count.
+--
+-- activity        oom_kill: processes the guest kernel's OOM killer killed
+--                 since guest boot (/proc/vmstat "oom_kill", Linux >= 4.13),
+--                 as augur-guest sends it (guest/REPORT-SCHEMA.md, revision
+--                 3).  A cumulative counter, not a rate: a report lost on
+--                 the way loses no kill, and a guest reboot starts it at 0
+--                 again.  NULL = the report did not carry it (an older
+--                 augur-guest, an older guest kernel, an agent row).
+--
+-- Only the activity table: it is the guest's own safety signal for the
+-- resize loop, read live (augur_activity_latest), not a model input, so no
+-- samples or rollups column and no trace-format column.
+ALTER TABLE activity ADD COLUMN oom_kill INTEGER;
