@@ -758,6 +758,23 @@ augur_daemon_free (AugurDaemon *d)
         g_free (d);
 }
 
+/* A guest report older than this no longer counts: three of augur-guest's
+ * default 5 s intervals (as the forecaster's activity inputs). */
+#define GUEST_REPORT_MAX_AGE_MS 15000
+
+/* The guest's own word on its memory, for the memory guard (resize.h). */
+static void
+guest_report (gpointer ctx, const char *uuid, gint64 now_ms, double *ret_oom_kills,
+              double *ret_psi_mem_pct)
+{
+        AugurActivityLatest a;
+
+        if (!augur_activity_latest (ctx, uuid, now_ms, GUEST_REPORT_MAX_AGE_MS, &a))
+                return;
+        *ret_oom_kills = a.oom_kill;
+        *ret_psi_mem_pct = a.psi_mem;
+}
+
 gboolean
 augur_daemon_start (AugurDaemon *d, GError **error)
 {
@@ -775,6 +792,7 @@ augur_daemon_start (AugurDaemon *d, GError **error)
                 return FALSE;
         augur_store_set_retention (d->store, &r);
         d->activity = augur_activity_new (d->store);
+        augur_resize_set_guest_report (d->resize, guest_report, d->activity);
         if (d->forecaster) {
                 augur_forecaster_set_activity (d->forecaster, d->activity);
                 d->retrain = augur_retrain_new (d->store, d->forecaster, d->config->db_path);

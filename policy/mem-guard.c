@@ -100,7 +100,10 @@ raise_event (AugurGuardState *s, const AugurGuardInput *in, AugurGuardEvent e,
                 s->hold_len_s = AUGUR_GUARD_HOLD_S;
         s->hold_kib = in->now_s < s->hold_until_s && !isnan (s->hold_kib) ? MAX (s->hold_kib, level) : level;
         s->hold_until_s = in->now_s + s->hold_len_s;
-        if (!isnan (in->used_kib))
+        /* What the host saw itself (the balloon, used memory) widens the
+         * envelope too, an ordinary want; the guest's own word (its count,
+         * its PSI) only makes the hold, an extra (mem-guard.h). */
+        if ((e == AUGUR_GUARD_EVENT_CUT_OFF || e == AUGUR_GUARD_EVENT_DEFLATED) && !isnan (in->used_kib))
                 s->envelope_kib = MAX (s->envelope_kib, level - MIN (in->used_kib, alloc));
         s->last_event = e;
         s->last_event_s = in->now_s;

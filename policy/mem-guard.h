@@ -43,14 +43,17 @@
  *    that failed plus the rise that was cut off, estimated as the larger of
  *    the rise seen, the envelope and a quarter of the allocation (the real
  *    need is unknown: it was censored).  The envelope is raised to cover
- *    it.  For the hold period no shrink goes below the hold level.  The
+ *    it when the host saw the failure itself (cut-off, deflated).  For
+ *    the hold period no shrink goes below the hold level.  The
  *    period is learnt per VM: 24 h after a first event, doubled by every
  *    event within a hold, at most 7 days.
  *    Hostile guests: the oom_kill count and PSI come from the guest; a
  *    lying guest can make augur keep more memory for itself (up to its
  *    maximum), never take memory from another guest or exceed the budget —
  *    the hold is an EXTRA want that host arbitration serves only from what
- *    is left after every guest's ordinary want (policy.h).
+ *    is left after every guest's ordinary want (policy.h), and only what
+ *    the host saw itself (a cut-off, a deflation) widens the envelope,
+ *    which is an ordinary want.
  *
  * 3. SHRINK ONLY AS FAR AS SOMEBODY GAINS.  How deep a shrink may go
  *    follows the host's forecast free memory, MoM's and Proxmox's free

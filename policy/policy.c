@@ -189,7 +189,7 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
         /* The hold after the guest ran out of memory (mem-guard.h): an
          * emergency grow, never delayed; arbitration sees it apart. */
         base = want;
-        if (held && MIN (in->mem_hold_kib, hi) > want) {
+        if (held && MIN (in->mem_hold_kib, hi) >= want) {
                 want = MIN (in->mem_hold_kib, hi);
                 if (isnan (alloc) || want > alloc)
                         reason = AUGUR_REASON_OUT_OF_MEMORY;
@@ -209,32 +209,35 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
         if (alloc - want <= cfg->deadband_frac * alloc) {
                 p->mem_veto = AUGUR_VETO_DEADBAND;
                 p->state.mem_shrink_since_s = -1;
-                return;
+                goto out;
         }
         if (in->mem_pressure) {
                 p->mem_veto = AUGUR_VETO_PRESSURE;
                 p->state.mem_shrink_since_s = -1;
-                return;
+                goto out;
         }
         if (!in->mem_stats_fresh || isnan (in->mem_used_kib)) {
                 p->mem_veto = AUGUR_VETO_STALE;
                 p->state.mem_shrink_since_s = -1;
-                return;
+                goto out;
         }
         if (p->state.mem_shrink_since_s < 0)
                 p->state.mem_shrink_since_s = now;
         if (now - p->state.mem_shrink_since_s < cfg->shrink_sustain_s) {
                 p->mem_veto = AUGUR_VETO_SUSTAIN;
-                return;
+                goto out;
         }
         if (now - p->state.last_mem_change_s < cfg->shrink_cooldown_s) {
                 p->mem_veto = AUGUR_VETO_COOLDOWN;
-                return;
+                goto out;
         }
         p->mem_target_kib = MAX (want, alloc - cfg->shrink_step_kib);
-        p->mem_extra_kib = MAX (0, p->mem_target_kib - MAX (base, alloc - cfg->shrink_step_kib));
         p->mem_reason = reason == AUGUR_REASON_FLOOR ? AUGUR_REASON_FORECAST_SHRINK : reason;
         p->state.last_mem_change_s = now;
+out:
+        /* What only the hold keeps (policy.h HOST ARBITRATION). */
+        if (held)
+                p->mem_extra_kib = MAX (0, p->mem_target_kib - base);
 }
 
 static void
