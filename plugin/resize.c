@@ -61,6 +61,9 @@ typedef struct {
         gint64 vcpu_pending_id;
         gboolean no_agent_logged;       /* said once why vCPUs stay up        */
         AugurGuardState guard;          /* policy/mem-guard.h                  */
+        double overhead_kib;            /* balloon − MemTotal when settled, NAN */
+        double alloc_seen_kib;          /* balloon.current last tick           */
+        gint64 alloc_since_ms;          /* ... unchanged since                 */
         double set_target_kib;          /* last balloon target set, NAN = none */
 } ResizeVm;
 
@@ -116,6 +119,8 @@ get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
                 augur_policy_state_init (&vm->pstate);
                 augur_guard_init (&vm->guard);
                 vm->set_target_kib = NAN;
+                vm->overhead_kib = NAN;
+                vm->alloc_seen_kib = NAN;
                 vm->mem_latency_s = LATENCY_INITIAL_S;
                 vm->vcpu_latency_s = LATENCY_INITIAL_S;
                 vm->caps.plugged = vm->caps.online = vm->caps.maximum = -1;
@@ -194,6 +199,23 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
         if (!isnan (avail) && !isnan (alloc))
                 overhead = avail <= alloc ? alloc - avail
                            : (!isnan (maxmem) && avail <= maxmem ? maxmem - avail : 0);
+        /* While the balloon moves, balloon.current (QEMU's) runs ahead of
+         * the guest's MemTotal (its last stats report), and their
+         * difference swings by the size of the move: used read then
+         * jumped 182 -> 684 -> 226 MiB in three ticks on a real guest,
+         * and a floor built on it broke the host budget.  The reservation
+         * is a property of the guest kernel: measure it only when the
+         * balloon has held still for three stats periods, and use the
+         * last such value in between. */
+        if (alloc != vm->alloc_seen_kib) {
+                vm->alloc_seen_kib = alloc;
+                vm->alloc_since_ms = now_ms;
+        }
+        if (!isnan (avail) && !isnan (alloc) &&
+            now_ms - vm->alloc_since_ms >= (gint64) (3000 * MAX (config->balloon_period_s, config->tick_s)))
+                vm->overhead_kib = overhead;
+        else if (!isnan (vm->overhead_kib))
+                overhead = vm->overhead_kib;
         in->mem_used_kib = d->mem_used_kib + overhead;
         in->mem_alloc_kib = alloc;
         in->mem_max_kib = maxmem;
@@ -462,6 +484,55 @@ note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o, d
         (void) now_s;
 }
 
+/* Apply the arbitration's grants, then keep the budget true at every
+ * instant, not only in targets: a balloon grows within a second, while
+ * the one it makes room for shrinks only as fast as that guest frees
+ * pages.  So a grow uses only what is free now — the budget minus every
+ * VM's max(balloon now, target) — and waits a tick for the rest. */
+static void
+apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
+{
+        double committed = 0, growth = 0, f;
+
+        for (gsize i = 0, k = 0; i < n; i++) {
+                Work *w = &work[i];
+                double a = w->in.mem_alloc_kib;
+
+                if (w->mode == AUGUR_MODE_OBSERVE)
+                        continue;
+                if (arb[k].lost && arb[k].granted_kib < w->plan.mem_target_kib) {
+                        g_snprintf (w->row.note, sizeof w->row.note,
+                                    "arbitration: granted %.0f of %.0f MiB (priority %d, host budget %.0f MiB)",
+                                    arb[k].granted_kib / 1024, w->plan.mem_target_kib / 1024,
+                                    w->vm->meta.priority, budget / 1024);
+                        w->plan.mem_target_kib = arb[k].granted_kib;
+                }
+                k++;
+                if (isnan (a) || isnan (w->plan.mem_target_kib))
+                        continue;
+                committed += MAX (a, w->plan.mem_target_kib);
+                if (w->plan.mem_target_kib > a)
+                        growth += w->plan.mem_target_kib - a;
+        }
+        if (committed <= budget || growth <= 0)
+                return;
+        f = MAX (0, 1 - (committed - budget) / growth);
+        for (gsize i = 0; i < n; i++) {
+                Work *w = &work[i];
+                double a = w->in.mem_alloc_kib, t = w->plan.mem_target_kib;
+                gsize len;
+
+                if (w->mode == AUGUR_MODE_OBSERVE || isnan (a) || isnan (t) || t <= a)
+                        continue;
+                w->plan.mem_target_kib = a + f * (t - a);
+                len = strlen (w->row.note);
+                g_snprintf (w->row.note + len, sizeof w->row.note - len,
+                            "%sgrowing to %.0f of %.0f MiB now: the rest waits for other guests' balloons "
+                            "to give it back (host budget %.0f MiB)", len ? "; " : "",
+                            w->plan.mem_target_kib / 1024, t / 1024, budget / 1024);
+        }
+}
+
 void
 augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                    const AugurConfig *config, const AugurDomainSample *samples, gsize n,
@@ -576,14 +647,16 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 arb[n_arb].floor_kib = w->in.mem_stats_fresh && !isnan (w->in.mem_used_kib)
                                        ? w->in.mem_used_kib + config->reserve_kib
                                        : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
+                arb[n_arb].alloc_kib = w->in.mem_alloc_kib;
                 arb[n_arb].priority = vm->meta.priority;
                 n_arb++;
         }
 
         /* Host arbitration over the VMs that plan. */
         augur_policy_arbitrate (arb, n_arb, budget);
+        apply_grants (work, n, arb, budget);
 
-        for (gsize i = 0, k = 0; i < n; i++) {
+        for (gsize i = 0; i < n; i++) {
                 Work *w = &work[i];
                 ResizeVm *vm = w->vm;
                 AugurDecisionRow *row = &w->row;
@@ -591,14 +664,6 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
 
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
-                if (arb[k].lost && arb[k].granted_kib < w->plan.mem_target_kib) {
-                        g_snprintf (row->note, sizeof row->note,
-                                    "arbitration: granted %.0f of %.0f MiB (priority %d, host budget %.0f MiB)",
-                                    arb[k].granted_kib / 1024, w->plan.mem_target_kib / 1024,
-                                    vm->meta.priority, budget / 1024);
-                        w->plan.mem_target_kib = arb[k].granted_kib;
-                        g_message ("guest %s: %s", vm->name, row->note);
-                }
                 note_guard (row, vm, &w->guard, now_s);
                 if (w->have_f && w->f.precursor) {
                         gsize len = strlen (row->note);
@@ -607,7 +672,6 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                                     "%sprecursor %s: the memory bound covers how far memory rose after it "
                                     "before on this guest", len ? "; " : "", w->f.precursor);
                 }
-                k++;
                 row->ts_ms = now_ms;
                 g_strlcpy (row->uuid, vm->uuid, sizeof row->uuid);
                 g_strlcpy (row->name, vm->name ? vm->name : vm->uuid, sizeof row->name);

@@ -399,6 +399,19 @@ augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
                 cap[i] = it->want_kib;
         }
         fits = left >= 0;
+        if (!fits) {
+                left = budget_kib;
+                for (gsize i = 0; i < n; i++) {
+                        AugurArbItem *it = &items[i];
+
+                        if (!isnan (it->alloc_kib) && it->alloc_kib < it->granted_kib)
+                                it->granted_kib = it->alloc_kib;
+                        left -= it->granted_kib;
+                        cap[i] = it->floor_kib;
+                }
+                if (left > 0)
+                        water_fill (items, cap, n, left);
+        }
         /* The wants first, then the extras from what is left. */
         if (fits)
                 left = water_fill (items, cap, n, left);

@@ -217,10 +217,15 @@ typedef struct {
         double extra_kib;       /* granted only from what is left once every
                                  * want is served (in, 0 = none)              */
         double floor_kib;       /* never below (in)                           */
+        double alloc_kib;       /* in force now (in, NAN = unknown)           */
         int priority;           /* shares (in), default 1000                  */
         double granted_kib;     /* out                                        */
         gboolean lost;          /* out: granted < want                        */
 } AugurArbItem;
 
-/* Returns TRUE when the floors alone fit in the budget. */
+/* Returns TRUE when the floors alone fit in the budget.  When they do not
+ * (guests whose used memory alone exceeds it), nobody is shrunk below its
+ * floor and nobody grows past what it has: each gets min(floor, alloc),
+ * and only what is left of the budget tops the others up toward their
+ * floors — the budget is never broken by augur's own hand. */
 gboolean augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib);

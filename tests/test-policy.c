@@ -478,12 +478,19 @@ test_arbitrate (void)
         g_assert_true (augur_policy_arbitrate (it, 2, 3000));
         g_assert_cmpfloat (it[1].granted_kib, ==, 1000);
 
-        /* Floors alone exceed the budget: floors kept, reported. */
+        /* Floors alone exceed the budget: nobody below its floor that it
+         * has, nobody grown past it; what is left of the budget tops up. */
         it[0].want_kib = it[1].want_kib = 2000;
         it[0].floor_kib = it[1].floor_kib = 1800;
+        it[0].alloc_kib = it[1].alloc_kib = NAN;
         g_assert_false (augur_policy_arbitrate (it, 2, 3000));
         g_assert_cmpfloat (it[0].granted_kib, ==, 1800);
         g_assert_cmpfloat (it[1].granted_kib, ==, 1800);
+        it[0].alloc_kib = 1900;
+        it[1].alloc_kib = 1000;
+        g_assert_false (augur_policy_arbitrate (it, 2, 3000));
+        g_assert_cmpfloat (it[0].granted_kib, ==, 1800);
+        g_assert_cmpfloat (it[1].granted_kib, ==, 1200);
 }
 
 int
