@@ -27,6 +27,8 @@
 #define PRESSURE_MAJOR_FAULTS_PER_S 100.0
 /* Pressure: usable memory below this fraction of the balloon is pressure. */
 #define PRESSURE_USABLE_FRAC 0.03
+/* A balloon lands within this after a new target on a loaded TCG guest, ms. */
+#define SETTLE_MS 10000
 /* A change smaller than this is not worth an actuation, KiB. */
 #define MIN_CHANGE_KIB 1024.0
 
@@ -64,7 +66,11 @@ typedef struct {
         double overhead_kib;            /* balloon − MemTotal when settled, NAN */
         double alloc_seen_kib;          /* balloon.current last tick           */
         gint64 alloc_since_ms;          /* ... unchanged since                 */
+        gint64 inflate_since_ms;        /* ... not shrunk since                */
+        gboolean balloon_still;         /* not shrunk for two stats periods    */
         double set_target_kib;          /* last balloon target set, NAN = none */
+        double set_target_prev_kib;     /* the one before it                   */
+        gint64 set_target_ms;           /* when set_target_kib was set         */
 } ResizeVm;
 
 struct AugurResize {
@@ -118,7 +124,7 @@ get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
                 augur_vm_policy_init (&vm->meta);
                 augur_policy_state_init (&vm->pstate);
                 augur_guard_init (&vm->guard);
-                vm->set_target_kib = NAN;
+                vm->set_target_kib = vm->set_target_prev_kib = NAN;
                 vm->overhead_kib = NAN;
                 vm->alloc_seen_kib = NAN;
                 vm->mem_latency_s = LATENCY_INITIAL_S;
@@ -188,6 +194,7 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
 
         double avail = gauge (s, AUGUR_STAT_BALLOON_AVAILABLE_KIB);
         double overhead = 0;
+        gint64 settle_ms;
 
         memset (in, 0, sizeof *in);
         /* The policy compares used memory with the balloon size, so used is
@@ -208,11 +215,17 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
          * balloon has held still for three stats periods, and use the
          * last such value in between. */
         if (alloc != vm->alloc_seen_kib) {
+                if (!(alloc > vm->alloc_seen_kib))
+                        vm->inflate_since_ms = now_ms;
                 vm->alloc_seen_kib = alloc;
                 vm->alloc_since_ms = now_ms;
         }
-        if (!isnan (avail) && !isnan (alloc) &&
-            now_ms - vm->alloc_since_ms >= (gint64) (3000 * MAX (config->balloon_period_s, config->tick_s)))
+        settle_ms = (gint64) (2000 * MAX (config->balloon_period_s, config->tick_s));
+        /* While the balloon inflates the guest's driver holds pages it has
+         * not yet handed over: used swings up by them (90 -> 125 -> 89 MiB
+         * in a real run).  The memory guard skips those ticks. */
+        vm->balloon_still = !isnan (alloc) && now_ms - vm->inflate_since_ms >= settle_ms;
+        if (!isnan (avail) && !isnan (alloc) && now_ms - vm->alloc_since_ms >= settle_ms)
                 vm->overhead_kib = overhead;
         else if (!isnan (vm->overhead_kib))
                 overhead = vm->overhead_kib;
@@ -322,7 +335,9 @@ act_memory (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
                 return;
         }
         w->row.mem_action = action;
+        vm->set_target_prev_kib = vm->set_target_kib;
         vm->set_target_kib = to;
+        vm->set_target_ms = now_ms;
         augur_log (G_LOG_LEVEL_MESSAGE, vm->name, action, augur_reason_name (w->plan.mem_reason),
                           from, to, "guest %s: balloon %s %.0f -> %.0f MiB (%s; used %.0f MiB, upper %.0f MiB over %.0f s)",
                           vm->name, action, from / 1024, to / 1024, augur_reason_name (w->plan.mem_reason),
@@ -402,9 +417,15 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                 .used_kib = used, .alloc_kib = w->in.mem_alloc_kib,
                 .max_kib = w->in.mem_max_kib, .target_kib = vm->set_target_kib,
                 .reserve_kib = config->reserve_kib, .forecast_kib = fc,
-                .fresh = w->in.mem_stats_fresh && vm->fresh_samples >= FRESH_SAMPLES_NEEDED,
+                .fresh = w->in.mem_stats_fresh && vm->fresh_samples >= FRESH_SAMPLES_NEEDED &&
+                         vm->balloon_still && !isnan (vm->overhead_kib),
                 .oom_kills = NAN, .psi_mem_pct = NAN,
         };
+
+        /* A balloon takes a few seconds to land: an earlier, larger target
+         * may still be being reached after a smaller one was set. */
+        if (!isnan (vm->set_target_prev_kib) && (gint64) (now_s * 1000) - vm->set_target_ms < SETTLE_MS)
+                gi.target_kib = MAX (gi.target_kib, vm->set_target_prev_kib);
 
         if (r->guest_report)
                 r->guest_report (r->guest_report_ctx, vm->uuid, (gint64) (now_s * 1000),

@@ -5,6 +5,10 @@
 
 #include <math.h>
 
+/* A deflation: the balloon rose by more than this, KiB (QEMU reports the
+ * balloon in 4 KiB pages; a guest under pressure deflates in MiBs). */
+#define DEFLATE_MIN_KIB 4096.0
+
 static const char *const event_names[AUGUR_GUARD_EVENT_N] = {
         [AUGUR_GUARD_EVENT_NONE] = "none",
         [AUGUR_GUARD_EVENT_OOM_KILL] = "guest-oom-kill",
@@ -28,6 +32,7 @@ augur_guard_init (AugurGuardState *s)
         s->hold_kib = NAN;
         s->burst_until_s = -1e18;
         s->last_event_s = NAN;
+        s->last_alloc_kib = NAN;
 }
 
 /* The observation i ticks back (0 = newest); i < s->n. */
@@ -143,15 +148,16 @@ augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOu
             ret->event == AUGUR_GUARD_EVENT_NONE && !recent && !(in->now_s < s->hold_until_s))
                 raise_event (s, in, AUGUR_GUARD_EVENT_PSI, 0, ret);
 
+        /* Autodeflate: the balloon rose above every target augur set
+         * lately: the guest took pages back itself. */
+        if (!isnan (s->last_alloc_kib) && !isnan (in->alloc_kib) && !isnan (in->target_kib) &&
+            in->alloc_kib > s->last_alloc_kib + DEFLATE_MIN_KIB &&
+            in->alloc_kib > in->target_kib + DEFLATE_MIN_KIB &&
+            ret->event == AUGUR_GUARD_EVENT_NONE && !recent)
+                raise_event (s, in, AUGUR_GUARD_EVENT_DEFLATED, in->alloc_kib - s->last_alloc_kib, ret);
+        if (!isnan (in->alloc_kib))
+                s->last_alloc_kib = in->alloc_kib;
         if (in->fresh && !isnan (in->used_kib) && !isnan (in->alloc_kib)) {
-                const AugurGuardObs *prev = s->n > 0 ? obs_back (s, 0) : NULL;
-
-                /* Autodeflate: the balloon rose while augur's target was
-                 * below it: the guest took pages back itself. */
-                if (prev && !isnan (prev->alloc_kib) && !isnan (in->target_kib) &&
-                    in->alloc_kib > prev->alloc_kib + 1024 && in->alloc_kib > in->target_kib + 1024 &&
-                    ret->event == AUGUR_GUARD_EVENT_NONE && !recent)
-                        raise_event (s, in, AUGUR_GUARD_EVENT_DEFLATED, in->alloc_kib - prev->alloc_kib, ret);
                 push (s, in);
                 now = obs_back (s, 0);
                 /* Window: one lead plus one tick back from now. */

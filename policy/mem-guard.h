@@ -121,11 +121,16 @@ typedef struct {
         double used_kib;                /* used, balloon terms (policy.h)       */
         double alloc_kib;               /* balloon in force                     */
         double max_kib;                 /* <memory> / per-VM maximum            */
-        double target_kib;              /* augur's last target, NAN = none      */
+        double target_kib;              /* the largest target augur set within
+                                         * the time a balloon takes to land
+                                         * (a few s), NAN = none              */
         double reserve_kib;             /* the policy's reserve                 */
         double forecast_kib;            /* max over the lead window of the upper
                                          * forecast + headroom, NAN = none      */
-        gboolean fresh;                 /* stats fresh (policy.h)               */
+        gboolean fresh;                 /* stats fresh (policy.h) and the
+                                         * balloon still: while it moves the
+                                         * guest's used memory swings by the
+                                         * pages its balloon driver holds    */
         double oom_kills;               /* guest-reported count, NAN = none     */
         double psi_mem_pct;             /* guest-reported PSI, NAN = none       */
 } AugurGuardInput;
@@ -151,6 +156,7 @@ typedef struct {
         AugurGuardEvent last_event;
         double last_event_s;
         double last_event_alloc_kib;    /* the allocation that failed           */
+        double last_alloc_kib;          /* the balloon last tick, NAN           */
 } AugurGuardState;
 
 typedef struct {
@@ -166,8 +172,9 @@ typedef struct {
 
 void augur_guard_init (AugurGuardState *s);
 
-/* Feed one tick; fills *ret.  Stale ticks (in->fresh FALSE) update only
- * the oom_kill baseline and the hold clock: no envelope, no burst. */
+/* Feed one tick; fills *ret.  Ticks with in->fresh FALSE update only the
+ * oom_kill count, PSI, the deflation check and the hold clock: no
+ * envelope, no cut-off, no burst. */
 void augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOut *ret);
 
 /* The cushion above used memory that a shrink must leave, KiB, for host
