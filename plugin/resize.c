@@ -662,8 +662,12 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                         w->plan.vcpus_target = w->in.vcpus_online;
                         w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_STALE;
                 }
-                arb[n_arb].want_kib = isnan (w->plan.mem_target_kib) ? 0
-                                      : w->plan.mem_target_kib - w->plan.mem_extra_kib;
+                if (config->policy == AUGUR_POLICY_REACTIVE || vm->fresh_samples < FRESH_SAMPLES_NEEDED ||
+                    !(w->plan.mem_need_kib > 0))
+                        w->plan.mem_need_kib = w->plan.mem_target_kib - w->plan.mem_extra_kib;
+                arb[n_arb].want_kib = isnan (w->plan.mem_need_kib) ? 0 : w->plan.mem_need_kib;
+                arb[n_arb].cushion_kib = isnan (w->plan.mem_target_kib) ? 0
+                                         : w->plan.mem_target_kib - w->plan.mem_extra_kib - arb[n_arb].want_kib;
                 arb[n_arb].extra_kib = w->plan.mem_extra_kib;
                 arb[n_arb].floor_kib = w->in.mem_stats_fresh && !isnan (w->in.mem_used_kib)
                                        ? w->in.mem_used_kib + config->reserve_kib

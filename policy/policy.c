@@ -120,7 +120,7 @@ static void
 plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
              const AugurPolicyConfig *cfg, double now, AugurPlan *p)
 {
-        double alloc = in->mem_alloc_kib, want = NAN, lo, hi, base;
+        double alloc = in->mem_alloc_kib, want = NAN, lo, hi, base, need;
         AugurReason reason = AUGUR_REASON_NONE;
         gboolean have_forecast, held = in->mem_hold_kib > 0;   /* NAN, 0: none */
 
@@ -152,6 +152,9 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
                         want = c;
                 reason = AUGUR_REASON_PRESSURE;
         }
+        /* What the forecast and the evidence ask for, before the cushion:
+         * host arbitration serves this first (policy.h). */
+        need = isnan (want) ? lo : MAX (lo, MIN (want, hi));
         /* The guard's cushion: never squeezed below used + cushion. */
         if (!isnan (in->mem_used_kib) && in->mem_cushion_kib > 0) {
                 double c = MIN (in->mem_used_kib + in->mem_cushion_kib, hi);
@@ -173,6 +176,7 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
                 } else {
                         p->mem_veto = AUGUR_VETO_NO_FORECAST;
                         p->mem_wanted_kib = alloc;
+                        p->mem_need_kib = MIN (need, alloc);
                         return;
                 }
         }
@@ -200,6 +204,7 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
                 /* Grow fast: straight to the target, never rate-limited. */
                 p->mem_target_kib = want;
                 p->mem_extra_kib = MAX (0, want - base);
+                p->mem_need_kib = MIN (need, want - p->mem_extra_kib);
                 p->mem_reason = reason;
                 p->state.mem_shrink_since_s = -1;
                 p->state.last_mem_change_s = now;
@@ -238,6 +243,7 @@ out:
         /* What only the hold keeps (policy.h HOST ARBITRATION). */
         if (held)
                 p->mem_extra_kib = MAX (0, p->mem_target_kib - base);
+        p->mem_need_kib = MIN (need, p->mem_target_kib - p->mem_extra_kib);
 }
 
 static void
@@ -392,6 +398,7 @@ augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
                 AugurArbItem *it = &items[i];
 
                 it->extra_kib = isnan (it->extra_kib) ? 0 : MAX (it->extra_kib, 0);
+                it->cushion_kib = isnan (it->cushion_kib) ? 0 : MAX (it->cushion_kib, 0);
                 it->floor_kib = MIN (it->floor_kib, it->want_kib);
                 it->granted_kib = it->floor_kib;
                 it->lost = FALSE;
@@ -412,11 +419,16 @@ augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
                 if (left > 0)
                         water_fill (items, cap, n, left);
         }
-        /* The wants first, then the extras from what is left. */
+        /* The wants first, then the cushions, then the extras, each from
+         * what is left. */
         if (fits)
                 left = water_fill (items, cap, n, left);
         for (gsize i = 0; i < n; i++)
-                cap[i] = items[i].want_kib + items[i].extra_kib;
+                cap[i] = items[i].want_kib + items[i].cushion_kib;
+        if (fits)
+                left = water_fill (items, cap, n, left);
+        for (gsize i = 0; i < n; i++)
+                cap[i] = items[i].want_kib + items[i].cushion_kib + items[i].extra_kib;
         if (fits)
                 water_fill (items, cap, n, left);
         for (gsize i = 0; i < n; i++)

@@ -177,6 +177,12 @@ typedef struct {
         AugurReason mem_reason, cpu_reason;
         AugurVeto mem_veto, cpu_veto;   /* what stopped a change, if anything  */
         double mem_wanted_kib;          /* before vetoes and step limits       */
+        double mem_need_kib;            /* part of mem_target_kib that the
+                                         * forecast, the evidence and the floor
+                                         * ask for: arbitration serves it
+                                         * first; the rest up to the extra is
+                                         * cushion (the guard's, or a shrink
+                                         * not yet made) and comes second    */
         double mem_extra_kib;           /* part of mem_target_kib that only the
                                          * hold asks for (arbitration grants it
                                          * from what is left), 0 = none       */
@@ -208,12 +214,17 @@ void augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyCo
  * (shares), each VM capped at its want.  Because wants are forecasts over
  * the lead window, a guest predicted idle wants little and is shrunk
  * *ahead* of the crunch, leaving room for the one predicted to spike.  A VM
- * granted less than it wanted is a loser, with the reason in note.  The
+ * granted less than it wanted is a loser, with the reason in note.  Wants
+ * are served in tiers, each by shares from what the tier before left: a
+ * guest's need (its forecast: a guest about to spike gets its memory
+ * first), then the cushions (the guard's envelope against bursts nobody
+ * foresaw), then the extras.  The
  * extras (a guest's hold after it reported an OOM kill: its own word) go
  * last, from what is left, by shares: a lying guest gets spare memory,
  * never another guest's. */
 typedef struct {
-        double want_kib;        /* plan target without the extra (in)         */
+        double want_kib;        /* the plan's need, served first (in)         */
+        double cushion_kib;     /* above it, served second (in, 0 = none)     */
         double extra_kib;       /* granted only from what is left once every
                                  * want is served (in, 0 = none)              */
         double floor_kib;       /* never below (in)                           */

@@ -342,6 +342,27 @@ test_lying_guest (void)
         g_assert_cmpfloat_with_epsilon (with_liar[1].granted_kib, 400 * MIB, 1);
 }
 
+/* Arbitration in tiers: a guest whose forecast says its job is due gets
+ * that memory before an idle guest's cushion (its envelope against a burst
+ * nobody foresaw).  Budget 750 MiB, two guests idling at 150 MiB.  Fails
+ * when cushions compete with needs (everything split by shares). */
+static void
+test_need_before_cushion (void)
+{
+        AugurArbItem it[2] = {
+                /* A: job forecast, needs 420 */
+                { .want_kib = 420 * MIB, .cushion_kib = 0, .floor_kib = 214 * MIB,
+                  .alloc_kib = 380 * MIB, .priority = 1000 },
+                /* B: idle, needs 280, envelope asks 200 more */
+                { .want_kib = 280 * MIB, .cushion_kib = 150 * MIB, .floor_kib = 214 * MIB,
+                  .alloc_kib = 370 * MIB, .priority = 1000 },
+        };
+
+        g_assert_true (augur_policy_arbitrate (it, 2, 750 * MIB));
+        g_assert_cmpfloat_with_epsilon (it[0].granted_kib, 420 * MIB, 1);
+        g_assert_cmpfloat_with_epsilon (it[1].granted_kib, 330 * MIB, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -355,5 +376,6 @@ main (int argc, char **argv)
         g_test_add_func ("/mem-guard/host-cushion", test_host_cushion);
         g_test_add_func ("/mem-guard/foreseen-bursts", test_foreseen_bursts);
         g_test_add_func ("/mem-guard/lying-guest", test_lying_guest);
+        g_test_add_func ("/mem-guard/need-before-cushion", test_need_before_cushion);
         return g_test_run ();
 }

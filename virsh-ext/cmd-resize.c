@@ -200,6 +200,10 @@ reason_words (const char *reason)
                 { "floor", "the allocation is below what the guest uses plus the reserve" },
                 { "ceiling", "the forecast is above the configured maximum" },
                 { "reactive", "the reference reactive policy follows the last used value" },
+                { "cushion", "the guest keeps a cushion above what it uses: the largest burst it has shown "
+                             "within augur's reaction time, more while the host has memory to spare" },
+                { "out-of-memory", "the guest ran out of memory: augur grows it at once and holds it there "
+                                   "(see the note)" },
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
