@@ -16,13 +16,22 @@
  * of failing at once.  If the memory never comes, the job ends at its
  * deadline with what it got (exit 3).
  *
+ * With -g (greedy) it behaves like an ordinary program instead: it maps
+ * all of MIB at once and writes every page straight away, with no look at
+ * MemAvailable.  A guest held too small then does what a real guest does:
+ * its kernel OOM-kills the job (SIGKILL, "Out of memory: Killed process" on
+ * the console).  The polite mode can never be OOM-killed, so a test that
+ * must be able to catch an under-provisioned guest uses -g.
+ *
  * What it is not: a benchmark or a stress tool.  It touches each page once
  * and never re-reads it.
  *
  * Build: gcc -static -Os -o augur-memhog augur-memhog.c
- * Usage: augur-memhog MIB SECONDS
+ * Usage: augur-memhog [-g] MIB SECONDS
  * Exit:  0 when it held all of MIB, 1 on bad arguments, 3 when it ran out
- *        of time before getting all of it.
+ *        of time before getting all of it (polite mode), 4 when the
+ *        greedy mapping itself failed; killed by SIGKILL when the guest's
+ *        OOM killer chose it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,6 +63,16 @@ mem_available_kib(void)
     return v;
 }
 
+/* Non-zero bytes, so no zero-page or KSM tricks can share the pages. */
+static void
+touch_pages(unsigned char *mem, size_t len)
+{
+    size_t off;
+
+    for (off = 0; off < len; off += PAGE_BYTES)
+        mem[off] = (unsigned char)(1 + (off / PAGE_BYTES) % 251);
+}
+
 static int
 parse_ulong(const char *s, unsigned long *ret_value)
 {
@@ -71,22 +90,44 @@ parse_ulong(const char *s, unsigned long *ret_value)
 int
 main(int argc, char **argv)
 {
-    unsigned long mib, seconds, off;
+    unsigned long mib, seconds;
     size_t bytes, got;
     unsigned char *mem;
     struct timespec ts, start, now;
     time_t deadline;
+    int greedy = 0;
 
+    if (argc == 4 && strcmp(argv[1], "-g") == 0) {
+        greedy = 1;
+        argc--;
+        argv++;
+    }
     if (argc != 3 || parse_ulong(argv[1], &mib) < 0 ||
         parse_ulong(argv[2], &seconds) < 0 || mib == 0 ||
         mib > (1UL << 20)) {
-        fprintf(stderr, "usage: augur-memhog MIB SECONDS\n");
+        fprintf(stderr, "usage: augur-memhog [-g] MIB SECONDS\n");
         return 1;
     }
     bytes = (size_t)mib << 20;
     clock_gettime(CLOCK_MONOTONIC, &start);
     deadline = start.tv_sec + (time_t)seconds;
-    for (got = 0; got < bytes;) {
+    got = 0;
+    if (greedy) {
+        /* One mapping, every page written at once: if the guest has not
+         * got the memory, its OOM killer ends us here.  MAP_NORESERVE: a
+         * balloon inflated below the job's size shrinks MemTotal, and the
+         * kernel's overcommit heuristic would then refuse the mapping up
+         * front; the failure a test looks for is the OOM kill, always. */
+        mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mem == MAP_FAILED) {
+            fprintf(stderr, "augur-memhog: mmap %lu MiB: %s\n", mib, strerror(errno));
+            return 4;
+        }
+        touch_pages(mem, bytes);
+        got = bytes;
+    }
+    while (got < bytes) {
         size_t chunk = bytes - got < CHUNK_BYTES ? bytes - got : CHUNK_BYTES;
 
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -102,9 +143,7 @@ main(int argc, char **argv)
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (mem == MAP_FAILED)
             continue;
-        /* Non-zero bytes, so no zero-page or KSM tricks can share the pages. */
-        for (off = 0; off < chunk; off += PAGE_BYTES)
-            mem[off] = (unsigned char)(1 + (off / PAGE_BYTES) % 251);
+        touch_pages(mem, chunk);
         got += chunk;
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
