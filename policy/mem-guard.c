@@ -5,9 +5,9 @@
 
 #include <math.h>
 
-/* A deflation: the balloon rose by more than this, KiB (QEMU reports the
- * balloon in 4 KiB pages; a guest under pressure deflates in MiBs). */
-#define DEFLATE_MIN_KIB 4096.0
+/* A deflation: the balloon rose by more than this, KiB.  Linux's
+ * deflate-on-OOM gives back 1 MiB (256 pages) per OOM notification. */
+#define DEFLATE_MIN_KIB 512.0
 
 static const char *const event_names[AUGUR_GUARD_EVENT_N] = {
         [AUGUR_GUARD_EVENT_NONE] = "none",
