@@ -89,16 +89,34 @@ augur_units_derive (const AugurDomainSample *prev,
                 ret->mem_used_kib -= maximum - actual;
         if (!isnan (ret->mem_used_kib) && ret->mem_used_kib < 0)
                 ret->mem_used_kib = NAN;             /* absurd: treat as missing */
-        ret->mem_prov_kib = actual;
+        ret->mem_prov_kib = isnan (maximum) ? actual : maximum;
         ret->vcpus = gauge (cur, AUGUR_STAT_VCPU_CURRENT);
+        ret->cpu_cores = gauge (cur, AUGUR_STAT_VCPU_MAXIMUM);
+        if (!(ret->cpu_cores > 0))
+                ret->cpu_cores = ret->vcpus;
         ret->cpu_cores_used = d.d[AUGUR_STAT_CPU_TIME_NS] / dt_s / 1e9;
-        ret->cpu_pct = ret->vcpus > 0 ? 100.0 * ret->cpu_cores_used / ret->vcpus : NAN;
+        ret->cpu_pct = ret->cpu_cores > 0 ? 100.0 * ret->cpu_cores_used / ret->cpu_cores : NAN;
         ret->disk_rd_kibps = d.d[AUGUR_STAT_BLOCK_RD_BYTES] / dt_s / 1024.0;
         ret->disk_wr_kibps = d.d[AUGUR_STAT_BLOCK_WR_BYTES] / dt_s / 1024.0;
         ret->net_rx_kibps = d.d[AUGUR_STAT_NET_RX_BYTES] / dt_s / 1024.0;
         ret->net_tx_kibps = d.d[AUGUR_STAT_NET_TX_BYTES] / dt_s / 1024.0;
         if (ret_deltas)
                 *ret_deltas = d;
+}
+
+void
+augur_units_model_row (const AugurDerived *d, double *ret)
+{
+        for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
+                ret[c] = NAN;
+        ret[AUGUR_COL_CPU_CORES] = d->cpu_cores;
+        ret[AUGUR_COL_CPU_PCT] = d->cpu_pct;
+        ret[AUGUR_COL_MEM_PROV_KIB] = d->mem_prov_kib;
+        ret[AUGUR_COL_MEM_USED_KIB] = d->mem_used_kib;
+        ret[AUGUR_COL_DISK_RD_KIBPS] = d->disk_rd_kibps;
+        ret[AUGUR_COL_DISK_WR_KIBPS] = d->disk_wr_kibps;
+        ret[AUGUR_COL_NET_RX_KIBPS] = d->net_rx_kibps;
+        ret[AUGUR_COL_NET_TX_KIBPS] = d->net_tx_kibps;
 }
 
 const char *const augur_host_field_column[AUGUR_HOST_N] = {

@@ -98,18 +98,35 @@ augur_sample_set (AugurDomainSample *s, AugurStat f, gint64 v)
 
 void augur_domain_sample_clear (AugurDomainSample *s);
 
-/* Derived values of one sample, in trace units (series.h).  NAN = unknown. */
+/* Derived values of one sample, in trace units (series.h).  NAN = unknown.
+ *
+ * THE MODEL'S INPUT ROW.  The capacities are the stable maxima — the
+ * <memory> maximum and the <vcpu> maximum — never the balloon size or the
+ * online vCPUs: ballooning and hotplug must not move the very signal augur
+ * forecasts (model/predictor.h).  mem_used_kib is the guest's MemTotal −
+ * MemAvailable (no balloon-terms reservation: the resize loop adds that
+ * to what it compares with the balloon).  The store writes these values
+ * as the history's trace columns (what retraining, `train --db`, export
+ * and `replay` read) and the live forecaster feeds the same values, both
+ * through augur_units_model_row(): one definition, nowhere else. */
 typedef struct {
         double mem_used_kib;
-        double mem_prov_kib;
+        double mem_prov_kib;     /* <memory> maximum (else the balloon)       */
         double cpu_cores_used;
-        double cpu_pct;
+        double cpu_cores;        /* <vcpu> maximum (else vCPUs online)        */
+        double cpu_pct;          /* 100 × cpu_cores_used / cpu_cores          */
         double disk_rd_kibps;
         double disk_wr_kibps;
         double net_rx_kibps;
         double net_tx_kibps;
-        double vcpus;            /* vCPUs online                              */
+        double vcpus;            /* vCPUs online (shown, not a model input)   */
 } AugurDerived;
+
+/* Version of the model input row above; a model file records the version
+ * it was trained on (model/blob.c) and one trained on another is refused.
+ * 1: capacities were the balloon and the online vCPUs (before issue 14);
+ * 2: the stable maxima. */
+#define AUGUR_MODEL_ROW_VERSION 2
 
 /* Deltas of every counter between two samples; NAN over a reset or when
  * either side lacks the field. */
@@ -128,6 +145,12 @@ void augur_units_derive (const AugurDomainSample *prev,
                          double dt_s,
                          AugurDerived *ret,
                          AugurDeltas *ret_deltas);
+
+/* The trace columns of the model's input row from d: cpu_cores, cpu_pct,
+ * mem_prov_kib, mem_used_kib and the disk / network rates; the activity
+ * columns are left NAN (plugin/activity.h fills them, in the same units
+ * for the store and the forecaster).  ret has AUGUR_COL_N_TRACE values. */
+void augur_units_model_row (const AugurDerived *d, double *ret);
 
 /* Host context at one tick (/proc/meminfo, /proc/pressure/{cpu,memory,io}, /proc/loadavg).
  * A field is meaningful only when its bit is set in present. */

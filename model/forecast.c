@@ -79,10 +79,16 @@
  *   loads unchanged, and a version-1 file claiming bit 0x20 is refused.  The
  *   bump makes an older augur refuse a version-2 file by its version, with
  *   a message that says so, instead of by its mask.
+ *   Version 3 adds "input_row": the version of the model's input row it
+ *   was trained on (common/units.h AUGUR_MODEL_ROW_VERSION).  Files
+ *   before it carry row 1 (capacities = the balloon and online vCPUs when
+ *   trained from augurd's history) and are refused with a message that
+ *   says to retrain: a model must be served the signal it learnt.
  */
 #include "forecast.h"
 #include "blob.h"
 #include "calib.h"
+#include "units.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -91,8 +97,8 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      2
-#define META_VERSION_MIN  1   /* still loaded: no BUCKETS group */
+#define META_VERSION      3
+#define META_VERSION_MIN  1   /* read, and refused by input_row below */
 #define PREDICT_CHUNK     1024   /* windows per augur_nn_predict call */
 
 void
@@ -1009,6 +1015,8 @@ meta_to_json (const AugurModel *m)
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "version");
         json_builder_add_int_value (b, META_VERSION);
+        json_builder_set_member_name (b, "input_row");
+        json_builder_add_int_value (b, AUGUR_MODEL_ROW_VERSION);
         json_builder_set_member_name (b, "features");
         json_builder_begin_array (b);
         for (guint k = 0; k < m->F; k++)
@@ -1160,7 +1168,7 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
         JsonObject *o, *norm, *calib, *bls;
         JsonArray *names;
         gboolean ok = TRUE;
-        gint64 version;
+        gint64 version, input_row;
 
         if (!json_parser_load_from_data (parser, json, (gssize) len, error)) {
                 g_prefix_error (error, "metadata: ");
@@ -1180,6 +1188,17 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
         if (ok && version < 2 && (m->feat.groups & AUGUR_FEAT_GROUP_BUCKETS)) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
                              "metadata: version 1 cannot have the bucket feature group");
+                return FALSE;
+        }
+        input_row = version >= 3 ? read_int (o, "input_row", 1, 1000, &ok, error) : 1;
+        if (!ok)
+                return FALSE;
+        if (input_row != AUGUR_MODEL_ROW_VERSION) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH,
+                             "trained on model input row version %" G_GINT64_FORMAT ", this augur feeds "
+                             "version %d (capacities are the <memory> and <vcpu> maxima, "
+                             "common/units.h): retrain it with `virt-augur train`",
+                             input_row, AUGUR_MODEL_ROW_VERSION);
                 return FALSE;
         }
         m->feat.step_s = read_int (o, "step_s", 1, 86400, &ok, error);

@@ -125,6 +125,32 @@ hostv (const AugurHostSample *h, AugurHostField k)
         return h && ((h->present >> k) & 1) ? (float) h->v[k] : NAN;
 }
 
+void
+augur_forecaster_input_row (const AugurDerived *d, const AugurActivityLatest *a,
+                            const AugurHostSample *host, gint64 ts, AugurFeatSample *ret)
+{
+        double row[AUGUR_COL_N_TRACE];
+
+        /* The model's input row, as the store writes it (units.h). */
+        augur_units_model_row (d, row);
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                ret->v[c] = c < AUGUR_COL_N_TRACE ? (float) row[c] : NAN;
+        ret->ts = ts;
+        if (a) {
+                ret->v[AUGUR_COL_INPUT_EVENTS_PER_MIN] = a->input_events_per_min;
+                ret->v[AUGUR_COL_SESSIONS] = a->sessions;
+                ret->v[AUGUR_COL_PROC_STARTS_PER_MIN] = a->proc_starts_per_min;
+                for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                        ret->v[AUGUR_COL_PROG_B0 + b] = a->prog_pct[b];
+                for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
+                        ret->v[AUGUR_COL_USER_B0 + b] = a->user_sessions[b];
+        }
+        ret->v[AUGUR_COL_HOST_LOAD1] = hostv (host, AUGUR_HOST_LOAD1);
+        ret->v[AUGUR_COL_HOST_PSI_CPU] = hostv (host, AUGUR_HOST_PSI_CPU_SOME_AVG10);
+        ret->v[AUGUR_COL_HOST_PSI_MEM] = hostv (host, AUGUR_HOST_PSI_MEM_SOME_AVG10);
+        ret->v[AUGUR_COL_HOST_PSI_IO] = hostv (host, AUGUR_HOST_PSI_IO_SOME_AVG10);
+}
+
 static gboolean
 fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerived *d,
              const AugurHostSample *host, double now_s, AugurForecast *ret)
@@ -146,37 +172,11 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 /* Two ticks in one second (tick < 1 s): serve the last one. */
                 o = v->have_last ? &v->last : NULL;
         } else {
-                for (int c = 0; c < AUGUR_COL_N; c++)
-                        x.v[c] = NAN;
-                x.ts = ts;
-                /* Capacities are the stable maxima (predictor.h: a moving
-                 * balloon must not move the signal we forecast). */
-                x.v[AUGUR_COL_CPU_CORES] = d->vcpus;
-                x.v[AUGUR_COL_CPU_PCT] = d->vcpus > 0 ? 100.0 * d->cpu_cores_used / d->vcpus : NAN;
-                x.v[AUGUR_COL_MEM_PROV_KIB] = d->mem_prov_kib;
-                x.v[AUGUR_COL_MEM_USED_KIB] = d->mem_used_kib;
-                x.v[AUGUR_COL_DISK_RD_KIBPS] = d->disk_rd_kibps;
-                x.v[AUGUR_COL_DISK_WR_KIBPS] = d->disk_wr_kibps;
-                x.v[AUGUR_COL_NET_RX_KIBPS] = d->net_rx_kibps;
-                x.v[AUGUR_COL_NET_TX_KIBPS] = d->net_tx_kibps;
-                {
-                        AugurActivityLatest a;
+                AugurActivityLatest a;
+                gboolean have_a = augur_activity_latest (f->activity, uuid, (gint64) (now_s * 1000),
+                                                         ACTIVITY_MAX_AGE_MS, &a);
 
-                        if (augur_activity_latest (f->activity, uuid, (gint64) (now_s * 1000),
-                                                   ACTIVITY_MAX_AGE_MS, &a)) {
-                                x.v[AUGUR_COL_INPUT_EVENTS_PER_MIN] = a.input_events_per_min;
-                                x.v[AUGUR_COL_SESSIONS] = a.sessions;
-                                x.v[AUGUR_COL_PROC_STARTS_PER_MIN] = a.proc_starts_per_min;
-                                for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
-                                        x.v[AUGUR_COL_PROG_B0 + b] = a.prog_pct[b];
-                                for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
-                                        x.v[AUGUR_COL_USER_B0 + b] = a.user_sessions[b];
-                        }
-                }
-                x.v[AUGUR_COL_HOST_LOAD1] = hostv (host, AUGUR_HOST_LOAD1);
-                x.v[AUGUR_COL_HOST_PSI_CPU] = hostv (host, AUGUR_HOST_PSI_CPU_SOME_AVG10);
-                x.v[AUGUR_COL_HOST_PSI_MEM] = hostv (host, AUGUR_HOST_PSI_MEM_SOME_AVG10);
-                x.v[AUGUR_COL_HOST_PSI_IO] = hostv (host, AUGUR_HOST_PSI_IO_SOME_AVG10);
+                augur_forecaster_input_row (d, have_a ? &a : NULL, host, ts, &x);
                 v->last_ts = ts;
                 v->have_last = augur_predictor_step (f->pred, v->state, &x, &out);
                 if (v->have_last)

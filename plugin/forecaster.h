@@ -52,6 +52,14 @@ const char *augur_forecaster_model_name (const AugurForecaster *f);
  * the model's activity inputs, NAN where a guest reports none. */
 void augur_forecaster_set_activity (AugurForecaster *f, AugurActivity *act);
 
+/* The live input row of one VM at ts (unix s): d's model row (units.h,
+ * what the store writes as the history's trace columns), the activity
+ * columns from a (NULL = none reported: NAN) and the host context.  The
+ * one place the forecaster builds what the model sees; tests/test-model-row.c
+ * checks it against the history the store writes. */
+void augur_forecaster_input_row (const AugurDerived *d, const AugurActivityLatest *a,
+                                 const AugurHostSample *host, gint64 ts, AugurFeatSample *ret);
+
 /* ---- retraining (retrain.h): the serving model's identity, hot swap and
  * the per-VM gate from held-out evaluations ---- */
 

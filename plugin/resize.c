@@ -403,6 +403,17 @@ record_latency (AugurStore *store, gint64 id, double *ewma, gint64 since_ms, gin
                 augur_store_set_actuation_latency (store, id, now_ms - since_ms, NULL);
 }
 
+/* The forecast of used memory in balloon terms: + the guest kernel's
+ * reservation (policy.h), as the observed used the policy compares. */
+static void
+forecast_to_balloon_terms (AugurForecast *f, double reservation_kib)
+{
+        for (guint h = 0; h < f->H; h++) {
+                f->mem_p50_kib[h] += (float) reservation_kib;
+                f->mem_upper_kib[h] += (float) reservation_kib;
+        }
+}
+
 /* Feed the memory guard this tick's view of the VM (mem-guard.h). */
 static void
 observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
@@ -571,7 +582,7 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 Work *w = &work[i];
                 ResizeVm *vm = get_vm (r, s, now_ms);
                 double dt_s = vm->have_prev ? (now_ms - vm->prev_ms) / 1000.0 : 0;
-                AugurDerived d, fd;
+                AugurDerived d;
 
                 w->vm = vm;
                 augur_units_derive (vm->have_prev ? &vm->prev : NULL, s, dt_s, &d, NULL);
@@ -601,15 +612,13 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
 
                 w->mode = effective_mode (r, vm, config);
                 build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
-                /* The forecaster sees used memory in balloon terms against
-                 * stable capacities (<memory> max, <vcpu> max): a moving
-                 * balloon must not move the signal it forecasts. */
-                fd = d;
-                fd.mem_used_kib = w->in.mem_used_kib;
-                fd.mem_prov_kib = gauge (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB);
-                fd.vcpus = gauge (s, AUGUR_STAT_VCPU_MAXIMUM);
+                /* The forecaster gets the model's input row as the store
+                 * writes it (units.h); its memory forecast is put in balloon
+                 * terms here, the one place that knows the reservation. */
                 w->have_f = r->hooks.forecast &&
-                            r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &fd, host, now_s, &w->f);
+                            r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &d, host, now_s, &w->f);
+                if (w->have_f && !isnan (w->in.mem_used_kib) && !isnan (d.mem_used_kib))
+                        forecast_to_balloon_terms (&w->f, w->in.mem_used_kib - d.mem_used_kib);
                 if (w->have_f)
                         write_forecast (store, vm, &w->f, now_ms);
                 if (r->metrics) {

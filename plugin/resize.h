@@ -32,9 +32,10 @@
  * daemon).  Every hook may be NULL. */
 typedef struct {
         /* Feed this tick's observation and get the forecast; FALSE = none.
-         * d holds the tick's derived values with mem_used_kib in balloon
-         * terms (policy.h), mem_prov_kib = <memory> maximum and vcpus =
-         * <vcpu> maximum: stable capacities. */
+         * d holds the tick's derived values, the model's input row
+         * (units.h: stable capacities, used as the guest counts it); the
+         * forecast's memory comes back in the same terms and the loop puts
+         * it in balloon terms. */
         gboolean (*forecast) (gpointer ctx, const char *uuid, const char *name,
                               const AugurDerived *d, const AugurHostSample *host,
                               double now_s, AugurForecast *ret);

@@ -1035,16 +1035,7 @@ augur_store_tick_begin (AugurStore *st, gint64 ts_ms,
                                 sqlite3_bind_null (st->ins_sample, k);
                 }
                 bind_double_or_null (st->ins_sample, k++, d.cpu_cores_used);
-                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                        trace_vals[c] = NAN;
-                trace_vals[AUGUR_COL_CPU_CORES] = d.vcpus;
-                trace_vals[AUGUR_COL_CPU_PCT] = d.cpu_pct;
-                trace_vals[AUGUR_COL_MEM_PROV_KIB] = d.mem_prov_kib;
-                trace_vals[AUGUR_COL_MEM_USED_KIB] = d.mem_used_kib;
-                trace_vals[AUGUR_COL_DISK_RD_KIBPS] = d.disk_rd_kibps;
-                trace_vals[AUGUR_COL_DISK_WR_KIBPS] = d.disk_wr_kibps;
-                trace_vals[AUGUR_COL_NET_RX_KIBPS] = d.net_rx_kibps;
-                trace_vals[AUGUR_COL_NET_TX_KIBPS] = d.net_tx_kibps;
+                augur_units_model_row (&d, trace_vals);
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
                         bind_double_or_null (st->ins_sample, k++, trace_vals[c]);
                 rc = step_done (st->ins_sample);

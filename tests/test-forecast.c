@@ -309,8 +309,9 @@ test_forecast_model_versions (void)
         g_autofree char *path = g_build_filename (dir, "bkt.augur", NULL);
         AugurTrainConfig cfg;
 
-        /* 1. model/default.augur was written before the bucket group
-         * (metadata version 1). */
+        /* 1. model/default.augur has no bucket group (trained before it;
+         * its metadata restamped with input row 2: trained on trace files,
+         * whose capacities are the provisioned maxima). */
         old = augur_model_load (shipped, &error);
         g_assert_no_error (error);
         g_assert_nonnull (old);
@@ -342,12 +343,22 @@ test_forecast_model_versions (void)
         g_test_message ("version 1 with buckets: %s", error->message);
         g_assert_nonnull (strstr (error->message, "bucket"));
         g_clear_error (&error);
-        /* ... and version 3 is newer than this build. */
-        rewrite_meta_version (path, '3');
+        /* ... a version-2 file predates the input row version: refused,
+         * saying to retrain (its history's capacities were the balloon) ... */
+        rewrite_meta_version (path, '2');
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH);
+        g_test_message ("version 2: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "input row version 1"));
+        g_assert_nonnull (strstr (error->message, "retrain"));
+        g_clear_error (&error);
+        /* ... and version 4 is newer than this build. */
+        rewrite_meta_version (path, '4');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 3: %s", error->message);
+        g_test_message ("version 4: %s", error->message);
         g_unlink (path);
         g_rmdir (dir);
 }
