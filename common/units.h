@@ -27,6 +27,7 @@
 #pragma once
 
 #include <glib.h>
+#include <math.h>
 #include "series.h"
 
 typedef enum {
@@ -145,6 +146,32 @@ void augur_units_derive (const AugurDomainSample *prev,
                          double dt_s,
                          AugurDerived *ret,
                          AugurDeltas *ret_deltas);
+
+/* USED IN BALLOON TERMS.  The policy compares used memory with the balloon,
+ * so used is counted as the balloon counts it: the guest's MemTotal −
+ * MemAvailable (mem_used_kib above) plus what the guest kernel reserved
+ * out of the balloon (balloon − MemTotal: about 55 MiB of a 512 MiB TCG
+ * guest); a guest squeezed to its own "used" would be out of memory.  With
+ * autodeflate MemTotal stays near the maximum instead, and the reservation
+ * is maximum − MemTotal (autodeflate as augur_units_derive() tells it:
+ * MemTotal nearer the maximum than the balloon).  A MemTotal a little
+ * above the balloon is neither: the balloon is deflating and QEMU's count
+ * runs behind the guest's, and the reservation is unknown then (NAN, as
+ * when a value is missing).  augurd (plugin/resize.c, which holds the
+ * last still reading while the balloon moves) and virt-augur's plot and
+ * top use it. */
+static inline double
+augur_units_reservation_kib (double balloon_kib, double memtotal_kib, double maximum_kib)
+{
+        if (isnan (balloon_kib) || isnan (memtotal_kib))
+                return NAN;
+        if (memtotal_kib <= balloon_kib)
+                return balloon_kib - memtotal_kib;
+        if (!isnan (maximum_kib) && memtotal_kib <= maximum_kib &&
+            memtotal_kib - balloon_kib > (maximum_kib - balloon_kib) / 2)
+                return maximum_kib - memtotal_kib;
+        return NAN;
+}
 
 /* The trace columns of the model's input row from d: cpu_cores, cpu_pct,
  * mem_prov_kib, mem_used_kib and the disk / network rates; the activity

@@ -197,15 +197,8 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
         gint64 settle_ms;
 
         memset (in, 0, sizeof *in);
-        /* The policy compares used memory with the balloon size, so used is
-         * put in balloon terms: the guest's MemTotal (balloon.available) is
-         * smaller than the balloon by what the guest kernel reserved (about
-         * 55 MiB of a 512 MiB TCG guest), and a guest squeezed to its own
-         * "used" would be out of memory.  With autodeflate MemTotal stays
-         * near the maximum instead (units.h). */
-        if (!isnan (avail) && !isnan (alloc))
-                overhead = avail <= alloc ? alloc - avail
-                           : (!isnan (maxmem) && avail <= maxmem ? maxmem - avail : 0);
+        /* Used in balloon terms (units.h). */
+        overhead = augur_units_reservation_kib (alloc, avail, maxmem);
         /* While the balloon moves, balloon.current (QEMU's) runs ahead of
          * the guest's MemTotal (its last stats report), and their
          * difference swings by the size of the move: used read then
@@ -225,10 +218,12 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
          * not yet handed over: used swings up by them (90 -> 125 -> 89 MiB
          * in a real run).  The memory guard skips those ticks. */
         vm->balloon_still = !isnan (alloc) && now_ms - vm->inflate_since_ms >= settle_ms;
-        if (!isnan (avail) && !isnan (alloc) && now_ms - vm->alloc_since_ms >= settle_ms)
+        if (!isnan (overhead) && now_ms - vm->alloc_since_ms >= settle_ms)
                 vm->overhead_kib = overhead;
         else if (!isnan (vm->overhead_kib))
                 overhead = vm->overhead_kib;
+        /* NAN: the balloon moves and no still reading yet: used unknown,
+         * which the policy treats as stale (no shrink). */
         in->mem_used_kib = d->mem_used_kib + overhead;
         in->mem_alloc_kib = alloc;
         in->mem_max_kib = maxmem;
@@ -674,6 +669,12 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 if (config->policy == AUGUR_POLICY_REACTIVE || vm->fresh_samples < FRESH_SAMPLES_NEEDED ||
                     !(w->plan.mem_need_kib > 0))
                         w->plan.mem_need_kib = w->plan.mem_target_kib - w->plan.mem_extra_kib;
+                /* Never shrunk on data augurd could not read: not by the
+                 * plan (its vetoes) and not by arbitration either. */
+                if ((!w->in.mem_stats_fresh || isnan (w->in.mem_used_kib)) && !isnan (w->in.mem_alloc_kib))
+                        w->plan.mem_need_kib = MAX (w->plan.mem_need_kib,
+                                                    MIN (w->in.mem_alloc_kib,
+                                                         w->plan.mem_target_kib - w->plan.mem_extra_kib));
                 arb[n_arb].want_kib = isnan (w->plan.mem_need_kib) ? 0 : w->plan.mem_need_kib;
                 arb[n_arb].cushion_kib = isnan (w->plan.mem_target_kib) ? 0
                                          : w->plan.mem_target_kib - w->plan.mem_extra_kib - arb[n_arb].want_kib;

@@ -359,9 +359,10 @@ augur_policy_plan_reactive (const AugurPolicyInput *in, const AugurPolicyConfig 
 
 /* Water-filling by shares: repeat while budget is left and some item is
  * below its cap; each round hands out the remainder in proportion to
- * priority, capped.  At most n rounds.  Returns what is left. */
+ * priority × (weight[i], or 1 when weight is NULL), capped.  At most n
+ * rounds.  Returns what is left. */
 static double
-water_fill (AugurArbItem *items, const double *cap, gsize n, double left)
+water_fill (AugurArbItem *items, const double *cap, const double *weight, gsize n, double left)
 {
         gboolean active = TRUE;
 
@@ -370,7 +371,7 @@ water_fill (AugurArbItem *items, const double *cap, gsize n, double left)
 
                 for (gsize i = 0; i < n; i++)
                         if (items[i].granted_kib < cap[i])
-                                shares += MAX (items[i].priority, 1);
+                                shares += MAX (items[i].priority, 1) * (weight ? weight[i] : 1);
                 active = shares > 0;
                 for (gsize i = 0; i < n && active; i++) {
                         AugurArbItem *it = &items[i];
@@ -378,7 +379,8 @@ water_fill (AugurArbItem *items, const double *cap, gsize n, double left)
 
                         if (it->granted_kib >= cap[i])
                                 continue;
-                        give = MIN (left * MAX (it->priority, 1) / shares, cap[i] - it->granted_kib);
+                        give = MIN (left * MAX (it->priority, 1) * (weight ? weight[i] : 1) / shares,
+                                    cap[i] - it->granted_kib);
                         it->granted_kib += give;
                         given += give;
                 }
@@ -391,6 +393,7 @@ gboolean
 augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
 {
         g_autofree double *cap = g_new (double, MAX (n, 1));
+        g_autofree double *weight = g_new (double, MAX (n, 1));
         double left = budget_kib;
         gboolean fits;
 
@@ -417,20 +420,25 @@ augur_policy_arbitrate (AugurArbItem *items, gsize n, double budget_kib)
                         cap[i] = it->floor_kib;
                 }
                 if (left > 0)
-                        water_fill (items, cap, n, left);
+                        water_fill (items, cap, NULL, n, left);
         }
         /* The wants first, then the cushions, then the extras, each from
          * what is left. */
         if (fits)
-                left = water_fill (items, cap, n, left);
-        for (gsize i = 0; i < n; i++)
+                left = water_fill (items, cap, NULL, n, left);
+        /* Cushions by shares weighted by their size: every guest keeps the
+         * same fraction of the protection it asks for (a new guest's, or
+         * one that bursts big, is not cut to a small one's). */
+        for (gsize i = 0; i < n; i++) {
                 cap[i] = items[i].want_kib + items[i].cushion_kib;
+                weight[i] = MAX (items[i].cushion_kib, 1);
+        }
         if (fits)
-                left = water_fill (items, cap, n, left);
+                left = water_fill (items, cap, weight, n, left);
         for (gsize i = 0; i < n; i++)
                 cap[i] = items[i].want_kib + items[i].cushion_kib + items[i].extra_kib;
         if (fits)
-                water_fill (items, cap, n, left);
+                water_fill (items, cap, NULL, n, left);
         for (gsize i = 0; i < n; i++)
                 items[i].lost = items[i].granted_kib < cap[i] - 1;
         return fits;

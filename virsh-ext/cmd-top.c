@@ -147,7 +147,8 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
                 r->sample_ms = h->ts_s * 1000;
                 r->mem_used_kib = augur_cli_used_balloon_kib (h->v[AUGUR_HIST_MEM_USED_KIB],
                                                               h->v[AUGUR_HIST_MEM_ACTUAL_KIB],
-                                                              h->v[AUGUR_HIST_MEM_AVAILABLE_KIB]);
+                                                              h->v[AUGUR_HIST_MEM_AVAILABLE_KIB],
+                                                              h->v[AUGUR_HIST_MEM_PROV_KIB]);
                 r->mem_alloc_kib = h->v[AUGUR_HIST_MEM_ACTUAL_KIB];
                 r->cpu_cores = h->v[AUGUR_HIST_CPU_CORES_USED];
                 r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_CURRENT]) ? -1 : (int) h->v[AUGUR_HIST_VCPUS_CURRENT];

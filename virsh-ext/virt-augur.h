@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "units.h"
+
 typedef struct {
         const char *uri;          /* -c/--connect, NULL = default            */
         const char *db_path;      /* --db, NULL = default state path         */
@@ -34,19 +36,14 @@ int augur_cli_usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 /* The database path to use: --db, else $AUGUR_DB, else the default. */
 const char *augur_cli_db_path (const AugurCliGlobal *g);
 
-/* Used memory in balloon terms, as the resize loop compares it with the
- * balloon (policy/policy.h, AugurPolicyInput.mem_used_kib): the guest's
- * MemTotal − MemAvailable plus what its kernel reserves (balloon size −
- * MemTotal).  plot and top show it next to the allocation and the forecast,
- * which are in the same terms.  With autodeflate (MemTotal above the
- * balloon) the history's used is already corrected: nothing is added.
- * NAN in, NAN out. */
+/* Used memory in balloon terms (common/units.h), from a history row, as
+ * the resize loop compares it with the balloon: plot and top show it next
+ * to the allocation and the forecast, which are in the same terms.  NAN in,
+ * NAN out. */
 static inline double
-augur_cli_used_balloon_kib (double used_kib, double balloon_kib, double memtotal_kib)
+augur_cli_used_balloon_kib (double used_kib, double balloon_kib, double memtotal_kib, double maximum_kib)
 {
-        if (memtotal_kib <= balloon_kib)
-                return used_kib + (balloon_kib - memtotal_kib);
-        return used_kib;
+        return used_kib + augur_units_reservation_kib (balloon_kib, memtotal_kib, maximum_kib);
 }
 
 /* An aligned table (cmd-history.c): add rows of cells (owned GStrv, the
