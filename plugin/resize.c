@@ -29,6 +29,8 @@
 #define PRESSURE_USABLE_FRAC 0.03
 /* A balloon lands within this after a new target on a loaded TCG guest, ms. */
 #define SETTLE_MS 10000
+/* The balloon's page, KiB (virtio-balloon works in 4 KiB pages). */
+#define BALLOON_PAGE_KIB 4.0
 /* A change smaller than this is not worth an actuation, KiB. */
 #define MIN_CHANGE_KIB 1024.0
 
@@ -310,7 +312,10 @@ static void
 act_memory (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
 {
         ResizeVm *vm = w->vm;
-        double from = w->in.mem_alloc_kib, to = w->plan.mem_target_kib;
+        double from = w->in.mem_alloc_kib;
+        /* QEMU rounds a balloon target up to whole 4 KiB pages: round down
+         * here, or two guests granted exactly the budget hold 4 KiB more. */
+        double to = floor (w->plan.mem_target_kib / BALLOON_PAGE_KIB) * BALLOON_PAGE_KIB;
         const char *action = to > from ? "grow" : "shrink";
         g_autoptr(GError) error = NULL;
 
