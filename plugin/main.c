@@ -68,12 +68,12 @@ apply_cmdline (AugurConfig *c, GError **error)
                 c->socket_path = g_strdup (opts.socket);
         }
         if (opts.tick) {
-                char *end = NULL;
-                double t = g_ascii_strtod (opts.tick, &end);
+                double t = 0;
 
-                if (end == opts.tick || *end || !(t >= 0.5 && t <= 3600)) {
+                /* Decimal only: g_ascii_strtod alone reads "0x10" as 16. */
+                if (!augur_parse_decimal (opts.tick, &t, NULL) || !(t >= 0.5 && t <= 3600)) {
                         g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_RANGE,
-                                     "--tick %s: expected seconds from 0.5 to 3600", opts.tick);
+                                     "--tick %s: expected decimal seconds from 0.5 to 3600", opts.tick);
                         return FALSE;
                 }
                 c->tick_s = t;

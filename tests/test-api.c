@@ -1464,6 +1464,50 @@ test_notify_coalesce (void)
         fake_clear (&f);
 }
 
+
+/* ---------------------------------------------------------------- the hook */
+
+/* Issue 16: a FIFO as the hook's config file blocked the hook (and the
+ * libvirtd waiting for it) until its 2 s alarm.  It now refuses anything
+ * but a regular file at once, says so on stderr, and still exits 0 with
+ * nothing on stdout. */
+static void
+test_hook_config_not_regular (void)
+{
+        const char *top = g_getenv ("AUGUR_TOP_BUILDDIR");
+        g_autofree char *hook = g_build_filename (top ? top : "..", "hooks", "augur-hook", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-hook-XXXXXX", &error);
+        g_autofree char *fifo = g_build_filename (dir, "augur.conf", NULL);
+        g_autofree char *env_conf = g_strconcat ("AUGUR_HOOK_CONFIG=", fifo, NULL);
+        char *argv[] = { hook, (char *) "vm1", (char *) "started", (char *) "begin", (char *) "-", NULL };
+        char *envp[] = { env_conf, (char *) "PATH=/usr/bin:/bin", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        int status = -1;
+        gint64 t0;
+        double took_ms;
+
+        g_assert_no_error (error);
+        if (!g_file_test (hook, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("hooks/augur-hook is not built");
+                g_rmdir (dir);
+                return;
+        }
+        g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+        t0 = g_get_monotonic_time ();
+        g_assert_true (g_spawn_sync (NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
+        took_ms = (g_get_monotonic_time () - t0) / 1000.0;
+        g_test_message ("hook took %.0f ms, stderr: %s", took_ms, err);
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));     /* exit 0 */
+        g_assert_cmpstr (out, ==, "");
+        g_assert_nonnull (strstr (err, fifo));
+        g_assert_nonnull (strstr (err, "not a regular file"));
+        g_assert_cmpfloat (took_ms, <, 1000);                      /* the alarm is 2 s */
+        g_unlink (fifo);
+        g_rmdir (dir);
+}
+
 static const AugurApiOptions opts_default = { .group = "" };
 static const AugurApiOptions opts_small_line = { .group = "", .max_line_bytes = 100 };
 static const AugurApiOptions opts_clients = { .group = "", .max_clients = 3 };
@@ -1506,5 +1550,6 @@ main (int argc, char **argv)
         g_test_add_func ("/api/peer/admin-reserved", test_peer_admin_reserved);
         g_test_add_func ("/api/notify/rate-limit", test_notify_rate_limit);
         g_test_add_func ("/api/notify/coalesce", test_notify_coalesce);
+        g_test_add_func ("/api/hook/config-not-regular", test_hook_config_not_regular);
         return g_test_run ();
 }
