@@ -17,6 +17,7 @@
 
 #include "store.h"
 #include "store-private.h"
+#include "regfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -686,6 +687,20 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
                 g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN,
                              "%s: no such database (is augurd running with this --db?)", path);
                 return NULL;
+        }
+        /* A database is a regular file or a new one.  SQLite opens anything
+         * and creates PATH-journal, -wal and -shm next to it with the
+         * file's mode: --db /dev/null left a /dev/null-journal of mode
+         * 0666.  (":memory:" is SQLite's own, not a path.) */
+        {
+                g_autoptr(GError) local = NULL;
+
+                if (strcmp (path, ":memory:") != 0 && !augur_regfile_check_or_absent (path, &local)) {
+                        g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN,
+                                     "database %s (expected an existing database or a path to create one at)",
+                                     local->message);
+                        return NULL;
+                }
         }
         rc = sqlite3_open_v2 (path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {

@@ -37,7 +37,9 @@ typedef struct {
         gint64 rollup_keep_s;          /* rollups kept, s (default 90 days)   */
 } AugurRetention;
 
-/* Open (creating and migrating if needed) the store at path. */
+/* Open (creating and migrating if needed) the store at path.  path must
+ * be a regular file or not exist yet: anything else (a device, a FIFO, a
+ * directory) is AUGUR_STORE_ERROR_OPEN, and nothing is created next to it. */
 AugurStore *augur_store_open (const char *path, AugurStoreMode mode, GError **error);
 void augur_store_close (AugurStore *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurStore, augur_store_close)

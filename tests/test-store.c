@@ -7,6 +7,8 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "store-decisions.h"
@@ -151,6 +153,51 @@ test_unwritable_refused (Fixture *f, gconstpointer data)
         st = augur_store_open (p, AUGUR_STORE_READ_ONLY, &error);
         g_assert_null (st);
         g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
+}
+
+/* Issue 16: --db /dev/null opened the device and created
+ * /dev/null-journal with mode 0666.  A database path must be a regular
+ * file or a new one; anything else is refused and nothing is created
+ * next to it. */
+static void
+test_not_regular_refused (Fixture *f, gconstpointer data)
+{
+        g_autofree char *fifo = g_build_filename (f->dir, "fifo.db", NULL);
+        g_autofree char *subdir = g_build_filename (f->dir, "dir.db", NULL);
+        gboolean had_journal = g_file_test ("/dev/null-journal", G_FILE_TEST_EXISTS);
+        const char *paths[] = { "/dev/null", fifo, subdir };
+        const AugurStoreMode modes[] = { AUGUR_STORE_READ_WRITE, AUGUR_STORE_READ_ONLY };
+
+        g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+        g_assert_cmpint (g_mkdir (subdir, 0700), ==, 0);
+        alarm (10);                   /* SQLite blocks reading a FIFO: fail, don't hang */
+        for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+                for (gsize m = 0; m < G_N_ELEMENTS (modes); m++) {
+                        g_autoptr(GError) error = NULL;
+                        g_autofree char *journal = g_strconcat (paths[i], "-journal", NULL);
+                        g_autofree char *wal = g_strconcat (paths[i], "-wal", NULL);
+                        AugurStore *st = augur_store_open (paths[i], modes[m], &error);
+
+                        g_test_message ("%s (%s): %s", paths[i], m ? "read-only" : "read-write",
+                                        error ? error->message : "opened");
+                        g_assert_null (st);
+                        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
+                        g_assert_nonnull (strstr (error->message, paths[i]));
+                        g_assert_nonnull (strstr (error->message, "not a regular file"));
+                        if (i > 0 || !had_journal)
+                                g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+                        g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+                }
+        }
+        alarm (0);
+        /* A new path is created; an existing database opens. */
+        for (int round = 0; round < 2; round++) {
+                g_autoptr(GError) error = NULL;
+                AugurStore *st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+
+                g_assert_no_error (error);
+                augur_store_close (st);
+        }
 }
 
 static void
@@ -704,6 +751,7 @@ main (int argc, char **argv)
         ADD ("/store/newer-schema-refused", test_newer_schema_refused);
         ADD ("/store/corrupt-refused", test_corrupt_refused);
         ADD ("/store/unwritable-refused", test_unwritable_refused);
+        ADD ("/store/not-regular-refused", test_not_regular_refused);
         ADD ("/store/tick-and-history", test_tick_and_history);
         ADD ("/store/rates-survive-reopen", test_rates_survive_reopen);
         ADD ("/store/rollups-once-and-recovery", test_rollups_once_and_recovery);
