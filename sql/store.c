@@ -720,7 +720,8 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
                  * durable against process crashes (kill -9) and keeps every
                  * commit atomic; a power loss may drop the last ticks.
                  * Checkpoints run on a thread of their own every 8192
-                 * pages (32 MiB), not in SQLite's COMMIT every 1000
+                 * pages (32 MiB) or every minute when the WAL has frames
+                 * (a small host), not in SQLite's COMMIT every 1000
                  * (checkpointer.c): a 1000-VM tick writes ~1.5 MiB, and a
                  * page rewritten by several ticks is copied to the database
                  * once.  A 32 MiB
@@ -1867,6 +1868,12 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                 }
         }
         return g_steal_pointer (&s);
+}
+
+void
+augur_store_test_checkpoint_age (AugurStore *st, int max_age_ms)
+{
+        augur_store_checkpointer_set_max_age (st->ckpt, (gint64) max_age_ms * 1000);
 }
 
 void

@@ -207,3 +207,6 @@ void augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages);
 /* Tests: checkpoint from soft_pages WAL frames on (> 0; 0 keeps it), and
  * the checkpoints run so far by the thread and by the writer's fallback. */
 void augur_store_test_checkpoints (AugurStore *st, int soft_pages, int *ret_thread_runs, int *ret_inline_runs);
+/* Tests: checkpoint once the WAL's content is max_age_ms old (default a
+ * minute; checkpointer.c, "Age"). */
+void augur_store_test_checkpoint_age (AugurStore *st, int max_age_ms);
