@@ -6,16 +6,58 @@
 #include <string.h>
 
 gboolean
+augur_parse_decimal (const char *text, double *ret, const char **ret_end)
+{
+        const char *p = text;
+        gsize digits = 0;
+        char *end = NULL;
+        double v;
+
+        if (!text)
+                return FALSE;
+        if (*p == '+' || *p == '-')
+                p++;
+        while (g_ascii_isdigit (*p)) {
+                p++;
+                digits++;
+        }
+        if (*p == '.') {
+                p++;
+                while (g_ascii_isdigit (*p)) {
+                        p++;
+                        digits++;
+                }
+        }
+        if (digits == 0)
+                return FALSE;
+        if ((*p == 'e' || *p == 'E') &&
+            (g_ascii_isdigit (p[1]) || ((p[1] == '+' || p[1] == '-') && g_ascii_isdigit (p[2])))) {
+                p += 2;
+                while (g_ascii_isdigit (*p))
+                        p++;
+        }
+        if (!ret_end && *p)
+                return FALSE;
+        errno = 0;
+        v = g_ascii_strtod (text, &end);
+        /* Defensive: the scan above and g_ascii_strtod agree on decimals. */
+        if (errno || end != p || !isfinite (v))
+                return FALSE;
+        *ret = v;
+        if (ret_end)
+                *ret_end = p;
+        return TRUE;
+}
+
+gboolean
 augur_parse_duration_s (const char *text, double *ret_s, GError **error)
 {
-        char *end = NULL;
+        const char *end = NULL;
         double v, mult = 1;
 
         if (!text || !*text)
                 goto bad;
-        errno = 0;
-        v = g_ascii_strtod (text, &end);
-        if (errno || end == text || !isfinite (v) || v < 0)
+        if (!augur_parse_decimal (text, &v, &end) || v < 0)
                 goto bad;
         if (*end) {
                 if (end[1] != '\0')

@@ -38,6 +38,8 @@
 
 #include <glib.h>
 
+#include "regfile.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -61,6 +63,9 @@
 #define MAX_NAME_BYTES 1024
 /* Longest reply we read, bytes.  A notify reply is ~30 bytes. */
 #define MAX_REPLY_BYTES 4096
+/* Largest config file we read, bytes (augurd takes up to 1 MiB; the
+ * shipped one is 8 KiB, and we need one key of it). */
+#define MAX_CONFIG_BYTES (256 * 1024)
 
 #define DEFAULT_CONFIG SYSCONFDIR "/augur/augur.conf"
 #define DEFAULT_SOCKET RUNSTATEDIR "/augur/augurd.sock"
@@ -121,7 +126,9 @@ append_json_string (GString *out, const char *s)
 }
 
 /* The socket path from the config file, or the default.  Never fails: a
- * bad or unreadable config is reported and the default is used. */
+ * bad or unreadable config is reported and the default is used.  Only a
+ * regular file is read (regfile.h): a FIFO would block us until the
+ * alarm, and libvirtd with us. */
 static char *
 socket_path (void)
 {
@@ -129,11 +136,17 @@ socket_path (void)
         const char *conf = env && *env ? env : DEFAULT_CONFIG;
         g_autoptr(GKeyFile) kf = g_key_file_new ();
         g_autoptr(GError) error = NULL;
+        g_autofree char *text = NULL;
+        gsize len = 0;
         char *path;
 
-        if (!g_key_file_load_from_file (kf, conf, G_KEY_FILE_NONE, &error)) {
+        if (!augur_regfile_read (conf, MAX_CONFIG_BYTES, &text, &len, &error)) {
                 if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-                        warn ("%s: %s; using %s", conf, error->message, DEFAULT_SOCKET);
+                        warn ("config %s; using %s", error->message, DEFAULT_SOCKET);
+                return g_strdup (DEFAULT_SOCKET);
+        }
+        if (!g_key_file_load_from_data (kf, text, len, G_KEY_FILE_NONE, &error)) {
+                warn ("%s: %s; using %s", conf, error->message, DEFAULT_SOCKET);
                 return g_strdup (DEFAULT_SOCKET);
         }
         path = g_key_file_get_string (kf, "daemon", "socket", NULL);

@@ -78,10 +78,12 @@
  */
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zlib.h>
 
 #include "blob.h"
+#include "regfile.h"
 
 G_DEFINE_QUARK (augur-blob-error-quark, augur_blob_error)
 
@@ -635,11 +637,22 @@ augur_blob_load (const char *path, AugurNN **ret_nn, AugurNNQ **ret_q,
 {
         g_autoptr (GMappedFile) mf = NULL;
         g_autoptr (GError) local = NULL;
+        int fd;
 
         g_return_val_if_fail (path != NULL, FALSE);
         g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-        mf = g_mapped_file_new (path, FALSE, &local);
+        /* A regular file only: g_mapped_file_new on a FIFO blocks in
+         * open() until a writer comes (augurd --model and virt-augur eval
+         * hung on one); a device maps to nonsense (regfile.h). */
+        fd = augur_regfile_open (path, &local);
+        if (fd < 0) {
+                g_set_error (error, AUGUR_BLOB_ERROR, AUGUR_BLOB_ERROR_IO,
+                             "cannot read model file: %s", local->message);
+                return FALSE;
+        }
+        mf = g_mapped_file_new_from_fd (fd, FALSE, &local);
+        close (fd);                   /* the mapping does not need it */
         if (!mf) {
                 g_set_error (error, AUGUR_BLOB_ERROR, AUGUR_BLOB_ERROR_IO,
                              "cannot read model file: %s", local->message);

@@ -68,13 +68,33 @@ struct AugurApi {
         int mode;                     /* socket file mode                     */
         gsize max_line;               /* bytes, without "\n"                  */
         guint max_clients;
+        guint max_clients_per_uid;    /* non-admin uid                        */
+        guint admin_reserved;         /* slots only admins may take           */
         guint client_timeout_ms;
+        guint notify_burst;           /* token bucket per uid (api.h)         */
+        guint notify_rate_per_s;
         dev_t dev;                    /* identity of the socket file we made: */
         ino_t ino;                    /* unlinked at free only if unchanged   */
         GList *clients;               /* of Client, owned                     */
         guint n_clients;
+        guint n_nonadmin;             /* of which not admin                   */
+        GHashTable *uids;             /* uid -> UidState, owned; admitted
+                                       * peers only (bounded by the group)    */
+        AugurApiCounters counters;
         gint64 loud_after_us;         /* next refused/busy log at message     */
+        gint64 notify_loud_after_us;  /* next rate-limited log at message     */
 };
+
+/* What the API remembers of one uid: its slots and its notifications. */
+typedef struct {
+        guint n_clients;              /* connections open now (non-admin)     */
+        double tokens;                /* notify token bucket                  */
+        gint64 refill_us;             /* monotonic time tokens was computed   */
+        char *last_key;               /* op, sub, domain of the last notify
+                                       * passed on, NUL-separated             */
+        gsize last_key_len;
+        gint64 last_key_us;
+} UidState;
 
 typedef struct {
         AugurApi *api;
@@ -90,7 +110,53 @@ typedef struct {
         gboolean eof;                 /* peer shut down its side              */
         gboolean close_after_write;   /* too-large: answer, then hang up      */
         gboolean logged_refusal;      /* one refusal message per connection   */
+        gboolean counted_nonadmin;    /* holds a non-admin slot (api->uids)   */
 } Client;
+
+/* Uid table entries are kept while a uid has connections or its bucket is
+ * still refilling; past this many entries the idle ones are dropped. */
+#define MAX_UID_STATES 256
+
+static void
+uid_state_free (gpointer data)
+{
+        UidState *u = data;
+
+        g_free (u->last_key);
+        g_free (u);
+}
+
+static gboolean
+uid_state_idle (gpointer key, gpointer value, gpointer data)
+{
+        const UidState *u = value;
+        const AugurApi *api = data;
+        gint64 now = g_get_monotonic_time ();
+        double full_after_s = api->notify_rate_per_s ? (double) api->notify_burst / api->notify_rate_per_s : 0;
+
+        return u->n_clients == 0 &&
+               now - u->refill_us > (gint64) (full_after_s * G_USEC_PER_SEC) &&
+               now - u->last_key_us > (gint64) AUGUR_API_NOTIFY_COALESCE_MS * 1000;
+}
+
+/* The state of uid, created (with a full bucket) if new. */
+static UidState *
+uid_state (AugurApi *api, gint64 uid)
+{
+        gpointer key = GUINT_TO_POINTER ((guint) uid);
+        UidState *u = g_hash_table_lookup (api->uids, key);
+
+        if (u)
+                return u;
+        if (g_hash_table_size (api->uids) >= MAX_UID_STATES)
+                g_hash_table_foreach_remove (api->uids, uid_state_idle, api);
+        u = g_new0 (UidState, 1);
+        u->tokens = api->notify_burst;
+        u->refill_us = g_get_monotonic_time ();
+        u->last_key_us = G_MININT64 / 2;
+        g_hash_table_insert (api->uids, key, u);
+        return u;
+}
 
 /* ------------------------------------------------------------------ access */
 
@@ -181,6 +247,14 @@ call_status (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
         json_builder_add_string_value (result, mode);
         json_builder_set_member_name (result, "clients");
         json_builder_add_int_value (result, api->n_clients);
+        json_builder_set_member_name (result, "refused");
+        json_builder_add_int_value (result, (gint64) api->counters.refused);
+        json_builder_set_member_name (result, "busy");
+        json_builder_add_int_value (result, (gint64) api->counters.busy);
+        json_builder_set_member_name (result, "notify_coalesced");
+        json_builder_add_int_value (result, (gint64) api->counters.notify_coalesced);
+        json_builder_set_member_name (result, "notify_rate_limited");
+        json_builder_add_int_value (result, (gint64) api->counters.notify_rate_limited);
         json_builder_end_object (result);
         return TRUE;
 }
@@ -223,6 +297,53 @@ index_of (const char *const *names, gsize n, const char *s)
                 if (strcmp (names[i], s) == 0)
                         return (int) i;
         return -1;
+}
+
+/* Flood control in front of ops->notify (api.h, NOTIFY FLOODS): a repeat
+ * of the uid's previous notification is answered and not passed on; past
+ * the uid's token bucket a notification is refused.  Cost: one hash lookup
+ * and one memcmp per notification. */
+static gboolean
+notify_admit (AugurApi *api, const AugurApiNotify *n, JsonBuilder *result, GError **error)
+{
+        UidState *u = uid_state (api, n->peer->uid);
+        gint64 now = g_get_monotonic_time ();
+        g_autoptr(GString) key = g_string_new (n->op);
+
+        g_string_append_c (key, '\0');
+        g_string_append (key, n->sub_op);
+        g_string_append_c (key, '\0');
+        g_string_append (key, n->domain);
+        if (u->last_key && u->last_key_len == key->len && memcmp (u->last_key, key->str, key->len) == 0 &&
+            now - u->last_key_us < (gint64) AUGUR_API_NOTIFY_COALESCE_MS * 1000) {
+                api->counters.notify_coalesced++;
+                json_builder_set_member_name (result, "coalesced");
+                json_builder_add_boolean_value (result, TRUE);
+                return TRUE;
+        }
+        u->tokens = MIN ((double) api->notify_burst,
+                         u->tokens + (double) (now - u->refill_us) * api->notify_rate_per_s / G_USEC_PER_SEC);
+        u->refill_us = now;
+        if (u->tokens < 1) {
+                api->counters.notify_rate_limited++;
+                if (now >= api->notify_loud_after_us) {
+                        log_peer (G_LOG_LEVEL_MESSAGE, "api-rate-limited", n->peer,
+                                  "api: notifications beyond the rate limit dropped, ignoring");
+                        api->notify_loud_after_us = now + QUIET_PERIOD_US;
+                }
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_RATE_LIMITED,
+                             "more than %u notifications at once or %u/s from this uid; dropped",
+                             api->notify_burst, api->notify_rate_per_s);
+                return FALSE;
+        }
+        u->tokens -= 1;
+        if (!api->ops->notify (api->daemon, n, error))
+                return FALSE;
+        g_free (u->last_key);
+        u->last_key_len = key->len;
+        u->last_key = g_memdup2 (key->str, key->len);
+        u->last_key_us = now;
+        return TRUE;
 }
 
 static gboolean
@@ -270,7 +391,7 @@ call_notify (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
         n.sub_op_code = sub_code;
         n.domain = domain;
         n.peer = peer;
-        return api->ops->notify (api->daemon, &n, error);
+        return notify_admit (api, &n, result, error);
 }
 
 static gboolean
@@ -345,6 +466,8 @@ error_code_of (const GError *error)
                 return "invalid-args";
         if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
                 return "unsupported";
+        if (g_error_matches (error, AUGUR_API_ERROR, AUGUR_API_ERROR_RATE_LIMITED))
+                return "rate-limited";
         return "failed";
 }
 
@@ -498,6 +621,13 @@ client_free (Client *c)
                 api->clients = g_list_delete_link (api->clients, c->link);
                 api->n_clients--;
         }
+        if (c->counted_nonadmin) {
+                UidState *u = g_hash_table_lookup (api->uids, GUINT_TO_POINTER ((guint) c->peer.uid));
+
+                g_assert (u && u->n_clients > 0);
+                u->n_clients--;
+                api->n_nonadmin--;
+        }
         g_socket_close (c->sock, NULL);
         g_object_unref (c->sock);
         g_byte_array_unref (c->in);
@@ -572,7 +702,9 @@ client_queue (Client *c, const char *line)
 static gboolean
 client_serve_one (Client *c)
 {
-        guint8 *nl = memchr (c->in->data, '\n', c->in->len);
+        /* An empty GByteArray's data is NULL, and memchr (NULL, c, 0) is
+         * undefined behaviour (its pointer is declared nonnull). */
+        guint8 *nl = c->in->len > 0 ? memchr (c->in->data, '\n', c->in->len) : NULL;
         gsize len, consumed;
         g_autofree char *reply = NULL;
 
@@ -776,25 +908,79 @@ read_peer (AugurApi *api, GSocket *sock, AugurApiPeer *ret)
         ret->in_group = api->group && peer_in_group (g_socket_get_fd (sock), (gid_t) ret->gid, api->gid);
 }
 
+/* Answer a connection we do not serve with one error line and close it.
+ * Best effort, nonblocking: a fresh socket's buffer is empty.  Logged at
+ * message level once per QUIET_PERIOD_US, then at debug, so a flood of
+ * connections cannot flood the journal. */
+static void
+refuse (AugurApi *api, GSocket *sock, const AugurApiPeer *peer, const char *code,
+        const char *message)
+{
+        g_autofree char *reply = reply_error (NULL, code, message);
+        g_autofree char *line = g_strconcat (reply, "\n", NULL);
+        g_autofree char *text = g_strdup_printf ("api: connection refused (%s): %s, ignoring", code, message);
+
+        g_socket_set_blocking (sock, FALSE);
+        g_socket_send (sock, line, strlen (line), NULL, NULL);
+        if (g_get_monotonic_time () >= api->loud_after_us) {
+                log_peer (G_LOG_LEVEL_MESSAGE, "api-refused", peer, text);
+                api->loud_after_us = g_get_monotonic_time () + QUIET_PERIOD_US;
+        } else {
+                g_debug ("%s (uid %" G_GINT64_FORMAT " pid %" G_GINT64_FORMAT ")", text, peer->uid, peer->pid);
+        }
+        g_socket_close (sock, NULL);
+}
+
+/* Admission at accept (api.h, SLOTS).  Returns NULL when the peer gets a
+ * slot, else the error code to answer with and (transfer full) a message
+ * in *ret_message. */
+static const char *
+admit (AugurApi *api, const AugurApiPeer *peer, char **ret_message)
+{
+        const UidState *u;
+
+        if (!peer->admin && !peer->in_group) {
+                api->counters.refused++;
+                *ret_message = g_strdup_printf ("uid %" G_GINT64_FORMAT " is neither root nor in the API group (%s); "
+                                                "no call is allowed", peer->uid,
+                                                api->group ? api->group : "none: root only");
+                return "permission-denied";
+        }
+        if (api->n_clients >= api->max_clients) {
+                api->counters.busy++;
+                *ret_message = g_strdup_printf ("too many clients (%u), try again", api->n_clients);
+                return "busy";
+        }
+        if (peer->admin)
+                return NULL;
+        if (api->n_nonadmin >= api->max_clients - api->admin_reserved) {
+                api->counters.busy++;
+                *ret_message = g_strdup_printf ("too many clients; the %u free slots are kept for root, try again",
+                                                api->max_clients - api->n_clients);
+                return "busy";
+        }
+        u = g_hash_table_lookup (api->uids, GUINT_TO_POINTER ((guint) peer->uid));
+        if (u && u->n_clients >= api->max_clients_per_uid) {
+                api->counters.busy++;
+                *ret_message = g_strdup_printf ("uid %" G_GINT64_FORMAT " already has %u connections, the most one "
+                                                "uid may hold; try again", peer->uid, u->n_clients);
+                return "busy";
+        }
+        return NULL;
+}
+
 static void
 accept_one (AugurApi *api, GSocket *sock)
 {
+        g_autofree char *message = NULL;
+        AugurApiPeer peer;
+        const char *code;
         Client *c;
 
-        if (api->n_clients >= api->max_clients) {
-                g_autofree char *reply = reply_error (NULL, "busy", "too many clients, try again");
-                g_autofree char *line = g_strconcat (reply, "\n", NULL);
-
-                /* Best effort, nonblocking: a fresh socket's buffer is empty. */
-                g_socket_set_blocking (sock, FALSE);
-                g_socket_send (sock, line, strlen (line), NULL, NULL);
-                if (g_get_monotonic_time () >= api->loud_after_us) {
-                        g_message ("api: %u clients connected, refusing more, ignoring", api->n_clients);
-                        api->loud_after_us = g_get_monotonic_time () + QUIET_PERIOD_US;
-                } else {
-                        g_debug ("api: %u clients connected, refusing more", api->n_clients);
-                }
-                g_socket_close (sock, NULL);
+        read_peer (api, sock, &peer);
+        code = admit (api, &peer, &message);
+        if (code) {
+                refuse (api, sock, &peer, code, message);
                 return;
         }
         c = g_new0 (Client, 1);
@@ -802,14 +988,19 @@ accept_one (AugurApi *api, GSocket *sock)
         c->sock = g_object_ref (sock);
         c->in = g_byte_array_new ();
         c->out = g_byte_array_new ();
+        c->peer = peer;
         g_socket_set_blocking (sock, FALSE);
-        read_peer (api, sock, &c->peer);
         api->clients = g_list_prepend (api->clients, c);
         c->link = api->clients;
         api->n_clients++;
+        if (!peer.admin) {
+                uid_state (api, peer.uid)->n_clients++;
+                api->n_nonadmin++;
+                c->counted_nonadmin = TRUE;
+        }
         g_debug ("api: client pid %" G_GINT64_FORMAT " uid %" G_GINT64_FORMAT " gid %" G_GINT64_FORMAT
                  " connected (%s)", c->peer.pid, c->peer.uid, c->peer.gid,
-                 c->peer.admin ? "admin" : c->peer.in_group ? "group" : "no access");
+                 c->peer.admin ? "admin" : "group");
         client_arm_timeout (c);
         client_watch (c, G_IO_IN | G_IO_HUP | G_IO_ERR);
 }
@@ -893,6 +1084,43 @@ resolve_group (AugurApi *api, const char *wanted, GError **error)
         return TRUE;
 }
 
+/* May the socket live in dir?  Whoever may write to the directory may
+ * replace the socket file with a link to anything (between bind and
+ * lchown, or for the clients that follow it), so it must be root's or
+ * augurd's own, and writable by nobody else unless sticky (then only the
+ * owner of a file may rename or remove it, as in /tmp). */
+static gboolean
+check_socket_dir (const char *dir, GError **error)
+{
+        struct stat st;
+
+        if (stat (dir, &st) < 0) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "socket directory %s: %s", dir, g_strerror (errno));
+                return FALSE;
+        }
+        if (!S_ISDIR (st.st_mode)) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "socket directory %s is not a directory", dir);
+                return FALSE;
+        }
+        if (st.st_uid != 0 && st.st_uid != geteuid ()) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "socket directory %s belongs to uid %u, not to root or augurd's uid %u; "
+                             "not creating a socket there", dir, (unsigned) st.st_uid, (unsigned) geteuid ());
+                return FALSE;
+        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "socket directory %s is writable by %s (mode %04o) and not sticky; "
+                             "not creating a socket there", dir,
+                             st.st_mode & S_IWOTH ? "everyone" : "its group",
+                             (unsigned) (st.st_mode & 07777));
+                return FALSE;
+        }
+        return TRUE;
+}
+
 static gboolean
 create_socket (AugurApi *api, GError **error)
 {
@@ -914,6 +1142,8 @@ create_socket (AugurApi *api, GError **error)
                              "cannot create %s: %s", dir, g_strerror (errno));
                 return FALSE;
         }
+        if (!check_socket_dir (dir, error))
+                return FALSE;
         if (lstat (api->path, &st) == 0) {
                 if (!S_ISSOCK (st.st_mode)) {
                         g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
@@ -944,10 +1174,21 @@ create_socket (AugurApi *api, GError **error)
                 return FALSE;
         }
         g_strlcpy (sa.sun_path, api->path, sizeof sa.sun_path);
-        /* Bind under a tight umask so the file is never wider than 0600,
-         * even for the moment before chmod below.  (The umask is
-         * process-wide; augurd is single-threaded here.) */
-        old_umask = umask (0177);
+        /* Linux gives the file bind() creates the socket inode's mode less
+         * the umask, so the mode is set on the fd and the umask cleared:
+         * the file is born with its final mode, and no chmod ever acts on
+         * the path.  (fchown on the fd does not carry over: the file gets
+         * augurd's fsuid/fsgid; the group is set with lchown below.)  The
+         * umask is process-wide; no other thread creates files meanwhile. */
+        if (fchmod (fd, (mode_t) api->mode) < 0) {
+                err = errno;
+                close (fd);
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "cannot set mode %04o on the socket for %s: %s", (unsigned) api->mode,
+                             api->path, g_strerror (err));
+                return FALSE;
+        }
+        old_umask = umask (0);
         rc = bind (fd, (struct sockaddr *) &sa, sizeof sa);
         err = errno;
         umask (old_umask);
@@ -957,16 +1198,27 @@ create_socket (AugurApi *api, GError **error)
                              "cannot bind %s: %s", api->path, g_strerror (err));
                 return FALSE;
         }
-        if ((api->group && chown (api->path, (uid_t) -1, api->gid) < 0) ||
-            chmod (api->path, (mode_t) api->mode) < 0 ||
+        /* Until lchown the file is augurd's group: stricter, never wider.
+         * lchown acts on the socket file itself even if it were swapped
+         * for a symlink (check_socket_dir says it cannot be). */
+        if ((api->group && lchown (api->path, (uid_t) -1, api->gid) < 0) ||
             listen (fd, (int) MIN (api->max_clients * 2, 128)) < 0 ||
-            stat (api->path, &st) < 0) {
+            lstat (api->path, &st) < 0) {
                 err = errno;
                 close (fd);
                 unlink (api->path);
                 g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
                              "cannot set up %s (group %s, mode %04o): %s", api->path,
                              api->group ? api->group : "-", (unsigned) api->mode, g_strerror (err));
+                return FALSE;
+        }
+        if (!S_ISSOCK (st.st_mode) || (st.st_mode & 07777) != (mode_t) api->mode) {
+                /* Defensive: a kernel that does not take the fd's mode. */
+                close (fd);
+                unlink (api->path);
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED,
+                             "%s came out with mode %04o, not %04o; refusing to serve it", api->path,
+                             (unsigned) (st.st_mode & 07777), (unsigned) api->mode);
                 return FALSE;
         }
         api->dev = st.st_dev;
@@ -1004,6 +1256,19 @@ augur_api_new_full (const char *path, const AugurApiOptions *options,
         api->max_line = o->max_line_bytes ? o->max_line_bytes : AUGUR_API_MAX_LINE_BYTES;
         api->max_clients = o->max_clients ? o->max_clients : AUGUR_API_MAX_CLIENTS;
         api->client_timeout_ms = o->client_timeout_ms ? o->client_timeout_ms : AUGUR_API_CLIENT_TIMEOUT_MS;
+        api->admin_reserved = o->admin_reserved ? o->admin_reserved
+                                                : MIN (AUGUR_API_ADMIN_RESERVED, api->max_clients / 4);
+        if (api->admin_reserved >= api->max_clients) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_CONFIG,
+                             "%u slots reserved for root leave none of %u for the group",
+                             api->admin_reserved, api->max_clients);
+                return NULL;
+        }
+        api->max_clients_per_uid = o->max_clients_per_uid ? o->max_clients_per_uid
+                                   : MIN (AUGUR_API_MAX_CLIENTS_PER_UID, api->max_clients - api->admin_reserved);
+        api->notify_burst = o->notify_burst ? o->notify_burst : AUGUR_API_NOTIFY_BURST;
+        api->notify_rate_per_s = o->notify_rate_per_s ? o->notify_rate_per_s : AUGUR_API_NOTIFY_RATE_PER_S;
+        api->uids = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, uid_state_free);
         if (!resolve_group (api, o->group, error))
                 return NULL;
         api->mode = o->mode ? o->mode : api->group ? 0660 : 0600;
@@ -1056,6 +1321,7 @@ augur_api_free (AugurApi *api)
                         unlink (api->path);
         }
         g_main_context_unref (api->context);
+        g_clear_pointer (&api->uids, g_hash_table_unref);
         g_free (api->group);
         g_free (api->path);
         g_free (api);
@@ -1083,4 +1349,10 @@ guint
 augur_api_get_n_clients (const AugurApi *api)
 {
         return api->n_clients;
+}
+
+void
+augur_api_get_counters (const AugurApi *api, AugurApiCounters *ret)
+{
+        *ret = api->counters;
 }

@@ -2,12 +2,73 @@
 #include "config.h"
 
 #include "augur-config.h"
+#include "regfile.h"
 #include "util.h"
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
 G_DEFINE_QUARK (augur-config-error-quark, augur_config_error)
+
+/* Largest config file read, bytes.  The shipped one, every key commented
+ * with its reason, is 8 KiB. */
+#define MAX_CONFIG_BYTES (1024 * 1024)
+
+/* Every key augur_config_load() reads, by section: anything else in the
+ * file is a typo or a key of another version, and is warned about (a
+ * silently ignored "tick=1" is a setting the operator believes in). */
+static const struct {
+        const char *group;
+        const char *const keys[12];
+} known_keys[] = {
+        { "daemon", { "uri", "tick_seconds", "mode", "policy", "socket", "model",
+                      "balloon_period_seconds", "keepalive_interval_seconds", "keepalive_count" } },
+        { "store", { "db", "raw_retention", "rollup_retention" } },
+        { "policy", { "headroom_mib", "reserve_mib", "shrink_step_mib", "shrink_sustain",
+                      "shrink_cooldown", "lead_margin", "target_util_pct" } },
+        { "forecast", { "memory_price_per_gib", "precursor_bound" } },
+        { "host", { "mem_budget_mib", "reserve_mib", "cushion_free_low_pct", "cushion_free_high_pct" } },
+        { "api", { "group", "mode" } },
+        { "metrics", { "port" } },
+        { "retrain", { "interval", "min_history", "time_budget", "min_gain_pct" } },
+};
+
+/* One warning per key of kf that augurd does not read, naming the file,
+ * the section and the key (and the keys the section has, for a typo). */
+static void
+check_known_keys (GKeyFile *kf, const char *path, GPtrArray *warnings)
+{
+        g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+        for (gsize g = 0; groups[g]; g++) {
+                g_auto(GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+                gssize known = -1;
+
+                for (gsize k = 0; k < G_N_ELEMENTS (known_keys); k++)
+                        if (strcmp (known_keys[k].group, groups[g]) == 0)
+                                known = (gssize) k;
+                for (gsize i = 0; keys && keys[i]; i++) {
+                        g_autofree char *list = NULL;
+                        gboolean found = FALSE;
+
+                        if (known < 0) {
+                                g_ptr_array_add (warnings, g_strdup_printf (
+                                        "%s: [%s] %s: unknown section, ignoring", path, groups[g], keys[i]));
+                                continue;
+                        }
+                        for (gsize j = 0; known_keys[known].keys[j]; j++)
+                                if (strcmp (known_keys[known].keys[j], keys[i]) == 0)
+                                        found = TRUE;
+                        if (found)
+                                continue;
+                        list = g_strjoinv (", ", (char **) known_keys[known].keys);
+                        g_ptr_array_add (warnings, g_strdup_printf (
+                                "%s: [%s] %s: unknown key, ignoring (the section has: %s)",
+                                path, groups[g], keys[i], list));
+                }
+        }
+}
 
 static const char *const mode_names[] = {
         [AUGUR_MODE_AUTO] = "auto",
@@ -312,23 +373,21 @@ get_bool (GKeyFile *kf, const char *group, const char *key, gboolean *inout,
         return FALSE;
 }
 
+/* A decimal number (augur_parse_decimal: no hexadecimal, inf or nan). */
 static gboolean
 get_number (GKeyFile *kf, const char *group, const char *key, double *inout,
             const char *path, GError **error)
 {
         g_autofree char *v = NULL;
-        char *end = NULL;
         double x;
 
         if (!get_string (kf, group, key, &v, path, error))
                 return FALSE;
         if (!v)
                 return TRUE;
-        errno = 0;
-        x = g_ascii_strtod (v, &end);
-        if (errno || end == v || *end || !isfinite (x)) {
+        if (!augur_parse_decimal (v, &x, NULL)) {
                 g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
-                             "%s: %s.%s = %s is not a number", path, group, key, v);
+                             "%s: %s.%s = %s is not a decimal number", path, group, key, v);
                 return FALSE;
         }
         *inout = x;
@@ -363,9 +422,24 @@ AugurConfig *
 augur_config_load (const AugurConfig *base, const char *path,
                    gboolean missing_ok, GError **error)
 {
+        g_auto(GStrv) warnings = NULL;
+        AugurConfig *c = augur_config_load_full (base, path, missing_ok, &warnings, error);
+
+        for (gsize i = 0; warnings && warnings[i]; i++)
+                g_warning ("%s", warnings[i]);
+        return c;
+}
+
+AugurConfig *
+augur_config_load_full (const AugurConfig *base, const char *path, gboolean missing_ok,
+                        GStrv *ret_warnings, GError **error)
+{
         g_autoptr(AugurConfig) c = augur_config_copy (base);
         g_autoptr(GKeyFile) kf = g_key_file_new ();
         g_autoptr(GError) local = NULL;
+        g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+        g_autofree char *text = NULL;
+        gsize text_len = 0;
         g_autofree char *mode = NULL, *policy = NULL;
         double tick = c->tick_s, raw = c->raw_keep_s, roll = c->rollup_keep_s;
         double bperiod = c->balloon_period_s;
@@ -375,15 +449,25 @@ augur_config_load (const AugurConfig *base, const char *path,
         double gain = c->retrain_min_gain * 100;
         double free_low = c->cushion_free_low * 100, free_high = c->cushion_free_high * 100;
 
-        if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local)) {
+        /* Read only a regular file: a FIFO here would block augurd for
+         * good (regfile.h). */
+        if (!augur_regfile_read (path, MAX_CONFIG_BYTES, &text, &text_len, &local)) {
                 if (missing_ok && g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
                         g_debug ("config %s not found, using defaults", path);
+                        if (ret_warnings)
+                                *ret_warnings = g_new0 (char *, 1);
                         return g_steal_pointer (&c);
                 }
+                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                             "config %s", local->message);
+                return NULL;
+        }
+        if (!g_key_file_load_from_data (kf, text, text_len, G_KEY_FILE_NONE, &local)) {
                 g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
                              "%s: %s", path, local->message);
                 return NULL;
         }
+        check_known_keys (kf, path, warnings);
         if (!get_string (kf, "daemon", "uri", &c->uri, path, error) ||
             !get_duration (kf, "daemon", "tick_seconds", &tick, path, error) ||
             !get_string (kf, "daemon", "mode", &mode, path, error) ||
@@ -431,10 +515,21 @@ augur_config_load (const AugurConfig *base, const char *path,
         if (policy && !augur_policy_from_string (policy, &c->policy))
                 return range_error (error, path, "daemon.policy", policy, "augur, reactive"), NULL;
         c->tick_s = tick;
+        /* Range-check before the cast: 36500d does not fit an int, and
+         * (int) of it is undefined (it came out as -2147483648). */
+        if (!(bperiod >= 1 && bperiod <= 3600)) {
+                g_autofree char *v = g_strdup_printf ("%gs", bperiod);
+
+                return range_error (error, path, "daemon.balloon_period_seconds", v, "1 to 3600 seconds"), NULL;
+        }
         c->balloon_period_s = (int) bperiod;
         c->raw_keep_s = (gint64) raw;
         c->rollup_keep_s = (gint64) roll;
         if (!augur_config_validate (c, path, error))
                 return NULL;
+        if (ret_warnings) {
+                g_ptr_array_add (warnings, NULL);
+                *ret_warnings = (GStrv) g_ptr_array_free (g_steal_pointer (&warnings), FALSE);
+        }
         return g_steal_pointer (&c);
 }

@@ -94,9 +94,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurConfig, augur_config_free)
 AugurConfig *augur_config_copy (const AugurConfig *c);
 
 /* Load path over a copy of base.  A missing file is not an error when
- * missing_ok (the packaged default path); any other problem is. */
+ * missing_ok (the packaged default path); any other problem is, including
+ * a path that is not a regular file (a FIFO would block the read) and a
+ * file over 1 MiB.  A key augurd does not know (a typo, a key of another
+ * version) is not an error: it is logged as a warning naming the file,
+ * the section and the key, and ignored. */
 AugurConfig *augur_config_load (const AugurConfig *base, const char *path,
                                 gboolean missing_ok, GError **error);
+/* The same, returning the warnings instead of logging them: on success
+ * *ret_warnings (transfer full, NULL-terminated, maybe empty) when
+ * ret_warnings is not NULL. */
+AugurConfig *augur_config_load_full (const AugurConfig *base, const char *path,
+                                     gboolean missing_ok, GStrv *ret_warnings,
+                                     GError **error);
 /* Check ranges of a complete config (also after command-line overrides). */
 gboolean augur_config_validate (const AugurConfig *c, const char *origin, GError **error);
 

@@ -302,6 +302,8 @@ warn_store (AugurDaemon *d, const GError *error)
         d->warned_store = TRUE;
 }
 
+static gboolean reopen_store (AugurDaemon *d);
+
 void
 augur_daemon_tick (AugurDaemon *d)
 {
@@ -311,6 +313,8 @@ augur_daemon_tick (AugurDaemon *d)
         gint64 t0, collect_usec, ts_ms;
 
         d->ticks++;
+        if (!d->store && !reopen_store (d))
+                return;                       /* started on a full disk: dropped */
         if (d->retrain)
                 augur_retrain_tick (d->retrain, d->config, augur_now_ms ());
         if (!ensure_connected (d)) {
@@ -451,6 +455,8 @@ api_status (gpointer data, JsonBuilder *b)
         json_builder_add_int_value (b, d->last_samples ? d->last_samples->len : 0);
         json_builder_set_member_name (b, "db");
         json_builder_add_string_value (b, d->config->db_path);
+        json_builder_set_member_name (b, "db_open");          /* FALSE: full disk at start */
+        json_builder_add_boolean_value (b, d->store != NULL);
         json_builder_set_member_name (b, "metrics_port");
         if (augur_metrics_get_port (d->metrics) > 0)
                 json_builder_add_int_value (b, augur_metrics_get_port (d->metrics));
@@ -775,21 +781,15 @@ guest_report (gpointer ctx, const char *uuid, gint64 now_ms, double *ret_oom_kil
         *ret_psi_mem_pct = a.psi_mem;
 }
 
-gboolean
-augur_daemon_start (AugurDaemon *d, GError **error)
+/* Everything that needs the store, once it is open: at start, or at the
+ * first tick that finds room after a start on a full disk. */
+static void
+attach_store (AugurDaemon *d, AugurStore *store)
 {
-        g_autofree char *dir = g_path_get_dirname (d->config->db_path);
         g_autofree char *pid = g_strdup_printf ("%d", (int) getpid ());
         AugurRetention r = { d->config->raw_keep_s, d->config->rollup_keep_s };
 
-        if (g_mkdir_with_parents (dir, 0750) < 0) {
-                g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                             "cannot create database directory %s: %s", dir, g_strerror (errno));
-                return FALSE;
-        }
-        d->store = augur_store_open (d->config->db_path, AUGUR_STORE_READ_WRITE, error);
-        if (!d->store)
-                return FALSE;
+        d->store = store;
         augur_store_set_retention (d->store, &r);
         d->activity = augur_activity_new (d->store);
         augur_resize_set_guest_report (d->resize, guest_report, d->activity);
@@ -800,6 +800,63 @@ augur_daemon_start (AugurDaemon *d, GError **error)
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);
+}
+
+/* Step 0 of a tick after a start on a full disk: try to open the store
+ * again.  TRUE once it is open.  Said once when it opens; a failure other
+ * than a full disk (the file was replaced meanwhile) is warned about once,
+ * and retried like a full disk: augurd never exits at run time. */
+static gboolean
+reopen_store (AugurDaemon *d)
+{
+        g_autoptr(GError) error = NULL;
+        AugurStore *store = augur_store_open (d->config->db_path, AUGUR_STORE_READ_WRITE, &error);
+
+        if (!store) {
+                if (g_error_matches (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_FULL) || d->warned_store_open)
+                        g_debug ("history store still not open: %s", error->message);
+                else
+                        g_warning ("history store not open: %s; ticks are still dropped, retrying, ignoring",
+                                   error->message);
+                d->warned_store_open = TRUE;
+                return FALSE;
+        }
+        attach_store (d, store);
+        augur_log (G_LOG_LEVEL_MESSAGE, NULL, "store", NULL, NAN, NAN,
+                   "history store %s open after %" G_GINT64_FORMAT " dropped ticks; storing ticks",
+                   d->config->db_path, d->ticks - 1);
+        d->warned_store_open = FALSE;
+        return TRUE;
+}
+
+gboolean
+augur_daemon_start (AugurDaemon *d, GError **error)
+{
+        g_autofree char *dir = g_path_get_dirname (d->config->db_path);
+        g_autoptr(GError) local = NULL;
+        AugurStore *store;
+
+        if (g_mkdir_with_parents (dir, 0750) < 0) {
+                g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                             "cannot create database directory %s: %s", dir, g_strerror (errno));
+                return FALSE;
+        }
+        store = augur_store_open (d->config->db_path, AUGUR_STORE_READ_WRITE, &local);
+        if (store) {
+                attach_store (d, store);
+        } else if (g_error_matches (local, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_FULL)) {
+                /* A restart on a full disk must not fail: Restart=on-failure
+                 * would loop every RestartSec and log each time.  The tick
+                 * retries the open; until it works every tick is dropped
+                 * (no sample, no action: nothing is decided on data augurd
+                 * could not keep).  Said once, here, and once when it opens. */
+                augur_log (G_LOG_LEVEL_WARNING, NULL, "store", NULL, NAN, NAN,
+                           "%s; starting without history: ticks are dropped until there is room, "
+                           "then storing resumes, ignoring", local->message);
+        } else {
+                g_propagate_error (error, g_steal_pointer (&local));
+                return FALSE;
+        }
         d->started_us = g_get_monotonic_time ();
         if (!start_api (d, error))
                 return FALSE;
@@ -833,7 +890,8 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
         config->db_path = g_strdup (d->config->db_path);
         augur_config_free (d->config);
         d->config = config;
-        augur_store_set_retention (d->store, &r);
+        if (d->store)
+                augur_store_set_retention (d->store, &r);
         if (reconnect)
                 disconnect (d);
         if (rearm)

@@ -31,6 +31,13 @@
  *   without domain samples, reconnect is tried every tick with backoff.
  *   Store write fails (disk full, locked): logged once per streak, the tick
  *   is dropped whole; nothing already stored is touched.
+ *   Disk full at start (the store cannot be opened: SQLITE_FULL while
+ *   creating, migrating or recovering): augurd starts anyway, says so
+ *   once, and every tick first tries to open the store again; until it
+ *   opens the tick is dropped whole (no libvirt connection, no sample, no
+ *   action), the API answers (status "db_open": false).  Any other store
+ *   error at start (not a database, a newer schema, no permission) is a
+ *   failed start.
  */
 #pragma once
 
@@ -69,6 +76,7 @@ struct AugurDaemon {
         double connect_backoff_s;
         gboolean warned_connect;      /* warn once per outage                 */
         gboolean warned_store;        /* warn once per store failure streak   */
+        gboolean warned_store_open;   /* store not open: warned once          */
         gint64 last_retention_us;
         int exit_code;
         AugurApi *api;                /* local API, NULL when not serving     */
@@ -96,7 +104,8 @@ void augur_daemon_free (AugurDaemon *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurDaemon, augur_daemon_free)
 
 /* Open the store and start the tick timer.  libvirt may be unreachable:
- * that is not fatal (the tick reconnects).  An unusable store is. */
+ * that is not fatal (the tick reconnects), nor is a full disk (see
+ * FAILURE MODES).  Any other unusable store is. */
 gboolean augur_daemon_start (AugurDaemon *d, GError **error);
 
 /* Run one tick now (tests and the timer). */

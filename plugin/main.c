@@ -2,17 +2,36 @@
  *
  * Precedence: compiled-in defaults < config file < command line.  The
  * command line is kept as given and re-applied after every SIGHUP reload,
- * so a reload never undoes an explicit option. */
+ * so a reload never undoes an explicit option.
+ *
+ * Start-up, and who hears how it went:
+ *   options and config    errors on stderr, exit 2 (nothing detached yet)
+ *   detach                without --foreground: daemonize.h; from here on
+ *                         log lines go to the journal or syslog
+ *                         (augur-log.h), since stdio is /dev/null
+ *   store, API, tick      augur_daemon_start(); a failure is logged, and
+ *                         reported to whoever waits: the parent process
+ *                         through the readiness pipe (it prints it and
+ *                         exits 1), or systemd (Type=notify) through
+ *                         STATUS= and the exit before READY=1.  A full
+ *                         disk is no failure: augurd starts and drops
+ *                         ticks until there is room (daemon.h).
+ *   running               READY=1, and the parent exits 0 */
 #include "config.h"
 
 #include "augur-config.h"
+#include "augur-log.h"
 #include "daemon.h"
+#include "daemonize.h"
+#include "sd-notify.h"
 #include "util.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -68,12 +87,12 @@ apply_cmdline (AugurConfig *c, GError **error)
                 c->socket_path = g_strdup (opts.socket);
         }
         if (opts.tick) {
-                char *end = NULL;
-                double t = g_ascii_strtod (opts.tick, &end);
+                double t = 0;
 
-                if (end == opts.tick || *end || !(t >= 0.5 && t <= 3600)) {
+                /* Decimal only: g_ascii_strtod alone reads "0x10" as 16. */
+                if (!augur_parse_decimal (opts.tick, &t, NULL) || !(t >= 0.5 && t <= 3600)) {
                         g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_RANGE,
-                                     "--tick %s: expected seconds from 0.5 to 3600", opts.tick);
+                                     "--tick %s: expected decimal seconds from 0.5 to 3600", opts.tick);
                         return FALSE;
                 }
                 c->tick_s = t;
@@ -144,9 +163,16 @@ on_sighup (gpointer user_data)
 {
         g_autoptr(GError) error = NULL;
 
-        if (!reload_config (user_data, &error))
+        /* systemd waits for READY=1 after RELOADING=1 (systemctl reload). */
+        augur_sd_notifyf ("RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time ());
+        if (!reload_config (user_data, &error)) {
                 g_warning ("reload failed, keeping the running configuration: %s, ignoring",
                            error->message);
+                augur_sd_notifyf ("READY=1\nSTATUS=reload failed, running configuration kept: %s",
+                                  error->message);
+                return G_SOURCE_CONTINUE;
+        }
+        augur_sd_notify ("READY=1\nSTATUS=configuration reloaded");
         return G_SOURCE_CONTINUE;
 }
 
@@ -156,6 +182,7 @@ on_quit (gpointer user_data)
         AugurDaemon *d = user_data;
 
         g_message ("exiting on signal");
+        augur_sd_notify ("STOPPING=1");
         g_main_loop_quit (d->loop);
         return G_SOURCE_CONTINUE;
 }
@@ -167,6 +194,7 @@ main (int argc, char **argv)
         g_autoptr(GError) error = NULL;
         g_autoptr(AugurDaemon) d = NULL;
         AugurConfig *config;
+        int ready_fd = -1;
 
         setlocale (LC_ALL, "");
         g_option_context_add_main_entries (ctx, entries, NULL);
@@ -199,10 +227,16 @@ main (int argc, char **argv)
                 augur_config_free (config);
                 return 1;
         }
-        if (!opts.foreground && daemon (0, 0) < 0) {
-                g_printerr ("augurd: cannot detach: %s\n", g_strerror (errno));
-                augur_config_free (config);
-                return 1;
+        /* Every socket send uses MSG_NOSIGNAL; the readiness pipe has no
+         * such flag, and a parent killed meanwhile must not kill us. */
+        signal (SIGPIPE, SIG_IGN);
+        if (!opts.foreground) {
+                if (!augur_daemonize (&ready_fd, &error)) {
+                        g_printerr ("augurd: %s\n", error->message);
+                        augur_config_free (config);
+                        return 1;
+                }
+                augur_log_use_system ();
         }
 
         d = augur_daemon_new (config);
@@ -211,11 +245,18 @@ main (int argc, char **argv)
         g_unix_signal_add (SIGTERM, on_quit, d);
         g_unix_signal_add (SIGINT, on_quit, d);
         if (!augur_daemon_start (d, &error)) {
-                g_printerr ("augurd: %s\n", error->message);
+                if (opts.foreground)
+                        g_printerr ("augurd: %s\n", error->message);
+                else
+                        g_warning ("cannot start: %s; exiting", error->message);
+                augur_sd_notifyf ("STATUS=cannot start: %s", error->message);
+                augur_daemonize_failed (&ready_fd, error->message);
                 return 1;
         }
         g_message ("augurd %s watching %s every %.3g s, history in %s",
                    PACKAGE_VERSION, config->uri, config->tick_s, config->db_path);
+        augur_sd_notifyf ("READY=1\nSTATUS=watching %s every %.3g s", config->uri, config->tick_s);
+        augur_daemonize_ready (&ready_fd);
         g_main_loop_run (d->loop);
         return d->exit_code;
 }

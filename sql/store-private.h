@@ -50,6 +50,7 @@ AugurCheckpointer *augur_store_checkpointer_start (sqlite3 *db, const char *path
 void augur_store_checkpointer_stop (AugurCheckpointer *ck, sqlite3 *db);
 void augur_store_checkpointer_get_runs (AugurCheckpointer *ck, gint *ret_thread, gint *ret_inline);
 void augur_store_checkpointer_set_pages (AugurCheckpointer *ck, int soft_pages);
+void augur_store_checkpointer_set_max_age (AugurCheckpointer *ck, gint64 max_age_us);
 
 struct AugurStore {
         sqlite3 *db;

@@ -17,6 +17,7 @@
 
 #include "store.h"
 #include "store-private.h"
+#include "regfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -687,6 +688,20 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
                              "%s: no such database (is augurd running with this --db?)", path);
                 return NULL;
         }
+        /* A database is a regular file or a new one.  SQLite opens anything
+         * and creates PATH-journal, -wal and -shm next to it with the
+         * file's mode: --db /dev/null left a /dev/null-journal of mode
+         * 0666.  (":memory:" is SQLite's own, not a path.) */
+        {
+                g_autoptr(GError) local = NULL;
+
+                if (strcmp (path, ":memory:") != 0 && !augur_regfile_check_or_absent (path, &local)) {
+                        g_set_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN,
+                                     "database %s (expected an existing database or a path to create one at)",
+                                     local->message);
+                        return NULL;
+                }
+        }
         rc = sqlite3_open_v2 (path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK) {
                 set_sql_error (st, rc, error, "cannot open database");
@@ -705,7 +720,8 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
                  * durable against process crashes (kill -9) and keeps every
                  * commit atomic; a power loss may drop the last ticks.
                  * Checkpoints run on a thread of their own every 8192
-                 * pages (32 MiB), not in SQLite's COMMIT every 1000
+                 * pages (32 MiB) or every minute when the WAL has frames
+                 * (a small host), not in SQLite's COMMIT every 1000
                  * (checkpointer.c): a 1000-VM tick writes ~1.5 MiB, and a
                  * page rewritten by several ticks is copied to the database
                  * once.  A 32 MiB
@@ -1852,6 +1868,12 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                 }
         }
         return g_steal_pointer (&s);
+}
+
+void
+augur_store_test_checkpoint_age (AugurStore *st, int max_age_ms)
+{
+        augur_store_checkpointer_set_max_age (st->ckpt, (gint64) max_age_ms * 1000);
 }
 
 void

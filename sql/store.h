@@ -37,7 +37,9 @@ typedef struct {
         gint64 rollup_keep_s;          /* rollups kept, s (default 90 days)   */
 } AugurRetention;
 
-/* Open (creating and migrating if needed) the store at path. */
+/* Open (creating and migrating if needed) the store at path.  path must
+ * be a regular file or not exist yet: anything else (a device, a FIFO, a
+ * directory) is AUGUR_STORE_ERROR_OPEN, and nothing is created next to it. */
 AugurStore *augur_store_open (const char *path, AugurStoreMode mode, GError **error);
 void augur_store_close (AugurStore *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurStore, augur_store_close)
@@ -205,3 +207,6 @@ void augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages);
 /* Tests: checkpoint from soft_pages WAL frames on (> 0; 0 keeps it), and
  * the checkpoints run so far by the thread and by the writer's fallback. */
 void augur_store_test_checkpoints (AugurStore *st, int soft_pages, int *ret_thread_runs, int *ret_inline_runs);
+/* Tests: checkpoint once the WAL's content is max_age_ms old (default a
+ * minute; checkpointer.c, "Age"). */
+void augur_store_test_checkpoint_age (AugurStore *st, int max_age_ms);

@@ -4,7 +4,7 @@
  * With libFuzzer (CRC checks skipped so the fuzzer reaches the parser):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -DAUGUR_FUZZ_LIBFUZZER \
- *     -Imodel tests/fuzz-blob.c model/blob.c model/nn.c model/nn-q.c \
+ *     -Imodel -Icommon tests/fuzz-blob.c model/blob.c model/nn.c model/nn-q.c common/regfile.c \
  *     $(pkg-config --cflags --libs glib-2.0 openblas zlib) -lm -o fuzz-blob
  *   ./fuzz-blob -max_total_time=60 corpus/
  *

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <grp.h>
 #include <pwd.h>
@@ -21,6 +22,32 @@
 
 #include "api.h"
 #include "augur-config.h"
+
+/* ------------------------------------------------- chmod/chown interposed */
+
+/* The test binary defines chmod() and chown(): the API's calls (linked
+ * statically from libaugurd.a) resolve to these, which count the calls on
+ * watched_path and then do the real thing through fchmodat/fchownat.
+ * Both follow a symlink at the end of the path, which is why the API must
+ * not use them on its socket (issue 16, item 5). */
+static char *watched_path;
+static guint n_path_chmod, n_path_chown;
+
+int
+chmod (const char *path, mode_t mode)
+{
+        if (watched_path && strcmp (path, watched_path) == 0)
+                n_path_chmod++;
+        return fchmodat (AT_FDCWD, path, mode, 0);
+}
+
+int
+chown (const char *path, uid_t owner, gid_t group)
+{
+        if (watched_path && strcmp (path, watched_path) == 0)
+                n_path_chown++;
+        return fchownat (AT_FDCWD, path, owner, group, 0);
+}
 
 /* ---------------------------------------------------------------- the fake */
 
@@ -845,6 +872,121 @@ test_socket_stale_and_live (void)
         g_rmdir (dir);
 }
 
+
+/* The socket is born with its mode (fchmod on the fd before bind) and gets
+ * its group by lchown: no chmod or chown that would follow a symlink acts
+ * on its path.  With the API group when root, without one otherwise. */
+static void
+test_socket_no_path_chmod (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-api-XXXXXX", &error);
+        struct group *gr = getgrgid (65534);
+        AugurApiOptions o = { .group = "", .mode = 0640 };
+        AugurApi *api;
+        struct stat st;
+
+        g_assert_no_error (error);
+        if (getuid () == 0 && gr)
+                o.group = gr->gr_name;
+        else
+                g_test_message ("not root: checking the mode only (the group needs a chown to gid 65534)");
+        watched_path = g_build_filename (dir, "augurd.sock", NULL);
+        n_path_chmod = n_path_chown = 0;
+        api = augur_api_new_full (watched_path, &o, &fake_ops, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (lstat (watched_path, &st), ==, 0);
+        g_assert_cmpint (st.st_mode & 07777, ==, 0640);
+        if (*o.group)
+                g_assert_cmpint (st.st_gid, ==, 65534);
+        g_test_message ("chmod() on the path: %u, chown(): %u", n_path_chmod, n_path_chown);
+        g_assert_cmpuint (n_path_chmod, ==, 0);
+        g_assert_cmpuint (n_path_chown, ==, 0);
+        augur_api_free (api);
+        g_clear_pointer (&watched_path, g_free);
+        g_rmdir (dir);
+}
+
+/* A socket directory someone else may write to is refused: another uid's
+ * (root only: needs a chown), or writable by group or others without the
+ * sticky bit.  A sticky world-writable one (as /tmp) is fine. */
+static void
+test_socket_unsafe_dir (void)
+{
+        static const struct {
+                mode_t mode;
+                uid_t uid;            /* (uid_t) -1: ours */
+                gboolean ok;
+                const char *why;
+        } rows[] = {
+                { 0755, (uid_t) -1, TRUE, NULL },
+                { 0777, (uid_t) -1, FALSE, "writable by everyone" },
+                { 0775, (uid_t) -1, FALSE, "writable by its group" },
+                { 01777, (uid_t) -1, TRUE, NULL },
+                { 0755, 65534, FALSE, "belongs to uid 65534" },
+                { 01777, 65534, FALSE, "belongs to uid 65534" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autofree char *dir = g_dir_make_tmp ("augur-api-XXXXXX", &error);
+                g_autofree char *path = g_build_filename (dir, "augurd.sock", NULL);
+                AugurApi *api;
+
+                g_assert_no_error (error);
+                if (rows[i].uid != (uid_t) -1) {
+                        if (getuid () != 0) {
+                                g_test_message ("row %zu skipped: needs root to chown a directory", i);
+                                g_rmdir (dir);
+                                continue;
+                        }
+                        g_assert_cmpint (chown (dir, rows[i].uid, (gid_t) -1), ==, 0);
+                }
+                g_assert_cmpint (chmod (dir, rows[i].mode), ==, 0);
+                api = augur_api_new_full (path, &(AugurApiOptions) { .group = "" }, &fake_ops, NULL, &error);
+                g_test_message ("row %zu: dir mode %04o uid %d: %s", i, (unsigned) rows[i].mode,
+                                (int) rows[i].uid, error ? error->message : "ok");
+                if (rows[i].ok) {
+                        g_assert_no_error (error);
+                        g_assert_nonnull (api);
+                } else {
+                        g_assert_null (api);
+                        g_assert_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_FAILED);
+                        g_assert_nonnull (strstr (error->message, rows[i].why));
+                        g_assert_nonnull (strstr (error->message, dir));
+                        g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+                }
+                augur_api_free (api);
+                g_rmdir (dir);
+        }
+}
+
+/* A client that connects and hangs up without a byte: the server serves
+ * nothing and closes.  (Its empty input buffer has a NULL data pointer:
+ * tests/test-api-ubsan runs this with UBSan, which traps memchr (NULL,
+ * ..., 0).) */
+static void
+test_socket_eof_without_data (SockFixture *fx, gconstpointer data)
+{
+        for (int round = 0; round < 2; round++) {
+                int fd = connect_to (fx->path);
+
+                if (round == 0)
+                        shutdown (fd, SHUT_WR);       /* half-close, then wait */
+                else
+                        close (fd);
+                if (round == 0) {
+                        g_assert_true (at_eof (fd, 2000));
+                        close (fd);
+                }
+                for (int k = 0; k < 200 && augur_api_get_n_clients (fx->api) > 0; k++) {
+                        g_main_context_iteration (NULL, FALSE);
+                        g_usleep (1000);
+                }
+                g_assert_cmpuint (augur_api_get_n_clients (fx->api), ==, 0);
+        }
+}
+
 /* ------------------------------------------------- peers of another uid */
 
 /* In a forked child: drop to uid/gid (with supplementary groups), connect,
@@ -868,7 +1010,10 @@ child_call (const char *path, uid_t uid, gid_t gid, const gid_t *groups, size_t 
         strncpy (sa.sun_path, path, sizeof sa.sun_path - 1);
         if (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
                 _exit (errno == EACCES ? 2 : 1);
-        if (write (fd, request, strlen (request)) != (ssize_t) strlen (request))
+        /* A peer with no rights is answered and closed at accept, maybe
+         * before this write: EPIPE then, and the answer is still there. */
+        if (send (fd, request, strlen (request), MSG_NOSIGNAL) != (ssize_t) strlen (request) &&
+            errno != EPIPE && errno != ECONNRESET)
                 _exit (1);
         shutdown (fd, SHUT_WR);
         while (got < sizeof buf) {
@@ -877,6 +1022,8 @@ child_call (const char *path, uid_t uid, gid_t gid, const gid_t *groups, size_t 
                 if (n <= 0)
                         break;
                 got += (size_t) n;
+                if (memchr (buf, '\n', got))
+                        break;
         }
         if (write (out_fd, buf, got) != (ssize_t) got)
                 _exit (1);
@@ -948,7 +1095,8 @@ test_peer_other_uid (void)
                   "{\"call\":\"reload\"}\n", "permission-denied" },
                 { "supplementary group is the API group (SO_PEERGROUPS)", other_gid,
                   { other_gid, api_gid }, 2, "{\"call\":\"domains\"}\n", "ok" },
-                { "garbage from a stranger", other_gid, { other_gid }, 1, "\x01\x02garbage\n", "parse-error" },
+                /* A stranger is refused at accept, whatever it sends. */
+                { "garbage from a stranger", other_gid, { other_gid }, 1, "\x01\x02garbage\n", "permission-denied" },
         };
 
         if (getuid () != 0 || !nobody || !gr) {
@@ -995,6 +1143,371 @@ test_peer_other_uid (void)
         fake_clear (&f);
 }
 
+
+/* In a forked child: drop to uid/gid, open n connections to path and keep
+ * them open.  Writes one byte to ready_fd once all are connected, then
+ * holds them until release_fd reaches EOF. */
+static void G_GNUC_NORETURN
+child_hold (const char *path, uid_t uid, gid_t gid, guint n, int ready_fd, int release_fd)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char b;
+
+        alarm (20);
+        if (setgroups (1, &gid) < 0 || setgid (gid) < 0 || setuid (uid) < 0 || geteuid () != uid)
+                _exit (1);
+        strncpy (sa.sun_path, path, sizeof sa.sun_path - 1);
+        for (guint i = 0; i < n; i++) {
+                int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+
+                if (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                        _exit (1);
+        }
+        if (write (ready_fd, "x", 1) != 1)
+                _exit (1);
+        while (read (release_fd, &b, 1) > 0)
+                ;
+        _exit (0);
+}
+
+typedef struct {
+        pid_t pid;
+        int release_fd;
+} Holder;
+
+/* Fork a child_hold and pump our main loop until it holds its
+ * connections, and a little longer so that all of them are accepted. */
+static Holder
+hold_start (const char *path, uid_t uid, gid_t gid, guint n)
+{
+        int ready[2], release[2];
+        Holder h;
+        gint64 until;
+
+        g_assert_cmpint (pipe (ready), ==, 0);
+        g_assert_cmpint (pipe (release), ==, 0);
+        h.pid = fork ();
+        g_assert_cmpint (h.pid, >=, 0);
+        if (h.pid == 0) {
+                close (ready[0]);
+                close (release[1]);
+                child_hold (path, uid, gid, n, ready[1], release[0]);
+        }
+        close (ready[1]);
+        close (release[0]);
+        h.release_fd = release[1];
+        g_assert_true (pump_until_readable (ready[0], 10000));
+        close (ready[0]);
+        until = g_get_monotonic_time () + 200 * 1000;
+        while (g_get_monotonic_time () < until) {
+                while (g_main_context_iteration (NULL, FALSE))
+                        ;
+                g_usleep (1000);
+        }
+        return h;
+}
+
+static void
+hold_stop (Holder *h)
+{
+        int status = 0;
+
+        close (h->release_fd);
+        while (waitpid (h->pid, &status, WNOHANG) == 0) {
+                while (g_main_context_iteration (NULL, FALSE))
+                        ;
+                g_usleep (1000);
+        }
+        g_assert_true (WIFEXITED (status));
+        g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+}
+
+/* Root, on its own connection: does status answer "ok"? */
+static void
+assert_root_served (const char *path)
+{
+        g_autoptr(GString) pending = g_string_new (NULL);
+        g_autofree char *reply = NULL, *code = NULL;
+        int fd = connect_to (path);
+
+        write_all (fd, "{\"call\":\"status\"}\n", 18);
+        reply = read_line (fd, pending);
+        code = reply_code (reply);
+        g_assert_cmpstr (code, ==, "ok");
+        close (fd);
+}
+
+/* Issue 16, item 1: with the socket world-writable (mode 0666) and no API
+ * group, a user with no rights opens 40 connections (more than the 32
+ * slots) and keeps them open.  It must hold no slot, and root must still
+ * get an answer. */
+static void
+test_peer_stranger_flood (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = NULL, *path = NULL;
+        struct passwd *nobody = getpwnam ("nobody");
+        AugurApiOptions o = { .group = "", .mode = 0666 };
+        AugurApiCounters counters;
+        Fake f = { 0 };
+        AugurApi *api;
+        Holder h;
+
+        if (getuid () != 0 || !nobody) {
+                g_test_skip ("needs root and user nobody (forks a child that setuid()s to another uid)");
+                return;
+        }
+        dir = g_dir_make_tmp ("augur-api-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (chmod (dir, 0755), ==, 0);
+        path = g_build_filename (dir, "augurd.sock", NULL);
+        api = augur_api_new_full (path, &o, &fake_ops, &f, &error);
+        g_assert_no_error (error);
+
+        h = hold_start (path, nobody->pw_uid, nobody->pw_gid, AUGUR_API_MAX_CLIENTS + 8);
+        g_test_message ("stranger holds %u connections: %u clients served", AUGUR_API_MAX_CLIENTS + 8,
+                        augur_api_get_n_clients (api));
+        g_assert_cmpuint (augur_api_get_n_clients (api), ==, 0);
+        augur_api_get_counters (api, &counters);
+        g_assert_cmpuint (counters.refused, ==, AUGUR_API_MAX_CLIENTS + 8);
+        assert_root_served (path);
+        hold_stop (&h);
+
+        augur_api_free (api);
+        g_rmdir (dir);
+        fake_clear (&f);
+}
+
+/* A member of the API group may hold at most AUGUR_API_MAX_CLIENTS_PER_UID
+ * slots: another member and root still get theirs. */
+static void
+test_peer_group_slots (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = NULL, *path = NULL;
+        struct passwd *nobody = getpwnam ("nobody");
+        struct group *gr = getgrgid (65534);
+        AugurApiOptions o = { .mode = 0666 };
+        AugurApiCounters counters;
+        Fake f = { 0 };
+        AugurApi *api;
+        Holder h;
+
+        if (getuid () != 0 || !nobody || !gr) {
+                g_test_skip ("needs root, user nobody and a group with gid 65534 (forks a child that setuid()s)");
+                return;
+        }
+        dir = g_dir_make_tmp ("augur-api-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (chmod (dir, 0755), ==, 0);
+        path = g_build_filename (dir, "augurd.sock", NULL);
+        o.group = gr->gr_name;
+        api = augur_api_new_full (path, &o, &fake_ops, &f, &error);
+        g_assert_no_error (error);
+
+        h = hold_start (path, nobody->pw_uid, 65534, AUGUR_API_MAX_CLIENTS + 8);
+        augur_api_get_counters (api, &counters);
+        g_test_message ("group member asked for %u connections: %u held, %" G_GUINT64_FORMAT " busy",
+                        AUGUR_API_MAX_CLIENTS + 8, augur_api_get_n_clients (api), counters.busy);
+        g_assert_cmpuint (augur_api_get_n_clients (api), ==, AUGUR_API_MAX_CLIENTS_PER_UID);
+        g_assert_cmpuint (counters.busy, ==, AUGUR_API_MAX_CLIENTS + 8 - AUGUR_API_MAX_CLIENTS_PER_UID);
+        /* Another member of the group (uid 1, primary group 65534) */
+        {
+                g_autofree char *reply = NULL, *code = NULL;
+                gid_t g = 65534;
+                int rc = run_child (path, 1, 65534, &g, 1, "{\"call\":\"status\"}\n", &reply);
+
+                g_assert_cmpint (rc, ==, 0);
+                code = reply_code (reply);
+                g_assert_cmpstr (code, ==, "ok");
+        }
+        assert_root_served (path);
+        hold_stop (&h);
+
+        augur_api_free (api);
+        g_rmdir (dir);
+        fake_clear (&f);
+}
+
+/* Slots kept for root: with every unreserved slot taken by group members
+ * (here: the per-uid cap lifted to the whole pool), root still gets one;
+ * one more group connection is busy.  Root itself may take the rest. */
+static void
+test_peer_admin_reserved (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = NULL, *path = NULL;
+        struct passwd *nobody = getpwnam ("nobody");
+        struct group *gr = getgrgid (65534);
+        AugurApiOptions o = { .mode = 0666, .max_clients = 8, .admin_reserved = 2, .max_clients_per_uid = 8 };
+        Fake f = { 0 };
+        AugurApi *api;
+        Holder h;
+        int fds[2];
+
+        if (getuid () != 0 || !nobody || !gr) {
+                g_test_skip ("needs root, user nobody and a group with gid 65534 (forks a child that setuid()s)");
+                return;
+        }
+        dir = g_dir_make_tmp ("augur-api-XXXXXX", &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (chmod (dir, 0755), ==, 0);
+        path = g_build_filename (dir, "augurd.sock", NULL);
+        o.group = gr->gr_name;
+        api = augur_api_new_full (path, &o, &fake_ops, &f, &error);
+        g_assert_no_error (error);
+
+        h = hold_start (path, nobody->pw_uid, 65534, 10);
+        g_assert_cmpuint (augur_api_get_n_clients (api), ==, 6);
+        /* root takes both reserved slots and is answered on each */
+        for (guint i = 0; i < G_N_ELEMENTS (fds); i++) {
+                g_autoptr(GString) pending = g_string_new (NULL);
+                g_autofree char *reply = NULL, *code = NULL;
+
+                fds[i] = connect_to (path);
+                write_all (fds[i], "{\"call\":\"status\"}\n", 18);
+                reply = read_line (fds[i], pending);
+                code = reply_code (reply);
+                g_assert_cmpstr (code, ==, "ok");
+        }
+        g_assert_cmpuint (augur_api_get_n_clients (api), ==, 8);
+        for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+                close (fds[i]);
+        hold_stop (&h);
+
+        augur_api_free (api);
+        g_rmdir (dir);
+        fake_clear (&f);
+}
+
+/* Issue 16, item 5: a notify flood from a caller with hook rights.  Over
+ * the uid's bucket, notifications are refused ("rate-limited") and never
+ * reach the daemon; another uid keeps its own bucket. */
+static void
+test_notify_rate_limit (void)
+{
+        const AugurApiOptions o = { .group = "", .notify_burst = 50, .notify_rate_per_s = 10 };
+        g_autoptr(GError) error = NULL;
+        Fake f = { 0 };
+        g_autoptr(AugurApi) api = augur_api_new_full (NULL, &o, &fake_ops, &f, &error);
+        gint64 t0 = g_get_monotonic_time ();
+        guint ok = 0, limited = 0;
+        double elapsed_s;
+        AugurApiCounters counters;
+
+        g_assert_no_error (error);
+        for (guint i = 0; i < 5000; i++) {
+                g_autofree char *line = g_strdup_printf (
+                        "{\"call\":\"notify\",\"args\":{\"op\":\"started\",\"domain\":\"flood-%u\"}}", i);
+                g_autofree char *code = call_code (api, &peer_group, line);
+
+                if (strcmp (code, "ok") == 0)
+                        ok++;
+                else if (strcmp (code, "rate-limited") == 0)
+                        limited++;
+                else
+                        g_assert_not_reached ();
+        }
+        elapsed_s = (g_get_monotonic_time () - t0) / 1e6;
+        g_test_message ("5000 notifications in %.3f s: %u passed on, %u rate-limited", elapsed_s, ok, limited);
+        g_assert_cmpuint (f.n_notify, ==, ok);
+        g_assert_cmpuint (ok, >=, 50);
+        g_assert_cmpfloat (ok, <=, 50 + 10 * elapsed_s + 1);
+        g_assert_cmpuint (ok + limited, ==, 5000);
+        augur_api_get_counters (api, &counters);
+        g_assert_cmpuint (counters.notify_rate_limited, ==, limited);
+        /* root's hook has a bucket of its own */
+        {
+                g_autofree char *code = call_code (api, &peer_admin,
+                                                   "{\"call\":\"notify\",\"args\":{\"op\":\"started\",\"domain\":\"vm\"}}");
+
+                g_assert_cmpstr (code, ==, "ok");
+        }
+        fake_clear (&f);
+}
+
+/* Repeats of the same notification are answered ok and passed on once. */
+static void
+test_notify_coalesce (void)
+{
+        Fake f = { 0 };
+        g_autoptr(AugurApi) api = augur_api_new (NULL, &fake_ops, &f, NULL);
+        const char *a = "{\"call\":\"notify\",\"args\":{\"op\":\"started\",\"sub\":\"begin\",\"domain\":\"vm1\"}}";
+        const char *b = "{\"call\":\"notify\",\"args\":{\"op\":\"stopped\",\"sub\":\"end\",\"domain\":\"vm1\"}}";
+        AugurApiCounters counters;
+
+        for (guint i = 0; i < 1000; i++) {
+                g_autofree char *code = call_code (api, &peer_group, a);
+
+                g_assert_cmpstr (code, ==, "ok");
+        }
+        g_assert_cmpuint (f.n_notify, ==, 1);
+        augur_api_get_counters (api, &counters);
+        g_assert_cmpuint (counters.notify_coalesced, ==, 999);
+        /* a different event passes, and so does the first one after it */
+        {
+                g_autofree char *c1 = call_code (api, &peer_group, b);
+                g_autofree char *c2 = call_code (api, &peer_group, a);
+
+                g_assert_cmpstr (c1, ==, "ok");
+                g_assert_cmpstr (c2, ==, "ok");
+        }
+        g_assert_cmpuint (f.n_notify, ==, 3);
+        g_assert_cmpstr (f.op, ==, "started");
+        /* the same event from another uid is its own */
+        {
+                g_autofree char *c = call_code (api, &peer_admin, a);
+
+                g_assert_cmpstr (c, ==, "ok");
+        }
+        g_assert_cmpuint (f.n_notify, ==, 4);
+        fake_clear (&f);
+}
+
+
+/* ---------------------------------------------------------------- the hook */
+
+/* Issue 16: a FIFO as the hook's config file blocked the hook (and the
+ * libvirtd waiting for it) until its 2 s alarm.  It now refuses anything
+ * but a regular file at once, says so on stderr, and still exits 0 with
+ * nothing on stdout. */
+static void
+test_hook_config_not_regular (void)
+{
+        const char *top = g_getenv ("AUGUR_TOP_BUILDDIR");
+        g_autofree char *hook = g_build_filename (top ? top : "..", "hooks", "augur-hook", NULL);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-hook-XXXXXX", &error);
+        g_autofree char *fifo = g_build_filename (dir, "augur.conf", NULL);
+        g_autofree char *env_conf = g_strconcat ("AUGUR_HOOK_CONFIG=", fifo, NULL);
+        char *argv[] = { hook, (char *) "vm1", (char *) "started", (char *) "begin", (char *) "-", NULL };
+        char *envp[] = { env_conf, (char *) "PATH=/usr/bin:/bin", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+        int status = -1;
+        gint64 t0;
+        double took_ms;
+
+        g_assert_no_error (error);
+        if (!g_file_test (hook, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("hooks/augur-hook is not built");
+                g_rmdir (dir);
+                return;
+        }
+        g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+        t0 = g_get_monotonic_time ();
+        g_assert_true (g_spawn_sync (NULL, argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
+        took_ms = (g_get_monotonic_time () - t0) / 1000.0;
+        g_test_message ("hook took %.0f ms, stderr: %s", took_ms, err);
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));     /* exit 0 */
+        g_assert_cmpstr (out, ==, "");
+        g_assert_nonnull (strstr (err, fifo));
+        g_assert_nonnull (strstr (err, "not a regular file"));
+        g_assert_cmpfloat (took_ms, <, 1000);                      /* the alarm is 2 s */
+        g_unlink (fifo);
+        g_rmdir (dir);
+}
+
 static const AugurApiOptions opts_default = { .group = "" };
 static const AugurApiOptions opts_small_line = { .group = "", .max_line_bytes = 100 };
 static const AugurApiOptions opts_clients = { .group = "", .max_clients = 3 };
@@ -1027,6 +1540,16 @@ main (int argc, char **argv)
         g_test_add ("/api/socket/idle-timeout", SockFixture, &opts_timeout, sock_setup,
                     test_socket_idle_timeout, sock_teardown);
         g_test_add_func ("/api/socket/stale-and-live", test_socket_stale_and_live);
+        g_test_add_func ("/api/socket/no-path-chmod", test_socket_no_path_chmod);
+        g_test_add_func ("/api/socket/unsafe-dir", test_socket_unsafe_dir);
+        g_test_add ("/api/socket/eof-without-data", SockFixture, &opts_default, sock_setup,
+                    test_socket_eof_without_data, sock_teardown);
         g_test_add_func ("/api/peer/other-uid", test_peer_other_uid);
+        g_test_add_func ("/api/peer/stranger-flood", test_peer_stranger_flood);
+        g_test_add_func ("/api/peer/group-slots", test_peer_group_slots);
+        g_test_add_func ("/api/peer/admin-reserved", test_peer_admin_reserved);
+        g_test_add_func ("/api/notify/rate-limit", test_notify_rate_limit);
+        g_test_add_func ("/api/notify/coalesce", test_notify_coalesce);
+        g_test_add_func ("/api/hook/config-not-regular", test_hook_config_not_regular);
         return g_test_run ();
 }

@@ -20,6 +20,8 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "blob.h"
@@ -499,6 +501,43 @@ test_io (void)
         g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* Issue 16: a FIFO as the model file (augurd --model, virt-augur eval
+ * --model) blocked in open() until a writer came.  Anything but a regular
+ * file is refused at once, naming the path and what it is. */
+static void
+test_not_regular (void)
+{
+        g_autoptr (GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-blob-XXXXXX", &error);
+        g_autofree char *fifo = g_build_filename (dir, "m.augur", NULL);
+        g_autoptr (AugurNN) back = NULL;
+        static const struct {
+                const char *path;     /* NULL: the FIFO */
+                const char *what;
+        } rows[] = {
+                { NULL, "a FIFO" },
+                { "/dev/zero", "a character device" },
+                { "/", "a directory" },
+        };
+
+        g_assert_no_error (error);
+        g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+        alarm (10);                   /* the bug was a hang: fail, don't hang */
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                const char *path = rows[i].path ? rows[i].path : fifo;
+
+                g_assert_false (augur_blob_load (path, &back, NULL, NULL, &error));
+                g_test_message ("%s: %s", path, error->message);
+                g_assert_error (error, AUGUR_BLOB_ERROR, AUGUR_BLOB_ERROR_IO);
+                g_assert_nonnull (strstr (error->message, path));
+                g_assert_nonnull (strstr (error->message, rows[i].what));
+                g_clear_error (&error);
+        }
+        alarm (0);
+        g_assert_cmpint (g_unlink (fifo), ==, 0);
+        g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -517,5 +556,6 @@ main (int argc, char **argv)
                 g_test_add_data_func (path, &craft_cases[k], test_crafted);
         }
         g_test_add_func ("/blob/io", test_io);
+        g_test_add_func ("/blob/not-regular", test_not_regular);
         return g_test_run ();
 }

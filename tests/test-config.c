@@ -4,9 +4,11 @@
 
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "augur-config.h"
+#include "util.h"
 
 static char *
 write_conf (const char *text)
@@ -116,6 +118,18 @@ test_bad_values (void)
                 { "[forecast]\nprecursor_bound = maybe\n", "forecast.precursor_bound" },
                 { "[forecast]\nprecursor_bound = 2\n", "forecast.precursor_bound" },
                 { "this is not an ini file\n", "" },
+                /* Range-checked before the cast to int (issue 16): 36500d
+                 * was reported as -2147483648. */
+                { "[daemon]\nballoon_period_seconds = 36500d\n", "1 to 3600 seconds" },
+                { "[daemon]\nballoon_period_seconds = 3601\n", "daemon.balloon_period_seconds" }, /* N+1 */
+                { "[daemon]\nballoon_period_seconds = 0.5\n", "daemon.balloon_period_seconds" },
+                /* Decimal only: hexadecimal, inf and nan are not numbers here. */
+                { "[daemon]\ntick_seconds = 0x10\n", "daemon.tick_seconds" },
+                { "[daemon]\ntick_seconds = 0x10s\n", "daemon.tick_seconds" },
+                { "[policy]\nheadroom_mib = 0x10\n", "policy.headroom_mib" },
+                { "[policy]\nheadroom_mib = inf\n", "policy.headroom_mib" },
+                { "[policy]\nheadroom_mib = nan\n", "policy.headroom_mib" },
+                { "[metrics]\nport = 0x50\n", "metrics.port" },
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
@@ -129,8 +143,165 @@ test_bad_values (void)
                 g_assert_nonnull (error);
                 g_assert_nonnull (strstr (error->message, path));
                 g_assert_nonnull (strstr (error->message, rows[i].key));
+                g_assert_null (strstr (error->message, "-2147483648"));
                 g_unlink (path);
         }
+}
+
+/* balloon_period_seconds at the edges of its range (N), and durations. */
+static void
+test_balloon_period (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        static const struct {
+                const char *text;
+                int period_s;
+        } rows[] = {
+                { "[daemon]\nballoon_period_seconds = 1\n", 1 },
+                { "[daemon]\nballoon_period_seconds = 3600\n", 3600 },
+                { "[daemon]\nballoon_period_seconds = 1h\n", 3600 },
+                { "[daemon]\nballoon_period_seconds = 2m\n", 120 },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(AugurConfig) c = load_ok (base, rows[i].text, i);
+
+                g_assert_cmpint (c->balloon_period_s, ==, rows[i].period_s);
+        }
+}
+
+/* augur_parse_decimal and augur_parse_duration_s: what is a number. */
+static void
+test_decimal_only (void)
+{
+        static const struct {
+                const char *text;
+                gboolean ok;
+                double value;
+        } numbers[] = {
+                { "5", TRUE, 5 }, { "0.5", TRUE, 0.5 }, { ".5", TRUE, 0.5 }, { "5.", TRUE, 5 },
+                { "-1.5", TRUE, -1.5 }, { "+2", TRUE, 2 }, { "1e3", TRUE, 1000 }, { "1E-1", TRUE, 0.1 },
+                { "0x10", FALSE, 0 }, { "0X1p4", FALSE, 0 }, { "inf", FALSE, 0 }, { "nan", FALSE, 0 },
+                { "infinity", FALSE, 0 }, { " 5", FALSE, 0 }, { "5 ", FALSE, 0 }, { "", FALSE, 0 },
+                { ".", FALSE, 0 }, { "-", FALSE, 0 }, { "1e", FALSE, 0 }, { "1e+", FALSE, 0 },
+                { "1e999", FALSE, 0 }, { "5s", FALSE, 0 },
+        };
+        static const struct {
+                const char *text;
+                gboolean ok;
+                double seconds;
+        } durations[] = {
+                { "90s", TRUE, 90 }, { "1.5h", TRUE, 5400 }, { "2d", TRUE, 172800 }, { "7", TRUE, 7 },
+                { "0x10", FALSE, 0 }, { "0x10s", FALSE, 0 }, { "infs", FALSE, 0 }, { "-1s", FALSE, 0 },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (numbers); i++) {
+                double v = -42;
+                gboolean ok = augur_parse_decimal (numbers[i].text, &v, NULL);
+
+                g_test_message ("number '%s': %s %g", numbers[i].text, ok ? "ok" : "refused", v);
+                g_assert_cmpint (ok, ==, numbers[i].ok);
+                if (ok)
+                        g_assert_cmpfloat_with_epsilon (v, numbers[i].value, 1e-12);
+                else
+                        g_assert_cmpfloat (v, ==, -42);
+        }
+        for (gsize i = 0; i < G_N_ELEMENTS (durations); i++) {
+                g_autoptr(GError) error = NULL;
+                double v = -42;
+                gboolean ok = augur_parse_duration_s (durations[i].text, &v, &error);
+
+                g_test_message ("duration '%s': %s %g", durations[i].text, ok ? "ok" : "refused", v);
+                g_assert_cmpint (ok, ==, durations[i].ok);
+                if (ok)
+                        g_assert_cmpfloat_with_epsilon (v, durations[i].seconds, 1e-9);
+        }
+}
+
+/* Issue 16: unknown keys were silently ignored.  They are warnings naming
+ * the file, the section and the key; the config still loads. */
+static void
+test_unknown_keys (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        g_autofree char *path = write_conf (
+                "[daemon]\nuri = test:///default\ntick = 1\n"
+                "[policy]\nheadroom_mib = 48\n"
+                "[polcy]\nreserve_mib = 10\n");
+        g_auto(GStrv) warnings = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurConfig) c = augur_config_load_full (base, path, FALSE, &warnings, &error);
+
+        g_assert_no_error (error);
+        g_assert_nonnull (c);
+        g_assert_cmpstr (c->uri, ==, "test:///default");
+        g_assert_cmpfloat (c->tick_s, ==, 5);                 /* "tick" is not tick_seconds */
+        g_assert_cmpuint (g_strv_length (warnings), ==, 2);
+        for (guint i = 0; warnings[i]; i++)
+                g_test_message ("warning: %s", warnings[i]);
+        g_assert_true (g_str_has_prefix (warnings[0], path));
+        g_assert_nonnull (strstr (warnings[0], "[daemon] tick: unknown key"));
+        g_assert_nonnull (strstr (warnings[0], "tick_seconds"));          /* what it could have been */
+        g_assert_true (g_str_has_prefix (warnings[1], path));
+        g_assert_nonnull (strstr (warnings[1], "[polcy] reserve_mib: unknown section"));
+        g_unlink (path);
+
+        /* A bad value in a known key is still an error, unknown keys or not. */
+        path = (g_free (path), write_conf ("[daemon]\ntick_seconds = 0\nbogus = 1\n"));
+        g_clear_pointer (&warnings, g_strfreev);
+        g_assert_null (augur_config_load_full (base, path, FALSE, &warnings, &error));
+        g_assert_nonnull (strstr (error->message, "daemon.tick_seconds"));
+        g_clear_error (&error);
+        g_unlink (path);
+}
+
+/* The config file this build installs has no key augurd does not know. */
+static void
+test_shipped_file_known (void)
+{
+        g_autofree char *path = g_build_filename (g_getenv ("AUGUR_TOP_BUILDDIR") ? g_getenv ("AUGUR_TOP_BUILDDIR") : "..",
+                                                  "data", "augur.conf", NULL);
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        g_auto(GStrv) warnings = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurConfig) c = NULL;
+
+        if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+                g_test_skip ("data/augur.conf is not built");
+                return;
+        }
+        c = augur_config_load_full (base, path, FALSE, &warnings, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (g_strv_length (warnings), ==, 0);
+}
+
+/* Issue 16: a FIFO as the config file blocked augurd in open() for good.
+ * Anything but a regular file is refused, at once, naming the path. */
+static void
+test_not_regular (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-conf-XXXXXX", &error);
+        g_autofree char *fifo = g_build_filename (dir, "augur.conf", NULL);
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        const char *paths[] = { fifo, dir, "/dev/null" };
+
+        g_assert_no_error (error);
+        g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+        alarm (10);                           /* the bug was a hang: fail, don't hang */
+        for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+                g_autoptr(AugurConfig) c = augur_config_load (base, paths[i], TRUE, &error);
+
+                g_test_message ("%s: %s", paths[i], error ? error->message : "loaded");
+                g_assert_null (c);
+                g_assert_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE);
+                g_assert_nonnull (strstr (error->message, paths[i]));
+                g_assert_nonnull (strstr (error->message, "not a regular file"));
+                g_clear_error (&error);
+        }
+        alarm (0);
+        g_unlink (fifo);
+        g_rmdir (dir);
 }
 
 static void
@@ -258,5 +429,10 @@ main (int argc, char **argv)
         g_test_add_func ("/config/retrain-keys", test_retrain_keys);
         g_test_add_func ("/config/forecast-price", test_forecast_price);
         g_test_add_func ("/config/forecast-precursor", test_forecast_precursor);
+        g_test_add_func ("/config/balloon-period", test_balloon_period);
+        g_test_add_func ("/config/decimal-only", test_decimal_only);
+        g_test_add_func ("/config/unknown-keys", test_unknown_keys);
+        g_test_add_func ("/config/shipped-file-known", test_shipped_file_known);
+        g_test_add_func ("/config/not-regular", test_not_regular);
         return g_test_run ();
 }

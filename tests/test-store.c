@@ -7,6 +7,8 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "store-decisions.h"
@@ -151,6 +153,51 @@ test_unwritable_refused (Fixture *f, gconstpointer data)
         st = augur_store_open (p, AUGUR_STORE_READ_ONLY, &error);
         g_assert_null (st);
         g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
+}
+
+/* Issue 16: --db /dev/null opened the device and created
+ * /dev/null-journal with mode 0666.  A database path must be a regular
+ * file or a new one; anything else is refused and nothing is created
+ * next to it. */
+static void
+test_not_regular_refused (Fixture *f, gconstpointer data)
+{
+        g_autofree char *fifo = g_build_filename (f->dir, "fifo.db", NULL);
+        g_autofree char *subdir = g_build_filename (f->dir, "dir.db", NULL);
+        gboolean had_journal = g_file_test ("/dev/null-journal", G_FILE_TEST_EXISTS);
+        const char *paths[] = { "/dev/null", fifo, subdir };
+        const AugurStoreMode modes[] = { AUGUR_STORE_READ_WRITE, AUGUR_STORE_READ_ONLY };
+
+        g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+        g_assert_cmpint (g_mkdir (subdir, 0700), ==, 0);
+        alarm (10);                   /* SQLite blocks reading a FIFO: fail, don't hang */
+        for (gsize i = 0; i < G_N_ELEMENTS (paths); i++) {
+                for (gsize m = 0; m < G_N_ELEMENTS (modes); m++) {
+                        g_autoptr(GError) error = NULL;
+                        g_autofree char *journal = g_strconcat (paths[i], "-journal", NULL);
+                        g_autofree char *wal = g_strconcat (paths[i], "-wal", NULL);
+                        AugurStore *st = augur_store_open (paths[i], modes[m], &error);
+
+                        g_test_message ("%s (%s): %s", paths[i], m ? "read-only" : "read-write",
+                                        error ? error->message : "opened");
+                        g_assert_null (st);
+                        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
+                        g_assert_nonnull (strstr (error->message, paths[i]));
+                        g_assert_nonnull (strstr (error->message, "not a regular file"));
+                        if (i > 0 || !had_journal)
+                                g_assert_false (g_file_test (journal, G_FILE_TEST_EXISTS));
+                        g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+                }
+        }
+        alarm (0);
+        /* A new path is created; an existing database opens. */
+        for (int round = 0; round < 2; round++) {
+                g_autoptr(GError) error = NULL;
+                AugurStore *st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+
+                g_assert_no_error (error);
+                augur_store_close (st);
+        }
 }
 
 static void
@@ -695,6 +742,51 @@ test_checkpointer (Fixture *f, gconstpointer data)
         g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, n_ticks);
 }
 
+/* Issue 16: on a small host the 8192-page threshold takes hours or days,
+ * and every row lived only in the WAL until then.  The checkpoint thread
+ * is also woken once the WAL's content is old enough (a minute in augurd;
+ * 200 ms here): after it, the database file alone has the ticks. */
+static void
+test_checkpoint_age (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        gint64 opened_us = g_get_monotonic_time ();
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_autofree char *copy = g_build_filename (f->dir, "copy-without-wal.db", NULL);
+        g_autofree char *cmd = g_strdup_printf ("cp '%s' '%s'", f->path, copy);
+        const gint64 t0 = 1800000000000;
+        int thread_runs = 0, inline_runs = 0;
+
+        g_assert_no_error (error);
+        augur_store_test_checkpoint_age (st, 200);
+        for (int t = 0; t < 2; t++) {
+                AugurDomainSample s[2] = { live (1, t * 1000000000LL, 300000), live (2, t * 1000000000LL, 300000) };
+
+                write_one (st, t0 + t * 5000, s, 2);
+        }
+        augur_store_test_checkpoints (st, 0, &thread_runs, &inline_runs);
+        /* Young, and far below 8192 pages (unless this machine took the
+         * whole 200 ms for two ticks, as under valgrind). */
+        if (g_get_monotonic_time () - opened_us < 150 * 1000)
+                g_assert_cmpint (thread_runs + inline_runs, ==, 0);
+        g_usleep (300 * 1000);
+        {
+                AugurDomainSample s[2] = { live (1, 2000000000LL, 300000), live (2, 2000000000LL, 300000) };
+
+                write_one (st, t0 + 10000, s, 2);
+        }
+        for (int i = 0; i < 200 && thread_runs == 0; i++) {
+                g_usleep (10000);
+                augur_store_test_checkpoints (st, 0, &thread_runs, &inline_runs);
+        }
+        g_test_message ("checkpoints: %d by the thread, %d by the writer", thread_runs, inline_runs);
+        g_assert_cmpint (thread_runs, >=, 1);
+        /* The database file alone, without its -wal, has all three ticks. */
+        g_assert_cmpint (system (cmd), ==, 0);
+        g_assert_cmpint (count (copy, "SELECT count(*) FROM ticks"), ==, 3);
+        g_unlink (copy);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -704,6 +796,7 @@ main (int argc, char **argv)
         ADD ("/store/newer-schema-refused", test_newer_schema_refused);
         ADD ("/store/corrupt-refused", test_corrupt_refused);
         ADD ("/store/unwritable-refused", test_unwritable_refused);
+        ADD ("/store/not-regular-refused", test_not_regular_refused);
         ADD ("/store/tick-and-history", test_tick_and_history);
         ADD ("/store/rates-survive-reopen", test_rates_survive_reopen);
         ADD ("/store/rollups-once-and-recovery", test_rollups_once_and_recovery);
@@ -714,5 +807,6 @@ main (int argc, char **argv)
         ADD ("/store/decisions-roundtrip", test_decisions_roundtrip);
         ADD ("/store/tick-writer-fails", test_tick_writer_fails);
         ADD ("/store/checkpointer", test_checkpointer);
+        ADD ("/store/checkpoint-age", test_checkpoint_age);
         return g_test_run ();
 }

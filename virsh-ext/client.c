@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "client.h"
+#include "regfile.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -24,14 +25,17 @@ augur_client_socket_path (const char *override)
         const char *env = g_getenv ("AUGUR_SOCKET");
         const char *conf = g_getenv ("AUGUR_CONFIG");
         g_autoptr(GKeyFile) kf = g_key_file_new ();
+        g_autofree char *text = NULL;
+        gsize len = 0;
         char *path;
 
         if (override && *override)
                 return g_strdup (override);
         if (env && *env)
                 return g_strdup (env);
-        if (g_key_file_load_from_file (kf, conf && *conf ? conf : DEFAULT_CONFIG,
-                                       G_KEY_FILE_NONE, NULL)) {
+        /* A regular file only: a FIFO would hang virt-augur (regfile.h). */
+        if (augur_regfile_read (conf && *conf ? conf : DEFAULT_CONFIG, 1024 * 1024, &text, &len, NULL) &&
+            g_key_file_load_from_data (kf, text, len, G_KEY_FILE_NONE, NULL)) {
                 path = g_key_file_get_string (kf, "daemon", "socket", NULL);
                 if (path && *path)
                         return path;
