@@ -53,6 +53,23 @@
  *             VPA's default h is 0.15 (safety margin).
  *   static    alloc = provisioned, vCPUs = provisioned; no knob.
  *
+ * THE MEMORY GUARD (augur; cfg->guard, on by default as in augurd)
+ *   Each VM keeps an AugurGuardState (policy/mem-guard.h), fed every step
+ *   as plugin/resize.c observe_guard() feeds it every tick: tick = lead =
+ *   the replay step (a decision is in force one step later, so the
+ *   actuation latency is within the step), augur's own last target = the
+ *   allocation in force, the forecast's want over the lead window, fresh
+ *   = used[t] present, and no guest OOM count or PSI (a trace has none).
+ *   Its cushion and hold go into the plan as in augurd.  A step whose
+ *   usage exceeds the allocation and then falls back is what a guest
+ *   killed at its limit looks like from the host; the guard's cut-off rule
+ *   fires on it and holds, as it would in augurd (the trace itself goes on
+ *   as recorded).  The host slack g of rule 3 is not forecast (a replay has
+ *   no host): cfg->host_slack fixes it, 0 = a host under pressure (the
+ *   cushion is the burst envelope alone), 1 = an idle host (a generous
+ *   cushion, half the provisioned size at least).  The guard raises the
+ *   slack a knob gives, so the tuning below finds the knob with it on.
+ *
  * TUNING (--slack-target): slack grows with the knob (more buffer, more
  * allocation), so bisection on the knob finds the matching one; only the
  * policy re-runs (forecasts are stored per step), about 20 ms per run for
@@ -63,6 +80,7 @@
  */
 #include "replay.h"
 #include "dataset.h"
+#include "../policy/mem-guard.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -114,6 +132,12 @@ augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint
          * counts sustain from the first decision that saw it, so what is
          * left to wait is sustain - step (0 at 5 min for the 60 s default). */
         cfg->pcfg.shrink_sustain_s = MAX (0.0, cfg->pcfg.shrink_sustain_s - (double) step_s);
+        /* augurd's defaults: the guard on.  A replay has no host to
+         * forecast the guard's host slack from: assume the host is under
+         * pressure, where the cushion is the burst envelope alone (as
+         * augurd does when it cannot tell, resize.c host_slack()). */
+        cfg->guard = TRUE;
+        cfg->host_slack = 0;
         switch (policy) {
         case AUGUR_REPLAY_AUGUR:
                 cfg->knob = 1.0;
@@ -644,6 +668,34 @@ scored (const ReplayVm *v, const AugurReplayConfig *cfg, gsize i)
         return cfg->score_to >= 1.0 || at < cfg->score_to * span;
 }
 
+/* Feed the memory guard one step as plugin/resize.c observe_guard() feeds
+ * it one tick, and hand its cushion and hold to the plan (header: THE
+ * MEMORY GUARD). */
+static void
+observe_guard (AugurGuardState *gs, AugurPolicyInput *in, const AugurForecast *f,
+               const AugurPolicyConfig *pc, double host_slack, double now_s, double step_s,
+               AugurGuardOut *ret)
+{
+        AugurGuardInput gi = {
+                .now_s = now_s,
+                /* the decision at t is in force at t + 1: latency within a step */
+                .tick_s = step_s, .lead_s = step_s,
+                .used_kib = in->mem_used_kib, .alloc_kib = in->mem_alloc_kib,
+                .max_kib = in->mem_max_kib,
+                /* the allocation in force is augur's last target: a
+                 * replayed guest never deflates its balloon itself */
+                .target_kib = in->mem_alloc_kib,
+                .reserve_kib = pc->reserve_kib,
+                .forecast_kib = augur_policy_mem_forecast_want (f, pc),
+                .fresh = in->mem_stats_fresh,
+                .oom_kills = NAN, .psi_mem_pct = NAN,   /* not in a trace */
+        };
+
+        augur_guard_observe (gs, &gi, ret);
+        in->mem_cushion_kib = augur_guard_cushion (ret, in->mem_max_kib, pc->reserve_kib, host_slack);
+        in->mem_hold_kib = ret->hold_kib;
+}
+
 static void
 run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, Acc *acc,
         AugurReplayResult *res, double *alloc_in_force, int *vcpus_in_force,
@@ -654,10 +706,12 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
         double alloc = v->prov[0];
         int vcpus = isnan (v->cores[0]) ? 0 : (int) lrint (v->cores[0]);
         Hist hm = { 0 }, hc = { 0 };
+        AugurGuardState gs;
         gboolean any_scored = FALSE;
 
         pc.buffer = cfg->knob;
         augur_policy_state_init (&st);
+        augur_guard_init (&gs);
         if (cfg->policy == AUGUR_REPLAY_VPA) {
                 hist_init (&hm, 1024.0, 320, cfg->vpa_halflife_s);     /* 1 MiB .. ~4 TiB */
                 hist_init (&hc, 0.01, 245, cfg->vpa_halflife_s);       /* 0.01 .. ~1000 cores */
@@ -668,12 +722,13 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                 AugurPlan plan = { 0 };
                 double next_alloc = alloc;
                 int next_vcpus = vcpus;
+                gboolean is_scored = scored (v, cfg, i);
 
                 alloc_in_force[i] = alloc;
                 vcpus_in_force[i] = vcpus;
                 if (i > 0 && row_func)
                         row_func (v->name, v->ts[i], alloc, vcpus, user_data);
-                if (scored (v, cfg, i)) {
+                if (is_scored) {
                         if (!isnan (used) && !isnan (alloc)) {
                                 acc->sum_used += used;
                                 acc->sum_slack += alloc - used;
@@ -711,6 +766,8 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                 in.mem_min_kib = NAN;
                 in.mem_stats_fresh = !isnan (used);
                 in.mem_pressure = cfg->simulate_pressure && !isnan (used) && !isnan (alloc) && used > alloc;
+                in.mem_cushion_kib = NAN;
+                in.mem_hold_kib = NAN;
                 in.cpu_cores_used = cu;
                 in.vcpus_online = vcpus;
                 in.vcpus_min = 1;
@@ -721,6 +778,7 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                 switch (cfg->policy) {
                 case AUGUR_REPLAY_AUGUR: {
                         AugurForecast f;
+                        AugurGuardOut gout;
                         gboolean have = v->fc_h && v->fc_h[i] > 0;
 
                         if (have) {
@@ -734,8 +792,18 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                                 memcpy (f.cpu_p50_cores, src + 2 * r->L, f.H * sizeof (float));
                                 memcpy (f.cpu_upper_cores, src + 3 * r->L, f.H * sizeof (float));
                         }
+                        if (cfg->guard)
+                                observe_guard (&gs, &in, have ? &f : NULL, &pc, cfg->host_slack, now,
+                                               (double) r->step_s, &gout);
                         cfg->plan (&in, have ? &f : NULL, &pc, &st, now, &plan);
                         st = plan.state;
+                        if (cfg->guard && is_scored) {
+                                res->guard_events += gout.event != AUGUR_GUARD_EVENT_NONE;
+                                res->guard_held_steps += !isnan (gout.hold_kib);
+                                res->guard_grows += plan.mem_target_kib > alloc &&
+                                                    (plan.mem_reason == AUGUR_REASON_CUSHION ||
+                                                     plan.mem_reason == AUGUR_REASON_OUT_OF_MEMORY);
+                        }
                         next_alloc = plan.mem_target_kib;
                         next_vcpus = plan.vcpus_target;
                         break;
@@ -838,6 +906,8 @@ augur_replay_run (AugurReplay *r, const AugurReplayConfig *cfg, AugurReplayResul
         memset (ret, 0, sizeof *ret);
         ret->policy = cfg->policy;
         ret->knob = cfg->policy == AUGUR_REPLAY_STATIC ? NAN : cfg->knob;
+        ret->guard = cfg->policy == AUGUR_REPLAY_AUGUR && cfg->guard;
+        ret->host_slack = ret->guard ? cfg->host_slack : NAN;
         for (guint i = 0; i < r->vms->len; i++)
                 maxn = MAX (maxn, ((ReplayVm *) g_ptr_array_index (r->vms, i))->n);
         {

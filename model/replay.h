@@ -6,8 +6,9 @@
  * react to the allocation (a short guest in a trace does not swap), so the
  * forecasts are computed once per trace and only the policy is re-run when
  * a knob changes.  What it is not: the policy (policy/policy.c, reached
- * through function pointers so model/ does not link plugin/) or the
- * forecaster (predictor.h).
+ * through function pointers; the memory guard, policy/mem-guard.c, and
+ * the forecast's want are called directly: libaugur-policy.a is linked
+ * after libaugur-model.a everywhere) or the forecaster (predictor.h).
  *
  * Ownership: an AugurReplay copies what it needs from the series (it keeps
  * them resampled on its own grid) and borrows the predictor only during
@@ -65,6 +66,14 @@ typedef struct {
         double vpa_percentile;                  /* 0.9                        */
         double vpa_oom_ratio;                   /* OOM bump: x 1.2 ...        */
         double vpa_oom_min_kib;                 /* ... or + 100 MiB, larger   */
+        gboolean guard;                         /* augur: the memory guard
+                                                 * (policy/mem-guard.h), as
+                                                 * augurd runs it (TRUE)      */
+        double host_slack;                      /* the guard's g in [0, 1]
+                                                 * (mem-guard.h rule 3): 0 = a
+                                                 * host under pressure, the
+                                                 * cushion is the envelope;
+                                                 * 1 = an idle host (0)       */
 } AugurReplayConfig;
 
 /* Defaults for a replay at step_s: the daemon's policy defaults with
@@ -73,8 +82,8 @@ typedef struct {
  * other time constants unchanged (they are in seconds); knob = 1 for
  * augur, 0.15 (VPA's default) for vpa, 0.2 for reactive; score the last
  * 20 %; pressure simulated; VPA 24 h half-life, p90, OOM bump 1.2 x or
- * 100 MiB.  init is augur_policy_config_init (NULL: the caller fills
- * cfg->pcfg itself). */
+ * 100 MiB; the memory guard on at host slack 0.  init is
+ * augur_policy_config_init (NULL: the caller fills cfg->pcfg itself). */
 void augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint64 step_s,
                                AugurReplayConfigInitFunc init);
 
@@ -84,6 +93,8 @@ void augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy,
 typedef struct {
         AugurReplayPolicy policy;
         double knob;
+        gboolean guard;                 /* the memory guard ran (augur)      */
+        double host_slack;              /* its g; NAN without the guard      */
         guint64 steps;                  /* scored steps with mem_used_kib    */
         double slack;                   /* sum(alloc - used) / sum used      */
         double shortfall_frac;          /* share of steps with used > alloc  */
@@ -112,6 +123,11 @@ typedef struct {
         guint64 fast_raised;
         guint64 model_raised;
         guint64 precursor_raised[AUGUR_PREC_N]; /* by each context (precursor.c) */
+        /* augur with the guard (replay.c GUARD), at scored steps: */
+        guint64 guard_events;           /* out-of-memory events raised       */
+        guint64 guard_held_steps;       /* decisions made under a hold       */
+        guint64 guard_grows;            /* decisions that grew the allocation
+                                         * for the cushion or the hold       */
 } AugurReplayResult;
 
 typedef struct AugurReplay AugurReplay;

@@ -10,6 +10,7 @@
  *                     [--curve FROM:TO:STEP] [--score-from F] [--score-to F]
  *                     [--step SEC] [--spikes FILE] [--out ALLOC.csv] [--json]
  *                     [--allow-train-overlap] [--no-pressure]
+ *                     [--no-guard | --host-slack G]
  *   forecaster (augur): [--price P | --price 0 [--coverage C]] [--fixed-price]
  *                     [--passes N] [--sources model,last_value,...]
  *                     [--champion cost|pinball|mae] [--champion-knob K]
@@ -33,6 +34,14 @@
  * forecasts redone until the tuned buffer lies in [0.8, 1.25], at most
  * --passes (4) times; --fixed-price keeps it.  --price 0 gives the plain
  * conformal bound at --coverage (the daemon's default).
+ *
+ * The memory guard (policy/mem-guard.h) runs with augur as in augurd, on
+ * by default (model/replay.c THE MEMORY GUARD); --no-guard replays augur
+ * as it was before it.  --host-slack G (0..1, default 0) is the guard's
+ * host slack g, which augurd forecasts from the host's free memory and a
+ * replay cannot: 0 = a host under pressure (the cushion under a shrink is
+ * the VM's burst envelope), 1 = an idle host (at least half the VM's
+ * provisioned size).
  *
  * A model must not have been trained on the scored steps: a model trained
  * with --split vm is refused when a replayed VM is in its training split;
@@ -63,6 +72,9 @@ typedef struct {
         double slack_target, slack_tol, knob, score_from, score_to;
         gboolean have_target, have_knob, no_pressure, no_period, allow_overlap, no_floor_held, model_floor;
         gboolean no_model_gate;          /* --no-model-gate                */
+        gboolean no_guard;               /* --no-guard                     */
+        gboolean have_host_slack;
+        double host_slack;               /* --host-slack (0)               */
         gboolean no_precursor_bound;     /* --no-precursor-bound           */
         double coverage;                 /* 0 = the model's, else 0.95     */
         double price;                    /* --price, shortfall steps per GiB */
@@ -130,6 +142,10 @@ parse_opts (ReplayOpts *o, int argc, char **argv)
                         o->no_precursor_bound = TRUE;
                         continue;
                 }
+                if (strcmp (a, "--no-guard") == 0) {
+                        o->no_guard = TRUE;
+                        continue;
+                }
                 if (strcmp (a, "--allow-train-overlap") == 0) {
                         o->allow_overlap = TRUE;
                         continue;
@@ -192,6 +208,15 @@ parse_opts (ReplayOpts *o, int argc, char **argv)
                 } else if (strcmp (a, "--price") == 0) {
                         if (!parse_num (a, val, 0, 1e6, &o->price, &ex))
                                 return ex;
+                } else if (strcmp (a, "--host-slack") == 0) {
+                        char *end = NULL;
+
+                        o->host_slack = g_ascii_strtod (val, &end);
+                        if (end == val || *end != '\0' || !(o->host_slack >= 0 && o->host_slack <= 1))
+                                return augur_cli_usage ("replay: --host-slack: expected the host slack g in [0, 1] "
+                                                        "(0 = a host under pressure, 1 = an idle host), got '%s'",
+                                                        val);
+                        o->have_host_slack = TRUE;
                 } else if (strcmp (a, "--sources") == 0) {
                         o->sources = val;
                 } else if (strcmp (a, "--policy-set") == 0) {
@@ -218,6 +243,11 @@ parse_opts (ReplayOpts *o, int argc, char **argv)
                 return augur_cli_usage ("replay: --model only makes sense with --policy augur");
         if ((o->have_target || o->curve) && o->policy == AUGUR_REPLAY_STATIC)
                 return augur_cli_usage ("replay: the static policy has no knob to tune");
+        if ((o->no_guard || o->have_host_slack) && o->policy != AUGUR_REPLAY_AUGUR)
+                return augur_cli_usage ("replay: --no-guard and --host-slack only make sense with --policy augur "
+                                        "(the memory guard is augur's)");
+        if (o->no_guard && o->have_host_slack)
+                return augur_cli_usage ("replay: --host-slack is the guard's: it means nothing with --no-guard");
         return -1;
 }
 
@@ -396,6 +426,12 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                 g_string_append_printf (s, ",\"mem_actions\":%" G_GUINT64_FORMAT ",\"cpu_actions\":%"
                                         G_GUINT64_FORMAT ",\"vms\":%" G_GUINT64_FORMAT ",\"step_s\":%"
                                         G_GINT64_FORMAT, res->mem_actions, res->cpu_actions, res->vms, step_s);
+                g_string_append_printf (s, ",\"guard\":%s", res->guard ? "true" : "false");
+                json_num (s, "host_slack", res->host_slack);
+                if (res->guard)
+                        g_string_append_printf (s, ",\"guard_events\":%" G_GUINT64_FORMAT ",\"guard_held_steps\":%"
+                                                G_GUINT64_FORMAT ",\"guard_grows\":%" G_GUINT64_FORMAT,
+                                                res->guard_events, res->guard_held_steps, res->guard_grows);
                 if (model)
                         json_str (s, "model", model);
                 if (pred) {
@@ -450,6 +486,13 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                  res->cpu_steps);
         g_print ("  actions             %8" G_GUINT64_FORMAT "  (memory %" G_GUINT64_FORMAT ", vCPUs %"
                  G_GUINT64_FORMAT ")\n", res->actions, res->mem_actions, res->cpu_actions);
+        if (res->guard)
+                g_print ("  memory guard        host slack %g: %" G_GUINT64_FORMAT " out-of-memory events, %"
+                         G_GUINT64_FORMAT " decisions under a hold, %" G_GUINT64_FORMAT " grows for the "
+                         "cushion or a hold\n", res->host_slack, res->guard_events, res->guard_held_steps,
+                         res->guard_grows);
+        else if (res->policy == AUGUR_REPLAY_AUGUR)
+                g_print ("  memory guard        off (--no-guard)\n");
         if (pred) {
                 g_print ("  price               %8.4g  (shortfall steps per GiB-step of buffer)\n", price);
                 g_print ("  served (memory)    ");
@@ -513,7 +556,8 @@ run_curve (const AugurCliGlobal *g, const ReplayOpts *o, AugurReplay *r, AugurRe
             || !parse_num ("--curve", parts[1], -0.5, 100, &to, &ex)
             || !parse_num ("--curve", parts[2], 1e-4, 100, &step, &ex))
                 return ex >= 0 ? ex : augur_cli_usage ("replay: --curve FROM:TO:STEP");
-        g_print ("policy,slack_target,knob,slack,shortfall_frac,shortfall_volume,cpu_shortfall_frac,actions,steps,reached\n");
+        g_print ("policy,slack_target,knob,slack,shortfall_frac,shortfall_volume,cpu_shortfall_frac,actions,steps,reached,"
+                 "guard,host_slack,guard_events\n");
         for (int k = 0; from + k * step <= to + 1e-9; k++) {
                 double target = from + k * step;
                 AugurReplayResult res;
@@ -522,9 +566,14 @@ run_curve (const AugurCliGlobal *g, const ReplayOpts *o, AugurReplay *r, AugurRe
 
                 if (!ok && !g_error_matches (error, AUGUR_REPLAY_ERROR, AUGUR_REPLAY_ERROR_TARGET))
                         return augur_cli_error ("%s", error->message);
-                g_print ("%s,%.4f,%.6g,%.6f,%.6f,%.6f,%.6f,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%s\n",
+                g_print ("%s,%.4f,%.6g,%.6f,%.6f,%.6f,%.6f,%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT ",%s,%s,",
                          augur_replay_policy_name (cfg->policy), target, res.knob, res.slack, res.shortfall_frac,
-                         res.shortfall_volume, res.cpu_shortfall_frac, res.actions, res.steps, ok ? "yes" : "no");
+                         res.shortfall_volume, res.cpu_shortfall_frac, res.actions, res.steps, ok ? "yes" : "no",
+                         res.guard ? "on" : "off");
+                if (res.guard)
+                        g_print ("%g,%" G_GUINT64_FORMAT "\n", res.host_slack, res.guard_events);
+                else
+                        g_print (",\n");
         }
         return 0;
 }
@@ -620,6 +669,9 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
         cfg.score_from = o.score_from;
         cfg.score_to = o.score_to;
         cfg.simulate_pressure = !o.no_pressure;
+        cfg.guard = !o.no_guard;
+        if (o.have_host_slack)
+                cfg.host_slack = o.host_slack;
         if (o.have_knob)
                 cfg.knob = o.knob;
         ex = apply_policy_set (&cfg.pcfg, o.policy_set);
@@ -695,6 +747,7 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
 const AugurCmdInfo augur_cmds_replay[] = {
         { "replay", cmd_replay,
           "--traces PATH [--format F] --policy augur|reactive|vpa|static [--model MODEL] "
-          "[--slack-target 0.20] [--score-from 0.8] [--spikes FILE] [--out ALLOC.csv] [--json]" },
+          "[--slack-target 0.20] [--score-from 0.8] [--spikes FILE] [--out ALLOC.csv] [--json] "
+          "[--no-guard | --host-slack G]" },
         { NULL },
 };
