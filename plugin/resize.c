@@ -542,6 +542,10 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
                 k++;
                 if (isnan (a) || isnan (w->plan.mem_target_kib))
                         continue;
+                /* A change under MIN_CHANGE_KIB is not made (act_memory):
+                 * that balloon stays where it is. */
+                if (fabs (w->plan.mem_target_kib - a) < MIN_CHANGE_KIB)
+                        w->plan.mem_target_kib = a;
                 committed += MAX (a, w->plan.mem_target_kib);
                 if (w->plan.mem_target_kib > a)
                         growth += w->plan.mem_target_kib - a;
