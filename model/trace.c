@@ -7,8 +7,11 @@
  * INPUT LAYER
  *   Every file goes through zlib's gzopen()/gzgets(), which reads plain
  *   files transparently, so "x.csv" and "x.csv.gz" take the same path.
- *   Lines of any length are assembled in a GString (gzgets() in 64 KiB
- *   pieces).  PlanetLab tarballs are walked with a minimal ustar reader
+ *   Lines are assembled in a GString (gzgets() in 64 KiB pieces) up to
+ *   AUGUR_TRACE_MAX_LINE_BYTES (trace.h, LIMITS): one piece past it and
+ *   the read fails, so a line costs at most the limit plus a piece, however
+ *   far the line (or a gzip bomb's one record) goes on.  The reader counts
+ *   lines, so every limit error says file:line.  PlanetLab tarballs are walked with a minimal ustar reader
  *   (512-byte headers, octal size, GNU 'L' long names) on top of gzread();
  *   no libarchive dependency for one format.
  *
@@ -124,6 +127,7 @@ augur_trace_stats_format (const AugurTraceStats *st)
 typedef struct {
         gzFile gz;
         char *path;
+        guint64 line_no;        /* lines read so far = the current line's number */
 } TraceFile;
 
 static void
@@ -156,14 +160,25 @@ trace_file_open (const char *path, GError **error)
         return g_steal_pointer (&f);
 }
 
+static gboolean
+line_too_long (const TraceFile *f, GError **error)
+{
+        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                     "%s:%" G_GUINT64_FORMAT ": line longer than %d bytes; not a trace file, "
+                     "or a damaged one", f->path, f->line_no, AUGUR_TRACE_MAX_LINE_BYTES);
+        return FALSE;
+}
+
 /* Read one line (without the line end, "\r\n" or "\n") into line.
- * Returns FALSE at end of file; sets error on a read error. */
+ * Returns FALSE at end of file; sets error on a read error or a line
+ * longer than AUGUR_TRACE_MAX_LINE_BYTES (AUGUR_TRACE_ERROR_TOO_LONG). */
 static gboolean
 trace_file_read_line (TraceFile *f, GString *line, GError **error)
 {
         char buf[65536];
 
         g_string_truncate (line, 0);
+        f->line_no++;
         for (;;) {
                 gsize len;
 
@@ -184,11 +199,16 @@ trace_file_read_line (TraceFile *f, GString *line, GError **error)
                 g_string_append_len (line, buf, len);
                 if (len > 0 && buf[len - 1] == '\n')
                         break;
+                /* + 2: the "\r\n" that may still come is not content */
+                if (line->len > AUGUR_TRACE_MAX_LINE_BYTES + 2)
+                        return line_too_long (f, error);
         }
         if (line->len > 0 && line->str[line->len - 1] == '\n')
                 g_string_truncate (line, line->len - 1);
         if (line->len > 0 && line->str[line->len - 1] == '\r')
                 g_string_truncate (line, line->len - 1);
+        if (line->len > AUGUR_TRACE_MAX_LINE_BYTES)
+                return line_too_long (f, error);
         return TRUE;
 }
 
@@ -618,15 +638,34 @@ read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
 
 /* ---------------------------------------------------------------- augur */
 
+static gboolean
+record_too_big (const TraceFile *f, guint64 first_line, const char *what, GError **error)
+{
+        if (first_line == f->line_no)
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                             "%s:%" G_GUINT64_FORMAT ": record %s; not a trace file, or a damaged one",
+                             f->path, first_line, what);
+        else
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                             "%s:%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ": record %s (a quoted "
+                             "field runs over several lines: an unclosed quote?)",
+                             f->path, first_line, f->line_no, what);
+        return FALSE;
+}
+
 /* Read one RFC 4180 record into fields (GPtrArray of owned char*).
  * Quoted fields may contain separators, doubled quotes and line breaks.
- * Returns FALSE at end of input (or on error, with error set). */
+ * Returns FALSE at end of input (or on error, with error set: also
+ * AUGUR_TRACE_ERROR_TOO_LONG for a record over AUGUR_TRACE_MAX_RECORD_BYTES
+ * or AUGUR_TRACE_MAX_FIELDS). */
 static gboolean
 read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_bad, GError **error)
 {
         g_autoptr (GString) cell = g_string_new (NULL);
         gboolean in_quotes = FALSE;
         gboolean was_quoted = FALSE;
+        guint64 first_line;
+        gsize record_bytes;
         const char *p;
 
         g_ptr_array_set_size (fields, 0);
@@ -635,6 +674,8 @@ read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_b
                 if (!trace_file_read_line (f, line, error))
                         return FALSE;
         } while (!in_quotes && line_is_blank (line->str));
+        first_line = f->line_no;
+        record_bytes = line->len;
 
         p = line->str;
         for (;;) {
@@ -649,6 +690,13 @@ read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_b
                                                 return FALSE;
                                         *ret_bad = TRUE;   /* unterminated quote at EOF */
                                         break;
+                                }
+                                record_bytes += 1 + line->len;
+                                if (record_bytes > AUGUR_TRACE_MAX_RECORD_BYTES) {
+                                        g_autofree char *what = g_strdup_printf (
+                                                "longer than %d bytes", AUGUR_TRACE_MAX_RECORD_BYTES);
+
+                                        return record_too_big (f, first_line, what, error);
                                 }
                                 p = line->str;
                                 continue;
@@ -677,8 +725,15 @@ read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_b
                         continue;
                 }
                 if (ch == ',' || ch == '\0') {
-                        char *v = g_strdup (cell->str);
+                        char *v;
 
+                        if (fields->len >= AUGUR_TRACE_MAX_FIELDS) {
+                                g_autofree char *what = g_strdup_printf (
+                                        "with more than %d fields", AUGUR_TRACE_MAX_FIELDS);
+
+                                return record_too_big (f, first_line, what, error);
+                        }
+                        v = g_strdup (cell->str);
                         if (!was_quoted)
                                 g_strstrip (v);
                         g_ptr_array_add (fields, v);
@@ -956,10 +1011,14 @@ read_planetlab_tar (const char *path, GPtrArray *days, AugurTraceStats *st, GErr
                 size = tar_octal ((const char *) hdr + 124, 12);
                 type = (char) hdr[156];
                 padded = (size + 511) / 512 * 512;
-                if (size > 64 * 1024 * 1024) {
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
-                                     "%s: tar member of %" G_GUINT64_FORMAT " bytes is too big for a day file",
-                                     path, size);
+                if (size > AUGUR_TRACE_MAX_DAY_BYTES) {
+                        g_autofree char *name100 = g_strndup ((const char *) hdr, 100);
+                        g_autofree char *member = g_strescape (name100, NULL);
+
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                                     "%s: tar member '%s' of %" G_GUINT64_FORMAT " bytes is too big for a "
+                                     "PlanetLab day file (288 values; limit %d bytes)",
+                                     path, member, size, AUGUR_TRACE_MAX_DAY_BYTES);
                         return FALSE;
                 }
                 data = g_malloc (padded + 1);
@@ -1010,6 +1069,13 @@ read_planetlab_plain (const char *path, GPtrArray *days, AugurTraceStats *st, GE
         while (trace_file_read_line (f, line, &local)) {
                 g_string_append_len (all, line->str, line->len);
                 g_string_append_c (all, '\n');
+                if (all->len > AUGUR_TRACE_MAX_DAY_BYTES) {
+                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                                     "%s:%" G_GUINT64_FORMAT ": more than %d bytes, too big for a "
+                                     "PlanetLab day file (288 values)", path, f->line_no,
+                                     AUGUR_TRACE_MAX_DAY_BYTES);
+                        return FALSE;
+                }
         }
         if (local) {
                 g_propagate_error (error, local);

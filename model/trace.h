@@ -31,6 +31,18 @@
  *                        series is left the read fails with
  *                        AUGUR_TRACE_ERROR_EMPTY / _TOO_SHORT.
  *
+ * LIMITS (a trace file is input from anywhere; a hostile or damaged one
+ * must not take the memory of the host it is imported on)
+ *   A line (after gzip decompression) longer than AUGUR_TRACE_MAX_LINE_BYTES,
+ *   an augur CSV record (quoted line breaks included, so any field) longer
+ *   than AUGUR_TRACE_MAX_RECORD_BYTES or with more than
+ *   AUGUR_TRACE_MAX_FIELDS fields, and a PlanetLab day file (or tar member)
+ *   longer than AUGUR_TRACE_MAX_DAY_BYTES fail the read with
+ *   AUGUR_TRACE_ERROR_TOO_LONG, naming the file and line.  Reading stops at
+ *   the limit: a 1 GiB line costs ~1 MiB, not 1 GiB.  What is not bounded
+ *   is the number of valid rows: a big trace (or a gzip of many valid rows)
+ *   takes memory in proportion to its rows, by design.
+ *
  * Ownership: augur_trace_read() returns a GPtrArray of AugurSeries* that
  * owns its elements (free func augur_series_free); series are sorted by VM
  * name, timestamps strictly increasing.
@@ -49,6 +61,7 @@ typedef enum {
         AUGUR_TRACE_ERROR_EMPTY,       /* no data rows at all                */
         AUGUR_TRACE_ERROR_TOO_SHORT,   /* every series shorter than min_rows */
         AUGUR_TRACE_ERROR_INVAL,       /* bad option (unknown format name)   */
+        AUGUR_TRACE_ERROR_TOO_LONG,    /* a line, record or file over LIMITS */
 } AugurTraceError;
 
 typedef enum {
@@ -78,6 +91,19 @@ typedef struct {
 } AugurTraceOpts;
 
 #define AUGUR_TRACE_DEFAULT_MIN_ROWS 12
+
+/* LIMITS (see above), bytes without the line end.  The longest line of
+ * the traces we know is an Azure matrix header: 947 bytes for 100 VMs, so
+ * 1 MiB holds a matrix of ~100 000 VMs; a Bitbrains or augur row is under
+ * 200 bytes. */
+#define AUGUR_TRACE_MAX_LINE_BYTES   (1024 * 1024)
+#define AUGUR_TRACE_MAX_RECORD_BYTES (1024 * 1024)
+/* Fields of one augur CSV record: vm, ts and the ~30 known columns, with
+ * room for unknown ones.  Each field is one allocation, so this bounds a
+ * record of commas (1 MiB of them would be 1 M allocations). */
+#define AUGUR_TRACE_MAX_FIELDS       4096
+/* A PlanetLab day file is 288 integers, ~1 KiB. */
+#define AUGUR_TRACE_MAX_DAY_BYTES    (1024 * 1024)
 
 typedef struct {
         guint64 files;               /* files (or tar members) read          */
@@ -126,6 +152,8 @@ const char *augur_trace_format_name (AugurTraceFormat fmt);
  * or NULL with error set:
  *   AUGUR_TRACE_ERROR_IO         the path cannot be opened or read
  *   AUGUR_TRACE_ERROR_FORMAT     AUTO could not guess / header is wrong
+ *   AUGUR_TRACE_ERROR_TOO_LONG   a line, record or day file over LIMITS
+ *                                (the message names the file and line)
  *   AUGUR_TRACE_ERROR_EMPTY      no data rows
  *   AUGUR_TRACE_ERROR_TOO_SHORT  every series fell under rule R9 */
 GPtrArray *augur_trace_read (const char *path,

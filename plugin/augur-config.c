@@ -30,7 +30,7 @@ static const struct {
         { "forecast", { "memory_price_per_gib", "precursor_bound" } },
         { "host", { "mem_budget_mib", "reserve_mib", "cushion_free_low_pct", "cushion_free_high_pct" } },
         { "api", { "group", "mode" } },
-        { "metrics", { "port" } },
+        { "metrics", { "port", "names" } },
         { "retrain", { "interval", "min_history", "time_budget", "min_gain_pct" } },
 };
 
@@ -496,6 +496,7 @@ augur_config_load_full (const AugurConfig *base, const char *path, gboolean miss
             !get_string (kf, "api", "group", &c->api_group, path, error) ||
             !get_mode (kf, "api", "mode", &c->api_mode, path, error) ||
             !get_int (kf, "metrics", "port", &c->metrics_port, path, error) ||
+            !get_bool (kf, "metrics", "names", &c->metrics_names, path, error) ||
             !get_duration (kf, "retrain", "interval", &c->retrain_interval_s, path, error) ||
             !get_duration (kf, "retrain", "min_history", &c->retrain_min_history_s, path, error) ||
             !get_duration (kf, "retrain", "time_budget", &c->retrain_budget_s, path, error) ||

@@ -76,6 +76,8 @@ typedef struct {
                                        * 0660 with a group, 0600 without     */
         /* [metrics] */
         int metrics_port;             /* Prometheus on 127.0.0.1:port, 0 = off */
+        gboolean metrics_names;       /* guest names in the domain label;
+                                       * FALSE: UUIDs (metrics.h, WHO SEES WHAT) */
         /* [retrain]: periodic retraining off the main loop (retrain.h) */
         double retrain_interval_s;    /* between runs, s; 0 = off             */
         double retrain_min_history_s; /* a VM needs this much history, s      */

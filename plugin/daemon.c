@@ -670,6 +670,7 @@ start_metrics (AugurDaemon *d)
 
         if (d->config->metrics_port <= 0)
                 return;
+        augur_metrics_set_names (d->metrics, d->config->metrics_names);
         if (augur_metrics_serve (d->metrics, (guint) d->config->metrics_port, &error))
                 g_message ("metrics on http://127.0.0.1:%u/metrics", augur_metrics_get_port (d->metrics));
         else
@@ -892,6 +893,7 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
         d->config = config;
         if (d->store)
                 augur_store_set_retention (d->store, &r);
+        augur_metrics_set_names (d->metrics, config->metrics_names);
         if (reconnect)
                 disconnect (d);
         if (rearm)

@@ -1,4 +1,4 @@
-/* metrics.c — the registry, the 0.0.4 text exposition and the libsoup
+/* metrics.c — the registry, the 0.0.4 text exposition and the HTTP
  * endpoint (see metrics.h for the families and the server's rules).
  *
  * Storage: one MetricsGuest per UUID in a hash table; counters are small
@@ -9,13 +9,39 @@
  * requires (a family's samples must not be interleaved with another's).
  * Numbers are locale-independent and round-trip: %.15g when that reads
  * back as the same double (0.005 stays "0.005"), else %.17g.
+ *
+ * WHY NOT LIBSOUP.  The endpoint was a SoupServer until libsoup 3.2.3 (the
+ * version Debian 12 ships) was found to leak one GSocket per connection:
+ * soup-listener.c listen_watch() keeps the reference g_socket_accept()
+ * returned after handing the socket to the SoupServerConnection (which
+ * takes its own).  The fd is closed, the object never freed: 344 bytes per
+ * scrape under valgrind ("definitely lost", from g_socket_accept), RSS up
+ * linearly for as long as augurd runs.  Upstream fixed it in 3.4.0
+ * ("soup-listener: Plug a leak"); no libsoup API avoids SoupListener on
+ * 3.2 except soup_server_accept_iostream(), which would leave us accepting
+ * and bounding connections ourselves anyway.  A scraper needs one GET and
+ * one answer, so augurd speaks that much HTTP itself (below), with the
+ * bounds libsoup never had: head size, connection count and a deadline.
+ *
+ * A CONNECTION'S LIFE (one GSource per connection, as in api.c; no threads)
+ *   reading  bytes go into a fixed buffer of AUGUR_METRICS_MAX_REQUEST_BYTES;
+ *            after every read augur_metrics_parse_request() says "more",
+ *            or which status to answer (a bad request line is answered as
+ *            soon as it is complete, a good one once the head has ended).
+ *   writing  the whole response (status line, headers, and for GET the
+ *            exposition) is formatted at once into one GBytes, then sent
+ *            as fast as the socket takes it (G_IO_OUT while it would block).
+ *   closed   after the last byte (shutdown, close), at the deadline, or when
+ *            the peer goes away.  Bytes after the head (a body, a second
+ *            request) are never read: one request per connection.
+ *   Cost per connection: this struct with its 8 KiB buffer and one
+ *   formatted response, both freed at close; nothing outlives it.
  */
 #include "config.h"
 
 #include "metrics.h"
 
 #include <gio/gio.h>
-#include <libsoup/soup.h>
 #include <math.h>
 #include <string.h>
 
@@ -45,9 +71,24 @@ struct AugurMetrics {
         guint64 tick_bucket[N_TICK_BUCKETS]; /* cumulative at format time     */
         guint64 tick_count;
         double tick_sum_s;
-        SoupServer *server;
+        gboolean names;                 /* export guest names (metrics.h)     */
+        /* the endpoint; listener NULL = not serving */
+        GSocket *listener;
+        GSource *accept_source;
+        GMainContext *context;          /* where the sources are attached     */
         guint port;
+        guint max_clients;
+        guint timeout_ms;               /* deadline of a connection           */
+        GList *clients;                 /* of HttpClient, owned               */
+        guint n_clients;
+        gint64 loud_after_us;           /* next "busy" log at message level   */
 };
+
+/* Busy refusals are logged at message level at most once per this period,
+ * then at debug, so a connection flood cannot flood the journal. */
+#define QUIET_PERIOD_US ((gint64) 60 * G_USEC_PER_SEC)
+
+static void http_client_free (gpointer data);
 
 static void
 guest_free (gpointer p)
@@ -75,11 +116,25 @@ augur_metrics_free (AugurMetrics *m)
 {
         if (!m)
                 return;
-        if (m->server)
-                soup_server_disconnect (m->server);
-        g_clear_object (&m->server);
+        /* Each free unlinks itself from m->clients. */
+        while (m->clients)
+                http_client_free (m->clients->data);
+        if (m->accept_source) {
+                g_source_destroy (m->accept_source);
+                g_source_unref (m->accept_source);
+        }
+        if (m->listener)
+                g_socket_close (m->listener, NULL);
+        g_clear_object (&m->listener);
+        g_clear_pointer (&m->context, g_main_context_unref);
         g_hash_table_unref (m->guests);
         g_free (m);
+}
+
+void
+augur_metrics_set_names (AugurMetrics *m, gboolean names)
+{
+        m->names = names;
 }
 
 static MetricsGuest *
@@ -236,12 +291,14 @@ append_value (GString *out, double v)
 }
 
 /* name{domain="…",uuid="…"[,extra…]} — extra is already escaped text
- * ending without a comma, or NULL. */
+ * ending without a comma, or NULL.  domain is the guest's name only when
+ * names are exported (metrics.h, WHO SEES WHAT), else its UUID. */
 static void
-guest_sample (GString *out, const char *name, const MetricsGuest *g, const char *extra, double v)
+guest_sample (GString *out, const char *name, const MetricsGuest *g, gboolean names,
+              const char *extra, double v)
 {
         g_string_append_printf (out, "%s{domain=\"", name);
-        augur_metrics_escape_label (out, g->name ? g->name : g->uuid);
+        augur_metrics_escape_label (out, names && g->name ? g->name : g->uuid);
         g_string_append (out, "\",uuid=\"");
         augur_metrics_escape_label (out, g->uuid);
         g_string_append_c (out, '"');
@@ -252,7 +309,7 @@ guest_sample (GString *out, const char *name, const MetricsGuest *g, const char 
 }
 
 static void
-gauge_family (GString *out, GPtrArray *guests, const char *name, const char *help,
+gauge_family (GString *out, GPtrArray *guests, gboolean names, const char *name, const char *help,
               gsize offset, double scale)
 {
         family (out, name, "gauge", help);
@@ -261,12 +318,12 @@ gauge_family (GString *out, GPtrArray *guests, const char *name, const char *hel
                 double v = *(const double *) ((const char *) g + offset);
 
                 if (!isnan (v))
-                        guest_sample (out, name, g, NULL, v * scale);
+                        guest_sample (out, name, g, names, NULL, v * scale);
         }
 }
 
 static void
-forecast_family (GString *out, GPtrArray *guests, gboolean cpu)
+forecast_family (GString *out, GPtrArray *guests, gboolean names, gboolean cpu)
 {
         const char *name = cpu ? "augur_guest_cpu_forecast_cores" : "augur_guest_memory_forecast_bytes";
 
@@ -289,9 +346,9 @@ forecast_family (GString *out, GPtrArray *guests, gboolean cpu)
                         lp50 = g_strdup_printf ("horizon_seconds=\"%s\",bound=\"p50\"", hbuf);
                         lup = g_strdup_printf ("horizon_seconds=\"%s\",bound=\"upper\"", hbuf);
                         if (!isnan (p50[h]))
-                                guest_sample (out, name, g, lp50, p50[h] * scale);
+                                guest_sample (out, name, g, names, lp50, p50[h] * scale);
                         if (!isnan (upper[h]))
-                                guest_sample (out, name, g, lup, upper[h] * scale);
+                                guest_sample (out, name, g, names, lup, upper[h] * scale);
                 }
         }
 }
@@ -318,20 +375,20 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
         while (g_hash_table_iter_next (&it, NULL, &value))
                 g_ptr_array_add (guests, value);
         g_ptr_array_sort (guests, by_uuid);
-        gauge_family (out, guests, "augur_guest_memory_used_bytes",
+        gauge_family (out, guests, m->names, "augur_guest_memory_used_bytes",
                       "Memory the guest uses (MemTotal - MemAvailable), bytes.",
                       G_STRUCT_OFFSET (MetricsGuest, mem_used_kib), 1024);
-        gauge_family (out, guests, "augur_guest_memory_allocation_bytes",
+        gauge_family (out, guests, m->names, "augur_guest_memory_allocation_bytes",
                       "Memory allocated to the guest (balloon size), bytes.",
                       G_STRUCT_OFFSET (MetricsGuest, mem_alloc_kib), 1024);
-        gauge_family (out, guests, "augur_guest_cpu_used_cores",
+        gauge_family (out, guests, m->names, "augur_guest_cpu_used_cores",
                       "CPU the guest uses, cores.",
                       G_STRUCT_OFFSET (MetricsGuest, cpu_cores), 1);
-        gauge_family (out, guests, "augur_guest_vcpus",
+        gauge_family (out, guests, m->names, "augur_guest_vcpus",
                       "vCPUs online in the guest.",
                       G_STRUCT_OFFSET (MetricsGuest, vcpus), 1);
-        forecast_family (out, guests, FALSE);
-        forecast_family (out, guests, TRUE);
+        forecast_family (out, guests, m->names, FALSE);
+        forecast_family (out, guests, m->names, TRUE);
 
         family (out, "augur_guest_forecast_error_percent", "gauge",
                 "Recent mean absolute error of the point forecast, percent of capacity, of the model and of the best baseline.");
@@ -345,7 +402,7 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
                                 if (isnan (g->err_pct[r][s]))
                                         continue;
                                 l = g_strdup_printf ("resource=\"%s\",source=\"%s\"", resources[r], sources[s]);
-                                guest_sample (out, "augur_guest_forecast_error_percent", g, l, g->err_pct[r][s]);
+                                guest_sample (out, "augur_guest_forecast_error_percent", g, m->names, l, g->err_pct[r][s]);
                         }
         }
 
@@ -364,7 +421,7 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
                         g_string_append (l, "\",reason=\"");
                         augur_metrics_escape_label (l, c->c);
                         g_string_append_c (l, '"');
-                        guest_sample (out, "augur_actions_total", g, l->str, c->n);
+                        guest_sample (out, "augur_actions_total", g, m->names, l->str, c->n);
                 }
         }
 
@@ -379,7 +436,7 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
 
                         augur_metrics_escape_label (l, c->a);
                         g_string_append_c (l, '"');
-                        guest_sample (out, "augur_guest_reports_dropped_total", g, l->str, c->n);
+                        guest_sample (out, "augur_guest_reports_dropped_total", g, m->names, l->str, c->n);
                 }
         }
 
@@ -402,58 +459,426 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
         g_string_append_printf (out, "augur_ticks_total %" G_GUINT64_FORMAT "\n", m->tick_count);
 }
 
-/* ---- the endpoint ---- */
+/* ---- the endpoint: request parsing (pure) ---- */
+
+/* RFC 9110 tchar: what a method token may hold. */
+static gboolean
+is_tchar (char ch)
+{
+        return g_ascii_isalnum (ch) || (ch && strchr ("!#$%&'*+-.^_`|~", ch));
+}
+
+/* The status for one complete request line (without its line end). */
+static guint
+parse_request_line (const char *line, gsize len, gboolean *ret_head)
+{
+        const char *sp1, *sp2, *target, *path, *version;
+        gsize method_len, target_len, path_len, version_len;
+
+        for (gsize i = 0; i < len; i++)
+                if ((guchar) line[i] < 0x20 || line[i] == 0x7f)
+                        return 400;           /* NUL, CR inside, tabs, DEL */
+        sp1 = memchr (line, ' ', len);
+        if (!sp1 || sp1 == line)
+                return 400;
+        method_len = (gsize) (sp1 - line);
+        target = sp1 + 1;
+        sp2 = memchr (target, ' ', len - method_len - 1);
+        if (!sp2 || sp2 == target)
+                return 400;
+        target_len = (gsize) (sp2 - target);
+        version = sp2 + 1;
+        version_len = len - (gsize) (version - line);
+        for (gsize i = 0; i < method_len; i++)
+                if (!is_tchar (line[i]))
+                        return 400;
+        /* HTTP-version = "HTTP/" DIGIT "." DIGIT, exactly (a third space
+         * makes the version longer and fails here too). */
+        if (version_len != 8 || memcmp (version, "HTTP/", 5) != 0 ||
+            !g_ascii_isdigit (version[5]) || version[6] != '.' || !g_ascii_isdigit (version[7]))
+                return 400;
+        if (version[5] != '1')
+                return 505;
+        /* absolute-form (RFC 9112 3.2.2): skip scheme and authority */
+        path = target;
+        path_len = target_len;
+        if (target_len > 7 && g_ascii_strncasecmp (target, "http://", 7) == 0) {
+                const char *slash = memchr (target + 7, '/', target_len - 7);
+
+                path = slash ? slash : "/";
+                path_len = slash ? target_len - (gsize) (slash - target) : 1;
+        }
+        {
+                const char *q = memchr (path, '?', path_len);
+
+                if (q)
+                        path_len = (gsize) (q - path);
+        }
+        if (path_len != strlen ("/metrics") || memcmp (path, "/metrics", path_len) != 0)
+                return 404;
+        if (method_len == 3 && memcmp (line, "GET", 3) == 0)
+                return 200;
+        if (method_len == 4 && memcmp (line, "HEAD", 4) == 0) {
+                *ret_head = TRUE;
+                return 200;
+        }
+        return 405;
+}
+
+guint
+augur_metrics_parse_request (const char *buf, gsize len, gboolean *ret_head)
+{
+        const char *nl;
+        gsize line_len;
+        guint status;
+        gboolean head = FALSE;
+
+        g_return_val_if_fail (ret_head != NULL, 400);
+        g_return_val_if_fail (buf != NULL || len == 0, 400);
+        *ret_head = FALSE;
+        nl = len > 0 ? memchr (buf, '\n', len) : NULL;
+        if (!nl)
+                return len >= AUGUR_METRICS_MAX_REQUEST_BYTES ? 431 : 0;
+        line_len = (gsize) (nl - buf);
+        if (line_len > 0 && buf[line_len - 1] == '\r')
+                line_len--;
+        status = parse_request_line (buf, line_len, &head);
+        if (status != 200)
+                return status;
+        /* A good request line: answer once the head has ended, i.e. at the
+         * first empty line ("\n\n" or "\n\r\n"), so the answer never races
+         * headers still on their way (closing on unread input resets the
+         * connection, and the client may lose the answer). */
+        for (const char *p = nl; p < buf + len; p++) {
+                gsize rest;
+
+                p = memchr (p, '\n', (gsize) (buf + len - p));
+                if (!p)
+                        break;
+                rest = (gsize) (buf + len - p) - 1;
+                if ((rest >= 1 && p[1] == '\n') || (rest >= 2 && p[1] == '\r' && p[2] == '\n')) {
+                        *ret_head = head;
+                        return 200;
+                }
+        }
+        return len >= AUGUR_METRICS_MAX_REQUEST_BYTES ? 431 : 0;
+}
+
+/* ---- the endpoint: connections ---- */
+
+typedef struct {
+        AugurMetrics *m;
+        GList *link;                    /* in m->clients                      */
+        GSocket *sock;
+        GSource *io_source;             /* G_IO_IN, then G_IO_OUT if needed   */
+        GIOCondition io_cond;           /* what io_source watches             */
+        GSource *deadline;              /* closes the connection              */
+        GBytes *out;                    /* the response, once decided         */
+        gsize out_off;                  /* bytes of out already sent          */
+        gsize in_len;                   /* bytes in in                        */
+        char in[AUGUR_METRICS_MAX_REQUEST_BYTES];
+} HttpClient;
+
+static const char *
+status_reason (guint status)
+{
+        switch (status) {
+        case 200:
+                return "OK";
+        case 400:
+                return "Bad Request";
+        case 404:
+                return "Not Found";
+        case 405:
+                return "Method Not Allowed";
+        case 431:
+                return "Request Header Fields Too Large";
+        case 503:
+                return "Service Unavailable";
+        case 505:
+                return "HTTP Version Not Supported";
+        default:
+                return "Error";
+        }
+}
+
+/* The whole response, (transfer full).  200 carries the exposition (its
+ * headers only for HEAD); errors a one-line text body. */
+static GBytes *
+build_response (const AugurMetrics *m, guint status, gboolean head)
+{
+        g_autoptr(GString) body = g_string_new (NULL);
+        GString *r;
+        const char *type = "text/plain; charset=utf-8";
+
+        if (status == 200) {
+                augur_metrics_format (m, body);
+                type = AUGUR_METRICS_CONTENT_TYPE;
+        } else {
+                g_string_append_printf (body, "%u %s\n", status, status_reason (status));
+        }
+        r = g_string_sized_new (body->len + 256);
+        g_string_append_printf (r, "HTTP/1.1 %u %s\r\n"
+                                "Content-Type: %s\r\n"
+                                "Content-Length: %" G_GSIZE_FORMAT "\r\n"
+                                "Connection: close\r\n",
+                                status, status_reason (status), type, body->len);
+        if (status == 405)
+                g_string_append (r, "Allow: GET, HEAD\r\n");
+        g_string_append (r, "\r\n");
+        if (!head)
+                g_string_append_len (r, body->str, (gssize) body->len);
+        return g_string_free_to_bytes (r);
+}
 
 static void
-on_request (SoupServer *server, SoupServerMessage *msg, const char *path, GHashTable *query,
-            gpointer user_data)
+http_client_free (gpointer data)
 {
-        AugurMetrics *m = user_data;
-        const char *method = soup_server_message_get_method (msg);
-        g_autoptr(GString) body = NULL;
-        gsize len;
+        HttpClient *c = data;
+        AugurMetrics *m = c->m;
 
-        if (strcmp (path, "/metrics") != 0) {
-                soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+        if (c->io_source) {
+                g_source_destroy (c->io_source);
+                g_source_unref (c->io_source);
+        }
+        if (c->deadline) {
+                g_source_destroy (c->deadline);
+                g_source_unref (c->deadline);
+        }
+        m->clients = g_list_delete_link (m->clients, c->link);
+        m->n_clients--;
+        g_socket_close (c->sock, NULL);
+        g_object_unref (c->sock);
+        g_clear_pointer (&c->out, g_bytes_unref);
+        g_free (c);
+}
+
+static void
+http_client_close (HttpClient *c, const char *why)
+{
+        g_debug ("metrics: closing connection: %s", why);
+        http_client_free (c);
+}
+
+static gboolean
+on_deadline (gpointer data)
+{
+        HttpClient *c = data;
+
+        /* http_client_free destroys the source; drop our reference first
+         * so it is not released twice. */
+        g_source_unref (c->deadline);
+        c->deadline = NULL;
+        http_client_close (c, "deadline");
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean http_client_io (GSocket *sock, GIOCondition cond, gpointer data);
+
+/* Make the connection's source watch cond.  Returns what http_client_io
+ * must return: G_SOURCE_CONTINUE when the running source stays,
+ * G_SOURCE_REMOVE when it was replaced. */
+static gboolean
+http_client_watch (HttpClient *c, GIOCondition cond)
+{
+        if (c->io_source && c->io_cond == cond)
+                return G_SOURCE_CONTINUE;
+        if (c->io_source) {
+                g_source_destroy (c->io_source);
+                g_source_unref (c->io_source);
+        }
+        c->io_source = g_socket_create_source (c->sock, cond, NULL);
+        c->io_cond = cond;
+        g_source_set_callback (c->io_source, G_SOURCE_FUNC (http_client_io), c, NULL);
+        g_source_attach (c->io_source, c->m->context);
+        return G_SOURCE_REMOVE;
+}
+
+/* Send what the socket takes.  FALSE when the peer is gone. */
+static gboolean
+http_client_flush (HttpClient *c)
+{
+        gsize size;
+        const char *data = g_bytes_get_data (c->out, &size);
+
+        while (c->out_off < size) {
+                g_autoptr(GError) error = NULL;
+                gssize n = g_socket_send_with_blocking (c->sock, data + c->out_off, size - c->out_off,
+                                                        FALSE, NULL, &error);
+
+                if (n < 0) {
+                        if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                                return TRUE;
+                        g_debug ("metrics: write failed: %s", error->message);
+                        return FALSE;
+                }
+                c->out_off += (gsize) n;
+        }
+        return TRUE;
+}
+
+/* The connection's state machine (top of this file): read until the
+ * parser decides, then write the answer and close. */
+static gboolean
+http_client_io (GSocket *sock, GIOCondition cond, gpointer data)
+{
+        HttpClient *c = data;
+
+        if (!c->out) {
+                g_autoptr(GError) error = NULL;
+                gboolean head = FALSE;
+                guint status;
+                gssize n;
+
+                /* The parser answers 431 once the buffer is full, so there
+                 * is always room here. */
+                g_assert (c->in_len < sizeof c->in);
+                n = g_socket_receive_with_blocking (c->sock, c->in + c->in_len, sizeof c->in - c->in_len,
+                                                    FALSE, NULL, &error);
+                if (n < 0) {
+                        if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                                return G_SOURCE_CONTINUE;
+                        http_client_close (c, error->message);
+                        return G_SOURCE_REMOVE;
+                }
+                if (n == 0) {
+                        http_client_close (c, "peer closed before a whole request");
+                        return G_SOURCE_REMOVE;
+                }
+                c->in_len += (gsize) n;
+                status = augur_metrics_parse_request (c->in, c->in_len, &head);
+                if (status == 0)
+                        return G_SOURCE_CONTINUE;
+                if (status != 200)
+                        g_debug ("metrics: answering %u", status);
+                c->out = build_response (c->m, status, head);
+        }
+        if (!http_client_flush (c)) {
+                http_client_close (c, "peer gone");
+                return G_SOURCE_REMOVE;
+        }
+        if (c->out_off < g_bytes_get_size (c->out))
+                return http_client_watch (c, G_IO_OUT);
+        g_socket_shutdown (c->sock, FALSE, TRUE, NULL);
+        http_client_close (c, "answered");
+        return G_SOURCE_REMOVE;
+}
+
+/* Over the cap: a best-effort 503 (a fresh socket's send buffer is empty,
+ * so a nonblocking send of a short answer goes through) and close. */
+static void
+refuse_busy (AugurMetrics *m, GSocket *sock)
+{
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                   "Content-Type: text/plain; charset=utf-8\r\n"
+                                   "Content-Length: 24\r\n"
+                                   "Connection: close\r\n"
+                                   "Retry-After: 1\r\n"
+                                   "\r\n"
+                                   "503 Service Unavailable\n";
+
+        g_socket_set_blocking (sock, FALSE);
+        g_socket_send (sock, busy, sizeof busy - 1, NULL, NULL);
+        g_socket_close (sock, NULL);
+        if (g_get_monotonic_time () >= m->loud_after_us) {
+                g_message ("metrics: %u connections open, refusing more, ignoring", m->n_clients);
+                m->loud_after_us = g_get_monotonic_time () + QUIET_PERIOD_US;
+        } else {
+                g_debug ("metrics: %u connections open, refusing more", m->n_clients);
+        }
+}
+
+static void
+accept_one (AugurMetrics *m, GSocket *sock)
+{
+        HttpClient *c;
+
+        if (m->n_clients >= m->max_clients) {
+                refuse_busy (m, sock);
                 return;
         }
-        if (strcmp (method, "GET") != 0 && strcmp (method, "HEAD") != 0) {
-                soup_server_message_set_status (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
-                return;
+        c = g_new0 (HttpClient, 1);
+        c->m = m;
+        c->sock = g_object_ref (sock);
+        g_socket_set_blocking (sock, FALSE);
+        m->clients = g_list_prepend (m->clients, c);
+        c->link = m->clients;
+        m->n_clients++;
+        c->deadline = g_timeout_source_new (m->timeout_ms);
+        g_source_set_callback (c->deadline, on_deadline, c, NULL);
+        g_source_attach (c->deadline, m->context);
+        http_client_watch (c, G_IO_IN | G_IO_HUP | G_IO_ERR);
+}
+
+static gboolean
+on_accept (GSocket *listener, GIOCondition cond, gpointer data)
+{
+        AugurMetrics *m = data;
+
+        /* Drain the backlog: one wakeup may stand for several connects. */
+        for (;;) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(GSocket) sock = g_socket_accept (listener, NULL, &error);
+
+                if (!sock) {
+                        if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                                g_debug ("metrics: accept failed: %s, ignoring", error->message);
+                        break;
+                }
+                accept_one (m, sock);
         }
-        body = g_string_new (NULL);
-        augur_metrics_format (m, body);
-        len = body->len;
-        soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
-        soup_server_message_set_response (msg, AUGUR_METRICS_CONTENT_TYPE, SOUP_MEMORY_TAKE,
-                                          g_string_free (g_steal_pointer (&body), FALSE), len);
+        return G_SOURCE_CONTINUE;
+}
+
+gboolean
+augur_metrics_serve_full (AugurMetrics *m, guint port, const AugurMetricsServeOptions *options,
+                          GError **error)
+{
+        g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+        g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, (guint16) port);
+        g_autoptr(GSocketAddress) local = NULL;
+        g_autoptr(GSocket) listener = NULL;
+
+        g_return_val_if_fail (m->listener == NULL, FALSE);
+        g_return_val_if_fail (port <= 65535, FALSE);
+        listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+        if (!listener) {
+                g_prefix_error (error, "metrics on 127.0.0.1:%u: ", port);
+                return FALSE;
+        }
+        g_socket_set_blocking (listener, FALSE);
+        /* allow_reuse: SO_REUSEADDR, so a restart binds while the previous
+         * run's connections sit in TIME_WAIT. */
+        if (!g_socket_bind (listener, addr, TRUE, error) || !g_socket_listen (listener, error) ||
+            !(local = g_socket_get_local_address (listener, error))) {
+                g_prefix_error (error, "metrics on 127.0.0.1:%u: ", port);
+                return FALSE;
+        }
+        m->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+        m->max_clients = options && options->max_clients ? options->max_clients : AUGUR_METRICS_MAX_CLIENTS;
+        m->timeout_ms = options && options->timeout_ms ? options->timeout_ms : AUGUR_METRICS_CLIENT_TIMEOUT_MS;
+        m->context = g_main_context_ref_thread_default ();
+        m->accept_source = g_socket_create_source (listener, G_IO_IN, NULL);
+        g_source_set_callback (m->accept_source, G_SOURCE_FUNC (on_accept), m, NULL);
+        g_source_attach (m->accept_source, m->context);
+        m->listener = g_steal_pointer (&listener);
+        return TRUE;
 }
 
 gboolean
 augur_metrics_serve (AugurMetrics *m, guint port, GError **error)
 {
-        g_autoptr(SoupServer) server = NULL;
-        g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-        g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, (guint16) port);
-        GSList *uris;
-
-        g_return_val_if_fail (m->server == NULL, FALSE);
-        g_return_val_if_fail (port <= 65535, FALSE);
-        server = soup_server_new ("server-header", "augurd ", NULL);
-        soup_server_add_handler (server, NULL, on_request, m, NULL);
-        if (!soup_server_listen (server, addr, 0, error)) {
-                g_prefix_error (error, "metrics on 127.0.0.1:%u: ", port);
-                return FALSE;
-        }
-        uris = soup_server_get_uris (server);
-        m->port = uris ? (guint) g_uri_get_port (uris->data) : port;
-        g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-        m->server = g_steal_pointer (&server);
-        return TRUE;
+        return augur_metrics_serve_full (m, port, NULL, error);
 }
 
 guint
 augur_metrics_get_port (const AugurMetrics *m)
 {
-        return m->server ? m->port : 0;
+        return m->listener ? m->port : 0;
+}
+
+guint
+augur_metrics_get_n_clients (const AugurMetrics *m)
+{
+        return m->n_clients;
 }

@@ -1,5 +1,5 @@
 /* metrics.h — augurd's Prometheus metrics: a small registry the tick
- * updates, its text exposition, and a libsoup server that serves it.
+ * updates, its text exposition, and a minimal HTTP responder that serves it.
  *
  * What it is: the numbers augurd already has in memory after a tick
  * (nothing here calls libvirt or SQLite), kept per guest and formatted on
@@ -35,11 +35,25 @@
  * LABELS are escaped as the format requires (\ → \\, " → \", newline → \n);
  * domain names are the guest owner's choice and may hold any of them.
  *
- * THE SERVER listens on 127.0.0.1 only (the metrics name guests: do not
- * publish them beyond the host; a reverse proxy or node-exporter-style
- * scrape over SSH is the operator's choice), answers GET and HEAD on
- * /metrics and 404 elsewhere.  It runs in augurd's main loop: a scrape
- * runs between ticks and never waits on libvirt.
+ * WHO SEES WHAT.  A TCP port on 127.0.0.1 is open to every local uid,
+ * while the API socket refuses strangers (api.h).  So by default the
+ * domain label carries the guest's UUID, not its name: any local user can
+ * count the guests and read their sizes, but not learn what they are
+ * called.  augur_metrics_set_names (TRUE) ([metrics] names=true) puts the
+ * names back, for hosts where every local uid may know them (or where a
+ * firewall or a proxy with authentication stands in front).  The label
+ * set is the same either way, so dashboards keep working.
+ *
+ * THE SERVER (see the top of metrics.c for why not libsoup) listens on
+ * 127.0.0.1 only and speaks just enough HTTP/1.x for a scraper: one
+ * request per connection, whose head (request line and headers) must fit
+ * in AUGUR_METRICS_MAX_REQUEST_BYTES; GET and HEAD on /metrics (a query
+ * string is ignored), 404 on other paths, 405 for other methods, every
+ * answer with Content-Length and "Connection: close", then the connection
+ * is closed.  At most max_clients connections at once (more are answered
+ * 503 and closed), each with a deadline of timeout_ms from accept to the
+ * last byte sent.  It runs in augurd's main loop: a scrape runs between
+ * ticks and never waits on libvirt.
  */
 #pragma once
 
@@ -51,6 +65,11 @@ typedef struct AugurMetrics AugurMetrics;
 AugurMetrics *augur_metrics_new (void);
 void augur_metrics_free (AugurMetrics *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurMetrics, augur_metrics_free)
+
+/* Export guest names in the domain label (TRUE), or UUIDs there too
+ * (FALSE, the default: see WHO SEES WHAT above).  Takes effect at the
+ * next scrape. */
+void augur_metrics_set_names (AugurMetrics *m, gboolean names);
 
 /* ---- updates (the tick; every value may be NAN = unknown, not exported) */
 
@@ -85,8 +104,47 @@ void augur_metrics_escape_label (GString *out, const char *value);
 
 /* ---- the HTTP endpoint */
 
-/* Serve /metrics on 127.0.0.1:port (0 = an ephemeral port, for tests).
- * FALSE with a GIOError when the port cannot be bound. */
+/* Longest request head (request line and headers), bytes.  Prometheus
+ * sends ~250 bytes; 8 KiB is what common servers allow and bounds what a
+ * client can make us hold (one buffer per connection). */
+#define AUGUR_METRICS_MAX_REQUEST_BYTES 8192
+/* Connections at once.  A scraper or two and a curl need a handful; each
+ * costs one fd, the request buffer and one formatted response. */
+#define AUGUR_METRICS_MAX_CLIENTS 16
+/* Deadline of a connection from accept to its last byte sent, ms: covers a
+ * client that sends its head slowly and one that reads slowly.  Prometheus'
+ * own scrape timeout defaults to 10 s. */
+#define AUGUR_METRICS_CLIENT_TIMEOUT_MS 10000
+
+typedef struct {
+        guint max_clients;            /* 0: AUGUR_METRICS_MAX_CLIENTS         */
+        guint timeout_ms;             /* 0: AUGUR_METRICS_CLIENT_TIMEOUT_MS   */
+} AugurMetricsServeOptions;
+
+/* Parse the request head received so far, buf[0..len).  Pure: the
+ * server calls it after every read, tests and the fuzzer call it directly.
+ * Returns the status to answer, or 0 when more bytes are needed:
+ *   0    the request line is fine (or not complete yet) and the head has
+ *        not ended (no empty line yet), and len < AUGUR_METRICS_MAX_REQUEST_BYTES
+ *   200  GET or HEAD of /metrics (origin form "/metrics[?query]", or the
+ *        absolute form "http://host/metrics"); *ret_head is TRUE for HEAD
+ *   400  a malformed request line (not "METHOD SP target SP HTTP/d.d"),
+ *        or a NUL or other control byte in it
+ *   404  another path
+ *   405  another method on /metrics
+ *   431  no end of head within AUGUR_METRICS_MAX_REQUEST_BYTES
+ *   505  an HTTP major version other than 1
+ * *ret_head is always written (FALSE unless 200 for HEAD). */
+guint augur_metrics_parse_request (const char *buf, gsize len, gboolean *ret_head);
+
+/* Serve /metrics on 127.0.0.1:port (0 = an ephemeral port, for tests) on
+ * the thread-default main context.  options may be NULL (defaults).
+ * FALSE with a G_IO_ERROR when the port cannot be bound. */
+gboolean augur_metrics_serve_full (AugurMetrics *m, guint port,
+                                   const AugurMetricsServeOptions *options, GError **error);
+/* augur_metrics_serve_full() with default options. */
 gboolean augur_metrics_serve (AugurMetrics *m, guint port, GError **error);
 /* The port served, 0 when not serving. */
 guint augur_metrics_get_port (const AugurMetrics *m);
+/* Connections open now (tests). */
+guint augur_metrics_get_n_clients (const AugurMetrics *m);

@@ -201,6 +201,21 @@ static const struct {
         { "{\"id\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],\"call\":\"status\"}",
           "ok" },                                                    /* nests 32 deep */
         { "{\"call\":\"status\",\"id\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}", "ok" },  /* in a string */
+        /* escapes: JSON's only (json-glib also takes octal, any letter, lone
+         * surrogates; found by fuzz-api) */
+        { "{\"call\":\"status\",\"id\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\ud83d\\ude00\"}", "ok" },
+        { "{\"call\":\"status\",\"id\":\"\\266\"}", "parse-error" },        /* octal: not UTF-8 */
+        { "{\"call\":\"status\",\"id\":\"\\0\"}", "parse-error" },
+        { "{\"call\":\"status\",\"id\":\"\\q\"}", "parse-error" },
+        { "{\"call\":\"status\",\"id\":\"\\x41\"}", "parse-error" },
+        { "{\"call\":\"status\",\"id\":\"a\\u0000b\"}", "parse-error" },    /* would cut the string */
+        { "{\"call\":\"status\",\"id\":\"\\ud800x\"}", "parse-error" },     /* lone high surrogate */
+        { "{\"call\":\"status\",\"id\":\"\\udc00\"}", "parse-error" },      /* lone low surrogate */
+        { "{\"call\":\"status\",\"id\":\"\\u12\"}", "parse-error" },
+        { "{\"a\\266\"", "parse-error" },                          /* the reply quotes it */
+        /* json-glib cuts its quote of the string inside the \xc2\xa0: the
+         * reply must still be UTF-8 */
+        { "{\"ca\\u00a00gst\\u00a00allpermission-dmission-dt\\u00a00gs\"c\": \"stAcs", "parse-error" },
 };
 
 static void

@@ -103,6 +103,7 @@ test_bad_values (void)
                 { "[metrics]\nport = -1\n", "metrics.port" },                 /* N-1 */
                 { "[metrics]\nport = 65536\n", "metrics.port" },              /* N+1 */
                 { "[metrics]\nport = http\n", "metrics.port" },
+                { "[metrics]\nnames = maybe\n", "metrics.names" },
                 { "[retrain]\ninterval = 0.5s\n", "retrain.interval" },        /* below 1s, not 0 */
                 { "[retrain]\ninterval = 367d\n", "retrain.interval" },
                 { "[retrain]\ninterval = daily\n", "retrain.interval" },
@@ -402,6 +403,30 @@ test_forecast_precursor (void)
         }
 }
 
+/* [metrics] names: off unless asked for (metrics.h, WHO SEES WHAT). */
+static void
+test_metrics_names (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        static const struct {
+                const char *text;
+                gboolean on;
+        } rows[] = {
+                { "", FALSE },
+                { "[metrics]\nport = 9848\n", FALSE },
+                { "[metrics]\nnames = false\n", FALSE },
+                { "[metrics]\nnames = true\n", TRUE },
+                { "[metrics]\nnames = yes\n", TRUE },
+        };
+
+        g_assert_false (base->metrics_names);
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(AugurConfig) c = load_ok (base, rows[i].text, i);
+
+                g_assert_cmpint (c->metrics_names, ==, rows[i].on);
+        }
+}
+
 static void
 test_missing_file (void)
 {
@@ -434,5 +459,6 @@ main (int argc, char **argv)
         g_test_add_func ("/config/unknown-keys", test_unknown_keys);
         g_test_add_func ("/config/shipped-file-known", test_shipped_file_known);
         g_test_add_func ("/config/not-regular", test_not_regular);
+        g_test_add_func ("/config/metrics-names", test_metrics_names);
         return g_test_run ();
 }

@@ -1,7 +1,11 @@
 /* test-trace.c — trace readers (model/trace.c): every format including
  * gzip, RFC 4180 quoting, each cleaning rule counted, duplicate and
  * unordered timestamps, missing columns, empty / too-short input, and the
- * augur CSV writer round trip.  Fixtures are tiny files in tests/data/
+ * augur CSV writer round trip, and the LIMITS of trace.h (a long line,
+ * a gzip bomb, a runaway quoted record, too many fields, an oversized
+ * PlanetLab day; generated in a temp dir, at N-1 / N / N+1 where the
+ * boundary is exact, and peak RSS while a 128 MiB line is refused).
+ * Fixtures are tiny files in tests/data/
  * (made by hand; their rows are listed in the table below).  The real
  * traces are used only by /trace/real/bitbrains, which skips when ../shared/traces
  * is absent. */
@@ -9,7 +13,9 @@
 
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 /* Expected counters; -1 = don't check. */
 typedef struct {
@@ -395,6 +401,304 @@ shared_traces (void)
         return NULL;
 }
 
+/* ---- LIMITS (trace.h) ---- */
+
+#define MAX_LINE AUGUR_TRACE_MAX_LINE_BYTES
+#define MAX_RECORD AUGUR_TRACE_MAX_RECORD_BYTES
+
+/* Files are written through zlib: "wT" is plain, "wb1" gzip. */
+static void
+out_str (gzFile out, const char *s)
+{
+        g_assert_cmpint (gzwrite (out, s, (unsigned) strlen (s)), ==, (int) strlen (s));
+}
+
+static void
+out_fill (gzFile out, char ch, gsize n)
+{
+        char buf[65536];
+
+        memset (buf, ch, sizeof buf);
+        while (n > 0) {
+                unsigned k = (unsigned) MIN (n, sizeof buf);
+
+                g_assert_cmpint (gzwrite (out, buf, k), ==, (int) k);
+                n -= k;
+        }
+}
+
+/* first ("vm,ts,cpu_pct" or "vm1,1,5") and ",x" up to n fields. */
+static void
+out_fields (gzFile out, const char *first, guint n)
+{
+        out_str (out, first);
+        for (guint i = 3; i < n; i++)
+                out_str (out, ",x");
+        out_str (out, "\n");
+}
+
+/* augur CSV: one data row; the line (or record) length is in the name. */
+static void
+make_augur_line_8m (gzFile out)
+{
+        out_str (out, "vm,ts,cpu_pct\nvm1,1,");
+        out_fill (out, '5', 8 * 1024 * 1024);
+        out_str (out, "\n");
+}
+
+/* 64 MiB of one record, no line end ever: ~64 KiB of gzip. */
+static void
+make_augur_bomb (gzFile out)
+{
+        out_str (out, "vm,ts,cpu_pct\nvm1,1,");
+        out_fill (out, '5', 64 * 1024 * 1024);
+}
+
+/* "vm1,1,5," + pad = a line of exactly len bytes, then eol. */
+static void
+augur_line_of (gzFile out, gsize len, const char *eol)
+{
+        out_str (out, "vm,ts,cpu_pct,pad\nvm1,1,5,");
+        out_fill (out, 'x', len - strlen ("vm1,1,5,"));
+        out_str (out, eol);
+}
+
+static void make_augur_line_n_minus_1 (gzFile out) { augur_line_of (out, MAX_LINE - 1, "\n"); }
+static void make_augur_line_n (gzFile out) { augur_line_of (out, MAX_LINE, "\n"); }
+static void make_augur_line_n_crlf (gzFile out) { augur_line_of (out, MAX_LINE, "\r\n"); }
+static void make_augur_line_n_plus_1 (gzFile out) { augur_line_of (out, MAX_LINE + 1, "\n"); }
+
+/* A quoted field over two lines: the record (both lines and the line
+ * break between them) is len bytes. */
+static void
+augur_record_of (gzFile out, gsize len)
+{
+        const char *head = "vm1,1,5,\"";
+        gsize first = MAX_RECORD / 2;
+
+        out_str (out, "vm,ts,cpu_pct,pad\n");
+        out_str (out, head);
+        out_fill (out, 'x', first - strlen (head));
+        out_str (out, "\n");
+        out_fill (out, 'y', len - first - 1 - 1);
+        out_str (out, "\"\n");
+}
+
+static void make_augur_record_n (gzFile out) { augur_record_of (out, MAX_RECORD); }
+static void make_augur_record_n_plus_1 (gzFile out) { augur_record_of (out, MAX_RECORD + 1); }
+
+/* An opening quote never closed: every later line joins the record. */
+static void
+make_augur_unclosed_quote (gzFile out)
+{
+        out_str (out, "vm,ts,cpu_pct\nvm1,1,\"5\n");
+        for (guint i = 0; i < 2048; i++) {
+                out_fill (out, 'z', 1023);
+                out_str (out, "\n");
+        }
+}
+
+/* Unknown columns "x" are ignored: a header and a row of N fields read. */
+static void
+make_augur_fields_n (gzFile out)
+{
+        out_fields (out, "vm,ts,cpu_pct", AUGUR_TRACE_MAX_FIELDS);
+        out_fields (out, "vm1,1,5", AUGUR_TRACE_MAX_FIELDS);
+}
+
+static void
+make_augur_fields_n_plus_1 (gzFile out)
+{
+        out_fields (out, "vm,ts,cpu_pct", AUGUR_TRACE_MAX_FIELDS);
+        out_fields (out, "vm1,1,5", AUGUR_TRACE_MAX_FIELDS + 1);
+}
+
+static void
+make_augur_header_fields (gzFile out)
+{
+        out_str (out, "vm,ts");
+        for (guint i = 0; i < 2 * AUGUR_TRACE_MAX_FIELDS; i++)
+                out_str (out, ",cpu_pct");
+        out_str (out, "\n");
+}
+
+static void
+make_bitbrains_header (gzFile out)
+{
+        out_str (out, "Timestamp [ms];\t");
+        out_fill (out, ';', 2 * 1024 * 1024);
+        out_str (out, "\n");
+}
+
+static void
+make_azure_row (gzFile out)
+{
+        out_str (out, "step,a,b\n1,5,");
+        out_fill (out, '5', 3 * 1024 * 1024);
+        out_str (out, "\n");
+}
+
+static void
+make_alibaba_row (gzFile out)
+{
+        out_str (out, "m_1,0,5,50,1,1,1,1,1\nm_1,10,5,50,1,1,1,1,1\nm_1,20,");
+        out_fill (out, '5', 3 * 1024 * 1024);
+}
+
+/* 600 000 values where a day has 288: 1.8 MB of short lines. */
+static void
+make_planetlab_plain (gzFile out)
+{
+        for (guint i = 0; i < 600000; i++)
+                out_str (out, "50\n");
+}
+
+/* A ustar header announcing a 2 MiB member (the reader refuses it before
+ * reading the data, so none follows). */
+static void
+make_planetlab_tar (gzFile out)
+{
+        char hdr[512] = { 0 };
+
+        g_strlcpy (hdr, "20110303/vm1", 100);
+        g_snprintf (hdr + 124, 12, "%011o", 2 * 1024 * 1024);
+        hdr[156] = '0';
+        memcpy (hdr + 257, "ustar", 5);
+        g_assert_cmpint (gzwrite (out, hdr, sizeof hdr), ==, (int) sizeof hdr);
+}
+
+typedef struct {
+        const char *name;
+        const char *file;                 /* created in a temp dir          */
+        AugurTraceFormat fmt;
+        void (*make) (gzFile out);
+        const char *where;                /* in the error after the path,
+                                           * NULL: the file reads fine      */
+} LimitCase;
+
+static const LimitCase limit_cases[] = {
+        { "augur-line-8m", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_line_8m, ":2: line longer than" },
+        { "augur-gzip-bomb", "t.csv.gz", AUGUR_TRACE_FORMAT_AUGUR, make_augur_bomb, ":2: line longer than" },
+        { "augur-line-n-1", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_line_n_minus_1, NULL },
+        { "augur-line-n", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_line_n, NULL },
+        { "augur-line-n-crlf", "t.csv.gz", AUGUR_TRACE_FORMAT_AUGUR, make_augur_line_n_crlf, NULL },
+        { "augur-line-n+1", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_line_n_plus_1, ":2: line longer than" },
+        { "augur-record-n", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_record_n, NULL },
+        { "augur-record-n+1", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_record_n_plus_1,
+          ":2-3: record longer than" },
+        { "augur-unclosed-quote", "t.csv.gz", AUGUR_TRACE_FORMAT_AUGUR, make_augur_unclosed_quote,
+          ":2-1026: record longer than" },
+        { "augur-fields-n", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_fields_n, NULL },
+        { "augur-fields-n+1", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_fields_n_plus_1,
+          ":2: record with more than" },
+        { "augur-header-fields", "t.csv", AUGUR_TRACE_FORMAT_AUGUR, make_augur_header_fields,
+          ":1: record with more than" },
+        { "auto-guess", "t.csv", AUGUR_TRACE_FORMAT_AUTO, make_bitbrains_header, ":1: line longer than" },
+        { "bitbrains-header", "7.csv", AUGUR_TRACE_FORMAT_BITBRAINS, make_bitbrains_header, ":1: line longer than" },
+        { "azure-row", "t.csv", AUGUR_TRACE_FORMAT_AZURE, make_azure_row, ":2: line longer than" },
+        { "alibaba-row", "t.csv.gz", AUGUR_TRACE_FORMAT_ALIBABA, make_alibaba_row, ":3: line longer than" },
+        { "planetlab-day", "vm1-20110303", AUGUR_TRACE_FORMAT_PLANETLAB, make_planetlab_plain,
+          ":349526: more than 1048576 bytes" },   /* 3 bytes a line */
+        { "planetlab-tar-member", "20110303.tar", AUGUR_TRACE_FORMAT_PLANETLAB, make_planetlab_tar,
+          ": tar member '20110303/vm1' of 2097152 bytes is too big" },
+};
+
+static void
+test_trace_limit (gconstpointer data)
+{
+        const LimitCase *c = data;
+        g_autofree char *dir = g_dir_make_tmp ("augur-trace-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, c->file, NULL);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (GPtrArray) a = NULL;
+        AugurTraceOpts opts = { 0 };
+        gzFile out = gzopen (path, g_str_has_suffix (path, ".gz") ? "wb1" : "wT");
+
+        g_assert_nonnull (out);
+        c->make (out);
+        g_assert_cmpint (gzclose (out), ==, Z_OK);
+        opts.min_rows = 1;
+        a = augur_trace_read (path, c->fmt, &opts, NULL, &error);
+        if (c->where) {
+                g_autofree char *want = g_strconcat (path, c->where, NULL);
+
+                g_assert_null (a);
+                g_assert_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG);
+                g_test_message ("%s", error->message);
+                if (!g_str_has_prefix (error->message, want))
+                        g_error ("message '%s' does not start with '%s'", error->message, want);
+        } else {
+                AugurSeries *s;
+
+                g_assert_no_error (error);
+                s = find (a, "vm1");
+                g_assert_cmpuint (s->n, ==, 1);
+                g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_CPU_PCT][0], 5, 1e-6);
+        }
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
+static gint64
+status_kib (const char *field)
+{
+        g_autofree char *status = NULL;
+        const char *p;
+
+        g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+        p = strstr (status, field);
+        g_assert_nonnull (p);
+        return g_ascii_strtoll (p + strlen (field), NULL, 10);
+}
+
+/* VmHWM := VmRSS (g_file_set_contents would write a temp file and rename
+ * it, which /proc refuses). */
+static gboolean
+reset_peak_rss (void)
+{
+        FILE *f = fopen ("/proc/self/clear_refs", "w");
+        gboolean ok;
+
+        if (!f)
+                return FALSE;
+        ok = fputs ("5", f) >= 0;
+        return fclose (f) == 0 && ok;
+}
+
+/* A 128 MiB record in ~128 KiB of gzip must not cost 128 MiB: the reader
+ * stops one 64 KiB piece past the 1 MiB limit.  Peak RSS (VmHWM, reset
+ * through /proc/self/clear_refs) may rise by a few MiB, not by the line. */
+static void
+test_trace_limit_memory (void)
+{
+        g_autofree char *dir = g_dir_make_tmp ("augur-trace-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "bomb.csv.gz", NULL);
+        g_autoptr (GError) error = NULL;
+        gzFile out = gzopen (path, "wb1");
+        gint64 before, peak;
+        GPtrArray *a;
+
+        g_assert_nonnull (out);
+        out_str (out, "vm,ts,cpu_pct\nvm1,1,");
+        out_fill (out, '5', 128 * 1024 * 1024);
+        g_assert_cmpint (gzclose (out), ==, Z_OK);
+        if (!reset_peak_rss ()) {
+                g_test_skip ("cannot reset the peak RSS (/proc/self/clear_refs, Linux >= 4.0)");
+                g_unlink (path);
+                g_rmdir (dir);
+                return;
+        }
+        before = status_kib ("VmHWM:");
+        a = augur_trace_read (path, AUGUR_TRACE_FORMAT_AUGUR, NULL, NULL, &error);
+        peak = status_kib ("VmHWM:");
+        g_test_message ("peak RSS %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " KiB", before, peak);
+        g_assert_cmpint (peak - before, <, 16 * 1024);
+        g_assert_null (a);
+        g_assert_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG);
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
 static void
 test_trace_real_bitbrains (void)
 {
@@ -436,5 +740,11 @@ main (int argc, char **argv)
         g_test_add_func ("/trace/augur/buckets", test_trace_buckets);
         g_test_add_func ("/trace/write/roundtrip", test_trace_write_roundtrip);
         g_test_add_func ("/trace/real/bitbrains", test_trace_real_bitbrains);
+        for (guint i = 0; i < G_N_ELEMENTS (limit_cases); i++) {
+                g_autofree char *p = g_strdup_printf ("/trace/limit/%s", limit_cases[i].name);
+
+                g_test_add_data_func (p, &limit_cases[i], test_trace_limit);
+        }
+        g_test_add_func ("/trace/limit/memory", test_trace_limit_memory);
         return g_test_run ();
 }

@@ -56,7 +56,9 @@ for try in 1 2 3; do
     p=$((20000 + (RANDOM % 20000)))
     # Short shrink evidence and cooldown, so that mode=act (set through
     # policy below) shrinks the idle guest within seconds.
-    printf '[metrics]\nport=%d\n[policy]\nshrink_sustain=3s\nshrink_cooldown=3s\n' "$p" \
+    # names=true: the checks below look the guest up by name (the default
+    # exports UUIDs only; test-metrics covers that).
+    printf '[metrics]\nport=%d\nnames=true\n[policy]\nshrink_sustain=3s\nshrink_cooldown=3s\n' "$p" \
         >"$AUGUR_IT_DIR/augur.conf"
     augur_it_start_augurd --tick 1 --mode recommend
     if augur_it_wait_log "metrics on http://127.0.0.1:$p/metrics" 1 10; then
