@@ -117,13 +117,11 @@ augur_replay_policy_from_name (const char *name, AugurReplayPolicy *ret, GError 
 }
 
 void
-augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint64 step_s,
-                          AugurReplayConfigInitFunc init)
+augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint64 step_s)
 {
         memset (cfg, 0, sizeof *cfg);
         cfg->policy = policy;
-        if (init)
-                init (&cfg->pcfg);
+        augur_policy_config_init (&cfg->pcfg);
         cfg->pcfg.headroom_kib = 0;
         cfg->pcfg.reserve_kib = 0;
         /* The daemon may shrink shrink_step_kib per 5 s tick: keep the rate. */
@@ -795,7 +793,7 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                         if (cfg->guard)
                                 observe_guard (&gs, &in, have ? &f : NULL, &pc, cfg->host_slack, now,
                                                (double) r->step_s, &gout);
-                        cfg->plan (&in, have ? &f : NULL, &pc, &st, now, &plan);
+                        augur_policy_plan (&in, have ? &f : NULL, &pc, &st, now, &plan);
                         st = plan.state;
                         if (cfg->guard && is_scored) {
                                 res->guard_events += gout.event != AUGUR_GUARD_EVENT_NONE;
@@ -809,7 +807,7 @@ run_vm (const AugurReplay *r, const ReplayVm *v, const AugurReplayConfig *cfg, A
                         break;
                 }
                 case AUGUR_REPLAY_REACTIVE:
-                        cfg->plan_reactive (&in, &pc, now, &plan);
+                        augur_policy_plan_reactive (&in, &pc, now, &plan);
                         next_alloc = plan.mem_target_kib;
                         next_vcpus = plan.vcpus_target;
                         break;
@@ -900,8 +898,6 @@ augur_replay_run (AugurReplay *r, const AugurReplayConfig *cfg, AugurReplayResul
         gsize maxn = 1;
 
         g_return_if_fail (r != NULL && cfg != NULL && ret != NULL);
-        g_return_if_fail (cfg->policy != AUGUR_REPLAY_AUGUR || cfg->plan != NULL);
-        g_return_if_fail (cfg->policy != AUGUR_REPLAY_REACTIVE || cfg->plan_reactive != NULL);
 
         memset (ret, 0, sizeof *ret);
         ret->policy = cfg->policy;

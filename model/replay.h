@@ -5,10 +5,9 @@
  * What it is: simulated actuation over recorded usage.  The trace does not
  * react to the allocation (a short guest in a trace does not swap), so the
  * forecasts are computed once per trace and only the policy is re-run when
- * a knob changes.  What it is not: the policy (policy/policy.c, reached
- * through function pointers; the memory guard, policy/mem-guard.c, and
- * the forecast's want are called directly: libaugur-policy.a is linked
- * after libaugur-model.a everywhere) or the forecaster (predictor.h).
+ * a knob changes.  What it is not: the decision core (policy/: the plan,
+ * the memory guard; called directly, the same code augurd runs) or the
+ * forecaster (predictor.h).
  *
  * Ownership: an AugurReplay copies what it needs from the series (it keeps
  * them resampled on its own grid) and borrows the predictor only during
@@ -41,19 +40,8 @@ typedef enum {
 const char *augur_replay_policy_name (AugurReplayPolicy p);
 gboolean augur_replay_policy_from_name (const char *name, AugurReplayPolicy *ret, GError **error);
 
-/* The policy entry points (policy/policy.h); pointers keep libaugur-model
- * free of plugin/ at link time. */
-typedef void (*AugurReplayPlanFunc) (const AugurPolicyInput *in, const AugurForecast *forecast,
-                                     const AugurPolicyConfig *cfg, const AugurPolicyState *state,
-                                     double now_s, AugurPlan *ret);
-typedef void (*AugurReplayReactiveFunc) (const AugurPolicyInput *in, const AugurPolicyConfig *cfg,
-                                         double now_s, AugurPlan *ret);
-typedef void (*AugurReplayConfigInitFunc) (AugurPolicyConfig *cfg);
-
 typedef struct {
         AugurReplayPolicy policy;
-        AugurReplayPlanFunc plan;               /* augur_policy_plan          */
-        AugurReplayReactiveFunc plan_reactive;  /* augur_policy_plan_reactive */
         AugurPolicyConfig pcfg;                 /* replay defaults: see
                                                  * augur_replay_config_init() */
         double knob;                            /* buffer (augur), h (reactive,
@@ -82,10 +70,8 @@ typedef struct {
  * other time constants unchanged (they are in seconds); knob = 1 for
  * augur, 0.15 (VPA's default) for vpa, 0.2 for reactive; score the last
  * 20 %; pressure simulated; VPA 24 h half-life, p90, OOM bump 1.2 x or
- * 100 MiB; the memory guard on at host slack 0.  init is
- * augur_policy_config_init (NULL: the caller fills cfg->pcfg itself). */
-void augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint64 step_s,
-                               AugurReplayConfigInitFunc init);
+ * 100 MiB; the memory guard on at host slack 0. */
+void augur_replay_config_init (AugurReplayConfig *cfg, AugurReplayPolicy policy, gint64 step_s);
 
 #define AUGUR_REPLAY_MAX_KINDS 8       /* spike kinds counted apart; the rest
                                          * count as "other"                  */

@@ -124,9 +124,7 @@ hand_replay (AugurPredictor *pred)
 static void
 config (AugurReplayConfig *cfg, AugurReplayPolicy policy)
 {
-        augur_replay_config_init (cfg, policy, 300, augur_policy_config_init);
-        cfg->plan = augur_policy_plan;
-        cfg->plan_reactive = augur_policy_plan_reactive;
+        augur_replay_config_init (cfg, policy, 300);
 }
 
 static void

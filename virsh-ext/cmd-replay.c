@@ -663,9 +663,7 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
                 }
                 pcfg.champion_knob = o.have_knob ? o.knob : o.champion_knob;
         }
-        augur_replay_config_init (&cfg, o.policy, step_s, augur_policy_config_init);
-        cfg.plan = augur_policy_plan;
-        cfg.plan_reactive = augur_policy_plan_reactive;
+        augur_replay_config_init (&cfg, o.policy, step_s);
         cfg.score_from = o.score_from;
         cfg.score_to = o.score_to;
         cfg.simulate_pressure = !o.no_pressure;
