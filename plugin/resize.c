@@ -42,6 +42,8 @@ typedef struct {
         char *name;
         AugurVmPolicy meta;
         gboolean meta_loaded;
+        gboolean autodeflate;           /* <memballoon autodeflate='on'>       */
+        gboolean moved_logged;          /* said once: another controller       */
         char *meta_warning;             /* last warning logged (log once)     */
         AugurPolicyState pstate;
         AugurDomainSample prev;
@@ -142,6 +144,31 @@ get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
         return vm;
 }
 
+/* Does the guest's balloon deflate on its own under pressure?  Read with
+ * the metadata (at start and on METADATA_CHANGE / reconnect), not per
+ * tick.  Without it a balloon that rises above augur's target was moved
+ * by someone else (an admin's setmem, MoM, pvestatd), not by the guest. */
+static gboolean
+balloon_autodeflates (virDomainPtr dom)
+{
+        g_autofree char *xml = virDomainGetXMLDesc (dom, 0);
+        const char *mb;
+
+        if (!xml) {
+                virResetLastError ();
+                return FALSE;
+        }
+        mb = strstr (xml, "<memballoon");
+        if (!mb)
+                return FALSE;
+        {
+                const char *end = strchr (mb, '>');
+                g_autofree char *tag = end ? g_strndup (mb, end - mb) : NULL;
+
+                return tag && (strstr (tag, "autodeflate='on'") || strstr (tag, "autodeflate=\"on\""));
+        }
+}
+
 static void
 load_metadata (ResizeVm *vm, virDomainPtr dom)
 {
@@ -150,6 +177,7 @@ load_metadata (ResizeVm *vm, virDomainPtr dom)
         g_autofree char *warn = NULL;
 
         vm->meta_loaded = TRUE;
+        vm->autodeflate = balloon_autodeflates (dom);
         if (!xml) {
                 /* VIR_ERR_NO_DOMAIN_METADATA: no per-VM policy, defaults. */
                 virResetLastError ();
@@ -426,7 +454,8 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                 /* "within one actuation lead": measured latency + a tick */
                 .lead_s = vm->mem_latency_s + config->tick_s,
                 .used_kib = used, .alloc_kib = w->in.mem_alloc_kib,
-                .max_kib = w->in.mem_max_kib, .target_kib = vm->set_target_kib,
+                .max_kib = w->in.mem_max_kib,
+                .target_kib = vm->autodeflate ? vm->set_target_kib : NAN,
                 .reserve_kib = config->reserve_kib, .forecast_kib = fc,
                 .fresh = w->in.mem_stats_fresh && vm->fresh_samples >= FRESH_SAMPLES_NEEDED &&
                          vm->balloon_still && !isnan (vm->overhead_kib),
@@ -442,6 +471,14 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                 r->guest_report (r->guest_report_ctx, vm->uuid, (gint64) (now_s * 1000),
                                  &gi.oom_kills, &gi.psi_mem_pct);
         augur_guard_observe (&vm->guard, &gi, &w->guard);
+        if (!vm->autodeflate && !isnan (vm->set_target_kib) && !vm->moved_logged &&
+            w->in.mem_alloc_kib > MAX (vm->set_target_kib, isnan (vm->set_target_prev_kib) ? 0 : vm->set_target_prev_kib) +
+                                  16 * 1024.0) {
+                g_message ("guest %s: its balloon is at %.0f MiB, above the %.0f MiB augur set: something else "
+                           "moves it (virsh setmem, MoM, pvestatd); not counted as the guest deflating",
+                           vm->name, w->in.mem_alloc_kib / 1024, vm->set_target_kib / 1024);
+                vm->moved_logged = TRUE;
+        }
         /* What this guest may need soon: its forecast, and what its own
          * history says it can grab within a lead (the envelope). */
         if (isnan (used))

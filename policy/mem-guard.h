@@ -126,7 +126,9 @@ typedef struct {
         double max_kib;                 /* <memory> / per-VM maximum            */
         double target_kib;              /* the largest target augur set within
                                          * the time a balloon takes to land
-                                         * (a few s), NAN = none              */
+                                         * (a few s); NAN = none, or a balloon
+                                         * without autodeflate (a rise is then
+                                         * another controller, not the guest) */
         double reserve_kib;             /* the policy's reserve                 */
         double forecast_kib;            /* max over the lead window of the upper
                                          * forecast + headroom, NAN = none      */
