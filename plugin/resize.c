@@ -29,6 +29,8 @@
 #define PRESSURE_USABLE_FRAC 0.03
 /* A balloon lands within this after a new target on a loaded TCG guest, ms. */
 #define SETTLE_MS 10000
+/* How far a landed balloon may sit off its target, KiB. */
+#define BALLOON_WOBBLE_KIB 2048.0
 /* The balloon's page, KiB (virtio-balloon works in 4 KiB pages). */
 #define BALLOON_PAGE_KIB 4.0
 /* A change smaller than this is not worth an actuation, KiB. */
@@ -561,7 +563,7 @@ note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o, d
 static void
 apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
 {
-        double committed = 0, growth = 0, f;
+        double committed = 0, growth = 0, f, room;
 
         for (gsize i = 0, k = 0; i < n; i++) {
                 Work *w = &work[i];
@@ -583,13 +585,18 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
                  * that balloon stays where it is. */
                 if (fabs (w->plan.mem_target_kib - a) < MIN_CHANGE_KIB)
                         w->plan.mem_target_kib = a;
-                committed += MAX (a, w->plan.mem_target_kib);
+                /* A balloon still on its way to an earlier, larger target
+                 * ends there, not where it is now. */
+                committed += MAX (MAX (a, w->plan.mem_target_kib), w->vm->mem_pending_kib);
                 if (w->plan.mem_target_kib > a)
                         growth += w->plan.mem_target_kib - a;
         }
-        if (committed <= budget || growth <= 0)
+        /* A landed balloon sits a few pages off its target (132 KiB seen):
+         * grows keep that much below the budget. */
+        room = budget - BALLOON_WOBBLE_KIB;
+        if (committed <= room || growth <= 0)
                 return;
-        f = MAX (0, 1 - (committed - budget) / growth);
+        f = MAX (0, 1 - (committed - room) / growth);
         for (gsize i = 0; i < n; i++) {
                 Work *w = &work[i];
                 double a = w->in.mem_alloc_kib, t = w->plan.mem_target_kib;

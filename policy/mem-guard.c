@@ -220,7 +220,10 @@ augur_guard_cushion (const AugurGuardOut *o, double max_kib, double reserve_kib,
         if (!isnan (max_kib))
                 generous = MAX (generous, AUGUR_GUARD_GENEROUS_FRAC * max_kib);
         g = CLAMP (g, 0, 1);
-        eff = o->confident ? reserve_kib : MAX (reserve_kib, o->envelope_kib);
+        /* After the largest burst it has shown, the guest still has the
+         * reserve free: at exactly its peak the kernel's watermarks kill
+         * (a real run: OOM at a balloon 5 MiB above the job's peak). */
+        eff = o->confident ? reserve_kib : o->envelope_kib + reserve_kib;
         return MAX (eff, g * MAX (o->envelope_kib, generous));
 }
 

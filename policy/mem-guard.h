@@ -65,6 +65,8 @@
  *    with free the fraction of host memory (or of [host] mem_budget_mib)
  *    left after every guest's forecast need.  The cushion above used is
  *      cushion = max(E_eff, g × max(envelope, generous))
+ *    with E_eff = envelope + reserve (after its largest burst the guest
+ *    still has the policy's reserve free)
  *    where generous = max(50 % of the <memory> maximum, 512 MiB):
  *    with plenty of free memory a guest keeps a generous cushion (nobody
  *    would gain from squeezing it); under pressure it tightens toward
@@ -78,7 +80,7 @@
  * scored: was the forecast made one lead before it (upper + headroom over
  * the lead window) already above its peak?  A VM whose last
  * AUGUR_GUARD_CONFIDENT_N bursts were all foreseen is CONFIDENT, and its
- * E_eff is the reserve alone; otherwise E_eff = the envelope.  One burst
+ * E_eff is the reserve alone; otherwise E_eff = the envelope + the reserve.  One burst
  * missed and the envelope is back.  With no host pressure (g = 1) the
  * envelope stays under the guest regardless.
  */

@@ -201,7 +201,11 @@ plan_memory (const AugurPolicyInput *in, const AugurForecast *f,
         p->mem_wanted_kib = want;
 
         if (isnan (alloc) || want > alloc) {
-                /* Grow fast: straight to the target, never rate-limited. */
+                /* Grow fast: straight to the target, never rate-limited.
+                 * A grow past a hold the guest is below is the emergency
+                 * grow, whichever bound is the larger. */
+                if (held && !isnan (alloc) && in->mem_hold_kib > alloc)
+                        reason = AUGUR_REASON_OUT_OF_MEMORY;
                 p->mem_target_kib = want;
                 p->mem_extra_kib = MAX (0, want - base);
                 p->mem_need_kib = MIN (need, want - p->mem_extra_kib);

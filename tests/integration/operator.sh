@@ -57,8 +57,10 @@ for try in 1 2 3; do
     # Short shrink evidence and cooldown, so that mode=act (set through
     # policy below) shrinks the idle guest within seconds.
     # names=true: the checks below look the guest up by name (the default
-    # exports UUIDs only; test-metrics covers that).
-    printf '[metrics]\nport=%d\nnames=true\n[policy]\nshrink_sustain=3s\nshrink_cooldown=3s\n' "$p" \
+    # exports UUIDs only; test-metrics covers that).  A 300 MiB host budget:
+    # with memory to spare the memory guard keeps a generous cushion and
+    # would not shrink this guest at all; under the budget it must.
+    printf '[metrics]\nport=%d\nnames=true\n[policy]\nshrink_sustain=3s\nshrink_cooldown=3s\n[host]\nmem_budget_mib=300\n' "$p" \
         >"$AUGUR_IT_DIR/augur.conf"
     augur_it_start_augurd --tick 1 --mode recommend
     if augur_it_wait_log "metrics on http://127.0.0.1:$p/metrics" 1 10; then
