@@ -466,7 +466,8 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
 
         /* A balloon takes a few seconds to land: an earlier, larger target
          * may still be being reached after a smaller one was set. */
-        if (!isnan (vm->set_target_prev_kib) && (gint64) (now_s * 1000) - vm->set_target_ms < SETTLE_MS)
+        if (vm->autodeflate && !isnan (vm->set_target_prev_kib) &&
+            (gint64) (now_s * 1000) - vm->set_target_ms < SETTLE_MS)
                 gi.target_kib = MAX (gi.target_kib, vm->set_target_prev_kib);
 
         if (r->guest_report)
