@@ -79,13 +79,8 @@ augur_units_derive (const AugurDomainSample *prev,
                          ? counter_delta (prev, cur, f, dt_s) : NAN;
 
         ret->mem_used_kib = avail - usable;          /* NAN if either missing */
-        /* Autodeflate: the guest's MemTotal stays near the maximum and the
-         * balloon's pages read as used.  MemTotal is always a little below
-         * the configured size (kernel reservations), so we call it
-         * autodeflate when MemTotal is nearer the maximum than the balloon
-         * size, and take the ballooned pages out again. */
-        if (!isnan (ret->mem_used_kib) && !isnan (actual) && !isnan (maximum) &&
-            actual < maximum && (avail - actual) > (maximum - actual) / 2)
+        /* Autodeflate: the balloon's pages read as used; take them out. */
+        if (!isnan (ret->mem_used_kib) && augur_units_memtotal_at_maximum (actual, avail, maximum))
                 ret->mem_used_kib -= maximum - actual;
         if (!isnan (ret->mem_used_kib) && ret->mem_used_kib < 0)
                 ret->mem_used_kib = NAN;             /* absurd: treat as missing */

@@ -147,14 +147,23 @@ void augur_units_derive (const AugurDomainSample *prev,
                          AugurDerived *ret,
                          AugurDeltas *ret_deltas);
 
+/* AUTODEFLATE shows in the stats as the guest's MemTotal staying nearer the
+ * <memory> maximum than the balloon size (MemTotal is always a little below
+ * the configured size: kernel reservations); the ballooned pages then read
+ * as used inside the guest.  FALSE when any value is NAN. */
+static inline gboolean
+augur_units_memtotal_at_maximum (double balloon_kib, double memtotal_kib, double maximum_kib)
+{
+        return balloon_kib < maximum_kib && memtotal_kib - balloon_kib > (maximum_kib - balloon_kib) / 2;
+}
+
 /* USED IN BALLOON TERMS.  The policy compares used memory with the balloon,
  * so used is counted as the balloon counts it: the guest's MemTotal −
  * MemAvailable (mem_used_kib above) plus what the guest kernel reserved
  * out of the balloon (balloon − MemTotal: about 55 MiB of a 512 MiB TCG
  * guest); a guest squeezed to its own "used" would be out of memory.  With
  * autodeflate MemTotal stays near the maximum instead, and the reservation
- * is maximum − MemTotal (autodeflate as augur_units_derive() tells it:
- * MemTotal nearer the maximum than the balloon).  A MemTotal a little
+ * is maximum − MemTotal (augur_units_memtotal_at_maximum()).  A MemTotal a little
  * above the balloon is neither: the balloon is deflating and QEMU's count
  * runs behind the guest's, and the reservation is unknown then (NAN, as
  * when a value is missing).  augurd (plugin/resize.c, which holds the
@@ -167,8 +176,8 @@ augur_units_reservation_kib (double balloon_kib, double memtotal_kib, double max
                 return NAN;
         if (memtotal_kib <= balloon_kib)
                 return balloon_kib - memtotal_kib;
-        if (!isnan (maximum_kib) && memtotal_kib <= maximum_kib &&
-            memtotal_kib - balloon_kib > (maximum_kib - balloon_kib) / 2)
+        if (augur_units_memtotal_at_maximum (balloon_kib, memtotal_kib, maximum_kib) &&
+            memtotal_kib <= maximum_kib)
                 return maximum_kib - memtotal_kib;
         return NAN;
 }

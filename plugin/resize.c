@@ -533,7 +533,7 @@ host_slack (const Work *work, gsize n, const AugurConfig *config, const AugurHos
 
 /* The audit note of a VM that ran out of memory or is held after it. */
 static void
-note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o, double now_s)
+note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o)
 {
         gsize len = strlen (row->note);
         g_autoptr(GDateTime) at = NULL, until = NULL;
@@ -553,7 +553,6 @@ note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o, d
                     vm->guard.last_event_alloc_kib / 1024,
                     o->event != AUGUR_GUARD_EVENT_NONE ? "emergency grow" : "holding",
                     o->hold_kib / 1024, until_s);
-        (void) now_s;
 }
 
 /* Apply the arbitration's grants, then keep the budget true at every
@@ -753,7 +752,7 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
 
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
-                note_guard (row, vm, &w->guard, now_s);
+                note_guard (row, vm, &w->guard);
                 if (w->have_f && w->f.precursor) {
                         gsize len = strlen (row->note);
 

@@ -123,7 +123,7 @@ void
 augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOut *ret)
 {
         const AugurGuardObs *start = NULL, *now;
-        double min_used = NAN, peak_used = NAN, peak_alloc = NAN, window = in->lead_s;
+        double min_used = NAN, peak_used = NAN, peak_alloc = NAN, rise_now = 0, window = in->lead_s;
         guint back = 0;
         gboolean recent;
 
@@ -175,8 +175,8 @@ augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOu
                         }
                 }
                 now = obs_back (s, 0);
-                ret->rise_kib = MAX (0, now->used_kib - min_used);
-                s->envelope_kib = MAX (s->envelope_kib, ret->rise_kib);
+                rise_now = MAX (0, now->used_kib - min_used);
+                s->envelope_kib = MAX (s->envelope_kib, rise_now);
 
                 /* Cut off: an earlier sample of the window stood at the
                  * balloon after a rise, and used has fallen back by at
@@ -192,14 +192,12 @@ augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOu
                 /* Score a burst once: was the forecast made one lead
                  * before its start above its peak? */
                 if (ret->event == AUGUR_GUARD_EVENT_NONE && !recent && in->now_s >= s->burst_until_s &&
-                    ret->rise_kib >= MAX (AUGUR_GUARD_BURST_MIN_KIB, AUGUR_GUARD_BURST_MIN_FRAC * in->alloc_kib)) {
+                    rise_now >= MAX (AUGUR_GUARD_BURST_MIN_KIB, AUGUR_GUARD_BURST_MIN_FRAC * in->alloc_kib)) {
                         gboolean seen = !isnan (start->forecast_kib) && start->forecast_kib >= now->used_kib;
 
                         s->foreseen = (s->foreseen << 1) | (seen ? 1u : 0u);
                         s->bursts = MIN (s->bursts + 1, 32);
                         s->burst_until_s = in->now_s + window + in->tick_s;
-                        ret->burst = TRUE;
-                        ret->burst_foreseen = seen;
                 }
         }
         if (in->now_s < s->hold_until_s) {

@@ -168,13 +168,10 @@ typedef struct {
 
 typedef struct {
         AugurGuardEvent event;          /* this tick's event, NONE mostly       */
-        double rise_kib;                /* rise within the lead window now      */
         double envelope_kib;            /* after this tick (new-guest included) */
         double hold_kib;                /* in force now, NAN = none             */
         double hold_until_s;
         gboolean confident;             /* last bursts all foreseen             */
-        gboolean burst;                 /* a burst was scored this tick         */
-        gboolean burst_foreseen;
 } AugurGuardOut;
 
 void augur_guard_init (AugurGuardState *s);
