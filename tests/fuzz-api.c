@@ -25,7 +25,8 @@
  *     -o fuzz-api
  *   ./fuzz-api -max_total_time=60 corpus/ tests/data/api-corpus/
  *
- * Without libFuzzer (the automake build): a GTest program.
+ * Without libFuzzer (the automake build): a GTest program, with the driver
+ * all targets share (fuzz-driver.h).
  *   fuzz-api [FILE...]   runs each FILE (e.g. a crash reproducer); with no
  *                        FILE, every seed of tests/data/api-corpus and a
  *                        deterministic set of mutations of each.
@@ -37,6 +38,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "fuzz-driver.h"
 #include "metrics.h"
 
 typedef struct {
@@ -245,83 +247,22 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 
 #else /* !AUGUR_FUZZ_LIBFUZZER */
 
-static char **file_args;
-
-static void
-run_file (const char *path, guint mutations)
-{
-        g_autofree char *contents = NULL;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GRand) rand = g_rand_new_with_seed (g_str_hash (path));
-        gsize len;
-
-        if (!g_file_get_contents (path, &contents, &len, &error))
-                g_error ("%s: %s", path, error->message);
-        run_one ((const guint8 *) contents, len);
-        for (guint i = 0; i < mutations; i++) {
-                g_autofree guint8 *m = g_malloc (len + 8);
-                gsize mlen = len;
-
-                memcpy (m, contents, len);
-                for (int k = g_rand_int_range (rand, 1, 5); k > 0 && mlen > 0; k--) {
-                        gsize at = (gsize) g_rand_int_range (rand, 0, (gint32) mlen);
-
-                        switch (g_rand_int_range (rand, 0, 4)) {
-                        case 0: m[at] = (guint8) g_rand_int_range (rand, 0, 256); break;
-                        case 1: m[at] = (guint8) "{}[],:\"\\ \r\n/?"[g_rand_int_range (rand, 0, 14)]; break;
-                        case 2: mlen = at; break;
-                        default:
-                                memmove (m + at + 1, m + at, mlen - at);
-                                m[at] = (guint8) "0123456789\"\\{["[g_rand_int_range (rand, 0, 14)];
-                                mlen++;
-                                break;
-                        }
-                        if (mlen >= len + 8)
-                                break;
-                }
-                run_one (m, mlen);
-        }
-}
-
-static void
-test_files (void)
-{
-        for (char **f = file_args; f && *f; f++)
-                run_file (*f, 0);
-}
-
-static void
-test_seeds (void)
-{
-        g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "api-corpus", NULL);
-        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-        const char *n;
-        guint files = 0;
-
-        g_assert_nonnull (d);
-        while ((n = g_dir_read_name (d))) {
-                g_autofree char *path = g_build_filename (dir, n, NULL);
-
-                run_file (path, 1000);
-                files++;
-        }
-        g_test_message ("%u seeds, 1000 mutations each", files);
-        g_assert_cmpuint (files, >, 0);
-}
+/* JSON punctuation, whitespace and the HTTP request line's separators; the
+ * replacement set ends with its NUL, so an edit may also write a 0 byte. */
+static const char replace[] = "{}[],:\"\\ \r\n/?";
+static const char insert[] = "0123456789\"\\{[";
 
 int
 main (int argc, char **argv)
 {
-        g_test_init (&argc, &argv, NULL);
-        g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-        g_log_set_writer_func (quiet_writer, NULL, NULL);
-        if (argc > 1) {
-                file_args = argv + 1;
-                g_test_add_func ("/fuzz-api/files", test_files);
-        } else {
-                g_test_add_func ("/fuzz-api/seeds", test_seeds);
-        }
-        return g_test_run ();
+        static const AugurFuzzTarget t = {
+                .name = "fuzz-api", .corpus = "api-corpus", .mutations = 1000,
+                .replace = replace, .n_replace = sizeof replace,
+                .insert = insert, .n_insert = sizeof insert - 1,
+                .run_one = run_one, .writer = quiet_writer,
+        };
+
+        return augur_fuzz_main (&t, argc, argv);
 }
 
 #endif

@@ -26,7 +26,8 @@
  *     -lm -o fuzz-trace
  *   ./fuzz-trace -max_total_time=60 corpus/ tests/data/trace-corpus/
  *
- * Without libFuzzer (the automake build): a GTest program.
+ * Without libFuzzer (the automake build): a GTest program, with the driver
+ * all targets share (fuzz-driver.h).
  *   fuzz-trace [FILE...]   runs each FILE (e.g. a crash reproducer); with no
  *                          FILE, every seed of tests/data/trace-corpus and a
  *                          deterministic set of mutations of each.
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "fuzz-driver.h"
 #include "trace.h"
 
 static const AugurTraceFormat formats[] = {
@@ -174,84 +176,22 @@ LLVMFuzzerTestOneInput (const guint8 *data, size_t size)
 
 #else /* !AUGUR_FUZZ_LIBFUZZER */
 
-static char **file_args;
-
-static void
-run_file (const char *path, guint mutations)
-{
-        g_autofree char *contents = NULL;
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GRand) rand = g_rand_new_with_seed (g_str_hash (path));
-        gsize len;
-
-        if (!g_file_get_contents (path, &contents, &len, &error))
-                g_error ("%s: %s", path, error->message);
-        run_one ((const guint8 *) contents, len);
-        for (guint i = 0; i < mutations; i++) {
-                g_autofree guint8 *m = g_malloc (len + 8);
-                gsize mlen = len;
-
-                memcpy (m, contents, len);
-                for (int k = g_rand_int_range (rand, 1, 5); k > 0 && mlen > 2; k--) {
-                        gsize at = 2 + (gsize) g_rand_int_range (rand, 0, (gint32) (mlen - 2));
-
-                        switch (g_rand_int_range (rand, 0, 4)) {
-                        case 0: m[at] = (guint8) g_rand_int_range (rand, 0, 256); break;
-                        case 1: m[at] = (guint8) ",;\"\n\r-0e.9 "[g_rand_int_range (rand, 0, 12)]; break;
-                        case 2: mlen = at; break;
-                        default:
-                                memmove (m + at + 1, m + at, mlen - at);
-                                m[at] = (guint8) "0123456789,\"\n"[g_rand_int_range (rand, 0, 13)];
-                                mlen++;
-                                break;
-                        }
-                        if (mlen >= len + 8)
-                                break;
-                }
-                run_one (m, mlen);
-        }
-}
-
-static void
-test_files (void)
-{
-        for (char **f = file_args; f && *f; f++)
-                run_file (*f, 0);
-}
-
-static void
-test_seeds (void)
-{
-        g_autofree char *dir = g_test_build_filename (G_TEST_DIST, "data", "trace-corpus", NULL);
-        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
-        const char *n;
-        guint files = 0;
-
-        g_assert_nonnull (d);
-        while ((n = g_dir_read_name (d))) {
-                g_autofree char *path = g_build_filename (dir, n, NULL);
-
-                run_file (path, 300);
-                files++;
-        }
-        g_test_message ("%u seeds, 300 mutations each", files);
-        g_assert_cmpuint (files, >, 0);
-}
+/* CSV punctuation and number characters; the replacement set ends with its
+ * NUL, so an edit may also write a 0 byte.  The two selector bytes stay. */
+static const char replace[] = ",;\"\n\r-0e.9 ";
+static const char insert[] = "0123456789,\"\n";
 
 int
 main (int argc, char **argv)
 {
-        int rc;
+        static const AugurFuzzTarget t = {
+                .name = "fuzz-trace", .corpus = "trace-corpus", .mutations = 300, .keep = 2,
+                .replace = replace, .n_replace = sizeof replace,
+                .insert = insert, .n_insert = sizeof insert - 1,
+                .run_one = run_one,
+        };
+        int rc = augur_fuzz_main (&t, argc, argv);
 
-        g_test_init (&argc, &argv, NULL);
-        g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
-        if (argc > 1) {
-                file_args = argv + 1;
-                g_test_add_func ("/fuzz-trace/files", test_files);
-        } else {
-                g_test_add_func ("/fuzz-trace/seeds", test_seeds);
-        }
-        rc = g_test_run ();
         remove_work_dir ();
         return rc;
 }
