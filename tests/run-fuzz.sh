@@ -2,10 +2,10 @@
 # run-fuzz.sh: builds the libFuzzer version of one fuzz target (clang,
 # -fsanitize=fuzzer,address,undefined) and runs it for a bounded time over
 # its seed corpus in tests/data/TARGET-corpus.  `make check` runs it once per
-# target through run-fuzz-TARGET.sh (the activity parser has its own
-# run-fuzz-activity.sh).
+# target through run-fuzz-TARGET.sh.
 #
-#   target  what it fuzzes                                  source
+#   target    what it fuzzes                                source
+#   activity  the guest report parser and line reader       tests/fuzz-activity.c
 #   blob    the model file loader (CRC checks skipped)       tests/fuzz-blob.c
 #   trace   the trace readers, plain and gzip               tests/fuzz-trace.c
 #   api     the API's request line and the metrics
@@ -21,7 +21,8 @@
 #   them: run it after a long run, or after fixing a finding (copy the
 #   reproducer into the corpus first), and commit what it adds.
 #   The tree must be built (make): targets link common/libaugur-common.a
-#   from $AUGUR_TOP_BUILDDIR (set by make check), else from the source tree.
+#   (activity also sql/libaugur-store.a) from $AUGUR_TOP_BUILDDIR (set by
+#   make check), else from the source tree.
 # Output: BUILDDIR/tests/fuzz-TARGET-libfuzzer (the binary),
 #   BUILDDIR/tests/fuzz-TARGET-work/ (the grown corpus; kept between runs),
 #   BUILDDIR/tests/fuzz-TARGET-artifacts/ (crash reproducers, if any: replay
@@ -44,9 +45,18 @@ NAME=run-fuzz-$TARGET
 
 skip() { echo "$NAME: SKIP: $*"; exit 77; }
 
-# Per target: sources (besides tests/fuzz-TARGET.c), extra flags, pkg-config
-# modules, and the largest input libFuzzer makes (seeds fit under it).
+# Per target: sources (besides tests/fuzz-TARGET.c), extra flags, built
+# libraries besides libaugur-common.a, pkg-config modules, and the largest
+# input libFuzzer makes (seeds fit under it).
+LIBS=()
 case $TARGET in
+activity)
+    SOURCES=("$SRC/plugin/activity.c")
+    FLAGS=(-I"$SRC/plugin" -I"$SRC/sql")
+    LIBS=("$BUILD/sql/libaugur-store.a")
+    PKGS="glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 libvirt sqlite3 zlib"
+    MAX_LEN=4096
+    ;;
 blob)
     SOURCES=("$SRC/model/blob.c" "$SRC/model/nn.c" "$SRC/model/nn-q.c")
     FLAGS=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$SRC/model")
@@ -66,7 +76,7 @@ api)
     MAX_LEN=8192
     ;;
 *)
-    echo "usage: run-fuzz.sh [--merge] blob|trace|api [SECONDS]" >&2
+    echo "usage: run-fuzz.sh [--merge] activity|blob|trace|api [SECONDS]" >&2
     exit 1
     ;;
 esac
@@ -74,7 +84,9 @@ esac
 CC=${CLANG:-clang}
 command -v "$CC" >/dev/null 2>&1 || skip "no clang (apt-get install clang libclang-rt-14-dev)"
 command -v pkg-config >/dev/null 2>&1 || skip "no pkg-config"
-[[ -r $BUILD/common/libaugur-common.a ]] || skip "$BUILD/common/libaugur-common.a not built (run make first)"
+for lib in "$BUILD/common/libaugur-common.a" "${LIBS[@]}"; do
+    [[ -r $lib ]] || skip "$lib not built (run make first)"
+done
 [[ -r $BUILD/config.h ]] || skip "$BUILD/config.h missing (run configure first)"
 # shellcheck disable=SC2086  # a list of modules
 pkg-config --exists $PKGS || skip "pkg-config cannot find $PKGS"
@@ -94,7 +106,7 @@ BIN=$OUT/fuzz-$TARGET-libfuzzer
 "$CC" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -DAUGUR_FUZZ_LIBFUZZER -DG_LOG_DOMAIN='"augur-fuzz"' -DG_LOG_USE_STRUCTURED=1 \
     -I"$BUILD" -I"$SRC/common" "${FLAGS[@]}" \
-    "$SRC/tests/fuzz-$TARGET.c" "${SOURCES[@]}" "$BUILD/common/libaugur-common.a" \
+    "$SRC/tests/fuzz-$TARGET.c" "${SOURCES[@]}" "${LIBS[@]}" "$BUILD/common/libaugur-common.a" \
     $(pkg-config --cflags --libs $PKGS) -lm -o "$BIN" || { echo "$NAME: build failed" >&2; exit 1; }
 
 SEEDS=$SRC/tests/data/$TARGET-corpus
