@@ -84,6 +84,15 @@ new_guest_floor (const AugurGuardState *s, double now_s, double max_kib)
         return c * (1 - age / AUGUR_GUARD_NEW_S);
 }
 
+/* Shift one scored burst into the record; closes an open one. */
+static void
+score_burst (AugurGuardState *s, gboolean foreseen)
+{
+        s->foreseen = (s->foreseen << 1) | (foreseen ? 1u : 0u);
+        s->bursts = MIN (s->bursts + 1, 32);
+        s->burst_open = FALSE;
+}
+
 static void
 raise_event (AugurGuardState *s, const AugurGuardInput *in, AugurGuardEvent e,
              double seen_rise_kib, AugurGuardOut *o)
@@ -113,9 +122,9 @@ raise_event (AugurGuardState *s, const AugurGuardInput *in, AugurGuardEvent e,
         s->last_event = e;
         s->last_event_s = in->now_s;
         s->last_event_alloc_kib = alloc;
-        /* A burst augur failed to serve: not foreseen. */
-        s->foreseen <<= 1;
-        s->bursts = MIN (s->bursts + 1, 32);
+        /* A burst augur failed to serve: not foreseen (and one being
+         * scored is this one). */
+        score_burst (s, FALSE);
         o->event = e;
 }
 
@@ -124,6 +133,7 @@ augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOu
 {
         const AugurGuardObs *start = NULL, *now;
         double min_used = NAN, peak_used = NAN, peak_alloc = NAN, rise_now = 0, window = in->lead_s;
+        double envelope_before = 0;
         guint back = 0;
         gboolean recent;
 
@@ -176,6 +186,7 @@ augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOu
                 }
                 now = obs_back (s, 0);
                 rise_now = MAX (0, now->used_kib - min_used);
+                envelope_before = s->envelope_kib;
                 s->envelope_kib = MAX (s->envelope_kib, rise_now);
 
                 /* Cut off: an earlier sample of the window stood at the
@@ -189,15 +200,26 @@ augur_guard_observe (AugurGuardState *s, const AugurGuardInput *in, AugurGuardOu
                             now->used_kib <= peak_used - rise / 2)
                                 raise_event (s, in, AUGUR_GUARD_EVENT_CUT_OFF, rise, ret);
                 }
-                /* Score a burst once: was the forecast made one lead
-                 * before its start above its peak? */
-                if (ret->event == AUGUR_GUARD_EVENT_NONE && !recent && in->now_s >= s->burst_until_s &&
-                    rise_now >= MAX (AUGUR_GUARD_BURST_MIN_KIB, AUGUR_GUARD_BURST_MIN_FRAC * in->alloc_kib)) {
-                        gboolean seen = !isnan (start->forecast_kib) && start->forecast_kib >= now->used_kib;
-
-                        s->foreseen = (s->foreseen << 1) | (seen ? 1u : 0u);
-                        s->bursts = MIN (s->bursts + 1, 32);
+                /* Score a burst once (mem-guard.h): open it when used has
+                 * risen by at least half the envelope within one lead,
+                 * keep its peak for one lead, and call it foreseen only if
+                 * the forecast made one lead before its start stayed above
+                 * that peak.  A miss closes it at once. */
+                if (s->burst_open) {
+                        s->burst_peak_kib = MAX (s->burst_peak_kib, now->used_kib);
+                        if (!(s->burst_forecast_kib >= s->burst_peak_kib))
+                                score_burst (s, FALSE);
+                        else if (in->now_s >= s->burst_until_s)
+                                score_burst (s, TRUE);
+                } else if (ret->event == AUGUR_GUARD_EVENT_NONE && !recent && in->now_s >= s->burst_until_s &&
+                           rise_now >= MAX (MAX (AUGUR_GUARD_BURST_MIN_KIB, AUGUR_GUARD_BURST_MIN_FRAC * in->alloc_kib),
+                                            AUGUR_GUARD_SCORE_FRAC * envelope_before)) {
+                        s->burst_open = TRUE;
+                        s->burst_forecast_kib = start->forecast_kib;
+                        s->burst_peak_kib = now->used_kib;
                         s->burst_until_s = in->now_s + window + in->tick_s;
+                        if (!(s->burst_forecast_kib >= s->burst_peak_kib))
+                                score_burst (s, FALSE);
                 }
         }
         if (in->now_s < s->hold_until_s) {

@@ -75,10 +75,16 @@
  * HOW THE ENVELOPE AND THE FORECAST COMBINE.  The envelope protects
  * against bursts augur cannot foresee.  A burst the forecast foresees is
  * better served by growing just ahead of it, which lets the guest give
- * memory back between jobs when the host needs it.  So each burst (a rise
- * ≥ AUGUR_GUARD_BURST_MIN_FRAC of the allocation within one lead) is
+ * memory back between jobs when the host needs it.  So each burst is
  * scored: was the forecast made one lead before it (upper + headroom over
- * the lead window) already above its peak?  A VM whose last
+ * the lead window) above its peak over the next lead?  A burst that
+ * scores is a rise within one lead of at least AUGUR_GUARD_BURST_MIN_FRAC
+ * of the allocation and at least AUGUR_GUARD_SCORE_FRAC of the envelope:
+ * confidence is about the bursts the envelope guards against, and small
+ * wobbles that any forecast covers prove nothing about them (a real run:
+ * two 39 MiB blips "foreseen" made a guest with a 200 MiB job confident,
+ * and it was squeezed to 240 MiB and OOM-killed).  A miss is scored the
+ * tick the peak passes the forecast.  A VM whose last
  * AUGUR_GUARD_CONFIDENT_N bursts were all foreseen is CONFIDENT, and its
  * E_eff is the reserve alone; otherwise E_eff = the envelope + the reserve.  One burst
  * missed and the envelope is back.  With no host pressure (g = 1) the
@@ -102,6 +108,7 @@
 #define AUGUR_GUARD_BURST_MIN_FRAC 0.10         /* a burst: ≥ 10 % of alloc    */
 #define AUGUR_GUARD_BURST_MIN_KIB (32 * 1024.0) /* ... and ≥ 32 MiB            */
 #define AUGUR_GUARD_CONFIDENT_N 2               /* bursts foreseen in a row    */
+#define AUGUR_GUARD_SCORE_FRAC 0.5              /* scored: rise ≥ ½ envelope    */
 #define AUGUR_GUARD_PSI_PCT 10.0                /* memory PSI some avg10, %    */
 #define AUGUR_GUARD_HOLD_S 86400.0              /* first hold after an event   */
 #define AUGUR_GUARD_HOLD_MAX_S (7 * 86400.0)
@@ -158,6 +165,9 @@ typedef struct {
         double hold_len_s;              /* learnt hold period (0 before any)    */
         double oom_kills;               /* last count seen, NAN = none          */
         double burst_until_s;           /* a burst is being scored until then   */
+        gboolean burst_open;            /* ... and this one is still open       */
+        double burst_forecast_kib;      /* its forecast, one lead before it     */
+        double burst_peak_kib;          /* its peak used so far                 */
         guint32 foreseen;               /* bit i: burst i (0 = newest) foreseen */
         guint bursts;                   /* scored, saturating                   */
         AugurGuardEvent last_event;

@@ -306,6 +306,35 @@ test_foreseen_bursts (void)
         g_assert_cmpfloat (s.alloc_mib, >=, 150 + 199);
 }
 
+/* What counts as foreseen: small wobbles that any forecast covers build
+ * no confidence about the 200 MiB job the envelope guards against, and a
+ * forecast that covers only half of a burst is a miss.  Fails when every
+ * rise above the burst minimum is scored, or when a burst is scored before
+ * its peak. */
+static void
+test_foreseen_means_the_whole_burst (void)
+{
+        Sim s;
+
+        sim_init (&s, 700, 768);
+        sim_idle (&s, 150, 150, 3700);
+        sim_burst (&s, 150, 200, 150);          /* unforeseen: envelope 200 */
+        for (guint k = 0; k < 4; k++) {         /* 70 MiB wobbles, covered */
+                sim_idle (&s, 150, 240, 60);
+                sim_burst (&s, 150, 70, 240);
+        }
+        g_assert_false (s.out.confident);
+        for (guint k = 0; k < 3; k++) {         /* the forecast sees half */
+                sim_idle (&s, 150, 150, 60);
+                sim_idle (&s, 150, 260, 10);
+                sim_tick (&s, 250, 260);        /* half, then the rest */
+                sim_idle (&s, 350, 260, 3);
+        }
+        g_assert_false (s.out.confident);
+        sim_idle (&s, 150, 150, 900);
+        g_assert_cmpfloat (s.alloc_mib, >=, 150 + 199);
+}
+
 /* Bad input: a guest that lies (oom_kill jumping every tick, PSI at
  * 100 % forever) keeps memory for itself within its maximum, but never
  * takes memory from another guest or exceeds the budget. */
@@ -375,6 +404,7 @@ main (int argc, char **argv)
         g_test_add_func ("/mem-guard/new-guest", test_new_guest);
         g_test_add_func ("/mem-guard/host-cushion", test_host_cushion);
         g_test_add_func ("/mem-guard/foreseen-bursts", test_foreseen_bursts);
+        g_test_add_func ("/mem-guard/foreseen-means-the-whole-burst", test_foreseen_means_the_whole_burst);
         g_test_add_func ("/mem-guard/lying-guest", test_lying_guest);
         g_test_add_func ("/mem-guard/need-before-cushion", test_need_before_cushion);
         return g_test_run ();
