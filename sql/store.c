@@ -989,8 +989,14 @@ augur_store_tick_begin (AugurStore *st, gint64 ts_ms,
 
         g_return_val_if_fail (st->mode == AUGUR_STORE_READ_WRITE, FALSE);
         g_return_val_if_fail (!st->tick_open, FALSE);
-        if (!exec (st, "BEGIN IMMEDIATE", error))
+        rc = sqlite3_exec (st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, sqlite3_extended_errcode (st->db), error,
+                               (rc & 0xff) == SQLITE_BUSY ? "starting the tick (another process holds a write "
+                                                            "transaction on the database)"
+                                                          : "starting the tick");
                 return FALSE;
+        }
         st->tick_open = TRUE;
         st->tick_ms = ts_ms;
 
@@ -1110,6 +1116,61 @@ tick_clear (AugurStore *st)
         st->tick_open = FALSE;
 }
 
+/* Switch the journal mode; TRUE when the file is in `mode` after it
+ * (SQLite answers with the mode in force, and keeps the old one without
+ * an error when it cannot switch). */
+static gboolean
+journal_mode (AugurStore *st, const char *mode)
+{
+        g_autofree char *sql = g_strdup_printf ("PRAGMA journal_mode = %s", mode);
+        sqlite3_stmt *q = NULL;
+        gboolean ok = FALSE;
+
+        if (sqlite3_prepare_v2 (st->db, sql, -1, &q, NULL) == SQLITE_OK && sqlite3_step (q) == SQLITE_ROW)
+                ok = g_ascii_strcasecmp ((const char *) sqlite3_column_text (q, 0), mode) == 0;
+        sqlite3_finalize (q);
+        return ok;
+}
+
+/* THE -WAL FILE REMOVED UNDER US (a cleanup script, an admin freeing
+ * space).  SQLite keeps its WAL open, so commits go on into the nameless
+ * file and succeed; but a crash then loses every tick since the last
+ * checkpoint, and a new connection (virt-augur, the checkpoint thread)
+ * opens an empty -wal under the name.  After each tick's commit the name
+ * is checked (one stat); when it is gone: checkpoint everything into the
+ * database file (synced), then leave WAL mode and enter it again, which
+ * starts a new -wal under the name.  Leaving WAL mode needs the only
+ * connection, so the checkpoint thread is stopped for it; if a reader
+ * holds the file open the switch fails, and the checkpoint alone (every
+ * tick until it succeeds) keeps what was committed in the database. */
+static void
+wal_check (AugurStore *st)
+{
+        g_autofree char *wal = g_strconcat (st->path, "-wal", NULL);
+        struct stat sb;
+        int rc;
+
+        if (lstat (wal, &sb) == 0 || errno != ENOENT)
+                return;
+        if (!st->wal_lost_said)
+                g_warning ("%s: the -wal file was removed while augurd runs; checkpointing into the database "
+                           "and starting a new one", wal);
+        rc = sqlite3_wal_checkpoint_v2 (st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        if (rc == SQLITE_BUSY)
+                rc = sqlite3_wal_checkpoint_v2 (st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        augur_store_checkpointer_stop (g_steal_pointer (&st->ckpt), st->db);
+        if (rc == SQLITE_OK && journal_mode (st, "DELETE") && journal_mode (st, "WAL")) {
+                g_message ("%s: a new -wal file is in place; nothing committed was lost", wal);
+                st->wal_lost_said = FALSE;
+        } else {
+                if (!st->wal_lost_said)
+                        g_warning ("%s: could not start a new -wal yet (%s); checkpointing after every tick "
+                                   "until it can", wal, sqlite3_errmsg (st->db));
+                st->wal_lost_said = TRUE;
+        }
+        st->ckpt = augur_store_checkpointer_start (st->db, st->path);
+}
+
 gboolean
 augur_store_tick_commit (AugurStore *st, GError **error)
 {
@@ -1156,6 +1217,7 @@ augur_store_tick_commit (AugurStore *st, GError **error)
                 rollup_add_gauge (g->dc, g->r, g->ts_ms, g->gauge, g->value);
         }
         tick_clear (st);
+        wal_check (st);
         return TRUE;
 }
 

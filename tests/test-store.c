@@ -1,6 +1,8 @@
 /* test-store.c — the history store (sql/store.c): schema and migrations,
  * the per-tick transaction, rollups and counter resets, retention, imports,
- * domain lookup, and failure paths (newer schema, corrupt file, full disk). */
+ * domain lookup, and failure paths (newer schema, corrupt file, full disk),
+ * with injected faults: another writer holding the lock, I/O errors at
+ * every write of a tick, the -wal file removed under a running writer. */
 #include "config.h"
 
 #include <glib/gstdio.h>
@@ -8,11 +10,15 @@
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
+
+/* Guests per tick in the fault-injection tests. */
+#define FAULT_VMS 16
 
 typedef struct {
         char *dir;
@@ -787,6 +793,236 @@ test_checkpoint_age (Fixture *f, gconstpointer data)
         g_unlink (copy);
 }
 
+
+/* ---- fault injection (beyond the kill -9 loop of resilience.sh) ----
+ * The rule in each case: nothing committed before is lost, and a tick is
+ * stored whole or not at all. */
+
+/* Every tick committed so far is in the file, whole, and the file is sane. */
+static void
+assert_whole (const char *path, int ticks, int per_tick)
+{
+        g_assert_cmpint (count (path, "SELECT count(*) FROM ticks"), ==, ticks);
+        g_assert_cmpint (count (path, "SELECT count(*) FROM samples"), ==, (gint64) ticks * per_tick);
+        g_assert_cmpint (count (path, "SELECT count(*) FROM (SELECT tick_id FROM samples GROUP BY tick_id "
+                                      "HAVING count(*) != " G_STRINGIFY (FAULT_VMS) ")"), ==, 0);
+        g_assert_cmpint (count (path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"),
+                         ==, 0);
+}
+
+/* Try one tick of FAULT_VMS guests; TRUE when it committed. */
+static gboolean
+try_tick (AugurStore *st, int t, GError **error)
+{
+        AugurDomainSample s[FAULT_VMS];
+        AugurHostSample h = { 0 };
+        gboolean ok;
+
+        for (int k = 0; k < FAULT_VMS; k++)
+                s[k] = live (k, t * 1000000000LL, 500000);
+        ok = augur_store_write_tick (st, 1800000000000 + t * 1000, s, FAULT_VMS, &h, 0, NULL, error);
+        for (int k = 0; k < FAULT_VMS; k++)
+                augur_domain_sample_clear (&s[k]);
+        return ok;
+}
+
+/* Another writer holds the write lock past the busy timeout (a sqlite3
+ * shell left in a transaction, a backup tool): the tick fails as BUSY,
+ * stores nothing, and the next one after the lock goes works. */
+static void
+test_busy_writer (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        sqlite3 *other = NULL;
+
+        g_assert_no_error (error);
+        for (int t = 0; t < 3; t++)
+                g_assert_true (try_tick (st, t, NULL));
+        g_assert_cmpint (sqlite3_open (f->path, &other), ==, SQLITE_OK);
+        g_assert_cmpint (sqlite3_exec (other, "BEGIN IMMEDIATE", NULL, NULL, NULL), ==, SQLITE_OK);
+        g_assert_false (try_tick (st, 3, &error));
+        g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_BUSY);
+        g_test_message ("%s", error->message);
+        g_clear_error (&error);
+        g_assert_cmpint (sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL), ==, SQLITE_OK);
+        sqlite3_close (other);
+        g_assert_true (try_tick (st, 4, &error));
+        g_assert_no_error (error);
+        assert_whole (f->path, 4, FAULT_VMS);
+}
+
+/* A VFS in front of the default one that fails writes and syncs on
+ * demand, as a failing disk or a vanished NFS server would. */
+typedef struct {
+        sqlite3_file base;
+        sqlite3_file *real;
+} FaultFile;
+
+static sqlite3_vfs *fault_real_vfs;
+/* Let this many writes/syncs through, then fail this many; atomics: the
+ * store's checkpoint thread writes through the same VFS. */
+static gint fault_skip, fault_fail, fault_failed;
+
+#define REAL(f) (((FaultFile *) (f))->real)
+static int ff_close (sqlite3_file *f) { return REAL (f)->pMethods->xClose (REAL (f)); }
+static int ff_read (sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return REAL (f)->pMethods->xRead (REAL (f), b, n, o); }
+static gboolean
+fault_now (void)
+{
+        if (g_atomic_int_get (&fault_fail) <= 0)
+                return FALSE;
+        if (g_atomic_int_add (&fault_skip, -1) > 0)
+                return FALSE;
+        if (g_atomic_int_add (&fault_fail, -1) <= 0)
+                return FALSE;
+        g_atomic_int_inc (&fault_failed);
+        return TRUE;
+}
+static int ff_write (sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
+{ return fault_now () ? SQLITE_IOERR_WRITE : REAL (f)->pMethods->xWrite (REAL (f), b, n, o); }
+static int ff_truncate (sqlite3_file *f, sqlite3_int64 sz) { return REAL (f)->pMethods->xTruncate (REAL (f), sz); }
+static int ff_sync (sqlite3_file *f, int fl)
+{ return fault_now () ? SQLITE_IOERR_FSYNC : REAL (f)->pMethods->xSync (REAL (f), fl); }
+static int ff_size (sqlite3_file *f, sqlite3_int64 *sz) { return REAL (f)->pMethods->xFileSize (REAL (f), sz); }
+static int ff_lock (sqlite3_file *f, int l) { return REAL (f)->pMethods->xLock (REAL (f), l); }
+static int ff_unlock (sqlite3_file *f, int l) { return REAL (f)->pMethods->xUnlock (REAL (f), l); }
+static int ff_reserved (sqlite3_file *f, int *r) { return REAL (f)->pMethods->xCheckReservedLock (REAL (f), r); }
+static int ff_fcntl (sqlite3_file *f, int op, void *a) { return REAL (f)->pMethods->xFileControl (REAL (f), op, a); }
+static int ff_sector (sqlite3_file *f) { return REAL (f)->pMethods->xSectorSize (REAL (f)); }
+static int ff_dev (sqlite3_file *f) { return REAL (f)->pMethods->xDeviceCharacteristics (REAL (f)); }
+static int ff_shm_map (sqlite3_file *f, int i, int sz, int ext, void volatile **p)
+{ return REAL (f)->pMethods->xShmMap (REAL (f), i, sz, ext, p); }
+static int ff_shm_lock (sqlite3_file *f, int o, int n, int fl) { return REAL (f)->pMethods->xShmLock (REAL (f), o, n, fl); }
+static void ff_shm_barrier (sqlite3_file *f) { REAL (f)->pMethods->xShmBarrier (REAL (f)); }
+static int ff_shm_unmap (sqlite3_file *f, int del) { return REAL (f)->pMethods->xShmUnmap (REAL (f), del); }
+#undef REAL
+
+static const sqlite3_io_methods fault_io = {
+        .iVersion = 2, .xClose = ff_close, .xRead = ff_read, .xWrite = ff_write,
+        .xTruncate = ff_truncate, .xSync = ff_sync, .xFileSize = ff_size, .xLock = ff_lock,
+        .xUnlock = ff_unlock, .xCheckReservedLock = ff_reserved, .xFileControl = ff_fcntl,
+        .xSectorSize = ff_sector, .xDeviceCharacteristics = ff_dev, .xShmMap = ff_shm_map,
+        .xShmLock = ff_shm_lock, .xShmBarrier = ff_shm_barrier, .xShmUnmap = ff_shm_unmap,
+};
+
+static int
+ff_open (sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+        FaultFile *p = (FaultFile *) f;
+        int rc;
+
+        p->real = (sqlite3_file *) &p[1];
+        rc = fault_real_vfs->xOpen (fault_real_vfs, name, p->real, flags, out);
+        p->base.pMethods = rc == SQLITE_OK && p->real->pMethods ? &fault_io : NULL;
+        return rc;
+}
+
+static int ff_delete (sqlite3_vfs *v, const char *n, int d) { return fault_real_vfs->xDelete (fault_real_vfs, n, d); }
+static int ff_access (sqlite3_vfs *v, const char *n, int fl, int *r) { return fault_real_vfs->xAccess (fault_real_vfs, n, fl, r); }
+static int ff_full (sqlite3_vfs *v, const char *n, int sz, char *out) { return fault_real_vfs->xFullPathname (fault_real_vfs, n, sz, out); }
+static int ff_random (sqlite3_vfs *v, int n, char *out) { return fault_real_vfs->xRandomness (fault_real_vfs, n, out); }
+static int ff_sleep (sqlite3_vfs *v, int us) { return fault_real_vfs->xSleep (fault_real_vfs, us); }
+static int ff_time (sqlite3_vfs *v, double *t) { return fault_real_vfs->xCurrentTime (fault_real_vfs, t); }
+static int ff_last_error (sqlite3_vfs *v, int n, char *b) { return fault_real_vfs->xGetLastError (fault_real_vfs, n, b); }
+
+static sqlite3_vfs fault_vfs = {
+        .iVersion = 1, .zName = "augur-test-fault", .xOpen = ff_open, .xDelete = ff_delete,
+        .xAccess = ff_access, .xFullPathname = ff_full, .xRandomness = ff_random,
+        .xSleep = ff_sleep, .xCurrentTime = ff_time, .xGetLastError = ff_last_error,
+};
+
+/* I/O errors in the middle of ticks, at every write position of one
+ * tick in turn: each failing tick is refused whole, nothing before it is
+ * lost, and the store carries on when the disk does. */
+static void
+test_io_errors (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        AugurStore *st;
+        int t = 0, committed = 0, failures = 0;
+
+        fault_real_vfs = sqlite3_vfs_find (NULL);
+        fault_vfs.szOsFile = (int) sizeof (FaultFile) + fault_real_vfs->szOsFile;
+        fault_vfs.mxPathname = fault_real_vfs->mxPathname;
+        g_assert_cmpint (sqlite3_vfs_register (&fault_vfs, 1), ==, SQLITE_OK);
+
+        st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_assert_no_error (error);
+        for (; t < 3; t++, committed++)
+                g_assert_true (try_tick (st, t, NULL));
+        /* Fail the k-th write or sync of a tick, k = 0, 1, 2, ... until a
+         * tick goes through without reaching it: every position of a
+         * tick's I/O is hit once.  Then the disk is back. */
+        for (int k = 0; k < 10000; k++) {
+                g_atomic_int_set (&fault_failed, 0);
+                g_atomic_int_set (&fault_skip, k);
+                g_atomic_int_set (&fault_fail, 1);
+                if (try_tick (st, t++, &error)) {
+                        committed++;
+                } else {
+                        g_assert_nonnull (error);
+                        if (failures++ == 0)
+                                g_test_message ("%s", error->message);
+                        g_clear_error (&error);
+                }
+                g_atomic_int_set (&fault_fail, 0);
+                if (g_atomic_int_get (&fault_failed) == 0)
+                        break;
+                g_assert_true (try_tick (st, t++, &error));
+                g_assert_no_error (error);
+                committed++;
+                assert_whole (f->path, committed, FAULT_VMS);
+        }
+        g_test_message ("%d ticks failed by an I/O error, %d committed", failures, committed);
+        g_assert_cmpint (failures, >, 0);
+        augur_store_close (st);
+        g_assert_cmpint (sqlite3_vfs_unregister (&fault_vfs), ==, SQLITE_OK);
+        assert_whole (f->path, committed, FAULT_VMS);
+}
+
+
+/* The -wal file removed while augurd runs (a cleanup script, an admin
+ * "freeing space"): SQLite keeps writing to the open, now nameless file,
+ * where a crash would lose every tick since the last checkpoint.  The
+ * store notices after the next commit, checkpoints and starts a new WAL
+ * under the name.  Checked the hard way: a child writes, the WAL goes,
+ * the child writes on and then dies without closing; every tick it
+ * reported committed is in the file. */
+static void
+test_wal_removed (Fixture *f, gconstpointer data)
+{
+        g_autofree char *wal = g_strconcat (f->path, "-wal", NULL);
+        int status = 0;
+        pid_t pid;
+
+        pid = fork ();
+        g_assert_cmpint (pid, >=, 0);
+        if (pid == 0) {
+                AugurStore *st;
+                int t = 0;
+
+                g_log_set_always_fatal (G_LOG_FATAL_MASK);
+                g_log_set_fatal_mask ("augur-store", G_LOG_FATAL_MASK);
+                st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, NULL);
+                if (!st)
+                        _exit (2);
+                for (; t < 3; t++)
+                        if (!try_tick (st, t, NULL))
+                                _exit (3);
+                if (g_unlink (wal) != 0)
+                        _exit (4);
+                for (; t < 6; t++)
+                        if (!try_tick (st, t, NULL))
+                                _exit (5);
+                _exit (0);              /* a crash: no close, no checkpoint */
+        }
+        g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+        g_assert_true (WIFEXITED (status));
+        g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+        assert_whole (f->path, 6, FAULT_VMS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -808,5 +1044,8 @@ main (int argc, char **argv)
         ADD ("/store/tick-writer-fails", test_tick_writer_fails);
         ADD ("/store/checkpointer", test_checkpointer);
         ADD ("/store/checkpoint-age", test_checkpoint_age);
+        ADD ("/store/fault/busy-writer", test_busy_writer);
+        ADD ("/store/fault/io-errors", test_io_errors);
+        ADD ("/store/fault/wal-removed", test_wal_removed);
         return g_test_run ();
 }
