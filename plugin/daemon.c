@@ -311,13 +311,16 @@ augur_daemon_tick (AugurDaemon *d)
         g_autoptr(GError) error = NULL;
         AugurHostSample host;
         gint64 t0, collect_usec, ts_ms;
+        gboolean connected;
 
         d->ticks++;
         if (!d->store && !reopen_store (d))
                 return;                       /* started on a full disk: dropped */
         if (d->retrain)
                 augur_retrain_tick (d->retrain, d->config, augur_now_ms ());
-        if (!ensure_connected (d)) {
+        connected = ensure_connected (d);
+        augur_metrics_set_connected (d->metrics, connected);
+        if (!connected) {
                 /* The channels are QEMU's sockets: they work without libvirtd. */
                 augur_activity_sync (d->activity, NULL);
                 return;
@@ -797,6 +800,7 @@ attach_store (AugurDaemon *d, AugurStore *store)
         if (d->forecaster) {
                 augur_forecaster_set_activity (d->forecaster, d->activity);
                 d->retrain = augur_retrain_new (d->store, d->forecaster, d->config->db_path);
+                augur_retrain_set_metrics (d->retrain, d->metrics);
         }
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);

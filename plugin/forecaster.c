@@ -15,11 +15,23 @@
 #define AUGUR_DEFAULT_MODEL DATADIR "/augur/default.augur"
 #endif
 
+/* REALIZED COVERAGE.  How often what happened stayed at or below the
+ * upper bound served one step before it: the calibration's promise
+ * (predictor.h, 95 %) as kept on this VM, for metrics and alerts.  Each
+ * forecast's first step is checked against the first sample at or after
+ * its time (within one more step; a later sample scores nothing), and the
+ * hits are averaged with weights halving every COVERAGE_HALFLIFE_S. */
+#define COVERAGE_HALFLIFE_S (6 * 3600.0)
+
 typedef struct {
         AugurPredictorVm *state;
         gint64 last_ts;                 /* unix s of the last step              */
         AugurPredictorOut last;         /* reused when two ticks share a second */
         gboolean have_last;
+        double cov_due_s;               /* the pending bound's time, 0 = none   */
+        double cov_step_s;
+        float cov_upper[2];             /* [memory KiB, cpu cores]              */
+        double cov_hit[2], cov_w[2], cov_s;  /* decayed sums, their time       */
 } FcVm;
 
 struct AugurForecaster {
@@ -151,6 +163,30 @@ augur_forecaster_input_row (const AugurDerived *d, const AugurActivityLatest *a,
         ret->v[AUGUR_COL_HOST_PSI_IO] = hostv (host, AUGUR_HOST_PSI_IO_SOME_AVG10);
 }
 
+/* Score the pending bound against this step's row x (REALIZED COVERAGE). */
+static void
+coverage_score (FcVm *v, const AugurFeatSample *x, double now_s)
+{
+        const float *row = x->v;
+        double y[2], decay;
+
+        if (v->cov_due_s <= 0 || now_s < v->cov_due_s)
+                return;
+        if (now_s <= v->cov_due_s + v->cov_step_s) {
+                y[0] = row[AUGUR_COL_MEM_USED_KIB];
+                y[1] = row[AUGUR_COL_CPU_PCT] / 100.0 * row[AUGUR_COL_CPU_CORES];
+                decay = v->cov_s > 0 ? exp2 (-(now_s - v->cov_s) / COVERAGE_HALFLIFE_S) : 1;
+                for (int r = 0; r < 2; r++) {
+                        if (isnan (y[r]) || isnan (v->cov_upper[r]))
+                                continue;
+                        v->cov_hit[r] = v->cov_hit[r] * decay + (y[r] <= v->cov_upper[r] ? 1 : 0);
+                        v->cov_w[r] = v->cov_w[r] * decay + 1;
+                }
+                v->cov_s = now_s;
+        }
+        v->cov_due_s = 0;
+}
+
 static gboolean
 fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerived *d,
              const AugurHostSample *host, double now_s, AugurForecast *ret)
@@ -177,6 +213,7 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                                                          ACTIVITY_MAX_AGE_MS, &a);
 
                 augur_forecaster_input_row (d, have_a ? &a : NULL, host, ts, &x);
+                coverage_score (v, &x, now_s);
                 v->last_ts = ts;
                 v->have_last = augur_predictor_step (f->pred, v->state, &x, &out);
                 if (v->have_last)
@@ -196,6 +233,12 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
         }
         ret->model = o->model[AUGUR_PRED_MEM];
         ret->precursor = augur_precursor_context_name (o->precursor);
+        if (o->step_s > 0 && now_s >= v->cov_due_s) {
+                v->cov_due_s = now_s + o->step_s;
+                v->cov_step_s = o->step_s;
+                v->cov_upper[0] = o->mem_upper_kib[0];
+                v->cov_upper[1] = o->cpu_upper_cores[0];
+        }
         return TRUE;
 }
 
@@ -255,6 +298,9 @@ augur_forecaster_export_errors (AugurForecaster *f, AugurMetrics *m)
                                     (isnan (best) || mae < best))
                                         best = mae;
                         augur_metrics_set_error (m, key, res[k].name, model, best);
+                        augur_metrics_set_coverage (m, key, res[k].name,
+                                                    v->cov_w[k] > 0 ? v->cov_hit[k] / v->cov_w[k] : NAN,
+                                                    v->cov_w[k]);
                 }
         }
 }

@@ -59,11 +59,16 @@ typedef struct {
         char *uuid;
         char *name;
         double mem_used_kib, mem_alloc_kib, cpu_cores, vcpus;
+        /* The forecast, bounded (metrics.h FORECAST SERIES): [memory, cpu] */
         gboolean have_forecast;
-        AugurForecast f;
-        double err_pct[2][2];           /* [memory, cpu][model, best_baseline] */
+        double lead_s, lead_upper[2];
+        guint n_p50;
+        double p50_horizon_s[AUGUR_METRICS_P50_HORIZONS], p50[2][AUGUR_METRICS_P50_HORIZONS];
+        double err_ratio[2][2];         /* [memory, cpu][model, best_baseline] */
+        double coverage[2];             /* [memory, cpu], NAN = too few steps  */
         GArray *actions;                /* MetricsCount: resource, action, reason */
         GArray *drops;                  /* MetricsCount: reason               */
+        GArray *events;                 /* MetricsCount: memory event         */
 } MetricsGuest;
 
 struct AugurMetrics {
@@ -71,6 +76,9 @@ struct AugurMetrics {
         guint64 tick_bucket[N_TICK_BUCKETS]; /* cumulative at format time     */
         guint64 tick_count;
         double tick_sum_s;
+        double last_tick_s;             /* wall clock of the last tick, NAN   */
+        GArray *retrains;               /* MetricsCount: outcome              */
+        int connected;                  /* to the hypervisor: 1, 0, -1 unknown */
         gboolean names;                 /* export guest names (metrics.h)     */
         /* the endpoint; listener NULL = not serving */
         GSocket *listener;
@@ -99,6 +107,7 @@ guest_free (gpointer p)
         g_free (g->name);
         g_array_unref (g->actions);
         g_array_unref (g->drops);
+        g_array_unref (g->events);
         g_free (g);
 }
 
@@ -108,6 +117,9 @@ augur_metrics_new (void)
         AugurMetrics *m = g_new0 (AugurMetrics, 1);
 
         m->guests = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, guest_free);
+        m->last_tick_s = NAN;
+        m->retrains = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
+        m->connected = -1;
         return m;
 }
 
@@ -128,6 +140,7 @@ augur_metrics_free (AugurMetrics *m)
         g_clear_object (&m->listener);
         g_clear_pointer (&m->context, g_main_context_unref);
         g_hash_table_unref (m->guests);
+        g_array_unref (m->retrains);
         g_free (m);
 }
 
@@ -147,9 +160,10 @@ get_guest (AugurMetrics *m, const char *uuid, const char *name)
                 g->uuid = g_strdup (uuid);
                 g->mem_used_kib = g->mem_alloc_kib = g->cpu_cores = g->vcpus = NAN;
                 for (int r = 0; r < 2; r++)
-                        g->err_pct[r][0] = g->err_pct[r][1] = NAN;
+                        g->err_ratio[r][0] = g->err_ratio[r][1] = g->coverage[r] = NAN;
                 g->actions = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
                 g->drops = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
+                g->events = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
                 g_hash_table_insert (m->guests, g->uuid, g);
         }
         if (name && g_strcmp0 (g->name, name) != 0) {
@@ -172,14 +186,49 @@ augur_metrics_set_guest (AugurMetrics *m, const char *uuid, const char *name,
         g->vcpus = vcpus;
 }
 
+/* Max of v over the first n horizons, NAN when none is known. */
+static double
+max_first (const float *v, guint n)
+{
+        double best = NAN;
+
+        for (guint h = 0; h < n; h++)
+                if (!isnan (v[h]) && (isnan (best) || v[h] > best))
+                        best = v[h];
+        return best;
+}
+
 void
-augur_metrics_set_forecast (AugurMetrics *m, const char *uuid, const AugurForecast *f)
+augur_metrics_set_forecast (AugurMetrics *m, const char *uuid, const AugurForecast *f, double lead_s)
 {
         MetricsGuest *g = get_guest (m, uuid, NULL);
+        guint n, idx[AUGUR_METRICS_P50_HORIZONS];
 
-        g->have_forecast = f != NULL;
-        if (f)
-                g->f = *f;
+        g->have_forecast = f != NULL && f->H > 0;
+        if (!g->have_forecast)
+                return;
+        /* The bound over the lead window, as the policy reads it. */
+        n = f->step_s > 0 && lead_s > 0 ? (guint) ceil (lead_s / f->step_s) : 1;
+        n = CLAMP (n, 1, f->H);
+        g->lead_s = n * f->step_s;
+        g->lead_upper[0] = max_first (f->mem_upper_kib, n) * 1024;
+        g->lead_upper[1] = max_first (f->cpu_upper_cores, n);
+        /* The median at the first, middle and last horizon (fewer when the
+         * forecast has fewer steps). */
+        idx[0] = 0;
+        idx[1] = (f->H - 1) / 2;
+        idx[2] = f->H - 1;
+        g->n_p50 = 0;
+        for (guint k = 0; k < AUGUR_METRICS_P50_HORIZONS; k++) {
+                guint h = idx[k];
+
+                if (g->n_p50 > 0 && g->p50_horizon_s[g->n_p50 - 1] == (h + 1) * f->step_s)
+                        continue;
+                g->p50_horizon_s[g->n_p50] = (h + 1) * f->step_s;
+                g->p50[0][g->n_p50] = f->mem_p50_kib[h] * 1024.0;
+                g->p50[1][g->n_p50] = f->cpu_p50_cores[h];
+                g->n_p50++;
+        }
 }
 
 void
@@ -189,8 +238,18 @@ augur_metrics_set_error (AugurMetrics *m, const char *uuid, const char *resource
         MetricsGuest *g = get_guest (m, uuid, NULL);
         int r = strcmp (resource, "cpu") == 0 ? 1 : 0;
 
-        g->err_pct[r][0] = model_pct;
-        g->err_pct[r][1] = best_baseline_pct;
+        g->err_ratio[r][0] = model_pct / 100;
+        g->err_ratio[r][1] = best_baseline_pct / 100;
+}
+
+void
+augur_metrics_set_coverage (AugurMetrics *m, const char *uuid, const char *resource,
+                            double ratio, double steps)
+{
+        MetricsGuest *g = get_guest (m, uuid, NULL);
+
+        g->coverage[strcmp (resource, "cpu") == 0 ? 1 : 0] =
+                steps >= AUGUR_METRICS_COVERAGE_MIN_STEPS ? ratio : NAN;
 }
 
 /* The count of a label set, created at 0. */
@@ -224,10 +283,29 @@ augur_metrics_set_dropped_reports (AugurMetrics *m, const char *uuid, const char
 }
 
 void
+augur_metrics_count_memory_event (AugurMetrics *m, const char *uuid, const char *name, const char *event)
+{
+        (*count (get_guest (m, uuid, name)->events, event, NULL, NULL))++;
+}
+
+void
+augur_metrics_count_retrain (AugurMetrics *m, const char *outcome)
+{
+        (*count (m->retrains, outcome, NULL, NULL))++;
+}
+
+void
+augur_metrics_set_connected (AugurMetrics *m, gboolean connected)
+{
+        m->connected = connected ? 1 : 0;
+}
+
+void
 augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec)
 {
         double s = duration_usec / 1e6;
 
+        m->last_tick_s = g_get_real_time () / 1e6;
         for (gsize i = 0; i < N_TICK_BUCKETS; i++)
                 if (s <= tick_buckets_s[i]) {
                         m->tick_bucket[i]++;
@@ -323,32 +401,57 @@ gauge_family (GString *out, GPtrArray *guests, gboolean names, const char *name,
 }
 
 static void
-forecast_family (GString *out, GPtrArray *guests, gboolean names, gboolean cpu)
+forecast_family (GString *out, GPtrArray *guests, gboolean names, int r)
 {
-        const char *name = cpu ? "augur_guest_cpu_forecast_cores" : "augur_guest_memory_forecast_bytes";
+        const char *name = r ? "augur_guest_cpu_forecast_cores" : "augur_guest_memory_forecast_bytes";
+        char hbuf[G_ASCII_DTOSTR_BUF_SIZE];
 
-        family (out, name, "gauge", cpu
-                ? "Forecast CPU demand, cores, per horizon; bound=p50 is the median, bound=upper the calibrated upper bound."
-                : "Forecast used memory, bytes, per horizon; bound=p50 is the median, bound=upper the calibrated upper bound.");
+        family (out, name, "gauge", r
+                ? "Forecast CPU demand, cores: bound=upper is the calibrated upper bound over the lead window "
+                  "(horizon_seconds = the window), bound=p50 the median at three horizons."
+                : "Forecast used memory, bytes: bound=upper is the calibrated upper bound over the lead window "
+                  "(horizon_seconds = the window), bound=p50 the median at three horizons.");
         for (guint i = 0; i < guests->len; i++) {
                 const MetricsGuest *g = guests->pdata[i];
 
                 if (!g->have_forecast)
                         continue;
-                for (guint h = 0; h < g->f.H; h++) {
-                        const float *p50 = cpu ? g->f.cpu_p50_cores : g->f.mem_p50_kib;
-                        const float *upper = cpu ? g->f.cpu_upper_cores : g->f.mem_upper_kib;
-                        double scale = cpu ? 1 : 1024;
-                        char hbuf[G_ASCII_DTOSTR_BUF_SIZE];
-                        g_autofree char *lp50 = NULL, *lup = NULL;
+                if (!isnan (g->lead_upper[r])) {
+                        g_autofree char *l = g_strdup_printf ("horizon_seconds=\"%s\",bound=\"upper\"",
+                                                              fmt_double (hbuf, g->lead_s));
 
-                        fmt_double (hbuf, (h + 1) * g->f.step_s);
-                        lp50 = g_strdup_printf ("horizon_seconds=\"%s\",bound=\"p50\"", hbuf);
-                        lup = g_strdup_printf ("horizon_seconds=\"%s\",bound=\"upper\"", hbuf);
-                        if (!isnan (p50[h]))
-                                guest_sample (out, name, g, names, lp50, p50[h] * scale);
-                        if (!isnan (upper[h]))
-                                guest_sample (out, name, g, names, lup, upper[h] * scale);
+                        guest_sample (out, name, g, names, l, g->lead_upper[r]);
+                }
+                for (guint k = 0; k < g->n_p50; k++) {
+                        g_autofree char *l = NULL;
+
+                        if (isnan (g->p50[r][k]))
+                                continue;
+                        l = g_strdup_printf ("horizon_seconds=\"%s\",bound=\"p50\"",
+                                             fmt_double (hbuf, g->p50_horizon_s[k]));
+                        guest_sample (out, name, g, names, l, g->p50[r][k]);
+                }
+        }
+}
+
+/* name{domain,uuid,<label>="<a>"} n for every count of every guest. */
+static void
+count_family (GString *out, GPtrArray *guests, gboolean names, const char *name, const char *help,
+              const char *label, gsize offset)
+{
+        family (out, name, "counter", help);
+        for (guint i = 0; i < guests->len; i++) {
+                const MetricsGuest *g = guests->pdata[i];
+                const GArray *a = G_STRUCT_MEMBER (GArray *, g, offset);
+
+                for (guint k = 0; k < a->len; k++) {
+                        const MetricsCount *c = &g_array_index (a, MetricsCount, k);
+                        g_autoptr(GString) l = g_string_new (label);
+
+                        g_string_append (l, "=\"");
+                        augur_metrics_escape_label (l, c->a);
+                        g_string_append_c (l, '"');
+                        guest_sample (out, name, g, names, l->str, c->n);
                 }
         }
 }
@@ -387,11 +490,11 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
         gauge_family (out, guests, m->names, "augur_guest_vcpus",
                       "vCPUs online in the guest.",
                       G_STRUCT_OFFSET (MetricsGuest, vcpus), 1);
-        forecast_family (out, guests, m->names, FALSE);
-        forecast_family (out, guests, m->names, TRUE);
+        forecast_family (out, guests, m->names, 0);
+        forecast_family (out, guests, m->names, 1);
 
-        family (out, "augur_guest_forecast_error_percent", "gauge",
-                "Recent mean absolute error of the point forecast, percent of capacity, of the model and of the best baseline.");
+        family (out, "augur_guest_forecast_error_ratio", "gauge",
+                "Recent mean absolute error of the point forecast, as a fraction of capacity, of the model and of the best baseline.");
         for (guint i = 0; i < guests->len; i++) {
                 const MetricsGuest *g = guests->pdata[i];
 
@@ -399,11 +502,27 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
                         for (int s = 0; s < 2; s++) {
                                 g_autofree char *l = NULL;
 
-                                if (isnan (g->err_pct[r][s]))
+                                if (isnan (g->err_ratio[r][s]))
                                         continue;
                                 l = g_strdup_printf ("resource=\"%s\",source=\"%s\"", resources[r], sources[s]);
-                                guest_sample (out, "augur_guest_forecast_error_percent", g, m->names, l, g->err_pct[r][s]);
+                                guest_sample (out, "augur_guest_forecast_error_ratio", g, m->names, l, g->err_ratio[r][s]);
                         }
+        }
+
+        family (out, "augur_guest_forecast_coverage_ratio", "gauge",
+                "Recent fraction of steps whose use stayed at or below the upper bound served one step before "
+                "(the calibration's target is 0.95).");
+        for (guint i = 0; i < guests->len; i++) {
+                const MetricsGuest *g = guests->pdata[i];
+
+                for (int r = 0; r < 2; r++) {
+                        g_autofree char *l = NULL;
+
+                        if (isnan (g->coverage[r]))
+                                continue;
+                        l = g_strdup_printf ("resource=\"%s\"", resources[r]);
+                        guest_sample (out, "augur_guest_forecast_coverage_ratio", g, m->names, l, g->coverage[r]);
+                }
         }
 
         family (out, "augur_actions_total", "counter",
@@ -425,20 +544,12 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
                 }
         }
 
-        family (out, "augur_guest_reports_dropped_total", "counter",
-                "Activity reports from the guest that augurd dropped, by reason.");
-        for (guint i = 0; i < guests->len; i++) {
-                const MetricsGuest *g = guests->pdata[i];
-
-                for (guint k = 0; k < g->drops->len; k++) {
-                        const MetricsCount *c = &g_array_index (g->drops, MetricsCount, k);
-                        g_autoptr(GString) l = g_string_new ("reason=\"");
-
-                        augur_metrics_escape_label (l, c->a);
-                        g_string_append_c (l, '"');
-                        guest_sample (out, "augur_guest_reports_dropped_total", g, m->names, l->str, c->n);
-                }
-        }
+        count_family (out, guests, m->names, "augur_guest_reports_dropped_total",
+                      "Activity reports from the guest that augurd dropped, by reason.",
+                      "reason", G_STRUCT_OFFSET (MetricsGuest, drops));
+        count_family (out, guests, m->names, "augur_guest_memory_events_total",
+                      "Times the guest ran out of memory as augur saw it, by event (mem-guard.h rule 2).",
+                      "event", G_STRUCT_OFFSET (MetricsGuest, events));
 
         family (out, "augur_tick_duration_seconds", "histogram",
                 "Duration of one stored tick (collect, store, forecast, plan, actuate, audit), seconds.");
@@ -457,6 +568,30 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
 
         family (out, "augur_ticks_total", "counter", "Ticks stored since augurd started.");
         g_string_append_printf (out, "augur_ticks_total %" G_GUINT64_FORMAT "\n", m->tick_count);
+        family (out, "augur_retrain_runs_total", "counter",
+                "Periodic retraining runs finished since augurd started, by outcome.");
+        for (guint k = 0; k < m->retrains->len; k++) {
+                const MetricsCount *c = &g_array_index (m->retrains, MetricsCount, k);
+
+                g_string_append (out, "augur_retrain_runs_total{outcome=\"");
+                augur_metrics_escape_label (out, c->a);
+                g_string_append_printf (out, "\"} %" G_GUINT64_FORMAT "\n", c->n);
+        }
+        if (!isnan (m->last_tick_s)) {
+                family (out, "augur_last_tick_timestamp_seconds", "gauge",
+                        "When the last tick was stored, seconds since the Unix epoch.");
+                g_string_append (out, "augur_last_tick_timestamp_seconds ");
+                append_value (out, m->last_tick_s);
+        }
+        if (m->connected >= 0) {
+                family (out, "augur_libvirt_connected", "gauge",
+                        "1 while augurd is connected to its hypervisor (libvirt), else 0.");
+                g_string_append_printf (out, "augur_libvirt_connected %d\n", m->connected);
+        }
+        family (out, "augur_build_info", "gauge", "Always 1; the version of augurd in its label.");
+        g_string_append (out, "augur_build_info{version=\"");
+        augur_metrics_escape_label (out, PACKAGE_VERSION);
+        g_string_append (out, "\"} 1\n");
 }
 
 /* ---- the endpoint: request parsing (pure) ---- */

@@ -7,18 +7,26 @@
  * are fixed and listed below; a scrape costs one pass over the guests.
  *
  * FAMILIES (exposition format 0.0.4, text/plain; version=0.0.4; base units
- * as Prometheus asks: bytes, seconds, cores)
+ * as Prometheus asks: bytes, seconds, ratios; CPU in cores, i.e. CPU
+ * seconds per second, the unit of rate(…_cpu_seconds_total), because
+ * there is no base unit for a rate of CPU time and admins size vCPUs in
+ * cores)
  *   augur_guest_memory_used_bytes{domain,uuid}          gauge  MemTotal − MemAvailable
  *   augur_guest_memory_allocation_bytes{domain,uuid}    gauge  balloon size
  *   augur_guest_cpu_used_cores{domain,uuid}             gauge
  *   augur_guest_vcpus{domain,uuid}                      gauge  online
  *   augur_guest_memory_forecast_bytes{domain,uuid,horizon_seconds,bound}
  *   augur_guest_cpu_forecast_cores{domain,uuid,horizon_seconds,bound}
- *                                                       gauge  bound = p50 | upper
- *   augur_guest_forecast_error_percent{domain,uuid,resource,source}
+ *                                                       gauge  see FORECAST SERIES
+ *   augur_guest_forecast_error_ratio{domain,uuid,resource,source}
  *                                                       gauge  EW mean absolute error of the
- *                                                              point forecast, % of capacity;
- *                                                              source = model | best_baseline
+ *                                                              point forecast, fraction of
+ *                                                              capacity; source = model |
+ *                                                              best_baseline
+ *   augur_guest_forecast_coverage_ratio{domain,uuid,resource}
+ *                                                       gauge  recent fraction of steps at or
+ *                                                              below the upper bound served a
+ *                                                              step before (target 0.95)
  *   augur_actions_total{domain,uuid,resource,action,reason}
  *                                                       counter one per decision that changed
  *                                                              or recommended a change
@@ -27,8 +35,27 @@
  *                                                              (plugin/activity.c counts them;
  *                                                              reason = malformed | oversize |
  *                                                              rate | range)
+ *   augur_guest_memory_events_total{domain,uuid,event}  counter the guest ran out of memory
+ *                                                              (policy/mem-guard.h rule 2:
+ *                                                              guest-oom-kill, guest-deflated,
+ *                                                              demand-cut-off,
+ *                                                              guest-memory-pressure)
  *   augur_tick_duration_seconds                         histogram one stored tick, collect to audit
  *   augur_ticks_total                                   counter ticks stored
+ *   augur_retrain_runs_total{outcome}                   counter periodic retraining runs:
+ *                                                              promoted | rejected | skipped |
+ *                                                              failed
+ *   augur_last_tick_timestamp_seconds                   gauge  wall clock of the last tick
+ *                                                              (absent before the first)
+ *   augur_libvirt_connected                             gauge  1 connected, 0 not
+ *   augur_build_info{version}                           gauge  always 1
+ *
+ * FORECAST SERIES are bounded: per guest and resource, the calibrated
+ * upper bound over the lead window (bound="upper", horizon_seconds = the
+ * window, what the policy grows to) and the median at the first, middle
+ * and last horizon (bound="p50"): at most 8 series per guest whatever the
+ * tick and horizon (a 1 s tick with 12 horizons exported 48 before).
+ *
  * A guest's series disappear when augurd forgets it (stopped): counters
  * of a guest that comes back restart at 0, which rate() handles.
  *
@@ -76,11 +103,20 @@ void augur_metrics_set_names (AugurMetrics *m, gboolean names);
 void augur_metrics_set_guest (AugurMetrics *m, const char *uuid, const char *name,
                               double mem_used_kib, double mem_alloc_kib,
                               double cpu_cores_used, double vcpus);
-/* The newest forecast of the guest; NULL clears it. */
-void augur_metrics_set_forecast (AugurMetrics *m, const char *uuid, const AugurForecast *f);
-/* resource "memory" or "cpu"; errors in % of capacity. */
+/* Medians exported per resource (FORECAST SERIES). */
+#define AUGUR_METRICS_P50_HORIZONS 3
+/* The newest forecast of the guest and the policy's lead window, s; NULL
+ * clears it. */
+void augur_metrics_set_forecast (AugurMetrics *m, const char *uuid, const AugurForecast *f, double lead_s);
+/* resource "memory" or "cpu"; errors in % of capacity (exported as a
+ * ratio). */
 void augur_metrics_set_error (AugurMetrics *m, const char *uuid, const char *resource,
                               double model_pct, double best_baseline_pct);
+/* Realized coverage of the upper bound (forecaster.c REALIZED COVERAGE)
+ * over `steps` (decayed) scored steps; exported from this many on. */
+#define AUGUR_METRICS_COVERAGE_MIN_STEPS 10
+void augur_metrics_set_coverage (AugurMetrics *m, const char *uuid, const char *resource,
+                                 double ratio, double steps);
 /* resource "memory" or "vcpus"; action and reason as in the audit trail. */
 void augur_metrics_count_action (AugurMetrics *m, const char *uuid, const char *name,
                                  const char *resource, const char *action, const char *reason);
@@ -89,6 +125,14 @@ void augur_metrics_count_action (AugurMetrics *m, const char *uuid, const char *
  * (AugurActivityCounters) and the tick copies them here. */
 void augur_metrics_set_dropped_reports (AugurMetrics *m, const char *uuid, const char *name,
                                         const char *reason, guint64 total);
+/* The guest ran out of memory: event as augur_guard_event_name() says. */
+void augur_metrics_count_memory_event (AugurMetrics *m, const char *uuid, const char *name, const char *event);
+/* A periodic retraining run finished: outcome as retrain.h names it
+ * (promoted, rejected, skipped, failed). */
+void augur_metrics_count_retrain (AugurMetrics *m, const char *outcome);
+/* Connected to the hypervisor or not (unknown, not exported, until set). */
+void augur_metrics_set_connected (AugurMetrics *m, gboolean connected);
+/* One tick stored, taking duration_usec; also its wall-clock time. */
 void augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec);
 /* The guest is gone: drop all its series. */
 void augur_metrics_forget (AugurMetrics *m, const char *uuid);

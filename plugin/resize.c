@@ -491,6 +491,9 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                 w->need_kib = MAX (w->need_kib, fc);
         if (!isnan (w->guard.hold_kib))
                 w->need_kib = MAX (w->need_kib, w->guard.hold_kib);
+        if (w->guard.event != AUGUR_GUARD_EVENT_NONE && r->metrics)
+                augur_metrics_count_memory_event (r->metrics, vm->uuid, vm->name,
+                                                  augur_guard_event_name (w->guard.event));
         if (w->guard.event != AUGUR_GUARD_EVENT_NONE)
                 augur_log (G_LOG_LEVEL_WARNING, vm->name, "out-of-memory", augur_guard_event_name (w->guard.event),
                            w->in.mem_alloc_kib, w->guard.hold_kib,
@@ -673,7 +676,6 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                         augur_metrics_set_guest (r->metrics, vm->uuid, vm->name, d.mem_used_kib,
                                                  w->in.mem_alloc_kib, d.cpu_cores_used,
                                                  w->in.vcpus_online > 0 ? w->in.vcpus_online : NAN);
-                        augur_metrics_set_forecast (r->metrics, vm->uuid, w->have_f ? &w->f : NULL);
                 }
 
                 augur_domain_sample_clear (&vm->prev);
@@ -683,6 +685,8 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                 vm->have_prev = TRUE;
                 policy_config (vm, config, &w->pc);
                 w->horizon_s = w->pc.lead_s;
+                if (r->metrics)
+                        augur_metrics_set_forecast (r->metrics, vm->uuid, w->have_f ? &w->f : NULL, w->pc.lead_s);
                 observe_guard (r, w, config, now_s);
         }
 

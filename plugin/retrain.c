@@ -76,6 +76,7 @@
 #include "config.h"
 
 #include "retrain.h"
+#include "metrics.h"
 #include "augur-log.h"
 #include "dataset.h"
 
@@ -706,6 +707,7 @@ struct AugurRetrain {
                                        * flag between worker and main thread  */
         guint done_source;            /* pending run_done idle, or 0          */
         guint runs_done;
+        AugurMetrics *metrics;        /* borrowed, NULL = none                */
 };
 
 static void
@@ -797,6 +799,8 @@ run_done (gpointer data)
         r->job = NULL;
         res = j->result;
         r->runs_done++;
+        if (r->metrics)
+                augur_metrics_count_retrain (r->metrics, res->run.outcome);
         if (!augur_store_write_retrain_run (r->store, &res->run, (const AugurRetrainVmRow *) res->vms->data,
                                             res->vms->len, NULL, &error))
                 g_warning ("recording the retraining run failed: %s, ignoring", error->message);
@@ -892,6 +896,12 @@ augur_retrain_tick (AugurRetrain *r, const AugurConfig *config, gint64 now_ms)
         augur_log (G_LOG_LEVEL_INFO, NULL, "retrain", NULL, NAN, NAN,
                    "retraining started (time budget %.0f s, min history %.0f s)",
                    config->retrain_budget_s, config->retrain_min_history_s);
+}
+
+void
+augur_retrain_set_metrics (AugurRetrain *r, AugurMetrics *m)
+{
+        r->metrics = m;
 }
 
 gboolean

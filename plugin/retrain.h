@@ -149,6 +149,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurRetrain, augur_retrain_free)
  * running.  Returns at once; the result arrives on the main loop. */
 void augur_retrain_tick (AugurRetrain *r, const AugurConfig *config, gint64 now_ms);
 
+/* Count finished runs by outcome in m (borrowed; NULL: none). */
+void augur_retrain_set_metrics (AugurRetrain *r, AugurMetrics *m);
 /* TRUE while a worker runs (tests, status). */
 gboolean augur_retrain_running (const AugurRetrain *r);
 /* Runs finished since start (tests, status). */

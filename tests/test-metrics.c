@@ -39,20 +39,21 @@ static AugurMetrics *
 sample_registry (void)
 {
         AugurMetrics *m = augur_metrics_new ();
-        AugurForecast f = { .H = 2, .step_s = 60, .model = "lstm" };
+        AugurForecast f = { .H = 12, .step_s = 60, .model = "lstm" };
 
         augur_metrics_set_names (m, TRUE);
-        f.mem_p50_kib[0] = 1000;
-        f.mem_p50_kib[1] = 1100;
-        f.mem_upper_kib[0] = 1500;
-        f.mem_upper_kib[1] = NAN;          /* not exported */
-        f.cpu_p50_cores[0] = 0.5;
-        f.cpu_p50_cores[1] = 0.25;
-        f.cpu_upper_cores[0] = 1;
-        f.cpu_upper_cores[1] = 1.5;
+        for (guint h = 0; h < f.H; h++) {
+                f.mem_p50_kib[h] = 1000 + 100 * h;
+                f.mem_upper_kib[h] = 1500 + 100 * h;
+                f.cpu_p50_cores[h] = 0.5;
+                f.cpu_upper_cores[h] = 1 + h;
+        }
+        f.mem_upper_kib[2] = NAN;          /* unknown: not the bound */
+        f.mem_p50_kib[11] = NAN;           /* not exported */
         augur_metrics_set_guest (m, "22222222-0000-0000-0000-000000000000", "web\"1\\\n",
                                  262144, 524288, 0.75, 2);
-        augur_metrics_set_forecast (m, "22222222-0000-0000-0000-000000000000", &f);
+        /* a 150 s lead: the bound over the first 3 steps (180 s) */
+        augur_metrics_set_forecast (m, "22222222-0000-0000-0000-000000000000", &f, 150);
         augur_metrics_set_guest (m, "11111111-0000-0000-0000-000000000000", "db", NAN, 1048576, NAN, NAN);
         augur_metrics_count_action (m, "22222222-0000-0000-0000-000000000000", "web\"1\\\n", "memory", "grow",
                                     "forecast-grow");
@@ -64,6 +65,12 @@ sample_registry (void)
         augur_metrics_set_dropped_reports (m, "11111111-0000-0000-0000-000000000000", "db", "rate", 7);
         augur_metrics_set_error (m, "11111111-0000-0000-0000-000000000000", "memory", NAN, 3.5);
         augur_metrics_set_error (m, "11111111-0000-0000-0000-000000000000", "cpu", 2.25, 4);
+        augur_metrics_count_memory_event (m, "11111111-0000-0000-0000-000000000000", "db", "guest-oom-kill");
+        augur_metrics_count_memory_event (m, "11111111-0000-0000-0000-000000000000", "db", "guest-oom-kill");
+        augur_metrics_set_connected (m, TRUE);
+        augur_metrics_count_retrain (m, "failed");
+        augur_metrics_set_coverage (m, "11111111-0000-0000-0000-000000000000", "memory", 0.875, 40);
+        augur_metrics_set_coverage (m, "11111111-0000-0000-0000-000000000000", "cpu", 0.5, 3);   /* too few */
         augur_metrics_observe_tick (m, 3000);       /* 3 ms  */
         augur_metrics_observe_tick (m, 7000000);    /* 7 s: only +Inf */
         return m;
@@ -129,19 +136,43 @@ test_format (void)
         /* stable order: by UUID */
         g_assert_true (strstr (s->str, "augur_guest_memory_allocation_bytes{domain=\"db\"") <
                        strstr (s->str, "augur_guest_memory_allocation_bytes{domain=\"web"));
-        /* forecasts per horizon and bound */
+        /* forecasts: the bound over the lead window, the median at the
+         * first, middle and last horizon, nothing else */
+        g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"180\",bound=\"upper\"} 1638400\n"));
         g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"60\",bound=\"p50\"} 1024000\n"));
-        g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"120\",bound=\"p50\"} 1126400\n"));
-        g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"60\",bound=\"upper\"} 1536000\n"));
-        g_assert_null (strstr (s->str, ",horizon_seconds=\"120\",bound=\"upper\"} NaN"));
+        g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"360\",bound=\"p50\"} 1536000\n"));
+        g_assert_null (strstr (s->str, ",horizon_seconds=\"720\",bound=\"p50\"} NaN"));
         g_assert_nonnull (strstr (s->str, "augur_guest_cpu_forecast_cores{domain=\"web"));
+        g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"180\",bound=\"upper\"} 3\n"));
+        g_assert_nonnull (strstr (s->str, ",horizon_seconds=\"720\",bound=\"p50\"} 0.5\n"));
+        {
+                guint n = 0;
+
+                g_auto(GStrv) lines = g_strsplit (s->str, "\n", -1);
+
+                for (guint i = 0; lines[i]; i++)
+                        if (g_str_has_prefix (lines[i], "augur_guest_memory_forecast_bytes{") ||
+                            g_str_has_prefix (lines[i], "augur_guest_cpu_forecast_cores{"))
+                                n++;
+                g_assert_cmpuint (n, ==, 4 + 3);   /* memory: upper + 2 p50; cpu: upper + 3 p50 */
+        }
         /* counters accumulate by label set; dropped reports are totals */
         g_assert_nonnull (strstr (s->str, ",resource=\"memory\",action=\"grow\",reason=\"forecast-grow\"} 2\n"));
         g_assert_nonnull (strstr (s->str, ",resource=\"vcpus\",action=\"recommend-up\",reason=\"none\"} 1\n"));
         g_assert_nonnull (strstr (s->str, "augur_guest_reports_dropped_total{domain=\"db\","
                                           "uuid=\"11111111-0000-0000-0000-000000000000\",reason=\"rate\"} 7\n"));
-        g_assert_nonnull (strstr (s->str, ",resource=\"memory\",source=\"best_baseline\"} 3.5\n"));
-        g_assert_nonnull (strstr (s->str, ",resource=\"cpu\",source=\"model\"} 2.25\n"));
+        g_assert_nonnull (strstr (s->str, "augur_guest_forecast_error_ratio{domain=\"db\""));
+        g_assert_nonnull (strstr (s->str, ",resource=\"memory\",source=\"best_baseline\"} 0.035\n"));
+        g_assert_nonnull (strstr (s->str, ",resource=\"cpu\",source=\"model\"} 0.0225\n"));
+        g_assert_nonnull (strstr (s->str, "augur_guest_memory_events_total{domain=\"db\","
+                                          "uuid=\"11111111-0000-0000-0000-000000000000\",event=\"guest-oom-kill\"} 2\n"));
+        g_assert_nonnull (strstr (s->str, "augur_libvirt_connected 1\n"));
+        g_assert_nonnull (strstr (s->str, "augur_retrain_runs_total{outcome=\"failed\"} 1\n"));
+        g_assert_nonnull (strstr (s->str, "augur_guest_forecast_coverage_ratio{domain=\"db\","
+                                          "uuid=\"11111111-0000-0000-0000-000000000000\",resource=\"memory\"} 0.875\n"));
+        g_assert_null (strstr (s->str, "resource=\"cpu\"} 0.5\n"));
+        g_assert_nonnull (strstr (s->str, "augur_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
+        g_assert_nonnull (strstr (s->str, "augur_last_tick_timestamp_seconds 1"));
         /* histogram: cumulative buckets, +Inf = count */
         g_assert_nonnull (strstr (s->str, "# TYPE augur_tick_duration_seconds histogram\n"));
         g_assert_nonnull (strstr (s->str, "augur_tick_duration_seconds_bucket{le=\"0.001\"} 0\n"));
@@ -169,6 +200,9 @@ test_empty_and_forget (void)
         check_shape (e->str);
         g_assert_nonnull (strstr (e->str, "# TYPE augur_guest_memory_used_bytes gauge\n"));
         g_assert_nonnull (strstr (e->str, "augur_ticks_total 0\n"));
+        /* before the first tick and the first connection: not exported */
+        g_assert_null (strstr (e->str, "augur_last_tick_timestamp_seconds"));
+        g_assert_null (strstr (e->str, "augur_libvirt_connected"));
 }
 
 /* A real parser: promtool check metrics (Debian package prometheus). */

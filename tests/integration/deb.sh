@@ -368,6 +368,7 @@ for p in ./usr/sbin/augurd ./usr/bin/virt-augur ./usr/libexec/augur/augur-hook \
          ./usr/share/bash-completion/completions/virt-augur \
          ./usr/share/man/man8/augurd.8.gz ./usr/share/man/man1/virt-augur.1.gz \
          ./usr/share/man/man5/augur.conf.5.gz ./usr/share/augur/grafana-dashboard.json \
+         ./usr/share/augur/augur-alerts.yml \
          ./usr/share/doc/augur/copyright; do
     grep -qE " $p\$" <<<"$contents" || augur_it_fail "the augur package lacks $p"
 done
