@@ -15,61 +15,6 @@ G_DEFINE_QUARK (augur-config-error-quark, augur_config_error)
  * with its reason, is 8 KiB. */
 #define MAX_CONFIG_BYTES (1024 * 1024)
 
-/* Every key augur_config_load() reads, by section: anything else in the
- * file is a typo or a key of another version, and is warned about (a
- * silently ignored "tick=1" is a setting the operator believes in). */
-static const struct {
-        const char *group;
-        const char *const keys[12];
-} known_keys[] = {
-        { "daemon", { "uri", "tick_seconds", "mode", "policy", "socket", "model",
-                      "balloon_period_seconds", "keepalive_interval_seconds", "keepalive_count" } },
-        { "store", { "db", "raw_retention", "rollup_retention" } },
-        { "policy", { "headroom_mib", "reserve_mib", "shrink_step_mib", "shrink_sustain",
-                      "shrink_cooldown", "lead_margin", "target_util_pct" } },
-        { "forecast", { "memory_price_per_gib", "precursor_bound" } },
-        { "host", { "mem_budget_mib", "reserve_mib", "cushion_free_low_pct", "cushion_free_high_pct" } },
-        { "api", { "group", "mode" } },
-        { "metrics", { "port", "names" } },
-        { "retrain", { "interval", "min_history", "time_budget", "min_gain_pct" } },
-};
-
-/* One warning per key of kf that augurd does not read, naming the file,
- * the section and the key (and the keys the section has, for a typo). */
-static void
-check_known_keys (GKeyFile *kf, const char *path, GPtrArray *warnings)
-{
-        g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
-
-        for (gsize g = 0; groups[g]; g++) {
-                g_auto(GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
-                gssize known = -1;
-
-                for (gsize k = 0; k < G_N_ELEMENTS (known_keys); k++)
-                        if (strcmp (known_keys[k].group, groups[g]) == 0)
-                                known = (gssize) k;
-                for (gsize i = 0; keys && keys[i]; i++) {
-                        g_autofree char *list = NULL;
-                        gboolean found = FALSE;
-
-                        if (known < 0) {
-                                g_ptr_array_add (warnings, g_strdup_printf (
-                                        "%s: [%s] %s: unknown section, ignoring", path, groups[g], keys[i]));
-                                continue;
-                        }
-                        for (gsize j = 0; known_keys[known].keys[j]; j++)
-                                if (strcmp (known_keys[known].keys[j], keys[i]) == 0)
-                                        found = TRUE;
-                        if (found)
-                                continue;
-                        list = g_strjoinv (", ", (char **) known_keys[known].keys);
-                        g_ptr_array_add (warnings, g_strdup_printf (
-                                "%s: [%s] %s: unknown key, ignoring (the section has: %s)",
-                                path, groups[g], keys[i], list));
-                }
-        }
-}
-
 static const char *const mode_names[] = {
         [AUGUR_MODE_AUTO] = "auto",
         [AUGUR_MODE_OBSERVE] = "observe",
@@ -202,84 +147,50 @@ range_error (GError **error, const char *origin, const char *key,
         return FALSE;
 }
 
-gboolean
-augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
+/* The rules across keys, run by augur_config_validate() at their key's
+ * row.  Each keeps the message it had before the table. */
+static gboolean
+check_rollup (const AugurConfig *c, const char *origin, GError **error)
 {
         g_autofree char *v = NULL;
 
-        if (!(c->tick_s >= 0.5 && c->tick_s <= 3600))
-                return range_error (error, origin, "daemon.tick_seconds",
-                                    (v = g_strdup_printf ("%g", c->tick_s)), "0.5 to 3600 seconds");
-        if (c->balloon_period_s < 1 || c->balloon_period_s > 3600)
-                return range_error (error, origin, "daemon.balloon_period_seconds",
-                                    (v = g_strdup_printf ("%d", c->balloon_period_s)), "1 to 3600 seconds");
-        if (c->keepalive_interval_s < 1 || c->keepalive_interval_s > 600)
-                return range_error (error, origin, "daemon.keepalive_interval_seconds",
-                                    (v = g_strdup_printf ("%d", c->keepalive_interval_s)), "1 to 600 seconds");
-        if (c->keepalive_count < 1 || c->keepalive_count > 100)
-                return range_error (error, origin, "daemon.keepalive_count",
-                                    (v = g_strdup_printf ("%d", c->keepalive_count)), "1 to 100");
-        if (c->raw_keep_s < 600 || c->raw_keep_s > 366 * 86400)
-                return range_error (error, origin, "store.raw_retention",
-                                    (v = g_strdup_printf ("%" G_GINT64_FORMAT "s", c->raw_keep_s)), "10m to 366d");
         if (c->rollup_keep_s < c->raw_keep_s || c->rollup_keep_s > 10 * 366 * 86400LL)
                 return range_error (error, origin, "store.rollup_retention",
                                     (v = g_strdup_printf ("%" G_GINT64_FORMAT "s", c->rollup_keep_s)),
                                     "at least store.raw_retention, at most 10 years");
-        if (!(c->headroom_kib >= 0 && c->headroom_kib <= 1024.0 * 1024 * 1024))
-                return range_error (error, origin, "policy.headroom_mib",
-                                    (v = g_strdup_printf ("%.0f", c->headroom_kib / 1024)), "0 to 1048576 MiB");
-        if (!(c->reserve_kib >= 0 && c->reserve_kib <= 1024.0 * 1024 * 1024))
-                return range_error (error, origin, "policy.reserve_mib",
-                                    (v = g_strdup_printf ("%.0f", c->reserve_kib / 1024)), "0 to 1048576 MiB");
-        if (!(c->shrink_step_kib >= 1024 && c->shrink_step_kib <= 1024.0 * 1024 * 1024))
-                return range_error (error, origin, "policy.shrink_step_mib",
-                                    (v = g_strdup_printf ("%.0f", c->shrink_step_kib / 1024)), "1 to 1048576 MiB");
-        if (!(c->shrink_sustain_s >= 0 && c->shrink_sustain_s <= 86400))
-                return range_error (error, origin, "policy.shrink_sustain",
-                                    (v = g_strdup_printf ("%gs", c->shrink_sustain_s)), "0 to 1d");
-        if (!(c->shrink_cooldown_s >= 0 && c->shrink_cooldown_s <= 86400))
-                return range_error (error, origin, "policy.shrink_cooldown",
-                                    (v = g_strdup_printf ("%gs", c->shrink_cooldown_s)), "0 to 1d");
-        if (!(c->lead_margin_s >= 0 && c->lead_margin_s <= 3600))
-                return range_error (error, origin, "policy.lead_margin",
-                                    (v = g_strdup_printf ("%gs", c->lead_margin_s)), "0 to 1h");
-        if (!(c->target_util >= 0.1 && c->target_util <= 1))
-                return range_error (error, origin, "policy.target_util_pct",
-                                    (v = g_strdup_printf ("%.0f", c->target_util * 100)), "10 to 100");
-        if (!(c->price_per_gib == 0 || (c->price_per_gib >= 1e-4 && c->price_per_gib <= 1e4)))
-                return range_error (error, origin, "forecast.memory_price_per_gib",
-                                    (v = g_strdup_printf ("%g", c->price_per_gib)),
-                                    "0 (coverage mode) or 0.0001 to 10000 shortfall steps per GiB-step");
+        return TRUE;
+}
+
+/* One message for both keys, as it always was. */
+static gboolean
+check_host_memory (const AugurConfig *c, const char *origin, GError **error)
+{
         if (!(c->host_budget_kib >= 0 && c->host_reserve_kib >= 0))
                 return range_error (error, origin, "host.mem_budget_mib", "negative", "0 (auto) or more");
+        return TRUE;
+}
+
+static gboolean
+check_cushion (const AugurConfig *c, const char *origin, GError **error)
+{
+        g_autofree char *v = NULL;
+
         if (!(c->cushion_free_low >= 0 && c->cushion_free_low < c->cushion_free_high &&
               c->cushion_free_high <= 1))
                 return range_error (error, origin, "host.cushion_free_low_pct",
                                     (v = g_strdup_printf ("%.0f and %.0f", c->cushion_free_low * 100,
                                                           c->cushion_free_high * 100)),
                                     "0 <= low < high <= 100");
-        if (!c->uri || !*c->uri)
-                return range_error (error, origin, "daemon.uri", "\"\"", "a libvirt URI");
-        if (!c->db_path || !*c->db_path)
-                return range_error (error, origin, "store.db", "\"\"", "a file path");
-        /* The socket needs owner read-write (augurd), execute bits mean
-         * nothing on a socket, and wider than 0666 is a typo. */
-        if (c->metrics_port < 0 || c->metrics_port > 65535)
-                return range_error (error, origin, "metrics.port",
-                                    (v = g_strdup_printf ("%d", c->metrics_port)), "0 (off) or 1 to 65535");
-        if (!(c->retrain_interval_s == 0 || (c->retrain_interval_s >= 1 && c->retrain_interval_s <= 366 * 86400.0)))
-                return range_error (error, origin, "retrain.interval",
-                                    (v = g_strdup_printf ("%gs", c->retrain_interval_s)), "0 (off) or 1s to 366d");
-        if (!(c->retrain_min_history_s >= 3600 && c->retrain_min_history_s <= 366 * 86400.0))
-                return range_error (error, origin, "retrain.min_history",
-                                    (v = g_strdup_printf ("%gs", c->retrain_min_history_s)), "1h to 366d");
-        if (!(c->retrain_budget_s >= 1 && c->retrain_budget_s <= 86400))
-                return range_error (error, origin, "retrain.time_budget",
-                                    (v = g_strdup_printf ("%gs", c->retrain_budget_s)), "1s to 1d");
-        if (!(c->retrain_min_gain >= 0 && c->retrain_min_gain <= 0.5))
-                return range_error (error, origin, "retrain.min_gain_pct",
-                                    (v = g_strdup_printf ("%g", c->retrain_min_gain * 100)), "0 to 50");
+        return TRUE;
+}
+
+/* The socket needs owner read-write (augurd), execute bits mean nothing on
+ * a socket, and wider than 0666 is a typo. */
+static gboolean
+check_api_mode (const AugurConfig *c, const char *origin, GError **error)
+{
+        g_autofree char *v = NULL;
+
         if (c->api_mode != 0 && ((c->api_mode & ~0666) || (c->api_mode & 0600) != 0600))
                 return range_error (error, origin, "api.mode",
                                     (v = g_strdup_printf ("%04o", (unsigned) c->api_mode)),
@@ -287,9 +198,304 @@ augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
         return TRUE;
 }
 
-/* Read key as a string if present; FALSE only on a real parse error. */
+/* THE KEY TABLE
+ *
+ * Every key of augur.conf is one row of conf_keys[]: its section and name,
+ * how its text is parsed (ConfType, decimal only), the AugurConfig field
+ * it lands in (by offset, converted from the file's unit to the field's),
+ * its range, and what it means.  Everything that knows the keys reads
+ * this table:
+ *   - augur_config_load_full() reads the rows in order;
+ *   - the unknown-key warning lists the rows of a section, in order;
+ *   - augur_config_validate() checks each row's range, then its rule
+ *     across keys (check), in table order;
+ *   - tests/test-config.c walks the rows (augur_config_key_at): every key
+ *     has a test and a commented line in data/augur.conf.in.
+ * So a key is added by adding a row (and its line in augur.conf.in).
+ *
+ * Ranges are in the field's unit (KiB, a fraction, seconds) and compared
+ * as they were before the table; an error shows the value in the file's
+ * unit (MiB, percent) the way `show` says.  A row with no `allowed` has no
+ * range of its own.  A CONF_STRING row with `allowed` must not be empty.
+ * A CONF_DURATION_INT row is range-checked before the cast to int: 36500d
+ * does not fit an int, and (int) of it is undefined (it came out as
+ * -2147483648, issue 16).  CONF_DURATION_I64 needs no such check: a
+ * duration is at most 100 years (augur_parse_duration_s). */
+typedef enum {
+        CONF_STRING,          /* char *, replaced                               */
+        CONF_DURATION,        /* double, s: 90s, 15m, 1h, 2d, 1w or bare seconds */
+        CONF_DURATION_INT,    /* int, s: a duration, range-checked before the cast */
+        CONF_DURATION_I64,    /* gint64, s: a duration                          */
+        CONF_INT,             /* int: decimal                                   */
+        CONF_NUMBER,          /* double: decimal (augur_parse_decimal)          */
+        CONF_BOOL,            /* gboolean: true/false, yes/no, on/off, 1/0      */
+        CONF_OCTAL,           /* int: a file mode such as 0660                  */
+        CONF_ENUM,            /* an enum: the index of the value in names[]     */
+} ConfType;
+
+typedef enum {
+        UNIT_SAME,            /* the file's unit is the field's                 */
+        UNIT_MIB,             /* MiB in the file, KiB in the field (x 1024)     */
+        UNIT_PCT,             /* percent in the file, a fraction (/ 100)        */
+} ConfUnit;
+
+typedef enum {
+        SHOW_NONE,
+        SHOW_G,               /* "%g" of the value in the file's unit           */
+        SHOW_G_S,             /* "%gs"                                          */
+        SHOW_ROUND,           /* "%.0f"                                         */
+        SHOW_INT,             /* "%d" of an int field                           */
+        SHOW_I64_S,           /* "%" G_GINT64_FORMAT "s" of a gint64 field      */
+} ConfShow;
+
+typedef struct {
+        const char *group;
+        const char *key;
+        ConfType type;
+        gsize offset;                     /* of the field in AugurConfig       */
+        ConfUnit unit;
+        const char *const *names;         /* CONF_ENUM: by enum value          */
+        gsize n_names;
+        double min, max;                  /* the field's range, its unit       */
+        gboolean zero_ok;                 /* 0 (off) is allowed below min      */
+        ConfShow show;                    /* how a bad value is shown          */
+        const char *allowed;              /* the range in words; NULL = none   */
+        gboolean (*check) (const AugurConfig *c, const char *origin, GError **error);
+        const char *help;                 /* the unit and the meaning          */
+} ConfKey;
+
+G_STATIC_ASSERT (sizeof (AugurMode) == sizeof (int) && sizeof (AugurPolicyKind) == sizeof (int));
+
+#define FIELD(f) G_STRUCT_OFFSET (AugurConfig, f)
+#define GIB_KIB (1024.0 * 1024 * 1024)    /* 1 TiB in KiB: the MiB keys' limit */
+#define DAY_S 86400.0
+
+static const ConfKey conf_keys[] = {
+        { "daemon", "uri", CONF_STRING, FIELD (uri), .allowed = "a libvirt URI",
+          .help = "the libvirt URI augurd watches" },
+        { "daemon", "tick_seconds", CONF_DURATION, FIELD (tick_s), .min = 0.5, .max = 3600,
+          .show = SHOW_G, .allowed = "0.5 to 3600 seconds",
+          .help = "the tick period: one snapshot, forecast and decision per tick" },
+        { "daemon", "mode", CONF_ENUM, FIELD (mode), .names = mode_names, .n_names = G_N_ELEMENTS (mode_names),
+          .help = "what augurd does with a decision: auto, observe, recommend or act" },
+        { "daemon", "policy", CONF_ENUM, FIELD (policy), .names = policy_names,
+          .n_names = G_N_ELEMENTS (policy_names), .help = "the resize policy: augur or reactive" },
+        { "daemon", "socket", CONF_STRING, FIELD (socket_path),
+          .help = "the local API socket; empty: no API" },
+        { "daemon", "model", CONF_STRING, FIELD (model_path),
+          .help = "the model file; empty: the built-in default" },
+        { "daemon", "balloon_period_seconds", CONF_DURATION_INT, FIELD (balloon_period_s), .min = 1,
+          .max = 3600, .show = SHOW_INT, .allowed = "1 to 3600 seconds",
+          .help = "the guest balloon driver's stats period set on every guest" },
+        { "daemon", "keepalive_interval_seconds", CONF_INT, FIELD (keepalive_interval_s), .min = 1,
+          .max = 600, .show = SHOW_INT, .allowed = "1 to 600 seconds",
+          .help = "libvirt keepalive interval" },
+        { "daemon", "keepalive_count", CONF_INT, FIELD (keepalive_count), .min = 1, .max = 100,
+          .show = SHOW_INT, .allowed = "1 to 100",
+          .help = "missed keepalives before the connection is dropped" },
+        { "store", "db", CONF_STRING, FIELD (db_path), .allowed = "a file path",
+          .help = "the SQLite history" },
+        { "store", "raw_retention", CONF_DURATION_I64, FIELD (raw_keep_s), .min = 600, .max = 366 * DAY_S,
+          .show = SHOW_I64_S, .allowed = "10m to 366d", .help = "how long raw samples are kept" },
+        { "store", "rollup_retention", CONF_DURATION_I64, FIELD (rollup_keep_s), .check = check_rollup,
+          .help = "how long the 1-minute and 5-minute rollups are kept (at least raw_retention)" },
+        { "policy", "headroom_mib", CONF_NUMBER, FIELD (headroom_kib), UNIT_MIB, .min = 0, .max = GIB_KIB,
+          .show = SHOW_ROUND, .allowed = "0 to 1048576 MiB",
+          .help = "MiB added to the forecast's upper bound" },
+        { "policy", "reserve_mib", CONF_NUMBER, FIELD (reserve_kib), UNIT_MIB, .min = 0, .max = GIB_KIB,
+          .show = SHOW_ROUND, .allowed = "0 to 1048576 MiB",
+          .help = "MiB the allocation keeps above the observed used memory" },
+        { "policy", "shrink_step_mib", CONF_NUMBER, FIELD (shrink_step_kib), UNIT_MIB, .min = 1024,
+          .max = GIB_KIB, .show = SHOW_ROUND, .allowed = "1 to 1048576 MiB",
+          .help = "the largest shrink per decision, MiB" },
+        { "policy", "shrink_sustain", CONF_DURATION, FIELD (shrink_sustain_s), .min = 0, .max = DAY_S,
+          .show = SHOW_G_S, .allowed = "0 to 1d",
+          .help = "how long the evidence for a shrink must hold" },
+        { "policy", "shrink_cooldown", CONF_DURATION, FIELD (shrink_cooldown_s), .min = 0, .max = DAY_S,
+          .show = SHOW_G_S, .allowed = "0 to 1d", .help = "no shrink this soon after a change" },
+        { "policy", "lead_margin", CONF_DURATION, FIELD (lead_margin_s), .min = 0, .max = 3600,
+          .show = SHOW_G_S, .allowed = "0 to 1h",
+          .help = "added to the measured actuation latency to make the lead time" },
+        { "policy", "target_util_pct", CONF_NUMBER, FIELD (target_util), UNIT_PCT, .min = 0.1, .max = 1,
+          .show = SHOW_ROUND, .allowed = "10 to 100", .help = "vCPU target utilisation, percent" },
+        { "forecast", "memory_price_per_gib", CONF_NUMBER, FIELD (price_per_gib), .min = 1e-4, .max = 1e4,
+          .zero_ok = TRUE, .show = SHOW_G,
+          .allowed = "0 (coverage mode) or 0.0001 to 10000 shortfall steps per GiB-step",
+          .help = "shortfall steps one GiB-step of buffer is worth (cost-aware bounds); 0: coverage mode" },
+        { "forecast", "precursor_bound", CONF_BOOL, FIELD (precursor_bound),
+          .help = "the memory bound after typing, logins, staging and schedules" },
+        { "host", "mem_budget_mib", CONF_NUMBER, FIELD (host_budget_kib), UNIT_MIB, .check = check_host_memory,
+          .help = "the sum of all guests' memory targets, MiB; 0: MemTotal minus reserve_mib" },
+        { "host", "reserve_mib", CONF_NUMBER, FIELD (host_reserve_kib), UNIT_MIB,
+          .help = "MiB kept for the host when mem_budget_mib is 0" },
+        { "host", "cushion_free_low_pct", CONF_NUMBER, FIELD (cushion_free_low), UNIT_PCT, .check = check_cushion,
+          .help = "forecast free host memory, percent, at which the guard's cushion is tightest" },
+        { "host", "cushion_free_high_pct", CONF_NUMBER, FIELD (cushion_free_high), UNIT_PCT,
+          .help = "forecast free host memory, percent, at and above which the cushion is generous" },
+        { "api", "group", CONF_STRING, FIELD (api_group),
+          .help = "the group that may use the socket; empty: root only" },
+        { "api", "mode", CONF_OCTAL, FIELD (api_mode), .check = check_api_mode,
+          .help = "the socket file's mode, octal" },
+        { "metrics", "port", CONF_INT, FIELD (metrics_port), .min = 0, .max = 65535, .show = SHOW_INT,
+          .allowed = "0 (off) or 1 to 65535", .help = "Prometheus endpoint on 127.0.0.1; 0: off" },
+        { "metrics", "names", CONF_BOOL, FIELD (metrics_names),
+          .help = "guest names in the domain label instead of UUIDs" },
+        { "retrain", "interval", CONF_DURATION, FIELD (retrain_interval_s), .min = 1, .max = 366 * DAY_S,
+          .zero_ok = TRUE, .show = SHOW_G_S, .allowed = "0 (off) or 1s to 366d",
+          .help = "time between retraining runs; 0: off" },
+        { "retrain", "min_history", CONF_DURATION, FIELD (retrain_min_history_s), .min = 3600,
+          .max = 366 * DAY_S, .show = SHOW_G_S, .allowed = "1h to 366d",
+          .help = "the history a VM needs to take part" },
+        { "retrain", "time_budget", CONF_DURATION, FIELD (retrain_budget_s), .min = 1, .max = DAY_S,
+          .show = SHOW_G_S, .allowed = "1s to 1d", .help = "training time per run" },
+        { "retrain", "min_gain_pct", CONF_NUMBER, FIELD (retrain_min_gain), UNIT_PCT, .min = 0, .max = 0.5,
+          .show = SHOW_G, .allowed = "0 to 50",
+          .help = "relative MAE gain, percent, a candidate needs to be promoted" },
+};
+
+gsize
+augur_config_n_keys (void)
+{
+        return G_N_ELEMENTS (conf_keys);
+}
+
+void
+augur_config_key_at (gsize i, const char **ret_group, const char **ret_key, const char **ret_help)
+{
+        g_return_if_fail (i < G_N_ELEMENTS (conf_keys));
+        *ret_group = conf_keys[i].group;
+        *ret_key = conf_keys[i].key;
+        *ret_help = conf_keys[i].help;
+}
+
+/* The file's unit from the field's, and back (the arithmetic the loader
+ * always did: MiB x 1024, percent / 100). */
+static double
+to_field (ConfUnit u, double v)
+{
+        return u == UNIT_MIB ? v * 1024 : u == UNIT_PCT ? v / 100 : v;
+}
+
+static double
+from_field (ConfUnit u, double f)
+{
+        return u == UNIT_MIB ? f / 1024 : u == UNIT_PCT ? f * 100 : f;
+}
+
+/* A numeric field as a double, in the field's unit. */
+static double
+field_value (const AugurConfig *c, const ConfKey *k)
+{
+        gconstpointer p = G_STRUCT_MEMBER_P (c, k->offset);
+
+        switch (k->type) {
+        case CONF_DURATION:
+        case CONF_NUMBER:
+                return *(const double *) p;
+        case CONF_DURATION_INT:
+        case CONF_INT:
+        case CONF_OCTAL:
+                return *(const int *) p;
+        case CONF_DURATION_I64:
+                return (double) *(const gint64 *) p;
+        case CONF_STRING:
+        case CONF_BOOL:
+        case CONF_ENUM:
+                break;
+        }
+        g_assert_not_reached ();
+}
+
+/* (transfer full) a field's value as range errors show it. */
+static char *
+show_value (const AugurConfig *c, const ConfKey *k)
+{
+        gconstpointer p = G_STRUCT_MEMBER_P (c, k->offset);
+        double v = from_field (k->unit, field_value (c, k));
+
+        switch (k->show) {
+        case SHOW_G:
+                return g_strdup_printf ("%g", v);
+        case SHOW_G_S:
+                return g_strdup_printf ("%gs", v);
+        case SHOW_ROUND:
+                return g_strdup_printf ("%.0f", v);
+        case SHOW_INT:
+                return g_strdup_printf ("%d", *(const int *) p);
+        case SHOW_I64_S:
+                return g_strdup_printf ("%" G_GINT64_FORMAT "s", *(const gint64 *) p);
+        case SHOW_NONE:
+                break;
+        }
+        g_assert_not_reached ();
+}
+
+/* One warning per key of kf that augurd does not read, naming the file,
+ * the section and the key (and the keys the section has, for a typo):
+ * anything not in conf_keys[] is a typo or a key of another version (a
+ * silently ignored "tick=1" is a setting the operator believes in). */
+static void
+check_known_keys (GKeyFile *kf, const char *path, GPtrArray *warnings)
+{
+        g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+        for (gsize g = 0; groups[g]; g++) {
+                g_auto(GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
+                g_autoptr(GPtrArray) known = g_ptr_array_new ();
+
+                for (gsize k = 0; k < G_N_ELEMENTS (conf_keys); k++)
+                        if (strcmp (conf_keys[k].group, groups[g]) == 0)
+                                g_ptr_array_add (known, (gpointer) conf_keys[k].key);
+                g_ptr_array_add (known, NULL);
+                for (gsize i = 0; keys && keys[i]; i++) {
+                        g_autofree char *list = NULL;
+
+                        if (known->len == 1) {
+                                g_ptr_array_add (warnings, g_strdup_printf (
+                                        "%s: [%s] %s: unknown section, ignoring", path, groups[g], keys[i]));
+                                continue;
+                        }
+                        if (g_strv_contains ((const char *const *) known->pdata, keys[i]))
+                                continue;
+                        list = g_strjoinv (", ", (char **) known->pdata);
+                        g_ptr_array_add (warnings, g_strdup_printf (
+                                "%s: [%s] %s: unknown key, ignoring (the section has: %s)",
+                                path, groups[g], keys[i], list));
+                }
+        }
+}
+
+gboolean
+augur_config_validate (const AugurConfig *c, const char *origin, GError **error)
+{
+        for (gsize i = 0; i < G_N_ELEMENTS (conf_keys); i++) {
+                const ConfKey *k = &conf_keys[i];
+                g_autofree char *name = g_strdup_printf ("%s.%s", k->group, k->key);
+
+                if (k->type == CONF_STRING && k->allowed) {
+                        const char *v = G_STRUCT_MEMBER (const char *, c, k->offset);
+
+                        if (!v || !*v)
+                                return range_error (error, origin, name, "\"\"", k->allowed);
+                } else if (k->allowed) {
+                        double v = field_value (c, k);
+
+                        if (!((v >= k->min && v <= k->max) || (k->zero_ok && v == 0))) {
+                                g_autofree char *shown = show_value (c, k);
+
+                                return range_error (error, origin, name, shown, k->allowed);
+                        }
+                }
+                if (k->check && !k->check (c, origin, error))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* The key's text, or NULL when the file does not set it; FALSE only on a
+ * real parse error. */
 static gboolean
-get_string (GKeyFile *kf, const char *group, const char *key, char **inout,
+get_string (GKeyFile *kf, const char *group, const char *key, char **ret,
             const char *path, GError **error)
 {
         g_autoptr(GError) local = NULL;
@@ -303,119 +509,122 @@ get_string (GKeyFile *kf, const char *group, const char *key, char **inout,
                              "%s: %s.%s: %s", path, group, key, local->message);
                 return FALSE;
         }
-        g_free (*inout);
-        *inout = g_steal_pointer (&v);
+        *ret = g_steal_pointer (&v);
         return TRUE;
 }
 
 static gboolean
-get_duration (GKeyFile *kf, const char *group, const char *key, double *inout,
-              const char *path, GError **error)
+parse_error (GError **error, const char *path, const ConfKey *k, const char *v, const char *what)
 {
-        g_autofree char *v = NULL;
-        g_autoptr(GError) local = NULL;
-
-        if (!get_string (kf, group, key, &v, path, error))
-                return FALSE;
-        if (!v)
-                return TRUE;
-        if (!augur_parse_duration_s (v, inout, &local)) {
-                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
-                             "%s: %s.%s: %s", path, group, key, local->message);
-                return FALSE;
-        }
-        return TRUE;
+        g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                     "%s: %s.%s = %s is not %s", path, k->group, k->key, v, what);
+        return FALSE;
 }
 
+/* An integer in base (10, or 8 for a file mode), as an int. */
 static gboolean
-get_int (GKeyFile *kf, const char *group, const char *key, int *inout,
-         const char *path, GError **error)
+parse_int (const char *v, unsigned base, gint64 lo, gint64 hi, int *ret)
 {
-        g_autofree char *v = NULL;
         char *end = NULL;
         gint64 x;
 
-        if (!get_string (kf, group, key, &v, path, error))
-                return FALSE;
-        if (!v)
-                return TRUE;
         errno = 0;
-        x = g_ascii_strtoll (v, &end, 10);
-        if (errno || end == v || *end || x < G_MININT || x > G_MAXINT) {
-                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
-                             "%s: %s.%s = %s is not an integer", path, group, key, v);
+        x = g_ascii_strtoll (v, &end, base);
+        if (errno || end == v || *end || x < lo || x > hi)
                 return FALSE;
-        }
-        *inout = (int) x;
+        *ret = (int) x;
         return TRUE;
 }
 
 /* true/false (also yes/no, on/off, 1/0), as systemd unit files take them */
 static gboolean
-get_bool (GKeyFile *kf, const char *group, const char *key, gboolean *inout,
-          const char *path, GError **error)
+parse_bool (const char *v, gboolean *ret)
 {
         static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
-        g_autofree char *v = NULL;
 
-        if (!get_string (kf, group, key, &v, path, error))
-                return FALSE;
-        if (!v)
-                return TRUE;
         for (gsize i = 0; i < G_N_ELEMENTS (yes); i++) {
                 if (g_ascii_strcasecmp (v, yes[i]) == 0 || g_ascii_strcasecmp (v, no[i]) == 0) {
-                        *inout = g_ascii_strcasecmp (v, yes[i]) == 0;
+                        *ret = g_ascii_strcasecmp (v, yes[i]) == 0;
                         return TRUE;
                 }
         }
-        g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
-                     "%s: %s.%s = %s is not true or false", path, group, key, v);
         return FALSE;
 }
 
-/* A decimal number (augur_parse_decimal: no hexadecimal, inf or nan). */
+/* Read row k from kf into c, when the file sets it. */
 static gboolean
-get_number (GKeyFile *kf, const char *group, const char *key, double *inout,
-            const char *path, GError **error)
+read_key (GKeyFile *kf, const ConfKey *k, AugurConfig *c, const char *path, GError **error)
 {
+        gpointer field = G_STRUCT_MEMBER_P (c, k->offset);
         g_autofree char *v = NULL;
-        double x;
+        g_autoptr(GError) local = NULL;
+        double d;
 
-        if (!get_string (kf, group, key, &v, path, error))
+        if (!get_string (kf, k->group, k->key, &v, path, error))
                 return FALSE;
         if (!v)
                 return TRUE;
-        if (!augur_parse_decimal (v, &x, NULL)) {
-                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
-                             "%s: %s.%s = %s is not a decimal number", path, group, key, v);
-                return FALSE;
-        }
-        *inout = x;
-        return TRUE;
-}
-
-/* An octal file mode such as 0660. */
-static gboolean
-get_mode (GKeyFile *kf, const char *group, const char *key, int *inout,
-          const char *path, GError **error)
-{
-        g_autofree char *v = NULL;
-        char *end = NULL;
-        gint64 x;
-
-        if (!get_string (kf, group, key, &v, path, error))
-                return FALSE;
-        if (!v)
+        switch (k->type) {
+        case CONF_STRING:
+                g_free (*(char **) field);
+                *(char **) field = g_steal_pointer (&v);
                 return TRUE;
-        errno = 0;
-        x = g_ascii_strtoll (v, &end, 8);
-        if (errno || end == v || *end || x < 0 || x > 07777) {
-                g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
-                             "%s: %s.%s = %s is not an octal file mode", path, group, key, v);
-                return FALSE;
+        case CONF_DURATION:
+        case CONF_DURATION_INT:
+        case CONF_DURATION_I64:
+                if (!augur_parse_duration_s (v, &d, &local)) {
+                        g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE,
+                                     "%s: %s.%s: %s", path, k->group, k->key, local->message);
+                        return FALSE;
+                }
+                if (k->type == CONF_DURATION) {
+                        *(double *) field = d;
+                } else if (k->type == CONF_DURATION_I64) {
+                        *(gint64 *) field = (gint64) d;
+                } else if (!(d >= k->min && d <= k->max)) {
+                        g_autofree char *shown = g_strdup_printf ("%gs", d);
+                        g_autofree char *name = g_strdup_printf ("%s.%s", k->group, k->key);
+
+                        return range_error (error, path, name, shown, k->allowed);
+                } else {
+                        *(int *) field = (int) d;
+                }
+                return TRUE;
+        case CONF_INT:
+                if (!parse_int (v, 10, G_MININT, G_MAXINT, (int *) field))
+                        return parse_error (error, path, k, v, "an integer");
+                return TRUE;
+        case CONF_OCTAL:
+                if (!parse_int (v, 8, 0, 07777, (int *) field))
+                        return parse_error (error, path, k, v, "an octal file mode");
+                return TRUE;
+        case CONF_NUMBER:
+                /* A decimal number (augur_parse_decimal: no hexadecimal, inf or nan). */
+                if (!augur_parse_decimal (v, &d, NULL))
+                        return parse_error (error, path, k, v, "a decimal number");
+                *(double *) field = to_field (k->unit, d);
+                return TRUE;
+        case CONF_BOOL:
+                if (!parse_bool (v, (gboolean *) field))
+                        return parse_error (error, path, k, v, "true or false");
+                return TRUE;
+        case CONF_ENUM:
+                for (gsize i = 0; i < k->n_names; i++) {
+                        if (g_strcmp0 (v, k->names[i]) == 0) {
+                                *(int *) field = (int) i;
+                                return TRUE;
+                        }
+                }
+                {
+                        g_autoptr(GString) allowed = g_string_new (NULL);
+                        g_autofree char *name = g_strdup_printf ("%s.%s", k->group, k->key);
+
+                        for (gsize i = 0; i < k->n_names; i++)
+                                g_string_append_printf (allowed, "%s%s", i ? ", " : "", k->names[i]);
+                        return range_error (error, path, name, v, allowed->str);
+                }
         }
-        *inout = (int) x;
-        return TRUE;
+        g_assert_not_reached ();
 }
 
 AugurConfig *
@@ -440,14 +649,6 @@ augur_config_load_full (const AugurConfig *base, const char *path, gboolean miss
         g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
         g_autofree char *text = NULL;
         gsize text_len = 0;
-        g_autofree char *mode = NULL, *policy = NULL;
-        double tick = c->tick_s, raw = c->raw_keep_s, roll = c->rollup_keep_s;
-        double bperiod = c->balloon_period_s;
-        double headroom = c->headroom_kib / 1024, reserve = c->reserve_kib / 1024;
-        double step = c->shrink_step_kib / 1024, util = c->target_util * 100;
-        double budget = c->host_budget_kib / 1024, hreserve = c->host_reserve_kib / 1024;
-        double gain = c->retrain_min_gain * 100;
-        double free_low = c->cushion_free_low * 100, free_high = c->cushion_free_high * 100;
 
         /* Read only a regular file: a FIFO here would block augurd for
          * good (regfile.h). */
@@ -468,64 +669,9 @@ augur_config_load_full (const AugurConfig *base, const char *path, gboolean miss
                 return NULL;
         }
         check_known_keys (kf, path, warnings);
-        if (!get_string (kf, "daemon", "uri", &c->uri, path, error) ||
-            !get_duration (kf, "daemon", "tick_seconds", &tick, path, error) ||
-            !get_string (kf, "daemon", "mode", &mode, path, error) ||
-            !get_string (kf, "daemon", "policy", &policy, path, error) ||
-            !get_string (kf, "daemon", "socket", &c->socket_path, path, error) ||
-            !get_string (kf, "daemon", "model", &c->model_path, path, error) ||
-            !get_duration (kf, "daemon", "balloon_period_seconds", &bperiod, path, error) ||
-            !get_int (kf, "daemon", "keepalive_interval_seconds", &c->keepalive_interval_s, path, error) ||
-            !get_int (kf, "daemon", "keepalive_count", &c->keepalive_count, path, error) ||
-            !get_string (kf, "store", "db", &c->db_path, path, error) ||
-            !get_duration (kf, "store", "raw_retention", &raw, path, error) ||
-            !get_duration (kf, "store", "rollup_retention", &roll, path, error) ||
-            !get_number (kf, "policy", "headroom_mib", &headroom, path, error) ||
-            !get_number (kf, "policy", "reserve_mib", &reserve, path, error) ||
-            !get_number (kf, "policy", "shrink_step_mib", &step, path, error) ||
-            !get_duration (kf, "policy", "shrink_sustain", &c->shrink_sustain_s, path, error) ||
-            !get_duration (kf, "policy", "shrink_cooldown", &c->shrink_cooldown_s, path, error) ||
-            !get_duration (kf, "policy", "lead_margin", &c->lead_margin_s, path, error) ||
-            !get_number (kf, "policy", "target_util_pct", &util, path, error) ||
-            !get_number (kf, "forecast", "memory_price_per_gib", &c->price_per_gib, path, error) ||
-            !get_bool (kf, "forecast", "precursor_bound", &c->precursor_bound, path, error) ||
-            !get_number (kf, "host", "mem_budget_mib", &budget, path, error) ||
-            !get_number (kf, "host", "reserve_mib", &hreserve, path, error) ||
-            !get_number (kf, "host", "cushion_free_low_pct", &free_low, path, error) ||
-            !get_number (kf, "host", "cushion_free_high_pct", &free_high, path, error) ||
-            !get_string (kf, "api", "group", &c->api_group, path, error) ||
-            !get_mode (kf, "api", "mode", &c->api_mode, path, error) ||
-            !get_int (kf, "metrics", "port", &c->metrics_port, path, error) ||
-            !get_bool (kf, "metrics", "names", &c->metrics_names, path, error) ||
-            !get_duration (kf, "retrain", "interval", &c->retrain_interval_s, path, error) ||
-            !get_duration (kf, "retrain", "min_history", &c->retrain_min_history_s, path, error) ||
-            !get_duration (kf, "retrain", "time_budget", &c->retrain_budget_s, path, error) ||
-            !get_number (kf, "retrain", "min_gain_pct", &gain, path, error))
-                return NULL;
-        c->retrain_min_gain = gain / 100;
-        c->headroom_kib = headroom * 1024;
-        c->reserve_kib = reserve * 1024;
-        c->shrink_step_kib = step * 1024;
-        c->target_util = util / 100;
-        c->host_budget_kib = budget * 1024;
-        c->host_reserve_kib = hreserve * 1024;
-        c->cushion_free_low = free_low / 100;
-        c->cushion_free_high = free_high / 100;
-        if (mode && !augur_mode_from_string (mode, &c->mode))
-                return range_error (error, path, "daemon.mode", mode, "auto, observe, recommend, act"), NULL;
-        if (policy && !augur_policy_from_string (policy, &c->policy))
-                return range_error (error, path, "daemon.policy", policy, "augur, reactive"), NULL;
-        c->tick_s = tick;
-        /* Range-check before the cast: 36500d does not fit an int, and
-         * (int) of it is undefined (it came out as -2147483648). */
-        if (!(bperiod >= 1 && bperiod <= 3600)) {
-                g_autofree char *v = g_strdup_printf ("%gs", bperiod);
-
-                return range_error (error, path, "daemon.balloon_period_seconds", v, "1 to 3600 seconds"), NULL;
-        }
-        c->balloon_period_s = (int) bperiod;
-        c->raw_keep_s = (gint64) raw;
-        c->rollup_keep_s = (gint64) roll;
+        for (gsize i = 0; i < G_N_ELEMENTS (conf_keys); i++)
+                if (!read_key (kf, &conf_keys[i], c, path, error))
+                        return NULL;
         if (!augur_config_validate (c, path, error))
                 return NULL;
         if (ret_warnings) {

@@ -112,6 +112,13 @@ AugurConfig *augur_config_load_full (const AugurConfig *base, const char *path,
 /* Check ranges of a complete config (also after command-line overrides). */
 gboolean augur_config_validate (const AugurConfig *c, const char *origin, GError **error);
 
+/* The keys augur_config_load() reads, in the order of the shipped file:
+ * row i (0 <= i < augur_config_n_keys ()) is [group] key, with a line of
+ * help (its unit and meaning).  For tests and documentation. */
+gsize augur_config_n_keys (void);
+void augur_config_key_at (gsize i, const char **ret_group, const char **ret_key,
+                          const char **ret_help);
+
 gboolean augur_mode_from_string (const char *s, AugurMode *ret);
 const char *augur_mode_to_string (AugurMode m);
 gboolean augur_policy_from_string (const char *s, AugurPolicyKind *ret);

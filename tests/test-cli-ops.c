@@ -1,7 +1,9 @@
 /* test-cli-ops.c — the pure parts of virt-augur's operator commands:
  * policy key=value edits (virsh-ext/policy-edit.c, on vm.c's rules), the
- * plot drawing (virsh-ext/plot.c) on recording, SVG and PNG surfaces, and
- * the top screen (virsh-ext/top-render.c). */
+ * plot drawing (virsh-ext/plot.c) on recording, SVG and PNG surfaces, the
+ * top screen (virsh-ext/top-render.c), and the option-table parser and
+ * its generated help (virsh-ext/cmd-opts.c), also through the built
+ * virt-augur's own tables. */
 #include "config.h"
 
 #include <cairo.h>
@@ -10,7 +12,9 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
+#include "cmd-opts.h"
 #include "plot.h"
 #include "policy-edit.h"
 #include "top-render.h"
@@ -346,6 +350,307 @@ test_top_empty (void)
                          "NAME STATE    MODE         USED   ALLOC  FCAST^   CPU VCPU  CPU^   AGE  LAST ACTION\n");
 }
 
+
+/* ---- option tables (cmd-opts.c) ---- */
+
+/* A table with one row of every type, as the commands use them. */
+static const AugurOptDef test_opts[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED | AUGUR_OPT_DASH,
+          .metavar = "DOMAIN", .help = "the domain" },
+        { .name = "extra", .type = AUGUR_OPT_DATA, .metavar = "EXTRA", .help = "optional second argument" },
+        { .name = "all", .type = AUGUR_OPT_BOOL, .help = "a flag" },
+        { .name = "out", .type = AUGUR_OPT_STRING, .alias = 'o', .metavar = "FILE", .help = "a file" },
+        { .name = "hidden", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 1024, .help = "an int" },
+        { .name = "seed", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT64, .help = "a seed" },
+        { .name = "knob", .type = AUGUR_OPT_DOUBLE, .metavar = "K", .min = -0.99, .max = 1e6, .help = "a number" },
+        { .name = "slack", .type = AUGUR_OPT_DOUBLE, .metavar = "G", .min = 0, .max = 1,
+          .expect = "the slack in [0, 1]", .help = "a number with its own words" },
+        { .name = "delay", .type = AUGUR_OPT_DURATION, .alias = 'd', .metavar = "DURATION", .min = 0.1,
+          .help = "a duration" },
+        { .name = "set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE", .help = "repeatable" },
+        { NULL },
+};
+
+/* Parse a shell-quoted command line; the options borrow its argv, which
+ * lives until the end of the test case. */
+static AugurCmdOpts *
+parse_line (const char *line, GError **error)
+{
+        char **argv = NULL;
+
+        g_assert_true (g_shell_parse_argv (line, NULL, &argv, NULL));
+        g_test_queue_destroy ((GDestroyNotify) g_strfreev, argv);
+        return augur_cmd_opts_parse ("cmd", test_opts, (int) g_strv_length (argv), argv, error);
+}
+
+static void
+test_opts_parse (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurCmdOpts) o = NULL;
+        const char *const *sets;
+        guint64 i = 42;
+        double d = 42;
+
+        /* Nothing but the required argument: every getter says "not given". */
+        o = parse_line ("cmd web1", &error);
+        g_assert_no_error (error);
+        g_assert_false (augur_cmd_opts_help_wanted (o));
+        g_assert_cmpstr (augur_cmd_opts_string (o, "domain"), ==, "web1");
+        g_assert_null (augur_cmd_opts_string (o, "extra"));
+        g_assert_null (augur_cmd_opts_string (o, "out"));
+        g_assert_false (augur_cmd_opts_bool (o, "all"));
+        g_assert_false (augur_cmd_opts_int (o, "hidden", &i));
+        g_assert_cmpuint (i, ==, 42);                  /* untouched: the default stays */
+        g_assert_false (augur_cmd_opts_double (o, "knob", &d));
+        g_assert_false (augur_cmd_opts_duration (o, "delay", &d));
+        g_assert_cmpfloat (d, ==, 42);
+        g_assert_null (augur_cmd_opts_strv (o, "set")[0]);
+        g_assert_false (augur_cmd_opts_has (o, "all"));
+        g_assert_cmpint (augur_cmd_opts_index (o, "all"), ==, -1);
+        g_clear_pointer (&o, augur_cmd_opts_free);
+
+        /* Options before, between and after the arguments; --x=v; aliases;
+         * a value that starts with '-'; the last of a repeated option wins;
+         * STRV keeps every value in order. */
+        o = parse_line ("cmd --all web1 --knob -0.5 -o a.svg --out=b.svg second --hidden 8 --hidden=16 "
+                        "--set a=1 --set=b= -d 90s --seed 18446744073709551615 --slack 1", &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (augur_cmd_opts_string (o, "domain"), ==, "web1");
+        g_assert_cmpstr (augur_cmd_opts_string (o, "extra"), ==, "second");
+        g_assert_true (augur_cmd_opts_bool (o, "all"));
+        g_assert_cmpint (augur_cmd_opts_index (o, "all"), ==, 1);
+        g_assert_true (augur_cmd_opts_double (o, "knob", &d));
+        g_assert_cmpfloat (d, ==, -0.5);
+        g_assert_cmpstr (augur_cmd_opts_string (o, "out"), ==, "b.svg");
+        g_assert_true (augur_cmd_opts_int (o, "hidden", &i));
+        g_assert_cmpuint (i, ==, 16);
+        g_assert_true (augur_cmd_opts_int (o, "seed", &i));
+        g_assert_cmpuint (i, ==, G_MAXUINT64);
+        g_assert_true (augur_cmd_opts_duration (o, "delay", &d));
+        g_assert_cmpfloat (d, ==, 90);
+        g_assert_true (augur_cmd_opts_double (o, "slack", &d));
+        g_assert_cmpfloat (d, ==, 1);
+        sets = augur_cmd_opts_strv (o, "set");
+        g_assert_cmpstr (sets[0], ==, "a=1");
+        g_assert_cmpstr (sets[1], ==, "b=");
+        g_assert_null (sets[2]);
+        g_clear_pointer (&o, augur_cmd_opts_free);
+
+        /* "-" alone is an argument where the row says so (stdin); a
+         * signed integer is taken as top -n and plot --width always took
+         * it (g_ascii_string_to_signed); a number is g_ascii_strtod's, as
+         * replay and train took it. */
+        o = parse_line ("cmd - --hidden +5 --knob 1e3 --delay 0.1", &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (augur_cmd_opts_string (o, "domain"), ==, "-");
+        g_assert_true (augur_cmd_opts_int (o, "hidden", &i));
+        g_assert_cmpuint (i, ==, 5);
+        g_assert_true (augur_cmd_opts_double (o, "knob", &d));
+        g_assert_cmpfloat (d, ==, 1000);
+        g_clear_pointer (&o, augur_cmd_opts_free);
+
+        /* --help and -h stop parsing, even before a required argument or
+         * a bad option; as a value they are a value. */
+        o = parse_line ("cmd --help --bogus", &error);
+        g_assert_no_error (error);
+        g_assert_true (augur_cmd_opts_help_wanted (o));
+        g_clear_pointer (&o, augur_cmd_opts_free);
+        o = parse_line ("cmd web1 -h", &error);
+        g_assert_true (augur_cmd_opts_help_wanted (o));
+        g_clear_pointer (&o, augur_cmd_opts_free);
+        o = parse_line ("cmd web1 --out --help", &error);
+        g_assert_no_error (error);
+        g_assert_false (augur_cmd_opts_help_wanted (o));
+        g_assert_cmpstr (augur_cmd_opts_string (o, "out"), ==, "--help");
+}
+
+/* Every usage error names the command and what was wrong with which
+ * option; values are checked at their range's edges (N-1, N, N+1). */
+static void
+test_opts_errors (void)
+{
+        static const struct {
+                const char *line;
+                const char *message;     /* NULL: parses */
+        } rows[] = {
+                { "cmd", "cmd: missing DOMAIN" },
+                { "cmd a b c", "cmd: unexpected argument 'c'" },
+                { "cmd a --bogus", "cmd: unknown option '--bogus'" },
+                { "cmd a --bogus=1", "cmd: unknown option '--bogus=1'" },
+                { "cmd a -x", "cmd: unknown option '-x'" },
+                { "cmd a -od", "cmd: unknown option '-od'" },          /* no bundling */
+                { "cmd a --al", "cmd: unknown option '--al'" },        /* no abbreviations */
+                { "cmd a -", "cmd: unknown option '-'" },              /* EXTRA takes no "-" */
+                { "cmd a --out", "cmd: --out needs a value" },
+                { "cmd a -o", "cmd: -o needs a value" },
+                { "cmd a --all=yes", "cmd: --all takes no value" },
+                { "cmd a --hidden 0", "cmd: --hidden: expected an integer in [1, 1024], got '0'" },
+                { "cmd a --hidden 1", NULL },
+                { "cmd a --hidden 1024", NULL },
+                { "cmd a --hidden 1025", "cmd: --hidden: expected an integer in [1, 1024], got '1025'" },
+                { "cmd a --hidden=x", "cmd: --hidden: expected an integer in [1, 1024], got 'x'" },
+                { "cmd a --hidden 0x10", "cmd: --hidden: expected an integer" },
+                { "cmd a --hidden ' 5'", "cmd: --hidden: expected an integer" },
+                { "cmd a --hidden -5", "cmd: --hidden: expected an integer" },
+                { "cmd a --seed -1", "cmd: --seed: expected an integer in [0, 18446744073709551615], got '-1'" },
+                { "cmd a --seed 18446744073709551616", "cmd: --seed: expected an integer" },
+                { "cmd a --knob -0.991", "cmd: --knob: expected a number in [-0.99, 1e+06], got '-0.991'" },
+                { "cmd a --knob -0.99", NULL },
+                { "cmd a --knob 1e6", NULL },
+                { "cmd a --knob 1000001", "cmd: --knob: expected a number in [-0.99, 1e+06], got '1000001'" },
+                { "cmd a --knob nan", "cmd: --knob: expected a number" },
+                { "cmd a --knob 1x", "cmd: --knob: expected a number" },
+                { "cmd a --knob ''", "cmd: --knob: expected a number" },
+                { "cmd a --slack 1.5", "cmd: --slack: expected the slack in [0, 1], got '1.5'" },
+                { "cmd a --delay 0.09", "cmd: --delay: at least 0.1 s" },
+                { "cmd a -d 0.1", NULL },
+                { "cmd a -d soon", "cmd: -d: invalid duration 'soon'" },
+                /* Only the last value of an option is checked: the one used. */
+                { "cmd a --hidden x --hidden 8", NULL },
+                { "cmd a --hidden 8 --hidden x", "cmd: --hidden: expected an integer in [1, 1024], got 'x'" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autoptr(AugurCmdOpts) o = parse_line (rows[i].line, &error);
+
+                g_test_message ("row %zu: %s -> %s", i, rows[i].line, error ? error->message : "ok");
+                if (!rows[i].message) {
+                        g_assert_no_error (error);
+                        g_assert_nonnull (o);
+                        continue;
+                }
+                g_assert_null (o);
+                g_assert_error (error, AUGUR_CMD_OPTS_ERROR, AUGUR_CMD_OPTS_ERROR_USAGE);
+                g_assert_true (g_str_has_prefix (error->message, rows[i].message));
+        }
+}
+
+/* Every line of help text fits 80 columns. */
+static void
+assert_width (const char *text)
+{
+        g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+        for (guint i = 0; lines[i]; i++) {
+                g_test_message ("%s", lines[i]);
+                g_assert_cmpuint (g_utf8_strlen (lines[i], -1), <=, 80);
+        }
+}
+
+static void
+test_opts_help (void)
+{
+        static const AugurCmdInfo info = {
+                .help = "a test command",
+                .desc = "A description long enough to be wrapped at eighty columns, with a second "
+                        "sentence after it.\n\nAnd a second paragraph.",
+        };
+        g_autoptr(GString) out = g_string_new (NULL);
+
+        augur_cmd_help (out, "cmd", &info, test_opts);
+        assert_width (out->str);
+        g_assert_true (g_str_has_prefix (out->str, "Usage: virt-augur cmd DOMAIN [EXTRA] [--all] [--out FILE]"));
+        g_assert_nonnull (strstr (out->str, "[--set KEY=VALUE]..."));
+        g_assert_nonnull (strstr (out->str, "\n\n  And a second paragraph.\n"));
+        g_assert_nonnull (strstr (out->str, "\nOptions:\n"));
+        /* One line per row, in table order, with the alias. */
+        for (gsize i = 0; test_opts[i].name; i++) {
+                g_autofree char *head = NULL;
+
+                if (test_opts[i].type == AUGUR_OPT_DATA)
+                        head = g_strdup_printf ("\n  %s ", test_opts[i].metavar);
+                else if (test_opts[i].alias)
+                        head = g_strdup_printf ("\n  -%c, --%s", test_opts[i].alias, test_opts[i].name);
+                else
+                        head = g_strdup_printf ("\n  --%s", test_opts[i].name);
+                g_test_message ("row %zu: %s", i, head + 1);
+                g_assert_nonnull (strstr (out->str, head));
+                g_assert_nonnull (strstr (out->str, test_opts[i].help));
+        }
+}
+
+/* The built virt-augur: `help` lists every command, and each command's
+ * table gives `help CMD` = `CMD --help` (exit 0, 80 columns, every option
+ * of the synopsis described once), and an unknown option is a usage error
+ * (exit 2) that names the command and the option. */
+static void
+test_opts_built_help (void)
+{
+        const char *top = g_getenv ("AUGUR_TOP_BUILDDIR");
+        g_autofree char *va = g_build_filename (top ? top : "..", "virsh-ext", "virt-augur", NULL);
+        g_autofree char *list = NULL, *err = NULL;
+        g_auto(GStrv) lines = NULL;
+        g_autoptr(GError) error = NULL;
+        guint n_cmds = 0;
+        int status;
+
+        if (!g_file_test (va, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("virsh-ext/virt-augur is not built");
+                return;
+        }
+        {
+                const char *argv[] = { va, "help", NULL };
+
+                g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                             &list, &err, &status, &error));
+        }
+        g_assert_no_error (error);
+        g_assert_true (g_spawn_check_wait_status (status, NULL));
+        assert_width (list);
+        /* The bash completion reads the commands this way. */
+        lines = g_strsplit (strstr (list, "\nCommands:\n") + strlen ("\nCommands:\n"), "\n", -1);
+        for (guint l = 0; lines[l] && *lines[l]; l++) {
+                g_auto(GStrv) words = g_strsplit_set (lines[l] + 2, " ", 2);
+                const char *cmd = words[0];
+                g_autofree char *help = NULL, *help2 = NULL, *out = NULL, *bad = NULL;
+                g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+                g_auto(GStrv) hl = NULL;
+                const char *argv1[] = { va, "help", cmd, NULL };
+                const char *argv2[] = { va, cmd, "--help", NULL };
+                const char *argv3[] = { va, cmd, "--no-such-option", NULL };
+                g_autofree char *want = g_strdup_printf ("error: %s: unknown option '--no-such-option'\n"
+                                                         "(see 'virt-augur help %s')\n", cmd, cmd);
+                gboolean in_options = FALSE;
+
+                g_assert_true (g_str_has_prefix (lines[l], "  "));
+                g_assert_cmpuint (strlen (words[1]), >, 10);      /* a one-line description */
+                n_cmds++;
+                g_assert_true (g_spawn_sync (NULL, (char **) argv1, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                             &help, NULL, &status, &error));
+                g_assert_true (g_spawn_check_wait_status (status, NULL));
+                g_assert_true (g_spawn_sync (NULL, (char **) argv2, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                             &help2, NULL, &status, &error));
+                g_assert_true (g_spawn_check_wait_status (status, NULL));
+                g_assert_cmpstr (help, ==, help2);
+                assert_width (help);
+                g_assert_true (g_str_has_prefix (help, "Usage: virt-augur "));
+                /* Each option line once: no name twice in a table. */
+                hl = g_strsplit (help, "\n", -1);
+                for (guint k = 0; hl[k]; k++) {
+                        g_autofree char *name = NULL;
+
+                        if (strcmp (hl[k], "Options:") == 0)
+                                in_options = TRUE;
+                        else if (in_options && !*hl[k])
+                                in_options = FALSE;
+                        if (!in_options || !g_str_has_prefix (hl[k], "  ") || hl[k][2] == ' ')
+                                continue;
+                        name = g_strndup (hl[k] + 2, strcspn (hl[k] + 2, " "));
+                        g_test_message ("%s: %s", cmd, name);
+                        g_assert_false (g_hash_table_contains (seen, name));
+                        g_hash_table_add (seen, g_steal_pointer (&name));
+                }
+                g_assert_true (g_spawn_sync (NULL, (char **) argv3, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                             &out, &bad, &status, &error));
+                g_assert_cmpint (WEXITSTATUS (status), ==, 2);
+                g_assert_cmpstr (out, ==, "");
+                g_assert_cmpstr (bad, ==, want);
+        }
+        g_assert_cmpuint (n_cmds, >=, 15);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -358,5 +663,9 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/plot/write", test_plot_write);
         g_test_add_func ("/cli/top/render", test_top_render);
         g_test_add_func ("/cli/top/empty", test_top_empty);
+        g_test_add_func ("/cli/opts/parse", test_opts_parse);
+        g_test_add_func ("/cli/opts/errors", test_opts_errors);
+        g_test_add_func ("/cli/opts/help", test_opts_help);
+        g_test_add_func ("/cli/opts/built-help", test_opts_built_help);
         return g_test_run ();
 }

@@ -427,6 +427,240 @@ test_metrics_names (void)
         }
 }
 
+/* Every row of the key table (augur-config.c THE KEY TABLE) has a case
+ * here: a value in the file's unit lands in its field in the field's unit.
+ * The rows are checked against the table itself, so a key added without a
+ * case fails this test. */
+static void
+test_every_key (void)
+{
+        typedef enum { STR, DBL, INT, I64, BOOL } Kind;
+        static const struct {
+                const char *group, *key, *value;
+                Kind kind;
+                gsize offset;
+                double want;              /* DBL, INT, I64, BOOL */
+                const char *want_str;     /* STR */
+        } rows[] = {
+#define O(f) G_STRUCT_OFFSET (AugurConfig, f)
+                { "daemon", "uri", "test:///default", STR, O (uri), 0, "test:///default" },
+                { "daemon", "tick_seconds", "2.5", DBL, O (tick_s), 2.5 },
+                { "daemon", "mode", "recommend", INT, O (mode), AUGUR_MODE_RECOMMEND },
+                { "daemon", "policy", "reactive", INT, O (policy), AUGUR_POLICY_REACTIVE },
+                { "daemon", "socket", "/tmp/a.sock", STR, O (socket_path), 0, "/tmp/a.sock" },
+                { "daemon", "model", "/tmp/m.augur", STR, O (model_path), 0, "/tmp/m.augur" },
+                { "daemon", "balloon_period_seconds", "1m", INT, O (balloon_period_s), 60 },
+                { "daemon", "keepalive_interval_seconds", "600", INT, O (keepalive_interval_s), 600 },
+                { "daemon", "keepalive_count", "1", INT, O (keepalive_count), 1 },
+                { "store", "db", "/tmp/h.db", STR, O (db_path), 0, "/tmp/h.db" },
+                { "store", "raw_retention", "10m", I64, O (raw_keep_s), 600 },
+                { "store", "rollup_retention", "3660d", I64, O (rollup_keep_s), 3660 * 86400.0 },
+                { "policy", "headroom_mib", "1048576", DBL, O (headroom_kib), 1048576 * 1024.0 },
+                { "policy", "reserve_mib", "0.5", DBL, O (reserve_kib), 512 },
+                { "policy", "shrink_step_mib", "1", DBL, O (shrink_step_kib), 1024 },
+                { "policy", "shrink_sustain", "1d", DBL, O (shrink_sustain_s), 86400 },
+                { "policy", "shrink_cooldown", "0", DBL, O (shrink_cooldown_s), 0 },
+                { "policy", "lead_margin", "1h", DBL, O (lead_margin_s), 3600 },
+                { "policy", "target_util_pct", "10", DBL, O (target_util), 0.1 },
+                { "forecast", "memory_price_per_gib", "0", DBL, O (price_per_gib), 0 },
+                { "forecast", "precursor_bound", "off", BOOL, O (precursor_bound), FALSE },
+                { "host", "mem_budget_mib", "1536", DBL, O (host_budget_kib), 1536 * 1024.0 },
+                { "host", "reserve_mib", "0", DBL, O (host_reserve_kib), 0 },
+                { "host", "cushion_free_low_pct", "0", DBL, O (cushion_free_low), 0 },
+                { "host", "cushion_free_high_pct", "100", DBL, O (cushion_free_high), 1 },
+                { "api", "group", "adm", STR, O (api_group), 0, "adm" },
+                { "api", "mode", "0600", INT, O (api_mode), 0600 },
+                { "metrics", "port", "9848", INT, O (metrics_port), 9848 },
+                { "metrics", "names", "yes", BOOL, O (metrics_names), TRUE },
+                { "retrain", "interval", "1w", DBL, O (retrain_interval_s), 7 * 86400 },
+                { "retrain", "min_history", "1h", DBL, O (retrain_min_history_s), 3600 },
+                { "retrain", "time_budget", "1d", DBL, O (retrain_budget_s), 86400 },
+                { "retrain", "min_gain_pct", "50", DBL, O (retrain_min_gain), 0.5 },
+#undef O
+        };
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+
+        for (gsize k = 0; k < augur_config_n_keys (); k++) {
+                const char *group, *key, *help;
+                gboolean found = FALSE;
+
+                augur_config_key_at (k, &group, &key, &help);
+                g_test_message ("table row %zu: [%s] %s (%s)", k, group, key, help);
+                g_assert_nonnull (help);
+                for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+                        found |= strcmp (rows[i].group, group) == 0 && strcmp (rows[i].key, key) == 0;
+                g_assert_true (found);
+        }
+        g_assert_cmpuint (G_N_ELEMENTS (rows), ==, augur_config_n_keys ());
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autofree char *text = g_strdup_printf ("[%s]\n%s = %s\n", rows[i].group, rows[i].key, rows[i].value);
+                g_autoptr(AugurConfig) c = load_ok (base, text, i);
+                gconstpointer f = G_STRUCT_MEMBER_P (c, rows[i].offset);
+
+                g_test_message ("[%s] %s = %s", rows[i].group, rows[i].key, rows[i].value);
+                switch (rows[i].kind) {
+                case STR:
+                        g_assert_cmpstr (*(char *const *) f, ==, rows[i].want_str);
+                        break;
+                case DBL:
+                        g_assert_cmpfloat_with_epsilon (*(const double *) f, rows[i].want, 1e-12);
+                        break;
+                case INT:
+                        g_assert_cmpint (*(const int *) f, ==, (int) rows[i].want);
+                        break;
+                case I64:
+                        g_assert_cmpint (*(const gint64 *) f, ==, (gint64) rows[i].want);
+                        break;
+                case BOOL:
+                        g_assert_cmpint (*(const gboolean *) f, ==, (gboolean) rows[i].want);
+                        break;
+                }
+        }
+}
+
+/* The limits of the keys test_bad_values has no row for, at N+1 or N-1
+ * (N itself loads in test_every_key), and the rules across keys. */
+static void
+test_more_bad_values (void)
+{
+        static const struct {
+                const char *text;
+                const char *message;      /* all of it, after "PATH: " */
+        } rows[] = {
+                { "[daemon]\nkeepalive_interval_seconds = 0\n",
+                  "daemon.keepalive_interval_seconds = 0 is out of range (allowed: 1 to 600 seconds)" },
+                { "[daemon]\nkeepalive_interval_seconds = 601\n",
+                  "daemon.keepalive_interval_seconds = 601 is out of range (allowed: 1 to 600 seconds)" },
+                { "[daemon]\nkeepalive_interval_seconds = 5s\n",
+                  "daemon.keepalive_interval_seconds = 5s is not an integer" },
+                { "[daemon]\nkeepalive_count = 101\n",
+                  "daemon.keepalive_count = 101 is out of range (allowed: 1 to 100)" },
+                { "[daemon]\nuri =\n", "daemon.uri = \"\" is out of range (allowed: a libvirt URI)" },
+                { "[store]\ndb =\n", "store.db = \"\" is out of range (allowed: a file path)" },
+                { "[store]\nraw_retention = 367d\n",
+                  "store.raw_retention = 31708800s is out of range (allowed: 10m to 366d)" },
+                { "[store]\nrollup_retention = 3661d\n",
+                  "store.rollup_retention = 316310400s is out of range (allowed: at least "
+                  "store.raw_retention, at most 10 years)" },
+                { "[policy]\nreserve_mib = 1048577\n",
+                  "policy.reserve_mib = 1048577 is out of range (allowed: 0 to 1048576 MiB)" },
+                { "[policy]\nshrink_step_mib = 0.99\n",
+                  "policy.shrink_step_mib = 1 is out of range (allowed: 1 to 1048576 MiB)" },
+                { "[policy]\nshrink_cooldown = 86401\n",
+                  "policy.shrink_cooldown = 86401s is out of range (allowed: 0 to 1d)" },
+                { "[policy]\nlead_margin = 3601\n",
+                  "policy.lead_margin = 3601s is out of range (allowed: 0 to 1h)" },
+                { "[policy]\ntarget_util_pct = 100.5\n",
+                  "policy.target_util_pct = 100 is out of range (allowed: 10 to 100)" },
+                { "[host]\nreserve_mib = -1\n",
+                  "host.mem_budget_mib = negative is out of range (allowed: 0 (auto) or more)" },
+                { "[host]\ncushion_free_low_pct = 30\n",
+                  "host.cushion_free_low_pct = 30 and 30 is out of range (allowed: 0 <= low < high <= 100)" },
+                { "[host]\ncushion_free_high_pct = 101\n",
+                  "host.cushion_free_low_pct = 10 and 101 is out of range (allowed: 0 <= low < high <= 100)" },
+                { "[host]\ncushion_free_high_pct = high\n",
+                  "host.cushion_free_high_pct = high is not a decimal number" },
+                { "[api]\nmode = 0700\n",
+                  "api.mode = 0700 is out of range (allowed: 0600 to 0666 (octal), with owner read-write)" },
+                { "[daemon]\nmode = ACT\n",
+                  "daemon.mode = ACT is out of range (allowed: auto, observe, recommend, act)" },
+                { "[daemon]\npolicy = magic\n",
+                  "daemon.policy = magic is out of range (allowed: augur, reactive)" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(AugurConfig) base = augur_config_new_default ();
+                g_autofree char *path = write_conf (rows[i].text);
+                g_autofree char *want = g_strdup_printf ("%s: %s", path, rows[i].message);
+                g_autoptr(GError) error = NULL;
+                g_autoptr(AugurConfig) c = augur_config_load (base, path, FALSE, &error);
+
+                g_test_message ("row %zu: %s", i, error ? error->message : "(no error)");
+                g_assert_null (c);
+                g_assert_nonnull (error);
+                g_assert_cmpstr (error->message, ==, want);
+                g_unlink (path);
+        }
+}
+
+/* The unknown-key warning lists the section's keys from the key table, in
+ * its order, for every section. */
+static void
+test_unknown_key_lists (void)
+{
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        g_autoptr(GHashTable) lists = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                             (GDestroyNotify) g_ptr_array_unref);
+        GHashTableIter it;
+        gpointer group, list;
+
+        for (gsize k = 0; k < augur_config_n_keys (); k++) {
+                const char *g, *key, *help;
+                GPtrArray *a;
+
+                augur_config_key_at (k, &g, &key, &help);
+                if (!(a = g_hash_table_lookup (lists, g)))
+                        g_hash_table_insert (lists, (gpointer) g, (a = g_ptr_array_new ()));
+                g_ptr_array_add (a, (gpointer) key);
+        }
+        g_assert_cmpuint (g_hash_table_size (lists), ==, 8);
+        g_hash_table_iter_init (&it, lists);
+        while (g_hash_table_iter_next (&it, &group, &list)) {
+                GPtrArray *a = list;
+                g_autofree char *text = g_strdup_printf ("[%s]\nno_such_key = 1\n", (char *) group);
+                g_autofree char *path = write_conf (text);
+                g_autofree char *joined = NULL, *want = NULL;
+                g_auto(GStrv) warnings = NULL;
+                g_autoptr(GError) error = NULL;
+                g_autoptr(AugurConfig) c = augur_config_load_full (base, path, FALSE, &warnings, &error);
+
+                g_ptr_array_add (a, NULL);
+                joined = g_strjoinv (", ", (char **) a->pdata);
+                want = g_strdup_printf ("%s: [%s] no_such_key: unknown key, ignoring (the section has: %s)",
+                                        path, (char *) group, joined);
+                g_assert_no_error (error);
+                g_assert_nonnull (c);
+                g_assert_cmpuint (g_strv_length (warnings), ==, 1);
+                g_assert_cmpstr (warnings[0], ==, want);
+                g_unlink (path);
+        }
+}
+
+/* The shipped config names every key, commented out, in its section
+ * (STYLE: every key at its compiled-in default, with its unit and reason). */
+static void
+test_shipped_file_complete (void)
+{
+        g_autofree char *path = g_build_filename (g_getenv ("AUGUR_TOP_BUILDDIR") ? g_getenv ("AUGUR_TOP_BUILDDIR") : "..",
+                                                  "data", "augur.conf", NULL);
+        g_autofree char *text = NULL;
+        g_auto(GStrv) lines = NULL;
+
+        if (!g_file_get_contents (path, &text, NULL, NULL)) {
+                g_test_skip ("data/augur.conf is not built");
+                return;
+        }
+        lines = g_strsplit (text, "\n", -1);
+        for (gsize k = 0; k < augur_config_n_keys (); k++) {
+                const char *group, *key, *help;
+                g_autofree char *section = NULL, *line = NULL;
+                const char *current = NULL;
+                gboolean found = FALSE;
+
+                augur_config_key_at (k, &group, &key, &help);
+                section = g_strdup_printf ("[%s]", group);
+                line = g_strdup_printf ("#%s=", key);
+                for (guint l = 0; lines[l]; l++) {
+                        if (lines[l][0] == '[')
+                                current = lines[l];
+                        if (current && strcmp (current, section) == 0 && g_str_has_prefix (lines[l], line))
+                                found = TRUE;
+                }
+                g_test_message ("%s %s: %s", section, key, found ? "shipped" : "missing");
+                g_assert_true (found);
+        }
+}
+
 static void
 test_missing_file (void)
 {
@@ -460,5 +694,9 @@ main (int argc, char **argv)
         g_test_add_func ("/config/shipped-file-known", test_shipped_file_known);
         g_test_add_func ("/config/not-regular", test_not_regular);
         g_test_add_func ("/config/metrics-names", test_metrics_names);
+        g_test_add_func ("/config/every-key", test_every_key);
+        g_test_add_func ("/config/more-bad-values", test_more_bad_values);
+        g_test_add_func ("/config/unknown-key-lists", test_unknown_key_lists);
+        g_test_add_func ("/config/shipped-file-complete", test_shipped_file_complete);
         return g_test_run ();
 }

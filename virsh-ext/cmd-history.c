@@ -92,16 +92,24 @@ augur_cli_table_print (AugurCliTable *t)
         g_ptr_array_unref (t->rows);
 }
 
+static const AugurOptDef opts_list[] = {
+        { NULL },
+};
+
+static const AugurCmdInfo info_list = {
+        .help = "the domains in the history store, live and imported",
+        .desc = "Domains in the history, live and imported: id, name, UUID, source, number of "
+                "samples, newest sample.",
+};
+
 static int
-cmd_list (const AugurCliGlobal *g, int argc, char **argv)
+cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GPtrArray) doms = NULL;
         g_autoptr(GError) error = NULL;
         int rc = 0;
 
-        if (argc > 1)
-                return augur_cli_usage ("list takes no arguments");
         if (!(st = open_ro (g, &rc)))
                 return rc;
         if (!(doms = augur_store_list_domains (st, &error)))
@@ -221,8 +229,22 @@ add_int_or_null (JsonBuilder *b, const char *member, gint64 v)
                 json_builder_add_null_value (b);
 }
 
+static const AugurOptDef opts_status[] = {
+        { NULL },
+};
+
+static const AugurCmdInfo info_status = {
+        .help = "daemon status: connection, last tick, domains, DB size",
+        .desc = "Asks augurd through its socket first: pid, version, uptime, libvirt connection, "
+                "mode, policy, the metrics endpoint, last tick, domains watched and the hook "
+                "notifications it received; then adds what the database knows (domains known, "
+                "ticks stored, size).  When augurd does not answer, or when --db/$AUGUR_DB names "
+                "a database that the augurd on the socket does not write, it falls back to the "
+                "database and says why on the \"Source:\" line.",
+};
+
 static int
-cmd_status (const AugurCliGlobal *g, int argc, char **argv)
+cmd_status (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GError) error = NULL;
@@ -234,9 +256,6 @@ cmd_status (const AugurCliGlobal *g, int argc, char **argv)
         gboolean connected, have_db = FALSE;
         gint64 pid, last_tick_ms, age_s, watched;
         int rc = 0;
-
-        if (argc > 1)
-                return augur_cli_usage ("status takes no arguments");
 
         live = status_from_socket (g, &sock, &why);
         if (live) {
@@ -399,42 +418,46 @@ format_value (double v, gboolean integer)
         return g_strdup_printf ("%.3f", v);
 }
 
+static const AugurOptDef opts_history[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
+          .help = "the domain: name, UUID or numeric id" },
+        { .name = "since", .type = AUGUR_OPT_DURATION, .metavar = "DURATION",
+          .help = "count back this long (90s, 15m, 1h, 2d) from the domain's newest sample" },
+        { .name = "from", .type = AUGUR_OPT_STRING, .metavar = "T",
+          .help = "from this time: unix seconds or ISO 8601 (not with --since)" },
+        { .name = "to", .type = AUGUR_OPT_STRING, .metavar = "T",
+          .help = "up to this time: unix seconds or ISO 8601" },
+        { .name = "resolution", .type = AUGUR_OPT_STRING, .metavar = "raw|1m|5m",
+          .help = "raw samples (default) or the 1-minute or 5-minute rollups" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_history = {
+        .help = "the domain's samples from the history store",
+        .desc = "The domain's samples.  --since counts back from that domain's newest sample; "
+                "--from/--to take unix seconds or ISO 8601.  Counters are raw at raw resolution "
+                "and per-interval deltas in rollups; gauges are bucket means in rollups.",
+};
+
 static int
-cmd_history (const AugurCliGlobal *g, int argc, char **argv)
+cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
         g_autoptr(GArray) rows = NULL;
         g_autoptr(GError) error = NULL;
-        const char *domain = NULL, *since = NULL, *from = NULL, *to = NULL, *resname = "raw";
+        const char *domain = augur_cmd_opts_string (opts, "domain");
+        const char *from = augur_cmd_opts_string (opts, "from");
+        const char *to = augur_cmd_opts_string (opts, "to");
+        const char *resname = augur_cmd_opts_string (opts, "resolution");
         AugurResolution res;
         gint64 from_ms = G_MININT64, to_ms = G_MAXINT64;
+        double since_s;
+        gboolean since = augur_cmd_opts_duration (opts, "since", &since_s);
         int rc = 0;
 
-        for (int i = 1; i < argc; i++) {
-                const char **slot = NULL;
-
-                if (strcmp (argv[i], "--since") == 0)
-                        slot = &since;
-                else if (strcmp (argv[i], "--from") == 0)
-                        slot = &from;
-                else if (strcmp (argv[i], "--to") == 0)
-                        slot = &to;
-                else if (strcmp (argv[i], "--resolution") == 0)
-                        slot = &resname;
-                else if (argv[i][0] == '-')
-                        return augur_cli_usage ("history: unknown option '%s'", argv[i]);
-                else if (!domain) {
-                        domain = argv[i];
-                        continue;
-                } else
-                        return augur_cli_usage ("history: unexpected argument '%s'", argv[i]);
-                if (i + 1 >= argc)
-                        return augur_cli_usage ("history: %s needs a value", argv[i]);
-                *slot = argv[++i];
-        }
-        if (!domain)
-                return augur_cli_usage ("history: missing DOMAIN");
+        if (!resname)
+                resname = "raw";
         if (strcmp (resname, "raw") == 0)
                 res = AUGUR_RES_RAW;
         else if (strcmp (resname, "1m") == 0)
@@ -451,13 +474,9 @@ cmd_history (const AugurCliGlobal *g, int argc, char **argv)
         if (!(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
         if (since) {
-                double s;
-
-                if (!augur_parse_duration_s (since, &s, &error))
-                        return augur_cli_usage ("history: --since: %s", error->message);
                 /* Counts back from this domain's newest sample, not from now:
                  * imported history is as easy to read as live history. */
-                from_ms = d->last_ms >= 0 ? d->last_ms - (gint64) (s * 1000) : G_MININT64;
+                from_ms = d->last_ms >= 0 ? d->last_ms - (gint64) (since_s * 1000) : G_MININT64;
         }
         if (from) {
                 gint64 t;
@@ -526,9 +545,9 @@ cmd_history (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_history[] = {
-        { "list", cmd_list, "list the domains in the history store" },
-        { "status", cmd_status, "daemon status: connection, last tick, domains, DB size" },
-        { "history", cmd_history, "DOMAIN [--since 1h] [--from T] [--to T] [--resolution raw|1m|5m] [--json]" },
+const AugurCmdDef augur_cmds_history[] = {
+        { "list", cmd_list, opts_list, &info_list },
+        { "status", cmd_status, opts_status, &info_status },
+        { "history", cmd_history, opts_history, &info_history },
         { NULL },
 };

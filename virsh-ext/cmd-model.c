@@ -1,21 +1,16 @@
 /* cmd-model.c — virt-augur train / eval: the forecaster's command group.
  *
- * What it is: option parsing, input loading (trace files through
- * model/trace.h, or augurd's history through sql/store.h), progress and
- * result printing.  What it is not: training or scoring logic, which lives
- * in model/forecast.c so tests and the daemon share it.
+ * What it is: the option tables (opts_train, opts_eval: every option, its
+ * range and its default; `virt-augur help train` prints them), input
+ * loading (trace files through model/trace.h, or augurd's history through
+ * sql/store.h), progress and result printing.  What it is not: training or
+ * scoring logic, which lives in model/forecast.c so tests and the daemon
+ * share it.
  *
  *   virt-augur train (--traces PATH [--format F] [--start T] | --db DB)
- *                    --out MODEL [--arch lstm|gru] [--hidden N] [--horizon H]
- *                    [--window T] [--step SEC] [--epochs N] [--seed N]
- *                    [--split time|vm] [--no-activity] [--no-buckets] [--point-loss mse|mae]
- *                    [--quantile Q] [--lr LR] [--batch B]
- *                    [--windows-per-epoch N] [--time-budget SEC]
- *                    [--max-series N]
+ *                    --out MODEL [OPTIONS]
  *   virt-augur eval [--model MODEL] (--traces PATH [--format F] | --db DB)
- *                   [--json] [--horizons all|LIST] [--no-online-calib]
- *                   [--on test|val]
- *                   [--max-series N]
+ *                   [--horizons all|LIST] [--on test|val] [OPTIONS]
  * eval without --model scores the baselines only; --on val scores the
  * validation split instead of the test split (for tuning without looking
  * at the test split).  Exit codes: 0 ok,
@@ -42,57 +37,29 @@ typedef struct {
         guint max_series;          /* --max-series, 0 = all                  */
 } InputOpts;
 
-static gboolean
-parse_uint (const char *opt, const char *text, guint64 lo, guint64 hi, guint64 *ret, int *ret_exit)
+/* The input options of train and eval (InputOpts), rows of both tables. */
+#define INPUT_OPT_ROWS \
+        { .name = "traces", .type = AUGUR_OPT_STRING, .metavar = "PATH", \
+          .help = "trace files to read (a file or a directory); without it, the history store " \
+                  "(--db): 5-minute rollups at a 300 s step, 1-minute at 60 s, else raw" }, \
+        { .name = "format", .type = AUGUR_OPT_STRING, .metavar = "FORMAT", \
+          .help = "with --traces: bitbrains, azure, augur, planetlab or alibaba (default: auto)" }, \
+        { .name = "start", .type = AUGUR_OPT_STRING, .metavar = "T", \
+          .help = "with --traces: the first step's time (unix seconds or ISO 8601) for the " \
+                  "formats with relative timestamps (Azure, PlanetLab, Alibaba)" }, \
+        { .name = "max-series", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT, \
+          .help = "read at most N series (default 0: all)" }
+
+static void
+input_opts_get (InputOpts *in, const AugurCmdOpts *opts)
 {
         guint64 v;
 
-        if (!g_ascii_string_to_unsigned (text, 10, lo, hi, &v, NULL)) {
-                *ret_exit = augur_cli_usage ("%s: expected an integer in [%" G_GUINT64_FORMAT
-                                             ", %" G_GUINT64_FORMAT "], got '%s'", opt, lo, hi, text);
-                return FALSE;
-        }
-        *ret = v;
-        return TRUE;
-}
-
-static gboolean
-parse_float (const char *opt, const char *text, double lo, double hi, double *ret, int *ret_exit)
-{
-        char *end = NULL;
-        double v = g_ascii_strtod (text, &end);
-
-        if (end == text || *end != '\0' || !(v >= lo && v <= hi)) {
-                *ret_exit = augur_cli_usage ("%s: expected a number in [%g, %g], got '%s'", opt, lo, hi, text);
-                return FALSE;
-        }
-        *ret = v;
-        return TRUE;
-}
-
-/* Take an input option at argv[*i]; FALSE if argv[*i] is not one. */
-static gboolean
-take_input_opt (InputOpts *in, int argc, char **argv, int *i, int *ret_exit)
-{
-        const char *a = argv[*i];
-        guint64 v;
-
-        if (*i + 1 >= argc)
-                return FALSE;
-        if (strcmp (a, "--traces") == 0)
-                in->traces = argv[++*i];
-        else if (strcmp (a, "--format") == 0)
-                in->format = argv[++*i];
-        else if (strcmp (a, "--start") == 0)
-                in->start = argv[++*i];
-        else if (strcmp (a, "--max-series") == 0) {
-                if (!parse_uint (a, argv[++*i], 0, G_MAXUINT, &v, ret_exit))
-                        return TRUE;
+        in->traces = augur_cmd_opts_string (opts, "traces");
+        in->format = augur_cmd_opts_string (opts, "format");
+        in->start = augur_cmd_opts_string (opts, "start");
+        if (augur_cmd_opts_int (opts, "max-series", &v))
                 in->max_series = (guint) v;
-        } else {
-                return FALSE;
-        }
-        return TRUE;
 }
 
 /* Load every series from trace files or from the store (5-minute rollups
@@ -169,120 +136,125 @@ train_progress (const AugurTrainProgress *p, gpointer user_data)
                     p->elapsed_s, p->eta_s);
 }
 
+static const AugurOptDef opts_train[] = {
+        INPUT_OPT_ROWS,
+        { .name = "out", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .alias = 'o', .metavar = "MODEL",
+          .help = "write the model there" },
+        { .name = "arch", .type = AUGUR_OPT_STRING, .metavar = "lstm|gru",
+          .help = "the recurrent cell (default gru)" },
+        { .name = "hidden", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 1024,
+          .help = "hidden units (default 48)" },
+        { .name = "horizon", .type = AUGUR_OPT_INT, .metavar = "H", .imin = 1, .imax = AUGUR_FORECAST_MAX_H,
+          .help = "steps forecast ahead (default 12)" },
+        { .name = "window", .type = AUGUR_OPT_INT, .metavar = "T", .imin = 1, .imax = 288,
+          .help = "input window, steps (default 12)" },
+        { .name = "step", .type = AUGUR_OPT_INT, .metavar = "SEC", .imin = 1, .imax = 86400,
+          .help = "the grid the series are resampled to, seconds (default 300)" },
+        { .name = "epochs", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 10000,
+          .help = "at most N epochs (default 24)" },
+        { .name = "patience", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 10000,
+          .help = "stop after N epochs without a better validation loss (default 3)" },
+        { .name = "seed", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT64,
+          .help = "random seed (default 1)" },
+        { .name = "batch", .type = AUGUR_OPT_INT, .metavar = "B", .imin = 1, .imax = 65536,
+          .help = "minibatch size (default 128)" },
+        { .name = "windows-per-epoch", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT,
+          .help = "training windows sampled per epoch (default 32768; 0 = all)" },
+        { .name = "split", .type = AUGUR_OPT_STRING, .metavar = "time|vm",
+          .help = "hold out the end of every VM's time (default) or whole VMs" },
+        { .name = "point-loss", .type = AUGUR_OPT_STRING, .metavar = "mse|mae",
+          .help = "the median head's loss (default mse)" },
+        { .name = "quantile", .type = AUGUR_OPT_DOUBLE, .metavar = "Q", .min = 0.5, .max = 0.999,
+          .help = "the upper head's quantile, also the coverage target (default 0.95)" },
+        { .name = "lr", .type = AUGUR_OPT_DOUBLE, .metavar = "LR", .min = 1e-6, .max = 1.0,
+          .help = "learning rate (default 0.003)" },
+        { .name = "time-budget", .type = AUGUR_OPT_DURATION, .metavar = "DURATION",
+          .help = "stop training after this long (default: no limit)" },
+        { .name = "no-activity", .type = AUGUR_OPT_BOOL,
+          .help = "leave out the in-guest activity features (and the buckets)" },
+        { .name = "no-buckets", .type = AUGUR_OPT_BOOL,
+          .help = "leave out the per-program and per-user bucket features" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_train = {
+        .help = "train a forecasting model (LSTM or GRU) on traces or on the history",
+        .desc = "Train a forecasting model (LSTM or GRU) on imported traces (--traces) or on "
+                "augurd's history (--db), and write it to --out.  Progress goes to standard "
+                "error, one line per epoch; --json prints one result object instead.",
+};
+
 static int
-cmd_train (const AugurCliGlobal *g, int argc, char **argv)
+cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         InputOpts in = { NULL, NULL, NULL, 0 };
         AugurTrainConfig cfg;
         AugurFeatConfig feat;
-        const char *out_path = NULL;
+        const char *out_path = augur_cmd_opts_string (opts, "out");
+        const char *val;
         g_autoptr (GPtrArray) series = NULL;
         g_autoptr (AugurDataset) ds = NULL;
         g_autoptr (AugurModel) model = NULL;
         g_autoptr (GError) error = NULL;
         g_autoptr (GTimer) timer = g_timer_new ();
-        int ex = -1;
         guint64 v;
         double d;
 
         augur_train_config_init (&cfg);
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        input_opts_get (&in, opts);
+        if (augur_cmd_opts_bool (opts, "no-activity"))
+                cfg.no_activity = TRUE;
+        if (augur_cmd_opts_bool (opts, "no-buckets"))
+                cfg.no_buckets = TRUE;
+        if ((val = augur_cmd_opts_string (opts, "arch"))) {
+                int arch = augur_arch_from_name (val);
 
-                if (take_input_opt (&in, argc, argv, &i, &ex)) {
-                        if (ex >= 0)
-                                return ex;
-                        continue;
-                }
-                if (strcmp (a, "--no-activity") == 0) {
-                        cfg.no_activity = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--no-buckets") == 0) {
-                        cfg.no_buckets = TRUE;
-                        continue;
-                }
-                if (!val)
-                        return augur_cli_usage ("train: unknown option or missing value '%s'", a);
-                i++;
-                if (strcmp (a, "--out") == 0 || strcmp (a, "-o") == 0) {
-                        out_path = val;
-                } else if (strcmp (a, "--arch") == 0) {
-                        int arch = augur_arch_from_name (val);
-
-                        if (arch < 0)
-                                return augur_cli_usage ("train: --arch must be lstm or gru");
-                        cfg.arch = (AugurArch) arch;
-                } else if (strcmp (a, "--hidden") == 0) {
-                        if (!parse_uint (a, val, 1, 1024, &v, &ex))
-                                return ex;
-                        cfg.hidden = (guint) v;
-                } else if (strcmp (a, "--horizon") == 0) {
-                        if (!parse_uint (a, val, 1, AUGUR_FORECAST_MAX_H, &v, &ex))
-                                return ex;
-                        cfg.H = (guint) v;
-                } else if (strcmp (a, "--window") == 0) {
-                        if (!parse_uint (a, val, 1, 288, &v, &ex))
-                                return ex;
-                        cfg.T = (guint) v;
-                } else if (strcmp (a, "--step") == 0) {
-                        if (!parse_uint (a, val, 1, 86400, &v, &ex))
-                                return ex;
-                        cfg.step_s = (gint64) v;
-                } else if (strcmp (a, "--epochs") == 0) {
-                        if (!parse_uint (a, val, 1, 10000, &v, &ex))
-                                return ex;
-                        cfg.epochs = (guint) v;
-                } else if (strcmp (a, "--patience") == 0) {
-                        if (!parse_uint (a, val, 1, 10000, &v, &ex))
-                                return ex;
-                        cfg.patience = (guint) v;
-                } else if (strcmp (a, "--seed") == 0) {
-                        if (!parse_uint (a, val, 0, G_MAXUINT64, &v, &ex))
-                                return ex;
-                        cfg.seed = v;
-                } else if (strcmp (a, "--batch") == 0) {
-                        if (!parse_uint (a, val, 1, 65536, &v, &ex))
-                                return ex;
-                        cfg.batch = (guint) v;
-                } else if (strcmp (a, "--windows-per-epoch") == 0) {
-                        if (!parse_uint (a, val, 0, G_MAXUINT, &v, &ex))
-                                return ex;
-                        cfg.windows_per_epoch = (guint) v;
-                } else if (strcmp (a, "--split") == 0) {
-                        if (strcmp (val, "time") == 0)
-                                cfg.split = AUGUR_SPLIT_BY_TIME;
-                        else if (strcmp (val, "vm") == 0)
-                                cfg.split = AUGUR_SPLIT_BY_VM;
-                        else
-                                return augur_cli_usage ("train: --split must be time or vm");
-                } else if (strcmp (a, "--point-loss") == 0) {
-                        if (strcmp (val, "mse") == 0)
-                                cfg.point_loss = AUGUR_POINT_LOSS_MSE;
-                        else if (strcmp (val, "mae") == 0)
-                                cfg.point_loss = AUGUR_POINT_LOSS_MAE;
-                        else
-                                return augur_cli_usage ("train: --point-loss must be mse or mae");
-                } else if (strcmp (a, "--quantile") == 0) {
-                        if (!parse_float (a, val, 0.5, 0.999, &d, &ex))
-                                return ex;
-                        cfg.quantile = (float) d;
-                        cfg.coverage = (float) d;
-                } else if (strcmp (a, "--lr") == 0) {
-                        if (!parse_float (a, val, 1e-6, 1.0, &d, &ex))
-                                return ex;
-                        cfg.lr = (float) d;
-                } else if (strcmp (a, "--time-budget") == 0) {
-                        if (!augur_parse_duration_s (val, &d, &error))
-                                return augur_cli_usage ("train: --time-budget: %s", error->message);
-                        cfg.time_budget_s = d;
-                } else {
-                        return augur_cli_usage ("train: unknown option '%s'", a);
-                }
+                if (arch < 0)
+                        return augur_cli_usage ("train: --arch must be lstm or gru");
+                cfg.arch = (AugurArch) arch;
         }
-        if (!out_path)
-                return augur_cli_usage ("train: missing --out MODEL");
+        if (augur_cmd_opts_int (opts, "hidden", &v))
+                cfg.hidden = (guint) v;
+        if (augur_cmd_opts_int (opts, "horizon", &v))
+                cfg.H = (guint) v;
+        if (augur_cmd_opts_int (opts, "window", &v))
+                cfg.T = (guint) v;
+        if (augur_cmd_opts_int (opts, "step", &v))
+                cfg.step_s = (gint64) v;
+        if (augur_cmd_opts_int (opts, "epochs", &v))
+                cfg.epochs = (guint) v;
+        if (augur_cmd_opts_int (opts, "patience", &v))
+                cfg.patience = (guint) v;
+        if (augur_cmd_opts_int (opts, "seed", &v))
+                cfg.seed = v;
+        if (augur_cmd_opts_int (opts, "batch", &v))
+                cfg.batch = (guint) v;
+        if (augur_cmd_opts_int (opts, "windows-per-epoch", &v))
+                cfg.windows_per_epoch = (guint) v;
+        if ((val = augur_cmd_opts_string (opts, "split"))) {
+                if (strcmp (val, "time") == 0)
+                        cfg.split = AUGUR_SPLIT_BY_TIME;
+                else if (strcmp (val, "vm") == 0)
+                        cfg.split = AUGUR_SPLIT_BY_VM;
+                else
+                        return augur_cli_usage ("train: --split must be time or vm");
+        }
+        if ((val = augur_cmd_opts_string (opts, "point-loss"))) {
+                if (strcmp (val, "mse") == 0)
+                        cfg.point_loss = AUGUR_POINT_LOSS_MSE;
+                else if (strcmp (val, "mae") == 0)
+                        cfg.point_loss = AUGUR_POINT_LOSS_MAE;
+                else
+                        return augur_cli_usage ("train: --point-loss must be mse or mae");
+        }
+        if (augur_cmd_opts_double (opts, "quantile", &d)) {
+                cfg.quantile = (float) d;
+                cfg.coverage = (float) d;
+        }
+        if (augur_cmd_opts_double (opts, "lr", &d))
+                cfg.lr = (float) d;
+        if (augur_cmd_opts_duration (opts, "time-budget", &d))
+                cfg.time_budget_s = d;
 
         series = load_series (g, &in, cfg.step_s, g->json, &error);
         if (!series)
@@ -349,48 +321,55 @@ print_json_double (GString *s, double v)
         g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6g", v));
 }
 
+static const AugurOptDef opts_eval[] = {
+        { .name = "model", .type = AUGUR_OPT_STRING, .metavar = "MODEL",
+          .help = "the model to score; without it, the baselines only" },
+        INPUT_OPT_ROWS,
+        { .name = "horizons", .type = AUGUR_OPT_STRING, .metavar = "all|LIST",
+          .help = "the horizons shown: all, or a comma list such as 1,3,12 (default: 1, 3, 6, 12 "
+                  "and the last; with --json all)" },
+        { .name = "on", .type = AUGUR_OPT_STRING, .metavar = "test|val",
+          .help = "score the test split (default) or the validation split (for tuning)" },
+        { .name = "no-online-calib", .type = AUGUR_OPT_BOOL,
+          .help = "keep the conformal margins fixed instead of updating them online" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_eval = {
+        .help = "score a model against the baseline predictors",
+        .desc = "Score a model (or, without --model, the baselines alone) on traces or on the "
+                "history: MAE, RMSE, R2 and the upper bound's coverage per target, horizon and "
+                "predictor.  --on val scores the validation split instead of the test split, "
+                "for tuning without looking at the test split.",
+};
+
 static int
-cmd_eval (const AugurCliGlobal *g, int argc, char **argv)
+cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         InputOpts in = { NULL, NULL, NULL, 0 };
         AugurEvalConfig ecfg;
         AugurFeatConfig feat;
-        const char *model_path = NULL, *horizons = NULL;
+        const char *model_path = augur_cmd_opts_string (opts, "model");
+        const char *horizons = augur_cmd_opts_string (opts, "horizons");
+        const char *sp = augur_cmd_opts_string (opts, "on");
         g_autoptr (AugurModel) model = NULL;
         g_autoptr (GPtrArray) series = NULL;
         g_autoptr (AugurDataset) ds = NULL;
         g_autoptr (GArray) rows = NULL;
         g_autoptr (GError) error = NULL;
         g_autoptr (GString) out = g_string_new (NULL);
-        int ex = -1;
         int last_target = -1;
         guint last_h = 0;
 
         augur_eval_config_init (&ecfg);
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-
-                if (take_input_opt (&in, argc, argv, &i, &ex)) {
-                        if (ex >= 0)
-                                return ex;
-                        continue;
-                }
-                if (strcmp (a, "--no-online-calib") == 0)
-                        ecfg.online_calib = FALSE;
-                else if (strcmp (a, "--on") == 0 && i + 1 < argc) {
-                        const char *sp = argv[++i];
-
-                        if (strcmp (sp, "val") == 0 || strcmp (sp, "validation") == 0)
-                                ecfg.on_validation = TRUE;
-                        else if (strcmp (sp, "test") != 0)
-                                return augur_cli_usage ("eval: --on must be test or val");
-                }
-                else if (strcmp (a, "--model") == 0 && i + 1 < argc)
-                        model_path = argv[++i];
-                else if (strcmp (a, "--horizons") == 0 && i + 1 < argc)
-                        horizons = argv[++i];
-                else
-                        return augur_cli_usage ("eval: unknown option or missing value '%s'", a);
+        input_opts_get (&in, opts);
+        if (augur_cmd_opts_bool (opts, "no-online-calib"))
+                ecfg.online_calib = FALSE;
+        if (sp) {
+                if (strcmp (sp, "val") == 0 || strcmp (sp, "validation") == 0)
+                        ecfg.on_validation = TRUE;
+                else if (strcmp (sp, "test") != 0)
+                        return augur_cli_usage ("eval: --on must be test or val");
         }
         augur_features_config_init (&feat);
         if (model_path) {
@@ -461,11 +440,8 @@ cmd_eval (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_model[] = {
-        { "train", cmd_train,
-          "(--traces PATH [--format F] | --db DB) --out MODEL [--arch lstm|gru] [--hidden N] "
-          "[--horizon H] [--step SEC] [--epochs N] [--seed N] [--split time|vm] [--no-activity] [--no-buckets]" },
-        { "eval", cmd_eval,
-          "--model MODEL (--traces PATH [--format F] | --db DB) [--json] [--horizons all|1,3,12]" },
+const AugurCmdDef augur_cmds_model[] = {
+        { "train", cmd_train, opts_train, &info_train },
+        { "eval", cmd_eval, opts_eval, &info_eval },
         { NULL },
 };

@@ -134,8 +134,39 @@ add_forecast (AugurPlotData *pd, AugurStore *st, gint64 domain_id, gint64 from_m
         }
 }
 
+/* --since is a string, not AUGUR_OPT_DURATION: it is read only without
+ * --from (which it would contradict), as it always was. */
+static const AugurOptDef opts_plot[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
+          .help = "the domain: name, UUID or numeric id" },
+        { .name = "since", .type = AUGUR_OPT_STRING, .metavar = "DURATION",
+          .help = "count back this long (90s, 15m, 1h, 2d) from the domain's newest sample "
+                  "(default 1h; ignored with --from)" },
+        { .name = "from", .type = AUGUR_OPT_STRING, .metavar = "T",
+          .help = "from this time: unix seconds or ISO 8601" },
+        { .name = "to", .type = AUGUR_OPT_STRING, .metavar = "T",
+          .help = "up to this time: unix seconds or ISO 8601" },
+        { .name = "out", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .alias = 'o',
+          .metavar = "FILE", .help = "FILE.svg or FILE.png: the format is the file name's" },
+        { .name = "width", .type = AUGUR_OPT_INT, .metavar = "PX", .imin = 200, .imax = 10000,
+          .help = "the picture's width (default 1000)" },
+        { .name = "height", .type = AUGUR_OPT_INT, .metavar = "PX", .imin = 200, .imax = 10000,
+          .help = "the picture's height (default 600)" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_plot = {
+        .help = "one domain's history, forecast band and actions as SVG or PNG",
+        .desc = "Draw the domain's used memory and balloon allocation, CPU used and vCPUs, the "
+                "forecast band (median to upper bound, as each decision saw it, then the newest "
+                "forecast into the future) and the action markers (green grow, red shrink, grey "
+                "recommended or failed) with cairo, as SVG or PNG by the file name.  Windows "
+                "longer than 6 h use the 1-minute rollups.  Used memory is drawn in balloon "
+                "terms, as augurd compares it with the allocation.",
+};
+
 static int
-cmd_plot (const AugurCliGlobal *g, int argc, char **argv)
+cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
@@ -143,41 +174,18 @@ cmd_plot (const AugurCliGlobal *g, int argc, char **argv)
         g_autoptr(GArray) hist = NULL, decisions = NULL, actuations = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *title = NULL;
-        const char *domain = NULL, *since = "1h", *from = NULL, *to = NULL, *out = NULL;
-        const char *width_s = "1000", *height_s = "600";
-        gint64 from_ms = G_MININT64, to_ms = G_MAXINT64, width, height;
+        const char *domain = augur_cmd_opts_string (opts, "domain");
+        const char *since = augur_cmd_opts_string (opts, "since");
+        const char *from = augur_cmd_opts_string (opts, "from");
+        const char *to = augur_cmd_opts_string (opts, "to");
+        const char *out = augur_cmd_opts_string (opts, "out");
+        gint64 from_ms = G_MININT64, to_ms = G_MAXINT64;
+        guint64 width = 1000, height = 600;
 
-        for (int i = 1; i < argc; i++) {
-                const char **slot = NULL;
-
-                if (strcmp (argv[i], "--since") == 0)
-                        slot = &since;
-                else if (strcmp (argv[i], "--from") == 0)
-                        slot = &from;
-                else if (strcmp (argv[i], "--to") == 0)
-                        slot = &to;
-                else if (strcmp (argv[i], "--out") == 0 || strcmp (argv[i], "-o") == 0)
-                        slot = &out;
-                else if (strcmp (argv[i], "--width") == 0)
-                        slot = &width_s;
-                else if (strcmp (argv[i], "--height") == 0)
-                        slot = &height_s;
-                else if (argv[i][0] == '-')
-                        return augur_cli_usage ("plot: unknown option '%s'", argv[i]);
-                else if (!domain) {
-                        domain = argv[i];
-                        continue;
-                } else
-                        return augur_cli_usage ("plot: unexpected argument '%s'", argv[i]);
-                if (i + 1 >= argc)
-                        return augur_cli_usage ("plot: %s needs a value", argv[i]);
-                *slot = argv[++i];
-        }
-        if (!domain || !out)
-                return augur_cli_usage ("plot: usage: plot DOMAIN [--since 1h] [--from T] [--to T] --out FILE.svg|.png");
-        if (!g_ascii_string_to_signed (width_s, 10, 200, 10000, &width, &error) ||
-            !g_ascii_string_to_signed (height_s, 10, 200, 10000, &height, &error))
-                return augur_cli_usage ("plot: --width/--height: %s (200 to 10000)", error->message);
+        if (!since)
+                since = "1h";
+        augur_cmd_opts_int (opts, "width", &width);
+        augur_cmd_opts_int (opts, "height", &height);
 
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
@@ -250,7 +258,7 @@ cmd_plot (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_plot[] = {
-        { "plot", cmd_plot, "DOMAIN [--since 1h] [--from T] [--to T] --out FILE.svg|.png: history, forecast band, actions" },
+const AugurCmdDef augur_cmds_plot[] = {
+        { "plot", cmd_plot, opts_plot, &info_plot },
         { NULL },
 };

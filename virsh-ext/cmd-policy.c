@@ -110,34 +110,40 @@ print_policy (const char *name, const AugurVmPolicy *p, gboolean json)
         }
 }
 
+static const AugurOptDef opts_policy[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
+          .help = "the libvirt domain: name, UUID or numeric id" },
+        { .name = "set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE",
+          .help = "set a key (repeatable; KEY= removes it): mode (auto, observe, recommend, act), "
+                  "mem_min_mib, mem_max_mib, vcpus_min, vcpus_max, priority (shares, default 1000), "
+                  "target_util_pct (10 to 100), quantile (0.5 to 0.999)" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_policy = {
+        .help = "the per-VM policy in the domain's <metadata>, shown or changed",
+        .desc = "Show or change the per-VM policy kept in the domain's libvirt <metadata> "
+                "(namespace " AUGUR_POLICY_NS_URI "), through libvirt (-c/--connect), not augurd.  "
+                "Values are checked by the same rules augurd reads them with, plus min <= max and "
+                "the domain's own maximum.  A running domain is changed live, a persistent one in "
+                "its configuration too, so the policy takes effect now and survives a restart; "
+                "augurd re-reads it on the METADATA_CHANGE event.  Nothing is written when any "
+                "value is refused.",
+};
+
 static int
-cmd_policy (const AugurCliGlobal *g, int argc, char **argv)
+cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
-        g_autoptr(GPtrArray) sets = g_ptr_array_new ();
+        const char *const *sets = augur_cmd_opts_strv (opts, "set");
         g_autoptr(AugurVirConn) conn = NULL;
         g_autoptr(AugurVirDomain) dom = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *xml = NULL, *warn = NULL, *new_xml = NULL;
-        const char *domain = NULL, *name;
+        const char *domain = augur_cmd_opts_string (opts, "domain");
+        const char *name;
         AugurVmPolicy p;
         unsigned int flags = 0;
         int active, persistent;
-
-        for (int i = 1; i < argc; i++) {
-                if (strcmp (argv[i], "--set") == 0 && i + 1 < argc)
-                        g_ptr_array_add (sets, argv[++i]);
-                else if (g_str_has_prefix (argv[i], "--set="))
-                        g_ptr_array_add (sets, argv[i] + strlen ("--set="));
-                else if (argv[i][0] == '-')
-                        return augur_cli_usage ("policy: unknown option or missing value '%s'", argv[i]);
-                else if (!domain)
-                        domain = argv[i];
-                else
-                        return augur_cli_usage ("policy: unexpected argument '%s'", argv[i]);
-        }
-        if (!domain)
-                return augur_cli_usage ("policy: usage: policy DOMAIN [--set key=value ...] [--json]");
-        g_ptr_array_add (sets, NULL);
 
         virSetErrorFunc (NULL, vir_quiet);
         if (!(conn = virConnectOpen (g->uri)))
@@ -167,12 +173,12 @@ cmd_policy (const AugurCliGlobal *g, int argc, char **argv)
                 g_printerr ("warning: %s: %s\n", name, warn);
         }
 
-        if (sets->len > 1) {
+        if (sets[0]) {
                 unsigned long mem_limit_kib = virDomainGetMaxMemory (dom);
                 int vcpu_limit = virDomainGetVcpusFlags (dom, VIR_DOMAIN_AFFECT_CURRENT | VIR_DOMAIN_VCPU_MAXIMUM);
 
                 virResetLastError ();
-                if (!augur_cli_policy_apply (&p, (char **) sets->pdata, (double) mem_limit_kib,
+                if (!augur_cli_policy_apply (&p, (char **) sets, (double) mem_limit_kib,
                                              vcpu_limit, &error))
                         return augur_cli_error ("%s: %s", name, error->message);
                 if (active)
@@ -188,7 +194,7 @@ cmd_policy (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_policy[] = {
-        { "policy", cmd_policy, "DOMAIN [--set key=value ...] [--json]: per-VM policy in the domain's <metadata>" },
+const AugurCmdDef augur_cmds_policy[] = {
+        { "policy", cmd_policy, opts_policy, &info_policy },
         { NULL },
 };

@@ -83,7 +83,7 @@ typedef struct {
         gboolean fixed_price;            /* --fixed-price: no price passes */
         gboolean have_champion;
         const char *sources;             /* comma list of source names     */
-        GPtrArray *policy_set;           /* "key=value" policy overrides   */
+        const char *const *policy_set;   /* "key=value" policy overrides   */
         gint64 step_s;
         AugurPredChampionMetric champion;
 } ReplayOpts;
@@ -103,140 +103,148 @@ parse_num (const char *opt, const char *text, double lo, double hi, double *ret,
         return TRUE;
 }
 
+/* Every option of replay.  The numbers' ranges are checked by the parser
+ * (as g_ascii_strtod numbers: --step 300.0 and --max-series 2.0 are taken,
+ * as they always were); the names and the rules between options below. */
+static const AugurOptDef opts_replay[] = {
+        { .name = "traces", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .metavar = "PATH",
+          .help = "the trace files to replay (a file or a directory)" },
+        { .name = "format", .type = AUGUR_OPT_STRING, .metavar = "FORMAT",
+          .help = "bitbrains, azure, augur, planetlab or alibaba (default: auto)" },
+        { .name = "start", .type = AUGUR_OPT_STRING, .metavar = "T",
+          .help = "the first step's time for formats with relative timestamps" },
+        { .name = "max-series", .type = AUGUR_OPT_DOUBLE, .metavar = "N", .min = 0, .max = G_MAXUINT,
+          .help = "replay at most N series (default 0: all)" },
+        { .name = "policy", .type = AUGUR_OPT_STRING, .metavar = "augur|reactive|vpa|static",
+          .help = "augur (default): the daemon's own; reactive: the last usage times (1 + h); "
+                  "vpa: a decaying p90 times (1 + h); static: the provisioned size" },
+        { .name = "model", .type = AUGUR_OPT_STRING, .metavar = "MODEL",
+          .help = "the forecaster's model (augur only; default: the baselines)" },
+        { .name = "slack-target", .type = AUGUR_OPT_DOUBLE, .metavar = "S", .min = -0.5, .max = 100,
+          .help = "tune the policy's knob by bisection until the pooled slack is S" },
+        { .name = "slack-tol", .type = AUGUR_OPT_DOUBLE, .metavar = "T", .min = 1e-6, .max = 1,
+          .help = "within this much of the target (default 0.005)" },
+        { .name = "knob", .type = AUGUR_OPT_DOUBLE, .metavar = "K", .min = -0.99, .max = 1e6,
+          .help = "set the knob instead (augur: the buffer, default 1; reactive 0.2, vpa 0.15)" },
+        { .name = "curve", .type = AUGUR_OPT_STRING, .metavar = "FROM:TO:STEP",
+          .help = "tune for every slack target FROM, FROM+STEP, ..., TO: one CSV row each" },
+        { .name = "score-from", .type = AUGUR_OPT_DOUBLE, .metavar = "F", .min = 0, .max = 1,
+          .help = "score each VM's time from this fraction on (default 0.8)" },
+        { .name = "score-to", .type = AUGUR_OPT_DOUBLE, .metavar = "F", .min = 0, .max = 1,
+          .help = "up to this fraction (default 1)" },
+        { .name = "step", .type = AUGUR_OPT_DOUBLE, .metavar = "SEC", .min = 1, .max = 86400,
+          .help = "the replay's step (default: the traces' median spacing)" },
+        { .name = "spikes", .type = AUGUR_OPT_STRING, .metavar = "FILE",
+          .help = "spike onsets (scripts/gen-scenarios): count the pre-provisioned ones" },
+        { .name = "out", .type = AUGUR_OPT_STRING, .alias = 'o', .metavar = "ALLOC.csv",
+          .help = "write vm,ts,mem_alloc_kib,vcpus for every step (- = standard output)" },
+        { .name = "allow-train-overlap", .type = AUGUR_OPT_BOOL,
+          .help = "the traces are not the model's training traces: score its training part too" },
+        { .name = "no-pressure", .type = AUGUR_OPT_BOOL,
+          .help = "do not simulate guest memory pressure" },
+        { .name = "no-guard", .type = AUGUR_OPT_BOOL,
+          .help = "replay augur without the memory guard" },
+        { .name = "host-slack", .type = AUGUR_OPT_DOUBLE, .metavar = "G", .min = 0, .max = 1,
+          .expect = "the host slack g in [0, 1] (0 = a host under pressure, 1 = an idle host)",
+          .help = "the memory guard's host slack: 0 (default) a host under pressure, 1 an idle host" },
+        { .name = "price", .type = AUGUR_OPT_DOUBLE, .metavar = "P", .min = 0, .max = 1e6,
+          .help = "forecaster: shortfall steps one GiB-step of buffer is worth (default 2; "
+                  "0 = the plain conformal bound at --coverage)" },
+        { .name = "coverage", .type = AUGUR_OPT_DOUBLE, .metavar = "C", .min = 0.01, .max = 0.999,
+          .help = "forecaster: the conformal bounds' coverage (default: the model's, else 0.95)" },
+        { .name = "fixed-price", .type = AUGUR_OPT_BOOL,
+          .help = "forecaster: with --slack-target, keep the price (no correction passes)" },
+        { .name = "passes", .type = AUGUR_OPT_DOUBLE, .metavar = "N", .min = 1, .max = 10,
+          .help = "forecaster: at most N price corrections (default 4)" },
+        { .name = "sources", .type = AUGUR_OPT_STRING, .metavar = "LIST",
+          .help = "forecaster: the sources to run, from model, last_value, ewma, seasonal_naive, "
+                  "mean_1h, ridge_ar (default: all but seasonal_naive)" },
+        { .name = "champion", .type = AUGUR_OPT_STRING, .metavar = "cost|pinball|mae",
+          .help = "forecaster: how the champion source is chosen (default: cost with a price, "
+                  "else pinball)" },
+        { .name = "champion-knob", .type = AUGUR_OPT_DOUBLE, .metavar = "K", .min = 0, .max = 1e6,
+          .help = "forecaster: the knob the champion's cost is judged at (default 1, or --knob)" },
+        { .name = "no-period", .type = AUGUR_OPT_BOOL,
+          .help = "forecaster: no period detection" },
+        { .name = "no-floor-held", .type = AUGUR_OPT_BOOL,
+          .help = "forecaster: slow forecasts may fall below the newest observed value" },
+        { .name = "model-floor", .type = AUGUR_OPT_BOOL,
+          .help = "forecaster: raise a baseline champion's p50 and upper to the model's" },
+        { .name = "no-model-gate", .type = AUGUR_OPT_BOOL,
+          .help = "forecaster: a demoted model no longer raises the champion's bound at its alarms" },
+        { .name = "no-precursor-bound", .type = AUGUR_OPT_BOOL,
+          .help = "forecaster: no precursor bound (typing, logins, staging, schedules)" },
+        { .name = "policy-set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE",
+          .help = "policy (studies): set a policy.h config field (repeatable): headroom_kib, "
+                  "reserve_kib, lead_s, deadband_frac, shrink_step_kib, shrink_sustain_s, "
+                  "shrink_cooldown_s, pin_frac, censored_grow_frac, target_util, saturated_util" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_replay = {
+        .help = "replay a trace through the policy with simulated actuation",
+        .desc = "Run a trace through the resize policy with simulated actuation and report what "
+                "it would have cost: slack, shortfall fraction and volume, CPU shortfall, actions "
+                "(and pre-provisioned spikes with --spikes).  A decision made with data up to "
+                "step t is the allocation in force during step t+1.  With augur the memory guard "
+                "runs as in augurd.  The options are described in virt-augur(1) and at the top "
+                "of virsh-ext/cmd-replay.c.",
+};
+
 static int
-parse_opts (ReplayOpts *o, int argc, char **argv)
+parse_opts (ReplayOpts *o, const AugurCmdOpts *opts)
 {
-        int ex = -1;
+        g_autoptr (GError) error = NULL;
+        const char *val;
         double d;
 
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-                g_autoptr (GError) error = NULL;
-
-                if (strcmp (a, "--no-pressure") == 0) {
-                        o->no_pressure = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--no-period") == 0) {
-                        o->no_period = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--fixed-price") == 0) {
-                        o->fixed_price = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--no-floor-held") == 0) {
-                        o->no_floor_held = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--model-floor") == 0) {
-                        o->model_floor = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--no-model-gate") == 0) {
-                        o->no_model_gate = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--no-precursor-bound") == 0) {
-                        o->no_precursor_bound = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--no-guard") == 0) {
-                        o->no_guard = TRUE;
-                        continue;
-                }
-                if (strcmp (a, "--allow-train-overlap") == 0) {
-                        o->allow_overlap = TRUE;
-                        continue;
-                }
-                if (!val)
-                        return augur_cli_usage ("replay: unknown option or missing value '%s'", a);
-                i++;
-                if (strcmp (a, "--traces") == 0) {
-                        o->traces = val;
-                } else if (strcmp (a, "--format") == 0) {
-                        o->format = val;
-                } else if (strcmp (a, "--start") == 0) {
-                        o->start = val;
-                } else if (strcmp (a, "--model") == 0) {
-                        o->model_path = val;
-                } else if (strcmp (a, "--out") == 0 || strcmp (a, "-o") == 0) {
-                        o->out_path = val;
-                } else if (strcmp (a, "--spikes") == 0) {
-                        o->spikes_path = val;
-                } else if (strcmp (a, "--curve") == 0) {
-                        o->curve = val;
-                } else if (strcmp (a, "--policy") == 0) {
-                        if (!augur_replay_policy_from_name (val, &o->policy, &error))
-                                return augur_cli_usage ("replay: --policy: %s", error->message);
-                } else if (strcmp (a, "--max-series") == 0) {
-                        if (!parse_num (a, val, 0, G_MAXUINT, &d, &ex))
-                                return ex;
-                        o->max_series = (guint) d;
-                } else if (strcmp (a, "--slack-target") == 0) {
-                        if (!parse_num (a, val, -0.5, 100, &o->slack_target, &ex))
-                                return ex;
-                        o->have_target = TRUE;
-                } else if (strcmp (a, "--slack-tol") == 0) {
-                        if (!parse_num (a, val, 1e-6, 1, &o->slack_tol, &ex))
-                                return ex;
-                } else if (strcmp (a, "--knob") == 0) {
-                        if (!parse_num (a, val, -0.99, 1e6, &o->knob, &ex))
-                                return ex;
-                        o->have_knob = TRUE;
-                } else if (strcmp (a, "--score-from") == 0) {
-                        if (!parse_num (a, val, 0, 1, &o->score_from, &ex))
-                                return ex;
-                } else if (strcmp (a, "--score-to") == 0) {
-                        if (!parse_num (a, val, 0, 1, &o->score_to, &ex))
-                                return ex;
-                } else if (strcmp (a, "--step") == 0) {
-                        if (!parse_num (a, val, 1, 86400, &d, &ex))
-                                return ex;
-                        o->step_s = (gint64) d;
-                } else if (strcmp (a, "--coverage") == 0) {
-                        if (!parse_num (a, val, 0.01, 0.999, &o->coverage, &ex))
-                                return ex;
-                } else if (strcmp (a, "--champion-knob") == 0) {
-                        if (!parse_num (a, val, 0, 1e6, &o->champion_knob, &ex))
-                                return ex;
-                } else if (strcmp (a, "--passes") == 0) {
-                        if (!parse_num (a, val, 1, 10, &d, &ex))
-                                return ex;
-                        o->passes = (guint) d;
-                } else if (strcmp (a, "--price") == 0) {
-                        if (!parse_num (a, val, 0, 1e6, &o->price, &ex))
-                                return ex;
-                } else if (strcmp (a, "--host-slack") == 0) {
-                        char *end = NULL;
-
-                        o->host_slack = g_ascii_strtod (val, &end);
-                        if (end == val || *end != '\0' || !(o->host_slack >= 0 && o->host_slack <= 1))
-                                return augur_cli_usage ("replay: --host-slack: expected the host slack g in [0, 1] "
-                                                        "(0 = a host under pressure, 1 = an idle host), got '%s'",
-                                                        val);
-                        o->have_host_slack = TRUE;
-                } else if (strcmp (a, "--sources") == 0) {
-                        o->sources = val;
-                } else if (strcmp (a, "--policy-set") == 0) {
-                        g_ptr_array_add (o->policy_set, (gpointer) val);
-                } else if (strcmp (a, "--champion") == 0) {
-                        if (strcmp (val, "pinball") == 0)
-                                o->champion = AUGUR_PRED_CHAMPION_PINBALL;
-                        else if (strcmp (val, "mae") == 0)
-                                o->champion = AUGUR_PRED_CHAMPION_MAE;
-                        else if (strcmp (val, "cost") == 0)
-                                o->champion = AUGUR_PRED_CHAMPION_COST;
-                        else
-                                return augur_cli_usage ("replay: --champion must be cost, pinball or mae");
-                        o->have_champion = TRUE;
-                } else {
-                        return augur_cli_usage ("replay: unknown option '%s'", a);
-                }
+        o->traces = augur_cmd_opts_string (opts, "traces");
+        o->format = augur_cmd_opts_string (opts, "format");
+        o->start = augur_cmd_opts_string (opts, "start");
+        o->model_path = augur_cmd_opts_string (opts, "model");
+        o->out_path = augur_cmd_opts_string (opts, "out");
+        o->spikes_path = augur_cmd_opts_string (opts, "spikes");
+        o->curve = augur_cmd_opts_string (opts, "curve");
+        o->sources = augur_cmd_opts_string (opts, "sources");
+        o->policy_set = augur_cmd_opts_strv (opts, "policy-set");
+        o->no_pressure = augur_cmd_opts_bool (opts, "no-pressure");
+        o->no_period = augur_cmd_opts_bool (opts, "no-period");
+        o->fixed_price = augur_cmd_opts_bool (opts, "fixed-price");
+        o->no_floor_held = augur_cmd_opts_bool (opts, "no-floor-held");
+        o->model_floor = augur_cmd_opts_bool (opts, "model-floor");
+        o->no_model_gate = augur_cmd_opts_bool (opts, "no-model-gate");
+        o->no_precursor_bound = augur_cmd_opts_bool (opts, "no-precursor-bound");
+        o->no_guard = augur_cmd_opts_bool (opts, "no-guard");
+        o->allow_overlap = augur_cmd_opts_bool (opts, "allow-train-overlap");
+        if ((val = augur_cmd_opts_string (opts, "policy")) &&
+            !augur_replay_policy_from_name (val, &o->policy, &error))
+                return augur_cli_usage ("replay: --policy: %s", error->message);
+        if (augur_cmd_opts_double (opts, "max-series", &d))
+                o->max_series = (guint) d;
+        o->have_target = augur_cmd_opts_double (opts, "slack-target", &o->slack_target);
+        augur_cmd_opts_double (opts, "slack-tol", &o->slack_tol);
+        o->have_knob = augur_cmd_opts_double (opts, "knob", &o->knob);
+        augur_cmd_opts_double (opts, "score-from", &o->score_from);
+        augur_cmd_opts_double (opts, "score-to", &o->score_to);
+        if (augur_cmd_opts_double (opts, "step", &d))
+                o->step_s = (gint64) d;
+        augur_cmd_opts_double (opts, "coverage", &o->coverage);
+        augur_cmd_opts_double (opts, "champion-knob", &o->champion_knob);
+        if (augur_cmd_opts_double (opts, "passes", &d))
+                o->passes = (guint) d;
+        augur_cmd_opts_double (opts, "price", &o->price);
+        o->have_host_slack = augur_cmd_opts_double (opts, "host-slack", &o->host_slack);
+        if ((val = augur_cmd_opts_string (opts, "champion"))) {
+                if (strcmp (val, "pinball") == 0)
+                        o->champion = AUGUR_PRED_CHAMPION_PINBALL;
+                else if (strcmp (val, "mae") == 0)
+                        o->champion = AUGUR_PRED_CHAMPION_MAE;
+                else if (strcmp (val, "cost") == 0)
+                        o->champion = AUGUR_PRED_CHAMPION_COST;
+                else
+                        return augur_cli_usage ("replay: --champion must be cost, pinball or mae");
+                o->have_champion = TRUE;
         }
-        if (!o->traces)
-                return augur_cli_usage ("replay: missing --traces PATH");
         if (o->score_to <= o->score_from)
                 return augur_cli_usage ("replay: --score-to must be above --score-from");
         if (o->model_path && o->policy != AUGUR_REPLAY_AUGUR)
@@ -271,10 +279,10 @@ static const struct {
 };
 
 static int
-apply_policy_set (AugurPolicyConfig *pc, const GPtrArray *sets)
+apply_policy_set (AugurPolicyConfig *pc, const char *const *sets)
 {
-        for (guint i = 0; i < sets->len; i++) {
-                const char *kv = g_ptr_array_index (sets, i);
+        for (guint i = 0; sets[i]; i++) {
+                const char *kv = sets[i];
                 const char *eq = strchr (kv, '=');
                 gboolean found = FALSE;
                 char *end = NULL;
@@ -579,7 +587,7 @@ run_curve (const AugurCliGlobal *g, const ReplayOpts *o, AugurReplay *r, AugurRe
 }
 
 static int
-cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
+cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         ReplayOpts o = { 0 };
         AugurTraceFormat fmt;
@@ -594,7 +602,6 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
         g_autoptr (AugurReplay) r = NULL;
         g_autoptr (GError) error = NULL;
         g_autoptr (GTimer) timer = g_timer_new ();
-        g_autoptr (GPtrArray) policy_set = g_ptr_array_new ();
         gint64 step_s;
         int ex;
 
@@ -603,11 +610,10 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
         o.score_from = 0.8;
         o.score_to = 1.0;
         o.champion = AUGUR_PRED_CHAMPION_PINBALL;
-        o.policy_set = policy_set;
         o.price = 2.0;
         o.champion_knob = 1.0;
         o.passes = 4;
-        ex = parse_opts (&o, argc, argv);
+        ex = parse_opts (&o, opts);
         if (ex >= 0)
                 return ex;
 
@@ -742,10 +748,7 @@ cmd_replay (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_replay[] = {
-        { "replay", cmd_replay,
-          "--traces PATH [--format F] --policy augur|reactive|vpa|static [--model MODEL] "
-          "[--slack-target 0.20] [--score-from 0.8] [--spikes FILE] [--out ALLOC.csv] [--json] "
-          "[--no-guard | --host-slack G]" },
+const AugurCmdDef augur_cmds_replay[] = {
+        { "replay", cmd_replay, opts_replay, &info_replay },
         { NULL },
 };

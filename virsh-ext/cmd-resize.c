@@ -88,41 +88,42 @@ is_change (const char *action)
         return action && strcmp (action, "none") != 0;
 }
 
+static const AugurOptDef opts_actions[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .metavar = "DOMAIN",
+          .help = "only this domain (name, UUID or numeric id); default: every domain" },
+        { .name = "since", .type = AUGUR_OPT_DURATION, .metavar = "DURATION",
+          .help = "only the last DURATION (90s, 15m, 1h, 2d), counted back from now" },
+        { .name = "all", .type = AUGUR_OPT_BOOL,
+          .help = "every decision, also those that changed nothing" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_actions = {
+        .help = "resize actions taken or recommended, from the audit trail",
+        .desc = "Resize actions taken or recommended, from the audit trail (the decisions augurd "
+                "recorded, read-only): time, domain, mode, the memory change and the vCPU change, "
+                "each with its reason or the guard that vetoed it.",
+};
+
 static int
-cmd_actions (const AugurCliGlobal *g, int argc, char **argv)
+cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
         g_autoptr(GArray) rows = NULL;
         g_autoptr(GError) error = NULL;
-        const char *domain = NULL, *since = NULL;
-        gboolean all = FALSE;
+        const char *domain = augur_cmd_opts_string (opts, "domain");
+        gboolean all = augur_cmd_opts_bool (opts, "all");
         gint64 from_ms = G_MININT64;
+        double since_s;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp (argv[i], "--since") == 0 && i + 1 < argc)
-                        since = argv[++i];
-                else if (strcmp (argv[i], "--all") == 0)
-                        all = TRUE;
-                else if (argv[i][0] == '-')
-                        return augur_cli_usage ("actions: unknown option or missing value '%s'", argv[i]);
-                else if (!domain)
-                        domain = argv[i];
-                else
-                        return augur_cli_usage ("actions: unexpected argument '%s'", argv[i]);
-        }
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
         if (domain && !(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (since) {
-                double s;
-
-                if (!augur_parse_duration_s (since, &s, &error))
-                        return augur_cli_usage ("actions: --since: %s", error->message);
-                from_ms = augur_now_ms () - (gint64) (s * 1000);
-        }
+        if (augur_cmd_opts_duration (opts, "since", &since_s))
+                from_ms = augur_now_ms () - (gint64) (since_s * 1000);
         rows = augur_store_decisions (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
         if (!rows)
                 return augur_cli_error ("%s", error->message);
@@ -212,22 +213,35 @@ reason_words (const char *reason)
         return reason;
 }
 
+static const AugurOptDef opts_explain[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
+          .help = "the domain: name, UUID or numeric id" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_explain = {
+        .help = "the latest decision in plain words",
+        .desc = "The latest decision for the domain in plain words: inputs, forecast, the action "
+                "or the guard that vetoed it, and the reason.  When a precursor (a burst of "
+                "typing, a login, data staging, or a job due on a schedule augur found in the "
+                "guest's memory history) raised the memory bound, the note names it.",
+};
+
 static int
-cmd_explain (const AugurCliGlobal *g, int argc, char **argv)
+cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
         g_autoptr(GArray) rows = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *t = NULL, *used = NULL, *alloc = NULL, *target = NULL, *p50 = NULL, *upper = NULL;
+        const char *domain = augur_cmd_opts_string (opts, "domain");
         const AugurDecisionRow *r;
 
-        if (argc != 2)
-                return augur_cli_usage ("explain: usage: explain DOMAIN");
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
-        if (!(d = augur_store_find_domain (st, argv[1], &error)))
+        if (!(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
         rows = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, &error);
         if (!rows)
@@ -279,8 +293,22 @@ cmd_explain (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
+static const AugurOptDef opts_forecast[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
+          .help = "the domain: name, UUID or numeric id" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_forecast = {
+        .help = "the newest forecast per horizon (p50, upper bound) and its model",
+        .desc = "The newest forecast the resize loop stored for the domain: median and upper "
+                "bound per horizon, the model that served it and when it was made.  augurd "
+                "stores a guest's forecast once a minute, so it may be up to a minute old; every "
+                "decision row has the forecast of its own tick.",
+};
+
 static int
-cmd_forecast (const AugurCliGlobal *g, int argc, char **argv)
+cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
@@ -289,14 +317,13 @@ cmd_forecast (const AugurCliGlobal *g, int argc, char **argv)
         g_autofree char *model = NULL, *horizons = NULL, *t = NULL;
         double step_s;
         gint64 ts_ms;
+        const char *domain = augur_cmd_opts_string (opts, "domain");
         JsonArray *arr;
 
-        if (argc != 2)
-                return augur_cli_usage ("forecast: usage: forecast DOMAIN [--json]");
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
-        if (!(d = augur_store_find_domain (st, argv[1], &error)))
+        if (!(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
         if (!augur_store_read_forecast (st, d->id, &ts_ms, &model, &step_s, &horizons, &error))
                 return augur_cli_error ("%s: %s", d->name, error->message);
@@ -331,9 +358,9 @@ cmd_forecast (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_resize[] = {
-        { "forecast", cmd_forecast, "DOMAIN [--json]: p50 and upper bound per horizon, and the serving model" },
-        { "actions", cmd_actions, "[DOMAIN] [--since 1h] [--all] [--json]: resize actions taken or recommended" },
-        { "explain", cmd_explain, "DOMAIN [--json]: the latest decision in plain words" },
+const AugurCmdDef augur_cmds_resize[] = {
+        { "forecast", cmd_forecast, opts_forecast, &info_forecast },
+        { "actions", cmd_actions, opts_actions, &info_actions },
+        { "explain", cmd_explain, opts_explain, &info_explain },
         { NULL },
 };

@@ -210,8 +210,29 @@ print_text (AugurStore *st, const GArray *runs, const GArray *vms)
         }
 }
 
+/* "model" is a group of one subcommand, "status", taken as its positional
+ * argument (virsh has no subcommands; the word stays for what may join it). */
+static const AugurOptDef opts_model[] = {
+        { .name = "subcommand", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "status",
+          .help = "the retraining status (the only subcommand)" },
+        { .name = "runs", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 1000,
+          .help = "show the newest N runs (default 5)" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_model = {
+        .help = "status: the serving model, retraining runs, held-out scores",
+        .desc = "model status: what augurd's periodic retraining did (augur.conf [retrain]): the "
+                "model serving (version, file, architecture; version 0 is the one augurd started "
+                "with), whether a run is in progress, the newest N runs with their outcome "
+                "(promoted, rejected, skipped, failed), reason and held-out scores, and one "
+                "sentence saying why; then the per-domain held-out scores of the newest run and "
+                "whether the model beats the baselines there (what the auto mode acts on).  Read "
+                "from the database; augurd need not run.",
+};
+
 static int
-cmd_model (const AugurCliGlobal *g, int argc, char **argv)
+cmd_model (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GArray) runs = NULL;
@@ -219,16 +240,9 @@ cmd_model (const AugurCliGlobal *g, int argc, char **argv)
         g_autoptr(GError) error = NULL;
         guint64 limit = 5;
 
-        if (argc < 2 || strcmp (argv[1], "status") != 0)
+        if (g_strcmp0 (augur_cmd_opts_string (opts, "subcommand"), "status") != 0)
                 return augur_cli_usage ("model: expected 'model status [--runs N]'");
-        for (int i = 2; i < argc; i++) {
-                if (strcmp (argv[i], "--runs") == 0 && i + 1 < argc) {
-                        if (!g_ascii_string_to_unsigned (argv[++i], 10, 1, 1000, &limit, NULL))
-                                return augur_cli_usage ("model status: --runs expects 1 to 1000, got '%s'", argv[i]);
-                } else {
-                        return augur_cli_usage ("model status: unknown option '%s'", argv[i]);
-                }
-        }
+        augur_cmd_opts_int (opts, "runs", &limit);
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
@@ -247,8 +261,7 @@ cmd_model (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_retrain[] = {
-        { "model", cmd_model,
-          "status [--runs N] [--json]   serving model, retraining runs, held-out scores" },
+const AugurCmdDef augur_cmds_retrain[] = {
+        { "model", cmd_model, opts_model, &info_model },
         { NULL },
 };

@@ -324,36 +324,47 @@ wait_or_quit (double delay_s)
         return TRUE;
 }
 
+static const AugurOptDef opts_top[] = {
+        { .name = "once", .type = AUGUR_OPT_BOOL,
+          .help = "one refresh, then exit (as -n 1)" },
+        { .name = "iterations", .type = AUGUR_OPT_INT, .alias = 'n', .metavar = "N", .imin = 1, .imax = G_MAXINT,
+          .help = "N refreshes, then exit (default: until q or Ctrl-C)" },
+        { .name = "delay", .type = AUGUR_OPT_DURATION, .alias = 'd', .metavar = "DURATION", .min = 0.1,
+          .help = "between refreshes (default 2s; at least 0.1 s)" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_top = {
+        .help = "live view of every guest: use, forecast, allocation, last action",
+        .desc = "A live view of every guest, refreshed every --delay until q or Ctrl-C, or for N "
+                "refreshes: state, mode, used memory, allocation, forecast upper bound (MiB), CPU "
+                "used, vCPUs, forecast CPU upper bound, age of the newest sample and the last "
+                "action.  The guest list comes from augurd's socket, the numbers from the "
+                "database; without augurd it lists the guests sampled in the last 10 minutes and "
+                "the header says why.  --json prints one object per refresh.",
+};
+
 static int
-cmd_top (const AugurCliGlobal *g, int argc, char **argv)
+cmd_top (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GError) error = NULL;
-        gint64 iterations = 0;        /* 0 = until q / Ctrl-C */
+        guint64 iterations = 0;       /* 0 = until q / Ctrl-C */
         double delay_s = 2.0;
         gboolean clear;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp (argv[i], "--once") == 0)
-                        iterations = 1;
-                else if ((strcmp (argv[i], "-n") == 0 || strcmp (argv[i], "--iterations") == 0) && i + 1 < argc) {
-                        if (!g_ascii_string_to_signed (argv[++i], 10, 1, G_MAXINT, &iterations, &error))
-                                return augur_cli_usage ("top: -n: %s", error->message);
-                } else if ((strcmp (argv[i], "-d") == 0 || strcmp (argv[i], "--delay") == 0) && i + 1 < argc) {
-                        if (!augur_parse_duration_s (argv[++i], &delay_s, &error) || delay_s < 0.1)
-                                return augur_cli_usage ("top: --delay: %s",
-                                                        error ? error->message : "at least 0.1 s");
-                } else {
-                        return augur_cli_usage ("top: unknown option or missing value '%s'", argv[i]);
-                }
-        }
+        /* --once and -n: the later one on the line wins. */
+        augur_cmd_opts_int (opts, "iterations", &iterations);
+        if (augur_cmd_opts_index (opts, "once") > augur_cmd_opts_index (opts, "iterations"))
+                iterations = 1;
+        augur_cmd_opts_duration (opts, "delay", &delay_s);
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
         clear = !g->json && isatty (STDOUT_FILENO);
         if (iterations != 1)
                 tty_single_keys ();
-        for (gint64 k = 0; iterations == 0 || k < iterations; k++) {
+        for (guint64 k = 0; iterations == 0 || k < iterations; k++) {
                 if (k > 0 && !wait_or_quit (delay_s))
                         break;
                 if (!refresh (g, st, clear, &error)) {
@@ -365,7 +376,7 @@ cmd_top (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_top[] = {
-        { "top", cmd_top, "[--once | -n N] [--delay 2s] [--json]: live view of every guest" },
+const AugurCmdDef augur_cmds_top[] = {
+        { "top", cmd_top, opts_top, &info_top },
         { NULL },
 };

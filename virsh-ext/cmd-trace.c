@@ -11,44 +11,49 @@
 
 #include <string.h>
 
+static const AugurOptDef opts_import[] = {
+        { .name = "path", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED | AUGUR_OPT_DASH, .metavar = "PATH",
+          .help = "the trace file or directory (plain or gzipped); - reads standard input" },
+        { .name = "format", .type = AUGUR_OPT_STRING, .metavar = "FORMAT",
+          .help = "bitbrains, azure, augur, planetlab or alibaba (default: auto, told from the data)" },
+        { .name = "start", .type = AUGUR_OPT_STRING, .metavar = "T",
+          .help = "the time of the trace's first step, unix seconds or ISO 8601 (Azure, PlanetLab, "
+                  "Alibaba: their timestamps are relative)" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_import = {
+        .help = "load a real trace into the history store",
+        .desc = "Load a real trace into the history, as import:FORMAT series.  Plain or gzipped; "
+                "a line (after decompression) or a CSV record over 1 MiB, a record of more than "
+                "4096 fields, or a PlanetLab day file over 1 MiB is refused with the file and "
+                "line, before it costs more than about 1 MiB of memory.",
+};
+
 static int
-cmd_import (const AugurCliGlobal *g, int argc, char **argv)
+cmd_import (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GPtrArray) series = NULL;
         g_autoptr(GError) error = NULL;
         g_autofree char *summary = NULL;
         g_autofree char *source = NULL;
-        const char *path = NULL, *fmtname = "auto", *start = NULL;
+        const char *path = augur_cmd_opts_string (opts, "path");
+        const char *fmtname = augur_cmd_opts_string (opts, "format");
+        const char *start = augur_cmd_opts_string (opts, "start");
         AugurTraceFormat fmt;
-        AugurTraceOpts opts = { 0 };
+        AugurTraceOpts topts = { 0 };
         AugurTraceStats stats = { 0 };
         gsize total = 0;
 
-        for (int i = 1; i < argc; i++) {
-                if ((strcmp (argv[i], "--format") == 0 || strcmp (argv[i], "--start") == 0) && i + 1 < argc) {
-                        if (strcmp (argv[i], "--format") == 0)
-                                fmtname = argv[++i];
-                        else
-                                start = argv[++i];
-                } else if (argv[i][0] == '-' && argv[i][1]) {
-                        return augur_cli_usage ("import: unknown option or missing value '%s'", argv[i]);
-                } else if (!path) {
-                        path = argv[i];
-                } else {
-                        return augur_cli_usage ("import: unexpected argument '%s'", argv[i]);
-                }
-        }
-        if (!path)
-                return augur_cli_usage ("import: missing PATH");
-        if (!augur_trace_format_from_name (fmtname, &fmt, &error))
+        if (!augur_trace_format_from_name (fmtname ? fmtname : "auto", &fmt, &error))
                 return augur_cli_usage ("import: %s", error->message);
         if (start) {
-                if (!augur_parse_time_s (start, &opts.start_s, &error))
+                if (!augur_parse_time_s (start, &topts.start_s, &error))
                         return augur_cli_usage ("import: --start: %s", error->message);
-                opts.start_set = TRUE;
+                topts.start_set = TRUE;
         }
-        series = augur_trace_read (path, fmt, &opts, &stats, &error);
+        series = augur_trace_read (path, fmt, &topts, &stats, &error);
         summary = augur_trace_stats_format (&stats);
         if (!series) {
                 if (summary && *summary)
@@ -80,33 +85,42 @@ cmd_import (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
+static const AugurOptDef opts_export[] = {
+        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
+          .help = "the domain: name, UUID or numeric id" },
+        { .name = "format", .type = AUGUR_OPT_STRING, .metavar = "augur",
+          .help = "the output format; augur trace CSV is the only one" },
+        { .name = "resolution", .type = AUGUR_OPT_STRING, .metavar = "raw|1m|5m",
+          .help = "raw samples (default) or the 1-minute or 5-minute rollups" },
+        { .name = "out", .type = AUGUR_OPT_STRING, .alias = 'o', .metavar = "FILE",
+          .help = "write there instead of to standard output (-)" },
+        { NULL },
+};
+
+static const AugurCmdInfo info_export = {
+        .help = "the domain's history as augur trace CSV",
+        .desc = "The domain's history as augur trace CSV, which import, train, eval and replay "
+                "read back.  Host context is not part of the trace format.",
+};
+
 static int
-cmd_export (const AugurCliGlobal *g, int argc, char **argv)
+cmd_export (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
         g_autoptr(GError) error = NULL;
-        const char *domain = NULL, *fmtname = "augur", *file = "-", *resname = "raw";
+        const char *domain = augur_cmd_opts_string (opts, "domain");
+        const char *fmtname = augur_cmd_opts_string (opts, "format");
+        const char *file = augur_cmd_opts_string (opts, "out");
+        const char *resname = augur_cmd_opts_string (opts, "resolution");
         AugurResolution res = AUGUR_RES_RAW;
         AugurSeries *s;
 
-        for (int i = 1; i < argc; i++) {
-                if (strcmp (argv[i], "--format") == 0 && i + 1 < argc)
-                        fmtname = argv[++i];
-                else if ((strcmp (argv[i], "--out") == 0 || strcmp (argv[i], "-o") == 0) && i + 1 < argc)
-                        file = argv[++i];
-                else if (strcmp (argv[i], "--resolution") == 0 && i + 1 < argc)
-                        resname = argv[++i];
-                else if (argv[i][0] == '-')
-                        return augur_cli_usage ("export: unknown option or missing value '%s'", argv[i]);
-                else if (!domain)
-                        domain = argv[i];
-                else
-                        return augur_cli_usage ("export: unexpected argument '%s'", argv[i]);
-        }
-        if (!domain)
-                return augur_cli_usage ("export: missing DOMAIN");
-        if (strcmp (fmtname, "augur") != 0)
+        if (!file)
+                file = "-";
+        if (!resname)
+                resname = "raw";
+        if (fmtname && strcmp (fmtname, "augur") != 0)
                 return augur_cli_usage ("export: only --format augur is supported");
         if (strcmp (resname, "1m") == 0)
                 res = AUGUR_RES_1M;
@@ -129,8 +143,8 @@ cmd_export (const AugurCliGlobal *g, int argc, char **argv)
         return 0;
 }
 
-const AugurCmdInfo augur_cmds_trace[] = {
-        { "import", cmd_import, "PATH --format bitbrains|azure|augur|planetlab|alibaba [--start T]" },
-        { "export", cmd_export, "DOMAIN [--format augur] [--resolution raw|1m|5m] [--out FILE]" },
+const AugurCmdDef augur_cmds_trace[] = {
+        { "import", cmd_import, opts_import, &info_import },
+        { "export", cmd_export, opts_export, &info_export },
         { NULL },
 };

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "cmd-opts.h"
 #include "units.h"
 
 typedef struct {
@@ -19,15 +20,18 @@ typedef struct {
         gboolean json;            /* --json given anywhere on the line       */
 } AugurCliGlobal;
 
-/* A command handler.  argv[0] is the command name; global options have
- * already been removed.  Returns the process exit code. */
-typedef int (*AugurCmdFunc) (const AugurCliGlobal *g, int argc, char **argv);
+/* A command handler: the options its table declared, parsed and checked
+ * by main.c (cmd-opts.h).  Returns the process exit code. */
+typedef int (*AugurCmdFunc) (const AugurCliGlobal *g, const AugurCmdOpts *opts);
 
+/* One command (virsh's vshCmdDef): its name, handler, option table and
+ * help.  `virt-augur help`, `help CMD` and `CMD --help` print the tables. */
 typedef struct {
         const char *name;
-        AugurCmdFunc func;
-        const char *synopsis;     /* one line for `virt-augur help`          */
-} AugurCmdInfo;
+        AugurCmdFunc handler;
+        const AugurOptDef *opts;      /* terminated by { NULL }              */
+        const AugurCmdInfo *info;
+} AugurCmdDef;
 
 /* Report an error virsh-style ("error: ...") and return exit code 1. */
 int augur_cli_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
@@ -62,12 +66,12 @@ void augur_cli_table_add (AugurCliTable *t, char **cells);
 void augur_cli_table_print (AugurCliTable *t);
 
 /* Command groups: each cmd-*.c exports its table, terminated by {NULL}. */
-extern const AugurCmdInfo augur_cmds_history[];   /* list status history      */
-extern const AugurCmdInfo augur_cmds_trace[];     /* import export            */
-extern const AugurCmdInfo augur_cmds_model[];     /* train eval (model owner) */
-extern const AugurCmdInfo augur_cmds_retrain[];   /* model status (retraining) */
-extern const AugurCmdInfo augur_cmds_resize[];    /* actions explain          */
-extern const AugurCmdInfo augur_cmds_policy[];    /* policy (libvirt metadata) */
-extern const AugurCmdInfo augur_cmds_plot[];      /* plot                     */
-extern const AugurCmdInfo augur_cmds_top[];       /* top                      */
-extern const AugurCmdInfo augur_cmds_replay[];    /* replay                   */
+extern const AugurCmdDef augur_cmds_history[];   /* list status history      */
+extern const AugurCmdDef augur_cmds_trace[];     /* import export            */
+extern const AugurCmdDef augur_cmds_model[];     /* train eval (model owner) */
+extern const AugurCmdDef augur_cmds_retrain[];   /* model status (retraining) */
+extern const AugurCmdDef augur_cmds_resize[];    /* forecast actions explain */
+extern const AugurCmdDef augur_cmds_policy[];    /* policy (libvirt metadata) */
+extern const AugurCmdDef augur_cmds_plot[];      /* plot                     */
+extern const AugurCmdDef augur_cmds_top[];       /* top                      */
+extern const AugurCmdDef augur_cmds_replay[];    /* replay                   */
