@@ -28,6 +28,7 @@ static const AugurCmdDef *const groups[] = {
         augur_cmds_plot,
         augur_cmds_top,
         augur_cmds_replay,
+        augur_cmds_report,
 };
 
 int

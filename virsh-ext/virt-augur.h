@@ -75,3 +75,4 @@ extern const AugurCmdDef augur_cmds_policy[];    /* policy (libvirt metadata) */
 extern const AugurCmdDef augur_cmds_plot[];      /* plot                     */
 extern const AugurCmdDef augur_cmds_top[];       /* top                      */
 extern const AugurCmdDef augur_cmds_replay[];    /* replay                   */
+extern const AugurCmdDef augur_cmds_report[];    /* report (savings)         */
