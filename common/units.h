@@ -11,7 +11,8 @@
  *                   MemTotal - MemAvailable.  NULL when either is missing.
  *                   Disk caches the guest could drop are *not* used.  With
  *                   autodeflate on, MemTotal stays at <memory> max and the
- *                   ballooned pages count as used (TEST-GUEST.md), so
+ *                   ballooned pages count as used (measured on a TCG
+ *                   guest with virtio-balloon autodeflate), so
  *                   mem_used_kib over-reads by (max - balloon.current); we
  *                   subtract that difference when MemTotal is nearer the
  *                   maximum than the balloon size (units.c).
@@ -125,7 +126,7 @@ typedef struct {
 
 /* Version of the model input row above; a model file records the version
  * it was trained on (model/blob.c) and one trained on another is refused.
- * 1: capacities were the balloon and the online vCPUs (before issue 14);
+ * 1: capacities were the balloon and the online vCPUs (before the maxima);
  * 2: the stable maxima. */
 #define AUGUR_MODEL_ROW_VERSION 2
 

@@ -114,7 +114,7 @@ check_reply (const char *reply, const AugurApiPeer *peer)
         static const char *const codes[] = {
                 "parse-error", "invalid-request", "unknown-call", "permission-denied", "invalid-args",
                 "too-large", "busy", "unsupported", "failed",
-                "rate-limited",         /* notify floods (issue 16, item 1)   */
+                "rate-limited",         /* notify floods */
         };
         g_autoptr(JsonParser) p = json_parser_new ();
         JsonObject *o, *e;

@@ -29,7 +29,7 @@
  * statically from libaugurd.a) resolve to these, which count the calls on
  * watched_path and then do the real thing through fchmodat/fchownat.
  * Both follow a symlink at the end of the path, which is why the API must
- * not use them on its socket (issue 16, item 5). */
+ * not use them on its socket (a notify flood). */
 static char *watched_path;
 static guint n_path_chmod, n_path_chown;
 
@@ -1252,7 +1252,7 @@ assert_root_served (const char *path)
         close (fd);
 }
 
-/* Issue 16, item 1: with the socket world-writable (mode 0666) and no API
+/* With the socket world-writable (mode 0666) and no API
  * group, a user with no rights opens 40 connections (more than the 32
  * slots) and keeps them open.  It must hold no slot, and root must still
  * get an answer. */
@@ -1395,7 +1395,7 @@ test_peer_admin_reserved (void)
         fake_clear (&f);
 }
 
-/* Issue 16, item 5: a notify flood from a caller with hook rights.  Over
+/* A notify flood from a caller with hook rights.  Over
  * the uid's bucket, notifications are refused ("rate-limited") and never
  * reach the daemon; another uid keeps its own bucket. */
 static void
@@ -1482,7 +1482,7 @@ test_notify_coalesce (void)
 
 /* ---------------------------------------------------------------- the hook */
 
-/* Issue 16: a FIFO as the hook's config file blocked the hook (and the
+/* A FIFO as the hook's config file blocked the hook (and the
  * libvirtd waiting for it) until its 2 s alarm.  It now refuses anything
  * but a regular file at once, says so on stderr, and still exits 0 with
  * nothing on stdout. */

@@ -1,5 +1,4 @@
-/* test-daemon.c — how augurd starts, and who hears about it (issue 16,
- * item 4): the readiness pipe of a detached augurd (plugin/daemonize.c),
+/* test-daemon.c — how augurd starts, and who hears about it: the readiness pipe of a detached augurd (plugin/daemonize.c),
  * sd_notify (plugin/sd-notify.c), the system log writer
  * (plugin/augur-log.c), a start on a full disk (plugin/daemon.c), and the
  * built augurd end to end against libvirt's test:///default driver: a bad
@@ -149,7 +148,7 @@ count_rows (const char *path, const char *sql)
         return v;
 }
 
-/* Issue 16: a restart on a full disk exited with "database or disk is
+/* A restart on a full disk exited with "database or disk is
  * full", and Restart=on-failure looped every 5 s.  augurd starts anyway,
  * drops ticks until there is room, says so once, then stores again.
  * data: TRUE for a database with history as a crash leaves it (the
@@ -541,7 +540,7 @@ status_pid (const char *sock)
         return p ? g_ascii_strtoll (p + 6, NULL, 10) : -1;
 }
 
-/* Issue 16: without --foreground, a bad database exited 0 and said
+/* Without --foreground, a bad database exited 0 and said
  * nothing.  Now the start waits for the daemon's word: exit 1 and the
  * reason on stderr; a good start exits 0 with the daemon running. */
 static void

@@ -1,5 +1,5 @@
-/* test-model-row.c — one definition of the model's input row (issue 14,
- * common/units.h).  The same history of one guest, whose balloon moves
+/* test-model-row.c — one definition of the model's input row
+ * (common/units.h).  The same history of one guest, whose balloon moves
  * and whose vCPUs are hot-plugged, goes through
  *   - the store: augurd's tick writes it, augur_store_load_series() reads
  *     it back — what periodic retraining, `virt-augur train --db` and

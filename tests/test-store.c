@@ -161,7 +161,7 @@ test_unwritable_refused (Fixture *f, gconstpointer data)
         g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
 }
 
-/* Issue 16: --db /dev/null opened the device and created
+/* --db /dev/null opened the device and created
  * /dev/null-journal with mode 0666.  A database path must be a regular
  * file or a new one; anything else is refused and nothing is created
  * next to it. */
@@ -748,7 +748,7 @@ test_checkpointer (Fixture *f, gconstpointer data)
         g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, n_ticks);
 }
 
-/* Issue 16: on a small host the 8192-page threshold takes hours or days,
+/* On a small host the 8192-page threshold takes hours or days,
  * and every row lived only in the WAL until then.  The checkpoint thread
  * is also woken once the WAL's content is old enough (a minute in augurd;
  * 200 ms here): after it, the database file alone has the ticks. */

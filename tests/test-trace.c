@@ -387,7 +387,8 @@ test_trace_write_roundtrip (void)
         g_rmdir (dir);
 }
 
-/* Real traces: counts from /work/shared/traces/BASELINES.md. */
+/* Real traces beside the checkout (../shared/traces, or
+ * $AUGUR_SHARED_TRACES): the counts each reader must find in them. */
 static char *
 shared_traces (void)
 {

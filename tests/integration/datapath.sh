@@ -1,6 +1,6 @@
 #!/bin/bash
 # datapath.sh: augurd watches a real guest and its history follows what
-# happens inside it (the data-path issue's integration tests).
+# happens inside it.
 #
 # Against a private libvirtd and a real QEMU guest (TCG), with the real
 # augurd (1 s tick) and the real virt-augur reading the history:
