@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -651,6 +652,104 @@ test_opts_built_help (void)
         g_assert_cmpuint (n_cmds, >=, 15);
 }
 
+/* The built virt-augur, or NULL (the test is then skipped). */
+static char *
+built_va (void)
+{
+        const char *top = g_getenv ("AUGUR_TOP_BUILDDIR");
+        char *va = g_build_filename (top ? top : "..", "virsh-ext", "virt-augur", NULL);
+
+        if (!g_file_test (va, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("virsh-ext/virt-augur is not built");
+                g_free (va);
+                return NULL;
+        }
+        return va;
+}
+
+/* Run va with the NULL-terminated words after it; its exit code. */
+static int
+run_va (const char *va, char **ret_out, char **ret_err, ...)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(GError) error = NULL;
+        const char *a;
+        va_list ap;
+        int status;
+
+        g_ptr_array_add (argv, (gpointer) va);
+        va_start (ap, ret_err);
+        while ((a = va_arg (ap, const char *)))
+                g_ptr_array_add (argv, (gpointer) a);
+        va_end (ap);
+        g_ptr_array_add (argv, NULL);
+        g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                     ret_out, ret_err, &status, &error));
+        g_assert_no_error (error);
+        return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* virsh's global options: an option in the command's place is reported
+ * as an unknown option (it was "unknown command: '--bogus'"); -v and
+ * --version print the version, -V the long one; `help` names every
+ * global option, --socket and -q included. */
+static void
+test_global_options (void)
+{
+        g_autofree char *va = built_va ();
+        static const char *const bad[] = { "--bogus", "-x", "--jsn" };
+
+        if (!va)
+                return;
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_autofree char *out = NULL, *err = NULL;
+                g_autofree char *want = g_strdup_printf ("error: unknown option '%s'\n(see 'virt-augur help')\n", bad[i]);
+
+                g_assert_cmpint (run_va (va, &out, &err, bad[i], "list", NULL), ==, 2);
+                g_assert_cmpstr (err, ==, want);
+                g_assert_cmpstr (out, ==, "");
+        }
+        for (int k = 0; k < 3; k++) {
+                g_autofree char *out = NULL, *err = NULL;
+                const char *opt = k == 0 ? "-v" : k == 1 ? "--version" : "--version=short";
+
+                g_assert_cmpint (run_va (va, &out, &err, opt, NULL), ==, 0);
+                g_assert_cmpstr (out, ==, PACKAGE_VERSION "\n");
+        }
+        for (int k = 0; k < 3; k++) {
+                g_autofree char *out = NULL, *err = NULL;
+                const char *opt = k == 0 ? "-V" : k == 1 ? "--version=long" : "version";
+
+                g_assert_cmpint (run_va (va, &out, &err, opt, NULL), ==, 0);
+                g_test_message ("%s:\n%s", opt, out);
+                g_assert_true (g_str_has_prefix (out, "virt-augur " PACKAGE_VERSION ","));
+                g_assert_nonnull (strstr (out, "\nBuilt with: libvirt "));
+                g_assert_nonnull (strstr (out, "\nRunning with: libvirt "));
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL;
+
+                g_assert_cmpint (run_va (va, &out, &err, "--version=huge", NULL), ==, 2);
+                g_assert_nonnull (strstr (err, "--version takes short or long"));
+                g_clear_pointer (&err, g_free);
+                g_clear_pointer (&out, g_free);
+                /* after the command, -v is the command's (unknown) option */
+                g_assert_cmpint (run_va (va, &out, &err, "list", "-v", NULL), ==, 2);
+                g_assert_true (g_str_has_prefix (err, "error: list: unknown option '-v'"));
+                g_clear_pointer (&err, g_free);
+                g_clear_pointer (&out, g_free);
+                g_assert_cmpint (run_va (va, &out, &err, "help", NULL), ==, 0);
+                g_test_message ("%s", out);
+                g_assert_true (g_str_has_prefix (out, "Usage: virt-augur [-c URI] [--db PATH] [--socket PATH] "
+                                                      "[--json] [-q]\n                  COMMAND [ARGS...]\n"));
+                for (const char *const *w = (const char *const[]) { "\n  -c, --connect URI ", "\n  --db PATH ",
+                                                                   "\n  --socket PATH ", "\n  --json ",
+                                                                   "\n  -q, --quiet ", "\n  -v, --version",
+                                                                   "\n  -V, --version=long ", NULL }; *w; w++)
+                        g_assert_nonnull (strstr (out, *w));
+        }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -667,5 +766,6 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/opts/errors", test_opts_errors);
         g_test_add_func ("/cli/opts/help", test_opts_help);
         g_test_add_func ("/cli/opts/built-help", test_opts_built_help);
+        g_test_add_func ("/cli/global/options", test_global_options);
         return g_test_run ();
 }

@@ -61,17 +61,18 @@ augur_cli_table_add (AugurCliTable *t, char **cells)
 }
 
 void
-augur_cli_table_print (AugurCliTable *t)
+augur_cli_table_print (AugurCliTable *t, const AugurCliGlobal *g)
 {
         g_autofree int *w = g_new0 (int, t->ncols);
+        guint first = g->quiet ? 1 : 0;
 
-        for (guint r = 0; r < t->rows->len; r++) {
+        for (guint r = first; r < t->rows->len; r++) {
                 char **cells = t->rows->pdata[r];
 
                 for (guint c = 0; c < t->ncols && cells[c]; c++)
                         w[c] = MAX (w[c], (int) g_utf8_strlen (cells[c], -1));
         }
-        for (guint r = 0; r < t->rows->len; r++) {
+        for (guint r = first; r < t->rows->len; r++) {
                 char **cells = t->rows->pdata[r];
                 g_autoptr(GString) line = g_string_new (NULL);
 
@@ -162,7 +163,7 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 row[5] = augur_cli_format_ms (d->last_ms);
                 augur_cli_table_add (&t, row);
         }
-        augur_cli_table_print (&t);
+        augur_cli_table_print (&t, g);
         return 0;
 }
 
@@ -540,7 +541,7 @@ cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                 cells[c + 1] = format_value (row->v[shown[c]], augur_hist_col_info[shown[c]].integer);
                         augur_cli_table_add (&t, cells);
                 }
-                augur_cli_table_print (&t);
+                augur_cli_table_print (&t, g);
         }
         return 0;
 }

@@ -165,7 +165,7 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 cells[6] = g_strdup_printf ("%s (%s)", r->cpu_action, strcmp (r->cpu_veto, "none") ? r->cpu_veto : r->cpu_reason);
                 augur_cli_table_add (&t, cells);
         }
-        augur_cli_table_print (&t);
+        augur_cli_table_print (&t, g);
         return 0;
 }
 

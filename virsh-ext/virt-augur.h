@@ -18,6 +18,7 @@ typedef struct {
         const char *db_path;      /* --db, NULL = default state path         */
         const char *socket_path;  /* --socket, NULL = default                */
         gboolean json;            /* --json given anywhere on the line       */
+        gboolean quiet;           /* -q/--quiet: tables without their header */
 } AugurCliGlobal;
 
 /* A command handler: the options its table declared, parsed and checked
@@ -52,7 +53,8 @@ augur_cli_used_balloon_kib (double used_kib, double balloon_kib, double memtotal
 
 /* An aligned table (cmd-history.c): add rows of cells (owned GStrv, the
  * first row is the header), then print with each column as wide as its
- * widest cell and a rule under the header; print frees the rows. */
+ * widest cell and a rule under the header, or without the header and the
+ * rule under -q (virsh -q); print frees the rows. */
 typedef struct {
         GPtrArray *rows;     /* of GStrv */
         guint ncols;
@@ -63,7 +65,7 @@ void augur_cli_table_init (AugurCliTable *t, guint ncols);
  * (never), "?" when out of range. */
 char *augur_cli_format_ms (gint64 ms);
 void augur_cli_table_add (AugurCliTable *t, char **cells);
-void augur_cli_table_print (AugurCliTable *t);
+void augur_cli_table_print (AugurCliTable *t, const AugurCliGlobal *g);
 
 /* Command groups: each cmd-*.c exports its table, terminated by {NULL}. */
 extern const AugurCmdDef augur_cmds_history[];   /* list status history      */
