@@ -94,27 +94,64 @@ augur_cli_table_print (AugurCliTable *t, const AugurCliGlobal *g)
 }
 
 static const AugurOptDef opts_list[] = {
+        { .name = "all", .type = AUGUR_OPT_BOOL,
+          .help = "every domain in the store: also those augurd no longer samples and "
+                  "imported traces" },
+        { .name = "name", .type = AUGUR_OPT_BOOL,
+          .help = "only the names, one per line" },
+        { .name = "uuid", .type = AUGUR_OPT_BOOL,
+          .help = "only the UUIDs, one per line" },
         { NULL },
 };
 
 static const AugurCmdInfo info_list = {
-        .help = "the domains in the history store, live and imported",
-        .desc = "Domains in the history, live and imported: id, name, UUID, source, number of "
-                "samples, newest sample.",
+        .help = "the domains augurd samples (--all: every domain in the store)",
+        .desc = "Domains in the history: id, name, UUID, source, number of samples, newest sample.  "
+                "As virsh list shows the running domains unless --all: without --all only the "
+                "domains augurd sampled in the last 10 minutes, with --all every domain in the "
+                "store, also stopped ones and imported traces.  --name and --uuid print one name "
+                "or UUID per line and nothing else (both: the UUID, then the name).",
 };
+
+/* Live, as `list` without --all and `top` without augurd count it: a
+ * libvirt domain sampled within AUGUR_CLI_LIVE_MS of now. */
+static gboolean
+is_live (const AugurDomainInfo *d, gint64 now_ms)
+{
+        return g_strcmp0 (d->source, "libvirt") == 0 && d->last_ms >= now_ms - AUGUR_CLI_LIVE_MS;
+}
 
 static int
 cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
-        g_autoptr(GPtrArray) doms = NULL;
+        g_autoptr(GPtrArray) all = NULL;
+        g_autoptr(GPtrArray) doms = g_ptr_array_new ();
         g_autoptr(GError) error = NULL;
+        gboolean names = augur_cmd_opts_bool (opts, "name");
+        gboolean uuids = augur_cmd_opts_bool (opts, "uuid");
+        gint64 now_ms = augur_now_ms ();
         int rc = 0;
 
         if (!(st = open_ro (g, &rc)))
                 return rc;
-        if (!(doms = augur_store_list_domains (st, &error)))
+        if (!(all = augur_store_list_domains (st, &error)))
                 return augur_cli_error ("%s", error->message);
+        for (guint i = 0; i < all->len; i++)
+                if (augur_cmd_opts_bool (opts, "all") || is_live (all->pdata[i], now_ms))
+                        g_ptr_array_add (doms, all->pdata[i]);
+        if (names || uuids) {
+                /* virsh list --name / --uuid: for scripts and completion. */
+                for (guint i = 0; i < doms->len; i++) {
+                        const AugurDomainInfo *d = doms->pdata[i];
+
+                        if (names && uuids)
+                                g_print ("%s %s\n", d->uuid, d->name);
+                        else
+                                g_print ("%s\n", names ? d->name : d->uuid);
+                }
+                return 0;
+        }
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 

@@ -35,10 +35,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* In database-only mode, guests without a sample for this long are not
- * shown: they are stopped or gone (ms). */
-#define DB_ONLY_RECENT_MS (10 * 60 * 1000)
-
 typedef struct {
         char *uuid, *name, *state;
 } TopDomain;
@@ -116,7 +112,7 @@ domains_from_store (AugurStore *st, gint64 now_ms, GError **error)
                 TopDomain *t;
 
                 /* Imported traces are history, not guests. */
-                if (g_strcmp0 (d->source, "libvirt") != 0 || d->last_ms < now_ms - DB_ONLY_RECENT_MS)
+                if (g_strcmp0 (d->source, "libvirt") != 0 || d->last_ms < now_ms - AUGUR_CLI_LIVE_MS)
                         continue;
                 t = g_new0 (TopDomain, 1);
                 t->uuid = g_strdup (d->uuid);

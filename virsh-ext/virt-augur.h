@@ -34,6 +34,11 @@ typedef struct {
         const AugurCmdInfo *info;
 } AugurCmdDef;
 
+/* A libvirt domain with a sample this recent is live (ms): `list` without
+ * --all shows only those, and `top` without augurd lists them.  Older
+ * ones are stopped, gone or no longer watched. */
+#define AUGUR_CLI_LIVE_MS (10 * 60 * 1000)
+
 /* Report an error virsh-style ("error: ...") and return exit code 1. */
 int augur_cli_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 /* Same for usage errors; returns 2. */

@@ -1,0 +1,248 @@
+/* test-cli-cmds.c — the built virt-augur's commands end to end, on a
+ * history database each case writes with the store's own writer (as
+ * augurd does), and on libvirt's test:///default driver for `policy`.
+ *
+ * test-cli-ops.c tests the pure parts (option tables, plot drawing, the
+ * top screen); this file runs the binary, as an operator does, and reads
+ * its output: what a command prints, in text and in JSON, and its exit
+ * code.  augurd is never running here: every run gets a socket path that
+ * does not exist and a config path of the case's own.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "store.h"
+#include "util.h"
+
+typedef struct {
+        char *dir;
+        char *db;
+        char *va;               /* the built virt-augur, NULL = skip       */
+} Fx;
+
+static void
+fx_setup (Fx *fx, gconstpointer data)
+{
+        const char *top = g_getenv ("AUGUR_TOP_BUILDDIR");
+        g_autoptr(GError) error = NULL;
+
+        fx->dir = g_dir_make_tmp ("augur-cli-XXXXXX", &error);
+        g_assert_no_error (error);
+        fx->db = g_build_filename (fx->dir, "augur.db", NULL);
+        fx->va = g_build_filename (top ? top : "..", "virsh-ext", "virt-augur", NULL);
+        if (!g_file_test (fx->va, G_FILE_TEST_IS_EXECUTABLE))
+                g_clear_pointer (&fx->va, g_free);
+}
+
+static void
+fx_teardown (Fx *fx, gconstpointer data)
+{
+        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", fx->dir);
+
+        g_assert_cmpint (system (cmd), ==, 0);
+        g_free (fx->dir);
+        g_free (fx->db);
+        g_free (fx->va);
+}
+
+static gboolean
+fx_skip (const Fx *fx)
+{
+        if (fx->va)
+                return FALSE;
+        g_test_skip ("virsh-ext/virt-augur is not built");
+        return TRUE;
+}
+
+/* Run virt-augur --db DB with the NULL-terminated words; its exit code.
+ * stdout and stderr go to *ret_out and *ret_err (each may be NULL). */
+static int
+va (const Fx *fx, char **ret_out, char **ret_err, ...)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *sock = g_build_filename (fx->dir, "no-augurd.sock", NULL);
+        g_autofree char *conf = g_build_filename (fx->dir, "augur.conf", NULL);
+        g_auto(GStrv) env = g_get_environ ();
+        g_autofree char *out = NULL, *err = NULL;
+        const char *a;
+        va_list ap;
+        int status;
+
+        env = g_environ_unsetenv (env, "AUGUR_DB");
+        env = g_environ_setenv (env, "AUGUR_SOCKET", sock, TRUE);
+        env = g_environ_setenv (env, "AUGUR_CONFIG", conf, TRUE);
+        env = g_environ_setenv (env, "LC_ALL", "C", TRUE);
+        g_ptr_array_add (argv, fx->va);
+        g_ptr_array_add (argv, "--db");
+        g_ptr_array_add (argv, fx->db);
+        va_start (ap, ret_err);
+        while ((a = va_arg (ap, const char *)))
+                g_ptr_array_add (argv, (gpointer) a);
+        va_end (ap);
+        g_ptr_array_add (argv, NULL);
+        g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, env, G_SPAWN_DEFAULT, NULL, NULL,
+                                     &out, &err, &status, &error));
+        g_assert_no_error (error);
+        g_test_message ("exit %d\n%s%s", WIFEXITED (status) ? WEXITSTATUS (status) : -1, out, err);
+        if (ret_out)
+                *ret_out = g_steal_pointer (&out);
+        if (ret_err)
+                *ret_err = g_steal_pointer (&err);
+        return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* ---- writing the history as augurd does ---- */
+
+/* Guest k's UUID. */
+static void
+uuid_of (int k, char ret[AUGUR_UUID_STRLEN])
+{
+        g_snprintf (ret, AUGUR_UUID_STRLEN, "00000000-0000-4000-8000-%012d", k);
+}
+
+/* A live sample of guest k named name: 2 vCPUs plugged, 1 GiB balloon,
+ * 300 MiB used (MemTotal 1000000, MemAvailable 692800 KiB); with
+ * mem_stats FALSE only what libvirt reports without the guest's balloon
+ * driver (no available/usable/last-update). */
+static AugurDomainSample
+sample (int k, const char *name, gint64 cpu_ns, gboolean mem_stats)
+{
+        AugurDomainSample s = { 0 };
+
+        uuid_of (k, s.uuid);
+        s.name = g_strdup (name);
+        s.id = k;
+        augur_sample_set (&s, AUGUR_STAT_STATE, 1);
+        augur_sample_set (&s, AUGUR_STAT_CPU_TIME_NS, cpu_ns);
+        augur_sample_set (&s, AUGUR_STAT_VCPU_CURRENT, 2);
+        augur_sample_set (&s, AUGUR_STAT_VCPU_MAXIMUM, 2);
+        augur_sample_set (&s, AUGUR_STAT_BALLOON_CURRENT_KIB, 1048576);
+        augur_sample_set (&s, AUGUR_STAT_BALLOON_MAXIMUM_KIB, 1048576);
+        if (mem_stats) {
+                augur_sample_set (&s, AUGUR_STAT_BALLOON_AVAILABLE_KIB, 1000000);
+                augur_sample_set (&s, AUGUR_STAT_BALLOON_USABLE_KIB, 692800);
+                augur_sample_set (&s, AUGUR_STAT_BALLOON_UNUSED_KIB, 600000);
+                augur_sample_set (&s, AUGUR_STAT_BALLOON_LAST_UPDATE_S, cpu_ns / 1000000000);
+        }
+        return s;
+}
+
+static AugurStore *
+open_rw (const Fx *fx)
+{
+        g_autoptr(GError) error = NULL;
+        AugurStore *st = augur_store_open (fx->db, AUGUR_STORE_READ_WRITE, &error);
+
+        g_assert_no_error (error);
+        return st;
+}
+
+/* One tick at ts_ms with the samples (freed). */
+static void
+tick (AugurStore *st, gint64 ts_ms, AugurDomainSample *s, gsize n)
+{
+        g_autoptr(GError) error = NULL;
+        AugurHostSample h = { 0 };
+
+        augur_host_set (&h, AUGUR_HOST_LOAD1, 0.5);
+        g_assert_true (augur_store_write_tick (st, ts_ms, s, n, &h, 10, NULL, &error));
+        g_assert_no_error (error);
+        for (gsize i = 0; i < n; i++)
+                augur_domain_sample_clear (&s[i]);
+}
+
+/* Guest k's samples every step_s seconds from first_ms to last_ms. */
+static void
+guest_history (AugurStore *st, int k, const char *name, gint64 first_ms, gint64 last_ms,
+               gint64 step_s, gboolean mem_stats)
+{
+        for (gint64 t = first_ms; t <= last_ms; t += step_s * 1000) {
+                AugurDomainSample s = sample (k, name, t * 1000000 / 4, mem_stats);
+
+                tick (st, t, &s, 1);
+        }
+}
+
+/* Now, whole seconds, in ms. */
+static gint64
+now_s_ms (void)
+{
+        return augur_now_ms () / 1000 * 1000;
+}
+
+static guint
+count_lines (const char *text)
+{
+        guint n = 0;
+
+        for (const char *p = text; *p; p++)
+                n += *p == '\n';
+        return n;
+}
+
+/* ---- list ---- */
+
+/* virsh list: the running domains (here: sampled by augurd in the last 10
+ * minutes), --all every one, --name / --uuid one per line, and -q drops
+ * the table's header. */
+static void
+test_list (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        gint64 now_ms = now_s_ms ();
+        char u1[AUGUR_UUID_STRLEN], u2[AUGUR_UUID_STRLEN];
+        g_autofree char *out = NULL, *want = NULL;
+
+        if (fx_skip (fx))
+                return;
+        st = open_rw (fx);
+        guest_history (st, 2, "old", now_ms - 3600000, now_ms - 3590000, 5, TRUE);
+        guest_history (st, 1, "live", now_ms - 10000, now_ms, 5, TRUE);
+        g_clear_pointer (&st, augur_store_close);
+        uuid_of (1, u1);
+        uuid_of (2, u2);
+
+        g_assert_cmpint (va (fx, &out, NULL, "list", NULL), ==, 0);
+        g_assert_cmpuint (count_lines (out), ==, 3);             /* header, rule, live */
+        g_assert_nonnull (strstr (out, " live "));
+        g_assert_null (strstr (out, " old "));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "list", "--all", NULL), ==, 0);
+        g_assert_cmpuint (count_lines (out), ==, 4);
+        g_assert_nonnull (strstr (out, " old "));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "-q", "list", "--all", NULL), ==, 0);
+        g_assert_cmpuint (count_lines (out), ==, 2);             /* no header, no rule */
+        g_assert_null (strstr (out, "Name"));
+        g_assert_null (strstr (out, "---"));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "list", "--name", NULL), ==, 0);
+        g_assert_cmpstr (out, ==, "live\n");
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "list", "--all", "--name", NULL), ==, 0);
+        g_assert_cmpstr (out, ==, "live\nold\n");
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "list", "--all", "--uuid", NULL), ==, 0);
+        want = g_strdup_printf ("%s\n%s\n", u1, u2);
+        g_assert_cmpstr (out, ==, want);
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&want, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "list", "--uuid", "--name", NULL), ==, 0);
+        want = g_strdup_printf ("%s live\n", u1);
+        g_assert_cmpstr (out, ==, want);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add ("/cli-cmds/list", Fx, NULL, fx_setup, test_list, fx_teardown);
+        return g_test_run ();
+}
