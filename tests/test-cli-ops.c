@@ -750,6 +750,117 @@ test_global_options (void)
         }
 }
 
+/* The option names of one `help CMD` text: every -x and --name of its
+ * "Options:" section, as the completion must offer them. */
+static GPtrArray *
+help_options (const char *help)
+{
+        g_auto(GStrv) lines = g_strsplit (help, "\n", -1);
+        GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+        gboolean on = FALSE;
+
+        for (guint i = 0; lines[i]; i++) {
+                g_autofree char *spec = NULL;
+                g_auto(GStrv) words = NULL;
+
+                if (strcmp (lines[i], "Options:") == 0) {
+                        on = TRUE;
+                        continue;
+                }
+                if (!on || !g_str_has_prefix (lines[i], "  -"))
+                        continue;
+                spec = g_strdup (lines[i] + 2);
+                if (strstr (spec, "  "))
+                        *strstr (spec, "  ") = '\0';
+                words = g_strsplit (spec, " ", -1);
+                for (guint w = 0; words[w]; w++) {
+                        if (words[w][0] != '-')
+                                continue;
+                        if (g_str_has_suffix (words[w], ","))
+                                words[w][strlen (words[w]) - 1] = '\0';
+                        g_ptr_array_add (names, g_strdup (words[w]));
+                }
+        }
+        return names;
+}
+
+/* The bash completion offers every option of every command's table (it
+ * had its own lists, which lacked train's --window, --point-loss and
+ * --lr and replay's --price), and the global options, -q and --socket
+ * among them; option values with choices (raw|1m|5m) complete. */
+static void
+test_completion (void)
+{
+        const char *srcdir = g_getenv ("AUGUR_TOP_SRCDIR");
+        g_autofree char *va = built_va ();
+        g_autofree char *list = NULL, *err = NULL;
+        g_autofree char *comp = g_build_filename (srcdir ? srcdir : "..", "data", "virt-augur.bash-completion", NULL);
+        g_autofree char *bash = g_find_program_in_path ("bash");
+        g_autoptr(GString) missing = g_string_new (NULL);
+        g_auto(GStrv) cmds = NULL;
+        guint n = 0;
+
+        if (!va)
+                return;
+        if (!bash) {
+                g_test_skip ("no bash");
+                return;
+        }
+        g_assert_cmpint (run_va (va, &list, &err, "help", NULL), ==, 0);
+        cmds = g_strsplit (strstr (list, "\nCommands:\n") + strlen ("\nCommands:\n"), "\n", -1);
+        for (guint l = 0; cmds[l] && *cmds[l]; l++) {
+                g_autofree char *cmd = g_strndup (cmds[l] + 2, strcspn (cmds[l] + 2, " "));
+                g_autofree char *help = NULL, *herr = NULL, *out = NULL, *cerr = NULL;
+                g_autoptr(GPtrArray) want = NULL;
+                g_autofree char *line = NULL;
+                g_auto(GStrv) offered = NULL;
+                const char *argv[] = { "bash", "--norc", "--noprofile", "-c", NULL, NULL };
+                int status;
+
+                g_assert_cmpint (run_va (va, &help, &herr, "help", cmd, NULL), ==, 0);
+                want = help_options (help);
+                line = g_strdup_printf (". '%s' && COMP_WORDS=('%s' '%s' --) && COMP_CWORD=2 && "
+                                        "_virt_augur && printf '%%s\\n' \"${COMPREPLY[@]}\"", comp, va, cmd);
+                argv[4] = line;
+                g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                             &out, &cerr, &status, NULL));
+                g_assert_true (g_spawn_check_wait_status (status, NULL));
+                offered = g_strsplit (out, "\n", -1);
+                for (guint k = 0; k < want->len; k++) {
+                        const char *o = want->pdata[k];
+
+                        if (g_str_has_prefix (o, "--") && !g_strv_contains ((const char *const *) offered, o))
+                                g_string_append_printf (missing, " %s %s", cmd, o);
+                        n++;
+                }
+                /* the global options after the command too */
+                for (const char *const *o = (const char *const[]) { "--socket", "--quiet", "--db", NULL }; *o; o++)
+                        if (!g_strv_contains ((const char *const *) offered, *o))
+                                g_string_append_printf (missing, " %s %s", cmd, *o);
+        }
+        /* All of them, so that the message lists every one missing. */
+        g_assert_cmpstr (missing->str, ==, "");
+        g_assert_cmpuint (n, >, 60);
+        {
+                const char *argv[] = { "bash", "--norc", "--noprofile", "-c", NULL, NULL };
+                g_autofree char *line = g_strdup_printf (
+                        ". '%1$s' && c() { COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+                        "COMPREPLY=(); _virt_augur; echo \"${COMPREPLY[*]}\"; } && "
+                        "c '%2$s' - && c '%2$s' history x --resolution '' && c '%2$s' train --arch g",
+                        comp, va);
+                g_autofree char *out = NULL;
+                int status;
+
+                argv[4] = line;
+                g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                             &out, NULL, &status, NULL));
+                g_test_message ("%s", out);
+                g_assert_cmpstr (out, ==, "-c --connect --db --socket --json -q --quiet -v --version -V\n"
+                                          "raw 1m 5m\n"
+                                          "gru\n");
+        }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -767,5 +878,6 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/opts/help", test_opts_help);
         g_test_add_func ("/cli/opts/built-help", test_opts_built_help);
         g_test_add_func ("/cli/global/options", test_global_options);
+        g_test_add_func ("/cli/completion", test_completion);
         return g_test_run ();
 }
