@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "store.h"
+#include "store-decisions.h"
 #include "util.h"
 
 typedef struct {
@@ -239,10 +240,78 @@ test_list (Fx *fx, gconstpointer data)
         g_assert_cmpstr (out, ==, want);
 }
 
+/* Parse JSON text; (transfer full) the root. */
+static JsonNode *
+parse_json (const char *text)
+{
+        g_autoptr(JsonParser) p = json_parser_new ();
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true (json_parser_load_from_data (p, text, -1, &error));
+        g_assert_no_error (error);
+        return json_node_copy (json_parser_get_root (p));
+}
+
+/* An integer member: present, the value want, and written as a JSON
+ * integer (no ".0"). */
+static void
+assert_int_member (JsonObject *o, const char *key, gint64 want)
+{
+        JsonNode *n = json_object_get_member (o, key);
+
+        g_test_message ("%s", key);
+        g_assert_nonnull (n);
+        g_assert_true (JSON_NODE_HOLDS_VALUE (n));
+        if (json_node_get_value_type (n) == G_TYPE_DOUBLE)
+                g_assert_cmpfloat (json_node_get_double (n), ==, (double) want);
+        g_assert_cmpint (json_node_get_value_type (n), ==, G_TYPE_INT64);
+        g_assert_cmpint (json_node_get_int (n), ==, want);
+}
+
+/* ---- top ---- */
+
+/* top --json printed unix seconds through a 32-bit float (the NAN in
+ * "sample_ms < 0 ? NAN : sample_ms / 1000" made the whole expression
+ * float): 1796612483 came out as 1796612480.0, off by up to 64 s either
+ * way.  Timestamps and counts are integers. */
+static void
+test_top_json_times (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL;
+        gint64 now_ms = now_s_ms ();
+        char u1[AUGUR_UUID_STRLEN];
+        JsonObject *guest;
+
+        if (fx_skip (fx))
+                return;
+        /* A second that a float cannot hold: not a multiple of 128 s. */
+        if (now_ms / 1000 % 128 == 0)
+                now_ms -= 1000;
+        uuid_of (1, u1);
+        st = open_rw (fx);
+        guest_history (st, 1, "web1", now_ms - 20000, now_ms - 3000, 1, TRUE);
+        g_assert_cmpint (augur_store_write_actuation (st, now_ms - 7000, u1, "web1", "balloon",
+                                                      1048576, 786432, &error), >, 0);
+        g_assert_no_error (error);
+        g_clear_pointer (&st, augur_store_close);
+
+        g_assert_cmpint (va (fx, &out, NULL, "--json", "top", "--once", NULL), ==, 0);
+        root = parse_json (out);
+        guest = json_array_get_object_element (json_object_get_array_member (json_node_get_object (root), "guests"), 0);
+        assert_int_member (guest, "sample_ts", (now_ms - 3000) / 1000);
+        assert_int_member (guest, "last_action_ts", (now_ms - 7000) / 1000);
+        assert_int_member (guest, "vcpus", 2);
+        g_assert_true (json_object_get_int_member (json_node_get_object (root), "ts") >= now_ms / 1000);
+}
+
 int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
         g_test_add ("/cli-cmds/list", Fx, NULL, fx_setup, test_list, fx_teardown);
+        g_test_add ("/cli-cmds/top/json-times", Fx, NULL, fx_setup, test_top_json_times, fx_teardown);
         return g_test_run ();
 }

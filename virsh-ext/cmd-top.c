@@ -179,6 +179,19 @@ json_num (JsonBuilder *b, const char *key, double v)
                 json_builder_add_double_value (b, v);
 }
 
+/* A count or a time in unix seconds, null when unknown (< 0).  Never
+ * through json_num: "v < 0 ? NAN : v" is a float expression (NAN is a
+ * float), which rounded unix seconds to 128 s. */
+static void
+json_int (JsonBuilder *b, const char *key, gint64 v)
+{
+        json_builder_set_member_name (b, key);
+        if (v < 0)
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_int_value (b, v);
+}
+
 static void
 print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
 {
@@ -209,11 +222,11 @@ print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
                 json_num (b, "mem_upper_kib", r->mem_upper_kib);
                 json_num (b, "cpu_cores_used", r->cpu_cores);
                 json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-                json_num (b, "vcpus", r->vcpus < 0 ? NAN : r->vcpus);
-                json_num (b, "sample_ts", r->sample_ms < 0 ? NAN : r->sample_ms / 1000);
+                json_int (b, "vcpus", r->vcpus);
+                json_int (b, "sample_ts", r->sample_ms < 0 ? -1 : r->sample_ms / 1000);
                 json_builder_set_member_name (b, "last_action");
                 json_builder_add_string_value (b, r->last_action);
-                json_num (b, "last_action_ts", r->last_action_ms < 0 ? NAN : r->last_action_ms / 1000);
+                json_int (b, "last_action_ts", r->last_action_ms < 0 ? -1 : r->last_action_ms / 1000);
                 json_builder_end_object (b);
         }
         json_builder_end_array (b);
