@@ -171,6 +171,36 @@ guest_history (AugurStore *st, int k, const char *name, gint64 first_ms, gint64 
         }
 }
 
+/* A decision row of guest k at ts_ms as the resize loop writes it: in
+ * recommend mode, no change, the forecast over a 7 s lead. */
+static AugurDecisionRow
+decision (int k, const char *name, gint64 ts_ms)
+{
+        AugurDecisionRow r = {
+                .ts_ms = ts_ms, .mode = "recommend", .policy = "augur", .model = "baselines",
+                .mem_used_kib = 307200, .mem_alloc_kib = 1048576, .cpu_cores_used = 0.25,
+                .vcpus_online = 2, .horizon_s = 7,
+                .mem_p50_kib = 320000, .mem_upper_kib = 400000,
+                .cpu_p50_cores = 0.3, .cpu_upper_cores = 0.5,
+                .mem_target_kib = 1048576, .vcpus_target = 2,
+                .mem_action = "none", .cpu_action = "none",
+                .mem_reason = "none", .cpu_reason = "none", .mem_veto = "none", .cpu_veto = "none",
+        };
+
+        uuid_of (k, r.uuid);
+        g_strlcpy (r.name, name, sizeof r.name);
+        return r;
+}
+
+static void
+write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize n)
+{
+        g_autoptr(GError) error = NULL;
+
+        g_assert_true (augur_store_write_decisions (st, rows, n, &error));
+        g_assert_no_error (error);
+}
+
 /* Now, whole seconds, in ms. */
 static gint64
 now_s_ms (void)
@@ -307,11 +337,58 @@ test_top_json_times (Fx *fx, gconstpointer data)
         g_assert_true (json_object_get_int_member (json_node_get_object (root), "ts") >= now_ms / 1000);
 }
 
+/* ---- actions ---- */
+
+/* actions --since counted back from the wall clock, history and plot from
+ * the newest sample: on a history that ended an hour ago (augurd
+ * stopped, a copied database) "--since 30s" showed nothing.  Now all
+ * three count from the newest sample: the domain's, or without DOMAIN the
+ * newest of any domain. */
+static void
+test_actions_since (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        gint64 last_ms = now_s_ms () - 3600 * 1000;
+        AugurDecisionRow rows[3] = {
+                decision (1, "web1", last_ms - 60000),
+                decision (1, "web1", last_ms - 10000),
+                decision (1, "web1", last_ms),
+        };
+        const char *const *cmds[] = {
+                (const char *const[]) { "--json", "actions", "web1", "--since", "30s", NULL },
+                (const char *const[]) { "--json", "actions", "--since", "30s", NULL },
+        };
+
+        if (fx_skip (fx))
+                return;
+        rows[0].mem_action = "recommend-shrink";
+        rows[1].mem_action = "recommend-grow";
+        st = open_rw (fx);
+        guest_history (st, 1, "web1", last_ms - 120000, last_ms, 5, TRUE);
+        write_decisions (st, rows, G_N_ELEMENTS (rows));
+        g_clear_pointer (&st, augur_store_close);
+
+        for (gsize c = 0; c < G_N_ELEMENTS (cmds); c++) {
+                g_autofree char *out = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonArray *a;
+
+                g_assert_cmpint (va (fx, &out, NULL, cmds[c][0], cmds[c][1], cmds[c][2], cmds[c][3], cmds[c][4],
+                                     NULL), ==, 0);
+                root = parse_json (out);
+                a = json_node_get_array (root);
+                g_assert_cmpuint (json_array_get_length (a), ==, 1);
+                g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (a, 0), "mem_action"),
+                                 ==, "recommend-grow");
+        }
+}
+
 int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
         g_test_add ("/cli-cmds/list", Fx, NULL, fx_setup, test_list, fx_teardown);
         g_test_add ("/cli-cmds/top/json-times", Fx, NULL, fx_setup, test_top_json_times, fx_teardown);
+        g_test_add ("/cli-cmds/actions/since", Fx, NULL, fx_setup, test_actions_since, fx_teardown);
         return g_test_run ();
 }

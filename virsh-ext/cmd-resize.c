@@ -88,11 +88,28 @@ is_change (const char *action)
         return action && strcmp (action, "none") != 0;
 }
 
+/* The newest sample of any domain, ms: -1 when there is none, G_MININT64
+ * with error when the store cannot be read. */
+static gint64
+newest_sample_ms (AugurStore *st, GError **error)
+{
+        g_autoptr(GPtrArray) doms = augur_store_list_domains (st, error);
+        gint64 newest = -1;
+
+        if (!doms)
+                return G_MININT64;
+        for (guint i = 0; i < doms->len; i++)
+                newest = MAX (newest, ((const AugurDomainInfo *) doms->pdata[i])->last_ms);
+        return newest;
+}
+
 static const AugurOptDef opts_actions[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .metavar = "DOMAIN",
           .help = "only this domain (name, UUID or numeric id); default: every domain" },
         { .name = "since", .type = AUGUR_OPT_DURATION, .metavar = "DURATION",
-          .help = "only the last DURATION (90s, 15m, 1h, 2d), counted back from now" },
+          .help = "only the last DURATION (90s, 15m, 1h, 2d), counted back from the newest sample "
+                  "(the domain's; without DOMAIN the newest of any domain), as history and plot "
+                  "count" },
         { .name = "all", .type = AUGUR_OPT_BOOL,
           .help = "every decision, also those that changed nothing" },
         { NULL },
@@ -102,7 +119,8 @@ static const AugurCmdInfo info_actions = {
         .help = "resize actions taken or recommended, from the audit trail",
         .desc = "Resize actions taken or recommended, from the audit trail (the decisions augurd "
                 "recorded, read-only): time, domain, mode, the memory change and the vCPU change, "
-                "each with its reason or the guard that vetoed it.",
+                "each with its reason or the guard that vetoed it.  --since counts back from the "
+                "newest sample, as history and plot do, not from now.",
 };
 
 static int
@@ -122,8 +140,17 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s", error->message);
         if (domain && !(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (augur_cmd_opts_duration (opts, "since", &since_s))
-                from_ms = augur_now_ms () - (gint64) (since_s * 1000);
+        if (augur_cmd_opts_duration (opts, "since", &since_s)) {
+                /* From the newest sample, not from now (as history and
+                 * plot count): a history that ended an hour ago, or a
+                 * copied database, reads the same. */
+                gint64 newest_ms = d ? d->last_ms : newest_sample_ms (st, &error);
+
+                if (newest_ms == G_MININT64)
+                        return augur_cli_error ("%s", error->message);
+                if (newest_ms >= 0)
+                        from_ms = newest_ms - (gint64) (since_s * 1000);
+        }
         rows = augur_store_decisions (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
         if (!rows)
                 return augur_cli_error ("%s", error->message);
