@@ -383,6 +383,71 @@ test_actions_since (Fx *fx, gconstpointer data)
         }
 }
 
+/* ---- vCPUs online ---- */
+
+/* A vCPU the guest agent takes offline is still plugged: libvirt's
+ * vcpu.current (samples.vcpus_current) stays at 2.  The resize loop
+ * records the agent's count in each decision (vcpus_online); history, top
+ * and plot showed vcpus_current, so "top" said 2 next to its own last
+ * action "vcpus 2->1", and the plot's vCPU line stayed flat.  They show
+ * the online count of the tick's decision (vcpus_current where the tick
+ * has none). */
+static void
+test_vcpus_online (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) hist = NULL, top = NULL;
+        g_autofree char *out = NULL;
+        gint64 now_ms = now_s_ms ();
+        char u1[AUGUR_UUID_STRLEN];
+        AugurDecisionRow rows[4];
+        JsonArray *a;
+        JsonObject *guest;
+
+        if (fx_skip (fx))
+                return;
+        uuid_of (1, u1);
+        st = open_rw (fx);
+        /* 5 ticks; decisions for the last 4: 2 online, then the agent took
+         * one offline (an actuation 2 -> 1). */
+        guest_history (st, 1, "web1", now_ms - 20000, now_ms, 5, TRUE);
+        for (int i = 0; i < 4; i++) {
+                rows[i] = decision (1, "web1", now_ms - 15000 + i * 5000);
+                rows[i].vcpus_online = i < 2 ? 2 : 1;
+                rows[i].vcpus_target = 1;
+        }
+        write_decisions (st, rows, G_N_ELEMENTS (rows));
+        g_assert_cmpint (augur_store_write_actuation (st, now_ms - 7000, u1, "web1", "vcpus", 2, 1, &error), >, 0);
+        g_clear_pointer (&st, augur_store_close);
+
+        g_assert_cmpint (va (fx, &out, NULL, "--json", "history", "web1", NULL), ==, 0);
+        hist = parse_json (out);
+        a = json_node_get_array (hist);
+        g_assert_cmpuint (json_array_get_length (a), ==, 5);
+        for (guint i = 0; i < 5; i++) {
+                JsonObject *o = json_array_get_object_element (a, i);
+
+                g_test_message ("row %u", i);
+                assert_int_member (o, "vcpus_current", 2);             /* plugged: unchanged */
+                assert_int_member (o, "vcpus_online", i < 3 ? 2 : 1);  /* row 0: no decision */
+        }
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "history", "web1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "vcpus_online"));
+        g_clear_pointer (&out, g_free);
+
+        g_assert_cmpint (va (fx, &out, NULL, "--json", "top", "--once", NULL), ==, 0);
+        top = parse_json (out);
+        guest = json_array_get_object_element (json_object_get_array_member (json_node_get_object (top), "guests"), 0);
+        g_assert_cmpstr (json_object_get_string_member (guest, "last_action"), ==, "vcpus 2->1");
+        assert_int_member (guest, "vcpus", 1);
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "top", "--once", NULL), ==, 0);
+        /* VCPU column: "1", then CPU^ and AGE */
+        g_assert_nonnull (strstr (out, "    1  0.50 "));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -390,5 +455,6 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/list", Fx, NULL, fx_setup, test_list, fx_teardown);
         g_test_add ("/cli-cmds/top/json-times", Fx, NULL, fx_setup, test_top_json_times, fx_teardown);
         g_test_add ("/cli-cmds/actions/since", Fx, NULL, fx_setup, test_actions_since, fx_teardown);
+        g_test_add ("/cli-cmds/vcpus-online", Fx, NULL, fx_setup, test_vcpus_online, fx_teardown);
         return g_test_run ();
 }

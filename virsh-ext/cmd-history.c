@@ -474,7 +474,10 @@ static const AugurCmdInfo info_history = {
         .help = "the domain's samples from the history store",
         .desc = "The domain's samples.  --since counts back from that domain's newest sample; "
                 "--from/--to take unix seconds or ISO 8601.  Counters are raw at raw resolution "
-                "and per-interval deltas in rollups; gauges are bucket means in rollups.",
+                "and per-interval deltas in rollups; gauges are bucket means in rollups.  "
+                "vcpus_online counts the vCPUs online in the guest (the guest agent's count, "
+                "as augurd's decision of that tick recorded it); vcpus_current (JSON) counts "
+                "those plugged, which include any the agent took offline.",
 };
 
 static int
@@ -557,7 +560,7 @@ cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 static const AugurHistCol shown[] = {
                         AUGUR_HIST_MEM_ACTUAL_KIB, AUGUR_HIST_MEM_USED_KIB, AUGUR_HIST_MEM_UNUSED_KIB,
                         AUGUR_HIST_MEM_USABLE_KIB, AUGUR_HIST_CPU_CORES_USED, AUGUR_HIST_CPU_PCT,
-                        AUGUR_HIST_VCPUS_CURRENT, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
+                        AUGUR_HIST_VCPUS_ONLINE, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
                         AUGUR_HIST_SESSIONS, AUGUR_HIST_PROC_STARTS_PER_MIN,
                 };
                 AugurCliTable t;

@@ -39,7 +39,7 @@ add_history (AugurPlotData *pd, const GArray *rows)
                                                                     r->v[AUGUR_HIST_MEM_PROV_KIB]) / 1024,
                         .mem_alloc_mib = r->v[AUGUR_HIST_MEM_ACTUAL_KIB] / 1024,
                         .cpu_cores = r->v[AUGUR_HIST_CPU_CORES_USED],
-                        .vcpus = r->v[AUGUR_HIST_VCPUS_CURRENT],
+                        .vcpus = r->v[AUGUR_HIST_VCPUS_ONLINE],
                 };
 
                 g_array_append_val (pd->points, p);

@@ -147,7 +147,7 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
                                                               h->v[AUGUR_HIST_MEM_PROV_KIB]);
                 r->mem_alloc_kib = h->v[AUGUR_HIST_MEM_ACTUAL_KIB];
                 r->cpu_cores = h->v[AUGUR_HIST_CPU_CORES_USED];
-                r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_CURRENT]) ? -1 : (int) h->v[AUGUR_HIST_VCPUS_CURRENT];
+                r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_ONLINE]) ? -1 : (int) lround (h->v[AUGUR_HIST_VCPUS_ONLINE]);
         }
         if ((dec = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, NULL)) && dec->len > 0) {
                 const AugurDecisionRow *x = &g_array_index (dec, AugurDecisionRow, 0);
