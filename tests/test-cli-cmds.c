@@ -448,6 +448,51 @@ test_vcpus_online (Fx *fx, gconstpointer data)
         g_assert_nonnull (strstr (out, "    1  0.50 "));
 }
 
+/* ---- explain ---- */
+
+/* A guest without balloon stats (no balloon device, the stats period off,
+ * no balloon driver in the guest): explain said "the guest used ? of ?
+ * ... vCPUs: 0 online".  It says plainly that the guest reports no memory
+ * statistics, why that happens and how to fix it; an unknown vCPU count
+ * is said to be unknown. */
+static void
+test_explain_no_stats (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autofree char *out = NULL;
+        gint64 now_ms = now_s_ms ();
+        AugurDecisionRow r = decision (1, "nostats", now_ms);
+
+        if (fx_skip (fx))
+                return;
+        st = open_rw (fx);
+        guest_history (st, 1, "nostats", now_ms - 10000, now_ms, 5, FALSE);
+        /* as augurd writes it for such a guest (vcpus_online 0: a NaN
+         * vcpu.current cast to int, as older augurd did) */
+        r.mem_used_kib = r.mem_p50_kib = r.mem_upper_kib = NAN;
+        r.mem_target_kib = 1048576;
+        r.cpu_cores_used = r.cpu_p50_cores = r.cpu_upper_cores = NAN;
+        r.vcpus_online = 0;
+        r.vcpus_target = 0;
+        r.model = NULL;
+        r.mem_veto = "stale-stats";
+        write_decisions (st, &r, 1);
+        g_clear_pointer (&st, augur_store_close);
+
+        g_assert_cmpint (va (fx, &out, NULL, "explain", "nostats", NULL), ==, 0);
+        g_assert_null (strstr (out, "used ?"));
+        g_assert_null (strstr (out, "of ?"));
+        g_assert_null (strstr (out, "0 online"));
+        g_assert_nonnull (strstr (out, "reports no memory statistics"));
+        /* why, and what to do */
+        g_assert_nonnull (strstr (out, "balloon device"));
+        g_assert_nonnull (strstr (out, "<memballoon model='virtio'"));
+        g_assert_nonnull (strstr (out, "stats period"));
+        g_assert_nonnull (strstr (out, "virtio_balloon"));
+        g_assert_nonnull (strstr (out, "virsh dommemstat"));
+        g_assert_nonnull (strstr (out, "vCPUs: unknown"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -456,5 +501,6 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/top/json-times", Fx, NULL, fx_setup, test_top_json_times, fx_teardown);
         g_test_add ("/cli-cmds/actions/since", Fx, NULL, fx_setup, test_actions_since, fx_teardown);
         g_test_add ("/cli-cmds/vcpus-online", Fx, NULL, fx_setup, test_vcpus_online, fx_teardown);
+        g_test_add ("/cli-cmds/explain/no-stats", Fx, NULL, fx_setup, test_explain_no_stats, fx_teardown);
         return g_test_run ();
 }

@@ -240,6 +240,42 @@ reason_words (const char *reason)
         return reason;
 }
 
+/* Does the guest report memory statistics at the decision's tick?  FALSE
+ * when the sample of that tick has no used memory (no MemAvailable from
+ * the guest's balloon driver), or when there is no sample and the
+ * decision has no used memory either.  A decision's used memory is also
+ * unknown while a balloon moves (resize.c: no still reading yet) although
+ * the guest reports: the sample tells the two apart. */
+static gboolean
+guest_reports_memory (AugurStore *st, const AugurDecisionRow *r)
+{
+        g_autoptr(GArray) rows = augur_store_history (st, r->domain_id, r->ts_ms, r->ts_ms, AUGUR_RES_RAW, NULL);
+
+        if (!rows || rows->len == 0)
+                return !isnan (r->mem_used_kib);
+        return !isnan (g_array_index (rows, AugurHistRow, rows->len - 1).v[AUGUR_HIST_MEM_USED_KIB]);
+}
+
+/* explain's memory paragraph for a guest without memory statistics: what
+ * it means, why it happens and how to fix it. */
+static void
+print_no_memory_stats (const char *name, double alloc_kib)
+{
+        g_autofree char *alloc = fmt_mib (alloc_kib);
+
+        g_print ("Memory: the guest reports no memory statistics, so augur cannot tell how much it uses "
+                 "and never shrinks it (%s%s).\n", isnan (alloc_kib) ? "its allocation is unknown too" : "allocation: ",
+                 isnan (alloc_kib) ? "" : alloc);
+        g_print ("  This happens when the domain has no balloon device, when its balloon stats period "
+                 "is off, or when the guest has no balloon driver loaded.\n");
+        g_print ("  To fix it: give the domain a <memballoon model='virtio'/> device (virsh edit %s; "
+                 "it takes effect at the next boot); load the virtio_balloon driver in the guest "
+                 "(Linux; on Windows the virtio-win Balloon driver and its service); and keep a stats "
+                 "period: augurd sets [daemon] balloon_period_seconds on every guest it sees, "
+                 "`virsh dommemstat %s --period 1 --live` sets it by hand.  `virsh dommemstat %s` "
+                 "then lists available, usable and last_update.\n", name, name, name);
+}
+
 static const AugurOptDef opts_explain[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
           .help = "the domain: name, UUID or numeric id" },
@@ -251,7 +287,8 @@ static const AugurCmdInfo info_explain = {
         .desc = "The latest decision for the domain in plain words: inputs, forecast, the action "
                 "or the guard that vetoed it, and the reason.  When a precursor (a burst of "
                 "typing, a login, data staging, or a job due on a schedule augur found in the "
-                "guest's memory history) raised the memory bound, the note names it.",
+                "guest's memory history) raised the memory bound, the note names it.  A guest that "
+                "reports no memory statistics is said to, with why and how to fix it.",
 };
 
 static int
@@ -264,6 +301,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autofree char *t = NULL, *used = NULL, *alloc = NULL, *target = NULL, *p50 = NULL, *upper = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
         const AugurDecisionRow *r;
+        gboolean reports;
 
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
@@ -289,24 +327,41 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         target = fmt_mib (r->mem_target_kib);
         p50 = fmt_mib (r->mem_p50_kib);
         upper = fmt_mib (r->mem_upper_kib);
+        reports = guest_reports_memory (st, r);
         g_print ("At %s UTC, %s was in %s mode under the %s policy%s%s%s.\n", t, r->name, r->mode, r->policy,
                  r->model ? ", forecast by " : "", r->model ? r->model : "", r->model ? "" : " with no forecast");
-        g_print ("Memory: the guest used %s of %s. ", used, alloc);
-        if (!isnan (r->mem_upper_kib))
-                g_print ("Over the next %.0f s (the measured actuation latency plus a margin) the forecast was %s, "
-                         "at most %s. ", r->horizon_s, p50, upper);
-        if (strcmp (r->mem_action, "none") == 0 && strcmp (r->mem_veto, "none") != 0)
-                g_print ("augur kept it at %s because %s.\n", alloc, veto_words (r->mem_veto));
-        else if (strcmp (r->mem_action, "none") == 0)
-                g_print ("No change was needed.\n");
-        else if (g_str_has_prefix (r->mem_action, "recommend"))
+        if (!reports) {
+                print_no_memory_stats (r->name, r->mem_alloc_kib);
+        } else {
+                if (isnan (r->mem_used_kib))
+                        g_print ("Memory: its use was not known at that tick (the balloon was moving); "
+                                 "the allocation was %s. ", alloc);
+                else
+                        g_print ("Memory: the guest used %s of %s. ", used, alloc);
+                if (!isnan (r->mem_upper_kib))
+                        g_print ("Over the next %.0f s (the measured actuation latency plus a margin) the "
+                                 "forecast was %s, at most %s. ", r->horizon_s, p50, upper);
+        }
+        /* Without statistics, "kept" and "no change" are what the
+         * paragraph above already says. */
+        if (strcmp (r->mem_action, "none") == 0 && strcmp (r->mem_veto, "none") != 0) {
+                if (reports)
+                        g_print ("augur kept it at %s because %s.\n", alloc, veto_words (r->mem_veto));
+        } else if (strcmp (r->mem_action, "none") == 0) {
+                if (reports)
+                        g_print ("No change was needed.\n");
+        } else if (g_str_has_prefix (r->mem_action, "recommend")) {
                 g_print ("augur recommends %s because %s (not applied: %s mode).\n", target,
                          reason_words (r->mem_reason), r->mode);
-        else if (strcmp (r->mem_action, "failed") == 0)
+        } else if (strcmp (r->mem_action, "failed") == 0) {
                 g_print ("augur tried to set %s but libvirt refused.\n", target);
-        else
+        } else {
                 g_print ("augur set the balloon to %s because %s.\n", target, reason_words (r->mem_reason));
-        g_print ("vCPUs: %d online", r->vcpus_online);
+        }
+        if (r->vcpus_online > 0)
+                g_print ("vCPUs: %d online", r->vcpus_online);
+        else
+                g_print ("vCPUs: unknown (libvirt reported no vCPU count)");
         if (!isnan (r->cpu_upper_cores))
                 g_print (", forecast demand at most %.2f cores", r->cpu_upper_cores);
         if (strcmp (r->cpu_action, "none") == 0 && strcmp (r->cpu_veto, "none") != 0)
