@@ -493,6 +493,85 @@ test_explain_no_stats (Fx *fx, gconstpointer data)
         g_assert_nonnull (strstr (out, "vCPUs: unknown"));
 }
 
+/* ---- plot ---- */
+
+/* A guest with samples but nothing to draw (no memory, no CPU figures:
+ * only its state): plot drew empty axes and exited 0.  It is an error,
+ * exit 1, and no file is written. */
+static void
+test_plot_no_data (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autofree char *out = NULL, *err = NULL;
+        g_autofree char *svg = g_build_filename (fx->dir, "empty.svg", NULL);
+        gint64 now_ms = now_s_ms ();
+
+        if (fx_skip (fx))
+                return;
+        st = open_rw (fx);
+        for (int i = 0; i < 4; i++) {
+                AugurDomainSample smp = { 0 };
+
+                uuid_of (1, smp.uuid);
+                smp.name = g_strdup ("bare");
+                smp.id = 1;
+                augur_sample_set (&smp, AUGUR_STAT_STATE, 1);
+                tick (st, now_ms - 15000 + 5000 * i, &smp, 1);
+        }
+        g_clear_pointer (&st, augur_store_close);
+        g_assert_cmpint (va (fx, &out, &err, "plot", "bare", "--out", svg, NULL), ==, 1);
+        g_assert_true (g_str_has_prefix (err, "error: bare: nothing to plot"));
+        g_assert_false (g_file_test (svg, G_FILE_TEST_EXISTS));
+}
+
+/* Each forecast is drawn where it was made: the band is the decisions'
+ * forecasts (p50 and upper bound over the lead window, at the time each
+ * was made), nothing else.  The newest forecasts-table row, up to a
+ * minute old, was drawn from its own time on, over the past, and out to
+ * its last horizon (an hour at a 300 s step): a wedge up to the largest
+ * upper bound that also stretched the time axis. */
+static void
+test_plot_band (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *svg = g_build_filename (fx->dir, "web1.svg", NULL);
+        gint64 now_ms = now_s_ms ();
+        AugurDecisionRow rows[10];
+        float p50[12], upper[12], cp50[12], cupper[12];
+        char u1[AUGUR_UUID_STRLEN];
+        JsonObject *o;
+
+        if (fx_skip (fx))
+                return;
+        uuid_of (1, u1);
+        st = open_rw (fx);
+        guest_history (st, 1, "web1", now_ms - 45000, now_ms, 5, TRUE);
+        for (int i = 0; i < 10; i++)
+                rows[i] = decision (1, "web1", now_ms - 45000 + 5000 * i);
+        write_decisions (st, rows, G_N_ELEMENTS (rows));
+        for (int h = 0; h < 12; h++) {
+                p50[h] = 320000 + 10000 * h;
+                upper[h] = 400000 + 100000 * h;
+                cp50[h] = 0.3f;
+                cupper[h] = 0.5f + h;
+        }
+        g_assert_true (augur_store_write_forecast (st, now_ms - 40000, u1, "web1", "baselines", 300, 12,
+                                                   p50, upper, cp50, cupper, &error));
+        g_assert_no_error (error);
+        g_clear_pointer (&st, augur_store_close);
+
+        g_assert_cmpint (va (fx, &out, NULL, "--json", "plot", "web1", "--out", svg, NULL), ==, 0);
+        root = parse_json (out);
+        o = json_node_get_object (root);
+        assert_int_member (o, "forecasts", 10);
+        assert_int_member (o, "from_ts", (now_ms - 45000) / 1000);
+        assert_int_member (o, "to_ts", now_ms / 1000);
+        g_assert_true (g_file_test (svg, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -502,5 +581,7 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/actions/since", Fx, NULL, fx_setup, test_actions_since, fx_teardown);
         g_test_add ("/cli-cmds/vcpus-online", Fx, NULL, fx_setup, test_vcpus_online, fx_teardown);
         g_test_add ("/cli-cmds/explain/no-stats", Fx, NULL, fx_setup, test_explain_no_stats, fx_teardown);
+        g_test_add ("/cli-cmds/plot/no-data", Fx, NULL, fx_setup, test_plot_no_data, fx_teardown);
+        g_test_add ("/cli-cmds/plot/band", Fx, NULL, fx_setup, test_plot_band, fx_teardown);
         return g_test_run ();
 }

@@ -299,6 +299,98 @@ test_plot_write (void)
         g_rmdir (dir);
 }
 
+/* The x axis says which day it is: the first label and every label on a
+ * new day carry the date (they were times alone, "22:13:20"). */
+static void
+test_plot_time_labels (void)
+{
+        static const struct {
+                double t, prev, span;
+                const char *want;
+        } rows[] = {
+                { 1700000000, NAN, 600, "2023-11-14 22:13:20" },          /* the first */
+                { 1700000120, 1700000000, 600, "22:15:20" },              /* same day */
+                { 1700006400, 1700006280, 600, "2023-11-15 00:00:00" },   /* a new day */
+                { 1700000000, NAN, 86400, "2023-11-14 22:13:20" },        /* a day: seconds */
+                { 1700000720, 1700000000, 86400, "22:25:20" },
+                { 1700000000, NAN, 2 * 86400, "2023-11-14 22:13" },       /* more: minutes */
+                { 1700003600, 1700000000, 2 * 86400, "23:13" },
+                { 1700034560, 1700000000, 2 * 86400, "2023-11-15 07:49" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autofree char *label = augur_plot_time_label (rows[i].t, rows[i].prev, rows[i].span);
+
+                g_test_message ("row %zu: %s", i, label);
+                g_assert_cmpstr (label, ==, rows[i].want);
+        }
+}
+
+/* Pixels of exactly colour r, g, b in an RGB24 image surface. */
+static guint
+count_colour (cairo_surface_t *img, int r, int g, int b)
+{
+        const guint32 want = (guint32) (r << 16 | g << 8 | b);
+        const unsigned char *data;
+        int stride, w, h;
+        guint n = 0;
+
+        cairo_surface_flush (img);
+        data = cairo_image_surface_get_data (img);
+        stride = cairo_image_surface_get_stride (img);
+        w = cairo_image_surface_get_width (img);
+        h = cairo_image_surface_get_height (img);
+        for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                        n += (((const guint32 *) (data + y * stride))[x] & 0xffffff) == want;
+        return n;
+}
+
+/* Grow-coloured pixels of a plot with 60 flat samples over 10 minutes and
+ * one grow marker at t (none when t is NAN). */
+static guint
+grow_pixels (double t)
+{
+        g_autoptr(AugurPlotData) d = augur_plot_data_new ("markers");
+        cairo_surface_t *img = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 800, 500);
+        cairo_t *cr = cairo_create (img);
+        guint n;
+
+        for (int i = 0; i <= 60; i++) {
+                AugurPlotPoint p = { 1700000000 + 10 * i, 200, 512, 0.5, 2 };
+
+                g_array_append_val (d->points, p);
+        }
+        if (!isnan (t)) {
+                AugurPlotMarker m = { t, FALSE, AUGUR_PLOT_MARK_GROW, 300 };
+
+                g_array_append_val (d->markers, m);
+        }
+        augur_plot_draw (cr, d, 800, 500);
+        cairo_destroy (cr);
+        n = count_colour (img, AUGUR_PLOT_RGB_GROW);
+        cairo_surface_destroy (img);
+        return n;
+}
+
+/* A marker at either end of the time axis is drawn whole, inside the
+ * plot area: the right-most one was cut in half by the panel's clip. */
+static void
+test_plot_markers_inside (void)
+{
+        guint legend = grow_pixels (NAN);
+        guint mid = grow_pixels (1700000300) - legend;
+        guint right = grow_pixels (1700000600) - legend;
+        guint left = grow_pixels (1700000000) - legend;
+
+        g_test_message ("grow pixels: legend %u, middle %u, left %u, right %u", legend, mid, left, right);
+        g_assert_cmpuint (mid, >, 20);
+        g_assert_cmpuint (right, >=, mid - mid / 10);
+        g_assert_cmpuint (right, <=, mid + mid / 10);
+        g_assert_cmpuint (left, >=, mid - mid / 10);
+        g_assert_cmpuint (left, <=, mid + mid / 10);
+}
+
 /* ---- top ---- */
 
 static void
@@ -871,6 +963,8 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/plot/recording", test_plot_recording);
         g_test_add_func ("/cli/plot/svg-layers", test_plot_svg_layers);
         g_test_add_func ("/cli/plot/write", test_plot_write);
+        g_test_add_func ("/cli/plot/time-labels", test_plot_time_labels);
+        g_test_add_func ("/cli/plot/markers-inside", test_plot_markers_inside);
         g_test_add_func ("/cli/top/render", test_top_render);
         g_test_add_func ("/cli/top/empty", test_top_empty);
         g_test_add_func ("/cli/opts/parse", test_opts_parse);
