@@ -572,6 +572,147 @@ test_plot_band (Fx *fx, gconstpointer data)
         g_assert_true (g_file_test (svg, G_FILE_TEST_EXISTS));
 }
 
+/* ---- JSON ---- */
+
+/* "domain" is {"name", "uuid"} wherever an object is about a domain. */
+static void
+assert_domain (JsonObject *o, const char *name, const char *uuid)
+{
+        JsonNode *n = json_object_get_member (o, "domain");
+        JsonObject *d;
+
+        g_assert_nonnull (n);
+        g_assert_true (JSON_NODE_HOLDS_OBJECT (n));
+        d = json_node_get_object (n);
+        g_assert_cmpstr (json_object_get_string_member (d, "name"), ==, name);
+        g_assert_cmpstr (json_object_get_string_member (d, "uuid"), ==, uuid);
+        g_assert_false (json_object_has_member (o, "uuid"));
+}
+
+/* No %.17g tails (0.90000000000000002, 0.29999999999999999) in text. */
+static void
+assert_short_numbers (const char *text)
+{
+        g_assert_null (strstr (text, "0000000000000"));
+        g_assert_null (strstr (text, "9999999999999"));
+}
+
+/* One shape per entity: "domain" was the UUID in forecast, the name in
+ * actions, explain and policy (with the UUID beside it in some); counts
+ * came out as floats (vcpus_online 2.0) and decimals as json-glib's
+ * "%.17g" (quantile 0.90000000000000002). */
+static void
+test_json_shapes (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(GError) error = NULL;
+        gint64 now_ms = now_s_ms ();
+        AugurDecisionRow rows[2] = { decision (1, "web1", now_ms - 5000), decision (1, "web1", now_ms) };
+        float p50[3] = { 320000.5f, 321000, 322000 }, upper[3] = { 400000, 410000, 420000 };
+        float cp50[3] = { 0.3f, 0.3f, 0.3f }, cupper[3] = { 0.5f, 0.6f, 0.7f };
+        char u1[AUGUR_UUID_STRLEN];
+        const char *const *cmds[] = {
+                (const char *const[]) { "--json", "actions", "web1", "--all", NULL },
+                (const char *const[]) { "--json", "explain", "web1", NULL },
+                (const char *const[]) { "--json", "forecast", "web1", NULL },
+                (const char *const[]) { "--json", "top", "--once", NULL },
+                (const char *const[]) { "--json", "list", "--all", NULL },
+                (const char *const[]) { "--json", "history", "web1", NULL },
+        };
+
+        if (fx_skip (fx))
+                return;
+        uuid_of (1, u1);
+        rows[1].mem_action = "recommend-shrink";
+        rows[1].mem_target_kib = 786432;
+        rows[1].cpu_cores_used = 0.1 + 0.2;
+        st = open_rw (fx);
+        guest_history (st, 1, "web1", now_ms - 10000, now_ms, 5, TRUE);
+        write_decisions (st, rows, 2);
+        g_assert_true (augur_store_write_forecast (st, now_ms, u1, "web1", "baselines", 5, 3,
+                                                   p50, upper, cp50, cupper, &error));
+        g_assert_no_error (error);
+        g_clear_pointer (&st, augur_store_close);
+
+        for (gsize c = 0; c < G_N_ELEMENTS (cmds); c++) {
+                g_autofree char *out = NULL;
+                g_autoptr(JsonNode) root = NULL;
+                JsonObject *o = NULL;
+
+                g_assert_cmpint (va (fx, &out, NULL, cmds[c][0], cmds[c][1], cmds[c][2], cmds[c][3], NULL), ==, 0);
+                assert_short_numbers (out);
+                root = parse_json (out);
+                switch (c) {
+                case 0:                 /* actions: an array of decision rows */
+                        g_assert_cmpuint (json_array_get_length (json_node_get_array (root)), ==, 2);
+                        o = json_array_get_object_element (json_node_get_array (root), 1);
+                        assert_domain (o, "web1", u1);
+                        assert_int_member (o, "vcpus_online", 2);
+                        assert_int_member (o, "vcpus_target", 2);
+                        assert_int_member (o, "mem_target_kib", 786432);
+                        assert_int_member (o, "ts", now_ms / 1000);
+                        g_assert_nonnull (strstr (out, "\"cpu_cores_used\" : 0.3,"));
+                        break;
+                case 1:                 /* explain: one decision row */
+                        assert_domain (json_node_get_object (root), "web1", u1);
+                        break;
+                case 2:                 /* forecast */
+                        o = json_node_get_object (root);
+                        assert_domain (o, "web1", u1);
+                        assert_int_member (o, "ts", now_ms / 1000);
+                        o = json_array_get_object_element (json_object_get_array_member (o, "horizons"), 0);
+                        assert_int_member (o, "h", 1);
+                        assert_int_member (o, "s", 5);
+                        g_assert_nonnull (strstr (out, "\"mem_p50_kib\" : 320000"));
+                        g_assert_nonnull (strstr (out, "\"cpu_p50_cores\" : 0.3,"));
+                        break;
+                case 3:                 /* top: a guest is a domain */
+                        o = json_array_get_object_element (
+                                json_object_get_array_member (json_node_get_object (root), "guests"), 0);
+                        g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "web1");
+                        g_assert_cmpstr (json_object_get_string_member (o, "uuid"), ==, u1);
+                        break;
+                case 4:                 /* list: each entry is a domain */
+                        o = json_array_get_object_element (json_node_get_array (root), 0);
+                        g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "web1");
+                        g_assert_cmpstr (json_object_get_string_member (o, "uuid"), ==, u1);
+                        assert_int_member (o, "samples", 3);
+                        break;
+                case 5:                 /* history: counts are integers */
+                        o = json_array_get_object_element (json_node_get_array (root), 0);
+                        assert_int_member (o, "vcpus_current", 2);
+                        assert_int_member (o, "mem_actual_kib", 1048576);
+                        break;
+                }
+        }
+}
+
+/* policy --json (libvirt's test:///default: no root, no guest): the same
+ * domain shape, integers for integral keys, a short quantile. */
+static void
+test_json_policy (Fx *fx, gconstpointer data)
+{
+        g_autofree char *out = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        JsonObject *o;
+
+        if (fx_skip (fx))
+                return;
+        if (va (fx, &out, NULL, "-c", "test:///default", "--json", "policy", "test", "--set", "quantile=0.9",
+                "--set", "vcpus_max=2", "--set", "mem_max_mib=4096", NULL) != 0) {
+                g_test_skip ("libvirt's test:///default driver is not available");
+                return;
+        }
+        assert_short_numbers (out);
+        root = parse_json (out);
+        o = json_node_get_object (root);
+        assert_domain (o, "test", "6695eb01-f6a4-8304-79aa-97f2502e193f");
+        g_assert_cmpfloat (json_object_get_double_member (o, "quantile"), ==, 0.9);
+        g_assert_nonnull (strstr (out, "\"quantile\" : 0.9"));
+        assert_int_member (o, "vcpus_max", 2);
+        assert_int_member (o, "mem_max_mib", 4096);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -583,5 +724,7 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/explain/no-stats", Fx, NULL, fx_setup, test_explain_no_stats, fx_teardown);
         g_test_add ("/cli-cmds/plot/no-data", Fx, NULL, fx_setup, test_plot_no_data, fx_teardown);
         g_test_add ("/cli-cmds/plot/band", Fx, NULL, fx_setup, test_plot_band, fx_teardown);
+        g_test_add ("/cli-cmds/json/shapes", Fx, NULL, fx_setup, test_json_shapes, fx_teardown);
+        g_test_add ("/cli-cmds/json/policy", Fx, NULL, fx_setup, test_json_policy, fx_teardown);
         return g_test_run ();
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cli-json.h"
 #include "cmd-opts.h"
 #include "plot.h"
 #include "policy-edit.h"
@@ -389,6 +390,89 @@ test_plot_markers_inside (void)
         g_assert_cmpuint (right, <=, mid + mid / 10);
         g_assert_cmpuint (left, >=, mid - mid / 10);
         g_assert_cmpuint (left, <=, mid + mid / 10);
+}
+
+/* ---- JSON (cli-json.c) ---- */
+
+/* Short decimals (json-glib wrote 0.90000000000000002, 2.0 for a count
+ * in a double, and "1e+21.0"), every digit of a large value, null for
+ * what is not a number, members in the order added, json-glib's layout. */
+static void
+test_json_writer (void)
+{
+        static const struct {
+                double v;
+                const char *want;
+        } numbers[] = {
+                { 0.9, "0.9" }, { 0.1 + 0.2, "0.3" }, { 2.0, "2" }, { -0.25, "-0.25" },
+                { 1.0 / 3, "0.333333" }, { 12345.678, "12345.7" }, { 123456.7, "123457" },
+                { 1048576.4, "1048576" }, { 1796612483.0, "1796612483" }, { 1e21, "1e+21" },
+                { 0.000123456789, "0.000123457" }, { 0, "0" }, { NAN, "null" }, { INFINITY, "null" },
+        };
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *pretty = NULL, *compact = NULL;
+
+        for (gsize i = 0; i < G_N_ELEMENTS (numbers); i++) {
+                g_autoptr(JsonNode) n = json_node_init_double (json_node_alloc (), numbers[i].v);
+                g_autofree char *text = augur_cli_json_text (n, FALSE);
+
+                g_test_message ("%.17g -> %s", numbers[i].v, text);
+                g_assert_cmpstr (text, ==, numbers[i].want);
+        }
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "z");
+        json_builder_add_int_value (b, G_GINT64_CONSTANT (9007199254740993));
+        augur_cli_json_domain (b, "web \"1\"", "00000000-0000-4000-8000-000000000001");
+        json_builder_set_member_name (b, "a");
+        json_builder_begin_array (b);
+        json_builder_add_double_value (b, 0.95);
+        json_builder_add_null_value (b);
+        json_builder_add_boolean_value (b, TRUE);
+        json_builder_add_string_value (b, "tab\tnl\nq\"bs\\\x01é");
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "empty");
+        json_builder_begin_array (b);
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "none");
+        json_builder_begin_object (b);
+        json_builder_end_object (b);
+        json_builder_end_object (b);
+        root = json_builder_get_root (b);
+        compact = augur_cli_json_text (root, FALSE);
+        g_assert_cmpstr (compact, ==, "{\"z\":9007199254740993,\"domain\":{\"name\":\"web \\\"1\\\"\","
+                                      "\"uuid\":\"00000000-0000-4000-8000-000000000001\"},"
+                                      "\"a\":[0.95,null,true,\"tab\\tnl\\nq\\\"bs\\\\\\u0001é\"],"
+                                      "\"empty\":[],\"none\":{}}");
+        pretty = augur_cli_json_text (root, TRUE);
+        g_assert_cmpstr (pretty, ==, "{\n"
+                                     "  \"z\" : 9007199254740993,\n"
+                                     "  \"domain\" : {\n"
+                                     "    \"name\" : \"web \\\"1\\\"\",\n"
+                                     "    \"uuid\" : \"00000000-0000-4000-8000-000000000001\"\n"
+                                     "  },\n"
+                                     "  \"a\" : [\n"
+                                     "    0.95,\n"
+                                     "    null,\n"
+                                     "    true,\n"
+                                     "    \"tab\\tnl\\nq\\\"bs\\\\\\u0001é\"\n"
+                                     "  ],\n"
+                                     "  \"empty\" : [],\n"
+                                     "  \"none\" : {}\n"
+                                     "}");
+        /* and it parses back to the same values */
+        {
+                g_autoptr(JsonParser) p = json_parser_new ();
+                JsonObject *o;
+
+                g_assert_true (json_parser_load_from_data (p, pretty, -1, NULL));
+                o = json_node_get_object (json_parser_get_root (p));
+                g_assert_cmpint (json_object_get_int_member (o, "z"), ==, G_GINT64_CONSTANT (9007199254740993));
+                g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (o, "domain"), "name"),
+                                 ==, "web \"1\"");
+                g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (o, "a"), 3), ==,
+                                 "tab\tnl\nq\"bs\\\x01é");
+        }
 }
 
 /* ---- top ---- */
@@ -965,6 +1049,7 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/plot/write", test_plot_write);
         g_test_add_func ("/cli/plot/time-labels", test_plot_time_labels);
         g_test_add_func ("/cli/plot/markers-inside", test_plot_markers_inside);
+        g_test_add_func ("/cli/json/writer", test_json_writer);
         g_test_add_func ("/cli/top/render", test_top_render);
         g_test_add_func ("/cli/top/empty", test_top_empty);
         g_test_add_func ("/cli/opts/parse", test_opts_parse);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "client.h"
 #include "store.h"
 #include "util.h"
@@ -23,18 +24,6 @@ open_ro (const AugurCliGlobal *g, int *ret_exit)
         return st;
 }
 
-static void
-print_json (JsonBuilder *b)
-{
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = json_builder_get_root (b);
-        g_autofree char *text = NULL;
-
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
-}
 
 char *
 augur_cli_format_ms (gint64 ms)
@@ -180,7 +169,7 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_end_object (b);
                 }
                 json_builder_end_array (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         AugurCliTable t;
@@ -374,7 +363,7 @@ cmd_status (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_add_value (b, json_node_copy (live));
                 }
                 json_builder_end_object (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
         } else {
                 g_autofree char *age = format_age (age_s);
 
@@ -553,7 +542,7 @@ cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_end_object (b);
                 }
                 json_builder_end_array (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         {

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "plot.h"
 #include "store.h"
 #include "store-decisions.h"
@@ -206,11 +207,9 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s", error->message);
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
-                g_autoptr(JsonGenerator) gen = json_generator_new ();
-                g_autoptr(JsonNode) root = NULL;
-                g_autofree char *text = NULL;
 
                 json_builder_begin_object (b);
+                augur_cli_json_domain (b, d->name, d->uuid);
                 json_builder_set_member_name (b, "out");
                 json_builder_add_string_value (b, out);
                 json_builder_set_member_name (b, "points");
@@ -224,10 +223,7 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 json_builder_set_member_name (b, "to_ts");
                 json_builder_add_int_value (b, (gint64) ceil (t1));
                 json_builder_end_object (b);
-                root = json_builder_get_root (b);
-                json_generator_set_root (gen, root);
-                text = json_generator_to_data (gen, NULL);
-                g_print ("%s\n", text);
+                augur_cli_json_print (b, FALSE);
         }
         return 0;
 }

@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "policy-edit.h"
 #include "vm.h"
 
@@ -72,17 +73,13 @@ lookup_domain (virConnectPtr conn, const char *spec)
 }
 
 static void
-print_policy (const char *name, const AugurVmPolicy *p, gboolean json)
+print_policy (const char *name, const char *uuid, const AugurVmPolicy *p, gboolean json)
 {
         if (json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
-                g_autoptr(JsonGenerator) gen = json_generator_new ();
-                g_autoptr(JsonNode) root = NULL;
-                g_autofree char *text = NULL;
 
                 json_builder_begin_object (b);
-                json_builder_set_member_name (b, "domain");
-                json_builder_add_string_value (b, name);
+                augur_cli_json_domain (b, name, uuid);
                 for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
                         g_autofree char *v = augur_cli_policy_value (p, augur_policy_keys[i]);
 
@@ -91,15 +88,13 @@ print_policy (const char *name, const AugurVmPolicy *p, gboolean json)
                                 json_builder_add_null_value (b);
                         else if (strcmp (augur_policy_keys[i], "mode") == 0)
                                 json_builder_add_string_value (b, v);
-                        else
+                        else if (strcmp (augur_policy_keys[i], "quantile") == 0)
                                 json_builder_add_double_value (b, g_ascii_strtod (v, NULL));
+                        else            /* MiB, counts, shares, percent: integers */
+                                json_builder_add_int_value (b, g_ascii_strtoll (v, NULL, 10));
                 }
                 json_builder_end_object (b);
-                root = json_builder_get_root (b);
-                json_generator_set_root (gen, root);
-                json_generator_set_pretty (gen, TRUE);
-                text = json_generator_to_data (gen, NULL);
-                g_print ("%s\n", text);
+                augur_cli_json_print (b, TRUE);
                 return;
         }
         g_print ("Policy of %s (%s)\n\n", name, AUGUR_POLICY_NS_URI);
@@ -141,6 +136,7 @@ cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autofree char *xml = NULL, *warn = NULL, *new_xml = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
         const char *name;
+        char uuid[VIR_UUID_STRING_BUFLEN];
         AugurVmPolicy p;
         unsigned int flags = 0;
         int active, persistent;
@@ -190,7 +186,9 @@ cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                           AUGUR_POLICY_NS_PREFIX, AUGUR_POLICY_NS_URI, flags) < 0)
                         return augur_cli_error ("%s: writing metadata: %s", name, vir_message ());
         }
-        print_policy (name, &p, g->json);
+        if (virDomainGetUUIDString (dom, uuid) < 0)
+                return augur_cli_error ("%s: %s", name, vir_message ());
+        print_policy (name, uuid, &p, g->json);
         return 0;
 }
 

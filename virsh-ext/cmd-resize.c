@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
@@ -37,14 +38,24 @@ json_str (JsonBuilder *b, const char *key, const char *v)
                 json_builder_add_null_value (b);
 }
 
+/* A count, null when unknown (< 0). */
+static void
+json_count (JsonBuilder *b, const char *key, int v)
+{
+        json_builder_set_member_name (b, key);
+        if (v < 0)
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_int_value (b, v);
+}
+
 static void
 row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
 {
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
         json_builder_add_int_value (b, r->ts_ms / 1000);
-        json_str (b, "domain", r->name);
-        json_str (b, "uuid", r->uuid);
+        augur_cli_json_domain (b, r->name, r->uuid);
         json_str (b, "mode", r->mode);
         json_str (b, "policy", r->policy);
         json_str (b, "model", r->model);
@@ -56,8 +67,8 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_num (b, "cpu_cores_used", r->cpu_cores_used);
         json_num (b, "cpu_p50_cores", r->cpu_p50_cores);
         json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-        json_num (b, "vcpus_online", r->vcpus_online < 0 ? NAN : r->vcpus_online);
-        json_num (b, "vcpus_target", r->vcpus_target < 0 ? NAN : r->vcpus_target);
+        json_count (b, "vcpus_online", r->vcpus_online);
+        json_count (b, "vcpus_target", r->vcpus_target);
         json_num (b, "horizon_s", r->horizon_s);
         json_str (b, "mem_action", r->mem_action);
         json_str (b, "mem_reason", r->mem_reason);
@@ -67,19 +78,6 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_str (b, "cpu_veto", r->cpu_veto);
         json_str (b, "note", r->note[0] ? r->note : NULL);
         json_builder_end_object (b);
-}
-
-static void
-print_builder (JsonBuilder *b)
-{
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = json_builder_get_root (b);
-        g_autofree char *text = NULL;
-
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
 }
 
 static gboolean
@@ -165,7 +163,7 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                 row_to_json (b, r);
                 }
                 json_builder_end_array (b);
-                print_builder (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         AugurCliTable t;
@@ -318,7 +316,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
                 row_to_json (b, r);
-                print_builder (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         t = augur_cli_format_ms (r->ts_ms);
@@ -414,8 +412,18 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s: stored forecast is not readable", d->name);
         arr = json_node_get_array (json_parser_get_root (parser));
         if (g->json) {
-                g_print ("{\"domain\":\"%s\",\"ts\":%" G_GINT64_FORMAT ",\"model\":\"%s\",\"step_s\":%.1f,\"horizons\":%s}\n",
-                         d->uuid, ts_ms / 1000, model ? model : "", step_s, horizons);
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                json_builder_begin_object (b);
+                augur_cli_json_domain (b, d->name, d->uuid);
+                json_builder_set_member_name (b, "ts");
+                json_builder_add_int_value (b, ts_ms / 1000);
+                json_str (b, "model", model);
+                json_num (b, "step_s", step_s);
+                json_builder_set_member_name (b, "horizons");
+                json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         t = augur_cli_format_ms (ts_ms);

@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "client.h"
 #include "store.h"
 #include "store-decisions.h"
@@ -129,6 +130,7 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
         g_autoptr(GArray) hist = NULL, dec = NULL, act = NULL;
 
         r->name = g_strdup (t->name);
+        r->uuid = g_strdup (t->uuid);
         r->state = g_strdup (t->state);
         r->sample_ms = r->last_action_ms = -1;
         r->mem_used_kib = r->mem_alloc_kib = r->mem_upper_kib = NAN;
@@ -196,9 +198,6 @@ static void
 print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
 {
         g_autoptr(JsonBuilder) b = json_builder_new ();
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
 
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
@@ -213,6 +212,8 @@ print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
                 json_builder_begin_object (b);
                 json_builder_set_member_name (b, "name");
                 json_builder_add_string_value (b, r->name);
+                json_builder_set_member_name (b, "uuid");
+                json_builder_add_string_value (b, r->uuid);
                 json_builder_set_member_name (b, "state");
                 json_builder_add_string_value (b, r->state);
                 json_builder_set_member_name (b, "mode");
@@ -231,10 +232,7 @@ print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
         }
         json_builder_end_array (b);
         json_builder_end_object (b);
-        root = json_builder_get_root (b);
-        json_generator_set_root (gen, root);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
+        augur_cli_json_print (b, FALSE);
 }
 
 /* One refresh; FALSE with error when the store cannot be read at all. */
