@@ -713,6 +713,50 @@ test_json_policy (Fx *fx, gconstpointer data)
         assert_int_member (o, "mem_max_mib", 4096);
 }
 
+/* ---- policy (libvirt's test:///default) ---- */
+
+/* --set takes several pairs ("--set a=1 b=2" was "unexpected argument
+ * 'b=2'"); mem_max_mib above the domain's <memory> is refused with both
+ * numbers (it was accepted and did nothing); unset keys show the value in
+ * effect and where it comes from (they said "- (augurd's default)"). */
+static void
+test_policy (Fx *fx, gconstpointer data)
+{
+        g_autofree char *out = NULL, *err = NULL;
+        g_autofree char *conf = g_build_filename (fx->dir, "augur.conf", NULL);
+
+        if (fx_skip (fx))
+                return;
+        if (va (fx, NULL, NULL, "-c", "test:///default", "policy", "test", NULL) != 0) {
+                g_test_skip ("libvirt's test:///default driver is not available");
+                return;
+        }
+        g_assert_true (g_file_set_contents (conf, "[daemon]\nmode = observe\n", -1, NULL));
+        g_assert_cmpint (va (fx, &out, &err, "-c", "test:///default", "policy", "test",
+                             "--set", "mode=act", "vcpus_max=1", "target_util_pct=50", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "\n mode             act      metadata\n"));
+        g_assert_nonnull (strstr (out, "\n vcpus_max        1        metadata\n"));
+        g_assert_nonnull (strstr (out, "\n target_util_pct  50       metadata\n"));
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&err, g_free);
+
+        /* unset: what augurd uses, and from where (test's <memory> is 8 GiB) */
+        g_assert_cmpint (va (fx, &out, &err, "-c", "test:///default", "policy", "test", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "\n mode             observe  augur.conf [daemon] mode\n"));
+        g_assert_nonnull (strstr (out, "\n mem_max_mib      8192     the domain's <memory>\n"));
+        g_assert_nonnull (strstr (out, "\n vcpus_max        2        the domain's <vcpu>\n"));
+        g_assert_nonnull (strstr (out, "\n target_util_pct  70       augurd's default ([policy] target_util_pct)\n"));
+        g_assert_nonnull (strstr (out, "\n priority         1000     augurd's default\n"));
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&err, g_free);
+
+        g_assert_cmpint (va (fx, &out, &err, "-c", "test:///default", "policy", "test",
+                             "--set", "mem_max_mib=9000", NULL), ==, 1);
+        g_assert_true (g_str_has_prefix (err, "error: test: mem_max_mib (9000) is above the domain's <memory> "
+                                              "(8192 MiB)"));
+        g_assert_cmpstr (out, ==, "");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -726,5 +770,6 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/plot/band", Fx, NULL, fx_setup, test_plot_band, fx_teardown);
         g_test_add ("/cli-cmds/json/shapes", Fx, NULL, fx_setup, test_json_shapes, fx_teardown);
         g_test_add ("/cli-cmds/json/policy", Fx, NULL, fx_setup, test_json_policy, fx_teardown);
+        g_test_add ("/cli-cmds/policy", Fx, NULL, fx_setup, test_policy, fx_teardown);
         return g_test_run ();
 }

@@ -85,6 +85,10 @@ test_policy_refused (void)
                 { { "vcpus_min=3", "vcpus_max=2" }, "vcpus_min (3) is above vcpus_max (2)" },
                 { { "vcpus_min=5" }, "above the domain's <vcpu> (4)" },            /* N+1 */
                 { { "mem_min_mib=2049" }, "above the domain's <memory> (2048 MiB)" },
+                /* maxima above the domain's did nothing (augurd takes the
+                 * smaller): refused, with both numbers */
+                { { "mem_max_mib=2049" }, "mem_max_mib (2049) is above the domain's <memory> (2048 MiB)" },
+                { { "vcpus_max=5" }, "vcpus_max (5) is above the domain's <vcpu> (4)" },
                 { { "mode=act", "quantile=2" }, "0.5 to 0.999" },           /* all or nothing */
         };
 
@@ -109,15 +113,70 @@ test_policy_limits_edges (void)
 {
         AugurVmPolicy p;
         g_autoptr(GError) error = NULL;
-        char *at[] = { "vcpus_min=4", "mem_min_mib=2048", NULL };   /* N: accepted */
+        char *at[] = { "vcpus_min=4", "mem_min_mib=2048", "vcpus_max=4", "mem_max_mib=2048", NULL };  /* N */
         char *max_above[] = { "vcpus_max=64", "mem_max_mib=65536", NULL };
 
         augur_vm_policy_init (&p);
         g_assert_true (augur_cli_policy_apply (&p, at, 2048 * 1024, 4, &error));
         g_assert_no_error (error);
-        /* maxima above the domain's are harmless: augurd takes the smaller */
-        g_assert_true (augur_cli_policy_apply (&p, max_above, 2048 * 1024, 4, &error));
+        /* above the domain's maximum: refused (the set key names the way out) */
+        g_assert_false (augur_cli_policy_apply (&p, max_above, 2048 * 1024, 4, &error));
+        g_assert_nonnull (strstr (error->message, "mem_max_mib (65536) is above the domain's <memory> (2048 MiB)"));
+        g_assert_nonnull (strstr (error->message, "set at most 2048, or remove the key with mem_max_mib="));
+        g_clear_error (&error);
+        /* unknown limits (<= 0) are not checked */
+        g_assert_true (augur_cli_policy_apply (&p, max_above, 0, 0, &error));
         g_assert_no_error (error);
+}
+
+/* What `policy` shows for each key: set ones from the metadata, unset
+ * ones with the value augurd uses and where it comes from (augur.conf,
+ * augurd's default, the domain). */
+static void
+test_policy_in_effect (void)
+{
+        g_autoptr(AugurConfig) conf = augur_config_new_default ();
+        const char *const conf_set[] = { "daemon.mode", "policy.target_util_pct", NULL };
+        AugurPolicyDefaults def = { conf, conf_set, 2048 * 1024, 4 };
+        static const struct {
+                const char *key, *value, *from;
+        } unset[] = {
+                { "mode", "observe", "augur.conf [daemon] mode" },
+                { "mem_min_mib", NULL, "no minimum: the floor is used memory + reserve_mib = 64 MiB, "
+                                       "augurd's default ([policy] reserve_mib)" },
+                { "mem_max_mib", "2048", "the domain's <memory>" },
+                { "vcpus_min", "1", "augurd's default" },
+                { "vcpus_max", "4", "the domain's <vcpu>" },
+                { "priority", "1000", "augurd's default" },
+                { "target_util_pct", "60", "augur.conf [policy] target_util_pct" },
+                { "quantile", NULL, "not used by augurd: its memory bound follows memory_price_per_gib = 2, "
+                                    "augurd's default ([forecast] memory_price_per_gib)" },
+        };
+        char *set[] = { "mode=act", "mem_max_mib=1024", "quantile=0.9", NULL };
+        AugurVmPolicy p;
+
+        conf->mode = AUGUR_MODE_OBSERVE;
+        conf->target_util = 0.6;
+        augur_vm_policy_init (&p);
+        g_assert_cmpuint (G_N_ELEMENTS (unset), ==, AUGUR_POLICY_N_KEYS);
+        for (gsize i = 0; i < G_N_ELEMENTS (unset); i++) {
+                g_autofree char *v = NULL, *from = NULL;
+
+                augur_cli_policy_in_effect (&p, unset[i].key, &def, &v, &from);
+                g_test_message ("%s %s %s", unset[i].key, v, from);
+                g_assert_cmpstr (v, ==, unset[i].value);
+                g_assert_cmpstr (from, ==, unset[i].from);
+        }
+        g_assert_true (augur_cli_policy_apply (&p, set, 2048 * 1024, 4, NULL));
+        for (gsize i = 0; i < 3; i++) {
+                static const char *const keys[] = { "mode", "mem_max_mib", "quantile" };
+                static const char *const values[] = { "act", "1024", "0.900" };
+                g_autofree char *v = NULL, *from = NULL;
+
+                augur_cli_policy_in_effect (&p, keys[i], &def, &v, &from);
+                g_assert_cmpstr (v, ==, values[i]);
+                g_assert_true (g_str_has_prefix (from, "metadata"));
+        }
 }
 
 /* ---- plot ---- */
@@ -544,7 +603,8 @@ static const AugurOptDef test_opts[] = {
           .expect = "the slack in [0, 1]", .help = "a number with its own words" },
         { .name = "delay", .type = AUGUR_OPT_DURATION, .alias = 'd', .metavar = "DURATION", .min = 0.1,
           .help = "a duration" },
-        { .name = "set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE", .help = "repeatable" },
+        { .name = "set", .type = AUGUR_OPT_STRV, .flags = AUGUR_OPT_PAIRS, .metavar = "KEY=VALUE",
+          .help = "repeatable, and pairs" },
         { NULL },
 };
 
@@ -612,6 +672,21 @@ test_opts_parse (void)
         g_assert_cmpstr (sets[0], ==, "a=1");
         g_assert_cmpstr (sets[1], ==, "b=");
         g_assert_null (sets[2]);
+        g_clear_pointer (&o, augur_cmd_opts_free);
+
+        /* AUGUR_OPT_PAIRS: "--set a=1 b=2" is "--set a=1 --set b=2"; an
+         * argument without '=' (or an option) ends the pairs. */
+        o = parse_line ("cmd --set a=1 b=2 web1 --set c= d=x=y --all extra", &error);
+        g_assert_no_error (error);
+        sets = augur_cmd_opts_strv (o, "set");
+        g_assert_cmpstr (sets[0], ==, "a=1");
+        g_assert_cmpstr (sets[1], ==, "b=2");
+        g_assert_cmpstr (sets[2], ==, "c=");
+        g_assert_cmpstr (sets[3], ==, "d=x=y");
+        g_assert_null (sets[4]);
+        g_assert_cmpstr (augur_cmd_opts_string (o, "domain"), ==, "web1");
+        g_assert_cmpstr (augur_cmd_opts_string (o, "extra"), ==, "extra");
+        g_assert_true (augur_cmd_opts_bool (o, "all"));
         g_clear_pointer (&o, augur_cmd_opts_free);
 
         /* "-" alone is an argument where the row says so (stdin); a
@@ -1044,6 +1119,7 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/policy/apply", test_policy_apply);
         g_test_add_func ("/cli/policy/refused", test_policy_refused);
         g_test_add_func ("/cli/policy/limit-edges", test_policy_limits_edges);
+        g_test_add_func ("/cli/policy/in-effect", test_policy_in_effect);
         g_test_add_func ("/cli/plot/recording", test_plot_recording);
         g_test_add_func ("/cli/plot/svg-layers", test_plot_svg_layers);
         g_test_add_func ("/cli/plot/write", test_plot_write);
