@@ -491,6 +491,12 @@ test_explain_no_stats (Fx *fx, gconstpointer data)
         g_assert_nonnull (strstr (out, "virtio_balloon"));
         g_assert_nonnull (strstr (out, "virsh dommemstat"));
         g_assert_nonnull (strstr (out, "vCPUs: unknown"));
+        g_clear_pointer (&out, g_free);
+        /* the actions table says unknown as it does for memory: "?" */
+        g_assert_cmpint (va (fx, &out, NULL, "-q", "actions", "--all", NULL), ==, 0);
+        g_assert_null (strstr (out, "-1 -> -1"));
+        g_assert_null (strstr (out, "0 -> 0"));
+        g_assert_nonnull (strstr (out, "   none (stale-stats)   ?   none (none)"));
 }
 
 /* ---- plot ---- */

@@ -186,7 +186,8 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 cells[2] = g_strdup (r->mode);
                 cells[3] = g_strdup_printf ("%s -> %s", from, to);
                 cells[4] = g_strdup_printf ("%s (%s)", r->mem_action, strcmp (r->mem_veto, "none") ? r->mem_veto : r->mem_reason);
-                cells[5] = g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target);
+                cells[5] = r->vcpus_online > 0 ? g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target)
+                                               : g_strdup ("?");
                 cells[6] = g_strdup_printf ("%s (%s)", r->cpu_action, strcmp (r->cpu_veto, "none") ? r->cpu_veto : r->cpu_reason);
                 augur_cli_table_add (&t, cells);
         }
