@@ -22,7 +22,10 @@
  *   mem_prov_kib    live: balloon.current (the current balloon size).
  *   mem_pct         100 × mem_used_kib ÷ mem_prov_kib.
  *   *_kibps         Δbytes / Δt / 1024, summed over devices.
- *   vcpus_current   vCPUs online as libvirt reports them (vcpu.current).
+ *   vcpus_current   vCPUs as libvirt reports them (vcpu.current): plugged,
+ *                   including any the guest agent took offline.  The count
+ *                   online in the guest is in the decisions (vcpus_online;
+ *                   store.h augur_store_history).
  * Missing is missing: a field libvirt did not report is NULL, never 0.
  */
 #pragma once

@@ -206,7 +206,8 @@ check_api_mode (const AugurConfig *c, const char *origin, GError **error)
  * its range, and what it means.  Everything that knows the keys reads
  * this table:
  *   - augur_config_load_full() reads the rows in order;
- *   - the unknown-key warning lists the rows of a section, in order;
+ *   - the unknown-key warning lists the rows of a section, in order, and
+ *     names the row (or the section) nearest to a misspelt name;
  *   - augur_config_validate() checks each row's range, then its rule
  *     across keys (check), in table order;
  *   - tests/test-config.c walks the rows (augur_config_key_at): every key
@@ -430,37 +431,137 @@ show_value (const AugurConfig *c, const ConfKey *k)
         g_assert_not_reached ();
 }
 
-/* One warning per key of kf that augurd does not read, naming the file,
- * the section and the key (and the keys the section has, for a typo):
- * anything not in conf_keys[] is a typo or a key of another version (a
- * silently ignored "tick=1" is a setting the operator believes in). */
+/* A name at most this many edits (Levenshtein: insert, delete, replace)
+ * from a known one is named as what was meant: "prot" is 2 from "port"
+ * (a swap), "polcy" 1 from "policy"; 3 would suggest "db" for "tick". */
+#define NEAREST_MAX_EDITS 2
+
+/* Levenshtein distance between a and b, two rows of the table: O(|a|·|b|)
+ * on names of a few dozen characters. */
+static gsize
+edit_distance (const char *a, const char *b)
+{
+        gsize la = strlen (a), lb = strlen (b);
+        g_autofree gsize *prev = g_new (gsize, lb + 1);
+        g_autofree gsize *cur = g_new (gsize, lb + 1);
+
+        for (gsize j = 0; j <= lb; j++)
+                prev[j] = j;
+        for (gsize i = 1; i <= la; i++) {
+                cur[0] = i;
+                for (gsize j = 1; j <= lb; j++) {
+                        gsize sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+                        cur[j] = MIN (sub, MIN (prev[j], cur[j - 1]) + 1);
+                }
+                memcpy (prev, cur, (lb + 1) * sizeof *prev);
+        }
+        return prev[lb];
+}
+
+/* The candidate (NULL-terminated) nearest to name within
+ * NEAREST_MAX_EDITS, the first in table order on a tie, or NULL. */
+static const char *
+nearest (const char *name, const char *const *candidates)
+{
+        const char *best = NULL;
+        gsize best_d = NEAREST_MAX_EDITS + 1;
+
+        for (gsize i = 0; candidates[i]; i++) {
+                gsize d = edit_distance (name, candidates[i]);
+
+                if (d < best_d) {
+                        best = candidates[i];
+                        best_d = d;
+                }
+        }
+        return best;
+}
+
+/* The 1-based line of "[group]" (key NULL) or of key's first line in a
+ * [group] section of text, as GKeyFile reads it (a group may come back
+ * later in the file); 0 when not found (defensive: GKeyFile found it). */
+static guint
+line_of (const char *text, gsize len, const char *group, const char *key)
+{
+        g_autofree char *copy = g_strndup (text, len);
+        g_auto(GStrv) lines = g_strsplit (copy, "\n", -1);
+        gboolean in_group = FALSE;
+
+        for (guint i = 0; lines[i]; i++) {
+                g_autofree char *l = g_strstrip (g_strdup (lines[i]));
+                const char *eq;
+
+                if (l[0] == '[') {
+                        in_group = g_str_has_suffix (l, "]") && strlen (l) == strlen (group) + 2 &&
+                                   strncmp (l + 1, group, strlen (group)) == 0;
+                        if (in_group && !key)
+                                return i + 1;
+                        continue;
+                }
+                if (!in_group || !key || l[0] == '#' || !(eq = strchr (l, '=')))
+                        continue;
+                *(char *) eq = '\0';
+                if (strcmp (g_strstrip (l), key) == 0)
+                        return i + 1;
+        }
+        return 0;
+}
+
+/* One warning per key of kf that augurd does not read, naming the file
+ * and the line, the section and the key, and what was meant: the known
+ * name nearest to it (NEAREST_MAX_EDITS), or for a key of another section
+ * that section, and the keys the section has.  Anything not in
+ * conf_keys[] is a typo or a key of another version (a silently ignored
+ * "tick=1" is a setting the operator believes in). */
 static void
-check_known_keys (GKeyFile *kf, const char *path, GPtrArray *warnings)
+check_known_keys (GKeyFile *kf, const char *text, gsize len, const char *path, GPtrArray *warnings)
 {
         g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
+        g_autoptr(GPtrArray) sections = g_ptr_array_new ();
+
+        for (gsize k = 0; k < G_N_ELEMENTS (conf_keys); k++)
+                if (k == 0 || strcmp (conf_keys[k].group, conf_keys[k - 1].group) != 0)
+                        g_ptr_array_add (sections, (gpointer) conf_keys[k].group);
+        g_ptr_array_add (sections, NULL);
 
         for (gsize g = 0; groups[g]; g++) {
                 g_auto(GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
                 g_autoptr(GPtrArray) known = g_ptr_array_new ();
+                const char *section = NULL;
 
                 for (gsize k = 0; k < G_N_ELEMENTS (conf_keys); k++)
                         if (strcmp (conf_keys[k].group, groups[g]) == 0)
                                 g_ptr_array_add (known, (gpointer) conf_keys[k].key);
                 g_ptr_array_add (known, NULL);
+                if (known->len == 1)
+                        section = nearest (groups[g], (const char *const *) sections->pdata);
                 for (gsize i = 0; keys && keys[i]; i++) {
-                        g_autofree char *list = NULL;
+                        guint line = line_of (text, len, groups[g], keys[i]);
+                        g_autofree char *list = NULL, *hint = NULL;
+                        const char *near, *other = NULL;
 
                         if (known->len == 1) {
+                                hint = section ? g_strdup_printf (" (did you mean [%s]?)", section) : g_strdup ("");
                                 g_ptr_array_add (warnings, g_strdup_printf (
-                                        "%s: [%s] %s: unknown section, ignoring", path, groups[g], keys[i]));
+                                        "%s:%u: [%s] %s: unknown section, ignoring%s",
+                                        path, line, groups[g], keys[i], hint));
                                 continue;
                         }
                         if (g_strv_contains ((const char *const *) known->pdata, keys[i]))
                                 continue;
+                        for (gsize k = 0; k < G_N_ELEMENTS (conf_keys) && !other; k++)
+                                if (strcmp (conf_keys[k].key, keys[i]) == 0)
+                                        other = conf_keys[k].group;
+                        near = nearest (keys[i], (const char *const *) known->pdata);
+                        if (other)
+                                hint = g_strdup_printf ("it is a key of [%s]; ", other);
+                        else if (near)
+                                hint = g_strdup_printf ("did you mean %s? ", near);
                         list = g_strjoinv (", ", (char **) known->pdata);
                         g_ptr_array_add (warnings, g_strdup_printf (
-                                "%s: [%s] %s: unknown key, ignoring (the section has: %s)",
-                                path, groups[g], keys[i], list));
+                                "%s:%u: [%s] %s: unknown key, ignoring (%sthe section has: %s)",
+                                path, line, groups[g], keys[i], hint ? hint : "", list));
                 }
         }
 }
@@ -668,7 +769,7 @@ augur_config_load_full (const AugurConfig *base, const char *path, gboolean miss
                              "%s: %s", path, local->message);
                 return NULL;
         }
-        check_known_keys (kf, path, warnings);
+        check_known_keys (kf, text, text_len, path, warnings);
         for (gsize i = 0; i < G_N_ELEMENTS (conf_keys); i++)
                 if (!read_key (kf, &conf_keys[i], c, path, error))
                         return NULL;

@@ -99,8 +99,9 @@ AugurConfig *augur_config_copy (const AugurConfig *c);
  * missing_ok (the packaged default path); any other problem is, including
  * a path that is not a regular file (a FIFO would block the read) and a
  * file over 1 MiB.  A key augurd does not know (a typo, a key of another
- * version) is not an error: it is logged as a warning naming the file,
- * the section and the key, and ignored. */
+ * version) is not an error: it is logged as a warning naming the file and
+ * the line, the section and the key, and the known key or section nearest
+ * to it (at most 2 edits) or the section the key belongs to, and ignored. */
 AugurConfig *augur_config_load (const AugurConfig *base, const char *path,
                                 gboolean missing_ok, GError **error);
 /* The same, returning the warnings instead of logging them: on success

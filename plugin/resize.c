@@ -68,6 +68,7 @@ typedef struct {
         gint64 vcpu_pending_since_ms;
         gint64 vcpu_pending_id;
         gboolean no_agent_logged;       /* said once why vCPUs stay up        */
+        gboolean no_stats_logged;       /* said once: no memory statistics    */
         AugurGuardState guard;          /* policy/mem-guard.h                  */
         double overhead_kib;            /* balloon − MemTotal when settled, NAN */
         double alloc_seen_kib;          /* balloon.current last tick           */
@@ -213,6 +214,22 @@ effective_mode (AugurResize *r, const ResizeVm *vm, const AugurConfig *config)
         return AUGUR_MODE_RECOMMEND;
 }
 
+/* A count libvirt reported, or -1 (a NAN cast to int is undefined: it
+ * came out as 0, and explain said "0 vCPUs online"). */
+static int
+gauge_count (const AugurDomainSample *s, AugurStat f)
+{
+        return augur_sample_has (s, f) ? (int) s->v[f] : -1;
+}
+
+/* Memory stats older than this are stale, ms: three stats periods (or
+ * ticks, when those are longer). */
+static gint64
+stale_after_ms (const AugurConfig *config)
+{
+        return (gint64) (MAX (3.0 * config->balloon_period_s, 3.0 * config->tick_s) * 1000);
+}
+
 /* What the policy sees, with staleness and pressure judged here. */
 static void
 build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
@@ -221,7 +238,6 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
         double maxmem = gauge (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB);
         double usable = gauge (s, AUGUR_STAT_BALLOON_USABLE_KIB);
         double alloc = gauge (s, AUGUR_STAT_BALLOON_CURRENT_KIB);
-        gint64 stale_after_ms = (gint64) (MAX (3.0 * config->balloon_period_s, 3.0 * config->tick_s) * 1000);
         int vmax;
 
         double avail = gauge (s, AUGUR_STAT_BALLOON_AVAILABLE_KIB);
@@ -271,7 +287,7 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
         in->mem_stats_fresh = vm->fresh_samples >= FRESH_SAMPLES_NEEDED &&
                               !isnan (d->mem_used_kib) && !isnan (alloc) &&
                               augur_sample_has (s, AUGUR_STAT_BALLOON_LAST_UPDATE_S) &&
-                              now_ms - vm->last_update_seen_ms <= stale_after_ms;
+                              now_ms - vm->last_update_seen_ms <= stale_after_ms (config);
 
         if (vm->have_prev && dt_s > 0) {
                 if (augur_sample_has (s, AUGUR_STAT_BALLOON_SWAP_IN_KIB) &&
@@ -288,12 +304,30 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
                 in->mem_pressure = TRUE;
 
         in->cpu_cores_used = d->cpu_cores_used;
-        in->vcpus_online = vm->caps.online > 0 ? vm->caps.online : (int) gauge (s, AUGUR_STAT_VCPU_CURRENT);
-        vmax = vm->caps.maximum > 0 ? vm->caps.maximum : (int) gauge (s, AUGUR_STAT_VCPU_MAXIMUM);
+        in->vcpus_online = vm->caps.online > 0 ? vm->caps.online : gauge_count (s, AUGUR_STAT_VCPU_CURRENT);
+        vmax = vm->caps.maximum > 0 ? vm->caps.maximum : gauge_count (s, AUGUR_STAT_VCPU_MAXIMUM);
         in->vcpus_max = vm->meta.vcpus_max > 0 ? MIN (vm->meta.vcpus_max, vmax) : vmax;
         in->vcpus_min = vm->meta.vcpus_min > 0 ? vm->meta.vcpus_min : 1;
         in->can_offline_vcpus = vm->caps.agent;
         in->can_add_vcpus = in->vcpus_online > 0 && in->vcpus_online < vmax;
+}
+
+/* Say once per guest that it reports no memory statistics (no used
+ * memory, and no balloon update for longer than the stale limit: after
+ * start augurd waits that long for the first stats).  Every decision row
+ * says stale-stats; the log says why, once, and `virt-augur explain`
+ * how to fix it. */
+static void
+note_no_stats (ResizeVm *vm, const AugurDerived *d, const AugurConfig *config, gint64 now_ms)
+{
+        if (vm->no_stats_logged || !isnan (d->mem_used_kib) ||
+            now_ms - vm->last_update_seen_ms <= stale_after_ms (config))
+                return;
+        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "no-memory-stats", NULL, NAN, NAN,
+                   "guest %s reports no memory statistics: it has no balloon device, its balloon stats "
+                   "period is off, or it has no balloon driver; augur cannot see its used memory and "
+                   "never shrinks it (`virt-augur explain %s` says how to fix it)", vm->name, vm->name);
+        vm->no_stats_logged = TRUE;
 }
 
 static void
@@ -663,6 +697,7 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
 
                 w->mode = effective_mode (r, vm, config);
                 build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
+                note_no_stats (vm, &d, config, now_ms);
                 /* The forecaster gets the model's input row as the store
                  * writes it (units.h); its memory forecast is put in balloon
                  * terms here, the one place that knows the reservation. */

@@ -94,6 +94,7 @@ const AugurHistColInfo augur_hist_col_info[AUGUR_HIST_N] = {
         [AUGUR_HIST_INPUT_EVENTS_PER_MIN] = { "input_events_per_min", FALSE, FALSE },
         [AUGUR_HIST_SESSIONS] = { "sessions", FALSE, FALSE },
         [AUGUR_HIST_PROC_STARTS_PER_MIN] = { "proc_starts_per_min", FALSE, FALSE },
+        [AUGUR_HIST_VCPUS_ONLINE] = { "vcpus_online", TRUE, FALSE, TRUE },
 };
 
 static void
@@ -1649,6 +1650,8 @@ hist_expr (AugurHistCol c, AugurResolution res)
 {
         const char *name = augur_hist_col_info[c].name;
 
+        if (augur_hist_col_info[c].from_decisions)
+                return g_strdup ("NULL");        /* fill_vcpus_online() */
         if (res == AUGUR_RES_RAW)
                 return g_strdup (name);
         if (augur_hist_col_info[c].counter)
@@ -1798,6 +1801,49 @@ prepare_rollup_rows (AugurStore *st, gint64 domain_id, AugurResolution res,
         return SQLITE_OK;
 }
 
+/* rows' vcpus_online (store.h, augur_store_history): each row takes the
+ * mean vcpus_online of the decisions in its interval (the tick's second
+ * at raw resolution, the bucket in rollups), else its vcpus_current.
+ * One query over the rows' span and a merge (both in time order): O(rows
+ * + decisions).  SQLite result code. */
+static int
+fill_vcpus_online (AugurStore *st, gint64 domain_id, AugurResolution res, GArray *rows)
+{
+        const gint64 width_ms = res == AUGUR_RES_RAW ? 1000 : (gint64) res * 1000;
+        sqlite3_stmt *stmt = NULL;
+        gboolean more;
+        int rc;
+
+        if (rows->len == 0)
+                return SQLITE_OK;
+        rc = sqlite3_prepare_v2 (st->db, "SELECT ts_ms, vcpus_online FROM decisions WHERE domain_id = ?1 AND "
+                                         "ts_ms BETWEEN ?2 AND ?3 AND vcpus_online > 0 ORDER BY ts_ms",
+                                 -1, &stmt, NULL);
+        if (rc != SQLITE_OK)
+                return rc;
+        sqlite3_bind_int64 (stmt, 1, domain_id);
+        sqlite3_bind_int64 (stmt, 2, g_array_index (rows, AugurHistRow, 0).ts_s * 1000);
+        sqlite3_bind_int64 (stmt, 3, g_array_index (rows, AugurHistRow, rows->len - 1).ts_s * 1000 + width_ms - 1);
+        more = (rc = sqlite3_step (stmt)) == SQLITE_ROW;
+        for (guint i = 0; i < rows->len; i++) {
+                AugurHistRow *r = &g_array_index (rows, AugurHistRow, i);
+                gint64 start_ms = r->ts_s * 1000;
+                double sum = 0;
+                int n = 0;
+
+                while (more && sqlite3_column_int64 (stmt, 0) < start_ms + width_ms) {
+                        if (sqlite3_column_int64 (stmt, 0) >= start_ms) {
+                                sum += sqlite3_column_double (stmt, 1);
+                                n++;
+                        }
+                        more = (rc = sqlite3_step (stmt)) == SQLITE_ROW;
+                }
+                r->v[AUGUR_HIST_VCPUS_ONLINE] = n > 0 ? sum / n : r->v[AUGUR_HIST_VCPUS_CURRENT];
+        }
+        sqlite3_finalize (stmt);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 GArray *
 augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
                      gint64 to_ms, AugurResolution res, GError **error)
@@ -1851,6 +1897,11 @@ augur_store_history (AugurStore *st, gint64 domain_id, gint64 from_ms,
                 for (int c = 0; c < AUGUR_HIST_N; c++)
                         r.v[c] = acc_value (acc, augur_hist_col_info[c].name);
                 g_array_append_val (rows, r);
+        }
+        rc = fill_vcpus_online (st, domain_id, res, rows);
+        if (rc != SQLITE_OK) {
+                set_sql_error (st, rc, error, "reading history");
+                return NULL;
         }
         return g_steal_pointer (&rows);
 }

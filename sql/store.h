@@ -177,6 +177,7 @@ typedef enum {
         AUGUR_HIST_INPUT_EVENTS_PER_MIN,   /* in-guest activity (augur-guest) */
         AUGUR_HIST_SESSIONS,
         AUGUR_HIST_PROC_STARTS_PER_MIN,
+        AUGUR_HIST_VCPUS_ONLINE,           /* from the decisions, see below  */
         AUGUR_HIST_N,
 } AugurHistCol;
 
@@ -184,6 +185,7 @@ typedef struct {
         const char *name;         /* JSON key / table header                 */
         gboolean integer;         /* print as integer                        */
         gboolean counter;         /* raw counter; a delta in rollups         */
+        gboolean from_decisions;  /* not a samples column (vcpus_online)     */
 } AugurHistColInfo;
 
 extern const AugurHistColInfo augur_hist_col_info[AUGUR_HIST_N];
@@ -195,7 +197,17 @@ typedef struct {
 
 /* Rows of domain_id between from_ms and to_ms inclusive (GArray of
  * AugurHistRow).  In rollup resolutions gauges are bucket means and
- * counters per-interval deltas. */
+ * counters per-interval deltas.
+ *
+ * vcpus_online is the vCPUs online in the guest: a vCPU the guest agent
+ * took offline is still plugged, and libvirt's vcpu.current
+ * (vcpus_current) still counts it.  augurd's resize loop records the
+ * agent's count in the decision of each tick (decisions.vcpus_online:
+ * the agent's count where it answers, vcpu.current otherwise; resize.c
+ * build_input), so a row takes the online count of its tick's decision,
+ * and vcpus_current where the tick has none (observe mode, before the
+ * first decision).  In rollups: the mean over the bucket's decisions,
+ * else vcpus_current's. */
 GArray *augur_store_history (AugurStore *st, gint64 domain_id,
                              gint64 from_ms, gint64 to_ms,
                              AugurResolution res, GError **error);

@@ -3,7 +3,8 @@
  * (plugin/augur-log.c), a start on a full disk (plugin/daemon.c), and the
  * built augurd end to end against libvirt's test:///default driver: a bad
  * database fails a detached start with the reason on stderr, READY=1 and
- * STOPPING=1 reach $NOTIFY_SOCKET, bad options are refused.
+ * STOPPING=1 reach $NOTIFY_SOCKET, bad options are refused; and a guest
+ * without memory statistics (test:///default's) is told about once.
  *
  * The full disk is an SQLite VFS of this test's own, registered as the
  * default: it wraps the real one and fails every write with SQLITE_FULL
@@ -31,16 +32,19 @@
 /* ------------------------------------------------------------ the logging */
 
 /* Warnings are counted and kept, not fatal: a full disk is warned about
- * on purpose, and the test checks it is said exactly once. */
+ * on purpose, and the test checks it is said exactly once.  Messages
+ * (G_LOG_LEVEL_MESSAGE) are kept apart, for what is said once per guest. */
 static GPtrArray *warnings;
+static GPtrArray *messages;
 
 static GLogWriterOutput
 keep_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
-        if (level & G_LOG_LEVEL_WARNING) {
+        if (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)) {
                 for (gsize i = 0; i < n_fields; i++)
                         if (strcmp (fields[i].key, "MESSAGE") == 0)
-                                g_ptr_array_add (warnings, g_strdup (fields[i].value));
+                                g_ptr_array_add (level & G_LOG_LEVEL_WARNING ? warnings : messages,
+                                                 g_strdup (fields[i].value));
         }
         if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
                 return g_log_writer_standard_streams (level, fields, n_fields, data);
@@ -216,6 +220,69 @@ test_start_disk_full (gconstpointer data)
         g_assert_cmpuint (warnings->len, ==, 1);
         g_clear_pointer (&d, augur_daemon_free);
         g_assert_cmpint (count_rows (db, "SELECT count(*) FROM ticks"), ==, existing ? 4 : 2);
+        cmd = g_strdup_printf ("rm -rf '%s'", dir);
+        g_assert_cmpint (system (cmd), ==, 0);
+}
+
+/* ------------------------------------------------------ guest messages */
+
+static guint
+count_messages (const char *needle)
+{
+        guint n = 0;
+
+        for (guint i = 0; i < messages->len; i++)
+                if (strstr (g_ptr_array_index (messages, i), needle))
+                        n++;
+        return n;
+}
+
+/* A guest without memory statistics (test:///default's "test" reports
+ * none: no balloon stats at all) is told about once, when it has had none
+ * for longer than augurd waits for stats to arrive (3 stats periods or 3
+ * ticks), with the reasons and where to read more; not every tick, and
+ * not before the wait is over. */
+static void
+test_no_memory_stats (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-daemon-XXXXXX", &error);
+        g_autofree char *cmd = NULL;
+        g_autoptr(AugurDaemon) d = NULL;
+        AugurConfig *config;
+        gint64 t0;
+
+        g_assert_no_error (error);
+        {
+                virConnectPtr conn = virConnectOpen ("test:///default");
+
+                if (!conn) {
+                        g_test_skip ("libvirt's test:///default driver is not available");
+                        g_rmdir (dir);
+                        return;
+                }
+                virConnectClose (conn);
+        }
+        config = test_config (dir);
+        config->tick_s = 0.5;                     /* the wait is 3 s: 3 stats periods */
+        d = augur_daemon_new (config);
+        g_assert_true (augur_daemon_start (d, &error));
+        g_assert_no_error (error);
+        g_ptr_array_set_size (messages, 0);
+        t0 = g_get_monotonic_time ();
+        augur_daemon_tick (d);
+        augur_daemon_tick (d);
+        g_assert_cmpuint (count_messages ("reports no memory statistics"), ==, 0);   /* too early */
+        while (g_get_monotonic_time () - t0 < 4 * G_USEC_PER_SEC) {
+                g_usleep (G_USEC_PER_SEC / 2);
+                augur_daemon_tick (d);
+        }
+        for (guint i = 0; i < messages->len; i++)
+                g_test_message ("message: %s", (char *) g_ptr_array_index (messages, i));
+        g_assert_cmpuint (count_messages ("guest test reports no memory statistics"), ==, 1);
+        g_assert_cmpuint (count_messages ("balloon device"), ==, 1);
+        g_assert_cmpuint (count_messages ("virt-augur explain test"), ==, 1);
+        g_clear_pointer (&d, augur_daemon_free);
         cmd = g_strdup_printf ("rm -rf '%s'", dir);
         g_assert_cmpint (system (cmd), ==, 0);
 }
@@ -690,6 +757,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
         warnings = g_ptr_array_new_with_free_func (g_free);
+        messages = g_ptr_array_new_with_free_func (g_free);
         g_log_set_writer_func (keep_writer, NULL, NULL);
         virSetErrorFunc (NULL, quiet_libvirt_errors);
         g_assert_cmpint (virEventRegisterDefaultImpl (), ==, 0);
@@ -702,5 +770,6 @@ main (int argc, char **argv)
         g_test_add_func ("/daemon/run/detached", test_run_detached);
         g_test_add_func ("/daemon/run/notify", test_run_notify);
         g_test_add_func ("/daemon/run/bad-options", test_run_bad_options);
+        g_test_add_func ("/daemon/guest/no-memory-stats", test_no_memory_stats);
         return g_test_run ();
 }

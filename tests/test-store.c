@@ -1023,6 +1023,62 @@ test_wal_removed (Fixture *f, gconstpointer data)
         assert_whole (f->path, 6, FAULT_VMS);
 }
 
+/* vcpus_online (store.h augur_store_history): the online count of each
+ * tick's decision, vcpus_current (plugged) where the tick has none; in
+ * rollups the mean over the bucket's decisions.  Three minutes of 5 s
+ * ticks with 2 vCPUs plugged; decisions in minute 1 only, the guest
+ * agent's count going 2 -> 1 half way; minute 2 stays the open bucket. */
+static void
+test_history_vcpus_online (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_autoptr(GArray) raw = NULL, m1 = NULL;
+        g_autoptr(AugurDomainInfo) d = NULL;
+        const gint64 t0 = 1800000000000;          /* a minute boundary */
+
+        g_assert_no_error (error);
+        for (int i = 0; i < 36; i++) {
+                AugurDomainSample smp = live (0, 1000000000LL * i, 1000);
+                gint64 ts = t0 + 5000 * i;
+
+                write_one (st, ts, &smp, 1);
+                if (i >= 12 && i < 24) {
+                        AugurDecisionRow r = { .ts_ms = ts, .mode = "act", .policy = "augur",
+                                               .vcpus_online = i < 18 ? 2 : 1, .vcpus_target = 1,
+                                               .mem_used_kib = NAN, .mem_alloc_kib = NAN };
+
+                        g_snprintf (r.uuid, sizeof r.uuid, "00000000-0000-4000-8000-%012d", 0);
+                        g_snprintf (r.name, sizeof r.name, "vm0");
+                        g_assert_true (augur_store_write_decisions (st, &r, 1, &error));
+                        g_assert_no_error (error);
+                }
+        }
+        d = augur_store_find_domain (st, "vm0", &error);
+        g_assert_no_error (error);
+        raw = augur_store_history (st, d->id, G_MININT64, G_MAXINT64, AUGUR_RES_RAW, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (raw->len, ==, 36);
+        for (guint i = 0; i < raw->len; i++) {
+                const AugurHistRow *r = &g_array_index (raw, AugurHistRow, i);
+
+                g_test_message ("raw %u", i);
+                g_assert_cmpfloat (r->v[AUGUR_HIST_VCPUS_CURRENT], ==, 2);
+                g_assert_cmpfloat (r->v[AUGUR_HIST_VCPUS_ONLINE], ==, i >= 18 && i < 24 ? 1 : 2);
+        }
+        m1 = augur_store_history (st, d->id, G_MININT64, G_MAXINT64, AUGUR_RES_1M, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (m1->len, ==, 3);
+        g_assert_cmpfloat (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_VCPUS_ONLINE], ==, 2);
+        g_assert_cmpfloat (g_array_index (m1, AugurHistRow, 1).v[AUGUR_HIST_VCPUS_ONLINE], ==, 1.5);
+        g_assert_cmpfloat (g_array_index (m1, AugurHistRow, 2).v[AUGUR_HIST_VCPUS_ONLINE], ==, 2);
+        /* a window that starts inside the decisions */
+        g_clear_pointer (&raw, g_array_unref);
+        raw = augur_store_history (st, d->id, t0 + 5000 * 20, t0 + 5000 * 20, AUGUR_RES_RAW, &error);
+        g_assert_cmpuint (raw->len, ==, 1);
+        g_assert_cmpfloat (g_array_index (raw, AugurHistRow, 0).v[AUGUR_HIST_VCPUS_ONLINE], ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1041,6 +1097,7 @@ main (int argc, char **argv)
         ADD ("/store/disk-full-keeps-data", test_disk_full_keeps_data);
         ADD ("/store/migrate-v1", test_migrate_v1);
         ADD ("/store/decisions-roundtrip", test_decisions_roundtrip);
+        ADD ("/store/history/vcpus-online", test_history_vcpus_online);
         ADD ("/store/tick-writer-fails", test_tick_writer_fails);
         ADD ("/store/checkpointer", test_checkpointer);
         ADD ("/store/checkpoint-age", test_checkpoint_age);

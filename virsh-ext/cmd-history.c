@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "client.h"
 #include "store.h"
 #include "util.h"
@@ -23,18 +24,6 @@ open_ro (const AugurCliGlobal *g, int *ret_exit)
         return st;
 }
 
-static void
-print_json (JsonBuilder *b)
-{
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = json_builder_get_root (b);
-        g_autofree char *text = NULL;
-
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
-}
 
 char *
 augur_cli_format_ms (gint64 ms)
@@ -61,17 +50,18 @@ augur_cli_table_add (AugurCliTable *t, char **cells)
 }
 
 void
-augur_cli_table_print (AugurCliTable *t)
+augur_cli_table_print (AugurCliTable *t, const AugurCliGlobal *g)
 {
         g_autofree int *w = g_new0 (int, t->ncols);
+        guint first = g->quiet ? 1 : 0;
 
-        for (guint r = 0; r < t->rows->len; r++) {
+        for (guint r = first; r < t->rows->len; r++) {
                 char **cells = t->rows->pdata[r];
 
                 for (guint c = 0; c < t->ncols && cells[c]; c++)
                         w[c] = MAX (w[c], (int) g_utf8_strlen (cells[c], -1));
         }
-        for (guint r = 0; r < t->rows->len; r++) {
+        for (guint r = first; r < t->rows->len; r++) {
                 char **cells = t->rows->pdata[r];
                 g_autoptr(GString) line = g_string_new (NULL);
 
@@ -93,27 +83,64 @@ augur_cli_table_print (AugurCliTable *t)
 }
 
 static const AugurOptDef opts_list[] = {
+        { .name = "all", .type = AUGUR_OPT_BOOL,
+          .help = "every domain in the store: also those augurd no longer samples and "
+                  "imported traces" },
+        { .name = "name", .type = AUGUR_OPT_BOOL,
+          .help = "only the names, one per line" },
+        { .name = "uuid", .type = AUGUR_OPT_BOOL,
+          .help = "only the UUIDs, one per line" },
         { NULL },
 };
 
 static const AugurCmdInfo info_list = {
-        .help = "the domains in the history store, live and imported",
-        .desc = "Domains in the history, live and imported: id, name, UUID, source, number of "
-                "samples, newest sample.",
+        .help = "the domains augurd samples (--all: every domain in the store)",
+        .desc = "Domains in the history: id, name, UUID, source, number of samples, newest sample.  "
+                "As virsh list shows the running domains unless --all: without --all only the "
+                "domains augurd sampled in the last 10 minutes, with --all every domain in the "
+                "store, also stopped ones and imported traces.  --name and --uuid print one name "
+                "or UUID per line and nothing else (both: the UUID, then the name).",
 };
+
+/* Live, as `list` without --all and `top` without augurd count it: a
+ * libvirt domain sampled within AUGUR_CLI_LIVE_MS of now. */
+static gboolean
+is_live (const AugurDomainInfo *d, gint64 now_ms)
+{
+        return g_strcmp0 (d->source, "libvirt") == 0 && d->last_ms >= now_ms - AUGUR_CLI_LIVE_MS;
+}
 
 static int
 cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
-        g_autoptr(GPtrArray) doms = NULL;
+        g_autoptr(GPtrArray) all = NULL;
+        g_autoptr(GPtrArray) doms = g_ptr_array_new ();
         g_autoptr(GError) error = NULL;
+        gboolean names = augur_cmd_opts_bool (opts, "name");
+        gboolean uuids = augur_cmd_opts_bool (opts, "uuid");
+        gint64 now_ms = augur_now_ms ();
         int rc = 0;
 
         if (!(st = open_ro (g, &rc)))
                 return rc;
-        if (!(doms = augur_store_list_domains (st, &error)))
+        if (!(all = augur_store_list_domains (st, &error)))
                 return augur_cli_error ("%s", error->message);
+        for (guint i = 0; i < all->len; i++)
+                if (augur_cmd_opts_bool (opts, "all") || is_live (all->pdata[i], now_ms))
+                        g_ptr_array_add (doms, all->pdata[i]);
+        if (names || uuids) {
+                /* virsh list --name / --uuid: for scripts and completion. */
+                for (guint i = 0; i < doms->len; i++) {
+                        const AugurDomainInfo *d = doms->pdata[i];
+
+                        if (names && uuids)
+                                g_print ("%s %s\n", d->uuid, d->name);
+                        else
+                                g_print ("%s\n", names ? d->name : d->uuid);
+                }
+                return 0;
+        }
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -142,7 +169,7 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_end_object (b);
                 }
                 json_builder_end_array (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         AugurCliTable t;
@@ -162,7 +189,7 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 row[5] = augur_cli_format_ms (d->last_ms);
                 augur_cli_table_add (&t, row);
         }
-        augur_cli_table_print (&t);
+        augur_cli_table_print (&t, g);
         return 0;
 }
 
@@ -336,7 +363,7 @@ cmd_status (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_add_value (b, json_node_copy (live));
                 }
                 json_builder_end_object (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
         } else {
                 g_autofree char *age = format_age (age_s);
 
@@ -436,7 +463,10 @@ static const AugurCmdInfo info_history = {
         .help = "the domain's samples from the history store",
         .desc = "The domain's samples.  --since counts back from that domain's newest sample; "
                 "--from/--to take unix seconds or ISO 8601.  Counters are raw at raw resolution "
-                "and per-interval deltas in rollups; gauges are bucket means in rollups.",
+                "and per-interval deltas in rollups; gauges are bucket means in rollups.  "
+                "vcpus_online counts the vCPUs online in the guest (the guest agent's count, "
+                "as augurd's decision of that tick recorded it); vcpus_current (JSON) counts "
+                "those plugged, which include any the agent took offline.",
 };
 
 static int
@@ -512,14 +542,14 @@ cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_end_object (b);
                 }
                 json_builder_end_array (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         {
                 static const AugurHistCol shown[] = {
                         AUGUR_HIST_MEM_ACTUAL_KIB, AUGUR_HIST_MEM_USED_KIB, AUGUR_HIST_MEM_UNUSED_KIB,
                         AUGUR_HIST_MEM_USABLE_KIB, AUGUR_HIST_CPU_CORES_USED, AUGUR_HIST_CPU_PCT,
-                        AUGUR_HIST_VCPUS_CURRENT, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
+                        AUGUR_HIST_VCPUS_ONLINE, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
                         AUGUR_HIST_SESSIONS, AUGUR_HIST_PROC_STARTS_PER_MIN,
                 };
                 AugurCliTable t;
@@ -540,7 +570,7 @@ cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                 cells[c + 1] = format_value (row->v[shown[c]], augur_hist_col_info[shown[c]].integer);
                         augur_cli_table_add (&t, cells);
                 }
-                augur_cli_table_print (&t);
+                augur_cli_table_print (&t, g);
         }
         return 0;
 }

@@ -8,8 +8,15 @@
  * METADATA_CHANGE.  Keys and values are checked by the same code augurd
  * parses them with (augur_vm_policy_set), plus the cross-key rules the
  * parser would otherwise drop with a warning (min ≤ max) and the domain's
- * own limits (mem_max_mib ≤ <memory>, vcpus_max ≤ <vcpu>): a value augurd
- * would ignore is refused here instead.  "key=" (empty) removes the key.
+ * own limits (the memory keys ≤ <memory>, the vCPU keys ≤ <vcpu>): a value
+ * augurd would ignore is refused here instead.  "key=" (empty) removes the
+ * key.  "--set a=1 b=2" is "--set a=1 --set b=2".
+ *
+ * Showing it, a key the metadata leaves unset shows the value augurd uses
+ * instead and where that comes from (policy-edit.h): augur.conf as
+ * augurd reads it ($AUGUR_CONFIG, else the installed one; an option on
+ * augurd's command line is not seen), augurd's compiled-in default, or the
+ * domain's own maximum.
  *
  * A write goes to the live domain when it runs and to the persistent
  * config when it has one (LIVE+CONFIG for a running persistent domain), so
@@ -20,7 +27,10 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
+#include "client.h"
 #include "policy-edit.h"
+#include "regfile.h"
 #include "vm.h"
 
 #include <json-glib/json-glib.h>
@@ -71,50 +81,108 @@ lookup_domain (virConnectPtr conn, const char *spec)
         return NULL;
 }
 
-static void
-print_policy (const char *name, const AugurVmPolicy *p, gboolean json)
-{
-        if (json) {
-                g_autoptr(JsonBuilder) b = json_builder_new ();
-                g_autoptr(JsonGenerator) gen = json_generator_new ();
-                g_autoptr(JsonNode) root = NULL;
-                g_autofree char *text = NULL;
+/* Largest augur.conf read, bytes (augur-config.c reads the same). */
+#define CONFIG_MAX_BYTES (1024 * 1024)
 
+/* augur.conf as augurd reads it (augurd's defaults where there is none,
+ * or when it does not load: then with a warning), and in *ret_set the
+ * "group.key" of every key the file sets.  (transfer full) */
+static AugurConfig *
+load_augur_conf (char ***ret_set)
+{
+        const char *path = augur_client_config_path ();
+        g_autoptr(AugurConfig) base = augur_config_new_default ();
+        g_autoptr(GPtrArray) set = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr(GKeyFile) kf = g_key_file_new ();
+        g_autoptr(GError) error = NULL;
+        g_auto(GStrv) warnings = NULL;          /* unknown keys: augurd's to report */
+        g_autofree char *text = NULL;
+        AugurConfig *c = augur_config_load_full (base, path, TRUE, &warnings, &error);
+        gsize len = 0;
+
+        if (!c) {
+                g_printerr ("warning: %s; showing augurd's defaults\n", error->message);
+                c = g_steal_pointer (&base);
+        } else if (augur_regfile_read (path, CONFIG_MAX_BYTES, &text, &len, NULL) &&
+                   g_key_file_load_from_data (kf, text, len, G_KEY_FILE_NONE, NULL)) {
+                for (gsize i = 0; i < augur_config_n_keys (); i++) {
+                        const char *group, *key, *help;
+
+                        augur_config_key_at (i, &group, &key, &help);
+                        if (g_key_file_has_key (kf, group, key, NULL))
+                                g_ptr_array_add (set, g_strdup_printf ("%s.%s", group, key));
+                }
+        }
+        g_ptr_array_add (set, NULL);
+        *ret_set = (char **) g_ptr_array_free (g_steal_pointer (&set), FALSE);
+        return c;
+}
+
+/* A policy value as JSON: the mode a string, the quantile a number, the
+ * others (MiB, counts, shares, percent) integers. */
+static void
+add_policy_value (JsonBuilder *b, const char *key, const char *v)
+{
+        if (!v)
+                json_builder_add_null_value (b);
+        else if (strcmp (key, "mode") == 0)
+                json_builder_add_string_value (b, v);
+        else if (strcmp (key, "quantile") == 0)
+                json_builder_add_double_value (b, g_ascii_strtod (v, NULL));
+        else
+                json_builder_add_int_value (b, g_ascii_strtoll (v, NULL, 10));
+}
+
+static void
+print_policy (const char *name, const char *uuid, const AugurVmPolicy *p, const AugurPolicyDefaults *def,
+              gboolean json)
+{
+        g_autoptr(JsonBuilder) b = json ? json_builder_new () : NULL;
+
+        if (json) {
+                /* The metadata's keys (null: unset), then what is in effect. */
                 json_builder_begin_object (b);
-                json_builder_set_member_name (b, "domain");
-                json_builder_add_string_value (b, name);
+                augur_cli_json_domain (b, name, uuid);
                 for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
                         g_autofree char *v = augur_cli_policy_value (p, augur_policy_keys[i]);
 
                         json_builder_set_member_name (b, augur_policy_keys[i]);
-                        if (!v)
-                                json_builder_add_null_value (b);
-                        else if (strcmp (augur_policy_keys[i], "mode") == 0)
-                                json_builder_add_string_value (b, v);
-                        else
-                                json_builder_add_double_value (b, g_ascii_strtod (v, NULL));
+                        add_policy_value (b, augur_policy_keys[i], v);
                 }
-                json_builder_end_object (b);
-                root = json_builder_get_root (b);
-                json_generator_set_root (gen, root);
-                json_generator_set_pretty (gen, TRUE);
-                text = json_generator_to_data (gen, NULL);
-                g_print ("%s\n", text);
-                return;
+                json_builder_set_member_name (b, "in_effect");
+                json_builder_begin_object (b);
+        } else {
+                g_print ("Policy of %s (%s)\n\n", name, AUGUR_POLICY_NS_URI);
+                g_print (" %-16s %-8s %s\n", "key", "value", "from");
         }
-        g_print ("Policy of %s (%s)\n\n", name, AUGUR_POLICY_NS_URI);
         for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
-                g_autofree char *v = augur_cli_policy_value (p, augur_policy_keys[i]);
+                g_autofree char *v = NULL, *from = NULL;
 
-                g_print (" %-16s %s\n", augur_policy_keys[i], v ? v : "- (augurd's default)");
+                augur_cli_policy_in_effect (p, augur_policy_keys[i], def, &v, &from);
+                if (!json) {
+                        g_print (" %-16s %-8s %s\n", augur_policy_keys[i], v ? v : "-", from);
+                        continue;
+                }
+                json_builder_set_member_name (b, augur_policy_keys[i]);
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "value");
+                add_policy_value (b, augur_policy_keys[i], v);
+                json_builder_set_member_name (b, "from");
+                json_builder_add_string_value (b, from);
+                json_builder_end_object (b);
+        }
+        if (json) {
+                json_builder_end_object (b);
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
         }
 }
 
 static const AugurOptDef opts_policy[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
           .help = "the libvirt domain: name, UUID or numeric id" },
-        { .name = "set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE",
-          .help = "set a key (repeatable; KEY= removes it): mode (auto, observe, recommend, act), "
+        { .name = "set", .type = AUGUR_OPT_STRV, .flags = AUGUR_OPT_PAIRS, .metavar = "KEY=VALUE",
+          .help = "set keys (--set a=1 b=2, or repeated; KEY= removes it): mode (auto, observe, recommend, act), "
                   "mem_min_mib, mem_max_mib, vcpus_min, vcpus_max, priority (shares, default 1000), "
                   "target_util_pct (10 to 100), quantile (0.5 to 0.999)" },
         { NULL },
@@ -125,10 +193,13 @@ static const AugurCmdInfo info_policy = {
         .desc = "Show or change the per-VM policy kept in the domain's libvirt <metadata> "
                 "(namespace " AUGUR_POLICY_NS_URI "), through libvirt (-c/--connect), not augurd.  "
                 "Values are checked by the same rules augurd reads them with, plus min <= max and "
-                "the domain's own maximum.  A running domain is changed live, a persistent one in "
-                "its configuration too, so the policy takes effect now and survives a restart; "
-                "augurd re-reads it on the METADATA_CHANGE event.  Nothing is written when any "
-                "value is refused.",
+                "the domain's own maximum (<memory>, <vcpu>).  A running domain is changed live, a "
+                "persistent one in its configuration too, so the policy takes effect now and "
+                "survives a restart; augurd re-reads it on the METADATA_CHANGE event.  Nothing is "
+                "written when any value is refused.\n\nA key the metadata does not set shows the "
+                "value augurd uses instead and where it comes from: augur.conf ($AUGUR_CONFIG, "
+                "else " SYSCONFDIR "/augur/augur.conf; an option on augurd's command line is not "
+                "seen), augurd's default, or the domain's maximum.",
 };
 
 static int
@@ -141,6 +212,10 @@ cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autofree char *xml = NULL, *warn = NULL, *new_xml = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
         const char *name;
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        g_autoptr(AugurConfig) config = NULL;
+        g_auto(GStrv) conf_set = NULL;
+        AugurPolicyDefaults def = { 0 };
         AugurVmPolicy p;
         unsigned int flags = 0;
         int active, persistent;
@@ -173,13 +248,11 @@ cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_printerr ("warning: %s: %s\n", name, warn);
         }
 
+        def.mem_limit_kib = (double) virDomainGetMaxMemory (dom);
+        def.vcpu_limit = virDomainGetVcpusFlags (dom, VIR_DOMAIN_AFFECT_CURRENT | VIR_DOMAIN_VCPU_MAXIMUM);
+        virResetLastError ();
         if (sets[0]) {
-                unsigned long mem_limit_kib = virDomainGetMaxMemory (dom);
-                int vcpu_limit = virDomainGetVcpusFlags (dom, VIR_DOMAIN_AFFECT_CURRENT | VIR_DOMAIN_VCPU_MAXIMUM);
-
-                virResetLastError ();
-                if (!augur_cli_policy_apply (&p, (char **) sets, (double) mem_limit_kib,
-                                             vcpu_limit, &error))
+                if (!augur_cli_policy_apply (&p, (char **) sets, def.mem_limit_kib, def.vcpu_limit, &error))
                         return augur_cli_error ("%s: %s", name, error->message);
                 if (active)
                         flags |= VIR_DOMAIN_AFFECT_LIVE;
@@ -190,7 +263,12 @@ cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                           AUGUR_POLICY_NS_PREFIX, AUGUR_POLICY_NS_URI, flags) < 0)
                         return augur_cli_error ("%s: writing metadata: %s", name, vir_message ());
         }
-        print_policy (name, &p, g->json);
+        if (virDomainGetUUIDString (dom, uuid) < 0)
+                return augur_cli_error ("%s: %s", name, vir_message ());
+        config = load_augur_conf (&conf_set);
+        def.config = config;
+        def.conf_set = (const char *const *) conf_set;
+        print_policy (name, uuid, &p, &def, g->json);
         return 0;
 }
 

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
@@ -37,14 +38,24 @@ json_str (JsonBuilder *b, const char *key, const char *v)
                 json_builder_add_null_value (b);
 }
 
+/* A count, null when unknown (< 0). */
+static void
+json_count (JsonBuilder *b, const char *key, int v)
+{
+        json_builder_set_member_name (b, key);
+        if (v < 0)
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_int_value (b, v);
+}
+
 static void
 row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
 {
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
         json_builder_add_int_value (b, r->ts_ms / 1000);
-        json_str (b, "domain", r->name);
-        json_str (b, "uuid", r->uuid);
+        augur_cli_json_domain (b, r->name, r->uuid);
         json_str (b, "mode", r->mode);
         json_str (b, "policy", r->policy);
         json_str (b, "model", r->model);
@@ -56,8 +67,8 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_num (b, "cpu_cores_used", r->cpu_cores_used);
         json_num (b, "cpu_p50_cores", r->cpu_p50_cores);
         json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-        json_num (b, "vcpus_online", r->vcpus_online < 0 ? NAN : r->vcpus_online);
-        json_num (b, "vcpus_target", r->vcpus_target < 0 ? NAN : r->vcpus_target);
+        json_count (b, "vcpus_online", r->vcpus_online);
+        json_count (b, "vcpus_target", r->vcpus_target);
         json_num (b, "horizon_s", r->horizon_s);
         json_str (b, "mem_action", r->mem_action);
         json_str (b, "mem_reason", r->mem_reason);
@@ -69,30 +80,34 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_builder_end_object (b);
 }
 
-static void
-print_builder (JsonBuilder *b)
-{
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = json_builder_get_root (b);
-        g_autofree char *text = NULL;
-
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
-}
-
 static gboolean
 is_change (const char *action)
 {
         return action && strcmp (action, "none") != 0;
 }
 
+/* The newest sample of any domain, ms: -1 when there is none, G_MININT64
+ * with error when the store cannot be read. */
+static gint64
+newest_sample_ms (AugurStore *st, GError **error)
+{
+        g_autoptr(GPtrArray) doms = augur_store_list_domains (st, error);
+        gint64 newest = -1;
+
+        if (!doms)
+                return G_MININT64;
+        for (guint i = 0; i < doms->len; i++)
+                newest = MAX (newest, ((const AugurDomainInfo *) doms->pdata[i])->last_ms);
+        return newest;
+}
+
 static const AugurOptDef opts_actions[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .metavar = "DOMAIN",
           .help = "only this domain (name, UUID or numeric id); default: every domain" },
         { .name = "since", .type = AUGUR_OPT_DURATION, .metavar = "DURATION",
-          .help = "only the last DURATION (90s, 15m, 1h, 2d), counted back from now" },
+          .help = "only the last DURATION (90s, 15m, 1h, 2d), counted back from the newest sample "
+                  "(the domain's; without DOMAIN the newest of any domain), as history and plot "
+                  "count" },
         { .name = "all", .type = AUGUR_OPT_BOOL,
           .help = "every decision, also those that changed nothing" },
         { NULL },
@@ -102,7 +117,8 @@ static const AugurCmdInfo info_actions = {
         .help = "resize actions taken or recommended, from the audit trail",
         .desc = "Resize actions taken or recommended, from the audit trail (the decisions augurd "
                 "recorded, read-only): time, domain, mode, the memory change and the vCPU change, "
-                "each with its reason or the guard that vetoed it.",
+                "each with its reason or the guard that vetoed it.  --since counts back from the "
+                "newest sample, as history and plot do, not from now.",
 };
 
 static int
@@ -122,8 +138,17 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s", error->message);
         if (domain && !(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (augur_cmd_opts_duration (opts, "since", &since_s))
-                from_ms = augur_now_ms () - (gint64) (since_s * 1000);
+        if (augur_cmd_opts_duration (opts, "since", &since_s)) {
+                /* From the newest sample, not from now (as history and
+                 * plot count): a history that ended an hour ago, or a
+                 * copied database, reads the same. */
+                gint64 newest_ms = d ? d->last_ms : newest_sample_ms (st, &error);
+
+                if (newest_ms == G_MININT64)
+                        return augur_cli_error ("%s", error->message);
+                if (newest_ms >= 0)
+                        from_ms = newest_ms - (gint64) (since_s * 1000);
+        }
         rows = augur_store_decisions (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
         if (!rows)
                 return augur_cli_error ("%s", error->message);
@@ -138,7 +163,7 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                 row_to_json (b, r);
                 }
                 json_builder_end_array (b);
-                print_builder (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         AugurCliTable t;
@@ -161,11 +186,12 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 cells[2] = g_strdup (r->mode);
                 cells[3] = g_strdup_printf ("%s -> %s", from, to);
                 cells[4] = g_strdup_printf ("%s (%s)", r->mem_action, strcmp (r->mem_veto, "none") ? r->mem_veto : r->mem_reason);
-                cells[5] = g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target);
+                cells[5] = r->vcpus_online > 0 ? g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target)
+                                               : g_strdup ("?");
                 cells[6] = g_strdup_printf ("%s (%s)", r->cpu_action, strcmp (r->cpu_veto, "none") ? r->cpu_veto : r->cpu_reason);
                 augur_cli_table_add (&t, cells);
         }
-        augur_cli_table_print (&t);
+        augur_cli_table_print (&t, g);
         return 0;
 }
 
@@ -213,6 +239,42 @@ reason_words (const char *reason)
         return reason;
 }
 
+/* Does the guest report memory statistics at the decision's tick?  FALSE
+ * when the sample of that tick has no used memory (no MemAvailable from
+ * the guest's balloon driver), or when there is no sample and the
+ * decision has no used memory either.  A decision's used memory is also
+ * unknown while a balloon moves (resize.c: no still reading yet) although
+ * the guest reports: the sample tells the two apart. */
+static gboolean
+guest_reports_memory (AugurStore *st, const AugurDecisionRow *r)
+{
+        g_autoptr(GArray) rows = augur_store_history (st, r->domain_id, r->ts_ms, r->ts_ms, AUGUR_RES_RAW, NULL);
+
+        if (!rows || rows->len == 0)
+                return !isnan (r->mem_used_kib);
+        return !isnan (g_array_index (rows, AugurHistRow, rows->len - 1).v[AUGUR_HIST_MEM_USED_KIB]);
+}
+
+/* explain's memory paragraph for a guest without memory statistics: what
+ * it means, why it happens and how to fix it. */
+static void
+print_no_memory_stats (const char *name, double alloc_kib)
+{
+        g_autofree char *alloc = fmt_mib (alloc_kib);
+
+        g_print ("Memory: the guest reports no memory statistics, so augur cannot tell how much it uses "
+                 "and never shrinks it (%s%s).\n", isnan (alloc_kib) ? "its allocation is unknown too" : "allocation: ",
+                 isnan (alloc_kib) ? "" : alloc);
+        g_print ("  This happens when the domain has no balloon device, when its balloon stats period "
+                 "is off, or when the guest has no balloon driver loaded.\n");
+        g_print ("  To fix it: give the domain a <memballoon model='virtio'/> device (virsh edit %s; "
+                 "it takes effect at the next boot); load the virtio_balloon driver in the guest "
+                 "(Linux; on Windows the virtio-win Balloon driver and its service); and keep a stats "
+                 "period: augurd sets [daemon] balloon_period_seconds on every guest it sees, "
+                 "`virsh dommemstat %s --period 1 --live` sets it by hand.  `virsh dommemstat %s` "
+                 "then lists available, usable and last_update.\n", name, name, name);
+}
+
 static const AugurOptDef opts_explain[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
           .help = "the domain: name, UUID or numeric id" },
@@ -224,7 +286,8 @@ static const AugurCmdInfo info_explain = {
         .desc = "The latest decision for the domain in plain words: inputs, forecast, the action "
                 "or the guard that vetoed it, and the reason.  When a precursor (a burst of "
                 "typing, a login, data staging, or a job due on a schedule augur found in the "
-                "guest's memory history) raised the memory bound, the note names it.",
+                "guest's memory history) raised the memory bound, the note names it.  A guest that "
+                "reports no memory statistics is said to, with why and how to fix it.",
 };
 
 static int
@@ -237,6 +300,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autofree char *t = NULL, *used = NULL, *alloc = NULL, *target = NULL, *p50 = NULL, *upper = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
         const AugurDecisionRow *r;
+        gboolean reports;
 
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
@@ -253,7 +317,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
                 row_to_json (b, r);
-                print_builder (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         t = augur_cli_format_ms (r->ts_ms);
@@ -262,24 +326,41 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         target = fmt_mib (r->mem_target_kib);
         p50 = fmt_mib (r->mem_p50_kib);
         upper = fmt_mib (r->mem_upper_kib);
+        reports = guest_reports_memory (st, r);
         g_print ("At %s UTC, %s was in %s mode under the %s policy%s%s%s.\n", t, r->name, r->mode, r->policy,
                  r->model ? ", forecast by " : "", r->model ? r->model : "", r->model ? "" : " with no forecast");
-        g_print ("Memory: the guest used %s of %s. ", used, alloc);
-        if (!isnan (r->mem_upper_kib))
-                g_print ("Over the next %.0f s (the measured actuation latency plus a margin) the forecast was %s, "
-                         "at most %s. ", r->horizon_s, p50, upper);
-        if (strcmp (r->mem_action, "none") == 0 && strcmp (r->mem_veto, "none") != 0)
-                g_print ("augur kept it at %s because %s.\n", alloc, veto_words (r->mem_veto));
-        else if (strcmp (r->mem_action, "none") == 0)
-                g_print ("No change was needed.\n");
-        else if (g_str_has_prefix (r->mem_action, "recommend"))
+        if (!reports) {
+                print_no_memory_stats (r->name, r->mem_alloc_kib);
+        } else {
+                if (isnan (r->mem_used_kib))
+                        g_print ("Memory: its use was not known at that tick (the balloon was moving); "
+                                 "the allocation was %s. ", alloc);
+                else
+                        g_print ("Memory: the guest used %s of %s. ", used, alloc);
+                if (!isnan (r->mem_upper_kib))
+                        g_print ("Over the next %.0f s (the measured actuation latency plus a margin) the "
+                                 "forecast was %s, at most %s. ", r->horizon_s, p50, upper);
+        }
+        /* Without statistics, "kept" and "no change" are what the
+         * paragraph above already says. */
+        if (strcmp (r->mem_action, "none") == 0 && strcmp (r->mem_veto, "none") != 0) {
+                if (reports)
+                        g_print ("augur kept it at %s because %s.\n", alloc, veto_words (r->mem_veto));
+        } else if (strcmp (r->mem_action, "none") == 0) {
+                if (reports)
+                        g_print ("No change was needed.\n");
+        } else if (g_str_has_prefix (r->mem_action, "recommend")) {
                 g_print ("augur recommends %s because %s (not applied: %s mode).\n", target,
                          reason_words (r->mem_reason), r->mode);
-        else if (strcmp (r->mem_action, "failed") == 0)
+        } else if (strcmp (r->mem_action, "failed") == 0) {
                 g_print ("augur tried to set %s but libvirt refused.\n", target);
-        else
+        } else {
                 g_print ("augur set the balloon to %s because %s.\n", target, reason_words (r->mem_reason));
-        g_print ("vCPUs: %d online", r->vcpus_online);
+        }
+        if (r->vcpus_online > 0)
+                g_print ("vCPUs: %d online", r->vcpus_online);
+        else
+                g_print ("vCPUs: unknown (libvirt reported no vCPU count)");
         if (!isnan (r->cpu_upper_cores))
                 g_print (", forecast demand at most %.2f cores", r->cpu_upper_cores);
         if (strcmp (r->cpu_action, "none") == 0 && strcmp (r->cpu_veto, "none") != 0)
@@ -332,8 +413,18 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s: stored forecast is not readable", d->name);
         arr = json_node_get_array (json_parser_get_root (parser));
         if (g->json) {
-                g_print ("{\"domain\":\"%s\",\"ts\":%" G_GINT64_FORMAT ",\"model\":\"%s\",\"step_s\":%.1f,\"horizons\":%s}\n",
-                         d->uuid, ts_ms / 1000, model ? model : "", step_s, horizons);
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                json_builder_begin_object (b);
+                augur_cli_json_domain (b, d->name, d->uuid);
+                json_builder_set_member_name (b, "ts");
+                json_builder_add_int_value (b, ts_ms / 1000);
+                json_str (b, "model", model);
+                json_num (b, "step_s", step_s);
+                json_builder_set_member_name (b, "horizons");
+                json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         t = augur_cli_format_ms (ts_ms);

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "store.h"
 #include "store-retrain.h"
 
@@ -66,13 +67,10 @@ static void
 print_json (AugurStore *st, const GArray *runs, const GArray *vms)
 {
         g_autoptr(JsonBuilder) b = json_builder_new ();
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = NULL;
         g_autofree char *version = augur_store_get_meta (st, "model.serving_version");
         g_autofree char *path = augur_store_get_meta (st, "model.serving_path");
         g_autofree char *name = augur_store_get_meta (st, "model.serving_name");
         g_autofree char *running = augur_store_get_meta (st, "retrain.running");
-        g_autofree char *text = NULL;
 
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "serving");
@@ -121,8 +119,7 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
                                 const AugurRetrainVmRow *v = &g_array_index (vms, AugurRetrainVmRow, k);
 
                                 json_builder_begin_object (b);
-                                json_str (b, "domain", v->name);
-                                json_str (b, "uuid", v->uuid);
+                                augur_cli_json_domain (b, v->name, v->uuid);
                                 json_builder_set_member_name (b, "points");
                                 json_builder_add_int_value (b, v->n_points);
                                 json_num (b, "candidate_mae", v->candidate_mae);
@@ -139,11 +136,7 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
         }
         json_builder_end_array (b);
         json_builder_end_object (b);
-        root = json_builder_get_root (b);
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
+        augur_cli_json_print (b, TRUE);
 }
 
 static void

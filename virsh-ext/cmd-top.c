@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "client.h"
 #include "store.h"
 #include "store-decisions.h"
@@ -34,10 +35,6 @@
 #include <termios.h>
 #include <string.h>
 #include <unistd.h>
-
-/* In database-only mode, guests without a sample for this long are not
- * shown: they are stopped or gone (ms). */
-#define DB_ONLY_RECENT_MS (10 * 60 * 1000)
 
 typedef struct {
         char *uuid, *name, *state;
@@ -116,7 +113,7 @@ domains_from_store (AugurStore *st, gint64 now_ms, GError **error)
                 TopDomain *t;
 
                 /* Imported traces are history, not guests. */
-                if (g_strcmp0 (d->source, "libvirt") != 0 || d->last_ms < now_ms - DB_ONLY_RECENT_MS)
+                if (g_strcmp0 (d->source, "libvirt") != 0 || d->last_ms < now_ms - AUGUR_CLI_LIVE_MS)
                         continue;
                 t = g_new0 (TopDomain, 1);
                 t->uuid = g_strdup (d->uuid);
@@ -133,6 +130,7 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
         g_autoptr(GArray) hist = NULL, dec = NULL, act = NULL;
 
         r->name = g_strdup (t->name);
+        r->uuid = g_strdup (t->uuid);
         r->state = g_strdup (t->state);
         r->sample_ms = r->last_action_ms = -1;
         r->mem_used_kib = r->mem_alloc_kib = r->mem_upper_kib = NAN;
@@ -151,7 +149,7 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
                                                               h->v[AUGUR_HIST_MEM_PROV_KIB]);
                 r->mem_alloc_kib = h->v[AUGUR_HIST_MEM_ACTUAL_KIB];
                 r->cpu_cores = h->v[AUGUR_HIST_CPU_CORES_USED];
-                r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_CURRENT]) ? -1 : (int) h->v[AUGUR_HIST_VCPUS_CURRENT];
+                r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_ONLINE]) ? -1 : (int) lround (h->v[AUGUR_HIST_VCPUS_ONLINE]);
         }
         if ((dec = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, NULL)) && dec->len > 0) {
                 const AugurDecisionRow *x = &g_array_index (dec, AugurDecisionRow, 0);
@@ -183,13 +181,23 @@ json_num (JsonBuilder *b, const char *key, double v)
                 json_builder_add_double_value (b, v);
 }
 
+/* A count or a time in unix seconds, null when unknown (< 0).  Never
+ * through json_num: "v < 0 ? NAN : v" is a float expression (NAN is a
+ * float), which rounded unix seconds to 128 s. */
+static void
+json_int (JsonBuilder *b, const char *key, gint64 v)
+{
+        json_builder_set_member_name (b, key);
+        if (v < 0)
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_int_value (b, v);
+}
+
 static void
 print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
 {
         g_autoptr(JsonBuilder) b = json_builder_new ();
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
 
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
@@ -204,6 +212,8 @@ print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
                 json_builder_begin_object (b);
                 json_builder_set_member_name (b, "name");
                 json_builder_add_string_value (b, r->name);
+                json_builder_set_member_name (b, "uuid");
+                json_builder_add_string_value (b, r->uuid);
                 json_builder_set_member_name (b, "state");
                 json_builder_add_string_value (b, r->state);
                 json_builder_set_member_name (b, "mode");
@@ -213,19 +223,16 @@ print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
                 json_num (b, "mem_upper_kib", r->mem_upper_kib);
                 json_num (b, "cpu_cores_used", r->cpu_cores);
                 json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-                json_num (b, "vcpus", r->vcpus < 0 ? NAN : r->vcpus);
-                json_num (b, "sample_ts", r->sample_ms < 0 ? NAN : r->sample_ms / 1000);
+                json_int (b, "vcpus", r->vcpus);
+                json_int (b, "sample_ts", r->sample_ms < 0 ? -1 : r->sample_ms / 1000);
                 json_builder_set_member_name (b, "last_action");
                 json_builder_add_string_value (b, r->last_action);
-                json_num (b, "last_action_ts", r->last_action_ms < 0 ? NAN : r->last_action_ms / 1000);
+                json_int (b, "last_action_ts", r->last_action_ms < 0 ? -1 : r->last_action_ms / 1000);
                 json_builder_end_object (b);
         }
         json_builder_end_array (b);
         json_builder_end_object (b);
-        root = json_builder_get_root (b);
-        json_generator_set_root (gen, root);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
+        augur_cli_json_print (b, FALSE);
 }
 
 /* One refresh; FALSE with error when the store cannot be read at all. */

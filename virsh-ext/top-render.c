@@ -18,6 +18,7 @@ void
 augur_top_row_clear (AugurTopRow *r)
 {
         g_clear_pointer (&r->name, g_free);
+        g_clear_pointer (&r->uuid, g_free);
         g_clear_pointer (&r->state, g_free);
         g_clear_pointer (&r->mode, g_free);
         g_clear_pointer (&r->last_action, g_free);
