@@ -84,7 +84,7 @@ fmt_pct (double ratio)
 }
 
 static void
-print_text (const AugurReport *r)
+print_text (const AugurReport *r, const AugurCliGlobal *cli)
 {
         const AugurReportGuest *h = &r->host;
         g_autofree char *from = augur_cli_format_ms (r->from_ms), *to = augur_cli_format_ms (r->to_ms);
@@ -121,7 +121,7 @@ print_text (const AugurReport *r)
                 cells[11] = fmt_pct (coverage (g));
                 augur_cli_table_add (&t, cells);
         }
-        augur_cli_table_print (&t);
+        augur_cli_table_print (&t, cli);
         g_print ("\nSaved: GiB-hours given back against the baseline.  Peak, p95: memory reclaimed (maximum -\n"
                  "allocation).  Worst: the least memory free at a shortfall.  OOM, PSI: the memory guard's\n"
                  "out-of-memory and pressure events.  Actions: memory/vCPU changes, taken or recommended.\n");
@@ -347,7 +347,7 @@ cmd_report (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (g->json)
                 print_json (r, since_s);
         else
-                print_text (r);
+                print_text (r, g);
         return 0;
 }
 
