@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "augur-config.h"
+#include "metrics.h"
 #include "regfile.h"
 #include "util.h"
 
@@ -120,6 +121,7 @@ augur_config_free (AugurConfig *c)
         g_free (c->model_path);
         g_free (c->proc_root);
         g_free (c->api_group);
+        g_free (c->metrics_bind);
         g_free (c);
 }
 
@@ -134,6 +136,7 @@ augur_config_copy (const AugurConfig *c)
         n->model_path = g_strdup (c->model_path);
         n->proc_root = g_strdup (c->proc_root);
         n->api_group = g_strdup (c->api_group);
+        n->metrics_bind = g_strdup (c->metrics_bind);
         return n;
 }
 
@@ -195,6 +198,19 @@ check_api_mode (const AugurConfig *c, const char *origin, GError **error)
                 return range_error (error, origin, "api.mode",
                                     (v = g_strdup_printf ("%04o", (unsigned) c->api_mode)),
                                     "0600 to 0666 (octal), with owner read-write");
+        return TRUE;
+}
+
+static gboolean
+check_metrics_bind (const AugurConfig *c, const char *origin, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        g_auto(GStrv) addrs = NULL;
+
+        if (!c->metrics_bind)
+                return TRUE;
+        if (!augur_metrics_parse_bind (c->metrics_bind, &addrs, &local))
+                return range_error (error, origin, "metrics.bind", c->metrics_bind, local->message);
         return TRUE;
 }
 
@@ -338,7 +354,9 @@ static const ConfKey conf_keys[] = {
         { "api", "mode", CONF_OCTAL, FIELD (api_mode), .check = check_api_mode,
           .help = "the socket file's mode, octal" },
         { "metrics", "port", CONF_INT, FIELD (metrics_port), .min = 0, .max = 65535, .show = SHOW_INT,
-          .allowed = "0 (off) or 1 to 65535", .help = "Prometheus endpoint on 127.0.0.1; 0: off" },
+          .allowed = "0 (off) or 1 to 65535", .help = "Prometheus endpoint's port; 0: off" },
+        { "metrics", "bind", CONF_STRING, FIELD (metrics_bind), .check = check_metrics_bind,
+          .help = "addresses the endpoint listens on, comma-separated (default 127.0.0.1)" },
         { "metrics", "names", CONF_BOOL, FIELD (metrics_names),
           .help = "guest names in the domain label instead of UUIDs" },
         { "retrain", "interval", CONF_DURATION, FIELD (retrain_interval_s), .min = 1, .max = 366 * DAY_S,

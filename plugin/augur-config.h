@@ -75,7 +75,9 @@ typedef struct {
         int api_mode;                 /* [api] mode of the socket file, 0 =
                                        * 0660 with a group, 0600 without     */
         /* [metrics] */
-        int metrics_port;             /* Prometheus on 127.0.0.1:port, 0 = off */
+        int metrics_port;             /* Prometheus on bind:port, 0 = off      */
+        char *metrics_bind;           /* addresses, comma-separated; NULL =
+                                       * 127.0.0.1 (metrics.h THE SERVER)    */
         gboolean metrics_names;       /* guest names in the domain label;
                                        * FALSE: UUIDs (metrics.h, WHO SEES WHAT) */
         /* [retrain]: periodic retraining off the main loop (retrain.h) */

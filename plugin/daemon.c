@@ -670,13 +670,19 @@ static void
 start_metrics (AugurDaemon *d)
 {
         g_autoptr(GError) error = NULL;
+        AugurMetricsServeOptions opts = { .bind = d->config->metrics_bind };
+        g_auto(GStrv) addrs = NULL;
 
         if (d->config->metrics_port <= 0)
                 return;
         augur_metrics_set_names (d->metrics, d->config->metrics_names);
-        if (augur_metrics_serve (d->metrics, (guint) d->config->metrics_port, &error))
-                g_message ("metrics on http://127.0.0.1:%u/metrics", augur_metrics_get_port (d->metrics));
-        else
+        if (augur_metrics_serve_full (d->metrics, (guint) d->config->metrics_port, &opts, &error) &&
+            augur_metrics_parse_bind (opts.bind ? opts.bind : "127.0.0.1", &addrs, NULL)) {
+                for (guint i = 0; addrs[i]; i++)
+                        g_message (strchr (addrs[i], ':') ? "metrics on http://[%s]:%u/metrics"
+                                                          : "metrics on http://%s:%u/metrics",
+                                   addrs[i], augur_metrics_get_port (d->metrics));
+        } else
                 augur_log (G_LOG_LEVEL_WARNING, NULL, "metrics", NULL, NAN, NAN,
                            "metrics not served: %s, ignoring", error->message);
 }
@@ -886,8 +892,10 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
             config->api_mode != d->config->api_mode)
                 g_warning ("daemon.socket, api.group or api.mode changed in the config; "
                            "they take effect at restart, ignoring");
-        if (config->metrics_port != d->config->metrics_port)
-                g_warning ("metrics.port changed in the config; it takes effect at restart, ignoring");
+        if (config->metrics_port != d->config->metrics_port ||
+            g_strcmp0 (config->metrics_bind, d->config->metrics_bind) != 0)
+                g_warning ("metrics.port or metrics.bind changed in the config; they take effect at restart, "
+                           "ignoring");
         if (config->price_per_gib != d->config->price_per_gib)
                 g_warning ("forecast.memory_price_per_gib changed in the config; it takes effect at "
                            "restart, ignoring");

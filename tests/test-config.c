@@ -247,7 +247,7 @@ test_unknown_keys (void)
                 { 13, "[daemon] reserve_mib: unknown key, ignoring (it is a key of [policy]; the section has: " },
                 { 14, "[daemon] mdoe: unknown key, ignoring (did you mean mode? the section has: " },
                 { 9, "[polcy] reserve_mib: unknown section, ignoring (did you mean [policy]?)" },
-                { 11, "[metrics] prot: unknown key, ignoring (did you mean port? the section has: port, names)" },
+                { 11, "[metrics] prot: unknown key, ignoring (did you mean port? the section has: port, bind, names)" },
                 { 16, "[store] retention: unknown key, ignoring (the section has: db, raw_retention, rollup_retention)" },
         };
 
@@ -489,6 +489,7 @@ test_every_key (void)
                 { "api", "group", "adm", STR, O (api_group), 0, "adm" },
                 { "api", "mode", "0600", INT, O (api_mode), 0600 },
                 { "metrics", "port", "9848", INT, O (metrics_port), 9848 },
+                { "metrics", "bind", "127.0.0.1, ::1", STR, O (metrics_bind), 0, "127.0.0.1, ::1" },
                 { "metrics", "names", "yes", BOOL, O (metrics_names), TRUE },
                 { "retrain", "interval", "1w", DBL, O (retrain_interval_s), 7 * 86400 },
                 { "retrain", "min_history", "1h", DBL, O (retrain_min_history_s), 3600 },
