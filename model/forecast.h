@@ -158,37 +158,3 @@ void augur_eval_config_init (AugurEvalConfig *cfg);
  * AugurEvalRow for every target with data, every horizon 1..H, every model. */
 GArray *augur_forecast_eval (const AugurModel *model, const AugurDataset *ds,
                              const AugurEvalConfig *cfg, GError **error);
-
-/* ------------------------------------------------------------ runtime */
-
-/* The daemon side: one AugurNetForecasterVm per guest, fed one sample per
- * step (the step mean, on the model's step_s grid; a missed tick is simply
- * not fed).  Per step it updates the features, runs the fixed-point net
- * over the last T vectors, adds the conformal margin (global from the
- * model file, then the VM's own as its targets arrive), and keeps the
- * online baselines (served instead of the net when the caller decides the
- * net underperforms).  No allocation after augur_net_forecaster_vm_new(). */
-typedef struct {
-        gint64 ts;                                             /* origin, unix s        */
-        gboolean nn_ok;                                        /* net forecast valid    */
-        guint H;
-        float point[AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H];     /* net, NAN = unknown    */
-        float upper[AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H];     /* net + conformal margin */
-        float bl_point[AUGUR_BL_N][AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H]; /* baselines */
-        float bl_upper[AUGUR_BL_N][AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H]; /* + global margin */
-} AugurNetForecast;
-
-typedef struct AugurNetForecasterVm AugurNetForecasterVm;
-
-/* (transfer full); m must outlive the returned state. */
-AugurNetForecasterVm *augur_net_forecaster_vm_new (const AugurModel *m, const char *vm);
-void augur_net_forecaster_vm_free (AugurNetForecasterVm *v);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurNetForecasterVm, augur_net_forecaster_vm_free)
-
-/* Feed the sample of one step and forecast from it.  Returns FALSE (and
- * leaves *ret untouched) when the sample is ignored (not later than the
- * previous one) or the VM sits in a gap; TRUE otherwise, with nn_ok FALSE
- * while fewer than T steps of the current segment exist (baselines are
- * still filled where they can be). */
-gboolean augur_net_forecaster_vm_step (AugurNetForecasterVm *v, const AugurFeatSample *x,
-                                   AugurNetForecast *ret);
