@@ -2,8 +2,8 @@
  *
  * What it is: one step per call, for one VM, of everything between a sample
  * and the forecast the policy consumes.  What it is not: the policy, the
- * trainer, or the evaluation harness (forecast.c scores the same sources
- * in batch; this file is their online twin).
+ * trainer, or the evaluation harness (eval.c scores the same sources in
+ * batch; this file is their online twin).
  *
  * TWO PATHS
  * =========
@@ -79,7 +79,7 @@
  *      segment is at least T steps old, reset the int state and replay the
  *      last T vectors (the window the model was trained on; nn-q.h:
  *      carrying the state is "outside what training saw").  Output ->
- *      forecast as in forecast.c: u(held) + g_sd * out, u = identity for
+ *      forecast as in forecast.h: u(held) + g_sd * out, u = identity for
  *      cpu and mem.  Skipped steps (k jumps by more than 1) are fed to the
  *      features as empty samples so the window holds exactly the vectors
  *      the batch path (augur_features_batch) computes.

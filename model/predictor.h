@@ -8,7 +8,7 @@
  * trackers and the champion choice, plus a fast path at tick resolution
  * (online last value + a period detector).  The design is the comment at
  * the top of predictor.c.  What it is not: the policy (policy/policy.h),
- * training (forecast.h) or I/O; nothing here logs above debug.
+ * training (train.h) or I/O; nothing here logs above debug.
  *
  * Units: the predictor forecasts the model's targets — mem_pct and cpu_pct
  * of the sample's own mem_prov_kib / cpu_cores — and converts them to KiB

@@ -1,5 +1,6 @@
-/* test-forecast.c — training / evaluation glue (model/forecast.c) on a
- * small synthetic fleet, end to end but in seconds.
+/* test-forecast.c — training, evaluation and the model file (model/train.c,
+ * model/eval.c, model/model-file.c) on a small synthetic fleet, end to end
+ * but in seconds.
  *
  *   /forecast/train-eval       train a tiny LSTM, evaluate: every model has
  *                              a row on identical points, int RMSE within
