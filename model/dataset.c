@@ -36,6 +36,7 @@
  * gap and the daemon sees exactly the segmentation training saw.
  */
 #include "dataset.h"
+#include "util.h"
 
 #include <math.h>
 #include <string.h>
@@ -176,13 +177,7 @@ augur_dataset_time_split (gsize n, gsize *ret_val_start, gsize *ret_test_start)
 AugurSplit
 augur_dataset_vm_split (const char *vm)
 {
-        guint32 h = 2166136261u;
-
-        for (const unsigned char *p = (const unsigned char *) vm; *p; p++) {
-                h ^= *p;
-                h *= 16777619u;
-        }
-        switch (h % 10) {
+        switch (augur_fnv1a32 (vm, strlen (vm)) % 10) {
         case 0:
         case 1:
                 return AUGUR_SPLIT_TEST;

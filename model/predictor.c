@@ -227,6 +227,7 @@
 #include "precursor.h"
 #include "calib.h"
 #include "nn-q.h"
+#include "util.h"
 
 #include <math.h>
 #include <string.h>
@@ -525,18 +526,6 @@ augur_predictor_source_name (const AugurPredictor *p, AugurPredSource s)
 
 /* --------------------------------------------------------------- VM */
 
-static guint32
-fnv1a (const char *s)
-{
-        guint32 h = 2166136261u;
-
-        for (; *s; s++) {
-                h ^= (guint8) *s;
-                h *= 16777619u;
-        }
-        return h;
-}
-
 static inline float *
 cur_at (const AugurPredictor *p, const AugurPredictorVm *v, int s, int r, int what)
 {
@@ -580,7 +569,7 @@ augur_predictor_vm_new (AugurPredictor *p, const char *vm)
         v = g_new0 (AugurPredictorVm, 1);
         v->p = p;
         v->name = g_strdup (vm);
-        v->phase_s = (p->tick_mode && c->stagger) ? (gint64) (fnv1a (vm) % (guint32) c->step_s) : 0;
+        v->phase_s = (p->tick_mode && c->stagger) ? (gint64) (augur_fnv1a32 (vm, strlen (vm)) % (guint32) c->step_s) : 0;
         augur_precursor_init (&v->prec, c->step_s);
         v->prec_bound = NAN;
         if (p->model) {
@@ -625,7 +614,7 @@ augur_predictor_vm_new (AugurPredictor *p, const char *vm)
         v->qt = g_new0 (QTrack, (gsize) N_RES * N_FAST * c->fast_H);
         v->fcur = g_new (float, (gsize) N_RES * N_FAST * 2 * c->fast_H);
         /* Stagger the detector too. */
-        v->next_detect = c->period_every > 1 ? fnv1a (vm) % c->period_every : 0;
+        v->next_detect = c->period_every > 1 ? augur_fnv1a32 (vm, strlen (vm)) % c->period_every : 0;
         return v;
 }
 
@@ -667,23 +656,6 @@ pinball (float q, float y, float u)
         return y >= u ? q * (y - u) : (1.0f - q) * (u - y);
 }
 
-/* Index of the first element >= x in a[0..n). */
-static guint
-lower_bound_f (const float *a, guint n, float x)
-{
-        guint lo = 0, hi = n;
-
-        while (lo < hi) {
-                guint mid = lo + (hi - lo) / 2;
-
-                if (a[mid] < x)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
-}
-
 /* Add a memory score of source s at horizon h to the cost rings. */
 static void
 cost_add (const AugurPredictor *p, AugurPredictorVm *v, int s, guint h, float score)
@@ -694,11 +666,11 @@ cost_add (const AugurPredictor *p, AugurPredictorVm *v, int s, guint h, float sc
         guint n = v->cost_n[k], i;
 
         if (n == R) {
-                i = lower_bound_f (sorted, n, ring[v->cost_pos[k]]);
+                i = augur_lower_bound_f (sorted, n, ring[v->cost_pos[k]]);
                 memmove (sorted + i, sorted + i + 1, (n - i - 1) * sizeof *sorted);
                 n--;
         }
-        i = lower_bound_f (sorted, n, score);
+        i = augur_lower_bound_f (sorted, n, score);
         memmove (sorted + i + 1, sorted + i, (n - i) * sizeof *sorted);
         sorted[i] = score;
         v->cost_n[k] = n + 1;
@@ -711,7 +683,7 @@ cost_add (const AugurPredictor *p, AugurPredictorVm *v, int s, guint h, float sc
 static float
 cost_margin (const float *a, guint n, double lam)
 {
-        guint j = lower_bound_f (a, n, 0.0f);
+        guint j = augur_lower_bound_f (a, n, 0.0f);
         double best;
         float b = 0;
 

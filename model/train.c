@@ -36,6 +36,7 @@
 #include "train.h"
 #include "eval.h"
 #include "calib.h"
+#include "util.h"
 
 #include <math.h>
 #include <string.h>
@@ -65,18 +66,6 @@ augur_train_config_init (AugurTrainConfig *cfg)
         cfg->split = AUGUR_SPLIT_BY_TIME;
         cfg->no_activity = FALSE;
         cfg->time_budget_s = 0;
-}
-
-/* ------------------------------------------------------------- random */
-
-static guint64
-splitmix64 (guint64 *s)
-{
-        guint64 z = (*s += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
-
-        z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
-        return z ^ (z >> 31);
 }
 
 /* ------------------------------------------------------------ targets */
@@ -187,7 +176,7 @@ shuffle_windows (GArray *w, guint64 *rng)
         WinRef *a = (WinRef *) w->data;
 
         for (guint i = w->len; i > 1; i--) {
-                guint j = (guint) (splitmix64 (rng) % i);
+                guint j = (guint) (augur_splitmix64 (rng) % i);
                 WinRef t = a[i - 1];
 
                 a[i - 1] = a[j];
