@@ -11,9 +11,8 @@
  *   AUGUR_TRACE_MAX_LINE_BYTES (trace.h, LIMITS): one piece past it and
  *   the read fails, so a line costs at most the limit plus a piece, however
  *   far the line (or a gzip bomb's one record) goes on.  The reader counts
- *   lines, so every limit error says file:line.  PlanetLab tarballs are walked with a minimal ustar reader
- *   (512-byte headers, octal size, GNU 'L' long names) on top of gzread();
- *   no libarchive dependency for one format.
+ *   lines, so every limit error says file:line.  PlanetLab tarballs are
+ *   walked with the minimal ustar reader of common/tar.h (also on zlib).
  *
  * PER-FORMAT NOTES
  *   Bitbrains  separator ";\t" (we split on ';' and trim blanks); columns
@@ -37,6 +36,7 @@
  *              scores, not KiB/s, so they are not mapped.
  */
 #include "trace.h"
+#include "tar.h"
 
 #include <errno.h>
 #include <math.h>
@@ -954,104 +954,50 @@ pl_parse_day (const char *name, const char *data, gsize len, gint64 day_s,
         g_ptr_array_add (days, d);
 }
 
-static guint64
-tar_octal (const char *p, gsize len)
-{
-        guint64 v = 0;
-
-        for (gsize i = 0; i < len && p[i]; i++) {
-                if (p[i] == ' ')
-                        continue;
-                if (p[i] < '0' || p[i] > '7')
-                        break;
-                v = v * 8 + (guint64) (p[i] - '0');
-        }
-        return v;
-}
+/* One PlanetLab archive being read: its members are day files. */
+typedef struct {
+        GPtrArray *days;
+        AugurTraceStats *st;
+        gint64 archive_day;          /* day in the archive's name, -1 = none */
+} PlTar;
 
 static gboolean
-gz_read_exact (gzFile gz, void *buf, gsize len)
+pl_tar_member (const char *name, const char *data, gsize size, gpointer user_data, GError **error)
 {
-        return gzread (gz, buf, (unsigned) len) == (int) len;
+        PlTar *t = user_data;
+        gint64 day = find_day_s (name);
+
+        pl_parse_day (name, data, size, day >= 0 ? day : t->archive_day, t->days, t->st);
+        return TRUE;
 }
 
 static gboolean
 read_planetlab_tar (const char *path, GPtrArray *days, AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autofree char *longname = NULL;
-        gint64 archive_day = find_day_s (path);
-        unsigned char hdr[512];
+        g_autofree char *what = g_strdup_printf ("a PlanetLab day file (288 values; limit %d bytes)",
+                                                 AUGUR_TRACE_MAX_DAY_BYTES);
+        PlTar t = { days, st, find_day_s (path) };
+        GError *local = NULL;
 
-        f = trace_file_open (path, error);
-        if (!f)
-                return FALSE;
-        for (;;) {
-                g_autofree char *data = NULL;
-                g_autofree char *name = NULL;
-                guint64 size, padded;
-                char type;
-                gboolean all_zero = TRUE;
-
-                if (!gz_read_exact (f->gz, hdr, sizeof hdr))
-                        break;   /* end of archive without trailer: accept */
-                for (gsize i = 0; i < sizeof hdr; i++)
-                        if (hdr[i]) {
-                                all_zero = FALSE;
-                                break;
-                        }
-                if (all_zero)
+        if (augur_tar_read (path, AUGUR_TRACE_MAX_DAY_BYTES, what, pl_tar_member, &t, &local))
+                return TRUE;
+        /* The archive's errors in this module's domain (trace.h codes). */
+        if (local->domain == AUGUR_TAR_ERROR) {
+                switch (local->code) {
+                case AUGUR_TAR_ERROR_FORMAT:
+                        local->code = AUGUR_TRACE_ERROR_FORMAT;
                         break;
-                if (memcmp (hdr + 257, "ustar", 5) != 0 && hdr[156] != '0' && hdr[156] != '\0'
-                    && hdr[156] != '5' && hdr[156] != 'L' && hdr[156] != 'x' && hdr[156] != 'g') {
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
-                                     "%s: not a tar archive", path);
-                        return FALSE;
+                case AUGUR_TAR_ERROR_TOO_BIG:
+                        local->code = AUGUR_TRACE_ERROR_TOO_LONG;
+                        break;
+                default:
+                        local->code = AUGUR_TRACE_ERROR_IO;
+                        break;
                 }
-                size = tar_octal ((const char *) hdr + 124, 12);
-                type = (char) hdr[156];
-                padded = (size + 511) / 512 * 512;
-                if (size > AUGUR_TRACE_MAX_DAY_BYTES) {
-                        g_autofree char *name100 = g_strndup ((const char *) hdr, 100);
-                        g_autofree char *member = g_strescape (name100, NULL);
-
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                                     "%s: tar member '%s' of %" G_GUINT64_FORMAT " bytes is too big for a "
-                                     "PlanetLab day file (288 values; limit %d bytes)",
-                                     path, member, size, AUGUR_TRACE_MAX_DAY_BYTES);
-                        return FALSE;
-                }
-                data = g_malloc (padded + 1);
-                if (padded > 0 && !gz_read_exact (f->gz, data, padded)) {
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                                     "%s: truncated tar archive", path);
-                        return FALSE;
-                }
-                data[size] = '\0';
-                if (type == 'L') {
-                        g_free (longname);
-                        longname = g_strndup (data, size);
-                        continue;
-                }
-                if (type != '0' && type != '\0')
-                        continue;   /* directories, pax headers, links */
-                if (longname) {
-                        name = g_steal_pointer (&longname);
-                } else if (memcmp (hdr + 257, "ustar", 5) == 0 && hdr[345]) {
-                        g_autofree char *prefix = g_strndup ((const char *) hdr + 345, 155);
-                        g_autofree char *base = g_strndup ((const char *) hdr, 100);
-
-                        name = g_strconcat (prefix, "/", base, NULL);
-                } else {
-                        name = g_strndup ((const char *) hdr, 100);
-                }
-                {
-                        gint64 day = find_day_s (name);
-
-                        pl_parse_day (name, data, size, day >= 0 ? day : archive_day, days, st);
-                }
+                local->domain = AUGUR_TRACE_ERROR;
         }
-        return TRUE;
+        g_propagate_error (error, local);
+        return FALSE;
 }
 
 static gboolean
