@@ -125,9 +125,15 @@ augur_trace_stats_format (const AugurTraceStats *st)
 /* ---------------------------------------------------------------- input */
 
 typedef struct {
-        gzFile gz;
+        gzFile gz;              /* the file, or NULL for a member in memory */
+        const char *mem;        /* memory: next unread byte ...          */
+        const char *mem_end;    /* ... and the end (not owned)            */
         char *path;
         guint64 line_no;        /* lines read so far = the current line's number */
+        gsize max_bytes;        /* > 0: the lines (each + 1 for its end) may
+                                 * not pass this many bytes               */
+        const char *too_big_for;/* what the file is, for that message     */
+        gsize bytes;            /* lines read so far, each + 1            */
 } TraceFile;
 
 static void
@@ -160,6 +166,19 @@ trace_file_open (const char *path, GError **error)
         return g_steal_pointer (&f);
 }
 
+/* A member already in memory (a PlanetLab day file of a tar archive, read
+ * whole by common/tar.c): data[0..len) is borrowed, name is for messages. */
+static TraceFile *
+trace_file_new_memory (const char *name, const char *data, gsize len)
+{
+        TraceFile *f = g_new0 (TraceFile, 1);
+
+        f->path = g_strdup (name);
+        f->mem = data;
+        f->mem_end = data + len;
+        return f;
+}
+
 static gboolean
 line_too_long (const TraceFile *f, GError **error)
 {
@@ -169,14 +188,38 @@ line_too_long (const TraceFile *f, GError **error)
         return FALSE;
 }
 
+/* One line of a member in memory: the bytes up to the next '\n' (or the
+ * end) as they are, up to a NUL byte if one comes first.  The member's
+ * size is already bounded (AUGUR_TRACE_MAX_DAY_BYTES), so no limit here. */
+static gboolean
+memory_read_line (TraceFile *f, GString *line)
+{
+        const char *nl, *nul;
+        gsize len;
+
+        g_string_truncate (line, 0);
+        if (f->mem >= f->mem_end)
+                return FALSE;
+        f->line_no++;
+        nl = memchr (f->mem, '\n', (gsize) (f->mem_end - f->mem));
+        len = (gsize) ((nl ? nl : f->mem_end) - f->mem);
+        nul = memchr (f->mem, '\0', len);
+        g_string_append_len (line, f->mem, nul ? (gsize) (nul - f->mem) : len);
+        f->mem = nl ? nl + 1 : f->mem_end;
+        return TRUE;
+}
+
 /* Read one line (without the line end, "\r\n" or "\n") into line.
- * Returns FALSE at end of file; sets error on a read error or a line
- * longer than AUGUR_TRACE_MAX_LINE_BYTES (AUGUR_TRACE_ERROR_TOO_LONG). */
+ * Returns FALSE at end of file; sets error on a read error, a line longer
+ * than AUGUR_TRACE_MAX_LINE_BYTES, or lines past f->max_bytes
+ * (AUGUR_TRACE_ERROR_TOO_LONG). */
 static gboolean
 trace_file_read_line (TraceFile *f, GString *line, GError **error)
 {
         char buf[65536];
 
+        if (!f->gz)
+                return memory_read_line (f, line);
         g_string_truncate (line, 0);
         f->line_no++;
         for (;;) {
@@ -209,6 +252,13 @@ trace_file_read_line (TraceFile *f, GString *line, GError **error)
                 g_string_truncate (line, line->len - 1);
         if (line->len > AUGUR_TRACE_MAX_LINE_BYTES)
                 return line_too_long (f, error);
+        f->bytes += line->len + 1;
+        if (f->max_bytes && f->bytes > f->max_bytes) {
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                             "%s:%" G_GUINT64_FORMAT ": more than %" G_GSIZE_FORMAT " bytes, too big for %s",
+                             f->path, f->line_no, f->max_bytes, f->too_big_for);
+                return FALSE;
+        }
         return TRUE;
 }
 
@@ -221,26 +271,143 @@ line_is_blank (const char *s)
         return TRUE;
 }
 
-/* Split s in place on sep; fields are trimmed of blanks.  Returns the
- * number of fields stored in fields (at most max). */
+/* Split s in place on sep; fields are trimmed of blanks.  The first max
+ * fields are stored in fields (pointers into s); returns how many there
+ * are in all. */
 static guint
-split_simple (char *s, char sep, char **fields, guint max)
+split_simple (char *s, char sep, GPtrArray *fields, guint max)
 {
         guint n = 0;
 
+        g_ptr_array_set_size (fields, 0);
         for (;;) {
                 char *end = strchr (s, sep);
 
                 if (end)
                         *end = '\0';
                 if (n < max)
-                        fields[n] = g_strstrip (s);
+                        g_ptr_array_add (fields, g_strstrip (s));
                 n++;
                 if (!end)
                         break;
                 s = end + 1;
         }
         return n;
+}
+
+static gboolean
+record_too_big (const TraceFile *f, guint64 first_line, const char *what, GError **error)
+{
+        if (first_line == f->line_no)
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                             "%s:%" G_GUINT64_FORMAT ": record %s; not a trace file, or a damaged one",
+                             f->path, first_line, what);
+        else
+                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
+                             "%s:%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ": record %s (a quoted "
+                             "field runs over several lines: an unclosed quote?)",
+                             f->path, first_line, f->line_no, what);
+        return FALSE;
+}
+
+/* Read one RFC 4180 record into fields (GPtrArray of owned char*).
+ * Quoted fields may contain separators, doubled quotes and line breaks.
+ * Returns FALSE at end of input (or on error, with error set: also
+ * AUGUR_TRACE_ERROR_TOO_LONG for a record over AUGUR_TRACE_MAX_RECORD_BYTES
+ * or AUGUR_TRACE_MAX_FIELDS). */
+static gboolean
+read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_bad, GError **error)
+{
+        g_autoptr (GString) cell = g_string_new (NULL);
+        gboolean in_quotes = FALSE;
+        gboolean was_quoted = FALSE;
+        guint64 first_line;
+        gsize record_bytes;
+        const char *p;
+
+        g_ptr_array_set_size (fields, 0);
+        *ret_bad = FALSE;
+        do {
+                if (!trace_file_read_line (f, line, error))
+                        return FALSE;
+        } while (!in_quotes && line_is_blank (line->str));
+        first_line = f->line_no;
+        record_bytes = line->len;
+
+        p = line->str;
+        for (;;) {
+                char ch = *p;
+
+                if (in_quotes) {
+                        if (ch == '\0') {
+                                /* The quoted field continues on the next line. */
+                                g_string_append_c (cell, '\n');
+                                if (!trace_file_read_line (f, line, error)) {
+                                        if (error && *error)
+                                                return FALSE;
+                                        *ret_bad = TRUE;   /* unterminated quote at EOF */
+                                        break;
+                                }
+                                record_bytes += 1 + line->len;
+                                if (record_bytes > AUGUR_TRACE_MAX_RECORD_BYTES) {
+                                        g_autofree char *what = g_strdup_printf (
+                                                "longer than %d bytes", AUGUR_TRACE_MAX_RECORD_BYTES);
+
+                                        return record_too_big (f, first_line, what, error);
+                                }
+                                p = line->str;
+                                continue;
+                        }
+                        if (ch == '"') {
+                                if (p[1] == '"') {
+                                        g_string_append_c (cell, '"');
+                                        p += 2;
+                                        continue;
+                                }
+                                in_quotes = FALSE;
+                                p++;
+                                continue;
+                        }
+                        g_string_append_c (cell, ch);
+                        p++;
+                        continue;
+                }
+                if (ch == '"') {
+                        if (cell->len > 0 && !line_is_blank (cell->str))
+                                *ret_bad = TRUE;   /* quote inside an unquoted field */
+                        g_string_truncate (cell, 0);
+                        in_quotes = TRUE;
+                        was_quoted = TRUE;
+                        p++;
+                        continue;
+                }
+                if (ch == ',' || ch == '\0') {
+                        char *v;
+
+                        if (fields->len >= AUGUR_TRACE_MAX_FIELDS) {
+                                g_autofree char *what = g_strdup_printf (
+                                        "with more than %d fields", AUGUR_TRACE_MAX_FIELDS);
+
+                                return record_too_big (f, first_line, what, error);
+                        }
+                        v = g_strdup (cell->str);
+                        if (!was_quoted)
+                                g_strstrip (v);
+                        g_ptr_array_add (fields, v);
+                        g_string_truncate (cell, 0);
+                        was_quoted = FALSE;
+                        if (ch == '\0')
+                                break;
+                        p++;
+                        continue;
+                }
+                if (was_quoted && !g_ascii_isspace (ch))
+                        *ret_bad = TRUE;           /* text after a closing quote */
+                if (!was_quoted)
+                        g_string_append_c (cell, ch);
+                p++;
+        }
+        return TRUE;
 }
 
 /* ------------------------------------------------------------ cleaning */
@@ -446,6 +613,127 @@ series_set_finish (SeriesSet *set, AugurTraceStats *st)
         return out;
 }
 
+/* ----------------------------------------------------------- row reader */
+
+/* ROW READER
+ *   Every format reads a file the same way: count it, take the first row
+ *   as the header (if the format has one; a blank first line is a header
+ *   too), then every later row that is not blank, counted in rows_read and
+ *   split into fields; at the end, a read error or a limit
+ *   (trace_file_read_line, read_csv_record) fails the file.  RowReader is
+ *   that loop, written once; each reader below only says what its header
+ *   and rows mean.  Fields point into the RowReader's buffers and are
+ *   valid until the next row. */
+typedef struct {
+        TraceFile *f;                /* owned                                */
+        char sep;                    /* ',' or ';': a line split on it, fields
+                                      * trimmed of blanks; '\n': the line is
+                                      * the one field; '\0': RFC 4180 records
+                                      * (read_csv_record)                    */
+        guint max_fields;            /* fields kept of a split line, the rest
+                                      * only counted; a reader may change it
+                                      * after the header                     */
+        AugurTraceStats *st;
+        GString *line;
+        GPtrArray *cells;            /* split line: pointers into line       */
+        GPtrArray *record;           /* RFC 4180 record: owned fields        */
+        GError *error;               /* what ended the rows, if not the end  */
+} RowReader;
+
+static void
+row_reader_clear (RowReader *rr)
+{
+        g_clear_pointer (&rr->f, trace_file_close);
+        if (rr->line)
+                g_string_free (g_steal_pointer (&rr->line), TRUE);
+        g_clear_pointer (&rr->cells, g_ptr_array_unref);
+        g_clear_pointer (&rr->record, g_ptr_array_unref);
+        g_clear_error (&rr->error);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RowReader, row_reader_clear)
+
+/* Start on f (taken over) and count it in st->files. */
+static void
+row_reader_init (RowReader *rr, TraceFile *f, char sep, guint max_fields, AugurTraceStats *st)
+{
+        rr->f = f;
+        rr->sep = sep;
+        rr->max_fields = max_fields;
+        rr->st = st;
+        rr->line = g_string_new (NULL);
+        rr->cells = g_ptr_array_new ();
+        rr->record = g_ptr_array_new_with_free_func (g_free);
+        st->files++;
+}
+
+/* row_reader_init() on the file at path; FALSE with error (nothing
+ * counted) when it cannot be opened. */
+static gboolean
+row_reader_open (RowReader *rr, const char *path, char sep, guint max_fields, AugurTraceStats *st,
+                 GError **error)
+{
+        TraceFile *f = trace_file_open (path, error);
+
+        if (!f)
+                return FALSE;
+        row_reader_init (rr, f, sep, max_fields, st);
+        return TRUE;
+}
+
+static gboolean
+row_reader_read (RowReader *rr, gboolean header, char ***ret_fields, guint *ret_n, gboolean *ret_bad)
+{
+        gboolean bad = FALSE;
+
+        if (rr->sep == '\0') {
+                /* read_csv_record skips blank lines itself */
+                if (!read_csv_record (rr->f, rr->line, rr->record, &bad, &rr->error))
+                        return FALSE;
+                *ret_fields = (char **) rr->record->pdata;
+                *ret_n = rr->record->len;
+        } else {
+                do {
+                        if (!trace_file_read_line (rr->f, rr->line, &rr->error))
+                                return FALSE;
+                } while (!header && line_is_blank (rr->line->str));
+                *ret_n = split_simple (rr->line->str, rr->sep, rr->cells, rr->max_fields);
+                *ret_fields = (char **) rr->cells->pdata;
+        }
+        if (ret_bad)
+                *ret_bad = bad;
+        if (!header)
+                rr->st->rows_read++;
+        return TRUE;
+}
+
+/* The first row, blank or not.  FALSE when there is none: an empty file,
+ * or a read error (row_reader_end() says which). */
+static gboolean
+row_reader_header (RowReader *rr, char ***ret_fields, guint *ret_n)
+{
+        return row_reader_read (rr, TRUE, ret_fields, ret_n, NULL);
+}
+
+/* The next row that is not blank, counted in rows_read; *ret_bad (may be
+ * NULL) says an RFC 4180 record is malformed.  FALSE after the last row. */
+static gboolean
+row_reader_next (RowReader *rr, char ***ret_fields, guint *ret_n, gboolean *ret_bad)
+{
+        return row_reader_read (rr, FALSE, ret_fields, ret_n, ret_bad);
+}
+
+/* How the rows ended: TRUE at the end of the file, FALSE with the read
+ * error set. */
+static gboolean
+row_reader_end (RowReader *rr, GError **error)
+{
+        if (rr->error) {
+                g_propagate_error (error, g_steal_pointer (&rr->error));
+                return FALSE;
+        }
+        return TRUE;
+}
+
 /* ------------------------------------------------------------ bitbrains */
 
 typedef struct {
@@ -480,28 +768,18 @@ file_id (const char *path)
 static gboolean
 read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
+        g_auto (RowReader) rr = { 0 };
         g_autofree char *id = file_id (path);
         g_autofree char *vm = g_strdup_printf ("bb-%s", id);
-        char *fields[MAX_FIELDS];
+        char **fields;
         int map[MAX_FIELDS];
         int ts_field = -1;
-        guint nhdr;
-        GError *local = NULL;
+        guint nhdr, n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        if (!row_reader_open (&rr, path, ';', MAX_FIELDS, st, error))
                 return FALSE;
-        st->files++;
-        if (!trace_file_read_line (f, line, &local)) {
-                if (local) {
-                        g_propagate_error (error, local);
-                        return FALSE;
-                }
-                return TRUE;  /* empty file: nothing to add */
-        }
-        nhdr = split_simple (line->str, ';', fields, MAX_FIELDS);
+        if (!row_reader_header (&rr, &fields, &nhdr))
+                return row_reader_end (&rr, error);   /* empty file: nothing to add */
         if (nhdr > MAX_FIELDS) {
                 g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                              "%s: too many columns (%u)", path, nhdr);
@@ -521,19 +799,15 @@ read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GErr
                 return FALSE;
         }
 
-        for (;;) {
+        while (row_reader_next (&rr, &fields, &n, NULL)) {
                 Row r;
                 gint64 ts;
-                guint n;
 
-                if (!trace_file_read_line (f, line, &local))
-                        break;
-                if (line_is_blank (line->str))
-                        continue;
-                st->rows_read++;
-                n = split_simple (line->str, ';', fields, MAX_FIELDS);
-                /* A trailing ';' would add one empty field; accept it. */
-                if (n == nhdr + 1 && fields[nhdr][0] == '\0')
+                /* A trailing ';' would add one empty field; accept it.  Only
+                 * MAX_FIELDS fields are kept, so with a 64-column header such
+                 * a row stays garbage (it always was: the reader used to look
+                 * one past its array there). */
+                if (n == nhdr + 1 && nhdr < MAX_FIELDS && fields[nhdr][0] == '\0')
                         n = nhdr;
                 if (n != nhdr || !parse_ts (fields[ts_field], &ts)) {
                         st->rows_garbage++;
@@ -549,11 +823,7 @@ read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GErr
                 row_clean_memory (&r, st);
                 series_set_add_row (set, vm, ts, &r, st);
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return row_reader_end (&rr, error);
 }
 
 /* ---------------------------------------------------------------- azure */
@@ -562,57 +832,38 @@ static gboolean
 read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                  AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
+        g_auto (RowReader) rr = { 0 };
         g_auto (GStrv) names = NULL;
-        guint nvm;
-        GError *local = NULL;
+        char **cv;
+        guint nvm, n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        /* The header keeps every field (one per VM); rows as many. */
+        if (!row_reader_open (&rr, path, ',', G_MAXUINT, st, error))
                 return FALSE;
-        st->files++;
-        if (!trace_file_read_line (f, line, &local)) {
-                if (local) {
-                        g_propagate_error (error, local);
-                        return FALSE;
-                }
-                return TRUE;
-        }
-        names = g_strsplit (line->str, ",", -1);
-        nvm = g_strv_length (names);
-        if (nvm < 2 || g_strcmp0 (g_strstrip (names[0]), "step") != 0) {
+        if (!row_reader_header (&rr, &cv, &nvm))
+                return row_reader_end (&rr, error);
+        if (nvm < 2 || g_strcmp0 (cv[0], "step") != 0) {
                 g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                              "%s: not an Azure matrix CSV (header must start with \"step,\")", path);
                 return FALSE;
         }
         for (guint i = 1; i < nvm; i++) {
-                g_strstrip (names[i]);
-                if (names[i][0] == '\0') {
+                if (cv[i][0] == '\0') {
                         g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                                      "%s: empty VM id in header column %u", path, i + 1);
                         return FALSE;
                 }
-                augur_series_ensure_col (series_set_get (set, names[i]), AUGUR_COL_CPU_PCT);
         }
+        names = g_new0 (char *, nvm + 1);
+        for (guint i = 0; i < nvm; i++)
+                names[i] = g_strdup (cv[i]);
+        for (guint i = 1; i < nvm; i++)
+                augur_series_ensure_col (series_set_get (set, names[i]), AUGUR_COL_CPU_PCT);
+        rr.max_fields = nvm;
 
-        for (;;) {
-                char *cells[MAX_FIELDS];
-                g_autofree char **big = NULL;
-                char **cv = cells;
+        while (row_reader_next (&rr, &cv, &n, NULL)) {
                 gint64 step;
-                guint n;
 
-                if (!trace_file_read_line (f, line, &local))
-                        break;
-                if (line_is_blank (line->str))
-                        continue;
-                st->rows_read++;
-                if (nvm > MAX_FIELDS) {
-                        big = g_new (char *, nvm);
-                        cv = big;
-                }
-                n = split_simple (line->str, ',', cv, nvm);
                 if (n != nvm || !parse_ts (cv[0], &step) || step < 1) {
                         st->rows_garbage++;
                         continue;
@@ -629,158 +880,29 @@ read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                 /* rows_kept counts matrix rows, not cells. */
                 st->rows_kept -= nvm - 2;
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return row_reader_end (&rr, error);
 }
 
 /* ---------------------------------------------------------------- augur */
 
 static gboolean
-record_too_big (const TraceFile *f, guint64 first_line, const char *what, GError **error)
-{
-        if (first_line == f->line_no)
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                             "%s:%" G_GUINT64_FORMAT ": record %s; not a trace file, or a damaged one",
-                             f->path, first_line, what);
-        else
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                             "%s:%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ": record %s (a quoted "
-                             "field runs over several lines: an unclosed quote?)",
-                             f->path, first_line, f->line_no, what);
-        return FALSE;
-}
-
-/* Read one RFC 4180 record into fields (GPtrArray of owned char*).
- * Quoted fields may contain separators, doubled quotes and line breaks.
- * Returns FALSE at end of input (or on error, with error set: also
- * AUGUR_TRACE_ERROR_TOO_LONG for a record over AUGUR_TRACE_MAX_RECORD_BYTES
- * or AUGUR_TRACE_MAX_FIELDS). */
-static gboolean
-read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_bad, GError **error)
-{
-        g_autoptr (GString) cell = g_string_new (NULL);
-        gboolean in_quotes = FALSE;
-        gboolean was_quoted = FALSE;
-        guint64 first_line;
-        gsize record_bytes;
-        const char *p;
-
-        g_ptr_array_set_size (fields, 0);
-        *ret_bad = FALSE;
-        do {
-                if (!trace_file_read_line (f, line, error))
-                        return FALSE;
-        } while (!in_quotes && line_is_blank (line->str));
-        first_line = f->line_no;
-        record_bytes = line->len;
-
-        p = line->str;
-        for (;;) {
-                char ch = *p;
-
-                if (in_quotes) {
-                        if (ch == '\0') {
-                                /* The quoted field continues on the next line. */
-                                g_string_append_c (cell, '\n');
-                                if (!trace_file_read_line (f, line, error)) {
-                                        if (error && *error)
-                                                return FALSE;
-                                        *ret_bad = TRUE;   /* unterminated quote at EOF */
-                                        break;
-                                }
-                                record_bytes += 1 + line->len;
-                                if (record_bytes > AUGUR_TRACE_MAX_RECORD_BYTES) {
-                                        g_autofree char *what = g_strdup_printf (
-                                                "longer than %d bytes", AUGUR_TRACE_MAX_RECORD_BYTES);
-
-                                        return record_too_big (f, first_line, what, error);
-                                }
-                                p = line->str;
-                                continue;
-                        }
-                        if (ch == '"') {
-                                if (p[1] == '"') {
-                                        g_string_append_c (cell, '"');
-                                        p += 2;
-                                        continue;
-                                }
-                                in_quotes = FALSE;
-                                p++;
-                                continue;
-                        }
-                        g_string_append_c (cell, ch);
-                        p++;
-                        continue;
-                }
-                if (ch == '"') {
-                        if (cell->len > 0 && !line_is_blank (cell->str))
-                                *ret_bad = TRUE;   /* quote inside an unquoted field */
-                        g_string_truncate (cell, 0);
-                        in_quotes = TRUE;
-                        was_quoted = TRUE;
-                        p++;
-                        continue;
-                }
-                if (ch == ',' || ch == '\0') {
-                        char *v;
-
-                        if (fields->len >= AUGUR_TRACE_MAX_FIELDS) {
-                                g_autofree char *what = g_strdup_printf (
-                                        "with more than %d fields", AUGUR_TRACE_MAX_FIELDS);
-
-                                return record_too_big (f, first_line, what, error);
-                        }
-                        v = g_strdup (cell->str);
-                        if (!was_quoted)
-                                g_strstrip (v);
-                        g_ptr_array_add (fields, v);
-                        g_string_truncate (cell, 0);
-                        was_quoted = FALSE;
-                        if (ch == '\0')
-                                break;
-                        p++;
-                        continue;
-                }
-                if (was_quoted && !g_ascii_isspace (ch))
-                        *ret_bad = TRUE;           /* text after a closing quote */
-                if (!was_quoted)
-                        g_string_append_c (cell, ch);
-                p++;
-        }
-        return TRUE;
-}
-
-static gboolean
 read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
-        g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+        g_auto (RowReader) rr = { 0 };
         g_autofree int *map = NULL;
+        char **fields;
         int vm_field = -1, ts_field = -1;
         gboolean has_target = FALSE;
         gboolean bad = FALSE;
-        guint nhdr;
-        GError *local = NULL;
+        guint nhdr, n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        if (!row_reader_open (&rr, path, '\0', 0, st, error))
                 return FALSE;
-        st->files++;
-        if (!read_csv_record (f, line, fields, &bad, &local)) {
-                if (local) {
-                        g_propagate_error (error, local);
-                        return FALSE;
-                }
-                return TRUE;
-        }
-        nhdr = fields->len;
+        if (!row_reader_header (&rr, &fields, &nhdr))
+                return row_reader_end (&rr, error);
         map = g_new (int, nhdr);
         for (guint i = 0; i < nhdr; i++) {
-                const char *name = g_ptr_array_index (fields, i);
+                const char *name = fields[i];
 
                 map[i] = -1;
                 if (g_strcmp0 (name, "vm") == 0)
@@ -799,20 +921,17 @@ read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError *
                 return FALSE;
         }
 
-        for (;;) {
+        while (row_reader_next (&rr, &fields, &n, &bad)) {
                 Row r;
                 gint64 ts;
                 const char *vm;
 
-                if (!read_csv_record (f, line, fields, &bad, &local))
-                        break;
-                st->rows_read++;
-                if (bad || fields->len != nhdr) {
+                if (bad || n != nhdr) {
                         st->rows_garbage++;
                         continue;
                 }
-                vm = g_ptr_array_index (fields, vm_field);
-                if (vm[0] == '\0' || !parse_ts (g_ptr_array_index (fields, ts_field), &ts)) {
+                vm = fields[vm_field];
+                if (vm[0] == '\0' || !parse_ts (fields[ts_field], &ts)) {
                         st->rows_garbage++;
                         continue;
                 }
@@ -821,16 +940,12 @@ read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError *
                         if (map[i] < 0)
                                 continue;
                         r.has[map[i]] = TRUE;
-                        r.v[map[i]] = clean_cell ((AugurCol) map[i], g_ptr_array_index (fields, i), st);
+                        r.v[map[i]] = clean_cell ((AugurCol) map[i], fields[i], st);
                 }
                 row_clean_memory (&r, st);
                 series_set_add_row (set, vm, ts, &r, st);
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return row_reader_end (&rr, error);
 }
 
 /* -------------------------------------------------------------- alibaba */
@@ -839,27 +954,18 @@ static gboolean
 read_alibaba_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                    AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
-        GError *local = NULL;
+        g_auto (RowReader) rr = { 0 };
+        char **fld;
+        guint n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        /* No header: machine_usage.csv starts with data. */
+        if (!row_reader_open (&rr, path, ',', MAX_FIELDS, st, error))
                 return FALSE;
-        st->files++;
-        for (;;) {
-                char *fld[MAX_FIELDS];
+        while (row_reader_next (&rr, &fld, &n, NULL)) {
                 Row r;
                 gint64 t;
                 float pct;
-                guint n;
 
-                if (!trace_file_read_line (f, line, &local))
-                        break;
-                if (line_is_blank (line->str))
-                        continue;
-                st->rows_read++;
-                n = split_simple (line->str, ',', fld, MAX_FIELDS);
                 if (n != 9 || fld[0][0] == '\0' || !parse_ts (fld[1], &t)) {
                         st->rows_garbage++;
                         continue;
@@ -875,11 +981,7 @@ read_alibaba_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                 row_clean_memory (&r, st);
                 series_set_add_row (set, fld[0], opts->start_s + t, &r, st);
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return row_reader_end (&rr, error);
 }
 
 /* ------------------------------------------------------------ planetlab */
@@ -927,31 +1029,33 @@ pl_day_free (PlDay *d)
         g_free (d);
 }
 
-static void
-pl_parse_day (const char *name, const char *data, gsize len, gint64 day_s,
-              GPtrArray *days, AugurTraceStats *st)
+/* Read the day file f (a file, or a tar member; taken over) named name
+ * into days: one CPU % per line, no header. */
+static gboolean
+read_planetlab_day (TraceFile *f, const char *name, gint64 day_s, GPtrArray *days,
+                    AugurTraceStats *st, GError **error)
 {
+        g_auto (RowReader) rr = { 0 };
         PlDay *d = g_new0 (PlDay, 1);
-        const char *p = data, *end = data + len;
+        char **cell;
+        guint n;
 
         d->vm = g_path_get_basename (name);
         d->day_s = day_s;
-        st->files++;
-        while (p < end) {
-                const char *nl = memchr (p, '\n', (gsize) (end - p));
-                g_autofree char *cell = g_strndup (p, (gsize) ((nl ? nl : end) - p));
-
-                p = nl ? nl + 1 : end;
-                if (line_is_blank (cell))
-                        continue;
-                st->rows_read++;
+        row_reader_init (&rr, f, '\n', 1, st);
+        while (row_reader_next (&rr, &cell, &n, NULL)) {
                 if (d->n >= PLANETLAB_DAY_ROWS) {
                         st->rows_garbage++;   /* more than one day of rows */
                         continue;
                 }
-                d->v[d->n++] = clean_cell (AUGUR_COL_CPU_PCT, cell, st);
+                d->v[d->n++] = clean_cell (AUGUR_COL_CPU_PCT, cell[0], st);
+        }
+        if (!row_reader_end (&rr, error)) {
+                pl_day_free (d);
+                return FALSE;
         }
         g_ptr_array_add (days, d);
+        return TRUE;
 }
 
 /* One PlanetLab archive being read: its members are day files. */
@@ -967,8 +1071,8 @@ pl_tar_member (const char *name, const char *data, gsize size, gpointer user_dat
         PlTar *t = user_data;
         gint64 day = find_day_s (name);
 
-        pl_parse_day (name, data, size, day >= 0 ? day : t->archive_day, t->days, t->st);
-        return TRUE;
+        return read_planetlab_day (trace_file_new_memory (name, data, size), name,
+                                   day >= 0 ? day : t->archive_day, t->days, t->st, error);
 }
 
 static gboolean
@@ -1000,36 +1104,28 @@ read_planetlab_tar (const char *path, GPtrArray *days, AugurTraceStats *st, GErr
         return FALSE;
 }
 
+static void
+stats_add (AugurTraceStats *to, const AugurTraceStats *from)
+{
+        for (const AugurTraceStatInfo *i = augur_trace_stat_info; i->name; i++)
+                *(guint64 *) ((char *) to + i->offset) += augur_trace_stats_get (from, i);
+}
+
 static gboolean
 read_planetlab_plain (const char *path, GPtrArray *days, AugurTraceStats *st, GError **error)
 {
-        g_autofree char *contents = NULL;
-        gsize len = 0;
-        g_autoptr (TraceFile) f = trace_file_open (path, error);
-        g_autoptr (GString) all = g_string_new (NULL);
-        g_autoptr (GString) line = g_string_new (NULL);
-        GError *local = NULL;
+        TraceFile *f = trace_file_open (path, error);
+        AugurTraceStats day = { 0 };
 
         if (!f)
                 return FALSE;
-        while (trace_file_read_line (f, line, &local)) {
-                g_string_append_len (all, line->str, line->len);
-                g_string_append_c (all, '\n');
-                if (all->len > AUGUR_TRACE_MAX_DAY_BYTES) {
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                                     "%s:%" G_GUINT64_FORMAT ": more than %d bytes, too big for a "
-                                     "PlanetLab day file (288 values)", path, f->line_no,
-                                     AUGUR_TRACE_MAX_DAY_BYTES);
-                        return FALSE;
-                }
-        }
-        if (local) {
-                g_propagate_error (error, local);
+        f->max_bytes = AUGUR_TRACE_MAX_DAY_BYTES;
+        f->too_big_for = "a PlanetLab day file (288 values)";
+        /* Counted once the whole file is read, like a tar member: a file
+         * that fails its limit or its read adds nothing to the stats. */
+        if (!read_planetlab_day (f, path, find_day_s (path), days, &day, error))
                 return FALSE;
-        }
-        len = all->len;
-        contents = g_string_free (g_steal_pointer (&all), FALSE);
-        pl_parse_day (path, contents, len, find_day_s (path), days, st);
+        stats_add (st, &day);
         return TRUE;
 }
 
