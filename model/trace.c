@@ -1,18 +1,10 @@
-/* trace.c — trace readers (Bitbrains, Azure, augur CSV, PlanetLab, Alibaba)
- * and the augur trace CSV writer.  See trace.h for the cleaning rules.
+/* trace.c — trace readers (Bitbrains, Azure, augur CSV, PlanetLab, Alibaba):
+ * what each format's rows mean, the cleaning rules, and the dispatch
+ * behind augur_trace_read().  See trace.h for the cleaning rules.
  *
- * What it is not: a resampler.  Readers keep the source's own timestamps;
- * model/dataset.c puts series on a step grid.
- *
- * INPUT LAYER
- *   Every file goes through zlib's gzopen()/gzgets(), which reads plain
- *   files transparently, so "x.csv" and "x.csv.gz" take the same path.
- *   Lines are assembled in a GString (gzgets() in 64 KiB pieces) up to
- *   AUGUR_TRACE_MAX_LINE_BYTES (trace.h, LIMITS): one piece past it and
- *   the read fails, so a line costs at most the limit plus a piece, however
- *   far the line (or a gzip bomb's one record) goes on.  The reader counts
- *   lines, so every limit error says file:line.  PlanetLab tarballs are
- *   walked with the minimal ustar reader of common/tar.h (also on zlib).
+ * What it is not: a resampler (readers keep the source's own timestamps;
+ * model/dataset.c puts series on a step grid), the reading of files as
+ * lines and rows (trace-rows.c), or the writer (trace-write.c).
  *
  * PER-FORMAT NOTES
  *   Bitbrains  separator ";\t" (we split on ';' and trim blanks); columns
@@ -36,15 +28,12 @@
  *              scores, not KiB/s, so they are not mapped.
  */
 #include "trace.h"
+#include "trace-rows.h"
 #include "tar.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
 
 G_DEFINE_QUARK (augur-trace-error-quark, augur_trace_error)
 
@@ -120,294 +109,6 @@ augur_trace_stats_format (const AugurTraceStats *st)
                                         i->name, v, i->rule);
         }
         return g_string_free (s, FALSE);
-}
-
-/* ---------------------------------------------------------------- input */
-
-typedef struct {
-        gzFile gz;              /* the file, or NULL for a member in memory */
-        const char *mem;        /* memory: next unread byte ...          */
-        const char *mem_end;    /* ... and the end (not owned)            */
-        char *path;
-        guint64 line_no;        /* lines read so far = the current line's number */
-        gsize max_bytes;        /* > 0: the lines (each + 1 for its end) may
-                                 * not pass this many bytes               */
-        const char *too_big_for;/* what the file is, for that message     */
-        gsize bytes;            /* lines read so far, each + 1            */
-} TraceFile;
-
-static void
-trace_file_close (TraceFile *f)
-{
-        if (!f)
-                return;
-        if (f->gz)
-                gzclose (f->gz);
-        g_free (f->path);
-        g_free (f);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TraceFile, trace_file_close)
-
-static TraceFile *
-trace_file_open (const char *path, GError **error)
-{
-        g_autoptr (TraceFile) f = g_new0 (TraceFile, 1);
-
-        f->path = g_strdup (path);
-        f->gz = gzopen (path, "rb");
-        if (!f->gz) {
-                int errsv = errno;
-
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                             "cannot open '%s': %s", path, g_strerror (errsv ? errsv : ENOMEM));
-                return NULL;
-        }
-        gzbuffer (f->gz, 256 * 1024);
-        return g_steal_pointer (&f);
-}
-
-/* A member already in memory (a PlanetLab day file of a tar archive, read
- * whole by common/tar.c): data[0..len) is borrowed, name is for messages. */
-static TraceFile *
-trace_file_new_memory (const char *name, const char *data, gsize len)
-{
-        TraceFile *f = g_new0 (TraceFile, 1);
-
-        f->path = g_strdup (name);
-        f->mem = data;
-        f->mem_end = data + len;
-        return f;
-}
-
-static gboolean
-line_too_long (const TraceFile *f, GError **error)
-{
-        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                     "%s:%" G_GUINT64_FORMAT ": line longer than %d bytes; not a trace file, "
-                     "or a damaged one", f->path, f->line_no, AUGUR_TRACE_MAX_LINE_BYTES);
-        return FALSE;
-}
-
-/* One line of a member in memory: the bytes up to the next '\n' (or the
- * end) as they are, up to a NUL byte if one comes first.  The member's
- * size is already bounded (AUGUR_TRACE_MAX_DAY_BYTES), so no limit here. */
-static gboolean
-memory_read_line (TraceFile *f, GString *line)
-{
-        const char *nl, *nul;
-        gsize len;
-
-        g_string_truncate (line, 0);
-        if (f->mem >= f->mem_end)
-                return FALSE;
-        f->line_no++;
-        nl = memchr (f->mem, '\n', (gsize) (f->mem_end - f->mem));
-        len = (gsize) ((nl ? nl : f->mem_end) - f->mem);
-        nul = memchr (f->mem, '\0', len);
-        g_string_append_len (line, f->mem, nul ? (gsize) (nul - f->mem) : len);
-        f->mem = nl ? nl + 1 : f->mem_end;
-        return TRUE;
-}
-
-/* Read one line (without the line end, "\r\n" or "\n") into line.
- * Returns FALSE at end of file; sets error on a read error, a line longer
- * than AUGUR_TRACE_MAX_LINE_BYTES, or lines past f->max_bytes
- * (AUGUR_TRACE_ERROR_TOO_LONG). */
-static gboolean
-trace_file_read_line (TraceFile *f, GString *line, GError **error)
-{
-        char buf[65536];
-
-        if (!f->gz)
-                return memory_read_line (f, line);
-        g_string_truncate (line, 0);
-        f->line_no++;
-        for (;;) {
-                gsize len;
-
-                if (!gzgets (f->gz, buf, sizeof buf)) {
-                        int zerr = Z_OK;
-                        const char *msg = gzerror (f->gz, &zerr);
-
-                        if (zerr != Z_OK && zerr != Z_STREAM_END) {
-                                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                                             "cannot read '%s': %s", f->path, msg);
-                                return FALSE;
-                        }
-                        if (line->len == 0)
-                                return FALSE;
-                        break;
-                }
-                len = strlen (buf);
-                g_string_append_len (line, buf, len);
-                if (len > 0 && buf[len - 1] == '\n')
-                        break;
-                /* + 2: the "\r\n" that may still come is not content */
-                if (line->len > AUGUR_TRACE_MAX_LINE_BYTES + 2)
-                        return line_too_long (f, error);
-        }
-        if (line->len > 0 && line->str[line->len - 1] == '\n')
-                g_string_truncate (line, line->len - 1);
-        if (line->len > 0 && line->str[line->len - 1] == '\r')
-                g_string_truncate (line, line->len - 1);
-        if (line->len > AUGUR_TRACE_MAX_LINE_BYTES)
-                return line_too_long (f, error);
-        f->bytes += line->len + 1;
-        if (f->max_bytes && f->bytes > f->max_bytes) {
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                             "%s:%" G_GUINT64_FORMAT ": more than %" G_GSIZE_FORMAT " bytes, too big for %s",
-                             f->path, f->line_no, f->max_bytes, f->too_big_for);
-                return FALSE;
-        }
-        return TRUE;
-}
-
-static gboolean
-line_is_blank (const char *s)
-{
-        for (; *s; s++)
-                if (!g_ascii_isspace (*s))
-                        return FALSE;
-        return TRUE;
-}
-
-/* Split s in place on sep; fields are trimmed of blanks.  The first max
- * fields are stored in fields (pointers into s); returns how many there
- * are in all. */
-static guint
-split_simple (char *s, char sep, GPtrArray *fields, guint max)
-{
-        guint n = 0;
-
-        g_ptr_array_set_size (fields, 0);
-        for (;;) {
-                char *end = strchr (s, sep);
-
-                if (end)
-                        *end = '\0';
-                if (n < max)
-                        g_ptr_array_add (fields, g_strstrip (s));
-                n++;
-                if (!end)
-                        break;
-                s = end + 1;
-        }
-        return n;
-}
-
-static gboolean
-record_too_big (const TraceFile *f, guint64 first_line, const char *what, GError **error)
-{
-        if (first_line == f->line_no)
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                             "%s:%" G_GUINT64_FORMAT ": record %s; not a trace file, or a damaged one",
-                             f->path, first_line, what);
-        else
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                             "%s:%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ": record %s (a quoted "
-                             "field runs over several lines: an unclosed quote?)",
-                             f->path, first_line, f->line_no, what);
-        return FALSE;
-}
-
-/* Read one RFC 4180 record into fields (GPtrArray of owned char*).
- * Quoted fields may contain separators, doubled quotes and line breaks.
- * Returns FALSE at end of input (or on error, with error set: also
- * AUGUR_TRACE_ERROR_TOO_LONG for a record over AUGUR_TRACE_MAX_RECORD_BYTES
- * or AUGUR_TRACE_MAX_FIELDS). */
-static gboolean
-read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_bad, GError **error)
-{
-        g_autoptr (GString) cell = g_string_new (NULL);
-        gboolean in_quotes = FALSE;
-        gboolean was_quoted = FALSE;
-        guint64 first_line;
-        gsize record_bytes;
-        const char *p;
-
-        g_ptr_array_set_size (fields, 0);
-        *ret_bad = FALSE;
-        do {
-                if (!trace_file_read_line (f, line, error))
-                        return FALSE;
-        } while (!in_quotes && line_is_blank (line->str));
-        first_line = f->line_no;
-        record_bytes = line->len;
-
-        p = line->str;
-        for (;;) {
-                char ch = *p;
-
-                if (in_quotes) {
-                        if (ch == '\0') {
-                                /* The quoted field continues on the next line. */
-                                g_string_append_c (cell, '\n');
-                                if (!trace_file_read_line (f, line, error)) {
-                                        if (error && *error)
-                                                return FALSE;
-                                        *ret_bad = TRUE;   /* unterminated quote at EOF */
-                                        break;
-                                }
-                                record_bytes += 1 + line->len;
-                                if (record_bytes > AUGUR_TRACE_MAX_RECORD_BYTES) {
-                                        g_autofree char *what = g_strdup_printf (
-                                                "longer than %d bytes", AUGUR_TRACE_MAX_RECORD_BYTES);
-
-                                        return record_too_big (f, first_line, what, error);
-                                }
-                                p = line->str;
-                                continue;
-                        }
-                        if (ch == '"') {
-                                if (p[1] == '"') {
-                                        g_string_append_c (cell, '"');
-                                        p += 2;
-                                        continue;
-                                }
-                                in_quotes = FALSE;
-                                p++;
-                                continue;
-                        }
-                        g_string_append_c (cell, ch);
-                        p++;
-                        continue;
-                }
-                if (ch == '"') {
-                        if (cell->len > 0 && !line_is_blank (cell->str))
-                                *ret_bad = TRUE;   /* quote inside an unquoted field */
-                        g_string_truncate (cell, 0);
-                        in_quotes = TRUE;
-                        was_quoted = TRUE;
-                        p++;
-                        continue;
-                }
-                if (ch == ',' || ch == '\0') {
-                        char *v;
-
-                        if (fields->len >= AUGUR_TRACE_MAX_FIELDS) {
-                                g_autofree char *what = g_strdup_printf (
-                                        "with more than %d fields", AUGUR_TRACE_MAX_FIELDS);
-
-                                return record_too_big (f, first_line, what, error);
-                        }
-                        v = g_strdup (cell->str);
-                        if (!was_quoted)
-                                g_strstrip (v);
-                        g_ptr_array_add (fields, v);
-                        g_string_truncate (cell, 0);
-                        was_quoted = FALSE;
-                        if (ch == '\0')
-                                break;
-                        p++;
-                        continue;
-                }
-                if (was_quoted && !g_ascii_isspace (ch))
-                        *ret_bad = TRUE;           /* text after a closing quote */
-                if (!was_quoted)
-                        g_string_append_c (cell, ch);
-                p++;
-        }
-        return TRUE;
 }
 
 /* ------------------------------------------------------------ cleaning */
@@ -613,127 +314,6 @@ series_set_finish (SeriesSet *set, AugurTraceStats *st)
         return out;
 }
 
-/* ----------------------------------------------------------- row reader */
-
-/* ROW READER
- *   Every format reads a file the same way: count it, take the first row
- *   as the header (if the format has one; a blank first line is a header
- *   too), then every later row that is not blank, counted in rows_read and
- *   split into fields; at the end, a read error or a limit
- *   (trace_file_read_line, read_csv_record) fails the file.  RowReader is
- *   that loop, written once; each reader below only says what its header
- *   and rows mean.  Fields point into the RowReader's buffers and are
- *   valid until the next row. */
-typedef struct {
-        TraceFile *f;                /* owned                                */
-        char sep;                    /* ',' or ';': a line split on it, fields
-                                      * trimmed of blanks; '\n': the line is
-                                      * the one field; '\0': RFC 4180 records
-                                      * (read_csv_record)                    */
-        guint max_fields;            /* fields kept of a split line, the rest
-                                      * only counted; a reader may change it
-                                      * after the header                     */
-        AugurTraceStats *st;
-        GString *line;
-        GPtrArray *cells;            /* split line: pointers into line       */
-        GPtrArray *record;           /* RFC 4180 record: owned fields        */
-        GError *error;               /* what ended the rows, if not the end  */
-} RowReader;
-
-static void
-row_reader_clear (RowReader *rr)
-{
-        g_clear_pointer (&rr->f, trace_file_close);
-        if (rr->line)
-                g_string_free (g_steal_pointer (&rr->line), TRUE);
-        g_clear_pointer (&rr->cells, g_ptr_array_unref);
-        g_clear_pointer (&rr->record, g_ptr_array_unref);
-        g_clear_error (&rr->error);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RowReader, row_reader_clear)
-
-/* Start on f (taken over) and count it in st->files. */
-static void
-row_reader_init (RowReader *rr, TraceFile *f, char sep, guint max_fields, AugurTraceStats *st)
-{
-        rr->f = f;
-        rr->sep = sep;
-        rr->max_fields = max_fields;
-        rr->st = st;
-        rr->line = g_string_new (NULL);
-        rr->cells = g_ptr_array_new ();
-        rr->record = g_ptr_array_new_with_free_func (g_free);
-        st->files++;
-}
-
-/* row_reader_init() on the file at path; FALSE with error (nothing
- * counted) when it cannot be opened. */
-static gboolean
-row_reader_open (RowReader *rr, const char *path, char sep, guint max_fields, AugurTraceStats *st,
-                 GError **error)
-{
-        TraceFile *f = trace_file_open (path, error);
-
-        if (!f)
-                return FALSE;
-        row_reader_init (rr, f, sep, max_fields, st);
-        return TRUE;
-}
-
-static gboolean
-row_reader_read (RowReader *rr, gboolean header, char ***ret_fields, guint *ret_n, gboolean *ret_bad)
-{
-        gboolean bad = FALSE;
-
-        if (rr->sep == '\0') {
-                /* read_csv_record skips blank lines itself */
-                if (!read_csv_record (rr->f, rr->line, rr->record, &bad, &rr->error))
-                        return FALSE;
-                *ret_fields = (char **) rr->record->pdata;
-                *ret_n = rr->record->len;
-        } else {
-                do {
-                        if (!trace_file_read_line (rr->f, rr->line, &rr->error))
-                                return FALSE;
-                } while (!header && line_is_blank (rr->line->str));
-                *ret_n = split_simple (rr->line->str, rr->sep, rr->cells, rr->max_fields);
-                *ret_fields = (char **) rr->cells->pdata;
-        }
-        if (ret_bad)
-                *ret_bad = bad;
-        if (!header)
-                rr->st->rows_read++;
-        return TRUE;
-}
-
-/* The first row, blank or not.  FALSE when there is none: an empty file,
- * or a read error (row_reader_end() says which). */
-static gboolean
-row_reader_header (RowReader *rr, char ***ret_fields, guint *ret_n)
-{
-        return row_reader_read (rr, TRUE, ret_fields, ret_n, NULL);
-}
-
-/* The next row that is not blank, counted in rows_read; *ret_bad (may be
- * NULL) says an RFC 4180 record is malformed.  FALSE after the last row. */
-static gboolean
-row_reader_next (RowReader *rr, char ***ret_fields, guint *ret_n, gboolean *ret_bad)
-{
-        return row_reader_read (rr, FALSE, ret_fields, ret_n, ret_bad);
-}
-
-/* How the rows ended: TRUE at the end of the file, FALSE with the read
- * error set. */
-static gboolean
-row_reader_end (RowReader *rr, GError **error)
-{
-        if (rr->error) {
-                g_propagate_error (error, g_steal_pointer (&rr->error));
-                return FALSE;
-        }
-        return TRUE;
-}
-
 /* ------------------------------------------------------------ bitbrains */
 
 typedef struct {
@@ -768,7 +348,7 @@ file_id (const char *path)
 static gboolean
 read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
 {
-        g_auto (RowReader) rr = { 0 };
+        g_auto (AugurTraceRows) rr = { 0 };
         g_autofree char *id = file_id (path);
         g_autofree char *vm = g_strdup_printf ("bb-%s", id);
         char **fields;
@@ -776,10 +356,10 @@ read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GErr
         int ts_field = -1;
         guint nhdr, n;
 
-        if (!row_reader_open (&rr, path, ';', MAX_FIELDS, st, error))
+        if (!augur_trace_rows_open (&rr, path, ';', MAX_FIELDS, st, error))
                 return FALSE;
-        if (!row_reader_header (&rr, &fields, &nhdr))
-                return row_reader_end (&rr, error);   /* empty file: nothing to add */
+        if (!augur_trace_rows_header (&rr, &fields, &nhdr))
+                return augur_trace_rows_end (&rr, error);   /* empty file: nothing to add */
         if (nhdr > MAX_FIELDS) {
                 g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                              "%s: too many columns (%u)", path, nhdr);
@@ -799,7 +379,7 @@ read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GErr
                 return FALSE;
         }
 
-        while (row_reader_next (&rr, &fields, &n, NULL)) {
+        while (augur_trace_rows_next (&rr, &fields, &n, NULL)) {
                 Row r;
                 gint64 ts;
 
@@ -823,7 +403,7 @@ read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GErr
                 row_clean_memory (&r, st);
                 series_set_add_row (set, vm, ts, &r, st);
         }
-        return row_reader_end (&rr, error);
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* ---------------------------------------------------------------- azure */
@@ -832,16 +412,16 @@ static gboolean
 read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                  AugurTraceStats *st, GError **error)
 {
-        g_auto (RowReader) rr = { 0 };
+        g_auto (AugurTraceRows) rr = { 0 };
         g_auto (GStrv) names = NULL;
         char **cv;
         guint nvm, n;
 
         /* The header keeps every field (one per VM); rows as many. */
-        if (!row_reader_open (&rr, path, ',', G_MAXUINT, st, error))
+        if (!augur_trace_rows_open (&rr, path, ',', G_MAXUINT, st, error))
                 return FALSE;
-        if (!row_reader_header (&rr, &cv, &nvm))
-                return row_reader_end (&rr, error);
+        if (!augur_trace_rows_header (&rr, &cv, &nvm))
+                return augur_trace_rows_end (&rr, error);
         if (nvm < 2 || g_strcmp0 (cv[0], "step") != 0) {
                 g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                              "%s: not an Azure matrix CSV (header must start with \"step,\")", path);
@@ -861,7 +441,7 @@ read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                 augur_series_ensure_col (series_set_get (set, names[i]), AUGUR_COL_CPU_PCT);
         rr.max_fields = nvm;
 
-        while (row_reader_next (&rr, &cv, &n, NULL)) {
+        while (augur_trace_rows_next (&rr, &cv, &n, NULL)) {
                 gint64 step;
 
                 if (n != nvm || !parse_ts (cv[0], &step) || step < 1) {
@@ -880,7 +460,7 @@ read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                 /* rows_kept counts matrix rows, not cells. */
                 st->rows_kept -= nvm - 2;
         }
-        return row_reader_end (&rr, error);
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* ---------------------------------------------------------------- augur */
@@ -888,7 +468,7 @@ read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
 static gboolean
 read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
 {
-        g_auto (RowReader) rr = { 0 };
+        g_auto (AugurTraceRows) rr = { 0 };
         g_autofree int *map = NULL;
         char **fields;
         int vm_field = -1, ts_field = -1;
@@ -896,10 +476,10 @@ read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError *
         gboolean bad = FALSE;
         guint nhdr, n;
 
-        if (!row_reader_open (&rr, path, '\0', 0, st, error))
+        if (!augur_trace_rows_open (&rr, path, '\0', 0, st, error))
                 return FALSE;
-        if (!row_reader_header (&rr, &fields, &nhdr))
-                return row_reader_end (&rr, error);
+        if (!augur_trace_rows_header (&rr, &fields, &nhdr))
+                return augur_trace_rows_end (&rr, error);
         map = g_new (int, nhdr);
         for (guint i = 0; i < nhdr; i++) {
                 const char *name = fields[i];
@@ -921,7 +501,7 @@ read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError *
                 return FALSE;
         }
 
-        while (row_reader_next (&rr, &fields, &n, &bad)) {
+        while (augur_trace_rows_next (&rr, &fields, &n, &bad)) {
                 Row r;
                 gint64 ts;
                 const char *vm;
@@ -945,7 +525,7 @@ read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError *
                 row_clean_memory (&r, st);
                 series_set_add_row (set, vm, ts, &r, st);
         }
-        return row_reader_end (&rr, error);
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* -------------------------------------------------------------- alibaba */
@@ -954,14 +534,14 @@ static gboolean
 read_alibaba_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                    AugurTraceStats *st, GError **error)
 {
-        g_auto (RowReader) rr = { 0 };
+        g_auto (AugurTraceRows) rr = { 0 };
         char **fld;
         guint n;
 
         /* No header: machine_usage.csv starts with data. */
-        if (!row_reader_open (&rr, path, ',', MAX_FIELDS, st, error))
+        if (!augur_trace_rows_open (&rr, path, ',', MAX_FIELDS, st, error))
                 return FALSE;
-        while (row_reader_next (&rr, &fld, &n, NULL)) {
+        while (augur_trace_rows_next (&rr, &fld, &n, NULL)) {
                 Row r;
                 gint64 t;
                 float pct;
@@ -981,7 +561,7 @@ read_alibaba_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                 row_clean_memory (&r, st);
                 series_set_add_row (set, fld[0], opts->start_s + t, &r, st);
         }
-        return row_reader_end (&rr, error);
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* ------------------------------------------------------------ planetlab */
@@ -1032,25 +612,25 @@ pl_day_free (PlDay *d)
 /* Read the day file f (a file, or a tar member; taken over) named name
  * into days: one CPU % per line, no header. */
 static gboolean
-read_planetlab_day (TraceFile *f, const char *name, gint64 day_s, GPtrArray *days,
+read_planetlab_day (AugurTraceFile *f, const char *name, gint64 day_s, GPtrArray *days,
                     AugurTraceStats *st, GError **error)
 {
-        g_auto (RowReader) rr = { 0 };
+        g_auto (AugurTraceRows) rr = { 0 };
         PlDay *d = g_new0 (PlDay, 1);
         char **cell;
         guint n;
 
         d->vm = g_path_get_basename (name);
         d->day_s = day_s;
-        row_reader_init (&rr, f, '\n', 1, st);
-        while (row_reader_next (&rr, &cell, &n, NULL)) {
+        augur_trace_rows_init (&rr, f, '\n', 1, st);
+        while (augur_trace_rows_next (&rr, &cell, &n, NULL)) {
                 if (d->n >= PLANETLAB_DAY_ROWS) {
                         st->rows_garbage++;   /* more than one day of rows */
                         continue;
                 }
                 d->v[d->n++] = clean_cell (AUGUR_COL_CPU_PCT, cell[0], st);
         }
-        if (!row_reader_end (&rr, error)) {
+        if (!augur_trace_rows_end (&rr, error)) {
                 pl_day_free (d);
                 return FALSE;
         }
@@ -1071,7 +651,7 @@ pl_tar_member (const char *name, const char *data, gsize size, gpointer user_dat
         PlTar *t = user_data;
         gint64 day = find_day_s (name);
 
-        return read_planetlab_day (trace_file_new_memory (name, data, size), name,
+        return read_planetlab_day (augur_trace_file_new_memory (name, data, size), name,
                                    day >= 0 ? day : t->archive_day, t->days, t->st, error);
 }
 
@@ -1114,7 +694,7 @@ stats_add (AugurTraceStats *to, const AugurTraceStats *from)
 static gboolean
 read_planetlab_plain (const char *path, GPtrArray *days, AugurTraceStats *st, GError **error)
 {
-        TraceFile *f = trace_file_open (path, error);
+        AugurTraceFile *f = augur_trace_file_open (path, error);
         AugurTraceStats day = { 0 };
 
         if (!f)
@@ -1331,7 +911,7 @@ static gboolean
 guess_format (const char *path, AugurTraceFormat *ret_fmt, GError **error)
 {
         g_autoptr (GPtrArray) files = list_inputs (path, error);
-        g_autoptr (TraceFile) f = NULL;
+        g_autoptr (AugurTraceFile) f = NULL;
         g_autoptr (GString) line = g_string_new (NULL);
         const char *first;
         GError *local = NULL;
@@ -1348,10 +928,10 @@ guess_format (const char *path, AugurTraceFormat *ret_fmt, GError **error)
                 *ret_fmt = AUGUR_TRACE_FORMAT_PLANETLAB;
                 return TRUE;
         }
-        f = trace_file_open (first, error);
+        f = augur_trace_file_open (first, error);
         if (!f)
                 return FALSE;
-        if (!trace_file_read_line (f, line, &local)) {
+        if (!augur_trace_file_read_line (f, line, &local)) {
                 if (local) {
                         g_propagate_error (error, local);
                         return FALSE;
@@ -1395,14 +975,6 @@ count_target_rows (const AugurSeries *s)
                         n++;
         }
         return n;
-}
-
-static int
-cmp_series_name (gconstpointer a, gconstpointer b)
-{
-        const AugurSeries *x = *(AugurSeries *const *) a, *y = *(AugurSeries *const *) b;
-
-        return g_strcmp0 (x->vm, y->vm);
 }
 
 GPtrArray *
@@ -1458,7 +1030,7 @@ augur_trace_read (const char *path, AugurTraceFormat fmt, const AugurTraceOpts *
                         g_ptr_array_remove_index_fast (out, i);
                 }
         }
-        g_ptr_array_sort (out, cmp_series_name);
+        g_ptr_array_sort (out, augur_series_cmp_vm);
         if (opts->max_series && out->len > opts->max_series)
                 g_ptr_array_set_size (out, opts->max_series);
         st.series = out->len;
@@ -1479,110 +1051,3 @@ augur_trace_read (const char *path, AugurTraceFormat fmt, const AugurTraceOpts *
         return g_steal_pointer (&out);
 }
 
-/* --------------------------------------------------------------- writer */
-
-/* Shortest decimal that reads back as the same float. */
-static void
-append_float (GString *out, float v)
-{
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-        for (int prec = 6; prec <= 9; prec++) {
-                char fmt[8];
-
-                g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
-                g_ascii_formatd (buf, sizeof buf, fmt, v);
-                if ((float) g_ascii_strtod (buf, NULL) == v)
-                        break;
-        }
-        g_string_append (out, buf);
-}
-
-static void
-append_csv_field (GString *out, const char *s)
-{
-        if (!strpbrk (s, ",\"\r\n") && !(s[0] == ' ' || (s[0] && s[strlen (s) - 1] == ' '))) {
-                g_string_append (out, s);
-                return;
-        }
-        g_string_append_c (out, '"');
-        for (; *s; s++) {
-                if (*s == '"')
-                        g_string_append_c (out, '"');
-                g_string_append_c (out, *s);
-        }
-        g_string_append_c (out, '"');
-}
-
-gboolean
-augur_trace_write_augur_csv (const GPtrArray *series, const char *path, GError **error)
-{
-        gboolean present[AUGUR_COL_N_TRACE] = { FALSE };
-        g_autoptr (GString) buf = g_string_new (NULL);
-        g_autoptr (GPtrArray) sorted = NULL;
-        gzFile gz;
-        gboolean ok = TRUE;
-
-        g_return_val_if_fail (series != NULL && path != NULL, FALSE);
-        if (g_strcmp0 (path, "-") == 0)
-                gz = gzdopen (dup (fileno (stdout)), "wT");
-        else if (g_str_has_suffix (path, ".gz"))
-                gz = gzopen (path, "wb6");
-        else
-                gz = gzopen (path, "wT");
-        if (!gz) {
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                             "cannot create '%s': %s", path, g_strerror (errno ? errno : ENOMEM));
-                return FALSE;
-        }
-        sorted = g_ptr_array_new ();
-        for (guint i = 0; i < series->len; i++) {
-                const AugurSeries *s = g_ptr_array_index (series, i);
-
-                g_ptr_array_add (sorted, (gpointer) s);
-                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                        if (s->col[c])
-                                present[c] = TRUE;
-        }
-        g_ptr_array_sort (sorted, cmp_series_name);
-
-        g_string_append (buf, "vm,ts");
-        for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                if (present[c])
-                        g_string_append_printf (buf, ",%s", augur_col_name ((AugurCol) c));
-        g_string_append_c (buf, '\n');
-
-        for (guint i = 0; i < sorted->len && ok; i++) {
-                const AugurSeries *s = g_ptr_array_index (sorted, i);
-
-                for (gsize r = 0; r < s->n; r++) {
-                        append_csv_field (buf, s->vm);
-                        g_string_append_printf (buf, ",%" G_GINT64_FORMAT, s->ts[r]);
-                        for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
-                                if (!present[c])
-                                        continue;
-                                g_string_append_c (buf, ',');
-                                if (s->col[c] && !isnan (s->col[c][r]))
-                                        append_float (buf, s->col[c][r]);
-                        }
-                        g_string_append_c (buf, '\n');
-                        if (buf->len > 1 << 20) {
-                                if (gzwrite (gz, buf->str, (unsigned) buf->len) != (int) buf->len)
-                                        ok = FALSE;
-                                g_string_truncate (buf, 0);
-                                if (!ok)
-                                        break;
-                        }
-                }
-        }
-        if (ok && buf->len > 0 && gzwrite (gz, buf->str, (unsigned) buf->len) != (int) buf->len)
-                ok = FALSE;
-        if (gzclose (gz) != Z_OK)
-                ok = FALSE;
-        if (!ok) {
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                             "cannot write '%s'", path);
-                return FALSE;
-        }
-        return TRUE;
-}
