@@ -181,7 +181,7 @@ typedef struct {
         guint8 *fc_src;                 /* (n) memory source serving         */
         guint8 *fc_fast;                /* (n) bit 0: the fast path raised the
                                          * memory upper; bit 1: the gated model
-                                         * did (predictor.c MODEL GATE); bits
+                                         * did (champion.c MODEL GATE); bits
                                          * 2-4: 1 + the precursor context that
                                          * did (precursor.c), 0 = none       */
         GArray *spikes;                 /* Spike                             */

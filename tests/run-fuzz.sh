@@ -64,7 +64,7 @@ blob)
     MAX_LEN=16384
     ;;
 trace)
-    SOURCES=("$SRC/model/trace.c")
+    SOURCES=("$SRC/model/trace.c" "$SRC/model/trace-rows.c" "$SRC/common/tar.c")
     FLAGS=(-I"$SRC/model")
     PKGS="glib-2.0 zlib"
     MAX_LEN=8192

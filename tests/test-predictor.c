@@ -1,4 +1,5 @@
-/* test-predictor.c — the online predictor (model/predictor.c).
+/* test-predictor.c — the online predictor (model/predictor.c, champion.c,
+ * period.c).
  *
  *   /predictor/online-batch          the predictor's feature vector at every
  *        step equals augur_features_batch()'s row, and its int-model

@@ -1,10 +1,11 @@
-/* test-trace.c — trace readers (model/trace.c): every format including
- * gzip, RFC 4180 quoting, each cleaning rule counted, duplicate and
- * unordered timestamps, missing columns, empty / too-short input, and the
- * augur CSV writer round trip, and the LIMITS of trace.h (a long line,
- * a gzip bomb, a runaway quoted record, too many fields, an oversized
- * PlanetLab day; generated in a temp dir, at N-1 / N / N+1 where the
- * boundary is exact, and peak RSS while a 128 MiB line is refused).
+/* test-trace.c — trace readers (model/trace.c, trace-rows.c, and
+ * common/tar.c for PlanetLab archives): every format including gzip,
+ * RFC 4180 quoting, each cleaning rule counted, duplicate and unordered
+ * timestamps, missing columns, empty / too-short input, and the augur CSV
+ * writer round trip (model/trace-write.c), and the LIMITS of trace.h (a
+ * long line, a gzip bomb, a runaway quoted record, too many fields, an
+ * oversized PlanetLab day; generated in a temp dir, at N-1 / N / N+1 where
+ * the boundary is exact, and peak RSS while a 128 MiB line is refused).
  * Fixtures are tiny files in tests/data/
  * (made by hand; their rows are listed in the table below).  The real
  * traces are used only by /trace/real/bitbrains, which skips when ../shared/traces

@@ -28,7 +28,7 @@
  * --score-to 0.8) without touching the test part.
  *
  * The forecaster's memory bound is cost-aware by default here (--price 2
- * shortfall steps per GiB-step of buffer, predictor.c COST-AWARE MARGIN;
+ * shortfall steps per GiB-step of buffer, champion.c COST-AWARE MARGIN;
  * chosen on Bitbrains' validation window, BENCHMARKS-replay.md).  With
  * --slack-target the price is then corrected (price / knob^2) and the
  * forecasts redone until the tuned buffer lies in [0.8, 1.25], at most

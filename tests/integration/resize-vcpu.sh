@@ -36,7 +36,7 @@ HOLD=${AUGUR_IT_HOLD:-10}
 # Warm-up: the period detector first runs with two periods of history at
 # tick 137 for this VM name (every 128 ticks, staggered by a hash of the
 # name), and the period's quantile trackers start from the largest score
-# they have seen (predictor.c, QTrack), so the upper bound between bursts
+# they have seen (period.c, QTrack), so the upper bound between bursts
 # can take another minute to come down: in one CI run the count first
 # returned to 1 in the sixth gap (3 warm-up cycles failed there, 1 of 3
 # gaps).  5 warm-up cycles measure from the sixth.
