@@ -80,6 +80,7 @@ struct AugurStore {
         sqlite3_stmt *upsert_forecast;    /* store-decisions.c, likewise          */
         /* The open tick (augur_store_tick_begin() .. _commit()): what moves
          * into memory only once its transaction commits. */
+        gboolean wal;                     /* in WAL mode (not ":memory:")         */
         gboolean wal_lost_said;           /* the -wal file vanished: logged once  */
         gboolean tick_open;
         gint64 tick_ms;

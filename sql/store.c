@@ -663,6 +663,20 @@ recover_open_buckets (AugurStore *st, GError **error)
         return exec (st, "COMMIT", error) || rollback (st);
 }
 
+/* TRUE when the database is in WAL mode (":memory:" never is). */
+static gboolean
+journal_mode_is_wal (AugurStore *st)
+{
+        sqlite3_stmt *q = NULL;
+        gboolean wal = FALSE;
+
+        if (sqlite3_prepare_v2 (st->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK &&
+            sqlite3_step (q) == SQLITE_ROW)
+                wal = g_ascii_strcasecmp ((const char *) sqlite3_column_text (q, 0), "wal") == 0;
+        sqlite3_finalize (q);
+        return wal;
+}
+
 AugurStore *
 augur_store_open (const char *path, AugurStoreMode mode, GError **error)
 {
@@ -738,8 +752,10 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
         if (mode == AUGUR_STORE_READ_WRITE &&
             (!prepare_statements (st, error) || !recover_open_buckets (st, error)))
                 return NULL;
-        if (mode == AUGUR_STORE_READ_WRITE)
+        if (mode == AUGUR_STORE_READ_WRITE) {
+                st->wal = journal_mode_is_wal (st);
                 st->ckpt = augur_store_checkpointer_start (st->db, path);
+        }
         return g_steal_pointer (&st);
 }
 
@@ -1151,7 +1167,7 @@ wal_check (AugurStore *st)
         struct stat sb;
         int rc;
 
-        if (lstat (wal, &sb) == 0 || errno != ENOENT)
+        if (!st->wal || lstat (wal, &sb) == 0 || errno != ENOENT)
                 return;
         if (!st->wal_lost_said)
                 g_warning ("%s: the -wal file was removed while augurd runs; checkpointing into the database "
