@@ -14,7 +14,6 @@
  *                       anchored at the first sample would make two samples
  *                       collide in one bin and leave the next empty; step
  *                       counting keeps every sample and every real gap.
- *                       (BASELINES.md put Rnd on the grid the same way.)
  *   median <  0.8 step  BIN MEANS: step k = floor((ts - ts0) / step), each
  *                       column the mean of its non-missing samples in the
  *                       bin (the store's rollups do the same).

@@ -7,8 +7,8 @@
  * byte for byte.
  *
  * MODEL FILE METADATA (blob user section 0x100, "augur-meta")
- *   UTF-8 JSON, one object, version 2:
- *   { "version":2, "features":[names...], "groups":mask, "step_s":300,
+ *   UTF-8 JSON, one object, version 3:
+ *   { "version":3, "input_row":2, "features":[names...], "groups":mask, "step_s":300,
  *     "max_fill_steps":2, "norm":{"mean":[11], "sd":[11]} (AugurSig order),
  *     "targets":["cpu_pct","mem_pct","disk_kibps","net_kibps"],
  *     "horizons":H, "window":T, "quantile":q, "coverage":c,

@@ -163,7 +163,8 @@ augur_predictor_config_init (AugurPredictorConfig *cfg)
         cfg->champion_warm = 24;                  /* 2 h of matured steps      */
         cfg->champion_hysteresis = 0.05;
         cfg->champion_metric = AUGUR_PRED_CHAMPION_PINBALL;
-        /* seasonal_naive loses everywhere in BASELINES.md; the period
+        /* seasonal_naive loses to the other baselines on every trace set
+         * the project measured (BENCHMARKS-model.md); the period
          * detector covers real periodicity. */
         cfg->sources = ((1u << AUGUR_PRED_SRC_N) - 1) & ~(1u << AUGUR_PRED_SRC_SEASONAL_NAIVE);
         cfg->cold_source = AUGUR_PRED_SRC_EWMA;

@@ -119,7 +119,8 @@ typedef struct {
                                      * it before on this VM (precursor.c)   */
 } AugurPredictorConfig;
 
-/* Defaults (predictor.c DEFAULTS explains each): tick 300 s, step 300 s,
+/* Defaults (augur_predictor_config_init() in predictor.c, one comment
+ * per value): tick 300 s, step 300 s,
  * H 12, fast_H 24, fast_len 1024, periods 4..fast_len/3 re-detected every
  * 128 ticks at ACF >= 0.5 over 3 periods, coverage 0.95, ring 288, min_n 48,
  * half-life 1 day, warm 24 steps, hysteresis 0.05, pinball, every source

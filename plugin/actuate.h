@@ -10,7 +10,7 @@
  * onlines the new CPU) or, when CPUs are plugged but offline, by onlining
  * them through the agent (VIR_DOMAIN_VCPU_GUEST).  Scale down only through
  * the agent: live unplug is broken on QEMU 7.2/TCG and leaves libvirt's
- * count wrong (TEST-GUEST.md), so it is never used. */
+ * count wrong (seen on the test guest), so it is never used. */
 #pragma once
 
 #include <glib.h>

@@ -236,7 +236,7 @@ check_metrics_bind (const AugurConfig *c, const char *origin, GError **error)
  * range of its own.  A CONF_STRING row with `allowed` must not be empty.
  * A CONF_DURATION_INT row is range-checked before the cast to int: 36500d
  * does not fit an int, and (int) of it is undefined (it came out as
- * -2147483648, issue 16).  CONF_DURATION_I64 needs no such check: a
+ * -2147483648).  CONF_DURATION_I64 needs no such check: a
  * duration is at most 100 years (augur_parse_duration_s). */
 typedef enum {
         CONF_STRING,          /* char *, replaced                               */

@@ -1,5 +1,5 @@
 /* store-decisions.h — the audit trail: decisions and actuations
- * (migrations/003-decisions.sql has the table design). */
+ * (migrations/002-decisions.sql has the table design). */
 #pragma once
 
 #include "store.h"

@@ -4,7 +4,7 @@
  *   virt-augur -v | -V | --version[=short|long]
  *
  * Global options are accepted before or after the command (so
- * `virt-augur history vm1 --db x.db` works, as the data-path issue asks);
+ * `virt-augur history vm1 --db x.db` works);
  * the version options, as virsh's, only before it.  Commands live in
  * cmd-*.c tables (name, handler, option table, help), help and version in
  * this file's own; this file routes, parses the command's options with its
