@@ -2,6 +2,19 @@
  * forecast → plan (policy.c) → host arbitration → actuate (actuate.c) →
  * one audit row (store-decisions.h).
  *
+ * THE STEPS of augur_resize_tick(), each a function of resize.c:
+ *   1. prepare, per VM: the sample derived, the guest refreshed through
+ *      the hypervisor table when due (metadata, agent timeout, vCPU
+ *      probe), the policy's input, the forecast, the memory guard;
+ *   2. plan, per VM not in observe mode, and what it asks of the host;
+ *   3. arbitrate over those VMs under the host budget;
+ *   4. fill each one's audit row;
+ *   5. apply: actuate in act mode, through the hypervisor table (hv.h);
+ *      every row written in one call.
+ * Every hypervisor call goes through hv.h, so the tests drive this loop
+ * through the fake backend (tests/test-resize.c, tests/fake-hv.h), as
+ * does scripts/bench-tick.
+ *
  * Modes (per VM): observe = collect only (no plan, no row); recommend =
  * plan and audit, never actuate; act = actuate one bounded step; auto =
  * recommend until the forecaster says this VM's model has beaten the
@@ -21,9 +34,9 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
 
 #include "augur-config.h"
+#include "hv.h"
 #include "policy.h"
 #include "store.h"
 #include "units.h"
@@ -67,8 +80,9 @@ void augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics);
 void augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx);
 
 /* Run the loop for one tick's samples (written by augur_store_tick_begin():
- * its rows join the open tick, store.h). */
-void augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
+ * its rows join the open tick, store.h); hv is the connection they came
+ * from (borrowed). */
+void augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                         const AugurConfig *config, const AugurDomainSample *samples,
                         gsize n, const AugurHostSample *host, gint64 now_ms);
 
