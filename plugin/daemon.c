@@ -76,10 +76,6 @@ on_lifecycle (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
         store_event (d, g, "lifecycle", e->code, e->detail, info);
         if (e->lifecycle == AUGUR_HV_LIFECYCLE_STARTED || e->lifecycle == AUGUR_HV_LIFECYCLE_RESUMED)
                 set_stats_period (d, g);
-        if (e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED) {
-                augur_resize_forget (d->resize, augur_hv_guest_get_uuid (g));
-                augur_activity_domain_stopped (d->activity, augur_hv_guest_get_uuid (g));
-        }
 }
 
 static void
@@ -89,8 +85,6 @@ on_balloon_change (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
 
         g_debug ("domain %s balloon now %" G_GUINT64_FORMAT " KiB", augur_hv_guest_get_name (g), e->balloon_kib);
         store_event (d, g, "balloon-change", 0, 0, info);
-        augur_resize_balloon_changed (d->resize, d->store, augur_hv_guest_get_uuid (g), e->balloon_kib,
-                                      augur_now_ms ());
 }
 
 static void
@@ -102,8 +96,6 @@ on_agent_lifecycle (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
 
         augur_log (G_LOG_LEVEL_INFO, name, "agent", NULL, NAN, NAN, "domain %s: %s", name, info);
         store_event (d, g, "agent-lifecycle", e->code, e->detail, info);
-        augur_resize_agent_changed (d->resize, augur_hv_guest_get_uuid (g), e->agent_connected);
-        augur_activity_agent_changed (d->activity, augur_hv_guest_get_uuid (g), e->agent_connected);
 }
 
 static void
@@ -112,13 +104,15 @@ on_metadata_change (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
         g_autofree char *info = g_strdup_printf ("metadata type=%d ns=%s", e->code, e->nsuri ? e->nsuri : "");
 
         store_event (d, g, "metadata-change", e->code, 0, info);
-        augur_resize_metadata_changed (d->resize, augur_hv_guest_get_uuid (g));
 }
 
+/* Each event: logged and recorded, then the resize loop's and the
+ * activity module's part. */
 static void
 on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer user_data)
 {
         AugurDaemon *d = user_data;
+        const char *uuid = augur_hv_guest_get_uuid (g);
 
         switch (e->kind) {
         case AUGUR_HV_EVENT_LIFECYCLE: on_lifecycle (d, g, e); break;
@@ -126,6 +120,11 @@ on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer user_dat
         case AUGUR_HV_EVENT_AGENT: on_agent_lifecycle (d, g, e); break;
         case AUGUR_HV_EVENT_METADATA: on_metadata_change (d, g, e); break;
         }
+        augur_resize_event (d->resize, d->store, uuid, e, augur_now_ms ());
+        if (e->kind == AUGUR_HV_EVENT_LIFECYCLE && e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED)
+                augur_activity_domain_stopped (d->activity, uuid);
+        if (e->kind == AUGUR_HV_EVENT_AGENT)
+                augur_activity_agent_changed (d->activity, uuid, e->agent_connected);
 }
 
 static void

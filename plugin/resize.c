@@ -844,9 +844,10 @@ augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpoint
         r->guest_report_ctx = ctx;
 }
 
-void
-augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uuid,
-                              guint64 actual_kib, gint64 now_ms)
+/* The balloon reached a size: the pending actuation's latency, if it is
+ * its target. */
+static void
+balloon_changed (AugurResize *r, AugurStore *store, const char *uuid, guint64 actual_kib, gint64 now_ms)
 {
         ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
 
@@ -860,8 +861,8 @@ augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uui
         }
 }
 
-void
-augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected)
+static void
+agent_changed (AugurResize *r, const char *uuid, gboolean connected)
 {
         ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
 
@@ -873,8 +874,8 @@ augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected
                 vm->caps.agent = FALSE;
 }
 
-void
-augur_resize_metadata_changed (AugurResize *r, const char *uuid)
+static void
+metadata_changed (AugurResize *r, const char *uuid)
 {
         ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
 
@@ -882,14 +883,34 @@ augur_resize_metadata_changed (AugurResize *r, const char *uuid)
                 vm->meta_loaded = FALSE;
 }
 
-void
-augur_resize_forget (AugurResize *r, const char *uuid)
+static void
+forget (AugurResize *r, const char *uuid)
 {
         if (r->hooks.forget)
                 r->hooks.forget (r->hooks.ctx, uuid);
         if (r->metrics)
                 augur_metrics_forget (r->metrics, uuid);
         g_hash_table_remove (r->vms, uuid);
+}
+
+void
+augur_resize_event (AugurResize *r, AugurStore *store, const char *uuid, const AugurHvEvent *e, gint64 now_ms)
+{
+        switch (e->kind) {
+        case AUGUR_HV_EVENT_BALLOON:
+                balloon_changed (r, store, uuid, e->balloon_kib, now_ms);
+                break;
+        case AUGUR_HV_EVENT_AGENT:
+                agent_changed (r, uuid, e->agent_connected);
+                break;
+        case AUGUR_HV_EVENT_METADATA:
+                metadata_changed (r, uuid);
+                break;
+        case AUGUR_HV_EVENT_LIFECYCLE:
+                if (e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED)
+                        forget (r, uuid);
+                break;
+        }
 }
 
 void

@@ -114,11 +114,12 @@ augur_resize_forecast_due (gint64 *written_ms, const char *uuid, gint64 now_ms)
         return TRUE;
 }
 
-/* Events from daemon.c. */
-void augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uuid,
-                                   guint64 actual_kib, gint64 now_ms);
-void augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected);
-void augur_resize_metadata_changed (AugurResize *r, const char *uuid);
-void augur_resize_forget (AugurResize *r, const char *uuid);
+/* A hypervisor event about guest uuid, at now_ms (daemon.c passes each
+ * one on): BALLOON times the pending balloon actuation when it reached its
+ * target; AGENT makes the next tick probe the vCPUs again; METADATA makes
+ * it read the per-VM policy again; a STOPPED guest is forgotten (its
+ * forecaster and metrics state too). */
+void augur_resize_event (AugurResize *r, AugurStore *store, const char *uuid, const AugurHvEvent *e,
+                         gint64 now_ms);
 /* After a reconnect: every VM must show fresh samples before any action. */
 void augur_resize_reconnected (AugurResize *r);
