@@ -20,6 +20,7 @@ typedef struct {
         gint64 last_ts;                 /* unix s of the last step              */
         AugurPredictorOut last;         /* reused when two ticks share a second */
         gboolean have_last;
+        gboolean last_slow;             /* the last call ran the slow step     */
 } FcVm;
 
 struct AugurForecaster {
@@ -53,9 +54,10 @@ fc_vm_free (gpointer p)
         g_free (v);
 }
 
-void
-augur_forecaster_predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
-                                   AugurPredictorConfig *ret)
+/* The predictor configuration of augurd's forecaster. */
+static void
+predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
+                  AugurPredictorConfig *ret)
 {
         augur_predictor_config_init (ret);
         ret->tick_s = tick_s;
@@ -88,7 +90,7 @@ augur_forecaster_new (const char *model_path, double tick_s, double price_per_gi
         }
         f->path = f->model ? g_strdup (path) : NULL;
         f->version = f->model ? 0 : -1;
-        augur_forecaster_predictor_config (tick_s, price_per_gib, precursor_bound, &cfg);
+        predictor_config (tick_s, price_per_gib, precursor_bound, &cfg);
         f->pred = augur_predictor_new (f->model, &cfg, error);
         if (!f->pred) {
                 augur_forecaster_free (f);
@@ -168,6 +170,7 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 v->state = augur_predictor_vm_new (f->pred, uuid);
                 g_hash_table_insert (f->vms, g_strdup (uuid), v);
         }
+        v->last_slow = FALSE;
         if (ts <= v->last_ts) {
                 /* Two ticks in one second (tick < 1 s): serve the last one. */
                 o = v->have_last ? &v->last : NULL;
@@ -181,6 +184,7 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 v->have_last = augur_predictor_step (f->pred, v->state, &x, &out);
                 if (v->have_last)
                         v->last = out;
+                v->last_slow = v->have_last && out.slow_updated;
                 o = v->have_last ? &v->last : NULL;
         }
         if (!o || o->H == 0)
@@ -197,6 +201,14 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
         ret->model = o->model[AUGUR_PRED_MEM];
         ret->precursor = augur_precursor_context_name (o->precursor);
         return TRUE;
+}
+
+gboolean
+augur_forecaster_last_step_slow (const AugurForecaster *f, const char *uuid)
+{
+        const FcVm *v = g_hash_table_lookup (f->vms, uuid);
+
+        return v && v->last_slow;
 }
 
 static gboolean

@@ -34,6 +34,12 @@
 #define BALLOON_PAGE_KIB 4.0
 /* A change smaller than this is not worth an actuation, KiB. */
 #define MIN_CHANGE_KIB 1024.0
+/* The newest forecast of a VM (for `virt-augur forecast`, shown with its
+ * time) is stored once per this period, ms.  Stored every tick it was the
+ * largest write of a tick (BENCHMARKS-replay.md, "3. Tick path"); the
+ * audit row of every tick still carries the forecast's maximum over the
+ * lead window. */
+#define AUGUR_RESIZE_FORECAST_PERIOD_MS 60000
 
 /* Every horizon of a forecast fits the forecasts table. */
 G_STATIC_ASSERT (AUGUR_POLICY_MAX_H <= AUGUR_STORE_FORECAST_MAX_H);
@@ -353,8 +359,8 @@ act_memory (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
                           w->in.mem_used_kib / 1024, w->row.mem_upper_kib / 1024, w->horizon_s);
         vm->mem_pending_kib = to;
         vm->mem_pending_since_ms = now_ms;
-        vm->mem_pending_id = augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "balloon",
-                                                          from, to, NULL);
+        vm->mem_pending_id = store ? augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "balloon",
+                                                                  from, to, NULL) : -1;
 }
 
 static void
@@ -385,9 +391,29 @@ act_vcpus (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
                           vm->name, from, to, augur_reason_name (w->plan.cpu_reason), w->in.cpu_cores_used);
         vm->vcpu_pending = to;
         vm->vcpu_pending_since_ms = now_ms;
-        vm->vcpu_pending_id = augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "vcpus",
-                                                           from, to, NULL);
+        vm->vcpu_pending_id = store ? augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "vcpus",
+                                                                   from, to, NULL) : -1;
         vm->caps_probe_ms = 0;          /* re-probe next tick */
+}
+
+/* The forecasts table's schedule: TRUE when the VM's newest forecast is to
+ * be stored at now_ms; *written_ms (0 before the first write) moves on.
+ * The first write is at once; then each VM keeps its own phase of the
+ * period (from its UUID), so that every tick writes a share of the VMs
+ * rather than all of them every twelfth tick. */
+static gboolean
+forecast_due (gint64 *written_ms, const char *uuid, gint64 now_ms)
+{
+        const gint64 period = AUGUR_RESIZE_FORECAST_PERIOD_MS;
+
+        if (*written_ms == 0) {
+                *written_ms = now_ms - (gint64) (g_str_hash (uuid) % period);
+                return TRUE;
+        }
+        if (now_ms - *written_ms < period)
+                return FALSE;
+        *written_ms += (now_ms - *written_ms) / period * period;
+        return TRUE;
 }
 
 /* Store the newest forecast for `virt-augur forecast` (as float32: the
@@ -395,7 +421,7 @@ act_vcpus (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
 static void
 write_forecast (AugurStore *store, ResizeVm *vm, const AugurForecast *f, gint64 now_ms)
 {
-        if (!augur_resize_forecast_due (&vm->forecast_written_ms, vm->uuid, now_ms))
+        if (!store || !forecast_due (&vm->forecast_written_ms, vm->uuid, now_ms))
                 return;
         augur_store_write_forecast (store, now_ms, vm->uuid, vm->name, f->model, f->step_s,
                                     MIN (f->H, AUGUR_STORE_FORECAST_MAX_H), f->mem_p50_kib,
@@ -408,7 +434,7 @@ record_latency (AugurStore *store, gint64 id, double *ewma, gint64 since_ms, gin
         double s = (now_ms - since_ms) / 1000.0;
 
         *ewma = (1 - LATENCY_ALPHA) * *ewma + LATENCY_ALPHA * s;
-        if (id > 0)
+        if (store && id > 0)
                 augur_store_set_actuation_latency (store, id, now_ms - since_ms, NULL);
 }
 
@@ -827,7 +853,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                 apply_vm (r, hv, store, w, now_ms);
                 g_array_append_val (rows, w->row);
         }
-        if (!augur_store_write_decisions (store, (AugurDecisionRow *) rows->data, rows->len, &error))
+        if (store && !augur_store_write_decisions (store, (AugurDecisionRow *) rows->data, rows->len, &error))
                 g_warning ("writing %u decisions failed: %s, ignoring", rows->len, error->message);
 }
 

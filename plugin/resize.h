@@ -81,38 +81,11 @@ void augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, g
 
 /* Run the loop for one tick's samples (written by augur_store_tick_begin():
  * its rows join the open tick, store.h); hv is the connection they came
- * from (borrowed). */
+ * from (borrowed).  store NULL: nothing is written, the loop runs all the
+ * same (scripts/bench-tick's compute-only figure; augurd always has one). */
 void augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                         const AugurConfig *config, const AugurDomainSample *samples,
                         gsize n, const AugurHostSample *host, gint64 now_ms);
-
-/* The newest forecast of a VM (for `virt-augur forecast`, shown with its
- * time) is stored once per this period, ms.  Stored every tick it was the
- * largest write of a tick (BENCHMARKS-replay.md, "3. Tick path"); the
- * audit row of every tick still carries the forecast's maximum over the
- * lead window. */
-#define AUGUR_RESIZE_FORECAST_PERIOD_MS 60000
-
-/* The forecasts table's schedule: TRUE when the VM's newest forecast is to
- * be stored at now_ms; *written_ms (0 before the first write) moves on.
- * The first write is at once; then each VM keeps its own phase of the
- * period (from its UUID), so that every tick writes a share of the VMs
- * rather than all of them every twelfth tick.  Inline for
- * scripts/bench-tick, which mirrors the daemon's writes. */
-static inline gboolean
-augur_resize_forecast_due (gint64 *written_ms, const char *uuid, gint64 now_ms)
-{
-        const gint64 period = AUGUR_RESIZE_FORECAST_PERIOD_MS;
-
-        if (*written_ms == 0) {
-                *written_ms = now_ms - (gint64) (g_str_hash (uuid) % period);
-                return TRUE;
-        }
-        if (now_ms - *written_ms < period)
-                return FALSE;
-        *written_ms += (now_ms - *written_ms) / period * period;
-        return TRUE;
-}
 
 /* A hypervisor event about guest uuid, at now_ms (daemon.c passes each
  * one on): BALLOON times the pending balloon actuation when it reached its
