@@ -1225,9 +1225,9 @@ augur_activity_channel_path_from_xml (const char *xml, GError **error)
  * domain and AGENT_INFLIGHT_MAX overall, each in a GTask worker thread with
  * its own reference on the guest handle (and so on the connection).  That
  * call can block for as long as the hypervisor waits for the agent; the
- * tick never waits for it.  Results come back on the main context and are queued like
- * channel reports.  If the AugurActivity is freed meanwhile, the job sees
- * shared->act == NULL and does nothing. */
+ * tick never waits for it.  Results come back on the main context and are
+ * queued like channel reports.  If the AugurActivity is freed meanwhile,
+ * the job sees shared->act == NULL and does nothing. */
 
 #define AGENT_INFLIGHT_MAX 2
 
