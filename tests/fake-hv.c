@@ -79,6 +79,8 @@ struct AugurFakeGuest {
 struct AugurFake {
         gint64 now_ms;
         GPtrArray *guests;              /* AugurFakeGuest (owned), add order  */
+        GHashTable *by_uuid;            /* uuid -> AugurFakeGuest (borrowed):
+                                         * a lookup per VM per tick           */
         GArray *calls;                  /* AugurFakeCall                      */
         GArray *failures;               /* Failure                            */
         GPtrArray *conns;               /* Conn (owned by their AugurHv)      */
@@ -120,6 +122,7 @@ augur_fake_new (gint64 now_ms)
 
         f->now_ms = now_ms;
         f->guests = g_ptr_array_new_with_free_func (guest_free);
+        f->by_uuid = g_hash_table_new (g_str_hash, g_str_equal);
         f->calls = g_array_new (FALSE, TRUE, sizeof (AugurFakeCall));
         f->failures = g_array_new (FALSE, TRUE, sizeof (Failure));
         g_array_set_clear_func (f->failures, failure_clear);
@@ -137,6 +140,7 @@ augur_fake_free (AugurFake *f)
         for (guint i = 0; i < f->conns->len; i++)
                 ((Conn *) g_ptr_array_index (f->conns, i))->f = NULL;
         g_ptr_array_unref (f->conns);
+        g_hash_table_unref (f->by_uuid);
         g_ptr_array_unref (f->guests);
         g_array_unref (f->calls);
         g_array_unref (f->failures);
@@ -152,13 +156,7 @@ augur_fake_now_ms (const AugurFake *f)
 static AugurFakeGuest *
 guest_by_uuid (AugurFake *f, const char *uuid)
 {
-        for (guint i = 0; i < f->guests->len; i++) {
-                AugurFakeGuest *g = g_ptr_array_index (f->guests, i);
-
-                if (strcmp (g->uuid, uuid) == 0)
-                        return g;
-        }
-        return NULL;
+        return g_hash_table_lookup (f->by_uuid, uuid);
 }
 
 AugurFakeGuest *
@@ -401,6 +399,7 @@ guest_new (AugurFake *f, const char *name)
         g->agent = TRUE;
         g->stats_ms = -1;
         g_ptr_array_add (f->guests, g);
+        g_hash_table_replace (f->by_uuid, g->uuid, g);
         return g;
 }
 
