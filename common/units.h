@@ -76,6 +76,19 @@ extern const AugurStatInfo augur_stat_info[AUGUR_STAT_N];
 
 #define AUGUR_UUID_STRLEN 37     /* 36 chars + NUL                            */
 
+/* AUGUR_STAT_STATE values: libvirt's virDomainState numbers, which every
+ * hypervisor backend reports (plugin/hv-libvirt.c checks that they match). */
+typedef enum {
+        AUGUR_GUEST_STATE_NOSTATE = 0,
+        AUGUR_GUEST_STATE_RUNNING,
+        AUGUR_GUEST_STATE_BLOCKED,
+        AUGUR_GUEST_STATE_PAUSED,
+        AUGUR_GUEST_STATE_SHUTDOWN,
+        AUGUR_GUEST_STATE_SHUTOFF,
+        AUGUR_GUEST_STATE_CRASHED,
+        AUGUR_GUEST_STATE_PMSUSPENDED,
+} AugurGuestState;
+
 /* One domain at one tick, raw.  v[i] is meaningful only when bit i of
  * present is set. */
 typedef struct {

@@ -1221,13 +1221,13 @@ augur_activity_channel_path_from_xml (const char *xml, GError **error)
  *   CONNECTED --read budget used--> THROTTLED (no source; a 50 ms timer
  *     puts it back)
  *
- * Guest agent users: at most one virDomainGetGuestInfo(USERS) in flight per
+ * Guest agent users: at most one augur_hv_guest_agent_users() in flight per
  * domain and AGENT_INFLIGHT_MAX overall, each in a GTask worker thread with
- * its own reference on the domain (and so on the connection).  That call can
- * block for as long as libvirt waits for the agent; the tick never waits
- * for it.  Results come back on the main context and are queued like
- * channel reports.  If the AugurActivity is freed meanwhile, the job sees
- * shared->act == NULL and does nothing. */
+ * its own reference on the guest handle (and so on the connection).  That
+ * call can block for as long as the hypervisor waits for the agent; the
+ * tick never waits for it.  Results come back on the main context and are
+ * queued like channel reports.  If the AugurActivity is freed meanwhile,
+ * the job sees shared->act == NULL and does nothing. */
 
 #define AGENT_INFLIGHT_MAX 2
 
@@ -1250,11 +1250,11 @@ typedef struct {
 
 typedef struct {
         AugurActivity *act;
-        char uuid[VIR_UUID_STRING_BUFLEN];
+        char uuid[AUGUR_UUID_STRLEN];
         char *name;
-        int libvirt_id;
+        int libvirt_id;                /* the hypervisor's run id (hv.h)     */
         gboolean xml_read;             /* path is known for this libvirt_id  */
-        virDomainPtr dom;              /* from the last listing (owned ref)  */
+        AugurHvGuest *guest;           /* from the last listing (owned ref)  */
         gboolean seen;                 /* listed at the current sync         */
         gboolean gone;                 /* stopped: drop after the next flush */
         char *path;                    /* channel socket, NULL = no channel  */
@@ -1327,8 +1327,7 @@ act_domain_free (gpointer p)
         augur_activity_reader_free (ad->reader);
         if (ad->pending)
                 g_array_unref (ad->pending);
-        if (ad->dom)
-                virDomainFree (ad->dom);
+        augur_hv_guest_unref (ad->guest);
         g_free (ad->name);
         g_free (ad->path);
         g_free (ad);
@@ -1489,41 +1488,34 @@ try_connect (ActDomain *ad)
         watch_start (ad);
 }
 
-/* The channel socket of a running domain.  Returns FALSE when the XML
+/* The channel socket of a running domain.  Returns FALSE when its devices
  * could not be read (try again at the next sync); TRUE with *ret_path NULL
  * when the domain has no activity channel. */
 static gboolean
-fetch_channel_path (virDomainPtr dom, const char *name, char **ret_path)
+fetch_channel_path (AugurHvGuest *g, const char *name, char **ret_path)
 {
         g_autoptr(GError) error = NULL;
-        char *xml = virDomainGetXMLDesc (dom, 0);
+        AugurHvDevices dev = { 0 };
 
         *ret_path = NULL;
-        if (!xml) {
-                virErrorPtr e = virGetLastError ();
-
-                g_debug ("activity: XML of %s unavailable: %s; retrying at the next tick", name,
-                         e && e->message ? e->message : "unknown error");
-                virResetLastError ();
+        if (!augur_hv_guest_read_devices (g, &dev, &error)) {
+                g_debug ("activity: devices of %s unavailable: %s; retrying at the next tick", name,
+                         error->message);
                 return FALSE;
         }
-        *ret_path = augur_activity_channel_path_from_xml (xml, &error);
-        free (xml);
-        if (error) {
-                g_debug ("activity: XML of %s does not parse: %s; retrying at the next tick",
-                         name, error->message);
-                return FALSE;
-        }
+        *ret_path = g_steal_pointer (&dev.activity_socket);
+        augur_hv_devices_clear (&dev);
         return TRUE;
 }
 
-/* (Re)attach a listed domain; dom is consumed. */
+/* (Re)attach a listed domain; g is consumed. */
 static void
-attach (AugurActivity *act, virDomainPtr dom, const char *uuid)
+attach (AugurActivity *act, AugurHvGuest *g)
 {
+        const char *uuid = augur_hv_guest_get_uuid (g);
         ActDomain *ad = g_hash_table_lookup (act->doms, uuid);
-        const char *name = virDomainGetName (dom);
-        int id = (int) virDomainGetID (dom);
+        const char *name = augur_hv_guest_get_name (g);
+        int id = augur_hv_guest_get_id (g);
 
         if (!ad) {
                 ad = g_new0 (ActDomain, 1);
@@ -1531,7 +1523,7 @@ attach (AugurActivity *act, virDomainPtr dom, const char *uuid)
                 ad->act = act;
                 g_strlcpy (ad->uuid, uuid, sizeof ad->uuid);
                 ad->name = g_strdup (name ? name : uuid);
-                ad->libvirt_id = -2;      /* forces the XML read below */
+                ad->libvirt_id = -2;      /* forces the read below */
                 ad->reader = augur_activity_reader_new (ad->name, on_report, ad);
                 ad->pending = g_array_new (FALSE, FALSE, sizeof (PendingRow));
                 g_hash_table_insert (act->doms, g_strdup (uuid), ad);
@@ -1541,7 +1533,7 @@ attach (AugurActivity *act, virDomainPtr dom, const char *uuid)
                 channel_close (ad);
                 g_clear_pointer (&ad->path, g_free);
                 /* On failure the next sync reads it again. */
-                ad->xml_read = fetch_channel_path (dom, ad->name, &ad->path);
+                ad->xml_read = fetch_channel_path (g, ad->name, &ad->path);
                 ad->libvirt_id = id;
                 ad->gone = FALSE;
                 ad->backoff_s = 0;
@@ -1560,43 +1552,28 @@ attach (AugurActivity *act, virDomainPtr dom, const char *uuid)
                 g_free (ad->name);
                 ad->name = g_strdup (name);
         }
-        if (ad->dom)
-                virDomainFree (ad->dom);
-        ad->dom = dom;
+        augur_hv_guest_unref (ad->guest);
+        ad->guest = g;
         ad->seen = TRUE;
 }
 
 static void
-refresh_domains (AugurActivity *act, virConnectPtr conn)
+refresh_domains (AugurActivity *act, AugurHv *hv)
 {
-        virDomainPtr *doms = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) guests = augur_hv_list_guests (hv, &error);
         GHashTableIter it;
         gpointer v;
-        int n;
 
-        n = virConnectListAllDomains (conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
-        if (n < 0) {
-                virErrorPtr e = virGetLastError ();
-
-                g_debug ("activity: listing domains failed: %s, ignoring",
-                         e && e->message ? e->message : "unknown error");
-                virResetLastError ();
+        if (!guests) {
+                g_debug ("activity: listing domains failed: %s, ignoring", error->message);
                 return;
         }
         g_hash_table_iter_init (&it, act->doms);
         while (g_hash_table_iter_next (&it, NULL, &v))
                 ((ActDomain *) v)->seen = FALSE;
-        for (int i = 0; i < n; i++) {
-                char uuid[VIR_UUID_STRING_BUFLEN];
-
-                if (virDomainGetUUIDString (doms[i], uuid) < 0) {
-                        virResetLastError ();
-                        virDomainFree (doms[i]);
-                        continue;
-                }
-                attach (act, doms[i], uuid);
-        }
-        g_free (doms);
+        for (guint i = 0; i < guests->len; i++)
+                attach (act, augur_hv_guest_ref (g_ptr_array_index (guests, i)));
         g_hash_table_iter_init (&it, act->doms);
         while (g_hash_table_iter_next (&it, NULL, &v)) {
                 ActDomain *ad = v;
@@ -1612,11 +1589,10 @@ refresh_domains (AugurActivity *act, virConnectPtr conn)
 
 typedef struct {
         Shared *shared;
-        virDomainPtr dom;
-        char uuid[VIR_UUID_STRING_BUFLEN];
+        AugurHvGuest *guest;
+        char uuid[AUGUR_UUID_STRLEN];
         gboolean ok;
         gint64 users;
-        int vir_code;
         char *message;
 } AgentJob;
 
@@ -1626,8 +1602,7 @@ agent_job_free (gpointer p)
         AgentJob *j = p;
 
         shared_unref (j->shared);
-        if (j->dom)
-                virDomainFree (j->dom);
+        augur_hv_guest_unref (j->guest);
         g_free (j->message);
         g_free (j);
 }
@@ -1636,26 +1611,11 @@ static void
 agent_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
         AgentJob *j = task_data;
-        virTypedParameterPtr params = NULL;
-        int n = 0;
+        g_autoptr(GError) error = NULL;
 
-        if (virDomainGetGuestInfo (j->dom, VIR_DOMAIN_GUEST_INFO_USERS, &params, &n, 0) < 0) {
-                virErrorPtr e = virGetLastError ();
-
-                j->vir_code = e ? e->code : -1;
-                j->message = g_strdup (e && e->message ? e->message : "unknown error");
-                virResetLastError ();
-        } else {
-                unsigned int count = 0;
-
-                if (virTypedParamsGetUInt (params, n, "user.count", &count) == 1) {
-                        j->ok = TRUE;
-                        j->users = count;
-                } else {
-                        j->message = g_strdup ("no user.count in the reply");
-                }
-                virTypedParamsFree (params, n);
-        }
+        j->ok = augur_hv_guest_agent_users (j->guest, &j->users, &error);
+        if (!j->ok)
+                j->message = g_strdup (error->message);
         g_task_return_boolean (task, TRUE);
 }
 
@@ -1706,16 +1666,12 @@ maybe_poll_agent (AugurActivity *act, ActDomain *ad, gint64 now)
         g_autoptr(GTask) task = NULL;
         AgentJob *j;
 
-        if (ad->gone || !ad->dom || ad->agent_busy || now < ad->next_agent_us ||
+        if (ad->gone || !ad->guest || ad->agent_busy || now < ad->next_agent_us ||
             act->agent_inflight >= AGENT_INFLIGHT_MAX)
                 return;
-        if (virDomainRef (ad->dom) < 0) {
-                virResetLastError ();
-                return;
-        }
         j = g_new0 (AgentJob, 1);
         j->shared = shared_ref (act->shared);
-        j->dom = ad->dom;
+        j->guest = augur_hv_guest_ref (ad->guest);
         g_strlcpy (j->uuid, ad->uuid, sizeof j->uuid);
         ad->agent_busy = TRUE;
         act->agent_inflight++;
@@ -1925,7 +1881,7 @@ remove_gone (gpointer key, gpointer value, gpointer user_data)
 }
 
 void
-augur_activity_sync (AugurActivity *act, virConnectPtr conn)
+augur_activity_sync (AugurActivity *act, AugurHv *hv)
 {
         GHashTableIter it;
         gpointer v;
@@ -1933,8 +1889,8 @@ augur_activity_sync (AugurActivity *act, virConnectPtr conn)
 
         if (!act)
                 return;             /* the daemon ticks before/without it */
-        if (conn)
-                refresh_domains (act, conn);
+        if (hv)
+                refresh_domains (act, hv);
         now = g_get_monotonic_time ();
         g_hash_table_iter_init (&it, act->doms);
         while (g_hash_table_iter_next (&it, NULL, &v)) {
@@ -1944,29 +1900,17 @@ augur_activity_sync (AugurActivity *act, virConnectPtr conn)
                         continue;
                 if (ad->path && !ad->sock && now >= ad->next_connect_us)
                         try_connect (ad);
-                if (conn)
+                if (hv)
                         maybe_poll_agent (act, ad, now);
         }
         flush (act);
         g_hash_table_foreach_remove (act->doms, remove_gone, NULL);
 }
 
-static ActDomain *
-lookup_dom (AugurActivity *act, virDomainPtr dom)
-{
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        if (!act || !dom || virDomainGetUUIDString (dom, uuid) < 0) {
-                virResetLastError ();
-                return NULL;
-        }
-        return g_hash_table_lookup (act->doms, uuid);
-}
-
 void
-augur_activity_domain_stopped (AugurActivity *act, virDomainPtr dom)
+augur_activity_domain_stopped (AugurActivity *act, const char *uuid)
 {
-        ActDomain *ad = lookup_dom (act, dom);
+        ActDomain *ad = act ? g_hash_table_lookup (act->doms, uuid) : NULL;
 
         if (!ad)
                 return;
@@ -1975,9 +1919,9 @@ augur_activity_domain_stopped (AugurActivity *act, virDomainPtr dom)
 }
 
 void
-augur_activity_agent_changed (AugurActivity *act, virDomainPtr dom, gboolean connected)
+augur_activity_agent_changed (AugurActivity *act, const char *uuid, gboolean connected)
 {
-        ActDomain *ad = lookup_dom (act, dom);
+        ActDomain *ad = act ? g_hash_table_lookup (act->doms, uuid) : NULL;
 
         if (!ad)
                 return;

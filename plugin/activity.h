@@ -3,14 +3,15 @@
  * What it is: augurd's end of the org.augur.activity.0 virtio-serial
  * channel.  augur-guest (guest/augur-guest.c) writes one JSON line every few
  * seconds into the guest end; QEMU listens on a unix socket on the host end
- * (<channel type='unix'><source mode='bind' path=…/>); this module finds that
- * socket in each running domain's live XML, connects, frames lines, rate
- * limits them, parses them into AugurActivityReport and hands them to the
- * store (sql/store-activity.h) once per tick.  It also asks the guest agent,
- * where one is connected, for the logged-in users at a slow rate, off the
- * tick path.  It is not a feature builder: the model reads the stored
- * columns (activity table, and samples.input_events_per_min / sessions /
- * proc_starts_per_min in trace units).
+ * (<channel type='unix'><source mode='bind' path=…/>); this module asks the
+ * hypervisor (hv.h) for that socket of each running domain, connects,
+ * frames lines, rate limits them, parses them into AugurActivityReport
+ * and hands them to the store (sql/store-activity.h) once per tick.  It
+ * also asks the guest agent, where one is connected, for the logged-in
+ * users at a slow rate, off the tick path.  It is not a feature builder:
+ * the model reads the stored columns (activity table, and
+ * samples.input_events_per_min / sessions / proc_starts_per_min in trace
+ * units).
  *
  * TRUST: everything that comes from a guest is hostile.  The guest controls
  * every byte on the channel, how fast they come and whether a line ever
@@ -46,10 +47,9 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "buckets.h"
+#include "hv.h"
 #include "store.h"
 
 /* ---------------------------------------------------------------- limits */
@@ -262,7 +262,8 @@ void augur_activity_reader_reset_line (AugurActivityReader *rd);
 
 /* ------------------------------------------------------ the live domain XML */
 
-/* The host-side socket path of the activity channel in a domain's XML: the
+/* The host-side socket path of the activity channel in a libvirt domain's
+ * XML (the libvirt backend's AugurHvDevices.activity_socket): the
  * <channel type='unix'> whose <target type='virtio'
  * name='org.augur.activity.0'/> and <source mode='bind' path=…/>.  Returns
  * NULL without error when the domain has no such channel (or it is not in
@@ -280,26 +281,26 @@ AugurActivity *augur_activity_new (AugurStore *store);
 void augur_activity_free (AugurActivity *act);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurActivity, augur_activity_free)
 
-/* Call once per tick, after the tick's samples are stored.  conn may be NULL
- * (libvirtd unreachable): then the known channels keep being read and
- * reconnected, and nothing is attached or dropped.  With a connection:
- * one virConnectListAllDomains call; a domain seen for the first time (or
- * restarted: new libvirt id) costs one virDomainGetXMLDesc, known domains
- * cost nothing; vanished domains are dropped.  Then channels due for a
- * reconnect are connected (non-blocking), guest agent polls due are started
- * in a worker thread, and the reports accepted since the last call are
- * written in ONE store transaction (filling the activity columns of each
- * domain's newest sample). */
-void augur_activity_sync (AugurActivity *act, virConnectPtr conn);
+/* Call once per tick, after the tick's samples are stored.  hv may be NULL
+ * (the hypervisor unreachable): then the known channels keep being read
+ * and reconnected, and nothing is attached or dropped.  With a connection:
+ * one augur_hv_list_guests() call; a domain seen for the first time (or
+ * restarted: new run id) costs one augur_hv_guest_read_devices(), known
+ * domains cost nothing; vanished domains are dropped.  Then channels due
+ * for a reconnect are connected (non-blocking), guest agent polls due are
+ * started in a worker thread, and the reports accepted since the last call
+ * are written in ONE store transaction (filling the activity columns of
+ * each domain's newest sample). */
+void augur_activity_sync (AugurActivity *act, AugurHv *hv);
 
 /* A domain stopped (LIFECYCLE STOPPED/SHUTDOWN/CRASHED): close its channel
  * now rather than at the next sync.  Its pending reports are kept for the
  * next flush. */
-void augur_activity_domain_stopped (AugurActivity *act, virDomainPtr dom);
+void augur_activity_domain_stopped (AugurActivity *act, const char *uuid);
 
 /* The guest agent connected or disconnected (AGENT_LIFECYCLE): polls of
  * logged-in users start or stop. */
-void augur_activity_agent_changed (AugurActivity *act, virDomainPtr dom,
+void augur_activity_agent_changed (AugurActivity *act, const char *uuid,
                                    gboolean connected);
 
 /* Counters of one domain (by UUID string) as of now; FALSE if unknown. */

@@ -1,4 +1,4 @@
-/* collect.c — see collect.h.  The only caller of virConnectGetAllDomainStats. */
+/* collect.c — see collect.h. */
 #include "config.h"
 
 #include "collect.h"
@@ -125,64 +125,6 @@ augur_collect_sample_array_new (guint reserve)
 
         g_array_set_clear_func (a, sample_clear_func);
         return a;
-}
-
-static void
-set_libvirt_error (GError **error, const char *what)
-{
-        virErrorPtr e = virGetLastError ();
-        AugurCollectError code = AUGUR_COLLECT_ERROR_TRANSIENT;
-
-        if (e && (e->code == VIR_ERR_SYSTEM_ERROR || e->code == VIR_ERR_RPC ||
-                  e->code == VIR_ERR_NO_CONNECT || e->code == VIR_ERR_INVALID_CONN ||
-                  e->code == VIR_ERR_AUTH_FAILED))
-                code = AUGUR_COLLECT_ERROR_FATAL;
-        g_set_error (error, AUGUR_COLLECT_ERROR, code, "%s: %s", what,
-                     e && e->message ? e->message : "unknown libvirt error");
-        virResetLastError ();
-}
-
-gboolean
-augur_collect_domains (virConnectPtr conn, GArray **ret_samples, GError **error)
-{
-        virDomainStatsRecordPtr *records = NULL;
-        g_autoptr(GArray) out = NULL;
-        int n;
-
-        n = virConnectGetAllDomainStats (conn, AUGUR_COLLECT_STATS, &records,
-                                         AUGUR_COLLECT_FLAGS);
-        if (n < 0) {
-                set_libvirt_error (error, "virConnectGetAllDomainStats");
-                return FALSE;
-        }
-        out = augur_collect_sample_array_new (n);
-        for (int i = 0; i < n; i++) {
-                AugurDomainSample s = { 0 };
-                unsigned char raw[VIR_UUID_BUFLEN];
-                char uuid[VIR_UUID_STRING_BUFLEN];
-                const char *name;
-                guint rejected = 0;
-
-                /* These read the record's cached domain object: no RPC, so a
-                 * domain that vanished after the stats call cannot fail here. */
-                name = virDomainGetName (records[i]->dom);
-                if (virDomainGetUUIDString (records[i]->dom, uuid) < 0 ||
-                    virDomainGetUUID (records[i]->dom, raw) < 0 || !name) {
-                        virResetLastError ();
-                        continue;
-                }
-                g_strlcpy (s.uuid, uuid, sizeof s.uuid);
-                s.name = g_strdup (name);
-                s.id = (int) virDomainGetID (records[i]->dom);
-                augur_collect_parse_params (records[i]->params, records[i]->nparams,
-                                            &s, &rejected);
-                if (rejected)
-                        g_debug ("domain %s: %u malformed stats fields dropped", name, rejected);
-                g_array_append_val (out, s);
-        }
-        virDomainStatsRecordListFree (records);
-        *ret_samples = g_steal_pointer (&out);
-        return TRUE;
 }
 
 GArray *

@@ -3,7 +3,6 @@
 
 #include "daemon.h"
 #include "augur-log.h"
-#include "collect.h"
 #include "store-activity.h"
 #include "host.h"
 #include "util.h"
@@ -30,201 +29,136 @@
 
 
 static void
-store_event (AugurDaemon *d, virDomainPtr dom, const char *kind, int event,
+store_event (AugurDaemon *d, AugurHvGuest *g, const char *kind, int event,
              int detail, const char *info)
 {
         g_autoptr(GError) error = NULL;
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
-        const char *name = NULL;
+        const char *name = g ? augur_hv_guest_get_name (g) : NULL;
 
-        if (dom) {
-                name = virDomainGetName (dom);
-                if (virDomainGetUUIDString (dom, uuid) < 0) {
-                        virResetLastError ();
-                        uuid[0] = '\0';
-                }
-        }
         if (!d->store)
                 return;
-        if (!augur_store_write_event (d->store, augur_now_ms (), uuid[0] ? uuid : NULL,
+        if (!augur_store_write_event (d->store, augur_now_ms (), g ? augur_hv_guest_get_uuid (g) : NULL,
                                       name, kind, event, detail, info, &error))
                 g_warning ("recording %s event of %s failed: %s, ignoring",
                            kind, name ? name : "host", error->message);
 }
 
 static void
-set_stats_period (AugurDaemon *d, virDomainPtr dom)
+set_stats_period (AugurDaemon *d, AugurHvGuest *g)
 {
-        const char *name = virDomainGetName (dom);
+        g_autoptr(GError) error = NULL;
 
         /* Without a period the guest never reports balloon stats and every
          * memory field stays absent.  A domain without a balloon device
          * refuses: that is expected, and the samples just lack memory. */
-        if (virDomainSetMemoryStatsPeriod (dom, d->config->balloon_period_s,
-                                           VIR_DOMAIN_AFFECT_LIVE) < 0) {
-                virErrorPtr e = virGetLastError ();
-
+        if (!augur_hv_guest_set_stats_period (g, d->config->balloon_period_s, &error))
                 g_debug ("setting balloon stats period on %s failed: %s, ignoring",
-                         name ? name : "?", e && e->message ? e->message : "unknown");
-                virResetLastError ();
-        }
+                         augur_hv_guest_get_name (g), error->message);
 }
 
 static void
 set_stats_period_all (AugurDaemon *d)
 {
-        virDomainPtr *doms = NULL;
-        int n = virConnectListAllDomains (d->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        g_autoptr(GPtrArray) guests = augur_hv_list_guests (d->hv, NULL);
 
-        if (n < 0) {
-                virResetLastError ();
-                return;
-        }
-        for (int i = 0; i < n; i++) {
-                set_stats_period (d, doms[i]);
-                virDomainFree (doms[i]);
-        }
-        g_free (doms);
-}
-
-static int
-on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
-{
-        AugurDaemon *d = opaque;
-        g_autofree char *info = g_strdup_printf ("lifecycle event=%d detail=%d", event, detail);
-
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "lifecycle", NULL, NAN, NAN,
-                   "domain %s lifecycle event %d detail %d", virDomainGetName (dom), event, detail);
-        store_event (d, dom, "lifecycle", event, detail, info);
-        if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
-                set_stats_period (d, dom);
-        if (event == VIR_DOMAIN_EVENT_STOPPED && virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_forget (d->resize, uuid);
-        if (event == VIR_DOMAIN_EVENT_STOPPED)
-                augur_activity_domain_stopped (d->activity, dom);
-        virResetLastError ();
-        return 0;
-}
-
-static int
-on_balloon_change (virConnectPtr conn, virDomainPtr dom, unsigned long long actual_kib,
-                   void *opaque)
-{
-        AugurDaemon *d = opaque;
-        g_autofree char *info = g_strdup_printf ("actual=%llu KiB", actual_kib);
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        g_debug ("domain %s balloon now %llu KiB", virDomainGetName (dom), actual_kib);
-        store_event (d, dom, "balloon-change", 0, 0, info);
-        if (virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_balloon_changed (d->resize, d->store, uuid, actual_kib, augur_now_ms ());
-        virResetLastError ();
-        return 0;
-}
-
-static int
-on_agent_lifecycle (virConnectPtr conn, virDomainPtr dom, int state, int reason,
-                    void *opaque)
-{
-        g_autofree char *info = g_strdup_printf ("agent %s (reason %d)",
-                                                 state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED
-                                                 ? "connected" : "disconnected", reason);
-
-        AugurDaemon *d = opaque;
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "agent", NULL, NAN, NAN, "domain %s: %s",
-                   virDomainGetName (dom), info);
-        store_event (d, dom, "agent-lifecycle", state, reason, info);
-        if (virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_agent_changed (d->resize, uuid,
-                                            state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED);
-        augur_activity_agent_changed (d->activity, dom,
-                                      state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED);
-        virResetLastError ();
-        return 0;
-}
-
-static int
-on_metadata_change (virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri,
-                    void *opaque)
-{
-        AugurDaemon *d = opaque;
-        g_autofree char *info = g_strdup_printf ("metadata type=%d ns=%s", type, nsuri ? nsuri : "");
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        store_event (d, dom, "metadata-change", type, 0, info);
-        if (virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_metadata_changed (d->resize, uuid);
-        virResetLastError ();
-        return 0;
+        for (guint i = 0; guests && i < guests->len; i++)
+                set_stats_period (d, g_ptr_array_index (guests, i));
 }
 
 static void
-on_close (virConnectPtr conn, int reason, void *opaque)
+on_lifecycle (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
 {
-        AugurDaemon *d = opaque;
+        g_autofree char *info = g_strdup_printf ("lifecycle event=%d detail=%d", e->code, e->detail);
+        const char *name = augur_hv_guest_get_name (g);
+
+        augur_log (G_LOG_LEVEL_INFO, name, "lifecycle", NULL, NAN, NAN,
+                   "domain %s lifecycle event %d detail %d", name, e->code, e->detail);
+        store_event (d, g, "lifecycle", e->code, e->detail, info);
+        if (e->lifecycle == AUGUR_HV_LIFECYCLE_STARTED || e->lifecycle == AUGUR_HV_LIFECYCLE_RESUMED)
+                set_stats_period (d, g);
+}
+
+static void
+on_balloon_change (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
+{
+        g_autofree char *info = g_strdup_printf ("actual=%" G_GUINT64_FORMAT " KiB", e->balloon_kib);
+
+        g_debug ("domain %s balloon now %" G_GUINT64_FORMAT " KiB", augur_hv_guest_get_name (g), e->balloon_kib);
+        store_event (d, g, "balloon-change", 0, 0, info);
+}
+
+static void
+on_agent_lifecycle (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
+{
+        g_autofree char *info = g_strdup_printf ("agent %s (reason %d)",
+                                                 e->agent_connected ? "connected" : "disconnected", e->detail);
+        const char *name = augur_hv_guest_get_name (g);
+
+        augur_log (G_LOG_LEVEL_INFO, name, "agent", NULL, NAN, NAN, "domain %s: %s", name, info);
+        store_event (d, g, "agent-lifecycle", e->code, e->detail, info);
+}
+
+static void
+on_metadata_change (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
+{
+        g_autofree char *info = g_strdup_printf ("metadata type=%d ns=%s", e->code, e->nsuri ? e->nsuri : "");
+
+        store_event (d, g, "metadata-change", e->code, 0, info);
+}
+
+/* Each event: logged and recorded, then the resize loop's and the
+ * activity module's part. */
+static void
+on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer user_data)
+{
+        AugurDaemon *d = user_data;
+        const char *uuid = augur_hv_guest_get_uuid (g);
+
+        switch (e->kind) {
+        case AUGUR_HV_EVENT_LIFECYCLE: on_lifecycle (d, g, e); break;
+        case AUGUR_HV_EVENT_BALLOON: on_balloon_change (d, g, e); break;
+        case AUGUR_HV_EVENT_AGENT: on_agent_lifecycle (d, g, e); break;
+        case AUGUR_HV_EVENT_METADATA: on_metadata_change (d, g, e); break;
+        }
+        augur_resize_event (d->resize, d->store, uuid, e, augur_now_ms ());
+        if (e->kind == AUGUR_HV_EVENT_LIFECYCLE && e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED)
+                augur_activity_domain_stopped (d->activity, uuid);
+        if (e->kind == AUGUR_HV_EVENT_AGENT)
+                augur_activity_agent_changed (d->activity, uuid, e->agent_connected);
+}
+
+static void
+on_closed (AugurHv *hv, gpointer user_data)
+{
+        AugurDaemon *d = user_data;
 
         /* Only record the fact; the tick reconnects (virsh does the same). */
-        d->conn_lost = TRUE;
-        g_debug ("libvirt connection closed (reason %d)", reason);
+        d->hv_lost = TRUE;
 }
 
 static void
 disconnect (AugurDaemon *d)
 {
-        if (!d->conn)
+        if (!d->hv)
                 return;
-        for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
-                if (d->cb_ids[i] >= 0) {
-                        virConnectDomainEventDeregisterAny (d->conn, d->cb_ids[i]);
-                        d->cb_ids[i] = -1;
-                }
-        virConnectUnregisterCloseCallback (d->conn, on_close);
-        virConnectClose (d->conn);
-        virResetLastError ();
-        d->conn = NULL;
+        g_clear_pointer (&d->hv, augur_hv_close);
         if (d->store)
                 augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
 }
 
 static gboolean
-connect_libvirt (AugurDaemon *d, GError **error)
+connect_hv (AugurDaemon *d, GError **error)
 {
-        virConnectPtr conn = virConnectOpen (d->config->uri);
+        static const AugurHvCallbacks cb = { .event = on_event, .closed = on_closed };
+        AugurHvOptions o = {
+                .keepalive_interval_s = d->config->keepalive_interval_s,
+                .keepalive_count = d->config->keepalive_count,
+        };
 
-        if (!conn) {
-                virErrorPtr e = virGetLastError ();
-
-                g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                             "cannot connect to %s: %s", d->config->uri,
-                             e && e->message ? e->message : "unknown error");
-                virResetLastError ();
+        d->hv = augur_hv_open (d->config->uri, &o, &cb, d, error);
+        if (!d->hv)
                 return FALSE;
-        }
-        if (virConnectSetKeepAlive (conn, d->config->keepalive_interval_s,
-                                    d->config->keepalive_count) < 0) {
-                /* Local (non-remote) drivers don't do keepalive: fine. */
-                virResetLastError ();
-        }
-        d->conn = conn;
-        d->conn_lost = FALSE;
-        virConnectRegisterCloseCallback (conn, on_close, d, NULL);
-        d->cb_ids[0] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle), d, NULL);
-        d->cb_ids[1] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_balloon_change), d, NULL);
-        d->cb_ids[2] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_agent_lifecycle), d, NULL);
-        d->cb_ids[3] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_metadata_change), d, NULL);
-        for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
-                if (d->cb_ids[i] < 0) {
-                        g_warning ("registering domain event %zu on %s failed, ignoring", i, d->config->uri);
-                        virResetLastError ();
-                }
+        d->hv_lost = FALSE;
         set_stats_period_all (d);
         if (d->store) {
                 augur_store_set_meta (d->store, "daemon.connected", "1", NULL);
@@ -240,7 +174,7 @@ ensure_connected (AugurDaemon *d)
         g_autoptr(GError) error = NULL;
         gint64 now = g_get_monotonic_time ();
 
-        if (d->conn && (d->conn_lost || virConnectIsAlive (d->conn) != 1)) {
+        if (d->hv && (d->hv_lost || !augur_hv_is_alive (d->hv))) {
                 augur_log (G_LOG_LEVEL_WARNING, NULL, "disconnect", NULL, NAN, NAN,
                            "lost connection to %s; will reconnect", d->config->uri);
                 store_event (d, NULL, "disconnect", 0, 0, d->config->uri);
@@ -248,11 +182,11 @@ ensure_connected (AugurDaemon *d)
                 d->next_connect_us = 0;
                 d->connect_backoff_s = d->config->tick_s;
         }
-        if (d->conn)
+        if (d->hv)
                 return TRUE;
         if (now < d->next_connect_us)
                 return FALSE;
-        if (!connect_libvirt (d, &error)) {
+        if (!connect_hv (d, &error)) {
                 if (!d->warned_connect)
                         augur_log (G_LOG_LEVEL_WARNING, NULL, "connect", NULL, NAN, NAN,
                                    "%s; retrying, ignoring", error->message);
@@ -328,10 +262,9 @@ augur_daemon_tick (AugurDaemon *d)
 
         t0 = g_get_monotonic_time ();
         ts_ms = augur_now_ms ();
-        if (!augur_collect_domains (d->conn, &samples, &error)) {
-                if (g_error_matches (error, AUGUR_COLLECT_ERROR, AUGUR_COLLECT_ERROR_FATAL) ||
-                    virConnectIsAlive (d->conn) != 1)
-                        d->conn_lost = TRUE;
+        if (!augur_hv_guests_with_stats (d->hv, &samples, &error)) {
+                if (g_error_matches (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST) || !augur_hv_is_alive (d->hv))
+                        d->hv_lost = TRUE;
                 g_warning ("tick %" G_GINT64_FORMAT ": %s; skipping this tick, ignoring",
                            d->ticks, error->message);
                 return;
@@ -342,7 +275,7 @@ augur_daemon_tick (AugurDaemon *d)
         /* One transaction per tick (store.h augur_store_tick_begin()): the
          * samples, then the activity reports, forecasts, actuations and
          * audit rows written below join it, and it commits once.  It stays
-         * open across the resize loop's libvirt calls; only augurd writes
+         * open across the resize loop's hypervisor calls; only augurd writes
          * this file, and readers (WAL) are never blocked. */
         if (!augur_store_tick_begin (d->store, ts_ms, (AugurDomainSample *) samples->data,
                                      samples->len, &host, collect_usec, NULL, &error)) {
@@ -352,8 +285,8 @@ augur_daemon_tick (AugurDaemon *d)
 
         /* After the samples (reports fill the newest one), before the
          * forecaster reads them. */
-        augur_activity_sync (d->activity, d->conn);
-        augur_resize_tick (d->resize, d->conn, d->store, d->config,
+        augur_activity_sync (d->activity, d->hv);
+        augur_resize_tick (d->resize, d->hv, d->store, d->config,
                            (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
         if (!augur_store_tick_commit (d->store, &error)) {
                 /* The resize loop ran (and may have acted): only the
@@ -397,14 +330,14 @@ static const char *
 state_name (gint64 state)
 {
         static const char *const names[] = {
-                [VIR_DOMAIN_NOSTATE] = "nostate",
-                [VIR_DOMAIN_RUNNING] = "running",
-                [VIR_DOMAIN_BLOCKED] = "blocked",
-                [VIR_DOMAIN_PAUSED] = "paused",
-                [VIR_DOMAIN_SHUTDOWN] = "shutdown",
-                [VIR_DOMAIN_SHUTOFF] = "shutoff",
-                [VIR_DOMAIN_CRASHED] = "crashed",
-                [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+                [AUGUR_GUEST_STATE_NOSTATE] = "nostate",
+                [AUGUR_GUEST_STATE_RUNNING] = "running",
+                [AUGUR_GUEST_STATE_BLOCKED] = "blocked",
+                [AUGUR_GUEST_STATE_PAUSED] = "paused",
+                [AUGUR_GUEST_STATE_SHUTDOWN] = "shutdown",
+                [AUGUR_GUEST_STATE_SHUTOFF] = "shutoff",
+                [AUGUR_GUEST_STATE_CRASHED] = "crashed",
+                [AUGUR_GUEST_STATE_PMSUSPENDED] = "pmsuspended",
         };
 
         if (state >= 0 && state < (gint64) G_N_ELEMENTS (names) && names[state])
@@ -437,7 +370,7 @@ api_status (gpointer data, JsonBuilder *b)
         json_builder_set_member_name (b, "uri");
         json_builder_add_string_value (b, d->config->uri);
         json_builder_set_member_name (b, "connected");
-        json_builder_add_boolean_value (b, d->conn && !d->conn_lost);
+        json_builder_add_boolean_value (b, d->hv && !d->hv_lost);
         json_builder_set_member_name (b, "mode");
         json_builder_add_string_value (b, augur_mode_to_string (d->config->mode));
         json_builder_set_member_name (b, "policy");
@@ -736,8 +669,6 @@ augur_daemon_new (AugurConfig *config)
         }
         d->metrics = augur_metrics_new ();
         augur_resize_set_metrics (d->resize, d->metrics);
-        for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
-                d->cb_ids[i] = -1;
         d->last_tick_ms = -1;
         d->last_notify_ms = -1;
         return d;

@@ -9,7 +9,6 @@
 #include "store-decisions.h"
 #include "vm.h"
 
-#include <libvirt/virterror.h>
 #include <math.h>
 #include <string.h>
 
@@ -35,6 +34,12 @@
 #define BALLOON_PAGE_KIB 4.0
 /* A change smaller than this is not worth an actuation, KiB. */
 #define MIN_CHANGE_KIB 1024.0
+/* The newest forecast of a VM (for `virt-augur forecast`, shown with its
+ * time) is stored once per this period, ms.  Stored every tick it was the
+ * largest write of a tick (BENCHMARKS-replay.md, "3. Tick path"); the
+ * audit row of every tick still carries the forecast's maximum over the
+ * lead window. */
+#define AUGUR_RESIZE_FORECAST_PERIOD_MS 60000
 
 /* Every horizon of a forecast fits the forecasts table. */
 G_STATIC_ASSERT (AUGUR_POLICY_MAX_H <= AUGUR_STORE_FORECAST_MAX_H);
@@ -147,43 +152,23 @@ get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
         return vm;
 }
 
-/* Does the guest's balloon deflate on its own under pressure?  Read with
- * the metadata (at start and on METADATA_CHANGE / reconnect), not per
- * tick.  Without it a balloon that rises above augur's target was moved
- * by someone else (an admin's setmem, MoM, pvestatd), not by the guest. */
-static gboolean
-balloon_autodeflates (virDomainPtr dom)
-{
-        g_autofree char *xml = virDomainGetXMLDesc (dom, 0);
-        const char *mb;
-
-        if (!xml) {
-                virResetLastError ();
-                return FALSE;
-        }
-        mb = strstr (xml, "<memballoon");
-        if (!mb)
-                return FALSE;
-        {
-                const char *end = strchr (mb, '>');
-                g_autofree char *tag = end ? g_strndup (mb, end - mb) : NULL;
-
-                return tag && (strstr (tag, "autodeflate='on'") || strstr (tag, "autodeflate=\"on\""));
-        }
-}
-
+/* The per-VM policy and whether the balloon deflates on its own under
+ * pressure: read at start and on METADATA_CHANGE / reconnect, not per
+ * tick.  Without autodeflate a balloon that rises above augur's target
+ * was moved by someone else (an admin's setmem, MoM, pvestatd), not by
+ * the guest.  Either read failing leaves the defaults (no metadata: no
+ * per-VM policy). */
 static void
-load_metadata (ResizeVm *vm, virDomainPtr dom)
+load_metadata (ResizeVm *vm, AugurHvGuest *g)
 {
-        g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT,
-                                                     AUGUR_POLICY_NS_URI, VIR_DOMAIN_AFFECT_LIVE);
+        g_autofree char *xml = augur_hv_guest_read_metadata (g, AUGUR_POLICY_NS_URI, NULL);
         g_autofree char *warn = NULL;
+        AugurHvDevices dev = { 0 };
 
         vm->meta_loaded = TRUE;
-        vm->autodeflate = balloon_autodeflates (dom);
+        vm->autodeflate = augur_hv_guest_read_devices (g, &dev, NULL) && dev.balloon_autodeflate;
+        augur_hv_devices_clear (&dev);
         if (!xml) {
-                /* VIR_ERR_NO_DOMAIN_METADATA: no per-VM policy, defaults. */
-                virResetLastError ();
                 augur_vm_policy_init (&vm->meta);
                 return;
         }
@@ -373,7 +358,7 @@ window_max (const float *v, const AugurForecast *f, double lead_s)
 }
 
 static void
-act_memory (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
+act_memory (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
 {
         ResizeVm *vm = w->vm;
         double from = w->in.mem_alloc_kib;
@@ -387,11 +372,11 @@ act_memory (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
                 w->row.mem_action = "none";
                 return;
         }
-        if (w->mode != AUGUR_MODE_ACT || !dom) {
+        if (w->mode != AUGUR_MODE_ACT || !g) {
                 w->row.mem_action = to > from ? "recommend-grow" : "recommend-shrink";
                 return;
         }
-        if (!augur_actuate_memory (dom, (guint64) to, &error)) {
+        if (!augur_actuate_memory (g, (guint64) to, &error)) {
                 w->row.mem_action = "failed";
                 g_snprintf (w->row.note, sizeof w->row.note, "%s", error->message);
                 g_warning ("guest %s: balloon %.0f -> %.0f KiB failed: %s, ignoring",
@@ -408,12 +393,12 @@ act_memory (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
                           w->in.mem_used_kib / 1024, w->row.mem_upper_kib / 1024, w->horizon_s);
         vm->mem_pending_kib = to;
         vm->mem_pending_since_ms = now_ms;
-        vm->mem_pending_id = augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "balloon",
-                                                          from, to, NULL);
+        vm->mem_pending_id = store ? augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "balloon",
+                                                                  from, to, NULL) : -1;
 }
 
 static void
-act_vcpus (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
+act_vcpus (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
 {
         ResizeVm *vm = w->vm;
         int from = w->in.vcpus_online, to = w->plan.vcpus_target;
@@ -424,11 +409,11 @@ act_vcpus (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
                 w->row.cpu_action = "none";
                 return;
         }
-        if (w->mode != AUGUR_MODE_ACT || !dom) {
+        if (w->mode != AUGUR_MODE_ACT || !g) {
                 w->row.cpu_action = to > from ? "recommend-up" : "recommend-down";
                 return;
         }
-        if (!augur_actuate_vcpus (dom, to, &vm->caps, &error)) {
+        if (!augur_actuate_vcpus (g, to, &vm->caps, &error)) {
                 w->row.cpu_action = "failed";
                 g_snprintf (w->row.note, sizeof w->row.note, "%s", error->message);
                 g_warning ("guest %s: vCPUs %d -> %d failed: %s, ignoring", vm->name, from, to, error->message);
@@ -440,9 +425,29 @@ act_vcpus (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
                           vm->name, from, to, augur_reason_name (w->plan.cpu_reason), w->in.cpu_cores_used);
         vm->vcpu_pending = to;
         vm->vcpu_pending_since_ms = now_ms;
-        vm->vcpu_pending_id = augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "vcpus",
-                                                           from, to, NULL);
+        vm->vcpu_pending_id = store ? augur_store_write_actuation (store, now_ms, vm->uuid, vm->name, "vcpus",
+                                                                   from, to, NULL) : -1;
         vm->caps_probe_ms = 0;          /* re-probe next tick */
+}
+
+/* The forecasts table's schedule: TRUE when the VM's newest forecast is to
+ * be stored at now_ms; *written_ms (0 before the first write) moves on.
+ * The first write is at once; then each VM keeps its own phase of the
+ * period (from its UUID), so that every tick writes a share of the VMs
+ * rather than all of them every twelfth tick. */
+static gboolean
+forecast_due (gint64 *written_ms, const char *uuid, gint64 now_ms)
+{
+        const gint64 period = AUGUR_RESIZE_FORECAST_PERIOD_MS;
+
+        if (*written_ms == 0) {
+                *written_ms = now_ms - (gint64) (g_str_hash (uuid) % period);
+                return TRUE;
+        }
+        if (now_ms - *written_ms < period)
+                return FALSE;
+        *written_ms += (now_ms - *written_ms) / period * period;
+        return TRUE;
 }
 
 /* Store the newest forecast for `virt-augur forecast` (as float32: the
@@ -450,7 +455,7 @@ act_vcpus (Work *w, virDomainPtr dom, AugurStore *store, gint64 now_ms)
 static void
 write_forecast (AugurStore *store, ResizeVm *vm, const AugurForecast *f, gint64 now_ms)
 {
-        if (!augur_resize_forecast_due (&vm->forecast_written_ms, vm->uuid, now_ms))
+        if (!store || !forecast_due (&vm->forecast_written_ms, vm->uuid, now_ms))
                 return;
         augur_store_write_forecast (store, now_ms, vm->uuid, vm->name, f->model, f->step_s,
                                     MIN (f->H, AUGUR_STORE_FORECAST_MAX_H), f->mem_p50_kib,
@@ -463,7 +468,7 @@ record_latency (AugurStore *store, gint64 id, double *ewma, gint64 since_ms, gin
         double s = (now_ms - since_ms) / 1000.0;
 
         *ewma = (1 - LATENCY_ALPHA) * *ewma + LATENCY_ALPHA * s;
-        if (id > 0)
+        if (store && id > 0)
                 augur_store_set_actuation_latency (store, id, now_ms - since_ms, NULL);
 }
 
@@ -650,8 +655,205 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
         }
 }
 
+/* Metadata at first sight (and after a change), the agent timeout once
+ * per connection, the vCPU capabilities every VCPU_PROBE_PERIOD_MS: each a
+ * call on the guest, looked up only when one is due.  A guest that
+ * vanished since the stats call keeps what was known. */
+static void
+refresh_guest (ResizeVm *vm, AugurHv *hv, gint64 now_ms)
+{
+        g_autoptr(AugurHvGuest) g = NULL;
+
+        if (vm->meta_loaded && vm->agent_timeout_set && now_ms - vm->caps_probe_ms <= VCPU_PROBE_PERIOD_MS)
+                return;
+        g = augur_hv_lookup_guest (hv, vm->uuid, NULL);
+        if (!g)
+                return;
+        if (!vm->meta_loaded)
+                load_metadata (vm, g);
+        if (!vm->agent_timeout_set) {
+                augur_hv_guest_set_agent_timeout (g, AGENT_TIMEOUT_S, NULL);
+                vm->agent_timeout_set = TRUE;
+        }
+        augur_hv_guest_probe_vcpus (g, &vm->caps);
+        vm->caps_probe_ms = now_ms;
+}
+
+/* Step 1, per VM: this tick's sample in, the policy's input, the
+ * forecast, the memory guard's view. */
+static void
+prepare_vm (AugurResize *r, AugurHv *hv, AugurStore *store, const AugurConfig *config,
+            const AugurDomainSample *s, const AugurHostSample *host, gint64 now_ms, Work *w)
+{
+        ResizeVm *vm = get_vm (r, s, now_ms);
+        double dt_s = vm->have_prev ? (now_ms - vm->prev_ms) / 1000.0 : 0;
+        double now_s = now_ms / 1000.0;
+        AugurDerived d;
+
+        w->vm = vm;
+        augur_units_derive (vm->have_prev ? &vm->prev : NULL, s, dt_s, &d, NULL);
+        vm->fresh_samples++;
+        refresh_guest (vm, hv, now_ms);
+        if (vm->vcpu_pending > 0 && vm->caps.online == vm->vcpu_pending) {
+                record_latency (store, vm->vcpu_pending_id, &vm->vcpu_latency_s,
+                                vm->vcpu_pending_since_ms, now_ms);
+                vm->vcpu_pending = 0;
+        }
+
+        w->mode = effective_mode (r, vm, config);
+        build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
+        note_no_stats (vm, &d, config, now_ms);
+        /* The forecaster gets the model's input row as the store
+         * writes it (units.h); its memory forecast is put in balloon
+         * terms here, the one place that knows the reservation. */
+        w->have_f = r->hooks.forecast &&
+                    r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &d, host, now_s, &w->f);
+        if (w->have_f && !isnan (w->in.mem_used_kib) && !isnan (d.mem_used_kib))
+                forecast_to_balloon_terms (&w->f, w->in.mem_used_kib - d.mem_used_kib);
+        if (w->have_f)
+                write_forecast (store, vm, &w->f, now_ms);
+        if (r->metrics) {
+                augur_metrics_set_guest (r->metrics, vm->uuid, vm->name, d.mem_used_kib,
+                                         w->in.mem_alloc_kib, d.cpu_cores_used,
+                                         w->in.vcpus_online > 0 ? w->in.vcpus_online : NAN);
+        }
+
+        augur_domain_sample_clear (&vm->prev);
+        vm->prev = *s;
+        vm->prev.name = NULL;
+        vm->prev_ms = now_ms;
+        vm->have_prev = TRUE;
+        policy_config (vm, config, &w->pc);
+        w->horizon_s = w->pc.lead_s;
+        if (r->metrics)
+                augur_metrics_set_forecast (r->metrics, vm->uuid, w->have_f ? &w->f : NULL, w->pc.lead_s);
+        observe_guard (r, w, config, now_s);
+}
+
+/* Step 2, per VM that plans: the plan, and what it asks of the host
+ * (*ret_arb) for arbitration.  g is the host slack (mem-guard.h rule 3). */
+static void
+plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbItem *ret_arb)
+{
+        ResizeVm *vm = w->vm;
+
+        if (config->policy == AUGUR_POLICY_REACTIVE) {
+                w->pc.buffer = 0.2;
+                augur_policy_plan_reactive (&w->in, &w->pc, now_s, &w->plan);
+                if (!w->in.mem_stats_fresh && w->plan.mem_target_kib < w->in.mem_alloc_kib) {
+                        /* Even the reference policy never shrinks on stale data. */
+                        w->plan.mem_target_kib = w->in.mem_alloc_kib;
+                        w->plan.mem_veto = AUGUR_VETO_STALE;
+                }
+        } else {
+                w->in.mem_cushion_kib = augur_guard_cushion (&w->guard, w->in.mem_max_kib,
+                                                             config->reserve_kib, g);
+                w->in.mem_hold_kib = w->guard.hold_kib;
+                augur_policy_plan (&w->in, w->have_f ? &w->f : NULL, &w->pc, &vm->pstate, now_s, &w->plan);
+        }
+        if (vm->fresh_samples < FRESH_SAMPLES_NEEDED) {
+                /* Just (re)connected: no action until fresh samples arrive. */
+                w->plan.mem_target_kib = w->in.mem_alloc_kib;
+                w->plan.mem_extra_kib = 0;
+                w->plan.vcpus_target = w->in.vcpus_online;
+                w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_STALE;
+        }
+        if (config->policy == AUGUR_POLICY_REACTIVE || vm->fresh_samples < FRESH_SAMPLES_NEEDED ||
+            !(w->plan.mem_need_kib > 0))
+                w->plan.mem_need_kib = w->plan.mem_target_kib - w->plan.mem_extra_kib;
+        /* Never shrunk on data augurd could not read: not by the
+         * plan (its vetoes) and not by arbitration either. */
+        if ((!w->in.mem_stats_fresh || isnan (w->in.mem_used_kib)) && !isnan (w->in.mem_alloc_kib))
+                w->plan.mem_need_kib = MAX (w->plan.mem_need_kib,
+                                            MIN (w->in.mem_alloc_kib,
+                                                 w->plan.mem_target_kib - w->plan.mem_extra_kib));
+        ret_arb->want_kib = isnan (w->plan.mem_need_kib) ? 0 : w->plan.mem_need_kib;
+        ret_arb->cushion_kib = isnan (w->plan.mem_target_kib) ? 0
+                               : w->plan.mem_target_kib - w->plan.mem_extra_kib - ret_arb->want_kib;
+        ret_arb->extra_kib = w->plan.mem_extra_kib;
+        ret_arb->floor_kib = w->in.mem_stats_fresh && !isnan (w->in.mem_used_kib)
+                             ? w->in.mem_used_kib + config->reserve_kib
+                             : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
+        ret_arb->alloc_kib = w->in.mem_alloc_kib;
+        ret_arb->priority = vm->meta.priority;
+}
+
+/* Step 4, per VM that plans: the audit row, after arbitration (whose
+ * notes are already in it). */
+static void
+fill_row (Work *w, const AugurConfig *config, gint64 now_ms)
+{
+        ResizeVm *vm = w->vm;
+        AugurDecisionRow *row = &w->row;
+
+        note_guard (row, vm, &w->guard);
+        if (w->have_f && w->f.precursor) {
+                gsize len = strlen (row->note);
+
+                g_snprintf (row->note + len, sizeof row->note - len,
+                            "%sprecursor %s: the memory bound covers how far memory rose after it "
+                            "before on this guest", len ? "; " : "", w->f.precursor);
+        }
+        row->ts_ms = now_ms;
+        g_strlcpy (row->uuid, vm->uuid, sizeof row->uuid);
+        g_strlcpy (row->name, vm->name ? vm->name : vm->uuid, sizeof row->name);
+        row->mode = augur_mode_to_string (w->mode);
+        row->policy = augur_policy_to_string (config->policy);
+        row->model = w->have_f ? w->f.model : NULL;
+        row->mem_used_kib = w->in.mem_used_kib;
+        row->mem_alloc_kib = w->in.mem_alloc_kib;
+        row->cpu_cores_used = w->in.cpu_cores_used;
+        row->vcpus_online = w->in.vcpus_online;
+        row->horizon_s = w->horizon_s;
+        row->mem_p50_kib = w->have_f ? window_max (w->f.mem_p50_kib, &w->f, w->horizon_s) : NAN;
+        row->mem_upper_kib = w->have_f ? window_max (w->f.mem_upper_kib, &w->f, w->horizon_s) : NAN;
+        row->cpu_p50_cores = w->have_f ? window_max (w->f.cpu_p50_cores, &w->f, w->horizon_s) : NAN;
+        row->cpu_upper_cores = w->have_f ? window_max (w->f.cpu_upper_cores, &w->f, w->horizon_s) : NAN;
+        row->mem_target_kib = w->plan.mem_target_kib;
+        row->vcpus_target = w->plan.vcpus_target;
+        row->mem_reason = augur_reason_name (w->plan.mem_reason);
+        row->cpu_reason = augur_reason_name (w->plan.cpu_reason);
+        row->mem_veto = augur_veto_name (w->plan.mem_veto);
+        row->cpu_veto = augur_veto_name (w->plan.cpu_veto);
+}
+
+/* Step 5, per VM that plans: act (in act mode, on a guest still there),
+ * or only say what would be done; the row records which. */
+static void
+apply_vm (AugurResize *r, AugurHv *hv, AugurStore *store, Work *w, gint64 now_ms)
+{
+        ResizeVm *vm = w->vm;
+        AugurDecisionRow *row = &w->row;
+        g_autoptr(AugurHvGuest) g = NULL;
+
+        if (w->mode == AUGUR_MODE_ACT)
+                g = augur_hv_lookup_guest (hv, vm->uuid, NULL);
+        /* State moves on only with what was decided. */
+        vm->pstate = w->plan.state;
+        act_memory (w, g, store, now_ms);
+        act_vcpus (w, g, store, now_ms);
+        if (w->plan.cpu_veto == AUGUR_VETO_NO_AGENT && !vm->no_agent_logged) {
+                /* The row says no-agent every tick; the log says it
+                 * once per episode, with what was wanted. */
+                augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "vcpu-hold", augur_veto_name (w->plan.cpu_veto),
+                           w->in.vcpus_online, w->plan.vcpus_wanted,
+                           "guest %s: %d vCPUs would do, %d online; giving vCPUs back needs the guest agent, "
+                           "which is absent: holding (never a live unplug)",
+                           vm->name, w->plan.vcpus_wanted, w->in.vcpus_online);
+                vm->no_agent_logged = TRUE;
+        } else if (vm->caps.agent) {
+                vm->no_agent_logged = FALSE;
+        }
+        if (r->metrics && strcmp (row->mem_action, "none") != 0)
+                augur_metrics_count_action (r->metrics, vm->uuid, vm->name, "memory",
+                                            row->mem_action, row->mem_reason);
+        if (r->metrics && strcmp (row->cpu_action, "none") != 0)
+                augur_metrics_count_action (r->metrics, vm->uuid, vm->name, "vcpus",
+                                            row->cpu_action, row->cpu_reason);
+}
+
 void
-augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
+augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                    const AugurConfig *config, const AugurDomainSample *samples, gsize n,
                    const AugurHostSample *host, gint64 now_ms)
 {
@@ -662,68 +864,10 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
         double now_s = now_ms / 1000.0, budget, g;
         gsize n_arb = 0;
 
-        for (gsize i = 0; i < n; i++) {
-                const AugurDomainSample *s = &samples[i];
-                Work *w = &work[i];
-                ResizeVm *vm = get_vm (r, s, now_ms);
-                double dt_s = vm->have_prev ? (now_ms - vm->prev_ms) / 1000.0 : 0;
-                AugurDerived d;
+        g_return_if_fail (hv != NULL);
 
-                w->vm = vm;
-                augur_units_derive (vm->have_prev ? &vm->prev : NULL, s, dt_s, &d, NULL);
-                vm->fresh_samples++;
-                if (!vm->meta_loaded || !vm->agent_timeout_set || now_ms - vm->caps_probe_ms > VCPU_PROBE_PERIOD_MS) {
-                        virDomainPtr dom = conn ? virDomainLookupByUUIDString (conn, s->uuid) : NULL;
-
-                        if (dom) {
-                                if (!vm->meta_loaded)
-                                        load_metadata (vm, dom);
-                                if (!vm->agent_timeout_set) {
-                                        augur_actuate_set_agent_timeout (dom, AGENT_TIMEOUT_S);
-                                        vm->agent_timeout_set = TRUE;
-                                }
-                                augur_actuate_probe_vcpus (dom, &vm->caps);
-                                vm->caps_probe_ms = now_ms;
-                                virDomainFree (dom);
-                        } else {
-                                virResetLastError ();   /* vanished since the stats call */
-                        }
-                }
-                if (vm->vcpu_pending > 0 && vm->caps.online == vm->vcpu_pending) {
-                        record_latency (store, vm->vcpu_pending_id, &vm->vcpu_latency_s,
-                                        vm->vcpu_pending_since_ms, now_ms);
-                        vm->vcpu_pending = 0;
-                }
-
-                w->mode = effective_mode (r, vm, config);
-                build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
-                note_no_stats (vm, &d, config, now_ms);
-                /* The forecaster gets the model's input row as the store
-                 * writes it (units.h); its memory forecast is put in balloon
-                 * terms here, the one place that knows the reservation. */
-                w->have_f = r->hooks.forecast &&
-                            r->hooks.forecast (r->hooks.ctx, vm->uuid, vm->name, &d, host, now_s, &w->f);
-                if (w->have_f && !isnan (w->in.mem_used_kib) && !isnan (d.mem_used_kib))
-                        forecast_to_balloon_terms (&w->f, w->in.mem_used_kib - d.mem_used_kib);
-                if (w->have_f)
-                        write_forecast (store, vm, &w->f, now_ms);
-                if (r->metrics) {
-                        augur_metrics_set_guest (r->metrics, vm->uuid, vm->name, d.mem_used_kib,
-                                                 w->in.mem_alloc_kib, d.cpu_cores_used,
-                                                 w->in.vcpus_online > 0 ? w->in.vcpus_online : NAN);
-                }
-
-                augur_domain_sample_clear (&vm->prev);
-                vm->prev = *s;
-                vm->prev.name = NULL;
-                vm->prev_ms = now_ms;
-                vm->have_prev = TRUE;
-                policy_config (vm, config, &w->pc);
-                w->horizon_s = w->pc.lead_s;
-                if (r->metrics)
-                        augur_metrics_set_forecast (r->metrics, vm->uuid, w->have_f ? &w->f : NULL, w->pc.lead_s);
-                observe_guard (r, w, config, now_s);
-        }
+        for (gsize i = 0; i < n; i++)
+                prepare_vm (r, hv, store, config, &samples[i], host, now_ms, &work[i]);
 
         /* Rule 3 of mem-guard.h: how much the host can spare, forecast. */
         g = host_slack (work, n, config, host);
@@ -731,127 +875,24 @@ augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
                  : ((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1)
                    ? host->v[AUGUR_HOST_MEM_TOTAL_KIB] - config->host_reserve_kib : G_MAXDOUBLE;
 
-        for (gsize i = 0; i < n; i++) {
-                Work *w = &work[i];
-                ResizeVm *vm = w->vm;
+        for (gsize i = 0; i < n; i++)
+                if (work[i].mode != AUGUR_MODE_OBSERVE)
+                        plan_vm (&work[i], config, g, now_s, &arb[n_arb++]);
 
-                if (w->mode == AUGUR_MODE_OBSERVE)
-                        continue;
-                if (config->policy == AUGUR_POLICY_REACTIVE) {
-                        w->pc.buffer = 0.2;
-                        augur_policy_plan_reactive (&w->in, &w->pc, now_s, &w->plan);
-                        if (!w->in.mem_stats_fresh && w->plan.mem_target_kib < w->in.mem_alloc_kib) {
-                                /* Even the reference policy never shrinks on stale data. */
-                                w->plan.mem_target_kib = w->in.mem_alloc_kib;
-                                w->plan.mem_veto = AUGUR_VETO_STALE;
-                        }
-                } else {
-                        w->in.mem_cushion_kib = augur_guard_cushion (&w->guard, w->in.mem_max_kib,
-                                                                     config->reserve_kib, g);
-                        w->in.mem_hold_kib = w->guard.hold_kib;
-                        augur_policy_plan (&w->in, w->have_f ? &w->f : NULL, &w->pc, &vm->pstate, now_s, &w->plan);
-                }
-                if (vm->fresh_samples < FRESH_SAMPLES_NEEDED) {
-                        /* Just (re)connected: no action until fresh samples arrive. */
-                        w->plan.mem_target_kib = w->in.mem_alloc_kib;
-                        w->plan.mem_extra_kib = 0;
-                        w->plan.vcpus_target = w->in.vcpus_online;
-                        w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_STALE;
-                }
-                if (config->policy == AUGUR_POLICY_REACTIVE || vm->fresh_samples < FRESH_SAMPLES_NEEDED ||
-                    !(w->plan.mem_need_kib > 0))
-                        w->plan.mem_need_kib = w->plan.mem_target_kib - w->plan.mem_extra_kib;
-                /* Never shrunk on data augurd could not read: not by the
-                 * plan (its vetoes) and not by arbitration either. */
-                if ((!w->in.mem_stats_fresh || isnan (w->in.mem_used_kib)) && !isnan (w->in.mem_alloc_kib))
-                        w->plan.mem_need_kib = MAX (w->plan.mem_need_kib,
-                                                    MIN (w->in.mem_alloc_kib,
-                                                         w->plan.mem_target_kib - w->plan.mem_extra_kib));
-                arb[n_arb].want_kib = isnan (w->plan.mem_need_kib) ? 0 : w->plan.mem_need_kib;
-                arb[n_arb].cushion_kib = isnan (w->plan.mem_target_kib) ? 0
-                                         : w->plan.mem_target_kib - w->plan.mem_extra_kib - arb[n_arb].want_kib;
-                arb[n_arb].extra_kib = w->plan.mem_extra_kib;
-                arb[n_arb].floor_kib = w->in.mem_stats_fresh && !isnan (w->in.mem_used_kib)
-                                       ? w->in.mem_used_kib + config->reserve_kib
-                                       : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
-                arb[n_arb].alloc_kib = w->in.mem_alloc_kib;
-                arb[n_arb].priority = vm->meta.priority;
-                n_arb++;
-        }
-
-        /* Host arbitration over the VMs that plan. */
+        /* Step 3: host arbitration over the VMs that plan. */
         augur_policy_arbitrate (arb, n_arb, budget);
         apply_grants (work, n, arb, budget);
 
         for (gsize i = 0; i < n; i++) {
                 Work *w = &work[i];
-                ResizeVm *vm = w->vm;
-                AugurDecisionRow *row = &w->row;
-                virDomainPtr dom = NULL;
 
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
-                note_guard (row, vm, &w->guard);
-                if (w->have_f && w->f.precursor) {
-                        gsize len = strlen (row->note);
-
-                        g_snprintf (row->note + len, sizeof row->note - len,
-                                    "%sprecursor %s: the memory bound covers how far memory rose after it "
-                                    "before on this guest", len ? "; " : "", w->f.precursor);
-                }
-                row->ts_ms = now_ms;
-                g_strlcpy (row->uuid, vm->uuid, sizeof row->uuid);
-                g_strlcpy (row->name, vm->name ? vm->name : vm->uuid, sizeof row->name);
-                row->mode = augur_mode_to_string (w->mode);
-                row->policy = augur_policy_to_string (config->policy);
-                row->model = w->have_f ? w->f.model : NULL;
-                row->mem_used_kib = w->in.mem_used_kib;
-                row->mem_alloc_kib = w->in.mem_alloc_kib;
-                row->cpu_cores_used = w->in.cpu_cores_used;
-                row->vcpus_online = w->in.vcpus_online;
-                row->horizon_s = w->horizon_s;
-                row->mem_p50_kib = w->have_f ? window_max (w->f.mem_p50_kib, &w->f, w->horizon_s) : NAN;
-                row->mem_upper_kib = w->have_f ? window_max (w->f.mem_upper_kib, &w->f, w->horizon_s) : NAN;
-                row->cpu_p50_cores = w->have_f ? window_max (w->f.cpu_p50_cores, &w->f, w->horizon_s) : NAN;
-                row->cpu_upper_cores = w->have_f ? window_max (w->f.cpu_upper_cores, &w->f, w->horizon_s) : NAN;
-                row->mem_target_kib = w->plan.mem_target_kib;
-                row->vcpus_target = w->plan.vcpus_target;
-                row->mem_reason = augur_reason_name (w->plan.mem_reason);
-                row->cpu_reason = augur_reason_name (w->plan.cpu_reason);
-                row->mem_veto = augur_veto_name (w->plan.mem_veto);
-                row->cpu_veto = augur_veto_name (w->plan.cpu_veto);
-
-                if (w->mode == AUGUR_MODE_ACT && conn)
-                        dom = virDomainLookupByUUIDString (conn, vm->uuid);
-                if (w->mode == AUGUR_MODE_ACT && !dom)
-                        virResetLastError ();
-                /* State moves on only with what was decided. */
-                vm->pstate = w->plan.state;
-                act_memory (w, dom, store, now_ms);
-                act_vcpus (w, dom, store, now_ms);
-                if (w->plan.cpu_veto == AUGUR_VETO_NO_AGENT && !vm->no_agent_logged) {
-                        /* The row says no-agent every tick; the log says it
-                         * once per episode, with what was wanted. */
-                        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "vcpu-hold", augur_veto_name (w->plan.cpu_veto),
-                                   w->in.vcpus_online, w->plan.vcpus_wanted,
-                                   "guest %s: %d vCPUs would do, %d online; giving vCPUs back needs the guest agent, "
-                                   "which is absent: holding (never a live unplug)",
-                                   vm->name, w->plan.vcpus_wanted, w->in.vcpus_online);
-                        vm->no_agent_logged = TRUE;
-                } else if (vm->caps.agent) {
-                        vm->no_agent_logged = FALSE;
-                }
-                if (r->metrics && strcmp (row->mem_action, "none") != 0)
-                        augur_metrics_count_action (r->metrics, vm->uuid, vm->name, "memory",
-                                                    row->mem_action, row->mem_reason);
-                if (r->metrics && strcmp (row->cpu_action, "none") != 0)
-                        augur_metrics_count_action (r->metrics, vm->uuid, vm->name, "vcpus",
-                                                    row->cpu_action, row->cpu_reason);
-                if (dom)
-                        virDomainFree (dom);
-                g_array_append_val (rows, *row);
+                fill_row (w, config, now_ms);
+                apply_vm (r, hv, store, w, now_ms);
+                g_array_append_val (rows, w->row);
         }
-        if (!augur_store_write_decisions (store, (AugurDecisionRow *) rows->data, rows->len, &error))
+        if (store && !augur_store_write_decisions (store, (AugurDecisionRow *) rows->data, rows->len, &error))
                 g_warning ("writing %u decisions failed: %s, ignoring", rows->len, error->message);
 }
 
@@ -868,9 +909,10 @@ augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpoint
         r->guest_report_ctx = ctx;
 }
 
-void
-augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uuid,
-                              guint64 actual_kib, gint64 now_ms)
+/* The balloon reached a size: the pending actuation's latency, if it is
+ * its target. */
+static void
+balloon_changed (AugurResize *r, AugurStore *store, const char *uuid, guint64 actual_kib, gint64 now_ms)
 {
         ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
 
@@ -884,8 +926,8 @@ augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uui
         }
 }
 
-void
-augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected)
+static void
+agent_changed (AugurResize *r, const char *uuid, gboolean connected)
 {
         ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
 
@@ -897,8 +939,8 @@ augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected
                 vm->caps.agent = FALSE;
 }
 
-void
-augur_resize_metadata_changed (AugurResize *r, const char *uuid)
+static void
+metadata_changed (AugurResize *r, const char *uuid)
 {
         ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
 
@@ -906,14 +948,34 @@ augur_resize_metadata_changed (AugurResize *r, const char *uuid)
                 vm->meta_loaded = FALSE;
 }
 
-void
-augur_resize_forget (AugurResize *r, const char *uuid)
+static void
+forget (AugurResize *r, const char *uuid)
 {
         if (r->hooks.forget)
                 r->hooks.forget (r->hooks.ctx, uuid);
         if (r->metrics)
                 augur_metrics_forget (r->metrics, uuid);
         g_hash_table_remove (r->vms, uuid);
+}
+
+void
+augur_resize_event (AugurResize *r, AugurStore *store, const char *uuid, const AugurHvEvent *e, gint64 now_ms)
+{
+        switch (e->kind) {
+        case AUGUR_HV_EVENT_BALLOON:
+                balloon_changed (r, store, uuid, e->balloon_kib, now_ms);
+                break;
+        case AUGUR_HV_EVENT_AGENT:
+                agent_changed (r, uuid, e->agent_connected);
+                break;
+        case AUGUR_HV_EVENT_METADATA:
+                metadata_changed (r, uuid);
+                break;
+        case AUGUR_HV_EVENT_LIFECYCLE:
+                if (e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED)
+                        forget (r, uuid);
+                break;
+        }
 }
 
 void

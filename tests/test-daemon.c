@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -744,13 +746,6 @@ test_run_bad_options (void)
         run_teardown (&r);
 }
 
-/* libvirt prints its errors on stderr by default; the daemon reports
- * what it handles itself (as augurd's main.c does). */
-static void
-quiet_libvirt_errors (void *opaque, virErrorPtr err)
-{
-}
-
 int
 main (int argc, char **argv)
 {
@@ -759,8 +754,8 @@ main (int argc, char **argv)
         warnings = g_ptr_array_new_with_free_func (g_free);
         messages = g_ptr_array_new_with_free_func (g_free);
         g_log_set_writer_func (keep_writer, NULL, NULL);
-        virSetErrorFunc (NULL, quiet_libvirt_errors);
-        g_assert_cmpint (virEventRegisterDefaultImpl (), ==, 0);
+        /* as augurd's main.c does: libvirt's event loop, its errors quiet */
+        g_assert_true (augur_hv_init (NULL));
 
         g_test_add_func ("/daemon/sd-notify", test_sd_notify);
         g_test_add_func ("/daemon/daemonize", test_daemonize);

@@ -1,0 +1,751 @@
+/* test-resize.c — augurd's decision core (plugin/resize.c: prepare → plan →
+ * arbitrate → fill row → apply) driven through the fake hypervisor
+ * (fake-hv.h), as augurd drives it through libvirt: the same
+ * augur_resize_tick() and augur_resize_event(), the same store, a clock
+ * the test moves, every hypervisor call recorded.
+ *
+ * Guests are made from the records captured from real TCG guests in
+ * data/domstats-2guests.txt ('full': 512 MiB, 1 of 4 vCPUs, ~35 MiB used
+ * plus ~54 MiB the kernel reserves) and replayed from
+ * data/domstats-pressure-oom.txt (a real OOM kill).  The forecaster is a
+ * stand-in that says what each test sets: these tests are about what the
+ * loop does with a forecast, not about the forecast.
+ *
+ * Each case names the rule it proves; each was checked to fail with the
+ * rule broken in resize.c (the mutation is named in the case).
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "collect.h"
+#include "fake-hv.h"
+#include "resize.h"
+#include "store-decisions.h"
+#include "vm.h"
+
+#define T0_MS G_GINT64_CONSTANT (1800000000000)  /* the fake's start, unix ms */
+#define TICK_MS 5000
+#define MIB 1024.0
+
+typedef struct {
+        double mem_kib;                 /* used memory forecast (model terms), NAN = none */
+        double cpu_cores;
+} StandIn;
+
+typedef struct {
+        char *dir;
+        AugurStore *store;
+        AugurFake *fake;
+        AugurHv *hv;
+        AugurResize *r;
+        AugurConfig *config;
+        AugurHostSample host;
+        GHashTable *fc;                 /* guest name -> StandIn              */
+} Fx;
+
+/* ---- the stand-in forecaster (resize.h AugurForecastHooks) ---- */
+
+static gboolean
+standin_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerived *d,
+                  const AugurHostSample *host, double now_s, AugurForecast *ret)
+{
+        Fx *fx = ctx;
+        const StandIn *s = g_hash_table_lookup (fx->fc, name);
+
+        if (!s || isnan (s->mem_kib))
+                return FALSE;
+        memset (ret, 0, sizeof *ret);
+        ret->H = 12;
+        ret->step_s = TICK_MS / 1000.0;
+        for (guint h = 0; h < ret->H; h++) {
+                ret->mem_p50_kib[h] = ret->mem_upper_kib[h] = (float) s->mem_kib;
+                ret->cpu_p50_cores[h] = ret->cpu_upper_cores[h] = (float) s->cpu_cores;
+        }
+        ret->model = "stand-in";
+        return TRUE;
+}
+
+static void
+forecast (Fx *fx, const char *name, double mem_kib, double cpu_cores)
+{
+        StandIn *s = g_new0 (StandIn, 1);
+
+        s->mem_kib = mem_kib;
+        s->cpu_cores = cpu_cores;
+        g_hash_table_replace (fx->fc, g_strdup (name), s);
+}
+
+/* ---- the fixture: what daemon.c does around the loop ---- */
+
+static void
+on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer data)
+{
+        Fx *fx = data;
+
+        augur_resize_event (fx->r, fx->store, augur_hv_guest_get_uuid (g), e, augur_fake_now_ms (fx->fake));
+}
+
+static void
+fx_setup (Fx *fx, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *db = NULL;
+        AugurForecastHooks hooks = { .forecast = standin_forecast, .ctx = fx };
+        const AugurHvCallbacks cb = { .event = on_event };
+
+        fx->dir = g_dir_make_tmp ("augur-resize-XXXXXX", &error);
+        g_assert_no_error (error);
+        db = g_build_filename (fx->dir, "augur.db", NULL);
+        fx->store = augur_store_open (db, AUGUR_STORE_READ_WRITE, &error);
+        g_assert_no_error (error);
+        fx->fake = augur_fake_new (T0_MS);
+        fx->hv = augur_fake_open (fx->fake, &cb, fx);
+        fx->r = augur_resize_new (&hooks);
+        augur_resize_set_guest_report (fx->r, augur_fake_guest_report, fx->fake);
+        fx->config = augur_config_new_default ();
+        fx->config->mode = AUGUR_MODE_ACT;
+        fx->config->tick_s = TICK_MS / 1000.0;
+        fx->config->shrink_sustain_s = 0;
+        fx->config->shrink_cooldown_s = 0;
+        memset (&fx->host, 0, sizeof fx->host);        /* host unknown: tight */
+        fx->fc = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+static void
+fx_teardown (Fx *fx, gconstpointer data)
+{
+        g_autofree char *db = g_build_filename (fx->dir, "augur.db", NULL);
+        g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+        g_autofree char *shm = g_strconcat (db, "-shm", NULL);
+
+        augur_resize_free (fx->r);
+        augur_hv_close (fx->hv);
+        augur_fake_free (fx->fake);
+        augur_store_close (fx->store);
+        augur_config_free (fx->config);
+        g_hash_table_unref (fx->fc);
+        g_unlink (db);
+        g_unlink (wal);
+        g_unlink (shm);
+        g_rmdir (fx->dir);
+        g_free (fx->dir);
+}
+
+/* A modelled guest named name, from the captured record 'full'. */
+static AugurFakeGuest *
+add_full (Fx *fx, const char *name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "domstats-2guests.txt", NULL);
+        g_autofree char *text = NULL;
+        g_autoptr(GArray) a = NULL;
+
+        g_assert_true (g_file_get_contents (path, &text, NULL, &error));
+        a = augur_collect_parse_domstats_text (text, &error);
+        g_assert_no_error (error);
+        for (guint i = 0; i < a->len; i++) {
+                const AugurDomainSample *s = &g_array_index (a, AugurDomainSample, i);
+
+                if (strcmp (s->name, "full") == 0)
+                        return augur_fake_add_guest (fx->fake, name, s);
+        }
+        g_assert_not_reached ();
+}
+
+/* One tick as daemon.c runs it: the stats call, the tick's transaction,
+ * the loop, the commit. */
+static void
+tick (Fx *fx)
+{
+        g_autoptr(GArray) samples = NULL;
+        g_autoptr(GError) error = NULL;
+        gint64 now = augur_fake_now_ms (fx->fake);
+
+        g_assert_true (augur_hv_guests_with_stats (fx->hv, &samples, &error));
+        g_assert_no_error (error);
+        g_assert_true (augur_store_tick_begin (fx->store, now, (AugurDomainSample *) samples->data, samples->len,
+                                               &fx->host, 0, NULL, &error));
+        augur_resize_tick (fx->r, fx->hv, fx->store, fx->config, (AugurDomainSample *) samples->data,
+                           samples->len, &fx->host, now);
+        g_assert_true (augur_store_tick_commit (fx->store, &error));
+}
+
+/* n ticks, one every TICK_MS. */
+static void
+run (Fx *fx, guint n)
+{
+        for (guint i = 0; i < n; i++) {
+                augur_fake_advance (fx->fake, TICK_MS);
+                tick (fx);
+        }
+}
+
+/* Every audit row of guest name so far, oldest first. */
+static GArray *
+rows_of (Fx *fx, const char *name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GArray) all = augur_store_decisions (fx->store, -1, 0, G_MAXINT64, 0, &error);
+        GArray *out = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
+
+        g_assert_no_error (error);
+        for (guint i = 0; i < all->len; i++) {
+                const AugurDecisionRow *row = &g_array_index (all, AugurDecisionRow, i);
+
+                if (strcmp (row->name, name) == 0)
+                        g_array_append_val (out, *row);
+        }
+        return out;
+}
+
+static AugurDecisionRow
+last_row (Fx *fx, const char *name)
+{
+        g_autoptr(GArray) rows = rows_of (fx, name);
+
+        g_assert_cmpuint (rows->len, >, 0);
+        return g_array_index (rows, AugurDecisionRow, rows->len - 1);
+}
+
+/* The actuations of guest name so far (AugurActuationRow). */
+static GArray *
+actuations_of (Fx *fx, const char *name)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurDomainInfo) d = augur_store_find_domain (fx->store, name, &error);
+        GArray *a;
+
+        g_assert_no_error (error);
+        a = augur_store_actuations (fx->store, d->id, 0, G_MAXINT64, 0, &error);
+        g_assert_no_error (error);
+        return a;
+}
+
+/* The smallest balloon target set on name since call index `from`, and
+ * how many were set; G_MAXINT64 when none. */
+static gint64
+min_balloon_set (Fx *fx, const char *name, guint from, guint *ret_n)
+{
+        const GArray *calls = augur_fake_calls (fx->fake);
+        gint64 lo = G_MAXINT64;
+        guint n = 0;
+
+        for (guint i = from; i < calls->len; i++) {
+                const AugurFakeCall *c = &g_array_index (calls, AugurFakeCall, i);
+
+                if (c->kind == AUGUR_FAKE_CALL_SET_BALLOON && strcmp (c->guest, name) == 0) {
+                        lo = MIN (lo, c->value);
+                        n++;
+                }
+        }
+        if (ret_n)
+                *ret_n = n;
+        return lo;
+}
+
+static void
+set_policy (Fx *fx, AugurFakeGuest *g, const char *inner)
+{
+        g_autofree char *xml = g_strdup_printf ("<policy xmlns=\"%s\">%s</policy>", AUGUR_POLICY_NS_URI, inner);
+
+        augur_fake_guest_set_metadata (fx->fake, g, AUGUR_POLICY_NS_URI, xml);
+}
+
+/* ---- modes ---- */
+
+/* resize.h "Modes": only act actuates; recommend plans and audits;
+ * observe does neither.  A forecast of 450 MiB on a 256 MiB balloon and of
+ * 2.5 cores on 1 vCPU asks for a grow and a hotplug.
+ * Mutation tried: act_memory()/act_vcpus() without the mode check (every
+ * mode actuates): /resize/mode/recommend and /resize/mode/observe fail. */
+static void
+test_mode (Fx *fx, gconstpointer data)
+{
+        AugurMode mode = GPOINTER_TO_INT (data);
+        AugurFakeGuest *g = add_full (fx, "vm");
+        g_autoptr(GArray) rows = NULL;
+
+        fx->config->mode = mode;
+        augur_fake_guest_set_balloon (g, 256 * MIB);
+        forecast (fx, "vm", 450 * MIB, 2.5);
+        run (fx, 4);
+        rows = rows_of (fx, "vm");
+        switch (mode) {
+        case AUGUR_MODE_ACT:
+                g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), >=, 1);
+                g_assert_cmpint (augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm")->value, >, 256 * MIB);
+                g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_VCPUS, "vm"), >=, 1);
+                g_assert_cmpint (augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_VCPUS, "vm")->method, ==,
+                                 AUGUR_HV_VCPUS_HOTPLUG);
+                g_assert_cmpint (augur_fake_guest_vcpus_online (g), ==, 4);
+                g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), >, 256 * MIB);
+                g_assert_cmpstr (last_row (fx, "vm").mode, ==, "act");
+                break;
+        case AUGUR_MODE_RECOMMEND:
+                g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, NULL), ==, 0);
+                g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_VCPUS, NULL), ==, 0);
+                g_assert_cmpstr (last_row (fx, "vm").mode, ==, "recommend");
+                g_assert_cmpstr (last_row (fx, "vm").mem_action, ==, "recommend-grow");
+                g_assert_cmpstr (last_row (fx, "vm").cpu_action, ==, "recommend-up");
+                g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), ==, 256 * MIB);
+                break;
+        case AUGUR_MODE_OBSERVE:
+                g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, NULL), ==, 0);
+                g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_VCPUS, NULL), ==, 0);
+                g_assert_cmpuint (rows->len, ==, 0);
+                break;
+        default:
+                g_assert_not_reached ();
+        }
+}
+
+/* ---- stale data ---- */
+
+/* resize.h "Safety": a VM whose stats stopped (balloon.last-update frozen
+ * for more than three stats periods / ticks) is never shrunk, whatever the
+ * forecast; once they move again the same forecast shrinks it (so the
+ * scenario does shrink on fresh data).
+ * Mutation tried: build_input() with mem_stats_fresh always TRUE: fails
+ * (a shrink to 447 MiB on frozen stats). */
+static void
+test_stale_frozen (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        guint from, n;
+        g_autoptr(GArray) rows = NULL;
+
+        forecast (fx, "vm", 420 * MIB, 0.1);    /* about what it has: holds */
+        run (fx, 4);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), ==, 0);
+        /* The guest's stats stop; three ticks later augurd knows. */
+        augur_fake_guest_set_stale (g, TRUE);
+        run (fx, 4);
+        forecast (fx, "vm", 20 * MIB, 0.1);
+        from = augur_fake_calls (fx->fake)->len;
+        run (fx, 12);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), ==, 0);
+        rows = rows_of (fx, "vm");
+        g_assert_cmpstr (g_array_index (rows, AugurDecisionRow, rows->len - 1).mem_veto, ==, "stale-stats");
+        /* Fresh again: the same forecast shrinks it. */
+        augur_fake_guest_set_stale (g, FALSE);
+        run (fx, 4);
+        g_assert_cmpint (min_balloon_set (fx, "vm", from, &n), <, 511 * MIB);
+        g_assert_cmpuint (n, >=, 1);
+}
+
+/* The same rule for fields missing: without balloon.usable augurd cannot
+ * read used memory and never shrinks; a guest whose balloon driver never
+ * reported (the captured 'booting' record, loaded as a dump) neither.
+ * Mutation tried: as above (mem_stats_fresh always TRUE) together with
+ * used taken as 0 when unknown: fails. */
+static void
+test_stale_missing (Fx *fx, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "domstats-2guests.txt", NULL);
+        AugurFakeGuest *g;
+
+        g_assert_true (augur_fake_load (fx->fake, path, &error));
+        g_assert_no_error (error);
+        g = augur_fake_guest (fx->fake, "full");
+        augur_fake_guest_set_stat (g, AUGUR_STAT_BALLOON_USABLE_KIB, -1);
+        forecast (fx, "full", 20 * MIB, 0.1);
+        forecast (fx, "booting", 20 * MIB, 0.1);
+        run (fx, 12);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, NULL), ==, 0);
+        g_assert_cmpstr (last_row (fx, "full").mem_veto, ==, "stale-stats");
+        g_assert_cmpstr (last_row (fx, "booting").mem_veto, ==, "stale-stats");
+        /* the control: with the field back, 'full' shrinks */
+        augur_fake_guest_set_stat (g, AUGUR_STAT_BALLOON_USABLE_KIB, 0);
+        augur_fake_guest_set_used (g, 35 * MIB);
+        run (fx, 6);
+        g_assert_cmpint (min_balloon_set (fx, "full", 0, NULL), <, 511 * MIB);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "booting"), ==, 0);
+}
+
+/* ---- the agent guard ---- */
+
+/* actuate.h: vCPUs are given back only through the guest agent, never by
+ * live unplug.  Without the agent: no vCPU call at all, the row says
+ * no-agent; once the agent connects (its event makes the next tick probe
+ * again), one vCPU goes, offlined through it.
+ * Mutation tried: build_input() with can_offline_vcpus = TRUE (the plan
+ * ignores the agent): fails (cpu_veto none, and the actuation fails). */
+static void
+test_agent_guard (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        const AugurFakeCall *c;
+
+        augur_fake_guest_set_vcpus (g, 4, 4);
+        augur_fake_guest_set_agent (fx->fake, g, FALSE);
+        forecast (fx, "vm", 600 * MIB, 0.05);
+        run (fx, 8);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_VCPUS, NULL), ==, 0);
+        g_assert_cmpint (augur_fake_guest_vcpus_online (g), ==, 4);
+        g_assert_cmpstr (last_row (fx, "vm").cpu_veto, ==, "no-agent");
+        g_assert_cmpstr (last_row (fx, "vm").cpu_action, ==, "none");
+
+        augur_fake_guest_set_agent (fx->fake, g, TRUE);
+        run (fx, 1);
+        c = augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_VCPUS, "vm");
+        g_assert_nonnull (c);
+        g_assert_cmpint (c->method, ==, AUGUR_HV_VCPUS_AGENT);
+        g_assert_cmpint (c->value, ==, 3);
+        g_assert_true (c->ok);
+        g_assert_cmpint (augur_fake_guest_vcpus_online (g), ==, 3);
+        /* and never a live unplug, however long it runs */
+        run (fx, 10);
+        for (guint i = 0; i < augur_fake_calls (fx->fake)->len; i++) {
+                c = &g_array_index (augur_fake_calls (fx->fake), AugurFakeCall, i);
+                g_assert_false (c->kind == AUGUR_FAKE_CALL_SET_VCPUS && c->method == AUGUR_HV_VCPUS_HOTPLUG);
+        }
+        g_assert_cmpint (augur_fake_guest_vcpus_online (g), ==, 1);
+}
+
+/* ---- arbitration under [host] mem_budget_mib ---- */
+
+/* resize.c apply_grants(): two guests that want more than the budget get
+ * what arbitration grants, by priority (per-VM metadata), and the row
+ * says so; a grow takes only what is free now, and the row says the rest
+ * waits.  The balloons' targets never add up past the budget.
+ * Mutation tried: apply_grants() skipped: fails (no note, targets past
+ * the budget). */
+static void
+test_arbitration (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *a = add_full (fx, "a"), *b = add_full (fx, "b");
+        AugurDecisionRow ra, rb;
+
+        fx->config->host_budget_kib = 700 * MIB;
+        augur_fake_guest_set_balloon (a, 200 * MIB);
+        augur_fake_guest_set_balloon (b, 300 * MIB);
+        set_policy (fx, b, "<priority>3000</priority>");
+        forecast (fx, "a", 420 * MIB, 0.1);
+        forecast (fx, "b", 420 * MIB, 0.1);
+        run (fx, 2);
+        ra = last_row (fx, "a");
+        rb = last_row (fx, "b");
+        g_test_message ("a: %s | b: %s", ra.note, rb.note);
+        g_assert_nonnull (strstr (ra.note, "arbitration: granted"));
+        g_assert_nonnull (strstr (ra.note, "priority 1000, host budget 700 MiB"));
+        g_assert_nonnull (strstr (rb.note, "priority 3000, host budget 700 MiB"));
+        g_assert_cmpfloat (rb.mem_target_kib - 300 * MIB, >, ra.mem_target_kib - 200 * MIB);
+        /* The instant check: both grow at once by what is free now (200 MiB
+         * between them), the rest waits. */
+        g_assert_nonnull (strstr (ra.note, "the rest waits for other guests' balloons"));
+        g_assert_cmpfloat (ra.mem_target_kib + rb.mem_target_kib, <=, 700 * MIB);
+        run (fx, 6);
+        ra = last_row (fx, "a");
+        rb = last_row (fx, "b");
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (a) + augur_fake_guest_balloon_kib (b), <=, 700 * MIB);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (b), >, augur_fake_guest_balloon_kib (a));
+        g_assert_nonnull (strstr (ra.note, "arbitration: granted"));
+}
+
+/* plan_vm(): a guest whose stats augurd cannot read is not squeezed by
+ * arbitration either, however tight the budget: it keeps its balloon
+ * while the other gets only what is left.
+ * Mutation tried: plan_vm() without the "never shrunk on data augurd could
+ * not read" clamp of mem_need_kib: fails (the stale guest is cut). */
+static void
+test_arbitration_stale (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *a = add_full (fx, "a"), *b = add_full (fx, "b");
+
+        fx->config->host_budget_kib = 800 * MIB;
+        augur_fake_guest_set_balloon (a, 450 * MIB);
+        augur_fake_guest_set_balloon (b, 300 * MIB);
+        forecast (fx, "a", 20 * MIB, 0.1);
+        forecast (fx, "b", 440 * MIB, 0.1);
+        augur_fake_guest_set_stale (a, TRUE);
+        run (fx, 10);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "a"), ==, 0);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (a), ==, 450 * MIB);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (b), <=, 350 * MIB);
+        g_assert_nonnull (strstr (last_row (fx, "b").note, "arbitration: granted"));
+}
+
+/* ---- actuation latency ---- */
+
+/* resize.h "Lead time": a balloon actuation is timed until the BALLOON
+ * event reports its target, a vCPU one until the probe sees the count;
+ * both go into the actuations table, and the EWMA of the balloon's
+ * (0.7 × 2 s + 0.3 × measured) into the policy's look-ahead: the row's
+ * horizon is that plus lead_margin (5 s).
+ * Mutation tried: balloon_changed() not recording: fails (latency -1,
+ * horizon 7.0). */
+static void
+test_latency (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        g_autoptr(GArray) acts = NULL;
+        gboolean balloon = FALSE, vcpus = FALSE;
+
+        augur_fake_guest_set_balloon (g, 256 * MIB);
+        augur_fake_guest_set_balloon_latency (g, 2300);
+        forecast (fx, "vm", 450 * MIB, 2.5);
+        run (fx, 2);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), ==, 1);
+        g_assert_cmpfloat (last_row (fx, "vm").horizon_s, ==, 7.0);
+        run (fx, 1);
+        acts = actuations_of (fx, "vm");
+        for (guint i = 0; i < acts->len; i++) {
+                const AugurActuationRow *a = &g_array_index (acts, AugurActuationRow, i);
+
+                if (strcmp (a->kind, "balloon") == 0) {
+                        g_assert_cmpint (a->latency_ms, ==, 2300);
+                        balloon = TRUE;
+                } else {
+                        g_assert_cmpint (a->latency_ms, ==, TICK_MS);   /* seen at the next probe */
+                        vcpus = TRUE;
+                }
+        }
+        g_assert_true (balloon && vcpus);
+        /* The vCPU latency (5 s) is the larger now: 0.7 × 2 + 0.3 × 5. */
+        g_assert_cmpfloat_with_epsilon (last_row (fx, "vm").horizon_s, 5 + 0.7 * 2.0 + 0.3 * 5.0, 1e-9);
+}
+
+/* A balloon that stops short of its target (another size reported) is
+ * not counted as landed.
+ * Mutation tried: balloon_changed() without the "reached the target"
+ * check: fails (latency recorded). */
+static void
+test_latency_short (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        g_autoptr(GArray) acts = NULL;
+        AugurHvEvent e = { .kind = AUGUR_HV_EVENT_BALLOON, .balloon_kib = 260 * 1024 };
+
+        augur_fake_guest_set_balloon (g, 256 * MIB);
+        augur_fake_guest_set_balloon_latency (g, 60000);       /* lands after the test */
+        forecast (fx, "vm", 450 * MIB, 0.1);
+        run (fx, 2);
+        augur_fake_advance (fx->fake, 1000);
+        augur_resize_event (fx->r, fx->store, augur_fake_guest_uuid (g), &e, augur_fake_now_ms (fx->fake));
+        acts = actuations_of (fx, "vm");
+        g_assert_cmpuint (acts->len, ==, 1);
+        g_assert_cmpint (g_array_index (acts, AugurActuationRow, 0).latency_ms, ==, -1);
+}
+
+/* ---- per-VM metadata ---- */
+
+/* vm.h: the per-VM policy is read once, and again after the domain's
+ * <metadata> changed (its METADATA event), not every tick; what it says
+ * takes effect at the next tick: here the mode (recommend, then act) and
+ * the memory maximum.
+ * Mutation tried: metadata_changed() not clearing meta_loaded: fails
+ * (one read only, still recommending). */
+static void
+test_metadata_reload (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+
+        augur_fake_guest_set_balloon (g, 256 * MIB);
+        set_policy (fx, g, "<mode>recommend</mode>");
+        forecast (fx, "vm", 450 * MIB, 0.1);
+        run (fx, 6);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_READ_METADATA, "vm"), ==, 1);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, NULL), ==, 0);
+        g_assert_cmpstr (last_row (fx, "vm").mode, ==, "recommend");
+
+        set_policy (fx, g, "<mode>act</mode><mem_max_mib>300</mem_max_mib>");
+        run (fx, 1);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_READ_METADATA, "vm"), ==, 2);
+        g_assert_cmpstr (last_row (fx, "vm").mode, ==, "act");
+        g_assert_cmpint (augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm")->value, ==, 300 * 1024);
+        run (fx, 4);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_READ_METADATA, "vm"), ==, 2);
+}
+
+/* ---- the memory guard at the resize level (policy/mem-guard.h) ---- */
+
+/* Rule 1, the cushion: a new guest keeps half its <memory> maximum (at
+ * least 256 MiB, fading out over its first hour) above its used memory,
+ * plus the reserve, however low the forecast: it shrinks, in shrink_step
+ * steps, to there and no further.
+ * Mutation tried: plan_vm() passing no cushion (mem_cushion_kib NAN):
+ * fails (shrunk toward used + reserve, 153 MiB). */
+static void
+test_guard_cushion (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        /* used in balloon terms: MemTotal − MemAvailable + the reservation */
+        const double used_kib = 523264.0 - 432208.0;
+        const gint64 born_ms = T0_MS + TICK_MS;         /* first seen */
+        const GArray *calls;
+        guint n = 0;
+
+        forecast (fx, "vm", 20 * MIB, 0.1);
+        run (fx, 20);
+        calls = augur_fake_calls (fx->fake);
+        for (guint i = 0; i < calls->len; i++) {
+                const AugurFakeCall *c = &g_array_index (calls, AugurFakeCall, i);
+                double age_s = (c->t_ms - born_ms) / 1000.0;
+                double floor_kib = used_kib + 256 * MIB * (1 - age_s / 3600) + fx->config->reserve_kib;
+
+                if (c->kind != AUGUR_FAKE_CALL_SET_BALLOON)
+                        continue;
+                g_test_message ("t %.0f s: balloon %" G_GINT64_FORMAT " KiB, floor %.0f", age_s, c->value, floor_kib);
+                g_assert_cmpfloat (c->value, >=, floor_kib - 8);        /* 4 KiB pages */
+                g_assert_cmpfloat (c->value, <, 511 * MIB);
+                n++;
+        }
+        g_assert_cmpuint (n, >=, 2);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), <, used_kib + 256 * MIB + fx->config->reserve_kib +
+                           fx->config->shrink_step_kib);
+}
+
+/* Rule 2, out of memory: the guest's own oom_kill count rises (its
+ * augur-guest report) → an emergency grow at once, and a hold: no shrink
+ * below the hold level afterwards, whatever the forecast; the row says
+ * why.
+ * Mutation tried: observe_guard() not asking for the guest's report
+ * (no oom_kill count): fails (no grow). */
+static void
+test_guard_oom (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        AugurFakeCall grow;
+        AugurDecisionRow row;
+        double before;
+        guint from;
+
+        augur_fake_guest_set_balloon (g, 300 * MIB);
+        augur_fake_guest_set_used (g, 60 * MIB);
+        augur_fake_guest_set_report (g, 0, 0);
+        forecast (fx, "vm", 60 * MIB, 0.1);
+        run (fx, 6);
+        /* by now at its cushion (a new guest's: used + 256 MiB + reserve) */
+        before = augur_fake_guest_balloon_kib (g);
+        from = augur_fake_calls (fx->fake)->len;
+        augur_fake_guest_set_report (g, 1, 0);
+        run (fx, 1);
+        g_assert_nonnull (augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"));
+        grow = *augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm");
+        g_assert_cmpint (grow.t_ms, ==, augur_fake_now_ms (fx->fake));
+        g_assert_cmpfloat (min_balloon_set (fx, "vm", from, NULL), >, before);
+        row = last_row (fx, "vm");
+        g_assert_cmpstr (row.mem_reason, ==, "out-of-memory");
+        g_assert_cmpstr (row.mem_action, ==, "grow");
+        g_assert_nonnull (strstr (row.note, "the guest ran out of memory"));
+        g_assert_nonnull (strstr (row.note, "emergency grow"));
+        /* The hold: the forecast stays low, the balloon stays up. */
+        from = augur_fake_calls (fx->fake)->len;
+        run (fx, 20);
+        g_assert_cmpint (min_balloon_set (fx, "vm", from, NULL), >=, grow.value);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), >=, grow.value);
+        g_assert_nonnull (strstr (last_row (fx, "vm").note, "holding"));
+}
+
+/* Rule 2 on a real capture: the pressure case's g1, killed at a 243 MiB
+ * balloon under a 750 MiB budget shared with g2, replayed as recorded.
+ * The tick its report counts the kill, g1 is grown at once; the row says
+ * the guest ran out of memory, and arbitration (the hold is granted only
+ * from what g2 does not need) says how much of it it got now.
+ * Mutation tried: as test_guard_oom: fails. */
+static void
+test_guard_replay_oom (Fx *fx, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "domstats-pressure-oom.txt", NULL);
+        const gint64 counted_ms = G_GINT64_CONSTANT (1796609513971);   /* the report with the kill */
+        gint64 t, grown_ms = -1;
+        guint ticks = 0;
+
+        augur_hv_close (fx->hv);
+        augur_fake_free (fx->fake);
+        fx->fake = augur_fake_new (G_GINT64_CONSTANT (1796609495000));
+        fx->hv = augur_fake_open (fx->fake, &(AugurHvCallbacks) { .event = on_event }, fx);
+        augur_resize_set_guest_report (fx->r, augur_fake_guest_report, fx->fake);
+        g_assert_true (augur_fake_load (fx->fake, path, &error));
+        g_assert_no_error (error);
+        fx->config->tick_s = 1;
+        fx->config->host_budget_kib = 750 * MIB;
+        while (augur_fake_next_record_ms (fx->fake, &t)) {
+                const AugurFakeCall *c;
+
+                augur_fake_advance_to (fx->fake, t);
+                tick (fx);
+                ticks++;
+                c = augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "g1");
+                if (grown_ms < 0 && c && c->t_ms == t && strcmp (last_row (fx, "g1").mem_reason, "out-of-memory") == 0)
+                        grown_ms = t;
+        }
+        g_assert_cmpuint (ticks, ==, 25);
+        g_test_message ("g1 grown at %" G_GINT64_FORMAT ", the kill counted at %" G_GINT64_FORMAT,
+                        grown_ms, counted_ms);
+        /* the first tick at or after the report */
+        g_assert_cmpint (grown_ms, >=, counted_ms);
+        g_assert_cmpint (grown_ms, <, counted_ms + 1100);
+        g_assert_nonnull (strstr (last_row (fx, "g1").note, "the guest ran out of memory"));
+        g_assert_nonnull (strstr (last_row (fx, "g1").note, "guest-oom-kill"));
+        g_assert_cmpstr (last_row (fx, "g2").mem_reason, !=, "out-of-memory");
+}
+
+/* ---- failures of the hypervisor ---- */
+
+/* A guest that vanished between the stats call and the actuation is not
+ * acted on (its row recommends), and the next tick goes on; a lost
+ * connection fails the stats call with LOST (daemon.c reconnects on it).
+ * Mutation tried: apply_vm() treating a failed lookup as a guest (acting
+ * on NULL): crashes. */
+static void
+test_failures (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        g_autoptr(GArray) samples = NULL;
+        g_autoptr(GError) error = NULL;
+
+        augur_fake_guest_set_balloon (g, 256 * MIB);
+        forecast (fx, "vm", 450 * MIB, 0.1);
+        augur_fake_fail (fx->fake, AUGUR_FAKE_CALL_LOOKUP, "vm", AUGUR_HV_ERROR_NO_GUEST, -1);
+        run (fx, 3);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, NULL), ==, 0);
+        g_assert_cmpstr (last_row (fx, "vm").mem_action, ==, "recommend-grow");
+        augur_fake_clear_failures (fx->fake);
+        run (fx, 1);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), ==, 1);
+
+        /* a refused actuation: the row says failed, with the reason */
+        augur_fake_guest_set_balloon (g, 256 * MIB);
+        augur_fake_fail (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm", AUGUR_HV_ERROR_FAILED, 1);
+        run (fx, 1);
+        g_assert_cmpstr (last_row (fx, "vm").mem_action, ==, "failed");
+        g_assert_nonnull (strstr (last_row (fx, "vm").note, "injected"));
+
+        augur_fake_set_down (fx->fake, TRUE);
+        g_assert_false (augur_hv_is_alive (fx->hv));
+        g_assert_false (augur_hv_guests_with_stats (fx->hv, &samples, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        /* the loop warns about what it handles (a failed actuation) */
+        g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+
+#define ADD(path, data, fn) g_test_add (path, Fx, data, fx_setup, fn, fx_teardown)
+        ADD ("/resize/mode/act", GINT_TO_POINTER (AUGUR_MODE_ACT), test_mode);
+        ADD ("/resize/mode/recommend", GINT_TO_POINTER (AUGUR_MODE_RECOMMEND), test_mode);
+        ADD ("/resize/mode/observe", GINT_TO_POINTER (AUGUR_MODE_OBSERVE), test_mode);
+        ADD ("/resize/stale/frozen", NULL, test_stale_frozen);
+        ADD ("/resize/stale/missing", NULL, test_stale_missing);
+        ADD ("/resize/vcpu/agent-guard", NULL, test_agent_guard);
+        ADD ("/resize/arbitration/notes", NULL, test_arbitration);
+        ADD ("/resize/arbitration/stale", NULL, test_arbitration_stale);
+        ADD ("/resize/latency/measured", NULL, test_latency);
+        ADD ("/resize/latency/short", NULL, test_latency_short);
+        ADD ("/resize/metadata/reload", NULL, test_metadata_reload);
+        ADD ("/resize/guard/cushion", NULL, test_guard_cushion);
+        ADD ("/resize/guard/oom-kill", NULL, test_guard_oom);
+        ADD ("/resize/guard/replay-oom", NULL, test_guard_replay_oom);
+        ADD ("/resize/failures", NULL, test_failures);
+#undef ADD
+        return g_test_run ();
+}
