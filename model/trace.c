@@ -28,6 +28,7 @@
  *              scores, not KiB/s, so they are not mapped.
  */
 #include "trace.h"
+#include "util.h"
 #include "trace-rows.h"
 #include "tar.h"
 
@@ -161,17 +162,21 @@ clean_number (AugurCol c, double v, AugurTraceStats *st)
 static float
 clean_cell (AugurCol c, const char *cell, AugurTraceStats *st)
 {
-        char *end = NULL;
+        const char *end = NULL;
         double v;
 
         while (g_ascii_isspace (*cell))
                 cell++;
         if (*cell == '\0')
                 return NAN;
-        v = g_ascii_strtod (cell, &end);
-        while (end && g_ascii_isspace (*end))
+        /* Decimal only (util.h): no hex ("0x10"), no "inf"/"nan" words. */
+        if (!augur_parse_decimal (cell, &v, &end)) {
+                st->values_nan++;
+                return NAN;
+        }
+        while (g_ascii_isspace (*end))
                 end++;
-        if (end == cell || (end && *end != '\0')) {
+        if (*end != '\0') {
                 st->values_nan++;
                 return NAN;
         }
@@ -181,17 +186,16 @@ clean_cell (AugurCol c, const char *cell, AugurTraceStats *st)
 static gboolean
 parse_ts (const char *cell, gint64 *ret_ts)
 {
-        char *end = NULL;
+        const char *end = NULL;
         double v;
 
         while (g_ascii_isspace (*cell))
                 cell++;
-        if (*cell == '\0')
+        if (*cell == '\0' || !augur_parse_decimal (cell, &v, &end))
                 return FALSE;
-        v = g_ascii_strtod (cell, &end);
-        while (end && g_ascii_isspace (*end))
+        while (g_ascii_isspace (*end))
                 end++;
-        if (end == cell || *end != '\0' || isnan (v) || v < 0 || v > (double) MAX_TS_S)
+        if (*end != '\0' || v < 0 || v > (double) MAX_TS_S)
                 return FALSE;
         *ret_ts = (gint64) llround (v);
         return TRUE;
