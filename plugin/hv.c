@@ -9,6 +9,7 @@ G_DEFINE_QUARK (augur-hv-error-quark, augur_hv_error)
 /* augurd's backends, in the order they are asked whether they take a URI.
  * libvirt takes every URI, so it stays last. */
 static const AugurHvOps *const backends[] = {
+        &augur_hv_pve_ops,
         &augur_hv_libvirt_ops,
 };
 

@@ -20,7 +20,9 @@
  * policy does, through libvirt, outside augurd), so there is no write.
  *
  * BACKENDS
- *   libvirt   plugin/hv-libvirt.c: every URI augurd --connect takes
+ *   pve       plugin/hv-pve.c: pve:/// (qemu-server's files and QMP
+ *             sockets; first slice: stats and the balloon)
+ *   libvirt   plugin/hv-libvirt.c: every other URI augurd --connect takes
  *   fake      tests/fake-hv.c: guests from captured domstats, a clock and
  *             a record of every call, for tests/test-resize.c and
  *             scripts/bench-tick (not in augurd's list: it is opened with
@@ -28,8 +30,8 @@
  * augur_hv_open() asks each backend of its list in order whether it takes
  * the URI (accepts); libvirt is last and takes every URI: libvirt's own
  * driver table then decides, and an unknown scheme fails in its open with
- * libvirt's message, as before this table existed.  A later backend
- * (Proxmox: QMP sockets and qm) goes before it with its own scheme.
+ * libvirt's message, as before this table existed.  pve goes before it
+ * with its own scheme.
  *
  * HANDLES
  *   AugurHv       one connection: augur_hv_open() .. augur_hv_close(); the
@@ -235,3 +237,5 @@ gpointer augur_hv_guest_get_priv (AugurHvGuest *g);
 
 /* The libvirt backend (plugin/hv-libvirt.c). */
 extern const AugurHvOps augur_hv_libvirt_ops;
+/* The Proxmox VE backend (plugin/hv-pve.c): pve:/// URIs. */
+extern const AugurHvOps augur_hv_pve_ops;

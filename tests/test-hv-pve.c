@@ -1,0 +1,340 @@
+/* test-hv-pve.c — plugin/hv-pve.c through the ops table (hv.h) on a
+ * pve:///?run=DIR&conf=DIR URI: which guests run (conf dir ∩ live
+ * pidfiles whose process names the QMP socket), the stats record from a
+ * fake monitor (fake-qmp.c) and /proc, the stats period, the balloon and
+ * its clamp, the calls not supported yet, the URI checks, the back-off of
+ * a monitor that does not answer.
+ *
+ * The "QEMU" of vmid 100 is a shell sleeping with the QMP socket's path
+ * among its arguments (so its /proc/<pid>/cmdline names it, as QEMU's
+ * does); its monitor is a fake-qmp thread on that path. */
+#include "config.h"
+
+#include "hv.h"
+#include "fake-qmp.h"
+#include "util.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+        char *dir, *run, *conf, *qmp, *uri;
+        GPid qemu;
+        FakeQmp *fake;
+} Fixture;
+
+static void
+write_file (const char *dir, const char *name, const char *text)
+{
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+
+        g_assert_true (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+setup_with (Fixture *fx, FakeQmpMode mode, int timeout_ms)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *arg = NULL, *pid = NULL, *self = NULL;
+
+        fx->dir = g_dir_make_tmp ("augur-pve-XXXXXX", NULL);
+        fx->run = g_build_filename (fx->dir, "run", NULL);
+        fx->conf = g_build_filename (fx->dir, "conf", NULL);
+        g_assert_cmpint (g_mkdir (fx->run, 0700), ==, 0);
+        g_assert_cmpint (g_mkdir (fx->conf, 0700), ==, 0);
+        fx->qmp = g_build_filename (fx->run, "100.qmp", NULL);
+        fx->uri = g_strdup_printf ("pve:///?run=%s&conf=%s&timeout_ms=%d", fx->run, fx->conf, timeout_ms);
+
+        arg = g_strdup_printf ("unix:%s,server=on,wait=off", fx->qmp);
+        {
+                char *argv[] = { "/bin/sh", "-c", "sleep 60; exit 0", arg, NULL };
+
+                g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                              &fx->qemu, &error));
+                g_assert_no_error (error);
+        }
+        pid = g_strdup_printf ("%d\n", fx->qemu);
+        self = g_strdup_printf ("%d\n", (int) getpid ());
+
+        /* 100 runs; 101's pidfile names a process that is not its QEMU;
+         * 102 has no pidfile; 103's pidfile is garbage; the rest are not
+         * configurations. */
+        write_file (fx->conf, "100.conf", "#desc\nname: web\nmemory: 1024\nballoon: 512\ncores: 2\nsockets: 1\n"
+                                          "[snap]\nmemory: 9\n");
+        write_file (fx->run, "100.pid", pid);
+        write_file (fx->conf, "101.conf", "memory: 1024\n");
+        write_file (fx->run, "101.pid", self);
+        write_file (fx->conf, "102.conf", "memory: 1024\n");
+        write_file (fx->conf, "103.conf", "memory: 1024\n");
+        write_file (fx->run, "103.pid", "not a pid\n");
+        write_file (fx->conf, "abc.conf", "memory: 1024\n");
+        write_file (fx->conf, "104.conf.tmp", "memory: 1024\n");
+        write_file (fx->run, "104.pid", pid);
+
+        fx->fake = fake_qmp_new (fx->qmp, mode);
+        fake_qmp_answer (fx->fake, "query-status", "\"return\": {\"status\": \"running\", \"running\": true}");
+        fake_qmp_answer (fx->fake, "query-balloon", "\"return\": {\"actual\": 805306368}");
+        fake_qmp_answer (fx->fake, "qom-get",
+                         "\"return\": {\"stats\": {\"stat-total-memory\": 1018474496, "
+                         "\"stat-available-memory\": 800000000, \"stat-free-memory\": 700000000, "
+                         "\"stat-disk-caches\": 51200, \"stat-swap-in\": 0, \"stat-swap-out\": 0, "
+                         "\"stat-major-faults\": 12, \"stat-minor-faults\": 3400, \"stat-htlb-pgalloc\": -1}, "
+                         "\"last-update\": 1700000000}");
+}
+
+static void
+setup (Fixture *fx, gconstpointer data)
+{
+        setup_with (fx, FAKE_QMP_NORMAL, 5000);
+}
+
+static void
+setup_silent (Fixture *fx, gconstpointer data)
+{
+        setup_with (fx, FAKE_QMP_SILENT, 100);
+}
+
+static void
+rm_dir (const char *dir)
+{
+        g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+        const char *name;
+
+        while (d && (name = g_dir_read_name (d))) {
+                g_autofree char *path = g_build_filename (dir, name, NULL);
+
+                g_unlink (path);
+        }
+        g_rmdir (dir);
+}
+
+static void
+teardown (Fixture *fx, gconstpointer data)
+{
+        fake_qmp_free (fx->fake);
+        kill (fx->qemu, SIGKILL);
+        waitpid (fx->qemu, NULL, 0);
+        g_spawn_close_pid (fx->qemu);
+        rm_dir (fx->run);
+        rm_dir (fx->conf);
+        g_rmdir (fx->dir);
+        g_free (fx->dir);
+        g_free (fx->run);
+        g_free (fx->conf);
+        g_free (fx->qmp);
+        g_free (fx->uri);
+}
+
+static AugurHv *
+open_hv (Fixture *fx)
+{
+        static const AugurHvCallbacks cb = { 0 };
+        AugurHvOptions o = { 0 };
+        g_autoptr(GError) error = NULL;
+        AugurHv *hv = augur_hv_open (fx->uri, &o, &cb, NULL, &error);
+
+        g_assert_no_error (error);
+        g_assert_nonnull (hv);
+        return hv;
+}
+
+static gboolean
+received (FakeQmp *f, const char *want)
+{
+        g_auto(GStrv) got = fake_qmp_received (f);
+
+        return g_strv_contains ((const char *const *) got, want);
+}
+
+static void
+test_uri (Fixture *fx, gconstpointer data)
+{
+        static const AugurHvCallbacks cb = { 0 };
+        AugurHvOptions o = { 0 };
+        g_autofree char *missing = g_strdup_printf ("pve:///?conf=%s/nowhere", fx->dir);
+        const char *bad[] = { "pve://host/", "pve:///etc", "pve:///?foo=1", "pve:///?run=relative",
+                              "pve:///?timeout_ms=0x10", "pve:///?timeout_ms=0", "pve:///?timeout_ms=1.5",
+                              "pve:///#x" };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_autoptr(GError) error = NULL;
+
+                g_assert_null (augur_hv_open (bad[i], &o, &cb, NULL, &error));
+                g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+                g_test_message ("%s", error->message);
+        }
+        {
+                g_autoptr(GError) error = NULL;
+
+                g_assert_null (augur_hv_open (missing, &o, &cb, NULL, &error));
+                g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST);
+        }
+        g_assert_true (augur_hv_pve_ops.accepts ("pve:///"));
+        g_assert_false (augur_hv_pve_ops.accepts ("qemu:///system"));
+        g_assert_false (augur_hv_pve_ops.accepts ("test:///default"));
+}
+
+static void
+test_list_and_stats (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurHv) hv = open_hv (fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) guests = NULL;
+        g_autoptr(GArray) samples = NULL;
+        g_autoptr(AugurHvGuest) again = NULL;
+        AugurHvGuest *g;
+        const AugurDomainSample *s;
+        char uuid[AUGUR_UUID_STRLEN];
+
+        g_assert_true (augur_hv_is_alive (hv));
+        guests = augur_hv_list_guests (hv, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (guests->len, ==, 1);
+        g = g_ptr_array_index (guests, 0);
+        augur_uuid_v5_from_name ("pve-vmid-100", uuid);
+        g_assert_cmpstr (augur_hv_guest_get_uuid (g), ==, uuid);
+        g_assert_cmpstr (augur_hv_guest_get_name (g), ==, "web");
+        g_assert_cmpint (augur_hv_guest_get_id (g), ==, 100);
+
+        again = augur_hv_lookup_guest (hv, uuid, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (augur_hv_guest_get_name (again), ==, "web");
+        g_assert_null (augur_hv_lookup_guest (hv, "00000000-0000-0000-0000-000000000000", &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST);
+        g_clear_error (&error);
+
+        g_assert_true (augur_hv_guest_set_stats_period (g, 5, &error));
+        g_assert_no_error (error);
+        g_assert_true (received (fx->fake, "qom-set {\"path\":\"/machine/peripheral/balloon0\","
+                                           "\"property\":\"guest-stats-polling-interval\",\"value\":5}"));
+
+        g_assert_true (augur_hv_guests_with_stats (hv, &samples, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (samples->len, ==, 1);
+        s = &g_array_index (samples, AugurDomainSample, 0);
+        g_assert_cmpstr (s->uuid, ==, uuid);
+        g_assert_cmpstr (s->name, ==, "web");
+        g_assert_cmpint (s->id, ==, 100);
+        g_assert_true (augur_sample_has (s, AUGUR_STAT_STATE));
+        g_assert_cmpint (s->v[AUGUR_STAT_STATE], ==, AUGUR_GUEST_STATE_RUNNING);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_CURRENT_KIB], ==, 768 * 1024);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_MAXIMUM_KIB], ==, 1024 * 1024);      /* [snap] ignored */
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_AVAILABLE_KIB], ==, 1018474496 / 1024);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_USABLE_KIB], ==, 800000000 / 1024);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_UNUSED_KIB], ==, 700000000 / 1024);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_DISK_CACHES_KIB], ==, 50);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_MAJOR_FAULT], ==, 12);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_MINOR_FAULT], ==, 3400);
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_LAST_UPDATE_S], ==, 1700000000);
+        g_assert_cmpint (s->v[AUGUR_STAT_VCPU_CURRENT], ==, 2);
+        g_assert_cmpint (s->v[AUGUR_STAT_VCPU_MAXIMUM], ==, 2);
+        g_assert_true (augur_sample_has (s, AUGUR_STAT_CPU_TIME_NS));
+        g_assert_true (augur_sample_has (s, AUGUR_STAT_BALLOON_RSS_KIB));
+        g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_RSS_KIB], >, 0);
+        g_assert_false (augur_sample_has (s, AUGUR_STAT_BLOCK_RD_BYTES));   /* not yet */
+        /* The period was set on this pid already: not again. */
+        {
+                g_auto(GStrv) got = fake_qmp_received (fx->fake);
+                guint sets = 0;
+
+                for (guint i = 0; got[i]; i++)
+                        sets += g_str_has_prefix (got[i], "qom-set");
+                g_assert_cmpuint (sets, ==, 1);
+        }
+
+        /* The guest stops: its pidfile goes, and it is not listed. */
+        {
+                g_autofree char *pidfile = g_build_filename (fx->run, "100.pid", NULL);
+                g_autoptr(GArray) none = NULL;
+
+                g_unlink (pidfile);
+                g_assert_true (augur_hv_guests_with_stats (hv, &none, &error));
+                g_assert_cmpuint (none->len, ==, 0);
+        }
+}
+
+static void
+test_balloon (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurHv) hv = open_hv (fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) guests = augur_hv_list_guests (hv, &error);
+        g_autofree char *conf = g_build_filename (fx->conf, "100.conf", NULL);
+        AugurHvGuest *g;
+        AugurVcpuCaps caps;
+        gint64 users;
+
+        g_assert_cmpuint (guests->len, ==, 1);
+        g = g_ptr_array_index (guests, 0);
+        g_assert_true (augur_hv_guest_set_balloon (g, 700 * 1024, &error));
+        g_assert_no_error (error);
+        g_assert_true (received (fx->fake, "balloon {\"value\":734003200}"));
+        /* Clamped within balloon: .. memory:. */
+        g_assert_true (augur_hv_guest_set_balloon (g, 100 * 1024, &error));
+        g_assert_true (received (fx->fake, "balloon {\"value\":536870912}"));
+        g_assert_true (augur_hv_guest_set_balloon (g, 10 * 1024 * 1024, &error));
+        g_assert_true (received (fx->fake, "balloon {\"value\":1073741824}"));
+        g_assert_no_error (error);
+
+        /* balloon: 0 is ballooning off: refused, nothing sent. */
+        g_assert_true (g_file_set_contents (conf, "memory: 1024\nballoon: 0\n", -1, NULL));
+        g_assert_false (augur_hv_guest_set_balloon (g, 600 * 1024, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_assert_nonnull (strstr (error->message, "balloon: 0"));
+        g_clear_error (&error);
+        g_assert_false (received (fx->fake, "balloon {\"value\":629145600}"));
+
+        g_assert_false (augur_hv_guest_set_vcpus (g, 2, AUGUR_HV_VCPUS_HOTPLUG, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_assert_nonnull (strstr (error->message, "not supported yet"));
+        g_clear_error (&error);
+        g_assert_false (augur_hv_guest_agent_users (g, &users, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_clear_error (&error);
+        g_assert_null (augur_hv_guest_read_metadata (g, "https://example.org/ns", &error));
+        g_assert_no_error (error);
+        augur_hv_guest_probe_vcpus (g, &caps);
+        g_assert_cmpint (caps.plugged, ==, 1);
+        g_assert_cmpint (caps.maximum, ==, 1);
+        g_assert_false (caps.agent);
+}
+
+/* A monitor that never answers: the tick still gets the guest (CPU from
+ * /proc, no memory fields) within the deadline, and the next tick does not
+ * try the monitor again (backed off). */
+static void
+test_backoff (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurHv) hv = open_hv (fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GArray) s1 = NULL, s2 = NULL;
+        const AugurDomainSample *s;
+        gint64 t0 = g_get_monotonic_time ();
+
+        g_assert_true (augur_hv_guests_with_stats (hv, &s1, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (g_get_monotonic_time () - t0, <, 1500 * 1000);
+        g_assert_cmpuint (s1->len, ==, 1);
+        s = &g_array_index (s1, AugurDomainSample, 0);
+        g_assert_true (augur_sample_has (s, AUGUR_STAT_CPU_TIME_NS));
+        g_assert_false (augur_sample_has (s, AUGUR_STAT_BALLOON_CURRENT_KIB));
+        g_assert_cmpuint (fake_qmp_sessions (fx->fake), ==, 1);
+
+        g_assert_true (augur_hv_guests_with_stats (hv, &s2, &error));
+        g_assert_cmpuint (s2->len, ==, 1);
+        g_assert_cmpuint (fake_qmp_sessions (fx->fake), ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add ("/hv-pve/uri", Fixture, NULL, setup, test_uri, teardown);
+        g_test_add ("/hv-pve/list-and-stats", Fixture, NULL, setup, test_list_and_stats, teardown);
+        g_test_add ("/hv-pve/balloon", Fixture, NULL, setup, test_balloon, teardown);
+        g_test_add ("/hv-pve/backoff", Fixture, NULL, setup_silent, test_backoff, teardown);
+        return g_test_run ();
+}
