@@ -35,7 +35,12 @@
  *     as that, and the way back down from it is on the way.
  * A foreign tick holds the guest at once (no actuation, the row says
  * other-controller, "suspected"), so that augur does not overwrite the
- * other controller's target before it is sure.  The guest is yielded when
+ * other controller's target before it is sure; so does a tick on which a
+ * balloon that had reached augur's target moved DRIFT_KIB farther off it,
+ * still within tolerance (the first second of a setmem: a real guest's
+ * balloon showed 1 MiB of it, and augur set its own target back over the
+ * admin's).  For the same reason augur never sends again a target the
+ * balloon has reached and sits at.  The guest is yielded when
  * FOREIGN_TICKS (2) consecutive ticks are foreign and the balloon is not
  * coming back toward augur's target between them (a balloon that moves
  * back toward it is still landing: a reboot's inflation, a late landing);
@@ -77,6 +82,9 @@
 #define FOREIGN_TOLERANCE_KIB BALLOON_WOBBLE_KIB
 /* Consecutive foreign ticks before augur yields (SECOND CONTROLLER). */
 #define FOREIGN_TICKS 2
+/* A landed balloon that moves this much farther off augur's target within
+ * a tick is held for that tick (SECOND CONTROLLER), KiB. */
+#define DRIFT_KIB 512.0
 /* The balloon's page, KiB (virtio-balloon works in 4 KiB pages). */
 #define BALLOON_PAGE_KIB 4.0
 /* A change smaller than this is not worth an actuation, KiB. */
@@ -103,6 +111,8 @@ typedef struct {
         int foreign_ticks;              /* consecutive foreign ticks          */
         double foreign_kib;             /* the balloon at the last one        */
         gboolean yielded;               /* another controller has the guest   */
+        gboolean drifting;              /* this tick: moving off a landed target */
+        double cur_seen_kib;            /* balloon.current last tick, NAN      */
         char *meta_warning;             /* last warning logged (log once)     */
         AugurPolicyState pstate;
         AugurDomainSample prev;
@@ -190,7 +200,7 @@ get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
                 augur_policy_state_init (&vm->pstate);
                 augur_guard_init (&vm->guard);
                 vm->set_target_kib = vm->set_target_prev_kib = NAN;
-                vm->way_lo_kib = vm->way_hi_kib = vm->foreign_kib = NAN;
+                vm->way_lo_kib = vm->way_hi_kib = vm->foreign_kib = vm->cur_seen_kib = NAN;
                 vm->overhead_kib = NAN;
                 vm->alloc_seen_kib = NAN;
                 vm->mem_latency_s = LATENCY_INITIAL_S;
@@ -397,6 +407,14 @@ typedef struct {
         AugurDecisionRow row;
 } Work;
 
+/* Is the guest held for another controller this tick (yielded, or
+ * suspected)? */
+static gboolean
+held (const ResizeVm *vm)
+{
+        return vm->yielded || vm->foreign_ticks > 0 || vm->drifting;
+}
+
 /* Max over the lead window of a forecast series, for the audit row. */
 static double
 window_max (const float *v, const AugurForecast *f, double lead_s)
@@ -428,6 +446,16 @@ act_memory (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
         }
         if (w->mode != AUGUR_MODE_ACT || !g) {
                 w->row.mem_action = to > from ? "recommend-grow" : "recommend-shrink";
+                return;
+        }
+        /* The balloon reached augur's target and sits within tolerance of
+         * it: QEMU holds that target already.  Sending it again would only
+         * overwrite another controller's new target before its move shows
+         * (SECOND CONTROLLER). */
+        if (!isnan (vm->set_target_kib) && fabs (to - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB &&
+            vm->way_lo_kib == vm->set_target_kib && vm->way_hi_kib == vm->set_target_kib &&
+            fabs (from - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB) {
+                w->row.mem_action = "none";
                 return;
         }
         if (!augur_actuate_memory (g, (guint64) to, &error)) {
@@ -577,7 +605,7 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                                  &gi.oom_kills, &gi.psi_mem_pct);
         /* Under another controller augur's target is not in force: a
          * balloon above it is not the guest deflating. */
-        if (vm->yielded || vm->foreign_ticks > 0)
+        if (held (vm))
                 gi.target_kib = NAN;
         augur_guard_observe (&vm->guard, &gi, &w->guard);
         /* What this guest may need soon: its forecast, and what its own
@@ -752,9 +780,23 @@ judge_controller (AugurResize *r, ResizeVm *vm, const AugurDomainSample *s)
         double cur = gauge (s, AUGUR_STAT_BALLOON_CURRENT_KIB);
         double max = gauge (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB);
 
+        gboolean landed = !isnan (vm->set_target_kib) && vm->way_lo_kib == vm->set_target_kib &&
+                          vm->way_hi_kib == vm->set_target_kib;
+        double seen = vm->cur_seen_kib;
+
+        vm->cur_seen_kib = cur;
+        vm->drifting = FALSE;
         if (vm->yielded)
                 return;
         if (r->no_yield || !balloon_foreign (vm, cur, max)) {
+                /* Still within tolerance, but leaving a target it had
+                 * reached: the start of another controller's move, or
+                 * nothing.  Hold this tick rather than set augur's target
+                 * over the other one. */
+                vm->drifting = !r->no_yield && landed && !isnan (seen) && !isnan (cur) &&
+                               fabs (cur - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB &&
+                               fabs (cur - vm->set_target_kib) >= fabs (seen - vm->set_target_kib) + DRIFT_KIB &&
+                               !(vm->autodeflate && cur > vm->set_target_kib);
                 vm->foreign_ticks = 0;
                 vm->foreign_kib = NAN;
                 return;
@@ -788,7 +830,7 @@ hold_for_other_controller (Work *w)
 {
         ResizeVm *vm = w->vm;
 
-        if (!vm->yielded && vm->foreign_ticks == 0)
+        if (!held (vm))
                 return;
         w->plan.mem_target_kib = w->in.mem_alloc_kib;
         w->plan.mem_extra_kib = 0;
@@ -802,7 +844,8 @@ hold_for_other_controller (Work *w)
                       "yields and only observes; `virt-augur policy %s --set mode=act` takes it back"
                     : "the balloon moved to %.0f MiB, not the %.0f MiB augur set: suspected another "
                       "controller (%s), holding until the next tick says",
-                    vm->foreign_kib / 1024, vm->set_target_kib / 1024, vm->name);
+                    (vm->yielded ? vm->foreign_kib : w->in.mem_alloc_kib) / 1024, vm->set_target_kib / 1024,
+                    vm->name);
 }
 
 /* Metadata at first sight (and after a change), the agent timeout once
@@ -930,7 +973,7 @@ plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbIte
                              : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
         ret_arb->alloc_kib = w->in.mem_alloc_kib;
         ret_arb->priority = vm->meta.priority;
-        if (vm->yielded || vm->foreign_ticks > 0)
+        if (held (vm))
                 ret_arb->floor_kib = isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib;
 }
 
@@ -983,7 +1026,7 @@ apply_vm (AugurResize *r, AugurHv *hv, AugurStore *store, Work *w, gint64 now_ms
         g_autoptr(AugurHvGuest) g = NULL;
 
         /* A guest held for another controller is never actuated. */
-        if (w->mode == AUGUR_MODE_ACT && !vm->yielded && vm->foreign_ticks == 0)
+        if (w->mode == AUGUR_MODE_ACT && !held (vm))
                 g = augur_hv_lookup_guest (hv, vm->uuid, NULL);
         /* State moves on only with what was decided. */
         vm->pstate = w->plan.state;
