@@ -51,7 +51,8 @@ skip() { echo "$NAME: SKIP: $*"; exit 77; }
 LIBS=()
 case $TARGET in
 activity)
-    SOURCES=("$SRC/plugin/activity.c" "$SRC/plugin/hv.c" "$SRC/plugin/hv-libvirt.c" "$SRC/plugin/collect.c")
+    SOURCES=("$SRC/plugin/activity.c" "$SRC/plugin/hv.c" "$SRC/plugin/hv-libvirt.c" "$SRC/plugin/collect.c"
+             "$SRC/plugin/hv-pve.c" "$SRC/plugin/qmp.c" "$SRC/plugin/pve-conf.c")
     FLAGS=(-I"$SRC/plugin" -I"$SRC/sql")
     LIBS=("$BUILD/sql/libaugur-store.a")
     PKGS="glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 libvirt sqlite3 zlib"
