@@ -485,22 +485,34 @@ typedef enum {
 /* A scan that skips strings (and their escapes) and validates nothing
  * else: json-glib does that.  It catches what json-glib would accept or
  * suffer from: nesting deep enough to eat the stack, and a second value
- * after the first ({...}{...} parses, and only one would be served). */
+ * after the first ({...}{...} parses, and only one would be served; after
+ * a first value that is not an array or object, as in 8{...} or "x"[...],
+ * json-glib 1.6 fails and leaks what it built of the second). */
 static ScanResult
 scan_request (const char *s, gsize len, int max)
 {
-        gboolean in_string = FALSE, closed = FALSE;
+        gboolean in_string = FALSE, in_scalar = FALSE, closed = FALSE;
         int depth = 0;
 
         for (gsize i = 0; i < len; i++) {
                 char ch = s[i];
 
                 if (in_string) {
-                        if (ch == '\\')
+                        if (ch == '\\') {
                                 i++;
-                        else if (ch == '"')
+                        } else if (ch == '"') {
                                 in_string = FALSE;
+                                if (depth == 0)
+                                        closed = TRUE;
+                        }
                         continue;
+                }
+                if (in_scalar) {        /* a number, true, false, null, or garbage */
+                        if (!g_ascii_isspace (ch) && ch != '"' && ch != '[' && ch != ']' &&
+                            ch != '{' && ch != '}' && ch != ',' && ch != ':')
+                                continue;
+                        in_scalar = FALSE;
+                        closed = TRUE;
                 }
                 if (closed && !g_ascii_isspace (ch))
                         return SCAN_TRAILING;
@@ -512,6 +524,8 @@ scan_request (const char *s, gsize len, int max)
                 } else if (ch == ']' || ch == '}') {
                         if (--depth == 0)
                                 closed = TRUE;
+                } else if (depth == 0 && !g_ascii_isspace (ch)) {
+                        in_scalar = TRUE;
                 }
         }
         return SCAN_OK;

@@ -179,6 +179,11 @@ static const struct {
         { "{\"call\":\"status\"", "parse-error" },
         { "{\"call\":\"status\"} trailing", "parse-error" },
         { "{\"call\":\"status\"}{\"call\":\"status\"}", "parse-error" },
+        /* a second value after a scalar: json-glib 1.6 would leak the second
+         * (LeakSanitizer, configure --enable-sanitizers) */
+        { "8{\"call\":\"status\"}", "parse-error" },
+        { "\"x\"[{\"a\":1}]", "parse-error" },
+        { "null {\"call\":\"status\"}", "parse-error" },
         { "[]", "invalid-request" },
         { "[{\"call\":\"status\"}]", "invalid-request" },
         { "\"status\"", "invalid-request" },
