@@ -604,18 +604,11 @@ start_metrics (AugurDaemon *d)
 {
         g_autoptr(GError) error = NULL;
         AugurMetricsServeOptions opts = { .bind = d->config->metrics_bind };
-        g_auto(GStrv) addrs = NULL;
 
         if (d->config->metrics_port <= 0)
                 return;
         augur_metrics_set_names (d->metrics, d->config->metrics_names);
-        if (augur_metrics_serve_full (d->metrics, (guint) d->config->metrics_port, &opts, &error) &&
-            augur_metrics_parse_bind (opts.bind ? opts.bind : "127.0.0.1", &addrs, NULL)) {
-                for (guint i = 0; addrs[i]; i++)
-                        g_message (strchr (addrs[i], ':') ? "metrics on http://[%s]:%u/metrics"
-                                                          : "metrics on http://%s:%u/metrics",
-                                   addrs[i], augur_metrics_get_port (d->metrics));
-        } else
+        if (!augur_metrics_serve_full (d->metrics, (guint) d->config->metrics_port, &opts, &error))
                 augur_log (G_LOG_LEVEL_WARNING, NULL, "metrics", NULL, NAN, NAN,
                            "metrics not served: %s, ignoring", error->message);
 }

@@ -1073,6 +1073,9 @@ augur_metrics_serve_full (AugurMetrics *m, guint port, const AugurMetricsServeOp
         }
         m->max_clients = options && options->max_clients ? options->max_clients : AUGUR_METRICS_MAX_CLIENTS;
         m->timeout_ms = options && options->timeout_ms ? options->timeout_ms : AUGUR_METRICS_CLIENT_TIMEOUT_MS;
+        for (guint i = 0; addrs[i]; i++)
+                g_message (strchr (addrs[i], ':') ? "metrics on http://[%s]:%u/metrics"
+                                                  : "metrics on http://%s:%u/metrics", addrs[i], m->port);
         return TRUE;
 }
 

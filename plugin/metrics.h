@@ -197,7 +197,8 @@ guint augur_metrics_parse_request (const char *buf, gsize len, gboolean *ret_hea
 /* Serve /metrics on port (0 = an ephemeral port, for tests; with several
  * addresses the first one's) of each bind address, on the thread-default
  * main context.  options may be NULL (defaults: 127.0.0.1).  FALSE with a
- * G_IO_ERROR when an address cannot be bound (then none is served). */
+ * G_IO_ERROR when an address cannot be bound (then none is served).
+ * Logs "metrics on http://ADDR:PORT/metrics" per address once served. */
 gboolean augur_metrics_serve_full (AugurMetrics *m, guint port,
                                    const AugurMetricsServeOptions *options, GError **error);
 /* augur_metrics_serve_full() with default options. */
