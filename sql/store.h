@@ -75,7 +75,7 @@ gboolean augur_store_write_tick (AugurStore *st, gint64 ts_ms,
 
 /* The same tick, left open so that the tick's other rows (activity,
  * forecasts, actuations, decisions, events: every writer of this store)
- * join its transaction; then one commit (store.c, THE TICK'S
+ * join its transaction; then one commit (store-tick.c, THE TICK'S
  * TRANSACTION).  A writer failing inside the open tick undoes only its own
  * rows, except where SQLite rolls back the whole transaction (disk full,
  * I/O error): then the whole tick is lost and tick_commit fails.  samples
@@ -211,14 +211,3 @@ typedef struct {
 GArray *augur_store_history (AugurStore *st, gint64 domain_id,
                              gint64 from_ms, gint64 to_ms,
                              AugurResolution res, GError **error);
-
-/* Test hook: cap the database at max_pages pages (PRAGMA max_page_count on
- * the store's own connection), so tests can make SQLite hit SQLITE_FULL
- * exactly as on a full disk. */
-void augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages);
-/* Tests: checkpoint from soft_pages WAL frames on (> 0; 0 keeps it), and
- * the checkpoints run so far by the thread and by the writer's fallback. */
-void augur_store_test_checkpoints (AugurStore *st, int soft_pages, int *ret_thread_runs, int *ret_inline_runs);
-/* Tests: checkpoint once the WAL's content is max_age_ms old (default a
- * minute; checkpointer.c, "Age"). */
-void augur_store_test_checkpoint_age (AugurStore *st, int max_age_ms);

@@ -52,6 +52,7 @@
 #include "store.h"
 #include "store-activity.h"
 #include "store-decisions.h"
+#include "store-test.h"
 
 #define HDR "{\"v\":1,\"seq\":7,\"interval_ms\":5000"
 

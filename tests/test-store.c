@@ -1,4 +1,4 @@
-/* test-store.c — the history store (sql/store.c): schema and migrations,
+/* test-store.c — the history store (sql/store*.c): schema and migrations,
  * the per-tick transaction, rollups and counter resets, retention, imports,
  * domain lookup, and failure paths (newer schema, corrupt file, full disk),
  * with injected faults: another writer holding the lock, I/O errors at
@@ -15,6 +15,7 @@
 
 #include "store.h"
 #include "store-decisions.h"
+#include "store-test.h"
 #include "util.h"
 
 /* Guests per tick in the fault-injection tests. */
