@@ -148,6 +148,16 @@ augur_store_bind_double_or_null (sqlite3_stmt *stmt, int idx, double v)
                 sqlite3_bind_double (stmt, idx, v);
 }
 
+/* NULL for a negative count (unknown). */
+static inline void
+augur_store_bind_int_or_null (sqlite3_stmt *stmt, int idx, int v)
+{
+        if (v < 0)
+                sqlite3_bind_null (stmt, idx);
+        else
+                sqlite3_bind_int (stmt, idx, v);
+}
+
 static inline double
 augur_store_column_double_or_nan (sqlite3_stmt *stmt, int idx)
 {

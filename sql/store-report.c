@@ -87,12 +87,6 @@ guest_init (AugurReportGuest *g)
         };
 }
 
-static double
-col_d (sqlite3_stmt *s, int i)
-{
-        return sqlite3_column_type (s, i) == SQLITE_NULL ? NAN : sqlite3_column_double (s, i);
-}
-
 static const char *
 col_intern (sqlite3_stmt *s, int i)
 {
@@ -153,10 +147,11 @@ load_steps (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms, GErr
         while ((rc = sqlite3_step (s)) == SQLITE_ROW) {
                 Step x = {
                         .ts_ms = sqlite3_column_int64 (s, 0),
-                        .balloon_kib = col_d (s, 1),
-                        .max_kib = col_d (s, 2),
+                        .balloon_kib = augur_store_column_double_or_nan (s, 1),
+                        .max_kib = augur_store_column_double_or_nan (s, 2),
                 };
-                double memtotal = col_d (s, 3), used = col_d (s, 4);
+                double memtotal = augur_store_column_double_or_nan (s, 3);
+                double used = augur_store_column_double_or_nan (s, 4);
 
                 /* As augurd compares it with the balloon (units.h). */
                 x.used_kib = used + augur_units_reservation_kib (x.balloon_kib, memtotal, x.max_kib);
@@ -202,9 +197,9 @@ load_decisions (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms, 
                         .ts_ms = sqlite3_column_int64 (s, 0),
                         .mode = col_intern (s, 1),
                         .mem_action = col_intern (s, 2),
-                        .mem_target_kib = col_d (s, 3),
-                        .horizon_s = col_d (s, 4),
-                        .mem_upper_kib = col_d (s, 5),
+                        .mem_target_kib = augur_store_column_double_or_nan (s, 3),
+                        .horizon_s = augur_store_column_double_or_nan (s, 4),
+                        .mem_upper_kib = augur_store_column_double_or_nan (s, 5),
                 };
 
                 g_array_append_val (out, d);
@@ -264,8 +259,14 @@ load_initial (AugurStore *st, AugurReportGuest *g, GError **error)
         if (!s)
                 return FALSE;
         rc = sqlite3_step (s);
-        if (rc == SQLITE_ROW)
-                g->initial_kib = !isnan (col_d (s, 0)) ? col_d (s, 0) : col_d (s, 1);
+        if (rc == SQLITE_ROW) {
+                double first_alloc_kib = augur_store_column_double_or_nan (s, 0);
+
+                if (!isnan (first_alloc_kib))
+                        g->initial_kib = first_alloc_kib;
+                else
+                        g->initial_kib = augur_store_column_double_or_nan (s, 1);
+        }
         return finish (st, s, rc, "reading the first balloon for the report", error);
 }
 
