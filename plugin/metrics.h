@@ -32,7 +32,7 @@
  *                                                              or recommended a change
  *   augur_guest_reports_dropped_total{domain,uuid,reason}
  *                                                       counter guest activity reports dropped
- *                                                              (plugin/activity.c counts them;
+ *                                                              (plugin/activity-parse.c counts them;
  *                                                              reason = malformed | oversize |
  *                                                              rate | range)
  *   augur_guest_memory_events_total{domain,uuid,event}  counter the guest ran out of memory

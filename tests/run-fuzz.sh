@@ -21,8 +21,7 @@
 #   them: run it after a long run, or after fixing a finding (copy the
 #   reproducer into the corpus first), and commit what it adds.
 #   The tree must be built (make): targets link common/libaugur-common.a
-#   (activity also sql/libaugur-store.a) from $AUGUR_TOP_BUILDDIR (set by
-#   make check), else from the source tree.
+#   from $AUGUR_TOP_BUILDDIR (set by make check), else from the source tree.
 # Output: BUILDDIR/tests/fuzz-TARGET-libfuzzer (the binary),
 #   BUILDDIR/tests/fuzz-TARGET-work/ (the grown corpus; kept between runs),
 #   BUILDDIR/tests/fuzz-TARGET-artifacts/ (crash reproducers, if any: replay
@@ -51,11 +50,10 @@ skip() { echo "$NAME: SKIP: $*"; exit 77; }
 LIBS=()
 case $TARGET in
 activity)
-    SOURCES=("$SRC/plugin/activity.c" "$SRC/plugin/hv.c" "$SRC/plugin/hv-libvirt.c" "$SRC/plugin/collect.c"
-             "$SRC/plugin/hv-pve.c" "$SRC/plugin/qmp.c" "$SRC/plugin/pve-conf.c")
-    FLAGS=(-I"$SRC/plugin" -I"$SRC/sql")
-    LIBS=("$BUILD/sql/libaugur-store.a")
-    PKGS="glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 libvirt sqlite3 zlib"
+    # the parser and the reader alone (activity-parse.h): GLib and common/
+    SOURCES=("$SRC/plugin/activity-parse.c")
+    FLAGS=(-I"$SRC/plugin")
+    PKGS="glib-2.0 gio-2.0 json-glib-1.0"
     MAX_LEN=4096
     ;;
 blob)
