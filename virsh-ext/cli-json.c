@@ -159,3 +159,23 @@ augur_cli_json_domain (JsonBuilder *b, const char *name, const char *uuid)
                 json_builder_add_null_value (b);
         json_builder_end_object (b);
 }
+
+void
+augur_cli_json_num (JsonBuilder *b, const char *key, double v)
+{
+        json_builder_set_member_name (b, key);
+        if (isnan (v))
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_double_value (b, v);
+}
+
+void
+augur_cli_json_count (JsonBuilder *b, const char *key, gint64 v)
+{
+        json_builder_set_member_name (b, key);
+        if (v < 0)
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_int_value (b, v);
+}

@@ -38,3 +38,13 @@ void augur_cli_json_print (JsonBuilder *b, gboolean pretty);
 /* Add the member "domain": {"name": name, "uuid": uuid} to the object b
  * is building (NULL strings are null). */
 void augur_cli_json_domain (JsonBuilder *b, const char *name, const char *uuid);
+
+/* Add the member key: v to the object b is building, null when v is NaN
+ * (through the writer above: six significant digits). */
+void augur_cli_json_num (JsonBuilder *b, const char *key, double v);
+
+/* Add the member key: v, null when v is negative (unknown): a count, a
+ * version or a time in unix seconds, always as an integer.  Not through
+ * augur_cli_json_num: "v < 0 ? NAN : v" is a float expression (NAN is a
+ * float), which rounded unix seconds to 128 s. */
+void augur_cli_json_count (JsonBuilder *b, const char *key, gint64 v);

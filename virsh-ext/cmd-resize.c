@@ -19,16 +19,6 @@ fmt_mib (double kib)
 }
 
 static void
-json_num (JsonBuilder *b, const char *key, double v)
-{
-        json_builder_set_member_name (b, key);
-        if (isnan (v))
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_double_value (b, v);
-}
-
-static void
 json_str (JsonBuilder *b, const char *key, const char *v)
 {
         json_builder_set_member_name (b, key);
@@ -36,17 +26,6 @@ json_str (JsonBuilder *b, const char *key, const char *v)
                 json_builder_add_string_value (b, v);
         else
                 json_builder_add_null_value (b);
-}
-
-/* A count, null when unknown (< 0). */
-static void
-json_count (JsonBuilder *b, const char *key, int v)
-{
-        json_builder_set_member_name (b, key);
-        if (v < 0)
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_int_value (b, v);
 }
 
 static void
@@ -59,17 +38,17 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_str (b, "mode", r->mode);
         json_str (b, "policy", r->policy);
         json_str (b, "model", r->model);
-        json_num (b, "mem_used_kib", r->mem_used_kib);
-        json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
-        json_num (b, "mem_p50_kib", r->mem_p50_kib);
-        json_num (b, "mem_upper_kib", r->mem_upper_kib);
-        json_num (b, "mem_target_kib", r->mem_target_kib);
-        json_num (b, "cpu_cores_used", r->cpu_cores_used);
-        json_num (b, "cpu_p50_cores", r->cpu_p50_cores);
-        json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-        json_count (b, "vcpus_online", r->vcpus_online);
-        json_count (b, "vcpus_target", r->vcpus_target);
-        json_num (b, "horizon_s", r->horizon_s);
+        augur_cli_json_num (b, "mem_used_kib", r->mem_used_kib);
+        augur_cli_json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
+        augur_cli_json_num (b, "mem_p50_kib", r->mem_p50_kib);
+        augur_cli_json_num (b, "mem_upper_kib", r->mem_upper_kib);
+        augur_cli_json_num (b, "mem_target_kib", r->mem_target_kib);
+        augur_cli_json_num (b, "cpu_cores_used", r->cpu_cores_used);
+        augur_cli_json_num (b, "cpu_p50_cores", r->cpu_p50_cores);
+        augur_cli_json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
+        augur_cli_json_count (b, "vcpus_online", r->vcpus_online);
+        augur_cli_json_count (b, "vcpus_target", r->vcpus_target);
+        augur_cli_json_num (b, "horizon_s", r->horizon_s);
         json_str (b, "mem_action", r->mem_action);
         json_str (b, "mem_reason", r->mem_reason);
         json_str (b, "mem_veto", r->mem_veto);
@@ -420,7 +399,7 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 json_builder_set_member_name (b, "ts");
                 json_builder_add_int_value (b, ts_ms / 1000);
                 json_str (b, "model", model);
-                json_num (b, "step_s", step_s);
+                augur_cli_json_num (b, "step_s", step_s);
                 json_builder_set_member_name (b, "horizons");
                 json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
                 json_builder_end_object (b);

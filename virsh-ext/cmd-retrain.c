@@ -34,26 +34,6 @@ fmt_version (int v)
 }
 
 static void
-json_num (JsonBuilder *b, const char *key, double v)
-{
-        json_builder_set_member_name (b, key);
-        if (isnan (v))
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_double_value (b, v);
-}
-
-static void
-json_ver (JsonBuilder *b, const char *key, int v)
-{
-        json_builder_set_member_name (b, key);
-        if (v < 0)
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_int_value (b, v);
-}
-
-static void
 json_str (JsonBuilder *b, const char *key, const char *v)
 {
         json_builder_set_member_name (b, key);
@@ -75,7 +55,7 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "serving");
         json_builder_begin_object (b);
-        json_ver (b, "version", version ? atoi (version) : -1);
+        augur_cli_json_count (b, "version", version ? atoi (version) : -1);
         json_str (b, "path", path);
         json_str (b, "model", name);
         json_builder_end_object (b);
@@ -97,20 +77,20 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
                 json_str (b, "outcome", r->outcome);
                 json_str (b, "reason", r->reason);
                 json_str (b, "detail", r->detail);
-                json_ver (b, "serving_version", r->serving_version);
-                json_ver (b, "candidate_version", r->candidate_version);
-                json_ver (b, "gate_version", r->gate_version);
+                augur_cli_json_count (b, "serving_version", r->serving_version);
+                augur_cli_json_count (b, "candidate_version", r->candidate_version);
+                augur_cli_json_count (b, "gate_version", r->gate_version);
                 json_str (b, "model_path", r->model_path);
                 json_builder_set_member_name (b, "vms");
                 json_builder_add_int_value (b, r->n_vms);
                 json_builder_set_member_name (b, "points");
                 json_builder_add_int_value (b, r->n_points);
-                json_num (b, "train_seconds", r->train_seconds);
+                augur_cli_json_num (b, "train_seconds", r->train_seconds);
                 json_builder_set_member_name (b, "epochs");
                 json_builder_add_int_value (b, r->epochs);
-                json_num (b, "candidate_mae", r->candidate_mae);
-                json_num (b, "serving_mae", r->serving_mae);
-                json_num (b, "baseline_mae", r->baseline_mae);
+                augur_cli_json_num (b, "candidate_mae", r->candidate_mae);
+                augur_cli_json_num (b, "serving_mae", r->serving_mae);
+                augur_cli_json_num (b, "baseline_mae", r->baseline_mae);
                 json_str (b, "baseline", r->baseline);
                 if (i == 0 && vms) {
                         json_builder_set_member_name (b, "per_vm");
@@ -122,9 +102,9 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
                                 augur_cli_json_domain (b, v->name, v->uuid);
                                 json_builder_set_member_name (b, "points");
                                 json_builder_add_int_value (b, v->n_points);
-                                json_num (b, "candidate_mae", v->candidate_mae);
-                                json_num (b, "serving_mae", v->serving_mae);
-                                json_num (b, "baseline_mae", v->baseline_mae);
+                                augur_cli_json_num (b, "candidate_mae", v->candidate_mae);
+                                augur_cli_json_num (b, "serving_mae", v->serving_mae);
+                                augur_cli_json_num (b, "baseline_mae", v->baseline_mae);
                                 json_str (b, "baseline", v->baseline);
                                 json_builder_set_member_name (b, "model_beats_baselines");
                                 json_builder_add_boolean_value (b, v->model_beats_baselines);

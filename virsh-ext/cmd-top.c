@@ -172,29 +172,6 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
 }
 
 static void
-json_num (JsonBuilder *b, const char *key, double v)
-{
-        json_builder_set_member_name (b, key);
-        if (isnan (v))
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_double_value (b, v);
-}
-
-/* A count or a time in unix seconds, null when unknown (< 0).  Never
- * through json_num: "v < 0 ? NAN : v" is a float expression (NAN is a
- * float), which rounded unix seconds to 128 s. */
-static void
-json_int (JsonBuilder *b, const char *key, gint64 v)
-{
-        json_builder_set_member_name (b, key);
-        if (v < 0)
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_int_value (b, v);
-}
-
-static void
 print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
 {
         g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -218,16 +195,16 @@ print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
                 json_builder_add_string_value (b, r->state);
                 json_builder_set_member_name (b, "mode");
                 json_builder_add_string_value (b, r->mode);
-                json_num (b, "mem_used_kib", r->mem_used_kib);
-                json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
-                json_num (b, "mem_upper_kib", r->mem_upper_kib);
-                json_num (b, "cpu_cores_used", r->cpu_cores);
-                json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-                json_int (b, "vcpus", r->vcpus);
-                json_int (b, "sample_ts", r->sample_ms < 0 ? -1 : r->sample_ms / 1000);
+                augur_cli_json_num (b, "mem_used_kib", r->mem_used_kib);
+                augur_cli_json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
+                augur_cli_json_num (b, "mem_upper_kib", r->mem_upper_kib);
+                augur_cli_json_num (b, "cpu_cores_used", r->cpu_cores);
+                augur_cli_json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
+                augur_cli_json_count (b, "vcpus", r->vcpus);
+                augur_cli_json_count (b, "sample_ts", r->sample_ms < 0 ? -1 : r->sample_ms / 1000);
                 json_builder_set_member_name (b, "last_action");
                 json_builder_add_string_value (b, r->last_action);
-                json_int (b, "last_action_ts", r->last_action_ms < 0 ? -1 : r->last_action_ms / 1000);
+                augur_cli_json_count (b, "last_action_ts", r->last_action_ms < 0 ? -1 : r->last_action_ms / 1000);
                 json_builder_end_object (b);
         }
         json_builder_end_array (b);
