@@ -194,3 +194,19 @@ augur_lower_bound_f (const float *a, guint n, float x)
         }
         return lo;
 }
+
+gsize
+augur_lower_bound_i64 (const gint64 *a, gsize n, gint64 x)
+{
+        gsize lo = 0, hi = n;
+
+        while (lo < hi) {
+                gsize mid = lo + (hi - lo) / 2;
+
+                if (a[mid] < x)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}

@@ -50,3 +50,5 @@ guint64 augur_splitmix64 (guint64 *state);
 /* Index of the first element >= x in a[0..n), sorted ascending (n when
  * there is none).  O(log n). */
 guint augur_lower_bound_f (const float *a, guint n, float x);
+/* The same over timestamps (or any gint64). */
+gsize augur_lower_bound_i64 (const gint64 *a, gsize n, gint64 x);

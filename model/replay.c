@@ -81,6 +81,7 @@
 #include "replay.h"
 #include "dataset.h"
 #include "../policy/mem-guard.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -492,7 +493,7 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                 ReplayVm *v;
                 gint64 ts;
                 Spike sp = { 0 };
-                gsize lo, hi;
+                gsize lo;
 
                 if (!*g_strstrip (lines[l]))
                         continue;
@@ -534,16 +535,7 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                 }
                 /* First grid step at or after the onset (half a step of slack
                  * for grids that do not land on the onset exactly). */
-                lo = 0;
-                hi = v->n;
-                while (lo < hi) {
-                        gsize mid = lo + (hi - lo) / 2;
-
-                        if (v->ts[mid] < ts - r->step_s / 2)
-                                lo = mid + 1;
-                        else
-                                hi = mid;
-                }
+                lo = augur_lower_bound_i64 (v->ts, v->n, ts - r->step_s / 2);
                 if (lo >= v->n) {
                         ignored++;
                         continue;
