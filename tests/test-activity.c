@@ -53,6 +53,7 @@
 #include "store-activity.h"
 #include "store-decisions.h"
 #include "store-test.h"
+#include "testutil.h"
 
 #define HDR "{\"v\":1,\"seq\":7,\"interval_ms\":5000"
 
@@ -1185,9 +1186,7 @@ setup (Fixture *f, gconstpointer data)
 static void
 teardown (Fixture *f, gconstpointer data)
 {
-        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", f->dir);
-
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (f->dir);
         g_free (f->dir);
         g_free (f->path);
 }

@@ -20,6 +20,7 @@
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
+#include "testutil.h"
 
 typedef struct {
         char *dir;
@@ -44,9 +45,7 @@ fx_setup (Fx *fx, gconstpointer data)
 static void
 fx_teardown (Fx *fx, gconstpointer data)
 {
-        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", fx->dir);
-
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (fx->dir);
         g_free (fx->dir);
         g_free (fx->db);
         g_free (fx->va);
@@ -101,13 +100,6 @@ va (const Fx *fx, char **ret_out, char **ret_err, ...)
 
 /* ---- writing the history as augurd does ---- */
 
-/* Guest k's UUID. */
-static void
-uuid_of (int k, char ret[AUGUR_UUID_STRLEN])
-{
-        g_snprintf (ret, AUGUR_UUID_STRLEN, "00000000-0000-4000-8000-%012d", k);
-}
-
 /* A live sample of guest k named name: 2 vCPUs plugged, 1 GiB balloon,
  * 300 MiB used (MemTotal 1000000, MemAvailable 692800 KiB); with
  * mem_stats FALSE only what libvirt reports without the guest's balloon
@@ -117,7 +109,7 @@ sample (int k, const char *name, gint64 cpu_ns, gboolean mem_stats)
 {
         AugurDomainSample s = { 0 };
 
-        uuid_of (k, s.uuid);
+        augur_test_uuid (k, s.uuid);
         s.name = g_strdup (name);
         s.id = k;
         augur_sample_set (&s, AUGUR_STAT_STATE, 1);
@@ -145,20 +137,6 @@ open_rw (const Fx *fx)
         return st;
 }
 
-/* One tick at ts_ms with the samples (freed). */
-static void
-tick (AugurStore *st, gint64 ts_ms, AugurDomainSample *s, gsize n)
-{
-        g_autoptr(GError) error = NULL;
-        AugurHostSample h = { 0 };
-
-        augur_host_set (&h, AUGUR_HOST_LOAD1, 0.5);
-        g_assert_true (augur_store_write_tick (st, ts_ms, s, n, &h, 10, NULL, &error));
-        g_assert_no_error (error);
-        for (gsize i = 0; i < n; i++)
-                augur_domain_sample_clear (&s[i]);
-}
-
 /* Guest k's samples every step_s seconds from first_ms to last_ms. */
 static void
 guest_history (AugurStore *st, int k, const char *name, gint64 first_ms, gint64 last_ms,
@@ -167,7 +145,7 @@ guest_history (AugurStore *st, int k, const char *name, gint64 first_ms, gint64 
         for (gint64 t = first_ms; t <= last_ms; t += step_s * 1000) {
                 AugurDomainSample s = sample (k, name, t * 1000000 / 4, mem_stats);
 
-                tick (st, t, &s, 1);
+                augur_test_write_tick (st, t, &s, 1);
         }
 }
 
@@ -187,7 +165,7 @@ decision (int k, const char *name, gint64 ts_ms)
                 .mem_reason = "none", .cpu_reason = "none", .mem_veto = "none", .cpu_veto = "none",
         };
 
-        uuid_of (k, r.uuid);
+        augur_test_uuid (k, r.uuid);
         g_strlcpy (r.name, name, sizeof r.name);
         return r;
 }
@@ -237,8 +215,8 @@ test_list (Fx *fx, gconstpointer data)
         guest_history (st, 2, "old", now_ms - 3600000, now_ms - 3590000, 5, TRUE);
         guest_history (st, 1, "live", now_ms - 10000, now_ms, 5, TRUE);
         g_clear_pointer (&st, augur_store_close);
-        uuid_of (1, u1);
-        uuid_of (2, u2);
+        augur_test_uuid (1, u1);
+        augur_test_uuid (2, u2);
 
         g_assert_cmpint (va (fx, &out, NULL, "list", NULL), ==, 0);
         g_assert_cmpuint (count_lines (out), ==, 3);             /* header, rule, live */
@@ -320,7 +298,7 @@ test_top_json_times (Fx *fx, gconstpointer data)
         /* A second that a float cannot hold: not a multiple of 128 s. */
         if (now_ms / 1000 % 128 == 0)
                 now_ms -= 1000;
-        uuid_of (1, u1);
+        augur_test_uuid (1, u1);
         st = open_rw (fx);
         guest_history (st, 1, "web1", now_ms - 20000, now_ms - 3000, 1, TRUE);
         g_assert_cmpint (augur_store_write_actuation (st, now_ms - 7000, u1, "web1", "balloon",
@@ -407,7 +385,7 @@ test_vcpus_online (Fx *fx, gconstpointer data)
 
         if (fx_skip (fx))
                 return;
-        uuid_of (1, u1);
+        augur_test_uuid (1, u1);
         st = open_rw (fx);
         /* 5 ticks; decisions for the last 4: 2 online, then the agent took
          * one offline (an actuation 2 -> 1). */
@@ -518,11 +496,11 @@ test_plot_no_data (Fx *fx, gconstpointer data)
         for (int i = 0; i < 4; i++) {
                 AugurDomainSample smp = { 0 };
 
-                uuid_of (1, smp.uuid);
+                augur_test_uuid (1, smp.uuid);
                 smp.name = g_strdup ("bare");
                 smp.id = 1;
                 augur_sample_set (&smp, AUGUR_STAT_STATE, 1);
-                tick (st, now_ms - 15000 + 5000 * i, &smp, 1);
+                augur_test_write_tick (st, now_ms - 15000 + 5000 * i, &smp, 1);
         }
         g_clear_pointer (&st, augur_store_close);
         g_assert_cmpint (va (fx, &out, &err, "plot", "bare", "--out", svg, NULL), ==, 1);
@@ -552,7 +530,7 @@ test_plot_band (Fx *fx, gconstpointer data)
 
         if (fx_skip (fx))
                 return;
-        uuid_of (1, u1);
+        augur_test_uuid (1, u1);
         st = open_rw (fx);
         guest_history (st, 1, "web1", now_ms - 45000, now_ms, 5, TRUE);
         for (int i = 0; i < 10; i++)
@@ -628,7 +606,7 @@ test_json_shapes (Fx *fx, gconstpointer data)
 
         if (fx_skip (fx))
                 return;
-        uuid_of (1, u1);
+        augur_test_uuid (1, u1);
         rows[1].mem_action = "recommend-shrink";
         rows[1].mem_target_kib = 786432;
         rows[1].cpu_cores_used = 0.1 + 0.2;

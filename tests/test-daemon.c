@@ -30,6 +30,7 @@
 #include "daemonize.h"
 #include "sd-notify.h"
 #include "store.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------ the logging */
 
@@ -138,22 +139,6 @@ test_config (const char *dir)
         return c;
 }
 
-static gint64
-count_rows (const char *path, const char *sql)
-{
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        gint64 v = -1;
-
-        g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &st, NULL), ==, SQLITE_OK);
-        if (sqlite3_step (st) == SQLITE_ROW)
-                v = sqlite3_column_int64 (st, 0);
-        sqlite3_finalize (st);
-        sqlite3_close (db);
-        return v;
-}
-
 /* A restart on a full disk exited with "database or disk is
  * full", and Restart=on-failure looped every 5 s.  augurd starts anyway,
  * drops ticks until there is room, says so once, then stores again.
@@ -167,7 +152,6 @@ test_start_disk_full (gconstpointer data)
         g_autoptr(GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("augur-daemon-XXXXXX", &error);
         g_autofree char *db = g_build_filename (dir, "augur.db", NULL);
-        g_autofree char *cmd = NULL;
         g_autoptr(AugurDaemon) d = NULL;
         AugurConfig *config;
 
@@ -221,9 +205,8 @@ test_start_disk_full (gconstpointer data)
         g_assert_cmpint (d->ticks_stored, ==, 2);
         g_assert_cmpuint (warnings->len, ==, 1);
         g_clear_pointer (&d, augur_daemon_free);
-        g_assert_cmpint (count_rows (db, "SELECT count(*) FROM ticks"), ==, existing ? 4 : 2);
-        cmd = g_strdup_printf ("rm -rf '%s'", dir);
-        g_assert_cmpint (system (cmd), ==, 0);
+        g_assert_cmpint (augur_test_db_int (db, "SELECT count(*) FROM ticks"), ==, existing ? 4 : 2);
+        augur_test_rm_rf (dir);
 }
 
 /* ------------------------------------------------------ guest messages */
@@ -249,7 +232,6 @@ test_no_memory_stats (void)
 {
         g_autoptr(GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("augur-daemon-XXXXXX", &error);
-        g_autofree char *cmd = NULL;
         g_autoptr(AugurDaemon) d = NULL;
         AugurConfig *config;
         gint64 t0;
@@ -285,8 +267,7 @@ test_no_memory_stats (void)
         g_assert_cmpuint (count_messages ("balloon device"), ==, 1);
         g_assert_cmpuint (count_messages ("virt-augur explain test"), ==, 1);
         g_clear_pointer (&d, augur_daemon_free);
-        cmd = g_strdup_printf ("rm -rf '%s'", dir);
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (dir);
 }
 
 /* ------------------------------------------------------------- sd_notify */
@@ -516,10 +497,8 @@ run_setup (Run *r)
 static void
 run_teardown (Run *r)
 {
-        g_autofree char *cmd = r->dir ? g_strdup_printf ("rm -rf '%s'", r->dir) : NULL;
-
-        if (cmd)
-                g_assert_cmpint (system (cmd), ==, 0);
+        if (r->dir)
+                augur_test_rm_rf (r->dir);
         g_free (r->dir);
         g_free (r->augurd);
         g_free (r->conf);

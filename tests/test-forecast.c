@@ -18,6 +18,7 @@
  */
 #include "forecast.h"
 #include "blob.h"
+#include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -48,8 +49,7 @@ make_fleet (void)
                         if (v == 0 && ((k >= 1000 && k < 1010) || k == 1500 || k == 1700 || k == 1701))
                                 continue;   /* a gap of 10 steps, held holes of 1 and 2 */
                         i = augur_series_append (s, T0 + (gint64) k * 300);
-                        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-                        e = ((rng >> 11) / 9007199254740992.0 - 0.5) * 4;
+                        e = (augur_test_urand (&rng) - 0.5) * 4;
                         x = 0.9 * x + e;
                         s->col[AUGUR_COL_CPU_PCT][i] = (float) MAX (0.0, 10 + 5 * v + 8 * sin (2 * G_PI * k / 288.0) + x);
                         s->col[AUGUR_COL_MEM_PROV_KIB][i] = 1048576;

@@ -17,6 +17,7 @@
 #include "forecaster.h"
 #include "store.h"
 #include "units.h"
+#include "testutil.h"
 
 #define N_TICKS 240
 #define STEP_MS 5000
@@ -69,7 +70,6 @@ test_store_equals_live (void)
         AugurHostSample host = { 0 };
         guint F, compared = 0, moved = 0;
         g_autofree float *va = NULL, *vb = NULL;
-        g_autofree char *cmd = NULL;
 
         st = augur_store_open (path, AUGUR_STORE_READ_WRITE, &error);
         g_assert_no_error (error);
@@ -136,8 +136,7 @@ test_store_equals_live (void)
                         g_assert_cmpfloat_with_epsilon (va[k], vb[k], 1e-4 * MAX (1, fabsf (vb[k])));
                 }
         }
-        cmd = g_strdup_printf ("rm -rf '%s'", dir);
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (dir);
 }
 
 int

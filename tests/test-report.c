@@ -42,6 +42,7 @@
 #include "store-activity.h"
 #include "store-decisions.h"
 #include "store-report.h"
+#include "testutil.h"
 
 #define MIB 1024.0
 #define T0_MS G_GINT64_CONSTANT (1800000000000)  /* 2027-01-15 08:00:00 UTC */
@@ -193,18 +194,13 @@ write_history (const char *path)
         for (int k = 0; k < N_TICKS; k++) {
                 AugurDomainSample s[3];
                 AugurDecisionRow r[2];
-                AugurHostSample h = { 0 };
                 const char *mem_a = "none", *cpu_a = "none", *mem_b = "none", *cpu_b = "none";
                 double target_a = balloon_a[k], target_b = 1024;
 
                 s[0] = sample (UUID_A, "a", balloon_a[k], 4096, used_a (k));
                 s[1] = sample (UUID_B, "b", 1024, 2048, k == 6 ? 800 : k == 10 ? 1000 : 300);
                 s[2] = sample (UUID_C, "c", NAN, 1024, NAN);
-                augur_host_set (&h, AUGUR_HOST_LOAD1, 0.5);
-                g_assert_true (augur_store_write_tick (st, tick_ms (k), s, 3, &h, 10, NULL, &error));
-                g_assert_no_error (error);
-                for (int i = 0; i < 3; i++)
-                        augur_domain_sample_clear (&s[i]);
+                augur_test_write_tick (st, tick_ms (k), s, 3);
 
                 switch (k) {
                 case 1: mem_a = "shrink"; target_a = 3072; break;
@@ -249,9 +245,7 @@ setup (Fixture *f, gconstpointer data)
 static void
 teardown (Fixture *f, gconstpointer data)
 {
-        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", f->dir);
-
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (f->dir);
         g_free (f->dir);
         g_free (f->path);
 }
