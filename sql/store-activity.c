@@ -10,7 +10,7 @@
  *
  * Statements are prepared per flush: a flush happens at most once per tick
  * and only when reports arrived, so the few prepares (~tens of µs) do not
- * matter next to the commit, and store.c's struct stays as it is.
+ * matter next to the commit, and AugurStore (store-private.h) stays as it is.
  */
 #include "config.h"
 
