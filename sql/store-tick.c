@@ -456,10 +456,11 @@ augur_store_tick_begin (AugurStore *st, gint64 ts_ms,
         g_return_val_if_fail (!st->tick_open, FALSE);
         rc = sqlite3_exec (st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
-                augur_store_set_sql_error (st, sqlite3_extended_errcode (st->db), error,
-                                           (rc & 0xff) == SQLITE_BUSY ? "starting the tick (another process holds a write "
-                                                            "transaction on the database)"
-                                                          : "starting the tick");
+                const char *what = "starting the tick";
+
+                if ((rc & 0xff) == SQLITE_BUSY)
+                        what = "starting the tick (another process holds a write transaction on the database)";
+                augur_store_set_sql_error (st, sqlite3_extended_errcode (st->db), error, what);
                 return FALSE;
         }
         st->tick_open = TRUE;

@@ -503,8 +503,8 @@ augur_store_open (const char *path, AugurStoreMode mode, GError **error)
                  * page cache (SQLite's default is 2 MiB) keeps a 1000-VM
                  * tick's working set: without it pages are re-read from
                  * the OS on every tick. */
-                if (!augur_store_exec (st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; "
-                               "PRAGMA foreign_keys = OFF;", error))
+                if (!augur_store_exec (st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                                           "PRAGMA cache_size = -32768; PRAGMA foreign_keys = OFF;", error))
                         return NULL;
         }
         if (!migrate (st, error))
