@@ -332,8 +332,18 @@ augur_guests_set_filter (AugurGuests *gs, AugurGuestFilter *f)
         g_clear_pointer (&gs->filter, augur_guest_filter_free);
         gs->filter = f;
         g_hash_table_iter_init (&it, gs->guests);
-        while (g_hash_table_iter_next (&it, NULL, &v))
-                ((GuestState *) v)->verdict_known = FALSE;
+        while (g_hash_table_iter_next (&it, NULL, &v)) {
+                GuestState *st = v;
+
+                st->verdict_known = FALSE;
+                /* No filter: keep() asks nothing, so it is said here. */
+                if (augur_guest_filter_is_all (f) && st->decided && st->excluded)
+                        augur_log (G_LOG_LEVEL_MESSAGE, st->name, "include", NULL, NAN, NAN,
+                                   "guest %s (%s) is watched again: [guests] no longer excludes it",
+                                   st->name, st->uuid);
+                if (augur_guest_filter_is_all (f))
+                        g_hash_table_iter_remove (&it);
+        }
         augur_log (G_LOG_LEVEL_MESSAGE, NULL, "guests", NULL, NAN, NAN, "guests watched: %s%s", what,
                    augur_guest_filter_is_all (f) ? " (every running guest)" : "");
 }

@@ -376,6 +376,13 @@ test_tick_reload (Fx *fx, gconstpointer data)
         assert_watched (fx, fx->db, "db-1", TRUE);
         g_assert_true (augur_guests_is_excluded (fx->d->guests, augur_fake_guest_uuid (fx->web), NULL));
         g_assert_false (in_metrics (fx, fx->web));
+        /* no filter at all: everything again */
+        c = augur_config_copy (fx->d->config);
+        g_clear_pointer (&c->guests_exclude, g_free);
+        augur_daemon_apply_config (fx->d, c);
+        run (fx, 3);
+        assert_watched (fx, fx->web, "web-1", TRUE);
+        g_assert_false (augur_guests_is_excluded (fx->d->guests, augur_fake_guest_uuid (fx->web), NULL));
 }
 
 int
