@@ -61,6 +61,8 @@ struct AugurActivity {
         Shared *shared;
         guint agent_inflight;
         gboolean warned_store;
+        AugurHvKeepFunc keep;          /* [guests] filter, NULL = every guest */
+        gpointer keep_data;
 };
 
 /* ---- activity-channel.c ---- */

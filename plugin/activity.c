@@ -178,8 +178,13 @@ refresh_domains (AugurActivity *act, AugurHv *hv)
         g_hash_table_iter_init (&it, act->doms);
         while (g_hash_table_iter_next (&it, NULL, &v))
                 ((ActDomain *) v)->seen = FALSE;
-        for (guint i = 0; i < guests->len; i++)
-                attach (act, augur_hv_guest_ref (g_ptr_array_index (guests, i)));
+        for (guint i = 0; i < guests->len; i++) {
+                AugurHvGuest *g = g_ptr_array_index (guests, i);
+
+                /* An excluded guest is not seen: its channel closes below. */
+                if (!act->keep || act->keep (g, act->keep_data))
+                        attach (act, augur_hv_guest_ref (g));
+        }
         g_hash_table_iter_init (&it, act->doms);
         while (g_hash_table_iter_next (&it, NULL, &v)) {
                 ActDomain *ad = v;
@@ -510,6 +515,13 @@ augur_activity_sync (AugurActivity *act, AugurHv *hv)
         }
         flush (act);
         g_hash_table_foreach_remove (act->doms, remove_gone, NULL);
+}
+
+void
+augur_activity_set_keep (AugurActivity *act, AugurHvKeepFunc keep, gpointer keep_data)
+{
+        act->keep = keep;
+        act->keep_data = keep_data;
 }
 
 void

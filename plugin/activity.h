@@ -99,6 +99,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurActivity, augur_activity_free)
  * each domain's newest sample). */
 void augur_activity_sync (AugurActivity *act, AugurHv *hv);
 
+/* Attach only the listed guests keep accepts ([guests] include/exclude,
+ * guests.h); a guest it refuses is treated as gone: its channel closes
+ * and its agent is not polled.  NULL = every guest (the default). */
+void augur_activity_set_keep (AugurActivity *act, AugurHvKeepFunc keep, gpointer keep_data);
+
 /* A domain stopped (LIFECYCLE STOPPED/SHUTDOWN/CRASHED): close its channel
  * now rather than at the next sync.  Its pending reports are kept for the
  * next flush. */

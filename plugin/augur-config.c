@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "augur-config.h"
+#include "guests.h"
 #include "metrics.h"
 #include "regfile.h"
 #include "util.h"
@@ -122,6 +123,8 @@ augur_config_free (AugurConfig *c)
         g_free (c->proc_root);
         g_free (c->api_group);
         g_free (c->metrics_bind);
+        g_free (c->guests_include);
+        g_free (c->guests_exclude);
         g_free (c);
 }
 
@@ -137,6 +140,8 @@ augur_config_copy (const AugurConfig *c)
         n->proc_root = g_strdup (c->proc_root);
         n->api_group = g_strdup (c->api_group);
         n->metrics_bind = g_strdup (c->metrics_bind);
+        n->guests_include = g_strdup (c->guests_include);
+        n->guests_exclude = g_strdup (c->guests_exclude);
         return n;
 }
 
@@ -278,6 +283,9 @@ typedef struct {
         ConfShow show;                    /* how a bad value is shown          */
         const char *allowed;              /* the range in words; NULL = none   */
         gboolean (*check) (const AugurConfig *c, const char *origin, GError **error);
+        /* CONF_STRING: the text's own syntax, checked as it is read, so
+         * that the error names the file's line; NULL = none */
+        gboolean (*check_text) (const char *text, GError **error);
         const char *help;                 /* the unit and the meaning          */
 } ConfKey;
 
@@ -370,6 +378,10 @@ static const ConfKey conf_keys[] = {
         { "retrain", "min_gain_pct", CONF_NUMBER, FIELD (retrain_min_gain), UNIT_PCT, .min = 0, .max = 0.5,
           .show = SHOW_G, .allowed = "0 to 50",
           .help = "relative MAE gain, percent, a candidate needs to be promoted" },
+        { "guests", "include", CONF_STRING, FIELD (guests_include), .check_text = augur_guest_patterns_check,
+          .help = "guests watched: name globs, tag:NAME, uuid:UUID (space- or comma-separated); empty: all" },
+        { "guests", "exclude", CONF_STRING, FIELD (guests_exclude), .check_text = augur_guest_patterns_check,
+          .help = "guests never collected, decided or acted on, as include's patterns; exclude wins" },
 };
 
 gsize
@@ -670,9 +682,11 @@ parse_bool (const char *v, gboolean *ret)
         return FALSE;
 }
 
-/* Read row k from kf into c, when the file sets it. */
+/* Read row k from kf (loaded from text[0..len)) into c, when the file
+ * sets it. */
 static gboolean
-read_key (GKeyFile *kf, const ConfKey *k, AugurConfig *c, const char *path, GError **error)
+read_key (GKeyFile *kf, const char *text, gsize len, const ConfKey *k, AugurConfig *c, const char *path,
+          GError **error)
 {
         gpointer field = G_STRUCT_MEMBER_P (c, k->offset);
         g_autofree char *v = NULL;
@@ -685,6 +699,12 @@ read_key (GKeyFile *kf, const ConfKey *k, AugurConfig *c, const char *path, GErr
                 return TRUE;
         switch (k->type) {
         case CONF_STRING:
+                if (k->check_text && !k->check_text (v, &local)) {
+                        g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE, "%s:%u: %s.%s = %s: %s",
+                                     path, line_of (text, len, k->group, k->key), k->group, k->key, v,
+                                     local->message);
+                        return FALSE;
+                }
                 g_free (*(char **) field);
                 *(char **) field = g_steal_pointer (&v);
                 return TRUE;
@@ -789,7 +809,7 @@ augur_config_load_full (const AugurConfig *base, const char *path, gboolean miss
         }
         check_known_keys (kf, text, text_len, path, warnings);
         for (gsize i = 0; i < G_N_ELEMENTS (conf_keys); i++)
-                if (!read_key (kf, &conf_keys[i], c, path, error))
+                if (!read_key (kf, text, text_len, &conf_keys[i], c, path, error))
                         return NULL;
         if (!augur_config_validate (c, path, error))
                 return NULL;

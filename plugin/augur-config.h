@@ -85,6 +85,9 @@ typedef struct {
         double retrain_min_history_s; /* a VM needs this much history, s      */
         double retrain_budget_s;      /* training time budget per run, s      */
         double retrain_min_gain;      /* relative MAE gain to promote [0, 0.5] */
+        /* [guests]: which guests augurd watches (guests.h) */
+        char *guests_include;         /* patterns; NULL or "" = every guest   */
+        char *guests_exclude;         /* patterns; NULL or "" = none; wins    */
 } AugurConfig;
 
 #define AUGUR_DEFAULT_URI "qemu:///system"

@@ -62,7 +62,8 @@ set_stats_period_all (AugurDaemon *d)
         g_autoptr(GPtrArray) guests = augur_hv_list_guests (d->hv, NULL);
 
         for (guint i = 0; guests && i < guests->len; i++)
-                set_stats_period (d, g_ptr_array_index (guests, i));
+                if (augur_guests_keep (g_ptr_array_index (guests, i), d->guests))
+                        set_stats_period (d, g_ptr_array_index (guests, i));
 }
 
 static void
@@ -107,12 +108,19 @@ on_metadata_change (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
 }
 
 /* Each event: logged and recorded, then the resize loop's and the
- * activity module's part. */
+ * activity module's part.  An excluded guest's events are neither: a
+ * METADATA_CHANGE only makes its tags read again, which may bring it in
+ * (or, for a watched guest, take it out) at once. */
 static void
 on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer user_data)
 {
         AugurDaemon *d = user_data;
         const char *uuid = augur_hv_guest_get_uuid (g);
+
+        if (e->kind == AUGUR_HV_EVENT_METADATA)
+                augur_guests_metadata_changed (d->guests, uuid);
+        if (!augur_guests_keep (g, d->guests))
+                return;
 
         switch (e->kind) {
         case AUGUR_HV_EVENT_LIFECYCLE: on_lifecycle (d, g, e); break;
@@ -155,10 +163,16 @@ connect_hv (AugurDaemon *d, GError **error)
                 .keepalive_count = d->config->keepalive_count,
         };
 
-        d->hv = augur_hv_open (d->config->uri, &o, &cb, d, error);
+        if (d->open_hv)
+                d->hv = d->open_hv (&cb, d, d->open_hv_ctx);
+        else
+                d->hv = augur_hv_open (d->config->uri, &o, &cb, d, error);
         if (!d->hv)
                 return FALSE;
         d->hv_lost = FALSE;
+        /* Tags may have changed while disconnected: read again, before
+         * the stats periods (which only watched guests get). */
+        augur_guests_reconnected (d->guests);
         set_stats_period_all (d);
         if (d->store) {
                 augur_store_set_meta (d->store, "daemon.connected", "1", NULL);
@@ -238,6 +252,36 @@ warn_store (AugurDaemon *d, const GError *error)
 
 static gboolean reopen_store (AugurDaemon *d);
 
+/* The excluded guests into the store's meta (guests.h), for `virt-augur
+ * list`, `top` and `explain`: written when the set changes, outside the
+ * tick's transaction. */
+static void
+write_excluded (AugurDaemon *d)
+{
+        g_autofree char *json = augur_guests_excluded_json (d->guests);
+        g_autoptr(GError) error = NULL;
+
+        if (g_strcmp0 (json, d->excluded_json) == 0)
+                return;
+        if (!augur_store_set_meta (d->store, AUGUR_GUESTS_META_EXCLUDED, json, &error)) {
+                g_debug ("recording the excluded guests failed: %s", error->message);
+                return;
+        }
+        g_free (d->excluded_json);
+        d->excluded_json = g_steal_pointer (&json);
+}
+
+/* The filter in effect into the store's meta, and a reload's or start's
+ * verdicts made afresh. */
+static void
+write_filter (AugurDaemon *d)
+{
+        g_autofree char *what = augur_guest_filter_describe (augur_guests_get_filter (d->guests));
+
+        if (d->store)
+                augur_store_set_meta (d->store, AUGUR_GUESTS_META_FILTER, what, NULL);
+}
+
 void
 augur_daemon_tick (AugurDaemon *d)
 {
@@ -262,7 +306,11 @@ augur_daemon_tick (AugurDaemon *d)
 
         t0 = g_get_monotonic_time ();
         ts_ms = augur_now_ms ();
-        if (!augur_hv_guests_with_stats (d->hv, &samples, &error)) {
+        augur_guests_new_round (d->guests);
+        /* With a filter, an excluded guest is refused before its stats are
+         * read (guests.h): it yields no sample, so nothing below sees it. */
+        if (!augur_hv_guests_with_stats (d->hv, augur_guests_all (d->guests) ? NULL : augur_guests_keep,
+                                         d->guests, &samples, &error)) {
                 if (g_error_matches (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST) || !augur_hv_is_alive (d->hv))
                         d->hv_lost = TRUE;
                 g_warning ("tick %" G_GINT64_FORMAT ": %s; skipping this tick, ignoring",
@@ -271,6 +319,7 @@ augur_daemon_tick (AugurDaemon *d)
         }
         collect_usec = g_get_monotonic_time () - t0;
         augur_host_read (d->config->proc_root, &host);
+        write_excluded (d);
 
         /* One transaction per tick (store.h augur_store_tick_begin()): the
          * samples, then the activity reports, forecasts, actuations and
@@ -389,6 +438,15 @@ api_status (gpointer data, JsonBuilder *b)
                 json_builder_add_null_value (b);
         json_builder_set_member_name (b, "domains_watched");
         json_builder_add_int_value (b, d->last_samples ? d->last_samples->len : 0);
+        {
+                g_autoptr(GArray) ex = augur_guests_excluded (d->guests);
+                g_autofree char *filter = augur_guest_filter_describe (augur_guests_get_filter (d->guests));
+
+                json_builder_set_member_name (b, "domains_excluded");
+                json_builder_add_int_value (b, ex->len);
+                json_builder_set_member_name (b, "guests_filter");
+                json_builder_add_string_value (b, filter);
+        }
         json_builder_set_member_name (b, "db");
         json_builder_add_string_value (b, d->config->db_path);
         json_builder_set_member_name (b, "db_open");          /* FALSE: full disk at start */
@@ -446,6 +504,9 @@ api_domains (gpointer data, JsonBuilder *b)
                 json_builder_end_object (b);
         }
         json_builder_end_array (b);
+        /* Running guests [guests] excludes: listed, never collected. */
+        json_builder_set_member_name (b, "excluded");
+        augur_guests_add_excluded (d->guests, b);
 }
 
 /* A hook event to record once the reply has gone out. */
@@ -499,7 +560,14 @@ api_notify (gpointer data, const AugurApiNotify *n, GError **error)
 {
         AugurDaemon *d = data;
         g_autofree char *shown = g_strescape (n->domain, NULL);
-        HookEvent *e = g_new0 (HookEvent, 1);
+        HookEvent *e;
+
+        /* An excluded guest's start or stop is not augurd's to record. */
+        if (augur_guests_is_excluded_name (d->guests, n->domain)) {
+                g_debug ("hook: domain \"%s\" %s %s: excluded by [guests], ignoring", shown, n->op, n->sub_op);
+                return TRUE;
+        }
+        e = g_new0 (HookEvent, 1);
 
         /* The name is untrusted: escaped in the message, raw (it is just
          * bytes to journald) in AUGUR_GUEST, a bound parameter in SQL. */
@@ -628,6 +696,32 @@ arm_timer (AugurDaemon *d)
         d->tick_source = g_timeout_add ((guint) (d->config->tick_s * 1000), tick_cb, d);
 }
 
+/* A guest augurd watched is excluded now: forget it (its forecaster
+ * state and metrics series with it) and close its channel. */
+static void
+on_guest_excluded (const char *uuid, gpointer user_data)
+{
+        AugurDaemon *d = user_data;
+
+        augur_resize_forget (d->resize, uuid);
+        augur_activity_domain_stopped (d->activity, uuid);
+}
+
+/* The [guests] filter of config.  The config was validated (the patterns
+ * parsed once already); should it fail here anyway, every guest is
+ * watched, as before there was a filter. */
+static void
+set_guest_filter (AugurDaemon *d, const AugurConfig *config)
+{
+        g_autoptr(GError) error = NULL;
+        AugurGuestFilter *f = augur_guest_filter_new (config->guests_include, config->guests_exclude, &error);
+
+        if (!f)
+                g_warning ("%s; watching every guest, ignoring", error->message);
+        augur_guests_set_filter (d->guests, f);
+        write_filter (d);
+}
+
 AugurDaemon *
 augur_daemon_new (AugurConfig *config)
 {
@@ -662,6 +756,8 @@ augur_daemon_new (AugurConfig *config)
         }
         d->metrics = augur_metrics_new ();
         augur_resize_set_metrics (d->resize, d->metrics);
+        d->guests = augur_guests_new (on_guest_excluded, d);
+        set_guest_filter (d, config);
         d->last_tick_ms = -1;
         d->last_notify_ms = -1;
         return d;
@@ -686,6 +782,8 @@ augur_daemon_free (AugurDaemon *d)
         g_clear_pointer (&d->resize, augur_resize_free);
         g_clear_pointer (&d->forecaster, augur_forecaster_free);
         g_clear_pointer (&d->metrics, augur_metrics_free);
+        g_clear_pointer (&d->guests, augur_guests_free);
+        g_free (d->excluded_json);
         g_clear_pointer (&d->store, augur_store_close);
         g_clear_pointer (&d->loop, g_main_loop_unref);
         g_clear_pointer (&d->config, augur_config_free);
@@ -726,6 +824,7 @@ attach_store (AugurDaemon *d, AugurStore *store)
         d->store = store;
         augur_store_set_retention (d->store, &r);
         d->activity = augur_activity_new (d->store);
+        augur_activity_set_keep (d->activity, augur_guests_keep, d->guests);
         augur_resize_set_guest_report (d->resize, guest_report, d->activity);
         if (d->forecaster) {
                 augur_forecaster_set_activity (d->forecaster, d->activity);
@@ -735,6 +834,11 @@ attach_store (AugurDaemon *d, AugurStore *store)
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);
+        /* A previous run's list is not this one's. */
+        augur_store_set_meta (d->store, AUGUR_GUESTS_META_EXCLUDED, "[]", NULL);
+        g_clear_pointer (&d->excluded_json, g_free);
+        d->excluded_json = g_strdup ("[]");
+        write_filter (d);
 }
 
 /* Step 0 of a tick after a start on a full disk: try to open the store
@@ -808,6 +912,7 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
         AugurRetention r = { config->raw_keep_s, config->rollup_keep_s };
         gboolean reconnect = g_strcmp0 (config->uri, d->config->uri) != 0;
         gboolean rearm = config->tick_s != d->config->tick_s;
+        g_autofree char *old_include = NULL, *old_exclude = NULL;
 
         if (g_strcmp0 (config->db_path, d->config->db_path) != 0)
                 g_warning ("store.db changed in the config; it takes effect at restart, ignoring");
@@ -825,11 +930,16 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
                            "restart, ignoring");
         g_free (config->db_path);
         config->db_path = g_strdup (d->config->db_path);
+        old_include = g_strdup (d->config->guests_include);
+        old_exclude = g_strdup (d->config->guests_exclude);
         augur_config_free (d->config);
         d->config = config;
         if (d->store)
                 augur_store_set_retention (d->store, &r);
         augur_metrics_set_names (d->metrics, config->metrics_names);
+        if (g_strcmp0 (config->guests_include, old_include) != 0 ||
+            g_strcmp0 (config->guests_exclude, old_exclude) != 0)
+                set_guest_filter (d, config);
         if (reconnect)
                 disconnect (d);
         if (rearm)

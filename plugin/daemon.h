@@ -10,7 +10,8 @@
  *      records the fact; the tick does the work)
  *   2. collect: ONE stats call through the hypervisor table
  *      (augur_hv_guests_with_stats(); libvirt: virConnectGetAllDomainStats,
- *      NOWAIT)
+ *      NOWAIT); with [guests] include/exclude, the running guests listed
+ *      and only the watched ones' stats read (guests.h)
  *   3. host: /proc/meminfo, /proc/loadavg, /proc/pressure/<*>
  *   4. store: one SQLite transaction for all of it
  *   5. forecast → plan → arbitrate → actuate → audit (resize.c), unless
@@ -50,6 +51,7 @@
 #include "augur-config.h"
 #include "forecaster.h"
 #include "activity.h"
+#include "guests.h"
 #include "hv.h"
 #include "metrics.h"
 #include "resize.h"
@@ -98,6 +100,12 @@ struct AugurDaemon {
                                        * served when [metrics] port > 0      */
         AugurRetrain *retrain;        /* periodic retraining (retrain.h), set
                                        * once the store is open               */
+        AugurGuests *guests;          /* [guests] include/exclude (guests.h)  */
+        char *excluded_json;          /* last written to the store's meta     */
+        /* Tests: open the hypervisor with this instead of augur_hv_open()
+         * of config->uri (tests/test-guests.c opens the fake); NULL = by URI. */
+        AugurHv *(*open_hv) (const AugurHvCallbacks *cb, gpointer cb_data, gpointer ctx);
+        gpointer open_hv_ctx;
 };
 
 AugurDaemon *augur_daemon_new (AugurConfig *config);

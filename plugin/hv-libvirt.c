@@ -23,6 +23,9 @@
  * THE STATS CALL.  One virConnectGetAllDomainStats (AUGUR_LIBVIRT_STATS of
  * running domains, NOWAIT: a domain whose monitor is busy reports what it
  * has instead of stalling the tick), each record parsed by collect.c.
+ * With [guests] include/exclude (a keep function), the running domains
+ * are listed first and virDomainListGetStats reads the kept ones only,
+ * so libvirt never asks an excluded guest's QEMU for anything.
  */
 #include "config.h"
 
@@ -285,20 +288,15 @@ lv_is_alive (AugurHv *hv)
         return !lv->closed && alive == 1;
 }
 
-static gboolean
-lv_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error)
+/* Stats records to samples (collect.c parses each), freeing them.  A
+ * domain that stopped between a listing and virDomainListGetStats comes
+ * back shut off, with nothing else: it is left out, as the RUNNING flag
+ * of the one-call path leaves it out. */
+static GArray *
+records_to_samples (virDomainStatsRecordPtr *records, int n)
 {
-        Lv *lv = augur_hv_get_priv (hv);
-        virDomainStatsRecordPtr *records = NULL;
-        g_autoptr(GArray) out = NULL;
-        int n;
+        GArray *out = augur_collect_sample_array_new (n);
 
-        n = virConnectGetAllDomainStats (lv->conn, AUGUR_LIBVIRT_STATS, &records, AUGUR_LIBVIRT_STATS_FLAGS);
-        if (n < 0) {
-                set_error (error, "virConnectGetAllDomainStats");
-                return FALSE;
-        }
-        out = augur_collect_sample_array_new (n);
         for (int i = 0; i < n; i++) {
                 AugurDomainSample s = { 0 };
                 char uuid[VIR_UUID_STRING_BUFLEN];
@@ -318,10 +316,68 @@ lv_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error)
                 augur_collect_parse_params (records[i]->params, records[i]->nparams, &s, &rejected);
                 if (rejected)
                         g_debug ("domain %s: %u malformed stats fields dropped", name, rejected);
+                if (augur_sample_has (&s, AUGUR_STAT_STATE) && s.v[AUGUR_STAT_STATE] == AUGUR_GUEST_STATE_SHUTOFF) {
+                        augur_domain_sample_clear (&s);
+                        continue;
+                }
                 g_array_append_val (out, s);
         }
-        virDomainStatsRecordListFree (records);
-        *ret_samples = g_steal_pointer (&out);
+        if (records)
+                virDomainStatsRecordListFree (records);
+        return out;
+}
+
+static GPtrArray *lv_list_guests (AugurHv *hv, GError **error);
+
+/* With a filter: list the running domains, ask keep about each, and read
+ * the stats of the kept ones only (two calls per tick instead of one). */
+static gboolean
+stats_of_kept (Lv *lv, AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data, GArray **ret_samples,
+               GError **error)
+{
+        g_autoptr(GPtrArray) guests = lv_list_guests (hv, error);
+        g_autofree virDomainPtr *doms = NULL;
+        virDomainStatsRecordPtr *records = NULL;
+        guint n_kept = 0;
+        int n;
+
+        if (!guests)
+                return FALSE;
+        doms = g_new0 (virDomainPtr, guests->len + 1);         /* NULL-terminated */
+        for (guint i = 0; i < guests->len; i++)
+                if (keep (guests->pdata[i], keep_data))
+                        doms[n_kept++] = dom_of (guests->pdata[i]);
+        if (n_kept == 0) {
+                *ret_samples = augur_collect_sample_array_new (0);
+                return TRUE;
+        }
+        /* virDomainListGetStats takes no RUNNING filter: the list was of
+         * running domains already. */
+        n = virDomainListGetStats (doms, AUGUR_LIBVIRT_STATS, &records, VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+        if (n < 0) {
+                set_error (error, "virDomainListGetStats");
+                return FALSE;
+        }
+        *ret_samples = records_to_samples (records, n);
+        return TRUE;
+}
+
+static gboolean
+lv_guests_with_stats (AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data, GArray **ret_samples,
+                      GError **error)
+{
+        Lv *lv = augur_hv_get_priv (hv);
+        virDomainStatsRecordPtr *records = NULL;
+        int n;
+
+        if (keep)
+                return stats_of_kept (lv, hv, keep, keep_data, ret_samples, error);
+        n = virConnectGetAllDomainStats (lv->conn, AUGUR_LIBVIRT_STATS, &records, AUGUR_LIBVIRT_STATS_FLAGS);
+        if (n < 0) {
+                set_error (error, "virConnectGetAllDomainStats");
+                return FALSE;
+        }
+        *ret_samples = records_to_samples (records, n);
         return TRUE;
 }
 

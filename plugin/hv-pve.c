@@ -476,7 +476,8 @@ backoff_of (Pve *p, int vmid)
 }
 
 static gboolean
-pve_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error)
+pve_guests_with_stats (AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data, GArray **ret_samples,
+                       GError **error)
 {
         Pve *p = augur_hv_get_priv (hv);
         g_autoptr(GArray) found = scan (p, error);
@@ -492,6 +493,12 @@ pve_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error)
                 g_autoptr(GError) local = NULL;
                 gint64 now = g_get_monotonic_time ();
 
+                if (keep) {
+                        g_autoptr(AugurHvGuest) g = wrap (p, f);
+
+                        if (!keep (g, keep_data))
+                                continue;       /* neither /proc nor its monitor */
+                }
                 identity (f, s.uuid, &s.name);
                 s.id = f->vmid;
                 if (f->conf.memory_mib > 0)

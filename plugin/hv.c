@@ -89,10 +89,11 @@ augur_hv_is_alive (AugurHv *hv)
 }
 
 gboolean
-augur_hv_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error)
+augur_hv_guests_with_stats (AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data, GArray **ret_samples,
+                            GError **error)
 {
         g_return_val_if_fail (hv != NULL && ret_samples != NULL, FALSE);
-        return hv->ops->guests_with_stats (hv, ret_samples, error);
+        return hv->ops->guests_with_stats (hv, keep, keep_data, ret_samples, error);
 }
 
 GPtrArray *

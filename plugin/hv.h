@@ -1,7 +1,8 @@
 /* hv.h — the hypervisor as augurd sees it: one table of operations.
  *
  * WHAT IT IS.  Every call augurd makes to a hypervisor goes through an
- * AugurHvOps table: the stats of every running guest (one call per tick),
+ * AugurHvOps table: the stats of every running guest (one call per tick;
+ * with [guests] include/exclude, only of the guests kept),
  * a guest looked up by UUID, the list of running guests, a guest's policy
  * metadata and device facts, its balloon, its vCPUs (hotplug, or
  * online/offline through the guest agent), the agent probe and the
@@ -137,6 +138,11 @@ typedef struct {
         int keepalive_count;            /* [libvirt] keepalive_count          */
 } AugurHvOptions;
 
+/* Should the guest be collected?  Asked by guests_with_stats about each
+ * running guest before its stats are read (plugin/guests.h); g is
+ * borrowed for the call. */
+typedef gboolean (*AugurHvKeepFunc) (AugurHvGuest *g, gpointer user_data);
+
 /* ---------------------------------------------------------------- the table
  *
  * Every entry is required unless it says otherwise.  Out-params are
@@ -157,9 +163,15 @@ typedef struct {
         void (*close) (AugurHv *hv);
         gboolean (*is_alive) (AugurHv *hv);
 
-        /* The tick's one stats call: every running guest's record, a
-         * GArray of AugurDomainSample (augur_collect_sample_array_new()). */
-        gboolean (*guests_with_stats) (AugurHv *hv, GArray **ret_samples, GError **error);
+        /* The tick's stats: every running guest's record, a GArray of
+         * AugurDomainSample (augur_collect_sample_array_new()).  keep NULL:
+         * one call for all (libvirt: virConnectGetAllDomainStats).  With
+         * keep, each running guest is asked about first and the stats of
+         * the ones it refuses are never read (libvirt: the domains listed,
+         * then virDomainListGetStats of the kept ones, none when none is
+         * kept). */
+        gboolean (*guests_with_stats) (AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data,
+                                       GArray **ret_samples, GError **error);
         /* Running guests: a GPtrArray of AugurHvGuest (unref'd on free). */
         GPtrArray *(*list_guests) (AugurHv *hv, GError **error);
         /* One guest by UUID string; NO_GUEST when it is not there. */
@@ -204,7 +216,8 @@ void augur_hv_close (AugurHv *hv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurHv, augur_hv_close)
 
 gboolean augur_hv_is_alive (AugurHv *hv);
-gboolean augur_hv_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error);
+gboolean augur_hv_guests_with_stats (AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data,
+                                     GArray **ret_samples, GError **error);
 GPtrArray *augur_hv_list_guests (AugurHv *hv, GError **error);
 AugurHvGuest *augur_hv_lookup_guest (AugurHv *hv, const char *uuid, GError **error);
 

@@ -948,8 +948,8 @@ metadata_changed (AugurResize *r, const char *uuid)
                 vm->meta_loaded = FALSE;
 }
 
-static void
-forget (AugurResize *r, const char *uuid)
+void
+augur_resize_forget (AugurResize *r, const char *uuid)
 {
         if (r->hooks.forget)
                 r->hooks.forget (r->hooks.ctx, uuid);
@@ -973,7 +973,7 @@ augur_resize_event (AugurResize *r, AugurStore *store, const char *uuid, const A
                 break;
         case AUGUR_HV_EVENT_LIFECYCLE:
                 if (e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED)
-                        forget (r, uuid);
+                        augur_resize_forget (r, uuid);
                 break;
         }
 }

@@ -94,5 +94,9 @@ void augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
  * forecaster and metrics state too). */
 void augur_resize_event (AugurResize *r, AugurStore *store, const char *uuid, const AugurHvEvent *e,
                          gint64 now_ms);
+/* Drop everything kept about uuid (its forecaster and metrics state too):
+ * it stopped, or augurd no longer watches it ([guests] exclude). */
+void augur_resize_forget (AugurResize *r, const char *uuid);
+
 /* After a reconnect: every VM must show fresh samples before any action. */
 void augur_resize_reconnected (AugurResize *r);

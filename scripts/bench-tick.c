@@ -313,7 +313,7 @@ main (int argc, char **argv)
                         augur_fake_guest_set_cpu (v->g, v->cpu);
                 }
                 augur_fake_advance_to (fake, ts_ms);
-                if (!augur_hv_guests_with_stats (hv, &samples, &error)) {
+                if (!augur_hv_guests_with_stats (hv, NULL, NULL, &samples, &error)) {
                         fprintf (stderr, "error: %s\n", error->message);
                         return 1;
                 }

@@ -713,7 +713,8 @@ fk_is_alive (AugurHv *hv)
 }
 
 static gboolean
-fk_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error)
+fk_guests_with_stats (AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data, GArray **ret_samples,
+                      GError **error)
 {
         AugurFake *f = ((Conn *) augur_hv_get_priv (hv))->f;
         g_autoptr(GArray) out = NULL;
@@ -728,6 +729,14 @@ fk_guests_with_stats (AugurHv *hv, GArray **ret_samples, GError **error)
 
                 if (g->removed)
                         continue;
+                if (keep) {
+                        g_autoptr(AugurHvGuest) h = handle_new (g);
+
+                        if (!keep (h, keep_data))
+                                continue;
+                }
+                /* Its stats were read: recorded per guest. */
+                call (f, AUGUR_FAKE_CALL_GUEST_STATS, g, NULL, 0, 0, NULL);
                 if (g->replay) {
                         src = replay_now (g);
                         if (!src)

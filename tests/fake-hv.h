@@ -61,6 +61,7 @@ typedef struct AugurFakeGuest AugurFakeGuest;
 
 typedef enum {
         AUGUR_FAKE_CALL_STATS,
+        AUGUR_FAKE_CALL_GUEST_STATS,    /* one guest's stats read by a STATS call */
         AUGUR_FAKE_CALL_LIST,
         AUGUR_FAKE_CALL_LOOKUP,
         AUGUR_FAKE_CALL_READ_METADATA,

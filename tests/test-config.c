@@ -495,6 +495,8 @@ test_every_key (void)
                 { "retrain", "min_history", "1h", DBL, O (retrain_min_history_s), 3600 },
                 { "retrain", "time_budget", "1d", DBL, O (retrain_budget_s), 86400 },
                 { "retrain", "min_gain_pct", "50", DBL, O (retrain_min_gain), 0.5 },
+                { "guests", "include", "db-* tag:prod", STR, O (guests_include), 0, "db-* tag:prod" },
+                { "guests", "exclude", "test-*, uuid:0123*", STR, O (guests_exclude), 0, "test-*, uuid:0123*" },
 #undef O
         };
         g_autoptr(AugurConfig) base = augur_config_new_default ();
@@ -622,7 +624,7 @@ test_unknown_key_lists (void)
                         g_hash_table_insert (lists, (gpointer) g, (a = g_ptr_array_new ()));
                 g_ptr_array_add (a, (gpointer) key);
         }
-        g_assert_cmpuint (g_hash_table_size (lists), ==, 8);
+        g_assert_cmpuint (g_hash_table_size (lists), ==, 9);
         g_hash_table_iter_init (&it, lists);
         while (g_hash_table_iter_next (&it, &group, &list)) {
                 GPtrArray *a = list;

@@ -211,7 +211,7 @@ test_list_and_stats (Fixture *fx, gconstpointer data)
         g_assert_true (received (fx->fake, "qom-set {\"path\":\"/machine/peripheral/balloon0\","
                                            "\"property\":\"guest-stats-polling-interval\",\"value\":5}"));
 
-        g_assert_true (augur_hv_guests_with_stats (hv, &samples, &error));
+        g_assert_true (augur_hv_guests_with_stats (hv, NULL, NULL, &samples, &error));
         g_assert_no_error (error);
         g_assert_cmpuint (samples->len, ==, 1);
         s = &g_array_index (samples, AugurDomainSample, 0);
@@ -251,7 +251,7 @@ test_list_and_stats (Fixture *fx, gconstpointer data)
                 g_autoptr(GArray) none = NULL;
 
                 g_unlink (pidfile);
-                g_assert_true (augur_hv_guests_with_stats (hv, &none, &error));
+                g_assert_true (augur_hv_guests_with_stats (hv, NULL, NULL, &none, &error));
                 g_assert_cmpuint (none->len, ==, 0);
         }
 }
@@ -314,7 +314,7 @@ test_backoff (Fixture *fx, gconstpointer data)
         const AugurDomainSample *s;
         gint64 t0 = g_get_monotonic_time ();
 
-        g_assert_true (augur_hv_guests_with_stats (hv, &s1, &error));
+        g_assert_true (augur_hv_guests_with_stats (hv, NULL, NULL, &s1, &error));
         g_assert_no_error (error);
         g_assert_cmpint (g_get_monotonic_time () - t0, <, 1500 * 1000);
         g_assert_cmpuint (s1->len, ==, 1);
@@ -323,7 +323,7 @@ test_backoff (Fixture *fx, gconstpointer data)
         g_assert_false (augur_sample_has (s, AUGUR_STAT_BALLOON_CURRENT_KIB));
         g_assert_cmpuint (fake_qmp_sessions (fx->fake), ==, 1);
 
-        g_assert_true (augur_hv_guests_with_stats (hv, &s2, &error));
+        g_assert_true (augur_hv_guests_with_stats (hv, NULL, NULL, &s2, &error));
         g_assert_cmpuint (s2->len, ==, 1);
         g_assert_cmpuint (fake_qmp_sessions (fx->fake), ==, 1);
 }

@@ -164,7 +164,7 @@ tick (Fx *fx)
         g_autoptr(GError) error = NULL;
         gint64 now = augur_fake_now_ms (fx->fake);
 
-        g_assert_true (augur_hv_guests_with_stats (fx->hv, &samples, &error));
+        g_assert_true (augur_hv_guests_with_stats (fx->hv, NULL, NULL, &samples, &error));
         g_assert_no_error (error);
         g_assert_true (augur_store_tick_begin (fx->store, now, (AugurDomainSample *) samples->data, samples->len,
                                                &fx->host, 0, NULL, &error));
@@ -719,7 +719,7 @@ test_failures (Fx *fx, gconstpointer data)
 
         augur_fake_set_down (fx->fake, TRUE);
         g_assert_false (augur_hv_is_alive (fx->hv));
-        g_assert_false (augur_hv_guests_with_stats (fx->hv, &samples, &error));
+        g_assert_false (augur_hv_guests_with_stats (fx->hv, NULL, NULL, &samples, &error));
         g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST);
 }
 

@@ -5,6 +5,7 @@
 
 #include "virt-augur.h"
 #include "cli-json.h"
+#include "guests.h"
 #include "client.h"
 #include "store.h"
 #include "util.h"
@@ -98,8 +99,10 @@ static const AugurCmdInfo info_list = {
         .desc = "Domains in the history: id, name, UUID, source, number of samples, newest sample.  "
                 "As virsh list shows the running domains unless --all: without --all only the "
                 "domains augurd sampled in the last 10 minutes, with --all every domain in the "
-                "store, also stopped ones and imported traces.  --name and --uuid print one name "
-                "or UUID per line and nothing else (both: the UUID, then the name).",
+                "store, also stopped ones and imported traces.  Running guests augur.conf's [guests] "
+                "include/exclude keeps out follow with the source \"excluded\" and the rule "
+                "(--json: \"excluded\": the rule); augurd does not sample them.  --name and --uuid "
+                "print one name or UUID per line of the domains augurd samples, and nothing else (both: the UUID, then the name).",
 };
 
 /* Live, as `list` without --all and `top` without augurd count it: a
@@ -120,15 +123,25 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         gboolean names = augur_cmd_opts_bool (opts, "name");
         gboolean uuids = augur_cmd_opts_bool (opts, "uuid");
         gint64 now_ms = augur_now_ms ();
+        g_autofree char *json_ex = NULL;
+        g_autoptr(GPtrArray) excluded = NULL;
         int rc = 0;
 
         if (!(st = open_ro (g, &rc)))
                 return rc;
         if (!(all = augur_store_list_domains (st, &error)))
                 return augur_cli_error ("%s", error->message);
-        for (guint i = 0; i < all->len; i++)
-                if (augur_cmd_opts_bool (opts, "all") || is_live (all->pdata[i], now_ms))
+        json_ex = augur_store_get_meta (st, AUGUR_GUESTS_META_EXCLUDED);
+        excluded = augur_guests_excluded_parse (json_ex);
+        for (guint i = 0; i < all->len; i++) {
+                const AugurDomainInfo *d = all->pdata[i];
+
+                /* Excluded now: shown once, below, as such. */
+                if (augur_guests_excluded_lookup (json_ex, d->uuid, NULL, NULL, NULL))
+                        continue;
+                if (augur_cmd_opts_bool (opts, "all") || is_live (d, now_ms))
                         g_ptr_array_add (doms, all->pdata[i]);
+        }
         if (names || uuids) {
                 /* virsh list --name / --uuid: for scripts and completion. */
                 for (guint i = 0; i < doms->len; i++) {
@@ -166,6 +179,30 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_add_int_value (b, d->first_ms / 1000);
                         json_builder_set_member_name (b, "last_ts");
                         json_builder_add_int_value (b, d->last_ms / 1000);
+                        json_builder_set_member_name (b, "excluded");
+                        json_builder_add_null_value (b);
+                        json_builder_end_object (b);
+                }
+                for (guint i = 0; i < excluded->len; i++) {
+                        char **e = excluded->pdata[i];
+
+                        json_builder_begin_object (b);
+                        json_builder_set_member_name (b, "name");
+                        json_builder_add_string_value (b, e[1]);
+                        json_builder_set_member_name (b, "uuid");
+                        json_builder_add_string_value (b, e[0]);
+                        json_builder_set_member_name (b, "id");
+                        json_builder_add_null_value (b);
+                        json_builder_set_member_name (b, "source");
+                        json_builder_add_string_value (b, "excluded");
+                        json_builder_set_member_name (b, "samples");
+                        json_builder_add_int_value (b, 0);
+                        json_builder_set_member_name (b, "first_ts");
+                        json_builder_add_null_value (b);
+                        json_builder_set_member_name (b, "last_ts");
+                        json_builder_add_null_value (b);
+                        json_builder_set_member_name (b, "excluded");
+                        json_builder_add_string_value (b, e[2]);
                         json_builder_end_object (b);
                 }
                 json_builder_end_array (b);
@@ -187,6 +224,18 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 row[3] = g_strdup (d->source);
                 row[4] = g_strdup_printf ("%" G_GINT64_FORMAT, d->n_samples);
                 row[5] = augur_cli_format_ms (d->last_ms);
+                augur_cli_table_add (&t, row);
+        }
+        for (guint i = 0; i < excluded->len; i++) {
+                char **e = excluded->pdata[i];
+                char **row = g_new0 (char *, 7);
+
+                row[0] = g_strdup ("-");
+                row[1] = g_strdup (e[1]);
+                row[2] = g_strdup (e[0]);
+                row[3] = g_strdup_printf ("excluded ([guests] %s)", e[2]);
+                row[4] = g_strdup ("-");
+                row[5] = g_strdup ("-");
                 augur_cli_table_add (&t, row);
         }
         augur_cli_table_print (&t, g);
@@ -263,7 +312,8 @@ static const AugurOptDef opts_status[] = {
 static const AugurCmdInfo info_status = {
         .help = "daemon status: connection, last tick, domains, DB size",
         .desc = "Asks augurd through its socket first: pid, version, uptime, libvirt connection, "
-                "mode, policy, the metrics endpoint, last tick, domains watched and the hook "
+                "mode, policy, the metrics endpoint, last tick, domains watched (and, with "
+                "augur.conf's [guests] include/exclude, how many running ones it excludes) and the hook "
                 "notifications it received; then adds what the database knows (domains known, "
                 "ticks stored, size).  When augurd does not answer, or when --db/$AUGUR_DB names "
                 "a database that the augurd on the socket does not write, it falls back to the "
@@ -398,6 +448,12 @@ cmd_status (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 else
                         g_print ("%-18s %s\n", "Last tick:", "none yet");
                 g_print ("%-18s %" G_GINT64_FORMAT "\n", "Domains watched:", MAX (watched, 0));
+                if (live && json_object_has_member (o, "guests_filter") &&
+                    !g_str_equal (json_object_get_string_member_with_default (o, "guests_filter", ""),
+                                  "include = all, exclude = none"))
+                        g_print ("%-18s %" G_GINT64_FORMAT " ([guests] %s)\n", "Domains excluded:",
+                                 MAX (int_member (o, "domains_excluded"), 0),
+                                 json_object_get_string_member_with_default (o, "guests_filter", ""));
                 if (live && notes) {
                         if (lastn) {
                                 g_autofree char *name = g_strescape (

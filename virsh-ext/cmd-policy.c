@@ -118,14 +118,14 @@ load_augur_conf (char ***ret_set)
         return c;
 }
 
-/* A policy value as JSON: the mode a string, the quantile a number, the
- * others (MiB, counts, shares, percent) integers. */
+/* A policy value as JSON: the mode and the tags strings, the quantile a
+ * number, the others (MiB, counts, shares, percent) integers. */
 static void
 add_policy_value (JsonBuilder *b, const char *key, const char *v)
 {
         if (!v)
                 json_builder_add_null_value (b);
-        else if (strcmp (key, "mode") == 0)
+        else if (strcmp (key, "mode") == 0 || strcmp (key, "tags") == 0)
                 json_builder_add_string_value (b, v);
         else if (strcmp (key, "quantile") == 0)
                 json_builder_add_double_value (b, g_ascii_strtod (v, NULL));
@@ -184,7 +184,8 @@ static const AugurOptDef opts_policy[] = {
         { .name = "set", .type = AUGUR_OPT_STRV, .flags = AUGUR_OPT_PAIRS, .metavar = "KEY=VALUE",
           .help = "set keys (--set a=1 b=2, or repeated; KEY= removes it): mode (auto, observe, recommend, act), "
                   "mem_min_mib, mem_max_mib, vcpus_min, vcpus_max, priority (shares, default 1000), "
-                  "target_util_pct (10 to 100), quantile (0.5 to 0.999)" },
+                  "target_util_pct (10 to 100), quantile (0.5 to 0.999), tags (words for augur.conf's "
+                  "[guests] include/exclude tag:NAME; tags=\"db prod\" or tags=db,prod)" },
         { NULL },
 };
 

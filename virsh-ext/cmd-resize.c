@@ -4,6 +4,7 @@
 
 #include "virt-augur.h"
 #include "cli-json.h"
+#include "guests.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
@@ -266,8 +267,40 @@ static const AugurCmdInfo info_explain = {
                 "or the guard that vetoed it, and the reason.  When a precursor (a burst of "
                 "typing, a login, data staging, or a job due on a schedule augur found in the "
                 "guest's memory history) raised the memory bound, the note names it.  A guest that "
-                "reports no memory statistics is said to, with why and how to fix it.",
+                "reports no memory statistics is said to, with why and how to fix it.  A guest "
+                "augur.conf's [guests] include/exclude keeps out is said to be excluded, and by "
+                "which rule.",
 };
+
+/* A guest [guests] excludes (guests.h: the meta key augurd writes at the
+ * tick that excludes it): said, and TRUE.  Its history from before, if
+ * any, is not its present. */
+static gboolean
+explain_excluded (const AugurCliGlobal *g, AugurStore *st, const char *domain)
+{
+        g_autofree char *json = augur_store_get_meta (st, AUGUR_GUESTS_META_EXCLUDED);
+        g_autofree char *name = NULL, *uuid = NULL, *rule = NULL;
+
+        if (!augur_guests_excluded_lookup (json, domain, &name, &uuid, &rule))
+                return FALSE;
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                json_builder_begin_object (b);
+                augur_cli_json_domain (b, name, uuid);
+                json_builder_set_member_name (b, "excluded");
+                json_builder_add_boolean_value (b, TRUE);
+                json_builder_set_member_name (b, "rule");
+                json_builder_add_string_value (b, rule);
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
+                return TRUE;
+        }
+        g_print ("%s is excluded by augur.conf's [guests] %s: augurd does not collect its statistics, "
+                 "decide or act on it.  Change [guests] include/exclude (or the guest's tags, "
+                 "`virt-augur policy %s --set tags=...`) to bring it in.\n", name, rule, name);
+        return TRUE;
+}
 
 static int
 cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
@@ -284,6 +317,8 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
+        if (explain_excluded (g, st, domain))
+                return 0;
         if (!(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
         rows = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, &error);

@@ -14,6 +14,9 @@
  * terminal stdin the line discipline is switched to single keys (no echo)
  * for the run, and restored on the way out, also on SIGINT/SIGTERM.
  *
+ * Running guests that augur.conf's [guests] exclude keeps out follow, with
+ * the mode "excluded" and no numbers.
+ *
  * What it is not: an interactive tool (no sorting keys, no curses) and not
  * a second collector: it never calls libvirt.
  */
@@ -22,6 +25,7 @@
 #include "virt-augur.h"
 #include "cli-json.h"
 #include "client.h"
+#include "guests.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "top-render.h"
@@ -38,6 +42,7 @@
 
 typedef struct {
         char *uuid, *name, *state;
+        gboolean excluded;              /* by [guests]: no numbers, no mode  */
 } TopDomain;
 
 static void
@@ -123,6 +128,32 @@ domains_from_store (AugurStore *st, gint64 now_ms, GError **error)
         return g_steal_pointer (&out);
 }
 
+/* The running guests augurd's [guests] excludes (the store's meta, as
+ * augurd wrote it at its last tick; guests.h), after the watched ones. */
+static void
+add_excluded (AugurStore *st, GPtrArray *doms)
+{
+        g_autofree char *json = augur_store_get_meta (st, AUGUR_GUESTS_META_EXCLUDED);
+        g_autoptr(GPtrArray) ex = augur_guests_excluded_parse (json);
+
+        for (guint i = 0; i < ex->len; i++) {
+                char **e = ex->pdata[i];
+                TopDomain *t;
+                gboolean dup = FALSE;
+
+                for (guint k = 0; k < doms->len && !dup; k++)
+                        dup = g_strcmp0 (((TopDomain *) doms->pdata[k])->uuid, e[0]) == 0;
+                if (dup)
+                        continue;
+                t = g_new0 (TopDomain, 1);
+                t->uuid = g_strdup (e[0]);
+                t->name = g_strdup (e[1]);
+                t->state = g_strdup ("running");
+                t->excluded = TRUE;
+                g_ptr_array_add (doms, t);
+        }
+}
+
 static void
 fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
 {
@@ -136,6 +167,11 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
         r->mem_used_kib = r->mem_alloc_kib = r->mem_upper_kib = NAN;
         r->cpu_cores = r->cpu_upper_cores = NAN;
         r->vcpus = -1;
+        if (t->excluded) {
+                /* Not managed: none of its old numbers is its present. */
+                r->mode = g_strdup ("excluded");
+                return;
+        }
         if (!t->uuid || !(d = augur_store_find_domain (st, t->uuid, NULL)))
                 return;
         if (d->last_ms >= 0 && (hist = augur_store_history (st, d->id, d->last_ms, d->last_ms, AUGUR_RES_RAW, NULL)) &&
@@ -228,6 +264,7 @@ refresh (const AugurCliGlobal *g, AugurStore *st, gboolean clear, GError **error
                         return FALSE;
                 source = g_strdup_printf ("database only: %s", why);
         }
+        add_excluded (st, doms);
         rows = g_new0 (AugurTopRow, MAX (doms->len, 1));
         for (guint i = 0; i < doms->len; i++)
                 fill_row (st, doms->pdata[i], &rows[i]);

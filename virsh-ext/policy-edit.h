@@ -7,7 +7,7 @@
 #include <glib.h>
 #include "vm.h"
 
-#define AUGUR_POLICY_N_KEYS 8
+#define AUGUR_POLICY_N_KEYS 9
 /* The keys of <augur:policy>, in display order. */
 extern const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS];
 
@@ -45,7 +45,8 @@ typedef struct {
  * vcpus_min and priority augurd's defaults (1, 1000); mem_min_mib has none
  * (*ret_value NULL; *ret_from says the floor is used memory + [policy]
  * reserve_mib).  augurd reads no per-VM quantile: its *ret_from says so,
- * set or not.  *ret_value and *ret_from are transfer full; *ret_value is
+ * set or not.  Tags have no default: unset, *ret_from says that [guests]
+ * include / exclude then match the guest by name and UUID only.  *ret_value and *ret_from are transfer full; *ret_value is
  * NULL when there is no value. */
 void augur_cli_policy_in_effect (const AugurVmPolicy *p, const char *key, const AugurPolicyDefaults *def,
                                  char **ret_value, char **ret_from);
