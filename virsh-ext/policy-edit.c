@@ -11,7 +11,7 @@
 
 const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS] = {
         "mode", "mem_min_mib", "mem_max_mib", "vcpus_min", "vcpus_max",
-        "priority", "target_util_pct", "quantile",
+        "priority", "target_util_pct", "quantile", "io_max_mib_s",
 };
 
 char *
@@ -35,6 +35,8 @@ augur_cli_policy_value (const AugurVmPolicy *p, const char *key)
                 return isnan (p->target_util) ? NULL : g_strdup_printf ("%.0f", p->target_util * 100);
         if (strcmp (key, "quantile") == 0)
                 return isnan (p->quantile) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%.3f", p->quantile));
+        if (strcmp (key, "io_max_mib_s") == 0)
+                return isnan (p->io_max_mib_s) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%g", p->io_max_mib_s));
         g_assert_not_reached ();
 }
 
@@ -61,6 +63,8 @@ unset_key (AugurVmPolicy *p, const char *key, GError **error)
                 p->target_util = def.target_util;
         else if (strcmp (key, "quantile") == 0)
                 p->quantile = def.quantile;
+        else if (strcmp (key, "io_max_mib_s") == 0)
+                p->io_max_mib_s = def.io_max_mib_s;
         else
                 return augur_vm_policy_set (p, key, "", error);  /* names the known keys */
         return TRUE;
@@ -185,6 +189,8 @@ augur_cli_policy_in_effect (const AugurVmPolicy *p, const char *key, const Augur
         } else if (strcmp (key, "target_util_pct") == 0) {
                 *ret_value = g_strdup_printf ("%.0f", def->config->target_util * 100);
                 *ret_from = conf_origin (def, "policy", "target_util_pct");
+        } else if (strcmp (key, "io_max_mib_s") == 0) {
+                *ret_from = g_strdup ("unset: augurd never raises this guest's disk limits");
         } else {
                 g_assert_not_reached ();
         }
