@@ -151,6 +151,7 @@ test_policy_in_effect (void)
                 { "target_util_pct", "60", "augur.conf [policy] target_util_pct" },
                 { "quantile", NULL, "not used by augurd: its memory bound follows memory_price_per_gib = 2, "
                                     "augurd's default ([forecast] memory_price_per_gib)" },
+                { "io_max_mib_s", NULL, "unset: augurd never raises this guest's disk limits" },
         };
         char *set[] = { "mode=act", "mem_max_mib=1024", "quantile=0.9", NULL };
         AugurVmPolicy p;
