@@ -89,6 +89,28 @@ typedef enum {
         AUGUR_GUEST_STATE_PMSUSPENDED,
 } AugurGuestState;
 
+/* PER DISK.  The block stats above are summed over a guest's disks (what
+ * the store keeps); the disk I/O limits (plugin/resize-io.c) need them per
+ * disk, by the disk's target name (block.N.name, "vda").  Only the first
+ * AUGUR_MAX_DISKS disks (block.0 .. block.7) are kept: a limit on a ninth
+ * disk is left alone.  Counters only; not stored in the history. */
+#define AUGUR_MAX_DISKS 8
+#define AUGUR_DISK_NAME_LEN 32
+
+typedef enum {
+        AUGUR_DISK_RD_BYTES = 0,
+        AUGUR_DISK_WR_BYTES,
+        AUGUR_DISK_RD_REQS,
+        AUGUR_DISK_WR_REQS,
+        AUGUR_DISK_N,
+} AugurDiskStat;
+
+typedef struct {
+        char name[AUGUR_DISK_NAME_LEN]; /* target, "vda"; "" = slot unused     */
+        guint8 present;          /* bit AugurDiskStat set = counter present   */
+        gint64 v[AUGUR_DISK_N];  /* bytes, requests                           */
+} AugurDiskCounters;
+
 /* One domain at one tick, raw.  v[i] is meaningful only when bit i of
  * present is set. */
 typedef struct {
@@ -97,6 +119,8 @@ typedef struct {
         int id;                  /* libvirt id, -1 when not running           */
         guint64 present;         /* bit AugurStat set = field present         */
         gint64 v[AUGUR_STAT_N];
+        guint n_disks;           /* slots of disk[] in use (block.N, N < it)  */
+        AugurDiskCounters disk[AUGUR_MAX_DISKS];
 } AugurDomainSample;
 
 G_STATIC_ASSERT (AUGUR_STAT_N <= 64);

@@ -428,7 +428,7 @@ augur_pred_mg_score (const AugurPredictor *p, AugurPredictorVm *v, guint64 step,
                 v->mg_alone[r] += augur_pred_bound_loss (p, v, r, y[r], MIN (v->mg_su[r], MG_CAP_PCT));
                 v->mg_raised[r] += augur_pred_bound_loss (p, v, r, y[r], MIN (v->mg_ru[r], MG_CAP_PCT));
                 if (v->mg_mb[r] > 0)
-                        augur_pred_qt_update (&v->mg_c[r], (y[r] - v->mg_mp[r]) / v->mg_mb[r], p->cfg.coverage);
+                        augur_qtrack_update (&v->mg_c[r], (y[r] - v->mg_mp[r]) / v->mg_mb[r], p->cfg.coverage);
         }
 }
 

@@ -57,7 +57,7 @@ qt_at (const AugurPredictor *p, const AugurPredictorVm *v, int r, int f, guint j
 }
 
 void
-augur_pred_qt_update (QTrack *t, float s, float coverage)
+augur_qtrack_update (AugurQTrack *t, float s, float coverage)
 {
         if (t->n < QT_WARM) {
                 if (t->n == 0) {
@@ -117,33 +117,26 @@ acf_lags (const float *restrict x, gsize n, gsize l0, gsize l1, float *restrict 
         }
 }
 
-/* Period of resource r over the ring (0 = none). */
-static void
-fast_detect (AugurPredictor *p, AugurPredictorVm *v, int r)
+guint
+augur_period_detect (float *x, guint n, guint lmin, guint lmax, float min_acf, float *acf, float *ret_acf)
 {
-        const AugurPredictorConfig *c = &p->cfg;
-        guint n = (guint) MIN (v->tick, (guint64) c->fast_len);
-        guint lmax = MIN (c->period_max, n / 2);
-        float *x = p->scratch, *acf = p->scratch + c->fast_len;
         double mean = 0, var = 0;
         float best = -INFINITY;
         guint m = 0;
 
-        v->period[r] = 0;
-        v->period_acf[r] = 0;
-        if (lmax < c->period_min + 1)
-                return;
+        if (ret_acf)
+                *ret_acf = 0;
+        lmax = MIN (lmax, n / 2);
+        if (lmin < 1 || lmax < lmin + 1)
+                return 0;
         for (guint i = 0; i < n; i++) {
-                float val = ring_val (p, v, r, v->tick - n + i);
-
-                x[i] = val;
-                if (!isnan (val)) {
-                        mean += val;
+                if (!isnan (x[i])) {
+                        mean += x[i];
                         m++;
                 }
         }
         if (m < n / 2)
-                return;
+                return 0;
         mean /= m;
         for (guint i = 0; i < n; i++) {
                 x[i] = isnan (x[i]) ? 0.0f : (float) (x[i] - mean);
@@ -151,28 +144,43 @@ fast_detect (AugurPredictor *p, AugurPredictorVm *v, int r)
         }
         var /= n;
         if (var < 1e-6)
-                return;   /* flat: nothing periodic to see */
-        /* acf[l] for l in [period_min - 1, lmax + 1], accumulated as one
-         * axpy per i (acf[l] += x[i] x[i + l] over l): contiguous, no
+                return 0;   /* flat: nothing periodic to see */
+        /* acf[l] for l in [lmin - 1, lmax + 1], accumulated as one axpy
+         * per i (acf[l] += x[i] x[i + l] over l): contiguous, no
          * reduction, so the compiler vectorises it without reordering a
          * float sum. */
-        acf_lags (x, n, c->period_min - 1, lmax + 1, acf);
-        for (guint l = c->period_min - 1; l <= lmax + 1; l++)
+        acf_lags (x, n, lmin - 1, lmax + 1, acf);
+        for (guint l = lmin - 1; l <= lmax + 1; l++)
                 acf[l] = (float) ((double) acf[l] / (n - l) / var);
-        for (guint l = c->period_min; l <= lmax; l++)
+        for (guint l = lmin; l <= lmax; l++)
                 if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1])
                         best = MAX (best, acf[l]);
-        if (best < c->period_min_acf)
-                return;
+        if (best < min_acf)
+                return 0;
         /* The shortest local maximum near the best: a multiple of the
          * true period scores about as well and must not win. */
-        for (guint l = c->period_min; l <= lmax; l++) {
+        for (guint l = lmin; l <= lmax; l++) {
                 if (acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] && acf[l] >= PERIOD_NEAR * best) {
-                        v->period[r] = l;
-                        v->period_acf[r] = acf[l];
-                        return;
+                        if (ret_acf)
+                                *ret_acf = acf[l];
+                        return l;
                 }
         }
+        return 0;   /* defensive: the best is itself such a maximum */
+}
+
+/* Period of resource r over the ring (0 = none). */
+static void
+fast_detect (AugurPredictor *p, AugurPredictorVm *v, int r)
+{
+        const AugurPredictorConfig *c = &p->cfg;
+        guint n = (guint) MIN (v->tick, (guint64) c->fast_len);
+        float *x = p->scratch, *acf = p->scratch + c->fast_len;
+
+        for (guint i = 0; i < n; i++)
+                x[i] = ring_val (p, v, r, v->tick - n + i);
+        v->period[r] = augur_period_detect (x, n, c->period_min, c->period_max, c->period_min_acf, acf,
+                                            &v->period_acf[r]);
 }
 
 /* Push y (N_RES) at tick `tick`. */
@@ -207,12 +215,12 @@ fast_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 t, const float *y)
                         if (isnan (y[r]))
                                 continue;
                         if (!isnan (base))
-                                augur_pred_qt_update (qt_at (p, v, r, FAST_LAST, j - 1), y[r] - base, p->cfg.coverage);
+                                augur_qtrack_update (qt_at (p, v, r, FAST_LAST, j - 1), y[r] - base, p->cfg.coverage);
                         if (!v->fpend_per[slot])
                                 continue;
                         base = fpend_at (p, v, slot, r, FAST_PERIOD)[j - 1];
                         if (!isnan (base))
-                                augur_pred_qt_update (qt_at (p, v, r, FAST_PERIOD, j - 1), y[r] - base, p->cfg.coverage);
+                                augur_qtrack_update (qt_at (p, v, r, FAST_PERIOD, j - 1), y[r] - base, p->cfg.coverage);
                 }
         }
 }

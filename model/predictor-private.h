@@ -19,6 +19,7 @@
 #include "predictor.h"
 #include "precursor.h"
 #include "calib.h"
+#include "period.h"
 #include "nn-q.h"
 
 #define N_RES      AUGUR_PRED_N
@@ -39,13 +40,8 @@ struct AugurPredictor {
         float *scratch;                      /* (2 fast_len + 2) detector     */
 };
 
-/* Online quantile tracker of the fast path. */
-typedef struct {
-        float q;                             /* current quantile estimate     */
-        float scale;                         /* EW mean |s - q|               */
-        float second;                        /* warm-up: second largest score */
-        guint32 n;                           /* scores seen (saturates)       */
-} QTrack;
+/* Online quantile tracker of the fast path (period.h). */
+typedef AugurQTrack QTrack;
 
 struct AugurPredictorVm {
         AugurPredictor *p;                   /* borrowed                      */
@@ -203,4 +199,3 @@ void augur_pred_mg_remember (const AugurPredictor *p, AugurPredictorVm *v, guint
 /* One fast tick with y (N_RES) at ts.  FALSE when ts is not later. */
 gboolean augur_pred_fast_step (AugurPredictor *p, AugurPredictorVm *v, gint64 ts, const float *y);
 gboolean augur_pred_gate_open (const AugurPredictor *p, const AugurPredictorVm *v, int r);
-void augur_pred_qt_update (QTrack *t, float s, float coverage);

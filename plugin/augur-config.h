@@ -63,6 +63,10 @@ typedef struct {
         /* [host] */
         double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
         double host_reserve_kib;      /* kept for the host when budget is 0   */
+        double io_budget_mib_s;       /* io_budget_mib_s: the sum of every disk
+                                       * limit's raise above its admin value,
+                                       * MiB/s; 0 = no host bound (each guest's
+                                       * io_max_mib_s still bounds it)        */
         double cushion_free_low;      /* [host] cushion_free_{low,high}_pct: the
                                        * forecast free fraction of host memory
                                        * (or budget) at which the guard's

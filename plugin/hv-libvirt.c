@@ -516,6 +516,67 @@ lv_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error)
         return TRUE;
 }
 
+/* <iotune> through virDomain{Get,Set}BlockIoTune, live.  The get asks
+ * for the parameter count first, as virsh blkdeviotune does. */
+static gboolean
+lv_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, GError **error)
+{
+        virTypedParameterPtr params = NULL;
+        int n = 0;
+        AugurBlockIoTune t = { 0 };
+
+        if (virDomainGetBlockIoTune (dom_of (g), disk, NULL, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainGetBlockIoTune");
+                return FALSE;
+        }
+        params = g_new0 (virTypedParameter, MAX (n, 1));
+        if (virDomainGetBlockIoTune (dom_of (g), disk, params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainGetBlockIoTune");
+                g_free (params);
+                return FALSE;
+        }
+        for (int i = 0; i < n; i++) {
+                unsigned long long v = params[i].type == VIR_TYPED_PARAM_ULLONG ? params[i].value.ul : 0;
+
+                if (strcmp (params[i].field, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC) == 0)
+                        t.total_bytes_sec = v;
+                else if (strcmp (params[i].field, VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC) == 0)
+                        t.read_bytes_sec = v;
+                else if (strcmp (params[i].field, VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC) == 0)
+                        t.write_bytes_sec = v;
+        }
+        virTypedParamsClear (params, n);
+        g_free (params);
+        *ret = t;
+        return TRUE;
+}
+
+static gboolean
+lv_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t, GError **error)
+{
+        virTypedParameterPtr params = NULL;
+        int n = 0, max = 0;
+        gboolean ok = TRUE;
+
+        if ((t->total_bytes_sec &&
+             virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC,
+                                      t->total_bytes_sec) < 0) ||
+            (t->read_bytes_sec &&
+             virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC,
+                                      t->read_bytes_sec) < 0) ||
+            (t->write_bytes_sec &&
+             virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC,
+                                      t->write_bytes_sec) < 0)) {
+                set_error (error, "virTypedParamsAddULLong");
+                ok = FALSE;
+        } else if (n > 0 && virDomainSetBlockIoTune (dom_of (g), disk, params, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainSetBlockIoTune");
+                ok = FALSE;
+        }
+        virTypedParamsFree (params, n);
+        return ok;
+}
+
 static gboolean
 lv_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
 {
@@ -574,4 +635,6 @@ const AugurHvOps augur_hv_libvirt_ops = {
         .set_balloon = lv_set_balloon,
         .set_vcpus = lv_set_vcpus,
         .agent_users = lv_agent_users,
+        .get_block_iotune = lv_get_block_iotune,
+        .set_block_iotune = lv_set_block_iotune,
 };

@@ -782,6 +782,23 @@ pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
         return FALSE;
 }
 
+/* Disk limits live in qemu-server's config (mbps_rd=, iops=, ...) and
+ * QMP's block_set_io_throttle; neither is wired yet.  UNSUPPORTED, so
+ * the resize loop leaves a pve guest's disks alone and says so once. */
+static gboolean
+pve_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, GError **error)
+{
+        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_UNSUPPORTED,
+                     "vmid %d: disk I/O limits are not supported yet by the pve backend", pg_of (g)->vmid);
+        return FALSE;
+}
+
+static gboolean
+pve_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t, GError **error)
+{
+        return pve_get_block_iotune (g, disk, NULL, error);
+}
+
 const AugurHvOps augur_hv_pve_ops = {
         .name = "pve",
         .accepts = pve_accepts,
@@ -800,4 +817,6 @@ const AugurHvOps augur_hv_pve_ops = {
         .set_balloon = pve_set_balloon,
         .set_vcpus = pve_set_vcpus,
         .agent_users = pve_agent_users,
+        .get_block_iotune = pve_get_block_iotune,
+        .set_block_iotune = pve_set_block_iotune,
 };

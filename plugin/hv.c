@@ -221,3 +221,29 @@ augur_hv_guest_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
         g_return_val_if_fail (g != NULL && ret_users != NULL, FALSE);
         return g->ops->agent_users (g, ret_users, error);
 }
+
+static gboolean
+unsupported (AugurHvGuest *g, const char *what, GError **error)
+{
+        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_UNSUPPORTED,
+                     "guest %s: the %s backend cannot %s", g->name, g->ops->name, what);
+        return FALSE;
+}
+
+gboolean
+augur_hv_guest_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, GError **error)
+{
+        g_return_val_if_fail (g != NULL && disk != NULL && ret != NULL, FALSE);
+        if (!g->ops->get_block_iotune)
+                return unsupported (g, "read disk I/O limits", error);
+        return g->ops->get_block_iotune (g, disk, ret, error);
+}
+
+gboolean
+augur_hv_guest_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t, GError **error)
+{
+        g_return_val_if_fail (g != NULL && disk != NULL && t != NULL, FALSE);
+        if (!g->ops->set_block_iotune)
+                return unsupported (g, "set disk I/O limits", error);
+        return g->ops->set_block_iotune (g, disk, t, error);
+}

@@ -5,7 +5,8 @@
  * with [guests] include/exclude, only of the guests kept),
  * a guest looked up by UUID, the list of running guests, a guest's policy
  * metadata and device facts, its balloon, its vCPUs (hotplug, or
- * online/offline through the guest agent), the agent probe and the
+ * online/offline through the guest agent), its disks' byte-rate limits
+ * (<iotune>, read and set live), the agent probe and the
  * agent's user count, and the events (lifecycle, balloon, agent,
  * metadata, connection closed).  The shape is libvirt's own driver tables
  * (src/driver-hypervisor.h: one struct of function pointers per backend;
@@ -67,6 +68,7 @@ typedef enum {
         AUGUR_HV_ERROR_FAILED,          /* this call failed, try again later   */
         AUGUR_HV_ERROR_LOST,            /* the connection is gone: reconnect   */
         AUGUR_HV_ERROR_NO_GUEST,        /* the guest vanished                  */
+        AUGUR_HV_ERROR_UNSUPPORTED,     /* this backend cannot do it at all    */
 } AugurHvError;
 
 typedef struct AugurHv AugurHv;
@@ -98,6 +100,17 @@ typedef struct {
 } AugurHvDevices;
 
 void augur_hv_devices_clear (AugurHvDevices *d);
+
+/* A disk's byte-rate limits, live (libvirt <iotune>, virsh blkdeviotune),
+ * bytes/s; 0 = no limit of that kind.  libvirt refuses total together
+ * with read or write, so at most one of {total} and {read, write} is set.
+ * The IOPS and burst limits are not here: augur reads and sets only
+ * these, and a set leaves every other limit of the disk as it was. */
+typedef struct {
+        guint64 total_bytes_sec;
+        guint64 read_bytes_sec;
+        guint64 write_bytes_sec;
+} AugurBlockIoTune;
 
 typedef enum {
         AUGUR_HV_EVENT_LIFECYCLE,
@@ -198,6 +211,15 @@ typedef struct {
         /* Users logged in, as the guest agent counts them.  Blocks for as
          * long as the agent takes; called from a worker thread. */
         gboolean (*agent_users) (AugurHvGuest *g, gint64 *ret_users, GError **error);
+        /* The live byte-rate limits of disk (its target, "vda").  NULL:
+         * not supported (the entry point fails UNSUPPORTED). */
+        gboolean (*get_block_iotune) (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret,
+                                      GError **error);
+        /* Set, live, the limits of disk that are nonzero in t; the others
+         * stay as they are (augur never adds or removes a limit).  NULL:
+         * not supported. */
+        gboolean (*set_block_iotune) (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t,
+                                      GError **error);
 } AugurHvOps;
 
 /* ------------------------------------------------------------- augurd's use */
@@ -236,6 +258,10 @@ void augur_hv_guest_probe_vcpus (AugurHvGuest *g, AugurVcpuCaps *ret);
 gboolean augur_hv_guest_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error);
 gboolean augur_hv_guest_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error);
 gboolean augur_hv_guest_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error);
+gboolean augur_hv_guest_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret,
+                                          GError **error);
+gboolean augur_hv_guest_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t,
+                                          GError **error);
 
 /* ----------------------------------------------------------- for backends */
 

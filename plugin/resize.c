@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "resize.h"
+#include "resize-io.h"
 #include "actuate.h"
 #include "augur-log.h"
 #include "mem-guard.h"
@@ -91,6 +92,7 @@ struct AugurResize {
         AugurMetrics *metrics;          /* borrowed, NULL = none (metrics.h)  */
         AugurGuestReportFunc guest_report;      /* NULL = none                 */
         gpointer guest_report_ctx;
+        AugurResizeIo *io;              /* the disk I/O limits (resize-io.h)  */
 };
 
 
@@ -113,6 +115,7 @@ augur_resize_new (const AugurForecastHooks *hooks)
         if (hooks)
                 r->hooks = *hooks;
         r->vms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, resize_vm_free);
+        r->io = augur_resize_io_new ();
         return r;
 }
 
@@ -122,6 +125,7 @@ augur_resize_free (AugurResize *r)
         if (!r)
                 return;
         g_hash_table_unref (r->vms);
+        augur_resize_io_free (r->io);
         g_free (r);
 }
 
@@ -860,6 +864,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
         g_autofree Work *work = g_new0 (Work, MAX (n, 1));
         g_autofree AugurArbItem *arb = g_new0 (AugurArbItem, MAX (n, 1));
         g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
+        g_autofree AugurIoGuest *io = g_new0 (AugurIoGuest, MAX (n, 1));
         g_autoptr(GError) error = NULL;
         double now_s = now_ms / 1000.0, budget, g;
         gsize n_arb = 0;
@@ -894,6 +899,17 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
         }
         if (store && !augur_store_write_decisions (store, (AugurDecisionRow *) rows->data, rows->len, &error))
                 g_warning ("writing %u decisions failed: %s, ignoring", rows->len, error->message);
+
+        /* The disk I/O limits, after memory and vCPUs (resize-io.h). */
+        for (gsize i = 0; i < n; i++) {
+                io[i].s = &samples[i];
+                io[i].mode = work[i].mode;
+                io[i].ceiling_mib_s = work[i].vm->meta.io_max_mib_s;
+                io[i].priority = work[i].vm->meta.priority;
+                if (work[i].vm->fresh_samples < FRESH_SAMPLES_NEEDED)
+                        io[i].mode = AUGUR_MODE_OBSERVE;        /* just (re)connected */
+        }
+        augur_resize_io_tick (r->io, hv, store, config, io, n, now_ms);
 }
 
 void
@@ -955,6 +971,7 @@ augur_resize_forget (AugurResize *r, const char *uuid)
                 r->hooks.forget (r->hooks.ctx, uuid);
         if (r->metrics)
                 augur_metrics_forget (r->metrics, uuid);
+        augur_resize_io_forget (r->io, uuid);
         g_hash_table_remove (r->vms, uuid);
 }
 

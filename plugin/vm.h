@@ -12,6 +12,9 @@
  *     <augur:target_util_pct>70</augur:target_util_pct>
  *     <augur:quantile>0.95</augur:quantile>
  *     <augur:tags>db prod</augur:tags>      names for [guests] include/exclude
+ *     <augur:io_max_mib_s>40</augur:io_max_mib_s>   ceiling of a raised
+ *                                    disk limit (resize-io.c); unset =
+ *                                    augur never raises this guest's limits
  *   </augur:policy>
  * libvirt hands the element back without its prefix when read with
  * virDomainGetMetadata(ELEMENT, "urn:augur:policy:1").  Every element is
@@ -52,6 +55,7 @@ typedef struct {
         double target_util;          /* (0, 1], NAN = unset                    */
         double quantile;             /* (0.5, 1), NAN = unset                  */
         char tags[AUGUR_VM_TAGS_MAX];  /* "db prod", "" = none (TAGS)          */
+        double io_max_mib_s;         /* disk limit ceiling, MiB/s, NAN = unset */
 } AugurVmPolicy;
 
 void augur_vm_policy_init (AugurVmPolicy *p);

@@ -114,10 +114,9 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
         return TRUE;
 }
 
-gint64
-augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
-                             const char *name, const char *kind, double from_value,
-                             double to_value, GError **error)
+static gint64
+write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid, const char *name, const char *kind,
+                 const char *device, double from_value, double to_value, const char *reason, GError **error)
 {
         sqlite3_stmt *s = NULL;
         DomainCache *dc;
@@ -132,14 +131,16 @@ augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
                 augur_store_txn_rollback (st);
                 return -1;
         }
-        rc = sqlite3_prepare_v2 (st->db, "INSERT INTO actuations (ts_ms, domain_id, kind, from_value, to_value) "
-                                 "VALUES (?,?,?,?,?)", -1, &s, NULL);
+        rc = sqlite3_prepare_v2 (st->db, "INSERT INTO actuations (ts_ms, domain_id, kind, from_value, to_value, "
+                                 "device, reason) VALUES (?,?,?,?,?,?,?)", -1, &s, NULL);
         if (rc == SQLITE_OK) {
                 sqlite3_bind_int64 (s, 1, ts_ms);
                 sqlite3_bind_int64 (s, 2, dc->id);
                 sqlite3_bind_text (s, 3, kind, -1, SQLITE_STATIC);
                 augur_store_bind_double_or_null (s, 4, from_value);
                 augur_store_bind_double_or_null (s, 5, to_value);
+                sqlite3_bind_text (s, 6, device, -1, SQLITE_STATIC);
+                sqlite3_bind_text (s, 7, reason, -1, SQLITE_STATIC);
                 rc = sqlite3_step (s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (st->db);
         }
         sqlite3_finalize (s);
@@ -152,6 +153,22 @@ augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
         if (!augur_store_txn_commit (st, error))
                 return -1;
         return id;
+}
+
+gint64
+augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
+                             const char *name, const char *kind, double from_value,
+                             double to_value, GError **error)
+{
+        return write_actuation (st, ts_ms, uuid, name, kind, NULL, from_value, to_value, NULL, error);
+}
+
+gint64
+augur_store_write_io_actuation (AugurStore *st, gint64 ts_ms, const char *uuid, const char *name,
+                                const char *kind, const char *device, double from_bps, double to_bps,
+                                const char *reason, GError **error)
+{
+        return write_actuation (st, ts_ms, uuid, name, kind, device, from_bps, to_bps, reason, error);
 }
 
 gboolean
@@ -374,7 +391,7 @@ augur_store_actuations (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64
                         guint limit, GError **error)
 {
         static const char sql[] =
-                "SELECT * FROM (SELECT ts_ms, domain_id, kind, from_value, to_value, latency_ms, id "
+                "SELECT * FROM (SELECT ts_ms, domain_id, kind, from_value, to_value, latency_ms, device, reason, id "
                 "FROM actuations WHERE (?1 < 0 OR domain_id = ?1) AND ts_ms BETWEEN ?2 AND ?3 "
                 "ORDER BY id DESC LIMIT ?4) ORDER BY id";
         g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (AugurActuationRow));
@@ -398,6 +415,8 @@ augur_store_actuations (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64
                 r.from_value = augur_store_column_double_or_nan (s, 3);
                 r.to_value = augur_store_column_double_or_nan (s, 4);
                 r.latency_ms = sqlite3_column_type (s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64 (s, 5);
+                r.device = sqlite3_column_type (s, 6) == SQLITE_NULL ? NULL : intern_col (s, 6);
+                r.reason = sqlite3_column_type (s, 7) == SQLITE_NULL ? NULL : intern_col (s, 7);
                 g_array_append_val (out, r);
         }
         sqlite3_finalize (s);

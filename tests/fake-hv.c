@@ -61,6 +61,7 @@ struct AugurFakeGuest {
         gboolean agent;
         gboolean autodeflate;
         char *meta_nsuri, *meta_xml;
+        GHashTable *iotune;             /* disk -> AugurBlockIoTune           */
         /* modelled */
         AugurDomainSample rec;          /* the record as last served          */
         guint64 dropped;                /* fields the test removed (bits)     */
@@ -105,6 +106,7 @@ guest_free (gpointer p)
         g_clear_pointer (&g->reports, g_array_unref);
         g_free (g->meta_nsuri);
         g_free (g->meta_xml);
+        g_clear_pointer (&g->iotune, g_hash_table_unref);
         augur_domain_sample_clear (&g->rec);
         g_free (g);
 }
@@ -943,6 +945,64 @@ fk_agent_users (AugurHvGuest *hg, gint64 *ret_users, GError **error)
         return TRUE;
 }
 
+void
+augur_fake_guest_set_iotune (AugurFakeGuest *g, const char *disk, const AugurBlockIoTune *t)
+{
+        if (!g->iotune)
+                g->iotune = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_hash_table_replace (g->iotune, g_strdup (disk), g_memdup2 (t, sizeof *t));
+}
+
+gboolean
+augur_fake_guest_iotune (const AugurFakeGuest *g, const char *disk, AugurBlockIoTune *ret)
+{
+        const AugurBlockIoTune *t = g->iotune ? g_hash_table_lookup (g->iotune, disk) : NULL;
+
+        if (!t)
+                return FALSE;
+        *ret = *t;
+        return TRUE;
+}
+
+static gboolean
+fk_get_block_iotune (AugurHvGuest *hg, const char *disk, AugurBlockIoTune *ret, GError **error)
+{
+        AugurFakeGuest *g;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_GET_BLOCK_IOTUNE, 0, 0, &g, error))
+                return FALSE;
+        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, disk,
+                   sizeof (((AugurFakeCall *) NULL)->disk));
+        if (!augur_fake_guest_iotune (g, disk, ret))
+                *ret = (AugurBlockIoTune) { 0 };
+        return TRUE;
+}
+
+static gboolean
+fk_set_block_iotune (AugurHvGuest *hg, const char *disk, const AugurBlockIoTune *t, GError **error)
+{
+        AugurFakeGuest *g;
+        AugurBlockIoTune cur = { 0 };
+        gint64 v = t->total_bytes_sec ? t->total_bytes_sec : t->read_bytes_sec ? t->read_bytes_sec
+                                                                              : t->write_bytes_sec;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, v, 0, &g, error))
+                return FALSE;
+        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, disk,
+                   sizeof (((AugurFakeCall *) NULL)->disk));
+        augur_fake_guest_iotune (g, disk, &cur);
+        if (t->total_bytes_sec)
+                cur.total_bytes_sec = t->total_bytes_sec;
+        if (t->read_bytes_sec)
+                cur.read_bytes_sec = t->read_bytes_sec;
+        if (t->write_bytes_sec)
+                cur.write_bytes_sec = t->write_bytes_sec;
+        if (cur.total_bytes_sec && (cur.read_bytes_sec || cur.write_bytes_sec))
+                return refuse (g, error, "total and read/write bytes limits cannot be set at the same time");
+        augur_fake_guest_set_iotune (g, disk, &cur);
+        return TRUE;
+}
+
 static const AugurHvOps fake_ops = {
         .name = "fake",
         .close = fk_close,
@@ -959,4 +1019,6 @@ static const AugurHvOps fake_ops = {
         .set_balloon = fk_set_balloon,
         .set_vcpus = fk_set_vcpus,
         .agent_users = fk_agent_users,
+        .get_block_iotune = fk_get_block_iotune,
+        .set_block_iotune = fk_set_block_iotune,
 };

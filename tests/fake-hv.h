@@ -72,6 +72,8 @@ typedef enum {
         AUGUR_FAKE_CALL_SET_BALLOON,
         AUGUR_FAKE_CALL_SET_VCPUS,
         AUGUR_FAKE_CALL_AGENT_USERS,
+        AUGUR_FAKE_CALL_GET_BLOCK_IOTUNE,
+        AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE,
         AUGUR_FAKE_CALL_N,
 } AugurFakeCallKind;
 
@@ -82,7 +84,10 @@ typedef struct {
         char guest[64];                 /* its name; "" for connection calls  */
         gint64 value;                   /* SET_BALLOON KiB, SET_VCPUS count,
                                          * SET_STATS_PERIOD / SET_AGENT_TIMEOUT
-                                         * s; 0 otherwise                     */
+                                         * s, SET_BLOCK_IOTUNE the bytes/s set
+                                         * (total, else read, else write);
+                                         * 0 otherwise                        */
+        char disk[32];                  /* *_BLOCK_IOTUNE: the disk           */
         AugurHvVcpuMethod method;       /* SET_VCPUS                          */
         gboolean ok;                    /* FALSE: it failed                   */
 } AugurFakeCall;
@@ -133,6 +138,13 @@ int augur_fake_guest_vcpus_online (const AugurFakeGuest *g);
 /* vCPUs plugged and online (at most vcpu.maximum). */
 void augur_fake_guest_set_vcpus (AugurFakeGuest *g, int plugged, int online);
 void augur_fake_guest_set_autodeflate (AugurFakeGuest *g, gboolean on);
+
+/* A disk's live byte limits (both kinds of guest; a disk never given
+ * limits reads as none, all 0).  A set through the table changes them as
+ * libvirt would: only the nonzero fields, and total together with read or
+ * write is refused.  Gets and sets are recorded with the disk's name. */
+void augur_fake_guest_set_iotune (AugurFakeGuest *g, const char *disk, const AugurBlockIoTune *t);
+gboolean augur_fake_guest_iotune (const AugurFakeGuest *g, const char *disk, AugurBlockIoTune *ret);
 
 /* Either kind.  Each delivers its event (AGENT, METADATA) at once. */
 void augur_fake_guest_set_agent (AugurFake *f, AugurFakeGuest *g, gboolean present);

@@ -87,7 +87,11 @@ add_actuations (AugurPlotData *pd, const GArray *rows)
         for (guint i = 0; i < rows->len; i++) {
                 const AugurActuationRow *r = &g_array_index (rows, AugurActuationRow, i);
                 gboolean cpu = g_strcmp0 (r->kind, "vcpus") == 0;
-                AugurPlotMarker m = {
+                AugurPlotMarker m;
+
+                if (r->device)
+                        continue;       /* disk limits: not on this plot (yet) */
+                m = (AugurPlotMarker) {
                         .t_s = r->ts_ms / 1000.0,
                         .cpu = cpu,
                         .kind = r->to_value > r->from_value ? AUGUR_PLOT_MARK_GROW : AUGUR_PLOT_MARK_SHRINK,

@@ -60,6 +60,73 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_builder_end_object (b);
 }
 
+/* A disk limit actuation as JSON (actions --json): kind io-total /
+ * io-read / io-write, the disk, bytes/s from and to, and the reason. */
+static void
+io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, const char *uuid)
+{
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "ts");
+        json_builder_add_int_value (b, a->ts_ms / 1000);
+        augur_cli_json_domain (b, name, uuid);
+        json_str (b, "kind", a->kind);
+        json_str (b, "disk", a->device);
+        json_num (b, "from_bytes_sec", a->from_value);
+        json_num (b, "to_bytes_sec", a->to_value);
+        json_str (b, "reason", a->reason);
+        json_builder_end_object (b);
+}
+
+static const char *
+io_limit_words (const char *kind)
+{
+        if (g_strcmp0 (kind, "io-read") == 0)
+                return "read limit";
+        if (g_strcmp0 (kind, "io-write") == 0)
+                return "write limit";
+        return "limit";
+}
+
+static char *
+fmt_mib_s (double bps)
+{
+        return isnan (bps) ? g_strdup ("?") : g_strdup_printf ("%.3g MiB/s", bps / 1048576);
+}
+
+/* The disk limit actuations among rows (every kind is in the table). */
+static GArray *
+io_rows (const GArray *all)
+{
+        GArray *out = g_array_new (FALSE, TRUE, sizeof (AugurActuationRow));
+
+        for (guint i = 0; i < all->len; i++) {
+                const AugurActuationRow *a = &g_array_index (all, AugurActuationRow, i);
+
+                if (a->device)
+                        g_array_append_val (out, *a);
+        }
+        return out;
+}
+
+/* The name and UUID of domain_id for the rows of actions without DOMAIN. */
+static void
+domain_names (AugurStore *st, gint64 domain_id, const char **ret_name, const char **ret_uuid,
+              GPtrArray **cache)
+{
+        if (!*cache)
+                *cache = augur_store_list_domains (st, NULL);
+        *ret_name = "?";
+        *ret_uuid = NULL;
+        for (guint i = 0; *cache && i < (*cache)->len; i++) {
+                const AugurDomainInfo *d = (*cache)->pdata[i];
+
+                if (d->id == domain_id) {
+                        *ret_name = d->name;
+                        *ret_uuid = d->uuid;
+                }
+        }
+}
+
 static gboolean
 is_change (const char *action)
 {
@@ -106,7 +173,8 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
-        g_autoptr(GArray) rows = NULL;
+        g_autoptr(GArray) rows = NULL, acts = NULL, io = NULL;
+        g_autoptr(GPtrArray) doms = NULL;
         g_autoptr(GError) error = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
         gboolean all = augur_cmd_opts_bool (opts, "all");
@@ -132,6 +200,10 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         rows = augur_store_decisions (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
         if (!rows)
                 return augur_cli_error ("%s", error->message);
+        acts = augur_store_actuations (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
+        if (!acts)
+                return augur_cli_error ("%s", error->message);
+        io = io_rows (acts);
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -141,6 +213,14 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 
                         if (all || is_change (r->mem_action) || is_change (r->cpu_action))
                                 row_to_json (b, r);
+                }
+                /* Disk limits after the decisions: objects with a "kind". */
+                for (guint i = 0; i < io->len; i++) {
+                        const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
+                        const char *name, *uuid;
+
+                        domain_names (st, a->domain_id, &name, &uuid, &doms);
+                        io_row_to_json (b, a, name, uuid);
                 }
                 json_builder_end_array (b);
                 augur_cli_json_print (b, TRUE);
@@ -172,6 +252,31 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 augur_cli_table_add (&t, cells);
         }
         augur_cli_table_print (&t, g);
+        if (io->len > 0) {
+                AugurCliTable ti;
+                char *hdr_io[] = { "Time (UTC)", "Domain", "Disk", "Limit", "Change", "Reason", NULL };
+
+                if (!g->quiet)
+                        g_print ("\nDisk I/O limits:\n");
+                augur_cli_table_init (&ti, 6);
+                augur_cli_table_add (&ti, g_strdupv (hdr_io));
+                for (guint i = 0; i < io->len; i++) {
+                        const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
+                        g_autofree char *from = fmt_mib_s (a->from_value), *to = fmt_mib_s (a->to_value);
+                        const char *name, *uuid;
+                        char **cells = g_new0 (char *, 7);
+
+                        domain_names (st, a->domain_id, &name, &uuid, &doms);
+                        cells[0] = augur_cli_format_ms (a->ts_ms);
+                        cells[1] = g_strdup (name);
+                        cells[2] = g_strdup (a->device);
+                        cells[3] = g_strdup (io_limit_words (a->kind));
+                        cells[4] = g_strdup_printf ("%s -> %s", from, to);
+                        cells[5] = g_strdup (a->reason ? a->reason : "?");
+                        augur_cli_table_add (&ti, cells);
+                }
+                augur_cli_table_print (&ti, g);
+        }
         return 0;
 }
 
@@ -253,6 +358,38 @@ print_no_memory_stats (const char *name, double alloc_kib)
                  "period: augurd sets [daemon] balloon_period_seconds on every guest it sees, "
                  "`virsh dommemstat %s --period 1 --live` sets it by hand.  `virsh dommemstat %s` "
                  "then lists available, usable and last_update.\n", name, name, name);
+}
+
+/* explain's disk paragraph: augur's newest disk limit change, in words
+ * ("raised vda's limit from 5 to 40 MiB/s for the forecast burst"). */
+static void
+print_io_explain (AugurStore *st, gint64 domain_id)
+{
+        g_autoptr(GArray) acts = augur_store_actuations (st, domain_id, G_MININT64, G_MAXINT64, 0, NULL);
+        g_autoptr(GArray) io = acts ? io_rows (acts) : NULL;
+        const AugurActuationRow *a;
+        g_autofree char *t = NULL, *from = NULL, *to = NULL;
+
+        if (!io || io->len == 0)
+                return;
+        a = &g_array_index (io, AugurActuationRow, io->len - 1);
+        t = augur_cli_format_ms (a->ts_ms);
+        from = g_strdup_printf ("%.3g", a->from_value / 1048576);
+        to = fmt_mib_s (a->to_value);
+        if (g_strcmp0 (a->reason, "forecast-burst") == 0)
+                g_print ("Disk I/O: at %s UTC augur %s %s's %s from %s to %s for the forecast burst.\n", t,
+                         a->to_value > a->from_value ? "raised" : "set", a->device, io_limit_words (a->kind),
+                         from, to);
+        else if (g_strcmp0 (a->reason, "restore") == 0)
+                g_print ("Disk I/O: at %s UTC augur restored %s's %s from %s to %s after sustained quiet.\n", t,
+                         a->device, io_limit_words (a->kind), from, to);
+        else if (g_strcmp0 (a->reason, "yield") == 0)
+                g_print ("Disk I/O: at %s UTC someone else set %s's %s to %s while augur held a raise; augur "
+                         "keeps it as the floor and does not fight it.\n", t, a->device,
+                         io_limit_words (a->kind), to);
+        else
+                g_print ("Disk I/O: at %s UTC %s's %s went from %s to %s (%s).\n", t, a->device,
+                         io_limit_words (a->kind), from, to, a->reason ? a->reason : "?");
 }
 
 static const AugurOptDef opts_explain[] = {
@@ -385,6 +522,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_print ("; %s to %d because %s.\n", r->cpu_action, r->vcpus_target, reason_words (r->cpu_reason));
         if (r->note[0])
                 g_print ("Note: %s\n", r->note);
+        print_io_explain (st, d->id);
         return 0;
 }
 

@@ -200,6 +200,9 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
                 r->last_action_ms = a->ts_ms;
                 if (g_strcmp0 (a->kind, "vcpus") == 0)
                         r->last_action = g_strdup_printf ("vcpus %.0f->%.0f", a->from_value, a->to_value);
+                else if (a->device)
+                        r->last_action = g_strdup_printf ("%s %s %.0f->%.0f MiB/s", a->device, a->kind,
+                                                          a->from_value / 1048576, a->to_value / 1048576);
                 else
                         r->last_action = g_strdup_printf ("%s %.0f->%.0f MiB",
                                                           a->to_value > a->from_value ? "grow" : "shrink",
