@@ -71,8 +71,8 @@ io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, co
         augur_cli_json_domain (b, name, uuid);
         json_str (b, "kind", a->kind);
         json_str (b, "disk", a->device);
-        json_num (b, "from_bytes_sec", a->from_value);
-        json_num (b, "to_bytes_sec", a->to_value);
+        augur_cli_json_num (b, "from_bytes_sec", a->from_value);
+        augur_cli_json_num (b, "to_bytes_sec", a->to_value);
         json_str (b, "reason", a->reason);
         json_builder_end_object (b);
 }
