@@ -1,4 +1,4 @@
-/* test-replay.c — the trace replay (model/replay.c) with the daemon's
+/* test-replay.c — the trace replay (policy/replay.c) with the daemon's
  * policy (policy/policy.c).
  *
  *   /replay/t-plus-1/reactive   a 6-step hand-made trace: the allocation

@@ -1,6 +1,6 @@
 /* cmd-replay.c — virt-augur replay: a trace through the daemon's policy.
  *
- * What it is: option parsing, trace loading, the replay (model/replay.h)
+ * What it is: option parsing, trace loading, the replay (policy/replay.h)
  * with the real augur_policy_plan() (policy/policy.h), and printing.
  * What it is not: the forecaster or the metrics, which live in model/.
  *
@@ -36,7 +36,7 @@
  * conformal bound at --coverage (the daemon's default).
  *
  * The memory guard (policy/mem-guard.h) runs with augur as in augurd, on
- * by default (model/replay.c THE MEMORY GUARD); --no-guard replays augur
+ * by default (policy/replay.c THE MEMORY GUARD); --no-guard replays augur
  * as it was before it.  --host-slack G (0..1, default 0) is the guard's
  * host slack g, which augurd forecasts from the host's free memory and a
  * replay cannot: 0 = a host under pressure (the cushion under a shrink is

@@ -18,7 +18,7 @@
 #include <glib.h>
 #include "predictor.h"
 #include "precursor.h"
-#include "../policy/policy.h"
+#include "policy.h"
 
 #define AUGUR_REPLAY_ERROR (augur_replay_error_quark ())
 GQuark augur_replay_error_quark (void);

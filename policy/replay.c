@@ -80,7 +80,7 @@
  */
 #include "replay.h"
 #include "dataset.h"
-#include "../policy/mem-guard.h"
+#include "mem-guard.h"
 #include "util.h"
 
 #include <math.h>
