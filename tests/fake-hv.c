@@ -478,6 +478,12 @@ augur_fake_guest_set_balloon (AugurFakeGuest *g, double kib)
         g->pending_kib = 0;
 }
 
+void
+augur_fake_guest_move_balloon (AugurFakeGuest *g, double kib)
+{
+        g->balloon_kib = kib;
+}
+
 double
 augur_fake_guest_balloon_kib (const AugurFakeGuest *g)
 {
