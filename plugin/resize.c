@@ -451,8 +451,13 @@ act_memory (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
         /* The balloon reached augur's target and sits within tolerance of
          * it: QEMU holds that target already.  Sending it again would only
          * overwrite another controller's new target before its move shows
-         * (SECOND CONTROLLER). */
-        if (!isnan (vm->set_target_kib) && fabs (to - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB &&
+         * (SECOND CONTROLLER).  Only when the new target is not below the
+         * one QEMU holds: a target a little lower (arbitration squeezing
+         * the host budget) must be sent, or the guest keeps up to
+         * FOREIGN_TOLERANCE_KIB more than its grant and the guests' sum
+         * goes over the budget. */
+        if (!isnan (vm->set_target_kib) && to >= vm->set_target_kib &&
+            to - vm->set_target_kib <= FOREIGN_TOLERANCE_KIB &&
             vm->way_lo_kib == vm->set_target_kib && vm->way_hi_kib == vm->set_target_kib &&
             fabs (from - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB) {
                 w->row.mem_action = "none";

@@ -899,6 +899,36 @@ test_controller_own_moves (Fx *fx, gconstpointer data)
         g_assert_cmpuint (n_yield_logs, ==, 0);
 }
 
+/* A landed balloon is not set again to the target it holds (SECOND
+ * CONTROLLER), but a target a little LOWER is sent: arbitration squeezing
+ * the host budget by less than FOREIGN_TOLERANCE_KIB must still move the
+ * balloon, or the guests' sum stays over the budget (seen on a real guest:
+ * 752.8 MiB under a 750 MiB budget).
+ * Mutation tried: act_memory() skipping any target within tolerance of
+ * the landed one (|to - set| <= tolerance): fails (no call, the balloon
+ * stays 1.5 MiB over the budget). */
+static void
+test_controller_squeeze (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+        double settled = settle (fx, g);
+        guint calls;
+
+        run (fx, 3);
+        calls = augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm");
+        run (fx, 3);            /* landed and steady: nothing sent again */
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), ==, calls);
+        fx->config->host_budget_kib = settled - 1536;
+        run (fx, 2);
+        g_test_message ("budget %.0f KiB: balloon %.0f KiB, last target %" G_GINT64_FORMAT " KiB, row target %.0f",
+                        fx->config->host_budget_kib, augur_fake_guest_balloon_kib (g),
+                        augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm")->value,
+                        last_row (fx, "vm").mem_target_kib);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), >, calls);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), <=, fx->config->host_budget_kib);
+        g_assert_cmpstr (last_row (fx, "vm").mem_veto, !=, "other-controller");
+}
+
 /* autodeflate: a balloon that rises above augur's target on a guest with
  * <memballoon autodeflate='on'> is the guest deflating it (the memory
  * guard's DEFLATED event), never another controller, however long it
@@ -1028,6 +1058,7 @@ main (int argc, char **argv)
         ADD ("/resize/failures", NULL, test_failures);
         ADD ("/resize/controller/setmem", NULL, test_controller_setmem);
         ADD ("/resize/controller/own-moves", NULL, test_controller_own_moves);
+        ADD ("/resize/controller/squeeze", NULL, test_controller_squeeze);
         ADD ("/resize/controller/autodeflate", NULL, test_controller_autodeflate);
         ADD ("/resize/controller/reboot", NULL, test_controller_reboot);
 #undef ADD
