@@ -689,11 +689,30 @@ note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o)
                     o->hold_kib / 1024, until_s);
 }
 
+/* Where a guest's balloon ends up whatever augur now sends it: where it
+ * is, or a larger earlier target of augur's still on its way (QEMU holds
+ * it until the next target arrives, and a guest deflates within the
+ * second); for a guest held on suspicion of another controller (not
+ * actuated), augur's last target, which QEMU keeps. */
+static double
+balloon_base (const Work *w)
+{
+        double base = MAX (w->in.mem_alloc_kib, w->vm->mem_pending_kib);
+
+        if (held (w->vm) && !w->vm->yielded && !isnan (w->vm->set_target_kib))
+                base = MAX (base, w->vm->set_target_kib);
+        return base;
+}
+
 /* Apply the arbitration's grants, then keep the budget true at every
  * instant, not only in targets: a balloon grows within a second, while
  * the one it makes room for shrinks only as fast as that guest frees
  * pages.  So a grow uses only what is free now — the budget minus every
- * VM's max(balloon now, target) — and waits a tick for the rest. */
+ * VM's max(balloon_base(), target) — and waits a tick for the rest.  Only
+ * the part of a grow above its balloon_base() commits new memory, so only
+ * that part is scaled down: a guest whose earlier, larger target is still
+ * landing cannot give room back by growing less now (seen on a real guest:
+ * the pair 1 MiB over the budget while one balloon landed). */
 static void
 apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
 {
@@ -701,7 +720,7 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
 
         for (gsize i = 0, k = 0; i < n; i++) {
                 Work *w = &work[i];
-                double a = w->in.mem_alloc_kib, end;
+                double a = w->in.mem_alloc_kib, base;
 
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
@@ -719,17 +738,10 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
                  * that balloon stays where it is. */
                 if (fabs (w->plan.mem_target_kib - a) < MIN_CHANGE_KIB)
                         w->plan.mem_target_kib = a;
-                /* A balloon still on its way to an earlier, larger target
-                 * ends there, not where it is now. */
-                end = MAX (MAX (a, w->plan.mem_target_kib), w->vm->mem_pending_kib);
-                /* A guest held on suspicion of another controller is not
-                 * actuated, so QEMU still holds augur's last target: its
-                 * balloon may yet go there. */
-                if (held (w->vm) && !w->vm->yielded && !isnan (w->vm->set_target_kib))
-                        end = MAX (end, w->vm->set_target_kib);
-                committed += end;
-                if (w->plan.mem_target_kib > a)
-                        growth += w->plan.mem_target_kib - a;
+                base = balloon_base (w);
+                committed += MAX (base, w->plan.mem_target_kib);
+                if (w->plan.mem_target_kib > base)
+                        growth += w->plan.mem_target_kib - base;
         }
         /* A landed balloon sits a few pages off its target (132 KiB seen):
          * grows keep that much below the budget. */
@@ -739,12 +751,15 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
         f = MAX (0, 1 - (committed - room) / growth);
         for (gsize i = 0; i < n; i++) {
                 Work *w = &work[i];
-                double a = w->in.mem_alloc_kib, t = w->plan.mem_target_kib;
+                double a = w->in.mem_alloc_kib, t = w->plan.mem_target_kib, base;
                 gsize len;
 
-                if (w->mode == AUGUR_MODE_OBSERVE || isnan (a) || isnan (t) || t <= a)
+                if (w->mode == AUGUR_MODE_OBSERVE || isnan (a) || isnan (t))
                         continue;
-                w->plan.mem_target_kib = a + f * (t - a);
+                base = balloon_base (w);
+                if (t <= base)
+                        continue;
+                w->plan.mem_target_kib = base + f * (t - base);
                 len = strlen (w->row.note);
                 g_snprintf (w->row.note + len, sizeof w->row.note - len,
                             "%sgrowing to %.0f of %.0f MiB now: the rest waits for other guests' balloons "

@@ -992,6 +992,45 @@ test_controller_held_budget (Fx *fx, gconstpointer data)
         g_assert_cmpfloat (a_set + b_target, <=, fx->config->host_budget_kib);
 }
 
+/* resize.c apply_grants(): a guest whose earlier, larger target is still
+ * landing (QEMU holds it; the guest deflates within a second) commits that
+ * target, whatever smaller one augur sends now: another guest's grow may
+ * only use what is left beside it.  Seen on a real guest: the pair 1 MiB
+ * over a 750 MiB budget while one balloon landed.
+ * Mutation tried: the old scaling (every grow measured from the balloon
+ * now, the landing guest's cut counted as room): fails (b's target plus
+ * a's landing one exceed the budget). */
+static void
+test_arbitration_landing (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *a = add_full (fx, "a"), *b = add_full (fx, "b");
+        double a_first, a_second, b_target;
+
+        fx->config->host_budget_kib = 850 * MIB;
+        augur_fake_guest_set_balloon (a, 300 * MIB);
+        augur_fake_guest_set_balloon (b, 200 * MIB);
+        forecast (fx, "a", 220 * MIB, 0.05);
+        forecast (fx, "b", 120 * MIB, 0.05);
+        run (fx, 4);
+        g_test_message ("settled: a %.0f, b %.0f KiB", augur_fake_guest_balloon_kib (a),
+                        augur_fake_guest_balloon_kib (b));
+        /* a grows, slowly: its target stays pending */
+        augur_fake_guest_set_balloon_latency (a, 600000);
+        forecast (fx, "a", 470 * MIB, 0.05);
+        run (fx, 1);
+        a_first = (double) augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "a")->value;
+        /* a now wants a little less, b much more */
+        forecast (fx, "a", 440 * MIB, 0.05);
+        forecast (fx, "b", 480 * MIB, 0.05);
+        run (fx, 1);
+        a_second = (double) augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "a")->value;
+        b_target = (double) augur_fake_last (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "b")->value;
+        g_test_message ("a: %.0f then %.0f KiB (landing), b: %.0f KiB, budget %.0f KiB", a_first, a_second,
+                        b_target, fx->config->host_budget_kib);
+        g_assert_cmpfloat (a_second, <, a_first);      /* the case under test */
+        g_assert_cmpfloat (MAX (a_first, a_second) + b_target, <=, fx->config->host_budget_kib);
+}
+
 /* autodeflate: a balloon that rises above augur's target on a guest with
  * <memballoon autodeflate='on'> is the guest deflating it (the memory
  * guard's DEFLATED event), never another controller, however long it
@@ -1122,6 +1161,7 @@ main (int argc, char **argv)
         ADD ("/resize/controller/setmem", NULL, test_controller_setmem);
         ADD ("/resize/controller/own-moves", NULL, test_controller_own_moves);
         ADD ("/resize/controller/squeeze", NULL, test_controller_squeeze);
+        ADD ("/resize/arbitration/landing", NULL, test_arbitration_landing);
         ADD ("/resize/controller/landing", NULL, test_controller_landing);
         ADD ("/resize/controller/held-budget", NULL, test_controller_held_budget);
         ADD ("/resize/controller/autodeflate", NULL, test_controller_autodeflate);
