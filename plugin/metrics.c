@@ -60,6 +60,8 @@ typedef struct {
         char *uuid;
         char *name;
         double mem_used_kib, mem_alloc_kib, cpu_cores, vcpus;
+        double yielded;                 /* 1 = augur yields to another controller,
+                                         * 0 = not, NAN = not said yet         */
         /* The forecast, bounded (metrics.h FORECAST SERIES): [memory, cpu] */
         gboolean have_forecast;
         double lead_s, lead_upper[2];
@@ -155,7 +157,7 @@ get_guest (AugurMetrics *m, const char *uuid, const char *name)
         if (!g) {
                 g = g_new0 (MetricsGuest, 1);
                 g->uuid = g_strdup (uuid);
-                g->mem_used_kib = g->mem_alloc_kib = g->cpu_cores = g->vcpus = NAN;
+                g->mem_used_kib = g->mem_alloc_kib = g->cpu_cores = g->vcpus = g->yielded = NAN;
                 for (int r = 0; r < 2; r++)
                         g->err_ratio[r][0] = g->err_ratio[r][1] = g->coverage[r] = NAN;
                 g->actions = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
@@ -181,6 +183,12 @@ augur_metrics_set_guest (AugurMetrics *m, const char *uuid, const char *name,
         g->mem_alloc_kib = mem_alloc_kib;
         g->cpu_cores = cpu_cores_used;
         g->vcpus = vcpus;
+}
+
+void
+augur_metrics_set_yielded (AugurMetrics *m, const char *uuid, const char *name, gboolean yielded)
+{
+        get_guest (m, uuid, name)->yielded = yielded ? 1 : 0;
 }
 
 /* Max of v over the first n horizons, NAN when none is known. */
@@ -487,6 +495,10 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
         gauge_family (out, guests, m->names, "augur_guest_vcpus",
                       "vCPUs online in the guest.",
                       G_STRUCT_OFFSET (MetricsGuest, vcpus), 1);
+        gauge_family (out, guests, m->names, "augur_guest_yielded",
+                      "1 while augur leaves the guest alone because something else moves its balloon "
+                      "(another controller), 0 otherwise.",
+                      G_STRUCT_OFFSET (MetricsGuest, yielded), 1);
         forecast_family (out, guests, m->names, 0);
         forecast_family (out, guests, m->names, 1);
 

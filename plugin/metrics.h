@@ -15,6 +15,11 @@
  *   augur_guest_memory_allocation_bytes{domain,uuid}    gauge  balloon size
  *   augur_guest_cpu_used_cores{domain,uuid}             gauge
  *   augur_guest_vcpus{domain,uuid}                      gauge  online
+ *   augur_guest_yielded{domain,uuid}                    gauge  1 while augur yields the guest to
+ *                                                              another controller (something
+ *                                                              else moved its balloon:
+ *                                                              plugin/resize.c SECOND
+ *                                                              CONTROLLER), else 0
  *   augur_guest_memory_forecast_bytes{domain,uuid,horizon_seconds,bound}
  *   augur_guest_cpu_forecast_cores{domain,uuid,horizon_seconds,bound}
  *                                                       gauge  see FORECAST SERIES
@@ -105,6 +110,8 @@ void augur_metrics_set_names (AugurMetrics *m, gboolean names);
 void augur_metrics_set_guest (AugurMetrics *m, const char *uuid, const char *name,
                               double mem_used_kib, double mem_alloc_kib,
                               double cpu_cores_used, double vcpus);
+/* Whether augur yields the guest to another controller (resize.c). */
+void augur_metrics_set_yielded (AugurMetrics *m, const char *uuid, const char *name, gboolean yielded);
 /* Medians exported per resource (FORECAST SERIES). */
 #define AUGUR_METRICS_P50_HORIZONS 3
 /* The newest forecast of the guest and the policy's lead window, s; NULL

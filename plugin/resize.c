@@ -1,4 +1,51 @@
-/* resize.c — forecast → plan → arbitrate → actuate → audit.  See resize.h. */
+/* resize.c — forecast → plan → arbitrate → actuate → audit.  See resize.h.
+ *
+ * SECOND CONTROLLER.  Something else may move a guest's balloon: MoM,
+ * Proxmox's pvestatd, an admin's `virsh setmem`.  Two controllers fight,
+ * so augur notices and yields: it stops actuating that guest (no balloon
+ * and no vCPU change; its rows carry the veto other-controller and a
+ * note), logs it once, and exports augur_guest_yielded{domain,uuid} = 1
+ * (metrics.h).  A change of the guest's augur policy metadata (its
+ * METADATA event in augur's namespace, e.g. `virt-augur policy G --set
+ * mode=act`) takes it back: augur forgets its old target and acts again.
+ * The yield lasts for augurd's run (it is not stored).
+ *
+ * The rule, judged once per tick (balloon_foreign()) on balloon.current:
+ * libvirt's own figure for the domain's current memory, the value `virsh
+ * setmem` and every BALLOON_CHANGE event move, not the guest's MemTotal
+ * (its stats report, late and off by the kernel's reservation).  A tick's
+ * balloon is FOREIGN when all of these hold:
+ *   - augur has set a target on the guest (set_target_kib) since augurd
+ *     first saw it (or since it was taken back): before that augur has
+ *     nothing to compare with and never yields;
+ *   - the balloon is farther than FOREIGN_TOLERANCE_KIB (QEMU's 4 KiB page
+ *     rounding, the guest's balloon batches and a landed balloon's
+ *     wobble) from augur's target, and outside the way there: the span
+ *     from where the balloon was when augur set that target (and any
+ *     earlier target of augur's still being reached then) to the target.
+ *     Augur's pending change is that span: a slow landing stays in it.
+ *     Once the balloon has reached the target the span is the target;
+ *   - it is not the guest deflating its own balloon: on a guest with
+ *     <memballoon autodeflate='on'> a balloon ABOVE augur's target is the
+ *     guest's doing (the memory guard's DEFLATED event, mem-guard.h), never
+ *     a second controller; below it is judged as on any guest;
+ *   - it is not a guest reboot: a reset guest's balloon driver starts
+ *     empty (the balloon at the <memory> maximum) and inflates back to
+ *     augur's target; a balloon within tolerance of the maximum is taken
+ *     as that, and the way back down from it is on the way.
+ * A foreign tick holds the guest at once (no actuation, the row says
+ * other-controller, "suspected"), so that augur does not overwrite the
+ * other controller's target before it is sure; so does a tick on which a
+ * balloon that had reached augur's target moved DRIFT_KIB farther off it,
+ * still within tolerance (the first second of a setmem: a real guest's
+ * balloon showed 1 MiB of it, and augur set its own target back over the
+ * admin's).  For the same reason augur never sends again a target the
+ * balloon has reached and sits at.  The guest is yielded when
+ * FOREIGN_TICKS (2) consecutive ticks are foreign and the balloon is not
+ * coming back toward augur's target between them (a balloon that moves
+ * back toward it is still landing: a reboot's inflation, a late landing);
+ * a tick that is not foreign ends the suspicion and augur goes on.
+ */
 #include "config.h"
 
 #include "resize.h"
@@ -31,6 +78,14 @@
 #define SETTLE_MS 10000
 /* How far a landed balloon may sit off its target, KiB. */
 #define BALLOON_WOBBLE_KIB 2048.0
+/* How far the balloon may sit off a value augur's own changes explain
+ * before it counts as moved by someone else, KiB (SECOND CONTROLLER). */
+#define FOREIGN_TOLERANCE_KIB BALLOON_WOBBLE_KIB
+/* Consecutive foreign ticks before augur yields (SECOND CONTROLLER). */
+#define FOREIGN_TICKS 2
+/* A landed balloon that moves this much farther off augur's target within
+ * a tick is held for that tick (SECOND CONTROLLER), KiB. */
+#define DRIFT_KIB 512.0
 /* The balloon's page, KiB (virtio-balloon works in 4 KiB pages). */
 #define BALLOON_PAGE_KIB 4.0
 /* A change smaller than this is not worth an actuation, KiB. */
@@ -51,7 +106,14 @@ typedef struct {
         AugurVmPolicy meta;
         gboolean meta_loaded;
         gboolean autodeflate;           /* <memballoon autodeflate='on'>       */
-        gboolean moved_logged;          /* said once: another controller       */
+        /* SECOND CONTROLLER (the top of this file) */
+        double way_lo_kib, way_hi_kib;  /* the span augur's own balloon
+                                         * changes explain, NAN = none        */
+        int foreign_ticks;              /* consecutive foreign ticks          */
+        double foreign_kib;             /* the balloon at the last one        */
+        gboolean yielded;               /* another controller has the guest   */
+        gboolean drifting;              /* this tick: moving off a landed target */
+        double cur_seen_kib;            /* balloon.current last tick, NAN      */
         char *meta_warning;             /* last warning logged (log once)     */
         AugurPolicyState pstate;
         AugurDomainSample prev;
@@ -93,6 +155,7 @@ struct AugurResize {
         AugurGuestReportFunc guest_report;      /* NULL = none                 */
         gpointer guest_report_ctx;
         AugurResizeIo *io;              /* the disk I/O limits (resize-io.h)  */
+        gboolean no_yield;              /* never judge a second controller     */
 };
 
 
@@ -141,6 +204,7 @@ get_vm (AugurResize *r, const AugurDomainSample *s, gint64 now_ms)
                 augur_policy_state_init (&vm->pstate);
                 augur_guard_init (&vm->guard);
                 vm->set_target_kib = vm->set_target_prev_kib = NAN;
+                vm->way_lo_kib = vm->way_hi_kib = vm->foreign_kib = vm->cur_seen_kib = NAN;
                 vm->overhead_kib = NAN;
                 vm->alloc_seen_kib = NAN;
                 vm->mem_latency_s = LATENCY_INITIAL_S;
@@ -347,6 +411,14 @@ typedef struct {
         AugurDecisionRow row;
 } Work;
 
+/* Is the guest held for another controller this tick (yielded, or
+ * suspected)? */
+static gboolean
+held (const ResizeVm *vm)
+{
+        return vm->yielded || vm->foreign_ticks > 0 || vm->drifting;
+}
+
 /* Max over the lead window of a forecast series, for the audit row. */
 static double
 window_max (const float *v, const AugurForecast *f, double lead_s)
@@ -380,6 +452,21 @@ act_memory (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
                 w->row.mem_action = to > from ? "recommend-grow" : "recommend-shrink";
                 return;
         }
+        /* The balloon reached augur's target and sits within tolerance of
+         * it: QEMU holds that target already.  Sending it again would only
+         * overwrite another controller's new target before its move shows
+         * (SECOND CONTROLLER).  Only when the new target is not below the
+         * one QEMU holds: a target a little lower (arbitration squeezing
+         * the host budget) must be sent, or the guest keeps up to
+         * FOREIGN_TOLERANCE_KIB more than its grant and the guests' sum
+         * goes over the budget. */
+        if (!isnan (vm->set_target_kib) && to >= vm->set_target_kib &&
+            to - vm->set_target_kib <= FOREIGN_TOLERANCE_KIB &&
+            vm->way_lo_kib == vm->set_target_kib && vm->way_hi_kib == vm->set_target_kib &&
+            fabs (from - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB) {
+                w->row.mem_action = "none";
+                return;
+        }
         if (!augur_actuate_memory (g, (guint64) to, &error)) {
                 w->row.mem_action = "failed";
                 g_snprintf (w->row.note, sizeof w->row.note, "%s", error->message);
@@ -388,6 +475,15 @@ act_memory (Work *w, AugurHvGuest *g, AugurStore *store, gint64 now_ms)
                 return;
         }
         w->row.mem_action = action;
+        /* The way to the new target: from where the balloon is, and from
+         * wherever an earlier target of augur's still takes it. */
+        if (isnan (vm->way_lo_kib) || isnan (vm->way_hi_kib)) {
+                vm->way_lo_kib = MIN (from, to);
+                vm->way_hi_kib = MAX (from, to);
+        } else {
+                vm->way_lo_kib = MIN (vm->way_lo_kib, MIN (from, to));
+                vm->way_hi_kib = MAX (vm->way_hi_kib, MAX (from, to));
+        }
         vm->set_target_prev_kib = vm->set_target_kib;
         vm->set_target_kib = to;
         vm->set_target_ms = now_ms;
@@ -516,15 +612,11 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
         if (r->guest_report)
                 r->guest_report (r->guest_report_ctx, vm->uuid, (gint64) (now_s * 1000),
                                  &gi.oom_kills, &gi.psi_mem_pct);
+        /* Under another controller augur's target is not in force: a
+         * balloon above it is not the guest deflating. */
+        if (held (vm))
+                gi.target_kib = NAN;
         augur_guard_observe (&vm->guard, &gi, &w->guard);
-        if (!vm->autodeflate && !isnan (vm->set_target_kib) && !vm->moved_logged &&
-            w->in.mem_alloc_kib > MAX (vm->set_target_kib, isnan (vm->set_target_prev_kib) ? 0 : vm->set_target_prev_kib) +
-                                  16 * 1024.0) {
-                g_message ("guest %s: its balloon is at %.0f MiB, above the %.0f MiB augur set: something else "
-                           "moves it (virsh setmem, MoM, pvestatd); not counted as the guest deflating",
-                           vm->name, w->in.mem_alloc_kib / 1024, vm->set_target_kib / 1024);
-                vm->moved_logged = TRUE;
-        }
         /* What this guest may need soon: its forecast, and what its own
          * history says it can grab within a lead (the envelope). */
         if (isnan (used))
@@ -601,11 +693,30 @@ note_guard (AugurDecisionRow *row, const ResizeVm *vm, const AugurGuardOut *o)
                     o->hold_kib / 1024, until_s);
 }
 
+/* Where a guest's balloon ends up whatever augur now sends it: where it
+ * is, or a larger earlier target of augur's still on its way (QEMU holds
+ * it until the next target arrives, and a guest deflates within the
+ * second); for a guest held on suspicion of another controller (not
+ * actuated), augur's last target, which QEMU keeps. */
+static double
+balloon_base (const Work *w)
+{
+        double base = MAX (w->in.mem_alloc_kib, w->vm->mem_pending_kib);
+
+        if (held (w->vm) && !w->vm->yielded && !isnan (w->vm->set_target_kib))
+                base = MAX (base, w->vm->set_target_kib);
+        return base;
+}
+
 /* Apply the arbitration's grants, then keep the budget true at every
  * instant, not only in targets: a balloon grows within a second, while
  * the one it makes room for shrinks only as fast as that guest frees
  * pages.  So a grow uses only what is free now — the budget minus every
- * VM's max(balloon now, target) — and waits a tick for the rest. */
+ * VM's max(balloon_base(), target) — and waits a tick for the rest.  Only
+ * the part of a grow above its balloon_base() commits new memory, so only
+ * that part is scaled down: a guest whose earlier, larger target is still
+ * landing cannot give room back by growing less now (seen on a real guest:
+ * the pair 1 MiB over the budget while one balloon landed). */
 static void
 apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
 {
@@ -613,7 +724,7 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
 
         for (gsize i = 0, k = 0; i < n; i++) {
                 Work *w = &work[i];
-                double a = w->in.mem_alloc_kib;
+                double a = w->in.mem_alloc_kib, base;
 
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
@@ -631,11 +742,10 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
                  * that balloon stays where it is. */
                 if (fabs (w->plan.mem_target_kib - a) < MIN_CHANGE_KIB)
                         w->plan.mem_target_kib = a;
-                /* A balloon still on its way to an earlier, larger target
-                 * ends there, not where it is now. */
-                committed += MAX (MAX (a, w->plan.mem_target_kib), w->vm->mem_pending_kib);
-                if (w->plan.mem_target_kib > a)
-                        growth += w->plan.mem_target_kib - a;
+                base = balloon_base (w);
+                committed += MAX (base, w->plan.mem_target_kib);
+                if (w->plan.mem_target_kib > base)
+                        growth += w->plan.mem_target_kib - base;
         }
         /* A landed balloon sits a few pages off its target (132 KiB seen):
          * grows keep that much below the budget. */
@@ -645,18 +755,127 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
         f = MAX (0, 1 - (committed - room) / growth);
         for (gsize i = 0; i < n; i++) {
                 Work *w = &work[i];
-                double a = w->in.mem_alloc_kib, t = w->plan.mem_target_kib;
+                double a = w->in.mem_alloc_kib, t = w->plan.mem_target_kib, base;
                 gsize len;
 
-                if (w->mode == AUGUR_MODE_OBSERVE || isnan (a) || isnan (t) || t <= a)
+                if (w->mode == AUGUR_MODE_OBSERVE || isnan (a) || isnan (t))
                         continue;
-                w->plan.mem_target_kib = a + f * (t - a);
+                base = balloon_base (w);
+                if (t <= base)
+                        continue;
+                w->plan.mem_target_kib = base + f * (t - base);
                 len = strlen (w->row.note);
                 g_snprintf (w->row.note + len, sizeof w->row.note - len,
                             "%sgrowing to %.0f of %.0f MiB now: the rest waits for other guests' balloons "
                             "to give it back (host budget %.0f MiB)", len ? "; " : "",
                             w->plan.mem_target_kib / 1024, t / 1024, budget / 1024);
         }
+}
+
+/* SECOND CONTROLLER (the top of this file): is the balloon, cur KiB, where
+ * augur's own changes do not explain it?  max is the <memory> maximum
+ * (NAN = unknown).  Moves the explained span on: to the target once it
+ * is reached, up to the maximum after a guest reset. */
+static gboolean
+balloon_foreign (ResizeVm *vm, double cur, double max)
+{
+        const double tol = FOREIGN_TOLERANCE_KIB;
+
+        if (isnan (vm->set_target_kib) || isnan (cur))
+                return FALSE;
+        if (fabs (cur - vm->set_target_kib) <= tol) {
+                vm->way_lo_kib = vm->way_hi_kib = vm->set_target_kib;
+                return FALSE;
+        }
+        if (!isnan (vm->way_lo_kib) && cur >= vm->way_lo_kib - tol && cur <= vm->way_hi_kib + tol)
+                return FALSE;           /* on its way to augur's target */
+        if (vm->autodeflate && cur > vm->set_target_kib)
+                return FALSE;           /* the guest deflated it itself */
+        if (!isnan (max) && cur >= max - tol && max > vm->set_target_kib) {
+                /* A guest reset: its driver starts with an empty balloon
+                 * and inflates back down to augur's target. */
+                vm->way_lo_kib = isnan (vm->way_lo_kib) ? vm->set_target_kib : vm->way_lo_kib;
+                vm->way_hi_kib = MAX (isnan (vm->way_hi_kib) ? cur : vm->way_hi_kib, cur);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* Judge this tick's balloon (SECOND CONTROLLER): count foreign ticks,
+ * yield after FOREIGN_TICKS in a row that are not coming back toward
+ * augur's target, and say so once. */
+static void
+judge_controller (AugurResize *r, ResizeVm *vm, const AugurDomainSample *s)
+{
+        double cur = gauge (s, AUGUR_STAT_BALLOON_CURRENT_KIB);
+        double max = gauge (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB);
+
+        gboolean landed = !isnan (vm->set_target_kib) && vm->way_lo_kib == vm->set_target_kib &&
+                          vm->way_hi_kib == vm->set_target_kib;
+        double seen = vm->cur_seen_kib;
+
+        vm->cur_seen_kib = cur;
+        vm->drifting = FALSE;
+        if (vm->yielded)
+                return;
+        if (r->no_yield || !balloon_foreign (vm, cur, max)) {
+                /* Still within tolerance, but leaving a target it had
+                 * reached: the start of another controller's move, or
+                 * nothing.  Hold this tick rather than set augur's target
+                 * over the other one. */
+                vm->drifting = !r->no_yield && landed && !isnan (seen) && !isnan (cur) &&
+                               fabs (cur - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB &&
+                               fabs (cur - vm->set_target_kib) >= fabs (seen - vm->set_target_kib) + DRIFT_KIB &&
+                               !(vm->autodeflate && cur > vm->set_target_kib);
+                vm->foreign_ticks = 0;
+                vm->foreign_kib = NAN;
+                return;
+        }
+        /* Coming back toward augur's target since the last foreign tick:
+         * still landing (a reboot's inflation), not yet evidence. */
+        if (vm->foreign_ticks > 0 && !isnan (vm->foreign_kib) &&
+            fabs (cur - vm->set_target_kib) < fabs (vm->foreign_kib - vm->set_target_kib) - FOREIGN_TOLERANCE_KIB)
+                vm->foreign_ticks = 1;
+        else
+                vm->foreign_ticks++;
+        vm->foreign_kib = cur;
+        if (vm->foreign_ticks < FOREIGN_TICKS)
+                return;
+        vm->yielded = TRUE;
+        augur_log (G_LOG_LEVEL_WARNING, vm->name, "yield", augur_veto_name (AUGUR_VETO_OTHER_CONTROLLER),
+                   vm->set_target_kib, cur,
+                   "guest %s: its balloon is at %.0f MiB, not the %.0f MiB augur set nor on the way there, "
+                   "for %d ticks: something else controls it (virsh setmem, MoM, pvestatd); augur yields "
+                   "and only observes it (no balloon or vCPU change) until its augur policy changes "
+                   "(`virt-augur policy %s --set mode=act` takes it back)",
+                   vm->name, cur / 1024, vm->set_target_kib / 1024, vm->foreign_ticks, vm->name);
+}
+
+/* A guest held for another controller (yielded, or suspected this tick):
+ * its plan keeps what it has, the row says why.  Before arbitration (what
+ * it asks of the host is what it holds) and again after (arbitration
+ * must not move it either); the note replaces arbitration's, moot here. */
+static void
+hold_for_other_controller (Work *w)
+{
+        ResizeVm *vm = w->vm;
+
+        if (!held (vm))
+                return;
+        w->plan.mem_target_kib = w->in.mem_alloc_kib;
+        w->plan.mem_extra_kib = 0;
+        w->plan.mem_need_kib = w->in.mem_alloc_kib;
+        w->plan.vcpus_target = w->in.vcpus_online;
+        w->plan.mem_reason = w->plan.cpu_reason = AUGUR_REASON_NONE;
+        w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_OTHER_CONTROLLER;
+        g_snprintf (w->row.note, sizeof w->row.note,
+                    vm->yielded
+                    ? "another controller moved the balloon to %.0f MiB (augur had set %.0f MiB): augur "
+                      "yields and only observes; `virt-augur policy %s --set mode=act` takes it back"
+                    : "the balloon moved to %.0f MiB, not the %.0f MiB augur set: suspected another "
+                      "controller (%s), holding until the next tick says",
+                    (vm->yielded ? vm->foreign_kib : w->in.mem_alloc_kib) / 1024, vm->set_target_kib / 1024,
+                    vm->name);
 }
 
 /* Metadata at first sight (and after a change), the agent timeout once
@@ -707,6 +926,9 @@ prepare_vm (AugurResize *r, AugurHv *hv, AugurStore *store, const AugurConfig *c
         w->mode = effective_mode (r, vm, config);
         build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
         note_no_stats (vm, &d, config, now_ms);
+        judge_controller (r, vm, s);
+        if (r->metrics)
+                augur_metrics_set_yielded (r->metrics, vm->uuid, vm->name, vm->yielded);
         /* The forecaster gets the model's input row as the store
          * writes it (units.h); its memory forecast is put in balloon
          * terms here, the one place that knows the reservation. */
@@ -765,6 +987,7 @@ plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbIte
         if (config->policy == AUGUR_POLICY_REACTIVE || vm->fresh_samples < FRESH_SAMPLES_NEEDED ||
             !(w->plan.mem_need_kib > 0))
                 w->plan.mem_need_kib = w->plan.mem_target_kib - w->plan.mem_extra_kib;
+        hold_for_other_controller (w);
         /* Never shrunk on data augurd could not read: not by the
          * plan (its vetoes) and not by arbitration either. */
         if ((!w->in.mem_stats_fresh || isnan (w->in.mem_used_kib)) && !isnan (w->in.mem_alloc_kib))
@@ -780,6 +1003,8 @@ plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbIte
                              : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
         ret_arb->alloc_kib = w->in.mem_alloc_kib;
         ret_arb->priority = vm->meta.priority;
+        if (held (vm))
+                ret_arb->floor_kib = isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib;
 }
 
 /* Step 4, per VM that plans: the audit row, after arbitration (whose
@@ -830,7 +1055,8 @@ apply_vm (AugurResize *r, AugurHv *hv, AugurStore *store, Work *w, gint64 now_ms
         AugurDecisionRow *row = &w->row;
         g_autoptr(AugurHvGuest) g = NULL;
 
-        if (w->mode == AUGUR_MODE_ACT)
+        /* A guest held for another controller is never actuated. */
+        if (w->mode == AUGUR_MODE_ACT && !held (vm))
                 g = augur_hv_lookup_guest (hv, vm->uuid, NULL);
         /* State moves on only with what was decided. */
         vm->pstate = w->plan.state;
@@ -893,6 +1119,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
 
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
+                hold_for_other_controller (w);
                 fill_row (w, config, now_ms);
                 apply_vm (r, hv, store, w, now_ms);
                 g_array_append_val (rows, w->row);
@@ -919,6 +1146,12 @@ augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics)
 }
 
 void
+augur_resize_set_yield (AugurResize *r, gboolean yield)
+{
+        r->no_yield = !yield;
+}
+
+void
 augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx)
 {
         r->guest_report = func;
@@ -936,6 +1169,15 @@ balloon_changed (AugurResize *r, AugurStore *store, const char *uuid, guint64 ac
                 return;
         if (fabs ((double) actual_kib - vm->mem_pending_kib) <= MAX (1024.0, 0.01 * vm->mem_pending_kib)) {
                 record_latency (store, vm->mem_pending_id, &vm->mem_latency_s, vm->mem_pending_since_ms, now_ms);
+                /* Landed: from now on only the target explains the balloon
+                 * (SECOND CONTROLLER), once it is within the tolerance the
+                 * judge uses.  Within 1 % of a large target it may still be
+                 * a few MiB short and moving: the way there stays open, or
+                 * the rest of its landing would look like another
+                 * controller's move (seen on a real guest: 498 of 501 MiB
+                 * held as suspected, its room given to the other guest). */
+                if (fabs ((double) actual_kib - vm->mem_pending_kib) <= FOREIGN_TOLERANCE_KIB)
+                        vm->way_lo_kib = vm->way_hi_kib = vm->mem_pending_kib;
                 g_debug ("guest %s: balloon reached %" G_GUINT64_FORMAT " KiB after %" G_GINT64_FORMAT " ms",
                          vm->name, actual_kib, now_ms - vm->mem_pending_since_ms);
                 vm->mem_pending_kib = 0;
@@ -955,13 +1197,31 @@ agent_changed (AugurResize *r, const char *uuid, gboolean connected)
                 vm->caps.agent = FALSE;
 }
 
+/* The guest's metadata changed: read its policy again at the next tick.
+ * A change in augur's own namespace (virt-augur policy) takes a yielded
+ * guest back (SECOND CONTROLLER): augur forgets the target it had set, so
+ * that the balloon where the other controller left it is its new start. */
 static void
-metadata_changed (AugurResize *r, const char *uuid)
+metadata_changed (AugurResize *r, const char *uuid, const char *nsuri)
 {
         ResizeVm *vm = g_hash_table_lookup (r->vms, uuid);
 
-        if (vm)
-                vm->meta_loaded = FALSE;
+        if (!vm)
+                return;
+        vm->meta_loaded = FALSE;
+        if (!vm->yielded || (nsuri && strcmp (nsuri, AUGUR_POLICY_NS_URI) != 0))
+                return;
+        vm->yielded = FALSE;
+        vm->foreign_ticks = 0;
+        vm->foreign_kib = NAN;
+        vm->set_target_kib = vm->set_target_prev_kib = NAN;
+        vm->way_lo_kib = vm->way_hi_kib = NAN;
+        vm->mem_pending_kib = 0;
+        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "take-back", NULL, NAN, NAN,
+                   "guest %s: its augur policy changed: augur takes it back from the other controller "
+                   "and resizes it again", vm->name);
+        if (r->metrics)
+                augur_metrics_set_yielded (r->metrics, vm->uuid, vm->name, FALSE);
 }
 
 void
@@ -986,7 +1246,7 @@ augur_resize_event (AugurResize *r, AugurStore *store, const char *uuid, const A
                 agent_changed (r, uuid, e->agent_connected);
                 break;
         case AUGUR_HV_EVENT_METADATA:
-                metadata_changed (r, uuid);
+                metadata_changed (r, uuid, e->nsuri);
                 break;
         case AUGUR_HV_EVENT_LIFECYCLE:
                 if (e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED)

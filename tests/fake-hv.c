@@ -480,6 +480,21 @@ augur_fake_guest_set_balloon (AugurFakeGuest *g, double kib)
         g->pending_kib = 0;
 }
 
+void
+augur_fake_guest_move_balloon (AugurFakeGuest *g, double kib)
+{
+        g->balloon_kib = kib;
+}
+
+void
+augur_fake_guest_balloon_event (AugurFake *f, AugurFakeGuest *g, double kib)
+{
+        AugurHvEvent e = { .kind = AUGUR_HV_EVENT_BALLOON, .balloon_kib = (guint64) kib };
+
+        g->balloon_kib = kib;
+        deliver (f, g, &e);
+}
+
 double
 augur_fake_guest_balloon_kib (const AugurFakeGuest *g)
 {

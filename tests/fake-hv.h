@@ -133,6 +133,11 @@ void augur_fake_guest_set_balloon_latency (AugurFakeGuest *g, gint64 ms);
 void augur_fake_guest_set_stat (AugurFakeGuest *g, AugurStat stat, gint64 v);
 /* The balloon is now kib (someone set it; no event). */
 void augur_fake_guest_set_balloon (AugurFakeGuest *g, double kib);
+/* The balloon is at kib on its way: a target set through the table still
+ * lands when due (a slow or stalled landing; no event). */
+void augur_fake_guest_move_balloon (AugurFakeGuest *g, double kib);
+/* The same, with the BALLOON_CHANGE event QEMU sends for it. */
+void augur_fake_guest_balloon_event (AugurFake *f, AugurFakeGuest *g, double kib);
 double augur_fake_guest_balloon_kib (const AugurFakeGuest *g);
 int augur_fake_guest_vcpus_online (const AugurFakeGuest *g);
 /* vCPUs plugged and online (at most vcpu.maximum). */

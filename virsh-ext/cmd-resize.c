@@ -293,6 +293,8 @@ veto_words (const char *veto)
                 { "no-forecast", "there is no forecast for it yet" },
                 { "observed-busy", "the guest still uses more CPU than one vCPU less would carry at the target utilisation" },
                 { "regrow-soon", "the forecast wants that vCPU back within the cooldown, so giving it back now would only churn" },
+                { "other-controller", "something else (virsh setmem, MoM, pvestatd) moved its balloon, so augur "
+                                      "yields and only observes it; `virt-augur policy DOMAIN --set mode=act` takes it back" },
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (words); i++)

@@ -190,7 +190,9 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
         if ((dec = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, NULL)) && dec->len > 0) {
                 const AugurDecisionRow *x = &g_array_index (dec, AugurDecisionRow, 0);
 
-                r->mode = g_strdup (x->mode);
+                /* augurd yields the guest to another controller (its rows'
+                 * veto): say so where the mode is. */
+                r->mode = g_strdup (strcmp (x->mem_veto, "other-controller") == 0 ? "yielded" : x->mode);
                 r->mem_upper_kib = x->mem_upper_kib;
                 r->cpu_upper_cores = x->cpu_upper_cores;
         }
