@@ -69,7 +69,9 @@ trace)
     MAX_LEN=8192
     ;;
 api)
-    SOURCES=("$SRC/plugin/api.c" "$SRC/plugin/metrics.c")
+    # the request handling (api-request.c), the API's constructor and the
+    # per-uid state it keeps (api.c), the HTTP head parser (metrics.c)
+    SOURCES=("$SRC/plugin/api-request.c" "$SRC/plugin/api.c" "$SRC/plugin/metrics.c")
     FLAGS=(-I"$SRC/plugin" -I"$SRC/policy")
     PKGS="glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0"
     MAX_LEN=8192

@@ -1,6 +1,7 @@
-/* test-api.c — augurd's local API (plugin/api.c): request parsing, the
- * permission table, limits (line length, clients, idle time), the socket
- * file (mode, group, stale and live sockets) and real peers of another uid.
+/* test-api.c — augurd's local API (plugin/api.c, api-request.c): request
+ * parsing, the permission table, limits (line length, clients, idle time),
+ * the socket file (mode, group, stale and live sockets) and real peers of
+ * another uid.
  *
  * The daemon side is a fake AugurApiOps that records what reached it, so
  * these tests need neither libvirt nor a store.  Tests that need root (a
