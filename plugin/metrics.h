@@ -18,8 +18,8 @@
  *   augur_guest_yielded{domain,uuid}                    gauge  1 while augur yields the guest to
  *                                                              another controller (something
  *                                                              else moved its balloon:
- *                                                              plugin/resize.c SECOND
- *                                                              CONTROLLER), else 0
+ *                                                              plugin/resize-controller.c
+ *                                                              SECOND CONTROLLER), else 0
  *   augur_guest_memory_forecast_bytes{domain,uuid,horizon_seconds,bound}
  *   augur_guest_cpu_forecast_cores{domain,uuid,horizon_seconds,bound}
  *                                                       gauge  see FORECAST SERIES

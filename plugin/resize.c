@@ -1,54 +1,14 @@
 /* resize.c — forecast → plan → arbitrate → actuate → audit.  See resize.h.
  *
- * SECOND CONTROLLER.  Something else may move a guest's balloon: MoM,
- * Proxmox's pvestatd, an admin's `virsh setmem`.  Two controllers fight,
- * so augur notices and yields: it stops actuating that guest (no balloon
- * and no vCPU change; its rows carry the veto other-controller and a
- * note), logs it once, and exports augur_guest_yielded{domain,uuid} = 1
- * (metrics.h).  A change of the guest's augur policy metadata (its
- * METADATA event in augur's namespace, e.g. `virt-augur policy G --set
- * mode=act`) takes it back: augur forgets its old target and acts again.
- * The yield lasts for augurd's run (it is not stored).
- *
- * The rule, judged once per tick (balloon_foreign()) on balloon.current:
- * libvirt's own figure for the domain's current memory, the value `virsh
- * setmem` and every BALLOON_CHANGE event move, not the guest's MemTotal
- * (its stats report, late and off by the kernel's reservation).  A tick's
- * balloon is FOREIGN when all of these hold:
- *   - augur has set a target on the guest (set_target_kib) since augurd
- *     first saw it (or since it was taken back): before that augur has
- *     nothing to compare with and never yields;
- *   - the balloon is farther than FOREIGN_TOLERANCE_KIB (QEMU's 4 KiB page
- *     rounding, the guest's balloon batches and a landed balloon's
- *     wobble) from augur's target, and outside the way there: the span
- *     from where the balloon was when augur set that target (and any
- *     earlier target of augur's still being reached then) to the target.
- *     Augur's pending change is that span: a slow landing stays in it.
- *     Once the balloon has reached the target the span is the target;
- *   - it is not the guest deflating its own balloon: on a guest with
- *     <memballoon autodeflate='on'> a balloon ABOVE augur's target is the
- *     guest's doing (the memory guard's DEFLATED event, mem-guard.h), never
- *     a second controller; below it is judged as on any guest;
- *   - it is not a guest reboot: a reset guest's balloon driver starts
- *     empty (the balloon at the <memory> maximum) and inflates back to
- *     augur's target; a balloon within tolerance of the maximum is taken
- *     as that, and the way back down from it is on the way.
- * A foreign tick holds the guest at once (no actuation, the row says
- * other-controller, "suspected"), so that augur does not overwrite the
- * other controller's target before it is sure; so does a tick on which a
- * balloon that had reached augur's target moved DRIFT_KIB farther off it,
- * still within tolerance (the first second of a setmem: a real guest's
- * balloon showed 1 MiB of it, and augur set its own target back over the
- * admin's).  For the same reason augur never sends again a target the
- * balloon has reached and sits at.  The guest is yielded when
- * FOREIGN_TICKS (2) consecutive ticks are foreign and the balloon is not
- * coming back toward augur's target between them (a balloon that moves
- * back toward it is still landing: a reboot's inflation, a late landing);
- * a tick that is not foreign ends the suspicion and augur goes on.
+ * A balloon that something else moves (MoM, pvestatd, an admin's `virsh
+ * setmem`) is judged in resize-controller.c (SECOND CONTROLLER, the rule
+ * and why); a guest it holds is planned, arbitrated and actuated here as
+ * holding what it has.
  */
 #include "config.h"
 
 #include "resize.h"
+#include "resize-private.h"
 #include "resize-io.h"
 #include "actuate.h"
 #include "augur-log.h"
@@ -76,16 +36,6 @@
 #define PRESSURE_USABLE_FRAC 0.03
 /* A balloon lands within this after a new target on a loaded TCG guest, ms. */
 #define SETTLE_MS 10000
-/* How far a landed balloon may sit off its target, KiB. */
-#define BALLOON_WOBBLE_KIB 2048.0
-/* How far the balloon may sit off a value augur's own changes explain
- * before it counts as moved by someone else, KiB (SECOND CONTROLLER). */
-#define FOREIGN_TOLERANCE_KIB BALLOON_WOBBLE_KIB
-/* Consecutive foreign ticks before augur yields (SECOND CONTROLLER). */
-#define FOREIGN_TICKS 2
-/* A landed balloon that moves this much farther off augur's target within
- * a tick is held for that tick (SECOND CONTROLLER), KiB. */
-#define DRIFT_KIB 512.0
 /* The balloon's page, KiB (virtio-balloon works in 4 KiB pages). */
 #define BALLOON_PAGE_KIB 4.0
 /* A change smaller than this is not worth an actuation, KiB. */
@@ -99,65 +49,6 @@
 
 /* Every horizon of a forecast fits the forecasts table. */
 G_STATIC_ASSERT (AUGUR_POLICY_MAX_H <= AUGUR_STORE_FORECAST_MAX_H);
-
-typedef struct {
-        char uuid[AUGUR_UUID_STRLEN];
-        char *name;
-        AugurVmPolicy meta;
-        gboolean meta_loaded;
-        gboolean autodeflate;           /* <memballoon autodeflate='on'>       */
-        /* SECOND CONTROLLER (the top of this file) */
-        double way_lo_kib, way_hi_kib;  /* the span augur's own balloon
-                                         * changes explain, NAN = none        */
-        int foreign_ticks;              /* consecutive foreign ticks          */
-        double foreign_kib;             /* the balloon at the last one        */
-        gboolean yielded;               /* another controller has the guest   */
-        gboolean drifting;              /* this tick: moving off a landed target */
-        double cur_seen_kib;            /* balloon.current last tick, NAN      */
-        char *meta_warning;             /* last warning logged (log once)     */
-        AugurPolicyState pstate;
-        AugurDomainSample prev;
-        gboolean have_prev;
-        gint64 prev_ms;
-        gint64 last_update_value;       /* balloon.last-update               */
-        gint64 last_update_seen_ms;     /* when it last advanced              */
-        int fresh_samples;
-        gboolean agent_event;           /* AGENT_LIFECYCLE says connected     */
-        gboolean agent_timeout_set;
-        gint64 caps_probe_ms;
-        AugurVcpuCaps caps;
-        double mem_latency_s;           /* EWMA balloon latency               */
-        double mem_pending_kib;         /* target set, not yet seen (0 = none) */
-        gint64 mem_pending_since_ms;
-        gint64 mem_pending_id;
-        double vcpu_latency_s;
-        int vcpu_pending;               /* 0 = none                           */
-        gint64 forecast_written_ms;     /* last forecasts-table write         */
-        gint64 vcpu_pending_since_ms;
-        gint64 vcpu_pending_id;
-        gboolean no_agent_logged;       /* said once why vCPUs stay up        */
-        gboolean no_stats_logged;       /* said once: no memory statistics    */
-        AugurGuardState guard;          /* policy/mem-guard.h                  */
-        double overhead_kib;            /* balloon − MemTotal when settled, NAN */
-        double alloc_seen_kib;          /* balloon.current last tick           */
-        gint64 alloc_since_ms;          /* ... unchanged since                 */
-        gint64 inflate_since_ms;        /* ... not shrunk since                */
-        gboolean balloon_still;         /* not shrunk for two stats periods    */
-        double set_target_kib;          /* last balloon target set, NAN = none */
-        double set_target_prev_kib;     /* the one before it                   */
-        gint64 set_target_ms;           /* when set_target_kib was set         */
-} ResizeVm;
-
-struct AugurResize {
-        AugurForecastHooks hooks;
-        GHashTable *vms;                /* uuid -> ResizeVm*                  */
-        AugurMetrics *metrics;          /* borrowed, NULL = none (metrics.h)  */
-        AugurGuestReportFunc guest_report;      /* NULL = none                 */
-        gpointer guest_report_ctx;
-        AugurResizeIo *io;              /* the disk I/O limits (resize-io.h)  */
-        gboolean no_yield;              /* never judge a second controller     */
-};
-
 
 static void
 resize_vm_free (gpointer p)
@@ -247,12 +138,6 @@ load_metadata (ResizeVm *vm, AugurHvGuest *g)
                 g_free (vm->meta_warning);
                 vm->meta_warning = g_steal_pointer (&warn);
         }
-}
-
-static double
-gauge (const AugurDomainSample *s, AugurStat f)
-{
-        return augur_sample_has (s, f) ? (double) s->v[f] : NAN;
 }
 
 static AugurMode
@@ -395,28 +280,6 @@ policy_config (const ResizeVm *vm, const AugurConfig *config, AugurPolicyConfig 
         pc->target_util = isnan (vm->meta.target_util) ? config->target_util : vm->meta.target_util;
         pc->lead_s = MAX (vm->mem_latency_s, vm->vcpu_latency_s) + config->lead_margin_s;
         pc->buffer = 1.0;
-}
-
-typedef struct {
-        ResizeVm *vm;
-        AugurMode mode;
-        AugurPolicyInput in;
-        AugurForecast f;
-        gboolean have_f;
-        AugurPlan plan;
-        AugurPolicyConfig pc;
-        AugurGuardOut guard;
-        double need_kib;                /* forecast need for the host slack   */
-        double horizon_s;
-        AugurDecisionRow row;
-} Work;
-
-/* Is the guest held for another controller this tick (yielded, or
- * suspected)? */
-static gboolean
-held (const ResizeVm *vm)
-{
-        return vm->yielded || vm->foreign_ticks > 0 || vm->drifting;
 }
 
 /* Max over the lead window of a forecast series, for the audit row. */
@@ -614,7 +477,7 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                                  &gi.oom_kills, &gi.psi_mem_pct);
         /* Under another controller augur's target is not in force: a
          * balloon above it is not the guest deflating. */
-        if (held (vm))
+        if (augur_resize_held (vm))
                 gi.target_kib = NAN;
         augur_guard_observe (&vm->guard, &gi, &w->guard);
         /* What this guest may need soon: its forecast, and what its own
@@ -703,7 +566,7 @@ balloon_base (const Work *w)
 {
         double base = MAX (w->in.mem_alloc_kib, w->vm->mem_pending_kib);
 
-        if (held (w->vm) && !w->vm->yielded && !isnan (w->vm->set_target_kib))
+        if (augur_resize_held (w->vm) && !w->vm->yielded && !isnan (w->vm->set_target_kib))
                 base = MAX (base, w->vm->set_target_kib);
         return base;
 }
@@ -772,112 +635,6 @@ apply_grants (Work *work, gsize n, const AugurArbItem *arb, double budget)
         }
 }
 
-/* SECOND CONTROLLER (the top of this file): is the balloon, cur KiB, where
- * augur's own changes do not explain it?  max is the <memory> maximum
- * (NAN = unknown).  Moves the explained span on: to the target once it
- * is reached, up to the maximum after a guest reset. */
-static gboolean
-balloon_foreign (ResizeVm *vm, double cur, double max)
-{
-        const double tol = FOREIGN_TOLERANCE_KIB;
-
-        if (isnan (vm->set_target_kib) || isnan (cur))
-                return FALSE;
-        if (fabs (cur - vm->set_target_kib) <= tol) {
-                vm->way_lo_kib = vm->way_hi_kib = vm->set_target_kib;
-                return FALSE;
-        }
-        if (!isnan (vm->way_lo_kib) && cur >= vm->way_lo_kib - tol && cur <= vm->way_hi_kib + tol)
-                return FALSE;           /* on its way to augur's target */
-        if (vm->autodeflate && cur > vm->set_target_kib)
-                return FALSE;           /* the guest deflated it itself */
-        if (!isnan (max) && cur >= max - tol && max > vm->set_target_kib) {
-                /* A guest reset: its driver starts with an empty balloon
-                 * and inflates back down to augur's target. */
-                vm->way_lo_kib = isnan (vm->way_lo_kib) ? vm->set_target_kib : vm->way_lo_kib;
-                vm->way_hi_kib = MAX (isnan (vm->way_hi_kib) ? cur : vm->way_hi_kib, cur);
-                return FALSE;
-        }
-        return TRUE;
-}
-
-/* Judge this tick's balloon (SECOND CONTROLLER): count foreign ticks,
- * yield after FOREIGN_TICKS in a row that are not coming back toward
- * augur's target, and say so once. */
-static void
-judge_controller (AugurResize *r, ResizeVm *vm, const AugurDomainSample *s)
-{
-        double cur = gauge (s, AUGUR_STAT_BALLOON_CURRENT_KIB);
-        double max = gauge (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB);
-
-        gboolean landed = !isnan (vm->set_target_kib) && vm->way_lo_kib == vm->set_target_kib &&
-                          vm->way_hi_kib == vm->set_target_kib;
-        double seen = vm->cur_seen_kib;
-
-        vm->cur_seen_kib = cur;
-        vm->drifting = FALSE;
-        if (vm->yielded)
-                return;
-        if (r->no_yield || !balloon_foreign (vm, cur, max)) {
-                /* Still within tolerance, but leaving a target it had
-                 * reached: the start of another controller's move, or
-                 * nothing.  Hold this tick rather than set augur's target
-                 * over the other one. */
-                vm->drifting = !r->no_yield && landed && !isnan (seen) && !isnan (cur) &&
-                               fabs (cur - vm->set_target_kib) <= FOREIGN_TOLERANCE_KIB &&
-                               fabs (cur - vm->set_target_kib) >= fabs (seen - vm->set_target_kib) + DRIFT_KIB &&
-                               !(vm->autodeflate && cur > vm->set_target_kib);
-                vm->foreign_ticks = 0;
-                vm->foreign_kib = NAN;
-                return;
-        }
-        /* Coming back toward augur's target since the last foreign tick:
-         * still landing (a reboot's inflation), not yet evidence. */
-        if (vm->foreign_ticks > 0 && !isnan (vm->foreign_kib) &&
-            fabs (cur - vm->set_target_kib) < fabs (vm->foreign_kib - vm->set_target_kib) - FOREIGN_TOLERANCE_KIB)
-                vm->foreign_ticks = 1;
-        else
-                vm->foreign_ticks++;
-        vm->foreign_kib = cur;
-        if (vm->foreign_ticks < FOREIGN_TICKS)
-                return;
-        vm->yielded = TRUE;
-        augur_log (G_LOG_LEVEL_WARNING, vm->name, "yield", augur_veto_name (AUGUR_VETO_OTHER_CONTROLLER),
-                   vm->set_target_kib, cur,
-                   "guest %s: its balloon is at %.0f MiB, not the %.0f MiB augur set nor on the way there, "
-                   "for %d ticks: something else controls it (virsh setmem, MoM, pvestatd); augur yields "
-                   "and only observes it (no balloon or vCPU change) until its augur policy changes "
-                   "(`virt-augur policy %s --set mode=act` takes it back)",
-                   vm->name, cur / 1024, vm->set_target_kib / 1024, vm->foreign_ticks, vm->name);
-}
-
-/* A guest held for another controller (yielded, or suspected this tick):
- * its plan keeps what it has, the row says why.  Before arbitration (what
- * it asks of the host is what it holds) and again after (arbitration
- * must not move it either); the note replaces arbitration's, moot here. */
-static void
-hold_for_other_controller (Work *w)
-{
-        ResizeVm *vm = w->vm;
-
-        if (!held (vm))
-                return;
-        w->plan.mem_target_kib = w->in.mem_alloc_kib;
-        w->plan.mem_extra_kib = 0;
-        w->plan.mem_need_kib = w->in.mem_alloc_kib;
-        w->plan.vcpus_target = w->in.vcpus_online;
-        w->plan.mem_reason = w->plan.cpu_reason = AUGUR_REASON_NONE;
-        w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_OTHER_CONTROLLER;
-        g_snprintf (w->row.note, sizeof w->row.note,
-                    vm->yielded
-                    ? "another controller moved the balloon to %.0f MiB (augur had set %.0f MiB): augur "
-                      "yields and only observes; `virt-augur policy %s --set mode=act` takes it back"
-                    : "the balloon moved to %.0f MiB, not the %.0f MiB augur set: suspected another "
-                      "controller (%s), holding until the next tick says",
-                    (vm->yielded ? vm->foreign_kib : w->in.mem_alloc_kib) / 1024, vm->set_target_kib / 1024,
-                    vm->name);
-}
-
 /* Metadata at first sight (and after a change), the agent timeout once
  * per connection, the vCPU capabilities every VCPU_PROBE_PERIOD_MS: each a
  * call on the guest, looked up only when one is due.  A guest that
@@ -926,7 +683,7 @@ prepare_vm (AugurResize *r, AugurHv *hv, AugurStore *store, const AugurConfig *c
         w->mode = effective_mode (r, vm, config);
         build_input (vm, s, &d, config, dt_s, now_ms, &w->in);
         note_no_stats (vm, &d, config, now_ms);
-        judge_controller (r, vm, s);
+        augur_resize_judge_controller (r, vm, s);
         if (r->metrics)
                 augur_metrics_set_yielded (r->metrics, vm->uuid, vm->name, vm->yielded);
         /* The forecaster gets the model's input row as the store
@@ -987,7 +744,7 @@ plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbIte
         if (config->policy == AUGUR_POLICY_REACTIVE || vm->fresh_samples < FRESH_SAMPLES_NEEDED ||
             !(w->plan.mem_need_kib > 0))
                 w->plan.mem_need_kib = w->plan.mem_target_kib - w->plan.mem_extra_kib;
-        hold_for_other_controller (w);
+        augur_resize_hold_for_other_controller (w);
         /* Never shrunk on data augurd could not read: not by the
          * plan (its vetoes) and not by arbitration either. */
         if ((!w->in.mem_stats_fresh || isnan (w->in.mem_used_kib)) && !isnan (w->in.mem_alloc_kib))
@@ -1003,7 +760,7 @@ plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbIte
                              : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
         ret_arb->alloc_kib = w->in.mem_alloc_kib;
         ret_arb->priority = vm->meta.priority;
-        if (held (vm))
+        if (augur_resize_held (vm))
                 ret_arb->floor_kib = isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib;
 }
 
@@ -1056,7 +813,7 @@ apply_vm (AugurResize *r, AugurHv *hv, AugurStore *store, Work *w, gint64 now_ms
         g_autoptr(AugurHvGuest) g = NULL;
 
         /* A guest held for another controller is never actuated. */
-        if (w->mode == AUGUR_MODE_ACT && !held (vm))
+        if (w->mode == AUGUR_MODE_ACT && !augur_resize_held (vm))
                 g = augur_hv_lookup_guest (hv, vm->uuid, NULL);
         /* State moves on only with what was decided. */
         vm->pstate = w->plan.state;
@@ -1119,7 +876,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
 
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
-                hold_for_other_controller (w);
+                augur_resize_hold_for_other_controller (w);
                 fill_row (w, config, now_ms);
                 apply_vm (r, hv, store, w, now_ms);
                 g_array_append_val (rows, w->row);

@@ -80,9 +80,9 @@ void augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics);
 void augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx);
 
 /* Judge whether something else moves a guest's balloon and yield it then
- * (TRUE, the default: resize.c SECOND CONTROLLER), or never (FALSE: an
- * open-loop replay, whose balloons the captured run's controller moves by
- * construction). */
+ * (TRUE, the default: resize-controller.c SECOND CONTROLLER), or never
+ * (FALSE: an open-loop replay, whose balloons the captured run's
+ * controller moves by construction). */
 void augur_resize_set_yield (AugurResize *r, gboolean yield);
 
 /* Run the loop for one tick's samples (written by augur_store_tick_begin():

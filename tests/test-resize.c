@@ -12,7 +12,8 @@
  * loop does with a forecast, not about the forecast.
  *
  * Each case names the rule it proves; each was checked to fail with the
- * rule broken in resize.c (the mutation is named in the case).
+ * rule broken in resize.c or resize-controller.c (the mutation is named in
+ * the case).
  */
 #include "config.h"
 
@@ -664,7 +665,7 @@ test_guard_replay_oom (Fx *fx, gconstpointer data)
         augur_resize_set_guest_report (fx->r, augur_fake_guest_report, fx->fake);
         /* Open loop: the balloons move as the captured run's augurd moved
          * them, not as this one sets them, which is a second controller by
-         * construction (SECOND CONTROLLER in resize.c). */
+         * construction (SECOND CONTROLLER in resize-controller.c). */
         augur_resize_set_yield (fx->r, FALSE);
         g_assert_true (augur_fake_load (fx->fake, path, &error));
         g_assert_no_error (error);
@@ -691,7 +692,7 @@ test_guard_replay_oom (Fx *fx, gconstpointer data)
         g_assert_cmpstr (last_row (fx, "g2").mem_reason, !=, "out-of-memory");
 }
 
-/* ---- a second controller (resize.c SECOND CONTROLLER) ---- */
+/* ---- a second controller (resize-controller.c SECOND CONTROLLER) ---- */
 
 /* Log lines by augur_log() action, counted by log_writer(). */
 static guint n_yield_logs, n_take_back_logs;

@@ -6,7 +6,7 @@
  * bounds the last decision planned with; AGE is how old the newest sample
  * is (a large age means augurd is not sampling this guest); MODE says
  * "yielded" while augurd leaves the guest to another controller (plugin/
- * resize.c SECOND CONTROLLER); LAST ACTION
+ * resize-controller.c SECOND CONTROLLER); LAST ACTION
  * is the newest actuation and how long ago it was.  Unknown is "-".
  */
 #include "config.h"

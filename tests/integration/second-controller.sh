@@ -1,6 +1,7 @@
 #!/bin/bash
 # second-controller.sh: on a real guest, augurd notices that something
-# else moves a balloon and yields it (plugin/resize.c SECOND CONTROLLER).
+# else moves a balloon and yields it (plugin/resize-controller.c SECOND
+# CONTROLLER).
 #
 # One TCG guest with the shipped defaults (empty augur.conf), augurd
 # --tick 1 --mode act.  Once augur has resized it (its memory guard grows a
