@@ -13,45 +13,10 @@
 #   AUGUR_IT_PVE_TIMEOUT_S (default 120: boot + first stats under TCG).
 set -euo pipefail
 
-SRCDIR=${AUGUR_IT_SRCDIR:-${AUGUR_TOP_SRCDIR:-$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)}}
-BUILDDIR=${AUGUR_IT_BUILDDIR:-${AUGUR_TOP_BUILDDIR:-$SRCDIR}}
 TIMEOUT_S=${AUGUR_IT_PVE_TIMEOUT_S:-120}
-AUGURD=$BUILDDIR/plugin/augurd
-QEMU=$(command -v qemu-system-x86_64 || true)
-
-log() { printf 'pve-qemu: %s\n' "$*" >&2; }
-skip() { log "SKIP: $*"; exit 77; }
-fail() { log "FAIL: $*"; exit 1; }
-
-[[ -x $AUGURD ]] || skip "augurd not built in $BUILDDIR"
-[[ -n $QEMU ]] || skip "no qemu-system-x86_64"
-command -v sqlite3 >/dev/null || skip "no sqlite3"
-
-out=$("$SRCDIR/scripts/build-test-guest" 2>/dev/null) || {
-    rc=$?
-    ((rc == 77)) && skip "build-test-guest cannot build the guest here"
-    fail "build-test-guest failed ($rc)"
-}
-KERNEL=$(printf '%s\n' "$out" | sed -n 's/^KERNEL=//p' | tail -n1)
-INITRD=$(printf '%s\n' "$out" | sed -n 's/^INITRD=//p' | tail -n1)
-[[ -r $KERNEL && -r $INITRD ]] || fail "build-test-guest printed no kernel/initrd"
-
-DIR=$(mktemp -d /tmp/augur-pve.XXXXXX)
-RUN=$DIR/run CONF=$DIR/conf
-mkdir -p -- "$RUN" "$CONF"
-QEMU_PID='' AUGURD_PID=''
-cleanup() {
-    local rc=$?
-    [[ -n $AUGURD_PID ]] && kill "$AUGURD_PID" 2>/dev/null && wait "$AUGURD_PID" 2>/dev/null
-    if [[ -r $RUN/100.pid ]]; then kill "$(cat "$RUN/100.pid")" 2>/dev/null || true; fi
-    if ((rc != 0)); then
-        log "--- augurd.log (last 20 lines) ---"; tail -n 20 "$DIR/augurd.log" >&2 || true
-        log "--- console (last 10 lines) ---"; tail -n 10 "$RUN/100.console.log" >&2 || true
-    fi
-    [[ -n ${AUGUR_IT_KEEP:-} ]] || rm -rf -- "$DIR"
-    exit "$rc"
-}
-trap cleanup EXIT
+PVE_IT_NAME=pve-qemu
+. "$(dirname -- "${BASH_SOURCE[0]}")/pve-lib.sh"
+pve_it_setup
 
 cat >"$CONF/100.conf" <<'EOF'
 #augur pve backend integration test
@@ -66,21 +31,8 @@ memory: 4096
 EOF
 
 log "starting QEMU (TCG, 768 MiB) as qemu-server would: $RUN/100.{pid,qmp}"
-"$QEMU" -name pvetest -machine pc,accel=tcg -m 768 -smp 1 \
-    -display none -nodefaults -daemonize \
-    -serial "file:$RUN/100.console.log" \
-    -kernel "$KERNEL" -initrd "$INITRD" \
-    -append "console=ttyS0 loglevel=4 panic=-1 mitigations=off augur.workload=idle" \
-    -device virtio-balloon-pci,id=balloon0 \
-    -qmp "unix:$RUN/100.qmp,server=on,wait=off" \
-    -pidfile "$RUN/100.pid"
-[[ -s $RUN/100.pid ]] || fail "QEMU wrote no pidfile"
-
-: >"$DIR/augur.conf"
-log "starting augurd --connect pve:///?run=$RUN&conf=$CONF --mode observe"
-"$AUGURD" --foreground --verbose --tick 1 --mode observe --db "$DIR/augur.db" --config "$DIR/augur.conf" \
-    --socket '' --connect "pve:///?run=$RUN&conf=$CONF&timeout_ms=1000" >"$DIR/augurd.log" 2>&1 &
-AUGURD_PID=$!
+pve_it_start_qemu 100 768 1 1 "augur.workload=idle"
+PVE_IT_URI_EXTRA='&timeout_ms=1000' pve_it_start_augurd observe
 
 q() { sqlite3 -batch -noheader "$DIR/augur.db" "$1" 2>/dev/null || true; }
 deadline=$((SECONDS + TIMEOUT_S))
