@@ -4,8 +4,10 @@
  * THE URI.  pve:/// reads qemu-server's own files: the configurations in
  * /etc/pve/qemu-server/<vmid>.conf and the pidfiles and QMP sockets in
  * /var/run/qemu-server/<vmid>.{pid,qmp}.  pve:///?run=DIR&conf=DIR puts
- * them elsewhere (tests), and timeout_ms=N (1 .. 60000, default 200) is
- * the deadline of one QMP session.  Nothing else is accepted.
+ * them elsewhere (tests), timeout_ms=N (1 .. 60000, default 200) is the
+ * deadline of one QMP session, qm=PATH and qm_timeout_ms=N (1 .. 600000,
+ * default 15000) are the qm command and how long one run of it may take
+ * (VCPUS below).  Nothing else is accepted.
  *
  * RUNNING GUESTS are the configurations (pve-conf.h: numeric <vmid>.conf
  * only) whose pidfile names a live process whose command line holds the
@@ -31,7 +33,21 @@
  * balloon: 0 refuses).  The stats period is guest-stats-polling-interval,
  * set when augurd asks and again for a QEMU started since (a new pid).
  *
- * NOT YET: vCPUs (set_vcpus fails "not supported yet"), the guest agent
+ * VCPUS go through `qm set <vmid> --vcpus N`, so that Proxmox's
+ * configuration stays the truth: qemu-server plugs (or unplugs) the CPU
+ * devices over QMP and rewrites vcpus: itself; probe_vcpus then reads the
+ * new count from the conf.  The command is /usr/sbin/qm when it is
+ * executable, or the qm=PATH of the URI (an absolute path: a stand-in for
+ * tests, tests/integration/qm-standin.py), run with the arguments qm takes
+ * and, in its environment, AUGUR_PVE_RUN_DIR and AUGUR_PVE_CONF_DIR (the
+ * URI's directories; qm itself ignores them).  It must exit 0 within
+ * qm_timeout_ms=N of the URI (default 15000), or it is killed and the call
+ * fails with its output.  Only
+ * the HOTPLUG method: augurd gives vCPUs back only through the guest agent
+ * (never a live unplug), which this backend does not use yet, so it never
+ * asks qm for fewer.  Without qm, set_vcpus fails and says so.
+ *
+ * NOT YET: the guest agent
  * (agent_users fails, probe_vcpus reports no agent), metadata (none:
  * every guest runs on augurd's defaults), events, devices (no autodeflate,
  * no activity channel). */
@@ -44,6 +60,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,12 +72,21 @@
 #define BACKOFF_MIN_US (5 * G_USEC_PER_SEC)
 #define BACKOFF_MAX_US (300 * G_USEC_PER_SEC)
 #define BALLOON_PATH "/machine/peripheral/balloon0"
+#define PVE_QM "/usr/sbin/qm"
+/* How long `qm set --vcpus` may take by default, ms: qemu-server waits up to ~5 s per
+ * CPU for query-cpus-fast to show it; the tick waits with it (one action
+ * per tick, as libvirt's virDomainSetVcpusFlags blocks too). */
+#define QM_TIMEOUT_MS 15000
+/* The most of qm's output kept for an error message, bytes. */
+#define QM_MAX_OUTPUT 4096
 
 /* What the connection and its guest handles share (atomically counted:
  * a handle may be unref'd on a worker thread). */
 typedef struct {
         char *run_dir, *conf_dir;
-        int timeout_ms;
+        char *qm;                       /* the qm command; NULL = none        */
+        int timeout_ms;                 /* one QMP session's deadline         */
+        int qm_timeout_ms;              /* one run of qm                      */
         int stats_period_s;             /* what augurd asked for, 0 = not yet */
         /* Main context only: */
         GHashTable *polling;            /* vmid -> pid whose period was set   */
@@ -92,6 +118,7 @@ pve_clear (gpointer data)
 
         g_free (p->run_dir);
         g_free (p->conf_dir);
+        g_free (p->qm);
         g_hash_table_unref (p->polling);
         g_hash_table_unref (p->warned);
         g_hash_table_unref (p->backoff);
@@ -526,21 +553,54 @@ pve_accepts (const char *uri)
         return g_str_has_prefix (uri, "pve:");
 }
 
+/* What a pve: URI says (parse_uri). */
+typedef struct {
+        char *run, *conf, *qm;          /* owned; qm NULL = none              */
+        int timeout_ms, qm_timeout_ms;
+} PveUri;
+
+static void
+pve_uri_clear (PveUri *u)
+{
+        g_clear_pointer (&u->run, g_free);
+        g_clear_pointer (&u->conf, g_free);
+        g_clear_pointer (&u->qm, g_free);
+}
+
+/* A whole number of ms within lo .. hi. */
 static gboolean
-parse_uri (const char *uri, char **ret_run, char **ret_conf, int *ret_timeout_ms, GError **error)
+parse_ms (const char *v, int lo, int hi, int *ret)
+{
+        double ms;
+
+        if (!augur_parse_decimal (v, &ms, NULL) || ms < lo || ms > hi || ms != (int) ms)
+                return FALSE;
+        *ret = (int) ms;
+        return TRUE;
+}
+
+static gboolean
+parse_uri (const char *uri, PveUri *ret, GError **error)
 {
         g_autoptr(GUri) u = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
         g_autoptr(GHashTable) params = NULL;
-        g_autofree char *run = g_strdup (PVE_RUN_DIR), *conf = g_strdup (PVE_CONF_DIR);
+        PveUri r = {
+                .run = g_strdup (PVE_RUN_DIR),
+                .conf = g_strdup (PVE_CONF_DIR),
+                .qm = g_file_test (PVE_QM, G_FILE_TEST_IS_EXECUTABLE) ? g_strdup (PVE_QM) : NULL,
+                .timeout_ms = AUGUR_QMP_DEFAULT_TIMEOUT_MS,
+                .qm_timeout_ms = QM_TIMEOUT_MS,
+        };
         const char *query, *path;
-        int timeout_ms = AUGUR_QMP_DEFAULT_TIMEOUT_MS;
         GHashTableIter it;
         gpointer k, v;
 
         if (!u || g_strcmp0 (g_uri_get_scheme (u), "pve") != 0 || (g_uri_get_host (u) && *g_uri_get_host (u)) ||
             g_uri_get_fragment (u) || ((path = g_uri_get_path (u)) && *path && strcmp (path, "/") != 0)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                             "cannot connect to %s: not pve:/// or pve:///?run=DIR&conf=DIR&timeout_ms=N", uri);
+                             "cannot connect to %s: not pve:/// or "
+                             "pve:///?run=DIR&conf=DIR&qm=PATH&timeout_ms=N&qm_timeout_ms=N", uri);
+                pve_uri_clear (&r);
                 return FALSE;
         }
         if ((query = g_uri_get_query (u)) && *query) {
@@ -550,32 +610,34 @@ parse_uri (const char *uri, char **ret_run, char **ret_conf, int *ret_timeout_ms
                 if (!params) {
                         g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "cannot connect to %s: %s", uri,
                                      local->message);
+                        pve_uri_clear (&r);
                         return FALSE;
                 }
                 g_hash_table_iter_init (&it, params);
                 while (g_hash_table_iter_next (&it, &k, &v)) {
-                        double ms;
+                        char **dest = NULL;
 
-                        if (strcmp (k, "run") == 0 && g_path_is_absolute (v)) {
-                                g_free (run);
-                                run = g_strdup (v);
-                        } else if (strcmp (k, "conf") == 0 && g_path_is_absolute (v)) {
-                                g_free (conf);
-                                conf = g_strdup (v);
-                        } else if (strcmp (k, "timeout_ms") == 0 && augur_parse_decimal (v, &ms, NULL) &&
-                                   ms >= 1 && ms <= 60000 && ms == (int) ms) {
-                                timeout_ms = (int) ms;
-                        } else {
+                        if (strcmp (k, "run") == 0)
+                                dest = &r.run;
+                        else if (strcmp (k, "conf") == 0)
+                                dest = &r.conf;
+                        else if (strcmp (k, "qm") == 0)
+                                dest = &r.qm;
+                        if (dest && g_path_is_absolute (v)) {
+                                g_free (*dest);
+                                *dest = g_strdup (v);
+                        } else if (!(strcmp (k, "timeout_ms") == 0 && parse_ms (v, 1, 60000, &r.timeout_ms)) &&
+                                   !(strcmp (k, "qm_timeout_ms") == 0 && parse_ms (v, 1, 600000, &r.qm_timeout_ms))) {
                                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                                             "cannot connect to %s: %s=%s: not an absolute run or conf directory, "
-                                             "nor a timeout_ms of 1 .. 60000", uri, (char *) k, (char *) v);
+                                             "cannot connect to %s: %s=%s: not an absolute run or conf directory "
+                                             "or qm command, nor a timeout_ms of 1 .. 60000 or qm_timeout_ms of "
+                                             "1 .. 600000", uri, (char *) k, (char *) v);
+                                pve_uri_clear (&r);
                                 return FALSE;
                         }
                 }
         }
-        *ret_run = g_steal_pointer (&run);
-        *ret_conf = g_steal_pointer (&conf);
-        *ret_timeout_ms = timeout_ms;
+        *ret = r;
         return TRUE;
 }
 
@@ -584,22 +646,22 @@ pve_open (const char *uri, const AugurHvOptions *options, const AugurHvCallbacks
           GError **error)
 {
         Pve *p;
-        char *run, *conf;
-        int timeout_ms;
+        PveUri u;
 
-        if (!parse_uri (uri, &run, &conf, &timeout_ms, error))
+        if (!parse_uri (uri, &u, error))
                 return NULL;
-        if (!g_file_test (conf, G_FILE_TEST_IS_DIR)) {
+        if (!g_file_test (u.conf, G_FILE_TEST_IS_DIR)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST, "cannot connect to %s: %s is not a directory",
-                             uri, conf);
-                g_free (run);
-                g_free (conf);
+                             uri, u.conf);
+                pve_uri_clear (&u);
                 return NULL;
         }
         p = g_atomic_rc_box_new0 (Pve);
-        p->run_dir = run;
-        p->conf_dir = conf;
-        p->timeout_ms = timeout_ms;
+        p->run_dir = g_steal_pointer (&u.run);
+        p->conf_dir = g_steal_pointer (&u.conf);
+        p->qm = g_steal_pointer (&u.qm);
+        p->timeout_ms = u.timeout_ms;
+        p->qm_timeout_ms = u.qm_timeout_ms;
         p->polling = g_hash_table_new (NULL, NULL);
         p->warned = g_hash_table_new (NULL, NULL);
         p->backoff = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -759,12 +821,134 @@ pve_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error)
         return TRUE;
 }
 
+typedef struct {
+        gboolean done, timed_out;
+        char *output;                   /* stdout and stderr, owned           */
+        GError *error;
+} QmRun;
+
+static void
+qm_communicated (GObject *source, GAsyncResult *res, gpointer data)
+{
+        QmRun *r = data;
+
+        g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), res, &r->output, NULL, &r->error);
+        r->done = TRUE;
+}
+
+static gboolean
+qm_timed_out (gpointer data)
+{
+        QmRun *r = data;
+
+        r->timed_out = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+/* Run p->qm with args (NULL-terminated, after the command), wait for it
+ * on a private main context (augurd's own sources do not run meanwhile)
+ * for at most p->qm_timeout_ms, and fail unless it exits 0.  The error
+ * carries the end of its output. */
+static gboolean
+run_qm (const Pve *p, const char *const *args, GError **error)
+{
+        g_autoptr(GMainContext) ctx = g_main_context_new ();
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_MERGE |
+                                                                      G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+        g_autoptr(GSubprocess) proc = NULL;
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(GSource) timeout = g_timeout_source_new (p->qm_timeout_ms);
+        g_autoptr(GCancellable) cancel = g_cancellable_new ();
+        g_autofree char *cmd = NULL;
+        QmRun r = { 0 };
+        char *tail;
+        gboolean ok;
+
+        g_ptr_array_add (argv, p->qm);
+        for (gsize i = 0; args[i]; i++)
+                g_ptr_array_add (argv, (gpointer) args[i]);
+        g_ptr_array_add (argv, NULL);
+        cmd = g_strjoinv (" ", (char **) argv->pdata);
+        g_subprocess_launcher_setenv (l, "AUGUR_PVE_RUN_DIR", p->run_dir, TRUE);
+        g_subprocess_launcher_setenv (l, "AUGUR_PVE_CONF_DIR", p->conf_dir, TRUE);
+        g_main_context_push_thread_default (ctx);
+        proc = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &r.error);
+        if (proc) {
+                g_subprocess_communicate_utf8_async (proc, NULL, cancel, qm_communicated, &r);
+                g_source_set_callback (timeout, qm_timed_out, &r, NULL);
+                g_source_attach (timeout, ctx);
+                while (!r.done && !r.timed_out)
+                        g_main_context_iteration (ctx, TRUE);
+                if (!r.done) {
+                        /* Cancelled, communicate ends at once even if a
+                         * child of qm still holds the pipe open. */
+                        g_subprocess_force_exit (proc);
+                        g_cancellable_cancel (cancel);
+                        while (!r.done)
+                                g_main_context_iteration (ctx, TRUE);
+                }
+                g_source_destroy (timeout);
+        }
+        g_main_context_pop_thread_default (ctx);
+        if (!r.output)
+                r.output = g_strdup ("");
+        tail = r.output;
+        if (strlen (tail) > QM_MAX_OUTPUT)
+                tail += strlen (tail) - QM_MAX_OUTPUT;
+        g_strstrip (tail);
+        if (proc && r.timed_out) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "%s: no exit within %d ms, killed: %s",
+                             cmd, p->qm_timeout_ms, tail);
+                ok = FALSE;
+        } else if (!proc || r.error) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "%s: %s", cmd,
+                             r.error ? r.error->message : "cannot run it");
+                ok = FALSE;
+        } else if (!g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "%s: %s %d: %s", cmd,
+                             g_subprocess_get_if_exited (proc) ? "exit status" : "killed by signal",
+                             g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc)
+                                                               : g_subprocess_get_term_sig (proc),
+                             tail);
+                ok = FALSE;
+        } else {
+                ok = TRUE;
+        }
+        g_clear_error (&r.error);
+        g_free (r.output);
+        return ok;
+}
+
 static gboolean
 pve_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
 {
-        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                     "vmid %d: setting vCPUs is not supported yet by the pve backend", pg_of (g)->vmid);
-        return FALSE;
+        PveGuest *pg = pg_of (g);
+        Pve *p = pg->pve;
+        g_autofree char *vmid = g_strdup_printf ("%d", pg->vmid);
+        g_autofree char *count = g_strdup_printf ("%d", n);
+        const char *args[] = { "set", vmid, "--vcpus", count, NULL };
+
+        if (method != AUGUR_HV_VCPUS_HOTPLUG) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: vCPUs through the guest agent are not supported yet by the pve backend",
+                             pg->vmid);
+                return FALSE;
+        }
+        if (!p->qm) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: no %s to set vCPUs with (pve:///?qm=PATH names another)", pg->vmid, PVE_QM);
+                return FALSE;
+        }
+        if (!running_pid (p, pg->vmid)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d is not running", pg->vmid);
+                return FALSE;
+        }
+        if (!run_qm (p, args, error)) {
+                g_prefix_error (error, "vmid %d: ", pg->vmid);
+                return FALSE;
+        }
+        return TRUE;
 }
 
 static gboolean

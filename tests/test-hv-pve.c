@@ -2,8 +2,8 @@
  * pve:///?run=DIR&conf=DIR URI: which guests run (conf dir ∩ live
  * pidfiles whose process names the QMP socket), the stats record from a
  * fake monitor (fake-qmp.c) and /proc, the stats period, the balloon and
- * its clamp, the calls not supported yet, the URI checks, the back-off of
- * a monitor that does not answer.
+ * its clamp, vCPUs through a qm stand-in, the calls not supported yet,
+ * the URI checks, the back-off of a monitor that does not answer.
  *
  * The "QEMU" of vmid 100 is a shell sleeping with the QMP socket's path
  * among its arguments (so its /proc/<pid>/cmdline names it, as QEMU's
@@ -157,6 +157,7 @@ test_uri (Fixture *fx, gconstpointer data)
         g_autofree char *missing = g_strdup_printf ("pve:///?conf=%s/nowhere", fx->dir);
         const char *bad[] = { "pve://host/", "pve:///etc", "pve:///?foo=1", "pve:///?run=relative",
                               "pve:///?timeout_ms=0x10", "pve:///?timeout_ms=0", "pve:///?timeout_ms=1.5",
+                              "pve:///?qm=qm", "pve:///?qm_timeout_ms=0", "pve:///?qm_timeout_ms=600001",
                               "pve:///#x" };
 
         for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
@@ -287,10 +288,6 @@ test_balloon (Fixture *fx, gconstpointer data)
         g_clear_error (&error);
         g_assert_false (received (fx->fake, "balloon {\"value\":629145600}"));
 
-        g_assert_false (augur_hv_guest_set_vcpus (g, 2, AUGUR_HV_VCPUS_HOTPLUG, &error));
-        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
-        g_assert_nonnull (strstr (error->message, "not supported yet"));
-        g_clear_error (&error);
         g_assert_false (augur_hv_guest_agent_users (g, &users, &error));
         g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
         g_clear_error (&error);
@@ -300,6 +297,104 @@ test_balloon (Fixture *fx, gconstpointer data)
         g_assert_cmpint (caps.plugged, ==, 1);
         g_assert_cmpint (caps.maximum, ==, 1);
         g_assert_false (caps.agent);
+}
+
+/* A qm stand-in (shell) of the test's own at PATH: it logs its arguments
+ * and the directories it was given, then runs body. */
+static char *
+write_qm (Fixture *fx, const char *body)
+{
+        g_autofree char *text = g_strdup_printf ("#!/bin/sh\n"
+                                                 "echo \"$* run=$AUGUR_PVE_RUN_DIR conf=$AUGUR_PVE_CONF_DIR\" "
+                                                 ">>\"%s/qm.log\"\n%s\n", fx->dir, body);
+        char *path = g_build_filename (fx->dir, "qm", NULL);
+
+        g_assert_true (g_file_set_contents (path, text, -1, NULL));
+        g_assert_cmpint (g_chmod (path, 0755), ==, 0);
+        return path;
+}
+
+static AugurHvGuest *
+first_guest (AugurHv *hv)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) guests = augur_hv_list_guests (hv, &error);
+
+        g_assert_no_error (error);
+        g_assert_cmpuint (guests->len, ==, 1);
+        return augur_hv_guest_ref (g_ptr_array_index (guests, 0));
+}
+
+/* vCPUs go through `qm set <vmid> --vcpus N` (the qm=PATH hook); the conf
+ * qm rewrites is what probe_vcpus reads next.  A qm that fails, or hangs
+ * (its child holding the pipe), fails the call with its output, within
+ * qm_timeout_ms; the agent method and a missing qm are refused. */
+static void
+test_vcpus_qm (Fixture *fx, gconstpointer data)
+{
+        g_autofree char *conf = g_build_filename (fx->conf, "100.conf", NULL);
+        g_autofree char *log = g_build_filename (fx->dir, "qm.log", NULL);
+        g_autofree char *body = g_strdup_printf ("c=%s\n[ \"$4\" = 9 ] && { echo 'you cannot add more vcpus' >&2; exit 3; }\n"
+                                                 "[ \"$4\" = 7 ] && { sleep 30 & sleep 30; }\n"
+                                                 "{ echo \"vcpus: $4\"; cat \"$c\"; } >\"$c.new\" && mv \"$c.new\" \"$c\"",
+                                                 conf);
+        g_autofree char *qm = write_qm (fx, body);
+        g_autofree char *expect = NULL, *text = NULL;
+        g_autoptr(GError) error = NULL;
+        AugurVcpuCaps caps;
+        gint64 t0;
+
+        g_free (fx->uri);
+        fx->uri = g_strdup_printf ("pve:///?run=%s&conf=%s&qm=%s&qm_timeout_ms=300", fx->run, fx->conf, qm);
+        {
+                g_autoptr(AugurHv) hv = open_hv (fx);
+                g_autoptr(AugurHvGuest) g = first_guest (hv);
+
+                augur_hv_guest_probe_vcpus (g, &caps);
+                g_assert_cmpint (caps.plugged, ==, 2);                  /* cores: 2, no vcpus: */
+                g_assert_true (augur_hv_guest_set_vcpus (g, 1, AUGUR_HV_VCPUS_HOTPLUG, &error));
+                g_assert_no_error (error);
+                g_assert_true (g_file_get_contents (log, &text, NULL, NULL));
+                expect = g_strdup_printf ("set 100 --vcpus 1 run=%s conf=%s\n", fx->run, fx->conf);
+                g_assert_cmpstr (text, ==, expect);
+                augur_hv_guest_probe_vcpus (g, &caps);
+                g_assert_cmpint (caps.plugged, ==, 1);
+                g_assert_cmpint (caps.maximum, ==, 2);
+
+                g_assert_false (augur_hv_guest_set_vcpus (g, 9, AUGUR_HV_VCPUS_HOTPLUG, &error));
+                g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+                g_test_message ("%s", error->message);
+                g_assert_nonnull (strstr (error->message, "vmid 100: "));
+                g_assert_nonnull (strstr (error->message, "exit status 3: you cannot add more vcpus"));
+                g_clear_error (&error);
+
+                t0 = g_get_monotonic_time ();
+                g_assert_false (augur_hv_guest_set_vcpus (g, 7, AUGUR_HV_VCPUS_HOTPLUG, &error));
+                g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * G_USEC_PER_SEC);
+                g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+                g_test_message ("%s", error->message);
+                g_assert_nonnull (strstr (error->message, "no exit within 300 ms, killed"));
+                g_clear_error (&error);
+
+                g_assert_false (augur_hv_guest_set_vcpus (g, 1, AUGUR_HV_VCPUS_AGENT, &error));
+                g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+                g_assert_nonnull (strstr (error->message, "guest agent"));
+                g_clear_error (&error);
+        }
+        if (!g_file_test ("/usr/sbin/qm", G_FILE_TEST_IS_EXECUTABLE)) {
+                g_autoptr(AugurHv) hv = NULL;
+                g_autoptr(AugurHvGuest) g = NULL;
+
+                g_free (fx->uri);
+                fx->uri = g_strdup_printf ("pve:///?run=%s&conf=%s", fx->run, fx->conf);
+                hv = open_hv (fx);
+                g = first_guest (hv);
+                g_assert_false (augur_hv_guest_set_vcpus (g, 2, AUGUR_HV_VCPUS_HOTPLUG, &error));
+                g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+                g_assert_nonnull (strstr (error->message, "qm=PATH"));
+        }
+        g_unlink (qm);
+        g_unlink (log);
 }
 
 /* A monitor that never answers: the tick still gets the guest (CPU from
@@ -335,6 +430,7 @@ main (int argc, char **argv)
         g_test_add ("/hv-pve/uri", Fixture, NULL, setup, test_uri, teardown);
         g_test_add ("/hv-pve/list-and-stats", Fixture, NULL, setup, test_list_and_stats, teardown);
         g_test_add ("/hv-pve/balloon", Fixture, NULL, setup, test_balloon, teardown);
+        g_test_add ("/hv-pve/vcpus-qm", Fixture, NULL, setup, test_vcpus_qm, teardown);
         g_test_add ("/hv-pve/backoff", Fixture, NULL, setup_silent, test_backoff, teardown);
         return g_test_run ();
 }
