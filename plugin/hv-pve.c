@@ -14,8 +14,21 @@
  * vmid's QMP socket path: a stale pidfile, or a pid reused by another
  * program, is skipped with one message (per vmid and pid).  A guest's UUID
  * is its smbios1 uuid, else one derived from "pve-vmid-<vmid>"
- * (augur_uuid_v5_from_name); its run id is its vmid.  The directories are
- * read again at every call: there are no events yet (the tick polls).
+ * (augur_uuid_v5_from_name); its run id is its vmid.
+ *
+ * WATCHING THE RUN DIRECTORY.  The full scan above (list the conf
+ * directory, read each pidfile and /proc/<pid>/cmdline) runs only when a
+ * pidfile or QMP socket in the run directory came, went or was renamed (a
+ * GFileMonitor: inotify, 100 ms to gather a burst), when a known QEMU is
+ * gone (kill 0: ESRCH, its pidfile left behind), and at least every 60 s
+ * as a safety net.  Between them a call reads only the known guests'
+ * configurations (for memory:, balloon:, vcpus: as they are now; /etc/pve
+ * is pmxcfs, a FUSE file system inotify does not see into).  Each full
+ * scan's difference from the last is told as LIFECYCLE events, STARTED
+ * and STOPPED (codes 2 and 5, libvirt's), from an idle source on the main
+ * context, never from inside the call.  Guests running at open get none.
+ * Without the watch (it could not be made: one message) every call scans
+ * in full, as the first slice did.
  *
  * STATS (the AugurDomainSample fields hv-libvirt fills, in its units):
  * one short QMP session per guest per tick (qmp.h; a busy or unreachable
@@ -49,7 +62,7 @@
  *
  * NOT YET: the guest agent
  * (agent_users fails, probe_vcpus reports no agent), metadata (none:
- * every guest runs on augurd's defaults), events, devices (no autodeflate,
+ * every guest runs on augurd's defaults), balloon events, devices (no autodeflate,
  * no activity channel). */
 #include "config.h"
 
@@ -62,6 +75,7 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -72,6 +86,16 @@
 #define BACKOFF_MIN_US (5 * G_USEC_PER_SEC)
 #define BACKOFF_MAX_US (300 * G_USEC_PER_SEC)
 #define BALLOON_PATH "/machine/peripheral/balloon0"
+/* The safety net of the run directory's watch: a full scan at least this
+ * often (a QEMU killed without its pidfile going, a missed event). */
+#define RESCAN_US (60 * G_USEC_PER_SEC)
+/* Changes in the run directory are gathered this long before the scan
+ * (QEMU writes its pidfile and binds its QMP socket moments apart), ms. */
+#define DEBOUNCE_MS 100
+/* libvirt's numbers for these lifecycle events (VIR_DOMAIN_EVENT_STARTED,
+ * _STOPPED), so the events table reads the same for both backends. */
+#define EVENT_STARTED 2
+#define EVENT_STOPPED 5
 #define PVE_QM "/usr/sbin/qm"
 /* How long `qm set --vcpus` may take by default, ms: qemu-server waits up to ~5 s per
  * CPU for query-cpus-fast to show it; the tick waits with it (one action
@@ -92,7 +116,33 @@ typedef struct {
         GHashTable *polling;            /* vmid -> pid whose period was set   */
         GHashTable *warned;             /* vmid -> pid already reported       */
         GHashTable *backoff;            /* vmid -> AugurQmpBackoff            */
+        /* Starting and stopping (WATCHING THE RUN DIRECTORY), main context: */
+        GFileMonitor *run_monitor;      /* NULL: every call scans in full     */
+        gboolean dirty;                 /* the run directory changed          */
+        gint64 last_full_us;            /* monotonic time of the last full scan */
+        GHashTable *known;              /* vmid -> Known: the last full scan;
+                                         * NULL before the first             */
+        GPtrArray *pending;             /* PendingEvent, not yet delivered    */
+        guint debounce_id, deliver_id;  /* sources, 0 = none                  */
+        AugurHv *hv;                    /* not owned; NULL once closed        */
+        AugurHvCallbacks cb;
+        gpointer user_data;
 } Pve;
+
+/* A running guest as the last full scan saw it. */
+typedef struct {
+        int pid;
+        char uuid[AUGUR_UUID_STRLEN];
+        char *name;
+} Known;
+
+/* A lifecycle event found by a scan, delivered from an idle source. */
+typedef struct {
+        int vmid;
+        gboolean started;
+        char uuid[AUGUR_UUID_STRLEN];
+        char *name;
+} PendingEvent;
 
 typedef struct {
         Pve *pve;                       /* a reference                        */
@@ -122,6 +172,27 @@ pve_clear (gpointer data)
         g_hash_table_unref (p->polling);
         g_hash_table_unref (p->warned);
         g_hash_table_unref (p->backoff);
+        g_clear_pointer (&p->known, g_hash_table_unref);
+        g_clear_pointer (&p->pending, g_ptr_array_unref);
+        g_assert (p->run_monitor == NULL && p->debounce_id == 0 && p->deliver_id == 0);
+}
+
+static void
+known_free (gpointer data)
+{
+        Known *k = data;
+
+        g_free (k->name);
+        g_free (k);
+}
+
+static void
+pending_free (gpointer data)
+{
+        PendingEvent *e = data;
+
+        g_free (e->name);
+        g_free (e);
 }
 
 static void
@@ -237,9 +308,22 @@ running_pid (Pve *p, int vmid)
         return pid;
 }
 
-/* The running guests, sorted by vmid: a GArray of Found. */
+static void
+sort_found (GArray *out)
+{
+        for (guint i = 1; i < out->len; i++)            /* insertion sort: a handful */
+                for (guint j = i; j > 0 && g_array_index (out, Found, j - 1).vmid > g_array_index (out, Found, j).vmid; j--) {
+                        Found t = g_array_index (out, Found, j);
+
+                        g_array_index (out, Found, j) = g_array_index (out, Found, j - 1);
+                        g_array_index (out, Found, j - 1) = t;
+                }
+}
+
+/* Every configuration whose pidfile names its live QEMU: the running
+ * guests, sorted by vmid, a GArray of Found. */
 static GArray *
-scan (Pve *p, GError **error)
+full_scan (Pve *p, GError **error)
 {
         g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (Found));
         g_autoptr(GError) local = NULL;
@@ -265,13 +349,7 @@ scan (Pve *p, GError **error)
                 }
                 g_array_append_val (out, f);
         }
-        for (guint i = 1; i < out->len; i++)            /* insertion sort: a handful */
-                for (guint j = i; j > 0 && g_array_index (out, Found, j - 1).vmid > g_array_index (out, Found, j).vmid; j--) {
-                        Found t = g_array_index (out, Found, j);
-
-                        g_array_index (out, Found, j) = g_array_index (out, Found, j - 1);
-                        g_array_index (out, Found, j - 1) = t;
-                }
+        sort_found (out);
         return g_steal_pointer (&out);
 }
 
@@ -308,6 +386,193 @@ guest_free (gpointer priv)
 
         pve_unref (pg->pve);
         g_free (pg);
+}
+
+/* ---- starting and stopping ---- */
+
+static void
+deliver (Pve *p)
+{
+        g_autoptr(GPtrArray) pending = g_steal_pointer (&p->pending);
+
+        p->pending = g_ptr_array_new_with_free_func (pending_free);
+        for (guint i = 0; pending && i < pending->len && p->hv; i++) {
+                const PendingEvent *pe = g_ptr_array_index (pending, i);
+                PveGuest *pg = g_new0 (PveGuest, 1);
+                g_autoptr(AugurHvGuest) g = NULL;
+                AugurHvEvent e = {
+                        .kind = AUGUR_HV_EVENT_LIFECYCLE,
+                        .lifecycle = pe->started ? AUGUR_HV_LIFECYCLE_STARTED : AUGUR_HV_LIFECYCLE_STOPPED,
+                        .code = pe->started ? EVENT_STARTED : EVENT_STOPPED,
+                };
+
+                pg->pve = pve_ref (p);
+                pg->vmid = pe->vmid;
+                g = augur_hv_guest_new (&augur_hv_pve_ops, pe->uuid, pe->name, pe->vmid, pg);
+                g_debug ("pve: vmid %d %s", pe->vmid, pe->started ? "started" : "stopped");
+                if (p->cb.event)
+                        p->cb.event (p->hv, g, &e, p->user_data);
+        }
+}
+
+static gboolean
+deliver_cb (gpointer data)
+{
+        Pve *p = data;
+
+        p->deliver_id = 0;
+        deliver (p);
+        return G_SOURCE_REMOVE;
+}
+
+static void
+queue_event (Pve *p, int vmid, gboolean started, const char *uuid, const char *name)
+{
+        PendingEvent *e = g_new0 (PendingEvent, 1);
+
+        e->vmid = vmid;
+        e->started = started;
+        g_strlcpy (e->uuid, uuid, sizeof e->uuid);
+        e->name = g_strdup (name);
+        g_ptr_array_add (p->pending, e);
+        /* Never from inside the caller's call (a tick): from the loop. */
+        if (!p->deliver_id && p->hv)
+                p->deliver_id = g_idle_add_full (G_PRIORITY_DEFAULT, deliver_cb, pve_ref (p),
+                                                 (GDestroyNotify) pve_unref);
+}
+
+/* A full scan, remembered in p->known; the guests that appeared or went
+ * since the last one are queued as STARTED / STOPPED (not on the first). */
+static GArray *
+rescan (Pve *p, GError **error)
+{
+        g_autoptr(GArray) found = full_scan (p, error);
+        g_autoptr(GHashTable) known = NULL;
+        GHashTableIter it;
+        gpointer k, v;
+
+        if (!found)
+                return NULL;
+        known = g_hash_table_new_full (NULL, NULL, NULL, known_free);
+        for (guint i = 0; i < found->len; i++) {
+                const Found *f = &g_array_index (found, Found, i);
+                Known *n = g_new0 (Known, 1);
+                const Known *old = p->known ? g_hash_table_lookup (p->known, GINT_TO_POINTER (f->vmid)) : NULL;
+
+                n->pid = f->pid;
+                identity (f, n->uuid, &n->name);
+                g_hash_table_insert (known, GINT_TO_POINTER (f->vmid), n);
+                if (p->known && old && old->pid != f->pid)      /* restarted between two scans */
+                        queue_event (p, f->vmid, FALSE, old->uuid, old->name);
+                if (p->known && (!old || old->pid != f->pid))
+                        queue_event (p, f->vmid, TRUE, n->uuid, n->name);
+        }
+        if (p->known) {
+                g_hash_table_iter_init (&it, p->known);
+                while (g_hash_table_iter_next (&it, &k, &v))
+                        if (!g_hash_table_contains (known, k))
+                                queue_event (p, GPOINTER_TO_INT (k), FALSE, ((Known *) v)->uuid, ((Known *) v)->name);
+        }
+        g_clear_pointer (&p->known, g_hash_table_unref);
+        p->known = g_steal_pointer (&known);
+        p->dirty = FALSE;
+        p->last_full_us = g_get_monotonic_time ();
+        return g_steal_pointer (&found);
+}
+
+/* The running guests, sorted by vmid: a GArray of Found.  A full scan
+ * when the run directory changed, or is not watched, or RESCAN_US passed;
+ * else the guests of the last one (a full scan again if one's QEMU is
+ * gone), with their configuration read again (it is not watched: /etc/pve is pmxcfs, a FUSE
+ * file system without inotify). */
+static GArray *
+scan (Pve *p, GError **error)
+{
+        g_autoptr(GArray) out = NULL;
+        g_autoptr(GList) vmids = NULL;
+
+        if (!p->run_monitor || p->dirty || !p->known || g_get_monotonic_time () - p->last_full_us >= RESCAN_US)
+                return rescan (p, error);
+        out = g_array_new (FALSE, TRUE, sizeof (Found));
+        g_array_set_clear_func (out, found_clear);
+        vmids = g_hash_table_get_keys (p->known);
+        for (GList *l = vmids; l; l = l->next) {
+                const Known *k = g_hash_table_lookup (p->known, l->data);
+                g_autoptr(GError) local = NULL;
+                Found f = { .vmid = GPOINTER_TO_INT (l->data), .pid = k->pid };
+
+                if (kill (k->pid, 0) < 0 && errno == ESRCH)
+                        return rescan (p, error);       /* gone, its pidfile left behind */
+                if (!read_conf (p, f.vmid, &f.conf, &local)) {
+                        warn_once (p, f.vmid, -f.pid, local->message);
+                        p->dirty = TRUE;
+                        continue;
+                }
+                g_array_append_val (out, f);
+        }
+        sort_found (out);
+        return g_steal_pointer (&out);
+}
+
+static gboolean
+debounce_cb (gpointer data)
+{
+        Pve *p = data;
+        g_autoptr(GArray) found = NULL;
+
+        p->debounce_id = 0;
+        found = rescan (p, NULL);
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean
+names_guest_file (const char *base)
+{
+        return base && (g_str_has_suffix (base, ".pid") || g_str_has_suffix (base, ".qmp"));
+}
+
+/* A pidfile or QMP socket came or went: scan soon, once. */
+static void
+run_dir_changed (GFileMonitor *m, GFile *file, GFile *other, GFileMonitorEvent event, gpointer data)
+{
+        Pve *p = data;
+        g_autofree char *base = g_file_get_basename (file);
+        g_autofree char *to = other ? g_file_get_basename (other) : NULL;   /* a rename's new name */
+
+        if (!names_guest_file (base) && !names_guest_file (to))
+                return;
+        p->dirty = TRUE;
+        if (!p->debounce_id)
+                p->debounce_id = g_timeout_add_full (G_PRIORITY_DEFAULT, DEBOUNCE_MS, debounce_cb, pve_ref (p),
+                                                     (GDestroyNotify) pve_unref);
+}
+
+static void
+watch_run_dir (Pve *p)
+{
+        g_autoptr(GFile) dir = g_file_new_for_path (p->run_dir);
+        g_autoptr(GError) local = NULL;
+
+        p->run_monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &local);
+        if (!p->run_monitor) {
+                g_message ("pve: cannot watch %s (%s): scanning the configurations at every tick, ignoring",
+                           p->run_dir, local->message);
+                return;
+        }
+        g_signal_connect (p->run_monitor, "changed", G_CALLBACK (run_dir_changed), p);
+}
+
+static void
+unwatch (Pve *p)
+{
+        if (p->run_monitor) {
+                g_signal_handlers_disconnect_by_data (p->run_monitor, p);
+                g_file_monitor_cancel (p->run_monitor);
+                g_clear_object (&p->run_monitor);
+        }
+        g_clear_handle_id (&p->debounce_id, g_source_remove);
+        g_clear_handle_id (&p->deliver_id, g_source_remove);
+        p->hv = NULL;
 }
 
 /* A QMP failure as an AUGUR_HV_ERROR: a monitor that is gone means the
@@ -647,6 +912,7 @@ pve_open (const char *uri, const AugurHvOptions *options, const AugurHvCallbacks
 {
         Pve *p;
         PveUri u;
+        AugurHv *hv;
 
         if (!parse_uri (uri, &u, error))
                 return NULL;
@@ -665,14 +931,23 @@ pve_open (const char *uri, const AugurHvOptions *options, const AugurHvCallbacks
         p->polling = g_hash_table_new (NULL, NULL);
         p->warned = g_hash_table_new (NULL, NULL);
         p->backoff = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-        /* No events yet: cb is not called. */
-        return augur_hv_new (&augur_hv_pve_ops, p);
+        p->pending = g_ptr_array_new_with_free_func (pending_free);
+        if (cb)
+                p->cb = *cb;
+        p->user_data = user_data;
+        watch_run_dir (p);
+        hv = augur_hv_new (&augur_hv_pve_ops, p);
+        p->hv = hv;
+        return hv;
 }
 
 static void
 pve_close (AugurHv *hv)
 {
-        pve_unref (augur_hv_get_priv (hv));
+        Pve *p = augur_hv_get_priv (hv);
+
+        unwatch (p);
+        pve_unref (p);
 }
 
 static gboolean

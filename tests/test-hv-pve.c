@@ -141,6 +141,26 @@ open_hv (Fixture *fx)
         return hv;
 }
 
+/* Run the main context (the run directory's watch, its events) until
+ * want guests are listed, for at most 3 s. */
+static gboolean
+spin_until_running (AugurHv *hv, guint want)
+{
+        gint64 deadline = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+
+        while (g_get_monotonic_time () < deadline) {
+                g_autoptr(GPtrArray) guests = NULL;
+
+                while (g_main_context_iteration (NULL, FALSE))
+                        ;
+                guests = augur_hv_list_guests (hv, NULL);
+                if (guests && guests->len == want)
+                        return TRUE;
+                g_usleep (10 * 1000);
+        }
+        return FALSE;
+}
+
 static gboolean
 received (FakeQmp *f, const char *want)
 {
@@ -246,14 +266,13 @@ test_list_and_stats (Fixture *fx, gconstpointer data)
                 g_assert_cmpuint (sets, ==, 1);
         }
 
-        /* The guest stops: its pidfile goes, and it is not listed. */
+        /* The guest stops: its pidfile goes, and once the run directory's
+         * watch has seen it, it is not listed. */
         {
                 g_autofree char *pidfile = g_build_filename (fx->run, "100.pid", NULL);
-                g_autoptr(GArray) none = NULL;
 
                 g_unlink (pidfile);
-                g_assert_true (augur_hv_guests_with_stats (hv, &none, &error));
-                g_assert_cmpuint (none->len, ==, 0);
+                g_assert_true (spin_until_running (hv, 0));
         }
 }
 
@@ -397,6 +416,77 @@ test_vcpus_qm (Fixture *fx, gconstpointer data)
         g_unlink (log);
 }
 
+typedef struct {
+        GPtrArray *log;                 /* "started 105", "stopped 105"      */
+} Events;
+
+static void
+on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer data)
+{
+        Events *ev = data;
+
+        g_assert_cmpint (e->kind, ==, AUGUR_HV_EVENT_LIFECYCLE);
+        g_ptr_array_add (ev->log, g_strdup_printf ("%s %d %s",
+                                                   e->lifecycle == AUGUR_HV_LIFECYCLE_STARTED ? "started" : "stopped",
+                                                   augur_hv_guest_get_id (g), augur_hv_guest_get_name (g)));
+}
+
+/* Guests starting and stopping are noticed through the run directory's
+ * watch (no full scan per call), and told as lifecycle events from the
+ * main loop: a pidfile that appears (STARTED), one that goes (STOPPED), a
+ * QEMU killed without its pidfile going (STOPPED, seen by the next call). */
+static void
+test_events (Fixture *fx, gconstpointer data)
+{
+        AugurHvCallbacks cb = { .event = on_event };
+        AugurHvOptions o = { 0 };
+        Events ev = { g_ptr_array_new_with_free_func (g_free) };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurHv) hv = augur_hv_open (fx->uri, &o, &cb, &ev, &error);
+        g_autofree char *qmp = g_build_filename (fx->run, "105.qmp", NULL);
+        g_autofree char *arg = g_strdup_printf ("unix:%s,server=on,wait=off", qmp);
+        g_autofree char *pid = NULL;
+        g_autofree char *pidfile = g_build_filename (fx->run, "105.pid", NULL);
+        char *argv[] = { "/bin/sh", "-c", "sleep 60; exit 0", arg, NULL };
+        GPid other;
+
+        g_assert_no_error (error);
+        g_assert_true (spin_until_running (hv, 1));
+        g_assert_cmpuint (ev.log->len, ==, 0);          /* running before: no event */
+
+        write_file (fx->conf, "105.conf", "name: db\nmemory: 512\n");
+        g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &other, &error));
+        pid = g_strdup_printf ("%d\n", other);
+        write_file (fx->run, "105.pid", pid);
+        g_assert_true (spin_until_running (hv, 2));
+        while (g_main_context_iteration (NULL, FALSE))
+                ;
+        g_assert_cmpuint (ev.log->len, ==, 1);
+        g_assert_cmpstr (g_ptr_array_index (ev.log, 0), ==, "started 105 db");
+
+        g_unlink (pidfile);
+        g_assert_true (spin_until_running (hv, 1));
+        while (g_main_context_iteration (NULL, FALSE))
+                ;
+        g_assert_cmpuint (ev.log->len, ==, 2);
+        g_assert_cmpstr (g_ptr_array_index (ev.log, 1), ==, "stopped 105 db");
+
+        /* 100's QEMU dies and leaves its pidfile. */
+        kill (fx->qemu, SIGKILL);
+        waitpid (fx->qemu, NULL, 0);
+        g_assert_true (spin_until_running (hv, 0));
+        while (g_main_context_iteration (NULL, FALSE))
+                ;
+        g_assert_cmpuint (ev.log->len, ==, 3);
+        g_assert_cmpstr (g_ptr_array_index (ev.log, 2), ==, "stopped 100 web");
+
+        kill (other, SIGKILL);
+        waitpid (other, NULL, 0);
+        g_spawn_close_pid (other);
+        g_clear_pointer (&hv, augur_hv_close);
+        g_ptr_array_unref (ev.log);
+}
+
 /* A monitor that never answers: the tick still gets the guest (CPU from
  * /proc, no memory fields) within the deadline, and the next tick does not
  * try the monitor again (backed off). */
@@ -431,6 +521,7 @@ main (int argc, char **argv)
         g_test_add ("/hv-pve/list-and-stats", Fixture, NULL, setup, test_list_and_stats, teardown);
         g_test_add ("/hv-pve/balloon", Fixture, NULL, setup, test_balloon, teardown);
         g_test_add ("/hv-pve/vcpus-qm", Fixture, NULL, setup, test_vcpus_qm, teardown);
+        g_test_add ("/hv-pve/events", Fixture, NULL, setup, test_events, teardown);
         g_test_add ("/hv-pve/backoff", Fixture, NULL, setup_silent, test_backoff, teardown);
         return g_test_run ();
 }

@@ -97,4 +97,17 @@ log "with augurd:    $with (augurd stored $((after - nsamples)) samples meanwhil
 wmax=$(sed -n 's/.* max_ms=\([0-9.]*\).*/\1/p' <<<"$with")
 awk -v m="$wmax" 'BEGIN { exit !(m <= 100) }' ||
     fail "a second QMP client waited $wmax ms for its greeting with augurd running (limit 100 ms)"
-log "PASS: observe through pve:///, and a second QMP client never waited over 100 ms ($((SECONDS))s)"
+
+# ---- stopping: QMP quit, as qm stop ends a QEMU (which removes its
+# pidfile and socket); augurd must record a lifecycle event 5 (stopped) for
+# vmid 100 within 5 s, well before its 60 s safety-net rescan.
+t0=$SECONDS
+pve_it_qmp "$RUN/100.qmp" quit >/dev/null 2>&1 || true
+deadline=$((SECONDS + 5))
+until (($(q "SELECT count(*) FROM events e JOIN domains d ON d.id = e.domain_id
+            WHERE d.libvirt_id = 100 AND e.kind = 'lifecycle' AND e.event = 5") > 0)); do
+    ((SECONDS < deadline)) || fail "no stopped event for vmid 100 within 5 s of its QEMU's quit"
+    sleep 0.2
+done
+log "augurd recorded vmid 100 stopped within $((SECONDS - t0)) s of quit"
+log "PASS: observe through pve:///, a second QMP client never waited over 100 ms, the stop was seen ($((SECONDS))s)"
