@@ -71,6 +71,7 @@
 #include "pve-conf.h"
 #include "qmp.h"
 #include "util.h"
+#include "vm.h"
 
 #include <errno.h>
 #include <gio/gio.h>
@@ -134,12 +135,21 @@ typedef struct {
         int pid;
         char uuid[AUGUR_UUID_STRLEN];
         char *name;
+        char *policy_xml;               /* its description's augur block      */
 } Known;
 
 /* A lifecycle event found by a scan, delivered from an idle source. */
+typedef enum {
+        PENDING_STARTED,
+        PENDING_STOPPED,
+        PENDING_POLICY,                 /* the description's augur block changed */
+} PendingKind;
+
+static const char *const pending_names[] = { "started", "stopped", "policy changed" };
+
 typedef struct {
         int vmid;
-        gboolean started;
+        PendingKind kind;
         char uuid[AUGUR_UUID_STRLEN];
         char *name;
 } PendingEvent;
@@ -183,6 +193,7 @@ known_free (gpointer data)
         Known *k = data;
 
         g_free (k->name);
+        g_free (k->policy_xml);
         g_free (k);
 }
 
@@ -400,16 +411,22 @@ deliver (Pve *p)
                 const PendingEvent *pe = g_ptr_array_index (pending, i);
                 PveGuest *pg = g_new0 (PveGuest, 1);
                 g_autoptr(AugurHvGuest) g = NULL;
-                AugurHvEvent e = {
-                        .kind = AUGUR_HV_EVENT_LIFECYCLE,
-                        .lifecycle = pe->started ? AUGUR_HV_LIFECYCLE_STARTED : AUGUR_HV_LIFECYCLE_STOPPED,
-                        .code = pe->started ? EVENT_STARTED : EVENT_STOPPED,
-                };
+                AugurHvEvent e = { .kind = AUGUR_HV_EVENT_LIFECYCLE };
 
+                if (pe->kind == PENDING_STARTED) {
+                        e.lifecycle = AUGUR_HV_LIFECYCLE_STARTED;
+                        e.code = EVENT_STARTED;
+                } else if (pe->kind == PENDING_STOPPED) {
+                        e.lifecycle = AUGUR_HV_LIFECYCLE_STOPPED;
+                        e.code = EVENT_STOPPED;
+                } else {
+                        e.kind = AUGUR_HV_EVENT_METADATA;
+                        e.nsuri = AUGUR_POLICY_NS_URI;
+                }
                 pg->pve = pve_ref (p);
                 pg->vmid = pe->vmid;
                 g = augur_hv_guest_new (&augur_hv_pve_ops, pe->uuid, pe->name, pe->vmid, pg);
-                g_debug ("pve: vmid %d %s", pe->vmid, pe->started ? "started" : "stopped");
+                g_debug ("pve: vmid %d: %s", pe->vmid, pending_names[pe->kind]);
                 if (p->cb.event)
                         p->cb.event (p->hv, g, &e, p->user_data);
         }
@@ -426,12 +443,12 @@ deliver_cb (gpointer data)
 }
 
 static void
-queue_event (Pve *p, int vmid, gboolean started, const char *uuid, const char *name)
+queue_event (Pve *p, int vmid, PendingKind kind, const char *uuid, const char *name)
 {
         PendingEvent *e = g_new0 (PendingEvent, 1);
 
         e->vmid = vmid;
-        e->started = started;
+        e->kind = kind;
         g_strlcpy (e->uuid, uuid, sizeof e->uuid);
         e->name = g_strdup (name);
         g_ptr_array_add (p->pending, e);
@@ -461,17 +478,21 @@ rescan (Pve *p, GError **error)
 
                 n->pid = f->pid;
                 identity (f, n->uuid, &n->name);
+                n->policy_xml = g_strdup (f->conf.policy_xml);
                 g_hash_table_insert (known, GINT_TO_POINTER (f->vmid), n);
                 if (p->known && old && old->pid != f->pid)      /* restarted between two scans */
-                        queue_event (p, f->vmid, FALSE, old->uuid, old->name);
+                        queue_event (p, f->vmid, PENDING_STOPPED, old->uuid, old->name);
                 if (p->known && (!old || old->pid != f->pid))
-                        queue_event (p, f->vmid, TRUE, n->uuid, n->name);
+                        queue_event (p, f->vmid, PENDING_STARTED, n->uuid, n->name);
+                else if (old && g_strcmp0 (old->policy_xml, n->policy_xml) != 0)
+                        queue_event (p, f->vmid, PENDING_POLICY, n->uuid, n->name);
         }
         if (p->known) {
                 g_hash_table_iter_init (&it, p->known);
                 while (g_hash_table_iter_next (&it, &k, &v))
                         if (!g_hash_table_contains (known, k))
-                                queue_event (p, GPOINTER_TO_INT (k), FALSE, ((Known *) v)->uuid, ((Known *) v)->name);
+                                queue_event (p, GPOINTER_TO_INT (k), PENDING_STOPPED, ((Known *) v)->uuid,
+                                             ((Known *) v)->name);
         }
         g_clear_pointer (&p->known, g_hash_table_unref);
         p->known = g_steal_pointer (&known);
@@ -497,7 +518,7 @@ scan (Pve *p, GError **error)
         g_array_set_clear_func (out, found_clear);
         vmids = g_hash_table_get_keys (p->known);
         for (GList *l = vmids; l; l = l->next) {
-                const Known *k = g_hash_table_lookup (p->known, l->data);
+                Known *k = g_hash_table_lookup (p->known, l->data);
                 g_autoptr(GError) local = NULL;
                 Found f = { .vmid = GPOINTER_TO_INT (l->data), .pid = k->pid };
 
@@ -507,6 +528,11 @@ scan (Pve *p, GError **error)
                         warn_once (p, f.vmid, -f.pid, local->message);
                         p->dirty = TRUE;
                         continue;
+                }
+                if (g_strcmp0 (k->policy_xml, f.conf.policy_xml) != 0) {
+                        g_free (k->policy_xml);
+                        k->policy_xml = g_strdup (f.conf.policy_xml);
+                        queue_event (p, f.vmid, PENDING_POLICY, k->uuid, k->name);
                 }
                 g_array_append_val (out, f);
         }
@@ -1002,100 +1028,6 @@ pg_of (AugurHvGuest *g)
         return augur_hv_guest_get_priv (g);
 }
 
-static char *
-pve_read_metadata (AugurHvGuest *g, const char *nsuri, GError **error)
-{
-        return NULL;                    /* no metadata yet: augurd's defaults */
-}
-
-static gboolean
-pve_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error)
-{
-        ret->balloon_autodeflate = FALSE;
-        ret->activity_socket = NULL;
-        return TRUE;
-}
-
-static gboolean
-pve_set_stats_period (AugurHvGuest *g, int period_s, GError **error)
-{
-        PveGuest *pg = pg_of (g);
-        Pve *p = pg->pve;
-        g_autofree char *path = path_of (p, pg->vmid, "qmp");
-        g_autoptr(GError) local = NULL;
-        g_autoptr(AugurQmp) q = NULL;
-        int pid;
-
-        p->stats_period_s = period_s;
-        if (!(pid = running_pid (p, pg->vmid))) {
-                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d is not running", pg->vmid);
-                return FALSE;
-        }
-        if (!(q = augur_qmp_open (path, p->timeout_ms, &local)) || !set_polling (q, period_s, &local)) {
-                set_qmp_error (error, pg->vmid, local);
-                return FALSE;
-        }
-        g_hash_table_insert (p->polling, GINT_TO_POINTER (pg->vmid), GINT_TO_POINTER (pid));
-        return TRUE;
-}
-
-static gboolean
-pve_set_agent_timeout (AugurHvGuest *g, int timeout_s, GError **error)
-{
-        return TRUE;                    /* no agent calls yet */
-}
-
-static void
-pve_probe_vcpus (AugurHvGuest *g, AugurVcpuCaps *ret)
-{
-        PveGuest *pg = pg_of (g);
-        AugurPveConf c;
-
-        ret->plugged = ret->online = ret->maximum = -1;
-        ret->agent = FALSE;
-        if (!read_conf (pg->pve, pg->vmid, &c, NULL))
-                return;
-        ret->plugged = augur_pve_conf_vcpus (&c);
-        ret->maximum = augur_pve_conf_max_vcpus (&c);
-        augur_pve_conf_clear (&c);
-}
-
-static gboolean
-pve_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error)
-{
-        PveGuest *pg = pg_of (g);
-        Pve *p = pg->pve;
-        g_autofree char *path = path_of (p, pg->vmid, "qmp");
-        g_autofree char *json = NULL;
-        g_autoptr(JsonNode) args = NULL;
-        g_autoptr(GError) local = NULL;
-        AugurPveConf c;
-        guint64 lo, hi, kib;
-        gboolean ok;
-
-        if (!read_conf (p, pg->vmid, &c, &local)) {
-                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d: %s", pg->vmid, local->message);
-                return FALSE;
-        }
-        ok = augur_pve_conf_balloon_range_kib (&c, &lo, &hi, &local);
-        augur_pve_conf_clear (&c);
-        if (!ok) {
-                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: %s", pg->vmid, local->message);
-                return FALSE;
-        }
-        kib = CLAMP (target_kib, lo, hi);
-        if (kib != target_kib)
-                g_debug ("pve: vmid %d: balloon %" G_GUINT64_FORMAT " KiB clamped to %" G_GUINT64_FORMAT " KiB "
-                         "(balloon: .. memory:)", pg->vmid, target_kib, kib);
-        json = g_strdup_printf ("{\"value\": %" G_GUINT64_FORMAT "}", kib * 1024);
-        args = object_node (json);
-        if (!augur_qmp_call (path, p->timeout_ms, "balloon", args, NULL, &local)) {
-                set_qmp_error (error, pg->vmid, local);
-                return FALSE;
-        }
-        return TRUE;
-}
-
 typedef struct {
         gboolean done, timed_out;
         char *output;                   /* stdout and stderr, owned           */
@@ -1195,6 +1127,168 @@ run_qm (const Pve *p, const char *const *args, GError **error)
         return ok;
 }
 
+/* qm on one guest, for what ("set vCPUs"): without a qm command, or when
+ * it fails, FALSE with the vmid in the message. */
+static gboolean
+guest_qm (const PveGuest *pg, const char *const *args, const char *what, GError **error)
+{
+        if (!pg->pve->qm) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: no %s to %s with (pve:///?qm=PATH names another)", pg->vmid, PVE_QM, what);
+                return FALSE;
+        }
+        if (!run_qm (pg->pve, args, error)) {
+                g_prefix_error (error, "vmid %d: ", pg->vmid);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* The policy is the augur block of the VM's description (pve-conf.h):
+ * handed out as the <policy> element libvirt would return. */
+static char *
+pve_read_metadata (AugurHvGuest *g, const char *nsuri, GError **error)
+{
+        PveGuest *pg = pg_of (g);
+        g_autoptr(GError) local = NULL;
+        AugurPveConf c;
+        char *xml;
+
+        if (strcmp (nsuri, AUGUR_POLICY_NS_URI) != 0)
+                return NULL;
+        if (!read_conf (pg->pve, pg->vmid, &c, &local)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d: %s", pg->vmid, local->message);
+                return NULL;
+        }
+        if (c.policy_ignored)
+                g_message ("pve: vmid %d: %u line(s) of the description's augur block are not \"key = value\" "
+                           "(or the block is not closed), ignoring", pg->vmid, c.policy_ignored);
+        xml = g_steal_pointer (&c.policy_xml);
+        augur_pve_conf_clear (&c);
+        return xml;
+}
+
+/* Through qm set <vmid> --description, so that qemu-server writes the
+ * conf (its lock, its encoding). */
+static gboolean
+pve_write_metadata (AugurHvGuest *g, const char *nsuri, const char *xml, GError **error)
+{
+        PveGuest *pg = pg_of (g);
+        Pve *p = pg->pve;
+        g_autoptr(GError) local = NULL;
+        g_autofree char *vmid = g_strdup_printf ("%d", pg->vmid);
+        g_autofree char *descr = NULL;
+        AugurPveConf c;
+        const char *args[] = { "set", vmid, "--description", NULL, NULL };
+
+        if (strcmp (nsuri, AUGUR_POLICY_NS_URI) != 0) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: only augur's policy (%s) is kept in the description", pg->vmid,
+                             AUGUR_POLICY_NS_URI);
+                return FALSE;
+        }
+        if (!read_conf (p, pg->vmid, &c, &local)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d: %s", pg->vmid, local->message);
+                return FALSE;
+        }
+        descr = augur_pve_description_set_policy (c.description, xml, &local);
+        augur_pve_conf_clear (&c);
+        if (!descr) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: %s", pg->vmid, local->message);
+                return FALSE;
+        }
+        args[3] = descr;
+        return guest_qm (pg, args, "write the description", error);
+}
+
+static gboolean
+pve_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error)
+{
+        ret->balloon_autodeflate = FALSE;
+        ret->activity_socket = NULL;
+        return TRUE;
+}
+
+static gboolean
+pve_set_stats_period (AugurHvGuest *g, int period_s, GError **error)
+{
+        PveGuest *pg = pg_of (g);
+        Pve *p = pg->pve;
+        g_autofree char *path = path_of (p, pg->vmid, "qmp");
+        g_autoptr(GError) local = NULL;
+        g_autoptr(AugurQmp) q = NULL;
+        int pid;
+
+        p->stats_period_s = period_s;
+        if (!(pid = running_pid (p, pg->vmid))) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d is not running", pg->vmid);
+                return FALSE;
+        }
+        if (!(q = augur_qmp_open (path, p->timeout_ms, &local)) || !set_polling (q, period_s, &local)) {
+                set_qmp_error (error, pg->vmid, local);
+                return FALSE;
+        }
+        g_hash_table_insert (p->polling, GINT_TO_POINTER (pg->vmid), GINT_TO_POINTER (pid));
+        return TRUE;
+}
+
+static gboolean
+pve_set_agent_timeout (AugurHvGuest *g, int timeout_s, GError **error)
+{
+        return TRUE;                    /* no agent calls yet */
+}
+
+static void
+pve_probe_vcpus (AugurHvGuest *g, AugurVcpuCaps *ret)
+{
+        PveGuest *pg = pg_of (g);
+        AugurPveConf c;
+
+        ret->plugged = ret->online = ret->maximum = -1;
+        ret->agent = FALSE;
+        if (!read_conf (pg->pve, pg->vmid, &c, NULL))
+                return;
+        ret->plugged = augur_pve_conf_vcpus (&c);
+        ret->maximum = augur_pve_conf_max_vcpus (&c);
+        augur_pve_conf_clear (&c);
+}
+
+static gboolean
+pve_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error)
+{
+        PveGuest *pg = pg_of (g);
+        Pve *p = pg->pve;
+        g_autofree char *path = path_of (p, pg->vmid, "qmp");
+        g_autofree char *json = NULL;
+        g_autoptr(JsonNode) args = NULL;
+        g_autoptr(GError) local = NULL;
+        AugurPveConf c;
+        guint64 lo, hi, kib;
+        gboolean ok;
+
+        if (!read_conf (p, pg->vmid, &c, &local)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d: %s", pg->vmid, local->message);
+                return FALSE;
+        }
+        ok = augur_pve_conf_balloon_range_kib (&c, &lo, &hi, &local);
+        augur_pve_conf_clear (&c);
+        if (!ok) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: %s", pg->vmid, local->message);
+                return FALSE;
+        }
+        kib = CLAMP (target_kib, lo, hi);
+        if (kib != target_kib)
+                g_debug ("pve: vmid %d: balloon %" G_GUINT64_FORMAT " KiB clamped to %" G_GUINT64_FORMAT " KiB "
+                         "(balloon: .. memory:)", pg->vmid, target_kib, kib);
+        json = g_strdup_printf ("{\"value\": %" G_GUINT64_FORMAT "}", kib * 1024);
+        args = object_node (json);
+        if (!augur_qmp_call (path, p->timeout_ms, "balloon", args, NULL, &local)) {
+                set_qmp_error (error, pg->vmid, local);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 static gboolean
 pve_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
 {
@@ -1210,20 +1304,11 @@ pve_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
                              pg->vmid);
                 return FALSE;
         }
-        if (!p->qm) {
-                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                             "vmid %d: no %s to set vCPUs with (pve:///?qm=PATH names another)", pg->vmid, PVE_QM);
-                return FALSE;
-        }
         if (!running_pid (p, pg->vmid)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d is not running", pg->vmid);
                 return FALSE;
         }
-        if (!run_qm (p, args, error)) {
-                g_prefix_error (error, "vmid %d: ", pg->vmid);
-                return FALSE;
-        }
-        return TRUE;
+        return guest_qm (pg, args, "set vCPUs", error);
 }
 
 static gboolean
@@ -1245,6 +1330,7 @@ const AugurHvOps augur_hv_pve_ops = {
         .lookup_guest = pve_lookup_guest,
         .guest_free = guest_free,
         .read_metadata = pve_read_metadata,
+        .write_metadata = pve_write_metadata,
         .read_devices = pve_read_devices,
         .set_stats_period = pve_set_stats_period,
         .set_agent_timeout = pve_set_agent_timeout,

@@ -13,6 +13,7 @@
 #include "hv.h"
 #include "fake-qmp.h"
 #include "util.h"
+#include "vm.h"
 
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -425,10 +426,14 @@ on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer data)
 {
         Events *ev = data;
 
-        g_assert_cmpint (e->kind, ==, AUGUR_HV_EVENT_LIFECYCLE);
-        g_ptr_array_add (ev->log, g_strdup_printf ("%s %d %s",
-                                                   e->lifecycle == AUGUR_HV_LIFECYCLE_STARTED ? "started" : "stopped",
-                                                   augur_hv_guest_get_id (g), augur_hv_guest_get_name (g)));
+        const char *what = "stopped";
+
+        if (e->kind == AUGUR_HV_EVENT_METADATA)
+                what = "metadata";
+        else if (e->lifecycle == AUGUR_HV_LIFECYCLE_STARTED)
+                what = "started";
+        g_ptr_array_add (ev->log, g_strdup_printf ("%s %d %s", what, augur_hv_guest_get_id (g),
+                                                   augur_hv_guest_get_name (g)));
 }
 
 /* Guests starting and stopping are noticed through the run directory's
@@ -487,6 +492,70 @@ test_events (Fixture *fx, gconstpointer data)
         g_ptr_array_unref (ev.log);
 }
 
+/* The per-VM policy is the description's augur block: read as the
+ * <policy> element, written through qm set --description (the rest of
+ * the description kept), and a change of the block (by anyone) is a
+ * METADATA event. */
+static void
+test_policy (Fixture *fx, gconstpointer data)
+{
+        g_autofree char *conf = g_build_filename (fx->conf, "100.conf", NULL);
+        g_autofree char *log = g_build_filename (fx->dir, "qm.log", NULL);
+        g_autofree char *body = g_strdup_printf ("c=%s\n"
+                                                 "{ printf '%%s' \"$4\" | sed 's/^/#/'; grep -v '^#' \"$c\"; } "
+                                                 ">\"$c.new\" && mv \"$c.new\" \"$c\"", conf);
+        g_autofree char *qm = write_qm (fx, body);
+        AugurHvCallbacks cb = { .event = on_event };
+        AugurHvOptions o = { 0 };
+        Events ev = { g_ptr_array_new_with_free_func (g_free) };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurHv) hv = NULL;
+        g_autoptr(AugurHvGuest) g = NULL;
+        g_autofree char *xml = NULL, *xml2 = NULL, *text = NULL;
+
+        write_file (fx->conf, "100.conf", "#Web server\n#\n#```augur\n#mode = act\n#```\n"
+                                          "name: web\nmemory: 1024\nballoon: 512\n");
+        g_free (fx->uri);
+        fx->uri = g_strdup_printf ("pve:///?run=%s&conf=%s&qm=%s", fx->run, fx->conf, qm);
+        hv = augur_hv_open (fx->uri, &o, &cb, &ev, &error);
+        g_assert_no_error (error);
+        g = first_guest (hv);
+        xml = augur_hv_guest_read_metadata (g, AUGUR_POLICY_NS_URI, &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (xml, ==, "<policy><mode>act</mode></policy>");
+
+        g_assert_true (augur_hv_guest_write_metadata (g, AUGUR_POLICY_NS_URI,
+                                                      "<policy><mode>observe</mode><vcpus_max>2</vcpus_max></policy>",
+                                                      &error));
+        g_assert_no_error (error);
+        g_assert_true (g_file_get_contents (conf, &text, NULL, NULL));
+        g_assert_cmpstr (text, ==, "#Web server\n#\n#```augur\n#mode = observe\n#vcpus_max = 2\n#```\n"
+                                   "name: web\nmemory: 1024\nballoon: 512\n");
+        xml2 = augur_hv_guest_read_metadata (g, AUGUR_POLICY_NS_URI, &error);
+        g_assert_cmpstr (xml2, ==, "<policy><mode>observe</mode><vcpus_max>2</vcpus_max></policy>");
+        g_assert_true (spin_until_running (hv, 1));
+        while (g_main_context_iteration (NULL, FALSE))
+                ;
+        g_assert_cmpuint (ev.log->len, ==, 1);
+        g_assert_cmpstr (g_ptr_array_index (ev.log, 0), ==, "metadata 100 web");
+
+        /* Another namespace: none, and not written. */
+        g_assert_null (augur_hv_guest_read_metadata (g, "https://example.org/ns", &error));
+        g_assert_no_error (error);
+        g_assert_false (augur_hv_guest_write_metadata (g, "https://example.org/ns", "<x/>", &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_clear_error (&error);
+        g_assert_false (augur_hv_guest_write_metadata (g, AUGUR_POLICY_NS_URI, "<policy><a><b/></a></policy>", &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_clear_error (&error);
+
+        g_clear_pointer (&g, augur_hv_guest_unref);
+        g_clear_pointer (&hv, augur_hv_close);
+        g_ptr_array_unref (ev.log);
+        g_unlink (qm);
+        g_unlink (log);
+}
+
 /* A monitor that never answers: the tick still gets the guest (CPU from
  * /proc, no memory fields) within the deadline, and the next tick does not
  * try the monitor again (backed off). */
@@ -522,6 +591,7 @@ main (int argc, char **argv)
         g_test_add ("/hv-pve/balloon", Fixture, NULL, setup, test_balloon, teardown);
         g_test_add ("/hv-pve/vcpus-qm", Fixture, NULL, setup, test_vcpus_qm, teardown);
         g_test_add ("/hv-pve/events", Fixture, NULL, setup, test_events, teardown);
+        g_test_add ("/hv-pve/policy", Fixture, NULL, setup, test_policy, teardown);
         g_test_add ("/hv-pve/backoff", Fixture, NULL, setup_silent, test_backoff, teardown);
         return g_test_run ();
 }

@@ -15,6 +15,12 @@
 #   - augurd logged no failed vCPU change.
 # Without the guest agent augur never takes a vCPU back (no live unplug),
 # so nothing is asserted about fewer.
+# Then the per-VM policy: virt-augur -c pve:///... policy 100 --set
+# mode=recommend vcpus_max=2 writes the description's augur block through
+# the stand-in (qm set --description); --json shows it from "metadata";
+# vcpus_max=3 (above cores: 2) is refused; augurd records a
+# metadata-change event within 5 s and its decisions are in mode recommend
+# within 10 s.
 # Exit: 0 pass, 77 skip, 1 fail.  About 1-3 min.
 set -euo pipefail
 
@@ -59,4 +65,33 @@ if grep -i 'vcpu' "$DIR/augurd.log" | grep -qi 'fail'; then
     fail "augurd logged a failed vCPU change: $(grep -i vcpu "$DIR/augurd.log" | grep -i fail | head -n1)"
 fi
 log "augurd: $(grep -m1 'vCPUs [0-9]* -> ' "$DIR/augurd.log" || echo 'no vCPU action logged')"
-log "PASS: augurd added a vCPU through qm set (stand-in) in $((SECONDS))s"
+
+# ---- the per-VM policy: virt-augur policy -c pve:///... writes the augur
+# block of the VM's description through the same qm (stand-in, --description);
+# augurd, running, sees the block change (a metadata-change event).
+VIRT_AUGUR=$BUILDDIR/virsh-ext/virt-augur
+URI="pve:///?run=$RUN&conf=$CONF&qm=$SRCDIR/tests/integration/qm-standin.py"
+q() { sqlite3 -batch -noheader "$DIR/augur.db" "$1" 2>/dev/null || true; }
+export AUGUR_CONFIG=$DIR/augur.conf
+out=$("$VIRT_AUGUR" -c "$URI" policy 100 --set mode=recommend vcpus_max=2) || fail "virt-augur policy --set failed: $out"
+grep -q '^#```augur$' "$CONF/100.conf" && grep -q '^#mode = recommend$' "$CONF/100.conf" ||
+    fail "no augur block in the description: $(grep '^#' "$CONF/100.conf" | tr '\n' ' ')"
+json=$("$VIRT_AUGUR" -c "$URI" --json policy pvevcpu)
+python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert d["mode"] == "recommend" and d["vcpus_max"] == 2, d; assert d["in_effect"]["mode"]["from"] == "metadata", d' "$json" ||
+    fail "virt-augur policy --json does not show the block: $json"
+if "$VIRT_AUGUR" -c "$URI" policy 100 --set vcpus_max=3 >/dev/null 2>"$DIR/refused.err"; then
+    fail "vcpus_max=3 above cores: 2 was accepted"
+fi
+log "refused as it should be: $(cat "$DIR/refused.err")"
+deadline=$((SECONDS + 5))
+until (($(q "SELECT count(*) FROM events WHERE kind = 'metadata-change'") > 0)); do
+    ((SECONDS < deadline)) || fail "augurd recorded no metadata-change within 5 s of the description's change"
+    sleep 0.5
+done
+deadline=$((SECONDS + 10))
+until (($(q "SELECT count(*) FROM decisions WHERE mode = 'recommend'") > 0)); do
+    ((SECONDS < deadline)) || fail "augurd's decisions never took the block's mode=recommend"
+    sleep 0.5
+done
+log "policy written to the description; augurd saw the change and decides in mode recommend"
+log "PASS: augurd added a vCPU through qm set (stand-in), and virt-augur policy works on pve:/// ($((SECONDS))s)"

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """tests/integration/qm-standin.py: a stand-in for Proxmox's `qm set VMID
---vcpus N`, for augurd's pve:///?qm=PATH hook where qemu-server is absent.
+--vcpus N` and `qm set VMID --description TEXT`, for augur's pve:///?qm=PATH
+hook where qemu-server is absent.
+
+--description: the '#' lines of the conf's main section become TEXT's
+lines, encoded as PVE::Tools::encode_text does (control and non-ASCII
+bytes and ':' as %XX), at the top of the file, as qemu-server writes them.
 
 What it does, as qemu-server's qemu_cpu_hotplug() does it (QEMU >= 2.7):
   - reads VMID.conf in $AUGUR_PVE_CONF_DIR: sockets × cores is the
@@ -84,6 +89,31 @@ class Monitor:
             q.close()
 
 
+def encode_text(line):
+    out = []
+    for b in line.encode("utf-8"):
+        out.append(chr(b) if 0x20 <= b <= 0x7e and b != 0x3a else "%%%02X" % b)
+    return "".join(out)
+
+
+def set_description(path, text):
+    lines = open(path).read().split("\n")
+    out = ["#" + encode_text(ln) for ln in text.split("\n")] if text else []
+    if out and text.endswith("\n"):
+        out.pop()
+    in_main = True
+    for ln in lines:
+        if ln.startswith("["):
+            in_main = False
+        if in_main and ln.startswith("#"):
+            continue
+        out.append(ln)
+    tmp = path + ".tmp.%d" % os.getpid()
+    with open(tmp, "w") as f:
+        f.write("\n".join(out))
+    os.rename(tmp, path)
+
+
 def wait_count(q, want):
     for _ in range(6):
         n = len(q.execute("query-cpus-fast"))
@@ -94,8 +124,13 @@ def wait_count(q, want):
 
 
 def main(argv):
-    if len(argv) != 5 or argv[1] != "set" or argv[3] != "--vcpus":
-        die("usage: qm set VMID --vcpus N (the only form this stand-in takes)")
+    if len(argv) != 5 or argv[1] != "set" or argv[3] not in ("--vcpus", "--description"):
+        die("usage: qm set VMID --vcpus N | --description TEXT (the only forms this stand-in takes)")
+    if argv[3] == "--description":
+        if not argv[2].isdigit():
+            die("not a number: %s" % argv[2])
+        set_description(os.path.join(os.environ["AUGUR_PVE_CONF_DIR"], argv[2] + ".conf"), argv[4])
+        return 0
     vmid, want = argv[2], argv[4]
     if not vmid.isdigit() or not want.isdigit():
         die("not a number: %s / %s" % (vmid, want))
