@@ -142,6 +142,34 @@ open_hv (Fixture *fx)
         return hv;
 }
 
+/* A stand-in QEMU for vmid: a shell whose command line names the vmid's
+ * QMP socket, and its pidfile. */
+static GPid
+spawn_qemu (Fixture *fx, int vmid)
+{
+        g_autofree char *qmp = g_strdup_printf ("%s/%d.qmp", fx->run, vmid);
+        g_autofree char *arg = g_strdup_printf ("unix:%s,server=on,wait=off", qmp);
+        g_autofree char *name = g_strdup_printf ("%d.pid", vmid);
+        g_autofree char *pid = NULL;
+        g_autoptr(GError) error = NULL;
+        char *argv[] = { "/bin/sh", "-c", "sleep 60; exit 0", arg, NULL };
+        GPid child;
+
+        g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &child, &error));
+        g_assert_no_error (error);
+        pid = g_strdup_printf ("%d\n", child);
+        write_file (fx->run, name, pid);
+        return child;
+}
+
+static void
+reap (GPid child)
+{
+        kill (child, SIGKILL);
+        waitpid (child, NULL, 0);
+        g_spawn_close_pid (child);
+}
+
 /* Run the main context (the run directory's watch, its events) until
  * want guests are listed, for at most 3 s. */
 static gboolean
@@ -448,11 +476,7 @@ test_events (Fixture *fx, gconstpointer data)
         Events ev = { g_ptr_array_new_with_free_func (g_free) };
         g_autoptr(GError) error = NULL;
         g_autoptr(AugurHv) hv = augur_hv_open (fx->uri, &o, &cb, &ev, &error);
-        g_autofree char *qmp = g_build_filename (fx->run, "105.qmp", NULL);
-        g_autofree char *arg = g_strdup_printf ("unix:%s,server=on,wait=off", qmp);
-        g_autofree char *pid = NULL;
         g_autofree char *pidfile = g_build_filename (fx->run, "105.pid", NULL);
-        char *argv[] = { "/bin/sh", "-c", "sleep 60; exit 0", arg, NULL };
         GPid other;
 
         g_assert_no_error (error);
@@ -460,9 +484,7 @@ test_events (Fixture *fx, gconstpointer data)
         g_assert_cmpuint (ev.log->len, ==, 0);          /* running before: no event */
 
         write_file (fx->conf, "105.conf", "name: db\nmemory: 512\n");
-        g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &other, &error));
-        pid = g_strdup_printf ("%d\n", other);
-        write_file (fx->run, "105.pid", pid);
+        other = spawn_qemu (fx, 105);
         g_assert_true (spin_until_running (hv, 2));
         while (g_main_context_iteration (NULL, FALSE))
                 ;
@@ -485,9 +507,7 @@ test_events (Fixture *fx, gconstpointer data)
         g_assert_cmpuint (ev.log->len, ==, 3);
         g_assert_cmpstr (g_ptr_array_index (ev.log, 2), ==, "stopped 100 web");
 
-        kill (other, SIGKILL);
-        waitpid (other, NULL, 0);
-        g_spawn_close_pid (other);
+        reap (other);
         g_clear_pointer (&hv, augur_hv_close);
         g_ptr_array_unref (ev.log);
 }
@@ -556,6 +576,106 @@ test_policy (Fixture *fx, gconstpointer data)
         g_unlink (log);
 }
 
+/* The messages logged (level MESSAGE) while it is not NULL, for counting
+ * (keep_writer is the test's log writer from main on). */
+static GPtrArray *messages;
+
+static GLogWriterOutput
+keep_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+        if (messages && (level & G_LOG_LEVEL_MESSAGE))
+                for (gsize i = 0; i < n_fields; i++)
+                        if (strcmp (fields[i].key, "MESSAGE") == 0)
+                                g_ptr_array_add (messages, g_strdup (fields[i].value));
+        return g_log_writer_default (level, fields, n_fields, data);
+}
+
+static guint
+count_messages (const char *needle)
+{
+        guint n = 0;
+
+        for (guint i = 0; i < messages->len; i++)
+                n += strstr (g_ptr_array_index (messages, i), needle) != NULL;
+        return n;
+}
+
+/* The issue's bad input, side by side with a good guest (100, whose conf
+ * also has keys augur does not know): a non-numeric vmid (abc.conf), a
+ * pidfile naming another process (101) or garbage (103), a monitor that
+ * answers garbage (105), one whose QEMU lacks the commands (106, an old
+ * version): each is skipped, or listed without memory fields, with one
+ * message over two full scans, and 100 keeps its whole record. */
+static void
+test_bad_input (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurHv) hv = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GArray) s1 = NULL, s2 = NULL;
+        g_autofree char *q105 = g_build_filename (fx->run, "105.qmp", NULL);
+        g_autofree char *q106 = g_build_filename (fx->run, "106.qmp", NULL);
+        g_autofree char *pid100 = NULL, *pidfile = g_build_filename (fx->run, "100.pid", NULL);
+        g_autoptr(FakeQmp) garbage = fake_qmp_new (q105, FAKE_QMP_GARBAGE_REPLY);
+        g_autoptr(FakeQmp) old = fake_qmp_new (q106, FAKE_QMP_NORMAL);
+        const char *missing = "\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command has not been found\"}";
+        GPid g105, g106;
+
+        messages = g_ptr_array_new_with_free_func (g_free);
+        write_file (fx->conf, "100.conf", "#desc\nname: web\nmemory: 1024\nballoon: 512\ncores: 2\n"
+                                          "cpu: host\nnet0: virtio=BC:24:11:00:00:01,bridge=vmbr0\nfuture_key: 1\n");
+        write_file (fx->conf, "105.conf", "name: garbage\nmemory: 512\n");
+        write_file (fx->conf, "106.conf", "name: old\nmemory: 512\n");
+        g105 = spawn_qemu (fx, 105);
+        g106 = spawn_qemu (fx, 106);
+        fake_qmp_answer (old, "(greeting)", "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 5, "
+                                            "\"major\": 2}}, \"capabilities\": []}}\r\n");
+        fake_qmp_answer (old, "query-status", missing);
+        fake_qmp_answer (old, "query-balloon", missing);
+        fake_qmp_answer (old, "qom-get", missing);
+        fake_qmp_answer (old, "qom-set", missing);
+
+        hv = open_hv (fx);
+        g_assert_true (augur_hv_guests_with_stats (hv, &s1, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (s1->len, ==, 3);
+        for (guint i = 0; i < s1->len; i++) {
+                const AugurDomainSample *s = &g_array_index (s1, AugurDomainSample, i);
+
+                g_assert_true (augur_sample_has (s, AUGUR_STAT_CPU_TIME_NS));
+                g_assert_cmpint (augur_sample_has (s, AUGUR_STAT_BALLOON_CURRENT_KIB), ==, s->id == 100);
+                g_assert_cmpint (augur_sample_has (s, AUGUR_STAT_BALLOON_USABLE_KIB), ==, s->id == 100);
+        }
+        g_assert_cmpint (g_array_index (s1, AugurDomainSample, 0).id, ==, 100);
+        g_assert_cmpint (g_array_index (s1, AugurDomainSample, 0).v[AUGUR_STAT_BALLOON_CURRENT_KIB], ==, 768 * 1024);
+
+        /* A full scan again (a pidfile rewritten) and the monitors again
+         * (out of their back-off: a new connection). */
+        g_assert_true (g_file_get_contents (pidfile, &pid100, NULL, NULL));
+        write_file (fx->run, "100.pid", pid100);
+        g_assert_true (spin_until_running (hv, 3));
+        g_clear_pointer (&hv, augur_hv_close);
+        hv = open_hv (fx);
+        g_assert_true (augur_hv_guests_with_stats (hv, &s2, &error));
+        g_assert_cmpuint (s2->len, ==, 3);
+
+        for (guint i = 0; i < messages->len; i++)
+                g_test_message ("logged: %s", (char *) g_ptr_array_index (messages, i));
+        /* Once per connection: augurd keeps one. */
+        g_assert_cmpuint (count_messages ("vmid 101: pid"), ==, 2);
+        g_assert_cmpuint (count_messages ("vmid 103:"), ==, 2);
+        g_assert_cmpuint (count_messages ("vmid 105: QMP"), ==, 2);
+        g_assert_cmpuint (count_messages ("not a JSON object"), ==, 2);
+        g_assert_cmpuint (count_messages ("vmid 106: QMP"), ==, 2);
+        g_assert_cmpuint (count_messages ("version 2.5.0, lacks it"), ==, 2);
+        g_assert_cmpuint (count_messages ("vmid 100"), ==, 0);
+        g_assert_cmpuint (count_messages ("abc"), ==, 0);
+
+        g_clear_pointer (&messages, g_ptr_array_unref);
+        g_clear_pointer (&hv, augur_hv_close);
+        reap (g105);
+        reap (g106);
+}
+
 /* A monitor that never answers: the tick still gets the guest (CPU from
  * /proc, no memory fields) within the deadline, and the next tick does not
  * try the monitor again (backed off). */
@@ -586,12 +706,14 @@ int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
+        g_log_set_writer_func (keep_writer, NULL, NULL);
         g_test_add ("/hv-pve/uri", Fixture, NULL, setup, test_uri, teardown);
         g_test_add ("/hv-pve/list-and-stats", Fixture, NULL, setup, test_list_and_stats, teardown);
         g_test_add ("/hv-pve/balloon", Fixture, NULL, setup, test_balloon, teardown);
         g_test_add ("/hv-pve/vcpus-qm", Fixture, NULL, setup, test_vcpus_qm, teardown);
         g_test_add ("/hv-pve/events", Fixture, NULL, setup, test_events, teardown);
         g_test_add ("/hv-pve/policy", Fixture, NULL, setup, test_policy, teardown);
+        g_test_add ("/hv-pve/bad-input", Fixture, NULL, setup, test_bad_input, teardown);
         g_test_add ("/hv-pve/backoff", Fixture, NULL, setup_silent, test_backoff, teardown);
         return g_test_run ();
 }
