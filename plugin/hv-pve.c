@@ -55,15 +55,21 @@
  * and, in its environment, AUGUR_PVE_RUN_DIR and AUGUR_PVE_CONF_DIR (the
  * URI's directories; qm itself ignores them).  It must exit 0 within
  * qm_timeout_ms=N of the URI (default 15000), or it is killed and the call
- * fails with its output.  Only
- * the HOTPLUG method: augurd gives vCPUs back only through the guest agent
- * (never a live unplug), which this backend does not use yet, so it never
- * asks qm for fewer.  Without qm, set_vcpus fails and says so.
+ * fails with its output.  Only the HOTPLUG method: augurd gives vCPUs back
+ * only through the guest agent (never a live unplug), which this backend
+ * does not use yet, so it never asks qm for fewer.  Without qm, set_vcpus
+ * fails and says so.
  *
- * NOT YET: the guest agent
- * (agent_users fails, probe_vcpus reports no agent), metadata (none:
- * every guest runs on augurd's defaults), balloon events, devices (no autodeflate,
- * no activity channel). */
+ * THE PER-VM POLICY is the augur block of the VM's description
+ * (pve-conf.h), read as the <policy> element libvirt's metadata would be
+ * (read_metadata, namespace urn:augur:policy:1 only) and written with
+ * `qm set <vmid> --description` (write_metadata: the block replaced, the
+ * rest of the description kept).  A block that changed since the last
+ * call, whoever changed it, is a METADATA event.
+ *
+ * NOT YET: the guest agent (agent_users fails, probe_vcpus reports no
+ * agent), balloon events, devices (no autodeflate, no activity channel),
+ * block and network counters. */
 #include "config.h"
 
 #include "hv.h"
@@ -98,9 +104,10 @@
 #define EVENT_STARTED 2
 #define EVENT_STOPPED 5
 #define PVE_QM "/usr/sbin/qm"
-/* How long `qm set --vcpus` may take by default, ms: qemu-server waits up to ~5 s per
- * CPU for query-cpus-fast to show it; the tick waits with it (one action
- * per tick, as libvirt's virDomainSetVcpusFlags blocks too). */
+/* How long one run of qm may take by default, ms: for --vcpus qemu-server
+ * waits up to ~5 s per CPU for query-cpus-fast to show it; the tick waits
+ * with it (one action per tick, as libvirt's virDomainSetVcpusFlags
+ * blocks too). */
 #define QM_TIMEOUT_MS 15000
 /* The most of qm's output kept for an error message, bytes. */
 #define QM_MAX_OUTPUT 4096
@@ -138,7 +145,7 @@ typedef struct {
         char *policy_xml;               /* its description's augur block      */
 } Known;
 
-/* A lifecycle event found by a scan, delivered from an idle source. */
+/* An event found by a scan, delivered from an idle source. */
 typedef enum {
         PENDING_STARTED,
         PENDING_STOPPED,
