@@ -4,16 +4,31 @@
  * THE URI.  pve:/// reads qemu-server's own files: the configurations in
  * /etc/pve/qemu-server/<vmid>.conf and the pidfiles and QMP sockets in
  * /var/run/qemu-server/<vmid>.{pid,qmp}.  pve:///?run=DIR&conf=DIR puts
- * them elsewhere (tests), and timeout_ms=N (1 .. 60000, default 200) is
- * the deadline of one QMP session.  Nothing else is accepted.
+ * them elsewhere (tests), timeout_ms=N (1 .. 60000, default 200) is the
+ * deadline of one QMP session, qm=PATH and qm_timeout_ms=N (1 .. 600000,
+ * default 15000) are the qm command and how long one run of it may take
+ * (VCPUS below).  Nothing else is accepted.
  *
  * RUNNING GUESTS are the configurations (pve-conf.h: numeric <vmid>.conf
  * only) whose pidfile names a live process whose command line holds the
  * vmid's QMP socket path: a stale pidfile, or a pid reused by another
  * program, is skipped with one message (per vmid and pid).  A guest's UUID
  * is its smbios1 uuid, else one derived from "pve-vmid-<vmid>"
- * (augur_uuid_v5_from_name); its run id is its vmid.  The directories are
- * read again at every call: there are no events yet (the tick polls).
+ * (augur_uuid_v5_from_name); its run id is its vmid.
+ *
+ * WATCHING THE RUN DIRECTORY.  The full scan above (list the conf
+ * directory, read each pidfile and /proc/<pid>/cmdline) runs only when a
+ * pidfile or QMP socket in the run directory came, went or was renamed (a
+ * GFileMonitor: inotify, 100 ms to gather a burst), when a known QEMU is
+ * gone (kill 0: ESRCH, its pidfile left behind), and at least every 60 s
+ * as a safety net.  Between them a call reads only the known guests'
+ * configurations (for memory:, balloon:, vcpus: as they are now; /etc/pve
+ * is pmxcfs, a FUSE file system inotify does not see into).  Each full
+ * scan's difference from the last is told as LIFECYCLE events, STARTED
+ * and STOPPED (codes 2 and 5, libvirt's), from an idle source on the main
+ * context, never from inside the call.  Guests running at open get none.
+ * Without the watch (it could not be made: one message) every call scans
+ * in full, as the first slice did.
  *
  * STATS (the AugurDomainSample fields hv-libvirt fills, in its units):
  * one short QMP session per guest per tick (qmp.h; a busy or unreachable
@@ -31,10 +46,30 @@
  * balloon: 0 refuses).  The stats period is guest-stats-polling-interval,
  * set when augurd asks and again for a QEMU started since (a new pid).
  *
- * NOT YET: vCPUs (set_vcpus fails "not supported yet"), the guest agent
- * (agent_users fails, probe_vcpus reports no agent), metadata (none:
- * every guest runs on augurd's defaults), events, devices (no autodeflate,
- * no activity channel). */
+ * VCPUS go through `qm set <vmid> --vcpus N`, so that Proxmox's
+ * configuration stays the truth: qemu-server plugs (or unplugs) the CPU
+ * devices over QMP and rewrites vcpus: itself; probe_vcpus then reads the
+ * new count from the conf.  The command is /usr/sbin/qm when it is
+ * executable, or the qm=PATH of the URI (an absolute path: a stand-in for
+ * tests, tests/integration/qm-standin.py), run with the arguments qm takes
+ * and, in its environment, AUGUR_PVE_RUN_DIR and AUGUR_PVE_CONF_DIR (the
+ * URI's directories; qm itself ignores them).  It must exit 0 within
+ * qm_timeout_ms=N of the URI (default 15000), or it is killed and the call
+ * fails with its output.  Only the HOTPLUG method: augurd gives vCPUs back
+ * only through the guest agent (never a live unplug), which this backend
+ * does not use yet, so it never asks qm for fewer.  Without qm, set_vcpus
+ * fails and says so.
+ *
+ * THE PER-VM POLICY is the augur block of the VM's description
+ * (pve-conf.h), read as the <policy> element libvirt's metadata would be
+ * (read_metadata, namespace urn:augur:policy:1 only) and written with
+ * `qm set <vmid> --description` (write_metadata: the block replaced, the
+ * rest of the description kept).  A block that changed since the last
+ * call, whoever changed it, is a METADATA event.
+ *
+ * NOT YET: the guest agent (agent_users fails, probe_vcpus reports no
+ * agent), balloon events, devices (no autodeflate, no activity channel),
+ * block and network counters. */
 #include "config.h"
 
 #include "hv.h"
@@ -42,9 +77,12 @@
 #include "pve-conf.h"
 #include "qmp.h"
 #include "util.h"
+#include "vm.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,18 +93,73 @@
 #define BACKOFF_MIN_US (5 * G_USEC_PER_SEC)
 #define BACKOFF_MAX_US (300 * G_USEC_PER_SEC)
 #define BALLOON_PATH "/machine/peripheral/balloon0"
+/* The safety net of the run directory's watch: a full scan at least this
+ * often (a QEMU killed without its pidfile going, a missed event). */
+#define RESCAN_US (60 * G_USEC_PER_SEC)
+/* Changes in the run directory are gathered this long before the scan
+ * (QEMU writes its pidfile and binds its QMP socket moments apart), ms. */
+#define DEBOUNCE_MS 100
+/* libvirt's numbers for these lifecycle events (VIR_DOMAIN_EVENT_STARTED,
+ * _STOPPED), so the events table reads the same for both backends. */
+#define EVENT_STARTED 2
+#define EVENT_STOPPED 5
+#define PVE_QM "/usr/sbin/qm"
+/* How long one run of qm may take by default, ms: for --vcpus qemu-server
+ * waits up to ~5 s per CPU for query-cpus-fast to show it; the tick waits
+ * with it (one action per tick, as libvirt's virDomainSetVcpusFlags
+ * blocks too). */
+#define QM_TIMEOUT_MS 15000
+/* The most of qm's output kept for an error message, bytes. */
+#define QM_MAX_OUTPUT 4096
 
 /* What the connection and its guest handles share (atomically counted:
  * a handle may be unref'd on a worker thread). */
 typedef struct {
         char *run_dir, *conf_dir;
-        int timeout_ms;
+        char *qm;                       /* the qm command; NULL = none        */
+        int timeout_ms;                 /* one QMP session's deadline         */
+        int qm_timeout_ms;              /* one run of qm                      */
         int stats_period_s;             /* what augurd asked for, 0 = not yet */
         /* Main context only: */
         GHashTable *polling;            /* vmid -> pid whose period was set   */
         GHashTable *warned;             /* vmid -> pid already reported       */
         GHashTable *backoff;            /* vmid -> AugurQmpBackoff            */
+        /* Starting and stopping (WATCHING THE RUN DIRECTORY), main context: */
+        GFileMonitor *run_monitor;      /* NULL: every call scans in full     */
+        gboolean dirty;                 /* the run directory changed          */
+        gint64 last_full_us;            /* monotonic time of the last full scan */
+        GHashTable *known;              /* vmid -> Known: the last full scan;
+                                         * NULL before the first             */
+        GPtrArray *pending;             /* PendingEvent, not yet delivered    */
+        guint debounce_id, deliver_id;  /* sources, 0 = none                  */
+        AugurHv *hv;                    /* not owned; NULL once closed        */
+        AugurHvCallbacks cb;
+        gpointer user_data;
 } Pve;
+
+/* A running guest as the last full scan saw it. */
+typedef struct {
+        int pid;
+        char uuid[AUGUR_UUID_STRLEN];
+        char *name;
+        char *policy_xml;               /* its description's augur block      */
+} Known;
+
+/* An event found by a scan, delivered from an idle source. */
+typedef enum {
+        PENDING_STARTED,
+        PENDING_STOPPED,
+        PENDING_POLICY,                 /* the description's augur block changed */
+} PendingKind;
+
+static const char *const pending_names[] = { "started", "stopped", "policy changed" };
+
+typedef struct {
+        int vmid;
+        PendingKind kind;
+        char uuid[AUGUR_UUID_STRLEN];
+        char *name;
+} PendingEvent;
 
 typedef struct {
         Pve *pve;                       /* a reference                        */
@@ -92,9 +185,32 @@ pve_clear (gpointer data)
 
         g_free (p->run_dir);
         g_free (p->conf_dir);
+        g_free (p->qm);
         g_hash_table_unref (p->polling);
         g_hash_table_unref (p->warned);
         g_hash_table_unref (p->backoff);
+        g_clear_pointer (&p->known, g_hash_table_unref);
+        g_clear_pointer (&p->pending, g_ptr_array_unref);
+        g_assert (p->run_monitor == NULL && p->debounce_id == 0 && p->deliver_id == 0);
+}
+
+static void
+known_free (gpointer data)
+{
+        Known *k = data;
+
+        g_free (k->name);
+        g_free (k->policy_xml);
+        g_free (k);
+}
+
+static void
+pending_free (gpointer data)
+{
+        PendingEvent *e = data;
+
+        g_free (e->name);
+        g_free (e);
 }
 
 static void
@@ -210,9 +326,22 @@ running_pid (Pve *p, int vmid)
         return pid;
 }
 
-/* The running guests, sorted by vmid: a GArray of Found. */
+static void
+sort_found (GArray *out)
+{
+        for (guint i = 1; i < out->len; i++)            /* insertion sort: a handful */
+                for (guint j = i; j > 0 && g_array_index (out, Found, j - 1).vmid > g_array_index (out, Found, j).vmid; j--) {
+                        Found t = g_array_index (out, Found, j);
+
+                        g_array_index (out, Found, j) = g_array_index (out, Found, j - 1);
+                        g_array_index (out, Found, j - 1) = t;
+                }
+}
+
+/* Every configuration whose pidfile names its live QEMU: the running
+ * guests, sorted by vmid, a GArray of Found. */
 static GArray *
-scan (Pve *p, GError **error)
+full_scan (Pve *p, GError **error)
 {
         g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (Found));
         g_autoptr(GError) local = NULL;
@@ -238,13 +367,7 @@ scan (Pve *p, GError **error)
                 }
                 g_array_append_val (out, f);
         }
-        for (guint i = 1; i < out->len; i++)            /* insertion sort: a handful */
-                for (guint j = i; j > 0 && g_array_index (out, Found, j - 1).vmid > g_array_index (out, Found, j).vmid; j--) {
-                        Found t = g_array_index (out, Found, j);
-
-                        g_array_index (out, Found, j) = g_array_index (out, Found, j - 1);
-                        g_array_index (out, Found, j - 1) = t;
-                }
+        sort_found (out);
         return g_steal_pointer (&out);
 }
 
@@ -281,6 +404,208 @@ guest_free (gpointer priv)
 
         pve_unref (pg->pve);
         g_free (pg);
+}
+
+/* ---- starting and stopping ---- */
+
+static void
+deliver (Pve *p)
+{
+        g_autoptr(GPtrArray) pending = g_steal_pointer (&p->pending);
+
+        p->pending = g_ptr_array_new_with_free_func (pending_free);
+        for (guint i = 0; pending && i < pending->len && p->hv; i++) {
+                const PendingEvent *pe = g_ptr_array_index (pending, i);
+                PveGuest *pg = g_new0 (PveGuest, 1);
+                g_autoptr(AugurHvGuest) g = NULL;
+                AugurHvEvent e = { .kind = AUGUR_HV_EVENT_LIFECYCLE };
+
+                if (pe->kind == PENDING_STARTED) {
+                        e.lifecycle = AUGUR_HV_LIFECYCLE_STARTED;
+                        e.code = EVENT_STARTED;
+                } else if (pe->kind == PENDING_STOPPED) {
+                        e.lifecycle = AUGUR_HV_LIFECYCLE_STOPPED;
+                        e.code = EVENT_STOPPED;
+                } else {
+                        e.kind = AUGUR_HV_EVENT_METADATA;
+                        e.nsuri = AUGUR_POLICY_NS_URI;
+                }
+                pg->pve = pve_ref (p);
+                pg->vmid = pe->vmid;
+                g = augur_hv_guest_new (&augur_hv_pve_ops, pe->uuid, pe->name, pe->vmid, pg);
+                g_debug ("pve: vmid %d: %s", pe->vmid, pending_names[pe->kind]);
+                if (p->cb.event)
+                        p->cb.event (p->hv, g, &e, p->user_data);
+        }
+}
+
+static gboolean
+deliver_cb (gpointer data)
+{
+        Pve *p = data;
+
+        p->deliver_id = 0;
+        deliver (p);
+        return G_SOURCE_REMOVE;
+}
+
+static void
+queue_event (Pve *p, int vmid, PendingKind kind, const char *uuid, const char *name)
+{
+        PendingEvent *e = g_new0 (PendingEvent, 1);
+
+        e->vmid = vmid;
+        e->kind = kind;
+        g_strlcpy (e->uuid, uuid, sizeof e->uuid);
+        e->name = g_strdup (name);
+        g_ptr_array_add (p->pending, e);
+        /* Never from inside the caller's call (a tick): from the loop. */
+        if (!p->deliver_id && p->hv)
+                p->deliver_id = g_idle_add_full (G_PRIORITY_DEFAULT, deliver_cb, pve_ref (p),
+                                                 (GDestroyNotify) pve_unref);
+}
+
+/* A full scan, remembered in p->known; the guests that appeared or went
+ * since the last one are queued as STARTED / STOPPED (not on the first). */
+static GArray *
+rescan (Pve *p, GError **error)
+{
+        g_autoptr(GArray) found = full_scan (p, error);
+        g_autoptr(GHashTable) known = NULL;
+        GHashTableIter it;
+        gpointer k, v;
+
+        if (!found)
+                return NULL;
+        known = g_hash_table_new_full (NULL, NULL, NULL, known_free);
+        for (guint i = 0; i < found->len; i++) {
+                const Found *f = &g_array_index (found, Found, i);
+                Known *n = g_new0 (Known, 1);
+                const Known *old = p->known ? g_hash_table_lookup (p->known, GINT_TO_POINTER (f->vmid)) : NULL;
+
+                n->pid = f->pid;
+                identity (f, n->uuid, &n->name);
+                n->policy_xml = g_strdup (f->conf.policy_xml);
+                g_hash_table_insert (known, GINT_TO_POINTER (f->vmid), n);
+                if (p->known && old && old->pid != f->pid)      /* restarted between two scans */
+                        queue_event (p, f->vmid, PENDING_STOPPED, old->uuid, old->name);
+                if (p->known && (!old || old->pid != f->pid))
+                        queue_event (p, f->vmid, PENDING_STARTED, n->uuid, n->name);
+                else if (old && g_strcmp0 (old->policy_xml, n->policy_xml) != 0)
+                        queue_event (p, f->vmid, PENDING_POLICY, n->uuid, n->name);
+        }
+        if (p->known) {
+                g_hash_table_iter_init (&it, p->known);
+                while (g_hash_table_iter_next (&it, &k, &v))
+                        if (!g_hash_table_contains (known, k))
+                                queue_event (p, GPOINTER_TO_INT (k), PENDING_STOPPED, ((Known *) v)->uuid,
+                                             ((Known *) v)->name);
+        }
+        g_clear_pointer (&p->known, g_hash_table_unref);
+        p->known = g_steal_pointer (&known);
+        p->dirty = FALSE;
+        p->last_full_us = g_get_monotonic_time ();
+        return g_steal_pointer (&found);
+}
+
+/* The running guests, sorted by vmid: a GArray of Found.  A full scan
+ * when the run directory changed, or is not watched, or RESCAN_US passed;
+ * else the guests of the last one (a full scan again if one's QEMU is
+ * gone), with their configuration read again (it is not watched: /etc/pve is pmxcfs, a FUSE
+ * file system without inotify). */
+static GArray *
+scan (Pve *p, GError **error)
+{
+        g_autoptr(GArray) out = NULL;
+        g_autoptr(GList) vmids = NULL;
+
+        if (!p->run_monitor || p->dirty || !p->known || g_get_monotonic_time () - p->last_full_us >= RESCAN_US)
+                return rescan (p, error);
+        out = g_array_new (FALSE, TRUE, sizeof (Found));
+        g_array_set_clear_func (out, found_clear);
+        vmids = g_hash_table_get_keys (p->known);
+        for (GList *l = vmids; l; l = l->next) {
+                Known *k = g_hash_table_lookup (p->known, l->data);
+                g_autoptr(GError) local = NULL;
+                Found f = { .vmid = GPOINTER_TO_INT (l->data), .pid = k->pid };
+
+                if (kill (k->pid, 0) < 0 && errno == ESRCH)
+                        return rescan (p, error);       /* gone, its pidfile left behind */
+                if (!read_conf (p, f.vmid, &f.conf, &local)) {
+                        warn_once (p, f.vmid, -f.pid, local->message);
+                        p->dirty = TRUE;
+                        continue;
+                }
+                if (g_strcmp0 (k->policy_xml, f.conf.policy_xml) != 0) {
+                        g_free (k->policy_xml);
+                        k->policy_xml = g_strdup (f.conf.policy_xml);
+                        queue_event (p, f.vmid, PENDING_POLICY, k->uuid, k->name);
+                }
+                g_array_append_val (out, f);
+        }
+        sort_found (out);
+        return g_steal_pointer (&out);
+}
+
+static gboolean
+debounce_cb (gpointer data)
+{
+        Pve *p = data;
+        g_autoptr(GArray) found = NULL;
+
+        p->debounce_id = 0;
+        found = rescan (p, NULL);
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean
+names_guest_file (const char *base)
+{
+        return base && (g_str_has_suffix (base, ".pid") || g_str_has_suffix (base, ".qmp"));
+}
+
+/* A pidfile or QMP socket came or went: scan soon, once. */
+static void
+run_dir_changed (GFileMonitor *m, GFile *file, GFile *other, GFileMonitorEvent event, gpointer data)
+{
+        Pve *p = data;
+        g_autofree char *base = g_file_get_basename (file);
+        g_autofree char *to = other ? g_file_get_basename (other) : NULL;   /* a rename's new name */
+
+        if (!names_guest_file (base) && !names_guest_file (to))
+                return;
+        p->dirty = TRUE;
+        if (!p->debounce_id)
+                p->debounce_id = g_timeout_add_full (G_PRIORITY_DEFAULT, DEBOUNCE_MS, debounce_cb, pve_ref (p),
+                                                     (GDestroyNotify) pve_unref);
+}
+
+static void
+watch_run_dir (Pve *p)
+{
+        g_autoptr(GFile) dir = g_file_new_for_path (p->run_dir);
+        g_autoptr(GError) local = NULL;
+
+        p->run_monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &local);
+        if (!p->run_monitor) {
+                g_message ("pve: cannot watch %s (%s): scanning the configurations at every tick, ignoring",
+                           p->run_dir, local->message);
+                return;
+        }
+        g_signal_connect (p->run_monitor, "changed", G_CALLBACK (run_dir_changed), p);
+}
+
+static void
+unwatch (Pve *p)
+{
+        if (p->run_monitor) {
+                g_signal_handlers_disconnect_by_data (p->run_monitor, p);
+                g_file_monitor_cancel (p->run_monitor);
+                g_clear_object (&p->run_monitor);
+        }
+        g_clear_handle_id (&p->debounce_id, g_source_remove);
+        g_clear_handle_id (&p->deliver_id, g_source_remove);
+        p->hv = NULL;
 }
 
 /* A QMP failure as an AUGUR_HV_ERROR: a monitor that is gone means the
@@ -533,21 +858,54 @@ pve_accepts (const char *uri)
         return g_str_has_prefix (uri, "pve:");
 }
 
+/* What a pve: URI says (parse_uri). */
+typedef struct {
+        char *run, *conf, *qm;          /* owned; qm NULL = none              */
+        int timeout_ms, qm_timeout_ms;
+} PveUri;
+
+static void
+pve_uri_clear (PveUri *u)
+{
+        g_clear_pointer (&u->run, g_free);
+        g_clear_pointer (&u->conf, g_free);
+        g_clear_pointer (&u->qm, g_free);
+}
+
+/* A whole number of ms within lo .. hi. */
 static gboolean
-parse_uri (const char *uri, char **ret_run, char **ret_conf, int *ret_timeout_ms, GError **error)
+parse_ms (const char *v, int lo, int hi, int *ret)
+{
+        double ms;
+
+        if (!augur_parse_decimal (v, &ms, NULL) || ms < lo || ms > hi || ms != (int) ms)
+                return FALSE;
+        *ret = (int) ms;
+        return TRUE;
+}
+
+static gboolean
+parse_uri (const char *uri, PveUri *ret, GError **error)
 {
         g_autoptr(GUri) u = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
         g_autoptr(GHashTable) params = NULL;
-        g_autofree char *run = g_strdup (PVE_RUN_DIR), *conf = g_strdup (PVE_CONF_DIR);
+        PveUri r = {
+                .run = g_strdup (PVE_RUN_DIR),
+                .conf = g_strdup (PVE_CONF_DIR),
+                .qm = g_file_test (PVE_QM, G_FILE_TEST_IS_EXECUTABLE) ? g_strdup (PVE_QM) : NULL,
+                .timeout_ms = AUGUR_QMP_DEFAULT_TIMEOUT_MS,
+                .qm_timeout_ms = QM_TIMEOUT_MS,
+        };
         const char *query, *path;
-        int timeout_ms = AUGUR_QMP_DEFAULT_TIMEOUT_MS;
         GHashTableIter it;
         gpointer k, v;
 
         if (!u || g_strcmp0 (g_uri_get_scheme (u), "pve") != 0 || (g_uri_get_host (u) && *g_uri_get_host (u)) ||
             g_uri_get_fragment (u) || ((path = g_uri_get_path (u)) && *path && strcmp (path, "/") != 0)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                             "cannot connect to %s: not pve:/// or pve:///?run=DIR&conf=DIR&timeout_ms=N", uri);
+                             "cannot connect to %s: not pve:/// or "
+                             "pve:///?run=DIR&conf=DIR&qm=PATH&timeout_ms=N&qm_timeout_ms=N", uri);
+                pve_uri_clear (&r);
                 return FALSE;
         }
         if ((query = g_uri_get_query (u)) && *query) {
@@ -557,32 +915,34 @@ parse_uri (const char *uri, char **ret_run, char **ret_conf, int *ret_timeout_ms
                 if (!params) {
                         g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "cannot connect to %s: %s", uri,
                                      local->message);
+                        pve_uri_clear (&r);
                         return FALSE;
                 }
                 g_hash_table_iter_init (&it, params);
                 while (g_hash_table_iter_next (&it, &k, &v)) {
-                        double ms;
+                        char **dest = NULL;
 
-                        if (strcmp (k, "run") == 0 && g_path_is_absolute (v)) {
-                                g_free (run);
-                                run = g_strdup (v);
-                        } else if (strcmp (k, "conf") == 0 && g_path_is_absolute (v)) {
-                                g_free (conf);
-                                conf = g_strdup (v);
-                        } else if (strcmp (k, "timeout_ms") == 0 && augur_parse_decimal (v, &ms, NULL) &&
-                                   ms >= 1 && ms <= 60000 && ms == (int) ms) {
-                                timeout_ms = (int) ms;
-                        } else {
+                        if (strcmp (k, "run") == 0)
+                                dest = &r.run;
+                        else if (strcmp (k, "conf") == 0)
+                                dest = &r.conf;
+                        else if (strcmp (k, "qm") == 0)
+                                dest = &r.qm;
+                        if (dest && g_path_is_absolute (v)) {
+                                g_free (*dest);
+                                *dest = g_strdup (v);
+                        } else if (!(strcmp (k, "timeout_ms") == 0 && parse_ms (v, 1, 60000, &r.timeout_ms)) &&
+                                   !(strcmp (k, "qm_timeout_ms") == 0 && parse_ms (v, 1, 600000, &r.qm_timeout_ms))) {
                                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                                             "cannot connect to %s: %s=%s: not an absolute run or conf directory, "
-                                             "nor a timeout_ms of 1 .. 60000", uri, (char *) k, (char *) v);
+                                             "cannot connect to %s: %s=%s: not an absolute run or conf directory "
+                                             "or qm command, nor a timeout_ms of 1 .. 60000 or qm_timeout_ms of "
+                                             "1 .. 600000", uri, (char *) k, (char *) v);
+                                pve_uri_clear (&r);
                                 return FALSE;
                         }
                 }
         }
-        *ret_run = g_steal_pointer (&run);
-        *ret_conf = g_steal_pointer (&conf);
-        *ret_timeout_ms = timeout_ms;
+        *ret = r;
         return TRUE;
 }
 
@@ -591,33 +951,43 @@ pve_open (const char *uri, const AugurHvOptions *options, const AugurHvCallbacks
           GError **error)
 {
         Pve *p;
-        char *run, *conf;
-        int timeout_ms;
+        PveUri u;
+        AugurHv *hv;
 
-        if (!parse_uri (uri, &run, &conf, &timeout_ms, error))
+        if (!parse_uri (uri, &u, error))
                 return NULL;
-        if (!g_file_test (conf, G_FILE_TEST_IS_DIR)) {
+        if (!g_file_test (u.conf, G_FILE_TEST_IS_DIR)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST, "cannot connect to %s: %s is not a directory",
-                             uri, conf);
-                g_free (run);
-                g_free (conf);
+                             uri, u.conf);
+                pve_uri_clear (&u);
                 return NULL;
         }
         p = g_atomic_rc_box_new0 (Pve);
-        p->run_dir = run;
-        p->conf_dir = conf;
-        p->timeout_ms = timeout_ms;
+        p->run_dir = g_steal_pointer (&u.run);
+        p->conf_dir = g_steal_pointer (&u.conf);
+        p->qm = g_steal_pointer (&u.qm);
+        p->timeout_ms = u.timeout_ms;
+        p->qm_timeout_ms = u.qm_timeout_ms;
         p->polling = g_hash_table_new (NULL, NULL);
         p->warned = g_hash_table_new (NULL, NULL);
         p->backoff = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-        /* No events yet: cb is not called. */
-        return augur_hv_new (&augur_hv_pve_ops, p);
+        p->pending = g_ptr_array_new_with_free_func (pending_free);
+        if (cb)
+                p->cb = *cb;
+        p->user_data = user_data;
+        watch_run_dir (p);
+        hv = augur_hv_new (&augur_hv_pve_ops, p);
+        p->hv = hv;
+        return hv;
 }
 
 static void
 pve_close (AugurHv *hv)
 {
-        pve_unref (augur_hv_get_priv (hv));
+        Pve *p = augur_hv_get_priv (hv);
+
+        unwatch (p);
+        pve_unref (p);
 }
 
 static gboolean
@@ -672,10 +1042,177 @@ pg_of (AugurHvGuest *g)
         return augur_hv_guest_get_priv (g);
 }
 
+typedef struct {
+        gboolean done, timed_out;
+        char *output;                   /* stdout and stderr, owned           */
+        GError *error;
+} QmRun;
+
+static void
+qm_communicated (GObject *source, GAsyncResult *res, gpointer data)
+{
+        QmRun *r = data;
+
+        g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), res, &r->output, NULL, &r->error);
+        r->done = TRUE;
+}
+
+static gboolean
+qm_timed_out (gpointer data)
+{
+        QmRun *r = data;
+
+        r->timed_out = TRUE;
+        return G_SOURCE_REMOVE;
+}
+
+/* Run p->qm with args (NULL-terminated, after the command), wait for it
+ * on a private main context (augurd's own sources do not run meanwhile)
+ * for at most p->qm_timeout_ms, and fail unless it exits 0.  The error
+ * carries the end of its output. */
+static gboolean
+run_qm (const Pve *p, const char *const *args, GError **error)
+{
+        g_autoptr(GMainContext) ctx = g_main_context_new ();
+        g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                      G_SUBPROCESS_FLAGS_STDERR_MERGE |
+                                                                      G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+        g_autoptr(GSubprocess) proc = NULL;
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(GSource) timeout = g_timeout_source_new (p->qm_timeout_ms);
+        g_autoptr(GCancellable) cancel = g_cancellable_new ();
+        g_autofree char *cmd = NULL;
+        QmRun r = { 0 };
+        char *tail;
+        gboolean ok;
+
+        g_ptr_array_add (argv, p->qm);
+        for (gsize i = 0; args[i]; i++)
+                g_ptr_array_add (argv, (gpointer) args[i]);
+        g_ptr_array_add (argv, NULL);
+        cmd = g_strjoinv (" ", (char **) argv->pdata);
+        g_subprocess_launcher_setenv (l, "AUGUR_PVE_RUN_DIR", p->run_dir, TRUE);
+        g_subprocess_launcher_setenv (l, "AUGUR_PVE_CONF_DIR", p->conf_dir, TRUE);
+        g_main_context_push_thread_default (ctx);
+        proc = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &r.error);
+        if (proc) {
+                g_subprocess_communicate_utf8_async (proc, NULL, cancel, qm_communicated, &r);
+                g_source_set_callback (timeout, qm_timed_out, &r, NULL);
+                g_source_attach (timeout, ctx);
+                while (!r.done && !r.timed_out)
+                        g_main_context_iteration (ctx, TRUE);
+                if (!r.done) {
+                        /* Cancelled, communicate ends at once even if a
+                         * child of qm still holds the pipe open. */
+                        g_subprocess_force_exit (proc);
+                        g_cancellable_cancel (cancel);
+                        while (!r.done)
+                                g_main_context_iteration (ctx, TRUE);
+                }
+                g_source_destroy (timeout);
+        }
+        g_main_context_pop_thread_default (ctx);
+        if (!r.output)
+                r.output = g_strdup ("");
+        tail = r.output;
+        if (strlen (tail) > QM_MAX_OUTPUT)
+                tail += strlen (tail) - QM_MAX_OUTPUT;
+        g_strstrip (tail);
+        if (proc && r.timed_out) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "%s: no exit within %d ms, killed: %s",
+                             cmd, p->qm_timeout_ms, tail);
+                ok = FALSE;
+        } else if (!proc || r.error) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "%s: %s", cmd,
+                             r.error ? r.error->message : "cannot run it");
+                ok = FALSE;
+        } else if (!g_subprocess_get_if_exited (proc) || g_subprocess_get_exit_status (proc) != 0) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "%s: %s %d: %s", cmd,
+                             g_subprocess_get_if_exited (proc) ? "exit status" : "killed by signal",
+                             g_subprocess_get_if_exited (proc) ? g_subprocess_get_exit_status (proc)
+                                                               : g_subprocess_get_term_sig (proc),
+                             tail);
+                ok = FALSE;
+        } else {
+                ok = TRUE;
+        }
+        g_clear_error (&r.error);
+        g_free (r.output);
+        return ok;
+}
+
+/* qm on one guest, for what ("set vCPUs"): without a qm command, or when
+ * it fails, FALSE with the vmid in the message. */
+static gboolean
+guest_qm (const PveGuest *pg, const char *const *args, const char *what, GError **error)
+{
+        if (!pg->pve->qm) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: no %s to %s with (pve:///?qm=PATH names another)", pg->vmid, PVE_QM, what);
+                return FALSE;
+        }
+        if (!run_qm (pg->pve, args, error)) {
+                g_prefix_error (error, "vmid %d: ", pg->vmid);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+/* The policy is the augur block of the VM's description (pve-conf.h):
+ * handed out as the <policy> element libvirt would return. */
 static char *
 pve_read_metadata (AugurHvGuest *g, const char *nsuri, GError **error)
 {
-        return NULL;                    /* no metadata yet: augurd's defaults */
+        PveGuest *pg = pg_of (g);
+        g_autoptr(GError) local = NULL;
+        AugurPveConf c;
+        char *xml;
+
+        if (strcmp (nsuri, AUGUR_POLICY_NS_URI) != 0)
+                return NULL;
+        if (!read_conf (pg->pve, pg->vmid, &c, &local)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d: %s", pg->vmid, local->message);
+                return NULL;
+        }
+        if (c.policy_ignored)
+                g_message ("pve: vmid %d: %u line(s) of the description's augur block are not \"key = value\" "
+                           "(or the block is not closed), ignoring", pg->vmid, c.policy_ignored);
+        xml = g_steal_pointer (&c.policy_xml);
+        augur_pve_conf_clear (&c);
+        return xml;
+}
+
+/* Through qm set <vmid> --description, so that qemu-server writes the
+ * conf (its lock, its encoding). */
+static gboolean
+pve_write_metadata (AugurHvGuest *g, const char *nsuri, const char *xml, GError **error)
+{
+        PveGuest *pg = pg_of (g);
+        Pve *p = pg->pve;
+        g_autoptr(GError) local = NULL;
+        g_autofree char *vmid = g_strdup_printf ("%d", pg->vmid);
+        g_autofree char *descr = NULL;
+        AugurPveConf c;
+        const char *args[] = { "set", vmid, "--description", NULL, NULL };
+
+        if (strcmp (nsuri, AUGUR_POLICY_NS_URI) != 0) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: only augur's policy (%s) is kept in the description", pg->vmid,
+                             AUGUR_POLICY_NS_URI);
+                return FALSE;
+        }
+        if (!read_conf (p, pg->vmid, &c, &local)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d: %s", pg->vmid, local->message);
+                return FALSE;
+        }
+        descr = augur_pve_description_set_policy (c.description, xml, &local);
+        augur_pve_conf_clear (&c);
+        if (!descr) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: %s", pg->vmid, local->message);
+                return FALSE;
+        }
+        args[3] = descr;
+        return guest_qm (pg, args, "write the description", error);
 }
 
 static gboolean
@@ -769,9 +1306,23 @@ pve_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error)
 static gboolean
 pve_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
 {
-        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                     "vmid %d: setting vCPUs is not supported yet by the pve backend", pg_of (g)->vmid);
-        return FALSE;
+        PveGuest *pg = pg_of (g);
+        Pve *p = pg->pve;
+        g_autofree char *vmid = g_strdup_printf ("%d", pg->vmid);
+        g_autofree char *count = g_strdup_printf ("%d", n);
+        const char *args[] = { "set", vmid, "--vcpus", count, NULL };
+
+        if (method != AUGUR_HV_VCPUS_HOTPLUG) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: vCPUs through the guest agent are not supported yet by the pve backend",
+                             pg->vmid);
+                return FALSE;
+        }
+        if (!running_pid (p, pg->vmid)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d is not running", pg->vmid);
+                return FALSE;
+        }
+        return guest_qm (pg, args, "set vCPUs", error);
 }
 
 static gboolean
@@ -810,6 +1361,7 @@ const AugurHvOps augur_hv_pve_ops = {
         .lookup_guest = pve_lookup_guest,
         .guest_free = guest_free,
         .read_metadata = pve_read_metadata,
+        .write_metadata = pve_write_metadata,
         .read_devices = pve_read_devices,
         .set_stats_period = pve_set_stats_period,
         .set_agent_timeout = pve_set_agent_timeout,

@@ -174,6 +174,18 @@ augur_hv_guest_read_metadata (AugurHvGuest *g, const char *nsuri, GError **error
 }
 
 gboolean
+augur_hv_guest_write_metadata (AugurHvGuest *g, const char *nsuri, const char *xml, GError **error)
+{
+        g_return_val_if_fail (g != NULL && nsuri != NULL && xml != NULL, FALSE);
+        if (!g->ops->write_metadata) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "writing metadata is not supported by the %s backend", g->ops->name);
+                return FALSE;
+        }
+        return g->ops->write_metadata (g, nsuri, xml, error);
+}
+
+gboolean
 augur_hv_guest_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error)
 {
         g_return_val_if_fail (g != NULL && ret != NULL, FALSE);

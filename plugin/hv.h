@@ -18,12 +18,14 @@
  * tick, the events and the activity channel need, in the core's terms
  * (AugurDomainSample, KiB, vCPU counts, UUID strings).  No libvirt type
  * appears here; a backend keeps its own handles behind the opaque
- * AugurHv and AugurHvGuest.  Nothing in augurd writes metadata (virt-augur
- * policy does, through libvirt, outside augurd), so there is no write.
+ * AugurHv and AugurHvGuest.  Nothing in augurd writes metadata; virt-augur
+ * policy does, through libvirt itself for libvirt URIs and through
+ * write_metadata for the backends that have it (pve).
  *
  * BACKENDS
  *   pve       plugin/hv-pve.c: pve:/// (qemu-server's files and QMP
- *             sockets; first slice: stats and the balloon)
+ *             sockets: stats, the balloon, vCPUs through qm, the policy
+ *             in the VM's description)
  *   libvirt   plugin/hv-libvirt.c: every other URI augurd --connect takes
  *   fake      tests/fake-hv.c: guests from captured domstats, a clock and
  *             a record of every call, for tests/test-resize.c and
@@ -195,6 +197,10 @@ typedef struct {
         /* The guest's metadata element in namespace nsuri, (transfer full);
          * NULL without an error when it has none. */
         char *(*read_metadata) (AugurHvGuest *g, const char *nsuri, GError **error);
+        /* Replace the guest's metadata element in namespace nsuri with xml
+         * (as augur_vm_policy_to_xml() writes it).  NULL: not through this
+         * table (libvirt: virt-augur calls virDomainSetMetadata itself). */
+        gboolean (*write_metadata) (AugurHvGuest *g, const char *nsuri, const char *xml, GError **error);
         gboolean (*read_devices) (AugurHvGuest *g, AugurHvDevices *ret, GError **error);
         /* How often the guest's balloon driver reports its memory stats:
          * without it the record has no memory fields. */
@@ -251,6 +257,8 @@ const char *augur_hv_guest_get_name (const AugurHvGuest *g);
 int augur_hv_guest_get_id (const AugurHvGuest *g);
 
 char *augur_hv_guest_read_metadata (AugurHvGuest *g, const char *nsuri, GError **error);
+/* FAILED "not supported" when the backend has no write_metadata. */
+gboolean augur_hv_guest_write_metadata (AugurHvGuest *g, const char *nsuri, const char *xml, GError **error);
 gboolean augur_hv_guest_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error);
 gboolean augur_hv_guest_set_stats_period (AugurHvGuest *g, int period_s, GError **error);
 gboolean augur_hv_guest_set_agent_timeout (AugurHvGuest *g, int timeout_s, GError **error);

@@ -138,6 +138,7 @@ augur_pve_conf_parse (const char *text, gsize len, AugurPveConf *ret, GError **e
                            .agent = -1 };
         g_autofree char *copy = NULL;
         g_auto(GStrv) lines = NULL;
+        g_autoptr(GString) descr = NULL;
 
         if (memchr (text, '\0', len) || !g_utf8_validate (text, (gssize) len, NULL)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "not a text file (NUL byte or not UTF-8)");
@@ -146,9 +147,27 @@ augur_pve_conf_parse (const char *text, gsize len, AugurPveConf *ret, GError **e
         copy = g_strndup (text, len);
         lines = g_strsplit (copy, "\n", -1);
         for (int i = 0; lines[i]; i++) {
-                char *l = g_strstrip (lines[i]), *colon, *value;
+                char *l, *colon, *value;
                 gboolean key_ok;
 
+                if (lines[i][0] == '#') {
+                        /* As qemu-server reads it: the rest of the line, as is. */
+                        gsize n = strlen (lines[i]);
+                        g_autofree char *line = NULL;
+
+                        if (n > 1 && lines[i][n - 1] == '\r')
+                                lines[i][n - 1] = '\0';
+                        l = lines[i];
+                        line = g_uri_unescape_string (l + 1, NULL);
+
+                        if (!descr)
+                                descr = g_string_new (NULL);
+                        /* An invalid escape stays as it is (Perl's uri_unescape). */
+                        g_string_append (descr, line ? line : l + 1);
+                        g_string_append_c (descr, '\n');
+                        continue;
+                }
+                l = g_strstrip (lines[i]);
                 if (!*l || l[0] == '#')
                         continue;
                 if (l[0] == '[')
@@ -166,14 +185,188 @@ augur_pve_conf_parse (const char *text, gsize len, AugurPveConf *ret, GError **e
                 if (!*value || !take (&c, l, value))
                         c.ignored++;
         }
+        if (descr) {
+                c.description = g_string_free (g_steal_pointer (&descr), FALSE);
+                c.policy_xml = augur_pve_policy_from_description (c.description, &c.policy_ignored);
+        }
         *ret = c;
         return TRUE;
+}
+
+#define FENCE_OPEN "```augur"
+#define FENCE_CLOSE "```"
+
+/* The lines [*ret_begin, *ret_end] of lines that are the first augur block,
+ * fences included: FALSE when there is none, or it is never closed. */
+static gboolean
+find_block (char **lines, int *ret_begin, int *ret_end, gboolean *ret_unclosed)
+{
+        *ret_unclosed = FALSE;
+        for (int i = 0; lines[i]; i++) {
+                g_autofree char *l = g_strstrip (g_strdup (lines[i]));
+
+                if (strcmp (l, FENCE_OPEN) != 0)
+                        continue;
+                for (int j = i + 1; lines[j]; j++) {
+                        g_autofree char *e = g_strstrip (g_strdup (lines[j]));
+
+                        if (strcmp (e, FENCE_CLOSE) == 0) {
+                                *ret_begin = i;
+                                *ret_end = j;
+                                return TRUE;
+                        }
+                }
+                *ret_unclosed = TRUE;
+                return FALSE;
+        }
+        return FALSE;
+}
+
+char *
+augur_pve_policy_from_description (const char *description, guint *ret_ignored)
+{
+        g_auto(GStrv) lines = NULL;
+        g_autoptr(GString) xml = NULL;
+        int begin, end;
+        gboolean unclosed;
+
+        *ret_ignored = 0;
+        if (!description)
+                return NULL;
+        lines = g_strsplit (description, "\n", -1);
+        if (!find_block (lines, &begin, &end, &unclosed)) {
+                *ret_ignored = unclosed ? 1 : 0;
+                return NULL;
+        }
+        xml = g_string_new ("<policy>");
+        for (int i = begin + 1; i < end; i++) {
+                char *l = g_strstrip (lines[i]), *eq = strchr (l, '=');
+                g_autofree char *value = NULL;
+                gboolean key_ok;
+
+                if (!*l)
+                        continue;
+                key_ok = eq && eq > l;
+                if (eq)
+                        *eq = '\0';
+                g_strstrip (l);
+                for (char *p = l; key_ok && *p; p++)
+                        key_ok = g_ascii_islower (*p) || *p == '_';
+                if (!key_ok || !*l) {
+                        (*ret_ignored)++;
+                        continue;
+                }
+                value = g_markup_escape_text (g_strstrip (eq + 1), -1);
+                g_string_append_printf (xml, "<%s>%s</%s>", l, value, l);
+        }
+        g_string_append (xml, "</policy>");
+        return g_string_free (g_steal_pointer (&xml), FALSE);
+}
+
+/* GMarkup: <policy><key>value</key>...</policy> into "key = value" lines. */
+typedef struct {
+        int depth;
+        char *key;                      /* the element open at depth 2        */
+        GString *out;
+} PolicyMarkup;
+
+static void
+pm_start (GMarkupParseContext *ctx, const char *name, const char **an, const char **av, gpointer data,
+          GError **error)
+{
+        PolicyMarkup *m = data;
+
+        m->depth++;
+        if ((m->depth == 1 && strcmp (name, "policy") != 0) || m->depth > 2) {
+                g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT, "not a <policy> element of keys");
+                return;
+        }
+        for (const char *p = name; m->depth == 2 && *p; p++)
+                if (!g_ascii_islower (*p) && *p != '_') {
+                        g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT, "bad key <%s>", name);
+                        return;
+                }
+        if (m->depth == 2) {
+                g_free (m->key);
+                m->key = g_strdup (name);
+                g_string_append_printf (m->out, "%s = ", name);
+        }
+}
+
+static void
+pm_end (GMarkupParseContext *ctx, const char *name, gpointer data, GError **error)
+{
+        PolicyMarkup *m = data;
+
+        if (m->depth == 2)
+                g_string_append_c (m->out, '\n');
+        m->depth--;
+}
+
+static void
+pm_text (GMarkupParseContext *ctx, const char *text, gsize len, gpointer data, GError **error)
+{
+        PolicyMarkup *m = data;
+        g_autofree char *t = g_strstrip (g_strndup (text, len));
+
+        if (m->depth == 2) {
+                if (strchr (t, '\n')) {
+                        g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT, "<%s>: a value on one line",
+                                     m->key);
+                        return;
+                }
+                g_string_append (m->out, t);
+        }
+}
+
+char *
+augur_pve_description_set_policy (const char *description, const char *policy_xml, GError **error)
+{
+        static const GMarkupParser parser = { pm_start, pm_end, pm_text, NULL, NULL };
+        PolicyMarkup m = { 0 };
+        g_autoptr(GMarkupParseContext) ctx = NULL;
+        g_autoptr(GString) out = g_string_new (NULL);
+        g_autoptr(GString) keys = g_string_new (NULL);
+        g_auto(GStrv) lines = g_strsplit (description ? description : "", "\n", -1);
+        int begin = -1, end = -1;
+        gboolean unclosed;
+
+        m.out = keys;
+        ctx = g_markup_parse_context_new (&parser, 0, &m, NULL);
+        if (!g_markup_parse_context_parse (ctx, policy_xml, -1, error) ||
+            !g_markup_parse_context_end_parse (ctx, error)) {
+                g_free (m.key);
+                return NULL;
+        }
+        g_free (m.key);
+        if (!find_block (lines, &begin, &end, &unclosed))
+                begin = end = -1;
+        for (int i = 0; lines[i]; i++) {
+                if (i >= begin && i <= end)
+                        continue;
+                if (!lines[i + 1] && !*lines[i])
+                        break;                  /* the final newline's empty piece */
+                g_string_append_printf (out, "%s\n", lines[i]);
+        }
+        /* Drop the blank lines the old block leaves at the end. */
+        while (out->len >= 2 && out->str[out->len - 1] == '\n' && out->str[out->len - 2] == '\n')
+                g_string_truncate (out, out->len - 1);
+        if (out->len == 1 && out->str[0] == '\n')
+                g_string_truncate (out, 0);
+        if (keys->len) {
+                if (out->len)
+                        g_string_append_c (out, '\n');
+                g_string_append_printf (out, FENCE_OPEN "\n%s" FENCE_CLOSE "\n", keys->str);
+        }
+        return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 void
 augur_pve_conf_clear (AugurPveConf *c)
 {
         g_clear_pointer (&c->name, g_free);
+        g_clear_pointer (&c->description, g_free);
+        g_clear_pointer (&c->policy_xml, g_free);
 }
 
 int

@@ -17,7 +17,25 @@
  *   cores, sockets:  vCPU maximum = sockets × cores (each defaults to 1)
  *   vcpus:    vCPUs plugged at start (defaults to the maximum)
  *   agent:    "1" / "0" or "enabled=1,..." (a property string)
- *   smbios1:  its uuid= (the guest's stable UUID when present) */
+ *   smbios1:  its uuid= (the guest's stable UUID when present)
+ *
+ * THE DESCRIPTION AND THE PER-VM POLICY.  The '#' lines before the first
+ * section are the VM's description ("Notes" in the web UI), one line
+ * each, percent-encoded by qemu-server (PVE::Tools::encode_text: control
+ * and non-ASCII bytes and ':'); they are decoded here.  augur's per-VM
+ * policy (plugin/vm.h: the same keys as the libvirt <metadata>) is the
+ * first fenced block of the description whose fence says augur (Markdown,
+ * so the web UI shows it as a code block):
+ *     ```augur
+ *     mode = act
+ *     mem_max_mib = 4096
+ *     ```
+ * One "key = value" per line (key: [a-z_]+; blank lines skipped).  It is
+ * handed to augurd as the metadata element libvirt would return,
+ * <policy><mode>act</mode>...</policy>, which augurd's own parser checks
+ * (augur_vm_policy_parse): a bad value is a warning there, as with
+ * libvirt.  A line that is not "key = value", or a block never closed,
+ * counts in policy_ignored (an unclosed block gives no policy). */
 #pragma once
 
 #include <glib.h>
@@ -32,6 +50,10 @@ typedef struct {
         int agent;                      /* -1 = absent, else 0 / 1            */
         char uuid[AUGUR_UUID_STRLEN];   /* smbios1 uuid, lower case; "" = none */
         guint ignored;                  /* lines or values not understood     */
+        char *description;              /* decoded, owned; NULL = none        */
+        char *policy_xml;               /* the augur block as <policy>, owned;
+                                         * NULL = no block                    */
+        guint policy_ignored;           /* lines of the block not understood  */
 } AugurPveConf;
 
 /* Parse len bytes of text (need not end in NUL) into ret (overwritten;
@@ -40,6 +62,16 @@ typedef struct {
  * else parses, with what was not understood counted in ret->ignored. */
 gboolean augur_pve_conf_parse (const char *text, gsize len, AugurPveConf *ret, GError **error);
 void augur_pve_conf_clear (AugurPveConf *c);
+
+/* The augur block of a description as a <policy> element (transfer
+ * full), NULL when there is none; *ret_ignored counts the lines skipped. */
+char *augur_pve_policy_from_description (const char *description, guint *ret_ignored);
+
+/* description with its augur block replaced by the keys of policy_xml (a
+ * <policy> element as augur_vm_policy_to_xml() writes it), or removed
+ * when it has none; a new block goes at the end.  (transfer full)  NULL
+ * with *error when policy_xml is not such an element. */
+char *augur_pve_description_set_policy (const char *description, const char *policy_xml, GError **error);
 
 /* vCPU maximum (sockets × cores) and the count plugged at start. */
 int augur_pve_conf_max_vcpus (const AugurPveConf *c);

@@ -20,6 +20,7 @@ struct AugurQmp {
         GString *in;                    /* bytes read, not yet a whole line   */
         guint next_id;
         gboolean broken;                /* a failure left the stream unknown  */
+        char version[48];               /* "8.2.0" from the greeting, or "?"  */
 };
 
 static int
@@ -223,8 +224,13 @@ do_execute (AugurQmp *q, const char *command, JsonNode *args, JsonNode **ret_ret
                         const char *cls = string_member (e, "class");
                         const char *desc = string_member (e, "desc");
 
-                        g_set_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_COMMAND, "QMP %s: %s: %s: %s",
-                                     q->path, command, cls, desc);
+                        if (strcmp (cls, "CommandNotFound") == 0)
+                                g_set_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_NO_COMMAND,
+                                             "QMP %s: %s: %s: %s (this QEMU, version %s, lacks it)", q->path,
+                                             command, cls, desc, q->version);
+                        else
+                                g_set_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_COMMAND, "QMP %s: %s: %s: %s",
+                                             q->path, command, cls, desc);
                         return FALSE;
                 }
                 q->broken = TRUE;
@@ -285,6 +291,30 @@ connect_socket (AugurQmp *q, GError **error)
         return TRUE;
 }
 
+/* QMP.version.qemu {major, minor, micro} as "M.m.u", "?" if absent. */
+static void
+greeting_version (JsonObject *qmp, char *ret, gsize size)
+{
+        JsonNode *v = json_object_get_member (qmp, "version"), *qn;
+        JsonObject *qemu;
+        gint64 n[3];
+        static const char *const parts[] = { "major", "minor", "micro" };
+
+        g_strlcpy (ret, "?", size);
+        if (!v || !JSON_NODE_HOLDS_OBJECT (v) || !(qn = json_object_get_member (json_node_get_object (v), "qemu")) ||
+            !JSON_NODE_HOLDS_OBJECT (qn))
+                return;
+        qemu = json_node_get_object (qn);
+        for (gsize i = 0; i < G_N_ELEMENTS (parts); i++) {
+                JsonNode *x = json_object_get_member (qemu, parts[i]);
+
+                if (!x || !JSON_NODE_HOLDS_VALUE (x) || json_node_get_value_type (x) != G_TYPE_INT64)
+                        return;
+                n[i] = json_node_get_int (x);
+        }
+        g_snprintf (ret, size, "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, n[0], n[1], n[2]);
+}
+
 AugurQmp *
 augur_qmp_open (const char *path, int timeout_ms, GError **error)
 {
@@ -306,6 +336,7 @@ augur_qmp_open (const char *path, int timeout_ms, GError **error)
                 g_set_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_PROTOCOL, "QMP %s: not a QMP greeting", path);
                 return NULL;
         }
+        greeting_version (json_node_get_object (qmp), q->version, sizeof q->version);
         if (!do_execute (q, "qmp_capabilities", NULL, NULL, error))
                 return NULL;
         return g_steal_pointer (&q);

@@ -24,6 +24,11 @@
  * caller keeps an AugurQmpBackoff per socket and skips it while it backs
  * off, so a busy monitor is not hammered every tick.
  *
+ * VERSIONS.  Any QEMU version is accepted: a session works as long as the
+ * commands it runs exist.  The greeting's QMP.version.qemu is kept, and a
+ * command the QEMU does not know (class CommandNotFound) fails with
+ * AUGUR_QMP_ERROR_NO_COMMAND and that version in the message.
+ *
  * THREADS.  A session belongs to one thread; sessions on different
  * sockets (or the same one) may run in different threads.  No global
  * state. */
@@ -42,6 +47,9 @@ typedef enum {
         AUGUR_QMP_ERROR_TIMEOUT,        /* the deadline passed                 */
         AUGUR_QMP_ERROR_PROTOCOL,       /* garbage, oversize, wrong reply      */
         AUGUR_QMP_ERROR_COMMAND,        /* QEMU answered {"error": ...}        */
+        AUGUR_QMP_ERROR_NO_COMMAND,     /* ... of class CommandNotFound: this
+                                         * QEMU lacks it (the message names
+                                         * the version of its greeting)       */
 } AugurQmpError;
 
 /* The longest line accepted from QEMU, bytes (newline excluded). */
@@ -62,7 +70,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurQmp, augur_qmp_close)
 /* Run command with args (an object node, or NULL; not taken) and wait for
  * its reply.  On success *ret_return (may be NULL) is the "return" member
  * (transfer full).  {"error": {"class", "desc"}} is AUGUR_QMP_ERROR_COMMAND
- * with "class: desc" as the message.  After a failure other than COMMAND
+ * with "class: desc" as the message (NO_COMMAND for CommandNotFound).  After a failure other than COMMAND
  * the session is unusable (every later call fails). */
 gboolean augur_qmp_execute (AugurQmp *q, const char *command, JsonNode *args,
                             JsonNode **ret_return, GError **error);

@@ -41,11 +41,17 @@ static void
 serve (FakeQmp *f, int fd)
 {
         g_autoptr(GString) in = g_string_new (NULL);
+        g_autofree char *greeting = NULL;
         char buf[4096];
         ssize_t n;
 
+        g_mutex_lock (&f->lock);
+        greeting = g_strdup (g_hash_table_lookup (f->answers, "(greeting)"));
+        g_mutex_unlock (&f->lock);
         if (f->mode == FAKE_QMP_GARBAGE_GREETING)
                 send_text (fd, "this is not json\r\n");
+        else if (f->mode != FAKE_QMP_SILENT && greeting)
+                send_text (fd, greeting);
         else if (f->mode != FAKE_QMP_SILENT)
                 send_text (fd, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, \"major\": 8}}, "
                                "\"capabilities\": []}}\r\n");

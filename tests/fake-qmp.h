@@ -26,7 +26,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FakeQmp, fake_qmp_free)
 
 /* How to answer command: member is the JSON text spliced after the id,
  * e.g. "\"return\": {\"actual\": 1024}" or "\"error\": {...}".  A
- * command without an entry answers "\"return\": {}". */
+ * command without an entry answers "\"return\": {}".  The command
+ * "(greeting)" replaces the greeting line (give it whole, with "\r\n"). */
 void fake_qmp_answer (FakeQmp *f, const char *command, const char *member);
 /* The commands received, in order, each "name" or "name {args json}"
  * (qmp_capabilities included); transfer full. */

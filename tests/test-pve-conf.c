@@ -60,7 +60,95 @@ test_typical (void)
         g_assert_true (augur_pve_conf_balloon_range_kib (&c, &lo, &hi, NULL));
         g_assert_cmpuint (lo, ==, 1024 * 1024);
         g_assert_cmpuint (hi, ==, 4096 * 1024);
+        g_assert_cmpstr (c.description, ==, "Web server\n  two lines of description\n");
+        g_assert_null (c.policy_xml);
         augur_pve_conf_clear (&c);
+}
+
+/* The description as qemu-server writes it (percent-encoded ':' and
+ * non-ASCII) and the augur block in it: the first closed one counts, a
+ * line that is not "key = value" is counted and skipped, values are
+ * escaped for the element; an unclosed block gives no policy. */
+static void
+test_policy_block (void)
+{
+        const char *text =
+                "#Database%3A do not touch %C3%A9\n"
+                "#\n"
+                "#```augur\n"
+                "#mode = act\n"
+                "#mem_max_mib=4096\n"
+                "#\n"
+                "#not a key line\n"
+                "#Bad-Key = 1\n"
+                "#quantile = 0.9<&>\n"
+                "#```\n"
+                "#```augur\n"
+                "#mode = observe\n"
+                "#```\n"
+                "memory: 8192\n"
+                "[snap]\n"
+                "#```augur\n";
+        AugurPveConf c;
+        guint ignored = 0;
+
+        parse (text, &c);
+        g_assert_true (g_str_has_prefix (c.description, "Database: do not touch \xc3\xa9\n\n```augur\n"));
+        g_assert_cmpstr (c.policy_xml, ==,
+                         "<policy><mode>act</mode><mem_max_mib>4096</mem_max_mib>"
+                         "<quantile>0.9&lt;&amp;&gt;</quantile></policy>");
+        g_assert_cmpuint (c.policy_ignored, ==, 2);
+        g_assert_cmpint (c.memory_mib, ==, 8192);
+        augur_pve_conf_clear (&c);
+
+        g_assert_null (augur_pve_policy_from_description ("notes\n```augur\nmode = act\n", &ignored));
+        g_assert_cmpuint (ignored, ==, 1);
+        g_assert_null (augur_pve_policy_from_description ("no block\n", &ignored));
+        g_assert_cmpuint (ignored, ==, 0);
+        g_assert_null (augur_pve_policy_from_description (NULL, &ignored));
+        /* %ZZ is not an escape: the line stays as it is. */
+        parse ("#100%ZZ\n", &c);
+        g_assert_cmpstr (c.description, ==, "100%ZZ\n");
+        augur_pve_conf_clear (&c);
+}
+
+/* Writing the policy into a description: the old block replaced in place
+ * of nothing else, a new one appended, removed when no key is left, and
+ * an element that is not <policy> of keys refused. */
+static void
+test_policy_write (void)
+{
+        static const struct {
+                const char *descr, *xml, *want;
+        } rows[] = {
+                { NULL, "<policy><mode>act</mode></policy>", "```augur\nmode = act\n```\n" },
+                { "", "<policy><mode>act</mode></policy>", "```augur\nmode = act\n```\n" },
+                { "Web server\n", "<policy><mode>act</mode><mem_max_mib>4096</mem_max_mib></policy>",
+                  "Web server\n\n```augur\nmode = act\nmem_max_mib = 4096\n```\n" },
+                { "Web server\n\n```augur\nmode = observe\n```\n", "<policy><mode>act</mode></policy>",
+                  "Web server\n\n```augur\nmode = act\n```\n" },
+                { "Top\n```augur\nmode = observe\n```\nBottom\n", "<policy><quantile>0.950</quantile></policy>",
+                  "Top\nBottom\n\n```augur\nquantile = 0.950\n```\n" },
+                { "Web server\n\n```augur\nmode = observe\n```\n", "<policy></policy>", "Web server\n" },
+                { "```augur\nmode = observe\n```\n", "<policy/>", "" },
+        };
+        const char *bad[] = { "not xml", "<other><mode>act</mode></other>", "<policy><a><b>1</b></a></policy>",
+                              "<policy><Mode>act</Mode></policy>" };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(GError) error = NULL;
+                g_autofree char *got = augur_pve_description_set_policy (rows[i].descr, rows[i].xml, &error);
+
+                g_test_message ("row %zu", i);
+                g_assert_no_error (error);
+                g_assert_cmpstr (got, ==, rows[i].want);
+        }
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_autoptr(GError) error = NULL;
+
+                g_assert_null (augur_pve_description_set_policy ("x\n", bad[i], &error));
+                g_assert_nonnull (error);
+        }
 }
 
 /* Defaults, PVE 8's "memory: current=N", CRLF, a [PENDING] section. */
@@ -248,6 +336,8 @@ main (int argc, char **argv)
         g_test_add_func ("/pve-conf/minimal", test_minimal);
         g_test_add_func ("/pve-conf/decimal-only", test_decimal_only);
         g_test_add_func ("/pve-conf/hostile", test_hostile);
+        g_test_add_func ("/pve-conf/policy-block", test_policy_block);
+        g_test_add_func ("/pve-conf/policy-write", test_policy_write);
         g_test_add_func ("/pve-conf/filenames", test_filenames);
         g_test_add_func ("/pve-conf/pidfile", test_pidfile);
         g_test_add_func ("/pve-conf/proc-stat", test_proc_stat);

@@ -97,6 +97,46 @@ test_session_error (Fixture *fx, gconstpointer data)
         g_assert_cmpuint (fake_qmp_sessions (f), ==, 1);
 }
 
+/* Any QEMU version is accepted while its commands exist; a command it
+ * lacks fails with NO_COMMAND and the greeting's version named (or "?"
+ * for a greeting without one). */
+static void
+test_versions (Fixture *fx, gconstpointer data)
+{
+        static const struct {
+                const char *greeting, *version;
+        } rows[] = {
+                { "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 3, \"minor\": 1, \"major\": 99}, "
+                  "\"package\": \"pve-qemu-kvm_99.1.3-1\"}, \"capabilities\": [\"oob\"]}}\r\n", "99.1.3" },
+                { "{\"QMP\": {\"version\": {\"qemu\": {\"major\": 2, \"minor\": 5, \"micro\": 0}}, "
+                  "\"capabilities\": []}}\r\n", "2.5.0" },
+                { "{\"QMP\": {\"version\": \"new\", \"capabilities\": []}}\r\n", "?" },
+                { "{\"QMP\": {}}\r\n", "?" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autoptr(FakeQmp) f = fake_qmp_new (fx->path, FAKE_QMP_NORMAL);
+                g_autoptr(AugurQmp) q = NULL;
+                g_autoptr(GError) error = NULL;
+                g_autoptr(JsonNode) ret = NULL;
+                g_autofree char *want = g_strdup_printf ("(this QEMU, version %s, lacks it)", rows[i].version);
+
+                g_test_message ("row %zu", i);
+                fake_qmp_answer (f, "(greeting)", rows[i].greeting);
+                fake_qmp_answer (f, "query-balloon", "\"return\": {\"actual\": 42}");
+                fake_qmp_answer (f, "qom-get", "\"error\": {\"class\": \"CommandNotFound\", "
+                                               "\"desc\": \"The command qom-get has not been found\"}");
+                q = augur_qmp_open (fx->path, SLOW_MS, &error);
+                g_assert_no_error (error);
+                g_assert_true (augur_qmp_execute (q, "query-balloon", NULL, &ret, &error));
+                g_assert_no_error (error);
+                g_assert_false (augur_qmp_execute (q, "qom-get", NULL, NULL, &error));
+                g_assert_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_NO_COMMAND);
+                g_test_message ("%s", error->message);
+                g_assert_nonnull (strstr (error->message, want));
+        }
+}
+
 static void
 test_events_skipped (Fixture *fx, gconstpointer data)
 {
@@ -250,6 +290,7 @@ main (int argc, char **argv)
 #define ADD(path, fn) g_test_add (path, Fixture, NULL, setup, fn, teardown)
         ADD ("/qmp/command", test_command);
         ADD ("/qmp/session-error", test_session_error);
+        ADD ("/qmp/versions", test_versions);
         ADD ("/qmp/events-skipped", test_events_skipped);
         ADD ("/qmp/garbage-greeting", test_garbage_greeting);
         ADD ("/qmp/garbage-reply", test_garbage_reply);

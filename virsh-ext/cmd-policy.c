@@ -1,5 +1,9 @@
 /* cmd-policy.c — virt-augur policy: read and write the per-VM policy that
- * lives in the domain's <metadata> (urn:augur:policy:1, see plugin/vm.h).
+ * lives in the domain's <metadata> (urn:augur:policy:1, see plugin/vm.h),
+ * or, with -c pve:///..., in the Proxmox VM's description (the augur
+ * block, plugin/pve-conf.h) through the hypervisor table (hv.h), which
+ * writes it with qm set --description; there only running guests are
+ * found (by name, UUID or vmid).
  *
  *   virt-augur [-c URI] policy DOMAIN [--set key=value ...] [--json]
  *
@@ -29,6 +33,8 @@
 #include "virt-augur.h"
 #include "cli-json.h"
 #include "client.h"
+#include "collect.h"
+#include "hv.h"
 #include "policy-edit.h"
 #include "regfile.h"
 #include "vm.h"
@@ -180,7 +186,7 @@ print_policy (const char *name, const char *uuid, const AugurVmPolicy *p, const 
 
 static const AugurOptDef opts_policy[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
-          .help = "the libvirt domain: name, UUID or numeric id" },
+          .help = "the libvirt domain: name, UUID or numeric id (pve: a running VM's name, UUID or vmid)" },
         { .name = "set", .type = AUGUR_OPT_STRV, .flags = AUGUR_OPT_PAIRS, .metavar = "KEY=VALUE",
           .help = "set keys (--set a=1 b=2, or repeated; KEY= removes it): mode (auto, observe, recommend, act), "
                   "mem_min_mib, mem_max_mib, vcpus_min, vcpus_max, priority (shares, default 1000), "
@@ -200,25 +206,81 @@ static const AugurCmdInfo info_policy = {
                 "written when any value is refused.\n\nA key the metadata does not set shows the "
                 "value augurd uses instead and where it comes from: augur.conf ($AUGUR_CONFIG, "
                 "else " SYSCONFDIR "/augur/augur.conf; an option on augurd's command line is not "
-                "seen), augurd's default, or the domain's maximum.",
+                "seen), augurd's default, or the domain's maximum.\n\nWith -c pve:///... the policy is the "
+                "fenced ```augur block of the Proxmox VM's description (one \"key = value\" a line), written "
+                "with qm set <vmid> --description; only running VMs are found.",
 };
 
-static int
-cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
-{
-        const char *const *sets = augur_cmd_opts_strv (opts, "set");
-        g_autoptr(AugurVirConn) conn = NULL;
-        g_autoptr(AugurVirDomain) dom = NULL;
-        g_autoptr(GError) error = NULL;
-        g_autofree char *xml = NULL, *warn = NULL, *new_xml = NULL;
-        const char *domain = augur_cmd_opts_string (opts, "domain");
+/* Where a policy is read from and written to: libvirt's <metadata>, or a
+ * backend of the hypervisor table (pve: the VM's description). */
+typedef struct {
         const char *name;
         char uuid[VIR_UUID_STRING_BUFLEN];
+        char *xml;                      /* the policy element; NULL = none    */
+        double mem_limit_kib;           /* ≤ 0 = unknown                      */
+        int vcpu_limit;                 /* ≤ 0 = unknown                      */
+        gboolean (*write) (gpointer ctx, const char *xml, GError **error);
+        gpointer ctx;
+} PolicySource;
+
+/* What both sources share: parse, apply --set and write, then show. */
+static int
+policy_run (const AugurCliGlobal *g, const char *const *sets, PolicySource *src)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *warn = NULL, *new_xml = NULL;
         g_autoptr(AugurConfig) config = NULL;
         g_auto(GStrv) conf_set = NULL;
         AugurPolicyDefaults def = { 0 };
         AugurVmPolicy p;
-        unsigned int flags = 0;
+
+        if (!src->xml)
+                augur_vm_policy_init (&p);
+        else if (!augur_vm_policy_parse (src->xml, &p, &warn) || warn)
+                /* Show it; a --set rewrites only the valid keys. */
+                g_printerr ("warning: %s: %s\n", src->name, warn);
+        def.mem_limit_kib = src->mem_limit_kib;
+        def.vcpu_limit = src->vcpu_limit;
+        if (sets[0]) {
+                if (!augur_cli_policy_apply (&p, (char **) sets, def.mem_limit_kib, def.vcpu_limit, &error))
+                        return augur_cli_error ("%s: %s", src->name, error->message);
+                new_xml = augur_vm_policy_to_xml (&p);
+                if (!src->write (src->ctx, new_xml, &error))
+                        return augur_cli_error ("%s: writing the policy: %s", src->name, error->message);
+        }
+        config = load_augur_conf (&conf_set);
+        def.config = config;
+        def.conf_set = (const char *const *) conf_set;
+        print_policy (src->name, src->uuid, &p, &def, g->json);
+        return 0;
+}
+
+typedef struct {
+        virDomainPtr dom;
+        unsigned int flags;
+} LibvirtTarget;
+
+static gboolean
+libvirt_write (gpointer ctx, const char *xml, GError **error)
+{
+        LibvirtTarget *t = ctx;
+
+        if (virDomainSetMetadata (t->dom, VIR_DOMAIN_METADATA_ELEMENT, xml, AUGUR_POLICY_NS_PREFIX,
+                                  AUGUR_POLICY_NS_URI, t->flags) < 0) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "%s", vir_message ());
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static int
+cmd_policy_libvirt (const AugurCliGlobal *g, const char *domain, const char *const *sets)
+{
+        g_autoptr(AugurVirConn) conn = NULL;
+        g_autoptr(AugurVirDomain) dom = NULL;
+        g_autofree char *xml = NULL;
+        LibvirtTarget t = { 0 };
+        PolicySource src = { .write = libvirt_write, .ctx = &t };
         int active, persistent;
 
         virSetErrorFunc (NULL, vir_quiet);
@@ -227,11 +289,11 @@ cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                         vir_message ());
         if (!(dom = lookup_domain (conn, domain)))
                 return augur_cli_error ("failed to get domain '%s'", domain);
-        name = virDomainGetName (dom);
+        src.name = virDomainGetName (dom);
         active = virDomainIsActive (dom);
         persistent = virDomainIsPersistent (dom);
         if (active < 0 || persistent < 0)
-                return augur_cli_error ("%s: %s", name, vir_message ());
+                return augur_cli_error ("%s: %s", src.name, vir_message ());
 
         /* Read what is in effect now: the live definition of a running
          * domain, else the persistent one. */
@@ -241,36 +303,87 @@ cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 virErrorPtr e = virGetLastError ();
 
                 if (!e || e->code != VIR_ERR_NO_DOMAIN_METADATA)
-                        return augur_cli_error ("%s: reading metadata: %s", name, vir_message ());
+                        return augur_cli_error ("%s: reading metadata: %s", src.name, vir_message ());
                 virResetLastError ();
-                augur_vm_policy_init (&p);
-        } else if (!augur_vm_policy_parse (xml, &p, &warn) || warn) {
-                /* Show it; a --set rewrites only the valid keys. */
-                g_printerr ("warning: %s: %s\n", name, warn);
         }
-
-        def.mem_limit_kib = (double) virDomainGetMaxMemory (dom);
-        def.vcpu_limit = virDomainGetVcpusFlags (dom, VIR_DOMAIN_AFFECT_CURRENT | VIR_DOMAIN_VCPU_MAXIMUM);
+        src.xml = xml;
+        src.mem_limit_kib = (double) virDomainGetMaxMemory (dom);
+        src.vcpu_limit = virDomainGetVcpusFlags (dom, VIR_DOMAIN_AFFECT_CURRENT | VIR_DOMAIN_VCPU_MAXIMUM);
         virResetLastError ();
-        if (sets[0]) {
-                if (!augur_cli_policy_apply (&p, (char **) sets, def.mem_limit_kib, def.vcpu_limit, &error))
-                        return augur_cli_error ("%s: %s", name, error->message);
-                if (active)
-                        flags |= VIR_DOMAIN_AFFECT_LIVE;
-                if (persistent)
-                        flags |= VIR_DOMAIN_AFFECT_CONFIG;
-                new_xml = augur_vm_policy_to_xml (&p);
-                if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, new_xml,
-                                          AUGUR_POLICY_NS_PREFIX, AUGUR_POLICY_NS_URI, flags) < 0)
-                        return augur_cli_error ("%s: writing metadata: %s", name, vir_message ());
+        /* A write goes to the live domain when it runs and to the
+         * persistent config when it has one. */
+        t.dom = dom;
+        if (active)
+                t.flags |= VIR_DOMAIN_AFFECT_LIVE;
+        if (persistent)
+                t.flags |= VIR_DOMAIN_AFFECT_CONFIG;
+        if (virDomainGetUUIDString (dom, src.uuid) < 0)
+                return augur_cli_error ("%s: %s", src.name, vir_message ());
+        return policy_run (g, sets, &src);
+}
+
+static gboolean
+hv_write (gpointer ctx, const char *xml, GError **error)
+{
+        return augur_hv_guest_write_metadata (ctx, AUGUR_POLICY_NS_URI, xml, error);
+}
+
+/* A backend of the hypervisor table (pve:): a running guest by name, UUID
+ * or run id (the vmid), its limits from its stats record and vCPU probe. */
+static int
+cmd_policy_hv (const AugurCliGlobal *g, const char *domain, const char *const *sets)
+{
+        static const AugurHvCallbacks cb = { 0 };
+        AugurHvOptions o = { 0 };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurHv) hv = augur_hv_open (g->uri, &o, &cb, NULL, &error);
+        g_autoptr(GArray) samples = NULL;
+        g_autoptr(AugurHvGuest) guest = NULL;
+        g_autofree char *xml = NULL, *id = NULL;
+        const AugurDomainSample *s = NULL;
+        PolicySource src = { .write = hv_write };
+        AugurVcpuCaps caps;
+
+        if (!hv)
+                return augur_cli_error ("%s", error->message);
+        if (!augur_hv_guests_with_stats (hv, &samples, &error))
+                return augur_cli_error ("%s: %s", g->uri, error->message);
+        for (guint i = 0; i < samples->len && !s; i++) {
+                const AugurDomainSample *c = &g_array_index (samples, AugurDomainSample, i);
+
+                g_free (id);
+                id = g_strdup_printf ("%d", c->id);
+                if (g_strcmp0 (c->name, domain) == 0 || g_ascii_strcasecmp (c->uuid, domain) == 0 ||
+                    strcmp (id, domain) == 0)
+                        s = c;
         }
-        if (virDomainGetUUIDString (dom, uuid) < 0)
-                return augur_cli_error ("%s: %s", name, vir_message ());
-        config = load_augur_conf (&conf_set);
-        def.config = config;
-        def.conf_set = (const char *const *) conf_set;
-        print_policy (name, uuid, &p, &def, g->json);
-        return 0;
+        if (!s)
+                return augur_cli_error ("failed to get domain '%s' (running guests only)", domain);
+        if (!(guest = augur_hv_lookup_guest (hv, s->uuid, &error)))
+                return augur_cli_error ("%s: %s", s->name, error->message);
+        xml = augur_hv_guest_read_metadata (guest, AUGUR_POLICY_NS_URI, &error);
+        if (error)
+                return augur_cli_error ("%s: reading the policy: %s", s->name, error->message);
+        augur_hv_guest_probe_vcpus (guest, &caps);
+        src.name = augur_hv_guest_get_name (guest);
+        g_strlcpy (src.uuid, s->uuid, sizeof src.uuid);
+        src.xml = xml;
+        if (augur_sample_has (s, AUGUR_STAT_BALLOON_MAXIMUM_KIB))
+                src.mem_limit_kib = (double) s->v[AUGUR_STAT_BALLOON_MAXIMUM_KIB];
+        src.vcpu_limit = caps.maximum;
+        src.ctx = guest;
+        return policy_run (g, sets, &src);
+}
+
+static int
+cmd_policy (const AugurCliGlobal *g, const AugurCmdOpts *opts)
+{
+        const char *const *sets = augur_cmd_opts_strv (opts, "set");
+        const char *domain = augur_cmd_opts_string (opts, "domain");
+
+        if (g->uri && augur_hv_pve_ops.accepts (g->uri))
+                return cmd_policy_hv (g, domain, sets);
+        return cmd_policy_libvirt (g, domain, sets);
 }
 
 const AugurCmdDef augur_cmds_policy[] = {

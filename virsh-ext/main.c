@@ -118,7 +118,7 @@ general_help (void)
                 for (const AugurCmdDef *c = groups[i]; c->name; c++)
                         g_print ("  %-10s %s\n", c->name, c->info->help);
         g_print ("\nGlobal options (before or after the command):\n"
-                 "  -c, --connect URI   libvirt URI (policy; default: libvirt's default)\n"
+                 "  -c, --connect URI   libvirt or pve:/// URI (policy; default: libvirt's)\n"
                  "  --db PATH           history database (default: $AUGUR_DB, then\n"
                  "                      " AUGUR_DEFAULT_DB ")\n"
                  "  --socket PATH       augurd's socket (default: $AUGUR_SOCKET, then [daemon]\n"

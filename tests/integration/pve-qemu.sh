@@ -4,54 +4,23 @@
 # socket, a virtio-balloon id=balloon0), with a qemu-server-style
 # <vmid>.conf, and the real augurd --connect 'pve:///?run=..&conf=..'
 # --mode observe: the history database must get samples of vmid 100 with
-# the balloon's size and the guest's memory stats.  No libvirt, no root
-# needed (TCG).  Not a Proxmox host: qemu-server itself is not run.
+# the balloon's size and the guest's memory stats.  Then the monitor is
+# shared: a second QMP client, standing in for qm / pvestatd, must never
+# wait more than 100 ms for its greeting while augurd runs (below).  No
+# libvirt, no root needed (TCG).  Not a Proxmox host: qemu-server itself
+# is not run.
 #
 # Exit: 0 pass, 77 skip (no QEMU, no test guest), 1 fail.
 # Environment: AUGUR_IT_SRCDIR, AUGUR_IT_BUILDDIR (default: make check's
 #   AUGUR_TOP_SRCDIR / AUGUR_TOP_BUILDDIR, else this tree), AUGUR_IT_KEEP=1,
-#   AUGUR_IT_PVE_TIMEOUT_S (default 120: boot + first stats under TCG).
+#   AUGUR_IT_PVE_TIMEOUT_S (default 120: boot + first stats under TCG),
+#   AUGUR_IT_PVE_SHARE_TRIES (default 3000 sessions per phase).
 set -euo pipefail
 
-SRCDIR=${AUGUR_IT_SRCDIR:-${AUGUR_TOP_SRCDIR:-$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)}}
-BUILDDIR=${AUGUR_IT_BUILDDIR:-${AUGUR_TOP_BUILDDIR:-$SRCDIR}}
 TIMEOUT_S=${AUGUR_IT_PVE_TIMEOUT_S:-120}
-AUGURD=$BUILDDIR/plugin/augurd
-QEMU=$(command -v qemu-system-x86_64 || true)
-
-log() { printf 'pve-qemu: %s\n' "$*" >&2; }
-skip() { log "SKIP: $*"; exit 77; }
-fail() { log "FAIL: $*"; exit 1; }
-
-[[ -x $AUGURD ]] || skip "augurd not built in $BUILDDIR"
-[[ -n $QEMU ]] || skip "no qemu-system-x86_64"
-command -v sqlite3 >/dev/null || skip "no sqlite3"
-
-out=$("$SRCDIR/scripts/build-test-guest" 2>/dev/null) || {
-    rc=$?
-    ((rc == 77)) && skip "build-test-guest cannot build the guest here"
-    fail "build-test-guest failed ($rc)"
-}
-KERNEL=$(printf '%s\n' "$out" | sed -n 's/^KERNEL=//p' | tail -n1)
-INITRD=$(printf '%s\n' "$out" | sed -n 's/^INITRD=//p' | tail -n1)
-[[ -r $KERNEL && -r $INITRD ]] || fail "build-test-guest printed no kernel/initrd"
-
-DIR=$(mktemp -d /tmp/augur-pve.XXXXXX)
-RUN=$DIR/run CONF=$DIR/conf
-mkdir -p -- "$RUN" "$CONF"
-QEMU_PID='' AUGURD_PID=''
-cleanup() {
-    local rc=$?
-    [[ -n $AUGURD_PID ]] && kill "$AUGURD_PID" 2>/dev/null && wait "$AUGURD_PID" 2>/dev/null
-    if [[ -r $RUN/100.pid ]]; then kill "$(cat "$RUN/100.pid")" 2>/dev/null || true; fi
-    if ((rc != 0)); then
-        log "--- augurd.log (last 20 lines) ---"; tail -n 20 "$DIR/augurd.log" >&2 || true
-        log "--- console (last 10 lines) ---"; tail -n 10 "$RUN/100.console.log" >&2 || true
-    fi
-    [[ -n ${AUGUR_IT_KEEP:-} ]] || rm -rf -- "$DIR"
-    exit "$rc"
-}
-trap cleanup EXIT
+PVE_IT_NAME=pve-qemu
+. "$(dirname -- "${BASH_SOURCE[0]}")/pve-lib.sh"
+pve_it_setup
 
 cat >"$CONF/100.conf" <<'EOF'
 #augur pve backend integration test
@@ -66,21 +35,8 @@ memory: 4096
 EOF
 
 log "starting QEMU (TCG, 768 MiB) as qemu-server would: $RUN/100.{pid,qmp}"
-"$QEMU" -name pvetest -machine pc,accel=tcg -m 768 -smp 1 \
-    -display none -nodefaults -daemonize \
-    -serial "file:$RUN/100.console.log" \
-    -kernel "$KERNEL" -initrd "$INITRD" \
-    -append "console=ttyS0 loglevel=4 panic=-1 mitigations=off augur.workload=idle" \
-    -device virtio-balloon-pci,id=balloon0 \
-    -qmp "unix:$RUN/100.qmp,server=on,wait=off" \
-    -pidfile "$RUN/100.pid"
-[[ -s $RUN/100.pid ]] || fail "QEMU wrote no pidfile"
-
-: >"$DIR/augur.conf"
-log "starting augurd --connect pve:///?run=$RUN&conf=$CONF --mode observe"
-"$AUGURD" --foreground --verbose --tick 1 --mode observe --db "$DIR/augur.db" --config "$DIR/augur.conf" \
-    --socket '' --connect "pve:///?run=$RUN&conf=$CONF&timeout_ms=1000" >"$DIR/augurd.log" 2>&1 &
-AUGURD_PID=$!
+pve_it_start_qemu 100 768 1 1 "augur.workload=idle"
+PVE_IT_URI_EXTRA='&timeout_ms=1000' pve_it_start_augurd observe
 
 q() { sqlite3 -batch -noheader "$DIR/augur.db" "$1" 2>/dev/null || true; }
 deadline=$((SECONDS + TIMEOUT_S))
@@ -105,4 +61,53 @@ IFS='|' read -r state actual max avail usable cpu vcpus <<<"$row"
 ((usable > 0 && usable <= avail)) || fail "mem_usable_kib $usable"
 ((cpu > 0)) || fail "cpu_time_ns $cpu"
 ((vcpus == 1)) || fail "vcpus_current $vcpus"
-log "PASS: augurd stored balloon stats of vmid 100 through pve:/// in $((SECONDS))s"
+log "augurd stored balloon stats of vmid 100 through pve:/// in $((SECONDS))s"
+
+# ---- sharing the monitor: a second client, standing in for qm / pvestatd
+# qemu-server's <vmid>.qmp serves one client at a time; a client that
+# connects while augurd's session runs gets its greeting only when augurd
+# closes.  qmp_client.py greeting times connect -> greeting over TRIES
+# short sessions (greeting, qmp_capabilities, query-status, close) INTERVAL
+# ms apart (the client holds the monitor about a fifth of the time, so
+# most of augurd's sessions meet it), first with augurd stopped (the
+# QEMU's own latency, the baseline), then with augurd running (observe,
+# tick 1 s, the shipped 200 ms session deadline).  Also printed: the
+# longest "stats call" augurd logged meanwhile (its whole QMP session for
+# the tick: an upper bound on how long it held the monitor).  Asserted:
+# with augurd, no wait over 100 ms.
+TRIES=${AUGUR_IT_PVE_SHARE_TRIES:-3000}
+INTERVAL_MS=5
+kill "$AUGURD_PID" && wait "$AUGURD_PID" || true
+AUGURD_PID=''
+base=$(python3 "$QMP_CLIENT" greeting "$RUN/100.qmp" "$TRIES" "$INTERVAL_MS" "$DIR/greeting-base.ms")
+log "without augurd: $base"
+nsamples=$(q "SELECT count(*) FROM samples")
+: >"$DIR/augurd.log"
+pve_it_start_augurd observe
+deadline=$((SECONDS + 30))
+until (($(q "SELECT count(*) FROM samples") > nsamples + 2)); do
+    ((SECONDS < deadline)) || fail "augurd stored no samples after its restart"
+    sleep 1
+done
+with=$(python3 "$QMP_CLIENT" greeting "$RUN/100.qmp" "$TRIES" "$INTERVAL_MS" "$DIR/greeting-augurd.ms")
+kill -0 "$AUGURD_PID" 2>/dev/null || fail "augurd exited"
+after=$(q "SELECT count(*) FROM samples")
+held=$(sed -n 's/.*stats call \([0-9]*\) us.*/\1/p' "$DIR/augurd.log" | sort -n | tail -n1)
+log "with augurd:    $with (augurd stored $((after - nsamples)) samples meanwhile; its longest stats call ${held:-?} us)"
+wmax=$(sed -n 's/.* max_ms=\([0-9.]*\).*/\1/p' <<<"$with")
+awk -v m="$wmax" 'BEGIN { exit !(m <= 100) }' ||
+    fail "a second QMP client waited $wmax ms for its greeting with augurd running (limit 100 ms)"
+
+# ---- stopping: QMP quit, as qm stop ends a QEMU (which removes its
+# pidfile and socket); augurd must record a lifecycle event 5 (stopped) for
+# vmid 100 within 5 s, well before its 60 s safety-net rescan.
+t0=$SECONDS
+pve_it_qmp "$RUN/100.qmp" quit >/dev/null 2>&1 || true
+deadline=$((SECONDS + 5))
+until (($(q "SELECT count(*) FROM events e JOIN domains d ON d.id = e.domain_id
+            WHERE d.libvirt_id = 100 AND e.kind = 'lifecycle' AND e.event = 5") > 0)); do
+    ((SECONDS < deadline)) || fail "no stopped event for vmid 100 within 5 s of its QEMU's quit"
+    sleep 0.2
+done
+log "augurd recorded vmid 100 stopped within $((SECONDS - t0)) s of quit"
+log "PASS: observe through pve:///, a second QMP client never waited over 100 ms, the stop was seen ($((SECONDS))s)"
