@@ -346,7 +346,7 @@ cmd_policy_hv (const AugurCliGlobal *g, const char *domain, const char *const *s
 
         if (!hv)
                 return augur_cli_error ("%s", error->message);
-        if (!augur_hv_guests_with_stats (hv, &samples, &error))
+        if (!augur_hv_guests_with_stats (hv, NULL, NULL, &samples, &error))
                 return augur_cli_error ("%s: %s", g->uri, error->message);
         for (guint i = 0; i < samples->len && !s; i++) {
                 const AugurDomainSample *c = &g_array_index (samples, AugurDomainSample, i);
