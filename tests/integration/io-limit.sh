@@ -89,8 +89,14 @@ for ((c = 1; c <= CYCLES; c++)); do
     printf '%s %s %s\n' "$c" "$start" "$took" >>"$AUGUR_IT_DIR/reads.log"
     augur_it_log "read $c: ${took} s"
 done
-# After the last read: time for the restore (quiet 10 s + steps).
-sleep 40
+# After the last read: time for the restore (10 s of quiet, then steps 6 s
+# apart: ~30 s on a quiet machine, 41 s seen under a loaded CI run).  Poll
+# the sampler's log until the limit is back at the cap, 90 s at most.
+last_end=$(awk 'END { printf "%.3f", $2 + $3 }' "$AUGUR_IT_DIR/reads.log")
+back_at_cap() {
+    awk -v a="$last_end" -v cap="$CAP" '$1 > a && $2 == cap { f = 1 } END { exit !f }' "$AUGUR_IT_DIR/limits.log"
+}
+augur_it__poll 90 back_at_cap || augur_it_log "the limit was not back at the cap 90 s after the last read"
 kill "$SAMPLER_PID" 2>/dev/null || true
 SAMPLER_PID=
 
