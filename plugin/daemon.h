@@ -73,6 +73,7 @@ struct AugurDaemon {
         AugurActivity *activity;      /* in-guest activity channels           */
         AugurForecaster *forecaster;  /* forecast stage (model + baselines)   */
         guint tick_source;
+        gint64 tick_next_us;          /* the tick grid's next point, monotonic */
         gint64 ticks;                 /* ticks run since start                */
         gint64 ticks_stored;
         gint64 next_connect_us;       /* monotonic time of next reconnect try */
