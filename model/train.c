@@ -233,6 +233,10 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
                              "horizon must be 1..%u, window, hidden and batch > 0", AUGUR_FORECAST_MAX_H);
                 return NULL;
         }
+        /* Early stopping and the conformal margins need validation points
+         * H steps ahead: refuse a horizon or window the data cannot hold. */
+        if (!augur_dataset_check_shape (ds, T, H, AUGUR_SPLIT_VAL, NULL, error))
+                return NULL;
         m->feat = ds->feat;
         m->F = F = augur_features_count (ds->feat.groups);
         m->H = H;
@@ -249,7 +253,7 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         if (tw->len == 0 || vw->len == 0) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_NO_DATA,
                              "no %s window of %u steps (series too short or too gappy)",
-                             tw->len == 0 ? "training" : "validation", T);
+                             augur_split_name (tw->len == 0 ? AUGUR_SPLIT_TRAIN : AUGUR_SPLIT_VAL), T);
                 return NULL;
         }
         /* A fixed validation sample (same for every epoch). */
