@@ -395,8 +395,9 @@ static const AugurCmdInfo info_eval = {
         .desc = "Score a model (or, without --model, the baselines alone) on traces or on the "
                 "history: MAE, RMSE, R2 and the upper bound's coverage per target, horizon and "
                 "predictor, then per target one summary row per predictor: its MAE averaged over "
-                "the horizons 1..H and that mean divided by last value's.  --on val scores the validation split instead of the test split, "
-                "for tuning without looking at the test split.",
+                "the horizons 1..H and that mean divided by last value's.  --on val scores the "
+                "validation split instead of the test split, for tuning without looking at the "
+                "test split.",
 };
 
 static int
