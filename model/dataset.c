@@ -280,12 +280,35 @@ augur_split_name (AugurSplit sp)
 
 /* ------------------------------------------------------------- dataset */
 
+gsize
+augur_dataset_longest_split (const AugurDataset *ds, AugurSplit sp, const char **ret_vm)
+{
+        gsize best = 0;
+
+        g_return_val_if_fail (ds != NULL && sp < AUGUR_SPLIT_N, 0);
+        if (ret_vm)
+                *ret_vm = "";
+        for (guint v = 0; v < ds->vms->len; v++) {
+                const AugurVmData *d = g_ptr_array_index (ds->vms, v);
+                gsize len = d->split_end[sp] - d->split_start[sp];
+
+                if (len > best) {
+                        best = len;
+                        if (ret_vm)
+                                *ret_vm = d->grid->vm;
+                }
+        }
+        return best;
+}
+
 gboolean
 augur_dataset_check_shape (const AugurDataset *ds, guint T, guint H, AugurSplit sp,
                            guint *ret_short, GError **error)
 {
-        const AugurVmData *longest = NULL, *widest = NULL;
+        const AugurVmData *longest = NULL;
+        const char *widest = NULL;
         guint n_short = 0;
+        gsize len;
 
         g_return_val_if_fail (ds != NULL && sp < AUGUR_SPLIT_N, FALSE);
         for (guint v = 0; v < ds->vms->len; v++) {
@@ -295,8 +318,6 @@ augur_dataset_check_shape (const AugurDataset *ds, guint T, guint H, AugurSplit 
                         n_short++;
                 if (!longest || d->n > longest->n)
                         longest = d;
-                if (!widest || d->split_end[sp] - d->split_start[sp] > widest->split_end[sp] - widest->split_start[sp])
-                        widest = d;
         }
         if (ret_short)
                 *ret_short = n_short;
@@ -310,13 +331,12 @@ augur_dataset_check_shape (const AugurDataset *ds, guint T, guint H, AugurSplit 
                              "has %" G_GSIZE_FORMAT " steps", T, longest->grid->vm, longest->n);
                 return FALSE;
         }
-        if (widest->split_end[sp] - widest->split_start[sp] <= H) {
-                gsize len = widest->split_end[sp] - widest->split_start[sp];
-
+        len = augur_dataset_longest_split (ds, sp, &widest);
+        if (len <= H) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL,
                              "horizon %u is more than the data can score: the longest %s split, '%s', "
                              "has %" G_GSIZE_FORMAT " steps, so at most %" G_GSIZE_FORMAT " steps ahead",
-                             H, augur_split_name (sp), widest->grid->vm, len, len > 0 ? len - 1 : 0);
+                             H, augur_split_name (sp), widest, len, len > 0 ? len - 1 : 0);
                 return FALSE;
         }
         return TRUE;

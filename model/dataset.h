@@ -119,6 +119,9 @@ typedef struct {
 gboolean augur_dataset_check_shape (const AugurDataset *ds, guint T, guint H, AugurSplit sp,
                                     guint *ret_short, GError **error);
 const char *augur_split_name (AugurSplit sp);   /* "training", "validation", "test" */
+/* The most steps any VM of ds has in split sp (0 without VMs); ret_vm (may
+ * be NULL) is set to that VM's name, borrowed from ds, or "" . */
+gsize augur_dataset_longest_split (const AugurDataset *ds, AugurSplit sp, const char **ret_vm);
 
 void augur_dataset_free (AugurDataset *ds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurDataset, augur_dataset_free)

@@ -251,9 +251,16 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         tw = collect_windows (ds, T, H, AUGUR_SPLIT_TRAIN);
         vw = collect_windows (ds, T, H, AUGUR_SPLIT_VAL);
         if (tw->len == 0 || vw->len == 0) {
+                AugurSplit sp = tw->len == 0 ? AUGUR_SPLIT_TRAIN : AUGUR_SPLIT_VAL;
+                const char *vm;
+                gsize len = augur_dataset_longest_split (ds, sp, &vm);
+
+                /* A training window lies inside its split with one target
+                 * after it; a validation one may reach back before it. */
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_NO_DATA,
-                             "no %s window of %u steps (series too short or too gappy)",
-                             augur_split_name (tw->len == 0 ? AUGUR_SPLIT_TRAIN : AUGUR_SPLIT_VAL), T);
+                             "no %s window of %u steps: the longest %s split, '%s', has %" G_GSIZE_FORMAT
+                             " steps (series too short or too gappy)", augur_split_name (sp), T,
+                             augur_split_name (sp), vm, len);
                 return NULL;
         }
         /* A fixed validation sample (same for every epoch). */

@@ -22,7 +22,8 @@
  *                              cannot hold and a window longer than every
  *                              VM's history are refused with the numbers,
  *                              at N-1 / N / N+1; VMs shorter than the
- *                              window are counted, not refused
+ *                              window are counted, not refused; a window
+ *                              the training split cannot hold is named
  *   /forecast/h48-serve        a model trained at horizon 48 round-trips
  *                              through its file and the online predictor
  *                              serves all 48 horizons (none cut off)
@@ -517,6 +518,14 @@ test_forecast_bad_shape (void)
         m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
         g_assert_null (m);
         assert_message_has (error, "horizon 40", "validation split", "at most 39", NULL);
+        g_clear_error (&error);
+        /* A window the history holds but the training split (120 of 200
+         * steps) does not. */
+        cfg.H = 3;
+        cfg.T = 150;
+        m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
+        g_assert_null (m);
+        assert_message_has (error, "no training window of 150 steps", "training split", "has 120 steps", NULL);
         g_clear_error (&error);
         augur_eval_config_init (&ecfg);
         ecfg.H = 48;
