@@ -84,6 +84,10 @@
  *   before it carry row 1 (capacities = the balloon and online vCPUs when
  *   trained from augurd's history) and are refused with a message that
  *   says to retrain: a model must be served the signal it learnt.
+ *   Version 4 added the RECENCY feature group (bit 0x40, features appended
+ *   after the buckets; opt-in, `train --recency`): files of versions 1-3
+ *   load unchanged, one of them claiming bit 0x40 is refused, and an older
+ *   augur refuses a version-4 file by its version.
  */
 #include "forecast.h"
 #include "blob.h"
@@ -97,7 +101,7 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      3
+#define META_VERSION      4
 #define META_VERSION_MIN  1   /* read, and refused by input_row below */
 #define PREDICT_CHUNK     1024   /* windows per augur_nn_predict call */
 
@@ -117,6 +121,7 @@ augur_train_config_init (AugurTrainConfig *cfg)
         cfg->patience = 3;
         cfg->batch = 128;
         cfg->windows_per_epoch = 32768;
+        cfg->onset_weight = 1;
         cfg->val_windows = 16384;
         cfg->lr = 3e-3f;
         cfg->quantile = 0.95f;
@@ -273,7 +278,7 @@ augur_dataset_prepare (const GPtrArray *series, AugurFeatConfig *feat,
                 if (!any_col (series, host_cols, G_N_ELEMENTS (host_cols)))
                         feat->groups &= ~(guint) AUGUR_FEAT_GROUP_HOST;
                 if (!any_col (series, act_cols, G_N_ELEMENTS (act_cols)))
-                        feat->groups &= ~(guint) AUGUR_FEAT_GROUP_ACTIVITY;
+                        feat->groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_RECENCY);
                 if (!any_col (series, bkt_cols, G_N_ELEMENTS (bkt_cols)))
                         feat->groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
                 for (guint i = 0; i < grids->len; i++) {
@@ -315,8 +320,26 @@ window_in_split (const AugurVmData *d, gsize k, guint T, guint H, AugurSplit sp)
         return k + 1 < d->n && d->split[k + 1] == sp;
 }
 
+/* Does memory rise by AUGUR_ONSET_RISE_PCT points or more over the held
+ * value at origin k within the next 3 steps (a spike's onset ahead)? */
+static gboolean
+onset_ahead (const AugurVmData *d, gsize k)
+{
+        float base = d->held[k * AUGUR_SIG_N + AUGUR_SIG_MEM];
+
+        for (gsize h = 1; h <= 3 && k + h < d->n && !isnan (base); h++) {
+                float v = d->y[(gsize) AUGUR_TARGET_MEM_PCT * d->n + k + h];
+
+                if (!isnan (v) && v - base >= AUGUR_ONSET_RISE_PCT)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* The windows of split sp; with weight > 1, a window with an onset ahead
+ * is listed weight times (training: the sample sees onsets more often). */
 static GArray *
-collect_windows (const AugurDataset *ds, guint T, guint H, AugurSplit sp)
+collect_windows (const AugurDataset *ds, guint T, guint H, AugurSplit sp, guint weight)
 {
         GArray *w = g_array_new (FALSE, FALSE, sizeof (WinRef));
 
@@ -326,7 +349,13 @@ collect_windows (const AugurDataset *ds, guint T, guint H, AugurSplit sp)
                 for (gsize k = 0; k < d->n; k++) {
                         WinRef r = { v, (guint32) k };
 
-                        if (window_in_split (d, k, T, H, sp))
+                        guint rep = 1;
+
+                        if (!window_in_split (d, k, T, H, sp))
+                                continue;
+                        if (weight > 1 && onset_ahead (d, k))
+                                rep = weight;
+                        for (guint i = 0; i < rep; i++)
                                 g_array_append_val (w, r);
                 }
         }
@@ -892,8 +921,8 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         O = AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * H;
         compute_target_scales (ds, m->target_scale);
 
-        tw = collect_windows (ds, T, H, AUGUR_SPLIT_TRAIN);
-        vw = collect_windows (ds, T, H, AUGUR_SPLIT_VAL);
+        tw = collect_windows (ds, T, H, AUGUR_SPLIT_TRAIN, cfg->onset_weight);
+        vw = collect_windows (ds, T, H, AUGUR_SPLIT_VAL, 1);
         if (tw->len == 0 || vw->len == 0) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_NO_DATA,
                              "no %s window of %u steps (series too short or too gappy)",
@@ -1184,10 +1213,16 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
         if (!ok)
                 return FALSE;
         augur_features_config_init (&m->feat);
-        m->feat.groups = (guint) read_int (o, "groups", 1, AUGUR_FEAT_GROUPS_ALL, &ok, error);
+        m->feat.groups = (guint) read_int (o, "groups", 1, AUGUR_FEAT_GROUPS_KNOWN, &ok, error);
         if (ok && version < 2 && (m->feat.groups & AUGUR_FEAT_GROUP_BUCKETS)) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
                              "metadata: version 1 cannot have the bucket feature group");
+                return FALSE;
+        }
+        if (ok && version < 4 && (m->feat.groups & AUGUR_FEAT_GROUP_RECENCY)) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: version %" G_GINT64_FORMAT " cannot have the recency feature group",
+                             version);
                 return FALSE;
         }
         input_row = version >= 3 ? read_int (o, "input_row", 1, 1000, &ok, error) : 1;
