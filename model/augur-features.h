@@ -65,7 +65,7 @@ typedef struct {
 
 #define AUGUR_FEAT_DEFAULT_STEP_S     300
 #define AUGUR_FEAT_DEFAULT_MAX_FILL   2    /* 10 min at 300 s: longer = gap */
-#define AUGUR_FEAT_MAX               80    /* upper bound on F (73 today)   */
+#define AUGUR_FEAT_MAX               80    /* upper bound on F (76 today)   */
 
 /* Defaults: step 300 s, all groups, max fill 2, norm mean 0 / sd 1. */
 void augur_features_config_init (AugurFeatConfig *cfg);

@@ -52,7 +52,7 @@
  *            the segment is 0, as is every bucket of a history without the
  *            columns (bkt_avail = 0 tells the net which zero it is).
  *  RECENCY   rec_input, rec_login,     min(steps since the signal's last burst
- *   (4,      rec_proc, rec_disk        / 36, 1): 0 = this step, 1 = none in
+ *   (7,      rec_proc, rec_disk        / 36, 1): 0 = this step, 1 = none in
  *   opt-in)                            the last 3 h (or in this segment).
  *            Bursts: input >= 30 events/min, sessions above the previous
  *            step's, proc starts >= 10/min, disk rd + wr >= 8 MiB/s.  One
@@ -60,6 +60,12 @@
  *            of 2..30 min after a precursor is one input, not a pattern the
  *            recurrent net has to find across its window (act_since_burst
  *            merges the three activity signals on a log scale over a week).
+ *            mem_p6max, mem_p12max,   (max of memory over the hour that
+ *            mem_p24max               followed this time 6, 12, 24 h ago
+ *                                     - held) / g_sd, 0 without that much
+ *                                     history: a job that recurs on a
+ *                                     period with a jittered start shows as
+ *                                     a bump ahead (mean12/day12 halve it).
  *            Added after the buckets (model file metadata version 4): the
  *            rows of the other groups are unchanged, so older files load.
  * Every feature is clamped to [-16, 16] (the fixed-point kernel's Q10 input
@@ -118,6 +124,7 @@
 #define BURST_DISK_KIBPS  8192.0f  /* a staging burst: 8 MiB/s rd + wr      */
 #define REC_SPAN_STEPS    36.0     /* recency scale: 3 h of 5-min steps     */
 #define N_REC             4
+#define N_PER             3        /* mem_p6max, mem_p12max, mem_p24max     */
 
 static const char *const sig_names[AUGUR_SIG_N] = {
         "cpu", "mem", "disk", "net", "input", "sessions", "proc",
@@ -171,7 +178,7 @@ enum { IO_AVAIL, IO_LVL, IO_D1, IO_MEAN12, IO_N };
 #define F_BKT0    (F_ACT0 + 5)
 #define N_BKT     (AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS)
 #define F_REC0    (F_BKT0 + 1 + N_BKT)
-#define F_FULL    (F_REC0 + N_REC)
+#define F_FULL    (F_REC0 + N_REC + N_PER)
 
 G_STATIC_ASSERT (F_FULL <= AUGUR_FEAT_MAX);
 
@@ -217,6 +224,8 @@ static const FeatInfo feat_info[F_FULL] = {
         { "user_b2", AUGUR_FEAT_GROUP_BUCKETS }, { "user_b3", AUGUR_FEAT_GROUP_BUCKETS },
         { "rec_input", AUGUR_FEAT_GROUP_RECENCY }, { "rec_login", AUGUR_FEAT_GROUP_RECENCY },
         { "rec_proc", AUGUR_FEAT_GROUP_RECENCY }, { "rec_disk", AUGUR_FEAT_GROUP_RECENCY },
+        { "mem_p6max", AUGUR_FEAT_GROUP_RECENCY }, { "mem_p12max", AUGUR_FEAT_GROUP_RECENCY },
+        { "mem_p24max", AUGUR_FEAT_GROUP_RECENCY },
 };
 G_STATIC_ASSERT (AUGUR_COL_USER_B0 == AUGUR_COL_PROG_B0 + AUGUR_PROG_BUCKETS);
 G_STATIC_ASSERT (AUGUR_COL_USER_B3 + 1 == AUGUR_COL_PROG_B0 + N_BKT);
@@ -726,6 +735,21 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
         for (int j = 0; j < N_REC; j++)
                 f[F_REC0 + j] = st->rec_seen[j]
                         ? (float) MIN ((double) st->rec_since[j] / REC_SPAN_STEPS, 1.0) : 1.0f;
+        {
+                static const guint lag_end[N_PER] = { 72, 144, HIST_LEN - 1 };
+                float u = sig_transform (AUGUR_SIG_MEM, st->held[AUGUR_SIG_MEM]);
+
+                for (int j = 0; j < N_PER; j++) {
+                        float m, mx = NAN;
+
+                        f[F_REC0 + N_REC + j] = 0.0f;
+                        if (isnan (u) || st->age < lag_end[j])
+                                continue;
+                        ring_stats (st->core_hist[1], HIST_LEN, st->age, lag_end[j] - 11, lag_end[j], &m, &mx, NULL);
+                        if (!isnan (mx))
+                                f[F_REC0 + N_REC + j] = (mx - u) / st->cfg.norm.sd[AUGUR_SIG_MEM];
+                }
+        }
 
         for (guint k = 0; k < F_FULL; k++)
                 if (st->sel[k])

@@ -18,7 +18,8 @@
  *                               the old (pre-bucket) vector is unchanged
  *   /features/recency           the opt-in recency group: appended after the
  *                               buckets (the default vector is its prefix),
- *                               0 at a burst, + 1/36 a step, 1 = none
+ *                               0 at a burst, + 1/36 a step, 1 = none; the
+ *                               period maxima 0 without the history
  *   /features/names             names unique, count consistent per mask
  *   /features/new-vm-norm       a VM's first vector uses the global norm
  */
@@ -418,9 +419,9 @@ test_features_recency (void)
         g_autofree guint32 *seg = g_new (guint32, s->n);
         guint bursts = 0, counted = 0;
 
-        g_assert_cmpuint (F, ==, F_all + 4);
+        g_assert_cmpuint (F, ==, F_all + 7);
         g_assert_cmpuint (ri, ==, F_all);
-        g_assert_cmpuint (feat_index (rec, "rec_disk"), ==, F - 1);
+        g_assert_cmpuint (feat_index (rec, "mem_p24max"), ==, F - 1);
         make_config (&cfg, rec);
         make_config (&cfg_all, all);
         augur_features_batch (&cfg, s, feat, valid, seg, NULL);
@@ -431,10 +432,14 @@ test_features_recency (void)
                 g_assert_cmpmem (feat + k * F, F_all * sizeof (float), feat_all + k * F_all, F_all * sizeof (float));
                 if (!valid[k])
                         continue;
-                for (guint j = ri; j < F; j++) {
+                for (guint j = ri; j < ri + 4; j++) {
                         g_assert_cmpfloat (feat[k * F + j], >=, 0.0f);
                         g_assert_cmpfloat (feat[k * F + j], <=, 1.0f);
                 }
+                /* no 6 h of history in the segment: the period maxima are 0 */
+                if (k < 72)
+                        for (guint j = ri + 4; j < F; j++)
+                                g_assert_cmpfloat (feat[k * F + j], ==, 0.0f);
                 if (!isnan (p) && p >= 10.0f) {
                         g_assert_cmpfloat (feat[k * F + rp], ==, 0.0f);
                         bursts++;

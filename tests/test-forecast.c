@@ -407,14 +407,14 @@ test_forecast_model_versions (void)
         g_assert_no_error (error);
         g_assert_cmpuint (rec->F, ==, augur_features_count (m->feat.groups | AUGUR_FEAT_GROUP_ACTIVITY
                                                              | AUGUR_FEAT_GROUP_RECENCY));
-        g_assert_cmpuint (rec->F, ==, m->F + 5 + 4);
+        g_assert_cmpuint (rec->F, ==, m->F + 5 + 7);
         g_assert_true (augur_model_save (rec, path, &error));
         g_assert_no_error (error);
         rec_l = augur_model_load (path, &error);
         g_assert_no_error (error);
         g_assert_cmpuint (rec_l->feat.groups, ==, rec->feat.groups);
         g_assert_cmpuint (rec_l->F, ==, rec->F);
-        g_assert_cmpstr (augur_features_name (rec->feat.groups, rec->F - 1), ==, "rec_disk");
+        g_assert_cmpstr (augur_features_name (rec->feat.groups, rec->F - 1), ==, "mem_p24max");
         rewrite_meta_version (path, '3');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
