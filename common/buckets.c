@@ -1,21 +1,13 @@
 /* buckets.c — hashed program / user buckets.  Design and units: buckets.h. */
 #include "buckets.h"
+#include "util.h"
 
 #include <string.h>
-
-#define FNV1A_OFFSET_BASIS 2166136261u
-#define FNV1A_PRIME        16777619u
 
 guint32
 augur_bucket_hash (const char *name, gsize len)
 {
-        guint32 h = FNV1A_OFFSET_BASIS;
-
-        for (gsize i = 0; i < len; i++) {
-                h ^= (guint8) name[i];
-                h *= FNV1A_PRIME;
-        }
-        return h;
+        return augur_fnv1a32 (name, len);
 }
 
 guint

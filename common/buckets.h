@@ -3,9 +3,9 @@
  * however many programs or users a guest has.
  *
  * What it is: the one definition of the hash, the bucket counts and the
- * per-bucket units, shared by the daemon (plugin/activity.c: live reports),
- * the trace importer (model/trace.c: the columns prog_b0..7, user_b0..3)
- * and, through its test vectors, scripts/gen-scenarios (awk) and
+ * per-bucket units, shared by the daemon (plugin/activity-parse.c: live
+ * reports), the trace importer (model/trace.c: the columns prog_b0..7,
+ * user_b0..3) and, through its test vectors, scripts/gen-scenarios (awk) and
  * guest/augur-guest.c (static libc; it folds user names itself so that no
  * name leaves the guest).  What it is not: a feature; model/features.c
  * turns bucket values into features.

@@ -150,3 +150,11 @@ augur_series_sort_dedup (AugurSeries *s)
         s->ts = g_steal_pointer (&ts);
         s->n = out;
 }
+
+int
+augur_series_cmp_vm (gconstpointer a, gconstpointer b)
+{
+        const AugurSeries *x = *(AugurSeries *const *) a, *y = *(AugurSeries *const *) b;
+
+        return g_strcmp0 (x->vm, y->vm);
+}

@@ -74,6 +74,9 @@ gsize augur_series_append (AugurSeries *s, gint64 ts);
 /* Sort rows by ts and merge duplicate timestamps (the later row wins for
  * non-missing values).  Readers call this when the source may be unordered. */
 void augur_series_sort_dedup (AugurSeries *s);
+/* GCompareFunc for g_ptr_array_sort() of AugurSeries*: by VM name (the
+ * order augur_trace_read() returns and the trace writer writes). */
+int augur_series_cmp_vm (gconstpointer a, gconstpointer b);
 
 static inline gboolean
 augur_series_has (const AugurSeries *s, AugurCol c)

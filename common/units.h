@@ -11,7 +11,8 @@
  *                   MemTotal - MemAvailable.  NULL when either is missing.
  *                   Disk caches the guest could drop are *not* used.  With
  *                   autodeflate on, MemTotal stays at <memory> max and the
- *                   ballooned pages count as used (TEST-GUEST.md), so
+ *                   ballooned pages count as used (measured on a TCG
+ *                   guest with virtio-balloon autodeflate), so
  *                   mem_used_kib over-reads by (max - balloon.current); we
  *                   subtract that difference when MemTotal is nearer the
  *                   maximum than the balloon size (units.c).
@@ -21,7 +22,10 @@
  *   mem_prov_kib    live: balloon.current (the current balloon size).
  *   mem_pct         100 × mem_used_kib ÷ mem_prov_kib.
  *   *_kibps         Δbytes / Δt / 1024, summed over devices.
- *   vcpus_current   vCPUs online as libvirt reports them (vcpu.current).
+ *   vcpus_current   vCPUs as libvirt reports them (vcpu.current): plugged,
+ *                   including any the guest agent took offline.  The count
+ *                   online in the guest is in the decisions (vcpus_online;
+ *                   store.h augur_store_history).
  * Missing is missing: a field libvirt did not report is NULL, never 0.
  */
 #pragma once
@@ -72,6 +76,41 @@ extern const AugurStatInfo augur_stat_info[AUGUR_STAT_N];
 
 #define AUGUR_UUID_STRLEN 37     /* 36 chars + NUL                            */
 
+/* AUGUR_STAT_STATE values: libvirt's virDomainState numbers, which every
+ * hypervisor backend reports (plugin/hv-libvirt.c checks that they match). */
+typedef enum {
+        AUGUR_GUEST_STATE_NOSTATE = 0,
+        AUGUR_GUEST_STATE_RUNNING,
+        AUGUR_GUEST_STATE_BLOCKED,
+        AUGUR_GUEST_STATE_PAUSED,
+        AUGUR_GUEST_STATE_SHUTDOWN,
+        AUGUR_GUEST_STATE_SHUTOFF,
+        AUGUR_GUEST_STATE_CRASHED,
+        AUGUR_GUEST_STATE_PMSUSPENDED,
+} AugurGuestState;
+
+/* PER DISK.  The block stats above are summed over a guest's disks (what
+ * the store keeps); the disk I/O limits (plugin/resize-io.c) need them per
+ * disk, by the disk's target name (block.N.name, "vda").  Only the first
+ * AUGUR_MAX_DISKS disks (block.0 .. block.7) are kept: a limit on a ninth
+ * disk is left alone.  Counters only; not stored in the history. */
+#define AUGUR_MAX_DISKS 8
+#define AUGUR_DISK_NAME_LEN 32
+
+typedef enum {
+        AUGUR_DISK_RD_BYTES = 0,
+        AUGUR_DISK_WR_BYTES,
+        AUGUR_DISK_RD_REQS,
+        AUGUR_DISK_WR_REQS,
+        AUGUR_DISK_N,
+} AugurDiskStat;
+
+typedef struct {
+        char name[AUGUR_DISK_NAME_LEN]; /* target, "vda"; "" = slot unused     */
+        guint8 present;          /* bit AugurDiskStat set = counter present   */
+        gint64 v[AUGUR_DISK_N];  /* bytes, requests                           */
+} AugurDiskCounters;
+
 /* One domain at one tick, raw.  v[i] is meaningful only when bit i of
  * present is set. */
 typedef struct {
@@ -80,6 +119,8 @@ typedef struct {
         int id;                  /* libvirt id, -1 when not running           */
         guint64 present;         /* bit AugurStat set = field present         */
         gint64 v[AUGUR_STAT_N];
+        guint n_disks;           /* slots of disk[] in use (block.N, N < it)  */
+        AugurDiskCounters disk[AUGUR_MAX_DISKS];
 } AugurDomainSample;
 
 G_STATIC_ASSERT (AUGUR_STAT_N <= 64);
@@ -125,7 +166,7 @@ typedef struct {
 
 /* Version of the model input row above; a model file records the version
  * it was trained on (model/blob.c) and one trained on another is refused.
- * 1: capacities were the balloon and the online vCPUs (before issue 14);
+ * 1: capacities were the balloon and the online vCPUs (before the maxima);
  * 2: the stable maxima. */
 #define AUGUR_MODEL_ROW_VERSION 2
 

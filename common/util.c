@@ -155,3 +155,58 @@ augur_now_ms (void)
 {
         return g_get_real_time () / 1000;
 }
+
+guint32
+augur_fnv1a32 (const void *data, gsize len)
+{
+        const guint8 *p = data;
+        guint32 h = 2166136261u;
+
+        for (gsize i = 0; i < len; i++) {
+                h ^= p[i];
+                h *= 16777619u;
+        }
+        return h;
+}
+
+guint64
+augur_splitmix64 (guint64 *state)
+{
+        guint64 z = (*state += G_GUINT64_CONSTANT (0x9E3779B97F4A7C15));
+
+        z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xBF58476D1CE4E5B9);
+        z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94D049BB133111EB);
+        return z ^ (z >> 31);
+}
+
+guint
+augur_lower_bound_f (const float *a, guint n, float x)
+{
+        guint lo = 0, hi = n;
+
+        while (lo < hi) {
+                guint mid = lo + (hi - lo) / 2;
+
+                if (a[mid] < x)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+gsize
+augur_lower_bound_i64 (const gint64 *a, gsize n, gint64 x)
+{
+        gsize lo = 0, hi = n;
+
+        while (lo < hi) {
+                gsize mid = lo + (hi - lo) / 2;
+
+                if (a[mid] < x)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}

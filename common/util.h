@@ -1,5 +1,7 @@
 /* util.h — small pure helpers shared by daemon and CLI: durations, times,
- * name-derived UUIDs.  No I/O. */
+ * name-derived UUIDs, the hash of a name, a seeded 64-bit generator, a
+ * search in a sorted array.  No I/O.  Each exists once here; the guest
+ * agent (guest/augur-guest.c, static and libc-only) keeps its own FNV-1a. */
 #pragma once
 
 #include <glib.h>
@@ -32,3 +34,21 @@ gboolean augur_is_uuid (const char *text);
 
 /* Wall clock in milliseconds since the epoch. */
 gint64 augur_now_ms (void);
+
+/* FNV-1a, 32 bit (offset basis 2166136261, prime 16777619), of the first
+ * len bytes of data: the program / user buckets (buckets.h, which has the
+ * test vectors), a VM's split for `--split vm` (model/dataset.c) and the
+ * stagger of its slow steps (model/predictor.c). */
+guint32 augur_fnv1a32 (const void *data, gsize len);
+
+/* One step of splitmix64 (Steele, Lea & Flood): advances *state and returns
+ * the next value.  The same stream on every platform, unlike rand() or
+ * GRand across GLib versions: it seeds the NN's xoshiro256** (model/nn.c)
+ * and shuffles the training windows (model/train.c). */
+guint64 augur_splitmix64 (guint64 *state);
+
+/* Index of the first element >= x in a[0..n), sorted ascending (n when
+ * there is none).  O(log n). */
+guint augur_lower_bound_f (const float *a, guint n, float x);
+/* The same over timestamps (or any gint64). */
+gsize augur_lower_bound_i64 (const gint64 *a, gsize n, gint64 x);

@@ -28,6 +28,7 @@
  * quickselected lazily when it changed.
  */
 #include "calib.h"
+#include "util.h"
 
 #include <math.h>
 #include <string.h>
@@ -124,27 +125,10 @@ xorshift (guint64 *s)
         return x;
 }
 
-/* Index of the first element >= x in a[0..n). */
-static guint
-lower_bound (const float *a, guint n, float x)
-{
-        guint lo = 0, hi = n;
-
-        while (lo < hi) {
-                guint mid = lo + (hi - lo) / 2;
-
-                if (a[mid] < x)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
-}
-
 static void
 sorted_remove (float *a, guint n, float x)
 {
-        guint i = lower_bound (a, n, x);
+        guint i = augur_lower_bound_f (a, n, x);
 
         g_assert (i < n && a[i] == x);
         memmove (a + i, a + i + 1, (n - i - 1) * sizeof *a);
@@ -153,7 +137,7 @@ sorted_remove (float *a, guint n, float x)
 static void
 sorted_insert (float *a, guint n, float x)
 {
-        guint i = lower_bound (a, n, x);
+        guint i = augur_lower_bound_f (a, n, x);
 
         memmove (a + i + 1, a + i, (n - i) * sizeof *a);
         a[i] = x;

@@ -14,7 +14,6 @@
  *                       anchored at the first sample would make two samples
  *                       collide in one bin and leave the next empty; step
  *                       counting keeps every sample and every real gap.
- *                       (BASELINES.md put Rnd on the grid the same way.)
  *   median <  0.8 step  BIN MEANS: step k = floor((ts - ts0) / step), each
  *                       column the mean of its non-missing samples in the
  *                       bin (the store's rollups do the same).
@@ -36,6 +35,7 @@
  * gap and the daemon sees exactly the segmentation training saw.
  */
 #include "dataset.h"
+#include "util.h"
 
 #include <math.h>
 #include <string.h>
@@ -176,13 +176,7 @@ augur_dataset_time_split (gsize n, gsize *ret_val_start, gsize *ret_test_start)
 AugurSplit
 augur_dataset_vm_split (const char *vm)
 {
-        guint32 h = 2166136261u;
-
-        for (const unsigned char *p = (const unsigned char *) vm; *p; p++) {
-                h ^= *p;
-                h *= 16777619u;
-        }
-        switch (h % 10) {
+        switch (augur_fnv1a32 (vm, strlen (vm)) % 10) {
         case 0:
         case 1:
                 return AUGUR_SPLIT_TEST;
@@ -272,4 +266,93 @@ augur_vm_data_window_ok (const AugurVmData *d, gsize k, guint T, guint h)
         if (!d->valid[k + h] || d->seg[k + h] != d->seg[k])
                 return FALSE;
         return TRUE;
+}
+
+/* ------------------------------------------------------------- dataset */
+
+void
+augur_dataset_free (AugurDataset *ds)
+{
+        if (!ds)
+                return;
+        g_clear_pointer (&ds->vms, g_ptr_array_unref);
+        g_free (ds);
+}
+
+static gboolean
+any_col (const GPtrArray *series, const AugurCol *cols, guint n)
+{
+        for (guint i = 0; i < series->len; i++) {
+                const AugurSeries *s = g_ptr_array_index (series, i);
+
+                for (guint c = 0; c < n; c++)
+                        if (s->col[cols[c]])
+                                return TRUE;
+        }
+        return FALSE;
+}
+
+AugurDataset *
+augur_dataset_prepare (const GPtrArray *series, AugurFeatConfig *feat,
+                       AugurSplitMode split, gboolean fit_norm)
+{
+        static const AugurCol io_cols[] = {
+                AUGUR_COL_DISK_RD_KIBPS, AUGUR_COL_DISK_WR_KIBPS,
+                AUGUR_COL_NET_RX_KIBPS, AUGUR_COL_NET_TX_KIBPS,
+        };
+        static const AugurCol host_cols[] = {
+                AUGUR_COL_HOST_LOAD1, AUGUR_COL_HOST_PSI_CPU,
+                AUGUR_COL_HOST_PSI_MEM, AUGUR_COL_HOST_PSI_IO,
+        };
+        static const AugurCol act_cols[] = {
+                AUGUR_COL_INPUT_EVENTS_PER_MIN, AUGUR_COL_SESSIONS,
+                AUGUR_COL_PROC_STARTS_PER_MIN,
+        };
+        static const AugurCol bkt_cols[] = {
+                AUGUR_COL_PROG_B0, AUGUR_COL_PROG_B0 + 1, AUGUR_COL_PROG_B0 + 2,
+                AUGUR_COL_PROG_B0 + 3, AUGUR_COL_PROG_B0 + 4, AUGUR_COL_PROG_B0 + 5,
+                AUGUR_COL_PROG_B0 + 6, AUGUR_COL_PROG_B7,
+                AUGUR_COL_USER_B0, AUGUR_COL_USER_B0 + 1, AUGUR_COL_USER_B0 + 2,
+                AUGUR_COL_USER_B3,
+        };
+        g_autoptr (AugurDataset) ds = g_new0 (AugurDataset, 1);
+        g_autoptr (GPtrArray) grids = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+
+        for (guint i = 0; i < series->len; i++)
+                g_ptr_array_add (grids, augur_dataset_resample (g_ptr_array_index (series, i),
+                                                                feat->step_s, &ds->resample));
+        if (fit_norm) {
+                g_autofree gsize *from = g_new0 (gsize, grids->len);
+                g_autofree gsize *to = g_new0 (gsize, grids->len);
+
+                if (!any_col (series, io_cols, G_N_ELEMENTS (io_cols)))
+                        feat->groups &= ~(guint) AUGUR_FEAT_GROUP_IO;
+                if (!any_col (series, host_cols, G_N_ELEMENTS (host_cols)))
+                        feat->groups &= ~(guint) AUGUR_FEAT_GROUP_HOST;
+                if (!any_col (series, act_cols, G_N_ELEMENTS (act_cols)))
+                        feat->groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_RECENCY);
+                if (!any_col (series, bkt_cols, G_N_ELEMENTS (bkt_cols)))
+                        feat->groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
+                for (guint i = 0; i < grids->len; i++) {
+                        const AugurSeries *g = g_ptr_array_index (grids, i);
+                        gsize a, b;
+
+                        if (split == AUGUR_SPLIT_BY_VM) {
+                                to[i] = augur_dataset_vm_split (g->vm) == AUGUR_SPLIT_TRAIN ? g->n : 0;
+                        } else {
+                                augur_dataset_time_split (g->n, &a, &b);
+                                to[i] = a;
+                        }
+                }
+                augur_features_norm_fit (&feat->norm, grids, from, to);
+        }
+        feat->groups |= AUGUR_FEAT_GROUP_CORE;
+        ds->feat = *feat;
+        ds->vms = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_vm_data_free);
+        while (grids->len > 0) {
+                AugurSeries *g = g_ptr_array_steal_index (grids, 0);
+
+                g_ptr_array_add (ds->vms, augur_vm_data_build (g, feat, split));
+        }
+        return g_steal_pointer (&ds);
 }

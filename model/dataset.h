@@ -2,8 +2,8 @@
  * series on a fixed step grid, per-VM feature matrices, targets, splits and
  * the window rule (no window spans a gap).  Design notes in dataset.c.
  *
- * What it is not: the NN (nn.h), the baselines (baselines.h) or the scoring
- * (forecast.h).
+ * What it is not: the NN (nn.h), the baselines (baselines.h), training
+ * (train.h) or the scoring (eval.h).
  */
 #pragma once
 
@@ -98,3 +98,22 @@ AugurVmData *augur_vm_data_build (AugurSeries *grid, const AugurFeatConfig *cfg,
  * >= T - 1), and k + h must lie in the same segment, with no gap between.
  * The target value itself may still be NAN (masked). */
 gboolean augur_vm_data_window_ok (const AugurVmData *d, gsize k, guint T, guint h);
+
+/* ------------------------------------------------------------- dataset */
+
+typedef struct {
+        GPtrArray *vms;                 /* AugurVmData* (owned)              */
+        AugurFeatConfig feat;           /* config the features were built with */
+        AugurResampleStats resample;
+} AugurDataset;
+
+void augur_dataset_free (AugurDataset *ds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurDataset, augur_dataset_free)
+
+/* Resample series (AugurSeries*, not consumed) to feat->step_s and build
+ * features.  When fit_norm, the global norm is fitted on the training
+ * split first (training); otherwise feat->norm is used as is (eval with a
+ * model).  groups: when fit_norm, groups absent from every series are
+ * dropped from feat->groups. */
+AugurDataset *augur_dataset_prepare (const GPtrArray *series, AugurFeatConfig *feat,
+                                     AugurSplitMode split, gboolean fit_norm);

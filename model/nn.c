@@ -60,6 +60,7 @@
 #include <cblas.h>
 
 #include "nn.h"
+#include "util.h"
 
 /* cblas.h pulls in <complex.h>, which defines I.  We never use it. */
 #undef I
@@ -131,19 +132,9 @@ augur_nn_tensor_name (guint k)
         return tensor_names[k];
 }
 
-/* xoshiro256** (Blackman & Vigna), seeded through splitmix64: small, fast,
- * and the same stream on every platform, unlike rand() or GRand across
- * GLib versions. */
-static guint64
-splitmix64 (guint64 *s)
-{
-        guint64 z = (*s += G_GUINT64_CONSTANT (0x9e3779b97f4a7c15));
-
-        z = (z ^ (z >> 30)) * G_GUINT64_CONSTANT (0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * G_GUINT64_CONSTANT (0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
+/* xoshiro256** (Blackman & Vigna), seeded through splitmix64
+ * (augur_splitmix64, common/util.h): small, fast, and the same stream on
+ * every platform, unlike rand() or GRand across GLib versions. */
 static inline guint64
 rotl64 (guint64 x, int k)
 {
@@ -590,7 +581,7 @@ augur_nn_new (const AugurNNConfig *cfg, guint64 seed, GError **error)
                 return NULL;
         nn = nn_alloc (cfg);
         for (j = 0; j < 4; j++)
-                nn->rng[j] = splitmix64 (&sm);
+                nn->rng[j] = augur_splitmix64 (&sm);
 
         k = 1.0f / sqrtf ((float) cfg->hidden);
         for (i = 0; i < nn->n_params; i++)
@@ -624,7 +615,7 @@ augur_nn_new_from_params (const AugurNNConfig *cfg, const float *params,
         }
         memcpy (nn->params_memory, params, n_params * sizeof (float));
         for (j = 0; j < 4; j++)
-                nn->rng[j] = splitmix64 (&sm);
+                nn->rng[j] = augur_splitmix64 (&sm);
         return g_steal_pointer (&nn);
 }
 

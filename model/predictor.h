@@ -7,8 +7,10 @@
  * conformal calibration (calib.h) updated as targets arrive, accuracy
  * trackers and the champion choice, plus a fast path at tick resolution
  * (online last value + a period detector).  The design is the comment at
- * the top of predictor.c.  What it is not: the policy (policy/policy.h),
- * training (forecast.h) or I/O; nothing here logs above debug.
+ * the top of predictor.c (the champion, cost-aware margin and model gate:
+ * champion.c; the fast path: period.c).  What it is not: the policy
+ * (policy/policy.h), training (train.h) or I/O; nothing here logs above
+ * debug.
  *
  * Units: the predictor forecasts the model's targets — mem_pct and cpu_pct
  * of the sample's own mem_prov_kib / cpu_cores — and converts them to KiB
@@ -98,7 +100,7 @@ typedef struct {
                                      * observed value (the policy floors its
                                      * allocation there anyway)              */
         double price_per_gib;       /* > 0: memory upper bounds are
-                                     * cost-aware (predictor.c COST-AWARE
+                                     * cost-aware (champion.c COST-AWARE
                                      * MARGIN): one GiB-step of buffer is
                                      * worth this many shortfall steps; 0 =
                                      * the conformal quantile at coverage   */
@@ -110,14 +112,15 @@ typedef struct {
                                      * MODEL FLOOR); default off          */
         gboolean model_gate;        /* a demoted model raises the champion's
                                      * bound at its alarms, once that has
-                                     * paid off (predictor.c MODEL GATE);
+                                     * paid off (champion.c MODEL GATE);
                                      * default on                         */
         gboolean precursor_bound;   /* while an activity precursor is active
                                      * the memory upper covers what followed
                                      * it before on this VM (precursor.c)   */
 } AugurPredictorConfig;
 
-/* Defaults (predictor.c DEFAULTS explains each): tick 300 s, step 300 s,
+/* Defaults (augur_predictor_config_init() in predictor.c, one comment
+ * per value): tick 300 s, step 300 s,
  * H 12, fast_H 24, fast_len 1024, periods 4..fast_len/3 re-detected every
  * 128 ticks at ACF >= 0.5 over 3 periods, coverage 0.95, ring 288, min_n 48,
  * half-life 1 day, warm 24 steps, hysteresis 0.05, pinball, every source
@@ -191,7 +194,7 @@ gboolean augur_predictor_step (AugurPredictor *p, AugurPredictorVm *v,
 gboolean augur_predictor_vm_accuracy (const AugurPredictorVm *v, AugurPredResource r,
                                       AugurPredSource s, double *ret_mae,
                                       double *ret_pinball, double *ret_weight);
-/* MODEL GATE of resource r (predictor.c): EW count of scored alarm steps
+/* MODEL GATE of resource r (champion.c): EW count of scored alarm steps
  * and EW loss sums of the champion's h = 1 upper alone and raised by the
  * model over them.  TRUE when the gate is open (the model may raise).
  * The out-params are always written. */

@@ -1,19 +1,10 @@
-/* trace.c — trace readers (Bitbrains, Azure, augur CSV, PlanetLab, Alibaba)
- * and the augur trace CSV writer.  See trace.h for the cleaning rules.
+/* trace.c — trace readers (Bitbrains, Azure, augur CSV, PlanetLab, Alibaba):
+ * what each format's rows mean, the cleaning rules, and the dispatch
+ * behind augur_trace_read().  See trace.h for the cleaning rules.
  *
- * What it is not: a resampler.  Readers keep the source's own timestamps;
- * model/dataset.c puts series on a step grid.
- *
- * INPUT LAYER
- *   Every file goes through zlib's gzopen()/gzgets(), which reads plain
- *   files transparently, so "x.csv" and "x.csv.gz" take the same path.
- *   Lines are assembled in a GString (gzgets() in 64 KiB pieces) up to
- *   AUGUR_TRACE_MAX_LINE_BYTES (trace.h, LIMITS): one piece past it and
- *   the read fails, so a line costs at most the limit plus a piece, however
- *   far the line (or a gzip bomb's one record) goes on.  The reader counts
- *   lines, so every limit error says file:line.  PlanetLab tarballs are walked with a minimal ustar reader
- *   (512-byte headers, octal size, GNU 'L' long names) on top of gzread();
- *   no libarchive dependency for one format.
+ * What it is not: a resampler (readers keep the source's own timestamps;
+ * model/dataset.c puts series on a step grid), the reading of files as
+ * lines and rows (trace-rows.c), or the writer (trace-write.c).
  *
  * PER-FORMAT NOTES
  *   Bitbrains  separator ";\t" (we split on ';' and trim blanks); columns
@@ -37,14 +28,13 @@
  *              scores, not KiB/s, so they are not mapped.
  */
 #include "trace.h"
+#include "util.h"
+#include "trace-rows.h"
+#include "tar.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-#include <zlib.h>
 
 G_DEFINE_QUARK (augur-trace-error-quark, augur_trace_error)
 
@@ -122,127 +112,6 @@ augur_trace_stats_format (const AugurTraceStats *st)
         return g_string_free (s, FALSE);
 }
 
-/* ---------------------------------------------------------------- input */
-
-typedef struct {
-        gzFile gz;
-        char *path;
-        guint64 line_no;        /* lines read so far = the current line's number */
-} TraceFile;
-
-static void
-trace_file_close (TraceFile *f)
-{
-        if (!f)
-                return;
-        if (f->gz)
-                gzclose (f->gz);
-        g_free (f->path);
-        g_free (f);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TraceFile, trace_file_close)
-
-static TraceFile *
-trace_file_open (const char *path, GError **error)
-{
-        g_autoptr (TraceFile) f = g_new0 (TraceFile, 1);
-
-        f->path = g_strdup (path);
-        f->gz = gzopen (path, "rb");
-        if (!f->gz) {
-                int errsv = errno;
-
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                             "cannot open '%s': %s", path, g_strerror (errsv ? errsv : ENOMEM));
-                return NULL;
-        }
-        gzbuffer (f->gz, 256 * 1024);
-        return g_steal_pointer (&f);
-}
-
-static gboolean
-line_too_long (const TraceFile *f, GError **error)
-{
-        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                     "%s:%" G_GUINT64_FORMAT ": line longer than %d bytes; not a trace file, "
-                     "or a damaged one", f->path, f->line_no, AUGUR_TRACE_MAX_LINE_BYTES);
-        return FALSE;
-}
-
-/* Read one line (without the line end, "\r\n" or "\n") into line.
- * Returns FALSE at end of file; sets error on a read error or a line
- * longer than AUGUR_TRACE_MAX_LINE_BYTES (AUGUR_TRACE_ERROR_TOO_LONG). */
-static gboolean
-trace_file_read_line (TraceFile *f, GString *line, GError **error)
-{
-        char buf[65536];
-
-        g_string_truncate (line, 0);
-        f->line_no++;
-        for (;;) {
-                gsize len;
-
-                if (!gzgets (f->gz, buf, sizeof buf)) {
-                        int zerr = Z_OK;
-                        const char *msg = gzerror (f->gz, &zerr);
-
-                        if (zerr != Z_OK && zerr != Z_STREAM_END) {
-                                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                                             "cannot read '%s': %s", f->path, msg);
-                                return FALSE;
-                        }
-                        if (line->len == 0)
-                                return FALSE;
-                        break;
-                }
-                len = strlen (buf);
-                g_string_append_len (line, buf, len);
-                if (len > 0 && buf[len - 1] == '\n')
-                        break;
-                /* + 2: the "\r\n" that may still come is not content */
-                if (line->len > AUGUR_TRACE_MAX_LINE_BYTES + 2)
-                        return line_too_long (f, error);
-        }
-        if (line->len > 0 && line->str[line->len - 1] == '\n')
-                g_string_truncate (line, line->len - 1);
-        if (line->len > 0 && line->str[line->len - 1] == '\r')
-                g_string_truncate (line, line->len - 1);
-        if (line->len > AUGUR_TRACE_MAX_LINE_BYTES)
-                return line_too_long (f, error);
-        return TRUE;
-}
-
-static gboolean
-line_is_blank (const char *s)
-{
-        for (; *s; s++)
-                if (!g_ascii_isspace (*s))
-                        return FALSE;
-        return TRUE;
-}
-
-/* Split s in place on sep; fields are trimmed of blanks.  Returns the
- * number of fields stored in fields (at most max). */
-static guint
-split_simple (char *s, char sep, char **fields, guint max)
-{
-        guint n = 0;
-
-        for (;;) {
-                char *end = strchr (s, sep);
-
-                if (end)
-                        *end = '\0';
-                if (n < max)
-                        fields[n] = g_strstrip (s);
-                n++;
-                if (!end)
-                        break;
-                s = end + 1;
-        }
-        return n;
-}
-
 /* ------------------------------------------------------------ cleaning */
 
 static double
@@ -293,17 +162,21 @@ clean_number (AugurCol c, double v, AugurTraceStats *st)
 static float
 clean_cell (AugurCol c, const char *cell, AugurTraceStats *st)
 {
-        char *end = NULL;
+        const char *end = NULL;
         double v;
 
         while (g_ascii_isspace (*cell))
                 cell++;
         if (*cell == '\0')
                 return NAN;
-        v = g_ascii_strtod (cell, &end);
-        while (end && g_ascii_isspace (*end))
+        /* Decimal only (util.h): no hex ("0x10"), no "inf"/"nan" words. */
+        if (!augur_parse_decimal (cell, &v, &end)) {
+                st->values_nan++;
+                return NAN;
+        }
+        while (g_ascii_isspace (*end))
                 end++;
-        if (end == cell || (end && *end != '\0')) {
+        if (*end != '\0') {
                 st->values_nan++;
                 return NAN;
         }
@@ -313,17 +186,16 @@ clean_cell (AugurCol c, const char *cell, AugurTraceStats *st)
 static gboolean
 parse_ts (const char *cell, gint64 *ret_ts)
 {
-        char *end = NULL;
+        const char *end = NULL;
         double v;
 
         while (g_ascii_isspace (*cell))
                 cell++;
-        if (*cell == '\0')
+        if (*cell == '\0' || !augur_parse_decimal (cell, &v, &end))
                 return FALSE;
-        v = g_ascii_strtod (cell, &end);
-        while (end && g_ascii_isspace (*end))
+        while (g_ascii_isspace (*end))
                 end++;
-        if (end == cell || *end != '\0' || isnan (v) || v < 0 || v > (double) MAX_TS_S)
+        if (*end != '\0' || v < 0 || v > (double) MAX_TS_S)
                 return FALSE;
         *ret_ts = (gint64) llround (v);
         return TRUE;
@@ -480,28 +352,18 @@ file_id (const char *path)
 static gboolean
 read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
+        g_auto (AugurTraceRows) rr = { 0 };
         g_autofree char *id = file_id (path);
         g_autofree char *vm = g_strdup_printf ("bb-%s", id);
-        char *fields[MAX_FIELDS];
+        char **fields;
         int map[MAX_FIELDS];
         int ts_field = -1;
-        guint nhdr;
-        GError *local = NULL;
+        guint nhdr, n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        if (!augur_trace_rows_open (&rr, path, ';', MAX_FIELDS, st, error))
                 return FALSE;
-        st->files++;
-        if (!trace_file_read_line (f, line, &local)) {
-                if (local) {
-                        g_propagate_error (error, local);
-                        return FALSE;
-                }
-                return TRUE;  /* empty file: nothing to add */
-        }
-        nhdr = split_simple (line->str, ';', fields, MAX_FIELDS);
+        if (!augur_trace_rows_header (&rr, &fields, &nhdr))
+                return augur_trace_rows_end (&rr, error);   /* empty file: nothing to add */
         if (nhdr > MAX_FIELDS) {
                 g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                              "%s: too many columns (%u)", path, nhdr);
@@ -521,19 +383,15 @@ read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GErr
                 return FALSE;
         }
 
-        for (;;) {
+        while (augur_trace_rows_next (&rr, &fields, &n, NULL)) {
                 Row r;
                 gint64 ts;
-                guint n;
 
-                if (!trace_file_read_line (f, line, &local))
-                        break;
-                if (line_is_blank (line->str))
-                        continue;
-                st->rows_read++;
-                n = split_simple (line->str, ';', fields, MAX_FIELDS);
-                /* A trailing ';' would add one empty field; accept it. */
-                if (n == nhdr + 1 && fields[nhdr][0] == '\0')
+                /* A trailing ';' would add one empty field; accept it.  Only
+                 * MAX_FIELDS fields are kept, so with a 64-column header such
+                 * a row stays garbage (it always was: the reader used to look
+                 * one past its array there). */
+                if (n == nhdr + 1 && nhdr < MAX_FIELDS && fields[nhdr][0] == '\0')
                         n = nhdr;
                 if (n != nhdr || !parse_ts (fields[ts_field], &ts)) {
                         st->rows_garbage++;
@@ -549,11 +407,7 @@ read_bitbrains_file (const char *path, SeriesSet *set, AugurTraceStats *st, GErr
                 row_clean_memory (&r, st);
                 series_set_add_row (set, vm, ts, &r, st);
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* ---------------------------------------------------------------- azure */
@@ -562,57 +416,38 @@ static gboolean
 read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                  AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
+        g_auto (AugurTraceRows) rr = { 0 };
         g_auto (GStrv) names = NULL;
-        guint nvm;
-        GError *local = NULL;
+        char **cv;
+        guint nvm, n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        /* The header keeps every field (one per VM); rows as many. */
+        if (!augur_trace_rows_open (&rr, path, ',', G_MAXUINT, st, error))
                 return FALSE;
-        st->files++;
-        if (!trace_file_read_line (f, line, &local)) {
-                if (local) {
-                        g_propagate_error (error, local);
-                        return FALSE;
-                }
-                return TRUE;
-        }
-        names = g_strsplit (line->str, ",", -1);
-        nvm = g_strv_length (names);
-        if (nvm < 2 || g_strcmp0 (g_strstrip (names[0]), "step") != 0) {
+        if (!augur_trace_rows_header (&rr, &cv, &nvm))
+                return augur_trace_rows_end (&rr, error);
+        if (nvm < 2 || g_strcmp0 (cv[0], "step") != 0) {
                 g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                              "%s: not an Azure matrix CSV (header must start with \"step,\")", path);
                 return FALSE;
         }
         for (guint i = 1; i < nvm; i++) {
-                g_strstrip (names[i]);
-                if (names[i][0] == '\0') {
+                if (cv[i][0] == '\0') {
                         g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
                                      "%s: empty VM id in header column %u", path, i + 1);
                         return FALSE;
                 }
-                augur_series_ensure_col (series_set_get (set, names[i]), AUGUR_COL_CPU_PCT);
         }
+        names = g_new0 (char *, nvm + 1);
+        for (guint i = 0; i < nvm; i++)
+                names[i] = g_strdup (cv[i]);
+        for (guint i = 1; i < nvm; i++)
+                augur_series_ensure_col (series_set_get (set, names[i]), AUGUR_COL_CPU_PCT);
+        rr.max_fields = nvm;
 
-        for (;;) {
-                char *cells[MAX_FIELDS];
-                g_autofree char **big = NULL;
-                char **cv = cells;
+        while (augur_trace_rows_next (&rr, &cv, &n, NULL)) {
                 gint64 step;
-                guint n;
 
-                if (!trace_file_read_line (f, line, &local))
-                        break;
-                if (line_is_blank (line->str))
-                        continue;
-                st->rows_read++;
-                if (nvm > MAX_FIELDS) {
-                        big = g_new (char *, nvm);
-                        cv = big;
-                }
-                n = split_simple (line->str, ',', cv, nvm);
                 if (n != nvm || !parse_ts (cv[0], &step) || step < 1) {
                         st->rows_garbage++;
                         continue;
@@ -629,158 +464,29 @@ read_azure_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                 /* rows_kept counts matrix rows, not cells. */
                 st->rows_kept -= nvm - 2;
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* ---------------------------------------------------------------- augur */
 
 static gboolean
-record_too_big (const TraceFile *f, guint64 first_line, const char *what, GError **error)
-{
-        if (first_line == f->line_no)
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                             "%s:%" G_GUINT64_FORMAT ": record %s; not a trace file, or a damaged one",
-                             f->path, first_line, what);
-        else
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                             "%s:%" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT ": record %s (a quoted "
-                             "field runs over several lines: an unclosed quote?)",
-                             f->path, first_line, f->line_no, what);
-        return FALSE;
-}
-
-/* Read one RFC 4180 record into fields (GPtrArray of owned char*).
- * Quoted fields may contain separators, doubled quotes and line breaks.
- * Returns FALSE at end of input (or on error, with error set: also
- * AUGUR_TRACE_ERROR_TOO_LONG for a record over AUGUR_TRACE_MAX_RECORD_BYTES
- * or AUGUR_TRACE_MAX_FIELDS). */
-static gboolean
-read_csv_record (TraceFile *f, GString *line, GPtrArray *fields, gboolean *ret_bad, GError **error)
-{
-        g_autoptr (GString) cell = g_string_new (NULL);
-        gboolean in_quotes = FALSE;
-        gboolean was_quoted = FALSE;
-        guint64 first_line;
-        gsize record_bytes;
-        const char *p;
-
-        g_ptr_array_set_size (fields, 0);
-        *ret_bad = FALSE;
-        do {
-                if (!trace_file_read_line (f, line, error))
-                        return FALSE;
-        } while (!in_quotes && line_is_blank (line->str));
-        first_line = f->line_no;
-        record_bytes = line->len;
-
-        p = line->str;
-        for (;;) {
-                char ch = *p;
-
-                if (in_quotes) {
-                        if (ch == '\0') {
-                                /* The quoted field continues on the next line. */
-                                g_string_append_c (cell, '\n');
-                                if (!trace_file_read_line (f, line, error)) {
-                                        if (error && *error)
-                                                return FALSE;
-                                        *ret_bad = TRUE;   /* unterminated quote at EOF */
-                                        break;
-                                }
-                                record_bytes += 1 + line->len;
-                                if (record_bytes > AUGUR_TRACE_MAX_RECORD_BYTES) {
-                                        g_autofree char *what = g_strdup_printf (
-                                                "longer than %d bytes", AUGUR_TRACE_MAX_RECORD_BYTES);
-
-                                        return record_too_big (f, first_line, what, error);
-                                }
-                                p = line->str;
-                                continue;
-                        }
-                        if (ch == '"') {
-                                if (p[1] == '"') {
-                                        g_string_append_c (cell, '"');
-                                        p += 2;
-                                        continue;
-                                }
-                                in_quotes = FALSE;
-                                p++;
-                                continue;
-                        }
-                        g_string_append_c (cell, ch);
-                        p++;
-                        continue;
-                }
-                if (ch == '"') {
-                        if (cell->len > 0 && !line_is_blank (cell->str))
-                                *ret_bad = TRUE;   /* quote inside an unquoted field */
-                        g_string_truncate (cell, 0);
-                        in_quotes = TRUE;
-                        was_quoted = TRUE;
-                        p++;
-                        continue;
-                }
-                if (ch == ',' || ch == '\0') {
-                        char *v;
-
-                        if (fields->len >= AUGUR_TRACE_MAX_FIELDS) {
-                                g_autofree char *what = g_strdup_printf (
-                                        "with more than %d fields", AUGUR_TRACE_MAX_FIELDS);
-
-                                return record_too_big (f, first_line, what, error);
-                        }
-                        v = g_strdup (cell->str);
-                        if (!was_quoted)
-                                g_strstrip (v);
-                        g_ptr_array_add (fields, v);
-                        g_string_truncate (cell, 0);
-                        was_quoted = FALSE;
-                        if (ch == '\0')
-                                break;
-                        p++;
-                        continue;
-                }
-                if (was_quoted && !g_ascii_isspace (ch))
-                        *ret_bad = TRUE;           /* text after a closing quote */
-                if (!was_quoted)
-                        g_string_append_c (cell, ch);
-                p++;
-        }
-        return TRUE;
-}
-
-static gboolean
 read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
-        g_autoptr (GPtrArray) fields = g_ptr_array_new_with_free_func (g_free);
+        g_auto (AugurTraceRows) rr = { 0 };
         g_autofree int *map = NULL;
+        char **fields;
         int vm_field = -1, ts_field = -1;
         gboolean has_target = FALSE;
         gboolean bad = FALSE;
-        guint nhdr;
-        GError *local = NULL;
+        guint nhdr, n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        if (!augur_trace_rows_open (&rr, path, '\0', 0, st, error))
                 return FALSE;
-        st->files++;
-        if (!read_csv_record (f, line, fields, &bad, &local)) {
-                if (local) {
-                        g_propagate_error (error, local);
-                        return FALSE;
-                }
-                return TRUE;
-        }
-        nhdr = fields->len;
+        if (!augur_trace_rows_header (&rr, &fields, &nhdr))
+                return augur_trace_rows_end (&rr, error);
         map = g_new (int, nhdr);
         for (guint i = 0; i < nhdr; i++) {
-                const char *name = g_ptr_array_index (fields, i);
+                const char *name = fields[i];
 
                 map[i] = -1;
                 if (g_strcmp0 (name, "vm") == 0)
@@ -799,20 +505,17 @@ read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError *
                 return FALSE;
         }
 
-        for (;;) {
+        while (augur_trace_rows_next (&rr, &fields, &n, &bad)) {
                 Row r;
                 gint64 ts;
                 const char *vm;
 
-                if (!read_csv_record (f, line, fields, &bad, &local))
-                        break;
-                st->rows_read++;
-                if (bad || fields->len != nhdr) {
+                if (bad || n != nhdr) {
                         st->rows_garbage++;
                         continue;
                 }
-                vm = g_ptr_array_index (fields, vm_field);
-                if (vm[0] == '\0' || !parse_ts (g_ptr_array_index (fields, ts_field), &ts)) {
+                vm = fields[vm_field];
+                if (vm[0] == '\0' || !parse_ts (fields[ts_field], &ts)) {
                         st->rows_garbage++;
                         continue;
                 }
@@ -821,16 +524,12 @@ read_augur_file (const char *path, SeriesSet *set, AugurTraceStats *st, GError *
                         if (map[i] < 0)
                                 continue;
                         r.has[map[i]] = TRUE;
-                        r.v[map[i]] = clean_cell ((AugurCol) map[i], g_ptr_array_index (fields, i), st);
+                        r.v[map[i]] = clean_cell ((AugurCol) map[i], fields[i], st);
                 }
                 row_clean_memory (&r, st);
                 series_set_add_row (set, vm, ts, &r, st);
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* -------------------------------------------------------------- alibaba */
@@ -839,27 +538,18 @@ static gboolean
 read_alibaba_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                    AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autoptr (GString) line = g_string_new (NULL);
-        GError *local = NULL;
+        g_auto (AugurTraceRows) rr = { 0 };
+        char **fld;
+        guint n;
 
-        f = trace_file_open (path, error);
-        if (!f)
+        /* No header: machine_usage.csv starts with data. */
+        if (!augur_trace_rows_open (&rr, path, ',', MAX_FIELDS, st, error))
                 return FALSE;
-        st->files++;
-        for (;;) {
-                char *fld[MAX_FIELDS];
+        while (augur_trace_rows_next (&rr, &fld, &n, NULL)) {
                 Row r;
                 gint64 t;
                 float pct;
-                guint n;
 
-                if (!trace_file_read_line (f, line, &local))
-                        break;
-                if (line_is_blank (line->str))
-                        continue;
-                st->rows_read++;
-                n = split_simple (line->str, ',', fld, MAX_FIELDS);
                 if (n != 9 || fld[0][0] == '\0' || !parse_ts (fld[1], &t)) {
                         st->rows_garbage++;
                         continue;
@@ -875,11 +565,7 @@ read_alibaba_file (const char *path, const AugurTraceOpts *opts, SeriesSet *set,
                 row_clean_memory (&r, st);
                 series_set_add_row (set, fld[0], opts->start_s + t, &r, st);
         }
-        if (local) {
-                g_propagate_error (error, local);
-                return FALSE;
-        }
-        return TRUE;
+        return augur_trace_rows_end (&rr, error);
 }
 
 /* ------------------------------------------------------------ planetlab */
@@ -927,163 +613,103 @@ pl_day_free (PlDay *d)
         g_free (d);
 }
 
-static void
-pl_parse_day (const char *name, const char *data, gsize len, gint64 day_s,
-              GPtrArray *days, AugurTraceStats *st)
+/* Read the day file f (a file, or a tar member; taken over) named name
+ * into days: one CPU % per line, no header. */
+static gboolean
+read_planetlab_day (AugurTraceFile *f, const char *name, gint64 day_s, GPtrArray *days,
+                    AugurTraceStats *st, GError **error)
 {
+        g_auto (AugurTraceRows) rr = { 0 };
         PlDay *d = g_new0 (PlDay, 1);
-        const char *p = data, *end = data + len;
+        char **cell;
+        guint n;
 
         d->vm = g_path_get_basename (name);
         d->day_s = day_s;
-        st->files++;
-        while (p < end) {
-                const char *nl = memchr (p, '\n', (gsize) (end - p));
-                g_autofree char *cell = g_strndup (p, (gsize) ((nl ? nl : end) - p));
-
-                p = nl ? nl + 1 : end;
-                if (line_is_blank (cell))
-                        continue;
-                st->rows_read++;
+        augur_trace_rows_init (&rr, f, '\n', 1, st);
+        while (augur_trace_rows_next (&rr, &cell, &n, NULL)) {
                 if (d->n >= PLANETLAB_DAY_ROWS) {
                         st->rows_garbage++;   /* more than one day of rows */
                         continue;
                 }
-                d->v[d->n++] = clean_cell (AUGUR_COL_CPU_PCT, cell, st);
+                d->v[d->n++] = clean_cell (AUGUR_COL_CPU_PCT, cell[0], st);
+        }
+        if (!augur_trace_rows_end (&rr, error)) {
+                pl_day_free (d);
+                return FALSE;
         }
         g_ptr_array_add (days, d);
+        return TRUE;
 }
 
-static guint64
-tar_octal (const char *p, gsize len)
-{
-        guint64 v = 0;
-
-        for (gsize i = 0; i < len && p[i]; i++) {
-                if (p[i] == ' ')
-                        continue;
-                if (p[i] < '0' || p[i] > '7')
-                        break;
-                v = v * 8 + (guint64) (p[i] - '0');
-        }
-        return v;
-}
+/* One PlanetLab archive being read: its members are day files. */
+typedef struct {
+        GPtrArray *days;
+        AugurTraceStats *st;
+        gint64 archive_day;          /* day in the archive's name, -1 = none */
+} PlTar;
 
 static gboolean
-gz_read_exact (gzFile gz, void *buf, gsize len)
+pl_tar_member (const char *name, const char *data, gsize size, gpointer user_data, GError **error)
 {
-        return gzread (gz, buf, (unsigned) len) == (int) len;
+        PlTar *t = user_data;
+        gint64 day = find_day_s (name);
+
+        return read_planetlab_day (augur_trace_file_new_memory (name, data, size), name,
+                                   day >= 0 ? day : t->archive_day, t->days, t->st, error);
 }
 
 static gboolean
 read_planetlab_tar (const char *path, GPtrArray *days, AugurTraceStats *st, GError **error)
 {
-        g_autoptr (TraceFile) f = NULL;
-        g_autofree char *longname = NULL;
-        gint64 archive_day = find_day_s (path);
-        unsigned char hdr[512];
+        g_autofree char *what = g_strdup_printf ("a PlanetLab day file (288 values; limit %d bytes)",
+                                                 AUGUR_TRACE_MAX_DAY_BYTES);
+        PlTar t = { days, st, find_day_s (path) };
+        GError *local = NULL;
 
-        f = trace_file_open (path, error);
-        if (!f)
-                return FALSE;
-        for (;;) {
-                g_autofree char *data = NULL;
-                g_autofree char *name = NULL;
-                guint64 size, padded;
-                char type;
-                gboolean all_zero = TRUE;
-
-                if (!gz_read_exact (f->gz, hdr, sizeof hdr))
-                        break;   /* end of archive without trailer: accept */
-                for (gsize i = 0; i < sizeof hdr; i++)
-                        if (hdr[i]) {
-                                all_zero = FALSE;
-                                break;
-                        }
-                if (all_zero)
+        if (augur_tar_read (path, AUGUR_TRACE_MAX_DAY_BYTES, what, pl_tar_member, &t, &local))
+                return TRUE;
+        /* The archive's errors in this module's domain (trace.h codes). */
+        if (local->domain == AUGUR_TAR_ERROR) {
+                switch (local->code) {
+                case AUGUR_TAR_ERROR_FORMAT:
+                        local->code = AUGUR_TRACE_ERROR_FORMAT;
                         break;
-                if (memcmp (hdr + 257, "ustar", 5) != 0 && hdr[156] != '0' && hdr[156] != '\0'
-                    && hdr[156] != '5' && hdr[156] != 'L' && hdr[156] != 'x' && hdr[156] != 'g') {
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_FORMAT,
-                                     "%s: not a tar archive", path);
-                        return FALSE;
+                case AUGUR_TAR_ERROR_TOO_BIG:
+                        local->code = AUGUR_TRACE_ERROR_TOO_LONG;
+                        break;
+                default:
+                        local->code = AUGUR_TRACE_ERROR_IO;
+                        break;
                 }
-                size = tar_octal ((const char *) hdr + 124, 12);
-                type = (char) hdr[156];
-                padded = (size + 511) / 512 * 512;
-                if (size > AUGUR_TRACE_MAX_DAY_BYTES) {
-                        g_autofree char *name100 = g_strndup ((const char *) hdr, 100);
-                        g_autofree char *member = g_strescape (name100, NULL);
-
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                                     "%s: tar member '%s' of %" G_GUINT64_FORMAT " bytes is too big for a "
-                                     "PlanetLab day file (288 values; limit %d bytes)",
-                                     path, member, size, AUGUR_TRACE_MAX_DAY_BYTES);
-                        return FALSE;
-                }
-                data = g_malloc (padded + 1);
-                if (padded > 0 && !gz_read_exact (f->gz, data, padded)) {
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                                     "%s: truncated tar archive", path);
-                        return FALSE;
-                }
-                data[size] = '\0';
-                if (type == 'L') {
-                        g_free (longname);
-                        longname = g_strndup (data, size);
-                        continue;
-                }
-                if (type != '0' && type != '\0')
-                        continue;   /* directories, pax headers, links */
-                if (longname) {
-                        name = g_steal_pointer (&longname);
-                } else if (memcmp (hdr + 257, "ustar", 5) == 0 && hdr[345]) {
-                        g_autofree char *prefix = g_strndup ((const char *) hdr + 345, 155);
-                        g_autofree char *base = g_strndup ((const char *) hdr, 100);
-
-                        name = g_strconcat (prefix, "/", base, NULL);
-                } else {
-                        name = g_strndup ((const char *) hdr, 100);
-                }
-                {
-                        gint64 day = find_day_s (name);
-
-                        pl_parse_day (name, data, size, day >= 0 ? day : archive_day, days, st);
-                }
+                local->domain = AUGUR_TRACE_ERROR;
         }
-        return TRUE;
+        g_propagate_error (error, local);
+        return FALSE;
+}
+
+static void
+stats_add (AugurTraceStats *to, const AugurTraceStats *from)
+{
+        for (const AugurTraceStatInfo *i = augur_trace_stat_info; i->name; i++)
+                *(guint64 *) ((char *) to + i->offset) += augur_trace_stats_get (from, i);
 }
 
 static gboolean
 read_planetlab_plain (const char *path, GPtrArray *days, AugurTraceStats *st, GError **error)
 {
-        g_autofree char *contents = NULL;
-        gsize len = 0;
-        g_autoptr (TraceFile) f = trace_file_open (path, error);
-        g_autoptr (GString) all = g_string_new (NULL);
-        g_autoptr (GString) line = g_string_new (NULL);
-        GError *local = NULL;
+        AugurTraceFile *f = augur_trace_file_open (path, error);
+        AugurTraceStats day = { 0 };
 
         if (!f)
                 return FALSE;
-        while (trace_file_read_line (f, line, &local)) {
-                g_string_append_len (all, line->str, line->len);
-                g_string_append_c (all, '\n');
-                if (all->len > AUGUR_TRACE_MAX_DAY_BYTES) {
-                        g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_TOO_LONG,
-                                     "%s:%" G_GUINT64_FORMAT ": more than %d bytes, too big for a "
-                                     "PlanetLab day file (288 values)", path, f->line_no,
-                                     AUGUR_TRACE_MAX_DAY_BYTES);
-                        return FALSE;
-                }
-        }
-        if (local) {
-                g_propagate_error (error, local);
+        f->max_bytes = AUGUR_TRACE_MAX_DAY_BYTES;
+        f->too_big_for = "a PlanetLab day file (288 values)";
+        /* Counted once the whole file is read, like a tar member: a file
+         * that fails its limit or its read adds nothing to the stats. */
+        if (!read_planetlab_day (f, path, find_day_s (path), days, &day, error))
                 return FALSE;
-        }
-        len = all->len;
-        contents = g_string_free (g_steal_pointer (&all), FALSE);
-        pl_parse_day (path, contents, len, find_day_s (path), days, st);
+        stats_add (st, &day);
         return TRUE;
 }
 
@@ -1289,7 +915,7 @@ static gboolean
 guess_format (const char *path, AugurTraceFormat *ret_fmt, GError **error)
 {
         g_autoptr (GPtrArray) files = list_inputs (path, error);
-        g_autoptr (TraceFile) f = NULL;
+        g_autoptr (AugurTraceFile) f = NULL;
         g_autoptr (GString) line = g_string_new (NULL);
         const char *first;
         GError *local = NULL;
@@ -1306,10 +932,10 @@ guess_format (const char *path, AugurTraceFormat *ret_fmt, GError **error)
                 *ret_fmt = AUGUR_TRACE_FORMAT_PLANETLAB;
                 return TRUE;
         }
-        f = trace_file_open (first, error);
+        f = augur_trace_file_open (first, error);
         if (!f)
                 return FALSE;
-        if (!trace_file_read_line (f, line, &local)) {
+        if (!augur_trace_file_read_line (f, line, &local)) {
                 if (local) {
                         g_propagate_error (error, local);
                         return FALSE;
@@ -1353,14 +979,6 @@ count_target_rows (const AugurSeries *s)
                         n++;
         }
         return n;
-}
-
-static int
-cmp_series_name (gconstpointer a, gconstpointer b)
-{
-        const AugurSeries *x = *(AugurSeries *const *) a, *y = *(AugurSeries *const *) b;
-
-        return g_strcmp0 (x->vm, y->vm);
 }
 
 GPtrArray *
@@ -1416,7 +1034,7 @@ augur_trace_read (const char *path, AugurTraceFormat fmt, const AugurTraceOpts *
                         g_ptr_array_remove_index_fast (out, i);
                 }
         }
-        g_ptr_array_sort (out, cmp_series_name);
+        g_ptr_array_sort (out, augur_series_cmp_vm);
         if (opts->max_series && out->len > opts->max_series)
                 g_ptr_array_set_size (out, opts->max_series);
         st.series = out->len;
@@ -1437,110 +1055,3 @@ augur_trace_read (const char *path, AugurTraceFormat fmt, const AugurTraceOpts *
         return g_steal_pointer (&out);
 }
 
-/* --------------------------------------------------------------- writer */
-
-/* Shortest decimal that reads back as the same float. */
-static void
-append_float (GString *out, float v)
-{
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-        for (int prec = 6; prec <= 9; prec++) {
-                char fmt[8];
-
-                g_snprintf (fmt, sizeof fmt, "%%.%dg", prec);
-                g_ascii_formatd (buf, sizeof buf, fmt, v);
-                if ((float) g_ascii_strtod (buf, NULL) == v)
-                        break;
-        }
-        g_string_append (out, buf);
-}
-
-static void
-append_csv_field (GString *out, const char *s)
-{
-        if (!strpbrk (s, ",\"\r\n") && !(s[0] == ' ' || (s[0] && s[strlen (s) - 1] == ' '))) {
-                g_string_append (out, s);
-                return;
-        }
-        g_string_append_c (out, '"');
-        for (; *s; s++) {
-                if (*s == '"')
-                        g_string_append_c (out, '"');
-                g_string_append_c (out, *s);
-        }
-        g_string_append_c (out, '"');
-}
-
-gboolean
-augur_trace_write_augur_csv (const GPtrArray *series, const char *path, GError **error)
-{
-        gboolean present[AUGUR_COL_N_TRACE] = { FALSE };
-        g_autoptr (GString) buf = g_string_new (NULL);
-        g_autoptr (GPtrArray) sorted = NULL;
-        gzFile gz;
-        gboolean ok = TRUE;
-
-        g_return_val_if_fail (series != NULL && path != NULL, FALSE);
-        if (g_strcmp0 (path, "-") == 0)
-                gz = gzdopen (dup (fileno (stdout)), "wT");
-        else if (g_str_has_suffix (path, ".gz"))
-                gz = gzopen (path, "wb6");
-        else
-                gz = gzopen (path, "wT");
-        if (!gz) {
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                             "cannot create '%s': %s", path, g_strerror (errno ? errno : ENOMEM));
-                return FALSE;
-        }
-        sorted = g_ptr_array_new ();
-        for (guint i = 0; i < series->len; i++) {
-                const AugurSeries *s = g_ptr_array_index (series, i);
-
-                g_ptr_array_add (sorted, (gpointer) s);
-                for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                        if (s->col[c])
-                                present[c] = TRUE;
-        }
-        g_ptr_array_sort (sorted, cmp_series_name);
-
-        g_string_append (buf, "vm,ts");
-        for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                if (present[c])
-                        g_string_append_printf (buf, ",%s", augur_col_name ((AugurCol) c));
-        g_string_append_c (buf, '\n');
-
-        for (guint i = 0; i < sorted->len && ok; i++) {
-                const AugurSeries *s = g_ptr_array_index (sorted, i);
-
-                for (gsize r = 0; r < s->n; r++) {
-                        append_csv_field (buf, s->vm);
-                        g_string_append_printf (buf, ",%" G_GINT64_FORMAT, s->ts[r]);
-                        for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
-                                if (!present[c])
-                                        continue;
-                                g_string_append_c (buf, ',');
-                                if (s->col[c] && !isnan (s->col[c][r]))
-                                        append_float (buf, s->col[c][r]);
-                        }
-                        g_string_append_c (buf, '\n');
-                        if (buf->len > 1 << 20) {
-                                if (gzwrite (gz, buf->str, (unsigned) buf->len) != (int) buf->len)
-                                        ok = FALSE;
-                                g_string_truncate (buf, 0);
-                                if (!ok)
-                                        break;
-                        }
-                }
-        }
-        if (ok && buf->len > 0 && gzwrite (gz, buf->str, (unsigned) buf->len) != (int) buf->len)
-                ok = FALSE;
-        if (gzclose (gz) != Z_OK)
-                ok = FALSE;
-        if (!ok) {
-                g_set_error (error, AUGUR_TRACE_ERROR, AUGUR_TRACE_ERROR_IO,
-                             "cannot write '%s'", path);
-                return FALSE;
-        }
-        return TRUE;
-}

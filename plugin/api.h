@@ -30,7 +30,7 @@
  *   A client may send several requests on one connection; a request is
  *   answered before the next one is read.
  *
- * CALLS (the dispatch table in api.c; later calls add one row each)
+ * CALLS (the dispatch table in api-request.c; later calls add one row each)
  *   call     access  args                          result members
  *   status   read    -                             daemon state (ops->status)
  *   domains  read    -                             "domains": [...] (ops->domains)

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "augur-config.h"
+#include "guests.h"
+#include "metrics.h"
 #include "regfile.h"
 #include "util.h"
 
@@ -92,6 +94,7 @@ augur_config_new_default (void)
          * with (section 2, "Precursor bound" and "Schedule context"). */
         c->precursor_bound = TRUE;
         c->host_budget_kib = 0;
+        c->io_budget_mib_s = 0;
         c->host_reserve_kib = 1024 * 1024;
         /* Proxmox balloons only past 80 % host RAM used, MoM's default
          * pressure threshold is 20 % free: a guest keeps its generous
@@ -120,6 +123,9 @@ augur_config_free (AugurConfig *c)
         g_free (c->model_path);
         g_free (c->proc_root);
         g_free (c->api_group);
+        g_free (c->metrics_bind);
+        g_free (c->guests_include);
+        g_free (c->guests_exclude);
         g_free (c);
 }
 
@@ -134,6 +140,9 @@ augur_config_copy (const AugurConfig *c)
         n->model_path = g_strdup (c->model_path);
         n->proc_root = g_strdup (c->proc_root);
         n->api_group = g_strdup (c->api_group);
+        n->metrics_bind = g_strdup (c->metrics_bind);
+        n->guests_include = g_strdup (c->guests_include);
+        n->guests_exclude = g_strdup (c->guests_exclude);
         return n;
 }
 
@@ -198,6 +207,19 @@ check_api_mode (const AugurConfig *c, const char *origin, GError **error)
         return TRUE;
 }
 
+static gboolean
+check_metrics_bind (const AugurConfig *c, const char *origin, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        g_auto(GStrv) addrs = NULL;
+
+        if (!c->metrics_bind)
+                return TRUE;
+        if (!augur_metrics_parse_bind (c->metrics_bind, &addrs, &local))
+                return range_error (error, origin, "metrics.bind", c->metrics_bind, local->message);
+        return TRUE;
+}
+
 /* THE KEY TABLE
  *
  * Every key of augur.conf is one row of conf_keys[]: its section and name,
@@ -206,7 +228,8 @@ check_api_mode (const AugurConfig *c, const char *origin, GError **error)
  * its range, and what it means.  Everything that knows the keys reads
  * this table:
  *   - augur_config_load_full() reads the rows in order;
- *   - the unknown-key warning lists the rows of a section, in order;
+ *   - the unknown-key warning lists the rows of a section, in order, and
+ *     names the row (or the section) nearest to a misspelt name;
  *   - augur_config_validate() checks each row's range, then its rule
  *     across keys (check), in table order;
  *   - tests/test-config.c walks the rows (augur_config_key_at): every key
@@ -219,7 +242,7 @@ check_api_mode (const AugurConfig *c, const char *origin, GError **error)
  * range of its own.  A CONF_STRING row with `allowed` must not be empty.
  * A CONF_DURATION_INT row is range-checked before the cast to int: 36500d
  * does not fit an int, and (int) of it is undefined (it came out as
- * -2147483648, issue 16).  CONF_DURATION_I64 needs no such check: a
+ * -2147483648).  CONF_DURATION_I64 needs no such check: a
  * duration is at most 100 years (augur_parse_duration_s). */
 typedef enum {
         CONF_STRING,          /* char *, replaced                               */
@@ -261,6 +284,9 @@ typedef struct {
         ConfShow show;                    /* how a bad value is shown          */
         const char *allowed;              /* the range in words; NULL = none   */
         gboolean (*check) (const AugurConfig *c, const char *origin, GError **error);
+        /* CONF_STRING: the text's own syntax, checked as it is read, so
+         * that the error names the file's line; NULL = none */
+        gboolean (*check_text) (const char *text, GError **error);
         const char *help;                 /* the unit and the meaning          */
 } ConfKey;
 
@@ -326,6 +352,9 @@ static const ConfKey conf_keys[] = {
           .help = "the memory bound after typing, logins, staging and schedules" },
         { "host", "mem_budget_mib", CONF_NUMBER, FIELD (host_budget_kib), UNIT_MIB, .check = check_host_memory,
           .help = "the sum of all guests' memory targets, MiB; 0: MemTotal minus reserve_mib" },
+        { "host", "io_budget_mib_s", CONF_NUMBER, FIELD (io_budget_mib_s), .min = 0, .max = 1048576,
+          .show = SHOW_G, .allowed = "0 (no host bound) to 1048576",
+          .help = "the sum of all disk limits' raises above the admins' values, MiB/s; 0: no host bound" },
         { "host", "reserve_mib", CONF_NUMBER, FIELD (host_reserve_kib), UNIT_MIB,
           .help = "MiB kept for the host when mem_budget_mib is 0" },
         { "host", "cushion_free_low_pct", CONF_NUMBER, FIELD (cushion_free_low), UNIT_PCT, .check = check_cushion,
@@ -337,7 +366,9 @@ static const ConfKey conf_keys[] = {
         { "api", "mode", CONF_OCTAL, FIELD (api_mode), .check = check_api_mode,
           .help = "the socket file's mode, octal" },
         { "metrics", "port", CONF_INT, FIELD (metrics_port), .min = 0, .max = 65535, .show = SHOW_INT,
-          .allowed = "0 (off) or 1 to 65535", .help = "Prometheus endpoint on 127.0.0.1; 0: off" },
+          .allowed = "0 (off) or 1 to 65535", .help = "Prometheus endpoint's port; 0: off" },
+        { "metrics", "bind", CONF_STRING, FIELD (metrics_bind), .check = check_metrics_bind,
+          .help = "addresses the endpoint listens on, comma-separated (default 127.0.0.1)" },
         { "metrics", "names", CONF_BOOL, FIELD (metrics_names),
           .help = "guest names in the domain label instead of UUIDs" },
         { "retrain", "interval", CONF_DURATION, FIELD (retrain_interval_s), .min = 1, .max = 366 * DAY_S,
@@ -351,6 +382,10 @@ static const ConfKey conf_keys[] = {
         { "retrain", "min_gain_pct", CONF_NUMBER, FIELD (retrain_min_gain), UNIT_PCT, .min = 0, .max = 0.5,
           .show = SHOW_G, .allowed = "0 to 50",
           .help = "relative MAE gain, percent, a candidate needs to be promoted" },
+        { "guests", "include", CONF_STRING, FIELD (guests_include), .check_text = augur_guest_patterns_check,
+          .help = "guests watched: name globs, tag:NAME, uuid:UUID (space- or comma-separated); empty: all" },
+        { "guests", "exclude", CONF_STRING, FIELD (guests_exclude), .check_text = augur_guest_patterns_check,
+          .help = "guests never collected, decided or acted on, as include's patterns; exclude wins" },
 };
 
 gsize
@@ -430,37 +465,137 @@ show_value (const AugurConfig *c, const ConfKey *k)
         g_assert_not_reached ();
 }
 
-/* One warning per key of kf that augurd does not read, naming the file,
- * the section and the key (and the keys the section has, for a typo):
- * anything not in conf_keys[] is a typo or a key of another version (a
- * silently ignored "tick=1" is a setting the operator believes in). */
+/* A name at most this many edits (Levenshtein: insert, delete, replace)
+ * from a known one is named as what was meant: "prot" is 2 from "port"
+ * (a swap), "polcy" 1 from "policy"; 3 would suggest "db" for "tick". */
+#define NEAREST_MAX_EDITS 2
+
+/* Levenshtein distance between a and b, two rows of the table: O(|a|·|b|)
+ * on names of a few dozen characters. */
+static gsize
+edit_distance (const char *a, const char *b)
+{
+        gsize la = strlen (a), lb = strlen (b);
+        g_autofree gsize *prev = g_new (gsize, lb + 1);
+        g_autofree gsize *cur = g_new (gsize, lb + 1);
+
+        for (gsize j = 0; j <= lb; j++)
+                prev[j] = j;
+        for (gsize i = 1; i <= la; i++) {
+                cur[0] = i;
+                for (gsize j = 1; j <= lb; j++) {
+                        gsize sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+                        cur[j] = MIN (sub, MIN (prev[j], cur[j - 1]) + 1);
+                }
+                memcpy (prev, cur, (lb + 1) * sizeof *prev);
+        }
+        return prev[lb];
+}
+
+/* The candidate (NULL-terminated) nearest to name within
+ * NEAREST_MAX_EDITS, the first in table order on a tie, or NULL. */
+static const char *
+nearest (const char *name, const char *const *candidates)
+{
+        const char *best = NULL;
+        gsize best_d = NEAREST_MAX_EDITS + 1;
+
+        for (gsize i = 0; candidates[i]; i++) {
+                gsize d = edit_distance (name, candidates[i]);
+
+                if (d < best_d) {
+                        best = candidates[i];
+                        best_d = d;
+                }
+        }
+        return best;
+}
+
+/* The 1-based line of "[group]" (key NULL) or of key's first line in a
+ * [group] section of text, as GKeyFile reads it (a group may come back
+ * later in the file); 0 when not found (defensive: GKeyFile found it). */
+static guint
+line_of (const char *text, gsize len, const char *group, const char *key)
+{
+        g_autofree char *copy = g_strndup (text, len);
+        g_auto(GStrv) lines = g_strsplit (copy, "\n", -1);
+        gboolean in_group = FALSE;
+
+        for (guint i = 0; lines[i]; i++) {
+                g_autofree char *l = g_strstrip (g_strdup (lines[i]));
+                const char *eq;
+
+                if (l[0] == '[') {
+                        in_group = g_str_has_suffix (l, "]") && strlen (l) == strlen (group) + 2 &&
+                                   strncmp (l + 1, group, strlen (group)) == 0;
+                        if (in_group && !key)
+                                return i + 1;
+                        continue;
+                }
+                if (!in_group || !key || l[0] == '#' || !(eq = strchr (l, '=')))
+                        continue;
+                *(char *) eq = '\0';
+                if (strcmp (g_strstrip (l), key) == 0)
+                        return i + 1;
+        }
+        return 0;
+}
+
+/* One warning per key of kf that augurd does not read, naming the file
+ * and the line, the section and the key, and what was meant: the known
+ * name nearest to it (NEAREST_MAX_EDITS), or for a key of another section
+ * that section, and the keys the section has.  Anything not in
+ * conf_keys[] is a typo or a key of another version (a silently ignored
+ * "tick=1" is a setting the operator believes in). */
 static void
-check_known_keys (GKeyFile *kf, const char *path, GPtrArray *warnings)
+check_known_keys (GKeyFile *kf, const char *text, gsize len, const char *path, GPtrArray *warnings)
 {
         g_auto(GStrv) groups = g_key_file_get_groups (kf, NULL);
+        g_autoptr(GPtrArray) sections = g_ptr_array_new ();
+
+        for (gsize k = 0; k < G_N_ELEMENTS (conf_keys); k++)
+                if (k == 0 || strcmp (conf_keys[k].group, conf_keys[k - 1].group) != 0)
+                        g_ptr_array_add (sections, (gpointer) conf_keys[k].group);
+        g_ptr_array_add (sections, NULL);
 
         for (gsize g = 0; groups[g]; g++) {
                 g_auto(GStrv) keys = g_key_file_get_keys (kf, groups[g], NULL, NULL);
                 g_autoptr(GPtrArray) known = g_ptr_array_new ();
+                const char *section = NULL;
 
                 for (gsize k = 0; k < G_N_ELEMENTS (conf_keys); k++)
                         if (strcmp (conf_keys[k].group, groups[g]) == 0)
                                 g_ptr_array_add (known, (gpointer) conf_keys[k].key);
                 g_ptr_array_add (known, NULL);
+                if (known->len == 1)
+                        section = nearest (groups[g], (const char *const *) sections->pdata);
                 for (gsize i = 0; keys && keys[i]; i++) {
-                        g_autofree char *list = NULL;
+                        guint line = line_of (text, len, groups[g], keys[i]);
+                        g_autofree char *list = NULL, *hint = NULL;
+                        const char *near, *other = NULL;
 
                         if (known->len == 1) {
+                                hint = section ? g_strdup_printf (" (did you mean [%s]?)", section) : g_strdup ("");
                                 g_ptr_array_add (warnings, g_strdup_printf (
-                                        "%s: [%s] %s: unknown section, ignoring", path, groups[g], keys[i]));
+                                        "%s:%u: [%s] %s: unknown section, ignoring%s",
+                                        path, line, groups[g], keys[i], hint));
                                 continue;
                         }
                         if (g_strv_contains ((const char *const *) known->pdata, keys[i]))
                                 continue;
+                        for (gsize k = 0; k < G_N_ELEMENTS (conf_keys) && !other; k++)
+                                if (strcmp (conf_keys[k].key, keys[i]) == 0)
+                                        other = conf_keys[k].group;
+                        near = nearest (keys[i], (const char *const *) known->pdata);
+                        if (other)
+                                hint = g_strdup_printf ("it is a key of [%s]; ", other);
+                        else if (near)
+                                hint = g_strdup_printf ("did you mean %s? ", near);
                         list = g_strjoinv (", ", (char **) known->pdata);
                         g_ptr_array_add (warnings, g_strdup_printf (
-                                "%s: [%s] %s: unknown key, ignoring (the section has: %s)",
-                                path, groups[g], keys[i], list));
+                                "%s:%u: [%s] %s: unknown key, ignoring (%sthe section has: %s)",
+                                path, line, groups[g], keys[i], hint ? hint : "", list));
                 }
         }
 }
@@ -551,9 +686,11 @@ parse_bool (const char *v, gboolean *ret)
         return FALSE;
 }
 
-/* Read row k from kf into c, when the file sets it. */
+/* Read row k from kf (loaded from text[0..len)) into c, when the file
+ * sets it. */
 static gboolean
-read_key (GKeyFile *kf, const ConfKey *k, AugurConfig *c, const char *path, GError **error)
+read_key (GKeyFile *kf, const char *text, gsize len, const ConfKey *k, AugurConfig *c, const char *path,
+          GError **error)
 {
         gpointer field = G_STRUCT_MEMBER_P (c, k->offset);
         g_autofree char *v = NULL;
@@ -566,6 +703,12 @@ read_key (GKeyFile *kf, const ConfKey *k, AugurConfig *c, const char *path, GErr
                 return TRUE;
         switch (k->type) {
         case CONF_STRING:
+                if (k->check_text && !k->check_text (v, &local)) {
+                        g_set_error (error, AUGUR_CONFIG_ERROR, AUGUR_CONFIG_ERROR_PARSE, "%s:%u: %s.%s = %s: %s",
+                                     path, line_of (text, len, k->group, k->key), k->group, k->key, v,
+                                     local->message);
+                        return FALSE;
+                }
                 g_free (*(char **) field);
                 *(char **) field = g_steal_pointer (&v);
                 return TRUE;
@@ -668,9 +811,9 @@ augur_config_load_full (const AugurConfig *base, const char *path, gboolean miss
                              "%s: %s", path, local->message);
                 return NULL;
         }
-        check_known_keys (kf, path, warnings);
+        check_known_keys (kf, text, text_len, path, warnings);
         for (gsize i = 0; i < G_N_ELEMENTS (conf_keys); i++)
-                if (!read_key (kf, &conf_keys[i], c, path, error))
+                if (!read_key (kf, text, text_len, &conf_keys[i], c, path, error))
                         return NULL;
         if (!augur_config_validate (c, path, error))
                 return NULL;

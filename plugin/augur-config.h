@@ -63,6 +63,10 @@ typedef struct {
         /* [host] */
         double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
         double host_reserve_kib;      /* kept for the host when budget is 0   */
+        double io_budget_mib_s;       /* io_budget_mib_s: the sum of every disk
+                                       * limit's raise above its admin value,
+                                       * MiB/s; 0 = no host bound (each guest's
+                                       * io_max_mib_s still bounds it)        */
         double cushion_free_low;      /* [host] cushion_free_{low,high}_pct: the
                                        * forecast free fraction of host memory
                                        * (or budget) at which the guard's
@@ -75,7 +79,9 @@ typedef struct {
         int api_mode;                 /* [api] mode of the socket file, 0 =
                                        * 0660 with a group, 0600 without     */
         /* [metrics] */
-        int metrics_port;             /* Prometheus on 127.0.0.1:port, 0 = off */
+        int metrics_port;             /* Prometheus on bind:port, 0 = off      */
+        char *metrics_bind;           /* addresses, comma-separated; NULL =
+                                       * 127.0.0.1 (metrics.h THE SERVER)    */
         gboolean metrics_names;       /* guest names in the domain label;
                                        * FALSE: UUIDs (metrics.h, WHO SEES WHAT) */
         /* [retrain]: periodic retraining off the main loop (retrain.h) */
@@ -83,6 +89,9 @@ typedef struct {
         double retrain_min_history_s; /* a VM needs this much history, s      */
         double retrain_budget_s;      /* training time budget per run, s      */
         double retrain_min_gain;      /* relative MAE gain to promote [0, 0.5] */
+        /* [guests]: which guests augurd watches (guests.h) */
+        char *guests_include;         /* patterns; NULL or "" = every guest   */
+        char *guests_exclude;         /* patterns; NULL or "" = none; wins    */
 } AugurConfig;
 
 #define AUGUR_DEFAULT_URI "qemu:///system"
@@ -99,8 +108,9 @@ AugurConfig *augur_config_copy (const AugurConfig *c);
  * missing_ok (the packaged default path); any other problem is, including
  * a path that is not a regular file (a FIFO would block the read) and a
  * file over 1 MiB.  A key augurd does not know (a typo, a key of another
- * version) is not an error: it is logged as a warning naming the file,
- * the section and the key, and ignored. */
+ * version) is not an error: it is logged as a warning naming the file and
+ * the line, the section and the key, and the known key or section nearest
+ * to it (at most 2 edits) or the section the key belongs to, and ignored. */
 AugurConfig *augur_config_load (const AugurConfig *base, const char *path,
                                 gboolean missing_ok, GError **error);
 /* The same, returning the warnings instead of logging them: on success

@@ -1,4 +1,4 @@
-/* collect.c — see collect.h.  The only caller of virConnectGetAllDomainStats. */
+/* collect.c — see collect.h. */
 #include "config.h"
 
 #include "collect.h"
@@ -81,6 +81,46 @@ field_stat (const char *field)
         return hit ? (AugurStat) (GPOINTER_TO_INT (hit) - 1) : AUGUR_STAT_N;
 }
 
+/* block.N.name / rd.bytes / wr.bytes / rd.reqs / wr.reqs into the
+ * per-disk slot N (units.h, PER DISK); anything else is left alone.  The
+ * caller parses the summed fields from the same parameters (and counts a
+ * rejected value once, there). */
+static void
+parse_disk_field (const virTypedParameter *p, AugurDomainSample *out)
+{
+        static const char *const suffix[AUGUR_DISK_N] = { "rd.bytes", "wr.bytes", "rd.reqs", "wr.reqs" };
+        const char *rest;
+        char *end = NULL;
+        guint64 idx;
+        AugurDiskCounters *d;
+        gint64 v;
+
+        if (strncmp (p->field, "block.", 6) != 0 || !g_ascii_isdigit (p->field[6]))
+                return;
+        idx = g_ascii_strtoull (p->field + 6, &end, 10);
+        if (!end || *end != '.' || idx >= AUGUR_MAX_DISKS)
+                return;
+        rest = end + 1;
+        d = &out->disk[idx];
+        if (strcmp (rest, "name") == 0) {
+                if (p->type != VIR_TYPED_PARAM_STRING || !p->value.s)
+                        return;
+                g_strlcpy (d->name, p->value.s, sizeof d->name);
+                out->n_disks = MAX (out->n_disks, (guint) idx + 1);
+                return;
+        }
+        for (int k = 0; k < AUGUR_DISK_N; k++) {
+                if (strcmp (rest, suffix[k]) != 0)
+                        continue;
+                if (!param_int64 (p, &v) || v < 0)
+                        return;
+                d->v[k] = v;
+                d->present |= 1u << k;
+                out->n_disks = MAX (out->n_disks, (guint) idx + 1);
+                return;
+        }
+}
+
 void
 augur_collect_parse_params (const virTypedParameter *params, int nparams,
                             AugurDomainSample *out, guint *ret_rejected)
@@ -88,11 +128,15 @@ augur_collect_parse_params (const virTypedParameter *params, int nparams,
         guint rejected = 0;
 
         out->present = 0;
+        out->n_disks = 0;
+        memset (out->disk, 0, sizeof out->disk);
         for (int i = 0; i < nparams; i++) {
                 const virTypedParameter *p = &params[i];
                 AugurStat f = field_stat (p->field);
                 gint64 v;
 
+                if (p->field[0] == 'b')
+                        parse_disk_field (p, out);
                 if (f == AUGUR_STAT_N)
                         continue;
                 if (!param_int64 (p, &v) || v < 0) {
@@ -127,70 +171,13 @@ augur_collect_sample_array_new (guint reserve)
         return a;
 }
 
-static void
-set_libvirt_error (GError **error, const char *what)
-{
-        virErrorPtr e = virGetLastError ();
-        AugurCollectError code = AUGUR_COLLECT_ERROR_TRANSIENT;
-
-        if (e && (e->code == VIR_ERR_SYSTEM_ERROR || e->code == VIR_ERR_RPC ||
-                  e->code == VIR_ERR_NO_CONNECT || e->code == VIR_ERR_INVALID_CONN ||
-                  e->code == VIR_ERR_AUTH_FAILED))
-                code = AUGUR_COLLECT_ERROR_FATAL;
-        g_set_error (error, AUGUR_COLLECT_ERROR, code, "%s: %s", what,
-                     e && e->message ? e->message : "unknown libvirt error");
-        virResetLastError ();
-}
-
-gboolean
-augur_collect_domains (virConnectPtr conn, GArray **ret_samples, GError **error)
-{
-        virDomainStatsRecordPtr *records = NULL;
-        g_autoptr(GArray) out = NULL;
-        int n;
-
-        n = virConnectGetAllDomainStats (conn, AUGUR_COLLECT_STATS, &records,
-                                         AUGUR_COLLECT_FLAGS);
-        if (n < 0) {
-                set_libvirt_error (error, "virConnectGetAllDomainStats");
-                return FALSE;
-        }
-        out = augur_collect_sample_array_new (n);
-        for (int i = 0; i < n; i++) {
-                AugurDomainSample s = { 0 };
-                unsigned char raw[VIR_UUID_BUFLEN];
-                char uuid[VIR_UUID_STRING_BUFLEN];
-                const char *name;
-                guint rejected = 0;
-
-                /* These read the record's cached domain object: no RPC, so a
-                 * domain that vanished after the stats call cannot fail here. */
-                name = virDomainGetName (records[i]->dom);
-                if (virDomainGetUUIDString (records[i]->dom, uuid) < 0 ||
-                    virDomainGetUUID (records[i]->dom, raw) < 0 || !name) {
-                        virResetLastError ();
-                        continue;
-                }
-                g_strlcpy (s.uuid, uuid, sizeof s.uuid);
-                s.name = g_strdup (name);
-                s.id = (int) virDomainGetID (records[i]->dom);
-                augur_collect_parse_params (records[i]->params, records[i]->nparams,
-                                            &s, &rejected);
-                if (rejected)
-                        g_debug ("domain %s: %u malformed stats fields dropped", name, rejected);
-                g_array_append_val (out, s);
-        }
-        virDomainStatsRecordListFree (records);
-        *ret_samples = g_steal_pointer (&out);
-        return TRUE;
-}
-
 GArray *
 augur_collect_parse_domstats_text (const char *text, GError **error)
 {
         g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
         g_autoptr(GArray) out = augur_collect_sample_array_new (4);
         g_autoptr(GArray) params = g_array_new (FALSE, TRUE, sizeof (virTypedParameter));
+        g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
         g_autofree char *name = NULL;
 
         for (int i = 0;; i++) {
@@ -209,6 +196,7 @@ augur_collect_parse_domstats_text (const char *text, GError **error)
                                                             params->len, &s, NULL);
                                 g_array_append_val (out, s);
                                 g_array_set_size (params, 0);
+                                g_ptr_array_set_size (strings, 0);
                         }
                         if (!l)
                                 break;
@@ -236,8 +224,14 @@ augur_collect_parse_domstats_text (const char *text, GError **error)
                 g_strlcpy (p.field, t, sizeof p.field);
                 p.type = VIR_TYPED_PARAM_LLONG;
                 p.value.l = g_ascii_strtoll (eq + 1, &end, 10);
-                if (end == eq + 1 || *end)
-                        continue;          /* strings (names, paths) are not stats */
+                if (g_str_has_prefix (t, "block.") && g_str_has_suffix (t, ".name")) {
+                        /* A disk's name: the per-disk counters are keyed by it. */
+                        p.type = VIR_TYPED_PARAM_STRING;
+                        p.value.s = g_strdup (eq + 1);
+                        g_ptr_array_add (strings, p.value.s);
+                } else if (end == eq + 1 || *end) {
+                        continue;          /* other strings (paths) are not stats */
+                }
                 g_array_append_val (params, p);
         }
         return g_steal_pointer (&out);

@@ -1,32 +1,24 @@
-/* collect.h — stage 1 of the tick: one virConnectGetAllDomainStats() call
- * turned into plain AugurDomainSample structs.
+/* collect.h — stage 1 of the tick, the parser half: a guest's stats record
+ * turned into a plain AugurDomainSample.
  *
- * The parser is pure: it takes typed-parameter records (live, or rebuilt
- * from a captured `virsh domstats` text dump in tests) and never touches a
- * connection.  Errors come in two kinds, after mom's collectors: TRANSIENT
- * (skip this tick, e.g. a timeout or a domain vanishing mid-call) and FATAL
- * (the connection is gone: reconnect). */
+ * The record is libvirt's typed parameters, as `virsh domstats` names them
+ * (units.h augur_stat_info): the libvirt backend gets them from its one
+ * virConnectGetAllDomainStats() call per tick (plugin/hv-libvirt.c), and
+ * the tests' fake backend from a captured `virsh domstats --raw` text dump
+ * (tests/fake-hv.c).  The parser is pure: it never touches a connection;
+ * the call itself, and its errors, are the backend's (hv.h). */
 #pragma once
 
 #include <glib.h>
 #include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include "units.h"
 
 #define AUGUR_COLLECT_ERROR (augur_collect_error_quark ())
 GQuark augur_collect_error_quark (void);
 
 typedef enum {
-        AUGUR_COLLECT_ERROR_TRANSIENT,
-        AUGUR_COLLECT_ERROR_FATAL,
+        AUGUR_COLLECT_ERROR_TRANSIENT,  /* a dump that does not parse         */
 } AugurCollectError;
-
-/* The stats groups of the one per-tick call. */
-#define AUGUR_COLLECT_STATS (VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | \
-                             VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU | \
-                             VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK)
-#define AUGUR_COLLECT_FLAGS (VIR_CONNECT_GET_ALL_DOMAINS_STATS_RUNNING | \
-                             VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT)
 
 /* Parse one record's typed parameters into out (cleared first).  Unknown
  * fields are ignored; missing fields stay absent.  Values that cannot be
@@ -34,11 +26,6 @@ typedef enum {
  * in *ret_rejected (may be NULL). */
 void augur_collect_parse_params (const virTypedParameter *params, int nparams,
                                  AugurDomainSample *out, guint *ret_rejected);
-
-/* Make the one stats call and parse every record.  On success *ret_samples
- * is a GArray of AugurDomainSample (names owned, cleared by the array). */
-gboolean augur_collect_domains (virConnectPtr conn, GArray **ret_samples,
-                                GError **error);
 
 /* A GArray of AugurDomainSample whose elements are cleared on free. */
 GArray *augur_collect_sample_array_new (guint reserve);

@@ -3,7 +3,6 @@
 
 #include "daemon.h"
 #include "augur-log.h"
-#include "collect.h"
 #include "store-activity.h"
 #include "host.h"
 #include "util.h"
@@ -30,201 +29,150 @@
 
 
 static void
-store_event (AugurDaemon *d, virDomainPtr dom, const char *kind, int event,
+store_event (AugurDaemon *d, AugurHvGuest *g, const char *kind, int event,
              int detail, const char *info)
 {
         g_autoptr(GError) error = NULL;
-        char uuid[VIR_UUID_STRING_BUFLEN] = "";
-        const char *name = NULL;
+        const char *name = g ? augur_hv_guest_get_name (g) : NULL;
 
-        if (dom) {
-                name = virDomainGetName (dom);
-                if (virDomainGetUUIDString (dom, uuid) < 0) {
-                        virResetLastError ();
-                        uuid[0] = '\0';
-                }
-        }
         if (!d->store)
                 return;
-        if (!augur_store_write_event (d->store, augur_now_ms (), uuid[0] ? uuid : NULL,
+        if (!augur_store_write_event (d->store, augur_now_ms (), g ? augur_hv_guest_get_uuid (g) : NULL,
                                       name, kind, event, detail, info, &error))
                 g_warning ("recording %s event of %s failed: %s, ignoring",
                            kind, name ? name : "host", error->message);
 }
 
 static void
-set_stats_period (AugurDaemon *d, virDomainPtr dom)
+set_stats_period (AugurDaemon *d, AugurHvGuest *g)
 {
-        const char *name = virDomainGetName (dom);
+        g_autoptr(GError) error = NULL;
 
         /* Without a period the guest never reports balloon stats and every
          * memory field stays absent.  A domain without a balloon device
          * refuses: that is expected, and the samples just lack memory. */
-        if (virDomainSetMemoryStatsPeriod (dom, d->config->balloon_period_s,
-                                           VIR_DOMAIN_AFFECT_LIVE) < 0) {
-                virErrorPtr e = virGetLastError ();
-
+        if (!augur_hv_guest_set_stats_period (g, d->config->balloon_period_s, &error))
                 g_debug ("setting balloon stats period on %s failed: %s, ignoring",
-                         name ? name : "?", e && e->message ? e->message : "unknown");
-                virResetLastError ();
-        }
+                         augur_hv_guest_get_name (g), error->message);
 }
 
 static void
 set_stats_period_all (AugurDaemon *d)
 {
-        virDomainPtr *doms = NULL;
-        int n = virConnectListAllDomains (d->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+        g_autoptr(GPtrArray) guests = augur_hv_list_guests (d->hv, NULL);
 
-        if (n < 0) {
-                virResetLastError ();
-                return;
-        }
-        for (int i = 0; i < n; i++) {
-                set_stats_period (d, doms[i]);
-                virDomainFree (doms[i]);
-        }
-        g_free (doms);
-}
-
-static int
-on_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
-{
-        AugurDaemon *d = opaque;
-        g_autofree char *info = g_strdup_printf ("lifecycle event=%d detail=%d", event, detail);
-
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "lifecycle", NULL, NAN, NAN,
-                   "domain %s lifecycle event %d detail %d", virDomainGetName (dom), event, detail);
-        store_event (d, dom, "lifecycle", event, detail, info);
-        if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
-                set_stats_period (d, dom);
-        if (event == VIR_DOMAIN_EVENT_STOPPED && virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_forget (d->resize, uuid);
-        if (event == VIR_DOMAIN_EVENT_STOPPED)
-                augur_activity_domain_stopped (d->activity, dom);
-        virResetLastError ();
-        return 0;
-}
-
-static int
-on_balloon_change (virConnectPtr conn, virDomainPtr dom, unsigned long long actual_kib,
-                   void *opaque)
-{
-        AugurDaemon *d = opaque;
-        g_autofree char *info = g_strdup_printf ("actual=%llu KiB", actual_kib);
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        g_debug ("domain %s balloon now %llu KiB", virDomainGetName (dom), actual_kib);
-        store_event (d, dom, "balloon-change", 0, 0, info);
-        if (virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_balloon_changed (d->resize, d->store, uuid, actual_kib, augur_now_ms ());
-        virResetLastError ();
-        return 0;
-}
-
-static int
-on_agent_lifecycle (virConnectPtr conn, virDomainPtr dom, int state, int reason,
-                    void *opaque)
-{
-        g_autofree char *info = g_strdup_printf ("agent %s (reason %d)",
-                                                 state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED
-                                                 ? "connected" : "disconnected", reason);
-
-        AugurDaemon *d = opaque;
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        augur_log (G_LOG_LEVEL_INFO, virDomainGetName (dom), "agent", NULL, NAN, NAN, "domain %s: %s",
-                   virDomainGetName (dom), info);
-        store_event (d, dom, "agent-lifecycle", state, reason, info);
-        if (virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_agent_changed (d->resize, uuid,
-                                            state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED);
-        augur_activity_agent_changed (d->activity, dom,
-                                      state == VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED);
-        virResetLastError ();
-        return 0;
-}
-
-static int
-on_metadata_change (virConnectPtr conn, virDomainPtr dom, int type, const char *nsuri,
-                    void *opaque)
-{
-        AugurDaemon *d = opaque;
-        g_autofree char *info = g_strdup_printf ("metadata type=%d ns=%s", type, nsuri ? nsuri : "");
-        char uuid[VIR_UUID_STRING_BUFLEN];
-
-        store_event (d, dom, "metadata-change", type, 0, info);
-        if (virDomainGetUUIDString (dom, uuid) == 0)
-                augur_resize_metadata_changed (d->resize, uuid);
-        virResetLastError ();
-        return 0;
+        for (guint i = 0; guests && i < guests->len; i++)
+                if (augur_guests_keep (g_ptr_array_index (guests, i), d->guests))
+                        set_stats_period (d, g_ptr_array_index (guests, i));
 }
 
 static void
-on_close (virConnectPtr conn, int reason, void *opaque)
+on_lifecycle (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
 {
-        AugurDaemon *d = opaque;
+        g_autofree char *info = g_strdup_printf ("lifecycle event=%d detail=%d", e->code, e->detail);
+        const char *name = augur_hv_guest_get_name (g);
+
+        augur_log (G_LOG_LEVEL_INFO, name, "lifecycle", NULL, NAN, NAN,
+                   "domain %s lifecycle event %d detail %d", name, e->code, e->detail);
+        store_event (d, g, "lifecycle", e->code, e->detail, info);
+        if (e->lifecycle == AUGUR_HV_LIFECYCLE_STARTED || e->lifecycle == AUGUR_HV_LIFECYCLE_RESUMED)
+                set_stats_period (d, g);
+}
+
+static void
+on_balloon_change (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
+{
+        g_autofree char *info = g_strdup_printf ("actual=%" G_GUINT64_FORMAT " KiB", e->balloon_kib);
+
+        g_debug ("domain %s balloon now %" G_GUINT64_FORMAT " KiB", augur_hv_guest_get_name (g), e->balloon_kib);
+        store_event (d, g, "balloon-change", 0, 0, info);
+}
+
+static void
+on_agent_lifecycle (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
+{
+        g_autofree char *info = g_strdup_printf ("agent %s (reason %d)",
+                                                 e->agent_connected ? "connected" : "disconnected", e->detail);
+        const char *name = augur_hv_guest_get_name (g);
+
+        augur_log (G_LOG_LEVEL_INFO, name, "agent", NULL, NAN, NAN, "domain %s: %s", name, info);
+        store_event (d, g, "agent-lifecycle", e->code, e->detail, info);
+}
+
+static void
+on_metadata_change (AugurDaemon *d, AugurHvGuest *g, const AugurHvEvent *e)
+{
+        g_autofree char *info = g_strdup_printf ("metadata type=%d ns=%s", e->code, e->nsuri ? e->nsuri : "");
+
+        store_event (d, g, "metadata-change", e->code, 0, info);
+}
+
+/* Each event: logged and recorded, then the resize loop's and the
+ * activity module's part.  An excluded guest's events are neither: a
+ * METADATA_CHANGE only makes its tags read again, which may bring it in
+ * (or, for a watched guest, take it out) at once. */
+static void
+on_event (AugurHv *hv, AugurHvGuest *g, const AugurHvEvent *e, gpointer user_data)
+{
+        AugurDaemon *d = user_data;
+        const char *uuid = augur_hv_guest_get_uuid (g);
+
+        if (e->kind == AUGUR_HV_EVENT_METADATA)
+                augur_guests_metadata_changed (d->guests, uuid);
+        if (!augur_guests_keep (g, d->guests))
+                return;
+
+        switch (e->kind) {
+        case AUGUR_HV_EVENT_LIFECYCLE: on_lifecycle (d, g, e); break;
+        case AUGUR_HV_EVENT_BALLOON: on_balloon_change (d, g, e); break;
+        case AUGUR_HV_EVENT_AGENT: on_agent_lifecycle (d, g, e); break;
+        case AUGUR_HV_EVENT_METADATA: on_metadata_change (d, g, e); break;
+        }
+        augur_resize_event (d->resize, d->store, uuid, e, augur_now_ms ());
+        if (e->kind == AUGUR_HV_EVENT_LIFECYCLE && e->lifecycle == AUGUR_HV_LIFECYCLE_STOPPED)
+                augur_activity_domain_stopped (d->activity, uuid);
+        if (e->kind == AUGUR_HV_EVENT_AGENT)
+                augur_activity_agent_changed (d->activity, uuid, e->agent_connected);
+}
+
+static void
+on_closed (AugurHv *hv, gpointer user_data)
+{
+        AugurDaemon *d = user_data;
 
         /* Only record the fact; the tick reconnects (virsh does the same). */
-        d->conn_lost = TRUE;
-        g_debug ("libvirt connection closed (reason %d)", reason);
+        d->hv_lost = TRUE;
 }
 
 static void
 disconnect (AugurDaemon *d)
 {
-        if (!d->conn)
+        if (!d->hv)
                 return;
-        for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
-                if (d->cb_ids[i] >= 0) {
-                        virConnectDomainEventDeregisterAny (d->conn, d->cb_ids[i]);
-                        d->cb_ids[i] = -1;
-                }
-        virConnectUnregisterCloseCallback (d->conn, on_close);
-        virConnectClose (d->conn);
-        virResetLastError ();
-        d->conn = NULL;
+        g_clear_pointer (&d->hv, augur_hv_close);
         if (d->store)
                 augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
 }
 
 static gboolean
-connect_libvirt (AugurDaemon *d, GError **error)
+connect_hv (AugurDaemon *d, GError **error)
 {
-        virConnectPtr conn = virConnectOpen (d->config->uri);
+        static const AugurHvCallbacks cb = { .event = on_event, .closed = on_closed };
+        AugurHvOptions o = {
+                .keepalive_interval_s = d->config->keepalive_interval_s,
+                .keepalive_count = d->config->keepalive_count,
+        };
 
-        if (!conn) {
-                virErrorPtr e = virGetLastError ();
-
-                g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
-                             "cannot connect to %s: %s", d->config->uri,
-                             e && e->message ? e->message : "unknown error");
-                virResetLastError ();
+        if (d->open_hv)
+                d->hv = d->open_hv (&cb, d, d->open_hv_ctx);
+        else
+                d->hv = augur_hv_open (d->config->uri, &o, &cb, d, error);
+        if (!d->hv)
                 return FALSE;
-        }
-        if (virConnectSetKeepAlive (conn, d->config->keepalive_interval_s,
-                                    d->config->keepalive_count) < 0) {
-                /* Local (non-remote) drivers don't do keepalive: fine. */
-                virResetLastError ();
-        }
-        d->conn = conn;
-        d->conn_lost = FALSE;
-        virConnectRegisterCloseCallback (conn, on_close, d, NULL);
-        d->cb_ids[0] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_lifecycle), d, NULL);
-        d->cb_ids[1] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_balloon_change), d, NULL);
-        d->cb_ids[2] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_agent_lifecycle), d, NULL);
-        d->cb_ids[3] = virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                                         VIR_DOMAIN_EVENT_CALLBACK (on_metadata_change), d, NULL);
-        for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
-                if (d->cb_ids[i] < 0) {
-                        g_warning ("registering domain event %zu on %s failed, ignoring", i, d->config->uri);
-                        virResetLastError ();
-                }
+        d->hv_lost = FALSE;
+        /* Tags may have changed while disconnected: read again, before
+         * the stats periods (which only watched guests get). */
+        augur_guests_reconnected (d->guests);
         set_stats_period_all (d);
         if (d->store) {
                 augur_store_set_meta (d->store, "daemon.connected", "1", NULL);
@@ -240,7 +188,7 @@ ensure_connected (AugurDaemon *d)
         g_autoptr(GError) error = NULL;
         gint64 now = g_get_monotonic_time ();
 
-        if (d->conn && (d->conn_lost || virConnectIsAlive (d->conn) != 1)) {
+        if (d->hv && (d->hv_lost || !augur_hv_is_alive (d->hv))) {
                 augur_log (G_LOG_LEVEL_WARNING, NULL, "disconnect", NULL, NAN, NAN,
                            "lost connection to %s; will reconnect", d->config->uri);
                 store_event (d, NULL, "disconnect", 0, 0, d->config->uri);
@@ -248,11 +196,11 @@ ensure_connected (AugurDaemon *d)
                 d->next_connect_us = 0;
                 d->connect_backoff_s = d->config->tick_s;
         }
-        if (d->conn)
+        if (d->hv)
                 return TRUE;
         if (now < d->next_connect_us)
                 return FALSE;
-        if (!connect_libvirt (d, &error)) {
+        if (!connect_hv (d, &error)) {
                 if (!d->warned_connect)
                         augur_log (G_LOG_LEVEL_WARNING, NULL, "connect", NULL, NAN, NAN,
                                    "%s; retrying, ignoring", error->message);
@@ -304,6 +252,36 @@ warn_store (AugurDaemon *d, const GError *error)
 
 static gboolean reopen_store (AugurDaemon *d);
 
+/* The excluded guests into the store's meta (guests.h), for `virt-augur
+ * list`, `top` and `explain`: written when the set changes, outside the
+ * tick's transaction. */
+static void
+write_excluded (AugurDaemon *d)
+{
+        g_autofree char *json = augur_guests_excluded_json (d->guests);
+        g_autoptr(GError) error = NULL;
+
+        if (g_strcmp0 (json, d->excluded_json) == 0)
+                return;
+        if (!augur_store_set_meta (d->store, AUGUR_GUESTS_META_EXCLUDED, json, &error)) {
+                g_debug ("recording the excluded guests failed: %s", error->message);
+                return;
+        }
+        g_free (d->excluded_json);
+        d->excluded_json = g_steal_pointer (&json);
+}
+
+/* The filter in effect into the store's meta, and a reload's or start's
+ * verdicts made afresh. */
+static void
+write_filter (AugurDaemon *d)
+{
+        g_autofree char *what = augur_guest_filter_describe (augur_guests_get_filter (d->guests));
+
+        if (d->store)
+                augur_store_set_meta (d->store, AUGUR_GUESTS_META_FILTER, what, NULL);
+}
+
 void
 augur_daemon_tick (AugurDaemon *d)
 {
@@ -328,21 +306,25 @@ augur_daemon_tick (AugurDaemon *d)
 
         t0 = g_get_monotonic_time ();
         ts_ms = augur_now_ms ();
-        if (!augur_collect_domains (d->conn, &samples, &error)) {
-                if (g_error_matches (error, AUGUR_COLLECT_ERROR, AUGUR_COLLECT_ERROR_FATAL) ||
-                    virConnectIsAlive (d->conn) != 1)
-                        d->conn_lost = TRUE;
+        augur_guests_new_round (d->guests);
+        /* With a filter, an excluded guest is refused before its stats are
+         * read (guests.h): it yields no sample, so nothing below sees it. */
+        if (!augur_hv_guests_with_stats (d->hv, augur_guests_all (d->guests) ? NULL : augur_guests_keep,
+                                         d->guests, &samples, &error)) {
+                if (g_error_matches (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST) || !augur_hv_is_alive (d->hv))
+                        d->hv_lost = TRUE;
                 g_warning ("tick %" G_GINT64_FORMAT ": %s; skipping this tick, ignoring",
                            d->ticks, error->message);
                 return;
         }
         collect_usec = g_get_monotonic_time () - t0;
         augur_host_read (d->config->proc_root, &host);
+        write_excluded (d);
 
         /* One transaction per tick (store.h augur_store_tick_begin()): the
          * samples, then the activity reports, forecasts, actuations and
          * audit rows written below join it, and it commits once.  It stays
-         * open across the resize loop's libvirt calls; only augurd writes
+         * open across the resize loop's hypervisor calls; only augurd writes
          * this file, and readers (WAL) are never blocked. */
         if (!augur_store_tick_begin (d->store, ts_ms, (AugurDomainSample *) samples->data,
                                      samples->len, &host, collect_usec, NULL, &error)) {
@@ -352,8 +334,8 @@ augur_daemon_tick (AugurDaemon *d)
 
         /* After the samples (reports fill the newest one), before the
          * forecaster reads them. */
-        augur_activity_sync (d->activity, d->conn);
-        augur_resize_tick (d->resize, d->conn, d->store, d->config,
+        augur_activity_sync (d->activity, d->hv);
+        augur_resize_tick (d->resize, d->hv, d->store, d->config,
                            (AugurDomainSample *) samples->data, samples->len, &host, ts_ms);
         if (!augur_store_tick_commit (d->store, &error)) {
                 /* The resize loop ran (and may have acted): only the
@@ -397,14 +379,14 @@ static const char *
 state_name (gint64 state)
 {
         static const char *const names[] = {
-                [VIR_DOMAIN_NOSTATE] = "nostate",
-                [VIR_DOMAIN_RUNNING] = "running",
-                [VIR_DOMAIN_BLOCKED] = "blocked",
-                [VIR_DOMAIN_PAUSED] = "paused",
-                [VIR_DOMAIN_SHUTDOWN] = "shutdown",
-                [VIR_DOMAIN_SHUTOFF] = "shutoff",
-                [VIR_DOMAIN_CRASHED] = "crashed",
-                [VIR_DOMAIN_PMSUSPENDED] = "pmsuspended",
+                [AUGUR_GUEST_STATE_NOSTATE] = "nostate",
+                [AUGUR_GUEST_STATE_RUNNING] = "running",
+                [AUGUR_GUEST_STATE_BLOCKED] = "blocked",
+                [AUGUR_GUEST_STATE_PAUSED] = "paused",
+                [AUGUR_GUEST_STATE_SHUTDOWN] = "shutdown",
+                [AUGUR_GUEST_STATE_SHUTOFF] = "shutoff",
+                [AUGUR_GUEST_STATE_CRASHED] = "crashed",
+                [AUGUR_GUEST_STATE_PMSUSPENDED] = "pmsuspended",
         };
 
         if (state >= 0 && state < (gint64) G_N_ELEMENTS (names) && names[state])
@@ -437,7 +419,7 @@ api_status (gpointer data, JsonBuilder *b)
         json_builder_set_member_name (b, "uri");
         json_builder_add_string_value (b, d->config->uri);
         json_builder_set_member_name (b, "connected");
-        json_builder_add_boolean_value (b, d->conn && !d->conn_lost);
+        json_builder_add_boolean_value (b, d->hv && !d->hv_lost);
         json_builder_set_member_name (b, "mode");
         json_builder_add_string_value (b, augur_mode_to_string (d->config->mode));
         json_builder_set_member_name (b, "policy");
@@ -456,6 +438,15 @@ api_status (gpointer data, JsonBuilder *b)
                 json_builder_add_null_value (b);
         json_builder_set_member_name (b, "domains_watched");
         json_builder_add_int_value (b, d->last_samples ? d->last_samples->len : 0);
+        {
+                g_autoptr(GArray) ex = augur_guests_excluded (d->guests);
+                g_autofree char *filter = augur_guest_filter_describe (augur_guests_get_filter (d->guests));
+
+                json_builder_set_member_name (b, "domains_excluded");
+                json_builder_add_int_value (b, ex->len);
+                json_builder_set_member_name (b, "guests_filter");
+                json_builder_add_string_value (b, filter);
+        }
         json_builder_set_member_name (b, "db");
         json_builder_add_string_value (b, d->config->db_path);
         json_builder_set_member_name (b, "db_open");          /* FALSE: full disk at start */
@@ -513,6 +504,9 @@ api_domains (gpointer data, JsonBuilder *b)
                 json_builder_end_object (b);
         }
         json_builder_end_array (b);
+        /* Running guests [guests] excludes: listed, never collected. */
+        json_builder_set_member_name (b, "excluded");
+        augur_guests_add_excluded (d->guests, b);
 }
 
 /* A hook event to record once the reply has gone out. */
@@ -566,7 +560,14 @@ api_notify (gpointer data, const AugurApiNotify *n, GError **error)
 {
         AugurDaemon *d = data;
         g_autofree char *shown = g_strescape (n->domain, NULL);
-        HookEvent *e = g_new0 (HookEvent, 1);
+        HookEvent *e;
+
+        /* An excluded guest's start or stop is not augurd's to record. */
+        if (augur_guests_is_excluded_name (d->guests, n->domain)) {
+                g_debug ("hook: domain \"%s\" %s %s: excluded by [guests], ignoring", shown, n->op, n->sub_op);
+                return TRUE;
+        }
+        e = g_new0 (HookEvent, 1);
 
         /* The name is untrusted: escaped in the message, raw (it is just
          * bytes to journald) in AUGUR_GUEST, a bound parameter in SQL. */
@@ -670,22 +671,46 @@ static void
 start_metrics (AugurDaemon *d)
 {
         g_autoptr(GError) error = NULL;
+        AugurMetricsServeOptions opts = { .bind = d->config->metrics_bind };
 
         if (d->config->metrics_port <= 0)
                 return;
         augur_metrics_set_names (d->metrics, d->config->metrics_names);
-        if (augur_metrics_serve (d->metrics, (guint) d->config->metrics_port, &error))
-                g_message ("metrics on http://127.0.0.1:%u/metrics", augur_metrics_get_port (d->metrics));
-        else
+        if (!augur_metrics_serve_full (d->metrics, (guint) d->config->metrics_port, &opts, &error))
                 augur_log (G_LOG_LEVEL_WARNING, NULL, "metrics", NULL, NAN, NAN,
                            "metrics not served: %s, ignoring", error->message);
+}
+
+/* The ticks keep to a fixed grid, tick_s apart from when the timer was
+ * armed: each one arms a one-shot timer for the next grid point.  A
+ * periodic g_timeout_add() re-arms from the time each dispatch began, so
+ * the wake-up latency adds up: at a 0.5 s tick, 2 of 1 200 ticks were lost
+ * in 10 minutes on a quiet machine (scripts/bench-soak).  A tick that
+ * overruns its slot goes on at the next grid point after it ends. */
+static gboolean tick_cb (gpointer user_data);
+
+static void
+schedule_tick (AugurDaemon *d)
+{
+        gint64 period = (gint64) (d->config->tick_s * G_USEC_PER_SEC), now = g_get_monotonic_time ();
+
+        d->tick_next_us += period;
+        if (d->tick_next_us <= now)
+                d->tick_next_us += ((now - d->tick_next_us) / period + 1) * period;
+        /* whole milliseconds, rounded up: never before the grid point */
+        d->tick_source = g_timeout_add ((guint) ((d->tick_next_us - now + 999) / 1000), tick_cb, d);
 }
 
 static gboolean
 tick_cb (gpointer user_data)
 {
-        augur_daemon_tick (user_data);
-        return G_SOURCE_CONTINUE;
+        AugurDaemon *d = user_data;
+
+        d->tick_source = 0;
+        augur_daemon_tick (d);
+        if (!d->tick_source)            /* augur_daemon_tick may re-arm (a reload) */
+                schedule_tick (d);
+        return G_SOURCE_REMOVE;
 }
 
 static void
@@ -693,7 +718,34 @@ arm_timer (AugurDaemon *d)
 {
         if (d->tick_source)
                 g_source_remove (d->tick_source);
-        d->tick_source = g_timeout_add ((guint) (d->config->tick_s * 1000), tick_cb, d);
+        d->tick_next_us = g_get_monotonic_time ();
+        schedule_tick (d);
+}
+
+/* A guest augurd watched is excluded now: forget it (its forecaster
+ * state and metrics series with it) and close its channel. */
+static void
+on_guest_excluded (const char *uuid, gpointer user_data)
+{
+        AugurDaemon *d = user_data;
+
+        augur_resize_forget (d->resize, uuid);
+        augur_activity_domain_stopped (d->activity, uuid);
+}
+
+/* The [guests] filter of config.  The config was validated (the patterns
+ * parsed once already); should it fail here anyway, every guest is
+ * watched, as before there was a filter. */
+static void
+set_guest_filter (AugurDaemon *d, const AugurConfig *config)
+{
+        g_autoptr(GError) error = NULL;
+        AugurGuestFilter *f = augur_guest_filter_new (config->guests_include, config->guests_exclude, &error);
+
+        if (!f)
+                g_warning ("%s; watching every guest, ignoring", error->message);
+        augur_guests_set_filter (d->guests, f);
+        write_filter (d);
 }
 
 AugurDaemon *
@@ -730,8 +782,8 @@ augur_daemon_new (AugurConfig *config)
         }
         d->metrics = augur_metrics_new ();
         augur_resize_set_metrics (d->resize, d->metrics);
-        for (gsize i = 0; i < G_N_ELEMENTS (d->cb_ids); i++)
-                d->cb_ids[i] = -1;
+        d->guests = augur_guests_new (on_guest_excluded, d);
+        set_guest_filter (d, config);
         d->last_tick_ms = -1;
         d->last_notify_ms = -1;
         return d;
@@ -756,6 +808,8 @@ augur_daemon_free (AugurDaemon *d)
         g_clear_pointer (&d->resize, augur_resize_free);
         g_clear_pointer (&d->forecaster, augur_forecaster_free);
         g_clear_pointer (&d->metrics, augur_metrics_free);
+        g_clear_pointer (&d->guests, augur_guests_free);
+        g_free (d->excluded_json);
         g_clear_pointer (&d->store, augur_store_close);
         g_clear_pointer (&d->loop, g_main_loop_unref);
         g_clear_pointer (&d->config, augur_config_free);
@@ -796,6 +850,7 @@ attach_store (AugurDaemon *d, AugurStore *store)
         d->store = store;
         augur_store_set_retention (d->store, &r);
         d->activity = augur_activity_new (d->store);
+        augur_activity_set_keep (d->activity, augur_guests_keep, d->guests);
         augur_resize_set_guest_report (d->resize, guest_report, d->activity);
         if (d->forecaster) {
                 augur_forecaster_set_activity (d->forecaster, d->activity);
@@ -805,6 +860,11 @@ attach_store (AugurDaemon *d, AugurStore *store)
         augur_store_set_meta (d->store, "daemon.pid", pid, NULL);
         augur_store_set_meta (d->store, "daemon.connected", "0", NULL);
         augur_store_set_meta (d->store, "daemon.uri", d->config->uri, NULL);
+        /* A previous run's list is not this one's. */
+        augur_store_set_meta (d->store, AUGUR_GUESTS_META_EXCLUDED, "[]", NULL);
+        g_clear_pointer (&d->excluded_json, g_free);
+        d->excluded_json = g_strdup ("[]");
+        write_filter (d);
 }
 
 /* Step 0 of a tick after a start on a full disk: try to open the store
@@ -878,6 +938,7 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
         AugurRetention r = { config->raw_keep_s, config->rollup_keep_s };
         gboolean reconnect = g_strcmp0 (config->uri, d->config->uri) != 0;
         gboolean rearm = config->tick_s != d->config->tick_s;
+        g_autofree char *old_include = NULL, *old_exclude = NULL;
 
         if (g_strcmp0 (config->db_path, d->config->db_path) != 0)
                 g_warning ("store.db changed in the config; it takes effect at restart, ignoring");
@@ -886,18 +947,25 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
             config->api_mode != d->config->api_mode)
                 g_warning ("daemon.socket, api.group or api.mode changed in the config; "
                            "they take effect at restart, ignoring");
-        if (config->metrics_port != d->config->metrics_port)
-                g_warning ("metrics.port changed in the config; it takes effect at restart, ignoring");
+        if (config->metrics_port != d->config->metrics_port ||
+            g_strcmp0 (config->metrics_bind, d->config->metrics_bind) != 0)
+                g_warning ("metrics.port or metrics.bind changed in the config; they take effect at restart, "
+                           "ignoring");
         if (config->price_per_gib != d->config->price_per_gib)
                 g_warning ("forecast.memory_price_per_gib changed in the config; it takes effect at "
                            "restart, ignoring");
         g_free (config->db_path);
         config->db_path = g_strdup (d->config->db_path);
+        old_include = g_strdup (d->config->guests_include);
+        old_exclude = g_strdup (d->config->guests_exclude);
         augur_config_free (d->config);
         d->config = config;
         if (d->store)
                 augur_store_set_retention (d->store, &r);
         augur_metrics_set_names (d->metrics, config->metrics_names);
+        if (g_strcmp0 (config->guests_include, old_include) != 0 ||
+            g_strcmp0 (config->guests_exclude, old_exclude) != 0)
+                set_guest_filter (d, config);
         if (reconnect)
                 disconnect (d);
         if (rearm)

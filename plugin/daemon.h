@@ -1,13 +1,17 @@
 /* daemon.h — augurd's app struct and its tick.
  *
- * One AugurDaemon owns everything long-lived: the config, the libvirt
- * connection and its event callbacks, the store and the tick timer.  It is
+ * One AugurDaemon owns everything long-lived: the config, the hypervisor
+ * connection (hv.h; libvirt for every URI augurd takes today) and its
+ * events, the store and the tick timer.  It is
  * passed around explicitly; there are no globals.
  *
  * THE TICK (every config->tick_s seconds; oomd-manager's order)
  *   1. reconnect if the connection was lost (the close callback only
  *      records the fact; the tick does the work)
- *   2. collect: ONE virConnectGetAllDomainStats call, NOWAIT
+ *   2. collect: ONE stats call through the hypervisor table
+ *      (augur_hv_guests_with_stats(); libvirt: virConnectGetAllDomainStats,
+ *      NOWAIT); with [guests] include/exclude, the running guests listed
+ *      and only the watched ones' stats read (guests.h)
  *   3. host: /proc/meminfo, /proc/loadavg, /proc/pressure/<*>
  *   4. store: one SQLite transaction for all of it
  *   5. forecast → plan → arbitrate → actuate → audit (resize.c), unless
@@ -42,13 +46,13 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 #include "api.h"
 #include "augur-config.h"
 #include "forecaster.h"
 #include "activity.h"
+#include "guests.h"
+#include "hv.h"
 #include "metrics.h"
 #include "resize.h"
 #include "retrain.h"
@@ -62,14 +66,14 @@ struct AugurDaemon {
         AugurConfig *cmdline;         /* owned: options given on the command  */
         guint32 cmdline_set;          /* bitmask of options given (main.c)    */
         GMainLoop *loop;
-        virConnectPtr conn;
-        gboolean conn_lost;           /* set by the close callback            */
-        int cb_ids[4];                /* domain event callback ids, -1 = none */
+        AugurHv *hv;                  /* the hypervisor, NULL = not connected */
+        gboolean hv_lost;             /* set by the close callback            */
         AugurStore *store;
         AugurResize *resize;          /* plan → actuate → audit stages        */
         AugurActivity *activity;      /* in-guest activity channels           */
         AugurForecaster *forecaster;  /* forecast stage (model + baselines)   */
         guint tick_source;
+        gint64 tick_next_us;          /* the tick grid's next point, monotonic */
         gint64 ticks;                 /* ticks run since start                */
         gint64 ticks_stored;
         gint64 next_connect_us;       /* monotonic time of next reconnect try */
@@ -97,6 +101,12 @@ struct AugurDaemon {
                                        * served when [metrics] port > 0      */
         AugurRetrain *retrain;        /* periodic retraining (retrain.h), set
                                        * once the store is open               */
+        AugurGuests *guests;          /* [guests] include/exclude (guests.h)  */
+        char *excluded_json;          /* last written to the store's meta     */
+        /* Tests: open the hypervisor with this instead of augur_hv_open()
+         * of config->uri (tests/test-guests.c opens the fake); NULL = by URI. */
+        AugurHv *(*open_hv) (const AugurHvCallbacks *cb, gpointer cb_data, gpointer ctx);
+        gpointer open_hv_ctx;
 };
 
 AugurDaemon *augur_daemon_new (AugurConfig *config);

@@ -28,6 +28,7 @@ typedef struct {
         gint64 last_ts;                 /* unix s of the last step              */
         AugurPredictorOut last;         /* reused when two ticks share a second */
         gboolean have_last;
+        gboolean last_slow;             /* the last call ran the slow step     */
         double cov_due_s;               /* the pending bound's time, 0 = none   */
         double cov_step_s;
         float cov_upper[2];             /* [memory KiB, cpu cores]              */
@@ -65,9 +66,10 @@ fc_vm_free (gpointer p)
         g_free (v);
 }
 
-void
-augur_forecaster_predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
-                                   AugurPredictorConfig *ret)
+/* The predictor configuration of augurd's forecaster. */
+static void
+predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
+                  AugurPredictorConfig *ret)
 {
         augur_predictor_config_init (ret);
         ret->tick_s = tick_s;
@@ -100,7 +102,7 @@ augur_forecaster_new (const char *model_path, double tick_s, double price_per_gi
         }
         f->path = f->model ? g_strdup (path) : NULL;
         f->version = f->model ? 0 : -1;
-        augur_forecaster_predictor_config (tick_s, price_per_gib, precursor_bound, &cfg);
+        predictor_config (tick_s, price_per_gib, precursor_bound, &cfg);
         f->pred = augur_predictor_new (f->model, &cfg, error);
         if (!f->pred) {
                 augur_forecaster_free (f);
@@ -204,6 +206,7 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 v->state = augur_predictor_vm_new (f->pred, uuid);
                 g_hash_table_insert (f->vms, g_strdup (uuid), v);
         }
+        v->last_slow = FALSE;
         if (ts <= v->last_ts) {
                 /* Two ticks in one second (tick < 1 s): serve the last one. */
                 o = v->have_last ? &v->last : NULL;
@@ -218,6 +221,7 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 v->have_last = augur_predictor_step (f->pred, v->state, &x, &out);
                 if (v->have_last)
                         v->last = out;
+                v->last_slow = v->have_last && out.slow_updated;
                 o = v->have_last ? &v->last : NULL;
         }
         if (!o || o->H == 0)
@@ -240,6 +244,14 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
                 v->cov_upper[1] = o->cpu_upper_cores[0];
         }
         return TRUE;
+}
+
+gboolean
+augur_forecaster_last_step_slow (const AugurForecaster *f, const char *uuid)
+{
+        const FcVm *v = g_hash_table_lookup (f->vms, uuid);
+
+        return v && v->last_slow;
 }
 
 static gboolean

@@ -29,15 +29,15 @@ typedef struct AugurForecaster AugurForecaster;
  * a warning); fails only for an invalid predictor configuration. */
 AugurForecaster *augur_forecaster_new (const char *model_path, double tick_s, double price_per_gib,
                                        gboolean precursor_bound, GError **error);
-/* The predictor configuration augur_forecaster_new() uses (also for
- * scripts/bench-tick, which runs the predictor as augurd does). */
-void augur_forecaster_predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
-                                        AugurPredictorConfig *ret);
 void augur_forecaster_free (AugurForecaster *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurForecaster, augur_forecaster_free)
 
 /* The hooks for augur_resize_new(); ctx is f (borrowed). */
 void augur_forecaster_hooks (AugurForecaster *f, AugurForecastHooks *ret);
+/* Did the newest forecast of uuid run the model's slow step (the NN window
+ * at its step, staggered across VMs) rather than only the fast path?  For
+ * scripts/bench-tick, which splits the forecast stage's cost by it. */
+gboolean augur_forecaster_last_step_slow (const AugurForecaster *f, const char *uuid);
 
 /* Export each VM's recent point-forecast error (memory and CPU, % of
  * capacity) of the model and of the best baseline to m (metrics.h): the

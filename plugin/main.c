@@ -28,8 +28,6 @@
 
 #include <errno.h>
 #include <glib-unix.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -138,13 +136,6 @@ load_config (GError **error)
         return g_steal_pointer (&c);
 }
 
-/* libvirt prints every error to stderr by default; augurd reports the
- * ones it handles itself, once, through GLib logging. */
-static void
-quiet_libvirt_errors (void *opaque, virErrorPtr err)
-{
-}
-
 /* Re-read the config file and re-apply the command line: SIGHUP and the
  * local API's "reload" call.  On failure the running config is kept. */
 static gboolean
@@ -219,11 +210,10 @@ main (int argc, char **argv)
                 return 2;
         }
 
-        /* libvirt's default event loop runs on the GLib main context; it must
-         * be registered before the first connection is opened. */
-        virSetErrorFunc (NULL, quiet_libvirt_errors);
-        if (virEventRegisterDefaultImpl () < 0) {
-                g_printerr ("augurd: cannot register libvirt's event loop\n");
+        /* The hypervisor backends' process-wide set-up (libvirt: its event
+         * loop on the GLib main context), before the first connection. */
+        if (!augur_hv_init (&error)) {
+                g_printerr ("augurd: %s\n", error->message);
                 augur_config_free (config);
                 return 1;
         }

@@ -43,6 +43,7 @@
 
 #include <gio/gio.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <string.h>
 
 /* Tick duration histogram bucket upper bounds, s: a tick is ~1 ms per
@@ -59,6 +60,8 @@ typedef struct {
         char *uuid;
         char *name;
         double mem_used_kib, mem_alloc_kib, cpu_cores, vcpus;
+        double yielded;                 /* 1 = augur yields to another controller,
+                                         * 0 = not, NAN = not said yet         */
         /* The forecast, bounded (metrics.h FORECAST SERIES): [memory, cpu] */
         gboolean have_forecast;
         double lead_s, lead_upper[2];
@@ -80,9 +83,10 @@ struct AugurMetrics {
         GArray *retrains;               /* MetricsCount: outcome              */
         int connected;                  /* to the hypervisor: 1, 0, -1 unknown */
         gboolean names;                 /* export guest names (metrics.h)     */
-        /* the endpoint; listener NULL = not serving */
-        GSocket *listener;
-        GSource *accept_source;
+        /* the endpoint; n_listeners 0 = not serving */
+        GSocket *listeners[AUGUR_METRICS_MAX_BIND];
+        GSource *accept_sources[AUGUR_METRICS_MAX_BIND];
+        guint n_listeners;
         GMainContext *context;          /* where the sources are attached     */
         guint port;
         guint max_clients;
@@ -97,6 +101,7 @@ struct AugurMetrics {
 #define QUIET_PERIOD_US ((gint64) 60 * G_USEC_PER_SEC)
 
 static void http_client_free (gpointer data);
+static void stop_listening (AugurMetrics *m);
 
 static void
 guest_free (gpointer p)
@@ -131,13 +136,7 @@ augur_metrics_free (AugurMetrics *m)
         /* Each free unlinks itself from m->clients. */
         while (m->clients)
                 http_client_free (m->clients->data);
-        if (m->accept_source) {
-                g_source_destroy (m->accept_source);
-                g_source_unref (m->accept_source);
-        }
-        if (m->listener)
-                g_socket_close (m->listener, NULL);
-        g_clear_object (&m->listener);
+        stop_listening (m);
         g_clear_pointer (&m->context, g_main_context_unref);
         g_hash_table_unref (m->guests);
         g_array_unref (m->retrains);
@@ -158,7 +157,7 @@ get_guest (AugurMetrics *m, const char *uuid, const char *name)
         if (!g) {
                 g = g_new0 (MetricsGuest, 1);
                 g->uuid = g_strdup (uuid);
-                g->mem_used_kib = g->mem_alloc_kib = g->cpu_cores = g->vcpus = NAN;
+                g->mem_used_kib = g->mem_alloc_kib = g->cpu_cores = g->vcpus = g->yielded = NAN;
                 for (int r = 0; r < 2; r++)
                         g->err_ratio[r][0] = g->err_ratio[r][1] = g->coverage[r] = NAN;
                 g->actions = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
@@ -184,6 +183,12 @@ augur_metrics_set_guest (AugurMetrics *m, const char *uuid, const char *name,
         g->mem_alloc_kib = mem_alloc_kib;
         g->cpu_cores = cpu_cores_used;
         g->vcpus = vcpus;
+}
+
+void
+augur_metrics_set_yielded (AugurMetrics *m, const char *uuid, const char *name, gboolean yielded)
+{
+        get_guest (m, uuid, name)->yielded = yielded ? 1 : 0;
 }
 
 /* Max of v over the first n horizons, NAN when none is known. */
@@ -490,6 +495,10 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
         gauge_family (out, guests, m->names, "augur_guest_vcpus",
                       "vCPUs online in the guest.",
                       G_STRUCT_OFFSET (MetricsGuest, vcpus), 1);
+        gauge_family (out, guests, m->names, "augur_guest_yielded",
+                      "1 while augur leaves the guest alone because something else moves its balloon "
+                      "(another controller), 0 otherwise.",
+                      G_STRUCT_OFFSET (MetricsGuest, yielded), 1);
         forecast_family (out, guests, m->names, 0);
         forecast_family (out, guests, m->names, 1);
 
@@ -966,37 +975,119 @@ on_accept (GSocket *listener, GIOCondition cond, gpointer data)
 }
 
 gboolean
-augur_metrics_serve_full (AugurMetrics *m, guint port, const AugurMetricsServeOptions *options,
-                          GError **error)
+augur_metrics_parse_bind (const char *text, GStrv *ret, GError **error)
 {
-        g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-        g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, (guint16) port);
+        g_auto(GStrv) words = g_strsplit_set (text ? text : "", ", \t", -1);
+        g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+
+        for (guint i = 0; words[i]; i++) {
+                g_autoptr(GInetAddress) a = NULL;
+
+                if (!*words[i])
+                        continue;
+                a = g_inet_address_new_from_string (words[i]);
+                if (!a) {
+                        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                     "'%s' is not an IPv4 or IPv6 address (host names are not resolved)", words[i]);
+                        return FALSE;
+                }
+                for (guint k = 0; k < out->len; k++)
+                        if (strcmp (out->pdata[k], words[i]) == 0) {
+                                g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                             "'%s' is given twice", words[i]);
+                                return FALSE;
+                        }
+                if (out->len == AUGUR_METRICS_MAX_BIND) {
+                        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                     "more than %d addresses", AUGUR_METRICS_MAX_BIND);
+                        return FALSE;
+                }
+                g_ptr_array_add (out, g_strdup (words[i]));
+        }
+        if (out->len == 0) {
+                g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no address");
+                return FALSE;
+        }
+        g_ptr_array_add (out, NULL);
+        *ret = (GStrv) g_ptr_array_free (g_steal_pointer (&out), FALSE);
+        return TRUE;
+}
+
+static void
+stop_listening (AugurMetrics *m)
+{
+        for (guint i = 0; i < m->n_listeners; i++) {
+                g_source_destroy (m->accept_sources[i]);
+                g_source_unref (m->accept_sources[i]);
+                g_socket_close (m->listeners[i], NULL);
+                g_object_unref (m->listeners[i]);
+        }
+        m->n_listeners = 0;
+}
+
+/* One listener on addr:port; the port it got in *ret_port. */
+static GSocket *
+listen_on (const char *addr_text, guint port, guint *ret_port, GError **error)
+{
+        g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (addr_text);
+        g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (inet, (guint16) port);
         g_autoptr(GSocketAddress) local = NULL;
         g_autoptr(GSocket) listener = NULL;
 
-        g_return_val_if_fail (m->listener == NULL, FALSE);
-        g_return_val_if_fail (port <= 65535, FALSE);
-        listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
-        if (!listener) {
-                g_prefix_error (error, "metrics on 127.0.0.1:%u: ", port);
-                return FALSE;
-        }
+        listener = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                 error);
+        if (!listener)
+                return NULL;
         g_socket_set_blocking (listener, FALSE);
+        /* "::" listens on IPv6 only, so "0.0.0.0, ::" can both be bound. */
+        if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
+                g_socket_set_option (listener, IPPROTO_IPV6, IPV6_V6ONLY, 1, NULL);
         /* allow_reuse: SO_REUSEADDR, so a restart binds while the previous
          * run's connections sit in TIME_WAIT. */
         if (!g_socket_bind (listener, addr, TRUE, error) || !g_socket_listen (listener, error) ||
-            !(local = g_socket_get_local_address (listener, error))) {
-                g_prefix_error (error, "metrics on 127.0.0.1:%u: ", port);
+            !(local = g_socket_get_local_address (listener, error)))
+                return NULL;
+        *ret_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+        return g_steal_pointer (&listener);
+}
+
+gboolean
+augur_metrics_serve_full (AugurMetrics *m, guint port, const AugurMetricsServeOptions *options,
+                          GError **error)
+{
+        const char *bind = options && options->bind ? options->bind : "127.0.0.1";
+        g_auto(GStrv) addrs = NULL;
+
+        g_return_val_if_fail (m->n_listeners == 0, FALSE);
+        g_return_val_if_fail (port <= 65535, FALSE);
+        if (!augur_metrics_parse_bind (bind, &addrs, error)) {
+                g_prefix_error (error, "metrics bind '%s': ", bind);
                 return FALSE;
         }
-        m->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+        m->context = g_main_context_ref_thread_default ();
+        for (guint i = 0; addrs[i]; i++) {
+                guint got = 0;
+                GSocket *l = listen_on (addrs[i], port, &got, error);
+
+                if (!l) {
+                        g_prefix_error (error, "metrics on %s port %u: ", addrs[i], port);
+                        stop_listening (m);
+                        g_clear_pointer (&m->context, g_main_context_unref);
+                        return FALSE;
+                }
+                if (i == 0)
+                        port = m->port = got;
+                m->listeners[i] = l;
+                m->accept_sources[i] = g_socket_create_source (l, G_IO_IN, NULL);
+                g_source_set_callback (m->accept_sources[i], G_SOURCE_FUNC (on_accept), m, NULL);
+                g_source_attach (m->accept_sources[i], m->context);
+                m->n_listeners++;
+        }
         m->max_clients = options && options->max_clients ? options->max_clients : AUGUR_METRICS_MAX_CLIENTS;
         m->timeout_ms = options && options->timeout_ms ? options->timeout_ms : AUGUR_METRICS_CLIENT_TIMEOUT_MS;
-        m->context = g_main_context_ref_thread_default ();
-        m->accept_source = g_socket_create_source (listener, G_IO_IN, NULL);
-        g_source_set_callback (m->accept_source, G_SOURCE_FUNC (on_accept), m, NULL);
-        g_source_attach (m->accept_source, m->context);
-        m->listener = g_steal_pointer (&listener);
+        for (guint i = 0; addrs[i]; i++)
+                g_message (strchr (addrs[i], ':') ? "metrics on http://[%s]:%u/metrics"
+                                                  : "metrics on http://%s:%u/metrics", addrs[i], m->port);
         return TRUE;
 }
 
@@ -1009,7 +1100,7 @@ augur_metrics_serve (AugurMetrics *m, guint port, GError **error)
 guint
 augur_metrics_get_port (const AugurMetrics *m)
 {
-        return m->listener ? m->port : 0;
+        return m->n_listeners > 0 ? m->port : 0;
 }
 
 guint

@@ -15,6 +15,11 @@
  *   augur_guest_memory_allocation_bytes{domain,uuid}    gauge  balloon size
  *   augur_guest_cpu_used_cores{domain,uuid}             gauge
  *   augur_guest_vcpus{domain,uuid}                      gauge  online
+ *   augur_guest_yielded{domain,uuid}                    gauge  1 while augur yields the guest to
+ *                                                              another controller (something
+ *                                                              else moved its balloon:
+ *                                                              plugin/resize-controller.c
+ *                                                              SECOND CONTROLLER), else 0
  *   augur_guest_memory_forecast_bytes{domain,uuid,horizon_seconds,bound}
  *   augur_guest_cpu_forecast_cores{domain,uuid,horizon_seconds,bound}
  *                                                       gauge  see FORECAST SERIES
@@ -32,7 +37,7 @@
  *                                                              or recommended a change
  *   augur_guest_reports_dropped_total{domain,uuid,reason}
  *                                                       counter guest activity reports dropped
- *                                                              (plugin/activity.c counts them;
+ *                                                              (plugin/activity-parse.c counts them;
  *                                                              reason = malformed | oversize |
  *                                                              rate | range)
  *   augur_guest_memory_events_total{domain,uuid,event}  counter the guest ran out of memory
@@ -72,7 +77,9 @@
  * set is the same either way, so dashboards keep working.
  *
  * THE SERVER (see the top of metrics.c for why not libsoup) listens on
- * 127.0.0.1 only and speaks just enough HTTP/1.x for a scraper: one
+ * 127.0.0.1 unless [metrics] bind names other addresses (up to
+ * AUGUR_METRICS_MAX_BIND; TLS and authentication are a reverse proxy's
+ * job, README) and speaks just enough HTTP/1.x for a scraper: one
  * request per connection, whose head (request line and headers) must fit
  * in AUGUR_METRICS_MAX_REQUEST_BYTES; GET and HEAD on /metrics (a query
  * string is ignored), 404 on other paths, 405 for other methods, every
@@ -103,6 +110,8 @@ void augur_metrics_set_names (AugurMetrics *m, gboolean names);
 void augur_metrics_set_guest (AugurMetrics *m, const char *uuid, const char *name,
                               double mem_used_kib, double mem_alloc_kib,
                               double cpu_cores_used, double vcpus);
+/* Whether augur yields the guest to another controller (resize.c). */
+void augur_metrics_set_yielded (AugurMetrics *m, const char *uuid, const char *name, gboolean yielded);
 /* Medians exported per resource (FORECAST SERIES). */
 #define AUGUR_METRICS_P50_HORIZONS 3
 /* The newest forecast of the guest and the policy's lead window, s; NULL
@@ -160,10 +169,21 @@ void augur_metrics_escape_label (GString *out, const char *value);
  * own scrape timeout defaults to 10 s. */
 #define AUGUR_METRICS_CLIENT_TIMEOUT_MS 10000
 
+/* Addresses one endpoint listens on, at most. */
+#define AUGUR_METRICS_MAX_BIND 4
+
 typedef struct {
         guint max_clients;            /* 0: AUGUR_METRICS_MAX_CLIENTS         */
         guint timeout_ms;             /* 0: AUGUR_METRICS_CLIENT_TIMEOUT_MS   */
+        const char *bind;             /* addresses, comma-separated; NULL:
+                                       * 127.0.0.1                           */
 } AugurMetricsServeOptions;
+
+/* Split [metrics] bind: IPv4 or IPv6 literals ("0.0.0.0" and "::" for
+ * all), comma- or space-separated, 1 to AUGUR_METRICS_MAX_BIND of them,
+ * no duplicates.  Host names are refused: a listener must not depend on
+ * DNS at start.  FALSE with a message saying which word is wrong. */
+gboolean augur_metrics_parse_bind (const char *text, GStrv *ret, GError **error);
 
 /* Parse the request head received so far, buf[0..len).  Pure: the
  * server calls it after every read, tests and the fuzzer call it directly.
@@ -181,9 +201,11 @@ typedef struct {
  * *ret_head is always written (FALSE unless 200 for HEAD). */
 guint augur_metrics_parse_request (const char *buf, gsize len, gboolean *ret_head);
 
-/* Serve /metrics on 127.0.0.1:port (0 = an ephemeral port, for tests) on
- * the thread-default main context.  options may be NULL (defaults).
- * FALSE with a G_IO_ERROR when the port cannot be bound. */
+/* Serve /metrics on port (0 = an ephemeral port, for tests; with several
+ * addresses the first one's) of each bind address, on the thread-default
+ * main context.  options may be NULL (defaults: 127.0.0.1).  FALSE with a
+ * G_IO_ERROR when an address cannot be bound (then none is served).
+ * Logs "metrics on http://ADDR:PORT/metrics" per address once served. */
 gboolean augur_metrics_serve_full (AugurMetrics *m, guint port,
                                    const AugurMetricsServeOptions *options, GError **error);
 /* augur_metrics_serve_full() with default options. */

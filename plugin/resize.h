@@ -2,6 +2,19 @@
  * forecast → plan (policy.c) → host arbitration → actuate (actuate.c) →
  * one audit row (store-decisions.h).
  *
+ * THE STEPS of augur_resize_tick(), each a function of resize.c:
+ *   1. prepare, per VM: the sample derived, the guest refreshed through
+ *      the hypervisor table when due (metadata, agent timeout, vCPU
+ *      probe), the policy's input, the forecast, the memory guard;
+ *   2. plan, per VM not in observe mode, and what it asks of the host;
+ *   3. arbitrate over those VMs under the host budget;
+ *   4. fill each one's audit row;
+ *   5. apply: actuate in act mode, through the hypervisor table (hv.h);
+ *      every row written in one call.
+ * Every hypervisor call goes through hv.h, so the tests drive this loop
+ * through the fake backend (tests/test-resize.c, tests/fake-hv.h), as
+ * does scripts/bench-tick.
+ *
  * Modes (per VM): observe = collect only (no plan, no row); recommend =
  * plan and audit, never actuate; act = actuate one bounded step; auto =
  * recommend until the forecaster says this VM's model has beaten the
@@ -21,9 +34,9 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
 
 #include "augur-config.h"
+#include "hv.h"
 #include "policy.h"
 #include "store.h"
 #include "units.h"
@@ -66,45 +79,30 @@ void augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics);
 
 void augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx);
 
+/* Judge whether something else moves a guest's balloon and yield it then
+ * (TRUE, the default: resize-controller.c SECOND CONTROLLER), or never
+ * (FALSE: an open-loop replay, whose balloons the captured run's
+ * controller moves by construction). */
+void augur_resize_set_yield (AugurResize *r, gboolean yield);
+
 /* Run the loop for one tick's samples (written by augur_store_tick_begin():
- * its rows join the open tick, store.h). */
-void augur_resize_tick (AugurResize *r, virConnectPtr conn, AugurStore *store,
+ * its rows join the open tick, store.h); hv is the connection they came
+ * from (borrowed).  store NULL: nothing is written, the loop runs all the
+ * same (scripts/bench-tick's compute-only figure; augurd always has one). */
+void augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                         const AugurConfig *config, const AugurDomainSample *samples,
                         gsize n, const AugurHostSample *host, gint64 now_ms);
 
-/* The newest forecast of a VM (for `virt-augur forecast`, shown with its
- * time) is stored once per this period, ms.  Stored every tick it was the
- * largest write of a tick (BENCHMARKS-replay.md, "3. Tick path"); the
- * audit row of every tick still carries the forecast's maximum over the
- * lead window. */
-#define AUGUR_RESIZE_FORECAST_PERIOD_MS 60000
-
-/* The forecasts table's schedule: TRUE when the VM's newest forecast is to
- * be stored at now_ms; *written_ms (0 before the first write) moves on.
- * The first write is at once; then each VM keeps its own phase of the
- * period (from its UUID), so that every tick writes a share of the VMs
- * rather than all of them every twelfth tick.  Inline for
- * scripts/bench-tick, which mirrors the daemon's writes. */
-static inline gboolean
-augur_resize_forecast_due (gint64 *written_ms, const char *uuid, gint64 now_ms)
-{
-        const gint64 period = AUGUR_RESIZE_FORECAST_PERIOD_MS;
-
-        if (*written_ms == 0) {
-                *written_ms = now_ms - (gint64) (g_str_hash (uuid) % period);
-                return TRUE;
-        }
-        if (now_ms - *written_ms < period)
-                return FALSE;
-        *written_ms += (now_ms - *written_ms) / period * period;
-        return TRUE;
-}
-
-/* Events from daemon.c. */
-void augur_resize_balloon_changed (AugurResize *r, AugurStore *store, const char *uuid,
-                                   guint64 actual_kib, gint64 now_ms);
-void augur_resize_agent_changed (AugurResize *r, const char *uuid, gboolean connected);
-void augur_resize_metadata_changed (AugurResize *r, const char *uuid);
+/* A hypervisor event about guest uuid, at now_ms (daemon.c passes each
+ * one on): BALLOON times the pending balloon actuation when it reached its
+ * target; AGENT makes the next tick probe the vCPUs again; METADATA makes
+ * it read the per-VM policy again; a STOPPED guest is forgotten (its
+ * forecaster and metrics state too). */
+void augur_resize_event (AugurResize *r, AugurStore *store, const char *uuid, const AugurHvEvent *e,
+                         gint64 now_ms);
+/* Drop everything kept about uuid (its forecaster and metrics state too):
+ * it stopped, or augurd no longer watches it ([guests] exclude). */
 void augur_resize_forget (AugurResize *r, const char *uuid);
+
 /* After a reconnect: every VM must show fresh samples before any action. */
 void augur_resize_reconnected (AugurResize *r);

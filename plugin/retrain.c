@@ -3,7 +3,7 @@
  *
  * What it is: the schedule, the worker thread, the held-out comparison,
  * the promotion decision, the model files and the hot swap.  What it is
- * not: training or scoring (model/forecast.c, the code `virt-augur
+ * not: training or scoring (model/train.c and model/eval.c, the code `virt-augur
  * train|eval` runs), SQL (sql/store-retrain.c).
  *
  * SCHEDULE

@@ -3,14 +3,14 @@
  *
  * What it is: every [retrain] interval augurd trains a candidate model on
  * the store's recorded history (the same code as `virt-augur train`,
- * model/forecast.c) in a worker thread at nice 10 with a time budget,
+ * model/train.c) in a worker thread at nice 10 with a time budget,
  * scores it against the serving model and the baselines on a held-out
  * recent slice of each VM's own history, records the result (tables
  * retrain_runs and retrain_vm, sql/migrations/005-retrain.sql), promotes
  * the candidate only when it is better, and hot-swaps it into the
  * forecaster on the main thread.  What it is not: the training or the
- * scoring arithmetic (model/forecast.c), the online champion choice
- * (model/predictor.c) or SQL (sql/store-retrain.c).  The design is the
+ * scoring arithmetic (model/eval.c), the online champion choice
+ * (model/champion.c) or SQL (sql/store-retrain.c).  The design is the
  * comment at the top of retrain.c.
  *
  * Threads: augur_retrain_run() is self-contained (it opens its own

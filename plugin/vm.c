@@ -20,6 +20,59 @@ augur_vm_policy_init (AugurVmPolicy *p)
         p->priority = 1000;
         p->target_util = NAN;
         p->quantile = NAN;
+        p->tags[0] = '\0';
+        p->io_max_mib_s = NAN;
+}
+
+gboolean
+augur_vm_tag_valid (const char *text)
+{
+        gsize n = strlen (text);
+
+        if (n == 0 || n > AUGUR_VM_TAG_MAX_CHARS)
+                return FALSE;
+        for (gsize i = 0; i < n; i++)
+                if (!g_ascii_isalnum (text[i]) && !strchr ("_.-", text[i]))
+                        return FALSE;
+        return TRUE;
+}
+
+gboolean
+augur_vm_tags_match (const char *tags, GPatternSpec *spec)
+{
+        g_auto(GStrv) words = g_strsplit (tags ? tags : "", " ", -1);
+
+        for (gsize i = 0; words[i]; i++)
+                if (words[i][0] && g_pattern_spec_match_string (spec, words[i]))
+                        return TRUE;
+        return FALSE;
+}
+
+/* "db, prod db" -> "db prod" in ret (AUGUR_VM_TAGS_MAX bytes); FALSE when
+ * a word is not a tag or the list does not fit.  "" is the empty list.
+ * Duplicates are found by looking back: O(n²) over at most 128 words. */
+static gboolean
+parse_tags (const char *v, char *ret)
+{
+        g_auto(GStrv) words = g_strsplit_set (v, " \t\n,", -1);
+        g_autoptr(GString) out = g_string_new (NULL);
+
+        for (gsize i = 0; words[i]; i++) {
+                gboolean dup = FALSE;
+
+                if (!words[i][0])
+                        continue;
+                if (!augur_vm_tag_valid (words[i]))
+                        return FALSE;
+                for (gsize j = 0; j < i && !dup; j++)
+                        dup = strcmp (words[j], words[i]) == 0;
+                if (!dup)
+                        g_string_append_printf (out, "%s%s", out->len ? " " : "", words[i]);
+        }
+        if (out->len >= AUGUR_VM_TAGS_MAX)
+                return FALSE;
+        memcpy (ret, out->str, out->len + 1);
+        return TRUE;
 }
 
 static gboolean
@@ -88,10 +141,21 @@ augur_vm_policy_set (AugurVmPolicy *p, const char *key, const char *value, GErro
                         return TRUE;
                 }
                 range = "0.5 to 0.999";
+        } else if (strcmp (key, "tags") == 0) {
+                if (parse_tags (v, p->tags))
+                        return TRUE;
+                range = "words of letters, digits, '_', '.' and '-', at most 64 characters each, "
+                        "separated by spaces or commas";
+        } else if (strcmp (key, "io_max_mib_s") == 0) {
+                if (parse_num (v, 1, 1048576, &x)) {
+                        p->io_max_mib_s = x;
+                        return TRUE;
+                }
+                range = "1 to 1048576 MiB/s";
         } else {
                 g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ELEMENT,
                              "unknown policy key '%s' (known: mode, mem_min_mib, mem_max_mib, "
-                             "vcpus_min, vcpus_max, priority, target_util_pct, quantile)", key);
+                             "vcpus_min, vcpus_max, priority, target_util_pct, quantile, tags, io_max_mib_s)", key);
                 return FALSE;
         }
         g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
@@ -217,6 +281,14 @@ augur_vm_policy_to_xml (const AugurVmPolicy *p)
 
                 g_string_append_printf (s, "<quantile>%s</quantile>",
                                         g_ascii_formatd (buf, sizeof buf, "%.3f", p->quantile));
+        }
+        if (p->tags[0])
+                g_string_append_printf (s, "<tags>%s</tags>", p->tags);
+        if (!isnan (p->io_max_mib_s)) {
+                char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+                g_string_append_printf (s, "<io_max_mib_s>%s</io_max_mib_s>",
+                                        g_ascii_formatd (buf, sizeof buf, "%g", p->io_max_mib_s));
         }
         g_string_append (s, "</policy>");
         return g_string_free (s, FALSE);

@@ -11,12 +11,23 @@
  *     <augur:priority>1000</augur:priority>         shares
  *     <augur:target_util_pct>70</augur:target_util_pct>
  *     <augur:quantile>0.95</augur:quantile>
+ *     <augur:tags>db prod</augur:tags>      names for [guests] include/exclude
+ *     <augur:io_max_mib_s>40</augur:io_max_mib_s>   ceiling of a raised
+ *                                    disk limit (resize-io.c); unset =
+ *                                    augur never raises this guest's limits
  *   </augur:policy>
  * libvirt hands the element back without its prefix when read with
  * virDomainGetMetadata(ELEMENT, "urn:augur:policy:1").  Every element is
  * optional.  Invalid metadata (not XML, a value out of range) produces a
  * warning and the defaults for the invalid keys — never a crash and never a
  * half-parsed value.  It is reloaded on METADATA_CHANGE.
+ *
+ * TAGS are the guest's names for the host's [guests] include / exclude
+ * (plugin/guests.h, "tag:NAME"): space- or comma-separated words of
+ * letters, digits, '_', '.' and '-', at most AUGUR_VM_TAG_MAX_CHARS each,
+ * case-sensitive, kept as one space-separated list without duplicates.
+ * They live in the policy element because libvirt keeps one metadata
+ * element per namespace.
  */
 #pragma once
 
@@ -26,6 +37,12 @@
 
 #define AUGUR_POLICY_NS_URI "urn:augur:policy:1"
 #define AUGUR_POLICY_NS_PREFIX "augur"
+
+/* The longest tag, characters: a label, not a description. */
+#define AUGUR_VM_TAG_MAX_CHARS 64
+/* The tag list, bytes with its NUL: the metadata parser reads at most
+ * 255 characters of an element's text. */
+#define AUGUR_VM_TAGS_MAX 256
 
 typedef struct {
         gboolean mode_set;
@@ -37,6 +54,8 @@ typedef struct {
         int priority;                /* shares, default 1000                   */
         double target_util;          /* (0, 1], NAN = unset                    */
         double quantile;             /* (0.5, 1), NAN = unset                  */
+        char tags[AUGUR_VM_TAGS_MAX];  /* "db prod", "" = none (TAGS)          */
+        double io_max_mib_s;         /* disk limit ceiling, MiB/s, NAN = unset */
 } AugurVmPolicy;
 
 void augur_vm_policy_init (AugurVmPolicy *p);
@@ -54,3 +73,9 @@ char *augur_vm_policy_to_xml (const AugurVmPolicy *p);
  * a message naming the key and the allowed range on a bad value. */
 gboolean augur_vm_policy_set (AugurVmPolicy *p, const char *key, const char *value,
                               GError **error);
+
+/* Is text one valid tag (TAGS)? */
+gboolean augur_vm_tag_valid (const char *text);
+/* Does the tag list (as in AugurVmPolicy.tags) hold a tag matching the
+ * glob spec? */
+gboolean augur_vm_tags_match (const char *tags, GPatternSpec *spec);

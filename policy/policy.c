@@ -28,6 +28,7 @@ static const char *const veto_names[AUGUR_VETO_N] = {
         [AUGUR_VETO_NO_FORECAST] = "no-forecast",
         [AUGUR_VETO_BUSY] = "observed-busy",
         [AUGUR_VETO_REGROW] = "regrow-soon",
+        [AUGUR_VETO_OTHER_CONTROLLER] = "other-controller",
 };
 
 const char *

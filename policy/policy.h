@@ -102,6 +102,8 @@ typedef enum {
                                          * in one vCPU less                   */
         AUGUR_VETO_REGROW,              /* vCPU down: the forecast wants it
                                          * back within the cooldown           */
+        AUGUR_VETO_OTHER_CONTROLLER,    /* something else moves the balloon:
+                                         * augur yields (plugin/resize.c)     */
         AUGUR_VETO_N,
 } AugurVeto;
 

@@ -1,11 +1,11 @@
 /* bench-activity.c — throughput and memory of the activity report parser
- * and line reader (plugin/activity.c).  Prints reports/s and peak RSS.
+ * and line reader (plugin/activity-parse.c).  Prints reports/s and peak RSS.
  *
  * What it measures, single thread:
  *   1. parse      augur_activity_parse_line() on a full report as augur-guest
  *                 writes it (415 bytes, 5 top programs) and on a minimal one;
  *   2. json-glib  JsonParser on the same full report, for comparison (why the
- *                 module has its own parser: activity.h);
+ *                 module has its own parser: activity-parse.h);
  *   3. flood      a stream of full reports fed through an AugurActivityReader
  *                 with the clock frozen, i.e. what one hostile guest flooding
  *                 its channel costs: framing + token bucket (nearly all
@@ -16,10 +16,9 @@
  * What it is not: a test (test-activity checks the bounds and counts).
  *
  * Build (in a built tree):
- *   gcc -O2 -I. -Iplugin -Isql -Icommon scripts/bench-activity.c plugin/activity.c \
- *     sql/libaugur-store.a common/libaugur-common.a \
- *     $(pkg-config --cflags --libs glib-2.0 gio-unix-2.0 json-glib-1.0 libvirt sqlite3 zlib) \
- *     -lm -o bench-activity
+ *   gcc -O2 -I. -Iplugin -Icommon scripts/bench-activity.c plugin/activity-parse.c \
+ *     common/libaugur-common.a \
+ *     $(pkg-config --cflags --libs glib-2.0 gio-2.0 json-glib-1.0) -lm -o bench-activity
  * Usage: bench-activity [SECONDS_PER_CASE]   (default 2)
  */
 #include "config.h"
@@ -30,7 +29,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "activity.h"
+#include "activity-parse.h"
 
 static const char *const full =
         "{\"v\":1,\"seq\":12345,\"interval_ms\":5000,\"dropped\":0,\"input_src\":\"irq\","

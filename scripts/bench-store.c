@@ -421,7 +421,7 @@ run_tick (AugurStore *st, Guest *guests, guint n, AugurDomainSample *samples,
                 AugurDomainSample *s = &samples[i];
                 guint rejected = 0;
 
-                /* what augur_collect_domains() does per record */
+                /* what the libvirt backend does per record (plugin/hv-libvirt.c) */
                 g_strlcpy (s->uuid, guests[i].uuid, sizeof s->uuid);
                 s->name = guests[i].name;       /* borrowed, never freed here */
                 s->id = (int) i + 1;

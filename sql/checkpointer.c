@@ -37,8 +37,10 @@
  * Lifetime.  augur_store_checkpointer_start() after the store is open,
  * _stop() before its connection closes: the thread is joined, its
  * connection closed, and the writer's close then checkpoints and removes
- * the WAL as the last connection.  Failures of the thread (cannot open,
- * I/O error) are logged once and leave the writer's fallback in charge. */
+ * the WAL as the last connection.  The thread opens its connection at its
+ * first wake-up, and again after a failure; failures (cannot open three
+ * times in a row, an I/O error) are logged once and leave the writer's
+ * fallback in charge. */
 
 #include "config.h"
 
@@ -67,25 +69,45 @@ struct AugurCheckpointer {
         gboolean warned;           /* (thread only) */
 };
 
+/* The thread's connection, opened at its first wake-up and again at the
+ * next one after a failure (a database busy being created or migrated, a
+ * -wal file being replaced): only CHECKPOINT_OPEN_TRIES failures in a row
+ * are worth a warning; until the thread has a connection the writer's
+ * fallback keeps the WAL bounded. */
+#define CHECKPOINT_OPEN_TRIES 3
+
+static sqlite3 *
+open_connection (AugurCheckpointer *ck, int *failures)
+{
+        sqlite3 *db = NULL;
+        int rc = sqlite3_open_v2 (ck->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+        if (rc == SQLITE_OK)
+                rc = sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+                if (++*failures == CHECKPOINT_OPEN_TRIES)
+                        g_warning ("%s: checkpoint thread: cannot open the database (%d tries): %s; "
+                                   "the writer checkpoints itself", ck->path, *failures,
+                                   db ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+                else
+                        g_debug ("%s: checkpoint thread: cannot open the database: %s; retrying at the next "
+                                 "wake-up", ck->path, db ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+                sqlite3_close_v2 (db);
+                return NULL;
+        }
+        *failures = 0;
+        /* The connection must not checkpoint on its own (it never writes,
+         * but a close of a non-last connection does not checkpoint either). */
+        sqlite3_wal_autocheckpoint (db, 0);
+        return db;
+}
+
 static gpointer
 checkpointer_main (gpointer data)
 {
         AugurCheckpointer *ck = data;
         sqlite3 *db = NULL;
-        int rc;
-
-        rc = sqlite3_open_v2 (ck->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_exec (db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-                g_warning ("%s: checkpoint thread: cannot open the database: %s; the writer checkpoints itself",
-                           ck->path, db ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
-                sqlite3_close_v2 (db);
-                return NULL;
-        }
-        /* The connection must not checkpoint on its own (it never writes,
-         * but a close of a non-last connection does not checkpoint either). */
-        sqlite3_wal_autocheckpoint (db, 0);
+        int rc, failures = 0;
 
         g_mutex_lock (&ck->lock);
         for (;;) {
@@ -96,14 +118,18 @@ checkpointer_main (gpointer data)
                 ck->pending = FALSE;
                 g_mutex_unlock (&ck->lock);
 
-                rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-                if (rc == SQLITE_OK)
-                        g_atomic_int_inc (&ck->runs);
-                else if (rc != SQLITE_BUSY && !ck->warned) {
-                        /* BUSY: the writer's fallback holds the checkpoint lock. */
-                        g_warning ("%s: checkpoint thread: %s (logged once; the writer checkpoints itself past %d pages)",
-                                   ck->path, sqlite3_errmsg (db), ck->hard_pages);
-                        ck->warned = TRUE;
+                if (!db)
+                        db = open_connection (ck, &failures);
+                if (db) {
+                        rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+                        if (rc == SQLITE_OK)
+                                g_atomic_int_inc (&ck->runs);
+                        else if (rc != SQLITE_BUSY && !ck->warned) {
+                                /* BUSY: the writer's fallback holds the checkpoint lock. */
+                                g_warning ("%s: checkpoint thread: %s (logged once; the writer checkpoints itself "
+                                           "past %d pages)", ck->path, sqlite3_errmsg (db), ck->hard_pages);
+                                ck->warned = TRUE;
+                        }
                 }
                 g_mutex_lock (&ck->lock);
         }

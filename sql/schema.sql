@@ -16,7 +16,7 @@
 --              (mean = sum/n), for counters the sum of per-interval deltas
 --              (resets excluded).  Summed in memory while a bucket is
 --              open and written once when it closes; recomputed from the
---              samples after an import or a crash (store.c, ROLLUPS FROM
+--              samples after an import or a crash (store-tick.c, ROLLUPS FROM
 --              SAMPLES).  Since version 4, `samples` is a view over
 --              samples_main and samples_recent (004-samples-recent.sql).
 --   retention  raw samples for 48 h, rollups for 90 days (configurable),
@@ -137,7 +137,7 @@ CREATE INDEX events_by_domain ON events (domain_id, ts_ms);
 
 -- Rollup buckets.  For each gauge g: g_n (non-NULL count), g_sum, g_min,
 -- g_max.  For each counter c: c_delta (sum of per-interval deltas).  The
--- column list must match store.c rollup_gauges[] / rollup_counters[]
+-- column list must match store.c augur_store_rollup_gauges[] / _counters[]
 -- (test-store checks it).
 CREATE TABLE rollups (
         domain_id       INTEGER NOT NULL,

@@ -10,7 +10,7 @@
  *
  * Statements are prepared per flush: a flush happens at most once per tick
  * and only when reports arrived, so the few prepares (~tens of µs) do not
- * matter next to the commit, and store.c's struct stays as it is.
+ * matter next to the commit, and AugurStore (store-private.h) stays as it is.
  */
 #include "config.h"
 
@@ -60,7 +60,7 @@ static const gboolean col_is_integer[AUGUR_ACTCOL_N] = {
 };
 
 /* The samples columns a channel report fills, and their rollup gauges
- * (store.c rollup_gauges[] has the same names). */
+ * (store.c augur_store_rollup_gauges[] has the same names). */
 static const AugurActivityCol sample_cols[] = {
         AUGUR_ACTCOL_INPUT_EVENTS_PER_MIN,
         AUGUR_ACTCOL_SESSIONS,
@@ -76,7 +76,6 @@ static const AugurActivityCol sample_cols[] = {
 #define P_DOMAIN   (N_SAMPLE_COLS + 1)
 #define P_TS       (N_SAMPLE_COLS + 2)   /* fill: report ts; rollup: res_s */
 #define P_BUCKET   (N_SAMPLE_COLS + 3)   /* rollup: bucket_s                */
-static const gint64 rollup_res_s[] = { 60, 300 };   /* store.c rollup_res[] */
 
 typedef struct {
         sqlite3_stmt *ins;
@@ -207,7 +206,7 @@ bind_col (sqlite3_stmt *stmt, int idx, const AugurActivityRow *r, AugurActivityC
                 sqlite3_bind_double (stmt, idx, r->v[c]);
 }
 
-/* A filled sample whose rollup bucket is still open in memory (store.c):
+/* A filled sample whose rollup bucket is still open in memory (store-tick.c):
  * its values join that bucket once the transaction commits. */
 typedef struct {
         DomainCache *dc;
@@ -252,8 +251,8 @@ fill_sample (AugurStore *st, Stmts *s, DomainCache *dc, const AugurActivityRow *
         if (sample_ms < 0)
                 return SQLITE_OK;      /* no recent sample, or already filled */
         (*ret_filled)++;
-        for (gsize k = 0; k < G_N_ELEMENTS (rollup_res_s); k++) {
-                gint64 res = rollup_res_s[k];
+        for (gsize k = 0; k < AUGUR_ROLLUP_N_RES; k++) {
+                gint64 res = augur_store_rollup_res[k];
 
                 if (augur_store_rollup_is_open (dc, k, sample_ms)) {
                         g_array_append_vals (open_fills, &(OpenFill) { dc, k, sample_ms, r }, 1);

@@ -7,15 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-static void
-bind_d (sqlite3_stmt *s, int i, double v)
-{
-        if (isnan (v))
-                sqlite3_bind_null (s, i);
-        else
-                sqlite3_bind_double (s, i, v);
-}
-
 /* A KiB value as whole KiB: an integral value takes 1-4 bytes of the row
  * instead of a REAL's 8 (SQLite stores integral values of REAL columns as
  * integers), and fractions of a KiB mean nothing in the audit. */
@@ -26,15 +17,6 @@ bind_kib (sqlite3_stmt *s, int i, double v)
                 sqlite3_bind_null (s, i);
         else
                 sqlite3_bind_int64 (s, i, llround (v));
-}
-
-static void
-bind_i (sqlite3_stmt *s, int i, int v)
-{
-        if (v < 0)
-                sqlite3_bind_null (s, i);
-        else
-                sqlite3_bind_int (s, i, v);
 }
 
 static void
@@ -99,15 +81,15 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
                 bind_t (s, i++, r->model);
                 bind_kib (s, i++, r->mem_used_kib);
                 bind_kib (s, i++, r->mem_alloc_kib);
-                bind_d (s, i++, r->cpu_cores_used);
-                bind_i (s, i++, r->vcpus_online);
-                bind_d (s, i++, r->horizon_s);
+                augur_store_bind_double_or_null (s, i++, r->cpu_cores_used);
+                augur_store_bind_int_or_null (s, i++, r->vcpus_online);
+                augur_store_bind_double_or_null (s, i++, r->horizon_s);
                 bind_kib (s, i++, r->mem_p50_kib);
                 bind_kib (s, i++, r->mem_upper_kib);
-                bind_d (s, i++, r->cpu_p50_cores);
-                bind_d (s, i++, r->cpu_upper_cores);
+                augur_store_bind_double_or_null (s, i++, r->cpu_p50_cores);
+                augur_store_bind_double_or_null (s, i++, r->cpu_upper_cores);
                 bind_kib (s, i++, r->mem_target_kib);
-                bind_i (s, i++, r->vcpus_target);
+                augur_store_bind_int_or_null (s, i++, r->vcpus_target);
                 bind_t (s, i++, r->mem_action ? r->mem_action : "none");
                 bind_t (s, i++, r->cpu_action ? r->cpu_action : "none");
                 bind_t (s, i++, r->mem_reason ? r->mem_reason : "none");
@@ -132,10 +114,9 @@ augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *rows, gsize
         return TRUE;
 }
 
-gint64
-augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
-                             const char *name, const char *kind, double from_value,
-                             double to_value, GError **error)
+static gint64
+write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid, const char *name, const char *kind,
+                 const char *device, double from_value, double to_value, const char *reason, GError **error)
 {
         sqlite3_stmt *s = NULL;
         DomainCache *dc;
@@ -150,14 +131,16 @@ augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
                 augur_store_txn_rollback (st);
                 return -1;
         }
-        rc = sqlite3_prepare_v2 (st->db, "INSERT INTO actuations (ts_ms, domain_id, kind, from_value, to_value) "
-                                 "VALUES (?,?,?,?,?)", -1, &s, NULL);
+        rc = sqlite3_prepare_v2 (st->db, "INSERT INTO actuations (ts_ms, domain_id, kind, from_value, to_value, "
+                                 "device, reason) VALUES (?,?,?,?,?,?,?)", -1, &s, NULL);
         if (rc == SQLITE_OK) {
                 sqlite3_bind_int64 (s, 1, ts_ms);
                 sqlite3_bind_int64 (s, 2, dc->id);
                 sqlite3_bind_text (s, 3, kind, -1, SQLITE_STATIC);
-                bind_d (s, 4, from_value);
-                bind_d (s, 5, to_value);
+                augur_store_bind_double_or_null (s, 4, from_value);
+                augur_store_bind_double_or_null (s, 5, to_value);
+                sqlite3_bind_text (s, 6, device, -1, SQLITE_STATIC);
+                sqlite3_bind_text (s, 7, reason, -1, SQLITE_STATIC);
                 rc = sqlite3_step (s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode (st->db);
         }
         sqlite3_finalize (s);
@@ -170,6 +153,22 @@ augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
         if (!augur_store_txn_commit (st, error))
                 return -1;
         return id;
+}
+
+gint64
+augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
+                             const char *name, const char *kind, double from_value,
+                             double to_value, GError **error)
+{
+        return write_actuation (st, ts_ms, uuid, name, kind, NULL, from_value, to_value, NULL, error);
+}
+
+gint64
+augur_store_write_io_actuation (AugurStore *st, gint64 ts_ms, const char *uuid, const char *name,
+                                const char *kind, const char *device, double from_bps, double to_bps,
+                                const char *reason, GError **error)
+{
+        return write_actuation (st, ts_ms, uuid, name, kind, device, from_bps, to_bps, reason, error);
 }
 
 gboolean
@@ -392,7 +391,7 @@ augur_store_actuations (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64
                         guint limit, GError **error)
 {
         static const char sql[] =
-                "SELECT * FROM (SELECT ts_ms, domain_id, kind, from_value, to_value, latency_ms, id "
+                "SELECT * FROM (SELECT ts_ms, domain_id, kind, from_value, to_value, latency_ms, device, reason, id "
                 "FROM actuations WHERE (?1 < 0 OR domain_id = ?1) AND ts_ms BETWEEN ?2 AND ?3 "
                 "ORDER BY id DESC LIMIT ?4) ORDER BY id";
         g_autoptr(GArray) out = g_array_new (FALSE, TRUE, sizeof (AugurActuationRow));
@@ -413,9 +412,11 @@ augur_store_actuations (AugurStore *st, gint64 domain_id, gint64 from_ms, gint64
                 r.ts_ms = sqlite3_column_int64 (s, 0);
                 r.domain_id = sqlite3_column_int64 (s, 1);
                 r.kind = intern_col (s, 2);
-                r.from_value = sqlite3_column_type (s, 3) == SQLITE_NULL ? NAN : sqlite3_column_double (s, 3);
-                r.to_value = sqlite3_column_type (s, 4) == SQLITE_NULL ? NAN : sqlite3_column_double (s, 4);
+                r.from_value = augur_store_column_double_or_nan (s, 3);
+                r.to_value = augur_store_column_double_or_nan (s, 4);
                 r.latency_ms = sqlite3_column_type (s, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64 (s, 5);
+                r.device = sqlite3_column_type (s, 6) == SQLITE_NULL ? NULL : intern_col (s, 6);
+                r.reason = sqlite3_column_type (s, 7) == SQLITE_NULL ? NULL : intern_col (s, 7);
                 g_array_append_val (out, r);
         }
         sqlite3_finalize (s);

@@ -1,5 +1,5 @@
 /* store-decisions.h — the audit trail: decisions and actuations
- * (migrations/003-decisions.sql has the table design). */
+ * (migrations/002-decisions.sql has the table design). */
 #pragma once
 
 #include "store.h"
@@ -33,6 +33,13 @@ gboolean augur_store_write_decisions (AugurStore *st, const AugurDecisionRow *ro
 gint64 augur_store_write_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
                                     const char *name, const char *kind,
                                     double from_value, double to_value, GError **error);
+/* Record a disk I/O limit actuation (migrations/010-io-actuations.sql):
+ * kind io-total / io-read / io-write, values in bytes/s, the disk and
+ * the reason.  Returns its id (> 0) or -1. */
+gint64 augur_store_write_io_actuation (AugurStore *st, gint64 ts_ms, const char *uuid,
+                                       const char *name, const char *kind, const char *device,
+                                       double from_bps, double to_bps, const char *reason,
+                                       GError **error);
 /* Fill in the measured latency of actuation id. */
 gboolean augur_store_set_actuation_latency (AugurStore *st, gint64 id,
                                             gint64 latency_ms, GError **error);
@@ -63,15 +70,19 @@ gboolean augur_store_read_forecast (AugurStore *st, gint64 domain_id, gint64 *re
                                     char **ret_model, double *ret_step_s,
                                     char **ret_horizons_json, GError **error);
 
-/* One actuation (virt-augur plot / top).  kind is interned ("balloon" or
- * "vcpus"); NAN = unknown value, latency_ms -1 = not seen in effect yet. */
+/* One actuation (virt-augur plot / top / actions / explain).  kind is
+ * interned ("balloon", "vcpus", "io-total", "io-read", "io-write");
+ * NAN = unknown value, latency_ms -1 = not seen in effect yet. */
 typedef struct {
         gint64 ts_ms;
         gint64 domain_id;
         const char *kind;
-        double from_value;              /* KiB for balloon, count for vcpus   */
+        double from_value;              /* KiB for balloon, count for vcpus,
+                                         * bytes/s for io-*                   */
         double to_value;
         gint64 latency_ms;
+        const char *device;             /* io-*: the disk; NULL otherwise (interned) */
+        const char *reason;             /* io-*: why; NULL otherwise (interned) */
 } AugurActuationRow;
 
 /* Actuations of domain_id (or every domain when < 0) between from_ms and

@@ -1,8 +1,10 @@
 /* store-private.h — the store's internals, shared by the files of sql/
- * only (store.c and the per-table files such as store-activity.c).  Nothing
- * outside sql/ may include it: the rest of augur sees store.h. */
+ * only (store.c, store-tick.c, store-read.c and the per-table files such
+ * as store-activity.c).  Nothing outside sql/ may include it: the rest of
+ * augur sees store.h (and the tests store-test.h). */
 #pragma once
 
+#include <math.h>
 #include <sqlite3.h>
 #include "store.h"
 
@@ -10,12 +12,23 @@
  * of this many seconds moves them to samples_main (004-samples-recent.sql). */
 #define AUGUR_STORE_RECENT_S 60
 
-/* One open rollup bucket of one domain: the columns of its rollups row
- * (schema.sql), in the order of store.c rollup_gauges[] and
- * rollup_counters[]. */
+/* Columns of the samples and rollups tables (store.c) */
 #define AUGUR_ROLLUP_N_RES 2
 #define AUGUR_ROLLUP_N_GAUGES 30
 #define AUGUR_ROLLUP_N_COUNTERS 5
+/* Derived columns of samples (trace units), in the order of AugurCol's
+ * trace columns.  cpu_cores is the provisioned core count. */
+extern const char *const augur_store_derived_cols[AUGUR_COL_N_TRACE];
+/* Rollup gauges and counters: must match the rollups table (test-store). */
+extern const char *const augur_store_rollup_gauges[AUGUR_ROLLUP_N_GAUGES];
+extern const AugurStat augur_store_rollup_counters[AUGUR_ROLLUP_N_COUNTERS];
+/* The rollup resolutions, indexed by the res_index / r of the functions
+ * below: 1 min, 5 min. */
+extern const AugurResolution augur_store_rollup_res[AUGUR_ROLLUP_N_RES];
+
+/* One open rollup bucket of one domain: the columns of its rollups row
+ * (schema.sql), in the order of augur_store_rollup_gauges[] and
+ * augur_store_rollup_counters[]. */
 typedef struct {
         gint64 bucket_s;                            /* start, unix s; -1 = none */
         gint64 n;                                   /* samples                  */
@@ -35,7 +48,7 @@ typedef struct {
         gboolean have_prev;
         AugurDomainSample prev;    /* raw sample of the last committed tick   */
         gint64 prev_ms;
-        /* The open rollup bucket per resolution (store.c rollup_res[]):
+        /* The open rollup bucket per resolution (augur_store_rollup_res[]):
          * summed in memory, written once when it closes. */
         AugurRollupAcc acc[AUGUR_ROLLUP_N_RES];
         /* The bucket (start, unix s) per resolution that the open tick's
@@ -80,19 +93,81 @@ struct AugurStore {
         sqlite3_stmt *upsert_forecast;    /* store-decisions.c, likewise          */
         /* The open tick (augur_store_tick_begin() .. _commit()): what moves
          * into memory only once its transaction commits. */
+        gboolean wal;                     /* in WAL mode (not ":memory:")         */
         gboolean wal_lost_said;           /* the -wal file vanished: logged once  */
         gboolean tick_open;
         gint64 tick_ms;
-        GArray *tick_samples;             /* TickSample (store.c), in sample order */
+        GArray *tick_samples;             /* TickSample, in sample order           */
         GPtrArray *tick_closed;           /* AugurRollupAcc* written by the tick   */
         GPtrArray *tick_created;          /* uuids (owned) of domains created      */
-        GArray *tick_gauges;              /* TickGauge (store.c): activity values
-                                           * for buckets open after the commit   */
+        GArray *tick_gauges;              /* TickGauge: activity values for
+                                           * buckets open after the commit       */
 };
 
-/* Helpers of store.c for the other sql/ files. */
+/* A sample of the open tick: what its commit moves into memory. */
+typedef struct {
+        DomainCache *dc;
+        AugurDomainSample sample;      /* the next "previous"; name NULL   */
+        double gauges[AUGUR_ROLLUP_N_GAUGES];
+        AugurDeltas deltas;
+} TickSample;
+
+/* An activity value waiting for the open tick's commit (store-activity.c). */
+typedef struct {
+        DomainCache *dc;
+        gsize r;
+        gint64 ts_ms;
+        gsize gauge;
+        double value;
+} TickGauge;
+
+/* ---- store.c: SQL helpers and the store's lifecycle ---- */
+
+/* Convert the connection's last error (rc: its SQLite result code) into
+ * *error, naming what failed. */
 void augur_store_set_sql_error (AugurStore *st, int rc, GError **error, const char *what);
 gboolean augur_store_exec (AugurStore *st, const char *sql, GError **error);
+/* Step a statement that returns no rows we read, then reset it; SQLITE_OK
+ * or the SQLite result code. */
+int augur_store_step_done (sqlite3_stmt *stmt);
+/* ROLLBACK, ignoring its result; returns FALSE (for `return rollback`). */
+gboolean augur_store_rollback (AugurStore *st);
+/* The hash table value destructor of AugurStore.by_uuid. */
+void augur_store_domain_cache_free (gpointer p);
+/* After a tick's commit: start a new -wal file when the old one was
+ * removed (store.c, THE -WAL FILE REMOVED UNDER US). */
+void augur_store_wal_check (AugurStore *st);
+
+/* NULL for NAN, and back. */
+static inline void
+augur_store_bind_double_or_null (sqlite3_stmt *stmt, int idx, double v)
+{
+        if (isnan (v))
+                sqlite3_bind_null (stmt, idx);
+        else
+                sqlite3_bind_double (stmt, idx, v);
+}
+
+/* NULL for a negative count (unknown). */
+static inline void
+augur_store_bind_int_or_null (sqlite3_stmt *stmt, int idx, int v)
+{
+        if (v < 0)
+                sqlite3_bind_null (stmt, idx);
+        else
+                sqlite3_bind_int (stmt, idx, v);
+}
+
+static inline double
+augur_store_column_double_or_nan (sqlite3_stmt *stmt, int idx)
+{
+        if (sqlite3_column_type (stmt, idx) == SQLITE_NULL)
+                return NAN;
+        return sqlite3_column_double (stmt, idx);
+}
+
+/* ---- store-tick.c: the writes ---- */
+
 /* A writer's own transaction: BEGIN IMMEDIATE .. COMMIT, or inside an open
  * tick a savepoint, so that a writer's failure undoes its own rows only and
  * the tick's samples still commit (and a failure of the tick's COMMIT
@@ -115,3 +190,14 @@ gboolean augur_store_rollup_is_open (const DomainCache *dc, gsize res_index, gin
  * is kept and added when the tick commits (dropped if it rolls back). */
 void augur_store_rollup_add_gauge_committed (AugurStore *st, DomainCache *dc, gsize res_index,
                                              gint64 ts_ms, const char *gauge, double value);
+
+/* An open bucket: empty from bucket_s on (-1 = none); one sample added
+ * (gauges in augur_store_rollup_gauges[] order, NAN = missing; deltas
+ * NULL = none).  Readers sum the buckets not yet in the table with these
+ * (store-read.c), so history and the live path agree. */
+void augur_store_acc_reset (AugurRollupAcc *acc, gint64 bucket_s);
+void augur_store_acc_add (AugurRollupAcc *acc, const double *gauges, const AugurDeltas *deltas);
+/* At close: write every open bucket (best effort). */
+void augur_store_flush_open_buckets (AugurStore *st);
+/* At open: rewrite the buckets a crash left open from the samples. */
+gboolean augur_store_recover_open_buckets (AugurStore *st, GError **error);

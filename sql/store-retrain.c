@@ -9,36 +9,12 @@
 #include <string.h>
 
 static void
-bind_d (sqlite3_stmt *s, int i, double v)
-{
-        if (isnan (v))
-                sqlite3_bind_null (s, i);
-        else
-                sqlite3_bind_double (s, i, v);
-}
-
-static void
-bind_v (sqlite3_stmt *s, int i, int v)
-{
-        if (v < 0)
-                sqlite3_bind_null (s, i);
-        else
-                sqlite3_bind_int (s, i, v);
-}
-
-static void
 bind_t (sqlite3_stmt *s, int i, const char *v)
 {
         if (v && *v)
                 sqlite3_bind_text (s, i, v, -1, SQLITE_STATIC);
         else
                 sqlite3_bind_null (s, i);
-}
-
-static double
-col_d (sqlite3_stmt *s, int i)
-{
-        return sqlite3_column_type (s, i) == SQLITE_NULL ? NAN : sqlite3_column_double (s, i);
 }
 
 static int
@@ -81,17 +57,17 @@ augur_store_write_retrain_run (AugurStore *st, const AugurRetrainRunRow *r,
                 bind_t (s, i++, r->outcome);
                 bind_t (s, i++, r->reason);
                 bind_t (s, i++, r->detail);
-                bind_v (s, i++, r->serving_version);
-                bind_v (s, i++, r->candidate_version);
-                bind_v (s, i++, r->gate_version);
+                augur_store_bind_int_or_null (s, i++, r->serving_version);
+                augur_store_bind_int_or_null (s, i++, r->candidate_version);
+                augur_store_bind_int_or_null (s, i++, r->gate_version);
                 bind_t (s, i++, r->model_path);
                 sqlite3_bind_int (s, i++, r->n_vms);
                 sqlite3_bind_int64 (s, i++, r->n_points);
-                bind_d (s, i++, r->train_seconds);
+                augur_store_bind_double_or_null (s, i++, r->train_seconds);
                 sqlite3_bind_int (s, i++, r->epochs);
-                bind_d (s, i++, r->candidate_mae);
-                bind_d (s, i++, r->serving_mae);
-                bind_d (s, i++, r->baseline_mae);
+                augur_store_bind_double_or_null (s, i++, r->candidate_mae);
+                augur_store_bind_double_or_null (s, i++, r->serving_mae);
+                augur_store_bind_double_or_null (s, i++, r->baseline_mae);
                 bind_t (s, i++, r->baseline);
                 rc = sqlite3_step (s);
                 rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -110,9 +86,9 @@ augur_store_write_retrain_run (AugurStore *st, const AugurRetrainRunRow *r,
                 bind_t (s, i++, v->uuid);
                 sqlite3_bind_text (s, i++, v->name, -1, SQLITE_STATIC);
                 sqlite3_bind_int64 (s, i++, v->n_points);
-                bind_d (s, i++, v->candidate_mae);
-                bind_d (s, i++, v->serving_mae);
-                bind_d (s, i++, v->baseline_mae);
+                augur_store_bind_double_or_null (s, i++, v->candidate_mae);
+                augur_store_bind_double_or_null (s, i++, v->serving_mae);
+                augur_store_bind_double_or_null (s, i++, v->baseline_mae);
                 bind_t (s, i++, v->baseline);
                 sqlite3_bind_int (s, i++, v->model_beats_baselines ? 1 : 0);
                 rc = sqlite3_step (s);
@@ -163,11 +139,11 @@ augur_store_retrain_runs (AugurStore *st, guint limit, GError **error)
                         col_t (s, i++, r.model_path, sizeof r.model_path);
                         r.n_vms = sqlite3_column_int (s, i++);
                         r.n_points = sqlite3_column_int64 (s, i++);
-                        r.train_seconds = col_d (s, i++);
+                        r.train_seconds = augur_store_column_double_or_nan (s, i++);
                         r.epochs = sqlite3_column_int (s, i++);
-                        r.candidate_mae = col_d (s, i++);
-                        r.serving_mae = col_d (s, i++);
-                        r.baseline_mae = col_d (s, i++);
+                        r.candidate_mae = augur_store_column_double_or_nan (s, i++);
+                        r.serving_mae = augur_store_column_double_or_nan (s, i++);
+                        r.baseline_mae = augur_store_column_double_or_nan (s, i++);
                         col_t (s, i++, r.baseline, sizeof r.baseline);
                         g_array_append_val (out, r);
                 }
@@ -199,9 +175,9 @@ augur_store_retrain_vms (AugurStore *st, gint64 run_id, GError **error)
                         col_t (s, 0, v.uuid, sizeof v.uuid);
                         col_t (s, 1, v.name, sizeof v.name);
                         v.n_points = sqlite3_column_int64 (s, 2);
-                        v.candidate_mae = col_d (s, 3);
-                        v.serving_mae = col_d (s, 4);
-                        v.baseline_mae = col_d (s, 5);
+                        v.candidate_mae = augur_store_column_double_or_nan (s, 3);
+                        v.serving_mae = augur_store_column_double_or_nan (s, 4);
+                        v.baseline_mae = augur_store_column_double_or_nan (s, 5);
                         col_t (s, 6, v.baseline, sizeof v.baseline);
                         v.model_beats_baselines = sqlite3_column_int (s, 7) != 0;
                         g_array_append_val (out, v);

@@ -75,7 +75,7 @@ gboolean augur_store_write_tick (AugurStore *st, gint64 ts_ms,
 
 /* The same tick, left open so that the tick's other rows (activity,
  * forecasts, actuations, decisions, events: every writer of this store)
- * join its transaction; then one commit (store.c, THE TICK'S
+ * join its transaction; then one commit (store-tick.c, THE TICK'S
  * TRANSACTION).  A writer failing inside the open tick undoes only its own
  * rows, except where SQLite rolls back the whole transaction (disk full,
  * I/O error): then the whole tick is lost and tick_commit fails.  samples
@@ -177,6 +177,7 @@ typedef enum {
         AUGUR_HIST_INPUT_EVENTS_PER_MIN,   /* in-guest activity (augur-guest) */
         AUGUR_HIST_SESSIONS,
         AUGUR_HIST_PROC_STARTS_PER_MIN,
+        AUGUR_HIST_VCPUS_ONLINE,           /* from the decisions, see below  */
         AUGUR_HIST_N,
 } AugurHistCol;
 
@@ -184,6 +185,7 @@ typedef struct {
         const char *name;         /* JSON key / table header                 */
         gboolean integer;         /* print as integer                        */
         gboolean counter;         /* raw counter; a delta in rollups         */
+        gboolean from_decisions;  /* not a samples column (vcpus_online)     */
 } AugurHistColInfo;
 
 extern const AugurHistColInfo augur_hist_col_info[AUGUR_HIST_N];
@@ -195,18 +197,17 @@ typedef struct {
 
 /* Rows of domain_id between from_ms and to_ms inclusive (GArray of
  * AugurHistRow).  In rollup resolutions gauges are bucket means and
- * counters per-interval deltas. */
+ * counters per-interval deltas.
+ *
+ * vcpus_online is the vCPUs online in the guest: a vCPU the guest agent
+ * took offline is still plugged, and libvirt's vcpu.current
+ * (vcpus_current) still counts it.  augurd's resize loop records the
+ * agent's count in the decision of each tick (decisions.vcpus_online:
+ * the agent's count where it answers, vcpu.current otherwise; resize.c
+ * build_input), so a row takes the online count of its tick's decision,
+ * and vcpus_current where the tick has none (observe mode, before the
+ * first decision).  In rollups: the mean over the bucket's decisions,
+ * else vcpus_current's. */
 GArray *augur_store_history (AugurStore *st, gint64 domain_id,
                              gint64 from_ms, gint64 to_ms,
                              AugurResolution res, GError **error);
-
-/* Test hook: cap the database at max_pages pages (PRAGMA max_page_count on
- * the store's own connection), so tests can make SQLite hit SQLITE_FULL
- * exactly as on a full disk. */
-void augur_store_test_set_max_pages (AugurStore *st, gint64 max_pages);
-/* Tests: checkpoint from soft_pages WAL frames on (> 0; 0 keeps it), and
- * the checkpoints run so far by the thread and by the writer's fallback. */
-void augur_store_test_checkpoints (AugurStore *st, int soft_pages, int *ret_thread_runs, int *ret_inline_runs);
-/* Tests: checkpoint once the WAL's content is max_age_ms old (default a
- * minute; checkpointer.c, "Age"). */
-void augur_store_test_checkpoint_age (AugurStore *st, int max_age_ms);

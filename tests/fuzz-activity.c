@@ -11,10 +11,9 @@
  *
  * With libFuzzer (tests/run-fuzz-activity.sh does exactly this, bounded):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DAUGUR_FUZZ_LIBFUZZER \
- *     -I. -Iplugin -Isql -Icommon tests/fuzz-activity.c plugin/activity.c \
- *     sql/libaugur-store.a common/libaugur-common.a \
- *     $(pkg-config --cflags --libs glib-2.0 gio-unix-2.0 json-glib-1.0 libvirt sqlite3) \
- *     -lm -o fuzz-activity
+ *     -I. -Iplugin -Icommon tests/fuzz-activity.c plugin/activity-parse.c \
+ *     common/libaugur-common.a \
+ *     $(pkg-config --cflags --libs glib-2.0 gio-2.0 json-glib-1.0) -lm -o fuzz-activity
  *   ./fuzz-activity -max_total_time=60 corpus/ tests/data/activity-corpus/
  *
  * Without libFuzzer (the automake build): a GTest program, with the driver
@@ -30,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "activity.h"
+#include "activity-parse.h"
 #include "fuzz-driver.h"
 
 static void

@@ -1,6 +1,7 @@
 /* fuzz-api.c — libFuzzer target for the two request parsers augurd shows
- * to local users: the API's JSON line (plugin/api.c, through its public
- * entry point augur_api_handle_line(), as the socket calls it) and the
+ * to local users: the API's JSON line (plugin/api-request.c, through its
+ * public entry point augur_api_handle_line(), as the socket calls it; the
+ * API itself, made without a socket, is plugin/api.c's) and the
  * metrics endpoint's HTTP request head (augur_metrics_parse_request(),
  * plugin/metrics.c).  And a plain fallback that runs them over files.
  *
@@ -20,7 +21,8 @@
  *
  * With libFuzzer (tests/run-fuzz.sh api does exactly this, bounded):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DAUGUR_FUZZ_LIBFUZZER \
- *     -I. -Iplugin -Ipolicy -Icommon tests/fuzz-api.c plugin/api.c plugin/metrics.c \
+ *     -I. -Iplugin -Ipolicy -Icommon tests/fuzz-api.c plugin/api-request.c \
+ *     plugin/api.c plugin/metrics.c \
  *     $(pkg-config --cflags --libs glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0) -lm \
  *     -o fuzz-api
  *   ./fuzz-api -max_total_time=60 corpus/ tests/data/api-corpus/
@@ -114,7 +116,7 @@ check_reply (const char *reply, const AugurApiPeer *peer)
         static const char *const codes[] = {
                 "parse-error", "invalid-request", "unknown-call", "permission-denied", "invalid-args",
                 "too-large", "busy", "unsupported", "failed",
-                "rate-limited",         /* notify floods (issue 16, item 1)   */
+                "rate-limited",         /* notify floods */
         };
         g_autoptr(JsonParser) p = json_parser_new ();
         JsonObject *o, *e;

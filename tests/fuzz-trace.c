@@ -1,5 +1,6 @@
-/* fuzz-trace.c — libFuzzer target for the trace readers (model/trace.c),
- * and a plain fallback that runs it over files.
+/* fuzz-trace.c — libFuzzer target for the trace readers (model/trace.c
+ * and trace-rows.c, and common/tar.c for PlanetLab archives), and a plain
+ * fallback that runs it over files.
  *
  * An input is two selector bytes and a file:
  *   byte 0 % 6  the format: auto, augur, bitbrains, azure, planetlab, alibaba
@@ -21,8 +22,9 @@
  *
  * With libFuzzer (tests/run-fuzz.sh trace does exactly this, bounded):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DAUGUR_FUZZ_LIBFUZZER \
- *     -I. -Imodel -Icommon tests/fuzz-trace.c model/trace.c \
- *     common/libaugur-common.a $(pkg-config --cflags --libs glib-2.0 zlib) \
+ *     -I. -Imodel -Icommon tests/fuzz-trace.c model/trace.c model/trace-rows.c \
+ *     common/tar.c common/libaugur-common.a \
+ *     $(pkg-config --cflags --libs glib-2.0 zlib) \
  *     -lm -o fuzz-trace
  *   ./fuzz-trace -max_total_time=60 corpus/ tests/data/trace-corpus/
  *

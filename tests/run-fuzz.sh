@@ -21,8 +21,7 @@
 #   them: run it after a long run, or after fixing a finding (copy the
 #   reproducer into the corpus first), and commit what it adds.
 #   The tree must be built (make): targets link common/libaugur-common.a
-#   (activity also sql/libaugur-store.a) from $AUGUR_TOP_BUILDDIR (set by
-#   make check), else from the source tree.
+#   from $AUGUR_TOP_BUILDDIR (set by make check), else from the source tree.
 # Output: BUILDDIR/tests/fuzz-TARGET-libfuzzer (the binary),
 #   BUILDDIR/tests/fuzz-TARGET-work/ (the grown corpus; kept between runs),
 #   BUILDDIR/tests/fuzz-TARGET-artifacts/ (crash reproducers, if any: replay
@@ -51,10 +50,10 @@ skip() { echo "$NAME: SKIP: $*"; exit 77; }
 LIBS=()
 case $TARGET in
 activity)
-    SOURCES=("$SRC/plugin/activity.c")
-    FLAGS=(-I"$SRC/plugin" -I"$SRC/sql")
-    LIBS=("$BUILD/sql/libaugur-store.a")
-    PKGS="glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 libvirt sqlite3 zlib"
+    # the parser and the reader alone (activity-parse.h): GLib and common/
+    SOURCES=("$SRC/plugin/activity-parse.c")
+    FLAGS=(-I"$SRC/plugin")
+    PKGS="glib-2.0 gio-2.0 json-glib-1.0"
     MAX_LEN=4096
     ;;
 blob)
@@ -64,13 +63,15 @@ blob)
     MAX_LEN=16384
     ;;
 trace)
-    SOURCES=("$SRC/model/trace.c")
+    SOURCES=("$SRC/model/trace.c" "$SRC/model/trace-rows.c" "$SRC/common/tar.c")
     FLAGS=(-I"$SRC/model")
     PKGS="glib-2.0 zlib"
     MAX_LEN=8192
     ;;
 api)
-    SOURCES=("$SRC/plugin/api.c" "$SRC/plugin/metrics.c")
+    # the request handling (api-request.c), the API's constructor and the
+    # per-uid state it keeps (api.c), the HTTP head parser (metrics.c)
+    SOURCES=("$SRC/plugin/api-request.c" "$SRC/plugin/api.c" "$SRC/plugin/metrics.c")
     FLAGS=(-I"$SRC/plugin" -I"$SRC/policy")
     PKGS="glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0"
     MAX_LEN=8192

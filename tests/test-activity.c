@@ -38,6 +38,8 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -50,6 +52,8 @@
 #include "store.h"
 #include "store-activity.h"
 #include "store-decisions.h"
+#include "store-test.h"
+#include "testutil.h"
 
 #define HDR "{\"v\":1,\"seq\":7,\"interval_ms\":5000"
 
@@ -1182,9 +1186,7 @@ setup (Fixture *f, gconstpointer data)
 static void
 teardown (Fixture *f, gconstpointer data)
 {
-        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", f->dir);
-
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (f->dir);
         g_free (f->dir);
         g_free (f->path);
 }
@@ -1541,6 +1543,9 @@ test_daemon (Fixture *f, gconstpointer data)
         g_autofree char *sql = NULL;
         virConnectPtr conn;
         virDomainPtr dom, bare;
+        AugurHv *hv;
+        const AugurHvCallbacks cb = { 0 };
+        const AugurHvOptions opts = { 5, 5 };
         char uuid[VIR_UUID_STRING_BUFLEN];
         AugurActivity *act;
         AugurActivityCounters c;
@@ -1566,13 +1571,16 @@ test_daemon (Fixture *f, gconstpointer data)
                                    "<os><type>hvm</type></os></domain>", 0);
         g_assert_nonnull (bare);
         g_assert_cmpint (virDomainGetUUIDString (dom, uuid), ==, 0);
+        /* augurd's view of the same driver: through the hypervisor table */
+        hv = augur_hv_open ("test:///default", &opts, &cb, NULL, NULL);
+        g_assert_nonnull (hv);
 
         act = augur_activity_new (st);
         w.act = act;
         w.uuid = uuid;
 
         /* first sync: attaches every running domain, connects act1 */
-        augur_activity_sync (act, conn);
+        augur_activity_sync (act, hv);
         augur_activity_get_stats (act, &n, &connected);
         g_assert_cmpuint (n, ==, 3);            /* test's own "test", act1, bare */
         g_assert_cmpuint (connected, ==, 1);
@@ -1620,7 +1628,7 @@ test_daemon (Fixture *f, gconstpointer data)
                 g_assert_false (augur_activity_latest (act, "00000000-0000-0000-0000-000000000000", now_ms, 15000, &a));
         }
 
-        augur_activity_sync (act, conn);       /* flush */
+        augur_activity_sync (act, hv);       /* flush */
         sql = g_strdup_printf ("SELECT count(*) FROM activity a JOIN domains d ON d.id = a.domain_id "
                                "WHERE d.uuid = '%s' AND a.source = 0", uuid);
         g_assert_cmpfloat (query (f->path, sql), ==, 2);
@@ -1639,11 +1647,11 @@ test_daemon (Fixture *f, gconstpointer data)
         close (cfd);
         w.connected = 0;
         iterate_until (connected_is, &w, 5000);
-        augur_activity_sync (act, conn);       /* too early: backoff (1 s) */
+        augur_activity_sync (act, hv);       /* too early: backoff (1 s) */
         augur_activity_get_stats (act, NULL, &connected);
         g_assert_cmpuint (connected, ==, 0);
         g_usleep ((gulong) (AUGUR_ACTIVITY_RECONNECT_MIN_S * G_USEC_PER_SEC) + 100000);
-        augur_activity_sync (act, conn);
+        augur_activity_sync (act, hv);
         augur_activity_get_stats (act, NULL, &connected);
         g_assert_cmpuint (connected, ==, 1);
         cfd = accept (lfd, NULL, NULL);
@@ -1667,10 +1675,10 @@ test_daemon (Fixture *f, gconstpointer data)
         /* the domain stops: channel closed, dropped at the next sync after
          * its reports and counters are stored */
         g_assert_cmpint (virDomainDestroy (dom), ==, 0);
-        augur_activity_domain_stopped (act, dom);
+        augur_activity_domain_stopped (act, uuid);
         augur_activity_get_stats (act, NULL, &connected);
         g_assert_cmpuint (connected, ==, 0);
-        augur_activity_sync (act, conn);
+        augur_activity_sync (act, hv);
         g_assert_false (augur_activity_get_counters (act, uuid, &c));
         g_assert_cmpfloat (query (f->path, sql), ==, 3);
         g_assert_cmpfloat (query (f->path, "SELECT connects FROM activity_drops"), ==, 2);
@@ -1684,6 +1692,7 @@ test_daemon (Fixture *f, gconstpointer data)
         virDomainFree (dom);
         virDomainDestroy (bare);
         virDomainFree (bare);
+        augur_hv_close (hv);
         virConnectClose (conn);
 }
 

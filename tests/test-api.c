@@ -1,6 +1,7 @@
-/* test-api.c — augurd's local API (plugin/api.c): request parsing, the
- * permission table, limits (line length, clients, idle time), the socket
- * file (mode, group, stale and live sockets) and real peers of another uid.
+/* test-api.c — augurd's local API (plugin/api.c, api-request.c): request
+ * parsing, the permission table, limits (line length, clients, idle time),
+ * the socket file (mode, group, stale and live sockets) and real peers of
+ * another uid.
  *
  * The daemon side is a fake AugurApiOps that records what reached it, so
  * these tests need neither libvirt nor a store.  Tests that need root (a
@@ -29,7 +30,7 @@
  * statically from libaugurd.a) resolve to these, which count the calls on
  * watched_path and then do the real thing through fchmodat/fchownat.
  * Both follow a symlink at the end of the path, which is why the API must
- * not use them on its socket (issue 16, item 5). */
+ * not use them on its socket (a notify flood). */
 static char *watched_path;
 static guint n_path_chmod, n_path_chown;
 
@@ -179,6 +180,11 @@ static const struct {
         { "{\"call\":\"status\"", "parse-error" },
         { "{\"call\":\"status\"} trailing", "parse-error" },
         { "{\"call\":\"status\"}{\"call\":\"status\"}", "parse-error" },
+        /* a second value after a scalar: json-glib 1.6 would leak the second
+         * (LeakSanitizer, configure --enable-sanitizers) */
+        { "8{\"call\":\"status\"}", "parse-error" },
+        { "\"x\"[{\"a\":1}]", "parse-error" },
+        { "null {\"call\":\"status\"}", "parse-error" },
         { "[]", "invalid-request" },
         { "[{\"call\":\"status\"}]", "invalid-request" },
         { "\"status\"", "invalid-request" },
@@ -1252,7 +1258,7 @@ assert_root_served (const char *path)
         close (fd);
 }
 
-/* Issue 16, item 1: with the socket world-writable (mode 0666) and no API
+/* With the socket world-writable (mode 0666) and no API
  * group, a user with no rights opens 40 connections (more than the 32
  * slots) and keeps them open.  It must hold no slot, and root must still
  * get an answer. */
@@ -1395,7 +1401,7 @@ test_peer_admin_reserved (void)
         fake_clear (&f);
 }
 
-/* Issue 16, item 5: a notify flood from a caller with hook rights.  Over
+/* A notify flood from a caller with hook rights.  Over
  * the uid's bucket, notifications are refused ("rate-limited") and never
  * reach the daemon; another uid keeps its own bucket. */
 static void
@@ -1482,7 +1488,7 @@ test_notify_coalesce (void)
 
 /* ---------------------------------------------------------------- the hook */
 
-/* Issue 16: a FIFO as the hook's config file blocked the hook (and the
+/* A FIFO as the hook's config file blocked the hook (and the
  * libvirtd waiting for it) until its 2 s alarm.  It now refuses anything
  * but a regular file at once, says so on stderr, and still exits 0 with
  * nothing on stdout. */

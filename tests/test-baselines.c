@@ -11,6 +11,7 @@
  *                                 exactly what the batch form does
  */
 #include "baselines.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,16 +19,14 @@
 #define STEP 300
 #define T0   1372629600
 
-/* Box-Muller normal from a 64-bit LCG (deterministic). */
+/* Box-Muller normal from testutil's LCG, u1 kept off 0. */
 static double
 rand_normal (guint64 *s)
 {
         double u1, u2;
 
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        u1 = ((*s >> 11) + 1.0) / 9007199254740993.0;
-        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
-        u2 = (*s >> 11) / 9007199254740992.0;
+        u1 = ((augur_test_lcg (s) >> 11) + 1.0) / 9007199254740993.0;
+        u2 = augur_test_urand (s);
         return sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2);
 }
 

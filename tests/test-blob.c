@@ -501,7 +501,7 @@ test_io (void)
         g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
-/* Issue 16: a FIFO as the model file (augurd --model, virt-augur eval
+/* A FIFO as the model file (augurd --model, virt-augur eval
  * --model) blocked in open() until a writer came.  Anything but a regular
  * file is refused at once, naming the path and what it is. */
 static void

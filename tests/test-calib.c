@@ -12,6 +12,7 @@
  *   /calib/rank                the conformal rank for small n (N-1/N/N+1)
  */
 #include "calib.h"
+#include "testutil.h"
 
 #include <math.h>
 
@@ -20,8 +21,7 @@ static guint64 rng_state;
 static double
 uniform (void)
 {
-        rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-        return ((rng_state >> 11) + 0.5) / 9007199254740992.0;
+        return ((augur_test_lcg (&rng_state) >> 11) + 0.5) / 9007199254740992.0;
 }
 
 static double

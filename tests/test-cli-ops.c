@@ -11,9 +11,11 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cli-json.h"
 #include "cmd-opts.h"
 #include "plot.h"
 #include "policy-edit.h"
@@ -83,6 +85,10 @@ test_policy_refused (void)
                 { { "vcpus_min=3", "vcpus_max=2" }, "vcpus_min (3) is above vcpus_max (2)" },
                 { { "vcpus_min=5" }, "above the domain's <vcpu> (4)" },            /* N+1 */
                 { { "mem_min_mib=2049" }, "above the domain's <memory> (2048 MiB)" },
+                /* maxima above the domain's did nothing (augurd takes the
+                 * smaller): refused, with both numbers */
+                { { "mem_max_mib=2049" }, "mem_max_mib (2049) is above the domain's <memory> (2048 MiB)" },
+                { { "vcpus_max=5" }, "vcpus_max (5) is above the domain's <vcpu> (4)" },
                 { { "mode=act", "quantile=2" }, "0.5 to 0.999" },           /* all or nothing */
         };
 
@@ -107,15 +113,72 @@ test_policy_limits_edges (void)
 {
         AugurVmPolicy p;
         g_autoptr(GError) error = NULL;
-        char *at[] = { "vcpus_min=4", "mem_min_mib=2048", NULL };   /* N: accepted */
+        char *at[] = { "vcpus_min=4", "mem_min_mib=2048", "vcpus_max=4", "mem_max_mib=2048", NULL };  /* N */
         char *max_above[] = { "vcpus_max=64", "mem_max_mib=65536", NULL };
 
         augur_vm_policy_init (&p);
         g_assert_true (augur_cli_policy_apply (&p, at, 2048 * 1024, 4, &error));
         g_assert_no_error (error);
-        /* maxima above the domain's are harmless: augurd takes the smaller */
-        g_assert_true (augur_cli_policy_apply (&p, max_above, 2048 * 1024, 4, &error));
+        /* above the domain's maximum: refused (the set key names the way out) */
+        g_assert_false (augur_cli_policy_apply (&p, max_above, 2048 * 1024, 4, &error));
+        g_assert_nonnull (strstr (error->message, "mem_max_mib (65536) is above the domain's <memory> (2048 MiB)"));
+        g_assert_nonnull (strstr (error->message, "set at most 2048, or remove the key with mem_max_mib="));
+        g_clear_error (&error);
+        /* unknown limits (<= 0) are not checked */
+        g_assert_true (augur_cli_policy_apply (&p, max_above, 0, 0, &error));
         g_assert_no_error (error);
+}
+
+/* What `policy` shows for each key: set ones from the metadata, unset
+ * ones with the value augurd uses and where it comes from (augur.conf,
+ * augurd's default, the domain). */
+static void
+test_policy_in_effect (void)
+{
+        g_autoptr(AugurConfig) conf = augur_config_new_default ();
+        const char *const conf_set[] = { "daemon.mode", "policy.target_util_pct", NULL };
+        AugurPolicyDefaults def = { conf, conf_set, 2048 * 1024, 4 };
+        static const struct {
+                const char *key, *value, *from;
+        } unset[] = {
+                { "mode", "observe", "augur.conf [daemon] mode" },
+                { "mem_min_mib", NULL, "no minimum: the floor is used memory + reserve_mib = 64 MiB, "
+                                       "augurd's default ([policy] reserve_mib)" },
+                { "mem_max_mib", "2048", "the domain's <memory>" },
+                { "vcpus_min", "1", "augurd's default" },
+                { "vcpus_max", "4", "the domain's <vcpu>" },
+                { "priority", "1000", "augurd's default" },
+                { "target_util_pct", "60", "augur.conf [policy] target_util_pct" },
+                { "quantile", NULL, "not used by augurd: its memory bound follows memory_price_per_gib = 2, "
+                                    "augurd's default ([forecast] memory_price_per_gib)" },
+                { "tags", NULL, "no tags: [guests] include and exclude match it by name and UUID only" },
+                { "io_max_mib_s", NULL, "unset: augurd never raises this guest's disk limits" },
+        };
+        char *set[] = { "mode=act", "mem_max_mib=1024", "quantile=0.9", NULL };
+        AugurVmPolicy p;
+
+        conf->mode = AUGUR_MODE_OBSERVE;
+        conf->target_util = 0.6;
+        augur_vm_policy_init (&p);
+        g_assert_cmpuint (G_N_ELEMENTS (unset), ==, AUGUR_POLICY_N_KEYS);
+        for (gsize i = 0; i < G_N_ELEMENTS (unset); i++) {
+                g_autofree char *v = NULL, *from = NULL;
+
+                augur_cli_policy_in_effect (&p, unset[i].key, &def, &v, &from);
+                g_test_message ("%s %s %s", unset[i].key, v, from);
+                g_assert_cmpstr (v, ==, unset[i].value);
+                g_assert_cmpstr (from, ==, unset[i].from);
+        }
+        g_assert_true (augur_cli_policy_apply (&p, set, 2048 * 1024, 4, NULL));
+        for (gsize i = 0; i < 3; i++) {
+                static const char *const keys[] = { "mode", "mem_max_mib", "quantile" };
+                static const char *const values[] = { "act", "1024", "0.900" };
+                g_autofree char *v = NULL, *from = NULL;
+
+                augur_cli_policy_in_effect (&p, keys[i], &def, &v, &from);
+                g_assert_cmpstr (v, ==, values[i]);
+                g_assert_true (g_str_has_prefix (from, "metadata"));
+        }
 }
 
 /* ---- plot ---- */
@@ -298,6 +361,181 @@ test_plot_write (void)
         g_rmdir (dir);
 }
 
+/* The x axis says which day it is: the first label and every label on a
+ * new day carry the date (they were times alone, "22:13:20"). */
+static void
+test_plot_time_labels (void)
+{
+        static const struct {
+                double t, prev, span;
+                const char *want;
+        } rows[] = {
+                { 1700000000, NAN, 600, "2023-11-14 22:13:20" },          /* the first */
+                { 1700000120, 1700000000, 600, "22:15:20" },              /* same day */
+                { 1700006400, 1700006280, 600, "2023-11-15 00:00:00" },   /* a new day */
+                { 1700000000, NAN, 86400, "2023-11-14 22:13:20" },        /* a day: seconds */
+                { 1700000720, 1700000000, 86400, "22:25:20" },
+                { 1700000000, NAN, 2 * 86400, "2023-11-14 22:13" },       /* more: minutes */
+                { 1700003600, 1700000000, 2 * 86400, "23:13" },
+                { 1700034560, 1700000000, 2 * 86400, "2023-11-15 07:49" },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autofree char *label = augur_plot_time_label (rows[i].t, rows[i].prev, rows[i].span);
+
+                g_test_message ("row %zu: %s", i, label);
+                g_assert_cmpstr (label, ==, rows[i].want);
+        }
+}
+
+/* Pixels of exactly colour r, g, b in an RGB24 image surface. */
+static guint
+count_colour (cairo_surface_t *img, int r, int g, int b)
+{
+        const guint32 want = (guint32) (r << 16 | g << 8 | b);
+        const unsigned char *data;
+        int stride, w, h;
+        guint n = 0;
+
+        cairo_surface_flush (img);
+        data = cairo_image_surface_get_data (img);
+        stride = cairo_image_surface_get_stride (img);
+        w = cairo_image_surface_get_width (img);
+        h = cairo_image_surface_get_height (img);
+        for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                        n += (((const guint32 *) (data + y * stride))[x] & 0xffffff) == want;
+        return n;
+}
+
+/* Grow-coloured pixels of a plot with 60 flat samples over 10 minutes and
+ * one grow marker at t (none when t is NAN). */
+static guint
+grow_pixels (double t)
+{
+        g_autoptr(AugurPlotData) d = augur_plot_data_new ("markers");
+        cairo_surface_t *img = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 800, 500);
+        cairo_t *cr = cairo_create (img);
+        guint n;
+
+        for (int i = 0; i <= 60; i++) {
+                AugurPlotPoint p = { 1700000000 + 10 * i, 200, 512, 0.5, 2 };
+
+                g_array_append_val (d->points, p);
+        }
+        if (!isnan (t)) {
+                AugurPlotMarker m = { t, FALSE, AUGUR_PLOT_MARK_GROW, 300 };
+
+                g_array_append_val (d->markers, m);
+        }
+        augur_plot_draw (cr, d, 800, 500);
+        cairo_destroy (cr);
+        n = count_colour (img, AUGUR_PLOT_RGB_GROW);
+        cairo_surface_destroy (img);
+        return n;
+}
+
+/* A marker at either end of the time axis is drawn whole, inside the
+ * plot area: the right-most one was cut in half by the panel's clip. */
+static void
+test_plot_markers_inside (void)
+{
+        guint legend = grow_pixels (NAN);
+        guint mid = grow_pixels (1700000300) - legend;
+        guint right = grow_pixels (1700000600) - legend;
+        guint left = grow_pixels (1700000000) - legend;
+
+        g_test_message ("grow pixels: legend %u, middle %u, left %u, right %u", legend, mid, left, right);
+        g_assert_cmpuint (mid, >, 20);
+        g_assert_cmpuint (right, >=, mid - mid / 10);
+        g_assert_cmpuint (right, <=, mid + mid / 10);
+        g_assert_cmpuint (left, >=, mid - mid / 10);
+        g_assert_cmpuint (left, <=, mid + mid / 10);
+}
+
+/* ---- JSON (cli-json.c) ---- */
+
+/* Short decimals (json-glib wrote 0.90000000000000002, 2.0 for a count
+ * in a double, and "1e+21.0"), every digit of a large value, null for
+ * what is not a number, members in the order added, json-glib's layout. */
+static void
+test_json_writer (void)
+{
+        static const struct {
+                double v;
+                const char *want;
+        } numbers[] = {
+                { 0.9, "0.9" }, { 0.1 + 0.2, "0.3" }, { 2.0, "2" }, { -0.25, "-0.25" },
+                { 1.0 / 3, "0.333333" }, { 12345.678, "12345.7" }, { 123456.7, "123457" },
+                { 1048576.4, "1048576" }, { 1796612483.0, "1796612483" }, { 1e21, "1e+21" },
+                { 0.000123456789, "0.000123457" }, { 0, "0" }, { NAN, "null" }, { INFINITY, "null" },
+        };
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *pretty = NULL, *compact = NULL;
+
+        for (gsize i = 0; i < G_N_ELEMENTS (numbers); i++) {
+                g_autoptr(JsonNode) n = json_node_init_double (json_node_alloc (), numbers[i].v);
+                g_autofree char *text = augur_cli_json_text (n, FALSE);
+
+                g_test_message ("%.17g -> %s", numbers[i].v, text);
+                g_assert_cmpstr (text, ==, numbers[i].want);
+        }
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "z");
+        json_builder_add_int_value (b, G_GINT64_CONSTANT (9007199254740993));
+        augur_cli_json_domain (b, "web \"1\"", "00000000-0000-4000-8000-000000000001");
+        json_builder_set_member_name (b, "a");
+        json_builder_begin_array (b);
+        json_builder_add_double_value (b, 0.95);
+        json_builder_add_null_value (b);
+        json_builder_add_boolean_value (b, TRUE);
+        json_builder_add_string_value (b, "tab\tnl\nq\"bs\\\x01é");
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "empty");
+        json_builder_begin_array (b);
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "none");
+        json_builder_begin_object (b);
+        json_builder_end_object (b);
+        json_builder_end_object (b);
+        root = json_builder_get_root (b);
+        compact = augur_cli_json_text (root, FALSE);
+        g_assert_cmpstr (compact, ==, "{\"z\":9007199254740993,\"domain\":{\"name\":\"web \\\"1\\\"\","
+                                      "\"uuid\":\"00000000-0000-4000-8000-000000000001\"},"
+                                      "\"a\":[0.95,null,true,\"tab\\tnl\\nq\\\"bs\\\\\\u0001é\"],"
+                                      "\"empty\":[],\"none\":{}}");
+        pretty = augur_cli_json_text (root, TRUE);
+        g_assert_cmpstr (pretty, ==, "{\n"
+                                     "  \"z\" : 9007199254740993,\n"
+                                     "  \"domain\" : {\n"
+                                     "    \"name\" : \"web \\\"1\\\"\",\n"
+                                     "    \"uuid\" : \"00000000-0000-4000-8000-000000000001\"\n"
+                                     "  },\n"
+                                     "  \"a\" : [\n"
+                                     "    0.95,\n"
+                                     "    null,\n"
+                                     "    true,\n"
+                                     "    \"tab\\tnl\\nq\\\"bs\\\\\\u0001é\"\n"
+                                     "  ],\n"
+                                     "  \"empty\" : [],\n"
+                                     "  \"none\" : {}\n"
+                                     "}");
+        /* and it parses back to the same values */
+        {
+                g_autoptr(JsonParser) p = json_parser_new ();
+                JsonObject *o;
+
+                g_assert_true (json_parser_load_from_data (p, pretty, -1, NULL));
+                o = json_node_get_object (json_parser_get_root (p));
+                g_assert_cmpint (json_object_get_int_member (o, "z"), ==, G_GINT64_CONSTANT (9007199254740993));
+                g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (o, "domain"), "name"),
+                                 ==, "web \"1\"");
+                g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (o, "a"), 3), ==,
+                                 "tab\tnl\nq\"bs\\\x01é");
+        }
+}
+
 /* ---- top ---- */
 
 static void
@@ -367,7 +605,8 @@ static const AugurOptDef test_opts[] = {
           .expect = "the slack in [0, 1]", .help = "a number with its own words" },
         { .name = "delay", .type = AUGUR_OPT_DURATION, .alias = 'd', .metavar = "DURATION", .min = 0.1,
           .help = "a duration" },
-        { .name = "set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE", .help = "repeatable" },
+        { .name = "set", .type = AUGUR_OPT_STRV, .flags = AUGUR_OPT_PAIRS, .metavar = "KEY=VALUE",
+          .help = "repeatable, and pairs" },
         { NULL },
 };
 
@@ -435,6 +674,21 @@ test_opts_parse (void)
         g_assert_cmpstr (sets[0], ==, "a=1");
         g_assert_cmpstr (sets[1], ==, "b=");
         g_assert_null (sets[2]);
+        g_clear_pointer (&o, augur_cmd_opts_free);
+
+        /* AUGUR_OPT_PAIRS: "--set a=1 b=2" is "--set a=1 --set b=2"; an
+         * argument without '=' (or an option) ends the pairs. */
+        o = parse_line ("cmd --set a=1 b=2 web1 --set c= d=x=y --all extra", &error);
+        g_assert_no_error (error);
+        sets = augur_cmd_opts_strv (o, "set");
+        g_assert_cmpstr (sets[0], ==, "a=1");
+        g_assert_cmpstr (sets[1], ==, "b=2");
+        g_assert_cmpstr (sets[2], ==, "c=");
+        g_assert_cmpstr (sets[3], ==, "d=x=y");
+        g_assert_null (sets[4]);
+        g_assert_cmpstr (augur_cmd_opts_string (o, "domain"), ==, "web1");
+        g_assert_cmpstr (augur_cmd_opts_string (o, "extra"), ==, "extra");
+        g_assert_true (augur_cmd_opts_bool (o, "all"));
         g_clear_pointer (&o, augur_cmd_opts_free);
 
         /* "-" alone is an argument where the row says so (stdin); a
@@ -651,21 +905,242 @@ test_opts_built_help (void)
         g_assert_cmpuint (n_cmds, >=, 15);
 }
 
+/* The built virt-augur, or NULL (the test is then skipped). */
+static char *
+built_va (void)
+{
+        const char *top = g_getenv ("AUGUR_TOP_BUILDDIR");
+        char *va = g_build_filename (top ? top : "..", "virsh-ext", "virt-augur", NULL);
+
+        if (!g_file_test (va, G_FILE_TEST_IS_EXECUTABLE)) {
+                g_test_skip ("virsh-ext/virt-augur is not built");
+                g_free (va);
+                return NULL;
+        }
+        return va;
+}
+
+/* Run va with the NULL-terminated words after it; its exit code. */
+static int
+run_va (const char *va, char **ret_out, char **ret_err, ...)
+{
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(GError) error = NULL;
+        const char *a;
+        va_list ap;
+        int status;
+
+        g_ptr_array_add (argv, (gpointer) va);
+        va_start (ap, ret_err);
+        while ((a = va_arg (ap, const char *)))
+                g_ptr_array_add (argv, (gpointer) a);
+        va_end (ap);
+        g_ptr_array_add (argv, NULL);
+        g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                                     ret_out, ret_err, &status, &error));
+        g_assert_no_error (error);
+        return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* virsh's global options: an option in the command's place is reported
+ * as an unknown option (it was "unknown command: '--bogus'"); -v and
+ * --version print the version, -V the long one; `help` names every
+ * global option, --socket and -q included. */
+static void
+test_global_options (void)
+{
+        g_autofree char *va = built_va ();
+        static const char *const bad[] = { "--bogus", "-x", "--jsn" };
+
+        if (!va)
+                return;
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_autofree char *out = NULL, *err = NULL;
+                g_autofree char *want = g_strdup_printf ("error: unknown option '%s'\n(see 'virt-augur help')\n", bad[i]);
+
+                g_assert_cmpint (run_va (va, &out, &err, bad[i], "list", NULL), ==, 2);
+                g_assert_cmpstr (err, ==, want);
+                g_assert_cmpstr (out, ==, "");
+        }
+        for (int k = 0; k < 3; k++) {
+                g_autofree char *out = NULL, *err = NULL;
+                const char *opt = k == 0 ? "-v" : k == 1 ? "--version" : "--version=short";
+
+                g_assert_cmpint (run_va (va, &out, &err, opt, NULL), ==, 0);
+                g_assert_cmpstr (out, ==, PACKAGE_VERSION "\n");
+        }
+        for (int k = 0; k < 3; k++) {
+                g_autofree char *out = NULL, *err = NULL;
+                const char *opt = k == 0 ? "-V" : k == 1 ? "--version=long" : "version";
+
+                g_assert_cmpint (run_va (va, &out, &err, opt, NULL), ==, 0);
+                g_test_message ("%s:\n%s", opt, out);
+                g_assert_true (g_str_has_prefix (out, "virt-augur " PACKAGE_VERSION ","));
+                g_assert_nonnull (strstr (out, "\nBuilt with: libvirt "));
+                g_assert_nonnull (strstr (out, "\nRunning with: libvirt "));
+        }
+        {
+                g_autofree char *out = NULL, *err = NULL;
+
+                g_assert_cmpint (run_va (va, &out, &err, "--version=huge", NULL), ==, 2);
+                g_assert_nonnull (strstr (err, "--version takes short or long"));
+                g_clear_pointer (&err, g_free);
+                g_clear_pointer (&out, g_free);
+                /* after the command, -v is the command's (unknown) option */
+                g_assert_cmpint (run_va (va, &out, &err, "list", "-v", NULL), ==, 2);
+                g_assert_true (g_str_has_prefix (err, "error: list: unknown option '-v'"));
+                g_clear_pointer (&err, g_free);
+                g_clear_pointer (&out, g_free);
+                g_assert_cmpint (run_va (va, &out, &err, "help", NULL), ==, 0);
+                g_test_message ("%s", out);
+                g_assert_true (g_str_has_prefix (out, "Usage: virt-augur [-c URI] [--db PATH] [--socket PATH] "
+                                                      "[--json] [-q]\n                  COMMAND [ARGS...]\n"));
+                for (const char *const *w = (const char *const[]) { "\n  -c, --connect URI ", "\n  --db PATH ",
+                                                                   "\n  --socket PATH ", "\n  --json ",
+                                                                   "\n  -q, --quiet ", "\n  -v, --version",
+                                                                   "\n  -V, --version=long ", NULL }; *w; w++)
+                        g_assert_nonnull (strstr (out, *w));
+        }
+}
+
+/* The option names of one `help CMD` text: every -x and --name of its
+ * "Options:" section, as the completion must offer them. */
+static GPtrArray *
+help_options (const char *help)
+{
+        g_auto(GStrv) lines = g_strsplit (help, "\n", -1);
+        GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+        gboolean on = FALSE;
+
+        for (guint i = 0; lines[i]; i++) {
+                g_autofree char *spec = NULL;
+                g_auto(GStrv) words = NULL;
+
+                if (strcmp (lines[i], "Options:") == 0) {
+                        on = TRUE;
+                        continue;
+                }
+                if (!on || !g_str_has_prefix (lines[i], "  -"))
+                        continue;
+                spec = g_strdup (lines[i] + 2);
+                if (strstr (spec, "  "))
+                        *strstr (spec, "  ") = '\0';
+                words = g_strsplit (spec, " ", -1);
+                for (guint w = 0; words[w]; w++) {
+                        if (words[w][0] != '-')
+                                continue;
+                        if (g_str_has_suffix (words[w], ","))
+                                words[w][strlen (words[w]) - 1] = '\0';
+                        g_ptr_array_add (names, g_strdup (words[w]));
+                }
+        }
+        return names;
+}
+
+/* The bash completion offers every option of every command's table (it
+ * had its own lists, which lacked train's --window, --point-loss and
+ * --lr and replay's --price), and the global options, -q and --socket
+ * among them; option values with choices (raw|1m|5m) complete. */
+static void
+test_completion (void)
+{
+        const char *srcdir = g_getenv ("AUGUR_TOP_SRCDIR");
+        g_autofree char *va = built_va ();
+        g_autofree char *list = NULL, *err = NULL;
+        g_autofree char *comp = g_build_filename (srcdir ? srcdir : "..", "data", "virt-augur.bash-completion", NULL);
+        g_autofree char *bash = g_find_program_in_path ("bash");
+        g_autoptr(GString) missing = g_string_new (NULL);
+        g_auto(GStrv) cmds = NULL;
+        guint n = 0;
+
+        if (!va)
+                return;
+        if (!bash) {
+                g_test_skip ("no bash");
+                return;
+        }
+        g_assert_cmpint (run_va (va, &list, &err, "help", NULL), ==, 0);
+        cmds = g_strsplit (strstr (list, "\nCommands:\n") + strlen ("\nCommands:\n"), "\n", -1);
+        for (guint l = 0; cmds[l] && *cmds[l]; l++) {
+                g_autofree char *cmd = g_strndup (cmds[l] + 2, strcspn (cmds[l] + 2, " "));
+                g_autofree char *help = NULL, *herr = NULL, *out = NULL, *cerr = NULL;
+                g_autoptr(GPtrArray) want = NULL;
+                g_autofree char *line = NULL;
+                g_auto(GStrv) offered = NULL;
+                const char *argv[] = { "bash", "--norc", "--noprofile", "-c", NULL, NULL };
+                int status;
+
+                g_assert_cmpint (run_va (va, &help, &herr, "help", cmd, NULL), ==, 0);
+                want = help_options (help);
+                line = g_strdup_printf (". '%s' && COMP_WORDS=('%s' '%s' --) && COMP_CWORD=2 && "
+                                        "_virt_augur && printf '%%s\\n' \"${COMPREPLY[@]}\"", comp, va, cmd);
+                argv[4] = line;
+                g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                             &out, &cerr, &status, NULL));
+                g_assert_true (g_spawn_check_wait_status (status, NULL));
+                offered = g_strsplit (out, "\n", -1);
+                for (guint k = 0; k < want->len; k++) {
+                        const char *o = want->pdata[k];
+
+                        if (g_str_has_prefix (o, "--") && !g_strv_contains ((const char *const *) offered, o))
+                                g_string_append_printf (missing, " %s %s", cmd, o);
+                        n++;
+                }
+                /* the global options after the command too */
+                for (const char *const *o = (const char *const[]) { "--socket", "--quiet", "--db", NULL }; *o; o++)
+                        if (!g_strv_contains ((const char *const *) offered, *o))
+                                g_string_append_printf (missing, " %s %s", cmd, *o);
+        }
+        /* All of them, so that the message lists every one missing. */
+        g_assert_cmpstr (missing->str, ==, "");
+        g_assert_cmpuint (n, >, 60);
+        {
+                const char *argv[] = { "bash", "--norc", "--noprofile", "-c", NULL, NULL };
+                g_autofree char *line = g_strdup_printf (
+                        ". '%1$s' && c() { COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); "
+                        "COMPREPLY=(); _virt_augur; echo \"${COMPREPLY[*]}\"; } && "
+                        "c '%2$s' - && c '%2$s' history x --resolution '' && c '%2$s' train --arch g",
+                        comp, va);
+                g_autofree char *out = NULL;
+                int status;
+
+                argv[4] = line;
+                g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                             &out, NULL, &status, NULL));
+                g_test_message ("%s", out);
+                g_assert_cmpstr (out, ==, "-c --connect --db --socket --json -q --quiet -v --version -V\n"
+                                          "raw 1m 5m\n"
+                                          "gru\n");
+        }
+}
+
 int
 main (int argc, char **argv)
 {
+        int rc;
+
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/cli/policy/apply", test_policy_apply);
         g_test_add_func ("/cli/policy/refused", test_policy_refused);
         g_test_add_func ("/cli/policy/limit-edges", test_policy_limits_edges);
+        g_test_add_func ("/cli/policy/in-effect", test_policy_in_effect);
         g_test_add_func ("/cli/plot/recording", test_plot_recording);
         g_test_add_func ("/cli/plot/svg-layers", test_plot_svg_layers);
         g_test_add_func ("/cli/plot/write", test_plot_write);
+        g_test_add_func ("/cli/plot/time-labels", test_plot_time_labels);
+        g_test_add_func ("/cli/plot/markers-inside", test_plot_markers_inside);
+        g_test_add_func ("/cli/json/writer", test_json_writer);
         g_test_add_func ("/cli/top/render", test_top_render);
         g_test_add_func ("/cli/top/empty", test_top_empty);
         g_test_add_func ("/cli/opts/parse", test_opts_parse);
         g_test_add_func ("/cli/opts/errors", test_opts_errors);
         g_test_add_func ("/cli/opts/help", test_opts_help);
         g_test_add_func ("/cli/opts/built-help", test_opts_built_help);
-        return g_test_run ();
+        g_test_add_func ("/cli/global/options", test_global_options);
+        g_test_add_func ("/cli/completion", test_completion);
+        rc = g_test_run ();
+        /* cairo's font caches, so that LeakSanitizer (configure
+         * --enable-sanitizers) sees only what was not given back */
+        cairo_debug_reset_static_data ();
+        return rc;
 }

@@ -37,7 +37,8 @@ test_captured_full (void)
         const AugurDomainSample *s = find (a, "full");
 
         /* Every balloon field a running guest reports after its driver
-         * loaded, as in TEST-GUEST.md's list of 34 fields. */
+         * loaded: the 34 fields of a real TCG guest's domstats (the
+         * fixture was captured from one). */
         for (int f = AUGUR_STAT_BALLOON_CURRENT_KIB; f <= AUGUR_STAT_VCPU_MAXIMUM; f++) {
                 g_test_message ("field %s", augur_stat_info[f].column);
                 g_assert_true (augur_sample_has (s, f));

@@ -220,7 +220,9 @@ test_decimal_only (void)
 }
 
 /* Issue 16: unknown keys were silently ignored.  They are warnings naming
- * the file, the section and the key; the config still loads. */
+ * the file and its line, the section and the key, with the nearest known
+ * name (at most 2 edits away) or the section that has the key; the config
+ * still loads. */
 static void
 test_unknown_keys (void)
 {
@@ -228,23 +230,39 @@ test_unknown_keys (void)
         g_autofree char *path = write_conf (
                 "[daemon]\nuri = test:///default\ntick = 1\n"
                 "[policy]\nheadroom_mib = 48\n"
-                "[polcy]\nreserve_mib = 10\n");
+                "# a comment\n\n"
+                "[polcy]\nreserve_mib = 10\n"
+                "[metrics]\nprot = 9100\n"
+                "[daemon]\nreserve_mib = 10\nmdoe=act\n"
+                "[store]\nretention = 1d\n");
+        g_autofree char *want = NULL;
         g_auto(GStrv) warnings = NULL;
         g_autoptr(GError) error = NULL;
         g_autoptr(AugurConfig) c = augur_config_load_full (base, path, FALSE, &warnings, &error);
+        static const struct {
+                int line;
+                const char *text;
+        } rows[] = {
+                { 3, "[daemon] tick: unknown key, ignoring (the section has: uri, tick_seconds" },
+                { 13, "[daemon] reserve_mib: unknown key, ignoring (it is a key of [policy]; the section has: " },
+                { 14, "[daemon] mdoe: unknown key, ignoring (did you mean mode? the section has: " },
+                { 9, "[polcy] reserve_mib: unknown section, ignoring (did you mean [policy]?)" },
+                { 11, "[metrics] prot: unknown key, ignoring (did you mean port? the section has: port, bind, names)" },
+                { 16, "[store] retention: unknown key, ignoring (the section has: db, raw_retention, rollup_retention)" },
+        };
 
         g_assert_no_error (error);
         g_assert_nonnull (c);
         g_assert_cmpstr (c->uri, ==, "test:///default");
         g_assert_cmpfloat (c->tick_s, ==, 5);                 /* "tick" is not tick_seconds */
-        g_assert_cmpuint (g_strv_length (warnings), ==, 2);
         for (guint i = 0; warnings[i]; i++)
                 g_test_message ("warning: %s", warnings[i]);
-        g_assert_true (g_str_has_prefix (warnings[0], path));
-        g_assert_nonnull (strstr (warnings[0], "[daemon] tick: unknown key"));
-        g_assert_nonnull (strstr (warnings[0], "tick_seconds"));          /* what it could have been */
-        g_assert_true (g_str_has_prefix (warnings[1], path));
-        g_assert_nonnull (strstr (warnings[1], "[polcy] reserve_mib: unknown section"));
+        g_assert_cmpuint (g_strv_length (warnings), ==, G_N_ELEMENTS (rows));
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                want = (g_free (want), g_strdup_printf ("%s:%d: %s", path, rows[i].line, rows[i].text));
+                g_test_message ("want %s", want);
+                g_assert_true (g_str_has_prefix (warnings[i], want));
+        }
         g_unlink (path);
 
         /* A bad value in a known key is still an error, unknown keys or not. */
@@ -465,17 +483,21 @@ test_every_key (void)
                 { "forecast", "memory_price_per_gib", "0", DBL, O (price_per_gib), 0 },
                 { "forecast", "precursor_bound", "off", BOOL, O (precursor_bound), FALSE },
                 { "host", "mem_budget_mib", "1536", DBL, O (host_budget_kib), 1536 * 1024.0 },
+                { "host", "io_budget_mib_s", "120", DBL, O (io_budget_mib_s), 120 },
                 { "host", "reserve_mib", "0", DBL, O (host_reserve_kib), 0 },
                 { "host", "cushion_free_low_pct", "0", DBL, O (cushion_free_low), 0 },
                 { "host", "cushion_free_high_pct", "100", DBL, O (cushion_free_high), 1 },
                 { "api", "group", "adm", STR, O (api_group), 0, "adm" },
                 { "api", "mode", "0600", INT, O (api_mode), 0600 },
                 { "metrics", "port", "9848", INT, O (metrics_port), 9848 },
+                { "metrics", "bind", "127.0.0.1, ::1", STR, O (metrics_bind), 0, "127.0.0.1, ::1" },
                 { "metrics", "names", "yes", BOOL, O (metrics_names), TRUE },
                 { "retrain", "interval", "1w", DBL, O (retrain_interval_s), 7 * 86400 },
                 { "retrain", "min_history", "1h", DBL, O (retrain_min_history_s), 3600 },
                 { "retrain", "time_budget", "1d", DBL, O (retrain_budget_s), 86400 },
                 { "retrain", "min_gain_pct", "50", DBL, O (retrain_min_gain), 0.5 },
+                { "guests", "include", "db-* tag:prod", STR, O (guests_include), 0, "db-* tag:prod" },
+                { "guests", "exclude", "test-*, uuid:0123*", STR, O (guests_exclude), 0, "test-*, uuid:0123*" },
 #undef O
         };
         g_autoptr(AugurConfig) base = augur_config_new_default ();
@@ -603,7 +625,7 @@ test_unknown_key_lists (void)
                         g_hash_table_insert (lists, (gpointer) g, (a = g_ptr_array_new ()));
                 g_ptr_array_add (a, (gpointer) key);
         }
-        g_assert_cmpuint (g_hash_table_size (lists), ==, 8);
+        g_assert_cmpuint (g_hash_table_size (lists), ==, 9);
         g_hash_table_iter_init (&it, lists);
         while (g_hash_table_iter_next (&it, &group, &list)) {
                 GPtrArray *a = list;
@@ -616,7 +638,7 @@ test_unknown_key_lists (void)
 
                 g_ptr_array_add (a, NULL);
                 joined = g_strjoinv (", ", (char **) a->pdata);
-                want = g_strdup_printf ("%s: [%s] no_such_key: unknown key, ignoring (the section has: %s)",
+                want = g_strdup_printf ("%s:2: [%s] no_such_key: unknown key, ignoring (the section has: %s)",
                                         path, (char *) group, joined);
                 g_assert_no_error (error);
                 g_assert_nonnull (c);

@@ -1,10 +1,10 @@
-/* test-daemon.c — how augurd starts, and who hears about it (issue 16,
- * item 4): the readiness pipe of a detached augurd (plugin/daemonize.c),
+/* test-daemon.c — how augurd starts, and who hears about it: the readiness pipe of a detached augurd (plugin/daemonize.c),
  * sd_notify (plugin/sd-notify.c), the system log writer
  * (plugin/augur-log.c), a start on a full disk (plugin/daemon.c), and the
  * built augurd end to end against libvirt's test:///default driver: a bad
  * database fails a detached start with the reason on stderr, READY=1 and
- * STOPPING=1 reach $NOTIFY_SOCKET, bad options are refused.
+ * STOPPING=1 reach $NOTIFY_SOCKET, bad options are refused; and a guest
+ * without memory statistics (test:///default's) is told about once.
  *
  * The full disk is an SQLite VFS of this test's own, registered as the
  * default: it wraps the real one and fails every write with SQLITE_FULL
@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -28,20 +30,24 @@
 #include "daemonize.h"
 #include "sd-notify.h"
 #include "store.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------ the logging */
 
 /* Warnings are counted and kept, not fatal: a full disk is warned about
- * on purpose, and the test checks it is said exactly once. */
+ * on purpose, and the test checks it is said exactly once.  Messages
+ * (G_LOG_LEVEL_MESSAGE) are kept apart, for what is said once per guest. */
 static GPtrArray *warnings;
+static GPtrArray *messages;
 
 static GLogWriterOutput
 keep_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
-        if (level & G_LOG_LEVEL_WARNING) {
+        if (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE)) {
                 for (gsize i = 0; i < n_fields; i++)
                         if (strcmp (fields[i].key, "MESSAGE") == 0)
-                                g_ptr_array_add (warnings, g_strdup (fields[i].value));
+                                g_ptr_array_add (level & G_LOG_LEVEL_WARNING ? warnings : messages,
+                                                 g_strdup (fields[i].value));
         }
         if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
                 return g_log_writer_standard_streams (level, fields, n_fields, data);
@@ -133,23 +139,7 @@ test_config (const char *dir)
         return c;
 }
 
-static gint64
-count_rows (const char *path, const char *sql)
-{
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        gint64 v = -1;
-
-        g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &st, NULL), ==, SQLITE_OK);
-        if (sqlite3_step (st) == SQLITE_ROW)
-                v = sqlite3_column_int64 (st, 0);
-        sqlite3_finalize (st);
-        sqlite3_close (db);
-        return v;
-}
-
-/* Issue 16: a restart on a full disk exited with "database or disk is
+/* A restart on a full disk exited with "database or disk is
  * full", and Restart=on-failure looped every 5 s.  augurd starts anyway,
  * drops ticks until there is room, says so once, then stores again.
  * data: TRUE for a database with history as a crash leaves it (the
@@ -162,7 +152,6 @@ test_start_disk_full (gconstpointer data)
         g_autoptr(GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("augur-daemon-XXXXXX", &error);
         g_autofree char *db = g_build_filename (dir, "augur.db", NULL);
-        g_autofree char *cmd = NULL;
         g_autoptr(AugurDaemon) d = NULL;
         AugurConfig *config;
 
@@ -216,9 +205,69 @@ test_start_disk_full (gconstpointer data)
         g_assert_cmpint (d->ticks_stored, ==, 2);
         g_assert_cmpuint (warnings->len, ==, 1);
         g_clear_pointer (&d, augur_daemon_free);
-        g_assert_cmpint (count_rows (db, "SELECT count(*) FROM ticks"), ==, existing ? 4 : 2);
-        cmd = g_strdup_printf ("rm -rf '%s'", dir);
-        g_assert_cmpint (system (cmd), ==, 0);
+        g_assert_cmpint (augur_test_db_int (db, "SELECT count(*) FROM ticks"), ==, existing ? 4 : 2);
+        augur_test_rm_rf (dir);
+}
+
+/* ------------------------------------------------------ guest messages */
+
+static guint
+count_messages (const char *needle)
+{
+        guint n = 0;
+
+        for (guint i = 0; i < messages->len; i++)
+                if (strstr (g_ptr_array_index (messages, i), needle))
+                        n++;
+        return n;
+}
+
+/* A guest without memory statistics (test:///default's "test" reports
+ * none: no balloon stats at all) is told about once, when it has had none
+ * for longer than augurd waits for stats to arrive (3 stats periods or 3
+ * ticks), with the reasons and where to read more; not every tick, and
+ * not before the wait is over. */
+static void
+test_no_memory_stats (void)
+{
+        g_autoptr(GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-daemon-XXXXXX", &error);
+        g_autoptr(AugurDaemon) d = NULL;
+        AugurConfig *config;
+        gint64 t0;
+
+        g_assert_no_error (error);
+        {
+                virConnectPtr conn = virConnectOpen ("test:///default");
+
+                if (!conn) {
+                        g_test_skip ("libvirt's test:///default driver is not available");
+                        g_rmdir (dir);
+                        return;
+                }
+                virConnectClose (conn);
+        }
+        config = test_config (dir);
+        config->tick_s = 0.5;                     /* the wait is 3 s: 3 stats periods */
+        d = augur_daemon_new (config);
+        g_assert_true (augur_daemon_start (d, &error));
+        g_assert_no_error (error);
+        g_ptr_array_set_size (messages, 0);
+        t0 = g_get_monotonic_time ();
+        augur_daemon_tick (d);
+        augur_daemon_tick (d);
+        g_assert_cmpuint (count_messages ("reports no memory statistics"), ==, 0);   /* too early */
+        while (g_get_monotonic_time () - t0 < 4 * G_USEC_PER_SEC) {
+                g_usleep (G_USEC_PER_SEC / 2);
+                augur_daemon_tick (d);
+        }
+        for (guint i = 0; i < messages->len; i++)
+                g_test_message ("message: %s", (char *) g_ptr_array_index (messages, i));
+        g_assert_cmpuint (count_messages ("guest test reports no memory statistics"), ==, 1);
+        g_assert_cmpuint (count_messages ("balloon device"), ==, 1);
+        g_assert_cmpuint (count_messages ("virt-augur explain test"), ==, 1);
+        g_clear_pointer (&d, augur_daemon_free);
+        augur_test_rm_rf (dir);
 }
 
 /* ------------------------------------------------------------- sd_notify */
@@ -448,10 +497,8 @@ run_setup (Run *r)
 static void
 run_teardown (Run *r)
 {
-        g_autofree char *cmd = r->dir ? g_strdup_printf ("rm -rf '%s'", r->dir) : NULL;
-
-        if (cmd)
-                g_assert_cmpint (system (cmd), ==, 0);
+        if (r->dir)
+                augur_test_rm_rf (r->dir);
         g_free (r->dir);
         g_free (r->augurd);
         g_free (r->conf);
@@ -541,7 +588,7 @@ status_pid (const char *sock)
         return p ? g_ascii_strtoll (p + 6, NULL, 10) : -1;
 }
 
-/* Issue 16: without --foreground, a bad database exited 0 and said
+/* Without --foreground, a bad database exited 0 and said
  * nothing.  Now the start waits for the daemon's word: exit 1 and the
  * reason on stderr; a good start exits 0 with the daemon running. */
 static void
@@ -678,22 +725,16 @@ test_run_bad_options (void)
         run_teardown (&r);
 }
 
-/* libvirt prints its errors on stderr by default; the daemon reports
- * what it handles itself (as augurd's main.c does). */
-static void
-quiet_libvirt_errors (void *opaque, virErrorPtr err)
-{
-}
-
 int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
         g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
         warnings = g_ptr_array_new_with_free_func (g_free);
+        messages = g_ptr_array_new_with_free_func (g_free);
         g_log_set_writer_func (keep_writer, NULL, NULL);
-        virSetErrorFunc (NULL, quiet_libvirt_errors);
-        g_assert_cmpint (virEventRegisterDefaultImpl (), ==, 0);
+        /* as augurd's main.c does: libvirt's event loop, its errors quiet */
+        g_assert_true (augur_hv_init (NULL));
 
         g_test_add_func ("/daemon/sd-notify", test_sd_notify);
         g_test_add_func ("/daemon/daemonize", test_daemonize);
@@ -703,5 +744,6 @@ main (int argc, char **argv)
         g_test_add_func ("/daemon/run/detached", test_run_detached);
         g_test_add_func ("/daemon/run/notify", test_run_notify);
         g_test_add_func ("/daemon/run/bad-options", test_run_bad_options);
+        g_test_add_func ("/daemon/guest/no-memory-stats", test_no_memory_stats);
         return g_test_run ();
 }

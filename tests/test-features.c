@@ -59,6 +59,8 @@ make_series (gboolean with_activity, gboolean with_host)
                 double noise;
                 gboolean hole = (k >= 100 && k <= 101) || (k >= 400 && k <= 404);
 
+                /* Not testutil's LCG: tests/data/features-golden.txt was
+                 * made with this 32-bit one. */
                 rng = rng * 1103515245u + 12345u;
                 noise = ((rng >> 8) & 0xffff) / 65536.0 - 0.5;
                 if (hole)

@@ -1,5 +1,6 @@
-/* test-forecast.c — training / evaluation glue (model/forecast.c) on a
- * small synthetic fleet, end to end but in seconds.
+/* test-forecast.c — training, evaluation and the model file (model/train.c,
+ * model/eval.c, model/model-file.c) on a small synthetic fleet, end to end
+ * but in seconds.
  *
  *   /forecast/train-eval       train a tiny LSTM, evaluate: every model has
  *                              a row on identical points, int RMSE within
@@ -18,14 +19,10 @@
  *                              claiming it is refused, a version-3 file
  *                              without it still loads
  *   /forecast/window-rule      no window spans a gap
- *   /forecast/runtime          the daemon path (augur_net_forecaster_vm_step fed
- *                              only the samples that exist, skipped ticks
- *                              included) forecasts exactly what evaluation
- *                              computes from the batch features; again with
- *                              the bucket feature group (/forecast/runtime-buckets)
  */
 #include "forecast.h"
 #include "blob.h"
+#include "testutil.h"
 
 #include <glib/gstdio.h>
 #include <math.h>
@@ -56,8 +53,7 @@ make_fleet (void)
                         if (v == 0 && ((k >= 1000 && k < 1010) || k == 1500 || k == 1700 || k == 1701))
                                 continue;   /* a gap of 10 steps, held holes of 1 and 2 */
                         i = augur_series_append (s, T0 + (gint64) k * 300);
-                        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-                        e = ((rng >> 11) / 9007199254740992.0 - 0.5) * 4;
+                        e = (augur_test_urand (&rng) - 0.5) * 4;
                         x = 0.9 * x + e;
                         s->col[AUGUR_COL_CPU_PCT][i] = (float) MAX (0.0, 10 + 5 * v + 8 * sin (2 * G_PI * k / 288.0) + x);
                         s->col[AUGUR_COL_MEM_PROV_KIB][i] = 1048576;
@@ -72,7 +68,7 @@ static void
 small_config (AugurTrainConfig *cfg)
 {
         augur_train_config_init (cfg);
-        cfg->arch = AUGUR_ARCH_LSTM;   /* the default is GRU; /forecast/runtime uses it */
+        cfg->arch = AUGUR_ARCH_LSTM;   /* the default is GRU */
         cfg->hidden = 8;
         cfg->T = 12;
         cfg->H = 3;
@@ -447,71 +443,6 @@ test_forecast_window_rule (void)
         g_assert_true (augur_vm_data_window_ok (d, 1021, 12, 1));
 }
 
-static void
-test_forecast_runtime (gconstpointer data)
-{
-        gboolean with_buckets = GPOINTER_TO_INT (data);
-        g_autoptr (GPtrArray) fleet = make_fleet ();
-        g_autoptr (AugurDataset) ds = NULL;
-        g_autoptr (AugurModel) m = NULL;
-        g_autoptr (AugurNetForecasterVm) v = NULL;
-        g_autoptr (AugurNNQState) q = NULL;
-        g_autofree float *out = NULL;
-        const AugurVmData *d;
-        const AugurSeries *raw = g_ptr_array_index (fleet, 0);
-        AugurTrainConfig cfg;
-        guint compared = 0, nn_ok = 0;
-        gsize r = 0;
-
-        if (with_buckets)
-                add_buckets (fleet);
-        ds = make_dataset (fleet);
-        d = g_ptr_array_index (ds->vms, 0);
-        g_assert_cmpint (!!(ds->feat.groups & AUGUR_FEAT_GROUP_BUCKETS), ==, with_buckets);
-        small_config (&cfg);
-        cfg.epochs = 1;
-        cfg.arch = AUGUR_ARCH_GRU;
-        m = augur_forecast_train (ds, &cfg, NULL, NULL, NULL);
-        g_assert_nonnull (m);
-        v = augur_net_forecaster_vm_new (m, "vm0");
-        q = augur_nnq_state_new (m->nnq);
-        out = g_new (float, m->nnq->n_out);
-        for (gsize k = 0; k < d->n; k++) {
-                AugurFeatSample x;
-                AugurNetForecast f;
-                gboolean ok;
-
-                if (r >= raw->n || raw->ts[r] != d->grid->ts[k])
-                        continue;   /* no sample for this tick: not fed */
-                augur_features_sample_from_series (&x, raw, r++);
-                ok = augur_net_forecaster_vm_step (v, &x, &f);
-                g_assert_cmpint (ok, ==, d->valid[k]);
-                if (!ok)
-                        continue;
-                g_assert_cmpint (f.nn_ok, ==, augur_vm_data_window_ok (d, k, m->T, 0));
-                /* Baselines are always there once a value was seen. */
-                g_assert_false (isnan (f.bl_point[AUGUR_BL_LAST_VALUE][AUGUR_TARGET_CPU_PCT][0]));
-                if (!f.nn_ok)
-                        continue;
-                nn_ok++;
-                augur_nnq_forecast_window (m->nnq, q, d->feat + (k + 1 - m->T) * m->F, m->T, out);
-                for (guint h = 1; h <= m->H; h++) {
-                        float base = d->held[k * AUGUR_SIG_N + AUGUR_SIG_CPU];
-                        float want = base + m->target_scale[0] * out[augur_model_out_index (m->H, AUGUR_TARGET_CPU_PCT, 0, h)];
-
-                        if (f.point[AUGUR_TARGET_CPU_PCT][h - 1] != want)
-                                g_test_message ("step %" G_GSIZE_FORMAT " h %u: runtime %g, batch %g", k, h,
-                                                f.point[AUGUR_TARGET_CPU_PCT][h - 1], want);
-                        g_assert_cmpfloat (f.point[AUGUR_TARGET_CPU_PCT][h - 1], ==, want);
-                        g_assert_cmpfloat (f.upper[AUGUR_TARGET_CPU_PCT][h - 1], >=,
-                                           f.point[AUGUR_TARGET_CPU_PCT][h - 1] - 50);
-                        compared++;
-                }
-        }
-        g_assert_cmpuint (nn_ok, >, N_STEPS - 60);
-        g_assert_cmpuint (compared, ==, nn_ok * m->H);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -522,7 +453,5 @@ main (int argc, char **argv)
         g_test_add_func ("/forecast/no-metadata", test_forecast_no_metadata);
         g_test_add_func ("/forecast/model-versions", test_forecast_model_versions);
         g_test_add_func ("/forecast/window-rule", test_forecast_window_rule);
-        g_test_add_data_func ("/forecast/runtime", GINT_TO_POINTER (FALSE), test_forecast_runtime);
-        g_test_add_data_func ("/forecast/runtime-buckets", GINT_TO_POINTER (TRUE), test_forecast_runtime);
         return g_test_run ();
 }

@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "host.h"
+#include "testutil.h"
 
 static char *
 make_proc (gboolean psi, gboolean garbage)
@@ -36,14 +37,6 @@ make_proc (gboolean psi, gboolean garbage)
 }
 
 static void
-rm_rf (const char *dir)
-{
-        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
-
-        g_assert_cmpint (system (cmd), ==, 0);
-}
-
-static void
 test_full (void)
 {
         g_autofree char *dir = make_proc (TRUE, FALSE);
@@ -60,7 +53,7 @@ test_full (void)
         g_assert_cmpfloat_with_epsilon (h.v[AUGUR_HOST_PSI_IO_FULL_AVG10], 2.0, 1e-9);
         /* 500 % is impossible for PSI: rejected, stays absent. */
         g_assert_false ((h.present >> AUGUR_HOST_PSI_IO_SOME_AVG10) & 1);
-        rm_rf (dir);
+        augur_test_rm_rf (dir);
 }
 
 static void
@@ -73,7 +66,7 @@ test_no_psi (void)
         g_assert_true ((h.present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1);
         g_assert_false ((h.present >> AUGUR_HOST_PSI_CPU_SOME_AVG10) & 1);
         g_assert_false ((h.present >> AUGUR_HOST_PSI_MEM_SOME_AVG10) & 1);
-        rm_rf (dir);
+        augur_test_rm_rf (dir);
 }
 
 static void
@@ -86,7 +79,7 @@ test_garbage_and_missing (void)
         g_assert_cmpuint (h.present, ==, 0);
         augur_host_read ("/nonexistent-augur-proc", &h);
         g_assert_cmpuint (h.present, ==, 0);
-        rm_rf (dir);
+        augur_test_rm_rf (dir);
 }
 
 static void

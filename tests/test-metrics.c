@@ -348,10 +348,13 @@ reply_io (GSocket *sock, GIOCondition cond, gpointer data)
         return G_SOURCE_REMOVE;
 }
 
+/* The address requests go to: 127.0.0.1 unless a test says otherwise. */
+static const char *request_addr = "127.0.0.1";
+
 static GSocket *
 connect_to (guint port)
 {
-        g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+        g_autoptr(GInetAddress) lo = g_inet_address_new_from_string (request_addr);
         g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, (guint16) port);
         g_autoptr(GError) error = NULL;
         GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
@@ -650,6 +653,57 @@ test_serve_no_leak (void)
         g_assert_cmpuint (augur_metrics_get_n_clients (m), ==, 0);
 }
 
+/* [metrics] bind: the word list is checked, and the endpoint answers on
+ * every address given and on no other.  Two loopback addresses stand in
+ * for a host's interfaces (Linux answers all of 127/8). */
+static void
+test_bind (void)
+{
+        static const char *const bad[] = { "", " , ", "localhost", "10.0.0.1, 10.0.0.1",
+                                           "1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5", "300.1.1.1" };
+        g_autoptr(AugurMetrics) m = sample_registry ();
+        g_autoptr(GError) error = NULL;
+        g_auto(GStrv) addrs = NULL;
+        AugurMetricsServeOptions opts = { .bind = "127.0.0.1, 127.0.0.2" };
+        guint port;
+
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_autoptr(GError) e = NULL;
+                g_auto(GStrv) a = NULL;
+
+                g_assert_false (augur_metrics_parse_bind (bad[i], &a, &e));
+                g_assert_nonnull (e);
+                g_test_message ("'%s': %s", bad[i], e->message);
+        }
+        g_assert_true (augur_metrics_parse_bind ("0.0.0.0,::  192.168.1.5", &addrs, &error));
+        g_assert_cmpuint (g_strv_length (addrs), ==, 3);
+        g_assert_cmpstr (addrs[1], ==, "::");
+
+        g_assert_true (augur_metrics_serve_full (m, 0, &opts, &error));
+        g_assert_no_error (error);
+        port = augur_metrics_get_port (m);
+        for (const char *const *a = (const char *const[]) { "127.0.0.1", "127.0.0.2", NULL }; *a; a++) {
+                g_autoptr(GString) r = NULL;
+                const char *body;
+
+                request_addr = *a;
+                r = request (port, "GET /metrics HTTP/1.1\r\n\r\n");
+                g_assert_cmpuint (response_status (r, &body), ==, 200);
+        }
+        request_addr = "127.0.0.1";
+        /* 127.0.0.3 was not asked for: refused */
+        {
+                g_autoptr(GInetAddress) other = g_inet_address_new_from_string ("127.0.0.3");
+                g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (other, (guint16) port);
+                g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                                        G_SOCKET_PROTOCOL_TCP, NULL);
+                g_autoptr(GError) e = NULL;
+
+                g_assert_false (g_socket_connect (sock, addr, NULL, &e));
+                g_assert_error (e, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
+        }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -658,6 +712,7 @@ main (int argc, char **argv)
         g_test_add_func ("/metrics/format/families", test_format);
         g_test_add_func ("/metrics/format/empty-and-forget", test_empty_and_forget);
         g_test_add_func ("/metrics/format/promtool", test_promtool);
+        g_test_add_func ("/metrics/serve/bind", test_bind);
         g_test_add_func ("/metrics/format/names", test_names);
         g_test_add_func ("/metrics/http/parse", test_parse_request);
         g_test_add_func ("/metrics/http/parse-limit", test_parse_request_limit);

@@ -1,5 +1,5 @@
-/* test-model-row.c — one definition of the model's input row (issue 14,
- * common/units.h).  The same history of one guest, whose balloon moves
+/* test-model-row.c — one definition of the model's input row
+ * (common/units.h).  The same history of one guest, whose balloon moves
  * and whose vCPUs are hot-plugged, goes through
  *   - the store: augurd's tick writes it, augur_store_load_series() reads
  *     it back — what periodic retraining, `virt-augur train --db` and
@@ -17,10 +17,18 @@
 #include "forecaster.h"
 #include "store.h"
 #include "units.h"
+#include "testutil.h"
 
 #define N_TICKS 240
 #define STEP_MS 5000
 #define T0_MS G_GINT64_CONSTANT (1800000000000)
+
+/* The balloon (KiB) at tick t: it moves between 1 and 2 GiB. */
+static gint64
+balloon_at (int t)
+{
+        return 1048576 + (t / 30 % 2) * 1048576 - (t % 30) * 4096;
+}
 
 /* Tick t of guest "rowvm": 2 GiB maximum, a balloon that moves between
  * 1 and 2 GiB, 1..4 of 4 vCPUs online, a memory job every 20 ticks. */
@@ -28,14 +36,14 @@ static AugurDomainSample
 sample_at (int t)
 {
         AugurDomainSample s = { 0 };
-        gint64 balloon = 1048576 + (t / 30 % 2) * 1048576 - (t % 30) * 4096;
+        gint64 balloon = balloon_at (t);
         gint64 used = 400000 + (t % 20 < 5 ? 300000 : 0) + t * 100;
 
         g_strlcpy (s.uuid, "00000000-0000-4000-8000-000000000042", sizeof s.uuid);
         s.name = g_strdup ("rowvm");
         s.id = 42;
         augur_sample_set (&s, AUGUR_STAT_STATE, 1);
-        augur_sample_set (&s, AUGUR_STAT_CPU_TIME_NS, (gint64) t * 3000000000 + (t % 7) * 500000000);
+        augur_sample_set (&s, AUGUR_STAT_CPU_TIME_NS, (gint64) t * 3000000000 + (gint64) (t % 7) * 500000000);
         augur_sample_set (&s, AUGUR_STAT_VCPU_CURRENT, 1 + t / 40 % 4);
         augur_sample_set (&s, AUGUR_STAT_VCPU_MAXIMUM, 4);
         augur_sample_set (&s, AUGUR_STAT_BALLOON_MAXIMUM_KIB, 2097152);
@@ -62,7 +70,6 @@ test_store_equals_live (void)
         AugurHostSample host = { 0 };
         guint F, compared = 0, moved = 0;
         g_autofree float *va = NULL, *vb = NULL;
-        g_autofree char *cmd = NULL;
 
         st = augur_store_open (path, AUGUR_STORE_READ_WRITE, &error);
         g_assert_no_error (error);
@@ -99,8 +106,7 @@ test_store_equals_live (void)
                 /* Capacities: the maxima, however the balloon moved. */
                 g_assert_cmpfloat (back->col[AUGUR_COL_MEM_PROV_KIB][i], ==, 2097152);
                 g_assert_cmpfloat (back->col[AUGUR_COL_CPU_CORES][i], ==, 4);
-                if (i > 0 && sample_at ((int) i).v[AUGUR_STAT_BALLOON_CURRENT_KIB] !=
-                             sample_at ((int) i - 1).v[AUGUR_STAT_BALLOON_CURRENT_KIB])
+                if (i > 0 && balloon_at ((int) i) != balloon_at ((int) i - 1))
                         moved++;
         }
         g_assert_cmpuint (compared, >, N_TICKS * 4);
@@ -130,8 +136,7 @@ test_store_equals_live (void)
                         g_assert_cmpfloat_with_epsilon (va[k], vb[k], 1e-4 * MAX (1, fabsf (vb[k])));
                 }
         }
-        cmd = g_strdup_printf ("rm -rf '%s'", dir);
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (dir);
 }
 
 int

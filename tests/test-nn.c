@@ -29,26 +29,11 @@
 
 #include "nn.h"
 #include "nn-q.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------------------ */
 
 static guint64 test_rng_state = 1;
-
-static double
-urand (void)   /* [0, 1), deterministic */
-{
-        test_rng_state = test_rng_state * G_GUINT64_CONSTANT (6364136223846793005) +
-                         G_GUINT64_CONSTANT (1442695040888963407);
-        return (double) (test_rng_state >> 11) / 9007199254740992.0;
-}
-
-static double
-nrand (void)
-{
-        double u1 = urand () + 1e-12, u2 = urand ();
-
-        return sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2);
-}
 
 /* ------------------------------------------------------------------------
  * Gradient check
@@ -95,7 +80,7 @@ test_grad (gconstpointer data)
         g_assert_no_error (error);
 
         for (i = 0; i < B * T * I; i++)
-                x[i] = (float) nrand ();
+                x[i] = (float) augur_test_nrand (&test_rng_state);
         for (i = 0; i < B * O; i++)
                 mask[i] = (i % 5) != 3;      /* a few missing targets */
         /* targets 0.5 away from the current outputs (away from the kink) */
@@ -165,11 +150,11 @@ make_sine (guint n, float *x, float *y, guint64 seed)
         (void) tau;
         test_rng_state = seed;
         for (b = 0; b < n; b++) {
-                guint start = (guint) (urand () * 1000.0);
+                guint start = (guint) (augur_test_urand (&test_rng_state) * 1000.0);
 
                 for (t = 0; t < SINE_T + 3; t++) {
                         double ph = 2.0 * G_PI * (start + t) / 24.0;
-                        float v = (float) (sin (ph) + 0.1 * nrand ());
+                        float v = (float) (sin (ph) + 0.1 * augur_test_nrand (&test_rng_state));
 
                         if (t < SINE_T) {
                                 float *xr = x + ((gsize) b * SINE_T + t) * SINE_I;
@@ -275,7 +260,7 @@ test_step (gconstpointer data)
         nn = augur_nn_new (&cfg, 5, &error);
         g_assert_no_error (error);
         for (i = 0; i < B * T * I; i++)
-                x[i] = (float) nrand ();
+                x[i] = (float) augur_test_nrand (&test_rng_state);
         augur_nn_predict (nn, x, B, T, out);
         st = augur_nn_state_new (nn);
         for (b = 0; b < B; b++) {
@@ -302,12 +287,12 @@ make_features (float *x, guint B, guint T, guint I, guint64 seed)
         test_rng_state = seed;
         for (b = 0; b < B; b++) {
                 for (i = 0; i < I; i++) {
-                        double v = nrand (), phase = urand () * 24.0;
+                        double v = augur_test_nrand (&test_rng_state), phase = augur_test_urand (&test_rng_state) * 24.0;
 
                         for (t = 0; t < T; t++) {
-                                double spike = urand () < 0.01 ? 6.0 * fabs (nrand ()) : 0.0;
+                                double spike = augur_test_urand (&test_rng_state) < 0.01 ? 6.0 * fabs (augur_test_nrand (&test_rng_state)) : 0.0;
 
-                                v = 0.9 * v + 0.3 * nrand ();
+                                v = 0.9 * v + 0.3 * augur_test_nrand (&test_rng_state);
                                 x[((gsize) b * T + t) * I + i] =
                                         (float) (v + 0.8 * sin (2.0 * G_PI * (t + phase) / 24.0) + spike);
                         }

@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "predictor.h"
+#include "testutil.h"
 
 #define CORES     2.0
 #define PERIOD    40
@@ -27,12 +28,12 @@ periodic_busy (guint t)
 }
 
 /* Bursts of the same length and duty cycle at irregular starts: gaps of
- * 20..60 ticks from a fixed LCG (no period to find). */
+ * 20..60 ticks from testutil's LCG (no period to find). */
 static gboolean
 aperiodic_busy (guint t)
 {
         static guint next_start = 30, end = 0;
-        static guint32 lcg = 12345;
+        static guint64 lcg = 12345;
 
         if (t == 0) {
                 next_start = 30;
@@ -41,8 +42,7 @@ aperiodic_busy (guint t)
         }
         if (t == next_start) {
                 end = t + HOLD;
-                lcg = lcg * 1103515245u + 12345u;
-                next_start = end + 20 + (lcg >> 16) % 41;
+                next_start = end + 20 + (guint) ((augur_test_lcg (&lcg) >> 33) % 41);
         }
         return t < end;
 }

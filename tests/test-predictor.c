@@ -1,4 +1,5 @@
-/* test-predictor.c — the online predictor (model/predictor.c).
+/* test-predictor.c — the online predictor (model/predictor.c, champion.c,
+ * period.c).
  *
  *   /predictor/online-batch          the predictor's feature vector at every
  *        step equals augur_features_batch()'s row, and its int-model
@@ -54,23 +55,9 @@
 #include "precursor.h"
 #include "forecast.h"
 #include "nn-q.h"
+#include "testutil.h"
 
 static guint64 rng_state = 7;
-
-static double
-urand (void)
-{
-        rng_state = rng_state * G_GUINT64_CONSTANT (6364136223846793005) + G_GUINT64_CONSTANT (1442695040888963407);
-        return (double) (rng_state >> 11) / 9007199254740992.0;
-}
-
-static double
-nrand (void)
-{
-        double u1 = urand () + 1e-12, u2 = urand ();
-
-        return sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2);
-}
 
 #define T_WIN 8
 #define H_OUT 6
@@ -133,11 +120,11 @@ make_grid (gsize n, const gsize *holes, guint n_holes, double noise)
                         hole |= holes[h] == i;
                 if (hole)
                         continue;
-                s->col[AUGUR_COL_CPU_PCT][r] = (float) (20 + 5 * sin (i / 7.0) + noise * nrand ());
+                s->col[AUGUR_COL_CPU_PCT][r] = (float) (20 + 5 * sin (i / 7.0) + noise * augur_test_nrand (&rng_state));
                 s->col[AUGUR_COL_CPU_CORES][r] = 4;
                 s->col[AUGUR_COL_MEM_PROV_KIB][r] = PROV_KIB;
                 s->col[AUGUR_COL_MEM_USED_KIB][r] = (float) (PROV_KIB / 100 * (50 + 10 * sin (i / 20.0)
-                                                                                + noise * nrand ()));
+                                                                                + noise * augur_test_nrand (&rng_state)));
         }
         return s;
 }
@@ -243,7 +230,7 @@ make_walk (gsize n)
         for (gsize i = 0; i < n; i++) {
                 gsize r = augur_series_append (s, 1700000100 + (gint64) i * 300);
 
-                lvl = CLAMP (lvl + 0.5 + 0.05 * nrand (), 5, 95);
+                lvl = CLAMP (lvl + 0.5 + 0.05 * augur_test_nrand (&rng_state), 5, 95);
                 s->col[AUGUR_COL_MEM_PROV_KIB][r] = PROV_KIB;
                 s->col[AUGUR_COL_MEM_USED_KIB][r] = (float) (PROV_KIB / 100 * lvl);
         }
@@ -363,14 +350,14 @@ make_announced (gsize n, guint8 *ret_precursor)
                 gboolean spike = i > next && i <= next + 3;
 
                 ret_precursor[i] = i == next;
-                s->col[AUGUR_COL_CPU_PCT][r] = (float) (20 + 10 * nrand ());
+                s->col[AUGUR_COL_CPU_PCT][r] = (float) (20 + 10 * augur_test_nrand (&rng_state));
                 s->col[AUGUR_COL_CPU_CORES][r] = 4;
                 s->col[AUGUR_COL_MEM_PROV_KIB][r] = PROV_KIB;
                 s->col[AUGUR_COL_MEM_USED_KIB][r] = (float) (PROV_KIB / 100 * ((spike ? MG_SPIKE : MG_BASE)
-                                                                                + nrand ()));
+                                                                                + augur_test_nrand (&rng_state)));
                 s->col[AUGUR_COL_SESSIONS][r] = i == next ? 20 : 0;
                 if (i == next + 3)
-                        next += MG_EVERY + (gsize) (urand () * 40) - 20;
+                        next += MG_EVERY + (gsize) (augur_test_urand (&rng_state) * 40) - 20;
         }
         return s;
 }
@@ -587,7 +574,7 @@ test_coverage (void)
         for (gsize i = 0; i < n; i++) {
                 AugurFeatSample x;
                 AugurPredictorOut po;
-                float used = (float) (PROV_KIB / 100 * (50 + 3 * nrand ()));
+                float used = (float) (PROV_KIB / 100 * (50 + 3 * augur_test_nrand (&rng_state)));
 
                 for (int c = 0; c < AUGUR_COL_N; c++)
                         x.v[c] = NAN;
@@ -632,7 +619,7 @@ test_period (void)
                         x.v[c] = NAN;
                 x.ts = 1700000000 + t;
                 x.v[AUGUR_COL_MEM_PROV_KIB] = PROV_KIB;
-                x.v[AUGUR_COL_MEM_USED_KIB] = PROV_KIB / 100 * ((in_job ? job : idle) + (float) (0.3 * nrand ()));
+                x.v[AUGUR_COL_MEM_USED_KIB] = PROV_KIB / 100 * ((in_job ? job : idle) + (float) (0.3 * augur_test_nrand (&rng_state)));
                 augur_predictor_step (p, v, &x, &po);
                 g_assert_cmpfloat (po.step_s, ==, 1);
                 /* From the 5th period on, 10 s before each job starts, the
@@ -705,7 +692,7 @@ run_precursor (gboolean bound, gboolean useless, const float *upper_off, float *
                 for (gsize i = 0; i < n; i++)
                         if (pre[i])
                                 for (gsize j = i + 1; j <= i + 3 && j < n; j++)
-                                        g->col[AUGUR_COL_MEM_USED_KIB][j] = (float) (PROV_KIB / 100 * (MG_BASE + nrand ()));
+                                        g->col[AUGUR_COL_MEM_USED_KIB][j] = (float) (PROV_KIB / 100 * (MG_BASE + augur_test_nrand (&rng_state)));
         augur_predictor_config_init (&cfg);
         cfg.precursor_bound = bound;
         p = augur_predictor_new (NULL, &cfg, &error);
@@ -800,10 +787,10 @@ run_schedule (guint every, guint jitter, guint skip, guint *ret_due, guint *ret_
         *ret_due = *ret_stray = *ret_early = 0;
         rng_state = 11;
         for (guint i = 0; i < n; i++)
-                mem[i] = (float) (30 + 0.5 * nrand ());
+                mem[i] = (float) (30 + 0.5 * augur_test_nrand (&rng_state));
         for (guint s0 = 20; s0 + every < n; s0 += every) {
-                guint s = s0 + (jitter ? (guint) (urand () * (2 * jitter + 1)) : 0);
-                guint r = s + 8 + (guint) (urand () * (every - 20));
+                guint s = s0 + (jitter ? (guint) (augur_test_urand (&rng_state) * (2 * jitter + 1)) : 0);
+                guint r = s + 8 + (guint) (augur_test_urand (&rng_state) * (every - 20));
 
                 if (++run == skip)
                         continue;

@@ -1,4 +1,4 @@
-/* test-replay.c — the trace replay (model/replay.c) with the daemon's
+/* test-replay.c — the trace replay (policy/replay.c) with the daemon's
  * policy (policy/policy.c).
  *
  *   /replay/t-plus-1/reactive   a 6-step hand-made trace: the allocation
@@ -39,17 +39,11 @@
 
 #include "replay.h"
 #include "policy.h"
+#include "testutil.h"
 
 #define MIB 1024.0
 
 static guint64 rng_state = 11;
-
-static double
-urand (void)
-{
-        rng_state = rng_state * G_GUINT64_CONSTANT (6364136223846793005) + G_GUINT64_CONSTANT (1442695040888963407);
-        return (double) (rng_state >> 11) / 9007199254740992.0;
-}
 
 /* One VM, used memory in MiB per 300 s step (NAN = missing), 1000 MiB
  * provisioned, 2 cores, cpu_pct per step. */
@@ -210,10 +204,10 @@ noisy_vm (const char *name, gsize n, gsize bump_at)
         g_autofree double *cpu = g_new (double, n);
 
         for (gsize i = 0; i < n; i++) {
-                used[i] = 300 + 100 * sin (i / 30.0) + 40 * urand () + (i % 97 < 5 ? 200 : 0);
+                used[i] = 300 + 100 * sin (i / 30.0) + 40 * augur_test_urand (&rng_state) + (i % 97 < 5 ? 200 : 0);
                 if (i == bump_at)
                         used[i] = 950;
-                cpu[i] = 30 + 40 * urand ();
+                cpu[i] = 30 + 40 * augur_test_urand (&rng_state);
         }
         return series_of (name, used, cpu, n);
 }
@@ -494,7 +488,7 @@ test_guard_burst (void)
 
         rng_state = 13;
         for (gsize i = 0; i < BURST_N; i++) {
-                used[i] = 300 + 4 * urand ();
+                used[i] = 300 + 4 * augur_test_urand (&rng_state);
                 cpu[i] = 20;
         }
         used[BURST_AT] = 500;

@@ -1,4 +1,4 @@
-/* test-store.c — the history store (sql/store.c): schema and migrations,
+/* test-store.c — the history store (sql/store*.c): schema and migrations,
  * the per-tick transaction, rollups and counter resets, retention, imports,
  * domain lookup, and failure paths (newer schema, corrupt file, full disk),
  * with injected faults: another writer holding the lock, I/O errors at
@@ -15,7 +15,9 @@
 
 #include "store.h"
 #include "store-decisions.h"
+#include "store-test.h"
 #include "util.h"
+#include "testutil.h"
 
 /* Guests per tick in the fault-injection tests. */
 #define FAULT_VMS 16
@@ -36,9 +38,7 @@ setup (Fixture *f, gconstpointer data)
 static void
 teardown (Fixture *f, gconstpointer data)
 {
-        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", f->dir);
-
-        g_assert_cmpint (system (cmd), ==, 0);
+        augur_test_rm_rf (f->dir);
         g_free (f->dir);
         g_free (f->path);
 }
@@ -49,7 +49,7 @@ live (int k, gint64 cpu_ns, gint64 unused_kib)
 {
         AugurDomainSample s = { 0 };
 
-        g_snprintf (s.uuid, sizeof s.uuid, "00000000-0000-4000-8000-%012d", k);
+        augur_test_uuid (k, s.uuid);
         s.name = g_strdup_printf ("vm%d", k);
         s.id = k;
         augur_sample_set (&s, AUGUR_STAT_STATE, 1);
@@ -63,35 +63,6 @@ live (int k, gint64 cpu_ns, gint64 unused_kib)
         return s;
 }
 
-static gint64
-count (const char *path, const char *sql)
-{
-        sqlite3 *db = NULL;
-        sqlite3_stmt *st = NULL;
-        gint64 v = -1;
-
-        g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
-        g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &st, NULL), ==, SQLITE_OK);
-        if (sqlite3_step (st) == SQLITE_ROW)
-                v = sqlite3_column_int64 (st, 0);
-        sqlite3_finalize (st);
-        sqlite3_close (db);
-        return v;
-}
-
-static void
-write_one (AugurStore *st, gint64 ts_ms, AugurDomainSample *s, gsize n)
-{
-        g_autoptr(GError) error = NULL;
-        AugurHostSample h = { 0 };
-
-        augur_host_set (&h, AUGUR_HOST_LOAD1, 0.5);
-        g_assert_true (augur_store_write_tick (st, ts_ms, s, n, &h, 10, NULL, &error));
-        g_assert_no_error (error);
-        for (gsize i = 0; i < n; i++)
-                augur_domain_sample_clear (&s[i]);
-}
-
 static void
 test_create_and_version (Fixture *f, gconstpointer data)
 {
@@ -100,8 +71,8 @@ test_create_and_version (Fixture *f, gconstpointer data)
 
         g_assert_no_error (error);
         augur_store_close (st);
-        g_assert_cmpint (count (f->path, "PRAGMA user_version"), ==, augur_store_schema_version ());
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), ==, 1);
+        g_assert_cmpint (augur_test_db_int (f->path, "PRAGMA user_version"), ==, augur_store_schema_version ());
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), ==, 1);
         /* Reopening an up-to-date file changes nothing. */
         st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
         g_assert_no_error (error);
@@ -161,7 +132,7 @@ test_unwritable_refused (Fixture *f, gconstpointer data)
         g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_OPEN);
 }
 
-/* Issue 16: --db /dev/null opened the device and created
+/* --db /dev/null opened the device and created
  * /dev/null-journal with mode 0666.  A database path must be a regular
  * file or a new one; anything else is refused and nothing is created
  * next to it. */
@@ -220,13 +191,13 @@ test_tick_and_history (Fixture *f, gconstpointer data)
          * one; vm1's cpu.time resets (domain restart) in the third. */
         s[0] = live (1, 10000000000, 500000);
         s[1] = live (2, 0, 600000);
-        write_one (st, t0, s, 2);
+        augur_test_write_tick (st, t0, s, 2);
         s[0] = live (1, 15000000000, 400000);
         s[1] = live (2, 20000000000, -1);
-        write_one (st, t0 + 10000, s, 2);
+        augur_test_write_tick (st, t0 + 10000, s, 2);
         s[0] = live (1, 1000000000, 300000);
         s[1] = live (2, 30000000000, 600000);
-        write_one (st, t0 + 20000, s, 2);
+        augur_test_write_tick (st, t0 + 20000, s, 2);
 
         d = augur_store_find_domain (st, "vm1", &error);
         g_assert_no_error (error);
@@ -243,7 +214,7 @@ test_tick_and_history (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (g_array_index (raw, AugurHistRow, 2).v[AUGUR_HIST_MEM_UNUSED_KIB], ==, 300000);
 
         /* Missing stays missing (NULL), never 0. */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples s JOIN domains d ON d.id = s.domain_id "
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples s JOIN domains d ON d.id = s.domain_id "
                                          "WHERE d.name = 'vm2' AND s.mem_unused_kib IS NULL"), ==, 1);
 
         /* 1-min rollup: one bucket; mean/min of unused over 3 samples; the
@@ -255,11 +226,11 @@ test_tick_and_history (Fixture *f, gconstpointer data)
         g_assert_cmpfloat_with_epsilon (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_CPU_TIME_NS], 5e9, 1);
         /* That bucket is still open (read from the samples); closing the
          * store writes it, with the same values. */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups"), ==, 0);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM rollups"), ==, 0);
         g_clear_pointer (&st, augur_store_close);
-        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 5000000000);
-        g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_min FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 300000);
-        g_assert_cmpint (count (f->path, "SELECT mem_unused_kib_n FROM rollups r JOIN domains d ON d.id = r.domain_id "
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 5000000000);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT mem_unused_kib_min FROM rollups WHERE res_s = 60 AND domain_id = 1"), ==, 300000);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT mem_unused_kib_n FROM rollups r JOIN domains d ON d.id = r.domain_id "
                                          "WHERE res_s = 300 AND d.name = 'vm2'"), ==, 2);
         /* Read back from the table: the same values as from the open
          * bucket, and a column with no sample (n = 0) is unknown, not 0. */
@@ -275,9 +246,9 @@ test_tick_and_history (Fixture *f, gconstpointer data)
         g_clear_pointer (&st, augur_store_close);
 
         /* Every tick whole: n_domains samples per tick. */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks t WHERE t.n_domains != "
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM ticks t WHERE t.n_domains != "
                                          "(SELECT count(*) FROM samples s WHERE s.tick_id = t.id)"), ==, 0);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM host_samples"), ==, 3);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM host_samples"), ==, 3);
 }
 
 static void
@@ -289,14 +260,14 @@ test_rates_survive_reopen (Fixture *f, gconstpointer data)
 
         st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
         s[0] = live (1, 10000000000, 500000);
-        write_one (st, 1800000000000, s, 1);
+        augur_test_write_tick (st, 1800000000000, s, 1);
         augur_store_close (st);
         /* A restarted daemon derives the first rate from the stored sample. */
         st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
         s[0] = live (1, 12000000000, 500000);
-        write_one (st, 1800000004000, s, 1);
+        augur_test_write_tick (st, 1800000004000, s, 1);
         augur_store_close (st);
-        g_assert_cmpint (count (f->path, "SELECT CAST(cpu_cores_used * 1000 AS INTEGER) FROM samples "
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT CAST(cpu_cores_used * 1000 AS INTEGER) FROM samples "
                                          "WHERE ts_ms = 1800000004000"), ==, 500);
 }
 
@@ -309,13 +280,13 @@ test_rename_keeps_history (Fixture *f, gconstpointer data)
         AugurDomainSample s[1];
 
         s[0] = live (7, 1, 1);
-        write_one (st, 1800000000000, s, 1);
+        augur_test_write_tick (st, 1800000000000, s, 1);
         s[0] = live (7, 2, 1);
         g_free (s[0].name);
         s[0].name = g_strdup ("renamed");
-        write_one (st, 1800000005000, s, 1);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM domain_names WHERE domain_id = 1"), ==, 2);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples WHERE domain_id = 1"), ==, 2);
+        augur_test_write_tick (st, 1800000005000, s, 1);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM domain_names WHERE domain_id = 1"), ==, 2);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples WHERE domain_id = 1"), ==, 2);
         by_uuid = augur_store_find_domain (st, "00000000-0000-4000-8000-000000000007", &error);
         g_assert_no_error (error);
         g_assert_cmpstr (by_uuid->name, ==, "renamed");
@@ -362,16 +333,16 @@ test_import_upsert_and_retention (Fixture *f, gconstpointer data)
         {
                 g_autofree char *q = g_strdup_printf ("SELECT count(*) FROM domains WHERE uuid = '%s' AND name = 'bb-1'", uuid);
 
-                g_assert_cmpint (count (f->path, q), ==, 1);
+                g_assert_cmpint (augur_test_db_int (f->path, q), ==, 1);
         }
         /* The same (vm, ts) again updates, not duplicates. */
         g_assert_true (augur_store_import_series (st, again, "import:augur", &rows, &error));
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 1152);
-        g_assert_cmpint (count (f->path, "SELECT cpu_pct FROM samples WHERE ts_ms = 1372629804000"), ==, 50);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples"), ==, 1152);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT cpu_pct FROM samples WHERE ts_ms = 1372629804000"), ==, 50);
         /* Missing cells stay NULL. */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples WHERE mem_used_kib IS NULL"), ==, 1152 / 7 + 1);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples WHERE mem_used_kib IS NULL"), ==, 1152 / 7 + 1);
         /* 5-min rollups exist for every step after recompute. */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 1152);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 1152);
 
         /* Retention counts back from the domain's newest sample: 48 h of
          * 5-min rows (577 rows, both ends inclusive) survive although
@@ -379,8 +350,8 @@ test_import_upsert_and_retention (Fixture *f, gconstpointer data)
         augur_store_set_retention (st, &r);
         g_assert_cmpint (augur_store_apply_retention (st, &error), >, 0);
         g_assert_no_error (error);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 48 * 12 + 1);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 1152);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples"), ==, 48 * 12 + 1);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 1152);
 
         back = augur_store_load_series (st, "bb-1", G_MININT64, G_MAXINT64, AUGUR_RES_RAW, &error);
         g_assert_no_error (error);
@@ -404,11 +375,11 @@ test_disk_full_keeps_data (Fixture *f, gconstpointer data)
         for (int t = 0; t < 3; t++, committed++) {
                 for (int k = 0; k < 64; k++)
                         s[k] = live (k, t * 1000000000LL, 500000);
-                write_one (st, 1800000000000 + t * 1000, s, 64);
+                augur_test_write_tick (st, 1800000000000 + t * 1000, s, 64);
         }
         /* Cap the file at its current size, as a full disk would: the
          * next tick that needs a new page fails with SQLITE_FULL. */
-        pages = count (f->path, "PRAGMA page_count");
+        pages = augur_test_db_int (f->path, "PRAGMA page_count");
         augur_store_test_set_max_pages (st, pages);
         for (int t = 3; t < 40 && !failed; t++) {
                 AugurHostSample h = { 0 };
@@ -427,14 +398,14 @@ test_disk_full_keeps_data (Fixture *f, gconstpointer data)
         g_test_message ("%s", error->message);
         g_clear_error (&error);
         /* Nothing committed before is lost, and no partial tick exists. */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, committed);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, committed * 64);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM ticks"), ==, committed);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples"), ==, committed * 64);
         /* Space comes back: the next tick works, with rates intact. */
         augur_store_test_set_max_pages (st, 1 << 30);
         for (int k = 0; k < 64; k++)
                 s[k] = live (k, 100 * 1000000000LL, 500000);
-        write_one (st, 1800000100000, s, 64);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, committed + 1);
+        augur_test_write_tick (st, 1800000100000, s, 64);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM ticks"), ==, committed + 1);
 }
 
 static void
@@ -458,12 +429,12 @@ test_migrate_v1 (Fixture *f, gconstpointer data)
         st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
         g_assert_no_error (error);
         augur_store_close (st);
-        g_assert_cmpint (count (f->path, "PRAGMA user_version"), ==, augur_store_schema_version ());
+        g_assert_cmpint (augur_test_db_int (f->path, "PRAGMA user_version"), ==, augur_store_schema_version ());
         g_assert_cmpint (augur_store_schema_version (), >=, 2);
-        g_assert_cmpint (count (f->path, "SELECT cpu_pct FROM samples WHERE ts_ms = 1000"), ==, 42);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT cpu_pct FROM samples WHERE ts_ms = 1000"), ==, 42);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM decisions"), ==, 0);
         /* 008: the activity table gained the nullable oom_kill column */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM pragma_table_info('activity')"
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM pragma_table_info('activity')"
                                          " WHERE name = 'oom_kill' AND type = 'INTEGER' AND \"notnull\" = 0"), ==, 1);
         /* Read-only openers never migrate: a v1 file is refused by them. */
         g_assert_cmpint (sqlite3_open (f->path, &db), ==, SQLITE_OK);
@@ -485,7 +456,7 @@ test_decisions_roundtrip (Fixture *f, gconstpointer data)
 
         for (int i = 0; i < 3; i++) {
                 r[i].ts_ms = 1000 * (i + 1);
-                g_snprintf (r[i].uuid, sizeof r[i].uuid, "00000000-0000-4000-8000-%012d", i % 2);
+                augur_test_uuid (i % 2, r[i].uuid);
                 g_snprintf (r[i].name, sizeof r[i].name, "vm%d", i % 2);
                 r[i].mode = "act";
                 r[i].policy = "augur";
@@ -517,14 +488,14 @@ test_decisions_roundtrip (Fixture *f, gconstpointer data)
         {
                 AugurDomainSample smp = live (0, 1, 1000);
 
-                write_one (st, 120000, &smp, 1);
+                augur_test_write_tick (st, 120000, &smp, 1);
         }
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions_main"), ==, 3);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions_recent"), ==, 0);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM decisions_main"), ==, 3);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM decisions_recent"), ==, 0);
         for (int i = 0; i < 3; i++)
                 r[i].ts_ms += 130000;
         g_assert_true (augur_store_write_decisions (st, r, 3, &error));
-        g_assert_cmpint (count (f->path, "SELECT count(DISTINCT id) FROM decisions"), ==, 6);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(DISTINCT id) FROM decisions"), ==, 6);
         g_clear_pointer (&back, g_array_unref);
         back = augur_store_decisions (st, 1, G_MININT64, G_MAXINT64, 0, &error);
         g_assert_no_error (error);
@@ -534,7 +505,7 @@ test_decisions_roundtrip (Fixture *f, gconstpointer data)
         act = augur_store_write_actuation (st, 5000, r[0].uuid, "vm0", "balloon", 1000, 2000, &error);
         g_assert_cmpint (act, >, 0);
         g_assert_true (augur_store_set_actuation_latency (st, act, 1500, &error));
-        g_assert_cmpint (count (f->path, "SELECT latency_ms FROM actuations"), ==, 1500);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT latency_ms FROM actuations"), ==, 1500);
 }
 
 /* The rows of rollups as one comparable string. */
@@ -588,17 +559,18 @@ test_rollups_once_and_recovery (Fixture *f, gconstpointer data)
         /* vm1 every 10 s for 2 min, cpu +1 s each; vm2 for 30 s, then gone */
         for (int k = 0; k <= 12; k++) {
                 s[0] = live (1, 1000000000LL * k, 100000 + 1000 * k);
-                s[1] = live (2, 2000000000LL * k, 200000);
-                write_one (st, t0 + 10000 * k, s, k <= 3 ? 2 : 1);
+                if (k <= 3)
+                        s[1] = live (2, 2000000000LL * k, 200000);
+                augur_test_write_tick (st, t0 + 10000 * k, s, k <= 3 ? 2 : 1);
         }
         /* Written so far, once each: the 1-min buckets that ended. */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 60"), ==, 3);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 0);
-        g_assert_cmpint (count (f->path, "SELECT n FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000000"), ==, 6);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM rollups WHERE res_s = 60"), ==, 3);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM rollups WHERE res_s = 300"), ==, 0);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT n FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000000"), ==, 6);
         /* the first sample has no delta, the next five 1 s each */
-        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000000"), ==, 5000000000);
-        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000060"), ==, 6000000000);
-        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 2"), ==, 6000000000);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000000"), ==, 5000000000);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND bucket_s = 1800000060"), ==, 6000000000);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 2"), ==, 6000000000);
 
         /* kill -9 now: the next open rebuilds the open buckets from the
          * samples, to the same rows a clean close writes. */
@@ -608,14 +580,14 @@ test_rollups_once_and_recovery (Fixture *f, gconstpointer data)
         clean = dump_rollups (f->path);
         recovered = dump_rollups (crash1);
         g_assert_cmpstr (recovered, ==, clean);
-        g_assert_cmpint (count (crash1, "SELECT n FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 13);
-        g_assert_cmpint (count (crash1, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 12000000000);
+        g_assert_cmpint (augur_test_db_int (crash1, "SELECT n FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 13);
+        g_assert_cmpint (augur_test_db_int (crash1, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 12000000000);
 
         /* A partial row (written at that clean close), one more sample in
          * its bucket, then kill -9: the recovery sees n disagree. */
         st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, NULL);
         s[0] = live (1, 13000000000LL, 120000);
-        write_one (st, t0 + 125000, s, 1);
+        augur_test_write_tick (st, t0 + 125000, s, 1);
         crash2 = crash_copy (f, "crash2.db");
         augur_store_close (augur_store_open (crash2, AUGUR_STORE_READ_WRITE, NULL));
         g_clear_pointer (&st, augur_store_close);
@@ -624,8 +596,8 @@ test_rollups_once_and_recovery (Fixture *f, gconstpointer data)
         clean = dump_rollups (f->path);
         recovered = dump_rollups (crash2);
         g_assert_cmpstr (recovered, ==, clean);
-        g_assert_cmpint (count (f->path, "SELECT n FROM rollups WHERE domain_id = 1 AND res_s = 60 AND bucket_s = 1800000120"), ==, 2);
-        g_assert_cmpint (count (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 13000000000);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT n FROM rollups WHERE domain_id = 1 AND res_s = 60 AND bucket_s = 1800000120"), ==, 2);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT cpu_time_ns_delta FROM rollups WHERE domain_id = 1 AND res_s = 300"), ==, 13000000000);
 }
 
 /* A writer failing inside the open tick undoes its own rows only, and
@@ -645,7 +617,7 @@ test_tick_writer_fails (Fixture *f, gconstpointer data)
         gint64 ts_ms;
         double step_s;
 
-        write_one (st, 60000, &smp, 1);
+        augur_test_write_tick (st, 60000, &smp, 1);
         for (int i = 0; i < 2000; i++) {
                 r[i].ts_ms = 65000;
                 g_strlcpy (r[i].uuid, "00000000-0000-4000-8000-000000000000", sizeof r[i].uuid);
@@ -670,8 +642,8 @@ test_tick_writer_fails (Fixture *f, gconstpointer data)
         r[1].mode = "act";
         g_assert_true (augur_store_tick_commit (st, &error));
         g_assert_no_error (error);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 2);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples"), ==, 2);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM decisions"), ==, 0);
         g_assert_true (augur_store_read_forecast (st, 1, &ts_ms, &model, &step_s, &json, &error));
         g_assert_cmpint (ts_ms, ==, 65000);
         g_assert_cmpstr (json, ==, "[{\"h\":1,\"s\":5.0,\"mem_p50_kib\":1000.000,\"mem_upper_kib\":1000.000,"
@@ -685,7 +657,7 @@ test_tick_writer_fails (Fixture *f, gconstpointer data)
         augur_domain_sample_clear (&smp);
         g_assert_true (augur_store_write_forecast (st, 70000, "00000000-0000-4000-8000-000000000000", "vm0",
                                                    "lstm_int", 5, 2, band, band, band, band, &error));
-        augur_store_test_set_max_pages (st, count (f->path, "PRAGMA page_count") + 4);
+        augur_store_test_set_max_pages (st, augur_test_db_int (f->path, "PRAGMA page_count") + 4);
         g_assert_false (augur_store_write_decisions (st, r, 2000, &error));
         g_assert_error (error, AUGUR_STORE_ERROR, AUGUR_STORE_ERROR_FULL);
         g_clear_error (&error);
@@ -694,14 +666,14 @@ test_tick_writer_fails (Fixture *f, gconstpointer data)
         g_assert_false (augur_store_tick_commit (st, &error));
         g_clear_error (&error);
         augur_store_test_set_max_pages (st, 1 << 30);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, 2);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM decisions"), ==, 0);
-        g_assert_cmpint (count (f->path, "SELECT ts_ms FROM forecasts"), ==, 65000);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples"), ==, 2);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM decisions"), ==, 0);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT ts_ms FROM forecasts"), ==, 65000);
         smp = live (0, 12000000000, 1000);
-        write_one (st, 75000, &smp, 1);
+        augur_test_write_tick (st, 75000, &smp, 1);
         /* derived from the tick at 65 s: 10 s of CPU over 10 s, 1 core
          * (from the lost one it would be 2 s over 5 s) */
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples WHERE ts_ms = 75000 "
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples WHERE ts_ms = 75000 "
                                          "AND abs(cpu_cores_used - 1.0) < 1e-9"), ==, 1);
 }
 
@@ -728,7 +700,7 @@ test_checkpointer (Fixture *f, gconstpointer data)
 
                 for (int k = 0; k < n_vm; k++)
                         s[k] = live (k + 1, (gint64) t * 1000000000, 300000 + k);
-                write_one (st, t0 + (gint64) t * 5000, s, n_vm);
+                augur_test_write_tick (st, t0 + (gint64) t * 5000, s, n_vm);
                 if (t % 20 == 19)
                         g_usleep (20000);     /* ticks are seconds apart in augurd */
                 if (g_stat (wal, &sb) == 0)
@@ -744,11 +716,11 @@ test_checkpointer (Fixture *f, gconstpointer data)
         g_assert_cmpint (wal_max, <, 8 * 1024 * 1024);
         g_clear_pointer (&st, augur_store_close);
         g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM samples"), ==, (gint64) n_vm * n_ticks);
-        g_assert_cmpint (count (f->path, "SELECT count(*) FROM ticks"), ==, n_ticks);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM samples"), ==, (gint64) n_vm * n_ticks);
+        g_assert_cmpint (augur_test_db_int (f->path, "SELECT count(*) FROM ticks"), ==, n_ticks);
 }
 
-/* Issue 16: on a small host the 8192-page threshold takes hours or days,
+/* On a small host the 8192-page threshold takes hours or days,
  * and every row lived only in the WAL until then.  The checkpoint thread
  * is also woken once the WAL's content is old enough (a minute in augurd;
  * 200 ms here): after it, the database file alone has the ticks. */
@@ -768,7 +740,7 @@ test_checkpoint_age (Fixture *f, gconstpointer data)
         for (int t = 0; t < 2; t++) {
                 AugurDomainSample s[2] = { live (1, t * 1000000000LL, 300000), live (2, t * 1000000000LL, 300000) };
 
-                write_one (st, t0 + t * 5000, s, 2);
+                augur_test_write_tick (st, t0 + t * 5000, s, 2);
         }
         augur_store_test_checkpoints (st, 0, &thread_runs, &inline_runs);
         /* Young, and far below 8192 pages (unless this machine took the
@@ -779,7 +751,7 @@ test_checkpoint_age (Fixture *f, gconstpointer data)
         {
                 AugurDomainSample s[2] = { live (1, 2000000000LL, 300000), live (2, 2000000000LL, 300000) };
 
-                write_one (st, t0 + 10000, s, 2);
+                augur_test_write_tick (st, t0 + 10000, s, 2);
         }
         for (int i = 0; i < 200 && thread_runs == 0; i++) {
                 g_usleep (10000);
@@ -789,7 +761,7 @@ test_checkpoint_age (Fixture *f, gconstpointer data)
         g_assert_cmpint (thread_runs, >=, 1);
         /* The database file alone, without its -wal, has all three ticks. */
         g_assert_cmpint (system (cmd), ==, 0);
-        g_assert_cmpint (count (copy, "SELECT count(*) FROM ticks"), ==, 3);
+        g_assert_cmpint (augur_test_db_int (copy, "SELECT count(*) FROM ticks"), ==, 3);
         g_unlink (copy);
 }
 
@@ -802,11 +774,11 @@ test_checkpoint_age (Fixture *f, gconstpointer data)
 static void
 assert_whole (const char *path, int ticks, int per_tick)
 {
-        g_assert_cmpint (count (path, "SELECT count(*) FROM ticks"), ==, ticks);
-        g_assert_cmpint (count (path, "SELECT count(*) FROM samples"), ==, (gint64) ticks * per_tick);
-        g_assert_cmpint (count (path, "SELECT count(*) FROM (SELECT tick_id FROM samples GROUP BY tick_id "
+        g_assert_cmpint (augur_test_db_int (path, "SELECT count(*) FROM ticks"), ==, ticks);
+        g_assert_cmpint (augur_test_db_int (path, "SELECT count(*) FROM samples"), ==, (gint64) ticks * per_tick);
+        g_assert_cmpint (augur_test_db_int (path, "SELECT count(*) FROM (SELECT tick_id FROM samples GROUP BY tick_id "
                                       "HAVING count(*) != " G_STRINGIFY (FAULT_VMS) ")"), ==, 0);
-        g_assert_cmpint (count (path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"),
+        g_assert_cmpint (augur_test_db_int (path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"),
                          ==, 0);
 }
 
@@ -1023,6 +995,62 @@ test_wal_removed (Fixture *f, gconstpointer data)
         assert_whole (f->path, 6, FAULT_VMS);
 }
 
+/* vcpus_online (store.h augur_store_history): the online count of each
+ * tick's decision, vcpus_current (plugged) where the tick has none; in
+ * rollups the mean over the bucket's decisions.  Three minutes of 5 s
+ * ticks with 2 vCPUs plugged; decisions in minute 1 only, the guest
+ * agent's count going 2 -> 1 half way; minute 2 stays the open bucket. */
+static void
+test_history_vcpus_online (Fixture *f, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(AugurStore) st = augur_store_open (f->path, AUGUR_STORE_READ_WRITE, &error);
+        g_autoptr(GArray) raw = NULL, m1 = NULL;
+        g_autoptr(AugurDomainInfo) d = NULL;
+        const gint64 t0 = 1800000000000;          /* a minute boundary */
+
+        g_assert_no_error (error);
+        for (int i = 0; i < 36; i++) {
+                AugurDomainSample smp = live (0, 1000000000LL * i, 1000);
+                gint64 ts = t0 + 5000 * i;
+
+                augur_test_write_tick (st, ts, &smp, 1);
+                if (i >= 12 && i < 24) {
+                        AugurDecisionRow r = { .ts_ms = ts, .mode = "act", .policy = "augur",
+                                               .vcpus_online = i < 18 ? 2 : 1, .vcpus_target = 1,
+                                               .mem_used_kib = NAN, .mem_alloc_kib = NAN };
+
+                        augur_test_uuid (0, r.uuid);
+                        g_snprintf (r.name, sizeof r.name, "vm0");
+                        g_assert_true (augur_store_write_decisions (st, &r, 1, &error));
+                        g_assert_no_error (error);
+                }
+        }
+        d = augur_store_find_domain (st, "vm0", &error);
+        g_assert_no_error (error);
+        raw = augur_store_history (st, d->id, G_MININT64, G_MAXINT64, AUGUR_RES_RAW, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (raw->len, ==, 36);
+        for (guint i = 0; i < raw->len; i++) {
+                const AugurHistRow *r = &g_array_index (raw, AugurHistRow, i);
+
+                g_test_message ("raw %u", i);
+                g_assert_cmpfloat (r->v[AUGUR_HIST_VCPUS_CURRENT], ==, 2);
+                g_assert_cmpfloat (r->v[AUGUR_HIST_VCPUS_ONLINE], ==, i >= 18 && i < 24 ? 1 : 2);
+        }
+        m1 = augur_store_history (st, d->id, G_MININT64, G_MAXINT64, AUGUR_RES_1M, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (m1->len, ==, 3);
+        g_assert_cmpfloat (g_array_index (m1, AugurHistRow, 0).v[AUGUR_HIST_VCPUS_ONLINE], ==, 2);
+        g_assert_cmpfloat (g_array_index (m1, AugurHistRow, 1).v[AUGUR_HIST_VCPUS_ONLINE], ==, 1.5);
+        g_assert_cmpfloat (g_array_index (m1, AugurHistRow, 2).v[AUGUR_HIST_VCPUS_ONLINE], ==, 2);
+        /* a window that starts inside the decisions */
+        g_clear_pointer (&raw, g_array_unref);
+        raw = augur_store_history (st, d->id, t0 + 5000 * 20, t0 + 5000 * 20, AUGUR_RES_RAW, &error);
+        g_assert_cmpuint (raw->len, ==, 1);
+        g_assert_cmpfloat (g_array_index (raw, AugurHistRow, 0).v[AUGUR_HIST_VCPUS_ONLINE], ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1041,6 +1069,7 @@ main (int argc, char **argv)
         ADD ("/store/disk-full-keeps-data", test_disk_full_keeps_data);
         ADD ("/store/migrate-v1", test_migrate_v1);
         ADD ("/store/decisions-roundtrip", test_decisions_roundtrip);
+        ADD ("/store/history/vcpus-online", test_history_vcpus_online);
         ADD ("/store/tick-writer-fails", test_tick_writer_fails);
         ADD ("/store/checkpointer", test_checkpointer);
         ADD ("/store/checkpoint-age", test_checkpoint_age);

@@ -1,10 +1,11 @@
-/* test-trace.c — trace readers (model/trace.c): every format including
- * gzip, RFC 4180 quoting, each cleaning rule counted, duplicate and
- * unordered timestamps, missing columns, empty / too-short input, and the
- * augur CSV writer round trip, and the LIMITS of trace.h (a long line,
- * a gzip bomb, a runaway quoted record, too many fields, an oversized
- * PlanetLab day; generated in a temp dir, at N-1 / N / N+1 where the
- * boundary is exact, and peak RSS while a 128 MiB line is refused).
+/* test-trace.c — trace readers (model/trace.c, trace-rows.c, and
+ * common/tar.c for PlanetLab archives): every format including gzip,
+ * RFC 4180 quoting, each cleaning rule counted, duplicate and unordered
+ * timestamps, missing columns, empty / too-short input, and the augur CSV
+ * writer round trip (model/trace-write.c), and the LIMITS of trace.h (a
+ * long line, a gzip bomb, a runaway quoted record, too many fields, an
+ * oversized PlanetLab day; generated in a temp dir, at N-1 / N / N+1 where
+ * the boundary is exact, and peak RSS while a 128 MiB line is refused).
  * Fixtures are tiny files in tests/data/
  * (made by hand; their rows are listed in the table below).  The real
  * traces are used only by /trace/real/bitbrains, which skips when ../shared/traces
@@ -338,6 +339,41 @@ test_trace_format_names (void)
         }
 }
 
+/* Numbers in traces are decimal: "0x10" is not 16 and "inf" is not a
+ * value; each counts as unreadable (values_nan), a timestamp in hex makes
+ * its row garbage, and exponents and signs still read. */
+static void
+test_trace_decimal_only (void)
+{
+        g_autofree char *dir = g_dir_make_tmp ("augur-trace-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "hex.csv", NULL);
+        AugurTraceOpts opts = { .min_rows = 1 };
+        g_autoptr (GPtrArray) a = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurSeries *s;
+        AugurTraceStats st;
+
+        g_assert_true (g_file_set_contents (path,
+                "vm,ts,cpu_pct,mem_prov_kib,mem_used_kib\n"
+                "v,1000,0x10,2048,1024\n"
+                "v,1300,inf,2048,1.025e3\n"
+                "v,0x640,10,2048,1024\n"
+                "v,1900, 12 ,2048,+1030\n", -1, NULL));
+        a = augur_trace_read (path, AUGUR_TRACE_FORMAT_AUGUR, &opts, &st, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (a->len, ==, 1);
+        s = a->pdata[0];
+        g_assert_cmpuint (s->n, ==, 3);
+        g_assert_cmpint (st.rows_garbage, ==, 1);               /* ts 0x640 */
+        g_assert_cmpint (st.values_nan, ==, 2);                 /* 0x10, inf */
+        g_assert_true (isnan (s->col[AUGUR_COL_CPU_PCT][0]));
+        g_assert_cmpfloat (s->col[AUGUR_COL_MEM_USED_KIB][1], ==, 1025);
+        g_assert_cmpfloat (s->col[AUGUR_COL_CPU_PCT][2], ==, 12);
+        g_assert_cmpfloat (s->col[AUGUR_COL_MEM_USED_KIB][2], ==, 1030);
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
 /* Writer round trip: read the augur fixture, write it (plain and .gz),
  * read it back: same series, same values (missing stays missing). */
 static void
@@ -387,7 +423,8 @@ test_trace_write_roundtrip (void)
         g_rmdir (dir);
 }
 
-/* Real traces: counts from /work/shared/traces/BASELINES.md. */
+/* Real traces beside the checkout (../shared/traces, or
+ * $AUGUR_SHARED_TRACES): the counts each reader must find in them. */
 static char *
 shared_traces (void)
 {
@@ -739,6 +776,7 @@ main (int argc, char **argv)
         g_test_add_func ("/trace/format-names", test_trace_format_names);
         g_test_add_func ("/trace/augur/buckets", test_trace_buckets);
         g_test_add_func ("/trace/write/roundtrip", test_trace_write_roundtrip);
+        g_test_add_func ("/trace/decimal-only", test_trace_decimal_only);
         g_test_add_func ("/trace/real/bitbrains", test_trace_real_bitbrains);
         for (guint i = 0; i < G_N_ELEMENTS (limit_cases); i++) {
                 g_autofree char *p = g_strdup_printf ("/trace/limit/%s", limit_cases[i].name);

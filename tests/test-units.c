@@ -160,6 +160,30 @@ test_uuid_v5 (void)
         g_assert_false (augur_is_uuid ("6695eb01-f6a4-8304-79aa-97f2502e193"));
 }
 
+/* The first element >= x: before, between, on and after the elements,
+ * with duplicates and the empty array, for both element types. */
+static void
+test_lower_bound (void)
+{
+        static const float f[] = { 1, 3, 3, 5 };
+        static const gint64 i[] = { 10, 30, 30, 50 };
+        static const struct {
+                double x;
+                guint want;
+        } rows[] = {
+                { 0, 0 }, { 1, 0 }, { 2, 1 }, { 3, 1 }, { 4, 3 }, { 5, 3 }, { 6, 4 },
+        };
+
+        for (gsize r = 0; r < G_N_ELEMENTS (rows); r++) {
+                g_test_message ("row %" G_GSIZE_FORMAT ": x = %g", r, rows[r].x);
+                g_assert_cmpuint (augur_lower_bound_f (f, G_N_ELEMENTS (f), (float) rows[r].x), ==, rows[r].want);
+                g_assert_cmpuint (augur_lower_bound_i64 (i, G_N_ELEMENTS (i), (gint64) (rows[r].x * 10)), ==,
+                                  rows[r].want);
+        }
+        g_assert_cmpuint (augur_lower_bound_f (f, 0, 1), ==, 0);
+        g_assert_cmpuint (augur_lower_bound_i64 (i, 0, 10), ==, 0);
+}
+
 static void
 test_series_sort_dedup (void)
 {
@@ -196,6 +220,7 @@ main (int argc, char **argv)
         g_test_add_func ("/util/duration", test_duration);
         g_test_add_func ("/util/time", test_time);
         g_test_add_func ("/util/uuid-v5", test_uuid_v5);
+        g_test_add_func ("/util/lower-bound", test_lower_bound);
         g_test_add_func ("/series/sort-dedup", test_series_sort_dedup);
         return g_test_run ();
 }

@@ -19,11 +19,18 @@ G_DEFINE_QUARK (augur-client-error-quark, augur_client_error)
 #define DEFAULT_CONFIG SYSCONFDIR "/augur/augur.conf"
 #define DEFAULT_SOCKET RUNSTATEDIR "/augur/augurd.sock"
 
+const char *
+augur_client_config_path (void)
+{
+        const char *conf = g_getenv ("AUGUR_CONFIG");
+
+        return conf && *conf ? conf : DEFAULT_CONFIG;
+}
+
 char *
 augur_client_socket_path (const char *override)
 {
         const char *env = g_getenv ("AUGUR_SOCKET");
-        const char *conf = g_getenv ("AUGUR_CONFIG");
         g_autoptr(GKeyFile) kf = g_key_file_new ();
         g_autofree char *text = NULL;
         gsize len = 0;
@@ -34,7 +41,7 @@ augur_client_socket_path (const char *override)
         if (env && *env)
                 return g_strdup (env);
         /* A regular file only: a FIFO would hang virt-augur (regfile.h). */
-        if (augur_regfile_read (conf && *conf ? conf : DEFAULT_CONFIG, 1024 * 1024, &text, &len, NULL) &&
+        if (augur_regfile_read (augur_client_config_path (), 1024 * 1024, &text, &len, NULL) &&
             g_key_file_load_from_data (kf, text, len, G_KEY_FILE_NONE, NULL)) {
                 path = g_key_file_get_string (kf, "daemon", "socket", NULL);
                 if (path && *path)

@@ -31,6 +31,10 @@ typedef enum {
  * shell prompt (bash completion) or a script. */
 #define AUGUR_CLIENT_TIMEOUT_MS 2000
 
+/* The configuration file augurd reads by default, as virt-augur finds it:
+ * $AUGUR_CONFIG, else SYSCONFDIR/augur/augur.conf.  (transfer none) */
+const char *augur_client_config_path (void);
+
 /* Where augurd listens, in order: override (--socket) if not NULL, then
  * $AUGUR_SOCKET, then [daemon] socket in the config file ($AUGUR_CONFIG,
  * else SYSCONFDIR/augur/augur.conf; errors ignored), then the compiled-in

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
+#include "guests.h"
 #include "client.h"
 #include "store.h"
 #include "util.h"
@@ -23,18 +25,6 @@ open_ro (const AugurCliGlobal *g, int *ret_exit)
         return st;
 }
 
-static void
-print_json (JsonBuilder *b)
-{
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = json_builder_get_root (b);
-        g_autofree char *text = NULL;
-
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
-}
 
 char *
 augur_cli_format_ms (gint64 ms)
@@ -61,17 +51,18 @@ augur_cli_table_add (AugurCliTable *t, char **cells)
 }
 
 void
-augur_cli_table_print (AugurCliTable *t)
+augur_cli_table_print (AugurCliTable *t, const AugurCliGlobal *g)
 {
         g_autofree int *w = g_new0 (int, t->ncols);
+        guint first = g->quiet ? 1 : 0;
 
-        for (guint r = 0; r < t->rows->len; r++) {
+        for (guint r = first; r < t->rows->len; r++) {
                 char **cells = t->rows->pdata[r];
 
                 for (guint c = 0; c < t->ncols && cells[c]; c++)
                         w[c] = MAX (w[c], (int) g_utf8_strlen (cells[c], -1));
         }
-        for (guint r = 0; r < t->rows->len; r++) {
+        for (guint r = first; r < t->rows->len; r++) {
                 char **cells = t->rows->pdata[r];
                 g_autoptr(GString) line = g_string_new (NULL);
 
@@ -93,27 +84,76 @@ augur_cli_table_print (AugurCliTable *t)
 }
 
 static const AugurOptDef opts_list[] = {
+        { .name = "all", .type = AUGUR_OPT_BOOL,
+          .help = "every domain in the store: also those augurd no longer samples and "
+                  "imported traces" },
+        { .name = "name", .type = AUGUR_OPT_BOOL,
+          .help = "only the names, one per line" },
+        { .name = "uuid", .type = AUGUR_OPT_BOOL,
+          .help = "only the UUIDs, one per line" },
         { NULL },
 };
 
 static const AugurCmdInfo info_list = {
-        .help = "the domains in the history store, live and imported",
-        .desc = "Domains in the history, live and imported: id, name, UUID, source, number of "
-                "samples, newest sample.",
+        .help = "the domains augurd samples (--all: every domain in the store)",
+        .desc = "Domains in the history: id, name, UUID, source, number of samples, newest sample.  "
+                "As virsh list shows the running domains unless --all: without --all only the "
+                "domains augurd sampled in the last 10 minutes, with --all every domain in the "
+                "store, also stopped ones and imported traces.  Running guests augur.conf's [guests] "
+                "include/exclude keeps out follow with the source \"excluded\" and the rule "
+                "(--json: \"excluded\": the rule); augurd does not sample them.  --name and --uuid "
+                "print one name or UUID per line of the domains augurd samples, and nothing else (both: the UUID, then the name).",
 };
+
+/* Live, as `list` without --all and `top` without augurd count it: a
+ * libvirt domain sampled within AUGUR_CLI_LIVE_MS of now. */
+static gboolean
+is_live (const AugurDomainInfo *d, gint64 now_ms)
+{
+        return g_strcmp0 (d->source, "libvirt") == 0 && d->last_ms >= now_ms - AUGUR_CLI_LIVE_MS;
+}
 
 static int
 cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
-        g_autoptr(GPtrArray) doms = NULL;
+        g_autoptr(GPtrArray) all = NULL;
+        g_autoptr(GPtrArray) doms = g_ptr_array_new ();
         g_autoptr(GError) error = NULL;
+        gboolean names = augur_cmd_opts_bool (opts, "name");
+        gboolean uuids = augur_cmd_opts_bool (opts, "uuid");
+        gint64 now_ms = augur_now_ms ();
+        g_autofree char *json_ex = NULL;
+        g_autoptr(GPtrArray) excluded = NULL;
         int rc = 0;
 
         if (!(st = open_ro (g, &rc)))
                 return rc;
-        if (!(doms = augur_store_list_domains (st, &error)))
+        if (!(all = augur_store_list_domains (st, &error)))
                 return augur_cli_error ("%s", error->message);
+        json_ex = augur_store_get_meta (st, AUGUR_GUESTS_META_EXCLUDED);
+        excluded = augur_guests_excluded_parse (json_ex);
+        for (guint i = 0; i < all->len; i++) {
+                const AugurDomainInfo *d = all->pdata[i];
+
+                /* Excluded now: shown once, below, as such. */
+                if (augur_guests_excluded_lookup (json_ex, d->uuid, NULL, NULL, NULL))
+                        continue;
+                if (augur_cmd_opts_bool (opts, "all") || is_live (d, now_ms))
+                        g_ptr_array_add (doms, all->pdata[i]);
+        }
+        if (names || uuids) {
+                /* virsh list --name / --uuid: for scripts and completion. */
+                for (guint i = 0; i < doms->len; i++) {
+                        const AugurDomainInfo *d = doms->pdata[i];
+
+                        if (names && uuids)
+                                g_print ("%s %s\n", d->uuid, d->name);
+                        else
+                                g_print ("%s\n", names ? d->name : d->uuid);
+                }
+                return 0;
+        }
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -139,10 +179,34 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_add_int_value (b, d->first_ms / 1000);
                         json_builder_set_member_name (b, "last_ts");
                         json_builder_add_int_value (b, d->last_ms / 1000);
+                        json_builder_set_member_name (b, "excluded");
+                        json_builder_add_null_value (b);
+                        json_builder_end_object (b);
+                }
+                for (guint i = 0; i < excluded->len; i++) {
+                        char **e = excluded->pdata[i];
+
+                        json_builder_begin_object (b);
+                        json_builder_set_member_name (b, "name");
+                        json_builder_add_string_value (b, e[1]);
+                        json_builder_set_member_name (b, "uuid");
+                        json_builder_add_string_value (b, e[0]);
+                        json_builder_set_member_name (b, "id");
+                        json_builder_add_null_value (b);
+                        json_builder_set_member_name (b, "source");
+                        json_builder_add_string_value (b, "excluded");
+                        json_builder_set_member_name (b, "samples");
+                        json_builder_add_int_value (b, 0);
+                        json_builder_set_member_name (b, "first_ts");
+                        json_builder_add_null_value (b);
+                        json_builder_set_member_name (b, "last_ts");
+                        json_builder_add_null_value (b);
+                        json_builder_set_member_name (b, "excluded");
+                        json_builder_add_string_value (b, e[2]);
                         json_builder_end_object (b);
                 }
                 json_builder_end_array (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         AugurCliTable t;
@@ -162,7 +226,19 @@ cmd_list (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 row[5] = augur_cli_format_ms (d->last_ms);
                 augur_cli_table_add (&t, row);
         }
-        augur_cli_table_print (&t);
+        for (guint i = 0; i < excluded->len; i++) {
+                char **e = excluded->pdata[i];
+                char **row = g_new0 (char *, 7);
+
+                row[0] = g_strdup ("-");
+                row[1] = g_strdup (e[1]);
+                row[2] = g_strdup (e[0]);
+                row[3] = g_strdup_printf ("excluded ([guests] %s)", e[2]);
+                row[4] = g_strdup ("-");
+                row[5] = g_strdup ("-");
+                augur_cli_table_add (&t, row);
+        }
+        augur_cli_table_print (&t, g);
         return 0;
 }
 
@@ -236,7 +312,8 @@ static const AugurOptDef opts_status[] = {
 static const AugurCmdInfo info_status = {
         .help = "daemon status: connection, last tick, domains, DB size",
         .desc = "Asks augurd through its socket first: pid, version, uptime, libvirt connection, "
-                "mode, policy, the metrics endpoint, last tick, domains watched and the hook "
+                "mode, policy, the metrics endpoint, last tick, domains watched (and, with "
+                "augur.conf's [guests] include/exclude, how many running ones it excludes) and the hook "
                 "notifications it received; then adds what the database knows (domains known, "
                 "ticks stored, size).  When augurd does not answer, or when --db/$AUGUR_DB names "
                 "a database that the augurd on the socket does not write, it falls back to the "
@@ -336,7 +413,7 @@ cmd_status (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_add_value (b, json_node_copy (live));
                 }
                 json_builder_end_object (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
         } else {
                 g_autofree char *age = format_age (age_s);
 
@@ -371,6 +448,12 @@ cmd_status (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 else
                         g_print ("%-18s %s\n", "Last tick:", "none yet");
                 g_print ("%-18s %" G_GINT64_FORMAT "\n", "Domains watched:", MAX (watched, 0));
+                if (live && json_object_has_member (o, "guests_filter") &&
+                    !g_str_equal (json_object_get_string_member_with_default (o, "guests_filter", ""),
+                                  "include = all, exclude = none"))
+                        g_print ("%-18s %" G_GINT64_FORMAT " ([guests] %s)\n", "Domains excluded:",
+                                 MAX (int_member (o, "domains_excluded"), 0),
+                                 json_object_get_string_member_with_default (o, "guests_filter", ""));
                 if (live && notes) {
                         if (lastn) {
                                 g_autofree char *name = g_strescape (
@@ -436,7 +519,10 @@ static const AugurCmdInfo info_history = {
         .help = "the domain's samples from the history store",
         .desc = "The domain's samples.  --since counts back from that domain's newest sample; "
                 "--from/--to take unix seconds or ISO 8601.  Counters are raw at raw resolution "
-                "and per-interval deltas in rollups; gauges are bucket means in rollups.",
+                "and per-interval deltas in rollups; gauges are bucket means in rollups.  "
+                "vcpus_online counts the vCPUs online in the guest (the guest agent's count, "
+                "as augurd's decision of that tick recorded it); vcpus_current (JSON) counts "
+                "those plugged, which include any the agent took offline.",
 };
 
 static int
@@ -512,14 +598,14 @@ cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         json_builder_end_object (b);
                 }
                 json_builder_end_array (b);
-                print_json (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         {
                 static const AugurHistCol shown[] = {
                         AUGUR_HIST_MEM_ACTUAL_KIB, AUGUR_HIST_MEM_USED_KIB, AUGUR_HIST_MEM_UNUSED_KIB,
                         AUGUR_HIST_MEM_USABLE_KIB, AUGUR_HIST_CPU_CORES_USED, AUGUR_HIST_CPU_PCT,
-                        AUGUR_HIST_VCPUS_CURRENT, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
+                        AUGUR_HIST_VCPUS_ONLINE, AUGUR_HIST_INPUT_EVENTS_PER_MIN,
                         AUGUR_HIST_SESSIONS, AUGUR_HIST_PROC_STARTS_PER_MIN,
                 };
                 AugurCliTable t;
@@ -540,7 +626,7 @@ cmd_history (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                                 cells[c + 1] = format_value (row->v[shown[c]], augur_hist_col_info[shown[c]].integer);
                         augur_cli_table_add (&t, cells);
                 }
-                augur_cli_table_print (&t);
+                augur_cli_table_print (&t, g);
         }
         return 0;
 }

@@ -4,8 +4,8 @@
  * range and its default; `virt-augur help train` prints them), input
  * loading (trace files through model/trace.h, or augurd's history through
  * sql/store.h), progress and result printing.  What it is not: training or
- * scoring logic, which lives in model/forecast.c so tests and the daemon
- * share it.
+ * scoring logic, which lives in model/train.c and model/eval.c so tests
+ * and the daemon share it.
  *
  *   virt-augur train (--traces PATH [--format F] [--start T] | --db DB)
  *                    --out MODEL [OPTIONS]

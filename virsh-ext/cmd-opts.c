@@ -233,6 +233,11 @@ augur_cmd_opts_parse (const char *cmd, const AugurOptDef *defs, int argc, char *
                         if (!v->list)
                                 v->list = g_ptr_array_new ();
                         g_ptr_array_add (v->list, (gpointer) inline_value);
+                        /* AUGUR_OPT_PAIRS: "--set a=1 b=2", the next
+                         * KEY=VALUE-shaped arguments are more values. */
+                        while ((defs[k].flags & AUGUR_OPT_PAIRS) && i + 1 < argc &&
+                               argv[i + 1][0] != '-' && strchr (argv[i + 1], '='))
+                                g_ptr_array_add (v->list, argv[++i]);
                 }
         }
 

@@ -12,7 +12,10 @@
  *   - "--name VALUE", "--name=VALUE" and, where the table gives an alias,
  *     "-x VALUE".  A value is the next argument whatever it looks like
  *     ("--knob -0.5").  A flag takes no value.  A repeated option: the last
- *     one wins, except AUGUR_OPT_STRV, which keeps every value in order.
+ *     one wins, except AUGUR_OPT_STRV, which keeps every value in order;
+ *     with AUGUR_OPT_PAIRS, "--set a=1 b=2" is "--set a=1 --set b=2" (an
+ *     argument with '=' that does not start with '-' after a value is one
+ *     more value, so a positional argument after them must hold no '=').
  *   - Any other argument is positional and fills the next AUGUR_OPT_DATA
  *     row.  "-" alone is positional only where the next DATA row says
  *     AUGUR_OPT_DASH (import's PATH: standard input); elsewhere it is an
@@ -55,6 +58,10 @@ typedef enum {
 typedef enum {
         AUGUR_OPT_REQUIRED = 1 << 0,    /* missing = usage error                 */
         AUGUR_OPT_DASH = 1 << 1,        /* DATA: "-" is a value (standard input) */
+        AUGUR_OPT_PAIRS = 1 << 2,       /* STRV of KEY=VALUE: "--set a=1 b=2",
+                                         * the arguments after the value that
+                                         * hold '=' and do not start with '-'
+                                         * are more values                      */
 } AugurOptFlags;
 
 /* One row of a command's option table; the table ends with { NULL }. */

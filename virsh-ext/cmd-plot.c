@@ -3,16 +3,19 @@
  *   virt-augur plot DOMAIN [--since 1h] [--from T] [--to T] --out FILE.svg|.png
  *                   [--width 1000] [--height 600]
  *
- * Reads (read-only, beside augurd) the history, the decisions (past
- * forecast band and recommendations), the actuations (what was done) and
- * the newest forecast (the band into the future), turns them into an
- * AugurPlotData and hands it to plot.c.  --since counts back from the
- * domain's newest sample, as `history` does.  Windows longer than
- * RAW_SPAN_MAX_S are read from the 1-minute rollups.
+ * Reads (read-only, beside augurd) the history, the decisions (the
+ * forecast band, each forecast where it was made, and the
+ * recommendations) and the actuations (what was done), turns them into an
+ * AugurPlotData and hands it to plot.c (plot.h says why the forecasts
+ * table's row is not drawn).  --since counts back from the domain's
+ * newest sample, as `history` does.  Windows longer than RAW_SPAN_MAX_S
+ * are read from the 1-minute rollups.  A window with nothing to draw is
+ * an error (exit 1), not an empty picture.
  */
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "plot.h"
 #include "store.h"
 #include "store-decisions.h"
@@ -39,7 +42,7 @@ add_history (AugurPlotData *pd, const GArray *rows)
                                                                     r->v[AUGUR_HIST_MEM_PROV_KIB]) / 1024,
                         .mem_alloc_mib = r->v[AUGUR_HIST_MEM_ACTUAL_KIB] / 1024,
                         .cpu_cores = r->v[AUGUR_HIST_CPU_CORES_USED],
-                        .vcpus = r->v[AUGUR_HIST_VCPUS_CURRENT],
+                        .vcpus = r->v[AUGUR_HIST_VCPUS_ONLINE],
                 };
 
                 g_array_append_val (pd->points, p);
@@ -84,7 +87,11 @@ add_actuations (AugurPlotData *pd, const GArray *rows)
         for (guint i = 0; i < rows->len; i++) {
                 const AugurActuationRow *r = &g_array_index (rows, AugurActuationRow, i);
                 gboolean cpu = g_strcmp0 (r->kind, "vcpus") == 0;
-                AugurPlotMarker m = {
+                AugurPlotMarker m;
+
+                if (r->device)
+                        continue;       /* disk limits: not on this plot (yet) */
+                m = (AugurPlotMarker) {
                         .t_s = r->ts_ms / 1000.0,
                         .cpu = cpu,
                         .kind = r->to_value > r->from_value ? AUGUR_PLOT_MARK_GROW : AUGUR_PLOT_MARK_SHRINK,
@@ -92,45 +99,6 @@ add_actuations (AugurPlotData *pd, const GArray *rows)
                 };
 
                 g_array_append_val (pd->markers, m);
-        }
-}
-
-static double
-member_or_nan (JsonObject *o, const char *key)
-{
-        JsonNode *n = o ? json_object_get_member (o, key) : NULL;
-
-        return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
-}
-
-/* The newest forecast, if it starts inside the window: the band's future. */
-static void
-add_forecast (AugurPlotData *pd, AugurStore *st, gint64 domain_id, gint64 from_ms, gint64 to_ms)
-{
-        g_autoptr(JsonParser) parser = json_parser_new ();
-        g_autofree char *model = NULL, *horizons = NULL;
-        double step_s;
-        gint64 ts_ms;
-        JsonArray *arr;
-
-        if (!augur_store_read_forecast (st, domain_id, &ts_ms, &model, &step_s, &horizons, NULL) ||
-            ts_ms < from_ms || ts_ms > to_ms ||
-            !json_parser_load_from_data (parser, horizons, -1, NULL) ||
-            !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-                return;
-        arr = json_node_get_array (json_parser_get_root (parser));
-        for (guint i = 0; i < json_array_get_length (arr); i++) {
-                JsonObject *o = json_array_get_object_element (arr, i);
-                AugurPlotBand b = {
-                        .t_s = ts_ms / 1000.0 + member_or_nan (o, "s"),
-                        .mem_p50_mib = member_or_nan (o, "mem_p50_kib") / 1024,
-                        .mem_upper_mib = member_or_nan (o, "mem_upper_kib") / 1024,
-                        .cpu_p50_cores = member_or_nan (o, "cpu_p50_cores"),
-                        .cpu_upper_cores = member_or_nan (o, "cpu_upper_cores"),
-                };
-
-                if (!isnan (b.t_s))
-                        g_array_append_val (pd->band, b);
         }
 }
 
@@ -157,12 +125,14 @@ static const AugurOptDef opts_plot[] = {
 
 static const AugurCmdInfo info_plot = {
         .help = "one domain's history, forecast band and actions as SVG or PNG",
-        .desc = "Draw the domain's used memory and balloon allocation, CPU used and vCPUs, the "
-                "forecast band (median to upper bound, as each decision saw it, then the newest "
-                "forecast into the future) and the action markers (green grow, red shrink, grey "
-                "recommended or failed) with cairo, as SVG or PNG by the file name.  Windows "
-                "longer than 6 h use the 1-minute rollups.  Used memory is drawn in balloon "
-                "terms, as augurd compares it with the allocation.",
+        .desc = "Draw the domain's used memory and balloon allocation, CPU used and vCPUs online, "
+                "the forecast band and the action markers (green grow, red shrink, grey "
+                "recommended or failed) with cairo, as SVG or PNG by the file name, on a dated "
+                "UTC time axis.  The band is drawn where each forecast was made: at each "
+                "decision's time, the median and upper bound it planned with over the lead "
+                "window.  Windows longer than 6 h use the 1-minute rollups.  Used memory is drawn "
+                "in balloon terms, as augurd compares it with the allocation.  A window with no "
+                "memory or CPU figures is an error (exit 1), not an empty picture.",
 };
 
 static int
@@ -181,6 +151,7 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         const char *out = augur_cmd_opts_string (opts, "out");
         gint64 from_ms = G_MININT64, to_ms = G_MAXINT64;
         guint64 width = 1000, height = 600;
+        double t0 = 0, t1 = 0;
 
         if (!since)
                 since = "1h";
@@ -230,17 +201,19 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         pd = augur_plot_data_new (title);
         add_history (pd, hist);
         add_decisions (pd, decisions);
-        add_forecast (pd, st, d->id, from_ms, to_ms);
         add_actuations (pd, actuations);
+        if (augur_plot_data_empty (pd))
+                return augur_cli_error ("%s: nothing to plot: its %u samples in that window have no memory or "
+                                        "CPU figures (see `virt-augur history %s` and `virt-augur explain %s`)",
+                                        d->name, hist->len, d->name, d->name);
+        augur_plot_data_time_range (pd, &t0, &t1);
         if (!augur_plot_write (pd, out, (int) width, (int) height, &error))
                 return augur_cli_error ("%s", error->message);
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
-                g_autoptr(JsonGenerator) gen = json_generator_new ();
-                g_autoptr(JsonNode) root = NULL;
-                g_autofree char *text = NULL;
 
                 json_builder_begin_object (b);
+                augur_cli_json_domain (b, d->name, d->uuid);
                 json_builder_set_member_name (b, "out");
                 json_builder_add_string_value (b, out);
                 json_builder_set_member_name (b, "points");
@@ -249,11 +222,12 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 json_builder_add_int_value (b, pd->band->len);
                 json_builder_set_member_name (b, "markers");
                 json_builder_add_int_value (b, pd->markers->len);
+                json_builder_set_member_name (b, "from_ts");
+                json_builder_add_int_value (b, (gint64) floor (t0));
+                json_builder_set_member_name (b, "to_ts");
+                json_builder_add_int_value (b, (gint64) ceil (t1));
                 json_builder_end_object (b);
-                root = json_builder_get_root (b);
-                json_generator_set_root (gen, root);
-                text = json_generator_to_data (gen, NULL);
-                g_print ("%s\n", text);
+                augur_cli_json_print (b, FALSE);
         }
         return 0;
 }

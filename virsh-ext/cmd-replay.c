@@ -1,6 +1,6 @@
 /* cmd-replay.c — virt-augur replay: a trace through the daemon's policy.
  *
- * What it is: option parsing, trace loading, the replay (model/replay.h)
+ * What it is: option parsing, trace loading, the replay (policy/replay.h)
  * with the real augur_policy_plan() (policy/policy.h), and printing.
  * What it is not: the forecaster or the metrics, which live in model/.
  *
@@ -28,7 +28,7 @@
  * --score-to 0.8) without touching the test part.
  *
  * The forecaster's memory bound is cost-aware by default here (--price 2
- * shortfall steps per GiB-step of buffer, predictor.c COST-AWARE MARGIN;
+ * shortfall steps per GiB-step of buffer, champion.c COST-AWARE MARGIN;
  * chosen on Bitbrains' validation window, BENCHMARKS-replay.md).  With
  * --slack-target the price is then corrected (price / knob^2) and the
  * forecasts redone until the tuned buffer lies in [0.8, 1.25], at most
@@ -36,7 +36,7 @@
  * conformal bound at --coverage (the daemon's default).
  *
  * The memory guard (policy/mem-guard.h) runs with augur as in augurd, on
- * by default (model/replay.c THE MEMORY GUARD); --no-guard replays augur
+ * by default (policy/replay.c THE MEMORY GUARD); --no-guard replays augur
  * as it was before it.  --host-slack G (0..1, default 0) is the guard's
  * host slack g, which augurd forecasts from the host's free memory and a
  * replay cannot: 0 = a host under pressure (the cushion under a shrink is
@@ -386,7 +386,7 @@ write_row (const char *vm, gint64 ts, double mem_alloc_kib, int vcpus, gpointer 
 }
 
 static void
-json_num (GString *s, const char *key, double v)
+append_json_num (GString *s, const char *key, double v)
 {
         char buf[G_ASCII_DTOSTR_BUF_SIZE];
 
@@ -399,7 +399,7 @@ json_num (GString *s, const char *key, double v)
 
 /* ,"key":"text" with the JSON string escapes (a path may hold anything). */
 static void
-json_str (GString *s, const char *key, const char *text)
+append_json_str (GString *s, const char *key, const char *text)
 {
         g_string_append_printf (s, ",\"%s\":\"", key);
         for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
@@ -425,25 +425,25 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
 
                 g_string_append_printf (s, "{\"policy\":\"%s\",\"steps\":%" G_GUINT64_FORMAT,
                                         augur_replay_policy_name (res->policy), res->steps);
-                json_num (s, "slack", res->slack);
-                json_num (s, "shortfall_frac", res->shortfall_frac);
-                json_num (s, "shortfall_volume", res->shortfall_volume);
-                json_num (s, "cpu_shortfall_frac", res->cpu_shortfall_frac);
+                append_json_num (s, "slack", res->slack);
+                append_json_num (s, "shortfall_frac", res->shortfall_frac);
+                append_json_num (s, "shortfall_volume", res->shortfall_volume);
+                append_json_num (s, "cpu_shortfall_frac", res->cpu_shortfall_frac);
                 g_string_append_printf (s, ",\"actions\":%" G_GUINT64_FORMAT, res->actions);
-                json_num (s, "knob", res->knob);
+                append_json_num (s, "knob", res->knob);
                 g_string_append_printf (s, ",\"mem_actions\":%" G_GUINT64_FORMAT ",\"cpu_actions\":%"
                                         G_GUINT64_FORMAT ",\"vms\":%" G_GUINT64_FORMAT ",\"step_s\":%"
                                         G_GINT64_FORMAT, res->mem_actions, res->cpu_actions, res->vms, step_s);
                 g_string_append_printf (s, ",\"guard\":%s", res->guard ? "true" : "false");
-                json_num (s, "host_slack", res->host_slack);
+                append_json_num (s, "host_slack", res->host_slack);
                 if (res->guard)
                         g_string_append_printf (s, ",\"guard_events\":%" G_GUINT64_FORMAT ",\"guard_held_steps\":%"
                                                 G_GUINT64_FORMAT ",\"guard_grows\":%" G_GUINT64_FORMAT,
                                                 res->guard_events, res->guard_held_steps, res->guard_grows);
                 if (model)
-                        json_str (s, "model", model);
+                        append_json_str (s, "model", model);
                 if (pred) {
-                        json_num (s, "price", price);
+                        append_json_num (s, "price", price);
                         g_string_append (s, ",\"served\":{");
                         for (int k = 0; k <= AUGUR_PRED_SRC_N; k++) {
                                 if (!res->served[k])
@@ -465,8 +465,8 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                 if (spikes) {
                         g_string_append_printf (s, ",\"spikes\":%" G_GUINT64_FORMAT ",\"spikes_preprovisioned\":%"
                                                 G_GUINT64_FORMAT, res->spikes, res->spikes_ok);
-                        json_num (s, "spikes_preprovisioned_frac",
-                                  res->spikes ? (double) res->spikes_ok / res->spikes : NAN);
+                        append_json_num (s, "spikes_preprovisioned_frac",
+                                         res->spikes ? (double) res->spikes_ok / res->spikes : NAN);
                         g_string_append_printf (s, ",\"spikes_precursor\":%" G_GUINT64_FORMAT
                                                 ",\"spikes_precursor_preprovisioned\":%" G_GUINT64_FORMAT
                                                 ",\"spikes_cpu_preprovisioned\":%" G_GUINT64_FORMAT,

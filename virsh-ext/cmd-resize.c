@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
+#include "guests.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
@@ -15,16 +17,6 @@ static char *
 fmt_mib (double kib)
 {
         return isnan (kib) ? g_strdup ("?") : g_strdup_printf ("%.0f MiB", kib / 1024);
-}
-
-static void
-json_num (JsonBuilder *b, const char *key, double v)
-{
-        json_builder_set_member_name (b, key);
-        if (isnan (v))
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_double_value (b, v);
 }
 
 static void
@@ -43,22 +35,21 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
         json_builder_add_int_value (b, r->ts_ms / 1000);
-        json_str (b, "domain", r->name);
-        json_str (b, "uuid", r->uuid);
+        augur_cli_json_domain (b, r->name, r->uuid);
         json_str (b, "mode", r->mode);
         json_str (b, "policy", r->policy);
         json_str (b, "model", r->model);
-        json_num (b, "mem_used_kib", r->mem_used_kib);
-        json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
-        json_num (b, "mem_p50_kib", r->mem_p50_kib);
-        json_num (b, "mem_upper_kib", r->mem_upper_kib);
-        json_num (b, "mem_target_kib", r->mem_target_kib);
-        json_num (b, "cpu_cores_used", r->cpu_cores_used);
-        json_num (b, "cpu_p50_cores", r->cpu_p50_cores);
-        json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-        json_num (b, "vcpus_online", r->vcpus_online < 0 ? NAN : r->vcpus_online);
-        json_num (b, "vcpus_target", r->vcpus_target < 0 ? NAN : r->vcpus_target);
-        json_num (b, "horizon_s", r->horizon_s);
+        augur_cli_json_num (b, "mem_used_kib", r->mem_used_kib);
+        augur_cli_json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
+        augur_cli_json_num (b, "mem_p50_kib", r->mem_p50_kib);
+        augur_cli_json_num (b, "mem_upper_kib", r->mem_upper_kib);
+        augur_cli_json_num (b, "mem_target_kib", r->mem_target_kib);
+        augur_cli_json_num (b, "cpu_cores_used", r->cpu_cores_used);
+        augur_cli_json_num (b, "cpu_p50_cores", r->cpu_p50_cores);
+        augur_cli_json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
+        augur_cli_json_count (b, "vcpus_online", r->vcpus_online);
+        augur_cli_json_count (b, "vcpus_target", r->vcpus_target);
+        augur_cli_json_num (b, "horizon_s", r->horizon_s);
         json_str (b, "mem_action", r->mem_action);
         json_str (b, "mem_reason", r->mem_reason);
         json_str (b, "mem_veto", r->mem_veto);
@@ -69,17 +60,71 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_builder_end_object (b);
 }
 
+/* A disk limit actuation as JSON (actions --json): kind io-total /
+ * io-read / io-write, the disk, bytes/s from and to, and the reason. */
 static void
-print_builder (JsonBuilder *b)
+io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, const char *uuid)
 {
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = json_builder_get_root (b);
-        g_autofree char *text = NULL;
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "ts");
+        json_builder_add_int_value (b, a->ts_ms / 1000);
+        augur_cli_json_domain (b, name, uuid);
+        json_str (b, "kind", a->kind);
+        json_str (b, "disk", a->device);
+        augur_cli_json_num (b, "from_bytes_sec", a->from_value);
+        augur_cli_json_num (b, "to_bytes_sec", a->to_value);
+        json_str (b, "reason", a->reason);
+        json_builder_end_object (b);
+}
 
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
+static const char *
+io_limit_words (const char *kind)
+{
+        if (g_strcmp0 (kind, "io-read") == 0)
+                return "read limit";
+        if (g_strcmp0 (kind, "io-write") == 0)
+                return "write limit";
+        return "limit";
+}
+
+static char *
+fmt_mib_s (double bps)
+{
+        return isnan (bps) ? g_strdup ("?") : g_strdup_printf ("%.3g MiB/s", bps / 1048576);
+}
+
+/* The disk limit actuations among rows (every kind is in the table). */
+static GArray *
+io_rows (const GArray *all)
+{
+        GArray *out = g_array_new (FALSE, TRUE, sizeof (AugurActuationRow));
+
+        for (guint i = 0; i < all->len; i++) {
+                const AugurActuationRow *a = &g_array_index (all, AugurActuationRow, i);
+
+                if (a->device)
+                        g_array_append_val (out, *a);
+        }
+        return out;
+}
+
+/* The name and UUID of domain_id for the rows of actions without DOMAIN. */
+static void
+domain_names (AugurStore *st, gint64 domain_id, const char **ret_name, const char **ret_uuid,
+              GPtrArray **cache)
+{
+        if (!*cache)
+                *cache = augur_store_list_domains (st, NULL);
+        *ret_name = "?";
+        *ret_uuid = NULL;
+        for (guint i = 0; *cache && i < (*cache)->len; i++) {
+                const AugurDomainInfo *d = (*cache)->pdata[i];
+
+                if (d->id == domain_id) {
+                        *ret_name = d->name;
+                        *ret_uuid = d->uuid;
+                }
+        }
 }
 
 static gboolean
@@ -88,11 +133,28 @@ is_change (const char *action)
         return action && strcmp (action, "none") != 0;
 }
 
+/* The newest sample of any domain, ms: -1 when there is none, G_MININT64
+ * with error when the store cannot be read. */
+static gint64
+newest_sample_ms (AugurStore *st, GError **error)
+{
+        g_autoptr(GPtrArray) doms = augur_store_list_domains (st, error);
+        gint64 newest = -1;
+
+        if (!doms)
+                return G_MININT64;
+        for (guint i = 0; i < doms->len; i++)
+                newest = MAX (newest, ((const AugurDomainInfo *) doms->pdata[i])->last_ms);
+        return newest;
+}
+
 static const AugurOptDef opts_actions[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .metavar = "DOMAIN",
           .help = "only this domain (name, UUID or numeric id); default: every domain" },
         { .name = "since", .type = AUGUR_OPT_DURATION, .metavar = "DURATION",
-          .help = "only the last DURATION (90s, 15m, 1h, 2d), counted back from now" },
+          .help = "only the last DURATION (90s, 15m, 1h, 2d), counted back from the newest sample "
+                  "(the domain's; without DOMAIN the newest of any domain), as history and plot "
+                  "count" },
         { .name = "all", .type = AUGUR_OPT_BOOL,
           .help = "every decision, also those that changed nothing" },
         { NULL },
@@ -102,7 +164,8 @@ static const AugurCmdInfo info_actions = {
         .help = "resize actions taken or recommended, from the audit trail",
         .desc = "Resize actions taken or recommended, from the audit trail (the decisions augurd "
                 "recorded, read-only): time, domain, mode, the memory change and the vCPU change, "
-                "each with its reason or the guard that vetoed it.",
+                "each with its reason or the guard that vetoed it.  --since counts back from the "
+                "newest sample, as history and plot do, not from now.",
 };
 
 static int
@@ -110,7 +173,8 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
-        g_autoptr(GArray) rows = NULL;
+        g_autoptr(GArray) rows = NULL, acts = NULL, io = NULL;
+        g_autoptr(GPtrArray) doms = NULL;
         g_autoptr(GError) error = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
         gboolean all = augur_cmd_opts_bool (opts, "all");
@@ -122,11 +186,24 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s", error->message);
         if (domain && !(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (augur_cmd_opts_duration (opts, "since", &since_s))
-                from_ms = augur_now_ms () - (gint64) (since_s * 1000);
+        if (augur_cmd_opts_duration (opts, "since", &since_s)) {
+                /* From the newest sample, not from now (as history and
+                 * plot count): a history that ended an hour ago, or a
+                 * copied database, reads the same. */
+                gint64 newest_ms = d ? d->last_ms : newest_sample_ms (st, &error);
+
+                if (newest_ms == G_MININT64)
+                        return augur_cli_error ("%s", error->message);
+                if (newest_ms >= 0)
+                        from_ms = newest_ms - (gint64) (since_s * 1000);
+        }
         rows = augur_store_decisions (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
         if (!rows)
                 return augur_cli_error ("%s", error->message);
+        acts = augur_store_actuations (st, d ? d->id : -1, from_ms, G_MAXINT64, 0, &error);
+        if (!acts)
+                return augur_cli_error ("%s", error->message);
+        io = io_rows (acts);
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -137,8 +214,16 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         if (all || is_change (r->mem_action) || is_change (r->cpu_action))
                                 row_to_json (b, r);
                 }
+                /* Disk limits after the decisions: objects with a "kind". */
+                for (guint i = 0; i < io->len; i++) {
+                        const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
+                        const char *name, *uuid;
+
+                        domain_names (st, a->domain_id, &name, &uuid, &doms);
+                        io_row_to_json (b, a, name, uuid);
+                }
                 json_builder_end_array (b);
-                print_builder (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         AugurCliTable t;
@@ -161,11 +246,37 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 cells[2] = g_strdup (r->mode);
                 cells[3] = g_strdup_printf ("%s -> %s", from, to);
                 cells[4] = g_strdup_printf ("%s (%s)", r->mem_action, strcmp (r->mem_veto, "none") ? r->mem_veto : r->mem_reason);
-                cells[5] = g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target);
+                cells[5] = r->vcpus_online > 0 ? g_strdup_printf ("%d -> %d", r->vcpus_online, r->vcpus_target)
+                                               : g_strdup ("?");
                 cells[6] = g_strdup_printf ("%s (%s)", r->cpu_action, strcmp (r->cpu_veto, "none") ? r->cpu_veto : r->cpu_reason);
                 augur_cli_table_add (&t, cells);
         }
-        augur_cli_table_print (&t);
+        augur_cli_table_print (&t, g);
+        if (io->len > 0) {
+                AugurCliTable ti;
+                char *hdr_io[] = { "Time (UTC)", "Domain", "Disk", "Limit", "Change", "Reason", NULL };
+
+                if (!g->quiet)
+                        g_print ("\nDisk I/O limits:\n");
+                augur_cli_table_init (&ti, 6);
+                augur_cli_table_add (&ti, g_strdupv (hdr_io));
+                for (guint i = 0; i < io->len; i++) {
+                        const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
+                        g_autofree char *from = fmt_mib_s (a->from_value), *to = fmt_mib_s (a->to_value);
+                        const char *name, *uuid;
+                        char **cells = g_new0 (char *, 7);
+
+                        domain_names (st, a->domain_id, &name, &uuid, &doms);
+                        cells[0] = augur_cli_format_ms (a->ts_ms);
+                        cells[1] = g_strdup (name);
+                        cells[2] = g_strdup (a->device);
+                        cells[3] = g_strdup (io_limit_words (a->kind));
+                        cells[4] = g_strdup_printf ("%s -> %s", from, to);
+                        cells[5] = g_strdup (a->reason ? a->reason : "?");
+                        augur_cli_table_add (&ti, cells);
+                }
+                augur_cli_table_print (&ti, g);
+        }
         return 0;
 }
 
@@ -182,6 +293,8 @@ veto_words (const char *veto)
                 { "no-forecast", "there is no forecast for it yet" },
                 { "observed-busy", "the guest still uses more CPU than one vCPU less would carry at the target utilisation" },
                 { "regrow-soon", "the forecast wants that vCPU back within the cooldown, so giving it back now would only churn" },
+                { "other-controller", "something else (virsh setmem, MoM, pvestatd) moved its balloon, so augur "
+                                      "yields and only observes it; `virt-augur policy DOMAIN --set mode=act` takes it back" },
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
@@ -213,6 +326,74 @@ reason_words (const char *reason)
         return reason;
 }
 
+/* Does the guest report memory statistics at the decision's tick?  FALSE
+ * when the sample of that tick has no used memory (no MemAvailable from
+ * the guest's balloon driver), or when there is no sample and the
+ * decision has no used memory either.  A decision's used memory is also
+ * unknown while a balloon moves (resize.c: no still reading yet) although
+ * the guest reports: the sample tells the two apart. */
+static gboolean
+guest_reports_memory (AugurStore *st, const AugurDecisionRow *r)
+{
+        g_autoptr(GArray) rows = augur_store_history (st, r->domain_id, r->ts_ms, r->ts_ms, AUGUR_RES_RAW, NULL);
+
+        if (!rows || rows->len == 0)
+                return !isnan (r->mem_used_kib);
+        return !isnan (g_array_index (rows, AugurHistRow, rows->len - 1).v[AUGUR_HIST_MEM_USED_KIB]);
+}
+
+/* explain's memory paragraph for a guest without memory statistics: what
+ * it means, why it happens and how to fix it. */
+static void
+print_no_memory_stats (const char *name, double alloc_kib)
+{
+        g_autofree char *alloc = fmt_mib (alloc_kib);
+
+        g_print ("Memory: the guest reports no memory statistics, so augur cannot tell how much it uses "
+                 "and never shrinks it (%s%s).\n", isnan (alloc_kib) ? "its allocation is unknown too" : "allocation: ",
+                 isnan (alloc_kib) ? "" : alloc);
+        g_print ("  This happens when the domain has no balloon device, when its balloon stats period "
+                 "is off, or when the guest has no balloon driver loaded.\n");
+        g_print ("  To fix it: give the domain a <memballoon model='virtio'/> device (virsh edit %s; "
+                 "it takes effect at the next boot); load the virtio_balloon driver in the guest "
+                 "(Linux; on Windows the virtio-win Balloon driver and its service); and keep a stats "
+                 "period: augurd sets [daemon] balloon_period_seconds on every guest it sees, "
+                 "`virsh dommemstat %s --period 1 --live` sets it by hand.  `virsh dommemstat %s` "
+                 "then lists available, usable and last_update.\n", name, name, name);
+}
+
+/* explain's disk paragraph: augur's newest disk limit change, in words
+ * ("raised vda's limit from 5 to 40 MiB/s for the forecast burst"). */
+static void
+print_io_explain (AugurStore *st, gint64 domain_id)
+{
+        g_autoptr(GArray) acts = augur_store_actuations (st, domain_id, G_MININT64, G_MAXINT64, 0, NULL);
+        g_autoptr(GArray) io = acts ? io_rows (acts) : NULL;
+        const AugurActuationRow *a;
+        g_autofree char *t = NULL, *from = NULL, *to = NULL;
+
+        if (!io || io->len == 0)
+                return;
+        a = &g_array_index (io, AugurActuationRow, io->len - 1);
+        t = augur_cli_format_ms (a->ts_ms);
+        from = g_strdup_printf ("%.3g", a->from_value / 1048576);
+        to = fmt_mib_s (a->to_value);
+        if (g_strcmp0 (a->reason, "forecast-burst") == 0)
+                g_print ("Disk I/O: at %s UTC augur %s %s's %s from %s to %s for the forecast burst.\n", t,
+                         a->to_value > a->from_value ? "raised" : "set", a->device, io_limit_words (a->kind),
+                         from, to);
+        else if (g_strcmp0 (a->reason, "restore") == 0)
+                g_print ("Disk I/O: at %s UTC augur restored %s's %s from %s to %s after sustained quiet.\n", t,
+                         a->device, io_limit_words (a->kind), from, to);
+        else if (g_strcmp0 (a->reason, "yield") == 0)
+                g_print ("Disk I/O: at %s UTC someone else set %s's %s to %s while augur held a raise; augur "
+                         "keeps it as the floor and does not fight it.\n", t, a->device,
+                         io_limit_words (a->kind), to);
+        else
+                g_print ("Disk I/O: at %s UTC %s's %s went from %s to %s (%s).\n", t, a->device,
+                         io_limit_words (a->kind), from, to, a->reason ? a->reason : "?");
+}
+
 static const AugurOptDef opts_explain[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
           .help = "the domain: name, UUID or numeric id" },
@@ -224,8 +405,41 @@ static const AugurCmdInfo info_explain = {
         .desc = "The latest decision for the domain in plain words: inputs, forecast, the action "
                 "or the guard that vetoed it, and the reason.  When a precursor (a burst of "
                 "typing, a login, data staging, or a job due on a schedule augur found in the "
-                "guest's memory history) raised the memory bound, the note names it.",
+                "guest's memory history) raised the memory bound, the note names it.  A guest that "
+                "reports no memory statistics is said to, with why and how to fix it.  A guest "
+                "augur.conf's [guests] include/exclude keeps out is said to be excluded, and by "
+                "which rule.",
 };
+
+/* A guest [guests] excludes (guests.h: the meta key augurd writes at the
+ * tick that excludes it): said, and TRUE.  Its history from before, if
+ * any, is not its present. */
+static gboolean
+explain_excluded (const AugurCliGlobal *g, AugurStore *st, const char *domain)
+{
+        g_autofree char *json = augur_store_get_meta (st, AUGUR_GUESTS_META_EXCLUDED);
+        g_autofree char *name = NULL, *uuid = NULL, *rule = NULL;
+
+        if (!augur_guests_excluded_lookup (json, domain, &name, &uuid, &rule))
+                return FALSE;
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                json_builder_begin_object (b);
+                augur_cli_json_domain (b, name, uuid);
+                json_builder_set_member_name (b, "excluded");
+                json_builder_add_boolean_value (b, TRUE);
+                json_builder_set_member_name (b, "rule");
+                json_builder_add_string_value (b, rule);
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
+                return TRUE;
+        }
+        g_print ("%s is excluded by augur.conf's [guests] %s: augurd does not collect its statistics, "
+                 "decide or act on it.  Change [guests] include/exclude (or the guest's tags, "
+                 "`virt-augur policy %s --set tags=...`) to bring it in.\n", name, rule, name);
+        return TRUE;
+}
 
 static int
 cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
@@ -237,10 +451,13 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autofree char *t = NULL, *used = NULL, *alloc = NULL, *target = NULL, *p50 = NULL, *upper = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
         const AugurDecisionRow *r;
+        gboolean reports;
 
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
+        if (explain_excluded (g, st, domain))
+                return 0;
         if (!(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
         rows = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, &error);
@@ -253,7 +470,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
                 row_to_json (b, r);
-                print_builder (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         t = augur_cli_format_ms (r->ts_ms);
@@ -262,24 +479,41 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         target = fmt_mib (r->mem_target_kib);
         p50 = fmt_mib (r->mem_p50_kib);
         upper = fmt_mib (r->mem_upper_kib);
+        reports = guest_reports_memory (st, r);
         g_print ("At %s UTC, %s was in %s mode under the %s policy%s%s%s.\n", t, r->name, r->mode, r->policy,
                  r->model ? ", forecast by " : "", r->model ? r->model : "", r->model ? "" : " with no forecast");
-        g_print ("Memory: the guest used %s of %s. ", used, alloc);
-        if (!isnan (r->mem_upper_kib))
-                g_print ("Over the next %.0f s (the measured actuation latency plus a margin) the forecast was %s, "
-                         "at most %s. ", r->horizon_s, p50, upper);
-        if (strcmp (r->mem_action, "none") == 0 && strcmp (r->mem_veto, "none") != 0)
-                g_print ("augur kept it at %s because %s.\n", alloc, veto_words (r->mem_veto));
-        else if (strcmp (r->mem_action, "none") == 0)
-                g_print ("No change was needed.\n");
-        else if (g_str_has_prefix (r->mem_action, "recommend"))
+        if (!reports) {
+                print_no_memory_stats (r->name, r->mem_alloc_kib);
+        } else {
+                if (isnan (r->mem_used_kib))
+                        g_print ("Memory: its use was not known at that tick (the balloon was moving); "
+                                 "the allocation was %s. ", alloc);
+                else
+                        g_print ("Memory: the guest used %s of %s. ", used, alloc);
+                if (!isnan (r->mem_upper_kib))
+                        g_print ("Over the next %.0f s (the measured actuation latency plus a margin) the "
+                                 "forecast was %s, at most %s. ", r->horizon_s, p50, upper);
+        }
+        /* Without statistics, "kept" and "no change" are what the
+         * paragraph above already says. */
+        if (strcmp (r->mem_action, "none") == 0 && strcmp (r->mem_veto, "none") != 0) {
+                if (reports)
+                        g_print ("augur kept it at %s because %s.\n", alloc, veto_words (r->mem_veto));
+        } else if (strcmp (r->mem_action, "none") == 0) {
+                if (reports)
+                        g_print ("No change was needed.\n");
+        } else if (g_str_has_prefix (r->mem_action, "recommend")) {
                 g_print ("augur recommends %s because %s (not applied: %s mode).\n", target,
                          reason_words (r->mem_reason), r->mode);
-        else if (strcmp (r->mem_action, "failed") == 0)
+        } else if (strcmp (r->mem_action, "failed") == 0) {
                 g_print ("augur tried to set %s but libvirt refused.\n", target);
-        else
+        } else {
                 g_print ("augur set the balloon to %s because %s.\n", target, reason_words (r->mem_reason));
-        g_print ("vCPUs: %d online", r->vcpus_online);
+        }
+        if (r->vcpus_online > 0)
+                g_print ("vCPUs: %d online", r->vcpus_online);
+        else
+                g_print ("vCPUs: unknown (libvirt reported no vCPU count)");
         if (!isnan (r->cpu_upper_cores))
                 g_print (", forecast demand at most %.2f cores", r->cpu_upper_cores);
         if (strcmp (r->cpu_action, "none") == 0 && strcmp (r->cpu_veto, "none") != 0)
@@ -290,6 +524,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_print ("; %s to %d because %s.\n", r->cpu_action, r->vcpus_target, reason_words (r->cpu_reason));
         if (r->note[0])
                 g_print ("Note: %s\n", r->note);
+        print_io_explain (st, d->id);
         return 0;
 }
 
@@ -332,8 +567,18 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s: stored forecast is not readable", d->name);
         arr = json_node_get_array (json_parser_get_root (parser));
         if (g->json) {
-                g_print ("{\"domain\":\"%s\",\"ts\":%" G_GINT64_FORMAT ",\"model\":\"%s\",\"step_s\":%.1f,\"horizons\":%s}\n",
-                         d->uuid, ts_ms / 1000, model ? model : "", step_s, horizons);
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                json_builder_begin_object (b);
+                augur_cli_json_domain (b, d->name, d->uuid);
+                json_builder_set_member_name (b, "ts");
+                json_builder_add_int_value (b, ts_ms / 1000);
+                json_str (b, "model", model);
+                augur_cli_json_num (b, "step_s", step_s);
+                json_builder_set_member_name (b, "horizons");
+                json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         t = augur_cli_format_ms (ts_ms);

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "store.h"
 #include "store-retrain.h"
 
@@ -33,26 +34,6 @@ fmt_version (int v)
 }
 
 static void
-json_num (JsonBuilder *b, const char *key, double v)
-{
-        json_builder_set_member_name (b, key);
-        if (isnan (v))
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_double_value (b, v);
-}
-
-static void
-json_ver (JsonBuilder *b, const char *key, int v)
-{
-        json_builder_set_member_name (b, key);
-        if (v < 0)
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_int_value (b, v);
-}
-
-static void
 json_str (JsonBuilder *b, const char *key, const char *v)
 {
         json_builder_set_member_name (b, key);
@@ -66,18 +47,15 @@ static void
 print_json (AugurStore *st, const GArray *runs, const GArray *vms)
 {
         g_autoptr(JsonBuilder) b = json_builder_new ();
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = NULL;
         g_autofree char *version = augur_store_get_meta (st, "model.serving_version");
         g_autofree char *path = augur_store_get_meta (st, "model.serving_path");
         g_autofree char *name = augur_store_get_meta (st, "model.serving_name");
         g_autofree char *running = augur_store_get_meta (st, "retrain.running");
-        g_autofree char *text = NULL;
 
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "serving");
         json_builder_begin_object (b);
-        json_ver (b, "version", version ? atoi (version) : -1);
+        augur_cli_json_count (b, "version", version ? atoi (version) : -1);
         json_str (b, "path", path);
         json_str (b, "model", name);
         json_builder_end_object (b);
@@ -99,20 +77,20 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
                 json_str (b, "outcome", r->outcome);
                 json_str (b, "reason", r->reason);
                 json_str (b, "detail", r->detail);
-                json_ver (b, "serving_version", r->serving_version);
-                json_ver (b, "candidate_version", r->candidate_version);
-                json_ver (b, "gate_version", r->gate_version);
+                augur_cli_json_count (b, "serving_version", r->serving_version);
+                augur_cli_json_count (b, "candidate_version", r->candidate_version);
+                augur_cli_json_count (b, "gate_version", r->gate_version);
                 json_str (b, "model_path", r->model_path);
                 json_builder_set_member_name (b, "vms");
                 json_builder_add_int_value (b, r->n_vms);
                 json_builder_set_member_name (b, "points");
                 json_builder_add_int_value (b, r->n_points);
-                json_num (b, "train_seconds", r->train_seconds);
+                augur_cli_json_num (b, "train_seconds", r->train_seconds);
                 json_builder_set_member_name (b, "epochs");
                 json_builder_add_int_value (b, r->epochs);
-                json_num (b, "candidate_mae", r->candidate_mae);
-                json_num (b, "serving_mae", r->serving_mae);
-                json_num (b, "baseline_mae", r->baseline_mae);
+                augur_cli_json_num (b, "candidate_mae", r->candidate_mae);
+                augur_cli_json_num (b, "serving_mae", r->serving_mae);
+                augur_cli_json_num (b, "baseline_mae", r->baseline_mae);
                 json_str (b, "baseline", r->baseline);
                 if (i == 0 && vms) {
                         json_builder_set_member_name (b, "per_vm");
@@ -121,13 +99,12 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
                                 const AugurRetrainVmRow *v = &g_array_index (vms, AugurRetrainVmRow, k);
 
                                 json_builder_begin_object (b);
-                                json_str (b, "domain", v->name);
-                                json_str (b, "uuid", v->uuid);
+                                augur_cli_json_domain (b, v->name, v->uuid);
                                 json_builder_set_member_name (b, "points");
                                 json_builder_add_int_value (b, v->n_points);
-                                json_num (b, "candidate_mae", v->candidate_mae);
-                                json_num (b, "serving_mae", v->serving_mae);
-                                json_num (b, "baseline_mae", v->baseline_mae);
+                                augur_cli_json_num (b, "candidate_mae", v->candidate_mae);
+                                augur_cli_json_num (b, "serving_mae", v->serving_mae);
+                                augur_cli_json_num (b, "baseline_mae", v->baseline_mae);
                                 json_str (b, "baseline", v->baseline);
                                 json_builder_set_member_name (b, "model_beats_baselines");
                                 json_builder_add_boolean_value (b, v->model_beats_baselines);
@@ -139,11 +116,7 @@ print_json (AugurStore *st, const GArray *runs, const GArray *vms)
         }
         json_builder_end_array (b);
         json_builder_end_object (b);
-        root = json_builder_get_root (b);
-        json_generator_set_root (gen, root);
-        json_generator_set_pretty (gen, TRUE);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
+        augur_cli_json_print (b, TRUE);
 }
 
 static void

@@ -14,13 +14,18 @@
  * terminal stdin the line discipline is switched to single keys (no echo)
  * for the run, and restored on the way out, also on SIGINT/SIGTERM.
  *
+ * Running guests that augur.conf's [guests] exclude keeps out follow, with
+ * the mode "excluded" and no numbers.
+ *
  * What it is not: an interactive tool (no sorting keys, no curses) and not
  * a second collector: it never calls libvirt.
  */
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
 #include "client.h"
+#include "guests.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "top-render.h"
@@ -35,12 +40,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* In database-only mode, guests without a sample for this long are not
- * shown: they are stopped or gone (ms). */
-#define DB_ONLY_RECENT_MS (10 * 60 * 1000)
-
 typedef struct {
         char *uuid, *name, *state;
+        gboolean excluded;              /* by [guests]: no numbers, no mode  */
 } TopDomain;
 
 static void
@@ -116,7 +118,7 @@ domains_from_store (AugurStore *st, gint64 now_ms, GError **error)
                 TopDomain *t;
 
                 /* Imported traces are history, not guests. */
-                if (g_strcmp0 (d->source, "libvirt") != 0 || d->last_ms < now_ms - DB_ONLY_RECENT_MS)
+                if (g_strcmp0 (d->source, "libvirt") != 0 || d->last_ms < now_ms - AUGUR_CLI_LIVE_MS)
                         continue;
                 t = g_new0 (TopDomain, 1);
                 t->uuid = g_strdup (d->uuid);
@@ -126,6 +128,32 @@ domains_from_store (AugurStore *st, gint64 now_ms, GError **error)
         return g_steal_pointer (&out);
 }
 
+/* The running guests augurd's [guests] excludes (the store's meta, as
+ * augurd wrote it at its last tick; guests.h), after the watched ones. */
+static void
+add_excluded (AugurStore *st, GPtrArray *doms)
+{
+        g_autofree char *json = augur_store_get_meta (st, AUGUR_GUESTS_META_EXCLUDED);
+        g_autoptr(GPtrArray) ex = augur_guests_excluded_parse (json);
+
+        for (guint i = 0; i < ex->len; i++) {
+                char **e = ex->pdata[i];
+                TopDomain *t;
+                gboolean dup = FALSE;
+
+                for (guint k = 0; k < doms->len && !dup; k++)
+                        dup = g_strcmp0 (((TopDomain *) doms->pdata[k])->uuid, e[0]) == 0;
+                if (dup)
+                        continue;
+                t = g_new0 (TopDomain, 1);
+                t->uuid = g_strdup (e[0]);
+                t->name = g_strdup (e[1]);
+                t->state = g_strdup ("running");
+                t->excluded = TRUE;
+                g_ptr_array_add (doms, t);
+        }
+}
+
 static void
 fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
 {
@@ -133,11 +161,17 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
         g_autoptr(GArray) hist = NULL, dec = NULL, act = NULL;
 
         r->name = g_strdup (t->name);
+        r->uuid = g_strdup (t->uuid);
         r->state = g_strdup (t->state);
         r->sample_ms = r->last_action_ms = -1;
         r->mem_used_kib = r->mem_alloc_kib = r->mem_upper_kib = NAN;
         r->cpu_cores = r->cpu_upper_cores = NAN;
         r->vcpus = -1;
+        if (t->excluded) {
+                /* Not managed: none of its old numbers is its present. */
+                r->mode = g_strdup ("excluded");
+                return;
+        }
         if (!t->uuid || !(d = augur_store_find_domain (st, t->uuid, NULL)))
                 return;
         if (d->last_ms >= 0 && (hist = augur_store_history (st, d->id, d->last_ms, d->last_ms, AUGUR_RES_RAW, NULL)) &&
@@ -151,12 +185,14 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
                                                               h->v[AUGUR_HIST_MEM_PROV_KIB]);
                 r->mem_alloc_kib = h->v[AUGUR_HIST_MEM_ACTUAL_KIB];
                 r->cpu_cores = h->v[AUGUR_HIST_CPU_CORES_USED];
-                r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_CURRENT]) ? -1 : (int) h->v[AUGUR_HIST_VCPUS_CURRENT];
+                r->vcpus = isnan (h->v[AUGUR_HIST_VCPUS_ONLINE]) ? -1 : (int) lround (h->v[AUGUR_HIST_VCPUS_ONLINE]);
         }
         if ((dec = augur_store_decisions (st, d->id, G_MININT64, G_MAXINT64, 1, NULL)) && dec->len > 0) {
                 const AugurDecisionRow *x = &g_array_index (dec, AugurDecisionRow, 0);
 
-                r->mode = g_strdup (x->mode);
+                /* augurd yields the guest to another controller (its rows'
+                 * veto): say so where the mode is. */
+                r->mode = g_strdup (strcmp (x->mem_veto, "other-controller") == 0 ? "yielded" : x->mode);
                 r->mem_upper_kib = x->mem_upper_kib;
                 r->cpu_upper_cores = x->cpu_upper_cores;
         }
@@ -166,6 +202,9 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
                 r->last_action_ms = a->ts_ms;
                 if (g_strcmp0 (a->kind, "vcpus") == 0)
                         r->last_action = g_strdup_printf ("vcpus %.0f->%.0f", a->from_value, a->to_value);
+                else if (a->device)
+                        r->last_action = g_strdup_printf ("%s %s %.0f->%.0f MiB/s", a->device, a->kind,
+                                                          a->from_value / 1048576, a->to_value / 1048576);
                 else
                         r->last_action = g_strdup_printf ("%s %.0f->%.0f MiB",
                                                           a->to_value > a->from_value ? "grow" : "shrink",
@@ -174,22 +213,9 @@ fill_row (AugurStore *st, const TopDomain *t, AugurTopRow *r)
 }
 
 static void
-json_num (JsonBuilder *b, const char *key, double v)
-{
-        json_builder_set_member_name (b, key);
-        if (isnan (v))
-                json_builder_add_null_value (b);
-        else
-                json_builder_add_double_value (b, v);
-}
-
-static void
 print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
 {
         g_autoptr(JsonBuilder) b = json_builder_new ();
-        g_autoptr(JsonGenerator) gen = json_generator_new ();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
 
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
@@ -204,28 +230,27 @@ print_json (const AugurTopRow *rows, guint n, gint64 now_ms, const char *source)
                 json_builder_begin_object (b);
                 json_builder_set_member_name (b, "name");
                 json_builder_add_string_value (b, r->name);
+                json_builder_set_member_name (b, "uuid");
+                json_builder_add_string_value (b, r->uuid);
                 json_builder_set_member_name (b, "state");
                 json_builder_add_string_value (b, r->state);
                 json_builder_set_member_name (b, "mode");
                 json_builder_add_string_value (b, r->mode);
-                json_num (b, "mem_used_kib", r->mem_used_kib);
-                json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
-                json_num (b, "mem_upper_kib", r->mem_upper_kib);
-                json_num (b, "cpu_cores_used", r->cpu_cores);
-                json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
-                json_num (b, "vcpus", r->vcpus < 0 ? NAN : r->vcpus);
-                json_num (b, "sample_ts", r->sample_ms < 0 ? NAN : r->sample_ms / 1000);
+                augur_cli_json_num (b, "mem_used_kib", r->mem_used_kib);
+                augur_cli_json_num (b, "mem_alloc_kib", r->mem_alloc_kib);
+                augur_cli_json_num (b, "mem_upper_kib", r->mem_upper_kib);
+                augur_cli_json_num (b, "cpu_cores_used", r->cpu_cores);
+                augur_cli_json_num (b, "cpu_upper_cores", r->cpu_upper_cores);
+                augur_cli_json_count (b, "vcpus", r->vcpus);
+                augur_cli_json_count (b, "sample_ts", r->sample_ms < 0 ? -1 : r->sample_ms / 1000);
                 json_builder_set_member_name (b, "last_action");
                 json_builder_add_string_value (b, r->last_action);
-                json_num (b, "last_action_ts", r->last_action_ms < 0 ? NAN : r->last_action_ms / 1000);
+                augur_cli_json_count (b, "last_action_ts", r->last_action_ms < 0 ? -1 : r->last_action_ms / 1000);
                 json_builder_end_object (b);
         }
         json_builder_end_array (b);
         json_builder_end_object (b);
-        root = json_builder_get_root (b);
-        json_generator_set_root (gen, root);
-        text = json_generator_to_data (gen, NULL);
-        g_print ("%s\n", text);
+        augur_cli_json_print (b, FALSE);
 }
 
 /* One refresh; FALSE with error when the store cannot be read at all. */
@@ -244,6 +269,7 @@ refresh (const AugurCliGlobal *g, AugurStore *st, gboolean clear, GError **error
                         return FALSE;
                 source = g_strdup_printf ("database only: %s", why);
         }
+        add_excluded (st, doms);
         rows = g_new0 (AugurTopRow, MAX (doms->len, 1));
         for (guint i = 0; i < doms->len; i++)
                 fill_row (st, doms->pdata[i], &rows[i]);

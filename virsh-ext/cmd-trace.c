@@ -1,7 +1,7 @@
 /* cmd-trace.c — virt-augur import / export: real traces into the history
  * store and history out as augur trace CSV, so forecasting works the same
  * on recorded and imported history.  Parsing lives in model/trace.c and
- * all SQL in sql/store.c; this file only wires them. */
+ * all SQL in sql/; this file only wires them. */
 #include "config.h"
 
 #include "virt-augur.h"

@@ -1,12 +1,14 @@
 /* plot.c — draws one guest's history, forecast band, allocation and
  * actions with cairo (see plot.h for the picture and the colour contract).
  *
- * Scales are linear: time from the first to the last point (or band entry,
- * the future forecast included), values from 0 to 1.1 × the largest value
- * drawn in the panel, so the allocation and the upper bound always fit.
- * A NAN breaks a line (a gap in the history is shown as a gap, not
- * interpolated).  Tick labels: 5 "nice" value steps (1, 2, 5 × 10^k) and
- * about 6 time labels in UTC.
+ * Scales are linear: time from the first to the last point, band entry or
+ * marker, inset by a marker's size at both ends so a marker at either end
+ * is drawn whole inside the panel; values from 0 to 1.1 × the largest
+ * value drawn in the panel (markers included), so the allocation, the
+ * upper bound and every marker fit.  A NAN breaks a line (a gap in the
+ * history is shown as a gap, not interpolated).  Tick labels: 5 "nice"
+ * value steps (1, 2, 5 × 10^k) and 6 time labels in UTC, the first and
+ * every one on a new day with its date.
  */
 #include "config.h"
 
@@ -22,7 +24,9 @@
 #define MARGIN_TOP 36.0         /* title                                      */
 #define MARGIN_BOTTOM 28.0      /* time labels                                */
 #define PANEL_GAP 34.0          /* between the two panels (legend line)       */
-#define MARKER_SIZE 5.0
+#define MARKER_SIZE 5.0         /* half a marker's width; the time axis is
+                                 * inset by it at both ends             */
+#define LABEL_SECONDS_SPAN_S 86400.0    /* up to this span, labels show seconds */
 
 AugurPlotData *
 augur_plot_data_new (const char *title)
@@ -63,7 +67,7 @@ rgb (cairo_t *cr, int r, int g, int b, double alpha)
 static double
 px (const Panel *p, double t)
 {
-        return p->x0 + (p->t1 > p->t0 ? (t - p->t0) / (p->t1 - p->t0) : 0.5) * p->w;
+        return p->x0 + MARKER_SIZE + (p->t1 > p->t0 ? (t - p->t0) / (p->t1 - p->t0) : 0.5) * (p->w - 2 * MARKER_SIZE);
 }
 
 static double
@@ -85,6 +89,23 @@ nice_step (double raw)
         if (raw <= 5 * e)
                 return 5 * e;
         return 10 * e;
+}
+
+char *
+augur_plot_time_label (double t_s, double prev_t_s, double span_s)
+{
+        g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc ((gint64) t_s);
+        g_autoptr(GDateTime) prev = isnan (prev_t_s) ? NULL : g_date_time_new_from_unix_utc ((gint64) prev_t_s);
+        gboolean seconds = span_s <= LABEL_SECONDS_SPAN_S;
+        gboolean new_day;
+
+        if (!dt)
+                return g_strdup ("?");
+        new_day = !prev || g_date_time_get_year (prev) != g_date_time_get_year (dt) ||
+                  g_date_time_get_day_of_year (prev) != g_date_time_get_day_of_year (dt);
+        if (new_day)
+                return g_date_time_format (dt, seconds ? "%Y-%m-%d %H:%M:%S" : "%Y-%m-%d %H:%M");
+        return g_date_time_format (dt, seconds ? "%H:%M:%S" : "%H:%M");
 }
 
 static void
@@ -122,9 +143,8 @@ draw_axes (cairo_t *cr, const Panel *p, const char *unit, gboolean time_labels)
                 return;
         for (int i = 0; i <= 5; i++) {
                 double t = p->t0 + (p->t1 - p->t0) * i / 5;
-                g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc ((gint64) t);
-                g_autofree char *label = dt ? g_date_time_format (dt, p->t1 - p->t0 > 86400 ? "%m-%d %H:%M" : "%H:%M:%S")
-                                            : g_strdup ("?");
+                g_autofree char *label = augur_plot_time_label (t, i > 0 ? p->t0 + (p->t1 - p->t0) * (i - 1) / 5 : NAN,
+                                                                p->t1 - p->t0);
 
                 cairo_text_extents (cr, label, &ext);
                 /* centred under its tick, but inside the panel's width */
@@ -261,25 +281,68 @@ array_max (const GArray *a, gsize field, double m)
         return m;
 }
 
-static void
-panel_range (const AugurPlotData *d, Panel *p)
+gboolean
+augur_plot_data_time_range (const AugurPlotData *d, double *ret_t0, double *ret_t1)
 {
-        p->t0 = G_MAXDOUBLE;
-        p->t1 = -G_MAXDOUBLE;
+        double t0 = G_MAXDOUBLE, t1 = -G_MAXDOUBLE;
+
         for (guint i = 0; i < d->points->len; i++) {
                 double t = g_array_index (d->points, AugurPlotPoint, i).t_s;
 
-                p->t0 = MIN (p->t0, t);
-                p->t1 = MAX (p->t1, t);
+                t0 = MIN (t0, t);
+                t1 = MAX (t1, t);
         }
         for (guint i = 0; i < d->band->len; i++) {
                 double t = g_array_index (d->band, AugurPlotBand, i).t_s;
 
-                p->t0 = MIN (p->t0, t);
-                p->t1 = MAX (p->t1, t);
+                t0 = MIN (t0, t);
+                t1 = MAX (t1, t);
         }
-        if (p->t0 > p->t1)
-                p->t0 = p->t1 = 0;
+        for (guint i = 0; i < d->markers->len; i++) {
+                double t = g_array_index (d->markers, AugurPlotMarker, i).t_s;
+
+                t0 = MIN (t0, t);
+                t1 = MAX (t1, t);
+        }
+        if (t0 > t1)
+                return FALSE;
+        *ret_t0 = t0;
+        *ret_t1 = t1;
+        return TRUE;
+}
+
+gboolean
+augur_plot_data_empty (const AugurPlotData *d)
+{
+        static const gsize point_fields[] = {
+                G_STRUCT_OFFSET (AugurPlotPoint, mem_used_mib), G_STRUCT_OFFSET (AugurPlotPoint, mem_alloc_mib),
+                G_STRUCT_OFFSET (AugurPlotPoint, cpu_cores), G_STRUCT_OFFSET (AugurPlotPoint, vcpus),
+        };
+        static const gsize band_fields[] = {
+                G_STRUCT_OFFSET (AugurPlotBand, mem_p50_mib), G_STRUCT_OFFSET (AugurPlotBand, mem_upper_mib),
+                G_STRUCT_OFFSET (AugurPlotBand, cpu_p50_cores), G_STRUCT_OFFSET (AugurPlotBand, cpu_upper_cores),
+        };
+
+        for (gsize f = 0; f < G_N_ELEMENTS (point_fields); f++)
+                if (array_max (d->points, point_fields[f], -G_MAXDOUBLE) > -G_MAXDOUBLE)
+                        return FALSE;
+        for (gsize f = 0; f < G_N_ELEMENTS (band_fields); f++)
+                if (array_max (d->band, band_fields[f], -G_MAXDOUBLE) > -G_MAXDOUBLE)
+                        return FALSE;
+        return TRUE;
+}
+
+/* Largest value of the markers of one panel, or m. */
+static double
+markers_max (const GArray *markers, gboolean cpu, double m)
+{
+        for (guint i = 0; i < markers->len; i++) {
+                const AugurPlotMarker *k = &g_array_index (markers, AugurPlotMarker, i);
+
+                if (k->cpu == cpu && isfinite (k->value) && k->value > m)
+                        m = k->value;
+        }
+        return m;
 }
 
 void
@@ -290,7 +353,8 @@ augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double heigh
         Panel cpu = mem;
         double lx = MARGIN_LEFT, vmax;
 
-        panel_range (d, &mem);
+        if (!augur_plot_data_time_range (d, &mem.t0, &mem.t1))
+                mem.t0 = mem.t1 = 0;
         cpu.t0 = mem.t0;
         cpu.t1 = mem.t1;
         cpu.y0 = MARGIN_TOP + ph + PANEL_GAP;
@@ -298,10 +362,12 @@ augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double heigh
         vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, mem_used_mib), 0);
         vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, mem_alloc_mib), vmax);
         vmax = array_max (d->band, G_STRUCT_OFFSET (AugurPlotBand, mem_upper_mib), vmax);
+        vmax = markers_max (d->markers, FALSE, vmax);
         mem.vmax = vmax > 0 ? vmax * 1.1 : 1;
         vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, cpu_cores), 0);
         vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, vcpus), vmax);
         vmax = array_max (d->band, G_STRUCT_OFFSET (AugurPlotBand, cpu_upper_cores), vmax);
+        vmax = markers_max (d->markers, TRUE, vmax);
         cpu.vmax = vmax > 0 ? vmax * 1.1 : 1;
 
         cairo_save (cr);
@@ -327,7 +393,7 @@ augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double heigh
                 static const double dash[] = { 4, 3 };
 
                 cairo_save (cr);
-                cairo_rectangle (cr, p->x0, p->y0 - MARKER_SIZE, p->w, p->h + MARKER_SIZE);
+                cairo_rectangle (cr, p->x0, p->y0, p->w, p->h);
                 cairo_clip (cr);
                 rgb (cr, AUGUR_PLOT_RGB_BAND, 0.35);
                 draw_band (cr, p, d->band, lo, hi);

@@ -6,21 +6,29 @@
  * picks an SVG or PNG surface by the file name.  It opens no database and
  * no libvirt connection, so the tests draw on a recording surface.
  *
- * THE PICTURE (two panels sharing the time axis)
+ * THE PICTURE (two panels sharing the time axis, dated in UTC)
  *   memory, MiB:  used (blue line; in balloon terms, virt-augur.h),
  *                 allocation = balloon (black step line),
  *                 forecast band p50..upper over the lead window (orange
  *                 fill, p50 dashed), balloon actions (green ▲ grow, red ▼
  *                 shrink, grey ◆ failed or recommended) on the allocation.
- *   CPU, cores:   cores used (blue), vCPUs online (black step), forecast
- *                 band (orange), vCPU actions (markers as above).
+ *   CPU, cores:   cores used (blue), vCPUs online in the guest (black
+ *                 step), forecast band (orange), vCPU actions (markers as
+ *                 above).
  * Each layer has its own colour, and the colours are the contract the
  * tests check in the SVG (AUGUR_PLOT_RGB_*): cairo's SVG surface writes no
  * ids, so a layer is recognised by its colour.
  *
- * The past band is the forecast each decision used (decisions table: the
- * max of p50 and upper over the lead window, drawn at decision time); the
- * newest full forecast (forecasts table) extends it into the future.
+ * The band is drawn where each forecast was made: at each decision's time
+ * (decisions table), the forecast that decision planned with, as the max
+ * of its p50 and of its upper bound over the lead window (horizon_s, the
+ * measured actuation latency plus a margin).  So the band at t is what
+ * augur expected for [t, t + lead] when it decided at t, and the used line
+ * a lead later shows whether that held.  The forecasts table's row (the
+ * newest full forecast, stored once a minute, every horizon) is not
+ * drawn: it is up to a minute old, so its first horizons fall over the
+ * past, and its last ones reach an hour ahead with upper bounds that
+ * widen with the horizon.
  */
 #pragma once
 
@@ -73,9 +81,24 @@ AugurPlotData *augur_plot_data_new (const char *title);
 void augur_plot_data_free (AugurPlotData *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurPlotData, augur_plot_data_free)
 
+/* The time axis: from the first to the last time of a point, band entry
+ * or marker, unix s.  FALSE (nothing set) when d has none. */
+gboolean augur_plot_data_time_range (const AugurPlotData *d, double *ret_t0, double *ret_t1);
+/* TRUE when nothing of d would draw a line or a band: no point with a
+ * memory or CPU value and no band value (markers alone are not a plot). */
+gboolean augur_plot_data_empty (const AugurPlotData *d);
+
 /* Draw d into the rectangle (0, 0, width, height) of cr, in user units.
- * Empty arrays draw empty axes.  Never fails. */
+ * Empty arrays draw empty axes (the caller refuses empty data: cmd-plot.c).
+ * Never fails. */
 void augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double height);
+
+/* (transfer full) the label under the time axis at t_s (unix s, UTC):
+ * prev_t_s is the label before it (NAN for the first), span_s the axis'
+ * span.  The first label and every label on another day than the one
+ * before carry the date ("2023-11-14 22:13:20"), the others the time
+ * ("22:15:20"); seconds up to a day's span, minutes beyond. */
+char *augur_plot_time_label (double t_s, double prev_t_s, double span_s);
 
 /* Render d to path: SVG when it ends in ".svg", PNG when ".png" (case
  * insensitive), width × height points (pixels for PNG).  FALSE with a

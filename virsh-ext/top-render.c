@@ -4,7 +4,9 @@
  * USED/ALLOC/FCAST↑ in MiB (USED in balloon terms, like the other two:
  * virt-augur.h), CPU in cores; FCAST↑ and CPU↑ are the upper
  * bounds the last decision planned with; AGE is how old the newest sample
- * is (a large age means augurd is not sampling this guest); LAST ACTION
+ * is (a large age means augurd is not sampling this guest); MODE says
+ * "yielded" while augurd leaves the guest to another controller (plugin/
+ * resize-controller.c SECOND CONTROLLER); LAST ACTION
  * is the newest actuation and how long ago it was.  Unknown is "-".
  */
 #include "config.h"
@@ -18,6 +20,7 @@ void
 augur_top_row_clear (AugurTopRow *r)
 {
         g_clear_pointer (&r->name, g_free);
+        g_clear_pointer (&r->uuid, g_free);
         g_clear_pointer (&r->state, g_free);
         g_clear_pointer (&r->mode, g_free);
         g_clear_pointer (&r->last_action, g_free);

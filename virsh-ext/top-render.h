@@ -12,6 +12,7 @@
 
 typedef struct {
         char *name;                     /* owned                              */
+        char *uuid;                     /* owned; NULL = unknown (--json)     */
         char *state;                    /* owned; "running", … or NULL        */
         gint64 sample_ms;               /* newest sample, -1 = none           */
         double mem_used_kib;            /* NAN = unknown, for every double    */

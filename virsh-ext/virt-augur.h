@@ -18,6 +18,7 @@ typedef struct {
         const char *db_path;      /* --db, NULL = default state path         */
         const char *socket_path;  /* --socket, NULL = default                */
         gboolean json;            /* --json given anywhere on the line       */
+        gboolean quiet;           /* -q/--quiet: tables without their header */
 } AugurCliGlobal;
 
 /* A command handler: the options its table declared, parsed and checked
@@ -32,6 +33,11 @@ typedef struct {
         const AugurOptDef *opts;      /* terminated by { NULL }              */
         const AugurCmdInfo *info;
 } AugurCmdDef;
+
+/* A libvirt domain with a sample this recent is live (ms): `list` without
+ * --all shows only those, and `top` without augurd lists them.  Older
+ * ones are stopped, gone or no longer watched. */
+#define AUGUR_CLI_LIVE_MS (10 * 60 * 1000)
 
 /* Report an error virsh-style ("error: ...") and return exit code 1. */
 int augur_cli_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
@@ -52,7 +58,8 @@ augur_cli_used_balloon_kib (double used_kib, double balloon_kib, double memtotal
 
 /* An aligned table (cmd-history.c): add rows of cells (owned GStrv, the
  * first row is the header), then print with each column as wide as its
- * widest cell and a rule under the header; print frees the rows. */
+ * widest cell and a rule under the header, or without the header and the
+ * rule under -q (virsh -q); print frees the rows. */
 typedef struct {
         GPtrArray *rows;     /* of GStrv */
         guint ncols;
@@ -63,7 +70,7 @@ void augur_cli_table_init (AugurCliTable *t, guint ncols);
  * (never), "?" when out of range. */
 char *augur_cli_format_ms (gint64 ms);
 void augur_cli_table_add (AugurCliTable *t, char **cells);
-void augur_cli_table_print (AugurCliTable *t);
+void augur_cli_table_print (AugurCliTable *t, const AugurCliGlobal *g);
 
 /* Command groups: each cmd-*.c exports its table, terminated by {NULL}. */
 extern const AugurCmdDef augur_cmds_history[];   /* list status history      */
@@ -75,3 +82,4 @@ extern const AugurCmdDef augur_cmds_policy[];    /* policy (libvirt metadata) */
 extern const AugurCmdDef augur_cmds_plot[];      /* plot                     */
 extern const AugurCmdDef augur_cmds_top[];       /* top                      */
 extern const AugurCmdDef augur_cmds_replay[];    /* replay                   */
+extern const AugurCmdDef augur_cmds_report[];    /* report (savings)         */

@@ -9,7 +9,7 @@
 --   Now a tick appends to samples_recent, a rowid table (rows in tick
 --   order: a tick fills a few pages) with a small (domain_id, ts_ms) index
 --   (a few dozen leaves, whatever the history).  Once a minute, inside a
---   tick's transaction, store.c moves it into samples_main sorted by
+--   tick's transaction, store-tick.c moves it into samples_main sorted by
 --   (domain_id, ts_ms): the rows are appended to samples_main's rowid
 --   B-tree, and each VM's dozen entries land on its leaf of the unique
 --   (domain_id, ts_ms) index together, one index page per VM per minute
@@ -17,7 +17,7 @@
 --
 --   The decisions (002-decisions.sql: one audit row per VM per tick) take
 --   the same path: decisions_recent, moved into decisions_main with the
---   samples.  Their ids stay unique across both: store.c assigns them.
+--   samples.  Their ids stay unique across both: the store assigns them.
 --
 -- READERS see the view `samples`, the union of both, so every query that
 --   read the table reads the view unchanged.  Writers name the tables:

@@ -5,8 +5,8 @@
 --   Before, a sample's capacities were the balloon size (mem_prov_kib) and
 --   the online vCPUs (cpu_cores, and cpu_pct relative to them), while the
 --   live forecaster fed the <memory> and <vcpu> maxima: retraining learnt a
---   signal that moved with the balloon and served it on another one
---   (issue 14).  Now both use the maxima.  Old rows are rewritten to the
+--   signal that moved with the balloon and served it on another one.
+--   Now both use the maxima.  Old rows are rewritten to the
 --   same definition from the raw columns each row still has (mem_max_kib,
 --   vcpus_max, cpu_cores_used), so retraining sees one signal across the
 --   change.  Nothing is lost: the balloon size stays in mem_actual_kib and

@@ -668,6 +668,26 @@ if [[ -r $kernel && -r $initrd ]]; then
         augur_it_fail "augurd under the unit got no activity report from the guest: $(sdx journalctl -u augurd.service --no-pager -n 5)"
     sd_wait 30 bash -c 'virt-augur history augur-deb-vm --json | grep -q "\"mem_used_kib\" : [0-9]"' ||
         augur_it_fail "augurd under the unit got no balloon stats from the guest"
+    # The admin's first hour (README, "Your first hour"): the installed
+    # virt-augur, as root on the host, reads what the unit's augurd wrote.
+    sdx virt-augur list >"$WORK/sd-list.out" 2>&1 || true
+    grep -q 'augur-deb-vm' "$WORK/sd-list.out" ||
+        augur_it_fail "virt-augur list does not show the guest: $(cat -- "$WORK/sd-list.out")"
+    # shellcheck disable=SC2016
+    sd_wait 30 bash -c 'virt-augur explain augur-deb-vm >/dev/null 2>&1' ||
+        augur_it_fail "virt-augur explain augur-deb-vm failed: $(sdx virt-augur explain augur-deb-vm 2>&1 | head -n 3)"
+    sdx virt-augur explain augur-deb-vm >"$WORK/sd-explain.out" 2>&1
+    grep -q 'augur-deb-vm' "$WORK/sd-explain.out" ||
+        augur_it_fail "virt-augur explain does not name the guest: $(head -n 5 -- "$WORK/sd-explain.out")"
+    sdx virt-augur report --since 1h >"$WORK/sd-report.out" 2>&1 ||
+        augur_it_fail "virt-augur report failed: $(head -n 5 -- "$WORK/sd-report.out")"
+    grep -q 'augur-deb-vm' "$WORK/sd-report.out" ||
+        augur_it_fail "virt-augur report does not list the guest: $(head -n 10 -- "$WORK/sd-report.out")"
+    sdx virt-augur --json report --since 1h >"$WORK/sd-report.json" 2>&1 ||
+        augur_it_fail "virt-augur --json report failed: $(head -n 5 -- "$WORK/sd-report.json")"
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert "augur-deb-vm" in json.dumps(d)' \
+        "$WORK/sd-report.json" || augur_it_fail "virt-augur --json report: not JSON naming the guest"
+    augur_it_log "first hour: list, explain and report (text and JSON) name the guest"
     dir=$(sdx bash -c 'stat -c "%U %a" /var/lib/libvirt/qemu/channel/target/domain-*-augur-deb-vm')
     sdx virsh -q -c qemu:///system destroy augur-deb-vm >/dev/null 2>&1 || true
     augur_it_log "guest: activity reports and balloon stats read under the unit (channel directory: $dir)"

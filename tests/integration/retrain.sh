@@ -85,18 +85,28 @@ run_daemon () {
         "$AUGURD" --connect test:///default --db "$db" --tick $TICK --socket "$T/sock" \
                 --config "$T/augur.conf" --model "$model" --foreground > "$T/augurd.log" 2>&1 &
         PID=$!
-        NICE_SEEN=
+        # A sampler of its own, every 0.05 s, records the nice value (stat
+        # field 19) of each augur-retrain thread it sees: the loop below
+        # also waits on sqlite3, and a loaded machine once let a whole
+        # run pass between two of its looks.
+        rm -f "$T/nice.seen"
+        ( while kill -0 "$PID" 2>/dev/null; do
+                for task in /proc/$PID/task/*; do
+                        [ "$(cat "$task/comm" 2>/dev/null)" = augur-retrain ] &&
+                                sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{ print $17 }' >> "$T/nice.seen"
+                done
+                sleep 0.05
+          done ) &
+        SAMPLER=$!
         for ((i = 0; i < timeout * 4; i++)); do
                 sleep 0.25
                 kill -0 "$PID" 2>/dev/null || { cat "$T/augurd.log"; fail "augurd exited"; }
-                # the worker thread and its nice value (stat field 19)
-                for task in /proc/$PID/task/*; do
-                        [ "$(cat "$task/comm" 2>/dev/null)" = augur-retrain ] &&
-                                NICE_SEEN=$(sed 's/^.*) //' "$task/stat" 2>/dev/null | awk '{ print $17 }')
-                done
                 [ "$(q "$db" "SELECT count(*) FROM retrain_runs" 2>/dev/null)" = 1 ] && break
         done
         kill "$PID"; wait "$PID" 2>/dev/null; PID=
+        wait "$SAMPLER" 2>/dev/null
+        # the last value seen: a first look may fall before the thread's setpriority()
+        NICE_SEEN=$(tail -n 1 "$T/nice.seen" 2>/dev/null)
         [ "$(q "$db" "SELECT count(*) FROM retrain_runs")" = 1 ] || { cat "$T/augurd.log"; fail "no retraining run recorded within $timeout s"; }
         grep -q "connected to test:///default" "$T/augurd.log" || { echo "SKIP: libvirt's test:///default driver not available"; exit 77; }
         log "worker thread seen at nice ${NICE_SEEN:-?}"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# safe-case.sh CASE: one case of safe-defaults.sh (issue 13: augurd as a new
+# safe-case.sh CASE: one case of safe-defaults.sh (augurd as a new
 # user runs it, with the shipped defaults, must not starve a guest).
 #
 # What it is: one real-guest scenario with its own private libvirtd

@@ -1,5 +1,5 @@
 #!/bin/bash
-# safe-defaults.sh: issue 13 on real guests: augurd with the shipped
+# safe-defaults.sh: on real guests, augurd with the shipped
 # defaults (no [policy] in augur.conf), `--tick 1 --mode act`, must not
 # starve a guest that runs a greedy 200 MiB job.
 #

@@ -18,7 +18,7 @@
 #include <glib.h>
 #include "predictor.h"
 #include "precursor.h"
-#include "../policy/policy.h"
+#include "policy.h"
 
 #define AUGUR_REPLAY_ERROR (augur_replay_error_quark ())
 GQuark augur_replay_error_quark (void);
@@ -103,7 +103,7 @@ typedef struct {
                 guint64 spikes, ok;
         } kinds[AUGUR_REPLAY_MAX_KINDS];
         /* augur: scored steps served by each slow-path source (memory),
-         * and how often the fast path / the gated model (predictor.c
+         * and how often the fast path / the gated model (champion.c
          * MODEL GATE) raised the memory bound. */
         guint64 served[AUGUR_PRED_SRC_N + 1];
         guint64 fast_raised;

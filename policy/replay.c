@@ -80,7 +80,8 @@
  */
 #include "replay.h"
 #include "dataset.h"
-#include "../policy/mem-guard.h"
+#include "mem-guard.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -181,7 +182,7 @@ typedef struct {
         guint8 *fc_src;                 /* (n) memory source serving         */
         guint8 *fc_fast;                /* (n) bit 0: the fast path raised the
                                          * memory upper; bit 1: the gated model
-                                         * did (predictor.c MODEL GATE); bits
+                                         * did (champion.c MODEL GATE); bits
                                          * 2-4: 1 + the precursor context that
                                          * did (precursor.c), 0 = none       */
         GArray *spikes;                 /* Spike                             */
@@ -492,7 +493,7 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                 ReplayVm *v;
                 gint64 ts;
                 Spike sp = { 0 };
-                gsize lo, hi;
+                gsize lo;
 
                 if (!*g_strstrip (lines[l]))
                         continue;
@@ -534,16 +535,7 @@ augur_replay_load_spikes (AugurReplay *r, const char *path, guint *ret_ignored, 
                 }
                 /* First grid step at or after the onset (half a step of slack
                  * for grids that do not land on the onset exactly). */
-                lo = 0;
-                hi = v->n;
-                while (lo < hi) {
-                        gsize mid = lo + (hi - lo) / 2;
-
-                        if (v->ts[mid] < ts - r->step_s / 2)
-                                lo = mid + 1;
-                        else
-                                hi = mid;
-                }
+                lo = augur_lower_bound_i64 (v->ts, v->n, ts - r->step_s / 2);
                 if (lo >= v->n) {
                         ignored++;
                         continue;

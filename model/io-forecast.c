@@ -1,0 +1,226 @@
+/* io-forecast.c — one disk's byte-rate forecast (see io-forecast.h). */
+#include "config.h"
+
+#include "io-forecast.h"
+#include "units.h"
+
+#include <math.h>
+
+struct AugurIoForecast {
+        AugurIoForecastConfig c;
+        guint64 tick;                        /* ticks pushed                  */
+        float *ring;                         /* (ring_len) bytes/s, NAN = ?   */
+        guint8 *at_limit;                    /* (ring_len)                    */
+        float *scratch;                      /* (2 ring_len + 2) detector     */
+        guint period;                        /* ticks, 0 = none               */
+        guint64 next_detect;
+        /* the base given at each origin, to score when it matures */
+        float pend[AUGUR_IO_FORECAST_MAX_H + 1][AUGUR_IO_FORECAST_MAX_H];
+        guint64 pend_origin[AUGUR_IO_FORECAST_MAX_H + 1];
+        AugurQTrack qt[AUGUR_IO_FORECAST_MAX_H];
+        /* the newest forecast, j = 1..H */
+        float p50[AUGUR_IO_FORECAST_MAX_H], base[AUGUR_IO_FORECAST_MAX_H];
+        guint8 censored[AUGUR_IO_FORECAST_MAX_H];
+        gboolean have;
+};
+
+void
+augur_io_forecast_config_init (AugurIoForecastConfig *c)
+{
+        c->ring_len = 512;
+        c->period_min = 4;
+        c->period_every = 8;
+        c->period_min_acf = 0.5f;
+        c->period_k = 3;
+        c->coverage = 0.95f;
+}
+
+AugurIoForecast *
+augur_io_forecast_new (const AugurIoForecastConfig *c)
+{
+        AugurIoForecast *f = g_new0 (AugurIoForecast, 1);
+
+        g_return_val_if_fail (c->ring_len >= 2 * (c->period_min + 1), NULL);
+        f->c = *c;
+        f->ring = g_new (float, c->ring_len);
+        f->at_limit = g_new0 (guint8, c->ring_len);
+        f->scratch = g_new (float, 2 * (gsize) c->ring_len + 2);
+        for (guint i = 0; i < c->ring_len; i++)
+                f->ring[i] = NAN;
+        for (guint i = 0; i <= AUGUR_IO_FORECAST_MAX_H; i++)
+                f->pend_origin[i] = G_MAXUINT64;
+        return f;
+}
+
+void
+augur_io_forecast_free (AugurIoForecast *f)
+{
+        if (!f)
+                return;
+        g_free (f->ring);
+        g_free (f->at_limit);
+        g_free (f->scratch);
+        g_free (f);
+}
+
+double
+augur_io_rate (gint64 prev, gint64 cur, double dt_s, double max_bps)
+{
+        double r;
+
+        if (prev < 0 || cur < 0 || cur < prev || !(dt_s > 0) || dt_s > AUGUR_MAX_RATE_GAP_S)
+                return NAN;
+        r = (double) (cur - prev) / dt_s;
+        return r > max_bps ? NAN : r;
+}
+
+static inline float
+ring_at (const AugurIoForecast *f, guint64 i)
+{
+        return f->ring[i % f->c.ring_len];
+}
+
+/* Score the bases given j ticks before the newest sample y. */
+static void
+mature (AugurIoForecast *f, float y)
+{
+        guint64 t = f->tick - 1;
+
+        if (isnan (y))
+                return;
+        for (guint j = 1; j <= AUGUR_IO_FORECAST_MAX_H && j <= t; j++) {
+                guint slot = (guint) ((t - j) % (AUGUR_IO_FORECAST_MAX_H + 1));
+                float base;
+
+                if (f->pend_origin[slot] != t - j)
+                        continue;
+                base = f->pend[slot][j - 1];
+                if (!isnan (base))
+                        augur_qtrack_update (&f->qt[j - 1], y - base, f->c.coverage);
+        }
+}
+
+/* The period forecast from the newest tick t (period.c, "Period
+ * forecast"), kept as the pending bases of origin t. */
+static void
+forecast (AugurIoForecast *f)
+{
+        guint64 t = f->tick - 1;
+        guint slot = (guint) (t % (AUGUR_IO_FORECAST_MAX_H + 1));
+        guint P = f->period, w = MAX (P / 16, 1);
+
+        f->pend_origin[slot] = t;
+        f->have = P > 0;
+        for (guint j = 1; j <= AUGUR_IO_FORECAST_MAX_H; j++) {
+                double sum = 0;
+                guint ns = 0;
+                float mx = NAN;
+                gboolean cens = FALSE;
+
+                f->pend[slot][j - 1] = NAN;
+                f->p50[j - 1] = f->base[j - 1] = NAN;
+                f->censored[j - 1] = FALSE;
+                if (P == 0)
+                        continue;
+                for (guint m = (j + P - 1) / P, m0 = m; m < m0 + f->c.period_k; m++) {
+                        gint64 centre = (gint64) t + j - (gint64) m * P;
+                        float v;
+
+                        if (centre < 0 || t - (guint64) centre >= f->c.ring_len)
+                                break;
+                        v = ring_at (f, (guint64) centre);
+                        if (!isnan (v)) {
+                                sum += v;
+                                ns++;
+                        }
+                        for (gint64 i = centre - (gint64) w; i <= centre + (gint64) w; i++) {
+                                if (i < 0 || (guint64) i > t || t - (guint64) i >= f->c.ring_len)
+                                        continue;
+                                v = ring_at (f, (guint64) i);
+                                if (isnan (v))
+                                        continue;
+                                if (isnan (mx) || v > mx)
+                                        mx = v;
+                                cens |= f->at_limit[i % f->c.ring_len];
+                        }
+                }
+                if (ns == 0 || isnan (mx))
+                        continue;
+                f->pend[slot][j - 1] = mx;
+                f->base[j - 1] = mx;
+                f->p50[j - 1] = (float) (sum / ns);
+                f->censored[j - 1] = cens;
+        }
+}
+
+void
+augur_io_forecast_push (AugurIoForecast *f, double bps, gboolean at_limit, guint k)
+{
+        float y = isnan (bps) ? NAN : (float) bps;
+
+        g_return_if_fail (k >= 1);
+        if (f->tick > 0 && k - 1 >= f->c.ring_len) {
+                for (guint i = 0; i < f->c.ring_len; i++)
+                        f->ring[i] = NAN;
+                f->tick += k - 1;
+        } else if (f->tick > 0) {
+                for (guint i = 1; i < k; i++) {
+                        f->ring[f->tick % f->c.ring_len] = NAN;
+                        f->tick++;
+                }
+        }
+        f->ring[f->tick % f->c.ring_len] = y;
+        f->at_limit[f->tick % f->c.ring_len] = at_limit && !isnan (y);
+        f->tick++;
+        mature (f, y);
+        if (f->tick >= f->next_detect) {
+                guint n = (guint) MIN (f->tick, (guint64) f->c.ring_len);
+                float *x = f->scratch, *acf = f->scratch + f->c.ring_len;
+
+                for (guint i = 0; i < n; i++)
+                        x[i] = ring_at (f, f->tick - n + i);
+                f->period = augur_period_detect (x, n, f->c.period_min, f->c.ring_len / 2,
+                                                 f->c.period_min_acf, acf, NULL);
+                f->next_detect = f->tick + f->c.period_every;
+        }
+        forecast (f);
+}
+
+gboolean
+augur_io_forecast_upper (const AugurIoForecast *f, guint h, double *ret_p50, double *ret_upper,
+                         gboolean *ret_censored)
+{
+        double p50 = NAN, up = NAN;
+        gboolean cens = FALSE;
+
+        if (!f->have)
+                return FALSE;
+        h = CLAMP (h, 1, AUGUR_IO_FORECAST_MAX_H);
+        for (guint j = 1; j <= h; j++) {
+                const AugurQTrack *q = &f->qt[j - 1];
+                double u;
+
+                if (isnan (f->base[j - 1]) || q->n == 0)
+                        continue;
+                /* The margin only widens the band: a tracker that learnt
+                 * the base over-reads (negative q) does not cut it. */
+                u = f->base[j - 1] + MAX (q->q, 0.0f);
+                if (isnan (up) || u > up)
+                        up = u;
+                if (isnan (p50) || f->p50[j - 1] > p50)
+                        p50 = f->p50[j - 1];
+                cens |= f->censored[j - 1];
+        }
+        if (isnan (up))
+                return FALSE;
+        *ret_p50 = p50;
+        *ret_upper = up;
+        *ret_censored = cens;
+        return TRUE;
+}
+
+guint
+augur_io_forecast_period (const AugurIoForecast *f)
+{
+        return f->period;
+}

@@ -1,0 +1,82 @@
+/* io-forecast.h — the forecast of one disk's byte rate, for the disk I/O
+ * limits (policy/io-limit.h): when is the next burst due, and how large.
+ *
+ * WHAT IT IS.  The online predictor's fast path (period.c) on one more
+ * series: a ring of the disk's bytes/s per tick, the period detector
+ * (period.h augur_period_detect) re-run every period_every ticks, the
+ * period forecast of tick t + j (the max over a window of +-P/16 ticks
+ * around the same phase in the last period_k periods, the mean of the
+ * phase values as the p50), and an online quantile tracker per horizon
+ * (period.h AugurQTrack) of y − that base: the calibrated upper bound.
+ * A disk job that repeats (a nightly backup, a build every hour, the
+ * integration test's read every minute) is seen a lead ahead; anything
+ * else has no period and no forecast, so nothing is raised for it.
+ *
+ * CENSORING.  A capped disk reads at its cap: the history of a limited
+ * disk shows the limit, not the demand.  Each sample carries whether it
+ * sat at the limit in force (at_limit); a forecast built on such a sample
+ * says so (censored), and the planner then asks for the ceiling rather
+ * than the (capped) level seen.  Once a raise has let the burst through,
+ * its samples are below the raised limit and the level is the demand.
+ *
+ * ABSURD INPUT.  Rates come from counters through augur_io_rate(): a
+ * counter that went backwards (a reset: the guest restarted, the disk was
+ * replaced), a gap, or a rate above max_bps (a guest reporting 10^18
+ * bytes) is NAN, a missing tick, never a sample; and one outlier is not
+ * a period.
+ *
+ * What it is not: the slow path (model, baselines, champion): a disk's
+ * rate is not a model input yet, and bursts are periodic jobs here.
+ * Cost per tick O(period_k * P / 8 * H); the detector O(ring_len * P_max)
+ * every period_every ticks.  Memory: ring_len floats and bytes per disk.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "period.h"
+
+#define AUGUR_IO_FORECAST_MAX_H 32     /* horizons, ticks                    */
+
+typedef struct {
+        guint ring_len;          /* ticks kept                                */
+        guint period_min;        /* shortest period tried, ticks              */
+        guint period_every;      /* re-detect every N ticks                   */
+        float period_min_acf;    /* autocorrelation needed to use a period    */
+        guint period_k;          /* previous periods looked at                */
+        float coverage;          /* of the upper bound                        */
+} AugurIoForecastConfig;
+
+/* ring 512, periods 4..256 ticks re-detected every 8 ticks at ACF >= 0.5
+ * over the last 3 periods, coverage 0.95. */
+void augur_io_forecast_config_init (AugurIoForecastConfig *c);
+
+typedef struct AugurIoForecast AugurIoForecast;
+
+AugurIoForecast *augur_io_forecast_new (const AugurIoForecastConfig *c);
+void augur_io_forecast_free (AugurIoForecast *f);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurIoForecast, augur_io_forecast_free)
+
+/* The largest rate a counter may show, bytes/s: 64 GiB/s, above any disk a
+ * guest has; a faster delta is a counter glitch. */
+#define AUGUR_IO_MAX_BPS (64.0 * 1024 * 1024 * 1024)
+
+/* bytes/s from two counter readings dt_s apart: NAN over a reset (cur <
+ * prev), a gap (dt_s <= 0 or beyond AUGUR_MAX_RATE_GAP_S), a missing
+ * reading (< 0) or a rate above max_bps. */
+double augur_io_rate (gint64 prev, gint64 cur, double dt_s, double max_bps);
+
+/* One tick's rate (NAN = unknown); at_limit: it sat at the limit in force
+ * (the demand may have been higher).  k >= 1 ticks since the last push
+ * (the ticks between are missing). */
+void augur_io_forecast_push (AugurIoForecast *f, double bps, gboolean at_limit, guint k);
+
+/* The forecast over ticks 1..h ahead (h <= AUGUR_IO_FORECAST_MAX_H): the
+ * largest p50 and upper bound, and whether any sample they rest on sat at
+ * its limit.  FALSE (outs untouched) without a period or before the
+ * tracker has scores. */
+gboolean augur_io_forecast_upper (const AugurIoForecast *f, guint h, double *ret_p50, double *ret_upper,
+                                  gboolean *ret_censored);
+
+/* The period in force, ticks (0 = none). */
+guint augur_io_forecast_period (const AugurIoForecast *f);

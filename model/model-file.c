@@ -1,0 +1,399 @@
+/* model-file.c — the model file: save and load an AugurModel.  API:
+ * model-file.h.  Also the model's destructor and the forecaster's error
+ * quark (forecast.h).
+ *
+ * What it is: the metadata section, in JSON, next to the blob's weights.
+ * What it is not: the blob container (blob.c), which stores the section
+ * byte for byte.
+ *
+ * MODEL FILE METADATA (blob user section 0x100, "augur-meta")
+ *   UTF-8 JSON, one object, version 3:
+ *   { "version":3, "input_row":2, "features":[names...], "groups":mask, "step_s":300,
+ *     "max_fill_steps":2, "norm":{"mean":[11], "sd":[11]} (AugurSig order),
+ *     "targets":["cpu_pct","mem_pct","disk_kibps","net_kibps"],
+ *     "horizons":H, "window":T, "quantile":q, "coverage":c,
+ *     "point_loss":"mse"|"mae", "split":"time"|"vm", "target_scale":[4],
+ *     "calib":{"<model>":{"<target>":[H margins]}},
+ *     "baselines":{"<target>":{"ewma_alpha":a,"ridge_lambda":l,
+ *                  "ridge_ok":b,"ridge_w":[[P]...H]}},
+ *     "train":{"seconds":s,"epochs":e,"best_epoch":b} }
+ *   JSON because it is small (a few KiB), self-describing, and readable
+ *   with `strings`; floats are written with 17 digits and read back
+ *   exactly.  The loader checks the feature names against this build's
+ *   table and refuses a model whose features it does not compute.
+ *   Version 2 added the BUCKETS feature group (bit 0x20, features appended
+ *   after the activity ones), nothing else: a version-1 file (mask <= 0x1f)
+ *   loads unchanged, and a version-1 file claiming bit 0x20 is refused.  The
+ *   bump makes an older augur refuse a version-2 file by its version, with
+ *   a message that says so, instead of by its mask.
+ *   Version 3 adds "input_row": the version of the model's input row it
+ *   was trained on (common/units.h AUGUR_MODEL_ROW_VERSION).  Files
+ *   before it carry row 1 (capacities = the balloon and online vCPUs when
+ *   trained from augurd's history) and are refused with a message that
+ *   says to retrain: a model must be served the signal it learnt.
+ *   Version 4 added the RECENCY feature group (bit 0x40, features appended
+ *   after the buckets; opt-in, `train --recency`): files of versions 1-3
+ *   load unchanged, one of them claiming bit 0x40 is refused, and an older
+ *   augur refuses a version-4 file by its version.
+ */
+#include "model-file.h"
+#include "blob.h"
+#include "units.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
+
+#define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
+#define META_VERSION      4
+#define META_VERSION_MIN  1   /* read, and refused by input_row below */
+
+void
+augur_model_free (AugurModel *m)
+{
+        if (!m)
+                return;
+        augur_nn_free (m->nn);
+        augur_nnq_free (m->nnq);
+        g_free (m);
+}
+
+static void
+json_add_floats (JsonBuilder *b, const float *v, guint n)
+{
+        json_builder_begin_array (b);
+        for (guint i = 0; i < n; i++)
+                json_builder_add_double_value (b, isfinite (v[i]) ? v[i] : 0.0);
+        json_builder_end_array (b);
+}
+
+static char *
+meta_to_json (const AugurModel *m)
+{
+        g_autoptr (JsonBuilder) b = json_builder_new ();
+        g_autoptr (JsonGenerator) gen = json_generator_new ();
+        g_autoptr (JsonNode) root = NULL;
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "version");
+        json_builder_add_int_value (b, META_VERSION);
+        json_builder_set_member_name (b, "input_row");
+        json_builder_add_int_value (b, AUGUR_MODEL_ROW_VERSION);
+        json_builder_set_member_name (b, "features");
+        json_builder_begin_array (b);
+        for (guint k = 0; k < m->F; k++)
+                json_builder_add_string_value (b, augur_features_name (m->feat.groups, k));
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "groups");
+        json_builder_add_int_value (b, m->feat.groups);
+        json_builder_set_member_name (b, "step_s");
+        json_builder_add_int_value (b, m->feat.step_s);
+        json_builder_set_member_name (b, "max_fill_steps");
+        json_builder_add_int_value (b, m->feat.max_fill_steps);
+        json_builder_set_member_name (b, "norm");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "mean");
+        json_add_floats (b, m->feat.norm.mean, AUGUR_SIG_N);
+        json_builder_set_member_name (b, "sd");
+        json_add_floats (b, m->feat.norm.sd, AUGUR_SIG_N);
+        json_builder_end_object (b);
+        json_builder_set_member_name (b, "targets");
+        json_builder_begin_array (b);
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                json_builder_add_string_value (b, augur_target_name ((AugurTarget) t));
+        json_builder_end_array (b);
+        json_builder_set_member_name (b, "horizons");
+        json_builder_add_int_value (b, m->H);
+        json_builder_set_member_name (b, "window");
+        json_builder_add_int_value (b, m->T);
+        json_builder_set_member_name (b, "quantile");
+        json_builder_add_double_value (b, m->quantile);
+        json_builder_set_member_name (b, "coverage");
+        json_builder_add_double_value (b, m->coverage);
+        json_builder_set_member_name (b, "point_loss");
+        json_builder_add_string_value (b, m->point_loss == AUGUR_POINT_LOSS_MAE ? "mae" : "mse");
+        json_builder_set_member_name (b, "split");
+        json_builder_add_string_value (b, m->split == AUGUR_SPLIT_BY_VM ? "vm" : "time");
+        json_builder_set_member_name (b, "target_scale");
+        json_add_floats (b, m->target_scale, AUGUR_TARGET_N);
+
+        json_builder_set_member_name (b, "calib");
+        json_builder_begin_object (b);
+        for (guint mi = 0; mi < 2 + AUGUR_BL_N; mi++) {
+                char name[32];
+
+                if (mi < 2)
+                        g_snprintf (name, sizeof name, "nn_%s", mi == 0 ? "float" : "int");
+                else
+                        g_strlcpy (name, augur_baseline_name ((AugurBaselineKind) (mi - 2)), sizeof name);
+                json_builder_set_member_name (b, name);
+                json_builder_begin_object (b);
+                for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                        json_builder_set_member_name (b, augur_target_name ((AugurTarget) t));
+                        json_add_floats (b, mi < 2 ? m->nn_margin[mi][t] : m->bl_margin[t][mi - 2], m->H);
+                }
+                json_builder_end_object (b);
+        }
+        json_builder_end_object (b);
+
+        json_builder_set_member_name (b, "baselines");
+        json_builder_begin_object (b);
+        for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                const AugurBaselineParams *p = &m->bl[t];
+
+                json_builder_set_member_name (b, augur_target_name ((AugurTarget) t));
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "ewma_alpha");
+                json_builder_add_double_value (b, p->ewma_alpha);
+                json_builder_set_member_name (b, "ridge_lambda");
+                json_builder_add_double_value (b, p->ridge_lambda);
+                json_builder_set_member_name (b, "ridge_ok");
+                json_builder_add_boolean_value (b, p->ridge_ok);
+                json_builder_set_member_name (b, "ridge_w");
+                json_builder_begin_array (b);
+                for (guint h = 0; h < m->H; h++)
+                        json_add_floats (b, p->ridge_w[h], AUGUR_RIDGE_P);
+                json_builder_end_array (b);
+                json_builder_end_object (b);
+        }
+        json_builder_end_object (b);
+
+        json_builder_set_member_name (b, "train");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "seconds");
+        json_builder_add_double_value (b, m->train_seconds);
+        json_builder_set_member_name (b, "epochs");
+        json_builder_add_int_value (b, m->epochs_run);
+        json_builder_set_member_name (b, "best_epoch");
+        json_builder_add_int_value (b, m->best_epoch);
+        json_builder_end_object (b);
+        json_builder_end_object (b);
+
+        root = json_builder_get_root (b);
+        json_generator_set_root (gen, root);
+        return json_generator_to_data (gen, NULL);
+}
+
+gboolean
+augur_model_save (const AugurModel *m, const char *path, GError **error)
+{
+        g_autofree char *json = meta_to_json (m);
+        AugurBlobSection sec = { META_SECTION_ID, json, strlen (json) };
+
+        return augur_blob_save (path, m->nn, m->nnq, &sec, 1, error);
+}
+
+static gboolean
+read_floats (JsonObject *o, const char *member, float *ret, guint n, GError **error)
+{
+        JsonArray *a;
+
+        if (!json_object_has_member (o, member)
+            || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, member))
+            || json_array_get_length ((a = json_object_get_array_member (o, member))) != n) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: \"%s\" must be an array of %u numbers", member, n);
+                return FALSE;
+        }
+        for (guint i = 0; i < n; i++)
+                ret[i] = (float) json_array_get_double_element (a, i);
+        return TRUE;
+}
+
+static gint64
+read_int (JsonObject *o, const char *member, gint64 lo, gint64 hi, gboolean *ok, GError **error)
+{
+        gint64 v;
+
+        if (!*ok)
+                return 0;
+        if (!json_object_has_member (o, member)) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: \"%s\" missing", member);
+                *ok = FALSE;
+                return 0;
+        }
+        v = json_object_get_int_member (o, member);
+        if (v < lo || v > hi) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: \"%s\" = %" G_GINT64_FORMAT " out of range [%" G_GINT64_FORMAT
+                             ", %" G_GINT64_FORMAT "]", member, v, lo, hi);
+                *ok = FALSE;
+        }
+        return v;
+}
+
+static gboolean
+meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
+{
+        g_autoptr (JsonParser) parser = json_parser_new ();
+        JsonObject *o, *norm, *calib, *bls;
+        JsonArray *names;
+        gboolean ok = TRUE;
+        gint64 version, input_row;
+
+        if (!json_parser_load_from_data (parser, json, (gssize) len, error)) {
+                g_prefix_error (error, "metadata: ");
+                return FALSE;
+        }
+        if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: not a JSON object");
+                return FALSE;
+        }
+        o = json_node_get_object (json_parser_get_root (parser));
+        version = read_int (o, "version", META_VERSION_MIN, META_VERSION, &ok, error);
+        if (!ok)
+                return FALSE;
+        augur_features_config_init (&m->feat);
+        m->feat.groups = (guint) read_int (o, "groups", 1, AUGUR_FEAT_GROUPS_KNOWN, &ok, error);
+        if (ok && version < 2 && (m->feat.groups & AUGUR_FEAT_GROUP_BUCKETS)) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: version 1 cannot have the bucket feature group");
+                return FALSE;
+        }
+        if (ok && version < 4 && (m->feat.groups & AUGUR_FEAT_GROUP_RECENCY)) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: version %" G_GINT64_FORMAT " cannot have the recency feature group",
+                             version);
+                return FALSE;
+        }
+        input_row = version >= 3 ? read_int (o, "input_row", 1, 1000, &ok, error) : 1;
+        if (!ok)
+                return FALSE;
+        if (input_row != AUGUR_MODEL_ROW_VERSION) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH,
+                             "trained on model input row version %" G_GINT64_FORMAT ", this augur feeds "
+                             "version %d (capacities are the <memory> and <vcpu> maxima, "
+                             "common/units.h): retrain it with `virt-augur train`",
+                             input_row, AUGUR_MODEL_ROW_VERSION);
+                return FALSE;
+        }
+        m->feat.step_s = read_int (o, "step_s", 1, 86400, &ok, error);
+        m->feat.max_fill_steps = (guint) read_int (o, "max_fill_steps", 0, 1000, &ok, error);
+        m->H = (guint) read_int (o, "horizons", 1, AUGUR_FORECAST_MAX_H, &ok, error);
+        m->T = (guint) read_int (o, "window", 1, 100000, &ok, error);
+        if (!ok)
+                return FALSE;
+        m->F = augur_features_count (m->feat.groups);
+        names = json_object_has_member (o, "features") ? json_object_get_array_member (o, "features") : NULL;
+        if (!names || json_array_get_length (names) != m->F) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH,
+                             "model features do not match this build (%u expected)", m->F);
+                return FALSE;
+        }
+        for (guint k = 0; k < m->F; k++)
+                if (g_strcmp0 (json_array_get_string_element (names, k),
+                               augur_features_name (m->feat.groups, k)) != 0) {
+                        g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH,
+                                     "model feature %u is \"%s\", this build computes \"%s\"", k,
+                                     json_array_get_string_element (names, k),
+                                     augur_features_name (m->feat.groups, k));
+                        return FALSE;
+                }
+        norm = json_object_has_member (o, "norm") ? json_object_get_object_member (o, "norm") : NULL;
+        if (!norm || !read_floats (norm, "mean", m->feat.norm.mean, AUGUR_SIG_N, error)
+            || !read_floats (norm, "sd", m->feat.norm.sd, AUGUR_SIG_N, error)) {
+                if (error && !*error)
+                        g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL, "metadata: no norm");
+                return FALSE;
+        }
+        if (!read_floats (o, "target_scale", m->target_scale, AUGUR_TARGET_N, error))
+                return FALSE;
+        m->quantile = (float) json_object_get_double_member_with_default (o, "quantile", 0.95);
+        m->coverage = (float) json_object_get_double_member_with_default (o, "coverage", 0.95);
+        m->point_loss = g_strcmp0 (json_object_get_string_member_with_default (o, "point_loss", "mse"), "mae") == 0
+                        ? AUGUR_POINT_LOSS_MAE : AUGUR_POINT_LOSS_MSE;
+        m->split = g_strcmp0 (json_object_get_string_member_with_default (o, "split", "time"), "vm") == 0
+                   ? AUGUR_SPLIT_BY_VM : AUGUR_SPLIT_BY_TIME;
+
+        calib = json_object_has_member (o, "calib") ? json_object_get_object_member (o, "calib") : NULL;
+        for (guint mi = 0; calib && mi < 2 + AUGUR_BL_N; mi++) {
+                char name[32];
+                JsonObject *co;
+
+                if (mi < 2)
+                        g_snprintf (name, sizeof name, "nn_%s", mi == 0 ? "float" : "int");
+                else
+                        g_strlcpy (name, augur_baseline_name ((AugurBaselineKind) (mi - 2)), sizeof name);
+                if (!json_object_has_member (calib, name))
+                        continue;
+                co = json_object_get_object_member (calib, name);
+                for (int t = 0; t < AUGUR_TARGET_N; t++)
+                        if (!read_floats (co, augur_target_name ((AugurTarget) t),
+                                          mi < 2 ? m->nn_margin[mi][t] : m->bl_margin[t][mi - 2], m->H, error))
+                                return FALSE;
+        }
+        bls = json_object_has_member (o, "baselines") ? json_object_get_object_member (o, "baselines") : NULL;
+        for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                AugurBaselineParams *p = &m->bl[t];
+                JsonObject *bo;
+                JsonArray *w;
+
+                augur_baseline_params_init (p, m->H, m->feat.step_s);
+                if (!bls || !json_object_has_member (bls, augur_target_name ((AugurTarget) t)))
+                        continue;
+                bo = json_object_get_object_member (bls, augur_target_name ((AugurTarget) t));
+                p->ewma_alpha = (float) json_object_get_double_member_with_default (bo, "ewma_alpha", 0.5);
+                p->ridge_lambda = (float) json_object_get_double_member_with_default (bo, "ridge_lambda", 1.0);
+                p->ridge_ok = json_object_get_boolean_member_with_default (bo, "ridge_ok", FALSE);
+                w = json_object_has_member (bo, "ridge_w") ? json_object_get_array_member (bo, "ridge_w") : NULL;
+                if (!w || json_array_get_length (w) != m->H) {
+                        p->ridge_ok = FALSE;
+                        continue;
+                }
+                for (guint h = 0; h < m->H; h++) {
+                        JsonArray *row = json_array_get_array_element (w, h);
+
+                        if (!row || json_array_get_length (row) != AUGUR_RIDGE_P) {
+                                p->ridge_ok = FALSE;
+                                break;
+                        }
+                        for (guint j = 0; j < AUGUR_RIDGE_P; j++)
+                                p->ridge_w[h][j] = (float) json_array_get_double_element (row, j);
+                }
+        }
+        if (json_object_has_member (o, "train")) {
+                JsonObject *tr = json_object_get_object_member (o, "train");
+
+                m->train_seconds = json_object_get_double_member_with_default (tr, "seconds", 0);
+                m->epochs_run = (guint) json_object_get_int_member_with_default (tr, "epochs", 0);
+                m->best_epoch = (guint) json_object_get_int_member_with_default (tr, "best_epoch", 0);
+        }
+        return TRUE;
+}
+
+AugurModel *
+augur_model_load (const char *path, GError **error)
+{
+        g_autoptr (AugurModel) m = g_new0 (AugurModel, 1);
+        g_autoptr (GHashTable) extra = NULL;
+        GBytes *meta;
+        gsize len = 0;
+        const char *data;
+
+        if (!augur_blob_load (path, &m->nn, &m->nnq, &extra, error))
+                return NULL;
+        meta = extra ? g_hash_table_lookup (extra, GUINT_TO_POINTER (META_SECTION_ID)) : NULL;
+        if (!meta) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "%s: model file has no forecaster metadata section", path);
+                return NULL;
+        }
+        data = g_bytes_get_data (meta, &len);
+        if (!meta_from_json (m, data, len, error)) {
+                g_prefix_error (error, "%s: ", path);
+                return NULL;
+        }
+        if (m->nn->cfg.n_in != m->F
+            || m->nn->cfg.n_out != AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * m->H) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH,
+                             "%s: network shapes (%u in, %u out) do not match the metadata (%u in, %u out)",
+                             path, m->nn->cfg.n_in, m->nn->cfg.n_out, m->F,
+                             AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * m->H);
+                return NULL;
+        }
+        return g_steal_pointer (&m);
+}

@@ -1,0 +1,187 @@
+/* io-limit.c — the disk I/O limit planner (see io-limit.h). */
+#include "config.h"
+
+#include "io-limit.h"
+
+#include <math.h>
+
+/* Two limits closer than this are the same, bytes/s: libvirt keeps them
+ * as integers and QEMU rounds nothing, so a difference is someone's. */
+#define SAME_BPS 1.0
+
+static const char *const reason_names[AUGUR_IO_REASON_N] = {
+        "none", "forecast-burst", "restore", "yield",
+};
+static const char *const veto_names[AUGUR_IO_VETO_N] = {
+        "none", "no-limit", "no-ceiling", "not-sustained", "cooldown", "budget",
+};
+
+const char *
+augur_io_reason_name (AugurIoReason r)
+{
+        return r < AUGUR_IO_REASON_N ? reason_names[r] : "?";
+}
+
+const char *
+augur_io_veto_name (AugurIoVeto v)
+{
+        return v < AUGUR_IO_VETO_N ? veto_names[v] : "?";
+}
+
+void
+augur_io_plan_config_init (AugurIoPlanConfig *c)
+{
+        c->raise_frac = 0.8;
+        c->headroom = 1.5;
+        c->quiet_sustain_s = 10;
+        c->restore_step_s = 5;
+}
+
+void
+augur_io_limit_state_init (AugurIoLimitState *s)
+{
+        s->seen = FALSE;
+        s->floor_bps = 0;
+        s->set_bps = 0;
+        s->quiet_since_s = NAN;
+        s->last_change_s = -INFINITY;
+}
+
+/* Rule 4's next step down from set toward floor. */
+static double
+restore_step (double set, double floor)
+{
+        double next = floor + (set - floor) / 2;
+
+        return next - floor <= floor ? floor : next;
+}
+
+void
+augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const AugurIoLimitState *st,
+               double now_s, AugurIoPlan *ret)
+{
+        AugurIoLimitState *s = &ret->state;
+        double limit = isnan (in->limit_bps) || in->limit_bps < 0 ? 0 : in->limit_bps;
+        double ceiling = isnan (in->ceiling_bps) ? 0 : in->ceiling_bps;
+        double bar, want;
+        gboolean holding, burst, quiet;
+
+        *s = *st;
+        ret->reason = AUGUR_IO_REASON_NONE;
+        ret->veto = AUGUR_IO_VETO_NONE;
+        ret->yielded = FALSE;
+        ret->target_bps = limit;
+        ret->want_raise_bps = 0;
+
+        /* Rule 1: first sight, or someone else's change. */
+        if (!s->seen) {
+                s->seen = TRUE;
+                s->floor_bps = limit;
+                s->set_bps = 0;
+        } else if (fabs (limit - (s->set_bps > 0 ? s->set_bps : s->floor_bps)) > SAME_BPS) {
+                s->floor_bps = limit;
+                s->set_bps = 0;
+                s->quiet_since_s = NAN;
+                ret->yielded = TRUE;
+                ret->reason = AUGUR_IO_REASON_YIELD;
+        }
+        holding = s->set_bps > 0;
+        if (s->floor_bps <= 0) {
+                ret->veto = AUGUR_IO_VETO_NO_LIMIT;
+                return;
+        }
+        if (ret->yielded)
+                return;         /* the admin's value stands this tick */
+
+        bar = c->raise_frac * s->floor_bps;
+        burst = !isnan (in->upper_bps) && in->upper_bps >= bar;
+        if (ceiling > s->floor_bps && burst) {
+                /* Rule 3. */
+                s->quiet_since_s = NAN;
+                want = in->censored ? ceiling : CLAMP (in->upper_bps * c->headroom, s->floor_bps, ceiling);
+                if (holding)
+                        want = MAX (want, MIN (s->set_bps, ceiling));
+                ret->target_bps = want;
+                ret->want_raise_bps = want - s->floor_bps;
+                if (fabs (want - limit) > SAME_BPS)
+                        ret->reason = AUGUR_IO_REASON_FORECAST_BURST;
+                return;
+        }
+        if (!holding) {
+                if (ceiling <= s->floor_bps)
+                        ret->veto = AUGUR_IO_VETO_NO_CEILING;
+                return;
+        }
+        if (ceiling <= s->floor_bps) {
+                /* Rule 2: the ceiling went (or fell to the floor): augur
+                 * may no longer hold any raise. */
+                ret->target_bps = s->floor_bps;
+                ret->reason = AUGUR_IO_REASON_RESTORE;
+                return;
+        }
+        /* Rule 4. */
+        ret->want_raise_bps = s->set_bps - s->floor_bps;
+        quiet = !burst && !isnan (in->rate_bps) && in->rate_bps < bar;
+        if (!quiet) {
+                s->quiet_since_s = NAN;
+                ret->veto = AUGUR_IO_VETO_NOT_SUSTAINED;
+                return;
+        }
+        if (isnan (s->quiet_since_s))
+                s->quiet_since_s = now_s;
+        if (now_s - s->quiet_since_s < c->quiet_sustain_s) {
+                ret->veto = AUGUR_IO_VETO_NOT_SUSTAINED;
+                return;
+        }
+        if (now_s - s->last_change_s < c->restore_step_s) {
+                ret->veto = AUGUR_IO_VETO_COOLDOWN;
+                return;
+        }
+        want = MIN (restore_step (s->set_bps, s->floor_bps), ceiling);
+        ret->target_bps = want;
+        ret->want_raise_bps = want - s->floor_bps;
+        ret->reason = AUGUR_IO_REASON_RESTORE;
+}
+
+gboolean
+augur_io_arbitrate (AugurIoPlan *plans, const int *priority, gsize n, double budget_bps)
+{
+        g_autofree AugurArbItem *items = NULL;
+        gboolean fits = TRUE;
+
+        if (!(budget_bps > 0))
+                return TRUE;
+        items = g_new0 (AugurArbItem, MAX (n, 1));
+        for (gsize i = 0; i < n; i++) {
+                items[i].want_kib = MAX (plans[i].want_raise_bps, 0);
+                items[i].alloc_kib = NAN;
+                items[i].priority = priority ? priority[i] : 1000;
+        }
+        augur_policy_arbitrate (items, n, budget_bps);
+        for (gsize i = 0; i < n; i++) {
+                AugurIoPlan *p = &plans[i];
+                double floor = plans[i].state.floor_bps, cut;
+
+                if (!(items[i].granted_kib < items[i].want_kib - SAME_BPS))
+                        continue;
+                fits = FALSE;
+                cut = floor + MAX (items[i].granted_kib, 0);
+                if (cut >= p->target_bps)
+                        continue;
+                p->target_bps = MAX (cut, floor);
+                p->want_raise_bps = p->target_bps - floor;
+                p->veto = AUGUR_IO_VETO_BUDGET;
+                if (p->reason == AUGUR_IO_REASON_NONE)
+                        p->reason = AUGUR_IO_REASON_RESTORE;
+        }
+        return fits;
+}
+
+void
+augur_io_limit_applied (AugurIoLimitState *s, double target_bps, double now_s)
+{
+        s->set_bps = target_bps > s->floor_bps + SAME_BPS ? target_bps : 0;
+        s->last_change_s = now_s;
+        if (s->set_bps == 0)
+                s->quiet_since_s = NAN;
+}

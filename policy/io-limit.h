@@ -1,0 +1,118 @@
+/* io-limit.h — the disk I/O limit planner: raise an admin's limit ahead of
+ * a forecast burst, restore it afterwards.  Pure: plain structs in, a plan
+ * out, no clock, no libvirt (plugin/resize-io.c feeds it and acts).
+ *
+ * ONE LIMIT.  A disk's byte-rate limit of one kind (total, read or write
+ * bytes/s: libvirt <iotune>), with the rate it limits (total = read +
+ * write).  augur only ever moves a limit the admin set: floor_bps is the
+ * admin's value, and the plan never goes below it, nor above the guest's
+ * ceiling (<metadata> io_max_mib_s), nor past the host budget
+ * (augur_io_arbitrate()).  A disk without a limit (floor 0) is never
+ * touched: no limit is ever added.
+ *
+ * THE RULES, in order:
+ *   1. yield.  A limit in force that is not what augur last left there was
+ *      changed by someone else (an admin's `virsh blkdeviotune`, a
+ *      management tool): the new value becomes the floor, augur holds no
+ *      raise any more, and the plan says yielded once (the caller logs
+ *      it).  It never sets the old value back.
+ *   2. no limit, no ceiling (or one at or below the floor): nothing.  A
+ *      raise still held when the ceiling went (the admin removed or
+ *      lowered io_max_mib_s) is given back to the floor at once: augur
+ *      may no longer hold it.
+ *   3. raise.  A forecast upper bound over the lead window at or above
+ *      raise_frac of the floor is a burst the limit would cap.  The target
+ *      is the upper bound times headroom, or the ceiling when the forecast
+ *      rests on samples that sat at their limit (censored: the demand is
+ *      unknown above it), clamped to [floor, ceiling]; a raise in force is
+ *      never lowered while a burst is forecast.
+ *   4. restore, as carefully as memory shrinks: only after quiet evidence
+ *      held quiet_sustain_s (the observed rate and the forecast both below
+ *      raise_frac of the floor), in steps of at least restore_step_s, each
+ *      halving the raise, and to the floor itself once what is left of the
+ *      raise is no more than the floor (40 -> 22.5 -> 13.75 -> 5 MiB/s for
+ *      a 5 MiB/s floor).  An unknown rate is not quiet.
+ *
+ * FEEDBACK.  Raising a limit changes the very rate forecast from (the
+ * capped history under-reads the demand): io-forecast.h CENSORING.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "policy.h"
+
+typedef enum {
+        AUGUR_IO_REASON_NONE = 0,
+        AUGUR_IO_REASON_FORECAST_BURST,  /* raised ahead of a forecast burst   */
+        AUGUR_IO_REASON_RESTORE,         /* restored after sustained quiet     */
+        AUGUR_IO_REASON_YIELD,           /* changed by someone else: yielded   */
+        AUGUR_IO_REASON_N,
+} AugurIoReason;
+
+typedef enum {
+        AUGUR_IO_VETO_NONE = 0,
+        AUGUR_IO_VETO_NO_LIMIT,          /* the disk has no limit of its own   */
+        AUGUR_IO_VETO_NO_CEILING,        /* the guest has no io_max_mib_s      */
+        AUGUR_IO_VETO_NOT_SUSTAINED,     /* quiet, not for long enough yet     */
+        AUGUR_IO_VETO_COOLDOWN,          /* a restore step too soon after one  */
+        AUGUR_IO_VETO_BUDGET,            /* the host budget cut the raise      */
+        AUGUR_IO_VETO_N,
+} AugurIoVeto;
+
+const char *augur_io_reason_name (AugurIoReason r);
+const char *augur_io_veto_name (AugurIoVeto v);
+
+typedef struct {
+        double raise_frac;        /* a burst reaches this share of the floor   */
+        double headroom;          /* target = upper × this (uncensored)        */
+        double quiet_sustain_s;   /* quiet evidence before a restore, s        */
+        double restore_step_s;    /* between restore steps, s                  */
+} AugurIoPlanConfig;
+
+/* raise_frac 0.8, headroom 1.5, quiet 10 s, steps 5 s apart. */
+void augur_io_plan_config_init (AugurIoPlanConfig *c);
+
+/* What augur keeps per limit between ticks.  Zeroed = never seen. */
+typedef struct {
+        gboolean seen;            /* floor_bps is known                        */
+        double floor_bps;         /* the admin's value (0 = no limit)          */
+        double set_bps;           /* what augur left in force; 0 = no raise    */
+        double quiet_since_s;     /* start of the quiet evidence, NAN = none   */
+        double last_change_s;     /* augur's last change of this limit         */
+} AugurIoLimitState;
+
+void augur_io_limit_state_init (AugurIoLimitState *s);
+
+typedef struct {
+        double limit_bps;         /* in force now, as read (0 = none)          */
+        double rate_bps;          /* observed this tick, NAN = unknown         */
+        double upper_bps;         /* forecast upper over the lead, NAN = none  */
+        gboolean censored;        /* that forecast rests on capped samples     */
+        double ceiling_bps;       /* the guest's ceiling, NAN or 0 = none      */
+} AugurIoLimitInput;
+
+typedef struct {
+        double target_bps;        /* what the limit should be (= limit: keep)  */
+        double want_raise_bps;    /* target − floor, for the host budget       */
+        AugurIoReason reason;
+        AugurIoVeto veto;
+        gboolean yielded;         /* rule 1 fired this tick                    */
+        AugurIoLimitState state;  /* the state to keep if the plan is applied  */
+} AugurIoPlan;
+
+void augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const AugurIoLimitState *st,
+                    double now_s, AugurIoPlan *ret);
+
+/* THE HOST BUDGET.  items[i].want_kib is limit i's want_raise_bps (the
+ * arbitration is augur_policy_arbitrate()'s, in bytes/s instead of KiB:
+ * shares by priority, capped at each want), budget_bps the host's total
+ * raise above the admins' limits (0 = no host bound).  Each plan's target
+ * is cut to floor + its grant (veto BUDGET when it lost some), never below
+ * the floor: the budget can only hold a raise back, never cut an admin's
+ * own limit.  Returns TRUE when every want fitted. */
+gboolean augur_io_arbitrate (AugurIoPlan *plans, const int *priority, gsize n, double budget_bps);
+
+/* The plan's target is in force now (the caller set it): keep it as
+ * augur's own value (set_bps; 0 when it is the floor) and time it. */
+void augur_io_limit_applied (AugurIoLimitState *s, double target_bps, double now_s);

@@ -1,0 +1,369 @@
+/* test-io-limit.c — the disk I/O limit planner (policy/io-limit.h) and the
+ * per-disk byte-rate forecast it is fed (model/io-forecast.h): a test per
+ * rule of io-limit.h, and the forecast's guards against absurd counters. */
+#include "config.h"
+
+#include "io-limit.h"
+#include "io-forecast.h"
+
+#include <math.h>
+
+#define MIB (1024.0 * 1024.0)
+
+typedef struct {
+        AugurIoPlanConfig c;
+        AugurIoLimitState st;
+        double now_s;
+} Fix;
+
+static void
+fix_init (Fix *f)
+{
+        augur_io_plan_config_init (&f->c);
+        augur_io_limit_state_init (&f->st);
+        f->now_s = 1000;
+}
+
+/* One tick: plan with in, apply the target as augurd does (the limit in
+ * force is then the target), return the plan. */
+static AugurIoPlan
+tick (Fix *f, AugurIoLimitInput in)
+{
+        AugurIoPlan p;
+
+        augur_io_plan (&in, &f->c, &f->st, f->now_s, &p);
+        f->st = p.state;
+        if (p.reason == AUGUR_IO_REASON_FORECAST_BURST || p.reason == AUGUR_IO_REASON_RESTORE)
+                augur_io_limit_applied (&f->st, p.target_bps, f->now_s);
+        f->now_s += 2;
+        return p;
+}
+
+static void
+test_no_limit (void)
+{
+        Fix f;
+        AugurIoPlan p;
+
+        fix_init (&f);
+        for (int i = 0; i < 5; i++) {
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = 0, .rate_bps = 50 * MIB,
+                                                    .upper_bps = 500 * MIB, .censored = TRUE,
+                                                    .ceiling_bps = 100 * MIB });
+                g_assert_cmpint (p.veto, ==, AUGUR_IO_VETO_NO_LIMIT);
+                g_assert_cmpfloat (p.target_bps, ==, 0);
+                g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
+        }
+}
+
+static void
+test_no_ceiling (void)
+{
+        Fix f;
+        AugurIoPlan p;
+
+        fix_init (&f);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 5 * MIB, .rate_bps = 5 * MIB,
+                                            .upper_bps = 50 * MIB, .ceiling_bps = NAN });
+        g_assert_cmpint (p.veto, ==, AUGUR_IO_VETO_NO_CEILING);
+        g_assert_cmpfloat (p.target_bps, ==, 5 * MIB);
+        /* a ceiling at the floor is no ceiling */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 5 * MIB, .rate_bps = 5 * MIB,
+                                            .upper_bps = 50 * MIB, .ceiling_bps = 5 * MIB });
+        g_assert_cmpint (p.veto, ==, AUGUR_IO_VETO_NO_CEILING);
+        g_assert_cmpfloat (p.target_bps, ==, 5 * MIB);
+}
+
+/* Never above the ceiling: censored, uncensored and a huge upper bound;
+ * below the bar (raise_frac of the floor) nothing. */
+static void
+test_ceiling (void)
+{
+        static const struct { double upper_mib; gboolean cens; double want_mib; } rows[] = {
+                { 3.0, FALSE, 5 },              /* below 0.8 x 5: no burst */
+                { 4.0, FALSE, 6 },              /* 4 x 1.5 */
+                { 20.0, FALSE, 30 },
+                { 26.0, FALSE, 39 },
+                { 27.0, FALSE, 40 },            /* 40.5 -> the ceiling */
+                { 1e9, FALSE, 40 },
+                { 4.0, TRUE, 40 },              /* censored: the ceiling */
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                Fix f;
+                AugurIoPlan p;
+
+                g_test_message ("row %" G_GSIZE_FORMAT ": upper %.1f MiB/s", i, rows[i].upper_mib);
+                fix_init (&f);
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = 5 * MIB, .rate_bps = 1 * MIB,
+                                                    .upper_bps = rows[i].upper_mib * MIB,
+                                                    .censored = rows[i].cens, .ceiling_bps = 40 * MIB });
+                g_assert_cmpfloat_with_epsilon (p.target_bps, rows[i].want_mib * MIB, 1);
+                g_assert_cmpfloat (p.target_bps, <=, 40 * MIB);
+                g_assert_cmpfloat (p.target_bps, >=, 5 * MIB);
+        }
+}
+
+/* Raised, then quiet: held for quiet_sustain_s, then stepped down, never
+ * below the floor, and ending exactly at it. */
+static void
+test_restore_steps (void)
+{
+        Fix f;
+        AugurIoPlan p;
+        double limit = 5 * MIB, prev;
+        int steps = 0;
+
+        fix_init (&f);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = 1 * MIB, .upper_bps = 5 * MIB,
+                                            .censored = TRUE, .ceiling_bps = 40 * MIB });
+        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_FORECAST_BURST);
+        limit = p.target_bps;
+        g_assert_cmpfloat (limit, ==, 40 * MIB);
+        /* a burst in flight: rate high, no restore */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = 30 * MIB, .upper_bps = NAN,
+                                            .ceiling_bps = 40 * MIB });
+        g_assert_cmpint (p.veto, ==, AUGUR_IO_VETO_NOT_SUSTAINED);
+        g_assert_cmpfloat (p.target_bps, ==, limit);
+        /* an unknown rate is not quiet */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = NAN, .upper_bps = NAN,
+                                            .ceiling_bps = 40 * MIB });
+        g_assert_cmpfloat (p.target_bps, ==, limit);
+        /* quiet: 10 s of evidence first (ticks 2 s apart) */
+        for (int i = 0; i < 40 && limit > 5 * MIB; i++) {
+                double t0 = f.now_s;
+
+                prev = limit;
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = 0.1 * MIB,
+                                                    .upper_bps = 0.5 * MIB, .ceiling_bps = 40 * MIB });
+                g_assert_cmpfloat (p.target_bps, >=, 5 * MIB);
+                g_assert_cmpfloat (p.target_bps, <=, prev);
+                if (p.target_bps < prev) {
+                        steps++;
+                        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_RESTORE);
+                        if (steps == 1)
+                                g_assert_cmpfloat (t0, >=, 1006 + 10);
+                        /* a step halves the raise, or ends it once no more than the floor is left */
+                        if (p.target_bps > 5 * MIB)
+                                g_assert_cmpfloat (p.target_bps, >=, 5 * MIB + (prev - 5 * MIB) / 2 - 1);
+                        else
+                                g_assert_cmpfloat (prev - 5 * MIB, <=, 2 * 5 * MIB);
+                }
+                limit = p.target_bps;
+        }
+        g_assert_cmpfloat (limit, ==, 5 * MIB);
+        g_assert_cmpint (steps, ==, 3);         /* 40 -> 22.5 -> 13.75 -> 5 */
+        g_assert_cmpfloat (f.st.set_bps, ==, 0);
+}
+
+/* Someone else changes the limit while augur holds a raise: yield once,
+ * keep their value as the floor, never set the old one back. */
+static void
+test_manual_change (void)
+{
+        Fix f;
+        AugurIoPlan p;
+        int yields = 0;
+
+        fix_init (&f);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 5 * MIB, .rate_bps = 1 * MIB, .upper_bps = 5 * MIB,
+                                            .censored = TRUE, .ceiling_bps = 40 * MIB });
+        g_assert_cmpfloat (p.target_bps, ==, 40 * MIB);
+        /* the admin sets 8 MiB/s by hand */
+        for (int i = 0; i < 20; i++) {
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = 8 * MIB, .rate_bps = 0,
+                                                    .upper_bps = 0, .ceiling_bps = 40 * MIB });
+                yields += p.yielded;
+                g_assert_cmpfloat (p.target_bps, ==, 8 * MIB);
+        }
+        g_assert_cmpint (yields, ==, 1);
+        g_assert_cmpfloat (f.st.floor_bps, ==, 8 * MIB);
+        /* the next burst is raised from the new floor, and restored to it */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 8 * MIB, .rate_bps = 0, .upper_bps = 7 * MIB,
+                                            .ceiling_bps = 40 * MIB });
+        g_assert_cmpfloat_with_epsilon (p.target_bps, 10.5 * MIB, 1);
+        for (int i = 0; i < 30; i++)
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = p.target_bps, .rate_bps = 0,
+                                                    .upper_bps = 0, .ceiling_bps = 40 * MIB });
+        g_assert_cmpfloat (p.target_bps, ==, 8 * MIB);
+        /* the admin removes the limit while augur is idle: never added back */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 0, .rate_bps = 0, .upper_bps = 50 * MIB,
+                                            .censored = TRUE, .ceiling_bps = 40 * MIB });
+        g_assert_true (p.yielded);
+        for (int i = 0; i < 5; i++) {
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = 0, .rate_bps = 0, .upper_bps = 50 * MIB,
+                                                    .censored = TRUE, .ceiling_bps = 40 * MIB });
+                g_assert_cmpfloat (p.target_bps, ==, 0);
+                g_assert_cmpint (p.veto, ==, AUGUR_IO_VETO_NO_LIMIT);
+        }
+}
+
+/* The ceiling removed while a raise is held: restored to the floor after
+ * the quiet evidence, at once (no steps needed beyond one). */
+static void
+test_ceiling_removed (void)
+{
+        Fix f;
+        AugurIoPlan p;
+
+        fix_init (&f);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 5 * MIB, .upper_bps = 5 * MIB, .rate_bps = 0,
+                                            .censored = TRUE, .ceiling_bps = 40 * MIB });
+        g_assert_cmpfloat (p.target_bps, ==, 40 * MIB);
+        for (int i = 0; i < 5; i++)
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = p.target_bps, .rate_bps = 0, .upper_bps = 50 * MIB,
+                                                    .ceiling_bps = NAN });
+        g_assert_cmpfloat (p.target_bps, ==, 5 * MIB);
+}
+
+/* The host budget: shared by priority, never below a floor. */
+static void
+test_budget (void)
+{
+        AugurIoPlanConfig c;
+        AugurIoLimitState st;
+        AugurIoPlan plans[3];
+        int prio[3] = { 1000, 1000, 2000 };
+        AugurIoLimitInput in[3] = {
+                { .limit_bps = 5 * MIB, .rate_bps = 0, .upper_bps = 5 * MIB, .censored = TRUE, .ceiling_bps = 45 * MIB },
+                { .limit_bps = 5 * MIB, .rate_bps = 0, .upper_bps = 5 * MIB, .censored = TRUE, .ceiling_bps = 45 * MIB },
+                { .limit_bps = 10 * MIB, .rate_bps = 0, .upper_bps = 10 * MIB, .censored = TRUE, .ceiling_bps = 50 * MIB },
+        };
+        double raised = 0;
+
+        augur_io_plan_config_init (&c);
+        augur_io_limit_state_init (&st);
+        for (int i = 0; i < 3; i++)
+                augur_io_plan (&in[i], &c, &st, 0, &plans[i]);
+        /* each wants 40 MiB/s above its floor; the host grants 60 */
+        g_assert_false (augur_io_arbitrate (plans, prio, 3, 60 * MIB));
+        for (int i = 0; i < 3; i++) {
+                g_assert_cmpfloat (plans[i].target_bps, >=, in[i].limit_bps);
+                g_assert_cmpfloat (plans[i].target_bps, <=, in[i].ceiling_bps);
+                g_assert_cmpint (plans[i].veto, ==, AUGUR_IO_VETO_BUDGET);
+                raised += plans[i].target_bps - in[i].limit_bps;
+        }
+        g_assert_cmpfloat_with_epsilon (raised, 60 * MIB, 16);
+        g_assert_cmpfloat_with_epsilon (plans[0].target_bps - 5 * MIB, 15 * MIB, 16);
+        g_assert_cmpfloat_with_epsilon (plans[1].target_bps - 5 * MIB, 15 * MIB, 16);
+        g_assert_cmpfloat_with_epsilon (plans[2].target_bps - 10 * MIB, 30 * MIB, 16);
+
+        /* room for all: untouched; no budget (0): untouched */
+        for (int i = 0; i < 3; i++)
+                augur_io_plan (&in[i], &c, &st, 0, &plans[i]);
+        g_assert_true (augur_io_arbitrate (plans, prio, 3, 200 * MIB));
+        g_assert_cmpfloat (plans[2].target_bps, ==, 50 * MIB);
+        g_assert_true (augur_io_arbitrate (plans, prio, 3, 0));
+        /* a budget of nothing at all left: every limit stays at its floor */
+        for (int i = 0; i < 3; i++)
+                augur_io_plan (&in[i], &c, &st, 0, &plans[i]);
+        augur_io_arbitrate (plans, prio, 3, 1);
+        for (int i = 0; i < 3; i++)
+                g_assert_cmpfloat_with_epsilon (plans[i].target_bps, in[i].limit_bps, 2);
+}
+
+/* ---- the forecast ---- */
+
+/* Counter readings to rates: resets, gaps and absurd jumps are NAN. */
+static void
+test_rate (void)
+{
+        g_assert_cmpfloat (augur_io_rate (0, 10 * (gint64) MIB, 2, AUGUR_IO_MAX_BPS), ==, 5 * MIB);
+        g_assert_true (isnan (augur_io_rate (10 * (gint64) MIB, 0, 2, AUGUR_IO_MAX_BPS)));      /* reset */
+        g_assert_true (isnan (augur_io_rate (0, 1000000000000000000LL, 2, AUGUR_IO_MAX_BPS)));  /* 10^18 */
+        g_assert_true (isnan (augur_io_rate (0, 10, 0, AUGUR_IO_MAX_BPS)));
+        g_assert_true (isnan (augur_io_rate (0, 10, 601, AUGUR_IO_MAX_BPS)));
+        g_assert_true (isnan (augur_io_rate (-1, 10, 2, AUGUR_IO_MAX_BPS)));
+}
+
+/* A read every 30 ticks at the cap: after a few periods the forecast sees
+ * the next one a lead ahead (censored), and not in between. */
+static void
+test_forecast_periodic (void)
+{
+        AugurIoForecastConfig c;
+        g_autoptr(AugurIoForecast) f = NULL;
+        double p50, up;
+        gboolean cens;
+        int ahead = 0, between = 0;
+
+        augur_io_forecast_config_init (&c);
+        f = augur_io_forecast_new (&c);
+        for (int t = 0; t < 30 * 8; t++) {
+                int ph = t % 30;
+                gboolean burst = ph < 4;
+
+                augur_io_forecast_push (f, burst ? 5 * MIB : 0.05 * MIB, burst, 1);
+                if (t < 30 * 5)
+                        continue;
+                /* the lead: 3 ticks */
+                if (ph >= 26 && ph <= 28) {
+                        g_assert_true (augur_io_forecast_upper (f, 3, &p50, &up, &cens));
+                        ahead += up >= 4 * MIB && cens;
+                }
+                if (ph >= 8 && ph <= 20 && augur_io_forecast_upper (f, 3, &p50, &up, &cens))
+                        between += up >= 4 * MIB;
+        }
+        g_assert_cmpuint (augur_io_forecast_period (f), ==, 30);
+        g_assert_cmpint (ahead, >=, 8);
+        g_assert_cmpint (between, ==, 0);
+}
+
+/* Absurd counter jumps never become a forecast burst: a disk idle but for
+ * a counter reset and a 10^18-byte report every 30 ticks. */
+static void
+test_forecast_counter_jump (void)
+{
+        AugurIoForecastConfig c;
+        AugurIoPlanConfig pc;
+        AugurIoLimitState st;
+        g_autoptr(AugurIoForecast) f = NULL;
+        gint64 counter = 0, prev = 0;
+
+        augur_io_forecast_config_init (&c);
+        augur_io_plan_config_init (&pc);
+        augur_io_limit_state_init (&st);
+        f = augur_io_forecast_new (&c);
+        for (int t = 0; t < 30 * 10; t++) {
+                AugurIoLimitInput in = { .limit_bps = 5 * MIB, .upper_bps = NAN, .ceiling_bps = 40 * MIB };
+                AugurIoPlan p;
+                double p50, up;
+                gboolean cens;
+
+                counter += 1000;
+                if (t % 30 == 10)
+                        counter = 0;                            /* reset */
+                if (t % 30 == 20)
+                        counter += 1000000000000000000LL;       /* 10^18 */
+                if (t % 30 == 21)
+                        counter -= 1000000000000000000LL;
+                in.rate_bps = augur_io_rate (prev, counter, 2, AUGUR_IO_MAX_BPS);
+                prev = counter;
+                augur_io_forecast_push (f, in.rate_bps, FALSE, 1);
+                if (augur_io_forecast_upper (f, 3, &p50, &up, &cens)) {
+                        in.upper_bps = up;
+                        in.censored = cens;
+                }
+                augur_io_plan (&in, &pc, &st, t * 2.0, &p);
+                st = p.state;
+                g_assert_cmpint (p.reason, !=, AUGUR_IO_REASON_FORECAST_BURST);
+                g_assert_cmpfloat (p.target_bps, ==, 5 * MIB);
+        }
+}
+
+int
+main (int argc, char **argv)
+{
+        g_test_init (&argc, &argv, NULL);
+        g_test_add_func ("/io-limit/no-limit", test_no_limit);
+        g_test_add_func ("/io-limit/no-ceiling", test_no_ceiling);
+        g_test_add_func ("/io-limit/ceiling", test_ceiling);
+        g_test_add_func ("/io-limit/restore-steps", test_restore_steps);
+        g_test_add_func ("/io-limit/manual-change", test_manual_change);
+        g_test_add_func ("/io-limit/ceiling-removed", test_ceiling_removed);
+        g_test_add_func ("/io-limit/budget", test_budget);
+        g_test_add_func ("/io-forecast/rate", test_rate);
+        g_test_add_func ("/io-forecast/periodic", test_forecast_periodic);
+        g_test_add_func ("/io-forecast/counter-jump", test_forecast_counter_jump);
+        return g_test_run ();
+}
