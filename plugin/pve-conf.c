@@ -118,6 +118,15 @@ take (AugurPveConf *c, const char *key, const char *value)
                 return parse_positive (value, MAX_VCPUS, &c->vcpus);
         if (strcmp (key, "agent") == 0)
                 return (v = property (value, "enabled", "enabled")) && parse_bool (v, &c->agent);
+        if (g_str_has_prefix (key, "net")) {
+                /* net0 .. net31, no leading zero: qemu-server's netN keys;
+                 * anything else ("network", "net07", "net32") is not ours */
+                gint64 n;
+
+                if ((key[3] != '0' || !key[4]) && parse_count (key + 3, AUGUR_PVE_MAX_NETS - 1, &n))
+                        c->nets |= 1u << n;
+                return TRUE;
+        }
         if (strcmp (key, "smbios1") == 0) {
                 if (!(v = property (value, "uuid", NULL)))
                         return TRUE;            /* smbios1 without a uuid */

@@ -18,6 +18,9 @@
  *   vcpus:    vCPUs plugged at start (defaults to the maximum)
  *   agent:    "1" / "0" or "enabled=1,..." (a property string)
  *   smbios1:  its uuid= (the guest's stable UUID when present)
+ *   net0 .. net31:  which network devices there are (only that: qemu-server
+ *             names each one's host tap "tap<vmid>i<N>", hv-pve.c reads
+ *             its counters)
  *
  * THE DESCRIPTION AND THE PER-VM POLICY.  The '#' lines before the first
  * section are the VM's description ("Notes" in the web UI), one line
@@ -42,6 +45,8 @@
 
 #include "units.h"
 
+#define AUGUR_PVE_MAX_NETS 32           /* net0 .. net31 (qemu-server's MAX_NETS) */
+
 typedef struct {
         char *name;                     /* owned; NULL = absent               */
         gint64 memory_mib;              /* -1 = absent                        */
@@ -49,6 +54,7 @@ typedef struct {
         gint64 cores, sockets, vcpus;   /* -1 = absent                        */
         int agent;                      /* -1 = absent, else 0 / 1            */
         char uuid[AUGUR_UUID_STRLEN];   /* smbios1 uuid, lower case; "" = none */
+        guint32 nets;                   /* bit N: a netN: line                */
         guint ignored;                  /* lines or values not understood     */
         char *description;              /* decoded, owned; NULL = none        */
         char *policy_xml;               /* the augur block as <policy>, owned;

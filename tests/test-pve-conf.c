@@ -31,6 +31,10 @@ test_typical (void)
                 "memory: 4096\n"
                 "name: web-01\n"
                 "net0: virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1\n"
+                "net31: e1000=BC:24:11:00:00:02,bridge=vmbr1\n"
+                "net32: virtio=BC:24:11:00:00:03,bridge=vmbr0\n"
+                "net07: virtio=BC:24:11:00:00:04,bridge=vmbr0\n"
+                "network: x\n"
                 "numa: 0\n"
                 "scsi0: local-lvm:vm-100-disk-0,iothread=1,size=32G\n"
                 "smbios1: uuid=7F3C2A10-0B1E-4C5D-9E8F-0123456789AB,manufacturer=QEMU\n"
@@ -54,6 +58,7 @@ test_typical (void)
         g_assert_cmpint (c.vcpus, ==, 3);
         g_assert_cmpint (c.agent, ==, 1);
         g_assert_cmpstr (c.uuid, ==, "7f3c2a10-0b1e-4c5d-9e8f-0123456789ab");
+        g_assert_cmpuint (c.nets, ==, 1u | 1u << 31);   /* not net32, net07, network */
         g_assert_cmpuint (c.ignored, ==, 0);
         g_assert_cmpint (augur_pve_conf_max_vcpus (&c), ==, 4);
         g_assert_cmpint (augur_pve_conf_vcpus (&c), ==, 3);
