@@ -6,8 +6,14 @@
 
 #include <math.h>
 
-/* The period is detected on the rate dilated by this many ticks each way
- * (dilate() below): a burst's start may jitter by as much. */
+/* The period is detected on log(1 + rate / DETECT_SCALE_BPS), dilated by
+ * DETECT_DILATE_TICKS each way (dilate() below).  The log: a raise that
+ * lets a capped read through at eight times the rate is the same job, and
+ * one such spike must not outweigh, in the autocorrelation's variance,
+ * the periods of capped reads before it (it did: the period was lost at
+ * the first raise and stayed lost while the spike was in the ring).  The
+ * dilation: a burst's start may jitter by as many ticks. */
+#define DETECT_SCALE_BPS (64.0f * 1024)
 #define DETECT_DILATE_TICKS 2
 
 struct AugurIoForecast {
@@ -201,7 +207,7 @@ augur_io_forecast_push (AugurIoForecast *f, double bps, gboolean at_limit, guint
                 float *x = f->scratch, *acf = f->scratch + f->c.ring_len;
 
                 for (guint i = 0; i < n; i++)
-                        acf[i] = ring_at (f, f->tick - n + i);
+                        acf[i] = log1pf (ring_at (f, f->tick - n + i) / DETECT_SCALE_BPS);
                 dilate (acf, n, DETECT_DILATE_TICKS, x);
                 f->period = augur_period_detect (x, n, f->c.period_min, f->c.ring_len / 2,
                                                  f->c.period_min_acf, acf, NULL);
