@@ -152,13 +152,15 @@ typedef struct {
         char uuid[AUGUR_UUID_STRLEN];
         char *name;
         char *policy_xml;               /* its description's augur block      */
+        gboolean auto_ballooned;        /* augur_pve_conf_auto_ballooned()    */
 } Known;
 
 /* An event found by a scan, delivered from an idle source. */
 typedef enum {
         PENDING_STARTED,
         PENDING_STOPPED,
-        PENDING_POLICY,                 /* the description's augur block changed */
+        PENDING_POLICY,                 /* the description's augur block, or
+                                         * whether pvestatd balloons it, changed */
 } PendingKind;
 
 static const char *const pending_names[] = { "started", "stopped", "policy changed" };
@@ -496,12 +498,14 @@ rescan (Pve *p, GError **error)
                 n->pid = f->pid;
                 identity (f, n->uuid, &n->name);
                 n->policy_xml = g_strdup (f->conf.policy_xml);
+                n->auto_ballooned = augur_pve_conf_auto_ballooned (&f->conf);
                 g_hash_table_insert (known, GINT_TO_POINTER (f->vmid), n);
                 if (p->known && old && old->pid != f->pid)      /* restarted between two scans */
                         queue_event (p, f->vmid, PENDING_STOPPED, old->uuid, old->name);
                 if (p->known && (!old || old->pid != f->pid))
                         queue_event (p, f->vmid, PENDING_STARTED, n->uuid, n->name);
-                else if (old && g_strcmp0 (old->policy_xml, n->policy_xml) != 0)
+                else if (old && (g_strcmp0 (old->policy_xml, n->policy_xml) != 0 ||
+                                 old->auto_ballooned != n->auto_ballooned))
                         queue_event (p, f->vmid, PENDING_POLICY, n->uuid, n->name);
         }
         if (p->known) {
@@ -546,9 +550,11 @@ scan (Pve *p, GError **error)
                         p->dirty = TRUE;
                         continue;
                 }
-                if (g_strcmp0 (k->policy_xml, f.conf.policy_xml) != 0) {
+                if (g_strcmp0 (k->policy_xml, f.conf.policy_xml) != 0 ||
+                    k->auto_ballooned != augur_pve_conf_auto_ballooned (&f.conf)) {
                         g_free (k->policy_xml);
                         k->policy_xml = g_strdup (f.conf.policy_xml);
+                        k->auto_ballooned = augur_pve_conf_auto_ballooned (&f.conf);
                         queue_event (p, f.vmid, PENDING_POLICY, k->uuid, k->name);
                 }
                 g_array_append_val (out, f);
@@ -1365,8 +1371,18 @@ pve_write_metadata (AugurHvGuest *g, const char *nsuri, const char *xml, GError 
 static gboolean
 pve_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error)
 {
+        PveGuest *pg = pg_of (g);
+        AugurPveConf c;
+
         ret->balloon_autodeflate = FALSE;
         ret->activity_socket = NULL;
+        ret->balloon_owner = NULL;
+        if (!read_conf (pg->pve, pg->vmid, &c, error))
+                return FALSE;
+        if (augur_pve_conf_auto_ballooned (&c))
+                ret->balloon_owner = "Proxmox's auto-ballooning (pvestatd moves every balloon: below memory: "
+                                     "unless shares: is 0; `qm set VMID --shares 0` hands it to augur)";
+        augur_pve_conf_clear (&c);
         return TRUE;
 }
 

@@ -433,6 +433,21 @@ test_balloon (Fixture *fx, gconstpointer data)
         g_assert_true (received (fx->fake, "balloon {\"value\":1073741824}"));
         g_assert_no_error (error);
 
+        /* balloon: 512 below memory: 1024 without shares: 0 is pvestatd's
+         * to move; shares: 0 hands it to augur. */
+        {
+                AugurHvDevices dev;
+
+                g_assert_true (augur_hv_guest_read_devices (g, &dev, &error));
+                g_assert_nonnull (dev.balloon_owner);
+                g_assert_nonnull (strstr (dev.balloon_owner, "shares"));
+                augur_hv_devices_clear (&dev);
+                g_assert_true (g_file_set_contents (conf, "memory: 1024\nballoon: 512\nshares: 0\n", -1, NULL));
+                g_assert_true (augur_hv_guest_read_devices (g, &dev, &error));
+                g_assert_null (dev.balloon_owner);
+                augur_hv_devices_clear (&dev);
+        }
+
         /* balloon: 0 is ballooning off: refused, nothing sent. */
         g_assert_true (g_file_set_contents (conf, "memory: 1024\nballoon: 0\n", -1, NULL));
         g_assert_false (augur_hv_guest_set_balloon (g, 600 * 1024, &error));

@@ -193,7 +193,39 @@ test_minimal (void)
         parse ("memory: 1024\nballoon: 4096\n", &c);
         g_assert_true (augur_pve_conf_balloon_range_kib (&c, &lo, &hi, NULL));
         g_assert_cmpuint (lo, ==, hi);
+        g_assert_false (augur_pve_conf_auto_ballooned (&c));
         augur_pve_conf_clear (&c);
+}
+
+/* pvestatd's auto-ballooning moves a balloon: below memory: unless
+ * shares: is 0 (PVE::AutoBalloon skips such a guest); no balloon:,
+ * balloon: 0 or balloon: = memory: leaves it nothing to move. */
+static void
+test_auto_ballooned (void)
+{
+        static const struct {
+                const char *text;
+                gint64 shares;
+                gboolean auto_ballooned;
+        } cases[] = {
+                { "memory: 2048\nballoon: 512\n", -1, TRUE },
+                { "memory: 2048\nballoon: 512\nshares: 2000\n", 2000, TRUE },
+                { "memory: 2048\nballoon: 512\nshares: 0\n", 0, FALSE },
+                { "memory: 2048\nballoon: 512\nshares: -1\n", -1, TRUE },   /* not a value: default */
+                { "memory: 2048\nballoon: 512\nshares: 50001\n", -1, TRUE },
+                { "memory: 2048\n", -1, FALSE },
+                { "memory: 2048\nballoon: 0\n", -1, FALSE },
+                { "memory: 2048\nballoon: 2048\n", -1, FALSE },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+                AugurPveConf c;
+
+                parse (cases[i].text, &c);
+                g_assert_cmpint (c.shares, ==, cases[i].shares);
+                g_assert_cmpint (augur_pve_conf_auto_ballooned (&c), ==, cases[i].auto_ballooned);
+                augur_pve_conf_clear (&c);
+        }
 }
 
 /* Numbers are decimal digits only; a bad value leaves its field absent
@@ -339,6 +371,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/pve-conf/typical", test_typical);
         g_test_add_func ("/pve-conf/minimal", test_minimal);
+        g_test_add_func ("/pve-conf/auto-ballooned", test_auto_ballooned);
         g_test_add_func ("/pve-conf/decimal-only", test_decimal_only);
         g_test_add_func ("/pve-conf/hostile", test_hostile);
         g_test_add_func ("/pve-conf/policy-block", test_policy_block);
