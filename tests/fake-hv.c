@@ -62,6 +62,7 @@ struct AugurFakeGuest {
         gboolean autodeflate;
         char *meta_nsuri, *meta_xml;
         GHashTable *iotune;             /* disk -> AugurBlockIoTune           */
+        GHashTable *bandwidth;          /* iface -> AugurIfaceBandwidth       */
         /* modelled */
         AugurDomainSample rec;          /* the record as last served          */
         guint64 dropped;                /* fields the test removed (bits)     */
@@ -107,6 +108,7 @@ guest_free (gpointer p)
         g_free (g->meta_nsuri);
         g_free (g->meta_xml);
         g_clear_pointer (&g->iotune, g_hash_table_unref);
+        g_clear_pointer (&g->bandwidth, g_hash_table_unref);
         augur_domain_sample_clear (&g->rec);
         g_free (g);
 }
@@ -1018,6 +1020,94 @@ fk_set_block_iotune (AugurHvGuest *hg, const char *disk, const AugurBlockIoTune 
         return TRUE;
 }
 
+void
+augur_fake_guest_set_bandwidth (AugurFakeGuest *g, const char *iface, const AugurIfaceBandwidth *b)
+{
+        if (!g->bandwidth)
+                g->bandwidth = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_hash_table_replace (g->bandwidth, g_strdup (iface), g_memdup2 (b, sizeof *b));
+}
+
+gboolean
+augur_fake_guest_bandwidth (const AugurFakeGuest *g, const char *iface, AugurIfaceBandwidth *ret)
+{
+        const AugurIfaceBandwidth *b = g->bandwidth ? g_hash_table_lookup (g->bandwidth, iface) : NULL;
+
+        if (!b)
+                return FALSE;
+        *ret = *b;
+        return TRUE;
+}
+
+void
+augur_fake_guest_set_iface (AugurFakeGuest *g, guint idx, const char *name, gint64 rx_bytes, gint64 tx_bytes)
+{
+        AugurDevCounters *c;
+
+        g_return_if_fail (idx < AUGUR_MAX_IFACES);
+        c = &g->rec.iface[idx];
+        *c = (AugurDevCounters) { 0 };
+        if (name) {
+                g_strlcpy (c->name, name, sizeof c->name);
+                c->v[AUGUR_IFACE_RX_BYTES] = rx_bytes;
+                c->v[AUGUR_IFACE_TX_BYTES] = tx_bytes;
+                c->present = 1u << AUGUR_IFACE_RX_BYTES | 1u << AUGUR_IFACE_TX_BYTES;
+        }
+        g->rec.n_ifaces = 0;
+        for (guint i = 0; i < AUGUR_MAX_IFACES; i++)
+                if (g->rec.iface[i].name[0])
+                        g->rec.n_ifaces = i + 1;
+}
+
+/* The interface is the guest's (its record names it): libvirt refuses an
+ * interface it does not know. */
+static gboolean
+has_iface (const AugurFakeGuest *g, const char *iface)
+{
+        for (guint i = 0; i < g->rec.n_ifaces; i++)
+                if (strcmp (g->rec.iface[i].name, iface) == 0)
+                        return TRUE;
+        return FALSE;
+}
+
+static gboolean
+fk_get_iface_bandwidth (AugurHvGuest *hg, const char *iface, AugurIfaceBandwidth *ret, GError **error)
+{
+        AugurFakeGuest *g;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_GET_IFACE_BANDWIDTH, 0, 0, &g, error))
+                return FALSE;
+        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, iface,
+                   sizeof (((AugurFakeCall *) NULL)->disk));
+        if (!has_iface (g, iface))
+                return refuse (g, error, "not a known interface");
+        if (!augur_fake_guest_bandwidth (g, iface, ret))
+                *ret = (AugurIfaceBandwidth) { 0 };
+        return TRUE;
+}
+
+static gboolean
+fk_set_iface_bandwidth (AugurHvGuest *hg, const char *iface, const AugurIfaceBandwidth *b, GError **error)
+{
+        AugurFakeGuest *g;
+        AugurIfaceBandwidth cur = { 0 };
+        gint64 v = b->inbound_kib_s ? b->inbound_kib_s : b->outbound_kib_s;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_SET_IFACE_BANDWIDTH, v, 0, &g, error))
+                return FALSE;
+        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, iface,
+                   sizeof (((AugurFakeCall *) NULL)->disk));
+        if (!has_iface (g, iface))
+                return refuse (g, error, "not a known interface");
+        augur_fake_guest_bandwidth (g, iface, &cur);
+        if (b->inbound_kib_s)
+                cur.inbound_kib_s = b->inbound_kib_s;
+        if (b->outbound_kib_s)
+                cur.outbound_kib_s = b->outbound_kib_s;
+        augur_fake_guest_set_bandwidth (g, iface, &cur);
+        return TRUE;
+}
+
 static const AugurHvOps fake_ops = {
         .name = "fake",
         .close = fk_close,
@@ -1036,4 +1126,6 @@ static const AugurHvOps fake_ops = {
         .agent_users = fk_agent_users,
         .get_block_iotune = fk_get_block_iotune,
         .set_block_iotune = fk_set_block_iotune,
+        .get_iface_bandwidth = fk_get_iface_bandwidth,
+        .set_iface_bandwidth = fk_set_iface_bandwidth,
 };
