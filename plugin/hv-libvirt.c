@@ -73,7 +73,9 @@ G_STATIC_ASSERT (AUGUR_GUEST_STATE_CRASHED == (int) VIR_DOMAIN_CRASHED);
 G_STATIC_ASSERT (AUGUR_GUEST_STATE_PMSUSPENDED == (int) VIR_DOMAIN_PMSUSPENDED);
 
 /* libvirt's last error as an AUGUR_HV_ERROR, then reset.  A dead
- * connection is LOST; a domain that is not there is NO_GUEST. */
+ * connection is LOST; a domain that is not there is NO_GUEST; what the
+ * driver cannot do at all (<bandwidth> on a session-mode daemon: "Network
+ * bandwidth tuning is not available in session mode") is UNSUPPORTED. */
 static void
 set_error (GError **error, const char *what)
 {
@@ -86,6 +88,8 @@ set_error (GError **error, const char *what)
                 code = AUGUR_HV_ERROR_LOST;
         else if (e && e->code == VIR_ERR_NO_DOMAIN)
                 code = AUGUR_HV_ERROR_NO_GUEST;
+        else if (e && (e->code == VIR_ERR_OPERATION_UNSUPPORTED || e->code == VIR_ERR_NO_SUPPORT))
+                code = AUGUR_HV_ERROR_UNSUPPORTED;  /* e.g. <bandwidth> on a session daemon */
         g_set_error (error, AUGUR_HV_ERROR, code, "%s: %s", what,
                      e && e->message ? e->message : "unknown libvirt error");
         virResetLastError ();
