@@ -110,10 +110,11 @@ typedef enum {
         AUGUR_DISK_N,
 } AugurDiskStat;
 
-/* net.N.rx.bytes / tx.bytes, as libvirt reports them: the guest's view
- * for a bridge or network interface, the host's for type ethernet or
- * direct, and libvirt's <bandwidth> inbound / outbound take the same view
- * as the counters, so rx pairs with inbound and tx with outbound. */
+/* net.N.rx.bytes / tx.bytes, as libvirt reports them.  libvirt reads
+ * these counters and applies <bandwidth> with the same swap for the
+ * interface's type (virDomainNetTypeSharesHostView: the guest's view for
+ * tap-based types, where inbound = to the guest = rx), so rx pairs with
+ * inbound and tx with outbound whatever the type. */
 typedef enum {
         AUGUR_IFACE_RX_BYTES = 0,
         AUGUR_IFACE_TX_BYTES,

@@ -7,12 +7,22 @@
  *
  * THIS IS NOT A REAL-GUEST TEST.  It does not show that libvirt's
  * <bandwidth> on a real tap shapes a real guest's traffic, nor how fast a
- * real burst gets when raised.  There is no real-guest network test: the
- * integration tests' private libvirtd (scripts/augur-libvirtd) runs in
- * session mode, and libvirt 9.0 refuses <bandwidth> there ("Network
- * bandwidth tuning is not available in session mode"; tried with a tap
- * root made for the daemon's user and the daemon holding CAP_NET_ADMIN).
- * It needs a system-mode libvirtd (TEST-GUEST.md: its own mount namespace).
+ * real burst gets when raised.  There is no real-guest network test, and
+ * on the machines the suite was written on there cannot be one:
+ *   - the integration tests' private libvirtd (scripts/augur-libvirtd)
+ *     runs in session mode, and libvirt 9.0 refuses <bandwidth> there
+ *     ("Network bandwidth tuning is not available in session mode"; tried
+ *     with a tap root made for the daemon's user and the daemon holding
+ *     CAP_NET_ADMIN);
+ *   - a system-mode (root) libvirtd in its own mount namespace starts, but
+ *     a domain with <bandwidth> on a type='ethernet' tap fails to start:
+ *     the kernel has no loadable modules and neither tc's police action
+ *     ("tc filter add ... police ...: Failed to load TC action module",
+ *     <outbound>) nor the sfq qdisc ("Specified qdisc kind is unknown",
+ *     <inbound>).
+ * On a host whose kernel has sch_htb, sch_sfq, sch_ingress, cls_u32 and
+ * act_police, a real test needs a system libvirtd and a NIC driver
+ * (virtio_net, failover, net_failover) in the test guest.
  * The libvirt backend's get and set themselves run against libvirt's
  * test:///default driver below (/io-loop/libvirt-test-driver), which
  * keeps <bandwidth> but shapes nothing.
