@@ -1039,24 +1039,40 @@ augur_fake_guest_bandwidth (const AugurFakeGuest *g, const char *iface, AugurIfa
         return TRUE;
 }
 
-void
-augur_fake_guest_set_iface (AugurFakeGuest *g, guint idx, const char *name, gint64 rx_bytes, gint64 tx_bytes)
+/* Slot idx of a device array of n_max (disk[] or iface[]): name and the
+ * first two counters, or an empty slot; *n is the slots in use. */
+static void
+set_dev (AugurDevCounters *devs, guint n_max, guint *n, guint idx, const char *name, gint64 v0, gint64 v1)
 {
         AugurDevCounters *c;
 
-        g_return_if_fail (idx < AUGUR_MAX_IFACES);
-        c = &g->rec.iface[idx];
+        g_return_if_fail (idx < n_max);
+        c = &devs[idx];
         *c = (AugurDevCounters) { 0 };
         if (name) {
                 g_strlcpy (c->name, name, sizeof c->name);
-                c->v[AUGUR_IFACE_RX_BYTES] = rx_bytes;
-                c->v[AUGUR_IFACE_TX_BYTES] = tx_bytes;
-                c->present = 1u << AUGUR_IFACE_RX_BYTES | 1u << AUGUR_IFACE_TX_BYTES;
+                c->v[0] = v0;
+                c->v[1] = v1;
+                c->present = 1u << 0 | 1u << 1;
         }
-        g->rec.n_ifaces = 0;
-        for (guint i = 0; i < AUGUR_MAX_IFACES; i++)
-                if (g->rec.iface[i].name[0])
-                        g->rec.n_ifaces = i + 1;
+        *n = 0;
+        for (guint i = 0; i < n_max; i++)
+                if (devs[i].name[0])
+                        *n = i + 1;
+}
+
+void
+augur_fake_guest_set_iface (AugurFakeGuest *g, guint idx, const char *name, gint64 rx_bytes, gint64 tx_bytes)
+{
+        G_STATIC_ASSERT (AUGUR_IFACE_RX_BYTES == 0 && AUGUR_IFACE_TX_BYTES == 1);
+        set_dev (g->rec.iface, AUGUR_MAX_IFACES, &g->rec.n_ifaces, idx, name, rx_bytes, tx_bytes);
+}
+
+void
+augur_fake_guest_set_disk (AugurFakeGuest *g, guint idx, const char *name, gint64 rd_bytes, gint64 wr_bytes)
+{
+        G_STATIC_ASSERT (AUGUR_DISK_RD_BYTES == 0 && AUGUR_DISK_WR_BYTES == 1);
+        set_dev (g->rec.disk, AUGUR_MAX_DISKS, &g->rec.n_disks, idx, name, rd_bytes, wr_bytes);
 }
 
 /* The interface is the guest's (its record names it): libvirt refuses an

@@ -165,6 +165,9 @@ gboolean augur_fake_guest_bandwidth (const AugurFakeGuest *g, const char *iface,
  * rx / tx byte counters as the next stats call serves them.  name NULL
  * unplugs it (the slot is served empty). */
 void augur_fake_guest_set_iface (AugurFakeGuest *g, guint idx, const char *name, gint64 rx_bytes, gint64 tx_bytes);
+/* The same for a modelled guest's disk in slot idx (block.idx): its read
+ * and written byte counters. */
+void augur_fake_guest_set_disk (AugurFakeGuest *g, guint idx, const char *name, gint64 rd_bytes, gint64 wr_bytes);
 
 /* Either kind.  Each delivers its event (AGENT, METADATA) at once. */
 void augur_fake_guest_set_agent (AugurFake *f, AugurFakeGuest *g, gboolean present);

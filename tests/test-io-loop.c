@@ -32,7 +32,8 @@
  *              admin's value between them, never above net_max_mib_s,
  *              never below the admin's value, only outbound moved;
  *   no-limit   an interface without <bandwidth> is never given one;
- *   budget     two guests share [host] io_budget_mib_s;
+ *   budget     two guests share [host] io_budget_mib_s, also when one's
+ *              limit is a disk's and the other's an interface's;
  *   yield      a hand change while a raise is held: not set back, the new
  *              value is the floor from then on;
  *   unplug     an interface gone while raised is dropped, no call on it;
@@ -62,6 +63,8 @@ typedef struct {
         double left;                    /* bytes of the current burst to send */
         gint64 burst_ms;                /* start of the current burst         */
         double ceiling_mib_s;
+        gboolean disk;                  /* a disk vda with <iotune> total
+                                         * instead of the interface           */
 } Guest;
 
 typedef struct {
@@ -73,8 +76,11 @@ typedef struct {
         guint n;
 } Fx;
 
+/* n guests with an interface vnet0 capped at CAP_KIB outbound; with
+ * disk, the second one has instead a disk vda capped at the same rate
+ * (<iotune> total_bytes_sec), its ceiling io_max_mib_s. */
 static void
-fx_init (Fx *fx, guint n)
+fx_init_full (Fx *fx, guint n, gboolean disk)
 {
         static const char *const names[2] = { "g1", "g2" };
         AugurDomainSample rec = { 0 };
@@ -90,13 +96,25 @@ fx_init (Fx *fx, guint n)
         for (guint i = 0; i < n; i++) {
                 Guest *gu = &fx->guests[i];
 
-                *gu = (Guest) { .name = names[i], .ceiling_mib_s = CEILING_MIB };
+                *gu = (Guest) { .name = names[i], .ceiling_mib_s = CEILING_MIB, .disk = disk && i == 1 };
                 gu->g = augur_fake_add_guest (fx->fake, names[i], &rec);
+                if (gu->disk) {
+                        augur_fake_guest_set_disk (gu->g, 0, "vda", 0, 0);
+                        augur_fake_guest_set_iotune (gu->g, "vda",
+                                                     &(AugurBlockIoTune) { .total_bytes_sec = CAP_KIB * 1024 });
+                        continue;
+                }
                 augur_fake_guest_set_iface (gu->g, 0, "vnet0", 0, 0);
                 augur_fake_guest_set_bandwidth (gu->g, "vnet0",
                                                 &(AugurIfaceBandwidth) { .inbound_kib_s = 0,
                                                                          .outbound_kib_s = CAP_KIB });
         }
+}
+
+static void
+fx_init (Fx *fx, guint n)
+{
+        fx_init_full (fx, n, FALSE);
 }
 
 static void
@@ -108,11 +126,17 @@ fx_clear (Fx *fx)
         augur_config_free (fx->config);
 }
 
+/* The limit in force, KiB/s: vnet0's outbound, or vda's total. */
 static guint64
 outbound_kib (const Guest *gu)
 {
         AugurIfaceBandwidth b = { 0 };
+        AugurBlockIoTune t = { 0 };
 
+        if (gu->disk) {
+                augur_fake_guest_iotune (gu->g, "vda", &t);
+                return t.total_bytes_sec / 1024;
+        }
         augur_fake_guest_bandwidth (gu->g, "vnet0", &b);
         return b.outbound_kib_s;
 }
@@ -140,7 +164,10 @@ step (Fx *fx, gboolean burst_now)
                 sent = MIN (gu->left, MIN (BURST_DEMAND_BPS, outbound_kib (gu) * 1024.0) * TICK_MS / 1000.0);
                 gu->left -= sent;
                 gu->tx += (gint64) sent + 1500;         /* and a trickle */
-                augur_fake_guest_set_iface (gu->g, 0, "vnet0", 0, gu->tx);
+                if (gu->disk)
+                        augur_fake_guest_set_disk (gu->g, 0, "vda", gu->tx, 0);
+                else
+                        augur_fake_guest_set_iface (gu->g, 0, "vnet0", 0, gu->tx);
         }
         g_assert_true (augur_hv_guests_with_stats (fx->hv, NULL, NULL, &samples, &error));
         g_assert_no_error (error);
@@ -148,8 +175,8 @@ step (Fx *fx, gboolean burst_now)
         for (guint i = 0; i < samples->len; i++) {
                 gi[i].s = &g_array_index (samples, AugurDomainSample, i);
                 gi[i].mode = AUGUR_MODE_ACT;
-                gi[i].ceiling_mib_s[AUGUR_IO_DEV_DISK] = NAN;
-                gi[i].ceiling_mib_s[AUGUR_IO_DEV_IFACE] = fx->guests[i].ceiling_mib_s;
+                gi[i].ceiling_mib_s[AUGUR_IO_DEV_DISK] = fx->guests[i].disk ? fx->guests[i].ceiling_mib_s : NAN;
+                gi[i].ceiling_mib_s[AUGUR_IO_DEV_IFACE] = fx->guests[i].disk ? NAN : fx->guests[i].ceiling_mib_s;
                 gi[i].priority = 1000;
         }
         augur_resize_io_tick (fx->io, fx->hv, NULL, fx->config, gi, samples->len, now);
@@ -226,14 +253,15 @@ test_no_limit (void)
 }
 
 /* Two guests, the same bursts, a host budget of 6 MiB/s of raise: at no
- * tick do the raises add up to more, and each got some. */
+ * tick do the raises add up to more, and each got some (with disk, the
+ * second guest's limit is a disk's). */
 static void
-test_budget (void)
+budget_case (gboolean disk)
 {
         Fx fx;
         guint64 most[2] = { 0, 0 };
 
-        fx_init (&fx, 2);
+        fx_init_full (&fx, 2, disk);
         fx.config->io_budget_mib_s = 6;
         for (int t = 0; t < 6 * PERIOD_MS / TICK_MS; t++) {
                 guint64 raise = 0;
@@ -248,10 +276,24 @@ test_budget (void)
                 }
                 g_assert_cmpuint (raise, <=, 6 * 1024);
         }
-        g_test_message ("highest outbound: g1 %" G_GUINT64_FORMAT ", g2 %" G_GUINT64_FORMAT " KiB/s", most[0], most[1]);
+        g_test_message ("highest limit: g1 %" G_GUINT64_FORMAT ", g2 %" G_GUINT64_FORMAT " KiB/s", most[0], most[1]);
         g_assert_cmpuint (most[0], >, CAP_KIB);
         g_assert_cmpuint (most[1], >, CAP_KIB);
         fx_clear (&fx);
+}
+
+static void
+test_budget (void)
+{
+        budget_case (FALSE);
+}
+
+/* The budget is one for every kind of limit: a disk's raise and an
+ * interface's raise add up under it. */
+static void
+test_budget_disk_and_iface (void)
+{
+        budget_case (TRUE);
 }
 
 /* Raise, then the admin sets 2 MiB/s by hand: augur never sets anything
@@ -400,6 +442,7 @@ main (int argc, char **argv)
         g_test_add_func ("/io-loop/net/bursts", test_bursts);
         g_test_add_func ("/io-loop/net/no-limit", test_no_limit);
         g_test_add_func ("/io-loop/net/budget", test_budget);
+        g_test_add_func ("/io-loop/net/budget-with-disk", test_budget_disk_and_iface);
         g_test_add_func ("/io-loop/net/yield", test_yield);
         g_test_add_func ("/io-loop/net/unplug", test_unplug);
         g_test_add_func ("/io-loop/net/counter-jump", test_jump);
