@@ -189,6 +189,7 @@ gboolean
 augur_hv_guest_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error)
 {
         g_return_val_if_fail (g != NULL && ret != NULL, FALSE);
+        *ret = (AugurHvDevices) { 0 };
         return g->ops->read_devices (g, ret, error);
 }
 

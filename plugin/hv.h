@@ -97,6 +97,11 @@ typedef enum {
 typedef struct {
         gboolean balloon_autodeflate;   /* the guest deflates its balloon
                                          * itself under pressure              */
+        const char *balloon_owner;      /* static text: what else moves this
+                                         * balloon by design (Proxmox's
+                                         * pvestatd), and how to hand it to
+                                         * augur; NULL = nothing.  augur then
+                                         * never moves it.                   */
         char *activity_socket;          /* host end of the org.augur.activity.0
                                          * channel (plugin/activity.h), owned;
                                          * NULL = none, or not in bind mode   */

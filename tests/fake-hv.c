@@ -60,6 +60,7 @@ struct AugurFakeGuest {
         GArray *reports;                /* Report by time                     */
         gboolean agent;
         gboolean autodeflate;
+        const char *balloon_owner;
         char *meta_nsuri, *meta_xml;
         GHashTable *iotune;             /* disk -> AugurBlockIoTune           */
         GHashTable *bandwidth;          /* iface -> AugurIfaceBandwidth       */
@@ -523,6 +524,12 @@ augur_fake_guest_set_autodeflate (AugurFakeGuest *g, gboolean on)
 }
 
 void
+augur_fake_guest_set_balloon_owner (AugurFakeGuest *g, const char *owner)
+{
+        g->balloon_owner = owner;
+}
+
+void
 augur_fake_guest_set_agent (AugurFake *f, AugurFakeGuest *g, gboolean present)
 {
         AugurHvEvent e = {
@@ -859,6 +866,7 @@ fk_read_devices (AugurHvGuest *hg, AugurHvDevices *ret, GError **error)
         if (!guest_call (hg, AUGUR_FAKE_CALL_READ_DEVICES, 0, 0, &g, error))
                 return FALSE;
         ret->balloon_autodeflate = g->autodeflate;
+        ret->balloon_owner = g->balloon_owner;
         ret->activity_socket = NULL;
         return TRUE;
 }

@@ -148,6 +148,9 @@ int augur_fake_guest_vcpus_online (const AugurFakeGuest *g);
 /* vCPUs plugged and online (at most vcpu.maximum). */
 void augur_fake_guest_set_vcpus (AugurFakeGuest *g, int plugged, int online);
 void augur_fake_guest_set_autodeflate (AugurFakeGuest *g, gboolean on);
+/* What else moves the balloon by design (AugurHvDevices.balloon_owner;
+ * static text, NULL = nothing). */
+void augur_fake_guest_set_balloon_owner (AugurFakeGuest *g, const char *owner);
 
 /* A disk's live byte limits (both kinds of guest; a disk never given
  * limits reads as none, all 0).  A set through the table changes them as
