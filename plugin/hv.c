@@ -260,3 +260,22 @@ augur_hv_guest_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurB
                 return unsupported (g, "set disk I/O limits", error);
         return g->ops->set_block_iotune (g, disk, t, error);
 }
+
+gboolean
+augur_hv_guest_get_iface_bandwidth (AugurHvGuest *g, const char *iface, AugurIfaceBandwidth *ret, GError **error)
+{
+        g_return_val_if_fail (g != NULL && iface != NULL && ret != NULL, FALSE);
+        if (!g->ops->get_iface_bandwidth)
+                return unsupported (g, "read interface bandwidth limits", error);
+        return g->ops->get_iface_bandwidth (g, iface, ret, error);
+}
+
+gboolean
+augur_hv_guest_set_iface_bandwidth (AugurHvGuest *g, const char *iface, const AugurIfaceBandwidth *b,
+                                    GError **error)
+{
+        g_return_val_if_fail (g != NULL && iface != NULL && b != NULL, FALSE);
+        if (!g->ops->set_iface_bandwidth)
+                return unsupported (g, "set interface bandwidth limits", error);
+        return g->ops->set_iface_bandwidth (g, iface, b, error);
+}

@@ -262,6 +262,60 @@ test_budget (void)
                 g_assert_cmpfloat_with_epsilon (plans[i].target_bps, in[i].limit_bps, 2);
 }
 
+/* The kinds table: every kind's audit name reads back as that kind, an
+ * unknown name as none; the interface kinds are the net ones. */
+static void
+test_kinds (void)
+{
+        for (int k = 0; k < AUGUR_IO_KIND_N; k++) {
+                g_assert_nonnull (augur_io_kind_info[k].name);
+                g_assert_nonnull (augur_io_kind_info[k].words);
+                g_assert_cmpint (augur_io_kind_from_name (augur_io_kind_info[k].name), ==, k);
+        }
+        g_assert_cmpint (augur_io_kind_from_name ("balloon"), ==, AUGUR_IO_KIND_N);
+        g_assert_cmpint (augur_io_kind_from_name (NULL), ==, AUGUR_IO_KIND_N);
+        g_assert_true (augur_io_kind_info[AUGUR_IO_KIND_NET_OUT].net);
+        g_assert_true (augur_io_kind_info[AUGUR_IO_KIND_NET_IN].net);
+        g_assert_false (augur_io_kind_info[AUGUR_IO_KIND_TOTAL].net);
+        g_assert_cmpstr (augur_io_kind_info[AUGUR_IO_KIND_NET_OUT].words, ==, "outbound limit");
+}
+
+/* An interface direction's limit, as libvirt keeps it (whole KiB/s): the
+ * same rules, bounds [admin's value, net_max_mib_s], and a hand change
+ * while raised is yielded to and becomes the floor. */
+static void
+test_interface_bounds (void)
+{
+        Fix f;
+        AugurIoPlan p;
+        const double cap = 1024 * 1024.0, ceiling = 8 * MIB;
+
+        fix_init (&f);
+        for (int i = 0; i < 3; i++) {
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = i ? p.target_bps : cap, .rate_bps = cap,
+                                                    .upper_bps = cap, .censored = TRUE, .ceiling_bps = ceiling });
+                g_assert_cmpfloat (p.target_bps, ==, ceiling);
+        }
+        /* the admin sets 2 MiB/s by hand */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 2 * cap, .rate_bps = 0, .upper_bps = NAN,
+                                            .ceiling_bps = ceiling });
+        g_assert_true (p.yielded);
+        g_assert_cmpfloat (p.target_bps, ==, 2 * cap);
+        g_assert_cmpfloat (p.state.floor_bps, ==, 2 * cap);
+        /* a burst: raised again, within [2 MiB/s, ceiling]; then quiet: back
+         * to 2 MiB/s, never below */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 2 * cap, .rate_bps = 2 * cap, .upper_bps = 3 * cap,
+                                            .ceiling_bps = ceiling });
+        g_assert_cmpfloat (p.target_bps, ==, 4.5 * cap);
+        for (int i = 0; i < 30; i++) {
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = p.target_bps, .rate_bps = 0, .upper_bps = NAN,
+                                                    .ceiling_bps = ceiling });
+                g_assert_cmpfloat (p.target_bps, >=, 2 * cap);
+                g_assert_false (p.yielded);
+        }
+        g_assert_cmpfloat (p.target_bps, ==, 2 * cap);
+}
+
 /* ---- the forecast ---- */
 
 /* Counter readings to rates: resets, gaps and absurd jumps are NAN. */
@@ -434,6 +488,8 @@ main (int argc, char **argv)
         g_test_add_func ("/io-limit/manual-change", test_manual_change);
         g_test_add_func ("/io-limit/ceiling-removed", test_ceiling_removed);
         g_test_add_func ("/io-limit/budget", test_budget);
+        g_test_add_func ("/io-limit/kinds", test_kinds);
+        g_test_add_func ("/io-limit/interface-bounds", test_interface_bounds);
         g_test_add_func ("/io-forecast/rate", test_rate);
         g_test_add_func ("/io-forecast/periodic", test_forecast_periodic);
         g_test_add_func ("/io-forecast/counter-jump", test_forecast_counter_jump);
