@@ -89,12 +89,17 @@ typedef enum {
         AUGUR_GUEST_STATE_PMSUSPENDED,
 } AugurGuestState;
 
-/* PER DISK.  The block stats above are summed over a guest's disks (what
- * the store keeps); the disk I/O limits (plugin/resize-io.c) need them per
- * disk, by the disk's target name (block.N.name, "vda").  Only the first
- * AUGUR_MAX_DISKS disks (block.0 .. block.7) are kept: a limit on a ninth
- * disk is left alone.  Counters only; not stored in the history. */
+/* PER DEVICE.  The block and net stats above are summed over a guest's
+ * disks and interfaces (what the store keeps); the I/O limits
+ * (plugin/resize-io.c) need them per device, by the device's name: a
+ * disk's target (block.N.name, "vda"), an interface's host-side name
+ * (net.N.name, "vnet0").  Only the first AUGUR_MAX_DISKS disks (block.0 ..
+ * block.7) and AUGUR_MAX_IFACES interfaces are kept: a limit on a ninth is
+ * left alone.  Counters only; not stored in the history.  One struct
+ * serves both: v[] is indexed by AugurDiskStat for a disk and by
+ * AugurIfaceStat for an interface. */
 #define AUGUR_MAX_DISKS 8
+#define AUGUR_MAX_IFACES 8
 #define AUGUR_DISK_NAME_LEN 32
 
 typedef enum {
@@ -105,11 +110,26 @@ typedef enum {
         AUGUR_DISK_N,
 } AugurDiskStat;
 
+/* net.N.rx.bytes / tx.bytes, as libvirt reports them.  libvirt reads
+ * these counters and applies <bandwidth> with the same swap for the
+ * interface's type (virDomainNetTypeSharesHostView: the guest's view for
+ * tap-based types, where inbound = to the guest = rx), so rx pairs with
+ * inbound and tx with outbound whatever the type. */
+typedef enum {
+        AUGUR_IFACE_RX_BYTES = 0,
+        AUGUR_IFACE_TX_BYTES,
+        AUGUR_IFACE_N,
+} AugurIfaceStat;
+
 typedef struct {
-        char name[AUGUR_DISK_NAME_LEN]; /* target, "vda"; "" = slot unused     */
-        guint8 present;          /* bit AugurDiskStat set = counter present   */
+        char name[AUGUR_DISK_NAME_LEN]; /* "vda", "vnet0"; "" = slot unused    */
+        guint8 present;          /* bit of v[] set = counter present          */
         gint64 v[AUGUR_DISK_N];  /* bytes, requests                           */
-} AugurDiskCounters;
+} AugurDevCounters;
+
+G_STATIC_ASSERT ((int) AUGUR_IFACE_N <= (int) AUGUR_DISK_N);
+
+typedef AugurDevCounters AugurDiskCounters;
 
 /* One domain at one tick, raw.  v[i] is meaningful only when bit i of
  * present is set. */
@@ -120,7 +140,9 @@ typedef struct {
         guint64 present;         /* bit AugurStat set = field present         */
         gint64 v[AUGUR_STAT_N];
         guint n_disks;           /* slots of disk[] in use (block.N, N < it)  */
-        AugurDiskCounters disk[AUGUR_MAX_DISKS];
+        AugurDevCounters disk[AUGUR_MAX_DISKS];
+        guint n_ifaces;          /* slots of iface[] in use (net.N, N < it)   */
+        AugurDevCounters iface[AUGUR_MAX_IFACES];
 } AugurDomainSample;
 
 G_STATIC_ASSERT (AUGUR_STAT_N <= 64);

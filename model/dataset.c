@@ -402,7 +402,7 @@ augur_dataset_prepare (const GPtrArray *series, AugurFeatConfig *feat,
                 if (!any_col (series, host_cols, G_N_ELEMENTS (host_cols)))
                         feat->groups &= ~(guint) AUGUR_FEAT_GROUP_HOST;
                 if (!any_col (series, act_cols, G_N_ELEMENTS (act_cols)))
-                        feat->groups &= ~(guint) AUGUR_FEAT_GROUP_ACTIVITY;
+                        feat->groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_RECENCY);
                 if (!any_col (series, bkt_cols, G_N_ELEMENTS (bkt_cols)))
                         feat->groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
                 for (guint i = 0; i < grids->len; i++) {

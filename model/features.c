@@ -51,6 +51,23 @@
  *            Held and reset like the activity signals: a bucket never seen in
  *            the segment is 0, as is every bucket of a history without the
  *            columns (bkt_avail = 0 tells the net which zero it is).
+ *  RECENCY   rec_input, rec_login,     min(steps since the signal's last burst
+ *   (7,      rec_proc, rec_disk        / 36, 1): 0 = this step, 1 = none in
+ *   opt-in)                            the last 3 h (or in this segment).
+ *            Bursts: input >= 30 events/min, sessions above the previous
+ *            step's, proc starts >= 10/min, disk rd + wr >= 8 MiB/s.  One
+ *            clock per signal, linear over 3 h (one step = 1/36), so a lag
+ *            of 2..30 min after a precursor is one input, not a pattern the
+ *            recurrent net has to find across its window (act_since_burst
+ *            merges the three activity signals on a log scale over a week).
+ *            mem_p6max, mem_p12max,   (max of memory over the hour that
+ *            mem_p24max               followed this time 6, 12, 24 h ago
+ *                                     - held) / g_sd, 0 without that much
+ *                                     history: a job that recurs on a
+ *                                     period with a jittered start shows as
+ *                                     a bump ahead (mean12/day12 halve it).
+ *            Added after the buckets (model file metadata version 4): the
+ *            rows of the other groups are unchanged, so older files load.
  * Every feature is clamped to [-16, 16] (the fixed-point kernel's Q10 input
  * saturates at +-32; this leaves headroom).
  *
@@ -104,6 +121,10 @@
 #define BURST_PROC_PER_MIN   10.0f /* a job or login starts this many procs  */
 #define SINCE_BURST_CAP   2016.0   /* 1 week of steps                       */
 #define BKT_PROG_SCALE_PCT 100.0f  /* prog bucket: one busy CPU -> 1         */
+#define BURST_DISK_KIBPS  8192.0f  /* a staging burst: 8 MiB/s rd + wr      */
+#define REC_SPAN_STEPS    36.0     /* recency scale: 3 h of 5-min steps     */
+#define N_REC             4
+#define N_PER             3        /* mem_p6max, mem_p12max, mem_p24max     */
 
 static const char *const sig_names[AUGUR_SIG_N] = {
         "cpu", "mem", "disk", "net", "input", "sessions", "proc",
@@ -156,7 +177,8 @@ enum { IO_AVAIL, IO_LVL, IO_D1, IO_MEAN12, IO_N };
 #define F_ACT0    (F_HOST0 + 5)
 #define F_BKT0    (F_ACT0 + 5)
 #define N_BKT     (AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS)
-#define F_FULL    (F_BKT0 + 1 + N_BKT)
+#define F_REC0    (F_BKT0 + 1 + N_BKT)
+#define F_FULL    (F_REC0 + N_REC + N_PER)
 
 G_STATIC_ASSERT (F_FULL <= AUGUR_FEAT_MAX);
 
@@ -200,6 +222,10 @@ static const FeatInfo feat_info[F_FULL] = {
         { "prog_b6", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b7", AUGUR_FEAT_GROUP_BUCKETS },
         { "user_b0", AUGUR_FEAT_GROUP_BUCKETS }, { "user_b1", AUGUR_FEAT_GROUP_BUCKETS },
         { "user_b2", AUGUR_FEAT_GROUP_BUCKETS }, { "user_b3", AUGUR_FEAT_GROUP_BUCKETS },
+        { "rec_input", AUGUR_FEAT_GROUP_RECENCY }, { "rec_login", AUGUR_FEAT_GROUP_RECENCY },
+        { "rec_proc", AUGUR_FEAT_GROUP_RECENCY }, { "rec_disk", AUGUR_FEAT_GROUP_RECENCY },
+        { "mem_p6max", AUGUR_FEAT_GROUP_RECENCY }, { "mem_p12max", AUGUR_FEAT_GROUP_RECENCY },
+        { "mem_p24max", AUGUR_FEAT_GROUP_RECENCY },
 };
 G_STATIC_ASSERT (AUGUR_COL_USER_B0 == AUGUR_COL_PROG_B0 + AUGUR_PROG_BUCKETS);
 G_STATIC_ASSERT (AUGUR_COL_USER_B3 + 1 == AUGUR_COL_PROG_B0 + N_BKT);
@@ -322,6 +348,8 @@ struct AugurFeatState {
         double s2[AUGUR_SIG_N];          /* decayed sum of u^2              */
         guint since_burst;               /* steps since activity burst      */
         gboolean burst_seen;
+        guint rec_since[N_REC];          /* steps since each signal's burst */
+        gboolean rec_seen[N_REC];
         float bkt_held[N_BKT];           /* last observed bucket values     */
         gboolean bkt_obs;                /* any bucket observed this step   */
         float full[F_FULL];              /* scratch: every feature          */
@@ -345,6 +373,10 @@ state_segment_reset (AugurFeatState *st)
         }
         st->since_burst = 0;
         st->burst_seen = FALSE;
+        for (int j = 0; j < N_REC; j++) {
+                st->rec_since[j] = 0;
+                st->rec_seen[j] = FALSE;
+        }
         for (int b = 0; b < N_BKT; b++)
                 st->bkt_held[b] = NAN;
         st->bkt_obs = FALSE;
@@ -625,6 +657,25 @@ state_advance (AugurFeatState *st, const float *vals, const float *bkt, gboolean
         } else if (st->since_burst < G_MAXUINT / 2) {
                 st->since_burst++;
         }
+
+        {
+                gboolean rb[N_REC] = {
+                        st->obs[AUGUR_SIG_INPUT] && vals[AUGUR_SIG_INPUT] >= BURST_INPUT_PER_MIN,
+                        st->obs[AUGUR_SIG_SESSIONS] && !isnan (prev_sessions)
+                                && vals[AUGUR_SIG_SESSIONS] > prev_sessions,
+                        st->obs[AUGUR_SIG_PROC] && vals[AUGUR_SIG_PROC] >= BURST_PROC_PER_MIN,
+                        st->obs[AUGUR_SIG_DISK] && vals[AUGUR_SIG_DISK] >= BURST_DISK_KIBPS,
+                };
+
+                for (int j = 0; j < N_REC; j++) {
+                        if (rb[j]) {
+                                st->rec_seen[j] = TRUE;
+                                st->rec_since[j] = 0;
+                        } else if (st->rec_since[j] < G_MAXUINT / 2) {
+                                st->rec_since[j]++;
+                        }
+                }
+        }
 }
 
 static void
@@ -679,6 +730,25 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
                         f[F_BKT0 + 1 + b] = log1pf (v) / log1pf (BKT_PROG_SCALE_PCT);
                 else
                         f[F_BKT0 + 1 + b] = log1pf (v) / (float) G_LN2;
+        }
+
+        for (int j = 0; j < N_REC; j++)
+                f[F_REC0 + j] = st->rec_seen[j]
+                        ? (float) MIN ((double) st->rec_since[j] / REC_SPAN_STEPS, 1.0) : 1.0f;
+        {
+                static const guint lag_end[N_PER] = { 72, 144, HIST_LEN - 1 };
+                float u = sig_transform (AUGUR_SIG_MEM, st->held[AUGUR_SIG_MEM]);
+
+                for (int j = 0; j < N_PER; j++) {
+                        float m, mx = NAN;
+
+                        f[F_REC0 + N_REC + j] = 0.0f;
+                        if (isnan (u) || st->age < lag_end[j])
+                                continue;
+                        ring_stats (st->core_hist[1], HIST_LEN, st->age, lag_end[j] - 11, lag_end[j], &m, &mx, NULL);
+                        if (!isnan (mx))
+                                f[F_REC0 + N_REC + j] = (mx - u) / st->cfg.norm.sd[AUGUR_SIG_MEM];
+                }
         }
 
         for (guint k = 0; k < F_FULL; k++)

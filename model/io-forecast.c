@@ -6,6 +6,16 @@
 
 #include <math.h>
 
+/* The period is detected on log(1 + rate / DETECT_SCALE_BPS), dilated by
+ * DETECT_DILATE_TICKS each way (dilate() below).  The log: a raise that
+ * lets a capped read through at eight times the rate is the same job, and
+ * one such spike must not outweigh, in the autocorrelation's variance,
+ * the periods of capped reads before it (it did: the period was lost at
+ * the first raise and stayed lost while the spike was in the ring).  The
+ * dilation: a burst's start may jitter by as many ticks. */
+#define DETECT_SCALE_BPS (64.0f * 1024)
+#define DETECT_DILATE_TICKS 2
+
 struct AugurIoForecast {
         AugurIoForecastConfig c;
         guint64 tick;                        /* ticks pushed                  */
@@ -153,6 +163,25 @@ forecast (AugurIoForecast *f)
         }
 }
 
+/* ret[i] = the largest of x[i - w .. i + w] (NAN only when all are): the
+ * series the period is detected on.  A burst that got narrow (a raise let
+ * it through in a tick where the cap spread it over ten) and starts a
+ * tick early or late from one period to the next still overlaps itself,
+ * so the autocorrelation at the period stays high.  The forecast itself
+ * reads the plain ring (its window around the phase absorbs the jitter). */
+static void
+dilate (const float *x, guint n, guint w, float *ret)
+{
+        for (guint i = 0; i < n; i++) {
+                float m = NAN;
+
+                for (guint j = i >= w ? i - w : 0; j < n && j <= i + w; j++)
+                        if (!isnan (x[j]) && (isnan (m) || x[j] > m))
+                                m = x[j];
+                ret[i] = m;
+        }
+}
+
 void
 augur_io_forecast_push (AugurIoForecast *f, double bps, gboolean at_limit, guint k)
 {
@@ -178,7 +207,8 @@ augur_io_forecast_push (AugurIoForecast *f, double bps, gboolean at_limit, guint
                 float *x = f->scratch, *acf = f->scratch + f->c.ring_len;
 
                 for (guint i = 0; i < n; i++)
-                        x[i] = ring_at (f, f->tick - n + i);
+                        acf[i] = log1pf (ring_at (f, f->tick - n + i) / DETECT_SCALE_BPS);
+                dilate (acf, n, DETECT_DILATE_TICKS, x);
                 f->period = augur_period_detect (x, n, f->c.period_min, f->c.ring_len / 2,
                                                  f->c.period_min_acf, acf, NULL);
                 f->next_detect = f->tick + f->c.period_every;

@@ -31,6 +31,10 @@
  *   before it carry row 1 (capacities = the balloon and online vCPUs when
  *   trained from augurd's history) and are refused with a message that
  *   says to retrain: a model must be served the signal it learnt.
+ *   Version 4 added the RECENCY feature group (bit 0x40, features appended
+ *   after the buckets; opt-in, `train --recency`): files of versions 1-3
+ *   load unchanged, one of them claiming bit 0x40 is refused, and an older
+ *   augur refuses a version-4 file by its version.
  */
 #include "model-file.h"
 #include "blob.h"
@@ -43,7 +47,7 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      3
+#define META_VERSION      4
 #define META_VERSION_MIN  1   /* read, and refused by input_row below */
 
 void
@@ -244,10 +248,16 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
         if (!ok)
                 return FALSE;
         augur_features_config_init (&m->feat);
-        m->feat.groups = (guint) read_int (o, "groups", 1, AUGUR_FEAT_GROUPS_ALL, &ok, error);
+        m->feat.groups = (guint) read_int (o, "groups", 1, AUGUR_FEAT_GROUPS_KNOWN, &ok, error);
         if (ok && version < 2 && (m->feat.groups & AUGUR_FEAT_GROUP_BUCKETS)) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
                              "metadata: version 1 cannot have the bucket feature group");
+                return FALSE;
+        }
+        if (ok && version < 4 && (m->feat.groups & AUGUR_FEAT_GROUP_RECENCY)) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: version %" G_GINT64_FORMAT " cannot have the recency feature group",
+                             version);
                 return FALSE;
         }
         input_row = version >= 3 ? read_int (o, "input_row", 1, 1000, &ok, error) : 1;

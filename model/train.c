@@ -57,6 +57,7 @@ augur_train_config_init (AugurTrainConfig *cfg)
         cfg->patience = 3;
         cfg->batch = 128;
         cfg->windows_per_epoch = 32768;
+        cfg->onset_weight = 1;
         cfg->val_windows = 16384;
         cfg->lr = 3e-3f;
         cfg->quantile = 0.95f;
@@ -118,8 +119,26 @@ window_in_split (const AugurVmData *d, gsize k, guint T, guint H, AugurSplit sp)
         return k + 1 < d->n && d->split[k + 1] == sp;
 }
 
+/* Does memory rise by AUGUR_ONSET_RISE_PCT points or more over the held
+ * value at origin k within the next 3 steps (a spike's onset ahead)? */
+static gboolean
+onset_ahead (const AugurVmData *d, gsize k)
+{
+        float base = d->held[k * AUGUR_SIG_N + AUGUR_SIG_MEM];
+
+        for (gsize h = 1; h <= 3 && k + h < d->n && !isnan (base); h++) {
+                float v = d->y[(gsize) AUGUR_TARGET_MEM_PCT * d->n + k + h];
+
+                if (!isnan (v) && v - base >= AUGUR_ONSET_RISE_PCT)
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* The windows of split sp; with weight > 1, a window with an onset ahead
+ * is listed weight times (training: the sample sees onsets more often). */
 static GArray *
-collect_windows (const AugurDataset *ds, guint T, guint H, AugurSplit sp)
+collect_windows (const AugurDataset *ds, guint T, guint H, AugurSplit sp, guint weight)
 {
         GArray *w = g_array_new (FALSE, FALSE, sizeof (WinRef));
 
@@ -128,8 +147,13 @@ collect_windows (const AugurDataset *ds, guint T, guint H, AugurSplit sp)
 
                 for (gsize k = 0; k < d->n; k++) {
                         WinRef r = { v, (guint32) k };
+                        guint rep = 1;
 
-                        if (window_in_split (d, k, T, H, sp))
+                        if (!window_in_split (d, k, T, H, sp))
+                                continue;
+                        if (weight > 1 && onset_ahead (d, k))
+                                rep = weight;
+                        for (guint i = 0; i < rep; i++)
                                 g_array_append_val (w, r);
                 }
         }
@@ -248,8 +272,8 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         O = AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * H;
         compute_target_scales (ds, m->target_scale);
 
-        tw = collect_windows (ds, T, H, AUGUR_SPLIT_TRAIN);
-        vw = collect_windows (ds, T, H, AUGUR_SPLIT_VAL);
+        tw = collect_windows (ds, T, H, AUGUR_SPLIT_TRAIN, cfg->onset_weight);
+        vw = collect_windows (ds, T, H, AUGUR_SPLIT_VAL, 1);
         if (tw->len == 0 || vw->len == 0) {
                 AugurSplit sp = tw->len == 0 ? AUGUR_SPLIT_TRAIN : AUGUR_SPLIT_VAL;
                 const char *vm;

@@ -35,11 +35,17 @@ typedef struct {
         AugurSplitMode split;        /* time (default) | vm                  */
         gboolean no_activity;        /* drop the activity and bucket groups  */
         gboolean no_buckets;         /* drop the bucket group only           */
+        guint onset_weight;          /* a training window whose memory rises
+                                      * >= AUGUR_ONSET_RISE_PCT points within
+                                      * 3 steps is sampled this many times
+                                      * as often (default 1 = plain)        */
         double time_budget_s;        /* stop training after this (0 = none)  */
         const gint *cancel;          /* stop after the epoch when *cancel != 0
                                       * (read atomically; NULL = never): the
                                       * daemon's retrain worker at shutdown  */
 } AugurTrainConfig;
+
+#define AUGUR_ONSET_RISE_PCT 5.0f
 
 void augur_train_config_init (AugurTrainConfig *cfg);
 

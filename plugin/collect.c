@@ -81,42 +81,65 @@ field_stat (const char *field)
         return hit ? (AugurStat) (GPOINTER_TO_INT (hit) - 1) : AUGUR_STAT_N;
 }
 
-/* block.N.name / rd.bytes / wr.bytes / rd.reqs / wr.reqs into the
- * per-disk slot N (units.h, PER DISK); anything else is left alone.  The
- * caller parses the summed fields from the same parameters (and counts a
- * rejected value once, there). */
+/* The per-device counters (units.h, PER DEVICE): "PREFIX.N.name" and
+ * "PREFIX.N.SUFFIX" for each suffix of the kind, into slot N. */
+typedef struct {
+        const char *prefix;                  /* "block.", "net."               */
+        const char *const *suffix;           /* v[k]'s field suffix            */
+        int n_suffix;
+        gsize slots_off, n_off;              /* in AugurDomainSample            */
+        guint max;
+} DevKind;
+
+static const char *const disk_suffix[AUGUR_DISK_N] = { "rd.bytes", "wr.bytes", "rd.reqs", "wr.reqs" };
+static const char *const iface_suffix[AUGUR_IFACE_N] = { "rx.bytes", "tx.bytes" };
+static const DevKind dev_kinds[] = {
+        { "block.", disk_suffix, AUGUR_DISK_N, G_STRUCT_OFFSET (AugurDomainSample, disk),
+          G_STRUCT_OFFSET (AugurDomainSample, n_disks), AUGUR_MAX_DISKS },
+        { "net.", iface_suffix, AUGUR_IFACE_N, G_STRUCT_OFFSET (AugurDomainSample, iface),
+          G_STRUCT_OFFSET (AugurDomainSample, n_ifaces), AUGUR_MAX_IFACES },
+};
+
+/* PREFIX.N.name and PREFIX.N.<counter> into the per-device slot N;
+ * anything else is left alone.  The caller parses the summed fields from
+ * the same parameters (and counts a rejected value once, there). */
 static void
-parse_disk_field (const virTypedParameter *p, AugurDomainSample *out)
+parse_dev_field (const virTypedParameter *p, AugurDomainSample *out)
 {
-        static const char *const suffix[AUGUR_DISK_N] = { "rd.bytes", "wr.bytes", "rd.reqs", "wr.reqs" };
+        const DevKind *dk = NULL;
         const char *rest;
         char *end = NULL;
         guint64 idx;
-        AugurDiskCounters *d;
+        AugurDevCounters *d;
+        guint *n;
         gint64 v;
 
-        if (strncmp (p->field, "block.", 6) != 0 || !g_ascii_isdigit (p->field[6]))
+        for (gsize i = 0; i < G_N_ELEMENTS (dev_kinds); i++)
+                if (g_str_has_prefix (p->field, dev_kinds[i].prefix))
+                        dk = &dev_kinds[i];
+        if (!dk || !g_ascii_isdigit (p->field[strlen (dk->prefix)]))
                 return;
-        idx = g_ascii_strtoull (p->field + 6, &end, 10);
-        if (!end || *end != '.' || idx >= AUGUR_MAX_DISKS)
+        idx = g_ascii_strtoull (p->field + strlen (dk->prefix), &end, 10);
+        if (!end || *end != '.' || idx >= dk->max)
                 return;
         rest = end + 1;
-        d = &out->disk[idx];
+        d = (AugurDevCounters *) G_STRUCT_MEMBER_P (out, dk->slots_off) + idx;
+        n = G_STRUCT_MEMBER_P (out, dk->n_off);
         if (strcmp (rest, "name") == 0) {
                 if (p->type != VIR_TYPED_PARAM_STRING || !p->value.s)
                         return;
                 g_strlcpy (d->name, p->value.s, sizeof d->name);
-                out->n_disks = MAX (out->n_disks, (guint) idx + 1);
+                *n = MAX (*n, (guint) idx + 1);
                 return;
         }
-        for (int k = 0; k < AUGUR_DISK_N; k++) {
-                if (strcmp (rest, suffix[k]) != 0)
+        for (int k = 0; k < dk->n_suffix; k++) {
+                if (strcmp (rest, dk->suffix[k]) != 0)
                         continue;
                 if (!param_int64 (p, &v) || v < 0)
                         return;
                 d->v[k] = v;
                 d->present |= 1u << k;
-                out->n_disks = MAX (out->n_disks, (guint) idx + 1);
+                *n = MAX (*n, (guint) idx + 1);
                 return;
         }
 }
@@ -130,13 +153,15 @@ augur_collect_parse_params (const virTypedParameter *params, int nparams,
         out->present = 0;
         out->n_disks = 0;
         memset (out->disk, 0, sizeof out->disk);
+        out->n_ifaces = 0;
+        memset (out->iface, 0, sizeof out->iface);
         for (int i = 0; i < nparams; i++) {
                 const virTypedParameter *p = &params[i];
                 AugurStat f = field_stat (p->field);
                 gint64 v;
 
-                if (p->field[0] == 'b')
-                        parse_disk_field (p, out);
+                if (p->field[0] == 'b' || p->field[0] == 'n')
+                        parse_dev_field (p, out);
                 if (f == AUGUR_STAT_N)
                         continue;
                 if (!param_int64 (p, &v) || v < 0) {
@@ -224,8 +249,9 @@ augur_collect_parse_domstats_text (const char *text, GError **error)
                 g_strlcpy (p.field, t, sizeof p.field);
                 p.type = VIR_TYPED_PARAM_LLONG;
                 p.value.l = g_ascii_strtoll (eq + 1, &end, 10);
-                if (g_str_has_prefix (t, "block.") && g_str_has_suffix (t, ".name")) {
-                        /* A disk's name: the per-disk counters are keyed by it. */
+                if ((g_str_has_prefix (t, "block.") || g_str_has_prefix (t, "net.")) &&
+                    g_str_has_suffix (t, ".name")) {
+                        /* A device's name: its own counters are keyed by it. */
                         p.type = VIR_TYPED_PARAM_STRING;
                         p.value.s = g_strdup (eq + 1);
                         g_ptr_array_add (strings, p.value.s);

@@ -73,7 +73,9 @@ G_STATIC_ASSERT (AUGUR_GUEST_STATE_CRASHED == (int) VIR_DOMAIN_CRASHED);
 G_STATIC_ASSERT (AUGUR_GUEST_STATE_PMSUSPENDED == (int) VIR_DOMAIN_PMSUSPENDED);
 
 /* libvirt's last error as an AUGUR_HV_ERROR, then reset.  A dead
- * connection is LOST; a domain that is not there is NO_GUEST. */
+ * connection is LOST; a domain that is not there is NO_GUEST; what the
+ * driver cannot do at all (<bandwidth> on a session-mode daemon: "Network
+ * bandwidth tuning is not available in session mode") is UNSUPPORTED. */
 static void
 set_error (GError **error, const char *what)
 {
@@ -86,6 +88,8 @@ set_error (GError **error, const char *what)
                 code = AUGUR_HV_ERROR_LOST;
         else if (e && e->code == VIR_ERR_NO_DOMAIN)
                 code = AUGUR_HV_ERROR_NO_GUEST;
+        else if (e && (e->code == VIR_ERR_OPERATION_UNSUPPORTED || e->code == VIR_ERR_NO_SUPPORT))
+                code = AUGUR_HV_ERROR_UNSUPPORTED;  /* e.g. <bandwidth> on a session daemon */
         g_set_error (error, AUGUR_HV_ERROR, code, "%s: %s", what,
                      e && e->message ? e->message : "unknown libvirt error");
         virResetLastError ();
@@ -577,6 +581,102 @@ lv_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *
         return ok;
 }
 
+/* <bandwidth> through virDomain{Get,Set}InterfaceParameters, live.  The
+ * get asks for the parameter count first, as virsh domiftune does; every
+ * field comes back (inbound/outbound average, peak, burst, inbound floor),
+ * 0 for what is unset. */
+static gboolean
+lv_get_iface_params (AugurHvGuest *g, const char *iface, virTypedParameterPtr *ret_params, int *ret_n,
+                     GError **error)
+{
+        virTypedParameterPtr params = NULL;
+        int n = 0;
+
+        if (virDomainGetInterfaceParameters (dom_of (g), iface, NULL, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainGetInterfaceParameters");
+                return FALSE;
+        }
+        params = g_new0 (virTypedParameter, MAX (n, 1));
+        if (virDomainGetInterfaceParameters (dom_of (g), iface, params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainGetInterfaceParameters");
+                g_free (params);
+                return FALSE;
+        }
+        *ret_params = params;
+        *ret_n = n;
+        return TRUE;
+}
+
+static guint64
+iface_param (virTypedParameterPtr params, int n, const char *field)
+{
+        unsigned int v = 0;
+
+        return virTypedParamsGetUInt (params, n, field, &v) == 1 ? v : 0;
+}
+
+static gboolean
+lv_get_iface_bandwidth (AugurHvGuest *g, const char *iface, AugurIfaceBandwidth *ret, GError **error)
+{
+        virTypedParameterPtr params = NULL;
+        int n = 0;
+
+        if (!lv_get_iface_params (g, iface, &params, &n, error))
+                return FALSE;
+        ret->inbound_kib_s = iface_param (params, n, VIR_DOMAIN_BANDWIDTH_IN_AVERAGE);
+        ret->outbound_kib_s = iface_param (params, n, VIR_DOMAIN_BANDWIDTH_OUT_AVERAGE);
+        virTypedParamsFree (params, n);
+        return TRUE;
+}
+
+/* libvirt replaces a direction's whole rate (average, peak, burst, floor)
+ * with what the call names, so the direction's other fields are read
+ * first and sent back as they were. */
+static gboolean
+lv_set_iface_bandwidth (AugurHvGuest *g, const char *iface, const AugurIfaceBandwidth *b, GError **error)
+{
+        static const struct {
+                const char *average, *keep[3];
+        } dir[2] = {
+                { VIR_DOMAIN_BANDWIDTH_IN_AVERAGE,
+                  { VIR_DOMAIN_BANDWIDTH_IN_PEAK, VIR_DOMAIN_BANDWIDTH_IN_BURST, VIR_DOMAIN_BANDWIDTH_IN_FLOOR } },
+                { VIR_DOMAIN_BANDWIDTH_OUT_AVERAGE,
+                  { VIR_DOMAIN_BANDWIDTH_OUT_PEAK, VIR_DOMAIN_BANDWIDTH_OUT_BURST, NULL } },
+        };
+        const guint64 want[2] = { b->inbound_kib_s, b->outbound_kib_s };
+        virTypedParameterPtr cur = NULL, params = NULL;
+        int ncur = 0, n = 0, max = 0;
+        gboolean ok = TRUE;
+
+        if (!lv_get_iface_params (g, iface, &cur, &ncur, error))
+                return FALSE;
+        for (int d = 0; d < 2 && ok; d++) {
+                if (!want[d])
+                        continue;
+                if (want[d] > G_MAXUINT ||
+                    virTypedParamsAddUInt (&params, &n, &max, dir[d].average, (unsigned int) want[d]) < 0) {
+                        ok = FALSE;
+                        break;
+                }
+                for (int k = 0; k < 3 && ok; k++) {
+                        guint64 v = dir[d].keep[k] ? iface_param (cur, ncur, dir[d].keep[k]) : 0;
+
+                        if (v && virTypedParamsAddUInt (&params, &n, &max, dir[d].keep[k], (unsigned int) v) < 0)
+                                ok = FALSE;
+                }
+        }
+        if (!ok)
+                set_error (error, "virTypedParamsAddUInt");
+        else if (n > 0 && virDomainSetInterfaceParameters (dom_of (g), iface, params, n,
+                                                            VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainSetInterfaceParameters");
+                ok = FALSE;
+        }
+        virTypedParamsFree (cur, ncur);
+        virTypedParamsFree (params, n);
+        return ok;
+}
+
 static gboolean
 lv_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
 {
@@ -637,4 +737,6 @@ const AugurHvOps augur_hv_libvirt_ops = {
         .agent_users = lv_agent_users,
         .get_block_iotune = lv_get_block_iotune,
         .set_block_iotune = lv_set_block_iotune,
+        .get_iface_bandwidth = lv_get_iface_bandwidth,
+        .set_iface_bandwidth = lv_set_iface_bandwidth,
 };

@@ -3,8 +3,9 @@
  *
  * THE URI.  pve:/// reads qemu-server's own files: the configurations in
  * /etc/pve/qemu-server/<vmid>.conf and the pidfiles and QMP sockets in
- * /var/run/qemu-server/<vmid>.{pid,qmp}.  pve:///?run=DIR&conf=DIR puts
- * them elsewhere (tests), timeout_ms=N (1 .. 60000, default 200) is the
+ * /var/run/qemu-server/<vmid>.{pid,qmp}, and the host's network devices
+ * in /sys/class/net.  pve:///?run=DIR&conf=DIR&net=DIR puts them
+ * elsewhere (tests), timeout_ms=N (1 .. 60000, default 200) is the
  * deadline of one QMP session, qm=PATH and qm_timeout_ms=N (1 .. 600000,
  * default 15000) are the qm command and how long one run of it may take
  * (VCPUS below).  Nothing else is accepted.
@@ -38,8 +39,12 @@
  * as libvirt converts them); balloon.maximum from memory:; vcpu.current and
  * vcpu.maximum from vcpus: / sockets × cores; cpu.time, cpu.user,
  * cpu.system and balloon.rss from /proc/<pid>/stat (the QEMU process, as
- * libvirt's cgroup figure is for the whole domain).  No block or network
- * counters yet.
+ * libvirt's cgroup figure is for the whole domain); the block counters,
+ * per disk and summed, from query-blockstats in the same session (disks
+ * named as qemu-server names them: scsi0, virtio1); the network counters
+ * from the host tap of each netN: of the configuration, tap<vmid>i<N>
+ * (qemu-server's name for it), rx and tx swapped as libvirt swaps a
+ * tap's.
  *
  * THE BALLOON is set with QMP balloon, clamped within balloon: .. memory:
  * (read again for each call; without balloon: only memory: itself;
@@ -67,9 +72,11 @@
  * rest of the description kept).  A block that changed since the last
  * call, whoever changed it, is a METADATA event.
  *
+ * DISK LIMITS: see pve_get_block_iotune below (QMP, live only).
+ *
  * NOT YET: the guest agent (agent_users fails, probe_vcpus reports no
  * agent), balloon events, devices (no autodeflate, no activity channel),
- * block and network counters. */
+ * network limits. */
 #include "config.h"
 
 #include "hv.h"
@@ -88,6 +95,7 @@
 
 #define PVE_RUN_DIR "/var/run/qemu-server"
 #define PVE_CONF_DIR "/etc/pve/qemu-server"
+#define PVE_NET_DIR "/sys/class/net"
 #define MAX_CONF_BYTES (1024 * 1024)
 #define MAX_CMDLINE_BYTES (1024 * 1024)
 #define BACKOFF_MIN_US (5 * G_USEC_PER_SEC)
@@ -116,6 +124,7 @@
  * a handle may be unref'd on a worker thread). */
 typedef struct {
         char *run_dir, *conf_dir;
+        char *net_dir;                  /* the host's network devices (sysfs) */
         char *qm;                       /* the qm command; NULL = none        */
         int timeout_ms;                 /* one QMP session's deadline         */
         int qm_timeout_ms;              /* one run of qm                      */
@@ -143,13 +152,15 @@ typedef struct {
         char uuid[AUGUR_UUID_STRLEN];
         char *name;
         char *policy_xml;               /* its description's augur block      */
+        gboolean auto_ballooned;        /* augur_pve_conf_auto_ballooned()    */
 } Known;
 
 /* An event found by a scan, delivered from an idle source. */
 typedef enum {
         PENDING_STARTED,
         PENDING_STOPPED,
-        PENDING_POLICY,                 /* the description's augur block changed */
+        PENDING_POLICY,                 /* the description's augur block, or
+                                         * whether pvestatd balloons it, changed */
 } PendingKind;
 
 static const char *const pending_names[] = { "started", "stopped", "policy changed" };
@@ -185,6 +196,7 @@ pve_clear (gpointer data)
 
         g_free (p->run_dir);
         g_free (p->conf_dir);
+        g_free (p->net_dir);
         g_free (p->qm);
         g_hash_table_unref (p->polling);
         g_hash_table_unref (p->warned);
@@ -486,12 +498,14 @@ rescan (Pve *p, GError **error)
                 n->pid = f->pid;
                 identity (f, n->uuid, &n->name);
                 n->policy_xml = g_strdup (f->conf.policy_xml);
+                n->auto_ballooned = augur_pve_conf_auto_ballooned (&f->conf);
                 g_hash_table_insert (known, GINT_TO_POINTER (f->vmid), n);
                 if (p->known && old && old->pid != f->pid)      /* restarted between two scans */
                         queue_event (p, f->vmid, PENDING_STOPPED, old->uuid, old->name);
                 if (p->known && (!old || old->pid != f->pid))
                         queue_event (p, f->vmid, PENDING_STARTED, n->uuid, n->name);
-                else if (old && g_strcmp0 (old->policy_xml, n->policy_xml) != 0)
+                else if (old && (g_strcmp0 (old->policy_xml, n->policy_xml) != 0 ||
+                                 old->auto_ballooned != n->auto_ballooned))
                         queue_event (p, f->vmid, PENDING_POLICY, n->uuid, n->name);
         }
         if (p->known) {
@@ -536,9 +550,11 @@ scan (Pve *p, GError **error)
                         p->dirty = TRUE;
                         continue;
                 }
-                if (g_strcmp0 (k->policy_xml, f.conf.policy_xml) != 0) {
+                if (g_strcmp0 (k->policy_xml, f.conf.policy_xml) != 0 ||
+                    k->auto_ballooned != augur_pve_conf_auto_ballooned (&f.conf)) {
                         g_free (k->policy_xml);
                         k->policy_xml = g_strdup (f.conf.policy_xml);
+                        k->auto_ballooned = augur_pve_conf_auto_ballooned (&f.conf);
                         queue_event (p, f.vmid, PENDING_POLICY, k->uuid, k->name);
                 }
                 g_array_append_val (out, f);
@@ -680,6 +696,91 @@ state_of (const char *status)
         return AUGUR_GUEST_STATE_NOSTATE;
 }
 
+/* A disk's name as qemu-server names it ("scsi0", "virtio1"), from one
+ * entry of query-blockstats or query-block: the drive id less its
+ * "drive-" (qemu-server's -drive id=drive-scsi0), else the device's qdev
+ * id (-blockdev: "scsi0", or a QOM path "/machine/peripheral/scsi0/...").
+ * Only [a-z0-9] names shorter than AUGUR_DISK_NAME_LEN: anything else is
+ * not a disk qemu-server made, and is skipped. */
+static gboolean
+disk_name (JsonObject *o, char ret[AUGUR_DISK_NAME_LEN])
+{
+        const char *dev = json_object_get_string_member_with_default (o, "device", "");
+        const char *name = NULL;
+        gsize len;
+
+        if (g_str_has_prefix (dev, "drive-")) {
+                name = dev + 6;
+                len = strlen (name);
+        } else if (!*dev) {
+                const char *qdev = json_object_get_string_member_with_default (o, "qdev", "");
+
+                name = g_str_has_prefix (qdev, "/machine/peripheral/") ? qdev + 20 : qdev;
+                len = strcspn (name, "/");
+        } else {
+                return FALSE;
+        }
+        if (len == 0 || len >= AUGUR_DISK_NAME_LEN || strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789") < len)
+                return FALSE;
+        memcpy (ret, name, len);
+        ret[len] = '\0';
+        return TRUE;
+}
+
+/* query-blockstats, as pvestatd reads it: per disk into s->disk[] (the
+ * first AUGUR_MAX_DISKS), summed into the block counters.  FALSE only when
+ * the session failed. */
+static gboolean
+block_stats (AugurQmp *q, int vmid, AugurDomainSample *s, GError **error)
+{
+        static const char *const keys[AUGUR_DISK_N] = {
+                [AUGUR_DISK_RD_BYTES] = "rd_bytes", [AUGUR_DISK_WR_BYTES] = "wr_bytes",
+                [AUGUR_DISK_RD_REQS] = "rd_operations", [AUGUR_DISK_WR_REQS] = "wr_operations",
+        };
+        g_autoptr(JsonNode) ret = NULL;
+        g_autoptr(GError) local = NULL;
+        JsonArray *a;
+        gint64 sum[2] = { 0, 0 };
+        gboolean any[2] = { FALSE, FALSE };
+
+        if (!augur_qmp_execute (q, "query-blockstats", NULL, &ret, &local)) {
+                if (!g_error_matches (local, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_COMMAND))
+                        return g_propagate_error (error, g_steal_pointer (&local)), FALSE;
+                g_debug ("pve: vmid %d: %s", vmid, local->message);
+                return TRUE;
+        }
+        if (!JSON_NODE_HOLDS_ARRAY (ret))
+                return TRUE;
+        a = json_node_get_array (ret);
+        for (guint i = 0; i < json_array_get_length (a); i++) {
+                JsonNode *n = json_array_get_element (a, i);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+                JsonNode *st = o ? json_object_get_member (o, "stats") : NULL;
+                AugurDiskCounters d = { 0 };
+                gint64 v;
+
+                if (!st || !JSON_NODE_HOLDS_OBJECT (st) || !disk_name (o, d.name))
+                        continue;
+                for (int k = 0; k < AUGUR_DISK_N; k++) {
+                        if (!int_member (json_node_get_object (st), keys[k], &v))
+                                continue;
+                        d.v[k] = v;
+                        d.present |= 1u << k;
+                        if (k <= AUGUR_DISK_WR_BYTES && v <= G_MAXINT64 / 2 - sum[k]) {
+                                sum[k] += v;
+                                any[k] = TRUE;
+                        }
+                }
+                if (s->n_disks < AUGUR_MAX_DISKS)
+                        s->disk[s->n_disks++] = d;
+        }
+        if (any[AUGUR_DISK_RD_BYTES])
+                augur_sample_set (s, AUGUR_STAT_BLOCK_RD_BYTES, sum[AUGUR_DISK_RD_BYTES]);
+        if (any[AUGUR_DISK_WR_BYTES])
+                augur_sample_set (s, AUGUR_STAT_BLOCK_WR_BYTES, sum[AUGUR_DISK_WR_BYTES]);
+        return TRUE;
+}
+
 /* The monitor's part of s: one session.  FALSE (the monitor is backed off)
  * only when the session itself failed; a command QEMU refuses (no balloon
  * device) leaves its fields absent. */
@@ -732,6 +833,8 @@ qmp_stats (Pve *p, const Found *f, AugurDomainSample *s, GError **error)
                 if (st && JSON_NODE_HOLDS_VALUE (st) && json_node_get_value_type (st) == G_TYPE_STRING)
                         augur_sample_set (s, AUGUR_STAT_STATE, state_of (json_node_get_string (st)));
         }
+        if (!block_stats (q, f->vmid, s, error))
+                return FALSE;
         if (!augur_qmp_execute (q, "query-balloon", NULL, &balloon, &local)) {
                 /* DeviceNotActive: no balloon; the guest stats need one too. */
                 if (!g_error_matches (local, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_COMMAND))
@@ -788,6 +891,50 @@ proc_stats (int pid, AugurDomainSample *s)
                 augur_sample_set (s, AUGUR_STAT_BALLOON_RSS_KIB, (gint64) (rss * (guint64) page / 1024));
 }
 
+/* The network counters: qemu-server's host tap of each netN of the
+ * configuration, tap<vmid>i<N> (/sys/class/net/<tap>/statistics).  The
+ * guest receives what the tap transmits, so rx and tx swap, as libvirt
+ * swaps them for a tap.  Absent when no tap could be read (none
+ * configured, the guest stopping); a tap that cannot be read is left out
+ * of the sum. */
+static void
+net_stats (const Pve *p, const Found *f, AugurDomainSample *s)
+{
+        static const char *const file[2] = { "tx_bytes", "rx_bytes" };  /* guest rx, tx */
+        static const AugurStat stat[2] = { AUGUR_STAT_NET_RX_BYTES, AUGUR_STAT_NET_TX_BYTES };
+        gint64 sum[2] = { 0, 0 };
+        gboolean any = FALSE;
+
+        for (guint n = 0; n < AUGUR_PVE_MAX_NETS; n++) {
+                gint64 v[2];
+                gboolean ok = TRUE;
+
+                if (!(f->conf.nets & (1u << n)))
+                        continue;
+                for (int k = 0; k < 2 && ok; k++) {
+                        g_autofree char *tap = g_strdup_printf ("tap%di%u", f->vmid, n);
+                        g_autofree char *path = g_build_filename (p->net_dir, tap, "statistics", file[k], NULL);
+                        g_autofree char *text = NULL;
+                        gsize len;
+                        guint64 u;
+
+                        /* at most 2^57 each: the sum of 32 stays far from wrapping */
+                        ok = read_capped (path, 64, &text, &len, NULL) &&
+                             g_ascii_string_to_unsigned (g_strstrip (text), 10, 0, G_MAXINT64 / 64, &u, NULL);
+                        if (ok)
+                                v[k] = (gint64) u;
+                }
+                if (!ok)
+                        continue;
+                sum[0] += v[0];
+                sum[1] += v[1];
+                any = TRUE;
+        }
+        if (any)
+                for (int k = 0; k < 2; k++)
+                        augur_sample_set (s, stat[k], sum[k]);
+}
+
 static AugurQmpBackoff *
 backoff_of (Pve *p, int vmid)
 {
@@ -831,6 +978,7 @@ pve_guests_with_stats (AugurHv *hv, AugurHvKeepFunc keep, gpointer keep_data, GA
                 augur_sample_set (&s, AUGUR_STAT_VCPU_CURRENT, augur_pve_conf_vcpus (&f->conf));
                 augur_sample_set (&s, AUGUR_STAT_VCPU_MAXIMUM, augur_pve_conf_max_vcpus (&f->conf));
                 proc_stats (f->pid, &s);
+                net_stats (p, f, &s);
                 if (augur_qmp_backoff_ready (b, now)) {
                         if (qmp_stats (p, f, &s, &local)) {
                                 if (b->failures)
@@ -860,7 +1008,7 @@ pve_accepts (const char *uri)
 
 /* What a pve: URI says (parse_uri). */
 typedef struct {
-        char *run, *conf, *qm;          /* owned; qm NULL = none              */
+        char *run, *conf, *net, *qm;    /* owned; qm NULL = none              */
         int timeout_ms, qm_timeout_ms;
 } PveUri;
 
@@ -869,6 +1017,7 @@ pve_uri_clear (PveUri *u)
 {
         g_clear_pointer (&u->run, g_free);
         g_clear_pointer (&u->conf, g_free);
+        g_clear_pointer (&u->net, g_free);
         g_clear_pointer (&u->qm, g_free);
 }
 
@@ -892,6 +1041,7 @@ parse_uri (const char *uri, PveUri *ret, GError **error)
         PveUri r = {
                 .run = g_strdup (PVE_RUN_DIR),
                 .conf = g_strdup (PVE_CONF_DIR),
+                .net = g_strdup (PVE_NET_DIR),
                 .qm = g_file_test (PVE_QM, G_FILE_TEST_IS_EXECUTABLE) ? g_strdup (PVE_QM) : NULL,
                 .timeout_ms = AUGUR_QMP_DEFAULT_TIMEOUT_MS,
                 .qm_timeout_ms = QM_TIMEOUT_MS,
@@ -904,7 +1054,7 @@ parse_uri (const char *uri, PveUri *ret, GError **error)
             g_uri_get_fragment (u) || ((path = g_uri_get_path (u)) && *path && strcmp (path, "/") != 0)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
                              "cannot connect to %s: not pve:/// or "
-                             "pve:///?run=DIR&conf=DIR&qm=PATH&timeout_ms=N&qm_timeout_ms=N", uri);
+                             "pve:///?run=DIR&conf=DIR&net=DIR&qm=PATH&timeout_ms=N&qm_timeout_ms=N", uri);
                 pve_uri_clear (&r);
                 return FALSE;
         }
@@ -926,6 +1076,8 @@ parse_uri (const char *uri, PveUri *ret, GError **error)
                                 dest = &r.run;
                         else if (strcmp (k, "conf") == 0)
                                 dest = &r.conf;
+                        else if (strcmp (k, "net") == 0)
+                                dest = &r.net;
                         else if (strcmp (k, "qm") == 0)
                                 dest = &r.qm;
                         if (dest && g_path_is_absolute (v)) {
@@ -934,7 +1086,7 @@ parse_uri (const char *uri, PveUri *ret, GError **error)
                         } else if (!(strcmp (k, "timeout_ms") == 0 && parse_ms (v, 1, 60000, &r.timeout_ms)) &&
                                    !(strcmp (k, "qm_timeout_ms") == 0 && parse_ms (v, 1, 600000, &r.qm_timeout_ms))) {
                                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                                             "cannot connect to %s: %s=%s: not an absolute run or conf directory "
+                                             "cannot connect to %s: %s=%s: not an absolute run, conf or net directory "
                                              "or qm command, nor a timeout_ms of 1 .. 60000 or qm_timeout_ms of "
                                              "1 .. 600000", uri, (char *) k, (char *) v);
                                 pve_uri_clear (&r);
@@ -965,6 +1117,7 @@ pve_open (const char *uri, const AugurHvOptions *options, const AugurHvCallbacks
         p = g_atomic_rc_box_new0 (Pve);
         p->run_dir = g_steal_pointer (&u.run);
         p->conf_dir = g_steal_pointer (&u.conf);
+        p->net_dir = g_steal_pointer (&u.net);
         p->qm = g_steal_pointer (&u.qm);
         p->timeout_ms = u.timeout_ms;
         p->qm_timeout_ms = u.qm_timeout_ms;
@@ -1218,8 +1371,18 @@ pve_write_metadata (AugurHvGuest *g, const char *nsuri, const char *xml, GError 
 static gboolean
 pve_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error)
 {
+        PveGuest *pg = pg_of (g);
+        AugurPveConf c;
+
         ret->balloon_autodeflate = FALSE;
         ret->activity_socket = NULL;
+        ret->balloon_owner = NULL;
+        if (!read_conf (pg->pve, pg->vmid, &c, error))
+                return FALSE;
+        if (augur_pve_conf_auto_ballooned (&c))
+                ret->balloon_owner = "Proxmox's auto-ballooning (pvestatd moves every balloon: below memory: "
+                                     "unless shares: is 0; `qm set VMID --shares 0` hands it to augur)";
+        augur_pve_conf_clear (&c);
         return TRUE;
 }
 
@@ -1333,21 +1496,142 @@ pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
         return FALSE;
 }
 
-/* Disk limits live in qemu-server's config (mbps_rd=, iops=, ...) and
- * QMP's block_set_io_throttle; neither is wired yet.  UNSUPPORTED, so
- * the resize loop leaves a pve guest's disks alone and says so once. */
+/* DISK LIMITS.  qemu-server starts a disk with the limits of its config
+ * line (mbps=, mbps_rd=, mbps_wr=, iops=, ... and their _max bursts) and
+ * changes them live with QMP block_set_io_throttle on "drive-<disk>", as
+ * here.  augur's raise is live only: the config keeps the admin's value,
+ * which a restart of the guest restores.  block_set_io_throttle sets
+ * every limit of the disk at once, so the ones augur does not move (IOPS,
+ * bursts, the throttle group) are sent back as query-block reads them.
+ * A disk without a medium (an empty CD-ROM) has no limits: an error. */
+
+/* query-block's "inserted" object of disk (the limits), or NULL with
+ * *error; *ret_node keeps it alive. */
+static JsonObject *
+disk_inserted (PveGuest *pg, AugurQmp *q, const char *disk, JsonNode **ret_node, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+        JsonArray *a;
+
+        if (!augur_qmp_execute (q, "query-block", NULL, ret_node, &local)) {
+                set_qmp_error (error, pg->vmid, local);
+                return NULL;
+        }
+        a = JSON_NODE_HOLDS_ARRAY (*ret_node) ? json_node_get_array (*ret_node) : NULL;
+        for (guint i = 0; a && i < json_array_get_length (a); i++) {
+                JsonNode *n = json_array_get_element (a, i);
+                JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+                JsonNode *ins = o ? json_object_get_member (o, "inserted") : NULL;
+                char name[AUGUR_DISK_NAME_LEN];
+
+                if (!o || !disk_name (o, name) || strcmp (name, disk) != 0)
+                        continue;
+                if (!ins || !JSON_NODE_HOLDS_OBJECT (ins))
+                        break;
+                return json_node_get_object (ins);
+        }
+        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: no disk %s with a medium",
+                     pg->vmid, disk);
+        return NULL;
+}
+
 static gboolean
 pve_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, GError **error)
 {
-        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_UNSUPPORTED,
-                     "vmid %d: disk I/O limits are not supported yet by the pve backend", pg_of (g)->vmid);
-        return FALSE;
+        PveGuest *pg = pg_of (g);
+        g_autofree char *path = path_of (pg->pve, pg->vmid, "qmp");
+        g_autoptr(GError) local = NULL;
+        g_autoptr(AugurQmp) q = augur_qmp_open (path, pg->pve->timeout_ms, &local);
+        g_autoptr(JsonNode) node = NULL;
+        JsonObject *ins;
+        gint64 v;
+
+        if (!q) {
+                set_qmp_error (error, pg->vmid, local);
+                return FALSE;
+        }
+        if (!(ins = disk_inserted (pg, q, disk, &node, error)))
+                return FALSE;
+        *ret = (AugurBlockIoTune) { 0 };
+        if (int_member (ins, "bps", &v))
+                ret->total_bytes_sec = (guint64) v;
+        if (int_member (ins, "bps_rd", &v))
+                ret->read_bytes_sec = (guint64) v;
+        if (int_member (ins, "bps_wr", &v))
+                ret->write_bytes_sec = (guint64) v;
+        return TRUE;
 }
 
 static gboolean
 pve_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t, GError **error)
 {
-        return pve_get_block_iotune (g, disk, NULL, error);
+        /* Sent back as they are: block_set_io_throttle's other members,
+         * the N_REQUIRED_IOPS required ones first. */
+        enum { N_REQUIRED_IOPS = 3 };
+        static const char *const kept[] = {
+                "iops", "iops_rd", "iops_wr", "bps_max", "bps_rd_max", "bps_wr_max", "iops_max",
+                "iops_rd_max", "iops_wr_max", "bps_max_length", "bps_rd_max_length", "bps_wr_max_length",
+                "iops_max_length", "iops_rd_max_length", "iops_wr_max_length", "iops_size",
+        };
+        PveGuest *pg = pg_of (g);
+        g_autofree char *path = path_of (pg->pve, pg->vmid, "qmp");
+        g_autofree char *device = g_strdup_printf ("drive-%s", disk);
+        g_autoptr(GError) local = NULL;
+        g_autoptr(AugurQmp) q = augur_qmp_open (path, pg->pve->timeout_ms, &local);
+        g_autoptr(JsonNode) node = NULL, args = NULL;
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        JsonObject *ins;
+        gint64 v;
+
+        if (!q) {
+                set_qmp_error (error, pg->vmid, local);
+                return FALSE;
+        }
+        if (!(ins = disk_inserted (pg, q, disk, &node, error)))
+                return FALSE;
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "device");
+        json_builder_add_string_value (b, device);
+        {
+                const struct { const char *key; guint64 set; } bps[] = {
+                        { "bps", t->total_bytes_sec }, { "bps_rd", t->read_bytes_sec },
+                        { "bps_wr", t->write_bytes_sec },
+                };
+
+                for (gsize i = 0; i < G_N_ELEMENTS (bps); i++) {
+                        json_builder_set_member_name (b, bps[i].key);
+                        json_builder_add_int_value (b, bps[i].set ? (gint64) MIN (bps[i].set, (guint64) G_MAXINT64)
+                                                    : int_member (ins, bps[i].key, &v) ? v : 0);
+                }
+        }
+        for (gsize i = 0; i < G_N_ELEMENTS (kept); i++) {
+                gboolean have = int_member (ins, kept[i], &v) && v > 0;
+
+                /* The IOPS limits are required (0 = none); a burst only
+                 * when set, and its length only with it (QEMU refuses a
+                 * length without its burst). */
+                if (have && g_str_has_suffix (kept[i], "_max_length")) {
+                        g_autofree char *burst = g_strndup (kept[i], strlen (kept[i]) - strlen ("_length"));
+                        gint64 rate;
+
+                        have = int_member (ins, burst, &rate) && rate > 0;
+                }
+                if (!have && i >= N_REQUIRED_IOPS)
+                        continue;
+                json_builder_set_member_name (b, kept[i]);
+                json_builder_add_int_value (b, have ? v : 0);
+        }
+        if (json_object_has_member (ins, "group")) {
+                json_builder_set_member_name (b, "group");
+                json_builder_add_string_value (b, json_object_get_string_member_with_default (ins, "group", device));
+        }
+        json_builder_end_object (b);
+        args = json_builder_get_root (b);
+        if (!augur_qmp_execute (q, "block_set_io_throttle", args, NULL, &local)) {
+                set_qmp_error (error, pg->vmid, local);
+                return FALSE;
+        }
+        return TRUE;
 }
 
 const AugurHvOps augur_hv_pve_ops = {

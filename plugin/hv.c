@@ -189,6 +189,7 @@ gboolean
 augur_hv_guest_read_devices (AugurHvGuest *g, AugurHvDevices *ret, GError **error)
 {
         g_return_val_if_fail (g != NULL && ret != NULL, FALSE);
+        *ret = (AugurHvDevices) { 0 };
         return g->ops->read_devices (g, ret, error);
 }
 
@@ -258,4 +259,23 @@ augur_hv_guest_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurB
         if (!g->ops->set_block_iotune)
                 return unsupported (g, "set disk I/O limits", error);
         return g->ops->set_block_iotune (g, disk, t, error);
+}
+
+gboolean
+augur_hv_guest_get_iface_bandwidth (AugurHvGuest *g, const char *iface, AugurIfaceBandwidth *ret, GError **error)
+{
+        g_return_val_if_fail (g != NULL && iface != NULL && ret != NULL, FALSE);
+        if (!g->ops->get_iface_bandwidth)
+                return unsupported (g, "read interface bandwidth limits", error);
+        return g->ops->get_iface_bandwidth (g, iface, ret, error);
+}
+
+gboolean
+augur_hv_guest_set_iface_bandwidth (AugurHvGuest *g, const char *iface, const AugurIfaceBandwidth *b,
+                                    GError **error)
+{
+        g_return_val_if_fail (g != NULL && iface != NULL && b != NULL, FALSE);
+        if (!g->ops->set_iface_bandwidth)
+                return unsupported (g, "set interface bandwidth limits", error);
+        return g->ops->set_iface_bandwidth (g, iface, b, error);
 }

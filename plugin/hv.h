@@ -6,7 +6,8 @@
  * a guest looked up by UUID, the list of running guests, a guest's policy
  * metadata and device facts, its balloon, its vCPUs (hotplug, or
  * online/offline through the guest agent), its disks' byte-rate limits
- * (<iotune>, read and set live), the agent probe and the
+ * (<iotune>, read and set live), its interfaces' average rates
+ * (<bandwidth>, read and set live), the agent probe and the
  * agent's user count, and the events (lifecycle, balloon, agent,
  * metadata, connection closed).  The shape is libvirt's own driver tables
  * (src/driver-hypervisor.h: one struct of function pointers per backend;
@@ -96,6 +97,11 @@ typedef enum {
 typedef struct {
         gboolean balloon_autodeflate;   /* the guest deflates its balloon
                                          * itself under pressure              */
+        const char *balloon_owner;      /* static text: what else moves this
+                                         * balloon by design (Proxmox's
+                                         * pvestatd), and how to hand it to
+                                         * augur; NULL = nothing.  augur then
+                                         * never moves it.                   */
         char *activity_socket;          /* host end of the org.augur.activity.0
                                          * channel (plugin/activity.h), owned;
                                          * NULL = none, or not in bind mode   */
@@ -113,6 +119,17 @@ typedef struct {
         guint64 read_bytes_sec;
         guint64 write_bytes_sec;
 } AugurBlockIoTune;
+
+/* An interface's average rate limits, live (libvirt <bandwidth>, virsh
+ * domiftune), KiB/s as libvirt keeps them (1 KiB = 1024 bytes); 0 = no
+ * limit in that direction.  inbound pairs with the interface's rx
+ * counter and outbound with tx (units.h AugurIfaceStat).  peak, burst and
+ * floor are not here: augur moves only the average, and a set leaves
+ * them as they were. */
+typedef struct {
+        guint64 inbound_kib_s;
+        guint64 outbound_kib_s;
+} AugurIfaceBandwidth;
 
 typedef enum {
         AUGUR_HV_EVENT_LIFECYCLE,
@@ -226,6 +243,15 @@ typedef struct {
          * not supported. */
         gboolean (*set_block_iotune) (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t,
                                       GError **error);
+        /* The live average rates of interface iface (its name as the
+         * stats give it, "vnet0").  NULL: not supported. */
+        gboolean (*get_iface_bandwidth) (AugurHvGuest *g, const char *iface, AugurIfaceBandwidth *ret,
+                                         GError **error);
+        /* Set, live, the averages that are nonzero in b; the other
+         * direction and every peak, burst and floor stay as they are.
+         * NULL: not supported. */
+        gboolean (*set_iface_bandwidth) (AugurHvGuest *g, const char *iface, const AugurIfaceBandwidth *b,
+                                         GError **error);
 } AugurHvOps;
 
 /* ------------------------------------------------------------- augurd's use */
@@ -270,6 +296,10 @@ gboolean augur_hv_guest_get_block_iotune (AugurHvGuest *g, const char *disk, Aug
                                           GError **error);
 gboolean augur_hv_guest_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t,
                                           GError **error);
+gboolean augur_hv_guest_get_iface_bandwidth (AugurHvGuest *g, const char *iface, AugurIfaceBandwidth *ret,
+                                             GError **error);
+gboolean augur_hv_guest_set_iface_bandwidth (AugurHvGuest *g, const char *iface, const AugurIfaceBandwidth *b,
+                                             GError **error);
 
 /* ----------------------------------------------------------- for backends */
 

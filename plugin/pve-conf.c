@@ -116,8 +116,19 @@ take (AugurPveConf *c, const char *key, const char *value)
                 return parse_positive (value, MAX_VCPUS, &c->sockets);
         if (strcmp (key, "vcpus") == 0)
                 return parse_positive (value, MAX_VCPUS, &c->vcpus);
+        if (strcmp (key, "shares") == 0)
+                return parse_count (value, 50000, &c->shares);
         if (strcmp (key, "agent") == 0)
                 return (v = property (value, "enabled", "enabled")) && parse_bool (v, &c->agent);
+        if (g_str_has_prefix (key, "net")) {
+                /* net0 .. net31, no leading zero: qemu-server's netN keys;
+                 * anything else ("network", "net07", "net32") is not ours */
+                gint64 n;
+
+                if ((key[3] != '0' || !key[4]) && parse_count (key + 3, AUGUR_PVE_MAX_NETS - 1, &n))
+                        c->nets |= 1u << n;
+                return TRUE;
+        }
         if (strcmp (key, "smbios1") == 0) {
                 if (!(v = property (value, "uuid", NULL)))
                         return TRUE;            /* smbios1 without a uuid */
@@ -135,7 +146,7 @@ gboolean
 augur_pve_conf_parse (const char *text, gsize len, AugurPveConf *ret, GError **error)
 {
         AugurPveConf c = { .memory_mib = -1, .balloon_mib = -1, .cores = -1, .sockets = -1, .vcpus = -1,
-                           .agent = -1 };
+                           .agent = -1, .shares = -1 };
         g_autofree char *copy = NULL;
         g_auto(GStrv) lines = NULL;
         g_autoptr(GString) descr = NULL;
@@ -484,4 +495,10 @@ augur_pve_cmdline_names (const char *cmdline, gsize len, const char *path)
                 arg = arg_end + 1;
         }
         return FALSE;
+}
+
+gboolean
+augur_pve_conf_auto_ballooned (const AugurPveConf *c)
+{
+        return c->balloon_mib > 0 && c->memory_mib > c->balloon_mib && c->shares != 0;
 }

@@ -17,7 +17,12 @@
  *   cores, sockets:  vCPU maximum = sockets × cores (each defaults to 1)
  *   vcpus:    vCPUs plugged at start (defaults to the maximum)
  *   agent:    "1" / "0" or "enabled=1,..." (a property string)
+ *   shares:   the guest's weight in pvestatd's auto-ballooning, 0 .. 50000
+ *             (default 1000); 0 takes the guest out of it
  *   smbios1:  its uuid= (the guest's stable UUID when present)
+ *   net0 .. net31:  which network devices there are (only that: qemu-server
+ *             names each one's host tap "tap<vmid>i<N>", hv-pve.c reads
+ *             its counters)
  *
  * THE DESCRIPTION AND THE PER-VM POLICY.  The '#' lines before the first
  * section are the VM's description ("Notes" in the web UI), one line
@@ -42,13 +47,17 @@
 
 #include "units.h"
 
+#define AUGUR_PVE_MAX_NETS 32           /* net0 .. net31 (qemu-server's MAX_NETS) */
+
 typedef struct {
         char *name;                     /* owned; NULL = absent               */
         gint64 memory_mib;              /* -1 = absent                        */
         gint64 balloon_mib;             /* -1 = absent, 0 = ballooning off    */
         gint64 cores, sockets, vcpus;   /* -1 = absent                        */
         int agent;                      /* -1 = absent, else 0 / 1            */
+        gint64 shares;                  /* -1 = absent (pvestatd: 1000)       */
         char uuid[AUGUR_UUID_STRLEN];   /* smbios1 uuid, lower case; "" = none */
+        guint32 nets;                   /* bit N: a netN: line                */
         guint ignored;                  /* lines or values not understood     */
         char *description;              /* decoded, owned; NULL = none        */
         char *policy_xml;               /* the augur block as <policy>, owned;
@@ -83,6 +92,14 @@ int augur_pve_conf_vcpus (const AugurPveConf *c);
  * is off (balloon: 0). */
 gboolean augur_pve_conf_balloon_range_kib (const AugurPveConf *c, guint64 *ret_min_kib,
                                            guint64 *ret_max_kib, GError **error);
+
+/* Does Proxmox's own auto-ballooning (pvestatd, PVE::AutoBalloon) move
+ * this guest's balloon?  It does for every guest with a balloon minimum
+ * below memory: (balloon: set, not 0) unless shares: is 0: on a host under
+ * its target (80 % used) it grows such balloons back toward memory: 100
+ * MiB per VM per 10 s, and above it shrinks them.  augur then leaves the
+ * balloon alone; `shares: 0` hands it to augur. */
+gboolean augur_pve_conf_auto_ballooned (const AugurPveConf *c);
 
 /* "100.conf" -> 100.  Only [1-9][0-9]{2,8} ".conf" (Proxmox's vmids are
  * 100 .. 999999999); anything else (backups, "100.conf.tmp", "abc.conf",

@@ -29,6 +29,9 @@ typedef struct {
         AugurVmPolicy meta;
         gboolean meta_loaded;
         gboolean autodeflate;           /* <memballoon autodeflate='on'>       */
+        const char *balloon_owner;      /* what else moves the balloon by
+                                         * design (AugurHvDevices), NULL =
+                                         * none: augur leaves it alone        */
         /* SECOND CONTROLLER (resize-controller.c) */
         double way_lo_kib, way_hi_kib;  /* the span augur's own balloon
                                          * changes explain, NAN = none        */
@@ -114,5 +117,7 @@ void augur_resize_judge_controller (AugurResize *r, ResizeVm *vm, const AugurDom
 /* A guest held for another controller (yielded, or suspected this tick):
  * its plan keeps what it has, the row says why.  Before arbitration (what
  * it asks of the host is what it holds) and again after (arbitration
- * must not move it either); the note replaces arbitration's, moot here. */
+ * must not move it either); the note replaces arbitration's, moot here.
+ * A guest whose balloon is another's by design (balloon_owner) keeps its
+ * balloon only; its vCPUs stay augur's. */
 void augur_resize_hold_for_other_controller (Work *w);

@@ -125,7 +125,19 @@ load_metadata (ResizeVm *vm, AugurHvGuest *g)
         AugurHvDevices dev = { 0 };
 
         vm->meta_loaded = TRUE;
-        vm->autodeflate = augur_hv_guest_read_devices (g, &dev, NULL) && dev.balloon_autodeflate;
+        if (augur_hv_guest_read_devices (g, &dev, NULL)) {
+                vm->autodeflate = dev.balloon_autodeflate;
+                if (dev.balloon_owner && dev.balloon_owner != vm->balloon_owner)
+                        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "balloon-owner", NULL, NAN, NAN,
+                                   "guest %s: its balloon is moved by %s: augur leaves it alone "
+                                   "(its vCPUs and disk limits stay augur's)", vm->name, dev.balloon_owner);
+                else if (!dev.balloon_owner && vm->balloon_owner)
+                        augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "balloon-owner", NULL, NAN, NAN,
+                                   "guest %s: its balloon is augur's again", vm->name);
+                vm->balloon_owner = dev.balloon_owner;
+        } else {
+                vm->autodeflate = FALSE;
+        }
         augur_hv_devices_clear (&dev);
         if (!xml) {
                 augur_vm_policy_init (&vm->meta);
@@ -760,7 +772,7 @@ plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbIte
                              : (isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib);
         ret_arb->alloc_kib = w->in.mem_alloc_kib;
         ret_arb->priority = vm->meta.priority;
-        if (augur_resize_held (vm))
+        if (augur_resize_held (vm) || vm->balloon_owner)
                 ret_arb->floor_kib = isnan (w->in.mem_alloc_kib) ? 0 : w->in.mem_alloc_kib;
 }
 
@@ -888,7 +900,8 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
         for (gsize i = 0; i < n; i++) {
                 io[i].s = &samples[i];
                 io[i].mode = work[i].mode;
-                io[i].ceiling_mib_s = work[i].vm->meta.io_max_mib_s;
+                io[i].ceiling_mib_s[AUGUR_IO_DEV_DISK] = work[i].vm->meta.io_max_mib_s;
+                io[i].ceiling_mib_s[AUGUR_IO_DEV_IFACE] = work[i].vm->meta.net_max_mib_s;
                 io[i].priority = work[i].vm->meta.priority;
                 if (work[i].vm->fresh_samples < FRESH_SAMPLES_NEEDED)
                         io[i].mode = AUGUR_MODE_OBSERVE;        /* just (re)connected */

@@ -22,6 +22,7 @@ augur_vm_policy_init (AugurVmPolicy *p)
         p->quantile = NAN;
         p->tags[0] = '\0';
         p->io_max_mib_s = NAN;
+        p->net_max_mib_s = NAN;
 }
 
 gboolean
@@ -146,16 +147,16 @@ augur_vm_policy_set (AugurVmPolicy *p, const char *key, const char *value, GErro
                         return TRUE;
                 range = "words of letters, digits, '_', '.' and '-', at most 64 characters each, "
                         "separated by spaces or commas";
-        } else if (strcmp (key, "io_max_mib_s") == 0) {
+        } else if (strcmp (key, "io_max_mib_s") == 0 || strcmp (key, "net_max_mib_s") == 0) {
                 if (parse_num (v, 1, 1048576, &x)) {
-                        p->io_max_mib_s = x;
+                        *(key[0] == 'i' ? &p->io_max_mib_s : &p->net_max_mib_s) = x;
                         return TRUE;
                 }
                 range = "1 to 1048576 MiB/s";
         } else {
                 g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ELEMENT,
                              "unknown policy key '%s' (known: mode, mem_min_mib, mem_max_mib, "
-                             "vcpus_min, vcpus_max, priority, target_util_pct, quantile, tags, io_max_mib_s)", key);
+                             "vcpus_min, vcpus_max, priority, target_util_pct, quantile, tags, io_max_mib_s, net_max_mib_s)", key);
                 return FALSE;
         }
         g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
@@ -257,6 +258,16 @@ augur_vm_policy_parse (const char *xml, AugurVmPolicy *p, char **ret_warnings)
         return TRUE;
 }
 
+/* <key>v</key> for a ceiling that is set. */
+static void
+append_mib_s (GString *s, const char *key, double v)
+{
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+        if (!isnan (v))
+                g_string_append_printf (s, "<%s>%s</%s>", key, g_ascii_formatd (buf, sizeof buf, "%g", v), key);
+}
+
 char *
 augur_vm_policy_to_xml (const AugurVmPolicy *p)
 {
@@ -284,12 +295,8 @@ augur_vm_policy_to_xml (const AugurVmPolicy *p)
         }
         if (p->tags[0])
                 g_string_append_printf (s, "<tags>%s</tags>", p->tags);
-        if (!isnan (p->io_max_mib_s)) {
-                char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-                g_string_append_printf (s, "<io_max_mib_s>%s</io_max_mib_s>",
-                                        g_ascii_formatd (buf, sizeof buf, "%g", p->io_max_mib_s));
-        }
+        append_mib_s (s, "io_max_mib_s", p->io_max_mib_s);
+        append_mib_s (s, "net_max_mib_s", p->net_max_mib_s);
         g_string_append (s, "</policy>");
         return g_string_free (s, FALSE);
 }

@@ -14,7 +14,16 @@
  *     <augur:tags>db prod</augur:tags>      names for [guests] include/exclude
  *     <augur:io_max_mib_s>40</augur:io_max_mib_s>   ceiling of a raised
  *                                    disk limit (resize-io.c); unset =
- *                                    augur never raises this guest's limits
+ *                                    augur never raises this guest's disk
+ *                                    limits
+ *     <augur:net_max_mib_s>10</augur:net_max_mib_s> the same for an
+ *                                    interface's <bandwidth> average, each
+ *                                    direction; unset = never raised.  A
+ *                                    key of its own: a disk and a link
+ *                                    differ in scale by orders of
+ *                                    magnitude, and a guest that consented
+ *                                    to disk raises has not consented to
+ *                                    network ones
  *   </augur:policy>
  * libvirt hands the element back without its prefix when read with
  * virDomainGetMetadata(ELEMENT, "urn:augur:policy:1").  Every element is
@@ -56,6 +65,7 @@ typedef struct {
         double quantile;             /* (0.5, 1), NAN = unset                  */
         char tags[AUGUR_VM_TAGS_MAX];  /* "db prod", "" = none (TAGS)          */
         double io_max_mib_s;         /* disk limit ceiling, MiB/s, NAN = unset */
+        double net_max_mib_s;        /* interface limit ceiling, ditto         */
 } AugurVmPolicy;
 
 void augur_vm_policy_init (AugurVmPolicy *p);

@@ -1,4 +1,4 @@
-/* io-limit.c — the disk I/O limit planner (see io-limit.h). */
+/* io-limit.c — the I/O limit planner (see io-limit.h). */
 #include "config.h"
 
 #include "io-limit.h"
@@ -15,6 +15,23 @@ static const char *const reason_names[AUGUR_IO_REASON_N] = {
 static const char *const veto_names[AUGUR_IO_VETO_N] = {
         "none", "no-limit", "no-ceiling", "not-sustained", "cooldown", "budget",
 };
+
+const AugurIoKindInfo augur_io_kind_info[AUGUR_IO_KIND_N] = {
+        [AUGUR_IO_KIND_TOTAL] = { "io-total", "limit", FALSE },
+        [AUGUR_IO_KIND_READ] = { "io-read", "read limit", FALSE },
+        [AUGUR_IO_KIND_WRITE] = { "io-write", "write limit", FALSE },
+        [AUGUR_IO_KIND_NET_IN] = { "net-in", "inbound limit", TRUE },
+        [AUGUR_IO_KIND_NET_OUT] = { "net-out", "outbound limit", TRUE },
+};
+
+AugurIoKind
+augur_io_kind_from_name (const char *name)
+{
+        for (int k = 0; k < AUGUR_IO_KIND_N; k++)
+                if (g_strcmp0 (name, augur_io_kind_info[k].name) == 0)
+                        return k;
+        return AUGUR_IO_KIND_N;
+}
 
 const char *
 augur_io_reason_name (AugurIoReason r)

@@ -1,24 +1,30 @@
-/* io-limit.h — the disk I/O limit planner: raise an admin's limit ahead of
- * a forecast burst, restore it afterwards.  Pure: plain structs in, a plan
- * out, no clock, no libvirt (plugin/resize-io.c feeds it and acts).
+/* io-limit.h — the I/O limit planner: raise an admin's disk or network
+ * limit ahead of a forecast burst, restore it afterwards.  Pure: plain
+ * structs in, a plan out, no clock, no libvirt (plugin/resize-io.c feeds
+ * it and acts).
  *
- * ONE LIMIT.  A disk's byte-rate limit of one kind (total, read or write
- * bytes/s: libvirt <iotune>), with the rate it limits (total = read +
- * write).  augur only ever moves a limit the admin set: floor_bps is the
- * admin's value, and the plan never goes below it, nor above the guest's
- * ceiling (<metadata> io_max_mib_s), nor past the host budget
- * (augur_io_arbitrate()).  A disk without a limit (floor 0) is never
- * touched: no limit is ever added.
+ * ONE LIMIT, of one of the kinds below (AugurIoKind), in bytes/s, with
+ * the rate it limits: a disk's byte-rate limit (total, read or write:
+ * libvirt <iotune>; total limits read + write), or one direction of an
+ * interface's average rate (inbound or outbound: libvirt <bandwidth>,
+ * kept in KiB/s and converted by the caller; inbound limits the rx
+ * counter, outbound tx).  The rules do not know which: one planner for
+ * every kind.  augur only ever moves a limit the admin set: floor_bps is
+ * the admin's value, and the plan never goes below it, nor above the
+ * guest's ceiling for the kind (<metadata> io_max_mib_s for disks,
+ * net_max_mib_s for interfaces), nor past the host budget
+ * (augur_io_arbitrate(), one budget for every kind).  A limit that is
+ * not set (floor 0) is never touched: no limit is ever added.
  *
  * THE RULES, in order:
  *   1. yield.  A limit in force that is not what augur last left there was
- *      changed by someone else (an admin's `virsh blkdeviotune`, a
- *      management tool): the new value becomes the floor, augur holds no
+ *      changed by someone else (an admin's `virsh blkdeviotune` or
+ *      `virsh domiftune`, a management tool): the new value becomes the floor, augur holds no
  *      raise any more, and the plan says yielded once (the caller logs
  *      it).  It never sets the old value back.
  *   2. no limit, no ceiling (or one at or below the floor): nothing.  A
  *      raise still held when the ceiling went (the admin removed or
- *      lowered io_max_mib_s) is given back to the floor at once: augur
+ *      lowered io_max_mib_s / net_max_mib_s) is given back to the floor at once: augur
  *      may no longer hold it.
  *   3. raise.  A forecast upper bound over the lead window at or above
  *      raise_frac of the floor is a burst the limit would cap.  The target
@@ -42,6 +48,29 @@
 
 #include "policy.h"
 
+/* THE KINDS of limit, the one place that names them: the audit's kind
+ * (actuations.kind, migration 010), the words of `virt-augur actions` and
+ * `explain`, and whether the device is a disk or an interface. */
+typedef enum {
+        AUGUR_IO_KIND_TOTAL = 0,         /* <iotune> total_bytes_sec           */
+        AUGUR_IO_KIND_READ,              /* <iotune> read_bytes_sec            */
+        AUGUR_IO_KIND_WRITE,             /* <iotune> write_bytes_sec           */
+        AUGUR_IO_KIND_NET_IN,            /* <bandwidth><inbound average>       */
+        AUGUR_IO_KIND_NET_OUT,           /* <bandwidth><outbound average>      */
+        AUGUR_IO_KIND_N,
+} AugurIoKind;
+
+typedef struct {
+        const char *name;                /* audit kind: "io-read", "net-out"   */
+        const char *words;               /* "read limit", "outbound limit"     */
+        gboolean net;                    /* an interface's, else a disk's      */
+} AugurIoKindInfo;
+
+extern const AugurIoKindInfo augur_io_kind_info[AUGUR_IO_KIND_N];
+
+/* The kind named name (an audit row's); AUGUR_IO_KIND_N when none. */
+AugurIoKind augur_io_kind_from_name (const char *name);
+
 typedef enum {
         AUGUR_IO_REASON_NONE = 0,
         AUGUR_IO_REASON_FORECAST_BURST,  /* raised ahead of a forecast burst   */
@@ -52,8 +81,8 @@ typedef enum {
 
 typedef enum {
         AUGUR_IO_VETO_NONE = 0,
-        AUGUR_IO_VETO_NO_LIMIT,          /* the disk has no limit of its own   */
-        AUGUR_IO_VETO_NO_CEILING,        /* the guest has no io_max_mib_s      */
+        AUGUR_IO_VETO_NO_LIMIT,          /* the device has no limit of its own */
+        AUGUR_IO_VETO_NO_CEILING,        /* no io_max_mib_s / net_max_mib_s    */
         AUGUR_IO_VETO_NOT_SUSTAINED,     /* quiet, not for long enough yet     */
         AUGUR_IO_VETO_COOLDOWN,          /* a restore step too soon after one  */
         AUGUR_IO_VETO_BUDGET,            /* the host budget cut the raise      */

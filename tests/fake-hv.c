@@ -60,8 +60,10 @@ struct AugurFakeGuest {
         GArray *reports;                /* Report by time                     */
         gboolean agent;
         gboolean autodeflate;
+        const char *balloon_owner;
         char *meta_nsuri, *meta_xml;
         GHashTable *iotune;             /* disk -> AugurBlockIoTune           */
+        GHashTable *bandwidth;          /* iface -> AugurIfaceBandwidth       */
         /* modelled */
         AugurDomainSample rec;          /* the record as last served          */
         guint64 dropped;                /* fields the test removed (bits)     */
@@ -107,6 +109,7 @@ guest_free (gpointer p)
         g_free (g->meta_nsuri);
         g_free (g->meta_xml);
         g_clear_pointer (&g->iotune, g_hash_table_unref);
+        g_clear_pointer (&g->bandwidth, g_hash_table_unref);
         augur_domain_sample_clear (&g->rec);
         g_free (g);
 }
@@ -521,6 +524,12 @@ augur_fake_guest_set_autodeflate (AugurFakeGuest *g, gboolean on)
 }
 
 void
+augur_fake_guest_set_balloon_owner (AugurFakeGuest *g, const char *owner)
+{
+        g->balloon_owner = owner;
+}
+
+void
 augur_fake_guest_set_agent (AugurFake *f, AugurFakeGuest *g, gboolean present)
 {
         AugurHvEvent e = {
@@ -857,6 +866,7 @@ fk_read_devices (AugurHvGuest *hg, AugurHvDevices *ret, GError **error)
         if (!guest_call (hg, AUGUR_FAKE_CALL_READ_DEVICES, 0, 0, &g, error))
                 return FALSE;
         ret->balloon_autodeflate = g->autodeflate;
+        ret->balloon_owner = g->balloon_owner;
         ret->activity_socket = NULL;
         return TRUE;
 }
@@ -1018,6 +1028,110 @@ fk_set_block_iotune (AugurHvGuest *hg, const char *disk, const AugurBlockIoTune 
         return TRUE;
 }
 
+void
+augur_fake_guest_set_bandwidth (AugurFakeGuest *g, const char *iface, const AugurIfaceBandwidth *b)
+{
+        if (!g->bandwidth)
+                g->bandwidth = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_hash_table_replace (g->bandwidth, g_strdup (iface), g_memdup2 (b, sizeof *b));
+}
+
+gboolean
+augur_fake_guest_bandwidth (const AugurFakeGuest *g, const char *iface, AugurIfaceBandwidth *ret)
+{
+        const AugurIfaceBandwidth *b = g->bandwidth ? g_hash_table_lookup (g->bandwidth, iface) : NULL;
+
+        if (!b)
+                return FALSE;
+        *ret = *b;
+        return TRUE;
+}
+
+/* Slot idx of a device array of n_max (disk[] or iface[]): name and the
+ * first two counters, or an empty slot; *n is the slots in use. */
+static void
+set_dev (AugurDevCounters *devs, guint n_max, guint *n, guint idx, const char *name, gint64 v0, gint64 v1)
+{
+        AugurDevCounters *c;
+
+        g_return_if_fail (idx < n_max);
+        c = &devs[idx];
+        *c = (AugurDevCounters) { 0 };
+        if (name) {
+                g_strlcpy (c->name, name, sizeof c->name);
+                c->v[0] = v0;
+                c->v[1] = v1;
+                c->present = 1u << 0 | 1u << 1;
+        }
+        *n = 0;
+        for (guint i = 0; i < n_max; i++)
+                if (devs[i].name[0])
+                        *n = i + 1;
+}
+
+void
+augur_fake_guest_set_iface (AugurFakeGuest *g, guint idx, const char *name, gint64 rx_bytes, gint64 tx_bytes)
+{
+        G_STATIC_ASSERT (AUGUR_IFACE_RX_BYTES == 0 && AUGUR_IFACE_TX_BYTES == 1);
+        set_dev (g->rec.iface, AUGUR_MAX_IFACES, &g->rec.n_ifaces, idx, name, rx_bytes, tx_bytes);
+}
+
+void
+augur_fake_guest_set_disk (AugurFakeGuest *g, guint idx, const char *name, gint64 rd_bytes, gint64 wr_bytes)
+{
+        G_STATIC_ASSERT (AUGUR_DISK_RD_BYTES == 0 && AUGUR_DISK_WR_BYTES == 1);
+        set_dev (g->rec.disk, AUGUR_MAX_DISKS, &g->rec.n_disks, idx, name, rd_bytes, wr_bytes);
+}
+
+/* The interface is the guest's (its record names it): libvirt refuses an
+ * interface it does not know. */
+static gboolean
+has_iface (const AugurFakeGuest *g, const char *iface)
+{
+        for (guint i = 0; i < g->rec.n_ifaces; i++)
+                if (strcmp (g->rec.iface[i].name, iface) == 0)
+                        return TRUE;
+        return FALSE;
+}
+
+static gboolean
+fk_get_iface_bandwidth (AugurHvGuest *hg, const char *iface, AugurIfaceBandwidth *ret, GError **error)
+{
+        AugurFakeGuest *g;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_GET_IFACE_BANDWIDTH, 0, 0, &g, error))
+                return FALSE;
+        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, iface,
+                   sizeof (((AugurFakeCall *) NULL)->disk));
+        if (!has_iface (g, iface))
+                return refuse (g, error, "not a known interface");
+        if (!augur_fake_guest_bandwidth (g, iface, ret))
+                *ret = (AugurIfaceBandwidth) { 0 };
+        return TRUE;
+}
+
+static gboolean
+fk_set_iface_bandwidth (AugurHvGuest *hg, const char *iface, const AugurIfaceBandwidth *b, GError **error)
+{
+        AugurFakeGuest *g;
+        AugurIfaceBandwidth cur = { 0 };
+        gint64 v = b->inbound_kib_s ? b->inbound_kib_s : b->outbound_kib_s;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_SET_IFACE_BANDWIDTH, v, 0, &g, error))
+                return FALSE;
+        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, iface,
+                   sizeof (((AugurFakeCall *) NULL)->disk));
+        if (!has_iface (g, iface))
+                return refuse (g, error, "not a known interface");
+        augur_fake_guest_bandwidth (g, iface, &cur);
+        if (b->inbound_kib_s)
+                cur.inbound_kib_s = b->inbound_kib_s;
+        if (b->outbound_kib_s)
+                cur.outbound_kib_s = b->outbound_kib_s;
+        augur_fake_guest_set_bandwidth (g, iface, &cur);
+        return TRUE;
+}
+
 static const AugurHvOps fake_ops = {
         .name = "fake",
         .close = fk_close,
@@ -1036,4 +1150,6 @@ static const AugurHvOps fake_ops = {
         .agent_users = fk_agent_users,
         .get_block_iotune = fk_get_block_iotune,
         .set_block_iotune = fk_set_block_iotune,
+        .get_iface_bandwidth = fk_get_iface_bandwidth,
+        .set_iface_bandwidth = fk_set_iface_bandwidth,
 };

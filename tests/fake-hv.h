@@ -74,6 +74,8 @@ typedef enum {
         AUGUR_FAKE_CALL_AGENT_USERS,
         AUGUR_FAKE_CALL_GET_BLOCK_IOTUNE,
         AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE,
+        AUGUR_FAKE_CALL_GET_IFACE_BANDWIDTH,
+        AUGUR_FAKE_CALL_SET_IFACE_BANDWIDTH,
         AUGUR_FAKE_CALL_N,
 } AugurFakeCallKind;
 
@@ -85,9 +87,12 @@ typedef struct {
         gint64 value;                   /* SET_BALLOON KiB, SET_VCPUS count,
                                          * SET_STATS_PERIOD / SET_AGENT_TIMEOUT
                                          * s, SET_BLOCK_IOTUNE the bytes/s set
-                                         * (total, else read, else write);
+                                         * (total, else read, else write),
+                                         * SET_IFACE_BANDWIDTH the KiB/s set
+                                         * (inbound, else outbound);
                                          * 0 otherwise                        */
-        char disk[32];                  /* *_BLOCK_IOTUNE: the disk           */
+        char disk[32];                  /* *_BLOCK_IOTUNE: the disk;
+                                         * *_IFACE_BANDWIDTH: the interface   */
         AugurHvVcpuMethod method;       /* SET_VCPUS                          */
         gboolean ok;                    /* FALSE: it failed                   */
 } AugurFakeCall;
@@ -143,6 +148,9 @@ int augur_fake_guest_vcpus_online (const AugurFakeGuest *g);
 /* vCPUs plugged and online (at most vcpu.maximum). */
 void augur_fake_guest_set_vcpus (AugurFakeGuest *g, int plugged, int online);
 void augur_fake_guest_set_autodeflate (AugurFakeGuest *g, gboolean on);
+/* What else moves the balloon by design (AugurHvDevices.balloon_owner;
+ * static text, NULL = nothing). */
+void augur_fake_guest_set_balloon_owner (AugurFakeGuest *g, const char *owner);
 
 /* A disk's live byte limits (both kinds of guest; a disk never given
  * limits reads as none, all 0).  A set through the table changes them as
@@ -150,6 +158,19 @@ void augur_fake_guest_set_autodeflate (AugurFakeGuest *g, gboolean on);
  * write is refused.  Gets and sets are recorded with the disk's name. */
 void augur_fake_guest_set_iotune (AugurFakeGuest *g, const char *disk, const AugurBlockIoTune *t);
 gboolean augur_fake_guest_iotune (const AugurFakeGuest *g, const char *disk, AugurBlockIoTune *ret);
+/* An interface's live average rates, the same way: one never given any
+ * reads as none; a set changes only the nonzero direction.  An interface
+ * is known to the backend when the guest's record has it (net.N.name);
+ * otherwise get and set fail, as libvirt's "not a known interface". */
+void augur_fake_guest_set_bandwidth (AugurFakeGuest *g, const char *iface, const AugurIfaceBandwidth *b);
+gboolean augur_fake_guest_bandwidth (const AugurFakeGuest *g, const char *iface, AugurIfaceBandwidth *ret);
+/* A modelled guest's interface in slot idx (net.idx): its name and its
+ * rx / tx byte counters as the next stats call serves them.  name NULL
+ * unplugs it (the slot is served empty). */
+void augur_fake_guest_set_iface (AugurFakeGuest *g, guint idx, const char *name, gint64 rx_bytes, gint64 tx_bytes);
+/* The same for a modelled guest's disk in slot idx (block.idx): its read
+ * and written byte counters. */
+void augur_fake_guest_set_disk (AugurFakeGuest *g, guint idx, const char *name, gint64 rd_bytes, gint64 wr_bytes);
 
 /* Either kind.  Each delivers its event (AGENT, METADATA) at once. */
 void augur_fake_guest_set_agent (AugurFake *f, AugurFakeGuest *g, gboolean present);

@@ -477,6 +477,51 @@ test_explain_no_stats (Fx *fx, gconstpointer data)
         g_assert_nonnull (strstr (out, "   none (stale-stats)   ?   none (none)"));
 }
 
+/* The I/O paragraph of explain and the I/O table of actions name the
+ * device and the limit: an interface's outbound raise and its restore,
+ * beside a disk's read limit (issue 20: "raised vnet0's outbound limit
+ * from X to Y"). */
+static void
+test_explain_io (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autofree char *out = NULL, *uuid = g_malloc (AUGUR_UUID_STRLEN);
+        gint64 now_ms = now_s_ms ();
+        AugurDecisionRow r = decision (1, "net1", now_ms);
+
+        if (fx_skip (fx))
+                return;
+        augur_test_uuid (1, uuid);
+        st = open_rw (fx);
+        guest_history (st, 1, "net1", now_ms - 10000, now_ms, 5, TRUE);
+        write_decisions (st, &r, 1);
+        g_assert_cmpint (augur_store_write_io_actuation (st, now_ms - 9000, uuid, "net1", "io-read", "vda",
+                                                         5 * 1048576.0, 40 * 1048576.0, "forecast-burst", NULL),
+                         >, 0);
+        g_assert_cmpint (augur_store_write_io_actuation (st, now_ms - 8000, uuid, "net1", "net-out", "vnet0",
+                                                         1048576.0, 8 * 1048576.0, "forecast-burst", NULL),
+                         >, 0);
+        g_clear_pointer (&st, augur_store_close);
+
+        g_assert_cmpint (va (fx, &out, NULL, "explain", "net1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "Network I/O: at "));
+        g_assert_nonnull (strstr (out, "augur raised vnet0's outbound limit from 1 to 8 MiB/s for the forecast burst."));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "actions", "net1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "outbound limit"));
+        g_assert_nonnull (strstr (out, "vnet0"));
+        g_assert_nonnull (strstr (out, "read limit"));
+        g_assert_nonnull (strstr (out, "vda"));
+        g_clear_pointer (&out, g_free);
+
+        st = open_rw (fx);
+        g_assert_cmpint (augur_store_write_io_actuation (st, now_ms - 1000, uuid, "net1", "net-out", "vnet0",
+                                                         8 * 1048576.0, 1048576.0, "restore", NULL), >, 0);
+        g_clear_pointer (&st, augur_store_close);
+        g_assert_cmpint (va (fx, &out, NULL, "explain", "net1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "augur restored vnet0's outbound limit from 8 to 1 MiB/s after sustained quiet."));
+}
+
 /* ---- plot ---- */
 
 /* A guest with samples but nothing to draw (no memory, no CPU figures:
@@ -750,6 +795,7 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/actions/since", Fx, NULL, fx_setup, test_actions_since, fx_teardown);
         g_test_add ("/cli-cmds/vcpus-online", Fx, NULL, fx_setup, test_vcpus_online, fx_teardown);
         g_test_add ("/cli-cmds/explain/no-stats", Fx, NULL, fx_setup, test_explain_no_stats, fx_teardown);
+        g_test_add ("/cli-cmds/explain/io", Fx, NULL, fx_setup, test_explain_io, fx_teardown);
         g_test_add ("/cli-cmds/plot/no-data", Fx, NULL, fx_setup, test_plot_no_data, fx_teardown);
         g_test_add ("/cli-cmds/plot/band", Fx, NULL, fx_setup, test_plot_band, fx_teardown);
         g_test_add ("/cli-cmds/json/shapes", Fx, NULL, fx_setup, test_json_shapes, fx_teardown);

@@ -99,6 +99,40 @@ test_devices_summed (void)
         g_assert_cmpint (s.v[AUGUR_STAT_NET_TX_BYTES], ==, 3);
 }
 
+/* The per-device counters the I/O limits read (units.h PER DEVICE): a
+ * disk's and an interface's, by name, in their own slots; an index past
+ * the slots and a negative counter are left out. */
+static void
+test_devices_per_device (void)
+{
+        virTypedParameter p[] = {
+                param_ull ("block.0.rd.bytes", 1000),
+                param_ull ("net.0.rx.bytes", 10),
+                param_ull ("net.0.tx.bytes", 3),
+                param_ull ("net.1.tx.bytes", 40),
+                param_ull ("net.8.tx.bytes", 99),          /* past the slots: ignored */
+                param_ull ("net.0.name", 0),                /* strings: below */
+                param_ull ("net.1.name", 0),
+        };
+        AugurDomainSample s = { 0 };
+
+        p[5].type = VIR_TYPED_PARAM_STRING;
+        p[5].value.s = (char *) "vnet0";
+        p[6].type = VIR_TYPED_PARAM_STRING;
+        p[6].value.s = (char *) "vnet1";
+        augur_collect_parse_params (p, G_N_ELEMENTS (p), &s, NULL);
+        g_assert_cmpuint (s.n_disks, ==, 1);
+        g_assert_cmpint (s.disk[0].v[AUGUR_DISK_RD_BYTES], ==, 1000);
+        g_assert_cmpuint (s.n_ifaces, ==, 2);
+        g_assert_cmpstr (s.iface[0].name, ==, "vnet0");
+        g_assert_cmpint (s.iface[0].v[AUGUR_IFACE_RX_BYTES], ==, 10);
+        g_assert_cmpint (s.iface[0].v[AUGUR_IFACE_TX_BYTES], ==, 3);
+        g_assert_cmpuint (s.iface[0].present, ==, 1u << AUGUR_IFACE_RX_BYTES | 1u << AUGUR_IFACE_TX_BYTES);
+        g_assert_cmpstr (s.iface[1].name, ==, "vnet1");
+        g_assert_cmpuint (s.iface[1].present, ==, 1u << AUGUR_IFACE_TX_BYTES);
+        g_assert_cmpint (s.v[AUGUR_STAT_NET_TX_BYTES], ==, 3 + 40 + 99);   /* the sum still counts it */
+}
+
 static void
 test_hostile_values (void)
 {
@@ -154,6 +188,7 @@ main (int argc, char **argv)
         g_test_add_func ("/collect/captured/full", test_captured_full);
         g_test_add_func ("/collect/captured/missing-balloon", test_captured_missing);
         g_test_add_func ("/collect/params/devices-summed", test_devices_summed);
+        g_test_add_func ("/collect/params/per-device", test_devices_per_device);
         g_test_add_func ("/collect/params/hostile-values", test_hostile_values);
         g_test_add_func ("/collect/params/device-sum-overflow", test_device_sum_overflow);
         g_test_add_func ("/collect/text/garbage", test_text_garbage);

@@ -16,6 +16,10 @@
  *                               scales, held through missing cells, zero and
  *                               bkt_avail 0 where the history has none, and
  *                               the old (pre-bucket) vector is unchanged
+ *   /features/recency           the opt-in recency group: appended after the
+ *                               buckets (the default vector is its prefix),
+ *                               0 at a burst, + 1/36 a step, 1 = none; the
+ *                               period maxima 0 without the history
  *   /features/names             names unique, count consistent per mask
  *   /features/new-vm-norm       a VM's first vector uses the global norm
  */
@@ -218,6 +222,7 @@ test_features_batch_incremental (void)
 {
         static const guint masks[] = {
                 AUGUR_FEAT_GROUPS_ALL,
+                AUGUR_FEAT_GROUPS_KNOWN,
                 AUGUR_FEAT_GROUP_CORE,
                 AUGUR_FEAT_GROUP_CORE | AUGUR_FEAT_GROUP_TIME | AUGUR_FEAT_GROUP_IO,
         };
@@ -403,10 +408,58 @@ test_features_buckets (void)
 }
 
 static void
+test_features_recency (void)
+{
+        g_autoptr (AugurSeries) s = make_series (TRUE, TRUE);
+        const guint all = AUGUR_FEAT_GROUPS_ALL, rec = all | AUGUR_FEAT_GROUP_RECENCY;
+        AugurFeatConfig cfg, cfg_all;
+        guint F = augur_features_count (rec), F_all = augur_features_count (all);
+        guint rp = feat_index (rec, "rec_proc"), ri = feat_index (rec, "rec_input");
+        g_autofree float *feat = g_new (float, s->n * F);
+        g_autofree float *feat_all = g_new (float, s->n * F_all);
+        g_autofree guint8 *valid = g_new (guint8, s->n);
+        g_autofree guint32 *seg = g_new (guint32, s->n);
+        guint bursts = 0, counted = 0;
+
+        g_assert_cmpuint (F, ==, F_all + 7);
+        g_assert_cmpuint (ri, ==, F_all);
+        g_assert_cmpuint (feat_index (rec, "mem_p24max"), ==, F - 1);
+        make_config (&cfg, rec);
+        make_config (&cfg_all, all);
+        augur_features_batch (&cfg, s, feat, valid, seg, NULL);
+        augur_features_batch (&cfg_all, s, feat_all, NULL, NULL, NULL);
+        for (gsize k = 0; k < s->n; k++) {
+                float p = s->col[AUGUR_COL_PROC_STARTS_PER_MIN][k];
+
+                g_assert_cmpmem (feat + k * F, F_all * sizeof (float), feat_all + k * F_all, F_all * sizeof (float));
+                if (!valid[k])
+                        continue;
+                for (guint j = ri; j < ri + 4; j++) {
+                        g_assert_cmpfloat (feat[k * F + j], >=, 0.0f);
+                        g_assert_cmpfloat (feat[k * F + j], <=, 1.0f);
+                }
+                /* no 6 h of history in the segment: the period maxima are 0 */
+                if (k < 72)
+                        for (guint j = ri + 4; j < F; j++)
+                                g_assert_cmpfloat (feat[k * F + j], ==, 0.0f);
+                if (!isnan (p) && p >= 10.0f) {
+                        g_assert_cmpfloat (feat[k * F + rp], ==, 0.0f);
+                        bursts++;
+                } else if (k > 0 && valid[k - 1] && seg[k - 1] == seg[k] && feat[(k - 1) * F + rp] < 1.0f) {
+                        g_assert_cmpfloat_with_epsilon (feat[k * F + rp],
+                                                        MIN (feat[(k - 1) * F + rp] + 1.0f / 36.0f, 1.0f), 1e-5);
+                        counted++;
+                }
+        }
+        g_assert_cmpuint (bursts, >, 0);
+        g_assert_cmpuint (counted, >, 0);
+}
+
+static void
 test_features_names (void)
 {
         static const guint masks[] = {
-                AUGUR_FEAT_GROUP_CORE, AUGUR_FEAT_GROUPS_ALL,
+                AUGUR_FEAT_GROUP_CORE, AUGUR_FEAT_GROUPS_ALL, AUGUR_FEAT_GROUPS_KNOWN,
                 AUGUR_FEAT_GROUP_CORE | AUGUR_FEAT_GROUP_ACTIVITY, 0,
         };
 
@@ -462,6 +515,7 @@ main (int argc, char **argv)
         g_test_add_func ("/features/gap-rule", test_features_gap_rule);
         g_test_add_func ("/features/absent-groups", test_features_absent_groups);
         g_test_add_func ("/features/buckets", test_features_buckets);
+        g_test_add_func ("/features/recency", test_features_recency);
         g_test_add_func ("/features/names", test_features_names);
         g_test_add_func ("/features/new-vm-norm", test_features_new_vm_norm);
         return g_test_run ();

@@ -13,7 +13,11 @@
  *                              still loads; a model trained with bucket
  *                              columns is version 2 and round-trips; a
  *                              version-1 file claiming the bucket group is
- *                              refused
+ *                              refused; a model with the recency group
+ *                              (activity columns, `train --recency`) is
+ *                              version 4 and round-trips, a version-3 file
+ *                              claiming it is refused, a version-3 file
+ *                              without it still loads
  *   /forecast/window-rule      no window spans a gap
  *   /forecast/summary          the 1..H summary row (mean MAE over the
  *                              horizons, relative to last value) on rows
@@ -248,6 +252,27 @@ test_forecast_no_metadata (void)
         g_rmdir (dir);
 }
 
+/* Activity columns for every VM of a fleet: a login and a burst of input
+ * and process starts once a day, an hour before the day's peak. */
+static void
+add_activity (GPtrArray *fleet)
+{
+        for (guint v = 0; v < fleet->len; v++) {
+                AugurSeries *s = g_ptr_array_index (fleet, v);
+
+                augur_series_ensure_col (s, AUGUR_COL_INPUT_EVENTS_PER_MIN);
+                augur_series_ensure_col (s, AUGUR_COL_SESSIONS);
+                augur_series_ensure_col (s, AUGUR_COL_PROC_STARTS_PER_MIN);
+                for (gsize i = 0; i < s->n; i++) {
+                        gboolean on = (i % 288) >= 100 && (i % 288) < 104;
+
+                        s->col[AUGUR_COL_INPUT_EVENTS_PER_MIN][i] = on ? 80 : 2;
+                        s->col[AUGUR_COL_SESSIONS][i] = on ? 2 : 1;
+                        s->col[AUGUR_COL_PROC_STARTS_PER_MIN][i] = on ? 20 : 1;
+                }
+        }
+}
+
 /* Program / user bucket columns for every VM of a fleet: its cpu in one
  * program bucket, a session in one user bucket during part of each day. */
 static void
@@ -307,10 +332,15 @@ test_forecast_model_versions (void)
         g_autoptr (AugurModel) m = NULL;
         g_autoptr (AugurModel) l = NULL;
         g_autoptr (AugurModel) bad = NULL;
+        g_autoptr (AugurModel) l2 = NULL;
+        g_autoptr (AugurDataset) ds_rec = NULL;
+        g_autoptr (AugurModel) rec = NULL;
+        g_autoptr (AugurModel) rec_l = NULL;
         g_autoptr (GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("augur-forecast-XXXXXX", NULL);
         g_autofree char *path = g_build_filename (dir, "bkt.augur", NULL);
         AugurTrainConfig cfg;
+        AugurFeatConfig feat;
 
         /* 1. model/default.augur has no bucket group (trained before it;
          * its metadata restamped with input row 2: trained on trace files,
@@ -356,12 +386,44 @@ test_forecast_model_versions (void)
         g_assert_nonnull (strstr (error->message, "input row version 1"));
         g_assert_nonnull (strstr (error->message, "retrain"));
         g_clear_error (&error);
-        /* ... and version 4 is newer than this build. */
-        rewrite_meta_version (path, '4');
+        /* ... version 3 (before the recency group) without it loads ... */
+        rewrite_meta_version (path, '3');
+        l2 = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (l2->F, ==, m->F);
+        /* ... and version 5 is newer than this build. */
+        rewrite_meta_version (path, '5');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 4: %s", error->message);
+        g_test_message ("version 5: %s", error->message);
+        g_clear_error (&error);
+
+        /* 4. The recency group (needs activity columns): version 4, round
+         * trip; stamped version 3 it is refused, naming the group. */
+        add_activity (fleet);
+        augur_features_config_init (&feat);
+        feat.groups |= AUGUR_FEAT_GROUP_RECENCY;
+        ds_rec = augur_dataset_prepare (fleet, &feat, AUGUR_SPLIT_BY_TIME, TRUE);
+        g_assert_true (ds_rec->feat.groups & AUGUR_FEAT_GROUP_RECENCY);
+        rec = augur_forecast_train (ds_rec, &cfg, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (rec->F, ==, augur_features_count (m->feat.groups | AUGUR_FEAT_GROUP_ACTIVITY
+                                                             | AUGUR_FEAT_GROUP_RECENCY));
+        g_assert_cmpuint (rec->F, ==, m->F + 5 + 7);
+        g_assert_true (augur_model_save (rec, path, &error));
+        g_assert_no_error (error);
+        rec_l = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (rec_l->feat.groups, ==, rec->feat.groups);
+        g_assert_cmpuint (rec_l->F, ==, rec->F);
+        g_assert_cmpstr (augur_features_name (rec->feat.groups, rec->F - 1), ==, "mem_p24max");
+        rewrite_meta_version (path, '3');
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("version 3 with recency: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "recency"));
         g_unlink (path);
         g_rmdir (dir);
 }

@@ -284,7 +284,8 @@ test_list_and_stats (Fixture *fx, gconstpointer data)
         g_assert_true (augur_sample_has (s, AUGUR_STAT_CPU_TIME_NS));
         g_assert_true (augur_sample_has (s, AUGUR_STAT_BALLOON_RSS_KIB));
         g_assert_cmpint (s->v[AUGUR_STAT_BALLOON_RSS_KIB], >, 0);
-        g_assert_false (augur_sample_has (s, AUGUR_STAT_BLOCK_RD_BYTES));   /* not yet */
+        g_assert_false (augur_sample_has (s, AUGUR_STAT_BLOCK_RD_BYTES));   /* no query-blockstats answer */
+        g_assert_false (augur_sample_has (s, AUGUR_STAT_NET_RX_BYTES));     /* no netN: */
         /* The period was set on this pid already: not again. */
         {
                 g_auto(GStrv) got = fake_qmp_received (fx->fake);
@@ -302,6 +303,110 @@ test_list_and_stats (Fixture *fx, gconstpointer data)
 
                 g_unlink (pidfile);
                 g_assert_true (spin_until_running (hv, 0));
+        }
+}
+
+/* Disks and networks: query-blockstats per disk as qemu-server names them
+ * (drive-scsi0 -> scsi0; a -blockdev qdev path -> virtio1; a name that is
+ * not one is skipped), summed into the block counters; the taps of the
+ * netN: lines, rx and tx swapped (what the tap transmits the guest
+ * receives), one that cannot be read left out; the disk limits read with
+ * query-block and set with block_set_io_throttle, every other limit of the
+ * disk sent back as it was. */
+static void
+test_disks_and_nets (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurHv) hv = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) guests = NULL;
+        g_autoptr(GArray) samples = NULL;
+        g_autofree char *net = g_build_filename (fx->dir, "net", NULL);
+        g_autofree char *stats = g_build_filename (net, "tap100i0", "statistics", NULL);
+        g_autofree char *uri = g_strdup_printf ("%s&net=%s", fx->uri, net);
+        const AugurDomainSample *s;
+        AugurBlockIoTune t;
+        AugurHvGuest *g;
+
+        write_file (fx->conf, "100.conf", "name: web\nmemory: 1024\nballoon: 512\n"
+                                          "net0: virtio=BC:24:11:00:00:01,bridge=vmbr0\n"
+                                          "net2: virtio=BC:24:11:00:00:02,bridge=vmbr0\n"
+                                          "scsi0: local-lvm:vm-100-disk-0,mbps=5\n");
+        g_assert_cmpint (g_mkdir_with_parents (stats, 0700), ==, 0);
+        write_file (stats, "rx_bytes", "300\n");       /* the guest sent */
+        write_file (stats, "tx_bytes", "4000\n");      /* the guest received */
+        fake_qmp_answer (fx->fake, "query-blockstats",
+                         "\"return\": ["
+                         "{\"device\": \"drive-scsi0\", \"stats\": {\"rd_bytes\": 1000, \"wr_bytes\": 2000, "
+                         "\"rd_operations\": 10, \"wr_operations\": 20}},"
+                         "{\"device\": \"\", \"qdev\": \"/machine/peripheral/virtio1/virtio-backend\", "
+                         "\"stats\": {\"rd_bytes\": 5, \"wr_bytes\": 7}},"
+                         "{\"device\": \"drive-../x\", \"stats\": {\"rd_bytes\": 99999}},"
+                         "{\"device\": \"floppy0\", \"stats\": {\"rd_bytes\": 99999}},"
+                         "{\"device\": \"drive-ide2\", \"stats\": {\"rd_bytes\": -1}}]");
+        fake_qmp_answer (fx->fake, "query-block",
+                         "\"return\": ["
+                         "{\"device\": \"drive-scsi0\", \"inserted\": {\"bps\": 5242880, \"bps_rd\": 0, "
+                         "\"bps_wr\": 0, \"iops\": 100, \"iops_rd\": 0, \"iops_wr\": 0, \"bps_max\": 0, "
+                         "\"iops_max\": 200, \"iops_max_length\": 2, \"bps_max_length\": 1, "
+                         "\"group\": \"drive-scsi0\"}},"
+                         "{\"device\": \"drive-ide2\"}]");
+
+        hv = augur_hv_open (uri, &(AugurHvOptions) { 0 }, &(AugurHvCallbacks) { 0 }, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_true (augur_hv_guests_with_stats (hv, NULL, NULL, &samples, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (samples->len, ==, 1);
+        s = &g_array_index (samples, AugurDomainSample, 0);
+        g_assert_cmpint (s->v[AUGUR_STAT_BLOCK_RD_BYTES], ==, 1005);
+        g_assert_cmpint (s->v[AUGUR_STAT_BLOCK_WR_BYTES], ==, 2007);
+        g_assert_cmpuint (s->n_disks, ==, 3);
+        g_assert_cmpstr (s->disk[0].name, ==, "scsi0");
+        g_assert_cmpint (s->disk[0].v[AUGUR_DISK_WR_REQS], ==, 20);
+        g_assert_cmpstr (s->disk[1].name, ==, "virtio1");
+        g_assert_cmpint (s->disk[1].v[AUGUR_DISK_WR_BYTES], ==, 7);
+        g_assert_cmpstr (s->disk[2].name, ==, "ide2");
+        g_assert_cmpuint (s->disk[2].present, ==, 0);
+        g_assert_cmpint (s->v[AUGUR_STAT_NET_RX_BYTES], ==, 4000);
+        g_assert_cmpint (s->v[AUGUR_STAT_NET_TX_BYTES], ==, 300);
+
+        guests = augur_hv_list_guests (hv, &error);
+        g_assert_no_error (error);
+        g = g_ptr_array_index (guests, 0);
+        g_assert_true (augur_hv_guest_get_block_iotune (g, "scsi0", &t, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (t.total_bytes_sec, ==, 5242880);
+        g_assert_cmpuint (t.read_bytes_sec, ==, 0);
+        t = (AugurBlockIoTune) { .total_bytes_sec = 41943040 };
+        g_assert_true (augur_hv_guest_set_block_iotune (g, "scsi0", &t, &error));
+        g_assert_no_error (error);
+        g_assert_true (received (fx->fake, "block_set_io_throttle {\"device\":\"drive-scsi0\",\"bps\":41943040,"
+                                           "\"bps_rd\":0,\"bps_wr\":0,\"iops\":100,\"iops_rd\":0,\"iops_wr\":0,"
+                                           "\"iops_max\":200,\"iops_max_length\":2,\"group\":\"drive-scsi0\"}"));
+        /* no medium; no such disk */
+        g_assert_false (augur_hv_guest_get_block_iotune (g, "ide2", &t, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_clear_error (&error);
+        g_assert_false (augur_hv_guest_set_block_iotune (g, "sata9", &t, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_clear_error (&error);
+
+        /* an unreadable counter: the tap is left out, and with none left
+         * the counters are absent (never 0) */
+        write_file (stats, "tx_bytes", "-5\n");
+        g_clear_pointer (&samples, g_array_unref);
+        g_assert_true (augur_hv_guests_with_stats (hv, NULL, NULL, &samples, &error));
+        s = &g_array_index (samples, AugurDomainSample, 0);
+        g_assert_false (augur_sample_has (s, AUGUR_STAT_NET_RX_BYTES));
+        {
+                g_autofree char *f1 = g_build_filename (stats, "rx_bytes", NULL);
+                g_autofree char *f2 = g_build_filename (stats, "tx_bytes", NULL);
+                g_autofree char *d1 = g_build_filename (net, "tap100i0", NULL);
+
+                g_unlink (f1);
+                g_unlink (f2);
+                g_rmdir (stats);
+                g_rmdir (d1);
+                g_rmdir (net);
         }
 }
 
@@ -327,6 +432,21 @@ test_balloon (Fixture *fx, gconstpointer data)
         g_assert_true (augur_hv_guest_set_balloon (g, 10 * 1024 * 1024, &error));
         g_assert_true (received (fx->fake, "balloon {\"value\":1073741824}"));
         g_assert_no_error (error);
+
+        /* balloon: 512 below memory: 1024 without shares: 0 is pvestatd's
+         * to move; shares: 0 hands it to augur. */
+        {
+                AugurHvDevices dev;
+
+                g_assert_true (augur_hv_guest_read_devices (g, &dev, &error));
+                g_assert_nonnull (dev.balloon_owner);
+                g_assert_nonnull (strstr (dev.balloon_owner, "shares"));
+                augur_hv_devices_clear (&dev);
+                g_assert_true (g_file_set_contents (conf, "memory: 1024\nballoon: 512\nshares: 0\n", -1, NULL));
+                g_assert_true (augur_hv_guest_read_devices (g, &dev, &error));
+                g_assert_null (dev.balloon_owner);
+                augur_hv_devices_clear (&dev);
+        }
 
         /* balloon: 0 is ballooning off: refused, nothing sent. */
         g_assert_true (g_file_set_contents (conf, "memory: 1024\nballoon: 0\n", -1, NULL));
@@ -709,6 +829,7 @@ main (int argc, char **argv)
         g_log_set_writer_func (keep_writer, NULL, NULL);
         g_test_add ("/hv-pve/uri", Fixture, NULL, setup, test_uri, teardown);
         g_test_add ("/hv-pve/list-and-stats", Fixture, NULL, setup, test_list_and_stats, teardown);
+        g_test_add ("/hv-pve/disks-and-nets", Fixture, NULL, setup, test_disks_and_nets, teardown);
         g_test_add ("/hv-pve/balloon", Fixture, NULL, setup, test_balloon, teardown);
         g_test_add ("/hv-pve/vcpus-qm", Fixture, NULL, setup, test_vcpus_qm, teardown);
         g_test_add ("/hv-pve/events", Fixture, NULL, setup, test_events, teardown);

@@ -31,6 +31,10 @@ test_typical (void)
                 "memory: 4096\n"
                 "name: web-01\n"
                 "net0: virtio=BC:24:11:00:00:01,bridge=vmbr0,firewall=1\n"
+                "net31: e1000=BC:24:11:00:00:02,bridge=vmbr1\n"
+                "net32: virtio=BC:24:11:00:00:03,bridge=vmbr0\n"
+                "net07: virtio=BC:24:11:00:00:04,bridge=vmbr0\n"
+                "network: x\n"
                 "numa: 0\n"
                 "scsi0: local-lvm:vm-100-disk-0,iothread=1,size=32G\n"
                 "smbios1: uuid=7F3C2A10-0B1E-4C5D-9E8F-0123456789AB,manufacturer=QEMU\n"
@@ -54,6 +58,7 @@ test_typical (void)
         g_assert_cmpint (c.vcpus, ==, 3);
         g_assert_cmpint (c.agent, ==, 1);
         g_assert_cmpstr (c.uuid, ==, "7f3c2a10-0b1e-4c5d-9e8f-0123456789ab");
+        g_assert_cmpuint (c.nets, ==, 1u | 1u << 31);   /* not net32, net07, network */
         g_assert_cmpuint (c.ignored, ==, 0);
         g_assert_cmpint (augur_pve_conf_max_vcpus (&c), ==, 4);
         g_assert_cmpint (augur_pve_conf_vcpus (&c), ==, 3);
@@ -188,7 +193,39 @@ test_minimal (void)
         parse ("memory: 1024\nballoon: 4096\n", &c);
         g_assert_true (augur_pve_conf_balloon_range_kib (&c, &lo, &hi, NULL));
         g_assert_cmpuint (lo, ==, hi);
+        g_assert_false (augur_pve_conf_auto_ballooned (&c));
         augur_pve_conf_clear (&c);
+}
+
+/* pvestatd's auto-ballooning moves a balloon: below memory: unless
+ * shares: is 0 (PVE::AutoBalloon skips such a guest); no balloon:,
+ * balloon: 0 or balloon: = memory: leaves it nothing to move. */
+static void
+test_auto_ballooned (void)
+{
+        static const struct {
+                const char *text;
+                gint64 shares;
+                gboolean auto_ballooned;
+        } cases[] = {
+                { "memory: 2048\nballoon: 512\n", -1, TRUE },
+                { "memory: 2048\nballoon: 512\nshares: 2000\n", 2000, TRUE },
+                { "memory: 2048\nballoon: 512\nshares: 0\n", 0, FALSE },
+                { "memory: 2048\nballoon: 512\nshares: -1\n", -1, TRUE },   /* not a value: default */
+                { "memory: 2048\nballoon: 512\nshares: 50001\n", -1, TRUE },
+                { "memory: 2048\n", -1, FALSE },
+                { "memory: 2048\nballoon: 0\n", -1, FALSE },
+                { "memory: 2048\nballoon: 2048\n", -1, FALSE },
+        };
+
+        for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+                AugurPveConf c;
+
+                parse (cases[i].text, &c);
+                g_assert_cmpint (c.shares, ==, cases[i].shares);
+                g_assert_cmpint (augur_pve_conf_auto_ballooned (&c), ==, cases[i].auto_ballooned);
+                augur_pve_conf_clear (&c);
+        }
 }
 
 /* Numbers are decimal digits only; a bad value leaves its field absent
@@ -334,6 +371,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/pve-conf/typical", test_typical);
         g_test_add_func ("/pve-conf/minimal", test_minimal);
+        g_test_add_func ("/pve-conf/auto-ballooned", test_auto_ballooned);
         g_test_add_func ("/pve-conf/decimal-only", test_decimal_only);
         g_test_add_func ("/pve-conf/hostile", test_hostile);
         g_test_add_func ("/pve-conf/policy-block", test_policy_block);

@@ -304,6 +304,35 @@ test_mode (Fx *fx, gconstpointer data)
         }
 }
 
+/* A balloon another controller moves by design (AugurHvDevices.
+ * balloon_owner: Proxmox's pvestatd on a guest without shares: 0) is never
+ * moved by augur, whatever the forecast; its vCPUs still are.  When the
+ * owner goes (a METADATA event after `qm set --shares 0`) the balloon is
+ * augur's again.
+ * Mutation tried: augur_resize_hold_for_other_controller() without the
+ * balloon_owner branch: fails (the balloon grown to 450 MiB). */
+static void
+test_balloon_owner (Fx *fx, gconstpointer data)
+{
+        AugurFakeGuest *g = add_full (fx, "vm");
+
+        augur_fake_guest_set_balloon_owner (g, "a test's other controller");
+        augur_fake_guest_set_balloon (g, 256 * MIB);
+        forecast (fx, "vm", 450 * MIB, 2.5);
+        run (fx, 4);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), ==, 0);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), ==, 256 * MIB);
+        g_assert_cmpstr (last_row (fx, "vm").mem_veto, ==, "other-controller");
+        g_assert_nonnull (strstr (last_row (fx, "vm").note, "a test's other controller"));
+        g_assert_cmpint (augur_fake_guest_vcpus_online (g), ==, 4);
+
+        augur_fake_guest_set_balloon_owner (g, NULL);
+        set_policy (fx, g, "<mode>act</mode>");          /* the METADATA event */
+        run (fx, 4);
+        g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), >=, 1);
+        g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), >, 256 * MIB);
+}
+
 /* ---- stale data ---- */
 
 /* resize.h "Safety": a VM whose stats stopped (balloon.last-update frozen
@@ -1147,6 +1176,7 @@ main (int argc, char **argv)
         ADD ("/resize/mode/act", GINT_TO_POINTER (AUGUR_MODE_ACT), test_mode);
         ADD ("/resize/mode/recommend", GINT_TO_POINTER (AUGUR_MODE_RECOMMEND), test_mode);
         ADD ("/resize/mode/observe", GINT_TO_POINTER (AUGUR_MODE_OBSERVE), test_mode);
+        ADD ("/resize/balloon-owner", NULL, test_balloon_owner);
         ADD ("/resize/stale/frozen", NULL, test_stale_frozen);
         ADD ("/resize/stale/missing", NULL, test_stale_missing);
         ADD ("/resize/vcpu/agent-guard", NULL, test_agent_guard);

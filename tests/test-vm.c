@@ -41,6 +41,29 @@ test_full (void)
         g_assert_cmpfloat_with_epsilon (q.quantile, 0.9, 1e-9);
 }
 
+/* The two I/O ceilings are separate keys: one set leaves the other
+ * unset (a disk raise is no consent to a network one), both round-trip,
+ * and 0 is out of range. */
+static void
+test_io_ceilings (void)
+{
+        AugurVmPolicy p, q;
+        g_autofree char *warn = NULL, *back = NULL;
+
+        g_assert_true (augur_vm_policy_parse ("<policy><net_max_mib_s>8</net_max_mib_s></policy>", &p, &warn));
+        g_assert_null (warn);
+        g_assert_cmpfloat (p.net_max_mib_s, ==, 8);
+        g_assert_true (isnan (p.io_max_mib_s));
+        p.io_max_mib_s = 40;
+        back = augur_vm_policy_to_xml (&p);
+        g_assert_true (augur_vm_policy_parse (back, &q, NULL));
+        g_assert_cmpfloat (q.io_max_mib_s, ==, 40);
+        g_assert_cmpfloat (q.net_max_mib_s, ==, 8);
+        g_assert_true (augur_vm_policy_parse ("<policy><net_max_mib_s>0</net_max_mib_s></policy>", &q, &warn));
+        g_assert_nonnull (warn);
+        g_assert_true (isnan (q.net_max_mib_s));
+}
+
 static void
 test_invalid_values (void)
 {
@@ -117,6 +140,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/vm/policy/full", test_full);
         g_test_add_func ("/vm/policy/invalid-values", test_invalid_values);
+        g_test_add_func ("/vm/policy/io-ceilings", test_io_ceilings);
         g_test_add_func ("/vm/policy/not-xml", test_not_xml);
         g_test_add_func ("/vm/policy/set-errors", test_set_errors);
         return g_test_run ();

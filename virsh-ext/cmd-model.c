@@ -189,6 +189,11 @@ static const AugurOptDef opts_train[] = {
           .help = "leave out the in-guest activity features (and the buckets)" },
         { .name = "no-buckets", .type = AUGUR_OPT_BOOL,
           .help = "leave out the per-program and per-user bucket features" },
+        { .name = "recency", .type = AUGUR_OPT_BOOL,
+          .help = "add the recency features (steps since each activity and disk burst, over 3 h)" },
+        { .name = "onset-weight", .type = AUGUR_OPT_INT, .metavar = "K", .imin = 1, .imax = 100,
+          .help = "sample the training windows that have a memory rise of 5 points or more "
+                  "within 3 steps K times as often (default 1)" },
         { NULL },
 };
 
@@ -246,6 +251,8 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 cfg.batch = (guint) v;
         if (augur_cmd_opts_int (opts, "windows-per-epoch", &v))
                 cfg.windows_per_epoch = (guint) v;
+        if (augur_cmd_opts_int (opts, "onset-weight", &v))
+                cfg.onset_weight = (guint) v;
         if ((val = augur_cmd_opts_string (opts, "split"))) {
                 if (strcmp (val, "time") == 0)
                         cfg.split = AUGUR_SPLIT_BY_TIME;
@@ -276,8 +283,11 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s", error->message);
         augur_features_config_init (&feat);
         feat.step_s = cfg.step_s;
+        if (augur_cmd_opts_bool (opts, "recency"))
+                feat.groups |= AUGUR_FEAT_GROUP_RECENCY;
         if (cfg.no_activity)
-                feat.groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_BUCKETS);
+                feat.groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_BUCKETS
+                                         | AUGUR_FEAT_GROUP_RECENCY);
         if (cfg.no_buckets)
                 feat.groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
         ds = augur_dataset_prepare (series, &feat, cfg.split, TRUE);

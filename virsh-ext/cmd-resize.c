@@ -5,6 +5,7 @@
 #include "virt-augur.h"
 #include "cli-json.h"
 #include "guests.h"
+#include "io-limit.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
@@ -60,8 +61,10 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
         json_builder_end_object (b);
 }
 
-/* A disk limit actuation as JSON (actions --json): kind io-total /
- * io-read / io-write, the disk, bytes/s from and to, and the reason. */
+/* An I/O limit actuation as JSON (actions --json): kind io-total /
+ * io-read / io-write (the device a disk) or net-in / net-out (an
+ * interface), the device, bytes/s from and to, and the reason.  "disk"
+ * names the device of either kind: the key predates interfaces. */
 static void
 io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, const char *uuid)
 {
@@ -71,20 +74,29 @@ io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, co
         augur_cli_json_domain (b, name, uuid);
         json_str (b, "kind", a->kind);
         json_str (b, "disk", a->device);
+        json_str (b, "device", a->device);
         augur_cli_json_num (b, "from_bytes_sec", a->from_value);
         augur_cli_json_num (b, "to_bytes_sec", a->to_value);
         json_str (b, "reason", a->reason);
         json_builder_end_object (b);
 }
 
+/* "read limit", "outbound limit" (io-limit.h AugurIoKindInfo). */
 static const char *
 io_limit_words (const char *kind)
 {
-        if (g_strcmp0 (kind, "io-read") == 0)
-                return "read limit";
-        if (g_strcmp0 (kind, "io-write") == 0)
-                return "write limit";
-        return "limit";
+        AugurIoKind k = augur_io_kind_from_name (kind);
+
+        return k < AUGUR_IO_KIND_N ? augur_io_kind_info[k].words : "limit";
+}
+
+/* "Disk I/O" or "Network I/O": the paragraph a row belongs to. */
+static const char *
+io_heading (const char *kind)
+{
+        AugurIoKind k = augur_io_kind_from_name (kind);
+
+        return k < AUGUR_IO_KIND_N && augur_io_kind_info[k].net ? "Network I/O" : "Disk I/O";
 }
 
 static char *
@@ -254,10 +266,10 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         augur_cli_table_print (&t, g);
         if (io->len > 0) {
                 AugurCliTable ti;
-                char *hdr_io[] = { "Time (UTC)", "Domain", "Disk", "Limit", "Change", "Reason", NULL };
+                char *hdr_io[] = { "Time (UTC)", "Domain", "Device", "Limit", "Change", "Reason", NULL };
 
                 if (!g->quiet)
-                        g_print ("\nDisk I/O limits:\n");
+                        g_print ("\nI/O limits (disks and interfaces):\n");
                 augur_cli_table_init (&ti, 6);
                 augur_cli_table_add (&ti, g_strdupv (hdr_io));
                 for (guint i = 0; i < io->len; i++) {
@@ -362,8 +374,9 @@ print_no_memory_stats (const char *name, double alloc_kib)
                  "then lists available, usable and last_update.\n", name, name, name);
 }
 
-/* explain's disk paragraph: augur's newest disk limit change, in words
- * ("raised vda's limit from 5 to 40 MiB/s for the forecast burst"). */
+/* explain's I/O paragraph: augur's newest disk or interface limit change,
+ * in words ("raised vda's limit from 5 to 40 MiB/s for the forecast
+ * burst", "raised vnet0's outbound limit from 1 to 8 MiB/s ..."). */
 static void
 print_io_explain (AugurStore *st, gint64 domain_id)
 {
@@ -379,18 +392,18 @@ print_io_explain (AugurStore *st, gint64 domain_id)
         from = g_strdup_printf ("%.3g", a->from_value / 1048576);
         to = fmt_mib_s (a->to_value);
         if (g_strcmp0 (a->reason, "forecast-burst") == 0)
-                g_print ("Disk I/O: at %s UTC augur %s %s's %s from %s to %s for the forecast burst.\n", t,
-                         a->to_value > a->from_value ? "raised" : "set", a->device, io_limit_words (a->kind),
+                g_print ("%s: at %s UTC augur %s %s's %s from %s to %s for the forecast burst.\n", io_heading (a->kind),
+                         t, a->to_value > a->from_value ? "raised" : "set", a->device, io_limit_words (a->kind),
                          from, to);
         else if (g_strcmp0 (a->reason, "restore") == 0)
-                g_print ("Disk I/O: at %s UTC augur restored %s's %s from %s to %s after sustained quiet.\n", t,
-                         a->device, io_limit_words (a->kind), from, to);
+                g_print ("%s: at %s UTC augur restored %s's %s from %s to %s after sustained quiet.\n",
+                         io_heading (a->kind), t, a->device, io_limit_words (a->kind), from, to);
         else if (g_strcmp0 (a->reason, "yield") == 0)
-                g_print ("Disk I/O: at %s UTC someone else set %s's %s to %s while augur held a raise; augur "
-                         "keeps it as the floor and does not fight it.\n", t, a->device,
+                g_print ("%s: at %s UTC someone else set %s's %s to %s while augur held a raise; augur "
+                         "keeps it as the floor and does not fight it.\n", io_heading (a->kind), t, a->device,
                          io_limit_words (a->kind), to);
         else
-                g_print ("Disk I/O: at %s UTC %s's %s went from %s to %s (%s).\n", t, a->device,
+                g_print ("%s: at %s UTC %s's %s went from %s to %s (%s).\n", io_heading (a->kind), t, a->device,
                          io_limit_words (a->kind), from, to, a->reason ? a->reason : "?");
 }
 

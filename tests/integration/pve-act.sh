@@ -4,7 +4,8 @@
 # defaults: it must grow the balloon ahead of a periodic 200 MiB job, let
 # no job be OOM-killed, and give the memory back between jobs.
 #
-# The guest: vmid 100, `memory: 768`, `balloon: 256` (augur may move the
+# The guest: vmid 100, `memory: 768`, `balloon: 256`, `shares: 0` (pvestatd
+# skips a guest with no shares: it is augur's to balloon; augur may move the
 # balloon within 256..768 MiB), 1 vCPU, the test guest's periodic-mem
 # workload with greedy jobs (augur-memhog -g: 200 MiB at once, held 25 s;
 # a balloon too small when the job starts means the guest's OOM killer
@@ -60,6 +61,7 @@ cat >"$CONF/100.conf" <<'EOF'
 #augur act-mode test (tests/integration/pve-act.sh)
 agent: 0
 balloon: 256
+shares: 0
 boot: order=scsi0
 cores: 1
 memory: 768

@@ -12,7 +12,10 @@
 #     query-cpus-fast;
 #   - the conf says vcpus: 2 (the stand-in wrote it; augur reads it back);
 #   - the guest onlined the new CPU (its console's augur-cpu-online line);
-#   - augurd logged no failed vCPU change.
+#   - augurd logged no failed vCPU change;
+#   - the balloon (balloon: 512 below memory: 768, no shares: 0) is
+#     pvestatd's to move: augurd says so once, sets no balloon, and its
+#     decisions carry the veto other-controller.
 # Without the guest agent augur never takes a vCPU back (no live unplug),
 # so nothing is asserted about fewer.
 # Then the per-VM policy: virt-augur -c pve:///... policy 100 --set
@@ -65,13 +68,20 @@ if grep -i 'vcpu' "$DIR/augurd.log" | grep -qi 'fail'; then
     fail "augurd logged a failed vCPU change: $(grep -i vcpu "$DIR/augurd.log" | grep -i fail | head -n1)"
 fi
 log "augurd: $(grep -m1 'vCPUs [0-9]* -> ' "$DIR/augurd.log" || echo 'no vCPU action logged')"
+q() { sqlite3 -batch -noheader "$DIR/augur.db" "$1" 2>/dev/null || true; }
+grep -q "its balloon is moved by Proxmox's auto-ballooning" "$DIR/augurd.log" ||
+    fail "augurd did not say the balloon is pvestatd's (balloon: below memory:, no shares: 0)"
+(($(q "SELECT count(*) FROM actuations WHERE kind = 'balloon'") == 0)) ||
+    fail "augurd set the balloon of a guest pvestatd balloons: $(q "SELECT * FROM actuations WHERE kind = 'balloon'")"
+(($(q "SELECT count(*) FROM decisions WHERE mem_veto = 'other-controller'") > 0)) ||
+    fail "no decision carries the veto other-controller"
+log "the balloon left to pvestatd: no balloon actuation, $(q "SELECT count(*) FROM decisions WHERE mem_veto = 'other-controller'") decisions vetoed"
 
 # ---- the per-VM policy: virt-augur policy -c pve:///... writes the augur
 # block of the VM's description through the same qm (stand-in, --description);
 # augurd, running, sees the block change (a metadata-change event).
 VIRT_AUGUR=$BUILDDIR/virsh-ext/virt-augur
 URI="pve:///?run=$RUN&conf=$CONF&qm=$SRCDIR/tests/integration/qm-standin.py"
-q() { sqlite3 -batch -noheader "$DIR/augur.db" "$1" 2>/dev/null || true; }
 export AUGUR_CONFIG=$DIR/augur.conf
 out=$("$VIRT_AUGUR" -c "$URI" policy 100 --set mode=recommend vcpus_max=2) || fail "virt-augur policy --set failed: $out"
 grep -q '^#```augur$' "$CONF/100.conf" && grep -q '^#mode = recommend$' "$CONF/100.conf" ||

@@ -19,6 +19,12 @@ what is under test).  Standard library only.  Subcommands:
       names them).  HOST_TS is the host clock when the answers came back.
       Stops when PID (the test's shell) is gone or on SIGTERM.
 
+  limits SOCKET DEVICE OUT [--ppid PID]
+      As sample, every 1 s: query-block, and DEVICE's (a drive id,
+      "drive-virtio0") total byte-rate limit appended to OUT:
+        HOST_TS BPS
+      ("-" when the device or its medium is not there).
+
   greeting SOCKET COUNT INTERVAL_MS OUT
       COUNT times, INTERVAL_MS apart: connect, time until the greeting
       line arrives (connect-to-greeting latency: how long another client
@@ -100,7 +106,9 @@ def cmd(path, command, args_json=None):
     return 0
 
 
-def sample(path, name, out, ppid):
+def every_second(path, out, ppid, line):
+    """Call line(q) on one kept session every 1 s (absolute schedule) and
+    append what it returns to out, until ppid is gone or SIGTERM."""
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     q = None
@@ -110,21 +118,9 @@ def sample(path, name, out, ppid):
             try:
                 if q is None:
                     q = Qmp(path).open()
-                cur = q.execute("query-balloon").get("actual")
-                gs = q.execute("qom-get", {"path": "/machine/peripheral/balloon0",
-                                           "property": "guest-stats"})
-                t = time.time()
-                st = gs.get("stats", {}) if gs.get("last-update") else {}
-
-                def kib(key):
-                    v = st.get(key)
-                    return "-" if v is None or v < 0 else str(v // 1024)
-                f.write("%.6f %s %s %s %s %s\n" % (
-                    t, name, "-" if cur is None else cur // 1024,
-                    kib("stat-available-memory"), kib("stat-total-memory"),
-                    gs.get("last-update") or "-"))
+                f.write(line(q))
             except (OSError, ValueError, RuntimeError) as e:
-                print("qmp_client sample: %s" % e, file=sys.stderr)
+                print("qmp_client: %s" % e, file=sys.stderr)
                 if q is not None:
                     q.close()
                 q = None
@@ -134,6 +130,34 @@ def sample(path, name, out, ppid):
                 nxt += 1.0
             time.sleep(nxt - now)
     return 0
+
+
+def sample(path, name, out, ppid):
+    def line(q):
+        cur = q.execute("query-balloon").get("actual")
+        gs = q.execute("qom-get", {"path": "/machine/peripheral/balloon0",
+                                   "property": "guest-stats"})
+        t = time.time()
+        st = gs.get("stats", {}) if gs.get("last-update") else {}
+
+        def kib(key):
+            v = st.get(key)
+            return "-" if v is None or v < 0 else str(v // 1024)
+        return "%.6f %s %s %s %s %s\n" % (
+            t, name, "-" if cur is None else cur // 1024,
+            kib("stat-available-memory"), kib("stat-total-memory"),
+            gs.get("last-update") or "-")
+    return every_second(path, out, ppid, line)
+
+
+def limits(path, device, out, ppid):
+    def line(q):
+        bps = "-"
+        for b in q.execute("query-block"):
+            if b.get("device") == device and "inserted" in b:
+                bps = str(b["inserted"].get("bps", "-"))
+        return "%.6f %s\n" % (time.time(), bps)
+    return every_second(path, out, ppid, line)
 
 
 def greeting(path, count, interval_ms, out):
@@ -176,6 +200,9 @@ def main(argv):
         if len(argv) == 7 and argv[5] == "--ppid":
             ppid = int(argv[6])
         return sample(argv[2], argv[3], argv[4], ppid)
+    if len(argv) in (5, 7) and argv[1] == "limits":
+        ppid = int(argv[6]) if len(argv) == 7 and argv[5] == "--ppid" else None
+        return limits(argv[2], argv[3], argv[4], ppid)
     if len(argv) == 6 and argv[1] == "greeting":
         return greeting(argv[2], int(argv[3]), int(argv[4]), argv[5])
     print(__doc__, file=sys.stderr)
