@@ -636,6 +636,35 @@ set_qmp_error (GError **error, int vmid, GError *qmp_error)
                      : AUGUR_HV_ERROR_FAILED, "vmid %d: %s", vmid, qmp_error->message);
 }
 
+/* Run command on q and return its reply as a list (kept alive by
+ * *ret_node), or NULL with *error: the command failed, or the reply is
+ * not a list. */
+static JsonArray *
+execute_list (PveGuest *pg, AugurQmp *q, const char *command, JsonNode **ret_node, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+
+        if (!augur_qmp_execute (q, command, NULL, ret_node, &local)) {
+                set_qmp_error (error, pg->vmid, local);
+                return NULL;
+        }
+        if (!JSON_NODE_HOLDS_ARRAY (*ret_node)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: %s: not a list", pg->vmid,
+                             command);
+                return NULL;
+        }
+        return json_node_get_array (*ret_node);
+}
+
+/* Element i of a when it is an object, else NULL. */
+static JsonObject *
+object_at (JsonArray *a, guint i)
+{
+        JsonNode *n = json_array_get_element (a, i);
+
+        return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
 /* ---- stats ---- */
 
 static JsonNode *
@@ -755,8 +784,7 @@ block_stats (AugurQmp *q, int vmid, AugurDomainSample *s, GError **error)
                 return TRUE;
         a = json_node_get_array (ret);
         for (guint i = 0; i < json_array_get_length (a); i++) {
-                JsonNode *n = json_array_get_element (a, i);
-                JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+                JsonObject *o = object_at (a, i);
                 JsonNode *st = o ? json_object_get_member (o, "stats") : NULL;
                 AugurDiskCounters d = { 0 };
                 gint64 v;
@@ -1455,25 +1483,18 @@ agent_open (PveGuest *pg, GError **error)
 static JsonArray *
 agent_vcpus (PveGuest *pg, AugurQmp *q, JsonNode **ret_node, GError **error)
 {
-        g_autoptr(GError) local = NULL;
-        JsonArray *a;
+        JsonArray *a = execute_list (pg, q, "guest-get-vcpus", ret_node, error);
 
-        if (!augur_qmp_execute (q, "guest-get-vcpus", NULL, ret_node, &local)) {
-                set_qmp_error (error, pg->vmid, local);
-                return NULL;
-        }
-        a = JSON_NODE_HOLDS_ARRAY (*ret_node) ? json_node_get_array (*ret_node) : NULL;
         for (guint i = 0; a && i < json_array_get_length (a); i++) {
-                JsonNode *n = json_array_get_element (a, i);
-                JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+                JsonObject *o = object_at (a, i);
                 gint64 id;
 
-                if (!o || !int_member (o, "logical-id", &id) || !json_object_has_member (o, "online"))
-                        a = NULL;
+                if (!o || !int_member (o, "logical-id", &id) || !json_object_has_member (o, "online")) {
+                        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                                     "vmid %d: guest-get-vcpus: not a list of vCPUs", pg->vmid);
+                        return NULL;
+                }
         }
-        if (!a)
-                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                             "vmid %d: guest-get-vcpus: not a list of vCPUs", pg->vmid);
         return a;
 }
 
@@ -1635,20 +1656,11 @@ pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
         PveGuest *pg = pg_of (g);
         g_autoptr(AugurQmp) q = agent_open (pg, error);
         g_autoptr(JsonNode) node = NULL;
-        g_autoptr(GError) local = NULL;
+        JsonArray *a = q ? execute_list (pg, q, "guest-get-users", &node, error) : NULL;
 
-        if (!q)
+        if (!a)
                 return FALSE;
-        if (!augur_qmp_execute (q, "guest-get-users", NULL, &node, &local)) {
-                set_qmp_error (error, pg->vmid, local);
-                return FALSE;
-        }
-        if (!JSON_NODE_HOLDS_ARRAY (node)) {
-                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: guest-get-users: not a list",
-                             pg->vmid);
-                return FALSE;
-        }
-        *ret_users = json_array_get_length (json_node_get_array (node));
+        *ret_users = json_array_get_length (a);
         return TRUE;
 }
 
@@ -1666,17 +1678,12 @@ pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
 static JsonObject *
 disk_inserted (PveGuest *pg, AugurQmp *q, const char *disk, JsonNode **ret_node, GError **error)
 {
-        g_autoptr(GError) local = NULL;
-        JsonArray *a;
+        JsonArray *a = execute_list (pg, q, "query-block", ret_node, error);
 
-        if (!augur_qmp_execute (q, "query-block", NULL, ret_node, &local)) {
-                set_qmp_error (error, pg->vmid, local);
+        if (!a)
                 return NULL;
-        }
-        a = JSON_NODE_HOLDS_ARRAY (*ret_node) ? json_node_get_array (*ret_node) : NULL;
-        for (guint i = 0; a && i < json_array_get_length (a); i++) {
-                JsonNode *n = json_array_get_element (a, i);
-                JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+        for (guint i = 0; i < json_array_get_length (a); i++) {
+                JsonObject *o = object_at (a, i);
                 JsonNode *ins = o ? json_object_get_member (o, "inserted") : NULL;
                 char name[AUGUR_DISK_NAME_LEN];
 
