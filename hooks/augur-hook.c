@@ -30,6 +30,15 @@
  * with a minimal environment (PATH, HOME, USER, LOGNAME, TMPDIR, LC_ALL)
  * and never passes it.
  *
+ * PROXMOX VE.  The same program is a qemu-server hookscript: Proxmox runs
+ * it as `augur-hook VMID PHASE` (`qm set VMID --hookscript
+ * local:snippets/augur-hook`, the program copied or linked into that
+ * storage's snippets/), and a non-zero exit in pre-start would abort the
+ * start: it exits 0 there too.  Two arguments, a vmid (digits) and one of
+ * qemu-server's phases, are that call; each phase is told as the libvirt
+ * operation it matches (pve_phases below), with the vmid as the domain
+ * (augurd matches it against the pve backend's guest ids).
+ *
  * Wire: one line {"call":"notify","args":{"op":..,"sub":..,"domain":..}}
  * then shutdown(SHUT_WR) and wait (within the budget) for the one reply
  * line.  See plugin/api.h.
@@ -75,6 +84,34 @@
 static const char *const notify_ops[] = {
         "prepare", "started", "stopped", "release", "migrate", "restore", "reconnect",
 };
+
+/* qemu-server's hookscript phases and the libvirt operations they match. */
+static const struct {
+        const char *phase, *op, *sub;
+} pve_phases[] = {
+        { "pre-start", "prepare", "begin" },
+        { "post-start", "started", "begin" },
+        { "pre-stop", "stopped", "begin" },
+        { "post-stop", "release", "end" },
+};
+
+/* augur-hook VMID PHASE (PROXMOX VE): the libvirt op and sub, or FALSE
+ * when the arguments are not that. */
+static gboolean
+pve_call (int argc, char **argv, const char **ret_op, const char **ret_sub)
+{
+        const char *v = argc == 3 ? argv[1] : "";
+
+        if (!*v || strlen (v) > 9 || strspn (v, "0123456789") != strlen (v) || v[0] == '0')
+                return FALSE;
+        for (gsize i = 0; i < G_N_ELEMENTS (pve_phases); i++)
+                if (strcmp (argv[2], pve_phases[i].phase) == 0) {
+                        *ret_op = pve_phases[i].op;
+                        *ret_sub = pve_phases[i].sub;
+                        return TRUE;
+                }
+        return FALSE;
+}
 
 static void
 on_alarm (int sig)
@@ -313,11 +350,13 @@ main (int argc, char **argv)
 
         if (argc < 3) {
                 warn ("usage: %s DOMAIN OPERATION [SUBOPERATION [EXTRA]] "
-                      "(run by libvirtd as a qemu hook)", argv[0]);
+                      "(run by libvirtd as a qemu hook), or %s VMID PHASE (a Proxmox VE hookscript)",
+                      argv[0], argv[0]);
                 return 0;
         }
         op = argv[2];
         sub = argc > 3 ? argv[3] : "-";
+        pve_call (argc, argv, &op, &sub);
         for (gsize i = 0; i < G_N_ELEMENTS (notify_ops); i++)
                 if (strcmp (op, notify_ops[i]) == 0)
                         wanted = TRUE;

@@ -560,6 +560,7 @@ api_notify (gpointer data, const AugurApiNotify *n, GError **error)
 {
         AugurDaemon *d = data;
         g_autofree char *shown = g_strescape (n->domain, NULL);
+        gboolean pve = d->hv && strcmp (augur_hv_backend_name (d->hv), "pve") == 0;
         HookEvent *e;
 
         /* An excluded guest's start or stop is not augurd's to record. */
@@ -595,7 +596,11 @@ api_notify (gpointer data, const AugurApiNotify *n, GError **error)
         for (guint i = 0; d->last_samples && i < d->last_samples->len; i++) {
                 const AugurDomainSample *s = &g_array_index (d->last_samples, AugurDomainSample, i);
 
-                if (g_strcmp0 (s->name, n->domain) == 0) {
+                /* a libvirt name; on pve:, a hookscript's vmid (the
+                 * guest's id there) */
+                if (g_strcmp0 (s->name, n->domain) == 0 ||
+                    (pve && s->id > 0 && g_ascii_strtoll (n->domain, NULL, 10) == s->id &&
+                     strspn (n->domain, "0123456789") == strlen (n->domain))) {
                         e->uuid = g_strdup (s->uuid);
                         break;
                 }

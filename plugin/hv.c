@@ -72,6 +72,12 @@ augur_hv_get_priv (AugurHv *hv)
         return hv->priv;
 }
 
+const char *
+augur_hv_backend_name (const AugurHv *hv)
+{
+        return hv->ops->name;
+}
+
 void
 augur_hv_close (AugurHv *hv)
 {

@@ -260,6 +260,9 @@ typedef struct {
  * message for the operator (augurd exits). */
 gboolean augur_hv_init (GError **error);
 
+/* The backend of hv: its ops' name, "libvirt" or "pve". */
+const char *augur_hv_backend_name (const AugurHv *hv);
+
 /* Open uri with the first listed backend that takes it.  The error of a
  * failed open says which URI could not be reached, and why. */
 AugurHv *augur_hv_open (const char *uri, const AugurHvOptions *options, const AugurHvCallbacks *cb,

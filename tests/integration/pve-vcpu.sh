@@ -16,6 +16,9 @@
 #   - the guest agent (agent: 1, qemu-server's <vmid>.qga port, qemu-ga in
 #     the guest) answered augurd: an activity row from the agent with the
 #     guest's user count;
+#   - hooks/augur-hook run as qemu-server runs a hookscript (`augur-hook 100
+#     post-start`) reached augurd's API socket: a hook event attached to
+#     vmid 100's guest;
 #   - the balloon (balloon: 512 below memory: 768, no shares: 0) is
 #     pvestatd's to move: augurd says so once, sets no balloon, and its
 #     decisions carry the veto other-controller.
@@ -59,7 +62,7 @@ cpus() {
 n=$(cpus)
 ((n == 1)) || fail "query-cpus-fast counts $n vCPUs at boot, not 1"
 
-PVE_IT_URI_EXTRA="&qm=$SRCDIR/tests/integration/qm-standin.py" pve_it_start_augurd act
+PVE_IT_URI_EXTRA="&qm=$SRCDIR/tests/integration/qm-standin.py" pve_it_start_augurd act --socket "$DIR/augurd.sock"
 deadline=$((SECONDS + TIMEOUT_S))
 while :; do
     kill -0 "$AUGURD_PID" 2>/dev/null || fail "augurd exited"
@@ -88,6 +91,16 @@ until (($(q "SELECT count(*) FROM activity WHERE source = $AGENT_SOURCE AND user
     sleep 1
 done
 log "the guest agent answered through 100.qga: users = $(q "SELECT users FROM activity WHERE source = $AGENT_SOURCE LIMIT 1")"
+printf '[daemon]\nsocket = %s\n' "$DIR/augurd.sock" >"$DIR/hook.conf"
+AUGUR_HOOK_CONFIG=$DIR/hook.conf "$BUILDDIR/hooks/augur-hook" 100 post-start </dev/null ||
+    fail "augur-hook 100 post-start exited $?"
+deadline=$((SECONDS + 5))
+until (($(q "SELECT count(*) FROM events e JOIN domains d ON d.id = e.domain_id
+            WHERE d.libvirt_id = 100 AND e.kind = 'hook' AND e.info LIKE 'started begin%'") > 0)); do
+    ((SECONDS < deadline)) || fail "the hookscript's post-start did not reach augurd as vmid 100's hook event"
+    sleep 0.2
+done
+log "the hookscript's post-start reached augurd: $(q "SELECT info FROM events WHERE kind = 'hook' LIMIT 1")"
 log "the balloon left to pvestatd: no balloon actuation, $(q "SELECT count(*) FROM decisions WHERE mem_veto = 'other-controller'") decisions vetoed"
 
 # ---- the per-VM policy: virt-augur policy -c pve:///... writes the augur
