@@ -555,39 +555,55 @@ test_champion_good (void)
         g_assert_cmpint (run_champion (m, 150, TRUE, AUGUR_PRED_CHAMPION_MAE), ==, AUGUR_PRED_SRC_MODEL);
 }
 
-static void
-check_coverage (double width_halflife_s)
+/* A baselines-only predictor at coverage 0.9 (CONDITIONAL WIDTH at
+ * width_halflife_s, 0 = off). */
+static AugurPredictor *
+coverage_predictor (double width_halflife_s)
 {
-        g_autoptr (AugurPredictor) p = NULL;
-        g_autoptr (AugurPredictorVm) v = NULL;
         g_autoptr (GError) error = NULL;
         AugurPredictorConfig cfg;
-        const gsize n = 4000, from = 1000;
-        float prev_upper = NAN;
-        guint covered = 0, total = 0;
+        AugurPredictor *p;
 
         augur_predictor_config_init (&cfg);
         cfg.coverage = 0.9f;
         cfg.width_halflife_s = width_halflife_s;
         p = augur_predictor_new (NULL, &cfg, &error);
         g_assert_no_error (error);
-        v = augur_predictor_vm_new (p, "vm-c");
+        return p;
+}
+
+/* Step i of a 5-minute memory-only series using `used` KiB. */
+static void
+mem_sample (AugurFeatSample *x, gsize i, float used)
+{
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                x->v[c] = NAN;
+        x->ts = 1700000100 + (gint64) i * 300;
+        x->v[AUGUR_COL_MEM_PROV_KIB] = PROV_KIB;
+        x->v[AUGUR_COL_MEM_USED_KIB] = used;
+}
+
+static void
+check_coverage (double width_halflife_s)
+{
+        g_autoptr (AugurPredictor) p = coverage_predictor (width_halflife_s);
+        g_autoptr (AugurPredictorVm) v = augur_predictor_vm_new (p, "vm-c");
+        const gsize n = 4000, from = 1000;
+        float prev_upper = NAN;
+        guint covered = 0, total = 0;
+
         for (gsize i = 0; i < n; i++) {
                 AugurFeatSample x;
                 AugurPredictorOut po;
                 float used = (float) (PROV_KIB / 100 * (50 + 3 * augur_test_nrand (&rng_state)));
 
-                for (int c = 0; c < AUGUR_COL_N; c++)
-                        x.v[c] = NAN;
-                x.ts = 1700000100 + (gint64) i * 300;
-                x.v[AUGUR_COL_MEM_PROV_KIB] = PROV_KIB;
-                x.v[AUGUR_COL_MEM_USED_KIB] = used;
+                mem_sample (&x, i, used);
                 if (i >= from && !isnan (prev_upper)) {
                         total++;
                         covered += used <= prev_upper;
                 }
                 g_assert_true (augur_predictor_step (p, v, &x, &po));
-                g_assert_cmpuint (po.H, ==, cfg.H);
+                g_assert_cmpuint (po.H, ==, augur_predictor_config (p)->H);
                 g_assert_cmpfloat (po.step_s, ==, 300);
                 prev_upper = po.mem_upper_kib[0];
         }
@@ -617,21 +633,13 @@ test_coverage_conditional (void)
 static void
 run_regimes (double halflife_s, double *ret_width, double *ret_cover)
 {
-        g_autoptr (AugurPredictor) p = NULL;
-        g_autoptr (AugurPredictorVm) v = NULL;
-        g_autoptr (GError) error = NULL;
-        AugurPredictorConfig cfg;
+        g_autoptr (AugurPredictor) p = coverage_predictor (halflife_s);
+        g_autoptr (AugurPredictorVm) v = augur_predictor_vm_new (p, "vm-w");
         const gsize n = 4000, block = 400;
         float prev_upper = NAN;
         guint n_reg[2] = { 0 }, cov[2] = { 0 };
         guint64 rng = 11;
 
-        augur_predictor_config_init (&cfg);
-        cfg.coverage = 0.9f;
-        cfg.width_halflife_s = halflife_s;
-        p = augur_predictor_new (NULL, &cfg, &error);
-        g_assert_no_error (error);
-        v = augur_predictor_vm_new (p, "vm-w");
         ret_width[0] = ret_width[1] = 0;
         for (gsize i = 0; i < n; i++) {
                 AugurFeatSample x;
@@ -640,11 +648,7 @@ run_regimes (double halflife_s, double *ret_width, double *ret_cover)
                 gboolean sc = i >= 2 * block && i % block >= 100;
                 float used = (float) (PROV_KIB / 100 * (50 + (reg ? 5.0 : 0.5) * augur_test_nrand (&rng)));
 
-                for (int c = 0; c < AUGUR_COL_N; c++)
-                        x.v[c] = NAN;
-                x.ts = 1700000100 + (gint64) i * 300;
-                x.v[AUGUR_COL_MEM_PROV_KIB] = PROV_KIB;
-                x.v[AUGUR_COL_MEM_USED_KIB] = used;
+                mem_sample (&x, i, used);
                 if (sc && !isnan (prev_upper))
                         cov[reg] += used <= prev_upper;
                 g_assert_true (augur_predictor_step (p, v, &x, &po));
