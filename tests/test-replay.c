@@ -263,11 +263,32 @@ test_no_peek (void)
         rows_clear (&rb);
 }
 
+/* A replay of series at 300 s, with the forecasts of a baselines-only
+ * predictor at its defaults when augur (the predictor is only borrowed
+ * while the replay is built). */
+static AugurReplay *
+replay_of (const GPtrArray *series, gboolean augur)
+{
+        g_autoptr (AugurPredictor) pred = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurReplay *r;
+
+        if (augur) {
+                AugurPredictorConfig pcfg;
+
+                augur_predictor_config_init (&pcfg);
+                pred = augur_predictor_new (NULL, &pcfg, &error);
+                g_assert_no_error (error);
+        }
+        r = augur_replay_new (series, 300, pred, &error);
+        g_assert_no_error (error);
+        return r;
+}
+
 static void
 check_tune (AugurReplayPolicy policy, gboolean guard, double target)
 {
         g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
-        g_autoptr (AugurPredictor) pred = NULL;
         g_autoptr (AugurReplay) r = NULL;
         g_autoptr (GError) error = NULL;
         AugurReplayConfig cfg;
@@ -280,15 +301,7 @@ check_tune (AugurReplayPolicy policy, gboolean guard, double target)
                 g_snprintf (name, sizeof name, "t%d", v);
                 g_ptr_array_add (series, noisy_vm (name, 600, G_MAXSIZE));
         }
-        if (policy == AUGUR_REPLAY_AUGUR) {
-                AugurPredictorConfig pcfg;
-
-                augur_predictor_config_init (&pcfg);
-                pred = augur_predictor_new (NULL, &pcfg, &error);
-                g_assert_no_error (error);
-        }
-        r = augur_replay_new (series, 300, pred, &error);
-        g_assert_no_error (error);
+        r = replay_of (series, policy == AUGUR_REPLAY_AUGUR);
         config (&cfg, policy);
         /* VPA's OOM bumps make its slack jump with h on a trace this small
          * (4 VMs): without pressure the curve is continuous. */
@@ -550,10 +563,8 @@ static void
 test_bound_stats (void)
 {
         g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
-        g_autoptr (AugurPredictor) pred = NULL;
         g_autoptr (AugurReplay) r = NULL;
-        g_autoptr (GError) error = NULL;
-        AugurPredictorConfig pcfg;
+        g_autoptr (AugurReplay) rr = NULL;
         AugurReplayConfig cfg;
         AugurReplayBoundStats b;
         const gsize n = 600;
@@ -574,11 +585,7 @@ test_bound_stats (void)
                 g_snprintf (name, sizeof name, "v%d", v);
                 g_ptr_array_add (series, series_of (name, used, cpu, n));
         }
-        augur_predictor_config_init (&pcfg);
-        pred = augur_predictor_new (NULL, &pcfg, &error);
-        g_assert_no_error (error);
-        r = augur_replay_new (series, 300, pred, &error);
-        g_assert_no_error (error);
+        r = replay_of (series, TRUE);
         config (&cfg, AUGUR_REPLAY_AUGUR);
         augur_replay_bound_stats (r, &cfg, 10, &b);
         g_test_message ("pooled coverage %.3f of %" G_GUINT64_FORMAT ", width %.2f; rise %" G_GUINT64_FORMAT,
@@ -596,15 +603,11 @@ test_bound_stats (void)
         g_assert_cmpuint (b.rise.n, ==, 1);
         g_assert_cmpuint (b.rise.covered, ==, 0);
         g_assert_cmpfloat (b.rise.width_pts, >, 0);
-        /* reactive stores no forecast: nothing to report */
-        {
-                g_autoptr (AugurReplay) rr = augur_replay_new (series, 300, NULL, &error);
-
-                g_assert_no_error (error);
-                augur_replay_bound_stats (rr, &cfg, 10, &b);
-                g_assert_cmpuint (b.all.n, ==, 0);
-                g_assert_cmpuint (b.rise.n, ==, 0);
-        }
+        /* without forecasts (reactive) there is nothing to report */
+        rr = replay_of (series, FALSE);
+        augur_replay_bound_stats (rr, &cfg, 10, &b);
+        g_assert_cmpuint (b.all.n, ==, 0);
+        g_assert_cmpuint (b.rise.n, ==, 0);
 }
 
 int
