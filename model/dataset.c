@@ -35,6 +35,7 @@
  * gap and the daemon sees exactly the segmentation training saw.
  */
 #include "dataset.h"
+#include "forecast.h"
 #include "util.h"
 
 #include <math.h>
@@ -268,7 +269,78 @@ augur_vm_data_window_ok (const AugurVmData *d, gsize k, guint T, guint h)
         return TRUE;
 }
 
+const char *
+augur_split_name (AugurSplit sp)
+{
+        static const char *const names[AUGUR_SPLIT_N] = { "training", "validation", "test" };
+
+        g_return_val_if_fail (sp < AUGUR_SPLIT_N, NULL);
+        return names[sp];
+}
+
 /* ------------------------------------------------------------- dataset */
+
+gsize
+augur_dataset_longest_split (const AugurDataset *ds, AugurSplit sp, const char **ret_vm)
+{
+        gsize best = 0;
+
+        g_return_val_if_fail (ds != NULL && sp < AUGUR_SPLIT_N, 0);
+        if (ret_vm)
+                *ret_vm = "";
+        for (guint v = 0; v < ds->vms->len; v++) {
+                const AugurVmData *d = g_ptr_array_index (ds->vms, v);
+                gsize len = d->split_end[sp] - d->split_start[sp];
+
+                if (len > best) {
+                        best = len;
+                        if (ret_vm)
+                                *ret_vm = d->grid->vm;
+                }
+        }
+        return best;
+}
+
+gboolean
+augur_dataset_check_shape (const AugurDataset *ds, guint T, guint H, AugurSplit sp,
+                           guint *ret_short, GError **error)
+{
+        const AugurVmData *longest = NULL;
+        const char *widest = NULL;
+        guint n_short = 0;
+        gsize len;
+
+        g_return_val_if_fail (ds != NULL && sp < AUGUR_SPLIT_N, FALSE);
+        for (guint v = 0; v < ds->vms->len; v++) {
+                const AugurVmData *d = g_ptr_array_index (ds->vms, v);
+
+                if (d->n < T)
+                        n_short++;
+                if (!longest || d->n > longest->n)
+                        longest = d;
+        }
+        if (ret_short)
+                *ret_short = n_short;
+        if (!longest) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_NO_DATA, "no series to score");
+                return FALSE;
+        }
+        if (longest->n < T) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL,
+                             "window of %u steps is longer than every VM's history: the longest, '%s', "
+                             "has %" G_GSIZE_FORMAT " steps", T, longest->grid->vm, longest->n);
+                return FALSE;
+        }
+        len = augur_dataset_longest_split (ds, sp, &widest);
+        if (len <= H) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL,
+                             "horizon %u is more than the data can score: the longest %s split, '%s', "
+                             "has %" G_GSIZE_FORMAT " steps, so at most %" G_GSIZE_FORMAT " steps ahead",
+                             H, augur_split_name (sp), widest, len, len > 0 ? len - 1 : 0);
+                return FALSE;
+        }
+        return TRUE;
+}
 
 void
 augur_dataset_free (AugurDataset *ds)

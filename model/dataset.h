@@ -107,6 +107,22 @@ typedef struct {
         AugurResampleStats resample;
 } AugurDataset;
 
+/* Can ds be scored with windows of T steps, H steps ahead, on split sp?
+ * Two bounds, each over the best VM (gaps not counted: an upper bound):
+ *   window   some VM's history has at least T steps;
+ *   horizon  some VM's split sp has more than H steps (a point needs its
+ *            origin and its target k + h inside sp).
+ * FALSE with AUGUR_FORECAST_ERROR_INVAL naming the numbers when a bound
+ * fails.  ret_short (may be NULL) is set in both cases to the number of
+ * VMs whose history is shorter than T: the NN skips them, the baselines
+ * still forecast them. */
+gboolean augur_dataset_check_shape (const AugurDataset *ds, guint T, guint H, AugurSplit sp,
+                                    guint *ret_short, GError **error);
+const char *augur_split_name (AugurSplit sp);   /* "training", "validation", "test" */
+/* The most steps any VM of ds has in split sp (0 without VMs); ret_vm (may
+ * be NULL) is set to that VM's name, borrowed from ds, or "" . */
+gsize augur_dataset_longest_split (const AugurDataset *ds, AugurSplit sp, const char **ret_vm);
+
 void augur_dataset_free (AugurDataset *ds);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurDataset, augur_dataset_free)
 

@@ -441,15 +441,23 @@ augur_forecast_eval (const AugurModel *model, const AugurDataset *ds,
         AugurBaselineParams bl[AUGUR_TARGET_N];
         guint H = model ? model->H : cfg->H;
         guint T = model ? model->T : cfg->T;
+        AugurSplit sp = cfg->on_validation ? AUGUR_SPLIT_VAL : AUGUR_SPLIT_TEST;
         GArray *rows;
         Sweep s;
 
+        if (H < 1 || H > AUGUR_FORECAST_MAX_H) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL,
+                             "horizon %u: must be 1..%u", H, AUGUR_FORECAST_MAX_H);
+                return NULL;
+        }
+        if (!augur_dataset_check_shape (ds, T, H, sp, NULL, error))
+                return NULL;
         if (!fit_baselines (ds, H, bl, error))
                 return NULL;
         sweep_init (&s, model, ds, bl, H, T, cfg->coverage);
         s.score_test = TRUE;
         s.online = cfg->online_calib;
-        s.score_split = cfg->on_validation ? AUGUR_SPLIT_VAL : AUGUR_SPLIT_TEST;
+        s.score_split = sp;
         sweep_run (&s);
 
         rows = g_array_new (FALSE, TRUE, sizeof (AugurEvalRow));
@@ -484,6 +492,62 @@ augur_forecast_eval (const AugurModel *model, const AugurDataset *ds,
                 return NULL;
         }
         return rows;
+}
+
+const AugurEvalRow *
+augur_eval_find_row (const GArray *rows, AugurTarget t, guint h, const char *model)
+{
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
+
+                if (r->target == t && r->h == h && strcmp (r->model, model) == 0)
+                        return r;
+        }
+        return NULL;
+}
+
+/* Mean over h = 1..H of the MAE of (target, model); NAN when a horizon
+ * has no row. */
+static double
+mae_mean (const GArray *rows, AugurTarget t, const char *model, guint H)
+{
+        double sum = 0;
+
+        for (guint h = 1; h <= H; h++) {
+                const AugurEvalRow *r = augur_eval_find_row (rows, t, h, model);
+
+                if (!r)
+                        return NAN;
+                sum += r->mae;
+        }
+        return sum / H;
+}
+
+GArray *
+augur_eval_summarize (const GArray *rows, guint H)
+{
+        GArray *out = g_array_new (FALSE, TRUE, sizeof (AugurEvalSummary));
+
+        g_return_val_if_fail (rows != NULL && H >= 1, out);
+        /* O(rows^2 / models): a few thousand rows at most (4 targets x 48 h
+         * x 7 models), run once per eval. */
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
+                AugurEvalSummary sum = { 0 };
+
+                if (r->h != 1)
+                        continue;
+                sum.target = r->target;
+                g_strlcpy (sum.model, r->model, sizeof sum.model);
+                sum.H = H;
+                sum.mae_mean = mae_mean (rows, r->target, r->model, H);
+                if (isnan (sum.mae_mean))
+                        continue;
+                sum.rel_last_value = sum.mae_mean / mae_mean (rows, r->target,
+                                                              augur_baseline_name (AUGUR_BL_LAST_VALUE), H);
+                g_array_append_val (out, sum);
+        }
+        return out;
 }
 
 gboolean

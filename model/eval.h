@@ -30,7 +30,8 @@ typedef struct {
         gboolean online_calib;          /* add test scores as targets arrive */
         guint T;                        /* window for the common point set
                                          * when no model (default 12)       */
-        guint H;                        /* horizons when no model (12)       */
+        guint H;                        /* horizons when no model (12; 1..
+                                         * AUGUR_FORECAST_MAX_H)            */
         gboolean on_validation;         /* score the validation split instead
                                          * (for tuning; calibrates on the
                                          * training steps just before it)   */
@@ -43,6 +44,30 @@ void augur_eval_config_init (AugurEvalConfig *cfg);
  * AugurEvalRow for every target with data, every horizon 1..H, every model. */
 GArray *augur_forecast_eval (const AugurModel *model, const AugurDataset *ds,
                              const AugurEvalConfig *cfg, GError **error);
+
+/* The row of (target t, horizon h, model) in rows, or NULL. */
+const AugurEvalRow *augur_eval_find_row (const GArray *rows, AugurTarget t, guint h, const char *model);
+
+/* SUMMARY ROW: a model's MAE on one target averaged over the horizons
+ * 1..H, and that mean divided by the same mean of last value on the same
+ * target.  With H = 48 steps of 5 min this is GIFT-Eval's "short" metric
+ * (4 h ahead, relative to last value as issue #15 defines it).  Every h
+ * weighs the same; at each h every model is scored on identical points
+ * (augur_forecast_eval), so the ratio compares like with like. */
+typedef struct {
+        AugurTarget target;
+        char model[32];
+        guint H;                        /* horizons averaged: 1..H          */
+        double mae_mean;                /* mean over h = 1..H of the MAE    */
+        double rel_last_value;          /* mae_mean / last value's mae_mean;
+                                         * NAN when last value lacks an h   */
+} AugurEvalSummary;
+
+/* The summary rows of rows (from augur_forecast_eval) over 1..H: one per
+ * (target, model) that has a row at every h = 1..H, in the order of the
+ * rows' first horizon.  Returns (transfer full) a GArray of
+ * AugurEvalSummary, empty when no (target, model) has all H rows. */
+GArray *augur_eval_summarize (const GArray *rows, guint H);
 
 /* The last step of training: fit m's baselines (m->bl) on the training
  * split of ds, their parameters chosen on validation, then set m's global

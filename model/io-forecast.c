@@ -16,6 +16,16 @@
 #define DETECT_SCALE_BPS (64.0f * 1024)
 #define DETECT_DILATE_TICKS 2
 
+/* PHASES.  The upper bound's margin is learnt apart for the two kinds of
+ * phase of a period: BURST, where the base is at least BURST_PHASE_FRAC of
+ * the highest rate of the last period_k periods, and QUIET, the rest.  A
+ * single tracker learns the residuals of bursts that start a tick early
+ * or late (tens of MiB/s) and adds them everywhere: on a real guest the
+ * quiet phases' upper bound stayed above the restore bar for the whole
+ * period, and a raise was never given back (pve-io.sh). */
+#define BURST_PHASE_FRAC 0.25f
+enum { PHASE_QUIET, PHASE_BURST, PHASE_N };
+
 struct AugurIoForecast {
         AugurIoForecastConfig c;
         guint64 tick;                        /* ticks pushed                  */
@@ -26,11 +36,12 @@ struct AugurIoForecast {
         guint64 next_detect;
         /* the base given at each origin, to score when it matures */
         float pend[AUGUR_IO_FORECAST_MAX_H + 1][AUGUR_IO_FORECAST_MAX_H];
+        guint8 pend_phase[AUGUR_IO_FORECAST_MAX_H + 1][AUGUR_IO_FORECAST_MAX_H];
         guint64 pend_origin[AUGUR_IO_FORECAST_MAX_H + 1];
-        AugurQTrack qt[AUGUR_IO_FORECAST_MAX_H];
+        AugurQTrack qt[PHASE_N][AUGUR_IO_FORECAST_MAX_H];
         /* the newest forecast, j = 1..H */
         float p50[AUGUR_IO_FORECAST_MAX_H], base[AUGUR_IO_FORECAST_MAX_H];
-        guint8 censored[AUGUR_IO_FORECAST_MAX_H];
+        guint8 censored[AUGUR_IO_FORECAST_MAX_H], phase[AUGUR_IO_FORECAST_MAX_H];
         gboolean have;
 };
 
@@ -106,7 +117,7 @@ mature (AugurIoForecast *f, float y)
                         continue;
                 base = f->pend[slot][j - 1];
                 if (!isnan (base))
-                        augur_qtrack_update (&f->qt[j - 1], y - base, f->c.coverage);
+                        augur_qtrack_update (&f->qt[f->pend_phase[slot][j - 1]][j - 1], y - base, f->c.coverage);
         }
 }
 
@@ -118,9 +129,17 @@ forecast (AugurIoForecast *f)
         guint64 t = f->tick - 1;
         guint slot = (guint) (t % (AUGUR_IO_FORECAST_MAX_H + 1));
         guint P = f->period, w = MAX (P / 16, 1);
+        float peak = NAN;
 
         f->pend_origin[slot] = t;
         f->have = P > 0;
+        /* the highest rate of the periods the forecast looks at */
+        for (guint64 i = 0; P > 0 && i < MIN ((guint64) f->c.period_k * P + w, MIN (f->tick, f->c.ring_len)); i++) {
+                float v = ring_at (f, t - i);
+
+                if (!isnan (v) && (isnan (peak) || v > peak))
+                        peak = v;
+        }
         for (guint j = 1; j <= AUGUR_IO_FORECAST_MAX_H; j++) {
                 double sum = 0;
                 guint ns = 0;
@@ -158,6 +177,8 @@ forecast (AugurIoForecast *f)
                         continue;
                 f->pend[slot][j - 1] = mx;
                 f->base[j - 1] = mx;
+                f->phase[j - 1] = f->pend_phase[slot][j - 1] =
+                        mx > 0 && mx >= BURST_PHASE_FRAC * peak ? PHASE_BURST : PHASE_QUIET;
                 f->p50[j - 1] = (float) (sum / ns);
                 f->censored[j - 1] = cens;
         }
@@ -227,9 +248,11 @@ augur_io_forecast_upper (const AugurIoForecast *f, guint h, double *ret_p50, dou
                 return FALSE;
         h = CLAMP (h, 1, AUGUR_IO_FORECAST_MAX_H);
         for (guint j = 1; j <= h; j++) {
-                const AugurQTrack *q = &f->qt[j - 1];
+                const AugurQTrack *q = &f->qt[f->phase[j - 1]][j - 1];
                 double u;
 
+                if (q->n == 0)          /* no score of its phase yet: the other's */
+                        q = &f->qt[!f->phase[j - 1]][j - 1];
                 if (isnan (f->base[j - 1]) || q->n == 0)
                         continue;
                 /* The margin only widens the band: a tracker that learnt

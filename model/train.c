@@ -257,6 +257,10 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
                              "horizon must be 1..%u, window, hidden and batch > 0", AUGUR_FORECAST_MAX_H);
                 return NULL;
         }
+        /* Early stopping and the conformal margins need validation points
+         * H steps ahead: refuse a horizon or window the data cannot hold. */
+        if (!augur_dataset_check_shape (ds, T, H, AUGUR_SPLIT_VAL, NULL, error))
+                return NULL;
         m->feat = ds->feat;
         m->F = F = augur_features_count (ds->feat.groups);
         m->H = H;
@@ -271,9 +275,16 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         tw = collect_windows (ds, T, H, AUGUR_SPLIT_TRAIN, cfg->onset_weight);
         vw = collect_windows (ds, T, H, AUGUR_SPLIT_VAL, 1);
         if (tw->len == 0 || vw->len == 0) {
+                AugurSplit sp = tw->len == 0 ? AUGUR_SPLIT_TRAIN : AUGUR_SPLIT_VAL;
+                const char *vm;
+                gsize len = augur_dataset_longest_split (ds, sp, &vm);
+
+                /* A training window lies inside its split with one target
+                 * after it; a validation one may reach back before it. */
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_NO_DATA,
-                             "no %s window of %u steps (series too short or too gappy)",
-                             tw->len == 0 ? "training" : "validation", T);
+                             "no %s window of %u steps: the longest %s split, '%s', has %" G_GSIZE_FORMAT
+                             " steps (series too short or too gappy)", augur_split_name (sp), T,
+                             augur_split_name (sp), vm, len);
                 return NULL;
         }
         /* A fixed validation sample (same for every epoch). */

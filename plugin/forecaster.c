@@ -10,6 +10,10 @@
 #include <math.h>
 #include <string.h>
 
+/* The policy gets every horizon a model file can hold (48 steps = 4 h at
+ * 5 min): the copy into AugurForecast below never cuts a model short. */
+G_STATIC_ASSERT (AUGUR_POLICY_MAX_H >= AUGUR_PREDICTOR_MAX_H);
+
 /* Where the packaged default model lives (make install). */
 #ifndef AUGUR_DEFAULT_MODEL
 #define AUGUR_DEFAULT_MODEL DATADIR "/augur/default.augur"

@@ -60,9 +60,9 @@
  * and, in its environment, AUGUR_PVE_RUN_DIR and AUGUR_PVE_CONF_DIR (the
  * URI's directories; qm itself ignores them).  It must exit 0 within
  * qm_timeout_ms=N of the URI (default 15000), or it is killed and the call
- * fails with its output.  Only the HOTPLUG method: augurd gives vCPUs back
- * only through the guest agent (never a live unplug), which this backend
- * does not use yet, so it never asks qm for fewer.  Without qm, set_vcpus
+ * fails with its output.  qm only ever adds: augurd gives vCPUs back only
+ * through the guest agent (never a live unplug), the AGENT method, which
+ * goes to the guest agent (THE GUEST AGENT, below).  Without qm, adding
  * fails and says so.
  *
  * THE PER-VM POLICY is the augur block of the VM's description
@@ -74,8 +74,7 @@
  *
  * DISK LIMITS: see pve_get_block_iotune below (QMP, live only).
  *
- * NOT YET: the guest agent (agent_users fails, probe_vcpus reports no
- * agent), balloon events, devices (no autodeflate, no activity channel),
+ * NOT YET: balloon events, devices (no autodeflate, no activity channel),
  * network limits. */
 #include "config.h"
 
@@ -117,6 +116,8 @@
  * with it (one action per tick, as libvirt's virDomainSetVcpusFlags
  * blocks too). */
 #define QM_TIMEOUT_MS 15000
+/* One guest agent session's deadline until augurd sets its own, ms. */
+#define AGENT_TIMEOUT_MS 1000
 /* The most of qm's output kept for an error message, bytes. */
 #define QM_MAX_OUTPUT 4096
 
@@ -128,6 +129,7 @@ typedef struct {
         char *qm;                       /* the qm command; NULL = none        */
         int timeout_ms;                 /* one QMP session's deadline         */
         int qm_timeout_ms;              /* one run of qm                      */
+        int agent_timeout_ms;           /* one guest agent session            */
         int stats_period_s;             /* what augurd asked for, 0 = not yet */
         /* Main context only: */
         GHashTable *polling;            /* vmid -> pid whose period was set   */
@@ -634,6 +636,35 @@ set_qmp_error (GError **error, int vmid, GError *qmp_error)
                      : AUGUR_HV_ERROR_FAILED, "vmid %d: %s", vmid, qmp_error->message);
 }
 
+/* Run command on q and return its reply as a list (kept alive by
+ * *ret_node), or NULL with *error: the command failed, or the reply is
+ * not a list. */
+static JsonArray *
+execute_list (PveGuest *pg, AugurQmp *q, const char *command, JsonNode **ret_node, GError **error)
+{
+        g_autoptr(GError) local = NULL;
+
+        if (!augur_qmp_execute (q, command, NULL, ret_node, &local)) {
+                set_qmp_error (error, pg->vmid, local);
+                return NULL;
+        }
+        if (!JSON_NODE_HOLDS_ARRAY (*ret_node)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "vmid %d: %s: not a list", pg->vmid,
+                             command);
+                return NULL;
+        }
+        return json_node_get_array (*ret_node);
+}
+
+/* Element i of a when it is an object, else NULL. */
+static JsonObject *
+object_at (JsonArray *a, guint i)
+{
+        JsonNode *n = json_array_get_element (a, i);
+
+        return JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+}
+
 /* ---- stats ---- */
 
 static JsonNode *
@@ -753,8 +784,7 @@ block_stats (AugurQmp *q, int vmid, AugurDomainSample *s, GError **error)
                 return TRUE;
         a = json_node_get_array (ret);
         for (guint i = 0; i < json_array_get_length (a); i++) {
-                JsonNode *n = json_array_get_element (a, i);
-                JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+                JsonObject *o = object_at (a, i);
                 JsonNode *st = o ? json_object_get_member (o, "stats") : NULL;
                 AugurDiskCounters d = { 0 };
                 gint64 v;
@@ -1121,6 +1151,7 @@ pve_open (const char *uri, const AugurHvOptions *options, const AugurHvCallbacks
         p->qm = g_steal_pointer (&u.qm);
         p->timeout_ms = u.timeout_ms;
         p->qm_timeout_ms = u.qm_timeout_ms;
+        p->agent_timeout_ms = AGENT_TIMEOUT_MS;
         p->polling = g_hash_table_new (NULL, NULL);
         p->warned = g_hash_table_new (NULL, NULL);
         p->backoff = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -1412,7 +1443,65 @@ pve_set_stats_period (AugurHvGuest *g, int period_s, GError **error)
 static gboolean
 pve_set_agent_timeout (AugurHvGuest *g, int timeout_s, GError **error)
 {
-        return TRUE;                    /* no agent calls yet */
+        pg_of (g)->pve->agent_timeout_ms = CLAMP (timeout_s, 1, 60) * 1000;
+        return TRUE;
+}
+
+/* THE GUEST AGENT is qemu-server's: a virtio-serial port whose host end
+ * is <vmid>.qga in the run directory, there when the configuration says
+ * agent: 1.  One short session per call (qmp.h augur_qga_open, the
+ * deadline augurd sets with set_agent_timeout, 1 s by default): an agent
+ * that is not running in the guest costs that deadline and answers
+ * nothing. */
+static AugurQmp *
+agent_open (PveGuest *pg, GError **error)
+{
+        g_autofree char *path = path_of (pg->pve, pg->vmid, "qga");
+        g_autoptr(GError) local = NULL;
+        AugurPveConf c;
+        AugurQmp *q;
+        gboolean on;
+
+        if (!read_conf (pg->pve, pg->vmid, &c, &local)) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d: %s", pg->vmid, local->message);
+                return NULL;
+        }
+        on = c.agent == 1;
+        augur_pve_conf_clear (&c);
+        if (!on) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: no guest agent (agent: is not 1 in its configuration)", pg->vmid);
+                return NULL;
+        }
+        if (!(q = augur_qga_open (path, pg->pve->agent_timeout_ms, &local)))
+                set_qmp_error (error, pg->vmid, local);
+        return q;
+}
+
+/* guest-get-vcpus: the guest's logical CPUs, each {logical-id, online,
+ * can-offline}; NULL (with *error) when the reply is not such a list. */
+static JsonArray *
+agent_vcpus (PveGuest *pg, AugurQmp *q, JsonNode **ret_node, GError **error)
+{
+        JsonArray *a = execute_list (pg, q, "guest-get-vcpus", ret_node, error);
+
+        for (guint i = 0; a && i < json_array_get_length (a); i++) {
+                JsonObject *o = object_at (a, i);
+                gint64 id;
+
+                if (!o || !int_member (o, "logical-id", &id) || !json_object_has_member (o, "online")) {
+                        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                                     "vmid %d: guest-get-vcpus: not a list of vCPUs", pg->vmid);
+                        return NULL;
+                }
+        }
+        return a;
+}
+
+static gboolean
+vcpu_online (JsonArray *a, guint i)
+{
+        return json_object_get_boolean_member_with_default (json_array_get_object_element (a, i), "online", FALSE);
 }
 
 static void
@@ -1420,6 +1509,7 @@ pve_probe_vcpus (AugurHvGuest *g, AugurVcpuCaps *ret)
 {
         PveGuest *pg = pg_of (g);
         AugurPveConf c;
+        gboolean agent;
 
         ret->plugged = ret->online = ret->maximum = -1;
         ret->agent = FALSE;
@@ -1427,7 +1517,20 @@ pve_probe_vcpus (AugurHvGuest *g, AugurVcpuCaps *ret)
                 return;
         ret->plugged = augur_pve_conf_vcpus (&c);
         ret->maximum = augur_pve_conf_max_vcpus (&c);
+        agent = c.agent == 1;
         augur_pve_conf_clear (&c);
+        if (agent) {
+                g_autoptr(AugurQmp) q = agent_open (pg, NULL);
+                g_autoptr(JsonNode) node = NULL;
+                JsonArray *a = q ? agent_vcpus (pg, q, &node, NULL) : NULL;
+
+                if (a) {
+                        ret->agent = TRUE;
+                        ret->online = 0;
+                        for (guint i = 0; i < json_array_get_length (a); i++)
+                                ret->online += vcpu_online (a, i);
+                }
+        }
 }
 
 static gboolean
@@ -1466,6 +1569,69 @@ pve_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error)
         return TRUE;
 }
 
+/* Online or offline the guest's logical CPUs through its agent until n are
+ * online: the highest-numbered ones that can go offline first, the
+ * lowest-numbered offline ones first when adding (guest-set-vcpus, as
+ * libvirt's VIR_DOMAIN_VCPU_GUEST does it). */
+static gboolean
+agent_set_vcpus (PveGuest *pg, int n, GError **error)
+{
+        g_autoptr(AugurQmp) q = agent_open (pg, error);
+        g_autoptr(JsonNode) node = NULL, args = NULL, done = NULL;
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(GError) local = NULL;
+        JsonArray *a;
+        guint len, changes = 0;
+        int online = 0;
+
+        if (!q || !(a = agent_vcpus (pg, q, &node, error)))
+                return FALSE;
+        len = json_array_get_length (a);
+        for (guint i = 0; i < len; i++)
+                online += vcpu_online (a, i);
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "vcpus");
+        json_builder_begin_array (b);
+        for (guint k = 0; k < len && online != n; k++) {
+                guint i = online > n ? len - 1 - k : k;
+                JsonObject *o = json_array_get_object_element (a, i);
+                gboolean on = vcpu_online (a, i);
+
+                if (online > n ? !on || !json_object_get_boolean_member_with_default (o, "can-offline", FALSE) : on)
+                        continue;
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "logical-id");
+                json_builder_add_int_value (b, json_object_get_int_member (o, "logical-id"));
+                json_builder_set_member_name (b, "online");
+                json_builder_add_boolean_value (b, !on);
+                json_builder_end_object (b);
+                online += on ? -1 : 1;
+                changes++;
+        }
+        json_builder_end_array (b);
+        json_builder_end_object (b);
+        if (online != n) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: the guest can have at most %d vCPUs online and at least %d, not %d",
+                             pg->vmid, (int) len, online > n ? online : 1, n);
+                return FALSE;
+        }
+        if (changes == 0)
+                return TRUE;
+        args = json_builder_get_root (b);
+        if (!augur_qmp_execute (q, "guest-set-vcpus", args, &done, &local)) {
+                set_qmp_error (error, pg->vmid, local);
+                return FALSE;
+        }
+        if (!JSON_NODE_HOLDS_VALUE (done) || json_node_get_value_type (done) != G_TYPE_INT64 ||
+            json_node_get_int (done) != (gint64) changes) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
+                             "vmid %d: guest-set-vcpus changed fewer than the %u vCPUs asked", pg->vmid, changes);
+                return FALSE;
+        }
+        return TRUE;
+}
+
 static gboolean
 pve_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
 {
@@ -1475,25 +1641,27 @@ pve_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
         g_autofree char *count = g_strdup_printf ("%d", n);
         const char *args[] = { "set", vmid, "--vcpus", count, NULL };
 
-        if (method != AUGUR_HV_VCPUS_HOTPLUG) {
-                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                             "vmid %d: vCPUs through the guest agent are not supported yet by the pve backend",
-                             pg->vmid);
-                return FALSE;
-        }
         if (!running_pid (p, pg->vmid)) {
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_NO_GUEST, "vmid %d is not running", pg->vmid);
                 return FALSE;
         }
+        if (method == AUGUR_HV_VCPUS_AGENT)
+                return agent_set_vcpus (pg, n, error);
         return guest_qm (pg, args, "set vCPUs", error);
 }
 
 static gboolean
 pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
 {
-        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED,
-                     "vmid %d: the guest agent is not supported yet by the pve backend", pg_of (g)->vmid);
-        return FALSE;
+        PveGuest *pg = pg_of (g);
+        g_autoptr(AugurQmp) q = agent_open (pg, error);
+        g_autoptr(JsonNode) node = NULL;
+        JsonArray *a = q ? execute_list (pg, q, "guest-get-users", &node, error) : NULL;
+
+        if (!a)
+                return FALSE;
+        *ret_users = json_array_get_length (a);
+        return TRUE;
 }
 
 /* DISK LIMITS.  qemu-server starts a disk with the limits of its config
@@ -1510,17 +1678,12 @@ pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
 static JsonObject *
 disk_inserted (PveGuest *pg, AugurQmp *q, const char *disk, JsonNode **ret_node, GError **error)
 {
-        g_autoptr(GError) local = NULL;
-        JsonArray *a;
+        JsonArray *a = execute_list (pg, q, "query-block", ret_node, error);
 
-        if (!augur_qmp_execute (q, "query-block", NULL, ret_node, &local)) {
-                set_qmp_error (error, pg->vmid, local);
+        if (!a)
                 return NULL;
-        }
-        a = JSON_NODE_HOLDS_ARRAY (*ret_node) ? json_node_get_array (*ret_node) : NULL;
-        for (guint i = 0; a && i < json_array_get_length (a); i++) {
-                JsonNode *n = json_array_get_element (a, i);
-                JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+        for (guint i = 0; i < json_array_get_length (a); i++) {
+                JsonObject *o = object_at (a, i);
                 JsonNode *ins = o ? json_object_get_member (o, "inserted") : NULL;
                 char name[AUGUR_DISK_NAME_LEN];
 

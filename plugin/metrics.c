@@ -57,6 +57,12 @@ typedef struct {
 } MetricsCount;
 
 typedef struct {
+        char device[32];
+        const char *kind;               /* static (io-limit.h kind names)     */
+        double v[3];                    /* limit, floor, upper; bytes/s       */
+} MetricsIo;
+
+typedef struct {
         char *uuid;
         char *name;
         double mem_used_kib, mem_alloc_kib, cpu_cores, vcpus;
@@ -72,6 +78,7 @@ typedef struct {
         GArray *actions;                /* MetricsCount: resource, action, reason */
         GArray *drops;                  /* MetricsCount: reason               */
         GArray *events;                 /* MetricsCount: memory event         */
+        GArray *io;                     /* MetricsIo (I/O LIMITS)             */
 } MetricsGuest;
 
 struct AugurMetrics {
@@ -113,6 +120,7 @@ guest_free (gpointer p)
         g_array_unref (g->actions);
         g_array_unref (g->drops);
         g_array_unref (g->events);
+        g_array_unref (g->io);
         g_free (g);
 }
 
@@ -163,6 +171,7 @@ get_guest (AugurMetrics *m, const char *uuid, const char *name)
                 g->actions = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
                 g->drops = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
                 g->events = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
+                g->io = g_array_new (FALSE, TRUE, sizeof (MetricsIo));
                 g_hash_table_insert (m->guests, g->uuid, g);
         }
         if (name && g_strcmp0 (g->name, name) != 0) {
@@ -321,6 +330,28 @@ augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec)
 }
 
 void
+augur_metrics_clear_io (AugurMetrics *m, const char *uuid)
+{
+        MetricsGuest *g = g_hash_table_lookup (m->guests, uuid);
+
+        if (g)
+                g_array_set_size (g->io, 0);
+}
+
+void
+augur_metrics_set_io (AugurMetrics *m, const char *uuid, const char *name, const char *device,
+                      const char *kind, double limit_bps, double floor_bps, double upper_bps)
+{
+        MetricsGuest *g = get_guest (m, uuid, name);
+        MetricsIo e = { .kind = kind, .v = { limit_bps, floor_bps, upper_bps } };
+
+        if (g->io->len >= AUGUR_METRICS_IO_MAX)
+                return;
+        g_strlcpy (e.device, device, sizeof e.device);
+        g_array_append_val (g->io, e);
+}
+
+void
 augur_metrics_forget (AugurMetrics *m, const char *uuid)
 {
         g_hash_table_remove (m->guests, uuid);
@@ -469,6 +500,43 @@ by_uuid (gconstpointer a, gconstpointer b)
         return strcmp (x->uuid, y->uuid);
 }
 
+/* I/O LIMITS (metrics.h): three gauges per watched limit. */
+static void
+io_families (GString *out, const GPtrArray *guests, gboolean names)
+{
+        static const struct {
+                const char *name, *help;
+        } fam[3] = {
+                { "augur_io_limit_bytes_per_second",
+                  "The I/O limit in force on a guest's device (disk <iotune>, interface <bandwidth> average), "
+                  "as augur last read it." },
+                { "augur_io_floor_bytes_per_second",
+                  "The admin's own value of that limit: augur never sets it lower." },
+                { "augur_io_forecast_upper_bytes_per_second",
+                  "The forecast upper bound of the rate that limit caps, over the policy's lead." },
+        };
+
+        for (int f = 0; f < 3; f++) {
+                family (out, fam[f].name, "gauge", fam[f].help);
+                for (guint i = 0; i < guests->len; i++) {
+                        const MetricsGuest *g = guests->pdata[i];
+
+                        for (guint k = 0; k < g->io->len; k++) {
+                                const MetricsIo *e = &g_array_index (g->io, MetricsIo, k);
+                                g_autoptr(GString) l = g_string_new ("device=\"");
+
+                                if (isnan (e->v[f]))
+                                        continue;
+                                augur_metrics_escape_label (l, e->device);
+                                g_string_append (l, "\",kind=\"");
+                                augur_metrics_escape_label (l, e->kind);
+                                g_string_append_c (l, '"');
+                                guest_sample (out, fam[f].name, g, names, l->str, e->v[f]);
+                        }
+                }
+        }
+}
+
 void
 augur_metrics_format (const AugurMetrics *m, GString *out)
 {
@@ -501,6 +569,7 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
                       G_STRUCT_OFFSET (MetricsGuest, yielded), 1);
         forecast_family (out, guests, m->names, 0);
         forecast_family (out, guests, m->names, 1);
+        io_families (out, guests, m->names);
 
         family (out, "augur_guest_forecast_error_ratio", "gauge",
                 "Recent mean absolute error of the point forecast, as a fraction of capacity, of the model and of the best baseline.");

@@ -143,6 +143,18 @@ void augur_metrics_count_retrain (AugurMetrics *m, const char *outcome);
 void augur_metrics_set_connected (AugurMetrics *m, gboolean connected);
 /* One tick stored, taking duration_usec; also its wall-clock time. */
 void augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec);
+/* I/O LIMITS (resize-io.c, each tick): one series per limit augur
+ * watches on a guest's device (a disk's <iotune> kind, an interface's
+ * <bandwidth> direction; kind as the audit names it, "io-total",
+ * "net-out"), bytes/s: the limit in force as read, the admin's value (the
+ * floor augur never goes below) and the forecast upper bound over the
+ * lead (NAN: none).  At most AUGUR_METRICS_IO_MAX per guest, the rest
+ * dropped; clear_io before a tick's set_io, so a device gone or a guest
+ * no longer opted in leaves no series behind. */
+#define AUGUR_METRICS_IO_MAX 24
+void augur_metrics_clear_io (AugurMetrics *m, const char *uuid);
+void augur_metrics_set_io (AugurMetrics *m, const char *uuid, const char *name, const char *device,
+                           const char *kind, double limit_bps, double floor_bps, double upper_bps);
 /* The guest is gone: drop all its series. */
 void augur_metrics_forget (AugurMetrics *m, const char *uuid);
 

@@ -315,18 +315,27 @@ greeting_version (JsonObject *qmp, char *ret, gsize size)
         g_snprintf (ret, size, "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, n[0], n[1], n[2]);
 }
 
-AugurQmp *
-augur_qmp_open (const char *path, int timeout_ms, GError **error)
+static AugurQmp *
+session_new (const char *path, int timeout_ms)
 {
-        g_autoptr(AugurQmp) q = g_new0 (AugurQmp, 1);
-        g_autoptr(JsonObject) greeting = NULL;
-        JsonNode *qmp;
+        AugurQmp *q = g_new0 (AugurQmp, 1);
 
-        g_return_val_if_fail (path != NULL, NULL);
         q->fd = -1;
         q->path = g_strdup (path);
         q->in = g_string_new (NULL);
         q->deadline_us = g_get_monotonic_time () + (gint64) MAX (timeout_ms, 1) * 1000;
+        return q;
+}
+
+AugurQmp *
+augur_qmp_open (const char *path, int timeout_ms, GError **error)
+{
+        g_autoptr(AugurQmp) q = NULL;
+        g_autoptr(JsonObject) greeting = NULL;
+        JsonNode *qmp;
+
+        g_return_val_if_fail (path != NULL, NULL);
+        q = session_new (path, timeout_ms);
         if (!connect_socket (q, error))
                 return NULL;
         if (!(greeting = read_object (q, error)))
@@ -339,6 +348,58 @@ augur_qmp_open (const char *path, int timeout_ms, GError **error)
         greeting_version (json_node_get_object (qmp), q->version, sizeof q->version);
         if (!do_execute (q, "qmp_capabilities", NULL, NULL, error))
                 return NULL;
+        return g_steal_pointer (&q);
+}
+
+AugurQmp *
+augur_qga_open (const char *path, int timeout_ms, GError **error)
+{
+        g_autoptr(AugurQmp) q = NULL;
+        g_autoptr(JsonObject) reply = NULL;
+        g_autofree char *sync = NULL;
+        gint64 id = g_random_int_range (1, G_MAXINT32);
+        JsonNode *ret;
+
+        g_return_val_if_fail (path != NULL, NULL);
+        q = session_new (path, timeout_ms);
+        g_strlcpy (q->version, "guest agent", sizeof q->version);
+        if (!connect_socket (q, error))
+                return NULL;
+        sync = g_strdup_printf ("{\"execute\": \"guest-sync-delimited\", \"arguments\": {\"id\": %" G_GINT64_FORMAT "}}\n",
+                                id);
+        if (!write_all (q, sync, strlen (sync), error))
+                return NULL;
+        /* Whatever came before the sentinel is an earlier client's. */
+        for (;;) {
+                char *ff = memchr (q->in->str, 0xff, q->in->len);
+                char buf[4096];
+                ssize_t n;
+
+                if (ff) {
+                        g_string_erase (q->in, 0, (gssize) (ff - q->in->str) + 1);
+                        break;
+                }
+                g_string_truncate (q->in, 0);
+                if (!wait_fd (q, POLLIN, "waiting for the guest agent's sync", error))
+                        return NULL;
+                n = read (q->fd, buf, sizeof buf);
+                if (n > 0)
+                        g_string_append_len (q->in, buf, n);
+                else if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                        g_set_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_IO, "QGA %s: %s", path,
+                                     n == 0 ? "connection closed by the peer" : g_strerror (errno));
+                        return NULL;
+                }
+        }
+        if (!(reply = read_object (q, error)))
+                return NULL;
+        ret = json_object_get_member (reply, "return");
+        if (!ret || !JSON_NODE_HOLDS_VALUE (ret) || json_node_get_value_type (ret) != G_TYPE_INT64 ||
+            json_node_get_int (ret) != id) {
+                g_set_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_PROTOCOL,
+                             "QGA %s: guest-sync-delimited did not return its id", path);
+                return NULL;
+        }
         return g_steal_pointer (&q);
 }
 

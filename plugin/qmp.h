@@ -63,6 +63,15 @@ typedef struct AugurQmp AugurQmp;
  * before timeout_ms have passed; the rest of the session shares what is
  * left of it.  NULL with *error set on any failure. */
 AugurQmp *augur_qmp_open (const char *path, int timeout_ms, GError **error);
+/* The same session with a QEMU guest agent (qemu-ga on a virtio-serial
+ * port, its host end a unix socket such as qemu-server's <vmid>.qga):
+ * the agent sends no greeting and takes no capabilities; it may hold
+ * replies to an earlier client, so the session starts with
+ * guest-sync-delimited and a random id, skips everything up to the
+ * agent's 0xFF sentinel, and checks that the id comes back.  An agent
+ * that is not running in the guest never answers: AUGUR_QMP_ERROR_TIMEOUT
+ * at the deadline.  Then augur_qmp_execute() runs its commands. */
+AugurQmp *augur_qga_open (const char *path, int timeout_ms, GError **error);
 /* Close the socket and free.  NULL-safe. */
 void augur_qmp_close (AugurQmp *q);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurQmp, augur_qmp_close)

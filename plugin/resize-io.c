@@ -427,16 +427,25 @@ apply (AugurHv *hv, AugurStore *store, IoWork *w, gint64 now_ms)
 }
 
 void
-augur_resize_io_tick (AugurResizeIo *io, AugurHv *hv, AugurStore *store, const AugurConfig *config,
-                      const AugurIoGuest *guests, gsize n, gint64 now_ms)
+augur_resize_io_tick (AugurResizeIo *io, AugurHv *hv, AugurStore *store, AugurMetrics *metrics,
+                      const AugurConfig *config, const AugurIoGuest *guests, gsize n, gint64 now_ms)
 {
         g_autoptr(GArray) work = g_array_new (FALSE, TRUE, sizeof (IoWork));
         g_autofree AugurIoPlan *plans = NULL;
         g_autofree int *prio = NULL;
 
         io->tick++;
-        for (gsize i = 0; i < n; i++)
+        for (gsize i = 0; i < n; i++) {
                 plan_guest (io, hv, config, &guests[i], now_ms, work);
+                if (metrics)
+                        augur_metrics_clear_io (metrics, guests[i].s->uuid);
+        }
+        for (guint i = 0; metrics && i < work->len; i++) {
+                const IoWork *w = &g_array_index (work, IoWork, i);
+
+                augur_metrics_set_io (metrics, w->vm->uuid, w->vm->name, w->d->name, augur_io_kind_info[w->k].name,
+                                      w->limit_bps, w->plan.state.floor_bps, w->upper_bps);
+        }
         if (work->len == 0)
                 return;
         /* The host budget over every limit that plans (io-limit.h). */

@@ -35,6 +35,7 @@
 
 #include "augur-config.h"
 #include "hv.h"
+#include "metrics.h"
 #include "store.h"
 #include "units.h"
 
@@ -59,7 +60,8 @@ AugurResizeIo *augur_resize_io_new (void);
 void augur_resize_io_free (AugurResizeIo *io);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurResizeIo, augur_resize_io_free)
 
-void augur_resize_io_tick (AugurResizeIo *io, AugurHv *hv, AugurStore *store, const AugurConfig *config,
+void augur_resize_io_tick (AugurResizeIo *io, AugurHv *hv, AugurStore *store, AugurMetrics *metrics,
+                           const AugurConfig *config,
                            const AugurIoGuest *guests, gsize n, gint64 now_ms);
 /* The guest stopped: drop its state. */
 void augur_resize_io_forget (AugurResizeIo *io, const char *uuid);

@@ -906,7 +906,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                 if (work[i].vm->fresh_samples < FRESH_SAMPLES_NEEDED)
                         io[i].mode = AUGUR_MODE_OBSERVE;        /* just (re)connected */
         }
-        augur_resize_io_tick (r->io, hv, store, config, io, n, now_ms);
+        augur_resize_io_tick (r->io, hv, store, r->metrics, config, io, n, now_ms);
 }
 
 void

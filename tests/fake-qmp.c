@@ -48,7 +48,9 @@ serve (FakeQmp *f, int fd)
         g_mutex_lock (&f->lock);
         greeting = g_strdup (g_hash_table_lookup (f->answers, "(greeting)"));
         g_mutex_unlock (&f->lock);
-        if (f->mode == FAKE_QMP_GARBAGE_GREETING)
+        if (f->mode == FAKE_QMP_QGA)
+                send_text (fd, "{\"return\": \"an earlier client's\"}\n");
+        else if (f->mode == FAKE_QMP_GARBAGE_GREETING)
                 send_text (fd, "this is not json\r\n");
         else if (f->mode != FAKE_QMP_SILENT && greeting)
                 send_text (fd, greeting);
@@ -64,7 +66,7 @@ serve (FakeQmp *f, int fd)
                         g_autoptr(JsonParser) p = json_parser_new ();
                         g_autofree char *reply = NULL;
                         const char *cmd = "?", *id = "", *member;
-                        JsonObject *o;
+                        JsonObject *o = NULL;
 
                         g_string_erase (in, 0, nl - in->str + 1);
                         if (json_parser_load_from_data (p, line, -1, NULL) &&
@@ -85,6 +87,15 @@ serve (FakeQmp *f, int fd)
                         }
                         if (f->mode == FAKE_QMP_SILENT)
                                 continue;
+                        if (f->mode == FAKE_QMP_QGA && strcmp (cmd, "guest-sync-delimited") == 0) {
+                                g_autofree char *sync = g_strdup_printf (
+                                        "\xff{\"return\": %" G_GINT64_FORMAT "}\n",
+                                        json_object_get_int_member (json_object_get_object_member (o, "arguments"),
+                                                                    "id"));
+
+                                send_text (fd, sync);
+                                continue;
+                        }
                         if (f->mode == FAKE_QMP_GARBAGE_REPLY && strcmp (cmd, "qmp_capabilities") != 0) {
                                 send_text (fd, "{\"return\": garbage\r\n");
                                 continue;

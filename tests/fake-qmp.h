@@ -14,6 +14,9 @@ typedef enum {
         FAKE_QMP_OVERSIZE,              /* greeting ok, then a 1 MiB line     */
         FAKE_QMP_WRONG_ID,              /* replies carry another id           */
         FAKE_QMP_EVENTS,                /* an event line before every reply   */
+        FAKE_QMP_QGA,                   /* a guest agent: no greeting, a stale
+                                         * reply first, guest-sync-delimited
+                                         * answered after 0xFF               */
 } FakeQmpMode;
 
 typedef struct FakeQmp FakeQmp;

@@ -1004,6 +1004,42 @@ test_global_options (void)
         }
 }
 
+/* eval's --horizons beyond what the model forecasts, or not a horizon,
+ * and train's --horizon beyond a model file's 48: usage errors (exit 2)
+ * naming the numbers, before any trace is read. */
+static void
+test_eval_horizons (void)
+{
+        g_autofree char *va = built_va ();
+        g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "model", "default.augur", NULL);
+        static const struct {
+                const char *cmd, *opt, *value, *want;
+        } cases[] = {
+                { "eval", "--horizons", "1,3,12,48", "the model forecasts 12 steps ahead at most" },
+                { "eval", "--horizons", "1,x", "'x' is not a horizon 1..48" },
+                { "eval", "--horizons", "0", "'0' is not a horizon 1..48" },
+                { "eval", "--horizons", "49", "'49' is not a horizon 1..48" },
+                { "train", "--horizon", "49", "49" },
+        };
+
+        if (!va)
+                return;
+        for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+                g_autofree char *out = NULL, *err = NULL;
+                int rc;
+
+                if (strcmp (cases[i].cmd, "eval") == 0)
+                        rc = run_va (va, &out, &err, "eval", "--model", model, "--traces", "/nonexistent",
+                                     cases[i].opt, cases[i].value, NULL);
+                else
+                        rc = run_va (va, &out, &err, "train", "--out", "/nonexistent/m.augur", "--traces",
+                                     "/nonexistent", cases[i].opt, cases[i].value, NULL);
+                g_test_message ("%s %s %s: %s", cases[i].cmd, cases[i].opt, cases[i].value, err);
+                g_assert_cmpint (rc, ==, 2);
+                g_assert_nonnull (strstr (err, cases[i].want));
+        }
+}
+
 /* The option names of one `help CMD` text: every -x and --name of its
  * "Options:" section, as the completion must offer them. */
 static GPtrArray *
@@ -1138,6 +1174,7 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/opts/help", test_opts_help);
         g_test_add_func ("/cli/opts/built-help", test_opts_built_help);
         g_test_add_func ("/cli/global/options", test_global_options);
+        g_test_add_func ("/cli/eval/horizons", test_eval_horizons);
         g_test_add_func ("/cli/completion", test_completion);
         rc = g_test_run ();
         /* cairo's font caches, so that LeakSanitizer (configure

@@ -19,8 +19,21 @@
  *                              claiming it is refused, a version-3 file
  *                              without it still loads
  *   /forecast/window-rule      no window spans a gap
+ *   /forecast/summary          the 1..H summary row (mean MAE over the
+ *                              horizons, relative to last value) on rows
+ *                              computed by hand
+ *   /forecast/bad-shape        a horizon the validation or test split
+ *                              cannot hold and a window longer than every
+ *                              VM's history are refused with the numbers,
+ *                              at N-1 / N / N+1; VMs shorter than the
+ *                              window are counted, not refused; a window
+ *                              the training split cannot hold is named
+ *   /forecast/h48-serve        a model trained at horizon 48 round-trips
+ *                              through its file and the online predictor
+ *                              serves all 48 horizons (none cut off)
  */
 #include "forecast.h"
+#include "predictor.h"
 #include "blob.h"
 #include "testutil.h"
 
@@ -33,7 +46,7 @@
 #define T0      1372629600
 
 static GPtrArray *
-make_fleet (void)
+make_fleet_n (int n_steps)
 {
         GPtrArray *a = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
         guint64 rng = 99;
@@ -46,7 +59,7 @@ make_fleet (void)
                 augur_series_ensure_col (s, AUGUR_COL_CPU_PCT);
                 augur_series_ensure_col (s, AUGUR_COL_MEM_PROV_KIB);
                 augur_series_ensure_col (s, AUGUR_COL_MEM_USED_KIB);
-                for (int k = 0; k < N_STEPS; k++) {
+                for (int k = 0; k < n_steps; k++) {
                         gsize i;
                         double e;
 
@@ -62,6 +75,12 @@ make_fleet (void)
                 g_ptr_array_add (a, s);
         }
         return a;
+}
+
+static GPtrArray *
+make_fleet (void)
+{
+        return make_fleet_n (N_STEPS);
 }
 
 static void
@@ -86,18 +105,6 @@ make_dataset (const GPtrArray *fleet)
 
         augur_features_config_init (&feat);
         return augur_dataset_prepare (fleet, &feat, AUGUR_SPLIT_BY_TIME, TRUE);
-}
-
-static const AugurEvalRow *
-find_row (GArray *rows, AugurTarget t, guint h, const char *model)
-{
-        for (guint i = 0; i < rows->len; i++) {
-                const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
-
-                if (r->target == t && r->h == h && strcmp (r->model, model) == 0)
-                        return r;
-        }
-        return NULL;
 }
 
 static void
@@ -131,11 +138,11 @@ test_forecast_train_eval (void)
         g_assert_no_error (error);
         for (int t = AUGUR_TARGET_CPU_PCT; t <= AUGUR_TARGET_MEM_PCT; t++)
                 for (guint h = 1; h <= 3; h++) {
-                        const AugurEvalRow *f = find_row (rows, (AugurTarget) t, h, fname);
-                        const AugurEvalRow *q = find_row (rows, (AugurTarget) t, h, iname);
+                        const AugurEvalRow *f = augur_eval_find_row (rows, (AugurTarget) t, h, fname);
+                        const AugurEvalRow *q = augur_eval_find_row (rows, (AugurTarget) t, h, iname);
 
                         for (guint k = 0; k < G_N_ELEMENTS (models); k++) {
-                                const AugurEvalRow *r = find_row (rows, (AugurTarget) t, h, models[k]);
+                                const AugurEvalRow *r = augur_eval_find_row (rows, (AugurTarget) t, h, models[k]);
 
                                 g_assert_nonnull (r);
                                 g_assert_cmpuint (r->n, ==, f->n);   /* identical points */
@@ -147,7 +154,7 @@ test_forecast_train_eval (void)
                         g_assert_cmpfloat (q->coverage, >, 0.85);
                 }
         /* No disk or net column: no rows for those targets. */
-        g_assert_null (find_row (rows, AUGUR_TARGET_DISK_KIBPS, 1, "last_value"));
+        g_assert_null (augur_eval_find_row (rows, AUGUR_TARGET_DISK_KIBPS, 1, "last_value"));
 }
 
 static void
@@ -443,6 +450,227 @@ test_forecast_window_rule (void)
         g_assert_true (augur_vm_data_window_ok (d, 1021, 12, 1));
 }
 
+static void
+add_row (GArray *rows, AugurTarget t, guint h, const char *model, double mae)
+{
+        AugurEvalRow r = { 0 };
+
+        r.target = t;
+        r.h = h;
+        g_strlcpy (r.model, model, sizeof r.model);
+        r.n = 10;
+        r.mae = mae;
+        g_array_append_val (rows, r);
+}
+
+static const AugurEvalSummary *
+find_summary (const GArray *sums, AugurTarget t, const char *model)
+{
+        for (guint i = 0; i < sums->len; i++) {
+                const AugurEvalSummary *m = &g_array_index (sums, AugurEvalSummary, i);
+
+                if (m->target == t && strcmp (m->model, model) == 0)
+                        return m;
+        }
+        return NULL;
+}
+
+static void
+test_forecast_summary (void)
+{
+        g_autoptr (GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurEvalRow));
+        g_autoptr (GArray) s2 = NULL;
+        g_autoptr (GArray) s1 = NULL;
+        const AugurEvalSummary *m;
+
+        /* cpu: last value 1 and 3 (mean 2), the model 0.5 and 1.5 (mean 1,
+         * half of last value's), ewma has no h = 2 row. */
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 1, "last_value", 1.0);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 1, "gru_int", 0.5);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 1, "ewma", 0.25);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 2, "last_value", 3.0);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 2, "gru_int", 1.5);
+        /* mem: last value lacks h = 2: no ratio there. */
+        add_row (rows, AUGUR_TARGET_MEM_PCT, 1, "gru_int", 2.0);
+        add_row (rows, AUGUR_TARGET_MEM_PCT, 1, "last_value", 4.0);
+        add_row (rows, AUGUR_TARGET_MEM_PCT, 2, "gru_int", 3.0);
+
+        s2 = augur_eval_summarize (rows, 2);
+        g_assert_cmpuint (s2->len, ==, 3);
+        m = find_summary (s2, AUGUR_TARGET_CPU_PCT, "gru_int");
+        g_assert_nonnull (m);
+        g_assert_cmpuint (m->H, ==, 2);
+        g_assert_cmpfloat_with_epsilon (m->mae_mean, 1.0, 1e-12);
+        g_assert_cmpfloat_with_epsilon (m->rel_last_value, 0.5, 1e-12);
+        m = find_summary (s2, AUGUR_TARGET_CPU_PCT, "last_value");
+        g_assert_cmpfloat_with_epsilon (m->mae_mean, 2.0, 1e-12);
+        g_assert_cmpfloat_with_epsilon (m->rel_last_value, 1.0, 1e-12);
+        g_assert_null (find_summary (s2, AUGUR_TARGET_CPU_PCT, "ewma"));
+        m = find_summary (s2, AUGUR_TARGET_MEM_PCT, "gru_int");
+        g_assert_cmpfloat_with_epsilon (m->mae_mean, 2.5, 1e-12);
+        g_assert_true (isnan (m->rel_last_value));
+        g_assert_null (find_summary (s2, AUGUR_TARGET_MEM_PCT, "last_value"));
+
+        /* Over h = 1 alone every row counts: ewma 0.25 / 1, mem 2 / 4. */
+        s1 = augur_eval_summarize (rows, 1);
+        g_assert_cmpuint (s1->len, ==, 5);
+        g_assert_cmpfloat_with_epsilon (find_summary (s1, AUGUR_TARGET_CPU_PCT, "ewma")->rel_last_value, 0.25, 1e-12);
+        g_assert_cmpfloat_with_epsilon (find_summary (s1, AUGUR_TARGET_MEM_PCT, "gru_int")->rel_last_value, 0.5, 1e-12);
+}
+
+/* error's message holds every string of the NULL-terminated list. */
+static void
+assert_message_has (const GError *error, ...)
+{
+        const char *w;
+        va_list ap;
+
+        g_assert_nonnull (error);
+        g_test_message ("%s", error->message);
+        va_start (ap, error);
+        while ((w = va_arg (ap, const char *)))
+                g_assert_nonnull (strstr (error->message, w));
+        va_end (ap);
+}
+
+static void
+test_forecast_bad_shape (void)
+{
+        /* 200 steps per VM: validation and test are 40 steps each, so the
+         * longest horizon either can score is 39. */
+        g_autoptr (GPtrArray) fleet = make_fleet_n (200);
+        g_autoptr (GPtrArray) shorter = make_fleet_n (100);
+        g_autoptr (AugurDataset) ds = NULL;
+        g_autoptr (AugurModel) m = NULL;
+        g_autoptr (GArray) rows = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurTrainConfig cfg;
+        AugurEvalConfig ecfg;
+        guint n_short = 99;
+
+        g_ptr_array_add (fleet, g_ptr_array_steal_index (shorter, 0));   /* a VM of 100 steps */
+        ds = make_dataset (fleet);
+        g_assert_true (augur_dataset_check_shape (ds, 12, 39, AUGUR_SPLIT_VAL, &n_short, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (n_short, ==, 0);
+        for (guint H = 40; H <= 41; H++) {
+                g_autofree char *want = g_strdup_printf ("horizon %u is more than the data can score", H);
+
+                g_assert_false (augur_dataset_check_shape (ds, 12, H, AUGUR_SPLIT_VAL, NULL, &error));
+                g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL);
+                assert_message_has (error, want, "validation split", "has 40 steps", "at most 39 steps ahead", NULL);
+                g_clear_error (&error);
+        }
+        /* Windows: 101 leaves out the short VM (counted); 200 still fits the
+         * longest; 201 fits none. */
+        g_assert_true (augur_dataset_check_shape (ds, 100, 12, AUGUR_SPLIT_VAL, &n_short, NULL));
+        g_assert_cmpuint (n_short, ==, 0);
+        g_assert_true (augur_dataset_check_shape (ds, 101, 12, AUGUR_SPLIT_VAL, &n_short, NULL));
+        g_assert_cmpuint (n_short, ==, 1);
+        g_assert_true (augur_dataset_check_shape (ds, 200, 12, AUGUR_SPLIT_VAL, &n_short, NULL));
+        g_assert_false (augur_dataset_check_shape (ds, 201, 12, AUGUR_SPLIT_VAL, &n_short, &error));
+        g_assert_cmpuint (n_short, ==, N_VM + 1);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL);
+        assert_message_has (error, "window of 201 steps", "longer than every VM's history", "has 200 steps", NULL);
+        g_clear_error (&error);
+
+        /* Training and evaluation refuse the same, naming the numbers. */
+        small_config (&cfg);
+        cfg.H = 40;
+        m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
+        g_assert_null (m);
+        assert_message_has (error, "horizon 40", "validation split", "at most 39", NULL);
+        g_clear_error (&error);
+        /* A window the history holds but the training split (120 of 200
+         * steps) does not. */
+        cfg.H = 3;
+        cfg.T = 150;
+        m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
+        g_assert_null (m);
+        assert_message_has (error, "no training window of 150 steps", "training split", "has 120 steps", NULL);
+        g_clear_error (&error);
+        augur_eval_config_init (&ecfg);
+        ecfg.H = 48;
+        rows = augur_forecast_eval (NULL, ds, &ecfg, &error);
+        g_assert_null (rows);
+        assert_message_has (error, "horizon 48", "test split", "has 40 steps", "at most 39", NULL);
+        g_clear_error (&error);
+        ecfg.H = AUGUR_FORECAST_MAX_H + 1;
+        rows = augur_forecast_eval (NULL, ds, &ecfg, &error);
+        g_assert_null (rows);
+        assert_message_has (error, "horizon 49: must be 1..48", NULL);
+        g_clear_error (&error);
+        /* (39 fits the test split; these series are too short for a
+         * scored point anyway: seasonal naive needs a day before it.) */
+        g_assert_true (augur_dataset_check_shape (ds, 12, 39, AUGUR_SPLIT_TEST, NULL, &error));
+        g_assert_no_error (error);
+}
+
+static void
+test_forecast_h48_serve (void)
+{
+        g_autoptr (GPtrArray) fleet = make_fleet ();
+        g_autoptr (AugurDataset) ds = make_dataset (fleet);
+        g_autoptr (AugurModel) m = NULL;
+        g_autoptr (AugurModel) l = NULL;
+        g_autoptr (AugurPredictor) p = NULL;
+        g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (GArray) rows = NULL;
+        g_autoptr (GArray) sums = NULL;
+        g_autoptr (GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-forecast-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "h48.augur", NULL);
+        const AugurSeries *s = g_ptr_array_index (fleet, 1);
+        float point[AUGUR_PREDICTOR_MAX_H], upper[AUGUR_PREDICTOR_MAX_H];
+        AugurTrainConfig cfg;
+        AugurEvalConfig ecfg;
+        AugurPredictorConfig pcfg;
+        AugurPredictorOut po = { 0 };
+
+        small_config (&cfg);
+        cfg.H = 48;
+        cfg.epochs = 1;
+        m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (m->nn->cfg.n_out, ==, AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * 48);
+        g_assert_true (augur_model_save (m, path, &error));
+        l = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (l->H, ==, 48);
+        for (guint h = 0; h < 48; h++)
+                g_assert_true (isfinite (l->nn_margin[1][AUGUR_TARGET_MEM_PCT][h]));
+
+        /* eval: rows at h = 48, and one summary row per model and target. */
+        augur_eval_config_init (&ecfg);
+        rows = augur_forecast_eval (l, ds, &ecfg, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (augur_eval_find_row (rows, AUGUR_TARGET_MEM_PCT, 48, "lstm_int"));
+        sums = augur_eval_summarize (rows, l->H);
+        g_assert_cmpuint (sums->len, ==, 2 * (2 + AUGUR_BL_N));
+        g_assert_cmpfloat (find_summary (sums, AUGUR_TARGET_CPU_PCT, "last_value")->rel_last_value, ==, 1.0);
+
+        /* The online predictor at the model's step serves all 48. */
+        augur_predictor_config_init (&pcfg);
+        pcfg.tick_s = 300;
+        p = augur_predictor_new (l, &pcfg, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (augur_predictor_config (p)->H, ==, 48);
+        v = augur_predictor_vm_new (p, s->vm);
+        for (gsize i = 0; i < 600; i++) {
+                AugurFeatSample x;
+
+                augur_features_sample_from_series (&x, s, i);
+                augur_predictor_step (p, v, &x, &po);
+        }
+        g_assert_cmpuint (po.H, ==, 48);
+        g_assert_true (isfinite (po.mem_p50_kib[47]) && isfinite (po.mem_upper_kib[47]));
+        g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, point, upper));
+        for (guint h = 0; h < 48; h++)
+                g_assert_true (isfinite (point[h]) && isfinite (upper[h]));
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -453,5 +681,8 @@ main (int argc, char **argv)
         g_test_add_func ("/forecast/no-metadata", test_forecast_no_metadata);
         g_test_add_func ("/forecast/model-versions", test_forecast_model_versions);
         g_test_add_func ("/forecast/window-rule", test_forecast_window_rule);
+        g_test_add_func ("/forecast/summary", test_forecast_summary);
+        g_test_add_func ("/forecast/bad-shape", test_forecast_bad_shape);
+        g_test_add_func ("/forecast/h48-serve", test_forecast_h48_serve);
         return g_test_run ();
 }

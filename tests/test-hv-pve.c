@@ -467,6 +467,81 @@ test_balloon (Fixture *fx, gconstpointer data)
         g_assert_false (caps.agent);
 }
 
+/* The guest agent at <vmid>.qga (agent: 1): the vCPUs online from
+ * guest-get-vcpus, a give-back through guest-set-vcpus (the highest that
+ * can go offline first, never one that cannot), the users from
+ * guest-get-users; agent: 0 or absent is no agent, without a call; an
+ * agent that does not answer is none. */
+static void
+test_agent (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurHv) hv = open_hv (fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) guests = augur_hv_list_guests (hv, &error);
+        g_autofree char *qga = g_build_filename (fx->run, "100.qga", NULL);
+        g_autoptr(FakeQmp) agent = fake_qmp_new (qga, FAKE_QMP_QGA);
+        AugurHvGuest *g = g_ptr_array_index (guests, 0);
+        AugurVcpuCaps caps;
+        gint64 users = -1;
+
+        fake_qmp_answer (agent, "guest-get-vcpus",
+                         "\"return\": [{\"logical-id\": 0, \"online\": true, \"can-offline\": false}, "
+                         "{\"logical-id\": 1, \"online\": true, \"can-offline\": true}, "
+                         "{\"logical-id\": 2, \"online\": true, \"can-offline\": true}, "
+                         "{\"logical-id\": 3, \"online\": false, \"can-offline\": true}]");
+        fake_qmp_answer (agent, "guest-set-vcpus", "\"return\": 1");
+        fake_qmp_answer (agent, "guest-get-users", "\"return\": [{\"user\": \"ann\", \"login-time\": 1.5}, "
+                                                   "{\"user\": \"bob\", \"login-time\": 2.5}]");
+        /* no agent: in the conf */
+        augur_hv_guest_probe_vcpus (g, &caps);
+        g_assert_false (caps.agent);
+        g_assert_false (augur_hv_guest_agent_users (g, &users, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_clear_error (&error);
+        g_assert_cmpuint (fake_qmp_sessions (agent), ==, 0);
+
+        write_file (fx->conf, "100.conf", "name: web\nmemory: 1024\ncores: 4\nvcpus: 4\nagent: 1,fstrim_cloned_disks=1\n");
+        augur_hv_guest_probe_vcpus (g, &caps);
+        g_assert_true (caps.agent);
+        g_assert_cmpint (caps.online, ==, 3);
+        g_assert_cmpint (caps.plugged, ==, 4);
+        g_assert_true (augur_hv_guest_agent_users (g, &users, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (users, ==, 2);
+        g_assert_true (augur_hv_guest_set_vcpus (g, 2, AUGUR_HV_VCPUS_AGENT, &error));
+        g_assert_no_error (error);
+        g_assert_true (received (agent, "guest-set-vcpus {\"vcpus\":[{\"logical-id\":2,\"online\":false}]}"));
+        /* one: cpu0 cannot go offline */
+        g_assert_false (augur_hv_guest_set_vcpus (g, 0, AUGUR_HV_VCPUS_AGENT, &error));
+        g_assert_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED);
+        g_clear_error (&error);
+        g_assert_true (augur_hv_guest_set_vcpus (g, 4, AUGUR_HV_VCPUS_AGENT, &error));
+        g_assert_true (received (agent, "guest-set-vcpus {\"vcpus\":[{\"logical-id\":3,\"online\":true}]}"));
+        g_assert_no_error (error);
+}
+
+/* An agent port nobody answers on (qemu-ga not running in the guest): no
+ * agent, within the deadline augurd set. */
+static void
+test_agent_silent (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurHv) hv = open_hv (fx);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) guests = augur_hv_list_guests (hv, &error);
+        g_autofree char *qga = g_build_filename (fx->run, "100.qga", NULL);
+        g_autoptr(FakeQmp) agent = fake_qmp_new (qga, FAKE_QMP_SILENT);
+        AugurHvGuest *g = g_ptr_array_index (guests, 0);
+        AugurVcpuCaps caps;
+        gint64 t0;
+
+        write_file (fx->conf, "100.conf", "name: web\nmemory: 1024\nagent: 1\n");
+        g_assert_true (augur_hv_guest_set_agent_timeout (g, 1, &error));
+        t0 = g_get_monotonic_time ();
+        augur_hv_guest_probe_vcpus (g, &caps);
+        g_assert_false (caps.agent);
+        g_assert_cmpint (g_get_monotonic_time () - t0, <, 3 * G_USEC_PER_SEC);
+}
+
 /* A qm stand-in (shell) of the test's own at PATH: it logs its arguments
  * and the directories it was given, then runs body. */
 static char *
@@ -832,6 +907,8 @@ main (int argc, char **argv)
         g_test_add ("/hv-pve/disks-and-nets", Fixture, NULL, setup, test_disks_and_nets, teardown);
         g_test_add ("/hv-pve/balloon", Fixture, NULL, setup, test_balloon, teardown);
         g_test_add ("/hv-pve/vcpus-qm", Fixture, NULL, setup, test_vcpus_qm, teardown);
+        g_test_add ("/hv-pve/agent", Fixture, NULL, setup, test_agent, teardown);
+        g_test_add ("/hv-pve/agent-silent", Fixture, NULL, setup, test_agent_silent, teardown);
         g_test_add ("/hv-pve/events", Fixture, NULL, setup, test_events, teardown);
         g_test_add ("/hv-pve/policy", Fixture, NULL, setup, test_policy, teardown);
         g_test_add ("/hv-pve/bad-input", Fixture, NULL, setup, test_bad_input, teardown);

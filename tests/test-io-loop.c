@@ -71,6 +71,7 @@ typedef struct {
         AugurFake *fake;
         AugurHv *hv;
         AugurResizeIo *io;
+        AugurMetrics *metrics;
         AugurConfig *config;
         Guest guests[2];
         guint n;
@@ -89,6 +90,7 @@ fx_init_full (Fx *fx, guint n, gboolean disk)
         fx->fake = augur_fake_new (1700000000000);
         fx->hv = augur_fake_open (fx->fake, &cb, NULL);
         fx->io = augur_resize_io_new ();
+        fx->metrics = augur_metrics_new ();
         fx->config = augur_config_new_default ();
         fx->config->tick_s = TICK_MS / 1000.0;
         fx->n = n;
@@ -121,6 +123,7 @@ static void
 fx_clear (Fx *fx)
 {
         augur_resize_io_free (fx->io);
+        augur_metrics_free (fx->metrics);
         augur_hv_close (fx->hv);
         augur_fake_free (fx->fake);
         augur_config_free (fx->config);
@@ -179,7 +182,7 @@ step (Fx *fx, gboolean burst_now)
                 gi[i].ceiling_mib_s[AUGUR_IO_DEV_IFACE] = fx->guests[i].disk ? NAN : fx->guests[i].ceiling_mib_s;
                 gi[i].priority = 1000;
         }
-        augur_resize_io_tick (fx->io, fx->hv, NULL, fx->config, gi, samples->len, now);
+        augur_resize_io_tick (fx->io, fx->hv, NULL, fx->metrics, fx->config, gi, samples->len, now);
 }
 
 /* Every outbound limit augur set on guest name, KiB/s: within [lo, hi]. */
@@ -233,6 +236,17 @@ test_bursts (void)
         g_assert_cmpuint (restored, ==, 4);
         assert_sets_within (&fx, "g1", CAP_KIB, CEILING_MIB * 1024);
         g_assert_cmpuint (augur_fake_count (fx.fake, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, NULL), ==, 0);
+        {
+                /* the metrics: the limit in force, the admin's floor, the
+                 * forecast upper, per device and kind */
+                g_autoptr(GString) out = g_string_new (NULL);
+
+                augur_metrics_format (fx.metrics, out);
+                g_assert_nonnull (strstr (out->str, "augur_io_floor_bytes_per_second{domain=\""));
+                g_assert_nonnull (strstr (out->str, ",device=\"vnet0\",kind=\"net-out\"} 1048576\n"));
+                g_assert_nonnull (strstr (out->str, "augur_io_limit_bytes_per_second{"));
+                g_assert_nonnull (strstr (out->str, "augur_io_forecast_upper_bytes_per_second{"));
+        }
         fx_clear (&fx);
 }
 
@@ -355,10 +369,16 @@ test_unplug (void)
                 g_assert_true (augur_hv_guests_with_stats (fx.hv, NULL, NULL, &samples, NULL));
                 gi.s = &g_array_index (samples, AugurDomainSample, 0);
                 g_assert_cmpuint (gi.s->n_ifaces, ==, 0);
-                augur_resize_io_tick (fx.io, fx.hv, NULL, fx.config, &gi, 1, augur_fake_now_ms (fx.fake));
+                augur_resize_io_tick (fx.io, fx.hv, NULL, fx.metrics, fx.config, &gi, 1, augur_fake_now_ms (fx.fake));
         }
         g_assert_cmpuint (augur_fake_count (fx.fake, AUGUR_FAKE_CALL_GET_IFACE_BANDWIDTH, NULL), ==, 0);
         g_assert_cmpuint (augur_fake_count (fx.fake, AUGUR_FAKE_CALL_SET_IFACE_BANDWIDTH, NULL), ==, 0);
+        {
+                g_autoptr(GString) out = g_string_new (NULL);
+
+                augur_metrics_format (fx.metrics, out);
+                g_assert_null (strstr (out->str, "device=\"vnet0\""));       /* gone with it */
+        }
         fx_clear (&fx);
 }
 

@@ -5,7 +5,8 @@
  *        step equals augur_features_batch()'s row, and its int-model
  *        forecast equals augur_nnq_forecast_window() on the batch window,
  *        on a grid with holes and a gap, fed row by row and fed with the
- *        empty rows left out (skipped timestamps).
+ *        empty rows left out (skipped timestamps); /h48: the same with a
+ *        48-horizon model, every horizon compared and served.
  *   /predictor/champion/bad-model    a model that always forecasts a jump
  *        loses the champion to a baseline once the trackers are warm.
  *   /predictor/champion/model-floor  with cfg.model_floor, while that bad
@@ -67,12 +68,12 @@ static guint64 rng_state = 7;
  * is replaced by a constant output (wy = 0, by = head_bias); head_gain
  * multiplies the head weights (a large gain makes the forecasts noise). */
 static AugurModel *
-make_model (float head_bias, float head_gain)
+make_model_h (float head_bias, float head_gain, guint H)
 {
         g_autoptr (GError) error = NULL;
         AugurModel *m = g_new0 (AugurModel, 1);
         AugurNNConfig nc;
-        guint O = AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * H_OUT;
+        guint O = AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * H;
 
         augur_features_config_init (&m->feat);
         m->feat.groups = AUGUR_FEAT_GROUP_CORE | AUGUR_FEAT_GROUP_TIME;
@@ -81,7 +82,7 @@ make_model (float head_bias, float head_gain)
         m->feat.norm.mean[AUGUR_SIG_CPU] = 20;
         m->feat.norm.sd[AUGUR_SIG_CPU] = 10;
         m->F = augur_features_count (m->feat.groups);
-        m->H = H_OUT;
+        m->H = H;
         m->T = T_WIN;
         m->quantile = 0.95f;
         m->coverage = 0.95f;
@@ -97,8 +98,14 @@ make_model (float head_bias, float head_gain)
         }
         m->nnq = augur_nnq_from_float (m->nn);
         for (int t = 0; t < AUGUR_TARGET_N; t++)
-                augur_baseline_params_init (&m->bl[t], H_OUT, m->feat.step_s);
+                augur_baseline_params_init (&m->bl[t], H, m->feat.step_s);
         return m;
+}
+
+static AugurModel *
+make_model (float head_bias, float head_gain)
+{
+        return make_model_h (head_bias, head_gain, H_OUT);
 }
 
 /* A grid series of n steps of 300 s: mem_pct around 50 with a slow wave,
@@ -130,10 +137,10 @@ make_grid (gsize n, const gsize *holes, guint n_holes, double noise)
 }
 
 static void
-check_online_batch (gboolean skip_empty)
+check_online_batch (gboolean skip_empty, guint H)
 {
         static const gsize holes[] = { 30, 31, 55, 70, 71, 72, 73 };   /* 70..73: a gap */
-        g_autoptr (AugurModel) m = make_model (NAN, 1.0f);
+        g_autoptr (AugurModel) m = make_model_h (NAN, 1.0f, H);
         g_autoptr (AugurSeries) g = make_grid (120, holes, G_N_ELEMENTS (holes), 1.0);
         g_autoptr (AugurPredictor) p = NULL;
         g_autoptr (AugurPredictorVm) v = NULL;
@@ -157,13 +164,15 @@ check_online_batch (gboolean skip_empty)
                 AugurPredictorOut po;
                 const float *vec;
                 guint F = 0;
-                float point[H_OUT];
+                float point[AUGUR_PREDICTOR_MAX_H];
                 guint run = 0;
 
                 augur_features_sample_from_series (&x, g, i);
                 if (skip_empty && isnan (x.v[AUGUR_COL_CPU_PCT]) && isnan (x.v[AUGUR_COL_MEM_USED_KIB]))
                         continue;
                 augur_predictor_step (p, v, &x, &po);
+                /* Every horizon of the model is served, none cut off. */
+                g_assert_true (po.H == 0 || po.H == H);
                 vec = augur_predictor_vm_features (v, &F);
                 g_assert_cmpint (vec != NULL, ==, valid[i]);
                 if (!vec)
@@ -190,10 +199,10 @@ check_online_batch (gboolean skip_empty)
                 }
                 g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, point, NULL));
                 augur_nnq_forecast_window (m->nnq, qs, feat + (i + 1 - T_WIN) * m->F, T_WIN, out);
-                for (guint h = 1; h <= H_OUT; h++) {
+                for (guint h = 1; h <= H; h++) {
                         float base = held[i * AUGUR_SIG_N + AUGUR_SIG_MEM];
                         float want = base + m->feat.norm.sd[AUGUR_SIG_MEM]
-                                     * out[augur_model_out_index (H_OUT, AUGUR_TARGET_MEM_PCT, 0, h)];
+                                     * out[augur_model_out_index (H, AUGUR_TARGET_MEM_PCT, 0, h)];
 
                         /* floor_held: never below the held value */
                         want = MAX (want, base);
@@ -209,13 +218,21 @@ check_online_batch (gboolean skip_empty)
 static void
 test_online_batch (void)
 {
-        check_online_batch (FALSE);
+        check_online_batch (FALSE, H_OUT);
 }
 
 static void
 test_online_batch_skip (void)
 {
-        check_online_batch (TRUE);
+        check_online_batch (TRUE, H_OUT);
+}
+
+/* A model trained with --horizon 48 (4 h at 5 min, the most a model
+ * file holds): the predictor forecasts and serves all 48. */
+static void
+test_online_batch_h48 (void)
+{
+        check_online_batch (FALSE, AUGUR_FORECAST_MAX_H);
 }
 
 /* mem_pct climbing 0.5 point per step (every baseline lags behind). */
@@ -961,6 +978,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/predictor/online-batch", test_online_batch);
         g_test_add_func ("/predictor/online-batch/skipped-steps", test_online_batch_skip);
+        g_test_add_func ("/predictor/online-batch/h48", test_online_batch_h48);
         g_test_add_func ("/predictor/champion/bad-model", test_champion_bad);
         g_test_add_func ("/predictor/champion/model-floor", test_model_floor);
         g_test_add_func ("/predictor/model-gate/announced-spike", test_gate_announced);

@@ -283,6 +283,51 @@ test_backoff (void)
         g_assert_cmpint (b.next_us, ==, 305 * s);                /* from the start again */
 }
 
+/* A guest agent session: no greeting, a stale reply of an earlier client
+ * skipped up to the 0xFF sentinel, the sync id checked, then commands as
+ * on a monitor; an agent that never answers (not running in the guest) is
+ * a timeout at the deadline. */
+static void
+test_guest_agent (Fixture *fx, gconstpointer data)
+{
+        g_autoptr(AugurQmp) q = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autoptr(JsonNode) ret = NULL;
+        g_auto(GStrv) got = NULL;
+
+        {
+                g_autoptr(FakeQmp) f = fake_qmp_new (fx->path, FAKE_QMP_QGA);
+
+                fake_qmp_answer (f, "guest-get-users", "\"return\": [{\"user\": \"ann\", \"login-time\": 1.5}]");
+                q = augur_qga_open (fx->path, SLOW_MS, &error);
+                g_assert_no_error (error);
+                g_assert_true (augur_qmp_execute (q, "guest-get-users", NULL, &ret, &error));
+                g_assert_no_error (error);
+                g_assert_cmpuint (json_array_get_length (json_node_get_array (ret)), ==, 1);
+                g_clear_pointer (&q, augur_qmp_close);
+                got = fake_qmp_received (f);
+                g_assert_true (g_str_has_prefix (got[0], "guest-sync-delimited {\"id\":"));
+                g_assert_cmpstr (got[1], ==, "guest-get-users");
+                g_assert_null (got[2]);         /* no qmp_capabilities */
+        }
+        {
+                g_autoptr(FakeQmp) f = fake_qmp_new (fx->path, FAKE_QMP_SILENT);
+                gint64 t0 = g_get_monotonic_time ();
+
+                g_assert_null (augur_qga_open (fx->path, 100, &error));
+                g_assert_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_TIMEOUT);
+                g_assert_cmpint (g_get_monotonic_time () - t0, <, 2 * G_USEC_PER_SEC);
+                g_clear_error (&error);
+        }
+        {
+                /* a monitor is not an agent: its greeting has no sentinel */
+                g_autoptr(FakeQmp) f = fake_qmp_new (fx->path, FAKE_QMP_NORMAL);
+
+                g_assert_null (augur_qga_open (fx->path, 100, &error));
+                g_assert_error (error, AUGUR_QMP_ERROR, AUGUR_QMP_ERROR_TIMEOUT);
+        }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -299,6 +344,7 @@ main (int argc, char **argv)
         ADD ("/qmp/deadline", test_deadline);
         ADD ("/qmp/gone", test_gone);
         ADD ("/qmp/busy", test_busy);
+        ADD ("/qmp/guest-agent", test_guest_agent);
 #undef ADD
         g_test_add_func ("/qmp/backoff", test_backoff);
         return g_test_run ();

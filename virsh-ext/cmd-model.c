@@ -126,6 +126,21 @@ load_series (const AugurCliGlobal *g, const InputOpts *in, gint64 step_s, gboole
         }
 }
 
+/* The data's bounds on the window and the horizon (dataset.h), and a note
+ * on standard error for VMs with less history than the window. */
+static gboolean
+check_shape (const AugurCliGlobal *g, const AugurDataset *ds, guint T, guint H, AugurSplit sp, GError **error)
+{
+        guint n_short = 0;
+
+        if (!augur_dataset_check_shape (ds, T, H, sp, &n_short, error))
+                return FALSE;
+        if (n_short > 0 && !g->json)
+                g_printerr ("Note: %u of %u VMs have less history than the %u-step window: the model "
+                            "skips them, the baselines forecast them\n", n_short, ds->vms->len, T);
+        return TRUE;
+}
+
 /* ---------------------------------------------------------------- train */
 
 static void
@@ -145,7 +160,7 @@ static const AugurOptDef opts_train[] = {
         { .name = "hidden", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 1024,
           .help = "hidden units (default 48)" },
         { .name = "horizon", .type = AUGUR_OPT_INT, .metavar = "H", .imin = 1, .imax = AUGUR_FORECAST_MAX_H,
-          .help = "steps forecast ahead (default 12)" },
+          .help = "steps forecast ahead, at most 48 (default 12; 48 steps of 5 min = 4 h)" },
         { .name = "window", .type = AUGUR_OPT_INT, .metavar = "T", .imin = 1, .imax = 288,
           .help = "input window, steps (default 12)" },
         { .name = "step", .type = AUGUR_OPT_INT, .metavar = "SEC", .imin = 1, .imax = 86400,
@@ -276,6 +291,8 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (cfg.no_buckets)
                 feat.groups &= ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
         ds = augur_dataset_prepare (series, &feat, cfg.split, TRUE);
+        if (!check_shape (g, ds, cfg.T, cfg.H, AUGUR_SPLIT_VAL, &error))
+                return augur_cli_error ("train: %s", error->message);
         if (!g->json)
                 g_printerr ("Dataset: %u series on a %" G_GINT64_FORMAT " s grid, %u features, "
                             "%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " steps empty; "
@@ -303,20 +320,36 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 
 /* ----------------------------------------------------------------- eval */
 
+/* The horizons eval shows: spec NULL = 1, 3, 6, 12 and H; "all"; or a
+ * comma list of integers 1..AUGUR_FORECAST_MAX_H.  ret_show[h] is set for
+ * each shown h (ret_show has AUGUR_FORECAST_MAX_H + 1 entries) and
+ * ret_max to the largest listed.  FALSE with a message for anything else. */
 static gboolean
-horizon_selected (guint h, guint H, const char *spec)
+parse_horizons (const char *spec, guint H, gboolean *ret_show, guint *ret_max, GError **error)
 {
         g_auto (GStrv) parts = NULL;
 
-        if (spec == NULL)
-                return h == 1 || h == 3 || h == 6 || h == 12 || h == H;
-        if (strcmp (spec, "all") == 0)
+        memset (ret_show, 0, (AUGUR_FORECAST_MAX_H + 1) * sizeof *ret_show);
+        *ret_max = H;
+        if (spec == NULL || strcmp (spec, "all") == 0) {
+                for (guint h = 1; h <= H; h++)
+                        ret_show[h] = spec != NULL || h == 1 || h == 3 || h == 6 || h == 12 || h == H;
                 return TRUE;
+        }
+        *ret_max = 0;
         parts = g_strsplit (spec, ",", -1);
-        for (guint i = 0; parts[i]; i++)
-                if ((guint) atoi (parts[i]) == h)
-                        return TRUE;
-        return FALSE;
+        for (guint i = 0; parts[i]; i++) {
+                guint64 h;
+
+                if (!g_ascii_string_to_unsigned (g_strstrip (parts[i]), 10, 1, AUGUR_FORECAST_MAX_H, &h, NULL)) {
+                        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                                     "--horizons: '%s' is not a horizon 1..%u", parts[i], AUGUR_FORECAST_MAX_H);
+                        return FALSE;
+                }
+                ret_show[h] = TRUE;
+                *ret_max = MAX (*ret_max, (guint) h);
+        }
+        return TRUE;
 }
 
 static void
@@ -331,13 +364,35 @@ print_json_double (GString *s, double v)
         g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.6g", v));
 }
 
+/* The summary rows of target t (eval.h SUMMARY ROW): one line per model. */
+static void
+print_summary (const GArray *sums, AugurTarget t)
+{
+        gboolean first = TRUE;
+
+        for (guint i = 0; i < sums->len; i++) {
+                const AugurEvalSummary *m = &g_array_index (sums, AugurEvalSummary, i);
+                g_autofree char *hs = NULL;
+
+                if (m->target != t)
+                        continue;
+                hs = g_strdup_printf ("1-%u", m->H);
+                if (first)
+                        g_print ("\n%-4s %-16s %9s %10s %10s   (mean MAE over h = 1..%u)\n",
+                                 "h", "model", "", "MAE", "/ last", m->H);
+                g_print ("%-4s %-16s %9s %10.4f %10.4f\n", hs, m->model, "", m->mae_mean, m->rel_last_value);
+                first = FALSE;
+        }
+}
+
 static const AugurOptDef opts_eval[] = {
         { .name = "model", .type = AUGUR_OPT_STRING, .metavar = "MODEL",
           .help = "the model to score; without it, the baselines only" },
         INPUT_OPT_ROWS,
         { .name = "horizons", .type = AUGUR_OPT_STRING, .metavar = "all|LIST",
-          .help = "the horizons shown: all, or a comma list such as 1,3,12 (default: 1, 3, 6, 12 "
-                  "and the last; with --json all)" },
+          .help = "the horizons shown: all, or a comma list such as 1,3,12,48 (default: 1, 3, 6, "
+                  "12 and the last; with --json all); without --model the baselines forecast up to "
+                  "the largest listed.  The summary rows average every h of the model, 1..H" },
         { .name = "on", .type = AUGUR_OPT_STRING, .metavar = "test|val",
           .help = "score the test split (default) or the validation split (for tuning)" },
         { .name = "no-online-calib", .type = AUGUR_OPT_BOOL,
@@ -349,8 +404,10 @@ static const AugurCmdInfo info_eval = {
         .help = "score a model against the baseline predictors",
         .desc = "Score a model (or, without --model, the baselines alone) on traces or on the "
                 "history: MAE, RMSE, R2 and the upper bound's coverage per target, horizon and "
-                "predictor.  --on val scores the validation split instead of the test split, "
-                "for tuning without looking at the test split.",
+                "predictor, then per target one summary row per predictor: its MAE averaged over "
+                "the horizons 1..H and that mean divided by last value's.  --on val scores the "
+                "validation split instead of the test split, for tuning without looking at the "
+                "test split.",
 };
 
 static int
@@ -367,7 +424,10 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autoptr (AugurDataset) ds = NULL;
         g_autoptr (GArray) rows = NULL;
         g_autoptr (GError) error = NULL;
+        g_autoptr (GArray) sums = NULL;
         g_autoptr (GString) out = g_string_new (NULL);
+        gboolean show[AUGUR_FORECAST_MAX_H + 1];
+        guint max_h, H;
         int last_target = -1;
         guint last_h = 0;
 
@@ -389,13 +449,26 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 feat = model->feat;
                 ecfg.coverage = model->coverage;
         }
+        /* Without a model the baselines forecast as far as the list asks. */
+        if (!parse_horizons (horizons, model ? model->H : ecfg.H, show, &max_h, &error))
+                return augur_cli_usage ("eval: %s", error->message);
+        if (model && max_h > model->H)
+                return augur_cli_usage ("eval: --horizons %s: the model forecasts %u steps ahead at most "
+                                        "(trained with --horizon %u)", horizons, model->H, model->H);
+        if (!model)
+                ecfg.H = max_h;
+        H = model ? model->H : ecfg.H;
         series = load_series (g, &in, feat.step_s, g->json, &error);
         if (!series)
                 return augur_cli_error ("%s", error->message);
         ds = augur_dataset_prepare (series, &feat, model ? model->split : AUGUR_SPLIT_BY_TIME, model == NULL);
+        if (!check_shape (g, ds, model ? model->T : ecfg.T, H,
+                          ecfg.on_validation ? AUGUR_SPLIT_VAL : AUGUR_SPLIT_TEST, &error))
+                return augur_cli_error ("eval: %s", error->message);
         rows = augur_forecast_eval (model, ds, &ecfg, &error);
         if (!rows)
                 return augur_cli_error ("%s", error->message);
+        sums = augur_eval_summarize (rows, H);
 
         if (g->json) {
                 gboolean first = TRUE;
@@ -404,7 +477,7 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 for (guint i = 0; i < rows->len; i++) {
                         const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
 
-                        if (horizons && !horizon_selected (r->h, model ? model->H : ecfg.H, horizons))
+                        if (horizons && !show[r->h])
                                 continue;
                         g_string_append_printf (out, "%s\n{\"target\":\"%s\",\"horizon\":%u,\"model\":\"%s\",\"n\":%"
                                                 G_GUINT64_FORMAT ",\"mae\":", first ? "" : ",",
@@ -418,6 +491,18 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         print_json_double (out, r->coverage);
                         g_string_append (out, "}");
                         first = FALSE;
+                }
+                g_string_append (out, "\n],\"summary\":[");
+                for (guint i = 0; i < sums->len; i++) {
+                        const AugurEvalSummary *m = &g_array_index (sums, AugurEvalSummary, i);
+
+                        g_string_append_printf (out, "%s\n{\"target\":\"%s\",\"model\":\"%s\",\"horizons\":%u,"
+                                                "\"mae_mean\":", i ? "," : "", augur_target_name (m->target),
+                                                m->model, m->H);
+                        print_json_double (out, m->mae_mean);
+                        g_string_append (out, ",\"rel_last_value\":");
+                        print_json_double (out, m->rel_last_value);
+                        g_string_append (out, "}");
                 }
                 g_string_append (out, "\n]}\n");
                 fputs (out->str, stdout);
@@ -433,9 +518,11 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         for (guint i = 0; i < rows->len; i++) {
                 const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
 
-                if (!horizon_selected (r->h, model ? model->H : ecfg.H, horizons))
+                if (!show[r->h])
                         continue;
                 if ((int) r->target != last_target) {
+                        if (last_target >= 0)
+                                print_summary (sums, (AugurTarget) last_target);
                         g_print ("\n%s\n%-4s %-16s %9s %10s %10s %8s %8s\n", augur_target_name (r->target),
                                  "h", "model", "n", "MAE", "RMSE", "R2", "cover");
                         last_target = (int) r->target;
@@ -447,6 +534,8 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_print ("%-4u %-16s %9" G_GUINT64_FORMAT " %10.4f %10.4f %8.4f %7.2f%%\n",
                          r->h, r->model, r->n, r->mae, r->rmse, r->r2, r->coverage * 100);
         }
+        if (last_target >= 0)
+                print_summary (sums, (AugurTarget) last_target);
         return 0;
 }
 

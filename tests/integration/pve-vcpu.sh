@@ -13,6 +13,9 @@
 #   - the conf says vcpus: 2 (the stand-in wrote it; augur reads it back);
 #   - the guest onlined the new CPU (its console's augur-cpu-online line);
 #   - augurd logged no failed vCPU change;
+#   - the guest agent (agent: 1, qemu-server's <vmid>.qga port, qemu-ga in
+#     the guest) answered augurd: an activity row from the agent with the
+#     guest's user count;
 #   - the balloon (balloon: 512 below memory: 768, no shares: 0) is
 #     pvestatd's to move: augurd says so once, sets no balloon, and its
 #     decisions carry the veto other-controller.
@@ -30,10 +33,12 @@ set -euo pipefail
 PVE_IT_NAME=pve-vcpu
 . "$(dirname -- "${BASH_SOURCE[0]}")/pve-lib.sh"
 TIMEOUT_S=240
+AGENT_SOURCE=1   # sql/store-activity.h AUGUR_ACTIVITY_SOURCE_AGENT
 
 pve_it_setup
 cat >"$CONF/100.conf" <<'EOF'
 #augur vCPU test (tests/integration/pve-vcpu.sh)
+agent: 1
 balloon: 512
 cores: 2
 memory: 768
@@ -44,7 +49,9 @@ EOF
 log "QEMU (TCG, 1 of 2 vCPUs) with 2 busy loops for 30 s every 40 s"
 pve_it_start_qemu 100 768 2 1 \
     "augur.workload=periodic-cpu augur.period=40 augur.hold=30 augur.cpus=2 augur.delay=5" \
-    -qmp "unix:$RUN/test.qmp,server=on,wait=off"
+    -qmp "unix:$RUN/test.qmp,server=on,wait=off" \
+    -chardev "socket,path=$RUN/100.qga,server=on,wait=off,id=qga0" \
+    -device virtio-serial,id=qga0 -device virtserialport,chardev=qga0,name=org.qemu.guest_agent.0
 pve_it_wait_console 100 '^AUGUR-GUEST-READY' 180 || fail "the guest did not boot"
 cpus() {
     pve_it_qmp "$RUN/test.qmp" query-cpus-fast | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
@@ -75,6 +82,12 @@ grep -q "its balloon is moved by Proxmox's auto-ballooning" "$DIR/augurd.log" ||
     fail "augurd set the balloon of a guest pvestatd balloons: $(q "SELECT * FROM actuations WHERE kind = 'balloon'")"
 (($(q "SELECT count(*) FROM decisions WHERE mem_veto = 'other-controller'") > 0)) ||
     fail "no decision carries the veto other-controller"
+deadline=$((SECONDS + 30))
+until (($(q "SELECT count(*) FROM activity WHERE source = $AGENT_SOURCE AND users IS NOT NULL") > 0)); do
+    ((SECONDS < deadline)) || fail "no guest agent answer through $RUN/100.qga recorded (activity source $AGENT_SOURCE)"
+    sleep 1
+done
+log "the guest agent answered through 100.qga: users = $(q "SELECT users FROM activity WHERE source = $AGENT_SOURCE LIMIT 1")"
 log "the balloon left to pvestatd: no balloon actuation, $(q "SELECT count(*) FROM decisions WHERE mem_veto = 'other-controller'") decisions vetoed"
 
 # ---- the per-VM policy: virt-augur policy -c pve:///... writes the augur
