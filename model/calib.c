@@ -257,17 +257,29 @@ global_margin (AugurCalib *c, guint i)
         return c->gcache[i];
 }
 
-float
-augur_calib_margin (AugurCalib *c, const char *vm, guint h)
+gboolean
+augur_calib_vm_margin (AugurCalib *c, const char *vm, guint h, float *ret_margin)
 {
         VmCal *v;
         guint i = h - 1;
 
-        g_return_val_if_fail (h >= 1 && h <= c->H, 0.0f);
+        g_return_val_if_fail (h >= 1 && h <= c->H, FALSE);
         v = vm ? g_hash_table_lookup (c->vms, vm) : NULL;
         if (!v || v->count[i] < c->min_n)
-                return global_margin (c, i);
-        return v->sorted[(gsize) i * c->ring_len + conformal_rank (c, v->count[i]) - 1];
+                return FALSE;
+        *ret_margin = v->sorted[(gsize) i * c->ring_len + conformal_rank (c, v->count[i]) - 1];
+        return TRUE;
+}
+
+float
+augur_calib_margin (AugurCalib *c, const char *vm, guint h)
+{
+        float m;
+
+        g_return_val_if_fail (h >= 1 && h <= c->H, 0.0f);
+        if (augur_calib_vm_margin (c, vm, h, &m))
+                return m;
+        return global_margin (c, h - 1);
 }
 
 void

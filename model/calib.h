@@ -32,6 +32,11 @@ void augur_calib_add (AugurCalib *c, const char *vm, guint h, float score, gbool
  * at all.  O(1) for a VM's own quantile (sorted ring); the global one is
  * recomputed lazily (O(reservoir)) after it changed. */
 float augur_calib_margin (AugurCalib *c, const char *vm, guint h);
+/* The VM's own conformal quantile at horizon h: TRUE and *ret_margin when
+ * vm holds min_n scores there, FALSE (nothing written) otherwise.  For a
+ * caller whose VM scores are in other units than the global ones
+ * (predictor.c CONDITIONAL WIDTH). */
+gboolean augur_calib_vm_margin (AugurCalib *c, const char *vm, guint h, float *ret_margin);
 
 /* Global margin per horizon (for the model file): ret (H). */
 void augur_calib_global_margins (AugurCalib *c, float *ret);

@@ -169,12 +169,29 @@ cost_lambda (const AugurPredictor *p, const AugurPredictorVm *v)
         return p->cfg.price_per_gib * (v->prov_kib / 100.0) / (1024.0 * 1024.0);
 }
 
+/* The cost-aware margin (pct) from the k-th sorted ring at the price lam.
+ * With CONDITIONAL WIDTH (predictor.c) the ring holds scores divided by
+ * the local scale l at their origin, so a margin b of them costs lam l b
+ * now and is l b points wide; NAN while the scale is unknown. */
+static float
+cost_margin_at (const AugurPredictor *p, const AugurPredictorVm *v, gsize k, double lam)
+{
+        const guint R = p->cfg.calib_ring;
+        float l = v->ls_scale[AUGUR_PRED_MEM];
+
+        if (!local_width (p))
+                return cost_margin (v->cost_sorted + k * R, v->cost_n[k], lam);
+        if (isnan (l))
+                return NAN;
+        return l * cost_margin (v->cost_sorted + k * R, v->cost_n[k], lam * l);
+}
+
 /* Cost-aware memory upper of the served source s (pct), from its rings;
  * FALSE while a horizon has fewer than calib_min_n scores. */
 gboolean
 augur_pred_cost_upper (const AugurPredictor *p, AugurPredictorVm *v, AugurPredSource s)
 {
-        const guint H = p->cfg.H, R = p->cfg.calib_ring;
+        const guint H = p->cfg.H;
         double lam;
 
         if (s == AUGUR_PRED_SRC_NONE || !v->cur_ok[s][AUGUR_PRED_MEM] || isnan (v->prov_kib))
@@ -182,11 +199,14 @@ augur_pred_cost_upper (const AugurPredictor *p, AugurPredictorVm *v, AugurPredSo
         lam = cost_lambda (p, v);
         for (guint h = 1; h <= H; h++) {
                 gsize k = (gsize) s * H + h - 1;
+                float b;
 
                 if (v->cost_n[k] < p->cfg.calib_min_n)
                         return FALSE;
-                v->cost_up[h - 1] = cur_at (p, v, s, AUGUR_PRED_MEM, 2)[h - 1]
-                                    + cost_margin (v->cost_sorted + k * R, v->cost_n[k], lam);
+                b = cost_margin_at (p, v, k, lam);
+                if (isnan (b))
+                        return FALSE;
+                v->cost_up[h - 1] = cur_at (p, v, s, AUGUR_PRED_MEM, 2)[h - 1] + b;
         }
         return TRUE;
 }
@@ -202,13 +222,11 @@ augur_pred_cost_remember (const AugurPredictor *p, AugurPredictorVm *v, guint sl
         double lam = cost_lambda (p, v);
 
         for (int s = 0; s < N_SRC; s++) {
-                const guint R = p->cfg.calib_ring;
                 gsize k1 = (gsize) s * H;   /* horizon 1 */
                 float cu = NAN;
 
                 if (v->cur_ok[s][AUGUR_PRED_MEM] && v->cost_n[k1] >= p->cfg.calib_min_n && !isnan (lam))
-                        cu = cur_at (p, v, s, AUGUR_PRED_MEM, 2)[0]
-                             + cost_margin (v->cost_sorted + k1 * R, v->cost_n[k1], lam);
+                        cu = cur_at (p, v, s, AUGUR_PRED_MEM, 2)[0] + cost_margin_at (p, v, k1, lam);
                 v->pend_cu[(gsize) slot * N_SRC + s] = cu;
         }
 }
@@ -234,7 +252,7 @@ augur_pred_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 step, const f
                         continue;
                 for (int s = 0; s < N_SRC; s++) {
                         for (int r = 0; r < N_RES; r++) {
-                                float pt, up, base;
+                                float pt, up, base, ls = NAN;
 
                                 if (isnan (y[r]) || !v->pend_ok[((gsize) slot * N_SRC + s) * N_RES + r])
                                         continue;
@@ -243,11 +261,25 @@ augur_pred_mature (AugurPredictor *p, AugurPredictorVm *v, guint64 step, const f
                                 base = pend_at (p, v, slot, s, r, 2)[h - 1];
                                 if (isnan (base) || isnan (pt))
                                         continue;
-                                augur_calib_add (p->calib[s][r], v->name, h, y[r] - base, FALSE);
+                                if (local_width (p)) {
+                                        /* CONDITIONAL WIDTH (predictor.c): the
+                                         * VM's scores in units of the local
+                                         * scale at the origin, the global
+                                         * ones raw (the model file's are) */
+                                        ls = v->pend_ls[(gsize) slot * N_RES + r];
+                                        if (!isnan (ls))
+                                                augur_calib_add (p->calib[s][r], v->name, h, (y[r] - base) / ls, TRUE);
+                                        augur_calib_add (p->calib[s][r], NULL, h, y[r] - base, FALSE);
+                                } else {
+                                        augur_calib_add (p->calib[s][r], v->name, h, y[r] - base, FALSE);
+                                }
                                 if (r == AUGUR_PRED_MEM && v->cost_ring) {
                                         float cu = v->pend_cu[(gsize) slot * N_SRC + s];
 
-                                        cost_add (p, v, s, h, y[r] - base);
+                                        if (!local_width (p))
+                                                cost_add (p, v, s, h, y[r] - base);
+                                        else if (!isnan (ls))
+                                                cost_add (p, v, s, h, (y[r] - base) / ls);
                                         if (h == 1 && !isnan (cu) && !isnan (v->prov_kib)) {
                                                 /* what the policy allocates from it */
                                                 cu = pt + (float) p->cfg.champion_knob * (cu - pt);

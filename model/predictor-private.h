@@ -28,6 +28,9 @@
 #define FAST_PERIOD 1
 #define N_FAST     2
 #define NONE_STEP  G_MAXUINT64
+#define LS_MIN_PCT 0.1      /* CONDITIONAL WIDTH: least local scale, percent
+                             * points: a flat series must not divide its
+                             * scores by 0                                 */
 
 struct AugurPredictor {
         AugurPredictorConfig cfg;
@@ -36,6 +39,8 @@ struct AugurPredictor {
         AugurCalib *calib[N_SRC][N_RES];     /* NULL for a source not run     */
         guint F, T, O;                       /* model shapes (0 without)      */
         double acc_decay;                    /* tracker decay per slow step   */
+        double ls_decay;                     /* CONDITIONAL WIDTH: local scale
+                                              * decay per slow step (0 = off) */
         gboolean tick_mode;                  /* tick_s < step_s               */
         float *scratch;                      /* (2 fast_len + 2) detector     */
 };
@@ -71,6 +76,15 @@ struct AugurPredictorVm {
         double acc_pin[N_SRC][N_RES];        /* EW sum of mean pinball        */
         AugurPredSource champion[N_RES];
         gboolean have_slow;                  /* a slow forecast exists        */
+        /* CONDITIONAL WIDTH (predictor.c; p->ls_decay > 0): EW sums of
+         * |y_k - y_k-1| and their weights, at ls_decay and acc_decay */
+        float ls_y[N_RES];                   /* newest observed y, pct (NAN)  */
+        double ls_fast[N_RES], ls_fast_w[N_RES];
+        double ls_slow[N_RES], ls_slow_w[N_RES];
+        float ls_scale[N_RES];               /* local scale now, pct (NAN
+                                              * before the first change)     */
+        float *pend_ls;                      /* (H+1, N_RES) ls_scale at the
+                                              * origin of a pending slot     */
         /* cost-aware memory margins (price_per_gib > 0), per source and
          * horizon: the newest calib_ring scores, in arrival order and sorted */
         float *cost_ring;                    /* (N_SRC, H, calib_ring)        */
@@ -173,6 +187,15 @@ static inline float *
 fcur_at (const AugurPredictor *p, const AugurPredictorVm *v, int r, int f, int what)
 {
         return v->fcur + (((gsize) r * N_FAST + f) * 2 + what) * p->cfg.fast_H;
+}
+
+/* ---- predictor.c */
+
+/* CONDITIONAL WIDTH: is it on? */
+static inline gboolean
+local_width (const AugurPredictor *p)
+{
+        return p->ls_decay > 0;
 }
 
 /* ---- champion.c */

@@ -104,6 +104,31 @@
  *   never hidden by the champion; the slack this costs is traded back by
  *   the policy's buffer.
  *
+ * CONDITIONAL WIDTH (cfg->width_halflife_s > 0; `replay --width-halflife`;
+ *   default off, BENCHMARKS-replay.md "Conditional width")
+ *   Step 4's margin is one quantile per VM and horizon, the same at every
+ *   step: as wide in a calm hour as after a burst.  Normalised split
+ *   conformal (Lei et al. 2018, "locally weighted") makes it follow the
+ *   situation: per VM and resource a local scale
+ *       l_k = max(m_fast, width_floor_frac x m_slow, LS_MIN_PCT)
+ *   where m_fast and m_slow are EW means of |y_k - y_k-1| (points) with
+ *   half-lives width_halflife_s and acc_halflife_s, updated when y_k
+ *   arrives.  A VM's scores go into its rings divided by l at their
+ *   origin, (y - base) / l_origin; the margin at origin k is the ring's
+ *   conformal quantile times l_k, so the band widens after the series
+ *   moved and narrows while it is flat, and the quantile of the
+ *   normalised scores keeps the coverage (they are exchangeable when the
+ *   scale explains the spread).  m_slow's floor keeps a calm hour from
+ *   forgetting a VM that spikes.  The global reservoir keeps raw scores
+ *   (the model file's fallback margins are raw), so a VM uses the raw
+ *   global margin until its own rings hold calib_min_n scores.  The
+ *   cost-aware memory margin (champion.c) reads the same normalised
+ *   rings: a margin of b normalised units costs lam x l x b.  A precursor
+ *   still widens the memory bound through the precursor bound, not
+ *   through l.  Causal: l_k, the scores and the quantile only see y up to
+ *   k.  Cost: two EW updates per resource and slow step, one multiply per
+ *   margin; memory (H + 1) x 2 floats per VM.
+ *
  * ELSEWHERE (the rest of the design, next to its code)
  *   ACCURACY AND THE CHAMPION, COST-AWARE MARGIN, MODEL GATE   champion.c
  *   FAST PATH, ONE TICK; PERIOD GATE                          period.c
@@ -176,6 +201,9 @@ augur_predictor_config_init (AugurPredictorConfig *cfg)
         cfg->model_gate = TRUE;                   /* chosen on scenario seed 202,
                                                    * BENCHMARKS-replay.md */
         cfg->precursor_bound = TRUE;
+        cfg->width_halflife_s = 0;                /* CONDITIONAL WIDTH off:
+                                                   * BENCHMARKS-replay.md    */
+        cfg->width_floor_frac = 0.25f;
 }
 
 AugurPredictor *
@@ -200,7 +228,8 @@ augur_predictor_new (const AugurModel *model, const AugurPredictorConfig *cfg, G
             || c->fast_H < 1 || c->fast_H > AUGUR_PREDICTOR_MAX_H || c->fast_len < 16
             || c->period_min < 2 || c->period_every < 1 || c->period_k < 1
             || !(c->coverage > 0 && c->coverage < 1) || !(c->acc_halflife_s > 0)
-            || c->cold_source >= AUGUR_PRED_SRC_N) {
+            || c->cold_source >= AUGUR_PRED_SRC_N || !(c->width_halflife_s >= 0)
+            || !(c->width_floor_frac >= 0)) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL,
                              "predictor: configuration out of range (tick %g s, step %" G_GINT64_FORMAT
                              " s, H %u, fast_H %u, fast_len %u)", c->tick_s, c->step_s, c->H,
@@ -209,6 +238,7 @@ augur_predictor_new (const AugurModel *model, const AugurPredictorConfig *cfg, G
         }
         p->tick_mode = c->tick_s < (double) c->step_s;
         p->acc_decay = pow (0.5, (double) c->step_s / c->acc_halflife_s);
+        p->ls_decay = c->width_halflife_s > 0 ? pow (0.5, (double) c->step_s / c->width_halflife_s) : 0;
         for (int r = 0; r < N_RES; r++) {
                 if (model)
                         p->bl[r] = model->bl[r];
@@ -304,6 +334,15 @@ augur_predictor_vm_new (AugurPredictor *p, const char *vm)
         for (guint i = 0; i <= H; i++)
                 v->pend_origin[i] = NONE_STEP;
         v->mg_step = NONE_STEP;
+        for (int r = 0; r < N_RES; r++) {
+                v->ls_y[r] = NAN;
+                v->ls_scale[r] = NAN;
+        }
+        if (local_width (p)) {
+                v->pend_ls = g_new (float, (gsize) (H + 1) * N_RES);
+                for (gsize i = 0; i < (gsize) (H + 1) * N_RES; i++)
+                        v->pend_ls[i] = NAN;
+        }
         v->prov_kib = NAN;
         v->cores = NAN;
         if (c->price_per_gib > 0) {
@@ -347,6 +386,7 @@ augur_predictor_vm_free (AugurPredictorVm *v)
         g_free (v->pend);
         g_free (v->pend_origin);
         g_free (v->pend_ok);
+        g_free (v->pend_ls);
         g_free (v->cost_ring);
         g_free (v->cost_sorted);
         g_free (v->cost_n);
@@ -425,6 +465,47 @@ slow_feed_missing (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gint64 
         augur_features_update (v->feat, &e, v->win + (gsize) (step % p->T) * p->F);
 }
 
+/* CONDITIONAL WIDTH: the local scale of each resource after the target
+ * y (N_RES) of this slow step arrived (header). */
+static void
+local_scale_update (AugurPredictor *p, AugurPredictorVm *v, const float *y)
+{
+        for (int r = 0; r < N_RES; r++) {
+                double d, fast, slow;
+
+                if (isnan (y[r]))
+                        continue;
+                if (!isnan (v->ls_y[r])) {
+                        d = fabs ((double) y[r] - v->ls_y[r]);
+                        v->ls_fast[r] = p->ls_decay * v->ls_fast[r] + d;
+                        v->ls_fast_w[r] = p->ls_decay * v->ls_fast_w[r] + 1.0;
+                        v->ls_slow[r] = p->acc_decay * v->ls_slow[r] + d;
+                        v->ls_slow_w[r] = p->acc_decay * v->ls_slow_w[r] + 1.0;
+                        fast = v->ls_fast[r] / v->ls_fast_w[r];
+                        slow = v->ls_slow[r] / v->ls_slow_w[r];
+                        v->ls_scale[r] = (float) MAX (MAX (fast, p->cfg.width_floor_frac * slow),
+                                                      LS_MIN_PCT);
+                }
+                v->ls_y[r] = y[r];
+        }
+}
+
+/* Step 4's margin of source s, resource r, horizon h (pct): the VM's
+ * conformal quantile, times the local scale with CONDITIONAL WIDTH (the
+ * VM's scores are normalised then); the global margin (raw scores, or the
+ * model file's) until the VM has its own. */
+static float
+slow_margin (AugurPredictor *p, const AugurPredictorVm *v, int s, int r, guint h)
+{
+        float q;
+
+        if (!local_width (p))
+                return augur_calib_margin (p->calib[s][r], v->name, h);
+        if (!isnan (v->ls_scale[r]) && augur_calib_vm_margin (p->calib[s][r], v->name, h, &q))
+                return q * v->ls_scale[r];
+        return augur_calib_margin (p->calib[s][r], NULL, h);
+}
+
 /* One slow step with sample x; ret_served (N_RES) gets the serving source.
  * FALSE when x is not later than the previous slow sample. */
 static gboolean
@@ -451,6 +532,8 @@ slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
 
         augur_pred_mature (p, v, step, y);
         augur_pred_mg_score (p, v, step, y);
+        if (local_width (p))
+                local_scale_update (p, v, y);
         v->prec_bound = p->cfg.precursor_bound
                         ? augur_precursor_step (&v->prec, step, augur_features_signal (x, AUGUR_SIG_INPUT),
                                                 augur_features_signal (x, AUGUR_SIG_SESSIONS),
@@ -504,6 +587,8 @@ slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
         /* Calibrated upper bounds, then remember everything for step 1. */
         slot = (guint) (step % (H + 1));
         v->pend_origin[slot] = step;
+        if (v->pend_ls)
+                memcpy (v->pend_ls + (gsize) slot * N_RES, v->ls_scale, sizeof v->ls_scale);
         for (int s = 0; s < N_SRC; s++) {
                 for (int r = 0; r < N_RES; r++) {
                         float *base = cur_at (p, v, s, r, 2), *up = cur_at (p, v, s, r, 1);
@@ -512,7 +597,7 @@ slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
                         if (!v->cur_ok[s][r])
                                 continue;
                         for (guint h = 1; h <= H; h++)
-                                up[h - 1] = base[h - 1] + augur_calib_margin (p->calib[s][r], v->name, h);
+                                up[h - 1] = base[h - 1] + slow_margin (p, v, s, r, h);
                         for (int w = 0; w < 3; w++)
                                 memcpy (pend_at (p, v, slot, s, r, w), cur_at (p, v, s, r, w), H * sizeof (float));
                 }

@@ -117,6 +117,17 @@ typedef struct {
         gboolean precursor_bound;   /* while an activity precursor is active
                                      * the memory upper covers what followed
                                      * it before on this VM (precursor.c)   */
+        double width_halflife_s;    /* > 0: the conformal and cost-aware
+                                     * margins scale with a local scale of
+                                     * the series, an EW mean of |y_k -
+                                     * y_k-1| with this half-life, s
+                                     * (predictor.c CONDITIONAL WIDTH); 0 =
+                                     * one margin per VM and horizon at
+                                     * every step (default)                */
+        float width_floor_frac;     /* the local scale is at least this
+                                     * fraction of the same mean over
+                                     * acc_halflife_s (a calm hour does not
+                                     * forget the VM's spikes)             */
 } AugurPredictorConfig;
 
 /* Defaults (augur_predictor_config_init() in predictor.c, one comment
@@ -124,7 +135,8 @@ typedef struct {
  * H 12, fast_H 24, fast_len 1024, periods 4..fast_len/3 re-detected every
  * 128 ticks at ACF >= 0.5 over 3 periods, coverage 0.95, ring 288, min_n 48,
  * half-life 1 day, warm 24 steps, hysteresis 0.05, pinball, every source
- * but seasonal_naive, cold source ewma, model gate on. */
+ * but seasonal_naive, cold source ewma, model gate on, conditional width
+ * off (half-life 0; floor fraction 0.25 when it is turned on). */
 void augur_predictor_config_init (AugurPredictorConfig *cfg);
 
 /* One forecast, horizons 1..H of step_s from the sample's ts. */

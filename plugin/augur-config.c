@@ -93,6 +93,9 @@ augur_config_new_default (void)
         /* What the scenario results of BENCHMARKS-replay.md were measured
          * with (section 2, "Precursor bound" and "Schedule context"). */
         c->precursor_bound = TRUE;
+        /* Off: on Bitbrains at matched slack it did not earn its place
+         * (BENCHMARKS-replay.md, "Conditional width"). */
+        c->width_halflife_s = 0;
         c->host_budget_kib = 0;
         c->io_budget_mib_s = 0;
         c->host_reserve_kib = 1024 * 1024;
@@ -350,6 +353,9 @@ static const ConfKey conf_keys[] = {
           .help = "shortfall steps one GiB-step of buffer is worth (cost-aware bounds); 0: coverage mode" },
         { "forecast", "precursor_bound", CONF_BOOL, FIELD (precursor_bound),
           .help = "the memory bound after typing, logins, staging and schedules" },
+        { "forecast", "width_halflife", CONF_DURATION, FIELD (width_halflife_s), .min = 60, .max = DAY_S,
+          .zero_ok = TRUE, .show = SHOW_G_S, .allowed = "0 (off) or 1m to 1d",
+          .help = "half-life of the local scale the bounds' margins follow; 0: one margin per guest" },
         { "host", "mem_budget_mib", CONF_NUMBER, FIELD (host_budget_kib), UNIT_MIB, .check = check_host_memory,
           .help = "the sum of all guests' memory targets, MiB; 0: MemTotal minus reserve_mib" },
         { "host", "io_budget_mib_s", CONF_NUMBER, FIELD (io_budget_mib_s), .min = 0, .max = 1048576,

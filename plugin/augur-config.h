@@ -60,6 +60,9 @@ typedef struct {
         gboolean precursor_bound;     /* precursor_bound: the memory bound
                                        * after typing, logins, staging and
                                        * schedules (model/precursor.c)      */
+        double width_halflife_s;      /* width_halflife: > 0 = conditional
+                                       * bound widths (model/predictor.c
+                                       * CONDITIONAL WIDTH); 0 = off        */
         /* [host] */
         double host_budget_kib;       /* sum of memory targets; 0 = MemTotal − reserve */
         double host_reserve_kib;      /* kept for the host when budget is 0   */

@@ -776,7 +776,8 @@ augur_daemon_new (AugurConfig *config)
                         promoted = augur_retrain_find_serving (dir, &version);
                 d->forecaster = augur_forecaster_new (promoted ? promoted : config->model_path,
                                                       config->tick_s, config->price_per_gib,
-                                                      config->precursor_bound, &error);
+                                                      config->precursor_bound, config->width_halflife_s,
+                                                      &error);
                 if (d->forecaster && promoted)
                         augur_forecaster_set_model_version (d->forecaster, version);
                 if (d->forecaster)
@@ -959,6 +960,8 @@ augur_daemon_apply_config (AugurDaemon *d, AugurConfig *config)
         if (config->price_per_gib != d->config->price_per_gib)
                 g_warning ("forecast.memory_price_per_gib changed in the config; it takes effect at "
                            "restart, ignoring");
+        if (config->width_halflife_s != d->config->width_halflife_s)
+                g_warning ("forecast.width_halflife changed in the config; it takes effect at restart, ignoring");
         g_free (config->db_path);
         config->db_path = g_strdup (d->config->db_path);
         old_include = g_strdup (d->config->guests_include);

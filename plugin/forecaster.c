@@ -73,11 +73,12 @@ fc_vm_free (gpointer p)
 /* The predictor configuration of augurd's forecaster. */
 static void
 predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
-                  AugurPredictorConfig *ret)
+                  double width_halflife_s, AugurPredictorConfig *ret)
 {
         augur_predictor_config_init (ret);
         ret->tick_s = tick_s;
         ret->precursor_bound = precursor_bound;
+        ret->width_halflife_s = width_halflife_s;
         /* As `virt-augur replay` does with a price: cost-aware bounds and
          * the champion judged by the same cost. */
         ret->price_per_gib = price_per_gib;
@@ -87,7 +88,7 @@ predictor_config (double tick_s, double price_per_gib, gboolean precursor_bound,
 
 AugurForecaster *
 augur_forecaster_new (const char *model_path, double tick_s, double price_per_gib, gboolean precursor_bound,
-                      GError **error)
+                      double width_halflife_s, GError **error)
 {
         g_autoptr(GError) local = NULL;
         AugurPredictorConfig cfg;
@@ -106,7 +107,7 @@ augur_forecaster_new (const char *model_path, double tick_s, double price_per_gi
         }
         f->path = f->model ? g_strdup (path) : NULL;
         f->version = f->model ? 0 : -1;
-        predictor_config (tick_s, price_per_gib, precursor_bound, &cfg);
+        predictor_config (tick_s, price_per_gib, precursor_bound, width_halflife_s, &cfg);
         f->pred = augur_predictor_new (f->model, &cfg, error);
         if (!f->pred) {
                 augur_forecaster_free (f);

@@ -25,10 +25,11 @@ typedef struct AugurForecaster AugurForecaster;
  * price_per_gib: the config's forecast.memory_price_per_gib (> 0: cost-aware
  * memory bounds and the cost champion, as `virt-augur replay --price`; 0:
  * coverage mode).  precursor_bound: forecast.precursor_bound
- * (model/precursor.c).  Never fails for a bad model file (falls back, with
+ * (model/precursor.c).  width_halflife_s: forecast.width_halflife (> 0:
+ * conditional widths, model/predictor.c CONDITIONAL WIDTH; 0: off).  Never fails for a bad model file (falls back, with
  * a warning); fails only for an invalid predictor configuration. */
 AugurForecaster *augur_forecaster_new (const char *model_path, double tick_s, double price_per_gib,
-                                       gboolean precursor_bound, GError **error);
+                                       gboolean precursor_bound, double width_halflife_s, GError **error);
 void augur_forecaster_free (AugurForecaster *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurForecaster, augur_forecaster_free)
 

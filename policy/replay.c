@@ -990,3 +990,108 @@ augur_replay_tune (AugurReplay *r, AugurReplayConfig *cfg, double target, double
         }
         return TRUE;
 }
+
+/* ------------------------------------------------------- bound statistics */
+
+/* BOUND STATISTICS (augur_replay_bound_stats)
+ *   The bound is the memory upper at horizon 1 stored at step t - 1 (the
+ *   forecast the policy read when it decided the allocation of step t)
+ *   against used[t], at every scored t where both exist.  A VM's
+ *   volatility is the mean |used[t] - used[t-1]| over its scored steps, in
+ *   points of its provisioned size (measured on the scored part itself: a
+ *   report, not an input); VMs are ranked by it and cut into ten groups
+ *   of (almost) equal count.  A rise step is a scored t with used[t] -
+ *   used[t-1] >= rise_pts points: the step the policy had to see coming
+ *   one step ahead. */
+typedef struct {
+        double vol;
+        guint vm;
+} VolRank;
+
+static int
+vol_rank_cmp (gconstpointer a, gconstpointer b)
+{
+        const VolRank *x = a, *y = b;
+
+        return x->vol < y->vol ? -1 : x->vol > y->vol;
+}
+
+static void
+cover_add (AugurReplayCover *c, gboolean ok, double width)
+{
+        c->n++;
+        c->covered += ok;
+        c->width_pts += width;
+}
+
+void
+augur_replay_bound_stats (const AugurReplay *r, const AugurReplayConfig *cfg, double rise_pts,
+                          AugurReplayBoundStats *ret)
+{
+        g_autofree VolRank *rank = g_new0 (VolRank, MAX (r->vms->len, 1));
+        g_autofree guint *group = g_new0 (guint, MAX (r->vms->len, 1));
+        guint nv = 0;
+
+        memset (ret, 0, sizeof *ret);
+        ret->rise_pts = rise_pts;
+        for (guint k = 0; k < r->vms->len; k++) {
+                const ReplayVm *v = g_ptr_array_index (r->vms, k);
+                double sum = 0;
+                guint64 n = 0;
+
+                for (gsize i = 1; i < v->n; i++) {
+                        if (!scored (v, cfg, i) || isnan (v->used[i]) || isnan (v->used[i - 1]))
+                                continue;
+                        sum += 100.0 * fabs ((double) v->used[i] - v->used[i - 1]) / v->prov[i];
+                        n++;
+                }
+                if (n == 0 || !v->fc)
+                        continue;
+                rank[nv++] = (VolRank) { sum / n, k };
+        }
+        qsort (rank, nv, sizeof *rank, vol_rank_cmp);
+        for (guint j = 0; j < nv; j++) {
+                guint d = (guint) ((guint64) j * AUGUR_REPLAY_DECILES / nv);
+
+                group[rank[j].vm] = d + 1;
+                ret->decile_vol_pts[d] += rank[j].vol;
+        }
+        for (guint k = 0; k < r->vms->len; k++) {
+                const ReplayVm *v = g_ptr_array_index (r->vms, k);
+                AugurReplayCover *dc;
+
+                if (!group[k])
+                        continue;
+                dc = &ret->decile[group[k] - 1];
+                for (gsize i = 1; i < v->n; i++) {
+                        const float *f = v->fc + (i - 1) * 4 * (gsize) r->L;
+                        float up = f[r->L], p50 = f[0];
+                        double w;
+                        gboolean ok;
+
+                        if (!scored (v, cfg, i) || v->fc_h[i - 1] == 0 || isnan (v->used[i]) || isnan (up))
+                                continue;
+                        w = 100.0 * ((double) up - p50) / v->prov[i];
+                        ok = v->used[i] <= up;
+                        cover_add (&ret->all, ok, w);
+                        cover_add (dc, ok, w);
+                        if (!isnan (v->used[i - 1])
+                            && 100.0 * ((double) v->used[i] - v->used[i - 1]) / v->prov[i] >= rise_pts)
+                                cover_add (&ret->rise, ok, w);
+                }
+        }
+        for (guint d = 0; d < AUGUR_REPLAY_DECILES; d++) {
+                guint cnt = 0;
+
+                for (guint j = 0; j < nv; j++)
+                        cnt += group[rank[j].vm] == d + 1;
+                if (cnt)
+                        ret->decile_vol_pts[d] /= cnt;
+                if (ret->decile[d].n)
+                        ret->decile[d].width_pts /= ret->decile[d].n;
+        }
+        if (ret->all.n)
+                ret->all.width_pts /= ret->all.n;
+        if (ret->rise.n)
+                ret->rise.width_pts /= ret->rise.n;
+}

@@ -154,6 +154,35 @@ typedef void (*AugurReplayRowFunc) (const char *vm, gint64 ts, double mem_alloc_
 void augur_replay_run (AugurReplay *r, const AugurReplayConfig *cfg, AugurReplayResult *ret,
                        AugurReplayRowFunc row_func, gpointer user_data);
 
+/* How the memory upper bound the policy reads (horizon 1, the replay's
+ * lead) met the usage at the scored steps: pooled, per VM volatility
+ * decile and at the steps that follow a rise (replay.c BOUND STATISTICS).
+ * Widths are means of upper - p50, in percent points of the provisioned
+ * size. */
+#define AUGUR_REPLAY_DECILES 10
+
+typedef struct {
+        guint64 n;                      /* scored steps with a bound          */
+        guint64 covered;                /* ... with used <= upper             */
+        double width_pts;               /* mean upper - p50                   */
+} AugurReplayCover;
+
+typedef struct {
+        AugurReplayCover all;
+        AugurReplayCover decile[AUGUR_REPLAY_DECILES]; /* VMs ranked by their
+                                                        * volatility, calm first */
+        double decile_vol_pts[AUGUR_REPLAY_DECILES];   /* mean |used_t - used_t-1|
+                                                        * of its VMs, points  */
+        AugurReplayCover rise;          /* steps whose usage rose by at least
+                                         * rise_pts over the step before      */
+        double rise_pts;
+} AugurReplayBoundStats;
+
+/* Fill *ret for the augur policy's stored forecasts over the steps cfg
+ * scores (zeros without forecasts). */
+void augur_replay_bound_stats (const AugurReplay *r, const AugurReplayConfig *cfg, double rise_pts,
+                               AugurReplayBoundStats *ret);
+
 /* Find the knob whose slack is within tol of target by bisection (slack
  * grows with the knob); cfg->knob is set to it and *ret is its result.
  * Returns FALSE with AUGUR_REPLAY_ERROR_TARGET when the target lies outside

@@ -6,7 +6,7 @@
  * of libvirt.  No copy of the loop: what augurd runs is what is timed.
  *
  * Usage: bench-tick [--vms 1000] [--tick 5] [--hours 1] [--warm-hours 2]
- *                   [--model MODEL] [--db PATH] [--price P]
+ *                   [--model MODEL] [--db PATH] [--price P] [--width-halflife S]
  * The forecast stage is augurd's (plugin/forecaster.c, its predictor
  * configuration, slow steps staggered across VMs) at augurd's default
  * [forecast] memory_price_per_gib, or at --price P (0 = coverage mode).
@@ -74,6 +74,7 @@ static guint opt_vms = 1000, opt_hours = 1, opt_warm_hours = 2;
 static double opt_tick = 5;
 static const char *opt_model, *opt_db;
 static double opt_price = NAN;          /* NAN: augurd's default */
+static double opt_width = NAN;          /* --width-halflife, s; NAN: augurd's */
 
 static guint64 rng = 88172645463325252ull;
 
@@ -214,6 +215,8 @@ main (int argc, char **argv)
                         opt_db = v;
                 else if (strcmp (a, "--price") == 0)
                         opt_price = g_ascii_strtod (v, NULL);
+                else if (strcmp (a, "--width-halflife") == 0)
+                        opt_width = g_ascii_strtod (v, NULL);
                 else {
                         fprintf (stderr, "error: bench-tick: unknown option '%s'\n", a);
                         return 2;
@@ -240,9 +243,12 @@ main (int argc, char **argv)
         config->tick_s = opt_tick;
         if (!isnan (opt_price))
                 config->price_per_gib = opt_price;
+        if (!isnan (opt_width))
+                config->width_halflife_s = opt_width;
         /* augurd's forecaster, then the model to measure in it (a hot
          * swap, as after a retraining: retrain.h). */
-        fc = augur_forecaster_new (NULL, config->tick_s, config->price_per_gib, config->precursor_bound, &error);
+        fc = augur_forecaster_new (NULL, config->tick_s, config->price_per_gib, config->precursor_bound,
+                                   config->width_halflife_s, &error);
         if (!fc || !augur_forecaster_swap_model (fc, g_steal_pointer (&owned), opt_model, 0, &error)) {
                 fprintf (stderr, "error: %s\n", error->message);
                 return 1;
@@ -291,9 +297,11 @@ main (int argc, char **argv)
         }
         warm_ticks = (guint) (opt_warm_hours * 3600 / opt_tick);
         ticks = (guint) (opt_hours * 3600 / opt_tick);
-        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), price %g, staggered slow steps, "
+        printf ("bench-tick: %u VMs, tick %g s, model %s (F %u, T %u, H %u), price %g, width half-life %g s, "
+                "staggered slow steps, "
                 "warm %u ticks, measured %u ticks, audit rows %s; augurd's resize loop through the fake hypervisor\n",
                 opt_vms, opt_tick, opt_model ? opt_model : "random LSTM 32", F, T, H, config->price_per_gib,
+                config->width_halflife_s,
                 warm_ticks, ticks, store ? "written to SQLite" : "filled, not stored");
 
         for (guint t = 0; t < warm_ticks + ticks; t++) {

@@ -146,6 +146,7 @@ test_calib_fallback (void)
 {
         g_autoptr (AugurCalib) c = augur_calib_new (2, 0.9f, 100, 10);
         float fixed[2] = { 1.5f, 2.5f };
+        float m;
 
         /* Global from 1..100 (conformal 0.9 quantile: rank ceil(101 * 0.9) = 91). */
         for (int i = 1; i <= 100; i++)
@@ -156,8 +157,14 @@ test_calib_fallback (void)
         for (int i = 0; i < 9; i++)
                 augur_calib_add (c, "new", 1, 1000.0f, TRUE);
         g_assert_cmpfloat (augur_calib_margin (c, "new", 1), ==, 91.0f);   /* 9 < min_n */
+        m = -1;
+        g_assert_false (augur_calib_vm_margin (c, "new", 1, &m));
+        g_assert_cmpfloat (m, ==, -1);                                     /* not written */
         augur_calib_add (c, "new", 1, 1000.0f, TRUE);
         g_assert_cmpfloat (augur_calib_margin (c, "new", 1), ==, 1000.0f); /* 10: its own */
+        g_assert_true (augur_calib_vm_margin (c, "new", 1, &m));
+        g_assert_cmpfloat (m, ==, 1000.0f);
+        g_assert_false (augur_calib_vm_margin (c, NULL, 1, &m));
         g_assert_cmpfloat (augur_calib_margin (c, "big", 2), ==, 0.0f);    /* nothing at h=2 */
         /* Non-finite scores are ignored. */
         augur_calib_add (c, "big", 1, NAN, FALSE);

@@ -118,6 +118,8 @@ test_bad_values (void)
                 { "[forecast]\nmemory_price_per_gib = cheap\n", "forecast.memory_price_per_gib" },
                 { "[forecast]\nprecursor_bound = maybe\n", "forecast.precursor_bound" },
                 { "[forecast]\nprecursor_bound = 2\n", "forecast.precursor_bound" },
+                { "[forecast]\nwidth_halflife = 59\n", "forecast.width_halflife" },   /* N-1 */
+                { "[forecast]\nwidth_halflife = 86401\n", "forecast.width_halflife" }, /* N+1 */
                 { "this is not an ini file\n", "" },
                 /* Range-checked before the cast to int (issue 16): 36500d
                  * was reported as -2147483648. */
@@ -482,6 +484,7 @@ test_every_key (void)
                 { "policy", "target_util_pct", "10", DBL, O (target_util), 0.1 },
                 { "forecast", "memory_price_per_gib", "0", DBL, O (price_per_gib), 0 },
                 { "forecast", "precursor_bound", "off", BOOL, O (precursor_bound), FALSE },
+                { "forecast", "width_halflife", "3h", DBL, O (width_halflife_s), 3 * 3600 },
                 { "host", "mem_budget_mib", "1536", DBL, O (host_budget_kib), 1536 * 1024.0 },
                 { "host", "io_budget_mib_s", "120", DBL, O (io_budget_mib_s), 120 },
                 { "host", "reserve_mib", "0", DBL, O (host_reserve_kib), 0 },

@@ -53,7 +53,7 @@ coverage (AugurForecaster *fc, const char *resource)
 static void
 test_coverage (void)
 {
-        g_autoptr(AugurForecaster) fc = augur_forecaster_new (NULL, TICK_S, 0, TRUE, NULL);
+        g_autoptr(AugurForecaster) fc = augur_forecaster_new (NULL, TICK_S, 0, TRUE, 0, NULL);
         AugurForecastHooks h = { 0 };
         double now_s = 1.8e9, before, after, later;
 

@@ -572,43 +572,132 @@ test_champion_good (void)
         g_assert_cmpint (run_champion (m, 150, TRUE, AUGUR_PRED_CHAMPION_MAE), ==, AUGUR_PRED_SRC_MODEL);
 }
 
-static void
-test_coverage (void)
+/* A baselines-only predictor at coverage 0.9 (CONDITIONAL WIDTH at
+ * width_halflife_s, 0 = off). */
+static AugurPredictor *
+coverage_predictor (double width_halflife_s)
 {
-        g_autoptr (AugurPredictor) p = NULL;
-        g_autoptr (AugurPredictorVm) v = NULL;
         g_autoptr (GError) error = NULL;
         AugurPredictorConfig cfg;
+        AugurPredictor *p;
+
+        augur_predictor_config_init (&cfg);
+        cfg.coverage = 0.9f;
+        cfg.width_halflife_s = width_halflife_s;
+        p = augur_predictor_new (NULL, &cfg, &error);
+        g_assert_no_error (error);
+        return p;
+}
+
+/* Step i of a 5-minute memory-only series using `used` KiB. */
+static void
+mem_sample (AugurFeatSample *x, gsize i, float used)
+{
+        for (int c = 0; c < AUGUR_COL_N; c++)
+                x->v[c] = NAN;
+        x->ts = 1700000100 + (gint64) i * 300;
+        x->v[AUGUR_COL_MEM_PROV_KIB] = PROV_KIB;
+        x->v[AUGUR_COL_MEM_USED_KIB] = used;
+}
+
+static void
+check_coverage (double width_halflife_s)
+{
+        g_autoptr (AugurPredictor) p = coverage_predictor (width_halflife_s);
+        g_autoptr (AugurPredictorVm) v = augur_predictor_vm_new (p, "vm-c");
         const gsize n = 4000, from = 1000;
         float prev_upper = NAN;
         guint covered = 0, total = 0;
 
-        augur_predictor_config_init (&cfg);
-        cfg.coverage = 0.9f;
-        p = augur_predictor_new (NULL, &cfg, &error);
-        g_assert_no_error (error);
-        v = augur_predictor_vm_new (p, "vm-c");
         for (gsize i = 0; i < n; i++) {
                 AugurFeatSample x;
                 AugurPredictorOut po;
                 float used = (float) (PROV_KIB / 100 * (50 + 3 * augur_test_nrand (&rng_state)));
 
-                for (int c = 0; c < AUGUR_COL_N; c++)
-                        x.v[c] = NAN;
-                x.ts = 1700000100 + (gint64) i * 300;
-                x.v[AUGUR_COL_MEM_PROV_KIB] = PROV_KIB;
-                x.v[AUGUR_COL_MEM_USED_KIB] = used;
+                mem_sample (&x, i, used);
                 if (i >= from && !isnan (prev_upper)) {
                         total++;
                         covered += used <= prev_upper;
                 }
                 g_assert_true (augur_predictor_step (p, v, &x, &po));
-                g_assert_cmpuint (po.H, ==, cfg.H);
+                g_assert_cmpuint (po.H, ==, augur_predictor_config (p)->H);
                 g_assert_cmpfloat (po.step_s, ==, 300);
                 prev_upper = po.mem_upper_kib[0];
         }
         g_test_message ("coverage %.4f over %u steps (target 0.9)", (double) covered / total, total);
         g_assert_cmpfloat (fabs ((double) covered / total - 0.9), <=, 0.03);
+}
+
+static void
+test_coverage (void)
+{
+        check_coverage (0);
+}
+
+/* CONDITIONAL WIDTH keeps the pooled coverage on a stationary series. */
+static void
+test_coverage_conditional (void)
+{
+        check_coverage (3600);
+}
+
+/* CONDITIONAL WIDTH (predictor.c): white noise around 50 % whose sd
+ * switches between 0.5 (calm) and 5 points (volatile) every 400 steps.
+ * Scored from the third block on, after 100 steps of each block (the
+ * local scale's half-life is 12 steps): per regime, the mean h = 1 width
+ * (upper - p50) and the coverage of the upper at 0.9.  ret_* (2): calm,
+ * volatile. */
+static void
+run_regimes (double halflife_s, double *ret_width, double *ret_cover)
+{
+        g_autoptr (AugurPredictor) p = coverage_predictor (halflife_s);
+        g_autoptr (AugurPredictorVm) v = augur_predictor_vm_new (p, "vm-w");
+        const gsize n = 4000, block = 400;
+        float prev_upper = NAN;
+        guint n_reg[2] = { 0 }, cov[2] = { 0 };
+        guint64 rng = 11;
+
+        ret_width[0] = ret_width[1] = 0;
+        for (gsize i = 0; i < n; i++) {
+                AugurFeatSample x;
+                AugurPredictorOut po;
+                int reg = (int) ((i / block) % 2);
+                gboolean sc = i >= 2 * block && i % block >= 100;
+                float used = (float) (PROV_KIB / 100 * (50 + (reg ? 5.0 : 0.5) * augur_test_nrand (&rng)));
+
+                mem_sample (&x, i, used);
+                if (sc && !isnan (prev_upper))
+                        cov[reg] += used <= prev_upper;
+                g_assert_true (augur_predictor_step (p, v, &x, &po));
+                prev_upper = po.mem_upper_kib[0];
+                if (sc) {
+                        ret_width[reg] += 100.0 * (po.mem_upper_kib[0] - po.mem_p50_kib[0]) / PROV_KIB;
+                        n_reg[reg]++;
+                }
+        }
+        for (int r = 0; r < 2; r++) {
+                ret_width[r] /= n_reg[r];
+                ret_cover[r] = (double) cov[r] / n_reg[r];
+        }
+        g_test_message ("half-life %g s: calm width %.2f coverage %.3f, volatile width %.2f coverage %.3f",
+                        halflife_s, ret_width[0], ret_cover[0], ret_width[1], ret_cover[1]);
+}
+
+static void
+test_conditional_width (void)
+{
+        double w_off[2], c_off[2], w_on[2], c_on[2];
+
+        run_regimes (0, w_off, c_off);
+        run_regimes (3600, w_on, c_on);
+        /* wider in the volatile phase, tighter in the calm one than the
+         * one width per VM, and covering both regimes near the target */
+        g_assert_cmpfloat (w_on[1], >, 4 * w_on[0]);
+        g_assert_cmpfloat (w_on[0], <, 0.5 * w_off[0]);
+        g_assert_cmpfloat (fabs (c_on[0] - 0.9), <=, 0.06);
+        g_assert_cmpfloat (fabs (c_on[1] - 0.9), <=, 0.06);
+        /* the one width per VM covers the regimes unevenly */
+        g_assert_cmpfloat (c_off[0] - c_off[1], >, 0.05);
 }
 
 static void
@@ -901,6 +990,8 @@ main (int argc, char **argv)
         g_test_add_func ("/predictor/precursor/schedule-not-cron", test_precursor_schedule_not_cron);
         g_test_add_func ("/predictor/champion/good-model", test_champion_good);
         g_test_add_func ("/predictor/calibration/coverage", test_coverage);
+        g_test_add_func ("/predictor/calibration/coverage-conditional", test_coverage_conditional);
+        g_test_add_func ("/predictor/calibration/conditional-width", test_conditional_width);
         g_test_add_func ("/predictor/fast/period", test_period);
         g_test_add_func ("/predictor/no-model", test_no_model);
         return g_test_run ();

@@ -263,11 +263,32 @@ test_no_peek (void)
         rows_clear (&rb);
 }
 
+/* A replay of series at 300 s, with the forecasts of a baselines-only
+ * predictor at its defaults when augur (the predictor is only borrowed
+ * while the replay is built). */
+static AugurReplay *
+replay_of (const GPtrArray *series, gboolean augur)
+{
+        g_autoptr (AugurPredictor) pred = NULL;
+        g_autoptr (GError) error = NULL;
+        AugurReplay *r;
+
+        if (augur) {
+                AugurPredictorConfig pcfg;
+
+                augur_predictor_config_init (&pcfg);
+                pred = augur_predictor_new (NULL, &pcfg, &error);
+                g_assert_no_error (error);
+        }
+        r = augur_replay_new (series, 300, pred, &error);
+        g_assert_no_error (error);
+        return r;
+}
+
 static void
 check_tune (AugurReplayPolicy policy, gboolean guard, double target)
 {
         g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
-        g_autoptr (AugurPredictor) pred = NULL;
         g_autoptr (AugurReplay) r = NULL;
         g_autoptr (GError) error = NULL;
         AugurReplayConfig cfg;
@@ -280,15 +301,7 @@ check_tune (AugurReplayPolicy policy, gboolean guard, double target)
                 g_snprintf (name, sizeof name, "t%d", v);
                 g_ptr_array_add (series, noisy_vm (name, 600, G_MAXSIZE));
         }
-        if (policy == AUGUR_REPLAY_AUGUR) {
-                AugurPredictorConfig pcfg;
-
-                augur_predictor_config_init (&pcfg);
-                pred = augur_predictor_new (NULL, &pcfg, &error);
-                g_assert_no_error (error);
-        }
-        r = augur_replay_new (series, 300, pred, &error);
-        g_assert_no_error (error);
+        r = replay_of (series, policy == AUGUR_REPLAY_AUGUR);
         config (&cfg, policy);
         /* VPA's OOM bumps make its slack jump with h on a trace this small
          * (4 VMs): without pressure the curve is continuous. */
@@ -541,6 +554,62 @@ test_guard_burst (void)
         rows_clear (&roff);
 }
 
+/* BOUND STATISTICS (replay.c): ten flat VMs whose noise grows with their
+ * index (0.1 to 1 point), and one rise of 15 points on v0 in the scored
+ * part.  Each VM is its own decile, in index order; the pooled counts are
+ * the deciles' sum; the rise is the one rise step and the bound, which
+ * nothing announced it to, does not cover it. */
+static void
+test_bound_stats (void)
+{
+        g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        g_autoptr (AugurReplay) r = NULL;
+        g_autoptr (AugurReplay) rr = NULL;
+        AugurReplayConfig cfg;
+        AugurReplayBoundStats b;
+        const gsize n = 600;
+        double used[600], cpu[600];
+        guint64 sum_n = 0, sum_cov = 0;
+
+        rng_state = 5;
+        for (int v = 0; v < AUGUR_REPLAY_DECILES; v++) {
+                char name[16];
+
+                for (gsize i = 0; i < n; i++) {
+                        used[i] = 500 + 10 * 0.1 * (v + 1) * augur_test_nrand (&rng_state);
+                        cpu[i] = 20;
+                }
+                if (v == 0)
+                        for (gsize i = 500; i < 510; i++)
+                                used[i] = 650;
+                g_snprintf (name, sizeof name, "v%d", v);
+                g_ptr_array_add (series, series_of (name, used, cpu, n));
+        }
+        r = replay_of (series, TRUE);
+        config (&cfg, AUGUR_REPLAY_AUGUR);
+        augur_replay_bound_stats (r, &cfg, 10, &b);
+        g_test_message ("pooled coverage %.3f of %" G_GUINT64_FORMAT ", width %.2f; rise %" G_GUINT64_FORMAT,
+                        (double) b.all.covered / b.all.n, b.all.n, b.all.width_pts, b.rise.n);
+        for (int d = 0; d < AUGUR_REPLAY_DECILES; d++) {
+                g_assert_cmpuint (b.decile[d].n, >=, 110);
+                if (d > 0)
+                        g_assert_cmpfloat (b.decile_vol_pts[d], >, b.decile_vol_pts[d - 1]);
+                sum_n += b.decile[d].n;
+                sum_cov += b.decile[d].covered;
+        }
+        g_assert_cmpuint (sum_n, ==, b.all.n);
+        g_assert_cmpuint (sum_cov, ==, b.all.covered);
+        g_assert_cmpfloat ((double) b.all.covered / b.all.n, >=, 0.85);
+        g_assert_cmpuint (b.rise.n, ==, 1);
+        g_assert_cmpuint (b.rise.covered, ==, 0);
+        g_assert_cmpfloat (b.rise.width_pts, >, 0);
+        /* without forecasts (reactive) there is nothing to report */
+        rr = replay_of (series, FALSE);
+        augur_replay_bound_stats (rr, &cfg, 10, &b);
+        g_assert_cmpuint (b.all.n, ==, 0);
+        g_assert_cmpuint (b.rise.n, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -556,5 +625,6 @@ main (int argc, char **argv)
         g_test_add_func ("/replay/spikes/bad", test_spikes_bad);
         g_test_add_func ("/replay/tune/unreachable", test_tune_unreachable);
         g_test_add_func ("/replay/guard/burst", test_guard_burst);
+        g_test_add_func ("/replay/bound-stats", test_bound_stats);
         return g_test_run ();
 }

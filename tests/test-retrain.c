@@ -381,7 +381,7 @@ test_run_promote (Fixture *f, gconstpointer data)
         g_assert_cmpuint (vms->len, ==, 3);
 
         /* the hot swap: the forecaster serves the promoted file */
-        fc = augur_forecaster_new (bad_path, 5.0, 0, TRUE, &error);
+        fc = augur_forecaster_new (bad_path, 5.0, 0, TRUE, 0, &error);
         g_assert_no_error (error);
         g_assert_cmpint (augur_forecaster_model_version (fc), ==, 0);
         g_assert_true (augur_forecaster_swap_model (fc, g_steal_pointer (&res->promoted), res->run.model_path,
@@ -409,7 +409,7 @@ test_gate (Fixture *f, gconstpointer data)
         GHashTable *gate;
 
         g_assert_true (augur_model_save (m, path, &error));
-        fc = augur_forecaster_new (path, 5.0, 0, TRUE, &error);
+        fc = augur_forecaster_new (path, 5.0, 0, TRUE, 0, &error);
         g_assert_no_error (error);
         augur_forecaster_hooks (fc, &hooks);
         g_assert_false (hooks.model_trusted (hooks.ctx, u1));   /* no evidence yet */
@@ -430,7 +430,7 @@ test_gate (Fixture *f, gconstpointer data)
         /* baselines only: never trusted, whatever a gate says */
         g_assert_true (g_file_set_contents (junk, "not a model", -1, NULL));
         n_warnings = 0;
-        none = augur_forecaster_new (junk, 5.0, 0, TRUE, &error);
+        none = augur_forecaster_new (junk, 5.0, 0, TRUE, 0, &error);
         g_assert_no_error (error);
         g_assert_cmpuint (n_warnings, ==, 1);                    /* "cannot be used" */
         g_assert_cmpint (augur_forecaster_model_version (none), ==, -1);
@@ -586,7 +586,7 @@ test_gate_from_store (Fixture *f, gconstpointer data)
         g_assert_true (augur_store_write_retrain_run (st, &run, vms, 2, NULL, &error));
         g_assert_true (augur_store_set_meta (st, "retrain.running", "123", &error));
 
-        fc = augur_forecaster_new (path, 5.0, 0, TRUE, &error);
+        fc = augur_forecaster_new (path, 5.0, 0, TRUE, 0, &error);
         g_assert_no_error (error);
         augur_forecaster_hooks (fc, &hooks);
         r = augur_retrain_new (st, fc, f->db);

@@ -16,6 +16,8 @@
  *                     [--champion cost|pinball|mae] [--champion-knob K]
  *                     [--no-period] [--no-floor-held] [--model-floor]
  *                     [--no-model-gate] [--no-precursor-bound]
+ *                     [--width-halflife S [--width-floor F]]
+ *   measurement:      [--bound-stats RISE_PTS]
  *   policy (studies): [--policy-set KEY=VALUE]...
  *
  * --slack-target tunes the policy's knob (augur: the policy's buffer;
@@ -34,6 +36,12 @@
  * forecasts redone until the tuned buffer lies in [0.8, 1.25], at most
  * --passes (4) times; --fixed-price keeps it.  --price 0 gives the plain
  * conformal bound at --coverage (the daemon's default).
+ *
+ * --width-halflife makes the margins conditional (predictor.c CONDITIONAL
+ * WIDTH; off by default, as in augurd).  --bound-stats adds how the memory
+ * bound the policy read met the usage: pooled coverage and width, per VM
+ * volatility decile, and at the steps whose usage rose by >= RISE_PTS
+ * points of the provisioned size (policy/replay.c BOUND STATISTICS).
  *
  * The memory guard (policy/mem-guard.h) runs with augur as in augurd, on
  * by default (policy/replay.c THE MEMORY GUARD); --no-guard replays augur
@@ -77,6 +85,9 @@ typedef struct {
         double host_slack;               /* --host-slack (0)               */
         gboolean no_precursor_bound;     /* --no-precursor-bound           */
         double coverage;                 /* 0 = the model's, else 0.95     */
+        double width_halflife_s;         /* --width-halflife (0 = off)     */
+        double width_floor;              /* --width-floor (< 0 = default)  */
+        double rise_pts;                 /* --bound-stats (< 0 = none)     */
         double price;                    /* --price, shortfall steps per GiB */
         double champion_knob;            /* --champion-knob (1)            */
         guint passes;                    /* --passes (4)                   */
@@ -174,6 +185,14 @@ static const AugurOptDef opts_replay[] = {
           .help = "forecaster: a demoted model no longer raises the champion's bound at its alarms" },
         { .name = "no-precursor-bound", .type = AUGUR_OPT_BOOL,
           .help = "forecaster: no precursor bound (typing, logins, staging, schedules)" },
+        { .name = "width-halflife", .type = AUGUR_OPT_DOUBLE, .metavar = "S", .min = 0, .max = 1e7,
+          .help = "forecaster: margins scale with a local scale of the series, an EW mean of its "
+                  "step changes with this half-life in seconds (default 0: off)" },
+        { .name = "width-floor", .type = AUGUR_OPT_DOUBLE, .metavar = "F", .min = 0, .max = 100,
+          .help = "forecaster: the local scale is at least F times its day-long mean (default 0.25)" },
+        { .name = "bound-stats", .type = AUGUR_OPT_DOUBLE, .metavar = "RISE_PTS", .min = 0, .max = 100,
+          .help = "report the memory bound's coverage and width: pooled, per VM volatility decile, "
+                  "and at rises of at least RISE_PTS points" },
         { .name = "policy-set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE",
           .help = "policy (studies): set a policy.h config field (repeatable): headroom_kib, "
                   "reserve_kib, lead_s, deadband_frac, shrink_step_kib, shrink_sustain_s, "
@@ -229,6 +248,9 @@ parse_opts (ReplayOpts *o, const AugurCmdOpts *opts)
         if (augur_cmd_opts_double (opts, "step", &d))
                 o->step_s = (gint64) d;
         augur_cmd_opts_double (opts, "coverage", &o->coverage);
+        augur_cmd_opts_double (opts, "width-halflife", &o->width_halflife_s);
+        augur_cmd_opts_double (opts, "width-floor", &o->width_floor);
+        augur_cmd_opts_double (opts, "bound-stats", &o->rise_pts);
         augur_cmd_opts_double (opts, "champion-knob", &o->champion_knob);
         if (augur_cmd_opts_double (opts, "passes", &d))
                 o->passes = (guint) d;
@@ -247,6 +269,8 @@ parse_opts (ReplayOpts *o, const AugurCmdOpts *opts)
         }
         if (o->score_to <= o->score_from)
                 return augur_cli_usage ("replay: --score-to must be above --score-from");
+        if (o->rise_pts >= 0 && o->policy != AUGUR_REPLAY_AUGUR)
+                return augur_cli_usage ("replay: --bound-stats only makes sense with --policy augur");
         if (o->model_path && o->policy != AUGUR_REPLAY_AUGUR)
                 return augur_cli_usage ("replay: --model only makes sense with --policy augur");
         if ((o->have_target || o->curve) && o->policy == AUGUR_REPLAY_STATIC)
@@ -526,6 +550,50 @@ print_result (const AugurCliGlobal *g, const AugurReplayResult *res, gint64 step
                          res->kinds[k].ok, res->kinds[k].spikes);
 }
 
+static void
+append_cover (GString *s, const char *sep, const char *key, const AugurReplayCover *c)
+{
+        g_string_append_printf (s, "%s\"%s\":{\"n\":%" G_GUINT64_FORMAT, sep, key, c->n);
+        append_json_num (s, "coverage", c->n ? (double) c->covered / c->n : NAN);
+        append_json_num (s, "width_pts", c->n ? c->width_pts : NAN);
+        g_string_append_c (s, '}');
+}
+
+/* --bound-stats: one JSON line after the result's, or a table. */
+static void
+print_bound_stats (const AugurCliGlobal *g, const AugurReplayBoundStats *b)
+{
+        if (g->json) {
+                g_autoptr (GString) s = g_string_new ("{\"bound_stats\":{");
+
+                append_cover (s, "", "all", &b->all);
+                g_string_append_printf (s, ",\"rise_pts\":%g", b->rise_pts);
+                append_cover (s, ",", "rise", &b->rise);
+                g_string_append (s, ",\"deciles\":[");
+                for (int d = 0; d < AUGUR_REPLAY_DECILES; d++) {
+                        const AugurReplayCover *c = &b->decile[d];
+
+                        g_string_append_printf (s, "%s{\"n\":%" G_GUINT64_FORMAT, d ? "," : "", c->n);
+                        append_json_num (s, "vol_pts", b->decile_vol_pts[d]);
+                        append_json_num (s, "coverage", c->n ? (double) c->covered / c->n : NAN);
+                        append_json_num (s, "width_pts", c->n ? c->width_pts : NAN);
+                        g_string_append_c (s, '}');
+                }
+                g_string_append (s, "]}}\n");
+                fputs (s->str, stdout);
+                return;
+        }
+        g_print ("  memory bound (h = 1) coverage %.4f, mean width %.2f points (%" G_GUINT64_FORMAT " steps)\n",
+                 b->all.n ? (double) b->all.covered / b->all.n : NAN, b->all.width_pts, b->all.n);
+        g_print ("    at rises >= %g points: coverage %.4f, width %.2f (%" G_GUINT64_FORMAT " steps)\n",
+                 b->rise_pts, b->rise.n ? (double) b->rise.covered / b->rise.n : NAN, b->rise.width_pts,
+                 b->rise.n);
+        for (int d = 0; d < AUGUR_REPLAY_DECILES; d++)
+                g_print ("    volatility decile %2d (%.2f points/step): coverage %.4f, width %.2f (%"
+                         G_GUINT64_FORMAT " steps)\n", d + 1, b->decile_vol_pts[d],
+                         b->decile[d].n ? (double) b->decile[d].covered / b->decile[d].n : NAN,
+                         b->decile[d].width_pts, b->decile[d].n);
+}
 
 /* Refuse a model that saw the scored steps (see the header comment). */
 static int
@@ -613,6 +681,8 @@ cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         o.price = 2.0;
         o.champion_knob = 1.0;
         o.passes = 4;
+        o.width_floor = -1;
+        o.rise_pts = -1;
         ex = parse_opts (&o, opts);
         if (ex >= 0)
                 return ex;
@@ -652,6 +722,9 @@ cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 pcfg.model_floor = o.model_floor;
                 pcfg.model_gate = !o.no_model_gate;
                 pcfg.precursor_bound = !o.no_precursor_bound;
+                pcfg.width_halflife_s = o.width_halflife_s;
+                if (o.width_floor >= 0)
+                        pcfg.width_floor_frac = (float) o.width_floor;
                 pcfg.price_per_gib = o.price;
                 if (!o.have_champion && o.price > 0)
                         pcfg.champion_metric = AUGUR_PRED_CHAMPION_COST;
@@ -745,6 +818,12 @@ cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 augur_replay_run (r, &cfg, &res, NULL, NULL);
         }
         print_result (g, &res, step_s, o.model_path, pred, o.spikes_path != NULL);
+        if (o.rise_pts >= 0) {
+                AugurReplayBoundStats bs;
+
+                augur_replay_bound_stats (r, &cfg, o.rise_pts, &bs);
+                print_bound_stats (g, &bs);
+        }
         return 0;
 }
 
