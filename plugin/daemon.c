@@ -602,6 +602,10 @@ api_notify (gpointer data, const AugurApiNotify *n, GError **error)
                     (pve && s->id > 0 && g_ascii_strtoll (n->domain, NULL, 10) == s->id &&
                      strspn (n->domain, "0123456789") == strlen (n->domain))) {
                         e->uuid = g_strdup (s->uuid);
+                        if (s->name) {          /* the guest's name, not its vmid */
+                                g_free (e->name);
+                                e->name = g_strdup (s->name);
+                        }
                         break;
                 }
         }

@@ -164,7 +164,7 @@ augur_resize_hold_for_other_controller (Work *w)
                 w->plan.mem_extra_kib = 0;
                 w->plan.mem_need_kib = w->in.mem_alloc_kib;
                 w->plan.mem_reason = AUGUR_REASON_NONE;
-                w->plan.mem_veto = AUGUR_VETO_OTHER_CONTROLLER;
+                w->plan.mem_veto = AUGUR_VETO_BALLOON_OWNED;
                 g_snprintf (w->row.note, sizeof w->row.note, "the balloon is moved by %s: augur leaves it alone",
                             vm->balloon_owner);
                 return;

@@ -29,6 +29,7 @@ static const char *const veto_names[AUGUR_VETO_N] = {
         [AUGUR_VETO_BUSY] = "observed-busy",
         [AUGUR_VETO_REGROW] = "regrow-soon",
         [AUGUR_VETO_OTHER_CONTROLLER] = "other-controller",
+        [AUGUR_VETO_BALLOON_OWNED] = "balloon-owned",
 };
 
 const char *

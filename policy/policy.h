@@ -104,6 +104,8 @@ typedef enum {
                                          * back within the cooldown           */
         AUGUR_VETO_OTHER_CONTROLLER,    /* something else moves the balloon:
                                          * augur yields (plugin/resize.c)     */
+        AUGUR_VETO_BALLOON_OWNED,       /* the balloon is another's by design
+                                         * (Proxmox's pvestatd): left alone   */
         AUGUR_VETO_N,
 } AugurVeto;
 

@@ -322,7 +322,7 @@ test_balloon_owner (Fx *fx, gconstpointer data)
         run (fx, 4);
         g_assert_cmpuint (augur_fake_count (fx->fake, AUGUR_FAKE_CALL_SET_BALLOON, "vm"), ==, 0);
         g_assert_cmpfloat (augur_fake_guest_balloon_kib (g), ==, 256 * MIB);
-        g_assert_cmpstr (last_row (fx, "vm").mem_veto, ==, "other-controller");
+        g_assert_cmpstr (last_row (fx, "vm").mem_veto, ==, "balloon-owned");
         g_assert_nonnull (strstr (last_row (fx, "vm").note, "a test's other controller"));
         g_assert_cmpint (augur_fake_guest_vcpus_online (g), ==, 4);
 

@@ -307,6 +307,8 @@ veto_words (const char *veto)
                 { "regrow-soon", "the forecast wants that vCPU back within the cooldown, so giving it back now would only churn" },
                 { "other-controller", "something else (virsh setmem, MoM, pvestatd) moved its balloon, so augur "
                                       "yields and only observes it; `virt-augur policy DOMAIN --set mode=act` takes it back" },
+                { "balloon-owned", "its balloon is another controller's by design, which augur leaves alone "
+                                   "(the note says which, and how to hand it to augur)" },
         };
 
         for (gsize i = 0; i < G_N_ELEMENTS (words); i++)

@@ -20,8 +20,9 @@
 #     post-start`) reached augurd's API socket: a hook event attached to
 #     vmid 100's guest;
 #   - the balloon (balloon: 512 below memory: 768, no shares: 0) is
-#     pvestatd's to move: augurd says so once, sets no balloon, and its
-#     decisions carry the veto other-controller.
+#     pvestatd's to move: augurd says so once, sets no balloon, its
+#     decisions carry the veto balloon-owned, and `virt-augur explain`
+#     says the setting that hands it to augur (shares: 0).
 # Without the guest agent augur never takes a vCPU back (no live unplug),
 # so nothing is asserted about fewer.
 # Then the per-VM policy: virt-augur -c pve:///... policy 100 --set
@@ -83,8 +84,8 @@ grep -q "its balloon is moved by Proxmox's auto-ballooning" "$DIR/augurd.log" ||
     fail "augurd did not say the balloon is pvestatd's (balloon: below memory:, no shares: 0)"
 (($(q "SELECT count(*) FROM actuations WHERE kind = 'balloon'") == 0)) ||
     fail "augurd set the balloon of a guest pvestatd balloons: $(q "SELECT * FROM actuations WHERE kind = 'balloon'")"
-(($(q "SELECT count(*) FROM decisions WHERE mem_veto = 'other-controller'") > 0)) ||
-    fail "no decision carries the veto other-controller"
+(($(q "SELECT count(*) FROM decisions WHERE mem_veto = 'balloon-owned'") > 0)) ||
+    fail "no decision carries the veto balloon-owned"
 deadline=$((SECONDS + 30))
 until (($(q "SELECT count(*) FROM activity WHERE source = $AGENT_SOURCE AND users IS NOT NULL") > 0)); do
     ((SECONDS < deadline)) || fail "no guest agent answer through $RUN/100.qga recorded (activity source $AGENT_SOURCE)"
@@ -101,7 +102,10 @@ until (($(q "SELECT count(*) FROM events e JOIN domains d ON d.id = e.domain_id
     sleep 0.2
 done
 log "the hookscript's post-start reached augurd: $(q "SELECT info FROM events WHERE kind = 'hook' LIMIT 1")"
-log "the balloon left to pvestatd: no balloon actuation, $(q "SELECT count(*) FROM decisions WHERE mem_veto = 'other-controller'") decisions vetoed"
+"$BUILDDIR/virsh-ext/virt-augur" --db "$DIR/augur.db" explain pvevcpu >"$DIR/explain.txt" 2>&1 || true
+grep -q -- "--shares 0" "$DIR/explain.txt" ||
+    fail "virt-augur explain does not say how to hand the balloon to augur: $(cat "$DIR/explain.txt")"
+log "the balloon left to pvestatd: no balloon actuation, $(q "SELECT count(*) FROM decisions WHERE mem_veto = 'balloon-owned'") decisions vetoed"
 
 # ---- the per-VM policy: virt-augur policy -c pve:///... writes the augur
 # block of the VM's description through the same qm (stand-in, --description);
