@@ -242,6 +242,29 @@ load_actions (AugurStore *st, AugurReportGuest *g, gint64 from_ms, gint64 to_ms,
         return finish (st, s, rc, "counting actions for the report", error);
 }
 
+/* The guest's I/O limit actuations in the window (plugin/resize-io.c
+ * writes one row per raise, restore step and yield, naming the device;
+ * balloon and vCPU rows name none), by reason (policy/io-limit.h). */
+static gboolean
+load_io (AugurStore *st, AugurReportGuest *g, gint64 from_ms, gint64 to_ms, GError **error)
+{
+        static const char sql[] =
+                "SELECT sum(reason = 'forecast-burst'), sum(reason = 'restore'), sum(reason = 'yield') "
+                "FROM actuations WHERE domain_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 AND device IS NOT NULL";
+        sqlite3_stmt *s = prepare_domain (st, sql, g->domain_id, from_ms, to_ms, error);
+        int rc;
+
+        if (!s)
+                return FALSE;
+        rc = sqlite3_step (s);
+        if (rc == SQLITE_ROW) {
+                g->io_raised = sqlite3_column_int64 (s, 0);
+                g->io_restored = sqlite3_column_int64 (s, 1);
+                g->io_yielded = sqlite3_column_int64 (s, 2);
+        }
+        return finish (st, s, rc, "counting I/O limit actions for the report", error);
+}
+
 /* The balloon before augur's first action on the guest (over its whole
  * history), else its first sampled balloon; NAN when neither is known. */
 static gboolean
@@ -551,6 +574,9 @@ add_to_host (AugurReportGuest *h, const AugurReportGuest *g)
         h->cpu_taken += g->cpu_taken;
         h->cpu_recommended += g->cpu_recommended;
         h->cpu_failed += g->cpu_failed;
+        h->io_raised += g->io_raised;
+        h->io_restored += g->io_restored;
+        h->io_yielded += g->io_yielded;
         h->coverage_rows += g->coverage_rows;
         h->coverage_hits += g->coverage_hits;
 }
@@ -617,6 +643,7 @@ augur_store_report (AugurStore *st, gint64 from_ms, gint64 to_ms, double margin_
 
                 if (!(decisions = load_decisions (st, info->id, from_ms, to_ms, error)) ||
                     !load_actions (st, g, from_ms, to_ms, error) ||
+                    !load_io (st, g, from_ms, to_ms, error) ||
                     !load_initial (st, g, error) ||
                     !load_oom_kills (st, g, from_ms, to_ms, error) ||
                     !load_guard_events (st, g, from_ms, to_ms, event_ms, error))

@@ -151,6 +151,9 @@ typedef struct {
         gint64 guest_oom_kills;
         gint64 mem_taken, mem_recommended, mem_failed;
         gint64 cpu_taken, cpu_recommended, cpu_failed;
+        gint64 io_raised, io_restored;  /* I/O limit actuations (disks and
+                                         * interfaces: rows with a device)      */
+        gint64 io_yielded;              /* limits changed by hand: yielded      */
         gint64 coverage_rows;           /* scored                               */
         gint64 coverage_hits;           /* used <= the upper bound              */
 } AugurReportGuest;

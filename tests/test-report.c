@@ -190,6 +190,9 @@ write_history (const char *path)
                            HOLD_NOTE ("2027-01-15 06:59:00", "guest-oom-kill"));
         g_assert_true (augur_store_write_decisions (st, &before, 1, &error));
         write_activity (st, T0_MS - 5000, 3);
+        /* before the window: not counted */
+        g_assert_cmpint (augur_store_write_io_actuation (st, T0_MS - 1000, UUID_B, "b", "io-total", "vda", 5e6, 4e7,
+                                                         "forecast-burst", &error), >, 0);
 
         for (int k = 0; k < N_TICKS; k++) {
                 AugurDomainSample s[3];
@@ -221,6 +224,14 @@ write_history (const char *path)
                 g_assert_true (augur_store_write_decisions (st, r, 2, &error));
                 g_assert_no_error (error);
 
+                if (k == 3 || k == 4 || k == 5 || k == 7) {
+                        /* b's disk limit: raised, restored in two steps,
+                         * then changed by hand */
+                        const char *why = k == 3 ? "forecast-burst" : k == 7 ? "yield" : "restore";
+
+                        g_assert_cmpint (augur_store_write_io_actuation (st, tick_ms (k) + 100, UUID_B, "b", "io-total",
+                                                                         "vda", 5e6, 4e7, why, &error), >, 0);
+                }
                 if (k == 2)
                         write_activity (st, tick_ms (k) + 500, 3);
                 if (k == 5)
@@ -381,6 +392,10 @@ test_figures (Fixture *f, gconstpointer data)
         g_assert_cmpint (h->cpu_taken, ==, 1);
         g_assert_cmpint (h->cpu_recommended, ==, 1);
         g_assert_cmpint (h->cpu_failed, ==, 1);
+        g_assert_cmpint (a->io_raised + a->io_restored + a->io_yielded, ==, 0);
+        g_assert_cmpint (h->io_raised, ==, 1);           /* b's, in the window */
+        g_assert_cmpint (h->io_restored, ==, 2);
+        g_assert_cmpint (h->io_yielded, ==, 1);
         g_assert_cmpint (h->coverage_rows, ==, 15);
         g_assert_cmpint (h->coverage_hits, ==, 11);
 }
@@ -515,6 +530,8 @@ test_cli (Fixture *f, gconstpointer data)
         g_assert_cmpint (json_object_get_int_member (host, "guest_oom_kills"), ==, 3);
         g_assert_cmpint (json_object_get_int_member (host, "guests"), ==, 2);
         g_assert_cmpstr (json_object_get_string_member (host, "worst_guest"), ==, "b");
+        g_assert_cmpint (json_object_get_int_member (b, "io_limits_raised"), ==, 2);   /* the last hour: both */
+        g_assert_cmpint (json_object_get_int_member (host, "io_limit_restore_steps"), ==, 2);
 
         text = run_cli (text_args, &status);
         g_assert_cmpint (status, ==, 0);
@@ -523,6 +540,7 @@ test_cli (Fixture *f, gconstpointer data)
         g_assert_nonnull (strstr (text, "73.3 %"));
         g_assert_nonnull (strstr (text, "Baseline: what a guest would have held without augur"));
         g_assert_nonnull (strstr (text, "Recommend mode:"));
+        g_assert_nonnull (strstr (text, "I/O limits      2 raised ahead of a burst, 2 restore steps, 1 changed by hand"));
 
         /* A store without a tick: an error, exit 1. */
         empty_db = g_build_filename (f->dir, "empty.db", NULL);

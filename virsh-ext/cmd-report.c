@@ -153,6 +153,10 @@ print_text (const AugurReport *r, const AugurCliGlobal *cli)
                  " recommended, %" G_GINT64_FORMAT " failed\n", "actions",
                  h->mem_taken, h->mem_recommended, h->mem_failed, h->cpu_taken, h->cpu_recommended,
                  h->cpu_failed);
+        if (h->io_raised + h->io_restored + h->io_yielded > 0)
+                g_print ("  %-15s %" G_GINT64_FORMAT " raised ahead of a burst, %" G_GINT64_FORMAT
+                         " restore steps, %" G_GINT64_FORMAT " changed by hand (augur yielded)\n", "I/O limits",
+                         h->io_raised, h->io_restored, h->io_yielded);
         g_print ("  %-15s %s of %" G_GINT64_FORMAT " decisions: used memory one horizon later at or below "
                  "the forecast's upper bound\n", "coverage", cov, h->coverage_rows);
 
@@ -254,6 +258,9 @@ j_figures (GString *s, const AugurReportGuest *g, gboolean *first)
         j_int (s, "cpu_actions_taken", g->cpu_taken, first);
         j_int (s, "cpu_actions_recommended", g->cpu_recommended, first);
         j_int (s, "cpu_actions_failed", g->cpu_failed, first);
+        j_int (s, "io_limits_raised", g->io_raised, first);
+        j_int (s, "io_limit_restore_steps", g->io_restored, first);
+        j_int (s, "io_limits_yielded", g->io_yielded, first);
         j_dec (s, "coverage", coverage (g), 3, first);
         j_int (s, "coverage_rows", g->coverage_rows, first);
 }
