@@ -46,6 +46,12 @@
  * (qemu-server's name for it), rx and tx swapped as libvirt swaps a
  * tap's.
  *
+ * PVESTATD moves the balloon of every guest with balloon: below memory:
+ * and shares: not 0 (pve-conf.h augur_pve_conf_auto_ballooned): such a
+ * guest's read_devices names it as the balloon's owner, and the resize
+ * loop leaves that balloon alone (veto balloon-owned); shares: 0 hands it
+ * to augur.  A change of it is a METADATA event, as the description's.
+ *
  * THE BALLOON is set with QMP balloon, clamped within balloon: .. memory:
  * (read again for each call; without balloon: only memory: itself;
  * balloon: 0 refuses).  The stats period is guest-stats-polling-interval,
