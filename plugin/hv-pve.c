@@ -1679,15 +1679,34 @@ pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
  * bursts, the throttle group) are sent back as query-block reads them.
  * A disk without a medium (an empty CD-ROM) has no limits: an error. */
 
-/* query-block's "inserted" object of disk (the limits), or NULL with
- * *error; *ret_node keeps it alive. */
-static JsonObject *
-disk_inserted (PveGuest *pg, AugurQmp *q, const char *disk, JsonNode **ret_node, GError **error)
-{
-        JsonArray *a = execute_list (pg, q, "query-block", ret_node, error);
+/* The byte-rate limits augur moves: their names in query-block and
+ * block_set_io_throttle, and their AugurBlockIoTune fields. */
+static const struct {
+        const char *key;
+        gsize offset;
+} bps_limits[] = {
+        { "bps", G_STRUCT_OFFSET (AugurBlockIoTune, total_bytes_sec) },
+        { "bps_rd", G_STRUCT_OFFSET (AugurBlockIoTune, read_bytes_sec) },
+        { "bps_wr", G_STRUCT_OFFSET (AugurBlockIoTune, write_bytes_sec) },
+};
 
-        if (!a)
+/* Open a monitor session on pg (*ret_q) and return query-block's
+ * "inserted" object of disk (the limits), or NULL with *error; *ret_node
+ * keeps it alive. */
+static JsonObject *
+disk_inserted (PveGuest *pg, const char *disk, AugurQmp **ret_q, JsonNode **ret_node, GError **error)
+{
+        g_autofree char *path = path_of (pg->pve, pg->vmid, "qmp");
+        g_autoptr(GError) local = NULL;
+        JsonArray *a;
+
+        if (!(*ret_q = augur_qmp_open (path, pg->pve->timeout_ms, &local))) {
+                set_qmp_error (error, pg->vmid, local);
                 return NULL;
+        }
+        if (!(a = execute_list (pg, *ret_q, "query-block", ret_node, error)))
+                return NULL;
+
         for (guint i = 0; i < json_array_get_length (a); i++) {
                 JsonObject *o = object_at (a, i);
                 JsonNode *ins = o ? json_object_get_member (o, "inserted") : NULL;
@@ -1707,27 +1726,17 @@ disk_inserted (PveGuest *pg, AugurQmp *q, const char *disk, JsonNode **ret_node,
 static gboolean
 pve_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, GError **error)
 {
-        PveGuest *pg = pg_of (g);
-        g_autofree char *path = path_of (pg->pve, pg->vmid, "qmp");
-        g_autoptr(GError) local = NULL;
-        g_autoptr(AugurQmp) q = augur_qmp_open (path, pg->pve->timeout_ms, &local);
+        g_autoptr(AugurQmp) q = NULL;
         g_autoptr(JsonNode) node = NULL;
-        JsonObject *ins;
+        JsonObject *ins = disk_inserted (pg_of (g), disk, &q, &node, error);
         gint64 v;
 
-        if (!q) {
-                set_qmp_error (error, pg->vmid, local);
-                return FALSE;
-        }
-        if (!(ins = disk_inserted (pg, q, disk, &node, error)))
+        if (!ins)
                 return FALSE;
         *ret = (AugurBlockIoTune) { 0 };
-        if (int_member (ins, "bps", &v))
-                ret->total_bytes_sec = (guint64) v;
-        if (int_member (ins, "bps_rd", &v))
-                ret->read_bytes_sec = (guint64) v;
-        if (int_member (ins, "bps_wr", &v))
-                ret->write_bytes_sec = (guint64) v;
+        for (gsize i = 0; i < G_N_ELEMENTS (bps_limits); i++)
+                if (int_member (ins, bps_limits[i].key, &v))
+                        G_STRUCT_MEMBER (guint64, ret, bps_limits[i].offset) = (guint64) v;
         return TRUE;
 }
 
@@ -1743,35 +1752,25 @@ pve_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune 
                 "iops_max_length", "iops_rd_max_length", "iops_wr_max_length", "iops_size",
         };
         PveGuest *pg = pg_of (g);
-        g_autofree char *path = path_of (pg->pve, pg->vmid, "qmp");
         g_autofree char *device = g_strdup_printf ("drive-%s", disk);
         g_autoptr(GError) local = NULL;
-        g_autoptr(AugurQmp) q = augur_qmp_open (path, pg->pve->timeout_ms, &local);
+        g_autoptr(AugurQmp) q = NULL;
         g_autoptr(JsonNode) node = NULL, args = NULL;
         g_autoptr(JsonBuilder) b = json_builder_new ();
-        JsonObject *ins;
+        JsonObject *ins = disk_inserted (pg, disk, &q, &node, error);
         gint64 v;
 
-        if (!q) {
-                set_qmp_error (error, pg->vmid, local);
-                return FALSE;
-        }
-        if (!(ins = disk_inserted (pg, q, disk, &node, error)))
+        if (!ins)
                 return FALSE;
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "device");
         json_builder_add_string_value (b, device);
-        {
-                const struct { const char *key; guint64 set; } bps[] = {
-                        { "bps", t->total_bytes_sec }, { "bps_rd", t->read_bytes_sec },
-                        { "bps_wr", t->write_bytes_sec },
-                };
+        for (gsize i = 0; i < G_N_ELEMENTS (bps_limits); i++) {
+                guint64 set = G_STRUCT_MEMBER (guint64, t, bps_limits[i].offset);
 
-                for (gsize i = 0; i < G_N_ELEMENTS (bps); i++) {
-                        json_builder_set_member_name (b, bps[i].key);
-                        json_builder_add_int_value (b, bps[i].set ? (gint64) MIN (bps[i].set, (guint64) G_MAXINT64)
-                                                    : int_member (ins, bps[i].key, &v) ? v : 0);
-                }
+                json_builder_set_member_name (b, bps_limits[i].key);
+                json_builder_add_int_value (b, set ? (gint64) MIN (set, (guint64) G_MAXINT64)
+                                            : int_member (ins, bps_limits[i].key, &v) ? v : 0);
         }
         for (gsize i = 0; i < G_N_ELEMENTS (kept); i++) {
                 gboolean have = int_member (ins, kept[i], &v) && v > 0;
