@@ -154,29 +154,34 @@ augur_resize_judge_controller (AugurResize *r, ResizeVm *vm, const AugurDomainSa
  * its plan keeps what it has, the row says why.  Before arbitration (what
  * it asks of the host is what it holds) and again after (arbitration
  * must not move it either); the note replaces arbitration's, moot here. */
+/* The plan keeps the balloon where it is, for veto's reason. */
+static void
+keep_balloon (Work *w, AugurVeto veto)
+{
+        w->plan.mem_target_kib = w->in.mem_alloc_kib;
+        w->plan.mem_extra_kib = 0;
+        w->plan.mem_need_kib = w->in.mem_alloc_kib;
+        w->plan.mem_reason = AUGUR_REASON_NONE;
+        w->plan.mem_veto = veto;
+}
+
 void
 augur_resize_hold_for_other_controller (Work *w)
 {
         ResizeVm *vm = w->vm;
 
-        if (!augur_resize_held (vm) && vm->balloon_owner) {
-                w->plan.mem_target_kib = w->in.mem_alloc_kib;
-                w->plan.mem_extra_kib = 0;
-                w->plan.mem_need_kib = w->in.mem_alloc_kib;
-                w->plan.mem_reason = AUGUR_REASON_NONE;
-                w->plan.mem_veto = AUGUR_VETO_BALLOON_OWNED;
-                g_snprintf (w->row.note, sizeof w->row.note, "the balloon is moved by %s: augur leaves it alone",
-                            vm->balloon_owner);
+        if (!augur_resize_held (vm)) {
+                if (vm->balloon_owner) {
+                        keep_balloon (w, AUGUR_VETO_BALLOON_OWNED);
+                        g_snprintf (w->row.note, sizeof w->row.note,
+                                    "the balloon is moved by %s: augur leaves it alone", vm->balloon_owner);
+                }
                 return;
         }
-        if (!augur_resize_held (vm))
-                return;
-        w->plan.mem_target_kib = w->in.mem_alloc_kib;
-        w->plan.mem_extra_kib = 0;
-        w->plan.mem_need_kib = w->in.mem_alloc_kib;
+        keep_balloon (w, AUGUR_VETO_OTHER_CONTROLLER);
         w->plan.vcpus_target = w->in.vcpus_online;
-        w->plan.mem_reason = w->plan.cpu_reason = AUGUR_REASON_NONE;
-        w->plan.mem_veto = w->plan.cpu_veto = AUGUR_VETO_OTHER_CONTROLLER;
+        w->plan.cpu_reason = AUGUR_REASON_NONE;
+        w->plan.cpu_veto = AUGUR_VETO_OTHER_CONTROLLER;
         g_snprintf (w->row.note, sizeof w->row.note,
                     vm->yielded
                     ? "another controller moved the balloon to %.0f MiB (augur had set %.0f MiB): augur "
