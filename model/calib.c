@@ -227,23 +227,32 @@ select_kth (float *a, guint n, guint k)
 
 /* 1-based rank of the conformal quantile among n scores (n >= 1). */
 static guint
-conformal_rank (const AugurCalib *c, guint n)
+rank_at (float coverage, guint n)
 {
-        double kk = ceil ((double) (n + 1) * c->coverage);
+        double kk = ceil ((double) (n + 1) * coverage);
 
         return (guint) MAX (1.0, MIN (kk, (double) n));
+}
+
+static guint
+conformal_rank (const AugurCalib *c, guint n)
+{
+        return rank_at (c->coverage, n);
+}
+
+float
+augur_conformal_quantile (const float *scores, guint n, float coverage, float *scratch)
+{
+        if (n == 0)
+                return 0.0f;
+        memcpy (scratch, scores, n * sizeof *scores);
+        return select_kth (scratch, n, rank_at (coverage, n) - 1);
 }
 
 static float
 conformal_quantile (AugurCalib *c, const float *scores, guint n)
 {
-        guint k;
-
-        if (n == 0)
-                return 0.0f;
-        k = conformal_rank (c, n);
-        memcpy (c->scratch, scores, n * sizeof *scores);
-        return select_kth (c->scratch, n, k - 1);
+        return augur_conformal_quantile (scores, n, c->coverage, c->scratch);
 }
 
 static float

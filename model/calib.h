@@ -44,5 +44,10 @@ void augur_calib_global_margins (AugurCalib *c, float *ret);
  * margins (H).  VMs still learn their own quantile online. */
 void augur_calib_set_global_margins (AugurCalib *c, const float *margins);
 
+/* The split-conformal quantile of scores[0..n) at coverage: the
+ * ceil((n + 1) coverage)-th smallest (clamped to 1..n); 0 when n = 0.
+ * scratch holds n floats; O(n) expected. */
+float augur_conformal_quantile (const float *scores, guint n, float coverage, float *scratch);
+
 guint augur_calib_horizons (const AugurCalib *c);
 float augur_calib_coverage (const AugurCalib *c);

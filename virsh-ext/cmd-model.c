@@ -29,29 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Inputs common to train and eval. */
-typedef struct {
-        const char *traces;        /* --traces PATH, or NULL = the store     */
-        const char *format;        /* --format, default auto                 */
-        const char *start;         /* --start (Azure, PlanetLab, Alibaba)    */
-        guint max_series;          /* --max-series, 0 = all                  */
-} InputOpts;
-
-/* The input options of train and eval (InputOpts), rows of both tables. */
-#define INPUT_OPT_ROWS \
-        { .name = "traces", .type = AUGUR_OPT_STRING, .metavar = "PATH", \
-          .help = "trace files to read (a file or a directory); without it, the history store " \
-                  "(--db): 5-minute rollups at a 300 s step, 1-minute at 60 s, else raw" }, \
-        { .name = "format", .type = AUGUR_OPT_STRING, .metavar = "FORMAT", \
-          .help = "with --traces: bitbrains, azure, augur, planetlab or alibaba (default: auto)" }, \
-        { .name = "start", .type = AUGUR_OPT_STRING, .metavar = "T", \
-          .help = "with --traces: the first step's time (unix seconds or ISO 8601) for the " \
-                  "formats with relative timestamps (Azure, PlanetLab, Alibaba)" }, \
-        { .name = "max-series", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT, \
-          .help = "read at most N series (default 0: all)" }
-
-static void
-input_opts_get (InputOpts *in, const AugurCmdOpts *opts)
+void
+augur_cli_input_get (AugurCliInput *in, const AugurCmdOpts *opts)
 {
         guint64 v;
 
@@ -62,10 +41,8 @@ input_opts_get (InputOpts *in, const AugurCmdOpts *opts)
                 in->max_series = (guint) v;
 }
 
-/* Load every series from trace files or from the store (5-minute rollups
- * when the step is 300 s, else raw samples). */
-static GPtrArray *
-load_series (const AugurCliGlobal *g, const InputOpts *in, gint64 step_s, gboolean quiet, GError **error)
+GPtrArray *
+augur_cli_load_series (const AugurCliGlobal *g, const AugurCliInput *in, gint64 step_s, gboolean quiet, GError **error)
 {
         g_autoptr (GPtrArray) out = NULL;
 
@@ -152,7 +129,7 @@ train_progress (const AugurTrainProgress *p, gpointer user_data)
 }
 
 static const AugurOptDef opts_train[] = {
-        INPUT_OPT_ROWS,
+        AUGUR_CLI_INPUT_OPT_ROWS,
         { .name = "out", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .alias = 'o', .metavar = "MODEL",
           .help = "write the model there" },
         { .name = "arch", .type = AUGUR_OPT_STRING, .metavar = "lstm|gru",
@@ -207,7 +184,7 @@ static const AugurCmdInfo info_train = {
 static int
 cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
-        InputOpts in = { NULL, NULL, NULL, 0 };
+        AugurCliInput in = { NULL, NULL, NULL, 0 };
         AugurTrainConfig cfg;
         AugurFeatConfig feat;
         const char *out_path = augur_cmd_opts_string (opts, "out");
@@ -221,7 +198,7 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         double d;
 
         augur_train_config_init (&cfg);
-        input_opts_get (&in, opts);
+        augur_cli_input_get (&in, opts);
         if (augur_cmd_opts_bool (opts, "no-activity"))
                 cfg.no_activity = TRUE;
         if (augur_cmd_opts_bool (opts, "no-buckets"))
@@ -278,7 +255,7 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (augur_cmd_opts_duration (opts, "time-budget", &d))
                 cfg.time_budget_s = d;
 
-        series = load_series (g, &in, cfg.step_s, g->json, &error);
+        series = augur_cli_load_series (g, &in, cfg.step_s, g->json, &error);
         if (!series)
                 return augur_cli_error ("%s", error->message);
         augur_features_config_init (&feat);
@@ -388,7 +365,7 @@ print_summary (const GArray *sums, AugurTarget t)
 static const AugurOptDef opts_eval[] = {
         { .name = "model", .type = AUGUR_OPT_STRING, .metavar = "MODEL",
           .help = "the model to score; without it, the baselines only" },
-        INPUT_OPT_ROWS,
+        AUGUR_CLI_INPUT_OPT_ROWS,
         { .name = "horizons", .type = AUGUR_OPT_STRING, .metavar = "all|LIST",
           .help = "the horizons shown: all, or a comma list such as 1,3,12,48 (default: 1, 3, 6, "
                   "12 and the last; with --json all); without --model the baselines forecast up to "
@@ -413,7 +390,7 @@ static const AugurCmdInfo info_eval = {
 static int
 cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
-        InputOpts in = { NULL, NULL, NULL, 0 };
+        AugurCliInput in = { NULL, NULL, NULL, 0 };
         AugurEvalConfig ecfg;
         AugurFeatConfig feat;
         const char *model_path = augur_cmd_opts_string (opts, "model");
@@ -432,7 +409,7 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         guint last_h = 0;
 
         augur_eval_config_init (&ecfg);
-        input_opts_get (&in, opts);
+        augur_cli_input_get (&in, opts);
         if (augur_cmd_opts_bool (opts, "no-online-calib"))
                 ecfg.online_calib = FALSE;
         if (sp) {
@@ -458,7 +435,7 @@ cmd_eval (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (!model)
                 ecfg.H = max_h;
         H = model ? model->H : ecfg.H;
-        series = load_series (g, &in, feat.step_s, g->json, &error);
+        series = augur_cli_load_series (g, &in, feat.step_s, g->json, &error);
         if (!series)
                 return augur_cli_error ("%s", error->message);
         ds = augur_dataset_prepare (series, &feat, model ? model->split : AUGUR_SPLIT_BY_TIME, model == NULL);

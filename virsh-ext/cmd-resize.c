@@ -544,8 +544,19 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 }
 
 static const AugurOptDef opts_forecast[] = {
-        { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "DOMAIN",
-          .help = "the domain: name, UUID or numeric id" },
+        { .name = "domain", .type = AUGUR_OPT_DATA, .metavar = "DOMAIN",
+          .help = "the domain: name, UUID or numeric id (required without --host)" },
+        { .name = "host", .type = AUGUR_OPT_BOOL,
+          .help = "the host's memory need over the next 4 h: every guest's forecast summed, with "
+                  "the host's own upper bound (from the history, or --traces as one host)" },
+        AUGUR_CLI_INPUT_OPT_ROWS,
+        { .name = "model", .type = AUGUR_OPT_STRING, .metavar = "MODEL",
+          .help = "with --host: a model with 48 horizons to serve beside the baselines "
+                  "(default: the baselines alone)" },
+        { .name = "coverage", .type = AUGUR_OPT_DOUBLE, .metavar = "Q", .min = 0.5, .max = 0.999,
+          .help = "with --host: the host bound's coverage (default 0.95)" },
+        { .name = "history-days", .type = AUGUR_OPT_INT, .metavar = "DAYS", .imin = 0, .imax = 3660,
+          .help = "with --host: replay the newest DAYS of history (default 14; 0 = all)" },
         { NULL },
 };
 
@@ -554,8 +565,14 @@ static const AugurCmdInfo info_forecast = {
         .desc = "The newest forecast the resize loop stored for the domain: median and upper "
                 "bound per horizon, the model that served it and when it was made.  augurd "
                 "stores a guest's forecast once a minute, so it may be up to a minute old; every "
-                "decision row has the forecast of its own tick.",
+                "decision row has the forecast of its own tick.  With --host: the host's memory need "
+                "over the next 4 h, the guests' forecasts summed with the host's own upper bound "
+                "and how that bound did over the history (model/host-forecast.h).",
 };
+
+/* The options that only --host reads. */
+static const char *const host_only_opts[] = { "traces", "format", "start", "max-series", "model", "coverage",
+                                              "history-days", NULL };
 
 static int
 cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
@@ -570,6 +587,13 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         const char *domain = augur_cmd_opts_string (opts, "domain");
         JsonArray *arr;
 
+        if (augur_cmd_opts_bool (opts, "host"))
+                return augur_cli_forecast_host (g, opts);
+        if (!domain)
+                return augur_cli_usage ("forecast: a DOMAIN, or --host");
+        for (const char *const *o = host_only_opts; *o; o++)
+                if (augur_cmd_opts_has (opts, *o))
+                        return augur_cli_usage ("forecast: --%s goes with --host", *o);
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);

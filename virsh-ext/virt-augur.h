@@ -72,6 +72,39 @@ char *augur_cli_format_ms (gint64 ms);
 void augur_cli_table_add (AugurCliTable *t, char **cells);
 void augur_cli_table_print (AugurCliTable *t, const AugurCliGlobal *g);
 
+/* The series a command reads (train, eval, forecast --host): trace files,
+ * or the history store when traces is NULL. */
+typedef struct {
+        const char *traces;        /* --traces PATH, or NULL = the store     */
+        const char *format;        /* --format, default auto                 */
+        const char *start;         /* --start (Azure, PlanetLab, Alibaba)    */
+        guint max_series;          /* --max-series, 0 = all                  */
+} AugurCliInput;
+
+/* The option rows of AugurCliInput, for a command's table. */
+#define AUGUR_CLI_INPUT_OPT_ROWS \
+        { .name = "traces", .type = AUGUR_OPT_STRING, .metavar = "PATH", \
+          .help = "trace files to read (a file or a directory); without it, the history store " \
+                  "(--db): 5-minute rollups at a 300 s step, 1-minute at 60 s, else raw" }, \
+        { .name = "format", .type = AUGUR_OPT_STRING, .metavar = "FORMAT", \
+          .help = "with --traces: bitbrains, azure, augur, planetlab or alibaba (default: auto)" }, \
+        { .name = "start", .type = AUGUR_OPT_STRING, .metavar = "T", \
+          .help = "with --traces: the first step's time (unix seconds or ISO 8601) for the " \
+                  "formats with relative timestamps (Azure, PlanetLab, Alibaba)" }, \
+        { .name = "max-series", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT, \
+          .help = "read at most N series (default 0: all)" }
+
+void augur_cli_input_get (AugurCliInput *in, const AugurCmdOpts *opts);
+/* (transfer full) every series of in (AugurSeries*): from the traces, or
+ * from the store's 5-minute rollups at a 300 s step, 1-minute at 60 s,
+ * else raw samples; a summary of what was read on stderr unless quiet.
+ * cmd-model.c. */
+GPtrArray *augur_cli_load_series (const AugurCliGlobal *g, const AugurCliInput *in, gint64 step_s,
+                                  gboolean quiet, GError **error);
+
+/* `forecast --host` (cmd-host-forecast.c), called by cmd_forecast. */
+int augur_cli_forecast_host (const AugurCliGlobal *g, const AugurCmdOpts *opts);
+
 /* Command groups: each cmd-*.c exports its table, terminated by {NULL}. */
 extern const AugurCmdDef augur_cmds_history[];   /* list status history      */
 extern const AugurCmdDef augur_cmds_trace[];     /* import export            */
