@@ -880,6 +880,21 @@ augur_predictor_vm_features (const AugurPredictorVm *v, guint *ret_F)
 }
 
 gboolean
+augur_predictor_vm_window_short (const AugurPredictorVm *v, guint *ret_have, guint *ret_need)
+{
+        guint have;
+
+        if (!v->p->model || !v->feat)
+                return FALSE;
+        have = v->feat_ok && v->slow_started ? augur_features_state_age (v->feat) + 1 : 0;
+        if (have >= v->p->T)
+                return FALSE;
+        *ret_have = have;
+        *ret_need = v->p->T;
+        return TRUE;
+}
+
+gboolean
 augur_predictor_vm_slow_forecast (const AugurPredictorVm *v, AugurPredResource r, AugurPredSource s,
                                   float *ret_point, float *ret_upper)
 {

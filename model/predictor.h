@@ -217,6 +217,10 @@ AugurPredSource augur_predictor_vm_champion (const AugurPredictorVm *v, AugurPre
 /* Feature vector of the newest slow step (F floats, read-only) or NULL
  * when there is no model or the step produced none; ret_F may be NULL. */
 const float *augur_predictor_vm_features (const AugurPredictorVm *v, guint *ret_F);
+/* TRUE when a model is loaded and v's history (one unbroken segment of
+ * slow steps) is still shorter than the model's window: the model cannot
+ * serve yet, the baselines do.  *ret_have steps of *ret_need. */
+gboolean augur_predictor_vm_window_short (const AugurPredictorVm *v, guint *ret_have, guint *ret_need);
 /* Slow-path forecast of source s for resource r from the newest slow step,
  * in percent of capacity: ret_point (H) and ret_upper (H, calibrated).
  * FALSE when s has none. */

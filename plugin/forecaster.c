@@ -242,6 +242,15 @@ fc_forecast (gpointer ctx, const char *uuid, const char *name, const AugurDerive
         }
         ret->model = o->model[AUGUR_PRED_MEM];
         ret->precursor = augur_precursor_context_name (o->precursor);
+        {
+                guint have, need;
+                double step_s = (double) augur_predictor_config (f->pred)->step_s;
+
+                if (augur_predictor_vm_window_short (v->state, &have, &need)) {
+                        ret->model_wait_s = (need - have) * step_s;
+                        ret->model_window_s = need * step_s;
+                }
+        }
         if (o->step_s > 0 && now_s >= v->cov_due_s) {
                 v->cov_due_s = now_s + o->step_s;
                 v->cov_step_s = o->step_s;

@@ -795,6 +795,14 @@ fill_row (Work *w, const AugurConfig *config, gint64 now_ms)
                             "%sprecursor %s: the memory bound covers how far memory rose after it "
                             "before on this guest", len ? "; " : "", w->f.precursor);
         }
+        if (w->have_f && w->f.model_wait_s > 0) {
+                gsize len = strlen (row->note);
+
+                g_snprintf (row->note + len, sizeof row->note - len,
+                            "%sthe baselines forecast: the model needs %.0f min of history (its window) and "
+                            "serves in %.0f min", len ? "; " : "", w->f.model_window_s / 60,
+                            ceil (w->f.model_wait_s / 60));
+        }
         row->ts_ms = now_ms;
         g_strlcpy (row->uuid, vm->uuid, sizeof row->uuid);
         g_strlcpy (row->name, vm->name ? vm->name : vm->uuid, sizeof row->name);

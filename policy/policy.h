@@ -145,6 +145,10 @@ typedef struct {
         const char *precursor;          /* the precursor that raised the memory
                                          * upper ("schedule", ...; static), or
                                          * NULL (model/predictor.h)            */
+        double model_wait_s;            /* > 0: a model is loaded but this VM's
+                                         * history is shorter than its window;
+                                         * the baselines serve for this long yet */
+        double model_window_s;          /* that window, s                      */
 } AugurForecast;
 
 typedef struct {

@@ -77,10 +77,47 @@ test_coverage (void)
         g_assert_cmpfloat (later, >, after);
 }
 
+/* A guest newer than the model's window is forecast by the baselines, and
+ * the forecast says how long until the model serves (explain's note):
+ * the whole window at the first step, nothing once the window is full. */
+static void
+test_window_short (void)
+{
+        g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "model", "default.augur", NULL);
+        g_autoptr(AugurForecaster) fc = augur_forecaster_new (model, 300, 0, TRUE, 0, NULL);
+        AugurForecastHooks h = { 0 };
+        AugurDerived d = {
+                .mem_used_kib = 1048576, .mem_prov_kib = 4194304, .cpu_cores_used = 0.5, .cpu_cores = 2,
+                .cpu_pct = 25, .disk_rd_kibps = 0, .disk_wr_kibps = 0, .net_rx_kibps = 0, .net_tx_kibps = 0,
+                .vcpus = 2,
+        };
+        AugurForecast f;
+        double now_s = 1.8e9, window_s = 0, first_wait_s = 0;
+        guint steps = 0;
+
+        g_assert_nonnull (fc);
+        g_assert_cmpstr (augur_forecaster_model_name (fc), !=, "baselines");
+        augur_forecaster_hooks (fc, &h);
+        do {
+                g_assert_true (h.forecast (h.ctx, UUID, "vm", &d, NULL, now_s, &f));
+                if (steps == 0) {
+                        first_wait_s = f.model_wait_s;
+                        window_s = f.model_window_s;
+                }
+                now_s += 300;
+        } while (f.model_wait_s > 0 && ++steps < 1000);
+        g_test_message ("window %.0f s, first wait %.0f s, served after %u steps", window_s, first_wait_s, steps);
+        g_assert_cmpfloat (window_s, >=, 600);
+        g_assert_cmpfloat (first_wait_s, >, 0);
+        g_assert_cmpfloat (first_wait_s, <=, window_s);
+        g_assert_cmpuint (steps, ==, (guint) (window_s / 300) - 1);
+}
+
 int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/forecaster/coverage", test_coverage);
+        g_test_add_func ("/forecaster/window-short", test_window_short);
         return g_test_run ();
 }
