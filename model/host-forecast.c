@@ -6,14 +6,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "calib.h"
 #include "dataset.h"
 #include "forecast.h"
-#include "period.h"
 
-/* Residuals a horizon has scored before its margin is the host's own;
- * until then the bound is the guests' uppers summed (the cautious one).
- * 12 steps = 1 h at 5 min. */
-#define HOST_FC_WARM 12
 /* The margin is the coverage quantile of the newest HOST_FC_WINDOW
  * residuals of its horizon (2 weeks at 5 min), recomputed every
  * HOST_FC_REFIT steps (1 h): an online tracker (period.h AugurQTrack)
@@ -23,7 +19,7 @@
 #define HOST_FC_REFIT  12
 
 /* The two medians a horizon chooses from, by its mean absolute error so
- * far (the lower serves; "sum" until both have HOST_FC_WARM scores): the
+ * far (the lower serves; "sum" until both have AUGUR_HOST_FC_WARM scores): the
  * guests' medians summed, or the guests' newest used values summed (the
  * host's last value: guests' errors are not independent, and a sum of
  * smoothed medians can lose to it at short horizons). */
@@ -38,45 +34,6 @@ typedef struct {                      /* one horizon's residuals and scores   */
         double abs_served;            /* the same for the one that served     */
         guint covered, judged;
 } HostHorizon;
-
-/* The coverage quantile of h's ring (scratch: HOST_FC_WINDOW floats). */
-static float
-ring_quantile (const HostHorizon *h, float coverage, float *scratch)
-{
-        guint k;
-
-        memcpy (scratch, h->win, h->n * sizeof (float));
-        k = MIN (h->n - 1, (guint) ceilf (coverage * h->n) - 1);
-        /* quickselect: the k-th smallest */
-        for (guint lo = 0, hi = h->n - 1; lo < hi;) {
-                float pivot = scratch[(lo + hi) / 2];
-                guint i = lo, j = hi;
-
-                while (i <= j) {
-                        while (scratch[i] < pivot)
-                                i++;
-                        while (scratch[j] > pivot)
-                                j--;
-                        if (i <= j) {
-                                float t = scratch[i];
-
-                                scratch[i] = scratch[j];
-                                scratch[j] = t;
-                                i++;
-                                if (j == 0)
-                                        break;
-                                j--;
-                        }
-                }
-                if (k <= j)
-                        hi = j;
-                else if (k >= i)
-                        lo = i;
-                else
-                        break;
-        }
-        return scratch[k];
-}
 
 typedef struct {
         AugurSeries *grid;            /* on the predictor's step, owned      */
@@ -131,7 +88,7 @@ forecast_whole (const AugurPredictorOut *out, guint H)
 static guint
 served_p50 (const HostHorizon *hz, guint scored)
 {
-        if (scored < HOST_FC_WARM)
+        if (scored < AUGUR_HOST_FC_WARM)
                 return HOST_P50_SUM;
         return hz->abs_err[HOST_P50_LAST] < hz->abs_err[HOST_P50_SUM] ? HOST_P50_LAST : HOST_P50_SUM;
 }
@@ -246,8 +203,8 @@ augur_host_forecast (const GPtrArray *series, AugurPredictor *pred, float covera
                 }
                 if (k % HOST_FC_REFIT == 0 || k == K - 1)
                         for (guint h = 0; h < H; h++)
-                                hz[h].margin = ret->scored[h] >= HOST_FC_WARM
-                                               ? MAX (0, ring_quantile (&hz[h], coverage, scratch)) : NAN;
+                                hz[h].margin = ret->scored[h] >= AUGUR_HOST_FC_WARM
+                                               ? MAX (0, augur_conformal_quantile (hz[h].win, hz[h].n, coverage, scratch)) : NAN;
                 /* 3. Forecast from k: the slot of origin k - R is free again. */
                 memset (now, 0, sizeof *now);
                 for (guint i = 0; i < guests->len; i++) {

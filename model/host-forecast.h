@@ -37,6 +37,10 @@
 /* A guest is on the host now if its newest sample is at most this many
  * predictor steps before the newest sample of any guest. */
 #define AUGUR_HOST_FC_RUNNING_STEPS 2
+/* Residuals a horizon has scored before its margin is the host's own;
+ * until then the bound is the guests' uppers summed (the cautious one).
+ * 12 steps = 1 h at 5 min. */
+#define AUGUR_HOST_FC_WARM 12
 
 typedef struct {
         gint64 origin_s;                         /* newest step, unix s       */

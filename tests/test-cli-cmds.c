@@ -559,6 +559,47 @@ test_plot_no_data (Fx *fx, gconstpointer data)
  * minute old, was drawn from its own time on, over the past, and out to
  * its last horizon (an hour at a 300 s step): a wedge up to the largest
  * upper bound that also stretched the time axis. */
+/* forecast --host over two guests' 3 hours of history (300 MiB used each,
+ * steady): the need is their sum at every horizon, both are running, and
+ * the options that belong to --host are refused without it. */
+static void
+test_forecast_host (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *out = NULL, *err = NULL;
+        gint64 now_ms = now_s_ms ();
+        JsonObject *o;
+        JsonArray *hz;
+
+        if (fx_skip (fx))
+                return;
+        st = open_rw (fx);
+        guest_history (st, 1, "web1", now_ms - 3 * 3600 * 1000, now_ms, 60, TRUE);
+        guest_history (st, 2, "db1", now_ms - 3 * 3600 * 1000 + 1000, now_ms + 1000, 60, TRUE);
+        g_clear_pointer (&st, augur_store_close);
+
+        g_assert_cmpint (va (fx, &out, NULL, "--json", "forecast", "--host", NULL), ==, 0);
+        root = parse_json (out);
+        o = json_node_get_object (root);
+        assert_int_member (o, "guests", 2);
+        hz = json_object_get_array_member (o, "horizons");
+        g_assert_cmpuint (json_array_get_length (hz), ==, 48);
+        for (guint h = 0; h < 48; h++) {
+                JsonObject *e = json_array_get_object_element (hz, h);
+
+                g_assert_cmpfloat_with_epsilon (json_object_get_double_member (e, "need_p50_kib"), 614400, 1024);
+                g_assert_cmpfloat (json_object_get_double_member (e, "need_upper_kib"), >=,
+                                   json_object_get_double_member (e, "need_p50_kib"));
+        }
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, NULL, &err, "forecast", "web1", "--traces", "/nonexistent", NULL), ==, 2);
+        g_assert_nonnull (strstr (err, "--traces goes with --host"));
+        g_clear_pointer (&err, g_free);
+        g_assert_cmpint (va (fx, NULL, &err, "forecast", NULL), ==, 2);
+        g_assert_nonnull (strstr (err, "a DOMAIN, or --host"));
+}
+
 static void
 test_plot_band (Fx *fx, gconstpointer data)
 {
@@ -798,6 +839,7 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/explain/io", Fx, NULL, fx_setup, test_explain_io, fx_teardown);
         g_test_add ("/cli-cmds/plot/no-data", Fx, NULL, fx_setup, test_plot_no_data, fx_teardown);
         g_test_add ("/cli-cmds/plot/band", Fx, NULL, fx_setup, test_plot_band, fx_teardown);
+        g_test_add ("/cli-cmds/forecast/host", Fx, NULL, fx_setup, test_forecast_host, fx_teardown);
         g_test_add ("/cli-cmds/json/shapes", Fx, NULL, fx_setup, test_json_shapes, fx_teardown);
         g_test_add ("/cli-cmds/json/policy", Fx, NULL, fx_setup, test_json_policy, fx_teardown);
         g_test_add ("/cli-cmds/policy", Fx, NULL, fx_setup, test_policy, fx_teardown);

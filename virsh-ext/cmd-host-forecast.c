@@ -107,14 +107,15 @@ augur_cli_forecast_host (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 double mae = 0, mae_last = 0;
                 guint n = 0;
 
-                g_print ("Host memory need of %u running guests (%u in the history) from %s UTC, "
-                         "%.0f s steps, served by %s\n", hf.guests, hf.guests_seen, t, hf.step_s,
+                g_print ("Host memory need of the %u running guest%s (%u in the history) from %s UTC, "
+                         "%.0f s steps, served by %s\n", hf.guests, hf.guests == 1 ? "" : "s", hf.guests_seen, t, hf.step_s,
                          model ? "the model and the baselines" : "the baselines");
                 if (hf.H < HOST_FC_H)
                         g_print ("The model has %u horizons: the forecast ends at %.0f min, not 4 h.\n",
                                  hf.H, hf.H * hf.step_s / 60);
-                g_print ("Upper: the host's own %.0f %% bound (its summed-median error over the history); "
-                         "all-peak: every guest at its own upper at once.\n\n", coverage * 100);
+                g_print ("Upper: the host's own %.0f %% bound (its summed-median error over the history; "
+                         "the guests' bounds summed until %d steps are scored); all-peak: every guest at its "
+                         "own upper at once.\n\n", coverage * 100, AUGUR_HOST_FC_WARM);
                 g_print (" %8s  %12s  %12s  %12s  %9s  %11s  %11s  %s\n", "Horizon", "Need p50", "Need upper",
                          "All-peak", "Coverage", "MAE p50", "MAE last", "Median");
                 g_print ("--------------------------------------------------------------------------------------------\n");
@@ -123,10 +124,17 @@ augur_cli_forecast_host (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 
                         if (h >= hf.H)
                                 break;
-                        g_print (" %6.0fmin  %8.0f MiB  %8.0f MiB  %8.0f MiB  %8.1f%%  %7.0f MiB  %7.0f MiB  %s\n",
+                        g_autofree char *cov = isnan (hf.coverage_seen[h]) ? g_strdup ("-")
+                                               : g_strdup_printf ("%.1f%%", hf.coverage_seen[h] * 100);
+                        g_autofree char *mae_s = isnan (hf.mae_kib[h]) ? g_strdup ("-")
+                                               : g_strdup_printf ("%.0f MiB", hf.mae_kib[h] / 1024);
+                        g_autofree char *mae_last_s = isnan (hf.mae_last_kib[h]) ? g_strdup ("-")
+                                                    : g_strdup_printf ("%.0f MiB", hf.mae_last_kib[h] / 1024);
+
+                        g_print (" %6.0fmin  %8.0f MiB  %8.0f MiB  %8.0f MiB  %9s  %11s  %11s  %s\n",
                                  (h + 1) * hf.step_s / 60, hf.p50_kib[h] / 1024, hf.upper_kib[h] / 1024,
-                                 hf.sum_upper_kib[h] / 1024, hf.coverage_seen[h] * 100, hf.mae_kib[h] / 1024,
-                                 hf.mae_last_kib[h] / 1024, hf.last_value[h] ? "last value" : "guests summed");
+                                 hf.sum_upper_kib[h] / 1024, cov, mae_s, mae_last_s,
+                                 hf.last_value[h] ? "last value" : "guests summed");
                 }
                 for (guint h = 0; h < hf.H; h++)
                         if (!isnan (hf.mae_kib[h]) && !isnan (hf.mae_last_kib[h])) {
