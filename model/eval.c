@@ -85,18 +85,17 @@ nn_out_to_preds (const AugurModel *m, const AugurVmData *d, gsize k, const float
 {
         for (int t = 0; t < AUGUR_TARGET_N; t++) {
                 AugurSig sig = augur_target_sig ((AugurTarget) t);
-                float base = augur_target_u ((AugurTarget) t, d->held[k * AUGUR_SIG_N + sig]);
-                float scale = m->target_scale[t];
+                float held = d->held[k * AUGUR_SIG_N + sig];
 
-                if (isnan (base))
+                if (isnan (held))
                         continue;
                 for (guint h = 1; h <= m->H; h++) {
                         gsize i = preds_idx (p, m->H, t, k, h);
                         float yp = out[augur_model_out_index (m->H, (AugurTarget) t, 0, h)];
                         float yq = out[augur_model_out_index (m->H, (AugurTarget) t, 1, h)];
 
-                        p->point[i] = augur_target_u_inv ((AugurTarget) t, base + scale * yp);
-                        p->upper[i] = augur_target_u_inv ((AugurTarget) t, base + scale * yq);
+                        p->point[i] = augur_model_decode (m, (AugurTarget) t, held, yp);
+                        p->upper[i] = augur_model_decode (m, (AugurTarget) t, held, yq);
                 }
         }
 }

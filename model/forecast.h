@@ -109,6 +109,16 @@ augur_target_u_inv (AugurTarget t, float u)
         return u;
 }
 
+/* The forecast of target t in its own units from the NN output y (of
+ * either head) and the held value at the origin: u^-1(u(held) + s_t y),
+ * s_t = m->target_scale[t] (OUTPUTS above).  The one decoding of the
+ * outputs: eval (batch) and the online predictor both call it. */
+static inline float
+augur_model_decode (const AugurModel *m, AugurTarget t, float held, float y)
+{
+        return augur_target_u_inv (t, augur_target_u (t, held) + m->target_scale[t] * y);
+}
+
 /* The operations on a model, for callers that include only this header
  * (plugin/forecaster.h and plugin/retrain.h predate the split; new code
  * includes the header it uses).  Last, because each of them includes this

@@ -425,16 +425,16 @@ slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean obser
         augur_nnq_output (m->nnq, v->nnq, v->nn_out);
         for (int r = 0; r < N_RES; r++) {
                 AugurSig sig = res_sig[r];
+                AugurTarget t = r == AUGUR_PRED_CPU ? AUGUR_TARGET_CPU_PCT : AUGUR_TARGET_MEM_PCT;
                 float held = augur_features_state_held (v->feat, sig);
-                float scale = m->feat.norm.sd[sig];
                 float *pt = cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 0);
                 float *base = cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 2);
 
                 if (isnan (held))
                         continue;
                 for (guint h = 1; h <= H; h++) {
-                        pt[h - 1] = held + scale * v->nn_out[augur_model_out_index (H, (AugurTarget) r, 0, h)];
-                        base[h - 1] = held + scale * v->nn_out[augur_model_out_index (H, (AugurTarget) r, 1, h)];
+                        pt[h - 1] = augur_model_decode (m, t, held, v->nn_out[augur_model_out_index (H, t, 0, h)]);
+                        base[h - 1] = augur_model_decode (m, t, held, v->nn_out[augur_model_out_index (H, t, 1, h)]);
                 }
                 v->cur_ok[AUGUR_PRED_SRC_MODEL][r] = 1;
         }

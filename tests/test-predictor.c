@@ -81,6 +81,8 @@ make_model_h (float head_bias, float head_gain, guint H)
         m->feat.norm.sd[AUGUR_SIG_MEM] = 10;
         m->feat.norm.mean[AUGUR_SIG_CPU] = 20;
         m->feat.norm.sd[AUGUR_SIG_CPU] = 10;
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                m->target_scale[t] = 10;        /* one output = 10 points */
         m->F = augur_features_count (m->feat.groups);
         m->H = H;
         m->T = T_WIN;
@@ -150,6 +152,11 @@ check_online_batch (gboolean skip_empty, guint H)
         g_autofree guint8 *valid = g_new (guint8, g->n);
         g_autofree guint32 *seg = g_new (guint32, g->n);
         g_autofree float *held = g_new (float, g->n * AUGUR_SIG_N);
+
+        /* The outputs' unit (forecast.h OUTPUTS), not the features' sd (10):
+         * different here, so a decoder that mixes them up fails. */
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                m->target_scale[t] = 3;
         g_autofree float *out = g_new (float, m->nnq->n_out);
         AugurPredictorConfig cfg;
         guint compared = 0, forecasts = 0;
@@ -201,7 +208,7 @@ check_online_batch (gboolean skip_empty, guint H)
                 augur_nnq_forecast_window (m->nnq, qs, feat + (i + 1 - T_WIN) * m->F, T_WIN, out);
                 for (guint h = 1; h <= H; h++) {
                         float base = held[i * AUGUR_SIG_N + AUGUR_SIG_MEM];
-                        float want = base + m->feat.norm.sd[AUGUR_SIG_MEM]
+                        float want = base + m->target_scale[AUGUR_TARGET_MEM_PCT]
                                      * out[augur_model_out_index (H, AUGUR_TARGET_MEM_PCT, 0, h)];
 
                         /* floor_held: never below the held value */
@@ -406,6 +413,8 @@ make_announcing_model (void)
         m->feat.norm.sd[AUGUR_SIG_MEM] = 10;
         m->feat.norm.mean[AUGUR_SIG_CPU] = 20;
         m->feat.norm.sd[AUGUR_SIG_CPU] = 10;
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                m->target_scale[t] = 10;        /* one output = 10 points */
         I = m->F = augur_features_count (m->feat.groups);
         for (guint k = 0; k < I; k++) {
                 if (strcmp (augur_features_name (m->feat.groups, k), "sessions_lvl") == 0)
