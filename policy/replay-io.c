@@ -10,10 +10,13 @@
  * THE CAPS.  A trace records rates, not limits, so the admin's limits are
  * made up from the trace, per VM and kind, on the training part (the steps
  * before score_from of the VM's span, which are never scored):
- *   floor    the cap in force: the floor_q quantile (0.9) of the training
- *            rates, at least AUGUR_IO_REPLAY_MIN_FLOOR_BPS, in whole bytes/s.  A limit an
- *            admin sized for the VM's usual load: a tenth of its steps go
- *            above it.
+ *   floor    the cap in force: floor_mult (1.5) x the floor_q quantile
+ *            (0.9) of the training rates, at least
+ *            AUGUR_IO_REPLAY_MIN_FLOOR_BPS, in whole bytes/s: a limit an
+ *            admin sized with headroom over the VM's usual load.  Without
+ *            the headroom a tenth of the training steps would sit above
+ *            the cap and a fifth at 90 % of it (at_limit, below), most of
+ *            them noise, not bursts.
  *   ceiling  the <metadata> ceiling (io_max_mib_s / net_max_mib_s): the
  *            largest training rate (the biggest job the admin has seen),
  *            at least ceiling_mult (2) x the floor, whole bytes/s.
@@ -140,6 +143,7 @@ augur_io_replay_config_init (AugurIoReplayConfig *cfg)
         cfg->score_from = 0.8;
         cfg->score_to = 1.0;
         cfg->floor_q = 0.9;
+        cfg->floor_mult = 1.5;
         cfg->ceiling_mult = 2.0;
         cfg->budget_frac = 0.25;
         cfg->budget_bps = 0;
@@ -212,7 +216,7 @@ set_caps (IoLimit *l, const AugurIoReplayConfig *cfg)
 {
         g_autofree float *v = g_new (float, MAX (l->score_lo, 1));
         gsize m = 0;
-        double q = AUGUR_IO_REPLAY_MIN_FLOOR_BPS, peak = 0;
+        double q = 0, peak = 0;
 
         for (gsize i = 0; i < l->score_lo; i++)
                 if (!isnan (l->demand[i]))
@@ -224,7 +228,7 @@ set_caps (IoLimit *l, const AugurIoReplayConfig *cfg)
                 q = v[CLAMP (k, 1, m) - 1];
                 peak = v[m - 1];
         }
-        l->floor_bps = ceil (MAX (q, AUGUR_IO_REPLAY_MIN_FLOOR_BPS));
+        l->floor_bps = ceil (MAX (cfg->floor_mult * q, AUGUR_IO_REPLAY_MIN_FLOOR_BPS));
         l->ceiling_bps = ceil (MAX (peak, cfg->ceiling_mult * l->floor_bps));
 }
 
@@ -493,7 +497,7 @@ augur_io_replay_run (AugurIoReplay *r, AugurIoReplayPolicy p, AugurIoReplayResul
                         guest_step (r, l, lr, i, &sc[j], &in, &served, &at_limit);
                         if (row_func)
                                 row_func (l->vm, l->kind, r->ts0 + (gint64) t * r->step_s, l->demand[i], served,
-                                          lr->limit_bps, l->floor_bps, user_data);
+                                          lr->limit_bps, l->floor_bps, l->ceiling_bps, user_data);
                         lr->prev_limit_bps = lr->limit_bps;
                         if (p == AUGUR_IO_REPLAY_STATIC)
                                 continue;

@@ -16,6 +16,7 @@
 
 #include <glib.h>
 #include "io-limit.h"
+#include "series.h"
 
 typedef enum {
         AUGUR_IO_REPLAY_STATIC = 0,     /* the admin's cap, never raised     */
@@ -32,7 +33,8 @@ typedef struct {
                                          * fractions [from, to); the caps
                                          * are learnt on [0, score_from)    */
         double floor_q;                 /* the cap: this quantile of the
-                                         * training rates (0.9)             */
+                                         * training rates (0.9) ...         */
+        double floor_mult;              /* ... times this headroom (1.5)     */
         double ceiling_mult;            /* the ceiling: at least this times
                                          * the floor (2) ...                */
         double budget_frac;             /* host budget: this share of the sum
@@ -126,7 +128,7 @@ gboolean augur_io_replay_load_families (AugurIoReplay *r, const char *path, GErr
  * guest did under it (bytes/s; demand NAN = missing). */
 typedef void (*AugurIoReplayRowFunc) (const char *vm, AugurIoKind kind, gint64 ts, double demand_bps,
                                       double served_bps, double limit_bps, double floor_bps,
-                                      gpointer user_data);
+                                      double ceiling_bps, gpointer user_data);
 
 /* Run policy p over every limit (all VMs step together, one host budget);
  * fill *ret.  row_func (may be NULL) gets every limit-step. */

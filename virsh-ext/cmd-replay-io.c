@@ -9,7 +9,7 @@
  * simulated guest).
  *
  *   virt-augur replay --traces PATH --io [--io-kinds read,write,net-in,net-out]
- *                     [--io-floor-q Q] [--io-ceiling-mult M]
+ *                     [--io-floor-q Q] [--io-floor-mult H] [--io-ceiling-mult M]
  *                     [--io-budget-frac F | --io-budget MIB_S]
  *                     [--io-lead STEPS] [--io-ring STEPS] [--io-no-backlog]
  *                     [--io-families FILE] [--score-from F] [--score-to F]
@@ -87,6 +87,7 @@ parse_io_opts (const AugurCmdOpts *opts, AugurIoReplayConfig *cfg, const char **
         augur_cmd_opts_double (opts, "score-from", &cfg->score_from);
         augur_cmd_opts_double (opts, "score-to", &cfg->score_to);
         augur_cmd_opts_double (opts, "io-floor-q", &cfg->floor_q);
+        augur_cmd_opts_double (opts, "io-floor-mult", &cfg->floor_mult);
         augur_cmd_opts_double (opts, "io-ceiling-mult", &cfg->ceiling_mult);
         augur_cmd_opts_double (opts, "io-budget-frac", &cfg->budget_frac);
         if (augur_cmd_opts_double (opts, "io-budget", &d))
@@ -143,6 +144,7 @@ print_json (const AugurIoReplayResult *res, guint n_limits, const AugurIoReplayC
         augur_cli_json_count (b, "step_s", res[0].step_s);
         augur_cli_json_count (b, "limits", n_limits);
         augur_cli_json_num (b, "floor_q", cfg->floor_q);
+        augur_cli_json_num (b, "floor_mult", cfg->floor_mult);
         augur_cli_json_num (b, "ceiling_mult", cfg->ceiling_mult);
         augur_cli_json_num (b, "budget_mib_s", res[0].budget_bps / MIB);
         augur_cli_json_count (b, "lead_steps", cfg->lead_steps);
@@ -219,11 +221,12 @@ print_table (const AugurCliGlobal *g, const AugurIoReplayResult *res, guint n_li
         const char *const cols[] = { "group", "policy", "bursts", "burst_steps", "served_%", "capped_steps",
                                      "capped_min/burst", "raise_MiB", "raise_%budget", "delay_s" };
 
-        g_print ("I/O limits: %u limits, %" G_GINT64_FORMAT " s steps, scored [%g, %g) of each VM; cap = p%g of "
-                 "the training rates (>= %.0f KiB/s), ceiling = max(training peak, %g x cap); host budget %.1f MiB/s; "
-                 "lead %u step(s), forecaster ring %u steps; backlog %s\n", n_limits, res[0].step_s,
-                 cfg->score_from, cfg->score_to, 100 * cfg->floor_q, AUGUR_IO_REPLAY_MIN_FLOOR_BPS / 1024, cfg->ceiling_mult, res[0].budget_bps / MIB,
-                 cfg->lead_steps, cfg->ring_len, cfg->backlog ? "carried" : "dropped");
+        g_print ("I/O limits: %u limits, %" G_GINT64_FORMAT " s steps, scored [%g, %g) of each VM; cap = %g x p%g "
+                 "of the training rates (>= %.0f KiB/s), ceiling = max(training peak, %g x cap); host budget "
+                 "%.1f MiB/s; lead %u step(s), forecaster ring %u steps; backlog %s\n", n_limits, res[0].step_s,
+                 cfg->score_from, cfg->score_to, cfg->floor_mult, 100 * cfg->floor_q,
+                 AUGUR_IO_REPLAY_MIN_FLOOR_BPS / 1024, cfg->ceiling_mult, res[0].budget_bps / MIB, cfg->lead_steps,
+                 cfg->ring_len, cfg->backlog ? "carried" : "dropped");
         augur_cli_table_init (&t, 10);
         for (int c = 0; c < 10; c++)
                 head[c] = g_strdup (cols[c]);

@@ -203,7 +203,9 @@ static const AugurOptDef opts_replay[] = {
           .help = "--io: the limits replayed, from total, read, write, net-in, net-out "
                   "(default read,write,net-in,net-out)" },
         { .name = "io-floor-q", .type = AUGUR_OPT_DOUBLE, .metavar = "Q", .min = 0.01, .max = 1,
-          .help = "--io: the admin's cap is this quantile of the VM's training rates (default 0.9)" },
+          .help = "--io: the admin's cap is this quantile of the VM's training rates (default 0.9) ..." },
+        { .name = "io-floor-mult", .type = AUGUR_OPT_DOUBLE, .metavar = "H", .min = 0.01, .max = 1e6,
+          .help = "--io: ... times this headroom (default 1.5)" },
         { .name = "io-ceiling-mult", .type = AUGUR_OPT_DOUBLE, .metavar = "M", .min = 1, .max = 1e6,
           .help = "--io: the ceiling is the training peak, at least M times the cap (default 2)" },
         { .name = "io-budget-frac", .type = AUGUR_OPT_DOUBLE, .metavar = "F", .min = 0, .max = 1e3,
