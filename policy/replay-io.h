@@ -34,7 +34,8 @@ typedef struct {
                                          * are learnt on [0, score_from)    */
         double floor_q;                 /* the cap: this quantile of the
                                          * training rates (0.9) ...         */
-        double floor_mult;              /* ... times this headroom (1.5)     */
+        double floor_mult;              /* ... times this headroom (1.5),    */
+        double min_floor_bps;           /* ... at least this, bytes/s (1 MiB/s) */
         double ceiling_mult;            /* the ceiling: at least this times
                                          * the floor (2) ...                */
         double budget_frac;             /* host budget: this share of the sum
@@ -57,11 +58,6 @@ void augur_io_replay_config_init (AugurIoReplayConfig *cfg);
  * net-out; FALSE for any other kind. */
 gboolean augur_io_replay_kind_has_column (AugurIoKind k);
 
-/* The smallest cap the replay makes up, bytes/s: 64 KiB/s.  A VM whose
- * training rates are near 0 would otherwise get a cap every bit of noise
- * goes over (a 0 floor is no limit at all: io-limit.h rule 2). */
-#define AUGUR_IO_REPLAY_MIN_FLOOR_BPS (64.0 * 1024)
-
 #define AUGUR_IO_REPLAY_MAX_FAMILIES 8  /* family labels counted apart; the
                                          * rest count as "other"            */
 
@@ -72,6 +68,8 @@ typedef struct {
         guint64 burst_steps;            /* ... whose demand > floor          */
         guint64 burst_served;           /* ... with the limit in force >= it */
         guint64 bursts;                 /* runs of burst steps (episodes)    */
+        double burst_mib;               /* sum demand x step over burst steps */
+        double burst_served_mib;        /* ... of min(demand, limit), MiB    */
         guint64 capped_steps;           /* scored steps that wanted more than
                                          * the limit in force (burst or its
                                          * backlog)                         */

@@ -290,6 +290,7 @@ test_backlog (void)
         config_write_only (&cfg);
         cfg.ceiling_mult = 4;
         cfg.floor_mult = 1;
+        cfg.min_floor_bps = 64 * KIB;
         for (int carry = 1; carry >= 0; carry--) {
                 g_autoptr (AugurIoReplay) r = NULL;
 

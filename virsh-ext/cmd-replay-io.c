@@ -9,7 +9,8 @@
  * simulated guest).
  *
  *   virt-augur replay --traces PATH --io [--io-kinds read,write,net-in,net-out]
- *                     [--io-floor-q Q] [--io-floor-mult H] [--io-ceiling-mult M]
+ *                     [--io-floor-q Q] [--io-floor-mult H] [--io-min-floor MIB_S]
+ *                     [--io-ceiling-mult M]
  *                     [--io-budget-frac F | --io-budget MIB_S]
  *                     [--io-lead STEPS] [--io-ring STEPS] [--io-no-backlog]
  *                     [--io-families FILE] [--score-from F] [--score-to F]
@@ -88,6 +89,8 @@ parse_io_opts (const AugurCmdOpts *opts, AugurIoReplayConfig *cfg, const char **
         augur_cmd_opts_double (opts, "score-to", &cfg->score_to);
         augur_cmd_opts_double (opts, "io-floor-q", &cfg->floor_q);
         augur_cmd_opts_double (opts, "io-floor-mult", &cfg->floor_mult);
+        if (augur_cmd_opts_double (opts, "io-min-floor", &d))
+                cfg->min_floor_bps = d * MIB;
         augur_cmd_opts_double (opts, "io-ceiling-mult", &cfg->ceiling_mult);
         augur_cmd_opts_double (opts, "io-budget-frac", &cfg->budget_frac);
         if (augur_cmd_opts_double (opts, "io-budget", &d))
@@ -123,6 +126,7 @@ json_score (JsonBuilder *b, const AugurIoReplayScore *s, double budget_mib, gint
         augur_cli_json_count (b, "burst_steps", (gint64) s->burst_steps);
         augur_cli_json_count (b, "burst_served", (gint64) s->burst_served);
         augur_cli_json_num (b, "served_frac", frac (s->burst_served, s->burst_steps));
+        augur_cli_json_num (b, "burst_bytes_served_frac", s->burst_mib > 0 ? s->burst_served_mib / s->burst_mib : NAN);
         augur_cli_json_count (b, "capped_steps", (gint64) s->capped_steps);
         augur_cli_json_count (b, "capped_s", (gint64) s->capped_steps * step_s);
         augur_cli_json_num (b, "capped_s_per_burst", s->bursts ? (double) s->capped_steps * step_s / s->bursts : NAN);
@@ -145,6 +149,7 @@ print_json (const AugurIoReplayResult *res, guint n_limits, const AugurIoReplayC
         augur_cli_json_count (b, "limits", n_limits);
         augur_cli_json_num (b, "floor_q", cfg->floor_q);
         augur_cli_json_num (b, "floor_mult", cfg->floor_mult);
+        augur_cli_json_num (b, "min_floor_mib_s", cfg->min_floor_bps / MIB);
         augur_cli_json_num (b, "ceiling_mult", cfg->ceiling_mult);
         augur_cli_json_num (b, "budget_mib_s", res[0].budget_bps / MIB);
         augur_cli_json_count (b, "lead_steps", cfg->lead_steps);
@@ -192,23 +197,26 @@ print_json (const AugurIoReplayResult *res, guint n_limits, const AugurIoReplayC
         augur_cli_json_print (b, FALSE);
 }
 
-/* One table row: a group's scores under one policy. */
+/* One table row: a group's scores under one policy, in the order of
+ * print_table()'s header. */
 static void
 table_row (AugurCliTable *t, const char *group, AugurIoReplayPolicy p, const AugurIoReplayScore *s,
            double budget_mib, gint64 step_s)
 {
-        char **row = g_new0 (char *, 11);
+        char **row = g_new0 (char *, 12);
+        int c = 0;
 
-        row[0] = g_strdup (group);
-        row[1] = g_strdup (augur_io_replay_policy_name (p));
-        row[2] = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bursts);
-        row[3] = g_strdup_printf ("%" G_GUINT64_FORMAT, s->burst_steps);
-        row[4] = g_strdup_printf ("%.1f", 100 * frac (s->burst_served, s->burst_steps));
-        row[5] = g_strdup_printf ("%" G_GUINT64_FORMAT, s->capped_steps);
-        row[6] = g_strdup_printf ("%.1f", s->bursts ? (double) s->capped_steps * step_s / 60.0 / s->bursts : NAN);
-        row[7] = g_strdup_printf ("%.0f", s->raise_mib);
-        row[8] = g_strdup_printf ("%.2f", budget_mib > 0 ? 100 * s->raise_mib / budget_mib : NAN);
-        row[9] = g_strdup_printf ("%.0f", delay_s (s));
+        row[c++] = g_strdup (group);
+        row[c++] = g_strdup (augur_io_replay_policy_name (p));
+        row[c++] = g_strdup_printf ("%" G_GUINT64_FORMAT, s->bursts);
+        row[c++] = g_strdup_printf ("%" G_GUINT64_FORMAT, s->burst_steps);
+        row[c++] = g_strdup_printf ("%.1f", 100 * frac (s->burst_served, s->burst_steps));
+        row[c++] = g_strdup_printf ("%.1f", s->burst_mib > 0 ? 100 * s->burst_served_mib / s->burst_mib : NAN);
+        row[c++] = g_strdup_printf ("%" G_GUINT64_FORMAT, s->capped_steps);
+        row[c++] = g_strdup_printf ("%.1f", s->bursts ? (double) s->capped_steps * step_s / 60.0 / s->bursts : NAN);
+        row[c++] = g_strdup_printf ("%.0f", s->raise_mib);
+        row[c++] = g_strdup_printf ("%.2f", budget_mib > 0 ? 100 * s->raise_mib / budget_mib : NAN);
+        row[c++] = g_strdup_printf ("%.0f", delay_s (s));
         augur_cli_table_add (t, row);
 }
 
@@ -217,18 +225,18 @@ print_table (const AugurCliGlobal *g, const AugurIoReplayResult *res, guint n_li
              const AugurIoReplayConfig *cfg)
 {
         AugurCliTable t;
-        char **head = g_new0 (char *, 11);
-        const char *const cols[] = { "group", "policy", "bursts", "burst_steps", "served_%", "capped_steps",
-                                     "capped_min/burst", "raise_MiB", "raise_%budget", "delay_s" };
+        char **head = g_new0 (char *, 12);
+        const char *const cols[] = { "group", "policy", "bursts", "burst_steps", "served_%", "burst_bytes_%",
+                                     "capped_steps", "capped_min/burst", "raise_MiB", "raise_%budget", "delay_s" };
 
         g_print ("I/O limits: %u limits, %" G_GINT64_FORMAT " s steps, scored [%g, %g) of each VM; cap = %g x p%g "
-                 "of the training rates (>= %.0f KiB/s), ceiling = max(training peak, %g x cap); host budget "
+                 "of the training rates (>= %g MiB/s), ceiling = max(training peak, %g x cap); host budget "
                  "%.1f MiB/s; lead %u step(s), forecaster ring %u steps; backlog %s\n", n_limits, res[0].step_s,
                  cfg->score_from, cfg->score_to, cfg->floor_mult, 100 * cfg->floor_q,
-                 AUGUR_IO_REPLAY_MIN_FLOOR_BPS / 1024, cfg->ceiling_mult, res[0].budget_bps / MIB, cfg->lead_steps,
+                 cfg->min_floor_bps / MIB, cfg->ceiling_mult, res[0].budget_bps / MIB, cfg->lead_steps,
                  cfg->ring_len, cfg->backlog ? "carried" : "dropped");
-        augur_cli_table_init (&t, 10);
-        for (int c = 0; c < 10; c++)
+        augur_cli_table_init (&t, G_N_ELEMENTS (cols));
+        for (guint c = 0; c < G_N_ELEMENTS (cols); c++)
                 head[c] = g_strdup (cols[c]);
         augur_cli_table_add (&t, head);
         for (int p = 0; p < AUGUR_IO_REPLAY_N; p++)
