@@ -90,6 +90,8 @@
  *                   against budget x scored time (budget_mib)
  *   backlog         sum B x step, MiB x s; divided by the scored demand
  *                   it is the mean delay of a byte, s
+ *   forecast steps  augur: scored steps after which the forecaster had a
+ *                   forecast (it found a period): where it can raise ahead
  *   peak raise      the largest sum of raises in force at one step, which
  *                   the budget bounds (over_budget_steps counts the steps
  *                   above it; floor_breaches the limit-steps outside
@@ -419,6 +421,7 @@ score_add (AugurIoReplayScore *s, const AugurIoReplayScore *d)
         s->demand_mib += d->demand_mib;
         s->backlog_mib_s += d->backlog_mib_s;
         s->raises += d->raises;
+        s->forecast_steps += d->forecast_steps;
 }
 
 /* Step i of limit l under the limit in force: the guest's I/O, the scores
@@ -519,6 +522,7 @@ augur_io_replay_run (AugurIoReplay *r, AugurIoReplayPolicy p, AugurIoReplayResul
                                 if (augur_io_forecast_upper (lr->fc, r->cfg.lead_steps, &p50, &up, &cens)) {
                                         in.upper_bps = up;
                                         in.censored = cens;
+                                        sc[j].forecast_steps += i >= l->score_lo && i < l->score_hi;
                                 }
                         } else if (!isnan (in.rate_bps) && at_limit) {
                                 in.upper_bps = in.rate_bps;

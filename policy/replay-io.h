@@ -78,6 +78,9 @@ typedef struct {
         double backlog_mib_s;           /* sum backlog x step, MiB x s       */
         guint64 raises;                 /* changes upward in force at a
                                          * scored step                      */
+        guint64 forecast_steps;         /* augur: scored steps after which its
+                                         * forecaster had a forecast (a
+                                         * period); 0 for the others        */
 } AugurIoReplayScore;
 
 typedef struct {

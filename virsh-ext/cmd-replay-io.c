@@ -135,6 +135,7 @@ json_score (JsonBuilder *b, const AugurIoReplayScore *s, double budget_mib, gint
         augur_cli_json_num (b, "demand_mib", s->demand_mib);
         augur_cli_json_num (b, "delay_s", delay_s (s));
         augur_cli_json_count (b, "raises", (gint64) s->raises);
+        augur_cli_json_count (b, "forecast_steps", (gint64) s->forecast_steps);
 }
 
 static void
@@ -255,6 +256,10 @@ print_table (const AugurCliGlobal *g, const AugurIoReplayResult *res, guint n_li
                          ", limit-steps outside [cap, ceiling] %" G_GUINT64_FORMAT "\n",
                          augur_io_replay_policy_name (p), res[p].peak_raise_bps / MIB, res[p].budget_bps / MIB,
                          res[p].over_budget_steps, res[p].floor_breaches);
+        g_print ("augur had a forecast (a period) after %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                 " scored limit-steps (%.1f %%)\n", res[AUGUR_IO_REPLAY_AUGUR].all.forecast_steps,
+                 res[AUGUR_IO_REPLAY_AUGUR].all.steps,
+                 100 * frac (res[AUGUR_IO_REPLAY_AUGUR].all.forecast_steps, res[AUGUR_IO_REPLAY_AUGUR].all.steps));
 }
 
 int
