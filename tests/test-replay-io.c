@@ -84,6 +84,21 @@ config_write_only (AugurIoReplayConfig *cfg)
         cfg->score_from = 0.5;
 }
 
+/* (transfer full) the replay of one VM's disk writes wr (KiB/s). */
+static AugurIoReplay *
+replay_of (const double *wr, gsize n, const AugurIoReplayConfig *cfg)
+{
+        g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        g_autoptr (GError) error = NULL;
+        AugurIoReplay *r;
+
+        g_ptr_array_add (series, disk_series ("vm-a", wr, n));
+        r = augur_io_replay_new (series, STEP_S, cfg, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (augur_io_replay_n_limits (r), ==, 1);
+        return r;
+}
+
 static double
 served_frac (const AugurIoReplayResult *res)
 {
@@ -95,19 +110,14 @@ test_periodic_burst (void)
 {
         const gsize n = 1200;
         g_autofree double *wr = g_new (double, n);
-        g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
         g_autoptr (AugurIoReplay) r = NULL;
-        g_autoptr (GError) error = NULL;
         AugurIoReplayConfig cfg;
         AugurIoReplayResult res[AUGUR_IO_REPLAY_N];
 
         periodic (wr, n, 48, 20, 3, 5000);
-        g_ptr_array_add (series, disk_series ("vm-a", wr, n));
         config_write_only (&cfg);
         cfg.budget_frac = 0;            /* no host bound: the policies alone */
-        r = augur_io_replay_new (series, STEP_S, &cfg, &error);
-        g_assert_no_error (error);
-        g_assert_cmpuint (augur_io_replay_n_limits (r), ==, 1);
+        r = replay_of (wr, n, &cfg);
         for (int p = 0; p < AUGUR_IO_REPLAY_N; p++) {
                 augur_io_replay_run (r, p, &res[p], NULL, NULL);
                 g_test_message ("%s: served %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " burst steps, capped %"
@@ -236,9 +246,7 @@ test_absurd (void)
 {
         const gsize n = 1200;
         g_autofree double *wr = g_new (double, n);
-        g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
         g_autoptr (AugurIoReplay) r = NULL;
-        g_autoptr (GError) error = NULL;
         AugurIoReplayConfig cfg;
 
         /* A quiet level with 2 % noise: the forecast of a quiet disk
@@ -253,10 +261,8 @@ test_absurd (void)
                 wr[i + 1] = -5e6;
         }
         g_assert_cmpfloat (wr[5] * KIB, >, AUGUR_IO_MAX_BPS);
-        g_ptr_array_add (series, disk_series ("vm-absurd", wr, n));
         config_write_only (&cfg);
-        r = augur_io_replay_new (series, STEP_S, &cfg, &error);
-        g_assert_no_error (error);
+        r = replay_of (wr, n, &cfg);
         for (int p = 0; p < AUGUR_IO_REPLAY_N; p++) {
                 Raised x = { 0 };
                 AugurIoReplayResult res;
@@ -281,12 +287,9 @@ test_backlog (void)
         /* training: 100 KiB/s (the cap, with headroom 1: 102400 B/s);
          * scored: 300 KiB/s once */
         const double wr[8] = { 100, 100, 100, 100, 300, 0, 0, 0 };
-        g_autoptr (GPtrArray) series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
         AugurIoReplayConfig cfg;
         AugurIoReplayResult res;
-        g_autoptr (GError) error = NULL;
 
-        g_ptr_array_add (series, disk_series ("vm-b", wr, 8));
         config_write_only (&cfg);
         cfg.ceiling_mult = 4;
         cfg.floor_mult = 1;
@@ -295,8 +298,7 @@ test_backlog (void)
                 g_autoptr (AugurIoReplay) r = NULL;
 
                 cfg.backlog = carry;
-                r = augur_io_replay_new (series, STEP_S, &cfg, &error);
-                g_assert_no_error (error);
+                r = replay_of (wr, 8, &cfg);
                 augur_io_replay_run (r, AUGUR_IO_REPLAY_STATIC, &res, NULL, NULL);
                 g_assert_cmpuint (res.all.steps, ==, 4);
                 g_assert_cmpuint (res.all.bursts, ==, 1);

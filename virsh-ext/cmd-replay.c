@@ -218,7 +218,7 @@ static const AugurOptDef opts_replay[] = {
         { .name = "io-lead", .type = AUGUR_OPT_DOUBLE, .metavar = "STEPS", .min = 1,
           .max = AUGUR_IO_FORECAST_MAX_H, .help = "--io: augur's forecast look-ahead (default 1 step)" },
         { .name = "io-ring", .type = AUGUR_OPT_DOUBLE, .metavar = "STEPS", .min = 16, .max = 65536,
-          .help = "--io: augur's forecaster ring (default the daemon's 512; a period needs at most half)" },
+          .help = "--io: augur's forecaster ring (default the daemon's 512; it finds periods up to half of it)" },
         { .name = "io-no-backlog", .type = AUGUR_OPT_BOOL,
           .help = "--io: what a cap holds back is dropped, not carried into later steps" },
         { .name = "io-families", .type = AUGUR_OPT_STRING, .metavar = "FILE",
