@@ -350,7 +350,7 @@ augur_io_replay_load_families (AugurIoReplay *r, const char *path, GError **erro
 
                 if (!*lines[ln])
                         continue;
-                if (col_vm < 0 && ln == 0) {
+                if (col_vm < 0) {       /* the first line that is not empty */
                         for (ncol = 0; f[ncol]; ncol++) {
                                 if (strcmp (g_strstrip (f[ncol]), "vm") == 0)
                                         col_vm = ncol;

@@ -16,9 +16,9 @@
  *                     [--io-families FILE] [--score-from F] [--score-to F]
  *                     [--step SEC] [--json]
  *
- * The memory options (--policy, --model, --knob, the tuning, --spikes,
- * --out, the forecaster's and the guard's) mean nothing here and are
- * refused with --io.
+ * Every other option of replay (--policy, --model, --knob, the tuning,
+ * --spikes, --out, the forecaster's and the guard's: memory and vCPUs)
+ * means nothing here and is refused with --io.
  */
 #include "config.h"
 
@@ -32,14 +32,22 @@
 
 #define MIB 1048576.0
 
-/* replay's options that are about memory and vCPUs only. */
-static const char *const memory_only[] = {
-        "policy", "model", "slack-target", "slack-tol", "knob", "curve", "spikes", "out",
-        "no-pressure", "no-guard", "host-slack", "price", "coverage", "fixed-price", "passes",
-        "sources", "champion", "champion-knob", "no-period", "no-floor-held", "model-floor",
-        "no-model-gate", "no-precursor-bound", "width-halflife", "width-floor", "bound-stats",
-        "policy-set", "allow-train-overlap",
+/* replay's options that mean the same with --io (reading the trace, the
+ * scored part); with the --io-* ones, the only ones it takes. */
+static const char *const shared_opts[] = {
+        "traces", "format", "start", "max-series", "step", "score-from", "score-to",
 };
+
+static gboolean
+io_option (const char *name)
+{
+        if (g_str_has_prefix (name, "io"))
+                return TRUE;
+        for (gsize i = 0; i < G_N_ELEMENTS (shared_opts); i++)
+                if (strcmp (name, shared_opts[i]) == 0)
+                        return TRUE;
+        return FALSE;
+}
 
 /* --io-kinds read,write,...: the kinds replayed, each with trace columns. */
 static int
@@ -71,16 +79,17 @@ parse_kinds (const char *list, guint *ret)
 }
 
 static int
-parse_io_opts (const AugurCmdOpts *opts, AugurIoReplayConfig *cfg, const char **ret_families)
+parse_io_opts (const AugurOptDef *defs, const AugurCmdOpts *opts, AugurIoReplayConfig *cfg,
+               const char **ret_families)
 {
         const char *val;
         double d;
         int ex;
 
-        for (gsize i = 0; i < G_N_ELEMENTS (memory_only); i++)
-                if (augur_cmd_opts_has (opts, memory_only[i]))
+        for (const AugurOptDef *o = defs; o->name; o++)
+                if (!io_option (o->name) && augur_cmd_opts_has (opts, o->name))
                         return augur_cli_usage ("replay: --%s is a memory option: it means nothing with --io",
-                                                memory_only[i]);
+                                                o->name);
         if (augur_cmd_opts_has (opts, "io-budget") && augur_cmd_opts_has (opts, "io-budget-frac"))
                 return augur_cli_usage ("replay: --io-budget and --io-budget-frac are two ways to set one budget");
         if ((val = augur_cmd_opts_string (opts, "io-kinds")) && (ex = parse_kinds (val, &cfg->kinds)) >= 0)
@@ -263,7 +272,8 @@ print_table (const AugurCliGlobal *g, const AugurIoReplayResult *res, guint n_li
 }
 
 int
-augur_cmd_replay_io (const AugurCliGlobal *g, const AugurCmdOpts *opts, const GPtrArray *series, gint64 step_s)
+augur_cmd_replay_io (const AugurCliGlobal *g, const AugurOptDef *defs, const AugurCmdOpts *opts,
+                     const GPtrArray *series, gint64 step_s)
 {
         AugurIoReplayConfig cfg;
         AugurIoReplayResult res[AUGUR_IO_REPLAY_N];
@@ -273,7 +283,7 @@ augur_cmd_replay_io (const AugurCliGlobal *g, const AugurCmdOpts *opts, const GP
         int ex;
 
         augur_io_replay_config_init (&cfg);
-        ex = parse_io_opts (opts, &cfg, &families);
+        ex = parse_io_opts (defs, opts, &cfg, &families);
         if (ex >= 0)
                 return ex;
         r = augur_io_replay_new (series, step_s, &cfg, &error);

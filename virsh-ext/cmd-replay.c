@@ -236,8 +236,10 @@ static const AugurCmdInfo info_replay = {
                 "it would have cost: slack, shortfall fraction and volume, CPU shortfall, actions "
                 "(and pre-provisioned spikes with --spikes).  A decision made with data up to "
                 "step t is the allocation in force during step t+1.  With augur the memory guard "
-                "runs as in augurd.  The options are described in virt-augur(1) and at the top "
-                "of virsh-ext/cmd-replay.c.",
+                "runs as in augurd.  With --io the trace's disk and network rates run through "
+                "augurd's I/O limit loop instead, against a static cap and a reactive raiser "
+                "(virsh-ext/cmd-replay-io.c).  The options are described in virt-augur(1) and at the "
+                "top of virsh-ext/cmd-replay.c.",
 };
 
 static int
@@ -730,7 +732,7 @@ cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s", error->message);
         step_s = o.step_s ? o.step_s : median_step (series);
         if (augur_cmd_opts_bool (opts, "io"))
-                return augur_cmd_replay_io (g, opts, series, step_s);
+                return augur_cmd_replay_io (g, opts_replay, opts, series, step_s);
 
         if (o.model_path) {
                 model = augur_model_load (o.model_path, &error);
