@@ -66,8 +66,9 @@
  *             every step, its upper bound over lead_steps (1: the decision
  *             at t is in force during t+1) into augur_io_plan().
  *   The planner's times are in seconds (quiet 10 s, restore steps 5 s
- *   apart): at a 300 s step one quiet step is enough evidence and each
- *   later step halves the raise, the daemon's rule at the trace's pace.
+ *   apart): at a 300 s step the second quiet step in a row restores and
+ *   each quiet step after it halves the raise again, the daemon's rule at
+ *   the trace's pace.
  *   The forecaster counts ticks: here a tick is the replay step, so its
  *   ring of 512 ticks (the daemon's) spans 42.7 h at 300 s and periods up
  *   to 256 steps (21.3 h) are seen; a daily job (288 steps) needs
@@ -99,7 +100,9 @@
  *
  * COST: one pass per policy, O(steps x limits) plus augur's forecaster
  * (io-forecast.h: its detector O(ring_len^2 / 2) every 8 steps per limit,
- * the bulk of a run).  Memory: 4 B per limit-step of demand.
+ * the bulk of a run): Bitbrains' 200 limits x 8640 steps take about 8 s
+ * for the three policies with the 512 ring on a shared core.  Memory: 4 B
+ * per limit-step of demand, and a forecaster per limit during augur's run.
  */
 #include "config.h"
 
@@ -109,7 +112,7 @@
 #include "io-forecast.h"
 
 #include <math.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MIB 1048576.0
