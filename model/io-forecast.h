@@ -57,6 +57,12 @@ AugurIoForecast *augur_io_forecast_new (const AugurIoForecastConfig *c);
 void augur_io_forecast_free (AugurIoForecast *f);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurIoForecast, augur_io_forecast_free)
 
+/* A rate at or above this share of the limit in force sat at the limit:
+ * the demand may have been higher (CENSORING above).  The daemon
+ * (plugin/resize-io.c) and the replay (policy/replay-io.c) both judge a
+ * sample's at_limit by it. */
+#define AUGUR_IO_AT_LIMIT_FRAC 0.9
+
 /* The largest rate a counter may show, bytes/s: 64 GiB/s, above any disk a
  * guest has; a faster delta is a counter glitch. */
 #define AUGUR_IO_MAX_BPS (64.0 * 1024 * 1024 * 1024)

@@ -11,9 +11,6 @@
 #include <string.h>
 
 #define MIB 1048576.0
-/* A rate at or above this share of the limit in force sat at the limit:
- * the demand may have been higher (io-forecast.h CENSORING). */
-#define AT_LIMIT_FRAC 0.9
 
 /* The two classes of device whose limits move.  Each has its kinds
  * (io-limit.h AugurIoKind, [first, last]), its ceiling (AugurIoGuest
@@ -313,7 +310,7 @@ plan_device (AugurResizeIo *io, IoVm *vm, AugurHvGuest *g, const AugurConfig *co
                         d->fc[k] = augur_io_forecast_new (&fcc);
                 }
                 if (d->have_prev)
-                        augur_io_forecast_push (d->fc[k], rate, in_force > 0 && rate >= AT_LIMIT_FRAC * in_force,
+                        augur_io_forecast_push (d->fc[k], rate, in_force > 0 && rate >= AUGUR_IO_AT_LIMIT_FRAC * in_force,
                                                 (guint) MAX (1, lround (dt_s / config->tick_s)));
                 if (augur_io_forecast_upper (d->fc[k], h, &p50, &up, &cens)) {
                         in.upper_bps = up;

@@ -19,6 +19,7 @@
  *                     [--width-halflife S [--width-floor F]]
  *   measurement:      [--bound-stats RISE_PTS]
  *   policy (studies): [--policy-set KEY=VALUE]...
+ *   I/O limits:       --io [--io-kinds ...] ... (cmd-replay-io.c)
  *
  * --slack-target tunes the policy's knob (augur: the policy's buffer;
  * reactive, vpa: h) by bisection until the pooled slack is within
@@ -60,6 +61,8 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cmd-replay-io.h"
+#include "io-forecast.h"
 #include "trace.h"
 #include "dataset.h"
 #include "predictor.h"
@@ -193,6 +196,33 @@ static const AugurOptDef opts_replay[] = {
         { .name = "bound-stats", .type = AUGUR_OPT_DOUBLE, .metavar = "RISE_PTS", .min = 0, .max = 100,
           .help = "report the memory bound's coverage and width: pooled, per VM volatility decile, "
                   "and at rises of at least RISE_PTS points" },
+        { .name = "io", .type = AUGUR_OPT_BOOL,
+          .help = "replay the disk and interface limits instead (static cap, reactive raiser and augur "
+                  "side by side: cmd-replay-io.c); the memory options are refused with it" },
+        { .name = "io-kinds", .type = AUGUR_OPT_STRING, .metavar = "LIST",
+          .help = "--io: the limits replayed, from total, read, write, net-in, net-out "
+                  "(default read,write,net-in,net-out)" },
+        { .name = "io-floor-q", .type = AUGUR_OPT_DOUBLE, .metavar = "Q", .min = 0.01, .max = 1,
+          .help = "--io: the admin's cap is this quantile of the VM's training rates (default 0.9) ..." },
+        { .name = "io-floor-mult", .type = AUGUR_OPT_DOUBLE, .metavar = "H", .min = 0.01, .max = 1e6,
+          .help = "--io: ... times this headroom (default 1.5) ..." },
+        { .name = "io-min-floor", .type = AUGUR_OPT_DOUBLE, .metavar = "MIB_S", .min = 1e-3, .max = 1e6,
+          .help = "--io: ... and at least this (default 1 MiB/s)" },
+        { .name = "io-ceiling-mult", .type = AUGUR_OPT_DOUBLE, .metavar = "M", .min = 1, .max = 1e6,
+          .help = "--io: the ceiling is the training peak, at least M times the cap (default 2)" },
+        { .name = "io-budget-frac", .type = AUGUR_OPT_DOUBLE, .metavar = "F", .min = 0, .max = 1e3,
+          .help = "--io: the host budget is F times the sum of every limit's (ceiling - cap); "
+                  "0 = none (default 0.25)" },
+        { .name = "io-budget", .type = AUGUR_OPT_DOUBLE, .metavar = "MIB_S", .min = 1e-3, .max = 1e9,
+          .help = "--io: the host budget in MiB/s instead" },
+        { .name = "io-lead", .type = AUGUR_OPT_DOUBLE, .metavar = "STEPS", .min = 1,
+          .max = AUGUR_IO_FORECAST_MAX_H, .help = "--io: augur's forecast look-ahead (default 1 step)" },
+        { .name = "io-ring", .type = AUGUR_OPT_DOUBLE, .metavar = "STEPS", .min = 16, .max = 65536,
+          .help = "--io: augur's forecaster ring (default the daemon's 512; it finds periods up to half of it)" },
+        { .name = "io-no-backlog", .type = AUGUR_OPT_BOOL,
+          .help = "--io: what a cap holds back is dropped, not carried into later steps" },
+        { .name = "io-families", .type = AUGUR_OPT_STRING, .metavar = "FILE",
+          .help = "--io: CSV vm,family (scripts/gen-scenarios --io-families): scores per family too" },
         { .name = "policy-set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE",
           .help = "policy (studies): set a policy.h config field (repeatable): headroom_kib, "
                   "reserve_kib, lead_s, deadband_frac, shrink_step_kib, shrink_sustain_s, "
@@ -206,8 +236,10 @@ static const AugurCmdInfo info_replay = {
                 "it would have cost: slack, shortfall fraction and volume, CPU shortfall, actions "
                 "(and pre-provisioned spikes with --spikes).  A decision made with data up to "
                 "step t is the allocation in force during step t+1.  With augur the memory guard "
-                "runs as in augurd.  The options are described in virt-augur(1) and at the top "
-                "of virsh-ext/cmd-replay.c.",
+                "runs as in augurd.  With --io the trace's disk and network rates run through "
+                "augurd's I/O limit loop instead, against a static cap and a reactive raiser "
+                "(virsh-ext/cmd-replay-io.c).  The options are described in virt-augur(1) and at the "
+                "top of virsh-ext/cmd-replay.c.",
 };
 
 static int
@@ -699,6 +731,8 @@ cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (!series)
                 return augur_cli_error ("%s", error->message);
         step_s = o.step_s ? o.step_s : median_step (series);
+        if (augur_cmd_opts_bool (opts, "io"))
+                return augur_cmd_replay_io (g, opts_replay, opts, series, step_s);
 
         if (o.model_path) {
                 model = augur_model_load (o.model_path, &error);
