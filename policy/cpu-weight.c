@@ -8,7 +8,7 @@
 void
 augur_cpu_weight_config_init (AugurCpuWeightConfig *c)
 {
-        c->burst_cores = 0.5;
+        c->burst_cores = 0.25;
         c->used_slack_cores = 0.25;
         augur_io_plan_config_init (&c->limit);
 }

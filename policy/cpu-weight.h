@@ -18,8 +18,10 @@
  * (augur_limit_plan_begin / _decide).  Only the judgement is this
  * file's own, on the CPU forecast the vCPU decisions use
  * (augur_policy_cpu_demand(), policy.h):
- *   burst   the demand forecast over the lead reaches burst_cores (half a
- *           core: a guest about to compete for a core).  The target is
+ *   burst   the demand forecast over the lead reaches burst_cores (a
+ *           quarter of a core: ten times what an idle guest uses, a
+ *           guest about to compete for a core; a raise costs nothing
+ *           while the host is idle, so the bar is low).  The target is
  *           the guest's ceiling (<metadata> cpu_weight_max): a weight is
  *           relative, the forecast says nothing of the other guests'
  *           demand, and a raise costs nothing while the host is idle.
@@ -48,6 +50,10 @@
 
 #include "io-limit.h"
 
+/* The audit kind of a CPU weight row (actuations.kind, free text): the
+ * one place it is named; augurd writes it, virt-augur reads it. */
+#define AUGUR_CPU_SHARES_KIND "cpu-shares"
+
 /* libvirt's cpu_shares range on cgroup v1 (cpu.shares); v2's cpu.weight
  * (1..10000) is converted by libvirt.  A ceiling is clamped to it. */
 #define AUGUR_CPU_SHARES_MIN 2
@@ -60,7 +66,7 @@ typedef struct {
         AugurIoPlanConfig limit;  /* the shared rules' timing (io-limit.h)     */
 } AugurCpuWeightConfig;
 
-/* burst 0.5 cores, slack 0.25 cores, quiet 10 s, steps 5 s apart. */
+/* burst 0.25 cores, slack 0.25 cores, quiet 10 s, steps 5 s apart. */
 void augur_cpu_weight_config_init (AugurCpuWeightConfig *c);
 
 typedef struct {

@@ -66,10 +66,10 @@ test_raise_to_ceiling (void)
         g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
         g_assert_cmpfloat (f.st.floor_bps, ==, FLOOR);
         /* N-1 / N / N+1 around burst_cores. */
-        p = tick (&f, 0.05, 0.49);
+        p = tick (&f, 0.05, 0.24);
         g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
         g_assert_cmpfloat (f.shares, ==, FLOOR);
-        p = tick (&f, 0.05, 0.5);
+        p = tick (&f, 0.05, 0.25);
         g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_FORECAST_BURST);
         g_assert_cmpfloat (p.target_bps, ==, CEILING);
         p = tick (&f, 1.0, 3.9);
