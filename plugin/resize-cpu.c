@@ -11,7 +11,7 @@
 typedef struct {
         char uuid[AUGUR_UUID_STRLEN];
         char *name;
-        AugurIoLimitState st;           /* policy/cpu-weight.h, in shares     */
+        AugurCpuWeightState st;         /* policy/cpu-weight.h                */
         gboolean unsupported_said;      /* the backend cannot: said once      */
         gboolean failed_said;           /* a read failed: warned once         */
 } CpuVm;
@@ -69,7 +69,7 @@ get_vm (AugurResizeCpu *rc, const AugurDomainSample *s)
         if (!vm) {
                 vm = g_new0 (CpuVm, 1);
                 g_strlcpy (vm->uuid, s->uuid, sizeof vm->uuid);
-                augur_io_limit_state_init (&vm->st);
+                augur_cpu_weight_state_init (&vm->st);
                 g_hash_table_insert (rc->vms, vm->uuid, vm);
         }
         if (g_strcmp0 (vm->name, s->name) != 0) {
@@ -89,7 +89,7 @@ plan_guest (AugurResizeCpu *rc, AugurHv *hv, AugurStore *store, const AugurCpuGu
         CpuVm *vm = g_hash_table_lookup (rc->vms, s->uuid);
         g_autoptr(AugurHvGuest) g = NULL;
         g_autoptr(GError) error = NULL;
-        gboolean opted = (!isnan (gi->ceiling) && gi->ceiling > 0) || (vm && vm->st.set_bps > 0);
+        gboolean opted = (!isnan (gi->ceiling) && gi->ceiling > 0) || (vm && vm->st.limit.set_bps > 0);
         AugurCpuWeightConfig c;
         guint64 shares = 0;
         CpuWork w = { 0 };
@@ -135,7 +135,7 @@ plan_guest (AugurResizeCpu *rc, AugurHv *hv, AugurStore *store, const AugurCpuGu
                                                         .vcpus_max = gi->vcpus_max, .fresh = gi->fresh,
                                                         .ceiling = gi->ceiling },
                                &c, &vm->st, now_ms / 1000.0, &w.plan);
-        vm->st = w.plan.state;
+        vm->st.limit = w.plan.state;
         g_array_append_val (work, w);
 }
 
@@ -174,19 +174,19 @@ apply (AugurHv *hv, AugurStore *store, AugurMetrics *metrics, CpuWork *w, gint64
                            to, error ? error->message : "guest gone");
                 return;
         }
-        augur_io_limit_applied (&vm->st, to, now_ms / 1000.0);
+        augur_io_limit_applied (&vm->st.limit, to, now_ms / 1000.0);
         augur_log (G_LOG_LEVEL_MESSAGE, vm->name, AUGUR_CPU_SHARES_KIND, reason, w->shares, to,
                    "guest %s: CPU weight %.0f -> %.0f shares (%s%s; using %.2f cores, forecast %.2f cores, "
                    "admin's %.0f, ceiling %.0f)", vm->name, w->shares, to, reason,
                    p->veto == AUGUR_IO_VETO_BUDGET ? ", cut by the host budget" : "", w->gi->cores_used,
-                   w->gi->demand_cores, vm->st.floor_bps, w->gi->ceiling);
+                   w->gi->demand_cores, vm->st.limit.floor_bps, w->gi->ceiling);
         if (store)
                 augur_store_write_io_actuation (store, now_ms, vm->uuid, vm->name, AUGUR_CPU_SHARES_KIND, NULL,
                                                 w->shares, to, reason, NULL);
         if (metrics) {
                 augur_metrics_count_action (metrics, vm->uuid, vm->name, "cpu-shares",
                                             to > w->shares ? "raise" : "restore", reason);
-                augur_metrics_set_cpu_shares (metrics, vm->uuid, vm->name, to, vm->st.floor_bps);
+                augur_metrics_set_cpu_shares (metrics, vm->uuid, vm->name, to, vm->st.limit.floor_bps);
         }
 }
 

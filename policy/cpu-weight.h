@@ -18,14 +18,17 @@
  * (augur_limit_plan_begin / _decide).  Only the judgement is this
  * file's own, on the CPU forecast the vCPU decisions use
  * (augur_policy_cpu_demand(), policy.h):
- *   burst   the demand forecast over the lead reaches burst_cores (a
- *           quarter of a core: ten times what an idle guest uses, a
- *           guest about to compete for a core; a raise costs nothing
- *           while the host is idle, so the bar is low).  The target is
+ *   burst   the demand forecast over the lead reaches the bar: burst_cores
+ *           (a quarter of a core, ten times what an idle guest uses)
+ *           above the guest's usual use (base: an exponential mean of its
+ *           observed use, half-life base_halflife_s), and at least
+ *           burst_cores.  A burst is a rise above what the guest usually
+ *           does: a guest busy all the time is never raised for it (all
+ *           guests raised at once would gain nothing over each other).  The target is
  *           the guest's ceiling (<metadata> cpu_weight_max): a weight is
  *           relative, the forecast says nothing of the other guests'
  *           demand, and a raise costs nothing while the host is idle.
- *   quiet   the observed use and the forecast both under burst_cores.
+ *   quiet   the observed use and the forecast both under the bar.
  *   restore after quiet held quiet_sustain_s, in steps, each halving the
  *           raise, to the admin's value (8192 -> 4608 -> 2816 -> 1024).
  * The floor is the admin's cpu_shares at first sight; a value changed by
@@ -60,14 +63,27 @@
 #define AUGUR_CPU_SHARES_MAX 262144
 
 typedef struct {
-        double burst_cores;       /* a burst: demand at or above this, cores   */
+        double burst_cores;       /* a burst: demand this far above the base,
+                                   * and at least this, cores                 */
+        double base_halflife_s;   /* the base's half-life, s                   */
         double used_slack_cores;  /* observed use may pass the vCPU maximum by
                                    * this before it is absurd, cores          */
         AugurIoPlanConfig limit;  /* the shared rules' timing (io-limit.h)     */
 } AugurCpuWeightConfig;
 
-/* burst 0.25 cores, slack 0.25 cores, quiet 10 s, steps 5 s apart. */
+/* burst 0.25 cores, base half-life 1 h, slack 0.25 cores, quiet 10 s,
+ * steps 5 s apart. */
 void augur_cpu_weight_config_init (AugurCpuWeightConfig *c);
+
+/* What augur keeps per guest between ticks.  Zeroed by _init = never
+ * seen. */
+typedef struct {
+        AugurIoLimitState limit;  /* the shared rules' state, in shares        */
+        double base_cores;        /* the guest's usual use, NAN = none yet     */
+        double base_at_s;         /* when it was last fed                      */
+} AugurCpuWeightState;
+
+void augur_cpu_weight_state_init (AugurCpuWeightState *s);
 
 typedef struct {
         double shares;            /* cpu_shares in force, as read; NAN = ?     */
@@ -78,8 +94,10 @@ typedef struct {
         double ceiling;           /* cpu_weight_max, NAN or 0 = none           */
 } AugurCpuWeightInput;
 
-/* The plan of one guest's weight; ret->target_bps is the weight (a whole
- * number of shares), ret->state the state to keep (io-limit.h, in
- * shares). */
+/* The plan of one guest's weight: ret->target_bps is the weight (a whole
+ * number of shares), ret->state the limit state to keep in st->limit
+ * (io-limit.h, in shares) when the caller moves on with the plan.  st's
+ * base is fed this tick's observed use in place (an observation, kept
+ * whatever is done). */
 void augur_cpu_weight_plan (const AugurCpuWeightInput *in, const AugurCpuWeightConfig *c,
-                            const AugurIoLimitState *st, double now_s, AugurIoPlan *ret);
+                            AugurCpuWeightState *st, double now_s, AugurIoPlan *ret);

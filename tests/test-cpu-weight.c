@@ -14,7 +14,7 @@
 
 typedef struct {
         AugurCpuWeightConfig c;
-        AugurIoLimitState st;
+        AugurCpuWeightState st;
         double shares;            /* in force, as the host would read it */
         double now_s;
 } Fix;
@@ -23,7 +23,7 @@ static void
 fix_init (Fix *f)
 {
         augur_cpu_weight_config_init (&f->c);
-        augur_io_limit_state_init (&f->st);
+        augur_cpu_weight_state_init (&f->st);
         f->shares = FLOOR;
         f->now_s = 1000;
 }
@@ -37,13 +37,13 @@ tick_full (Fix *f, double used, double demand, gboolean fresh, double ceiling)
         AugurIoPlan p;
 
         augur_cpu_weight_plan (&in, &f->c, &f->st, f->now_s, &p);
-        f->st = p.state;
+        f->st.limit = p.state;
         if (p.reason == AUGUR_IO_REASON_FORECAST_BURST || p.reason == AUGUR_IO_REASON_RESTORE) {
-                augur_io_limit_applied (&f->st, p.target_bps, f->now_s);
+                augur_io_limit_applied (&f->st.limit, p.target_bps, f->now_s);
                 f->shares = p.target_bps;
         }
-        g_assert_cmpfloat (f->shares, >=, f->st.floor_bps);
-        if (!isnan (ceiling) && ceiling > f->st.floor_bps)
+        g_assert_cmpfloat (f->shares, >=, f->st.limit.floor_bps);
+        if (!isnan (ceiling) && ceiling > f->st.limit.floor_bps)
                 g_assert_cmpfloat (f->shares, <=, MIN (ceiling, AUGUR_CPU_SHARES_MAX));
         f->now_s += TICK_S;
         return p;
@@ -64,12 +64,12 @@ test_raise_to_ceiling (void)
         fix_init (&f);
         p = tick (&f, 0.05, 0.1);
         g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
-        g_assert_cmpfloat (f.st.floor_bps, ==, FLOOR);
-        /* N-1 / N / N+1 around burst_cores. */
-        p = tick (&f, 0.05, 0.24);
+        g_assert_cmpfloat (f.st.limit.floor_bps, ==, FLOOR);
+        /* Below / above the bar: burst_cores over the base (0.05). */
+        p = tick (&f, 0.05, 0.29);
         g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
         g_assert_cmpfloat (f.shares, ==, FLOOR);
-        p = tick (&f, 0.05, 0.25);
+        p = tick (&f, 0.05, 0.31);
         g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_FORECAST_BURST);
         g_assert_cmpfloat (p.target_bps, ==, CEILING);
         p = tick (&f, 1.0, 3.9);
@@ -138,7 +138,7 @@ test_restore_in_steps (void)
         }
         g_assert_cmpuint (k, ==, G_N_ELEMENTS (steps));
         g_assert_cmpfloat (f.shares, ==, FLOOR);
-        g_assert_cmpfloat (f.st.set_bps, ==, 0);
+        g_assert_cmpfloat (f.st.limit.set_bps, ==, 0);
         /* A burst mid-restore raises it again. */
         fix_init (&f);
         tick (&f, 0.1, 1.5);
@@ -165,7 +165,7 @@ test_yield (void)
         g_assert_true (p.yielded);
         g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_YIELD);
         g_assert_cmpfloat (p.target_bps, ==, 2048);
-        g_assert_cmpfloat (f.st.floor_bps, ==, 2048);
+        g_assert_cmpfloat (f.st.limit.floor_bps, ==, 2048);
         /* Said once; the new value is the floor from now on. */
         p = tick (&f, 1.0, 1.5);
         g_assert_false (p.yielded);
@@ -179,7 +179,7 @@ test_yield (void)
         f.shares = 512;
         p = tick (&f, 0.05, 0.1);
         g_assert_true (p.yielded);
-        g_assert_cmpfloat (f.st.floor_bps, ==, 512);
+        g_assert_cmpfloat (f.st.limit.floor_bps, ==, 512);
         for (int i = 0; i < 20; i++)
                 tick (&f, 0.05, 0.1);
         g_assert_cmpfloat (f.shares, ==, 512);
@@ -227,7 +227,7 @@ test_bad_input (void)
         {
                 AugurCpuWeightInput in = { .shares = NAN, .cores_used = 1, .demand_cores = 3, .vcpus_max = 4,
                                            .fresh = TRUE, .ceiling = CEILING };
-                AugurIoLimitState st = f.st;
+                AugurCpuWeightState st = f.st;
 
                 augur_cpu_weight_plan (&in, &f.c, &st, f.now_s, &p);
                 g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
@@ -235,6 +235,29 @@ test_bad_input (void)
                 g_assert_cmpfloat (p.state.floor_bps, ==, FLOOR);
                 g_assert_cmpfloat (p.state.set_bps, ==, CEILING);
         }
+}
+
+/* A guest busy all the time is never raised for it: a burst is a rise
+ * above its usual use.  The same guest is raised for a rise above it. */
+static void
+test_steady (void)
+{
+        Fix f;
+        AugurIoPlan p;
+
+        fix_init (&f);
+        for (int i = 0; i < 200; i++) {
+                p = tick (&f, 1.6, 1.7);
+                g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
+                g_assert_cmpfloat (f.shares, ==, FLOOR);
+        }
+        p = tick (&f, 1.6, 3.0);
+        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_FORECAST_BURST);
+        g_assert_cmpfloat (f.shares, ==, CEILING);
+        /* Back at its usual use: quiet, restored. */
+        for (int i = 0; i < 30; i++)
+                tick (&f, 1.6, 1.7);
+        g_assert_cmpfloat (f.shares, ==, FLOOR);
 }
 
 /* [host] cpu_weight_budget: raises shared by priority, never below a
@@ -279,6 +302,7 @@ main (int argc, char **argv)
         g_test_add_func ("/cpu-weight/restore-in-steps", test_restore_in_steps);
         g_test_add_func ("/cpu-weight/yield", test_yield);
         g_test_add_func ("/cpu-weight/bad-input", test_bad_input);
+        g_test_add_func ("/cpu-weight/steady", test_steady);
         g_test_add_func ("/cpu-weight/budget", test_budget);
         return g_test_run ();
 }

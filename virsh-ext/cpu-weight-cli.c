@@ -4,6 +4,7 @@
 #include "cpu-weight-cli.h"
 #include "cli-json.h"
 #include "cpu-weight.h"
+#include "replay-cpu.h"
 
 #include <math.h>
 #include <string.h>
@@ -234,4 +235,64 @@ augur_cli_cpu_weight_report (AugurStore *st, gint64 from_ms, gint64 to_ms, GStri
                                  "(%.1f %% of the window)\n", d ? d->name : "?", s->raises, s->restores, s->yields,
                                  s->raised_s, to_ms > from_ms ? 100.0 * s->raised_s * 1000 / (to_ms - from_ms) : 0);
         }
+}
+
+gboolean
+augur_cli_replay_cpu (const AugurCliGlobal *g, AugurReplay *r, const AugurReplayConfig *cfg, double q)
+{
+        AugurReplayCpuConfig cc;
+        AugurReplayCpuResult res;
+        g_autoptr(GError) error = NULL;
+
+        augur_replay_cpu_config_init (&cc);
+        cc.host_quantile = q;
+        if (!augur_replay_cpu_contended (r, cfg, &cc, &res, &error)) {
+                augur_cli_error ("%s", error->message);
+                return FALSE;
+        }
+        if (g->json) {
+                g_autoptr(JsonBuilder) b = json_builder_new ();
+
+                json_builder_begin_object (b);
+                augur_cli_json_num (b, "host_quantile", q);
+                augur_cli_json_num (b, "host_cores", res.host_cores);
+                augur_cli_json_num (b, "host_steps", (double) res.host_steps);
+                augur_cli_json_num (b, "contended_steps", (double) res.contended_steps);
+                augur_cli_json_num (b, "demand_core_steps", res.demand);
+                for (int a = 0; a < AUGUR_REPLAY_CPU_N; a++) {
+                        static const char *const keys[AUGUR_REPLAY_CPU_N] = {
+                                "static_equal", "static_weight", "hotplug_equal", "hotplug_weight",
+                        };
+
+                        json_builder_set_member_name (b, keys[a]);
+                        json_builder_begin_object (b);
+                        augur_cli_json_num (b, "unserved_frac", res.unserved[a] / res.demand);
+                        augur_cli_json_num (b, "short_steps_frac", (double) res.short_steps[a] / res.vm_steps);
+                        augur_cli_json_num (b, "vm_mean_unserved_frac", res.vm_short_mean[a]);
+                        augur_cli_json_num (b, "burst_unserved_frac", res.burst_unserved[a] / res.burst_demand);
+                        augur_cli_json_num (b, "other_unserved_frac", (res.unserved[a] - res.burst_unserved[a]) /
+                                                                      (res.demand - res.burst_demand));
+                        json_builder_end_object (b);
+                }
+                augur_cli_json_num (b, "raised_steps_frac", (double) res.raised_steps / res.vm_steps);
+                augur_cli_json_num (b, "raises", (double) res.raises);
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
+                return TRUE;
+        }
+        g_print ("\nContended host (policy/replay-cpu.h): %.2f cores, the %.0f %% quantile of the total CPU "
+                 "demand; asks above it at %.1f %% of %" G_GUINT64_FORMAT " scored steps\n", res.host_cores,
+                 100 * q, res.host_steps ? 100.0 * res.contended_steps / res.host_steps : 0, res.host_steps);
+        g_print ("  %-28s %9s %9s %9s %9s %9s\n", "unserved CPU, % of demand:", "all", "in bursts", "others",
+                 "VM mean", "steps short");
+        for (int a = 0; a < AUGUR_REPLAY_CPU_N; a++)
+                g_print ("  %-28s %9.3f %9.3f %9.3f %9.3f %9.2f\n", augur_replay_cpu_arm_name (a),
+                         100 * res.unserved[a] / res.demand, 100 * res.burst_unserved[a] / res.burst_demand,
+                         100 * (res.unserved[a] - res.burst_unserved[a]) / (res.demand - res.burst_demand),
+                         100 * res.vm_short_mean[a], 100.0 * res.short_steps[a] / res.vm_steps);
+        g_print ("  burst windows: %" G_GUINT64_FORMAT " VM steps, %.1f %% of the demand\n", res.burst_steps,
+                 100 * res.burst_demand / res.demand);
+        g_print ("  weight above the admin's at %.1f %% of VM steps (%" G_GUINT64_FORMAT " raises)\n",
+                 100.0 * res.raised_steps / res.vm_steps, res.raises);
+        return TRUE;
 }

@@ -11,6 +11,7 @@
 #include "virt-augur.h"
 #include "store.h"
 #include "store-decisions.h"
+#include "replay.h"
 
 /* The CPU weight rows among acts (a new array; transfer full). */
 GArray *augur_cli_cpu_weight_rows (const GArray *acts);
@@ -30,3 +31,8 @@ void augur_cli_cpu_weight_explain (AugurStore *st, gint64 domain_id);
  * hand-written object, cmd-report.c). */
 void augur_cli_cpu_weight_report (AugurStore *st, gint64 from_ms, gint64 to_ms, GString *json,
                                   const AugurCliGlobal *g);
+
+/* replay --contended-host Q: the contended host (policy/replay-cpu.h)
+ * over r with cfg, printed (a table, or one JSON object).  FALSE after
+ * printing the error. */
+gboolean augur_cli_replay_cpu (const AugurCliGlobal *g, AugurReplay *r, const AugurReplayConfig *cfg, double q);
