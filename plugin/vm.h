@@ -26,8 +26,11 @@
  *                                    network ones
  *     <augur:cpu_weight_max>4096</augur:cpu_weight_max> ceiling of a
  *                                    raised CPU weight (cpu_shares,
- *                                    resize-cpu.c), 2 to 262144; unset =
- *                                    augur never moves this guest's weight
+ *                                    resize-cpu.c), 2 to 262144 (cgroup
+ *                                    v2 hosts: at most 10000, cpu.weight's
+ *                                    range; a value libvirt clamps reads
+ *                                    back as someone else's change); unset
+ *                                    = augur never moves this guest's weight
  *   </augur:policy>
  * libvirt hands the element back without its prefix when read with
  * virDomainGetMetadata(ELEMENT, "urn:augur:policy:1").  Every element is
