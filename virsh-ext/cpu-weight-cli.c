@@ -254,6 +254,8 @@ augur_cli_replay_cpu (const AugurCliGlobal *g, AugurReplay *r, const AugurReplay
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
                 json_builder_begin_object (b);
+                json_builder_set_member_name (b, "contended_host");
+                json_builder_begin_object (b);
                 augur_cli_json_num (b, "host_quantile", q);
                 augur_cli_json_num (b, "host_cores", res.host_cores);
                 augur_cli_json_num (b, "host_steps", (double) res.host_steps);
@@ -277,7 +279,8 @@ augur_cli_replay_cpu (const AugurCliGlobal *g, AugurReplay *r, const AugurReplay
                 augur_cli_json_num (b, "raised_steps_frac", (double) res.raised_steps / res.vm_steps);
                 augur_cli_json_num (b, "raises", (double) res.raises);
                 json_builder_end_object (b);
-                augur_cli_json_print (b, TRUE);
+                json_builder_end_object (b);
+                augur_cli_json_print (b, FALSE);
                 return TRUE;
         }
         g_print ("\nContended host (policy/replay-cpu.h): %.2f cores, the %.0f %% quantile of the total CPU "

@@ -33,6 +33,7 @@ void augur_cli_cpu_weight_report (AugurStore *st, gint64 from_ms, gint64 to_ms, 
                                   const AugurCliGlobal *g);
 
 /* replay --contended-host Q: the contended host (policy/replay-cpu.h)
- * over r with cfg, printed (a table, or one JSON object).  FALSE after
+ * over r with cfg, printed (a table, or one JSON line
+ * {"contended_host": {...}} after the result's).  FALSE after
  * printing the error. */
 gboolean augur_cli_replay_cpu (const AugurCliGlobal *g, AugurReplay *r, const AugurReplayConfig *cfg, double q);
