@@ -98,6 +98,7 @@ augur_config_new_default (void)
         c->width_halflife_s = 0;
         c->host_budget_kib = 0;
         c->io_budget_mib_s = 0;
+        c->cpu_weight_budget = 0;
         c->host_reserve_kib = 1024 * 1024;
         /* Proxmox balloons only past 80 % host RAM used, MoM's default
          * pressure threshold is 20 % free: a guest keeps its generous
@@ -361,6 +362,9 @@ static const ConfKey conf_keys[] = {
         { "host", "io_budget_mib_s", CONF_NUMBER, FIELD (io_budget_mib_s), .min = 0, .max = 1048576,
           .show = SHOW_G, .allowed = "0 (no host bound) to 1048576",
           .help = "the sum of all disk limits' raises above the admins' values, MiB/s; 0: no host bound" },
+        { "host", "cpu_weight_budget", CONF_NUMBER, FIELD (cpu_weight_budget), .min = 0, .max = 262144 * 1024.0,
+          .show = SHOW_G, .allowed = "0 (no host bound) to 268435456",
+          .help = "the sum of all CPU weight raises above the admins' cpu_shares; 0: no host bound" },
         { "host", "reserve_mib", CONF_NUMBER, FIELD (host_reserve_kib), UNIT_MIB,
           .help = "MiB kept for the host when mem_budget_mib is 0" },
         { "host", "cushion_free_low_pct", CONF_NUMBER, FIELD (cushion_free_low), UNIT_PCT, .check = check_cushion,

@@ -70,6 +70,10 @@ typedef struct {
                                        * limit's raise above its admin value,
                                        * MiB/s; 0 = no host bound (each guest's
                                        * io_max_mib_s still bounds it)        */
+        double cpu_weight_budget;     /* [host] cpu_weight_budget: the sum of
+                                       * every guest's CPU weight raise above
+                                       * its admin's cpu_shares; 0 = no host
+                                       * bound (policy/cpu-weight.h THE HOST) */
         double cushion_free_low;      /* [host] cushion_free_{low,high}_pct: the
                                        * forecast free fraction of host memory
                                        * (or budget) at which the guard's

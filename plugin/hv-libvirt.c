@@ -677,6 +677,60 @@ lv_set_iface_bandwidth (AugurHvGuest *g, const char *iface, const AugurIfaceBand
         return ok;
 }
 
+/* The CPU weight through virDomain{Get,Set}SchedulerParametersFlags,
+ * live (virsh schedinfo --live).  The get asks for the parameter count
+ * first (virDomainGetSchedulerType), as virsh does.  A host without the
+ * cpu controller has no cpu_shares: UNSUPPORTED. */
+static gboolean
+lv_get_cpu_shares (AugurHvGuest *g, guint64 *ret_shares, GError **error)
+{
+        g_autofree char *type = NULL;
+        virTypedParameterPtr params = NULL;
+        unsigned long long v = 0;
+        int n = 0, found;
+
+        type = virDomainGetSchedulerType (dom_of (g), &n);
+        if (!type) {
+                set_error (error, "virDomainGetSchedulerType");
+                return FALSE;
+        }
+        params = g_new0 (virTypedParameter, MAX (n, 1));
+        if (n > 0 && virDomainGetSchedulerParametersFlags (dom_of (g), params, &n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainGetSchedulerParametersFlags");
+                g_free (params);
+                return FALSE;
+        }
+        found = virTypedParamsGetULLong (params, n, VIR_DOMAIN_SCHEDULER_CPU_SHARES, &v);
+        virTypedParamsClear (params, n);
+        g_free (params);
+        if (found != 1 || v == 0) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_UNSUPPORTED,
+                             "guest %s: libvirt reports no cpu_shares (no cpu controller for it on this host?)",
+                             augur_hv_guest_get_name (g));
+                return FALSE;
+        }
+        *ret_shares = v;
+        return TRUE;
+}
+
+static gboolean
+lv_set_cpu_shares (AugurHvGuest *g, guint64 shares, GError **error)
+{
+        virTypedParameterPtr params = NULL;
+        int n = 0, max = 0;
+        gboolean ok = TRUE;
+
+        if (virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_SCHEDULER_CPU_SHARES, shares) < 0) {
+                set_error (error, "virTypedParamsAddULLong");
+                ok = FALSE;
+        } else if (virDomainSetSchedulerParametersFlags (dom_of (g), params, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+                set_error (error, "virDomainSetSchedulerParametersFlags");
+                ok = FALSE;
+        }
+        virTypedParamsFree (params, n);
+        return ok;
+}
+
 static gboolean
 lv_set_vcpus (AugurHvGuest *g, int n, AugurHvVcpuMethod method, GError **error)
 {
@@ -739,4 +793,6 @@ const AugurHvOps augur_hv_libvirt_ops = {
         .set_block_iotune = lv_set_block_iotune,
         .get_iface_bandwidth = lv_get_iface_bandwidth,
         .set_iface_bandwidth = lv_set_iface_bandwidth,
+        .get_cpu_shares = lv_get_cpu_shares,
+        .set_cpu_shares = lv_set_cpu_shares,
 };

@@ -1723,6 +1723,20 @@ disk_inserted (PveGuest *pg, const char *disk, AugurQmp **ret_q, JsonNode **ret_
         return NULL;
 }
 
+/* CPU WEIGHT.  Proxmox keeps a guest's weight as cpuunits in its .conf,
+ * and qemu-server sets the cgroup from it; augur never writes that file
+ * (nor the cgroup behind qemu-server's back), so it does not move the
+ * weight of a Proxmox guest.  There is no set: the get says why, once. */
+static gboolean
+pve_get_cpu_shares (AugurHvGuest *g, guint64 *ret_shares, GError **error)
+{
+        (void) ret_shares;
+        g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_UNSUPPORTED,
+                     "guest %s: Proxmox keeps the CPU weight as cpuunits in the VM's .conf, which augur "
+                     "does not write (not supported on pve)", augur_hv_guest_get_name (g));
+        return FALSE;
+}
+
 static gboolean
 pve_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, GError **error)
 {
@@ -1823,4 +1837,5 @@ const AugurHvOps augur_hv_pve_ops = {
         .agent_users = pve_agent_users,
         .get_block_iotune = pve_get_block_iotune,
         .set_block_iotune = pve_set_block_iotune,
+        .get_cpu_shares = pve_get_cpu_shares,
 };

@@ -285,3 +285,21 @@ augur_hv_guest_set_iface_bandwidth (AugurHvGuest *g, const char *iface, const Au
                 return unsupported (g, "set interface bandwidth limits", error);
         return g->ops->set_iface_bandwidth (g, iface, b, error);
 }
+
+gboolean
+augur_hv_guest_get_cpu_shares (AugurHvGuest *g, guint64 *ret_shares, GError **error)
+{
+        g_return_val_if_fail (g != NULL && ret_shares != NULL, FALSE);
+        if (!g->ops->get_cpu_shares)
+                return unsupported (g, "read the CPU weight", error);
+        return g->ops->get_cpu_shares (g, ret_shares, error);
+}
+
+gboolean
+augur_hv_guest_set_cpu_shares (AugurHvGuest *g, guint64 shares, GError **error)
+{
+        g_return_val_if_fail (g != NULL && shares > 0, FALSE);
+        if (!g->ops->set_cpu_shares)
+                return unsupported (g, "set the CPU weight", error);
+        return g->ops->set_cpu_shares (g, shares, error);
+}

@@ -7,7 +7,8 @@
  * metadata and device facts, its balloon, its vCPUs (hotplug, or
  * online/offline through the guest agent), its disks' byte-rate limits
  * (<iotune>, read and set live), its interfaces' average rates
- * (<bandwidth>, read and set live), the agent probe and the
+ * (<bandwidth>, read and set live), its CPU weight (cpu_shares, read
+ * and set live), the agent probe and the
  * agent's user count, and the events (lifecycle, balloon, agent,
  * metadata, connection closed).  The shape is libvirt's own driver tables
  * (src/driver-hypervisor.h: one struct of function pointers per backend;
@@ -252,6 +253,14 @@ typedef struct {
          * NULL: not supported. */
         gboolean (*set_iface_bandwidth) (AugurHvGuest *g, const char *iface, const AugurIfaceBandwidth *b,
                                          GError **error);
+        /* The guest's live CPU weight: libvirt's cpu_shares (cgroup v1
+         * cpu.shares; v2 cpu.weight, which libvirt converts).  NULL: not
+         * supported; a backend that cannot says why in its UNSUPPORTED
+         * error (pve: cpuunits live in the VM's .conf). */
+        gboolean (*get_cpu_shares) (AugurHvGuest *g, guint64 *ret_shares, GError **error);
+        /* Set it, live only: the persistent definition stays the admin's.
+         * NULL: not supported. */
+        gboolean (*set_cpu_shares) (AugurHvGuest *g, guint64 shares, GError **error);
 } AugurHvOps;
 
 /* ------------------------------------------------------------- augurd's use */
@@ -303,6 +312,8 @@ gboolean augur_hv_guest_get_iface_bandwidth (AugurHvGuest *g, const char *iface,
                                              GError **error);
 gboolean augur_hv_guest_set_iface_bandwidth (AugurHvGuest *g, const char *iface, const AugurIfaceBandwidth *b,
                                              GError **error);
+gboolean augur_hv_guest_get_cpu_shares (AugurHvGuest *g, guint64 *ret_shares, GError **error);
+gboolean augur_hv_guest_set_cpu_shares (AugurHvGuest *g, guint64 shares, GError **error);
 
 /* ----------------------------------------------------------- for backends */
 

@@ -68,6 +68,7 @@ typedef struct {
         double mem_used_kib, mem_alloc_kib, cpu_cores, vcpus;
         double yielded;                 /* 1 = augur yields to another controller,
                                          * 0 = not, NAN = not said yet         */
+        double cpu_shares, cpu_shares_floor;  /* CPU WEIGHT, NAN = not watched */
         /* The forecast, bounded (metrics.h FORECAST SERIES): [memory, cpu] */
         gboolean have_forecast;
         double lead_s, lead_upper[2];
@@ -166,6 +167,7 @@ get_guest (AugurMetrics *m, const char *uuid, const char *name)
                 g = g_new0 (MetricsGuest, 1);
                 g->uuid = g_strdup (uuid);
                 g->mem_used_kib = g->mem_alloc_kib = g->cpu_cores = g->vcpus = g->yielded = NAN;
+                g->cpu_shares = g->cpu_shares_floor = NAN;
                 for (int r = 0; r < 2; r++)
                         g->err_ratio[r][0] = g->err_ratio[r][1] = g->coverage[r] = NAN;
                 g->actions = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
@@ -349,6 +351,19 @@ augur_metrics_set_io (AugurMetrics *m, const char *uuid, const char *name, const
                 return;
         g_strlcpy (e.device, device, sizeof e.device);
         g_array_append_val (g->io, e);
+}
+
+void
+augur_metrics_set_cpu_shares (AugurMetrics *m, const char *uuid, const char *name, double shares,
+                              double floor_shares)
+{
+        MetricsGuest *g;
+
+        if (isnan (shares) && !g_hash_table_contains (m->guests, uuid))
+                return;
+        g = get_guest (m, uuid, name);
+        g->cpu_shares = shares;
+        g->cpu_shares_floor = floor_shares;
 }
 
 void
@@ -570,6 +585,13 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
         forecast_family (out, guests, m->names, 0);
         forecast_family (out, guests, m->names, 1);
         io_families (out, guests, m->names);
+        gauge_family (out, guests, m->names, "augur_cpu_shares",
+                      "The CPU weight (cpu_shares) in force on a guest that opted in (cpu_weight_max), "
+                      "as augur last read it.",
+                      G_STRUCT_OFFSET (MetricsGuest, cpu_shares), 1);
+        gauge_family (out, guests, m->names, "augur_cpu_shares_floor",
+                      "The admin's own CPU weight of that guest: augur never sets it lower.",
+                      G_STRUCT_OFFSET (MetricsGuest, cpu_shares_floor), 1);
 
         family (out, "augur_guest_forecast_error_ratio", "gauge",
                 "Recent mean absolute error of the point forecast, as a fraction of capacity, of the model and of the best baseline.");

@@ -45,6 +45,8 @@
  *                                                              guest-oom-kill, guest-deflated,
  *                                                              demand-cut-off,
  *                                                              guest-memory-pressure)
+ *   augur_cpu_shares{domain,uuid}                       gauge  CPU WEIGHT: cpu_shares in force
+ *   augur_cpu_shares_floor{domain,uuid}                 gauge  ... and the admin's value
  *   augur_tick_duration_seconds                         histogram one stored tick, collect to audit
  *   augur_ticks_total                                   counter ticks stored
  *   augur_retrain_runs_total{outcome}                   counter periodic retraining runs:
@@ -155,6 +157,11 @@ void augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec);
 void augur_metrics_clear_io (AugurMetrics *m, const char *uuid);
 void augur_metrics_set_io (AugurMetrics *m, const char *uuid, const char *name, const char *device,
                            const char *kind, double limit_bps, double floor_bps, double upper_bps);
+/* CPU WEIGHT (resize-cpu.c, each tick): a guest that opted in
+ * (cpu_weight_max), its cpu_shares in force as read and the admin's value
+ * (the floor); NAN, NAN when not watched (no series). */
+void augur_metrics_set_cpu_shares (AugurMetrics *m, const char *uuid, const char *name, double shares,
+                                   double floor_shares);
 /* The guest is gone: drop all its series. */
 void augur_metrics_forget (AugurMetrics *m, const char *uuid);
 

@@ -13,6 +13,7 @@
 
 #include "resize.h"
 #include "resize-io.h"
+#include "resize-cpu.h"
 #include "mem-guard.h"
 #include "store-decisions.h"
 #include "vm.h"
@@ -81,6 +82,7 @@ struct AugurResize {
         AugurGuestReportFunc guest_report;      /* NULL = none                 */
         gpointer guest_report_ctx;
         AugurResizeIo *io;              /* the disk I/O limits (resize-io.h)  */
+        AugurResizeCpu *cpu;            /* the CPU weight (resize-cpu.h)      */
         gboolean no_yield;              /* never judge a second controller     */
 };
 

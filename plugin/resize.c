@@ -70,6 +70,7 @@ augur_resize_new (const AugurForecastHooks *hooks)
                 r->hooks = *hooks;
         r->vms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, resize_vm_free);
         r->io = augur_resize_io_new ();
+        r->cpu = augur_resize_cpu_new ();
         return r;
 }
 
@@ -80,6 +81,7 @@ augur_resize_free (AugurResize *r)
                 return;
         g_hash_table_unref (r->vms);
         augur_resize_io_free (r->io);
+        augur_resize_cpu_free (r->cpu);
         g_free (r);
 }
 
@@ -862,6 +864,30 @@ apply_vm (AugurResize *r, AugurHv *hv, AugurStore *store, Work *w, gint64 now_ms
                                             row->cpu_action, row->cpu_reason);
 }
 
+/* The CPU weight, after memory, vCPUs and I/O (resize-cpu.h), on the
+ * CPU demand the vCPU decisions planned for. */
+static void
+cpu_weight_tick (AugurResize *r, AugurHv *hv, AugurStore *store, const AugurConfig *config, const Work *work,
+                 const AugurDomainSample *samples, gsize n, gint64 now_ms)
+{
+        g_autofree AugurCpuGuest *cg = g_new0 (AugurCpuGuest, MAX (n, 1));
+
+        for (gsize i = 0; i < n; i++) {
+                const Work *w = &work[i];
+                gboolean settled = w->vm->fresh_samples >= FRESH_SAMPLES_NEEDED;
+
+                cg[i].s = &samples[i];
+                cg[i].mode = settled ? w->mode : AUGUR_MODE_OBSERVE;   /* just (re)connected */
+                cg[i].ceiling = w->vm->meta.cpu_weight_max;
+                cg[i].priority = w->vm->meta.priority;
+                cg[i].cores_used = w->in.cpu_cores_used;
+                cg[i].demand_cores = w->have_f ? augur_policy_cpu_demand (&w->f, &w->pc) : NAN;
+                cg[i].vcpus_max = MAX (w->in.vcpus_max, w->vm->caps.maximum);
+                cg[i].fresh = settled && !isnan (w->in.cpu_cores_used);
+        }
+        augur_resize_cpu_tick (r->cpu, hv, store, r->metrics, config, cg, n, now_ms);
+}
+
 void
 augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                    const AugurConfig *config, const AugurDomainSample *samples, gsize n,
@@ -918,6 +944,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                         io[i].mode = AUGUR_MODE_OBSERVE;        /* just (re)connected */
         }
         augur_resize_io_tick (r->io, hv, store, r->metrics, config, io, n, now_ms);
+        cpu_weight_tick (r, hv, store, config, work, samples, n, now_ms);
 }
 
 void
@@ -1013,6 +1040,7 @@ augur_resize_forget (AugurResize *r, const char *uuid)
         if (r->metrics)
                 augur_metrics_forget (r->metrics, uuid);
         augur_resize_io_forget (r->io, uuid);
+        augur_resize_cpu_forget (r->cpu, uuid);
         g_hash_table_remove (r->vms, uuid);
 }
 

@@ -24,6 +24,13 @@
  *                                    magnitude, and a guest that consented
  *                                    to disk raises has not consented to
  *                                    network ones
+ *     <augur:cpu_weight_max>4096</augur:cpu_weight_max> ceiling of a
+ *                                    raised CPU weight (cpu_shares,
+ *                                    resize-cpu.c), 2 to 262144 (cgroup
+ *                                    v2 hosts: at most 10000, cpu.weight's
+ *                                    range; a value libvirt clamps reads
+ *                                    back as someone else's change); unset
+ *                                    = augur never moves this guest's weight
  *   </augur:policy>
  * libvirt hands the element back without its prefix when read with
  * virDomainGetMetadata(ELEMENT, "urn:augur:policy:1").  Every element is
@@ -66,6 +73,7 @@ typedef struct {
         char tags[AUGUR_VM_TAGS_MAX];  /* "db prod", "" = none (TAGS)          */
         double io_max_mib_s;         /* disk limit ceiling, MiB/s, NAN = unset */
         double net_max_mib_s;        /* interface limit ceiling, ditto         */
+        double cpu_weight_max;       /* cpu_shares ceiling, NAN = unset        */
 } AugurVmPolicy;
 
 void augur_vm_policy_init (AugurVmPolicy *p);

@@ -73,16 +73,13 @@ restore_step (double set, double floor)
         return next - floor <= floor ? floor : next;
 }
 
-void
-augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const AugurIoLimitState *st,
-               double now_s, AugurIoPlan *ret)
+gboolean
+augur_limit_plan_begin (double limit, const AugurIoLimitState *st, AugurIoPlan *ret)
 {
         AugurIoLimitState *s = &ret->state;
-        double limit = isnan (in->limit_bps) || in->limit_bps < 0 ? 0 : in->limit_bps;
-        double ceiling = isnan (in->ceiling_bps) ? 0 : in->ceiling_bps;
-        double bar, want;
-        gboolean holding, burst, quiet;
 
+        if (isnan (limit) || limit < 0)
+                limit = 0;
         *s = *st;
         ret->reason = AUGUR_IO_REASON_NONE;
         ret->veto = AUGUR_IO_VETO_NONE;
@@ -102,20 +99,27 @@ augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const Au
                 ret->yielded = TRUE;
                 ret->reason = AUGUR_IO_REASON_YIELD;
         }
-        holding = s->set_bps > 0;
         if (s->floor_bps <= 0) {
                 ret->veto = AUGUR_IO_VETO_NO_LIMIT;
-                return;
+                return TRUE;
         }
-        if (ret->yielded)
-                return;         /* the admin's value stands this tick */
+        return ret->yielded;    /* the admin's value stands this tick */
+}
 
-        bar = c->raise_frac * s->floor_bps;
-        burst = !isnan (in->upper_bps) && in->upper_bps >= bar;
+void
+augur_limit_plan_decide (gboolean burst, double want, gboolean quiet, double ceiling, const AugurIoPlanConfig *c,
+                         double now_s, AugurIoPlan *ret)
+{
+        AugurIoLimitState *s = &ret->state;
+        double limit = ret->target_bps;
+        gboolean holding = s->set_bps > 0;
+
+        if (isnan (ceiling))
+                ceiling = 0;
         if (ceiling > s->floor_bps && burst) {
                 /* Rule 3. */
                 s->quiet_since_s = NAN;
-                want = in->censored ? ceiling : CLAMP (in->upper_bps * c->headroom, s->floor_bps, ceiling);
+                want = isnan (want) ? ceiling : CLAMP (want, s->floor_bps, ceiling);
                 if (holding)
                         want = MAX (want, MIN (s->set_bps, ceiling));
                 ret->target_bps = want;
@@ -138,8 +142,7 @@ augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const Au
         }
         /* Rule 4. */
         ret->want_raise_bps = s->set_bps - s->floor_bps;
-        quiet = !burst && !isnan (in->rate_bps) && in->rate_bps < bar;
-        if (!quiet) {
+        if (burst || !quiet) {
                 s->quiet_since_s = NAN;
                 ret->veto = AUGUR_IO_VETO_NOT_SUSTAINED;
                 return;
@@ -158,6 +161,23 @@ augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const Au
         ret->target_bps = want;
         ret->want_raise_bps = want - s->floor_bps;
         ret->reason = AUGUR_IO_REASON_RESTORE;
+}
+
+void
+augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const AugurIoLimitState *st,
+               double now_s, AugurIoPlan *ret)
+{
+        double ceiling = isnan (in->ceiling_bps) ? 0 : in->ceiling_bps;
+        double bar, want;
+        gboolean burst, quiet;
+
+        if (augur_limit_plan_begin (in->limit_bps, st, ret))
+                return;
+        bar = c->raise_frac * ret->state.floor_bps;
+        burst = !isnan (in->upper_bps) && in->upper_bps >= bar;
+        want = in->censored ? ceiling : in->upper_bps * c->headroom;
+        quiet = !isnan (in->rate_bps) && in->rate_bps < bar;
+        augur_limit_plan_decide (burst, want, quiet, ceiling, c, now_s, ret);
 }
 
 gboolean

@@ -133,6 +133,23 @@ typedef struct {
 void augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const AugurIoLimitState *st,
                     double now_s, AugurIoPlan *ret);
 
+/* THE RULES' SHARED CORE, for a planner of another admin's limit in its
+ * own units (policy/cpu-weight.h: cpu_shares; the _bps fields then hold
+ * that unit).  augur_io_plan() is _begin, its own judgement of the burst,
+ * the target and the quiet, then _decide; a second planner judges its
+ * own signal and keeps every rule above.
+ *
+ * _begin: rule 1 and the no-limit veto.  TRUE when the plan is complete
+ * (yielded this tick, or no limit); otherwise ret->state.floor_bps is the
+ * floor to judge against and ret->target_bps the limit in force.
+ * _decide: rules 2 to 4.  burst: a burst is forecast that the limit would
+ * cap; want: the raise's target before the clamp to [floor, ceiling]
+ * (NAN = the ceiling); quiet: the observed rate and the forecast are both
+ * quiet (unknown is not quiet); ceiling: 0 or NAN = none. */
+gboolean augur_limit_plan_begin (double limit, const AugurIoLimitState *st, AugurIoPlan *ret);
+void augur_limit_plan_decide (gboolean burst, double want, gboolean quiet, double ceiling,
+                              const AugurIoPlanConfig *c, double now_s, AugurIoPlan *ret);
+
 /* THE HOST BUDGET.  items[i].want_kib is limit i's want_raise_bps (the
  * arbitration is augur_policy_arbitrate()'s, in bytes/s instead of KiB:
  * shares by priority, capped at each want), budget_bps the host's total

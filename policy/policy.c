@@ -252,6 +252,14 @@ out:
         p->mem_need_kib = MIN (need, p->mem_target_kib - p->mem_extra_kib);
 }
 
+double
+augur_policy_cpu_demand (const AugurForecast *f, const AugurPolicyConfig *cfg)
+{
+        if (!f || f->H == 0)
+                return NAN;
+        return window_upper (f->cpu_p50_cores, f->cpu_upper_cores, lead_steps (f, cfg), cfg->buffer);
+}
+
 static void
 plan_vcpus (const AugurPolicyInput *in, const AugurForecast *f,
             const AugurPolicyConfig *cfg, double now, AugurPlan *p)
@@ -266,8 +274,7 @@ plan_vcpus (const AugurPolicyInput *in, const AugurForecast *f,
         if (cur <= 0 || hi <= 0)
                 return;
         hi = MAX (hi, lo);
-        if (f && f->H > 0)
-                demand = window_upper (f->cpu_p50_cores, f->cpu_upper_cores, lead_steps (f, cfg), cfg->buffer);
+        demand = augur_policy_cpu_demand (f, cfg);
         if (isnan (demand)) {
                 p->cpu_veto = AUGUR_VETO_NO_FORECAST;
                 want = cur;

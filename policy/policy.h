@@ -202,6 +202,10 @@ typedef struct {
  * buffer × (upper − p50) + headroom; NAN without a forecast.  What the
  * memory guard scores bursts against (mem-guard.h). */
 double augur_policy_mem_forecast_want (const AugurForecast *f, const AugurPolicyConfig *cfg);
+/* The CPU demand the vCPU decisions plan for, cores: max over the lead
+ * window of p50 + buffer × (upper − p50); NAN without a forecast.  What
+ * the CPU weight planner raises on (cpu-weight.h). */
+double augur_policy_cpu_demand (const AugurForecast *f, const AugurPolicyConfig *cfg);
 
 /* Plan one VM.  forecast may be NULL (no model, no baseline yet): the
  * policy then holds, except on pressure or a floor violation.  Pure. */

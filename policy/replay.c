@@ -917,6 +917,43 @@ augur_replay_run (AugurReplay *r, const AugurReplayConfig *cfg, AugurReplayResul
         ret->actions = acc.mem_actions + acc.cpu_actions;
 }
 
+gsize
+augur_replay_vm_steps (const AugurReplay *r, guint vm, const char **ret_name, const gint64 **ret_ts,
+                       const float **ret_cores_used, const float **ret_cores)
+{
+        const ReplayVm *v;
+
+        g_return_val_if_fail (r != NULL && vm < r->vms->len, 0);
+        v = g_ptr_array_index (r->vms, vm);
+        *ret_name = v->name;
+        *ret_ts = v->ts;
+        *ret_cores_used = v->cu;
+        *ret_cores = v->cores;
+        return v->n;
+}
+
+double
+augur_replay_cpu_demand (const AugurReplay *r, guint vm, gsize i, const AugurPolicyConfig *pc, double buffer)
+{
+        const ReplayVm *v;
+        AugurPolicyConfig c = *pc;
+        AugurForecast f;
+        const float *src;
+
+        g_return_val_if_fail (r != NULL && vm < r->vms->len, NAN);
+        v = g_ptr_array_index (r->vms, vm);
+        if (i >= v->n || !v->fc_h || v->fc_h[i] == 0)
+                return NAN;
+        src = v->fc + i * 4 * (gsize) r->L;
+        f.H = v->fc_h[i];
+        f.step_s = r->fc_step_s;
+        f.model = r->fc_model;
+        memcpy (f.cpu_p50_cores, src + 2 * r->L, f.H * sizeof (float));
+        memcpy (f.cpu_upper_cores, src + 3 * r->L, f.H * sizeof (float));
+        c.buffer = buffer;
+        return augur_policy_cpu_demand (&f, &c);
+}
+
 gboolean
 augur_replay_tune (AugurReplay *r, AugurReplayConfig *cfg, double target, double tol,
                    AugurReplayResult *ret, GError **error)

@@ -183,6 +183,17 @@ typedef struct {
 void augur_replay_bound_stats (const AugurReplay *r, const AugurReplayConfig *cfg, double rise_pts,
                                AugurReplayBoundStats *ret);
 
+/* FOR A SECOND MODEL over the same grid and the same stored forecasts
+ * (policy/replay-cpu.h, the contended host): VM vm's step count, with its
+ * timestamps, cores used (NAN = none) and provisioned cores (borrowed, n
+ * each); and the CPU demand the vCPU decisions plan for at step i
+ * (augur_policy_cpu_demand() on the stored forecast with pc and buffer;
+ * NAN without one). */
+gsize augur_replay_vm_steps (const AugurReplay *r, guint vm, const char **ret_name, const gint64 **ret_ts,
+                             const float **ret_cores_used, const float **ret_cores);
+double augur_replay_cpu_demand (const AugurReplay *r, guint vm, gsize i, const AugurPolicyConfig *pc,
+                                double buffer);
+
 /* Find the knob whose slack is within tol of target by bisection (slack
  * grows with the knob); cfg->knob is set to it and *ret is its result.
  * Returns FALSE with AUGUR_REPLAY_ERROR_TARGET when the target lies outside

@@ -64,6 +64,7 @@ struct AugurFakeGuest {
         char *meta_nsuri, *meta_xml;
         GHashTable *iotune;             /* disk -> AugurBlockIoTune           */
         GHashTable *bandwidth;          /* iface -> AugurIfaceBandwidth       */
+        guint64 cpu_shares;             /* live CPU weight, 0 = none          */
         /* modelled */
         AugurDomainSample rec;          /* the record as last served          */
         guint64 dropped;                /* fields the test removed (bits)     */
@@ -403,6 +404,7 @@ guest_new (AugurFake *f, const char *name)
         g->reports = g_array_new (FALSE, TRUE, sizeof (Report));
         g->agent = TRUE;
         g->stats_ms = -1;
+        g->cpu_shares = 1024;           /* libvirt's default on cgroup v1 */
         g_ptr_array_add (f->guests, g);
         g_hash_table_replace (f->by_uuid, g->uuid, g);
         return g;
@@ -1132,6 +1134,47 @@ fk_set_iface_bandwidth (AugurHvGuest *hg, const char *iface, const AugurIfaceBan
         return TRUE;
 }
 
+void
+augur_fake_guest_set_cpu_shares (AugurFakeGuest *g, guint64 shares)
+{
+        g->cpu_shares = shares;
+}
+
+guint64
+augur_fake_guest_cpu_shares (const AugurFakeGuest *g)
+{
+        return g->cpu_shares;
+}
+
+static gboolean
+fk_get_cpu_shares (AugurHvGuest *hg, guint64 *ret_shares, GError **error)
+{
+        AugurFakeGuest *g;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_GET_CPU_SHARES, 0, 0, &g, error))
+                return FALSE;
+        if (!g->cpu_shares) {
+                g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_UNSUPPORTED, "guest %s: no cpu_shares",
+                             g->name);
+                return FALSE;
+        }
+        *ret_shares = g->cpu_shares;
+        return TRUE;
+}
+
+static gboolean
+fk_set_cpu_shares (AugurHvGuest *hg, guint64 shares, GError **error)
+{
+        AugurFakeGuest *g;
+
+        if (!guest_call (hg, AUGUR_FAKE_CALL_SET_CPU_SHARES, (gint64) shares, 0, &g, error))
+                return FALSE;
+        if (!g->cpu_shares)
+                return refuse (g, error, "no cpu_shares");
+        g->cpu_shares = shares;
+        return TRUE;
+}
+
 static const AugurHvOps fake_ops = {
         .name = "fake",
         .close = fk_close,
@@ -1152,4 +1195,6 @@ static const AugurHvOps fake_ops = {
         .set_block_iotune = fk_set_block_iotune,
         .get_iface_bandwidth = fk_get_iface_bandwidth,
         .set_iface_bandwidth = fk_set_iface_bandwidth,
+        .get_cpu_shares = fk_get_cpu_shares,
+        .set_cpu_shares = fk_set_cpu_shares,
 };

@@ -76,6 +76,8 @@ typedef enum {
         AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE,
         AUGUR_FAKE_CALL_GET_IFACE_BANDWIDTH,
         AUGUR_FAKE_CALL_SET_IFACE_BANDWIDTH,
+        AUGUR_FAKE_CALL_GET_CPU_SHARES,
+        AUGUR_FAKE_CALL_SET_CPU_SHARES, /* value: the shares set              */
         AUGUR_FAKE_CALL_N,
 } AugurFakeCallKind;
 
@@ -164,6 +166,10 @@ gboolean augur_fake_guest_iotune (const AugurFakeGuest *g, const char *disk, Aug
  * otherwise get and set fail, as libvirt's "not a known interface". */
 void augur_fake_guest_set_bandwidth (AugurFakeGuest *g, const char *iface, const AugurIfaceBandwidth *b);
 gboolean augur_fake_guest_bandwidth (const AugurFakeGuest *g, const char *iface, AugurIfaceBandwidth *ret);
+/* The guest's live CPU weight (cpu_shares), 1024 until set; 0 = the
+ * backend has none (the get fails UNSUPPORTED). */
+void augur_fake_guest_set_cpu_shares (AugurFakeGuest *g, guint64 shares);
+guint64 augur_fake_guest_cpu_shares (const AugurFakeGuest *g);
 /* A modelled guest's interface in slot idx (net.idx): its name and its
  * rx / tx byte counters as the next stats call serves them.  name NULL
  * unplugs it (the slot is served empty). */

@@ -522,6 +522,59 @@ test_explain_io (Fx *fx, gconstpointer data)
         g_assert_nonnull (strstr (out, "augur restored vnet0's outbound limit from 8 to 1 MiB/s after sustained quiet."));
 }
 
+/* The CPU weight rows (plugin/resize-cpu.h AUDIT): explain says what
+ * augur last did with them, actions lists them in a table of their own
+ * (not among the I/O limits), report counts them; on a backend that
+ * cannot move the weight (pve), explain says why. */
+static void
+test_explain_cpu_weight (Fx *fx, gconstpointer data)
+{
+        g_autoptr(AugurStore) st = NULL;
+        g_autofree char *out = NULL, *uuid = g_malloc (AUGUR_UUID_STRLEN), *uuid2 = g_malloc (AUGUR_UUID_STRLEN);
+        gint64 now_ms = now_s_ms ();
+        AugurDecisionRow r = decision (1, "cpu1", now_ms), r2 = decision (2, "pve1", now_ms);
+
+        if (fx_skip (fx))
+                return;
+        augur_test_uuid (1, uuid);
+        augur_test_uuid (2, uuid2);
+        st = open_rw (fx);
+        guest_history (st, 1, "cpu1", now_ms - 10000, now_ms, 5, TRUE);
+        write_decisions (st, &r, 1);
+        g_assert_cmpint (augur_store_write_io_actuation (st, now_ms - 9000, uuid, "cpu1", "cpu-shares", NULL,
+                                                         1024, 8192, "forecast-burst", NULL), >, 0);
+        g_clear_pointer (&st, augur_store_close);
+        g_assert_cmpint (va (fx, &out, NULL, "explain", "cpu1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "augur raised its CPU weight from 1024 to 8192 shares ahead of a forecast "
+                                       "CPU burst"));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "actions", "cpu1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "CPU weight (cpu_shares):"));
+        g_assert_nonnull (strstr (out, "1024 -> 8192"));
+        g_assert_null (strstr (out, "I/O limits"));
+        g_clear_pointer (&out, g_free);
+
+        st = open_rw (fx);
+        g_assert_cmpint (augur_store_write_io_actuation (st, now_ms - 4000, uuid, "cpu1", "cpu-shares", NULL,
+                                                         8192, 1024, "restore", NULL), >, 0);
+        g_assert_cmpint (augur_store_write_io_actuation (st, now_ms - 3000, uuid, "cpu1", "cpu-shares", NULL,
+                                                         NAN, 2048, "yield", NULL), >, 0);
+        guest_history (st, 2, "pve1", now_ms - 10000, now_ms, 5, TRUE);
+        write_decisions (st, &r2, 1);
+        g_assert_cmpint (augur_store_write_io_actuation (st, now_ms - 2000, uuid2, "pve1", "cpu-shares", NULL,
+                                                         NAN, NAN, "unsupported", NULL), >, 0);
+        g_clear_pointer (&st, augur_store_close);
+        g_assert_cmpint (va (fx, &out, NULL, "explain", "cpu1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "someone else set its CPU weight to 2048 shares while augur held a raise"));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "explain", "pve1", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "cpuunits in the VM's .conf, which augur does not write"));
+        g_clear_pointer (&out, g_free);
+        g_assert_cmpint (va (fx, &out, NULL, "report", NULL), ==, 0);
+        g_assert_nonnull (strstr (out, "cpu1: 1 raises, 1 restore steps, 1 yields to a hand change"));
+        g_assert_nonnull (strstr (out, "pve1: not supported by its hypervisor backend"));
+}
+
 /* ---- plot ---- */
 
 /* A guest with samples but nothing to draw (no memory, no CPU figures:
@@ -837,6 +890,7 @@ main (int argc, char **argv)
         g_test_add ("/cli-cmds/vcpus-online", Fx, NULL, fx_setup, test_vcpus_online, fx_teardown);
         g_test_add ("/cli-cmds/explain/no-stats", Fx, NULL, fx_setup, test_explain_no_stats, fx_teardown);
         g_test_add ("/cli-cmds/explain/io", Fx, NULL, fx_setup, test_explain_io, fx_teardown);
+        g_test_add ("/cli-cmds/explain/cpu-weight", Fx, NULL, fx_setup, test_explain_cpu_weight, fx_teardown);
         g_test_add ("/cli-cmds/plot/no-data", Fx, NULL, fx_setup, test_plot_no_data, fx_teardown);
         g_test_add ("/cli-cmds/plot/band", Fx, NULL, fx_setup, test_plot_band, fx_teardown);
         g_test_add ("/cli-cmds/forecast/host", Fx, NULL, fx_setup, test_forecast_host, fx_teardown);

@@ -487,6 +487,7 @@ test_every_key (void)
                 { "forecast", "width_halflife", "3h", DBL, O (width_halflife_s), 3 * 3600 },
                 { "host", "mem_budget_mib", "1536", DBL, O (host_budget_kib), 1536 * 1024.0 },
                 { "host", "io_budget_mib_s", "120", DBL, O (io_budget_mib_s), 120 },
+                { "host", "cpu_weight_budget", "8192", DBL, O (cpu_weight_budget), 8192 },
                 { "host", "reserve_mib", "0", DBL, O (host_reserve_kib), 0 },
                 { "host", "cushion_free_low_pct", "0", DBL, O (cushion_free_low), 0 },
                 { "host", "cushion_free_high_pct", "100", DBL, O (cushion_free_high), 1 },

@@ -63,6 +63,7 @@
 #include "virt-augur.h"
 #include "cmd-replay-io.h"
 #include "io-forecast.h"
+#include "cpu-weight-cli.h"
 #include "trace.h"
 #include "dataset.h"
 #include "predictor.h"
@@ -223,6 +224,10 @@ static const AugurOptDef opts_replay[] = {
           .help = "--io: what a cap holds back is dropped, not carried into later steps" },
         { .name = "io-families", .type = AUGUR_OPT_STRING, .metavar = "FILE",
           .help = "--io: CSV vm,family (scripts/gen-scenarios --io-families): scores per family too" },
+        { .name = "contended-host", .type = AUGUR_OPT_DOUBLE, .metavar = "Q", .min = 0.01, .max = 1,
+          .help = "augur only: share one host, sized to the Q-quantile of the total CPU demand, among "
+                  "the VMs and report the CPU shortfall of vCPU hotplug alone and with the CPU weight "
+                  "(policy/replay-cpu.h)" },
         { .name = "policy-set", .type = AUGUR_OPT_STRV, .metavar = "KEY=VALUE",
           .help = "policy (studies): set a policy.h config field (repeatable): headroom_kib, "
                   "reserve_kib, lead_s, deadband_frac, shrink_step_kib, shrink_sustain_s, "
@@ -703,6 +708,7 @@ cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autoptr (GError) error = NULL;
         g_autoptr (GTimer) timer = g_timer_new ();
         gint64 step_s;
+        double contended_q;
         int ex;
 
         o.policy = AUGUR_REPLAY_AUGUR;
@@ -858,6 +864,9 @@ cmd_replay (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 augur_replay_bound_stats (r, &cfg, o.rise_pts, &bs);
                 print_bound_stats (g, &bs);
         }
+        if (augur_cmd_opts_double (opts, "contended-host", &contended_q) &&
+            !augur_cli_replay_cpu (g, r, &cfg, contended_q))
+                return 1;
         return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "mem-guard.h"
 #include "store.h"
 #include "store-report.h"
+#include "cpu-weight-cli.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -266,7 +267,7 @@ j_figures (GString *s, const AugurReportGuest *g, gboolean *first)
 }
 
 static void
-print_json (const AugurReport *r, double since_s)
+print_json (const AugurReport *r, double since_s, AugurStore *st, const AugurCliGlobal *cli)
 {
         g_autoptr(GString) s = g_string_new ("{");
         gboolean first = TRUE;
@@ -300,7 +301,9 @@ print_json (const AugurReport *r, double since_s)
         j_int (s, "ticks", r->host.ticks, &first);
         j_figures (s, &r->host, &first);
         j_str (s, "worst_guest", r->host.worst_name, &first);
-        g_string_append (s, "\n  }\n}\n");
+        g_string_append (s, "\n  }");
+        augur_cli_cpu_weight_report (st, r->from_ms, r->to_ms, s, cli);
+        g_string_append (s, "\n}\n");
         fputs (s->str, stdout);
 }
 
@@ -322,7 +325,9 @@ static const AugurCmdInfo info_report = {
                 "out-of-memory event; the worst is the least memory left free), the guard's "
                 "out-of-memory and pressure events and the OOM kills the guests reported, the "
                 "actions taken or recommended, and the forecast's coverage (decisions whose upper "
-                "bound held one horizon later).\n\n"
+                "bound held one horizon later).  Then, for the guests whose CPU weight augur moved "
+                "(policy cpu_weight_max), its raises, restore steps, yields and the time it was "
+                "raised.\n\n"
                 "In recommend mode the allocation is the target augur recommended instead of the "
                 "balloon: what augur would have given back.",
 };
@@ -351,10 +356,12 @@ cmd_report (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         r = augur_store_report (st, to_ms - (gint64) (since_s * 1000), to_ms, AUGUR_GUARD_NEAR_FRAC, &error);
         if (!r)
                 return augur_cli_error ("%s", error->message);
-        if (g->json)
-                print_json (r, since_s);
-        else
+        if (g->json) {
+                print_json (r, since_s, st, g);
+        } else {
                 print_text (r, g);
+                augur_cli_cpu_weight_report (st, r->from_ms, r->to_ms, NULL, g);
+        }
         return 0;
 }
 

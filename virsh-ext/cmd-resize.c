@@ -6,6 +6,7 @@
 #include "cli-json.h"
 #include "guests.h"
 #include "io-limit.h"
+#include "cpu-weight-cli.h"
 #include "store.h"
 #include "store-decisions.h"
 #include "util.h"
@@ -185,7 +186,7 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
-        g_autoptr(GArray) rows = NULL, acts = NULL, io = NULL;
+        g_autoptr(GArray) rows = NULL, acts = NULL, io = NULL, cpu_rows = NULL;
         g_autoptr(GPtrArray) doms = NULL;
         g_autoptr(GError) error = NULL;
         const char *domain = augur_cmd_opts_string (opts, "domain");
@@ -216,6 +217,7 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (!acts)
                 return augur_cli_error ("%s", error->message);
         io = io_rows (acts);
+        cpu_rows = augur_cli_cpu_weight_rows (acts);
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
@@ -234,6 +236,7 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                         domain_names (st, a->domain_id, &name, &uuid, &doms);
                         io_row_to_json (b, a, name, uuid);
                 }
+                augur_cli_cpu_weight_json (b, st, cpu_rows);
                 json_builder_end_array (b);
                 augur_cli_json_print (b, TRUE);
                 return 0;
@@ -289,6 +292,7 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 }
                 augur_cli_table_print (&ti, g);
         }
+        augur_cli_cpu_weight_table (st, cpu_rows, g);
         return 0;
 }
 
@@ -540,6 +544,7 @@ cmd_explain (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (r->note[0])
                 g_print ("Note: %s\n", r->note);
         print_io_explain (st, d->id);
+        augur_cli_cpu_weight_explain (st, d->id);
         return 0;
 }
 
