@@ -6,14 +6,14 @@
 
 #include <math.h>
 
-/* The period is detected on log(1 + rate / DETECT_SCALE_BPS), dilated by
+/* DETECT SCALE.  The period is detected on log(1 + rate / detect_scale)
+ * (AUGUR_IO_DETECT_SCALE_BPS or _IOPS by the series' unit), dilated by
  * DETECT_DILATE_TICKS each way (dilate() below).  The log: a raise that
  * lets a capped read through at eight times the rate is the same job, and
  * one such spike must not outweigh, in the autocorrelation's variance,
  * the periods of capped reads before it (it did: the period was lost at
  * the first raise and stayed lost while the spike was in the ring).  The
  * dilation: a burst's start may jitter by as many ticks. */
-#define DETECT_SCALE_BPS (64.0f * 1024)
 #define DETECT_DILATE_TICKS 2
 
 /* PHASES.  The upper bound's margin is learnt apart for the two kinds of
@@ -54,6 +54,7 @@ augur_io_forecast_config_init (AugurIoForecastConfig *c)
         c->period_min_acf = 0.5f;
         c->period_k = 3;
         c->coverage = 0.95f;
+        c->detect_scale = AUGUR_IO_DETECT_SCALE_BPS;
 }
 
 AugurIoForecast *
@@ -228,7 +229,7 @@ augur_io_forecast_push (AugurIoForecast *f, double bps, gboolean at_limit, guint
                 float *x = f->scratch, *acf = f->scratch + f->c.ring_len;
 
                 for (guint i = 0; i < n; i++)
-                        acf[i] = log1pf (ring_at (f, f->tick - n + i) / DETECT_SCALE_BPS);
+                        acf[i] = log1pf (ring_at (f, f->tick - n + i) / f->c.detect_scale);
                 dilate (acf, n, DETECT_DILATE_TICKS, x);
                 f->period = augur_period_detect (x, n, f->c.period_min, f->c.ring_len / 2,
                                                  f->c.period_min_acf, acf, NULL);

@@ -1,5 +1,7 @@
-/* io-forecast.h — the forecast of one disk's byte rate, for the disk I/O
- * limits (policy/io-limit.h): when is the next burst due, and how large.
+/* io-forecast.h — the forecast of one device's rate (a disk's read or
+ * write bytes/s or requests/s, an interface's rx or tx bytes/s), for the
+ * I/O limits (policy/io-limit.h) and `virt-augur forecast`: when is the
+ * next burst due, and how large.
  *
  * WHAT IT IS.  The online predictor's fast path (period.c) on one more
  * series: a ring of the disk's bytes/s per tick, the period detector
@@ -45,10 +47,19 @@ typedef struct {
         float period_min_acf;    /* autocorrelation needed to use a period    */
         guint period_k;          /* previous periods looked at                */
         float coverage;          /* of the upper bound                        */
+        float detect_scale;      /* the detector's log scale, the series'
+                                  * unit (io-forecast.c DETECT SCALE)         */
 } AugurIoForecastConfig;
 
+/* The detector's scale for a byte rate, bytes/s, and for a request rate,
+ * IO/s: one 64 KiB request's worth of each (a 4 KiB-request disk doing 16
+ * IO/s moves 64 KiB/s), so the two series of one job look alike. */
+#define AUGUR_IO_DETECT_SCALE_BPS (64.0f * 1024)
+#define AUGUR_IO_DETECT_SCALE_IOPS 16.0f
+
 /* ring 512, periods 4..256 ticks re-detected every 8 ticks at ACF >= 0.5
- * over the last 3 periods, coverage 0.95. */
+ * over the last 3 periods, coverage 0.95, the byte-rate detect scale
+ * (set AUGUR_IO_DETECT_SCALE_IOPS for a request rate). */
 void augur_io_forecast_config_init (AugurIoForecastConfig *c);
 
 typedef struct AugurIoForecast AugurIoForecast;
@@ -60,10 +71,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurIoForecast, augur_io_forecast_free)
 /* The largest rate a counter may show, bytes/s: 64 GiB/s, above any disk a
  * guest has; a faster delta is a counter glitch. */
 #define AUGUR_IO_MAX_BPS (64.0 * 1024 * 1024 * 1024)
+/* The largest request rate a counter may show, IO/s: 64 Mi requests/s,
+ * ten times the fastest NVMe device; a faster delta is a counter glitch
+ * (augur_io_rate's max_bps for a request counter). */
+#define AUGUR_IO_MAX_IOPS (64.0 * 1024 * 1024)
 
-/* bytes/s from two counter readings dt_s apart: NAN over a reset (cur <
- * prev), a gap (dt_s <= 0 or beyond AUGUR_MAX_RATE_GAP_S), a missing
- * reading (< 0) or a rate above max_bps. */
+/* bytes/s (or IO/s from request counters) from two counter readings dt_s
+ * apart: NAN over a reset (cur < prev), a gap (dt_s <= 0 or beyond
+ * AUGUR_MAX_RATE_GAP_S), a missing reading (< 0) or a rate above max_bps
+ * (AUGUR_IO_MAX_BPS, or AUGUR_IO_MAX_IOPS for requests). */
 double augur_io_rate (gint64 prev, gint64 cur, double dt_s, double max_bps);
 
 /* One tick's rate (NAN = unknown); at_limit: it sat at the limit in force

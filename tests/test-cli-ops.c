@@ -154,6 +154,7 @@ test_policy_in_effect (void)
                 { "tags", NULL, "no tags: [guests] include and exclude match it by name and UUID only" },
                 { "io_max_mib_s", NULL, "unset: augurd never raises this guest's disk limits" },
                 { "net_max_mib_s", NULL, "unset: augurd never raises this guest's network limits" },
+                { "io_max_iops", NULL, "unset: augurd never raises this guest's disk IOPS limits" },
         };
         char *set[] = { "mode=act", "mem_max_mib=1024", "quantile=0.9", NULL };
         AugurVmPolicy p;

@@ -62,12 +62,17 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
 }
 
 /* An I/O limit actuation as JSON (actions --json): kind io-total /
- * io-read / io-write (the device a disk) or net-in / net-out (an
- * interface), the device, bytes/s from and to, and the reason.  "disk"
+ * io-read / io-write / io-total-iops / io-read-iops / io-write-iops (the
+ * device a disk) or net-in / net-out (an interface), the device, from
+ * and to in the kind's unit ("unit": "B/s" as from_bytes_sec and
+ * to_bytes_sec, "IO/s" as from_iops and to_iops), and the reason.  "disk"
  * names the device of either kind: the key predates interfaces. */
 static void
 io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, const char *uuid)
 {
+        AugurIoKind k = augur_io_kind_from_name (a->kind);
+        gboolean iops = k < AUGUR_IO_KIND_N && augur_io_kind_is_iops (k);
+
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
         json_builder_add_int_value (b, a->ts_ms / 1000);
@@ -75,8 +80,9 @@ io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, co
         json_str (b, "kind", a->kind);
         json_str (b, "disk", a->device);
         json_str (b, "device", a->device);
-        augur_cli_json_num (b, "from_bytes_sec", a->from_value);
-        augur_cli_json_num (b, "to_bytes_sec", a->to_value);
+        json_str (b, "unit", iops ? "IO/s" : "B/s");
+        augur_cli_json_num (b, iops ? "from_iops" : "from_bytes_sec", a->from_value);
+        augur_cli_json_num (b, iops ? "to_iops" : "to_bytes_sec", a->to_value);
         json_str (b, "reason", a->reason);
         json_builder_end_object (b);
 }
@@ -99,10 +105,15 @@ io_heading (const char *kind)
         return k < AUGUR_IO_KIND_N && augur_io_kind_info[k].net ? "Network I/O" : "Disk I/O";
 }
 
+/* v of an actuation of kind as printed: "40 MiB/s", "800 IO/s"
+ * (io-limit.h augur_io_kind_format; a kind this build does not know is
+ * taken for bytes/s). */
 static char *
-fmt_mib_s (double bps)
+fmt_io (const char *kind, double v, gboolean with_unit)
 {
-        return isnan (bps) ? g_strdup ("?") : g_strdup_printf ("%.3g MiB/s", bps / 1048576);
+        AugurIoKind k = augur_io_kind_from_name (kind);
+
+        return augur_io_kind_format (k < AUGUR_IO_KIND_N ? k : AUGUR_IO_KIND_TOTAL, v, with_unit);
 }
 
 /* The disk limit actuations among rows (every kind is in the table). */
@@ -274,7 +285,8 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 augur_cli_table_add (&ti, g_strdupv (hdr_io));
                 for (guint i = 0; i < io->len; i++) {
                         const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
-                        g_autofree char *from = fmt_mib_s (a->from_value), *to = fmt_mib_s (a->to_value);
+                        g_autofree char *from = fmt_io (a->kind, a->from_value, TRUE);
+                        g_autofree char *to = fmt_io (a->kind, a->to_value, TRUE);
                         const char *name, *uuid;
                         char **cells = g_new0 (char *, 7);
 
@@ -376,23 +388,16 @@ print_no_memory_stats (const char *name, double alloc_kib)
                  "then lists available, usable and last_update.\n", name, name, name);
 }
 
-/* explain's I/O paragraph: augur's newest disk or interface limit change,
- * in words ("raised vda's limit from 5 to 40 MiB/s for the forecast
- * burst", "raised vnet0's outbound limit from 1 to 8 MiB/s ..."). */
+/* One I/O limit change in words ("raised vda's limit from 5 to 40 MiB/s
+ * for the forecast burst", "raised vda's read IOPS limit from 200 to 800
+ * IO/s ...", "raised vnet0's outbound limit from 1 to 8 MiB/s ..."). */
 static void
-print_io_explain (AugurStore *st, gint64 domain_id)
+print_io_row (const AugurActuationRow *a)
 {
-        g_autoptr(GArray) acts = augur_store_actuations (st, domain_id, G_MININT64, G_MAXINT64, 0, NULL);
-        g_autoptr(GArray) io = acts ? io_rows (acts) : NULL;
-        const AugurActuationRow *a;
-        g_autofree char *t = NULL, *from = NULL, *to = NULL;
+        g_autofree char *t = augur_cli_format_ms (a->ts_ms);
+        g_autofree char *from = fmt_io (a->kind, a->from_value, FALSE);
+        g_autofree char *to = fmt_io (a->kind, a->to_value, TRUE);
 
-        if (!io || io->len == 0)
-                return;
-        a = &g_array_index (io, AugurActuationRow, io->len - 1);
-        t = augur_cli_format_ms (a->ts_ms);
-        from = g_strdup_printf ("%.3g", a->from_value / 1048576);
-        to = fmt_mib_s (a->to_value);
         if (g_strcmp0 (a->reason, "forecast-burst") == 0)
                 g_print ("%s: at %s UTC augur %s %s's %s from %s to %s for the forecast burst.\n", io_heading (a->kind),
                          t, a->to_value > a->from_value ? "raised" : "set", a->device, io_limit_words (a->kind),
@@ -407,6 +412,28 @@ print_io_explain (AugurStore *st, gint64 domain_id)
         else
                 g_print ("%s: at %s UTC %s's %s went from %s to %s (%s).\n", io_heading (a->kind), t, a->device,
                          io_limit_words (a->kind), from, to, a->reason ? a->reason : "?");
+}
+
+/* explain's I/O paragraph: per limit augur moved (a device and kind: a
+ * disk's byte and IOPS limits are two), its newest change, oldest first. */
+static void
+print_io_explain (AugurStore *st, gint64 domain_id)
+{
+        g_autoptr(GArray) acts = augur_store_actuations (st, domain_id, G_MININT64, G_MAXINT64, 0, NULL);
+        g_autoptr(GArray) io = acts ? io_rows (acts) : NULL;
+        g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GPtrArray) newest = g_ptr_array_new ();
+
+        for (guint i = io ? io->len : 0; i-- > 0;) {
+                const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
+                char *key = g_strdup_printf ("%s/%s", a->device, a->kind ? a->kind : "");
+
+                if (!g_hash_table_add (seen, key))
+                        continue;
+                g_ptr_array_add (newest, (gpointer) a);
+        }
+        for (guint i = newest->len; i-- > 0;)
+                print_io_row (newest->pdata[i]);
 }
 
 static const AugurOptDef opts_explain[] = {

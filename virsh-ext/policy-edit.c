@@ -12,7 +12,7 @@
 const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS] = {
         "mode", "mem_min_mib", "mem_max_mib", "vcpus_min", "vcpus_max",
         "priority", "target_util_pct", "quantile", "tags", "io_max_mib_s",
-        "net_max_mib_s",
+        "net_max_mib_s", "io_max_iops",
 };
 
 char *
@@ -42,6 +42,8 @@ augur_cli_policy_value (const AugurVmPolicy *p, const char *key)
                 return isnan (p->io_max_mib_s) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%g", p->io_max_mib_s));
         if (strcmp (key, "net_max_mib_s") == 0)
                 return isnan (p->net_max_mib_s) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%g", p->net_max_mib_s));
+        if (strcmp (key, "io_max_iops") == 0)
+                return isnan (p->io_max_iops) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%g", p->io_max_iops));
         g_assert_not_reached ();
 }
 
@@ -74,6 +76,8 @@ unset_key (AugurVmPolicy *p, const char *key, GError **error)
                 p->io_max_mib_s = def.io_max_mib_s;
         else if (strcmp (key, "net_max_mib_s") == 0)
                 p->net_max_mib_s = def.net_max_mib_s;
+        else if (strcmp (key, "io_max_iops") == 0)
+                p->io_max_iops = def.io_max_iops;
         else
                 return augur_vm_policy_set (p, key, "", error);  /* names the known keys */
         return TRUE;
@@ -204,6 +208,8 @@ augur_cli_policy_in_effect (const AugurVmPolicy *p, const char *key, const Augur
                 *ret_from = g_strdup ("unset: augurd never raises this guest's disk limits");
         } else if (strcmp (key, "net_max_mib_s") == 0) {
                 *ret_from = g_strdup ("unset: augurd never raises this guest's network limits");
+        } else if (strcmp (key, "io_max_iops") == 0) {
+                *ret_from = g_strdup ("unset: augurd never raises this guest's disk IOPS limits");
         } else {
                 g_assert_not_reached ();
         }
