@@ -913,6 +913,12 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
         augur_resize_io_tick (r->io, hv, store, r->metrics, config, io, n, now_ms);
 }
 
+AugurResizeIo *
+augur_resize_get_io (AugurResize *r)
+{
+        return r->io;
+}
+
 void
 augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics)
 {

@@ -19,14 +19,14 @@ static const char *const veto_names[AUGUR_IO_VETO_N] = {
 
 #define MIB 1048576.0
 const AugurIoKindInfo augur_io_kind_info[AUGUR_IO_KIND_N] = {
-        [AUGUR_IO_KIND_TOTAL] = { "io-total", "limit", FALSE, "B/s", "MiB/s", MIB },
-        [AUGUR_IO_KIND_READ] = { "io-read", "read limit", FALSE, "B/s", "MiB/s", MIB },
-        [AUGUR_IO_KIND_WRITE] = { "io-write", "write limit", FALSE, "B/s", "MiB/s", MIB },
-        [AUGUR_IO_KIND_NET_IN] = { "net-in", "inbound limit", TRUE, "B/s", "MiB/s", MIB },
-        [AUGUR_IO_KIND_NET_OUT] = { "net-out", "outbound limit", TRUE, "B/s", "MiB/s", MIB },
-        [AUGUR_IO_KIND_TOTAL_IOPS] = { "io-total-iops", "IOPS limit", FALSE, "IO/s", "IO/s", 1 },
-        [AUGUR_IO_KIND_READ_IOPS] = { "io-read-iops", "read IOPS limit", FALSE, "IO/s", "IO/s", 1 },
-        [AUGUR_IO_KIND_WRITE_IOPS] = { "io-write-iops", "write IOPS limit", FALSE, "IO/s", "IO/s", 1 },
+        [AUGUR_IO_KIND_TOTAL] = { "io-total", "limit", FALSE, "B/s", "MiB/s", MIB, "total" },
+        [AUGUR_IO_KIND_READ] = { "io-read", "read limit", FALSE, "B/s", "MiB/s", MIB, "read" },
+        [AUGUR_IO_KIND_WRITE] = { "io-write", "write limit", FALSE, "B/s", "MiB/s", MIB, "write" },
+        [AUGUR_IO_KIND_NET_IN] = { "net-in", "inbound limit", TRUE, "B/s", "MiB/s", MIB, "rx" },
+        [AUGUR_IO_KIND_NET_OUT] = { "net-out", "outbound limit", TRUE, "B/s", "MiB/s", MIB, "tx" },
+        [AUGUR_IO_KIND_TOTAL_IOPS] = { "io-total-iops", "IOPS limit", FALSE, "IO/s", "IO/s", 1, "total IOPS" },
+        [AUGUR_IO_KIND_READ_IOPS] = { "io-read-iops", "read IOPS limit", FALSE, "IO/s", "IO/s", 1, "read IOPS" },
+        [AUGUR_IO_KIND_WRITE_IOPS] = { "io-write-iops", "write IOPS limit", FALSE, "IO/s", "IO/s", 1, "write IOPS" },
 };
 
 AugurIoKind

@@ -81,6 +81,9 @@ typedef struct {
         const char *unit;                /* of its numbers: "B/s" or "IO/s"    */
         const char *shown_unit;          /* as printed: "MiB/s" or "IO/s"      */
         double shown_per_unit;           /* units in one shown unit: 1048576   */
+        const char *series;              /* the rate it limits, as `virt-augur
+                                          * forecast` names it: "read", "rx",
+                                          * "read IOPS"                        */
 } AugurIoKindInfo;
 
 extern const AugurIoKindInfo augur_io_kind_info[AUGUR_IO_KIND_N];

@@ -4,6 +4,7 @@
 
 #include "virt-augur.h"
 #include "cli-json.h"
+#include "client.h"
 #include "guests.h"
 #include "io-limit.h"
 #include "store.h"
@@ -577,50 +578,155 @@ static const AugurOptDef opts_forecast[] = {
 };
 
 static const AugurCmdInfo info_forecast = {
-        .help = "the newest forecast per horizon (p50, upper bound) and its model",
+        .help = "the newest forecast per horizon (p50, upper bound) and its model; per device I/O",
         .desc = "The newest forecast the resize loop stored for the domain: median and upper "
                 "bound per horizon, the model that served it and when it was made.  augurd "
                 "stores a guest's forecast once a minute, so it may be up to a minute old; every "
-                "decision row has the forecast of its own tick.",
+                "decision row has the forecast of its own tick.  Then, asked of the running augurd "
+                "(its API, io_forecast), the I/O forecast per disk (read and write, bytes/s and "
+                "IOPS) and per interface (rx and tx bytes/s): the last tick's rate, the median and "
+                "calibrated upper bound over the lead, the period detected (none: no forecast) "
+                "and whether it rests on samples capped at their limit.",
 };
+
+/* The running augurd's io_forecast result for uuid (transfer full), or
+ * NULL with *ret_why. */
+static JsonNode *
+io_forecast_from_daemon (const AugurCliGlobal *g, const char *uuid, char **ret_why)
+{
+        g_autofree char *path = augur_client_socket_path (g->socket_path);
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autoptr(JsonNode) req = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = NULL;
+        JsonNode *res;
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "call");
+        json_builder_add_string_value (b, "io_forecast");
+        json_builder_set_member_name (b, "args");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "domain");
+        json_builder_add_string_value (b, uuid);
+        json_builder_end_object (b);
+        json_builder_end_object (b);
+        req = json_builder_get_root (b);
+        json_generator_set_root (gen, req);
+        line = json_generator_to_data (gen, NULL);
+        res = augur_client_call_result (path, line, AUGUR_CLIENT_TIMEOUT_MS, &error);
+        if (!res || !JSON_NODE_HOLDS_OBJECT (res)) {
+                *ret_why = g_strdup (error ? error->message : "augurd's answer is not readable");
+                g_clear_pointer (&res, json_node_unref);
+        }
+        return res;
+}
+
+static double
+member_num (JsonObject *o, const char *key)
+{
+        JsonNode *n = json_object_get_member (o, key);
+
+        return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}
+
+/* The I/O table of `forecast`: one line per device and series. */
+static void
+print_io_forecast (JsonNode *io, const char *why)
+{
+        JsonObject *o = io ? json_node_get_object (io) : NULL;
+        JsonArray *a = o && json_object_has_member (o, "series") ? json_object_get_array_member (o, "series") : NULL;
+
+        if (!a) {
+                g_print ("\nI/O: no forecast (%s)\n", why ? why : "augurd sent none");
+                return;
+        }
+        g_print ("\nI/O over the next %.0f s, live from augurd (period: the repeat detected; without one there is "
+                 "no forecast)\n\n", member_num (o, "lead_s"));
+        g_print (" %-8s %-11s %12s %12s %12s %8s %12s\n", "Device", "Series", "Now", "p50", "Upper", "Period",
+                 "Limit");
+        g_print ("------------------------------------------------------------------------------------\n");
+        for (guint i = 0; i < json_array_get_length (a); i++) {
+                JsonObject *r = json_array_get_object_element (a, i);
+                AugurIoKind k = r ? augur_io_kind_from_name (json_object_get_string_member_with_default (r, "kind", NULL))
+                                  : AUGUR_IO_KIND_N;
+                g_autofree char *now = NULL, *p50 = NULL, *up = NULL, *lim = NULL, *per = NULL;
+                double limit, period;
+
+                if (k == AUGUR_IO_KIND_N)
+                        continue;       /* a kind this virt-augur does not know */
+                now = augur_io_kind_format (k, member_num (r, "rate"), TRUE);
+                p50 = augur_io_kind_format (k, member_num (r, "p50"), TRUE);
+                up = augur_io_kind_format (k, member_num (r, "upper"), TRUE);
+                limit = member_num (r, "limit");
+                lim = isnan (limit) ? g_strdup ("-") : limit > 0 ? augur_io_kind_format (k, limit, TRUE) : g_strdup ("none");
+                period = member_num (r, "period_s");
+                per = period > 0 ? g_strdup_printf ("%.0f s", period) : g_strdup ("none");
+                g_print (" %-8s %-11s %12s %12s %12s %8s %12s%s\n",
+                         json_object_get_string_member_with_default (r, "device", "?"), augur_io_kind_info[k].series,
+                         now, p50, up, per, lim,
+                         json_object_get_boolean_member_with_default (r, "censored", FALSE) ? "  (censored)" : "");
+        }
+}
 
 static int
 cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
-        g_autoptr(GError) error = NULL;
+        g_autoptr(GError) error = NULL, stored_error = NULL;
         g_autoptr(JsonParser) parser = json_parser_new ();
-        g_autofree char *model = NULL, *horizons = NULL, *t = NULL;
-        double step_s;
-        gint64 ts_ms;
+        g_autoptr(JsonNode) io = NULL;
+        g_autofree char *model = NULL, *horizons = NULL, *t = NULL, *io_why = NULL;
+        double step_s = NAN;
+        gint64 ts_ms = 0;
         const char *domain = augur_cmd_opts_string (opts, "domain");
-        JsonArray *arr;
+        JsonArray *arr = NULL;
 
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
                 return augur_cli_error ("%s", error->message);
         if (!(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (!augur_store_read_forecast (st, d->id, &ts_ms, &model, &step_s, &horizons, &error))
-                return augur_cli_error ("%s: %s", d->name, error->message);
-        if (!json_parser_load_from_data (parser, horizons, -1, &error) ||
-            !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-                return augur_cli_error ("%s: stored forecast is not readable", d->name);
-        arr = json_node_get_array (json_parser_get_root (parser));
+        if (augur_store_read_forecast (st, d->id, &ts_ms, &model, &step_s, &horizons, &stored_error)) {
+                if (!json_parser_load_from_data (parser, horizons, -1, &error) ||
+                    !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+                        return augur_cli_error ("%s: stored forecast is not readable", d->name);
+                arr = json_node_get_array (json_parser_get_root (parser));
+        }
+        io = io_forecast_from_daemon (g, d->uuid, &io_why);
+        if (!arr && !io)
+                return augur_cli_error ("%s: %s", d->name, stored_error->message);
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
                 json_builder_begin_object (b);
                 augur_cli_json_domain (b, d->name, d->uuid);
                 json_builder_set_member_name (b, "ts");
-                json_builder_add_int_value (b, ts_ms / 1000);
+                if (arr)
+                        json_builder_add_int_value (b, ts_ms / 1000);
+                else
+                        json_builder_add_null_value (b);
                 json_str (b, "model", model);
                 augur_cli_json_num (b, "step_s", step_s);
                 json_builder_set_member_name (b, "horizons");
-                json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+                if (arr)
+                        json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+                else
+                        json_builder_add_null_value (b);
+                /* augurd's io_forecast result (plugin/daemon.c), or null */
+                json_builder_set_member_name (b, "io");
+                if (io)
+                        json_builder_add_value (b, json_node_copy (io));
+                else
+                        json_builder_add_null_value (b);
                 json_builder_end_object (b);
                 augur_cli_json_print (b, TRUE);
+                return 0;
+        }
+        if (!arr) {
+                g_print ("Forecast for %s: %s\n", d->name, stored_error->message);
+                print_io_forecast (io, io_why);
                 return 0;
         }
         t = augur_cli_format_ms (ts_ms);
@@ -642,6 +748,7 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                          o ? json_object_get_double_member_with_default (o, "s", 0) : 0,
                          v[0] / 1024, v[1] / 1024, v[2], v[3]);
         }
+        print_io_forecast (io, io_why);
         return 0;
 }
 
