@@ -29,7 +29,8 @@
 # Also checked: augur's audit has forecast-burst and restore rows for
 # vda's byte and IOPS limits; `virt-augur explain` prints both; `virt-augur
 # forecast` (text and --json, live from augurd's API) shows vda's read
-# IOPS forecast with the period of the reads.
+# IOPS forecast with the period of the reads; `virt-augur plot` draws its
+# I/O panel.
 # Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -156,6 +157,11 @@ sed 's/^/    /' <<<"$EXPLAIN"
 FORECAST=$("$VIRT_AUGUR" --db "$AUGUR_DB" forecast g1) || augur_it_fail "virt-augur forecast g1 failed"
 sed 's/^/    /' <<<"$FORECAST"
 FORECAST_JSON=$("$VIRT_AUGUR" --db "$AUGUR_DB" --json forecast g1) || augur_it_fail "virt-augur --json forecast failed"
+# The plot's I/O panel (disk read/write from the stored history): drawn
+# when the window has I/O; its disk-write line's colour is its own
+# (plot.h AUGUR_PLOT_RGB_DISK_WR 0x94 0x67 0xbd, as cairo's SVG writes it).
+"$VIRT_AUGUR" --db "$AUGUR_DB" plot g1 --since 10m --out "$AUGUR_IT_DIR/g1.svg" >/dev/null ||
+    augur_it_fail "virt-augur plot failed"
 
 ((MAXLIM <= CEILING_MIB * 1048576)) || augur_it_fail "a limit of $MAXLIM B/s is above the ceiling"
 ((MAXIOPS <= CEILING_IOPS)) || augur_it_fail "an IOPS limit of $MAXIOPS IO/s is above the ceiling"
@@ -173,6 +179,8 @@ grep -Eq "vda's IOPS limit from $IOPS_CAP to [0-9]+ IO/s|vda's IOPS limit from [
     augur_it_fail "explain does not give vda's IOPS limit change in IO/s"
 grep -Eq "^ vda +read IOPS .* [0-9]+ s " <<<"$FORECAST" ||
     augur_it_fail "virt-augur forecast shows no read IOPS forecast with a period for vda"
+grep -q 'rgb(58.039216%,40.392157%,74.117647%)' "$AUGUR_IT_DIR/g1.svg" ||
+    augur_it_fail "virt-augur plot drew no I/O panel"
 grep -Eq "^ vda +read +[0-9.?]" <<<"$FORECAST" || augur_it_fail "virt-augur forecast shows no read bytes/s line for vda"
 python3 -c '
 import json, sys
