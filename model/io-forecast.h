@@ -27,10 +27,27 @@
  * bytes) is NAN, a missing tick, never a sample; and one outlier is not
  * a period.
  *
- * What it is not: the slow path (model, baselines, champion): a disk's
- * rate is not a model input yet, and bursts are periodic jobs here.
- * Cost per tick O(period_k * P / 8 * H); the detector O(ring_len * P_max)
- * every period_every ticks.  Memory: ring_len floats and bytes per disk.
+ * THE BASELINE AND THE CHAMPION (what `virt-augur forecast` shows).  Next
+ * to the period forecast runs one baseline, RECENT MAX: the largest rate
+ * of the last AUGUR_IO_RECENT_TICKS ticks for every horizon (the p50: the
+ * newest rate), with its own quantile tracker per horizon, so a disk
+ * without a period still has a calibrated upper bound.  Each source's
+ * upper bound is scored when it matures by the pinball loss at coverage
+ * (as model/champion.c scores memory's: q (y − u) above it, (1 − q) (u −
+ * y) below), an exponentially weighted mean over horizons (half-life
+ * AUGUR_IO_LOSS_HALFLIFE_TICKS); the champion is the period source while
+ * it has a forecast and its loss is within AUGUR_IO_CHAMPION_HYSTERESIS of
+ * the baseline's, else the baseline (augur_io_forecast_champion()).
+ * THE PLANNER READS THE PERIOD SOURCE ONLY (augur_io_forecast_upper()): a
+ * recent max says the present goes on, not that a burst is coming; a
+ * raise on it would follow every load the cap was set to hold (and every
+ * spike, for AUGUR_IO_RECENT_TICKS), which is the admin's limit doing its
+ * job, not a forecast burst.
+ *
+ * What it is not: the slow path's model: a disk's rate is not a model
+ * input yet.  Cost per tick O(period_k * P / 8 * H + H); the detector
+ * O(ring_len * P_max) every period_every ticks.  Memory: ring_len floats
+ * and bytes per series, and ~12 KiB of pending forecasts.
  */
 #pragma once
 
@@ -96,3 +113,31 @@ gboolean augur_io_forecast_upper (const AugurIoForecast *f, guint h, double *ret
 
 /* The period in force, ticks (0 = none). */
 guint augur_io_forecast_period (const AugurIoForecast *f);
+
+/* THE BASELINE AND THE CHAMPION (header comment). */
+#define AUGUR_IO_RECENT_TICKS 4          /* recent max's window, ticks        */
+#define AUGUR_IO_LOSS_HALFLIFE_TICKS 256 /* of the sources' pinball losses    */
+#define AUGUR_IO_CHAMPION_HYSTERESIS 0.1 /* the period source serves unless
+                                          * its loss is 10 % above the
+                                          * baseline's                        */
+/* Upper-bound scores a source needs before its loss is compared. */
+#define AUGUR_IO_CHAMPION_WARM 16
+
+typedef enum {
+        AUGUR_IO_SOURCE_PERIOD = 0,
+        AUGUR_IO_SOURCE_RECENT_MAX,
+        AUGUR_IO_SOURCE_N,
+} AugurIoSource;
+
+/* "period", "recent-max". */
+const char *augur_io_source_name (AugurIoSource s);
+
+/* As augur_io_forecast_upper(), from the champion source (*ret_source):
+ * the period's forecast where it serves, else the recent max's.  FALSE
+ * (outs untouched) before either has a calibrated bound. */
+gboolean augur_io_forecast_champion (const AugurIoForecast *f, guint h, double *ret_p50, double *ret_upper,
+                                     gboolean *ret_censored, AugurIoSource *ret_source);
+
+/* A source's EW mean pinball loss of its upper bound, in the series'
+ * unit (NAN before it was scored). */
+double augur_io_forecast_loss (const AugurIoForecast *f, AugurIoSource s);

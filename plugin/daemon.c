@@ -5,6 +5,7 @@
 #include "augur-log.h"
 #include "store-activity.h"
 #include "host.h"
+#include "io-forecast.h"
 #include "io-limit.h"
 #include "resize-io.h"
 #include "util.h"
@@ -654,7 +655,8 @@ add_num_or_null (JsonBuilder *b, const char *member, double v)
  * augur_resize_io_forecasts), one object per series: device, class
  * ("disk", "interface"), kind (io-limit.h: "io-read", "io-read-iops",
  * "net-in", ...), unit ("B/s", "IO/s"), rate (the last tick's), p50 and
- * upper (the largest over the lead; null: no forecast, no period), the
+ * upper (the largest over the lead; null: no forecast yet), source (the
+ * champion that gave them: "period" or "recent-max"; null: none), the
  * period in seconds (0: none), censored, and the limit in force as read
  * (null: augurd does not read it, no consent; 0: none). */
 static gboolean
@@ -704,6 +706,11 @@ api_io_forecast (gpointer data, const char *domain, JsonBuilder *b, GError **err
                 add_num_or_null (b, "rate", r->rate);
                 add_num_or_null (b, "p50", r->p50);
                 add_num_or_null (b, "upper", r->upper);
+                json_builder_set_member_name (b, "source");
+                if (r->source < AUGUR_IO_SOURCE_N)
+                        json_builder_add_string_value (b, augur_io_source_name (r->source));
+                else
+                        json_builder_add_null_value (b);
                 json_builder_set_member_name (b, "period_s");
                 json_builder_add_double_value (b, r->period_ticks * tick_s);
                 json_builder_set_member_name (b, "censored");

@@ -586,15 +586,17 @@ augur_resize_io_forecasts (const AugurResizeIo *io, const char *uuid, double *re
 
                         FOR_KINDS (k, c) {
                                 AugurIoForecastRow r = { .cls = c, .kind = k, .rate = d->rate[k], .p50 = NAN,
-                                                         .upper = NAN,
+                                                         .upper = NAN, .source = AUGUR_IO_SOURCE_N,
                                                          .limit = d->limits_read ? d->prev_limit[k] : NAN };
+                                AugurIoSource src = AUGUR_IO_SOURCE_N;
 
                                 if (!d->fc[k])
                                         continue;
                                 g_strlcpy (r.device, d->name, sizeof r.device);
                                 r.period_ticks = augur_io_forecast_period (d->fc[k]);
-                                augur_io_forecast_upper (d->fc[k], MAX (io->lead_ticks, 1), &r.p50, &r.upper,
-                                                         &r.censored);
+                                if (augur_io_forecast_champion (d->fc[k], MAX (io->lead_ticks, 1), &r.p50, &r.upper,
+                                                                &r.censored, &src))
+                                        r.source = src;
                                 g_array_append_val (out, r);
                         }
                 }

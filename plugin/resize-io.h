@@ -8,7 +8,9 @@
  * requests/s (IOPS), each interface's rx and tx bytes/s, from the
  * per-device counters of the tick's stats (no hypervisor call), each with
  * its own model/io-forecast.h forecaster (augur_resize_io_forecasts():
- * `virt-augur forecast` through the API).  A total (read + write) is
+ * `virt-augur forecast` through the API, the champion of the period
+ * forecast and the recent-max baseline; a limit is planned on the period
+ * forecast alone, io-forecast.h says why).  A total (read + write) is
  * forecast only for a total limit the guest consented to raise.  Cost:
  * per device and series one ring of 512 samples (~7 KiB) and the period
  * detector every 8 ticks.
@@ -87,7 +89,11 @@ typedef struct {
         double rate;                    /* the last tick's, NAN = unknown     */
         double p50, upper;              /* largest over the lead, NAN = none  */
         gboolean censored;              /* rests on samples at their limit    */
-        guint period_ticks;             /* 0 = no period (then no forecast)   */
+        int source;                     /* io-forecast.h AugurIoSource: the
+                                         * champion that gave p50 and upper
+                                         * (the limits plan on the period's
+                                         * alone)                             */
+        guint period_ticks;             /* 0 = no period                      */
         double limit;                   /* in force as last read, 0 = none,
                                          * NAN = not read (no consent)        */
 } AugurIoForecastRow;

@@ -446,6 +446,81 @@ test_forecast_periodic (void)
         g_assert_cmpint (between, ==, 0);
 }
 
+/* THE CHAMPION on a periodic series: the period source serves, with the
+ * very bound the planner reads. */
+static void
+test_champion_periodic (void)
+{
+        AugurIoForecastConfig c;
+        g_autoptr(AugurIoForecast) f = NULL;
+        double p50, up, p50c, upc;
+        gboolean cens, censc;
+        AugurIoSource src = AUGUR_IO_SOURCE_N;
+        int served = 0;
+
+        augur_io_forecast_config_init (&c);
+        f = augur_io_forecast_new (&c);
+        for (int t = 0; t < 30 * 8; t++) {
+                augur_io_forecast_push (f, t % 30 < 4 ? 5 * MIB : 0.05 * MIB, t % 30 < 4, 1);
+                if (t < 30 * 5 || !augur_io_forecast_upper (f, 3, &p50, &up, &cens))
+                        continue;
+                g_assert_true (augur_io_forecast_champion (f, 3, &p50c, &upc, &censc, &src));
+                served += src == AUGUR_IO_SOURCE_PERIOD;
+                if (src == AUGUR_IO_SOURCE_PERIOD) {
+                        g_assert_cmpfloat (upc, ==, up);
+                        g_assert_cmpfloat (p50c, ==, p50);
+                }
+        }
+        g_test_message ("period served %d times; losses period %.0f, recent max %.0f", served,
+                        augur_io_forecast_loss (f, AUGUR_IO_SOURCE_PERIOD),
+                        augur_io_forecast_loss (f, AUGUR_IO_SOURCE_RECENT_MAX));
+        g_assert_cmpint (served, >, 0);
+        g_assert_cmpstr (augur_io_source_name (AUGUR_IO_SOURCE_PERIOD), ==, "period");
+}
+
+/* THE CHAMPION on a disk with no period (a random rate, seeded): the
+ * recent max serves a calibrated bound (at h = 1 it covers at least 85 %
+ * of the next rates) on most ticks; the planner's period bound is absent
+ * (noise raises nothing) but for the detector's own early false periods
+ * (a short ring: the test reports how many ticks). */
+static void
+test_champion_no_period (void)
+{
+        AugurIoForecastConfig c;
+        g_autoptr(AugurIoForecast) f = NULL;
+        g_autoptr(GRand) rng = g_rand_new_with_seed (20);
+        double p50, up, prev_up = NAN;
+        gboolean cens;
+        AugurIoSource src;
+        int n = 0, covered = 0, planner = 0, recent = 0;
+
+        augur_io_forecast_config_init (&c);
+        f = augur_io_forecast_new (&c);
+        for (int t = 0; t < 2000; t++) {
+                double y = g_rand_double_range (rng, 0, 1) < 0.1 ? g_rand_double_range (rng, 1, 8) * MIB
+                                                                 : g_rand_double_range (rng, 0, 0.5) * MIB;
+
+                if (t > 600 && !isnan (prev_up)) {
+                        n++;
+                        covered += y <= prev_up;
+                }
+                augur_io_forecast_push (f, y, FALSE, 1);
+                planner += augur_io_forecast_upper (f, 1, &p50, &up, &cens);
+                prev_up = NAN;
+                if (augur_io_forecast_champion (f, 1, &p50, &up, &cens, &src)) {
+                        g_assert_cmpfloat (up, >=, p50);
+                        recent += src == AUGUR_IO_SOURCE_RECENT_MAX;
+                        prev_up = up;
+                }
+        }
+        g_test_message ("recent max served %d ticks; the bound served covered %d of %d; the planner had a "
+                        "(period) bound at %d ticks", recent, covered, n, planner);
+        g_assert_cmpuint (augur_io_forecast_period (f), ==, 0);
+        g_assert_cmpint (n, >, 1000);
+        g_assert_cmpint (recent, >, 1500);
+        g_assert_cmpfloat ((double) covered / n, >=, 0.85);
+}
+
 /* A raise changes the very shape the period was found on: a read capped
  * to a 10-tick plateau becomes a 1-tick spike once the limit lets it
  * through, and a 1-tick spike that starts a tick early or late (TCG, the
@@ -632,6 +707,8 @@ main (int argc, char **argv)
         g_test_add_func ("/io-limit/interface-bounds", test_interface_bounds);
         g_test_add_func ("/io-forecast/rate", test_rate);
         g_test_add_func ("/io-forecast/periodic", test_forecast_periodic);
+        g_test_add_func ("/io-forecast/champion-periodic", test_champion_periodic);
+        g_test_add_func ("/io-forecast/champion-no-period", test_champion_no_period);
         g_test_add_func ("/io-forecast/counter-jump", test_forecast_counter_jump);
         g_test_add_func ("/io-forecast/narrow-jitter", test_forecast_narrow_jitter);
         g_test_add_func ("/io-forecast/one-spike", test_forecast_one_spike);
