@@ -578,7 +578,7 @@ static const AugurOptDef opts_forecast[] = {
 };
 
 static const AugurCmdInfo info_forecast = {
-        .help = "the newest forecast per horizon (p50, upper bound) and its model; per device I/O",
+        .help = "the newest forecast (memory, CPU, per-device I/O) and its model",
         .desc = "The newest forecast the resize loop stored for the domain: median and upper "
                 "bound per horizon, the model that served it and when it was made.  augurd "
                 "stores a guest's forecast once a minute, so it may be up to a minute old; every "
