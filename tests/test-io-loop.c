@@ -85,14 +85,10 @@ typedef struct {
         guint n;
 } Fx;
 
-/* n guests with an interface vnet0 capped at CAP_KIB outbound; with
- * disk, the second one has instead a disk vda capped at the same rate
- * (<iotune> total_bytes_sec), its ceiling io_max_mib_s. */
+/* The fake hypervisor, the loop and its metrics, at a TICK_MS tick. */
 static void
-fx_init_full (Fx *fx, guint n, gboolean disk)
+fx_world_init (Fx *fx)
 {
-        static const char *const names[2] = { "g1", "g2" };
-        AugurDomainSample rec = { 0 };
         AugurHvCallbacks cb = { 0 };
 
         fx->fake = augur_fake_new (1700000000000);
@@ -101,6 +97,18 @@ fx_init_full (Fx *fx, guint n, gboolean disk)
         fx->metrics = augur_metrics_new ();
         fx->config = augur_config_new_default ();
         fx->config->tick_s = TICK_MS / 1000.0;
+}
+
+/* n guests with an interface vnet0 capped at CAP_KIB outbound; with
+ * disk, the second one has instead a disk vda capped at the same rate
+ * (<iotune> total_bytes_sec), its ceiling io_max_mib_s. */
+static void
+fx_init_full (Fx *fx, guint n, gboolean disk)
+{
+        static const char *const names[2] = { "g1", "g2" };
+        AugurDomainSample rec = { 0 };
+
+        fx_world_init (fx);
         fx->n = n;
         augur_sample_set (&rec, AUGUR_STAT_STATE, AUGUR_GUEST_STATE_RUNNING);
         for (guint i = 0; i < n; i++) {
@@ -485,11 +493,7 @@ test_libvirt_test_driver (void)
 #define IOPS_REQ_BYTES 4096             /* each request's size                */
 
 typedef struct {
-        AugurFake *fake;
-        AugurHv *hv;
-        AugurResizeIo *io;
-        AugurMetrics *metrics;
-        AugurConfig *config;
+        Fx w;                           /* the world (fx_world_init)          */
         AugurFakeGuest *g;
         gint64 reqs;                    /* its read request counter           */
         double left;                    /* requests of the burst to go        */
@@ -500,30 +504,14 @@ static void
 iops_init (IopsFx *fx, double ceiling_iops, double ceiling_mib_s)
 {
         AugurDomainSample rec = { 0 };
-        AugurHvCallbacks cb = { 0 };
 
         *fx = (IopsFx) { .ceiling_iops = ceiling_iops, .ceiling_mib_s = ceiling_mib_s };
-        fx->fake = augur_fake_new (1700000000000);
-        fx->hv = augur_fake_open (fx->fake, &cb, NULL);
-        fx->io = augur_resize_io_new ();
-        fx->metrics = augur_metrics_new ();
-        fx->config = augur_config_new_default ();
-        fx->config->tick_s = TICK_MS / 1000.0;
+        fx_world_init (&fx->w);
         augur_sample_set (&rec, AUGUR_STAT_STATE, AUGUR_GUEST_STATE_RUNNING);
-        fx->g = augur_fake_add_guest (fx->fake, "g1", &rec);
+        fx->g = augur_fake_add_guest (fx->w.fake, "g1", &rec);
         augur_fake_guest_set_disk (fx->g, 0, "vda", 0, 0);
         augur_fake_guest_set_disk_reqs (fx->g, 0, 0, 0);
         augur_fake_guest_set_iotune (fx->g, "vda", &(AugurBlockIoTune) { .total_iops_sec = IOPS_CAP });
-}
-
-static void
-iops_clear (IopsFx *fx)
-{
-        augur_resize_io_free (fx->io);
-        augur_metrics_free (fx->metrics);
-        augur_hv_close (fx->hv);
-        augur_fake_free (fx->fake);
-        augur_config_free (fx->config);
 }
 
 static guint64
@@ -543,7 +531,7 @@ iops_step (IopsFx *fx, gboolean burst_now)
                             .ceiling_mib_s = { fx->ceiling_mib_s, NAN } };
         double done;
 
-        augur_fake_advance (fx->fake, TICK_MS);
+        augur_fake_advance (fx->w.fake, TICK_MS);
         if (burst_now)
                 fx->left = IOPS_BURST_REQS;
         done = MIN (fx->left, iops_limit (fx) * TICK_MS / 1000.0);
@@ -551,9 +539,9 @@ iops_step (IopsFx *fx, gboolean burst_now)
         fx->reqs += (gint64) done + 1;          /* and a trickle */
         augur_fake_guest_set_disk (fx->g, 0, "vda", fx->reqs * IOPS_REQ_BYTES, 0);
         augur_fake_guest_set_disk_reqs (fx->g, 0, fx->reqs, 0);
-        g_assert_true (augur_hv_guests_with_stats (fx->hv, NULL, NULL, &samples, NULL));
+        g_assert_true (augur_hv_guests_with_stats (fx->w.hv, NULL, NULL, &samples, NULL));
         gi.s = &g_array_index (samples, AugurDomainSample, 0);
-        augur_resize_io_tick (fx->io, fx->hv, NULL, fx->metrics, fx->config, &gi, 1, augur_fake_now_ms (fx->fake));
+        augur_resize_io_tick (fx->w.io, fx->w.hv, NULL, fx->w.metrics, fx->w.config, &gi, 1, augur_fake_now_ms (fx->w.fake));
 }
 
 /* Raised ahead of >= 3 of the last 4 bursts, back at the admin's value
@@ -593,7 +581,7 @@ test_iops_bursts (void)
         g_assert_cmpuint (raised, >=, 3);
         g_assert_cmpuint (restored, ==, 4);
         /* only total_iops_sec moved: every set is one IOPS value within bounds */
-        calls = augur_fake_calls (fx.fake);
+        calls = augur_fake_calls (fx.w.fake);
         for (guint i = 0; i < calls->len; i++) {
                 const AugurFakeCall *c = &g_array_index (calls, AugurFakeCall, i);
 
@@ -611,7 +599,7 @@ test_iops_bursts (void)
         {
                 g_autoptr(GString) out = g_string_new (NULL);
 
-                augur_metrics_format (fx.metrics, out);
+                augur_metrics_format (fx.w.metrics, out);
                 g_assert_nonnull (strstr (out->str, "augur_io_floor_iops{domain=\""));
                 g_assert_nonnull (strstr (out->str, ",device=\"vda\",kind=\"io-total-iops\"} 50\n"));
                 g_assert_nonnull (strstr (out->str, "augur_io_limit_iops{"));
@@ -623,7 +611,7 @@ test_iops_bursts (void)
                 /* the forecasts: vda's read and write bytes and IOPS, and
                  * the total IOPS (its limit); the read IOPS has a period */
                 double lead_s, tick_s;
-                g_autoptr(GArray) rows = augur_resize_io_forecasts (fx.io, augur_fake_guest_uuid (fx.g), &lead_s,
+                g_autoptr(GArray) rows = augur_resize_io_forecasts (fx.w.io, augur_fake_guest_uuid (fx.g), &lead_s,
                                                                     &tick_s);
                 guint seen = 0;
 
@@ -646,7 +634,7 @@ test_iops_bursts (void)
                                   1u << AUGUR_IO_KIND_READ_IOPS | 1u << AUGUR_IO_KIND_WRITE_IOPS |
                                   1u << AUGUR_IO_KIND_TOTAL_IOPS);
         }
-        iops_clear (&fx);
+        fx_clear (&fx.w);
 }
 
 /* io_max_mib_s without io_max_iops: the IOPS limit is read (the disk's
@@ -661,9 +649,9 @@ test_iops_no_ceiling (void)
                 iops_step (&fx, t % (PERIOD_MS / TICK_MS) == 0);
                 g_assert_cmpuint (iops_limit (&fx), ==, IOPS_CAP);
         }
-        g_assert_cmpuint (augur_fake_count (fx.fake, AUGUR_FAKE_CALL_GET_BLOCK_IOTUNE, NULL), >, 0);
-        g_assert_cmpuint (augur_fake_count (fx.fake, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, NULL), ==, 0);
-        iops_clear (&fx);
+        g_assert_cmpuint (augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_GET_BLOCK_IOTUNE, NULL), >, 0);
+        g_assert_cmpuint (augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, NULL), ==, 0);
+        fx_clear (&fx.w);
 }
 
 /* No consent at all: no call, but the disk is still forecast. */
@@ -677,10 +665,10 @@ test_iops_forecast_only (void)
         iops_init (&fx, NAN, NAN);
         for (int t = 0; t < 4 * PERIOD_MS / TICK_MS; t++)
                 iops_step (&fx, t % (PERIOD_MS / TICK_MS) == 0);
-        g_assert_cmpuint (augur_fake_calls (fx.fake)->len, ==,
-                          augur_fake_count (fx.fake, AUGUR_FAKE_CALL_STATS, NULL) +
-                          augur_fake_count (fx.fake, AUGUR_FAKE_CALL_GUEST_STATS, NULL));
-        rows = augur_resize_io_forecasts (fx.io, augur_fake_guest_uuid (fx.g), &lead_s, &tick_s);
+        g_assert_cmpuint (augur_fake_calls (fx.w.fake)->len, ==,
+                          augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_STATS, NULL) +
+                          augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_GUEST_STATS, NULL));
+        rows = augur_resize_io_forecasts (fx.w.io, augur_fake_guest_uuid (fx.g), &lead_s, &tick_s);
         g_assert_cmpuint (rows->len, ==, 4);    /* read, write; bytes and IOPS */
         for (guint i = 0; i < rows->len; i++) {
                 const AugurIoForecastRow *r = &g_array_index (rows, AugurIoForecastRow, i);
@@ -691,7 +679,7 @@ test_iops_forecast_only (void)
                         g_assert_false (r->censored);
                 }
         }
-        iops_clear (&fx);
+        fx_clear (&fx.w);
 }
 
 /* The libvirt backend's IOPS get and set on test:///default (domain
@@ -759,7 +747,7 @@ test_fake_iotune_iops (void)
         g_autoptr(GError) error = NULL;
 
         iops_init (&fx, NAN, NAN);
-        g = augur_hv_lookup_guest (fx.hv, augur_fake_guest_uuid (fx.g), &error);
+        g = augur_hv_lookup_guest (fx.w.hv, augur_fake_guest_uuid (fx.g), &error);
         g_assert_nonnull (g);
         g_assert_true (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .write_bytes_sec = 1000 },
                                                         &error));
@@ -771,7 +759,7 @@ test_fake_iotune_iops (void)
         g_assert_false (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .write_iops_sec = 5 },
                                                          &error));
         g_assert_nonnull (error);
-        iops_clear (&fx);
+        fx_clear (&fx.w);
 }
 
 int
