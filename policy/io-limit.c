@@ -56,7 +56,10 @@ augur_io_kind_format (AugurIoKind k, double v, gboolean with_unit)
         if (isnan (v))
                 return g_strdup ("?");
         x = v / ki->shown_per_unit;
-        /* IO/s are whole requests; MiB/s to three digits (0.5, 22.5, 40). */
+        /* IO/s are whole requests; MiB/s to three digits (0.5, 22.5, 40),
+         * and under a KiB/s as 0 (no 2.86e-11 MiB/s in a table). */
+        if (fabs (x) < 1.0 / 1024)
+                x = 0;
         if (ki->shown_per_unit == 1)
                 return g_strdup_printf ("%.0f%s%s", x, with_unit ? " " : "", with_unit ? ki->shown_unit : "");
         return g_strdup_printf ("%.3g%s%s", x, with_unit ? " " : "", with_unit ? ki->shown_unit : "");

@@ -643,9 +643,9 @@ print_io_forecast (JsonNode *io, const char *why)
         }
         g_print ("\nI/O over the next %.0f s, live from augurd (by: the forecast that served, the period's or the "
                  "recent max's; limits are raised on the period's alone)\n\n", member_num (o, "lead_s"));
-        g_print (" %-8s %-11s %12s %12s %12s %-10s %8s %12s\n", "Device", "Series", "Now", "p50", "Upper", "By",
+        g_print (" %-8s %-11s %13s %13s %13s %-10s %8s %12s\n", "Device", "Series", "Now", "p50", "Upper", "By",
                  "Period", "Limit");
-        g_print ("-----------------------------------------------------------------------------------------------\n");
+        g_print ("--------------------------------------------------------------------------------------------------\n");
         for (guint i = 0; i < json_array_get_length (a); i++) {
                 JsonObject *r = json_array_get_object_element (a, i);
                 AugurIoKind k = r ? augur_io_kind_from_name (json_object_get_string_member_with_default (r, "kind", NULL))
@@ -663,7 +663,7 @@ print_io_forecast (JsonNode *io, const char *why)
                 lim = isnan (limit) ? g_strdup ("-") : limit > 0 ? augur_io_kind_format (k, limit, TRUE) : g_strdup ("none");
                 period = member_num (r, "period_s");
                 per = period > 0 ? g_strdup_printf ("%.0f s", period) : g_strdup ("none");
-                g_print (" %-8s %-11s %12s %12s %12s %-10s %8s %12s%s\n",
+                g_print (" %-8s %-11s %13s %13s %13s %-10s %8s %12s%s\n",
                          json_object_get_string_member_with_default (r, "device", "?"), augur_io_kind_info[k].series,
                          now, p50, up, by ? by : "-", per, lim,
                          json_object_get_boolean_member_with_default (r, "censored", FALSE) ? "  (censored)" : "");
