@@ -411,6 +411,13 @@ test_rate (void)
         g_assert_true (isnan (augur_io_rate (0, 10, 0, AUGUR_IO_MAX_BPS)));
         g_assert_true (isnan (augur_io_rate (0, 10, 601, AUGUR_IO_MAX_BPS)));
         g_assert_true (isnan (augur_io_rate (-1, 10, 2, AUGUR_IO_MAX_BPS)));
+        /* request counters: IO/s, bounded by AUGUR_IO_MAX_IOPS (N-1, N+1) */
+        g_assert_cmpfloat (augur_io_rate (100, 1700, 2, AUGUR_IO_MAX_IOPS), ==, 800);
+        g_assert_cmpfloat (augur_io_rate (0, (gint64) AUGUR_IO_MAX_IOPS - 1, 1, AUGUR_IO_MAX_IOPS), ==,
+                           AUGUR_IO_MAX_IOPS - 1);
+        g_assert_true (isnan (augur_io_rate (0, (gint64) AUGUR_IO_MAX_IOPS + 1, 1, AUGUR_IO_MAX_IOPS)));
+        g_assert_true (isnan (augur_io_rate (0, 1000000000000000000LL, 2, AUGUR_IO_MAX_IOPS)));
+        g_assert_true (isnan (augur_io_rate (1700, 100, 2, AUGUR_IO_MAX_IOPS)));                /* reset */
 }
 
 /* A read every 30 ticks at the cap: after a few periods the forecast sees

@@ -654,6 +654,27 @@ test_iops_no_ceiling (void)
         fx_clear (&fx.w);
 }
 
+/* A request counter reset and a 10^18-request jump, each every minute as
+ * a burst would be: never an IOPS raise (the same absurd-input rules as
+ * bytes, bounded by AUGUR_IO_MAX_IOPS). */
+static void
+test_iops_jump (void)
+{
+        IopsFx fx;
+
+        iops_init (&fx, IOPS_CEILING, NAN);
+        for (int t = 0; t < 6 * PERIOD_MS / TICK_MS; t++) {
+                iops_step (&fx, FALSE);
+                if (t % (PERIOD_MS / TICK_MS) == 10)
+                        fx.reqs += (gint64) 1000000000000000000LL;
+                else if (t % (PERIOD_MS / TICK_MS) == 20)
+                        fx.reqs = 0;
+        }
+        g_assert_cmpuint (augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, NULL), ==, 0);
+        g_assert_cmpuint (iops_limit (&fx), ==, IOPS_CAP);
+        fx_clear (&fx.w);
+}
+
 /* No consent at all: no call, but the disk is still forecast. */
 static void
 test_iops_forecast_only (void)
@@ -777,6 +798,7 @@ main (int argc, char **argv)
         g_test_add_func ("/io-loop/disk/iops-bursts", test_iops_bursts);
         g_test_add_func ("/io-loop/disk/iops-no-ceiling", test_iops_no_ceiling);
         g_test_add_func ("/io-loop/disk/forecast-only", test_iops_forecast_only);
+        g_test_add_func ("/io-loop/disk/iops-counter-jump", test_iops_jump);
         g_test_add_func ("/io-loop/libvirt-test-driver/iotune-iops", test_libvirt_iotune_iops);
         g_test_add_func ("/io-loop/fake/iotune-iops", test_fake_iotune_iops);
         return g_test_run ();
