@@ -46,8 +46,9 @@
  *
  * What it is not: the slow path's model: a disk's rate is not a model
  * input yet.  Cost per tick O(period_k * P / 8 * H + H); the detector
- * O(ring_len * P_max) every period_every ticks.  Memory: ring_len floats
- * and bytes per series, and ~12 KiB of pending forecasts.
+ * O(ring_len * P_max) every period_every ticks.  Memory: ~23 KiB per
+ * series (16 KiB of state, most of it the two sources' pending forecasts;
+ * ring_len floats and bytes; the detector's 2 ring_len floats).
  */
 #pragma once
 
