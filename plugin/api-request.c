@@ -259,6 +259,24 @@ call_reload (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
         return api->ops->reload (api->daemon, error);
 }
 
+static gboolean
+call_io_forecast (AugurApi *api, const AugurApiPeer *peer, JsonObject *args,
+                  JsonBuilder *result, GError **error)
+{
+        const char *domain;
+
+        if (!api->ops->io_forecast)
+                return unsupported ("io_forecast", error);
+        if (!(domain = get_string_arg (args, "domain", TRUE, error)))
+                return FALSE;
+        if (!*domain || strlen (domain) > AUGUR_API_MAX_DOMAIN_BYTES) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS,
+                             "domain must be 1 to %d bytes", AUGUR_API_MAX_DOMAIN_BYTES);
+                return FALSE;
+        }
+        return api->ops->io_forecast (api->daemon, domain, result, error);
+}
+
 /* THE DISPATCH TABLE.  Later calls (forecast, actions, policy) add a row. */
 static const struct {
         const char *name;
@@ -269,6 +287,7 @@ static const struct {
         { "domains", AUGUR_API_ACCESS_READ, call_domains },
         { "notify", AUGUR_API_ACCESS_HOOK, call_notify },
         { "reload", AUGUR_API_ACCESS_ADMIN, call_reload },
+        { "io_forecast", AUGUR_API_ACCESS_READ, call_io_forecast },
 };
 
 /* --------------------------------------------------------------- responses */

@@ -36,6 +36,8 @@
  *   domains  read    -                             "domains": [...] (ops->domains)
  *   notify   hook    op, sub, domain               - (ops->notify)
  *   reload   admin   -                             - (ops->reload)
+ *   io_forecast read domain (UUID or name)         the guest's I/O forecasts
+ *                                                  (ops->io_forecast)
  *
  * WHO MAY CALL (the peer's SO_PEERCRED and SO_PEERGROUPS, read at accept)
  *   admin    uid 0, or the uid augurd itself runs as
@@ -165,6 +167,10 @@ typedef struct {
         gboolean (*notify) (gpointer daemon, const AugurApiNotify *n, GError **error);
         /* Re-read the configuration, as SIGHUP does. */
         gboolean (*reload) (gpointer daemon, GError **error);
+        /* Add the I/O forecasts of the running guest domain (its UUID or
+         * name) to the open result object; AUGUR_API_ERROR_INVALID_ARGS
+         * when no such guest was in the last tick. */
+        gboolean (*io_forecast) (gpointer daemon, const char *domain, JsonBuilder *result, GError **error);
 } AugurApiOps;
 
 typedef struct {

@@ -5,6 +5,9 @@
 #include "augur-log.h"
 #include "store-activity.h"
 #include "host.h"
+#include "io-forecast.h"
+#include "io-limit.h"
+#include "resize-io.h"
 #include "util.h"
 
 #include <errno.h>
@@ -637,11 +640,94 @@ api_reload (gpointer data, GError **error)
         return TRUE;
 }
 
+/* A number, or null for NAN. */
+static void
+add_num_or_null (JsonBuilder *b, const char *member, double v)
+{
+        json_builder_set_member_name (b, member);
+        if (isnan (v))
+                json_builder_add_null_value (b);
+        else
+                json_builder_add_double_value (b, v);
+}
+
+/* io_forecast: the guest's per-device I/O forecasts (resize-io.h
+ * augur_resize_io_forecasts), one object per series: device, class
+ * ("disk", "interface"), kind (io-limit.h: "io-read", "io-read-iops",
+ * "net-in", ...), unit ("B/s", "IO/s"), rate (the last tick's), p50 and
+ * upper (the largest over the lead; null: no forecast yet), source (the
+ * champion that gave them: "period" or "recent-max"; null: none), the
+ * period in seconds (0: none), censored, and the limit in force as read
+ * (null: augurd does not read it, no consent; 0: none). */
+static gboolean
+api_io_forecast (gpointer data, const char *domain, JsonBuilder *b, GError **error)
+{
+        static const char *const cls_name[AUGUR_IO_DEV_N] = { "disk", "interface" };
+        AugurDaemon *d = data;
+        const AugurDomainSample *s = NULL;
+        g_autoptr(GArray) rows = NULL;
+        double lead_s, tick_s;
+
+        for (guint i = 0; d->last_samples && i < d->last_samples->len && !s; i++) {
+                const AugurDomainSample *x = &g_array_index (d->last_samples, AugurDomainSample, i);
+
+                if (g_strcmp0 (x->uuid, domain) == 0 || g_strcmp0 (x->name, domain) == 0)
+                        s = x;
+        }
+        if (!s || !d->resize) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS,
+                             "no running guest of that name or UUID in augurd's last tick");
+                return FALSE;
+        }
+        rows = augur_resize_io_forecasts (augur_resize_get_io (d->resize), s->uuid, &lead_s, &tick_s);
+        json_builder_set_member_name (b, "uuid");
+        json_builder_add_string_value (b, s->uuid);
+        json_builder_set_member_name (b, "name");
+        json_builder_add_string_value (b, s->name);
+        add_ts_or_null (b, "as_of_ts", d->last_tick_ms);
+        json_builder_set_member_name (b, "tick_s");
+        json_builder_add_double_value (b, tick_s);
+        json_builder_set_member_name (b, "lead_s");
+        json_builder_add_double_value (b, lead_s);
+        json_builder_set_member_name (b, "series");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurIoForecastRow *r = &g_array_index (rows, AugurIoForecastRow, i);
+
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "device");
+                json_builder_add_string_value (b, r->device);
+                json_builder_set_member_name (b, "class");
+                json_builder_add_string_value (b, cls_name[r->cls]);
+                json_builder_set_member_name (b, "kind");
+                json_builder_add_string_value (b, augur_io_kind_info[r->kind].name);
+                json_builder_set_member_name (b, "unit");
+                json_builder_add_string_value (b, augur_io_kind_info[r->kind].unit);
+                add_num_or_null (b, "rate", r->rate);
+                add_num_or_null (b, "p50", r->p50);
+                add_num_or_null (b, "upper", r->upper);
+                json_builder_set_member_name (b, "source");
+                if (r->source < AUGUR_IO_SOURCE_N)
+                        json_builder_add_string_value (b, augur_io_source_name (r->source));
+                else
+                        json_builder_add_null_value (b);
+                json_builder_set_member_name (b, "period_s");
+                json_builder_add_double_value (b, r->period_ticks * tick_s);
+                json_builder_set_member_name (b, "censored");
+                json_builder_add_boolean_value (b, r->censored);
+                add_num_or_null (b, "limit", r->limit);
+                json_builder_end_object (b);
+        }
+        json_builder_end_array (b);
+        return TRUE;
+}
+
 static const AugurApiOps daemon_api_ops = {
         .status = api_status,
         .domains = api_domains,
         .notify = api_notify,
         .reload = api_reload,
+        .io_forecast = api_io_forecast,
 };
 
 static gboolean

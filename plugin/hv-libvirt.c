@@ -521,7 +521,21 @@ lv_set_balloon (AugurHvGuest *g, guint64 target_kib, GError **error)
 }
 
 /* <iotune> through virDomain{Get,Set}BlockIoTune, live.  The get asks
- * for the parameter count first, as virsh blkdeviotune does. */
+ * for the parameter count first, as virsh blkdeviotune does.  The limits
+ * augur reads and sets: their typed parameters and AugurBlockIoTune
+ * fields (every other parameter is left alone). */
+static const struct {
+        const char *field;
+        gsize offset;
+} iotune_params[] = {
+        { VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC, G_STRUCT_OFFSET (AugurBlockIoTune, total_bytes_sec) },
+        { VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC, G_STRUCT_OFFSET (AugurBlockIoTune, read_bytes_sec) },
+        { VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC, G_STRUCT_OFFSET (AugurBlockIoTune, write_bytes_sec) },
+        { VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC, G_STRUCT_OFFSET (AugurBlockIoTune, total_iops_sec) },
+        { VIR_DOMAIN_BLOCK_IOTUNE_READ_IOPS_SEC, G_STRUCT_OFFSET (AugurBlockIoTune, read_iops_sec) },
+        { VIR_DOMAIN_BLOCK_IOTUNE_WRITE_IOPS_SEC, G_STRUCT_OFFSET (AugurBlockIoTune, write_iops_sec) },
+};
+
 static gboolean
 lv_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, GError **error)
 {
@@ -542,12 +556,9 @@ lv_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, G
         for (int i = 0; i < n; i++) {
                 unsigned long long v = params[i].type == VIR_TYPED_PARAM_ULLONG ? params[i].value.ul : 0;
 
-                if (strcmp (params[i].field, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC) == 0)
-                        t.total_bytes_sec = v;
-                else if (strcmp (params[i].field, VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC) == 0)
-                        t.read_bytes_sec = v;
-                else if (strcmp (params[i].field, VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC) == 0)
-                        t.write_bytes_sec = v;
+                for (gsize j = 0; j < G_N_ELEMENTS (iotune_params); j++)
+                        if (strcmp (params[i].field, iotune_params[j].field) == 0)
+                                G_STRUCT_MEMBER (guint64, &t, iotune_params[j].offset) = v;
         }
         virTypedParamsClear (params, n);
         g_free (params);
@@ -562,18 +573,15 @@ lv_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *
         int n = 0, max = 0;
         gboolean ok = TRUE;
 
-        if ((t->total_bytes_sec &&
-             virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC,
-                                      t->total_bytes_sec) < 0) ||
-            (t->read_bytes_sec &&
-             virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_READ_BYTES_SEC,
-                                      t->read_bytes_sec) < 0) ||
-            (t->write_bytes_sec &&
-             virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_WRITE_BYTES_SEC,
-                                      t->write_bytes_sec) < 0)) {
-                set_error (error, "virTypedParamsAddULLong");
-                ok = FALSE;
-        } else if (n > 0 && virDomainSetBlockIoTune (dom_of (g), disk, params, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+        for (gsize j = 0; ok && j < G_N_ELEMENTS (iotune_params); j++) {
+                guint64 v = G_STRUCT_MEMBER (guint64, t, iotune_params[j].offset);
+
+                if (v && virTypedParamsAddULLong (&params, &n, &max, iotune_params[j].field, v) < 0) {
+                        set_error (error, "virTypedParamsAddULLong");
+                        ok = FALSE;
+                }
+        }
+        if (ok && n > 0 && virDomainSetBlockIoTune (dom_of (g), disk, params, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
                 set_error (error, "virDomainSetBlockIoTune");
                 ok = FALSE;
         }

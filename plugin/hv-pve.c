@@ -1675,12 +1675,15 @@ pve_agent_users (AugurHvGuest *g, gint64 *ret_users, GError **error)
  * changes them live with QMP block_set_io_throttle on "drive-<disk>", as
  * here.  augur's raise is live only: the config keeps the admin's value,
  * which a restart of the guest restores.  block_set_io_throttle sets
- * every limit of the disk at once, so the ones augur does not move (IOPS,
- * bursts, the throttle group) are sent back as query-block reads them.
+ * every limit of the disk at once, so the ones augur does not move (the
+ * other byte and IOPS limits, bursts, the throttle group) are sent back
+ * as query-block reads them.
  * A disk without a medium (an empty CD-ROM) has no limits: an error. */
 
-/* The byte-rate limits augur moves: their names in query-block and
- * block_set_io_throttle, and their AugurBlockIoTune fields. */
+/* The byte-rate and IOPS limits augur moves: their names in query-block
+ * and block_set_io_throttle (which requires all six: 0 = none), and their
+ * AugurBlockIoTune fields.  In block_set_io_throttle's own order, so the
+ * call reads as QEMU documents it. */
 static const struct {
         const char *key;
         gsize offset;
@@ -1688,6 +1691,9 @@ static const struct {
         { "bps", G_STRUCT_OFFSET (AugurBlockIoTune, total_bytes_sec) },
         { "bps_rd", G_STRUCT_OFFSET (AugurBlockIoTune, read_bytes_sec) },
         { "bps_wr", G_STRUCT_OFFSET (AugurBlockIoTune, write_bytes_sec) },
+        { "iops", G_STRUCT_OFFSET (AugurBlockIoTune, total_iops_sec) },
+        { "iops_rd", G_STRUCT_OFFSET (AugurBlockIoTune, read_iops_sec) },
+        { "iops_wr", G_STRUCT_OFFSET (AugurBlockIoTune, write_iops_sec) },
 };
 
 /* Open a monitor session on pg (*ret_q) and return query-block's
@@ -1757,11 +1763,10 @@ pve_get_block_iotune (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret, 
 static gboolean
 pve_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune *t, GError **error)
 {
-        /* Sent back as they are: block_set_io_throttle's other members,
-         * the N_REQUIRED_IOPS required ones first. */
-        enum { N_REQUIRED_IOPS = 3 };
+        /* Sent back as they are: block_set_io_throttle's other members
+         * (none of them required). */
         static const char *const kept[] = {
-                "iops", "iops_rd", "iops_wr", "bps_max", "bps_rd_max", "bps_wr_max", "iops_max",
+                "bps_max", "bps_rd_max", "bps_wr_max", "iops_max",
                 "iops_rd_max", "iops_wr_max", "bps_max_length", "bps_rd_max_length", "bps_wr_max_length",
                 "iops_max_length", "iops_rd_max_length", "iops_wr_max_length", "iops_size",
         };
@@ -1789,19 +1794,18 @@ pve_set_block_iotune (AugurHvGuest *g, const char *disk, const AugurBlockIoTune 
         for (gsize i = 0; i < G_N_ELEMENTS (kept); i++) {
                 gboolean have = int_member (ins, kept[i], &v) && v > 0;
 
-                /* The IOPS limits are required (0 = none); a burst only
-                 * when set, and its length only with it (QEMU refuses a
-                 * length without its burst). */
+                /* A burst only when set, and its length only with it
+                 * (QEMU refuses a length without its burst). */
                 if (have && g_str_has_suffix (kept[i], "_max_length")) {
                         g_autofree char *burst = g_strndup (kept[i], strlen (kept[i]) - strlen ("_length"));
                         gint64 rate;
 
                         have = int_member (ins, burst, &rate) && rate > 0;
                 }
-                if (!have && i >= N_REQUIRED_IOPS)
+                if (!have)
                         continue;
                 json_builder_set_member_name (b, kept[i]);
-                json_builder_add_int_value (b, have ? v : 0);
+                json_builder_add_int_value (b, v);
         }
         if (json_object_has_member (ins, "group")) {
                 json_builder_set_member_name (b, "group");

@@ -5,8 +5,8 @@
  * with [guests] include/exclude, only of the guests kept),
  * a guest looked up by UUID, the list of running guests, a guest's policy
  * metadata and device facts, its balloon, its vCPUs (hotplug, or
- * online/offline through the guest agent), its disks' byte-rate limits
- * (<iotune>, read and set live), its interfaces' average rates
+ * online/offline through the guest agent), its disks' byte-rate and IOPS
+ * limits (<iotune>, read and set live), its interfaces' average rates
  * (<bandwidth>, read and set live), its CPU weight (cpu_shares, read
  * and set live), the agent probe and the
  * agent's user count, and the events (lifecycle, balloon, agent,
@@ -110,15 +110,20 @@ typedef struct {
 
 void augur_hv_devices_clear (AugurHvDevices *d);
 
-/* A disk's byte-rate limits, live (libvirt <iotune>, virsh blkdeviotune),
- * bytes/s; 0 = no limit of that kind.  libvirt refuses total together
- * with read or write, so at most one of {total} and {read, write} is set.
- * The IOPS and burst limits are not here: augur reads and sets only
- * these, and a set leaves every other limit of the disk as it was. */
+/* A disk's byte-rate and request-rate limits, live (libvirt <iotune>,
+ * virsh blkdeviotune), bytes/s and IO/s; 0 = no limit of that kind.
+ * libvirt refuses total together with read or write, for bytes and for
+ * IOPS alike, so at most one of {total} and {read, write} is set of each.
+ * The burst (_max) limits and iops_size are not here: augur reads and
+ * sets only these, and a set leaves every other limit of the disk as it
+ * was. */
 typedef struct {
         guint64 total_bytes_sec;
         guint64 read_bytes_sec;
         guint64 write_bytes_sec;
+        guint64 total_iops_sec;
+        guint64 read_iops_sec;
+        guint64 write_iops_sec;
 } AugurBlockIoTune;
 
 /* An interface's average rate limits, live (libvirt <bandwidth>, virsh
@@ -235,7 +240,7 @@ typedef struct {
         /* Users logged in, as the guest agent counts them.  Blocks for as
          * long as the agent takes; called from a worker thread. */
         gboolean (*agent_users) (AugurHvGuest *g, gint64 *ret_users, GError **error);
-        /* The live byte-rate limits of disk (its target, "vda").  NULL:
+        /* The live byte-rate and IOPS limits of disk (its target, "vda").  NULL:
          * not supported (the entry point fails UNSUPPORTED). */
         gboolean (*get_block_iotune) (AugurHvGuest *g, const char *disk, AugurBlockIoTune *ret,
                                       GError **error);

@@ -40,6 +40,7 @@
 #include "config.h"
 
 #include "metrics.h"
+#include "io-limit.h"
 
 #include <gio/gio.h>
 #include <math.h>
@@ -515,38 +516,52 @@ by_uuid (gconstpointer a, gconstpointer b)
         return strcmp (x->uuid, y->uuid);
 }
 
-/* I/O LIMITS (metrics.h): three gauges per watched limit. */
+/* I/O LIMITS (metrics.h): three gauges per watched limit, in the
+ * families of its kind's unit (io-limit.h AugurIoKindInfo.unit): bytes/s
+ * for the byte-rate limits, IO/s for the IOPS limits. */
 static void
 io_families (GString *out, const GPtrArray *guests, gboolean names)
 {
         static const struct {
                 const char *name, *help;
-        } fam[3] = {
+                gboolean iops;
+                int v;                          /* MetricsIo.v[] index */
+        } fam[] = {
                 { "augur_io_limit_bytes_per_second",
                   "The I/O limit in force on a guest's device (disk <iotune>, interface <bandwidth> average), "
-                  "as augur last read it." },
+                  "as augur last read it.", FALSE, 0 },
                 { "augur_io_floor_bytes_per_second",
-                  "The admin's own value of that limit: augur never sets it lower." },
+                  "The admin's own value of that limit: augur never sets it lower.", FALSE, 1 },
                 { "augur_io_forecast_upper_bytes_per_second",
-                  "The forecast upper bound of the rate that limit caps, over the policy's lead." },
+                  "The forecast upper bound of the rate that limit caps, over the policy's lead.", FALSE, 2 },
+                { "augur_io_limit_iops",
+                  "The IOPS limit in force on a guest's disk (<iotune> total_iops_sec, read_iops_sec, "
+                  "write_iops_sec), requests per second, as augur last read it.", TRUE, 0 },
+                { "augur_io_floor_iops",
+                  "The admin's own value of that IOPS limit: augur never sets it lower.", TRUE, 1 },
+                { "augur_io_forecast_upper_iops",
+                  "The forecast upper bound of the request rate that IOPS limit caps, over the policy's lead.",
+                  TRUE, 2 },
         };
 
-        for (int f = 0; f < 3; f++) {
+        for (gsize f = 0; f < G_N_ELEMENTS (fam); f++) {
                 family (out, fam[f].name, "gauge", fam[f].help);
                 for (guint i = 0; i < guests->len; i++) {
                         const MetricsGuest *g = guests->pdata[i];
 
                         for (guint k = 0; k < g->io->len; k++) {
                                 const MetricsIo *e = &g_array_index (g->io, MetricsIo, k);
+                                AugurIoKind kind = augur_io_kind_from_name (e->kind);
                                 g_autoptr(GString) l = g_string_new ("device=\"");
+                                double v = e->v[fam[f].v];
 
-                                if (isnan (e->v[f]))
+                                if (isnan (v) || kind == AUGUR_IO_KIND_N || augur_io_kind_is_iops (kind) != fam[f].iops)
                                         continue;
                                 augur_metrics_escape_label (l, e->device);
                                 g_string_append (l, "\",kind=\"");
                                 augur_metrics_escape_label (l, e->kind);
                                 g_string_append_c (l, '"');
-                                guest_sample (out, fam[f].name, g, names, l->str, e->v[f]);
+                                guest_sample (out, fam[f].name, g, names, l->str, v);
                         }
                 }
         }

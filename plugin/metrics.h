@@ -148,9 +148,12 @@ void augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec);
 /* I/O LIMITS (resize-io.c, each tick): one series per limit augur
  * watches on a guest's device (a disk's <iotune> kind, an interface's
  * <bandwidth> direction; kind as the audit names it, "io-total",
- * "net-out"), bytes/s: the limit in force as read, the admin's value (the
- * floor augur never goes below) and the forecast upper bound over the
- * lead (NAN: none).  At most AUGUR_METRICS_IO_MAX per guest, the rest
+ * "net-out", "io-read-iops"), in the kind's unit: the limit in force as
+ * read, the admin's value (the floor augur never goes below) and the
+ * forecast upper bound over the lead (NAN: none).  A byte-rate limit's
+ * are the augur_io_{limit,floor,forecast_upper}_bytes_per_second
+ * families, an IOPS limit's augur_io_{limit,floor,forecast_upper}_iops
+ * (requests per second; same labels, device and kind).  At most AUGUR_METRICS_IO_MAX per guest, the rest
  * dropped; clear_io before a tick's set_io, so a device gone or a guest
  * no longer opted in leaves no series behind. */
 #define AUGUR_METRICS_IO_MAX 24

@@ -939,12 +939,19 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                 io[i].mode = work[i].mode;
                 io[i].ceiling_mib_s[AUGUR_IO_DEV_DISK] = work[i].vm->meta.io_max_mib_s;
                 io[i].ceiling_mib_s[AUGUR_IO_DEV_IFACE] = work[i].vm->meta.net_max_mib_s;
+                io[i].ceiling_iops = work[i].vm->meta.io_max_iops;
                 io[i].priority = work[i].vm->meta.priority;
                 if (work[i].vm->fresh_samples < FRESH_SAMPLES_NEEDED)
                         io[i].mode = AUGUR_MODE_OBSERVE;        /* just (re)connected */
         }
         augur_resize_io_tick (r->io, hv, store, r->metrics, config, io, n, now_ms);
         cpu_weight_tick (r, hv, store, config, work, samples, n, now_ms);
+}
+
+AugurResizeIo *
+augur_resize_get_io (AugurResize *r)
+{
+        return r->io;
 }
 
 void

@@ -79,6 +79,11 @@ void augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics);
 
 void augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx);
 
+/* The I/O loop (resize-io.h), for its forecasts (the API's io_forecast);
+ * (transfer none), lives as long as r. */
+typedef struct AugurResizeIo AugurResizeIo;
+AugurResizeIo *augur_resize_get_io (AugurResize *r);
+
 /* Judge whether something else moves a guest's balloon and yield it then
  * (TRUE, the default: resize-controller.c SECOND CONTROLLER), or never
  * (FALSE: an open-loop replay, whose balloons the captured run's

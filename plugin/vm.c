@@ -24,6 +24,7 @@ augur_vm_policy_init (AugurVmPolicy *p)
         p->io_max_mib_s = NAN;
         p->net_max_mib_s = NAN;
         p->cpu_weight_max = NAN;
+        p->io_max_iops = NAN;
 }
 
 gboolean
@@ -160,11 +161,17 @@ augur_vm_policy_set (AugurVmPolicy *p, const char *key, const char *value, GErro
                         return TRUE;
                 }
                 range = "an integer from 2 to 262144 (cpu_shares)";
+        } else if (strcmp (key, "io_max_iops") == 0) {
+                if (parse_num (v, 1, AUGUR_VM_IO_MAX_IOPS_MAX, &x)) {
+                        p->io_max_iops = x;
+                        return TRUE;
+                }
+                range = "1 to 100000000 IO/s";
         } else {
                 g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ELEMENT,
                              "unknown policy key '%s' (known: mode, mem_min_mib, mem_max_mib, "
                              "vcpus_min, vcpus_max, priority, target_util_pct, quantile, tags, io_max_mib_s, net_max_mib_s, "
-                             "cpu_weight_max)", key);
+                             "cpu_weight_max, io_max_iops)", key);
                 return FALSE;
         }
         g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
@@ -307,6 +314,7 @@ augur_vm_policy_to_xml (const AugurVmPolicy *p)
         append_mib_s (s, "net_max_mib_s", p->net_max_mib_s);
         if (!isnan (p->cpu_weight_max))
                 g_string_append_printf (s, "<cpu_weight_max>%.0f</cpu_weight_max>", p->cpu_weight_max);
+        append_mib_s (s, "io_max_iops", p->io_max_iops);
         g_string_append (s, "</policy>");
         return g_string_free (s, FALSE);
 }

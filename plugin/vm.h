@@ -31,6 +31,13 @@
  *                                    range; a value libvirt clamps reads
  *                                    back as someone else's change); unset
  *                                    = augur never moves this guest's weight
+ *     <augur:io_max_iops>800</augur:io_max_iops> ceiling of a raised
+ *                                    disk IOPS limit (total_iops_sec,
+ *                                    read_iops_sec, write_iops_sec), IO/s;
+ *                                    unset = augur never raises this
+ *                                    guest's IOPS limits (a key of its
+ *                                    own: bytes and requests are different
+ *                                    units, and so are their ceilings)
  *   </augur:policy>
  * libvirt hands the element back without its prefix when read with
  * virDomainGetMetadata(ELEMENT, "urn:augur:policy:1").  Every element is
@@ -59,6 +66,9 @@
 /* The tag list, bytes with its NUL: the metadata parser reads at most
  * 255 characters of an element's text. */
 #define AUGUR_VM_TAGS_MAX 256
+/* The largest io_max_iops, IO/s: 10^8, above any disk's request rate
+ * (the fastest NVMe devices do a few 10^6). */
+#define AUGUR_VM_IO_MAX_IOPS_MAX 100000000
 
 typedef struct {
         gboolean mode_set;
@@ -74,6 +84,7 @@ typedef struct {
         double io_max_mib_s;         /* disk limit ceiling, MiB/s, NAN = unset */
         double net_max_mib_s;        /* interface limit ceiling, ditto         */
         double cpu_weight_max;       /* cpu_shares ceiling, NAN = unset        */
+        double io_max_iops;          /* disk IOPS limit ceiling, IO/s, NAN = unset */
 } AugurVmPolicy;
 
 void augur_vm_policy_init (AugurVmPolicy *p);

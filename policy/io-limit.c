@@ -4,6 +4,7 @@
 #include "io-limit.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Two limits closer than this are the same, bytes/s: libvirt keeps them
  * as integers and QEMU rounds nothing, so a difference is someone's. */
@@ -16,12 +17,16 @@ static const char *const veto_names[AUGUR_IO_VETO_N] = {
         "none", "no-limit", "no-ceiling", "not-sustained", "cooldown", "budget",
 };
 
+#define MIB 1048576.0
 const AugurIoKindInfo augur_io_kind_info[AUGUR_IO_KIND_N] = {
-        [AUGUR_IO_KIND_TOTAL] = { "io-total", "limit", FALSE },
-        [AUGUR_IO_KIND_READ] = { "io-read", "read limit", FALSE },
-        [AUGUR_IO_KIND_WRITE] = { "io-write", "write limit", FALSE },
-        [AUGUR_IO_KIND_NET_IN] = { "net-in", "inbound limit", TRUE },
-        [AUGUR_IO_KIND_NET_OUT] = { "net-out", "outbound limit", TRUE },
+        [AUGUR_IO_KIND_TOTAL] = { "io-total", "limit", FALSE, "B/s", "MiB/s", MIB, "total" },
+        [AUGUR_IO_KIND_READ] = { "io-read", "read limit", FALSE, "B/s", "MiB/s", MIB, "read" },
+        [AUGUR_IO_KIND_WRITE] = { "io-write", "write limit", FALSE, "B/s", "MiB/s", MIB, "write" },
+        [AUGUR_IO_KIND_NET_IN] = { "net-in", "inbound limit", TRUE, "B/s", "MiB/s", MIB, "rx" },
+        [AUGUR_IO_KIND_NET_OUT] = { "net-out", "outbound limit", TRUE, "B/s", "MiB/s", MIB, "tx" },
+        [AUGUR_IO_KIND_TOTAL_IOPS] = { "io-total-iops", "IOPS limit", FALSE, "IO/s", "IO/s", 1, "total IOPS" },
+        [AUGUR_IO_KIND_READ_IOPS] = { "io-read-iops", "read IOPS limit", FALSE, "IO/s", "IO/s", 1, "read IOPS" },
+        [AUGUR_IO_KIND_WRITE_IOPS] = { "io-write-iops", "write IOPS limit", FALSE, "IO/s", "IO/s", 1, "write IOPS" },
 };
 
 AugurIoKind
@@ -31,6 +36,33 @@ augur_io_kind_from_name (const char *name)
                 if (g_strcmp0 (name, augur_io_kind_info[k].name) == 0)
                         return k;
         return AUGUR_IO_KIND_N;
+}
+
+gboolean
+augur_io_kind_is_iops (AugurIoKind k)
+{
+        g_return_val_if_fail (k < AUGUR_IO_KIND_N, FALSE);
+        return strcmp (augur_io_kind_info[k].unit, "IO/s") == 0;
+}
+
+char *
+augur_io_kind_format (AugurIoKind k, double v, gboolean with_unit)
+{
+        const AugurIoKindInfo *ki;
+        double x;
+
+        g_return_val_if_fail (k < AUGUR_IO_KIND_N, NULL);
+        ki = &augur_io_kind_info[k];
+        if (isnan (v))
+                return g_strdup ("?");
+        x = v / ki->shown_per_unit;
+        /* IO/s are whole requests; MiB/s to three digits (0.5, 22.5, 40),
+         * and under a KiB/s as 0 (no 2.86e-11 MiB/s in a table). */
+        if (fabs (x) < 1.0 / 1024)
+                x = 0;
+        if (ki->shown_per_unit == 1)
+                return g_strdup_printf ("%.0f%s%s", x, with_unit ? " " : "", with_unit ? ki->shown_unit : "");
+        return g_strdup_printf ("%.3g%s%s", x, with_unit ? " " : "", with_unit ? ki->shown_unit : "");
 }
 
 const char *

@@ -3,7 +3,8 @@
  * structs in, a plan out, no clock, no libvirt (plugin/resize-io.c feeds
  * it and acts).
  *
- * ONE LIMIT, of one of the kinds below (AugurIoKind), in bytes/s, with
+ * ONE LIMIT, of one of the kinds below (AugurIoKind), in bytes/s (IO/s
+ * for an IOPS kind: UNITS below), with
  * the rate it limits: a disk's byte-rate limit (total, read or write:
  * libvirt <iotune>; total limits read + write), or one direction of an
  * interface's average rate (inbound or outbound: libvirt <bandwidth>,
@@ -50,13 +51,26 @@
 
 /* THE KINDS of limit, the one place that names them: the audit's kind
  * (actuations.kind, migration 010), the words of `virt-augur actions` and
- * `explain`, and whether the device is a disk or an interface. */
+ * `explain`, the unit of the kind's numbers and how they are shown, and
+ * whether the device is a disk or an interface.  The IOPS kinds come last
+ * (appended: nothing persists the enum's numbers, but other code walks
+ * the byte kinds by name).
+ *
+ * UNITS.  A byte kind's numbers are bytes/s; an IOPS kind's are requests
+ * per second (IO/s, what QEMU's throttle counts: one per request whatever
+ * its size, as long as the admin set no iops_size).  The planner's fields
+ * keep their _bps names this round (other code reads them): for an IOPS
+ * kind every *_bps field below holds IO/s.  Two units never meet in one
+ * sum: the host budget (augur_io_arbitrate) is given the byte kinds only. */
 typedef enum {
         AUGUR_IO_KIND_TOTAL = 0,         /* <iotune> total_bytes_sec           */
         AUGUR_IO_KIND_READ,              /* <iotune> read_bytes_sec            */
         AUGUR_IO_KIND_WRITE,             /* <iotune> write_bytes_sec           */
         AUGUR_IO_KIND_NET_IN,            /* <bandwidth><inbound average>       */
         AUGUR_IO_KIND_NET_OUT,           /* <bandwidth><outbound average>      */
+        AUGUR_IO_KIND_TOTAL_IOPS,        /* <iotune> total_iops_sec            */
+        AUGUR_IO_KIND_READ_IOPS,         /* <iotune> read_iops_sec             */
+        AUGUR_IO_KIND_WRITE_IOPS,        /* <iotune> write_iops_sec            */
         AUGUR_IO_KIND_N,
 } AugurIoKind;
 
@@ -64,12 +78,25 @@ typedef struct {
         const char *name;                /* audit kind: "io-read", "net-out"   */
         const char *words;               /* "read limit", "outbound limit"     */
         gboolean net;                    /* an interface's, else a disk's      */
+        const char *unit;                /* of its numbers: "B/s" or "IO/s"    */
+        const char *shown_unit;          /* as printed: "MiB/s" or "IO/s"      */
+        double shown_per_unit;           /* units in one shown unit: 1048576   */
+        const char *series;              /* the rate it limits, as `virt-augur
+                                          * forecast` names it: "read", "rx",
+                                          * "read IOPS"                        */
 } AugurIoKindInfo;
 
 extern const AugurIoKindInfo augur_io_kind_info[AUGUR_IO_KIND_N];
 
 /* The kind named name (an audit row's); AUGUR_IO_KIND_N when none. */
 AugurIoKind augur_io_kind_from_name (const char *name);
+
+/* Does kind k count requests (IO/s) rather than bytes? */
+gboolean augur_io_kind_is_iops (AugurIoKind k);
+
+/* v (the kind's unit) as printed, "40 MiB/s", "800 IO/s", "?" for NAN;
+ * with_unit FALSE: the number alone ("40", "800"). (transfer full) */
+char *augur_io_kind_format (AugurIoKind k, double v, gboolean with_unit);
 
 typedef enum {
         AUGUR_IO_REASON_NONE = 0,
@@ -82,7 +109,8 @@ typedef enum {
 typedef enum {
         AUGUR_IO_VETO_NONE = 0,
         AUGUR_IO_VETO_NO_LIMIT,          /* the device has no limit of its own */
-        AUGUR_IO_VETO_NO_CEILING,        /* no io_max_mib_s / net_max_mib_s    */
+        AUGUR_IO_VETO_NO_CEILING,        /* no io_max_mib_s / net_max_mib_s /
+                                          * io_max_iops                        */
         AUGUR_IO_VETO_NOT_SUSTAINED,     /* quiet, not for long enough yet     */
         AUGUR_IO_VETO_COOLDOWN,          /* a restore step too soon after one  */
         AUGUR_IO_VETO_BUDGET,            /* the host budget cut the raise      */
@@ -150,8 +178,11 @@ gboolean augur_limit_plan_begin (double limit, const AugurIoLimitState *st, Augu
 void augur_limit_plan_decide (gboolean burst, double want, gboolean quiet, double ceiling,
                               const AugurIoPlanConfig *c, double now_s, AugurIoPlan *ret);
 
-/* THE HOST BUDGET.  items[i].want_kib is limit i's want_raise_bps (the
- * arbitration is augur_policy_arbitrate()'s, in bytes/s instead of KiB:
+/* THE HOST BUDGET, in the plans' one unit: the byte kinds' plans share
+ * [host] io_budget_mib_s in bytes/s (the IOPS kinds have no host budget:
+ * their guest's io_max_iops bounds them; policy/cpu-weight.h passes
+ * cpu_shares).  items[i].want_kib is limit i's want_raise_bps (the
+ * arbitration is augur_policy_arbitrate()'s, in that unit instead of KiB:
  * shares by priority, capped at each want), budget_bps the host's total
  * raise above the admins' limits (0 = no host bound).  Each plan's target
  * is cut to floor + its grant (veto BUDGET when it lost some), never below

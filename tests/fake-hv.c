@@ -1010,22 +1010,29 @@ fk_set_block_iotune (AugurHvGuest *hg, const char *disk, const AugurBlockIoTune 
 {
         AugurFakeGuest *g;
         AugurBlockIoTune cur = { 0 };
-        gint64 v = t->total_bytes_sec ? t->total_bytes_sec : t->read_bytes_sec ? t->read_bytes_sec
-                                                                              : t->write_bytes_sec;
+        /* AugurBlockIoTune as its six limits, bytes then IOPS: the call's
+         * value is the first one set, and the set merges the nonzero ones. */
+        enum { N_LIMITS = sizeof (AugurBlockIoTune) / sizeof (guint64) };
+        const guint64 *set = (const guint64 *) t;
+        guint64 *now = (guint64 *) &cur;
+        gint64 v = 0;
+
+        G_STATIC_ASSERT (sizeof (AugurBlockIoTune) == 6 * sizeof (guint64));
+        for (int i = 0; i < N_LIMITS && !v; i++)
+                v = (gint64) set[i];
 
         if (!guest_call (hg, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, v, 0, &g, error))
                 return FALSE;
         g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, disk,
                    sizeof (((AugurFakeCall *) NULL)->disk));
         augur_fake_guest_iotune (g, disk, &cur);
-        if (t->total_bytes_sec)
-                cur.total_bytes_sec = t->total_bytes_sec;
-        if (t->read_bytes_sec)
-                cur.read_bytes_sec = t->read_bytes_sec;
-        if (t->write_bytes_sec)
-                cur.write_bytes_sec = t->write_bytes_sec;
+        for (int i = 0; i < N_LIMITS; i++)
+                if (set[i])
+                        now[i] = set[i];
         if (cur.total_bytes_sec && (cur.read_bytes_sec || cur.write_bytes_sec))
                 return refuse (g, error, "total and read/write bytes limits cannot be set at the same time");
+        if (cur.total_iops_sec && (cur.read_iops_sec || cur.write_iops_sec))
+                return refuse (g, error, "total and read/write IOPS limits cannot be set at the same time");
         augur_fake_guest_set_iotune (g, disk, &cur);
         return TRUE;
 }
@@ -1083,6 +1090,18 @@ augur_fake_guest_set_disk (AugurFakeGuest *g, guint idx, const char *name, gint6
 {
         G_STATIC_ASSERT (AUGUR_DISK_RD_BYTES == 0 && AUGUR_DISK_WR_BYTES == 1);
         set_dev (g->rec.disk, AUGUR_MAX_DISKS, &g->rec.n_disks, idx, name, rd_bytes, wr_bytes);
+}
+
+void
+augur_fake_guest_set_disk_reqs (AugurFakeGuest *g, guint idx, gint64 rd_reqs, gint64 wr_reqs)
+{
+        AugurDevCounters *c;
+
+        g_return_if_fail (idx < AUGUR_MAX_DISKS && g->rec.disk[idx].name[0]);
+        c = &g->rec.disk[idx];
+        c->v[AUGUR_DISK_RD_REQS] = rd_reqs;
+        c->v[AUGUR_DISK_WR_REQS] = wr_reqs;
+        c->present |= 1u << AUGUR_DISK_RD_REQS | 1u << AUGUR_DISK_WR_REQS;
 }
 
 /* The interface is the guest's (its record names it): libvirt refuses an

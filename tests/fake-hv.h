@@ -154,10 +154,10 @@ void augur_fake_guest_set_autodeflate (AugurFakeGuest *g, gboolean on);
  * static text, NULL = nothing). */
 void augur_fake_guest_set_balloon_owner (AugurFakeGuest *g, const char *owner);
 
-/* A disk's live byte limits (both kinds of guest; a disk never given
+/* A disk's live byte and IOPS limits (both kinds of guest; a disk never given
  * limits reads as none, all 0).  A set through the table changes them as
  * libvirt would: only the nonzero fields, and total together with read or
- * write is refused.  Gets and sets are recorded with the disk's name. */
+ * write (of bytes, or of IOPS) is refused.  Gets and sets are recorded with the disk's name. */
 void augur_fake_guest_set_iotune (AugurFakeGuest *g, const char *disk, const AugurBlockIoTune *t);
 gboolean augur_fake_guest_iotune (const AugurFakeGuest *g, const char *disk, AugurBlockIoTune *ret);
 /* An interface's live average rates, the same way: one never given any
@@ -177,6 +177,9 @@ void augur_fake_guest_set_iface (AugurFakeGuest *g, guint idx, const char *name,
 /* The same for a modelled guest's disk in slot idx (block.idx): its read
  * and written byte counters. */
 void augur_fake_guest_set_disk (AugurFakeGuest *g, guint idx, const char *name, gint64 rd_bytes, gint64 wr_bytes);
+/* The read and write request counters of that disk (set after it, by
+ * augur_fake_guest_set_disk, which clears them). */
+void augur_fake_guest_set_disk_reqs (AugurFakeGuest *g, guint idx, gint64 rd_reqs, gint64 wr_reqs);
 
 /* Either kind.  Each delivers its event (AGENT, METADATA) at once. */
 void augur_fake_guest_set_agent (AugurFake *f, AugurFakeGuest *g, gboolean present);

@@ -125,9 +125,24 @@ fake_reload (gpointer data, GError **error)
         return TRUE;
 }
 
+/* io_forecast: one guest, "vm"; any other is not there. */
+static gboolean
+fake_io_forecast (gpointer data, const char *domain, JsonBuilder *b, GError **error)
+{
+        if (strcmp (domain, "vm") != 0) {
+                g_set_error (error, AUGUR_API_ERROR, AUGUR_API_ERROR_INVALID_ARGS, "no such guest");
+                return FALSE;
+        }
+        json_builder_set_member_name (b, "series");
+        json_builder_begin_array (b);
+        json_builder_end_array (b);
+        return TRUE;
+}
+
 static const AugurApiOps fake_ops = {
         .status = fake_status,
         .domains = fake_domains,
+        .io_forecast = fake_io_forecast,
         .notify = fake_notify,
         .reload = fake_reload,
 };
@@ -175,6 +190,11 @@ static const struct {
         { "{\"call\":\"status\",\"args\":null}", "ok" },
         { "{\"call\":\"status\",\"future\":[1,2]}", "ok" },             /* unknown members ignored */
         { "{\"call\":\"domains\"}", "ok" },
+        { "{\"call\":\"io_forecast\",\"args\":{\"domain\":\"vm\"}}", "ok" },
+        { "{\"call\":\"io_forecast\"}", "invalid-args" },
+        { "{\"call\":\"io_forecast\",\"args\":{\"domain\":7}}", "invalid-args" },
+        { "{\"call\":\"io_forecast\",\"args\":{\"domain\":\"\"}}", "invalid-args" },
+        { "{\"call\":\"io_forecast\",\"args\":{\"domain\":\"other\"}}", "invalid-args" },
         { "garbage", "parse-error" },
         { "{", "parse-error" },
         { "{\"call\":\"status\"", "parse-error" },
@@ -293,6 +313,8 @@ static const struct {
         { "{\"call\":\"notify\",\"args\":{\"op\":\"started\",\"domain\":\"vm\"}}",
           "ok", "ok", "permission-denied", "permission-denied" },
         { "{\"call\":\"reload\"}", "ok", "permission-denied", "permission-denied", "permission-denied" },
+        { "{\"call\":\"io_forecast\",\"args\":{\"domain\":\"vm\"}}",
+          "ok", "ok", "permission-denied", "permission-denied" },
         /* Unknown calls are unknown to everyone; parse errors come first. */
         { "{\"call\":\"nope\"}", "unknown-call", "unknown-call", "unknown-call", "unknown-call" },
         { "nope", "parse-error", "parse-error", "parse-error", "parse-error" },

@@ -155,6 +155,7 @@ test_policy_in_effect (void)
                 { "io_max_mib_s", NULL, "unset: augurd never raises this guest's disk limits" },
                 { "net_max_mib_s", NULL, "unset: augurd never raises this guest's network limits" },
                 { "cpu_weight_max", NULL, "unset: augurd never raises this guest's CPU weight" },
+                { "io_max_iops", NULL, "unset: augurd never raises this guest's disk IOPS limits" },
         };
         char *set[] = { "mode=act", "mem_max_mib=1024", "quantile=0.9", NULL };
         AugurVmPolicy p;
@@ -328,6 +329,51 @@ test_plot_svg_layers (void)
                 first = strstr (svg->str, grow);
                 g_assert_nonnull (strstr (first + 1, grow));
         }
+}
+
+static char *
+plot_svg (const AugurPlotData *d)
+{
+        g_autoptr(GString) svg = g_string_new (NULL);
+        cairo_surface_t *s = cairo_svg_surface_create_for_stream (to_gstring, svg, 800, 600);
+        cairo_t *cr = cairo_create (s);
+
+        augur_plot_draw (cr, d, 800, 600);
+        cairo_destroy (cr);
+        cairo_surface_finish (s);
+        g_assert_cmpint (cairo_surface_status (s), ==, CAIRO_STATUS_SUCCESS);
+        cairo_surface_destroy (s);
+        return g_string_free (g_steal_pointer (&svg), FALSE);
+}
+
+/* The I/O panel: drawn (its four colours) when a point has a disk or
+ * network rate, absent without one (the two-panel picture as before). */
+static void
+test_plot_io_panel (void)
+{
+        g_autoptr(AugurPlotData) d = plot_data ();
+        g_autofree char *without = plot_svg (d);
+        g_autofree char *with = NULL;
+        g_autofree char *wr = svg_colour (AUGUR_PLOT_RGB_DISK_WR);
+        g_autofree char *rx = svg_colour (AUGUR_PLOT_RGB_NET_RX);
+        g_autofree char *tx = svg_colour (AUGUR_PLOT_RGB_NET_TX);
+
+        g_assert_null (strstr (without, wr));
+        g_assert_null (strstr (without, rx));
+        g_assert_null (strstr (without, tx));
+        for (guint i = 0; i < d->points->len; i++) {
+                AugurPlotPoint *p = &g_array_index (d->points, AugurPlotPoint, i);
+
+                p->disk_rd_mib_s = i % 30 < 5 ? 40 : 0.1;
+                p->disk_wr_mib_s = 0.5;
+                p->net_rx_mib_s = i == 50 ? NAN : 1;
+                p->net_tx_mib_s = 2;
+        }
+        with = plot_svg (d);
+        g_assert_nonnull (strstr (with, wr));
+        g_assert_nonnull (strstr (with, rx));
+        g_assert_nonnull (strstr (with, tx));
+        g_assert_nonnull (strstr (without, "<svg"));
 }
 
 static void
@@ -1165,6 +1211,7 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/plot/recording", test_plot_recording);
         g_test_add_func ("/cli/plot/svg-layers", test_plot_svg_layers);
         g_test_add_func ("/cli/plot/write", test_plot_write);
+        g_test_add_func ("/cli/plot/io-panel", test_plot_io_panel);
         g_test_add_func ("/cli/plot/time-labels", test_plot_time_labels);
         g_test_add_func ("/cli/plot/markers-inside", test_plot_markers_inside);
         g_test_add_func ("/cli/json/writer", test_json_writer);

@@ -311,8 +311,8 @@ test_list_and_stats (Fixture *fx, gconstpointer data)
  * not one is skipped), summed into the block counters; the taps of the
  * netN: lines, rx and tx swapped (what the tap transmits the guest
  * receives), one that cannot be read left out; the disk limits read with
- * query-block and set with block_set_io_throttle, every other limit of the
- * disk sent back as it was. */
+ * query-block and set with block_set_io_throttle (a byte limit or an IOPS
+ * limit), every other limit of the disk sent back as it was. */
 static void
 test_disks_and_nets (Fixture *fx, gconstpointer data)
 {
@@ -376,6 +376,15 @@ test_disks_and_nets (Fixture *fx, gconstpointer data)
         g_assert_no_error (error);
         g_assert_cmpuint (t.total_bytes_sec, ==, 5242880);
         g_assert_cmpuint (t.read_bytes_sec, ==, 0);
+        g_assert_cmpuint (t.total_iops_sec, ==, 100);
+        g_assert_cmpuint (t.read_iops_sec, ==, 0);
+        /* an IOPS raise: iops set, every other limit sent back as read */
+        t = (AugurBlockIoTune) { .total_iops_sec = 800 };
+        g_assert_true (augur_hv_guest_set_block_iotune (g, "scsi0", &t, &error));
+        g_assert_no_error (error);
+        g_assert_true (received (fx->fake, "block_set_io_throttle {\"device\":\"drive-scsi0\",\"bps\":5242880,"
+                                           "\"bps_rd\":0,\"bps_wr\":0,\"iops\":800,\"iops_rd\":0,\"iops_wr\":0,"
+                                           "\"iops_max\":200,\"iops_max_length\":2,\"group\":\"drive-scsi0\"}"));
         t = (AugurBlockIoTune) { .total_bytes_sec = 41943040 };
         g_assert_true (augur_hv_guest_set_block_iotune (g, "scsi0", &t, &error));
         g_assert_no_error (error);

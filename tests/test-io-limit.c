@@ -280,6 +280,89 @@ test_kinds (void)
         g_assert_cmpstr (augur_io_kind_info[AUGUR_IO_KIND_NET_OUT].words, ==, "outbound limit");
 }
 
+/* The IOPS kinds: a disk's, counted in IO/s, named and printed as such,
+ * and every other kind in bytes/s printed in MiB/s. */
+static void
+test_kinds_units (void)
+{
+        static const struct {
+                AugurIoKind k;
+                const char *name, *words;
+                double v;
+                const char *shown, *number;
+        } rows[] = {
+                { AUGUR_IO_KIND_TOTAL, "io-total", "limit", 5 * 1048576.0, "5 MiB/s", "5" },
+                { AUGUR_IO_KIND_READ, "io-read", "read limit", 22.5 * 1048576, "22.5 MiB/s", "22.5" },
+                { AUGUR_IO_KIND_NET_OUT, "net-out", "outbound limit", 1048576, "1 MiB/s", "1" },
+                { AUGUR_IO_KIND_TOTAL_IOPS, "io-total-iops", "IOPS limit", 200, "200 IO/s", "200" },
+                { AUGUR_IO_KIND_READ_IOPS, "io-read-iops", "read IOPS limit", 800, "800 IO/s", "800" },
+                { AUGUR_IO_KIND_WRITE_IOPS, "io-write-iops", "write IOPS limit", 49.6, "50 IO/s", "50" },
+        };
+        int n_iops = 0;
+
+        for (gsize i = 0; i < G_N_ELEMENTS (rows); i++) {
+                g_autofree char *shown = augur_io_kind_format (rows[i].k, rows[i].v, TRUE);
+                g_autofree char *number = augur_io_kind_format (rows[i].k, rows[i].v, FALSE);
+
+                g_test_message ("%s", rows[i].name);
+                g_assert_cmpstr (augur_io_kind_info[rows[i].k].name, ==, rows[i].name);
+                g_assert_cmpstr (augur_io_kind_info[rows[i].k].words, ==, rows[i].words);
+                g_assert_cmpint (augur_io_kind_from_name (rows[i].name), ==, rows[i].k);
+                g_assert_cmpstr (shown, ==, rows[i].shown);
+                g_assert_cmpstr (number, ==, rows[i].number);
+        }
+        for (int k = 0; k < AUGUR_IO_KIND_N; k++) {
+                g_autofree char *unknown = augur_io_kind_format (k, NAN, TRUE);
+
+                g_assert_cmpstr (unknown, ==, "?");
+                g_assert_nonnull (augur_io_kind_info[k].unit);
+                if (augur_io_kind_is_iops (k)) {
+                        n_iops++;
+                        g_assert_false (augur_io_kind_info[k].net);
+                        g_assert_cmpstr (augur_io_kind_info[k].unit, ==, "IO/s");
+                } else {
+                        g_assert_cmpstr (augur_io_kind_info[k].unit, ==, "B/s");
+                }
+        }
+        g_assert_cmpint (n_iops, ==, 3);
+}
+
+/* An IOPS limit through the same planner, numbers in IO/s: bounds
+ * [admin's 200, io_max_iops 800], censored to the ceiling, restored in
+ * halving steps to exactly the admin's value. */
+static void
+test_iops_bounds (void)
+{
+        Fix f;
+        AugurIoPlan p;
+        double lim = 200;
+
+        fix_init (&f);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = lim, .rate_bps = 10, .upper_bps = NAN, .ceiling_bps = 800 });
+        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
+        /* a burst of 300 IO/s forecast: 300 x 1.5 = 450 */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = lim, .rate_bps = 10, .upper_bps = 300, .ceiling_bps = 800 });
+        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_FORECAST_BURST);
+        g_assert_cmpfloat_with_epsilon (p.target_bps, 450, 1e-6);
+        lim = p.target_bps;
+        /* censored (it sat at its limit): the ceiling, never above */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = lim, .rate_bps = 450, .upper_bps = 5000, .censored = TRUE,
+                                            .ceiling_bps = 800 });
+        g_assert_cmpfloat_with_epsilon (p.target_bps, 800, 1e-6);
+        lim = p.target_bps;
+        /* uncensored and huge: still the ceiling */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = lim, .rate_bps = 700, .upper_bps = 1e7, .ceiling_bps = 800 });
+        g_assert_cmpfloat (p.target_bps, <=, 800);
+        /* quiet: steps down 800 -> 500 -> 200 (what is left, 300 - 150, is under the floor) */
+        for (int t = 0; t < 60 && lim > 200; t++) {
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = lim, .rate_bps = 5, .upper_bps = 20,
+                                                    .ceiling_bps = 800 });
+                g_assert_cmpfloat (p.target_bps, >=, 200);
+                lim = p.target_bps;
+        }
+        g_assert_cmpfloat (lim, ==, 200);
+}
+
 /* An interface direction's limit, as libvirt keeps it (whole KiB/s): the
  * same rules, bounds [admin's value, net_max_mib_s], and a hand change
  * while raised is yielded to and becomes the floor. */
@@ -328,6 +411,13 @@ test_rate (void)
         g_assert_true (isnan (augur_io_rate (0, 10, 0, AUGUR_IO_MAX_BPS)));
         g_assert_true (isnan (augur_io_rate (0, 10, 601, AUGUR_IO_MAX_BPS)));
         g_assert_true (isnan (augur_io_rate (-1, 10, 2, AUGUR_IO_MAX_BPS)));
+        /* request counters: IO/s, bounded by AUGUR_IO_MAX_IOPS (N-1, N+1) */
+        g_assert_cmpfloat (augur_io_rate (100, 1700, 2, AUGUR_IO_MAX_IOPS), ==, 800);
+        g_assert_cmpfloat (augur_io_rate (0, (gint64) AUGUR_IO_MAX_IOPS - 1, 1, AUGUR_IO_MAX_IOPS), ==,
+                           AUGUR_IO_MAX_IOPS - 1);
+        g_assert_true (isnan (augur_io_rate (0, (gint64) AUGUR_IO_MAX_IOPS + 1, 1, AUGUR_IO_MAX_IOPS)));
+        g_assert_true (isnan (augur_io_rate (0, 1000000000000000000LL, 2, AUGUR_IO_MAX_IOPS)));
+        g_assert_true (isnan (augur_io_rate (1700, 100, 2, AUGUR_IO_MAX_IOPS)));                /* reset */
 }
 
 /* A read every 30 ticks at the cap: after a few periods the forecast sees
@@ -361,6 +451,81 @@ test_forecast_periodic (void)
         g_assert_cmpuint (augur_io_forecast_period (f), ==, 30);
         g_assert_cmpint (ahead, >=, 8);
         g_assert_cmpint (between, ==, 0);
+}
+
+/* THE CHAMPION on a periodic series: the period source serves, with the
+ * very bound the planner reads. */
+static void
+test_champion_periodic (void)
+{
+        AugurIoForecastConfig c;
+        g_autoptr(AugurIoForecast) f = NULL;
+        double p50, up, p50c, upc;
+        gboolean cens, censc;
+        AugurIoSource src = AUGUR_IO_SOURCE_N;
+        int served = 0;
+
+        augur_io_forecast_config_init (&c);
+        f = augur_io_forecast_new (&c);
+        for (int t = 0; t < 30 * 8; t++) {
+                augur_io_forecast_push (f, t % 30 < 4 ? 5 * MIB : 0.05 * MIB, t % 30 < 4, 1);
+                if (t < 30 * 5 || !augur_io_forecast_upper (f, 3, &p50, &up, &cens))
+                        continue;
+                g_assert_true (augur_io_forecast_champion (f, 3, &p50c, &upc, &censc, &src));
+                served += src == AUGUR_IO_SOURCE_PERIOD;
+                if (src == AUGUR_IO_SOURCE_PERIOD) {
+                        g_assert_cmpfloat (upc, ==, up);
+                        g_assert_cmpfloat (p50c, ==, p50);
+                }
+        }
+        g_test_message ("period served %d times; losses period %.0f, recent max %.0f", served,
+                        augur_io_forecast_loss (f, AUGUR_IO_SOURCE_PERIOD),
+                        augur_io_forecast_loss (f, AUGUR_IO_SOURCE_RECENT_MAX));
+        g_assert_cmpint (served, >, 0);
+        g_assert_cmpstr (augur_io_source_name (AUGUR_IO_SOURCE_PERIOD), ==, "period");
+}
+
+/* THE CHAMPION on a disk with no period (a random rate, seeded): the
+ * recent max serves a calibrated bound (at h = 1 it covers at least 85 %
+ * of the next rates) on most ticks; the planner's period bound is absent
+ * (noise raises nothing) but for the detector's own early false periods
+ * (a short ring: the test reports how many ticks). */
+static void
+test_champion_no_period (void)
+{
+        AugurIoForecastConfig c;
+        g_autoptr(AugurIoForecast) f = NULL;
+        g_autoptr(GRand) rng = g_rand_new_with_seed (20);
+        double p50, up, prev_up = NAN;
+        gboolean cens;
+        AugurIoSource src;
+        int n = 0, covered = 0, planner = 0, recent = 0;
+
+        augur_io_forecast_config_init (&c);
+        f = augur_io_forecast_new (&c);
+        for (int t = 0; t < 2000; t++) {
+                double y = g_rand_double_range (rng, 0, 1) < 0.1 ? g_rand_double_range (rng, 1, 8) * MIB
+                                                                 : g_rand_double_range (rng, 0, 0.5) * MIB;
+
+                if (t > 600 && !isnan (prev_up)) {
+                        n++;
+                        covered += y <= prev_up;
+                }
+                augur_io_forecast_push (f, y, FALSE, 1);
+                planner += augur_io_forecast_upper (f, 1, &p50, &up, &cens);
+                prev_up = NAN;
+                if (augur_io_forecast_champion (f, 1, &p50, &up, &cens, &src)) {
+                        g_assert_cmpfloat (up, >=, p50);
+                        recent += src == AUGUR_IO_SOURCE_RECENT_MAX;
+                        prev_up = up;
+                }
+        }
+        g_test_message ("recent max served %d ticks; the bound served covered %d of %d; the planner had a "
+                        "(period) bound at %d ticks", recent, covered, n, planner);
+        g_assert_cmpuint (augur_io_forecast_period (f), ==, 0);
+        g_assert_cmpint (n, >, 1000);
+        g_assert_cmpint (recent, >, 1500);
+        g_assert_cmpfloat ((double) covered / n, >=, 0.85);
 }
 
 /* A raise changes the very shape the period was found on: a read capped
@@ -544,9 +709,13 @@ main (int argc, char **argv)
         g_test_add_func ("/io-limit/ceiling-removed", test_ceiling_removed);
         g_test_add_func ("/io-limit/budget", test_budget);
         g_test_add_func ("/io-limit/kinds", test_kinds);
+        g_test_add_func ("/io-limit/kinds-units", test_kinds_units);
+        g_test_add_func ("/io-limit/iops-bounds", test_iops_bounds);
         g_test_add_func ("/io-limit/interface-bounds", test_interface_bounds);
         g_test_add_func ("/io-forecast/rate", test_rate);
         g_test_add_func ("/io-forecast/periodic", test_forecast_periodic);
+        g_test_add_func ("/io-forecast/champion-periodic", test_champion_periodic);
+        g_test_add_func ("/io-forecast/champion-no-period", test_champion_no_period);
         g_test_add_func ("/io-forecast/counter-jump", test_forecast_counter_jump);
         g_test_add_func ("/io-forecast/narrow-jitter", test_forecast_narrow_jitter);
         g_test_add_func ("/io-forecast/one-spike", test_forecast_one_spike);

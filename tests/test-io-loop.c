@@ -37,7 +37,15 @@
  *   yield      a hand change while a raise is held: not set back, the new
  *              value is the floor from then on;
  *   unplug     an interface gone while raised is dropped, no call on it;
- *   jump       a counter reset and a 10^18-byte jump never raise. */
+ *   jump       a counter reset and a 10^18-byte jump never raise;
+ *   iops       a disk's total_iops_sec under io_max_iops: the same rules
+ *              in IO/s (raised ahead of >= 3 of the last 4 request
+ *              bursts, restored between, within [admin's, io_max_iops]),
+ *              the IOPS metric families; io_max_mib_s alone raises no
+ *              IOPS limit; a guest with no consent is forecast (read and
+ *              write, bytes and IOPS) without a single call;
+ *   backends   IOPS get and set on test:///default and on the fake, total
+ *              with read/write refused. */
 #include "config.h"
 
 #include "fake-hv.h"
@@ -77,14 +85,10 @@ typedef struct {
         guint n;
 } Fx;
 
-/* n guests with an interface vnet0 capped at CAP_KIB outbound; with
- * disk, the second one has instead a disk vda capped at the same rate
- * (<iotune> total_bytes_sec), its ceiling io_max_mib_s. */
+/* The fake hypervisor, the loop and its metrics, at a TICK_MS tick. */
 static void
-fx_init_full (Fx *fx, guint n, gboolean disk)
+fx_world_init (Fx *fx)
 {
-        static const char *const names[2] = { "g1", "g2" };
-        AugurDomainSample rec = { 0 };
         AugurHvCallbacks cb = { 0 };
 
         fx->fake = augur_fake_new (1700000000000);
@@ -93,6 +97,18 @@ fx_init_full (Fx *fx, guint n, gboolean disk)
         fx->metrics = augur_metrics_new ();
         fx->config = augur_config_new_default ();
         fx->config->tick_s = TICK_MS / 1000.0;
+}
+
+/* n guests with an interface vnet0 capped at CAP_KIB outbound; with
+ * disk, the second one has instead a disk vda capped at the same rate
+ * (<iotune> total_bytes_sec), its ceiling io_max_mib_s. */
+static void
+fx_init_full (Fx *fx, guint n, gboolean disk)
+{
+        static const char *const names[2] = { "g1", "g2" };
+        AugurDomainSample rec = { 0 };
+
+        fx_world_init (fx);
         fx->n = n;
         augur_sample_set (&rec, AUGUR_STAT_STATE, AUGUR_GUEST_STATE_RUNNING);
         for (guint i = 0; i < n; i++) {
@@ -402,6 +418,32 @@ test_jump (void)
         fx_clear (&fx);
 }
 
+/* augurd's libvirt backend on test:///default and its first guest
+ * ("test"); FALSE (the test skipped) when the driver is not there. */
+static gboolean
+open_test_driver (AugurHv **ret_hv, AugurHvGuest **ret_g)
+{
+        AugurHvOptions opts = { 0 };
+        AugurHvCallbacks cb = { 0 };
+        g_autoptr(GPtrArray) guests = NULL;
+        g_autoptr(GError) error = NULL;
+        virConnectPtr probe = virConnectOpen ("test:///default");
+
+        if (!probe) {
+                g_test_skip ("libvirt's test:///default driver is not available");
+                return FALSE;
+        }
+        virConnectClose (probe);
+        g_assert_true (augur_hv_init (&error));
+        *ret_hv = augur_hv_open ("test:///default", &opts, &cb, NULL, &error);
+        g_assert_no_error (error);
+        guests = augur_hv_list_guests (*ret_hv, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (guests->len, >=, 1);
+        *ret_g = augur_hv_guest_ref (guests->pdata[0]);
+        return TRUE;
+}
+
 /* The libvirt backend's get and set on libvirt's test:///default driver
  * (domain "test", interface "testnet0", no <bandwidth> at first): the
  * set changes only the direction asked for, and what is read back is what
@@ -409,27 +451,13 @@ test_jump (void)
 static void
 test_libvirt_test_driver (void)
 {
-        AugurHvOptions opts = { 0 };
-        AugurHvCallbacks cb = { 0 };
         g_autoptr(AugurHv) hv = NULL;
         g_autoptr(AugurHvGuest) g = NULL;
-        g_autoptr(GPtrArray) guests = NULL;
         g_autoptr(GError) error = NULL;
         AugurIfaceBandwidth b = { 0 };
-        virConnectPtr probe = virConnectOpen ("test:///default");
 
-        if (!probe) {
-                g_test_skip ("libvirt's test:///default driver is not available");
+        if (!open_test_driver (&hv, &g))
                 return;
-        }
-        virConnectClose (probe);
-        g_assert_true (augur_hv_init (&error));
-        hv = augur_hv_open ("test:///default", &opts, &cb, NULL, &error);
-        g_assert_no_error (error);
-        guests = augur_hv_list_guests (hv, &error);
-        g_assert_no_error (error);
-        g_assert_cmpuint (guests->len, >=, 1);
-        g = augur_hv_guest_ref (guests->pdata[0]);
         g_assert_true (augur_hv_guest_get_iface_bandwidth (g, "testnet0", &b, &error));
         g_assert_no_error (error);
         g_assert_cmpuint (b.inbound_kib_s, ==, 0);
@@ -455,6 +483,306 @@ test_libvirt_test_driver (void)
         g_assert_nonnull (error);
 }
 
+/* THE IOPS HALF.  One guest, a disk vda with <iotune> total_iops_sec =
+ * IOPS_CAP (no byte limit), and a periodic burst of IOPS_BURST_REQS
+ * requests that runs at the IOPS limit in force.  Its ceiling is
+ * io_max_iops (ceiling_iops); io_max_mib_s alone is no consent. */
+#define IOPS_CAP 50                     /* the admin's total_iops_sec, IO/s   */
+#define IOPS_CEILING 800                /* io_max_iops                        */
+#define IOPS_BURST_REQS 1000            /* 20 s at the cap, 1.25 s raised     */
+#define IOPS_REQ_BYTES 4096             /* each request's size                */
+
+typedef struct {
+        Fx w;                           /* the world (fx_world_init)          */
+        AugurFakeGuest *g;
+        gint64 reqs;                    /* its read request counter           */
+        double left;                    /* requests of the burst to go        */
+        double ceiling_iops, ceiling_mib_s;
+} IopsFx;
+
+static void
+iops_init (IopsFx *fx, double ceiling_iops, double ceiling_mib_s)
+{
+        AugurDomainSample rec = { 0 };
+
+        *fx = (IopsFx) { .ceiling_iops = ceiling_iops, .ceiling_mib_s = ceiling_mib_s };
+        fx_world_init (&fx->w);
+        augur_sample_set (&rec, AUGUR_STAT_STATE, AUGUR_GUEST_STATE_RUNNING);
+        fx->g = augur_fake_add_guest (fx->w.fake, "g1", &rec);
+        augur_fake_guest_set_disk (fx->g, 0, "vda", 0, 0);
+        augur_fake_guest_set_disk_reqs (fx->g, 0, 0, 0);
+        augur_fake_guest_set_iotune (fx->g, "vda", &(AugurBlockIoTune) { .total_iops_sec = IOPS_CAP });
+}
+
+static guint64
+iops_limit (const IopsFx *fx)
+{
+        AugurBlockIoTune t = { 0 };
+
+        augur_fake_guest_iotune (fx->g, "vda", &t);
+        return t.total_iops_sec;
+}
+
+static void
+iops_step (IopsFx *fx, gboolean burst_now)
+{
+        g_autoptr(GArray) samples = NULL;
+        AugurIoGuest gi = { .mode = AUGUR_MODE_ACT, .priority = 1000, .ceiling_iops = fx->ceiling_iops,
+                            .ceiling_mib_s = { fx->ceiling_mib_s, NAN } };
+        double done;
+
+        augur_fake_advance (fx->w.fake, TICK_MS);
+        if (burst_now)
+                fx->left = IOPS_BURST_REQS;
+        done = MIN (fx->left, iops_limit (fx) * TICK_MS / 1000.0);
+        fx->left -= done;
+        fx->reqs += (gint64) done + 1;          /* and a trickle */
+        augur_fake_guest_set_disk (fx->g, 0, "vda", fx->reqs * IOPS_REQ_BYTES, 0);
+        augur_fake_guest_set_disk_reqs (fx->g, 0, fx->reqs, 0);
+        g_assert_true (augur_hv_guests_with_stats (fx->w.hv, NULL, NULL, &samples, NULL));
+        gi.s = &g_array_index (samples, AugurDomainSample, 0);
+        augur_resize_io_tick (fx->w.io, fx->w.hv, NULL, fx->w.metrics, fx->w.config, &gi, 1, augur_fake_now_ms (fx->w.fake));
+}
+
+/* Raised ahead of >= 3 of the last 4 bursts, back at the admin's value
+ * between them, within [IOPS_CAP, io_max_iops]; the metrics carry it in
+ * the IOPS families; the forecasts name the disk's series. */
+static void
+test_iops_bursts (void)
+{
+        IopsFx fx;
+        guint raised = 0, restored = 0;
+        const int periods = 10;
+        const GArray *calls;
+
+        iops_init (&fx, IOPS_CEILING, NAN);
+        for (int p = 0; p < periods; p++) {
+                guint64 lowest_between = G_MAXUINT64;
+                gboolean raised_at_start = FALSE;
+
+                for (int t = 0; t < PERIOD_MS / TICK_MS; t++) {
+                        guint64 before = iops_limit (&fx);
+
+                        iops_step (&fx, t == 0);
+                        if (t == 0)
+                                raised_at_start = before > IOPS_CAP;
+                        if (t >= PERIOD_MS / TICK_MS / 2)
+                                lowest_between = MIN (lowest_between, iops_limit (&fx));
+                        g_assert_cmpuint (iops_limit (&fx), <=, IOPS_CEILING);
+                        g_assert_cmpuint (iops_limit (&fx), >=, IOPS_CAP);
+                }
+                g_test_message ("period %d: raised at the start %d, lowest in the second half %" G_GUINT64_FORMAT
+                                " IO/s", p, raised_at_start, lowest_between);
+                if (p >= periods - 4) {
+                        raised += raised_at_start;
+                        restored += lowest_between == IOPS_CAP;
+                }
+        }
+        g_assert_cmpuint (raised, >=, 3);
+        g_assert_cmpuint (restored, ==, 4);
+        /* only total_iops_sec moved: every set is one IOPS value within bounds */
+        calls = augur_fake_calls (fx.w.fake);
+        for (guint i = 0; i < calls->len; i++) {
+                const AugurFakeCall *c = &g_array_index (calls, AugurFakeCall, i);
+
+                if (c->kind != AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE)
+                        continue;
+                g_assert_cmpint (c->value, >=, IOPS_CAP);
+                g_assert_cmpint (c->value, <=, IOPS_CEILING);
+        }
+        {
+                AugurBlockIoTune t = { 0 };
+
+                augur_fake_guest_iotune (fx.g, "vda", &t);
+                g_assert_cmpuint (t.total_bytes_sec, ==, 0);    /* no byte limit was added */
+        }
+        {
+                g_autoptr(GString) out = g_string_new (NULL);
+
+                augur_metrics_format (fx.w.metrics, out);
+                g_assert_nonnull (strstr (out->str, "augur_io_floor_iops{domain=\""));
+                g_assert_nonnull (strstr (out->str, ",device=\"vda\",kind=\"io-total-iops\"} 50\n"));
+                g_assert_nonnull (strstr (out->str, "augur_io_limit_iops{"));
+                g_assert_nonnull (strstr (out->str, "augur_io_forecast_upper_iops{"));
+                g_assert_null (strstr (out->str, "_bytes_per_second{domain=\"g1\",uuid=\"" ));
+                g_assert_null (strstr (out->str, "kind=\"io-total-iops\"} 50\naugur_io_limit_bytes"));
+        }
+        {
+                /* the forecasts: vda's read and write bytes and IOPS, and
+                 * the total IOPS (its limit); the read IOPS has a period */
+                double lead_s, tick_s;
+                g_autoptr(GArray) rows = augur_resize_io_forecasts (fx.w.io, augur_fake_guest_uuid (fx.g), &lead_s,
+                                                                    &tick_s);
+                guint seen = 0;
+
+                g_assert_cmpfloat (tick_s, ==, TICK_MS / 1000.0);
+                g_assert_cmpfloat (lead_s, >=, tick_s);
+                for (guint i = 0; i < rows->len; i++) {
+                        const AugurIoForecastRow *r = &g_array_index (rows, AugurIoForecastRow, i);
+
+                        g_test_message ("%s %s: rate %.1f p50 %.1f upper %.1f period %u limit %.0f", r->device,
+                                        augur_io_kind_info[r->kind].name, r->rate, r->p50, r->upper, r->period_ticks,
+                                        r->limit);
+                        g_assert_cmpstr (r->device, ==, "vda");
+                        seen |= 1u << r->kind;
+                        if (r->kind == AUGUR_IO_KIND_READ_IOPS || r->kind == AUGUR_IO_KIND_TOTAL_IOPS)
+                                g_assert_cmpuint (r->period_ticks, ==, PERIOD_MS / TICK_MS);
+                        if (r->kind == AUGUR_IO_KIND_TOTAL_IOPS)
+                                g_assert_cmpfloat (r->limit, >=, IOPS_CAP);
+                }
+                g_assert_cmpuint (seen, ==, 1u << AUGUR_IO_KIND_READ | 1u << AUGUR_IO_KIND_WRITE |
+                                  1u << AUGUR_IO_KIND_READ_IOPS | 1u << AUGUR_IO_KIND_WRITE_IOPS |
+                                  1u << AUGUR_IO_KIND_TOTAL_IOPS);
+        }
+        fx_clear (&fx.w);
+}
+
+/* io_max_mib_s without io_max_iops: the IOPS limit is read (the disk's
+ * class consented) but never raised: no ceiling, no raise. */
+static void
+test_iops_no_ceiling (void)
+{
+        IopsFx fx;
+
+        iops_init (&fx, NAN, 40);
+        for (int t = 0; t < 6 * PERIOD_MS / TICK_MS; t++) {
+                iops_step (&fx, t % (PERIOD_MS / TICK_MS) == 0);
+                g_assert_cmpuint (iops_limit (&fx), ==, IOPS_CAP);
+        }
+        g_assert_cmpuint (augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_GET_BLOCK_IOTUNE, NULL), >, 0);
+        g_assert_cmpuint (augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, NULL), ==, 0);
+        fx_clear (&fx.w);
+}
+
+/* A request counter reset and a 10^18-request jump, each every minute as
+ * a burst would be: never an IOPS raise (the same absurd-input rules as
+ * bytes, bounded by AUGUR_IO_MAX_IOPS). */
+static void
+test_iops_jump (void)
+{
+        IopsFx fx;
+
+        iops_init (&fx, IOPS_CEILING, NAN);
+        for (int t = 0; t < 6 * PERIOD_MS / TICK_MS; t++) {
+                iops_step (&fx, FALSE);
+                if (t % (PERIOD_MS / TICK_MS) == 10)
+                        fx.reqs += (gint64) 1000000000000000000LL;
+                else if (t % (PERIOD_MS / TICK_MS) == 20)
+                        fx.reqs = 0;
+        }
+        g_assert_cmpuint (augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, NULL), ==, 0);
+        g_assert_cmpuint (iops_limit (&fx), ==, IOPS_CAP);
+        fx_clear (&fx.w);
+}
+
+/* No consent at all: no call, but the disk is still forecast. */
+static void
+test_iops_forecast_only (void)
+{
+        IopsFx fx;
+        double lead_s, tick_s;
+        g_autoptr(GArray) rows = NULL;
+
+        iops_init (&fx, NAN, NAN);
+        for (int t = 0; t < 4 * PERIOD_MS / TICK_MS; t++)
+                iops_step (&fx, t % (PERIOD_MS / TICK_MS) == 0);
+        g_assert_cmpuint (augur_fake_calls (fx.w.fake)->len, ==,
+                          augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_STATS, NULL) +
+                          augur_fake_count (fx.w.fake, AUGUR_FAKE_CALL_GUEST_STATS, NULL));
+        rows = augur_resize_io_forecasts (fx.w.io, augur_fake_guest_uuid (fx.g), &lead_s, &tick_s);
+        g_assert_cmpuint (rows->len, ==, 4);    /* read, write; bytes and IOPS */
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurIoForecastRow *r = &g_array_index (rows, AugurIoForecastRow, i);
+
+                g_assert_true (isnan (r->limit));
+                if (r->kind == AUGUR_IO_KIND_READ_IOPS) {
+                        g_assert_cmpuint (r->period_ticks, ==, PERIOD_MS / TICK_MS);
+                        g_assert_false (r->censored);
+                }
+        }
+        fx_clear (&fx.w);
+}
+
+/* The libvirt backend's IOPS get and set on test:///default (domain
+ * "test", disk "vda"): a set changes only the limit asked for, and total
+ * with read IOPS is refused as libvirt refuses it.  The test driver wants
+ * each limit at most its burst (_max), so the bursts are set first. */
+static void
+test_libvirt_iotune_iops (void)
+{
+        g_autoptr(AugurHv) hv = NULL;
+        g_autoptr(AugurHvGuest) g = NULL;
+        g_autoptr(GError) error = NULL;
+        AugurBlockIoTune t = { 0 };
+        virConnectPtr conn;
+        virDomainPtr dom;
+        virTypedParameterPtr params = NULL;
+        int n = 0, max = 0;
+
+        if (!open_test_driver (&hv, &g))
+                return;
+        conn = virConnectOpen ("test:///default");
+        dom = virDomainLookupByName (conn, "test");
+        g_assert_nonnull (dom);
+        g_assert_cmpint (virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_BYTES_SEC_MAX,
+                                                  1ull << 40), ==, 0);
+        g_assert_cmpint (virTypedParamsAddULLong (&params, &n, &max, VIR_DOMAIN_BLOCK_IOTUNE_TOTAL_IOPS_SEC_MAX,
+                                                  1000000), ==, 0);
+        g_assert_cmpint (virDomainSetBlockIoTune (dom, "vda", params, n, VIR_DOMAIN_AFFECT_LIVE), ==, 0);
+        virTypedParamsFree (params, n);
+        virDomainFree (dom);
+        g_assert_true (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .total_bytes_sec = 5242880 },
+                                                        &error));
+        g_assert_no_error (error);
+        g_assert_true (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .total_iops_sec = 200 },
+                                                        &error));
+        g_assert_no_error (error);
+        g_assert_true (augur_hv_guest_get_block_iotune (g, "vda", &t, &error));
+        g_assert_cmpuint (t.total_bytes_sec, ==, 5242880);
+        g_assert_cmpuint (t.total_iops_sec, ==, 200);
+        g_assert_cmpuint (t.read_iops_sec, ==, 0);
+        g_assert_true (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .total_iops_sec = 800 },
+                                                        &error));
+        g_assert_true (augur_hv_guest_get_block_iotune (g, "vda", &t, &error));
+        g_assert_cmpuint (t.total_iops_sec, ==, 800);
+        g_assert_cmpuint (t.total_bytes_sec, ==, 5242880);
+        /* total with read: refused, and nothing changed */
+        g_assert_false (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .read_iops_sec = 100 },
+                                                         &error));
+        g_assert_nonnull (error);
+        g_clear_error (&error);
+        g_assert_true (augur_hv_guest_get_block_iotune (g, "vda", &t, &error));
+        g_assert_cmpuint (t.total_iops_sec, ==, 800);
+        g_assert_cmpuint (t.read_iops_sec, ==, 0);
+        virConnectClose (conn);
+}
+
+/* The fake's iotune, as libvirt's: a set merges the nonzero fields, and
+ * total with read or write is refused for IOPS as for bytes. */
+static void
+test_fake_iotune_iops (void)
+{
+        IopsFx fx;
+        AugurBlockIoTune t = { 0 };
+        g_autoptr(AugurHvGuest) g = NULL;
+        g_autoptr(GError) error = NULL;
+
+        iops_init (&fx, NAN, NAN);
+        g = augur_hv_lookup_guest (fx.w.hv, augur_fake_guest_uuid (fx.g), &error);
+        g_assert_nonnull (g);
+        g_assert_true (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .write_bytes_sec = 1000 },
+                                                        &error));
+        g_assert_true (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .total_iops_sec = 70 },
+                                                        &error));
+        g_assert_true (augur_hv_guest_get_block_iotune (g, "vda", &t, &error));
+        g_assert_cmpuint (t.total_iops_sec, ==, 70);
+        g_assert_cmpuint (t.write_bytes_sec, ==, 1000);
+        g_assert_false (augur_hv_guest_set_block_iotune (g, "vda", &(AugurBlockIoTune) { .write_iops_sec = 5 },
+                                                         &error));
+        g_assert_nonnull (error);
+        fx_clear (&fx.w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -467,5 +795,11 @@ main (int argc, char **argv)
         g_test_add_func ("/io-loop/net/unplug", test_unplug);
         g_test_add_func ("/io-loop/net/counter-jump", test_jump);
         g_test_add_func ("/io-loop/libvirt-test-driver", test_libvirt_test_driver);
+        g_test_add_func ("/io-loop/disk/iops-bursts", test_iops_bursts);
+        g_test_add_func ("/io-loop/disk/iops-no-ceiling", test_iops_no_ceiling);
+        g_test_add_func ("/io-loop/disk/forecast-only", test_iops_forecast_only);
+        g_test_add_func ("/io-loop/disk/iops-counter-jump", test_iops_jump);
+        g_test_add_func ("/io-loop/libvirt-test-driver/iotune-iops", test_libvirt_iotune_iops);
+        g_test_add_func ("/io-loop/fake/iotune-iops", test_fake_iotune_iops);
         return g_test_run ();
 }

@@ -64,6 +64,32 @@ test_io_ceilings (void)
         g_assert_true (isnan (q.net_max_mib_s));
 }
 
+/* io_max_iops: its own key (a byte ceiling is no IOPS consent), IO/s,
+ * round-trips; 0 and above 10^8 are out of range. */
+static void
+test_io_max_iops (void)
+{
+        AugurVmPolicy p, q;
+        g_autofree char *warn = NULL, *warn2 = NULL, *back = NULL;
+
+        g_assert_true (augur_vm_policy_parse ("<policy><io_max_mib_s>40</io_max_mib_s></policy>", &p, &warn));
+        g_assert_true (isnan (p.io_max_iops));
+        g_assert_true (augur_vm_policy_parse ("<policy><io_max_iops>800</io_max_iops></policy>", &p, &warn));
+        g_assert_null (warn);
+        g_assert_cmpfloat (p.io_max_iops, ==, 800);
+        g_assert_true (isnan (p.io_max_mib_s));
+        back = augur_vm_policy_to_xml (&p);
+        g_assert_nonnull (strstr (back, "<io_max_iops>800</io_max_iops>"));
+        g_assert_true (augur_vm_policy_parse (back, &q, NULL));
+        g_assert_cmpfloat (q.io_max_iops, ==, 800);
+        g_assert_true (augur_vm_policy_parse ("<policy><io_max_iops>0</io_max_iops></policy>", &q, &warn));
+        g_assert_nonnull (warn);
+        g_assert_true (isnan (q.io_max_iops));
+        g_assert_true (augur_vm_policy_parse ("<policy><io_max_iops>100000001</io_max_iops></policy>", &q, &warn2));
+        g_assert_nonnull (warn2);
+        g_assert_true (isnan (q.io_max_iops));
+}
+
 static void
 test_invalid_values (void)
 {
@@ -139,6 +165,7 @@ main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
         g_test_add_func ("/vm/policy/full", test_full);
+        g_test_add_func ("/vm/io-max-iops", test_io_max_iops);
         g_test_add_func ("/vm/policy/invalid-values", test_invalid_values);
         g_test_add_func ("/vm/policy/io-ceilings", test_io_ceilings);
         g_test_add_func ("/vm/policy/not-xml", test_not_xml);

@@ -3,7 +3,8 @@
  *   virt-augur plot DOMAIN [--since 1h] [--from T] [--to T] --out FILE.svg|.png
  *                   [--width 1000] [--height 600]
  *
- * Reads (read-only, beside augurd) the history, the decisions (the
+ * Reads (read-only, beside augurd) the history (with the disk and
+ * network rates of the I/O panel, from its summed counters), the decisions (the
  * forecast band, each forecast where it was made, and the
  * recommendations) and the actuations (what was done), turns them into an
  * AugurPlotData and hands it to plot.c (plot.h says why the forecasts
@@ -29,8 +30,30 @@
  * than the pixels; the 1-minute rollups draw the same picture. */
 #define RAW_SPAN_MAX_S (6 * 3600)
 
+/* A counter column's rate at row i, MiB/s: from raw rows the delta to
+ * the row before over their time apart (NAN over a reset or a gap, as
+ * units.h's rates); from rollup rows (res the bucket, s) the bucket's
+ * delta over the bucket. */
+static double
+counter_mib_s (const GArray *rows, guint i, AugurHistCol c, AugurResolution res)
+{
+        const AugurHistRow *r = &g_array_index (rows, AugurHistRow, i), *q;
+        double dt, dv;
+
+        if (res != AUGUR_RES_RAW)
+                return r->v[c] >= 0 ? r->v[c] / res / 1048576 : NAN;
+        if (i == 0)
+                return NAN;
+        q = &g_array_index (rows, AugurHistRow, i - 1);
+        dt = (double) (r->ts_s - q->ts_s);
+        dv = r->v[c] - q->v[c];
+        if (!(dt > 0) || dt > AUGUR_MAX_RATE_GAP_S || !(dv >= 0))
+                return NAN;
+        return dv / dt / 1048576;
+}
+
 static void
-add_history (AugurPlotData *pd, const GArray *rows)
+add_history (AugurPlotData *pd, const GArray *rows, AugurResolution res)
 {
         for (guint i = 0; i < rows->len; i++) {
                 const AugurHistRow *r = &g_array_index (rows, AugurHistRow, i);
@@ -43,6 +66,10 @@ add_history (AugurPlotData *pd, const GArray *rows)
                         .mem_alloc_mib = r->v[AUGUR_HIST_MEM_ACTUAL_KIB] / 1024,
                         .cpu_cores = r->v[AUGUR_HIST_CPU_CORES_USED],
                         .vcpus = r->v[AUGUR_HIST_VCPUS_ONLINE],
+                        .disk_rd_mib_s = counter_mib_s (rows, i, AUGUR_HIST_BLOCK_RD_BYTES, res),
+                        .disk_wr_mib_s = counter_mib_s (rows, i, AUGUR_HIST_BLOCK_WR_BYTES, res),
+                        .net_rx_mib_s = counter_mib_s (rows, i, AUGUR_HIST_NET_RX_BYTES, res),
+                        .net_tx_mib_s = counter_mib_s (rows, i, AUGUR_HIST_NET_TX_BYTES, res),
                 };
 
                 g_array_append_val (pd->points, p);
@@ -90,7 +117,7 @@ add_actuations (AugurPlotData *pd, const GArray *rows)
                 AugurPlotMarker m;
 
                 if (r->device)
-                        continue;       /* disk limits: not on this plot (yet) */
+                        continue;       /* I/O limits: per device and kind, not on this plot (plot.h) */
                 m = (AugurPlotMarker) {
                         .t_s = r->ts_ms / 1000.0,
                         .cpu = cpu,
@@ -126,6 +153,8 @@ static const AugurOptDef opts_plot[] = {
 static const AugurCmdInfo info_plot = {
         .help = "one domain's history, forecast band and actions as SVG or PNG",
         .desc = "Draw the domain's used memory and balloon allocation, CPU used and vCPUs online, "
+                "its disk read and write and network rx and tx (summed over its devices; a third panel, "
+                "when the window has any), "
                 "the forecast band and the action markers (green grow, red shrink, grey "
                 "recommended or failed) with cairo, as SVG or PNG by the file name, on a dated "
                 "UTC time axis.  The band is drawn where each forecast was made: at each "
@@ -151,6 +180,7 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         const char *out = augur_cmd_opts_string (opts, "out");
         gint64 from_ms = G_MININT64, to_ms = G_MAXINT64;
         guint64 width = 1000, height = 600;
+        AugurResolution res = AUGUR_RES_RAW;
         double t0 = 0, t1 = 0;
 
         if (!since)
@@ -184,11 +214,12 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 to_ms = t * 1000 + 999;
         }
 
-        hist = augur_store_history (st, d->id, from_ms, to_ms, AUGUR_RES_RAW, &error);
+        hist = augur_store_history (st, d->id, from_ms, to_ms, res, &error);
         if (hist && hist->len > 1 &&
             g_array_index (hist, AugurHistRow, hist->len - 1).ts_s - g_array_index (hist, AugurHistRow, 0).ts_s > RAW_SPAN_MAX_S) {
                 g_clear_pointer (&hist, g_array_unref);
-                hist = augur_store_history (st, d->id, from_ms, to_ms, AUGUR_RES_1M, &error);
+                res = AUGUR_RES_1M;
+                hist = augur_store_history (st, d->id, from_ms, to_ms, res, &error);
         }
         if (!hist ||
             !(decisions = augur_store_decisions (st, d->id, from_ms, to_ms, 0, &error)) ||
@@ -197,9 +228,9 @@ cmd_plot (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         if (hist->len == 0 && decisions->len == 0)
                 return augur_cli_error ("%s: no history in that window", d->name);
 
-        title = g_strdup_printf ("%s — memory and CPU, forecast band and actions (augur)", d->name);
+        title = g_strdup_printf ("%s — memory, CPU and I/O, forecast band and actions (augur)", d->name);
         pd = augur_plot_data_new (title);
-        add_history (pd, hist);
+        add_history (pd, hist, res);
         add_decisions (pd, decisions);
         add_actuations (pd, actuations);
         if (augur_plot_data_empty (pd))

@@ -134,7 +134,7 @@ add_policy_value (JsonBuilder *b, const char *key, const char *v)
         else if (strcmp (key, "mode") == 0 || strcmp (key, "tags") == 0)
                 json_builder_add_string_value (b, v);
         else if (strcmp (key, "quantile") == 0 || strcmp (key, "io_max_mib_s") == 0 ||
-                 strcmp (key, "net_max_mib_s") == 0)
+                 strcmp (key, "net_max_mib_s") == 0 || strcmp (key, "io_max_iops") == 0)
                 json_builder_add_double_value (b, g_ascii_strtod (v, NULL));
         else
                 json_builder_add_int_value (b, g_ascii_strtoll (v, NULL, 10));

@@ -4,6 +4,7 @@
 
 #include "virt-augur.h"
 #include "cli-json.h"
+#include "client.h"
 #include "guests.h"
 #include "io-limit.h"
 #include "cpu-weight-cli.h"
@@ -63,12 +64,17 @@ row_to_json (JsonBuilder *b, const AugurDecisionRow *r)
 }
 
 /* An I/O limit actuation as JSON (actions --json): kind io-total /
- * io-read / io-write (the device a disk) or net-in / net-out (an
- * interface), the device, bytes/s from and to, and the reason.  "disk"
+ * io-read / io-write / io-total-iops / io-read-iops / io-write-iops (the
+ * device a disk) or net-in / net-out (an interface), the device, from
+ * and to in the kind's unit ("unit": "B/s" as from_bytes_sec and
+ * to_bytes_sec, "IO/s" as from_iops and to_iops), and the reason.  "disk"
  * names the device of either kind: the key predates interfaces. */
 static void
 io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, const char *uuid)
 {
+        AugurIoKind k = augur_io_kind_from_name (a->kind);
+        gboolean iops = k < AUGUR_IO_KIND_N && augur_io_kind_is_iops (k);
+
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "ts");
         json_builder_add_int_value (b, a->ts_ms / 1000);
@@ -76,8 +82,9 @@ io_row_to_json (JsonBuilder *b, const AugurActuationRow *a, const char *name, co
         json_str (b, "kind", a->kind);
         json_str (b, "disk", a->device);
         json_str (b, "device", a->device);
-        augur_cli_json_num (b, "from_bytes_sec", a->from_value);
-        augur_cli_json_num (b, "to_bytes_sec", a->to_value);
+        json_str (b, "unit", iops ? "IO/s" : "B/s");
+        augur_cli_json_num (b, iops ? "from_iops" : "from_bytes_sec", a->from_value);
+        augur_cli_json_num (b, iops ? "to_iops" : "to_bytes_sec", a->to_value);
         json_str (b, "reason", a->reason);
         json_builder_end_object (b);
 }
@@ -100,10 +107,15 @@ io_heading (const char *kind)
         return k < AUGUR_IO_KIND_N && augur_io_kind_info[k].net ? "Network I/O" : "Disk I/O";
 }
 
+/* v of an actuation of kind as printed: "40 MiB/s", "800 IO/s"
+ * (io-limit.h augur_io_kind_format; a kind this build does not know is
+ * taken for bytes/s). */
 static char *
-fmt_mib_s (double bps)
+fmt_io (const char *kind, double v, gboolean with_unit)
 {
-        return isnan (bps) ? g_strdup ("?") : g_strdup_printf ("%.3g MiB/s", bps / 1048576);
+        AugurIoKind k = augur_io_kind_from_name (kind);
+
+        return augur_io_kind_format (k < AUGUR_IO_KIND_N ? k : AUGUR_IO_KIND_TOTAL, v, with_unit);
 }
 
 /* The disk limit actuations among rows (every kind is in the table). */
@@ -277,7 +289,8 @@ cmd_actions (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 augur_cli_table_add (&ti, g_strdupv (hdr_io));
                 for (guint i = 0; i < io->len; i++) {
                         const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
-                        g_autofree char *from = fmt_mib_s (a->from_value), *to = fmt_mib_s (a->to_value);
+                        g_autofree char *from = fmt_io (a->kind, a->from_value, TRUE);
+                        g_autofree char *to = fmt_io (a->kind, a->to_value, TRUE);
                         const char *name, *uuid;
                         char **cells = g_new0 (char *, 7);
 
@@ -380,23 +393,16 @@ print_no_memory_stats (const char *name, double alloc_kib)
                  "then lists available, usable and last_update.\n", name, name, name);
 }
 
-/* explain's I/O paragraph: augur's newest disk or interface limit change,
- * in words ("raised vda's limit from 5 to 40 MiB/s for the forecast
- * burst", "raised vnet0's outbound limit from 1 to 8 MiB/s ..."). */
+/* One I/O limit change in words ("raised vda's limit from 5 to 40 MiB/s
+ * for the forecast burst", "raised vda's read IOPS limit from 200 to 800
+ * IO/s ...", "raised vnet0's outbound limit from 1 to 8 MiB/s ..."). */
 static void
-print_io_explain (AugurStore *st, gint64 domain_id)
+print_io_row (const AugurActuationRow *a)
 {
-        g_autoptr(GArray) acts = augur_store_actuations (st, domain_id, G_MININT64, G_MAXINT64, 0, NULL);
-        g_autoptr(GArray) io = acts ? io_rows (acts) : NULL;
-        const AugurActuationRow *a;
-        g_autofree char *t = NULL, *from = NULL, *to = NULL;
+        g_autofree char *t = augur_cli_format_ms (a->ts_ms);
+        g_autofree char *from = fmt_io (a->kind, a->from_value, FALSE);
+        g_autofree char *to = fmt_io (a->kind, a->to_value, TRUE);
 
-        if (!io || io->len == 0)
-                return;
-        a = &g_array_index (io, AugurActuationRow, io->len - 1);
-        t = augur_cli_format_ms (a->ts_ms);
-        from = g_strdup_printf ("%.3g", a->from_value / 1048576);
-        to = fmt_mib_s (a->to_value);
         if (g_strcmp0 (a->reason, "forecast-burst") == 0)
                 g_print ("%s: at %s UTC augur %s %s's %s from %s to %s for the forecast burst.\n", io_heading (a->kind),
                          t, a->to_value > a->from_value ? "raised" : "set", a->device, io_limit_words (a->kind),
@@ -411,6 +417,28 @@ print_io_explain (AugurStore *st, gint64 domain_id)
         else
                 g_print ("%s: at %s UTC %s's %s went from %s to %s (%s).\n", io_heading (a->kind), t, a->device,
                          io_limit_words (a->kind), from, to, a->reason ? a->reason : "?");
+}
+
+/* explain's I/O paragraph: per limit augur moved (a device and kind: a
+ * disk's byte and IOPS limits are two), its newest change, oldest first. */
+static void
+print_io_explain (AugurStore *st, gint64 domain_id)
+{
+        g_autoptr(GArray) acts = augur_store_actuations (st, domain_id, G_MININT64, G_MAXINT64, 0, NULL);
+        g_autoptr(GArray) io = acts ? io_rows (acts) : NULL;
+        g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GPtrArray) newest = g_ptr_array_new ();
+
+        for (guint i = io ? io->len : 0; i-- > 0;) {
+                const AugurActuationRow *a = &g_array_index (io, AugurActuationRow, i);
+                char *key = g_strdup_printf ("%s/%s", a->device, a->kind ? a->kind : "");
+
+                if (!g_hash_table_add (seen, key))
+                        continue;
+                g_ptr_array_add (newest, (gpointer) a);
+        }
+        for (guint i = newest->len; i-- > 0;)
+                print_io_row (newest->pdata[i]);
 }
 
 static const AugurOptDef opts_explain[] = {
@@ -566,31 +594,117 @@ static const AugurOptDef opts_forecast[] = {
 };
 
 static const AugurCmdInfo info_forecast = {
-        .help = "the newest forecast per horizon (p50, upper bound) and its model",
+        .help = "the newest forecast (memory, CPU, per-device I/O) and its model",
         .desc = "The newest forecast the resize loop stored for the domain: median and upper "
                 "bound per horizon, the model that served it and when it was made.  augurd "
                 "stores a guest's forecast once a minute, so it may be up to a minute old; every "
-                "decision row has the forecast of its own tick.  With --host: the host's memory need "
-                "over the next 4 h, the guests' forecasts summed with the host's own upper bound "
-                "and how that bound did over the history (model/host-forecast.h).",
+                "decision row has the forecast of its own tick.  Then, asked of the running augurd "
+                "(its API, io_forecast), the I/O forecast per disk (read and write, bytes/s and "
+                "IOPS) and per interface (rx and tx bytes/s): the last tick's rate, the median and "
+                "calibrated upper bound over the lead, the period detected (none: no forecast) "
+                "and whether it rests on samples capped at their limit.  With --host: the host's "
+                "memory need over the next 4 h, the guests' forecasts summed with the host's own "
+                "upper bound and how that bound did over the history (model/host-forecast.h).",
 };
 
 /* The options that only --host reads. */
 static const char *const host_only_opts[] = { "traces", "format", "start", "max-series", "model", "coverage",
                                               "history-days", NULL };
 
+/* The running augurd's io_forecast result for uuid (transfer full), or
+ * NULL with *ret_why. */
+static JsonNode *
+io_forecast_from_daemon (const AugurCliGlobal *g, const char *uuid, char **ret_why)
+{
+        g_autofree char *path = augur_client_socket_path (g->socket_path);
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        g_autoptr(JsonGenerator) gen = json_generator_new ();
+        g_autoptr(JsonNode) req = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *line = NULL;
+        JsonNode *res;
+
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "call");
+        json_builder_add_string_value (b, "io_forecast");
+        json_builder_set_member_name (b, "args");
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "domain");
+        json_builder_add_string_value (b, uuid);
+        json_builder_end_object (b);
+        json_builder_end_object (b);
+        req = json_builder_get_root (b);
+        json_generator_set_root (gen, req);
+        line = json_generator_to_data (gen, NULL);
+        res = augur_client_call_result (path, line, AUGUR_CLIENT_TIMEOUT_MS, &error);
+        if (!res || !JSON_NODE_HOLDS_OBJECT (res)) {
+                *ret_why = g_strdup (error ? error->message : "augurd's answer is not readable");
+                g_clear_pointer (&res, json_node_unref);
+        }
+        return res;
+}
+
+static double
+member_num (JsonObject *o, const char *key)
+{
+        JsonNode *n = json_object_get_member (o, key);
+
+        return n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_double (n) : NAN;
+}
+
+/* The I/O table of `forecast`: one line per device and series. */
+static void
+print_io_forecast (JsonNode *io, const char *why)
+{
+        JsonObject *o = io ? json_node_get_object (io) : NULL;
+        JsonArray *a = o && json_object_has_member (o, "series") ? json_object_get_array_member (o, "series") : NULL;
+
+        if (!a) {
+                g_print ("\nI/O: no forecast (%s)\n", why ? why : "augurd sent none");
+                return;
+        }
+        g_print ("\nI/O over the next %.0f s, live from augurd (by: the forecast that served, the period's or the "
+                 "recent max's; limits are raised on the period's alone)\n\n", member_num (o, "lead_s"));
+        g_print (" %-8s %-11s %13s %13s %13s %-10s %8s %12s\n", "Device", "Series", "Now", "p50", "Upper", "By",
+                 "Period", "Limit");
+        g_print ("--------------------------------------------------------------------------------------------------\n");
+        for (guint i = 0; i < json_array_get_length (a); i++) {
+                JsonObject *r = json_array_get_object_element (a, i);
+                AugurIoKind k = r ? augur_io_kind_from_name (json_object_get_string_member_with_default (r, "kind", NULL))
+                                  : AUGUR_IO_KIND_N;
+                g_autofree char *now = NULL, *p50 = NULL, *up = NULL, *lim = NULL, *per = NULL;
+                const char *by = r ? json_object_get_string_member_with_default (r, "source", NULL) : NULL;
+                double limit, period;
+
+                if (k == AUGUR_IO_KIND_N)
+                        continue;       /* a kind this virt-augur does not know */
+                now = augur_io_kind_format (k, member_num (r, "rate"), TRUE);
+                p50 = augur_io_kind_format (k, member_num (r, "p50"), TRUE);
+                up = augur_io_kind_format (k, member_num (r, "upper"), TRUE);
+                limit = member_num (r, "limit");
+                lim = isnan (limit) ? g_strdup ("-") : limit > 0 ? augur_io_kind_format (k, limit, TRUE) : g_strdup ("none");
+                period = member_num (r, "period_s");
+                per = period > 0 ? g_strdup_printf ("%.0f s", period) : g_strdup ("none");
+                g_print (" %-8s %-11s %13s %13s %13s %-10s %8s %12s%s\n",
+                         json_object_get_string_member_with_default (r, "device", "?"), augur_io_kind_info[k].series,
+                         now, p50, up, by ? by : "-", per, lim,
+                         json_object_get_boolean_member_with_default (r, "censored", FALSE) ? "  (censored)" : "");
+        }
+}
+
 static int
 cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(AugurDomainInfo) d = NULL;
-        g_autoptr(GError) error = NULL;
+        g_autoptr(GError) error = NULL, stored_error = NULL;
         g_autoptr(JsonParser) parser = json_parser_new ();
-        g_autofree char *model = NULL, *horizons = NULL, *t = NULL;
-        double step_s;
-        gint64 ts_ms;
+        g_autoptr(JsonNode) io = NULL;
+        g_autofree char *model = NULL, *horizons = NULL, *t = NULL, *io_why = NULL;
+        double step_s = NAN;
+        gint64 ts_ms = 0;
         const char *domain = augur_cmd_opts_string (opts, "domain");
-        JsonArray *arr;
+        JsonArray *arr = NULL;
 
         if (augur_cmd_opts_bool (opts, "host"))
                 return augur_cli_forecast_host (g, opts);
@@ -604,25 +718,45 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 return augur_cli_error ("%s", error->message);
         if (!(d = augur_store_find_domain (st, domain, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (!augur_store_read_forecast (st, d->id, &ts_ms, &model, &step_s, &horizons, &error))
-                return augur_cli_error ("%s: %s", d->name, error->message);
-        if (!json_parser_load_from_data (parser, horizons, -1, &error) ||
-            !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
-                return augur_cli_error ("%s: stored forecast is not readable", d->name);
-        arr = json_node_get_array (json_parser_get_root (parser));
+        if (augur_store_read_forecast (st, d->id, &ts_ms, &model, &step_s, &horizons, &stored_error)) {
+                if (!json_parser_load_from_data (parser, horizons, -1, &error) ||
+                    !JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
+                        return augur_cli_error ("%s: stored forecast is not readable", d->name);
+                arr = json_node_get_array (json_parser_get_root (parser));
+        }
+        io = io_forecast_from_daemon (g, d->uuid, &io_why);
+        if (!arr && !io)
+                return augur_cli_error ("%s: %s", d->name, stored_error->message);
         if (g->json) {
                 g_autoptr(JsonBuilder) b = json_builder_new ();
 
                 json_builder_begin_object (b);
                 augur_cli_json_domain (b, d->name, d->uuid);
                 json_builder_set_member_name (b, "ts");
-                json_builder_add_int_value (b, ts_ms / 1000);
+                if (arr)
+                        json_builder_add_int_value (b, ts_ms / 1000);
+                else
+                        json_builder_add_null_value (b);
                 json_str (b, "model", model);
                 augur_cli_json_num (b, "step_s", step_s);
                 json_builder_set_member_name (b, "horizons");
-                json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+                if (arr)
+                        json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+                else
+                        json_builder_add_null_value (b);
+                /* augurd's io_forecast result (plugin/daemon.c), or null */
+                json_builder_set_member_name (b, "io");
+                if (io)
+                        json_builder_add_value (b, json_node_copy (io));
+                else
+                        json_builder_add_null_value (b);
                 json_builder_end_object (b);
                 augur_cli_json_print (b, TRUE);
+                return 0;
+        }
+        if (!arr) {
+                g_print ("Forecast for %s: %s\n", d->name, stored_error->message);
+                print_io_forecast (io, io_why);
                 return 0;
         }
         t = augur_cli_format_ms (ts_ms);
@@ -644,6 +778,7 @@ cmd_forecast (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                          o ? json_object_get_double_member_with_default (o, "s", 0) : 0,
                          v[0] / 1024, v[1] / 1024, v[2], v[3]);
         }
+        print_io_forecast (io, io_why);
         return 0;
 }
 

@@ -23,7 +23,7 @@
 #define MARGIN_RIGHT 16.0
 #define MARGIN_TOP 36.0         /* title                                      */
 #define MARGIN_BOTTOM 28.0      /* time labels                                */
-#define PANEL_GAP 34.0          /* between the two panels (legend line)       */
+#define PANEL_GAP 34.0          /* between two panels (legend line)           */
 #define MARKER_SIZE 5.0         /* half a marker's width; the time axis is
                                  * inset by it at both ends             */
 #define LABEL_SECONDS_SPAN_S 86400.0    /* up to this span, labels show seconds */
@@ -345,12 +345,37 @@ markers_max (const GArray *markers, gboolean cpu, double m)
         return m;
 }
 
+/* The I/O panel's lines (plot.h THE PICTURE): field, colour, legend. */
+static const struct {
+        gsize field;
+        guint8 rgb[3];
+        const char *label;
+} io_lines[] = {
+        { G_STRUCT_OFFSET (AugurPlotPoint, disk_rd_mib_s), { AUGUR_PLOT_RGB_DISK_RD }, "disk read" },
+        { G_STRUCT_OFFSET (AugurPlotPoint, disk_wr_mib_s), { AUGUR_PLOT_RGB_DISK_WR }, "disk write" },
+        { G_STRUCT_OFFSET (AugurPlotPoint, net_rx_mib_s), { AUGUR_PLOT_RGB_NET_RX }, "net rx" },
+        { G_STRUCT_OFFSET (AugurPlotPoint, net_tx_mib_s), { AUGUR_PLOT_RGB_NET_TX }, "net tx" },
+};
+
+/* The largest I/O rate of d's points, MiB/s (0: no I/O panel). */
+static double
+io_max (const AugurPlotData *d)
+{
+        double m = 0;
+
+        for (gsize i = 0; i < G_N_ELEMENTS (io_lines); i++)
+                m = array_max (d->points, io_lines[i].field, m);
+        return m;
+}
+
 void
 augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double height)
 {
-        double ph = MAX ((height - MARGIN_TOP - MARGIN_BOTTOM - PANEL_GAP) / 2, 10);
+        double io_vmax = io_max (d);
+        int n_panels = io_vmax > 0 ? 3 : 2;
+        double ph = MAX ((height - MARGIN_TOP - MARGIN_BOTTOM - (n_panels - 1) * PANEL_GAP) / n_panels, 10);
         Panel mem = { MARGIN_LEFT, MARGIN_TOP, MAX (width - MARGIN_LEFT - MARGIN_RIGHT, 10), ph };
-        Panel cpu = mem;
+        Panel cpu = mem, io;
         double lx = MARGIN_LEFT, vmax;
 
         if (!augur_plot_data_time_range (d, &mem.t0, &mem.t1))
@@ -358,6 +383,9 @@ augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double heigh
         cpu.t0 = mem.t0;
         cpu.t1 = mem.t1;
         cpu.y0 = MARGIN_TOP + ph + PANEL_GAP;
+        io = cpu;
+        io.y0 = cpu.y0 + ph + PANEL_GAP;
+        io.vmax = io_vmax * 1.1;
 
         vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, mem_used_mib), 0);
         vmax = array_max (d->points, G_STRUCT_OFFSET (AugurPlotPoint, mem_alloc_mib), vmax);
@@ -381,7 +409,19 @@ augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double heigh
         cairo_show_text (cr, d->title ? d->title : "");
 
         draw_axes (cr, &mem, "memory, MiB", FALSE);
-        draw_axes (cr, &cpu, "CPU, cores", TRUE);
+        draw_axes (cr, &cpu, "CPU, cores", n_panels == 2);
+        if (n_panels == 3) {
+                draw_axes (cr, &io, "I/O, MiB/s", TRUE);
+                cairo_save (cr);
+                cairo_rectangle (cr, io.x0, io.y0, io.w, io.h);
+                cairo_clip (cr);
+                cairo_set_line_width (cr, 1.5);
+                for (gsize i = 0; i < G_N_ELEMENTS (io_lines); i++) {
+                        rgb (cr, io_lines[i].rgb[0], io_lines[i].rgb[1], io_lines[i].rgb[2], 1);
+                        draw_series (cr, &io, d->points, io_lines[i].field, FALSE);
+                }
+                cairo_restore (cr);
+        }
 
         /* Everything inside a panel is clipped to it. */
         for (int k = 0; k < 2; k++) {
@@ -418,6 +458,10 @@ augur_plot_draw (cairo_t *cr, const AugurPlotData *d, double width, double heigh
         legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_GROW, 1, "grow");
         legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_SHRINK, 1, "shrink");
         legend_item (cr, &lx, mem.y0 + mem.h + 22, AUGUR_PLOT_RGB_OTHER, 1, "recommended/failed");
+        lx = MARGIN_LEFT;
+        for (gsize i = 0; n_panels == 3 && i < G_N_ELEMENTS (io_lines); i++)
+                legend_item (cr, &lx, cpu.y0 + cpu.h + 22, io_lines[i].rgb[0], io_lines[i].rgb[1],
+                             io_lines[i].rgb[2], 1, io_lines[i].label);
         cairo_restore (cr);
 }
 

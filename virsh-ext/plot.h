@@ -6,7 +6,8 @@
  * picks an SVG or PNG surface by the file name.  It opens no database and
  * no libvirt connection, so the tests draw on a recording surface.
  *
- * THE PICTURE (two panels sharing the time axis, dated in UTC)
+ * THE PICTURE (two panels sharing the time axis, dated in UTC, and a
+ * third under them when the window has any disk or network I/O)
  *   memory, MiB:  used (blue line; in balloon terms, virt-augur.h),
  *                 allocation = balloon (black step line),
  *                 forecast band p50..upper over the lead window (orange
@@ -15,6 +16,13 @@
  *   CPU, cores:   cores used (blue), vCPUs online in the guest (black
  *                 step), forecast band (orange), vCPU actions (markers as
  *                 above).
+ *   I/O, MiB/s:   the guest's disk read and write and network rx and tx,
+ *                 summed over its disks and interfaces (the store keeps
+ *                 them summed: no per-device line and no IOPS, which the
+ *                 store does not keep; `virt-augur forecast` shows both
+ *                 live).  No forecast band (the I/O forecasts are not
+ *                 stored) and no limit markers (a limit is per device and
+ *                 kind: `virt-augur actions` lists them).
  * Each layer has its own colour, and the colours are the contract the
  * tests check in the SVG (AUGUR_PLOT_RGB_*): cairo's SVG surface writes no
  * ids, so a layer is recognised by its colour.
@@ -42,6 +50,10 @@
 #define AUGUR_PLOT_RGB_GROW     0x2c, 0xa0, 0x2c
 #define AUGUR_PLOT_RGB_SHRINK   0xd6, 0x27, 0x28
 #define AUGUR_PLOT_RGB_OTHER    0x7f, 0x7f, 0x7f
+#define AUGUR_PLOT_RGB_DISK_RD  0x1f, 0x77, 0xb4   /* as used: the demand     */
+#define AUGUR_PLOT_RGB_DISK_WR  0x94, 0x67, 0xbd
+#define AUGUR_PLOT_RGB_NET_RX   0x17, 0xbe, 0xcf
+#define AUGUR_PLOT_RGB_NET_TX   0x8c, 0x56, 0x4b
 
 typedef struct {
         double t_s;                     /* unix s                             */
@@ -49,6 +61,10 @@ typedef struct {
         double mem_alloc_mib;           /* balloon size                       */
         double cpu_cores;               /* cores used                         */
         double vcpus;                   /* vCPUs online                       */
+        double disk_rd_mib_s;           /* all disks, NAN = unknown           */
+        double disk_wr_mib_s;
+        double net_rx_mib_s;            /* all interfaces                     */
+        double net_tx_mib_s;
 } AugurPlotPoint;
 
 typedef struct {

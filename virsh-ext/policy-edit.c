@@ -12,7 +12,7 @@
 const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS] = {
         "mode", "mem_min_mib", "mem_max_mib", "vcpus_min", "vcpus_max",
         "priority", "target_util_pct", "quantile", "tags", "io_max_mib_s",
-        "net_max_mib_s", "cpu_weight_max",
+        "net_max_mib_s", "cpu_weight_max", "io_max_iops",
 };
 
 char *
@@ -44,6 +44,8 @@ augur_cli_policy_value (const AugurVmPolicy *p, const char *key)
                 return isnan (p->net_max_mib_s) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%g", p->net_max_mib_s));
         if (strcmp (key, "cpu_weight_max") == 0)
                 return isnan (p->cpu_weight_max) ? NULL : g_strdup_printf ("%.0f", p->cpu_weight_max);
+        if (strcmp (key, "io_max_iops") == 0)
+                return isnan (p->io_max_iops) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, "%g", p->io_max_iops));
         g_assert_not_reached ();
 }
 
@@ -78,6 +80,8 @@ unset_key (AugurVmPolicy *p, const char *key, GError **error)
                 p->net_max_mib_s = def.net_max_mib_s;
         else if (strcmp (key, "cpu_weight_max") == 0)
                 p->cpu_weight_max = def.cpu_weight_max;
+        else if (strcmp (key, "io_max_iops") == 0)
+                p->io_max_iops = def.io_max_iops;
         else
                 return augur_vm_policy_set (p, key, "", error);  /* names the known keys */
         return TRUE;
@@ -210,6 +214,8 @@ augur_cli_policy_in_effect (const AugurVmPolicy *p, const char *key, const Augur
                 *ret_from = g_strdup ("unset: augurd never raises this guest's network limits");
         } else if (strcmp (key, "cpu_weight_max") == 0) {
                 *ret_from = g_strdup ("unset: augurd never raises this guest's CPU weight");
+        } else if (strcmp (key, "io_max_iops") == 0) {
+                *ret_from = g_strdup ("unset: augurd never raises this guest's disk IOPS limits");
         } else {
                 g_assert_not_reached ();
         }

@@ -7,7 +7,7 @@
 #include <glib.h>
 #include "vm.h"
 
-#define AUGUR_POLICY_N_KEYS 12
+#define AUGUR_POLICY_N_KEYS 13
 /* The keys of <augur:policy>, in display order. */
 extern const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS];
 
