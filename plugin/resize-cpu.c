@@ -159,7 +159,7 @@ apply (AugurHv *hv, AugurStore *store, AugurMetrics *metrics, CpuWork *w, gint64
                                                         NULL, NAN, w->shares, reason, NULL);
                 return;
         }
-        if (p->reason != AUGUR_IO_REASON_FORECAST_BURST && p->reason != AUGUR_IO_REASON_RESTORE)
+        if (!augur_io_plan_moves (p))
                 return;
         if (isnan (to) || fabs (to - w->shares) < 1)
                 return;

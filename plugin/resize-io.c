@@ -473,7 +473,7 @@ apply (AugurHv *hv, AugurStore *store, IoWork *w, gint64 now_ms)
                                                         NAN, w->limit_bps, reason, NULL);
                 return;
         }
-        if (p->reason != AUGUR_IO_REASON_FORECAST_BURST && p->reason != AUGUR_IO_REASON_RESTORE)
+        if (!augur_io_plan_moves (p))
                 return;
         if (fabs (to - w->limit_bps) < step)
                 return;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "io-limit.h"
+#include "io-forecast.h"
 
 #include <math.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #define SAME_BPS 1.0
 
 static const char *const reason_names[AUGUR_IO_REASON_N] = {
-        "none", "forecast-burst", "restore", "yield",
+        "none", "forecast-burst", "restore", "yield", "at-limit",
 };
 static const char *const veto_names[AUGUR_IO_VETO_N] = {
         "none", "no-limit", "no-ceiling", "not-sustained", "cooldown", "budget",
@@ -201,15 +202,22 @@ augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const Au
 {
         double ceiling = isnan (in->ceiling_bps) ? 0 : in->ceiling_bps;
         double bar, want;
-        gboolean burst, quiet;
+        gboolean burst, quiet, at_limit;
 
         if (augur_limit_plan_begin (in->limit_bps, st, ret))
                 return;
         bar = c->raise_frac * ret->state.floor_bps;
         burst = !isnan (in->upper_bps) && in->upper_bps >= bar;
         want = in->censored ? ceiling : in->upper_bps * c->headroom;
+        /* Rule 3b: at the limit in force now. */
+        at_limit = !isnan (in->rate_bps) && ret->target_bps > 0 &&
+                   in->rate_bps >= AUGUR_IO_AT_LIMIT_FRAC * ret->target_bps;
+        if (at_limit)
+                want = ceiling;
         quiet = !isnan (in->rate_bps) && in->rate_bps < bar;
-        augur_limit_plan_decide (burst, want, quiet, ceiling, c, now_s, ret);
+        augur_limit_plan_decide (burst || at_limit, want, quiet, ceiling, c, now_s, ret);
+        if (at_limit && ret->reason == AUGUR_IO_REASON_FORECAST_BURST)
+                ret->reason = AUGUR_IO_REASON_AT_LIMIT;
 }
 
 gboolean

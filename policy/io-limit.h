@@ -33,6 +33,14 @@
  *      rests on samples that sat at their limit (censored: the demand is
  *      unknown above it), clamped to [floor, ceiling]; a raise in force is
  *      never lowered while a burst is forecast.
+ *   3b. at the limit.  An observed rate at or above AUGUR_IO_AT_LIMIT_FRAC
+ *      of the limit in force is a guest the limit holds back now, whatever
+ *      the forecast says (a burst with no period, the first of a periodic
+ *      job): raised to the ceiling (the demand above the limit is unknown)
+ *      and held like rule 3's raise while it stays there.  The forecast
+ *      raises ahead of a burst it knows; this rule keeps augur from being
+ *      slower than a reactive raiser on the bursts it does not know
+ *      (BENCHMARKS-replay.md section 6).
  *   4. restore, as carefully as memory shrinks: only after quiet evidence
  *      held quiet_sustain_s (the observed rate and the forecast both below
  *      raise_frac of the floor), in steps of at least restore_step_s, each
@@ -103,6 +111,8 @@ typedef enum {
         AUGUR_IO_REASON_FORECAST_BURST,  /* raised ahead of a forecast burst   */
         AUGUR_IO_REASON_RESTORE,         /* restored after sustained quiet     */
         AUGUR_IO_REASON_YIELD,           /* changed by someone else: yielded   */
+        AUGUR_IO_REASON_AT_LIMIT,        /* the guest sat at its limit: raised
+                                          * after the fact (rule 3b)           */
         AUGUR_IO_REASON_N,
 } AugurIoReason;
 
@@ -160,6 +170,15 @@ typedef struct {
 
 void augur_io_plan (const AugurIoLimitInput *in, const AugurIoPlanConfig *c, const AugurIoLimitState *st,
                     double now_s, AugurIoPlan *ret);
+
+/* Does the plan move the limit (a raise, rule 3 or 3b, or a restore
+ * step)?  A yield or a veto changes nothing. */
+static inline gboolean
+augur_io_plan_moves (const AugurIoPlan *p)
+{
+        return p->reason == AUGUR_IO_REASON_FORECAST_BURST || p->reason == AUGUR_IO_REASON_AT_LIMIT ||
+               p->reason == AUGUR_IO_REASON_RESTORE;
+}
 
 /* THE RULES' SHARED CORE, for a planner of another admin's limit in its
  * own units (policy/cpu-weight.h: cpu_shares; the _bps fields then hold

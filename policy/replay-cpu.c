@@ -308,7 +308,7 @@ augur_replay_cpu_contended (AugurReplay *r, const AugurReplayConfig *cfg, const 
                         CpuVm *v = &vms[g_array_index (events, Event, first + j).vm];
                         AugurIoPlan *p = &plans[j];
 
-                        if (p->reason != AUGUR_IO_REASON_FORECAST_BURST && p->reason != AUGUR_IO_REASON_RESTORE)
+                        if (!augur_io_plan_moves (p))
                                 continue;
                         if (isnan (p->target_bps) || fabs (p->target_bps - v->weight) < 1)
                                 continue;

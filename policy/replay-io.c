@@ -550,7 +550,7 @@ augur_io_replay_run (AugurIoReplay *r, AugurIoReplayPolicy p, AugurIoReplayResul
                         const AugurIoPlan *pl = &plans[a];
                         double to = floor (pl->target_bps);
 
-                        if (pl->reason != AUGUR_IO_REASON_FORECAST_BURST && pl->reason != AUGUR_IO_REASON_RESTORE)
+                        if (!augur_io_plan_moves (pl))
                                 continue;
                         if (fabs (to - lr->limit_bps) < PLAN_SAME_BPS)
                                 continue;

@@ -249,7 +249,7 @@ static gboolean
 load_io (AugurStore *st, AugurReportGuest *g, gint64 from_ms, gint64 to_ms, GError **error)
 {
         static const char sql[] =
-                "SELECT sum(reason = 'forecast-burst'), sum(reason = 'restore'), sum(reason = 'yield') "
+                "SELECT sum(reason IN ('forecast-burst', 'at-limit')), sum(reason = 'restore'), sum(reason = 'yield') "
                 "FROM actuations WHERE domain_id = ?1 AND ts_ms BETWEEN ?2 AND ?3 AND device IS NOT NULL";
         sqlite3_stmt *s = prepare_domain (st, sql, g->domain_id, from_ms, to_ms, error);
         int rc;

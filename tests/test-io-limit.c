@@ -33,7 +33,7 @@ tick (Fix *f, AugurIoLimitInput in)
 
         augur_io_plan (&in, &f->c, &f->st, f->now_s, &p);
         f->st = p.state;
-        if (p.reason == AUGUR_IO_REASON_FORECAST_BURST || p.reason == AUGUR_IO_REASON_RESTORE)
+        if (augur_io_plan_moves (&p))
                 augur_io_limit_applied (&f->st, p.target_bps, f->now_s);
         f->now_s += 2;
         return p;
@@ -102,6 +102,52 @@ test_ceiling (void)
                 g_assert_cmpfloat (p.target_bps, <=, 40 * MIB);
                 g_assert_cmpfloat (p.target_bps, >=, 5 * MIB);
         }
+}
+
+/* Rule 3b: a guest at its limit with no forecast (a burst with no
+ * period) is raised to the ceiling after the fact, held while it stays
+ * there, and restored after quiet like any raise; a rate just under the
+ * at-limit share, an unknown rate or no ceiling raise nothing. */
+static void
+test_at_limit (void)
+{
+        Fix f;
+        AugurIoPlan p;
+        double limit = 5 * MIB;
+        int ticks = 0;
+
+        fix_init (&f);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = 0.85 * limit, .upper_bps = NAN,
+                                            .ceiling_bps = 40 * MIB });
+        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = NAN, .upper_bps = NAN,
+                                            .ceiling_bps = 40 * MIB });
+        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_NONE);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = 0.95 * limit, .upper_bps = NAN,
+                                            .ceiling_bps = 40 * MIB });
+        g_assert_cmpint (p.reason, ==, AUGUR_IO_REASON_AT_LIMIT);
+        g_assert_cmpstr (augur_io_reason_name (p.reason), ==, "at-limit");
+        g_assert_true (augur_io_plan_moves (&p));
+        g_assert_cmpfloat (p.target_bps, ==, 40 * MIB);
+        limit = p.target_bps;
+        /* at the raised limit too: held there */
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = 39 * MIB, .upper_bps = NAN,
+                                            .ceiling_bps = 40 * MIB });
+        g_assert_cmpfloat (p.target_bps, ==, limit);
+        /* quiet: stepped back down to the floor */
+        while (limit > 5 * MIB && ticks++ < 100) {
+                p = tick (&f, (AugurIoLimitInput) { .limit_bps = limit, .rate_bps = 0.1 * MIB, .upper_bps = NAN,
+                                                    .ceiling_bps = 40 * MIB });
+                if (p.reason == AUGUR_IO_REASON_RESTORE)
+                        limit = p.target_bps;
+        }
+        g_assert_cmpfloat (limit, ==, 5 * MIB);
+        /* no ceiling: a guest at its limit stays there */
+        fix_init (&f);
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 5 * MIB, .rate_bps = 5 * MIB, .upper_bps = NAN,
+                                            .ceiling_bps = NAN });
+        g_assert_cmpint (p.veto, ==, AUGUR_IO_VETO_NO_CEILING);
+        g_assert_false (augur_io_plan_moves (&p));
 }
 
 /* Raised, then quiet: held for quiet_sustain_s, then stepped down, never
@@ -387,7 +433,7 @@ test_interface_bounds (void)
         g_assert_cmpfloat (p.state.floor_bps, ==, 2 * cap);
         /* a burst: raised again, within [2 MiB/s, ceiling]; then quiet: back
          * to 2 MiB/s, never below */
-        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 2 * cap, .rate_bps = 2 * cap, .upper_bps = 3 * cap,
+        p = tick (&f, (AugurIoLimitInput) { .limit_bps = 2 * cap, .rate_bps = cap, .upper_bps = 3 * cap,
                                             .ceiling_bps = ceiling });
         g_assert_cmpfloat (p.target_bps, ==, 4.5 * cap);
         for (int i = 0; i < 30; i++) {
@@ -705,6 +751,7 @@ main (int argc, char **argv)
         g_test_add_func ("/io-limit/no-ceiling", test_no_ceiling);
         g_test_add_func ("/io-limit/ceiling", test_ceiling);
         g_test_add_func ("/io-limit/restore-steps", test_restore_steps);
+        g_test_add_func ("/io-limit/at-limit", test_at_limit);
         g_test_add_func ("/io-limit/manual-change", test_manual_change);
         g_test_add_func ("/io-limit/ceiling-removed", test_ceiling_removed);
         g_test_add_func ("/io-limit/budget", test_budget);

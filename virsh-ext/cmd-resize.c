@@ -407,6 +407,10 @@ print_io_row (const AugurActuationRow *a)
                 g_print ("%s: at %s UTC augur %s %s's %s from %s to %s for the forecast burst.\n", io_heading (a->kind),
                          t, a->to_value > a->from_value ? "raised" : "set", a->device, io_limit_words (a->kind),
                          from, to);
+        else if (g_strcmp0 (a->reason, "at-limit") == 0)
+                g_print ("%s: at %s UTC augur raised %s's %s from %s to %s: the guest sat at it, a burst "
+                         "no forecast announced.\n", io_heading (a->kind), t, a->device, io_limit_words (a->kind),
+                         from, to);
         else if (g_strcmp0 (a->reason, "restore") == 0)
                 g_print ("%s: at %s UTC augur restored %s's %s from %s to %s after sustained quiet.\n",
                          io_heading (a->kind), t, a->device, io_limit_words (a->kind), from, to);
