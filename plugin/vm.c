@@ -92,90 +92,138 @@ parse_num (const char *v, double lo, double hi, double *ret)
         return TRUE;
 }
 
+#define NUM(id, nm, field, isint, whole, lo, hi, sc, f, words) \
+        [id] = { nm, G_STRUCT_OFFSET (AugurVmPolicy, field), isint, whole, lo, hi, sc, f, words }
+
+const AugurVmKey augur_vm_keys[AUGUR_VM_KEY_N] = {
+        [AUGUR_VM_KEY_MODE] = { "mode", G_STRUCT_OFFSET (AugurVmPolicy, mode), .range = "auto, observe, recommend, act" },
+        NUM (AUGUR_VM_KEY_MEM_MIN, "mem_min_mib", mem_min_kib, FALSE, FALSE, 16, 16 * 1024 * 1024, 1024, "%.0f",
+             "16 to 16777216 MiB"),
+        NUM (AUGUR_VM_KEY_MEM_MAX, "mem_max_mib", mem_max_kib, FALSE, FALSE, 16, 16 * 1024 * 1024, 1024, "%.0f",
+             "16 to 16777216 MiB"),
+        NUM (AUGUR_VM_KEY_VCPUS_MIN, "vcpus_min", vcpus_min, TRUE, TRUE, 1, 4096, 1, "%.0f",
+             "an integer from 1 to 4096"),
+        NUM (AUGUR_VM_KEY_VCPUS_MAX, "vcpus_max", vcpus_max, TRUE, TRUE, 1, 4096, 1, "%.0f",
+             "an integer from 1 to 4096"),
+        NUM (AUGUR_VM_KEY_PRIORITY, "priority", priority, TRUE, TRUE, 1, 1000000, 1, "%.0f",
+             "an integer from 1 to 1000000"),
+        NUM (AUGUR_VM_KEY_TARGET_UTIL, "target_util_pct", target_util, FALSE, FALSE, 10, 100, 0.01, "%.0f",
+             "10 to 100"),
+        NUM (AUGUR_VM_KEY_QUANTILE, "quantile", quantile, FALSE, FALSE, 0.5, 0.999, 1, "%.3f", "0.5 to 0.999"),
+        [AUGUR_VM_KEY_TAGS] = { "tags", G_STRUCT_OFFSET (AugurVmPolicy, tags),
+                                .range = "words of letters, digits, '_', '.' and '-', at most 64 characters "
+                                         "each, separated by spaces or commas" },
+        NUM (AUGUR_VM_KEY_IO_MAX, "io_max_mib_s", io_max_mib_s, FALSE, FALSE, 1, 1048576, 1, "%g",
+             "1 to 1048576 MiB/s"),
+        NUM (AUGUR_VM_KEY_NET_MAX, "net_max_mib_s", net_max_mib_s, FALSE, FALSE, 1, 1048576, 1, "%g",
+             "1 to 1048576 MiB/s"),
+        NUM (AUGUR_VM_KEY_CPU_WEIGHT_MAX, "cpu_weight_max", cpu_weight_max, FALSE, TRUE, 2, 262144, 1, "%.0f",
+             "an integer from 2 to 262144 (cpu_shares)"),
+        NUM (AUGUR_VM_KEY_IO_MAX_IOPS, "io_max_iops", io_max_iops, FALSE, FALSE, 1, AUGUR_VM_IO_MAX_IOPS_MAX, 1, "%g",
+             "1 to 100000000 IO/s"),
+};
+
+const AugurVmKey *
+augur_vm_key (const char *name)
+{
+        for (gsize i = 0; i < AUGUR_VM_KEY_N; i++)
+                if (strcmp (augur_vm_keys[i].name, name) == 0)
+                        return &augur_vm_keys[i];
+        return NULL;
+}
+
+static double *
+field_double (AugurVmPolicy *p, const AugurVmKey *k)
+{
+        return (double *) ((char *) p + k->offset);
+}
+
+static int *
+field_int (AugurVmPolicy *p, const AugurVmKey *k)
+{
+        return (int *) ((char *) p + k->offset);
+}
+
+/* A number key's stored value in the key's unit (NAN for an int field at
+ * its default: not a value). */
+static double
+key_number (const AugurVmPolicy *p, const AugurVmKey *k)
+{
+        AugurVmPolicy def;
+
+        if (!k->int_field)
+                return *field_double ((AugurVmPolicy *) p, k) / k->scale;
+        augur_vm_policy_init (&def);
+        if (*field_int ((AugurVmPolicy *) p, k) == *field_int (&def, k))
+                return NAN;
+        return *field_int ((AugurVmPolicy *) p, k);
+}
+
+char *
+augur_vm_policy_value (const AugurVmPolicy *p, const AugurVmKey *k)
+{
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        double x;
+
+        if (k == &augur_vm_keys[AUGUR_VM_KEY_MODE])
+                return p->mode_set ? g_strdup (augur_mode_to_string (p->mode)) : NULL;
+        if (k == &augur_vm_keys[AUGUR_VM_KEY_TAGS])
+                return p->tags[0] ? g_strdup (p->tags) : NULL;
+        x = key_number (p, k);
+        return isnan (x) ? NULL : g_strdup (g_ascii_formatd (buf, sizeof buf, k->fmt, x));
+}
+
+void
+augur_vm_policy_unset (AugurVmPolicy *p, const AugurVmKey *k)
+{
+        AugurVmPolicy def;
+
+        augur_vm_policy_init (&def);
+        if (k == &augur_vm_keys[AUGUR_VM_KEY_MODE]) {
+                p->mode_set = FALSE;
+                p->mode = def.mode;
+        } else if (k == &augur_vm_keys[AUGUR_VM_KEY_TAGS]) {
+                p->tags[0] = '\0';
+        } else if (k->int_field) {
+                *field_int (p, k) = *field_int (&def, k);
+        } else {
+                *field_double (p, k) = *field_double (&def, k);
+        }
+}
+
 gboolean
 augur_vm_policy_set (AugurVmPolicy *p, const char *key, const char *value, GError **error)
 {
         g_autofree char *v = g_strstrip (g_strdup (value ? value : ""));
-        const char *range = NULL;
+        const AugurVmKey *k = augur_vm_key (key);
         double x;
 
-        if (strcmp (key, "mode") == 0) {
+        if (!k) {
+                g_autoptr(GString) known = g_string_new (NULL);
+
+                for (gsize i = 0; i < AUGUR_VM_KEY_N; i++)
+                        g_string_append_printf (known, "%s%s", i ? ", " : "", augur_vm_keys[i].name);
+                g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ELEMENT,
+                             "unknown policy key '%s' (known: %s)", key, known->str);
+                return FALSE;
+        }
+        if (k == &augur_vm_keys[AUGUR_VM_KEY_MODE]) {
                 if (augur_mode_from_string (v, &p->mode)) {
                         p->mode_set = TRUE;
                         return TRUE;
                 }
-                range = "auto, observe, recommend, act";
-        } else if (strcmp (key, "mem_min_mib") == 0) {
-                if (parse_num (v, 16, 16 * 1024 * 1024, &x)) {
-                        p->mem_min_kib = x * 1024;
-                        return TRUE;
-                }
-                range = "16 to 16777216 MiB";
-        } else if (strcmp (key, "mem_max_mib") == 0) {
-                if (parse_num (v, 16, 16 * 1024 * 1024, &x)) {
-                        p->mem_max_kib = x * 1024;
-                        return TRUE;
-                }
-                range = "16 to 16777216 MiB";
-        } else if (strcmp (key, "vcpus_min") == 0 || strcmp (key, "vcpus_max") == 0) {
-                if (parse_num (v, 1, 4096, &x) && x == floor (x)) {
-                        if (strcmp (key, "vcpus_min") == 0)
-                                p->vcpus_min = (int) x;
-                        else
-                                p->vcpus_max = (int) x;
-                        return TRUE;
-                }
-                range = "an integer from 1 to 4096";
-        } else if (strcmp (key, "priority") == 0) {
-                if (parse_num (v, 1, 1000000, &x) && x == floor (x)) {
-                        p->priority = (int) x;
-                        return TRUE;
-                }
-                range = "an integer from 1 to 1000000";
-        } else if (strcmp (key, "target_util_pct") == 0) {
-                if (parse_num (v, 10, 100, &x)) {
-                        p->target_util = x / 100;
-                        return TRUE;
-                }
-                range = "10 to 100";
-        } else if (strcmp (key, "quantile") == 0) {
-                if (parse_num (v, 0.5, 0.999, &x)) {
-                        p->quantile = x;
-                        return TRUE;
-                }
-                range = "0.5 to 0.999";
-        } else if (strcmp (key, "tags") == 0) {
+        } else if (k == &augur_vm_keys[AUGUR_VM_KEY_TAGS]) {
                 if (parse_tags (v, p->tags))
                         return TRUE;
-                range = "words of letters, digits, '_', '.' and '-', at most 64 characters each, "
-                        "separated by spaces or commas";
-        } else if (strcmp (key, "io_max_mib_s") == 0 || strcmp (key, "net_max_mib_s") == 0) {
-                if (parse_num (v, 1, 1048576, &x)) {
-                        *(key[0] == 'i' ? &p->io_max_mib_s : &p->net_max_mib_s) = x;
-                        return TRUE;
-                }
-                range = "1 to 1048576 MiB/s";
-        } else if (strcmp (key, "cpu_weight_max") == 0) {
-                if (parse_num (v, 2, 262144, &x) && x == floor (x)) {
-                        p->cpu_weight_max = x;
-                        return TRUE;
-                }
-                range = "an integer from 2 to 262144 (cpu_shares)";
-        } else if (strcmp (key, "io_max_iops") == 0) {
-                if (parse_num (v, 1, AUGUR_VM_IO_MAX_IOPS_MAX, &x)) {
-                        p->io_max_iops = x;
-                        return TRUE;
-                }
-                range = "1 to 100000000 IO/s";
-        } else {
-                g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_UNKNOWN_ELEMENT,
-                             "unknown policy key '%s' (known: mode, mem_min_mib, mem_max_mib, "
-                             "vcpus_min, vcpus_max, priority, target_util_pct, quantile, tags, io_max_mib_s, net_max_mib_s, "
-                             "cpu_weight_max, io_max_iops)", key);
-                return FALSE;
+        } else if (parse_num (v, k->min, k->max, &x) && (!k->integer || x == floor (x))) {
+                if (k->int_field)
+                        *field_int (p, k) = (int) x;
+                else
+                        *field_double (p, k) = x * k->scale;
+                return TRUE;
         }
         g_set_error (error, G_MARKUP_ERROR, G_MARKUP_ERROR_INVALID_CONTENT,
-                     "policy %s = '%s' is out of range (allowed: %s)", key, v, range);
+                     "policy %s = '%s' is out of range (allowed: %s)", key, v, k->range);
         return FALSE;
 }
 
@@ -273,48 +321,17 @@ augur_vm_policy_parse (const char *xml, AugurVmPolicy *p, char **ret_warnings)
         return TRUE;
 }
 
-/* <key>v</key> for a ceiling that is set. */
-static void
-append_mib_s (GString *s, const char *key, double v)
-{
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-
-        if (!isnan (v))
-                g_string_append_printf (s, "<%s>%s</%s>", key, g_ascii_formatd (buf, sizeof buf, "%g", v), key);
-}
-
 char *
 augur_vm_policy_to_xml (const AugurVmPolicy *p)
 {
         GString *s = g_string_new ("<policy>");
 
-        if (p->mode_set)
-                g_string_append_printf (s, "<mode>%s</mode>", augur_mode_to_string (p->mode));
-        if (!isnan (p->mem_min_kib))
-                g_string_append_printf (s, "<mem_min_mib>%.0f</mem_min_mib>", p->mem_min_kib / 1024);
-        if (!isnan (p->mem_max_kib))
-                g_string_append_printf (s, "<mem_max_mib>%.0f</mem_max_mib>", p->mem_max_kib / 1024);
-        if (p->vcpus_min > 0)
-                g_string_append_printf (s, "<vcpus_min>%d</vcpus_min>", p->vcpus_min);
-        if (p->vcpus_max > 0)
-                g_string_append_printf (s, "<vcpus_max>%d</vcpus_max>", p->vcpus_max);
-        if (p->priority != 1000)
-                g_string_append_printf (s, "<priority>%d</priority>", p->priority);
-        if (!isnan (p->target_util))
-                g_string_append_printf (s, "<target_util_pct>%.0f</target_util_pct>", p->target_util * 100);
-        if (!isnan (p->quantile)) {
-                char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        for (gsize i = 0; i < AUGUR_VM_KEY_N; i++) {
+                g_autofree char *v = augur_vm_policy_value (p, &augur_vm_keys[i]);
 
-                g_string_append_printf (s, "<quantile>%s</quantile>",
-                                        g_ascii_formatd (buf, sizeof buf, "%.3f", p->quantile));
+                if (v)
+                        g_string_append_printf (s, "<%s>%s</%s>", augur_vm_keys[i].name, v, augur_vm_keys[i].name);
         }
-        if (p->tags[0])
-                g_string_append_printf (s, "<tags>%s</tags>", p->tags);
-        append_mib_s (s, "io_max_mib_s", p->io_max_mib_s);
-        append_mib_s (s, "net_max_mib_s", p->net_max_mib_s);
-        if (!isnan (p->cpu_weight_max))
-                g_string_append_printf (s, "<cpu_weight_max>%.0f</cpu_weight_max>", p->cpu_weight_max);
-        append_mib_s (s, "io_max_iops", p->io_max_iops);
         g_string_append (s, "</policy>");
         return g_string_free (s, FALSE);
 }

@@ -103,6 +103,48 @@ char *augur_vm_policy_to_xml (const AugurVmPolicy *p);
 gboolean augur_vm_policy_set (AugurVmPolicy *p, const char *key, const char *value,
                               GError **error);
 
+/* THE KEYS of <augur:policy>, the one table of them (vm.c), in display
+ * order: how each is parsed and checked (augur_vm_policy_set), written
+ * back (augur_vm_policy_to_xml), shown and removed (virt-augur policy). */
+typedef enum {
+        AUGUR_VM_KEY_MODE = 0,
+        AUGUR_VM_KEY_MEM_MIN,
+        AUGUR_VM_KEY_MEM_MAX,
+        AUGUR_VM_KEY_VCPUS_MIN,
+        AUGUR_VM_KEY_VCPUS_MAX,
+        AUGUR_VM_KEY_PRIORITY,
+        AUGUR_VM_KEY_TARGET_UTIL,
+        AUGUR_VM_KEY_QUANTILE,
+        AUGUR_VM_KEY_TAGS,
+        AUGUR_VM_KEY_IO_MAX,
+        AUGUR_VM_KEY_NET_MAX,
+        AUGUR_VM_KEY_CPU_WEIGHT_MAX,
+        AUGUR_VM_KEY_IO_MAX_IOPS,
+        AUGUR_VM_KEY_N,
+} AugurVmKeyId;
+
+typedef struct {
+        const char *name;            /* the element, "mem_max_mib"             */
+        gsize offset;                /* its field in AugurVmPolicy (a number
+                                      * key: a double, or an int if int_field) */
+        gboolean int_field;
+        gboolean integer;            /* the value must be a whole number       */
+        double min, max;             /* allowed, in the key's own unit         */
+        double scale;                /* field = value x scale (MiB -> KiB)     */
+        const char *fmt;             /* how the value is written back          */
+        const char *range;           /* the allowed values, in words           */
+} AugurVmKey;
+
+extern const AugurVmKey augur_vm_keys[AUGUR_VM_KEY_N];
+
+/* The key named name, or NULL. */
+const AugurVmKey *augur_vm_key (const char *name);
+/* Its value as metadata text, NULL when unset (augurd's default in force;
+ * transfer full). */
+char *augur_vm_policy_value (const AugurVmPolicy *p, const AugurVmKey *k);
+/* Remove it: back to augurd's default. */
+void augur_vm_policy_unset (AugurVmPolicy *p, const AugurVmKey *k);
+
 /* Is text one valid tag (TAGS)? */
 gboolean augur_vm_tag_valid (const char *text);
 /* Does the tag list (as in AugurVmPolicy.tags) hold a tag matching the

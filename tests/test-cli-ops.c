@@ -46,9 +46,9 @@ test_policy_apply (void)
         /* what is stored parses back to the same policy (augurd's reader) */
         xml = augur_vm_policy_to_xml (&p);
         g_assert_true (augur_vm_policy_parse (xml, &back, NULL));
-        for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
-                g_autofree char *a = augur_cli_policy_value (&p, augur_policy_keys[i]);
-                g_autofree char *b = augur_cli_policy_value (&back, augur_policy_keys[i]);
+        for (gsize i = 0; i < AUGUR_VM_KEY_N; i++) {
+                g_autofree char *a = augur_vm_policy_value (&p, &augur_vm_keys[i]);
+                g_autofree char *b = augur_vm_policy_value (&back, &augur_vm_keys[i]);
 
                 g_assert_cmpstr (a, ==, b);
         }
@@ -57,7 +57,7 @@ test_policy_apply (void)
         g_assert_true (isnan (p.mem_min_kib));
         g_assert_cmpfloat (p.mem_max_kib, ==, 1024 * 1024);
         {
-                g_autofree char *v = augur_cli_policy_value (&p, "mode");
+                g_autofree char *v = augur_vm_policy_value (&p, augur_vm_key ("mode"));
 
                 g_assert_null (v);
         }
@@ -163,11 +163,11 @@ test_policy_in_effect (void)
         conf->mode = AUGUR_MODE_OBSERVE;
         conf->target_util = 0.6;
         augur_vm_policy_init (&p);
-        g_assert_cmpuint (G_N_ELEMENTS (unset), ==, AUGUR_POLICY_N_KEYS);
+        g_assert_cmpuint (G_N_ELEMENTS (unset), ==, AUGUR_VM_KEY_N);
         for (gsize i = 0; i < G_N_ELEMENTS (unset); i++) {
                 g_autofree char *v = NULL, *from = NULL;
 
-                augur_cli_policy_in_effect (&p, unset[i].key, &def, &v, &from);
+                augur_cli_policy_in_effect (&p, augur_vm_key (unset[i].key), &def, &v, &from);
                 g_test_message ("%s %s %s", unset[i].key, v, from);
                 g_assert_cmpstr (v, ==, unset[i].value);
                 g_assert_cmpstr (from, ==, unset[i].from);
@@ -178,7 +178,7 @@ test_policy_in_effect (void)
                 static const char *const values[] = { "act", "1024", "0.900" };
                 g_autofree char *v = NULL, *from = NULL;
 
-                augur_cli_policy_in_effect (&p, keys[i], &def, &v, &from);
+                augur_cli_policy_in_effect (&p, augur_vm_key (keys[i]), &def, &v, &from);
                 g_assert_cmpstr (v, ==, values[i]);
                 g_assert_true (g_str_has_prefix (from, "metadata"));
         }

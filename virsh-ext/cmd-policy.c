@@ -124,17 +124,17 @@ load_augur_conf (char ***ret_set)
         return c;
 }
 
-/* A policy value as JSON: the mode and the tags strings, the quantile a
- * number, the others (MiB, counts, shares, percent) integers. */
+/* A policy value as JSON: the mode and the tags strings; a key written
+ * back as a whole number (MiB, counts, shares, percent; vm.c's table) an
+ * integer, the others (the quantile, the MiB/s and IO/s ceilings) numbers. */
 static void
-add_policy_value (JsonBuilder *b, const char *key, const char *v)
+add_policy_value (JsonBuilder *b, const AugurVmKey *k, const char *v)
 {
         if (!v)
                 json_builder_add_null_value (b);
-        else if (strcmp (key, "mode") == 0 || strcmp (key, "tags") == 0)
+        else if (!k->fmt)                                       /* mode, tags */
                 json_builder_add_string_value (b, v);
-        else if (strcmp (key, "quantile") == 0 || strcmp (key, "io_max_mib_s") == 0 ||
-                 strcmp (key, "net_max_mib_s") == 0 || strcmp (key, "io_max_iops") == 0)
+        else if (strcmp (k->fmt, "%.0f") != 0)                  /* a fraction */
                 json_builder_add_double_value (b, g_ascii_strtod (v, NULL));
         else
                 json_builder_add_int_value (b, g_ascii_strtoll (v, NULL, 10));
@@ -150,11 +150,11 @@ print_policy (const char *name, const char *uuid, const AugurVmPolicy *p, const 
                 /* The metadata's keys (null: unset), then what is in effect. */
                 json_builder_begin_object (b);
                 augur_cli_json_domain (b, name, uuid);
-                for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
-                        g_autofree char *v = augur_cli_policy_value (p, augur_policy_keys[i]);
+                for (gsize i = 0; i < AUGUR_VM_KEY_N; i++) {
+                        g_autofree char *v = augur_vm_policy_value (p, &augur_vm_keys[i]);
 
-                        json_builder_set_member_name (b, augur_policy_keys[i]);
-                        add_policy_value (b, augur_policy_keys[i], v);
+                        json_builder_set_member_name (b, augur_vm_keys[i].name);
+                        add_policy_value (b, &augur_vm_keys[i], v);
                 }
                 json_builder_set_member_name (b, "in_effect");
                 json_builder_begin_object (b);
@@ -162,18 +162,19 @@ print_policy (const char *name, const char *uuid, const AugurVmPolicy *p, const 
                 g_print ("Policy of %s (%s)\n\n", name, AUGUR_POLICY_NS_URI);
                 g_print (" %-16s %-8s %s\n", "key", "value", "from");
         }
-        for (gsize i = 0; i < AUGUR_POLICY_N_KEYS; i++) {
+        for (gsize i = 0; i < AUGUR_VM_KEY_N; i++) {
+                const char *key = augur_vm_keys[i].name;
                 g_autofree char *v = NULL, *from = NULL;
 
-                augur_cli_policy_in_effect (p, augur_policy_keys[i], def, &v, &from);
+                augur_cli_policy_in_effect (p, &augur_vm_keys[i], def, &v, &from);
                 if (!json) {
-                        g_print (" %-16s %-8s %s\n", augur_policy_keys[i], v ? v : "-", from);
+                        g_print (" %-16s %-8s %s\n", key, v ? v : "-", from);
                         continue;
                 }
-                json_builder_set_member_name (b, augur_policy_keys[i]);
+                json_builder_set_member_name (b, key);
                 json_builder_begin_object (b);
                 json_builder_set_member_name (b, "value");
-                add_policy_value (b, augur_policy_keys[i], v);
+                add_policy_value (b, &augur_vm_keys[i], v);
                 json_builder_set_member_name (b, "from");
                 json_builder_add_string_value (b, from);
                 json_builder_end_object (b);

@@ -7,10 +7,6 @@
 #include <glib.h>
 #include "vm.h"
 
-#define AUGUR_POLICY_N_KEYS 13
-/* The keys of <augur:policy>, in display order. */
-extern const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS];
-
 /* Apply assignments (NULL-terminated "key=value" strings) in order to p:
  * each value is checked by augur_vm_policy_set() (the rules augurd parses
  * with), "key=" removes the key (back to augurd's default), and then the
@@ -22,10 +18,6 @@ extern const char *const augur_policy_keys[AUGUR_POLICY_N_KEYS];
  * the key and the allowed range. */
 gboolean augur_cli_policy_apply (AugurVmPolicy *p, char **assignments, double mem_limit_kib,
                                  int vcpu_limit, GError **error);
-
-/* The value of key as metadata text, or NULL when it is unset (transfer
- * full).  key must be one of augur_policy_keys. */
-char *augur_cli_policy_value (const AugurVmPolicy *p, const char *key);
 
 /* What augurd uses for a key the metadata does not set. */
 typedef struct {
@@ -48,5 +40,5 @@ typedef struct {
  * set or not.  Tags have no default: unset, *ret_from says that [guests]
  * include / exclude then match the guest by name and UUID only.  *ret_value and *ret_from are transfer full; *ret_value is
  * NULL when there is no value. */
-void augur_cli_policy_in_effect (const AugurVmPolicy *p, const char *key, const AugurPolicyDefaults *def,
+void augur_cli_policy_in_effect (const AugurVmPolicy *p, const AugurVmKey *k, const AugurPolicyDefaults *def,
                                  char **ret_value, char **ret_from);
