@@ -18,7 +18,7 @@
  * Inputs: a window of T feature vectors (augur-features.h) ending at the
  * forecast origin k.  Outputs (O = 4 targets * 2 heads * H):
  *   targets   cpu_pct, mem_pct (acted on), disk_kibps, net_kibps (reported)
- *   heads     point (MSE, or pinball 0.5 = MAE with --point-loss mae)
+ *   heads     point (pinball 0.5 = MAE, the default; MSE with --point-loss mse)
  *             upper (pinball at quantile q, default 0.95)
  *   horizons  1..H steps (default 12 = 1 h at 5 min)
  * out[((t * 2 + head) * H) + h - 1].  The net predicts the *change* from the
@@ -29,6 +29,25 @@
  * so "no change" is the zero output and every VM shares one scale (the
  * metric is pooled in percentage points, so the loss must not re-weight
  * idle VMs the way a per-VM scale would; per-VM levels enter as features).
+ *
+ * VALIDATION GATE (serve[][])
+ * ===============
+ * What the model serves at (target t, horizon h): its int NN, or one of
+ * its own fitted baselines.  Training (augur_forecast_choose_gate(),
+ * eval.c) scores the int NN and every baseline on the validation split, on
+ * identical points, separately in two regimes of the origin (AugurRegime:
+ * the target's value repeated exactly over the last step, or not), and
+ * keeps the NN at (t, regime, h) only where its MAE is below the best
+ * baseline's; elsewhere the model's forecast there, point and upper base
+ * alike, is that baseline's, with that baseline's margin.  So a model
+ * never serves a horizon where, on data it was not fitted on, a baseline
+ * it carries did better.  The regimes: an idle VM repeats its exact value
+ * (Bitbrains cpu: 11 of 50 VMs in over 80 % of steps), where last value
+ * is already the median forecast and an NN trained also on busy fleets
+ * (Azure) adds its small output noise; on a moving series it is ahead.  The raw NN stays in the file and in
+ * eval's rows (<arch>_float, <arch>_int) next to the served one
+ * (<arch>_gated).  A model without a gate (files before version 5, models
+ * built by hand) serves the NN everywhere: serve[][] = 0.
  *
  * Ownership: an AugurModel owns its nn and nnq; augur_model_free() (in
  * model-file.c, with the error quark) frees all of it and takes NULL.
@@ -61,6 +80,36 @@ typedef enum {
 #define AUGUR_FORECAST_HEADS 2
 #define AUGUR_FORECAST_MAX_H AUGUR_BL_MAX_H
 
+/* serve[t][regime][h - 1] (VALIDATION GATE): the NN, or baseline k as
+ * AUGUR_SERVE_BL (k); the same numbering as the predictor's sources
+ * (predictor.h AugurPredSource), so 0 is the NN. */
+#define AUGUR_SERVE_NN 0
+#define AUGUR_SERVE_BL(k) ((guint8) (1 + (k)))
+
+/* The regime of an origin (VALIDATION GATE): FLAT when, within the last
+ * AUGUR_REGIME_LOOKBACK steps up to the origin, the target repeated a
+ * value exactly from one step to the next (both present): a VM that idles
+ * at exact values; MOVING otherwise.  y holds the values of steps
+ * k - n + 1 .. k, oldest first (n <= AUGUR_REGIME_LOOKBACK + 1). */
+#define AUGUR_REGIME_LOOKBACK 12   /* steps (1 h at 5 min, the window) */
+
+typedef enum {
+        AUGUR_REGIME_MOVING = 0,
+        AUGUR_REGIME_FLAT,
+        AUGUR_REGIME_N,
+} AugurRegime;
+
+static inline AugurRegime
+augur_regime_of (const float *y, guint n)
+{
+        for (guint i = 1; i < n; i++)
+                if (!isnan (y[i]) && y[i] == y[i - 1])
+                        return AUGUR_REGIME_FLAT;
+        return AUGUR_REGIME_MOVING;
+}
+
+const char *augur_regime_name (AugurRegime r);    /* "moving", "flat" */
+
 /* Everything a trained model is: weights and the metadata section. */
 typedef struct {
         AugurNN *nn;                              /* float master            */
@@ -75,6 +124,7 @@ typedef struct {
         float nn_margin[2][AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H];  /* [float,int][target][h-1] global conformal */
         AugurBaselineParams bl[AUGUR_TARGET_N];   /* fitted baselines        */
         float bl_margin[AUGUR_TARGET_N][AUGUR_BL_N][AUGUR_FORECAST_MAX_H];
+        guint8 serve[AUGUR_TARGET_N][AUGUR_REGIME_N][AUGUR_FORECAST_MAX_H];  /* VALIDATION GATE */
         double train_seconds;                     /* wall time of training   */
         guint epochs_run, best_epoch;
 } AugurModel;

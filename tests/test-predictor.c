@@ -81,6 +81,10 @@ make_model_h (float head_bias, float head_gain, guint H)
         m->feat.norm.sd[AUGUR_SIG_MEM] = 10;
         m->feat.norm.mean[AUGUR_SIG_CPU] = 20;
         m->feat.norm.sd[AUGUR_SIG_CPU] = 10;
+        /* The NN's output unit (forecast.h OUTPUTS); the predictor scales
+         * by it, not by the input sd (check_online_batch sets them apart). */
+        m->target_scale[AUGUR_TARGET_MEM_PCT] = 10;
+        m->target_scale[AUGUR_TARGET_CPU_PCT] = 10;
         m->F = augur_features_count (m->feat.groups);
         m->H = H;
         m->T = T_WIN;
@@ -154,6 +158,9 @@ check_online_batch (gboolean skip_empty, guint H)
         AugurPredictorConfig cfg;
         guint compared = 0, forecasts = 0;
 
+        /* The output unit apart from the input sd (10): the check below
+         * pins the one the predictor scales by. */
+        m->target_scale[AUGUR_TARGET_MEM_PCT] = 0.7f;
         augur_features_batch (&m->feat, g, feat, valid, seg, held);
         augur_predictor_config_init (&cfg);
         p = augur_predictor_new (m, &cfg, &error);
@@ -201,7 +208,7 @@ check_online_batch (gboolean skip_empty, guint H)
                 augur_nnq_forecast_window (m->nnq, qs, feat + (i + 1 - T_WIN) * m->F, T_WIN, out);
                 for (guint h = 1; h <= H; h++) {
                         float base = held[i * AUGUR_SIG_N + AUGUR_SIG_MEM];
-                        float want = base + m->feat.norm.sd[AUGUR_SIG_MEM]
+                        float want = base + m->target_scale[AUGUR_TARGET_MEM_PCT]
                                      * out[augur_model_out_index (H, AUGUR_TARGET_MEM_PCT, 0, h)];
 
                         /* floor_held: never below the held value */
@@ -406,6 +413,10 @@ make_announcing_model (void)
         m->feat.norm.sd[AUGUR_SIG_MEM] = 10;
         m->feat.norm.mean[AUGUR_SIG_CPU] = 20;
         m->feat.norm.sd[AUGUR_SIG_CPU] = 10;
+        /* The NN's output unit (forecast.h OUTPUTS); the predictor scales
+         * by it, not by the input sd (check_online_batch sets them apart). */
+        m->target_scale[AUGUR_TARGET_MEM_PCT] = 10;
+        m->target_scale[AUGUR_TARGET_CPU_PCT] = 10;
         I = m->F = augur_features_count (m->feat.groups);
         for (guint k = 0; k < I; k++) {
                 if (strcmp (augur_features_name (m->feat.groups, k), "sessions_lvl") == 0)
