@@ -165,13 +165,14 @@ predict_baseline (AugurBaselineKind kind, const AugurBaselineParams *bl, const A
         }
 }
 
-/* The regime of origin k of series y (forecast.h VALIDATION GATE). */
+/* The regime of origin k of target t's series y (forecast.h VALIDATION
+ * GATE), against model m's target scale (none without a model). */
 static AugurRegime
-regime_at (const float *y, gsize k)
+regime_at (const AugurModel *m, int t, const float *y, gsize k)
 {
         gsize n = MIN (k + 1, (gsize) AUGUR_REGIME_LOOKBACK + 1);
 
-        return augur_regime_of (y + k + 1 - n, (guint) n);
+        return augur_regime_of ((AugurTarget) t, y + k + 1 - n, (guint) n, m ? m->target_scale[t] : NAN);
 }
 
 /* The served forecast (forecast.h VALIDATION GATE): nn_int's, and at each
@@ -200,7 +201,7 @@ predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, P
                         const float *y = d->y + (gsize) t * d->n;
 
                         for (gsize k = p->k0; k < p->k0 + p->n_orig; k++) {
-                                AugurRegime g = regime_at (y, k);
+                                AugurRegime g = regime_at (m, t, y, k);
 
                                 for (guint h = 1; h <= m->H; h++) {
                                         gsize i = preds_idx (p, m->H, t, k, h);
@@ -379,7 +380,7 @@ sweep_score_vm (Sweep *s, const AugurVmData *d, const Preds *preds)
                 const float *yt = d->y + (gsize) t * d->n;
 
                 for (gsize k = k0; k < d->n; k++) {
-                        AugurRegime g = regime_at (yt, k);
+                        AugurRegime g = regime_at (s->model, t, yt, k);
 
                         /* Online conformal: targets at step k are known now. */
                         for (guint h = 1; s->online && h <= s->H && h <= k; h++) {

@@ -86,29 +86,30 @@ typedef enum {
 #define AUGUR_SERVE_NN 0
 #define AUGUR_SERVE_BL(k) ((guint8) (1 + (k)))
 
-/* The regime of an origin (VALIDATION GATE): FLAT when, within the last
- * AUGUR_REGIME_LOOKBACK steps up to the origin, the target repeated a
- * value exactly from one step to the next (both present): a VM that idles
- * at exact values; MOVING otherwise.  y holds the values of steps
- * k - n + 1 .. k, oldest first (n <= AUGUR_REGIME_LOOKBACK + 1). */
-#define AUGUR_REGIME_LOOKBACK 12   /* steps (1 h at 5 min, the window) */
+/* The regime of an origin (VALIDATION GATE), from the target's values of
+ * the last AUGUR_REGIME_LOOKBACK steps up to the origin (y: steps
+ * k - n + 1 .. k, oldest first, n <= AUGUR_REGIME_LOOKBACK + 1), in order:
+ *   FLAT    a value repeated exactly from one step to the next (both
+ *           present): a VM that idles at exact values;
+ *   QUIET   the mean |u(y[i]) - u(y[i-1])| over the present pairs is below
+ *           AUGUR_REGIME_QUIET_FRAC x scale, the model's target scale (the
+ *           mean one-step change of its training data, forecast.h OUTPUTS):
+ *           noise around a level, where the NN's output noise costs most;
+ *   CALM    that mean is below AUGUR_REGIME_CALM_FRAC x scale;
+ *   MOVING  otherwise (also: no present pair). */
+#define AUGUR_REGIME_LOOKBACK    12     /* steps (1 h at 5 min, the window)  */
+#define AUGUR_REGIME_QUIET_FRAC  0.25f  /* of the target scale, unitless     */
+#define AUGUR_REGIME_CALM_FRAC   1.0f   /* of the target scale, unitless     */
 
 typedef enum {
         AUGUR_REGIME_MOVING = 0,
         AUGUR_REGIME_FLAT,
+        AUGUR_REGIME_CALM,
+        AUGUR_REGIME_QUIET,
         AUGUR_REGIME_N,
 } AugurRegime;
 
-static inline AugurRegime
-augur_regime_of (const float *y, guint n)
-{
-        for (guint i = 1; i < n; i++)
-                if (!isnan (y[i]) && y[i] == y[i - 1])
-                        return AUGUR_REGIME_FLAT;
-        return AUGUR_REGIME_MOVING;
-}
-
-const char *augur_regime_name (AugurRegime r);    /* "moving", "flat" */
+const char *augur_regime_name (AugurRegime r);    /* "moving", "flat", "calm", "quiet" */
 
 /* Everything a trained model is: weights and the metadata section. */
 typedef struct {
@@ -157,6 +158,28 @@ augur_target_u_inv (AugurTarget t, float u)
         if (t == AUGUR_TARGET_DISK_KIBPS || t == AUGUR_TARGET_NET_KIBPS)
                 return expm1f (u);
         return u;
+}
+
+/* The regime of an origin (AugurRegime above). */
+static inline AugurRegime
+augur_regime_of (AugurTarget t, const float *y, guint n, float scale)
+{
+        double sum = 0;
+        guint pairs = 0;
+
+        for (guint i = 1; i < n; i++) {
+                if (isnan (y[i]) || isnan (y[i - 1]))
+                        continue;
+                if (y[i] == y[i - 1])
+                        return AUGUR_REGIME_FLAT;
+                sum += fabsf (augur_target_u (t, y[i]) - augur_target_u (t, y[i - 1]));
+                pairs++;
+        }
+        if (pairs && sum / pairs < AUGUR_REGIME_QUIET_FRAC * scale)
+                return AUGUR_REGIME_QUIET;
+        if (pairs && sum / pairs < AUGUR_REGIME_CALM_FRAC * scale)
+                return AUGUR_REGIME_CALM;
+        return AUGUR_REGIME_MOVING;
 }
 
 /* The operations on a model, for callers that include only this header

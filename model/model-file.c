@@ -36,7 +36,7 @@
  *   load unchanged, one of them claiming bit 0x40 is refused, and an older
  *   augur refuses a version-4 file by its version.
  *   Version 5 adds "serve":{"<target>":{"moving":[H names],"flat":[H
- *   names]}}, the VALIDATION GATE (forecast.h): per target, regime and
+ *   names],"calm":[H names],"quiet":[H names]}}, the VALIDATION GATE (forecast.h): per target, regime and
  *   horizon "nn" or the baseline the model serves there.  Required from version 5 on; files of versions 1-4 serve
  *   the NN everywhere, as they always did.  An augur before version 5
  *   refuses a version-5 file by its version ("version" = 5 out of range
@@ -90,7 +90,14 @@ serve_name (guint8 serve)
 const char *
 augur_regime_name (AugurRegime r)
 {
-        return r == AUGUR_REGIME_FLAT ? "flat" : "moving";
+        static const char *const names[AUGUR_REGIME_N] = {
+                [AUGUR_REGIME_MOVING] = "moving",
+                [AUGUR_REGIME_FLAT] = "flat",
+                [AUGUR_REGIME_CALM] = "calm",
+                [AUGUR_REGIME_QUIET] = "quiet",
+        };
+
+        return r < AUGUR_REGIME_N ? names[r] : "moving";
 }
 
 /* serve[] of one target and regime from the JSON array of H names in

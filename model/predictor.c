@@ -485,7 +485,7 @@ slow_gate (AugurPredictor *p, AugurPredictorVm *v)
                         continue;
                 for (guint i = 0; i <= AUGUR_REGIME_LOOKBACK; i++)
                         recent[i] = augur_baseline_state_y (&v->bl[r], AUGUR_REGIME_LOOKBACK - i);
-                g = augur_regime_of (recent, AUGUR_REGIME_LOOKBACK + 1);
+                g = augur_regime_of ((AugurTarget) r, recent, AUGUR_REGIME_LOOKBACK + 1, m->target_scale[r]);
                 for (int b = 0; b < AUGUR_BL_N; b++) {
                         float bp[AUGUR_PREDICTOR_MAX_H];
 

@@ -505,11 +505,14 @@ test_forecast_gate (void)
                                 g_assert_cmpuint (m->serve[t][g][h - 1], <=, AUGUR_BL_N);
 
         /* A hand-set gate: memory is ewma everywhere; cpu is last value
-         * while it moves and mean_1h when it repeats exactly. */
+         * while it moves (quiet, calm or not) and mean_1h when it repeats
+         * exactly. */
         for (guint h = 1; h <= m->H; h++) {
                 for (int g = 0; g < AUGUR_REGIME_N; g++)
                         m->serve[AUGUR_TARGET_MEM_PCT][g][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_EWMA);
                 m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_MOVING][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_LAST_VALUE);
+                m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_CALM][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_LAST_VALUE);
+                m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_QUIET][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_LAST_VALUE);
                 m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_FLAT][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_MEAN_1H);
         }
         g_assert_true (augur_model_save (m, path, &error));
@@ -569,7 +572,8 @@ test_forecast_gate (void)
                         for (guint j = 0; j <= AUGUR_REGIME_LOOKBACK; j++)
                                 recent[j] = k + j >= AUGUR_REGIME_LOOKBACK
                                             ? by_step[k + j - AUGUR_REGIME_LOOKBACK] : NAN;
-                        is_flat = augur_regime_of (recent, AUGUR_REGIME_LOOKBACK + 1) == AUGUR_REGIME_FLAT;
+                        is_flat = augur_regime_of (AUGUR_TARGET_CPU_PCT, recent, AUGUR_REGIME_LOOKBACK + 1,
+                                                   l->target_scale[AUGUR_TARGET_CPU_PCT]) == AUGUR_REGIME_FLAT;
 
                         flat += is_flat;
                         g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_CPU,
