@@ -9,8 +9,7 @@
  *                              baselines, margins) gives identical forecasts
  *   /forecast/deterministic    same seed, same weights (bit for bit)
  *   /forecast/no-metadata      a blob without the metadata section is refused
- *   /forecast/model-versions   the shipped version-1 model (no bucket group)
- *                              still loads; a model trained with bucket
+ *   /forecast/model-versions   the shipped model (no bucket group) loads; a model trained with bucket
  *                              columns is version 2 and round-trips; a
  *                              version-1 file claiming the bucket group is
  *                              refused; a model with the recency group
@@ -305,9 +304,10 @@ add_buckets (GPtrArray *fleet)
         }
 }
 
-/* Rewrite the metadata's "version" digit in a saved model (same length). */
+/* Overwrite, in a saved model's metadata, the bytes `skip` bytes after the
+ * first `anchor` with `to` (no length change). */
 static void
-rewrite_meta_version (const char *path, char version)
+rewrite_meta (const char *path, const char *anchor, gsize skip, const char *to)
 {
         g_autoptr (AugurNN) nn = NULL;
         g_autoptr (AugurNNQ) q = NULL;
@@ -323,16 +323,24 @@ rewrite_meta_version (const char *path, char version)
         b = g_hash_table_lookup (extra, GUINT_TO_POINTER (AUGUR_BLOB_SECTION_USER));
         g_assert_nonnull (b);
         meta = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
-        v = strstr (meta, "\"version\"");
+        v = strstr (meta, anchor);
         g_assert_nonnull (v);
-        v = strpbrk (v, "0123456789");
-        g_assert_nonnull (v);
-        *v = version;
+        g_assert_cmpuint (strlen (v), >=, skip + strlen (to));
+        memcpy (v + skip, to, strlen (to));
         sec.id = AUGUR_BLOB_SECTION_USER;
         sec.data = meta;
         sec.len = strlen (meta);
         g_assert_true (augur_blob_save (path, nn, q, &sec, 1, &error));
         g_assert_no_error (error);
+}
+
+/* Rewrite the metadata's one-digit "version" in a saved model. */
+static void
+rewrite_meta_version (const char *path, char version)
+{
+        const char digit[2] = { version, 0 };
+
+        rewrite_meta (path, "\"version\":", strlen ("\"version\":"), digit);
 }
 
 static void
@@ -355,9 +363,9 @@ test_forecast_model_versions (void)
         AugurTrainConfig cfg;
         AugurFeatConfig feat;
 
-        /* 1. model/default.augur has no bucket group (trained before it;
-         * its metadata restamped with input row 2: trained on trace files,
-         * whose capacities are the provisioned maxima). */
+        /* 1. model/default.augur has no bucket group (trained on trace
+         * files, which have no bucket columns, and whose capacities are the
+         * provisioned maxima: input row 2). */
         old = augur_model_load (shipped, &error);
         g_assert_no_error (error);
         g_assert_nonnull (old);
@@ -440,36 +448,6 @@ test_forecast_model_versions (void)
         g_assert_nonnull (strstr (error->message, "recency"));
         g_unlink (path);
         g_rmdir (dir);
-}
-
-/* Replace the first `from` in a saved model's metadata by `to` (same
- * length). */
-static void
-rewrite_meta (const char *path, const char *from, const char *to)
-{
-        g_autoptr (AugurNN) nn = NULL;
-        g_autoptr (AugurNNQ) q = NULL;
-        g_autoptr (GHashTable) extra = NULL;
-        g_autoptr (GError) error = NULL;
-        g_autofree char *meta = NULL;
-        GBytes *b;
-        AugurBlobSection sec;
-        char *v;
-
-        g_assert_cmpuint (strlen (from), ==, strlen (to));
-        g_assert_true (augur_blob_load (path, &nn, &q, &extra, &error));
-        g_assert_no_error (error);
-        b = g_hash_table_lookup (extra, GUINT_TO_POINTER (AUGUR_BLOB_SECTION_USER));
-        g_assert_nonnull (b);
-        meta = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
-        v = strstr (meta, from);
-        g_assert_nonnull (v);
-        memcpy (v, to, strlen (to));
-        sec.id = AUGUR_BLOB_SECTION_USER;
-        sec.data = meta;
-        sec.len = strlen (meta);
-        g_assert_true (augur_blob_save (path, nn, q, &sec, 1, &error));
-        g_assert_no_error (error);
 }
 
 static void
@@ -589,7 +567,7 @@ test_forecast_gate (void)
         g_assert_cmpuint (compared, >, s->n / 2);
 
         /* A version-5 file must say what it serves ... */
-        rewrite_meta (path, "\"serve\"", "\"xerve\"");
+        rewrite_meta (path, "\"serve\"", 0, "\"xerve\"");
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
@@ -598,7 +576,7 @@ test_forecast_gate (void)
         g_clear_error (&error);
         /* ... with names this build knows ... */
         g_assert_true (augur_model_save (m, path, &error));
-        rewrite_meta (path, "\"last_value\",\"last_value\"", "\"last_value\",\"lost_value\"");
+        rewrite_meta (path, "\"last_value\",\"last_value\"", strlen ("\"last_value\",\""), "lost");
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
