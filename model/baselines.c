@@ -470,6 +470,12 @@ ring_lag (const AugurBaselineState *st, const float *ring, guint lag)
         return ring[(st->steps - 1 - lag) % AUGUR_BL_HIST];
 }
 
+float
+augur_baseline_state_y (const AugurBaselineState *st, guint lag)
+{
+        return ring_lag (st, st->y, lag);
+}
+
 gboolean
 augur_baseline_state_forecast (const AugurBaselineState *st, AugurBaselineKind kind, float *ret)
 {

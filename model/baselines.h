@@ -93,6 +93,9 @@ void augur_baseline_state_init (AugurBaselineState *st, const AugurBaselineParam
 void augur_baseline_state_update (AugurBaselineState *st, gint64 ts, float y);
 /* Forecast horizons 1..H from the newest step: ret (H); NAN where the
  * baseline has nothing.  Returns FALSE when every value is NAN. */
+/* The raw value lag steps before the newest (0 = newest); NAN when
+ * missing or out of the ring. */
+float augur_baseline_state_y (const AugurBaselineState *st, guint lag);
 gboolean augur_baseline_state_forecast (const AugurBaselineState *st, AugurBaselineKind k,
                                         float *ret);
 

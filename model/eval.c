@@ -21,6 +21,12 @@
  *      mean of the scored targets), coverage of base + margin.
  *   Upper bound: NN = upper head + conformal margin (CQR); baselines =
  *   point + conformal margin of their own residuals.
+ *   With a model, three NN rows: <arch>_float, <arch>_int, and
+ *   <arch>_gated, what the model serves (forecast.h VALIDATION GATE): the
+ *   int NN's forecast, and at a gated (target, h) the forecast of the
+ *   model's own fitted baseline (m->bl, fitted on the training data, not
+ *   the refit on this data the baseline rows use), where the int NN has
+ *   one.  Its margins are calibrated like every other row's.
  */
 #include "eval.h"
 #include "calib.h"
@@ -158,6 +164,58 @@ predict_baseline (AugurBaselineKind kind, const AugurBaselineParams *bl, const A
         }
 }
 
+/* The regime of origin k of target t's series y (forecast.h VALIDATION
+ * GATE), against model m's target scale (none without a model). */
+static AugurRegime
+regime_at (const AugurModel *m, int t, const float *y, gsize k)
+{
+        gsize n = MIN (k + 1, (gsize) AUGUR_REGIME_LOOKBACK + 1);
+
+        return augur_regime_of ((AugurTarget) t, y + k + 1 - n, (guint) n, m ? m->target_scale[t] : NAN);
+}
+
+/* The served forecast (forecast.h VALIDATION GATE): nn_int's, and at each
+ * gated (target, h) the model's own baseline's, at the origins where the
+ * int NN forecasts (the predictor serves the model only there). */
+static void
+predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, Preds *p)
+{
+        gsize len = (gsize) AUGUR_TARGET_N * p->n_orig * m->H;
+
+        memcpy (p->point, nn_int->point, len * sizeof *p->point);
+        memcpy (p->upper, nn_int->upper, len * sizeof *p->upper);
+        for (int b = 0; b < AUGUR_BL_N; b++) {
+                Preds bp = { 0 };
+                gboolean used = FALSE;
+
+                for (int t = 0; t < AUGUR_TARGET_N; t++)
+                        for (int g = 0; g < AUGUR_REGIME_N; g++)
+                                for (guint h = 1; h <= m->H; h++)
+                                        used |= m->serve[t][g][h - 1] == AUGUR_SERVE_BL (b);
+                if (!used)
+                        continue;
+                preds_alloc (&bp, p->k0, p->k0 + p->n_orig, m->H);
+                predict_baseline ((AugurBaselineKind) b, m->bl, d, m->H, &bp);
+                for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                        const float *y = d->y + (gsize) t * d->n;
+
+                        for (gsize k = p->k0; k < p->k0 + p->n_orig; k++) {
+                                AugurRegime g = regime_at (m, t, y, k);
+
+                                for (guint h = 1; h <= m->H; h++) {
+                                        gsize i = preds_idx (p, m->H, t, k, h);
+
+                                        if (m->serve[t][g][h - 1] != AUGUR_SERVE_BL (b) || isnan (nn_int->point[i]))
+                                                continue;
+                                        p->point[i] = bp.point[i];
+                                        p->upper[i] = bp.upper[i];
+                                }
+                        }
+                }
+                preds_clear (&bp);
+        }
+}
+
 /* ---------------------------------------------------- baseline fitting */
 
 static gboolean
@@ -224,6 +282,10 @@ typedef struct {
         gboolean score_test;            /* FALSE: calibration only (train) */
         gboolean online;
         AugurSplit score_split;         /* TEST, or VAL for tuning         */
+        gboolean no_calib;              /* skip the calibration pass (MAE
+                                         * only: the gate's choice)         */
+        Acc *acc_regime;                /* (models, targets, regimes, H), or
+                                         * NULL: scores by origin regime    */
 } Sweep;
 
 /* Calibration and scoring ranges of one VM: scoring the test split
@@ -262,6 +324,9 @@ sweep_predict_vm (Sweep *s, const AugurVmData *d, gsize k0, gsize k1, Preds *pre
                 predict_nn_float (s->model, d, &preds[m++]);
                 preds_alloc (&preds[m], k0, k1, s->H);
                 predict_nn_int (s->model, d, &preds[m++]);
+                preds_alloc (&preds[m], k0, k1, s->H);
+                predict_gated (s->model, d, &preds[m - 1], &preds[m]);
+                m++;
         }
         for (int b = 0; b < AUGUR_BL_N; b++) {
                 preds_alloc (&preds[m], k0, k1, s->H);
@@ -311,7 +376,11 @@ sweep_score_vm (Sweep *s, const AugurVmData *d, const Preds *preds)
         gsize k0 = d->split_start[ss];
 
         for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                const float *yt = d->y + (gsize) t * d->n;
+
                 for (gsize k = k0; k < d->n; k++) {
+                        AugurRegime g = regime_at (s->model, t, yt, k);
+
                         /* Online conformal: targets at step k are known now. */
                         for (guint h = 1; s->online && h <= s->H && h <= k; h++) {
                                 gsize ko = k - h;
@@ -348,6 +417,13 @@ sweep_score_vm (Sweep *s, const AugurVmData *d, const Preds *preds)
                                         float ub = preds[m].upper[i] + augur_calib_margin (s->calib[m][t], d->grid->vm, h);
                                         Acc *a = sweep_acc (s, m, t, h);
 
+                                        if (s->acc_regime) {
+                                                Acc *ar = &s->acc_regime[(((gsize) m * AUGUR_TARGET_N + t)
+                                                                          * AUGUR_REGIME_N + g) * s->H + h - 1];
+
+                                                ar->n++;
+                                                ar->sae += fabs ((double) e);
+                                        }
                                         a->n++;
                                         a->sae += fabs ((double) e);
                                         a->sse += (double) e * e;
@@ -376,6 +452,7 @@ sweep_init (Sweep *s, const AugurModel *model, const AugurDataset *ds, const Aug
 
                 g_snprintf (s->names[s->n_models++], 32, "%s_float", arch);
                 g_snprintf (s->names[s->n_models++], 32, "%s_int", arch);
+                g_snprintf (s->names[s->n_models++], 32, "%s_gated", arch);
         }
         for (int b = 0; b < AUGUR_BL_N; b++)
                 g_strlcpy (s->names[s->n_models++], augur_baseline_name ((AugurBaselineKind) b), 32);
@@ -392,6 +469,7 @@ sweep_clear (Sweep *s)
                 for (int t = 0; t < AUGUR_TARGET_N; t++)
                         augur_calib_free (s->calib[m][t]);
         g_free (s->acc);
+        g_free (s->acc_regime);
 }
 
 /* Calibration pass over every VM's validation, then (if score_test) the
@@ -402,7 +480,7 @@ sweep_run (Sweep *s)
         Preds preds[AUGUR_EVAL_MAX_MODELS];
 
         memset (preds, 0, sizeof preds);
-        for (guint v = 0; v < s->ds->vms->len; v++) {
+        for (guint v = 0; !s->no_calib && v < s->ds->vms->len; v++) {
                 const AugurVmData *d = g_ptr_array_index (s->ds->vms, v);
 
                 AugurSplit cs;
@@ -563,9 +641,54 @@ augur_forecast_calibrate (AugurModel *m, const AugurDataset *ds, GError **error)
         for (int t = 0; t < AUGUR_TARGET_N; t++) {
                 augur_calib_global_margins (s.calib[0][t], m->nn_margin[0][t]);
                 augur_calib_global_margins (s.calib[1][t], m->nn_margin[1][t]);
+                /* s.calib[2] is the gated row's (eval only): the
+                 * predictor composes it from these (predictor.c). */
                 for (int b = 0; b < AUGUR_BL_N; b++)
-                        augur_calib_global_margins (s.calib[2 + b][t], m->bl_margin[t][b]);
+                        augur_calib_global_margins (s.calib[3 + b][t], m->bl_margin[t][b]);
         }
+        sweep_clear (&s);
+        return TRUE;
+}
+
+gboolean
+augur_forecast_choose_gate (AugurModel *m, const AugurDataset *ds, GError **error)
+{
+        const guint NN_INT = 1, BL0 = 3;    /* sweep rows: float, int, gated, baselines */
+        Sweep s;
+
+        memset (m->serve, AUGUR_SERVE_NN, sizeof m->serve);
+        if (!augur_dataset_check_shape (ds, m->T, m->H, AUGUR_SPLIT_VAL, NULL, error))
+                return FALSE;
+        /* MAE only: no margins, so no calibration pass and no online one. */
+        sweep_init (&s, m, ds, m->bl, m->H, m->T, m->coverage);
+        s.score_test = TRUE;
+        s.online = FALSE;
+        s.no_calib = TRUE;
+        s.score_split = AUGUR_SPLIT_VAL;
+        s.acc_regime = g_new0 (Acc, (gsize) s.n_models * AUGUR_TARGET_N * AUGUR_REGIME_N * m->H);
+        sweep_run (&s);
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                for (int g = 0; g < AUGUR_REGIME_N; g++)
+                        for (guint h = 1; h <= m->H; h++) {
+                                const Acc *a = &s.acc_regime[((NN_INT * AUGUR_TARGET_N + t) * AUGUR_REGIME_N + g)
+                                                             * m->H + h - 1];
+                                double best;
+
+                                if (a->n == 0)
+                                        continue;
+                                best = a->sae / a->n;
+                                for (int b = 0; b < AUGUR_BL_N; b++) {
+                                        const Acc *ab = &s.acc_regime[(((BL0 + b) * AUGUR_TARGET_N + t)
+                                                                       * AUGUR_REGIME_N + g) * m->H + h - 1];
+
+                                        /* Identical points: ab->n == a->n.  A tie
+                                         * goes to the baseline: the NN must beat it. */
+                                        if (ab->sae / ab->n <= best) {
+                                                best = ab->sae / ab->n;
+                                                m->serve[t][g][h - 1] = AUGUR_SERVE_BL (b);
+                                        }
+                                }
+                        }
         sweep_clear (&s);
         return TRUE;
 }

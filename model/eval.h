@@ -15,12 +15,15 @@
 #include "forecast.h"
 #include "dataset.h"
 
-#define AUGUR_EVAL_MAX_MODELS (2 + AUGUR_BL_N)
+#define AUGUR_EVAL_MAX_MODELS (3 + AUGUR_BL_N)   /* float, int, gated NN */
 
 typedef struct {
         AugurTarget target;
         guint h;
-        char model[32];                 /* "lstm_float", "ridge_ar", ...    */
+        char model[32];                 /* "gru_float", "gru_int",
+                                         * "gru_gated" (the served model,
+                                         * forecast.h VALIDATION GATE),
+                                         * "ridge_ar", ...                  */
         guint64 n;
         double mae, rmse, r2, coverage;
 } AugurEvalRow;
@@ -77,3 +80,12 @@ GArray *augur_eval_summarize (const GArray *rows, guint H);
  * baseline fit fails (a target without any data is not a failure: its
  * baseline stays unfitted and forecasts NAN). */
 gboolean augur_forecast_calibrate (AugurModel *m, const AugurDataset *ds, GError **error);
+
+/* The VALIDATION GATE (forecast.h): score m's int NN and m's baselines
+ * (m->bl: run augur_forecast_calibrate() first) on the validation split of
+ * ds, on identical points, per origin regime, and set
+ * m->serve[t][regime][h - 1] to the baseline with the lowest MAE there
+ * where it is at or below the int NN's, else to the NN.  A cell without
+ * validation points keeps the NN.  FALSE with error when the data has no
+ * validation window; m->serve is then all NN. */
+gboolean augur_forecast_choose_gate (AugurModel *m, const AugurDataset *ds, GError **error);

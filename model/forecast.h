@@ -18,7 +18,7 @@
  * Inputs: a window of T feature vectors (augur-features.h) ending at the
  * forecast origin k.  Outputs (O = 4 targets * 2 heads * H):
  *   targets   cpu_pct, mem_pct (acted on), disk_kibps, net_kibps (reported)
- *   heads     point (MSE, or pinball 0.5 = MAE with --point-loss mae)
+ *   heads     point (pinball 0.5 = MAE, the default; MSE with --point-loss mse)
  *             upper (pinball at quantile q, default 0.95)
  *   horizons  1..H steps (default 12 = 1 h at 5 min)
  * out[((t * 2 + head) * H) + h - 1].  The net predicts the *change* from the
@@ -29,6 +29,25 @@
  * so "no change" is the zero output and every VM shares one scale (the
  * metric is pooled in percentage points, so the loss must not re-weight
  * idle VMs the way a per-VM scale would; per-VM levels enter as features).
+ *
+ * VALIDATION GATE (serve[][])
+ * ===============
+ * What the model serves at (target t, horizon h): its int NN, or one of
+ * its own fitted baselines.  Training (augur_forecast_choose_gate(),
+ * eval.c) scores the int NN and every baseline on the validation split, on
+ * identical points, separately in two regimes of the origin (AugurRegime:
+ * the target's value repeated exactly over the last step, or not), and
+ * keeps the NN at (t, regime, h) only where its MAE is below the best
+ * baseline's; elsewhere the model's forecast there, point and upper base
+ * alike, is that baseline's, with that baseline's margin.  So a model
+ * never serves a horizon where, on data it was not fitted on, a baseline
+ * it carries did better.  The regimes: an idle VM repeats its exact value
+ * (Bitbrains cpu: 11 of 50 VMs in over 80 % of steps), where last value
+ * is already the median forecast and an NN trained also on busy fleets
+ * (Azure) adds its small output noise; on a moving series it is ahead.  The raw NN stays in the file and in
+ * eval's rows (<arch>_float, <arch>_int) next to the served one
+ * (<arch>_gated).  A model without a gate (files before version 5, models
+ * built by hand) serves the NN everywhere: serve[][] = 0.
  *
  * Ownership: an AugurModel owns its nn and nnq; augur_model_free() (in
  * model-file.c, with the error quark) frees all of it and takes NULL.
@@ -61,6 +80,37 @@ typedef enum {
 #define AUGUR_FORECAST_HEADS 2
 #define AUGUR_FORECAST_MAX_H AUGUR_BL_MAX_H
 
+/* serve[t][regime][h - 1] (VALIDATION GATE): the NN, or baseline k as
+ * AUGUR_SERVE_BL (k); the same numbering as the predictor's sources
+ * (predictor.h AugurPredSource), so 0 is the NN. */
+#define AUGUR_SERVE_NN 0
+#define AUGUR_SERVE_BL(k) ((guint8) (1 + (k)))
+
+/* The regime of an origin (VALIDATION GATE), from the target's values of
+ * the last AUGUR_REGIME_LOOKBACK steps up to the origin (y: steps
+ * k - n + 1 .. k, oldest first, n <= AUGUR_REGIME_LOOKBACK + 1), in order:
+ *   FLAT    a value repeated exactly from one step to the next (both
+ *           present): a VM that idles at exact values;
+ *   QUIET   the mean |u(y[i]) - u(y[i-1])| over the present pairs is below
+ *           AUGUR_REGIME_QUIET_FRAC x scale, the model's target scale (the
+ *           mean one-step change of its training data, forecast.h OUTPUTS):
+ *           noise around a level, where the NN's output noise costs most;
+ *   CALM    that mean is below AUGUR_REGIME_CALM_FRAC x scale;
+ *   MOVING  otherwise (also: no present pair). */
+#define AUGUR_REGIME_LOOKBACK    12     /* steps (1 h at 5 min, the window)  */
+#define AUGUR_REGIME_QUIET_FRAC  0.25f  /* of the target scale, unitless     */
+#define AUGUR_REGIME_CALM_FRAC   1.0f   /* of the target scale, unitless     */
+
+typedef enum {
+        AUGUR_REGIME_MOVING = 0,
+        AUGUR_REGIME_FLAT,
+        AUGUR_REGIME_CALM,
+        AUGUR_REGIME_QUIET,
+        AUGUR_REGIME_N,
+} AugurRegime;
+
+const char *augur_regime_name (AugurRegime r);    /* "moving", "flat", "calm", "quiet" */
+
 /* Everything a trained model is: weights and the metadata section. */
 typedef struct {
         AugurNN *nn;                              /* float master            */
@@ -75,6 +125,7 @@ typedef struct {
         float nn_margin[2][AUGUR_TARGET_N][AUGUR_FORECAST_MAX_H];  /* [float,int][target][h-1] global conformal */
         AugurBaselineParams bl[AUGUR_TARGET_N];   /* fitted baselines        */
         float bl_margin[AUGUR_TARGET_N][AUGUR_BL_N][AUGUR_FORECAST_MAX_H];
+        guint8 serve[AUGUR_TARGET_N][AUGUR_REGIME_N][AUGUR_FORECAST_MAX_H];  /* VALIDATION GATE */
         double train_seconds;                     /* wall time of training   */
         guint epochs_run, best_epoch;
 } AugurModel;
@@ -117,6 +168,28 @@ static inline float
 augur_model_decode (const AugurModel *m, AugurTarget t, float held, float y)
 {
         return augur_target_u_inv (t, augur_target_u (t, held) + m->target_scale[t] * y);
+}
+
+/* The regime of an origin (AugurRegime above). */
+static inline AugurRegime
+augur_regime_of (AugurTarget t, const float *y, guint n, float scale)
+{
+        double sum = 0;
+        guint pairs = 0;
+
+        for (guint i = 1; i < n; i++) {
+                if (isnan (y[i]) || isnan (y[i - 1]))
+                        continue;
+                if (y[i] == y[i - 1])
+                        return AUGUR_REGIME_FLAT;
+                sum += fabsf (augur_target_u (t, y[i]) - augur_target_u (t, y[i - 1]));
+                pairs++;
+        }
+        if (pairs && sum / pairs < AUGUR_REGIME_QUIET_FRAC * scale)
+                return AUGUR_REGIME_QUIET;
+        if (pairs && sum / pairs < AUGUR_REGIME_CALM_FRAC * scale)
+                return AUGUR_REGIME_CALM;
+        return AUGUR_REGIME_MOVING;
 }
 
 /* The operations on a model, for callers that include only this header

@@ -35,6 +35,15 @@
  *   after the buckets; opt-in, `train --recency`): files of versions 1-3
  *   load unchanged, one of them claiming bit 0x40 is refused, and an older
  *   augur refuses a version-4 file by its version.
+ *   Version 5 adds "serve":{"<target>":{"moving":[H names],"flat":[H
+ *   names],"calm":[H names],"quiet":[H names]}}, the VALIDATION GATE (forecast.h): per target, regime and
+ *   horizon "nn" or the baseline the model serves there.  Required from version 5 on; files of versions 1-4 serve
+ *   the NN everywhere, as they always did.  An augur before version 5
+ *   refuses a version-5 file by its version ("version" = 5 out of range
+ *   [1, 4]) rather than serve the raw NN where the file says a baseline
+ *   did better, and augurd then forecasts with the baselines alone.  A
+ *   file newer than this reader is refused with a message naming both
+ *   versions.
  */
 #include "model-file.h"
 #include "blob.h"
@@ -47,7 +56,7 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      4
+#define META_VERSION      5
 #define META_VERSION_MIN  1   /* read, and refused by input_row below */
 
 void
@@ -67,6 +76,69 @@ json_add_floats (JsonBuilder *b, const float *v, guint n)
         for (guint i = 0; i < n; i++)
                 json_builder_add_double_value (b, isfinite (v[i]) ? v[i] : 0.0);
         json_builder_end_array (b);
+}
+
+/* The name of a VALIDATION GATE entry (forecast.h): "nn" or a baseline's. */
+static const char *
+serve_name (guint8 serve)
+{
+        if (serve == AUGUR_SERVE_NN || serve > AUGUR_BL_N)
+                return "nn";
+        return augur_baseline_name ((AugurBaselineKind) (serve - 1));
+}
+
+const char *
+augur_regime_name (AugurRegime r)
+{
+        static const char *const names[AUGUR_REGIME_N] = {
+                [AUGUR_REGIME_MOVING] = "moving",
+                [AUGUR_REGIME_FLAT] = "flat",
+                [AUGUR_REGIME_CALM] = "calm",
+                [AUGUR_REGIME_QUIET] = "quiet",
+        };
+
+        return r < AUGUR_REGIME_N ? names[r] : "moving";
+}
+
+/* serve[] of one target and regime from the JSON array of H names in
+ * "serve"; FALSE with error for a missing array, a wrong length or an
+ * unknown name. */
+static gboolean
+read_serve (JsonObject *serve, AugurTarget t, AugurRegime g, guint H, guint8 *ret, GError **error)
+{
+        const char *tn = augur_target_name (t), *gn = augur_regime_name (g);
+        JsonObject *o = NULL;
+        JsonArray *a;
+
+        if (serve && json_object_has_member (serve, tn)
+            && JSON_NODE_HOLDS_OBJECT (json_object_get_member (serve, tn)))
+                o = json_object_get_object_member (serve, tn);
+        if (!o || !json_object_has_member (o, gn)
+            || !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, gn))
+            || json_array_get_length ((a = json_object_get_array_member (o, gn))) != H) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: \"serve\" must name what is served at each of the %u horizons "
+                             "of %s, %s", H, tn, gn);
+                return FALSE;
+        }
+        for (guint h = 1; h <= H; h++) {
+                const char *name = json_array_get_string_element (a, h - 1);
+                int found = -1;
+
+                if (g_strcmp0 (name, "nn") == 0)
+                        found = AUGUR_SERVE_NN;
+                for (int b = 0; b < AUGUR_BL_N && found < 0; b++)
+                        if (g_strcmp0 (name, augur_baseline_name ((AugurBaselineKind) b)) == 0)
+                                found = AUGUR_SERVE_BL (b);
+                if (found < 0) {
+                        g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                                     "metadata: \"serve\" of %s, %s at h=%u is \"%s\", neither \"nn\" nor "
+                                     "a baseline this build knows", tn, gn, h, name ? name : "(not a string)");
+                        return FALSE;
+                }
+                ret[h - 1] = (guint8) found;
+        }
+        return TRUE;
 }
 
 static char *
@@ -160,6 +232,22 @@ meta_to_json (const AugurModel *m)
         }
         json_builder_end_object (b);
 
+        json_builder_set_member_name (b, "serve");
+        json_builder_begin_object (b);
+        for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                json_builder_set_member_name (b, augur_target_name ((AugurTarget) t));
+                json_builder_begin_object (b);
+                for (int g = 0; g < AUGUR_REGIME_N; g++) {
+                        json_builder_set_member_name (b, augur_regime_name ((AugurRegime) g));
+                        json_builder_begin_array (b);
+                        for (guint h = 1; h <= m->H; h++)
+                                json_builder_add_string_value (b, serve_name (m->serve[t][g][h - 1]));
+                        json_builder_end_array (b);
+                }
+                json_builder_end_object (b);
+        }
+        json_builder_end_object (b);
+
         json_builder_set_member_name (b, "train");
         json_builder_begin_object (b);
         json_builder_set_member_name (b, "seconds");
@@ -229,7 +317,7 @@ static gboolean
 meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
 {
         g_autoptr (JsonParser) parser = json_parser_new ();
-        JsonObject *o, *norm, *calib, *bls;
+        JsonObject *o, *norm, *calib, *bls, *serve;
         JsonArray *names;
         gboolean ok = TRUE;
         gint64 version, input_row;
@@ -244,6 +332,14 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
                 return FALSE;
         }
         o = json_node_get_object (json_parser_get_root (parser));
+        version = json_object_has_member (o, "version") ? json_object_get_int_member (o, "version") : 0;
+        if (version > META_VERSION) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata version %" G_GINT64_FORMAT " is newer than this augur reads "
+                             "(%d): upgrade augur, or retrain the model with this one's `virt-augur train`",
+                             version, META_VERSION);
+                return FALSE;
+        }
         version = read_int (o, "version", META_VERSION_MIN, META_VERSION, &ok, error);
         if (!ok)
                 return FALSE;
@@ -355,6 +451,14 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
                                 p->ridge_w[h][j] = (float) json_array_get_double_element (row, j);
                 }
         }
+        memset (m->serve, AUGUR_SERVE_NN, sizeof m->serve);
+        serve = version >= 5 && json_object_has_member (o, "serve")
+                && JSON_NODE_HOLDS_OBJECT (json_object_get_member (o, "serve"))
+                ? json_object_get_object_member (o, "serve") : NULL;
+        for (int t = 0; version >= 5 && t < AUGUR_TARGET_N; t++)
+                for (int g = 0; g < AUGUR_REGIME_N; g++)
+                        if (!read_serve (serve, (AugurTarget) t, (AugurRegime) g, m->H, m->serve[t][g], error))
+                                return FALSE;
         if (json_object_has_member (o, "train")) {
                 JsonObject *tr = json_object_get_object_member (o, "train");
 

@@ -254,10 +254,27 @@ augur_predictor_new (const AugurModel *model, const AugurPredictorConfig *cfg, G
                         p->calib[s][r] = augur_calib_new (c->H, c->coverage, c->calib_ring, c->calib_min_n);
                         if (!model)
                                 continue;
-                        /* Global fallback margins from the model file. */
-                        if (s == AUGUR_PRED_SRC_MODEL)
-                                augur_calib_set_global_margins (p->calib[s][r], model->nn_margin[1][r]);
-                        else
+                        /* Global fallback margins from the model file; the
+                         * model's at a gated horizon are its baseline's, the
+                         * larger of the two regimes' (one margin per h: the
+                         * fallback errs wide until the VM's ring takes over). */
+                        if (s == AUGUR_PRED_SRC_MODEL) {
+                                float mg[AUGUR_FORECAST_MAX_H];
+
+                                for (guint h = 1; h <= c->H; h++) {
+                                        mg[h - 1] = 0;
+                                        for (int g = 0; g < AUGUR_REGIME_N; g++) {
+                                                guint8 sv = model->serve[r][g][h - 1];
+                                                gboolean bl = sv != AUGUR_SERVE_NN && sv <= AUGUR_BL_N;
+
+                                                mg[h - 1] = MAX (mg[h - 1], bl ? model->bl_margin[r][sv - 1][h - 1]
+                                                                               : model->nn_margin[1][r][h - 1]);
+                                                if (bl)
+                                                        p->gated[r] |= 1u << (sv - 1);
+                                        }
+                                }
+                                augur_calib_set_global_margins (p->calib[s][r], mg);
+                        } else
                                 augur_calib_set_global_margins (p->calib[s][r], model->bl_margin[r][s - 1]);
                 }
         }
@@ -441,6 +458,48 @@ slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean obser
         return TRUE;
 }
 
+/* VALIDATION GATE (forecast.h): at each (resource, h) where the model file
+ * serves a baseline in the origin's regime (the resource's newest values,
+ * as eval.c reads them), the model's forecast is that baseline's, from this
+ * VM's baseline state with the file's fitted parameters (p->bl), point and
+ * upper base alike; its margin is the baseline's (augur_predictor_new()).
+ * Only where the NN forecasts (a usable window), as eval.c scores it; a
+ * baseline without a forecast (seasonal naive before a day of history)
+ * leaves the NN's there. */
+static void
+slow_gate (AugurPredictor *p, AugurPredictorVm *v)
+{
+        const AugurModel *m = p->model;
+        const guint H = p->cfg.H;
+
+        for (int r = 0; r < N_RES; r++) {
+                float *pt = cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 0);
+                float *base = cur_at (p, v, AUGUR_PRED_SRC_MODEL, r, 2);
+
+                float recent[AUGUR_REGIME_LOOKBACK + 1];
+                AugurRegime g;
+
+                if (!v->cur_ok[AUGUR_PRED_SRC_MODEL][r] || !p->gated[r])
+                        continue;
+                for (guint i = 0; i <= AUGUR_REGIME_LOOKBACK; i++)
+                        recent[i] = augur_baseline_state_y (&v->bl[r], AUGUR_REGIME_LOOKBACK - i);
+                g = augur_regime_of ((AugurTarget) r, recent, AUGUR_REGIME_LOOKBACK + 1, m->target_scale[r]);
+                for (int b = 0; b < AUGUR_BL_N; b++) {
+                        float bp[AUGUR_PREDICTOR_MAX_H];
+
+                        if (!(p->gated[r] & (1u << b))
+                            || !augur_baseline_state_forecast (&v->bl[r], (AugurBaselineKind) b, bp))
+                                continue;
+                        for (guint h = 1; h <= H; h++) {
+                                if (m->serve[r][g][h - 1] != AUGUR_SERVE_BL (b) || isnan (bp[h - 1]))
+                                        continue;
+                                pt[h - 1] = bp[h - 1];
+                                base[h - 1] = bp[h - 1];
+                        }
+                }
+        }
+}
+
 /* Held (newest observed) value of resource r at the newest slow step. */
 static float
 bl_held (const AugurPredictorVm *v, int r)
@@ -566,6 +625,8 @@ slow_step (AugurPredictor *p, AugurPredictorVm *v, const AugurFeatSample *x,
                         v->cur_ok[s][r] = 1;
                 }
         }
+        if (v->feat)
+                slow_gate (p, v);
         if (p->cfg.floor_held) {
                 for (int r = 0; r < N_RES; r++) {
                         float held = bl_held (v, r);

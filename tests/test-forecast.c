@@ -9,8 +9,7 @@
  *                              baselines, margins) gives identical forecasts
  *   /forecast/deterministic    same seed, same weights (bit for bit)
  *   /forecast/no-metadata      a blob without the metadata section is refused
- *   /forecast/model-versions   the shipped version-1 model (no bucket group)
- *                              still loads; a model trained with bucket
+ *   /forecast/model-versions   the shipped model (no bucket group) loads; a model trained with bucket
  *                              columns is version 2 and round-trips; a
  *                              version-1 file claiming the bucket group is
  *                              refused; a model with the recency group
@@ -31,6 +30,19 @@
  *   /forecast/h48-serve        a model trained at horizon 48 round-trips
  *                              through its file and the online predictor
  *                              serves all 48 horizons (none cut off)
+ *   /forecast/gate             the VALIDATION GATE (forecast.h): training
+ *                              sets one; a model whose gate serves a
+ *                              baseline (ewma for memory; for cpu last
+ *                              value while it moves, mean_1h when it
+ *                              repeated a value in the last hour)
+ *                              round-trips through its file, its eval row
+ *                              <arch>_gated scores exactly that baseline's
+ *                              MAE on the same points, and the online
+ *                              predictor's model forecast is exactly that
+ *                              baseline's at every step; a version-5 file
+ *                              without "serve", or naming an unknown
+ *                              source, is refused; version 6 is refused as
+ *                              newer than this build, naming both versions
  */
 #include "forecast.h"
 #include "predictor.h"
@@ -292,9 +304,10 @@ add_buckets (GPtrArray *fleet)
         }
 }
 
-/* Rewrite the metadata's "version" digit in a saved model (same length). */
+/* Overwrite, in a saved model's metadata, the bytes `skip` bytes after the
+ * first `anchor` with `to` (no length change). */
 static void
-rewrite_meta_version (const char *path, char version)
+rewrite_meta (const char *path, const char *anchor, gsize skip, const char *to)
 {
         g_autoptr (AugurNN) nn = NULL;
         g_autoptr (AugurNNQ) q = NULL;
@@ -310,16 +323,24 @@ rewrite_meta_version (const char *path, char version)
         b = g_hash_table_lookup (extra, GUINT_TO_POINTER (AUGUR_BLOB_SECTION_USER));
         g_assert_nonnull (b);
         meta = g_strndup (g_bytes_get_data (b, NULL), g_bytes_get_size (b));
-        v = strstr (meta, "\"version\"");
+        v = strstr (meta, anchor);
         g_assert_nonnull (v);
-        v = strpbrk (v, "0123456789");
-        g_assert_nonnull (v);
-        *v = version;
+        g_assert_cmpuint (strlen (v), >=, skip + strlen (to));
+        memcpy (v + skip, to, strlen (to));
         sec.id = AUGUR_BLOB_SECTION_USER;
         sec.data = meta;
         sec.len = strlen (meta);
         g_assert_true (augur_blob_save (path, nn, q, &sec, 1, &error));
         g_assert_no_error (error);
+}
+
+/* Rewrite the metadata's one-digit "version" in a saved model. */
+static void
+rewrite_meta_version (const char *path, char version)
+{
+        const char digit[2] = { version, 0 };
+
+        rewrite_meta (path, "\"version\":", strlen ("\"version\":"), digit);
 }
 
 static void
@@ -342,9 +363,9 @@ test_forecast_model_versions (void)
         AugurTrainConfig cfg;
         AugurFeatConfig feat;
 
-        /* 1. model/default.augur has no bucket group (trained before it;
-         * its metadata restamped with input row 2: trained on trace files,
-         * whose capacities are the provisioned maxima). */
+        /* 1. model/default.augur has no bucket group (trained on trace
+         * files, which have no bucket columns, and whose capacities are the
+         * provisioned maxima: input row 2). */
         old = augur_model_load (shipped, &error);
         g_assert_no_error (error);
         g_assert_nonnull (old);
@@ -391,12 +412,13 @@ test_forecast_model_versions (void)
         l2 = augur_model_load (path, &error);
         g_assert_no_error (error);
         g_assert_cmpuint (l2->F, ==, m->F);
-        /* ... and version 5 is newer than this build. */
-        rewrite_meta_version (path, '5');
+        /* ... and version 6 is newer than this build. */
+        rewrite_meta_version (path, '6');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 5: %s", error->message);
+        g_test_message ("version 6: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "version 6 is newer than this augur reads (5)"));
         g_clear_error (&error);
 
         /* 4. The recency group (needs activity columns): version 4, round
@@ -424,6 +446,160 @@ test_forecast_model_versions (void)
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
         g_test_message ("version 3 with recency: %s", error->message);
         g_assert_nonnull (strstr (error->message, "recency"));
+        g_unlink (path);
+        g_rmdir (dir);
+}
+
+static void
+test_forecast_gate (void)
+{
+        g_autoptr (GPtrArray) fleet = make_fleet ();
+        g_autoptr (AugurDataset) ds = make_dataset (fleet);
+        g_autoptr (AugurModel) m = NULL;
+        g_autoptr (AugurModel) l = NULL;
+        g_autoptr (AugurModel) bad = NULL;
+        g_autoptr (GArray) rows = NULL;
+        g_autoptr (AugurPredictor) p = NULL;
+        g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-forecast-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "gate.augur", NULL);
+        g_autofree char *gname = NULL;
+        g_autofree float *by_step = NULL;                /* vm0's cpu by 5-min step */
+        const AugurSeries *s = g_ptr_array_index (fleet, 0);
+        AugurTrainConfig cfg;
+        AugurEvalConfig ecfg;
+        AugurPredictorConfig pcfg;
+        guint compared = 0, flat = 0;
+
+        small_config (&cfg);
+        cfg.epochs = 1;
+        m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
+        g_assert_no_error (error);
+        /* Training chose a gate: every cell is the NN or a baseline. */
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                for (int g = 0; g < AUGUR_REGIME_N; g++)
+                        for (guint h = 1; h <= m->H; h++)
+                                g_assert_cmpuint (m->serve[t][g][h - 1], <=, AUGUR_BL_N);
+
+        /* A hand-set gate: memory is ewma everywhere; cpu is last value
+         * while it moves (quiet, calm or not) and mean_1h when it repeats
+         * exactly. */
+        for (guint h = 1; h <= m->H; h++) {
+                for (int g = 0; g < AUGUR_REGIME_N; g++)
+                        m->serve[AUGUR_TARGET_MEM_PCT][g][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_EWMA);
+                m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_MOVING][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_LAST_VALUE);
+                m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_CALM][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_LAST_VALUE);
+                m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_QUIET][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_LAST_VALUE);
+                m->serve[AUGUR_TARGET_CPU_PCT][AUGUR_REGIME_FLAT][h - 1] = AUGUR_SERVE_BL (AUGUR_BL_MEAN_1H);
+        }
+        g_assert_true (augur_model_save (m, path, &error));
+        g_assert_no_error (error);
+        l = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        g_assert_cmpmem (l->serve, sizeof l->serve, m->serve, sizeof m->serve);
+
+        /* eval: the gated row is the baseline's, point for point (the
+         * model's baselines were fitted on this data: eval's refit is the
+         * same).  Memory never repeats exactly here: all moving. */
+        gname = g_strdup_printf ("%s_gated", augur_arch_name (l->nn->cfg.arch));
+        augur_eval_config_init (&ecfg);
+        rows = augur_forecast_eval (l, ds, &ecfg, &error);
+        g_assert_no_error (error);
+        for (guint h = 1; h <= l->H; h++) {
+                const AugurEvalRow *gm = augur_eval_find_row (rows, AUGUR_TARGET_MEM_PCT, h, gname);
+                const AugurEvalRow *em = augur_eval_find_row (rows, AUGUR_TARGET_MEM_PCT, h, "ewma");
+
+                g_assert_nonnull (gm);
+                g_assert_cmpuint (gm->n, ==, em->n);
+                g_assert_cmpfloat (gm->mae, ==, em->mae);
+                g_assert_cmpfloat (gm->rmse, ==, em->rmse);
+        }
+
+        /* The predictor serves the same: its model forecast is the
+         * baseline's wherever the model forecasts (floor_held applies to
+         * both alike). */
+        augur_predictor_config_init (&pcfg);
+        pcfg.tick_s = 300;   /* same-res: one slow step per call */
+        p = augur_predictor_new (l, &pcfg, &error);
+        g_assert_no_error (error);
+        v = augur_predictor_vm_new (p, s->vm);
+        by_step = g_new (float, N_STEPS);
+        for (gsize k = 0; k < N_STEPS; k++)
+                by_step[k] = NAN;
+        for (gsize i = 0; i < s->n; i++)
+                by_step[(s->ts[i] - T0) / 300] = s->col[AUGUR_COL_CPU_PCT][i];
+        for (gsize i = 0; i < s->n; i++) {
+                AugurFeatSample x;
+                AugurPredictorOut po;
+                float mp[AUGUR_PREDICTOR_MAX_H], bp[AUGUR_PREDICTOR_MAX_H];
+
+                augur_features_sample_from_series (&x, s, i);
+                augur_predictor_step (p, v, &x, &po);
+                if (!augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, mp, NULL))
+                        continue;
+                g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_EWMA, bp, NULL));
+                g_assert_cmpmem (mp, l->H * sizeof *mp, bp, l->H * sizeof *bp);
+                if (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_CPU, AUGUR_PRED_SRC_MODEL, mp, NULL)) {
+                        /* The regime: an exact repeat of cpu within the last
+                         * hour of 5-min steps (vm0's holes are missing). */
+                        gsize k = (gsize) ((s->ts[i] - T0) / 300);
+                        float recent[AUGUR_REGIME_LOOKBACK + 1];
+                        gboolean is_flat;
+
+                        for (guint j = 0; j <= AUGUR_REGIME_LOOKBACK; j++)
+                                recent[j] = k + j >= AUGUR_REGIME_LOOKBACK
+                                            ? by_step[k + j - AUGUR_REGIME_LOOKBACK] : NAN;
+                        is_flat = augur_regime_of (AUGUR_TARGET_CPU_PCT, recent, AUGUR_REGIME_LOOKBACK + 1,
+                                                   l->target_scale[AUGUR_TARGET_CPU_PCT]) == AUGUR_REGIME_FLAT;
+
+                        flat += is_flat;
+                        g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_CPU,
+                                                                         is_flat ? AUGUR_PRED_SRC_MEAN_1H
+                                                                         : AUGUR_PRED_SRC_LAST_VALUE, bp, NULL));
+                        g_assert_cmpmem (mp, l->H * sizeof *mp, bp, l->H * sizeof *bp);
+                }
+                compared++;
+        }
+        g_test_message ("%u steps (%u with cpu flat): the model served exactly the gated baselines",
+                        compared, flat);
+        g_assert_cmpuint (flat, >, 0);
+        g_assert_cmpuint (compared, >, s->n / 2);
+
+        /* A version-5 file must say what it serves ... */
+        rewrite_meta (path, "\"serve\"", 0, "\"xerve\"");
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("no serve: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "\"serve\" must name"));
+        g_clear_error (&error);
+        /* ... with names this build knows ... */
+        g_assert_true (augur_model_save (m, path, &error));
+        rewrite_meta (path, "\"last_value\",\"last_value\"", strlen ("\"last_value\",\""), "lost");
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("unknown source: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "\"lost_value\""));
+        g_clear_error (&error);
+        /* ... and a newer version is refused by its number. */
+        g_assert_true (augur_model_save (m, path, &error));
+        rewrite_meta_version (path, '6');
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_assert_nonnull (strstr (error->message, "newer than this augur reads"));
+        g_clear_error (&error);
+        /* A version-4 file (before the gate) serves the NN everywhere. */
+        rewrite_meta_version (path, '4');
+        g_clear_pointer (&l, augur_model_free);
+        l = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                for (int g = 0; g < AUGUR_REGIME_N; g++)
+                        for (guint h = 1; h <= l->H; h++)
+                                g_assert_cmpuint (l->serve[t][g][h - 1], ==, AUGUR_SERVE_NN);
         g_unlink (path);
         g_rmdir (dir);
 }
@@ -640,13 +816,14 @@ test_forecast_h48_serve (void)
         for (guint h = 0; h < 48; h++)
                 g_assert_true (isfinite (l->nn_margin[1][AUGUR_TARGET_MEM_PCT][h]));
 
-        /* eval: rows at h = 48, and one summary row per model and target. */
+        /* eval: rows at h = 48, and one summary row per model and target
+         * (float, int, gated and the baselines). */
         augur_eval_config_init (&ecfg);
         rows = augur_forecast_eval (l, ds, &ecfg, &error);
         g_assert_no_error (error);
         g_assert_nonnull (augur_eval_find_row (rows, AUGUR_TARGET_MEM_PCT, 48, "lstm_int"));
         sums = augur_eval_summarize (rows, l->H);
-        g_assert_cmpuint (sums->len, ==, 2 * (2 + AUGUR_BL_N));
+        g_assert_cmpuint (sums->len, ==, 2 * (3 + AUGUR_BL_N));
         g_assert_cmpfloat (find_summary (sums, AUGUR_TARGET_CPU_PCT, "last_value")->rel_last_value, ==, 1.0);
 
         /* The online predictor at the model's step serves all 48. */
@@ -684,5 +861,6 @@ main (int argc, char **argv)
         g_test_add_func ("/forecast/summary", test_forecast_summary);
         g_test_add_func ("/forecast/bad-shape", test_forecast_bad_shape);
         g_test_add_func ("/forecast/h48-serve", test_forecast_h48_serve);
+        g_test_add_func ("/forecast/gate", test_forecast_gate);
         return g_test_run ();
 }

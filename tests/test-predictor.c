@@ -152,15 +152,13 @@ check_online_batch (gboolean skip_empty, guint H)
         g_autofree guint8 *valid = g_new (guint8, g->n);
         g_autofree guint32 *seg = g_new (guint32, g->n);
         g_autofree float *held = g_new (float, g->n * AUGUR_SIG_N);
-
-        /* The outputs' unit (forecast.h OUTPUTS), not the features' sd (10):
-         * different here, so a decoder that mixes them up fails. */
-        for (int t = 0; t < AUGUR_TARGET_N; t++)
-                m->target_scale[t] = 3;
         g_autofree float *out = g_new (float, m->nnq->n_out);
         AugurPredictorConfig cfg;
         guint compared = 0, forecasts = 0;
 
+        /* The output unit apart from the input sd (10): the check below
+         * pins the one the predictor scales by. */
+        m->target_scale[AUGUR_TARGET_MEM_PCT] = 0.7f;
         augur_features_batch (&m->feat, g, feat, valid, seg, held);
         augur_predictor_config_init (&cfg);
         p = augur_predictor_new (m, &cfg, &error);

@@ -128,6 +128,35 @@ train_progress (const AugurTrainProgress *p, gpointer user_data)
                     p->elapsed_s, p->eta_s);
 }
 
+/* What the model serves (forecast.h VALIDATION GATE), one line per target
+ * with data and regime, runs of horizons with the same source merged:
+ * "  cpu_pct moving: nn h1-3, last_value h4-12". */
+static void
+print_gate (const AugurModel *m)
+{
+        g_print ("Serves (chosen on validation):\n");
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                for (int g = 0; g < AUGUR_REGIME_N; g++) {
+                        g_autoptr (GString) line = g_string_new (NULL);
+                        guint h0 = 1;
+
+                        for (guint h = 1; h <= m->H; h++) {
+                                guint8 sv = m->serve[t][g][h - 1];
+
+                                if (h < m->H && m->serve[t][g][h] == sv)
+                                        continue;
+                                g_string_append_printf (line, "%s%s h%u", line->len ? ", " : "",
+                                                        sv == AUGUR_SERVE_NN ? "nn"
+                                                        : augur_baseline_name ((AugurBaselineKind) (sv - 1)), h0);
+                                if (h > h0)
+                                        g_string_append_printf (line, "-%u", h);
+                                h0 = h + 1;
+                        }
+                        g_print ("  %s %s: %s\n", augur_target_name ((AugurTarget) t),
+                                 augur_regime_name ((AugurRegime) g), line->str);
+                }
+}
+
 static const AugurOptDef opts_train[] = {
         AUGUR_CLI_INPUT_OPT_ROWS,
         { .name = "out", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .alias = 'o', .metavar = "MODEL",
@@ -155,7 +184,7 @@ static const AugurOptDef opts_train[] = {
         { .name = "split", .type = AUGUR_OPT_STRING, .metavar = "time|vm",
           .help = "hold out the end of every VM's time (default) or whole VMs" },
         { .name = "point-loss", .type = AUGUR_OPT_STRING, .metavar = "mse|mae",
-          .help = "the median head's loss (default mse)" },
+          .help = "the median head's loss (default mae)" },
         { .name = "quantile", .type = AUGUR_OPT_DOUBLE, .metavar = "Q", .min = 0.5, .max = 0.999,
           .help = "the upper head's quantile, also the coverage target (default 0.95)" },
         { .name = "lr", .type = AUGUR_OPT_DOUBLE, .metavar = "LR", .min = 1e-6, .max = 1.0,
@@ -291,6 +320,7 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_print ("Wrote %s: %s, %u features, best epoch %u of %u, NN training %.1f s, total %.1f s\n",
                          out_path, augur_arch_name (model->nn->cfg.arch), model->F, model->best_epoch,
                          model->epochs_run, model->train_seconds, g_timer_elapsed (timer, NULL));
+                print_gate (model);
         }
         return 0;
 }
