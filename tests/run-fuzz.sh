@@ -70,8 +70,10 @@ trace)
     ;;
 api)
     # the request handling (api-request.c), the API's constructor and the
-    # per-uid state it keeps (api.c), the HTTP head parser (metrics.c)
+    # per-uid state it keeps (api.c), the HTTP head parser (metrics.c);
+    # the I/O kind table metrics.c names series with (policy/io-limit.c)
     SOURCES=("$SRC/plugin/api-request.c" "$SRC/plugin/api.c" "$SRC/plugin/metrics.c")
+    LIBS=("$BUILD/policy/libaugur-policy.a")
     FLAGS=(-I"$SRC/plugin" -I"$SRC/policy")
     PKGS="glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0"
     MAX_LEN=8192
