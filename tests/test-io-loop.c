@@ -537,7 +537,10 @@ iops_step (IopsFx *fx, gboolean burst_now)
         done = MIN (fx->left, iops_limit (fx) * TICK_MS / 1000.0);
         fx->left -= done;
         fx->reqs += (gint64) done + 1;          /* and a trickle */
-        augur_fake_guest_set_disk (fx->g, 0, "vda", fx->reqs * IOPS_REQ_BYTES, 0);
+        /* the bytes counter jumps with the requests (saturated: 10^18
+         * requests of 4 KiB do not fit a signed 64-bit byte counter) */
+        augur_fake_guest_set_disk (fx->g, 0, "vda",
+                                   fx->reqs > G_MAXINT64 / IOPS_REQ_BYTES ? G_MAXINT64 : fx->reqs * IOPS_REQ_BYTES, 0);
         augur_fake_guest_set_disk_reqs (fx->g, 0, fx->reqs, 0);
         g_assert_true (augur_hv_guests_with_stats (fx->w.hv, NULL, NULL, &samples, NULL));
         gi.s = &g_array_index (samples, AugurDomainSample, 0);
