@@ -42,11 +42,12 @@ typedef enum {
         AUGUR_FEAT_GROUP_ACTIVITY = 1 << 4,  /* input events, sessions, procs   */
         AUGUR_FEAT_GROUP_BUCKETS  = 1 << 5,  /* hashed program / user buckets   */
         AUGUR_FEAT_GROUP_RECENCY  = 1 << 6,  /* steps since each activity burst */
+        AUGUR_FEAT_GROUP_DAY      = 1 << 7,  /* cpu, mem: hourly means of a day */
 } AugurFeatGroup;
-/* The default set (what `train` uses unless told otherwise); RECENCY is
- * opt-in (`train --recency`).  KNOWN: every group this build computes. */
+/* The default set (what `train` uses unless told otherwise); RECENCY and
+ * DAY are opt-in (`train --recency`, `train --day`).  KNOWN: every group this build computes. */
 #define AUGUR_FEAT_GROUPS_ALL 0x3fu
-#define AUGUR_FEAT_GROUPS_KNOWN 0x7fu
+#define AUGUR_FEAT_GROUPS_KNOWN 0xffu
 
 /* Global normalisation, computed on the training split and stored in the
  * model file.  mean/sd are in the transformed space (see AugurSig). */
@@ -65,7 +66,7 @@ typedef struct {
 
 #define AUGUR_FEAT_DEFAULT_STEP_S     300
 #define AUGUR_FEAT_DEFAULT_MAX_FILL   2    /* 10 min at 300 s: longer = gap */
-#define AUGUR_FEAT_MAX               80    /* upper bound on F (76 today)   */
+#define AUGUR_FEAT_MAX              128    /* upper bound on F (123 today)  */
 
 /* Defaults: step 300 s, all groups, max fill 2, norm mean 0 / sd 1. */
 void augur_features_config_init (AugurFeatConfig *cfg);

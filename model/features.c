@@ -68,6 +68,16 @@
  *                                     a bump ahead (mean12/day12 halve it).
  *            Added after the buckets (model file metadata version 4): the
  *            rows of the other groups are unchanged, so older files load.
+ *  DAY       cpu_hr1..cpu_hr23,      (mean over hour j back, lags 12j ..
+ *   (47,     mem_hr1..mem_hr23         12j + 11, - held) / g_sd; 0 before
+ *   opt-in)                            the segment reaches that hour.
+ *            day_hours                 whole hours of history / 23, <= 1
+ *            A day of context downsampled to hours, next to the fine
+ *            window (the forecaster issue's item 6): the recurrent net
+ *            sees 12 steps, these give it the shape of the last 24 h in
+ *            the same step's vector, from the ring the CORE group already
+ *            keeps (hour 0 is _mean12, 24 h back is _day12).  Added after
+ *            RECENCY (model file metadata version 6).
  * Every feature is clamped to [-16, 16] (the fixed-point kernel's Q10 input
  * saturates at +-32; this leaves headroom).
  *
@@ -100,7 +110,7 @@
  *   Rolling sums are recomputed over the ring each step (<= 100 adds per
  *   signal) instead of kept as running sums: no drift, same bits either way.
  *
- * COST: O(F + 72 + 288/window) per step, all memory in the state (about
+ * COST: O(F + 72 + 288/window) per step (+ 552 reads with DAY), all memory in the state (about
  * 3 KiB); no allocation after augur_features_state_new().
  */
 #include "augur-features.h"
@@ -125,6 +135,8 @@
 #define REC_SPAN_STEPS    36.0     /* recency scale: 3 h of 5-min steps     */
 #define N_REC             4
 #define N_PER             3        /* mem_p6max, mem_p12max, mem_p24max     */
+#define DAY_SLOT_STEPS    12       /* DAY summaries: 1 h of 5-min steps     */
+#define N_DAY_SLOTS       23       /* hours 1..23 back (hour 0 = _mean12)   */
 
 static const char *const sig_names[AUGUR_SIG_N] = {
         "cpu", "mem", "disk", "net", "input", "sessions", "proc",
@@ -178,7 +190,8 @@ enum { IO_AVAIL, IO_LVL, IO_D1, IO_MEAN12, IO_N };
 #define F_BKT0    (F_ACT0 + 5)
 #define N_BKT     (AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS)
 #define F_REC0    (F_BKT0 + 1 + N_BKT)
-#define F_FULL    (F_REC0 + N_REC + N_PER)
+#define F_DAY0    (F_REC0 + N_REC + N_PER)
+#define F_FULL    (F_DAY0 + 2 * N_DAY_SLOTS + 1)
 
 G_STATIC_ASSERT (F_FULL <= AUGUR_FEAT_MAX);
 
@@ -226,6 +239,17 @@ static const FeatInfo feat_info[F_FULL] = {
         { "rec_proc", AUGUR_FEAT_GROUP_RECENCY }, { "rec_disk", AUGUR_FEAT_GROUP_RECENCY },
         { "mem_p6max", AUGUR_FEAT_GROUP_RECENCY }, { "mem_p12max", AUGUR_FEAT_GROUP_RECENCY },
         { "mem_p24max", AUGUR_FEAT_GROUP_RECENCY },
+#define HR(p, n) { p "_hr" #n, AUGUR_FEAT_GROUP_DAY }
+#define HRS(p) \
+        HR (p, 1), HR (p, 2), HR (p, 3), HR (p, 4), HR (p, 5), HR (p, 6), HR (p, 7), \
+        HR (p, 8), HR (p, 9), HR (p, 10), HR (p, 11), HR (p, 12), HR (p, 13), HR (p, 14), \
+        HR (p, 15), HR (p, 16), HR (p, 17), HR (p, 18), HR (p, 19), HR (p, 20), HR (p, 21), \
+        HR (p, 22), HR (p, 23)
+        HRS ("cpu"),
+        HRS ("mem"),
+#undef HRS
+#undef HR
+        { "day_hours", AUGUR_FEAT_GROUP_DAY },
 };
 G_STATIC_ASSERT (AUGUR_COL_USER_B0 == AUGUR_COL_PROG_B0 + AUGUR_PROG_BUCKETS);
 G_STATIC_ASSERT (AUGUR_COL_USER_B3 + 1 == AUGUR_COL_PROG_B0 + N_BKT);
@@ -600,6 +624,26 @@ fill_io (AugurFeatState *st, int k, AugurSig s, float *f)
         f[IO_MEAN12] = (m12 - u) / st->cfg.norm.sd[s];
 }
 
+/* DAY: the mean of each whole hour 1..23 back (lags 12j .. 12j + 11), minus
+ * held, over g_sd; 0 for an hour before the segment start. */
+static void
+fill_day (const AugurFeatState *st, int k, AugurSig s, float *f)
+{
+        float u = sig_transform (s, st->held[s]);
+
+        for (guint j = 1; j <= N_DAY_SLOTS; j++) {
+                guint lag0 = j * DAY_SLOT_STEPS, lag1 = lag0 + DAY_SLOT_STEPS - 1;
+                float m = NAN;
+
+                f[j - 1] = 0.0f;
+                if (isnan (u) || st->age < lag1)
+                        continue;
+                ring_stats (st->core_hist[k], HIST_LEN, st->age, lag0, lag1, &m, NULL, NULL);
+                if (!isnan (m))
+                        f[j - 1] = (m - u) / st->cfg.norm.sd[s];
+        }
+}
+
 /* Advance by one step whose signal values are in vals (NAN = missing) and
  * bucket values in bkt (N_BKT, NAN = missing); observed says whether the
  * step counts as observed. */
@@ -750,6 +794,10 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
                                 f[F_REC0 + N_REC + j] = (mx - u) / st->cfg.norm.sd[AUGUR_SIG_MEM];
                 }
         }
+
+        for (int k = 0; k < 2; k++)
+                fill_day (st, k, k ? AUGUR_SIG_MEM : AUGUR_SIG_CPU, f + F_DAY0 + k * N_DAY_SLOTS);
+        f[F_DAY0 + 2 * N_DAY_SLOTS] = (float) MIN (st->age / DAY_SLOT_STEPS, N_DAY_SLOTS) / N_DAY_SLOTS;
 
         for (guint k = 0; k < F_FULL; k++)
                 if (st->sel[k])

@@ -44,6 +44,10 @@
  *   did better, and augurd then forecasts with the baselines alone.  A
  *   file newer than this reader is refused with a message naming both
  *   versions.
+ *   Version 6 adds the DAY feature group (bit 0x80, the hourly means of a
+ *   day, appended after RECENCY; opt-in, `train --day`): files of versions
+ *   1-5 load unchanged, one of them claiming bit 0x80 is refused, and an
+ *   augur before it refuses a version-6 file by its version.
  */
 #include "model-file.h"
 #include "blob.h"
@@ -56,7 +60,7 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      5
+#define META_VERSION      6
 #define META_VERSION_MIN  1   /* read, and refused by input_row below */
 
 void
@@ -348,6 +352,12 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
         if (ok && version < 2 && (m->feat.groups & AUGUR_FEAT_GROUP_BUCKETS)) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
                              "metadata: version 1 cannot have the bucket feature group");
+                return FALSE;
+        }
+        if (ok && version < 6 && (m->feat.groups & AUGUR_FEAT_GROUP_DAY)) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "metadata: version %" G_GINT64_FORMAT " cannot have the day feature group",
+                             version);
                 return FALSE;
         }
         if (ok && version < 4 && (m->feat.groups & AUGUR_FEAT_GROUP_RECENCY)) {

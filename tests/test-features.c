@@ -20,6 +20,11 @@
  *                               buckets (the default vector is its prefix),
  *                               0 at a burst, + 1/36 a step, 1 = none; the
  *                               period maxima 0 without the history
+ *   /features/day               the opt-in day group: appended after the
+ *                               default vector (its prefix), cpu_hrJ is the
+ *                               mean of hour J back minus held over g_sd,
+ *                               checked by hand after the gap; 0 and
+ *                               day_hours < 1 while the segment is young
  *   /features/names             names unique, count consistent per mask
  *   /features/new-vm-norm       a VM's first vector uses the global norm
  */
@@ -456,6 +461,52 @@ test_features_recency (void)
 }
 
 static void
+test_features_day (void)
+{
+        g_autoptr (AugurSeries) s = make_series (TRUE, TRUE);
+        const guint all = AUGUR_FEAT_GROUPS_ALL, day = all | AUGUR_FEAT_GROUP_DAY;
+        AugurFeatConfig cfg, cfg_all;
+        guint F = augur_features_count (day), F_all = augur_features_count (all);
+        guint h1 = feat_index (day, "cpu_hr1"), hours = feat_index (day, "day_hours");
+        g_autofree float *feat = g_new (float, s->n * F);
+        g_autofree float *feat_all = g_new (float, s->n * F_all);
+        g_autofree guint8 *valid = g_new (guint8, s->n);
+        guint checked = 0;
+        const gsize seg0 = 405;   /* the first step after the 5-step gap */
+
+        g_assert_cmpuint (F, ==, F_all + 47);
+        g_assert_cmpuint (h1, ==, F_all);
+        g_assert_cmpuint (hours, ==, F - 1);
+        g_assert_cmpuint (feat_index (day, "mem_hr23"), ==, F - 2);
+        make_config (&cfg, day);
+        make_config (&cfg_all, all);
+        augur_features_batch (&cfg, s, feat, valid, NULL, NULL);
+        augur_features_batch (&cfg_all, s, feat_all, NULL, NULL, NULL);
+        for (gsize k = seg0; k < s->n; k++) {
+                gsize age = k - seg0;
+                float held = s->col[AUGUR_COL_CPU_PCT][k];
+
+                g_assert_true (valid[k]);
+                g_assert_cmpmem (feat + k * F, F_all * sizeof (float), feat_all + k * F_all, F_all * sizeof (float));
+                g_assert_cmpfloat_with_epsilon (feat[k * F + hours], MIN (age / 12, 23) / 23.0f, 1e-6);
+                for (guint j = 1; j <= 23; j++) {
+                        float got = feat[k * F + h1 + j - 1];
+                        double sum = 0;
+
+                        if (age < 12 * j + 11 || isnan (held)) {
+                                g_assert_cmpfloat (got, ==, 0.0f);
+                                continue;
+                        }
+                        for (gsize l = 12 * j; l < 12 * j + 12; l++)
+                                sum += s->col[AUGUR_COL_CPU_PCT][k - l];
+                        g_assert_cmpfloat_with_epsilon (got, MAX (MIN ((sum / 12 - held) / 15.0, 16.0), -16.0), 1e-4);
+                        checked++;
+                }
+        }
+        g_assert_cmpuint (checked, >, 23 * 20);
+}
+
+static void
 test_features_names (void)
 {
         static const guint masks[] = {
@@ -516,6 +567,7 @@ main (int argc, char **argv)
         g_test_add_func ("/features/absent-groups", test_features_absent_groups);
         g_test_add_func ("/features/buckets", test_features_buckets);
         g_test_add_func ("/features/recency", test_features_recency);
+        g_test_add_func ("/features/day", test_features_day);
         g_test_add_func ("/features/names", test_features_names);
         g_test_add_func ("/features/new-vm-norm", test_features_new_vm_norm);
         return g_test_run ();

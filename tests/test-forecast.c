@@ -16,7 +16,9 @@
  *                              (activity columns, `train --recency`) is
  *                              version 4 and round-trips, a version-3 file
  *                              claiming it is refused, a version-3 file
- *                              without it still loads
+ *                              without it still loads; a model with the
+ *                              day group (`train --day`) round-trips and
+ *                              stamped version 5 is refused, naming it
  *   /forecast/window-rule      no window spans a gap
  *   /forecast/summary          the 1..H summary row (mean MAE over the
  *                              horizons, relative to last value) on rows
@@ -41,7 +43,7 @@
  *                              predictor's model forecast is exactly that
  *                              baseline's at every step; a version-5 file
  *                              without "serve", or naming an unknown
- *                              source, is refused; version 6 is refused as
+ *                              source, is refused; version 7 is refused as
  *                              newer than this build, naming both versions
  */
 #include "forecast.h"
@@ -357,6 +359,9 @@ test_forecast_model_versions (void)
         g_autoptr (AugurDataset) ds_rec = NULL;
         g_autoptr (AugurModel) rec = NULL;
         g_autoptr (AugurModel) rec_l = NULL;
+        g_autoptr (AugurDataset) ds_day = NULL;
+        g_autoptr (AugurModel) day = NULL;
+        g_autoptr (AugurModel) day_l = NULL;
         g_autoptr (GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("augur-forecast-XXXXXX", NULL);
         g_autofree char *path = g_build_filename (dir, "bkt.augur", NULL);
@@ -412,13 +417,13 @@ test_forecast_model_versions (void)
         l2 = augur_model_load (path, &error);
         g_assert_no_error (error);
         g_assert_cmpuint (l2->F, ==, m->F);
-        /* ... and version 6 is newer than this build. */
-        rewrite_meta_version (path, '6');
+        /* ... and version 7 is newer than this build. */
+        rewrite_meta_version (path, '7');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 6: %s", error->message);
-        g_assert_nonnull (strstr (error->message, "version 6 is newer than this augur reads (5)"));
+        g_test_message ("version 7: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "version 7 is newer than this augur reads (6)"));
         g_clear_error (&error);
 
         /* 4. The recency group (needs activity columns): version 4, round
@@ -446,6 +451,30 @@ test_forecast_model_versions (void)
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
         g_test_message ("version 3 with recency: %s", error->message);
         g_assert_nonnull (strstr (error->message, "recency"));
+        g_clear_error (&error);
+
+        /* 5. The day group: version 6, 47 features more, round trip; stamped
+         * version 5 it is refused, naming the group. */
+        augur_features_config_init (&feat);
+        feat.groups |= AUGUR_FEAT_GROUP_DAY;
+        ds_day = augur_dataset_prepare (fleet, &feat, AUGUR_SPLIT_BY_TIME, TRUE);
+        day = augur_forecast_train (ds_day, &cfg, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (day->F, ==, augur_features_count (ds_day->feat.groups));
+        g_assert_true (augur_model_save (day, path, &error));
+        g_assert_no_error (error);
+        day_l = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (day_l->feat.groups, ==, day->feat.groups);
+        g_assert_cmpuint (day_l->F, ==, day->F);
+        g_assert_cmpstr (augur_features_name (day->feat.groups, day->F - 1), ==, "day_hours");
+        rewrite_meta_version (path, '5');
+        g_clear_pointer (&bad, augur_model_free);
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("version 5 with day: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "day feature group"));
         g_unlink (path);
         g_rmdir (dir);
 }
@@ -585,7 +614,7 @@ test_forecast_gate (void)
         g_clear_error (&error);
         /* ... and a newer version is refused by its number. */
         g_assert_true (augur_model_save (m, path, &error));
-        rewrite_meta_version (path, '6');
+        rewrite_meta_version (path, '7');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);

@@ -197,6 +197,8 @@ static const AugurOptDef opts_train[] = {
           .help = "leave out the per-program and per-user bucket features" },
         { .name = "recency", .type = AUGUR_OPT_BOOL,
           .help = "add the recency features (steps since each activity and disk burst, over 3 h)" },
+        { .name = "day", .type = AUGUR_OPT_BOOL,
+          .help = "add a day of context: the hourly means of CPU and memory over the last 24 h" },
         { .name = "onset-weight", .type = AUGUR_OPT_INT, .metavar = "K", .imin = 1, .imax = 100,
           .help = "sample the training windows that have a memory rise of 5 points or more "
                   "within 3 steps K times as often (default 1)" },
@@ -291,6 +293,8 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         feat.step_s = cfg.step_s;
         if (augur_cmd_opts_bool (opts, "recency"))
                 feat.groups |= AUGUR_FEAT_GROUP_RECENCY;
+        if (augur_cmd_opts_bool (opts, "day"))
+                feat.groups |= AUGUR_FEAT_GROUP_DAY;
         if (cfg.no_activity)
                 feat.groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_BUCKETS
                                          | AUGUR_FEAT_GROUP_RECENCY);
