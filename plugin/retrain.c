@@ -35,8 +35,10 @@
  *   5. EVAL: per VM, augur_forecast_eval of the candidate, then of the
  *      serving model (each on a dataset built with its own feature
  *      normalisation), on the held-out slice, with the baselines on the
- *      same points.  A score is the MAE in percentage points of the int
- *      model (what serves), over cpu_pct and mem_pct and every horizon,
+ *      same points.  A score is the MAE in percentage points of the model
+ *      as it serves (<arch>_gated: the int NN, and its validation gate's
+ *      baseline where the gate chose one; forecast.h), over cpu_pct and
+ *      mem_pct and every horizon,
  *      pooled by points; the best baseline is the lowest such score among
  *      the baselines of the candidate's evaluation.  Pooled over VMs by
  *      points for the decision.
@@ -364,40 +366,49 @@ pool_mean (const Pool *p)
         return p->n ? p->sum / (double) p->n : NAN;
 }
 
-/* Scores of one evaluation: the int model (model_pool) and every baseline
- * (bl_pool, by name index in the rows). */
+/* Scores of one evaluation: the model as it serves and every baseline
+ * (bl, by baseline kind). */
 typedef struct {
         Pool model;
         Pool bl[AUGUR_BL_N];
 } EvalScores;
 
-static gboolean
-scored_target (AugurTarget t)
+double
+augur_retrain_pooled_mae (const GArray *rows, const char *name, guint64 *ret_n)
 {
-        return t == AUGUR_TARGET_CPU_PCT || t == AUGUR_TARGET_MEM_PCT;
+        Pool p = { 0, 0 };
+
+        for (guint i = 0; i < rows->len; i++) {
+                const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
+                gsize len = strlen (r->model), sl = strlen (AUGUR_RETRAIN_SERVED_SUFFIX);
+                gboolean match = name ? strcmp (r->model, name) == 0
+                                      : len > sl && strcmp (r->model + len - sl, AUGUR_RETRAIN_SERVED_SUFFIX) == 0;
+
+                if (!match || (r->target != AUGUR_TARGET_CPU_PCT && r->target != AUGUR_TARGET_MEM_PCT)
+                    || r->n == 0 || !isfinite (r->mae))
+                        continue;
+                p.sum += r->mae * (double) r->n;
+                p.n += r->n;
+        }
+        if (ret_n)
+                *ret_n = p.n;
+        return pool_mean (&p);
+}
+
+static void
+pool_of (const GArray *rows, const char *name, Pool *ret)
+{
+        double m = augur_retrain_pooled_mae (rows, name, &ret->n);
+
+        ret->sum = ret->n ? m * (double) ret->n : 0;
 }
 
 static void
 collect_scores (const GArray *rows, EvalScores *ret)
 {
-        memset (ret, 0, sizeof *ret);
-        for (guint i = 0; i < rows->len; i++) {
-                const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
-                gsize len = strlen (r->model);
-
-                if (!scored_target (r->target) || r->n == 0 || !isfinite (r->mae))
-                        continue;
-                if (len > 4 && strcmp (r->model + len - 4, "_int") == 0) {
-                        ret->model.sum += r->mae * (double) r->n;
-                        ret->model.n += r->n;
-                        continue;
-                }
-                for (int b = 0; b < AUGUR_BL_N; b++)
-                        if (strcmp (r->model, augur_baseline_name ((AugurBaselineKind) b)) == 0) {
-                                ret->bl[b].sum += r->mae * (double) r->n;
-                                ret->bl[b].n += r->n;
-                        }
-        }
+        pool_of (rows, NULL, &ret->model);
+        for (int b = 0; b < AUGUR_BL_N; b++)
+                pool_of (rows, augur_baseline_name ((AugurBaselineKind) b), &ret->bl[b]);
 }
 
 /* Evaluate m (NULL: baselines only) on one series' held-out slice. */

@@ -104,6 +104,16 @@ AugurModel *augur_retrain_promote_file (const char *dir, const char *path, int v
  * before it.  G_MAXINT64 for an empty series. */
 gint64 augur_retrain_holdout_start_s (const AugurSeries *s);
 
+/* The eval row of the model as it serves: the int NN behind its
+ * validation gate (model/eval.c). */
+#define AUGUR_RETRAIN_SERVED_SUFFIX "_gated"
+
+/* A retraining score: the MAE of the eval rows (augur_forecast_eval) named
+ * name, or with name NULL of the model as it serves (AUGUR_RETRAIN_SERVED_SUFFIX),
+ * pooled by points over cpu_pct and mem_pct and every horizon; NAN when
+ * no row counts.  *ret_n (optional): the points pooled. */
+double augur_retrain_pooled_mae (const GArray *rows, const char *name, guint64 *ret_n);
+
 typedef struct {
         const char *db_path;          /* store, opened read-only here          */
         const char *model_dir;        /* versioned model files                 */

@@ -5,6 +5,9 @@
  * forecaster and the run record in the store.
  *
  *   /retrain/decide             the decision table, boundaries in threes
+ *   /retrain/score              a score is the model as it serves (the
+ *                               gated row), not the raw int NN, pooled by
+ *                               points over cpu and mem; baselines by name
  *   /retrain/files/promote      versions, link, pruning, corrupt candidate,
  *                               rollback when the serving file is damaged
  *   /retrain/run/promote        a sabotaged serving model is replaced by
@@ -148,6 +151,41 @@ tiny_model (void)
 }
 
 /* ------------------------------------------------------------ decide */
+
+static void
+add_row (GArray *rows, AugurTarget t, guint h, const char *model, guint64 n, double mae)
+{
+        AugurEvalRow r = { .target = t, .h = h, .n = n, .mae = mae };
+
+        g_strlcpy (r.model, model, sizeof r.model);
+        g_array_append_val (rows, r);
+}
+
+static void
+test_score (void)
+{
+        g_autoptr (GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurEvalRow));
+        guint64 n = 0;
+
+        /* The raw NN loses at cpu h=1 where its gate serves last value. */
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 1, "gru_float", 100, 3.0);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 1, "gru_int", 100, 3.0);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 1, "gru_gated", 100, 2.0);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 1, "last_value", 100, 2.0);
+        add_row (rows, AUGUR_TARGET_MEM_PCT, 1, "gru_int", 300, 1.0);
+        add_row (rows, AUGUR_TARGET_MEM_PCT, 1, "gru_gated", 300, 1.0);
+        add_row (rows, AUGUR_TARGET_MEM_PCT, 1, "last_value", 300, 1.5);
+        /* Not scored: disk, and an empty row. */
+        add_row (rows, AUGUR_TARGET_DISK_KIBPS, 1, "gru_gated", 100, 50.0);
+        add_row (rows, AUGUR_TARGET_CPU_PCT, 2, "gru_gated", 0, NAN);
+
+        g_assert_cmpfloat_with_epsilon (augur_retrain_pooled_mae (rows, NULL, &n), (2.0 * 100 + 1.0 * 300) / 400, 1e-12);
+        g_assert_cmpuint (n, ==, 400);
+        g_assert_cmpfloat_with_epsilon (augur_retrain_pooled_mae (rows, "last_value", &n), (2.0 * 100 + 1.5 * 300) / 400, 1e-12);
+        g_assert_cmpfloat_with_epsilon (augur_retrain_pooled_mae (rows, "gru_int", NULL), (3.0 * 100 + 1.0 * 300) / 400, 1e-12);
+        g_assert_true (isnan (augur_retrain_pooled_mae (rows, "ewma", &n)));
+        g_assert_cmpuint (n, ==, 0);
+}
 
 static void
 test_decide (void)
@@ -296,10 +334,12 @@ test_files (Fixture *f, gconstpointer data)
 
 /* --------------------------------------------------------------- run */
 
-/* Shift every output of m by +20 target scales: a model that is far off. */
+/* Shift every output of m by +20 target scales and serve the NN
+ * everywhere (no validation gate): a model that is far off where it serves. */
 static void
 sabotage (AugurModel *m)
 {
+        memset (m->serve, 0, sizeof m->serve);
         for (guint o = 0; o < m->nn->cfg.n_out; o++)
                 m->nn->params.by[o] += 20.0f;
         augur_nnq_free (m->nnq);
@@ -655,6 +695,7 @@ main (int argc, char **argv)
         g_test_init (&argc, &argv, NULL);
         g_log_set_writer_func (count_writer, NULL, NULL);
         g_test_add_func ("/retrain/decide", test_decide);
+        g_test_add_func ("/retrain/score", test_score);
         g_test_add ("/retrain/files/promote", Fixture, NULL, fixture_setup, test_files, fixture_teardown);
         g_test_add ("/retrain/run/promote", Fixture, NULL, fixture_setup, test_run_promote, fixture_teardown);
         g_test_add_func ("/retrain/holdout", test_holdout);
