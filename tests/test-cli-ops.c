@@ -639,6 +639,8 @@ test_top_empty (void)
 
 /* ---- option tables (cmd-opts.c) ---- */
 
+static const char *const mode_words[] = { "fast", "slow", NULL };
+
 /* A table with one row of every type, as the commands use them. */
 static const AugurOptDef test_opts[] = {
         { .name = "domain", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED | AUGUR_OPT_DASH,
@@ -655,6 +657,8 @@ static const AugurOptDef test_opts[] = {
           .help = "a duration" },
         { .name = "set", .type = AUGUR_OPT_STRV, .flags = AUGUR_OPT_PAIRS, .metavar = "KEY=VALUE",
           .help = "repeatable, and pairs" },
+        { .name = "mode", .type = AUGUR_OPT_CHOICE, .metavar = "fast|slow", .choices = mode_words,
+          .help = "one word of a list" },
         { NULL },
 };
 
@@ -695,6 +699,17 @@ test_opts_parse (void)
         g_assert_null (augur_cmd_opts_strv (o, "set")[0]);
         g_assert_false (augur_cmd_opts_has (o, "all"));
         g_assert_cmpint (augur_cmd_opts_index (o, "all"), ==, -1);
+        {
+                guint w = 7;
+
+                g_assert_false (augur_cmd_opts_choice (o, "mode", &w));
+                g_assert_cmpuint (w, ==, 7);
+                g_clear_pointer (&o, augur_cmd_opts_free);
+                o = parse_line ("cmd web1 --mode slow", &error);
+                g_assert_no_error (error);
+                g_assert_true (augur_cmd_opts_choice (o, "mode", &w));
+                g_assert_cmpuint (w, ==, 1);
+        }
         g_clear_pointer (&o, augur_cmd_opts_free);
 
         /* Options before, between and after the arguments; --x=v; aliases;
@@ -808,6 +823,9 @@ test_opts_errors (void)
                 { "cmd a --delay 0.09", "cmd: --delay: at least 0.1 s" },
                 { "cmd a -d 0.1", NULL },
                 { "cmd a -d soon", "cmd: -d: invalid duration 'soon'" },
+                { "cmd a --mode fast", NULL },
+                { "cmd a --mode Fast", "cmd: --mode: expected fast|slow, got 'Fast'" },
+                { "cmd a --mode ''", "cmd: --mode: expected fast|slow, got ''" },
                 /* Only the last value of an option is checked: the one used. */
                 { "cmd a --hidden x --hidden 8", NULL },
                 { "cmd a --hidden 8 --hidden x", "cmd: --hidden: expected an integer in [1, 1024], got 'x'" },

@@ -157,6 +157,12 @@ print_gate (const AugurModel *m)
                 }
 }
 
+/* The words of --split and --point-loss, in their enums' order. */
+static const char *const split_words[] = { "time", "vm", NULL };
+static const char *const point_loss_words[] = { "mse", "mae", NULL };
+G_STATIC_ASSERT (AUGUR_SPLIT_BY_TIME == 0 && AUGUR_SPLIT_BY_VM == 1);
+G_STATIC_ASSERT (AUGUR_POINT_LOSS_MSE == 0 && AUGUR_POINT_LOSS_MAE == 1);
+
 static const AugurOptDef opts_train[] = {
         AUGUR_CLI_INPUT_OPT_ROWS,
         { .name = "out", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .alias = 'o', .metavar = "MODEL",
@@ -181,9 +187,9 @@ static const AugurOptDef opts_train[] = {
           .help = "minibatch size (default 128)" },
         { .name = "windows-per-epoch", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT,
           .help = "training windows sampled per epoch (default 32768; 0 = all)" },
-        { .name = "split", .type = AUGUR_OPT_STRING, .metavar = "time|vm",
+        { .name = "split", .type = AUGUR_OPT_CHOICE, .metavar = "time|vm", .choices = split_words,
           .help = "hold out the end of every VM's time (default) or whole VMs" },
-        { .name = "point-loss", .type = AUGUR_OPT_STRING, .metavar = "mse|mae",
+        { .name = "point-loss", .type = AUGUR_OPT_CHOICE, .metavar = "mse|mae", .choices = point_loss_words,
           .help = "the median head's loss (default mae)" },
         { .name = "quantile", .type = AUGUR_OPT_DOUBLE, .metavar = "Q", .min = 0.5, .max = 0.999,
           .help = "the upper head's quantile, also the coverage target (default 0.95)" },
@@ -226,6 +232,7 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autoptr (GError) error = NULL;
         g_autoptr (GTimer) timer = g_timer_new ();
         guint64 v;
+        guint w;
         double d;
 
         augur_train_config_init (&cfg);
@@ -261,22 +268,10 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 cfg.windows_per_epoch = (guint) v;
         if (augur_cmd_opts_int (opts, "onset-weight", &v))
                 cfg.onset_weight = (guint) v;
-        if ((val = augur_cmd_opts_string (opts, "split"))) {
-                if (strcmp (val, "time") == 0)
-                        cfg.split = AUGUR_SPLIT_BY_TIME;
-                else if (strcmp (val, "vm") == 0)
-                        cfg.split = AUGUR_SPLIT_BY_VM;
-                else
-                        return augur_cli_usage ("train: --split must be time or vm");
-        }
-        if ((val = augur_cmd_opts_string (opts, "point-loss"))) {
-                if (strcmp (val, "mse") == 0)
-                        cfg.point_loss = AUGUR_POINT_LOSS_MSE;
-                else if (strcmp (val, "mae") == 0)
-                        cfg.point_loss = AUGUR_POINT_LOSS_MAE;
-                else
-                        return augur_cli_usage ("train: --point-loss must be mse or mae");
-        }
+        if (augur_cmd_opts_choice (opts, "split", &w))
+                cfg.split = (AugurSplitMode) w;
+        if (augur_cmd_opts_choice (opts, "point-loss", &w))
+                cfg.point_loss = (AugurPointLoss) w;
         if (augur_cmd_opts_double (opts, "quantile", &d)) {
                 cfg.quantile = (float) d;
                 cfg.coverage = (float) d;

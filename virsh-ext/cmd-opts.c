@@ -22,7 +22,7 @@ typedef struct {
         const char *text;       /* last value (borrowed from argv)            */
         char *spelled;          /* how it was written: "-n", "--out"          */
         union {
-                guint64 i;
+                guint64 i;      /* INT, and CHOICE's index                    */
                 double d;       /* DOUBLE, and DURATION in seconds            */
         } v;
         GPtrArray *list;        /* STRV: (const char *) values + NULL         */
@@ -147,6 +147,13 @@ check_value (const char *cmd, const AugurOptDef *d, OptValue *v, GError **error)
                 if (v->v.d < d->min)
                         return usage (error, "%s: %s: at least %g s", cmd, v->spelled, d->min);
                 return TRUE;
+        case AUGUR_OPT_CHOICE:
+                for (guint k = 0; d->choices[k]; k++)
+                        if (strcmp (v->text, d->choices[k]) == 0) {
+                                v->v.i = k;
+                                return TRUE;
+                        }
+                return usage (error, "%s: %s: expected %s, got '%s'", cmd, v->spelled, d->metavar, v->text);
         case AUGUR_OPT_BOOL:
         case AUGUR_OPT_STRING:
         case AUGUR_OPT_STRV:
@@ -280,6 +287,16 @@ gboolean
 augur_cmd_opts_bool (const AugurCmdOpts *o, const char *name)
 {
         return lookup (o, name, AUGUR_OPT_BOOL, AUGUR_OPT_BOOL)->given;
+}
+
+gboolean
+augur_cmd_opts_choice (const AugurCmdOpts *o, const char *name, guint *ret)
+{
+        const OptValue *v = lookup (o, name, AUGUR_OPT_CHOICE, AUGUR_OPT_CHOICE);
+
+        if (v->given)
+                *ret = (guint) v->v.i;
+        return v->given;
 }
 
 const char *

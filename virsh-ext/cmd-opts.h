@@ -24,7 +24,7 @@
  *     prints augur_cmd_help() instead of running the command.
  *   - Only then are values checked, each option's final value once, in
  *     table order: required rows present, integers and numbers in their
- *     range, durations parsed.  So every usage error is reported before a
+ *     range, durations parsed, a choice one of its words.  So every usage error is reported before a
  *     handler opens a file, and names the command and the option.
  * Values that depend on other options (--since vs --from, a trace format
  * that only matters with --traces) stay AUGUR_OPT_STRING and are checked
@@ -53,6 +53,8 @@ typedef enum {
                                * least min seconds                                */
         AUGUR_OPT_STRV,       /* --name VALUE, repeatable: every value, in order  */
         AUGUR_OPT_DATA,       /* a positional argument, filled in table order     */
+        AUGUR_OPT_CHOICE,     /* --name WORD, one of choices[] (the row's metavar
+                               * lists them): the getter gives its index         */
 } AugurOptType;
 
 typedef enum {
@@ -78,6 +80,8 @@ typedef struct {
                                  * AUGUR_OPT_DURATION: min (seconds) only      */
         const char *expect;     /* errors say "expected EXPECT, got 'v'"
                                  * instead of the range; NULL = the range      */
+        const char *const *choices; /* AUGUR_OPT_CHOICE: the words, NULL-ended;
+                                 * a word's index is the value (an enum's order) */
 } AugurOptDef;
 
 /* What `virt-augur help` and `help CMD` say about a command. */
@@ -111,6 +115,8 @@ const char *augur_cmd_opts_string (const AugurCmdOpts *o, const char *name);
 gboolean augur_cmd_opts_int (const AugurCmdOpts *o, const char *name, guint64 *ret);
 gboolean augur_cmd_opts_double (const AugurCmdOpts *o, const char *name, double *ret);
 gboolean augur_cmd_opts_duration (const AugurCmdOpts *o, const char *name, double *ret_s);
+/* AUGUR_OPT_CHOICE: the index of the word given in the row's choices. */
+gboolean augur_cmd_opts_choice (const AugurCmdOpts *o, const char *name, guint *ret);
 /* AUGUR_OPT_STRV: the values in the order given; never NULL (empty). */
 const char *const *augur_cmd_opts_strv (const AugurCmdOpts *o, const char *name);
 /* Whether the option was given (any type). */

@@ -121,6 +121,11 @@ parse_num (const char *opt, const char *text, double lo, double hi, double *ret,
 /* Every option of replay.  The numbers' ranges are checked by the parser
  * (as g_ascii_strtod numbers: --step 300.0 and --max-series 2.0 are taken,
  * as they always were); the names and the rules between options below. */
+/* The words of --champion, in AugurPredChampionMetric's order. */
+static const char *const champion_words[] = { "pinball", "mae", "cost", NULL };
+G_STATIC_ASSERT (AUGUR_PRED_CHAMPION_PINBALL == 0 && AUGUR_PRED_CHAMPION_MAE == 1 &&
+                 AUGUR_PRED_CHAMPION_COST == 2);
+
 static const AugurOptDef opts_replay[] = {
         { .name = "traces", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .metavar = "PATH",
           .help = "the trace files to replay (a file or a directory)" },
@@ -174,7 +179,7 @@ static const AugurOptDef opts_replay[] = {
         { .name = "sources", .type = AUGUR_OPT_STRING, .metavar = "LIST",
           .help = "forecaster: the sources to run, from model, last_value, ewma, seasonal_naive, "
                   "mean_1h, ridge_ar (default: all but seasonal_naive)" },
-        { .name = "champion", .type = AUGUR_OPT_STRING, .metavar = "cost|pinball|mae",
+        { .name = "champion", .type = AUGUR_OPT_CHOICE, .metavar = "pinball|mae|cost", .choices = champion_words,
           .help = "forecaster: how the champion source is chosen (default: cost with a price, "
                   "else pinball)" },
         { .name = "champion-knob", .type = AUGUR_OPT_DOUBLE, .metavar = "K", .min = 0, .max = 1e6,
@@ -253,6 +258,7 @@ parse_opts (ReplayOpts *o, const AugurCmdOpts *opts)
         g_autoptr (GError) error = NULL;
         const char *val;
         double d;
+        guint w;
 
         o->traces = augur_cmd_opts_string (opts, "traces");
         o->format = augur_cmd_opts_string (opts, "format");
@@ -293,15 +299,8 @@ parse_opts (ReplayOpts *o, const AugurCmdOpts *opts)
                 o->passes = (guint) d;
         augur_cmd_opts_double (opts, "price", &o->price);
         o->have_host_slack = augur_cmd_opts_double (opts, "host-slack", &o->host_slack);
-        if ((val = augur_cmd_opts_string (opts, "champion"))) {
-                if (strcmp (val, "pinball") == 0)
-                        o->champion = AUGUR_PRED_CHAMPION_PINBALL;
-                else if (strcmp (val, "mae") == 0)
-                        o->champion = AUGUR_PRED_CHAMPION_MAE;
-                else if (strcmp (val, "cost") == 0)
-                        o->champion = AUGUR_PRED_CHAMPION_COST;
-                else
-                        return augur_cli_usage ("replay: --champion must be cost, pinball or mae");
+        if (augur_cmd_opts_choice (opts, "champion", &w)) {
+                o->champion = (AugurPredChampionMetric) w;
                 o->have_champion = TRUE;
         }
         if (o->score_to <= o->score_from)
