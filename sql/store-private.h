@@ -16,9 +16,9 @@
 #define AUGUR_ROLLUP_N_RES 2
 #define AUGUR_ROLLUP_N_GAUGES 30
 #define AUGUR_ROLLUP_N_COUNTERS 5
-/* Derived columns of samples (trace units), in the order of AugurCol's
- * trace columns.  cpu_cores is the provisioned core count. */
-extern const char *const augur_store_derived_cols[AUGUR_COL_N_TRACE];
+/* The derived columns of samples (trace units) are AugurCol's trace
+ * columns c < AUGUR_COL_N_TRACE, named augur_col_name (c) in the schema
+ * too (the tick's insert and every read name them: test-store).  cpu_cores is the provisioned core count. */
 /* Rollup gauges and counters: must match the rollups table (test-store). */
 extern const char *const augur_store_rollup_gauges[AUGUR_ROLLUP_N_GAUGES];
 extern const AugurStat augur_store_rollup_counters[AUGUR_ROLLUP_N_COUNTERS];

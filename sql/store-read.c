@@ -484,7 +484,7 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
         if (res == AUGUR_RES_RAW) {
                 g_string_append (sql, "s.ts_ms / 1000");
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                        g_string_append_printf (sql, ", s.%s", augur_store_derived_cols[c]);
+                        g_string_append_printf (sql, ", s.%s", augur_col_name (c));
                 g_string_append (sql, ", h.load1, h.psi_cpu_some_avg10, h.psi_mem_some_avg10, h.psi_io_some_avg10"
                                       " FROM samples s LEFT JOIN host_samples h ON h.tick_id = s.tick_id"
                                       " WHERE s.domain_id = ?1 AND s.ts_ms BETWEEN ?2 AND ?3 ORDER BY s.ts_ms");
@@ -497,7 +497,7 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
         } else {
                 g_string_append (sql, "bucket_s");
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
-                        g_string_append_printf (sql, ", %1$s_sum / %1$s_n", augur_store_derived_cols[c]);
+                        g_string_append_printf (sql, ", %1$s_sum / %1$s_n", augur_col_name (c));
                 g_string_append (sql, ", NULL, NULL, NULL, NULL");
                 rc = prepare_rollup_rows (st, d->id, res, sql->str + strlen ("SELECT "),
                                           from_ms, to_ms, &stmt, tail);
@@ -530,7 +530,7 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
                 gsize i = augur_series_append (s, acc->bucket_s);
 
                 for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
-                        double v = acc_value (acc, augur_store_derived_cols[c]);
+                        double v = acc_value (acc, augur_col_name (c));
 
                         if (isnan (v))
                                 continue;

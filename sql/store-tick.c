@@ -767,10 +767,10 @@ augur_store_import_series (AugurStore *st, const AugurSeries *s,
         /* Upsert: re-importing (vm, ts) updates the columns this source has
          * and leaves the others (e.g. live raw counters) alone. */
         for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
-                g_string_append_printf (sql, ", %s", augur_store_derived_cols[c]);
+                g_string_append_printf (sql, ", %s", augur_col_name (c));
                 if (s->col[c])
                         g_string_append_printf (upd, "%s%s = excluded.%s",
-                                                upd->len ? ", " : "", augur_store_derived_cols[c], augur_store_derived_cols[c]);
+                                                upd->len ? ", " : "", augur_col_name (c), augur_col_name (c));
         }
         g_string_append (sql, ") VALUES (?,?");
         for (int c = 0; c < AUGUR_COL_N_TRACE; c++)

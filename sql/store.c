@@ -44,26 +44,6 @@
 
 G_DEFINE_QUARK (augur-store-error-quark, augur_store_error)
 
-const char *const augur_store_derived_cols[AUGUR_COL_N_TRACE] = {
-        [AUGUR_COL_CPU_CORES] = "cpu_cores",
-        [AUGUR_COL_CPU_PCT] = "cpu_pct",
-        [AUGUR_COL_MEM_PROV_KIB] = "mem_prov_kib",
-        [AUGUR_COL_MEM_USED_KIB] = "mem_used_kib",
-        [AUGUR_COL_DISK_RD_KIBPS] = "disk_rd_kibps",
-        [AUGUR_COL_DISK_WR_KIBPS] = "disk_wr_kibps",
-        [AUGUR_COL_NET_RX_KIBPS] = "net_rx_kibps",
-        [AUGUR_COL_NET_TX_KIBPS] = "net_tx_kibps",
-        [AUGUR_COL_INPUT_EVENTS_PER_MIN] = "input_events_per_min",
-        [AUGUR_COL_SESSIONS] = "sessions",
-        [AUGUR_COL_PROC_STARTS_PER_MIN] = "proc_starts_per_min",
-        [AUGUR_COL_PROG_B0 + 0] = "prog_b0", [AUGUR_COL_PROG_B0 + 1] = "prog_b1",
-        [AUGUR_COL_PROG_B0 + 2] = "prog_b2", [AUGUR_COL_PROG_B0 + 3] = "prog_b3",
-        [AUGUR_COL_PROG_B0 + 4] = "prog_b4", [AUGUR_COL_PROG_B0 + 5] = "prog_b5",
-        [AUGUR_COL_PROG_B0 + 6] = "prog_b6", [AUGUR_COL_PROG_B0 + 7] = "prog_b7",
-        [AUGUR_COL_USER_B0 + 0] = "user_b0", [AUGUR_COL_USER_B0 + 1] = "user_b1",
-        [AUGUR_COL_USER_B0 + 2] = "user_b2", [AUGUR_COL_USER_B0 + 3] = "user_b3",
-};
-
 const char *const augur_store_rollup_gauges[] = {
         "mem_actual_kib", "mem_unused_kib", "mem_usable_kib", "mem_available_kib",
         "vcpus_current", "vcpus_max",
@@ -291,7 +271,7 @@ prepare_statements (AugurStore *st, GError **error)
         g_string_append (sql, ", cpu_cores_used");
         g_string_append (vals, ",?");
         for (int c = 0; c < AUGUR_COL_N_TRACE; c++) {
-                g_string_append_printf (sql, ", %s", augur_store_derived_cols[c]);
+                g_string_append_printf (sql, ", %s", augur_col_name (c));
                 g_string_append (vals, ",?");
         }
         g_string_append_printf (sql, ") VALUES (%s)", vals->str);
