@@ -175,8 +175,9 @@ regime_at (const AugurModel *m, int t, const float *y, gsize k)
 }
 
 /* The served forecast (forecast.h VALIDATION GATE): nn_int's, and at each
- * gated (target, h) the model's own baseline's, at the origins where the
- * int NN forecasts (the predictor serves the model only there). */
+ * gated (target, h) the model's own baseline's point, with the NN's bound
+ * base raised to it, at the origins where the int NN forecasts (the
+ * predictor serves the model only there). */
 static void
 predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, Preds *p)
 {
@@ -208,7 +209,7 @@ predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, P
                                         if (m->serve[t][g][h - 1] != AUGUR_SERVE_BL (b) || isnan (nn_int->point[i]))
                                                 continue;
                                         p->point[i] = bp.point[i];
-                                        p->upper[i] = bp.upper[i];
+                                        p->upper[i] = MAX (nn_int->upper[i], bp.point[i]);
                                 }
                         }
                 }

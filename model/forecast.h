@@ -38,10 +38,14 @@
  * identical points, separately in two regimes of the origin (AugurRegime:
  * the target's value repeated exactly over the last step, or not), and
  * keeps the NN at (t, regime, h) only where its MAE is below the best
- * baseline's; elsewhere the model's forecast there, point and upper base
- * alike, is that baseline's, with that baseline's margin.  So a model
- * never serves a horizon where, on data it was not fitted on, a baseline
- * it carries did better.  The regimes: an idle VM repeats its exact value
+ * baseline's; elsewhere the model's point forecast there is that
+ * baseline's.  So a model never serves a point forecast at a horizon
+ * where, on data it was not fitted on, a baseline it carries did better.
+ * The upper bound stays the NN's (its quantile head, raised to the point
+ * where it is below it, with the NN's margin): the gate is chosen on point
+ * error, which says nothing of the bound, and a gate that also swapped the
+ * bound took the network's announcement of a spike from a flat line away
+ * from the policy (BENCHMARKS-replay.md section 9).  The regimes: an idle VM repeats its exact value
  * (Bitbrains cpu: 11 of 50 VMs in over 80 % of steps), where last value
  * is already the median forecast and an NN trained also on busy fleets
  * (Azure) adds its small output noise; on a moving series it is ahead.  The raw NN stays in the file and in

@@ -255,25 +255,18 @@ augur_predictor_new (const AugurModel *model, const AugurPredictorConfig *cfg, G
                         if (!model)
                                 continue;
                         /* Global fallback margins from the model file; the
-                         * model's at a gated horizon are its baseline's, the
-                         * larger of the two regimes' (one margin per h: the
-                         * fallback errs wide until the VM's ring takes over). */
+                         * model's are the int NN's at every horizon: its
+                         * bound's base is the NN's even where the VALIDATION
+                         * GATE serves a baseline's point (slow_gate). */
                         if (s == AUGUR_PRED_SRC_MODEL) {
-                                float mg[AUGUR_FORECAST_MAX_H];
-
-                                for (guint h = 1; h <= c->H; h++) {
-                                        mg[h - 1] = 0;
+                                for (guint h = 1; h <= c->H; h++)
                                         for (int g = 0; g < AUGUR_REGIME_N; g++) {
                                                 guint8 sv = model->serve[r][g][h - 1];
-                                                gboolean bl = sv != AUGUR_SERVE_NN && sv <= AUGUR_BL_N;
 
-                                                mg[h - 1] = MAX (mg[h - 1], bl ? model->bl_margin[r][sv - 1][h - 1]
-                                                                               : model->nn_margin[1][r][h - 1]);
-                                                if (bl)
+                                                if (sv != AUGUR_SERVE_NN && sv <= AUGUR_BL_N)
                                                         p->gated[r] |= 1u << (sv - 1);
                                         }
-                                }
-                                augur_calib_set_global_margins (p->calib[s][r], mg);
+                                augur_calib_set_global_margins (p->calib[s][r], model->nn_margin[1][r]);
                         } else
                                 augur_calib_set_global_margins (p->calib[s][r], model->bl_margin[r][s - 1]);
                 }
@@ -460,12 +453,14 @@ slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean obser
 
 /* VALIDATION GATE (forecast.h): at each (resource, h) where the model file
  * serves a baseline in the origin's regime (the resource's newest values,
- * as eval.c reads them), the model's forecast is that baseline's, from this
- * VM's baseline state with the file's fitted parameters (p->bl), point and
- * upper base alike; its margin is the baseline's (augur_predictor_new()).
- * Only where the NN forecasts (a usable window), as eval.c scores it; a
- * baseline without a forecast (seasonal naive before a day of history)
- * leaves the NN's there. */
+ * as eval.c reads them), the model's point forecast is that baseline's,
+ * from this VM's baseline state with the file's fitted parameters (p->bl).
+ * The bound's base stays the NN's upper head (raised to the point if it is
+ * below it), with the NN's margin: the gate was chosen on point error, which
+ * says nothing of the bound, and the bound is where the network announces a
+ * spike from a flat line (BENCHMARKS-replay.md section 9).  Only where the
+ * NN forecasts (a usable window), as eval.c scores it; a baseline without a
+ * forecast (seasonal naive before a day of history) leaves the NN's there. */
 static void
 slow_gate (AugurPredictor *p, AugurPredictorVm *v)
 {
@@ -494,7 +489,7 @@ slow_gate (AugurPredictor *p, AugurPredictorVm *v)
                                 if (m->serve[r][g][h - 1] != AUGUR_SERVE_BL (b) || isnan (bp[h - 1]))
                                         continue;
                                 pt[h - 1] = bp[h - 1];
-                                base[h - 1] = bp[h - 1];
+                                base[h - 1] = MAX (base[h - 1], bp[h - 1]);
                         }
                 }
         }

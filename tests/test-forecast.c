@@ -40,8 +40,11 @@
  *                              round-trips through its file, its eval row
  *                              <arch>_gated scores exactly that baseline's
  *                              MAE on the same points, and the online
- *                              predictor's model forecast is exactly that
- *                              baseline's at every step; a version-5 file
+ *                              predictor's model point forecast is exactly
+ *                              that baseline's at every step while its
+ *                              upper bound stays the network's (next to an
+ *                              ungated twin's, far from the baseline's);
+ *                              a version-5 file
  *                              without "serve", or naming an unknown
  *                              source, is refused; version 7 is refused as
  *                              newer than this build, naming both versions
@@ -490,6 +493,9 @@ test_forecast_gate (void)
         g_autoptr (GArray) rows = NULL;
         g_autoptr (AugurPredictor) p = NULL;
         g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (AugurModel) ug = NULL;                /* l without its gate */
+        g_autoptr (AugurPredictor) pu = NULL;
+        g_autoptr (AugurPredictorVm) vu = NULL;
         g_autoptr (GError) error = NULL;
         g_autofree char *dir = g_dir_make_tmp ("augur-forecast-XXXXXX", NULL);
         g_autofree char *path = g_build_filename (dir, "gate.augur", NULL);
@@ -500,6 +506,7 @@ test_forecast_gate (void)
         AugurEvalConfig ecfg;
         AugurPredictorConfig pcfg;
         guint compared = 0, flat = 0;
+        double to_nn = 0, to_bl = 0;                     /* sum |model upper - ...| */
 
         small_config (&cfg);
         cfg.epochs = 1;
@@ -553,6 +560,12 @@ test_forecast_gate (void)
         p = augur_predictor_new (l, &pcfg, &error);
         g_assert_no_error (error);
         v = augur_predictor_vm_new (p, s->vm);
+        ug = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        memset (ug->serve, AUGUR_SERVE_NN, sizeof ug->serve);
+        pu = augur_predictor_new (ug, &pcfg, &error);
+        g_assert_no_error (error);
+        vu = augur_predictor_vm_new (pu, s->vm);
         by_step = g_new (float, N_STEPS);
         for (gsize k = 0; k < N_STEPS; k++)
                 by_step[k] = NAN;
@@ -562,13 +575,24 @@ test_forecast_gate (void)
                 AugurFeatSample x;
                 AugurPredictorOut po;
                 float mp[AUGUR_PREDICTOR_MAX_H], bp[AUGUR_PREDICTOR_MAX_H];
+                float mu[AUGUR_PREDICTOR_MAX_H], bu[AUGUR_PREDICTOR_MAX_H];
+                float up[AUGUR_PREDICTOR_MAX_H], uu[AUGUR_PREDICTOR_MAX_H];
 
                 augur_features_sample_from_series (&x, s, i);
                 augur_predictor_step (p, v, &x, &po);
-                if (!augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, mp, NULL))
+                augur_predictor_step (pu, vu, &x, &po);
+                if (!augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, mp, mu))
                         continue;
-                g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_EWMA, bp, NULL));
+                g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_EWMA, bp, bu));
                 g_assert_cmpmem (mp, l->H * sizeof *mp, bp, l->H * sizeof *bp);
+                /* ... but the bound is the network's: its upper head raised
+                 * to the point, with the NN's margin, not the baseline's. */
+                g_assert_true (augur_predictor_vm_slow_forecast (vu, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, up, uu));
+                for (guint h = 0; h < l->H; h++) {
+                        g_assert_cmpfloat (mu[h], >=, mp[h]);
+                        to_nn += fabs (mu[h] - uu[h]);
+                        to_bl += fabs (mu[h] - bu[h]);
+                }
                 if (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_CPU, AUGUR_PRED_SRC_MODEL, mp, NULL)) {
                         /* The regime: an exact repeat of cpu within the last
                          * hour of 5-min steps (vm0's holes are missing). */
@@ -594,6 +618,9 @@ test_forecast_gate (void)
                         compared, flat);
         g_assert_cmpuint (flat, >, 0);
         g_assert_cmpuint (compared, >, s->n / 2);
+        g_test_message ("memory upper: mean distance to the ungated network's %.4f, to ewma's %.4f",
+                        to_nn / (compared * l->H), to_bl / (compared * l->H));
+        g_assert_cmpfloat (to_nn, <, 0.5 * to_bl);
 
         /* A version-5 file must say what it serves ... */
         rewrite_meta (path, "\"serve\"", 0, "\"xerve\"");
