@@ -22,15 +22,15 @@ typedef struct {
         guint H;                     /* horizons 1..H (default 12)           */
         guint T;                     /* window length, steps (default 12)    */
         gint64 step_s;               /* grid step, s (default 300)           */
-        guint epochs;                /* max epochs (default 24)              */
-        guint patience;              /* early stop after N worse epochs (3)  */
+        guint epochs;                /* max epochs (default 200)             */
+        guint patience;              /* early stop after N worse epochs (8)  */
         guint batch;                 /* minibatch size (default 128)         */
         guint windows_per_epoch;     /* train windows sampled per epoch (0 = all) */
         guint val_windows;           /* val windows for early stopping (0 = all) */
         float lr;                    /* Adam learning rate (default 0.003)   */
         float quantile;              /* upper head quantile (default 0.95)   */
         float coverage;              /* conformal target coverage (0.95)     */
-        AugurPointLoss point_loss;   /* point head loss (default MSE)        */
+        AugurPointLoss point_loss;   /* point head loss (default MAE)        */
         guint64 seed;                /* everything random derives from it    */
         AugurSplitMode split;        /* time (default) | vm                  */
         gboolean no_activity;        /* drop the activity and bucket groups  */
@@ -39,7 +39,8 @@ typedef struct {
                                       * >= AUGUR_ONSET_RISE_PCT points within
                                       * 3 steps is sampled this many times
                                       * as often (default 1 = plain)        */
-        double time_budget_s;        /* stop training after this (0 = none)  */
+        double time_budget_s;        /* stop training after this, s (default
+                                      * 240; 0 = none)                       */
         const gint *cancel;          /* stop after the epoch when *cancel != 0
                                       * (read atomically; NULL = never): the
                                       * daemon's retrain worker at shutdown  */
