@@ -571,10 +571,19 @@ gsize
 augur_nn_count_params (const AugurNNConfig *cfg)
 {
         gsize len[AUGUR_NN_N_TENSORS], n = 0;
+        AugurNNConfig shapes;
         guint k;
 
         g_return_val_if_fail (cfg != NULL, 0);
-        if (!config_check (cfg, NULL))
+        /* shapes only: the training hyper-parameters do not size anything */
+        shapes = *cfg;
+        shapes.tau = NULL;
+        shapes.dropout = shapes.l1 = shapes.l2 = 0.0f;
+        shapes.clip_norm = shapes.lr = 1.0f;
+        shapes.beta1 = shapes.beta2 = 0.5f;
+        shapes.eps = 1e-8f;
+        shapes.threads = 0;
+        if (!config_check (&shapes, NULL))
                 return 0;
         tensor_lengths (cfg, len);
         for (k = 0; k < AUGUR_NN_N_TENSORS; k++)

@@ -143,7 +143,8 @@ typedef struct {
 /* Name of parameter tensor k (0 <= k < AUGUR_NN_N_TENSORS), e.g. "wx". */
 const char *augur_nn_tensor_name (guint k);
 
-/* Float parameters a config needs (0 when it is invalid). */
+/* Float parameters a config's shapes need (0 when the shapes are invalid;
+ * the training hyper-parameters are not checked). */
 gsize augur_nn_count_params (const AugurNNConfig *cfg);
 
 typedef struct _AugurNNActs AugurNNActs;   /* private: forward/backward cache */
