@@ -1,5 +1,11 @@
 /* nn.h — the float recurrent forecaster of augur: one LSTM or GRU layer and a
  * linear head, trained with truncated BPTT, Adam, clipping, L1/L2, dropout.
+ * A third arch, AUGUR_ARCH_TRANSFORMER, replaces the recurrent layer by a
+ * small causal attention encoder (nn-attn.h) behind the same entry points:
+ * the head, the loss, the penalty, dropout, Adam, the threads and the model
+ * file are shared; only the body's forward/backward dispatch to nn-attn.c.
+ * Its penalty covers the whole body block (tensor wx), gains and position
+ * rows included.
  *
  * What it is: the reference (master) model.  Training, validation loss, batch
  * prediction and a stateful single-step forward all live in nn.c, in float.
