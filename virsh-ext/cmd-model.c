@@ -208,7 +208,7 @@ static const AugurOptDef opts_train[] = {
 };
 
 static const AugurCmdInfo info_train = {
-        .help = "train a forecasting model (LSTM, GRU or transformer) on traces or on the history",
+        .help = "train a forecasting model (LSTM, GRU or transformer)",
         .desc = "Train a forecasting model (LSTM, GRU or a small transformer) on imported traces (--traces) or on "
                 "augurd's history (--db), and write it to --out.  Progress goes to standard "
                 "error, one line per epoch; --json prints one result object instead.",
