@@ -15,7 +15,9 @@
  *                    high byte catches 7-bit channels, CR LF catches newline
  *                    conversion, as in PNG)
  *   8       4        format version, u32 = 1.  A reader refuses a larger one.
- *   12      4        arch, u32: 0 = LSTM, 1 = GRU
+ *   12      4        arch, u32: 0 = LSTM, 1 = GRU, 2 = transformer (a
+ *                    reader without it refuses the file: "unknown
+ *                    architecture 2"; LSTM/GRU files are unchanged)
  *   16      4        n_in   (I), u32, 1..4096
  *   20      4        hidden (H), u32, 1..4096
  *   24      4        n_out  (O), u32, 1..4096
@@ -32,18 +34,22 @@
  * skipped so a later version can add optional sections without a version
  * bump; ids >= 0x100 belong to the caller and are returned byte for byte):
  *
- *   1 CONFIG  (32 + 4*O bytes)
+ *   1 CONFIG  (32 + 4*O bytes; transformer 44 + 4*O)
  *       f32 dropout, l1, l2, clip_norm, lr, beta1, beta2, eps
  *       f32 tau[O]
+ *       transformer only: u32 layers, heads, max_len
  *   2 FLOAT   (4 * n_params bytes): f32 parameters in the pointer-table
  *       order of nn.h: wx (G*H, I), wh (G*H, H), b (G*H), bhn (H, GRU only),
- *       wy (O, H), by (O)
+ *       wy (O, H), by (O); transformer: the encoder body (nn-attn.h order)
+ *       in place of wx, nothing for wh b bhn, then wy by
  *   3 QUANT   (16 + 2*n16 + 4*n32 + 4*nf bytes)
  *       u32 in_pad, hid_pad, gh_pad, out_pad  (must equal what the shapes give)
  *       i16 block (n16 values): wx_q, wh_q, wy_q, sig_q15, tanh_q15
  *       i32 block (n32 values): b_q12, bhn_q12, mx, mx_shift, mh, mh_shift
  *       f32 block (nf values):  sy, by
- *       with the layouts of nn-q.h.  The int weights are stored, not
+ *       with the layouts of nn-q.h (transformer: gh_pad = 0 and the blocks
+ *       carved as augur_nnq_new_empty_cfg does, sizes from
+ *       augur_nnq_block_sizes).  The int weights are stored, not
  *       re-derived, so the daemon runs exactly what was evaluated.
  *
  * LOADER ALGORITHM
@@ -83,6 +89,7 @@
 #include <zlib.h>
 
 #include "blob.h"
+#include "nn-attn.h"
 #include "regfile.h"
 
 G_DEFINE_QUARK (augur-blob-error-quark, augur_blob_error)
@@ -93,6 +100,7 @@ static const guint8 blob_magic[8] = { 0x89, 'A', 'U', 'G', 'N', 'N', '\r', '\n' 
 #define ENTRY_SIZE    16u   /* bytes per section table entry              */
 #define CRC_SIZE      4u
 #define CONFIG_FIXED  32u   /* 8 f32 before tau                           */
+#define CONFIG_ATTN   12u   /* transformer: u32 layers, heads, max_len     */
 #define QUANT_FIXED   16u   /* 4 u32 pads before the blocks               */
 
 /* ------------------------------------------------------------------------
@@ -164,15 +172,6 @@ get_i16 (const guint8 *p)
  * Sizes implied by the shapes
  * ------------------------------------------------------------------------ */
 
-static gsize
-float_count (AugurArch arch, guint I, guint H, guint O)
-{
-        gsize GH = (gsize) augur_arch_gates (arch) * H;
-
-        return GH * I + GH * H + GH + (arch == AUGUR_ARCH_GRU ? H : 0) +
-               (gsize) O * H + O;
-}
-
 /* ------------------------------------------------------------------------
  * Save
  * ------------------------------------------------------------------------ */
@@ -193,6 +192,11 @@ encode_config (GByteArray *ba, const AugurNN *nn)
         put_f32 (ba, c->eps);
         for (k = 0; k < c->n_out; k++)
                 put_f32 (ba, nn->tau[k]);
+        if (c->arch == AUGUR_ARCH_TRANSFORMER) {
+                put_u32 (ba, c->layers);
+                put_u32 (ba, c->heads);
+                put_u32 (ba, c->max_len);
+        }
 }
 
 static void
@@ -374,12 +378,13 @@ decode_config (const Section *s, AugurArch arch, guint I, guint H, guint O,
                AugurNNConfig *cfg, float *tau, GError **error)
 {
         const guint8 *p = s->data;
+        const gsize extra = arch == AUGUR_ARCH_TRANSFORMER ? CONFIG_ATTN : 0;
         guint k;
 
-        if (s->len != CONFIG_FIXED + 4 * (gsize) O)
+        if (s->len != CONFIG_FIXED + 4 * (gsize) O + extra)
                 FAIL (AUGUR_BLOB_ERROR_CORRUPT,
                       "config section is %" G_GSIZE_FORMAT " bytes, expected %" G_GSIZE_FORMAT
-                      " for %u outputs", s->len, CONFIG_FIXED + 4 * (gsize) O, O);
+                      " for %u outputs", s->len, CONFIG_FIXED + 4 * (gsize) O + extra, O);
         augur_nn_config_init (cfg, I, H, O, arch);
         cfg->dropout = get_f32 (p + 0);
         cfg->l1 = get_f32 (p + 4);
@@ -392,12 +397,25 @@ decode_config (const Section *s, AugurArch arch, guint I, guint H, guint O,
         for (k = 0; k < O; k++)
                 tau[k] = get_f32 (p + CONFIG_FIXED + 4 * (gsize) k);
         cfg->tau = tau;
+        if (extra) {
+                const guint8 *e = p + CONFIG_FIXED + 4 * (gsize) O;
+
+                cfg->layers = get_u32 (e);
+                cfg->heads = get_u32 (e + 4);
+                cfg->max_len = get_u32 (e + 8);
+                /* shapes first: the float and quantised lengths follow from them */
+                if (augur_nn_count_params (cfg) == 0)
+                        FAIL (AUGUR_BLOB_ERROR_SHAPE,
+                              "transformer shapes out of range: %u layers, %u heads, %u positions, "
+                              "width %u (layers 1..%u, heads dividing the width, positions 1..%u)",
+                              cfg->layers, cfg->heads, cfg->max_len, H, AUGUR_ATTN_MAX_LAYERS,
+                              AUGUR_ATTN_MAX_LEN);
+        }
         return TRUE;
 }
 
 static AugurNNQ *
-decode_quant (const Section *s, AugurArch arch, guint I, guint H, guint O,
-              GError **error)
+decode_quant (const Section *s, const AugurNNConfig *cfg, GError **error)
 {
         g_autoptr (AugurNNQ) q = NULL;
         g_autoptr (GError) local = NULL;
@@ -409,14 +427,17 @@ decode_quant (const Section *s, AugurArch arch, guint I, guint H, guint O,
          * allocates exactly what the section must contain, so check the
          * length against the shapes *first* without allocating. */
         {
-                gsize GH = (gsize) augur_arch_gates (arch) * H;
+                const guint I = cfg->n_in, H = cfg->hidden, O = cfg->n_out;
+                gsize GH = (gsize) augur_arch_gates (cfg->arch) * H;
                 gsize in_pad = (I + 15) & ~(gsize) 15, hid_pad = (H + 15) & ~(gsize) 15;
                 gsize gh_pad = (GH + 3) & ~(gsize) 3, out_pad = (O + 3) & ~(gsize) 3;
-                gsize n16 = gh_pad * in_pad + gh_pad * hid_pad + out_pad * hid_pad +
-                            2 * AUGUR_NNQ_LUT_N;
-                gsize n32 = 5 * GH + (arch == AUGUR_ARCH_GRU ? H : 0);
-                gsize nf = 2 * (gsize) O;
+                gsize n16, n32, nf;
 
+                if (!augur_nnq_block_sizes (cfg, &n16, &n32, &nf)) {
+                        g_set_error (error, AUGUR_BLOB_ERROR, AUGUR_BLOB_ERROR_SHAPE,
+                                     "quantised section: invalid shapes");
+                        return NULL;
+                }
                 expect = QUANT_FIXED + 2 * n16 + 4 * n32 + 4 * nf;
                 if (s->len != expect) {
                         g_set_error (error, AUGUR_BLOB_ERROR, AUGUR_BLOB_ERROR_CORRUPT,
@@ -432,7 +453,7 @@ decode_quant (const Section *s, AugurArch arch, guint I, guint H, guint O,
                 }
         }
 
-        q = augur_nnq_new_empty (arch, I, H, O);
+        q = augur_nnq_new_empty_cfg (cfg);
         g_assert (QUANT_FIXED + 2 * q->i16_len + 4 * q->i32_len + 4 * q->f32_len == expect);
         p = s->data + QUANT_FIXED;
         for (i = 0; i < q->i16_len; i++, p += 2)
@@ -592,7 +613,7 @@ augur_blob_load_from_data (const guint8 *data, gsize len, AugurNN **ret_nn,
         tau = g_new (float, O);
         if (!decode_config (s_cfg, (AugurArch) arch, I, H, O, &cfg, tau, error))
                 return FALSE;
-        nparams = float_count ((AugurArch) arch, I, H, O);
+        nparams = augur_nn_count_params (&cfg);
         if (s_flt->len != 4 * nparams)
                 FAIL (AUGUR_BLOB_ERROR_CORRUPT,
                       "float section is %" G_GSIZE_FORMAT " bytes, the shapes need %" G_GSIZE_FORMAT,
@@ -606,7 +627,7 @@ augur_blob_load_from_data (const guint8 *data, gsize len, AugurNN **ret_nn,
         nn = augur_nn_new_from_params (&cfg, params, nparams, &local);
         if (!nn)
                 FAIL (AUGUR_BLOB_ERROR_CORRUPT, "config section: %s", local->message);
-        q = decode_quant (s_qnt, (AugurArch) arch, I, H, O, error);
+        q = decode_quant (s_qnt, &cfg, error);
         if (!q)
                 return FALSE;
 

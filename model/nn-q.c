@@ -40,6 +40,7 @@
 #endif
 
 #include "nn-q.h"
+#include "nn-attn.h"
 
 #define LUT_SIG_LO   (-8 * 4096)   /* Q12: sigmoid table covers [-8, 8)   */
 #define LUT_SIG_SH   7             /* 2^7 Q12 units = 1/32 per interval   */
@@ -279,6 +280,10 @@ quantise_row (const float *w, guint k, double x_max, int16_t *q)
  * Construction
  * ------------------------------------------------------------------------ */
 
+/* The transformer's quantisation and checks (below, with its kernel). */
+static AugurNNQ *attnq_from_float (const AugurNN *nn);
+static gboolean attnq_validate (const AugurNNQ *q, GError **error);
+
 AugurNNQ *
 augur_nnq_new_empty (AugurArch arch, guint n_in, guint hidden, guint n_out)
 {
@@ -288,6 +293,7 @@ augur_nnq_new_empty (AugurArch arch, guint n_in, guint hidden, guint n_out)
         int32_t *p32;
 
         g_return_val_if_fail ((guint) arch < AUGUR_ARCH_N, NULL);
+        g_return_val_if_fail (arch != AUGUR_ARCH_TRANSFORMER, NULL);   /* _new_empty_cfg */
         g_return_val_if_fail (n_in >= 1 && n_in <= AUGUR_NN_MAX_IN, NULL);
         g_return_val_if_fail (hidden >= 1 && hidden <= AUGUR_NN_MAX_HIDDEN, NULL);
         g_return_val_if_fail (n_out >= 1 && n_out <= AUGUR_NN_MAX_OUT, NULL);
@@ -350,6 +356,7 @@ augur_nnq_free (AugurNNQ *q)
         g_free (q->i16_memory);
         g_free (q->i32_memory);
         g_free (q->f32_memory);
+        g_free (q->attn);
         g_free (q);
 }
 
@@ -379,6 +386,8 @@ augur_nnq_from_float (const AugurNN *nn)
 
         g_return_val_if_fail (nn != NULL, NULL);
 
+        if (nn->cfg.arch == AUGUR_ARCH_TRANSFORMER)
+                return attnq_from_float (nn);
         H = nn->cfg.hidden;
         I = nn->cfg.n_in;
         p = &nn->params;
@@ -434,6 +443,8 @@ augur_nnq_validate (const AugurNNQ *q, GError **error)
 
         g_return_val_if_fail (q != NULL, FALSE);
 
+        if (q->arch == AUGUR_ARCH_TRANSFORMER)
+                return attnq_validate (q, error);
         GH = (gsize) q->gates * q->hidden;
         for (r = 0; r < GH; r++) {
                 if (q->mx_shift[r] < 1 || q->mx_shift[r] > 62 ||
@@ -470,6 +481,514 @@ augur_nnq_validate (const AugurNNQ *q, GError **error)
 }
 
 /* ------------------------------------------------------------------------
+ * Transformer window kernel (TRANSFORMER Q-FORMAT in nn-q.h)
+ * ------------------------------------------------------------------------ */
+
+#define LUT_EXP_LO   (-16 * 4096)  /* Q12: exp table covers [-16, 0)     */
+#define LUT_EXP_SH   7             /* 1/32 per interval                   */
+#define ATT_QKV_MAX  (1 << 20)     /* q, k, v clamp: +-256 in Q12         */
+#define ATT_EPS_Q32  42950         /* the norm's 1e-5 in Q32 (h^2 of Q16) */
+
+typedef struct {
+        int16_t *wqkv;           /* (3*dp, dp) blocks q | k | v of dp rows    */
+        int16_t *wo;             /* (dp, dp)                                  */
+        int16_t *w1;             /* (fp, dp)                                  */
+        int16_t *w2;             /* (dp, fp)                                  */
+        int32_t *g1;             /* (D) Q12                                   */
+        int32_t *bqkv, *mqkv, *sqkv;   /* (3D) Q12 bias, requant to Q12       */
+        int32_t *bo, *mo, *so;   /* (D) Q16 bias, requant to Q16              */
+        int32_t *g2;             /* (D) Q12                                   */
+        int32_t *b1, *m1, *s1;   /* (F) Q10 bias, requant to Q10              */
+        int32_t *b2, *m2, *s2;   /* (D) Q16 bias, requant to Q16              */
+} AttnQLayer;
+
+struct _AugurNNQAttn {
+        guint D, dp, fp, dh;     /* width, width padded to 16, 2D padded, D/nh */
+        int16_t *wi;             /* (dp, in_pad)                              */
+        int16_t *exp_q15;        /* (LUT_N) exp(-16 + k/32)                   */
+        int32_t *bi, *mi, *si;   /* (D) Q16 bias, requant to Q16              */
+        int32_t *pos;            /* (Tm, D) Q16                               */
+        int32_t *gf;             /* (D) Q12                                   */
+        int32_t *att_ms;         /* (2) multiplier and shift of 1/sqrt(dh)    */
+        AttnQLayer layer[AUGUR_ATTN_MAX_LAYERS];
+};
+
+static gboolean
+attn_sizes (const AugurNNConfig *cfg, gsize *ret_n16, gsize *ret_n32, gsize *ret_nf)
+{
+        gsize I = cfg->n_in, D = cfg->hidden, O = cfg->n_out, L = cfg->layers, Tm = cfg->max_len;
+        gsize in_pad = (I + 15) & ~(gsize) 15, dp = (D + 15) & ~(gsize) 15;
+        gsize fp = (2 * D + 15) & ~(gsize) 15, out_pad = (O + 3) & ~(gsize) 3;
+
+        *ret_n16 = dp * in_pad + L * (3 * dp * dp + dp * dp + fp * dp + dp * fp) +
+                   out_pad * dp + AUGUR_NNQ_LUT_N;
+        *ret_n32 = 3 * D + Tm * D + L * 23 * D + D + 2;
+        *ret_nf = 2 * O;
+        return TRUE;
+}
+
+gboolean
+augur_nnq_block_sizes (const AugurNNConfig *cfg, gsize *ret_n16, gsize *ret_n32, gsize *ret_nf)
+{
+        gsize GH, in_pad, hid_pad, gh_pad, out_pad;
+
+        g_return_val_if_fail (cfg != NULL, FALSE);
+        if (augur_nn_count_params (cfg) == 0)
+                return FALSE;
+        if (cfg->arch == AUGUR_ARCH_TRANSFORMER)
+                return attn_sizes (cfg, ret_n16, ret_n32, ret_nf);
+        GH = (gsize) augur_arch_gates (cfg->arch) * cfg->hidden;
+        in_pad = (cfg->n_in + 15) & ~(gsize) 15;
+        hid_pad = (cfg->hidden + 15) & ~(gsize) 15;
+        gh_pad = (GH + 3) & ~(gsize) 3;
+        out_pad = (cfg->n_out + 3) & ~(gsize) 3;
+        *ret_n16 = gh_pad * in_pad + gh_pad * hid_pad + out_pad * hid_pad + 2 * AUGUR_NNQ_LUT_N;
+        *ret_n32 = 5 * GH + (cfg->arch == AUGUR_ARCH_GRU ? cfg->hidden : 0);
+        *ret_nf = 2 * (gsize) cfg->n_out;
+        return TRUE;
+}
+
+AugurNNQ *
+augur_nnq_new_empty_cfg (const AugurNNConfig *cfg)
+{
+        AugurNNQ *q;
+        AugurNNQAttn *a;
+        gsize n16, n32, nf, D, dp, fp, in_pad, Tm;
+        int16_t *p16;
+        int32_t *p32;
+        guint l;
+
+        g_return_val_if_fail (cfg != NULL, NULL);
+        if (cfg->arch != AUGUR_ARCH_TRANSFORMER)
+                return augur_nnq_new_empty (cfg->arch, cfg->n_in, cfg->hidden, cfg->n_out);
+        if (!augur_nnq_block_sizes (cfg, &n16, &n32, &nf))
+                return NULL;
+
+        q = g_new0 (AugurNNQ, 1);
+        q->arch = cfg->arch;
+        q->n_in = cfg->n_in;
+        q->hidden = cfg->hidden;
+        q->n_out = cfg->n_out;
+        q->gates = 0;
+        q->layers = cfg->layers;
+        q->heads = cfg->heads;
+        q->max_len = cfg->max_len;
+        q->in_pad = (cfg->n_in + 15) & ~15u;
+        q->hid_pad = (cfg->hidden + 15) & ~15u;
+        q->gh_pad = 0;
+        q->out_pad = (cfg->n_out + 3) & ~3u;
+        q->attn = a = g_new0 (AugurNNQAttn, 1);
+        D = a->D = cfg->hidden;
+        dp = a->dp = q->hid_pad;
+        fp = a->fp = (2 * cfg->hidden + 15) & ~15u;
+        a->dh = cfg->hidden / cfg->heads;
+        in_pad = q->in_pad;
+        Tm = cfg->max_len;
+
+        q->i16_len = n16;
+        q->i16_memory = p16 = g_new0 (int16_t, n16);
+        q->i32_len = n32;
+        q->i32_memory = p32 = g_new0 (int32_t, n32);
+        q->f32_len = nf;
+        q->f32_memory = g_new0 (float, nf);
+        q->sy = q->f32_memory;
+        q->by = q->f32_memory + cfg->n_out;
+#define TAKE16(ptr, n) do { (ptr) = p16; p16 += (n); } while (0)
+#define TAKE32(ptr, n) do { (ptr) = p32; p32 += (n); } while (0)
+        TAKE16 (a->wi, dp * in_pad);
+        for (l = 0; l < cfg->layers; l++) {
+                AttnQLayer *ql = &a->layer[l];
+
+                TAKE16 (ql->wqkv, 3 * dp * dp);
+                TAKE16 (ql->wo, dp * dp);
+                TAKE16 (ql->w1, fp * dp);
+                TAKE16 (ql->w2, dp * fp);
+        }
+        TAKE16 (q->wy_q, (gsize) q->out_pad * dp);
+        TAKE16 (a->exp_q15, AUGUR_NNQ_LUT_N);
+        TAKE32 (a->bi, D);
+        TAKE32 (a->mi, D);
+        TAKE32 (a->si, D);
+        TAKE32 (a->pos, Tm * D);
+        for (l = 0; l < cfg->layers; l++) {
+                AttnQLayer *ql = &a->layer[l];
+
+                TAKE32 (ql->g1, D);
+                TAKE32 (ql->bqkv, 3 * D);
+                TAKE32 (ql->mqkv, 3 * D);
+                TAKE32 (ql->sqkv, 3 * D);
+                TAKE32 (ql->bo, D);
+                TAKE32 (ql->mo, D);
+                TAKE32 (ql->so, D);
+                TAKE32 (ql->g2, D);
+                TAKE32 (ql->b1, 2 * D);
+                TAKE32 (ql->m1, 2 * D);
+                TAKE32 (ql->s1, 2 * D);
+                TAKE32 (ql->b2, D);
+                TAKE32 (ql->m2, D);
+                TAKE32 (ql->s2, D);
+        }
+        TAKE32 (a->gf, D);
+        TAKE32 (a->att_ms, 2);
+#undef TAKE16
+#undef TAKE32
+        g_assert ((gsize) (p16 - q->i16_memory) == n16);
+        g_assert ((gsize) (p32 - q->i32_memory) == n32);
+        q->matvec = pick_matvec ();
+        return q;
+}
+
+static int32_t
+q_fixed (float v, int frac)
+{
+        double x = nearbyint ((double) v * (double) (1 << frac));
+
+        if (!isfinite (x))
+                return 0;
+        return (int32_t) CLAMP (x, -1073741824.0, 1073741824.0);
+}
+
+/* Quantise `rows` rows of a (rows, cols) float matrix into a (., ld) int16
+ * block, with requant multipliers for factor s_r * f (NULL m: none). */
+static void
+attn_quantise_matrix (const float *w, guint rows, guint cols, int16_t *wq, guint ld,
+                      double f, int32_t *m, int32_t *s, double *ret_scales)
+{
+        guint r;
+
+        for (r = 0; r < rows; r++) {
+                double sc = quantise_row (w + (gsize) r * cols, cols, 32768.0, wq + (gsize) r * ld);
+
+                if (m)
+                        make_multiplier (sc * f, &m[r], &s[r]);
+                if (ret_scales)
+                        ret_scales[r] = sc;
+        }
+}
+
+static AugurNNQ *
+attnq_from_float (const AugurNN *nn)
+{
+        const AugurNNConfig *cfg = &nn->cfg;
+        const guint I = cfg->n_in, D = cfg->hidden, F = 2 * D, O = cfg->n_out;
+        const float *body = nn->params.wx;
+        AugurNNQ *q = augur_nnq_new_empty_cfg (cfg);
+        AugurNNQAttn *a = q->attn;
+        const float *t[4 + AUGUR_ATTN_LAYER_TENSORS * AUGUR_ATTN_MAX_LAYERS];
+        guint k, l, c, nt = augur_attn_n_tensors (cfg);
+        gsize i, off;
+
+        for (k = 0; k < nt; k++) {
+                augur_attn_tensor (cfg, k, NULL, &off, NULL);
+                t[k] = body + off;
+        }
+        /* wi bi pos */
+        attn_quantise_matrix (t[0], D, I, a->wi, q->in_pad, 64.0, a->mi, a->si, NULL);
+        for (k = 0; k < D; k++)
+                a->bi[k] = q_fixed (t[1][k], 16);
+        for (i = 0; i < (gsize) cfg->max_len * D; i++)
+                a->pos[i] = q_fixed (t[2][i], 16);
+        for (l = 0; l < cfg->layers; l++) {
+                const float *const *lt = t + 3 + l * AUGUR_ATTN_LAYER_TENSORS;
+                AttnQLayer *ql = &a->layer[l];
+
+                /* g1 wqkv bqkv wo bo g2 w1 b1 w2 b2 */
+                for (k = 0; k < D; k++) {
+                        ql->g1[k] = q_fixed (lt[0][k], 12);
+                        ql->g2[k] = q_fixed (lt[5][k], 12);
+                        ql->bo[k] = q_fixed (lt[4][k], 16);
+                        ql->b2[k] = q_fixed (lt[9][k], 16);
+                }
+                for (c = 0; c < 3; c++)
+                        attn_quantise_matrix (lt[1] + (gsize) c * D * D, D, D,
+                                              ql->wqkv + (gsize) c * a->dp * a->dp, a->dp, 4.0,
+                                              ql->mqkv + c * D, ql->sqkv + c * D, NULL);
+                for (k = 0; k < 3 * D; k++)
+                        ql->bqkv[k] = q_fixed (lt[2][k], 12);
+                attn_quantise_matrix (lt[3], D, D, ql->wo, a->dp, 64.0, ql->mo, ql->so, NULL);
+                attn_quantise_matrix (lt[6], F, D, ql->w1, a->dp, 1.0, ql->m1, ql->s1, NULL);
+                for (k = 0; k < F; k++)
+                        ql->b1[k] = q_fixed (lt[7][k], 10);
+                attn_quantise_matrix (lt[8], D, F, ql->w2, a->fp, 64.0, ql->m2, ql->s2, NULL);
+        }
+        for (k = 0; k < D; k++)
+                a->gf[k] = q_fixed (t[nt - 1][k], 12);
+        make_multiplier (1.0 / sqrt ((double) a->dh), &a->att_ms[0], &a->att_ms[1]);
+        for (k = 0; k < O; k++) {
+                double sc = quantise_row (nn->params.wy + (gsize) k * D, D, 32768.0,
+                                          q->wy_q + (gsize) k * a->dp);
+
+                q->sy[k] = (float) (sc / 1024.0);
+                q->by[k] = nn->params.by[k];
+        }
+        for (k = 0; k < AUGUR_NNQ_LUT_N; k++)
+                a->exp_q15[k] = q15_of (exp (-16.0 + k / 32.0));
+        return q;
+}
+
+static gboolean
+shifts_ok (const int32_t *m, const int32_t *s, gsize n)
+{
+        gsize r;
+
+        for (r = 0; r < n; r++) {
+                if (m[r] < 0 || s[r] < 1 || s[r] > 62)
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+rows_ok (const int16_t *w, gsize rows, guint ld)
+{
+        gsize r;
+
+        for (r = 0; r < rows; r++) {
+                if (!row_bound_ok (w + r * ld, ld, 32768.0))
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+attnq_validate (const AugurNNQ *q, GError **error)
+{
+        const AugurNNQAttn *a = q->attn;
+        const gsize D = a->D;
+        guint l, k;
+
+#define BAD(...) \
+        do { \
+                g_set_error (error, AUGUR_NN_ERROR, AUGUR_NN_ERROR_INVALID, __VA_ARGS__); \
+                return FALSE; \
+        } while (0)
+        if (!shifts_ok (a->mi, a->si, D) || !shifts_ok (a->att_ms, a->att_ms + 1, 1))
+                BAD ("input or attention requantisation multiplier/shift out of range");
+        if (!rows_ok (a->wi, a->dp, q->in_pad))
+                BAD ("input projection: weights could overflow the int32 accumulator");
+        for (l = 0; l < q->layers; l++) {
+                const AttnQLayer *ql = &a->layer[l];
+
+                if (!shifts_ok (ql->mqkv, ql->sqkv, 3 * D) || !shifts_ok (ql->mo, ql->so, D) ||
+                    !shifts_ok (ql->m1, ql->s1, 2 * D) || !shifts_ok (ql->m2, ql->s2, D))
+                        BAD ("layer %u: requantisation multiplier/shift out of range", l);
+                if (!rows_ok (ql->wqkv, 3 * a->dp, a->dp) || !rows_ok (ql->wo, a->dp, a->dp) ||
+                    !rows_ok (ql->w1, a->fp, a->dp) || !rows_ok (ql->w2, a->dp, a->fp))
+                        BAD ("layer %u: weights could overflow the int32 accumulator", l);
+        }
+        if (!rows_ok (q->wy_q, q->out_pad, a->dp))
+                BAD ("head: weights could overflow the int32 accumulator");
+        for (k = 0; k < AUGUR_NNQ_LUT_N; k++) {
+                if (a->exp_q15[k] < 0)
+                        BAD ("exp table entry %u is negative", k);
+        }
+        if (a->exp_q15[AUGUR_NNQ_LUT_N - 1] <= 0)
+                BAD ("exp table: exp(0) must be positive");
+        for (k = 0; k < q->n_out; k++) {
+                if (!isfinite (q->sy[k]) || !isfinite (q->by[k]))
+                        BAD ("head row %u: non-finite scale or bias", k);
+        }
+#undef BAD
+        return TRUE;
+}
+
+/* Scratch of one window run, carved from st->attn_scratch. */
+typedef struct {
+        int32_t *h;              /* (Tm, dp) residual stream, Q16             */
+        int32_t *qkv;            /* (Tm, 3*dp) Q12                            */
+        int32_t *acc;            /* (max(3dp, fp, out_pad))                   */
+        int32_t *e;              /* (Tm) scores, then softmax weights         */
+        int16_t *u;              /* (Tm, dp) norm output, Q10                 */
+        int16_t *o;              /* (dp) attention output, Q10                */
+        int16_t *u2;             /* (dp)                                      */
+        int16_t *f;              /* (fp)                                      */
+        int16_t *z;              /* (dp)                                      */
+} AttnScratch;
+
+static gsize
+attn_scratch_layout (const AugurNNQ *q, AttnScratch *s, void *mem)
+{
+        const AugurNNQAttn *a = q->attn;
+        const gsize Tm = q->max_len, dp = a->dp, fp = a->fp;
+        gsize nacc = MAX (MAX (3 * dp, fp), (gsize) q->out_pad);
+        gsize n32 = Tm * dp + Tm * 3 * dp + nacc + Tm;
+        gsize n16 = Tm * dp + dp + dp + fp + dp;
+
+        if (s) {
+                int32_t *p32 = mem;
+                int16_t *p16 = (int16_t *) (p32 + n32);
+
+                s->h = p32;
+                s->qkv = s->h + Tm * dp;
+                s->acc = s->qkv + Tm * 3 * dp;
+                s->e = s->acc + nacc;
+                s->u = p16;
+                s->o = s->u + Tm * dp;
+                s->u2 = s->o + dp;
+                s->f = s->u2 + dp;
+                s->z = s->f + fp;
+        }
+        return n32 * sizeof (int32_t) + n16 * sizeof (int16_t);
+}
+
+static uint64_t
+isqrt64 (uint64_t v)
+{
+        uint64_t r = (uint64_t) sqrt ((double) v);
+
+        while (r > 0 && r * r > v)
+                r--;
+        while ((r + 1) * (r + 1) <= v)
+                r++;
+        return r;
+}
+
+/* u (Q10, D values; the pad is left alone) = rmsnorm(h (Q16)) * g (Q12). */
+static void
+rmsnorm_q (const int32_t *h, guint D, const int32_t *g, int16_t *u)
+{
+        int64_t maxabs = 0, ss = 0, eps, msq, inv;
+        uint64_t r8;
+        int sh;
+        guint k;
+
+        for (k = 0; k < D; k++)
+                maxabs = MAX (maxabs, h[k] < 0 ? -(int64_t) h[k] : (int64_t) h[k]);
+        if (maxabs == 0) {
+                memset (u, 0, D * sizeof (int16_t));
+                return;
+        }
+        /* bring max|h| to 15 bits: sh in -14..17 */
+        sh = (64 - __builtin_clzll ((unsigned long long) maxabs)) - 15;
+        for (k = 0; k < D; k++) {
+                int64_t v = sh > 0 ? (((int64_t) h[k] + ((int64_t) 1 << (sh - 1))) >> sh)
+                                   : ((int64_t) h[k] * ((int64_t) 1 << -sh));
+
+                ss += v * v;
+        }
+        /* eps in the same scale: 1e-5 * 2^32 (Q16 squared) * 2^(-2 sh) */
+        if (sh >= 0)
+                eps = 2 * sh >= 63 ? 0 : (int64_t) ATT_EPS_Q32 >> (2 * sh);
+        else
+                eps = (int64_t) ATT_EPS_Q32 << (-2 * sh);
+        msq = ss / D + eps;
+        r8 = isqrt64 ((uint64_t) msq << 16);          /* rms * 2^8, >= 2^16 here */
+        if (r8 == 0)
+                r8 = 1;
+        inv = (int64_t) (((uint64_t) 1 << 52) / r8);
+        for (k = 0; k < D; k++) {
+                int64_t v = sh > 0 ? (((int64_t) h[k] + ((int64_t) 1 << (sh - 1))) >> sh)
+                                   : ((int64_t) h[k] * ((int64_t) 1 << -sh));
+                int64_t n_q14 = (v * inv + ((int64_t) 1 << 29)) >> 30;
+
+                u[k] = sat16 ((n_q14 * g[k] + (1 << 15)) >> 16);
+        }
+}
+
+static void
+attnq_output (const AugurNNQ *q, const AugurNNQState *st, float *out)
+{
+        const AugurNNQAttn *a = q->attn;
+        const guint D = a->D, dp = a->dp, fp = a->fp, dh = a->dh, nh = q->heads;
+        const guint n = st->n_x, L = q->layers, p0 = q->max_len - n;
+        AttnScratch s;
+        guint t, r, l, hd, j, k, c;
+
+        attn_scratch_layout (q, &s, st->attn_scratch);
+        if (n == 0) {
+                memset (s.z, 0, dp * sizeof (int16_t));
+                goto head;
+        }
+        for (t = 0; t < n; t++) {
+                int32_t *ht = s.h + (gsize) t * dp;
+
+                q->matvec (a->wi, dp, q->in_pad, st->xwin_q10 + (gsize) t * q->in_pad, s.acc);
+                for (r = 0; r < D; r++)
+                        ht[r] = sat32 (requant (s.acc[r], a->mi[r], a->si[r]) + a->bi[r] +
+                                       a->pos[(gsize) (p0 + t) * D + r]);
+        }
+        for (l = 0; l < L; l++) {
+                const AttnQLayer *ql = &a->layer[l];
+                guint t0 = l + 1 == L ? n - 1 : 0;
+
+                for (t = 0; t < n; t++) {
+                        int16_t *ut = s.u + (gsize) t * dp;
+                        int32_t *qt = s.qkv + (gsize) t * 3 * dp;
+
+                        rmsnorm_q (s.h + (gsize) t * dp, D, ql->g1, ut);
+                        q->matvec (ql->wqkv, 3 * dp, dp, ut, s.acc);
+                        for (c = 0; c < 3; c++) {
+                                for (r = 0; r < D; r++) {
+                                        guint i = c * D + r;
+                                        int64_t v = requant (s.acc[c * dp + r], ql->mqkv[i], ql->sqkv[i]) +
+                                                    ql->bqkv[i];
+
+                                        qt[c * dp + r] = (int32_t) CLAMP (v, -ATT_QKV_MAX, ATT_QKV_MAX);
+                                }
+                        }
+                }
+                for (t = t0; t < n; t++) {
+                        int32_t *ht = s.h + (gsize) t * dp;
+                        const int32_t *qt = s.qkv + (gsize) t * 3 * dp;
+
+                        for (hd = 0; hd < nh; hd++) {
+                                int32_t mx = INT32_MIN;
+                                int64_t sum = 0;
+
+                                for (j = 0; j <= t; j++) {
+                                        const int32_t *kj = s.qkv + (gsize) j * 3 * dp + dp + hd * dh;
+                                        int64_t dot = 0;
+
+                                        for (k = 0; k < dh; k++)
+                                                dot += (int64_t) qt[hd * dh + k] * kj[k];
+                                        s.e[j] = sat32 (requant (sat32 ((dot + (1 << 11)) >> 12),
+                                                                 a->att_ms[0], a->att_ms[1]));
+                                        mx = MAX (mx, s.e[j]);
+                                }
+                                for (j = 0; j <= t; j++) {
+                                        int64_t d = (int64_t) s.e[j] - mx;
+
+                                        s.e[j] = lut (a->exp_q15, (int32_t) MAX (d, (int64_t) INT32_MIN / 2),
+                                                      LUT_EXP_LO, LUT_EXP_SH);
+                                        sum += s.e[j];
+                                }
+                                if (sum <= 0)
+                                        sum = 1;   /* defensive: validated tables give >= exp(0) */
+                                for (j = 0; j <= t; j++)
+                                        s.e[j] = (int32_t) ((((int64_t) s.e[j] << 15) + sum / 2) / sum);
+                                for (k = 0; k < dh; k++) {
+                                        int64_t acc = 0;
+
+                                        for (j = 0; j <= t; j++)
+                                                acc += (int64_t) s.e[j] * s.qkv[(gsize) j * 3 * dp + 2 * dp + hd * dh + k];
+                                        s.o[hd * dh + k] = sat16 ((acc + (1 << 16)) >> 17);
+                                }
+                        }
+                        q->matvec (ql->wo, dp, dp, s.o, s.acc);
+                        for (r = 0; r < D; r++)
+                                ht[r] = sat32 ((int64_t) ht[r] + requant (s.acc[r], ql->mo[r], ql->so[r]) +
+                                               ql->bo[r]);
+                        rmsnorm_q (ht, D, ql->g2, s.u2);
+                        q->matvec (ql->w1, fp, dp, s.u2, s.acc);
+                        for (r = 0; r < 2 * D; r++) {
+                                int64_t v = requant (s.acc[r], ql->m1[r], ql->s1[r]) + ql->b1[r];
+
+                                s.f[r] = v > 0 ? sat16 (v) : 0;
+                        }
+                        q->matvec (ql->w2, dp, fp, s.f, s.acc);
+                        for (r = 0; r < D; r++)
+                                ht[r] = sat32 ((int64_t) ht[r] + requant (s.acc[r], ql->m2[r], ql->s2[r]) +
+                                               ql->b2[r]);
+                }
+        }
+        rmsnorm_q (s.h + (gsize) (n - 1) * dp, D, a->gf, s.z);
+head:
+        q->matvec (q->wy_q, q->out_pad, dp, s.z, st->acc_y);
+        for (k = 0; k < q->n_out; k++)
+                out[k] = (float) st->acc_y[k] * q->sy[k] + q->by[k];
+}
+
+/* ------------------------------------------------------------------------
  * State
  * ------------------------------------------------------------------------ */
 
@@ -491,6 +1010,10 @@ augur_nnq_state_new (const AugurNNQ *q)
         st->acc_x = st->memory32;
         st->acc_h = st->acc_x + q->gh_pad;
         st->acc_y = st->acc_h + q->gh_pad;
+        if (q->arch == AUGUR_ARCH_TRANSFORMER) {
+                st->xwin_q10 = g_new0 (int16_t, (gsize) q->max_len * q->in_pad);
+                st->attn_scratch = g_malloc0 (attn_scratch_layout (q, NULL, NULL));
+        }
         return st;
 }
 
@@ -501,6 +1024,8 @@ augur_nnq_state_free (AugurNNQState *st)
                 return;
         g_free (st->memory);
         g_free (st->memory32);
+        g_free (st->xwin_q10);
+        g_free (st->attn_scratch);
         g_free (st);
 }
 
@@ -510,6 +1035,7 @@ augur_nnq_reset_state (AugurNNQState *st)
         g_return_if_fail (st != NULL);
         memset (st->h_q14, 0, st->hidden * sizeof (int16_t));
         memset (st->c_q11, 0, st->hidden * sizeof (int16_t));
+        st->n_x = 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -525,6 +1051,26 @@ augur_nnq_step (const AugurNNQ *q, AugurNNQState *st, const float *x_t)
 
         g_return_if_fail (st->hidden == H && st->gates == q->gates);
 
+        if (q->arch == AUGUR_ARCH_TRANSFORMER) {
+                int16_t *slot;
+
+                if (st->n_x == q->max_len) {
+                        memmove (st->xwin_q10, st->xwin_q10 + q->in_pad,
+                                 (gsize) (st->n_x - 1) * q->in_pad * sizeof (int16_t));
+                        st->n_x--;
+                }
+                slot = st->xwin_q10 + (gsize) st->n_x * q->in_pad;
+                for (k = 0; k < q->n_in; k++) {
+                        float v = x_t[k] * (float) (1 << AUGUR_NNQ_X_FRAC);
+
+                        if (!(v == v))
+                                v = 0.0f;
+                        v = CLAMP (v, -32768.0f, 32767.0f);
+                        slot[k] = (int16_t) lrintf (v);
+                }
+                st->n_x++;
+                return;
+        }
         for (k = 0; k < q->n_in; k++) {
                 float v = x_t[k] * (float) (1 << AUGUR_NNQ_X_FRAC);
 
@@ -588,6 +1134,10 @@ augur_nnq_output (const AugurNNQ *q, const AugurNNQState *st, float *out)
 {
         guint k;
 
+        if (q->arch == AUGUR_ARCH_TRANSFORMER) {
+                attnq_output (q, st, out);
+                return;
+        }
         q->matvec (q->wy_q, q->out_pad, q->hid_pad, st->h_q14, st->acc_y);
         for (k = 0; k < q->n_out; k++)
                 out[k] = (float) st->acc_y[k] * q->sy[k] + q->by[k];

@@ -54,6 +54,29 @@
 
 G_BEGIN_DECLS
 
+/* TRANSFORMER Q-FORMAT (nn-attn.h for the equations)
+ * =====================
+ *   quantity              storage  format  notes
+ *   input x, norm out u   int16    Q10     [-32, 32) saturate; the matvec input
+ *   residual stream h     int32    Q16     saturating adds
+ *   q, k, v               int32    Q12     clamped to +-256 (2^20)
+ *   scores, softmax arg   int32    Q12     (q.k >> 12) * M >> S, M = 1/sqrt(dh)
+ *   softmax weights       int32    Q15     e = EXP(s - max), a = e * 2^15 / sum e
+ *   attention out o       int16    Q10     sum a v (int64) >> 17
+ *   FFN hidden f          int16    Q10     relu, saturate
+ *   norm gains g          int32    Q12
+ *   biases                int32    Q16 (into h), Q12 (qkv), Q10 (FFN hidden)
+ *   weights               int16    per-row scale, the same OVERFLOW bound as
+ *                                  below with X = 32768 for every matrix
+ * RMSNorm in integers: shift the row so max|h| has 15 bits, sum of squares
+ * in int64 (+ eps in the same scale), floor sqrt (exact), one int64
+ * reciprocal per row, n = h * inv >> 30 in Q14, u = n * g >> 16.
+ * EXP is a 513-entry Q15 table of exp on [-16, 0), step 1/32, interpolated
+ * like the sigmoid below; arguments below -16 give exp(-16).
+ * The window runs whole on every output: every position through layers
+ * 1..L-1, and only the last position's query, Wo and FFN in layer L.
+ */
+
 #define AUGUR_NNQ_X_FRAC   10   /* Q-format of the quantised input           */
 #define AUGUR_NNQ_H_FRAC   14   /* Q-format of h                             */
 #define AUGUR_NNQ_C_FRAC   11   /* Q-format of the LSTM cell state           */
@@ -65,6 +88,8 @@ G_BEGIN_DECLS
  * cols % 16 == 0). */
 typedef void (*AugurNNQMatvec) (const int16_t *w, guint rows, guint cols,
                                 const int16_t *v, int32_t *acc);
+
+typedef struct _AugurNNQAttn AugurNNQAttn;   /* private, nn-q.c */
 
 typedef struct {
         AugurArch arch;
@@ -99,6 +124,11 @@ typedef struct {
         float *f32_memory;
         gsize f32_len;
         AugurNNQMatvec matvec;   /* SSE2 or AVX2 kernel, chosen at creation    */
+        /* transformer (TRANSFORMER Q-FORMAT below); 0 / NULL otherwise.  Its
+         * blocks are the same three, carved differently; wy_q, sy and by
+         * keep their meaning (wy_q reads z in Q10, so sy = s_r * 2^-10). */
+        guint layers, heads, max_len;
+        AugurNNQAttn *attn;      /* pointers into the blocks                  */
 } AugurNNQ;
 
 /* Per-VM state, carried tick to tick.  All scratch lives here too, so one
@@ -114,6 +144,10 @@ typedef struct {
         int32_t *acc_h;          /* (gh_pad) Wh h accumulators                 */
         int32_t *acc_y;          /* (out_pad) head accumulators                */
         int32_t *memory32;       /* one block for the int32 arrays             */
+        /* transformer: the window (a step appends, the output runs it) */
+        int16_t *xwin_q10;       /* (max_len, in_pad) oldest first            */
+        guint n_x;               /* inputs held, <= max_len                    */
+        gpointer attn_scratch;   /* one block, carved by nn-q.c               */
 } AugurNNQState;
 
 /* Quantise a float model.  Cannot fail for a valid AugurNN.
@@ -144,6 +178,14 @@ gboolean augur_nnq_validate (const AugurNNQ *q, GError **error);
 /* Empty model with blocks allocated for the shapes (for the blob loader). */
 AugurNNQ *augur_nnq_new_empty (AugurArch arch, guint n_in, guint hidden,
                                guint n_out);
+/* The same for a transformer (cfg's arch, shapes, layers, heads, max_len);
+ * NULL when the config is invalid. */
+AugurNNQ *augur_nnq_new_empty_cfg (const AugurNNConfig *cfg);
+/* Element counts of the int16, int32 and float blocks for cfg's shapes
+ * (any arch), without allocating: the loader checks a section's length
+ * against them first.  FALSE when the config is invalid. */
+gboolean augur_nnq_block_sizes (const AugurNNConfig *cfg, gsize *ret_n16,
+                                gsize *ret_n32, gsize *ret_nf);
 
 /* Float-vs-int comparison, step by step.  For each of the B windows in
  * x (B, T, I): reset a float and an int state, step both T times, and

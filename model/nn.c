@@ -60,6 +60,7 @@
 #include <cblas.h>
 
 #include "nn.h"
+#include "nn-attn.h"
 #include "util.h"
 
 /* cblas.h pulls in <complex.h>, which defines I.  We never use it. */
@@ -92,6 +93,7 @@ G_DEFINE_QUARK (augur-nn-error-quark, augur_nn_error)
 static const char *const arch_names[AUGUR_ARCH_N] = {
         [AUGUR_ARCH_LSTM] = "lstm",
         [AUGUR_ARCH_GRU] = "gru",
+        [AUGUR_ARCH_TRANSFORMER] = "transformer",
 };
 
 static const char *const tensor_names[AUGUR_NN_N_TENSORS] = {
@@ -122,7 +124,15 @@ augur_arch_from_name (const char *name)
 guint
 augur_arch_gates (AugurArch arch)
 {
-        return arch == AUGUR_ARCH_GRU ? 3 : 4;
+        static const guint gates[AUGUR_ARCH_N] = {
+                [AUGUR_ARCH_LSTM] = 4,
+                [AUGUR_ARCH_GRU] = 3,
+                [AUGUR_ARCH_TRANSFORMER] = 0,
+        };
+
+        if ((guint) arch >= AUGUR_ARCH_N)
+                return 0;
+        return gates[arch];
 }
 
 const char *
@@ -462,6 +472,9 @@ augur_nn_config_init (AugurNNConfig *cfg, guint n_in, guint hidden,
         cfg->beta2 = 0.999f;
         cfg->eps = 1e-8f;
         cfg->threads = 0;
+        cfg->layers = 2;
+        cfg->heads = 2;
+        cfg->max_len = 64;
 }
 
 static gboolean
@@ -498,6 +511,14 @@ config_check (const AugurNNConfig *cfg, GError **error)
                 BAD ("clip_norm is NaN");
         if (cfg->threads > 64)
                 BAD ("threads %u out of range 0..64", cfg->threads);
+        if (cfg->arch == AUGUR_ARCH_TRANSFORMER) {
+                if (cfg->layers < 1 || cfg->layers > AUGUR_ATTN_MAX_LAYERS)
+                        BAD ("layers %u out of range 1..%u", cfg->layers, AUGUR_ATTN_MAX_LAYERS);
+                if (cfg->heads < 1 || cfg->heads > cfg->hidden || cfg->hidden % cfg->heads != 0)
+                        BAD ("heads %u must divide hidden %u", cfg->heads, cfg->hidden);
+                if (cfg->max_len < 1 || cfg->max_len > AUGUR_ATTN_MAX_LEN)
+                        BAD ("max_len %u out of range 1..%u", cfg->max_len, AUGUR_ATTN_MAX_LEN);
+        }
         if (cfg->tau) {
                 for (k = 0; k < cfg->n_out; k++) {
                         float t = cfg->tau[k];
@@ -527,16 +548,100 @@ point_tensors (const AugurNN *nn, float *memory, AugurNNParams *p)
         }
 }
 
+/* Lengths of the pointer table's tensors (transformer: the body in wx). */
+static void
+tensor_lengths (const AugurNNConfig *cfg, gsize *len)
+{
+        const gsize H = cfg->hidden, GH = (gsize) augur_arch_gates (cfg->arch) * H;
+
+        if (cfg->arch == AUGUR_ARCH_TRANSFORMER) {
+                len[0] = augur_attn_n_params (cfg);
+                len[1] = len[2] = len[3] = 0;
+        } else {
+                len[0] = GH * cfg->n_in;
+                len[1] = GH * H;
+                len[2] = GH;
+                len[3] = cfg->arch == AUGUR_ARCH_GRU ? H : 0;
+        }
+        len[4] = (gsize) cfg->n_out * H;
+        len[5] = cfg->n_out;
+}
+
+gsize
+augur_nn_count_params (const AugurNNConfig *cfg)
+{
+        gsize len[AUGUR_NN_N_TENSORS], n = 0;
+        AugurNNConfig shapes;
+        guint k;
+
+        g_return_val_if_fail (cfg != NULL, 0);
+        /* shapes only: the training hyper-parameters do not size anything */
+        shapes = *cfg;
+        shapes.tau = NULL;
+        shapes.dropout = shapes.l1 = shapes.l2 = 0.0f;
+        shapes.clip_norm = shapes.lr = 1.0f;
+        shapes.beta1 = shapes.beta2 = 0.5f;
+        shapes.eps = 1e-8f;
+        shapes.threads = 0;
+        if (!config_check (&shapes, NULL))
+                return 0;
+        tensor_lengths (cfg, len);
+        for (k = 0; k < AUGUR_NN_N_TENSORS; k++)
+                n += len[k];
+        return n;
+}
+
+guint
+augur_nn_n_tensors (const AugurNN *nn)
+{
+        g_return_val_if_fail (nn != NULL, 0);
+        if (nn->cfg.arch == AUGUR_ARCH_TRANSFORMER)
+                return augur_attn_n_tensors (&nn->cfg) + 2;
+        return AUGUR_NN_N_TENSORS;
+}
+
+const char *
+augur_nn_tensor_info (const AugurNN *nn, guint k, char *buf, gsize buf_len,
+                      gsize *ret_offset, gsize *ret_len)
+{
+        gsize off = 0, len = 0;
+        guint j, nb;
+
+        g_return_val_if_fail (nn != NULL && buf != NULL, NULL);
+        g_return_val_if_fail (k < augur_nn_n_tensors (nn), NULL);
+        if (nn->cfg.arch != AUGUR_ARCH_TRANSFORMER) {
+                for (j = 0; j < k; j++)
+                        off += nn->tensor_len[j];
+                len = nn->tensor_len[k];
+                g_strlcpy (buf, tensor_names[k], buf_len);
+        } else if (k < (nb = augur_attn_n_tensors (&nn->cfg))) {
+                int layer;
+                const char *name = augur_attn_tensor (&nn->cfg, k, &layer, &off, &len);
+
+                if (layer >= 0)
+                        g_snprintf (buf, buf_len, "l%d.%s", layer, name);
+                else
+                        g_strlcpy (buf, name, buf_len);
+        } else {
+                off = nn->tensor_len[0] + (k == nb + 1 ? nn->tensor_len[4] : 0);
+                len = nn->tensor_len[k == nb ? 4 : 5];
+                g_strlcpy (buf, k == nb ? "wy" : "by", buf_len);
+        }
+        if (ret_offset)
+                *ret_offset = off;
+        if (ret_len)
+                *ret_len = len;
+        return buf;
+}
+
 static AugurNN *
 nn_alloc (const AugurNNConfig *cfg)
 {
         AugurNN *nn = g_new0 (AugurNN, 1);
-        gsize GH, H = cfg->hidden;
         guint k;
 
         nn->cfg = *cfg;
         nn->gates = augur_arch_gates (cfg->arch);
-        GH = (gsize) nn->gates * H;
         nn->tau = g_new (float, cfg->n_out);
         for (k = 0; k < cfg->n_out; k++)
                 nn->tau[k] = cfg->tau ? cfg->tau[k] : -1.0f;
@@ -546,12 +651,7 @@ nn_alloc (const AugurNNConfig *cfg)
                 nn->threads = MIN (2u, (guint) g_get_num_processors ());
         nn->cfg.threads = nn->threads;
 
-        nn->tensor_len[0] = GH * cfg->n_in;
-        nn->tensor_len[1] = GH * H;
-        nn->tensor_len[2] = GH;
-        nn->tensor_len[3] = cfg->arch == AUGUR_ARCH_GRU ? H : 0;
-        nn->tensor_len[4] = (gsize) cfg->n_out * H;
-        nn->tensor_len[5] = cfg->n_out;
+        tensor_lengths (cfg, nn->tensor_len);
         nn->n_params = 0;
         for (k = 0; k < AUGUR_NN_N_TENSORS; k++)
                 nn->n_params += nn->tensor_len[k];
@@ -590,6 +690,8 @@ augur_nn_new (const AugurNNConfig *cfg, guint64 seed, GError **error)
                 for (j = 0; j < cfg->hidden; j++)
                         nn->params.b[cfg->hidden + j] = 1.0f;
         }
+        if (cfg->arch == AUGUR_ARCH_TRANSFORMER)
+                augur_attn_init_fixup (&nn->cfg, nn->params.wx);
         return g_steal_pointer (&nn);
 }
 
@@ -682,6 +784,7 @@ struct _AugurNNActs {
         float *dh2;              /* (B, H)                                     */
         float *dc;               /* (B, H) LSTM                                */
         float *memory;
+        AugurAttnActs *attn;     /* transformer: the encoder's cache          */
 };
 
 static void
@@ -689,6 +792,7 @@ acts_free (AugurNNActs *a)
 {
         if (!a)
                 return;
+        augur_attn_acts_free (a->attn);
         g_free (a->memory);
         g_free (a);
 }
@@ -701,16 +805,19 @@ acts_ensure (const AugurNN *nn, AugurNNActs **ap, guint B, guint T)
         gsize rows = (gsize) B * T, I = nn->cfg.n_in, H = nn->cfg.hidden;
         gsize O = nn->cfg.n_out, GH = (gsize) nn->gates * H;
         gboolean lstm = nn->cfg.arch == AUGUR_ARCH_LSTM;
+        gboolean attn = nn->cfg.arch == AUGUR_ARCH_TRANSFORMER;
         gsize sizes[N_ACTS];
         float **ptrs[N_ACTS];
         gsize total = 0, cap_rows;
         guint cap_b, k;
         float *it;
 
-        if (a && a->cap_rows >= rows && a->cap_b >= B)
-                return a;
         if (!a)
                 a = *ap = g_new0 (AugurNNActs, 1);
+        if (attn)
+                augur_attn_acts_ensure (&nn->cfg, &a->attn, B, T);
+        if (a->memory && a->cap_rows >= rows && a->cap_b >= B)
+                return a;
         cap_rows = MAX (rows, a->cap_rows);
         cap_b = MAX (B, a->cap_b);
 
@@ -731,6 +838,10 @@ acts_ensure (const AugurNN *nn, AugurNNActs **ap, guint B, guint T)
                 };
                 memcpy (ptrs, p, sizeof ptrs);
                 memcpy (sizes, s, sizeof sizes);
+                if (attn) {
+                        /* the encoder keeps its own x and activations */
+                        sizes[0] = sizes[2] = sizes[5] = 0;
+                }
         }
         for (k = 0; k < N_ACTS; k++)
                 total += sizes[k];
@@ -766,6 +877,10 @@ acts_forward (const AugurNN *nn, AugurNNActs *a, const float *x, guint B,
         a->B = B;
         a->T = T;
         a->has_targets = FALSE;
+        if (nn->cfg.arch == AUGUR_ARCH_TRANSFORMER) {
+                augur_attn_forward (&nn->cfg, p->wx, a->attn, x, B, T, a->hT);
+                goto head;
+        }
         memcpy (a->x, x, rows * I * sizeof (float));
 
         /* gates := X Wx^T + b, all steps at once. */
@@ -826,6 +941,7 @@ acts_forward (const AugurNN *nn, AugurNNActs *a, const float *x, guint B,
                 }
         }
 
+head:
         /* head: y = dropout(hT) Wy^T + by */
         if (dmask) {
                 memcpy (a->dmask, dmask, (gsize) B * H * sizeof (float));
@@ -939,6 +1055,10 @@ acts_backward (const AugurNN *nn, AugurNNActs *a, float *g_memory)
                      a->dh, (int) H);
         for (j = 0; j < (gsize) B * H; j++)
                 a->dh[j] *= a->dmask[j];
+        if (nn->cfg.arch == AUGUR_ARCH_TRANSFORMER) {
+                augur_attn_backward (&nn->cfg, p->wx, a->attn, a->dh, g.wx);
+                return;
+        }
         if (lstm)
                 memset (a->dc, 0, (gsize) B * H * sizeof (float));
 
@@ -1294,6 +1414,10 @@ augur_nn_state_new (const AugurNN *nn)
         st->h = g_new0 (float, H * 2 + (gsize) nn->gates * H * 2);
         st->c = st->h + H;
         st->scratch = st->c + H;
+        if (nn->cfg.arch == AUGUR_ARCH_TRANSFORMER) {
+                st->xwin = g_new0 (float, (gsize) nn->cfg.max_len * nn->cfg.n_in);
+                augur_attn_acts_ensure (&nn->cfg, &st->attn, 1, nn->cfg.max_len);
+        }
         return st;
 }
 
@@ -1302,6 +1426,8 @@ augur_nn_state_free (AugurNNState *st)
 {
         if (!st)
                 return;
+        augur_attn_acts_free (st->attn);
+        g_free (st->xwin);
         g_free (st->h);
         g_free (st);
 }
@@ -1312,6 +1438,7 @@ augur_nn_state_reset (AugurNNState *st)
         g_return_if_fail (st != NULL);
         memset (st->h, 0, st->hidden * sizeof (float));
         memset (st->c, 0, st->hidden * sizeof (float));
+        st->n_x = 0;
 }
 
 void
@@ -1322,6 +1449,16 @@ augur_nn_step (const AugurNN *nn, AugurNNState *st, const float *x_t)
         float *ax = st->scratch, *ah = st->scratch + GH;
 
         g_return_if_fail (st->hidden == H);
+
+        if (nn->cfg.arch == AUGUR_ARCH_TRANSFORMER) {
+                if (st->n_x == nn->cfg.max_len) {
+                        memmove (st->xwin, st->xwin + I, (st->n_x - 1) * I * sizeof (float));
+                        st->n_x--;
+                }
+                memcpy (st->xwin + st->n_x * I, x_t, I * sizeof (float));
+                st->n_x++;
+                return;
+        }
 
         /* ax = Wx x + b ; ah = Wh h */
         memcpy (ax, p->b, GH * sizeof (float));
@@ -1346,6 +1483,13 @@ augur_nn_state_output (const AugurNN *nn, const AugurNNState *st, float *out)
         const gsize H = nn->cfg.hidden, O = nn->cfg.n_out;
         gsize k, j;
 
+        if (nn->cfg.arch == AUGUR_ARCH_TRANSFORMER) {
+                if (st->n_x > 0)
+                        augur_attn_forward (&nn->cfg, nn->params.wx, st->attn, st->xwin, 1,
+                                            st->n_x, st->h);
+                else
+                        memset (st->h, 0, H * sizeof (float));
+        }
         for (k = 0; k < O; k++) {
                 const float *w = nn->params.wy + k * H;
                 float acc = nn->params.by[k];

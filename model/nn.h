@@ -1,5 +1,11 @@
 /* nn.h — the float recurrent forecaster of augur: one LSTM or GRU layer and a
  * linear head, trained with truncated BPTT, Adam, clipping, L1/L2, dropout.
+ * A third arch, AUGUR_ARCH_TRANSFORMER, replaces the recurrent layer by a
+ * small causal attention encoder (nn-attn.h) behind the same entry points:
+ * the head, the loss, the penalty, dropout, Adam, the threads and the model
+ * file are shared; only the body's forward/backward dispatch to nn-attn.c.
+ * Its penalty covers the whole body block (tensor wx), gains and position
+ * rows included.
  *
  * What it is: the reference (master) model.  Training, validation loss, batch
  * prediction and a stateful single-step forward all live in nn.c, in float.
@@ -79,14 +85,15 @@ G_BEGIN_DECLS
 typedef enum {
         AUGUR_ARCH_LSTM = 0,
         AUGUR_ARCH_GRU = 1,
+        AUGUR_ARCH_TRANSFORMER = 2,   /* causal attention encoder, nn-attn.h */
         AUGUR_ARCH_N,
 } AugurArch;
 
-/* "lstm" / "gru"; NULL for an unknown value. */
+/* "lstm" / "gru" / "transformer"; NULL for an unknown value. */
 const char *augur_arch_name (AugurArch arch);
 /* Inverse of augur_arch_name(); returns -1 when the name is unknown. */
 int augur_arch_from_name (const char *name);
-/* Number of gates G: 4 (LSTM) or 3 (GRU). */
+/* Number of gates G: 4 (LSTM), 3 (GRU), 0 (transformer: no recurrence). */
 guint augur_arch_gates (AugurArch arch);
 
 /* Limits checked by augur_nn_new() and by the blob loader. */
@@ -112,16 +119,23 @@ typedef struct {
         guint threads;      /* training threads (data parallel, 1..64);
                              * 0 = min(2, cores).  Results are bit-identical
                              * for the same seed and the same value here.     */
+        /* transformer only (ignored, and not stored, for LSTM/GRU): */
+        guint layers;       /* L attention blocks, 1..8 (default 2)           */
+        guint heads;        /* heads, must divide hidden (default 2)          */
+        guint max_len;      /* Tm positions learned, 1..512 (default 64); a
+                             * window of T <= Tm uses the last T rows        */
 } AugurNNConfig;
 
 /* Fill *cfg with the shapes given and defaults for the rest:
  * tau NULL, dropout 0, l1 0, l2 1e-5, clip_norm 1, lr 1e-3, betas 0.9/0.999,
- * eps 1e-8, threads 0 (auto). */
+ * eps 1e-8, threads 0 (auto), layers 2, heads 2, max_len 64. */
 void augur_nn_config_init (AugurNNConfig *cfg, guint n_in, guint hidden,
                            guint n_out, AugurArch arch);
 
 /* Parameters, carved from one allocation in this order (the pointer table
- * in nn.c, and the order of the float section of the model file). */
+ * in nn.c, and the order of the float section of the model file).
+ * Transformer: wx holds the whole encoder body (nn-attn.h lists its
+ * tensors), wh, b and bhn are empty, and wy (O, D), by (O) are the head. */
 #define AUGUR_NN_N_TENSORS 6
 typedef struct {
         float *wx;          /* (G*H, I) input projection, gate-major rows       */
@@ -134,6 +148,10 @@ typedef struct {
 
 /* Name of parameter tensor k (0 <= k < AUGUR_NN_N_TENSORS), e.g. "wx". */
 const char *augur_nn_tensor_name (guint k);
+
+/* Float parameters a config's shapes need (0 when the shapes are invalid;
+ * the training hyper-parameters are not checked). */
+gsize augur_nn_count_params (const AugurNNConfig *cfg);
 
 typedef struct _AugurNNActs AugurNNActs;   /* private: forward/backward cache */
 
@@ -174,6 +192,14 @@ AugurNN *augur_nn_new_from_params (const AugurNNConfig *cfg,
                                    const float *params, gsize n_params,
                                    GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurNN, augur_nn_free)
+
+/* The model's named tensors, finer than the pointer table for the
+ * transformer (its body is split into wi, bi, pos, l<k>.wqkv, ...): count,
+ * and for tensor k a name (written into buf, which it returns), its offset
+ * and length in params_memory.  For LSTM/GRU these are the 6 tensors. */
+guint augur_nn_n_tensors (const AugurNN *nn);
+const char *augur_nn_tensor_info (const AugurNN *nn, guint k, char *buf, gsize buf_len,
+                                  gsize *ret_offset, gsize *ret_len);
 
 /* Deep copy of the weights and config (not the Adam moments, not the cache). */
 AugurNN *augur_nn_copy (const AugurNN *nn);
@@ -225,9 +251,15 @@ float augur_nn_tanh (float x);
 
 typedef struct {
         guint hidden;            /* H                                          */
-        float *h;                /* (H) hidden state                           */
+        float *h;                /* (H) hidden state; transformer: z of the
+                                  * last augur_nn_state_output               */
         float *c;                /* (H) LSTM cell state; unused for GRU        */
         float *scratch;          /* (G*H) gate pre-activations                 */
+        /* transformer: it has no recurrent state, so a step only appends
+         * x_t to the window and the output runs the encoder over it. */
+        float *xwin;             /* (max_len, I) the last inputs, oldest first */
+        guint n_x;               /* inputs held, <= max_len                    */
+        struct _AugurAttnActs *attn; /* its forward cache (B = 1)             */
 } AugurNNState;
 
 /* (transfer full) zeroed state for this model's shapes. */
@@ -237,9 +269,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurNNState, augur_nn_state_free)
 void augur_nn_state_reset (AugurNNState *st);
 
 /* Advance st by one input x_t (I).  No allocation.  Same arithmetic as one
- * step of augur_nn_forward() (modulo float summation order). */
+ * step of augur_nn_forward() (modulo float summation order).  Transformer:
+ * appends x_t to the window (dropping the oldest beyond max_len). */
 void augur_nn_step (const AugurNN *nn, AugurNNState *st, const float *x_t);
-/* Head on the current hidden state: out (O).  No dropout. */
+/* Head on the current hidden state: out (O).  No dropout.  Transformer:
+ * runs the encoder over the inputs held (the same arithmetic as
+ * augur_nn_predict on that window). */
 void augur_nn_state_output (const AugurNN *nn, const AugurNNState *st,
                             float *out);
 

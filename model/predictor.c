@@ -150,6 +150,7 @@
 static const char *const model_names[AUGUR_ARCH_N][3] = {
         [AUGUR_ARCH_LSTM] = { "lstm_int", "lstm_int+period", "lstm_int+tick" },
         [AUGUR_ARCH_GRU] = { "gru_int", "gru_int+period", "gru_int+tick" },
+        [AUGUR_ARCH_TRANSFORMER] = { "transformer_int", "transformer_int+period", "transformer_int+tick" },
 };
 static const char *const bl_names[AUGUR_BL_N][3] = {
         [AUGUR_BL_LAST_VALUE] = { "last_value", "last_value+period", "last_value+tick" },

@@ -52,6 +52,8 @@ augur_train_config_init (AugurTrainConfig *cfg)
          * 1 h window matched 2 h at half the cost, hidden 48 beat 32. */
         cfg->arch = AUGUR_ARCH_GRU;
         cfg->hidden = 48;
+        cfg->layers = 2;
+        cfg->heads = 2;
         cfg->H = 12;
         cfg->T = 12;
         cfg->step_s = AUGUR_FEAT_DEFAULT_STEP_S;
@@ -309,6 +311,9 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
                         tau[augur_model_out_index (H, (AugurTarget) t, 1, h)] = cfg->quantile;
                 }
         augur_nn_config_init (&ncfg, F, cfg->hidden, O, cfg->arch);
+        ncfg.layers = cfg->layers;
+        ncfg.heads = cfg->heads;
+        ncfg.max_len = T;            /* transformer: one position row per step */
         ncfg.tau = tau;
         ncfg.lr = cfg->lr;
         augur_nn_blas_threads_init ();

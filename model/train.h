@@ -17,8 +17,11 @@
 #include "dataset.h"
 
 typedef struct {
-        AugurArch arch;              /* gru (default) | lstm                 */
-        guint hidden;                /* hidden units (default 48)            */
+        AugurArch arch;              /* gru (default) | lstm | transformer   */
+        guint hidden;                /* hidden units (default 48); the
+                                      * transformer's width D              */
+        guint layers;                /* transformer blocks (default 2)       */
+        guint heads;                 /* transformer heads (default 2)        */
         guint H;                     /* horizons 1..H (default 12)           */
         guint T;                     /* window length, steps (default 12)    */
         gint64 step_s;               /* grid step, s (default 300)           */

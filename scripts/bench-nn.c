@@ -1,8 +1,15 @@
-/* bench-nn.c — timing of the augur LSTM/GRU: ns per single step (float and
- * fixed point, both architectures) and seconds per training epoch.
+/* bench-nn.c — timing of the augur LSTM/GRU/transformer: ns per single
+ * step (float and fixed point, LSTM and GRU), ns per int window forecast
+ * (what the predictor runs per VM per tick: reset, T inputs, head; all
+ * three architectures) and seconds per training epoch.
  *
- * Usage: bench-nn [step|train|all] [--windows N] [--batch B] [--hidden H]
+ * Usage: bench-nn [step|window|train|all] [--windows N] [--batch B] [--hidden H]
  *                 [--inputs I] [--window T] [--outputs O] [--threads N]
+ *                 [--layers L] [--heads N]
+ * Build (from the top of a configured tree, after make):
+ *   gcc -O2 -iquote model -iquote common $(pkg-config --cflags glib-2.0) \
+ *       scripts/bench-nn.c model/libaugur-model.a common/libaugur-common.a \
+ *       $(pkg-config --libs glib-2.0) -lopenblas -lz -lm -o bench-nn
  * Defaults are the production shapes: I = 30, H = 32, T = 24, O = 12,
  * 330000 windows per epoch, batch 256.  The epoch cycles over a pool of
  * 16384 distinct synthetic windows (the arithmetic does not depend on the
@@ -22,6 +29,7 @@
 
 static guint opt_windows = 330000, opt_batch = 256, opt_hidden = 32;
 static guint opt_inputs = 30, opt_window = 24, opt_outputs = 12, opt_threads = 0;
+static guint opt_layers = 2, opt_heads = 2;
 
 static void
 fill (float *x, gsize n, guint64 seed)
@@ -49,6 +57,9 @@ make_nn (AugurArch arch)
         cfg.tau = tau;
         cfg.dropout = 0.1f;
         cfg.threads = opt_threads;
+        cfg.layers = opt_layers;
+        cfg.heads = opt_heads;
+        cfg.max_len = opt_window;
         nn = augur_nn_new (&cfg, 1, &error);
         if (!nn)
                 g_error ("%s", error->message);
@@ -91,6 +102,53 @@ bench_step (AugurArch arch)
         g_print ("%-4s I=%u H=%u O=%u: int step %6.0f ns   float step %6.0f ns   int head %4.0f ns  (best of %u x %u)\n",
                  augur_arch_name (arch), opt_inputs, opt_hidden, opt_outputs,
                  best_q, best_f, best_h, blocks, n);
+}
+
+/* One int window forecast per VM per tick (augur_nnq_forecast_window, as
+ * the predictor and eval run it), and the float window for reference.
+ * Best of 20 blocks. */
+static void
+bench_window (AugurArch arch)
+{
+        const guint blocks = 20, pool = 64;
+        const guint n = arch == AUGUR_ARCH_TRANSFORMER ? 500 : 5000;
+        g_autoptr (AugurNN) nn = make_nn (arch);
+        g_autoptr (AugurNNQ) q = augur_nnq_from_float (nn);
+        g_autoptr (AugurNNQState) qs = augur_nnq_state_new (q);
+        g_autoptr (AugurNNState) fs = augur_nn_state_new (nn);
+        g_autofree float *x = g_new (float, (gsize) pool * opt_window * opt_inputs);
+        g_autofree float *out = g_new (float, opt_outputs);
+        double best_q = G_MAXDOUBLE, best_f = G_MAXDOUBLE;
+        char attn[48] = "";
+        guint blk, i, t;
+
+        if (arch == AUGUR_ARCH_TRANSFORMER)
+                g_snprintf (attn, sizeof attn, " L=%u heads=%u", opt_layers, opt_heads);
+        fill (x, (gsize) pool * opt_window * opt_inputs, 4);
+        for (blk = 0; blk < blocks; blk++) {
+                gint64 t0, t1, t2;
+
+                t0 = g_get_monotonic_time ();
+                for (i = 0; i < n; i++)
+                        augur_nnq_forecast_window (q, qs, x + (gsize) (i % pool) * opt_window * opt_inputs,
+                                                   opt_window, out);
+                t1 = g_get_monotonic_time ();
+                for (i = 0; i < n / 5; i++) {
+                        const float *xw = x + (gsize) (i % pool) * opt_window * opt_inputs;
+
+                        augur_nn_state_reset (fs);
+                        for (t = 0; t < opt_window; t++)
+                                augur_nn_step (nn, fs, xw + (gsize) t * opt_inputs);
+                        augur_nn_state_output (nn, fs, out);
+                }
+                t2 = g_get_monotonic_time ();
+                best_q = MIN (best_q, (t1 - t0) * 1000.0 / n);
+                best_f = MIN (best_f, (t2 - t1) * 1000.0 / (n / 5));
+        }
+        g_print ("%-11s I=%u H=%u T=%u O=%u%s: int window forecast %8.0f ns   float %8.0f ns  (best of %u x %u)\n",
+                 augur_arch_name (arch), opt_inputs, opt_hidden, opt_window, opt_outputs,
+                 attn,
+                 best_q, best_f, blocks, n);
 }
 
 static void
@@ -137,6 +195,8 @@ main (int argc, char **argv)
                 { "window", 0, 0, G_OPTION_ARG_INT, &opt_window, "window length", "T" },
                 { "outputs", 0, 0, G_OPTION_ARG_INT, &opt_outputs, "outputs", "O" },
                 { "threads", 0, 0, G_OPTION_ARG_INT, &opt_threads, "training threads (0 auto)", "N" },
+                { "layers", 0, 0, G_OPTION_ARG_INT, &opt_layers, "transformer layers", "L" },
+                { "heads", 0, 0, G_OPTION_ARG_INT, &opt_heads, "transformer heads", "N" },
                 { NULL },
         };
         const char *mode;
@@ -152,9 +212,15 @@ main (int argc, char **argv)
                 bench_step (AUGUR_ARCH_LSTM);
                 bench_step (AUGUR_ARCH_GRU);
         }
+        if (g_str_equal (mode, "window") || g_str_equal (mode, "all")) {
+                bench_window (AUGUR_ARCH_LSTM);
+                bench_window (AUGUR_ARCH_GRU);
+                bench_window (AUGUR_ARCH_TRANSFORMER);
+        }
         if (g_str_equal (mode, "train") || g_str_equal (mode, "all")) {
                 bench_train (AUGUR_ARCH_LSTM);
                 bench_train (AUGUR_ARCH_GRU);
+                bench_train (AUGUR_ARCH_TRANSFORMER);
         }
         return 0;
 }

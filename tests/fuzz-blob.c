@@ -84,6 +84,8 @@ seed_blob (AugurArch arch, guint I, guint H, guint O)
         GBytes *b;
 
         augur_nn_config_init (&cfg, I, H, O, arch);
+        cfg.heads = 1;                       /* transformer: small and valid */
+        cfg.max_len = 4;
         nn = augur_nn_new (&cfg, 1, &error);
         g_assert_no_error (error);
         b = augur_blob_save_to_bytes (nn, NULL, &extra, 1, &error);
@@ -113,12 +115,12 @@ test_files (void)
 static void
 test_self (void)
 {
-        const AugurArch archs[2] = { AUGUR_ARCH_LSTM, AUGUR_ARCH_GRU };
+        const AugurArch archs[3] = { AUGUR_ARCH_LSTM, AUGUR_ARCH_GRU, AUGUR_ARCH_TRANSFORMER };
         guint64 rng = 12345;
         guint a, k;
         gsize n, runs = 0;
 
-        for (a = 0; a < 2; a++) {
+        for (a = 0; a < G_N_ELEMENTS (archs); a++) {
                 g_autoptr (GBytes) b = seed_blob (archs[a], 2, 3, 2);
                 gsize len;
                 const guint8 *d = g_bytes_get_data (b, &len);
@@ -151,11 +153,11 @@ test_self (void)
 static int
 write_seeds (const char *dir)
 {
-        const AugurArch archs[2] = { AUGUR_ARCH_LSTM, AUGUR_ARCH_GRU };
+        const AugurArch archs[3] = { AUGUR_ARCH_LSTM, AUGUR_ARCH_GRU, AUGUR_ARCH_TRANSFORMER };
         guint a;
 
         g_mkdir_with_parents (dir, 0755);
-        for (a = 0; a < 2; a++) {
+        for (a = 0; a < G_N_ELEMENTS (archs); a++) {
                 g_autoptr (GBytes) b = seed_blob (archs[a], 2, 3, 2);
                 g_autofree char *path = g_strdup_printf ("%s/seed-%s.augur", dir,
                                                          augur_arch_name (archs[a]));

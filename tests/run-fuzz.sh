@@ -57,7 +57,7 @@ activity)
     MAX_LEN=4096
     ;;
 blob)
-    SOURCES=("$SRC/model/blob.c" "$SRC/model/nn.c" "$SRC/model/nn-q.c")
+    SOURCES=("$SRC/model/blob.c" "$SRC/model/nn.c" "$SRC/model/nn-attn.c" "$SRC/model/nn-q.c")
     FLAGS=(-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -I"$SRC/model")
     PKGS="glib-2.0 openblas lapacke zlib"
     MAX_LEN=16384

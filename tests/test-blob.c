@@ -1,6 +1,6 @@
 /* test-blob.c — tests of the model file (model/blob.c).
  *
- *   /blob/roundtrip/{lstm,gru}   save + load: float and quantised weights,
+ *   /blob/roundtrip/{lstm,gru,transformer}   save + load: float and quantised weights,
  *                                config, tau and extra sections identical;
  *                                the loaded int model steps identically.
  *   /blob/truncated              every length 0..size-1 is refused.
@@ -12,6 +12,10 @@
  *                                counts, bad shapes, missing/duplicate
  *                                sections, NaN weights, bad requant shifts;
  *                                each refused with the right error code.
+ *   /blob/{truncated,corrupt}/transformer  the same for a transformer file.
+ *   /blob/crafted/transformer/...  its shapes (layers, heads, positions),
+ *                                requant shifts, overflow rows and the exp
+ *                                table, each refused with the right code.
  *   /blob/io                     missing file, unwritable directory, bad
  *                                extra ids; overwrite is atomic.
  * Under valgrind (see the report) none of these reads out of bounds.
@@ -43,6 +47,8 @@ make_nn (AugurArch arch, guint I, guint H, guint O)
 
         g_assert_cmpuint (O, <=, 4);
         augur_nn_config_init (&cfg, I, H, O, arch);
+        cfg.heads = 1;                       /* transformer: H may be prime */
+        cfg.max_len = 8;                     /* transformer: > the window of 5 */
         cfg.tau = tau;
         cfg.dropout = 0.25f;
         cfg.l1 = 1e-4f;
@@ -119,6 +125,13 @@ test_roundtrip (gconstpointer data)
         g_assert_cmpfloat (nn2->cfg.dropout, ==, nn->cfg.dropout);
         g_assert_cmpfloat (nn2->cfg.l1, ==, nn->cfg.l1);
         g_assert_cmpfloat (nn2->cfg.lr, ==, nn->cfg.lr);
+        if (arch == AUGUR_ARCH_TRANSFORMER) {
+                g_assert_cmpuint (nn2->cfg.layers, ==, nn->cfg.layers);
+                g_assert_cmpuint (nn2->cfg.heads, ==, nn->cfg.heads);
+                g_assert_cmpuint (nn2->cfg.max_len, ==, nn->cfg.max_len);
+                g_assert_cmpuint (q2->layers, ==, nn->cfg.layers);
+                g_assert_cmpuint (q2->max_len, ==, nn->cfg.max_len);
+        }
         g_assert_cmpmem (nn2->tau, 3 * sizeof (float), nn->tau, 3 * sizeof (float));
         g_assert_cmpmem (nn2->params_memory, nn2->n_params * sizeof (float),
                          nn->params_memory, nn->n_params * sizeof (float));
@@ -169,9 +182,9 @@ test_roundtrip (gconstpointer data)
 }
 
 static void
-test_truncated (void)
+test_truncated (gconstpointer data)
 {
-        g_autoptr (GBytes) b = make_blob (AUGUR_ARCH_LSTM);
+        g_autoptr (GBytes) b = make_blob (GPOINTER_TO_INT (data));
         gsize len, n;
         const guint8 *d = g_bytes_get_data (b, &len);
 
@@ -198,9 +211,9 @@ test_truncated (void)
 }
 
 static void
-test_corrupt (void)
+test_corrupt (gconstpointer data)
 {
-        g_autoptr (GBytes) b = make_blob (AUGUR_ARCH_GRU);
+        g_autoptr (GBytes) b = make_blob (GPOINTER_TO_INT (data));
         gsize len, pos, tried = 0;
         const guint8 *d = g_bytes_get_data (b, &len);
         g_autofree guint8 *cp = g_memdup2 (d, len);
@@ -538,6 +551,97 @@ test_not_regular (void)
         g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* Transformer files (make_blob: I 3, D 5, O 2, 2 layers, 1 head, 8
+ * positions): shapes in the config section and the quantised blocks are
+ * checked like the RNN's. */
+typedef enum {
+        A_LAYERS_ZERO,
+        A_LAYERS_HUGE,
+        A_HEADS,
+        A_MAX_LEN_HUGE,
+        A_BAD_SHIFT,
+        A_OVERFLOW_ROW,
+        A_EXP_TABLE,
+        A_CONFIG_SHORT,
+} AttnPatch;
+
+typedef struct {
+        const char *name;
+        AttnPatch patch;
+        AugurBlobError code;
+} AttnCase;
+
+static const AttnCase attn_cases[] = {
+        { "layers-zero",  A_LAYERS_ZERO,  AUGUR_BLOB_ERROR_SHAPE },
+        { "layers-huge",  A_LAYERS_HUGE,  AUGUR_BLOB_ERROR_SHAPE },
+        { "heads",        A_HEADS,        AUGUR_BLOB_ERROR_SHAPE },
+        { "max-len-huge", A_MAX_LEN_HUGE, AUGUR_BLOB_ERROR_SHAPE },
+        { "bad-shift",    A_BAD_SHIFT,    AUGUR_BLOB_ERROR_CORRUPT },
+        { "overflow-row", A_OVERFLOW_ROW, AUGUR_BLOB_ERROR_CORRUPT },
+        { "exp-table",    A_EXP_TABLE,    AUGUR_BLOB_ERROR_CORRUPT },
+        { "config-short", A_CONFIG_SHORT, AUGUR_BLOB_ERROR_CORRUPT },
+};
+
+static void
+test_crafted_attn (gconstpointer data)
+{
+        const AttnCase *ac = data;
+        g_autoptr (GBytes) b = make_blob (AUGUR_ARCH_TRANSFORMER);
+        g_autoptr (GError) error = NULL;
+        gsize len;
+        const guint8 *src = g_bytes_get_data (b, &len);
+        g_autofree guint8 *d = g_memdup2 (src, len);
+        const gsize cfg_attn = section_offset (d, 0) + 32 + 4 * 2;   /* after tau[2] */
+        const gsize q = section_offset (d, 2);
+        /* int16 block: wi (16x16), 2 x (wqkv 48x16, wo, w1, w2 16x16), wy 4x16, exp */
+        const gsize n16 = 256 + 2 * (768 + 256 + 256 + 256) + 64 + 513;
+        AugurNN *nn = NULL;
+        guint k;
+
+        g_assert_cmpuint (rd32 (d + 12), ==, AUGUR_ARCH_TRANSFORMER);
+        g_assert_cmpuint (rd32 (d + cfg_attn), ==, 2);          /* layers  */
+        g_assert_cmpuint (rd32 (d + cfg_attn + 4), ==, 1);      /* heads   */
+        g_assert_cmpuint (rd32 (d + cfg_attn + 8), ==, 8);      /* max_len */
+        switch (ac->patch) {
+        case A_LAYERS_ZERO:
+                le32 (d + cfg_attn, 0);
+                break;
+        case A_LAYERS_HUGE:
+                le32 (d + cfg_attn, 1000000);
+                break;
+        case A_HEADS:
+                le32 (d + cfg_attn + 4, 2);                     /* 5 % 2 != 0 */
+                break;
+        case A_MAX_LEN_HUGE:
+                le32 (d + cfg_attn + 8, 0xffffffffu);
+                break;
+        case A_BAD_SHIFT:
+                /* first si: int32 block starts bi (5), mi (5), si */
+                le32 (d + q + 16 + 2 * n16 + 4 * 10, 63);
+                break;
+        case A_OVERFLOW_ROW:
+                for (k = 0; k < 16; k++) {
+                        d[q + 16 + 2 * k] = 0x00;
+                        d[q + 16 + 2 * k + 1] = 0x80;
+                }
+                break;
+        case A_EXP_TABLE:
+                /* exp(0), the table's last entry, zero: softmax would divide by 0 */
+                d[q + 16 + 2 * (n16 - 1)] = 0;
+                d[q + 16 + 2 * (n16 - 1) + 1] = 0;
+                break;
+        case A_CONFIG_SHORT:
+                /* an RNN-sized config section: arch says transformer */
+                le32 (d + 12, AUGUR_ARCH_GRU);
+                break;
+        }
+        fix_crc (d, len);
+        g_assert_false (augur_blob_load_from_data (d, len, &nn, NULL, NULL, &error));
+        g_assert_null (nn);
+        g_test_message ("%s: %s", ac->name, error->message);
+        g_assert_error (error, AUGUR_BLOB_ERROR, (gint) ac->code);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -548,8 +652,19 @@ main (int argc, char **argv)
 
         g_test_add_data_func ("/blob/roundtrip/lstm", GINT_TO_POINTER (AUGUR_ARCH_LSTM), test_roundtrip);
         g_test_add_data_func ("/blob/roundtrip/gru", GINT_TO_POINTER (AUGUR_ARCH_GRU), test_roundtrip);
-        g_test_add_func ("/blob/truncated", test_truncated);
-        g_test_add_func ("/blob/corrupt", test_corrupt);
+        g_test_add_data_func ("/blob/roundtrip/transformer", GINT_TO_POINTER (AUGUR_ARCH_TRANSFORMER),
+                              test_roundtrip);
+        g_test_add_data_func ("/blob/truncated", GINT_TO_POINTER (AUGUR_ARCH_LSTM), test_truncated);
+        g_test_add_data_func ("/blob/truncated/transformer", GINT_TO_POINTER (AUGUR_ARCH_TRANSFORMER),
+                              test_truncated);
+        g_test_add_data_func ("/blob/corrupt", GINT_TO_POINTER (AUGUR_ARCH_GRU), test_corrupt);
+        g_test_add_data_func ("/blob/corrupt/transformer", GINT_TO_POINTER (AUGUR_ARCH_TRANSFORMER),
+                              test_corrupt);
+        for (k = 0; k < G_N_ELEMENTS (attn_cases); k++) {
+                g_autofree char *path = g_strdup_printf ("/blob/crafted/transformer/%s", attn_cases[k].name);
+
+                g_test_add_data_func (path, &attn_cases[k], test_crafted_attn);
+        }
         for (k = 0; k < G_N_ELEMENTS (craft_cases); k++) {
                 g_autofree char *path = g_strdup_printf ("/blob/crafted/%s", craft_cases[k].name);
 

@@ -67,6 +67,9 @@ static guint64 rng_state = 7;
 /* A small model with random weights; when head_bias is finite, the head
  * is replaced by a constant output (wy = 0, by = head_bias); head_gain
  * multiplies the head weights (a large gain makes the forecasts noise). */
+/* The network make_model_h builds (the transformer test switches it). */
+static AugurArch model_arch = AUGUR_ARCH_LSTM;
+
 static AugurModel *
 make_model_h (float head_bias, float head_gain, guint H)
 {
@@ -88,7 +91,8 @@ make_model_h (float head_bias, float head_gain, guint H)
         m->T = T_WIN;
         m->quantile = 0.95f;
         m->coverage = 0.95f;
-        augur_nn_config_init (&nc, m->F, 16, O, AUGUR_ARCH_LSTM);
+        augur_nn_config_init (&nc, m->F, 16, O, model_arch);
+        nc.max_len = T_WIN;
         m->nn = augur_nn_new (&nc, 3, &error);
         g_assert_no_error (error);
         for (gsize k = 0; k < (gsize) O * nc.hidden; k++)
@@ -234,6 +238,16 @@ test_online_batch_skip (void)
 
 /* A model trained with --horizon 48 (4 h at 5 min, the most a model
  * file holds): the predictor forecasts and serves all 48. */
+/* The same with a transformer: the predictor's replay of the window
+ * (reset + T steps + output) is its window forecast. */
+static void
+test_online_batch_transformer (void)
+{
+        model_arch = AUGUR_ARCH_TRANSFORMER;
+        check_online_batch (FALSE, H_OUT);
+        model_arch = AUGUR_ARCH_LSTM;
+}
+
 static void
 test_online_batch_h48 (void)
 {
@@ -986,6 +1000,7 @@ main (int argc, char **argv)
         g_test_add_func ("/predictor/online-batch", test_online_batch);
         g_test_add_func ("/predictor/online-batch/skipped-steps", test_online_batch_skip);
         g_test_add_func ("/predictor/online-batch/h48", test_online_batch_h48);
+        g_test_add_func ("/predictor/online-batch/transformer", test_online_batch_transformer);
         g_test_add_func ("/predictor/champion/bad-model", test_champion_bad);
         g_test_add_func ("/predictor/champion/model-floor", test_model_floor);
         g_test_add_func ("/predictor/model-gate/announced-spike", test_gate_announced);

@@ -167,8 +167,12 @@ static const AugurOptDef opts_train[] = {
         AUGUR_CLI_INPUT_OPT_ROWS,
         { .name = "out", .type = AUGUR_OPT_STRING, .flags = AUGUR_OPT_REQUIRED, .alias = 'o', .metavar = "MODEL",
           .help = "write the model there" },
-        { .name = "arch", .type = AUGUR_OPT_STRING, .metavar = "lstm|gru",
-          .help = "the recurrent cell (default gru)" },
+        { .name = "arch", .type = AUGUR_OPT_STRING, .metavar = "lstm|gru|transformer",
+          .help = "the network: a recurrent cell or a small causal attention encoder (default gru)" },
+        { .name = "layers", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 8,
+          .help = "transformer: attention blocks (default 2)" },
+        { .name = "heads", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 64,
+          .help = "transformer: attention heads, must divide --hidden (default 2)" },
         { .name = "hidden", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 1024,
           .help = "hidden units (default 48)" },
         { .name = "horizon", .type = AUGUR_OPT_INT, .metavar = "H", .imin = 1, .imax = AUGUR_FORECAST_MAX_H,
@@ -212,8 +216,8 @@ static const AugurOptDef opts_train[] = {
 };
 
 static const AugurCmdInfo info_train = {
-        .help = "train a forecasting model (LSTM or GRU) on traces or on the history",
-        .desc = "Train a forecasting model (LSTM or GRU) on imported traces (--traces) or on "
+        .help = "train a forecasting model (LSTM, GRU or transformer)",
+        .desc = "Train a forecasting model (LSTM, GRU or a small transformer) on imported traces (--traces) or on "
                 "augurd's history (--db), and write it to --out.  Progress goes to standard "
                 "error, one line per epoch; --json prints one result object instead.",
 };
@@ -245,9 +249,13 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 int arch = augur_arch_from_name (val);
 
                 if (arch < 0)
-                        return augur_cli_usage ("train: --arch must be lstm or gru");
+                        return augur_cli_usage ("train: --arch must be lstm, gru or transformer");
                 cfg.arch = (AugurArch) arch;
         }
+        if (augur_cmd_opts_int (opts, "layers", &v))
+                cfg.layers = (guint) v;
+        if (augur_cmd_opts_int (opts, "heads", &v))
+                cfg.heads = (guint) v;
         if (augur_cmd_opts_int (opts, "hidden", &v))
                 cfg.hidden = (guint) v;
         if (augur_cmd_opts_int (opts, "horizon", &v))
