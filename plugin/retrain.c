@@ -31,7 +31,10 @@
  *      `virt-augur eval`).  The candidate trains on the samples strictly
  *      before the slice's first step only;
  *   4. train: augur_forecast_train with [retrain] time_budget (checked per
- *      epoch; the first epoch always runs) and the cancel flag;
+ *      epoch; the first epoch always runs) and the cancel flag, in the
+ *      serving model's shape when one loads (augur_retrain_config_from_model:
+ *      an admin who serves a 4-hour or a transformer model keeps one; the
+ *      default model's shape is the default one), else `train`'s defaults;
  *   5. EVAL: per VM, augur_forecast_eval of the candidate, then of the
  *      serving model (each on a dataset built with its own feature
  *      normalisation), on the held-out slice, with the baselines on the
@@ -411,6 +414,20 @@ collect_scores (const GArray *rows, EvalScores *ret)
                 pool_of (rows, augur_baseline_name ((AugurBaselineKind) b), &ret->bl[b]);
 }
 
+void
+augur_retrain_config_from_model (const AugurModel *m, AugurTrainConfig *cfg)
+{
+        cfg->arch = m->nn->cfg.arch;
+        cfg->hidden = m->nn->cfg.hidden;
+        cfg->layers = m->nn->cfg.layers;
+        cfg->heads = m->nn->cfg.heads;
+        cfg->T = m->T;
+        cfg->H = m->H;
+        cfg->point_loss = m->point_loss;
+        cfg->quantile = m->quantile;
+        cfg->coverage = m->coverage;
+}
+
 /* Evaluate m (NULL: baselines only) on one series' held-out slice. */
 static gboolean
 eval_one (const AugurModel *m, AugurSeries *s, EvalScores *ret, GError **error)
@@ -567,12 +584,23 @@ augur_retrain_run (const AugurRetrainParams *p, const gint *cancel)
 
                 g_ptr_array_add (train_series, series_head (s, augur_retrain_holdout_start_s (s)));
         }
-        /* 4. train */
+        /* 4. train, in the serving model's shape when one serves */
+        if (p->serving_path) {
+                serving = augur_model_load (p->serving_path, &error);
+                if (!serving) {
+                        g_debug ("serving model %s cannot be scored: %s", p->serving_path, error->message);
+                        g_clear_error (&error);
+                }
+        }
+        if (serving)
+                augur_retrain_config_from_model (serving, &tcfg);
         tcfg.step_s = RETRAIN_STEP_S;
         tcfg.split = AUGUR_SPLIT_BY_TIME;
         tcfg.cancel = cancel;
         augur_features_config_init (&feat);
         feat.step_s = tcfg.step_s;
+        if (serving)   /* its opt-in groups too (recency, day) */
+                feat.groups |= serving->feat.groups & (AUGUR_FEAT_GROUP_RECENCY | AUGUR_FEAT_GROUP_DAY);
         if (tcfg.no_activity)
                 feat.groups &= ~(guint) (AUGUR_FEAT_GROUP_ACTIVITY | AUGUR_FEAT_GROUP_BUCKETS);
         if (tcfg.no_buckets)
@@ -589,13 +617,6 @@ augur_retrain_run (const AugurRetrainParams *p, const gint *cancel)
         r->run.epochs = (int) cand->epochs_run;
 
         /* 5. score candidate, serving model and baselines per VM */
-        if (p->serving_path) {
-                serving = augur_model_load (p->serving_path, &error);
-                if (!serving) {
-                        g_debug ("serving model %s cannot be scored: %s", p->serving_path, error->message);
-                        g_clear_error (&error);
-                }
-        }
         for (guint i = 0; i < series->len; i++) {
                 AugurSeries *s = g_ptr_array_index (series, i);
                 AugurRetrainVmRow vm = { 0 };

@@ -104,6 +104,11 @@ AugurModel *augur_retrain_promote_file (const char *dir, const char *path, int v
  * before it.  G_MAXINT64 for an empty series. */
 gint64 augur_retrain_holdout_start_s (const AugurSeries *s);
 
+/* Set cfg's model shape to m's: arch, width (and the transformer's layers
+ * and heads), window, horizons, point loss, quantile and coverage.  The
+ * training schedule (epochs, budget, seed) is left alone. */
+void augur_retrain_config_from_model (const AugurModel *m, AugurTrainConfig *cfg);
+
 /* The eval row of the model as it serves: the int NN behind its
  * validation gate (model/eval.c). */
 #define AUGUR_RETRAIN_SERVED_SUFFIX "_gated"

@@ -11,7 +11,9 @@
  *   /retrain/files/promote      versions, link, pruning, corrupt candidate,
  *                               rollback when the serving file is damaged
  *   /retrain/run/promote        a sabotaged serving model is replaced by
- *                               the candidate; the record and the swap
+ *                               the candidate, trained in its shape (an
+ *                               LSTM, window 8, 6 horizons); the record
+ *                               and the swap
  *   /retrain/holdout            no peeking: the training cut is eval's test split
  *   /retrain/store              the run record round-trips (NULL = -1 / NAN)
  *   /retrain/gate               the auto gate from held-out verdicts
@@ -129,9 +131,10 @@ tiny_train_config (AugurTrainConfig *cfg)
         cfg->time_budget_s = 10;
 }
 
-/* A small model trained on one VM of the trace (transfer full). */
+/* A small model of the given shape trained on one VM of the trace
+ * (transfer full). */
 static AugurModel *
-tiny_model (void)
+tiny_model_shaped (AugurArch arch, guint T, guint H)
 {
         g_autoptr(GPtrArray) series = read_trace (1);
         g_autoptr(AugurDataset) ds = NULL;
@@ -141,6 +144,9 @@ tiny_model (void)
         AugurModel *m;
 
         tiny_train_config (&cfg);
+        cfg.arch = arch;
+        cfg.T = T;
+        cfg.H = H;
         cfg.epochs = 1;
         cfg.windows_per_epoch = 512;
         augur_features_config_init (&feat);
@@ -148,6 +154,15 @@ tiny_model (void)
         m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
         g_assert_no_error (error);
         return m;
+}
+
+static AugurModel *
+tiny_model (void)
+{
+        AugurTrainConfig cfg;
+
+        tiny_train_config (&cfg);
+        return tiny_model_shaped (cfg.arch, cfg.T, cfg.H);
 }
 
 /* ------------------------------------------------------------ decide */
@@ -349,7 +364,9 @@ sabotage (AugurModel *m)
 static void
 test_run_promote (Fixture *f, gconstpointer data)
 {
-        g_autoptr(AugurModel) bad = tiny_model ();
+        /* Not train's default shape (GRU, window 12, 12 horizons): the
+         * candidate must take the serving model's. */
+        g_autoptr(AugurModel) bad = tiny_model_shaped (AUGUR_ARCH_LSTM, 8, 6);
         g_autofree char *bad_path = g_build_filename (f->dir, "bad.augur", NULL);
         g_autoptr(GError) error = NULL;
         g_autoptr(AugurRetrainResult) res = NULL;
@@ -393,6 +410,10 @@ test_run_promote (Fixture *f, gconstpointer data)
         g_assert_cmpint (res->run.candidate_version, ==, 1);
         g_assert_cmpint (res->run.gate_version, ==, 1);
         g_assert_nonnull (res->promoted);
+        g_assert_cmpint (res->promoted->nn->cfg.arch, ==, AUGUR_ARCH_LSTM);
+        g_assert_cmpuint (res->promoted->T, ==, 8);
+        g_assert_cmpuint (res->promoted->H, ==, 6);
+        g_assert_cmpuint (res->promoted->nn->cfg.hidden, ==, bad->nn->cfg.hidden);
         g_assert_true (res->run.finished_ms >= res->run.started_ms);
         for (guint i = 0; i < res->vms->len; i++) {
                 const AugurRetrainVmRow *vm = &g_array_index (res->vms, AugurRetrainVmRow, i);
