@@ -17,10 +17,10 @@
 #include "dataset.h"
 
 typedef struct {
-        AugurArch arch;              /* gru (default) | lstm | transformer   */
+        AugurArch arch;              /* transformer (default) | gru | lstm   */
         guint hidden;                /* hidden units (default 48); the
                                       * transformer's width D              */
-        guint layers;                /* transformer blocks (default 2)       */
+        guint layers;                /* transformer blocks (default 1)       */
         guint heads;                 /* transformer heads (default 2)        */
         guint H;                     /* horizons 1..H (default 12)           */
         guint T;                     /* window length, steps (default 12)    */
