@@ -87,6 +87,10 @@ struct AugurFake {
                                          * a lookup per VM per tick           */
         GArray *calls;                  /* AugurFakeCall                      */
         GArray *failures;               /* Failure                            */
+        GMutex lock;                    /* calls and failures: augurd runs the
+                                         * guest agent's call on a worker
+                                         * thread (activity.c) while the tick
+                                         * calls the hypervisor               */
         GPtrArray *conns;               /* Conn (owned by their AugurHv)      */
         gboolean down;
 };
@@ -133,6 +137,7 @@ augur_fake_new (gint64 now_ms)
         f->failures = g_array_new (FALSE, TRUE, sizeof (Failure));
         g_array_set_clear_func (f->failures, failure_clear);
         f->conns = g_ptr_array_new ();
+        g_mutex_init (&f->lock);
         return f;
 }
 
@@ -150,6 +155,7 @@ augur_fake_free (AugurFake *f)
         g_ptr_array_unref (f->guests);
         g_array_unref (f->calls);
         g_array_unref (f->failures);
+        g_mutex_clear (&f->lock);
         g_free (f);
 }
 
@@ -185,6 +191,29 @@ augur_fake_guest_uuid (const AugurFakeGuest *g)
 
 /* ---- the record of calls, and failures ---- */
 
+/* The index + 1 of the newest call this thread recorded (0 = none): what a
+ * fake op annotates after call() returned (a refusal, a disk name), even
+ * when another thread recorded a call in between. */
+static GPrivate last_call_idx;
+
+/* Annotate this thread's newest call: failed (disk NULL), or its device. */
+static void
+annotate_last (AugurFake *f, gboolean failed, const char *disk)
+{
+        guint i;
+        AugurFakeCall *c;
+
+        g_mutex_lock (&f->lock);
+        i = GPOINTER_TO_UINT (g_private_get (&last_call_idx));
+        g_assert (i > 0 && i <= f->calls->len);
+        c = &g_array_index (f->calls, AugurFakeCall, i - 1);
+        if (failed)
+                c->ok = FALSE;
+        if (disk)
+                g_strlcpy (c->disk, disk, sizeof c->disk);
+        g_mutex_unlock (&f->lock);
+}
+
 /* Record a call and decide whether it fails: the hypervisor down (LOST),
  * the guest gone (NO_GUEST), or an injected failure.  g may be NULL (a
  * connection call); name is what the record shows. */
@@ -195,6 +224,7 @@ call (AugurFake *f, AugurFakeCallKind kind, const AugurFakeGuest *g, const char 
         AugurFakeCall c = { .t_ms = f->now_ms, .kind = kind, .value = value, .method = method, .ok = TRUE };
 
         g_strlcpy (c.guest, g ? g->name : (name ? name : ""), sizeof c.guest);
+        g_mutex_lock (&f->lock);
         if (f->down) {
                 c.ok = FALSE;
                 g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_LOST, "fake: the hypervisor is down");
@@ -215,6 +245,8 @@ call (AugurFake *f, AugurFakeCallKind kind, const AugurFakeGuest *g, const char 
                 }
         }
         g_array_append_val (f->calls, c);
+        g_private_set (&last_call_idx, GUINT_TO_POINTER (f->calls->len));
+        g_mutex_unlock (&f->lock);
         return c.ok;
 }
 
@@ -223,13 +255,17 @@ augur_fake_fail (AugurFake *f, AugurFakeCallKind kind, const char *name, AugurHv
 {
         Failure x = { .kind = kind, .name = g_strdup (name), .code = code, .times = times };
 
+        g_mutex_lock (&f->lock);
         g_array_append_val (f->failures, x);
+        g_mutex_unlock (&f->lock);
 }
 
 void
 augur_fake_clear_failures (AugurFake *f)
 {
+        g_mutex_lock (&f->lock);
         g_array_set_size (f->failures, 0);
+        g_mutex_unlock (&f->lock);
 }
 
 const GArray *
@@ -243,31 +279,39 @@ augur_fake_count (const AugurFake *f, AugurFakeCallKind kind, const char *name)
 {
         guint n = 0;
 
+        g_mutex_lock ((GMutex *) &f->lock);
         for (guint i = 0; i < f->calls->len; i++) {
                 const AugurFakeCall *c = &g_array_index (f->calls, AugurFakeCall, i);
 
                 if (c->kind == kind && (!name || strcmp (c->guest, name) == 0))
                         n++;
         }
+        g_mutex_unlock ((GMutex *) &f->lock);
         return n;
 }
 
 const AugurFakeCall *
 augur_fake_last (const AugurFake *f, AugurFakeCallKind kind, const char *name)
 {
-        for (guint i = f->calls->len; i > 0; i--) {
+        const AugurFakeCall *found = NULL;
+
+        g_mutex_lock ((GMutex *) &f->lock);
+        for (guint i = f->calls->len; i > 0 && !found; i--) {
                 const AugurFakeCall *c = &g_array_index (f->calls, AugurFakeCall, i - 1);
 
                 if (c->kind == kind && (!name || strcmp (c->guest, name) == 0))
-                        return c;
+                        found = c;
         }
-        return NULL;
+        g_mutex_unlock ((GMutex *) &f->lock);
+        return found;
 }
 
 void
 augur_fake_clear_calls (AugurFake *f)
 {
+        g_mutex_lock (&f->lock);
         g_array_set_size (f->calls, 0);
+        g_mutex_unlock (&f->lock);
 }
 
 /* ---- events ---- */
@@ -845,7 +889,7 @@ guest_call (AugurHvGuest *hg, AugurFakeCallKind kind, gint64 value, AugurHvVcpuM
 static gboolean
 refuse (AugurFakeGuest *g, GError **error, const char *why)
 {
-        g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).ok = FALSE;
+        annotate_last (g->f, TRUE, NULL);
         g_set_error (error, AUGUR_HV_ERROR, AUGUR_HV_ERROR_FAILED, "fake: %s", why);
         return FALSE;
 }
@@ -998,8 +1042,7 @@ fk_get_block_iotune (AugurHvGuest *hg, const char *disk, AugurBlockIoTune *ret, 
 
         if (!guest_call (hg, AUGUR_FAKE_CALL_GET_BLOCK_IOTUNE, 0, 0, &g, error))
                 return FALSE;
-        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, disk,
-                   sizeof (((AugurFakeCall *) NULL)->disk));
+        annotate_last (g->f, FALSE, disk);
         if (!augur_fake_guest_iotune (g, disk, ret))
                 *ret = (AugurBlockIoTune) { 0 };
         return TRUE;
@@ -1023,8 +1066,7 @@ fk_set_block_iotune (AugurHvGuest *hg, const char *disk, const AugurBlockIoTune 
 
         if (!guest_call (hg, AUGUR_FAKE_CALL_SET_BLOCK_IOTUNE, v, 0, &g, error))
                 return FALSE;
-        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, disk,
-                   sizeof (((AugurFakeCall *) NULL)->disk));
+        annotate_last (g->f, FALSE, disk);
         augur_fake_guest_iotune (g, disk, &cur);
         for (int i = 0; i < N_LIMITS; i++)
                 if (set[i])
@@ -1122,8 +1164,7 @@ fk_get_iface_bandwidth (AugurHvGuest *hg, const char *iface, AugurIfaceBandwidth
 
         if (!guest_call (hg, AUGUR_FAKE_CALL_GET_IFACE_BANDWIDTH, 0, 0, &g, error))
                 return FALSE;
-        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, iface,
-                   sizeof (((AugurFakeCall *) NULL)->disk));
+        annotate_last (g->f, FALSE, iface);
         if (!has_iface (g, iface))
                 return refuse (g, error, "not a known interface");
         if (!augur_fake_guest_bandwidth (g, iface, ret))
@@ -1140,8 +1181,7 @@ fk_set_iface_bandwidth (AugurHvGuest *hg, const char *iface, const AugurIfaceBan
 
         if (!guest_call (hg, AUGUR_FAKE_CALL_SET_IFACE_BANDWIDTH, v, 0, &g, error))
                 return FALSE;
-        g_strlcpy (g_array_index (g->f->calls, AugurFakeCall, g->f->calls->len - 1).disk, iface,
-                   sizeof (((AugurFakeCall *) NULL)->disk));
+        annotate_last (g->f, FALSE, iface);
         if (!has_iface (g, iface))
                 return refuse (g, error, "not a known interface");
         augur_fake_guest_bandwidth (g, iface, &cur);

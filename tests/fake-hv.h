@@ -207,6 +207,12 @@ void augur_fake_set_down (AugurFake *f, gboolean down);
 
 /* ---- the record of calls ---- */
 
+/* Calls are recorded under a lock: augurd asks the guest agent on a worker
+ * thread while its tick calls the hypervisor, and both land here.  The
+ * counters below take the lock; the array and the pointer they return are
+ * to be read on the test's thread while no agent job runs (between ticks
+ * of a loop that has no activity, or after it stopped). */
+
 /* Every call so far, oldest first: a GArray of AugurFakeCall (borrowed). */
 const GArray *augur_fake_calls (const AugurFake *f);
 /* Calls of kind on guest name (NULL = any) since the start or the last
