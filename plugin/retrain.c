@@ -376,16 +376,17 @@ typedef struct {
         Pool bl[AUGUR_BL_N];
 } EvalScores;
 
-double
-augur_retrain_pooled_mae (const GArray *rows, const char *name, guint64 *ret_n)
+/* The rows named name (NULL: the model as it serves) of cpu_pct and
+ * mem_pct, every horizon, pooled by points. */
+static Pool
+pool_rows (const GArray *rows, const char *name)
 {
         Pool p = { 0, 0 };
 
         for (guint i = 0; i < rows->len; i++) {
                 const AugurEvalRow *r = &g_array_index (rows, AugurEvalRow, i);
-                gsize len = strlen (r->model), sl = strlen (AUGUR_RETRAIN_SERVED_SUFFIX);
                 gboolean match = name ? strcmp (r->model, name) == 0
-                                      : len > sl && strcmp (r->model + len - sl, AUGUR_RETRAIN_SERVED_SUFFIX) == 0;
+                                      : g_str_has_suffix (r->model, AUGUR_RETRAIN_SERVED_SUFFIX);
 
                 if (!match || (r->target != AUGUR_TARGET_CPU_PCT && r->target != AUGUR_TARGET_MEM_PCT)
                     || r->n == 0 || !isfinite (r->mae))
@@ -393,25 +394,25 @@ augur_retrain_pooled_mae (const GArray *rows, const char *name, guint64 *ret_n)
                 p.sum += r->mae * (double) r->n;
                 p.n += r->n;
         }
+        return p;
+}
+
+double
+augur_retrain_pooled_mae (const GArray *rows, const char *name, guint64 *ret_n)
+{
+        Pool p = pool_rows (rows, name);
+
         if (ret_n)
                 *ret_n = p.n;
         return pool_mean (&p);
 }
 
 static void
-pool_of (const GArray *rows, const char *name, Pool *ret)
-{
-        double m = augur_retrain_pooled_mae (rows, name, &ret->n);
-
-        ret->sum = ret->n ? m * (double) ret->n : 0;
-}
-
-static void
 collect_scores (const GArray *rows, EvalScores *ret)
 {
-        pool_of (rows, NULL, &ret->model);
+        ret->model = pool_rows (rows, NULL);
         for (int b = 0; b < AUGUR_BL_N; b++)
-                pool_of (rows, augur_baseline_name ((AugurBaselineKind) b), &ret->bl[b]);
+                ret->bl[b] = pool_rows (rows, augur_baseline_name ((AugurBaselineKind) b));
 }
 
 void
