@@ -138,6 +138,9 @@
 #define DAY_SLOT_STEPS    12       /* DAY summaries: 1 h of 5-min steps     */
 #define N_DAY_SLOTS       23       /* hours 1..23 back (hour 0 = _mean12)   */
 
+/* The signals of core_hist[0] and [1]. */
+static const AugurSig core_sig[2] = { AUGUR_SIG_CPU, AUGUR_SIG_MEM };
+
 static const char *const sig_names[AUGUR_SIG_N] = {
         "cpu", "mem", "disk", "net", "input", "sessions", "proc",
         "load", "psi_cpu", "psi_mem", "psi_io",
@@ -650,7 +653,6 @@ fill_day (const AugurFeatState *st, int k, AugurSig s, float *f)
 static void
 state_advance (AugurFeatState *st, const float *vals, const float *bkt, gboolean observed)
 {
-        static const AugurSig core[2] = { AUGUR_SIG_CPU, AUGUR_SIG_MEM };
         static const AugurSig io[2] = { AUGUR_SIG_DISK, AUGUR_SIG_NET };
         float prev_sessions = st->held[AUGUR_SIG_SESSIONS];
         gboolean burst = FALSE;
@@ -684,7 +686,7 @@ state_advance (AugurFeatState *st, const float *vals, const float *bkt, gboolean
                 st->bkt_obs = TRUE;
         }
         for (int k = 0; k < 2; k++) {
-                st->core_hist[k][st->age % HIST_LEN] = sig_transform (core[k], st->held[core[k]]);
+                st->core_hist[k][st->age % HIST_LEN] = sig_transform (core_sig[k], st->held[core_sig[k]]);
                 st->io_hist[k][st->age % IO_HIST_LEN] = sig_transform (io[k], st->held[io[k]]);
         }
 
@@ -731,8 +733,8 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
         gboolean any;
         guint o = 0;
 
-        fill_core (st, 0, AUGUR_SIG_CPU, f + F_CORE0);
-        fill_core (st, 1, AUGUR_SIG_MEM, f + F_CORE0 + C_N);
+        for (int k = 0; k < 2; k++)
+                fill_core (st, k, core_sig[k], f + F_CORE0 + k * C_N);
 
         tod_s = ((ts % 86400) + 86400) % 86400;
         days = (ts - tod_s) / 86400;
@@ -795,9 +797,11 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
                 }
         }
 
-        for (int k = 0; k < 2; k++)
-                fill_day (st, k, k ? AUGUR_SIG_MEM : AUGUR_SIG_CPU, f + F_DAY0 + k * N_DAY_SLOTS);
-        f[F_DAY0 + 2 * N_DAY_SLOTS] = (float) MIN (st->age / DAY_SLOT_STEPS, N_DAY_SLOTS) / N_DAY_SLOTS;
+        if (st->cfg.groups & AUGUR_FEAT_GROUP_DAY) {   /* 552 ring reads: only when emitted */
+                for (int k = 0; k < 2; k++)
+                        fill_day (st, k, core_sig[k], f + F_DAY0 + k * N_DAY_SLOTS);
+                f[F_DAY0 + 2 * N_DAY_SLOTS] = (float) MIN (st->age / DAY_SLOT_STEPS, N_DAY_SLOTS) / N_DAY_SLOTS;
+        }
 
         for (guint k = 0; k < F_FULL; k++)
                 if (st->sel[k])
