@@ -73,6 +73,7 @@ typedef enum {
         AUGUR_FORECAST_ERROR_MODEL,      /* model file metadata missing/bad   */
         AUGUR_FORECAST_ERROR_MISMATCH,   /* model features unknown to this build */
         AUGUR_FORECAST_ERROR_INVAL,      /* bad option                        */
+        AUGUR_FORECAST_ERROR_CANCELLED,  /* the caller's cancel flag was set  */
 } AugurForecastError;
 
 typedef enum {

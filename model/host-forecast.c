@@ -93,9 +93,41 @@ served_p50 (const HostHorizon *hz, guint scored)
         return hz->abs_err[HOST_P50_LAST] < hz->abs_err[HOST_P50_SUM] ? HOST_P50_LAST : HOST_P50_SUM;
 }
 
+void
+augur_host_forecast_predictor_config (AugurPredictorConfig *c, float coverage)
+{
+        augur_predictor_config_init (c);
+        c->step_s = AUGUR_HOST_FC_STEP_S;
+        c->tick_s = AUGUR_HOST_FC_STEP_S;
+        c->H = AUGUR_HOST_FC_H;
+        c->coverage = coverage;
+        c->floor_held = FALSE;
+        c->champion_metric = AUGUR_PRED_CHAMPION_MAE;
+        c->sources |= 1u << AUGUR_PRED_SRC_SEASONAL_NAIVE;
+}
+
+double
+augur_host_forecast_growth_kib (const AugurHostForecast *f, guint first_h)
+{
+        double growth = NAN;
+
+        for (guint h = MAX (first_h, 1) - 1; h < f->H; h++)
+                if (f->scored[h] >= AUGUR_HOST_FC_WARM && !isnan (f->upper_kib[h]))
+                        growth = isnan (growth) ? f->upper_kib[h] - f->held_kib
+                                                : MAX (growth, f->upper_kib[h] - f->held_kib);
+        return isnan (growth) ? NAN : MAX (growth, 0);
+}
+
 gboolean
 augur_host_forecast (const GPtrArray *series, AugurPredictor *pred, float coverage, gint64 history_s,
                      AugurHostForecast *ret, GError **error)
+{
+        return augur_host_forecast_full (series, pred, coverage, history_s, NULL, ret, error);
+}
+
+gboolean
+augur_host_forecast_full (const GPtrArray *series, AugurPredictor *pred, float coverage, gint64 history_s,
+                          const gint *cancel, AugurHostForecast *ret, GError **error)
 {
         const AugurPredictorConfig *pc = augur_predictor_config (pred);
         const gint64 step = pc->step_s;
@@ -162,6 +194,11 @@ augur_host_forecast (const GPtrArray *series, AugurPredictor *pred, float covera
 
         for (gsize k = 0; k < K; k++) {
                 HostOrigin *now = &ring[k % R];
+
+                if (cancel && g_atomic_int_get (cancel)) {
+                        g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_CANCELLED, "the host forecast was cancelled");
+                        return FALSE;
+                }
 
                 /* 1. This step's used values realise the origins k - h. */
                 for (guint i = 0; i < guests->len; i++) {
@@ -251,6 +288,7 @@ augur_host_forecast (const GPtrArray *series, AugurPredictor *pred, float covera
                  * horizon h + lag is the host's horizon h. */
                 lag = (gssize) (K - 1) - g->last_k;
                 ret->guests++;
+                ret->held_kib += isnan (g->held) ? g->p50[0] : g->held;
                 for (guint h = 0; h < H; h++) {
                         guint hh = MIN (h + (guint) lag, H - 1);
                         double p50[HOST_P50_N] = { g->p50[hh], isnan (g->held) ? g->p50[hh] : g->held };

@@ -41,6 +41,10 @@
  * until then the bound is the guests' uppers summed (the cautious one).
  * 12 steps = 1 h at 5 min. */
 #define AUGUR_HOST_FC_WARM 12
+/* The view's grid and reach: the store's 5-minute rollups, 48 horizons
+ * (4 h).  `virt-augur forecast --host` and augurd's host plan both use it. */
+#define AUGUR_HOST_FC_STEP_S 300
+#define AUGUR_HOST_FC_H      48
 
 typedef struct {
         gint64 origin_s;                         /* newest step, unix s       */
@@ -52,6 +56,9 @@ typedef struct {
         float upper_kib[AUGUR_PREDICTOR_MAX_H];  /* p50 + the host's margin   */
         float sum_upper_kib[AUGUR_PREDICTOR_MAX_H]; /* the guests' uppers summed:
                                                  * the bound if all peaked at once */
+        float held_kib;                          /* the guests' newest used
+                                                 * values summed: where the
+                                                 * need stands now          */
         guint scored[AUGUR_PREDICTOR_MAX_H];     /* residuals scored          */
         double coverage_seen[AUGUR_PREDICTOR_MAX_H]; /* share of them at or under
                                                  * the bound of their origin; NAN */
@@ -73,3 +80,22 @@ typedef struct {
  * produced a forecast at the newest step. */
 gboolean augur_host_forecast (const GPtrArray *series, AugurPredictor *pred, float coverage,
                               gint64 history_s, AugurHostForecast *ret, GError **error);
+/* The same, stopping with AUGUR_FORECAST_ERROR_CANCELLED as soon as *cancel is set
+ * (read atomically once per step; augurd's worker thread). */
+gboolean augur_host_forecast_full (const GPtrArray *series, AugurPredictor *pred, float coverage,
+                                   gint64 history_s, const gint *cancel, AugurHostForecast *ret,
+                                   GError **error);
+
+/* The predictor the view runs without a model: the baselines with an MAE
+ * champion (a sum of medians: each the best point), the daily
+ * seasonal-naive baseline added (over 4 h a guest's day matters), no floor
+ * at the newest value, at AUGUR_HOST_FC_STEP_S and AUGUR_HOST_FC_H. */
+void augur_host_forecast_predictor_config (AugurPredictorConfig *c, float coverage);
+
+/* How far the guests in the sum may grow above where they stand, by the
+ * host's own bound, over the horizons from first_h (1-based) on:
+ *     max over h >= first_h of upper_kib[h] - held_kib,   at least 0,
+ * counting only horizons whose bound is the host's own (scored[h] >=
+ * AUGUR_HOST_FC_WARM).  NAN when none is: the view is not calibrated yet,
+ * and the guests' uppers summed say nothing a policy should act on. */
+double augur_host_forecast_growth_kib (const AugurHostForecast *f, guint first_h);

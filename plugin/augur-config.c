@@ -106,6 +106,11 @@ augur_config_new_default (void)
          * squeezed to its burst envelope as that falls to 10 %. */
         c->cushion_free_low = 0.10;
         c->cushion_free_high = 0.30;
+        /* The host's 4-hour view (host-plan.h), hourly over the newest 3
+         * days: 864 residuals per horizon calibrate a 95 % bound, and 50
+         * guests replay in seconds at nice 10 (BENCHMARKS-model.md). */
+        c->host_plan_interval_s = 3600;
+        c->host_plan_history_s = 3 * 86400;
         /* Retrain once a day on at least two days of a VM's history (a
          * daily pattern seen twice), within ten minutes of training at
          * nice 10: the default config's full run takes ~1 min on 2 cores. */
@@ -371,6 +376,11 @@ static const ConfKey conf_keys[] = {
           .help = "forecast free host memory, percent, at which the guard's cushion is tightest" },
         { "host", "cushion_free_high_pct", CONF_NUMBER, FIELD (cushion_free_high), UNIT_PCT,
           .help = "forecast free host memory, percent, at and above which the cushion is generous" },
+        { "host", "plan_interval", CONF_DURATION, FIELD (host_plan_interval_s), .min = 300, .max = DAY_S,
+          .zero_ok = TRUE, .show = SHOW_G_S, .allowed = "0 (off) or 5m to 1d",
+          .help = "how often the host's 4-hour memory view is refreshed for the cushion; 0: off" },
+        { "host", "plan_history", CONF_DURATION, FIELD (host_plan_history_s), .min = 3600, .max = 366 * DAY_S,
+          .show = SHOW_G_S, .allowed = "1h to 366d", .help = "the history the host's 4-hour view replays" },
         { "api", "group", CONF_STRING, FIELD (api_group),
           .help = "the group that may use the socket; empty: root only" },
         { "api", "mode", CONF_OCTAL, FIELD (api_mode), .check = check_api_mode,

@@ -80,6 +80,12 @@ typedef struct {
                                        * cushion is tightest / most generous
                                        * (policy/mem-guard.h rule 3)         */
         double cushion_free_high;
+        double host_plan_interval_s;  /* [host] plan_interval: the 4-hour host
+                                       * view's refresh (plugin/host-plan.h),
+                                       * s; 0 = off: the cushion reads the
+                                       * tick's lead window only            */
+        double host_plan_history_s;   /* [host] plan_history: history it
+                                       * replays, s                          */
         /* [api] */
         char *api_group;              /* [api] group; NULL = "libvirt" if it
                                        * exists, "" = root only              */

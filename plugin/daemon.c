@@ -299,6 +299,8 @@ augur_daemon_tick (AugurDaemon *d)
                 return;                       /* started on a full disk: dropped */
         if (d->retrain)
                 augur_retrain_tick (d->retrain, d->config, augur_now_ms ());
+        if (d->host_plan)
+                augur_host_plan_tick (d->host_plan, d->config, augur_now_ms ());
         connected = ensure_connected (d);
         augur_metrics_set_connected (d->metrics, connected);
         if (!connected) {
@@ -902,6 +904,7 @@ augur_daemon_free (AugurDaemon *d)
                 augur_store_set_meta (d->store, "daemon.pid", NULL, NULL);
         g_clear_pointer (&d->retrain, augur_retrain_free);
         g_clear_pointer (&d->resize, augur_resize_free);
+        g_clear_pointer (&d->host_plan, augur_host_plan_free);
         g_clear_pointer (&d->forecaster, augur_forecaster_free);
         g_clear_pointer (&d->metrics, augur_metrics_free);
         g_clear_pointer (&d->guests, augur_guests_free);
@@ -948,6 +951,8 @@ attach_store (AugurDaemon *d, AugurStore *store)
         d->activity = augur_activity_new (d->store);
         augur_activity_set_keep (d->activity, augur_guests_keep, d->guests);
         augur_resize_set_guest_report (d->resize, guest_report, d->activity);
+        d->host_plan = augur_host_plan_new (d->config->db_path);
+        augur_resize_set_host_plan (d->resize, d->host_plan);
         if (d->forecaster) {
                 augur_forecaster_set_activity (d->forecaster, d->activity);
                 d->retrain = augur_retrain_new (d->store, d->forecaster, d->config->db_path);

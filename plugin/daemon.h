@@ -18,7 +18,9 @@
  *      the VM is in observe mode
  *   6. housekeeping: retention once an hour; start a retraining run in a
  *      worker thread when [retrain] interval has passed (retrain.h; the
- *      tick never waits for it, the result arrives on the main loop)
+ *      tick never waits for it, the result arrives on the main loop), and
+ *      the host's 4-hour view every [host] plan_interval (host-plan.h, the
+ *      same way)
  *
  * THE LOCAL API (api.h)
  *   augurd serves status, domains, notify and reload on its socket through
@@ -56,6 +58,7 @@
 #include "metrics.h"
 #include "resize.h"
 #include "retrain.h"
+#include "host-plan.h"
 #include "store.h"
 
 typedef struct AugurDaemon AugurDaemon;
@@ -101,6 +104,9 @@ struct AugurDaemon {
                                        * served when [metrics] port > 0      */
         AugurRetrain *retrain;        /* periodic retraining (retrain.h), set
                                        * once the store is open               */
+        AugurHostPlan *host_plan;     /* the host's 4-hour view for the
+                                       * cushion (host-plan.h), set once the
+                                       * store is open                       */
         AugurGuests *guests;          /* [guests] include/exclude (guests.h)  */
         char *excluded_json;          /* last written to the store's meta     */
         /* Tests: open the hypervisor with this instead of augur_hv_open()

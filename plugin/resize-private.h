@@ -84,6 +84,8 @@ struct AugurResize {
         AugurResizeIo *io;              /* the disk I/O limits (resize-io.h)  */
         AugurResizeCpu *cpu;            /* the CPU weight (resize-cpu.h)      */
         gboolean no_yield;              /* never judge a second controller     */
+        const AugurHostPlan *host_plan; /* the host's 4-hour view, borrowed,
+                                         * NULL = none (host-plan.h)          */
 };
 
 typedef struct {

@@ -12,6 +12,7 @@
 #include "resize-io.h"
 #include "actuate.h"
 #include "augur-log.h"
+#include "host-plan.h"
 #include "mem-guard.h"
 #include "metrics.h"
 #include "store-decisions.h"
@@ -516,29 +517,37 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                            (w->guard.hold_until_s - now_s) / 3600);
 }
 
-/* Host slack g in [0, 1] (mem-guard.h rule 3): the share of the budget,
- * or of the host's memory, left once every guest has its forecast need. */
+/* Rule 3's slack g: the share of the host's memory (or of the budget)
+ * left once every guest has its forecast need.  The guests' growth above
+ * what they use now is the larger of the tick's (each guest's lead-window
+ * need above its used, summed) and the host plan's over the next 4 h
+ * (host-plan.h; NAN when it has no calibrated view): the plan can only
+ * tighten the cushion ahead of a host-wide crunch, never widen it. */
 static double
-host_slack (const Work *work, gsize n, const AugurConfig *config, const AugurHostSample *host)
+host_slack (const Work *work, gsize n, const AugurConfig *config, const AugurHostSample *host,
+            double plan_growth_kib)
 {
-        double cap, free_kib;
+        double cap, free_kib, need = 0, used = 0, growth = 0;
 
+        for (gsize i = 0; i < n; i++) {
+                double u = work[i].in.mem_used_kib;
+
+                need += work[i].need_kib;
+                if (!isnan (u)) {
+                        used += u;
+                        growth += MAX (0, work[i].need_kib - u);
+                }
+        }
         if (config->host_budget_kib > 0) {
-                cap = free_kib = config->host_budget_kib;
-                for (gsize i = 0; i < n; i++)
-                        free_kib -= work[i].need_kib;
+                cap = config->host_budget_kib;
+                free_kib = cap - (isnan (plan_growth_kib) ? need : MAX (need, used + plan_growth_kib));
         } else if (((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1) &&
                    ((host->present >> AUGUR_HOST_MEM_AVAILABLE_KIB) & 1)) {
                 /* MemAvailable already counts what the guests use now:
                  * take off what they may grow by. */
                 cap = host->v[AUGUR_HOST_MEM_TOTAL_KIB];
-                free_kib = host->v[AUGUR_HOST_MEM_AVAILABLE_KIB] - config->host_reserve_kib;
-                for (gsize i = 0; i < n; i++) {
-                        double used = work[i].in.mem_used_kib;
-
-                        if (!isnan (used))
-                                free_kib -= MAX (0, work[i].need_kib - used);
-                }
+                free_kib = host->v[AUGUR_HOST_MEM_AVAILABLE_KIB] - config->host_reserve_kib -
+                           (isnan (plan_growth_kib) ? growth : MAX (growth, plan_growth_kib));
         } else {
                 return 0;       /* unknown: assume the host is tight */
         }
@@ -907,7 +916,8 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                 prepare_vm (r, hv, store, config, &samples[i], host, now_ms, &work[i]);
 
         /* Rule 3 of mem-guard.h: how much the host can spare, forecast. */
-        g = host_slack (work, n, config, host);
+        g = host_slack (work, n, config, host,
+                        augur_host_plan_growth_kib (r->host_plan, now_ms));
         budget = config->host_budget_kib > 0 ? config->host_budget_kib
                  : ((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1)
                    ? host->v[AUGUR_HOST_MEM_TOTAL_KIB] - config->host_reserve_kib : G_MAXDOUBLE;
@@ -958,6 +968,12 @@ void
 augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics)
 {
         r->metrics = metrics;
+}
+
+void
+augur_resize_set_host_plan (AugurResize *r, const AugurHostPlan *plan)
+{
+        r->host_plan = plan;
 }
 
 void

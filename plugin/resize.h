@@ -79,6 +79,11 @@ void augur_resize_set_metrics (AugurResize *r, AugurMetrics *metrics);
 
 void augur_resize_set_guest_report (AugurResize *r, AugurGuestReportFunc func, gpointer ctx);
 
+/* The host's 4-hour memory view the cushion reads (host-plan.h; borrowed,
+ * it must outlive r; NULL = none: the tick's lead window only). */
+typedef struct AugurHostPlan AugurHostPlan;
+void augur_resize_set_host_plan (AugurResize *r, const AugurHostPlan *plan);
+
 /* The I/O loop (resize-io.h), for its forecasts (the API's io_forecast);
  * (transfer none), lives as long as r. */
 typedef struct AugurResizeIo AugurResizeIo;

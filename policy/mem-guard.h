@@ -63,7 +63,10 @@
  *    memory thresholds made predictive (augur_guard_host_slack()):
  *      slack g = clamp((free − low) / (high − low), 0, 1)
  *    with free the fraction of host memory (or of [host] mem_budget_mib)
- *    left after every guest's forecast need.  The cushion above used is
+ *    left after every guest's forecast need; augurd takes the guests'
+ *    growth as the larger of the tick's lead window and the host's own
+ *    calibrated 4-hour bound (plugin/host-plan.h), which can only lower
+ *    free.  The cushion above used is
  *      cushion = max(E_eff, g × max(envelope, generous))
  *    with E_eff = envelope + reserve (after its largest burst the guest
  *    still has the policy's reserve free)

@@ -491,6 +491,8 @@ test_every_key (void)
                 { "host", "reserve_mib", "0", DBL, O (host_reserve_kib), 0 },
                 { "host", "cushion_free_low_pct", "0", DBL, O (cushion_free_low), 0 },
                 { "host", "cushion_free_high_pct", "100", DBL, O (cushion_free_high), 1 },
+                { "host", "plan_interval", "0", DBL, O (host_plan_interval_s), 0 },
+                { "host", "plan_history", "2w", DBL, O (host_plan_history_s), 14 * 86400 },
                 { "api", "group", "adm", STR, O (api_group), 0, "adm" },
                 { "api", "mode", "0600", INT, O (api_mode), 0600 },
                 { "metrics", "port", "9848", INT, O (metrics_port), 9848 },

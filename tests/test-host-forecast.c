@@ -40,13 +40,8 @@ predictor (void)
         g_autoptr (GError) error = NULL;
         AugurPredictor *p;
 
-        augur_predictor_config_init (&c);
-        c.step_s = STEP;
-        c.tick_s = STEP;
-        c.H = 48;
-        c.floor_held = FALSE;
-        c.champion_metric = AUGUR_PRED_CHAMPION_MAE;
-        c.sources |= 1u << AUGUR_PRED_SRC_SEASONAL_NAIVE;
+        augur_host_forecast_predictor_config (&c, 0.95f);
+        g_assert_cmpint (c.step_s, ==, STEP);
         p = augur_predictor_new (NULL, &c, &error);
         g_assert_no_error (error);
         return p;
@@ -74,6 +69,8 @@ test_sum (void)
                 g_assert_cmpfloat (hf.coverage_seen[h], ==, 1.0);
                 g_assert_cmpuint (hf.scored[h], >, 2 * DAY);
         }
+        g_assert_cmpfloat_with_epsilon (hf.held_kib, 3072 * MIB, 1);
+        g_assert_cmpfloat_with_epsilon (augur_host_forecast_growth_kib (&hf, 1), 0, 1);
 }
 
 /* Noisy daily guests: the bound covers near its target online, is under
@@ -104,6 +101,54 @@ test_coverage (void)
                 g_assert_cmpfloat (hf.upper_kib[h], <, hf.sum_upper_kib[h]);
         }
         g_assert_cmpfloat (hf.mae_kib[47], <, hf.mae_last_kib[47]);
+}
+
+/* The growth a policy may plan on: the largest host bound over the
+ * horizons asked for, above where the guests stand (held: their newest
+ * used summed); NAN while no horizon's bound is the host's own; a set
+ * cancel flag stops the replay with its own error. */
+static void
+test_growth (void)
+{
+        g_autoptr (GPtrArray) s = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        g_autoptr (GPtrArray) young = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        g_autoptr (AugurPredictor) p = predictor ();
+        g_autoptr (AugurPredictor) p2 = predictor ();
+        g_autoptr (AugurPredictor) p3 = predictor ();
+        g_autoptr (GError) error = NULL;
+        AugurHostForecast hf;
+        double held = 0, want1 = 0, want30 = 0;
+        const gint cancel = 1;
+
+        for (guint i = 0; i < 4; i++) {
+                g_autofree char *vm = g_strdup_printf ("g%u", i);
+                AugurSeries *g = guest (vm, 1700000000, 5 * DAY + 40, 1024 + 256 * i, 300, 100, 20 + i);
+
+                held += g->col[AUGUR_COL_MEM_USED_KIB][g->n - 1];
+                g_ptr_array_add (s, g);
+        }
+        g_assert_true (augur_host_forecast (s, p, 0.95f, 0, &hf, &error));
+        g_assert_no_error (error);
+        g_assert_cmpfloat_with_epsilon (hf.held_kib, held, 1);
+        for (guint h = 0; h < hf.H; h++) {
+                want1 = MAX (want1, hf.upper_kib[h] - held);
+                if (h >= 29)
+                        want30 = MAX (want30, hf.upper_kib[h] - held);
+        }
+        g_test_message ("growth from h=1 %.0f MiB, from h=30 %.0f MiB", want1 / MIB, want30 / MIB);
+        g_assert_cmpfloat (want1, >, 0);
+        g_assert_cmpfloat_with_epsilon (augur_host_forecast_growth_kib (&hf, 1), want1, 1);
+        g_assert_cmpfloat_with_epsilon (augur_host_forecast_growth_kib (&hf, 30), want30, 1);
+        g_assert_true (isnan (augur_host_forecast_growth_kib (&hf, 49)));
+
+        /* Ten steps of history: no horizon has scored AUGUR_HOST_FC_WARM. */
+        g_ptr_array_add (young, guest ("young", 1700000000, 10, 1024, 300, 100, 7));
+        g_assert_true (augur_host_forecast (young, p2, 0.95f, 0, &hf, &error));
+        g_assert_no_error (error);
+        g_assert_true (isnan (augur_host_forecast_growth_kib (&hf, 1)));
+
+        g_assert_false (augur_host_forecast_full (s, p3, 0.95f, 0, &cancel, &hf, &error));
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_CANCELLED);
 }
 
 /* A guest whose history ended a day ago ran then (its residuals count)
@@ -158,6 +203,7 @@ main (int argc, char **argv)
         g_test_add_func ("/host-forecast/sum", test_sum);
         g_test_add_func ("/host-forecast/coverage", test_coverage);
         g_test_add_func ("/host-forecast/running-and-window", test_running_and_window);
+        g_test_add_func ("/host-forecast/growth", test_growth);
         g_test_add_func ("/host-forecast/no-memory", test_no_memory);
         return g_test_run ();
 }

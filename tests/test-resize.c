@@ -23,6 +23,7 @@
 
 #include "collect.h"
 #include "fake-hv.h"
+#include "host-plan.h"
 #include "metrics.h"
 #include "resize.h"
 #include "store-decisions.h"
@@ -630,6 +631,109 @@ test_guard_cushion (Fx *fx, gconstpointer data)
                            fx->config->shrink_step_kib);
 }
 
+/* Rule 3 with the host's 4-hour view (host-plan.h): a host with room now
+ * (44 % forecast free) keeps a new guest's generous cushion (no shrink);
+ * a calibrated view that the guests will grow by 6.5 GiB within 4 h
+ * tightens it now, to the burst envelope; a view with no calibrated
+ * horizon, or one older than AUGUR_HOST_PLAN_MAX_AGE_S, changes nothing.
+ * Mutation tried: host_slack() ignoring plan_growth_kib: "calibrated"
+ * fails (no shrink). */
+typedef enum { PLAN_NONE, PLAN_CALIBRATED, PLAN_WARMING, PLAN_STALE } PlanCase;
+
+static void
+test_guard_host_plan (Fx *fx, gconstpointer data)
+{
+        PlanCase which = GPOINTER_TO_INT (data);
+        g_autoptr(AugurHostPlan) plan = augur_host_plan_new ("/nonexistent");
+        AugurFakeGuest *g = add_full (fx, "vm");
+        const double used_kib = 523264.0 - 432208.0;    /* balloon terms, as in /resize/guard/cushion */
+        AugurHostForecast view = { 0 };
+        double balloon;
+
+        fx->host.present = (1ull << AUGUR_HOST_MEM_TOTAL_KIB) | (1ull << AUGUR_HOST_MEM_AVAILABLE_KIB);
+        fx->host.v[AUGUR_HOST_MEM_TOTAL_KIB] = 16 * 1024 * MIB;
+        fx->host.v[AUGUR_HOST_MEM_AVAILABLE_KIB] = 8 * 1024 * MIB;      /* reserve 1 GiB: 7/16 free */
+        view.origin_s = T0_MS / 1000 - (which == PLAN_STALE ? AUGUR_HOST_PLAN_MAX_AGE_S + 600 : 0);
+        view.step_s = 300;
+        view.H = AUGUR_HOST_FC_H;
+        view.guests = 1;
+        view.held_kib = 40 * MIB;
+        for (guint h = 0; h < view.H; h++) {
+                view.p50_kib[h] = view.held_kib;
+                view.upper_kib[h] = view.sum_upper_kib[h] = view.held_kib + 6.5 * 1024 * MIB;
+                view.scored[h] = which == PLAN_WARMING ? AUGUR_HOST_FC_WARM - 1 : 1000;
+        }
+        if (which != PLAN_NONE) {
+                augur_host_plan_install (plan, &view);
+                augur_resize_set_host_plan (fx->r, plan);
+        }
+        forecast (fx, "vm", 20 * MIB, 0.1);
+        run (fx, 20);
+        balloon = augur_fake_guest_balloon_kib (g);
+        g_test_message ("balloon %.0f MiB (used %.0f MiB)", balloon / MIB, used_kib / MIB);
+        if (which == PLAN_CALIBRATED)
+                g_assert_cmpfloat (balloon, <, used_kib + 256 * MIB + fx->config->reserve_kib +
+                                   fx->config->shrink_step_kib);
+        else
+                g_assert_cmpfloat (balloon, >=, 511 * MIB);
+        augur_resize_set_host_plan (fx->r, NULL);
+}
+
+/* The worker's replay (augur_host_plan_run) reads the store's 5-minute
+ * rollups from now − history on, and gives what the host forecast gives
+ * on the same series handed to it directly. */
+static void
+test_host_plan_run (Fx *fx, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) direct = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        g_autoptr(AugurPredictor) pred = NULL;
+        g_autofree char *db = g_build_filename (fx->dir, "augur.db", NULL);
+        const gint64 t0 = 1798999800;   /* a multiple of 300 s */
+        const gsize n = 2 * 288;         /* two days */
+        AugurHostForecast want, got;
+        AugurPredictorConfig pc;
+
+        for (guint i = 0; i < 3; i++) {
+                g_autofree char *name = g_strdup_printf ("vm%u", i);
+                AugurSeries *s = augur_series_new (name);
+
+                augur_series_ensure_col (s, AUGUR_COL_MEM_USED_KIB);
+                augur_series_ensure_col (s, AUGUR_COL_MEM_PROV_KIB);
+                for (gsize k = 0; k < n; k++) {
+                        gsize j = augur_series_append (s, t0 + (gint64) k * 300);
+
+                        s->col[AUGUR_COL_MEM_PROV_KIB][j] = (float) (4096 * MIB);
+                        s->col[AUGUR_COL_MEM_USED_KIB][j] =
+                                (float) ((512 + 256 * i + 128 * ((k / (12 + i)) % 2)) * MIB);
+                }
+                g_assert_true (augur_store_import_series (fx->store, s, "test", NULL, &error));
+                g_assert_no_error (error);
+                g_ptr_array_add (direct, s);
+        }
+        augur_host_forecast_predictor_config (&pc, 0.95f);
+        pred = augur_predictor_new (NULL, &pc, &error);
+        g_assert_no_error (error);
+        augur_host_forecast (direct, pred, 0.95f, 86400, &want, &error);
+        g_assert_no_error (error);
+        augur_host_plan_run (db, 86400, t0 + (gint64) n * 300, NULL, &got, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (got.origin_s, ==, want.origin_s);
+        g_assert_cmpuint (got.guests, ==, 3);
+        g_assert_cmpfloat_with_epsilon (got.held_kib, want.held_kib, 1);
+        for (guint h = 0; h < want.H; h++) {
+                g_assert_cmpuint (got.scored[h], ==, want.scored[h]);
+                g_assert_cmpfloat_with_epsilon (got.upper_kib[h], want.upper_kib[h], 1);
+        }
+        g_assert_cmpuint (want.scored[0], <=, 288);             /* the newest day only */
+        g_assert_false (isnan (augur_host_forecast_growth_kib (&got, 1)));
+        g_assert_cmpfloat (augur_host_forecast_growth_kib (&got, 1), >, 64 * MIB);
+
+        /* No store there: an error, no view. */
+        g_assert_false (augur_host_plan_run ("/nonexistent/augur.db", 86400, t0, NULL, &got, &error));
+        g_assert_nonnull (error);
+}
+
 /* Rule 2, out of memory: the guest's own oom_kill count rises (its
  * augur-guest report) → an emergency grow at once, and a hold: no shrink
  * below the hold level afterwards, whatever the forecast; the row says
@@ -1225,6 +1329,11 @@ main (int argc, char **argv)
         ADD ("/resize/latency/short", NULL, test_latency_short);
         ADD ("/resize/metadata/reload", NULL, test_metadata_reload);
         ADD ("/resize/guard/cushion", NULL, test_guard_cushion);
+        ADD ("/resize/guard/host-plan/none", GINT_TO_POINTER (PLAN_NONE), test_guard_host_plan);
+        ADD ("/resize/guard/host-plan/calibrated", GINT_TO_POINTER (PLAN_CALIBRATED), test_guard_host_plan);
+        ADD ("/resize/guard/host-plan/warming", GINT_TO_POINTER (PLAN_WARMING), test_guard_host_plan);
+        ADD ("/resize/guard/host-plan/stale", GINT_TO_POINTER (PLAN_STALE), test_guard_host_plan);
+        ADD ("/resize/host-plan/run", NULL, test_host_plan_run);
         ADD ("/resize/guard/oom-kill", NULL, test_guard_oom);
         ADD ("/resize/guard/replay-oom", NULL, test_guard_replay_oom);
         ADD ("/resize/failures", NULL, test_failures);

@@ -20,8 +20,6 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 
-#define HOST_FC_STEP_S       300    /* the grid, s: the store's 5-min rollups */
-#define HOST_FC_H            48     /* horizons: 4 h at 5 min                 */
 #define HOST_FC_HISTORY_DAYS 14     /* history replayed by default, days      */
 
 /* The horizons a table shows (steps): 5 and 15 min, then every 30 min. */
@@ -48,21 +46,13 @@ augur_cli_forecast_host (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         augur_cli_input_get (&in, opts);
         if (model_path && !(model = augur_model_load (model_path, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (model && model->feat.step_s != HOST_FC_STEP_S)
+        if (model && model->feat.step_s != AUGUR_HOST_FC_STEP_S)
                 return augur_cli_error ("%s: a %" G_GINT64_FORMAT " s step; the host forecast runs at %d s",
-                                        model_path, (gint64) model->feat.step_s, HOST_FC_STEP_S);
-        augur_predictor_config_init (&pcfg);
-        pcfg.step_s = HOST_FC_STEP_S;
-        pcfg.tick_s = HOST_FC_STEP_S;
-        pcfg.H = HOST_FC_H;
-        pcfg.coverage = (float) coverage;
-        pcfg.floor_held = FALSE;        /* medians, not floored at the newest value */
-        pcfg.champion_metric = AUGUR_PRED_CHAMPION_MAE;  /* a sum of medians: each the best point */
-        /* Over 4 h a guest's day matters: the daily baseline competes too. */
-        pcfg.sources |= 1u << AUGUR_PRED_SRC_SEASONAL_NAIVE;
+                                        model_path, (gint64) model->feat.step_s, AUGUR_HOST_FC_STEP_S);
+        augur_host_forecast_predictor_config (&pcfg, (float) coverage);
         if (!(pred = augur_predictor_new (model, &pcfg, &error)))
                 return augur_cli_error ("%s", error->message);
-        if (!(series = augur_cli_load_series (g, &in, HOST_FC_STEP_S, g->json, &error)))
+        if (!(series = augur_cli_load_series (g, &in, AUGUR_HOST_FC_STEP_S, g->json, &error)))
                 return augur_cli_error ("%s", error->message);
         if (!augur_host_forecast (series, pred, (float) coverage, (gint64) days * 86400, &hf, &error))
                 return augur_cli_error ("%s", error->message);
@@ -78,6 +68,7 @@ augur_cli_forecast_host (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 json_builder_add_int_value (b, hf.guests);
                 json_builder_set_member_name (b, "guests_seen");
                 json_builder_add_int_value (b, hf.guests_seen);
+                augur_cli_json_num (b, "held_kib", hf.held_kib);
                 augur_cli_json_num (b, "coverage_target", coverage);
                 json_builder_set_member_name (b, "horizons");
                 json_builder_begin_array (b);
@@ -110,7 +101,7 @@ augur_cli_forecast_host (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 g_print ("Host memory need of the %u running guest%s (%u in the history) from %s UTC, "
                          "%.0f s steps, served by %s\n", hf.guests, hf.guests == 1 ? "" : "s", hf.guests_seen, t, hf.step_s,
                          model ? "the model and the baselines" : "the baselines");
-                if (hf.H < HOST_FC_H)
+                if (hf.H < AUGUR_HOST_FC_H)
                         g_print ("The model has %u horizons: the forecast ends at %.0f min, not 4 h.\n",
                                  hf.H, hf.H * hf.step_s / 60);
                 g_print ("Upper: the host's own %.0f %% bound (its summed-median error over the history; "

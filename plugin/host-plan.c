@@ -1,0 +1,219 @@
+/* host-plan.c — the host's 4-hour memory view inside augurd (see
+ * host-plan.h): the schedule, the worker thread and the one number the
+ * tick reads. */
+#include "config.h"
+
+#include "host-plan.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "augur-log.h"
+#include "store.h"
+
+/* Nice value of the worker, as retraining's: the replay yields the CPU to
+ * the tick and to the guests. */
+#define HOST_PLAN_NICE 10
+/* The bound's coverage target, as `virt-augur forecast --host`'s default. */
+#define HOST_PLAN_COVERAGE 0.95f
+
+typedef struct {
+        char *db_path;
+        double history_s;
+        gint64 now_s;
+        gint cancel;                  /* set by the main thread, atomically   */
+        gboolean ok;                  /* written by the worker                */
+        AugurHostForecast view;
+        GError *error;
+} Job;
+
+struct AugurHostPlan {
+        char *db_path;
+        gint64 started_ms;            /* last start, -1 = never               */
+        GThread *thread;              /* running worker, or NULL              */
+        Job *job;
+        GMutex lock;                  /* orders done_source and cancel        */
+        guint done_source;
+        gboolean have;                /* view holds a result                  */
+        AugurHostForecast view;
+        guint runs_done;
+};
+
+static void
+job_free (Job *j)
+{
+        if (!j)
+                return;
+        g_free (j->db_path);
+        g_clear_error (&j->error);
+        g_free (j);
+}
+
+AugurHostPlan *
+augur_host_plan_new (const char *db_path)
+{
+        AugurHostPlan *p = g_new0 (AugurHostPlan, 1);
+
+        p->db_path = g_strdup (db_path);
+        p->started_ms = -1;
+        g_mutex_init (&p->lock);
+        return p;
+}
+
+gboolean
+augur_host_plan_run (const char *db_path, double history_s, gint64 now_s, const gint *cancel,
+                     AugurHostForecast *ret, GError **error)
+{
+        g_autoptr(AugurStore) st = augur_store_open (db_path, AUGUR_STORE_READ_ONLY, error);
+        g_autoptr(GPtrArray) series = NULL;
+        g_autoptr(AugurPredictor) pred = NULL;
+        g_auto(GStrv) names = NULL;
+        AugurPredictorConfig pc;
+
+        if (!st || !(names = augur_store_list_domain_names (st, error)))
+                return FALSE;
+        series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        /* An hour more than the window: augur_host_forecast() cuts it at
+         * the newest sample's time, which is a step or more before now. */
+        for (guint i = 0; names[i]; i++) {
+                AugurSeries *s = augur_store_load_series (st, names[i], now_s - (gint64) history_s - 3600, G_MAXINT64,
+                                                          AUGUR_RES_5M, error);
+
+                if (!s) {
+                        g_prefix_error (error, "domain '%s': ", names[i]);
+                        return FALSE;
+                }
+                if (s->n > 0)
+                        g_ptr_array_add (series, s);
+                else
+                        augur_series_free (s);
+        }
+        augur_host_forecast_predictor_config (&pc, HOST_PLAN_COVERAGE);
+        if (!(pred = augur_predictor_new (NULL, &pc, error)))
+                return FALSE;
+        return augur_host_forecast_full (series, pred, HOST_PLAN_COVERAGE, (gint64) history_s, cancel, ret, error);
+}
+
+void
+augur_host_plan_install (AugurHostPlan *p, const AugurHostForecast *f)
+{
+        p->view = *f;
+        p->have = TRUE;
+}
+
+double
+augur_host_plan_growth_kib (const AugurHostPlan *p, gint64 now_ms)
+{
+        double age_s;
+
+        if (!p || !p->have || p->view.step_s <= 0)
+                return NAN;
+        age_s = now_ms / 1000.0 - (double) p->view.origin_s;
+        if (age_s > AUGUR_HOST_PLAN_MAX_AGE_S)
+                return NAN;
+        /* Only the horizons still ahead: h steps after the origin. */
+        return augur_host_forecast_growth_kib (&p->view, (guint) (MAX (age_s, 0) / p->view.step_s) + 1);
+}
+
+guint
+augur_host_plan_runs_done (const AugurHostPlan *p)
+{
+        return p->runs_done;
+}
+
+static gboolean
+run_done (gpointer data)
+{
+        AugurHostPlan *p = data;
+        Job *j = p->job;
+
+        g_mutex_lock (&p->lock);
+        p->done_source = 0;
+        g_mutex_unlock (&p->lock);
+        g_thread_join (g_steal_pointer (&p->thread));
+        p->job = NULL;
+        p->runs_done++;
+        if (j->ok) {
+                double growth = augur_host_forecast_growth_kib (&j->view, 1);
+
+                augur_host_plan_install (p, &j->view);
+                g_info ("host plan: %u guests need %.0f MiB now, at most %.0f MiB within %.0f h "
+                        "(the host's %.0f %% bound%s)", j->view.guests, j->view.held_kib / 1024,
+                        j->view.held_kib / 1024 + (isnan (growth) ? 0 : growth),
+                        j->view.H * j->view.step_s / 3600, HOST_PLAN_COVERAGE * 100,
+                        isnan (growth) ? "; not calibrated yet, not used" : "");
+        } else {
+                g_debug ("host plan: %s; the cushion reads the tick's lead window only",
+                         j->error ? j->error->message : "failed");
+        }
+        job_free (j);
+        return G_SOURCE_REMOVE;
+}
+
+static gpointer
+worker (gpointer data)
+{
+        AugurHostPlan *p = data;
+        Job *j = p->job;
+        GSource *src;
+
+        if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), HOST_PLAN_NICE) < 0)
+                g_debug ("setpriority: %s", g_strerror (errno));
+        j->ok = augur_host_plan_run (j->db_path, j->history_s, j->now_s, &j->cancel, &j->view, &j->error);
+        g_mutex_lock (&p->lock);
+        if (!g_atomic_int_get (&j->cancel)) {   /* else augur_host_plan_free joins and frees */
+                src = g_idle_source_new ();
+                g_source_set_callback (src, run_done, p, NULL);
+                p->done_source = g_source_attach (src, NULL);
+                g_source_unref (src);
+        }
+        g_mutex_unlock (&p->lock);
+        return NULL;
+}
+
+void
+augur_host_plan_tick (AugurHostPlan *p, const AugurConfig *config, gint64 now_ms)
+{
+        g_autoptr(GError) error = NULL;
+        Job *j;
+
+        if (p->thread || config->host_plan_interval_s <= 0)
+                return;
+        if (p->started_ms >= 0 && (double) (now_ms - p->started_ms) < config->host_plan_interval_s * 1000)
+                return;
+        p->started_ms = now_ms;
+        j = g_new0 (Job, 1);
+        j->db_path = g_strdup (p->db_path);
+        j->history_s = config->host_plan_history_s;
+        j->now_s = now_ms / 1000;
+        p->job = j;
+        p->thread = g_thread_try_new ("augur-host-plan", worker, p, &error);
+        if (!p->thread) {
+                g_warning ("starting the host plan thread: %s; retrying next interval, ignoring", error->message);
+                p->job = NULL;
+                job_free (j);
+        }
+}
+
+void
+augur_host_plan_free (AugurHostPlan *p)
+{
+        if (!p)
+                return;
+        if (p->thread) {
+                g_mutex_lock (&p->lock);
+                g_atomic_int_set (&p->job->cancel, 1);
+                g_mutex_unlock (&p->lock);
+                g_thread_join (g_steal_pointer (&p->thread));
+                if (p->done_source)
+                        g_source_remove (p->done_source);
+                job_free (g_steal_pointer (&p->job));
+        }
+        g_mutex_clear (&p->lock);
+        g_free (p->db_path);
+        g_free (p);
+}
