@@ -952,6 +952,7 @@ attach_store (AugurDaemon *d, AugurStore *store)
         augur_activity_set_keep (d->activity, augur_guests_keep, d->guests);
         augur_resize_set_guest_report (d->resize, guest_report, d->activity);
         d->host_plan = augur_host_plan_new (d->config->db_path);
+        augur_host_plan_set_metrics (d->host_plan, d->metrics);
         augur_resize_set_host_plan (d->resize, d->host_plan);
         if (d->forecaster) {
                 augur_forecaster_set_activity (d->forecaster, d->activity);

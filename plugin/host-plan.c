@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "augur-log.h"
+#include "metrics.h"
 #include "store.h"
 
 /* Nice value of the worker, as retraining's: the replay yields the CPU to
@@ -41,6 +42,7 @@ struct AugurHostPlan {
         gboolean have;                /* view holds a result                  */
         AugurHostForecast view;
         guint runs_done;
+        AugurMetrics *metrics;        /* borrowed, NULL = none                */
 };
 
 static void
@@ -119,6 +121,12 @@ augur_host_plan_growth_kib (const AugurHostPlan *p, gint64 now_ms)
         return augur_host_forecast_growth_kib (&p->view, (guint) (MAX (age_s, 0) / p->view.step_s) + 1);
 }
 
+void
+augur_host_plan_set_metrics (AugurHostPlan *p, AugurMetrics *m)
+{
+        p->metrics = m;
+}
+
 guint
 augur_host_plan_runs_done (const AugurHostPlan *p)
 {
@@ -141,6 +149,8 @@ run_done (gpointer data)
                 double growth = augur_host_forecast_growth_kib (&j->view, 1);
 
                 augur_host_plan_install (p, &j->view);
+                if (p->metrics)
+                        augur_metrics_set_host_plan (p->metrics, j->view.held_kib, growth);
                 g_info ("host plan: %u guests need %.0f MiB now, at most %.0f MiB within %.0f h "
                         "(the host's %.0f %% bound%s)", j->view.guests, j->view.held_kib / 1024,
                         j->view.held_kib / 1024 + (isnan (growth) ? 0 : growth),

@@ -65,6 +65,11 @@ void augur_host_plan_install (AugurHostPlan *p, const AugurHostForecast *f);
  * NAN: no view, too old, or none of its horizons still ahead calibrated. */
 double augur_host_plan_growth_kib (const AugurHostPlan *p, gint64 now_ms);
 
+/* Export each new view (metrics.h augur_metrics_set_host_plan; borrowed,
+ * NULL = none). */
+typedef struct AugurMetrics AugurMetrics;
+void augur_host_plan_set_metrics (AugurHostPlan *p, AugurMetrics *m);
+
 /* Runs finished (tests). */
 guint augur_host_plan_runs_done (const AugurHostPlan *p);
 

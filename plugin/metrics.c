@@ -91,6 +91,8 @@ struct AugurMetrics {
         double last_tick_s;             /* wall clock of the last tick, NAN   */
         GArray *retrains;               /* MetricsCount: outcome              */
         int connected;                  /* to the hypervisor: 1, 0, -1 unknown */
+        double plan_held_kib;           /* host-plan.h; NAN = no view yet     */
+        double plan_growth_kib;         /* NAN = not calibrated               */
         gboolean names;                 /* export guest names (metrics.h)     */
         /* the endpoint; n_listeners 0 = not serving */
         GSocket *listeners[AUGUR_METRICS_MAX_BIND];
@@ -135,6 +137,7 @@ augur_metrics_new (void)
         m->last_tick_s = NAN;
         m->retrains = g_array_new (FALSE, TRUE, sizeof (MetricsCount));
         m->connected = -1;
+        m->plan_held_kib = m->plan_growth_kib = NAN;
         return m;
 }
 
@@ -309,6 +312,13 @@ void
 augur_metrics_count_retrain (AugurMetrics *m, const char *outcome)
 {
         (*count (m->retrains, outcome, NULL, NULL))++;
+}
+
+void
+augur_metrics_set_host_plan (AugurMetrics *m, double held_kib, double growth_kib)
+{
+        m->plan_held_kib = held_kib;
+        m->plan_growth_kib = growth_kib;
 }
 
 void
@@ -702,6 +712,19 @@ augur_metrics_format (const AugurMetrics *m, GString *out)
                 family (out, "augur_libvirt_connected", "gauge",
                         "1 while augurd is connected to its hypervisor (libvirt), else 0.");
                 g_string_append_printf (out, "augur_libvirt_connected %d\n", m->connected);
+        }
+        if (!isnan (m->plan_held_kib)) {
+                family (out, "augur_host_plan_used_bytes", "gauge",
+                        "The guests' used memory summed, as the host's 4-hour view last saw it.");
+                g_string_append (out, "augur_host_plan_used_bytes ");
+                append_value (out, m->plan_held_kib * 1024);
+        }
+        if (!isnan (m->plan_growth_kib)) {
+                family (out, "augur_host_plan_growth_bytes", "gauge",
+                        "How far the guests may grow together within 4 h, by the host's own 95 % bound: "
+                        "what the memory guard's cushion plans on.");
+                g_string_append (out, "augur_host_plan_growth_bytes ");
+                append_value (out, m->plan_growth_kib * 1024);
         }
         family (out, "augur_build_info", "gauge", "Always 1; the version of augurd in its label.");
         g_string_append (out, "augur_build_info{version=\"");

@@ -143,6 +143,10 @@ void augur_metrics_count_memory_event (AugurMetrics *m, const char *uuid, const 
 void augur_metrics_count_retrain (AugurMetrics *m, const char *outcome);
 /* Connected to the hypervisor or not (unknown, not exported, until set). */
 void augur_metrics_set_connected (AugurMetrics *m, gboolean connected);
+/* The host's 4-hour memory view (host-plan.h): the guests' used memory
+ * summed when it was made, and the growth above it the cushion plans on
+ * (NAN: not calibrated; not exported).  KiB. */
+void augur_metrics_set_host_plan (AugurMetrics *m, double held_kib, double growth_kib);
 /* One tick stored, taking duration_usec; also its wall-clock time. */
 void augur_metrics_observe_tick (AugurMetrics *m, gint64 duration_usec);
 /* I/O LIMITS (resize-io.c, each tick): one series per limit augur

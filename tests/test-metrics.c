@@ -68,6 +68,7 @@ sample_registry (void)
         augur_metrics_count_memory_event (m, "11111111-0000-0000-0000-000000000000", "db", "guest-oom-kill");
         augur_metrics_count_memory_event (m, "11111111-0000-0000-0000-000000000000", "db", "guest-oom-kill");
         augur_metrics_set_connected (m, TRUE);
+        augur_metrics_set_host_plan (m, 18616.0 * 1024, 35 * 1024 * 1024);
         augur_metrics_count_retrain (m, "failed");
         augur_metrics_set_coverage (m, "11111111-0000-0000-0000-000000000000", "memory", 0.875, 40);
         augur_metrics_set_coverage (m, "11111111-0000-0000-0000-000000000000", "cpu", 0.5, 3);   /* too few */
@@ -167,6 +168,8 @@ test_format (void)
         g_assert_nonnull (strstr (s->str, "augur_guest_memory_events_total{domain=\"db\","
                                           "uuid=\"11111111-0000-0000-0000-000000000000\",event=\"guest-oom-kill\"} 2\n"));
         g_assert_nonnull (strstr (s->str, "augur_libvirt_connected 1\n"));
+        g_assert_nonnull (strstr (s->str, "augur_host_plan_used_bytes 19520290816\n"));
+        g_assert_nonnull (strstr (s->str, "augur_host_plan_growth_bytes 37580963840\n"));
         g_assert_nonnull (strstr (s->str, "augur_retrain_runs_total{outcome=\"failed\"} 1\n"));
         g_assert_nonnull (strstr (s->str, "augur_guest_forecast_coverage_ratio{domain=\"db\","
                                           "uuid=\"11111111-0000-0000-0000-000000000000\",resource=\"memory\"} 0.875\n"));
@@ -203,6 +206,7 @@ test_empty_and_forget (void)
         /* before the first tick and the first connection: not exported */
         g_assert_null (strstr (e->str, "augur_last_tick_timestamp_seconds"));
         g_assert_null (strstr (e->str, "augur_libvirt_connected"));
+        g_assert_null (strstr (e->str, "augur_host_plan_"));
 }
 
 /* A real parser: promtool check metrics (Debian package prometheus). */
