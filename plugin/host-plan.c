@@ -153,7 +153,7 @@ run_done (gpointer data)
                         augur_metrics_set_host_plan (p->metrics, j->view.held_kib, growth);
                 g_info ("host plan: %u guests need %.0f MiB now, at most %.0f MiB within %.0f h "
                         "(the host's %.0f %% bound%s)", j->view.guests, j->view.held_kib / 1024,
-                        j->view.held_kib / 1024 + (isnan (growth) ? 0 : growth),
+                        (j->view.held_kib + (isnan (growth) ? 0 : growth)) / 1024,
                         j->view.H * j->view.step_s / 3600, HOST_PLAN_COVERAGE * 100,
                         isnan (growth) ? "; not calibrated yet, not used" : "");
         } else {

@@ -806,6 +806,14 @@ fill_row (Work *w, const AugurConfig *config, gint64 now_ms)
                             "%sprecursor %s: the memory bound covers how far memory rose after it "
                             "before on this guest", len ? "; " : "", w->f.precursor);
         }
+        if (!isnan (w->plan_growth_kib)) {
+                gsize len = strlen (row->note);
+
+                g_snprintf (row->note + len, sizeof row->note - len,
+                            "%shost plan: the guests may grow by %.0f MiB within 4 h, so the cushion "
+                            "tightens ahead of it (slack %.2f, %.2f on the next minutes' forecasts)",
+                            len ? "; " : "", w->plan_growth_kib / 1024, w->slack[0], w->slack[1]);
+        }
         if (w->have_f && w->f.model_wait_s > 0) {
                 gsize len = strlen (row->note);
 
@@ -907,7 +915,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
         g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
         g_autofree AugurIoGuest *io = g_new0 (AugurIoGuest, MAX (n, 1));
         g_autoptr(GError) error = NULL;
-        double now_s = now_ms / 1000.0, budget, g;
+        double now_s = now_ms / 1000.0, budget, g, g_tick, plan_growth;
         gsize n_arb = 0;
 
         g_return_if_fail (hv != NULL);
@@ -916,8 +924,14 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                 prepare_vm (r, hv, store, config, &samples[i], host, now_ms, &work[i]);
 
         /* Rule 3 of mem-guard.h: how much the host can spare, forecast. */
-        g = host_slack (work, n, config, host,
-                        augur_host_plan_growth_kib (r->host_plan, now_ms));
+        plan_growth = augur_host_plan_growth_kib (r->host_plan, now_ms);
+        g_tick = host_slack (work, n, config, host, NAN);
+        g = isnan (plan_growth) ? g_tick : host_slack (work, n, config, host, plan_growth);
+        for (gsize i = 0; i < n; i++) {
+                work[i].plan_growth_kib = g < g_tick ? plan_growth : NAN;
+                work[i].slack[0] = g;
+                work[i].slack[1] = g_tick;
+        }
         budget = config->host_budget_kib > 0 ? config->host_budget_kib
                  : ((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1)
                    ? host->v[AUGUR_HOST_MEM_TOTAL_KIB] - config->host_reserve_kib : G_MAXDOUBLE;

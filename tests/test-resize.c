@@ -634,8 +634,9 @@ test_guard_cushion (Fx *fx, gconstpointer data)
 /* Rule 3 with the host's 4-hour view (host-plan.h): a host with room now
  * (44 % forecast free) keeps a new guest's generous cushion (no shrink);
  * a calibrated view that the guests will grow by 6.5 GiB within 4 h
- * tightens it now, to the burst envelope; a view with no calibrated
- * horizon, or one older than AUGUR_HOST_PLAN_MAX_AGE_S, changes nothing.
+ * tightens it now, to the burst envelope, and the audit row says why; a
+ * view with no calibrated horizon, or one older than
+ * AUGUR_HOST_PLAN_MAX_AGE_S, changes nothing.
  * Mutation tried: host_slack() ignoring plan_growth_kib: "calibrated"
  * fails (no shrink). */
 typedef enum { PLAN_NONE, PLAN_CALIBRATED, PLAN_WARMING, PLAN_STALE } PlanCase;
@@ -648,6 +649,8 @@ test_guard_host_plan (Fx *fx, gconstpointer data)
         AugurFakeGuest *g = add_full (fx, "vm");
         const double used_kib = 523264.0 - 432208.0;    /* balloon terms, as in /resize/guard/cushion */
         AugurHostForecast view = { 0 };
+        AugurDecisionRow row;
+        const char *note;
         double balloon;
 
         fx->host.present = (1ull << AUGUR_HOST_MEM_TOTAL_KIB) | (1ull << AUGUR_HOST_MEM_AVAILABLE_KIB);
@@ -671,11 +674,17 @@ test_guard_host_plan (Fx *fx, gconstpointer data)
         run (fx, 20);
         balloon = augur_fake_guest_balloon_kib (g);
         g_test_message ("balloon %.0f MiB (used %.0f MiB)", balloon / MIB, used_kib / MIB);
-        if (which == PLAN_CALIBRATED)
+        row = last_row (fx, "vm");
+        note = row.note;
+        g_test_message ("note: %s", note);
+        if (which == PLAN_CALIBRATED) {
                 g_assert_cmpfloat (balloon, <, used_kib + 256 * MIB + fx->config->reserve_kib +
                                    fx->config->shrink_step_kib);
-        else
+                g_assert_nonnull (strstr (note, "host plan: the guests may grow by 6656 MiB within 4 h"));
+        } else {
                 g_assert_cmpfloat (balloon, >=, 511 * MIB);
+                g_assert_null (strstr (note, "host plan"));
+        }
         augur_resize_set_host_plan (fx->r, NULL);
 }
 
