@@ -5,16 +5,11 @@
 
 #include "host-plan.h"
 
-#include <errno.h>
 #include <math.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include "augur-log.h"
 #include "metrics.h"
 #include "store.h"
+#include "worker.h"
 
 /* Nice value of the worker, as retraining's: the replay yields the CPU to
  * the tick and to the guests. */
@@ -26,7 +21,6 @@ typedef struct {
         char *db_path;
         double history_s;
         gint64 now_s;
-        gint cancel;                  /* set by the main thread, atomically   */
         gboolean ok;                  /* written by the worker                */
         AugurHostForecast view;
         GError *error;
@@ -35,10 +29,7 @@ typedef struct {
 struct AugurHostPlan {
         char *db_path;
         gint64 started_ms;            /* last start, -1 = never               */
-        GThread *thread;              /* running worker, or NULL              */
-        Job *job;
-        GMutex lock;                  /* orders done_source and cancel        */
-        guint done_source;
+        AugurWorker worker;           /* the replay off the main loop         */
         gboolean have;                /* view holds a result                  */
         AugurHostForecast view;
         guint runs_done;
@@ -46,8 +37,10 @@ struct AugurHostPlan {
 };
 
 static void
-job_free (Job *j)
+job_free (gpointer data)
 {
+        Job *j = data;
+
         if (!j)
                 return;
         g_free (j->db_path);
@@ -62,7 +55,7 @@ augur_host_plan_new (const char *db_path)
 
         p->db_path = g_strdup (db_path);
         p->started_ms = -1;
-        g_mutex_init (&p->lock);
+        augur_worker_init (&p->worker);
         return p;
 }
 
@@ -133,17 +126,20 @@ augur_host_plan_runs_done (const AugurHostPlan *p)
         return p->runs_done;
 }
 
-static gboolean
-run_done (gpointer data)
+static void
+run (gpointer data, const gint *cancel)
 {
-        AugurHostPlan *p = data;
-        Job *j = p->job;
+        Job *j = data;
 
-        g_mutex_lock (&p->lock);
-        p->done_source = 0;
-        g_mutex_unlock (&p->lock);
-        g_thread_join (g_steal_pointer (&p->thread));
-        p->job = NULL;
+        j->ok = augur_host_plan_run (j->db_path, j->history_s, j->now_s, cancel, &j->view, &j->error);
+}
+
+static void
+run_done (gpointer owner, gpointer data)
+{
+        AugurHostPlan *p = owner;
+        Job *j = data;
+
         p->runs_done++;
         if (j->ok) {
                 double growth = augur_host_forecast_growth_kib (&j->view, 1);
@@ -160,29 +156,6 @@ run_done (gpointer data)
                 g_debug ("host plan: %s; the cushion reads the tick's lead window only",
                          j->error ? j->error->message : "failed");
         }
-        job_free (j);
-        return G_SOURCE_REMOVE;
-}
-
-static gpointer
-worker (gpointer data)
-{
-        AugurHostPlan *p = data;
-        Job *j = p->job;
-        GSource *src;
-
-        if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), HOST_PLAN_NICE) < 0)
-                g_debug ("setpriority: %s", g_strerror (errno));
-        j->ok = augur_host_plan_run (j->db_path, j->history_s, j->now_s, &j->cancel, &j->view, &j->error);
-        g_mutex_lock (&p->lock);
-        if (!g_atomic_int_get (&j->cancel)) {   /* else augur_host_plan_free joins and frees */
-                src = g_idle_source_new ();
-                g_source_set_callback (src, run_done, p, NULL);
-                p->done_source = g_source_attach (src, NULL);
-                g_source_unref (src);
-        }
-        g_mutex_unlock (&p->lock);
-        return NULL;
 }
 
 void
@@ -191,7 +164,7 @@ augur_host_plan_tick (AugurHostPlan *p, const AugurConfig *config, gint64 now_ms
         g_autoptr(GError) error = NULL;
         Job *j;
 
-        if (p->thread || config->host_plan_interval_s <= 0)
+        if (augur_worker_busy (&p->worker) || config->host_plan_interval_s <= 0)
                 return;
         if (p->started_ms >= 0 && (double) (now_ms - p->started_ms) < config->host_plan_interval_s * 1000)
                 return;
@@ -200,13 +173,9 @@ augur_host_plan_tick (AugurHostPlan *p, const AugurConfig *config, gint64 now_ms
         j->db_path = g_strdup (p->db_path);
         j->history_s = config->host_plan_history_s;
         j->now_s = now_ms / 1000;
-        p->job = j;
-        p->thread = g_thread_try_new ("augur-host-plan", worker, p, &error);
-        if (!p->thread) {
+        if (!augur_worker_start (&p->worker, "augur-host-plan", HOST_PLAN_NICE, run, run_done, p, j, job_free,
+                                 &error))
                 g_warning ("starting the host plan thread: %s; retrying next interval, ignoring", error->message);
-                p->job = NULL;
-                job_free (j);
-        }
 }
 
 void
@@ -214,16 +183,7 @@ augur_host_plan_free (AugurHostPlan *p)
 {
         if (!p)
                 return;
-        if (p->thread) {
-                g_mutex_lock (&p->lock);
-                g_atomic_int_set (&p->job->cancel, 1);
-                g_mutex_unlock (&p->lock);
-                g_thread_join (g_steal_pointer (&p->thread));
-                if (p->done_source)
-                        g_source_remove (p->done_source);
-                job_free (g_steal_pointer (&p->job));
-        }
-        g_mutex_clear (&p->lock);
+        augur_worker_clear (&p->worker);
         g_free (p->db_path);
         g_free (p);
 }

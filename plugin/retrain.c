@@ -84,6 +84,7 @@
 #include "metrics.h"
 #include "augur-log.h"
 #include "dataset.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,8 +93,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The model step the store's rollups serve directly (5-minute rollups). */
@@ -724,7 +723,6 @@ augur_retrain_run (const AugurRetrainParams *p, const gint *cancel)
 typedef struct {
         AugurRetrainParams p;         /* strings below are owned copies       */
         char *db_path, *dir, *serving_path;
-        gint cancel;                  /* set by the main thread, atomically   */
         AugurRetrainResult *result;   /* written by the worker                */
 } Job;
 
@@ -734,18 +732,16 @@ struct AugurRetrain {
         char *db_path;
         char *dir;
         gint64 base_ms;               /* the schedule counts from here        */
-        GThread *thread;              /* running worker, or NULL              */
-        Job *job;                     /* its job                              */
-        GMutex lock;                  /* orders done_source and the cancel
-                                       * flag between worker and main thread  */
-        guint done_source;            /* pending run_done idle, or 0          */
+        AugurWorker worker;           /* the run off the main loop (worker.h) */
         guint runs_done;
         AugurMetrics *metrics;        /* borrowed, NULL = none                */
 };
 
 static void
-job_free (Job *j)
+job_free (gpointer data)
 {
+        Job *j = data;
+
         if (!j)
                 return;
         g_clear_pointer (&j->result, augur_retrain_result_free);
@@ -792,7 +788,7 @@ augur_retrain_new (AugurStore *st, AugurForecaster *fc, const char *db_path)
         r->db_path = g_strdup (db_path);
         r->dir = augur_retrain_model_dir (db_path);
         r->base_ms = g_get_real_time () / 1000;
-        g_mutex_init (&r->lock);
+        augur_worker_init (&r->worker);
         runs = augur_store_retrain_runs (st, 1, &error);
         if (!runs) {
                 g_warning ("reading the last retraining run: %s, ignoring", error->message);
@@ -817,19 +813,14 @@ augur_retrain_new (AugurStore *st, AugurForecaster *fc, const char *db_path)
         return r;
 }
 
-static gboolean
-run_done (gpointer data)
+static void
+run_done (gpointer owner, gpointer data)
 {
-        AugurRetrain *r = data;
-        Job *j = r->job;
+        AugurRetrain *r = owner;
+        Job *j = data;
         AugurRetrainResult *res;
         g_autoptr(GError) error = NULL;
 
-        g_mutex_lock (&r->lock);
-        r->done_source = 0;
-        g_mutex_unlock (&r->lock);
-        g_thread_join (g_steal_pointer (&r->thread));
-        r->job = NULL;
         res = j->result;
         r->runs_done++;
         if (r->metrics)
@@ -863,31 +854,15 @@ run_done (gpointer data)
                 augur_forecaster_set_gate (r->fc, gate_from_rows (res->vms));
         set_serving_meta (r);
         augur_store_set_meta (r->store, "retrain.running", NULL, NULL);
-        job_free (j);
-        return G_SOURCE_REMOVE;
 }
 
-static gpointer
-worker (gpointer data)
+/* On the worker thread, at RETRAIN_NICE (training's threads inherit it). */
+static void
+run (gpointer data, const gint *cancel)
 {
-        AugurRetrain *r = data;
-        Job *j = r->job;
-        GSource *src;
+        Job *j = data;
 
-        /* Linux: nice is per thread, and threads created from here
-         * (training's) inherit it. */
-        if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), RETRAIN_NICE) < 0)
-                g_debug ("setpriority: %s", g_strerror (errno));
-        j->result = augur_retrain_run (&j->p, &j->cancel);
-        g_mutex_lock (&r->lock);
-        if (!g_atomic_int_get (&j->cancel)) {   /* else augur_retrain_free joins and frees */
-                src = g_idle_source_new ();
-                g_source_set_callback (src, run_done, r, NULL);
-                r->done_source = g_source_attach (src, NULL);
-                g_source_unref (src);
-        }
-        g_mutex_unlock (&r->lock);
-        return NULL;
+        j->result = augur_retrain_run (&j->p, cancel);
 }
 
 void
@@ -897,7 +872,7 @@ augur_retrain_tick (AugurRetrain *r, const AugurConfig *config, gint64 now_ms)
         g_autofree char *started = NULL;
         Job *j;
 
-        if (r->thread || config->retrain_interval_s <= 0)
+        if (augur_worker_busy (&r->worker) || config->retrain_interval_s <= 0)
                 return;
         if ((double) (now_ms - r->base_ms) < config->retrain_interval_s * 1000)
                 return;
@@ -915,13 +890,10 @@ augur_retrain_tick (AugurRetrain *r, const AugurConfig *config, gint64 now_ms)
         augur_train_config_init (&j->p.train);
         j->p.train.time_budget_s = config->retrain_budget_s;
         j->p.now_ms = now_ms;
-        r->job = j;
-        r->thread = g_thread_try_new ("augur-retrain", worker, r, &error);
-        if (!r->thread) {
+        if (!augur_worker_start (&r->worker, "augur-retrain", RETRAIN_NICE, run, run_done, r, j, job_free,
+                                 &error)) {
                 g_warning ("starting the retraining thread: %s; retrying next interval, ignoring",
                            error->message);
-                r->job = NULL;
-                job_free (j);
                 return;
         }
         started = g_strdup_printf ("%" G_GINT64_FORMAT, now_ms);
@@ -940,7 +912,7 @@ augur_retrain_set_metrics (AugurRetrain *r, AugurMetrics *m)
 gboolean
 augur_retrain_running (const AugurRetrain *r)
 {
-        return r->thread != NULL;
+        return augur_worker_busy (&r->worker);
 }
 
 guint
@@ -954,19 +926,9 @@ augur_retrain_free (AugurRetrain *r)
 {
         if (!r)
                 return;
-        if (r->thread) {
-                g_mutex_lock (&r->lock);
-                g_atomic_int_set (&r->job->cancel, 1);
-                g_mutex_unlock (&r->lock);
-                g_thread_join (g_steal_pointer (&r->thread));
-                /* The worker may have finished before the flag was set:
-                 * then its result is dropped with the pending idle. */
-                if (r->done_source)
-                        g_source_remove (r->done_source);
-                job_free (g_steal_pointer (&r->job));
+        if (augur_worker_busy (&r->worker))
                 augur_store_set_meta (r->store, "retrain.running", NULL, NULL);
-        }
-        g_mutex_clear (&r->lock);
+        augur_worker_clear (&r->worker);
         g_free (r->db_path);
         g_free (r->dir);
         g_free (r);

@@ -688,20 +688,17 @@ test_guard_host_plan (Fx *fx, gconstpointer data)
         augur_resize_set_host_plan (fx->r, NULL);
 }
 
-/* The worker's replay (augur_host_plan_run) reads the store's 5-minute
- * rollups from now − history on, and gives what the host forecast gives
- * on the same series handed to it directly. */
-static void
-test_host_plan_run (Fx *fx, gconstpointer data)
+/* Three guests' two days of 5-minute history in fx's store (a square
+ * wave each), handed back as series too.  The newest sample is at
+ * HP_T0 + (HP_N - 1) x 300 s. */
+#define HP_T0 G_GINT64_CONSTANT (1798999800)   /* a multiple of 300 s */
+#define HP_N  (2 * 288)
+
+static GPtrArray *
+seed_history (Fx *fx)
 {
         g_autoptr(GError) error = NULL;
-        g_autoptr(GPtrArray) direct = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
-        g_autoptr(AugurPredictor) pred = NULL;
-        g_autofree char *db = g_build_filename (fx->dir, "augur.db", NULL);
-        const gint64 t0 = 1798999800;   /* a multiple of 300 s */
-        const gsize n = 2 * 288;         /* two days */
-        AugurHostForecast want, got;
-        AugurPredictorConfig pc;
+        GPtrArray *direct = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
 
         for (guint i = 0; i < 3; i++) {
                 g_autofree char *name = g_strdup_printf ("vm%u", i);
@@ -709,8 +706,8 @@ test_host_plan_run (Fx *fx, gconstpointer data)
 
                 augur_series_ensure_col (s, AUGUR_COL_MEM_USED_KIB);
                 augur_series_ensure_col (s, AUGUR_COL_MEM_PROV_KIB);
-                for (gsize k = 0; k < n; k++) {
-                        gsize j = augur_series_append (s, t0 + (gint64) k * 300);
+                for (gsize k = 0; k < HP_N; k++) {
+                        gsize j = augur_series_append (s, HP_T0 + (gint64) k * 300);
 
                         s->col[AUGUR_COL_MEM_PROV_KIB][j] = (float) (4096 * MIB);
                         s->col[AUGUR_COL_MEM_USED_KIB][j] =
@@ -720,12 +717,28 @@ test_host_plan_run (Fx *fx, gconstpointer data)
                 g_assert_no_error (error);
                 g_ptr_array_add (direct, s);
         }
+        return direct;
+}
+
+/* The worker's replay (augur_host_plan_run) reads the store's 5-minute
+ * rollups from now − history on, and gives what the host forecast gives
+ * on the same series handed to it directly. */
+static void
+test_host_plan_run (Fx *fx, gconstpointer data)
+{
+        g_autoptr(GError) error = NULL;
+        g_autoptr(GPtrArray) direct = seed_history (fx);
+        g_autoptr(AugurPredictor) pred = NULL;
+        g_autofree char *db = g_build_filename (fx->dir, "augur.db", NULL);
+        AugurHostForecast want, got;
+        AugurPredictorConfig pc;
+
         augur_host_forecast_predictor_config (&pc, 0.95f);
         pred = augur_predictor_new (NULL, &pc, &error);
         g_assert_no_error (error);
         augur_host_forecast (direct, pred, 0.95f, 86400, &want, &error);
         g_assert_no_error (error);
-        augur_host_plan_run (db, 86400, t0 + (gint64) n * 300, NULL, &got, &error);
+        augur_host_plan_run (db, 86400, HP_T0 + (gint64) HP_N * 300, NULL, &got, &error);
         g_assert_no_error (error);
         g_assert_cmpint (got.origin_s, ==, want.origin_s);
         g_assert_cmpuint (got.guests, ==, 3);
@@ -739,8 +752,49 @@ test_host_plan_run (Fx *fx, gconstpointer data)
         g_assert_cmpfloat (augur_host_forecast_growth_kib (&got, 1), >, 64 * MIB);
 
         /* No store there: an error, no view. */
-        g_assert_false (augur_host_plan_run ("/nonexistent/augur.db", 86400, t0, NULL, &got, &error));
+        g_assert_false (augur_host_plan_run ("/nonexistent/augur.db", 86400, HP_T0, NULL, &got, &error));
         g_assert_nonnull (error);
+}
+
+/* As augurd runs it: the first tick starts the replay on its thread, the
+ * view arrives on the main context and serves (growth known while the
+ * view is under 2 h old, NAN after); the next tick within plan_interval
+ * starts nothing; plan_interval = 0 starts nothing; freed while a replay
+ * runs, it cancels and joins it. */
+static void
+test_host_plan_tick (Fx *fx, gconstpointer data)
+{
+        g_autoptr(GPtrArray) direct = seed_history (fx);
+        g_autofree char *db = g_build_filename (fx->dir, "augur.db", NULL);
+        const gint64 now_ms = (HP_T0 + (gint64) HP_N * 300) * 1000;
+        AugurHostPlan *p = augur_host_plan_new (db);
+        gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+        g_assert_true (isnan (augur_host_plan_growth_kib (p, now_ms)));
+        augur_host_plan_tick (p, fx->config, now_ms);
+        while (augur_host_plan_runs_done (p) == 0 && g_get_monotonic_time () < deadline)
+                g_main_context_iteration (NULL, FALSE);
+        g_assert_cmpuint (augur_host_plan_runs_done (p), ==, 1);
+        g_assert_cmpfloat (augur_host_plan_growth_kib (p, now_ms), >, 64 * MIB);
+        g_assert_true (isnan (augur_host_plan_growth_kib (p, now_ms + (AUGUR_HOST_PLAN_MAX_AGE_S + 600) * 1000)));
+
+        augur_host_plan_tick (p, fx->config, now_ms + 60 * 1000);
+        g_usleep (200000);
+        while (g_main_context_iteration (NULL, FALSE))
+                ;
+        g_assert_cmpuint (augur_host_plan_runs_done (p), ==, 1);
+        fx->config->host_plan_interval_s = 0;
+        augur_host_plan_tick (p, fx->config, now_ms + 7200 * 1000);
+        g_usleep (200000);
+        while (g_main_context_iteration (NULL, FALSE))
+                ;
+        g_assert_cmpuint (augur_host_plan_runs_done (p), ==, 1);
+
+        fx->config->host_plan_interval_s = 3600;
+        augur_host_plan_tick (p, fx->config, now_ms + 7200 * 1000);
+        augur_host_plan_free (p);               /* mid-run or just done: no report */
+        while (g_main_context_iteration (NULL, FALSE))
+                ;
 }
 
 /* Rule 2, out of memory: the guest's own oom_kill count rises (its
@@ -1343,6 +1397,7 @@ main (int argc, char **argv)
         ADD ("/resize/guard/host-plan/warming", GINT_TO_POINTER (PLAN_WARMING), test_guard_host_plan);
         ADD ("/resize/guard/host-plan/stale", GINT_TO_POINTER (PLAN_STALE), test_guard_host_plan);
         ADD ("/resize/host-plan/run", NULL, test_host_plan_run);
+        ADD ("/resize/host-plan/tick", NULL, test_host_plan_tick);
         ADD ("/resize/guard/oom-kill", NULL, test_guard_oom);
         ADD ("/resize/guard/replay-oom", NULL, test_guard_replay_oom);
         ADD ("/resize/failures", NULL, test_failures);
