@@ -15,7 +15,7 @@
  * The tick only compares two numbers and, when due, spawns the thread;
  * it never waits for it.
  *
- * THE WORKER (augur_retrain_run, a GThread at nice 10)
+ * THE WORKER (augur_retrain_run, on a thread at nice 10: worker.h)
  * ===================================================
  * It shares nothing mutable with the main loop: it opens its own read-only
  * SQLite connection (WAL: augurd keeps writing meanwhile), loads the
