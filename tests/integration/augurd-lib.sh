@@ -15,21 +15,36 @@ augur_it_require_augur() {
     command -v sqlite3 >/dev/null 2>&1 || augur_it_skip "no sqlite3 CLI (apt-get install sqlite3)"
 }
 
+# The shipped model: an installed augurd reads $datadir/augur/default.augur,
+# which a test machine has only while deb.sh has the package installed, so
+# the build's augurd is given the same file from the source tree.  A test
+# that names a model itself (--model, or model= in its augur.conf) keeps
+# its own.  Prints the options, one per line.
+augur_it_model_opts() {   # CONF [augurd options...]
+    local conf=$1 a
+    shift
+    for a in "$@"; do [[ $a == --model* ]] && return 0; done
+    grep -qE '^[[:space:]]*model[[:space:]]*=' "$conf" 2>/dev/null && return 0
+    printf '%s\n' --model "$AUGUR_IT_SRCDIR/model/default.augur"
+}
+
 # augur_it_start_augurd [augurd options...]: runs augurd in the foreground
 # (as a background job) against the private libvirtd, logging to
 # $AUGUR_IT_DIR/augurd.log.  Stopped by augur_it_stop_augurd or at exit.
 augur_it_start_augurd() {
+    local model
     AUGUR_DB=${AUGUR_DB:-$AUGUR_IT_DIR/augur.db}
     : >>"$AUGUR_IT_DIR/augur.conf"     # empty: compiled-in defaults only
+    mapfile -t model < <(augur_it_model_opts "$AUGUR_IT_DIR/augur.conf" "$@")
     # A private API socket: several test augurds run side by side, and the
     # system's default socket is not theirs.  virt-augur finds it through
     # AUGUR_SOCKET.
     export AUGUR_SOCKET=$AUGUR_IT_DIR/augurd.sock
     "$AUGURD" --foreground --verbose --connect "$AUGUR_IT_URI" --db "$AUGUR_DB" \
-        --config "$AUGUR_IT_DIR/augur.conf" --socket "$AUGUR_SOCKET" "$@" \
+        --config "$AUGUR_IT_DIR/augur.conf" --socket "$AUGUR_SOCKET" "${model[@]}" "$@" \
         >>"$AUGUR_IT_DIR/augurd.log" 2>&1 &
     AUGURD_PID=$!
-    augur_it_log "augurd pid $AUGURD_PID ($*)"
+    augur_it_log "augurd pid $AUGURD_PID (${model[*]} $*)"
 }
 
 augur_it_stop_augurd() {

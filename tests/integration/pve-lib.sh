@@ -101,9 +101,13 @@ pve_it_start_qemu() {
 pve_it_start_augurd() {
     local mode=$1
     shift
+    local model=()
     [[ -e $DIR/augur.conf ]] || : >"$DIR/augur.conf"
+    # The shipped model, as installed (augurd-lib.sh augur_it_model_opts).
+    [[ " $* " == *" --model"* ]] || grep -qE '^[[:space:]]*model[[:space:]]*=' "$DIR/augur.conf" ||
+        model=(--model "$SRCDIR/model/default.augur")
     "$AUGURD" --foreground --verbose --tick 1 --mode "$mode" --db "$DIR/augur.db" \
-        --config "$DIR/augur.conf" --socket '' \
+        --config "$DIR/augur.conf" --socket '' "${model[@]}" \
         --connect "pve:///?run=$RUN&conf=$CONF${PVE_IT_URI_EXTRA:-}" "$@" >>"$DIR/augurd.log" 2>&1 &
     AUGURD_PID=$!
     log "augurd $AUGURD_PID --mode $mode on pve:///?run=$RUN&conf=$CONF${PVE_IT_URI_EXTRA:-} $*"
