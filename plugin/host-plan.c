@@ -30,8 +30,7 @@ struct AugurHostPlan {
         char *db_path;
         gint64 started_ms;            /* last start, -1 = never               */
         AugurWorker worker;           /* the replay off the main loop         */
-        gboolean have;                /* view holds a result                  */
-        AugurHostForecast view;
+        AugurHostForecast view;       /* the newest result; step_s 0 = none   */
         guint runs_done;
         AugurMetrics *metrics;        /* borrowed, NULL = none                */
 };
@@ -66,27 +65,13 @@ augur_host_plan_run (const char *db_path, double history_s, gint64 now_s, const 
         g_autoptr(AugurStore) st = augur_store_open (db_path, AUGUR_STORE_READ_ONLY, error);
         g_autoptr(GPtrArray) series = NULL;
         g_autoptr(AugurPredictor) pred = NULL;
-        g_auto(GStrv) names = NULL;
         AugurPredictorConfig pc;
 
-        if (!st || !(names = augur_store_list_domain_names (st, error)))
-                return FALSE;
-        series = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
         /* An hour more than the window: augur_host_forecast() cuts it at
          * the newest sample's time, which is a step or more before now. */
-        for (guint i = 0; names[i]; i++) {
-                AugurSeries *s = augur_store_load_series (st, names[i], now_s - (gint64) history_s - 3600, G_MAXINT64,
-                                                          AUGUR_RES_5M, error);
-
-                if (!s) {
-                        g_prefix_error (error, "domain '%s': ", names[i]);
-                        return FALSE;
-                }
-                if (s->n > 0)
-                        g_ptr_array_add (series, s);
-                else
-                        augur_series_free (s);
-        }
+        if (!st || !(series = augur_store_load_all_series (st, now_s - (gint64) history_s - 3600, G_MAXINT64,
+                                                           AUGUR_RES_5M, 0, error)))
+                return FALSE;
         augur_host_forecast_predictor_config (&pc, HOST_PLAN_COVERAGE);
         if (!(pred = augur_predictor_new (NULL, &pc, error)))
                 return FALSE;
@@ -97,7 +82,6 @@ void
 augur_host_plan_install (AugurHostPlan *p, const AugurHostForecast *f)
 {
         p->view = *f;
-        p->have = TRUE;
 }
 
 double
@@ -105,7 +89,7 @@ augur_host_plan_growth_kib (const AugurHostPlan *p, gint64 now_ms)
 {
         double age_s;
 
-        if (!p || !p->have || p->view.step_s <= 0)
+        if (!p || p->view.step_s <= 0)
                 return NAN;
         age_s = now_ms / 1000.0 - (double) p->view.origin_s;
         if (age_s > AUGUR_HOST_PLAN_MAX_AGE_S)

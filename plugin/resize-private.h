@@ -98,9 +98,6 @@ typedef struct {
         AugurPolicyConfig pc;
         AugurGuardOut guard;
         double need_kib;                /* forecast need for the host slack   */
-        double plan_growth_kib;         /* the host plan's growth when it
-                                         * tightened the slack, else NAN      */
-        double slack[2];                /* with it, and the tick's alone      */
         double horizon_s;
         AugurDecisionRow row;
 } Work;

@@ -517,18 +517,26 @@ observe_guard (AugurResize *r, Work *w, const AugurConfig *config, double now_s)
                            (w->guard.hold_until_s - now_s) / 3600);
 }
 
-/* Rule 3's slack g: the share of the host's memory (or of the budget)
- * left once every guest has its forecast need.  The guests' growth above
- * what they use now is the larger of the tick's (each guest's lead-window
- * need above its used, summed) and the host plan's over the next 4 h
- * (host-plan.h; NAN when it has no calibrated view): the plan can only
- * tighten the cushion ahead of a host-wide crunch, never widen it. */
-static double
-host_slack (const Work *work, gsize n, const AugurConfig *config, const AugurHostSample *host,
-            double plan_growth_kib)
-{
-        double cap, free_kib, need = 0, used = 0, growth = 0;
+/* Rule 3's slack g (mem-guard.h), for the tick and the audit note. */
+typedef struct {
+        double g;                       /* the slack the plans use            */
+        double g_tick;                  /* on the tick's lead window alone    */
+        double plan_growth_kib;         /* the host plan's growth, NAN = none */
+} HostSlack;
 
+/* The share of the host's memory (or of the budget) left once every guest
+ * has its forecast need.  The guests' growth above what they use now is
+ * the larger of the tick's (each guest's lead-window need above its used,
+ * summed) and the host plan's over the next 4 h (host-plan.h; NAN when it
+ * has no calibrated view): the plan can only tighten the cushion ahead of
+ * a host-wide crunch, never widen it.  An unknown host is tight (0). */
+static void
+host_slack (const Work *work, gsize n, const AugurConfig *config, const AugurHostSample *host,
+            double plan_growth_kib, HostSlack *ret)
+{
+        double cap, free_kib[2], need = 0, used = 0, growth = 0;
+
+        ret->plan_growth_kib = plan_growth_kib;
         for (gsize i = 0; i < n; i++) {
                 double u = work[i].in.mem_used_kib;
 
@@ -540,19 +548,24 @@ host_slack (const Work *work, gsize n, const AugurConfig *config, const AugurHos
         }
         if (config->host_budget_kib > 0) {
                 cap = config->host_budget_kib;
-                free_kib = cap - (isnan (plan_growth_kib) ? need : MAX (need, used + plan_growth_kib));
+                free_kib[0] = cap - need;
+                free_kib[1] = cap - MAX (need, used + plan_growth_kib);
         } else if (((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1) &&
                    ((host->present >> AUGUR_HOST_MEM_AVAILABLE_KIB) & 1)) {
                 /* MemAvailable already counts what the guests use now:
                  * take off what they may grow by. */
                 cap = host->v[AUGUR_HOST_MEM_TOTAL_KIB];
-                free_kib = host->v[AUGUR_HOST_MEM_AVAILABLE_KIB] - config->host_reserve_kib -
-                           (isnan (plan_growth_kib) ? growth : MAX (growth, plan_growth_kib));
+                free_kib[0] = host->v[AUGUR_HOST_MEM_AVAILABLE_KIB] - config->host_reserve_kib - growth;
+                free_kib[1] = free_kib[0] + growth - MAX (growth, plan_growth_kib);
         } else {
-                return 0;       /* unknown: assume the host is tight */
+                ret->g = ret->g_tick = 0;
+                return;
         }
-        return cap > 0 ? augur_guard_host_slack (free_kib / cap, config->cushion_free_low,
-                                                 config->cushion_free_high) : 0;
+        ret->g_tick = cap > 0 ? augur_guard_host_slack (free_kib[0] / cap, config->cushion_free_low,
+                                                        config->cushion_free_high) : 0;
+        ret->g = cap > 0 && !isnan (plan_growth_kib)
+                 ? augur_guard_host_slack (free_kib[1] / cap, config->cushion_free_low, config->cushion_free_high)
+                 : ret->g_tick;
 }
 
 /* The audit note of a VM that ran out of memory or is held after it. */
@@ -793,7 +806,7 @@ plan_vm (Work *w, const AugurConfig *config, double g, double now_s, AugurArbIte
 /* Step 4, per VM that plans: the audit row, after arbitration (whose
  * notes are already in it). */
 static void
-fill_row (Work *w, const AugurConfig *config, gint64 now_ms)
+fill_row (Work *w, const AugurConfig *config, const HostSlack *hs, gint64 now_ms)
 {
         ResizeVm *vm = w->vm;
         AugurDecisionRow *row = &w->row;
@@ -806,13 +819,13 @@ fill_row (Work *w, const AugurConfig *config, gint64 now_ms)
                             "%sprecursor %s: the memory bound covers how far memory rose after it "
                             "before on this guest", len ? "; " : "", w->f.precursor);
         }
-        if (!isnan (w->plan_growth_kib)) {
+        if (hs->g < hs->g_tick) {
                 gsize len = strlen (row->note);
 
                 g_snprintf (row->note + len, sizeof row->note - len,
                             "%shost plan: the guests may grow by %.0f MiB within 4 h, so the cushion "
                             "tightens ahead of it (slack %.2f, %.2f on the next minutes' forecasts)",
-                            len ? "; " : "", w->plan_growth_kib / 1024, w->slack[0], w->slack[1]);
+                            len ? "; " : "", hs->plan_growth_kib / 1024, hs->g, hs->g_tick);
         }
         if (w->have_f && w->f.model_wait_s > 0) {
                 gsize len = strlen (row->note);
@@ -915,7 +928,8 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
         g_autoptr(GArray) rows = g_array_new (FALSE, TRUE, sizeof (AugurDecisionRow));
         g_autofree AugurIoGuest *io = g_new0 (AugurIoGuest, MAX (n, 1));
         g_autoptr(GError) error = NULL;
-        double now_s = now_ms / 1000.0, budget, g, g_tick, plan_growth;
+        double now_s = now_ms / 1000.0, budget;
+        HostSlack hs;
         gsize n_arb = 0;
 
         g_return_if_fail (hv != NULL);
@@ -924,21 +938,14 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                 prepare_vm (r, hv, store, config, &samples[i], host, now_ms, &work[i]);
 
         /* Rule 3 of mem-guard.h: how much the host can spare, forecast. */
-        plan_growth = augur_host_plan_growth_kib (r->host_plan, now_ms);
-        g_tick = host_slack (work, n, config, host, NAN);
-        g = isnan (plan_growth) ? g_tick : host_slack (work, n, config, host, plan_growth);
-        for (gsize i = 0; i < n; i++) {
-                work[i].plan_growth_kib = g < g_tick ? plan_growth : NAN;
-                work[i].slack[0] = g;
-                work[i].slack[1] = g_tick;
-        }
+        host_slack (work, n, config, host, augur_host_plan_growth_kib (r->host_plan, now_ms), &hs);
         budget = config->host_budget_kib > 0 ? config->host_budget_kib
                  : ((host->present >> AUGUR_HOST_MEM_TOTAL_KIB) & 1)
                    ? host->v[AUGUR_HOST_MEM_TOTAL_KIB] - config->host_reserve_kib : G_MAXDOUBLE;
 
         for (gsize i = 0; i < n; i++)
                 if (work[i].mode != AUGUR_MODE_OBSERVE)
-                        plan_vm (&work[i], config, g, now_s, &arb[n_arb++]);
+                        plan_vm (&work[i], config, hs.g, now_s, &arb[n_arb++]);
 
         /* Step 3: host arbitration over the VMs that plan. */
         augur_policy_arbitrate (arb, n_arb, budget);
@@ -950,7 +957,7 @@ augur_resize_tick (AugurResize *r, AugurHv *hv, AugurStore *store,
                 if (w->mode == AUGUR_MODE_OBSERVE)
                         continue;
                 augur_resize_hold_for_other_controller (w);
-                fill_row (w, config, now_ms);
+                fill_row (w, config, &hs, now_ms);
                 apply_vm (r, hv, store, w, now_ms);
                 g_array_append_val (rows, w->row);
         }

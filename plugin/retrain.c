@@ -527,26 +527,14 @@ load_history (const AugurRetrainParams *p, GError **error)
 {
         g_autoptr(AugurStore) st = augur_store_open (p->db_path, AUGUR_STORE_READ_ONLY, error);
         g_autoptr(GPtrArray) out = NULL;
-        g_auto(GStrv) names = NULL;
 
-        if (!st)
+        if (!st || !(out = augur_store_load_all_series (st, G_MININT64, G_MAXINT64, AUGUR_RES_5M, 0, error)))
                 return NULL;
-        names = augur_store_list_domain_names (st, error);
-        if (!names)
-                return NULL;
-        out = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
-        for (guint i = 0; names[i]; i++) {
-                AugurSeries *s = augur_store_load_series (st, names[i], G_MININT64, G_MAXINT64,
-                                                          AUGUR_RES_5M, error);
+        for (guint i = 0; i < out->len; i++) {
+                const AugurSeries *s = g_ptr_array_index (out, i);
 
-                if (!s) {
-                        g_prefix_error (error, "domain '%s': ", names[i]);
-                        return NULL;
-                }
-                if (s->n >= 2 && (double) (s->ts[s->n - 1] - s->ts[0]) >= p->min_history_s)
-                        g_ptr_array_add (out, s);
-                else
-                        augur_series_free (s);
+                if (!(s->n >= 2 && (double) (s->ts[s->n - 1] - s->ts[0]) >= p->min_history_s))
+                        g_ptr_array_remove_index (out, i--);
         }
         return g_steal_pointer (&out);
 }

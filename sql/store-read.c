@@ -541,3 +541,27 @@ augur_store_load_series (AugurStore *st, const char *domain, gint64 from_s,
         return g_steal_pointer (&s);
 }
 
+GPtrArray *
+augur_store_load_all_series (AugurStore *st, gint64 from_s, gint64 to_s, AugurResolution res,
+                             guint max_series, GError **error)
+{
+        g_auto(GStrv) names = augur_store_list_domain_names (st, error);
+        g_autoptr(GPtrArray) out = NULL;
+
+        if (!names)
+                return NULL;
+        out = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
+        for (guint i = 0; names[i] && (max_series == 0 || out->len < max_series); i++) {
+                AugurSeries *s = augur_store_load_series (st, names[i], from_s, to_s, res, error);
+
+                if (!s) {
+                        g_prefix_error (error, "domain '%s': ", names[i]);
+                        return NULL;
+                }
+                if (s->n > 0)
+                        g_ptr_array_add (out, s);
+                else
+                        augur_series_free (s);
+        }
+        return g_steal_pointer (&out);
+}

@@ -56,6 +56,12 @@ AugurSeries *augur_store_load_series (AugurStore *st, const char *domain,
                                       AugurResolution res, GError **error);
 /* Names of every domain in the store (transfer full, NULL-terminated). */
 char **augur_store_list_domain_names (AugurStore *st, GError **error);
+/* Every domain's history between from_s and to_s (as load_series), in the
+ * order of list_domain_names, the domains with samples only, at most
+ * max_series of them (0 = all): a GPtrArray of AugurSeries*, owning them.
+ * An error names the domain it came from. */
+GPtrArray *augur_store_load_all_series (AugurStore *st, gint64 from_s, gint64 to_s,
+                                        AugurResolution res, guint max_series, GError **error);
 
 /* ---- writing (augurd) ---- */
 

@@ -67,31 +67,11 @@ augur_cli_load_series (const AugurCliGlobal *g, const AugurCliInput *in, gint64 
                 return g_steal_pointer (&out);
         } else {
                 g_autoptr (AugurStore) st = NULL;
-                g_auto (GStrv) names = NULL;
                 AugurResolution res = step_s == 300 ? AUGUR_RES_5M : (step_s == 60 ? AUGUR_RES_1M : AUGUR_RES_RAW);
 
                 st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, error);
-                if (!st)
+                if (!st || !(out = augur_store_load_all_series (st, G_MININT64, G_MAXINT64, res, in->max_series, error)))
                         return NULL;
-                names = augur_store_list_domain_names (st, error);
-                if (!names)
-                        return NULL;
-                out = g_ptr_array_new_with_free_func ((GDestroyNotify) augur_series_free);
-                for (guint i = 0; names[i]; i++) {
-                        AugurSeries *s;
-
-                        if (in->max_series && out->len >= in->max_series)
-                                break;
-                        s = augur_store_load_series (st, names[i], G_MININT64, G_MAXINT64, res, error);
-                        if (!s) {
-                                g_prefix_error (error, "domain '%s': ", names[i]);
-                                return NULL;
-                        }
-                        if (s->n > 0)
-                                g_ptr_array_add (out, s);
-                        else
-                                augur_series_free (s);
-                }
                 if (out->len == 0) {
                         g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_NO_DATA,
                                      "%s: the history holds no samples", augur_cli_db_path (g));
