@@ -175,8 +175,8 @@ regime_at (const AugurModel *m, int t, const float *y, gsize k)
 }
 
 /* The served forecast (forecast.h VALIDATION GATE): nn_int's, and at each
- * gated (target, h) the model's own baseline's point, with the NN's bound
- * base raised to it, at the origins where the int NN forecasts (the
+ * gated (target, h) the point of the cell's baseline or mix, with the NN's
+ * bound base raised to it, at the origins where the int NN forecasts (the
  * predictor serves the model only there). */
 static void
 predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, Preds *p)
@@ -188,11 +188,12 @@ predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, P
         for (int b = 0; b < AUGUR_BL_N; b++) {
                 Preds bp = { 0 };
                 gboolean used = FALSE;
+                float w;
 
                 for (int t = 0; t < AUGUR_TARGET_N; t++)
                         for (int g = 0; g < AUGUR_REGIME_N; g++)
                                 for (guint h = 1; h <= m->H; h++)
-                                        used |= m->serve[t][g][h - 1] == AUGUR_SERVE_BL (b);
+                                        used |= augur_serve_decode (m->serve[t][g][h - 1], &w) == b;
                 if (!used)
                         continue;
                 preds_alloc (&bp, p->k0, p->k0 + p->n_orig, m->H);
@@ -205,11 +206,16 @@ predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, P
 
                                 for (guint h = 1; h <= m->H; h++) {
                                         gsize i = preds_idx (p, m->H, t, k, h);
+                                        guint8 sv = m->serve[t][g][h - 1];
 
-                                        if (m->serve[t][g][h - 1] != AUGUR_SERVE_BL (b) || isnan (nn_int->point[i]))
+                                        if (augur_serve_decode (sv, &w) != b || isnan (nn_int->point[i]))
                                                 continue;
-                                        p->point[i] = bp.point[i];
-                                        p->upper[i] = MAX (nn_int->upper[i], bp.point[i]);
+                                        /* A baseline without a point here drops
+                                         * the point for every model (its own row
+                                         * is NAN too): keep eval's rule. */
+                                        p->point[i] = isnan (bp.point[i]) ? NAN
+                                                      : augur_serve_point (sv, nn_int->point[i], bp.point[i]);
+                                        p->upper[i] = MAX (nn_int->upper[i], p->point[i]);
                                 }
                         }
                 }
@@ -287,7 +293,20 @@ typedef struct {
                                          * only: the gate's choice)         */
         Acc *acc_regime;                /* (models, targets, regimes, H), or
                                          * NULL: scores by origin regime    */
+        Acc *acc_mix;                   /* (targets, regimes, baselines,
+                                         * AUGUR_MIX_N, H), or NULL: MIX
+                                         * cells' scores by origin regime
+                                         * (the gate's choice)              */
 } Sweep;
+
+#define SWEEP_NN_INT 1                  /* sweep rows: float, int, gated,  */
+#define SWEEP_BL0    3                  /* then the baselines              */
+
+static Acc *
+sweep_acc_mix (Sweep *s, int t, AugurRegime g, int b, guint j, guint h)
+{
+        return &s->acc_mix[((((gsize) t * AUGUR_REGIME_N + g) * AUGUR_BL_N + b) * AUGUR_MIX_N + j) * s->H + h - 1];
+}
 
 /* Calibration and scoring ranges of one VM: scoring the test split
  * calibrates on validation; scoring validation (tuning, never the test
@@ -433,6 +452,18 @@ sweep_score_vm (Sweep *s, const AugurVmData *d, const Preds *preds)
                                         if (y <= ub)
                                                 a->covered++;
                                 }
+                                for (int b = 0; s->acc_mix && b < AUGUR_BL_N; b++) {
+                                        gsize i = preds_idx (&preds[SWEEP_NN_INT], s->H, t, k, h);
+                                        float nn = preds[SWEEP_NN_INT].point[i], bl = preds[SWEEP_BL0 + b].point[i];
+
+                                        for (guint j = 0; j < AUGUR_MIX_N; j++) {
+                                                Acc *am = sweep_acc_mix (s, t, g, b, j, h);
+                                                float w = AUGUR_MIX_W (j);
+
+                                                am->n++;
+                                                am->sae += fabs ((double) (y - (w * nn + (1.0f - w) * bl)));
+                                        }
+                                }
                         }
                 }
         }
@@ -471,6 +502,7 @@ sweep_clear (Sweep *s)
                         augur_calib_free (s->calib[m][t]);
         g_free (s->acc);
         g_free (s->acc_regime);
+        g_free (s->acc_mix);
 }
 
 /* Calibration pass over every VM's validation, then (if score_test) the
@@ -654,7 +686,6 @@ augur_forecast_calibrate (AugurModel *m, const AugurDataset *ds, GError **error)
 gboolean
 augur_forecast_choose_gate (AugurModel *m, const AugurDataset *ds, GError **error)
 {
-        const guint NN_INT = 1, BL0 = 3;    /* sweep rows: float, int, gated, baselines */
         Sweep s;
 
         memset (m->serve, AUGUR_SERVE_NN, sizeof m->serve);
@@ -667,11 +698,12 @@ augur_forecast_choose_gate (AugurModel *m, const AugurDataset *ds, GError **erro
         s.no_calib = TRUE;
         s.score_split = AUGUR_SPLIT_VAL;
         s.acc_regime = g_new0 (Acc, (gsize) s.n_models * AUGUR_TARGET_N * AUGUR_REGIME_N * m->H);
+        s.acc_mix = g_new0 (Acc, (gsize) AUGUR_TARGET_N * AUGUR_REGIME_N * AUGUR_BL_N * AUGUR_MIX_N * m->H);
         sweep_run (&s);
         for (int t = 0; t < AUGUR_TARGET_N; t++)
                 for (int g = 0; g < AUGUR_REGIME_N; g++)
                         for (guint h = 1; h <= m->H; h++) {
-                                const Acc *a = &s.acc_regime[((NN_INT * AUGUR_TARGET_N + t) * AUGUR_REGIME_N + g)
+                                const Acc *a = &s.acc_regime[((SWEEP_NN_INT * AUGUR_TARGET_N + t) * AUGUR_REGIME_N + g)
                                                              * m->H + h - 1];
                                 double best;
 
@@ -679,7 +711,7 @@ augur_forecast_choose_gate (AugurModel *m, const AugurDataset *ds, GError **erro
                                         continue;
                                 best = a->sae / a->n;
                                 for (int b = 0; b < AUGUR_BL_N; b++) {
-                                        const Acc *ab = &s.acc_regime[(((BL0 + b) * AUGUR_TARGET_N + t)
+                                        const Acc *ab = &s.acc_regime[(((SWEEP_BL0 + b) * AUGUR_TARGET_N + t)
                                                                        * AUGUR_REGIME_N + g) * m->H + h - 1];
 
                                         /* Identical points: ab->n == a->n.  A tie
@@ -689,6 +721,16 @@ augur_forecast_choose_gate (AugurModel *m, const AugurDataset *ds, GError **erro
                                                 m->serve[t][g][h - 1] = AUGUR_SERVE_BL (b);
                                         }
                                 }
+                                /* A mix must beat every cell alone. */
+                                for (int b = 0; b < AUGUR_BL_N; b++)
+                                        for (guint j = 0; j < AUGUR_MIX_N; j++) {
+                                                const Acc *am = sweep_acc_mix (&s, t, (AugurRegime) g, b, j, h);
+
+                                                if (am->n == a->n && am->sae / am->n < best) {
+                                                        best = am->sae / am->n;
+                                                        m->serve[t][g][h - 1] = AUGUR_SERVE_MIX (b, j);
+                                                }
+                                        }
                         }
         sweep_clear (&s);
         return TRUE;

@@ -45,7 +45,12 @@
  * where it is below it, with the NN's margin): the gate is chosen on point
  * error, which says nothing of the bound, and a gate that also swapped the
  * bound took the network's announcement of a spike from a flat line away
- * from the policy (BENCHMARKS-replay.md section 9).  The regimes: an idle VM repeats its exact value
+ * from the policy (BENCHMARKS-replay.md section 9).  A third kind of cell
+ * is a MIX of the two: w x the NN's point + (1 - w) x baseline k's, w one
+ * of AUGUR_MIX_N weights, chosen the same way (a mix must beat the NN and
+ * every baseline alone; ties go to the simpler).  Averaging two forecasts
+ * whose errors are not the same errors beats either where both are close
+ * (BENCHMARKS-model.md, "Since stop 27: mixed cells").  The regimes: an idle VM repeats its exact value
  * (Bitbrains cpu: 11 of 50 VMs in over 80 % of steps), where last value
  * is already the median forecast and an NN trained also on busy fleets
  * (Azure) adds its small output noise; on a moving series it is ahead.  The raw NN stays in the file and in
@@ -90,6 +95,47 @@ typedef enum {
  * (predictor.h AugurPredSource), so 0 is the NN. */
 #define AUGUR_SERVE_NN 0
 #define AUGUR_SERVE_BL(k) ((guint8) (1 + (k)))
+/* MIX cells: the NN's weight is AUGUR_MIX_W (j) = (j + 1) / (AUGUR_MIX_N + 1),
+ * i.e. 0.25, 0.5, 0.75. */
+#define AUGUR_MIX_N 3
+#define AUGUR_MIX_W(j) ((float) ((j) + 1) / (AUGUR_MIX_N + 1))
+#define AUGUR_SERVE_MIX(k, j) ((guint8) (1 + AUGUR_BL_N + (k) * AUGUR_MIX_N + (j)))
+#define AUGUR_SERVE_N (1 + AUGUR_BL_N * (1 + AUGUR_MIX_N))   /* codes 0 .. N - 1 */
+
+/* What cell sv serves: the baseline it takes (-1: none) and the NN's
+ * weight in the point (1: the NN, 0: the baseline alone).  The served
+ * point is w x nn + (1 - w) x baseline.  An unknown code serves the NN. */
+static inline int
+augur_serve_decode (guint8 sv, float *ret_w_nn)
+{
+        if (sv == AUGUR_SERVE_NN || sv >= AUGUR_SERVE_N) {
+                *ret_w_nn = 1.0f;
+                return -1;
+        }
+        if (sv <= AUGUR_BL_N) {
+                *ret_w_nn = 0.0f;
+                return sv - 1;
+        }
+        *ret_w_nn = AUGUR_MIX_W ((sv - 1 - AUGUR_BL_N) % AUGUR_MIX_N);
+        return (sv - 1 - AUGUR_BL_N) / AUGUR_MIX_N;
+}
+
+/* The point served by cell sv from the NN's point and its baseline's
+ * (NAN where the baseline has none: the NN's stands). */
+static inline float
+augur_serve_point (guint8 sv, float nn_point, float bl_point)
+{
+        float w;
+
+        if (augur_serve_decode (sv, &w) < 0 || isnan (bl_point))
+                return nn_point;
+        return w == 0.0f ? bl_point : w * nn_point + (1.0f - w) * bl_point;
+}
+
+/* A cell's name in the model file and in virt-augur model: "nn", a
+ * baseline's ("ridge_ar"), or a mix ("mix:ridge_ar:0.50"), into buf. */
+const char *augur_serve_name (guint8 sv, char *buf, gsize len);
+#define AUGUR_SERVE_NAME_MAX 48
 
 /* The regime of an origin (VALIDATION GATE), from the target's values of
  * the last AUGUR_REGIME_LOOKBACK steps up to the origin (y: steps

@@ -48,6 +48,10 @@
  *   day, appended after RECENCY; opt-in, `train --day`): files of versions
  *   1-5 load unchanged, one of them claiming bit 0x80 is refused, and an
  *   augur before it refuses a version-6 file by its version.
+ *   Version 7 adds MIX cells to "serve" (forecast.h VALIDATION GATE):
+ *   "mix:<baseline>:<the NN's weight>", e.g. "mix:ridge_ar:0.50".  Files of
+ *   versions 5-6 load unchanged; an augur before it refuses a version-7
+ *   file by its version rather than by a name it does not know.
  */
 #include "model-file.h"
 #include "blob.h"
@@ -60,7 +64,7 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      6
+#define META_VERSION      7
 #define META_VERSION_MIN  1   /* read, and refused by input_row below */
 
 void
@@ -82,13 +86,23 @@ json_add_floats (JsonBuilder *b, const float *v, guint n)
         json_builder_end_array (b);
 }
 
-/* The name of a VALIDATION GATE entry (forecast.h): "nn" or a baseline's. */
-static const char *
-serve_name (guint8 serve)
+const char *
+augur_serve_name (guint8 sv, char *buf, gsize len)
 {
-        if (serve == AUGUR_SERVE_NN || serve > AUGUR_BL_N)
-                return "nn";
-        return augur_baseline_name ((AugurBaselineKind) (serve - 1));
+        float w;
+        int b = augur_serve_decode (sv, &w);
+
+        if (b < 0)
+                g_strlcpy (buf, "nn", len);
+        else if (w == 0.0f)
+                g_strlcpy (buf, augur_baseline_name ((AugurBaselineKind) b), len);
+        else {
+                char wtxt[G_ASCII_DTOSTR_BUF_SIZE];   /* not the locale's comma */
+
+                g_snprintf (buf, len, "mix:%s:%s", augur_baseline_name ((AugurBaselineKind) b),
+                            g_ascii_formatd (wtxt, sizeof wtxt, "%.2f", w));
+        }
+        return buf;
 }
 
 const char *
@@ -129,15 +143,17 @@ read_serve (JsonObject *serve, AugurTarget t, AugurRegime g, guint H, guint8 *re
                 const char *name = json_array_get_string_element (a, h - 1);
                 int found = -1;
 
-                if (g_strcmp0 (name, "nn") == 0)
-                        found = AUGUR_SERVE_NN;
-                for (int b = 0; b < AUGUR_BL_N && found < 0; b++)
-                        if (g_strcmp0 (name, augur_baseline_name ((AugurBaselineKind) b)) == 0)
-                                found = AUGUR_SERVE_BL (b);
+                for (int sv = 0; sv < AUGUR_SERVE_N && found < 0; sv++) {
+                        char known[AUGUR_SERVE_NAME_MAX];
+
+                        if (g_strcmp0 (name, augur_serve_name ((guint8) sv, known, sizeof known)) == 0)
+                                found = sv;
+                }
                 if (found < 0) {
                         g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
                                      "metadata: \"serve\" of %s, %s at h=%u is \"%s\", neither \"nn\" nor "
-                                     "a baseline this build knows", tn, gn, h, name ? name : "(not a string)");
+                                     "a baseline or mix this build knows", tn, gn, h,
+                                     name ? name : "(not a string)");
                         return FALSE;
                 }
                 ret[h - 1] = (guint8) found;
@@ -244,8 +260,12 @@ meta_to_json (const AugurModel *m)
                 for (int g = 0; g < AUGUR_REGIME_N; g++) {
                         json_builder_set_member_name (b, augur_regime_name ((AugurRegime) g));
                         json_builder_begin_array (b);
-                        for (guint h = 1; h <= m->H; h++)
-                                json_builder_add_string_value (b, serve_name (m->serve[t][g][h - 1]));
+                        for (guint h = 1; h <= m->H; h++) {
+                                char name[AUGUR_SERVE_NAME_MAX];
+
+                                json_builder_add_string_value (b, augur_serve_name (m->serve[t][g][h - 1],
+                                                                                    name, sizeof name));
+                        }
                         json_builder_end_array (b);
                 }
                 json_builder_end_object (b);

@@ -37,8 +37,9 @@ struct AugurPredictor {
         const AugurModel *model;             /* borrowed, may be NULL         */
         AugurBaselineParams bl[N_RES];       /* per resource                  */
         guint gated[N_RES];                  /* bit k: the model file serves
-                                              * baseline k at some horizon
-                                              * (forecast.h VALIDATION GATE) */
+                                              * baseline k, alone or in a mix,
+                                              * at some horizon (forecast.h
+                                              * VALIDATION GATE)              */
         AugurCalib *calib[N_SRC][N_RES];     /* NULL for a source not run     */
         guint F, T, O;                       /* model shapes (0 without)      */
         double acc_decay;                    /* tracker decay per slow step   */

@@ -262,10 +262,11 @@ augur_predictor_new (const AugurModel *model, const AugurPredictorConfig *cfg, G
                         if (s == AUGUR_PRED_SRC_MODEL) {
                                 for (guint h = 1; h <= c->H; h++)
                                         for (int g = 0; g < AUGUR_REGIME_N; g++) {
-                                                guint8 sv = model->serve[r][g][h - 1];
+                                                float w;
+                                                int b = augur_serve_decode (model->serve[r][g][h - 1], &w);
 
-                                                if (sv != AUGUR_SERVE_NN && sv <= AUGUR_BL_N)
-                                                        p->gated[r] |= 1u << (sv - 1);
+                                                if (b >= 0)
+                                                        p->gated[r] |= 1u << b;
                                         }
                                 augur_calib_set_global_margins (p->calib[s][r], model->nn_margin[1][r]);
                         } else
@@ -453,9 +454,10 @@ slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean obser
 }
 
 /* VALIDATION GATE (forecast.h): at each (resource, h) where the model file
- * serves a baseline in the origin's regime (the resource's newest values,
- * as eval.c reads them), the model's point forecast is that baseline's,
- * from this VM's baseline state with the file's fitted parameters (p->bl).
+ * serves a baseline or a mix in the origin's regime (the resource's newest
+ * values, as eval.c reads them), the model's point forecast is that
+ * baseline's, or its mix with the NN's (augur_serve_point), from this VM's
+ * baseline state with the file's fitted parameters (p->bl).
  * The bound's base stays the NN's upper head (raised to the point if it is
  * below it), with the NN's margin: the gate was chosen on point error, which
  * says nothing of the bound, and the bound is where the network announces a
@@ -487,10 +489,13 @@ slow_gate (AugurPredictor *p, AugurPredictorVm *v)
                             || !augur_baseline_state_forecast (&v->bl[r], (AugurBaselineKind) b, bp))
                                 continue;
                         for (guint h = 1; h <= H; h++) {
-                                if (m->serve[r][g][h - 1] != AUGUR_SERVE_BL (b) || isnan (bp[h - 1]))
+                                guint8 sv = m->serve[r][g][h - 1];
+                                float w;
+
+                                if (augur_serve_decode (sv, &w) != b || isnan (bp[h - 1]))
                                         continue;
-                                pt[h - 1] = bp[h - 1];
-                                base[h - 1] = MAX (base[h - 1], bp[h - 1]);
+                                pt[h - 1] = augur_serve_point (sv, pt[h - 1], bp[h - 1]);
+                                base[h - 1] = MAX (base[h - 1], pt[h - 1]);
                         }
                 }
         }

@@ -420,13 +420,13 @@ test_forecast_model_versions (void)
         l2 = augur_model_load (path, &error);
         g_assert_no_error (error);
         g_assert_cmpuint (l2->F, ==, m->F);
-        /* ... and version 7 is newer than this build. */
-        rewrite_meta_version (path, '7');
+        /* ... and version 8 is newer than this build. */
+        rewrite_meta_version (path, '8');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 7: %s", error->message);
-        g_assert_nonnull (strstr (error->message, "version 7 is newer than this augur reads (6)"));
+        g_test_message ("version 8: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "version 8 is newer than this augur reads (7)"));
         g_clear_error (&error);
 
         /* 4. The recency group (needs activity columns): version 4, round
@@ -482,6 +482,85 @@ test_forecast_model_versions (void)
         g_rmdir (dir);
 }
 
+/* Memory served as MIX (ewma, w = 0.5) everywhere: the model's point is
+ * the mean of the ungated network's and ewma's, except where the floor at
+ * the held value lifts one of them, and always between the two.  The file
+ * round-trips the cell by name. */
+static void
+check_mix_cell (const char *path, const AugurSeries *s)
+{
+        g_autoptr (AugurModel) mx = NULL;
+        g_autoptr (AugurModel) ug = NULL;
+        g_autoptr (AugurModel) back = NULL;
+        g_autoptr (AugurPredictor) p = NULL;
+        g_autoptr (AugurPredictor) pu = NULL;
+        g_autoptr (AugurPredictorVm) v = NULL;
+        g_autoptr (AugurPredictorVm) vu = NULL;
+        g_autoptr (GError) error = NULL;
+        g_autofree char *mpath = g_strconcat (path, ".mix", NULL);
+        g_autoptr (AugurModel) bad = NULL;
+        AugurPredictorConfig pcfg;
+        guint compared = 0, mean = 0;
+        char name[AUGUR_SERVE_NAME_MAX];
+        float w;
+
+        g_assert_cmpint (augur_serve_decode (AUGUR_SERVE_MIX (AUGUR_BL_EWMA, 1), &w), ==, AUGUR_BL_EWMA);
+        g_assert_cmpfloat (w, ==, 0.5f);
+        g_assert_cmpstr (augur_serve_name (AUGUR_SERVE_MIX (AUGUR_BL_RIDGE_AR, 0), name, sizeof name), ==,
+                         "mix:ridge_ar:0.25");
+        mx = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        ug = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        memset (mx->serve, AUGUR_SERVE_NN, sizeof mx->serve);
+        memset (ug->serve, AUGUR_SERVE_NN, sizeof ug->serve);
+        for (int g = 0; g < AUGUR_REGIME_N; g++)
+                memset (mx->serve[AUGUR_TARGET_MEM_PCT][g], AUGUR_SERVE_MIX (AUGUR_BL_EWMA, 1), mx->H);
+        g_assert_true (augur_model_save (mx, mpath, &error));
+        back = augur_model_load (mpath, &error);
+        g_assert_no_error (error);
+        g_assert_cmpmem (back->serve, sizeof back->serve, mx->serve, sizeof mx->serve);
+        /* A weight this build has no cell for is refused by name. */
+        rewrite_meta (mpath, "\"mix:ewma:0.50\"", strlen ("\"mix:ewma:0."), "6");
+        bad = augur_model_load (mpath, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_assert_nonnull (strstr (error->message, "\"mix:ewma:0.60\""));
+        g_clear_error (&error);
+        g_unlink (mpath);
+
+        augur_predictor_config_init (&pcfg);
+        pcfg.tick_s = 300;
+        p = augur_predictor_new (back, &pcfg, &error);
+        g_assert_no_error (error);
+        pu = augur_predictor_new (ug, &pcfg, &error);
+        g_assert_no_error (error);
+        v = augur_predictor_vm_new (p, s->vm);
+        vu = augur_predictor_vm_new (pu, s->vm);
+        for (gsize i = 0; i < s->n; i++) {
+                AugurFeatSample x;
+                AugurPredictorOut po;
+                float mp[AUGUR_PREDICTOR_MAX_H], np[AUGUR_PREDICTOR_MAX_H], bp[AUGUR_PREDICTOR_MAX_H];
+
+                augur_features_sample_from_series (&x, s, i);
+                augur_predictor_step (p, v, &x, &po);
+                augur_predictor_step (pu, vu, &x, &po);
+                if (!augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, mp, NULL))
+                        continue;
+                g_assert_true (augur_predictor_vm_slow_forecast (vu, AUGUR_PRED_MEM, AUGUR_PRED_SRC_MODEL, np, NULL));
+                g_assert_true (augur_predictor_vm_slow_forecast (v, AUGUR_PRED_MEM, AUGUR_PRED_SRC_EWMA, bp, NULL));
+                for (guint h = 0; h < back->H; h++) {
+                        g_assert_cmpfloat (mp[h], >=, MIN (np[h], bp[h]) - 1e-4f);
+                        g_assert_cmpfloat (mp[h], <=, MAX (np[h], bp[h]) + 1e-4f);
+                        mean += fabsf (mp[h] - 0.5f * (np[h] + bp[h])) < 1e-4f;
+                        compared++;
+                }
+        }
+        g_test_message ("mix: %u of %u forecasts the exact mean of the network's and ewma's", mean, compared);
+        g_assert_cmpuint (compared, >, 0);
+        g_assert_cmpuint (mean, >, compared / 2);
+}
+
 static void
 test_forecast_gate (void)
 {
@@ -512,11 +591,11 @@ test_forecast_gate (void)
         cfg.epochs = 1;
         m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
         g_assert_no_error (error);
-        /* Training chose a gate: every cell is the NN or a baseline. */
+        /* Training chose a gate: every cell is the NN, a baseline or a mix. */
         for (int t = 0; t < AUGUR_TARGET_N; t++)
                 for (int g = 0; g < AUGUR_REGIME_N; g++)
                         for (guint h = 1; h <= m->H; h++)
-                                g_assert_cmpuint (m->serve[t][g][h - 1], <=, AUGUR_BL_N);
+                                g_assert_cmpuint (m->serve[t][g][h - 1], <, AUGUR_SERVE_N);
 
         /* A hand-set gate: memory is ewma everywhere; cpu is last value
          * while it moves (quiet, calm or not) and mean_1h when it repeats
@@ -622,6 +701,10 @@ test_forecast_gate (void)
                         to_nn / (compared * l->H), to_bl / (compared * l->H));
         g_assert_cmpfloat (to_nn, <, 0.5 * to_bl);
 
+        /* A MIX cell serves w x the network's point + (1 - w) x the
+         * baseline's (then floored at the held value, as every source). */
+        check_mix_cell (path, s);
+
         /* A version-5 file must say what it serves ... */
         rewrite_meta (path, "\"serve\"", 0, "\"xerve\"");
         bad = augur_model_load (path, &error);
@@ -641,7 +724,7 @@ test_forecast_gate (void)
         g_clear_error (&error);
         /* ... and a newer version is refused by its number. */
         g_assert_true (augur_model_save (m, path, &error));
-        rewrite_meta_version (path, '7');
+        rewrite_meta_version (path, '8');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);

@@ -122,12 +122,12 @@ print_gate (const AugurModel *m)
 
                         for (guint h = 1; h <= m->H; h++) {
                                 guint8 sv = m->serve[t][g][h - 1];
+                                char name[AUGUR_SERVE_NAME_MAX];
 
                                 if (h < m->H && m->serve[t][g][h] == sv)
                                         continue;
                                 g_string_append_printf (line, "%s%s h%u", line->len ? ", " : "",
-                                                        sv == AUGUR_SERVE_NN ? "nn"
-                                                        : augur_baseline_name ((AugurBaselineKind) (sv - 1)), h0);
+                                                        augur_serve_name (sv, name, sizeof name), h0);
                                 if (h > h0)
                                         g_string_append_printf (line, "-%u", h);
                                 h0 = h + 1;
