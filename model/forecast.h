@@ -50,7 +50,7 @@
  * of AUGUR_MIX_N weights, chosen the same way (a mix must beat the NN and
  * every baseline alone; ties go to the simpler).  Averaging two forecasts
  * whose errors are not the same errors beats either where both are close
- * (BENCHMARKS-model.md, "Since stop 27: mixed cells").  The regimes: an idle VM repeats its exact value
+ * (BENCHMARKS-model.md, "Mixed cells in the gate").  The regimes: an idle VM repeats its exact value
  * (Bitbrains cpu: 11 of 50 VMs in over 80 % of steps), where last value
  * is already the median forecast and an NN trained also on busy fleets
  * (Azure) adds its small output noise; on a moving series it is ahead.  The raw NN stays in the file and in
