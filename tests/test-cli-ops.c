@@ -20,6 +20,9 @@
 #include "plot.h"
 #include "policy-edit.h"
 #include "top-render.h"
+#include "forecast.h"
+
+#include <json-glib/json-glib.h>
 
 /* ---- policy ---- */
 
@@ -1105,6 +1108,74 @@ test_eval_horizons (void)
         }
 }
 
+/* model show FILE: the shipped model's network and its gate, in text and
+ * JSON (every target and regime, one name per horizon, each one the loader
+ * reads back); a file that is not a model is an error naming it (exit 1),
+ * a missing FILE or an unknown subcommand a usage error (exit 2). */
+static void
+test_model_show (void)
+{
+        g_autofree char *va = built_va ();
+        g_autofree char *model = g_test_build_filename (G_TEST_DIST, "..", "model", "default.augur", NULL);
+        g_autofree char *out = NULL, *err = NULL;
+        g_autoptr (JsonParser) parser = json_parser_new ();
+        g_autoptr (GError) error = NULL;
+        JsonObject *o, *serve;
+        int rc;
+
+        if (!va)
+                return;
+        rc = run_va (va, &out, &err, "model", "show", model, NULL);
+        g_assert_cmpint (rc, ==, 0);
+        g_assert_nonnull (strstr (out, "transformer, width 48"));
+        g_assert_nonnull (strstr (out, "Serves (chosen on validation):\n  cpu_pct moving: "));
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&err, g_free);
+        rc = run_va (va, &out, &err, "--json", "model", "show", model, NULL);
+        g_assert_cmpint (rc, ==, 0);
+        g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+        g_assert_no_error (error);
+        o = json_node_get_object (json_parser_get_root (parser));
+        g_assert_cmpstr (json_object_get_string_member (o, "arch"), ==, "transformer");
+        serve = json_object_get_object_member (o, "serve");
+        for (int t = 0; t < AUGUR_TARGET_N; t++)
+                for (int r = 0; r < AUGUR_REGIME_N; r++) {
+                        JsonArray *a = json_object_get_array_member (
+                                json_object_get_object_member (serve, augur_target_name ((AugurTarget) t)),
+                                augur_regime_name ((AugurRegime) r));
+
+                        g_assert_cmpuint (json_array_get_length (a), ==,
+                                          json_object_get_int_member (o, "horizons"));
+                        for (guint h = 0; h < json_array_get_length (a); h++) {
+                                const char *name = json_array_get_string_element (a, h);
+                                gboolean known = FALSE;
+
+                                for (int sv = 0; sv < AUGUR_SERVE_N && !known; sv++) {
+                                        char buf[AUGUR_SERVE_NAME_MAX];
+
+                                        known = strcmp (name, augur_serve_name ((guint8) sv, buf, sizeof buf)) == 0;
+                                }
+                                g_assert_true (known);
+                        }
+                }
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&err, g_free);
+        rc = run_va (va, &out, &err, "model", "show", va, NULL);   /* a binary, not a model */
+        g_test_message ("not a model: %s", err);
+        g_assert_cmpint (rc, ==, 1);
+        g_assert_nonnull (strstr (err, va));
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&err, g_free);
+        rc = run_va (va, &out, &err, "model", "show", NULL);
+        g_assert_cmpint (rc, ==, 2);
+        g_assert_nonnull (strstr (err, "model show FILE"));
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&err, g_free);
+        rc = run_va (va, &out, &err, "model", "status", model, NULL);
+        g_assert_cmpint (rc, ==, 2);
+        g_assert_nonnull (strstr (err, "takes no file"));
+}
+
 /* The option names of one `help CMD` text: every -x and --name of its
  * "Options:" section, as the completion must offer them. */
 static GPtrArray *
@@ -1241,6 +1312,7 @@ main (int argc, char **argv)
         g_test_add_func ("/cli/opts/built-help", test_opts_built_help);
         g_test_add_func ("/cli/global/options", test_global_options);
         g_test_add_func ("/cli/eval/horizons", test_eval_horizons);
+        g_test_add_func ("/cli/model/show", test_model_show);
         g_test_add_func ("/cli/completion", test_completion);
         rc = g_test_run ();
         /* cairo's font caches, so that LeakSanitizer (configure

@@ -137,6 +137,56 @@ print_gate (const AugurModel *m)
                 }
 }
 
+/* virt-augur model show FILE: what a model file is and what it serves at
+ * each target, regime and horizon (the VALIDATION GATE, forecast.h), as
+ * train printed it when it wrote the file.  0, or 1 when the file cannot be
+ * loaded (the loader's message names why). */
+int
+augur_cli_model_show (const AugurCliGlobal *g, const char *path)
+{
+        g_autoptr (AugurModel) m = NULL;
+        g_autoptr (GError) error = NULL;
+
+        m = augur_model_load (path, &error);
+        if (!m)
+                return augur_cli_error ("%s", error->message);
+        if (g->json) {
+                g_autoptr (GString) js = g_string_new (NULL);
+                g_autofree char *qpath = g_strescape (path, NULL);
+
+                g_string_append_printf (js, "{\"model\": \"%s\", \"arch\": \"%s\", \"hidden\": %u, "
+                                        "\"window\": %u, \"horizons\": %u, \"step_s\": %" G_GINT64_FORMAT
+                                        ", \"features\": %u, \"epochs\": %u, \"best_epoch\": %u, "
+                                        "\"serve\": {", qpath, augur_arch_name (m->nn->cfg.arch),
+                                        m->nn->cfg.hidden, m->T, m->H, m->feat.step_s, m->F, m->epochs_run,
+                                        m->best_epoch);
+                for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                        g_string_append_printf (js, "%s\"%s\": {", t ? ", " : "",
+                                                augur_target_name ((AugurTarget) t));
+                        for (int r = 0; r < AUGUR_REGIME_N; r++) {
+                                g_string_append_printf (js, "%s\"%s\": [", r ? ", " : "",
+                                                        augur_regime_name ((AugurRegime) r));
+                                for (guint h = 1; h <= m->H; h++) {
+                                        char name[AUGUR_SERVE_NAME_MAX];
+
+                                        g_string_append_printf (js, "%s\"%s\"", h > 1 ? ", " : "",
+                                                                augur_serve_name (m->serve[t][r][h - 1], name,
+                                                                                  sizeof name));
+                                }
+                                g_string_append (js, "]");
+                        }
+                        g_string_append (js, "}");
+                }
+                g_print ("%s}}\n", js->str);
+                return 0;
+        }
+        g_print ("%s: %s, width %u, %u features, window %u steps of %" G_GINT64_FORMAT " s, horizons 1..%u; "
+                 "best epoch %u of %u\n", path, augur_arch_name (m->nn->cfg.arch), m->nn->cfg.hidden, m->F,
+                 m->T, m->feat.step_s, m->H, m->best_epoch, m->epochs_run);
+        print_gate (m);
+        return 0;
+}
+
 /* The words of --split and --point-loss, in their enums' order. */
 static const char *const split_words[] = { "time", "vm", NULL };
 static const char *const point_loss_words[] = { "mse", "mae", NULL };

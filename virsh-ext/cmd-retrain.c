@@ -183,29 +183,34 @@ print_text (AugurStore *st, const GArray *runs, const GArray *vms)
         }
 }
 
-/* "model" is a group of one subcommand, "status", taken as its positional
- * argument (virsh has no subcommands; the word stays for what may join it). */
+/* "model" is a group of subcommands, taken as its first positional
+ * argument (virsh has no subcommands): status (this file) and show FILE
+ * (cmd-model.c). */
 static const AugurOptDef opts_model[] = {
-        { .name = "subcommand", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "status",
-          .help = "the retraining status (the only subcommand)" },
+        { .name = "subcommand", .type = AUGUR_OPT_DATA, .flags = AUGUR_OPT_REQUIRED, .metavar = "status|show",
+          .help = "status: the retraining status; show FILE: what a model file serves" },
+        { .name = "file", .type = AUGUR_OPT_DATA, .metavar = "FILE",
+          .help = "with show: the model file" },
         { .name = "runs", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 1000,
-          .help = "show the newest N runs (default 5)" },
+          .help = "with status: show the newest N runs (default 5)" },
         { NULL },
 };
 
 static const AugurCmdInfo info_model = {
-        .help = "status: the serving model, retraining runs, held-out scores",
+        .help = "status: serving model, retraining runs, scores; show FILE: its gate",
         .desc = "model status: what augurd's periodic retraining did (augur.conf [retrain]): the "
                 "model serving (version, file, architecture; version 0 is the one augurd started "
                 "with), whether a run is in progress, the newest N runs with their outcome "
                 "(promoted, rejected, skipped, failed), reason and held-out scores, and one "
                 "sentence saying why; then the per-domain held-out scores of the newest run and "
                 "whether the model beats the baselines there (what the auto mode acts on).  Read "
-                "from the database; augurd need not run.",
+                "from the database; augurd need not run.  model show FILE: a model file's network, "
+                "window and horizons, and what it serves at each target, regime and horizon (the "
+                "network, a baseline, or a mix of the two, chosen on validation when it was trained).",
 };
 
 static int
-cmd_model (const AugurCliGlobal *g, const AugurCmdOpts *opts)
+model_status (const AugurCliGlobal *g, const AugurCmdOpts *opts)
 {
         g_autoptr(AugurStore) st = NULL;
         g_autoptr(GArray) runs = NULL;
@@ -213,8 +218,8 @@ cmd_model (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         g_autoptr(GError) error = NULL;
         guint64 limit = 5;
 
-        if (g_strcmp0 (augur_cmd_opts_string (opts, "subcommand"), "status") != 0)
-                return augur_cli_usage ("model: expected 'model status [--runs N]'");
+        if (augur_cmd_opts_string (opts, "file"))
+                return augur_cli_usage ("model status takes no file (model show FILE does)");
         augur_cmd_opts_int (opts, "runs", &limit);
         st = augur_store_open (augur_cli_db_path (g), AUGUR_STORE_READ_ONLY, &error);
         if (!st)
@@ -232,6 +237,35 @@ cmd_model (const AugurCliGlobal *g, const AugurCmdOpts *opts)
         else
                 print_text (st, runs, vms);
         return 0;
+}
+
+static int
+model_show (const AugurCliGlobal *g, const AugurCmdOpts *opts)
+{
+        const char *path = augur_cmd_opts_string (opts, "file");
+
+        if (!path)
+                return augur_cli_usage ("model show: expected 'model show FILE'");
+        return augur_cli_model_show (g, path);
+}
+
+static const struct {
+        const char *name;
+        int (*run) (const AugurCliGlobal *g, const AugurCmdOpts *opts);
+} model_subcommands[] = {
+        { "status", model_status },
+        { "show", model_show },
+};
+
+static int
+cmd_model (const AugurCliGlobal *g, const AugurCmdOpts *opts)
+{
+        const char *sub = augur_cmd_opts_string (opts, "subcommand");
+
+        for (gsize i = 0; i < G_N_ELEMENTS (model_subcommands); i++)
+                if (g_strcmp0 (sub, model_subcommands[i].name) == 0)
+                        return model_subcommands[i].run (g, opts);
+        return augur_cli_usage ("model: expected 'model status [--runs N]' or 'model show FILE'");
 }
 
 const AugurCmdDef augur_cmds_retrain[] = {

@@ -102,6 +102,10 @@ void augur_cli_input_get (AugurCliInput *in, const AugurCmdOpts *opts);
 GPtrArray *augur_cli_load_series (const AugurCliGlobal *g, const AugurCliInput *in, gint64 step_s,
                                   gboolean quiet, GError **error);
 
+/* `model show FILE` (cmd-model.c, beside train's printout of the same
+ * gate), called by `model` (cmd-retrain.c). */
+int augur_cli_model_show (const AugurCliGlobal *g, const char *path);
+
 /* `forecast --host` (cmd-host-forecast.c), called by cmd_forecast. */
 int augur_cli_forecast_host (const AugurCliGlobal *g, const AugurCmdOpts *opts);
 
