@@ -214,7 +214,7 @@ predict_gated (const AugurModel *m, const AugurVmData *d, const Preds *nn_int, P
                                          * the point for every model (its own row
                                          * is NAN too): keep eval's rule. */
                                         p->point[i] = isnan (bp.point[i]) ? NAN
-                                                      : augur_serve_point (sv, nn_int->point[i], bp.point[i]);
+                                                      : augur_serve_mix (w, nn_int->point[i], bp.point[i]);
                                         p->upper[i] = MAX (nn_int->upper[i], p->point[i]);
                                 }
                         }

@@ -120,22 +120,20 @@ augur_serve_decode (guint8 sv, float *ret_w_nn)
         return (sv - 1 - AUGUR_BL_N) / AUGUR_MIX_N;
 }
 
-/* The point served by cell sv from the NN's point and its baseline's
- * (NAN where the baseline has none: the NN's stands). */
+/* The point a cell of NN weight w (augur_serve_decode) serves from the NN's
+ * point and its baseline's; w = 0 is the baseline's exactly. */
 static inline float
-augur_serve_point (guint8 sv, float nn_point, float bl_point)
+augur_serve_mix (float w_nn, float nn_point, float bl_point)
 {
-        float w;
-
-        if (augur_serve_decode (sv, &w) < 0 || isnan (bl_point))
-                return nn_point;
-        return w == 0.0f ? bl_point : w * nn_point + (1.0f - w) * bl_point;
+        return w_nn == 0.0f ? bl_point : w_nn * nn_point + (1.0f - w_nn) * bl_point;
 }
 
 /* A cell's name in the model file and in virt-augur model: "nn", a
  * baseline's ("ridge_ar"), or a mix ("mix:ridge_ar:0.50"), into buf. */
 const char *augur_serve_name (guint8 sv, char *buf, gsize len);
 #define AUGUR_SERVE_NAME_MAX 48
+/* The code of a cell's name (augur_serve_name's inverse), or -1. */
+int augur_serve_parse (const char *name);
 
 /* The regime of an origin (VALIDATION GATE), from the target's values of
  * the last AUGUR_REGIME_LOOKBACK steps up to the origin (y: steps

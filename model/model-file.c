@@ -105,6 +105,43 @@ augur_serve_name (guint8 sv, char *buf, gsize len)
         return buf;
 }
 
+/* The VALIDATION GATE as the JSON object "serve" holds it (top of this
+ * file): {"<target>": {"<regime>": [H names], ...}, ...}, added to b. */
+void
+augur_model_serve_to_json (const AugurModel *m, JsonBuilder *b)
+{
+        json_builder_begin_object (b);
+        for (int t = 0; t < AUGUR_TARGET_N; t++) {
+                json_builder_set_member_name (b, augur_target_name ((AugurTarget) t));
+                json_builder_begin_object (b);
+                for (int g = 0; g < AUGUR_REGIME_N; g++) {
+                        json_builder_set_member_name (b, augur_regime_name ((AugurRegime) g));
+                        json_builder_begin_array (b);
+                        for (guint h = 1; h <= m->H; h++) {
+                                char name[AUGUR_SERVE_NAME_MAX];
+
+                                json_builder_add_string_value (b, augur_serve_name (m->serve[t][g][h - 1],
+                                                                                    name, sizeof name));
+                        }
+                        json_builder_end_array (b);
+                }
+                json_builder_end_object (b);
+        }
+        json_builder_end_object (b);
+}
+
+int
+augur_serve_parse (const char *name)
+{
+        for (int sv = 0; sv < AUGUR_SERVE_N; sv++) {
+                char known[AUGUR_SERVE_NAME_MAX];
+
+                if (g_strcmp0 (name, augur_serve_name ((guint8) sv, known, sizeof known)) == 0)
+                        return sv;
+        }
+        return -1;
+}
+
 const char *
 augur_regime_name (AugurRegime r)
 {
@@ -141,14 +178,8 @@ read_serve (JsonObject *serve, AugurTarget t, AugurRegime g, guint H, guint8 *re
         }
         for (guint h = 1; h <= H; h++) {
                 const char *name = json_array_get_string_element (a, h - 1);
-                int found = -1;
+                int found = augur_serve_parse (name);
 
-                for (int sv = 0; sv < AUGUR_SERVE_N && found < 0; sv++) {
-                        char known[AUGUR_SERVE_NAME_MAX];
-
-                        if (g_strcmp0 (name, augur_serve_name ((guint8) sv, known, sizeof known)) == 0)
-                                found = sv;
-                }
                 if (found < 0) {
                         g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
                                      "metadata: \"serve\" of %s, %s at h=%u is \"%s\", neither \"nn\" nor "
@@ -253,24 +284,7 @@ meta_to_json (const AugurModel *m)
         json_builder_end_object (b);
 
         json_builder_set_member_name (b, "serve");
-        json_builder_begin_object (b);
-        for (int t = 0; t < AUGUR_TARGET_N; t++) {
-                json_builder_set_member_name (b, augur_target_name ((AugurTarget) t));
-                json_builder_begin_object (b);
-                for (int g = 0; g < AUGUR_REGIME_N; g++) {
-                        json_builder_set_member_name (b, augur_regime_name ((AugurRegime) g));
-                        json_builder_begin_array (b);
-                        for (guint h = 1; h <= m->H; h++) {
-                                char name[AUGUR_SERVE_NAME_MAX];
-
-                                json_builder_add_string_value (b, augur_serve_name (m->serve[t][g][h - 1],
-                                                                                    name, sizeof name));
-                        }
-                        json_builder_end_array (b);
-                }
-                json_builder_end_object (b);
-        }
-        json_builder_end_object (b);
+        augur_model_serve_to_json (m, b);
 
         json_builder_set_member_name (b, "train");
         json_builder_begin_object (b);

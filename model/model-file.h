@@ -14,3 +14,10 @@
 
 gboolean augur_model_save (const AugurModel *m, const char *path, GError **error);
 AugurModel *augur_model_load (const char *path, GError **error);
+
+/* The VALIDATION GATE (forecast.h) as the model file's "serve" object,
+ * added where b is (also virt-augur model show).  b is a JsonBuilder,
+ * named by its struct so that this header (included by forecast.h) does
+ * not need json-glib's. */
+struct _JsonBuilder;
+void augur_model_serve_to_json (const AugurModel *m, struct _JsonBuilder *b);

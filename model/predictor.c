@@ -456,7 +456,7 @@ slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean obser
 /* VALIDATION GATE (forecast.h): at each (resource, h) where the model file
  * serves a baseline or a mix in the origin's regime (the resource's newest
  * values, as eval.c reads them), the model's point forecast is that
- * baseline's, or its mix with the NN's (augur_serve_point), from this VM's
+ * baseline's, or its mix with the NN's (augur_serve_mix), from this VM's
  * baseline state with the file's fitted parameters (p->bl).
  * The bound's base stays the NN's upper head (raised to the point if it is
  * below it), with the NN's margin: the gate was chosen on point error, which
@@ -494,7 +494,7 @@ slow_gate (AugurPredictor *p, AugurPredictorVm *v)
 
                                 if (augur_serve_decode (sv, &w) != b || isnan (bp[h - 1]))
                                         continue;
-                                pt[h - 1] = augur_serve_point (sv, pt[h - 1], bp[h - 1]);
+                                pt[h - 1] = augur_serve_mix (w, pt[h - 1], bp[h - 1]);
                                 base[h - 1] = MAX (base[h - 1], pt[h - 1]);
                         }
                 }

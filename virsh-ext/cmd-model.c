@@ -19,6 +19,8 @@
 #include "config.h"
 
 #include "virt-augur.h"
+#include "cli-json.h"
+#include "model-file.h"
 #include "store.h"
 #include "trace.h"
 #include "forecast.h"
@@ -151,33 +153,24 @@ augur_cli_model_show (const AugurCliGlobal *g, const char *path)
         if (!m)
                 return augur_cli_error ("%s", error->message);
         if (g->json) {
-                g_autoptr (GString) js = g_string_new (NULL);
-                g_autofree char *qpath = g_strescape (path, NULL);
+                g_autoptr (JsonBuilder) b = json_builder_new ();
 
-                g_string_append_printf (js, "{\"model\": \"%s\", \"arch\": \"%s\", \"hidden\": %u, "
-                                        "\"window\": %u, \"horizons\": %u, \"step_s\": %" G_GINT64_FORMAT
-                                        ", \"features\": %u, \"epochs\": %u, \"best_epoch\": %u, "
-                                        "\"serve\": {", qpath, augur_arch_name (m->nn->cfg.arch),
-                                        m->nn->cfg.hidden, m->T, m->H, m->feat.step_s, m->F, m->epochs_run,
-                                        m->best_epoch);
-                for (int t = 0; t < AUGUR_TARGET_N; t++) {
-                        g_string_append_printf (js, "%s\"%s\": {", t ? ", " : "",
-                                                augur_target_name ((AugurTarget) t));
-                        for (int r = 0; r < AUGUR_REGIME_N; r++) {
-                                g_string_append_printf (js, "%s\"%s\": [", r ? ", " : "",
-                                                        augur_regime_name ((AugurRegime) r));
-                                for (guint h = 1; h <= m->H; h++) {
-                                        char name[AUGUR_SERVE_NAME_MAX];
-
-                                        g_string_append_printf (js, "%s\"%s\"", h > 1 ? ", " : "",
-                                                                augur_serve_name (m->serve[t][r][h - 1], name,
-                                                                                  sizeof name));
-                                }
-                                g_string_append (js, "]");
-                        }
-                        g_string_append (js, "}");
-                }
-                g_print ("%s}}\n", js->str);
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "model");
+                json_builder_add_string_value (b, path);
+                json_builder_set_member_name (b, "arch");
+                json_builder_add_string_value (b, augur_arch_name (m->nn->cfg.arch));
+                augur_cli_json_count (b, "hidden", m->nn->cfg.hidden);
+                augur_cli_json_count (b, "window", m->T);
+                augur_cli_json_count (b, "horizons", m->H);
+                augur_cli_json_count (b, "step_s", m->feat.step_s);
+                augur_cli_json_count (b, "features", m->F);
+                augur_cli_json_count (b, "epochs", m->epochs_run);
+                augur_cli_json_count (b, "best_epoch", m->best_epoch);
+                json_builder_set_member_name (b, "serve");
+                augur_model_serve_to_json (m, b);
+                json_builder_end_object (b);
+                augur_cli_json_print (b, TRUE);
                 return 0;
         }
         g_print ("%s: %s, width %u, %u features, window %u steps of %" G_GINT64_FORMAT " s, horizons 1..%u; "
