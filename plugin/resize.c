@@ -175,12 +175,28 @@ gauge_count (const AugurDomainSample *s, AugurStat f)
         return augur_sample_has (s, f) ? (int) s->v[f] : -1;
 }
 
-/* Memory stats older than this are stale, ms: three stats periods (or
- * ticks, when those are longer). */
+/* Three stats periods (or ticks, when those are longer), ms: a guest that
+ * has sent no memory stats for this long since augurd first saw it has no
+ * balloon driver or stats (note_no_stats). */
+static gint64
+three_periods_ms (const AugurConfig *config)
+{
+        return (gint64) (MAX (3.0 * config->balloon_period_s, 3.0 * config->tick_s) * 1000);
+}
+
+/* Memory stats older than this are stale, ms: three periods, and never
+ * less than STALE_AFTER_MIN_S.  The floor: with the shipped 1 s stats
+ * period a guest whose vCPU is starved for three seconds (a TCG guest
+ * beside two others on a 2-core CI host) missed its reports now and then,
+ * each stale tick reset the 60 s shrink evidence, and an idle oversized
+ * guest was never shrunk (integration/host-plan.sh, 1 run in 6).  Stats
+ * 10 s old are fresh enough for a decision that needs 60 s of evidence; a
+ * guest whose stats stop is still never shrunk 10 s later. */
+#define STALE_AFTER_MIN_S 10.0
 static gint64
 stale_after_ms (const AugurConfig *config)
 {
-        return (gint64) (MAX (3.0 * config->balloon_period_s, 3.0 * config->tick_s) * 1000);
+        return MAX ((gint64) (STALE_AFTER_MIN_S * 1000), three_periods_ms (config));
 }
 
 /* What the policy sees, with staleness and pressure judged here. */
@@ -266,15 +282,15 @@ build_input (ResizeVm *vm, const AugurDomainSample *s, const AugurDerived *d,
 }
 
 /* Say once per guest that it reports no memory statistics (no used
- * memory, and no balloon update for longer than the stale limit: after
- * start augurd waits that long for the first stats).  Every decision row
+ * memory, and no balloon update for three stats periods: after start
+ * augurd waits that long for the first stats).  Every decision row
  * says stale-stats; the log says why, once, and `virt-augur explain`
  * how to fix it. */
 static void
 note_no_stats (ResizeVm *vm, const AugurDerived *d, const AugurConfig *config, gint64 now_ms)
 {
         if (vm->no_stats_logged || !isnan (d->mem_used_kib) ||
-            now_ms - vm->last_update_seen_ms <= stale_after_ms (config))
+            now_ms - vm->last_update_seen_ms <= three_periods_ms (config))
                 return;
         augur_log (G_LOG_LEVEL_MESSAGE, vm->name, "no-memory-stats", NULL, NAN, NAN,
                    "guest %s reports no memory statistics: it has no balloon device, its balloon stats "

@@ -80,7 +80,8 @@ grep -q 'not calibrated yet' "$AUGUR_IT_DIR/augurd.log" && augur_it_fail "the vi
 shrunk() { local v; v=$(balloon_kib g1); [[ -n $v ]] && ((v < 500 * 1024)); }
 augur_it__poll 240 shrunk || augur_it_fail "with the view the guest was not shrunk: balloon $(($(balloon_kib g1) / 1024)) MiB; $(augur_it_sql "SELECT mem_reason, mem_veto, note FROM decisions ORDER BY id DESC LIMIT 1")"
 note=$(augur_it_sql "SELECT note FROM decisions WHERE note LIKE '%host plan:%' ORDER BY id DESC LIMIT 1")
-augur_it_log "with the view: balloon $(($(balloon_kib g1) / 1024)) MiB; audit: $note"
+stale=$(augur_it_sql "SELECT count(*) FROM decisions WHERE mem_veto = 'stale-stats'")
+augur_it_log "with the view: balloon $(($(balloon_kib g1) / 1024)) MiB, $stale stale-stats vetoes; audit: $note"
 [[ -n $note ]] || augur_it_fail "no audit row says why the cushion tightened"
 augur_it_stop_augurd
 # Nothing starved: the guest's console shows no OOM kill.
