@@ -1,4 +1,4 @@
-/* buckets.c — hashed user buckets.  Design and units: buckets.h. */
+/* buckets.c — hashed program / user buckets.  Design and units: buckets.h. */
 #include "buckets.h"
 #include "util.h"
 
@@ -15,6 +15,13 @@ augur_bucket_of (const char *name, guint n_buckets)
 {
         g_return_val_if_fail (name != NULL && n_buckets > 0, 0);
         return augur_bucket_hash (name, strlen (name)) % n_buckets;
+}
+
+void
+augur_buckets_add_program (float *prog_pct, const char *comm, float cpu_pct)
+{
+        g_return_if_fail (prog_pct != NULL && comm != NULL);
+        prog_pct[augur_bucket_of (comm, AUGUR_PROG_BUCKETS)] += cpu_pct;
 }
 
 void

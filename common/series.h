@@ -30,8 +30,10 @@ typedef enum {
         AUGUR_COL_INPUT_EVENTS_PER_MIN,   /* input events / min (counts only)     */
         AUGUR_COL_SESSIONS,               /* logged-in sessions, count            */
         AUGUR_COL_PROC_STARTS_PER_MIN,    /* process starts / min                 */
-        /* Hashed user buckets (common/buckets.h): user_b0..3 in sessions.
-         * (prog_b0..7, the program buckets, were removed: buckets.h.) */
+        /* Hashed program and user buckets (common/buckets.h): prog_b0..7 in
+         * percent of one CPU, user_b0..3 in sessions. */
+        AUGUR_COL_PROG_B0,
+        AUGUR_COL_PROG_B7 = AUGUR_COL_PROG_B0 + 7,
         AUGUR_COL_USER_B0,
         AUGUR_COL_USER_B3 = AUGUR_COL_USER_B0 + 3,
         /* Columns below exist only in the daemon's own history (host context). */

@@ -40,7 +40,7 @@ typedef enum {
         AUGUR_FEAT_GROUP_IO       = 1 << 2,  /* disk, net                       */
         AUGUR_FEAT_GROUP_HOST     = 1 << 3,  /* host load1, PSI                 */
         AUGUR_FEAT_GROUP_ACTIVITY = 1 << 4,  /* input events, sessions, procs   */
-        AUGUR_FEAT_GROUP_BUCKETS  = 1 << 5,  /* hashed user buckets            */
+        AUGUR_FEAT_GROUP_BUCKETS  = 1 << 5,  /* hashed program / user buckets   */
         AUGUR_FEAT_GROUP_RECENCY  = 1 << 6,  /* steps since each activity burst */
         AUGUR_FEAT_GROUP_DAY      = 1 << 7,  /* cpu, mem: hourly means of a day */
 } AugurFeatGroup;
@@ -66,7 +66,7 @@ typedef struct {
 
 #define AUGUR_FEAT_DEFAULT_STEP_S     300
 #define AUGUR_FEAT_DEFAULT_MAX_FILL   2    /* 10 min at 300 s: longer = gap */
-#define AUGUR_FEAT_MAX              128    /* upper bound on F (115 today)  */
+#define AUGUR_FEAT_MAX              128    /* upper bound on F (123 today)  */
 
 /* Defaults: step 300 s, all groups, max fill 2, norm mean 0 / sd 1. */
 void augur_features_config_init (AugurFeatConfig *cfg);

@@ -381,6 +381,9 @@ augur_dataset_prepare (const GPtrArray *series, AugurFeatConfig *feat,
                 AUGUR_COL_PROC_STARTS_PER_MIN,
         };
         static const AugurCol bkt_cols[] = {
+                AUGUR_COL_PROG_B0, AUGUR_COL_PROG_B0 + 1, AUGUR_COL_PROG_B0 + 2,
+                AUGUR_COL_PROG_B0 + 3, AUGUR_COL_PROG_B0 + 4, AUGUR_COL_PROG_B0 + 5,
+                AUGUR_COL_PROG_B0 + 6, AUGUR_COL_PROG_B7,
                 AUGUR_COL_USER_B0, AUGUR_COL_USER_B0 + 1, AUGUR_COL_USER_B0 + 2,
                 AUGUR_COL_USER_B3,
         };

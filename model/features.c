@@ -41,13 +41,13 @@
  *            a burst is input >= 30 events/min, proc starts >= 10/min or a
  *            rise in sessions; 1 = none seen in this segment.
  *  BUCKETS   bkt_avail               1 if any bucket column observed this step
- *   (5)      user_b0..user_b3        log1p(held sessions) / ln 2: 1 session = 1
- *            A fixed scale, not the global norm: the buckets are not AugurSigs
+ *   (13)     prog_b0..prog_b7        log1p(held cpu_pct) / log1p(100): one
+ *                                    busy CPU = 1 (column units: percent of
+ *                                    one CPU, common/buckets.h)
+ *            user_b0..user_b3        log1p(held sessions) / ln 2: 1 session = 1
+ *            Fixed scales, not the global norm: the buckets are not AugurSigs
  *            (no per-signal norm in the model file, which stays compatible),
  *            and their values are already bounded and comparable across VMs.
- *            The eight program buckets that stood between bkt_avail and
- *            user_b0 were removed (common/buckets.h says why; model file
- *            metadata version 8 refuses a file trained with them).
  *            Held and reset like the activity signals: a bucket never seen in
  *            the segment is 0, as is every bucket of a history without the
  *            columns (bkt_avail = 0 tells the net which zero it is).
@@ -130,6 +130,7 @@
 #define BURST_INPUT_PER_MIN  30.0f /* an active user types/clicks this much */
 #define BURST_PROC_PER_MIN   10.0f /* a job or login starts this many procs  */
 #define SINCE_BURST_CAP   2016.0   /* 1 week of steps                       */
+#define BKT_PROG_SCALE_PCT 100.0f  /* prog bucket: one busy CPU -> 1         */
 #define BURST_DISK_KIBPS  8192.0f  /* a staging burst: 8 MiB/s rd + wr      */
 #define REC_SPAN_STEPS    36.0     /* recency scale: 3 h of 5-min steps     */
 #define N_REC             4
@@ -190,7 +191,7 @@ enum { IO_AVAIL, IO_LVL, IO_D1, IO_MEAN12, IO_N };
 #define F_HOST0   (F_IO0 + 2 * IO_N)
 #define F_ACT0    (F_HOST0 + 5)
 #define F_BKT0    (F_ACT0 + 5)
-#define N_BKT     AUGUR_USER_BUCKETS
+#define N_BKT     (AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS)
 #define F_REC0    (F_BKT0 + 1 + N_BKT)
 #define F_DAY0    (F_REC0 + N_REC + N_PER)
 #define F_FULL    (F_DAY0 + 2 * N_DAY_SLOTS + 1)
@@ -231,6 +232,10 @@ static const FeatInfo feat_info[F_FULL] = {
         { "sessions_lvl", AUGUR_FEAT_GROUP_ACTIVITY }, { "proc_lvl", AUGUR_FEAT_GROUP_ACTIVITY },
         { "act_since_burst", AUGUR_FEAT_GROUP_ACTIVITY },
         { "bkt_avail", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b0", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b1", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b2", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b3", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b4", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b5", AUGUR_FEAT_GROUP_BUCKETS },
+        { "prog_b6", AUGUR_FEAT_GROUP_BUCKETS }, { "prog_b7", AUGUR_FEAT_GROUP_BUCKETS },
         { "user_b0", AUGUR_FEAT_GROUP_BUCKETS }, { "user_b1", AUGUR_FEAT_GROUP_BUCKETS },
         { "user_b2", AUGUR_FEAT_GROUP_BUCKETS }, { "user_b3", AUGUR_FEAT_GROUP_BUCKETS },
         { "rec_input", AUGUR_FEAT_GROUP_RECENCY }, { "rec_login", AUGUR_FEAT_GROUP_RECENCY },
@@ -249,7 +254,8 @@ static const FeatInfo feat_info[F_FULL] = {
 #undef HR
         { "day_hours", AUGUR_FEAT_GROUP_DAY },
 };
-G_STATIC_ASSERT (AUGUR_COL_USER_B3 + 1 == AUGUR_COL_USER_B0 + N_BKT);
+G_STATIC_ASSERT (AUGUR_COL_USER_B0 == AUGUR_COL_PROG_B0 + AUGUR_PROG_BUCKETS);
+G_STATIC_ASSERT (AUGUR_COL_USER_B3 + 1 == AUGUR_COL_PROG_B0 + N_BKT);
 
 guint
 augur_features_count (guint groups)
@@ -764,7 +770,12 @@ state_emit (AugurFeatState *st, gint64 ts, float *ret_vec)
         for (int b = 0; b < N_BKT; b++) {
                 float v = st->bkt_held[b];
 
-                f[F_BKT0 + 1 + b] = isnan (v) || v <= 0.0f ? 0.0f : log1pf (v) / (float) G_LN2;
+                if (isnan (v) || v <= 0.0f)
+                        f[F_BKT0 + 1 + b] = 0.0f;
+                else if (b < AUGUR_PROG_BUCKETS)
+                        f[F_BKT0 + 1 + b] = log1pf (v) / log1pf (BKT_PROG_SCALE_PCT);
+                else
+                        f[F_BKT0 + 1 + b] = log1pf (v) / (float) G_LN2;
         }
 
         for (int j = 0; j < N_REC; j++)
@@ -850,7 +861,7 @@ augur_features_update (AugurFeatState *st, const AugurFeatSample *x, float *ret_
                 return TRUE;
         }
         st->last_ts = x->ts;
-        state_advance (st, vals, x->v + AUGUR_COL_USER_B0, TRUE);
+        state_advance (st, vals, x->v + AUGUR_COL_PROG_B0, TRUE);
         state_emit (st, x->ts, ret_vec);
         return TRUE;
 }

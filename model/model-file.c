@@ -52,12 +52,6 @@
  *   "mix:<baseline>:<the NN's weight>", e.g. "mix:ridge_ar:0.50".  Files of
  *   versions 5-6 load unchanged; an augur before it refuses a version-7
  *   file by its version rather than by a name it does not know.
- *   Version 8 drops the eight program buckets from the BUCKETS group (now
- *   bkt_avail and user_b0..3; common/buckets.h says why).  A file of an
- *   earlier version with the group was trained on them and is refused
- *   with a message that says to retrain; one without the group (every
- *   model trained on trace files, the shipped one too) loads unchanged,
- *   and an augur before it refuses a version-8 file by its version.
  */
 #include "model-file.h"
 #include "blob.h"
@@ -70,7 +64,7 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      8
+#define META_VERSION      7
 #define META_VERSION_MIN  1   /* read, and refused by input_row below */
 
 void
@@ -404,13 +398,6 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
                              "metadata: version %" G_GINT64_FORMAT " cannot have the recency feature group",
                              version);
-                return FALSE;
-        }
-        if (ok && version < 8 && (m->feat.groups & AUGUR_FEAT_GROUP_BUCKETS)) {
-                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
-                             "metadata: version %" G_GINT64_FORMAT " was trained on the program buckets "
-                             "(prog_b0..7), which this augur no longer computes: retrain the model "
-                             "(`virt-augur train`)", version);
                 return FALSE;
         }
         input_row = version >= 3 ? read_int (o, "input_row", 1, 1000, &ok, error) : 1;

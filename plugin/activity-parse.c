@@ -852,10 +852,17 @@ append_double (GString *out, double v)
 }
 
 void
-augur_activity_report_buckets (const AugurActivityReport *r, double *ret_user_sessions)
+augur_activity_report_buckets (const AugurActivityReport *r, double *ret_prog_pct,
+                               double *ret_user_sessions)
 {
+        float prog[AUGUR_PROG_BUCKETS] = { 0 };
+        gboolean has_top = augur_activity_report_has (r, AUGUR_ACTIVITY_F_TOP);
         gboolean has_users = augur_activity_report_has (r, AUGUR_ACTIVITY_F_USER_SESSIONS);
 
+        for (guint i = 0; has_top && i < r->n_top; i++)
+                augur_buckets_add_program (prog, r->top[i].comm, (float) r->top[i].cpu_pct);
+        for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                ret_prog_pct[b] = has_top ? prog[b] : NAN;
         for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
                 ret_user_sessions[b] = has_users ? (double) r->user_sessions[b] : NAN;
 }

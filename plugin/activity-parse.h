@@ -162,13 +162,16 @@ augur_activity_report_has (const AugurActivityReport *r, AugurActivityField f)
 gboolean augur_activity_parse_line (const char *buf, gsize len,
                                     AugurActivityReport *ret, GError **error);
 
-/* The report's user buckets in trace units (common/buckets.h):
+/* The report's program and user buckets in trace units (common/buckets.h):
+ *   ret_prog_pct       (AUGUR_PROG_BUCKETS) summed cpu_pct of the "top"
+ *                      programs hashing to each bucket; all NAN when the
+ *                      report has no "top"
  *   ret_user_sessions  (AUGUR_USER_BUCKETS) "user_sessions"; all NAN when
  *                      the report has none (an older augur-guest)
  * The one conversion used for the store's samples and for the live
- * forecaster, so both see the units an imported trace has.  ("top" is
- * stored as reported, augur_activity_top_to_json(); no forecast reads it.) */
-void augur_activity_report_buckets (const AugurActivityReport *r, double *ret_user_sessions);
+ * forecaster, so both see the units an imported trace has. */
+void augur_activity_report_buckets (const AugurActivityReport *r, double *ret_prog_pct,
+                                    double *ret_user_sessions);
 
 /* top[] as a JSON array text ('[{"comm":"x","cpu_pct":1.5},...]'), or NULL
  * when the report has no "top".  (transfer full) */

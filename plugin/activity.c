@@ -105,7 +105,7 @@ on_report (const AugurActivityReport *report, gint64 now_us, gpointer user_data)
                               ? (double) report->sessions : NAN;
         ad->latest.proc_starts_per_min = augur_activity_report_has (report, AUGUR_ACTIVITY_F_PROC_STARTS)
                                          ? report->proc_starts_per_min : NAN;
-        augur_activity_report_buckets (report, ad->latest.user_sessions);
+        augur_activity_report_buckets (report, ad->latest.prog_pct, ad->latest.user_sessions);
         ad->latest.psi_mem = augur_activity_report_has (report, AUGUR_ACTIVITY_F_PSI_MEM)
                              ? report->psi_mem : NAN;
         ad->latest.oom_kill = augur_activity_report_has (report, AUGUR_ACTIVITY_F_OOM_KILL)
@@ -339,13 +339,13 @@ fill_row (AugurActivityRow *row, const ActDomain *ad, const PendingRow *p)
                         row->present |= 1u << map[i].c;
                 }
         if (p->source == AUGUR_ACTIVITY_SOURCE_CHANNEL) {
-                double bkt[AUGUR_USER_BUCKETS];
+                double bkt[AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS];
 
-                augur_activity_report_buckets (r, bkt);
+                augur_activity_report_buckets (r, bkt, bkt + AUGUR_PROG_BUCKETS);
                 for (guint b = 0; b < G_N_ELEMENTS (bkt); b++)
                         if (!isnan (bkt[b])) {
-                                row->v[AUGUR_ACTCOL_USER_B0 + b] = bkt[b];
-                                row->present |= 1u << (AUGUR_ACTCOL_USER_B0 + b);
+                                row->v[AUGUR_ACTCOL_PROG_B0 + b] = bkt[b];
+                                row->present |= 1u << (AUGUR_ACTCOL_PROG_B0 + b);
                         }
         }
         if (p->source == AUGUR_ACTIVITY_SOURCE_CHANNEL) {

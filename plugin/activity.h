@@ -132,7 +132,8 @@ typedef struct {
         double input_events_per_min;
         double sessions;
         double proc_starts_per_min;
-        double user_sessions[AUGUR_USER_BUCKETS];  /* augur_activity_report_buckets */
+        double prog_pct[AUGUR_PROG_BUCKETS];       /* augur_activity_report_buckets */
+        double user_sessions[AUGUR_USER_BUCKETS];
         double psi_mem;                  /* guest PSI memory "some avg10", %  */
         double oom_kill;                 /* guest OOM kills since guest boot  */
 } AugurActivityLatest;

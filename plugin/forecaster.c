@@ -159,6 +159,8 @@ augur_forecaster_input_row (const AugurDerived *d, const AugurActivityLatest *a,
                 ret->v[AUGUR_COL_INPUT_EVENTS_PER_MIN] = a->input_events_per_min;
                 ret->v[AUGUR_COL_SESSIONS] = a->sessions;
                 ret->v[AUGUR_COL_PROC_STARTS_PER_MIN] = a->proc_starts_per_min;
+                for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                        ret->v[AUGUR_COL_PROG_B0 + b] = a->prog_pct[b];
                 for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
                         ret->v[AUGUR_COL_USER_B0 + b] = a->user_sessions[b];
         }

@@ -31,10 +31,9 @@ typedef enum {
         AUGUR_ACTCOL_PSI_CPU,
         AUGUR_ACTCOL_PSI_MEM,
         AUGUR_ACTCOL_PSI_IO,
-        /* 007-activity-buckets.sql: trace units, common/buckets.h.  Its
-         * prog_b0..7 columns are no longer written (the program buckets
-         * were removed; rows stored before keep their values). */
-        AUGUR_ACTCOL_USER_B0,                 /* .. + 3: sessions               */
+        /* 007-activity-buckets.sql: trace units, common/buckets.h */
+        AUGUR_ACTCOL_PROG_B0,                 /* .. + 7: percent of one CPU     */
+        AUGUR_ACTCOL_USER_B0 = AUGUR_ACTCOL_PROG_B0 + 8, /* .. + 3: sessions    */
         /* 008-activity-oom-kill.sql: guest OOM kills since guest boot */
         AUGUR_ACTCOL_OOM_KILL = AUGUR_ACTCOL_USER_B0 + 4,
         AUGUR_ACTCOL_N,

@@ -14,7 +14,7 @@
 
 /* Columns of the samples and rollups tables (store.c) */
 #define AUGUR_ROLLUP_N_RES 2
-#define AUGUR_ROLLUP_N_GAUGES 22
+#define AUGUR_ROLLUP_N_GAUGES 30
 #define AUGUR_ROLLUP_N_COUNTERS 5
 /* The derived columns of samples (trace units) are AugurCol's trace
  * columns c < AUGUR_COL_N_TRACE, named augur_col_name (c) in the schema

@@ -398,6 +398,7 @@ live_gauges (const AugurDomainSample *s, const AugurDerived *d, double *out)
                 d->vcpus, d->cpu_pct, d->cpu_cores_used, d->mem_prov_kib, d->mem_used_kib,
                 d->disk_rd_kibps, d->disk_wr_kibps, d->net_rx_kibps, d->net_tx_kibps,
                 NAN, NAN, NAN,                       /* activity */
+                NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, /* prog_b0..7 */
                 NAN, NAN, NAN, NAN,                  /* user_b0..3 */
         };
         G_STATIC_ASSERT (G_N_ELEMENTS (vals) == AUGUR_ROLLUP_N_GAUGES);

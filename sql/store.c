@@ -50,7 +50,8 @@ const char *const augur_store_rollup_gauges[] = {
         "cpu_cores", "cpu_pct", "cpu_cores_used", "mem_prov_kib", "mem_used_kib",
         "disk_rd_kibps", "disk_wr_kibps", "net_rx_kibps", "net_tx_kibps",
         "input_events_per_min", "sessions", "proc_starts_per_min",
-        /* 007-activity-buckets.sql (its prog_b0..7 are no longer written) */
+        /* 007-activity-buckets.sql */
+        "prog_b0", "prog_b1", "prog_b2", "prog_b3", "prog_b4", "prog_b5", "prog_b6", "prog_b7",
         "user_b0", "user_b1", "user_b2", "user_b3",
 };
 G_STATIC_ASSERT (G_N_ELEMENTS (augur_store_rollup_gauges) == AUGUR_ROLLUP_N_GAUGES);

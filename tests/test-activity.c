@@ -3,7 +3,7 @@
  *
  * What it proves:
  *   /activity/parse/...     the parser accepts what augur-guest writes (and
- *                           turns its "user_sessions" into buckets)
+ *                           turns its "top" / "user_sessions" into buckets)
  *                           refuses a hostile corpus with the documented
  *                           error code (activity.c "ERROR PRECEDENCE"),
  *                           boundaries tested in threes (N-1, N, N+1);
@@ -227,11 +227,21 @@ test_parse_guest_line (void)
         g_assert_cmpstr (r.top[2].comm, ==, "a\"b\\c");
         g_assert_cmpint (r.user_sessions[1], ==, 2);
         g_assert_cmpuint (r.present, ==, (1u << AUGUR_ACTIVITY_F_N) - 1);
-        /* The user buckets in trace units, as sent. */
+        /* Buckets in trace units: the top programs' cpu_pct summed by
+         * FNV-1a(comm) mod 8, the user buckets as sent. */
         {
-                double user[AUGUR_USER_BUCKETS];
+                double prog[AUGUR_PROG_BUCKETS], user[AUGUR_USER_BUCKETS];
+                double want[AUGUR_PROG_BUCKETS] = { 0 };
 
-                augur_activity_report_buckets (&r, user);
+                augur_activity_report_buckets (&r, prog, user);
+                for (guint i = 0; i < r.n_top; i++)
+                        want[augur_bucket_of (r.top[i].comm, AUGUR_PROG_BUCKETS)] += (float) r.top[i].cpu_pct;
+                for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                        g_assert_cmpfloat_with_epsilon (prog[b], want[b], 1e-4);
+                /* gzip and a"b\c share bucket 5: 92.9 + 1.0 */
+                g_assert_cmpuint (augur_bucket_of ("gzip", AUGUR_PROG_BUCKETS), ==, 5);
+                g_assert_cmpuint (augur_bucket_of ("a\"b\\c", AUGUR_PROG_BUCKETS), ==, 5);
+                g_assert_cmpfloat_with_epsilon (prog[5], 93.9, 1e-4);
                 g_assert_cmpfloat (user[0], ==, 0);
                 g_assert_cmpfloat (user[1], ==, 2);
         }
@@ -518,7 +528,7 @@ test_guest_user_sessions (void)
         g_autoptr(GError) error = NULL;
         const char *argv[] = { guest, "-o", "-c", "1", "-i", "1", "-n", "0", "-E", "-u", path, NULL };
         gint64 want[AUGUR_USER_BUCKETS] = { 0 };
-        double user[AUGUR_USER_BUCKETS];
+        double prog[AUGUR_PROG_BUCKETS], user[AUGUR_USER_BUCKETS];
         AugurActivityReport r;
         int status;
 
@@ -559,7 +569,7 @@ test_guest_user_sessions (void)
         for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
                 g_assert_cmpint (r.user_sessions[b], ==, want[b]);
         g_assert_cmpint (want[1], ==, 2);   /* root: 0x20fd0e45 mod 4 */
-        augur_activity_report_buckets (&r, user);
+        augur_activity_report_buckets (&r, prog, user);
         g_assert_cmpfloat (user[1], ==, 2);
         g_unlink (path);
         g_rmdir (dir);
@@ -681,17 +691,19 @@ test_guest_oom_kill (void)
         g_assert_true (strstr (out, "\"oom_kill\":") < strstr (out, "\"top\":"));
 }
 
-/* A report without "user_sessions" (an older augur-guest, or -n 0 with
- * no utmp) has no buckets: NAN, never 0. */
+/* A report without "top" and "user_sessions" (an older augur-guest, or
+ * -n 0 with no utmp) has no buckets: NAN, never 0. */
 static void
 test_parse_no_buckets (void)
 {
         static const char line[] = HDR ",\"sessions\":1}";
         AugurActivityReport r;
-        double user[AUGUR_USER_BUCKETS];
+        double prog[AUGUR_PROG_BUCKETS], user[AUGUR_USER_BUCKETS];
 
         g_assert_true (augur_activity_parse_line (line, strlen (line), &r, NULL));
-        augur_activity_report_buckets (&r, user);
+        augur_activity_report_buckets (&r, prog, user);
+        for (guint b = 0; b < AUGUR_PROG_BUCKETS; b++)
+                g_assert_true (isnan (prog[b]));
         for (guint b = 0; b < AUGUR_USER_BUCKETS; b++)
                 g_assert_true (isnan (user[b]));
 }
@@ -1259,13 +1271,14 @@ test_store_rows (Fixture *f, gconstpointer data)
          * sample, the second is kept in activity only. */
         rows[0] = channel_row (t0 + 6000, 30, 2, 120);
         rows[1] = channel_row (t0 + 7000, 60, 3, 240);
-        /* the first carries user buckets (2 sessions of a user in bucket
-         * 1); the other bucket columns are 0 as the daemon writes them for
-         * a report with "user_sessions" */
-        for (guint b = 0; b < AUGUR_USER_BUCKETS; b++) {
-                rows[0].v[AUGUR_ACTCOL_USER_B0 + b] = 0;
-                rows[0].present |= 1u << (AUGUR_ACTCOL_USER_B0 + b);
+        /* the first carries buckets (prog_b6 = cc1 at 97 %, 2 sessions of
+         * a user in bucket 1); the other bucket columns are 0 as the
+         * daemon writes them for a report with a "top" */
+        for (guint b = 0; b < AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS; b++) {
+                rows[0].v[AUGUR_ACTCOL_PROG_B0 + b] = 0;
+                rows[0].present |= 1u << (AUGUR_ACTCOL_PROG_B0 + b);
         }
+        rows[0].v[AUGUR_ACTCOL_PROG_B0 + 6] = 97;
         rows[0].v[AUGUR_ACTCOL_USER_B0 + 1] = 2;
         /* the first carries oom_kill at its bound (2^53, exact in a
          * double), the second none */
@@ -1296,15 +1309,12 @@ test_store_rows (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (query (f->path, "SELECT sessions FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 2);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 120);
         g_assert_true (isnan (query (f->path, "SELECT sessions FROM samples ORDER BY ts_ms LIMIT 1")));
-        g_assert_cmpfloat (query (f->path, "SELECT user_b0 FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 0);
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b6 FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 97);
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b0 FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 0);
         g_assert_cmpfloat (query (f->path, "SELECT user_b1 FROM samples ORDER BY ts_ms DESC LIMIT 1"), ==, 2);
-        /* the retired program bucket columns (sql/migrations/README) are
-         * no longer written */
-        g_assert_cmpfloat (query (f->path, "SELECT count(*) FROM samples WHERE prog_b0 IS NOT NULL"), ==, 0);
         g_assert_cmpfloat (query (f->path, "SELECT user_b1 FROM activity ORDER BY ts_ms LIMIT 1"), ==, 2);
         g_assert_cmpfloat (query (f->path, "SELECT typeof(user_b1) = 'integer' FROM activity ORDER BY ts_ms LIMIT 1"), ==, 1);
-        g_assert_true (isnan (query (f->path, "SELECT user_b1 FROM activity ORDER BY ts_ms DESC LIMIT 1")));
-        g_assert_cmpfloat (query (f->path, "SELECT count(*) FROM activity WHERE prog_b0 IS NOT NULL"), ==, 0);
+        g_assert_true (isnan (query (f->path, "SELECT prog_b6 FROM activity ORDER BY ts_ms DESC LIMIT 1")));
         g_assert_cmpfloat (query (f->path, "SELECT oom_kill = 9007199254740992 AND typeof(oom_kill) = 'integer'"
                                            " FROM activity ORDER BY ts_ms LIMIT 1"), ==, 1);
         g_assert_cmpfloat (query (f->path, "SELECT oom_kill IS NULL FROM activity ORDER BY ts_ms DESC LIMIT 1"), ==, 1);
@@ -1316,11 +1326,12 @@ test_store_rows (Fixture *f, gconstpointer data)
                                                                      AUGUR_RES_5M, &error);
 
                 g_assert_no_error (error);
-                g_assert_nonnull (raw->col[AUGUR_COL_USER_B0 + 1]);
+                g_assert_nonnull (raw->col[AUGUR_COL_PROG_B0 + 6]);
+                g_assert_cmpfloat (raw->col[AUGUR_COL_PROG_B0 + 6][raw->n - 1], ==, 97);
                 g_assert_cmpfloat (raw->col[AUGUR_COL_USER_B0 + 1][raw->n - 1], ==, 2);
-                g_assert_true (isnan (raw->col[AUGUR_COL_USER_B0 + 1][0]));
-                g_assert_nonnull (m5->col[AUGUR_COL_USER_B0 + 1]);
-                g_assert_cmpfloat (m5->col[AUGUR_COL_USER_B0 + 1][m5->n - 1], ==, 2);
+                g_assert_true (isnan (raw->col[AUGUR_COL_PROG_B0 + 6][0]));
+                g_assert_nonnull (m5->col[AUGUR_COL_PROG_B0 + 6]);
+                g_assert_cmpfloat (m5->col[AUGUR_COL_PROG_B0 + 6][m5->n - 1], ==, 97);
         }
         /* rollups counted it once (the open buckets are written at close) */
         g_clear_pointer (&st, augur_store_close);
@@ -1329,7 +1340,7 @@ test_store_rows (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (query (f->path, "SELECT sessions_n FROM rollups WHERE res_s = 60"), ==, 1);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min_sum FROM rollups WHERE res_s = 300"), ==, 120);
         g_assert_cmpfloat (query (f->path, "SELECT input_events_per_min_max FROM rollups WHERE res_s = 60"), ==, 30);
-        g_assert_cmpfloat (query (f->path, "SELECT user_b1_sum FROM rollups WHERE res_s = 300"), ==, 2);
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b6_sum FROM rollups WHERE res_s = 300"), ==, 97);
         g_assert_cmpfloat (query (f->path, "SELECT user_b1_n FROM rollups WHERE res_s = 60"), ==, 1);
         /* drop counters add up across writes */
         g_assert_true (augur_store_write_activity (st, NULL, 0, &d, 1, NULL, &error));
@@ -1608,8 +1619,9 @@ test_daemon (Fixture *f, gconstpointer data)
                 g_assert_cmpfloat (a.sessions, ==, 1);
                 g_assert_true (isnan (a.proc_starts_per_min));
                 g_assert_true (isnan (a.input_events_per_min));
+                g_assert_cmpfloat (a.prog_pct[6], ==, 50);          /* cc1 */
+                g_assert_cmpfloat (a.prog_pct[0], ==, 0);
                 g_assert_cmpfloat (a.user_sessions[1], ==, 1);
-                g_assert_cmpfloat (a.user_sessions[0], ==, 0);
                 g_assert_cmpfloat (a.psi_mem, ==, 12.5);
                 g_assert_cmpfloat (a.oom_kill, ==, 2);
                 g_assert_false (augur_activity_latest (act, uuid, now_ms + 16000, 15000, &a));
@@ -1621,9 +1633,9 @@ test_daemon (Fixture *f, gconstpointer data)
                                "WHERE d.uuid = '%s' AND a.source = 0", uuid);
         g_assert_cmpfloat (query (f->path, sql), ==, 2);
         g_assert_cmpfloat (query (f->path, "SELECT proc_starts_per_min FROM samples"), ==, 600);
-        /* seq 1 filled it: it had no user_sessions (and its "top" is
-         * stored as sent, in no bucket column) */
-        g_assert_true (isnan (query (f->path, "SELECT prog_b6 FROM samples")));
+        /* seq 1 filled it: its empty "top" is 0 in every program bucket,
+         * and it had no user_sessions */
+        g_assert_cmpfloat (query (f->path, "SELECT prog_b6 FROM samples"), ==, 0);
         g_assert_true (isnan (query (f->path, "SELECT user_b1 FROM samples")));
         g_assert_cmpfloat (query (f->path, "SELECT dropped_range FROM activity_drops"), ==, 1);
         g_assert_cmpfloat (query (f->path, "SELECT accepted FROM activity_drops"), ==, 2);

@@ -12,7 +12,7 @@
  *   /features/absent-groups     a series without activity / host columns
  *                               yields zeros and availability 0; a feature set
  *                               without the activity group is smaller
- *   /features/buckets           user bucket features: units and
+ *   /features/buckets           program / user bucket features: units and
  *                               scales, held through missing cells, zero and
  *                               bkt_avail 0 where the history has none, and
  *                               the old (pre-bucket) vector is unchanged
@@ -42,7 +42,8 @@
 /* Deterministic synthetic VM: daily cpu wave with bursts, noisy memory,
  * I/O, activity and host context; a 2-step hole (held) at 100-101, a
  * 5-step gap (segment cut) at 400-404, memory missing at 250-259.  With
- * activity it also has user buckets (sessions split over two users), with
+ * activity it also has program / user buckets (an editor while typing, the
+ * compiler at process-start bursts, sessions split over two users), with
  * the bucket cells missing at 500-539 (held from 499). */
 static AugurSeries *
 make_series (gboolean with_activity, gboolean with_host)
@@ -53,7 +54,7 @@ make_series (gboolean with_activity, gboolean with_host)
         for (int c = 0; c < AUGUR_COL_N_TRACE; c++)
                 if (with_activity || (c != AUGUR_COL_INPUT_EVENTS_PER_MIN && c != AUGUR_COL_SESSIONS
                                       && c != AUGUR_COL_PROC_STARTS_PER_MIN
-                                      && !(c >= AUGUR_COL_USER_B0 && c <= AUGUR_COL_USER_B3)))
+                                      && !(c >= AUGUR_COL_PROG_B0 && c <= AUGUR_COL_USER_B3)))
                         augur_series_ensure_col (s, (AugurCol) c);
         if (with_host)
                 for (int c = AUGUR_COL_HOST_LOAD1; c <= AUGUR_COL_HOST_PSI_IO; c++)
@@ -84,8 +85,10 @@ make_series (gboolean with_activity, gboolean with_host)
                         s->col[AUGUR_COL_SESSIONS][i] = (k % 240) < 120 ? 1 : 2;
                         s->col[AUGUR_COL_PROC_STARTS_PER_MIN][i] = (k % 33) == 0 ? 12 : 1;
                         if (k < 500 || k >= 540) {
-                                for (int c = AUGUR_COL_USER_B0; c <= AUGUR_COL_USER_B3; c++)
+                                for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
                                         s->col[c][i] = 0;
+                                s->col[AUGUR_COL_PROG_B0 + 7][i] = (k % 120) < 10 ? 5 : 0.2f;  /* vim */
+                                s->col[AUGUR_COL_PROG_B0 + 6][i] = (k % 33) == 0 ? 150 : 0;     /* cc1 */
                                 s->col[AUGUR_COL_USER_B0 + 1][i] = 1;                           /* root */
                                 s->col[AUGUR_COL_USER_B0 + 3][i] = (k % 240) < 120 ? 0 : 1;     /* alice */
                         }
@@ -359,15 +362,16 @@ test_features_buckets (void)
         const guint old = AUGUR_FEAT_GROUPS_ALL & ~(guint) AUGUR_FEAT_GROUP_BUCKETS;
         AugurFeatConfig cfg, cfg_old;
         guint F = augur_features_count (all), F_old = augur_features_count (old);
-        guint avail = feat_index (all, "bkt_avail"), u1 = feat_index (all, "user_b1");
+        guint avail = feat_index (all, "bkt_avail"), p6 = feat_index (all, "prog_b6");
+        guint p7 = feat_index (all, "prog_b7"), u1 = feat_index (all, "user_b1");
         guint u3 = feat_index (all, "user_b3");
         g_autofree float *feat = g_new (float, s->n * F);
         g_autofree float *feat_old = g_new (float, s->n * F_old);
         g_autofree guint8 *valid = g_new (guint8, s->n);
 
-        /* 5 features, appended after every older one: an old model's
+        /* 13 features, appended after every older one: an old model's
          * vector is the prefix of the new one. */
-        g_assert_cmpuint (F, ==, F_old + 1 + AUGUR_USER_BUCKETS);
+        g_assert_cmpuint (F, ==, F_old + 1 + AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS);
         g_assert_cmpuint (avail, ==, F_old);
         g_assert_cmpuint (u3, ==, F - 1);
         make_config (&cfg, all);
@@ -377,9 +381,12 @@ test_features_buckets (void)
         for (gsize k = 0; k < s->n; k++)
                 g_assert_cmpmem (feat + k * F, F_old * sizeof (float), feat_old + k * F_old, F_old * sizeof (float));
 
-        /* Units: users in sessions, 1 -> 1.  Step 33: root alone. */
+        /* Units: prog in percent of one CPU, 100 % -> 1; users in sessions,
+         * 1 -> 1.  Step 33: cc1 at 150 %, vim idle at 0.2 %, root alone. */
         g_assert_true (valid[33]);
         g_assert_cmpfloat (feat[33 * F + avail], ==, 1.0f);
+        g_assert_cmpfloat_with_epsilon (feat[33 * F + p6], log1pf (150) / log1pf (100), 1e-6);
+        g_assert_cmpfloat_with_epsilon (feat[33 * F + p7], log1pf (0.2f) / log1pf (100), 1e-6);
         g_assert_cmpfloat_with_epsilon (feat[33 * F + u1], 1.0, 1e-6);
         g_assert_cmpfloat (feat[33 * F + u3], ==, 0.0f);
         /* Boundaries in threes around the missing bucket cells 500-539:
@@ -388,19 +395,19 @@ test_features_buckets (void)
         g_assert_cmpfloat (feat[499 * F + avail], ==, 1.0f);
         for (gsize k = 500; k < 540; k++) {
                 g_assert_cmpfloat (feat[k * F + avail], ==, 0.0f);
-                for (guint j = 1; j <= AUGUR_USER_BUCKETS; j++)
+                for (guint j = 1; j <= AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS; j++)
                         g_assert_cmpfloat (feat[k * F + avail + j], ==, feat[499 * F + avail + j]);
         }
         g_assert_cmpfloat (feat[540 * F + avail], ==, 1.0f);
         g_assert_cmpfloat_with_epsilon (feat[130 * F + u3], 1.0, 1e-6);  /* alice in */
         g_assert_cmpfloat (feat[540 * F + u3], ==, 0.0f);                /* ... out  */
 
-        /* No bucket columns in the history: all 5 are 0. */
+        /* No bucket columns in the history: all 13 are 0. */
         augur_features_batch (&cfg, bare, feat, valid, NULL, NULL);
         for (gsize k = 0; k < bare->n; k++) {
                 if (!valid[k])
                         continue;
-                for (guint j = 0; j <= AUGUR_USER_BUCKETS; j++)
+                for (guint j = 0; j <= AUGUR_PROG_BUCKETS + AUGUR_USER_BUCKETS; j++)
                         g_assert_cmpfloat (feat[k * F + avail + j], ==, 0.0f);
         }
 }

@@ -10,12 +10,9 @@
  *   /forecast/deterministic    same seed, same weights (bit for bit)
  *   /forecast/no-metadata      a blob without the metadata section is refused
  *   /forecast/model-versions   the shipped model (no bucket group) loads; a model trained with bucket
- *                              columns round-trips; a version-1 file
- *                              claiming the bucket group is refused, and a
- *                              version-7 one (trained on the program
- *                              buckets) is refused saying to retrain;
- *                              stamped version 2 the shipped model is
- *                              refused (input row 1); a model with the recency group
+ *                              columns is version 2 and round-trips; a
+ *                              version-1 file claiming the bucket group is
+ *                              refused; a model with the recency group
  *                              (activity columns, `train --recency`) is
  *                              version 4 and round-trips, a version-3 file
  *                              claiming it is refused, a version-3 file
@@ -49,7 +46,7 @@
  *                              ungated twin's, far from the baseline's);
  *                              a version-5 file
  *                              without "serve", or naming an unknown
- *                              source, is refused; version 9 is refused as
+ *                              source, is refused; version 7 is refused as
  *                              newer than this build, naming both versions
  */
 #include "forecast.h"
@@ -293,19 +290,20 @@ add_activity (GPtrArray *fleet)
         }
 }
 
-/* User bucket columns for every VM of a fleet: a session in one user
- * bucket during part of each day. */
+/* Program / user bucket columns for every VM of a fleet: its cpu in one
+ * program bucket, a session in one user bucket during part of each day. */
 static void
 add_buckets (GPtrArray *fleet)
 {
         for (guint v = 0; v < fleet->len; v++) {
                 AugurSeries *s = g_ptr_array_index (fleet, v);
 
-                for (int c = AUGUR_COL_USER_B0; c <= AUGUR_COL_USER_B3; c++)
+                for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
                         augur_series_ensure_col (s, (AugurCol) c);
                 for (gsize i = 0; i < s->n; i++) {
-                        for (int c = AUGUR_COL_USER_B0; c <= AUGUR_COL_USER_B3; c++)
+                        for (int c = AUGUR_COL_PROG_B0; c <= AUGUR_COL_USER_B3; c++)
                                 s->col[c][i] = 0;
+                        s->col[AUGUR_COL_PROG_B0 + v % 8][i] = s->col[AUGUR_COL_CPU_PCT][i];
                         s->col[AUGUR_COL_USER_B0 + v % 4][i] = (i % 288) < 120 ? 1 : 0;
                 }
         }
@@ -361,8 +359,6 @@ test_forecast_model_versions (void)
         g_autoptr (AugurModel) l = NULL;
         g_autoptr (AugurModel) bad = NULL;
         g_autoptr (AugurModel) l2 = NULL;
-        g_autofree char *bytes = NULL;
-        gsize len = 0;
         g_autoptr (AugurDataset) ds_rec = NULL;
         g_autoptr (AugurModel) rec = NULL;
         g_autoptr (AugurModel) rec_l = NULL;
@@ -409,30 +405,8 @@ test_forecast_model_versions (void)
         g_test_message ("version 1 with buckets: %s", error->message);
         g_assert_nonnull (strstr (error->message, "bucket"));
         g_clear_error (&error);
-        /* ... a version-7 file with the group was trained on the program
-         * buckets (before version 8 removed them): refused, saying to
-         * retrain, not served a row its weights do not match ... */
-        rewrite_meta_version (path, '7');
-        bad = augur_model_load (path, &error);
-        g_assert_null (bad);
-        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 7 with buckets: %s", error->message);
-        g_assert_nonnull (strstr (error->message, "program buckets"));
-        g_assert_nonnull (strstr (error->message, "retrain"));
-        g_clear_error (&error);
-        /* ... and version 9 is newer than this build. */
-        rewrite_meta_version (path, '9');
-        bad = augur_model_load (path, &error);
-        g_assert_null (bad);
-        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 9: %s", error->message);
-        g_assert_nonnull (strstr (error->message, "version 9 is newer than this augur reads (8)"));
-        g_clear_error (&error);
-        /* Without the bucket group (the shipped model, stamped older): a
-         * version-2 file predates the input row version: refused, saying
-         * to retrain (its history's capacities were the balloon) ... */
-        g_assert_true (g_file_get_contents (shipped, &bytes, &len, NULL));
-        g_assert_true (g_file_set_contents (path, bytes, (gssize) len, NULL));
+        /* ... a version-2 file predates the input row version: refused,
+         * saying to retrain (its history's capacities were the balloon) ... */
         rewrite_meta_version (path, '2');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
@@ -441,11 +415,19 @@ test_forecast_model_versions (void)
         g_assert_nonnull (strstr (error->message, "input row version 1"));
         g_assert_nonnull (strstr (error->message, "retrain"));
         g_clear_error (&error);
-        /* ... version 3 (before the recency group) without it loads. */
+        /* ... version 3 (before the recency group) without it loads ... */
         rewrite_meta_version (path, '3');
         l2 = augur_model_load (path, &error);
         g_assert_no_error (error);
-        g_assert_cmpuint (l2->F, ==, old->F);
+        g_assert_cmpuint (l2->F, ==, m->F);
+        /* ... and version 8 is newer than this build. */
+        rewrite_meta_version (path, '8');
+        bad = augur_model_load (path, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("version 8: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "version 8 is newer than this augur reads (7)"));
+        g_clear_error (&error);
 
         /* 4. The recency group (needs activity columns): version 4, round
          * trip; stamped version 3 it is refused, naming the group. */
@@ -742,7 +724,7 @@ test_forecast_gate (void)
         g_clear_error (&error);
         /* ... and a newer version is refused by its number. */
         g_assert_true (augur_model_save (m, path, &error));
-        rewrite_meta_version (path, '9');
+        rewrite_meta_version (path, '8');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);

@@ -264,22 +264,24 @@ test_trace_empty (void)
         g_rmdir (dir);
 }
 
-/* Optional bucket columns (user_b0..3) are matched by name in any order;
- * empty cells are missing; a bucket the file lacks stays absent.  They
- * survive the writer.  The removed program buckets (prog_b0..7, as older
- * gen-scenarios files have them) and an unknown prog_b9 are ignored:
- * the file still loads. */
+/* Optional bucket columns (prog_b0..7, user_b0..3) are matched by name in
+ * any order; empty cells are missing; an unknown prog_b9 is ignored; a
+ * bucket the file lacks stays absent.  They survive the writer. */
 static void
 check_buckets (GPtrArray *a)
 {
         AugurSeries *s = find (a, "dev");
 
         g_assert_cmpuint (s->n, ==, 3);
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_PROG_B0 + 6][0], 150.5, 1e-4);
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_PROG_B0 + 7][0], 2.5, 1e-6);
         g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_USER_B0 + 3][0], 1, 1e-6);
         g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_USER_B0 + 1][1], 1, 1e-6);
-        g_assert_true (isnan (s->col[AUGUR_COL_USER_B0 + 3][1]));    /* empty cell */
-        g_assert_null (s->col[AUGUR_COL_USER_B0]);                    /* not in the file */
-        g_assert_cmpint (augur_col_from_name ("prog_b6"), ==, -1);
+        g_assert_true (isnan (s->col[AUGUR_COL_PROG_B0 + 6][1]));    /* empty cell */
+        g_assert_true (isnan (s->col[AUGUR_COL_USER_B0 + 3][1]));
+        g_assert_cmpfloat_with_epsilon (s->col[AUGUR_COL_PROG_B0][1], 0.2, 1e-6);
+        g_assert_null (s->col[AUGUR_COL_PROG_B0 + 1]);                /* not in the file */
+        g_assert_null (s->col[AUGUR_COL_USER_B0]);
 }
 
 static void

@@ -227,7 +227,7 @@ static const AugurOptDef opts_train[] = {
         { .name = "no-activity", .type = AUGUR_OPT_BOOL,
           .help = "leave out the in-guest activity features (and the buckets)" },
         { .name = "no-buckets", .type = AUGUR_OPT_BOOL,
-          .help = "leave out the per-user bucket features" },
+          .help = "leave out the per-program and per-user bucket features" },
         { .name = "recency", .type = AUGUR_OPT_BOOL,
           .help = "add the recency features (steps since each activity and disk burst, over 3 h)" },
         { .name = "day", .type = AUGUR_OPT_BOOL,

@@ -7,11 +7,10 @@
 # started by the guest's /init):
 #   1. reports arrive: rows in `activity` with no drops, and the activity
 #      columns of `samples` get filled; the guest agent's users poll lands
-#      too (source 1); every report's top programs are stored as sent
-#      (and in no program bucket column: those were removed, and no sample
-#      gets them); the user buckets (user_b0..3) are present exactly when
-#      sessions are and add up to them (the test guest keeps no utmp, so
-#      both are NULL here: the unit tests fill them);
+#      too (source 1); the program buckets (prog_b0..7) of every report are
+#      its top programs' cpu_pct, summed, and reach the samples; the user
+#      buckets (user_b0..3) are present exactly when sessions are and add
+#      up to them;
 #   2. a burst of 300 /bin/true driven through the guest agent shows up in
 #      activity.proc_starts_per_min within two report intervals;
 #   3. augur-guest is killed inside the guest (the port closes and reopens):
@@ -68,17 +67,20 @@ agent_row() {
                       WHERE d.name = '$G' AND a.source = 1 AND a.users IS NOT NULL") >= 1))
 }
 augur_it__poll 30 agent_row || augur_it_fail "no logged-in users row from the guest agent for $G"
+PROG_SUM="(prog_b0 + prog_b1 + prog_b2 + prog_b3 + prog_b4 + prog_b5 + prog_b6 + prog_b7)"
 USER_SUM="(user_b0 + user_b1 + user_b2 + user_b3)"
 bad_buckets=$(augur_it_sql "SELECT count(*) FROM activity a JOIN domains d ON d.id = a.domain_id
-    WHERE d.name = '$G' AND a.source = 0 AND (top_programs IS NULL OR json_valid(top_programs) = 0
-       OR prog_b0 IS NOT NULL
+    WHERE d.name = '$G' AND a.source = 0 AND (top_programs IS NULL OR $PROG_SUM IS NULL
+       OR abs($PROG_SUM - (SELECT coalesce(sum(json_extract(value, '\$.cpu_pct')), 0)
+                           FROM json_each(top_programs))) > 0.01
        OR (sessions IS NULL) != (user_b0 IS NULL) OR $USER_SUM != sessions)")
 [[ $bad_buckets == 0 ]] || augur_it_fail "$bad_buckets reports of $G with buckets that do not match top / sessions"
-prog_samples=$(augur_it_sql "SELECT count(*) FROM samples s JOIN domains d ON d.id = s.domain_id
-                             WHERE d.name = '$G' AND s.prog_b0 IS NOT NULL")
-((prog_samples == 0)) || augur_it_fail "$prog_samples samples of $G with a removed program bucket column"
-augur_it_log "buckets: newest report $(augur_it_sql "SELECT top_programs, sessions,
-    user_b0, user_b1, user_b2, user_b3 FROM activity WHERE source = 0 ORDER BY ts_ms DESC LIMIT 1")"
+bucket_samples=$(augur_it_sql "SELECT count(*) FROM samples s JOIN domains d ON d.id = s.domain_id
+                               WHERE d.name = '$G' AND s.prog_b0 IS NOT NULL")
+((bucket_samples >= 2)) || augur_it_fail "samples.prog_b* filled only $bucket_samples times for $G"
+augur_it_log "buckets: $bucket_samples samples; newest report $(augur_it_sql "SELECT top_programs, prog_b0, prog_b1,
+    prog_b2, prog_b3, prog_b4, prog_b5, prog_b6, prog_b7, sessions, user_b0, user_b1, user_b2, user_b3
+    FROM activity WHERE source = 0 ORDER BY ts_ms DESC LIMIT 1")"
 augur_it_log "agent users row: $(augur_it_sql "SELECT users FROM activity WHERE source = 1 LIMIT 1")"
 
 # ---- 2. a burst of process starts ------------------------------------------
