@@ -37,6 +37,14 @@
  *   program lands in the same bucket on every VM, so what the net learns
  *   about "bucket of cc1" carries across VMs.
  *
+ * WHAT THEY ARE WORTH (BENCHMARKS-replay.md "Scenario families v2", 11b, 11c)
+ *   The user buckets: +31 to +144 announced spikes pre-provisioned on the
+ *   scenario families whose spikes depend on who logged in (model paths).
+ *   The program buckets: nothing on the family whose spike size depends on
+ *   the program, but removing them (tried in stop 27) cost about 40 of
+ *   1017 announced spikes with the precursor bound on, in the lag, burst
+ *   and jitter families, in every run of two training seeds each way.
+ *
  * WHAT THE BUCKETS CARRY AND WHAT NOT
  *   They say "a program / user of this hash class is busy / logged in", not
  *   which: a bucket is shared by every name that hashes there.  Only the top
