@@ -34,7 +34,7 @@
 #include <math.h>
 #include <string.h>
 
-#define PREDICT_CHUNK     1024   /* windows per augur_nn_predict call */
+#define PREDICT_CHUNK     1024   /* windows per augur_model_predict call */
 
 void
 augur_eval_config_init (AugurEvalConfig *cfg)
@@ -122,7 +122,7 @@ predict_nn_float (const AugurModel *m, const AugurVmData *d, Preds *p)
                         ks[B++] = k;
                 }
                 if (B == PREDICT_CHUNK || (k == k1 && B > 0)) {
-                        augur_nn_predict (m->nn, x, B, T, out);
+                        augur_model_predict (m, x, B, T, out);
                         for (guint b = 0; b < B; b++)
                                 nn_out_to_preds (m, d, ks[b], out + (gsize) b * O, p);
                         B = 0;
@@ -133,14 +133,14 @@ predict_nn_float (const AugurModel *m, const AugurVmData *d, Preds *p)
 static void
 predict_nn_int (const AugurModel *m, const AugurVmData *d, Preds *p)
 {
-        g_autoptr (AugurNNQState) st = augur_nnq_state_new (m->nnq);
+        g_autoptr (AugurModelQState) st = augur_model_q_state_new (m);
         g_autofree float *out = g_new (float, m->nnq->n_out);
         guint T = m->T, F = m->F;
 
         for (gsize k = p->k0; k < p->k0 + p->n_orig; k++) {
                 if (!augur_vm_data_window_ok (d, k, T, 0))
                         continue;
-                augur_nnq_forecast_window (m->nnq, st, d->feat + (k + 1 - T) * F, T, out);
+                augur_model_forecast_window (m, st, d->feat + (k + 1 - T) * F, T, out);
                 nn_out_to_preds (m, d, k, out, p);
         }
 }

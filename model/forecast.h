@@ -58,7 +58,27 @@
  * (<arch>_gated).  A model without a gate (files before version 5, models
  * built by hand) serves the NN everywhere: serve[][] = 0.
  *
- * Ownership: an AugurModel owns its nn and nnq; augur_model_free() (in
+ * ENSEMBLE
+ * ========
+ * "The NN" above is the mean of n_nets networks (default 3,
+ * AugurTrainConfig.nets): one architecture and shape, the same data and
+ * schedule, seeds seed, seed + 1, ...; each stopped early on its own
+ * validation loss.  Their outputs are averaged before decoding, in the
+ * network's output space (OUTPUTS: u space, so for cpu and mem the mean of
+ * the forecasts), both heads; the margins, the gate and the bound are the
+ * mean's.  Float and int alike: ensemble.c is the one place that averages.
+ * Why: seeds disagree where the data does not decide (an idle VM's next
+ * step), and the mean of their errors is smaller than either's: on the
+ * Bitbrains validation split, three networks cut the int cpu MAE at h = 1
+ * by 4 points of the best baseline's against the best single seed
+ * (BENCHMARKS-model.md, "Three networks averaged").  Cost: n_nets x the
+ * int forecast per VM and slow step, and n_nets x the training (the time
+ * budget is shared).  nn/nnq are the first network (the one whose shapes
+ * and configuration the others must equal: model-file.c refuses a file
+ * where they do not); more_nn/more_nnq the others.  A model built by hand
+ * with n_nets = 0 is one network.
+ *
+ * Ownership: an AugurModel owns all its networks; augur_model_free() (in
  * model-file.c, with the error quark) frees all of it and takes NULL.
  */
 #pragma once
@@ -160,10 +180,15 @@ typedef enum {
 
 const char *augur_regime_name (AugurRegime r);    /* "moving", "flat", "calm", "quiet" */
 
+#define AUGUR_MODEL_MAX_NETS 4            /* ENSEMBLE: networks averaged    */
+
 /* Everything a trained model is: weights and the metadata section. */
 typedef struct {
-        AugurNN *nn;                              /* float master            */
-        AugurNNQ *nnq;                            /* fixed-point copy        */
+        AugurNN *nn;                              /* float master, first net */
+        AugurNNQ *nnq;                            /* its fixed-point copy    */
+        guint n_nets;                             /* ENSEMBLE; 0 means 1     */
+        AugurNN *more_nn[AUGUR_MODEL_MAX_NETS - 1];    /* nets 2 .. n_nets   */
+        AugurNNQ *more_nnq[AUGUR_MODEL_MAX_NETS - 1];
         AugurFeatConfig feat;                     /* step, groups, norm      */
         guint F;                                  /* inputs per step         */
         guint H, T;
@@ -176,11 +201,29 @@ typedef struct {
         float bl_margin[AUGUR_TARGET_N][AUGUR_BL_N][AUGUR_FORECAST_MAX_H];
         guint8 serve[AUGUR_TARGET_N][AUGUR_REGIME_N][AUGUR_FORECAST_MAX_H];  /* VALIDATION GATE */
         double train_seconds;                     /* wall time of training   */
-        guint epochs_run, best_epoch;
+        guint epochs_run, best_epoch;             /* the first net's         */
+        guint more_epochs[AUGUR_MODEL_MAX_NETS - 1], more_best[AUGUR_MODEL_MAX_NETS - 1];
 } AugurModel;
 
 void augur_model_free (AugurModel *m);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurModel, augur_model_free)
+
+/* ENSEMBLE (ensemble.c).  Networks in the model, and network i. */
+guint augur_model_n_nets (const AugurModel *m);
+AugurNN *augur_model_net (const AugurModel *m, guint i);
+AugurNNQ *augur_model_netq (const AugurModel *m, guint i);
+
+/* The float mean over the networks of augur_nn_predict on B windows. */
+void augur_model_predict (const AugurModel *m, const float *x, guint B, guint T, float *out);
+
+/* The int mean over the networks on one window (augur_nnq_forecast_window
+ * each), with the per-VM state of augur_model_q_state_new. */
+typedef struct _AugurModelQState AugurModelQState;
+AugurModelQState *augur_model_q_state_new (const AugurModel *m);
+void augur_model_q_state_free (AugurModelQState *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AugurModelQState, augur_model_q_state_free)
+void augur_model_forecast_window (const AugurModel *m, AugurModelQState *s,
+                                  const float *x, guint T, float *out);
 
 /* NN output index of (target, head, horizon h = 1..H). */
 static inline guint

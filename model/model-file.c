@@ -52,6 +52,17 @@
  *   "mix:<baseline>:<the NN's weight>", e.g. "mix:ridge_ar:0.50".  Files of
  *   versions 5-6 load unchanged; an augur before it refuses a version-7
  *   file by its version rather than by a name it does not know.
+ *   Version 8 adds "nets": n, the networks averaged (forecast.h ENSEMBLE;
+ *   absent = 1), and "train":{..., "more":[{"epochs":e,"best_epoch":b},
+ *   ...]} for networks 2..n.  Network 1 is the blob's own; network i >= 2
+ *   is blob user section 0x100 + i - 1 (MORE_NET_SECTION), a whole model
+ *   file of blob.c's format holding that network alone, read with the
+ *   same checks as the outer one.  A file whose section is missing, or
+ *   whose network differs from the first in architecture, shapes or
+ *   attention configuration, is refused.  Files of versions 1-7 load as
+ *   one network; an augur before version 8 refuses a version-8 file by its
+ *   version rather than serve one network with the margins and gate of
+ *   the mean.
  */
 #include "model-file.h"
 #include "blob.h"
@@ -64,7 +75,8 @@
 G_DEFINE_QUARK (augur-forecast-error-quark, augur_forecast_error)
 
 #define META_SECTION_ID   (AUGUR_BLOB_SECTION_USER + 0)
-#define META_VERSION      7
+#define META_VERSION      8
+#define MORE_NET_SECTION(i) (AUGUR_BLOB_SECTION_USER + (i))   /* net i + 1, i >= 1 */
 #define META_VERSION_MIN  1   /* read, and refused by input_row below */
 
 void
@@ -74,6 +86,10 @@ augur_model_free (AugurModel *m)
                 return;
         augur_nn_free (m->nn);
         augur_nnq_free (m->nnq);
+        for (guint i = 0; i < AUGUR_MODEL_MAX_NETS - 1; i++) {
+                augur_nn_free (m->more_nn[i]);
+                augur_nnq_free (m->more_nnq[i]);
+        }
         g_free (m);
 }
 
@@ -204,6 +220,8 @@ meta_to_json (const AugurModel *m)
         json_builder_add_int_value (b, META_VERSION);
         json_builder_set_member_name (b, "input_row");
         json_builder_add_int_value (b, AUGUR_MODEL_ROW_VERSION);
+        json_builder_set_member_name (b, "nets");
+        json_builder_add_int_value (b, augur_model_n_nets (m));
         json_builder_set_member_name (b, "features");
         json_builder_begin_array (b);
         for (guint k = 0; k < m->F; k++)
@@ -294,6 +312,17 @@ meta_to_json (const AugurModel *m)
         json_builder_add_int_value (b, m->epochs_run);
         json_builder_set_member_name (b, "best_epoch");
         json_builder_add_int_value (b, m->best_epoch);
+        json_builder_set_member_name (b, "more");
+        json_builder_begin_array (b);
+        for (guint i = 1; i < augur_model_n_nets (m); i++) {
+                json_builder_begin_object (b);
+                json_builder_set_member_name (b, "epochs");
+                json_builder_add_int_value (b, m->more_epochs[i - 1]);
+                json_builder_set_member_name (b, "best_epoch");
+                json_builder_add_int_value (b, m->more_best[i - 1]);
+                json_builder_end_object (b);
+        }
+        json_builder_end_array (b);
         json_builder_end_object (b);
         json_builder_end_object (b);
 
@@ -306,9 +335,23 @@ gboolean
 augur_model_save (const AugurModel *m, const char *path, GError **error)
 {
         g_autofree char *json = meta_to_json (m);
-        AugurBlobSection sec = { META_SECTION_ID, json, strlen (json) };
+        AugurBlobSection sec[AUGUR_MODEL_MAX_NETS] = { { META_SECTION_ID, json, strlen (json) } };
+        GBytes *more[AUGUR_MODEL_MAX_NETS] = { NULL };
+        guint n = augur_model_n_nets (m);
+        gboolean ok = TRUE;
 
-        return augur_blob_save (path, m->nn, m->nnq, &sec, 1, error);
+        for (guint i = 1; ok && i < n; i++) {
+                more[i] = augur_blob_save_to_bytes (augur_model_net (m, i), augur_model_netq (m, i), NULL, 0, error);
+                ok = more[i] != NULL;
+                if (ok) {
+                        sec[i].id = MORE_NET_SECTION (i);
+                        sec[i].data = g_bytes_get_data (more[i], &sec[i].len);
+                }
+        }
+        ok = ok && augur_blob_save (path, m->nn, m->nnq, sec, n, error);
+        for (guint i = 1; i < n; i++)
+                g_clear_pointer (&more[i], g_bytes_unref);
+        return ok;
 }
 
 static gboolean
@@ -401,6 +444,7 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
                 return FALSE;
         }
         input_row = version >= 3 ? read_int (o, "input_row", 1, 1000, &ok, error) : 1;
+        m->n_nets = version >= 8 ? (guint) read_int (o, "nets", 1, AUGUR_MODEL_MAX_NETS, &ok, error) : 1;
         if (!ok)
                 return FALSE;
         if (input_row != AUGUR_MODEL_ROW_VERSION) {
@@ -509,7 +553,61 @@ meta_from_json (AugurModel *m, const char *json, gsize len, GError **error)
                 m->train_seconds = json_object_get_double_member_with_default (tr, "seconds", 0);
                 m->epochs_run = (guint) json_object_get_int_member_with_default (tr, "epochs", 0);
                 m->best_epoch = (guint) json_object_get_int_member_with_default (tr, "best_epoch", 0);
+                if (json_object_has_member (tr, "more")
+                    && JSON_NODE_HOLDS_ARRAY (json_object_get_member (tr, "more"))) {
+                        JsonArray *a = json_object_get_array_member (tr, "more");
+
+                        for (guint i = 0; i + 1 < m->n_nets && i < json_array_get_length (a); i++) {
+                                JsonNode *e = json_array_get_element (a, i);
+
+                                if (!JSON_NODE_HOLDS_OBJECT (e))
+                                        continue;
+                                m->more_epochs[i] = (guint) json_object_get_int_member_with_default (
+                                        json_node_get_object (e), "epochs", 0);
+                                m->more_best[i] = (guint) json_object_get_int_member_with_default (
+                                        json_node_get_object (e), "best_epoch", 0);
+                        }
+                }
         }
+        return TRUE;
+}
+
+/* Network i + 1 (i >= 1) from its section (version 8 above): present, a
+ * valid model file of its own, and the first network's twin in shape. */
+static gboolean
+load_more_net (AugurModel *m, GHashTable *extra, guint i, GError **error)
+{
+        GBytes *b = g_hash_table_lookup (extra, GUINT_TO_POINTER (MORE_NET_SECTION (i)));
+        const AugurNNConfig *a = &m->nn->cfg, *c;
+        g_autoptr (AugurNN) nn = NULL;
+        g_autoptr (AugurNNQ) q = NULL;
+        gsize len = 0;
+        const guint8 *data;
+
+        if (!b) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL,
+                             "network %u of %u is missing (section 0x%x)", i + 1, m->n_nets,
+                             MORE_NET_SECTION (i));
+                return FALSE;
+        }
+        data = g_bytes_get_data (b, &len);
+        if (!augur_blob_load_from_data (data, len, &nn, &q, NULL, error)) {
+                g_prefix_error (error, "network %u of %u: ", i + 1, m->n_nets);
+                return FALSE;
+        }
+        c = &nn->cfg;
+        if (c->arch != a->arch || c->n_in != a->n_in || c->hidden != a->hidden || c->n_out != a->n_out
+            || (a->arch == AUGUR_ARCH_TRANSFORMER
+                && (c->layers != a->layers || c->heads != a->heads || c->max_len != a->max_len))) {
+                g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH,
+                             "network %u of %u (%s, %u in, %u hidden, %u out) differs from the first "
+                             "(%s, %u in, %u hidden, %u out)", i + 1, m->n_nets, augur_arch_name (c->arch),
+                             c->n_in, c->hidden, c->n_out, augur_arch_name (a->arch), a->n_in, a->hidden,
+                             a->n_out);
+                return FALSE;
+        }
+        m->more_nn[i - 1] = g_steal_pointer (&nn);
+        m->more_nnq[i - 1] = g_steal_pointer (&q);
         return TRUE;
 }
 
@@ -543,5 +641,10 @@ augur_model_load (const char *path, GError **error)
                              AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * m->H);
                 return NULL;
         }
+        for (guint i = 1; i < m->n_nets; i++)
+                if (!load_more_net (m, extra, i, error)) {
+                        g_prefix_error (error, "%s: ", path);
+                        return NULL;
+                }
         return g_steal_pointer (&m);
 }

@@ -64,8 +64,9 @@ struct AugurPredictorVm {
         gint64 slow_last_ts;                 /* ts of the newest slow sample  */
         guint64 slow_step;                   /* index of the newest slow step */
         AugurFeatState *feat;                /* NULL without a model          */
-        AugurNNQState *nnq;
+        AugurModelQState *nnq;               /* the model's networks (ensemble.c) */
         float *win;                          /* (T, F) vectors, slot = step % T */
+        float *win_seq;                      /* (T, F) the same, oldest first */
         gboolean feat_ok;                    /* newest step produced a vector */
         float *nn_out;                       /* (O)                           */
         AugurBaselineState bl[N_RES];

@@ -331,8 +331,9 @@ augur_predictor_vm_new (AugurPredictor *p, const char *vm)
         v->prec_bound = NAN;
         if (p->model) {
                 v->feat = augur_features_state_new (&p->model->feat);
-                v->nnq = augur_nnq_state_new (p->model->nnq);
+                v->nnq = augur_model_q_state_new (p->model);
                 v->win = g_new0 (float, (gsize) p->T * p->F);
+                v->win_seq = g_new0 (float, (gsize) p->T * p->F);
                 v->nn_out = g_new0 (float, p->O);
         }
         for (int r = 0; r < N_RES; r++) {
@@ -391,8 +392,9 @@ augur_predictor_vm_free (AugurPredictorVm *v)
                 return;
         g_free (v->name);
         augur_features_state_free (v->feat);
-        augur_nnq_state_free (v->nnq);
+        augur_model_q_state_free (v->nnq);
         g_free (v->win);
+        g_free (v->win_seq);
         g_free (v->nn_out);
         g_free (v->cur);
         g_free (v->pend);
@@ -428,13 +430,12 @@ slow_model (AugurPredictor *p, AugurPredictorVm *v, guint64 step, gboolean obser
 
         if (!v->feat_ok || !observed || augur_features_state_age (v->feat) + 1 < T)
                 return FALSE;
-        augur_nnq_reset_state (v->nnq);
         for (guint i = 0; i < T; i++) {
                 guint64 k = step + 1 - T + i;
 
-                augur_nnq_step (m->nnq, v->nnq, v->win + (gsize) (k % T) * F);
+                memcpy (v->win_seq + (gsize) i * F, v->win + (gsize) (k % T) * F, F * sizeof (float));
         }
-        augur_nnq_output (m->nnq, v->nnq, v->nn_out);
+        augur_model_forecast_window (m, v->nnq, v->win_seq, T, v->nn_out);
         for (int r = 0; r < N_RES; r++) {
                 AugurSig sig = res_sig[r];
                 AugurTarget t = r == AUGUR_PRED_CPU ? AUGUR_TARGET_CPU_PCT : AUGUR_TARGET_MEM_PCT;

@@ -83,6 +83,10 @@ augur_train_config_init (AugurTrainConfig *cfg)
          * 0.5 tied last value on Bitbrains cpu where MSE lost to it). */
         cfg->point_loss = AUGUR_POINT_LOSS_MAE;
         cfg->seed = 1;
+        /* Three networks averaged (forecast.h ENSEMBLE), chosen on the
+         * Bitbrains validation split over one and two (BENCHMARKS-model.md
+         * "Three networks averaged"). */
+        cfg->nets = 3;
         cfg->split = AUGUR_SPLIT_BY_TIME;
         cfg->no_activity = FALSE;
         cfg->time_budget_s = 240;
@@ -253,6 +257,88 @@ eval_loss (AugurNN *nn, const AugurDataset *ds, const float *scales, const GArra
         return n_all ? (float) (sum / n_all) : NAN;
 }
 
+/* One network of the model (forecast.h ENSEMBLE), trained from seed on the
+ * windows in their collected order (copied: each network shuffles its
+ * own), stopped early on its own validation loss within budget_s.  Its
+ * run is the one `train --seed seed --nets 1` makes, to the bit.  Returns
+ * the best epoch's weights and the epochs run, or NULL with error. */
+static AugurNN *
+train_net (const AugurDataset *ds, const AugurTrainConfig *cfg, const AugurModel *m,
+           const AugurNNConfig *ncfg, const GArray *tw0, const GArray *vw0, guint64 seed,
+           guint net, guint nets, double budget_s, AugurTrainProgressFunc progress,
+           gpointer user_data, guint *ret_epochs, guint *ret_best, GError **error)
+{
+        g_autoptr (GArray) tw = g_array_copy ((GArray *) tw0);
+        g_autoptr (GArray) vw = g_array_copy ((GArray *) vw0);
+        g_autoptr (AugurNN) nn = NULL;
+        g_autoptr (AugurNN) best = NULL;
+        g_autoptr (GTimer) timer = g_timer_new ();
+        guint F = m->F, O = ncfg->n_out, T = cfg->T, H = cfg->H, bad_epochs = 0;
+        g_autofree float *x = g_new (float, (gsize) cfg->batch * T * F);
+        g_autofree float *y = g_new (float, (gsize) cfg->batch * O);
+        g_autofree guint8 *mask = g_new (guint8, (gsize) cfg->batch * O);
+        float best_val = INFINITY;
+        guint64 rng = seed ^ G_GUINT64_CONSTANT (0x5DEECE66D);
+
+        /* A fixed validation sample (same for every epoch). */
+        shuffle_windows (vw, &rng);
+        if (cfg->val_windows && vw->len > cfg->val_windows)
+                g_array_set_size (vw, cfg->val_windows);
+        nn = augur_nn_new (ncfg, seed, error);
+        if (!nn)
+                return NULL;
+        *ret_epochs = *ret_best = 0;
+        for (guint e = 1; e <= cfg->epochs; e++) {
+                guint n_win = cfg->windows_per_epoch ? MIN (cfg->windows_per_epoch, tw->len) : tw->len;
+                double sum = 0;
+                guint nb = 0;
+                AugurTrainProgress pr = { 0 };
+                float vl;
+                double el;
+
+                shuffle_windows (tw, &rng);
+                for (guint i = 0; i < n_win; i += cfg->batch) {
+                        guint B = MIN (cfg->batch, n_win - i);
+
+                        for (guint b = 0; b < B; b++)
+                                fill_window (ds, m->target_scale, &g_array_index (tw, WinRef, i + b), T, H, AUGUR_SPLIT_TRAIN,
+                                             x + (gsize) b * T * F, y + (gsize) b * O, mask + (gsize) b * O);
+                        sum += augur_nn_train_batch (nn, x, y, mask, B, T);
+                        nb++;
+                }
+                vl = eval_loss (nn, ds, m->target_scale, vw, T, H, cfg->batch, x, y, mask);
+                el = g_timer_elapsed (timer, NULL);
+                pr.net = net;
+                pr.nets = nets;
+                pr.epoch = e;
+                pr.epochs = cfg->epochs;
+                pr.train_loss = nb ? (float) (sum / nb) : NAN;
+                pr.val_loss = vl;
+                pr.improved = vl < best_val;
+                pr.elapsed_s = el;
+                pr.eta_s = el / e * (cfg->epochs - e);
+                *ret_epochs = e;
+                if (pr.improved) {
+                        best_val = vl;
+                        *ret_best = e;
+                        g_clear_pointer (&best, augur_nn_free);
+                        best = augur_nn_copy (nn);
+                        bad_epochs = 0;
+                } else {
+                        bad_epochs++;
+                }
+                if (progress)
+                        progress (&pr, user_data);
+                if (bad_epochs >= cfg->patience)
+                        break;
+                if (budget_s > 0 && el + el / e > budget_s)
+                        break;
+                if (cfg->cancel && g_atomic_int_get (cfg->cancel))
+                        break;
+        }
+        return best ? g_steal_pointer (&best) : g_steal_pointer (&nn);
+}
+
 AugurModel *
 augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
                       AugurTrainProgressFunc progress, gpointer user_data, GError **error)
@@ -260,20 +346,16 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         g_autoptr (AugurModel) m = g_new0 (AugurModel, 1);
         g_autoptr (GArray) tw = NULL;
         g_autoptr (GArray) vw = NULL;
-        g_autoptr (AugurNN) best = NULL;
         g_autoptr (GTimer) timer = g_timer_new ();
         g_autofree float *tau = NULL;
-        g_autofree float *x = NULL;
-        g_autofree float *y = NULL;
-        g_autofree guint8 *mask = NULL;
         AugurNNConfig ncfg;
-        guint F, O, T = cfg->T, H = cfg->H, bad_epochs = 0;
-        float best_val = INFINITY;
-        guint64 rng = cfg->seed ^ G_GUINT64_CONSTANT (0x5DEECE66D);
+        guint F, O, T = cfg->T, H = cfg->H;
 
-        if (H == 0 || H > AUGUR_FORECAST_MAX_H || T == 0 || cfg->hidden == 0 || cfg->batch == 0) {
+        if (H == 0 || H > AUGUR_FORECAST_MAX_H || T == 0 || cfg->hidden == 0 || cfg->batch == 0
+            || cfg->nets < 1 || cfg->nets > AUGUR_MODEL_MAX_NETS) {
                 g_set_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_INVAL,
-                             "horizon must be 1..%u, window, hidden and batch > 0", AUGUR_FORECAST_MAX_H);
+                             "horizon must be 1..%u, networks 1..%u, window, hidden and batch > 0",
+                             AUGUR_FORECAST_MAX_H, AUGUR_MODEL_MAX_NETS);
                 return NULL;
         }
         /* Early stopping and the conformal margins need validation points
@@ -288,6 +370,7 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         m->coverage = cfg->coverage;
         m->point_loss = cfg->point_loss;
         m->split = cfg->split;
+        m->n_nets = cfg->nets;
         O = AUGUR_TARGET_N * AUGUR_FORECAST_HEADS * H;
         compute_target_scales (ds, m->target_scale);
 
@@ -306,10 +389,6 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
                              augur_split_name (sp), vm, len);
                 return NULL;
         }
-        /* A fixed validation sample (same for every epoch). */
-        shuffle_windows (vw, &rng);
-        if (cfg->val_windows && vw->len > cfg->val_windows)
-                g_array_set_size (vw, cfg->val_windows);
 
         tau = g_new (float, O);
         for (int t = 0; t < AUGUR_TARGET_N; t++)
@@ -325,65 +404,29 @@ augur_forecast_train (const AugurDataset *ds, const AugurTrainConfig *cfg,
         ncfg.tau = tau;
         ncfg.lr = cfg->lr;
         augur_nn_blas_threads_init ();
-        m->nn = augur_nn_new (&ncfg, cfg->seed, error);
-        if (!m->nn)
-                return NULL;
 
-        x = g_new (float, (gsize) cfg->batch * T * F);
-        y = g_new (float, (gsize) cfg->batch * O);
-        mask = g_new (guint8, (gsize) cfg->batch * O);
+        /* The networks one after the other, each with an equal share of
+         * the time budget (ENSEMBLE in forecast.h). */
+        for (guint i = 0; i < cfg->nets; i++) {
+                guint *ep = i == 0 ? &m->epochs_run : &m->more_epochs[i - 1];
+                guint *be = i == 0 ? &m->best_epoch : &m->more_best[i - 1];
+                AugurNN *nn = train_net (ds, cfg, m, &ncfg, tw, vw, cfg->seed + i, i + 1, cfg->nets,
+                                         cfg->time_budget_s / cfg->nets, progress, user_data, ep, be, error);
 
-        for (guint e = 1; e <= cfg->epochs; e++) {
-                guint n_win = cfg->windows_per_epoch ? MIN (cfg->windows_per_epoch, tw->len) : tw->len;
-                double sum = 0;
-                guint nb = 0;
-                AugurTrainProgress pr = { 0 };
-                float vl;
-                double el;
-
-                shuffle_windows (tw, &rng);
-                for (guint i = 0; i < n_win; i += cfg->batch) {
-                        guint B = MIN (cfg->batch, n_win - i);
-
-                        for (guint b = 0; b < B; b++)
-                                fill_window (ds, m->target_scale, &g_array_index (tw, WinRef, i + b), T, H, AUGUR_SPLIT_TRAIN,
-                                             x + (gsize) b * T * F, y + (gsize) b * O, mask + (gsize) b * O);
-                        sum += augur_nn_train_batch (m->nn, x, y, mask, B, T);
-                        nb++;
-                }
-                vl = eval_loss (m->nn, ds, m->target_scale, vw, T, H, cfg->batch, x, y, mask);
-                el = g_timer_elapsed (timer, NULL);
-                pr.epoch = e;
-                pr.epochs = cfg->epochs;
-                pr.train_loss = nb ? (float) (sum / nb) : NAN;
-                pr.val_loss = vl;
-                pr.improved = vl < best_val;
-                pr.elapsed_s = el;
-                pr.eta_s = el / e * (cfg->epochs - e);
-                m->epochs_run = e;
-                if (pr.improved) {
-                        best_val = vl;
-                        m->best_epoch = e;
-                        g_clear_pointer (&best, augur_nn_free);
-                        best = augur_nn_copy (m->nn);
-                        bad_epochs = 0;
+                if (!nn)
+                        return NULL;
+                if (i == 0) {
+                        m->nn = nn;
+                        m->nnq = augur_nnq_from_float (nn);
                 } else {
-                        bad_epochs++;
+                        m->more_nn[i - 1] = nn;
+                        m->more_nnq[i - 1] = augur_nnq_from_float (nn);
                 }
-                if (progress)
-                        progress (&pr, user_data);
-                if (bad_epochs >= cfg->patience)
+                if (cfg->cancel && g_atomic_int_get (cfg->cancel)) {
+                        m->n_nets = i + 1;
                         break;
-                if (cfg->time_budget_s > 0 && el + el / e > cfg->time_budget_s)
-                        break;
-                if (cfg->cancel && g_atomic_int_get (cfg->cancel))
-                        break;
+                }
         }
-        if (best) {
-                augur_nn_free (m->nn);
-                m->nn = g_steal_pointer (&best);
-        }
-        m->nnq = augur_nnq_from_float (m->nn);
         m->train_seconds = g_timer_elapsed (timer, NULL);
 
         /* Baselines and global conformal margins, on validation (eval.c),

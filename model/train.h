@@ -35,6 +35,9 @@ typedef struct {
         float coverage;              /* conformal target coverage (0.95)     */
         AugurPointLoss point_loss;   /* point head loss (default MAE)        */
         guint64 seed;                /* everything random derives from it    */
+        guint nets;                  /* networks averaged, seeds seed, seed
+                                      * + 1, ... (forecast.h ENSEMBLE;
+                                      * default 3, 1..AUGUR_MODEL_MAX_NETS) */
         AugurSplitMode split;        /* time (default) | vm                  */
         gboolean no_activity;        /* drop the activity and bucket groups  */
         gboolean no_buckets;         /* drop the bucket group only           */
@@ -43,7 +46,8 @@ typedef struct {
                                       * 3 steps is sampled this many times
                                       * as often (default 1 = plain)        */
         double time_budget_s;        /* stop training after this, s (default
-                                      * 240; 0 = none)                       */
+                                      * 240, shared equally by the networks;
+                                      * 0 = none)                            */
         const gint *cancel;          /* stop after the epoch when *cancel != 0
                                       * (read atomically; NULL = never): the
                                       * daemon's retrain worker at shutdown  */
@@ -54,6 +58,7 @@ typedef struct {
 void augur_train_config_init (AugurTrainConfig *cfg);
 
 typedef struct {
+        guint net, nets;             /* network 1..nets being trained        */
         guint epoch, epochs;
         float train_loss, val_loss;
         gboolean improved;

@@ -421,6 +421,7 @@ augur_retrain_config_from_model (const AugurModel *m, AugurTrainConfig *cfg)
         cfg->hidden = m->nn->cfg.hidden;
         cfg->layers = m->nn->cfg.layers;
         cfg->heads = m->nn->cfg.heads;
+        cfg->nets = augur_model_n_nets (m);
         cfg->T = m->T;
         cfg->H = m->H;
         cfg->point_loss = m->point_loss;

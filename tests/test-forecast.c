@@ -8,6 +8,12 @@
  *   /forecast/save-load        model file round trip (weights, norm, scales,
  *                              baselines, margins) gives identical forecasts
  *   /forecast/deterministic    same seed, same weights (bit for bit)
+ *   /forecast/ensemble         a two-network model: network 2 is the run
+ *                              of seed + 1 alone (bit for bit), the int
+ *                              forecast is the networks' mean, the file
+ *                              round-trips both, and a file whose second
+ *                              network is missing or of another shape is
+ *                              refused, saying which
  *   /forecast/no-metadata      a blob without the metadata section is refused
  *   /forecast/model-versions   the shipped model (no bucket group) loads; a model trained with bucket
  *                              columns is version 2 and round-trips; a
@@ -246,6 +252,130 @@ test_forecast_deterministic (void)
 }
 
 static void
+test_forecast_ensemble (void)
+{
+        g_autoptr (GPtrArray) fleet = make_fleet ();
+        g_autoptr (AugurDataset) ds = make_dataset (fleet);
+        g_autoptr (AugurModel) m = NULL;
+        g_autoptr (AugurModel) s2 = NULL;
+        g_autoptr (AugurModel) l = NULL;
+        g_autoptr (AugurModel) other = NULL;
+        g_autoptr (AugurModel) bad = NULL;
+        g_autoptr (AugurModelQState) st = NULL;
+        g_autoptr (AugurModelQState) lst = NULL;
+        g_autoptr (AugurNNQState) qs = NULL;
+        g_autoptr (GHashTable) extra = NULL;
+        g_autoptr (GBytes) other_bytes = NULL;
+        g_autoptr (GError) error = NULL;
+        g_autofree char *dir = g_dir_make_tmp ("augur-forecast-XXXXXX", NULL);
+        g_autofree char *path = g_build_filename (dir, "two.augur", NULL);
+        g_autofree char *path2 = g_build_filename (dir, "broken.augur", NULL);
+        g_autofree float *out = NULL, *a = NULL, *b = NULL, *lout = NULL;
+        const AugurVmData *d = g_ptr_array_index (ds->vms, 0);
+        AugurBlobSection sec[2];
+        AugurTrainConfig cfg, one;
+        GBytes *meta;
+        gsize k, O;
+
+        small_config (&cfg);
+        cfg.nets = 2;
+        m = augur_forecast_train (ds, &cfg, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (augur_model_n_nets (m), ==, 2);
+        g_assert_nonnull (m->more_nn[0]);
+        g_assert_null (m->more_nn[1]);
+
+        /* Network 2 is what training seed + 1 alone gives. */
+        one = cfg;
+        one.nets = 1;
+        one.seed = cfg.seed + 1;
+        s2 = augur_forecast_train (ds, &one, NULL, NULL, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (augur_model_n_nets (s2), ==, 1);
+        g_assert_cmpuint (m->more_nn[0]->n_params, ==, s2->nn->n_params);
+        g_assert_cmpmem (m->more_nn[0]->params_memory, m->more_nn[0]->n_params * sizeof (float),
+                         s2->nn->params_memory, s2->nn->n_params * sizeof (float));
+        g_assert_cmpuint (m->more_epochs[0], ==, s2->epochs_run);
+
+        /* The int forecast of the model is the mean of its networks'. */
+        O = m->nnq->n_out;
+        out = g_new (float, O);
+        a = g_new (float, O);
+        b = g_new (float, O);
+        lout = g_new (float, O);
+        for (k = m->T; k < d->n && !augur_vm_data_window_ok (d, k, m->T, 0); k++)
+                ;
+        g_assert_cmpuint (k, <, d->n);
+        st = augur_model_q_state_new (m);
+        augur_model_forecast_window (m, st, d->feat + (k + 1 - m->T) * m->F, m->T, out);
+        qs = augur_nnq_state_new (m->nnq);
+        augur_nnq_forecast_window (m->nnq, qs, d->feat + (k + 1 - m->T) * m->F, m->T, a);
+        augur_nnq_forecast_window (m->more_nnq[0], qs, d->feat + (k + 1 - m->T) * m->F, m->T, b);
+        for (gsize o = 0; o < O; o++)
+                g_assert_cmpfloat (out[o], ==, (a[o] + b[o]) / 2.0f);
+        g_assert_true (memcmp (a, b, O * sizeof *a) != 0);   /* two networks, not one twice */
+
+        /* The file keeps both. */
+        g_assert_true (augur_model_save (m, path, &error));
+        g_assert_no_error (error);
+        l = augur_model_load (path, &error);
+        g_assert_no_error (error);
+        g_assert_cmpuint (augur_model_n_nets (l), ==, 2);
+        g_assert_cmpuint (l->more_epochs[0], ==, m->more_epochs[0]);
+        g_assert_cmpuint (l->more_best[0], ==, m->more_best[0]);
+        lst = augur_model_q_state_new (l);
+        augur_model_forecast_window (l, lst, d->feat + (k + 1 - m->T) * m->F, m->T, lout);
+        g_assert_cmpmem (lout, O * sizeof *lout, out, O * sizeof *out);
+
+        /* The metadata says two networks, the second's section is gone. */
+        g_assert_true (augur_blob_load (path, NULL, NULL, &extra, &error));
+        meta = g_hash_table_lookup (extra, GUINT_TO_POINTER (AUGUR_BLOB_SECTION_USER));
+        g_assert_nonnull (meta);
+        sec[0].id = AUGUR_BLOB_SECTION_USER;
+        sec[0].data = g_bytes_get_data (meta, &sec[0].len);
+        g_assert_true (augur_blob_save (path2, l->nn, l->nnq, sec, 1, &error));
+        bad = augur_model_load (path2, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
+        g_test_message ("missing: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "network 2 of 2 is missing"));
+        g_clear_error (&error);
+
+        /* A second network of another width. */
+        one.hidden = 4;
+        one.epochs = 1;
+        other = augur_forecast_train (ds, &one, NULL, NULL, &error);
+        g_assert_no_error (error);
+        other_bytes = augur_blob_save_to_bytes (other->nn, other->nnq, NULL, 0, &error);
+        g_assert_no_error (error);
+        sec[1].id = AUGUR_BLOB_SECTION_USER + 1;
+        sec[1].data = g_bytes_get_data (other_bytes, &sec[1].len);
+        g_assert_true (augur_blob_save (path2, l->nn, l->nnq, sec, 2, &error));
+        bad = augur_model_load (path2, &error);
+        g_assert_null (bad);
+        g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MISMATCH);
+        g_test_message ("other shape: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "network 2 of 2 (lstm, "));
+        g_assert_nonnull (strstr (error->message, "4 hidden"));
+        g_assert_nonnull (strstr (error->message, "differs from the first"));
+        g_clear_error (&error);
+
+        /* A second network that is not a model file at all. */
+        sec[1].data = "\x89" "AUGNN\r\n garbage";
+        sec[1].len = 18;
+        g_assert_true (augur_blob_save (path2, l->nn, l->nnq, sec, 2, &error));
+        bad = augur_model_load (path2, &error);
+        g_assert_null (bad);
+        g_test_message ("garbage: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "network 2 of 2: "));
+        g_clear_error (&error);
+
+        g_unlink (path);
+        g_unlink (path2);
+        g_rmdir (dir);
+}
+
+static void
 test_forecast_no_metadata (void)
 {
         g_autoptr (GPtrArray) fleet = make_fleet ();
@@ -420,13 +550,13 @@ test_forecast_model_versions (void)
         l2 = augur_model_load (path, &error);
         g_assert_no_error (error);
         g_assert_cmpuint (l2->F, ==, m->F);
-        /* ... and version 8 is newer than this build. */
-        rewrite_meta_version (path, '8');
+        /* ... and version 9 is newer than this build. */
+        rewrite_meta_version (path, '9');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
-        g_test_message ("version 8: %s", error->message);
-        g_assert_nonnull (strstr (error->message, "version 8 is newer than this augur reads (7)"));
+        g_test_message ("version 9: %s", error->message);
+        g_assert_nonnull (strstr (error->message, "version 9 is newer than this augur reads (8)"));
         g_clear_error (&error);
 
         /* 4. The recency group (needs activity columns): version 4, round
@@ -724,7 +854,7 @@ test_forecast_gate (void)
         g_clear_error (&error);
         /* ... and a newer version is refused by its number. */
         g_assert_true (augur_model_save (m, path, &error));
-        rewrite_meta_version (path, '8');
+        rewrite_meta_version (path, '9');
         bad = augur_model_load (path, &error);
         g_assert_null (bad);
         g_assert_error (error, AUGUR_FORECAST_ERROR, AUGUR_FORECAST_ERROR_MODEL);
@@ -994,6 +1124,7 @@ main (int argc, char **argv)
         g_test_add_func ("/forecast/train-eval", test_forecast_train_eval);
         g_test_add_func ("/forecast/save-load", test_forecast_save_load);
         g_test_add_func ("/forecast/deterministic", test_forecast_deterministic);
+        g_test_add_func ("/forecast/ensemble", test_forecast_ensemble);
         g_test_add_func ("/forecast/no-metadata", test_forecast_no_metadata);
         g_test_add_func ("/forecast/model-versions", test_forecast_model_versions);
         g_test_add_func ("/forecast/window-rule", test_forecast_window_rule);

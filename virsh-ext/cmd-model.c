@@ -105,9 +105,29 @@ check_shape (const AugurCliGlobal *g, const AugurDataset *ds, guint T, guint H, 
 static void
 train_progress (const AugurTrainProgress *p, gpointer user_data)
 {
-        g_printerr ("epoch %2u/%u  train %.5f  val %.5f%s  elapsed %5.1f s  ETA %5.1f s\n",
-                    p->epoch, p->epochs, p->train_loss, p->val_loss, p->improved ? " *" : "  ",
+        g_autofree char *net = p->nets > 1 ? g_strdup_printf ("net %u/%u  ", p->net, p->nets) : g_strdup ("");
+
+        g_printerr ("%sepoch %2u/%u  train %.5f  val %.5f%s  elapsed %5.1f s  ETA %5.1f s\n",
+                    net, p->epoch, p->epochs, p->train_loss, p->val_loss, p->improved ? " *" : "  ",
                     p->elapsed_s, p->eta_s);
+}
+
+/* "best epoch 62 of 70", or per network "3 networks, best epochs 62, 82,
+ * 61 of 70, 90, 69" (forecast.h ENSEMBLE). */
+static char *
+epochs_text (const AugurModel *m)
+{
+        guint n = augur_model_n_nets (m);
+        g_autoptr (GString) best = g_string_new (NULL);
+        g_autoptr (GString) run = g_string_new (NULL);
+
+        for (guint i = 0; i < n; i++) {
+                g_string_append_printf (best, "%s%u", i ? ", " : "", i ? m->more_best[i - 1] : m->best_epoch);
+                g_string_append_printf (run, "%s%u", i ? ", " : "", i ? m->more_epochs[i - 1] : m->epochs_run);
+        }
+        if (n == 1)
+                return g_strdup_printf ("best epoch %s of %s", best->str, run->str);
+        return g_strdup_printf ("%u networks, best epochs %s of %s", n, best->str, run->str);
 }
 
 /* What the model serves (forecast.h VALIDATION GATE), one line per target
@@ -165,6 +185,7 @@ augur_cli_model_show (const AugurCliGlobal *g, const char *path)
                 augur_cli_json_count (b, "horizons", m->H);
                 augur_cli_json_count (b, "step_s", m->feat.step_s);
                 augur_cli_json_count (b, "features", m->F);
+                augur_cli_json_count (b, "nets", augur_model_n_nets (m));
                 augur_cli_json_count (b, "epochs", m->epochs_run);
                 augur_cli_json_count (b, "best_epoch", m->best_epoch);
                 json_builder_set_member_name (b, "serve");
@@ -173,9 +194,11 @@ augur_cli_model_show (const AugurCliGlobal *g, const char *path)
                 augur_cli_json_print (b, TRUE);
                 return 0;
         }
+        g_autofree char *ep = epochs_text (m);
+
         g_print ("%s: %s, width %u, %u features, window %u steps of %" G_GINT64_FORMAT " s, horizons 1..%u; "
-                 "best epoch %u of %u\n", path, augur_arch_name (m->nn->cfg.arch), m->nn->cfg.hidden, m->F,
-                 m->T, m->feat.step_s, m->H, m->best_epoch, m->epochs_run);
+                 "%s\n", path, augur_arch_name (m->nn->cfg.arch), m->nn->cfg.hidden, m->F,
+                 m->T, m->feat.step_s, m->H, ep);
         print_gate (m);
         return 0;
 }
@@ -209,7 +232,9 @@ static const AugurOptDef opts_train[] = {
         { .name = "patience", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = 10000,
           .help = "stop after N epochs without a better validation loss (default 8)" },
         { .name = "seed", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT64,
-          .help = "random seed (default 1)" },
+          .help = "random seed (default 1); network i of --nets uses seed + i - 1" },
+        { .name = "nets", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 1, .imax = AUGUR_MODEL_MAX_NETS,
+          .help = "networks trained and averaged (default 3; they share --time-budget)" },
         { .name = "batch", .type = AUGUR_OPT_INT, .metavar = "B", .imin = 1, .imax = 65536,
           .help = "minibatch size (default 128)" },
         { .name = "windows-per-epoch", .type = AUGUR_OPT_INT, .metavar = "N", .imin = 0, .imax = G_MAXUINT,
@@ -293,6 +318,8 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                 cfg.patience = (guint) v;
         if (augur_cmd_opts_int (opts, "seed", &v))
                 cfg.seed = v;
+        if (augur_cmd_opts_int (opts, "nets", &v))
+                cfg.nets = (guint) v;
         if (augur_cmd_opts_int (opts, "batch", &v))
                 cfg.batch = (guint) v;
         if (augur_cmd_opts_int (opts, "windows-per-epoch", &v))
@@ -347,9 +374,11 @@ cmd_train (const AugurCliGlobal *g, const AugurCmdOpts *opts)
                          out_path, model->epochs_run, model->best_epoch, model->train_seconds,
                          g_timer_elapsed (timer, NULL), model->F);
         } else {
-                g_print ("Wrote %s: %s, %u features, best epoch %u of %u, NN training %.1f s, total %.1f s\n",
-                         out_path, augur_arch_name (model->nn->cfg.arch), model->F, model->best_epoch,
-                         model->epochs_run, model->train_seconds, g_timer_elapsed (timer, NULL));
+                g_autofree char *ep = epochs_text (model);
+
+                g_print ("Wrote %s: %s, %u features, %s, NN training %.1f s, total %.1f s\n",
+                         out_path, augur_arch_name (model->nn->cfg.arch), model->F, ep,
+                         model->train_seconds, g_timer_elapsed (timer, NULL));
                 print_gate (model);
         }
         return 0;
