@@ -1,19 +1,44 @@
-/* ensemble.c — a model's networks averaged (forecast.h ENSEMBLE).
+/* ensemble.c — a model's networks combined (forecast.h ENSEMBLE).
  *
  * What it is: the one place that runs every network of a model and
- * averages their outputs, float (eval's batch rows) and int (eval's int
+ * combines their outputs, float (eval's batch rows) and int (eval's int
  * rows, calibration, the gate, and the online predictor, one window per
  * VM and slow step).  What it is not: training the networks (train.c) or
  * storing them (model-file.c).
  *
- * The mean is taken in the networks' output space, before decoding
- * (forecast.h OUTPUTS), so every consumer decodes one output vector as it
- * did for a single network.  With one network the output is that
- * network's, bit for bit (no division, no extra rounding).
+ * Point head: the mean.  Upper head: the maximum (ENSEMBLE says why).
+ * Both in the networks' output space, before decoding (forecast.h
+ * OUTPUTS), so every consumer decodes one output vector as it did for a
+ * single network.  With one network the output is that network's, bit
+ * for bit (no division, no extra rounding).
  */
 #include "forecast.h"
 
 #include <string.h>
+
+/* Is output k (of O = targets x heads x H) an upper head's? */
+static inline gboolean
+is_upper (guint k, guint H)
+{
+        return (k / H) % AUGUR_FORECAST_HEADS == 1;
+}
+
+/* out = the combination of out (network 1 .. i) and net (network i + 1);
+ * the points are summed here and divided by n at the end. */
+static void
+combine (float *out, const float *net, guint O, guint H)
+{
+        for (guint k = 0; k < O; k++)
+                out[k] = is_upper (k, H) ? MAX (out[k], net[k]) : out[k] + net[k];
+}
+
+static void
+finish (float *out, guint O, guint H, guint n)
+{
+        for (guint k = 0; k < O; k++)
+                if (!is_upper (k, H))
+                        out[k] /= (float) n;
+}
 
 struct _AugurModelQState {
         guint n;
@@ -43,20 +68,19 @@ void
 augur_model_predict (const AugurModel *m, const float *x, guint B, guint T, float *out)
 {
         guint n = augur_model_n_nets (m), O = m->nn->cfg.n_out;
-        gsize len = (gsize) B * O;
         g_autofree float *tmp = NULL;
 
         augur_nn_predict (m->nn, x, B, T, out);
         if (n == 1)
                 return;
-        tmp = g_new (float, len);
+        tmp = g_new (float, (gsize) B * O);
         for (guint i = 1; i < n; i++) {
                 augur_nn_predict (augur_model_net (m, i), x, B, T, tmp);
-                for (gsize k = 0; k < len; k++)
-                        out[k] += tmp[k];
+                for (guint b = 0; b < B; b++)
+                        combine (out + (gsize) b * O, tmp + (gsize) b * O, O, m->H);
         }
-        for (gsize k = 0; k < len; k++)
-                out[k] /= (float) n;
+        for (guint b = 0; b < B; b++)
+                finish (out + (gsize) b * O, O, m->H, n);
 }
 
 AugurModelQState *
@@ -94,9 +118,7 @@ augur_model_forecast_window (const AugurModel *m, AugurModelQState *s,
                 return;
         for (guint i = 1; i < s->n; i++) {
                 augur_nnq_forecast_window (augur_model_netq (m, i), s->st[i], x, T, s->tmp);
-                for (guint k = 0; k < O; k++)
-                        out[k] += s->tmp[k];
+                combine (out, s->tmp, O, m->H);
         }
-        for (guint k = 0; k < O; k++)
-                out[k] /= (float) s->n;
+        finish (out, O, m->H, s->n);
 }
