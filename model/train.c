@@ -33,7 +33,10 @@
  * repeat; the NN seeds its own generator from the same seed), Adam via
  * augur_nn_train_batch(); validation loss on a fixed sample; keep the best
  * weights; stop after `patience` epochs without improvement or at the time
- * budget.  Cost per epoch ~ windows * 3*T*G*H*(F+H) MACs (nn.h).
+ * budget.  Cost per epoch ~ windows * 3*T*G*H*(F+H) MACs (nn.h).  With
+ * cfg->nets > 1 (forecast.h ENSEMBLE) the loop runs once per network, one
+ * after the other, network i from seed + i - 1 (its window order, its
+ * validation sample and its weights), each with budget / nets.
  */
 #include "train.h"
 #include "eval.h"
