@@ -273,6 +273,7 @@ test_forecast_ensemble (void)
         g_autofree char *path2 = g_build_filename (dir, "broken.augur", NULL);
         g_autofree float *out = NULL, *a = NULL, *b = NULL, *lout = NULL;
         const AugurVmData *d = g_ptr_array_index (ds->vms, 0);
+        static const char junk[] = "\x89" "AUGNN\r\n garbage";   /* magic, then nothing valid */
         AugurBlobSection sec[2];
         AugurTrainConfig cfg, one;
         GBytes *meta;
@@ -366,8 +367,8 @@ test_forecast_ensemble (void)
         g_clear_error (&error);
 
         /* A second network that is not a model file at all. */
-        sec[1].data = "\x89" "AUGNN\r\n garbage";
-        sec[1].len = 18;
+        sec[1].data = junk;
+        sec[1].len = sizeof junk - 1;
         g_assert_true (augur_blob_save (path2, l->nn, l->nnq, sec, 2, &error));
         bad = augur_model_load (path2, &error);
         g_assert_null (bad);
