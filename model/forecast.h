@@ -189,7 +189,7 @@ typedef enum {
 
 const char *augur_regime_name (AugurRegime r);    /* "moving", "flat", "calm", "quiet" */
 
-#define AUGUR_MODEL_MAX_NETS 4            /* ENSEMBLE: networks averaged    */
+#define AUGUR_MODEL_MAX_NETS 4            /* ENSEMBLE: networks combined    */
 
 /* Everything a trained model is: weights and the metadata section. */
 typedef struct {
@@ -222,10 +222,11 @@ guint augur_model_n_nets (const AugurModel *m);
 AugurNN *augur_model_net (const AugurModel *m, guint i);
 AugurNNQ *augur_model_netq (const AugurModel *m, guint i);
 
-/* The float mean over the networks of augur_nn_predict on B windows. */
+/* The networks' augur_nn_predict on B windows, combined (ENSEMBLE: the
+ * mean of the points, the maximum of the upper heads). */
 void augur_model_predict (const AugurModel *m, const float *x, guint B, guint T, float *out);
 
-/* The int mean over the networks on one window (augur_nnq_forecast_window
+/* The same in int, on one window (augur_nnq_forecast_window
  * each), with the per-VM state of augur_model_q_state_new. */
 typedef struct _AugurModelQState AugurModelQState;
 AugurModelQState *augur_model_q_state_new (const AugurModel *m);
